@@ -1,0 +1,163 @@
+/* JSON helpers over cJSON with positioned, named errors. */
+#include "core/json.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/fs.h"
+
+static void position(const char *text, const char *at, long *line, long *col) {
+    *line = 1;
+    *col = 1;
+    for (const char *p = text; p < at && *p; p++) {
+        if (*p == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+cJSON *rlc_json_parse(const char *text, size_t len, const char *what) {
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!j) {
+        long line, col;
+        const char *at = end ? end : text;
+        if (at < text || at > text + len) at = text;
+        position(text, at, &line, &col);
+        rlc_errc(RLC_EFMT, "%s: malformed JSON at line %ld col %ld", what, line, col);
+        return NULL;
+    }
+    /* Reject trailing garbage after the value (cJSON stops at the end of the first value). */
+    const char *p = end ? end : text + len;
+    while (p < text + len && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    if (p < text + len && *p) {
+        long line, col;
+        position(text, p, &line, &col);
+        cJSON_Delete(j);
+        rlc_errc(RLC_EFMT, "%s: unexpected text after JSON value at line %ld col %ld", what, line, col);
+        return NULL;
+    }
+    return j;
+}
+
+cJSON *rlc_json_load_file(const char *path) {
+    char *buf;
+    size_t n;
+    if (fs_read_all(path, &buf, &n)) return NULL;
+    cJSON *j = rlc_json_parse(buf, n, path);
+    free(buf);
+    return j;
+}
+
+static int absent(const char *key, int required, const char *what) {
+    if (required) return rlc_errc(RLC_EINVAL, "%s: missing field '%s'", what, key);
+    return 1;
+}
+
+int rlc_json_get_num(const cJSON *obj, const char *key, double *out, int required, const char *what) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || cJSON_IsNull(v)) return absent(key, required, what);
+    if (!cJSON_IsNumber(v)) return rlc_errc(RLC_EINVAL, "%s: field '%s' must be a number", what, key);
+    *out = v->valuedouble;
+    return 0;
+}
+
+int rlc_json_get_int(const cJSON *obj, const char *key, long long *out, int required, const char *what) {
+    double d;
+    int rc = rlc_json_get_num(obj, key, &d, required, what);
+    if (rc) return rc;
+    if (!isfinite(d) || d != floor(d) || fabs(d) > 9.0e15)
+        return rlc_errc(RLC_EINVAL, "%s: field '%s' must be an integer", what, key);
+    *out = (long long)d;
+    return 0;
+}
+
+int rlc_json_get_bool(const cJSON *obj, const char *key, int *out, int required, const char *what) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || cJSON_IsNull(v)) return absent(key, required, what);
+    if (!cJSON_IsBool(v)) return rlc_errc(RLC_EINVAL, "%s: field '%s' must be true or false", what, key);
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+int rlc_json_get_str(const cJSON *obj, const char *key, const char **out, int required, const char *what) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v || cJSON_IsNull(v)) return absent(key, required, what);
+    if (!cJSON_IsString(v)) return rlc_errc(RLC_EINVAL, "%s: field '%s' must be a string", what, key);
+    *out = v->valuestring;
+    return 0;
+}
+
+int rlc_json_check_keys(const cJSON *obj, const char *const *allowed, const char *what) {
+    if (!cJSON_IsObject(obj)) return rlc_errc(RLC_EINVAL, "%s: expected a JSON object", what);
+    for (const cJSON *c = obj->child; c; c = c->next) {
+        int ok = 0;
+        for (const char *const *a = allowed; *a; a++)
+            if (c->string && !strcmp(c->string, *a)) {
+                ok = 1;
+                break;
+            }
+        if (!ok) return rlc_errc(RLC_EINVAL, "%s: unknown key '%s'", what, c->string ? c->string : "?");
+    }
+    return 0;
+}
+
+char *rlc_json_print(const cJSON *obj, int pretty) {
+    char *s = pretty ? cJSON_Print(obj) : cJSON_PrintUnformatted(obj);
+    if (!s) rlc_errc(RLC_ENOMEM, "out of memory printing JSON");
+    return s;
+}
+
+int rlc_jsonl_open(rlc_jsonl_t *r, const char *path) {
+    memset(r, 0, sizeof *r);
+    r->f = fopen(path, "rb");
+    if (!r->f) return rlc_err_errno("cannot open %s", path);
+    r->path = rlc_strdup(path);
+    if (!r->path) {
+        fclose(r->f);
+        r->f = NULL;
+        return RLC_ENOMEM;
+    }
+    return 0;
+}
+
+int rlc_jsonl_next(rlc_jsonl_t *r, cJSON **out) {
+    *out = NULL;
+    for (;;) {
+        ssize_t n = getline(&r->line, &r->cap, r->f);
+        if (n < 0) {
+            if (ferror(r->f)) return rlc_err_errno("read %s failed", r->path);
+            return 0;
+        }
+        r->lineno++;
+        size_t len = (size_t)n;
+        while (len && (r->line[len - 1] == '\n' || r->line[len - 1] == '\r')) len--;
+        size_t i = 0;
+        while (i < len && (r->line[i] == ' ' || r->line[i] == '\t')) i++;
+        if (i == len) continue; /* blank line */
+        if (memchr(r->line, 0, len))
+            return rlc_errc(RLC_EFMT, "%s:%ld: NUL byte in line", r->path, r->lineno);
+        char what[512];
+        snprintf(what, sizeof what, "%s:%ld", r->path, r->lineno);
+        cJSON *j = rlc_json_parse(r->line, len, what);
+        if (!j) return RLC_EFMT;
+        if (!cJSON_IsObject(j)) {
+            cJSON_Delete(j);
+            return rlc_errc(RLC_EFMT, "%s:%ld: expected a JSON object", r->path, r->lineno);
+        }
+        *out = j;
+        return 1;
+    }
+}
+
+void rlc_jsonl_close(rlc_jsonl_t *r) {
+    if (r->f) fclose(r->f);
+    free(r->line);
+    free(r->path);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,41 @@
+/* JSON on top of cJSON: parsing with line:column errors, typed field getters that name
+ * the field in their errors, a JSONL reader that reports line numbers, and a check for
+ * unknown keys (rlc's own config files reject typos instead of ignoring them). */
+#pragma once
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* Parse `len` bytes; on error returns NULL and sets "<what>: malformed JSON at line L col C". */
+cJSON *rlc_json_parse(const char *text, size_t len, const char *what);
+cJSON *rlc_json_load_file(const char *path);
+
+/* Getters: return 0 on success; RLC_EINVAL with "<what>: field 'key' ..." when the key is
+ * present with the wrong type; when absent return 1 (and leave *out) unless `required`,
+ * in which case it is an error. */
+int rlc_json_get_int(const cJSON *obj, const char *key, long long *out, int required, const char *what);
+int rlc_json_get_num(const cJSON *obj, const char *key, double *out, int required, const char *what);
+int rlc_json_get_bool(const cJSON *obj, const char *key, int *out, int required, const char *what);
+/* *out points into the cJSON tree (valid while obj lives). */
+int rlc_json_get_str(const cJSON *obj, const char *key, const char **out, int required, const char *what);
+
+/* Fail with "<what>: unknown key 'k'" if obj has a key not in `allowed` (NULL-terminated). */
+int rlc_json_check_keys(const cJSON *obj, const char *const *allowed, const char *what);
+
+/* Print compactly into a malloc'd string (caller frees), deterministic key order = insertion. */
+char *rlc_json_print(const cJSON *obj, int pretty);
+
+/* JSONL reader: one object per non-blank line. */
+typedef struct {
+    FILE *f;
+    char *path;
+    char *line;
+    size_t cap;
+    long lineno;
+} rlc_jsonl_t;
+
+int rlc_jsonl_open(rlc_jsonl_t *r, const char *path);
+/* Returns 1 with *out set (caller deletes), 0 at EOF, negative on I/O or parse error with
+ * "<path>:<line>: ..." in the message; after a parse error reading may continue. */
+int rlc_jsonl_next(rlc_jsonl_t *r, cJSON **out);
+void rlc_jsonl_close(rlc_jsonl_t *r);

@@ -1,0 +1,79 @@
+/* safetensors: a validating mmap reader (single file, or a sharded checkpoint through
+ * model.safetensors.index.json) and an atomic writer. Every offset, size and dtype in a
+ * header is checked before any tensor is touched, so a corrupt file gives an error, not
+ * a crash. Owns: the mappings of the files it opened. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+typedef enum {
+    RLC_DT_F32 = 0,
+    RLC_DT_F16,
+    RLC_DT_BF16,
+    RLC_DT_F64,
+    RLC_DT_I64,
+    RLC_DT_I32,
+    RLC_DT_I16,
+    RLC_DT_I8,
+    RLC_DT_U8,
+    RLC_DT_BOOL,
+    RLC_DT_COUNT
+} rlc_dtype_t;
+
+#define RLC_ST_MAXDIM 8
+
+const char *rlc_dtype_name(rlc_dtype_t dt); /* "F32", "BF16", ... */
+size_t rlc_dtype_size(rlc_dtype_t dt);
+/* Returns -1 if the name is unknown. */
+int rlc_dtype_parse(const char *name);
+
+typedef struct {
+    char *name;
+    rlc_dtype_t dtype;
+    int ndim;
+    int64_t shape[RLC_ST_MAXDIM];
+    size_t numel, nbytes;
+    const void *data; /* inside the mapping; may be unaligned */
+    int file;         /* index of the shard */
+} rlc_st_tensor_t;
+
+typedef struct {
+    int nfiles;
+    struct {
+        void *map;
+        size_t size;
+        char *path;
+    } *files;
+    int n;
+    rlc_st_tensor_t *t; /* sorted by name */
+    cJSON *metadata;    /* "__metadata__" of the first shard, or NULL */
+} rlc_st_t;
+
+/* `path`: a .safetensors file, a model.safetensors.index.json, or a directory holding
+ * either (the index wins when both exist). */
+int rlc_st_open(rlc_st_t *st, const char *path);
+void rlc_st_close(rlc_st_t *st);
+const rlc_st_tensor_t *rlc_st_find(const rlc_st_t *st, const char *name);
+/* Convert a floating tensor (F32/F16/BF16/F64) to fp32; `dst` holds t->numel floats. */
+int rlc_st_to_f32(const rlc_st_tensor_t *t, float *dst);
+/* Parse and validate one safetensors image held in memory (used by the reader and the
+ * fuzz target). On success fills tensors (data pointers into buf) and metadata. */
+int rlc_st_parse(const void *buf, size_t size, const char *what, rlc_st_tensor_t **out, int *n_out,
+                 cJSON **metadata);
+
+/* Writer. A tensor is given either as fp32 (`f32`, converted to `dtype`) or as raw bytes
+ * already in `dtype` (`raw`). Tensors are written sorted by name, so writing the same set
+ * twice gives identical bytes. */
+typedef struct {
+    const char *name;
+    rlc_dtype_t dtype;
+    int ndim;
+    int64_t shape[RLC_ST_MAXDIM];
+    const float *f32;
+    const void *raw;
+} rlc_st_wtensor_t;
+
+/* meta: NULL or a NULL-terminated list of key, value strings for "__metadata__". */
+int rlc_st_write(const char *path, const rlc_st_wtensor_t *t, int n, const char *const *meta);

@@ -1,0 +1,140 @@
+/* The op vtable: model and engine code call every op through an rlc_backend_t and never
+ * contain device #ifdefs. The CPU backend (kernels/cpu, fp32) is the reference; the CUDA
+ * backend (kernels/cuda, bf16 storage, fp32 accumulation) implements the same contract.
+ *
+ * Buffers are typed by kind, and each backend picks the element type of a kind:
+ *   PARAM  weights                     cpu: f32   cuda: bf16
+ *   GRAD   parameter gradients          cpu: f32   cuda: f32
+ *   ACT    activations / act. grads     cpu: f32   cuda: bf16
+ *   F32    statistics, losses, optimizer state, master weights: always f32
+ *   I32    token ids, positions, offsets: always int32
+ * Pointers passed to ops are "device" pointers from be->alloc (host memory on the CPU).
+ *
+ * Token layout is varlen ("packed"): a batch is N tokens, sequence s occupying rows
+ * [cu_seqlens[s], cu_seqlens[s+1]) of every [N, ...] activation; attention never crosses
+ * sequences. The fused projections follow llm.c: q,k,v weights are stored contiguously
+ * (one [(Hq+2Hk)·D, C] matrix, so one matmul yields qkv [N, (Hq+2Hk)·D]); gate,up likewise
+ * ([2F, C] → gu [N, 2F]).
+ *
+ * Accumulation rules (the model relies on them): parameter-gradient outputs always
+ * accumulate (+=) so micro-batches add up; rmsnorm_bwd accumulates into dinp (that is the
+ * residual stream's gradient); every other activation-gradient output is overwritten.
+ *
+ * Compute ops return void; a failure inside one (a CUDA error) is recorded and reported
+ * by be->check(). Memory ops return 0 or a negative RLC_E* code with a message. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { RLC_BUF_PARAM = 0, RLC_BUF_GRAD, RLC_BUF_ACT, RLC_BUF_F32, RLC_BUF_I32, RLC_BUF_KINDS } rlc_buf_kind_t;
+
+typedef struct rlc_backend rlc_backend_t;
+
+struct rlc_backend {
+    const char *name; /* "cpu" or "cuda" */
+    int is_gpu;
+    int threads;                  /* CPU threads used by the host side */
+    size_t esize[RLC_BUF_KINDS];  /* bytes per element of each kind */
+    char device_desc[128];        /* "CPU (2 threads)", "NVIDIA H100 80GB HBM3 (sm_90)" */
+    void *impl;
+
+    void (*destroy)(rlc_backend_t *be);
+    /* First error recorded by a compute op since the last call (0 if none); clears it. */
+    int (*check)(rlc_backend_t *be);
+    void (*sync)(rlc_backend_t *be);
+
+    /* ---- memory ---- name is used in the out-of-memory message. */
+    void *(*alloc)(rlc_backend_t *be, const char *name, size_t n, rlc_buf_kind_t kind);
+    void (*free)(rlc_backend_t *be, void *p);
+    /* Host <-> device copies; the host side is float for PARAM/GRAD/ACT/F32, int32 for I32. */
+    int (*upload)(rlc_backend_t *be, void *dst, rlc_buf_kind_t kind, const void *src, size_t n);
+    int (*download)(rlc_backend_t *be, void *dst, const void *src, rlc_buf_kind_t kind, size_t n);
+    void (*zero)(rlc_backend_t *be, void *p, rlc_buf_kind_t kind, size_t n);
+    void (*copy)(rlc_backend_t *be, void *dst, const void *src, rlc_buf_kind_t kind, size_t n);
+
+    /* ---- elementwise / reductions ---- */
+    /* out = a + b (kind ACT or F32 or GRAD; out may alias a or b). */
+    void (*add)(rlc_backend_t *be, void *out, const void *a, const void *b, rlc_buf_kind_t kind, size_t n);
+    void (*scale)(rlc_backend_t *be, void *x, rlc_buf_kind_t kind, size_t n, float s);
+    /* Sum of squares of x, accumulated in double; result written on the host. */
+    void (*sumsq)(rlc_backend_t *be, double *out_host, const void *x, rlc_buf_kind_t kind, size_t n);
+    /* ACT <-> F32 conversions. */
+    void (*act_to_f32)(rlc_backend_t *be, float *dst, const void *src, size_t n);
+    void (*f32_to_act)(rlc_backend_t *be, void *dst, const float *src, size_t n);
+
+    /* ---- transformer ops ---- */
+    /* out[N,C] = wte[ids[n], :]. */
+    void (*embedding_fwd)(rlc_backend_t *be, void *out, const int32_t *ids, const void *wte, int N, int C);
+    /* dwte[ids[n], :] += dout[n, :] (deterministic order). */
+    void (*embedding_bwd)(rlc_backend_t *be, void *dwte, const void *dout, const int32_t *ids, int N, int C);
+
+    /* out = x * rsqrt(mean(x^2) + eps) * w; rstd[N] saved for backward. */
+    void (*rmsnorm_fwd)(rlc_backend_t *be, void *out, float *rstd, const void *inp, const void *w, int N, int C,
+                        float eps);
+    /* resid = a + b, then out = rmsnorm(resid) (the residual add fused with the next norm). */
+    void (*residual_rmsnorm_fwd)(rlc_backend_t *be, void *resid, void *out, float *rstd, const void *a,
+                                 const void *b, const void *w, int N, int C, float eps);
+    /* dinp += ..., dw += ... */
+    void (*rmsnorm_bwd)(rlc_backend_t *be, void *dinp, void *dw, const void *dout, const void *inp, const void *w,
+                        const float *rstd, int N, int C);
+
+    /* Rotate-half RoPE in place on the first H heads of each row of x (row stride `ld`
+     * elements, head size D): angle_i = pos[n] * inv_freq[i], i < D/2. bwd rotates by -angle. */
+    void (*rope_fwd)(rlc_backend_t *be, void *x, const int32_t *pos, const float *inv_freq, int N, int H, int D,
+                     int ld);
+    void (*rope_bwd)(rlc_backend_t *be, void *dx, const int32_t *pos, const float *inv_freq, int N, int H, int D,
+                     int ld);
+
+    /* Causal GQA attention over packed qkv [N, (Hq+2Hk)·D] → out [N, Hq·D]; lse [N, Hq]
+     * (log-sum-exp of scaled scores) saved for backward. Query head h uses kv head
+     * h / (Hq/Hk). max_seqlen bounds cu_seqlens gaps (for launch geometry). */
+    void (*attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv, const int32_t *cu_seqlens,
+                          int nseq, int max_seqlen, int N, int Hq, int Hk, int D, float scale);
+    /* dqkv [N, (Hq+2Hk)·D] written (=). */
+    void (*attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const void *qkv, const void *out,
+                          const float *lse, const int32_t *cu_seqlens, int nseq, int max_seqlen, int N, int Hq,
+                          int Hk, int D, float scale);
+
+    /* out[N,F] = silu(gu[:, :F]) * gu[:, F:]. */
+    void (*swiglu_fwd)(rlc_backend_t *be, void *out, const void *gu, int N, int F);
+    /* dgu [N, 2F] written (=). */
+    void (*swiglu_bwd)(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F);
+
+    /* out[N,OC] = inp[N,IC] · w[OC,IC]^T (+ bias[OC]). */
+    void (*matmul_fwd)(rlc_backend_t *be, void *out, const void *inp, const void *w, const void *bias, int N, int IC,
+                       int OC);
+    /* dinp (=, skipped if NULL), dw (+=), dbias (+=, skipped if NULL). */
+    void (*matmul_bwd)(rlc_backend_t *be, void *dinp, void *dw, void *dbias, const void *dout, const void *inp,
+                       const void *w, int N, int IC, int OC);
+
+    /* Fused LM head, chunked over tokens so [N, V] logits never exist at once.
+     * z = inv_temp · (h · w^T); for each n with target[n] >= 0:
+     *   logp[n] = log_softmax(z)[target[n]],  entropy[n] = -Σ p log p  (NULL to skip);
+     * rows with target < 0 get logp = entropy = 0. */
+    void (*lmhead_fwd)(rlc_backend_t *be, float *logp, float *entropy, const void *h, const void *w,
+                       const int32_t *targets, int N, int C, int V, float inv_temp);
+    /* Backward of L = Σ_n dlogp[n]·logp[n] + dent[n]·entropy[n] (dent may be NULL):
+     * dh (=) and dw (+=). Recomputes the logits; optionally also writes logp/entropy. */
+    void (*lmhead_bwd)(rlc_backend_t *be, void *dh, void *dw, float *logp, float *entropy, const float *dlogp,
+                       const float *dent, const void *h, const void *w, const int32_t *targets, int N, int C, int V,
+                       float inv_temp);
+    /* Full logits for M rows (generation): out[M, V] (f32) = h · w^T. */
+    void (*logits)(rlc_backend_t *be, float *out, const void *h, const void *w, int M, int C, int V);
+
+    /* ---- optimizer ---- AdamW with decoupled weight decay and bias correction:
+     *   g = grad·grad_scale; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²;
+     *   p -= lr (m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps) + wd p).
+     * `master` holds fp32 weights where PARAM is not f32 (NULL on the CPU); the PARAM copy is
+     * then written with stochastic rounding keyed by `seed`. */
+    void (*adamw)(rlc_backend_t *be, void *param, float *master, const void *grad, float *m, float *v, size_t n,
+                  float lr, float b1, float b2, float eps, float wd, int step, float grad_scale, uint32_t seed);
+};
+
+/* name: "cpu", "cuda" or "auto" (cuda when compiled in and a device is present).
+ * threads <= 0: all available cores. device: GPU ordinal (ignored by the CPU). */
+int rlc_backend_create(rlc_backend_t **out, const char *name, int device, int threads);
+void rlc_backend_destroy(rlc_backend_t *be);
+/* 1 if the CUDA backend was compiled in. */
+int rlc_backend_cuda_compiled(void);
+/* Number of CUDA devices usable now (0 without a GPU or driver, or when not compiled). */
+int rlc_backend_cuda_devices(char *desc, size_t desc_len);

@@ -1,0 +1,195 @@
+/* core/: errors, fs (atomic writes), JSON/JSONL errors, Philox known answers, half floats. */
+#include "testutil.h"
+
+#include "core/arena.h"
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/half.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/philox.h"
+
+static void test_err_context(void **s) {
+    (void)s;
+    int rc = rlc_errc(RLC_EFMT, "bad %s", "thing\nwith newline");
+    assert_int_equal(rc, RLC_EFMT);
+    assert_string_equal(rlc_errmsg(), "bad thing with newline");
+    assert_int_equal(rlc_err_ctx(rc, "loading %s", "x"), RLC_EFMT);
+    assert_string_equal(rlc_errmsg(), "loading x: bad thing with newline");
+}
+
+static void test_fs_atomic(void **s) {
+    (void)s;
+    char *d = test_tmpdir();
+    char *sub = fs_join(d, "a/b/c");
+    assert_int_equal(fs_mkdir_p(sub), 0);
+    assert_true(fs_is_dir(sub));
+    char *f = fs_join(sub, "x.txt");
+    assert_int_equal(fs_write_atomic(f, "hello", 5), 0);
+    /* An aborted write leaves the old content and no temp file. */
+    fs_atomic_t a;
+    assert_int_equal(fs_atomic_open(&a, f), 0);
+    assert_int_equal(fs_atomic_write(&a, "partial", 7), 0);
+    fs_atomic_abort(&a);
+    char *buf;
+    size_t n;
+    assert_int_equal(fs_read_all(f, &buf, &n), 0);
+    assert_int_equal(n, 5);
+    assert_string_equal(buf, "hello");
+    free(buf);
+    char out[256];
+    assert_int_equal(test_run(out, sizeof out, "ls %s | wc -l", sub), 0);
+    assert_int_equal(atoi(out), 1);
+    char *g = fs_join(sub, "y.txt");
+    assert_int_equal(fs_copy_file(f, g), 0);
+    assert_int_equal(fs_read_all(g, &buf, &n), 0);
+    assert_string_equal(buf, "hello");
+    free(buf);
+    assert_true(fs_read_all("/nonexistent/zz", &buf, &n) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "/nonexistent/zz"));
+    assert_int_equal(fs_rm_rf(d), 0);
+    assert_false(fs_exists(d));
+    free(f);
+    free(g);
+    free(sub);
+    free(d);
+}
+
+static void test_json_errors(void **s) {
+    (void)s;
+    const char *txt = "{\n  \"a\": 1,\n  \"b\": [1, 2,, 3]\n}";
+    cJSON *j = rlc_json_parse(txt, strlen(txt), "cfg.json");
+    assert_null(j);
+    assert_non_null(strstr(rlc_errmsg(), "cfg.json: malformed JSON at line 3"));
+    const char *trail = "{\"a\": 1} x";
+    assert_null(rlc_json_parse(trail, strlen(trail), "t"));
+    const char *ok = "{\"a\": 1, \"b\": \"s\", \"c\": 1.5, \"d\": true}";
+    j = rlc_json_parse(ok, strlen(ok), "ok");
+    assert_non_null(j);
+    long long i;
+    double d;
+    const char *str;
+    int bl;
+    assert_int_equal(rlc_json_get_int(j, "a", &i, 1, "ok"), 0);
+    assert_int_equal(i, 1);
+    assert_true(rlc_json_get_int(j, "c", &i, 1, "ok") < 0); /* 1.5 is not an integer */
+    assert_int_equal(rlc_json_get_num(j, "c", &d, 1, "ok"), 0);
+    assert_true(rlc_json_get_str(j, "a", &str, 1, "ok") < 0);
+    assert_non_null(strstr(rlc_errmsg(), "field 'a' must be a string"));
+    assert_int_equal(rlc_json_get_bool(j, "d", &bl, 1, "ok"), 0);
+    assert_int_equal(rlc_json_get_num(j, "zz", &d, 0, "ok"), 1);
+    assert_true(rlc_json_get_num(j, "zz", &d, 1, "ok") < 0);
+    static const char *const allowed[] = {"a", "b", "c", NULL};
+    assert_true(rlc_json_check_keys(j, allowed, "ok") < 0);
+    assert_non_null(strstr(rlc_errmsg(), "unknown key 'd'"));
+    cJSON_Delete(j);
+}
+
+static void test_jsonl_lines(void **s) {
+    (void)s;
+    char *d = test_tmpdir();
+    char *f = fs_join(d, "x.jsonl");
+    const char *content = "{\"a\":1}\n\n{\"a\":2}\r\n{\"a\": 3\n[1,2]\n{\"a\":4}";
+    assert_int_equal(fs_write_atomic(f, content, strlen(content)), 0);
+    rlc_jsonl_t r;
+    assert_int_equal(rlc_jsonl_open(&r, f), 0);
+    cJSON *o;
+    assert_int_equal(rlc_jsonl_next(&r, &o), 1);
+    cJSON_Delete(o);
+    assert_int_equal(rlc_jsonl_next(&r, &o), 1);
+    assert_int_equal(r.lineno, 3);
+    cJSON_Delete(o);
+    assert_true(rlc_jsonl_next(&r, &o) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "x.jsonl:4: malformed JSON"));
+    assert_true(rlc_jsonl_next(&r, &o) < 0);
+    assert_non_null(strstr(rlc_errmsg(), ":5: expected a JSON object"));
+    assert_int_equal(rlc_jsonl_next(&r, &o), 1);
+    cJSON_Delete(o);
+    assert_int_equal(rlc_jsonl_next(&r, &o), 0);
+    rlc_jsonl_close(&r);
+    fs_rm_rf(d);
+    free(f);
+    free(d);
+}
+
+static void test_philox_kat(void **s) {
+    (void)s;
+    /* Random123 known-answer vectors for Philox4x32-10. */
+    rlc_philox_out_t o = rlc_philox4x32(0, 0, 0, 0, 0, 0);
+    assert_int_equal(o.v[0], 0x6627e8d5u);
+    assert_int_equal(o.v[1], 0xe169c58du);
+    assert_int_equal(o.v[2], 0xbc57ac4cu);
+    assert_int_equal(o.v[3], 0x9b00dbd8u);
+    o = rlc_philox4x32(~0u, ~0u, ~0u, ~0u, ~0u, ~0u);
+    assert_int_equal(o.v[0], 0x408f276du);
+    assert_int_equal(o.v[3], 0x6d5451fdu);
+    o = rlc_philox4x32(0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u, 0xa4093822u, 0x299f31d0u);
+    assert_int_equal(o.v[0], 0xd16cfe09u);
+    assert_int_equal(o.v[1], 0x94fdccebu);
+    assert_int_equal(o.v[2], 0x5001e420u);
+    assert_int_equal(o.v[3], 0x24126ea1u);
+    /* Streams: same seed same numbers; restored state continues identically. */
+    rlc_rng_t a, b;
+    rlc_rng_init(&a, 42, 0);
+    rlc_rng_init(&b, 42, 0);
+    for (int i = 0; i < 7; i++) rlc_rng_u32(&a);
+    rlc_rng_t saved = a;
+    uint32_t x = rlc_rng_u32(&a);
+    for (int i = 0; i < 7; i++) rlc_rng_u32(&b);
+    assert_int_equal(rlc_rng_u32(&b), x);
+    assert_int_equal(rlc_rng_u32(&saved), x);
+    double sum = 0;
+    for (int i = 0; i < 10000; i++) {
+        double u = rlc_rng_unit(&a);
+        assert_true(u >= 0 && u < 1);
+        sum += u;
+    }
+    assert_true(fabs(sum / 10000 - 0.5) < 0.02);
+}
+
+static void test_half(void **s) {
+    (void)s;
+    assert_int_equal(rlc_f32_to_bf16(1.0f), 0x3f80);
+    assert_true(rlc_bf16_to_f32(0x3f80) == 1.0f);
+    /* ties to even: 1 + 2^-8 is halfway between bf16 1.0 and 1.0078125 */
+    assert_int_equal(rlc_f32_to_bf16(1.00390625f), 0x3f80);
+    assert_int_equal(rlc_f32_to_bf16(1.01171875f), 0x3f82);
+    assert_int_equal(rlc_f32_to_f16(1.0f), 0x3c00);
+    assert_int_equal(rlc_f32_to_f16(65504.0f), 0x7bff);
+    assert_int_equal(rlc_f32_to_f16(1e6f), 0x7c00);
+    assert_int_equal(rlc_f32_to_f16(-2.0f), 0xc000);
+    assert_true(rlc_f16_to_f32(0x0001) == ldexpf(1.0f, -24));
+    for (int h = 0; h < 0x7c00; h++) /* every finite positive f16 round-trips */
+        assert_int_equal(rlc_f32_to_f16(rlc_f16_to_f32((uint16_t)h)), h);
+    for (uint32_t h = 0; h < 0x7f80; h++)
+        assert_int_equal(rlc_f32_to_bf16(rlc_bf16_to_f32((uint16_t)h)), h);
+}
+
+static void test_layout(void **s) {
+    (void)s;
+    rlc_layout_t l;
+    rlc_layout_init(&l);
+    assert_int_equal(rlc_layout_add(&l, "a", 10), 0);
+    assert_int_equal(rlc_layout_add(&l, "b", 1000), 1);
+    assert_int_equal(l.e[1].offset % RLC_ALIGN, 0);
+    assert_true(l.e[1].offset >= 10);
+    assert_true(l.total >= 1010);
+    rlc_layout_free(&l);
+    rlc_arena_t a;
+    assert_int_equal(rlc_arena_init(&a, 1024), 0);
+    void *p = rlc_arena_alloc(&a, 600);
+    assert_non_null(p);
+    assert_null(rlc_arena_alloc(&a, 600));
+    rlc_arena_reset(&a, 0);
+    assert_non_null(rlc_arena_alloc(&a, 600));
+    rlc_arena_free(&a);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_err_context), cmocka_unit_test(test_fs_atomic),  cmocka_unit_test(test_json_errors),
+        cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_half),
+        cmocka_unit_test(test_layout),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,186 @@
+/* safetensors: write → read round trip, byte-identical rewrite, sharded index, and every
+ * kind of corrupt header gives a clear error instead of a crash. */
+#include "testutil.h"
+
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/half.h"
+#include "core/safetensors.h"
+
+static char *g_dir;
+
+static int setup(void **s) {
+    (void)s;
+    g_dir = test_tmpdir();
+    return 0;
+}
+static int teardown(void **s) {
+    (void)s;
+    fs_rm_rf(g_dir);
+    free(g_dir);
+    return 0;
+}
+
+static char *path(const char *name) { return fs_join(g_dir, name); }
+
+static void write_two(const char *p) {
+    float a[6] = {1, 2, 3, 4, 5, 6}, b[3] = {0.5f, -1.25f, 3.0e-3f};
+    rlc_st_wtensor_t t[2] = {
+        {.name = "z.weight", .dtype = RLC_DT_F32, .ndim = 2, .shape = {2, 3}, .f32 = a},
+        {.name = "a.bias", .dtype = RLC_DT_BF16, .ndim = 1, .shape = {3}, .f32 = b},
+    };
+    static const char *const meta[] = {"format", "pt", NULL};
+    assert_int_equal(rlc_st_write(p, t, 2, meta), 0);
+}
+
+static void test_roundtrip(void **s) {
+    (void)s;
+    char *p = path("m.safetensors");
+    write_two(p);
+    rlc_st_t st;
+    assert_int_equal(rlc_st_open(&st, p), 0);
+    assert_int_equal(st.n, 2);
+    const rlc_st_tensor_t *z = rlc_st_find(&st, "z.weight");
+    assert_non_null(z);
+    assert_int_equal(z->ndim, 2);
+    assert_int_equal(z->shape[1], 3);
+    float buf[6];
+    assert_int_equal(rlc_st_to_f32(z, buf), 0);
+    assert_true(buf[5] == 6.0f);
+    const rlc_st_tensor_t *b = rlc_st_find(&st, "a.bias");
+    assert_int_equal(b->dtype, RLC_DT_BF16);
+    assert_int_equal(rlc_st_to_f32(b, buf), 0);
+    assert_true(buf[1] == -1.25f);
+    assert_true(fabsf(buf[2] - 3.0e-3f) < 2e-5f);
+    assert_null(rlc_st_find(&st, "missing"));
+    assert_non_null(st.metadata);
+    /* rewrite raw → identical bytes */
+    rlc_st_wtensor_t w[2];
+    for (int i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].name = st.t[i].name;
+        w[i].dtype = st.t[i].dtype;
+        w[i].ndim = st.t[i].ndim;
+        memcpy(w[i].shape, st.t[i].shape, sizeof w[i].shape);
+        w[i].raw = st.t[i].data;
+    }
+    char *p2 = path("m2.safetensors");
+    static const char *const meta[] = {"format", "pt", NULL};
+    assert_int_equal(rlc_st_write(p2, w, 2, meta), 0);
+    rlc_st_close(&st);
+    char *x, *y;
+    size_t nx, ny;
+    assert_int_equal(fs_read_all(p, &x, &nx), 0);
+    assert_int_equal(fs_read_all(p2, &y, &ny), 0);
+    assert_int_equal(nx, ny);
+    assert_memory_equal(x, y, nx);
+    uint64_t hl = 0;
+    memcpy(&hl, x, 8);
+    assert_int_equal(hl % 8, 0); /* header padded to 8 bytes */
+    free(x);
+    free(y);
+    free(p);
+    free(p2);
+}
+
+static void test_sharded(void **s) {
+    (void)s;
+    char *d = path("sharded");
+    fs_mkdir_p(d);
+    float a[2] = {1, 2}, b[2] = {3, 4};
+    rlc_st_wtensor_t ta = {.name = "a", .dtype = RLC_DT_F32, .ndim = 1, .shape = {2}, .f32 = a};
+    rlc_st_wtensor_t tb = {.name = "b", .dtype = RLC_DT_F16, .ndim = 1, .shape = {2}, .f32 = b};
+    char *s1 = fs_join(d, "model-00001-of-00002.safetensors"), *s2 = fs_join(d, "model-00002-of-00002.safetensors");
+    assert_int_equal(rlc_st_write(s1, &ta, 1, NULL), 0);
+    assert_int_equal(rlc_st_write(s2, &tb, 1, NULL), 0);
+    char *idx = fs_join(d, "model.safetensors.index.json");
+    const char *j = "{\"metadata\":{},\"weight_map\":{\"a\":\"model-00001-of-00002.safetensors\","
+                    "\"b\":\"model-00002-of-00002.safetensors\"}}";
+    assert_int_equal(fs_write_atomic(idx, j, strlen(j)), 0);
+    rlc_st_t st;
+    assert_int_equal(rlc_st_open(&st, d), 0);
+    assert_int_equal(st.n, 2);
+    float out[2];
+    assert_int_equal(rlc_st_to_f32(rlc_st_find(&st, "b"), out), 0);
+    assert_true(out[1] == 4.0f);
+    rlc_st_close(&st);
+    /* weight_map naming a tensor that is not in the shard */
+    const char *bad = "{\"weight_map\":{\"a\":\"model-00002-of-00002.safetensors\","
+                      "\"b\":\"model-00002-of-00002.safetensors\"}}";
+    assert_int_equal(fs_write_atomic(idx, bad, strlen(bad)), 0);
+    assert_true(rlc_st_open(&st, d) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "missing"));
+    const char *esc = "{\"weight_map\":{\"a\":\"../../etc/passwd\"}}";
+    assert_int_equal(fs_write_atomic(idx, esc, strlen(esc)), 0);
+    assert_true(rlc_st_open(&st, d) < 0);
+    free(s1);
+    free(s2);
+    free(idx);
+    free(d);
+}
+
+/* Build a file: 8-byte length + header text + data bytes. */
+static void raw_file(const char *p, const char *header, size_t declared_len, size_t data_bytes) {
+    size_t hl = strlen(header);
+    if (!declared_len) declared_len = hl;
+    size_t total = 8 + hl + data_bytes;
+    unsigned char *buf = calloc(1, total);
+    for (int i = 0; i < 8; i++) buf[i] = (unsigned char)((uint64_t)declared_len >> (8 * i));
+    memcpy(buf + 8, header, hl);
+    assert_int_equal(fs_write_atomic(p, buf, total), 0);
+    free(buf);
+}
+
+static void expect_bad(const char *header, size_t declared, size_t data, const char *needle) {
+    char *p = path("bad.safetensors");
+    raw_file(p, header, declared, data);
+    rlc_st_t st;
+    int rc = rlc_st_open(&st, p);
+    if (rc == 0) fail_msg("expected an error for header %s", header);
+    if (!strstr(rlc_errmsg(), needle)) fail_msg("error '%s' lacks '%s'", rlc_errmsg(), needle);
+    free(p);
+}
+
+static void test_corrupt(void **s) {
+    (void)s;
+    const char *good = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+    size_t gl = strlen(good);
+    expect_bad(good, gl, 4, "beyond file end");                         /* truncated data */
+    expect_bad(good, gl + 100, 8, "header length");                     /* header length beyond file */
+    expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]", 0, 8, "malformed JSON");
+    expect_bad("{\"a\":{\"dtype\":\"Q4\",\"shape\":[2],\"data_offsets\":[0,8]}}", 0, 8, "unknown dtype 'Q4'");
+    expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 0, 8, "need 12");
+    expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", 0, 8, "invalid data_offsets");
+    expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 0, 8, "invalid shape");
+    expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+               "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+               0, 12, "overlap");
+    expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", 0, 8, "lacks dtype, shape or data_offsets");
+    expect_bad("[1,2]", 0, 0, "does not start");
+    /* tiny file */
+    char *p = path("tiny.safetensors");
+    assert_int_equal(fs_write_atomic(p, "abc", 3), 0);
+    rlc_st_t st;
+    assert_true(rlc_st_open(&st, p) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "truncated"));
+    free(p);
+    /* non-float conversion */
+    p = path("ints.safetensors");
+    int32_t iv[2] = {1, 2};
+    rlc_st_wtensor_t t = {.name = "i", .dtype = RLC_DT_I32, .ndim = 1, .shape = {2}, .raw = iv};
+    assert_int_equal(rlc_st_write(p, &t, 1, NULL), 0);
+    assert_int_equal(rlc_st_open(&st, p), 0);
+    float f[2];
+    assert_true(rlc_st_to_f32(rlc_st_find(&st, "i"), f) < 0);
+    rlc_st_close(&st);
+    free(p);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_sharded),
+        cmocka_unit_test(test_corrupt),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,79 @@
+/* Shared helpers for cmocka tests: fixture paths, temp dirs, running the rlc binary,
+ * array comparisons. Header-only so each test stays one executable. */
+#pragma once
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+// clang-format off
+#include <cmocka.h>
+// clang-format on
+
+/* $RLC_FIXTURES/<rel> into a static buffer (one at a time). */
+static inline const char *fixture(const char *rel) {
+    static char buf[4096];
+    const char *root = getenv("RLC_FIXTURES");
+    snprintf(buf, sizeof buf, "%s/%s", root ? root : "tests/fixtures", rel);
+    return buf;
+}
+
+/* A fresh temporary directory (mkdtemp), malloc'd path. */
+static inline char *test_tmpdir(void) {
+    char tmpl[] = "/tmp/rlc_test_XXXXXX";
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return strdup(d);
+}
+
+/* Run a shell command, capture stdout+stderr into out (may be NULL); return exit status. */
+static inline int test_run(char *out, size_t cap, const char *fmt, ...) {
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    char full[8400];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    assert_non_null(p);
+    size_t n = 0;
+    int c;
+    while ((c = fgetc(p)) != EOF)
+        if (out && n + 1 < cap) out[n++] = (char)c;
+    if (out) out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+static inline const char *rlc_bin(void) {
+    const char *b = getenv("RLC_BIN");
+    return b ? b : "./cli/rlc";
+}
+
+/* max |a-b| */
+static inline double max_abs_diff(const float *a, const float *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > m || d != d) m = d != d ? INFINITY : d;
+    }
+    return m;
+}
+
+/* ||a-b|| / max(||b||, tiny) */
+static inline double rel_l2(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+        num += d * d;
+        den += (double)b[i] * (double)b[i];
+    }
+    if (num != num) return INFINITY;
+    return sqrt(num) / (den > 1e-30 ? sqrt(den) : 1e-15);
+}
