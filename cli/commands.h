@@ -1,0 +1,11 @@
+/* Every subcommand: int cmd_<name>(int argc, char **argv) returning the process exit code.
+ * argv[0] is the subcommand name. Each lives in its own cli/cmd_<name>.c. */
+#pragma once
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} cli_command_t;
+
+int cmd_info(int argc, char **argv);
