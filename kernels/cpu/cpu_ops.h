@@ -1,0 +1,36 @@
+/* Internal: the CPU op implementations, one file per family, wired into the vtable by
+ * cpu_backend.c. Signatures follow kernels/backend.h exactly (pointers are host fp32). */
+#pragma once
+#include "kernels/backend.h"
+
+/* Threads for OpenMP regions of this backend. */
+#define CPU_THREADS(be) ((be)->threads > 0 ? (be)->threads : 1)
+
+void cpu_embedding_fwd(rlc_backend_t *be, void *out, const int32_t *ids, const void *wte, int N, int C);
+void cpu_embedding_bwd(rlc_backend_t *be, void *dwte, const void *dout, const int32_t *ids, int N, int C);
+void cpu_rmsnorm_fwd(rlc_backend_t *be, void *out, float *rstd, const void *inp, const void *w, int N, int C, float eps);
+void cpu_residual_rmsnorm_fwd(rlc_backend_t *be, void *resid, void *out, float *rstd, const void *a, const void *b,
+                              const void *w, int N, int C, float eps);
+void cpu_rmsnorm_bwd(rlc_backend_t *be, void *dinp, void *dw, const void *dout, const void *inp, const void *w,
+                     const float *rstd, int N, int C);
+void cpu_rope_fwd(rlc_backend_t *be, void *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int ld);
+void cpu_rope_bwd(rlc_backend_t *be, void *dx, const int32_t *pos, const float *inv_freq, int N, int H, int D, int ld);
+void cpu_attention_fwd(rlc_backend_t *be, void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int nseq,
+                       int max_seqlen, int N, int Hq, int Hk, int D, float scale);
+void cpu_attention_bwd(rlc_backend_t *be, void *dqkv, const void *dout, const void *qkv, const void *out,
+                       const float *lse, const int32_t *cu_seqlens, int nseq, int max_seqlen, int N, int Hq, int Hk,
+                       int D, float scale);
+void cpu_swiglu_fwd(rlc_backend_t *be, void *out, const void *gu, int N, int F);
+void cpu_swiglu_bwd(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F);
+void cpu_matmul_fwd(rlc_backend_t *be, void *out, const void *inp, const void *w, const void *bias, int N, int IC,
+                    int OC);
+void cpu_matmul_bwd(rlc_backend_t *be, void *dinp, void *dw, void *dbias, const void *dout, const void *inp,
+                    const void *w, int N, int IC, int OC);
+void cpu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *h, const void *w,
+                    const int32_t *targets, int N, int C, int V, float inv_temp);
+void cpu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *entropy, const float *dlogp,
+                    const float *dent, const void *h, const void *w, const int32_t *targets, int N, int C, int V,
+                    float inv_temp);
+void cpu_logits(rlc_backend_t *be, float *out, const void *h, const void *w, int M, int C, int V);
+void cpu_adamw(rlc_backend_t *be, void *param, float *master, const void *grad, float *m, float *v, size_t n, float lr,
+               float b1, float b2, float eps, float wd, int step, float grad_scale, uint32_t seed);

@@ -1,0 +1,112 @@
+/* Fused LM head: logits for a chunk of tokens, then log-softmax, the target's log-prob,
+ * the entropy and (backward) the logit gradient, then the two matmuls for dh and dw.
+ * Only a [chunk, V] block of logits ever exists (about 16 MiB). */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "kernels/cpu/cpu_ops.h"
+
+#define WS_FLOATS (4u << 20)
+
+static int chunk_rows(int V) {
+    int ch = (int)(WS_FLOATS / (unsigned)V);
+    return ch < 1 ? 1 : ch;
+}
+
+/* Softmax statistics of one row of scaled logits z (length V). */
+static void row_stats(const float *z, int V, float *lse_out, float *ent_out) {
+    float mx = -INFINITY;
+    for (int v = 0; v < V; v++)
+        if (z[v] > mx) mx = z[v];
+    double s = 0, sz = 0;
+    for (int v = 0; v < V; v++) {
+        double e = exp((double)(z[v] - mx));
+        s += e;
+        sz += e * (double)z[v];
+    }
+    double lse = (double)mx + log(s);
+    *lse_out = (float)lse;
+    *ent_out = (float)(lse - sz / s);
+}
+
+static void head_chunk(rlc_backend_t *be, float *ws, const float *h, const float *w, int rows, int C, int V,
+                       float inv_temp) {
+    (void)be;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, V, C, inv_temp, h, C, w, C, 0.0f, ws, V);
+}
+
+void cpu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *h, const void *w,
+                    const int32_t *targets, int N, int C, int V, float inv_temp) {
+    int ch = chunk_rows(V);
+    float *ws = malloc((size_t)(ch < N ? ch : N) * V * sizeof(float) + 64);
+    if (!ws) return;
+    const float *H = h;
+    for (int n0 = 0; n0 < N; n0 += ch) {
+        int rows = N - n0 < ch ? N - n0 : ch;
+        head_chunk(be, ws, H + (size_t)n0 * C, w, rows, C, V, inv_temp);
+#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
+        for (int r = 0; r < rows; r++) {
+            int n = n0 + r, t = targets[n];
+            if (t < 0) {
+                logp[n] = 0;
+                if (entropy) entropy[n] = 0;
+                continue;
+            }
+            const float *z = ws + (size_t)r * V;
+            float lse, ent;
+            row_stats(z, V, &lse, &ent);
+            logp[n] = z[t] - lse;
+            if (entropy) entropy[n] = ent;
+        }
+    }
+    free(ws);
+}
+
+void cpu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *entropy, const float *dlogp,
+                    const float *dent, const void *h, const void *w, const int32_t *targets, int N, int C, int V,
+                    float inv_temp) {
+    int ch = chunk_rows(V);
+    float *ws = malloc((size_t)(ch < N ? ch : N) * V * sizeof(float) + 64);
+    if (!ws) return;
+    const float *H = h;
+    float *DH = dh;
+    for (int n0 = 0; n0 < N; n0 += ch) {
+        int rows = N - n0 < ch ? N - n0 : ch;
+        head_chunk(be, ws, H + (size_t)n0 * C, w, rows, C, V, inv_temp);
+        /* Turn each row of logits into d(loss)/d(raw logits) in place. */
+#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
+        for (int r = 0; r < rows; r++) {
+            int n = n0 + r, t = targets[n];
+            float *z = ws + (size_t)r * V;
+            if (t < 0) {
+                for (int v = 0; v < V; v++) z[v] = 0;
+                if (logp) logp[n] = 0;
+                if (entropy) entropy[n] = 0;
+                continue;
+            }
+            float lse, ent;
+            row_stats(z, V, &lse, &ent);
+            if (logp) logp[n] = z[t] - lse;
+            if (entropy) entropy[n] = ent;
+            float gl = dlogp[n], ge = dent ? dent[n] : 0.0f;
+            for (int v = 0; v < V; v++) {
+                float lp = z[v] - lse, p = expf(lp);
+                /* d logp_t/dz_v = [v==t] - p_v ; d H/dz_v = -p_v (log p_v + H) */
+                float g = -gl * p - ge * p * (lp + ent);
+                z[v] = g * inv_temp;
+            }
+            z[t] += gl * inv_temp;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, C, V, 1.0f, ws, V, w, C, 0.0f,
+                    DH + (size_t)n0 * C, C);
+        if (dw)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, rows, 1.0f, ws, V, H + (size_t)n0 * C, C, 1.0f,
+                        dw, C);
+    }
+    free(ws);
+}
+
+void cpu_logits(rlc_backend_t *be, float *out, const void *h, const void *w, int M, int C, int V) {
+    head_chunk(be, out, h, w, M, C, V, 1.0f);
+}

@@ -1,0 +1,38 @@
+/* Rotary position embedding, rotate-half convention (transformers' apply_rotary_pos_emb):
+ * for i < D/2, (x_i, x_{i+D/2}) is rotated by angle pos * inv_freq_i. The angle is formed in
+ * fp32 as transformers does, so long positions round the same way. */
+#include <math.h>
+
+#include "kernels/cpu/cpu_ops.h"
+
+static void rope(rlc_backend_t *be, float *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int ld,
+                 float sign) {
+    int half = D / 2;
+#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
+    for (int n = 0; n < N; n++) {
+        float cs[512], sn[512]; /* head_dim <= 1024 */
+        for (int i = 0; i < half; i++) {
+            float ang = (float)pos[n] * inv_freq[i];
+            cs[i] = cosf(ang);
+            sn[i] = sign * sinf(ang);
+        }
+        float *row = x + (size_t)n * ld;
+        for (int h = 0; h < H; h++) {
+            float *v = row + (size_t)h * D;
+            for (int i = 0; i < half; i++) {
+                float a = v[i], b = v[i + half];
+                v[i] = a * cs[i] - b * sn[i];
+                v[i + half] = b * cs[i] + a * sn[i];
+            }
+        }
+    }
+}
+
+void cpu_rope_fwd(rlc_backend_t *be, void *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int ld) {
+    rope(be, x, pos, inv_freq, N, H, D, ld, 1.0f);
+}
+
+void cpu_rope_bwd(rlc_backend_t *be, void *dx, const int32_t *pos, const float *inv_freq, int N, int H, int D,
+                  int ld) {
+    rope(be, dx, pos, inv_freq, N, H, D, ld, -1.0f);
+}

@@ -1,0 +1,364 @@
+/* Every CPU op: forward against a naive formula where one is simple, and backward against
+ * central finite differences of L = <r, op(x)> along random directions (double-checked on
+ * single coordinates too). */
+#include "testutil.h"
+
+#include "core/philox.h"
+#include "kernels/backend.h"
+
+static rlc_backend_t *be;
+static rlc_rng_t rng;
+
+static float *randv(size_t n, float scale) {
+    float *p = malloc(n * sizeof(float) + 4);
+    for (size_t i = 0; i < n; i++) p[i] = (float)(rlc_rng_normal(&rng) * scale);
+    return p;
+}
+static float *zeros(size_t n) { return calloc(n + 1, sizeof(float)); }
+static double dotd(const float *a, const float *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+typedef double (*lossfn_t)(void *ctx);
+
+/* Compare <grad, u> with (L(x+eps u) - L(x-eps u)) / 2eps for a random direction u. */
+static void check_dir(const char *what, lossfn_t L, void *ctx, float *x, const float *grad, size_t n, float eps,
+                      double tol) {
+    float *u = randv(n, 1.0f), *x0 = malloc(n * sizeof(float));
+    memcpy(x0, x, n * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = x0[i] + eps * u[i];
+    double lp = L(ctx);
+    for (size_t i = 0; i < n; i++) x[i] = x0[i] - eps * u[i];
+    double lm = L(ctx);
+    memcpy(x, x0, n * sizeof(float));
+    double fd = (lp - lm) / (2.0 * eps), an = dotd(grad, u, n);
+    double err = fabs(fd - an) / fmax(1e-3, fabs(fd) + fabs(an));
+    if (err > tol) fail_msg("%s: directional derivative fd=%.6g analytic=%.6g (rel err %.3g)", what, fd, an, err);
+    /* and one coordinate */
+    size_t i = rlc_rng_below(&rng, (uint32_t)n);
+    x[i] = x0[i] + eps;
+    lp = L(ctx);
+    x[i] = x0[i] - eps;
+    lm = L(ctx);
+    x[i] = x0[i];
+    fd = (lp - lm) / (2.0 * eps);
+    err = fabs(fd - grad[i]) / fmax(1e-2, fabs(fd) + fabs(grad[i]));
+    if (err > tol) fail_msg("%s[%zu]: fd=%.6g analytic=%.6g", what, i, fd, (double)grad[i]);
+    free(u);
+    free(x0);
+}
+
+/* ---------- rmsnorm ---------- */
+typedef struct {
+    int N, C;
+    float *x, *w, *r, *out, *rstd;
+} norm_ctx;
+static double norm_loss(void *p) {
+    norm_ctx *c = p;
+    be->rmsnorm_fwd(be, c->out, c->rstd, c->x, c->w, c->N, c->C, 1e-6f);
+    return dotd(c->out, c->r, (size_t)c->N * c->C);
+}
+static void test_rmsnorm(void **s) {
+    (void)s;
+    norm_ctx c = {.N = 5, .C = 24};
+    size_t nc = (size_t)c.N * c.C;
+    c.x = randv(nc, 1);
+    c.w = randv(c.C, 1);
+    c.r = randv(nc, 1);
+    c.out = zeros(nc);
+    c.rstd = zeros(c.N);
+    norm_loss(&c);
+    /* forward vs formula */
+    for (int n = 0; n < c.N; n++) {
+        double ss = 0;
+        for (int k = 0; k < c.C; k++) ss += (double)c.x[n * c.C + k] * c.x[n * c.C + k];
+        double r = 1.0 / sqrt(ss / c.C + 1e-6);
+        for (int k = 0; k < c.C; k++) assert_true(fabs(c.out[n * c.C + k] - c.w[k] * c.x[n * c.C + k] * r) < 1e-5);
+    }
+    float *dx = randv(nc, 1), *dx0 = malloc(nc * 4), *dw = zeros(c.C);
+    memcpy(dx0, dx, nc * 4); /* dinp accumulates: start from non-zero */
+    be->rmsnorm_bwd(be, dx, dw, c.r, c.x, c.w, c.rstd, c.N, c.C);
+    for (size_t i = 0; i < nc; i++) dx[i] -= dx0[i];
+    check_dir("rmsnorm dx", norm_loss, &c, c.x, dx, nc, 1e-2f, 2e-3);
+    check_dir("rmsnorm dw", norm_loss, &c, c.w, dw, c.C, 1e-2f, 2e-3);
+    /* fused residual variant */
+    float *a = randv(nc, 1), *b = randv(nc, 1), *res = zeros(nc), *o2 = zeros(nc), *r2 = zeros(c.N);
+    be->residual_rmsnorm_fwd(be, res, o2, r2, a, b, c.w, c.N, c.C, 1e-6f);
+    for (size_t i = 0; i < nc; i++) assert_true(res[i] == a[i] + b[i]);
+    be->rmsnorm_fwd(be, c.out, c.rstd, res, c.w, c.N, c.C, 1e-6f);
+    assert_memory_equal(o2, c.out, nc * 4);
+    free(a), free(b), free(res), free(o2), free(r2), free(dx), free(dx0), free(dw);
+    free(c.x), free(c.w), free(c.r), free(c.out), free(c.rstd);
+}
+
+/* ---------- embedding ---------- */
+static void test_embedding(void **s) {
+    (void)s;
+    int N = 7, C = 6, V = 5;
+    int32_t ids[7] = {0, 3, 3, 4, 1, 3, 0};
+    float *w = randv((size_t)V * C, 1), *out = zeros((size_t)N * C), *d = randv((size_t)N * C, 1);
+    be->embedding_fwd(be, out, ids, w, N, C);
+    for (int n = 0; n < N; n++) assert_memory_equal(out + n * C, w + ids[n] * C, C * 4);
+    float *dw = zeros((size_t)V * C);
+    be->embedding_bwd(be, dw, d, ids, N, C);
+    for (int v = 0; v < V; v++)
+        for (int k = 0; k < C; k++) {
+            double e = 0;
+            for (int n = 0; n < N; n++)
+                if (ids[n] == v) e += d[n * C + k];
+            assert_true(fabs(dw[v * C + k] - e) < 1e-6);
+        }
+    free(w), free(out), free(d), free(dw);
+}
+
+/* ---------- rope ---------- */
+static void test_rope(void **s) {
+    (void)s;
+    int N = 6, H = 3, D = 8, ld = 40; /* 3 rotated heads inside wider rows */
+    int32_t pos[6] = {0, 1, 2, 7, 100, 5000};
+    float inv[4];
+    for (int i = 0; i < D / 2; i++) inv[i] = 1.0f / powf(10000.0f, 2.0f * i / D);
+    float *x = randv((size_t)N * ld, 1), *y = malloc((size_t)N * ld * 4);
+    memcpy(y, x, (size_t)N * ld * 4);
+    be->rope_fwd(be, y, pos, inv, N, H, D, ld);
+    for (int n = 0; n < N; n++) {
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < D / 2; i++) {
+                float ang = (float)pos[n] * inv[i];
+                float a = x[n * ld + h * D + i], b = x[n * ld + h * D + i + D / 2];
+                assert_true(fabs(y[n * ld + h * D + i] - (a * cosf(ang) - b * sinf(ang))) < 1e-5);
+                assert_true(fabs(y[n * ld + h * D + i + D / 2] - (b * cosf(ang) + a * sinf(ang))) < 1e-5);
+            }
+        for (int k = H * D; k < ld; k++) assert_true(y[n * ld + k] == x[n * ld + k]); /* untouched */
+    }
+    /* bwd is the transpose: <R x, g> == <x, R^T g> */
+    float *g = randv((size_t)N * ld, 1), *gt = malloc((size_t)N * ld * 4);
+    memcpy(gt, g, (size_t)N * ld * 4);
+    be->rope_bwd(be, gt, pos, inv, N, H, D, ld);
+    assert_true(fabs(dotd(y, g, (size_t)N * ld) - dotd(x, gt, (size_t)N * ld)) < 1e-3);
+    free(x), free(y), free(g), free(gt);
+}
+
+/* ---------- attention ---------- */
+typedef struct {
+    int N, Hq, Hk, D, nseq, maxlen;
+    int32_t cu[4];
+    float *qkv, *r, *out, *lse;
+} att_ctx;
+static double att_loss(void *p) {
+    att_ctx *c = p;
+    be->attention_fwd(be, c->out, c->lse, c->qkv, c->cu, c->nseq, c->maxlen, c->N, c->Hq, c->Hk, c->D,
+                      1.0f / sqrtf((float)c->D));
+    return dotd(c->out, c->r, (size_t)c->N * c->Hq * c->D);
+}
+static void test_attention(void **s) {
+    (void)s;
+    att_ctx c = {.Hq = 4, .Hk = 2, .D = 8, .nseq = 3, .maxlen = 6, .cu = {0, 6, 7, 11}};
+    c.N = c.cu[3];
+    int ld = (c.Hq + 2 * c.Hk) * c.D;
+    c.qkv = randv((size_t)c.N * ld, 1);
+    c.r = randv((size_t)c.N * c.Hq * c.D, 1);
+    c.out = zeros((size_t)c.N * c.Hq * c.D);
+    c.lse = zeros((size_t)c.N * c.Hq);
+    att_loss(&c);
+    /* naive check of one query: sequence 2 (tokens 7..10), token 9, head 3 (kv head 1) */
+    {
+        int n = 9, h = 3, g = 1, s0 = 7;
+        double sc[8], mx = -1e30, sum = 0;
+        for (int j = s0; j <= n; j++) {
+            double d = 0;
+            for (int i = 0; i < c.D; i++) d += (double)c.qkv[n * ld + h * c.D + i] * c.qkv[j * ld + (c.Hq + g) * c.D + i];
+            sc[j - s0] = d / sqrt(c.D);
+            if (sc[j - s0] > mx) mx = sc[j - s0];
+        }
+        for (int j = s0; j <= n; j++) sum += exp(sc[j - s0] - mx);
+        assert_true(fabs(c.lse[n * c.Hq + h] - (mx + log(sum))) < 1e-5);
+        for (int i = 0; i < c.D; i++) {
+            double o = 0;
+            for (int j = s0; j <= n; j++)
+                o += exp(sc[j - s0] - mx) / sum * c.qkv[j * ld + (c.Hq + c.Hk + g) * c.D + i];
+            assert_true(fabs(c.out[n * c.Hq * c.D + h * c.D + i] - o) < 1e-5);
+        }
+    }
+    /* single-token sequence attends only to itself: out = v */
+    for (int h = 0; h < c.Hq; h++)
+        for (int i = 0; i < c.D; i++)
+            assert_true(fabs(c.out[6 * c.Hq * c.D + h * c.D + i] - c.qkv[6 * ld + (c.Hq + c.Hk + h / 2) * c.D + i]) < 1e-6);
+    float *dqkv = randv((size_t)c.N * ld, 1); /* garbage: bwd must overwrite */
+    be->attention_bwd(be, dqkv, c.r, c.qkv, c.out, c.lse, c.cu, c.nseq, c.maxlen, c.N, c.Hq, c.Hk, c.D,
+                      1.0f / sqrtf((float)c.D));
+    check_dir("attention dqkv", att_loss, &c, c.qkv, dqkv, (size_t)c.N * ld, 1e-2f, 2e-3);
+    free(dqkv), free(c.qkv), free(c.r), free(c.out), free(c.lse);
+}
+
+/* ---------- swiglu ---------- */
+typedef struct {
+    int N, F;
+    float *gu, *r, *out;
+} sw_ctx;
+static double sw_loss(void *p) {
+    sw_ctx *c = p;
+    be->swiglu_fwd(be, c->out, c->gu, c->N, c->F);
+    return dotd(c->out, c->r, (size_t)c->N * c->F);
+}
+static void test_swiglu(void **s) {
+    (void)s;
+    sw_ctx c = {.N = 4, .F = 10};
+    c.gu = randv((size_t)c.N * 2 * c.F, 2);
+    c.r = randv((size_t)c.N * c.F, 1);
+    c.out = zeros((size_t)c.N * c.F);
+    sw_loss(&c);
+    float g = c.gu[3], u = c.gu[c.F + 3];
+    assert_true(fabs(c.out[3] - g / (1 + exp(-g)) * u) < 1e-6);
+    float *d = zeros((size_t)c.N * 2 * c.F);
+    be->swiglu_bwd(be, d, c.r, c.gu, c.N, c.F);
+    check_dir("swiglu", sw_loss, &c, c.gu, d, (size_t)c.N * 2 * c.F, 1e-2f, 2e-3);
+    free(d), free(c.gu), free(c.r), free(c.out);
+}
+
+/* ---------- matmul ---------- */
+typedef struct {
+    int N, IC, OC;
+    float *x, *w, *b, *r, *out;
+} mm_ctx;
+static double mm_loss(void *p) {
+    mm_ctx *c = p;
+    be->matmul_fwd(be, c->out, c->x, c->w, c->b, c->N, c->IC, c->OC);
+    return dotd(c->out, c->r, (size_t)c->N * c->OC);
+}
+static void test_matmul(void **s) {
+    (void)s;
+    mm_ctx c = {.N = 5, .IC = 7, .OC = 3};
+    c.x = randv((size_t)c.N * c.IC, 1);
+    c.w = randv((size_t)c.OC * c.IC, 1);
+    c.b = randv(c.OC, 1);
+    c.r = randv((size_t)c.N * c.OC, 1);
+    c.out = zeros((size_t)c.N * c.OC);
+    mm_loss(&c);
+    double e = c.b[2];
+    for (int k = 0; k < c.IC; k++) e += (double)c.x[4 * c.IC + k] * c.w[2 * c.IC + k];
+    assert_true(fabs(c.out[4 * c.OC + 2] - e) < 1e-5);
+    float *dx = zeros((size_t)c.N * c.IC), *dw = randv((size_t)c.OC * c.IC, 1), *db = randv(c.OC, 1);
+    float *dw0 = malloc((size_t)c.OC * c.IC * 4), *db0 = malloc(c.OC * 4);
+    memcpy(dw0, dw, (size_t)c.OC * c.IC * 4);
+    memcpy(db0, db, c.OC * 4);
+    be->matmul_bwd(be, dx, dw, db, c.r, c.x, c.w, c.N, c.IC, c.OC);
+    for (int i = 0; i < c.OC * c.IC; i++) dw[i] -= dw0[i]; /* accumulated */
+    for (int i = 0; i < c.OC; i++) db[i] -= db0[i];
+    check_dir("matmul dx", mm_loss, &c, c.x, dx, (size_t)c.N * c.IC, 1e-2f, 1e-3);
+    check_dir("matmul dw", mm_loss, &c, c.w, dw, (size_t)c.OC * c.IC, 1e-2f, 1e-3);
+    check_dir("matmul db", mm_loss, &c, c.b, db, c.OC, 1e-2f, 1e-3);
+    free(dx), free(dw), free(db), free(dw0), free(db0), free(c.x), free(c.w), free(c.b), free(c.r), free(c.out);
+}
+
+/* ---------- fused LM head ---------- */
+typedef struct {
+    int N, C, V;
+    float inv_temp;
+    int32_t *tg;
+    float *h, *w, *a, *b, *logp, *ent;
+} lm_ctx;
+static double lm_loss(void *p) {
+    lm_ctx *c = p;
+    be->lmhead_fwd(be, c->logp, c->ent, c->h, c->w, c->tg, c->N, c->C, c->V, c->inv_temp);
+    return dotd(c->logp, c->a, c->N) + dotd(c->ent, c->b, c->N);
+}
+static void test_lmhead(void **s) {
+    (void)s;
+    lm_ctx c = {.N = 6, .C = 8, .V = 11, .inv_temp = 1.0f / 0.7f};
+    int32_t tg[6] = {3, -1, 0, 10, 5, 5};
+    c.tg = tg;
+    c.h = randv((size_t)c.N * c.C, 1);
+    c.w = randv((size_t)c.V * c.C, 1);
+    c.a = randv(c.N, 1);
+    c.b = randv(c.N, 1);
+    c.logp = zeros(c.N);
+    c.ent = zeros(c.N);
+    lm_loss(&c);
+    for (int n = 0; n < c.N; n++) {
+        if (tg[n] < 0) {
+            assert_true(c.logp[n] == 0 && c.ent[n] == 0);
+            continue;
+        }
+        double z[11], mx = -1e30, sum = 0, H = 0;
+        for (int v = 0; v < c.V; v++) {
+            z[v] = 0;
+            for (int k = 0; k < c.C; k++) z[v] += (double)c.h[n * c.C + k] * c.w[v * c.C + k];
+            z[v] *= c.inv_temp;
+            if (z[v] > mx) mx = z[v];
+        }
+        for (int v = 0; v < c.V; v++) sum += exp(z[v] - mx);
+        for (int v = 0; v < c.V; v++) {
+            double lp = z[v] - mx - log(sum);
+            H -= exp(lp) * lp;
+        }
+        assert_true(fabs(c.logp[n] - (z[tg[n]] - mx - log(sum))) < 1e-5);
+        assert_true(fabs(c.ent[n] - H) < 1e-5);
+    }
+    float *dh = randv((size_t)c.N * c.C, 1), *dw = zeros((size_t)c.V * c.C), *lp2 = zeros(c.N), *en2 = zeros(c.N);
+    be->lmhead_bwd(be, dh, dw, lp2, en2, c.a, c.b, c.h, c.w, c.tg, c.N, c.C, c.V, c.inv_temp);
+    assert_true(max_abs_diff(lp2, c.logp, c.N) < 1e-6);
+    assert_true(max_abs_diff(en2, c.ent, c.N) < 1e-6);
+    for (int k = 0; k < c.C; k++) assert_true(dh[1 * c.C + k] == 0); /* ignored row: zero gradient */
+    check_dir("lmhead dh", lm_loss, &c, c.h, dh, (size_t)c.N * c.C, 1e-2f, 2e-3);
+    check_dir("lmhead dw", lm_loss, &c, c.w, dw, (size_t)c.V * c.C, 1e-2f, 2e-3);
+    /* logits op */
+    float *lg = zeros((size_t)c.N * c.V);
+    be->logits(be, lg, c.h, c.w, c.N, c.C, c.V);
+    double z = 0;
+    for (int k = 0; k < c.C; k++) z += (double)c.h[2 * c.C + k] * c.w[4 * c.C + k];
+    assert_true(fabs(lg[2 * c.V + 4] - z) < 1e-5);
+    free(lg), free(dh), free(dw), free(lp2), free(en2), free(c.h), free(c.w), free(c.a), free(c.b), free(c.logp),
+        free(c.ent);
+}
+
+/* ---------- AdamW and reductions ---------- */
+static void test_adamw(void **s) {
+    (void)s;
+    size_t n = 100;
+    float *p = randv(n, 1), *g = randv(n, 1), *m = zeros(n), *v = zeros(n);
+    double P[100], M[100] = {0}, Vv[100] = {0};
+    for (size_t i = 0; i < n; i++) P[i] = p[i];
+    float lr = 1e-2f, b1 = 0.9f, b2 = 0.95f, eps = 1e-8f, wd = 0.1f, gs = 0.5f;
+    for (int step = 1; step <= 3; step++) {
+        be->adamw(be, p, NULL, g, m, v, n, lr, b1, b2, eps, wd, step, gs, 0);
+        for (size_t i = 0; i < n; i++) {
+            double gi = (double)g[i] * gs;
+            M[i] = b1 * M[i] + (1 - b1) * gi;
+            Vv[i] = b2 * Vv[i] + (1 - b2) * gi * gi;
+            double mh = M[i] / (1 - pow(b1, step)), vh = Vv[i] / (1 - pow(b2, step));
+            P[i] -= lr * (mh / (sqrt(vh) + eps) + wd * P[i]);
+        }
+    }
+    for (size_t i = 0; i < n; i++) assert_true(fabs(p[i] - P[i]) < 1e-5);
+    double ss;
+    be->sumsq(be, &ss, g, RLC_BUF_GRAD, n);
+    assert_true(fabs(ss - dotd(g, g, n)) < 1e-4);
+    be->scale(be, g, RLC_BUF_GRAD, n, 2.0f);
+    double ss2;
+    be->sumsq(be, &ss2, g, RLC_BUF_GRAD, n);
+    assert_true(fabs(ss2 - 4 * ss) < 1e-3);
+    free(p), free(g), free(m), free(v);
+}
+
+static int setup(void **s) {
+    (void)s;
+    rlc_rng_init(&rng, 7, 0);
+    return rlc_backend_create(&be, "cpu", 0, 2);
+}
+static int teardown(void **s) {
+    (void)s;
+    rlc_backend_destroy(be);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rmsnorm), cmocka_unit_test(test_embedding), cmocka_unit_test(test_rope),
+        cmocka_unit_test(test_attention), cmocka_unit_test(test_swiglu), cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_lmhead), cmocka_unit_test(test_adamw),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
