@@ -63,14 +63,21 @@ void cpu_attention_bwd(rlc_backend_t *be, void *dqkv, const void *dout, const vo
                        const float *lse, const int32_t *cu_seqlens, int nseq, int max_seqlen, int N, int Hq, int Hk,
                        int D, float scale) {
     (void)N;
-    const float *x = qkv, *o = out, *dO = dout;
+    (void)out; /* D_t is recomputed from P and dP, see below */
+    const float *x = qkv, *dO = dout;
     float *dx = dqkv;
     const int ld = (Hq + 2 * Hk) * D, grp = Hq / Hk;
     /* One task per (sequence, kv head): it owns dk/dv of that head and dq of its query
      * group, so nothing is shared between threads and the result is deterministic. */
-    (void)max_seqlen;
+    /* One task per (sequence, kv head): it owns dk/dv of that head and dq of its query
+     * group, so nothing is shared between threads and the result is deterministic.
+     * D_t = sum_j P_tj dP_tj is formed from the same P and dP used for dS (rather than as
+     * dO.O): then sum_j dS_tj vanishes to rounding, which keeps small gradients that rely
+     * on that cancellation (e.g. k_proj.bias) accurate. */
 #pragma omp parallel num_threads(CPU_THREADS(be))
     {
+        float *pr = malloc((size_t)(max_seqlen > 0 ? max_seqlen : 1) * 2 * sizeof *pr);
+        float *dp = pr + (max_seqlen > 0 ? max_seqlen : 1);
 #pragma omp for schedule(dynamic, 1)
         for (int task = 0; task < nseq * Hk; task++) {
             int s = task / Hk, g = task % Hk;
@@ -88,21 +95,26 @@ void cpu_attention_bwd(rlc_backend_t *be, void *dqkv, const void *dout, const vo
                     int n = s0 + t;
                     const float *q = x + (size_t)n * ld + (size_t)h * D;
                     const float *dor = dO + (size_t)n * Hq * D + (size_t)h * D;
-                    const float *orow = o + (size_t)n * Hq * D + (size_t)h * D;
                     float *dq = dx + (size_t)n * ld + (size_t)h * D;
                     float l = lse[(size_t)n * Hq + h];
-                    float dd = dotf(dor, orow, D);
-                    memset(dq, 0, (size_t)D * sizeof(float));
+                    double dd = 0;
                     for (int j = 0; j <= t; j++) {
                         const float *k = kb + (size_t)(s0 + j) * ld, *v = vb + (size_t)(s0 + j) * ld;
-                        float pj = expf(scale * dotf(q, k, D) - l);
-                        float ds = pj * (dotf(dor, v, D) - dd);
+                        pr[j] = expf(scale * dotf(q, k, D) - l);
+                        dp[j] = dotf(dor, v, D);
+                        dd += (double)pr[j] * dp[j];
+                    }
+                    memset(dq, 0, (size_t)D * sizeof(float));
+                    for (int j = 0; j <= t; j++) {
+                        const float *k = kb + (size_t)(s0 + j) * ld;
+                        float ds = pr[j] * (float)(dp[j] - dd);
                         axpy(dq, scale * ds, k, D);
                         axpy(dkb + (size_t)(s0 + j) * ld, scale * ds, q, D);
-                        axpy(dvb + (size_t)(s0 + j) * ld, pj, dor, D);
+                        axpy(dvb + (size_t)(s0 + j) * ld, pr[j], dor, D);
                     }
                 }
             }
         }
+        free(pr);
     }
 }

@@ -1,0 +1,252 @@
+/* config.json parsing and validation, and RoPE frequency setup. */
+#include "model/config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/json.h"
+
+static int get_int(const cJSON *j, const char *key, int *out, int required, int def, const char *what) {
+    long long v;
+    int rc = rlc_json_get_int(j, key, &v, required, what);
+    if (rc < 0) return rc;
+    if (rc == 1) {
+        *out = def;
+        return 0;
+    }
+    if (v < -2147483647LL || v > 2147483647LL) return rlc_errc(RLC_EINVAL, "%s: field '%s' out of range", what, key);
+    *out = (int)v;
+    return 0;
+}
+
+static int get_num(const cJSON *j, const char *key, double *out, double def, const char *what) {
+    int rc = rlc_json_get_num(j, key, out, 0, what);
+    if (rc < 0) return rc;
+    if (rc == 1) *out = def;
+    return 0;
+}
+
+static int get_bool(const cJSON *j, const char *key, int *out, int def, const char *what) {
+    int rc = rlc_json_get_bool(j, key, out, 0, what);
+    if (rc < 0) return rc;
+    if (rc == 1) *out = def;
+    return 0;
+}
+
+static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    /* transformers 5: rope_parameters {rope_type, rope_theta, ...}; 4.x: rope_theta + rope_scaling */
+    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "rope_parameters");
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(j, "rope_scaling");
+    const cJSON *src = NULL;
+    int rc = get_num(j, "rope_theta", &c->rope_theta, 10000.0, what);
+    if (rc) return rc;
+    if (cJSON_IsObject(rp)) {
+        src = rp;
+        if ((rc = get_num(rp, "rope_theta", &c->rope_theta, c->rope_theta, what))) return rc;
+    } else if (cJSON_IsObject(rs)) {
+        src = rs;
+    } else if (rs && !cJSON_IsNull(rs)) {
+        return rlc_errc(RLC_EINVAL, "%s: 'rope_scaling' must be an object or null", what);
+    }
+    c->rope_type = RLC_ROPE_DEFAULT;
+    if (!src) return 0;
+    const char *type = NULL;
+    if ((rc = rlc_json_get_str(src, "rope_type", &type, 0, what)) < 0) return rc;
+    if (!type && (rc = rlc_json_get_str(src, "type", &type, 0, what)) < 0) return rc;
+    if (!type || !strcmp(type, "default")) return 0;
+    if (!strcmp(type, "linear")) {
+        c->rope_type = RLC_ROPE_LINEAR;
+        if ((rc = rlc_json_get_num(src, "factor", &c->rope_factor, 1, what)) < 0) return rc;
+    } else if (!strcmp(type, "llama3")) {
+        c->rope_type = RLC_ROPE_LLAMA3;
+        if ((rc = rlc_json_get_num(src, "factor", &c->rope_factor, 1, what)) < 0 ||
+            (rc = rlc_json_get_num(src, "low_freq_factor", &c->rope_low_freq_factor, 1, what)) < 0 ||
+            (rc = rlc_json_get_num(src, "high_freq_factor", &c->rope_high_freq_factor, 1, what)) < 0)
+            return rc;
+        if ((rc = get_int(src, "original_max_position_embeddings", &c->rope_original_max_pos, 0,
+                          c->max_position_embeddings, what)))
+            return rc;
+        if (!(c->rope_high_freq_factor > c->rope_low_freq_factor))
+            return rlc_errc(RLC_EINVAL, "%s: llama3 rope needs high_freq_factor > low_freq_factor", what);
+    } else {
+        return rlc_errc(RLC_EUNSUP, "%s: rope type '%s' is not supported (default, linear, llama3)", what, type);
+    }
+    if (!(c->rope_factor > 0)) return rlc_errc(RLC_EINVAL, "%s: rope factor must be positive", what);
+    return 0;
+}
+
+static int parse_eos(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "eos_token_id");
+    c->n_eos = 0;
+    if (!e || cJSON_IsNull(e)) return 0;
+    if (cJSON_IsNumber(e)) {
+        c->eos_token_ids[c->n_eos++] = e->valueint;
+        return 0;
+    }
+    if (!cJSON_IsArray(e)) return rlc_errc(RLC_EINVAL, "%s: 'eos_token_id' must be an integer or a list", what);
+    for (const cJSON *x = e->child; x; x = x->next) {
+        if (!cJSON_IsNumber(x)) return rlc_errc(RLC_EINVAL, "%s: 'eos_token_id' entries must be integers", what);
+        if (c->n_eos < 8) c->eos_token_ids[c->n_eos++] = x->valueint;
+    }
+    return 0;
+}
+
+int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
+    memset(c, 0, sizeof *c);
+    c->json = j;
+    int rc;
+    if (!cJSON_IsObject(j)) {
+        rc = rlc_errc(RLC_EINVAL, "%s: expected a JSON object", what);
+        goto fail;
+    }
+    const char *mt = NULL;
+    if ((rc = rlc_json_get_str(j, "model_type", &mt, 1, what))) goto fail;
+    if (strcmp(mt, "qwen2") && strcmp(mt, "llama") && strcmp(mt, "mistral")) {
+        rc = rlc_errc(RLC_EUNSUP, "%s: model_type '%s' is not supported (qwen2, llama, mistral)", what, mt);
+        goto fail;
+    }
+    snprintf(c->model_type, sizeof c->model_type, "%s", mt);
+    int qwen = !strcmp(mt, "qwen2");
+    if ((rc = get_int(j, "vocab_size", &c->vocab_size, 1, 0, what)) ||
+        (rc = get_int(j, "hidden_size", &c->hidden_size, 1, 0, what)) ||
+        (rc = get_int(j, "intermediate_size", &c->intermediate_size, 1, 0, what)) ||
+        (rc = get_int(j, "num_hidden_layers", &c->num_layers, 1, 0, what)) ||
+        (rc = get_int(j, "num_attention_heads", &c->num_heads, 1, 0, what)) ||
+        (rc = get_int(j, "num_key_value_heads", &c->num_kv_heads, 0, c->num_heads, what)) ||
+        (rc = get_int(j, "max_position_embeddings", &c->max_position_embeddings, 0, 4096, what)) ||
+        (rc = get_int(j, "bos_token_id", &c->bos_token_id, 0, -1, what)))
+        goto fail;
+    if (c->vocab_size <= 0 || c->hidden_size <= 0 || c->intermediate_size <= 0 || c->num_layers <= 0 ||
+        c->num_heads <= 0 || c->num_kv_heads <= 0 || c->max_position_embeddings <= 0) {
+        rc = rlc_errc(RLC_EINVAL, "%s: sizes, layer and head counts must be positive", what);
+        goto fail;
+    }
+    if (c->num_heads % c->num_kv_heads) {
+        rc = rlc_errc(RLC_EINVAL, "%s: num_attention_heads (%d) is not a multiple of num_key_value_heads (%d)", what,
+                      c->num_heads, c->num_kv_heads);
+        goto fail;
+    }
+    const cJSON *hd = cJSON_GetObjectItemCaseSensitive(j, "head_dim");
+    if (hd && !cJSON_IsNull(hd)) {
+        if ((rc = get_int(j, "head_dim", &c->head_dim, 1, 0, what))) goto fail;
+    } else {
+        if (c->hidden_size % c->num_heads) {
+            rc = rlc_errc(RLC_EINVAL, "%s: hidden_size is not a multiple of num_attention_heads", what);
+            goto fail;
+        }
+        c->head_dim = c->hidden_size / c->num_heads;
+    }
+    if (c->head_dim <= 0 || c->head_dim % 2 || c->head_dim > 1024) {
+        rc = rlc_errc(RLC_EINVAL, "%s: head_dim %d must be even and at most 1024", what, c->head_dim);
+        goto fail;
+    }
+    double eps;
+    if ((rc = get_num(j, "rms_norm_eps", &eps, 1e-6, what))) goto fail;
+    c->rms_norm_eps = (float)eps;
+    const char *act = NULL;
+    if ((rc = rlc_json_get_str(j, "hidden_act", &act, 0, what)) < 0) goto fail;
+    if (act && strcmp(act, "silu")) {
+        rc = rlc_errc(RLC_EUNSUP, "%s: hidden_act '%s' is not supported (silu)", what, act);
+        goto fail;
+    }
+    int sliding = 0;
+    if ((rc = get_bool(j, "use_sliding_window", &sliding, 0, what))) goto fail;
+    const cJSON *sw = cJSON_GetObjectItemCaseSensitive(j, "sliding_window");
+    if (!strcmp(mt, "mistral") && cJSON_IsNumber(sw)) sliding = 1;
+    if (sliding) {
+        rc = rlc_errc(RLC_EUNSUP, "%s: sliding-window attention is not supported", what);
+        goto fail;
+    }
+    if ((rc = get_bool(j, "tie_word_embeddings", &c->tie_word_embeddings, 0, what))) goto fail;
+    int attention_bias = 0;
+    if ((rc = get_bool(j, "attention_bias", &attention_bias, 0, what)) ||
+        (rc = get_bool(j, "mlp_bias", &c->mlp_bias, 0, what)))
+        goto fail;
+    /* Qwen2 always has q/k/v biases and no o_proj bias; Llama's attention_bias covers all four. */
+    c->qkv_bias = qwen ? 1 : attention_bias;
+    c->o_bias = qwen ? 0 : attention_bias;
+    if ((rc = parse_rope(c, j, what)) || (rc = parse_eos(c, j, what))) goto fail;
+    const char *dt = NULL;
+    if ((rc = rlc_json_get_str(j, "dtype", &dt, 0, what)) < 0) goto fail;
+    if (!dt && (rc = rlc_json_get_str(j, "torch_dtype", &dt, 0, what)) < 0) goto fail;
+    snprintf(c->dtype, sizeof c->dtype, "%s", dt ? dt : "float32");
+    /* Head: CausalLM by default; *ForSequenceClassification / *ForTokenClassification are
+     * score-head models (reward and value models). */
+    c->head = RLC_HEAD_LM;
+    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(j, "architectures");
+    if (cJSON_IsArray(arch) && cJSON_IsString(arch->child)) {
+        const char *a = arch->child->valuestring;
+        int seq = strstr(a, "ForSequenceClassification") != NULL, tokc = strstr(a, "ForTokenClassification") != NULL;
+        if (seq || tokc) {
+            c->head = RLC_HEAD_SCORE;
+            c->score_bias = tokc; /* transformers: token classification's score Linear has a bias */
+            const cJSON *id2 = cJSON_GetObjectItemCaseSensitive(j, "id2label");
+            int nl = cJSON_IsObject(id2) ? cJSON_GetArraySize(id2) : 2;
+            if ((rc = get_int(j, "num_labels", &c->num_labels, 0, nl, what))) goto fail;
+            if (c->num_labels <= 0 || c->num_labels > 16) {
+                rc = rlc_errc(RLC_EINVAL, "%s: num_labels %d out of range", what, c->num_labels);
+                goto fail;
+            }
+        } else if (!strstr(a, "ForCausalLM")) {
+            rc = rlc_errc(RLC_EUNSUP, "%s: architecture '%s' is not supported", what, a);
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    cJSON_Delete(j);
+    c->json = NULL;
+    return rc;
+}
+
+int rlc_config_load(rlc_model_config_t *c, const char *path) {
+    cJSON *j = rlc_json_load_file(path);
+    if (!j) {
+        memset(c, 0, sizeof *c);
+        return RLC_EFMT;
+    }
+    return rlc_config_from_json(c, j, path);
+}
+
+void rlc_config_free(rlc_model_config_t *c) {
+    cJSON_Delete(c->json);
+    c->json = NULL;
+}
+
+void rlc_config_inv_freq(const rlc_model_config_t *c, float *inv) {
+    int D = c->head_dim;
+    for (int i = 0; i < D / 2; i++) {
+        /* float32 arithmetic as in transformers: base ** (arange(0, D, 2).float() / D) */
+        float e = (float)(2 * i) / (float)D;
+        inv[i] = 1.0f / powf((float)c->rope_theta, e);
+    }
+    if (c->rope_type == RLC_ROPE_LINEAR) {
+        for (int i = 0; i < D / 2; i++) inv[i] = (float)(inv[i] / c->rope_factor);
+    } else if (c->rope_type == RLC_ROPE_LLAMA3) {
+        double old = c->rope_original_max_pos, lf = c->rope_low_freq_factor, hf = c->rope_high_freq_factor;
+        double low_wavelen = old / lf, high_wavelen = old / hf;
+        for (int i = 0; i < D / 2; i++) {
+            float f = inv[i];
+            float wavelen = (float)(2.0 * M_PI) / f;
+            float scaled = wavelen > (float)low_wavelen ? (float)(f / c->rope_factor) : f;
+            if (!(wavelen < (float)high_wavelen) && !(wavelen > (float)low_wavelen)) {
+                float smooth = ((float)old / wavelen - (float)lf) / ((float)hf - (float)lf);
+                scaled = (1.0f - smooth) * scaled / (float)c->rope_factor + smooth * scaled;
+            }
+            inv[i] = scaled;
+        }
+    }
+}
+
+size_t rlc_config_num_params(const rlc_model_config_t *c) {
+    size_t C = (size_t)c->hidden_size, F = (size_t)c->intermediate_size, D = (size_t)c->head_dim;
+    size_t Hq = (size_t)c->num_heads, Hk = (size_t)c->num_kv_heads, V = (size_t)c->vocab_size;
+    size_t qkv = (Hq + 2 * Hk) * D;
+    size_t layer = C + qkv * C + (c->qkv_bias ? qkv : 0) + C * Hq * D + (c->o_bias ? C : 0) + C + 2 * F * C +
+                   (c->mlp_bias ? 2 * F : 0) + C * F + (c->mlp_bias ? C : 0);
+    size_t n = V * C + (size_t)c->num_layers * layer + C;
+    if (c->head == RLC_HEAD_LM && !c->tie_word_embeddings) n += V * C;
+    return n;
+}

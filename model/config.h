@@ -1,0 +1,40 @@
+/* Transformer configuration read from a Hugging Face config.json (Qwen2/2.5, Llama 3.x,
+ * Mistral and TinyLlama keys; both the transformers-4 `rope_theta`/`rope_scaling` and the
+ * transformers-5 `rope_parameters` spellings). The parsed JSON is kept so a saved
+ * checkpoint carries every key the user's config had. */
+#pragma once
+#include <cjson/cJSON.h>
+
+typedef enum { RLC_ROPE_DEFAULT = 0, RLC_ROPE_LINEAR, RLC_ROPE_LLAMA3 } rlc_rope_type_t;
+typedef enum { RLC_HEAD_LM = 0, RLC_HEAD_SCORE } rlc_head_kind_t;
+
+typedef struct {
+    char model_type[32];
+    int vocab_size, hidden_size, intermediate_size, num_layers;
+    int num_heads, num_kv_heads, head_dim;
+    int max_position_embeddings;
+    float rms_norm_eps;
+    double rope_theta;
+    rlc_rope_type_t rope_type;
+    double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
+    int rope_original_max_pos;
+    int tie_word_embeddings;
+    int qkv_bias, o_bias, mlp_bias;
+    /* Architecture's main head: a causal LM, or a score head (sequence/token classification:
+     * reward and value models); num_labels is the width of the score head. */
+    rlc_head_kind_t head;
+    int num_labels, score_bias;
+    int bos_token_id;
+    int eos_token_ids[8], n_eos;
+    char dtype[16]; /* "float32", "bfloat16", "float16" as declared */
+    cJSON *json;    /* owned: the full config.json */
+} rlc_model_config_t;
+
+/* Parse and validate; errors name the file and the key. */
+int rlc_config_load(rlc_model_config_t *c, const char *config_json_path);
+int rlc_config_from_json(rlc_model_config_t *c, cJSON *json /* takes ownership */, const char *what);
+void rlc_config_free(rlc_model_config_t *c);
+/* fp32 inverse frequencies [head_dim/2] as transformers computes them (incl. scaling). */
+void rlc_config_inv_freq(const rlc_model_config_t *c, float *inv_freq);
+/* Parameters of the trunk + heads (elements). */
+size_t rlc_config_num_params(const rlc_model_config_t *c);

@@ -1,0 +1,326 @@
+/* Forward and backward passes of the decoder over a packed varlen batch, and the
+ * activation plan (one block per buffer kind, sized for the largest batch seen so far,
+ * reported once). Every op goes through the backend vtable. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "model/model.h"
+
+#define P(off) ((off) == RLC_NO_OFFSET ? NULL : (void *)((char *)m->params + (off) * be->esize[RLC_BUF_PARAM]))
+#define G(off) ((off) == RLC_NO_OFFSET ? NULL : (void *)((char *)m->grads + (off) * be->esize[RLC_BUF_GRAD]))
+
+/* Plan and allocate activations for `N` tokens; per_layer: store every layer's buffers
+ * (training without recomputation). */
+static int ensure_acts(rlc_model_t *m, int N, int train) {
+    rlc_acts_t *a = &m->acts;
+    int per_layer = train && !m->recompute;
+    int need_xin_per_layer = train;
+    /* A plan made for training also serves inference; grow only when needed. */
+    if (a->cap_tokens >= N && a->train >= train && a->recompute == m->recompute &&
+        a->score_labels == m->score_labels)
+        return 0;
+    rlc_backend_t *be = m->be;
+    const rlc_model_config_t *c = &m->cfg;
+    int L = c->num_layers;
+    if (N < a->cap_tokens) N = a->cap_tokens;
+    if (a->act_block) be->free(be, a->act_block);
+    if (a->f32_block) be->free(be, a->f32_block);
+    if (a->i32_block) be->free(be, a->i32_block);
+    free(a->x_in);
+    memset(a, 0, sizeof *a);
+    size_t n = (size_t)N, C = (size_t)c->hidden_size, F = (size_t)c->intermediate_size;
+    size_t QKV = (size_t)(c->num_heads + 2 * c->num_kv_heads) * c->head_dim, A = (size_t)c->num_heads * c->head_dim;
+    size_t S = (size_t)(m->score_labels > 0 ? m->score_labels : 1);
+    /* pointer arrays: 8 act + 3 f32 arrays of L entries, one allocation */
+    void **ptrs = rlc_calloc((size_t)L * 11, sizeof(void *));
+    if (!ptrs) return RLC_ENOMEM;
+    a->x_in = ptrs;
+    a->ln1 = ptrs + L;
+    a->qkv = ptrs + 2 * L;
+    a->att = ptrs + 3 * L;
+    a->x_mid = ptrs + 4 * L;
+    a->ln2 = ptrs + 5 * L;
+    a->gu = ptrs + 6 * L;
+    a->h = ptrs + 7 * L;
+    a->rstd1 = (float **)(ptrs + 8 * L);
+    a->lse = (float **)(ptrs + 9 * L);
+    a->rstd2 = (float **)(ptrs + 10 * L);
+
+    rlc_layout_t la, lf, li;
+    rlc_layout_init(&la);
+    rlc_layout_init(&lf);
+    rlc_layout_init(&li);
+    size_t ea = be->esize[RLC_BUF_ACT];
+    int nl = per_layer ? L : 1, nx = need_xin_per_layer ? L : 1;
+    /* act buffers: indices recorded in order */
+    int ix = rlc_layout_add(&la, "x_in (residual)", n * C * ea * (size_t)nx);
+    int il1 = rlc_layout_add(&la, "ln1", n * C * ea * (size_t)nl);
+    int iqkv = rlc_layout_add(&la, "qkv", n * QKV * ea * (size_t)nl);
+    int iatt = rlc_layout_add(&la, "attention out", n * A * ea * (size_t)nl);
+    int ixm = rlc_layout_add(&la, "x_mid (residual)", n * C * ea * (size_t)nl);
+    int il2 = rlc_layout_add(&la, "ln2", n * C * ea * (size_t)nl);
+    int igu = rlc_layout_add(&la, "gate|up", n * 2 * F * ea * (size_t)nl);
+    int ih = rlc_layout_add(&la, "swiglu out", n * F * ea * (size_t)nl);
+    int ixf = rlc_layout_add(&la, "final residual", n * C * ea);
+    int ilnf = rlc_layout_add(&la, "final norm", n * C * ea);
+    int itmp = rlc_layout_add(&la, "projection scratch", n * C * ea);
+    int ival = rlc_layout_add(&la, "score head out", n * S * ea);
+    int idres = -1, idln = -1, idqkv = -1, idatt = -1, idgu = -1, idh = -1, idval = -1;
+    if (train) {
+        idres = rlc_layout_add(&la, "grad residual", n * C * ea);
+        idln = rlc_layout_add(&la, "grad norm out", n * C * ea);
+        idqkv = rlc_layout_add(&la, "grad qkv", n * QKV * ea);
+        idatt = rlc_layout_add(&la, "grad attention", n * A * ea);
+        idgu = rlc_layout_add(&la, "grad gate|up", n * 2 * F * ea);
+        idh = rlc_layout_add(&la, "grad swiglu", n * F * ea);
+        idval = rlc_layout_add(&la, "grad score head", n * S * ea);
+    }
+    int ir1 = rlc_layout_add(&lf, "rstd1", n * 4 * (size_t)nl);
+    int ilse = rlc_layout_add(&lf, "attention lse", n * (size_t)c->num_heads * 4 * (size_t)nl);
+    int ir2 = rlc_layout_add(&lf, "rstd2", n * 4 * (size_t)nl);
+    int irf = rlc_layout_add(&lf, "rstd final", n * 4);
+    int ilp = rlc_layout_add(&lf, "logp", n * 4);
+    int ient = rlc_layout_add(&lf, "entropy", n * 4);
+    int idlp = rlc_layout_add(&lf, "dlogp", n * 4);
+    int iden = rlc_layout_add(&lf, "dentropy", n * 4);
+    int ivalues = rlc_layout_add(&lf, "values", n * S * 4);
+    int iids = rlc_layout_add(&li, "ids", n * 4);
+    int ipos = rlc_layout_add(&li, "positions", n * 4);
+    int itg = rlc_layout_add(&li, "targets", n * 4);
+    int icu = rlc_layout_add(&li, "cu_seqlens", (n + 1) * 4);
+    int rc = 0;
+    if (ix < 0 || icu < 0 || ivalues < 0 || ival < 0) rc = RLC_ENOMEM;
+    if (!rc) {
+        a->act_block = be->alloc(be, "activations", la.total / ea + 1, RLC_BUF_ACT);
+        a->f32_block = be->alloc(be, "activation statistics", lf.total / 4 + 1, RLC_BUF_F32);
+        a->i32_block = be->alloc(be, "batch indices", li.total / 4 + 1, RLC_BUF_I32);
+        if (!a->act_block || !a->f32_block || !a->i32_block) rc = RLC_ENOMEM;
+    }
+    if (rc) {
+        rlc_layout_free(&la);
+        rlc_layout_free(&lf);
+        rlc_layout_free(&li);
+        return rc;
+    }
+    char *AB = a->act_block, *FB = (char *)a->f32_block, *IB = (char *)a->i32_block;
+#define AOFF(i) (AB + la.e[i].offset)
+#define FOFF(i) ((float *)(FB + lf.e[i].offset))
+    for (int l = 0; l < L; l++) {
+        int k = per_layer ? l : 0, kx = need_xin_per_layer ? l : 0;
+        a->x_in[l] = AOFF(ix) + (size_t)kx * n * C * ea;
+        a->ln1[l] = AOFF(il1) + (size_t)k * n * C * ea;
+        a->qkv[l] = AOFF(iqkv) + (size_t)k * n * QKV * ea;
+        a->att[l] = AOFF(iatt) + (size_t)k * n * A * ea;
+        a->x_mid[l] = AOFF(ixm) + (size_t)k * n * C * ea;
+        a->ln2[l] = AOFF(il2) + (size_t)k * n * C * ea;
+        a->gu[l] = AOFF(igu) + (size_t)k * n * 2 * F * ea;
+        a->h[l] = AOFF(ih) + (size_t)k * n * F * ea;
+        a->rstd1[l] = FOFF(ir1) + (size_t)k * n;
+        a->lse[l] = FOFF(ilse) + (size_t)k * n * c->num_heads;
+        a->rstd2[l] = FOFF(ir2) + (size_t)k * n;
+    }
+    a->x_final = AOFF(ixf);
+    a->lnf = AOFF(ilnf);
+    a->tmp = AOFF(itmp);
+    a->values_act = AOFF(ival);
+    if (train) {
+        a->dres = AOFF(idres);
+        a->dln = AOFF(idln);
+        a->dqkv = AOFF(idqkv);
+        a->datt = AOFF(idatt);
+        a->dgu = AOFF(idgu);
+        a->dh = AOFF(idh);
+        a->dvalues_act = AOFF(idval);
+    }
+    a->rstdf = FOFF(irf);
+    a->logp = FOFF(ilp);
+    a->ent = FOFF(ient);
+    a->dlogp = FOFF(idlp);
+    a->dent = FOFF(iden);
+    a->values = FOFF(ivalues);
+    a->ids = (int32_t *)(IB + li.e[iids].offset);
+    a->pos = (int32_t *)(IB + li.e[ipos].offset);
+    a->targets = (int32_t *)(IB + li.e[itg].offset);
+    a->cu = (int32_t *)(IB + li.e[icu].offset);
+#undef AOFF
+#undef FOFF
+    a->cap_tokens = N;
+    a->per_layer = per_layer;
+    a->train = train;
+    a->recompute = m->recompute;
+    a->score_labels = m->score_labels;
+    char title[96];
+    snprintf(title, sizeof title, "activations for %d tokens (%s)", N,
+             per_layer ? "stored per layer" : train ? "recomputed per layer" : "inference");
+    if (rlc_log_get_level() <= RLC_LOG_DEBUG) rlc_layout_report(&la, title, 0.01);
+    rlc_layout_free(&la);
+    rlc_layout_free(&lf);
+    rlc_layout_free(&li);
+    return 0;
+}
+
+int rlc_batch_check(const rlc_model_t *m, const rlc_batch_t *b) {
+    if (b->n_tokens <= 0 || b->nseq <= 0) return rlc_errc(RLC_EINVAL, "empty batch");
+    if (!b->ids || !b->cu_seqlens) return rlc_errc(RLC_EINVAL, "batch lacks ids or cu_seqlens");
+    if (b->cu_seqlens[0] != 0 || b->cu_seqlens[b->nseq] != b->n_tokens)
+        return rlc_errc(RLC_EINVAL, "cu_seqlens must start at 0 and end at n_tokens");
+    for (int s = 0; s < b->nseq; s++)
+        if (b->cu_seqlens[s + 1] <= b->cu_seqlens[s])
+            return rlc_errc(RLC_EINVAL, "sequence %d is empty or cu_seqlens is not increasing", s);
+    int V = m->cfg.vocab_size;
+    for (int i = 0; i < b->n_tokens; i++) {
+        if (b->ids[i] < 0 || b->ids[i] >= V)
+            return rlc_errc(RLC_ERANGE, "token id %d at position %d is out of range (vocab size %d)", b->ids[i], i, V);
+        if (b->targets && b->targets[i] >= V)
+            return rlc_errc(RLC_ERANGE, "target id %d at position %d is out of range (vocab size %d)", b->targets[i],
+                            i, V);
+        if (b->pos && b->pos[i] < 0) return rlc_errc(RLC_EINVAL, "negative position id at %d", i);
+    }
+    return 0;
+}
+
+/* Upload ids/positions/targets/cu_seqlens; returns max sequence length. */
+static int upload_batch(rlc_model_t *m, const rlc_batch_t *b) {
+    rlc_backend_t *be = m->be;
+    rlc_acts_t *a = &m->acts;
+    int N = b->n_tokens, maxlen = 0;
+    int32_t *tmp = rlc_malloc((size_t)N * 2 * sizeof(int32_t));
+    if (!tmp) return RLC_ENOMEM;
+    int32_t *pos = tmp, *tg = tmp + N;
+    for (int s = 0; s < b->nseq; s++) {
+        int s0 = b->cu_seqlens[s], s1 = b->cu_seqlens[s + 1];
+        if (s1 - s0 > maxlen) maxlen = s1 - s0;
+        for (int i = s0; i < s1; i++) {
+            pos[i] = b->pos ? b->pos[i] : i - s0;
+            tg[i] = b->targets ? b->targets[i] : (i + 1 < s1 ? b->ids[i + 1] : -1);
+        }
+    }
+    int rc = be->upload(be, a->ids, RLC_BUF_I32, b->ids, (size_t)N);
+    if (!rc) rc = be->upload(be, a->pos, RLC_BUF_I32, pos, (size_t)N);
+    if (!rc) rc = be->upload(be, a->targets, RLC_BUF_I32, tg, (size_t)N);
+    if (!rc) rc = be->upload(be, a->cu, RLC_BUF_I32, b->cu_seqlens, (size_t)b->nseq + 1);
+    free(tmp);
+    return rc ? rc : maxlen;
+}
+
+/* Layer l up to the SwiGLU output (what backward needs). need_ln1: compute ln1 from x_in
+ * (layer 0, or recomputation); otherwise the previous layer's fused residual+norm did. */
+static void layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int need_ln1) {
+    rlc_backend_t *be = m->be;
+    const rlc_model_config_t *c = &m->cfg;
+    rlc_acts_t *a = &m->acts;
+    const rlc_layer_off_t *W = &m->layer[l];
+    int C = c->hidden_size, F = c->intermediate_size, D = c->head_dim, Hq = c->num_heads, Hk = c->num_kv_heads;
+    int QKV = (Hq + 2 * Hk) * D;
+    if (need_ln1) be->rmsnorm_fwd(be, a->ln1[l], a->rstd1[l], a->x_in[l], P(W->ln1), N, C, c->rms_norm_eps);
+    be->matmul_fwd(be, a->qkv[l], a->ln1[l], P(W->qkv_w), P(W->qkv_b), N, C, QKV);
+    be->rope_fwd(be, a->qkv[l], a->pos, m->inv_freq, N, Hq + Hk, D, QKV);
+    be->attention_fwd(be, a->att[l], a->lse[l], a->qkv[l], a->cu, nseq, maxlen, N, Hq, Hk, D,
+                      1.0f / sqrtf((float)D));
+    be->matmul_fwd(be, a->tmp, a->att[l], P(W->o_w), P(W->o_b), N, Hq * D, C);
+    be->residual_rmsnorm_fwd(be, a->x_mid[l], a->ln2[l], a->rstd2[l], a->x_in[l], a->tmp, P(W->ln2), N, C,
+                             c->rms_norm_eps);
+    be->matmul_fwd(be, a->gu[l], a->ln2[l], P(W->gu_w), P(W->gu_b), N, C, 2 * F);
+    be->swiglu_fwd(be, a->h[l], a->gu[l], N, F);
+}
+
+int rlc_model_forward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t *o, float *logp, float *entropy,
+                      float *values) {
+    rlc_backend_t *be = m->be;
+    const rlc_model_config_t *c = &m->cfg;
+    int rc = rlc_batch_check(m, b);
+    if (rc) return rc;
+    if (o->head == RLC_HEAD_SCORE && m->score_labels <= 0) return rlc_errc(RLC_EINVAL, "the model has no score head");
+    if (o->head == RLC_HEAD_LM && c->head != RLC_HEAD_LM) return rlc_errc(RLC_EINVAL, "the model has no LM head");
+    if (o->train && !m->grads && (rc = rlc_model_alloc_grads(m))) return rc;
+    if ((rc = ensure_acts(m, b->n_tokens, o->train))) return rc;
+    int maxlen = upload_batch(m, b);
+    if (maxlen < 0) return maxlen;
+    rlc_acts_t *a = &m->acts;
+    int N = b->n_tokens, L = c->num_layers, C = c->hidden_size, F = c->intermediate_size;
+    be->embedding_fwd(be, a->x_in[0], a->ids, P(m->off_embed), N, C);
+    for (int l = 0; l < L; l++) {
+        layer_body(m, l, N, b->nseq, maxlen, l == 0);
+        const rlc_layer_off_t *W = &m->layer[l];
+        be->matmul_fwd(be, a->tmp, a->h[l], P(W->down_w), P(W->down_b), N, F, C);
+        if (l + 1 < L)
+            be->residual_rmsnorm_fwd(be, a->x_in[l + 1], a->ln1[l + 1], a->rstd1[l + 1], a->x_mid[l], a->tmp,
+                                     P(m->layer[l + 1].ln1), N, C, c->rms_norm_eps);
+        else
+            be->residual_rmsnorm_fwd(be, a->x_final, a->lnf, a->rstdf, a->x_mid[l], a->tmp, P(m->off_norm), N, C,
+                                     c->rms_norm_eps);
+    }
+    if (!o->skip_head) {
+        if (o->head == RLC_HEAD_LM) {
+            be->lmhead_fwd(be, a->logp, entropy ? a->ent : NULL, a->lnf, P(m->off_lm_head), a->targets, N, C,
+                           c->vocab_size, o->inv_temp);
+            if (logp) rc = be->download(be, logp, a->logp, RLC_BUF_F32, (size_t)N);
+            if (!rc && entropy) rc = be->download(be, entropy, a->ent, RLC_BUF_F32, (size_t)N);
+        } else {
+            int S = m->score_labels;
+            be->matmul_fwd(be, a->values_act, a->lnf, P(m->off_score_w), P(m->off_score_b), N, C, S);
+            be->act_to_f32(be, a->values, a->values_act, (size_t)N * S);
+            if (values) rc = be->download(be, values, a->values, RLC_BUF_F32, (size_t)N * S);
+        }
+    }
+    int brc = be->check(be);
+    if (!rc && brc) rc = brc;
+    if (rc) return rc;
+    m->fwd_trained = o->train;
+    m->fwd_tokens = N;
+    m->fwd_nseq = b->nseq;
+    m->fwd_max_seqlen = maxlen;
+    return 0;
+}
+
+int rlc_model_backward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t *o, const float *dlogp,
+                       const float *dent, const float *dvalues, float *logp, float *entropy) {
+    rlc_backend_t *be = m->be;
+    const rlc_model_config_t *c = &m->cfg;
+    rlc_acts_t *a = &m->acts;
+    if (!m->fwd_trained || m->fwd_tokens != b->n_tokens || m->fwd_nseq != b->nseq)
+        return rlc_errc(RLC_EINVAL, "backward needs a training forward of the same batch first");
+    int N = b->n_tokens, L = c->num_layers, C = c->hidden_size, F = c->intermediate_size, D = c->head_dim;
+    int Hq = c->num_heads, Hk = c->num_kv_heads, QKV = (Hq + 2 * Hk) * D, maxlen = m->fwd_max_seqlen;
+    int rc = 0;
+    be->zero(be, a->dres, RLC_BUF_ACT, (size_t)N * C);
+    if (o->head == RLC_HEAD_LM) {
+        if (!dlogp) return rlc_errc(RLC_EINVAL, "backward through the LM head needs dlogp");
+        if ((rc = be->upload(be, a->dlogp, RLC_BUF_F32, dlogp, (size_t)N))) return rc;
+        if (dent && (rc = be->upload(be, a->dent, RLC_BUF_F32, dent, (size_t)N))) return rc;
+        be->lmhead_bwd(be, a->dln, G(m->off_lm_head), logp ? a->logp : NULL, entropy ? a->ent : NULL, a->dlogp,
+                       dent ? a->dent : NULL, a->lnf, P(m->off_lm_head), a->targets, N, C, c->vocab_size,
+                       o->inv_temp);
+        if (logp && (rc = be->download(be, logp, a->logp, RLC_BUF_F32, (size_t)N))) return rc;
+        if (entropy && (rc = be->download(be, entropy, a->ent, RLC_BUF_F32, (size_t)N))) return rc;
+    } else {
+        int S = m->score_labels;
+        if (!dvalues || S <= 0) return rlc_errc(RLC_EINVAL, "backward through the score head needs dvalues");
+        if ((rc = be->upload(be, a->values, RLC_BUF_F32, dvalues, (size_t)N * S))) return rc;
+        be->f32_to_act(be, a->dvalues_act, a->values, (size_t)N * S);
+        be->matmul_bwd(be, a->dln, G(m->off_score_w), G(m->off_score_b), a->dvalues_act, a->lnf, P(m->off_score_w), N,
+                       C, S);
+    }
+    be->rmsnorm_bwd(be, a->dres, G(m->off_norm), a->dln, a->x_final, P(m->off_norm), a->rstdf, N, C);
+    for (int l = L - 1; l >= 0; l--) {
+        const rlc_layer_off_t *W = &m->layer[l];
+        if (!a->per_layer) layer_body(m, l, N, b->nseq, maxlen, 1);
+        be->matmul_bwd(be, a->dh, G(W->down_w), G(W->down_b), a->dres, a->h[l], P(W->down_w), N, F, C);
+        be->swiglu_bwd(be, a->dgu, a->dh, a->gu[l], N, F);
+        be->matmul_bwd(be, a->dln, G(W->gu_w), G(W->gu_b), a->dgu, a->ln2[l], P(W->gu_w), N, C, 2 * F);
+        be->rmsnorm_bwd(be, a->dres, G(W->ln2), a->dln, a->x_mid[l], P(W->ln2), a->rstd2[l], N, C);
+        be->matmul_bwd(be, a->datt, G(W->o_w), G(W->o_b), a->dres, a->att[l], P(W->o_w), N, Hq * D, C);
+        be->attention_bwd(be, a->dqkv, a->datt, a->qkv[l], a->att[l], a->lse[l], a->cu, b->nseq, maxlen, N, Hq, Hk, D,
+                          1.0f / sqrtf((float)D));
+        be->rope_bwd(be, a->dqkv, a->pos, m->inv_freq, N, Hq + Hk, D, QKV);
+        be->matmul_bwd(be, a->dln, G(W->qkv_w), G(W->qkv_b), a->dqkv, a->ln1[l], P(W->qkv_w), N, C, QKV);
+        be->rmsnorm_bwd(be, a->dres, G(W->ln1), a->dln, a->x_in[l], P(W->ln1), a->rstd1[l], N, C);
+    }
+    be->embedding_bwd(be, G(m->off_embed), a->dres, a->ids, N, C);
+    return be->check(be);
+}

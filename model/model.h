@@ -1,0 +1,109 @@
+/* The transformer: one contiguous parameter buffer with a table of named views (HF names),
+ * gradients in the same layout, activations planned up front; forward and backward over a
+ * packed varlen batch, calling only the backend vtable. Heads: the LM head (fused log-prob /
+ * entropy), and a score head (value / reward models; "score.weight" [labels, C]).
+ * Owns: parameters, gradients, activations, the config. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/safetensors.h"
+#include "kernels/backend.h"
+#include "model/config.h"
+
+#define RLC_NO_OFFSET ((size_t)-1)
+
+typedef struct {
+    char name[96];
+    size_t offset, numel; /* in elements of the parameter buffer */
+    int ndim;
+    int64_t shape[2];
+    int decay;              /* AdamW weight decay applies (matrices, not norms or biases) */
+    rlc_dtype_t file_dtype; /* dtype it was loaded from; the default when saving */
+} rlc_param_info_t;
+
+typedef struct {
+    size_t ln1, qkv_w, qkv_b, o_w, o_b, ln2, gu_w, gu_b, down_w, down_b; /* RLC_NO_OFFSET if absent */
+} rlc_layer_off_t;
+
+/* Activation buffers (device pointers into three backend blocks). Per-layer arrays point to
+ * distinct buffers when activations are stored for backward, or all to one scratch buffer. */
+typedef struct {
+    int cap_tokens, per_layer, train, recompute, score_labels;
+    void *act_block;
+    float *f32_block;
+    int32_t *i32_block;
+    void **x_in, **ln1, **qkv, **att, **x_mid, **ln2, **gu, **h; /* [L] */
+    float **rstd1, **lse, **rstd2;                               /* [L] */
+    void *x_final, *lnf, *tmp, *values_act;
+    float *rstdf;
+    void *dres, *dln, *dqkv, *datt, *dgu, *dh, *dvalues_act;
+    float *logp, *ent, *dlogp, *dent, *values;
+    int32_t *ids, *pos, *targets, *cu;
+} rlc_acts_t;
+
+typedef struct rlc_model {
+    rlc_model_config_t cfg;
+    rlc_backend_t *be;
+    int n_info;
+    rlc_param_info_t *info;
+    size_t n_params;
+    size_t off_embed, off_norm, off_lm_head, off_score_w, off_score_b;
+    rlc_layer_off_t *layer;
+    int score_labels; /* width of the score head; 0 if the model has none */
+    void *params, *grads;
+    float *inv_freq;
+    rlc_acts_t acts;
+    int recompute; /* recompute layer activations in backward instead of storing them */
+    char *src_dir; /* where the model was loaded from (tokenizer files are copied on save) */
+    /* The batch whose activations are stored (set by a training forward). */
+    int fwd_tokens, fwd_nseq, fwd_max_seqlen, fwd_trained;
+} rlc_model_t;
+
+/* A packed varlen batch (host arrays). Sequence s is tokens [cu_seqlens[s], cu_seqlens[s+1]).
+ * pos NULL: positions 0.. within each sequence. targets NULL: the next token of the same
+ * sequence (-1 for the last); a target < 0 is ignored by the LM head. */
+typedef struct {
+    int n_tokens, nseq;
+    const int32_t *ids, *pos, *cu_seqlens, *targets;
+} rlc_batch_t;
+
+typedef struct {
+    float inv_temp; /* 1/temperature applied to the logits (1 for plain log-probs) */
+    int train;      /* keep activations for rlc_model_backward */
+    int head;       /* RLC_HEAD_LM or RLC_HEAD_SCORE */
+    int skip_head;  /* run the trunk only (backward will compute the head) */
+} rlc_fwd_opts_t;
+
+/* Load config.json + safetensors (single or sharded) from an HF directory. */
+int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be);
+/* A fresh model from a config (json is copied); parameters N(0, std), norms 1, biases 0. */
+int rlc_model_create(rlc_model_t **out, const cJSON *config_json, rlc_backend_t *be, uint64_t seed, float std);
+/* Attach a score head of `labels` outputs to a model that lacks one (value head). */
+int rlc_model_add_score_head(rlc_model_t *m, int labels, uint64_t seed, float std);
+/* Save as an HF directory: config.json, model.safetensors (+ tokenizer files from src_dir).
+ * dtype: NULL keeps each tensor's loaded dtype; or "float32" / "bfloat16" / "float16". */
+int rlc_model_save(rlc_model_t *m, const char *dir, const char *dtype);
+void rlc_model_free(rlc_model_t *m);
+
+const rlc_param_info_t *rlc_model_param(const rlc_model_t *m, const char *name);
+/* Copy one parameter (or its gradient) to host fp32. */
+int rlc_model_get_param(const rlc_model_t *m, const rlc_param_info_t *p, float *dst);
+int rlc_model_get_grad(const rlc_model_t *m, const rlc_param_info_t *p, float *dst);
+int rlc_model_set_param(rlc_model_t *m, const rlc_param_info_t *p, const float *src);
+
+int rlc_model_alloc_grads(rlc_model_t *m);
+void rlc_model_zero_grads(rlc_model_t *m);
+
+/* Validate a batch against the model (ids in range, offsets consistent). */
+int rlc_batch_check(const rlc_model_t *m, const rlc_batch_t *b);
+
+/* Forward. LM head: logp[N] (and entropy[N] if non-NULL) on the host. Score head:
+ * values[N * labels] on the host. Outputs may be NULL. */
+int rlc_model_forward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t *o, float *logp, float *entropy,
+                      float *values);
+/* Backward of L = Σ dlogp·logp + dent·entropy (LM head) or Σ dvalues·values (score head),
+ * for the batch of the last forward with train=1; gradients accumulate into m->grads.
+ * logp/entropy (optional) receive the head's outputs recomputed on the way. */
+int rlc_model_backward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t *o, const float *dlogp,
+                       const float *dent, const float *dvalues, float *logp, float *entropy);

@@ -1,0 +1,407 @@
+/* Parameter table (HF names → offsets in one buffer, llm.c style), model creation, and
+ * Hugging Face checkpoint load/save. q|k|v and gate|up are laid out contiguously so the
+ * backend can run each pair as one matmul. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/philox.h"
+#include "model/model.h"
+
+typedef struct {
+    rlc_param_info_t *info;
+    int n, cap;
+    size_t total;
+} table_t;
+
+static size_t add(table_t *t, const char *name, int64_t d0, int64_t d1, int decay) {
+    if (t->n == t->cap) {
+        int nc = t->cap ? t->cap * 2 : 64;
+        rlc_param_info_t *p = realloc(t->info, (size_t)nc * sizeof *p);
+        if (!p) return RLC_NO_OFFSET;
+        t->info = p;
+        t->cap = nc;
+    }
+    rlc_param_info_t *p = &t->info[t->n++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->ndim = d1 ? 2 : 1;
+    p->shape[0] = d0;
+    p->shape[1] = d1;
+    p->numel = (size_t)d0 * (size_t)(d1 ? d1 : 1);
+    p->offset = t->total;
+    p->decay = decay;
+    p->file_dtype = RLC_DT_F32;
+    t->total += p->numel;
+    return p->offset;
+}
+
+/* Build the table for m->cfg (and m->score_labels). */
+static int build_table(rlc_model_t *m) {
+    const rlc_model_config_t *c = &m->cfg;
+    table_t t = {0};
+    int64_t C = c->hidden_size, F = c->intermediate_size, D = c->head_dim, Hq = c->num_heads, Hk = c->num_kv_heads;
+    char nm[96];
+    m->layer = rlc_calloc((size_t)c->num_layers, sizeof *m->layer);
+    if (!m->layer) return RLC_ENOMEM;
+    m->off_embed = add(&t, "model.embed_tokens.weight", c->vocab_size, C, 1);
+    for (int l = 0; l < c->num_layers; l++) {
+        rlc_layer_off_t *L = &m->layer[l];
+#define NAME(fmt) (snprintf(nm, sizeof nm, "model.layers.%d." fmt, l), nm)
+        L->ln1 = add(&t, NAME("input_layernorm.weight"), C, 0, 0);
+        L->qkv_w = add(&t, NAME("self_attn.q_proj.weight"), Hq * D, C, 1);
+        add(&t, NAME("self_attn.k_proj.weight"), Hk * D, C, 1);
+        add(&t, NAME("self_attn.v_proj.weight"), Hk * D, C, 1);
+        L->qkv_b = RLC_NO_OFFSET;
+        if (c->qkv_bias) {
+            L->qkv_b = add(&t, NAME("self_attn.q_proj.bias"), Hq * D, 0, 0);
+            add(&t, NAME("self_attn.k_proj.bias"), Hk * D, 0, 0);
+            add(&t, NAME("self_attn.v_proj.bias"), Hk * D, 0, 0);
+        }
+        L->o_w = add(&t, NAME("self_attn.o_proj.weight"), C, Hq * D, 1);
+        L->o_b = c->o_bias ? add(&t, NAME("self_attn.o_proj.bias"), C, 0, 0) : RLC_NO_OFFSET;
+        L->ln2 = add(&t, NAME("post_attention_layernorm.weight"), C, 0, 0);
+        L->gu_w = add(&t, NAME("mlp.gate_proj.weight"), F, C, 1);
+        add(&t, NAME("mlp.up_proj.weight"), F, C, 1);
+        L->gu_b = RLC_NO_OFFSET;
+        if (c->mlp_bias) {
+            L->gu_b = add(&t, NAME("mlp.gate_proj.bias"), F, 0, 0);
+            add(&t, NAME("mlp.up_proj.bias"), F, 0, 0);
+        }
+        L->down_w = add(&t, NAME("mlp.down_proj.weight"), C, F, 1);
+        L->down_b = c->mlp_bias ? add(&t, NAME("mlp.down_proj.bias"), C, 0, 0) : RLC_NO_OFFSET;
+#undef NAME
+    }
+    m->off_norm = add(&t, "model.norm.weight", C, 0, 0);
+    m->off_lm_head = m->off_embed;
+    if (c->head == RLC_HEAD_LM && !c->tie_word_embeddings)
+        m->off_lm_head = add(&t, "lm_head.weight", c->vocab_size, C, 1);
+    m->off_score_w = m->off_score_b = RLC_NO_OFFSET;
+    if (m->score_labels > 0) {
+        m->off_score_w = add(&t, "score.weight", m->score_labels, C, 1);
+        if (c->score_bias) m->off_score_b = add(&t, "score.bias", m->score_labels, 0, 0);
+    }
+    for (int i = 0; i < t.n; i++)
+        if (t.info[i].offset == RLC_NO_OFFSET) {
+            free(t.info);
+            return rlc_errc(RLC_ENOMEM, "out of memory building the parameter table");
+        }
+    if (c->head == RLC_HEAD_LM && c->tie_word_embeddings) m->off_lm_head = m->off_embed;
+    m->info = t.info;
+    m->n_info = t.n;
+    m->n_params = t.total;
+    return 0;
+}
+
+static int alloc_params(rlc_model_t *m) {
+    rlc_backend_t *be = m->be;
+    m->params = be->alloc(be, "parameters", m->n_params, RLC_BUF_PARAM);
+    if (!m->params) return RLC_ENOMEM;
+    int D = m->cfg.head_dim;
+    m->inv_freq = be->alloc(be, "rope inv_freq", (size_t)D / 2, RLC_BUF_F32);
+    if (!m->inv_freq) return RLC_ENOMEM;
+    float f[512];
+    rlc_config_inv_freq(&m->cfg, f);
+    return be->upload(be, m->inv_freq, RLC_BUF_F32, f, (size_t)D / 2);
+}
+
+const rlc_param_info_t *rlc_model_param(const rlc_model_t *m, const char *name) {
+    for (int i = 0; i < m->n_info; i++)
+        if (!strcmp(m->info[i].name, name)) return &m->info[i];
+    return NULL;
+}
+
+static void *pptr(const rlc_model_t *m, void *base, rlc_buf_kind_t k, size_t off) {
+    return (char *)base + off * m->be->esize[k];
+}
+
+int rlc_model_get_param(const rlc_model_t *m, const rlc_param_info_t *p, float *dst) {
+    return m->be->download(m->be, dst, pptr(m, m->params, RLC_BUF_PARAM, p->offset), RLC_BUF_PARAM, p->numel);
+}
+
+int rlc_model_get_grad(const rlc_model_t *m, const rlc_param_info_t *p, float *dst) {
+    if (!m->grads) return rlc_errc(RLC_EINVAL, "gradients are not allocated");
+    return m->be->download(m->be, dst, pptr(m, m->grads, RLC_BUF_GRAD, p->offset), RLC_BUF_GRAD, p->numel);
+}
+
+int rlc_model_set_param(rlc_model_t *m, const rlc_param_info_t *p, const float *src) {
+    return m->be->upload(m->be, pptr(m, m->params, RLC_BUF_PARAM, p->offset), RLC_BUF_PARAM, src, p->numel);
+}
+
+int rlc_model_alloc_grads(rlc_model_t *m) {
+    if (m->grads) return 0;
+    m->grads = m->be->alloc(m->be, "gradients", m->n_params, RLC_BUF_GRAD);
+    if (!m->grads) return RLC_ENOMEM;
+    rlc_model_zero_grads(m);
+    return 0;
+}
+
+void rlc_model_zero_grads(rlc_model_t *m) {
+    if (m->grads) m->be->zero(m->be, m->grads, RLC_BUF_GRAD, m->n_params);
+}
+
+/* Fill parameters on the host, one tensor at a time, then upload. */
+static int init_random(rlc_model_t *m, int from, uint64_t seed, float std) {
+    size_t maxn = 0;
+    for (int i = from; i < m->n_info; i++)
+        if (m->info[i].numel > maxn) maxn = m->info[i].numel;
+    float *buf = rlc_malloc(maxn * sizeof(float));
+    if (!buf) return RLC_ENOMEM;
+    int rc = 0;
+    for (int i = from; i < m->n_info && !rc; i++) {
+        rlc_param_info_t *p = &m->info[i];
+        int is_norm = strstr(p->name, "layernorm") || strstr(p->name, "model.norm");
+        int is_bias = strstr(p->name, ".bias") != NULL;
+        rlc_rng_t r;
+        rlc_rng_init(&r, seed, (uint64_t)i + 1); /* one stream per tensor: independent of layout */
+        for (size_t k = 0; k < p->numel; k++)
+            buf[k] = is_norm ? 1.0f : is_bias ? 0.0f : (float)(rlc_rng_normal(&r) * std);
+        rc = rlc_model_set_param(m, p, buf);
+    }
+    free(buf);
+    return rc;
+}
+
+static rlc_model_t *new_model(rlc_backend_t *be) {
+    rlc_model_t *m = rlc_calloc(1, sizeof *m);
+    if (m) m->be = be;
+    return m;
+}
+
+int rlc_model_create(rlc_model_t **out, const cJSON *config_json, rlc_backend_t *be, uint64_t seed, float std) {
+    *out = NULL;
+    rlc_model_t *m = new_model(be);
+    if (!m) return RLC_ENOMEM;
+    cJSON *j = cJSON_Duplicate(config_json, 1);
+    int rc = j ? rlc_config_from_json(&m->cfg, j, "model config") : RLC_ENOMEM;
+    if (!rc) {
+        m->score_labels = m->cfg.head == RLC_HEAD_SCORE ? m->cfg.num_labels : 0;
+        rc = build_table(m);
+    }
+    if (!rc) rc = alloc_params(m);
+    if (!rc) rc = init_random(m, 0, seed, std);
+    if (rc) {
+        rlc_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+int rlc_model_add_score_head(rlc_model_t *m, int labels, uint64_t seed, float std) {
+    if (m->score_labels) return rlc_errc(RLC_EINVAL, "the model already has a score head");
+    if (labels <= 0 || labels > 16) return rlc_errc(RLC_EINVAL, "score head width %d out of range", labels);
+    if (m->grads || m->acts.cap_tokens)
+        return rlc_errc(RLC_EINVAL, "add the score head before allocating gradients or running the model");
+    /* Rebuild the table with the head appended, copy the old parameters over. */
+    rlc_model_t tmp = *m;
+    size_t old_n = m->n_params;
+    void *old = m->params;
+    free(m->layer);
+    m->layer = NULL;
+    rlc_param_info_t *old_info = m->info;
+    m->score_labels = labels;
+    m->cfg.score_bias = 0;
+    int rc = build_table(m);
+    if (rc) {
+        *m = tmp;
+        return rc;
+    }
+    for (int i = 0; i < tmp.n_info; i++) m->info[i].file_dtype = old_info[i].file_dtype;
+    free(old_info);
+    void *np = m->be->alloc(m->be, "parameters", m->n_params, RLC_BUF_PARAM);
+    if (!np) return RLC_ENOMEM;
+    m->be->copy(m->be, np, old, RLC_BUF_PARAM, old_n);
+    m->be->free(m->be, old);
+    m->params = np;
+    return init_random(m, tmp.n_info, seed, std);
+}
+
+/* ---------------- Hugging Face load ---------------- */
+
+int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
+    *out = NULL;
+    if (!fs_is_dir(dir)) return rlc_errc(RLC_EIO, "model directory %s does not exist", dir);
+    rlc_model_t *m = new_model(be);
+    if (!m) return RLC_ENOMEM;
+    m->src_dir = rlc_strdup(dir);
+    char *cfgp = fs_join(dir, "config.json");
+    rlc_st_t st;
+    memset(&st, 0, sizeof st);
+    float *buf = NULL;
+    int rc = cfgp ? rlc_config_load(&m->cfg, cfgp) : RLC_ENOMEM;
+    free(cfgp);
+    if (rc) goto fail;
+    if ((rc = rlc_st_open(&st, dir))) goto fail;
+    /* A value head saved by rlc on a causal LM travels as an extra "score.weight". */
+    m->score_labels = m->cfg.head == RLC_HEAD_SCORE ? m->cfg.num_labels : 0;
+    const rlc_st_tensor_t *sw = rlc_st_find(&st, "score.weight");
+    if (m->cfg.head == RLC_HEAD_LM && sw && sw->ndim == 2 && sw->shape[1] == m->cfg.hidden_size) {
+        m->score_labels = (int)sw->shape[0];
+        m->cfg.score_bias = rlc_st_find(&st, "score.bias") != NULL;
+    }
+    if ((rc = build_table(m)) || (rc = alloc_params(m))) goto fail;
+    size_t maxn = 0;
+    for (int i = 0; i < m->n_info; i++)
+        if (m->info[i].numel > maxn) maxn = m->info[i].numel;
+    if (!(buf = rlc_malloc(maxn * sizeof(float)))) {
+        rc = RLC_ENOMEM;
+        goto fail;
+    }
+    for (int i = 0; i < m->n_info; i++) {
+        rlc_param_info_t *p = &m->info[i];
+        const rlc_st_tensor_t *t = rlc_st_find(&st, p->name);
+        if (!t) {
+            rc = rlc_errc(RLC_EFMT, "%s: missing tensor '%s'", dir, p->name);
+            goto fail;
+        }
+        int shape_ok = t->ndim == p->ndim && t->shape[0] == p->shape[0] && (p->ndim == 1 || t->shape[1] == p->shape[1]);
+        if (!shape_ok) {
+            rc = rlc_errc(RLC_EFMT, "%s: tensor '%s' has shape [%lld%s%lld] but config.json implies [%lld%s%lld]", dir,
+                          p->name, (long long)t->shape[0], t->ndim > 1 ? "," : "",
+                          t->ndim > 1 ? (long long)t->shape[1] : 0LL, (long long)p->shape[0], p->ndim > 1 ? "," : "",
+                          p->ndim > 1 ? (long long)p->shape[1] : 0LL);
+            goto fail;
+        }
+        if ((rc = rlc_st_to_f32(t, buf))) {
+            rlc_err_ctx(rc, "%s", dir);
+            goto fail;
+        }
+        for (size_t k = 0; k < p->numel; k++)
+            if (!isfinite(buf[k])) {
+                rc = rlc_errc(RLC_EFMT, "%s: tensor '%s' contains NaN or Inf", dir, p->name);
+                goto fail;
+            }
+        p->file_dtype = t->dtype;
+        if ((rc = rlc_model_set_param(m, p, buf))) goto fail;
+    }
+    int unused = 0;
+    const char *first = NULL;
+    for (int i = 0; i < st.n; i++) {
+        const char *nm = st.t[i].name;
+        if (rlc_model_param(m, nm)) continue;
+        if (!strcmp(nm, "lm_head.weight") && m->cfg.tie_word_embeddings) continue; /* tied: same as embed */
+        if (!first) first = nm;
+        unused++;
+    }
+    if (unused) LOG_WARN("%s: %d tensor(s) not used by the model (first: %s)", dir, unused, first);
+    free(buf);
+    rlc_st_close(&st);
+    *out = m;
+    return 0;
+fail:
+    free(buf);
+    rlc_st_close(&st);
+    rlc_model_free(m);
+    return rc;
+}
+
+/* ---------------- Hugging Face save ---------------- */
+
+static int parse_save_dtype(const char *s, rlc_dtype_t *out) {
+    if (!strcmp(s, "float32") || !strcmp(s, "fp32")) *out = RLC_DT_F32;
+    else if (!strcmp(s, "bfloat16") || !strcmp(s, "bf16")) *out = RLC_DT_BF16;
+    else if (!strcmp(s, "float16") || !strcmp(s, "fp16")) *out = RLC_DT_F16;
+    else return rlc_errc(RLC_EINVAL, "unknown save dtype '%s' (float32, bfloat16, float16)", s);
+    return 0;
+}
+
+static const char *dtype_torch_name(rlc_dtype_t d) {
+    return d == RLC_DT_BF16 ? "bfloat16" : d == RLC_DT_F16 ? "float16" : "float32";
+}
+
+static const char *const TOKENIZER_FILES[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                                              "tokenizer.model", "generation_config.json", "vocab.json",
+                                              "merges.txt", "added_tokens.json", "chat_template.jinja", NULL};
+
+int rlc_model_save(rlc_model_t *m, const char *dir, const char *dtype) {
+    rlc_dtype_t force = RLC_DT_F32;
+    int forced = 0, rc;
+    if (dtype) {
+        if ((rc = parse_save_dtype(dtype, &force))) return rc;
+        forced = 1;
+    }
+    if ((rc = fs_mkdir_p(dir))) return rc;
+    float *host = rlc_malloc(m->n_params * sizeof(float));
+    rlc_st_wtensor_t *w = rlc_calloc((size_t)m->n_info, sizeof *w);
+    if (!host || !w) {
+        free(host);
+        free(w);
+        return RLC_ENOMEM;
+    }
+    rc = m->be->download(m->be, host, m->params, RLC_BUF_PARAM, m->n_params);
+    int nw = 0;
+    rlc_dtype_t main_dt = forced ? force : m->info[0].file_dtype;
+    for (int i = 0; i < m->n_info && !rc; i++) {
+        const rlc_param_info_t *p = &m->info[i];
+        rlc_st_wtensor_t *t = &w[nw++];
+        t->name = p->name;
+        t->dtype = forced ? force : p->file_dtype;
+        if (t->dtype != RLC_DT_F32 && t->dtype != RLC_DT_BF16 && t->dtype != RLC_DT_F16) t->dtype = RLC_DT_F32;
+        t->ndim = p->ndim;
+        t->shape[0] = p->shape[0];
+        t->shape[1] = p->shape[1];
+        t->f32 = host + p->offset;
+    }
+    char *path = NULL;
+    if (!rc && !(path = fs_join(dir, "model.safetensors"))) rc = RLC_ENOMEM;
+    static const char *const meta[] = {"format", "pt", NULL};
+    if (!rc) rc = rlc_st_write(path, w, nw, meta);
+    free(path);
+    free(host);
+    free(w);
+    if (rc) return rlc_err_ctx(rc, "saving %s", dir);
+    /* config.json: the loaded keys, with the dtype updated when it was forced. */
+    cJSON *cfg = cJSON_Duplicate(m->cfg.json, 1);
+    if (!cfg) return rlc_errc(RLC_ENOMEM, "out of memory saving config.json");
+    const char *key = cJSON_GetObjectItemCaseSensitive(cfg, "dtype")         ? "dtype"
+                      : cJSON_GetObjectItemCaseSensitive(cfg, "torch_dtype") ? "torch_dtype"
+                                                                             : NULL;
+    if (!key)
+        cJSON_AddStringToObject(cfg, "torch_dtype", dtype_torch_name(main_dt));
+    else if (forced) /* in place, so the key order (and a re-save's bytes) stay stable */
+        cJSON_ReplaceItemInObjectCaseSensitive(cfg, key, cJSON_CreateString(dtype_torch_name(main_dt)));
+    char *txt = rlc_json_print(cfg, 1);
+    cJSON_Delete(cfg);
+    if (!txt) return RLC_ENOMEM;
+    char *cp = fs_join(dir, "config.json");
+    rc = cp ? fs_write_atomic(cp, txt, strlen(txt)) : RLC_ENOMEM;
+    free(cp);
+    free(txt);
+    if (rc) return rc;
+    /* Tokenizer and generation files travel with the weights. */
+    if (m->src_dir && strcmp(m->src_dir, dir)) {
+        for (int i = 0; TOKENIZER_FILES[i]; i++) {
+            char *s = fs_join(m->src_dir, TOKENIZER_FILES[i]), *d = fs_join(dir, TOKENIZER_FILES[i]);
+            if (s && d && fs_exists(s)) rc = fs_copy_file(s, d);
+            free(s);
+            free(d);
+            if (rc) return rc;
+        }
+    }
+    return 0;
+}
+
+void rlc_model_free(rlc_model_t *m) {
+    if (!m) return;
+    rlc_backend_t *be = m->be;
+    if (be) {
+        if (m->params) be->free(be, m->params);
+        if (m->grads) be->free(be, m->grads);
+        if (m->inv_freq) be->free(be, m->inv_freq);
+        if (m->acts.act_block) be->free(be, m->acts.act_block);
+        if (m->acts.f32_block) be->free(be, m->acts.f32_block);
+        if (m->acts.i32_block) be->free(be, m->acts.i32_block);
+    }
+    free(m->acts.x_in);
+    free(m->info);
+    free(m->layer);
+    free(m->src_dir);
+    rlc_config_free(&m->cfg);
+    free(m);
+}

@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Make the model parity fixtures under tests/fixtures/models/ with Hugging Face transformers.
+
+For each tiny random model it writes an HF directory <name>/ and reference data <name>.ref/:
+  ref.safetensors  ids, cu_seqlens (a packed batch of 3 sequences), per-token log-probs of the
+                   next token at T=1 and T=0.7 and entropies (transformers, fp32), the loss
+                   L = mean(-logp) - 0.05*mean(entropy) and the gradient of L for every parameter
+                   ("grad.<hf name>", transformers in float64 on the same weights), and the loss
+                   before each of 10 torch.optim.AdamW steps (fp32).
+  gen.json         greedy continuations (transformers generate) of a few prompts.
+Score-head models (token classification) get per-token values and the gradient of sum(values*r).
+
+Usage:  python3 scripts/make_fixtures.py                 # regenerate everything (seconds)
+        python3 scripts/make_fixtures.py --verify DIR --ref NAME
+            load DIR (e.g. a model rlc saved) in transformers and check its log-probs against
+            the reference of fixture NAME (exit 1 on mismatch).
+Needs: torch, transformers, safetensors (PyPI). Tests never run this script.
+"""
+import argparse
+import copy
+import json
+import os
+import sys
+
+import torch
+from safetensors.torch import save_file, load_file
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "models")
+
+SEQ_LENS = [9, 16, 5]
+TEMP = 0.7
+ENT_COEF = 0.05
+ADAM = dict(lr=1e-2, betas=(0.9, 0.95), eps=1e-8, wd=0.1, steps=10)
+
+
+def qwen2_cfg(**kw):
+    from transformers import Qwen2Config
+    base = dict(vocab_size=512, hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, max_position_embeddings=256, rope_theta=10000.0, rms_norm_eps=1e-6,
+                tie_word_embeddings=True, bos_token_id=None, eos_token_id=2)
+    base.update(kw)
+    return Qwen2Config(**base)
+
+
+def llama_cfg(**kw):
+    from transformers import LlamaConfig
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-5, tie_word_embeddings=False,
+                bos_token_id=1, eos_token_id=2)
+    base.update(kw)
+    return LlamaConfig(**base)
+
+
+FIXTURES = {
+    # Qwen2: tied embeddings, GQA 4/2, q/k/v bias; vocab matches the tiny ChatML tokenizer.
+    "qwen2-tiny": dict(make=lambda: qwen2_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # Qwen2: untied, multi-query (1 kv head), sharded checkpoint.
+    "qwen2-untied": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=3,
+                                                 num_key_value_heads=1, intermediate_size=96,
+                                                 tie_word_embeddings=False, rope_theta=1e6),
+                         cls="causal", dtype=torch.float32, shard="60KB"),
+    # Llama 3: llama3 rope scaling (original context 32, so the scaled bands matter), bf16 weights.
+    "llama3-tiny": dict(make=lambda: llama_cfg(rope_scaling={"rope_type": "llama3", "factor": 8.0,
+                                                               "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                                               "original_max_position_embeddings": 32},
+                                               rope_theta=500000.0),
+                        cls="causal", dtype=torch.bfloat16, shard=None),
+    # Llama with attention and MLP biases, linear rope scaling, head_dim != hidden/heads, fp16 weights.
+    "llama-bias": dict(make=lambda: llama_cfg(attention_bias=True, mlp_bias=True, head_dim=24, num_attention_heads=2,
+                                              num_key_value_heads=2,
+                                              rope_scaling={"rope_type": "linear", "factor": 2.0}),
+                       cls="causal", dtype=torch.float16, shard=None),
+    # A value/reward model: Qwen2 with a token-classification score head (1 label).
+    "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
+                                                num_key_value_heads=2, intermediate_size=96, num_labels=1,
+                                                tie_word_embeddings=False),
+                        cls="tokcls", dtype=torch.float32, shard=None),
+}
+
+
+def build(name, spec):
+    from transformers import AutoModelForCausalLM, AutoModelForTokenClassification
+    torch.manual_seed(1234 + sum(map(ord, name)))
+    cfg = spec["make"]()
+    if spec["cls"] == "causal":
+        model = AutoModelForCausalLM.from_config(cfg)
+    else:
+        model = AutoModelForTokenClassification.from_config(cfg)
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            if "norm" in pname:
+                p.copy_(1.0 + 0.1 * torch.randn_like(p))
+            elif pname.endswith("bias"):
+                p.copy_(0.1 * torch.randn_like(p))
+            else:
+                p.copy_(0.1 * torch.randn_like(p))
+    # Store in the fixture dtype; the fp32 reference runs on exactly those (rounded) values.
+    # Only parameters are rounded: buffers such as rotary inv_freq stay fp32, as when
+    # transformers loads a bf16 checkpoint with dtype=float32.
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.to(spec["dtype"]).to(torch.float32))
+    model.eval()
+    return model
+
+
+def batch(vocab):
+    g = torch.Generator().manual_seed(99)
+    seqs = [torch.randint(3, vocab, (n,), generator=g) for n in SEQ_LENS]
+    T = max(SEQ_LENS)
+    ids = torch.zeros(len(seqs), T, dtype=torch.long)
+    mask = torch.zeros(len(seqs), T, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, :len(s)] = s
+        mask[i, :len(s)] = 1
+    return seqs, ids, mask
+
+
+def packed_logp(logits, seqs, temp=1.0):
+    """Per packed token: log p(next token) and entropy; 0 on the last token of a sequence."""
+    lp_all, ent_all = [], []
+    for i, s in enumerate(seqs):
+        z = logits[i, :len(s)] / temp
+        logsm = torch.log_softmax(z, dim=-1)
+        ent = -(logsm.exp() * logsm).sum(-1)
+        lp = torch.zeros(len(s))
+        lp[:-1] = logsm[:-1].gather(1, s[1:, None])[:, 0]
+        e = ent.clone()
+        e[-1] = 0.0
+        lp_all.append(lp)
+        ent_all.append(e)
+    return torch.cat(lp_all), torch.cat(ent_all)
+
+
+def n_valid():
+    return sum(n - 1 for n in SEQ_LENS)
+
+
+def causal_refs(model, seqs, ids, mask):
+    """Log-probs from transformers in fp32 (the parity target); the loss and gradients from the
+    same model in float64, so a gradient check measures rlc's rounding alone, not the sum of
+    two fp32 errors (small gradients such as k_proj.bias come from cancelling terms)."""
+    out = {}
+    with torch.no_grad():
+        logits = model(input_ids=ids, attention_mask=mask).logits
+    lp, ent = packed_logp(logits, seqs)
+    lp7, _ = packed_logp(logits, seqs, TEMP)
+    out["logp"] = lp
+    out["entropy"] = ent
+    out["logp_t07"] = lp7
+    m64 = copy.deepcopy(model).double()
+    lp64, ent64 = packed_logp(m64(input_ids=ids, attention_mask=mask).logits, seqs)
+    loss = -lp64.sum() / n_valid() - ENT_COEF * ent64.sum() / n_valid()
+    loss.backward()
+    out["loss"] = loss.detach().float().reshape(1)
+    for pname, p in m64.named_parameters():
+        out["grad." + pname] = p.grad.detach().float().clone()
+    return out
+
+
+def adam_curve(model, seqs, ids, mask):
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": ADAM["wd"]},
+                             {"params": no_decay, "weight_decay": 0.0}],
+                            lr=ADAM["lr"], betas=ADAM["betas"], eps=ADAM["eps"], foreach=False)
+    losses = []
+    for _ in range(ADAM["steps"]):
+        opt.zero_grad()
+        logits = model(input_ids=ids, attention_mask=mask).logits
+        lp, _ = packed_logp(logits, seqs)
+        loss = -lp.sum() / n_valid()
+        losses.append(loss.item())
+        loss.backward()
+        opt.step()
+    return torch.tensor(losses, dtype=torch.float32)
+
+
+def greedy(model, vocab):
+    g = torch.Generator().manual_seed(7)
+    prompts = [torch.randint(3, vocab, (n,), generator=g).tolist() for n in (3, 8, 13)]
+    outs = []
+    for p in prompts:
+        x = torch.tensor([p])
+        y = model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=12, do_sample=False,
+                           eos_token_id=None, pad_token_id=0)
+        outs.append(y[0, len(p):].tolist())
+    return {"prompts": prompts, "outputs": outs, "max_new_tokens": 12}
+
+
+def write_fixture(name, spec):
+    model = build(name, spec)
+    mdir = os.path.join(ROOT, name)
+    rdir = os.path.join(ROOT, name + ".ref")
+    os.makedirs(rdir, exist_ok=True)
+    save_model = build(name, spec).to(spec["dtype"])
+    kw = {"max_shard_size": spec["shard"]} if spec["shard"] else {}
+    save_model.save_pretrained(mdir, **kw)
+    vocab = model.config.vocab_size
+    seqs, ids, mask = batch(vocab)
+    packed = torch.cat(seqs).to(torch.int32)
+    cu = torch.tensor([0] + list(torch.cumsum(torch.tensor(SEQ_LENS), 0)), dtype=torch.int32)
+    ref = {"ids": packed, "cu_seqlens": cu}
+    if spec["cls"] == "causal":
+        ref.update(causal_refs(model, seqs, ids, mask))
+        ref["adamw_losses"] = adam_curve(build(name, spec), seqs, ids, mask)
+        with open(os.path.join(rdir, "gen.json"), "w") as f:
+            json.dump(greedy(model, vocab), f)
+    else:
+        vals = model(input_ids=ids, attention_mask=mask).logits  # [B, T, labels]
+        g = torch.Generator().manual_seed(5)
+        r = torch.randn(vals.shape, generator=g)
+        packed_vals = torch.cat([vals[i, :len(s)] for i, s in enumerate(seqs)])
+        packed_r = torch.cat([r[i, :len(s)] for i, s in enumerate(seqs)])
+        m64 = copy.deepcopy(model).double()
+        vals64 = m64(input_ids=ids, attention_mask=mask).logits
+        loss = sum((vals64[i, :len(s)] * r[i, :len(s)].double()).sum() for i, s in enumerate(seqs))
+        loss.backward()
+        ref["values"] = packed_vals.detach().reshape(-1)
+        ref["dvalues"] = packed_r.reshape(-1)
+        for pname, p in m64.named_parameters():
+            ref["grad." + pname] = p.grad.detach().float().clone()
+    ref = {k: v.contiguous() for k, v in ref.items()}
+    save_file(ref, os.path.join(rdir, "ref.safetensors"), metadata={"format": "pt"})
+    print(f"{name}: {sum(p.numel() for p in model.parameters())} params -> {mdir}")
+
+
+def verify(dirpath, name):
+    """Load a directory in transformers and compare log-probs with the fixture's reference."""
+    from transformers import AutoModelForCausalLM
+    ref = load_file(os.path.join(ROOT, name + ".ref", "ref.safetensors"))
+    model = AutoModelForCausalLM.from_pretrained(dirpath, dtype=torch.float32)
+    model.eval()
+    seqs, ids, mask = batch(model.config.vocab_size)
+    with torch.no_grad():
+        lp, _ = packed_logp(model(input_ids=ids, attention_mask=mask).logits, seqs)
+    err = (lp - ref["logp"]).abs().max().item()
+    print(f"verify {dirpath} against {name}: max |dlogp| = {err:.3g}")
+    return 0 if err < 1e-4 else 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--verify")
+    ap.add_argument("--ref")
+    ap.add_argument("--only")
+    a = ap.parse_args()
+    if a.verify:
+        sys.exit(verify(a.verify, a.ref))
+    torch.use_deterministic_algorithms(True)
+    for name, spec in FIXTURES.items():
+        if a.only and name != a.only:
+            continue
+        write_fixture(name, spec)
+
+
+if __name__ == "__main__":
+    main()

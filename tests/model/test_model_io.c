@@ -1,0 +1,258 @@
+/* Checkpoint I/O: save → load → save is byte-identical and gives the same log-probs;
+ * dtype conversion on save; and every kind of bad checkpoint or batch is a clear error. */
+#include "testutil.h"
+
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "model/model.h"
+
+static rlc_backend_t *be;
+static char *g_dir;
+
+static char *sub(const char *name) { return fs_join(g_dir, name); }
+
+static void copy_fixture(const char *name, const char *dst) {
+    char rel[128];
+    snprintf(rel, sizeof rel, "models/%s", name);
+    char out[512];
+    assert_int_equal(test_run(out, sizeof out, "rm -rf '%s' && cp -r '%s' '%s'", dst, fixture(rel), dst), 0);
+}
+
+static int32_t IDS[] = {5, 17, 99, 3, 250, 7, 8, 9, 44, 100, 31};
+static int32_t CU[] = {0, 6, 11};
+
+static void logp_of(rlc_model_t *m, float *lp) {
+    rlc_batch_t b = {.n_tokens = 11, .nseq = 2, .ids = IDS, .cu_seqlens = CU};
+    rlc_fwd_opts_t o = {.inv_temp = 1};
+    if (rlc_model_forward(m, &b, &o, lp, NULL, NULL)) fail_msg("%s", rlc_errmsg());
+}
+
+static void files_equal(const char *a, const char *b) {
+    char *x, *y;
+    size_t nx, ny;
+    assert_int_equal(fs_read_all(a, &x, &nx), 0);
+    assert_int_equal(fs_read_all(b, &y, &ny), 0);
+    if (nx != ny || memcmp(x, y, nx)) fail_msg("%s and %s differ", a, b);
+    free(x);
+    free(y);
+}
+
+static void test_save_load_save(void **s) {
+    (void)s;
+    const char *names[] = {"qwen2-tiny", "llama3-tiny", "llama-bias", "qwen2-untied", "qwen2-score"};
+    for (int k = 0; k < 5; k++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "models/%s", names[k]);
+        rlc_model_t *m;
+        assert_int_equal(rlc_model_load(&m, fixture(rel), be), 0);
+        char *d1 = sub("s1"), *d2 = sub("s2");
+        assert_int_equal(rlc_model_save(m, d1, NULL), 0);
+        rlc_model_t *m2;
+        assert_int_equal(rlc_model_load(&m2, d1, be), 0);
+        assert_int_equal(rlc_model_save(m2, d2, NULL), 0);
+        char *f1 = fs_join(d1, "model.safetensors"), *f2 = fs_join(d2, "model.safetensors");
+        files_equal(f1, f2);
+        free(f1), free(f2);
+        f1 = fs_join(d1, "config.json"), f2 = fs_join(d2, "config.json");
+        files_equal(f1, f2);
+        free(f1), free(f2);
+        if (m->cfg.head == RLC_HEAD_LM) {
+            float a[11], b[11];
+            logp_of(m, a);
+            logp_of(m2, b);
+            assert_memory_equal(a, b, sizeof a); /* same dtype round trip: exact */
+            /* generation_config.json travels with the weights */
+            char *g = fs_join(d1, "generation_config.json");
+            assert_true(fs_exists(g));
+            free(g);
+        }
+        rlc_model_free(m);
+        rlc_model_free(m2);
+        fs_rm_rf(d1);
+        fs_rm_rf(d2);
+        free(d1), free(d2);
+    }
+}
+
+static void test_save_dtypes(void **s) {
+    (void)s;
+    rlc_model_t *m;
+    assert_int_equal(rlc_model_load(&m, fixture("models/qwen2-tiny"), be), 0);
+    float a[11], b[11];
+    logp_of(m, a);
+    char *d = sub("bf16");
+    assert_int_equal(rlc_model_save(m, d, "bfloat16"), 0);
+    rlc_model_t *m2;
+    assert_int_equal(rlc_model_load(&m2, d, be), 0);
+    assert_int_equal(m2->info[0].file_dtype, RLC_DT_BF16);
+    logp_of(m2, b);
+    assert_true(max_abs_diff(a, b, 11) < 0.05); /* bf16 rounding of the weights */
+    assert_true(max_abs_diff(a, b, 11) > 0);
+    char *cp = fs_join(d, "config.json");
+    cJSON *j = rlc_json_load_file(cp);
+    assert_string_equal(cJSON_GetObjectItem(j, "dtype")->valuestring, "bfloat16");
+    cJSON_Delete(j);
+    assert_true(rlc_model_save(m, d, "int8") < 0);
+    assert_non_null(strstr(rlc_errmsg(), "unknown save dtype"));
+    free(cp);
+    free(d);
+    rlc_model_free(m);
+    rlc_model_free(m2);
+}
+
+static void test_value_head_roundtrip(void **s) {
+    (void)s;
+    rlc_model_t *m;
+    assert_int_equal(rlc_model_load(&m, fixture("models/llama3-tiny"), be), 0);
+    assert_int_equal(rlc_model_add_score_head(m, 1, 3, 0.1f), 0);
+    int32_t cu[2] = {0, 5};
+    rlc_batch_t b = {.n_tokens = 5, .nseq = 1, .ids = IDS, .cu_seqlens = cu};
+    rlc_fwd_opts_t o = {.inv_temp = 1, .head = RLC_HEAD_SCORE};
+    float v1[5], v2[5], lp1[5], lp2[5];
+    assert_int_equal(rlc_model_forward(m, &b, &o, NULL, NULL, v1), 0);
+    rlc_fwd_opts_t ol = {.inv_temp = 1, .head = RLC_HEAD_LM};
+    assert_int_equal(rlc_model_forward(m, &b, &ol, lp1, NULL, NULL), 0);
+    char *d = sub("vh");
+    assert_int_equal(rlc_model_save(m, d, NULL), 0);
+    rlc_model_t *m2;
+    assert_int_equal(rlc_model_load(&m2, d, be), 0);
+    assert_int_equal(m2->score_labels, 1);
+    assert_int_equal(rlc_model_forward(m2, &b, &o, NULL, NULL, v2), 0);
+    assert_int_equal(rlc_model_forward(m2, &b, &ol, lp2, NULL, NULL), 0);
+    assert_memory_equal(v1, v2, sizeof v1);
+    assert_true(max_abs_diff(lp1, lp2, 5) < 1e-2); /* llama3-tiny is stored in bf16 */
+    assert_true(fabs(v1[0]) > 0);
+    rlc_model_free(m);
+    rlc_model_free(m2);
+    free(d);
+}
+
+/* Load must fail with a message containing `needle`. */
+static void expect_load_error(const char *dir, const char *needle) {
+    rlc_model_t *m = NULL;
+    int rc = rlc_model_load(&m, dir, be);
+    if (rc == 0) fail_msg("loading %s should fail (%s)", dir, needle);
+    assert_null(m);
+    if (!strstr(rlc_errmsg(), needle)) fail_msg("error '%s' lacks '%s'", rlc_errmsg(), needle);
+}
+
+static void edit_config(const char *dir, const char *key, cJSON *val) {
+    char *p = fs_join(dir, "config.json");
+    cJSON *j = rlc_json_load_file(p);
+    assert_non_null(j);
+    if (val)
+        cJSON_ReplaceItemInObjectCaseSensitive(j, key, val);
+    else
+        cJSON_DeleteItemFromObjectCaseSensitive(j, key);
+    char *t = cJSON_Print(j);
+    assert_int_equal(fs_write_atomic(p, t, strlen(t)), 0);
+    free(t);
+    cJSON_Delete(j);
+    free(p);
+}
+
+static void test_bad_checkpoints(void **s) {
+    (void)s;
+    char *d = sub("bad"), *st = NULL, *cfg = NULL;
+    char out[256];
+    st = fs_join(d, "model.safetensors");
+    cfg = fs_join(d, "config.json");
+    /* truncated safetensors */
+    copy_fixture("qwen2-tiny", d);
+    assert_int_equal(test_run(out, sizeof out, "truncate -s 100000 '%s'", st), 0);
+    expect_load_error(d, "beyond file end");
+    /* header length beyond the file */
+    copy_fixture("qwen2-tiny", d);
+    assert_int_equal(test_run(out, sizeof out, "printf '\\377\\377\\377\\000' | dd of='%s' bs=1 seek=0 conv=notrunc 2>/dev/null", st), 0);
+    expect_load_error(d, "header length");
+    /* shape mismatch between config and weights */
+    copy_fixture("qwen2-tiny", d);
+    edit_config(d, "intermediate_size", cJSON_CreateNumber(128));
+    expect_load_error(d, "mlp.gate_proj.weight' has shape [160,64] but config.json implies [128,64]");
+    /* missing tensor: an untied config needs lm_head.weight */
+    copy_fixture("qwen2-tiny", d);
+    edit_config(d, "tie_word_embeddings", cJSON_CreateFalse());
+    expect_load_error(d, "missing tensor 'lm_head.weight'");
+    /* malformed config.json */
+    copy_fixture("qwen2-tiny", d);
+    assert_int_equal(fs_write_atomic(cfg, "{\"model_type\": \"qwen2\",", 24), 0);
+    expect_load_error(d, "malformed JSON at line 1");
+    /* config value of the wrong type */
+    copy_fixture("qwen2-tiny", d);
+    edit_config(d, "hidden_size", cJSON_CreateString("64"));
+    expect_load_error(d, "field 'hidden_size' must be a number");
+    /* unsupported model type / activation / head grouping */
+    copy_fixture("qwen2-tiny", d);
+    edit_config(d, "model_type", cJSON_CreateString("gpt2"));
+    expect_load_error(d, "model_type 'gpt2' is not supported");
+    copy_fixture("qwen2-tiny", d);
+    edit_config(d, "hidden_act", cJSON_CreateString("gelu"));
+    expect_load_error(d, "hidden_act 'gelu'");
+    copy_fixture("qwen2-tiny", d);
+    edit_config(d, "num_key_value_heads", cJSON_CreateNumber(3));
+    expect_load_error(d, "not a multiple");
+    copy_fixture("qwen2-tiny", d);
+    edit_config(d, "vocab_size", cJSON_CreateNumber(-5));
+    expect_load_error(d, "must be positive");
+    /* unknown dtype inside the weights */
+    copy_fixture("qwen2-tiny", d);
+    assert_int_equal(test_run(out, sizeof out, "sed -i '0,/\"F32\"/s//\"Q4K\"/' '%s'", st), 0);
+    expect_load_error(d, "unknown dtype 'Q4K'");
+    /* NaN in the weights (header intact, one float overwritten) */
+    copy_fixture("qwen2-tiny", d);
+    assert_int_equal(test_run(out, sizeof out, "printf '\\000\\000\\300\\177' | dd of='%s' bs=1 seek=$(( $(stat -c %%s '%s') - 8 )) conv=notrunc 2>/dev/null", st, st), 0);
+    expect_load_error(d, "NaN or Inf");
+    /* no weights at all / no directory */
+    copy_fixture("qwen2-tiny", d);
+    unlink(st);
+    expect_load_error(d, "no model.safetensors");
+    expect_load_error("/nonexistent/model", "does not exist");
+    fs_rm_rf(d);
+    free(st), free(cfg), free(d);
+}
+
+static void test_bad_batches(void **s) {
+    (void)s;
+    rlc_model_t *m;
+    assert_int_equal(rlc_model_load(&m, fixture("models/qwen2-tiny"), be), 0);
+    float lp[11];
+    rlc_fwd_opts_t o = {.inv_temp = 1};
+    int32_t bad_ids[3] = {1, 512, 3}, cu3[2] = {0, 3};
+    rlc_batch_t b = {.n_tokens = 3, .nseq = 1, .ids = bad_ids, .cu_seqlens = cu3};
+    assert_int_equal(rlc_model_forward(m, &b, &o, lp, NULL, NULL), RLC_ERANGE);
+    assert_non_null(strstr(rlc_errmsg(), "token id 512 at position 1 is out of range (vocab size 512)"));
+    int32_t neg[3] = {1, -1, 3};
+    b.ids = neg;
+    assert_int_equal(rlc_model_forward(m, &b, &o, lp, NULL, NULL), RLC_ERANGE);
+    int32_t cu_bad[3] = {0, 4, 3};
+    rlc_batch_t b2 = {.n_tokens = 3, .nseq = 2, .ids = IDS, .cu_seqlens = cu_bad};
+    assert_true(rlc_model_forward(m, &b2, &o, lp, NULL, NULL) < 0);
+    rlc_batch_t b3 = {.n_tokens = 11, .nseq = 2, .ids = IDS, .cu_seqlens = CU};
+    float dl[11] = {0};
+    assert_true(rlc_model_backward(m, &b3, &o, dl, NULL, NULL, NULL, NULL) < 0); /* no training forward */
+    assert_non_null(strstr(rlc_errmsg(), "needs a training forward"));
+    rlc_model_free(m);
+}
+
+static int setup(void **s) {
+    (void)s;
+    g_dir = test_tmpdir();
+    return rlc_backend_create(&be, "cpu", 0, 2);
+}
+static int teardown(void **s) {
+    (void)s;
+    rlc_backend_destroy(be);
+    fs_rm_rf(g_dir);
+    free(g_dir);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_save_load_save), cmocka_unit_test(test_save_dtypes),
+        cmocka_unit_test(test_value_head_roundtrip), cmocka_unit_test(test_bad_checkpoints),
+        cmocka_unit_test(test_bad_batches),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,202 @@
+/* The CPU model against Hugging Face transformers (fp32) on the fixture models:
+ * per-token log-probs (T=1 and T=0.7) and entropies within 1e-4, every parameter gradient
+ * within 1e-4 relative L2 (stored and recomputed activations), the score head's values and
+ * gradients, and ten AdamW steps against torch.optim.AdamW's loss curve. */
+#include "testutil.h"
+
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/safetensors.h"
+#include "model/model.h"
+#include "model/optim.h"
+
+static rlc_backend_t *be;
+
+typedef struct {
+    rlc_st_t st;
+    int32_t *ids, *cu;
+    int N, nseq;
+} ref_t;
+
+static float *ref_f32(ref_t *r, const char *name, size_t *n) {
+    const rlc_st_tensor_t *t = rlc_st_find(&r->st, name);
+    if (!t) fail_msg("reference lacks %s", name);
+    float *p = malloc(t->numel * sizeof(float) + 4);
+    assert_int_equal(rlc_st_to_f32(t, p), 0);
+    if (n) *n = t->numel;
+    return p;
+}
+
+static void load_ref(ref_t *r, const char *name) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "models/%s.ref/ref.safetensors", name);
+    assert_int_equal(rlc_st_open(&r->st, fixture(rel)), 0);
+    const rlc_st_tensor_t *ids = rlc_st_find(&r->st, "ids"), *cu = rlc_st_find(&r->st, "cu_seqlens");
+    assert_non_null(ids);
+    assert_non_null(cu);
+    r->N = (int)ids->numel;
+    r->nseq = (int)cu->numel - 1;
+    r->ids = malloc(ids->nbytes);
+    r->cu = malloc(cu->nbytes);
+    memcpy(r->ids, ids->data, ids->nbytes);
+    memcpy(r->cu, cu->data, cu->nbytes);
+}
+
+static void free_ref(ref_t *r) {
+    free(r->ids);
+    free(r->cu);
+    rlc_st_close(&r->st);
+}
+
+static rlc_model_t *load_model(const char *name) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "models/%s", name);
+    rlc_model_t *m;
+    int rc = rlc_model_load(&m, fixture(rel), be);
+    if (rc) fail_msg("load %s: %s", name, rlc_errmsg());
+    return m;
+}
+
+/* Compare every parameter gradient of m with the reference's grad.<name>. */
+static void check_grads(rlc_model_t *m, ref_t *r, const char *what) {
+    for (int i = 0; i < m->n_info; i++) {
+        const rlc_param_info_t *p = &m->info[i];
+        char key[160];
+        snprintf(key, sizeof key, "grad.%s", p->name);
+        size_t n;
+        float *want = ref_f32(r, key, &n);
+        assert_int_equal(n, p->numel);
+        float *got = malloc(n * sizeof(float));
+        assert_int_equal(rlc_model_get_grad(m, p, got), 0);
+        double e = rel_l2(got, want, n);
+        if (e > 1e-4) fail_msg("%s: gradient of %s off by %.3g (relative L2)", what, p->name, e);
+        free(got);
+        free(want);
+    }
+}
+
+static void causal_parity(const char *name) {
+    rlc_model_t *m = load_model(name);
+    ref_t r;
+    load_ref(&r, name);
+    rlc_batch_t b = {.n_tokens = r.N, .nseq = r.nseq, .ids = r.ids, .cu_seqlens = r.cu};
+    float *lp = calloc(r.N, 4), *ent = calloc(r.N, 4), *dlp = calloc(r.N, 4), *den = calloc(r.N, 4);
+    float *want_lp = ref_f32(&r, "logp", NULL), *want_ent = ref_f32(&r, "entropy", NULL);
+    float *want_lp7 = ref_f32(&r, "logp_t07", NULL), *want_loss = ref_f32(&r, "loss", NULL);
+    rlc_fwd_opts_t o = {.inv_temp = 1.0f, .train = 1, .head = RLC_HEAD_LM};
+    assert_int_equal(rlc_model_forward(m, &b, &o, lp, ent, NULL), 0);
+    double e1 = max_abs_diff(lp, want_lp, r.N), e2 = max_abs_diff(ent, want_ent, r.N);
+    if (e1 > 1e-4 || e2 > 1e-4) fail_msg("%s: logp max err %.3g, entropy max err %.3g", name, e1, e2);
+    /* L = mean(-logp) - 0.05 mean(H) over tokens that have a next token */
+    int nv = r.N - r.nseq;
+    double loss = 0;
+    for (int i = 0; i < r.N; i++) {
+        int last = 0;
+        for (int s = 1; s <= r.nseq; s++) last |= (i == r.cu[s] - 1);
+        if (last) continue;
+        loss += -lp[i] / nv - 0.05 * ent[i] / nv;
+        dlp[i] = -1.0f / nv;
+        den[i] = -0.05f / nv;
+    }
+    assert_true(fabs(loss - want_loss[0]) < 1e-4);
+    rlc_model_zero_grads(m);
+    assert_int_equal(rlc_model_backward(m, &b, &o, dlp, den, NULL, NULL, NULL), 0);
+    check_grads(m, &r, name);
+    /* temperature */
+    rlc_fwd_opts_t o7 = {.inv_temp = 1.0f / 0.7f, .head = RLC_HEAD_LM};
+    assert_int_equal(rlc_model_forward(m, &b, &o7, lp, NULL, NULL), 0);
+    e1 = max_abs_diff(lp, want_lp7, r.N);
+    if (e1 > 1e-4) fail_msg("%s: logp at T=0.7 max err %.3g", name, e1);
+    rlc_model_free(m);
+    /* recomputed activations give the same gradients */
+    m = load_model(name);
+    m->recompute = 1;
+    assert_int_equal(rlc_model_forward(m, &b, &o, lp, ent, NULL), 0);
+    assert_true(max_abs_diff(lp, want_lp, r.N) < 1e-4);
+    rlc_model_zero_grads(m);
+    assert_int_equal(rlc_model_backward(m, &b, &o, dlp, den, NULL, NULL, NULL), 0);
+    check_grads(m, &r, "recompute");
+    rlc_model_free(m);
+    /* ten AdamW steps vs torch.optim.AdamW (lr 1e-2, betas .9/.95, wd .1 on matrices) */
+    m = load_model(name);
+    float *curve = ref_f32(&r, "adamw_losses", NULL);
+    rlc_optim_t *opt;
+    rlc_adamw_cfg_t ac = {.lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f};
+    assert_int_equal(rlc_optim_create(&opt, m, &ac), 0);
+    for (int i = 0; i < r.N; i++) den[i] = 0;
+    for (int i = 0; i < r.N; i++) dlp[i] = dlp[i] != 0 ? -1.0f / nv : 0;
+    for (int step = 0; step < 10; step++) {
+        rlc_model_zero_grads(m);
+        assert_int_equal(rlc_model_forward(m, &b, &o, NULL, NULL, NULL), 0);
+        o.skip_head = 1; /* (forward above computed logp; backward recomputes it anyway) */
+        assert_int_equal(rlc_model_backward(m, &b, &o, dlp, NULL, NULL, lp, NULL), 0);
+        o.skip_head = 0;
+        double l = 0;
+        for (int i = 0; i < r.N; i++) l += -(double)lp[i] / nv;
+        if (fabs(l - curve[step]) > 1e-4) fail_msg("%s: AdamW step %d loss %.6f vs torch %.6f", name, step, l, curve[step]);
+        assert_int_equal(rlc_optim_step(opt, ac.lr, 0, NULL), 0);
+    }
+    rlc_optim_free(opt);
+    rlc_model_free(m);
+    free(curve), free(lp), free(ent), free(dlp), free(den), free(want_lp), free(want_ent), free(want_lp7),
+        free(want_loss);
+    free_ref(&r);
+}
+
+static void test_qwen2_tiny(void **s) {
+    (void)s;
+    causal_parity("qwen2-tiny");
+}
+static void test_qwen2_untied_sharded(void **s) {
+    (void)s;
+    causal_parity("qwen2-untied");
+}
+static void test_llama3_bf16(void **s) {
+    (void)s;
+    causal_parity("llama3-tiny");
+}
+static void test_llama_bias_f16(void **s) {
+    (void)s;
+    causal_parity("llama-bias");
+}
+
+static void test_score_head(void **s) {
+    (void)s;
+    rlc_model_t *m = load_model("qwen2-score");
+    assert_int_equal(m->score_labels, 1);
+    ref_t r;
+    load_ref(&r, "qwen2-score");
+    rlc_batch_t b = {.n_tokens = r.N, .nseq = r.nseq, .ids = r.ids, .cu_seqlens = r.cu};
+    float *vals = calloc(r.N, 4), *want = ref_f32(&r, "values", NULL), *dv = ref_f32(&r, "dvalues", NULL);
+    rlc_fwd_opts_t o = {.inv_temp = 1, .train = 1, .head = RLC_HEAD_SCORE};
+    assert_int_equal(rlc_model_forward(m, &b, &o, NULL, NULL, vals), 0);
+    assert_true(max_abs_diff(vals, want, r.N) < 1e-4);
+    rlc_model_zero_grads(m);
+    assert_int_equal(rlc_model_backward(m, &b, &o, NULL, NULL, dv, NULL, NULL), 0);
+    check_grads(m, &r, "score head");
+    /* the LM head is absent on a token-classification model */
+    rlc_fwd_opts_t lm = {.inv_temp = 1, .head = RLC_HEAD_LM};
+    assert_true(rlc_model_forward(m, &b, &lm, vals, NULL, NULL) < 0);
+    free(vals), free(want), free(dv);
+    free_ref(&r);
+    rlc_model_free(m);
+}
+
+static int setup(void **s) {
+    (void)s;
+    return rlc_backend_create(&be, "cpu", 0, 2);
+}
+static int teardown(void **s) {
+    (void)s;
+    rlc_backend_destroy(be);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qwen2_tiny),     cmocka_unit_test(test_qwen2_untied_sharded),
+        cmocka_unit_test(test_llama3_bf16),    cmocka_unit_test(test_llama_bias_f16),
+        cmocka_unit_test(test_score_head),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
