@@ -1,0 +1,147 @@
+/* Shared by every CUDA op file: the backend's private state (stream, cuBLASLt handle,
+ * workspaces, sticky error), CUDA_CHECK/CUBLAS_CHECK, bf16 helpers, block reductions.
+ * Compiled by nvcc, or by a host C++ compiler against emu.h (RLC_CUDA_EMU) for tests. */
+#pragma once
+#ifdef RLC_CUDA_EMU
+#include "kernels/cuda/emu.h"
+#define RLC_CU_NS rlc_cu_emu
+#else
+#include <cublasLt.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#define RLC_CU_NS rlc_cu
+#define RLC_LAUNCH(kern, grid, block, smem, stream, ...) kern<<<(grid), (block), (smem), (stream)>>>(__VA_ARGS__)
+#define RLC_DYN_SMEM(T, name)                                                                                          \
+    extern __shared__ __align__(16) unsigned char rlc_dyn_smem_[];                                                     \
+    T *name = (T *)rlc_dyn_smem_
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+extern "C" {
+#include "core/err.h"
+#include "core/log.h"
+}
+#include "core/half.h"
+#include "core/philox.h"
+#include "kernels/backend.h"
+
+namespace RLC_CU_NS {
+
+typedef __nv_bfloat16 bf16;
+
+/* ---- element access: kernels are written once for float and bf16 storage ---- */
+__device__ __forceinline__ float ldf(const float *p) { return *p; }
+__device__ __forceinline__ float ldf(const bf16 *p) { return __bfloat162float(*p); }
+__device__ __forceinline__ void stf(float *p, float v) { *p = v; }
+__device__ __forceinline__ void stf(bf16 *p, float v) { *p = __float2bfloat16_rn(v); }
+/* Round a float to the nearest bf16 value, kept as float. */
+__device__ __forceinline__ float round_bf(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
+
+/* ---- reductions (full warps only; block sizes are multiples of 32) ---- */
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+/* Sum over the block; every thread gets the same value (each sums the per-warp partials in
+ * the same order, so the result is deterministic). `sh` holds >= 32 floats. */
+__device__ __forceinline__ float block_sum(float v, float *sh) {
+    int nw = (int)(blockDim.x / 32), w = (int)(threadIdx.x / 32), l = (int)(threadIdx.x % 32);
+    v = warp_sum(v);
+    __syncthreads(); /* sh may still be read by a previous call */
+    if (l == 0) sh[w] = v;
+    __syncthreads();
+    float t = 0.f;
+    for (int i = 0; i < nw; i++) t += sh[i];
+    return t;
+}
+
+/* Kernel-detected bad input, OR-ed into a device word and reported by be->check(). */
+enum {
+    FLAG_BAD_TOKEN = 1,   /* embedding: negative token id */
+    FLAG_BAD_SEQLENS = 2, /* attention: cu_seqlens not monotone, beyond N or max_seqlen */
+    FLAG_BAD_TARGET = 4,  /* lmhead: target >= V */
+};
+
+#ifndef RLC_CUDA_EMU
+struct gemm_entry; /* matmul.cu: cached cuBLASLt descriptors + algorithm per shape */
+#endif
+
+struct cu_impl {
+    int device;
+    cudaStream_t stream;
+    int sm_count;
+    size_t smem_optin; /* largest dynamic shared memory per block after opt-in */
+    /* sticky error: the first failure since the last check() */
+    int err;
+    char errmsg[320];
+    int *d_flag;      /* device word of FLAG_* bits */
+    double *d_red;    /* sumsq partials + result */
+    void *scratch;    /* op workspace, grown on demand */
+    size_t scratch_size;
+    float *stage;     /* host staging for bf16 <-> f32 uploads/downloads */
+    size_t stage_n;
+    size_t allocated; /* bytes handed out by alloc */
+    size_t lmhead_chunk; /* tokens per LM-head chunk; 0 = from the memory budget */
+    size_t lmhead_budget;
+#ifndef RLC_CUDA_EMU
+    cublasLtHandle_t lt;
+    void *lt_ws;
+    size_t lt_ws_size;
+    gemm_entry *gemm_cache;
+    int gemm_cached;
+#endif
+};
+
+static inline cu_impl *IM(rlc_backend_t *be) { return (cu_impl *)be->impl; }
+
+/* Record a failure (kept only if none is pending). */
+void cu_fail(cu_impl *im, int code, const char *fmt, ...) RLC_PRINTF(3, 4);
+void cu_fail_cuda(cu_impl *im, cudaError_t e, const char *call, const char *file, int line);
+
+#define CUDA_CHECK(im, call)                                                                                           \
+    do {                                                                                                               \
+        cudaError_t e_ = (call);                                                                                       \
+        if (e_ != cudaSuccess) RLC_CU_NS::cu_fail_cuda((im), e_, #call, __FILE__, __LINE__);                           \
+    } while (0)
+/* After every kernel launch: configuration errors surface here, faults at the next sync. */
+#define LAUNCH_CHECK(im) CUDA_CHECK(im, cudaGetLastError())
+#ifndef RLC_CUDA_EMU
+#define CUBLAS_CHECK(im, call)                                                                                         \
+    do {                                                                                                               \
+        cublasStatus_t s_ = (call);                                                                                    \
+        if (s_ != CUBLAS_STATUS_SUCCESS)                                                                               \
+            RLC_CU_NS::cu_fail((im), RLC_ERR, "cuBLASLt: %s failed: %s (%s:%d)", #call, cublasLtGetStatusString(s_),   \
+                               __FILE__, __LINE__);                                                                    \
+    } while (0)
+#endif
+
+/* The op workspace, at least `bytes` large (stream-ordered reuse: ops on the one stream never
+ * overlap). NULL after recording an error. */
+void *cu_scratch(cu_impl *im, size_t bytes, const char *who);
+/* Allow `bytes` of dynamic shared memory for `kern`; 0 ok, else records an error. */
+template <class K> static inline int smem_allow(cu_impl *im, K kern, size_t bytes, const char *who) {
+    if (bytes <= 48 * 1024) return 0;
+    if (bytes > im->smem_optin) {
+        cu_fail(im, RLC_EUNSUP, "%s: needs %zu bytes of shared memory per block, the device allows %zu", who, bytes,
+                im->smem_optin);
+        return -1;
+    }
+    CUDA_CHECK(im, cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
+    return im->err ? -1 : 0;
+}
+
+static inline unsigned cdiv(size_t a, size_t b) { return (unsigned)((a + b - 1) / b); }
+/* Grid for a grid-stride elementwise loop over n items. */
+static inline unsigned grid_for(size_t n, int threads) {
+    size_t g = (n + (size_t)threads - 1) / (size_t)threads;
+    if (g > 65535u * 8u) g = 65535u * 8u;
+    return g ? (unsigned)g : 1u;
+}
+
+} // namespace RLC_CU_NS

@@ -1,0 +1,354 @@
+/* CPU emulation of the small CUDA subset the rlc kernels use, so that the CUDA backend's
+ * kernels and launchers run (slowly) and get parity-tested on machines without a GPU: each
+ * block's threads are ucontext fibers that switch at __syncthreads and warp shuffles.
+ * Test-only (RLC_CUDA_EMU); never part of the rlc binary. See docs/cuda.md. */
+#pragma once
+#include <ucontext.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "core/half.h"
+
+/* ---- qualifiers and built-in types ---- */
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __align__(n) alignas(n)
+/* Blocks run one after another, so a function-static array is exactly one block's
+ * shared memory. */
+#define __shared__ static
+
+struct dim3 {
+    unsigned x, y, z;
+    constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+
+struct __nv_bfloat16 {
+    uint16_t bits;
+};
+inline float __bfloat162float(__nv_bfloat16 h) { return rlc_bf16_to_f32(h.bits); }
+inline __nv_bfloat16 __float2bfloat16_rn(float f) { return __nv_bfloat16{rlc_f32_to_bf16(f)}; }
+inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+
+typedef enum {
+    cudaSuccess = 0,
+    cudaErrorInvalidValue = 1,
+    cudaErrorMemoryAllocation = 2,
+    cudaErrorInvalidConfiguration = 9,
+    cudaErrorLaunchFailure = 719,
+} cudaError_t;
+typedef void *cudaStream_t;
+typedef enum { cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice, cudaMemcpyDefault } cudaMemcpyKind;
+typedef enum {
+    cudaDevAttrMultiProcessorCount = 16,
+    cudaDevAttrMaxSharedMemoryPerBlockOptin = 97,
+} cudaDeviceAttr;
+typedef enum { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 } cudaFuncAttribute;
+struct cudaDeviceProp {
+    char name[256];
+    size_t totalGlobalMem;
+    int major, minor, multiProcessorCount;
+    size_t sharedMemPerBlockOptin;
+};
+
+namespace rlc_emu {
+
+enum { F_RUN, F_BAR_BLOCK, F_BAR_WARP, F_DONE };
+constexpr size_t kStack = 128 * 1024;
+constexpr size_t kSmemDefault = 48 * 1024, kSmemOptin = 227 * 1024;
+constexpr size_t kMemLimit = (size_t)8 << 30; /* emulated device capacity */
+
+struct fiber_t {
+    ucontext_t ctx;
+    int state;
+    dim3 tid;
+    int lane, warp;
+};
+
+struct state_t {
+    dim3 blockIdx, blockDim, gridDim;
+    std::vector<fiber_t> fibers;
+    std::vector<char *> stacks;
+    ucontext_t sched;
+    fiber_t *cur = nullptr;
+    std::function<void()> body;
+    void *dyn_smem = nullptr;
+    uint64_t shfl[32][32];
+    cudaError_t last = cudaSuccess;
+    std::map<const void *, int> max_dyn; /* cudaFuncAttributeMaxDynamicSharedMemorySize */
+    std::map<void *, size_t> allocs;
+    size_t used = 0;
+    unsigned round = 0;
+};
+inline state_t &S() {
+    static state_t s;
+    return s;
+}
+
+[[noreturn]] inline void die(const char *what) {
+    fprintf(stderr, "cuda-emu: %s (block %u,%u,%u thread %u)\n", what, S().blockIdx.x, S().blockIdx.y, S().blockIdx.z,
+            S().cur ? S().cur->tid.x : 0u);
+    abort();
+}
+
+inline void yield_as(int st) {
+    state_t &s = S();
+    s.cur->state = st;
+    swapcontext(&s.cur->ctx, &s.sched);
+}
+
+inline void fiber_entry() {
+    S().body();
+    S().cur->state = F_DONE; /* uc_link returns to the scheduler */
+}
+
+/* Run every thread of the current block to completion. Between barriers the fibers run in
+ * alternating forward/reverse order, so a missing __syncthreads usually shows up as a
+ * wrong result instead of passing by luck. */
+inline void run_block() {
+    state_t &s = S();
+    int n = (int)(s.blockDim.x * s.blockDim.y * s.blockDim.z);
+    while ((int)s.stacks.size() < n) s.stacks.push_back((char *)malloc(kStack));
+    s.fibers.resize(n);
+    for (int t = 0; t < n; t++) {
+        fiber_t &f = s.fibers[t];
+        f.tid = dim3(t % s.blockDim.x, (t / s.blockDim.x) % s.blockDim.y, t / (s.blockDim.x * s.blockDim.y));
+        f.lane = t % 32;
+        f.warp = t / 32;
+        f.state = F_RUN;
+        getcontext(&f.ctx);
+        f.ctx.uc_stack.ss_sp = s.stacks[t];
+        f.ctx.uc_stack.ss_size = kStack;
+        f.ctx.uc_link = &s.sched;
+        makecontext(&f.ctx, fiber_entry, 0);
+    }
+    for (;;) {
+        bool rev = (s.round++ & 1) != 0;
+        for (int i = 0; i < n; i++) {
+            fiber_t &f = s.fibers[rev ? n - 1 - i : i];
+            if (f.state != F_RUN) continue;
+            s.cur = &f;
+            swapcontext(&s.sched, &f.ctx);
+        }
+        s.cur = nullptr;
+        int done = 0, atb = 0;
+        for (auto &f : s.fibers) done += f.state == F_DONE, atb += f.state == F_BAR_BLOCK;
+        if (done == n) return;
+        bool released = false;
+        for (int w = 0; w * 32 < n; w++) {
+            int lo = w * 32, hi = lo + 32 < n ? lo + 32 : n, atw = 0, dn = 0;
+            for (int t = lo; t < hi; t++) atw += s.fibers[t].state == F_BAR_WARP, dn += s.fibers[t].state == F_DONE;
+            if (atw == 0) continue;
+            if (dn) die("warp shuffle/sync with exited lanes");
+            if (atw == hi - lo) {
+                for (int t = lo; t < hi; t++) s.fibers[t].state = F_RUN;
+                released = true;
+            }
+        }
+        if (released) continue;
+        if (atb > 0 && atb + done == n) {
+            for (auto &f : s.fibers)
+                if (f.state == F_BAR_BLOCK) f.state = F_RUN;
+            continue;
+        }
+        die("deadlock: threads wait at different barriers (divergent __syncthreads or shuffle)");
+    }
+}
+
+template <class F> inline cudaError_t launch(const void *kfn, dim3 g, dim3 b, size_t smem, F body) {
+    state_t &s = S();
+    size_t nt = (size_t)b.x * b.y * b.z;
+    if (nt == 0 || nt > 1024 || g.x == 0 || g.y == 0 || g.z == 0 || g.y > 65535 || g.z > 65535) {
+        fprintf(stderr, "cuda-emu: bad launch grid (%u,%u,%u) block (%u,%u,%u)\n", g.x, g.y, g.z, b.x, b.y, b.z);
+        return s.last = cudaErrorInvalidConfiguration;
+    }
+    size_t lim = kSmemDefault;
+    auto it = s.max_dyn.find(kfn);
+    if (it != s.max_dyn.end()) lim = (size_t)it->second;
+    if (smem > lim) {
+        fprintf(stderr, "cuda-emu: %zu bytes of dynamic shared memory over the kernel's limit %zu\n", smem, lim);
+        return s.last = cudaErrorInvalidValue;
+    }
+    /* Shared memory starts as NaN bytes so reads of never-written smem show up. */
+    std::vector<unsigned char> dyn(smem + 16);
+    s.body = [&]() { body(); };
+    s.gridDim = g;
+    s.blockDim = b;
+    for (unsigned z = 0; z < g.z; z++)
+        for (unsigned y = 0; y < g.y; y++)
+            for (unsigned x = 0; x < g.x; x++) {
+                memset(dyn.data(), 0xff, dyn.size());
+                s.dyn_smem = dyn.data();
+                s.blockIdx = dim3(x, y, z);
+                run_block();
+            }
+    s.body = nullptr;
+    return cudaSuccess;
+}
+
+inline void warp_bar() { yield_as(F_BAR_WARP); }
+inline int lane() { return S().cur->lane; }
+inline uint64_t &slot(int ln) { return S().shfl[S().cur->warp][ln]; }
+
+template <class T> inline T exchange(T v, int src) {
+    static_assert(sizeof(T) <= 8, "shuffle of a type wider than 8 bytes");
+    uint64_t b = 0;
+    memcpy(&b, &v, sizeof(T));
+    slot(lane()) = b;
+    warp_bar();
+    uint64_t r = slot(src);
+    warp_bar();
+    T o;
+    memcpy(&o, &r, sizeof(T));
+    return o;
+}
+
+} // namespace rlc_emu
+
+#define threadIdx (rlc_emu::S().cur->tid)
+#define blockIdx (rlc_emu::S().blockIdx)
+#define blockDim (rlc_emu::S().blockDim)
+#define gridDim (rlc_emu::S().gridDim)
+
+inline void __syncthreads() { rlc_emu::yield_as(rlc_emu::F_BAR_BLOCK); }
+inline void __syncwarp(unsigned mask = 0xffffffffu) {
+    if (mask != 0xffffffffu) rlc_emu::die("partial-mask __syncwarp is not emulated");
+    rlc_emu::warp_bar();
+}
+template <class T> inline T __shfl_xor_sync(unsigned mask, T v, int lm, int width = 32) {
+    if (mask != 0xffffffffu || width != 32) rlc_emu::die("partial shuffles are not emulated");
+    return rlc_emu::exchange(v, (rlc_emu::lane() ^ lm) & 31);
+}
+template <class T> inline T __shfl_sync(unsigned mask, T v, int src, int width = 32) {
+    if (mask != 0xffffffffu || width != 32) rlc_emu::die("partial shuffles are not emulated");
+    return rlc_emu::exchange(v, src & 31);
+}
+template <class T> inline T __shfl_down_sync(unsigned mask, T v, unsigned d, int width = 32) {
+    if (mask != 0xffffffffu || width != 32) rlc_emu::die("partial shuffles are not emulated");
+    int src = rlc_emu::lane() + (int)d;
+    return rlc_emu::exchange(v, src < 32 ? src : rlc_emu::lane());
+}
+/* One OS thread runs every fiber, so atomics are plain read-modify-writes. */
+inline int atomicOr(int *p, int v) {
+    int o = *p;
+    *p = o | v;
+    return o;
+}
+inline int atomicAdd(int *p, int v) {
+    int o = *p;
+    *p = o + v;
+    return o;
+}
+
+#define RLC_LAUNCH(kern, grid, block, smem, stream, ...)                                                                \
+    do {                                                                                                               \
+        (void)(stream);                                                                                                \
+        rlc_emu::launch((const void *)(kern), dim3(grid), dim3(block), (size_t)(smem), [=]() { kern(__VA_ARGS__); }); \
+    } while (0)
+#define RLC_DYN_SMEM(T, name) T *name = (T *)rlc_emu::S().dyn_smem
+
+/* ---- runtime API ---- */
+inline const char *cudaGetErrorString(cudaError_t e) {
+    switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    default: return "unspecified launch failure";
+    }
+}
+inline cudaError_t cudaGetLastError() {
+    cudaError_t e = rlc_emu::S().last;
+    rlc_emu::S().last = cudaSuccess;
+    return e;
+}
+inline cudaError_t cudaGetDeviceCount(int *n) {
+    *n = 1;
+    return cudaSuccess;
+}
+inline cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorInvalidValue; }
+inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d) {
+    if (d != 0) return cudaErrorInvalidValue;
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "CUDA emulator on CPU");
+    p->totalGlobalMem = rlc_emu::kMemLimit;
+    p->major = 9;
+    p->minor = 0;
+    p->multiProcessorCount = 4;
+    p->sharedMemPerBlockOptin = rlc_emu::kSmemOptin;
+    return cudaSuccess;
+}
+inline cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr a, int d) {
+    (void)d;
+    *v = a == cudaDevAttrMultiProcessorCount ? 4 : (int)rlc_emu::kSmemOptin;
+    return cudaSuccess;
+}
+inline cudaError_t cudaMemGetInfo(size_t *fr, size_t *total) {
+    *total = rlc_emu::kMemLimit;
+    *fr = rlc_emu::kMemLimit - rlc_emu::S().used;
+    return cudaSuccess;
+}
+inline cudaError_t cudaMalloc(void **p, size_t n) {
+    rlc_emu::state_t &s = rlc_emu::S();
+    *p = nullptr;
+    if (n > rlc_emu::kMemLimit - s.used) return cudaErrorMemoryAllocation;
+    size_t sz = (n + 255) / 256 * 256;
+    void *q = aligned_alloc(256, sz ? sz : 256);
+    if (!q) return cudaErrorMemoryAllocation;
+    memset(q, 0xff, sz ? sz : 256); /* uninitialised device memory reads as NaN */
+    s.allocs[q] = n;
+    s.used += n;
+    *p = q;
+    return cudaSuccess;
+}
+inline cudaError_t cudaFree(void *p) {
+    if (!p) return cudaSuccess;
+    rlc_emu::state_t &s = rlc_emu::S();
+    auto it = s.allocs.find(p);
+    if (it == s.allocs.end()) return cudaErrorInvalidValue;
+    s.used -= it->second;
+    s.allocs.erase(it);
+    free(p);
+    return cudaSuccess;
+}
+inline cudaError_t cudaMallocHost(void **p, size_t n) {
+    *p = malloc(n ? n : 1);
+    return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+inline cudaError_t cudaFreeHost(void *p) {
+    free(p);
+    return cudaSuccess;
+}
+inline cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, cudaMemcpyKind, cudaStream_t) {
+    if (n) memmove(d, s, n);
+    return cudaSuccess;
+}
+inline cudaError_t cudaMemsetAsync(void *d, int v, size_t n, cudaStream_t) {
+    if (n) memset(d, v, n);
+    return cudaSuccess;
+}
+inline cudaError_t cudaMemset(void *d, int v, size_t n) {
+    if (n) memset(d, v, n);
+    return cudaSuccess;
+}
+inline cudaError_t cudaStreamCreate(cudaStream_t *s) {
+    *s = (cudaStream_t)&rlc_emu::S();
+    return cudaSuccess;
+}
+inline cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+template <class K> inline cudaError_t cudaFuncSetAttribute(K kern, cudaFuncAttribute, int v) {
+    if (v > (int)rlc_emu::kSmemOptin) return cudaErrorInvalidValue;
+    rlc_emu::S().max_dyn[(const void *)kern] = v;
+    return cudaSuccess;
+}

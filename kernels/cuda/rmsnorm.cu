@@ -1,0 +1,128 @@
+/* RMSNorm: out = x * rstd * w with rstd = 1/sqrt(mean(x^2) + eps), one block per row, fp32
+ * math on bf16 storage. The fused variant first forms resid = a + b (rounded to bf16, as it
+ * is stored) and normalizes that. The weight gradient is reduced without atomics: each block
+ * keeps a partial over its rows in shared memory, then a second kernel adds the partials in
+ * block order. Exports: cu_rmsnorm_fwd, cu_residual_rmsnorm_fwd, cu_rmsnorm_bwd, cu_colsum_add. */
+#include "kernels/cuda/rmsnorm.cuh"
+
+namespace RLC_CU_NS {
+
+enum { NORM_THREADS = 256, PART_ROWS_MAX = 256 };
+
+template <bool RESID>
+__global__ void rmsnorm_fwd_k(bf16 *resid, bf16 *out, float *rstd, const bf16 *a, const bf16 *b, const bf16 *w,
+                              int C, float eps) {
+    __shared__ float sh[32];
+    size_t row = (size_t)blockIdx.x * C;
+    const bf16 *x = RESID ? resid + row : a + row;
+    float ss = 0.f;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        float v;
+        if (RESID) {
+            v = round_bf(__bfloat162float(a[row + c]) + __bfloat162float(b[row + c]));
+            resid[row + c] = __float2bfloat16_rn(v);
+        } else {
+            v = __bfloat162float(x[c]);
+        }
+        ss += v * v;
+    }
+    ss = block_sum(ss, sh);
+    float r = 1.0f / sqrtf(ss / (float)C + eps);
+    /* Each thread re-reads only the columns it wrote itself, so no barrier is needed. */
+    for (int c = threadIdx.x; c < C; c += blockDim.x)
+        out[row + c] = __float2bfloat16_rn(__bfloat162float(x[c]) * r * __bfloat162float(w[c]));
+    if (threadIdx.x == 0) rstd[blockIdx.x] = r;
+}
+
+/* Block b handles rows b, b+gridDim.x, ...: dinp += dx (bf16), part[b, :] = its dw partial.
+ * dx = r*w*dy - x * r^3 * sum(dy*w*x) / C. */
+__global__ void rmsnorm_bwd_k(bf16 *dinp, float *part, const bf16 *dout, const bf16 *inp, const bf16 *w,
+                              const float *rstd, int N, int C) {
+    __shared__ float sh[32];
+    RLC_DYN_SMEM(float, dwp);
+    for (int c = threadIdx.x; c < C; c += blockDim.x) dwp[c] = 0.f;
+    for (int n = blockIdx.x; n < N; n += gridDim.x) {
+        size_t row = (size_t)n * C;
+        float r = rstd[n];
+        float dot = 0.f;
+        for (int c = threadIdx.x; c < C; c += blockDim.x)
+            dot += __bfloat162float(dout[row + c]) * __bfloat162float(w[c]) * __bfloat162float(inp[row + c]);
+        dot = block_sum(dot, sh);
+        float k = r * r * r * dot / (float)C;
+        for (int c = threadIdx.x; c < C; c += blockDim.x) {
+            float dy = __bfloat162float(dout[row + c]), x = __bfloat162float(inp[row + c]);
+            float dx = r * __bfloat162float(w[c]) * dy - x * k;
+            dinp[row + c] = __float2bfloat16_rn(__bfloat162float(dinp[row + c]) + dx);
+            dwp[c] += dy * x * r;
+        }
+    }
+    for (int c = threadIdx.x; c < C; c += blockDim.x) part[(size_t)blockIdx.x * C + c] = dwp[c];
+}
+
+/* dst[c] += sum_p part[p, c] for p = 0..P-1 in order. */
+__global__ void partial_sum_k(float *dst, const float *part, int P, int C) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    float acc = 0.f;
+    for (int p = 0; p < P; p++) acc += part[(size_t)p * C + c];
+    dst[c] += acc;
+}
+
+/* Column sums of a bf16 [R, C] matrix: block (x, y) sums rows y, y+gridDim.y, ... of its
+ * column slice into part[y, :]. */
+__global__ void colsum_part_k(float *part, const bf16 *src, int R, int C) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    float acc = 0.f;
+    for (int r = blockIdx.y; r < R; r += gridDim.y) acc += __bfloat162float(src[(size_t)r * C + c]);
+    part[(size_t)blockIdx.y * C + c] = acc;
+}
+
+void cu_rmsnorm_fwd(rlc_backend_t *be, void *out, float *rstd, const void *inp, const void *w, int N, int C,
+                    float eps) {
+    cu_impl *im = IM(be);
+    if (N <= 0 || C <= 0) return;
+    RLC_LAUNCH(rmsnorm_fwd_k<false>, N, NORM_THREADS, 0, im->stream, (bf16 *)NULL, (bf16 *)out, rstd,
+               (const bf16 *)inp, (const bf16 *)NULL, (const bf16 *)w, C, eps);
+    LAUNCH_CHECK(im);
+}
+
+void cu_residual_rmsnorm_fwd(rlc_backend_t *be, void *resid, void *out, float *rstd, const void *a, const void *b,
+                             const void *w, int N, int C, float eps) {
+    cu_impl *im = IM(be);
+    if (N <= 0 || C <= 0) return;
+    RLC_LAUNCH(rmsnorm_fwd_k<true>, N, NORM_THREADS, 0, im->stream, (bf16 *)resid, (bf16 *)out, rstd,
+               (const bf16 *)a, (const bf16 *)b, (const bf16 *)w, C, eps);
+    LAUNCH_CHECK(im);
+}
+
+void cu_rmsnorm_bwd(rlc_backend_t *be, void *dinp, void *dw, const void *dout, const void *inp, const void *w,
+                    const float *rstd, int N, int C) {
+    cu_impl *im = IM(be);
+    if (N <= 0 || C <= 0) return;
+    /* The partial count depends on N only, so the dw summation order is reproducible. */
+    int P = N < PART_ROWS_MAX ? N : PART_ROWS_MAX;
+    float *part = (float *)cu_scratch(im, (size_t)P * C * sizeof(float), "rmsnorm backward");
+    if (!part) return;
+    size_t smem = (size_t)C * sizeof(float);
+    if (smem_allow(im, rmsnorm_bwd_k, smem, "rmsnorm backward")) return;
+    RLC_LAUNCH(rmsnorm_bwd_k, P, NORM_THREADS, smem, im->stream, (bf16 *)dinp, part, (const bf16 *)dout,
+               (const bf16 *)inp, (const bf16 *)w, rstd, N, C);
+    LAUNCH_CHECK(im);
+    RLC_LAUNCH(partial_sum_k, cdiv(C, 256), 256, 0, im->stream, (float *)dw, part, P, C);
+    LAUNCH_CHECK(im);
+}
+
+void cu_colsum_add(cu_impl *im, float *dst, const bf16 *src, int R, int C) {
+    if (R <= 0 || C <= 0) return;
+    int P = R < PART_ROWS_MAX ? R : PART_ROWS_MAX;
+    float *part = (float *)cu_scratch(im, (size_t)P * C * sizeof(float), "column sum");
+    if (!part) return;
+    dim3 grid(cdiv(C, 256), (unsigned)P);
+    RLC_LAUNCH(colsum_part_k, grid, 256, 0, im->stream, part, src, R, C);
+    LAUNCH_CHECK(im);
+    RLC_LAUNCH(partial_sum_k, cdiv(C, 256), 256, 0, im->stream, dst, part, P, C);
+    LAUNCH_CHECK(im);
+}
+
+} // namespace RLC_CU_NS
