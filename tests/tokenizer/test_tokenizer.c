@@ -1,0 +1,447 @@
+/* Tokenizer tests: id parity with Hugging Face tokenizers / sentencepiece on the committed
+ * fixtures (scripts/make_tokenizer_fixtures.py), round trips, chat renderings compared with
+ * transformers' apply_chat_template, special ids, and clear errors on bad input. */
+#include <pthread.h>
+
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "testutil.h"
+#include "tokenizer/spm.h"
+#include "tokenizer/tok.h"
+#include "tokenizer/tok_internal.h"
+
+static tok_t *load(const char *rel) {
+    tok_t *t = NULL;
+    int rc = tok_load(&t, fixture(rel));
+    if (rc) fprintf(stderr, "load %s: %s\n", rel, rlc_errmsg());
+    assert_int_equal(rc, 0);
+    return t;
+}
+
+static int json_ids(const cJSON *a, int32_t **out) {
+    int n = cJSON_GetArraySize(a);
+    *out = malloc(sizeof(int32_t) * (size_t)(n + 1));
+    for (int i = 0; i < n; i++) (*out)[i] = (int32_t)cJSON_GetArrayItem(a, i)->valuedouble;
+    return n;
+}
+
+static int same_ids(const int32_t *a, int na, const int32_t *b, int nb) {
+    return na == nb && (na == 0 || !memcmp(a, b, sizeof *a * (size_t)na));
+}
+
+static void show(const char *what, const char *text, const int32_t *a, int na, const int32_t *b, int nb) {
+    fprintf(stderr, "%s mismatch for %.80s\n  ours:", what, text);
+    for (int i = 0; i < na && i < 40; i++) fprintf(stderr, " %d", a[i]);
+    fprintf(stderr, "\n  ref: ");
+    for (int i = 0; i < nb && i < 40; i++) fprintf(stderr, " %d", b[i]);
+    fprintf(stderr, "\n");
+}
+
+/* Every case in <dir>/expected.jsonl: ids (with and without specials) and decode. */
+static void parity_dir(const char *dir, int is_spm) {
+    tok_t *t = load(dir);
+    char rel[256];
+    snprintf(rel, sizeof rel, "%s/expected.jsonl", dir);
+    rlc_jsonl_t r;
+    assert_int_equal(rlc_jsonl_open(&r, fixture(rel)), 0);
+    cJSON *o;
+    int cases = 0, bad = 0, ties = 0, rc;
+    while ((rc = rlc_jsonl_next(&r, &o)) == 1) {
+        const char *text = cJSON_GetObjectItem(o, "text")->valuestring;
+        size_t len = strlen(text);
+        int32_t *want, *ids;
+        int nw = json_ids(cJSON_GetObjectItem(o, "ids"), &want), n;
+        assert_int_equal(tok_encode(t, text, len, 0, &ids, &n), 0);
+        if (!same_ids(ids, n, want, nw)) {
+            /* a unigram lattice can hold two best segmentations of equal score; libsentencepiece
+             * versions break such ties differently: accept only an exact tie of the same text */
+            double so = 0, sr = 0;
+            char *d1 = NULL, *d2 = NULL;
+            size_t l1 = 0, l2 = 0;
+            if (is_spm) {
+                for (int i = 0; i < n; i++) so += spm_score(t->spm, ids[i]);
+                for (int i = 0; i < nw; i++) sr += spm_score(t->spm, want[i]);
+                tok_decode(t, ids, n, 0, &d1, &l1);
+                tok_decode(t, want, nw, 0, &d2, &l2);
+            }
+            if (is_spm && fabs(so - sr) < 1e-4 && d1 && d2 && !strcmp(d1, d2)) {
+                ties++;
+            } else {
+                if (bad < 5) show(dir, text, ids, n, want, nw);
+                bad++;
+            }
+            free(d1);
+            free(d2);
+        }
+        /* decode: the reference's text, and the exact input when the reference round-trips */
+        const char *dref = cJSON_GetObjectItem(o, "decoded")->valuestring;
+        char *dec;
+        size_t dl;
+        assert_int_equal(tok_decode(t, want, nw, 0, &dec, &dl), 0);
+        if (strcmp(dec, dref) && !(is_spm && strstr(dref, "\xEF\xBF\xBD"))) {
+            if (bad < 5) fprintf(stderr, "%s decode mismatch: '%s' vs ref '%s'\n", dir, dec, dref);
+            bad++;
+        }
+        if (!strcmp(dref, text)) assert_true(dl == len && !memcmp(dec, text, len));
+        /* incremental detokenization: token bytes concatenate to the decoded text (BPE) */
+        if (!is_spm) {
+            size_t off = 0;
+            for (int i = 0; i < nw; i++) {
+                const char *b;
+                size_t bl;
+                assert_int_equal(tok_token_bytes(t, want[i], &b, &bl), 0);
+                assert_true(off + bl <= dl && !memcmp(dec + off, b, bl));
+                off += bl;
+            }
+            assert_int_equal(off, dl);
+            const cJSON *ds = cJSON_GetObjectItem(o, "decoded_skip");
+            char *dec2;
+            assert_int_equal(tok_decode(t, want, nw, 1, &dec2, &dl), 0);
+            if (strcmp(dec2, ds->valuestring)) {
+                if (bad < 5) fprintf(stderr, "%s skip-decode mismatch: '%s' vs '%s'\n", dir, dec2, ds->valuestring);
+                bad++;
+            }
+            free(dec2);
+            int32_t *ws, *ids2;
+            int nws = json_ids(cJSON_GetObjectItem(o, "ids_special"), &ws), n2;
+            assert_int_equal(tok_encode(t, text, len, 1, &ids2, &n2), 0);
+            if (!same_ids(ids2, n2, ws, nws)) {
+                if (bad < 5) show("with specials", text, ids2, n2, ws, nws);
+                bad++;
+            }
+            free(ws);
+            free(ids2);
+        }
+        free(dec);
+        free(ids);
+        free(want);
+        cJSON_Delete(o);
+        cases++;
+    }
+    assert_int_equal(rc, 0);
+    rlc_jsonl_close(&r);
+    fprintf(stderr, "%s: %d cases, %d mismatches, %d equal-score ties\n", dir, cases, bad, ties);
+    assert_true(ties <= 3);
+    assert_true(cases > 400);
+    assert_int_equal(bad, 0);
+    tok_free(t);
+}
+
+static void test_parity_qwen(void **s) { (void)s; parity_dir("tokenizers/bpe-qwen", 0); }
+static void test_parity_r1(void **s) { (void)s; parity_dir("tokenizers/bpe-r1", 0); }
+static void test_parity_llama3(void **s) { (void)s; parity_dir("tokenizers/bpe-llama3", 0); }
+static void test_parity_tiny(void **s) { (void)s; parity_dir("tokenizers/tiny-chatml", 0); }
+static void test_parity_spm_bpe(void **s) { (void)s; parity_dir("tokenizers/spm-bpe", 1); }
+static void test_parity_spm_unigram(void **s) { (void)s; parity_dir("tokenizers/spm-unigram", 1); }
+
+/* Chat renderings of the real templates vs transformers' apply_chat_template. */
+static void test_chat_parity(void **s) {
+    (void)s;
+    cJSON *templates = rlc_json_load_file(fixture("tokenizers/templates.json"));
+    assert_non_null(templates);
+    rlc_jsonl_t r;
+    assert_int_equal(rlc_jsonl_open(&r, fixture("tokenizers/chat.jsonl")), 0);
+    cJSON *o;
+    int n = 0, bad = 0;
+    while (rlc_jsonl_next(&r, &o) == 1) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "tokenizers/%s", cJSON_GetObjectItem(o, "dir")->valuestring);
+        const char *tname = cJSON_GetObjectItem(o, "template")->valuestring;
+        tok_t *t = load(rel);
+        assert_int_equal(tok_set_chat_template(t, cJSON_GetObjectItem(templates, tname)->valuestring), 0);
+        assert_non_null(tok_chat_family(t));
+        const cJSON *msgs = cJSON_GetObjectItem(o, "messages");
+        int nm = cJSON_GetArraySize(msgs);
+        tok_msg_t m[16];
+        for (int i = 0; i < nm; i++) {
+            m[i].role = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, i), "role")->valuestring;
+            m[i].content = cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, i), "content")->valuestring;
+        }
+        char *out;
+        int gen = cJSON_IsTrue(cJSON_GetObjectItem(o, "add_generation_prompt"));
+        assert_int_equal(tok_chat_apply(t, m, nm, gen, NULL, &out), 0);
+        const char *want = cJSON_GetObjectItem(o, "text")->valuestring;
+        if (strcmp(out, want)) {
+            if (bad < 3) fprintf(stderr, "chat %s (%s) conv %d:\n--- ours\n%s\n--- ref\n%s\n", tname, tok_chat_family(t),
+                                 (int)cJSON_GetObjectItem(o, "conversation")->valuedouble, out, want);
+            bad++;
+        }
+        int32_t *ids, *wids;
+        int ni, nw = json_ids(cJSON_GetObjectItem(o, "ids"), &wids);
+        assert_int_equal(tok_encode(t, out, strlen(out), 0, &ids, &ni), 0);
+        if (!same_ids(ids, ni, wids, nw)) bad++;
+        free(ids);
+        free(wids);
+        free(out);
+        tok_free(t);
+        cJSON_Delete(o);
+        n++;
+    }
+    rlc_jsonl_close(&r);
+    cJSON_Delete(templates);
+    fprintf(stderr, "chat: %d renderings, %d mismatches\n", n, bad);
+    assert_true(n >= 100);
+    assert_int_equal(bad, 0);
+}
+
+static void test_chat_families(void **s) {
+    (void)s;
+    tok_t *t = load("tokenizers/bpe-qwen");
+    assert_string_equal(tok_chat_family(t), "qwen");
+    tok_msg_t m[2] = {{"user", "Hi"}, {"assistant", "Hello"}};
+    char *out;
+    assert_int_equal(tok_chat_apply(t, m, 1, 1, "qwen-math", &out), 0);
+    assert_non_null(strstr(out, "Please reason step by step, and put your final answer within \\boxed{}."));
+    free(out);
+    assert_int_equal(tok_chat_apply(t, m, 2, 1, "plain", &out), 0);
+    assert_string_equal(out, "User: Hi\n\nAssistant: Hello\n\nAssistant:");
+    free(out);
+    assert_int_equal(tok_chat_apply(t, m, 1, 0, "chatml", &out), 0);
+    assert_string_equal(out, "<|im_start|>user\nHi<|im_end|>\n");
+    free(out);
+    assert_int_not_equal(tok_chat_apply(t, m, 1, 1, "jinja2", &out), 0);
+    assert_non_null(strstr(rlc_errmsg(), "unknown format"));
+    /* an unrecognised template is a clear error unless a family is forced */
+    assert_int_equal(tok_set_chat_template(t, "{{ messages[0]['content'] }}"), 0);
+    assert_null(tok_chat_family(t));
+    assert_int_not_equal(tok_chat_apply(t, m, 1, 1, NULL, &out), 0);
+    assert_non_null(strstr(rlc_errmsg(), "not recognised"));
+    assert_int_equal(tok_chat_apply(t, m, 1, 1, "qwen", &out), 0);
+    assert_non_null(strstr(out, "You are Qwen"));
+    free(out);
+    assert_int_equal(tok_set_chat_template(t, NULL), 0);
+    assert_int_not_equal(tok_chat_apply(t, m, 1, 1, NULL, &out), 0);
+    assert_non_null(strstr(rlc_errmsg(), "no chat_template"));
+    tok_msg_t badm = {NULL, "x"};
+    assert_int_not_equal(tok_chat_apply(t, &badm, 1, 1, "plain", &out), 0);
+    tok_free(t);
+    t = load("tokenizers/bpe-llama3");
+    assert_string_equal(tok_chat_family(t), "llama3.1");
+    tok_free(t);
+    t = load("tokenizers/bpe-r1");
+    assert_string_equal(tok_chat_family(t), "deepseek-r1");
+    tok_free(t);
+    t = load("tokenizers/tiny-chatml");
+    assert_string_equal(tok_chat_family(t), "chatml");
+    tok_free(t);
+}
+
+static void test_special_ids(void **s) {
+    (void)s;
+    tok_t *t = load("tokenizers/bpe-qwen");
+    int32_t im_end = tok_token_to_id(t, "<|im_end|>"), eot = tok_token_to_id(t, "<|endoftext|>");
+    assert_true(im_end > 0 && eot > 0);
+    assert_int_equal(tok_eos_id(t), im_end);
+    assert_int_equal(tok_pad_id(t), eot);
+    assert_int_equal(tok_bos_id(t), eot); /* from generation_config.json; tokenizer_config has bos null */
+    const int32_t *e;
+    assert_int_equal(tok_eos_ids(t, &e), 2);
+    assert_int_equal(e[0], im_end);
+    assert_int_equal(e[1], eot);
+    assert_true(tok_is_special(t, im_end));
+    assert_false(tok_is_special(t, tok_token_to_id(t, "<think>")));
+    assert_false(tok_is_special(t, 5));
+    assert_int_equal(tok_token_to_id(t, "no such token"), -1);
+    assert_int_equal(tok_token_to_id(t, "\xC4\xA0"), tok_token_to_id(t, "Ġ")); /* byte-level space as in the file */
+    assert_int_equal(tok_vocab_size(t), tok_token_to_id(t, "<note>") + 1);
+    assert_string_equal(tok_kind(t), "bpe");
+    tok_free(t);
+
+    t = load("tokenizers/bpe-llama3/tokenizer.json"); /* a file path reads the configs beside it */
+    assert_int_equal(tok_bos_id(t), tok_token_to_id(t, "<|begin_of_text|>"));
+    assert_int_equal(tok_eos_ids(t, &e), 3);
+    tok_free(t);
+
+    t = load("tokenizers/spm-bpe");
+    assert_string_equal(tok_kind(t), "sentencepiece");
+    assert_int_equal(tok_bos_id(t), 1);
+    assert_int_equal(tok_eos_id(t), 2);
+    assert_int_equal(tok_pad_id(t), -1);
+    assert_true(tok_is_special(t, 1));
+    assert_int_equal(tok_token_to_id(t, "<|im_start|>"), 3);
+    int32_t *ids;
+    int n;
+    /* BOS by default for sentencepiece; "</s>" text is the EOS token, chunks keep their dummy prefix */
+    assert_int_equal(tok_encode(t, "Hello</s>world", 14, 1, &ids, &n), 0);
+    int32_t *a, *b;
+    int na, nb;
+    assert_int_equal(tok_encode(t, "Hello", 5, 0, &a, &na), 0);
+    assert_int_equal(tok_encode(t, "world", 5, 0, &b, &nb), 0);
+    assert_int_equal(n, 1 + na + 1 + nb);
+    assert_int_equal(ids[0], 1);
+    assert_memory_equal(ids + 1, a, sizeof *a * (size_t)na);
+    assert_int_equal(ids[1 + na], 2);
+    assert_memory_equal(ids + 2 + na, b, sizeof *b * (size_t)nb);
+    char *txt;
+    size_t tl;
+    assert_int_equal(tok_decode(t, ids, n, 1, &txt, &tl), 0);
+    assert_string_equal(txt, "Hello world");
+    free(txt);
+    assert_int_equal(tok_decode(t, ids, n, 0, &txt, &tl), 0);
+    assert_string_equal(txt, "<s>Hello</s>world");
+    free(txt);
+    free(ids), free(a), free(b);
+    tok_free(t);
+}
+
+static void test_bad_input(void **s) {
+    (void)s;
+    tok_t *t = NULL;
+    char *dir = test_tmpdir(), p[512];
+    assert_int_not_equal(tok_load(&t, "/nonexistent/tokenizer.json"), 0);
+    assert_non_null(strstr(rlc_errmsg(), "does not exist"));
+    assert_int_not_equal(tok_load(&t, dir), 0);
+    assert_non_null(strstr(rlc_errmsg(), "no tokenizer.json or tokenizer.model"));
+    struct {
+        const char *name, *body, *expect;
+    } bad[] = {
+        {"corrupt.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}", "malformed JSON"},
+        {"wp.json", "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {}}, \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}",
+         "WordPiece"},
+        {"nobl.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}, \"pre_tokenizer\": null}", "ByteLevel"},
+        {"merge.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a b\"]}, "
+                       "\"pre_tokenizer\": {\"type\": \"ByteLevel\"}}", "not in the vocab"},
+        {"merge2.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a\"]}, "
+                        "\"pre_tokenizer\": {\"type\": \"ByteLevel\"}}", "a b"},
+        {"regex.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}, \"pre_tokenizer\": {\"type\": "
+                       "\"Sequence\", \"pretokenizers\": [{\"type\": \"Split\", \"pattern\": {\"Regex\": \"(a\"}}, "
+                       "{\"type\": \"ByteLevel\"}]}}", "regex"},
+        {"norm.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}, \"normalizer\": {\"type\": "
+                      "\"Lowercase\"}, \"pre_tokenizer\": {\"type\": \"ByteLevel\"}}", "Lowercase"},
+        {"id.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": -3}, \"merges\": []}, \"pre_tokenizer\": "
+                    "{\"type\": \"ByteLevel\"}}", "invalid id"},
+        {"bad.model", "this is not a protobuf", "sentencepiece"},
+        {"empty.model", "", "empty"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, bad[i].name);
+        assert_int_equal(fs_write_atomic(p, bad[i].body, strlen(bad[i].body)), 0);
+        assert_int_not_equal(tok_load(&t, p), 0);
+        if (!strstr(rlc_errmsg(), bad[i].expect)) fprintf(stderr, "%s: %s\n", bad[i].name, rlc_errmsg());
+        assert_non_null(strstr(rlc_errmsg(), bad[i].expect));
+        assert_null(t);
+    }
+    fs_rm_rf(dir);
+    free(dir);
+
+    t = load("tokenizers/bpe-qwen");
+    int32_t *ids;
+    int n;
+    assert_int_equal(tok_encode(t, "ok\xC3(", 5, 0, &ids, &n), RLC_EINVAL);
+    assert_non_null(strstr(rlc_errmsg(), "UTF-8"));
+    assert_int_not_equal(tok_encode(t, "\xED\xA0\x80", 3, 0, &ids, &n), 0); /* surrogate */
+    assert_int_not_equal(tok_encode(t, "\xC0\xAF", 2, 0, &ids, &n), 0);     /* overlong */
+    assert_int_not_equal(tok_encode(t, "\xF4\x90\x80\x80", 4, 0, &ids, &n), 0);
+    int32_t oob[2] = {3, 1 << 20};
+    char *txt;
+    size_t tl;
+    assert_int_equal(tok_decode(t, oob, 2, 0, &txt, &tl), RLC_ERANGE);
+    assert_non_null(strstr(rlc_errmsg(), "out of range"));
+    oob[1] = -1;
+    assert_int_equal(tok_decode(t, oob, 2, 0, &txt, &tl), RLC_ERANGE);
+    const char *b;
+    assert_int_equal(tok_token_bytes(t, tok_vocab_size(t), &b, &tl), RLC_ERANGE);
+    assert_int_equal(tok_encode(t, "", 0, 0, &ids, &n), 0);
+    assert_int_equal(n, 0);
+    free(ids);
+    /* embedded NUL is valid UTF-8 and round-trips */
+    assert_int_equal(tok_encode(t, "a\0b", 3, 0, &ids, &n), 0);
+    assert_int_equal(tok_decode(t, ids, n, 0, &txt, &tl), 0);
+    assert_true(tl == 3 && !memcmp(txt, "a\0b", 3));
+    free(txt);
+    free(ids);
+    tok_free(t);
+}
+
+/* Long runs (one huge pre-token; deep regex backtracking) still encode and round-trip. */
+static void test_long_runs(void **s) {
+    (void)s;
+    const char *dirs[] = {"tokenizers/bpe-qwen", "tokenizers/bpe-llama3", "tokenizers/spm-bpe"};
+    size_t n = 200000;
+    char *buf = malloc(n + 1);
+    for (int d = 0; d < 3; d++) {
+        tok_t *t = load(dirs[d]);
+        for (int k = 0; k < 4; k++) {
+            for (size_t i = 0; i < n; i++) buf[i] = k == 0 ? ' ' : k == 1 ? 'a' : k == 2 ? "ab \n"[i % 4] : "9\t"[i % 7 == 0];
+            int32_t *ids;
+            int ni;
+            assert_int_equal(tok_encode(t, buf, n, 0, &ids, &ni), 0);
+            char *txt;
+            size_t tl;
+            assert_int_equal(tok_decode(t, ids, ni, 0, &txt, &tl), 0);
+            assert_true(tl == n && !memcmp(txt, buf, n));
+            free(txt);
+            free(ids);
+        }
+        tok_free(t);
+    }
+    free(buf);
+}
+
+/* Multi-byte characters split across tokens: token bytes may be partial UTF-8, and the
+ * concatenation restores the exact text (emoji, CJK with a tiny vocab). */
+static void test_partial_utf8(void **s) {
+    (void)s;
+    tok_t *t = load("tokenizers/tiny-chatml");
+    const char *text = "👨‍👩‍👧‍👦 数学 ❤️ é";
+    int32_t *ids;
+    int n;
+    assert_int_equal(tok_encode(t, text, strlen(text), 0, &ids, &n), 0);
+    int partial = 0;
+    char acc[256];
+    size_t k = 0;
+    for (int i = 0; i < n; i++) {
+        const char *b;
+        size_t bl;
+        assert_int_equal(tok_token_bytes(t, ids[i], &b, &bl), 0);
+        if (bl == 1 && ((unsigned char)b[0] & 0x80)) partial++;
+        memcpy(acc + k, b, bl);
+        k += bl;
+    }
+    acc[k] = 0;
+    assert_true(partial > 0);
+    assert_string_equal(acc, text);
+    free(ids);
+    tok_free(t);
+}
+
+typedef struct {
+    tok_t *t;
+    int ok;
+} thr_t;
+static void *thr_main(void *p) {
+    thr_t *a = p;
+    const char *txt = "The quick brown fox 123 jumps; 数学 is fun! The quick brown fox again.";
+    int32_t *ref, *ids;
+    int nr, n;
+    a->ok = tok_encode(a->t, txt, strlen(txt), 0, &ref, &nr) == 0;
+    for (int i = 0; i < 2000 && a->ok; i++) {
+        a->ok = tok_encode(a->t, txt, strlen(txt), 0, &ids, &n) == 0 && same_ids(ids, n, ref, nr);
+        free(ids);
+    }
+    free(ref);
+    return NULL;
+}
+static void test_threads(void **s) {
+    (void)s;
+    tok_t *t = load("tokenizers/bpe-qwen");
+    pthread_t th[4];
+    thr_t a[4];
+    for (int i = 0; i < 4; i++) a[i] = (thr_t){t, 0}, pthread_create(&th[i], NULL, thr_main, &a[i]);
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL), assert_true(a[i].ok);
+    tok_free(t);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parity_qwen),   cmocka_unit_test(test_parity_r1),
+        cmocka_unit_test(test_parity_llama3), cmocka_unit_test(test_parity_tiny),
+        cmocka_unit_test(test_parity_spm_bpe), cmocka_unit_test(test_parity_spm_unigram),
+        cmocka_unit_test(test_chat_parity),   cmocka_unit_test(test_chat_families),
+        cmocka_unit_test(test_special_ids),   cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_long_runs),     cmocka_unit_test(test_partial_utf8),
+        cmocka_unit_test(test_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,321 @@
+/* Chat templates without a Jinja engine: the template text from tokenizer_config.json is
+ * recognised as one of a few families (ChatML/Qwen, Llama 3, Llama 3.1+, DeepSeek-R1) and
+ * its parameters (default system prompt, date, <think> handling) are read from it; each
+ * family is then rendered by C code that reproduces what transformers' apply_chat_template
+ * renders for plain system/user/assistant(/tool) conversations. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "tokenizer/tok_internal.h"
+
+#define QWEN_DEFAULT_SYSTEM "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
+#define QWEN_MATH_SYSTEM "Please reason step by step, and put your final answer within \\boxed{}."
+#define FAMILIES "chatml, qwen, qwen-math, llama3, llama3.1, deepseek-r1, plain"
+
+void tok_chat_clear(tok_chat_t *c) {
+    free(c->source);
+    free(c->default_system);
+    memset(c, 0, sizeof *c);
+}
+
+/* Undo Jinja/Python string-literal escapes. */
+static char *unescape(const char *s, size_t n) {
+    char *o = malloc(n + 1);
+    if (!o) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 1 < n) {
+            char d = s[++i];
+            o[k++] = d == 'n' ? '\n' : d == 't' ? '\t' : d == 'r' ? '\r' : d;
+        } else {
+            o[k++] = s[i];
+        }
+    }
+    o[k] = 0;
+    return o;
+}
+
+/* A ChatML template's built-in system prompt: the literal text in
+ * '<|im_start|>system\n ... <|im_end|>' that is not followed by a message variable. */
+static char *chatml_default_system(const char *src) {
+    const char *key = "<|im_start|>system";
+    for (const char *p = strstr(src, key); p; p = strstr(p + 1, key)) {
+        const char *q = p + strlen(key);
+        if (q[0] == '\\' && q[1] == 'n') q += 2;
+        else if (q[0] == '\n') q += 1;
+        else continue;
+        if (*q == '\'' || *q == '"') continue; /* '...system\n' + messages[0]['content'] */
+        const char *e = strstr(q, "<|im_end|>");
+        if (!e) return NULL;
+        const char *quote = memchr(q, '\'', (size_t)(e - q));
+        if (quote && quote[-1] != '\\') continue; /* not one literal */
+        return unescape(q, (size_t)(e - q));
+    }
+    return NULL;
+}
+
+void tok_chat_detect(tok_chat_t *c) {
+    const char *s = c->source;
+    c->family = NULL;
+    free(c->default_system);
+    c->default_system = NULL;
+    c->qwen_tools = c->r1_think_prompt = c->r1_strip_think = c->llama_today = 0;
+    c->date[0] = 0;
+    if (!s) return;
+    if (strstr(s, "<\xEF\xBD\x9CUser\xEF\xBD\x9C>") && strstr(s, "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>")) {
+        c->family = "deepseek-r1";
+        c->r1_think_prompt = strstr(s, "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C><think>") != NULL;
+        c->r1_strip_think = strstr(s, "split('</think>')") || strstr(s, "split(\"</think>\")");
+    } else if (strstr(s, "<|start_header_id|>") && strstr(s, "<|end_header_id|>")) {
+        if (strstr(s, "Cutting Knowledge Date")) {
+            c->family = "llama3.1";
+            c->llama_today = strstr(s, "strftime_now") != NULL;
+            const char *d = strstr(s, "set date_string = \"");
+            snprintf(c->date, sizeof c->date, "26 Jul 2024");
+            if (d) {
+                d += strlen("set date_string = \"");
+                const char *e = strchr(d, '"');
+                if (e && e - d < (long)sizeof c->date) snprintf(c->date, sizeof c->date, "%.*s", (int)(e - d), d);
+            }
+        } else {
+            c->family = "llama3";
+        }
+    } else if (strstr(s, "<|im_start|>") && strstr(s, "<|im_end|>")) {
+        c->default_system = chatml_default_system(s);
+        c->qwen_tools = strstr(s, "<tool_response>") != NULL;
+        if (c->qwen_tools)
+            c->family = c->default_system && !strcmp(c->default_system, QWEN_MATH_SYSTEM) ? "qwen-math" : "qwen";
+        else
+            c->family = "chatml";
+    }
+}
+
+int tok_set_chat_template(tok_t *t, const char *jinja) {
+    tok_chat_clear(&t->chat);
+    if (!jinja) return 0;
+    t->chat.source = rlc_strdup(jinja);
+    if (!t->chat.source) return RLC_ENOMEM;
+    tok_chat_detect(&t->chat);
+    return 0;
+}
+
+const char *tok_chat_family(const tok_t *t) { return t->chat.family; }
+
+/* ---- rendering ---- */
+
+typedef struct {
+    char *s;
+    size_t n, cap;
+    int oom;
+} sbuf_t;
+
+static void put(sbuf_t *b, const char *s, size_t n) {
+    if (b->oom) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 256;
+        while (nc < b->n + n + 1) nc *= 2;
+        char *x = realloc(b->s, nc);
+        if (!x) {
+            b->oom = 1;
+            return;
+        }
+        b->s = x;
+        b->cap = nc;
+    }
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = 0;
+}
+static void puts_(sbuf_t *b, const char *s) { put(b, s, strlen(s)); }
+
+/* Python str.strip(), which Jinja's trim filter calls. */
+static int py_space(int32_t cp) { return tok_cp_is_space(cp) || (cp >= 0x1C && cp <= 0x1F); }
+static void put_trimmed(sbuf_t *b, const char *s) {
+    size_t n = strlen(s), a = 0;
+    while (a < n) {
+        int32_t cp;
+        int k = tok_utf8_next(s + a, n - a, &cp);
+        if (!py_space(cp)) break;
+        a += (size_t)k;
+    }
+    size_t e = n;
+    while (e > a) {
+        size_t p = e - 1;
+        while (p > a && ((unsigned char)s[p] & 0xC0) == 0x80) p--;
+        int32_t cp;
+        tok_utf8_next(s + p, e - p, &cp);
+        if (!py_space(cp)) break;
+        e = p;
+    }
+    put(b, s + a, e - a);
+}
+
+static int is_role(const tok_msg_t *m, const char *r) { return !strcmp(m->role, r); }
+
+static void render_chatml(sbuf_t *b, const tok_msg_t *m, int n, int gen, const char *def_sys, int qwen) {
+    if (qwen) {
+        if (n > 0 && is_role(&m[0], "system")) {
+            puts_(b, "<|im_start|>system\n"), puts_(b, m[0].content), puts_(b, "<|im_end|>\n");
+        } else if (def_sys) {
+            puts_(b, "<|im_start|>system\n"), puts_(b, def_sys), puts_(b, "<|im_end|>\n");
+        }
+        for (int i = 0; i < n; i++) {
+            if (is_role(&m[i], "user") || (is_role(&m[i], "system") && i > 0) || is_role(&m[i], "assistant")) {
+                puts_(b, "<|im_start|>"), puts_(b, m[i].role), puts_(b, "\n"), puts_(b, m[i].content), puts_(b, "<|im_end|>\n");
+            } else if (is_role(&m[i], "tool")) {
+                if (i == 0 || !is_role(&m[i - 1], "tool")) puts_(b, "<|im_start|>user");
+                puts_(b, "\n<tool_response>\n"), puts_(b, m[i].content), puts_(b, "\n</tool_response>");
+                if (i == n - 1 || !is_role(&m[i + 1], "tool")) puts_(b, "<|im_end|>\n");
+            } /* other roles render nothing in Qwen2.5's template */
+        }
+    } else {
+        if (def_sys && n > 0 && !is_role(&m[0], "system"))
+            puts_(b, "<|im_start|>system\n"), puts_(b, def_sys), puts_(b, "<|im_end|>\n");
+        for (int i = 0; i < n; i++)
+            puts_(b, "<|im_start|>"), puts_(b, m[i].role), puts_(b, "\n"), puts_(b, m[i].content), puts_(b, "<|im_end|>\n");
+    }
+    if (gen) puts_(b, "<|im_start|>assistant\n");
+}
+
+static void llama_turn(sbuf_t *b, const char *role, const char *content) {
+    puts_(b, "<|start_header_id|>"), puts_(b, role), puts_(b, "<|end_header_id|>\n\n");
+    put_trimmed(b, content);
+    puts_(b, "<|eot_id|>");
+}
+
+static int render_llama(sbuf_t *b, const tok_msg_t *m, int n, int gen, const char *bos, int v31, const char *date) {
+    int first = 0;
+    if (v31) {
+        puts_(b, bos);
+        puts_(b, "<|start_header_id|>system<|end_header_id|>\n\n");
+        puts_(b, "Cutting Knowledge Date: December 2023\nToday Date: "), puts_(b, date), puts_(b, "\n\n");
+        if (n > 0 && is_role(&m[0], "system")) put_trimmed(b, m[0].content), first = 1;
+        puts_(b, "<|eot_id|>");
+    }
+    for (int i = first; i < n; i++) {
+        if (v31 && (is_role(&m[i], "tool") || is_role(&m[i], "ipython")))
+            return rlc_errc(RLC_EUNSUP, "chat template llama3.1: '%s' messages are not supported", m[i].role);
+        if (!v31 && i == 0) puts_(b, bos);
+        llama_turn(b, m[i].role, m[i].content);
+    }
+    if (gen) puts_(b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
+    return 0;
+}
+
+#define FW_BAR "\xEF\xBD\x9C"   /* U+FF5C fullwidth vertical bar */
+#define LOWER_BLK "\xE2\x96\x81" /* U+2581 */
+static void render_r1(sbuf_t *b, const tok_msg_t *m, int n, int gen, const char *bos, int think, int strip) {
+    const char *sys = "";
+    for (int i = 0; i < n; i++)
+        if (is_role(&m[i], "system")) sys = m[i].content;
+    puts_(b, bos), puts_(b, sys);
+    int is_tool = 0, out_first = 1;
+    for (int i = 0; i < n; i++) {
+        if (is_role(&m[i], "user")) {
+            is_tool = 0;
+            puts_(b, "<" FW_BAR "User" FW_BAR ">"), puts_(b, m[i].content);
+        } else if (is_role(&m[i], "assistant")) {
+            if (is_tool) {
+                puts_(b, "<" FW_BAR "tool" LOWER_BLK "outputs" LOWER_BLK "end" FW_BAR ">"), puts_(b, m[i].content);
+                puts_(b, "<" FW_BAR "end" LOWER_BLK "of" LOWER_BLK "sentence" FW_BAR ">");
+                is_tool = 0;
+            } else {
+                const char *c = m[i].content;
+                if (strip) { /* content.split('</think>')[-1] */
+                    const char *p;
+                    while ((p = strstr(c, "</think>"))) c = p + 8;
+                }
+                puts_(b, "<" FW_BAR "Assistant" FW_BAR ">"), puts_(b, c);
+                puts_(b, "<" FW_BAR "end" LOWER_BLK "of" LOWER_BLK "sentence" FW_BAR ">");
+            }
+        } else if (is_role(&m[i], "tool")) {
+            is_tool = 1;
+            if (out_first) {
+                puts_(b, "<" FW_BAR "tool" LOWER_BLK "outputs" LOWER_BLK "begin" FW_BAR "><" FW_BAR "tool" LOWER_BLK "output" LOWER_BLK "begin" FW_BAR ">");
+                out_first = 0;
+            } else {
+                puts_(b, "\n<" FW_BAR "tool" LOWER_BLK "output" LOWER_BLK "begin" FW_BAR ">");
+            }
+            puts_(b, m[i].content);
+            puts_(b, "<" FW_BAR "tool" LOWER_BLK "output" LOWER_BLK "end" FW_BAR ">");
+        }
+    }
+    if (is_tool) puts_(b, "<" FW_BAR "tool" LOWER_BLK "outputs" LOWER_BLK "end" FW_BAR ">");
+    if (gen && !is_tool) {
+        puts_(b, "<" FW_BAR "Assistant" FW_BAR ">");
+        if (think) puts_(b, "<think>\n");
+    }
+}
+
+static void render_plain(sbuf_t *b, const tok_msg_t *m, int n, int gen) {
+    for (int i = 0; i < n; i++) {
+        char role[64];
+        snprintf(role, sizeof role, "%s", m[i].role);
+        if (role[0] >= 'a' && role[0] <= 'z') role[0] = (char)(role[0] - 'a' + 'A');
+        puts_(b, role), puts_(b, ": "), puts_(b, m[i].content), puts_(b, "\n\n");
+    }
+    if (gen) puts_(b, "Assistant:");
+}
+
+int tok_chat_apply(const tok_t *t, const tok_msg_t *msgs, int n, int add_generation_prompt, const char *family,
+                   char **out) {
+    *out = NULL;
+    if (n < 0 || (n && !msgs)) return rlc_errc(RLC_EINVAL, "chat: bad message array");
+    for (int i = 0; i < n; i++) {
+        if (!msgs[i].role || !msgs[i].content) return rlc_errc(RLC_EINVAL, "chat: message %d has no role or content", i);
+        if (!msgs[i].role[0]) return rlc_errc(RLC_EINVAL, "chat: message %d has an empty role", i);
+    }
+    const tok_chat_t *c = &t->chat;
+    if (family && (!*family || !strcmp(family, "auto"))) family = NULL;
+    if (!family) {
+        if (!c->source)
+            return rlc_errc(RLC_EINVAL, "chat: the tokenizer has no chat_template; choose a format (" FAMILIES ")");
+        if (!c->family)
+            return rlc_errc(RLC_EUNSUP, "chat: the tokenizer's chat_template is not recognised (not ChatML, Llama 3 or "
+                                        "DeepSeek-R1); choose a format explicitly (" FAMILIES ")");
+        family = c->family;
+    }
+    const char *bos = "";
+    size_t bl;
+    if (t->bos >= 0 && tok_token_bytes(t, t->bos, &bos, &bl)) bos = "";
+    int same = c->family && !strcmp(family, c->family);
+    sbuf_t b = {0};
+    int rc = 0;
+    if (!strcmp(family, "chatml")) {
+        render_chatml(&b, msgs, n, add_generation_prompt, same ? c->default_system : NULL, 0);
+    } else if (!strcmp(family, "qwen") || !strcmp(family, "qwen-math")) {
+        const char *def = !strcmp(family, "qwen-math") ? QWEN_MATH_SYSTEM : QWEN_DEFAULT_SYSTEM;
+        if (same && c->default_system) def = c->default_system;
+        render_chatml(&b, msgs, n, add_generation_prompt, def, 1);
+    } else if (!strcmp(family, "llama3") || !strcmp(family, "llama3.1")) {
+        char date[32];
+        snprintf(date, sizeof date, "%s", same && c->date[0] ? c->date : "26 Jul 2024");
+        if (same && c->llama_today) {
+            time_t now = time(NULL);
+            struct tm tmv;
+            if (localtime_r(&now, &tmv)) strftime(date, sizeof date, "%d %b %Y", &tmv);
+        }
+        rc = render_llama(&b, msgs, n, add_generation_prompt, bos, !strcmp(family, "llama3.1"), date);
+    } else if (!strcmp(family, "deepseek-r1")) {
+        render_r1(&b, msgs, n, add_generation_prompt, bos, same ? c->r1_think_prompt : 1, same ? c->r1_strip_think : 1);
+    } else if (!strcmp(family, "plain")) {
+        render_plain(&b, msgs, n, add_generation_prompt);
+    } else {
+        return rlc_errc(RLC_EINVAL, "chat: unknown format '%s' (" FAMILIES ")", family);
+    }
+    if (!rc && b.oom) rc = rlc_errc(RLC_ENOMEM, "chat: out of memory");
+    if (!rc && !b.s) {
+        b.s = calloc(1, 1);
+        if (!b.s) rc = rlc_errc(RLC_ENOMEM, "chat: out of memory");
+    }
+    if (rc) {
+        free(b.s);
+        return rc;
+    }
+    *out = b.s;
+    return 0;
+}

@@ -1,0 +1,572 @@
+/* The tokenizer front: tok_load (path resolution, tokenizer_config / generation_config /
+ * special_tokens_map), the encode pipeline (added-token split, normalize, pre-tokenize,
+ * BPE or sentencepiece, post-processor) and decode, plus the id/special-token accessors. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "tokenizer/tok_internal.h"
+
+int tok_set_token(tok_t *t, int32_t id, const char *bytes, size_t n, int flags) {
+    if (id < 0) return rlc_errc(RLC_EFMT, "tokenizer: negative token id %d", id);
+    if (id >= t->vocab_size) {
+        int nv = id + 1;
+        size_t *bo = rlc_realloc(t->boff, (size_t)nv * sizeof *bo);
+        if (!bo) return RLC_ENOMEM;
+        t->boff = bo;
+        uint32_t *bl = rlc_realloc(t->blen, (size_t)nv * sizeof *bl);
+        if (!bl) return RLC_ENOMEM;
+        t->blen = bl;
+        uint8_t *fl = rlc_realloc(t->flags, (size_t)nv);
+        if (!fl) return RLC_ENOMEM;
+        t->flags = fl;
+        for (int i = t->vocab_size; i < nv; i++) t->boff[i] = 0, t->blen[i] = 0, t->flags[i] = 0;
+        t->vocab_size = nv;
+    }
+    size_t used = t->blob_used;
+    if (used + n + 1 > t->blob_cap) {
+        size_t nc = t->blob_cap ? t->blob_cap * 2 : 65536;
+        while (nc < used + n + 1) nc *= 2;
+        char *nb = rlc_realloc(t->blob, nc);
+        if (!nb) return RLC_ENOMEM;
+        t->blob = nb;
+        t->blob_cap = nc;
+    }
+    memcpy(t->blob + used, bytes, n);
+    t->blob[used + n] = 0;
+    t->boff[id] = used;
+    t->blen[id] = (uint32_t)n;
+    t->flags[id] = (uint8_t)flags;
+    t->blob_used = used + n + 1;
+    return 0;
+}
+
+/* ---------------- sentencepiece ---------------- */
+
+static const char SPM_SPACE[] = "\xE2\x96\x81"; /* U+2581 */
+
+int tok_load_spm(tok_t *t, const char *path) {
+    int rc = spm_load(&t->spm, path);
+    if (rc) return rc;
+    int n = spm_piece_size(t->spm);
+    if ((rc = tok_strmap_init(&t->vocab, (size_t)n + 16))) return rc;
+    char *buf = NULL;
+    size_t cap = 0;
+    for (int id = 0; id < n && !rc; id++) {
+        size_t pl;
+        const char *p = spm_piece(t->spm, id, &pl);
+        int ty = spm_piece_type(t->spm, id);
+        if ((rc = tok_strmap_put(&t->vocab, p, pl, id))) break;
+        if (pl + 8 > cap) {
+            cap = pl * 2 + 16;
+            char *nb = rlc_realloc(buf, cap);
+            if (!nb) {
+                rc = RLC_ENOMEM;
+                break;
+            }
+            buf = nb;
+        }
+        size_t o = 0;
+        int fl = TOKF_PRESENT;
+        if ((ty == SPM_CONTROL || ty == SPM_UNKNOWN) && pl) {
+            int32_t *ns = rlc_realloc(t->spm_specials, (size_t)(t->n_spm_specials + 1) * sizeof *ns);
+            if (!ns) {
+                rc = RLC_ENOMEM;
+                break;
+            }
+            t->spm_specials = ns;
+            ns[t->n_spm_specials++] = id;
+        }
+        if (ty == SPM_BYTE && pl == 6 && !memcmp(p, "<0x", 3) && p[5] == '>') {
+            buf[o++] = (char)strtol(p + 3, NULL, 16);
+        } else if (ty == SPM_UNKNOWN) {
+            memcpy(buf, " \xE2\x81\x87 ", 5); /* sentencepiece's default unk surface " ⁇ " */
+            o = 5;
+        } else {
+            if (ty == SPM_CONTROL) fl |= TOKF_SPECIAL;
+            for (size_t i = 0; i < pl;) {
+                if (i + 3 <= pl && !memcmp(p + i, SPM_SPACE, 3)) buf[o++] = ' ', i += 3;
+                else buf[o++] = p[i++];
+            }
+        }
+        rc = tok_set_token(t, id, buf, o, fl);
+    }
+    free(buf);
+    if (rc) return rc;
+    /* does the model prepend a dummy "▁"? (decode then drops the first space) */
+    int32_t *ids;
+    int nids;
+    if ((rc = spm_encode(t->spm, "a", 1, &ids, &nids))) return rc;
+    if (nids > 0 && ids[0] >= 0 && ids[0] < t->vocab_size && t->blen[ids[0]] && t->blob[t->boff[ids[0]]] == ' ')
+        t->spm_dummy_prefix = 1;
+    free(ids);
+    t->bos = spm_bos_id(t->spm);
+    t->eos = spm_eos_id(t->spm);
+    t->pad = spm_pad_id(t->spm);
+    return 0;
+}
+
+/* ---------------- config files ---------------- */
+
+static int32_t cfg_token(const tok_t *t, const cJSON *cfg, const char *key, int *present) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(cfg, key);
+    *present = 0;
+    if (!x) return -1;
+    if (cJSON_IsObject(x)) x = cJSON_GetObjectItemCaseSensitive(x, "content");
+    if (cJSON_IsNull(x)) {
+        *present = 1;
+        return -1;
+    }
+    if (!cJSON_IsString(x)) return -1;
+    *present = 1;
+    int32_t id = tok_token_to_id(t, x->valuestring);
+    if (id < 0) LOG_WARN("tokenizer: %s \"%s\" from the config is not a token; ignored", key, x->valuestring);
+    return id;
+}
+
+static int add_eos(tok_t *t, int32_t id) {
+    if (id < 0) return 0;
+    if (id >= t->vocab_size) {
+        LOG_WARN("tokenizer: eos id %d from generation_config.json is beyond the vocab (%d); ignored", id, t->vocab_size);
+        return 0;
+    }
+    for (int i = 0; i < t->n_eos; i++)
+        if (t->eos_ids[i] == id) return 0;
+    int32_t *n = rlc_realloc(t->eos_ids, (size_t)(t->n_eos + 1) * sizeof *n);
+    if (!n) return RLC_ENOMEM;
+    t->eos_ids = n;
+    n[t->n_eos++] = id;
+    return 0;
+}
+
+static cJSON *load_opt_json(const char *dir, const char *name, int *rc) {
+    char *p = fs_join(dir, name);
+    *rc = 0;
+    if (!p) {
+        *rc = RLC_ENOMEM;
+        return NULL;
+    }
+    cJSON *j = NULL;
+    if (fs_exists(p)) {
+        j = rlc_json_load_file(p);
+        if (!j) *rc = rlc_err_ctx(RLC_EFMT, "tokenizer");
+        else if (!cJSON_IsObject(j)) {
+            *rc = rlc_errc(RLC_EFMT, "%s: not a JSON object", p);
+            cJSON_Delete(j);
+            j = NULL;
+        }
+    }
+    free(p);
+    return j;
+}
+
+static int read_configs(tok_t *t, const char *dir) {
+    int rc;
+    cJSON *tc = load_opt_json(dir, "tokenizer_config.json", &rc);
+    if (rc) return rc;
+    cJSON *sm = load_opt_json(dir, "special_tokens_map.json", &rc);
+    if (rc) {
+        cJSON_Delete(tc);
+        return rc;
+    }
+    cJSON *gc = load_opt_json(dir, "generation_config.json", &rc);
+    if (rc) {
+        cJSON_Delete(tc);
+        cJSON_Delete(sm);
+        return rc;
+    }
+    const char *keys[3] = {"bos_token", "eos_token", "pad_token"};
+    int32_t *dst[3] = {&t->bos, &t->eos, &t->pad};
+    for (int k = 0; k < 3; k++) {
+        int present;
+        int32_t id = cfg_token(t, tc, keys[k], &present);
+        if (!present) id = cfg_token(t, sm, keys[k], &present);
+        if (present) *dst[k] = id;
+    }
+    const cJSON *x;
+    if (cJSON_IsBool(x = cJSON_GetObjectItemCaseSensitive(tc, "add_bos_token"))) t->cfg_add_bos = cJSON_IsTrue(x);
+    if (cJSON_IsBool(x = cJSON_GetObjectItemCaseSensitive(tc, "add_eos_token"))) t->cfg_add_eos = cJSON_IsTrue(x);
+    const cJSON *ct = cJSON_GetObjectItemCaseSensitive(tc, "chat_template");
+    if (cJSON_IsArray(ct)) { /* [{"name": "default", "template": ...}, ...] */
+        const cJSON *e, *pick = NULL;
+        cJSON_ArrayForEach(e, ct) {
+            const cJSON *nm = cJSON_GetObjectItemCaseSensitive(e, "name");
+            if (cJSON_IsString(nm) && !strcmp(nm->valuestring, "default")) pick = e;
+        }
+        ct = pick ? cJSON_GetObjectItemCaseSensitive(pick, "template") : NULL;
+    }
+    if (cJSON_IsString(ct)) rc = tok_set_chat_template(t, ct->valuestring);
+    if (!rc && gc) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(gc, "eos_token_id"), *it;
+        if (cJSON_IsNumber(e)) rc = add_eos(t, (int32_t)e->valuedouble);
+        else if (cJSON_IsArray(e)) cJSON_ArrayForEach(it, e) if (!rc && cJSON_IsNumber(it)) rc = add_eos(t, (int32_t)it->valuedouble);
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(gc, "bos_token_id");
+        if (t->bos < 0 && cJSON_IsNumber(b) && b->valuedouble >= 0 && b->valuedouble < t->vocab_size) t->bos = (int32_t)b->valuedouble;
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(gc, "pad_token_id");
+        if (t->pad < 0 && cJSON_IsNumber(p) && p->valuedouble >= 0 && p->valuedouble < t->vocab_size) t->pad = (int32_t)p->valuedouble;
+    }
+    if (!rc) rc = add_eos(t, t->eos);
+    cJSON_Delete(tc);
+    cJSON_Delete(sm);
+    cJSON_Delete(gc);
+    return rc;
+}
+
+/* ---------------- load ---------------- */
+
+static int ends_with(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+int tok_load(tok_t **out, const char *path) {
+    *out = NULL;
+    if (!path || !*path) return rlc_errc(RLC_EINVAL, "tokenizer: no path given");
+    tok_t *t = rlc_calloc(1, sizeof *t);
+    if (!t) return RLC_ENOMEM;
+    t->bos = t->eos = t->pad = -1;
+    t->cfg_add_bos = t->cfg_add_eos = -1;
+    char *dir = NULL, *file = NULL;
+    int rc = 0, kind = 0;
+    if (fs_is_dir(path)) {
+        dir = rlc_strdup(path);
+        char *js = fs_join(path, "tokenizer.json"), *sp = fs_join(path, "tokenizer.model");
+        if (!dir || !js || !sp) rc = RLC_ENOMEM;
+        else if (fs_exists(js)) file = js, js = NULL, kind = TOK_KIND_BPE;
+        else if (fs_exists(sp)) file = sp, sp = NULL, kind = TOK_KIND_SPM;
+        else rc = rlc_errc(RLC_EIO, "tokenizer: no tokenizer.json or tokenizer.model in %s", path);
+        if (!rc && kind == TOK_KIND_BPE && sp && fs_exists(sp)) {
+            /* both present: prefer tokenizer.json unless it is a sentencepiece-style one */
+            t->kind = TOK_KIND_BPE;
+            rc = tok_load_hf_json(t, file);
+            if (rc == RLC_EUNSUP) {
+                LOG_INFO("tokenizer: %s (%s); using %s", file, rlc_errmsg(), sp);
+                tok_free(t);
+                t = rlc_calloc(1, sizeof *t);
+                if (!t) rc = RLC_ENOMEM;
+                else {
+                    t->bos = t->eos = t->pad = -1;
+                    t->cfg_add_bos = t->cfg_add_eos = -1;
+                    free(file);
+                    file = sp, sp = NULL, kind = TOK_KIND_SPM;
+                    rc = 0;
+                }
+            } else {
+                kind = -1; /* loaded */
+            }
+        }
+        free(js);
+        free(sp);
+    } else if (fs_exists(path)) {
+        file = rlc_strdup(path);
+        dir = fs_dirname(path);
+        if (!file || !dir) rc = RLC_ENOMEM;
+        else if (ends_with(path, ".json")) kind = TOK_KIND_BPE;
+        else if (ends_with(path, ".model")) kind = TOK_KIND_SPM;
+        else {
+            char *buf;
+            size_t n;
+            rc = fs_read_all(path, &buf, &n);
+            if (!rc) {
+                size_t i = 0;
+                while (i < n && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\r' || buf[i] == '\t')) i++;
+                kind = i < n && buf[i] == '{' ? TOK_KIND_BPE : TOK_KIND_SPM;
+                free(buf);
+            }
+        }
+    } else {
+        rc = rlc_errc(RLC_EIO, "tokenizer: %s does not exist", path);
+    }
+    if (!rc && kind > 0) {
+        t->kind = kind;
+        rc = kind == TOK_KIND_BPE ? tok_load_hf_json(t, file) : tok_load_spm(t, file);
+    }
+    if (!rc) rc = read_configs(t, dir);
+    if (rc) {
+        tok_free(t);
+        rlc_err_ctx(rc, "%s", path);
+    } else {
+        *out = t;
+    }
+    free(dir);
+    free(file);
+    return rc;
+}
+
+void tok_free(tok_t *t) {
+    if (!t) return;
+    tok_bpe_free(t->bpe);
+    if (t->spm) spm_free(t->spm);
+    for (int i = 0; i < t->n_pre; i++) {
+        if (t->pre[i].re) tok_regex_free(t->pre[i].re);
+        free(t->pre[i].pattern);
+    }
+    free(t->pre);
+    for (int i = 0; i < t->n_added; i++) free(t->added[i].content);
+    free(t->added);
+    free(t->post_prefix);
+    free(t->post_suffix);
+    tok_strmap_free(&t->vocab);
+    free(t->blob);
+    free(t->boff);
+    free(t->blen);
+    free(t->flags);
+    free(t->eos_ids);
+    free(t->spm_specials);
+    tok_chat_clear(&t->chat);
+    free(t);
+}
+
+/* ---------------- accessors ---------------- */
+
+const char *tok_kind(const tok_t *t) { return t->kind == TOK_KIND_SPM ? "sentencepiece" : "bpe"; }
+int tok_vocab_size(const tok_t *t) { return t->vocab_size; }
+int32_t tok_bos_id(const tok_t *t) { return t->bos; }
+int32_t tok_eos_id(const tok_t *t) { return t->eos; }
+int32_t tok_pad_id(const tok_t *t) { return t->pad; }
+int tok_eos_ids(const tok_t *t, const int32_t **ids) {
+    *ids = t->eos_ids;
+    return t->n_eos;
+}
+int32_t tok_token_to_id(const tok_t *t, const char *token) {
+    if (!token) return -1;
+    return tok_strmap_get(&t->vocab, token, strlen(token));
+}
+int tok_is_special(const tok_t *t, int32_t id) {
+    return id >= 0 && id < t->vocab_size && (t->flags[id] & TOKF_SPECIAL) ? 1 : 0;
+}
+int tok_token_bytes(const tok_t *t, int32_t id, const char **bytes, size_t *len) {
+    if (id < 0 || id >= t->vocab_size || !(t->flags[id] & TOKF_PRESENT)) {
+        *bytes = "";
+        *len = 0;
+        return rlc_errc(RLC_ERANGE, "token id %d is out of range (vocab size %d)", id, t->vocab_size);
+    }
+    *bytes = t->blob + t->boff[id];
+    *len = t->blen[id];
+    return 0;
+}
+
+/* ---------------- encode ---------------- */
+
+typedef struct {
+    const tok_t *t;
+    tok_ivec_t *out;
+} enc_t;
+
+static int piece_cb(void *ctx, const char *s, size_t n) {
+    enc_t *e = ctx;
+    return tok_bpe_word(e->t->bpe, s, n, e->out);
+}
+
+static int encode_plain(enc_t *e, const char *s, size_t n) {
+    return tok_pretok_run(e->t->pre, e->t->n_pre, s, n, piece_cb, e);
+}
+
+static int ends_with_word(const char *s, size_t n) {
+    if (!n) return 0;
+    size_t i = n - 1;
+    while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80) i--;
+    int32_t cp;
+    tok_utf8_next(s + i, n - i, &cp);
+    return tok_cp_is_word(cp);
+}
+
+static int starts_with_word(const char *s, size_t n) {
+    if (!n) return 0;
+    int32_t cp;
+    tok_utf8_next(s, n, &cp);
+    return tok_cp_is_word(cp);
+}
+
+/* Split s on added tokens of one kind (normalized or not), the way HF's AddedVocabulary does
+ * (leftmost-longest, then single_word / lstrip / rstrip); gaps go to `gap`. */
+static int split_added(enc_t *e, const char *s, size_t n, int normalized, int (*gap)(enc_t *, const char *, size_t)) {
+    const tok_t *t = e->t;
+    uint8_t bit = normalized ? 2 : 1;
+    size_t start_off = 0, i = 0;
+    int rc;
+    while (i < n) {
+        if (!(t->added_first[(unsigned char)s[i]] & bit)) {
+            i++;
+            continue;
+        }
+        int best = -1;
+        for (int k = 0; k < t->n_added; k++) {
+            const tok_added_t *a = &t->added[k];
+            if (a->normalized != normalized || a->len > n - i || (best >= 0 && a->len <= t->added[best].len)) continue;
+            if (!memcmp(s + i, a->content, a->len)) best = k;
+        }
+        if (best < 0) {
+            i++;
+            continue;
+        }
+        const tok_added_t *a = &t->added[best];
+        size_t ms = i, me = i + a->len;
+        i = me;
+        if (a->single_word && ((ms > 0 && ends_with_word(s, ms)) || (me < n && starts_with_word(s + me, n - me))))
+            continue;
+        if (a->lstrip) {
+            size_t ns = ms;
+            while (ns > start_off) {
+                size_t p = ns - 1;
+                while (p > start_off && ((unsigned char)s[p] & 0xC0) == 0x80) p--;
+                int32_t cp;
+                tok_utf8_next(s + p, ns - p, &cp);
+                if (!tok_cp_is_space(cp)) break;
+                ns = p;
+            }
+            ms = ns;
+        }
+        if (a->rstrip) {
+            while (me < n) {
+                int32_t cp;
+                int k = tok_utf8_next(s + me, n - me, &cp);
+                if (!tok_cp_is_space(cp)) break;
+                me += (size_t)k;
+            }
+            i = me;
+        }
+        if (ms > start_off && (rc = gap(e, s + start_off, ms - start_off))) return rc;
+        if ((rc = tok_ivec_push(e->out, a->id))) return rc;
+        start_off = me;
+    }
+    if (start_off < n) return gap(e, s + start_off, n - start_off);
+    return 0;
+}
+
+static int stage_normalized(enc_t *e, const char *s, size_t n) {
+    const tok_t *t = e->t;
+    char *ns = NULL;
+    size_t nn = n;
+    int rc;
+    if (t->n_norm) {
+        if ((rc = tok_normalize(t, s, n, &ns, &nn))) return rc;
+        s = ns;
+    }
+    rc = t->has_normalized_added ? split_added(e, s, nn, 1, encode_plain) : encode_plain(e, s, nn);
+    free(ns);
+    return rc;
+}
+
+/* sentencepiece: split out control/unknown piece text first (HF's slow tokenizers do, each
+ * chunk then gets its own dummy prefix), the rest is libsentencepiece's. */
+static int spm_chunk(enc_t *e, const char *s, size_t n) {
+    int32_t *ids;
+    int k;
+    int rc = spm_encode(e->t->spm, s, n, &ids, &k);
+    if (rc) return rc;
+    rc = tok_ivec_append(e->out, ids, k);
+    free(ids);
+    return rc;
+}
+
+static int spm_encode_split(enc_t *e, const char *s, size_t n) {
+    const tok_t *t = e->t;
+    size_t start = 0, i = 0;
+    int rc;
+    while (i < n) {
+        if (s[i] != '<') {
+            i++;
+            continue;
+        }
+        int best = -1;
+        size_t bl = 0;
+        for (int j = 0; j < t->n_spm_specials; j++) {
+            int32_t id = t->spm_specials[j];
+            size_t pl;
+            const char *p = spm_piece(t->spm, id, &pl);
+            if (pl && pl > bl && pl <= n - i && !memcmp(s + i, p, pl)) best = id, bl = pl;
+        }
+        if (best < 0) {
+            i++;
+            continue;
+        }
+        if (i > start && (rc = spm_chunk(e, s + start, i - start))) return rc;
+        if ((rc = tok_ivec_push(e->out, best))) return rc;
+        i += bl;
+        start = i;
+    }
+    return start < n ? spm_chunk(e, s + start, n - start) : 0;
+}
+
+int tok_encode(const tok_t *t, const char *text, size_t len, int add_special, int32_t **ids, int *n) {
+    *ids = NULL;
+    *n = 0;
+    if (!text && len) return rlc_errc(RLC_EINVAL, "tok_encode: NULL text");
+    if (len > (size_t)1 << 31) return rlc_errc(RLC_ERANGE, "tok_encode: text of %zu bytes is too long", len);
+    size_t bad = len ? tok_utf8_invalid_at(text, len) : (size_t)-1;
+    if (bad != (size_t)-1) return rlc_errc(RLC_EINVAL, "tok_encode: input is not valid UTF-8 (byte %zu)", bad);
+    tok_ivec_t out = {0};
+    enc_t e = {t, &out};
+    int rc = 0;
+    int bos = 0, eos = 0;
+    if (add_special) {
+        if (t->kind == TOK_KIND_BPE && t->has_post_template) {
+            rc = tok_ivec_append(&out, t->post_prefix, t->n_post_prefix);
+        } else {
+            bos = t->cfg_add_bos > 0 || (t->kind == TOK_KIND_SPM && t->cfg_add_bos < 0);
+            eos = t->cfg_add_eos > 0;
+            if (bos && t->bos >= 0) rc = tok_ivec_push(&out, t->bos);
+        }
+    }
+    if (!rc && len) {
+        if (t->kind == TOK_KIND_SPM) rc = spm_encode_split(&e, text, len);
+        else if (t->has_raw_added) rc = split_added(&e, text, len, 0, stage_normalized);
+        else rc = stage_normalized(&e, text, len);
+    }
+    if (!rc && add_special) {
+        if (t->kind == TOK_KIND_BPE && t->has_post_template) rc = tok_ivec_append(&out, t->post_suffix, t->n_post_suffix);
+        else if (eos && t->eos >= 0) rc = tok_ivec_push(&out, t->eos);
+    }
+    if (rc) {
+        free(out.v);
+        return rc;
+    }
+    if (!out.v && !(out.v = rlc_malloc(sizeof(int32_t)))) return RLC_ENOMEM;
+    *ids = out.v;
+    *n = out.n;
+    return 0;
+}
+
+/* ---------------- decode ---------------- */
+
+int tok_decode(const tok_t *t, const int32_t *ids, int n, int skip_special, char **text, size_t *len) {
+    *text = NULL;
+    if (len) *len = 0;
+    if (n < 0 || (n && !ids)) return rlc_errc(RLC_EINVAL, "tok_decode: bad id array");
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= t->vocab_size || !(t->flags[ids[i]] & TOKF_PRESENT))
+            return rlc_errc(RLC_ERANGE, "tok_decode: token id %d at position %d is out of range (vocab size %d)", ids[i], i,
+                            t->vocab_size);
+        total += t->blen[ids[i]];
+    }
+    char *o = rlc_malloc(total + 1);
+    if (!o) return RLC_ENOMEM;
+    size_t k = 0;
+    int run_start = 1; /* sentencepiece: next normal token starts a run (drop its dummy space) */
+    for (int i = 0; i < n; i++) {
+        int32_t id = ids[i];
+        int special = t->flags[id] & TOKF_SPECIAL;
+        if (special && skip_special) continue;
+        const char *b = t->blob + t->boff[id];
+        size_t bl = t->blen[id];
+        if (t->kind == TOK_KIND_SPM) {
+            if (special) {
+                run_start = 1;
+            } else {
+                if (run_start && t->spm_dummy_prefix && bl && b[0] == ' ') b++, bl--;
+                run_start = 0;
+            }
+        }
+        memcpy(o + k, b, bl);
+        k += bl;
+    }
+    o[k] = 0;
+    *text = o;
+    if (len) *len = k;
+    return 0;
+}

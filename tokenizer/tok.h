@@ -1,0 +1,64 @@
+/* Tokenizers: one interface over byte-level BPE (Hugging Face tokenizer.json: Qwen2/2.5,
+ * Llama 3, DeepSeek-R1-Distill) and sentencepiece (tokenizer.model: Llama 2, Mistral,
+ * TinyLlama), plus chat templates. This is the only header other modules include.
+ * A loaded tok_t is immutable apart from an internal, locked word cache, so one handle
+ * may be shared by threads (tok_set_chat_template excepted). */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tok tok_t; /* opaque */
+
+/* path: a model directory, a tokenizer.json or a tokenizer.model. Beside it, when present,
+ * tokenizer_config.json (bos/eos/pad, add_bos_token, chat_template), generation_config.json
+ * (eos_token_id int or list) and special_tokens_map.json are read. */
+int tok_load(tok_t **out, const char *path);
+void tok_free(tok_t *t);
+
+/* "bpe" or "sentencepiece". */
+const char *tok_kind(const tok_t *t);
+/* Size including added tokens (max id + 1). */
+int tok_vocab_size(const tok_t *t);
+
+/* Encode `len` bytes of UTF-8 (invalid UTF-8 is an error). Special-token text in `text`
+ * (e.g. "<|im_end|>") becomes the special token, as Hugging Face does by default.
+ * add_special: add what the tokenizer adds around a sequence (the tokenizer.json
+ * post-processor, else add_bos_token/add_eos_token from tokenizer_config.json; for
+ * sentencepiece BOS unless the config says add_bos_token=false). *ids is malloc'd. */
+int tok_encode(const tok_t *t, const char *text, size_t len, int add_special, int32_t **ids, int *n);
+/* Concatenated token bytes (exact, so decode(encode(x)) == x); skip_special drops special
+ * tokens. For sentencepiece the leading space of the dummy prefix is removed. *text is
+ * malloc'd and NUL-terminated (*len excludes the NUL). Out-of-range id: RLC_ERANGE. */
+int tok_decode(const tok_t *t, const int32_t *ids, int n, int skip_special, char **text, size_t *len);
+/* The raw bytes one token contributes to decoded text (may be a partial UTF-8 sequence);
+ * valid while t lives. For sentencepiece '▁' is a space and byte pieces are their byte. */
+int tok_token_bytes(const tok_t *t, int32_t id, const char **bytes, size_t *len);
+
+int32_t tok_bos_id(const tok_t *t); /* -1 if none */
+int32_t tok_eos_id(const tok_t *t); /* the tokenizer's eos token; -1 if none */
+int32_t tok_pad_id(const tok_t *t); /* -1 if none */
+/* All EOS ids: generation_config.json eos_token_id (int or list) plus the eos token. */
+int tok_eos_ids(const tok_t *t, const int32_t **ids);
+/* Exact token-string lookup ("<|im_end|>", or a vocab entry as written in the file, e.g.
+ * "Ġthe" or "▁the"); -1 if absent. */
+int32_t tok_token_to_id(const tok_t *t, const char *token);
+/* 1 for special tokens (HF added tokens marked special; sentencepiece control tokens). */
+int tok_is_special(const tok_t *t, int32_t id);
+
+/* Chat templates. Families: "chatml" (ChatML, optional default system prompt), "qwen"
+ * (ChatML + Qwen2.5 rules: default system prompt, tool turns), "qwen-math" (Qwen2.5-Math's
+ * default system prompt), "llama3" (Llama 3.0 headers), "llama3.1" (Llama 3.1/3.2 dated
+ * system block), "deepseek-r1" (DeepSeek-R1-Distill), "plain" ("Role: content" blocks).
+ * family NULL: the family recognised in tokenizer_config.json's chat_template; a template
+ * that is not recognised (or absent) is an error naming the families that can be forced. */
+typedef struct {
+    const char *role;    /* "system", "user", "assistant", "tool" */
+    const char *content;
+} tok_msg_t;
+int tok_chat_apply(const tok_t *t, const tok_msg_t *msgs, int n, int add_generation_prompt, const char *family,
+                   char **out);
+/* Detected family name, or NULL when there is no template or it was not recognised. */
+const char *tok_chat_family(const tok_t *t);
+/* Replace the chat template (Jinja source) and re-detect its family; NULL clears it.
+ * Returns 0 even when the template is not recognised (tok_chat_family then gives NULL). */
+int tok_set_chat_template(tok_t *t, const char *jinja);

@@ -1,0 +1,144 @@
+/* Internal to tokenizer/: the tok_t layout shared by the loader (tok.c, hf_json.c), the
+ * byte-level BPE (bpe.c), pre-tokenization (pretok.c), sentencepiece glue and chat
+ * templates (chat.c). Nothing outside tokenizer/ includes this. */
+#pragma once
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tokenizer/spm.h"
+#include "tokenizer/tok.h"
+
+/* ---- growable int32 vector ---- */
+typedef struct {
+    int32_t *v;
+    int n, cap;
+} tok_ivec_t;
+int tok_ivec_push(tok_ivec_t *a, int32_t x);
+int tok_ivec_append(tok_ivec_t *a, const int32_t *x, int n);
+
+/* ---- string -> int32 open-addressing map; keys are copied into the map's own arena ---- */
+typedef struct {
+    uint64_t *hash;   /* 0 = empty slot */
+    uint32_t *koff, *klen;
+    int32_t *val;
+    size_t cap, n;
+    char *keys;
+    size_t kused, kcap;
+} tok_strmap_t;
+uint64_t tok_hash_bytes(const void *p, size_t n);
+int tok_strmap_init(tok_strmap_t *m, size_t expected);
+void tok_strmap_free(tok_strmap_t *m);
+/* Insert or overwrite. */
+int tok_strmap_put(tok_strmap_t *m, const char *k, size_t n, int32_t v);
+/* -1 when absent. */
+int32_t tok_strmap_get(const tok_strmap_t *m, const char *k, size_t n);
+
+/* ---- UTF-8 helpers ---- */
+/* Offset of the first invalid byte, or (size_t)-1 when s is valid UTF-8. */
+size_t tok_utf8_invalid_at(const char *s, size_t n);
+/* Decode one code point at s (valid UTF-8 assumed); returns its byte length. */
+int tok_utf8_next(const char *s, size_t n, int32_t *cp);
+int tok_utf8_encode(int32_t cp, char *out);
+/* Python's str.isspace and the Rust regex \w / \s classes, per code point. */
+int tok_cp_is_space(int32_t cp);
+int tok_cp_is_word(int32_t cp);
+
+/* ---- byte-level BPE model ---- */
+typedef struct tok_bpe tok_bpe_t;
+/* vocab/merges from the tokenizer.json "model" object; sets *vocab (string -> id). */
+int tok_bpe_build(tok_bpe_t **out, const void *model_json, tok_strmap_t *vocab, int *max_id);
+void tok_bpe_free(tok_bpe_t *b);
+/* Encode one pre-token (raw bytes) and append ids; uses and fills the shared word cache. */
+int tok_bpe_word(const tok_bpe_t *b, const char *w, size_t n, tok_ivec_t *out);
+/* Raw bytes of a model token given its vocab string (byte-level chars mapped back). */
+int tok_bytelevel_decode(const char *s, size_t n, char *out, size_t *outn);
+
+/* ---- pre-tokenizer pipeline ---- */
+enum { PT_SPLIT = 1, PT_BYTELEVEL, PT_DIGITS };
+enum { SPLIT_REMOVED = 0, SPLIT_ISOLATED, SPLIT_MERGED_PREV, SPLIT_MERGED_NEXT, SPLIT_CONTIGUOUS };
+typedef struct {
+    int type;
+    void *re;            /* pcre2_code_8 * (Split, ByteLevel with use_regex) */
+    int behavior, invert;
+    int add_prefix_space; /* ByteLevel */
+    int individual_digits;
+    char *pattern;       /* translated pattern, for messages */
+} tok_pretok_t;
+/* Compile a tokenizer.json regex (Oniguruma syntax) for PCRE2; literal when is_literal. */
+int tok_regex_compile(const char *pattern, int is_literal, void **out, char **translated);
+void tok_regex_free(void *re);
+typedef int (*tok_piece_fn)(void *ctx, const char *s, size_t n);
+/* Run steps[0..nsteps) over s, calling fn for every final piece in order. */
+int tok_pretok_run(const tok_pretok_t *steps, int nsteps, const char *s, size_t n, tok_piece_fn fn, void *ctx);
+
+/* ---- added tokens ---- */
+typedef struct {
+    char *content;
+    size_t len;
+    int32_t id;
+    uint8_t special, lstrip, rstrip, single_word, normalized;
+} tok_added_t;
+
+/* ---- chat template description (chat.c) ---- */
+typedef struct {
+    char *source;         /* Jinja text as given, or NULL */
+    const char *family;   /* recognised family name or NULL */
+    char *default_system; /* ChatML default system prompt, or NULL */
+    int qwen_tools;       /* Qwen2.5 rules: tool turns grouped into a user turn, unknown roles dropped */
+    int r1_think_prompt;  /* DeepSeek-R1: generation prompt opens "<think>\n" */
+    int r1_strip_think;   /* DeepSeek-R1: past assistant turns keep only the text after </think> */
+    int llama_today;      /* Llama 3.2: date is today's (strftime_now) */
+    char date[32];        /* Llama 3.1: "26 Jul 2024" */
+} tok_chat_t;
+void tok_chat_detect(tok_chat_t *c);
+void tok_chat_clear(tok_chat_t *c);
+
+enum { TOK_KIND_BPE = 1, TOK_KIND_SPM = 2 };
+
+struct tok {
+    int kind;
+    int vocab_size;
+    /* id -> raw bytes it contributes to decoded text */
+    char *blob;
+    size_t blob_used, blob_cap;
+    size_t *boff;
+    uint32_t *blen;
+    uint8_t *flags; /* TOKF_* */
+    /* token strings as written in the file (vocab + added contents) -> id */
+    tok_strmap_t vocab;
+
+    /* byte-level BPE (kind BPE) */
+    tok_bpe_t *bpe;
+    int nfc_opts[4], n_norm; /* utf8proc option sets applied in order */
+    tok_pretok_t *pre;
+    int n_pre;
+    tok_added_t *added;
+    int n_added;
+    int has_normalized_added, has_raw_added;
+    uint8_t added_first[256]; /* bit0: a non-normalized token starts with this byte, bit1: normalized */
+    int32_t *post_prefix, *post_suffix;
+    int n_post_prefix, n_post_suffix, has_post_template;
+
+    /* sentencepiece (kind SPM) */
+    spm_t *spm;
+    int spm_dummy_prefix;
+    int32_t *spm_specials; /* control and unknown pieces, split out of the text before encoding */
+    int n_spm_specials;
+
+    int cfg_add_bos, cfg_add_eos; /* -1 unset */
+    int32_t bos, eos, pad;
+    int32_t *eos_ids;
+    int n_eos;
+    tok_chat_t chat;
+};
+
+enum { TOKF_PRESENT = 1, TOKF_SPECIAL = 2, TOKF_ADDED = 4 };
+
+/* Loaders (hf_json.c / tok.c). */
+int tok_load_hf_json(tok_t *t, const char *path);
+int tok_load_spm(tok_t *t, const char *path);
+/* Grow the id -> bytes table to hold `id` and set its bytes and flags. */
+int tok_set_token(tok_t *t, int32_t id, const char *bytes, size_t n, int flags);
+/* Apply the tokenizer.json normalizers; *out malloc'd. */
+int tok_normalize(const tok_t *t, const char *s, size_t n, char **out, size_t *outn);

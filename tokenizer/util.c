@@ -1,0 +1,247 @@
+/* Small containers and UTF-8 helpers used across tokenizer/: an int32 vector, a string ->
+ * id hash map with its own key arena, UTF-8 validation and the character classes that
+ * Hugging Face's added-token matching and Jinja's trim rely on. */
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "core/err.h"
+#include "tokenizer/tok_internal.h"
+
+int tok_ivec_push(tok_ivec_t *a, int32_t x) {
+    if (a->n == a->cap) {
+        int nc = a->cap ? a->cap * 2 : 64;
+        int32_t *v = rlc_realloc(a->v, (size_t)nc * sizeof *v);
+        if (!v) return RLC_ENOMEM;
+        a->v = v;
+        a->cap = nc;
+    }
+    a->v[a->n++] = x;
+    return 0;
+}
+
+int tok_ivec_append(tok_ivec_t *a, const int32_t *x, int n) {
+    if (a->n + n > a->cap) {
+        int nc = a->cap ? a->cap : 64;
+        while (nc < a->n + n) nc *= 2;
+        int32_t *v = rlc_realloc(a->v, (size_t)nc * sizeof *v);
+        if (!v) return RLC_ENOMEM;
+        a->v = v;
+        a->cap = nc;
+    }
+    memcpy(a->v + a->n, x, (size_t)n * sizeof *x);
+    a->n += n;
+    return 0;
+}
+
+/* 64-bit hash over 8-byte words (keys are short token strings); never returns 0. */
+uint64_t tok_hash_bytes(const void *p, size_t n) {
+    const unsigned char *s = p;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xff51afd7ed558ccdull);
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+        s += 8;
+        n -= 8;
+    }
+    uint64_t w = 0;
+    memcpy(&w, s, n);
+    h = (h ^ w ^ ((uint64_t)n << 56)) * 0x94d049bb133111ebull;
+    h ^= h >> 29;
+    return h ? h : 1;
+}
+
+int tok_strmap_init(tok_strmap_t *m, size_t expected) {
+    memset(m, 0, sizeof *m);
+    size_t cap = 64;
+    while (cap < expected * 2) cap *= 2;
+    m->cap = cap;
+    m->hash = rlc_calloc(cap, sizeof *m->hash);
+    m->koff = rlc_malloc(cap * sizeof *m->koff);
+    m->klen = rlc_malloc(cap * sizeof *m->klen);
+    m->val = rlc_malloc(cap * sizeof *m->val);
+    m->kcap = expected * 8 + 256;
+    m->keys = rlc_malloc(m->kcap);
+    if (!m->hash || !m->koff || !m->klen || !m->val || !m->keys) {
+        tok_strmap_free(m);
+        return RLC_ENOMEM;
+    }
+    return 0;
+}
+
+void tok_strmap_free(tok_strmap_t *m) {
+    free(m->hash);
+    free(m->koff);
+    free(m->klen);
+    free(m->val);
+    free(m->keys);
+    memset(m, 0, sizeof *m);
+}
+
+static int strmap_grow(tok_strmap_t *m) {
+    tok_strmap_t g = *m;
+    size_t cap = m->cap * 2;
+    g.hash = rlc_calloc(cap, sizeof *g.hash);
+    g.koff = rlc_malloc(cap * sizeof *g.koff);
+    g.klen = rlc_malloc(cap * sizeof *g.klen);
+    g.val = rlc_malloc(cap * sizeof *g.val);
+    if (!g.hash || !g.koff || !g.klen || !g.val) {
+        free(g.hash), free(g.koff), free(g.klen), free(g.val);
+        return RLC_ENOMEM;
+    }
+    g.cap = cap;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->hash[i]) continue;
+        size_t j = m->hash[i] & (cap - 1);
+        while (g.hash[j]) j = (j + 1) & (cap - 1);
+        g.hash[j] = m->hash[i];
+        g.koff[j] = m->koff[i];
+        g.klen[j] = m->klen[i];
+        g.val[j] = m->val[i];
+    }
+    free(m->hash), free(m->koff), free(m->klen), free(m->val);
+    m->hash = g.hash, m->koff = g.koff, m->klen = g.klen, m->val = g.val, m->cap = cap;
+    return 0;
+}
+
+int tok_strmap_put(tok_strmap_t *m, const char *k, size_t n, int32_t v) {
+    if (n > UINT32_MAX) return rlc_errc(RLC_ERANGE, "tokenizer: token of %zu bytes is too long", n);
+    uint64_t h = tok_hash_bytes(k, n);
+    size_t j = h & (m->cap - 1);
+    while (m->hash[j]) {
+        if (m->hash[j] == h && m->klen[j] == n && !memcmp(m->keys + m->koff[j], k, n)) {
+            m->val[j] = v;
+            return 0;
+        }
+        j = (j + 1) & (m->cap - 1);
+    }
+    if ((m->n + 1) * 4 > m->cap * 3) {
+        int rc = strmap_grow(m);
+        if (rc) return rc;
+        return tok_strmap_put(m, k, n, v);
+    }
+    if (m->kused + n > m->kcap) {
+        size_t nc = m->kcap * 2;
+        while (nc < m->kused + n) nc *= 2;
+        if (nc > UINT32_MAX) return rlc_errc(RLC_ERANGE, "tokenizer: vocabulary strings exceed 4 GiB");
+        char *nk = rlc_realloc(m->keys, nc);
+        if (!nk) return RLC_ENOMEM;
+        m->keys = nk;
+        m->kcap = nc;
+    }
+    memcpy(m->keys + m->kused, k, n);
+    m->hash[j] = h;
+    m->koff[j] = (uint32_t)m->kused;
+    m->klen[j] = (uint32_t)n;
+    m->val[j] = v;
+    m->kused += n;
+    m->n++;
+    return 0;
+}
+
+int32_t tok_strmap_get(const tok_strmap_t *m, const char *k, size_t n) {
+    if (!m->cap) return -1;
+    uint64_t h = tok_hash_bytes(k, n);
+    size_t j = h & (m->cap - 1);
+    while (m->hash[j]) {
+        if (m->hash[j] == h && m->klen[j] == n && !memcmp(m->keys + m->koff[j], k, n)) return m->val[j];
+        j = (j + 1) & (m->cap - 1);
+    }
+    return -1;
+}
+
+size_t tok_utf8_invalid_at(const char *str, size_t n) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) k = 1, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF) k = 2, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4) k = 3, cp = c & 0x07;
+        else return i;
+        for (size_t j = 1; j <= k; j++) {
+            if (i + j >= n || (s[i + j] & 0xC0) != 0x80) return i;
+            cp = (cp << 6) | (s[i + j] & 0x3F);
+        }
+        /* overlong 3/4-byte forms, surrogates, > U+10FFFF */
+        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += k + 1;
+    }
+    return (size_t)-1;
+}
+
+int tok_utf8_next(const char *str, size_t n, int32_t *cp) {
+    const unsigned char *s = (const unsigned char *)str;
+    unsigned c = s[0];
+    if (c < 0x80 || n < 2) {
+        *cp = (int32_t)c;
+        return 1;
+    }
+    if (c < 0xE0) {
+        *cp = (int32_t)(((c & 0x1F) << 6) | (s[1] & 0x3F));
+        return 2;
+    }
+    if (c < 0xF0 || n < 4) {
+        if (n < 3) {
+            *cp = (int32_t)c;
+            return 1;
+        }
+        *cp = (int32_t)(((c & 0x0F) << 12) | ((s[1] & 0x3F) << 6) | (s[2] & 0x3F));
+        return 3;
+    }
+    *cp = (int32_t)(((c & 0x07) << 18) | ((s[1] & 0x3F) << 12) | ((s[2] & 0x3F) << 6) | (s[3] & 0x3F));
+    return 4;
+}
+
+int tok_utf8_encode(int32_t cp, char *out) {
+    unsigned char *o = (unsigned char *)out;
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (unsigned char)(0xC0 | (cp >> 6));
+        o[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char)(0xE0 | (cp >> 12));
+        o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xF0 | (cp >> 18));
+    o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Unicode White_Space (Rust regex \s). */
+int tok_cp_is_space(int32_t cp) {
+    if (cp <= 0x20) return cp == 0x20 || (cp >= 0x09 && cp <= 0x0D);
+    if (cp < 0x85) return 0;
+    return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
+           cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+/* Rust regex \w: alphabetic, marks, decimal digits, connector punctuation, joiners. */
+int tok_cp_is_word(int32_t cp) {
+    if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || cp == '_';
+    if (cp == 0x200C || cp == 0x200D) return 1;
+    switch (utf8proc_category(cp)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_PC: return 1;
+    default: return 0;
+    }
+}
