@@ -30,6 +30,24 @@ typedef enum { RLC_BUF_PARAM = 0, RLC_BUF_GRAD, RLC_BUF_ACT, RLC_BUF_F32, RLC_BU
 
 typedef struct rlc_backend rlc_backend_t;
 
+/* Per-row sampling parameters. The definition is exact so every backend draws the same
+ * token from the same logits, whatever else is in the batch:
+ *   temperature == 0: greedy (argmax, lowest id on ties).
+ *   otherwise z = logits / T, p = softmax(z); the kept set is every token with
+ *     z >= the k-th largest z (top_k > 0; ties at the boundary are kept, as in HF),
+ *     p >= min_p * max(p) (min_p > 0), and p >= tau, where tau is the largest value such
+ *     that the mass of {p >= tau} is >= top_p (top_p < 1);
+ *   the token is argmax over the kept set of z_i + g_i, Gumbel noise
+ *     g_i = -log(-log(u_i)), u_i = uniform from Philox4x32-10 with key = seed and
+ *     counter = (i / 4, counter_lo, counter_hi, 0), word i % 4, mapped to (0, 1).
+ * counter is the index of the token within its sequence, so a sequence's samples do not
+ * depend on batch composition. */
+typedef struct rlc_sample_params {
+    float temperature, top_p, min_p;
+    int top_k;
+    uint64_t seed, counter;
+} rlc_sample_params_t;
+
 struct rlc_backend {
     const char *name; /* "cpu" or "cuda" */
     int is_gpu;
@@ -120,6 +138,27 @@ struct rlc_backend {
                        float inv_temp);
     /* Full logits for M rows (generation): out[M, V] (f32) = h · w^T. */
     void (*logits)(rlc_backend_t *be, float *out, const void *h, const void *w, int M, int C, int V);
+
+    /* ---- decoding (rollout engine) ----
+     * The KV cache of one layer is [num_slots, Hk, D] (ACT) for K and for V; a slot is
+     * page * page_size + offset. kv_store copies the (post-RoPE) k and v of each row of qkv
+     * into its slot. */
+    void (*kv_store)(rlc_backend_t *be, void *k_cache, void *v_cache, const void *qkv, const int32_t *slots, int N,
+                     int Hq, int Hk, int D);
+    /* Attention of new query tokens against the paged cache (chunked prefill and decode in
+     * one op). Sequence s has q tokens [cu_q[s], cu_q[s+1]) and ctx_len[s] cached tokens
+     * including them (already stored); its j-th query sits at position
+     * ctx_len[s] - (cu_q[s+1]-cu_q[s]) + j and attends to cache positions <= that, found
+     * through block_table[s * max_pages + position / page_size]. q is read from qkv rows
+     * (as in attention_fwd); out [N, Hq·D]. max_ctx bounds ctx_len (launch geometry). */
+    void (*paged_attention)(rlc_backend_t *be, void *out, const void *qkv, const void *k_cache, const void *v_cache,
+                            const int32_t *cu_q, const int32_t *ctx_len, const int32_t *block_table, int max_pages,
+                            int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx);
+    /* Sample one token per row of logits [M, V] (f32, device). Results go to the host:
+     * tokens[M], logp[M] = log_softmax(logits/T)[token] (T = 1 when greedy). See
+     * rlc_sample_params_t for the exact, batch-independent definition. */
+    void (*sample)(rlc_backend_t *be, int32_t *tokens, float *logp, const float *logits,
+                   const struct rlc_sample_params *params, int M, int V);
 
     /* ---- optimizer ---- AdamW with decoupled weight decay and bias correction:
      *   g = grad·grad_scale; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²;

@@ -145,6 +145,9 @@ int rlc_cpu_backend_create(rlc_backend_t **out, int threads) {
     be->lmhead_fwd = cpu_lmhead_fwd;
     be->lmhead_bwd = cpu_lmhead_bwd;
     be->logits = cpu_logits;
+    be->kv_store = cpu_kv_store;
+    be->paged_attention = cpu_paged_attention;
+    be->sample = cpu_sample;
     be->adamw = cpu_adamw;
     *out = be;
     return 0;

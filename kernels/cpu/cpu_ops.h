@@ -32,5 +32,12 @@ void cpu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *e
                     const float *dent, const void *h, const void *w, const int32_t *targets, int N, int C, int V,
                     float inv_temp);
 void cpu_logits(rlc_backend_t *be, float *out, const void *h, const void *w, int M, int C, int V);
+void cpu_kv_store(rlc_backend_t *be, void *k_cache, void *v_cache, const void *qkv, const int32_t *slots, int N,
+                  int Hq, int Hk, int D);
+void cpu_paged_attention(rlc_backend_t *be, void *out, const void *qkv, const void *k_cache, const void *v_cache,
+                         const int32_t *cu_q, const int32_t *ctx_len, const int32_t *block_table, int max_pages,
+                         int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx);
+void cpu_sample(rlc_backend_t *be, int32_t *tokens, float *logp, const float *logits, const rlc_sample_params_t *params,
+                int M, int V);
 void cpu_adamw(rlc_backend_t *be, void *param, float *master, const void *grad, float *m, float *v, size_t n, float lr,
                float b1, float b2, float eps, float wd, int step, float grad_scale, uint32_t seed);

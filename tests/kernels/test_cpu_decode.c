@@ -1,0 +1,170 @@
+/* Decode ops: paged attention (prefill, chunked prefill, decode, shuffled pages) equals
+ * the training attention; sampling follows its definition (greedy, temperature, top-k,
+ * top-p, min-p), matches the softmax in distribution, and is batch-independent. */
+#include "testutil.h"
+
+#include "core/philox.h"
+#include "kernels/backend.h"
+
+static rlc_backend_t *be;
+
+static void test_paged_attention(void **s) {
+    (void)s;
+    rlc_rng_t r;
+    rlc_rng_init(&r, 11, 0);
+    const int Hq = 4, Hk = 2, D = 8, ld = (Hq + 2 * Hk) * D, P = 4, MAXP = 8, NPAGES = 16;
+    int32_t cu[3] = {0, 7, 20};
+    int N = 20;
+    float *qkv = malloc((size_t)N * ld * 4), *ref = calloc((size_t)N * Hq * D, 4), *lse = calloc((size_t)N * Hq, 4);
+    for (int i = 0; i < N * ld; i++) qkv[i] = (float)rlc_rng_normal(&r);
+    be->attention_fwd(be, ref, lse, qkv, cu, 2, 13, N, Hq, Hk, D, 1.0f / sqrtf(D));
+    /* pages handed out in a scrambled order */
+    int32_t bt[2 * 8];
+    int perm[16] = {9, 3, 14, 0, 7, 12, 1, 5, 11, 2, 15, 6, 8, 13, 4, 10};
+    for (int i = 0; i < 16; i++) bt[i] = perm[i];
+    float *kc = calloc((size_t)NPAGES * P * Hk * D, 4), *vc = calloc((size_t)NPAGES * P * Hk * D, 4);
+    int32_t slots[20];
+    for (int sq = 0; sq < 2; sq++)
+        for (int n = cu[sq]; n < cu[sq + 1]; n++) {
+            int pos = n - cu[sq];
+            slots[n] = bt[sq * MAXP + pos / P] * P + pos % P;
+        }
+    be->kv_store(be, kc, vc, qkv, slots, N, Hq, Hk, D);
+    float *out = calloc((size_t)N * Hq * D, 4);
+    int32_t ctx[2] = {7, 13};
+    be->paged_attention(be, out, qkv, kc, vc, cu, ctx, bt, MAXP, P, 2, N, Hq, Hk, D, 1.0f / sqrtf(D), 13);
+    assert_true(max_abs_diff(out, ref, (size_t)N * Hq * D) < 1e-6);
+    /* chunked: the last 5 tokens of sequence 1 as queries against 13 cached tokens, and
+     * one decode token of sequence 0 (its last) */
+    float *qkv2 = malloc((size_t)6 * ld * 4), *out2 = calloc((size_t)6 * Hq * D, 4);
+    memcpy(qkv2, qkv + (size_t)6 * ld, (size_t)ld * 4);
+    memcpy(qkv2 + ld, qkv + (size_t)15 * ld, (size_t)5 * ld * 4);
+    int32_t cu2[3] = {0, 1, 6};
+    be->paged_attention(be, out2, qkv2, kc, vc, cu2, ctx, bt, MAXP, P, 2, 6, Hq, Hk, D, 1.0f / sqrtf(D), 13);
+    assert_true(max_abs_diff(out2, ref + (size_t)6 * Hq * D, (size_t)Hq * D) < 1e-6);
+    assert_true(max_abs_diff(out2 + Hq * D, ref + (size_t)15 * Hq * D, (size_t)5 * Hq * D) < 1e-6);
+    /* negative slot = not stored */
+    float *kc2 = calloc((size_t)NPAGES * P * Hk * D, 4), *vc2 = calloc((size_t)NPAGES * P * Hk * D, 4);
+    int32_t sl[2] = {-1, 3};
+    be->kv_store(be, kc2, vc2, qkv, sl, 2, Hq, Hk, D);
+    for (int i = 0; i < Hk * D; i++) assert_true(kc2[i] == 0 && kc2[3 * Hk * D + i] == qkv[ld + Hq * D + i]);
+    free(kc2), free(vc2), free(qkv2), free(out2), free(qkv), free(ref), free(lse), free(kc), free(vc), free(out);
+}
+
+static void draw(const float *logits, int V, rlc_sample_params_t p, int n, int *hist) {
+    memset(hist, 0, (size_t)V * sizeof(int));
+    for (int i = 0; i < n; i++) {
+        int32_t t;
+        float lp;
+        p.counter = (uint64_t)i;
+        be->sample(be, &t, &lp, logits, &p, 1, V);
+        assert_true(t >= 0 && t < V);
+        hist[t]++;
+    }
+}
+
+static void test_sample(void **s) {
+    (void)s;
+    /* p = 0.5, 0.3, 0.15, 0.05 at T = 1 */
+    float logits[4] = {logf(0.5f), logf(0.3f), logf(0.15f), logf(0.05f)};
+    int hist[4];
+    int32_t t;
+    float lp;
+    rlc_sample_params_t g = {.temperature = 0};
+    be->sample(be, &t, &lp, logits, &g, 1, 4);
+    assert_int_equal(t, 0);
+    assert_true(fabsf(lp - logf(0.5f)) < 1e-6f);
+    rlc_sample_params_t p = {.temperature = 1, .top_p = 1, .seed = 42};
+    draw(logits, 4, p, 20000, hist);
+    const double want[4] = {0.5, 0.3, 0.15, 0.05};
+    for (int v = 0; v < 4; v++)
+        if (fabs(hist[v] / 20000.0 - want[v]) > 0.015) fail_msg("token %d drawn %.3f, want %.2f", v, hist[v] / 2e4, want[v]);
+    p.top_k = 2;
+    draw(logits, 4, p, 2000, hist);
+    assert_int_equal(hist[2] + hist[3], 0);
+    assert_true(hist[0] > hist[1] && hist[1] > 0);
+    p.top_k = 0;
+    p.top_p = 0.7f; /* 0.5 < 0.7 <= 0.8: keep {0, 1} */
+    draw(logits, 4, p, 2000, hist);
+    assert_int_equal(hist[2] + hist[3], 0);
+    assert_true(hist[1] > 0);
+    p.top_p = 0.85f; /* needs 0.5+0.3+0.15 */
+    draw(logits, 4, p, 4000, hist);
+    assert_int_equal(hist[3], 0);
+    assert_true(hist[2] > 0);
+    p.top_p = 0.3f; /* the top token alone */
+    draw(logits, 4, p, 500, hist);
+    assert_int_equal(hist[0], 500);
+    p.top_p = 1;
+    p.min_p = 0.4f; /* keep p >= 0.2 */
+    draw(logits, 4, p, 2000, hist);
+    assert_int_equal(hist[2] + hist[3], 0);
+    /* temperature sharpens: at T = 0.25, token 0 dominates */
+    rlc_sample_params_t c = {.temperature = 0.25f, .top_p = 1, .seed = 1};
+    draw(logits, 4, c, 2000, hist);
+    assert_true(hist[0] > 1700);
+    be->sample(be, &t, &lp, logits, &c, 1, 4);
+    /* logp is under the temperature-scaled softmax */
+    double z = 0;
+    for (int v = 0; v < 4; v++) z += exp(logits[v] / 0.25);
+    assert_true(fabs(lp - (logits[t] / 0.25 - log(z))) < 1e-5);
+    /* ties at top-k boundary are kept, as in HF */
+    float tie[4] = {1, 2, 2, 0};
+    rlc_sample_params_t k1 = {.temperature = 1, .top_p = 1, .top_k = 2, .seed = 3};
+    draw(tie, 4, k1, 1000, hist);
+    assert_int_equal(hist[0] + hist[3], 0);
+    k1.top_k = 1;
+    draw(tie, 4, k1, 1000, hist);
+    assert_true(hist[1] > 0 && hist[2] > 0); /* both tied maxima stay */
+}
+
+static void test_sample_batch_invariant(void **s) {
+    (void)s;
+    rlc_rng_t r;
+    rlc_rng_init(&r, 5, 0);
+    const int V = 300, M = 16;
+    float *lg = malloc((size_t)M * V * 4);
+    for (int i = 0; i < M * V; i++) lg[i] = (float)rlc_rng_normal(&r) * 2;
+    rlc_sample_params_t ps[16];
+    for (int i = 0; i < M; i++)
+        ps[i] = (rlc_sample_params_t){.temperature = 0.5f + 0.1f * (i % 5), .top_p = i % 3 ? 0.9f : 1.0f,
+                                      .top_k = i % 4 == 0 ? 20 : 0, .min_p = i % 5 == 1 ? 0.05f : 0,
+                                      .seed = 1000 + (uint64_t)i, .counter = (uint64_t)(7 * i)};
+    int32_t tb[16], t1;
+    float lb[16], l1;
+    be->sample(be, tb, lb, lg, ps, M, V);
+    for (int i = 0; i < M; i++) {
+        be->sample(be, &t1, &l1, lg + (size_t)i * V, &ps[i], 1, V);
+        assert_int_equal(t1, tb[i]);
+        assert_true(l1 == lb[i]);
+    }
+    /* a different seed changes some draws (the seed is really used) */
+    int diff = 0;
+    for (int i = 0; i < M; i++) {
+        rlc_sample_params_t q = ps[i];
+        q.seed += 99;
+        be->sample(be, &t1, &l1, lg + (size_t)i * V, &q, 1, V);
+        diff += t1 != tb[i];
+    }
+    assert_true(diff > 0);
+    free(lg);
+}
+
+static int setup(void **s) {
+    (void)s;
+    return rlc_backend_create(&be, "cpu", 0, 2);
+}
+static int teardown(void **s) {
+    (void)s;
+    rlc_backend_destroy(be);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_paged_attention),
+        cmocka_unit_test(test_sample),
+        cmocka_unit_test(test_sample_batch_invariant),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
