@@ -1,0 +1,177 @@
+/* `rlc grade`: the math grader from the command line. One pair (--gold/--pred prints 1 or 0)
+ * or a JSONL file of {"gold", "pred"} lines written back with "correct" and "extracted". */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "rewards/math/math.h"
+
+/* The answer to grade: extracted from a solution text when a rule applies, else the text. */
+static const char *pick_answer(const char *pred, int flags, char *buf, size_t cap, int *extracted) {
+    int rc = flags ? math_extract_answer(pred, buf, cap, flags) : 0;
+    *extracted = rc > 0;
+    if (rc > 0) return buf;
+    return pred;
+}
+
+static char *field_text(const cJSON *obj, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (cJSON_IsString(v)) return rlc_strdup(v->valuestring);
+    if (cJSON_IsNumber(v)) {
+        char tmp[64];
+        double d = v->valuedouble;
+        if (isfinite(d) && d == floor(d) && fabs(d) < 9e15) snprintf(tmp, sizeof tmp, "%lld", (long long)d);
+        else snprintf(tmp, sizeof tmp, "%.17g", d);
+        return rlc_strdup(tmp);
+    }
+    return NULL;
+}
+
+static int grade_jsonl(const char *path, const char *out_path, const char *gold_key, const char *pred_key, int flags,
+                       const math_opts_t *mo, int strict) {
+    rlc_jsonl_t r;
+    int rc = rlc_jsonl_open(&r, path);
+    if (rc) return rc;
+    fs_atomic_t a;
+    FILE *out = stdout;
+    if (out_path) {
+        if ((rc = fs_atomic_open(&a, out_path))) {
+            rlc_jsonl_close(&r);
+            return rc;
+        }
+        out = a.f;
+    }
+    long n = 0, ok = 0, skipped = 0;
+    char *buf = rlc_malloc(MATH_MAX_ANSWER + 1);
+    if (!buf) rc = RLC_ENOMEM;
+    while (!rc) {
+        cJSON *obj;
+        int got = rlc_jsonl_next(&r, &obj);
+        if (got == 0) break;
+        if (got < 0) {
+            if (got == RLC_EIO || strict) {
+                rc = got;
+                break;
+            }
+            LOG_WARN("%s (line skipped)", rlc_errmsg());
+            skipped++;
+            continue;
+        }
+        char *gold = field_text(obj, gold_key), *pred = field_text(obj, pred_key);
+        if (!gold || !pred) {
+            rc = rlc_errc(RLC_EFMT, "%s:%ld: missing or non-text field '%s'", path, r.lineno, !gold ? gold_key : pred_key);
+            if (!strict) {
+                LOG_WARN("%s (line skipped)", rlc_errmsg());
+                skipped++;
+                rc = 0;
+            }
+        } else {
+            int ext;
+            const char *ans = pick_answer(pred, flags, buf, MATH_MAX_ANSWER + 1, &ext);
+            int correct = math_equal(gold, ans, mo);
+            cJSON_DeleteItemFromObjectCaseSensitive(obj, "correct");
+            cJSON_DeleteItemFromObjectCaseSensitive(obj, "extracted");
+            cJSON_AddBoolToObject(obj, "correct", correct);
+            cJSON_AddStringToObject(obj, "extracted", ans);
+            char *line = rlc_json_print(obj, 0);
+            if (!line) rc = RLC_ENOMEM;
+            else if (out_path) {
+                rc = fs_atomic_write(&a, line, strlen(line));
+                if (!rc) rc = fs_atomic_write(&a, "\n", 1);
+            } else if (fprintf(out, "%s\n", line) < 0) {
+                rc = rlc_err_errno("writing output");
+            }
+            free(line);
+            n++;
+            ok += correct;
+        }
+        free(gold);
+        free(pred);
+        cJSON_Delete(obj);
+    }
+    free(buf);
+    rlc_jsonl_close(&r);
+    if (out_path) {
+        if (rc) fs_atomic_abort(&a);
+        else rc = fs_atomic_commit(&a);
+    } else {
+        fflush(stdout);
+    }
+    if (rc) return rc;
+    LOG_INFO("graded %ld line%s: %ld correct (%.1f%%), %ld malformed skipped", n, n == 1 ? "" : "s", ok,
+             n ? 100.0 * (double)ok / (double)n : 0.0, skipped);
+    return 0;
+}
+
+int cmd_grade(int argc, char **argv) {
+    const char *gold = NULL, *pred = NULL, *jsonl = NULL, *out = NULL, *gold_key = "gold", *pred_key = "pred";
+    const char *extract = "default";
+    int percent = 0, strict = 0, explain = 0;
+    double rel_tol = 1e-6;
+    cli_opt_t opts[] = {
+        {"--gold", OPT_STR, &gold, "gold answer (with --pred)", 0, 0},
+        {"--pred", OPT_STR, &pred, "predicted answer or a whole solution text", 0, 0},
+        {"--jsonl", OPT_STR, &jsonl, "grade every {\"gold\", \"pred\"} line of this file", 0, 0},
+        {"--out", OPT_STR, &out, "write the graded JSONL here instead of stdout", 0, 0},
+        {"--gold-key", OPT_STR, &gold_key, "JSONL field holding the gold answer", 0, 0},
+        {"--pred-key", OPT_STR, &pred_key, "JSONL field holding the prediction", 0, 0},
+        {"--extract", OPT_STR, &extract,
+         "answer extraction rules: boxed,answer_tag,gsm8k,final_answer,answer_line,last_number|default|none", 0, 0},
+        {"--percent", OPT_FLAG, &percent, "also accept pred = gold*100 or gold/100", 0, 0},
+        {"--rel-tol", OPT_FLOAT, &rel_tol, "relative tolerance for irrational values", 0, 0},
+        {"--strict", OPT_FLAG, &strict, "a malformed JSONL line is fatal (default: warn and skip)", 0, 0},
+        {"--explain", OPT_FLAG, &explain, "print the extracted and normalized answers to stderr", 0, 0},
+    };
+    int nopts = (int)(sizeof opts / sizeof opts[0]);
+    int rc = cli_parse(argc, argv, opts, nopts, "rlc grade --gold ANSWER --pred ANSWER | --jsonl FILE [--out FILE]",
+                       "Grade math answers: prints 1 (equivalent) or 0, or grades a JSONL file line by line.\n"
+                       "A prediction that contains \\boxed{}, \"####\", \"The answer is\" or \"Answer:\" is reduced "
+                       "to that answer first.");
+    if (rc) return rc > 0 ? 0 : cli_fail();
+    int flags;
+    if (math_extract_flags_from_str(extract, &flags)) return cli_fail();
+    if (!(rel_tol >= 0 && rel_tol < 1)) {
+        rlc_errc(RLC_EINVAL, "--rel-tol must be in [0, 1)");
+        return cli_fail();
+    }
+    math_opts_t mo;
+    math_opts_default(&mo);
+    mo.percent = percent;
+    mo.rel_tol = rel_tol;
+    if (jsonl) {
+        if (gold || pred) {
+            rlc_errc(RLC_EINVAL, "use either --jsonl or --gold/--pred, not both");
+            return cli_fail();
+        }
+        if (grade_jsonl(jsonl, out, gold_key, pred_key, flags, &mo, strict)) return cli_fail();
+        return 0;
+    }
+    if (!gold || !pred) {
+        rlc_errc(RLC_EINVAL, "need --gold and --pred, or --jsonl FILE (see --help)");
+        return cli_fail();
+    }
+    if (out) {
+        rlc_errc(RLC_EINVAL, "--out only applies to --jsonl");
+        return cli_fail();
+    }
+    char buf[MATH_MAX_ANSWER + 1];
+    int ext;
+    const char *ans = pick_answer(pred, flags, buf, sizeof buf, &ext);
+    int eq = math_equal(gold, ans, &mo);
+    if (explain) {
+        char ng[4 * MATH_MAX_ANSWER], np[4 * MATH_MAX_ANSWER];
+        if (math_normalize(gold, ng, sizeof ng)) snprintf(ng, sizeof ng, "(too long)");
+        if (math_normalize(ans, np, sizeof np)) snprintf(np, sizeof np, "(too long)");
+        fprintf(stderr, "extracted: %s%s\nnormalized gold: %s\nnormalized pred: %s\n", ans,
+                ext ? "" : " (no extraction rule applied; whole text)", ng, np);
+    }
+    printf("%d\n", eq);
+    return 0;
+}

@@ -1,0 +1,418 @@
+/* JSONL problem sets: profile field mapping, malformed-line policy, row storage, and the
+ * shuffling / sharding iterator with an exact-resume cursor. */
+#include "data/dataset.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/philox.h"
+
+typedef struct {
+    const char *name;
+    const char *prompt[5], *answer[4], *id[4], *solution[3];
+} profile_t;
+
+/* Field spellings per profile, first present wins. "auto" accepts all of them. */
+static const profile_t PROFILES[] = {
+    {"math500", {"problem"}, {"answer"}, {"unique_id", "id"}, {"solution"}},
+    {"aime", {"problem", "Problem"}, {"answer", "Answer"}, {"id", "ID"}, {"solution", "Solution"}},
+    {"gsm8k", {"question"}, {"answer"}, {"id"}, {NULL}},
+    {"custom", {NULL}, {NULL}, {"id"}, {NULL}},
+    {"auto",
+     {"problem", "Problem", "question", "prompt"},
+     {"answer", "Answer", "final_answer"},
+     {"unique_id", "id", "ID"},
+     {"solution", "Solution"}},
+};
+
+const char *const data_profiles[] = {"math500", "aime", "gsm8k", "custom", "auto", NULL};
+
+static const profile_t *find_profile(const char *name) {
+    for (size_t i = 0; i < sizeof PROFILES / sizeof PROFILES[0]; i++)
+        if (!strcmp(PROFILES[i].name, name)) return &PROFILES[i];
+    return NULL;
+}
+
+/* First key of `keys` present in obj (or the override when given). */
+static const cJSON *field(const cJSON *obj, const char *override, const char *const *keys, int nkeys,
+                          const char **which) {
+    if (override) {
+        *which = override;
+        return cJSON_GetObjectItemCaseSensitive(obj, override);
+    }
+    for (int i = 0; i < nkeys && keys[i]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, keys[i]);
+        if (v && !cJSON_IsNull(v)) {
+            *which = keys[i];
+            return v;
+        }
+    }
+    *which = keys[0] ? keys[0] : "?";
+    return NULL;
+}
+
+/* A text value: strings as they are, numbers as integers when integral (AIME "Answer": 204). */
+static char *text_of(const cJSON *v) {
+    if (cJSON_IsString(v)) return rlc_strdup(v->valuestring);
+    if (cJSON_IsNumber(v)) {
+        char tmp[64];
+        double d = v->valuedouble;
+        if (isfinite(d) && d == floor(d) && fabs(d) < 9e15) snprintf(tmp, sizeof tmp, "%lld", (long long)d);
+        else snprintf(tmp, sizeof tmp, "%.17g", d);
+        return rlc_strdup(tmp);
+    }
+    return NULL;
+}
+
+static char *trim_dup(const char *b, const char *e) {
+    while (b < e && (*b == ' ' || *b == '\t' || *b == '\n' || *b == '\r')) b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) e--;
+    char *s = rlc_malloc((size_t)(e - b) + 1);
+    if (!s) return NULL;
+    memcpy(s, b, (size_t)(e - b));
+    s[e - b] = 0;
+    return s;
+}
+
+static int grow(data_set_t *ds) {
+    if (ds->n < ds->cap) return 0;
+    int nc = ds->cap ? ds->cap * 2 : 64;
+    data_row_t *r = rlc_realloc(ds->rows, sizeof *r * (size_t)nc);
+    if (!r) return RLC_ENOMEM;
+    ds->rows = r;
+    ds->cap = nc;
+    return 0;
+}
+
+static void row_free(data_row_t *r) {
+    free(r->id);
+    free(r->problem);
+    free(r->answer);
+    free(r->solution);
+    cJSON_Delete(r->meta);
+    memset(r, 0, sizeof *r);
+}
+
+int data_set_add(data_set_t *ds, const char *id, const char *problem, const char *answer, const char *solution,
+                 const cJSON *meta) {
+    if (!id || !problem || !answer) return rlc_errc(RLC_EINVAL, "data_set_add: id, problem and answer are required");
+    if (grow(ds)) return RLC_ENOMEM;
+    data_row_t r = {0};
+    r.id = rlc_strdup(id);
+    r.problem = rlc_strdup(problem);
+    r.answer = rlc_strdup(answer);
+    r.solution = solution ? rlc_strdup(solution) : NULL;
+    r.meta = meta ? cJSON_Duplicate(meta, 1) : cJSON_CreateObject();
+    if (!r.id || !r.problem || !r.answer || (solution && !r.solution) || !r.meta) {
+        row_free(&r);
+        return rlc_errc(RLC_ENOMEM, "out of memory adding a dataset row");
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(r.meta, "id");
+    cJSON_DeleteItemFromObjectCaseSensitive(r.meta, "answer");
+    if (!cJSON_AddStringToObject(r.meta, "id", id) || !cJSON_AddStringToObject(r.meta, "answer", answer)) {
+        row_free(&r);
+        return rlc_errc(RLC_ENOMEM, "out of memory adding a dataset row");
+    }
+    ds->rows[ds->n++] = r;
+    return 0;
+}
+
+/* One JSON object -> a row. Returns 0, 1 (malformed: message set), or a negative error. */
+static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_opts_t *o, const char *path,
+                         const char *base, long line, data_set_t *ds) {
+    const char *pk, *ak, *ik, *sk;
+    const cJSON *pv = field(obj, o->prompt_key, pf->prompt, 5, &pk);
+    const cJSON *av = field(obj, o->answer_key, pf->answer, 4, &ak);
+    const cJSON *iv = field(obj, o->id_key, pf->id, 4, &ik);
+    const cJSON *sv = field(obj, o->solution_key, pf->solution, 3, &sk);
+    if (!pv || !cJSON_IsString(pv) || !pv->valuestring[0]) {
+        rlc_errc(RLC_EFMT, "%s:%ld: %s text field '%s' (profile %s)", path, line, pv ? "non-text or empty" : "missing",
+                 pk, pf->name);
+        return 1;
+    }
+    char *ans = av ? text_of(av) : NULL;
+    if (!ans) {
+        rlc_errc(RLC_EFMT, "%s:%ld: %s answer field '%s' (profile %s)", path, line, av ? "non-text" : "missing", ak,
+                 pf->name);
+        return 1;
+    }
+    char *sol = sv && cJSON_IsString(sv) ? rlc_strdup(sv->valuestring) : NULL;
+    /* GSM8K: the answer field is the worked solution ending in "#### 42" */
+    const char *hash = strstr(ans, "####");
+    if (hash && (!strcmp(pf->name, "gsm8k") || !strcmp(pf->name, "auto"))) {
+        char *g = trim_dup(hash + 4, ans + strlen(ans));
+        char *s = trim_dup(ans, hash);
+        if (!g || !s) {
+            free(g), free(s), free(ans), free(sol);
+            return RLC_ENOMEM;
+        }
+        size_t k = 0;
+        for (char *p = g; *p; p++)
+            if (*p != ',') g[k++] = *p;
+        g[k] = 0;
+        free(ans);
+        ans = g;
+        if (!sol) sol = s;
+        else free(s);
+    }
+    if (!ans[0]) {
+        free(ans), free(sol);
+        rlc_errc(RLC_EFMT, "%s:%ld: empty answer in field '%s'", path, line, ak);
+        return 1;
+    }
+    char *id = iv ? text_of(iv) : NULL;
+    if (!id) {
+        char tmp[512];
+        snprintf(tmp, sizeof tmp, "%s:%ld", base, line);
+        id = rlc_strdup(tmp);
+    }
+    cJSON *meta = cJSON_Duplicate(obj, 1);
+    int rc = 0;
+    if (!id || !meta) rc = rlc_errc(RLC_ENOMEM, "out of memory loading %s", path);
+    if (!rc) {
+        /* the long texts live in the row, not twice in the metadata */
+        cJSON_DeleteItemFromObjectCaseSensitive(meta, pk);
+        if (sv) cJSON_DeleteItemFromObjectCaseSensitive(meta, sk);
+        cJSON_DeleteItemFromObjectCaseSensitive(meta, ak);
+        rc = data_set_add(ds, id, pv->valuestring, ans, sol, meta);
+        if (!rc) ds->rows[ds->n - 1].line = line;
+    }
+    cJSON_Delete(meta);
+    free(id), free(ans), free(sol);
+    return rc;
+}
+
+int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *out, long *n_skipped) {
+    data_load_opts_t def = {0};
+    const data_load_opts_t *o = opts ? opts : &def;
+    memset(out, 0, sizeof *out);
+    if (n_skipped) *n_skipped = 0;
+    const char *pname = o->profile ? o->profile : "auto";
+    const profile_t *pf = find_profile(pname);
+    if (!pf) return rlc_errc(RLC_EINVAL, "unknown dataset profile '%s' (math500, aime, gsm8k, custom, auto)", pname);
+    if (!strcmp(pname, "custom") && (!o->prompt_key || !o->answer_key))
+        return rlc_errc(RLC_EINVAL, "profile custom needs --prompt-key and --answer-key");
+    rlc_jsonl_t r;
+    int rc = rlc_jsonl_open(&r, path);
+    if (rc) return rc;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    long skipped = 0;
+    for (;;) {
+        if (o->limit > 0 && out->n >= o->limit) break;
+        cJSON *obj = NULL;
+        rc = rlc_jsonl_next(&r, &obj);
+        if (rc == 0) break;
+        if (rc < 0) {
+            if (rc == RLC_EIO || o->strict) goto fail;
+            LOG_WARN("%s (line skipped)", rlc_errmsg());
+            skipped++;
+            continue;
+        }
+        rc = row_from_json(obj, pf, o, path, base, r.lineno, out);
+        cJSON_Delete(obj);
+        if (rc < 0) goto fail;
+        if (rc == 1) {
+            if (o->strict) {
+                rc = RLC_EFMT;
+                goto fail;
+            }
+            LOG_WARN("%s (line skipped)", rlc_errmsg());
+            skipped++;
+        }
+    }
+    rlc_jsonl_close(&r);
+    if (n_skipped) *n_skipped = skipped;
+    if (skipped) LOG_WARN("%s: %ld malformed line%s skipped, %d rows loaded", path, skipped, skipped == 1 ? "" : "s", out->n);
+    if (out->n == 0) {
+        data_set_free(out);
+        return rlc_errc(RLC_EFMT, "%s: no usable rows (profile %s)", path, pname);
+    }
+    return 0;
+fail:
+    rlc_jsonl_close(&r);
+    data_set_free(out);
+    return rc;
+}
+
+void data_set_free(data_set_t *ds) {
+    for (int i = 0; i < ds->n; i++) row_free(&ds->rows[i]);
+    free(ds->rows);
+    memset(ds, 0, sizeof *ds);
+}
+
+static uint64_t fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+int data_set_exclude(data_set_t *ds, const data_set_t *other, long *removed) {
+    if (removed) *removed = 0;
+    size_t cap = 16;
+    while (cap < (size_t)other->n * 2 + 1) cap *= 2;
+    int *tab = rlc_malloc(cap * sizeof *tab);
+    if (!tab) return RLC_ENOMEM;
+    for (size_t i = 0; i < cap; i++) tab[i] = -1;
+    for (int i = 0; i < other->n; i++) {
+        size_t h = (size_t)fnv1a(other->rows[i].problem) & (cap - 1);
+        while (tab[h] >= 0) h = (h + 1) & (cap - 1);
+        tab[h] = i;
+    }
+    int k = 0;
+    long rm = 0;
+    for (int i = 0; i < ds->n; i++) {
+        size_t h = (size_t)fnv1a(ds->rows[i].problem) & (cap - 1);
+        int hit = 0;
+        while (tab[h] >= 0 && !hit) {
+            hit = !strcmp(other->rows[tab[h]].problem, ds->rows[i].problem);
+            h = (h + 1) & (cap - 1);
+        }
+        if (hit) {
+            row_free(&ds->rows[i]);
+            rm++;
+        } else {
+            ds->rows[k++] = ds->rows[i];
+        }
+    }
+    ds->n = k;
+    free(tab);
+    if (removed) *removed = rm;
+    return 0;
+}
+
+int data_set_write_jsonl(const data_set_t *ds, const char *path) {
+    fs_atomic_t a;
+    int rc = fs_atomic_open(&a, path);
+    if (rc) return rc;
+    for (int i = 0; i < ds->n && !rc; i++) {
+        const data_row_t *r = &ds->rows[i];
+        cJSON *o = cJSON_CreateObject();
+        if (!o) {
+            rc = rlc_errc(RLC_ENOMEM, "out of memory writing %s", path);
+            break;
+        }
+        cJSON_AddStringToObject(o, "id", r->id);
+        cJSON_AddStringToObject(o, "problem", r->problem);
+        cJSON_AddStringToObject(o, "answer", r->answer);
+        if (r->solution) cJSON_AddStringToObject(o, "solution", r->solution);
+        for (const cJSON *c = r->meta ? r->meta->child : NULL; c; c = c->next)
+            if (c->string && strcmp(c->string, "id") && strcmp(c->string, "answer"))
+                cJSON_AddItemToObject(o, c->string, cJSON_Duplicate(c, 1));
+        char *s = rlc_json_print(o, 0);
+        cJSON_Delete(o);
+        if (!s) {
+            rc = RLC_ENOMEM;
+            break;
+        }
+        rc = fs_atomic_write(&a, s, strlen(s));
+        if (!rc) rc = fs_atomic_write(&a, "\n", 1);
+        free(s);
+    }
+    if (rc) {
+        fs_atomic_abort(&a);
+        return rc;
+    }
+    return fs_atomic_commit(&a);
+}
+
+/* ---- iterator ---- */
+
+static void make_perm(data_iter_t *it) {
+    uint32_t n = (uint32_t)it->ds->n;
+    for (uint32_t i = 0; i < n; i++) it->perm[i] = i;
+    if (!it->shuffle) return;
+    rlc_rng_t r;
+    rlc_rng_init(&r, it->seed, 0x64617461ULL << 32 | (uint64_t)(uint32_t)it->epoch);
+    for (uint32_t i = n; i > 1; i--) {
+        uint32_t j = rlc_rng_below(&r, i);
+        uint32_t t = it->perm[i - 1];
+        it->perm[i - 1] = it->perm[j];
+        it->perm[j] = t;
+    }
+}
+
+int data_iter_init(data_iter_t *it, const data_set_t *ds, uint64_t seed, int shuffle, int rank, int world) {
+    memset(it, 0, sizeof *it);
+    if (!ds || ds->n <= 0) return rlc_errc(RLC_EINVAL, "data iterator: empty dataset");
+    if (world < 1 || rank < 0 || rank >= world)
+        return rlc_errc(RLC_EINVAL, "data iterator: rank %d out of range for world size %d", rank, world);
+    if (ds->n < world)
+        return rlc_errc(RLC_EINVAL, "data iterator: %d rows cannot be sharded over %d ranks", ds->n, world);
+    it->ds = ds;
+    it->seed = seed;
+    it->shuffle = shuffle;
+    it->rank = rank;
+    it->world = world;
+    it->per_rank = ds->n / world;
+    it->perm = rlc_malloc(sizeof *it->perm * (size_t)ds->n);
+    if (!it->perm) return RLC_ENOMEM;
+    make_perm(it);
+    return 0;
+}
+
+const data_row_t *data_iter_next(data_iter_t *it) {
+    if (!it->perm) return NULL;
+    if (it->pos >= it->per_rank) {
+        it->epoch++;
+        it->pos = 0;
+        make_perm(it);
+    }
+    long g = it->pos * it->world + it->rank;
+    it->pos++;
+    return &it->ds->rows[it->perm[g]];
+}
+
+data_cursor_t data_iter_cursor(const data_iter_t *it) {
+    data_cursor_t c = {it->epoch, it->pos};
+    return c;
+}
+
+int data_iter_seek(data_iter_t *it, data_cursor_t c) {
+    if (!it->perm) return rlc_errc(RLC_EINVAL, "data iterator: not initialized");
+    if (c.epoch < 0 || c.pos < 0 || c.pos > it->per_rank)
+        return rlc_errc(RLC_EINVAL, "data cursor (epoch %ld, pos %ld) out of range for %ld rows per rank", c.epoch,
+                        c.pos, it->per_rank);
+    if (c.epoch != it->epoch) {
+        it->epoch = c.epoch;
+        make_perm(it);
+    }
+    it->pos = c.pos;
+    return 0;
+}
+
+void data_iter_free(data_iter_t *it) {
+    free(it->perm);
+    memset(it, 0, sizeof *it);
+}
+
+cJSON *data_cursor_json(data_cursor_t c, long n_rows) {
+    cJSON *j = cJSON_CreateObject();
+    if (!j) return NULL;
+    cJSON_AddNumberToObject(j, "epoch", (double)c.epoch);
+    cJSON_AddNumberToObject(j, "pos", (double)c.pos);
+    cJSON_AddNumberToObject(j, "rows", (double)n_rows);
+    return j;
+}
+
+int data_cursor_from_json(const cJSON *j, long n_rows, data_cursor_t *out) {
+    long long e, p, n;
+    int rc;
+    if ((rc = rlc_json_get_int(j, "epoch", &e, 1, "data cursor")) ||
+        (rc = rlc_json_get_int(j, "pos", &p, 1, "data cursor")) ||
+        (rc = rlc_json_get_int(j, "rows", &n, 1, "data cursor")))
+        return rc;
+    if (n != n_rows)
+        return rlc_errc(RLC_EINVAL, "data cursor was saved for %lld rows but the dataset has %ld (different data?)", n,
+                        n_rows);
+    out->epoch = (long)e;
+    out->pos = (long)p;
+    return 0;
+}

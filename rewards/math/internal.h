@@ -1,0 +1,92 @@
+/* Internals of the math grader shared by normalize.c, parse.c and equal.c: a growable
+ * string buffer, the normalization entry point with its side flags, and the expression
+ * tree (a fixed-capacity node pool, so a pathological answer cannot exhaust memory). */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- growable string with a hard size limit ---- */
+typedef struct {
+    char *p;
+    size_t len, cap, limit;
+    int failed; /* allocation failed or limit reached; content is then unusable */
+} mbuf_t;
+
+void mbuf_init(mbuf_t *b, size_t limit);
+void mbuf_free(mbuf_t *b);
+void mbuf_putc(mbuf_t *b, char c);
+void mbuf_putn(mbuf_t *b, const char *s, size_t n);
+void mbuf_puts(mbuf_t *b, const char *s);
+
+/* normalization side information */
+enum {
+    MNORM_PERCENT = 1 << 0, /* a % sign was removed */
+    MNORM_DEGREE = 1 << 1,  /* a degree sign was removed */
+    MNORM_UNIT = 1 << 2,    /* a unit word / \text{unit} suffix was removed */
+};
+
+/* Normalize [in, in+n) into out (reset first). Returns 0, or -1 when out failed. */
+int math_normalize_buf(const char *in, size_t n, mbuf_t *out, int *flags);
+
+/* ---- expression tree ---- */
+typedef enum {
+    MN_NUM,    /* literal: val (+ exact num/den when exact) */
+    MN_VAR,    /* name in str */
+    MN_PI,
+    MN_E,
+    MN_INF,
+    MN_ADD,    /* n-ary sum of kids */
+    MN_MUL,    /* n-ary product of kids */
+    MN_NEG,    /* -k0 */
+    MN_INV,    /* 1/k0 */
+    MN_POW,    /* k0 ^ k1 */
+    MN_FACT,   /* k0 ! */
+    MN_FUNC,   /* fn(k0 [, k1]) : sub = function id */
+    MN_PM,     /* k0 ± k1 (k0 may be absent: nk = 1 means ±k0) */
+    MN_TUPLE,  /* ( ... ) or [ ... ]: sub = open<<4 | close bracket kinds */
+    MN_SET,    /* \{ ... \} */
+    MN_LIST,   /* bare comma list at top level */
+    MN_MATRIX, /* rows*cols kids, row-major; rows in aux */
+    MN_REL,    /* k0 op k1 (op in sub: = < > <= >= !=) */
+    MN_UNION,  /* k0 \cup k1 ... */
+} mnode_kind_t;
+
+enum { BR_PAREN = 1, BR_SQUARE = 2 };
+enum { REL_EQ = 1, REL_LT, REL_GT, REL_LE, REL_GE, REL_NE };
+enum {
+    FN_SQRT = 1, FN_ROOT, FN_SIN, FN_COS, FN_TAN, FN_COT, FN_SEC, FN_CSC, FN_ASIN, FN_ACOS, FN_ATAN,
+    FN_SINH, FN_COSH, FN_TANH, FN_LN, FN_LOG, FN_LOGB, FN_EXP, FN_ABS, FN_FLOOR, FN_CEIL, FN_BINOM,
+    FN_GCD, FN_LCM, FN_ARCCOT,
+};
+
+typedef struct {
+    uint8_t kind, sub;
+    uint16_t depth;
+    int32_t nk;   /* number of kids */
+    int32_t k;    /* index of the first kid in the kids array */
+    int32_t aux;  /* matrix rows; NUM: 1 if the literal was written with a decimal point */
+    int32_t str;  /* VAR: offset of the name in the string area */
+    double val;
+    int64_t num, den; /* NUM exact value when den > 0 */
+} mnode_t;
+
+#define MTREE_MAX_NODES 1024
+#define MTREE_MAX_KIDS 2048
+#define MTREE_MAX_STR 2048
+#define MTREE_MAX_DEPTH 48
+
+typedef struct {
+    mnode_t nodes[MTREE_MAX_NODES];
+    int32_t kids[MTREE_MAX_KIDS];
+    char str[MTREE_MAX_STR];
+    int n_nodes, n_kids, n_str;
+    int root;
+} mtree_t;
+
+/* Parse a normalized answer into t. Returns 0, or -1 when the text is not math we
+ * understand (words, unbalanced brackets) or exceeds the pool/depth caps. */
+int math_parse(const char *s, size_t n, mtree_t *t);
+
+/* Canonical text of the subtree at `node` (sums/products with sorted operands), used to
+ * compare values too large to evaluate. */
+void math_tree_print(const mtree_t *t, int node, mbuf_t *out);
