@@ -1,0 +1,692 @@
+/* Parity of every CUDA op with the CPU reference, through the backend vtable: the same random
+ * inputs (rounded to bf16 so both backends see identical values) go to both, and each output
+ * is compared by normalized MSE (sum (gpu-cpu)^2 / sum cpu^2, as llama.cpp's test-backend-ops),
+ * with a per-op limit justified where it is set. GPU outputs sit between guard regions that
+ * must survive untouched, and "=" outputs start as NaN so unwritten elements fail.
+ * Built twice: test_gpu_ops (a real GPU; exits 77 = skipped without one) and test_cuda_emu
+ * (the same kernels compiled against kernels/cuda/emu.h and run on the CPU). */
+#include "testutil.h"
+
+#include "core/err.h"
+#include "core/half.h"
+#include "core/philox.h"
+#include "kernels/backend.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/cuda/cuda_backend.h"
+
+/* Limits. A bf16 store of an fp32 result has relative error up to 2^-9, uniform, so its
+ * NMSE is about (2^-9)^2 / 3 = 1.3e-6; BF16_ONE allows ~8x that for one rounding of the
+ * output. F32 outputs computed from identical inputs differ only by summation order. */
+#define BF16_ONE 1e-5
+#define BF16_TWO 3e-5 /* two roundings in series (e.g. a rounded intermediate feeds the output) */
+#define F32_ORDER 1e-9
+
+enum { GUARD = 64, MAXBUF = 48 };
+
+static rlc_backend_t *cpu, *gpu;
+static rlc_rng_t rng;
+
+typedef struct {
+    rlc_buf_kind_t kind;
+    size_t n;
+    void *c;      /* CPU buffer */
+    char *gbase;  /* GPU allocation incl. guards */
+    void *g;      /* GPU buffer = gbase + GUARD elements */
+    float *guard; /* the guards as first downloaded */
+} buf_t;
+
+static buf_t bufs[MAXBUF];
+static int nbufs;
+
+static size_t esz(rlc_backend_t *be, rlc_buf_kind_t k) { return be->esize[k]; }
+
+static void gpu_ok(void) {
+    int rc = gpu->check(gpu);
+    if (rc) fail_msg("gpu check(): %s", rlc_errmsg());
+}
+
+static buf_t *B(rlc_buf_kind_t kind, size_t n) {
+    assert_true(nbufs < MAXBUF);
+    buf_t *b = &bufs[nbufs++];
+    memset(b, 0, sizeof *b);
+    b->kind = kind;
+    b->n = n;
+    b->c = cpu->alloc(cpu, "test", n ? n : 1, kind);
+    b->gbase = gpu->alloc(gpu, "test", n + 2 * GUARD, kind);
+    assert_non_null(b->c);
+    assert_non_null(b->gbase);
+    b->g = b->gbase + GUARD * esz(gpu, kind);
+    /* guards hold a recognisable pattern, the interior NaN (or -1 for int32) */
+    size_t tot = n + 2 * GUARD;
+    float *h = malloc(tot * sizeof(float));
+    for (size_t i = 0; i < tot; i++) {
+        if (kind == RLC_BUF_I32) {
+            int32_t v = (i < GUARD || i >= GUARD + n) ? (int32_t)(0x5A5A0000 + i) : -1;
+            memcpy(&h[i], &v, 4);
+        } else {
+            h[i] = (i < GUARD || i >= GUARD + n) ? 1000.0f + (float)i : NAN;
+        }
+    }
+    assert_int_equal(gpu->upload(gpu, b->gbase, kind, h, tot), 0);
+    assert_int_equal(gpu->download(gpu, h, b->gbase, kind, tot), 0);
+    b->guard = malloc(2 * GUARD * sizeof(float));
+    memcpy(b->guard, h, GUARD * sizeof(float));
+    memcpy(b->guard + GUARD, h + GUARD + n, GUARD * sizeof(float));
+    free(h);
+    return b;
+}
+
+static void bufs_free(void) {
+    for (int i = 0; i < nbufs; i++) {
+        cpu->free(cpu, bufs[i].c);
+        gpu->free(gpu, bufs[i].gbase);
+        free(bufs[i].guard);
+    }
+    nbufs = 0;
+}
+
+static void guards_ok(const char *what, buf_t *b) {
+    size_t tot = b->n + 2 * GUARD;
+    float *h = malloc(tot * sizeof(float));
+    assert_int_equal(gpu->download(gpu, h, b->gbase, b->kind, tot), 0);
+    if (memcmp(h, b->guard, GUARD * sizeof(float)) || memcmp(h + GUARD + b->n, b->guard + GUARD, GUARD * sizeof(float)))
+        fail_msg("%s: the GPU op wrote outside its output (guard region changed)", what);
+    free(h);
+}
+
+static float bfr(float x) { return rlc_bf16_to_f32(rlc_f32_to_bf16(x)); }
+
+/* Upload the same values to both sides. */
+static void set(buf_t *b, const float *x) {
+    assert_int_equal(cpu->upload(cpu, b->c, b->kind, x, b->n), 0);
+    assert_int_equal(gpu->upload(gpu, b->g, b->kind, x, b->n), 0);
+}
+static void set_g(buf_t *b, const float *x) { assert_int_equal(gpu->upload(gpu, b->g, b->kind, x, b->n), 0); }
+static void set_i(buf_t *b, const int32_t *x) {
+    assert_int_equal(cpu->upload(cpu, b->c, RLC_BUF_I32, x, b->n), 0);
+    assert_int_equal(gpu->upload(gpu, b->g, RLC_BUF_I32, x, b->n), 0);
+}
+/* Random normal * scale, rounded to bf16 so that both backends hold the same numbers. */
+static float *fill(buf_t *b, float scale) {
+    float *x = malloc(b->n * sizeof(float) + 4);
+    for (size_t i = 0; i < b->n; i++) x[i] = bfr((float)(rlc_rng_normal(&rng) * scale));
+    set(b, x);
+    return x;
+}
+static float *get(rlc_backend_t *be, buf_t *b) {
+    float *x = malloc(b->n * sizeof(float) + 4);
+    assert_int_equal(be->download(be, x, be == cpu ? b->c : b->g, b->kind, b->n), 0);
+    return x;
+}
+
+static double nmse(const float *g, const float *c, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)g[i] - (double)c[i];
+        num += d * d;
+        den += (double)c[i] * c[i];
+    }
+    if (num != num) return INFINITY;
+    if (den == 0) return num == 0 ? 0 : INFINITY;
+    return num / den;
+}
+
+/* Compare a buffer's GPU and CPU contents; also its guards. */
+static double cmp(const char *what, buf_t *b, double limit) {
+    gpu_ok();
+    float *g = get(gpu, b), *c = get(cpu, b);
+    double e = nmse(g, c, b->n);
+    print_message("  %-28s nmse %.3g (limit %.1g)\n", what, e, limit);
+    if (!(e <= limit)) {
+        for (size_t i = 0, shown = 0; i < b->n && shown < 6; i++)
+            if (fabsf(g[i] - c[i]) > 1e-3f * (1.0f + fabsf(c[i])) || g[i] != g[i]) {
+                print_message("    [%zu] gpu %.6g cpu %.6g\n", i, g[i], c[i]);
+                shown++;
+            }
+        fail_msg("%s: nmse %.3g over the limit %.1g", what, e, limit);
+    }
+    guards_ok(what, b);
+    free(g);
+    free(c);
+    return e;
+}
+
+/* GPU buffer equal to itself across two runs, bit for bit (determinism). */
+static void same_bits(const char *what, const float *a, const float *b, size_t n) {
+    if (memcmp(a, b, n * sizeof(float))) fail_msg("%s: two identical GPU runs differ", what);
+}
+
+/* ---------------------------------------------------------------- memory, elementwise */
+
+static void test_memory(void **s) {
+    (void)s;
+    assert_int_equal(gpu->is_gpu, 1);
+    assert_string_equal(gpu->name, "cuda");
+    assert_true(strlen(gpu->device_desc) > 0);
+    assert_int_equal(gpu->esize[RLC_BUF_PARAM], 2);
+    assert_int_equal(gpu->esize[RLC_BUF_ACT], 2);
+    assert_int_equal(gpu->esize[RLC_BUF_GRAD], 4);
+    assert_int_equal(gpu->esize[RLC_BUF_F32], 4);
+    assert_int_equal(gpu->esize[RLC_BUF_I32], 4);
+    /* bf16 upload rounds to nearest even; f32 and int32 are exact */
+    float x[5] = {1.0f + 1.0f / 256, 1.0f + 3.0f / 256, -2.5f, 3.14159265f, 1e-20f};
+    buf_t *a = B(RLC_BUF_ACT, 5), *f = B(RLC_BUF_F32, 5), *i = B(RLC_BUF_I32, 5);
+    set(a, x);
+    set(f, x);
+    int32_t iv[5] = {0, -1, 7, 2147483647, -2147483647};
+    set_i(i, iv);
+    float *ga = get(gpu, a), *gf = get(gpu, f);
+    assert_float_equal(ga[0], 1.0f, 0); /* tie -> even */
+    assert_float_equal(ga[1], 1.0f + 4.0f / 256, 0);
+    for (int k = 0; k < 5; k++) {
+        assert_true(ga[k] == rlc_bf16_to_f32(rlc_f32_to_bf16(x[k])));
+        assert_true(gf[k] == x[k]);
+    }
+    int32_t gi[5];
+    assert_int_equal(gpu->download(gpu, gi, i->g, RLC_BUF_I32, 5), 0);
+    assert_memory_equal(gi, iv, sizeof iv);
+    /* zero and copy stay inside their range */
+    gpu->copy(gpu, a->g, f->g, RLC_BUF_F32, 0);
+    buf_t *z = B(RLC_BUF_GRAD, 1000), *z2 = B(RLC_BUF_GRAD, 1000);
+    free(fill(z, 1.0f));
+    gpu->zero(gpu, z->g, RLC_BUF_GRAD, 1000);
+    cpu->zero(cpu, z->c, RLC_BUF_GRAD, 1000);
+    cmp("zero", z, 0);
+    free(fill(z, 1.0f));
+    gpu->copy(gpu, z2->g, z->g, RLC_BUF_GRAD, 1000);
+    cpu->copy(cpu, z2->c, z->c, RLC_BUF_GRAD, 1000);
+    cmp("copy", z2, 0);
+    /* out of memory: NULL and a message naming the buffer and the size */
+    void *p = gpu->alloc(gpu, "huge_test_buffer", (size_t)1 << 50, RLC_BUF_F32);
+    assert_null(p);
+    assert_non_null(strstr(rlc_errmsg(), "huge_test_buffer"));
+    assert_non_null(strstr(rlc_errmsg(), "MiB"));
+    gpu_ok(); /* a failed alloc is not a sticky compute error */
+    free(ga);
+    free(gf);
+    bufs_free();
+}
+
+static void test_elementwise(void **s) {
+    (void)s;
+    const size_t n = 100003; /* not a multiple of any block size */
+    rlc_buf_kind_t kinds[3] = {RLC_BUF_ACT, RLC_BUF_F32, RLC_BUF_GRAD};
+    for (int k = 0; k < 3; k++) {
+        buf_t *a = B(kinds[k], n), *b = B(kinds[k], n), *o = B(kinds[k], n);
+        free(fill(a, 1.0f));
+        free(fill(b, 1.0f));
+        cpu->add(cpu, o->c, a->c, b->c, kinds[k], n);
+        gpu->add(gpu, o->g, a->g, b->g, kinds[k], n);
+        cmp("add", o, kinds[k] == RLC_BUF_ACT ? BF16_ONE : 0);
+        cpu->add(cpu, a->c, a->c, b->c, kinds[k], n); /* out aliases a */
+        gpu->add(gpu, a->g, a->g, b->g, kinds[k], n);
+        cmp("add (aliased)", a, kinds[k] == RLC_BUF_ACT ? BF16_ONE : 0);
+        cpu->scale(cpu, b->c, kinds[k], n, -0.37f);
+        gpu->scale(gpu, b->g, kinds[k], n, -0.37f);
+        cmp("scale", b, kinds[k] == RLC_BUF_ACT ? BF16_ONE : 0);
+        double sc = 0, sg = 0;
+        cpu->sumsq(cpu, &sc, b->c, kinds[k], n);
+        gpu->sumsq(gpu, &sg, b->g, kinds[k], n);
+        gpu_ok();
+        double ref = 0;
+        float *hb = get(gpu, b);
+        for (size_t i = 0; i < n; i++) ref += (double)hb[i] * hb[i];
+        print_message("  sumsq kind %d: gpu %.12g cpu %.12g ref %.12g\n", (int)kinds[k], sg, sc, ref);
+        assert_true(fabs(sg - ref) <= 1e-9 * ref); /* double accumulation of identical values */
+        double sg2 = 0;
+        gpu->sumsq(gpu, &sg2, b->g, kinds[k], n);
+        assert_true(sg2 == sg); /* fixed reduction order */
+        free(hb);
+        bufs_free();
+    }
+    /* ACT <-> F32 */
+    buf_t *a = B(RLC_BUF_ACT, n), *f = B(RLC_BUF_F32, n), *f2 = B(RLC_BUF_F32, n);
+    free(fill(a, 3.0f));
+    cpu->act_to_f32(cpu, f->c, a->c, n);
+    gpu->act_to_f32(gpu, f->g, a->g, n);
+    cmp("act_to_f32", f, 0);
+    float *x = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = (float)rlc_rng_normal(&rng); /* not bf16-exact: the cast rounds */
+    set(f2, x);
+    cpu->f32_to_act(cpu, a->c, f2->c, n);
+    gpu->f32_to_act(gpu, a->g, f2->g, n);
+    cmp("f32_to_act", a, BF16_ONE);
+    float *ga = get(gpu, a);
+    for (size_t i = 0; i < n; i++)
+        if (ga[i] != bfr(x[i])) fail_msg("f32_to_act[%zu]: %g is not the nearest bf16 of %g", i, ga[i], x[i]);
+    free(ga);
+    free(x);
+    bufs_free();
+}
+
+/* ---------------------------------------------------------------- embedding */
+
+static void test_embedding(void **s) {
+    (void)s;
+    const int V = 50, C = 300, N = 203; /* few ids, many tokens: every id repeats */
+    buf_t *wte = B(RLC_BUF_PARAM, (size_t)V * C), *out = B(RLC_BUF_ACT, (size_t)N * C);
+    buf_t *ids = B(RLC_BUF_I32, N), *dwte = B(RLC_BUF_GRAD, (size_t)V * C), *dout = B(RLC_BUF_ACT, (size_t)N * C);
+    free(fill(wte, 1.0f));
+    int32_t id[203];
+    for (int n = 0; n < N; n++) id[n] = (int32_t)rlc_rng_below(&rng, V);
+    id[0] = V - 1;
+    set_i(ids, id);
+    cpu->embedding_fwd(cpu, out->c, ids->c, wte->c, N, C);
+    gpu->embedding_fwd(gpu, out->g, ids->g, wte->g, N, C);
+    cmp("embedding_fwd", out, 0); /* a copy: exact */
+    free(fill(dout, 1.0f));
+    float *d0 = fill(dwte, 1.0f); /* += onto nonzero gradients */
+    cpu->embedding_bwd(cpu, dwte->c, dout->c, ids->c, N, C);
+    gpu->embedding_bwd(gpu, dwte->g, dout->g, ids->g, N, C);
+    /* fp32 sums of identical bf16 values in a different association */
+    cmp("embedding_bwd", dwte, F32_ORDER);
+    float *r1 = get(gpu, dwte);
+    set_g(dwte, d0);
+    gpu->embedding_bwd(gpu, dwte->g, dout->g, ids->g, N, C);
+    float *r2 = get(gpu, dwte);
+    same_bits("embedding_bwd", r1, r2, (size_t)V * C);
+    free(r1);
+    free(r2);
+    free(d0);
+    /* a single token */
+    cpu->embedding_bwd(cpu, dwte->c, dout->c, ids->c, 1, C);
+    gpu->embedding_bwd(gpu, dwte->g, dout->g, ids->g, 1, C);
+    cmp("embedding_bwd N=1", dwte, F32_ORDER);
+    bufs_free();
+}
+
+/* ---------------------------------------------------------------- rmsnorm */
+
+static void rmsnorm_case(int N, int C) {
+    print_message(" rmsnorm N=%d C=%d\n", N, C);
+    size_t nc = (size_t)N * C;
+    buf_t *x = B(RLC_BUF_ACT, nc), *x2 = B(RLC_BUF_ACT, nc), *w = B(RLC_BUF_PARAM, C), *out = B(RLC_BUF_ACT, nc);
+    buf_t *rstd = B(RLC_BUF_F32, N), *res = B(RLC_BUF_ACT, nc);
+    free(fill(x, 2.0f));
+    free(fill(x2, 1.0f));
+    float *hw = malloc(C * sizeof(float));
+    for (int c = 0; c < C; c++) hw[c] = bfr(1.0f + 0.3f * (float)rlc_rng_normal(&rng));
+    set(w, hw);
+    cpu->rmsnorm_fwd(cpu, out->c, rstd->c, x->c, w->c, N, C, 1e-6f);
+    gpu->rmsnorm_fwd(gpu, out->g, rstd->g, x->g, w->g, N, C, 1e-6f);
+    cmp("rmsnorm_fwd out", out, BF16_ONE);
+    cmp("rmsnorm_fwd rstd", rstd, F32_ORDER);
+    cpu->residual_rmsnorm_fwd(cpu, res->c, out->c, rstd->c, x->c, x2->c, w->c, N, C, 1e-5f);
+    gpu->residual_rmsnorm_fwd(gpu, res->g, out->g, rstd->g, x->g, x2->g, w->g, N, C, 1e-5f);
+    cmp("residual_rmsnorm resid", res, BF16_ONE);
+    cmp("residual_rmsnorm out", out, BF16_TWO); /* the GPU normalizes the rounded residual */
+    cmp("residual_rmsnorm rstd", rstd, 1e-6);   /* likewise: rstd of the rounded residual */
+    /* backward from identical inputs: x, w, rstd (the CPU's), dout, and a nonzero dinp/dw */
+    float *hr = get(cpu, rstd);
+    set(rstd, hr);
+    buf_t *dout = B(RLC_BUF_ACT, nc), *dinp = B(RLC_BUF_ACT, nc), *dw = B(RLC_BUF_GRAD, C);
+    free(fill(dout, 1.0f));
+    free(fill(dinp, 1.0f));
+    float *dw0 = fill(dw, 1.0f);
+    cpu->rmsnorm_bwd(cpu, dinp->c, dw->c, dout->c, x->c, w->c, rstd->c, N, C);
+    gpu->rmsnorm_bwd(gpu, dinp->g, dw->g, dout->g, x->g, w->g, rstd->g, N, C);
+    cmp("rmsnorm_bwd dinp (+=)", dinp, BF16_ONE);
+    cmp("rmsnorm_bwd dw (+=)", dw, F32_ORDER);
+    float *a = get(gpu, dw);
+    set_g(dw, dw0);
+    gpu->rmsnorm_bwd(gpu, dinp->g, dw->g, dout->g, x->g, w->g, rstd->g, N, C);
+    float *b = get(gpu, dw);
+    same_bits("rmsnorm_bwd dw", a, b, C);
+    free(a);
+    free(b);
+    free(dw0);
+    free(hr);
+    free(hw);
+    bufs_free();
+}
+
+static void test_rmsnorm(void **s) {
+    (void)s;
+    rmsnorm_case(1, 7);
+    rmsnorm_case(37, 896);
+    rmsnorm_case(300, 64); /* more rows than partial blocks: blocks loop over rows */
+}
+
+/* ---------------------------------------------------------------- rope */
+
+static void test_rope(void **s) {
+    (void)s;
+    const int N = 45, Hq = 4, Hk = 2, D = 64, ld = (Hq + 2 * Hk) * D;
+    buf_t *x = B(RLC_BUF_ACT, (size_t)N * ld), *pos = B(RLC_BUF_I32, N), *inv = B(RLC_BUF_F32, D / 2);
+    float *hx = fill(x, 1.0f);
+    int32_t p[45];
+    for (int n = 0; n < N; n++) p[n] = n < 20 ? n : (int32_t)rlc_rng_below(&rng, 32768); /* long positions too */
+    set_i(pos, p);
+    float f[32];
+    for (int i = 0; i < D / 2; i++) f[i] = (float)pow(1e6, -2.0 * i / D);
+    set(inv, f);
+    cpu->rope_fwd(cpu, x->c, pos->c, inv->c, N, Hq + Hk, D, ld);
+    gpu->rope_fwd(gpu, x->g, pos->g, inv->g, N, Hq + Hk, D, ld);
+    cmp("rope_fwd", x, BF16_ONE);
+    float *g = get(gpu, x);
+    for (int n = 0; n < N; n++) /* the v heads are not rotated */
+        for (int j = (Hq + Hk) * D; j < ld; j++)
+            if (g[(size_t)n * ld + j] != hx[(size_t)n * ld + j]) fail_msg("rope_fwd touched a v head at [%d,%d]", n, j);
+    free(g);
+    free(hx);
+    free(fill(x, 1.0f));
+    cpu->rope_bwd(cpu, x->c, pos->c, inv->c, N, Hq + Hk, D, ld);
+    gpu->rope_bwd(gpu, x->g, pos->g, inv->g, N, Hq + Hk, D, ld);
+    cmp("rope_bwd", x, BF16_ONE);
+    bufs_free();
+}
+
+/* ---------------------------------------------------------------- swiglu */
+
+static void test_swiglu(void **s) {
+    (void)s;
+    const int N = 33, F = 517;
+    buf_t *gu = B(RLC_BUF_ACT, (size_t)N * 2 * F), *out = B(RLC_BUF_ACT, (size_t)N * F);
+    buf_t *dout = B(RLC_BUF_ACT, (size_t)N * F), *dgu = B(RLC_BUF_ACT, (size_t)N * 2 * F);
+    free(fill(gu, 2.0f));
+    cpu->swiglu_fwd(cpu, out->c, gu->c, N, F);
+    gpu->swiglu_fwd(gpu, out->g, gu->g, N, F);
+    cmp("swiglu_fwd", out, BF16_ONE);
+    free(fill(dout, 1.0f));
+    cpu->swiglu_bwd(cpu, dgu->c, dout->c, gu->c, N, F);
+    gpu->swiglu_bwd(gpu, dgu->g, dout->g, gu->g, N, F);
+    cmp("swiglu_bwd", dgu, BF16_ONE);
+    bufs_free();
+}
+
+/* ---------------------------------------------------------------- matmul */
+
+static void matmul_case(int N, int IC, int OC, int bias) {
+    print_message(" matmul N=%d IC=%d OC=%d bias=%d\n", N, IC, OC, bias);
+    buf_t *inp = B(RLC_BUF_ACT, (size_t)N * IC), *w = B(RLC_BUF_PARAM, (size_t)OC * IC), *b = B(RLC_BUF_PARAM, OC);
+    buf_t *out = B(RLC_BUF_ACT, (size_t)N * OC), *dout = B(RLC_BUF_ACT, (size_t)N * OC);
+    buf_t *dinp = B(RLC_BUF_ACT, (size_t)N * IC), *dw = B(RLC_BUF_GRAD, (size_t)OC * IC), *db = B(RLC_BUF_GRAD, OC);
+    free(fill(inp, 1.0f));
+    free(fill(w, 0.1f));
+    free(fill(b, 1.0f));
+    cpu->matmul_fwd(cpu, out->c, inp->c, w->c, bias ? b->c : NULL, N, IC, OC);
+    gpu->matmul_fwd(gpu, out->g, inp->g, w->g, bias ? b->g : NULL, N, IC, OC);
+    cmp("matmul_fwd", out, BF16_ONE);
+    free(fill(dout, 1.0f));
+    free(fill(dw, 1.0f));
+    free(fill(db, 1.0f));
+    cpu->matmul_bwd(cpu, dinp->c, dw->c, bias ? db->c : NULL, dout->c, inp->c, w->c, N, IC, OC);
+    gpu->matmul_bwd(gpu, dinp->g, dw->g, bias ? db->g : NULL, dout->g, inp->g, w->g, N, IC, OC);
+    cmp("matmul_bwd dinp", dinp, BF16_ONE);
+    cmp("matmul_bwd dw (+=)", dw, F32_ORDER);
+    cmp("matmul_bwd dbias (+=)", db, F32_ORDER);
+    /* dinp NULL: only the parameter gradients, accumulating again */
+    cpu->matmul_bwd(cpu, NULL, dw->c, NULL, dout->c, inp->c, w->c, N, IC, OC);
+    gpu->matmul_bwd(gpu, NULL, dw->g, NULL, dout->g, inp->g, w->g, N, IC, OC);
+    cmp("matmul_bwd dw, no dinp", dw, F32_ORDER);
+    bufs_free();
+}
+
+static void test_matmul(void **s) {
+    (void)s;
+    matmul_case(64, 128, 192, 1);
+    matmul_case(33, 70, 50, 1); /* odd sizes: 2-byte aligned rows */
+    matmul_case(5, 64, 896, 0);
+}
+
+/* ---------------------------------------------------------------- attention */
+
+static void attention_case(int nseq, const int *lens, int Hq, int Hk, int D) {
+    int cu[8] = {0}, N = 0, maxlen = 0;
+    for (int i = 0; i < nseq; i++) {
+        N += lens[i];
+        cu[i + 1] = N;
+        if (lens[i] > maxlen) maxlen = lens[i];
+    }
+    print_message(" attention nseq=%d N=%d max=%d Hq=%d Hk=%d D=%d\n", nseq, N, maxlen, Hq, Hk, D);
+    size_t W = (size_t)(Hq + 2 * Hk) * D;
+    float scale = 1.0f / sqrtf((float)D);
+    buf_t *qkv = B(RLC_BUF_ACT, N * W), *out = B(RLC_BUF_ACT, (size_t)N * Hq * D), *lse = B(RLC_BUF_F32, (size_t)N * Hq);
+    buf_t *cus = B(RLC_BUF_I32, nseq + 1), *dout = B(RLC_BUF_ACT, (size_t)N * Hq * D), *dqkv = B(RLC_BUF_ACT, N * W);
+    free(fill(qkv, 1.5f)); /* scores of a few units: a peaked but not one-hot softmax */
+    set_i(cus, cu);
+    cpu->attention_fwd(cpu, out->c, lse->c, qkv->c, cus->c, nseq, maxlen, N, Hq, Hk, D, scale);
+    gpu->attention_fwd(gpu, out->g, lse->g, qkv->g, cus->g, nseq, maxlen, N, Hq, Hk, D, scale);
+    cmp("attention_fwd out", out, BF16_ONE);
+    cmp("attention_fwd lse", lse, F32_ORDER);
+    /* backward from identical inputs: the CPU's out (rounded to bf16) and lse on both sides */
+    float *ho = get(cpu, out), *hl = get(cpu, lse);
+    for (size_t i = 0; i < out->n; i++) ho[i] = bfr(ho[i]);
+    set(out, ho);
+    set(lse, hl);
+    free(fill(dout, 1.0f));
+    cpu->attention_bwd(cpu, dqkv->c, dout->c, qkv->c, out->c, lse->c, cus->c, nseq, maxlen, N, Hq, Hk, D, scale);
+    gpu->attention_bwd(gpu, dqkv->g, dout->g, qkv->g, out->g, lse->g, cus->g, nseq, maxlen, N, Hq, Hk, D, scale);
+    /* one rounding of dq/dk/dv; dS = P (dP - delta) loses a little to cancellation */
+    cmp("attention_bwd dqkv", dqkv, BF16_TWO);
+    float *a = get(gpu, dqkv);
+    gpu->attention_bwd(gpu, dqkv->g, dout->g, qkv->g, out->g, lse->g, cus->g, nseq, maxlen, N, Hq, Hk, D, scale);
+    float *b = get(gpu, dqkv);
+    same_bits("attention_bwd", a, b, dqkv->n);
+    free(a);
+    free(b);
+    free(ho);
+    free(hl);
+    bufs_free();
+}
+
+static void test_attention(void **s) {
+    (void)s;
+    int l1[3] = {1, 37, 70}; /* a 1-token sequence, partial tiles, several tiles */
+    attention_case(3, l1, 4, 2, 64);
+    int l2[1] = {100};
+    attention_case(1, l2, 2, 2, 128); /* MHA, D = 128 */
+    int l3[2] = {33, 32};
+    attention_case(2, l3, 6, 1, 80); /* MQA, a head size that is not a power of two */
+}
+
+/* ---------------------------------------------------------------- LM head */
+
+static void lmhead_case(int N, int C, int V, int with_dent) {
+    print_message(" lmhead N=%d C=%d V=%d dent=%d\n", N, C, V, with_dent);
+    float inv_temp = 1.0f / 0.7f;
+    buf_t *h = B(RLC_BUF_ACT, (size_t)N * C), *w = B(RLC_BUF_PARAM, (size_t)V * C), *tg = B(RLC_BUF_I32, N);
+    buf_t *logp = B(RLC_BUF_F32, N), *ent = B(RLC_BUF_F32, N), *dlogp = B(RLC_BUF_F32, N), *dent = B(RLC_BUF_F32, N);
+    buf_t *dh = B(RLC_BUF_ACT, (size_t)N * C), *dw = B(RLC_BUF_GRAD, (size_t)V * C), *lg = B(RLC_BUF_F32, (size_t)3 * V);
+    free(fill(h, 1.0f));
+    free(fill(w, 0.2f));
+    int32_t t[64];
+    for (int n = 0; n < N; n++) t[n] = (n % 5 == 3) ? -1 : (int32_t)rlc_rng_below(&rng, V); /* some masked rows */
+    t[0] = V - 1;
+    set_i(tg, t);
+    cpu->lmhead_fwd(cpu, logp->c, ent->c, h->c, w->c, tg->c, N, C, V, inv_temp);
+    gpu->lmhead_fwd(gpu, logp->g, ent->g, h->g, w->g, tg->g, N, C, V, inv_temp);
+    /* fp32 logits from identical bf16 inputs: only the summation order differs */
+    cmp("lmhead_fwd logp", logp, 1e-8);
+    cmp("lmhead_fwd entropy", ent, 1e-8);
+    free(fill(dlogp, 1.0f));
+    free(fill(dent, 0.1f));
+    free(fill(dw, 1.0f));
+    cpu->lmhead_bwd(cpu, dh->c, dw->c, logp->c, ent->c, dlogp->c, with_dent ? dent->c : NULL, h->c, w->c, tg->c, N, C,
+                    V, inv_temp);
+    gpu->lmhead_bwd(gpu, dh->g, dw->g, logp->g, ent->g, dlogp->g, with_dent ? dent->g : NULL, h->g, w->g, tg->g, N, C,
+                    V, inv_temp);
+    cmp("lmhead_bwd logp", logp, 1e-8);
+    cmp("lmhead_bwd entropy", ent, 1e-8);
+    /* dz is stored in bf16 before the two GEMMs: one rounding feeding dh (rounded again) and dw */
+    cmp("lmhead_bwd dh", dh, BF16_TWO);
+    cmp("lmhead_bwd dw (+=)", dw, BF16_ONE);
+    cpu->logits(cpu, lg->c, h->c, w->c, 3, C, V);
+    gpu->logits(gpu, lg->g, h->g, w->g, 3, C, V);
+    cmp("logits", lg, 1e-10);
+    bufs_free();
+}
+
+static void test_lmhead(void **s) {
+    (void)s;
+    lmhead_case(20, 64, 1003, 1); /* RLC_CUDA_LMHEAD_CHUNK=7 (set in main): chunks 7, 7, 6 */
+    lmhead_case(9, 128, 512, 0);
+}
+
+/* ---------------------------------------------------------------- AdamW */
+
+static void test_adamw(void **s) {
+    (void)s;
+    const size_t n = 10007;
+    buf_t *p = B(RLC_BUF_PARAM, n), *g = B(RLC_BUF_GRAD, n), *m = B(RLC_BUF_F32, n), *v = B(RLC_BUF_F32, n);
+    buf_t *master = B(RLC_BUF_F32, n);
+    float *p0 = fill(p, 0.5f);
+    set(master, p0); /* the GPU keeps fp32 master weights; the CPU's PARAM is fp32 itself */
+    float *zeros = calloc(n, sizeof(float));
+    set(m, zeros);
+    set(v, zeros);
+    for (int step = 1; step <= 3; step++) {
+        free(fill(g, 1.0f));
+        cpu->adamw(cpu, p->c, NULL, g->c, m->c, v->c, n, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, step, 0.5f, 1234u + step);
+        gpu->adamw(gpu, p->g, master->g, g->g, m->g, v->g, n, 1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, step, 0.5f,
+                   1234u + step);
+    }
+    cmp("adamw m", m, 1e-12);
+    cmp("adamw v", v, 1e-12);
+    gpu_ok();
+    float *gm = get(gpu, master), *cp = get(cpu, p), *gp = get(gpu, p);
+    double e = nmse(gm, cp, n);
+    print_message("  %-28s nmse %.3g (limit 1e-12)\n", "adamw master vs cpu param", e);
+    assert_true(e <= 1e-12); /* the same fp32 formula in the same order */
+    for (size_t i = 0; i < n; i++) { /* the bf16 copy is one of the two neighbours of the master value */
+        float lo = rlc_bf16_to_f32((uint16_t)(rlc_f32_to_bf16(gm[i]) - 1));
+        float hi = rlc_bf16_to_f32((uint16_t)(rlc_f32_to_bf16(gm[i]) + 1));
+        if (!(gp[i] >= fminf(lo, hi) && gp[i] <= fmaxf(lo, hi)))
+            fail_msg("adamw: bf16 param[%zu] = %g is not next to master %g", i, gp[i], gm[i]);
+    }
+    guards_ok("adamw param", p);
+    guards_ok("adamw master", master);
+    free(gm);
+    free(cp);
+    free(gp);
+    free(p0);
+    free(zeros);
+    bufs_free();
+}
+
+/* Stochastic rounding is unbiased: with lr = 0 the master stays put and the bf16 copy is the
+ * upper neighbour with probability equal to the fractional position between neighbours. */
+static void test_adamw_stochastic_rounding(void **s) {
+    (void)s;
+    const size_t n = 4096;
+    const int seeds = 64;
+    buf_t *p = B(RLC_BUF_PARAM, n), *g = B(RLC_BUF_GRAD, n), *m = B(RLC_BUF_F32, n), *v = B(RLC_BUF_F32, n);
+    buf_t *master = B(RLC_BUF_F32, n);
+    float *x = malloc(n * sizeof(float)), *zeros = calloc(n, sizeof(float));
+    const float lo = 1.0f, ulp = 1.0f / 128, frac = 0.3f;
+    for (size_t i = 0; i < n; i++) x[i] = (i % 2 ? -1.0f : 1.0f) * (lo + frac * ulp);
+    set(master, x);
+    set(g, zeros);
+    set(m, zeros);
+    set(v, zeros);
+    double up = 0;
+    float *first = NULL;
+    for (int k = 0; k < seeds; k++) {
+        gpu->adamw(gpu, p->g, master->g, g->g, m->g, v->g, n, 0.0f, 0.9f, 0.95f, 1e-8f, 0.0f, 1, 1.0f, 77u + k);
+        float *gp = get(gpu, p);
+        for (size_t i = 0; i < n; i++) {
+            float a = fabsf(gp[i]);
+            if (a != lo && a != lo + ulp) fail_msg("SR: %g is not a neighbour of %g", gp[i], x[i]);
+            up += a == lo + ulp;
+        }
+        if (k == 0)
+            first = gp;
+        else
+            free(gp);
+    }
+    double rate = up / ((double)n * seeds);
+    print_message("  stochastic rounding: rounded up %.4f of the time (expected %.2f)\n", rate, frac);
+    assert_true(fabs(rate - frac) < 0.01); /* 262144 draws: the std error is 0.0009 */
+    /* same seed, same bits */
+    gpu->adamw(gpu, p->g, master->g, g->g, m->g, v->g, n, 0.0f, 0.9f, 0.95f, 1e-8f, 0.0f, 1, 1.0f, 77u);
+    float *again = get(gpu, p);
+    same_bits("stochastic rounding", first, again, n);
+    gpu_ok();
+    free(first);
+    free(again);
+    free(x);
+    free(zeros);
+    bufs_free();
+}
+
+/* ---------------------------------------------------------------- bad input */
+
+static void expect_error(const char *what, const char *needle) {
+    int rc = gpu->check(gpu);
+    if (rc == 0) fail_msg("%s: check() reported no error", what);
+    print_message("  %-28s -> %s\n", what, rlc_errmsg());
+    if (!strstr(rlc_errmsg(), needle)) fail_msg("%s: message lacks '%s'", what, needle);
+    gpu_ok(); /* reported once, then cleared */
+}
+
+static void test_bad_input(void **s) {
+    (void)s;
+    const int N = 8, C = 16, V = 10;
+    buf_t *wte = B(RLC_BUF_PARAM, (size_t)V * C), *out = B(RLC_BUF_ACT, (size_t)N * C), *ids = B(RLC_BUF_I32, N);
+    free(fill(wte, 1.0f));
+    int32_t id[8] = {1, 2, -3, 4, 5, 6, 7, 8};
+    set_i(ids, id);
+    gpu->embedding_fwd(gpu, out->g, ids->g, wte->g, N, C);
+    expect_error("negative token id", "token id");
+    buf_t *tg = B(RLC_BUF_I32, N), *logp = B(RLC_BUF_F32, N);
+    int32_t t[8] = {0, 1, 2, 3, 4, 5, 6, 10};
+    set_i(tg, t);
+    gpu->lmhead_fwd(gpu, logp->g, NULL, out->g, wte->g, tg->g, N, C, V, 1.0f);
+    expect_error("target >= V", "target");
+    const int Hq = 3, Hk = 2, D = 8;
+    buf_t *qkv = B(RLC_BUF_ACT, (size_t)N * (Hq + 2 * Hk) * D), *ao = B(RLC_BUF_ACT, (size_t)N * Hq * D);
+    buf_t *lse = B(RLC_BUF_F32, (size_t)N * Hq), *cus = B(RLC_BUF_I32, 3);
+    free(fill(qkv, 1.0f));
+    int32_t cu[3] = {0, 6, 4}; /* decreasing */
+    set_i(cus, cu);
+    gpu->attention_fwd(gpu, ao->g, lse->g, qkv->g, cus->g, 2, 8, N, Hq, Hk, D, 0.3f);
+    expect_error("Hq not a multiple of Hk", "multiple");
+    gpu->attention_fwd(gpu, ao->g, lse->g, qkv->g, cus->g, 2, 8, N, 2, 1, D, 0.3f);
+    expect_error("bad cu_seqlens", "cu_seqlens");
+    int32_t cu2[3] = {0, 6, 8};
+    set_i(cus, cu2);
+    gpu->attention_fwd(gpu, ao->g, lse->g, qkv->g, cus->g, 2, 4, N, 2, 1, D, 0.3f);
+    expect_error("sequence over max_seqlen", "max_seqlen");
+    gpu->attention_fwd(gpu, ao->g, lse->g, qkv->g, cus->g, 2, 6, N, 2, 1, D, 0.3f);
+    gpu_ok(); /* and valid input works again */
+    bufs_free();
+}
+
+static int setup(void **s) {
+    (void)s;
+    bufs_free(); /* a failed test leaves its buffers behind */
+    rlc_rng_init(&rng, 20240607, 7);
+    return 0;
+}
+
+int main(void) {
+    char desc[256];
+#ifdef RLC_CUDA_EMU
+    const char *which = "CUDA emulator";
+#else
+    const char *which = "GPU";
+#endif
+    if (rlc_cuda_device_count(desc, sizeof desc) <= 0) {
+        printf("SKIP: no CUDA device (%s)\n", desc);
+        return 77;
+    }
+    setenv("RLC_CUDA_LMHEAD_CHUNK", "7", 1); /* several LM-head chunks even for small N */
+    if (rlc_cpu_backend_create(&cpu, 2) || rlc_cuda_backend_create(&gpu, 0, 2)) {
+        fprintf(stderr, "backend: %s\n", rlc_errmsg());
+        return 1;
+    }
+    printf("%s: %s\n", which, desc);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_memory, setup),      cmocka_unit_test_setup(test_elementwise, setup),
+        cmocka_unit_test_setup(test_embedding, setup),   cmocka_unit_test_setup(test_rmsnorm, setup),
+        cmocka_unit_test_setup(test_rope, setup),        cmocka_unit_test_setup(test_swiglu, setup),
+        cmocka_unit_test_setup(test_matmul, setup),      cmocka_unit_test_setup(test_attention, setup),
+        cmocka_unit_test_setup(test_lmhead, setup),      cmocka_unit_test_setup(test_adamw, setup),
+        cmocka_unit_test_setup(test_adamw_stochastic_rounding, setup),
+        cmocka_unit_test_setup(test_bad_input, setup),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    rlc_backend_destroy(gpu);
+    rlc_backend_destroy(cpu);
+    return rc;
+}
