@@ -10,6 +10,9 @@
 
 static const cli_command_t COMMANDS[] = {
     {"info", cmd_info, "version, compiled backends and devices found"},
+    {"grade", cmd_grade, "grade math answers (a pair, or a JSONL file)"},
+    {"tokenize", cmd_tokenize, "text (or a chat prompt) to token ids"},
+    {"detokenize", cmd_detokenize, "token ids to text"},
 };
 static const int NCOMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 

@@ -237,7 +237,7 @@ int tok_load(tok_t **out, const char *path) {
         if (!dir || !js || !sp) rc = RLC_ENOMEM;
         else if (fs_exists(js)) file = js, js = NULL, kind = TOK_KIND_BPE;
         else if (fs_exists(sp)) file = sp, sp = NULL, kind = TOK_KIND_SPM;
-        else rc = rlc_errc(RLC_EIO, "tokenizer: no tokenizer.json or tokenizer.model in %s", path);
+        else rc = rlc_errc(RLC_EIO, "no tokenizer.json or tokenizer.model in this directory");
         if (!rc && kind == TOK_KIND_BPE && sp && fs_exists(sp)) {
             /* both present: prefer tokenizer.json unless it is a sentencepiece-style one */
             t->kind = TOK_KIND_BPE;
@@ -278,7 +278,7 @@ int tok_load(tok_t **out, const char *path) {
             }
         }
     } else {
-        rc = rlc_errc(RLC_EIO, "tokenizer: %s does not exist", path);
+        rc = rlc_errc(RLC_EIO, "no such file or directory");
     }
     if (!rc && kind > 0) {
         t->kind = kind;
@@ -287,7 +287,7 @@ int tok_load(tok_t **out, const char *path) {
     if (!rc) rc = read_configs(t, dir);
     if (rc) {
         tok_free(t);
-        rlc_err_ctx(rc, "%s", path);
+        if (!strstr(rlc_errmsg(), path)) rlc_err_ctx(rc, "tokenizer %s", path);
     } else {
         *out = t;
     }

@@ -21,6 +21,7 @@ int tok_ivec_push(tok_ivec_t *a, int32_t x) {
 }
 
 int tok_ivec_append(tok_ivec_t *a, const int32_t *x, int n) {
+    if (n <= 0) return 0;
     if (a->n + n > a->cap) {
         int nc = a->cap ? a->cap : 64;
         while (nc < a->n + n) nc *= 2;

@@ -1,0 +1,220 @@
+/* `rlc tokenize` and `rlc detokenize`: text -> ids and ids -> text with a model's tokenizer
+ * (tokenizer.json or tokenizer.model), one text or a file of lines, and chat-template
+ * rendering (--chat) for checking prompts. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "tokenizer/tok.h"
+
+static void print_ids(FILE *f, const int32_t *ids, int n, int json) {
+    if (json) fputc('[', f);
+    for (int i = 0; i < n; i++) fprintf(f, i ? (json ? ",%d" : " %d") : "%d", ids[i]);
+    fputs(json ? "]\n" : "\n", f);
+}
+
+static int tokenize_one(const tok_t *t, const char *text, size_t len, int special, int json) {
+    int32_t *ids;
+    int n;
+    int rc = tok_encode(t, text, len, special, &ids, &n);
+    if (rc) return rc;
+    print_ids(stdout, ids, n, json);
+    free(ids);
+    return 0;
+}
+
+/* --chat '[{"role": "user", "content": "..."}]' */
+static int render_chat(const tok_t *t, const char *js, const char *family, int gen, char **out) {
+    cJSON *arr = rlc_json_parse(js, strlen(js), "--chat");
+    if (!arr) return RLC_EINVAL;
+    int rc = 0, n = cJSON_GetArraySize(arr);
+    tok_msg_t *m = calloc((size_t)n + 1, sizeof *m);
+    if (!cJSON_IsArray(arr) || !m) rc = rlc_errc(RLC_EINVAL, "--chat expects a JSON array of {\"role\", \"content\"}");
+    for (int i = 0; !rc && i < n; i++) {
+        const cJSON *e = cJSON_GetArrayItem(arr, i);
+        if ((rc = rlc_json_get_str(e, "role", &m[i].role, 1, "--chat message"))) break;
+        rc = rlc_json_get_str(e, "content", &m[i].content, 1, "--chat message");
+    }
+    if (!rc) rc = tok_chat_apply(t, m, n, gen, family, out);
+    free(m);
+    cJSON_Delete(arr);
+    return rc;
+}
+
+int cmd_tokenize(int argc, char **argv) {
+    const char *path = NULL, *text = NULL, *file = NULL, *chat = NULL, *family = NULL;
+    int json = 0, special = 0, render = 0, nogen = 0, info = 0;
+    cli_opt_t opts[] = {
+        {"--tokenizer", OPT_STR, &path, "model directory, tokenizer.json or tokenizer.model", 1, 0},
+        {"--text", OPT_STR, &text, "text to tokenize", 0, 0},
+        {"--file", OPT_STR, &file, "tokenize every line of this file (one output line each; - for stdin)", 0, 0},
+        {"--chat", OPT_STR, &chat, "JSON messages [{\"role\":..,\"content\":..}] rendered with the chat template", 0, 0},
+        {"--chat-format", OPT_STR, &family,
+         "chat family: chatml, qwen, qwen-math, llama3, llama3.1, deepseek-r1, plain (default: from the template)", 0, 0},
+        {"--no-generation-prompt", OPT_FLAG, &nogen, "with --chat: do not open an assistant turn", 0, 0},
+        {"--render", OPT_FLAG, &render, "with --chat: print the rendered prompt instead of ids", 0, 0},
+        {"--special", OPT_FLAG, &special, "add the tokenizer's BOS/EOS (post-processor / add_bos_token)", 0, 0},
+        {"--json", OPT_FLAG, &json, "print ids as a JSON array", 0, 0},
+        {"--info", OPT_FLAG, &info, "print the tokenizer's kind, vocab size, special ids and chat family", 0, 0},
+    };
+    int nopts = (int)(sizeof opts / sizeof opts[0]);
+    int rc = cli_parse(argc, argv, opts, nopts, "rlc tokenize --tokenizer PATH (--text STR | --file PATH | --chat JSON)",
+                       "Print the token ids of a text, of every line of a file, or of a chat prompt.");
+    if (rc) return rc > 0 ? 0 : cli_fail();
+    if (!!text + !!file + !!chat > 1) {
+        rlc_errc(RLC_EINVAL, "give one of --text, --file, --chat");
+        return cli_fail();
+    }
+    if (!text && !file && !chat && !info) {
+        rlc_errc(RLC_EINVAL, "nothing to tokenize: give --text, --file or --chat (see --help)");
+        return cli_fail();
+    }
+    tok_t *t;
+    if (tok_load(&t, path)) return cli_fail();
+    if (info) {
+        const int32_t *e;
+        int ne = tok_eos_ids(t, &e);
+        printf("kind %s\nvocab_size %d\nbos %d\neos %d\npad %d\neos_ids", tok_kind(t), tok_vocab_size(t), tok_bos_id(t),
+               tok_eos_id(t), tok_pad_id(t));
+        for (int i = 0; i < ne; i++) printf(" %d", e[i]);
+        printf("\nchat_family %s\n", tok_chat_family(t) ? tok_chat_family(t) : "none");
+    }
+    if (text) {
+        rc = tokenize_one(t, text, strlen(text), special, json);
+    } else if (chat) {
+        char *prompt;
+        rc = render_chat(t, chat, family, !nogen, &prompt);
+        if (!rc) {
+            if (render) fputs(prompt, stdout);
+            else rc = tokenize_one(t, prompt, strlen(prompt), special, json);
+            free(prompt);
+        }
+    } else if (file) {
+        FILE *f = strcmp(file, "-") ? fopen(file, "rb") : stdin;
+        if (!f) {
+            rc = rlc_err_errno("cannot open %s", file);
+        } else {
+            char *line = NULL;
+            size_t cap = 0;
+            ssize_t len;
+            long lineno = 0;
+            while (!rc && (len = getline(&line, &cap, f)) >= 0) {
+                lineno++;
+                if (len && line[len - 1] == '\n') len--;
+                rc = tokenize_one(t, line, (size_t)len, special, json);
+                if (rc) rlc_err_ctx(rc, "%s:%ld", file, lineno);
+            }
+            free(line);
+            if (f != stdin) fclose(f);
+        }
+    }
+    tok_free(t);
+    if (rc) return cli_fail();
+    return 0;
+}
+
+/* "1 2 3", "1,2,3" or "[1, 2, 3]" */
+static int parse_ids(const char *s, int32_t **ids, int *n) {
+    int cap = 64, k = 0;
+    int32_t *v = malloc(sizeof *v * (size_t)cap);
+    if (!v) return rlc_errc(RLC_ENOMEM, "out of memory");
+    const char *p = s;
+    for (;;) {
+        while (*p == ' ' || *p == ',' || *p == '[' || *p == ']' || *p == '\t' || *p == '\r' || *p == '\n') p++;
+        if (!*p) break;
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        if (end == p || errno || x < -2147483647L || x > 2147483647L) {
+            free(v);
+            return rlc_errc(RLC_EINVAL, "--ids: '%.20s' is not a token id", p);
+        }
+        if (k == cap) {
+            cap *= 2;
+            int32_t *nv = realloc(v, sizeof *v * (size_t)cap);
+            if (!nv) {
+                free(v);
+                return rlc_errc(RLC_ENOMEM, "out of memory");
+            }
+            v = nv;
+        }
+        v[k++] = (int32_t)x;
+        p = end;
+    }
+    *ids = v;
+    *n = k;
+    return 0;
+}
+
+static int detok_one(const tok_t *t, const char *s, int skip, int json) {
+    int32_t *ids = NULL;
+    int n = 0;
+    int rc = parse_ids(s, &ids, &n);
+    if (rc) return rc;
+    char *txt;
+    size_t len;
+    rc = tok_decode(t, ids, n, skip, &txt, &len);
+    free(ids);
+    if (rc) return rc;
+    if (json) {
+        cJSON *js = cJSON_CreateString(txt);
+        char *o = js ? cJSON_PrintUnformatted(js) : NULL;
+        if (o) puts(o);
+        free(o);
+        cJSON_Delete(js);
+    } else {
+        fwrite(txt, 1, len, stdout);
+    }
+    free(txt);
+    return 0;
+}
+
+int cmd_detokenize(int argc, char **argv) {
+    const char *path = NULL, *ids = NULL, *file = NULL;
+    int skip = 0, json = 0;
+    cli_opt_t opts[] = {
+        {"--tokenizer", OPT_STR, &path, "model directory, tokenizer.json or tokenizer.model", 1, 0},
+        {"--ids", OPT_STR, &ids, "token ids: \"1 2 3\", \"1,2,3\" or \"[1,2,3]\"", 0, 0},
+        {"--file", OPT_STR, &file, "decode every line of this file (a list of ids per line; - for stdin)", 0, 0},
+        {"--skip-special", OPT_FLAG, &skip, "drop special tokens", 0, 0},
+        {"--json", OPT_FLAG, &json, "print each text as a JSON string on its own line", 0, 0},
+    };
+    int nopts = (int)(sizeof opts / sizeof opts[0]);
+    int rc = cli_parse(argc, argv, opts, nopts, "rlc detokenize --tokenizer PATH (--ids LIST | --file PATH)",
+                       "Print the text of token ids (the exact bytes; with --file one text per input line).");
+    if (rc) return rc > 0 ? 0 : cli_fail();
+    if (!ids == !file) {
+        rlc_errc(RLC_EINVAL, "give one of --ids or --file");
+        return cli_fail();
+    }
+    tok_t *t;
+    if (tok_load(&t, path)) return cli_fail();
+    if (ids) {
+        rc = detok_one(t, ids, skip, json);
+    } else {
+        FILE *f = strcmp(file, "-") ? fopen(file, "rb") : stdin;
+        if (!f) {
+            rc = rlc_err_errno("cannot open %s", file);
+        } else {
+            char *line = NULL;
+            size_t cap = 0;
+            long lineno = 0;
+            while (!rc && getline(&line, &cap, f) >= 0) {
+                lineno++;
+                rc = detok_one(t, line, skip, json);
+                if (!rc && !json) fputc('\n', stdout);
+                if (rc) rlc_err_ctx(rc, "%s:%ld", file, lineno);
+            }
+            free(line);
+            if (f != stdin) fclose(f);
+        }
+    }
+    tok_free(t);
+    if (rc) return cli_fail();
+    return 0;
+}

@@ -1,0 +1,14 @@
+# Fuzz target for the tokenizer (encode/decode/chat/tokenizer.json loading) under ASan+UBSan.
+# Included by tests/fuzz/CMakeLists.txt; sources are compiled here with the sanitizers.
+pkg_check_modules(FUZZ_PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(FUZZ_UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+pkg_check_modules(FUZZ_SPM REQUIRED IMPORTED_TARGET sentencepiece)
+find_package(Threads REQUIRED)
+file(GLOB RLC_TOKENIZER_FUZZ_SOURCES ${CMAKE_SOURCE_DIR}/tokenizer/*.c ${CMAKE_SOURCE_DIR}/tokenizer/*.cpp)
+rlc_fuzz(fuzz_tokenizer TARGET ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_tokenizer.c
+  SOURCES ${RLC_TOKENIZER_FUZZ_SOURCES} ${RLC_CORE_SOURCES}
+  LIBS PkgConfig::FUZZ_PCRE2 PkgConfig::FUZZ_UTF8PROC PkgConfig::FUZZ_SPM Threads::Threads
+  SEEDS ${CMAKE_SOURCE_DIR}/tests/fixtures/tokenizers/tiny-chatml/tokenizer.json
+        ${CMAKE_SOURCE_DIR}/tests/fixtures/tokenizers/templates.json
+  SECONDS 20)
+target_compile_definitions(fuzz_tokenizer PRIVATE RLC_FIXTURE_DIR="${CMAKE_SOURCE_DIR}/tests/fixtures")
