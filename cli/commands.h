@@ -9,6 +9,7 @@ typedef struct {
 } cli_command_t;
 
 int cmd_info(int argc, char **argv);
+int cmd_logprobs(int argc, char **argv);
 int cmd_grade(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);

@@ -76,6 +76,8 @@ struct rlc_backend {
     void (*scale)(rlc_backend_t *be, void *x, rlc_buf_kind_t kind, size_t n, float s);
     /* Sum of squares of x, accumulated in double; result written on the host. */
     void (*sumsq)(rlc_backend_t *be, double *out_host, const void *x, rlc_buf_kind_t kind, size_t n);
+    /* dst[m, :] = src[rows[m], :] for m < M (ACT, row width C). */
+    void (*gather_rows)(rlc_backend_t *be, void *dst, const void *src, const int32_t *rows, int M, int C);
     /* ACT <-> F32 conversions. */
     void (*act_to_f32)(rlc_backend_t *be, float *dst, const void *src, size_t n);
     void (*f32_to_act)(rlc_backend_t *be, void *dst, const float *src, size_t n);

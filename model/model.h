@@ -58,6 +58,7 @@ typedef struct rlc_model {
     char *src_dir; /* where the model was loaded from (tokenizer files are copied on save) */
     /* The batch whose activations are stored (set by a training forward). */
     int fwd_tokens, fwd_nseq, fwd_max_seqlen, fwd_trained;
+    void *step_ws; /* inference-step workspace (model/decode.c) */
 } rlc_model_t;
 
 /* A packed varlen batch (host arrays). Sequence s is tokens [cu_seqlens[s], cu_seqlens[s+1]).

@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/philox.h"
+#include "model/decode.h"
 #include "model/model.h"
 
 typedef struct {
@@ -389,6 +390,7 @@ int rlc_model_save(rlc_model_t *m, const char *dir, const char *dtype) {
 
 void rlc_model_free(rlc_model_t *m) {
     if (!m) return;
+    rlc_model_step_free(m);
     rlc_backend_t *be = m->be;
     if (be) {
         if (m->params) be->free(be, m->params);

@@ -20,6 +20,7 @@ import argparse
 import copy
 import json
 import os
+import shutil
 import sys
 
 import torch
@@ -52,8 +53,10 @@ def llama_cfg(**kw):
 
 
 FIXTURES = {
-    # Qwen2: tied embeddings, GQA 4/2, q/k/v bias; vocab matches the tiny ChatML tokenizer.
-    "qwen2-tiny": dict(make=lambda: qwen2_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # Qwen2: tied embeddings, GQA 4/2, q/k/v bias; vocab and special ids match the tiny ChatML
+    # tokenizer (tests/fixtures/tokenizers/tiny-chatml), whose files are copied in.
+    "qwen2-tiny": dict(make=lambda: qwen2_cfg(eos_token_id=[511, 509], pad_token_id=509), cls="causal",
+                       dtype=torch.float32, shard=None, tokenizer="tiny-chatml"),
     # Qwen2: untied, multi-query (1 kv head), sharded checkpoint.
     "qwen2-untied": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=3,
                                                  num_key_value_heads=1, intermediate_size=96,
@@ -196,6 +199,10 @@ def write_fixture(name, spec):
     save_model = build(name, spec).to(spec["dtype"])
     kw = {"max_shard_size": spec["shard"]} if spec["shard"] else {}
     save_model.save_pretrained(mdir, **kw)
+    if spec.get("tokenizer"):
+        tdir = os.path.join(ROOT, "..", "tokenizers", spec["tokenizer"])
+        for f in ("tokenizer.json", "tokenizer_config.json", "generation_config.json"):
+            shutil.copyfile(os.path.join(tdir, f), os.path.join(mdir, f))
     vocab = model.config.vocab_size
     seqs, ids, mask = batch(vocab)
     packed = torch.cat(seqs).to(torch.int32)

@@ -94,6 +94,13 @@ static void cpu_sumsq(rlc_backend_t *be, double *out, const void *x, rlc_buf_kin
     *out = s;
 }
 
+static void cpu_gather_rows(rlc_backend_t *be, void *dst, const void *src, const int32_t *rows, int M, int C) {
+    (void)be;
+    float *d = dst;
+    const float *x = src;
+    for (int m = 0; m < M; m++) memcpy(d + (size_t)m * C, x + (size_t)rows[m] * C, (size_t)C * sizeof(float));
+}
+
 static void cpu_act_to_f32(rlc_backend_t *be, float *dst, const void *src, size_t n) {
     (void)be;
     if (n && (const void *)dst != src) memmove(dst, src, n * 4);
@@ -127,6 +134,7 @@ int rlc_cpu_backend_create(rlc_backend_t **out, int threads) {
     be->add = cpu_add;
     be->scale = cpu_scale;
     be->sumsq = cpu_sumsq;
+    be->gather_rows = cpu_gather_rows;
     be->act_to_f32 = cpu_act_to_f32;
     be->f32_to_act = cpu_f32_to_act;
     be->embedding_fwd = cpu_embedding_fwd;

@@ -1,0 +1,826 @@
+/* Rollout engine implementation: page pool (refcounts, copy-on-write), sequences and
+ * requests, the step scheduler (token budget, preemption by recompute), sampling through
+ * the backend, stop ids / stop strings / length, and the tool pause hook. */
+#include "gen/engine.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+typedef struct {
+    int req, sample, finished;
+    int32_t *toks;
+    int n_toks, cap_toks, n_prompt, n_cached;
+    int32_t *pages;
+    int n_pages, cap_pages;
+    float *logp;        /* per generated position */
+    int cap_gen;
+    uint8_t *trainable; /* per generated position */
+    char *text;
+    size_t text_len, text_cap;
+    int n_sampled, n_tool_calls, stop_index;
+    gen_finish_t finish;
+    uint64_t seed;
+    long order;
+} seq_t;
+
+typedef struct {
+    gen_params_t p;
+    void *tag;
+    int n, spawned, n_done, live;
+    int *seqs; /* index of each sample's sequence in e->seqs */
+    gen_output_t *outs;
+    /* owned copies of the parameter arrays */
+    int32_t *stop_ids;
+    char **stops, **markers;
+} request_t;
+
+struct gen_engine {
+    rlc_model_t *m;
+    const tok_t *tok;
+    gen_engine_cfg_t cfg;
+    rlc_kv_cache_t kv;
+    int *refcnt, *free_list, n_free;
+    seq_t **seqs;
+    int n_seqs, cap_seqs;
+    request_t *reqs;
+    int n_reqs, cap_reqs;
+    int32_t eos[16];
+    int n_eos;
+    long order;
+    gen_stats_t st;
+    /* step scratch (host) */
+    int32_t *b_ids, *b_pos, *b_slots, *b_cu, *b_ctx, *b_bt, *b_rows, *s_tok;
+    float *s_logp;
+    rlc_sample_params_t *s_par;
+    int *sel, *sel_take, *out_seq;
+    int cap_b, cap_s, cap_bt;
+};
+
+const char *gen_finish_name(gen_finish_t f) {
+    switch (f) {
+    case GEN_FINISH_EOS: return "eos";
+    case GEN_FINISH_STOP: return "stop";
+    case GEN_FINISH_LENGTH: return "length";
+    default: return "none";
+    }
+}
+
+void gen_params_default(gen_params_t *p) {
+    memset(p, 0, sizeof *p);
+    p->temperature = 1.0f;
+    p->top_p = 1.0f;
+    p->max_new_tokens = 256;
+    p->n = 1;
+    p->max_tool_calls = 4;
+}
+
+static uint64_t splitmix64(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+/* ---------------- pages ---------------- */
+
+static int page_alloc(gen_engine_t *e) {
+    if (!e->n_free) return -1;
+    int p = e->free_list[--e->n_free];
+    e->refcnt[p] = 1;
+    e->st.pages_allocated++;
+    return p;
+}
+
+static void page_unref(gen_engine_t *e, int p) {
+    if (--e->refcnt[p] == 0) e->free_list[e->n_free++] = p;
+}
+
+static void seq_drop_pages(gen_engine_t *e, seq_t *s) {
+    for (int i = 0; i < s->n_pages; i++) page_unref(e, s->pages[i]);
+    s->n_pages = 0;
+    s->n_cached = 0;
+}
+
+static int grow(void **p, int *cap, int need, size_t elem) {
+    if (need <= *cap) return 0;
+    int nc = *cap ? *cap : 16;
+    while (nc < need) nc *= 2;
+    void *q = rlc_realloc(*p, (size_t)nc * elem);
+    if (!q) return RLC_ENOMEM;
+    *p = q;
+    *cap = nc;
+    return 0;
+}
+
+/* New pages and copy-on-write copies needed to store positions [n_cached, n_cached+take). */
+static int pages_needed(const gen_engine_t *e, const seq_t *s, int take) {
+    int P = e->kv.page_size, need = 0;
+    int first = s->n_cached / P, last = (s->n_cached + take - 1) / P;
+    for (int j = first; j <= last; j++) {
+        if (j >= s->n_pages)
+            need++;
+        else if (e->refcnt[s->pages[j]] > 1)
+            need++;
+    }
+    return need;
+}
+
+/* Make pages for positions [n_cached, n_cached+take) private and present. */
+static int prepare_pages(gen_engine_t *e, seq_t *s, int take) {
+    int P = e->kv.page_size;
+    int first = s->n_cached / P, last = (s->n_cached + take - 1) / P;
+    if (grow((void **)&s->pages, &s->cap_pages, last + 1, sizeof *s->pages)) return RLC_ENOMEM;
+    for (int j = first; j <= last; j++) {
+        if (j >= s->n_pages) {
+            int p = page_alloc(e);
+            if (p < 0) return rlc_errc(RLC_ENOMEM, "KV pages exhausted");
+            s->pages[s->n_pages++] = p;
+        } else if (e->refcnt[s->pages[j]] > 1) {
+            int p = page_alloc(e);
+            if (p < 0) return rlc_errc(RLC_ENOMEM, "KV pages exhausted");
+            int valid = s->n_cached - j * P; /* slots of this page already holding K/V */
+            if (valid > 0) rlc_kv_copy_page(&e->kv, e->m, p, s->pages[j], valid);
+            page_unref(e, s->pages[j]);
+            s->pages[j] = p;
+            e->st.cow_copies++;
+        }
+    }
+    return 0;
+}
+
+/* ---------------- sequences ---------------- */
+
+static seq_t *new_seq(gen_engine_t *e, int req, int sample, const int32_t *toks, int n, int n_prompt) {
+    if (grow((void **)&e->seqs, &e->cap_seqs, e->n_seqs + 1, sizeof *e->seqs)) return NULL;
+    seq_t *s = rlc_calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->req = req;
+    s->sample = sample;
+    s->stop_index = -1;
+    s->order = e->order++;
+    if (grow((void **)&s->toks, &s->cap_toks, n + 64, sizeof *s->toks)) {
+        free(s);
+        return NULL;
+    }
+    memcpy(s->toks, toks, (size_t)n * sizeof *toks);
+    s->n_toks = n;
+    s->n_prompt = n_prompt;
+    e->seqs[e->n_seqs++] = s;
+    return s;
+}
+
+static void free_seq(seq_t *s) {
+    if (!s) return;
+    free(s->toks);
+    free(s->pages);
+    free(s->logp);
+    free(s->trainable);
+    free(s->text);
+    free(s);
+}
+
+static int append_token(seq_t *s, int32_t t, float lp, int trainable) {
+    int g = s->n_toks - s->n_prompt; /* generated position */
+    if (grow((void **)&s->toks, &s->cap_toks, s->n_toks + 1, sizeof *s->toks)) return RLC_ENOMEM;
+    if (g + 1 > s->cap_gen) {
+        int nc = s->cap_gen ? s->cap_gen * 2 : 64;
+        float *l = rlc_realloc(s->logp, (size_t)nc * sizeof *l);
+        if (!l) return RLC_ENOMEM;
+        s->logp = l;
+        uint8_t *tr = rlc_realloc(s->trainable, (size_t)nc);
+        if (!tr) return RLC_ENOMEM;
+        s->trainable = tr;
+        s->cap_gen = nc;
+    }
+    s->toks[s->n_toks++] = t;
+    s->logp[g] = lp;
+    s->trainable[g] = (uint8_t)trainable;
+    return 0;
+}
+
+static int append_text(seq_t *s, const char *b, size_t n) {
+    if (s->text_len + n + 1 > s->text_cap) {
+        size_t nc = s->text_cap ? s->text_cap : 256;
+        while (nc < s->text_len + n + 1) nc *= 2;
+        char *t = rlc_realloc(s->text, nc);
+        if (!t) return RLC_ENOMEM;
+        s->text = t;
+        s->text_cap = nc;
+    }
+    memcpy(s->text + s->text_len, b, n);
+    s->text_len += n;
+    s->text[s->text_len] = 0;
+    return 0;
+}
+
+/* Index of the first string of `strs` ending within the last `tail` bytes of the text
+ * (so it overlaps the newly appended bytes), or -1. */
+static int find_suffix_match(const seq_t *s, char *const *strs, int n, size_t tail) {
+    for (int i = 0; i < n; i++) {
+        size_t L = strlen(strs[i]);
+        if (!L || L > s->text_len) continue;
+        size_t from = s->text_len > tail + L - 1 ? s->text_len - tail - L + 1 : 0;
+        if (memmem(s->text + from, s->text_len - from, strs[i], L)) return i;
+    }
+    return -1;
+}
+
+static int build_output(gen_engine_t *e, seq_t *s) {
+    request_t *r = &e->reqs[s->req];
+    gen_output_t *o = &r->outs[s->sample];
+    int g = s->n_toks - s->n_prompt;
+    o->n_tokens = g;
+    o->tokens = rlc_malloc((size_t)(g ? g : 1) * sizeof *o->tokens);
+    o->logp = rlc_malloc((size_t)(g ? g : 1) * sizeof *o->logp);
+    o->trainable = rlc_malloc((size_t)(g ? g : 1));
+    o->text = rlc_malloc(s->text_len + 1);
+    if (!o->tokens || !o->logp || !o->trainable || !o->text) return RLC_ENOMEM;
+    memcpy(o->tokens, s->toks + s->n_prompt, (size_t)g * sizeof *o->tokens);
+    if (g) {
+        memcpy(o->logp, s->logp, (size_t)g * sizeof *o->logp);
+        memcpy(o->trainable, s->trainable, (size_t)g);
+    }
+    if (s->text_len) memcpy(o->text, s->text, s->text_len);
+    o->text[s->text_len] = 0;
+    o->text_len = s->text_len;
+    o->finish = s->finish;
+    o->stop_index = s->stop_index;
+    o->n_tool_calls = s->n_tool_calls;
+    return 0;
+}
+
+static int finish_seq(gen_engine_t *e, seq_t *s, gen_finish_t why) {
+    s->finished = 1;
+    s->finish = why;
+    request_t *r = &e->reqs[s->req];
+    r->n_done++;
+    return build_output(e, s);
+}
+
+/* After a sampled or appended token: stops, tools, length. */
+static int after_token(gen_engine_t *e, seq_t *s, int32_t t, int sampled) {
+    request_t *r = &e->reqs[s->req];
+    const gen_params_t *p = &r->p;
+    int is_eos = 0;
+    if (!p->ignore_eos)
+        for (int i = 0; i < e->n_eos; i++) is_eos |= t == e->eos[i];
+    for (int i = 0; i < p->n_stop_ids; i++) is_eos |= t == p->stop_ids[i];
+    if (sampled && is_eos) return finish_seq(e, s, GEN_FINISH_EOS);
+    size_t before = s->text_len;
+    if (e->tok && !tok_is_special(e->tok, t)) {
+        const char *b;
+        size_t len;
+        int rc = tok_token_bytes(e->tok, t, &b, &len);
+        if (rc) return rc;
+        if ((rc = append_text(s, b, len))) return rc;
+    }
+    size_t added = s->text_len - before;
+    if (added && p->n_stop_strings) {
+        int k = find_suffix_match(s, r->stops, p->n_stop_strings, added);
+        if (k >= 0) {
+            s->stop_index = k;
+            return finish_seq(e, s, GEN_FINISH_STOP);
+        }
+    }
+    int gen = s->n_toks - s->n_prompt;
+    if (added && p->n_tool_markers && s->n_tool_calls < p->max_tool_calls) {
+        int k = find_suffix_match(s, r->markers, p->n_tool_markers, added);
+        if (k >= 0) {
+            gen_tool_call_t call = {.request = s->req, .sample = s->sample, .marker = k, .text = s->text,
+                                    .text_len = s->text_len, .tag = r->tag};
+            char *out = NULL;
+            size_t out_len = 0;
+            int rc = e->cfg.tool_fn(e->cfg.tool_user, &call, &out, &out_len);
+            if (rc) return rlc_err_ctx(rc, "tool call");
+            s->n_tool_calls++;
+            if (out_len) {
+                int32_t *ids = NULL;
+                int n = 0;
+                rc = tok_encode(e->tok, out, out_len, 0, &ids, &n);
+                if (!rc) rc = append_text(s, out, out_len);
+                for (int i = 0; !rc && i < n; i++) rc = append_token(s, ids[i], 0.0f, 0);
+                free(ids);
+            }
+            free(out);
+            if (rc) return rc;
+            gen = s->n_toks - s->n_prompt;
+        }
+    }
+    if (gen >= p->max_new_tokens || s->n_toks >= e->m->cfg.max_position_embeddings)
+        return finish_seq(e, s, GEN_FINISH_LENGTH);
+    return 0;
+}
+
+/* ---------------- engine ---------------- */
+
+int gen_engine_create(gen_engine_t **out, rlc_model_t *m, const tok_t *tok, const gen_engine_cfg_t *cfg) {
+    *out = NULL;
+    if (m->cfg.head != RLC_HEAD_LM) return rlc_errc(RLC_EINVAL, "generation needs a model with an LM head");
+    gen_engine_t *e = rlc_calloc(1, sizeof *e);
+    if (!e) return RLC_ENOMEM;
+    e->m = m;
+    e->tok = tok;
+    if (cfg) e->cfg = *cfg;
+    if (e->cfg.page_size <= 0) e->cfg.page_size = 16;
+    if (e->cfg.max_batch_tokens <= 0) e->cfg.max_batch_tokens = 512;
+    if (e->cfg.max_seqs <= 0) e->cfg.max_seqs = 256;
+    int pages = e->cfg.num_pages;
+    if (pages <= 0) {
+        size_t budget = e->cfg.kv_budget_bytes ? e->cfg.kv_budget_bytes : ((size_t)256 << 20);
+        pages = (int)(budget / rlc_kv_page_bytes(m, e->cfg.page_size));
+    }
+    int rc = 0;
+    if (pages < 2) rc = rlc_errc(RLC_EINVAL, "the KV budget holds %d pages; at least 2 are needed", pages);
+    if (!rc) rc = rlc_kv_cache_init(&e->kv, m, pages, e->cfg.page_size);
+    if (!rc) {
+        e->refcnt = rlc_calloc((size_t)pages, sizeof *e->refcnt);
+        e->free_list = rlc_malloc((size_t)pages * sizeof *e->free_list);
+        if (!e->refcnt || !e->free_list) rc = RLC_ENOMEM;
+    }
+    if (rc) {
+        gen_engine_free(e);
+        return rc;
+    }
+    /* hand out low page numbers first */
+    for (int i = 0; i < pages; i++) e->free_list[i] = pages - 1 - i;
+    e->n_free = pages;
+    e->st.pages_total = pages;
+    /* EOS ids: the tokenizer's (generation_config + eos token) or else the model config's */
+    if (tok) {
+        const int32_t *ids;
+        int n = tok_eos_ids(tok, &ids);
+        for (int i = 0; i < n && e->n_eos < 16; i++) e->eos[e->n_eos++] = ids[i];
+    }
+    for (int i = 0; i < m->cfg.n_eos && e->n_eos < 16; i++) {
+        int dup = 0;
+        for (int k = 0; k < e->n_eos; k++) dup |= e->eos[k] == m->cfg.eos_token_ids[i];
+        if (!dup) e->eos[e->n_eos++] = m->cfg.eos_token_ids[i];
+    }
+    *out = e;
+    return 0;
+}
+
+static void free_request(request_t *r) {
+    if (r->outs)
+        for (int i = 0; i < r->n; i++) {
+            free(r->outs[i].tokens);
+            free(r->outs[i].logp);
+            free(r->outs[i].trainable);
+            free(r->outs[i].text);
+        }
+    free(r->outs);
+    free(r->seqs);
+    free(r->stop_ids);
+    if (r->stops)
+        for (int i = 0; i < r->p.n_stop_strings; i++) free(r->stops[i]);
+    if (r->markers)
+        for (int i = 0; i < r->p.n_tool_markers; i++) free(r->markers[i]);
+    free(r->stops);
+    free(r->markers);
+    memset(r, 0, sizeof *r);
+}
+
+void gen_engine_free(gen_engine_t *e) {
+    if (!e) return;
+    for (int i = 0; i < e->n_seqs; i++) free_seq(e->seqs[i]);
+    free(e->seqs);
+    for (int i = 0; i < e->n_reqs; i++) free_request(&e->reqs[i]);
+    free(e->reqs);
+    rlc_kv_cache_free(&e->kv, e->m);
+    free(e->refcnt);
+    free(e->free_list);
+    free(e->b_ids), free(e->b_pos), free(e->b_slots), free(e->b_cu), free(e->b_ctx), free(e->b_bt);
+    free(e->b_rows), free(e->s_tok), free(e->s_logp), free(e->s_par), free(e->sel), free(e->sel_take);
+    free(e->out_seq);
+    free(e);
+}
+
+static char **dup_strs(const char *const *s, int n) {
+    char **o = rlc_calloc((size_t)(n ? n : 1), sizeof *o);
+    if (!o) return NULL;
+    for (int i = 0; i < n; i++)
+        if (!(o[i] = rlc_strdup(s[i]))) return o; /* caller frees on error via free_request */
+    return o;
+}
+
+static int check_params(const gen_engine_t *e, const gen_params_t *p) {
+    if (p->n < 1) return rlc_errc(RLC_EINVAL, "n (samples per prompt) must be at least 1, got %d", p->n);
+    if (!(p->temperature >= 0)) return rlc_errc(RLC_EINVAL, "temperature must be >= 0, got %g", p->temperature);
+    if (!(p->top_p > 0 && p->top_p <= 1)) return rlc_errc(RLC_EINVAL, "top_p must be in (0, 1], got %g", p->top_p);
+    if (!(p->min_p >= 0 && p->min_p < 1)) return rlc_errc(RLC_EINVAL, "min_p must be in [0, 1), got %g", p->min_p);
+    if (p->top_k < 0) return rlc_errc(RLC_EINVAL, "top_k must be >= 0");
+    if (p->max_new_tokens < 1) return rlc_errc(RLC_EINVAL, "max_new_tokens must be at least 1");
+    if ((p->n_stop_strings || p->n_tool_markers) && !e->tok)
+        return rlc_errc(RLC_EINVAL, "stop strings and tool markers need a tokenizer");
+    if (p->n_tool_markers && !e->cfg.tool_fn) return rlc_errc(RLC_EINVAL, "tool markers given but no tool callback");
+    for (int i = 0; i < p->n_stop_strings; i++)
+        if (!p->stop_strings[i] || !p->stop_strings[i][0]) return rlc_errc(RLC_EINVAL, "empty stop string");
+    for (int i = 0; i < p->n_stop_ids; i++)
+        if (p->stop_ids[i] < 0 || p->stop_ids[i] >= e->m->cfg.vocab_size)
+            return rlc_errc(RLC_ERANGE, "stop id %d out of range", p->stop_ids[i]);
+    return 0;
+}
+
+static int new_request(gen_engine_t *e, const gen_params_t *p, void *tag) {
+    if (grow((void **)&e->reqs, &e->cap_reqs, e->n_reqs + 1, sizeof *e->reqs)) return RLC_ENOMEM;
+    request_t *r = &e->reqs[e->n_reqs];
+    memset(r, 0, sizeof *r);
+    r->p = *p;
+    r->tag = tag;
+    r->n = p->n;
+    r->live = 1;
+    r->seqs = rlc_malloc((size_t)p->n * sizeof *r->seqs);
+    r->outs = rlc_calloc((size_t)p->n, sizeof *r->outs);
+    r->stop_ids = rlc_malloc((size_t)(p->n_stop_ids ? p->n_stop_ids : 1) * sizeof *r->stop_ids);
+    r->stops = dup_strs(p->stop_strings, p->n_stop_strings);
+    r->markers = dup_strs(p->tool_markers, p->n_tool_markers);
+    if (!r->seqs || !r->outs || !r->stop_ids || !r->stops || !r->markers) {
+        free_request(r);
+        return RLC_ENOMEM;
+    }
+    for (int i = 0; i < p->n; i++) r->seqs[i] = -1;
+    if (p->n_stop_ids) memcpy(r->stop_ids, p->stop_ids, (size_t)p->n_stop_ids * sizeof *r->stop_ids);
+    r->p.stop_ids = r->stop_ids;
+    r->p.stop_strings = (const char *const *)r->stops;
+    r->p.tool_markers = (const char *const *)r->markers;
+    return e->n_reqs++;
+}
+
+static int check_fits(const gen_engine_t *e, int n_prompt, const gen_params_t *p) {
+    int ctx = e->m->cfg.max_position_embeddings;
+    if (n_prompt >= ctx)
+        return rlc_errc(RLC_ERANGE, "prompt of %d tokens does not fit the model's context (%d)", n_prompt, ctx);
+    long total = (long)n_prompt + p->max_new_tokens;
+    if (total > ctx) total = ctx;
+    long pages = (total + e->kv.page_size - 1) / e->kv.page_size;
+    if (pages > e->kv.num_pages)
+        return rlc_errc(RLC_ENOMEM,
+                        "a sequence of %ld tokens needs %ld KV pages but the budget holds %d (raise the KV budget)",
+                        total, pages, e->kv.num_pages);
+    return 0;
+}
+
+int gen_submit(gen_engine_t *e, const int32_t *prompt, int n_prompt, const gen_params_t *p, void *tag) {
+    int rc = check_params(e, p);
+    if (rc) return rc;
+    if (n_prompt < 1) return rlc_errc(RLC_EINVAL, "empty prompt");
+    for (int i = 0; i < n_prompt; i++)
+        if (prompt[i] < 0 || prompt[i] >= e->m->cfg.vocab_size)
+            return rlc_errc(RLC_ERANGE, "prompt token %d at position %d is out of range (vocab size %d)", prompt[i],
+                            i, e->m->cfg.vocab_size);
+    if ((rc = check_fits(e, n_prompt, p))) return rc;
+    int req = new_request(e, p, tag);
+    if (req < 0) return req;
+    seq_t *s = new_seq(e, req, 0, prompt, n_prompt, n_prompt);
+    if (!s) return RLC_ENOMEM;
+    s->seed = splitmix64(p->seed ^ 0x6a09e667f3bcc909ull);
+    e->reqs[req].seqs[0] = e->n_seqs - 1;
+    e->reqs[req].spawned = 1;
+    return req;
+}
+
+static seq_t *find_seq(const gen_engine_t *e, int req, int sample) {
+    if (req < 0 || req >= e->n_reqs || !e->reqs[req].live) return NULL;
+    const request_t *r = &e->reqs[req];
+    if (sample < 0 || sample >= r->n || r->seqs[sample] < 0) return NULL;
+    return e->seqs[r->seqs[sample]];
+}
+
+int gen_fork(gen_engine_t *e, int req, int sample, int prefix_len, const gen_params_t *p, void *tag) {
+    seq_t *src = find_seq(e, req, sample);
+    if (!src) return rlc_errc(RLC_EINVAL, "fork: no sequence %d/%d", req, sample);
+    if (prefix_len < 1 || prefix_len > src->n_toks)
+        return rlc_errc(RLC_EINVAL, "fork: prefix length %d outside 1..%d", prefix_len, src->n_toks);
+    int rc = check_params(e, p);
+    if (!rc) rc = check_fits(e, prefix_len, p);
+    if (rc) return rc;
+    int nr = new_request(e, p, tag);
+    if (nr < 0) return nr;
+    src = find_seq(e, req, sample); /* e->reqs may have moved */
+    seq_t *s = new_seq(e, nr, 0, src->toks, prefix_len, prefix_len);
+    if (!s) return RLC_ENOMEM;
+    s->seed = splitmix64(p->seed ^ 0x6a09e667f3bcc909ull);
+    /* share the pages of the cached part; the last prefix token is recomputed for logits */
+    int cached = src->n_cached < prefix_len - 1 ? src->n_cached : prefix_len - 1;
+    int np = (cached + e->kv.page_size - 1) / e->kv.page_size;
+    if (grow((void **)&s->pages, &s->cap_pages, np + 1, sizeof *s->pages)) return RLC_ENOMEM;
+    for (int i = 0; i < np; i++) {
+        s->pages[i] = src->pages[i];
+        e->refcnt[src->pages[i]]++;
+    }
+    s->n_pages = np;
+    s->n_cached = cached;
+    e->reqs[nr].seqs[0] = e->n_seqs - 1;
+    e->reqs[nr].spawned = 1;
+    return nr;
+}
+
+/* Siblings 1..n-1 of a request, sharing the leader's pages (called once the leader's
+ * prompt is cached). */
+static int spawn_siblings(gen_engine_t *e, seq_t *leader) {
+    request_t *r = &e->reqs[leader->req];
+    int req = leader->req;
+    for (int i = 1; i < r->n; i++) {
+        seq_t *s = new_seq(e, req, i, leader->toks, leader->n_toks, leader->n_prompt);
+        if (!s) return RLC_ENOMEM;
+        r = &e->reqs[req];
+        leader = e->seqs[r->seqs[0]];
+        s->seed = splitmix64(r->p.seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)) ^ 0x6a09e667f3bcc909ull);
+        s->order = leader->order;
+        if (grow((void **)&s->pages, &s->cap_pages, leader->n_pages + 1, sizeof *s->pages)) return RLC_ENOMEM;
+        for (int k = 0; k < leader->n_pages; k++) {
+            s->pages[k] = leader->pages[k];
+            e->refcnt[leader->pages[k]]++;
+        }
+        s->n_pages = leader->n_pages;
+        s->n_cached = leader->n_cached;
+        r->seqs[i] = e->n_seqs - 1;
+    }
+    r->spawned = r->n;
+    return 0;
+}
+
+static int ensure_scratch(gen_engine_t *e, int tokens, int seqs, int bt) {
+    if (tokens > e->cap_b) {
+        int n = tokens;
+        void *a[] = {&e->b_ids, &e->b_pos, &e->b_slots};
+        for (int i = 0; i < 3; i++) {
+            void *q = rlc_realloc(*(void **)a[i], (size_t)n * sizeof(int32_t));
+            if (!q) return RLC_ENOMEM;
+            *(void **)a[i] = q;
+        }
+        e->cap_b = n;
+    }
+    if (seqs > e->cap_s) {
+        int n = seqs;
+        if (!(e->b_cu = rlc_realloc(e->b_cu, (size_t)(n + 1) * sizeof(int32_t))) ||
+            !(e->b_ctx = rlc_realloc(e->b_ctx, (size_t)n * sizeof(int32_t))) ||
+            !(e->b_rows = rlc_realloc(e->b_rows, (size_t)n * sizeof(int32_t))) ||
+            !(e->s_tok = rlc_realloc(e->s_tok, (size_t)n * sizeof(int32_t))) ||
+            !(e->s_logp = rlc_realloc(e->s_logp, (size_t)n * sizeof(float))) ||
+            !(e->s_par = rlc_realloc(e->s_par, (size_t)n * sizeof(rlc_sample_params_t))) ||
+            !(e->sel = rlc_realloc(e->sel, (size_t)n * sizeof(int))) ||
+            !(e->sel_take = rlc_realloc(e->sel_take, (size_t)n * sizeof(int))) ||
+            !(e->out_seq = rlc_realloc(e->out_seq, (size_t)n * sizeof(int))))
+            return RLC_ENOMEM;
+        e->cap_s = n;
+    }
+    if (bt > e->cap_bt) {
+        if (!(e->b_bt = rlc_realloc(e->b_bt, (size_t)bt * sizeof(int32_t)))) return RLC_ENOMEM;
+        e->cap_bt = bt;
+    }
+    return 0;
+}
+
+static int is_selected(const gen_engine_t *e, int nsel, int idx) {
+    for (int i = 0; i < nsel; i++)
+        if (e->sel[i] == idx) return 1;
+    return 0;
+}
+
+/* Free pages for `need`: first from finished-but-unreleased sequences, then by preempting
+ * the youngest unselected active sequence younger than `who`. */
+static void reclaim(gen_engine_t *e, int need, int nsel, int who, long who_order) {
+    for (int i = 0; i < e->n_seqs && e->n_free < need; i++) {
+        seq_t *s = e->seqs[i];
+        if (s && s->finished && s->n_pages) seq_drop_pages(e, s);
+    }
+    while (e->n_free < need) {
+        int victim = -1;
+        for (int i = 0; i < e->n_seqs; i++) {
+            seq_t *s = e->seqs[i];
+            if (!s || s->finished || !s->n_pages || i == who || s->order < who_order || is_selected(e, nsel, i))
+                continue;
+            if (victim < 0 || s->order > e->seqs[victim]->order) victim = i;
+        }
+        if (victim < 0) return;
+        seq_drop_pages(e, e->seqs[victim]);
+        e->st.preemptions++;
+    }
+}
+
+int gen_step(gen_engine_t *e) {
+    double t0 = rlc_now();
+    /* active sequences, oldest first (a simple selection order, stable for equal orders) */
+    int n_active = 0;
+    for (int i = 0; i < e->n_seqs; i++)
+        if (e->seqs[i] && !e->seqs[i]->finished) n_active++;
+    if (!n_active) return 0;
+    int *order = rlc_malloc((size_t)n_active * sizeof *order);
+    if (!order) return RLC_ENOMEM;
+    int k = 0;
+    for (int i = 0; i < e->n_seqs; i++)
+        if (e->seqs[i] && !e->seqs[i]->finished) order[k++] = i;
+    for (int i = 1; i < n_active; i++) { /* insertion sort by (order, sample) */
+        int x = order[i], j = i - 1;
+        while (j >= 0 && (e->seqs[order[j]]->order > e->seqs[x]->order ||
+                          (e->seqs[order[j]]->order == e->seqs[x]->order &&
+                           e->seqs[order[j]]->sample > e->seqs[x]->sample))) {
+            order[j + 1] = order[j];
+            j--;
+        }
+        order[j + 1] = x;
+    }
+    int rc = ensure_scratch(e, e->cfg.max_batch_tokens, n_active > e->cfg.max_seqs ? n_active : e->cfg.max_seqs, 0);
+    if (rc) {
+        free(order);
+        return rc;
+    }
+    int nsel = 0, ntok = 0, budget = e->cfg.max_batch_tokens;
+    for (int oi = 0; oi < n_active && nsel < e->cfg.max_seqs && budget > 0; oi++) {
+        int idx = order[oi];
+        seq_t *s = e->seqs[idx];
+        int unc = s->n_toks - s->n_cached;
+        if (unc <= 0) continue;
+        int take = unc < budget ? unc : budget;
+        int need = pages_needed(e, s, take);
+        if (need > e->n_free) reclaim(e, need, nsel, idx, s->order);
+        if (need > e->n_free) {
+            if (nsel == 0 && pages_needed(e, s, 1) <= e->n_free) {
+                take = 1; /* make progress with a single token */
+                need = pages_needed(e, s, 1);
+            } else {
+                continue; /* waits for pages */
+            }
+        }
+        if ((rc = prepare_pages(e, s, take))) break;
+        e->sel[nsel] = idx;
+        e->sel_take[nsel] = take;
+        nsel++;
+        ntok += take;
+        budget -= take;
+    }
+    free(order);
+    if (rc) return rc;
+    if (!nsel) return rlc_errc(RLC_ENOMEM, "no sequence could be scheduled (KV budget too small)");
+    /* pack the batch */
+    int max_pages = 1, max_ctx = 1;
+    for (int i = 0; i < nsel; i++) {
+        seq_t *s = e->seqs[e->sel[i]];
+        if (s->n_pages > max_pages) max_pages = s->n_pages;
+        if (s->n_cached + e->sel_take[i] > max_ctx) max_ctx = s->n_cached + e->sel_take[i];
+    }
+    /* out rows: a finished chunk samples once, a leader that completes its prompt samples n times */
+    int n_out = 0;
+    for (int i = 0; i < nsel; i++) {
+        seq_t *s = e->seqs[e->sel[i]];
+        if (s->n_cached + e->sel_take[i] == s->n_toks) {
+            request_t *r = &e->reqs[s->req];
+            n_out += (s->sample == 0 && r->spawned < r->n) ? r->n : 1;
+        }
+    }
+    if ((rc = ensure_scratch(e, ntok, n_out > nsel ? n_out : nsel, nsel * max_pages))) return rc;
+    int t = 0, o = 0;
+    e->b_cu[0] = 0;
+    for (int i = 0; i < nsel; i++) {
+        seq_t *s = e->seqs[e->sel[i]];
+        int take = e->sel_take[i], P = e->kv.page_size;
+        for (int j = 0; j < take; j++, t++) {
+            int pos = s->n_cached + j;
+            e->b_ids[t] = s->toks[pos];
+            e->b_pos[t] = pos;
+            e->b_slots[t] = s->pages[pos / P] * P + pos % P;
+        }
+        e->b_cu[i + 1] = t;
+        e->b_ctx[i] = s->n_cached + take;
+        for (int j = 0; j < max_pages; j++) e->b_bt[i * max_pages + j] = j < s->n_pages ? s->pages[j] : 0;
+        if (s->n_cached + take == s->n_toks) {
+            request_t *r = &e->reqs[s->req];
+            int reps = (s->sample == 0 && r->spawned < r->n) ? r->n : 1;
+            for (int rep = 0; rep < reps; rep++) {
+                e->b_rows[o] = t - 1;
+                e->out_seq[o] = e->sel[i];
+                o++;
+            }
+        }
+    }
+    rlc_step_batch_t sb = {.n_tokens = ntok, .nseq = nsel, .ids = e->b_ids, .pos = e->b_pos, .slots = e->b_slots,
+                           .cu_q = e->b_cu, .ctx_len = e->b_ctx, .block_table = e->b_bt, .max_pages = max_pages,
+                           .max_ctx = max_ctx, .n_out = n_out, .out_rows = e->b_rows};
+    const float *logits = NULL;
+    if (n_out) {
+        rc = rlc_model_step(e->m, &e->kv, &sb, &logits);
+    } else {
+        /* only partial prefill chunks this step: still run, asking for one row */
+        sb.n_out = 1;
+        e->b_rows[0] = 0;
+        rc = rlc_model_step(e->m, &e->kv, &sb, &logits);
+    }
+    if (rc) return rc;
+    for (int i = 0; i < nsel; i++) {
+        seq_t *s = e->seqs[e->sel[i]];
+        if (e->sel_take[i] > 1 || s->n_toks - s->n_cached > 1)
+            e->st.prefill_tokens += e->sel_take[i];
+        else
+            e->st.decode_tokens += 1;
+        s->n_cached += e->sel_take[i];
+    }
+    if (n_out) {
+        /* leaders that completed their prompt spawn their siblings now (sharing pages) */
+        int o2 = 0;
+        while (o2 < n_out) {
+            seq_t *s = e->seqs[e->out_seq[o2]];
+            request_t *r = &e->reqs[s->req];
+            if (s->sample == 0 && r->spawned < r->n) {
+                int first = o2;
+                if ((rc = spawn_siblings(e, s))) return rc;
+                r = &e->reqs[e->seqs[e->out_seq[first]]->req];
+                for (int i = 0; i < r->n; i++) e->out_seq[first + i] = r->seqs[i];
+                o2 += r->n;
+            } else {
+                o2++;
+            }
+        }
+        for (int i = 0; i < n_out; i++) {
+            seq_t *s = e->seqs[e->out_seq[i]];
+            const gen_params_t *p = &e->reqs[s->req].p;
+            e->s_par[i] = (rlc_sample_params_t){.temperature = p->temperature, .top_p = p->top_p, .min_p = p->min_p,
+                                                .top_k = p->top_k, .seed = s->seed,
+                                                .counter = (uint64_t)(s->n_toks - s->n_prompt)};
+        }
+        rlc_backend_t *be = e->m->be;
+        be->sample(be, e->s_tok, e->s_logp, logits, e->s_par, n_out, e->m->cfg.vocab_size);
+        if ((rc = be->check(be))) return rc;
+        for (int i = 0; i < n_out && !rc; i++) {
+            seq_t *s = e->seqs[e->out_seq[i]];
+            s->n_sampled++;
+            rc = append_token(s, e->s_tok[i], e->s_logp[i], 1);
+            if (!rc) rc = after_token(e, s, e->s_tok[i], 1);
+            e->st.sampled_tokens++;
+        }
+        if (rc) return rc;
+    }
+    e->st.steps++;
+    e->st.seconds += rlc_now() - t0;
+    int left = 0;
+    for (int i = 0; i < e->n_seqs; i++)
+        if (e->seqs[i] && !e->seqs[i]->finished) left++;
+    /* requests whose leader has not spawned yet count their future siblings */
+    for (int i = 0; i < e->n_reqs; i++)
+        if (e->reqs[i].live && e->reqs[i].spawned < e->reqs[i].n) left += e->reqs[i].n - e->reqs[i].spawned;
+    return left;
+}
+
+int gen_run(gen_engine_t *e, rlc_progress_t *progress) {
+    long total = 0;
+    for (int i = 0; i < e->n_reqs; i++)
+        if (e->reqs[i].live) total += e->reqs[i].n;
+    for (;;) {
+        int left = gen_step(e);
+        if (left < 0) return left;
+        if (progress) {
+            long done = 0;
+            for (int i = 0; i < e->n_reqs; i++)
+                if (e->reqs[i].live) done += e->reqs[i].n_done;
+            char extra[64];
+            snprintf(extra, sizeof extra, "%ld tok", e->st.sampled_tokens);
+            progress->total = total;
+            rlc_progress_update(progress, done, extra);
+        }
+        if (left == 0) return 0;
+    }
+}
+
+const gen_output_t *gen_output(const gen_engine_t *e, int req, int sample) {
+    if (req < 0 || req >= e->n_reqs || !e->reqs[req].live) return NULL;
+    const request_t *r = &e->reqs[req];
+    if (sample < 0 || sample >= r->n || r->seqs[sample] < 0 || !e->seqs[r->seqs[sample]]->finished) return NULL;
+    return &r->outs[sample];
+}
+
+int gen_request_done(const gen_engine_t *e, int req) {
+    if (req < 0 || req >= e->n_reqs || !e->reqs[req].live) return 0;
+    return e->reqs[req].n_done == e->reqs[req].n;
+}
+
+int gen_sequence(const gen_engine_t *e, int req, int sample, const int32_t **ids, int *n, int *n_prompt) {
+    seq_t *s = find_seq(e, req, sample);
+    if (!s) return rlc_errc(RLC_EINVAL, "no sequence %d/%d", req, sample);
+    *ids = s->toks;
+    *n = s->n_toks;
+    if (n_prompt) *n_prompt = s->n_prompt;
+    return 0;
+}
+
+void gen_release(gen_engine_t *e, int req) {
+    if (req < 0 || req >= e->n_reqs || !e->reqs[req].live) return;
+    request_t *r = &e->reqs[req];
+    for (int i = 0; i < r->n; i++) {
+        int si = r->seqs[i];
+        if (si < 0 || !e->seqs[si]) continue;
+        seq_drop_pages(e, e->seqs[si]);
+        free_seq(e->seqs[si]);
+        e->seqs[si] = NULL;
+    }
+    free_request(r);
+    /* r->live is now 0 */
+}
+
+void gen_stats(const gen_engine_t *e, gen_stats_t *s) {
+    *s = e->st;
+    s->pages_free = e->n_free;
+}
