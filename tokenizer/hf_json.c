@@ -249,6 +249,7 @@ int tok_load_hf_json(tok_t *t, const char *path) {
         goto out;
     }
     if ((rc = add_norm(t, cJSON_GetObjectItemCaseSensitive(root, "normalizer")))) goto out;
+    t->norm_is_nfc = t->n_norm == 1 && t->nfc_opts[0] == (UTF8PROC_STABLE | UTF8PROC_COMPOSE);
     int saw_bl = 0;
     if ((rc = add_pretok(t, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), &saw_bl))) goto out;
     if (!saw_bl) {

@@ -437,12 +437,20 @@ static int split_added(enc_t *e, const char *s, size_t n, int normalized, int (*
     return 0;
 }
 
+/* Every code point below U+0300 is unchanged by NFC (Unicode NFC_Quick_Check=Yes), and its
+ * UTF-8 uses no byte >= 0xCC: such text skips the normalizer. */
+static int nfc_quick_yes(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0xCC) return 0;
+    return 1;
+}
+
 static int stage_normalized(enc_t *e, const char *s, size_t n) {
     const tok_t *t = e->t;
     char *ns = NULL;
     size_t nn = n;
     int rc;
-    if (t->n_norm) {
+    if (t->n_norm && !(t->norm_is_nfc && nfc_quick_yes(s, n))) {
         if ((rc = tok_normalize(t, s, n, &ns, &nn))) return rc;
         s = ns;
     }

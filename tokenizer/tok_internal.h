@@ -111,6 +111,7 @@ struct tok {
     /* byte-level BPE (kind BPE) */
     tok_bpe_t *bpe;
     int nfc_opts[4], n_norm; /* utf8proc option sets applied in order */
+    int norm_is_nfc;         /* the normalizer is exactly NFC */
     tok_pretok_t *pre;
     int n_pre;
     tok_added_t *added;
