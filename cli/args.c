@@ -23,6 +23,7 @@ void cli_print_help(FILE *f, const cli_opt_t *opts, int nopts, const char *usage
         case OPT_STR: snprintf(arg, sizeof arg, " STR"); break;
         case OPT_INT: snprintf(arg, sizeof arg, " N"); break;
         case OPT_FLOAT: snprintf(arg, sizeof arg, " X"); break;
+        case OPT_LIST: snprintf(arg, sizeof arg, " STR..."); break;
         case OPT_FLAG: break;
         }
         char def[96] = "";
@@ -57,6 +58,12 @@ static int parse_value(cli_opt_t *o, const char *v) {
         if (errno || end == v || *end || !isfinite(x))
             return rlc_errc(RLC_EINVAL, "%s expects a number, got '%s'", o->name, v);
         *(double *)o->dst = x;
+        return 0;
+    }
+    case OPT_LIST: {
+        cli_list_t *l = o->dst;
+        if (l->n >= CLI_LIST_MAX) return rlc_errc(RLC_EINVAL, "%s given more than %d times", o->name, CLI_LIST_MAX);
+        l->v[l->n++] = v;
         return 0;
     }
     case OPT_FLAG: break;

@@ -3,12 +3,19 @@
 #pragma once
 #include <stdio.h>
 
-typedef enum { OPT_STR, OPT_INT, OPT_FLOAT, OPT_FLAG } cli_opt_type_t;
+typedef enum { OPT_STR, OPT_INT, OPT_FLOAT, OPT_FLAG, OPT_LIST } cli_opt_type_t;
+
+/* OPT_LIST: a repeatable string option (e.g. --stop A --stop B). */
+#define CLI_LIST_MAX 16
+typedef struct {
+    const char *v[CLI_LIST_MAX];
+    int n;
+} cli_list_t;
 
 typedef struct {
     const char *name;  /* "--model" */
     cli_opt_type_t type;
-    void *dst;         /* const char **, long *, double *, int * */
+    void *dst;         /* const char **, long *, double *, int *, cli_list_t * */
     const char *help;  /* one line; the default is shown from *dst */
     int required;
     int seen;          /* set by the parser */

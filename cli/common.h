@@ -1,0 +1,27 @@
+/* Helpers shared by subcommands that run a model: loading backend + model + tokenizer, and
+ * turning a prompt (plain or chat) into token ids. */
+#pragma once
+#include <stdint.h>
+
+#include "kernels/backend.h"
+#include "model/model.h"
+#include "tokenizer/tok.h"
+
+typedef struct {
+    rlc_backend_t *be;
+    rlc_model_t *m;
+    tok_t *tok; /* NULL when the directory has no tokenizer and none is required */
+} cli_model_t;
+
+/* need_tok: fail when the model directory has no tokenizer. */
+int cli_model_open(cli_model_t *cm, const char *dir, const char *device, int threads, int need_tok);
+void cli_model_close(cli_model_t *cm);
+
+/* ids of a prompt: chat = render [system?, user] with the chat template (family NULL =
+ * detected) and add a generation prompt; otherwise the text with the tokenizer's special
+ * tokens (BOS) added. */
+int cli_encode_prompt(const tok_t *tok, const char *text, int chat, const char *system, const char *family,
+                      int32_t **ids, int *n);
+/* Messages variant (role/content pairs), always through the chat template. */
+int cli_encode_messages(const tok_t *tok, const tok_msg_t *msgs, int n_msgs, const char *family, int32_t **ids,
+                        int *n);
