@@ -247,7 +247,7 @@ def test_cases(rng):
         "", " ", "  ", "\n", "\t", "Hello world", "Hello, world! How are you?", " leading space", "trailing space ",
         "hello  world   three    spaces", "a\tb\t\tc", "line1\nline2\r\nline3\rline4\n\n\nend", "\r\n\r\n  \t \n x",
         "    indented code\n\tand tab\n", "12345678901234567890123456789", "3.14159265358979 and 2.718281828",
-        "1,000,000 + 2,500 = 1,002,500", "x = 42; y = -17; z = 1e-9",
+        "1,000,000 + 2,500 = 1,002,500", "x = 42; y = -17; z = 1e-9", "digits: a٣b½c²d12 ٤٥ ⅷ ①②",
         "I'm you'll they've she'd it's we're I'LL WE'D 'S 'tis", "don't DON'T Don'T",
         "naïve café résumé", "e\u0301 vs \u00e9 and A\u030a vs \u00c5 (combining vs precomposed)",
         "Zalgo: Z\u0351\u036b\u0343a\u0310l\u0352g\u0357o\u0350", "Hangul jamo: \u1100\u1161\u11a8 vs \uac01",
@@ -318,6 +318,41 @@ def save_tokenizer(tok, d, merges_as_strings=False):
         js["model"]["merges"] = [" ".join(m) if isinstance(m, list) else m for m in js["model"]["merges"]]
     write_json(os.path.join(d, "tokenizer.json"), js, compact=True)
     return Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+
+
+PRETOK_VARIANTS = {  # pre-tokenizer / normalizer variants on the tiny vocabulary
+    "gpt2": (None, {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}),
+    "gpt2-prefix": (None, {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}),
+    "split-removed": (None, [{"type": "Split", "pattern": {"String": " "}, "behavior": "Removed", "invert": False}]),
+    "merged-prev": (None, [{"type": "Split", "pattern": {"Regex": "\\s+"}, "behavior": "MergedWithPrevious", "invert": False}]),
+    "merged-next": (None, [{"type": "Split", "pattern": {"Regex": "[,.!?]"}, "behavior": "MergedWithNext", "invert": False}]),
+    "contiguous": (None, [{"type": "Split", "pattern": {"Regex": "\\d"}, "behavior": "Contiguous", "invert": False}]),
+    "invert": (None, [{"type": "Split", "pattern": {"Regex": "\\p{L}+"}, "behavior": "Isolated", "invert": True}]),
+    "digits": (None, [{"type": "Digits", "individual_digits": True},
+                      {"type": "Split", "pattern": {"Regex": "\\s+"}, "behavior": "Isolated", "invert": False}]),
+    "digits-runs": (None, [{"type": "Digits", "individual_digits": False}]),
+    "nfkc": ({"type": "NFKC"}, None),
+    "nfd-nfc": ({"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "NFC"}]}, None),
+    "nfkd": ({"type": "NFKD"}, None),
+}
+
+
+def pretok_variants(cases):
+    base = json.load(open(os.path.join(OUT, "tiny-chatml", "tokenizer.json"), encoding="utf-8"))
+    for name, (norm, pre) in PRETOK_VARIANTS.items():
+        js = json.loads(json.dumps(base))
+        if norm is not None:
+            js["normalizer"] = norm
+        if isinstance(pre, list):
+            js["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": pre + [
+                {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}]}
+        elif pre is not None:
+            js["pre_tokenizer"] = pre
+        d = os.path.join(OUT, "variants", name)
+        os.makedirs(d, exist_ok=True)
+        write_json(os.path.join(d, "tokenizer.json"), js, compact=True)
+        expected_ids(Tokenizer.from_file(os.path.join(d, "tokenizer.json")), d, cases)
+    print(f"variants: {len(PRETOK_VARIANTS)}")
 
 
 def expected_ids(tok, d, cases):
@@ -482,6 +517,7 @@ def main():
     expected_ids(tok, d, cases)
     print(f"tiny-chatml: vocab {tok.get_vocab_size()}")
 
+    pretok_variants(cases[:75] + cases[-25:])
     spm_models(corpus, cases)
     chat_fixtures()
 

@@ -6,6 +6,7 @@
 #include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "core/err.h"
 #include "tokenizer/tok_internal.h"
@@ -21,7 +22,7 @@ int tok_regex_compile(const char *pattern, int is_literal, void **out, char **tr
     size_t o = strlen(pattern);
     int err;
     PCRE2_SIZE eoff;
-    uint32_t opts = PCRE2_UTF | PCRE2_UCP | (is_literal ? PCRE2_LITERAL : 0);
+    uint32_t opts = PCRE2_UTF | (is_literal ? PCRE2_LITERAL : PCRE2_UCP); /* UCP is not allowed with LITERAL */
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)t, o, opts, &err, &eoff, NULL);
     if (!re) {
         PCRE2_UCHAR msg[256];
@@ -161,19 +162,31 @@ out:
     return rc;
 }
 
+/* Rust's char::is_numeric, which HF's Digits uses: categories Nd, Nl, No. */
+static int is_numeric_at(const char *s, size_t n, size_t i, size_t *len) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x80) {
+        *len = 1;
+        return c >= '0' && c <= '9';
+    }
+    int32_t cp;
+    *len = (size_t)tok_utf8_next(s + i, n - i, &cp);
+    utf8proc_category_t cat = utf8proc_category(cp);
+    return cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO;
+}
+
 static int split_digits(run_t *r, int k, int individual, const char *s, size_t n) {
-    size_t i = 0, start = 0;
+    size_t i = 0, start = 0, cl;
     int rc = 0;
     while (i < n && !rc) {
-        if (s[i] >= '0' && s[i] <= '9') {
+        if (is_numeric_at(s, n, i, &cl)) {
             if ((rc = emit(r, k, s + start, i - start))) return rc;
-            size_t j = i + 1;
-            if (!individual)
-                while (j < n && s[j] >= '0' && s[j] <= '9') j++;
+            size_t j = i + cl;
+            while (!individual && j < n && is_numeric_at(s, n, j, &cl)) j += cl;
             rc = emit(r, k, s + i, j - i);
             start = i = j;
         } else {
-            i++;
+            i += cl;
         }
     }
     return rc ? rc : emit(r, k, s + start, n - start);

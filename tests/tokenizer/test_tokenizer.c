@@ -39,7 +39,7 @@ static void show(const char *what, const char *text, const int32_t *a, int na, c
 }
 
 /* Every case in <dir>/expected.jsonl: ids (with and without specials) and decode. */
-static void parity_dir(const char *dir, int is_spm) {
+static void parity_dir(const char *dir, int is_spm, int min_cases) {
     tok_t *t = load(dir);
     char rel[256];
     snprintf(rel, sizeof rel, "%s/expected.jsonl", dir);
@@ -123,17 +123,30 @@ static void parity_dir(const char *dir, int is_spm) {
     rlc_jsonl_close(&r);
     fprintf(stderr, "%s: %d cases, %d mismatches, %d equal-score ties\n", dir, cases, bad, ties);
     assert_true(ties <= 3);
-    assert_true(cases > 400);
+    assert_true(cases >= min_cases);
     assert_int_equal(bad, 0);
     tok_free(t);
 }
 
-static void test_parity_qwen(void **s) { (void)s; parity_dir("tokenizers/bpe-qwen", 0); }
-static void test_parity_r1(void **s) { (void)s; parity_dir("tokenizers/bpe-r1", 0); }
-static void test_parity_llama3(void **s) { (void)s; parity_dir("tokenizers/bpe-llama3", 0); }
-static void test_parity_tiny(void **s) { (void)s; parity_dir("tokenizers/tiny-chatml", 0); }
-static void test_parity_spm_bpe(void **s) { (void)s; parity_dir("tokenizers/spm-bpe", 1); }
-static void test_parity_spm_unigram(void **s) { (void)s; parity_dir("tokenizers/spm-unigram", 1); }
+static void test_parity_qwen(void **s) { (void)s; parity_dir("tokenizers/bpe-qwen", 0, 600); }
+static void test_parity_r1(void **s) { (void)s; parity_dir("tokenizers/bpe-r1", 0, 600); }
+static void test_parity_llama3(void **s) { (void)s; parity_dir("tokenizers/bpe-llama3", 0, 600); }
+static void test_parity_tiny(void **s) { (void)s; parity_dir("tokenizers/tiny-chatml", 0, 600); }
+static void test_parity_spm_bpe(void **s) { (void)s; parity_dir("tokenizers/spm-bpe", 1, 600); }
+static void test_parity_spm_unigram(void **s) { (void)s; parity_dir("tokenizers/spm-unigram", 1, 600); }
+
+/* Pre-tokenizer and normalizer variants (every Split behaviour, invert, Digits, GPT-2's
+ * ByteLevel regex with and without prefix space, NFKC/NFKD/NFD+NFC) on the tiny vocabulary. */
+static void test_parity_variants(void **s) {
+    (void)s;
+    const char *v[] = {"gpt2", "gpt2-prefix", "split-removed", "merged-prev", "merged-next", "contiguous",
+                       "invert", "digits", "digits-runs", "nfkc", "nfd-nfc", "nfkd"};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "tokenizers/variants/%s", v[i]);
+        parity_dir(rel, 0, 100);
+    }
+}
 
 /* Chat renderings of the real templates vs transformers' apply_chat_template. */
 static void test_chat_parity(void **s) {
@@ -407,6 +420,57 @@ static void test_partial_utf8(void **s) {
     tok_free(t);
 }
 
+static void write_file(const char *dir, const char *name, const char *body) {
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    assert_int_equal(fs_write_atomic(p, body, strlen(body)), 0);
+}
+
+/* Config handling: a sentencepiece-style tokenizer.json falls back to tokenizer.model beside
+ * it; special_tokens_map.json fills in; chat_template as a list; eos_token_id as an int. */
+static void test_config_files(void **s) {
+    (void)s;
+    char *dir = test_tmpdir(), src[4200], dst[1024];
+    snprintf(src, sizeof src, "%s", fixture("tokenizers/spm-bpe/tokenizer.model"));
+    snprintf(dst, sizeof dst, "%s/tokenizer.model", dir);
+    assert_int_equal(fs_copy_file(src, dst), 0);
+    write_file(dir, "tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": [], \"byte_fallback\": true},"
+                                      " \"pre_tokenizer\": {\"type\": \"Metaspace\"}}");
+    write_file(dir, "special_tokens_map.json", "{\"eos_token\": {\"content\": \"</s>\"}, \"pad_token\": \"<unk>\"}");
+    write_file(dir, "tokenizer_config.json", "{\"add_bos_token\": false, \"add_eos_token\": true, \"chat_template\": ["
+                                             "{\"name\": \"tool_use\", \"template\": \"x\"},"
+                                             "{\"name\": \"default\", \"template\": \"{{ '<|im_start|>' + m }}<|im_end|>\"}]}");
+    write_file(dir, "generation_config.json", "{\"eos_token_id\": 3, \"bos_token_id\": 1}");
+    tok_t *t = NULL;
+    assert_int_equal(tok_load(&t, dir), 0);
+    assert_string_equal(tok_kind(t), "sentencepiece");
+    assert_int_equal(tok_eos_id(t), 2);
+    assert_int_equal(tok_pad_id(t), 0);
+    const int32_t *e;
+    assert_int_equal(tok_eos_ids(t, &e), 2);
+    assert_int_equal(e[0], 3);
+    assert_int_equal(e[1], 2);
+    assert_string_equal(tok_chat_family(t), "chatml");
+    int32_t *ids;
+    int n;
+    assert_int_equal(tok_encode(t, "hi", 2, 1, &ids, &n), 0); /* no BOS, EOS appended */
+    assert_true(n >= 2 && ids[0] != 1 && ids[n - 1] == 2);
+    free(ids);
+    tok_free(t);
+    /* a broken config is an error naming the file, not ignored */
+    write_file(dir, "generation_config.json", "{\"eos_token_id\": ");
+    assert_int_not_equal(tok_load(&t, dir), 0);
+    assert_non_null(strstr(rlc_errmsg(), "generation_config.json"));
+    fs_rm_rf(dir);
+    free(dir);
+
+    t = load("tokenizers/bpe-r1");
+    assert_int_equal(tok_eos_ids(t, &e), 1);
+    assert_int_equal(e[0], tok_token_to_id(t, "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"));
+    assert_int_equal(tok_bos_id(t), tok_token_to_id(t, "<\xEF\xBD\x9C" "begin\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"));
+    tok_free(t);
+}
+
 typedef struct {
     tok_t *t;
     int ok;
@@ -439,10 +503,10 @@ int main(void) {
         cmocka_unit_test(test_parity_qwen),   cmocka_unit_test(test_parity_r1),
         cmocka_unit_test(test_parity_llama3), cmocka_unit_test(test_parity_tiny),
         cmocka_unit_test(test_parity_spm_bpe), cmocka_unit_test(test_parity_spm_unigram),
-        cmocka_unit_test(test_chat_parity),   cmocka_unit_test(test_chat_families),
+        cmocka_unit_test(test_parity_variants), cmocka_unit_test(test_chat_parity),   cmocka_unit_test(test_chat_families),
         cmocka_unit_test(test_special_ids),   cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_long_runs),     cmocka_unit_test(test_partial_utf8),
-        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_threads),       cmocka_unit_test(test_config_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
