@@ -61,11 +61,24 @@ __device__ __forceinline__ float block_sum(float v, float *sh) {
     return t;
 }
 
+/* Max over the block, same contract as block_sum. */
+__device__ __forceinline__ float block_max(float v, float *sh) {
+    int nw = (int)(blockDim.x / 32), w = (int)(threadIdx.x / 32), l = (int)(threadIdx.x % 32);
+    v = warp_max(v);
+    __syncthreads();
+    if (l == 0) sh[w] = v;
+    __syncthreads();
+    float t = sh[0];
+    for (int i = 1; i < nw; i++) t = fmaxf(t, sh[i]);
+    return t;
+}
+
 /* Kernel-detected bad input, OR-ed into a device word and reported by be->check(). */
 enum {
     FLAG_BAD_TOKEN = 1,   /* embedding: negative token id */
     FLAG_BAD_SEQLENS = 2, /* attention: cu_seqlens not monotone, beyond N or max_seqlen */
     FLAG_BAD_TARGET = 4,  /* lmhead: target >= V */
+    FLAG_BAD_PAGED = 8,   /* paged attention: bad cu_q / ctx_len / block table entry */
 };
 
 #ifndef RLC_CUDA_EMU

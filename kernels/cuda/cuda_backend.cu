@@ -13,12 +13,14 @@
 #include "kernels/cuda/attention.cuh"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/decode.cuh"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/embedding.cuh"
 #include "kernels/cuda/lmhead.cuh"
 #include "kernels/cuda/matmul.cuh"
 #include "kernels/cuda/rmsnorm.cuh"
 #include "kernels/cuda/rope.cuh"
+#include "kernels/cuda/sample.cuh"
 #include "kernels/cuda/swiglu.cuh"
 
 namespace RLC_CU_NS {
@@ -106,6 +108,8 @@ static void be_destroy(rlc_backend_t *be) {
 static const char *flag_message(int f) {
     if (f & FLAG_BAD_SEQLENS)
         return "attention: bad cu_seqlens (not increasing, beyond N tokens, or a sequence longer than max_seqlen)";
+    if (f & FLAG_BAD_PAGED)
+        return "paged attention: bad cu_q / ctx_len (query past the context) or a negative block table entry";
     if (f & FLAG_BAD_TARGET) return "lmhead: target token id >= vocabulary size";
     return "embedding: negative token id";
 }
@@ -316,6 +320,7 @@ static int create(rlc_backend_t **out, int device, int threads) {
     be->add = cu_add;
     be->scale = cu_scale;
     be->sumsq = cu_sumsq;
+    be->gather_rows = cu_gather_rows;
     be->act_to_f32 = cu_act_to_f32;
     be->f32_to_act = cu_f32_to_act;
     be->embedding_fwd = cu_embedding_fwd;
@@ -334,6 +339,9 @@ static int create(rlc_backend_t **out, int device, int threads) {
     be->lmhead_fwd = cu_lmhead_fwd;
     be->lmhead_bwd = cu_lmhead_bwd;
     be->logits = cu_logits;
+    be->kv_store = cu_kv_store;
+    be->paged_attention = cu_paged_attention;
+    be->sample = cu_sample;
     be->adamw = cu_adamw;
     *out = be;
     LOG_DEBUG("cuda: backend on %s, %d SMs, %zu KiB shared memory per block", be->device_desc, im->sm_count,

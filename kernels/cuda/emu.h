@@ -249,6 +249,17 @@ inline int atomicAdd(int *p, int v) {
     return o;
 }
 
+inline unsigned atomicAdd(unsigned *p, unsigned v) {
+    unsigned o = *p;
+    *p = o + v;
+    return o;
+}
+inline unsigned long long atomicAdd(unsigned long long *p, unsigned long long v) {
+    unsigned long long o = *p;
+    *p = o + v;
+    return o;
+}
+
 #define RLC_LAUNCH(kern, grid, block, smem, stream, ...)                                                                \
     do {                                                                                                               \
         (void)(stream);                                                                                                \

@@ -609,6 +609,146 @@ static void test_adamw_stochastic_rounding(void **s) {
     bufs_free();
 }
 
+/* ---------------------------------------------------------------- decoding */
+
+static void test_gather_rows(void **s) {
+    (void)s;
+    const int R = 20, C = 300, M = 5;
+    buf_t *src = B(RLC_BUF_ACT, (size_t)R * C), *dst = B(RLC_BUF_ACT, (size_t)M * C), *rows = B(RLC_BUF_I32, M);
+    free(fill(src, 1.0f));
+    int32_t r[5] = {3, 0, 19, 3, 7};
+    set_i(rows, r);
+    cpu->gather_rows(cpu, dst->c, src->c, rows->c, M, C);
+    gpu->gather_rows(gpu, dst->g, src->g, rows->g, M, C);
+    cmp("gather_rows", dst, 0);
+    bufs_free();
+}
+
+/* kv_store of the new tokens into a paged cache with shuffled block tables, then attention of
+ * decode tokens (qlen 1) and a prefill chunk over it. Pages no sequence owns hold NaN, so a
+ * read through a wrong slot fails loudly on either backend. */
+static void paged_case(int page, int Hq, int Hk, int D) {
+    enum { NS = 3 };
+    int ctx[NS] = {1, 45, 150}, ql[NS] = {1, 1, 20};
+    int maxp = 0, npages = 4, cuq[NS + 1] = {0};
+    for (int i = 0; i < NS; i++) {
+        int np = (ctx[i] + page - 1) / page;
+        if (np > maxp) maxp = np;
+        npages += np;
+        cuq[i + 1] = cuq[i] + ql[i];
+    }
+    int N = cuq[NS];
+    print_message(" paged attention page=%d Hq=%d Hk=%d D=%d N=%d pages=%d\n", page, Hq, Hk, D, N, npages);
+    size_t W = (size_t)(Hq + 2 * Hk) * D, kvw = (size_t)Hk * D, slots = (size_t)npages * page;
+    /* a random permutation of the pages, dealt to the sequences in order */
+    int *perm = malloc(npages * sizeof(int));
+    for (int i = 0; i < npages; i++) perm[i] = i;
+    for (int i = npages - 1; i > 0; i--) {
+        int j = (int)rlc_rng_below(&rng, (uint32_t)i + 1), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    int32_t *bt = malloc((size_t)NS * maxp * 4), *sl = malloc((size_t)N * 4);
+    char *owned = calloc(npages, 1);
+    for (int i = 0, k = 0; i < NS; i++)
+        for (int p = 0; p < maxp; p++) {
+            bt[i * maxp + p] = p < (ctx[i] + page - 1) / page ? perm[k++] : -1;
+            if (bt[i * maxp + p] >= 0) owned[bt[i * maxp + p]] = 1;
+        }
+    for (int i = 0; i < NS; i++)
+        for (int j = 0; j < ql[i]; j++) {
+            int pos = ctx[i] - ql[i] + j;
+            sl[cuq[i] + j] = bt[i * maxp + pos / page] * page + pos % page;
+        }
+    buf_t *qkv = B(RLC_BUF_ACT, N * W), *kc = B(RLC_BUF_ACT, slots * kvw), *vc = B(RLC_BUF_ACT, slots * kvw);
+    buf_t *out = B(RLC_BUF_ACT, (size_t)N * Hq * D), *bcu = B(RLC_BUF_I32, NS + 1), *bctx = B(RLC_BUF_I32, NS);
+    buf_t *bbt = B(RLC_BUF_I32, (size_t)NS * maxp), *bsl = B(RLC_BUF_I32, N);
+    free(fill(qkv, 1.5f));
+    float *hk = fill(kc, 1.5f), *hv = fill(vc, 1.0f);
+    for (size_t i = 0; i < slots * kvw; i++)
+        if (!owned[i / kvw / page]) hk[i] = hv[i] = NAN;
+    set(kc, hk);
+    set(vc, hv);
+    set_i(bcu, cuq);
+    set_i(bctx, ctx);
+    set_i(bbt, bt);
+    set_i(bsl, sl);
+    cpu->kv_store(cpu, kc->c, vc->c, qkv->c, bsl->c, N, Hq, Hk, D);
+    gpu->kv_store(gpu, kc->g, vc->g, qkv->g, bsl->g, N, Hq, Hk, D);
+    float *gk = get(gpu, kc), *ck = get(cpu, kc);
+    if (memcmp(gk, ck, slots * kvw * sizeof(float))) fail_msg("kv_store: caches differ"); /* NaN-safe bitwise */
+    guards_ok("kv_store k", kc);
+    guards_ok("kv_store v", vc);
+    float scale = 1.0f / sqrtf((float)D);
+    cpu->paged_attention(cpu, out->c, qkv->c, kc->c, vc->c, bcu->c, bctx->c, bbt->c, maxp, page, NS, N, Hq, Hk, D, scale,
+                         150);
+    gpu->paged_attention(gpu, out->g, qkv->g, kc->g, vc->g, bcu->g, bctx->g, bbt->g, maxp, page, NS, N, Hq, Hk, D, scale,
+                         150);
+    cmp("paged_attention", out, BF16_ONE); /* fp32 softmax and sums, one bf16 rounding */
+    free(gk);
+    free(ck);
+    free(hk);
+    free(hv);
+    free(perm);
+    free(bt);
+    free(sl);
+    free(owned);
+    bufs_free();
+}
+
+static void test_paged_attention(void **s) {
+    (void)s;
+    paged_case(16, 4, 2, 64);
+    paged_case(8, 2, 1, 128);
+}
+
+static void test_sample(void **s) {
+    (void)s;
+    enum { M = 48, V = 1000, NCFG = 8 };
+    const rlc_sample_params_t cfg[NCFG] = {
+        {0.0f, 1.0f, 0.0f, 0, 0, 0},    {1.0f, 1.0f, 0.0f, 0, 0, 0},  {0.7f, 1.0f, 0.0f, 20, 0, 0},
+        {1.3f, 0.9f, 0.0f, 0, 0, 0},    {0.9f, 1.0f, 0.05f, 0, 0, 0}, {0.8f, 0.8f, 0.02f, 50, 0, 0},
+        {1.0f, 1.0f, 0.0f, 1, 0, 0},    {1.0f, 0.3f, 0.0f, 7, 0, 0},
+    };
+    rlc_sample_params_t par[M];
+    buf_t *lg = B(RLC_BUF_F32, (size_t)M * V);
+    float *x = malloc((size_t)M * V * sizeof(float));
+    for (int r = 0; r < M; r++) {
+        par[r] = cfg[r % NCFG];
+        par[r].seed = 0x1234567800ull + (uint64_t)r * 7919;
+        par[r].counter = (uint64_t)r * 3 + ((uint64_t)r << 33);
+        for (int v = 0; v < V; v++) {
+            float z = (float)(rlc_rng_normal(&rng) * 3.0);
+            x[(size_t)r * V + v] = r >= M / 2 ? roundf(z * 2) / 2 : z; /* second half: many exact ties */
+        }
+    }
+    set(lg, x);
+    int32_t tc[M], tg[M];
+    float lc[M], lgp[M];
+    cpu->sample(cpu, tc, lc, lg->c, par, M, V);
+    gpu->sample(gpu, tg, lgp, lg->g, par, M, V);
+    gpu_ok();
+    int diff = 0;
+    for (int r = 0; r < M; r++)
+        if (tc[r] != tg[r]) {
+            print_message("    row %d (cfg %d): cpu %d gpu %d\n", r, r % NCFG, tc[r], tg[r]);
+            diff++;
+        }
+    double e = nmse(lgp, lc, M);
+    print_message("  %-28s %d/%d tokens differ, logp nmse %.3g\n", "sample", diff, M, e);
+    assert_int_equal(diff, 0); /* the same definition on the same logits: the same tokens */
+    assert_true(e <= 1e-10);
+    for (int r = 0; r < M; r++) /* and a greedy row is the argmax, the lowest id on ties */
+        if (par[r].temperature == 0) {
+            int am = 0;
+            for (int v = 1; v < V; v++)
+                if (x[(size_t)r * V + v] > x[(size_t)r * V + am]) am = v;
+            assert_int_equal(tg[r], am);
+        }
+    free(x);
+    bufs_free();
+}
+
 /* ---------------------------------------------------------------- bad input */
 
 static void expect_error(const char *what, const char *needle) {
@@ -683,7 +823,8 @@ int main(void) {
         cmocka_unit_test_setup(test_matmul, setup),      cmocka_unit_test_setup(test_attention, setup),
         cmocka_unit_test_setup(test_lmhead, setup),      cmocka_unit_test_setup(test_adamw, setup),
         cmocka_unit_test_setup(test_adamw_stochastic_rounding, setup),
-        cmocka_unit_test_setup(test_bad_input, setup),
+        cmocka_unit_test_setup(test_gather_rows, setup), cmocka_unit_test_setup(test_paged_attention, setup),
+        cmocka_unit_test_setup(test_sample, setup),      cmocka_unit_test_setup(test_bad_input, setup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rlc_backend_destroy(gpu);

@@ -1,0 +1,144 @@
+/* Decoding ops: gather of rows (the positions whose logits are needed), storing each new
+ * token's k and v into its cache slot, and attention of new tokens (chunked prefill or
+ * single-token decode) over the paged KV cache. Paged attention runs one block per (token,
+ * query head), walks the context in chunks of 128 positions (one key per thread, slots looked
+ * up through the block table) with an online softmax in fp32, so each token's result depends
+ * only on its own sequence. Simple first: K/V are re-read once per query head of a group.
+ * Exports: cu_gather_rows, cu_kv_store, cu_paged_attention. */
+#include "kernels/cuda/decode.cuh"
+
+namespace RLC_CU_NS {
+
+enum { PA_THREADS = 128 };
+
+__global__ void gather_rows_k(bf16 *dst, const bf16 *src, const int32_t *rows, int C) {
+    int m = blockIdx.x;
+    const bf16 *s = src + (size_t)rows[m] * C;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) dst[(size_t)m * C + c] = s[c];
+}
+
+__global__ void kv_store_k(bf16 *kc, bf16 *vc, const bf16 *qkv, const int32_t *slots, int Hq, int Hk, int D) {
+    int n = blockIdx.x, slot = slots[n];
+    if (slot < 0) return;
+    size_t kv = (size_t)Hk * D;
+    const bf16 *row = qkv + (size_t)n * (Hq + 2 * Hk) * D;
+    for (size_t i = threadIdx.x; i < kv; i += blockDim.x) {
+        kc[(size_t)slot * kv + i] = row[(size_t)Hq * D + i];
+        vc[(size_t)slot * kv + i] = row[(size_t)(Hq + Hk) * D + i];
+    }
+}
+
+/* grid (token, query head) */
+__global__ void __launch_bounds__(PA_THREADS)
+    paged_attn_k(bf16 *out, const bf16 *qkv, const bf16 *kc, const bf16 *vc, const int32_t *cu_q,
+                 const int32_t *ctx_len, const int32_t *bt, int max_pages, int page_size, int nseq, int Hq, int Hk,
+                 int D, float scale, int *flag) {
+    __shared__ float sh[32];
+    __shared__ float pr[PA_THREADS];
+    __shared__ long long slot_s[PA_THREADS];
+    RLC_DYN_SMEM(float, sm);
+    float *q = sm, *o = sm + D;
+    int n = blockIdx.x, h = blockIdx.y, g = h / (Hq / Hk);
+    /* the sequence holding token n: the last s with cu_q[s] <= n */
+    int lo = 0, hi = nseq;
+    while (hi - lo > 1) {
+        int mid = (lo + hi) / 2;
+        if (cu_q[mid] <= n) lo = mid; else hi = mid;
+    }
+    int s = lo;
+    if (n < cu_q[s] || n >= cu_q[s + 1]) return; /* outside every sequence: stays zero */
+    int qlen = cu_q[s + 1] - cu_q[s];
+    int pos = ctx_len[s] - qlen + (n - cu_q[s]);
+    if (pos < 0 || pos >= max_pages * page_size) {
+        if (threadIdx.x == 0) atomicOr(flag, FLAG_BAD_PAGED);
+        return;
+    }
+    size_t kvw = (size_t)Hk * D;
+    const bf16 *qr = qkv + (size_t)n * (Hq + 2 * Hk) * D + (size_t)h * D;
+    for (int d = threadIdx.x; d < D; d += blockDim.x) {
+        q[d] = __bfloat162float(qr[d]);
+        o[d] = 0.f;
+    }
+    const int32_t *tab = bt + (size_t)s * max_pages;
+    float m = -INFINITY, l = 0.f;
+    for (int j0 = 0; j0 <= pos; j0 += PA_THREADS) {
+        __syncthreads(); /* q ready; the previous chunk's pr / slot_s no longer read */
+        int j = j0 + threadIdx.x;
+        float sc = -INFINITY;
+        long long slot = -1;
+        if (j <= pos) {
+            int page = tab[j / page_size];
+            if (page < 0) {
+                atomicOr(flag, FLAG_BAD_PAGED);
+            } else {
+                slot = (long long)page * page_size + j % page_size;
+                const bf16 *k = kc + (size_t)slot * kvw + (size_t)g * D;
+                float acc = 0.f;
+                for (int d = 0; d < D; d++) acc += q[d] * __bfloat162float(k[d]);
+                sc = acc * scale;
+            }
+        }
+        float mn = fmaxf(m, block_max(sc, sh));
+        float p = sc == -INFINITY ? 0.f : expf(sc - mn);
+        float alpha = m == -INFINITY ? 0.f : expf(m - mn);
+        float ps = block_sum(p, sh);
+        pr[threadIdx.x] = p;
+        slot_s[threadIdx.x] = slot;
+        __syncthreads();
+        int nc = pos - j0 + 1 < PA_THREADS ? pos - j0 + 1 : PA_THREADS;
+        for (int d = threadIdx.x; d < D; d += blockDim.x) {
+            float acc = o[d] * alpha;
+            for (int c = 0; c < nc; c++)
+                if (slot_s[c] >= 0) acc += pr[c] * __bfloat162float(vc[(size_t)slot_s[c] * kvw + (size_t)g * D + d]);
+            o[d] = acc;
+        }
+        l = l * alpha + ps;
+        m = mn;
+    }
+    bf16 *orow = out + (size_t)n * Hq * D + (size_t)h * D;
+    for (int d = threadIdx.x; d < D; d += blockDim.x) orow[d] = __float2bfloat16_rn(l > 0.f ? o[d] / l : 0.f);
+}
+
+void cu_gather_rows(rlc_backend_t *be, void *dst, const void *src, const int32_t *rows, int M, int C) {
+    cu_impl *im = IM(be);
+    if (M <= 0 || C <= 0) return;
+    RLC_LAUNCH(gather_rows_k, M, 256, 0, im->stream, (bf16 *)dst, (const bf16 *)src, rows, C);
+    LAUNCH_CHECK(im);
+}
+
+void cu_kv_store(rlc_backend_t *be, void *k_cache, void *v_cache, const void *qkv, const int32_t *slots, int N, int Hq,
+                 int Hk, int D) {
+    cu_impl *im = IM(be);
+    if (N <= 0) return;
+    RLC_LAUNCH(kv_store_k, N, 256, 0, im->stream, (bf16 *)k_cache, (bf16 *)v_cache, (const bf16 *)qkv, slots, Hq, Hk,
+               D);
+    LAUNCH_CHECK(im);
+}
+
+void cu_paged_attention(rlc_backend_t *be, void *out, const void *qkv, const void *k_cache, const void *v_cache,
+                        const int32_t *cu_q, const int32_t *ctx_len, const int32_t *block_table, int max_pages,
+                        int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx) {
+    cu_impl *im = IM(be);
+    (void)max_ctx; /* the context is walked in chunks: no per-context launch geometry */
+    if (N <= 0) return;
+    if (Hq <= 0 || Hk <= 0 || Hq % Hk || D <= 0 || page_size <= 0 || max_pages <= 0) {
+        cu_fail(im, RLC_EINVAL, "paged attention: bad shape (Hq %d, Hk %d, D %d, page size %d, max pages %d)", Hq, Hk,
+                D, page_size, max_pages);
+        return;
+    }
+    if (Hq > 65535) {
+        cu_fail(im, RLC_EUNSUP, "paged attention: %d heads exceed the launch grid", Hq);
+        return;
+    }
+    CUDA_CHECK(im, cudaMemsetAsync(out, 0, (size_t)N * Hq * D * sizeof(bf16), im->stream));
+    if (nseq <= 0) return;
+    size_t smem = (size_t)2 * D * sizeof(float);
+    if (smem_allow(im, paged_attn_k, smem, "paged attention")) return;
+    dim3 grid((unsigned)N, (unsigned)Hq);
+    RLC_LAUNCH(paged_attn_k, grid, PA_THREADS, smem, im->stream, (bf16 *)out, (const bf16 *)qkv, (const bf16 *)k_cache,
+               (const bf16 *)v_cache, cu_q, ctx_len, block_table, max_pages, page_size, nseq, Hq, Hk, D, scale,
+               im->d_flag);
+    LAUNCH_CHECK(im);
+}
+
+} // namespace RLC_CU_NS
