@@ -180,11 +180,12 @@ static int read_configs(tok_t *t, const char *dir) {
     }
     const char *keys[3] = {"bos_token", "eos_token", "pad_token"};
     int32_t *dst[3] = {&t->bos, &t->eos, &t->pad};
+    int named[3] = {0, 0, 0}; /* the tokenizer's own config names it (even as null) */
     for (int k = 0; k < 3; k++) {
         int present;
         int32_t id = cfg_token(t, tc, keys[k], &present);
         if (!present) id = cfg_token(t, sm, keys[k], &present);
-        if (present) *dst[k] = id;
+        if (present) *dst[k] = id, named[k] = 1;
     }
     const cJSON *x;
     if (cJSON_IsBool(x = cJSON_GetObjectItemCaseSensitive(tc, "add_bos_token"))) t->cfg_add_bos = cJSON_IsTrue(x);
@@ -203,10 +204,12 @@ static int read_configs(tok_t *t, const char *dir) {
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(gc, "eos_token_id"), *it;
         if (cJSON_IsNumber(e)) rc = add_eos(t, (int32_t)e->valuedouble);
         else if (cJSON_IsArray(e)) cJSON_ArrayForEach(it, e) if (!rc && cJSON_IsNumber(it)) rc = add_eos(t, (int32_t)it->valuedouble);
+        /* generation_config's bos/pad only fill in for tokenizers whose config says nothing
+         * (Qwen's says bos_token: null, as HF's bos_token_id is None there) */
         const cJSON *b = cJSON_GetObjectItemCaseSensitive(gc, "bos_token_id");
-        if (t->bos < 0 && cJSON_IsNumber(b) && b->valuedouble >= 0 && b->valuedouble < t->vocab_size) t->bos = (int32_t)b->valuedouble;
+        if (!named[0] && t->bos < 0 && cJSON_IsNumber(b) && b->valuedouble >= 0 && b->valuedouble < t->vocab_size) t->bos = (int32_t)b->valuedouble;
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(gc, "pad_token_id");
-        if (t->pad < 0 && cJSON_IsNumber(p) && p->valuedouble >= 0 && p->valuedouble < t->vocab_size) t->pad = (int32_t)p->valuedouble;
+        if (!named[2] && t->pad < 0 && cJSON_IsNumber(p) && p->valuedouble >= 0 && p->valuedouble < t->vocab_size) t->pad = (int32_t)p->valuedouble;
     }
     if (!rc) rc = add_eos(t, t->eos);
     cJSON_Delete(tc);

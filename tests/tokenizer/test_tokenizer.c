@@ -247,7 +247,7 @@ static void test_special_ids(void **s) {
     assert_true(im_end > 0 && eot > 0);
     assert_int_equal(tok_eos_id(t), im_end);
     assert_int_equal(tok_pad_id(t), eot);
-    assert_int_equal(tok_bos_id(t), eot); /* from generation_config.json; tokenizer_config has bos null */
+    assert_int_equal(tok_bos_id(t), -1); /* tokenizer_config says bos_token: null (HF: None), whatever generation_config says */
     const int32_t *e;
     assert_int_equal(tok_eos_ids(t, &e), 2);
     assert_int_equal(e[0], im_end);
