@@ -387,9 +387,35 @@ CONVERSATIONS = [
      {"role": "tool", "content": "{\"result\": 4}"}, {"role": "tool", "content": "second output"},
      {"role": "user", "content": "Thanks"}],
 ]
+# Llama 3.2 (and 3.3): today's date via strftime_now, no builtin tools
+TEMPLATES["llama3.2"] = (TEMPLATES["llama3.1"]
+    .replace("""{%- if not date_string is defined %}
+    {%- set date_string = "26 Jul 2024" %}
+{%- endif %}""", """{%- if not date_string is defined %}
+    {%- if strftime_now is defined %}
+        {%- set date_string = strftime_now("%d %b %Y") %}
+    {%- else %}
+        {%- set date_string = "26 Jul 2024" %}
+    {%- endif %}
+{%- endif %}""")
+    .replace("""{#- System message + builtin tools #}
+{{- "<|start_header_id|>system<|end_header_id|>\\n\\n" }}
+{%- if builtin_tools is defined or tools is not none %}
+    {{- "Environment: ipython\\n" }}
+{%- endif %}
+{%- if builtin_tools is defined %}
+    {{- "Tools: " + builtin_tools | reject('equalto', 'code_interpreter') | join(", ") + "\\n\\n"}}
+{%- endif %}""", """{#- System message #}
+{{- "<|start_header_id|>system<|end_header_id|>\\n\\n" }}
+{%- if tools is not none %}
+    {{- "Environment: ipython\\n" }}
+{%- endif %}"""))
+assert "strftime_now" in TEMPLATES["llama3.2"] and "builtin_tools | reject" not in TEMPLATES["llama3.2"]
+CHAT_DATE = {"llama3.2": "05 Mar 2025"}  # rendered with date_string=..., as a trainer pins it
+
 # which template families render which conversations (tool messages only for Qwen2.5's template)
 TEMPLATE_DIRS = {"qwen2.5": "bpe-qwen", "qwen2.5-math": "bpe-qwen", "qwen2": "bpe-qwen", "chatml": "tiny-chatml",
-                 "llama3": "bpe-llama3", "llama3.1": "bpe-llama3", "deepseek-r1": "bpe-r1"}
+                 "llama3": "bpe-llama3", "llama3.1": "bpe-llama3", "llama3.2": "bpe-llama3", "deepseek-r1": "bpe-r1"}
 
 
 def chat_fixtures():
@@ -403,10 +429,12 @@ def chat_fixtures():
             if has_tool and name not in ("qwen2.5", "qwen2.5-math", "chatml", "qwen2", "deepseek-r1"):
                 continue
             for gen in (True, False):
-                text = hf.apply_chat_template(conv, chat_template=TEMPLATES[name], tokenize=False, add_generation_prompt=gen)
+                extra = {"date_string": CHAT_DATE[name]} if name in CHAT_DATE else {}
+                text = hf.apply_chat_template(conv, chat_template=TEMPLATES[name], tokenize=False, add_generation_prompt=gen,
+                                              **extra)
                 ids = base.encode(text, add_special_tokens=False).ids
                 out.append({"template": name, "dir": d, "conversation": ci, "messages": conv,
-                            "add_generation_prompt": gen, "text": text, "ids": ids})
+                            "add_generation_prompt": gen, "text": text, "ids": ids, **extra})
     write_json(os.path.join(OUT, "templates.json"), TEMPLATES)
     with open(os.path.join(OUT, "chat.jsonl"), "w", encoding="utf-8") as f:
         for r in out:

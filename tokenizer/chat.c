@@ -17,9 +17,23 @@
 #define FAMILIES "chatml, qwen, qwen-math, llama3, llama3.1, deepseek-r1, plain"
 
 void tok_chat_clear(tok_chat_t *c) {
+    char keep[sizeof c->date_override];
+    memcpy(keep, c->date_override, sizeof keep); /* a pinned date outlives a template change */
     free(c->source);
     free(c->default_system);
     memset(c, 0, sizeof *c);
+    memcpy(c->date_override, keep, sizeof keep);
+}
+
+int tok_set_chat_date(tok_t *t, const char *date) {
+    if (!date) {
+        t->chat.date_override[0] = 0;
+        return 0;
+    }
+    if (!*date || strlen(date) >= sizeof t->chat.date_override)
+        return rlc_errc(RLC_EINVAL, "chat: date '%.40s' is empty or too long", date);
+    snprintf(t->chat.date_override, sizeof t->chat.date_override, "%s", date);
+    return 0;
 }
 
 /* Undo Jinja/Python string-literal escapes. */
@@ -294,7 +308,9 @@ int tok_chat_apply(const tok_t *t, const tok_msg_t *msgs, int n, int add_generat
     } else if (!strcmp(family, "llama3") || !strcmp(family, "llama3.1")) {
         char date[32];
         snprintf(date, sizeof date, "%s", same && c->date[0] ? c->date : "26 Jul 2024");
-        if (same && c->llama_today) {
+        if (c->date_override[0]) {
+            snprintf(date, sizeof date, "%s", c->date_override);
+        } else if (same && c->llama_today) {
             time_t now = time(NULL);
             struct tm tmv;
             if (localtime_r(&now, &tmv)) strftime(date, sizeof date, "%d %b %Y", &tmv);

@@ -59,6 +59,10 @@ int tok_chat_apply(const tok_t *t, const tok_msg_t *msgs, int n, int add_generat
                    char **out);
 /* Detected family name, or NULL when there is no template or it was not recognised. */
 const char *tok_chat_family(const tok_t *t);
+/* The date the Llama 3.1+ system block shows ("26 Jul 2024" style), as transformers'
+ * apply_chat_template(date_string=...) sets it; NULL restores the template's own (its
+ * fixed date, or today's for Llama 3.2 templates). Pin it for reproducible prompts. */
+int tok_set_chat_date(tok_t *t, const char *date);
 /* Replace the chat template (Jinja source) and re-detect its family; NULL clears it.
  * Returns 0 even when the template is not recognised (tok_chat_family then gives NULL). */
 int tok_set_chat_template(tok_t *t, const char *jinja);

@@ -90,6 +90,7 @@ typedef struct {
     int r1_strip_think;   /* DeepSeek-R1: past assistant turns keep only the text after </think> */
     int llama_today;      /* Llama 3.2: date is today's (strftime_now) */
     char date[32];        /* Llama 3.1: "26 Jul 2024" */
+    char date_override[32]; /* tok_set_chat_date; "" = none */
 } tok_chat_t;
 void tok_chat_detect(tok_chat_t *c);
 void tok_chat_clear(tok_chat_t *c);

@@ -2,6 +2,7 @@
  * fixtures (scripts/make_tokenizer_fixtures.py), round trips, chat renderings compared with
  * transformers' apply_chat_template, special ids, and clear errors on bad input. */
 #include <pthread.h>
+#include <time.h>
 
 #include "core/err.h"
 #include "core/fs.h"
@@ -163,6 +164,8 @@ static void test_chat_parity(void **s) {
         const char *tname = cJSON_GetObjectItem(o, "template")->valuestring;
         tok_t *t = load(rel);
         assert_int_equal(tok_set_chat_template(t, cJSON_GetObjectItem(templates, tname)->valuestring), 0);
+        const cJSON *date = cJSON_GetObjectItem(o, "date_string");
+        if (date) assert_int_equal(tok_set_chat_date(t, date->valuestring), 0);
         assert_non_null(tok_chat_family(t));
         const cJSON *msgs = cJSON_GetObjectItem(o, "messages");
         int nm = cJSON_GetArraySize(msgs);
@@ -231,6 +234,28 @@ static void test_chat_families(void **s) {
     tok_free(t);
     t = load("tokenizers/bpe-llama3");
     assert_string_equal(tok_chat_family(t), "llama3.1");
+    assert_int_equal(tok_chat_apply(t, m, 1, 1, NULL, &out), 0);
+    assert_non_null(strstr(out, "Today Date: 26 Jul 2024\n\n"));
+    free(out);
+    /* Llama 3.2's template asks for today's date unless one is pinned */
+    cJSON *templates = rlc_json_load_file(fixture("tokenizers/templates.json"));
+    assert_int_equal(tok_set_chat_template(t, cJSON_GetObjectItem(templates, "llama3.2")->valuestring), 0);
+    cJSON_Delete(templates);
+    assert_string_equal(tok_chat_family(t), "llama3.1");
+    char today[64], want[96];
+    time_t now = time(NULL);
+    struct tm tmv;
+    localtime_r(&now, &tmv);
+    strftime(today, sizeof today, "%d %b %Y", &tmv);
+    snprintf(want, sizeof want, "Today Date: %s\n\n", today);
+    assert_int_equal(tok_chat_apply(t, m, 1, 1, NULL, &out), 0);
+    assert_non_null(strstr(out, want));
+    free(out);
+    assert_int_equal(tok_set_chat_date(t, "01 Jan 2030"), 0);
+    assert_int_equal(tok_chat_apply(t, m, 1, 1, NULL, &out), 0);
+    assert_non_null(strstr(out, "Today Date: 01 Jan 2030\n\n"));
+    free(out);
+    assert_int_not_equal(tok_set_chat_date(t, ""), 0);
     tok_free(t);
     t = load("tokenizers/bpe-r1");
     assert_string_equal(tok_chat_family(t), "deepseek-r1");
