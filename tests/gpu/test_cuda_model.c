@@ -1,0 +1,230 @@
+/* End to end on the fixture models: the CUDA backend (bf16 storage) against the CPU
+ * reference (fp32, itself within 1e-4 of transformers) through the whole model: per-token
+ * log-probs and entropies, every parameter gradient, three AdamW steps, and greedy decoding
+ * through the paged KV cache (prefill, then one token per step, both backends fed the CPU's
+ * tokens so one near-tie cannot derail the rest). Built twice like test_cuda_ops: on a GPU
+ * (test_gpu_model, label gpu, 77 without one) and on the CPU emulator (test_cuda_emu_model). */
+#include "testutil.h"
+
+#include "core/err.h"
+#include "core/json.h"
+#include "core/safetensors.h"
+#include "kernels/backend.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/cuda/cuda_backend.h"
+#include "model/decode.h"
+#include "model/model.h"
+#include "model/optim.h"
+
+/* Tolerances for bf16 weights and activations through a small random model (2 layers):
+ * each stored activation carries ~2^-9 relative rounding, so log-probs (|logp| ~ log V ~ 6)
+ * move by a few 1e-2 at most; gradients are checked by relative L2 per tensor. */
+#define LOGP_MAX_ABS 0.08
+#define GRAD_REL_L2 0.05
+#define LOSS_REL 0.01
+#define TIE_GAP 0.05 /* a different greedy token is accepted only when the CPU sees a near tie */
+
+static rlc_backend_t *cpu, *gpu;
+
+typedef struct {
+    rlc_st_t st;
+    int32_t *ids, *cu;
+    int N, nseq;
+} ref_t;
+
+static void load_ref(ref_t *r, const char *name) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "models/%s.ref/ref.safetensors", name);
+    assert_int_equal(rlc_st_open(&r->st, fixture(rel)), 0);
+    const rlc_st_tensor_t *ids = rlc_st_find(&r->st, "ids"), *cu = rlc_st_find(&r->st, "cu_seqlens");
+    assert_non_null(ids);
+    assert_non_null(cu);
+    r->N = (int)ids->numel;
+    r->nseq = (int)cu->numel - 1;
+    r->ids = malloc(ids->nbytes);
+    r->cu = malloc(cu->nbytes);
+    memcpy(r->ids, ids->data, ids->nbytes);
+    memcpy(r->cu, cu->data, cu->nbytes);
+}
+
+static void load_pair(const char *name, rlc_model_t **mc, rlc_model_t **mg) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "models/%s", name);
+    char *dir = strdup(fixture(rel));
+    if (rlc_model_load(mc, dir, cpu) || rlc_model_load(mg, dir, gpu)) fail_msg("load %s: %s", name, rlc_errmsg());
+    free(dir);
+}
+
+static double max_abs(const float *a, const float *b, int n) {
+    double m = 0;
+    for (int i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (d > m || d != d) m = d != d ? INFINITY : d;
+    }
+    return m;
+}
+
+/* d(mean NLL)/d logp over the tokens that have a target (not the last of a sequence). */
+static float *nll_grad(const ref_t *r) {
+    float *dl = calloc(r->N, sizeof(float));
+    int cnt = r->N - r->nseq;
+    for (int s = 0; s < r->nseq; s++)
+        for (int n = r->cu[s]; n < r->cu[s + 1] - 1; n++) dl[n] = -1.0f / (float)cnt;
+    return dl;
+}
+
+static void forward_backward(const char *name) {
+    print_message(" %s\n", name);
+    ref_t r;
+    load_ref(&r, name);
+    rlc_model_t *mc, *mg;
+    load_pair(name, &mc, &mg);
+    rlc_batch_t b = {.n_tokens = r.N, .nseq = r.nseq, .ids = r.ids, .cu_seqlens = r.cu};
+    rlc_fwd_opts_t o = {.inv_temp = 1.0f, .train = 1, .head = RLC_HEAD_LM};
+    float *lc = malloc(r.N * 4), *ec = malloc(r.N * 4), *lg = malloc(r.N * 4), *eg = malloc(r.N * 4);
+    assert_int_equal(rlc_model_forward(mc, &b, &o, lc, ec, NULL), 0);
+    if (rlc_model_forward(mg, &b, &o, lg, eg, NULL)) fail_msg("gpu forward: %s", rlc_errmsg());
+    double dl = max_abs(lg, lc, r.N), de = max_abs(eg, ec, r.N);
+    print_message("  logp max |gpu-cpu| %.3g, entropy %.3g (limit %.2g)\n", dl, de, LOGP_MAX_ABS);
+    assert_true(dl <= LOGP_MAX_ABS);
+    assert_true(de <= LOGP_MAX_ABS);
+    /* gradients of the mean NLL */
+    float *g = nll_grad(&r);
+    assert_int_equal(rlc_model_alloc_grads(mc), 0);
+    assert_int_equal(rlc_model_alloc_grads(mg), 0);
+    rlc_model_zero_grads(mc);
+    rlc_model_zero_grads(mg);
+    assert_int_equal(rlc_model_backward(mc, &b, &o, g, NULL, NULL, NULL, NULL), 0);
+    if (rlc_model_backward(mg, &b, &o, g, NULL, NULL, NULL, NULL)) fail_msg("gpu backward: %s", rlc_errmsg());
+    double worst = 0;
+    const char *wname = "";
+    for (int i = 0; i < mc->n_info; i++) {
+        const rlc_param_info_t *pc = &mc->info[i], *pg = rlc_model_param(mg, pc->name);
+        assert_non_null(pg);
+        float *a = malloc(pc->numel * 4), *c = malloc(pc->numel * 4);
+        assert_int_equal(rlc_model_get_grad(mc, pc, c), 0);
+        assert_int_equal(rlc_model_get_grad(mg, pg, a), 0);
+        double e = rel_l2(a, c, pc->numel);
+        if (!(e <= worst)) {
+            worst = e;
+            wname = pc->name;
+        }
+        free(a);
+        free(c);
+    }
+    print_message("  gradients: worst rel L2 %.3g (%s), limit %.2g\n", worst, wname, GRAD_REL_L2);
+    assert_true(worst <= GRAD_REL_L2);
+    /* three AdamW steps: the loss curves agree */
+    rlc_adamw_cfg_t ac = {1e-3f, 0.9f, 0.95f, 1e-8f, 0.01f, 1.0f};
+    rlc_optim_t *oc, *og;
+    assert_int_equal(rlc_optim_create(&oc, mc, &ac), 0);
+    assert_int_equal(rlc_optim_create(&og, mg, &ac), 0);
+    for (int step = 0; step < 3; step++) {
+        double loss[2];
+        rlc_model_t *ms[2] = {mc, mg};
+        rlc_optim_t *os[2] = {oc, og};
+        float *lp[2] = {lc, lg};
+        for (int k = 0; k < 2; k++) {
+            rlc_model_zero_grads(ms[k]);
+            if (rlc_model_forward(ms[k], &b, &o, lp[k], NULL, NULL) ||
+                rlc_model_backward(ms[k], &b, &o, g, NULL, NULL, NULL, NULL) ||
+                rlc_optim_step(os[k], 1e-3f, 100u + (uint32_t)step, NULL))
+                fail_msg("%s step %d: %s", k ? "gpu" : "cpu", step, rlc_errmsg());
+            loss[k] = 0;
+            for (int n = 0; n < r.N; n++) loss[k] += g[n] * lp[k][n];
+        }
+        print_message("  step %d loss cpu %.5f gpu %.5f\n", step, loss[0], loss[1]);
+        assert_true(fabs(loss[1] - loss[0]) <= LOSS_REL * fabs(loss[0]));
+    }
+    rlc_optim_free(oc);
+    rlc_optim_free(og);
+    free(g);
+    free(lc);
+    free(ec);
+    free(lg);
+    free(eg);
+    free(r.ids);
+    free(r.cu);
+    rlc_st_close(&r.st);
+    rlc_model_free(mc);
+    rlc_model_free(mg);
+}
+
+/* Prefill the prompt, then 12 single-token steps; both models get the CPU's greedy token. */
+static void greedy_decode(const char *name) {
+    rlc_model_t *mc, *mg;
+    load_pair(name, &mc, &mg);
+    enum { PS = 16, PAGES = 4, STEPS = 12 };
+    const int V = mc->cfg.vocab_size;
+    rlc_kv_cache_t kc, kg;
+    assert_int_equal(rlc_kv_cache_init(&kc, mc, PAGES, PS), 0);
+    if (rlc_kv_cache_init(&kg, mg, PAGES, PS)) fail_msg("gpu kv cache: %s", rlc_errmsg());
+    int32_t toks[64] = {262, 424, 213, 75, 50, 75, 21, 475}, pos[64], bt[PAGES] = {2, 0, 3, 1};
+    int n = 8, agree = 0, ties = 0;
+    float *hc = malloc((size_t)V * 4), *hg = malloc((size_t)V * 4);
+    for (int i = 0; i < 64; i++) pos[i] = i;
+    for (int i = 0; i < n; i++) toks[i] %= V; /* the fixtures' vocabularies differ */
+    for (int step = 0; step <= STEPS; step++) {
+        int first = step == 0 ? 0 : n - 1, cnt = n - first;
+        int32_t slots[64], cu[2] = {0, cnt}, ctx = n, row = cnt - 1;
+        for (int i = 0; i < cnt; i++) slots[i] = bt[(first + i) / PS] * PS + (first + i) % PS;
+        rlc_step_batch_t sb = {.n_tokens = cnt, .nseq = 1, .ids = toks + first, .pos = pos + first, .slots = slots,
+                               .cu_q = cu, .ctx_len = &ctx, .block_table = bt, .max_pages = PAGES,
+                               .max_ctx = PAGES * PS, .n_out = 1, .out_rows = &row};
+        const float *lc, *lg;
+        assert_int_equal(rlc_model_step(mc, &kc, &sb, &lc), 0);
+        if (rlc_model_step(mg, &kg, &sb, &lg)) fail_msg("gpu step: %s", rlc_errmsg());
+        assert_int_equal(cpu->download(cpu, hc, lc, RLC_BUF_F32, V), 0);
+        assert_int_equal(gpu->download(gpu, hg, lg, RLC_BUF_F32, V), 0);
+        int ac = 0, ag = 0;
+        for (int v = 1; v < V; v++) {
+            if (hc[v] > hc[ac]) ac = v;
+            if (hg[v] > hg[ag]) ag = v;
+        }
+        if (ag == ac)
+            agree++;
+        else if (hc[ac] - hc[ag] < TIE_GAP)
+            ties++;
+        else
+            fail_msg("%s step %d: gpu picks %d (cpu logit %.4f), cpu %d (%.4f)", name, step, ag, hc[ag], ac, hc[ac]);
+        toks[n++] = ac;
+    }
+    print_message("  %s greedy: %d/%d steps agree, %d near ties\n", name, agree, STEPS + 1, ties);
+    assert_true(agree >= STEPS - 2);
+    free(hc);
+    free(hg);
+    rlc_kv_cache_free(&kc, mc);
+    rlc_kv_cache_free(&kg, mg);
+    rlc_model_free(mc);
+    rlc_model_free(mg);
+}
+
+static const char *models[] = {"qwen2-tiny", "llama3-tiny", "llama-bias", "qwen2-untied"};
+
+static void test_forward_backward(void **s) {
+    (void)s;
+    for (int i = 0; i < 4; i++) forward_backward(models[i]);
+}
+
+static void test_greedy_decode(void **s) {
+    (void)s;
+    for (int i = 0; i < 4; i++) greedy_decode(models[i]);
+}
+
+int main(void) {
+    char desc[256];
+    if (rlc_cuda_device_count(desc, sizeof desc) <= 0) {
+        printf("SKIP: no CUDA device (%s)\n", desc);
+        return 77;
+    }
+    if (rlc_cpu_backend_create(&cpu, 2) || rlc_cuda_backend_create(&gpu, 0, 2)) {
+        fprintf(stderr, "backend: %s\n", rlc_errmsg());
+        return 1;
+    }
+    printf("CUDA backend on %s\n", desc);
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_forward_backward), cmocka_unit_test(test_greedy_decode)};
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    rlc_backend_destroy(gpu);
+    rlc_backend_destroy(cpu);
+    return rc;
+}
