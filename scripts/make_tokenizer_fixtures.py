@@ -465,6 +465,62 @@ def spm_models(corpus, cases):
         print(f"{name}: {sp.get_piece_size()} pieces")
 
 
+SPM_SPECIAL_TEXTS = ["Hello</s>world", "<s>[INST] hi [/INST]", "</s>\n<|assistant|>\nok", "a<s>b</s>c",
+                     "Q: 1+1?</s><s>A: 2</s>", "<|im_start|>user\nhi</s>", "x</s>", "</s></s>"]
+
+
+def spm_split(text, specials):
+    """Chunks of text and special-token strings, leftmost-longest (what tok_encode does)."""
+    out, i, start = [], 0, 0
+    while i < len(text):
+        best = max((s for s in specials if text.startswith(s, i)), key=len, default=None)
+        if best is None:
+            i += 1
+            continue
+        if i > start:
+            out.append(("text", text[start:i], start > 0))
+        out.append(("special", best, None))
+        i += len(best)
+        start = i
+    if start < len(text):
+        out.append(("text", text[start:], start > 0))
+    return out
+
+
+def spm_legacy_fixture():
+    """A Llama-style sentencepiece tokenizer with tokenizer_config legacy=false: text after a
+    special token gets no dummy prefix. Expected ids from the sentencepiece library with
+    add_dummy_prefix switched off in the model proto, checked against transformers."""
+    from sentencepiece import sentencepiece_model_pb2 as pb
+    from transformers import AutoTokenizer
+    src = os.path.join(OUT, "spm-bpe", "tokenizer.model")
+    d = os.path.join(OUT, "spm-llama")
+    os.makedirs(d, exist_ok=True)
+    model = open(src, "rb").read()
+    open(os.path.join(d, "tokenizer.model"), "wb").write(model)
+    write_json(os.path.join(d, "tokenizer_config.json"), {"tokenizer_class": "LlamaTokenizer", "legacy": False,
+               "add_bos_token": True, "add_eos_token": False, "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"})
+    sp = spm.SentencePieceProcessor(model_proto=model)
+    m = pb.ModelProto()
+    m.ParseFromString(model)
+    m.normalizer_spec.add_dummy_prefix = False
+    sp_np = spm.SentencePieceProcessor(model_proto=m.SerializeToString())
+    specials = [sp.id_to_piece(i) for i in range(sp.get_piece_size()) if sp.is_control(i) or sp.is_unknown(i)]
+    specials = [s for s in specials if s]
+    hf = AutoTokenizer.from_pretrained(d)
+    agree = 0
+    with open(os.path.join(d, "expected.jsonl"), "w", encoding="utf-8") as f:
+        for text in SPM_SPECIAL_TEXTS:
+            ids = []
+            for kind, piece, after in spm_split(text, specials):
+                ids += [sp.piece_to_id(piece)] if kind == "special" else (sp_np if after else sp).encode(piece)
+            agree += hf.encode(text, add_special_tokens=False) == ids
+            f.write(json.dumps({"text": text, "ids": ids, "ids_special": [sp.bos_id()] + ids,
+                                "decoded": hf.decode(ids, skip_special_tokens=False),
+                                "decoded_skip": hf.decode(ids, skip_special_tokens=True)}, ensure_ascii=False) + "\n")
+    print(f"spm-llama: transformers (legacy=false) agrees on {agree}/{len(SPM_SPECIAL_TEXTS)}")
+
+
 def main():
     rng = random.Random(1234)
     corpus = training_corpus(rng)
@@ -547,6 +603,7 @@ def main():
 
     pretok_variants(cases[:75] + cases[-25:])
     spm_models(corpus, cases)
+    spm_legacy_fixture()
     chat_fixtures()
 
 

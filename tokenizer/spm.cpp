@@ -19,9 +19,76 @@ extern "C" {
 
 struct spm {
     sentencepiece::SentencePieceProcessor proc;
+    sentencepiece::SentencePieceProcessor noprefix; /* same model, add_dummy_prefix off */
+    bool has_noprefix = false;
     std::vector<std::string> pieces;
     std::vector<int> types;
 };
+
+/* ---- protobuf wire format, just enough to switch NormalizerSpec.add_dummy_prefix off ---- */
+
+static bool read_varint(const std::string &b, size_t &i, uint64_t &v) {
+    v = 0;
+    for (int shift = 0; shift < 64 && i < b.size(); shift += 7) {
+        uint8_t c = (uint8_t)b[i++];
+        v |= (uint64_t)(c & 0x7F) << shift;
+        if (!(c & 0x80)) return true;
+    }
+    return false;
+}
+
+static void put_varint(std::string &o, uint64_t v) {
+    while (v >= 0x80) {
+        o.push_back((char)(v | 0x80));
+        v >>= 7;
+    }
+    o.push_back((char)v);
+}
+
+/* Copy the fields of a message, calling keep(field) to drop some; false on malformed input. */
+static bool copy_fields(const std::string &b, std::string &o, bool (*keep)(int), int *found3) {
+    size_t i = 0;
+    while (i < b.size()) {
+        size_t start = i;
+        uint64_t tag, v;
+        if (!read_varint(b, i, tag)) return false;
+        int field = (int)(tag >> 3), wt = (int)(tag & 7);
+        if (wt == 0) {
+            if (!read_varint(b, i, v)) return false;
+        } else if (wt == 1) {
+            i += 8;
+        } else if (wt == 5) {
+            i += 4;
+        } else if (wt == 2) {
+            if (!read_varint(b, i, v) || v > b.size() - i) return false;
+            if (field == 3 && found3) { /* ModelProto.normalizer_spec */
+                std::string inner = b.substr(i, v), ni;
+                if (!copy_fields(inner, ni, [](int f) { return f != 3; }, nullptr)) return false;
+                ni += std::string("\x18\x00", 2); /* add_dummy_prefix = false */
+                o.push_back((char)0x1A);
+                put_varint(o, ni.size());
+                o += ni;
+                *found3 = 1;
+                i += v;
+                continue;
+            }
+            i += v;
+        } else {
+            return false;
+        }
+        if (i > b.size()) return false;
+        if (keep(field)) o.append(b, start, i - start);
+    }
+    return true;
+}
+
+static bool without_dummy_prefix(const std::string &model, std::string &out) {
+    int found = 0;
+    out.clear();
+    if (!copy_fields(model, out, [](int) { return true; }, &found)) return false;
+    if (!found) out += std::string("\x1A\x02\x18\x00", 4);
+    return true;
+}
 
 extern "C" int spm_load(spm_t **out, const char *path) {
     *out = nullptr;
@@ -40,6 +107,9 @@ extern "C" int spm_load(spm_t **out, const char *path) {
             delete s;
             return rc;
         }
+        /* for text after a special token when transformers' legacy=false: no "▁" prepended */
+        std::string np;
+        if (without_dummy_prefix(bytes, np)) s->has_noprefix = s->noprefix.LoadFromSerializedProto(np).ok();
         int n = s->proc.GetPieceSize();
         if (n <= 0) {
             delete s;
@@ -67,11 +137,16 @@ extern "C" int spm_load(spm_t **out, const char *path) {
 extern "C" void spm_free(spm_t *s) { delete s; }
 
 extern "C" int spm_encode(const spm_t *s, const char *text, size_t len, int32_t **ids, int *n) {
+    return spm_encode_ex(s, text, len, 0, ids, n);
+}
+
+extern "C" int spm_encode_ex(const spm_t *s, const char *text, size_t len, int no_dummy_prefix, int32_t **ids, int *n) {
     *ids = nullptr;
     *n = 0;
     std::vector<int> v;
+    if (no_dummy_prefix && !s->has_noprefix) return rlc_errc(RLC_EUNSUP, "sentencepiece: cannot switch the dummy prefix off");
     try {
-        auto st = s->proc.Encode(absl::string_view(text, len), &v);
+        auto st = (no_dummy_prefix ? s->noprefix : s->proc).Encode(absl::string_view(text, len), &v);
         if (!st.ok()) return rlc_errc(RLC_ERR, "sentencepiece: encode failed (%s)", st.ToString().c_str());
     } catch (const std::exception &e) {
         return rlc_errc(RLC_ERR, "sentencepiece: encode failed (%s)", e.what());

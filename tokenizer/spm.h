@@ -15,6 +15,8 @@ int spm_load(spm_t **out, const char *path);
 void spm_free(spm_t *s);
 /* *ids malloc'd. */
 int spm_encode(const spm_t *s, const char *text, size_t len, int32_t **ids, int *n);
+/* no_dummy_prefix: encode as if the model's add_dummy_prefix were off (no leading "▁"). */
+int spm_encode_ex(const spm_t *s, const char *text, size_t len, int no_dummy_prefix, int32_t **ids, int *n);
 int spm_piece_size(const spm_t *s);
 /* Piece text (e.g. "▁the", "<0x0A>", "<s>"); pointer valid while s lives. */
 const char *spm_piece(const spm_t *s, int id, size_t *len);

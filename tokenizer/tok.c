@@ -190,6 +190,7 @@ static int read_configs(tok_t *t, const char *dir) {
     const cJSON *x;
     if (cJSON_IsBool(x = cJSON_GetObjectItemCaseSensitive(tc, "add_bos_token"))) t->cfg_add_bos = cJSON_IsTrue(x);
     if (cJSON_IsBool(x = cJSON_GetObjectItemCaseSensitive(tc, "add_eos_token"))) t->cfg_add_eos = cJSON_IsTrue(x);
+    if (cJSON_IsBool(x = cJSON_GetObjectItemCaseSensitive(tc, "legacy"))) t->cfg_legacy = cJSON_IsTrue(x);
     const cJSON *ct = cJSON_GetObjectItemCaseSensitive(tc, "chat_template");
     if (cJSON_IsArray(ct)) { /* [{"name": "default", "template": ...}, ...] */
         const cJSON *e, *pick = NULL;
@@ -231,7 +232,7 @@ int tok_load(tok_t **out, const char *path) {
     tok_t *t = rlc_calloc(1, sizeof *t);
     if (!t) return RLC_ENOMEM;
     t->bos = t->eos = t->pad = -1;
-    t->cfg_add_bos = t->cfg_add_eos = -1;
+    t->cfg_add_bos = t->cfg_add_eos = t->cfg_legacy = -1;
     char *dir = NULL, *file = NULL;
     int rc = 0, kind = 0;
     if (fs_is_dir(path)) {
@@ -252,7 +253,7 @@ int tok_load(tok_t **out, const char *path) {
                 if (!t) rc = RLC_ENOMEM;
                 else {
                     t->bos = t->eos = t->pad = -1;
-                    t->cfg_add_bos = t->cfg_add_eos = -1;
+                    t->cfg_add_bos = t->cfg_add_eos = t->cfg_legacy = -1;
                     free(file);
                     file = sp, sp = NULL, kind = TOK_KIND_SPM;
                     rc = 0;
@@ -462,12 +463,13 @@ static int stage_normalized(enc_t *e, const char *s, size_t n) {
     return rc;
 }
 
-/* sentencepiece: split out control/unknown piece text first (HF's slow tokenizers do, each
- * chunk then gets its own dummy prefix), the rest is libsentencepiece's. */
-static int spm_chunk(enc_t *e, const char *s, size_t n) {
+/* sentencepiece: split out control/unknown piece text first, as transformers does; the rest
+ * is libsentencepiece's. A chunk right after such a token gets the dummy prefix "▁" again
+ * unless tokenizer_config.json says legacy: false (transformers' two behaviours). */
+static int spm_chunk(enc_t *e, const char *s, size_t n, int after_special) {
     int32_t *ids;
     int k;
-    int rc = spm_encode(e->t->spm, s, n, &ids, &k);
+    int rc = spm_encode_ex(e->t->spm, s, n, after_special && e->t->cfg_legacy == 0, &ids, &k);
     if (rc) return rc;
     rc = tok_ivec_append(e->out, ids, k);
     free(ids);
@@ -495,12 +497,12 @@ static int spm_encode_split(enc_t *e, const char *s, size_t n) {
             i++;
             continue;
         }
-        if (i > start && (rc = spm_chunk(e, s + start, i - start))) return rc;
+        if (i > start && (rc = spm_chunk(e, s + start, i - start, start > 0))) return rc;
         if ((rc = tok_ivec_push(e->out, best))) return rc;
         i += bl;
         start = i;
     }
-    return start < n ? spm_chunk(e, s + start, n - start) : 0;
+    return start < n ? spm_chunk(e, s + start, n - start, start > 0) : 0;
 }
 
 int tok_encode(const tok_t *t, const char *text, size_t len, int add_special, int32_t **ids, int *n) {
@@ -558,21 +560,15 @@ int tok_decode(const tok_t *t, const int32_t *ids, int n, int skip_special, char
     char *o = rlc_malloc(total + 1);
     if (!o) return RLC_ENOMEM;
     size_t k = 0;
-    int run_start = 1; /* sentencepiece: next normal token starts a run (drop its dummy space) */
+    int first = 1; /* sentencepiece: the dummy-prefix space of the first token is dropped */
     for (int i = 0; i < n; i++) {
         int32_t id = ids[i];
         int special = t->flags[id] & TOKF_SPECIAL;
         if (special && skip_special) continue;
         const char *b = t->blob + t->boff[id];
         size_t bl = t->blen[id];
-        if (t->kind == TOK_KIND_SPM) {
-            if (special) {
-                run_start = 1;
-            } else {
-                if (run_start && t->spm_dummy_prefix && bl && b[0] == ' ') b++, bl--;
-                run_start = 0;
-            }
-        }
+        if (first && t->kind == TOK_KIND_SPM && t->spm_dummy_prefix && !special && bl && b[0] == ' ') b++, bl--;
+        first = 0;
         memcpy(o + k, b, bl);
         k += bl;
     }

@@ -129,6 +129,7 @@ struct tok {
     int n_spm_specials;
 
     int cfg_add_bos, cfg_add_eos; /* -1 unset */
+    int cfg_legacy;               /* tokenizer_config "legacy"; -1 unset (= true) */
     int32_t bos, eos, pad;
     int32_t *eos_ids;
     int n_eos;

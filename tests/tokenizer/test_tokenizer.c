@@ -135,6 +135,8 @@ static void test_parity_llama3(void **s) { (void)s; parity_dir("tokenizers/bpe-l
 static void test_parity_tiny(void **s) { (void)s; parity_dir("tokenizers/tiny-chatml", 0, 600); }
 static void test_parity_spm_bpe(void **s) { (void)s; parity_dir("tokenizers/spm-bpe", 1, 600); }
 static void test_parity_spm_unigram(void **s) { (void)s; parity_dir("tokenizers/spm-unigram", 1, 600); }
+/* legacy=false (TinyLlama, newer Llama 2 configs): no dummy prefix after a special token */
+static void test_parity_spm_legacy(void **s) { (void)s; parity_dir("tokenizers/spm-llama", 1, 8); }
 
 /* Pre-tokenizer and normalizer variants (every Split behaviour, invert, Digits, GPT-2's
  * ByteLevel regex with and without prefix space, NFKC/NFKD/NFD+NFC) on the tiny vocabulary. */
@@ -317,7 +319,7 @@ static void test_special_ids(void **s) {
     assert_string_equal(txt, "Hello world");
     free(txt);
     assert_int_equal(tok_decode(t, ids, n, 0, &txt, &tl), 0);
-    assert_string_equal(txt, "<s>Hello</s>world");
+    assert_string_equal(txt, "<s> Hello</s> world"); /* as transformers decodes with legacy (default) */
     free(txt);
     free(ids), free(a), free(b);
     tok_free(t);
@@ -528,6 +530,7 @@ int main(void) {
         cmocka_unit_test(test_parity_qwen),   cmocka_unit_test(test_parity_r1),
         cmocka_unit_test(test_parity_llama3), cmocka_unit_test(test_parity_tiny),
         cmocka_unit_test(test_parity_spm_bpe), cmocka_unit_test(test_parity_spm_unigram),
+        cmocka_unit_test(test_parity_spm_legacy),
         cmocka_unit_test(test_parity_variants), cmocka_unit_test(test_chat_parity),   cmocka_unit_test(test_chat_families),
         cmocka_unit_test(test_special_ids),   cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_long_runs),     cmocka_unit_test(test_partial_utf8),
