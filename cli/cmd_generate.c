@@ -100,13 +100,13 @@ static int read_prompts(const char *path, const tok_t *tok, int chat, const char
 
 static void print_json(const gen_engine_t *e, int req, const prompt_t *p, int n, const tok_t *tok) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "prompt", p->label ? p->label : "");
+    rlc_json_add_text(o, "prompt", p->label ? p->label : "", p->label ? strlen(p->label) : 0);
     cJSON_AddNumberToObject(o, "prompt_tokens", p->n);
     cJSON *arr = cJSON_AddArrayToObject(o, "completions");
     for (int i = 0; i < n; i++) {
         const gen_output_t *g = gen_output(e, req, i);
         cJSON *c = cJSON_CreateObject();
-        if (tok) cJSON_AddStringToObject(c, "text", g->text);
+        if (tok) rlc_json_add_text(c, "text", g->text, g->text_len);
         cJSON *ids = cJSON_AddArrayToObject(c, "ids"), *lps = cJSON_AddArrayToObject(c, "logprobs");
         for (int k = 0; k < g->n_tokens; k++) {
             cJSON_AddItemToArray(ids, cJSON_CreateNumber(g->tokens[k]));

@@ -96,17 +96,9 @@ static int score(ctx_t *c, const int32_t *ids, int n, float *lp) {
 }
 
 static void json_token_text(ctx_t *c, cJSON *obj, int32_t id) {
-    if (!c->tok) return;
     const char *b;
     size_t len;
-    if (tok_token_bytes(c->tok, id, &b, &len) == 0) {
-        char *s = rlc_malloc(len + 1);
-        if (!s) return;
-        memcpy(s, b, len);
-        s[len] = 0;
-        cJSON_AddStringToObject(obj, "token", s);
-        free(s);
-    }
+    if (c->tok && tok_token_bytes(c->tok, id, &b, &len) == 0) rlc_json_add_text(obj, "token", b, len);
 }
 
 static void print_human(ctx_t *c, const int32_t *ids, int n, const float *lp, int first) {

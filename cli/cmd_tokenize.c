@@ -47,7 +47,7 @@ static int render_chat(const tok_t *t, const char *js, const char *family, int g
 }
 
 int cmd_tokenize(int argc, char **argv) {
-    const char *path = NULL, *text = NULL, *file = NULL, *chat = NULL, *family = NULL;
+    const char *path = NULL, *text = NULL, *file = NULL, *chat = NULL, *family = NULL, *date = NULL;
     int json = 0, special = 0, render = 0, nogen = 0, info = 0;
     cli_opt_t opts[] = {
         {"--tokenizer", OPT_STR, &path, "model directory, tokenizer.json or tokenizer.model", 1, 0},
@@ -56,6 +56,7 @@ int cmd_tokenize(int argc, char **argv) {
         {"--chat", OPT_STR, &chat, "JSON messages [{\"role\":..,\"content\":..}] rendered with the chat template", 0, 0},
         {"--chat-format", OPT_STR, &family,
          "chat family: chatml, qwen, qwen-math, llama3, llama3.1, deepseek-r1, plain (default: from the template)", 0, 0},
+        {"--chat-date", OPT_STR, &date, "with --chat: the date Llama 3.1+ system blocks show (\"26 Jul 2024\")", 0, 0},
         {"--no-generation-prompt", OPT_FLAG, &nogen, "with --chat: do not open an assistant turn", 0, 0},
         {"--render", OPT_FLAG, &render, "with --chat: print the rendered prompt instead of ids", 0, 0},
         {"--special", OPT_FLAG, &special, "add the tokenizer's BOS/EOS (post-processor / add_bos_token)", 0, 0},
@@ -76,6 +77,10 @@ int cmd_tokenize(int argc, char **argv) {
     }
     tok_t *t;
     if (tok_load(&t, path)) return cli_fail();
+    if (date && tok_set_chat_date(t, date)) {
+        tok_free(t);
+        return cli_fail();
+    }
     if (info) {
         const int32_t *e;
         int ne = tok_eos_ids(t, &e);

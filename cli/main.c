@@ -11,6 +11,7 @@
 static const cli_command_t COMMANDS[] = {
     {"info", cmd_info, "version, compiled backends and devices found"},
     {"generate", cmd_generate, "sample completions with the rollout engine"},
+    {"eval", cmd_eval, "evaluate a model on a math dataset (pass@1, maj@K, pass@k)"},
     {"logprobs", cmd_logprobs, "per-token log-probabilities of a text under a model (score a completion)"},
     {"grade", cmd_grade, "grade math answers (a pair, or a JSONL file)"},
     {"tokenize", cmd_tokenize, "text (or a chat prompt) to token ids"},

@@ -2,6 +2,7 @@
 #include "core/json.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +106,55 @@ int rlc_json_check_keys(const cJSON *obj, const char *const *allowed, const char
         if (!ok) return rlc_errc(RLC_EINVAL, "%s: unknown key '%s'", what, c->string ? c->string : "?");
     }
     return 0;
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid/truncated. */
+static size_t utf8_len(const unsigned char *p, size_t left) {
+    unsigned char c = p[0];
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07;
+    else return 0;
+    if (left < n) return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return n;
+}
+
+char *rlc_utf8_dup_valid(const char *s, size_t n) {
+    char *o = rlc_malloc(3 * n + 1);
+    if (!o) return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, k = 0;
+    while (i < n) {
+        size_t L = p[i] ? utf8_len(p + i, n - i) : 0;
+        if (L) {
+            memcpy(o + k, p + i, L);
+            k += L;
+            i += L;
+        } else { /* U+FFFD for an invalid byte (and for NUL, which JSON strings cannot hold here) */
+            memcpy(o + k, "\xEF\xBF\xBD", 3);
+            k += 3;
+            i++;
+        }
+    }
+    o[k] = 0;
+    return o;
+}
+
+cJSON *rlc_json_add_text(cJSON *obj, const char *key, const char *s, size_t n) {
+    char *v = rlc_utf8_dup_valid(s, n);
+    if (!v) return NULL;
+    cJSON *r = cJSON_AddStringToObject(obj, key, v);
+    free(v);
+    return r;
 }
 
 char *rlc_json_print(const cJSON *obj, int pretty) {

@@ -22,6 +22,12 @@ int rlc_json_get_str(const cJSON *obj, const char *key, const char **out, int re
 /* Fail with "<what>: unknown key 'k'" if obj has a key not in `allowed` (NULL-terminated). */
 int rlc_json_check_keys(const cJSON *obj, const char *const *allowed, const char *what);
 
+/* A NUL-terminated, valid UTF-8 copy of n bytes: invalid or truncated sequences become
+ * U+FFFD (generated text can end inside a multi-byte character). Caller frees. */
+char *rlc_utf8_dup_valid(const char *s, size_t n);
+/* cJSON_AddStringToObject with rlc_utf8_dup_valid applied first. */
+cJSON *rlc_json_add_text(cJSON *obj, const char *key, const char *s, size_t n);
+
 /* Print compactly into a malloc'd string (caller frees), deterministic key order = insertion. */
 char *rlc_json_print(const cJSON *obj, int pretty);
 

@@ -15,12 +15,15 @@
 #include <cmocka.h>
 // clang-format on
 
-/* $RLC_FIXTURES/<rel> into a static buffer (one at a time). */
+/* $RLC_FIXTURES/<rel>, in one of 8 rotating static buffers (so a few calls can appear in
+ * one expression). */
 static inline const char *fixture(const char *rel) {
-    static char buf[4096];
+    static char buf[8][4096];
+    static int k;
+    char *b = buf[k++ & 7];
     const char *root = getenv("RLC_FIXTURES");
-    snprintf(buf, sizeof buf, "%s/%s", root ? root : "tests/fixtures", rel);
-    return buf;
+    snprintf(b, 4096, "%s/%s", root ? root : "tests/fixtures", rel);
+    return b;
 }
 
 /* A fresh temporary directory (mkdtemp), malloc'd path. */

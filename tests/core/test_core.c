@@ -165,6 +165,18 @@ static void test_half(void **s) {
         assert_int_equal(rlc_f32_to_bf16(rlc_bf16_to_f32((uint16_t)h)), h);
 }
 
+static void test_utf8_valid(void **s) {
+    (void)s;
+    const char in[] = "ok \xE4\xB8\xAD \xE4\xB8 x\xFF\xC0\xAF end\xF0\x9F";
+    char *o = rlc_utf8_dup_valid(in, sizeof in - 1);
+    /* the complete CJK char survives; the cut one, 0xFF, the overlong pair, the cut emoji become U+FFFD */
+    assert_string_equal(o, "ok \xE4\xB8\xAD \xEF\xBF\xBD\xEF\xBF\xBD x\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD end\xEF\xBF\xBD\xEF\xBF\xBD");
+    free(o);
+    o = rlc_utf8_dup_valid("plain", 5);
+    assert_string_equal(o, "plain");
+    free(o);
+}
+
 static void test_layout(void **s) {
     (void)s;
     rlc_layout_t l;
@@ -189,7 +201,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_context), cmocka_unit_test(test_fs_atomic),  cmocka_unit_test(test_json_errors),
         cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_half),
-        cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_layout), cmocka_unit_test(test_utf8_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,188 @@
+/* The model-facing commands end to end through the rlc binary: logprobs against the
+ * transformers reference, generate's log-probs against logprobs, eval's records and
+ * summary agreeing with each other, and one-line errors with a non-zero exit. */
+#include "testutil.h"
+
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/safetensors.h"
+
+static char out[1 << 20];
+
+static cJSON *run_json(const char *fmt, const char *arg) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, fmt, rlc_bin(), arg);
+    char full[4200];
+    snprintf(full, sizeof full, "%s 2>/dev/null", cmd);
+    FILE *p = popen(full, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    assert_int_equal(pclose(p), 0);
+    cJSON *j = cJSON_Parse(out);
+    if (!j) fail_msg("not JSON: %.300s", out);
+    return j;
+}
+
+/* Exit status non-zero and exactly one stderr line starting "rlc: error:" containing needle. */
+static void expect_error(const char *needle, const char *fmt, ...) {
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    char full[4200];
+    snprintf(full, sizeof full, "%s 2>&1 >/dev/null", cmd);
+    FILE *p = popen(full, "r");
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) == 0) fail_msg("expected failure: %s", cmd);
+    if (!strstr(out, "rlc: error:") || !strstr(out, needle)) fail_msg("stderr '%s' lacks '%s'", out, needle);
+    const char *e = strstr(out, "rlc: error:");
+    const char *nl = strchr(e, '\n');
+    assert_true(nl == NULL || nl[1] == 0); /* one line */
+}
+
+static void test_logprobs_vs_reference(void **s) {
+    (void)s;
+    rlc_st_t st;
+    assert_int_equal(rlc_st_open(&st, fixture("models/qwen2-tiny.ref/ref.safetensors")), 0);
+    const rlc_st_tensor_t *ids = rlc_st_find(&st, "ids");
+    const int32_t *iv = ids->data;
+    float ref[64];
+    assert_int_equal(rlc_st_to_f32(rlc_st_find(&st, "logp"), ref), 0);
+    char idstr[512] = "";
+    for (int i = 0; i < 9; i++) sprintf(idstr + strlen(idstr), "%d ", iv[i]); /* sequence 0 */
+    char fmt[512];
+    snprintf(fmt, sizeof fmt, "%%s logprobs --model %s --json --ids \"%%s\"", fixture("models/qwen2-tiny"));
+    cJSON *j = run_json(fmt, idstr);
+    cJSON *toks = cJSON_GetObjectItem(j, "tokens");
+    assert_int_equal(cJSON_GetArraySize(toks), 8);
+    for (int i = 0; i < 8; i++) {
+        double lp = cJSON_GetObjectItem(cJSON_GetArrayItem(toks, i), "logprob")->valuedouble;
+        assert_true(fabs(lp - ref[i]) < 1e-4); /* position i+1 given the prefix = ref row i */
+    }
+    cJSON_Delete(j);
+    rlc_st_close(&st);
+    expect_error("out of range (vocab size 512)", "%s logprobs --model %s --ids \"1 2 600\"", rlc_bin(),
+                 fixture("models/qwen2-tiny"));
+    expect_error("does not exist", "%s logprobs --model /nonexistent --ids \"1 2\"", rlc_bin());
+    expect_error("exactly one of", "%s logprobs --model %s", rlc_bin(), fixture("models/qwen2-tiny"));
+    expect_error("unknown option '--bogus'", "%s logprobs --bogus", rlc_bin());
+}
+
+static void test_generate_logprobs_agree(void **s) {
+    (void)s;
+    char fmt[512];
+    snprintf(fmt, sizeof fmt,
+             "%%s generate --model %s --prompt \"%%s\" --chat -n 3 --max-new-tokens 12 --seed 4 --temperature 0.8 "
+             "--json",
+             fixture("models/qwen2-tiny"));
+    cJSON *j = run_json(fmt, "What is 12 + 35?");
+    cJSON *comps = cJSON_GetObjectItem(j, "completions");
+    assert_int_equal(cJSON_GetArraySize(comps), 3);
+    /* the prompt ids, as generate rendered them */
+    char tfmt[512];
+    snprintf(tfmt, sizeof tfmt, "%%s tokenize --tokenizer %s --json --chat '%%s'", fixture("models/qwen2-tiny"));
+    cJSON *tk = run_json(tfmt, "[{\"role\": \"user\", \"content\": \"What is 12 + 35?\"}]");
+    cJSON *pids = tk;
+    assert_true(cJSON_IsArray(pids));
+    int np = cJSON_GetArraySize(pids);
+    assert_int_equal(np, cJSON_GetObjectItem(j, "prompt_tokens")->valueint);
+    for (int c = 0; c < 3; c++) {
+        cJSON *comp = cJSON_GetArrayItem(comps, c);
+        cJSON *ids = cJSON_GetObjectItem(comp, "ids"), *lps = cJSON_GetObjectItem(comp, "logprobs");
+        char all[4096] = "";
+        for (int i = 0; i < np; i++) sprintf(all + strlen(all), "%d ", cJSON_GetArrayItem(pids, i)->valueint);
+        for (int i = 0; i < cJSON_GetArraySize(ids); i++)
+            sprintf(all + strlen(all), "%d ", cJSON_GetArrayItem(ids, i)->valueint);
+        char lfmt[512];
+        snprintf(lfmt, sizeof lfmt, "%%s logprobs --model %s --temperature 0.8 --json --ids \"%%s\"",
+                 fixture("models/qwen2-tiny"));
+        cJSON *lj = run_json(lfmt, all);
+        cJSON *toks = cJSON_GetObjectItem(lj, "tokens");
+        for (int i = 0; i < cJSON_GetArraySize(ids); i++) {
+            double a = cJSON_GetArrayItem(lps, i)->valuedouble;
+            double b = cJSON_GetObjectItem(cJSON_GetArrayItem(toks, np - 1 + i), "logprob")->valuedouble;
+            if (fabs(a - b) > 1e-4) fail_msg("sample %d token %d: generate %.6f vs logprobs %.6f", c, i, a, b);
+        }
+        cJSON_Delete(lj);
+    }
+    cJSON_Delete(tk);
+    cJSON_Delete(j);
+    expect_error("at least 1", "%s generate --model %s --prompt hi -n 0", rlc_bin(), fixture("models/qwen2-tiny"));
+    expect_error("temperature must be >= 0", "%s generate --model %s --prompt hi --temperature -1", rlc_bin(),
+                 fixture("models/qwen2-tiny"));
+}
+
+static void test_eval(void **s) {
+    (void)s;
+    char *d = test_tmpdir();
+    char *rec = fs_join(d, "r.jsonl");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "%s eval --model %s --data %s --samples 3 --max-new-tokens 8 --temperature 1 --out %s > /dev/null 2>&1",
+             rlc_bin(), fixture("models/qwen2-tiny"), fixture("math/math500_sample.jsonl"), rec);
+    char log[8192];
+    if (test_run(log, sizeof log, "%s", cmd)) fail_msg("%s failed: %s", cmd, log);
+    rlc_jsonl_t r;
+    assert_int_equal(rlc_jsonl_open(&r, rec), 0);
+    cJSON *row;
+    int items = 0, correct = 0, samples = 0;
+    while (rlc_jsonl_next(&r, &row) > 0) {
+        items++;
+        cJSON *comps = cJSON_GetObjectItem(row, "completions");
+        assert_int_equal(cJSON_GetArraySize(comps), 3);
+        int c = 0;
+        for (cJSON *x = comps->child; x; x = x->next) {
+            samples++;
+            c += cJSON_IsTrue(cJSON_GetObjectItem(x, "correct"));
+        }
+        assert_int_equal(cJSON_GetObjectItem(row, "correct")->valueint, c);
+        correct += c;
+        cJSON_Delete(row);
+    }
+    rlc_jsonl_close(&r);
+    assert_int_equal(items, 12);
+    char sp[1024];
+    snprintf(sp, sizeof sp, "%s.summary.json", rec);
+    cJSON *sum = rlc_json_load_file(sp);
+    assert_non_null(sum);
+    assert_int_equal(cJSON_GetObjectItem(sum, "items")->valueint, 12);
+    assert_true(fabs(cJSON_GetObjectItem(sum, "pass@1")->valuedouble - (double)correct / samples) < 1e-9);
+    assert_non_null(cJSON_GetObjectItem(sum, "maj@3"));
+    assert_non_null(cJSON_GetObjectItem(sum, "by_subject"));
+    cJSON_Delete(sum);
+    /* malformed lines: reported with their line numbers and skipped, or fatal with --strict */
+    char *rec2 = fs_join(d, "m.jsonl");
+    char buf[8192];
+    snprintf(cmd, sizeof cmd, "%s eval --model %s --data %s --max-new-tokens 4 --out %s", rlc_bin(),
+             fixture("models/qwen2-tiny"), fixture("math/malformed.jsonl"), rec2);
+    assert_int_equal(test_run(buf, sizeof buf, "%s", cmd), 0);
+    assert_non_null(strstr(buf, "malformed.jsonl:2:"));
+    assert_non_null(strstr(buf, "skipped"));
+    expect_error("malformed.jsonl:2:", "%s --strict", cmd);
+    expect_error("unknown prompt template 'nope'", "%s eval --model %s --data %s --out %s --template nope", rlc_bin(),
+                 fixture("models/qwen2-tiny"), fixture("math/math500_sample.jsonl"), rec2);
+    fs_rm_rf(d);
+    free(rec), free(rec2), free(d);
+}
+
+static void test_info(void **s) {
+    (void)s;
+    cJSON *j = run_json("%s info --json%s", "");
+    assert_string_equal(cJSON_GetObjectItem(j, "version")->valuestring, "0.1.0");
+    assert_true(cJSON_IsArray(cJSON_GetObjectItem(j, "backends")));
+    cJSON_Delete(j);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_logprobs_vs_reference),
+        cmocka_unit_test(test_generate_logprobs_agree),
+        cmocka_unit_test(test_eval),
+        cmocka_unit_test(test_info),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
