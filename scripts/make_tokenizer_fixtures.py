@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the tokenizer parity fixtures under tests/fixtures/tokenizers/ with the reference
-libraries (PyPI tokenizers, transformers, sentencepiece): small byte-level BPE tokenizers
+libraries (PyPI tokenizers, transformers, sentencepiece, protobuf): small byte-level BPE tokenizers
 (Qwen2 and Llama 3 pre-tokenizer patterns), sentencepiece BPE and unigram models, the ids
 those libraries produce for a hard test corpus, and chat renderings of the real templates.
 Run from the repo root: python3 scripts/make_tokenizer_fixtures.py  (tests never need it)."""

@@ -47,6 +47,13 @@ static void test_tokenize_file_and_chat(void **s) {
                               rlc_bin(), fixture("tokenizers/bpe-qwen")), 0);
     assert_string_equal(out, "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant."
                              "<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n");
+    assert_int_equal(test_run(out, sizeof out,
+                              "%s tokenize --tokenizer %s --chat '[{\"role\":\"user\",\"content\":\"hi\"}]' --render "
+                              "--chat-date '02 Feb 2025' --no-generation-prompt",
+                              rlc_bin(), fixture("tokenizers/bpe-llama3")), 0);
+    assert_string_equal(out, "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: "
+                             "December 2023\nToday Date: 02 Feb 2025\n\n<|eot_id|><|start_header_id|>user<|end_header_id|>"
+                             "\n\nhi<|eot_id|>");
     assert_int_equal(test_run(out, sizeof out, "%s tokenize --tokenizer %s --info", rlc_bin(), fixture("tokenizers/spm-bpe")), 0);
     assert_non_null(strstr(out, "kind sentencepiece"));
     assert_non_null(strstr(out, "vocab_size 1200"));
