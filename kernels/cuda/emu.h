@@ -69,6 +69,7 @@ constexpr size_t kMemLimit = (size_t)8 << 30; /* emulated device capacity */
 
 struct fiber_t {
     ucontext_t ctx;
+    void *sp; /* saved stack pointer (x86-64 fast switch) */
     int state;
     dim3 tid;
     int lane, warp;
@@ -79,6 +80,7 @@ struct state_t {
     std::vector<fiber_t> fibers;
     std::vector<char *> stacks;
     ucontext_t sched;
+    void *sched_sp = nullptr;
     fiber_t *cur = nullptr;
     std::function<void()> body;
     void *dyn_smem = nullptr;
@@ -100,15 +102,36 @@ inline state_t &S() {
     abort();
 }
 
+#if defined(__x86_64__)
+/* A fiber switch without the signal-mask system call of swapcontext (the emulator spends
+ * most of its time switching): save the callee-saved registers on the current stack, swap
+ * stack pointers, restore. Weak, since every translation unit including this defines it. */
+extern "C" void rlc_emu_switch(void **save_sp, void *new_sp);
+asm(".text\n.weak rlc_emu_switch\n.type rlc_emu_switch,@function\nrlc_emu_switch:\n"
+    "pushq %rbp\npushq %rbx\npushq %r12\npushq %r13\npushq %r14\npushq %r15\n"
+    "movq %rsp, (%rdi)\nmovq %rsi, %rsp\n"
+    "popq %r15\npopq %r14\npopq %r13\npopq %r12\npopq %rbx\npopq %rbp\nret\n");
+#define RLC_EMU_FAST_SWITCH 1
+#endif
+
 inline void yield_as(int st) {
     state_t &s = S();
     s.cur->state = st;
+#ifdef RLC_EMU_FAST_SWITCH
+    rlc_emu_switch(&s.cur->sp, s.sched_sp);
+#else
     swapcontext(&s.cur->ctx, &s.sched);
+#endif
 }
 
 inline void fiber_entry() {
     S().body();
-    S().cur->state = F_DONE; /* uc_link returns to the scheduler */
+    S().cur->state = F_DONE;
+#ifdef RLC_EMU_FAST_SWITCH
+    rlc_emu_switch(&S().cur->sp, S().sched_sp); /* never resumed */
+    abort();
+#endif
+    /* ucontext: uc_link returns to the scheduler */
 }
 
 /* Run every thread of the current block to completion. Between barriers the fibers run in
@@ -125,11 +148,21 @@ inline void run_block() {
         f.lane = t % 32;
         f.warp = t / 32;
         f.state = F_RUN;
+#ifdef RLC_EMU_FAST_SWITCH
+        /* a fresh stack that "returns" into fiber_entry with the ABI's call alignment */
+        uintptr_t top = ((uintptr_t)(s.stacks[t] + kStack)) & ~(uintptr_t)15;
+        void **sp = (void **)top;
+        *--sp = nullptr;                   /* fiber_entry's return address: never used */
+        *--sp = (void *)&fiber_entry;      /* popped by the switch's ret */
+        for (int r = 0; r < 6; r++) *--sp = nullptr; /* rbp rbx r12 r13 r14 r15 */
+        f.sp = sp;
+#else
         getcontext(&f.ctx);
         f.ctx.uc_stack.ss_sp = s.stacks[t];
         f.ctx.uc_stack.ss_size = kStack;
         f.ctx.uc_link = &s.sched;
         makecontext(&f.ctx, fiber_entry, 0);
+#endif
     }
     for (;;) {
         bool rev = (s.round++ & 1) != 0;
@@ -137,7 +170,11 @@ inline void run_block() {
             fiber_t &f = s.fibers[rev ? n - 1 - i : i];
             if (f.state != F_RUN) continue;
             s.cur = &f;
+#ifdef RLC_EMU_FAST_SWITCH
+            rlc_emu_switch(&s.sched_sp, f.sp);
+#else
             swapcontext(&s.sched, &f.ctx);
+#endif
         }
         s.cur = nullptr;
         int done = 0, atb = 0;
