@@ -225,7 +225,8 @@ static int countdown_one(const data_countdown_opts_t *o, uint64_t seed, long ind
             order[i - 1] = order[j];
             order[j] = t;
         }
-        int m = (int)rng_range(&r, 2, n);
+        int m = n - (int)rlc_rng_below(&r, 2); /* use all numbers, or all but one */
+        if (m < 2) m = 2;
         long long acc = nums[order[0]];
         snprintf(expr, sizeof expr, "%ld", nums[order[0]]);
         steps[0] = 0;
@@ -247,7 +248,7 @@ static int countdown_one(const data_countdown_opts_t *o, uint64_t seed, long ind
                 break;
             }
             char tmp[600];
-            if (swap) snprintf(tmp, sizeof tmp, "%lld %c (%s)", b, op, expr);
+            if (swap) snprintf(tmp, sizeof tmp, s == 1 ? "%lld %c %s" : "%lld %c (%s)", b, op, expr);
             else snprintf(tmp, sizeof tmp, s == 1 ? "%s %c %lld" : "(%s) %c %lld", expr, op, b);
             if (strlen(tmp) >= sizeof expr) {
                 ok = 0;

@@ -82,7 +82,9 @@ static int find_boxed(const char *s, const char *end, char *out, size_t cap) {
         const char *p = b + (b == b1 ? 6 : 5);
         if (p < end && *p == '{') {
             const char *q = match_brace(p, end);
-            if (q) return emit(p + 1, q, out, cap);
+            const char *cb = p + 1;
+            while (cb < q && isspace((unsigned char)*cb)) cb++;
+            if (q && cb < q) return emit(p + 1, q, out, cap); /* an empty \boxed{} is no answer */
         } else if (p < end && *p == ' ') {
             /* "\boxed 5" (no braces): up to the next '$' or whitespace */
             while (p < end && *p == ' ') p++;

@@ -171,7 +171,7 @@ static void pass_commands(const char *s, size_t n, mbuf_t *o, int *flags) {
                 i += 2;
                 continue;
             }
-            if (d == '$') {
+            if (d == '$' || d == '(' || d == ')' || d == '[' || d == ']') { /* \$ and math delimiters */
                 i += 2;
                 continue;
             }
@@ -381,10 +381,37 @@ static void brace_arg(const char *s, size_t n, size_t *i, mbuf_t *o) {
     *i = j;
 }
 
-/* Pass 5: \frac12 -> \frac{1}{2}, \sqrt2 -> \sqrt{2}, \binom52 -> \binom{5}{2}. */
+/* Pass 5: \frac12 -> \frac{1}{2}, \sqrt2 -> \sqrt{2}, \binom52 -> \binom{5}{2}, also inside
+ * other arguments (\frac{\sqrt2}2). Braced arguments are not copied but walked through, with
+ * a small stack remembering which closing brace still owes further arguments. */
+#define ARG_STACK 64
+typedef struct {
+    int depth, owed;
+} argpend_t;
+
+/* Emit the remaining `owed` arguments that start at s[*i]; stops at the first braced one
+ * (pushed on the stack, resumed at its closing brace). */
+static void pending_args(const char *s, size_t n, size_t *i, mbuf_t *o, int owed, int depth, argpend_t *st, int *sp) {
+    while (owed > 0) {
+        size_t j = *i;
+        while (j < n && s[j] == ' ') j++;
+        *i = j;
+        if (j >= n) return;
+        if (s[j] == '{') {
+            if (*sp < ARG_STACK) st[(*sp)++] = (argpend_t){depth + 1, owed - 1};
+            return;
+        }
+        brace_arg(s, n, i, o);
+        owed--;
+    }
+}
+
 static void pass_args(const char *s, size_t n, mbuf_t *o) {
+    argpend_t st[ARG_STACK];
+    int sp = 0, depth = 0;
     for (size_t i = 0; i < n;) {
-        if (s[i] == '\\' && i + 1 < n && is_alpha(s[i + 1])) {
+        char c = s[i];
+        if (c == '\\' && i + 1 < n && is_alpha(s[i + 1])) {
             size_t e = i + 1;
             while (e < n && is_alpha(s[e])) e++;
             const char *nm = s + i + 1;
@@ -399,11 +426,47 @@ static void pass_args(const char *s, size_t n, mbuf_t *o) {
                 mbuf_putn(o, s + i, k - i);
                 i = k;
             }
-            for (int a = 0; a < nargs; a++) brace_arg(s, n, &i, o);
+            pending_args(s, n, &i, o, nargs, depth, st, &sp);
             continue;
         }
-        mbuf_putc(o, s[i++]);
+        if (c == '\\' && i + 1 < n) { /* \{ \} and friends are not groups */
+            mbuf_putn(o, s + i, 2);
+            i += 2;
+            continue;
+        }
+        mbuf_putc(o, c);
+        i++;
+        if (c == '{') depth++;
+        else if (c == '}') {
+            if (sp && st[sp - 1].depth == depth) {
+                int owed = st[--sp].owed;
+                depth--;
+                pending_args(s, n, &i, o, owed, depth, st, &sp);
+                continue;
+            }
+            depth--;
+        }
     }
+}
+
+/* "1011_2" / "2A_{16}" -> "1011" / "2A": a numeral's base subscript (the question fixes
+ * the base; the digits are the answer). */
+static int strip_base(const char **pb, const char **pe) {
+    const char *b = *pb, *e = *pe;
+    const char *u = memchr(b, '_', (size_t)(e - b));
+    if (!u || u == b) return 0;
+    for (const char *p = b; p < u; p++)
+        if (!(is_digit(*p) || (*p >= 'A' && *p <= 'F'))) return 0;
+    if (!is_digit(*b)) return 0;
+    const char *q = u + 1;
+    int brace = q < e && *q == '{';
+    if (brace) q++;
+    const char *d = q;
+    while (q < e && is_digit(*q)) q++;
+    if (q == d || (brace && (q >= e || *q != '}'))) return 0;
+    if (q + brace != e) return 0;
+    *pe = u;
+    return 1;
 }
 
 /* "x=3" -> "3", "x\in[1,2]" -> "[1,2]" when the left side is a short variable name. */
@@ -477,6 +540,7 @@ static void pass_whole(const char *s, size_t n, mbuf_t *o) {
             b += 7, e--;
         while (b < e && *b == '=') b++;
         strip_lhs(&b, &e);
+        strip_base(&b, &e);
         if (b == ob && e == oe) break;
     }
     if (is_thousands(b, e)) {

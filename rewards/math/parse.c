@@ -374,34 +374,31 @@ static int parse_letters(P *p) {
     if ((len == 3 && !memcmp(w, "inf", 3)) || (len == 8 && !memcmp(w, "infinity", 8)))
         return new_node(p, MN_INF, 0, NULL, 0);
     if (len > 1 && (!p->mathy || len > 3)) return fail(p); /* a word: not math */
-    int prod[4], np = 0;
-    for (size_t k = 0; k < len; k++) {
-        char name[40];
-        size_t nl = 0;
-        name[nl++] = w[k];
-        /* subscript on the last letter: x_1, a_{n+1} */
-        if (k + 1 == len && peek(p) == '_') {
-            size_t j = p->i + 1;
-            if (j < p->n && p->s[j] == '{') {
-                size_t e = j + 1;
-                while (e < p->n && p->s[e] != '}' && e - j < 30) e++;
-                if (e >= p->n || p->s[e] != '}') return fail(p);
-                name[nl++] = '_';
-                memcpy(name + nl, p->s + j + 1, e - j - 1);
-                nl += e - j - 1;
-                p->i = e + 1;
-            } else if (j < p->n && (is_alpha(p->s[j]) || is_digit(p->s[j]))) {
-                name[nl++] = '_';
-                name[nl++] = p->s[j];
-                p->i = j + 1;
-            } else {
-                return fail(p);
-            }
+    /* one letter at a time: "yx^2" is y * x^2, the rest is implicit multiplication */
+    p->i = b + 1;
+    char name[40];
+    size_t nl = 0;
+    name[nl++] = w[0];
+    if (peek(p) == '_') { /* subscript: x_1, a_{n+1} */
+        size_t j = p->i + 1;
+        if (j < p->n && p->s[j] == '{') {
+            size_t e = j + 1;
+            while (e < p->n && p->s[e] != '}' && e - j < 30) e++;
+            if (e >= p->n || p->s[e] != '}') return fail(p);
+            name[nl++] = '_';
+            memcpy(name + nl, p->s + j + 1, e - j - 1);
+            nl += e - j - 1;
+            p->i = e + 1;
+        } else if (j < p->n && (is_alpha(p->s[j]) || is_digit(p->s[j]))) {
+            name[nl++] = '_';
+            name[nl++] = p->s[j];
+            p->i = j + 1;
+        } else {
+            return fail(p);
         }
-        if (nl == 1 && name[0] == 'e') prod[np++] = new_node(p, MN_E, 0, NULL, 0);
-        else prod[np++] = var_node(p, name, nl);
     }
-    return np == 1 ? prod[0] : new_node(p, MN_MUL, 0, prod, np);
+    if (nl == 1 && name[0] == 'e') return new_node(p, MN_E, 0, NULL, 0);
+    return var_node(p, name, nl);
 }
 
 static int parse_command(P *p) {

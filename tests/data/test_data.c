@@ -1,0 +1,384 @@
+/* data/ tests: profiles over the committed fixtures (MATH-style, both AIME spellings, GSM8K,
+ * custom keys), malformed-line reporting, the shuffling/sharding iterator and exact resume,
+ * templates, and the synthetic tasks checked against independent computations. */
+#include "core/err.h"
+#include "core/log.h"
+#include "data/dataset.h"
+#include "data/synth.h"
+#include "data/template.h"
+#include "testutil.h"
+
+static const char *meta_str(const data_row_t *r, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->meta, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void test_profiles(void **state) {
+    (void)state;
+    data_set_t ds;
+    long skipped = -1;
+    data_load_opts_t o = {.profile = "math500"};
+    assert_int_equal(data_load_jsonl(fixture("math/math500_sample.jsonl"), &o, &ds, &skipped), 0);
+    assert_int_equal(ds.n, 12);
+    assert_int_equal(skipped, 0);
+    assert_string_equal(ds.rows[0].answer, "\\frac{5}{6}");
+    assert_string_equal(ds.rows[0].id, "test/prealgebra/1.json");
+    assert_non_null(strstr(ds.rows[0].problem, "\\frac{1}{2}"));
+    assert_non_null(ds.rows[0].solution);
+    assert_string_equal(meta_str(&ds.rows[0], "subject"), "Prealgebra");
+    assert_int_equal(cJSON_GetObjectItem(ds.rows[0].meta, "level")->valueint, 1);
+    assert_string_equal(meta_str(&ds.rows[0], "answer"), "\\frac{5}{6}");
+    assert_null(cJSON_GetObjectItem(ds.rows[0].meta, "problem")); /* long texts stay out of meta */
+    assert_int_equal(ds.rows[3].line, 4);
+    data_set_free(&ds);
+
+    o.profile = "aime";
+    assert_int_equal(data_load_jsonl(fixture("math/aime_aimo.jsonl"), &o, &ds, NULL), 0);
+    assert_int_equal(ds.n, 3);
+    assert_string_equal(ds.rows[0].id, "60");
+    assert_string_equal(ds.rows[0].answer, "23");
+    data_set_free(&ds);
+    assert_int_equal(data_load_jsonl(fixture("math/aime_maxwell.jsonl"), &o, &ds, NULL), 0);
+    assert_int_equal(ds.n, 3);
+    assert_string_equal(ds.rows[2].id, "2024-I-3");
+    assert_string_equal(ds.rows[2].answer, "343"); /* an integer field becomes text */
+    assert_non_null(strstr(ds.rows[2].problem, "7^3"));
+    data_set_free(&ds);
+
+    o.profile = "gsm8k";
+    assert_int_equal(data_load_jsonl(fixture("math/gsm8k_sample.jsonl"), &o, &ds, NULL), 0);
+    assert_int_equal(ds.n, 3);
+    assert_string_equal(ds.rows[0].answer, "18");
+    assert_string_equal(ds.rows[2].answer, "1500"); /* "#### 1,500" */
+    assert_non_null(strstr(ds.rows[0].solution, "3 * 6"));
+    assert_null(strstr(ds.rows[0].solution, "####"));
+    assert_string_equal(ds.rows[1].id, "gsm8k_sample.jsonl:2");
+    data_set_free(&ds);
+
+    /* auto detects each layout */
+    const char *files[] = {"math/math500_sample.jsonl", "math/aime_maxwell.jsonl", "math/gsm8k_sample.jsonl"};
+    const char *first[] = {"\\frac{5}{6}", "23", "18"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(data_load_jsonl(fixture(files[i]), NULL, &ds, NULL), 0);
+        assert_string_equal(ds.rows[0].answer, first[i]);
+        data_set_free(&ds);
+    }
+
+    /* custom keys, and a limit */
+    data_load_opts_t c = {.profile = "custom", .prompt_key = "question", .answer_key = "answer", .limit = 2};
+    assert_int_equal(data_load_jsonl(fixture("math/gsm8k_sample.jsonl"), &c, &ds, NULL), 0);
+    assert_int_equal(ds.n, 2);
+    assert_non_null(strstr(ds.rows[0].answer, "#### 18")); /* custom keeps the field as it is */
+    data_set_free(&ds);
+    data_load_opts_t c2 = {.profile = "custom", .prompt_key = "question"};
+    assert_true(data_load_jsonl(fixture("math/gsm8k_sample.jsonl"), &c2, &ds, NULL) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "--answer-key"));
+    data_load_opts_t bad = {.profile = "math5000"};
+    assert_true(data_load_jsonl(fixture("math/gsm8k_sample.jsonl"), &bad, &ds, NULL) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "math5000"));
+    /* the right file with the wrong profile: no usable rows, said clearly */
+    o.profile = "gsm8k";
+    assert_true(data_load_jsonl(fixture("math/math500_sample.jsonl"), &o, &ds, NULL) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "no usable rows"));
+    assert_true(data_load_jsonl("/nonexistent/x.jsonl", NULL, &ds, NULL) < 0);
+}
+
+static void test_malformed(void **state) {
+    (void)state;
+    data_set_t ds;
+    long skipped = 0;
+    data_load_opts_t o = {.profile = "math500"};
+    assert_int_equal(data_load_jsonl(fixture("math/malformed.jsonl"), &o, &ds, &skipped), 0);
+    assert_int_equal(ds.n, 2);
+    assert_int_equal(skipped, 4); /* lines 2, 3, 5, 6 */
+    assert_string_equal(ds.rows[1].answer, "8");
+    assert_int_equal(ds.rows[1].line, 7);
+    data_set_free(&ds);
+    o.strict = 1;
+    assert_true(data_load_jsonl(fixture("math/malformed.jsonl"), &o, &ds, &skipped) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "malformed.jsonl:2"));
+    assert_null(ds.rows);
+}
+
+static void test_iterator(void **state) {
+    (void)state;
+    data_set_t ds = {0};
+    char id[32], prob[32];
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof id, "r%d", i);
+        snprintf(prob, sizeof prob, "problem %d", i);
+        assert_int_equal(data_set_add(&ds, id, prob, "1", NULL, NULL), 0);
+    }
+    /* no shuffle: file order, wrapping into epochs */
+    data_iter_t it;
+    assert_int_equal(data_iter_init(&it, &ds, 1, 0, 0, 1), 0);
+    for (int i = 0; i < 25; i++) {
+        const data_row_t *r = data_iter_next(&it);
+        snprintf(id, sizeof id, "r%d", i % 10);
+        assert_string_equal(r->id, id);
+    }
+    assert_int_equal(data_iter_cursor(&it).epoch, 2);
+    assert_int_equal(data_iter_cursor(&it).pos, 5);
+    data_iter_free(&it);
+    /* shuffled: a permutation per epoch, different across epochs, same for the same seed */
+    data_iter_t a, b;
+    assert_int_equal(data_iter_init(&a, &ds, 42, 1, 0, 1), 0);
+    assert_int_equal(data_iter_init(&b, &ds, 42, 1, 0, 1), 0);
+    int seen[10] = {0}, order0[10], differs = 0, identity = 1;
+    for (int i = 0; i < 10; i++) {
+        const data_row_t *r = data_iter_next(&a);
+        assert_ptr_equal(r, data_iter_next(&b));
+        int k = atoi(r->id + 1);
+        seen[k]++;
+        order0[i] = k;
+        identity &= k == i;
+    }
+    assert_false(identity);
+    for (int i = 0; i < 10; i++) assert_int_equal(seen[i], 1);
+    for (int i = 0; i < 10; i++) differs |= atoi(data_iter_next(&a)->id + 1) != order0[i];
+    assert_true(differs);
+    data_iter_free(&b);
+    /* exact resume: a fresh iterator seeked to a saved cursor continues identically */
+    data_cursor_t cur = data_iter_cursor(&a);
+    cJSON *cj = data_cursor_json(cur, ds.n);
+    const data_row_t *next[7];
+    for (int i = 0; i < 7; i++) next[i] = data_iter_next(&a);
+    data_cursor_t back;
+    assert_int_equal(data_cursor_from_json(cj, ds.n, &back), 0);
+    assert_true(data_cursor_from_json(cj, ds.n + 1, &back) < 0); /* saved for another dataset */
+    assert_int_equal(data_iter_init(&b, &ds, 42, 1, 0, 1), 0);
+    assert_int_equal(data_iter_seek(&b, back), 0);
+    for (int i = 0; i < 7; i++) assert_ptr_equal(data_iter_next(&b), next[i]);
+    data_cursor_t wild = {0, 99};
+    assert_true(data_iter_seek(&b, wild) < 0);
+    cJSON_Delete(cj);
+    data_iter_free(&a);
+    data_iter_free(&b);
+    /* sharding: 3 ranks take disjoint rows, together the same sequence as one process */
+    data_iter_t one, r[3];
+    assert_int_equal(data_iter_init(&one, &ds, 9, 1, 0, 1), 0);
+    for (int k = 0; k < 3; k++) assert_int_equal(data_iter_init(&r[k], &ds, 9, 1, k, 3), 0);
+    assert_int_equal(r[0].per_rank, 3); /* 10 rows / 3 ranks: one row left out per epoch */
+    for (int step = 0; step < 3; step++)
+        for (int k = 0; k < 3; k++) assert_ptr_equal(data_iter_next(&r[k]), data_iter_next(&one));
+    for (int k = 0; k < 3; k++) data_iter_free(&r[k]);
+    data_iter_free(&one);
+    assert_true(data_iter_init(&it, &ds, 1, 1, 3, 3) < 0);
+    assert_true(data_iter_init(&it, &ds, 1, 1, 0, 11) < 0);
+    data_set_free(&ds);
+}
+
+static void test_exclude_and_write(void **state) {
+    (void)state;
+    data_set_t a = {0}, b = {0};
+    data_arith_opts_t o;
+    data_arith_opts_default(&o);
+    o.min_digits = o.max_digits = 1;
+    o.ops = "+";
+    assert_int_equal(data_synth_arith(&a, 200, &o, 1), 0);
+    assert_int_equal(data_synth_arith(&b, 200, &o, 2), 0);
+    long removed = 0;
+    assert_int_equal(data_set_exclude(&b, &a, &removed), 0);
+    assert_true(removed > 0); /* 1-digit sums collide a lot */
+    assert_int_equal(b.n, 200 - removed);
+    for (int i = 0; i < b.n; i++)
+        for (int j = 0; j < a.n; j++) assert_true(strcmp(b.rows[i].problem, a.rows[j].problem) != 0);
+    /* write then load back */
+    char *dir = test_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/arith.jsonl", dir);
+    assert_int_equal(data_set_write_jsonl(&a, path), 0);
+    data_set_t c;
+    assert_int_equal(data_load_jsonl(path, NULL, &c, NULL), 0);
+    assert_int_equal(c.n, a.n);
+    for (int i = 0; i < a.n; i++) {
+        assert_string_equal(c.rows[i].id, a.rows[i].id);
+        assert_string_equal(c.rows[i].problem, a.rows[i].problem);
+        assert_string_equal(c.rows[i].answer, a.rows[i].answer);
+        assert_string_equal(c.rows[i].solution, a.rows[i].solution);
+        assert_string_equal(meta_str(&c.rows[i], "task"), "arith");
+    }
+    data_set_free(&c);
+    test_run(NULL, 0, "rm -rf %s", dir);
+    free(dir);
+    data_set_free(&a);
+    data_set_free(&b);
+}
+
+static void test_templates(void **state) {
+    (void)state;
+    data_tpl_t t;
+    assert_int_equal(data_template_from_name("qwen-math-cot", &t), 0);
+    data_prompt_t p;
+    assert_int_equal(data_prompt_build(t, "What is 1+1?", &p), 0);
+    assert_int_equal(p.chat, 1);
+    assert_int_equal(p.n_msgs, 2);
+    assert_string_equal(p.msgs[0].role, "system");
+    assert_string_equal(p.msgs[0].content, "Please reason step by step, and put your final answer within \\boxed{}.");
+    assert_string_equal(p.msgs[1].role, "user");
+    assert_string_equal(p.msgs[1].content, "What is 1+1?");
+    assert_string_equal(p.format, "boxed");
+    data_prompt_free(&p);
+    const char *names[] = {"boxed", "r1", "dapo", "raw"};
+    const char *must[] = {"\\boxed{}", "<think>", "Answer:", "What is 1+1?"};
+    const char *fmt[] = {"boxed", "think", "answer_line", "boxed"};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(data_template_from_name(names[i], &t), 0);
+        assert_string_equal(data_template_name(t), names[i]);
+        assert_int_equal(data_prompt_build(t, "What is 1+1?", &p), 0);
+        assert_int_equal(p.chat, 0);
+        assert_non_null(strstr(p.text, "What is 1+1?"));
+        assert_non_null(strstr(p.text, must[i]));
+        assert_string_equal(p.format, fmt[i]);
+        data_prompt_free(&p);
+    }
+    assert_true(data_template_from_name("qwen", &t) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "qwen-math-cot"));
+    /* the r1 prompt ends inside the assistant turn, ready for the thinking */
+    assert_int_equal(data_prompt_build(DATA_TPL_R1, "Q", &p), 0);
+    size_t n = strlen(p.text);
+    assert_true(n > 7 && !strcmp(p.text + n - 7, "<think>"));
+    data_prompt_free(&p);
+}
+
+/* Evaluate "a op b op c ..." with the usual precedence, independently of the generator. */
+static long long eval_plain(const char *s) {
+    long long terms[16], cur;
+    char sign[16];
+    int nt = 0;
+    const char *p = s;
+    cur = strtoll(p, (char **)&p, 10);
+    char pending = '+';
+    for (;;) {
+        while (*p == ' ') p++;
+        char op = *p;
+        if (op != '+' && op != '-' && op != '*' && op != '/') break;
+        p++;
+        long long v = strtoll(p, (char **)&p, 10);
+        if (op == '*') cur *= v;
+        else if (op == '/') cur /= v;
+        else {
+            sign[nt] = pending;
+            terms[nt++] = cur;
+            pending = op;
+            cur = v;
+        }
+    }
+    sign[nt] = pending;
+    terms[nt++] = cur;
+    long long acc = 0;
+    for (int i = 0; i < nt; i++) acc += sign[i] == '+' ? terms[i] : -terms[i];
+    return acc;
+}
+
+static void test_arith(void **state) {
+    (void)state;
+    data_arith_opts_t o;
+    data_arith_opts_default(&o);
+    o.min_operands = 2;
+    o.max_operands = 4;
+    o.ops = "+-*/";
+    data_set_t ds = {0}, again = {0};
+    assert_int_equal(data_synth_arith(&ds, 300, &o, 77), 0);
+    assert_int_equal(data_synth_arith(&again, 10, &o, 77), 0);
+    int saw_div = 0, saw_detail = 0;
+    for (int i = 0; i < ds.n; i++) {
+        const data_row_t *r = &ds.rows[i];
+        assert_true(!strncmp(r->problem, "Compute ", 8));
+        long long want = eval_plain(r->problem + 8);
+        assert_int_equal(atoll(r->answer), want);
+        assert_true(want >= 0); /* allow_negative = 0 */
+        char tail[64];
+        snprintf(tail, sizeof tail, "\\boxed{%s}.", r->answer);
+        assert_non_null(strstr(r->solution, tail));
+        saw_div |= strchr(r->problem + 8, '/') != NULL;
+        saw_detail |= strstr(r->solution, " + ") != NULL && strstr(r->problem, "*") != NULL;
+        if (i < again.n) { /* problem i depends only on (seed, i) */
+            assert_string_equal(r->problem, again.rows[i].problem);
+            assert_string_equal(r->solution, again.rows[i].solution);
+        }
+    }
+    assert_true(saw_div);
+    assert_true(saw_detail);
+    /* digits are respected */
+    data_set_free(&ds);
+    data_arith_opts_default(&o);
+    o.min_digits = o.max_digits = 4;
+    o.ops = "+";
+    assert_int_equal(data_synth_arith(&ds, 50, &o, 3), 0);
+    for (int i = 0; i < ds.n; i++) {
+        long long a, b;
+        assert_int_equal(sscanf(ds.rows[i].problem, "Compute %lld + %lld.", &a, &b), 2);
+        assert_true(a >= 1000 && a <= 9999 && b >= 1000 && b <= 9999);
+    }
+    data_set_free(&ds);
+    data_set_free(&again);
+    o.min_digits = 0;
+    assert_true(data_synth_arith(&ds, 1, &o, 3) < 0);
+    data_arith_opts_default(&o);
+    o.ops = "+^";
+    assert_true(data_synth_arith(&ds, 1, &o, 3) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "'^'"));
+}
+
+static void test_countdown(void **state) {
+    (void)state;
+    long nums[4] = {3, 7, 25, 50};
+    char why[128];
+    assert_int_equal(data_countdown_check("(25 - 7) * 3", nums, 4, 54, why, sizeof why), 1);
+    assert_int_equal(data_countdown_check("(25-7)\\times 3 = 54", nums, 4, 54, why, sizeof why), 1);
+    assert_int_equal(data_countdown_check("\\left(25-7\\right)\\cdot3", nums, 4, 54, why, sizeof why), 1);
+    assert_int_equal(data_countdown_check("50 / (7 - 3) * 4", nums, 4, 50, why, sizeof why), 0);
+    assert_non_null(strstr(why, "4"));
+    assert_int_equal(data_countdown_check("25 + 25 + 3 + 1", nums, 4, 54, why, sizeof why), 0); /* 25 twice */
+    assert_int_equal(data_countdown_check("50 + 3", nums, 4, 54, why, sizeof why), 0);
+    assert_non_null(strstr(why, "53"));
+    assert_int_equal(data_countdown_check("50 / (7 - 7)", nums, 4, 1, why, sizeof why), 0);
+    assert_int_equal(data_countdown_check("(50 + 25) / 3 * 7", nums, 4, 175, why, sizeof why), 1);
+    assert_int_equal(data_countdown_check("(50 + 25) / 3 * 7 - 3", nums, 4, 172, why, sizeof why), 0); /* 3 twice */
+    assert_int_equal(data_countdown_check("50 / 3", nums, 4, 16, why, sizeof why), 0); /* 50/3 is not 16 */
+    assert_int_equal(data_countdown_check("(25 - 7) * 3 = 55", nums, 4, 54, why, sizeof why), 0);
+    assert_int_equal(data_countdown_check("-3 + 7", nums, 4, 4, why, sizeof why), 0);
+    assert_int_equal(data_countdown_check("7 * (3 + 50", nums, 4, 371, why, sizeof why), 0);
+    assert_int_equal(data_countdown_check("", nums, 4, 0, why, sizeof why), 0);
+    assert_int_equal(data_countdown_check("99999999999999999999 + 3", nums, 4, 1, why, sizeof why), 0);
+    /* deep nesting is refused, not a stack overflow */
+    char deep[4200];
+    memset(deep, '(', 2000);
+    deep[2000] = '3';
+    memset(deep + 2001, ')', 2000);
+    deep[4001] = 0;
+    assert_int_equal(data_countdown_check(deep, nums, 4, 3, why, sizeof why), 0);
+    /* every generated puzzle is solvable by its stored answer and not trivial */
+    data_countdown_opts_t o;
+    data_countdown_opts_default(&o);
+    data_set_t ds = {0};
+    assert_int_equal(data_synth_countdown(&ds, 300, &o, 5), 0);
+    for (int i = 0; i < ds.n; i++) {
+        const cJSON *arr = cJSON_GetObjectItem(ds.rows[i].meta, "numbers");
+        long v[8];
+        int k = 0;
+        for (const cJSON *c = arr->child; c; c = c->next) v[k++] = (long)c->valuedouble;
+        assert_int_equal(k, o.n_numbers);
+        long target = (long)cJSON_GetObjectItem(ds.rows[i].meta, "target")->valuedouble;
+        assert_true(target >= 1 && target <= o.max_target);
+        if (!data_countdown_check(ds.rows[i].answer, v, k, target, why, sizeof why)) {
+            fprintf(stderr, "row %d: %s -> %ld: %s\n", i, ds.rows[i].answer, target, why);
+            fail();
+        }
+        assert_non_null(strstr(ds.rows[i].solution, "\\boxed{"));
+    }
+    data_set_free(&ds);
+    o.n_numbers = 9;
+    assert_true(data_synth_countdown(&ds, 1, &o, 5) < 0);
+}
+
+int main(void) {
+    rlc_log_set_level(RLC_LOG_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_profiles),  cmocka_unit_test(test_malformed), cmocka_unit_test(test_iterator),
+        cmocka_unit_test(test_exclude_and_write), cmocka_unit_test(test_templates), cmocka_unit_test(test_arith),
+        cmocka_unit_test(test_countdown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
