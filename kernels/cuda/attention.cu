@@ -98,6 +98,7 @@ __global__ void __launch_bounds__(ATT_THREADS)
             float alpha = mn == -INFINITY ? 1.f : expf(mo - mn);
             float rs = warp_sum(p);
             Ss[r * SP + lane] = p;
+            __syncwarp(); /* every lane has read ms[r] before lane 0 overwrites it */
             if (lane == 0) {
                 ls[r] = ls[r] * alpha + rs;
                 ms[r] = mn;
