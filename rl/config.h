@@ -1,0 +1,118 @@
+/* Training configuration: one struct holding every knob of `rlc train`, described by one
+ * table (name, type, default, help) that drives defaults, JSON/YAML loading (unknown keys are
+ * errors naming the key), command-line overrides, `--help`, validation and the resolved
+ * config.json written into the run directory. Owns: the strings inside rl_config_t. */
+#pragma once
+#include <stddef.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+typedef struct {
+    /* algorithm */
+    int algo;              /* rl_adv_kind_t: grpo | drgrpo | rloo | reinforce++ | ppo */
+    long group_size;       /* G completions per prompt */
+    long prompts_per_step; /* prompts per optimizer step (before filtering) */
+    long micro_batch;      /* sequences per forward/backward (gradient accumulation unit) */
+    long mini_batch;       /* sequences per optimizer update; 0 = the whole step batch */
+    long ppo_epochs;       /* passes over the step's batch */
+    int adv_std_sample;    /* GRPO std: 1 sample (n-1, verl), 0 population */
+    double adv_eps;
+    double clip_low, clip_high, dual_clip;
+    double kl_coef;
+    int kl_estimator; /* rl_kl_kind_t */
+    double entropy_coef;
+    int loss_agg; /* rl_agg_mode_t */
+    /* filtering and shaping */
+    int dynamic_sampling;
+    int balanced_filter;
+    double pass_low, pass_high;
+    long max_gen_rounds; /* generation rounds per step when filters need refills */
+    long overlong_buffer;  /* L_buf; 0 = no overlong shaping */
+    long overlong_max_len; /* L_max; 0 = max_new_tokens */
+    double overlong_penalty;
+    int mask_truncated;
+    /* PPO critic */
+    double gamma, lam, value_clip, critic_lr;
+    char *critic_model;
+    /* optimizer and schedule */
+    double lr;
+    int lr_schedule; /* rl_lr_sched_t */
+    long warmup_steps;
+    double min_lr_ratio;
+    double adam_beta1, adam_beta2, adam_eps, weight_decay, max_grad_norm;
+    /* generation */
+    long max_new_tokens, max_prompt_len;
+    double temperature, top_p;
+    long top_k;
+    /* run */
+    long total_steps;
+    long seed;
+    long save_every, keep_last;
+    char *save_dtype; /* "" keeps the loaded dtype; float32 | bfloat16 | float16 */
+    long log_samples;
+    long eval_every;
+    int recompute;
+    char *device;
+    long threads;
+    /* paths and names */
+    char *model, *data, *run_dir, *ref_model, *template_name, *reward, *eval_data;
+} rl_config_t;
+
+typedef enum { RL_CFG_BOOL = 0, RL_CFG_INT, RL_CFG_FLOAT, RL_CFG_STR, RL_CFG_ENUM } rl_cfg_type_t;
+
+typedef struct {
+    const char *name;    /* file key "clip_high"; the flag is "--clip-high" */
+    rl_cfg_type_t type;
+    const char *section; /* heading for --help */
+    const char *def;     /* default as text (what --help shows) */
+    const char *help;    /* one line */
+    const char *choices; /* RL_CFG_ENUM: "a|b|c" */
+    size_t offset;       /* of the field in rl_config_t */
+    int enum_kind;       /* internal: which parser an RL_CFG_ENUM uses */
+} rl_config_key_t;
+
+/* The table, in --help order. */
+const rl_config_key_t *rl_config_keys(int *n);
+/* Index of a key ("clip_high", "clip-high" or "--clip-high"), -1 if unknown. */
+int rl_config_find(const char *name);
+
+/* Defaults from the table. rl_config_free releases the strings (safe on a zeroed struct). */
+int rl_config_init(rl_config_t *cfg);
+void rl_config_free(rl_config_t *cfg);
+
+/* Set one key from text (flag value, YAML scalar). `origin` names where it came from for
+ * the error ("--lr", "train.yaml:12"). Unknown key: error naming it, with a suggestion. */
+int rl_config_set(rl_config_t *cfg, const char *key, const char *value, const char *origin);
+/* The CLI entry: name "--clip-high" / "clip_high", value text. */
+int rl_config_apply_flag(rl_config_t *cfg, const char *name, const char *value);
+/* Current value as text (bools true/false, enums by name, floats %.17g trimmed). */
+int rl_config_get(const rl_config_t *cfg, const char *key, char *buf, size_t cap);
+
+/* Merge a JSON object (values typed or as strings). */
+int rl_config_load_json(rl_config_t *cfg, const cJSON *obj, const char *what);
+/* Merge a YAML document: a flat mapping of scalars (comments, quoting as usual). */
+int rl_config_load_yaml(rl_config_t *cfg, const char *text, size_t len, const char *what);
+/* By extension (.json / .yaml / .yml), else by content ('{' first means JSON). */
+int rl_config_load_file(rl_config_t *cfg, const char *path);
+
+/* Defaults, then `--config FILE` (wherever it appears), then every other `--key value`,
+ * `--key=value` or bare boolean `--key` in order. Arguments that are not config keys are
+ * handed back: rest[] receives their argv indices (a flag's value, if any, is the next
+ * index the caller interprets) when rest != NULL, else they are an error. argv[0] is
+ * skipped. On error cfg is left initialized (free it). */
+int rl_config_from_argv(rl_config_t *cfg, int argc, char **argv, int *rest, int *n_rest);
+
+/* Check every value before any compute; the message names the key and the rule. Paths
+ * (model, data) are the caller's to check. */
+int rl_config_validate(const rl_config_t *cfg);
+
+/* Every key in table order with its resolved value (caller deletes). */
+cJSON *rl_config_to_json(const rl_config_t *cfg);
+/* Write the resolved config as pretty JSON, atomically. */
+int rl_config_write(const rl_config_t *cfg, const char *path);
+/* Sequences per step (prompts_per_step × group_size). */
+long rl_config_batch_seqs(const rl_config_t *cfg);
+
+/* `--help` text: sections, flags, types, defaults and one-line help. */
+void rl_config_print_help(FILE *f);
