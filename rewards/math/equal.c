@@ -671,6 +671,15 @@ static void trim_ptrs(const char **b, const char **e) {
 /* The multiple-choice letter of an answer: "C", "(C)", "C)", "(C) 12", "C." -> 'C'. */
 static char mc_letter(const char *s, int strict) {
     size_t n = strlen(s);
+    if (!strict) {
+        /* naming two options ("(C),(D)", "C or D") is not an answer */
+        int opts = 0;
+        for (size_t i = 0; i < n; i++)
+            if (isupper((unsigned char)s[i]) && s[i] <= 'J' && (i + 1 == n || s[i + 1] == ')' || s[i + 1] == ',') &&
+                (i == 0 || !isalpha((unsigned char)s[i - 1])))
+                opts++;
+        if (opts > 1) return 0;
+    }
     if (n >= 3 && s[0] == '(' && s[2] == ')' && isupper((unsigned char)s[1])) {
         if (strict && n != 3) return 0;
         return s[1];

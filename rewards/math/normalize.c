@@ -324,6 +324,30 @@ static void pass_units(const char *s, size_t n, mbuf_t *o, int *flags) {
         else *flags |= MNORM_UNIT;
         e = v;
     }
+    /* "18 cookies", "3 red marbles": a plain number followed only by words (GSM8K answers
+     * in a sentence); words that are math ("3 pi", "2 or 3") are kept */
+    static const char *const keep[] = {"pi", "or", "and", "sqrt", "sin", "cos", "tan", "log", "ln", "exp", "inf",
+                                       "infty", "mod", "to", "i", NULL};
+    const char *p = b;
+    int digits = 0;
+    while (p < e && (is_digit(*p) || *p == '.' || *p == ',' || *p == '-' || *p == '+' || *p == '/'))
+        digits += is_digit(*p++);
+    if (digits && p < e && *p == ' ') {
+        const char *q = p;
+        int words = 0, ok = 1;
+        while (ok && q < e) {
+            while (q < e && *q == ' ') q++;
+            const char *ws = q;
+            while (q < e && is_alpha(*q)) q++;
+            if (q == ws || (q < e && *q != ' ' && *q != '.') || q - ws < 2 || name_in(ws, (size_t)(q - ws), keep)) ok = 0;
+            while (q < e && *q == '.') q++;
+            words++;
+        }
+        if (ok && words) {
+            *flags |= MNORM_UNIT;
+            e = p;
+        }
+    }
     mbuf_putn(o, b, (size_t)(e - b));
 }
 
