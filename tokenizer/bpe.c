@@ -155,7 +155,6 @@ int tok_bpe_build(tok_bpe_t **out, const void *model_json, tok_strmap_t *vocab, 
     b->vocab = vocab;
     b->unk = -1;
     int rc = 0;
-    int nv = cJSON_GetArraySize(jv);
     int mx = -1;
     const cJSON *e;
     cJSON_ArrayForEach(e, jv) {
@@ -167,7 +166,6 @@ int tok_bpe_build(tok_bpe_t **out, const void *model_json, tok_strmap_t *vocab, 
         if ((rc = tok_strmap_put(vocab, e->string, strlen(e->string), id))) goto fail;
         if (id > mx) mx = id;
     }
-    (void)nv;
     *max_id = mx;
     for (int x = 0; x < 256; x++) {
         b->byte_strlen[x] = (uint8_t)tok_utf8_encode(byte_to_cp(x), b->byte_str[x]);

@@ -98,7 +98,9 @@ void tok_chat_detect(tok_chat_t *c) {
         } else {
             c->family = "llama3";
         }
-    } else if (strstr(s, "<|im_start|>") && strstr(s, "<|im_end|>")) {
+    } else if (strstr(s, "<|im_start|>") && strstr(s, "<|im_end|>") && !strstr(s, "reasoning_content") &&
+               !strstr(s, "enable_thinking")) {
+        /* (Qwen3-style templates rewrite <think> blocks in the history: not rendered here) */
         c->default_system = chatml_default_system(s);
         c->qwen_tools = strstr(s, "<tool_response>") != NULL;
         if (c->qwen_tools)
@@ -303,7 +305,7 @@ int tok_chat_apply(const tok_t *t, const tok_msg_t *msgs, int n, int add_generat
         render_chatml(&b, msgs, n, add_generation_prompt, same ? c->default_system : NULL, 0);
     } else if (!strcmp(family, "qwen") || !strcmp(family, "qwen-math")) {
         const char *def = !strcmp(family, "qwen-math") ? QWEN_MATH_SYSTEM : QWEN_DEFAULT_SYSTEM;
-        if (same && c->default_system) def = c->default_system;
+        if (same) def = c->default_system; /* the template's own, or none */
         render_chatml(&b, msgs, n, add_generation_prompt, def, 1);
     } else if (!strcmp(family, "llama3") || !strcmp(family, "llama3.1")) {
         char date[32];

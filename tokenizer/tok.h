@@ -2,7 +2,7 @@
  * Llama 3, DeepSeek-R1-Distill) and sentencepiece (tokenizer.model: Llama 2, Mistral,
  * TinyLlama), plus chat templates. This is the only header other modules include.
  * A loaded tok_t is immutable apart from an internal, locked word cache, so one handle
- * may be shared by threads (tok_set_chat_template excepted). */
+ * may be shared by threads (tok_set_chat_template / tok_set_chat_date excepted). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

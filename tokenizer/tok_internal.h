@@ -2,7 +2,6 @@
  * byte-level BPE (bpe.c), pre-tokenization (pretok.c), sentencepiece glue and chat
  * templates (chat.c). Nothing outside tokenizer/ includes this. */
 #pragma once
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 

@@ -228,6 +228,18 @@ static void test_chat_families(void **s) {
     assert_int_equal(tok_chat_apply(t, m, 1, 1, "qwen", &out), 0);
     assert_non_null(strstr(out, "You are Qwen"));
     free(out);
+    /* a Qwen3-style template (thinking rules in the history) is not taken for Qwen2.5's */
+    assert_int_equal(tok_set_chat_template(t, "{%- for message in messages %}{{ '<|im_start|>' + message.role }}"
+                                              "{% if message.reasoning_content %}<think>{% endif %}<|im_end|>"
+                                              "{% endfor %}{% if enable_thinking is defined %}{% endif %}"),
+                     0);
+    assert_null(tok_chat_family(t));
+    /* a ChatML template with tool rules but no default system prompt gets none */
+    assert_int_equal(tok_set_chat_template(t, "{{ '<|im_start|>' + message.role + '\\n' }}<tool_response><|im_end|>"), 0);
+    assert_string_equal(tok_chat_family(t), "qwen");
+    assert_int_equal(tok_chat_apply(t, m, 1, 1, NULL, &out), 0);
+    assert_string_equal(out, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    free(out);
     assert_int_equal(tok_set_chat_template(t, NULL), 0);
     assert_int_not_equal(tok_chat_apply(t, m, 1, 1, NULL, &out), 0);
     assert_non_null(strstr(rlc_errmsg(), "no chat_template"));
