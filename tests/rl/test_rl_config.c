@@ -302,6 +302,26 @@ static void test_roundtrip_and_help(void **s) {
     free(hp);
 }
 
+/* docs/training.md documents every key (it is generated from the same table; this keeps it in
+ * step when a knob is added). */
+static void test_docs_cover_keys(void **s) {
+    (void)s;
+    const char *src = getenv("RLC_SRC");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/docs/training.md", src ? src : "..");
+    char *text;
+    size_t len;
+    if (fs_read_all(path, &text, &len)) fail_msg("%s", rlc_errmsg());
+    int n;
+    const rl_config_key_t *k = rl_config_keys(&n);
+    for (int i = 0; i < n; i++) {
+        char row[128];
+        snprintf(row, sizeof row, "| `%s` |", k[i].name);
+        if (!strstr(text, row)) fail_msg("docs/training.md has no row for '%s'", k[i].name);
+    }
+    free(text);
+}
+
 static int setup(void **s) {
     (void)s;
     g_dir = test_tmpdir();
@@ -319,6 +339,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults), cmocka_unit_test(test_json),     cmocka_unit_test(test_yaml),
         cmocka_unit_test(test_argv),     cmocka_unit_test(test_validate), cmocka_unit_test(test_roundtrip_and_help),
+        cmocka_unit_test(test_docs_cover_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
