@@ -135,7 +135,7 @@ typedef struct {
 
 /* Sums over the tokens seen (accumulate across micro-batches: the functions add into it).
  * Weighted sums use the aggregation weights, so pg/kl/ent are the aggregated values. */
-typedef struct {
+typedef struct rl_loss_stats {
     double loss, pg, kl, ent; /* Σ w·(...) */
     double n_tok;             /* trainable tokens (m > 0) */
     double clip_high, clip_low, clip_dual;

@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "rl/algo.h"
 
 /* ---------------------------------------------------------------- JSONL writer */
 
@@ -126,6 +127,21 @@ void rl_step_metrics_init(rl_step_metrics_t *m) {
                    &m->t_train, &m->t_total, &m->tok_per_s};
     for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) *d[i] = NAN;
     m->tokens_gen = m->tokens_train = m->gen_rounds = -1;
+}
+
+void rl_step_metrics_add_loss(rl_step_metrics_t *m, const rl_loss_stats_t *st, int n_updates, int have_kl) {
+    double u = n_updates > 0 ? n_updates : 1, n = st->n_tok;
+    m->loss = st->loss / u;
+    m->pg_loss = st->pg / u;
+    if (n <= 0) return;
+    m->kl = have_kl ? st->kl_tok / n : NAN;
+    m->entropy = st->ent_tok / n;
+    m->clip_frac_high = st->clip_high / n;
+    m->clip_frac_low = st->clip_low / n;
+    m->clip_frac_dual = st->clip_dual / n;
+    m->clip_frac = (st->clip_high + st->clip_low + st->clip_dual) / n;
+    m->ratio_mean = st->ratio_sum / n;
+    m->ratio_max = st->ratio_max;
 }
 
 static void put_num(cJSON *o, const char *k, double v) {

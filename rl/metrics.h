@@ -47,6 +47,11 @@ typedef struct {
 } rl_step_metrics_t;
 
 void rl_step_metrics_init(rl_step_metrics_t *m);
+/* Fill loss, pg_loss (aggregated, averaged over the step's n_updates optimizer updates),
+ * kl and entropy (token means), clip fractions and ratio stats (over trainable tokens) from
+ * the loss statistics accumulated over every micro-batch of the step. */
+struct rl_loss_stats;
+void rl_step_metrics_add_loss(rl_step_metrics_t *m, const struct rl_loss_stats *st, int n_updates, int have_kl);
 /* The JSON object of one step (caller deletes). Key order is fixed. */
 cJSON *rl_step_metrics_json(const rl_step_metrics_t *m);
 int rl_metrics_put(rl_jsonl_writer_t *w, const rl_step_metrics_t *m);

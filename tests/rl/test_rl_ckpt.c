@@ -381,7 +381,11 @@ static int child_signal(const char *run) {
     }
     rl_train_state_t st = {.step = step, .data_cursor = step};
     rl_ckpt_model_t cm = {NULL, m, o};
-    return rl_ckpt_save(run, &st, &cm, 1, NULL, 2, NULL) ? 1 : 0;
+    int rc = rl_ckpt_save(run, &st, &cm, 1, NULL, 2, NULL) ? 1 : 0;
+    rlc_optim_free(o);
+    rlc_model_free(m);
+    rlc_backend_destroy(be);
+    return rc;
 }
 
 /* Write checkpoints start, start+1, ... until killed. */

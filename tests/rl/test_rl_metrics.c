@@ -6,6 +6,7 @@
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "rl/algo.h"
 #include "rl/metrics.h"
 
 static char *g_dir;
@@ -150,6 +151,31 @@ static void test_samples(void **s) {
     free(p);
 }
 
+/* Loss statistics of two micro-batches (one update) become the step's loss metrics. */
+static void test_from_loss_stats(void **s) {
+    (void)s;
+    float lp[4] = {logf(1.5f), logf(0.5f), 0, logf(1.1f)}, old[4] = {0}, adv[4] = {1, -1, 1, 1};
+    float ref[4] = {0.5f, 0, 0, 0}, ent[4] = {1, 2, 3, 4}, m[4] = {1, 1, 0, 1}, w[4] = {0.3f, 0.3f, 0, 0.3f};
+    float dl[4], de[4];
+    rl_loss_cfg_t cfg = {{0.2f, 0.2f, 0}, 0.1f, RL_KL_K1, 0};
+    rl_loss_stats_t st;
+    rl_loss_stats_init(&st);
+    assert_int_equal(rl_token_loss(&cfg, 2, lp, old, ref, adv, ent, m, w, dl, de, &st), 0);
+    assert_int_equal(rl_token_loss(&cfg, 2, lp + 2, old + 2, ref + 2, adv + 2, ent + 2, m + 2, w + 2, dl, de, &st), 0);
+    rl_step_metrics_t mt;
+    rl_step_metrics_init(&mt);
+    rl_step_metrics_add_loss(&mt, &st, 1, 1);
+    /* trainable tokens 0, 1, 3: clipped high, clipped low, unclipped */
+    assert_true(fabs(mt.clip_frac - 2.0 / 3) < 1e-9 && fabs(mt.clip_frac_high - 1.0 / 3) < 1e-9);
+    assert_true(fabs(mt.entropy - 7.0 / 3) < 1e-9);
+    assert_true(fabs(mt.kl - (log(1.5) - 0.5 + log(0.5) + log(1.1)) / 3) < 1e-6);
+    assert_true(fabs(mt.pg_loss - 0.3 * (-1.2 + 0.8 - 1.1)) < 1e-6);
+    assert_true(fabs(mt.ratio_mean - (1.5 + 0.5 + 1.1) / 3) < 1e-6);
+    rl_step_metrics_add_loss(&mt, &st, 2, 0);
+    assert_true(isnan(mt.kl));
+    assert_true(fabs(mt.pg_loss - 0.15 * (-1.2 + 0.8 - 1.1)) < 1e-6);
+}
+
 static int setup(void **s) {
     (void)s;
     g_dir = test_tmpdir();
@@ -168,6 +194,7 @@ int main(void) {
         cmocka_unit_test(test_step_line),
         cmocka_unit_test(test_metrics_jsonl),
         cmocka_unit_test(test_samples),
+        cmocka_unit_test(test_from_loss_stats),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

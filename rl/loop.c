@@ -1,0 +1,1016 @@
+/* The GRPO / Dr.GRPO / RLOO / REINFORCE++ / PPO training loop. One engine and one model:
+ * generation reads the weights the optimizer just wrote, so there is nothing to sync.
+ * Determinism: sampling seeds are a function of (seed, step, round, prompt slot), the data
+ * order of (seed, epoch), and everything else of the restored state, so a resumed run on
+ * the CPU reproduces the uninterrupted run's metrics bit for bit (timings aside). */
+#include "rl/loop.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "data/dataset.h"
+#include "gen/engine.h"
+#include "model/optim.h"
+#include "rewards/reward.h"
+#include "rl/algo.h"
+#include "rl/ckpt.h"
+#include "tokenizer/tok.h"
+#include "tts/eval.h"
+
+/* ------------------------------------------------------------------ packed sequences */
+
+/* Sequences for training. Row t of a sequence predicts token t+1; per-row arrays hold
+ * what the loss needs for that prediction (mask = 1 when token t+1 is trainable). */
+typedef struct {
+    int32_t *ids, *cu;
+    float *mask, *adv, *old_logp, *ref_logp, *values, *rew_tok, *ret;
+    int nseq, ntok, cap_tok, cap_seq;
+} seqbuf_t;
+
+static void sb_free(seqbuf_t *b) {
+    free(b->ids), free(b->cu), free(b->mask), free(b->adv), free(b->old_logp), free(b->ref_logp);
+    free(b->values), free(b->rew_tok), free(b->ret);
+    memset(b, 0, sizeof *b);
+}
+
+static int sb_reserve(seqbuf_t *b, int ntok, int nseq) {
+    if (ntok > b->cap_tok) {
+        int c = b->cap_tok ? b->cap_tok : 1024;
+        while (c < ntok) c *= 2;
+        float **f[] = {&b->mask, &b->adv, &b->old_logp, &b->ref_logp, &b->values, &b->rew_tok, &b->ret};
+        for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+            float *q = rlc_realloc(*f[i], (size_t)c * sizeof(float));
+            if (!q) return RLC_ENOMEM;
+            *f[i] = q;
+        }
+        int32_t *q = rlc_realloc(b->ids, (size_t)c * sizeof *q);
+        if (!q) return RLC_ENOMEM;
+        b->ids = q;
+        b->cap_tok = c;
+    }
+    if (nseq + 1 > b->cap_seq) {
+        int c = b->cap_seq ? b->cap_seq : 64;
+        while (c < nseq + 1) c *= 2;
+        int32_t *q = rlc_realloc(b->cu, (size_t)c * sizeof *q);
+        if (!q) return RLC_ENOMEM;
+        b->cu = q;
+        b->cap_seq = c;
+    }
+    return 0;
+}
+
+/* Append prompt + completion; trainable[i] (NULL = all) marks completion tokens trained. */
+static int sb_add(seqbuf_t *b, const int32_t *prompt, int np, const int32_t *comp, int nc, const uint8_t *trainable) {
+    int n = np + nc;
+    int rc = sb_reserve(b, b->ntok + n, b->nseq + 1);
+    if (rc) return rc;
+    if (!b->nseq) b->cu[0] = 0;
+    int32_t *ids = b->ids + b->ntok;
+    memcpy(ids, prompt, (size_t)np * sizeof *ids);
+    memcpy(ids + np, comp, (size_t)nc * sizeof *ids);
+    for (int t = 0; t < n; t++) {
+        int next = t + 1; /* the token row t predicts */
+        float m = 0;
+        if (next >= np && next < n) m = (!trainable || trainable[next - np]) ? 1.0f : 0.0f;
+        b->mask[b->ntok + t] = m;
+        b->adv[b->ntok + t] = b->old_logp[b->ntok + t] = b->ref_logp[b->ntok + t] = 0;
+        b->values[b->ntok + t] = b->rew_tok[b->ntok + t] = b->ret[b->ntok + t] = 0;
+    }
+    b->ntok += n;
+    b->cu[++b->nseq] = b->ntok;
+    return 0;
+}
+
+/* A view of sequences [s0, s1) as a model batch (cu rebased into `cu_local`). */
+static rlc_batch_t sb_view(const seqbuf_t *b, int s0, int s1, int32_t *cu_local) {
+    for (int s = s0; s <= s1; s++) cu_local[s - s0] = b->cu[s] - b->cu[s0];
+    rlc_batch_t v = {.n_tokens = b->cu[s1] - b->cu[s0], .nseq = s1 - s0, .ids = b->ids + b->cu[s0],
+                     .cu_seqlens = cu_local};
+    return v;
+}
+
+/* Forward (no gradient) over sequences in micro-batches: per-row log-probs (LM head) or
+ * values (score head) into out (global rows). */
+static int sb_forward(rlc_model_t *m, const seqbuf_t *b, int micro, float inv_temp, int head, float *out) {
+    int32_t *cu = rlc_malloc((size_t)(micro + 1) * sizeof *cu);
+    if (!cu) return RLC_ENOMEM;
+    int rc = 0;
+    for (int s0 = 0; s0 < b->nseq && !rc; s0 += micro) {
+        int s1 = s0 + micro < b->nseq ? s0 + micro : b->nseq;
+        rlc_batch_t v = sb_view(b, s0, s1, cu);
+        rlc_fwd_opts_t fo = {.inv_temp = inv_temp, .head = head};
+        float *dst = out + b->cu[s0];
+        rc = head == RLC_HEAD_LM ? rlc_model_forward(m, &v, &fo, dst, NULL, NULL)
+                                 : rlc_model_forward(m, &v, &fo, NULL, NULL, dst);
+    }
+    free(cu);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ shared helpers */
+
+static uint64_t mix64(uint64_t a, uint64_t b) {
+    uint64_t x = a ^ (b + 0x9E3779B97F4A7C15ull + (a << 6) + (a >> 2));
+    x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 27;
+    x *= 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+static int open_run_files(const char *run_dir, long keep_step, rl_jsonl_writer_t *metrics, rl_jsonl_writer_t *samples) {
+    char *mp = fs_join(run_dir, "metrics.jsonl"), *sp = fs_join(run_dir, "samples.jsonl");
+    int rc = (!mp || !sp) ? RLC_ENOMEM : 0;
+    /* a resumed run's files read like an uninterrupted one's: drop steps after the checkpoint */
+    if (!rc && keep_step >= 0 && rl_jsonl_truncate_steps(mp, keep_step) < 0) rc = RLC_EIO;
+    if (!rc && keep_step >= 0 && rl_jsonl_truncate_steps(sp, keep_step) < 0) rc = RLC_EIO;
+    if (!rc) rc = rl_jsonl_writer_open(metrics, mp);
+    if (!rc && samples) rc = rl_jsonl_writer_open(samples, sp);
+    free(mp);
+    free(sp);
+    return rc;
+}
+
+static void print_step(const rl_step_metrics_t *m, int quiet) {
+    if (quiet) return;
+    char line[512];
+    rl_step_line(m, line, sizeof line);
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
+/* One optimizer update over sequences [s0, s1) of b: micro-batched forward/backward of the
+ * per-token loss, then AdamW. old_logp NULL in b means "on-policy": ratio 1 exactly. */
+typedef struct {
+    const rl_loss_cfg_t *lc;
+    int agg_mode, max_resp_len, micro, on_policy, want_entropy;
+    float inv_temp;
+} update_cfg_t;
+
+static int policy_update(rlc_model_t *m, rlc_optim_t *opt, seqbuf_t *b, int s0, int s1, const update_cfg_t *u,
+                         float lr, uint32_t seed, rl_loss_stats_t *st, double *gnorm, long *tokens) {
+    int maxn = 0;
+    for (int s = s0; s < s1; s += u->micro) {
+        int e = s + u->micro < s1 ? s + u->micro : s1;
+        if (b->cu[e] - b->cu[s] > maxn) maxn = b->cu[e] - b->cu[s];
+    }
+    float *lp = rlc_malloc((size_t)maxn * sizeof(float)), *ent = rlc_malloc((size_t)maxn * sizeof(float));
+    float *w = rlc_malloc((size_t)maxn * sizeof(float)), *dl = rlc_malloc((size_t)maxn * sizeof(float));
+    float *de = rlc_malloc((size_t)maxn * sizeof(float));
+    int32_t *cu = rlc_malloc((size_t)(u->micro + 1) * sizeof *cu);
+    int rc = (!lp || !ent || !w || !dl || !de || !cu) ? RLC_ENOMEM : 0;
+    /* global denominators over the whole update */
+    rl_agg_count_t g = {0};
+    for (int s = s0; s < s1 && !rc; s += u->micro) {
+        int e = s + u->micro < s1 ? s + u->micro : s1;
+        rlc_batch_t v = sb_view(b, s, e, cu);
+        rl_agg_count_add(&g, b->mask + b->cu[s], v.cu_seqlens, v.nseq);
+    }
+    rlc_model_zero_grads(m);
+    for (int s = s0; s < s1 && !rc; s += u->micro) {
+        int e = s + u->micro < s1 ? s + u->micro : s1;
+        rlc_batch_t v = sb_view(b, s, e, cu);
+        int base = b->cu[s], n = v.n_tokens;
+        rlc_fwd_opts_t fo = {.inv_temp = u->inv_temp, .train = 1, .head = RLC_HEAD_LM};
+        if ((rc = rlc_model_forward(m, &v, &fo, lp, u->want_entropy ? ent : NULL, NULL))) break;
+        const float *old = u->on_policy ? lp : b->old_logp + base;
+        if ((rc = rl_agg_weights(u->agg_mode, b->mask + base, v.cu_seqlens, v.nseq, &g, u->max_resp_len, w))) break;
+        rc = rl_token_loss(u->lc, (size_t)n, lp, old, u->lc->kl_coef > 0 ? b->ref_logp + base : NULL,
+                           b->adv + base, u->want_entropy ? ent : NULL, b->mask + base, w, dl,
+                           u->lc->entropy_coef != 0 ? de : NULL, st);
+        if (rc) break;
+        rc = rlc_model_backward(m, &v, &fo, dl, u->lc->entropy_coef != 0 ? de : NULL, NULL, NULL, NULL);
+        *tokens += n;
+    }
+    if (!rc) rc = rlc_optim_step(opt, lr, seed, gnorm);
+    free(lp), free(ent), free(w), free(dl), free(de), free(cu);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ RL */
+
+typedef struct {
+    const data_row_t *row;
+    int req;
+    int32_t *prompt;
+    int n_prompt;
+    char *prompt_text;
+} group_t;
+
+typedef struct {
+    const rl_config_t *cfg;
+    rlc_backend_t *be;
+    rlc_model_t *policy, *ref, *critic;
+    rlc_optim_t *opt, *copt;
+    tok_t *tok;
+    gen_engine_t *eng;
+    rlc_reward_t *reward;
+    data_set_t data, eval_data;
+    data_iter_t it;
+    data_tpl_t tpl;
+    int extract_flags;
+    rl_jsonl_writer_t metrics, samples;
+} rl_ctx_t;
+
+static void ctx_free(rl_ctx_t *c) {
+    gen_engine_free(c->eng);
+    rlc_optim_free(c->opt);
+    rlc_optim_free(c->copt);
+    rlc_model_free(c->policy);
+    rlc_model_free(c->ref);
+    rlc_model_free(c->critic);
+    if (c->tok) tok_free(c->tok);
+    rlc_reward_free(c->reward);
+    data_iter_free(&c->it);
+    data_set_free(&c->data);
+    data_set_free(&c->eval_data);
+    rl_jsonl_writer_close(&c->metrics);
+    rl_jsonl_writer_close(&c->samples);
+    rlc_backend_destroy(c->be);
+}
+
+static int make_reward(const char *spec, rlc_reward_t **out) {
+    if (!spec || !spec[0]) spec = "math";
+    if (spec[0] == '{' || spec[0] == '[') return rlc_reward_create_str(spec, out);
+    cJSON *j = cJSON_CreateObject();
+    if (!j) return RLC_ENOMEM;
+    cJSON_AddStringToObject(j, "name", spec);
+    int rc = rlc_reward_create(j, out);
+    cJSON_Delete(j);
+    return rc;
+}
+
+/* Held-out pass@1 (4 samples per problem at the training temperature). */
+static int run_eval(rl_ctx_t *c, double *pass1) {
+    tts_eval_opts_t eo;
+    tts_eval_opts_default(&eo);
+    eo.tpl = c->tpl;
+    eo.samples = 4;
+    eo.temperature = (float)c->cfg->temperature;
+    eo.top_p = (float)c->cfg->top_p;
+    eo.top_k = (int)c->cfg->top_k;
+    eo.max_new_tokens = (int)c->cfg->max_new_tokens;
+    eo.seed = (uint64_t)c->cfg->seed ^ 0xE7A1ull;
+    eo.records = 0;
+    tts_eval_result_t r;
+    int rc = tts_eval_run(c->eng, c->tok, &c->eval_data, &eo, NULL, &r);
+    if (!rc) *pass1 = r.pass1;
+    tts_eval_result_free(&r);
+    return rc;
+}
+
+static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train_state_t *st, long *resumed_from) {
+    memset(c, 0, sizeof *c);
+    c->cfg = cfg;
+    *resumed_from = -1;
+    int rc = rl_config_validate(cfg);
+    if (rc) return rc;
+    if (!cfg->model || !cfg->model[0]) return rlc_errc(RLC_EINVAL, "model: a model directory is required (--model)");
+    if (!cfg->data || !cfg->data[0]) return rlc_errc(RLC_EINVAL, "data: a JSONL dataset is required (--data)");
+    if (!cfg->run_dir || !cfg->run_dir[0]) return rlc_errc(RLC_EINVAL, "run_dir: a run directory is required");
+    if ((rc = data_template_from_name(cfg->template_name, &c->tpl))) return rc;
+    /* everything that can be checked before compute: data, reward, paths */
+    data_load_opts_t lo = {.profile = "auto"};
+    long skipped = 0;
+    if ((rc = data_load_jsonl(cfg->data, &lo, &c->data, &skipped))) return rc;
+    if (skipped) LOG_WARN("%s: %ld malformed line(s) skipped", cfg->data, skipped);
+    if (cfg->eval_data && cfg->eval_data[0]) {
+        if ((rc = data_load_jsonl(cfg->eval_data, &lo, &c->eval_data, &skipped))) return rc;
+        long removed = 0;
+        if ((rc = data_set_exclude(&c->data, &c->eval_data, &removed))) return rc;
+        if (removed) LOG_WARN("removed %ld training problems that also occur in the evaluation set", removed);
+        if (!c->data.n) return rlc_errc(RLC_EINVAL, "%s: no training rows left after removing held-out ones", cfg->data);
+    }
+    if ((rc = make_reward(cfg->reward, &c->reward))) return rc;
+    if ((rc = fs_mkdir_p(cfg->run_dir))) return rc;
+    /* resume: the newest complete checkpoint */
+    char *ckdir = NULL;
+    long ckstep = 0;
+    if (o->resume) {
+        rc = rl_ckpt_latest(cfg->run_dir, 0, &ckdir, &ckstep);
+        if (rc < 0) return rc;
+        if (rc == 1) {
+            LOG_WARN("%s has no complete checkpoint; starting from step 0", cfg->run_dir);
+            rc = 0;
+        }
+    }
+    if ((rc = rlc_backend_create(&c->be, cfg->device, 0, (int)cfg->threads))) goto out;
+    if ((rc = rlc_model_load(&c->policy, ckdir ? ckdir : cfg->model, c->be))) goto out;
+    c->policy->recompute = cfg->recompute;
+    if ((rc = tok_load(&c->tok, ckdir ? ckdir : cfg->model))) goto out;
+    if (cfg->kl_coef > 0) {
+        const char *refp = cfg->ref_model && cfg->ref_model[0] ? cfg->ref_model : cfg->model;
+        if ((rc = rlc_model_load(&c->ref, refp, c->be))) goto out;
+    }
+    rlc_adamw_cfg_t ac = {.lr = (float)cfg->lr, .beta1 = (float)cfg->adam_beta1, .beta2 = (float)cfg->adam_beta2,
+                          .eps = (float)cfg->adam_eps, .weight_decay = (float)cfg->weight_decay,
+                          .max_grad_norm = (float)cfg->max_grad_norm};
+    if ((rc = rlc_optim_create(&c->opt, c->policy, &ac))) goto out;
+    if (cfg->algo == RL_ADV_GAE) {
+        char *cdir = ckdir ? fs_join(ckdir, "critic") : NULL;
+        const char *src = cdir ? cdir : (cfg->critic_model && cfg->critic_model[0] ? cfg->critic_model : cfg->model);
+        rc = rlc_model_load(&c->critic, src, c->be);
+        free(cdir);
+        if (!rc && c->critic->score_labels == 0) rc = rlc_model_add_score_head(c->critic, 1, (uint64_t)cfg->seed, 0.0f);
+        if (rc) goto out;
+        c->critic->recompute = cfg->recompute;
+        rlc_adamw_cfg_t cc = ac;
+        cc.lr = (float)cfg->critic_lr;
+        if ((rc = rlc_optim_create(&c->copt, c->critic, &cc))) goto out;
+    }
+    memset(st, 0, sizeof *st);
+    if (ckdir) {
+        rl_ckpt_model_t ms[2] = {{NULL, c->policy, c->opt}, {"critic", c->critic, c->copt}};
+        if ((rc = rl_ckpt_load_state(ckdir, st, ms, c->critic ? 2 : 1))) goto out;
+        *resumed_from = st->step;
+        LOG_INFO("resuming %s from %s (step %ld)", cfg->run_dir, ckdir, st->step);
+    }
+    if ((rc = data_iter_init(&c->it, &c->data, (uint64_t)cfg->seed, 1, 0, 1))) goto out;
+    if (ckdir) {
+        data_cursor_t cur = {.epoch = st->data_epoch, .pos = st->data_cursor};
+        if ((rc = data_iter_seek(&c->it, cur))) goto out;
+    }
+    gen_engine_cfg_t ec = {0};
+    if ((rc = gen_engine_create(&c->eng, c->policy, c->tok, &ec))) goto out;
+    char *cfgp = fs_join(cfg->run_dir, "config.json");
+    rc = cfgp ? rl_config_write(cfg, cfgp) : RLC_ENOMEM;
+    free(cfgp);
+    if (!rc) rc = open_run_files(cfg->run_dir, ckdir ? st->step : -1, &c->metrics, &c->samples);
+out:
+    free(ckdir);
+    return rc;
+}
+
+static int save_ckpt(rl_ctx_t *c, rl_train_state_t *st) {
+    data_cursor_t cur = data_iter_cursor(&c->it);
+    st->data_epoch = cur.epoch;
+    st->data_cursor = cur.pos;
+    st->seed = (uint64_t)c->cfg->seed;
+    rl_ckpt_model_t ms[2] = {{NULL, c->policy, c->opt}, {"critic", c->critic, c->copt}};
+    char *dir = NULL;
+    int rc = rl_ckpt_save(c->cfg->run_dir, st, ms, c->critic ? 2 : 1, c->cfg->save_dtype, (int)c->cfg->keep_last, &dir);
+    if (!rc) LOG_INFO("checkpoint: %s", dir);
+    free(dir);
+    return rc;
+}
+
+/* Generate, score and filter until prompts_per_step groups are kept (or the round cap). */
+typedef struct {
+    group_t *groups; /* kept */
+    int n_groups;
+    float *reward, *correct; /* [n_groups * G] */
+    rl_filter_stats_t fst;
+    long hist[65];
+    long tokens_gen, rounds, seen_groups;
+    double acc_sum, reward_sum;
+    long n_scored;
+    rlc_metrics_t rmetrics;
+} rollout_t;
+
+static void rollout_free(rl_ctx_t *c, rollout_t *r) {
+    for (int i = 0; i < r->n_groups; i++) {
+        gen_release(c->eng, r->groups[i].req);
+        free(r->groups[i].prompt);
+        free(r->groups[i].prompt_text);
+    }
+    free(r->groups);
+    free(r->reward);
+    free(r->correct);
+    rlc_metrics_free(&r->rmetrics);
+    memset(r, 0, sizeof *r);
+}
+
+static int collect(rl_ctx_t *c, long step, rollout_t *R) {
+    const rl_config_t *cfg = c->cfg;
+    int G = (int)cfg->group_size, want = (int)cfg->prompts_per_step, rc = 0;
+    memset(R, 0, sizeof *R);
+    R->groups = rlc_calloc((size_t)want, sizeof *R->groups);
+    R->reward = rlc_calloc((size_t)want * G, sizeof(float));
+    R->correct = rlc_calloc((size_t)want * G, sizeof(float));
+    group_t *round = rlc_calloc((size_t)want, sizeof *round);
+    float *rw = rlc_calloc((size_t)want * G, sizeof(float)), *cr = rlc_calloc((size_t)want * G, sizeof(float));
+    rlc_rollout_t *ro = rlc_calloc((size_t)want * G, sizeof *ro);
+    uint8_t *keep = rlc_calloc((size_t)want, 1);
+    int *lens = rlc_calloc((size_t)want * G, sizeof(int));
+    char *ext = rlc_malloc(MATH_MAX_ANSWER);
+    if (!R->groups || !R->reward || !R->correct || !round || !rw || !cr || !ro || !keep || !lens || !ext) rc = RLC_ENOMEM;
+    gen_params_t gp;
+    gen_params_default(&gp);
+    gp.n = G;
+    gp.temperature = (float)cfg->temperature;
+    gp.top_p = (float)cfg->top_p;
+    gp.top_k = (int)cfg->top_k;
+    gp.max_new_tokens = (int)cfg->max_new_tokens;
+    rl_filter_cfg_t fc = {.dynamic_sampling = cfg->dynamic_sampling, .balanced = cfg->balanced_filter,
+                          .p_low = (float)cfg->pass_low, .p_high = (float)cfg->pass_high};
+    rlc_reward_ctx_t rctx = {.tokenizer = c->tok, .engine = c->eng, .policy = c->policy, .step = step,
+                             .seed = (uint64_t)cfg->seed};
+    while (!rc && R->n_groups < want && R->rounds < cfg->max_gen_rounds) {
+        int take = want - R->n_groups;
+        R->rounds++;
+        /* submit */
+        for (int g = 0; g < take && !rc; g++) {
+            group_t *q = &round[g];
+            memset(q, 0, sizeof *q);
+            q->row = data_iter_next(&c->it);
+            const char *fmt = NULL;
+            rc = tts_encode_problem(c->tok, c->tpl, NULL, q->row->problem, &q->prompt, &q->n_prompt, &fmt);
+            if (!rc && g == 0) c->extract_flags = math_extract_flags_for_format(fmt);
+            if (!rc && cfg->max_prompt_len > 0 && q->n_prompt > cfg->max_prompt_len)
+                rc = rlc_errc(RLC_ERANGE, "problem %s: prompt of %d tokens exceeds max_prompt_len %ld", q->row->id,
+                              q->n_prompt, cfg->max_prompt_len);
+            if (!rc) {
+                gp.seed = mix64(mix64((uint64_t)cfg->seed, (uint64_t)step), (uint64_t)(R->rounds * 100003 + g));
+                q->req = gen_submit(c->eng, q->prompt, q->n_prompt, &gp, NULL);
+                if (q->req < 0) rc = q->req;
+            }
+            if (!rc) {
+                size_t tl;
+                rc = tok_decode(c->tok, q->prompt, q->n_prompt, 0, &q->prompt_text, &tl);
+            }
+        }
+        if (!rc) rc = gen_run(c->eng, NULL);
+        /* score */
+        for (int g = 0; g < take && !rc; g++)
+            for (int i = 0; i < G; i++) {
+                const gen_output_t *out = gen_output(c->eng, round[g].req, i);
+                rlc_rollout_t *x = &ro[g * G + i];
+                x->prompt = round[g].prompt_text;
+                x->completion = out->text;
+                x->tokens = out->tokens;
+                x->n_tokens = out->n_tokens;
+                x->trainable = out->trainable;
+                x->finish = out->finish == GEN_FINISH_LENGTH ? RLC_FINISH_LENGTH : RLC_FINISH_STOP;
+                x->n_tool_calls = out->n_tool_calls;
+                x->group = g;
+                x->meta = round[g].row->meta;
+                lens[g * G + i] = out->n_tokens;
+                cr[g * G + i] = (float)tts_grade(round[g].row, out->text, c->extract_flags, NULL, ext, MATH_MAX_ANSWER);
+                R->tokens_gen += out->n_tokens;
+            }
+        if (!rc) rc = rlc_reward_score(c->reward, &rctx, ro, take * G, rw, NULL, &R->rmetrics);
+        if (!rc && cfg->overlong_buffer > 0) {
+            int Lmax = (int)(cfg->overlong_max_len > 0 ? cfg->overlong_max_len : cfg->max_new_tokens);
+            rl_overlong_apply(rw, lens, take * G, Lmax, (int)cfg->overlong_buffer, (float)cfg->overlong_penalty);
+        }
+        if (rc) break;
+        float *p = rlc_malloc((size_t)take * sizeof(float));
+        if (!p) {
+            rc = RLC_ENOMEM;
+            break;
+        }
+        rl_pass_rates(cr, take, G, p);
+        if (G <= 64) rl_pass_hist_add(p, take, G, R->hist);
+        free(p);
+        for (int k = 0; k < take * G; k++) {
+            R->acc_sum += cr[k];
+            R->reward_sum += rw[k];
+        }
+        R->n_scored += take * G;
+        R->seen_groups += take;
+        rl_filter_groups(&fc, rw, cr, take, G, keep, &R->fst);
+        for (int g = 0; g < take; g++) {
+            if (keep[g] && R->n_groups < want) {
+                int k = R->n_groups++;
+                R->groups[k] = round[g];
+                memcpy(R->reward + (size_t)k * G, rw + (size_t)g * G, (size_t)G * sizeof(float));
+                memcpy(R->correct + (size_t)k * G, cr + (size_t)g * G, (size_t)G * sizeof(float));
+            } else {
+                gen_release(c->eng, round[g].req);
+                free(round[g].prompt);
+                free(round[g].prompt_text);
+            }
+            memset(&round[g], 0, sizeof round[g]);
+        }
+    }
+    free(round), free(rw), free(cr), free(ro), free(keep), free(lens), free(ext);
+    return rc;
+}
+
+static int compute_advantages(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, float *adv_seq) {
+    const rl_config_t *cfg = c->cfg;
+    int G = (int)cfg->group_size, n = R->n_groups * G;
+    switch (cfg->algo) {
+    case RL_ADV_GRPO: return rl_adv_grpo(R->reward, n, G, cfg->adv_std_sample, (float)cfg->adv_eps, adv_seq);
+    case RL_ADV_DRGRPO: return rl_adv_drgrpo(R->reward, n, G, adv_seq);
+    case RL_ADV_RLOO: return rl_adv_rloo(R->reward, n, G, adv_seq);
+    case RL_ADV_REINFORCEPP: {
+        int *lens = rlc_malloc((size_t)n * sizeof *lens);
+        if (!lens) return RLC_ENOMEM;
+        for (int i = 0; i < n; i++) {
+            double s = 0;
+            for (int t = b->cu[i]; t < b->cu[i + 1]; t++) s += b->mask[t];
+            lens[i] = (int)s;
+        }
+        int rc = rl_adv_reinforcepp(R->reward, n, G, lens, (float)cfg->adv_eps, adv_seq);
+        free(lens);
+        return rc;
+    }
+    default: return rlc_errc(RLC_EINVAL, "no sequence-level advantage for this algorithm");
+    }
+}
+
+/* PPO: values from the critic, the sequence reward on the last trainable row, GAE. */
+static int ppo_advantages(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, int micro) {
+    const rl_config_t *cfg = c->cfg;
+    int rc = sb_forward(c->critic, b, micro, 1.0f, RLC_HEAD_SCORE, b->values);
+    if (rc) return rc;
+    for (int s = 0; s < b->nseq; s++) {
+        int last = -1;
+        for (int t = b->cu[s]; t < b->cu[s + 1]; t++) {
+            if (b->mask[t] == 0) b->values[t] = 0;
+            if (b->mask[t] > 0) last = t;
+        }
+        if (last >= 0) b->rew_tok[last] = R->reward[s];
+    }
+    rc = rl_adv_gae(b->rew_tok, b->values, b->mask, b->cu, b->nseq, (float)cfg->gamma, (float)cfg->lam, b->adv, b->ret);
+    if (!rc) rl_whiten(b->adv, b->mask, (size_t)b->ntok, 1, 1e-8f);
+    return rc;
+}
+
+/* Critic update: clipped value loss against the GAE returns, token-mean. */
+static int critic_update(rl_ctx_t *c, seqbuf_t *b, int s0, int s1, int micro, float lr, uint32_t seed,
+                         double *vloss, double *vclip) {
+    int maxn = 0;
+    for (int s = s0; s < s1; s += micro) {
+        int e = s + micro < s1 ? s + micro : s1;
+        if (b->cu[e] - b->cu[s] > maxn) maxn = b->cu[e] - b->cu[s];
+    }
+    float *v = rlc_malloc((size_t)maxn * sizeof(float)), *loss = rlc_malloc((size_t)maxn * sizeof(float));
+    float *dv = rlc_malloc((size_t)maxn * sizeof(float));
+    uint8_t *clip = rlc_malloc((size_t)maxn);
+    int32_t *cu = rlc_malloc((size_t)(micro + 1) * sizeof *cu);
+    int rc = (!v || !loss || !dv || !clip || !cu) ? RLC_ENOMEM : 0;
+    double ntok = 0;
+    for (int t = b->cu[s0]; t < b->cu[s1]; t++) ntok += b->mask[t];
+    double sum = 0, nclip = 0;
+    rlc_model_zero_grads(c->critic);
+    for (int s = s0; s < s1 && !rc && ntok > 0; s += micro) {
+        int e = s + micro < s1 ? s + micro : s1;
+        rlc_batch_t bv = sb_view(b, s, e, cu);
+        int base = b->cu[s], n = bv.n_tokens;
+        rlc_fwd_opts_t fo = {.inv_temp = 1, .train = 1, .head = RLC_HEAD_SCORE};
+        if ((rc = rlc_model_forward(c->critic, &bv, &fo, NULL, NULL, v))) break;
+        rl_value_loss(v, b->values + base, b->ret + base, (size_t)n, (float)c->cfg->value_clip, loss, dv, clip);
+        for (int t = 0; t < n; t++) {
+            float m = b->mask[base + t];
+            sum += m * loss[t];
+            nclip += m * clip[t];
+            dv[t] *= (float)(m / ntok);
+        }
+        rc = rlc_model_backward(c->critic, &bv, &fo, NULL, NULL, dv, NULL, NULL);
+    }
+    if (!rc && ntok > 0) rc = rlc_optim_step(c->copt, lr, seed, NULL);
+    *vloss = ntok > 0 ? sum / ntok : 0;
+    *vclip = ntok > 0 ? nclip / ntok : 0;
+    free(v), free(loss), free(dv), free(clip), free(cu);
+    return rc;
+}
+
+static void log_samples(rl_ctx_t *c, const rollout_t *R, long step) {
+    int G = (int)c->cfg->group_size;
+    for (int g = 0; g < R->n_groups && g < c->cfg->log_samples; g++) {
+        const gen_output_t *out = gen_output(c->eng, R->groups[g].req, 0);
+        if (!out) continue;
+        char *prompt = rlc_utf8_dup_valid(R->groups[g].prompt_text, strlen(R->groups[g].prompt_text));
+        char *comp = rlc_utf8_dup_valid(out->text, out->text_len);
+        rl_sample_t s = {.step = step, .index = (long)g * G, .prompt = prompt, .completion = comp,
+                         .answer = R->groups[g].row->answer, .reward = R->reward[(size_t)g * G],
+                         .correct = R->correct[(size_t)g * G] > 0.5f, .n_tokens = out->n_tokens,
+                         .truncated = out->finish == GEN_FINISH_LENGTH};
+        if (prompt && comp) rl_samples_put(&c->samples, &s);
+        free(prompt);
+        free(comp);
+    }
+}
+
+int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
+    rl_ctx_t c;
+    rl_train_state_t st;
+    long resumed = -1;
+    memset(&st, 0, sizeof st);
+    o->eval_before = o->eval_after = NAN;
+    int rc = setup(&c, cfg, o, &st, &resumed);
+    if (rc) {
+        ctx_free(&c);
+        rl_train_state_free(&st);
+        return rc;
+    }
+    rl_signal_install();
+    int G = (int)cfg->group_size, micro = (int)cfg->micro_batch;
+    float inv_temp = cfg->temperature > 0 ? (float)(1.0 / cfg->temperature) : 1.0f;
+    rl_loss_cfg_t lc = {.clip = {(float)cfg->clip_low, (float)cfg->clip_high, (float)cfg->dual_clip},
+                        .kl_coef = (float)cfg->kl_coef, .kl_kind = cfg->kl_estimator,
+                        .entropy_coef = (float)cfg->entropy_coef};
+    if (c.eval_data.n && st.step == 0) {
+        if (!(rc = run_eval(&c, &o->eval_before)))
+            LOG_INFO("held-out pass@1 before training: %.4f (%d problems x 4 samples)", o->eval_before, c.eval_data.n);
+    }
+    seqbuf_t b = {0};
+    float *adv_seq = NULL;
+    for (long step = st.step; !rc && step < cfg->total_steps; step++) {
+        double t0 = rlc_now();
+        rl_step_metrics_t mt;
+        rl_step_metrics_init(&mt);
+        mt.step = step + 1;
+        rollout_t R;
+        rc = collect(&c, step, &R);
+        double t1 = rlc_now();
+        if (rc) {
+            rollout_free(&c, &R);
+            break;
+        }
+        int n = R.n_groups * G;
+        mt.gen_rounds = R.rounds;
+        mt.kept_frac = R.seen_groups ? (double)R.n_groups / (double)R.seen_groups : 0;
+        mt.pass_hist = R.hist;
+        mt.n_hist = G <= 64 ? G + 1 : 0;
+        mt.tokens_gen = R.tokens_gen;
+        mt.acc = R.n_scored ? R.acc_sum / (double)R.n_scored : NAN;
+        /* reward statistics over what was generated this step */
+        mt.reward_mean = R.n_scored ? R.reward_sum / (double)R.n_scored : NAN;
+        double var = 0, lsum = 0, lmax = 0, trunc = 0;
+        b.nseq = b.ntok = 0;
+        for (int g = 0; g < R.n_groups && !rc; g++)
+            for (int i = 0; i < G && !rc; i++) {
+                const gen_output_t *out = gen_output(c.eng, R.groups[g].req, i);
+                rc = sb_add(&b, R.groups[g].prompt, R.groups[g].n_prompt, out->tokens, out->n_tokens, out->trainable);
+                lsum += out->n_tokens;
+                if (out->n_tokens > lmax) lmax = out->n_tokens;
+                trunc += out->finish == GEN_FINISH_LENGTH;
+            }
+        for (int k = 0; k < n; k++) var += (R.reward[k] - mt.reward_mean) * (R.reward[k] - mt.reward_mean);
+        mt.reward_std = n > 1 ? sqrt(var / (n - 1)) : NAN;
+        mt.resp_len_mean = n ? lsum / n : NAN;
+        mt.resp_len_max = lmax;
+        mt.truncated_frac = n ? trunc / n : NAN;
+        double t2 = rlc_now();
+        rl_loss_stats_t ls;
+        rl_loss_stats_init(&ls);
+        double gnorm = NAN, vloss = NAN, vclip = NAN;
+        float lr = (float)rl_lr_at(cfg->lr_schedule, cfg->lr, step, cfg->warmup_steps, cfg->total_steps,
+                                   cfg->min_lr_ratio);
+        if (!rc && n > 0) {
+            if (cfg->mask_truncated) {
+                uint8_t *tr = rlc_calloc((size_t)n, 1);
+                for (int g = 0, k = 0; tr && g < R.n_groups; g++)
+                    for (int i = 0; i < G; i++, k++)
+                        tr[k] = gen_output(c.eng, R.groups[g].req, i)->finish == GEN_FINISH_LENGTH;
+                if (tr) rl_mask_truncated(b.mask, b.cu, n, tr);
+                free(tr);
+            }
+            if (cfg->algo == RL_ADV_GAE) {
+                rc = ppo_advantages(&c, &R, &b, micro);
+            } else {
+                adv_seq = rlc_realloc(adv_seq, (size_t)n * sizeof *adv_seq);
+                rc = adv_seq ? compute_advantages(&c, &R, &b, adv_seq) : RLC_ENOMEM;
+                if (!rc) rl_adv_to_tokens(adv_seq, b.cu, n, b.mask, b.adv);
+            }
+            if (!rc && cfg->kl_coef > 0) rc = sb_forward(c.ref, &b, micro, inv_temp, RLC_HEAD_LM, b.ref_logp);
+            long mini = cfg->mini_batch > 0 ? cfg->mini_batch : n;
+            int updates = (int)(((n + mini - 1) / mini) * cfg->ppo_epochs);
+            int on_policy = updates == 1;
+            if (!rc && !on_policy) rc = sb_forward(c.policy, &b, micro, inv_temp, RLC_HEAD_LM, b.old_logp);
+            int max_resp = (int)cfg->max_new_tokens;
+            update_cfg_t u = {.lc = &lc, .agg_mode = cfg->loss_agg, .max_resp_len = max_resp, .micro = micro,
+                              .on_policy = on_policy, .want_entropy = 1, .inv_temp = inv_temp};
+            long tokens = 0;
+            double vl_sum = 0, vc_sum = 0;
+            int nup = 0;
+            for (long ep = 0; ep < cfg->ppo_epochs && !rc; ep++)
+                for (long s0 = 0; s0 < n && !rc; s0 += mini) {
+                    long s1 = s0 + mini < n ? s0 + mini : n;
+                    uint32_t seed = (uint32_t)mix64((uint64_t)cfg->seed, (uint64_t)(step * 1000 + nup));
+                    if (cfg->algo == RL_ADV_GAE) {
+                        double vl, vc;
+                        rc = critic_update(&c, &b, (int)s0, (int)s1, micro, (float)cfg->critic_lr, seed, &vl, &vc);
+                        vl_sum += vl;
+                        vc_sum += vc;
+                    }
+                    if (!rc) rc = policy_update(c.policy, c.opt, &b, (int)s0, (int)s1, &u, lr, seed, &ls, &gnorm, &tokens);
+                    nup++;
+                }
+            if (rc == RLC_EINVAL && strstr(rlc_errmsg(), "non-finite"))
+                rlc_err_ctx(rc, "step %ld (lower the learning rate or enable max_grad_norm)", step + 1);
+            mt.tokens_train = tokens;
+            if (nup) {
+                /* stats summed over every update of the step: report per-update averages */
+                mt.loss = ls.loss / nup;
+                mt.pg_loss = ls.pg / nup;
+                mt.kl = ls.n_tok > 0 ? ls.kl_tok / ls.n_tok : NAN;
+                mt.entropy = ls.n_tok > 0 ? ls.ent_tok / ls.n_tok : NAN;
+                mt.clip_frac = ls.n_tok > 0 ? (ls.clip_high + ls.clip_low + ls.clip_dual) / ls.n_tok : NAN;
+                mt.clip_frac_high = ls.n_tok > 0 ? ls.clip_high / ls.n_tok : NAN;
+                mt.clip_frac_low = ls.n_tok > 0 ? ls.clip_low / ls.n_tok : NAN;
+                mt.ratio_mean = ls.n_tok > 0 ? ls.ratio_sum / ls.n_tok : NAN;
+                mt.ratio_max = ls.ratio_max;
+                if (cfg->algo == RL_ADV_GAE) {
+                    vloss = vl_sum / nup;
+                    vclip = vc_sum / nup;
+                }
+            }
+        } else if (!rc) {
+            LOG_WARN("step %ld: no group passed the filters after %ld round(s); no update", step + 1, R.rounds);
+        }
+        mt.grad_norm = gnorm;
+        mt.value_loss = vloss;
+        mt.value_clip_frac = vclip;
+        mt.lr = lr;
+        double t3 = rlc_now();
+        mt.t_rollout = t1 - t0;
+        mt.t_score = t2 - t1;
+        mt.t_train = t3 - t2;
+        mt.t_total = t3 - t0;
+        mt.tok_per_s = mt.t_total > 0 ? (double)R.tokens_gen / mt.t_total : NAN;
+        cJSON *extra = rlc_metrics_json(&R.rmetrics);
+        if (c.eval_data.n && cfg->eval_every > 0 && (step + 1) % cfg->eval_every == 0 && !rc) {
+            double p1;
+            if (!(rc = run_eval(&c, &p1))) {
+                if (extra) cJSON_AddNumberToObject(extra, "eval_pass1", p1);
+                o->eval_after = p1;
+            }
+        }
+        mt.extra = extra;
+        if (!rc) rc = rl_metrics_put(&c.metrics, &mt);
+        if (!rc) log_samples(&c, &R, step + 1);
+        if (!rc) print_step(&mt, o->quiet);
+        if (!rc && o->on_step) o->on_step(o->user, &mt);
+        cJSON_Delete(extra);
+        rollout_free(&c, &R);
+        if (rc) break;
+        st.step = step + 1;
+        st.lr = lr;
+        int last = st.step == cfg->total_steps, sig = rl_signal_pending();
+        if ((cfg->save_every > 0 && st.step % cfg->save_every == 0) || last || sig) rc = save_ckpt(&c, &st);
+        if (!rc && sig) {
+            LOG_WARN("signal %d: checkpoint written at step %ld; stopping", sig, st.step);
+            rc = rlc_errc(RLC_EINTR, "interrupted at step %ld (checkpoint saved; --resume continues)", st.step);
+        }
+    }
+    if (!rc && c.eval_data.n && isnan(o->eval_after)) rc = run_eval(&c, &o->eval_after);
+    if (!rc && c.eval_data.n) LOG_INFO("held-out pass@1 after training: %.4f", o->eval_after);
+    free(adv_seq);
+    sb_free(&b);
+    rl_signal_uninstall();
+    ctx_free(&c);
+    rl_train_state_free(&st);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ SFT */
+
+void rl_sft_defaults(rl_sft_opts_t *o) {
+    memset(o, 0, sizeof *o);
+    o->template_name = "raw";
+    o->epochs = 1;
+    o->batch_size = 32;
+    o->micro_batch = 8;
+    o->max_len = 1024;
+    o->lr = 1e-5;
+    o->min_lr_ratio = 0.1;
+    o->weight_decay = 0.0;
+    o->max_grad_norm = 1.0;
+    o->lr_schedule = RL_LR_COSINE;
+    o->warmup_steps = 0;
+    o->seed = 0;
+    o->keep_last = 2;
+    o->device = "cpu";
+}
+
+typedef struct {
+    int32_t *ids;
+    int n, n_prompt;
+} sft_ex_t;
+
+/* Render, tokenize and check every example before training starts. */
+static int sft_prepare(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl, sft_ex_t **out, int *count,
+                       long *truncated) {
+    rlc_jsonl_t r;
+    int rc = rlc_jsonl_open(&r, o->data);
+    if (rc) return rc;
+    sft_ex_t *ex = NULL;
+    int n = 0, cap = 0;
+    cJSON *row;
+    int32_t eos = tok_eos_id(tok);
+    while ((rc = rlc_jsonl_next(&r, &row)) > 0) {
+        char where[600];
+        snprintf(where, sizeof where, "%s:%ld", o->data, r.lineno);
+        const char *pk = o->prompt_key, *rk = o->response_key;
+        if (!pk) pk = cJSON_GetObjectItemCaseSensitive(row, "prompt") ? "prompt" : "problem";
+        if (!rk) rk = cJSON_GetObjectItemCaseSensitive(row, "response") ? "response" : "solution";
+        const char *ptxt = NULL, *rtxt = NULL;
+        if ((rc = rlc_json_get_str(row, pk, &ptxt, 1, where)) || (rc = rlc_json_get_str(row, rk, &rtxt, 1, where))) {
+            cJSON_Delete(row);
+            break;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            sft_ex_t *q = rlc_realloc(ex, (size_t)cap * sizeof *q);
+            if (!q) {
+                rc = RLC_ENOMEM;
+                cJSON_Delete(row);
+                break;
+            }
+            ex = q;
+        }
+        int32_t *p = NULL, *resp = NULL;
+        int np = 0, nr = 0;
+        rc = tts_encode_problem(tok, tpl, o->chat_family, ptxt, &p, &np, NULL);
+        if (!rc) rc = tok_encode(tok, rtxt, strlen(rtxt), 0, &resp, &nr);
+        cJSON_Delete(row);
+        if (rc) {
+            free(p);
+            free(resp);
+            rlc_err_ctx(rc, "%s", where);
+            break;
+        }
+        int total = np + nr + (eos >= 0);
+        if (total > o->max_len) {
+            (*truncated)++;
+            total = (int)o->max_len;
+        }
+        if (np >= total) {
+            free(p);
+            free(resp);
+            rc = rlc_errc(RLC_EINVAL, "%s: the prompt alone fills max_len %ld", where, o->max_len);
+            break;
+        }
+        int32_t *all = rlc_malloc((size_t)(np + nr + 1) * sizeof *all);
+        if (!all) {
+            free(p);
+            free(resp);
+            rc = RLC_ENOMEM;
+            break;
+        }
+        memcpy(all, p, (size_t)np * sizeof *all);
+        memcpy(all + np, resp, (size_t)nr * sizeof *all);
+        if (eos >= 0) all[np + nr] = eos;
+        free(p);
+        free(resp);
+        ex[n++] = (sft_ex_t){all, total, np};
+    }
+    rlc_jsonl_close(&r);
+    if (rc < 0 || !n) {
+        for (int i = 0; i < n; i++) free(ex[i].ids);
+        free(ex);
+        return rc < 0 ? rc : rlc_errc(RLC_EINVAL, "%s: no usable examples", o->data);
+    }
+    *out = ex;
+    *count = n;
+    return 0;
+}
+
+int rl_sft(const rl_sft_opts_t *o) {
+    if (!o->model || !o->data || !o->run_dir) return rlc_errc(RLC_EINVAL, "sft needs --model, --data and --run-dir");
+    if (o->batch_size < 1 || o->micro_batch < 1 || o->batch_size % o->micro_batch)
+        return rlc_errc(RLC_EINVAL, "batch_size (%ld) must be a positive multiple of micro_batch (%ld)", o->batch_size,
+                        o->micro_batch);
+    if (!(o->lr > 0)) return rlc_errc(RLC_EINVAL, "lr must be positive");
+    if (o->max_len < 2) return rlc_errc(RLC_EINVAL, "max_len must be at least 2");
+    data_tpl_t tpl;
+    int rc = data_template_from_name(o->template_name, &tpl);
+    if (rc) return rc;
+    rlc_backend_t *be = NULL;
+    rlc_model_t *m = NULL;
+    tok_t *tok = NULL;
+    rlc_optim_t *opt = NULL;
+    sft_ex_t *ex = NULL;
+    int nex = 0;
+    long truncated = 0;
+    rl_jsonl_writer_t mw = {0};
+    rl_train_state_t st;
+    memset(&st, 0, sizeof st);
+    char *ckdir = NULL;
+    long ckstep = 0;
+    seqbuf_t b = {0};
+    uint32_t *order = NULL;
+    if ((rc = fs_mkdir_p(o->run_dir))) return rc;
+    if (o->resume && (rc = rl_ckpt_latest(o->run_dir, 0, &ckdir, &ckstep)) < 0) return rc;
+    rc = 0;
+    const char *src = ckdir ? ckdir : o->model;
+    if ((rc = rlc_backend_create(&be, o->device, 0, (int)o->threads))) goto out;
+    if ((rc = rlc_model_load(&m, src, be))) goto out;
+    if ((rc = tok_load(&tok, src))) goto out;
+    if ((rc = sft_prepare(o, tok, tpl, &ex, &nex, &truncated))) goto out;
+    if (truncated) LOG_WARN("%ld example(s) longer than max_len %ld were truncated", truncated, o->max_len);
+    long steps = o->steps > 0 ? o->steps : (long)((double)nex * o->epochs / o->batch_size);
+    if (steps < 1) steps = 1;
+    rlc_adamw_cfg_t ac = {.lr = (float)o->lr, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
+                          .weight_decay = (float)o->weight_decay, .max_grad_norm = (float)o->max_grad_norm};
+    if ((rc = rlc_optim_create(&opt, m, &ac))) goto out;
+    if (ckdir) {
+        rl_ckpt_model_t ms = {NULL, m, opt};
+        if ((rc = rl_ckpt_load_state(ckdir, &st, &ms, 1))) goto out;
+        LOG_INFO("resuming SFT from %s (step %ld)", ckdir, st.step);
+    }
+    if ((rc = open_run_files(o->run_dir, ckdir ? st.step : -1, &mw, NULL))) goto out;
+    /* The example order: a Philox shuffle per epoch; the state is (epoch, position). */
+    order = rlc_malloc((size_t)nex * sizeof *order);
+    if (!order) {
+        rc = RLC_ENOMEM;
+        goto out;
+    }
+    long epoch = -1;
+    rlc_progress_t pg;
+    rlc_progress_begin(&pg, "sft", steps - st.step);
+    rl_signal_install();
+    for (long step = st.step; step < steps && !rc; step++) {
+        double t0 = rlc_now();
+        b.nseq = b.ntok = 0;
+        for (long k = 0; k < o->batch_size && !rc; k++) {
+            long gidx = step * o->batch_size + k, ep = gidx / nex, pos = gidx % nex;
+            if (ep != epoch) { /* shuffle of epoch ep is a pure function of (seed, ep) */
+                rlc_rng_t r;
+                rlc_rng_init(&r, (uint64_t)o->seed, (uint64_t)ep + 1);
+                for (int i = 0; i < nex; i++) order[i] = (uint32_t)i;
+                for (int i = nex - 1; i > 0; i--) {
+                    uint32_t j = rlc_rng_below(&r, (uint32_t)i + 1), t = order[i];
+                    order[i] = order[j];
+                    order[j] = t;
+                }
+                epoch = ep;
+            }
+            const sft_ex_t *e = &ex[order[pos]];
+            rc = sb_add(&b, e->ids, e->n_prompt, e->ids + e->n_prompt, e->n - e->n_prompt, NULL);
+        }
+        if (rc) break;
+        /* token-mean cross-entropy over response tokens: dlogp = -1/N per trainable row */
+        double ntok = 0;
+        for (int t = 0; t < b.ntok; t++) ntok += b.mask[t];
+        for (int t = 0; t < b.ntok; t++) b.adv[t] = ntok > 0 ? -(float)(b.mask[t] / ntok) : 0;
+        float lr = (float)rl_lr_at(o->lr_schedule, o->lr, step, o->warmup_steps, steps, o->min_lr_ratio);
+        int32_t *cu = rlc_malloc((size_t)(o->micro_batch + 1) * sizeof *cu);
+        float *lp = rlc_malloc((size_t)b.ntok * sizeof(float));
+        if (!cu || !lp) rc = RLC_ENOMEM;
+        rlc_model_zero_grads(m);
+        double loss = 0, correct_tok = 0;
+        for (int s0 = 0; s0 < b.nseq && !rc; s0 += (int)o->micro_batch) {
+            int s1 = s0 + (int)o->micro_batch < b.nseq ? s0 + (int)o->micro_batch : b.nseq;
+            rlc_batch_t v = sb_view(&b, s0, s1, cu);
+            rlc_fwd_opts_t fo = {.inv_temp = 1, .train = 1, .head = RLC_HEAD_LM, .skip_head = 1};
+            rc = rlc_model_forward(m, &v, &fo, NULL, NULL, NULL);
+            if (!rc) rc = rlc_model_backward(m, &v, &fo, b.adv + b.cu[s0], NULL, NULL, lp + b.cu[s0], NULL);
+        }
+        for (int t = 0; t < b.ntok && !rc; t++) {
+            loss -= b.mask[t] * lp[t];
+            correct_tok += b.mask[t] * (lp[t] > -0.6931472f); /* p > 1/2: the argmax */
+        }
+        double gnorm = NAN;
+        if (!rc) rc = rlc_optim_step(opt, lr, (uint32_t)step, &gnorm);
+        free(cu);
+        free(lp);
+        if (rc) break;
+        rl_step_metrics_t mt;
+        rl_step_metrics_init(&mt);
+        mt.step = step + 1;
+        mt.loss = ntok > 0 ? loss / ntok : NAN;
+        mt.grad_norm = gnorm;
+        mt.lr = lr;
+        mt.tokens_train = b.ntok;
+        mt.t_train = mt.t_total = rlc_now() - t0;
+        mt.tok_per_s = mt.t_total > 0 ? b.ntok / mt.t_total : NAN;
+        cJSON *extra = cJSON_CreateObject();
+        if (extra) cJSON_AddNumberToObject(extra, "token_acc", ntok > 0 ? correct_tok / ntok : 0);
+        mt.extra = extra;
+        rc = rl_metrics_put(&mw, &mt);
+        if (!rc && o->on_step) o->on_step(o->user, &mt);
+        cJSON_Delete(extra);
+        char extra_s[64];
+        snprintf(extra_s, sizeof extra_s, "loss %.4f", mt.loss);
+        rlc_progress_update(&pg, step + 1 - (ckdir ? ckstep : 0), extra_s);
+        if (!o->quiet && (step + 1) % 10 == 0 && !pg.tty)
+            printf("sft step %ld | loss %.4f | gnorm %.3f | lr %.3g | %.2f s\n", step + 1, mt.loss, gnorm, lr,
+                   mt.t_total);
+        st.step = step + 1;
+        int last = st.step == steps, sig = rl_signal_pending();
+        if ((o->save_every > 0 && st.step % o->save_every == 0) || last || sig) {
+            rl_ckpt_model_t ms = {NULL, m, opt};
+            st.data_epoch = (st.step * o->batch_size) / nex;
+            st.data_cursor = (st.step * o->batch_size) % nex;
+            st.seed = (uint64_t)o->seed;
+            rc = rl_ckpt_save(o->run_dir, &st, &ms, 1, o->save_dtype, (int)o->keep_last, NULL);
+        }
+        if (!rc && sig) rc = rlc_errc(RLC_EINTR, "interrupted at step %ld (checkpoint saved; --resume continues)", st.step);
+    }
+    rlc_progress_end(&pg);
+    rl_signal_uninstall();
+out:
+    for (int i = 0; i < nex; i++) free(ex[i].ids);
+    free(ex);
+    free(order);
+    sb_free(&b);
+    free(ckdir);
+    rl_jsonl_writer_close(&mw);
+    rl_train_state_free(&st);
+    rlc_optim_free(opt);
+    if (tok) tok_free(tok);
+    rlc_model_free(m);
+    rlc_backend_destroy(be);
+    return rc;
+}
