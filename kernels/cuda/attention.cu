@@ -9,6 +9,10 @@
  * Exports: cu_attention_fwd, cu_attention_bwd. */
 #include "kernels/cuda/attention.cuh"
 
+#ifndef RLC_CUDA_EMU
+#include <mma.h>
+#endif
+
 namespace RLC_CU_NS {
 
 enum { BR = 32, BC = 32, ATT_THREADS = 128, ATT_WARPS = ATT_THREADS / 32, SP = BC + 1 };
@@ -37,12 +41,15 @@ __device__ __forceinline__ bool seq_range(const int32_t *cu, int s, int N, int m
     return true;
 }
 
-/* Copy `rows` rows of D values from global (row stride ld) into smem (row stride D + 2);
- * rows at or beyond `valid` become zeros, so masked products never meet NaN garbage. */
-__device__ __forceinline__ void load_tile(bf16 *dst, const bf16 *src, size_t ld, int rows, int valid, int D) {
+/* Copy `rows` rows of D values from global (row stride ld) into smem (row stride ds,
+ * default D + 2); rows at or beyond `valid` become zeros, so masked products never meet NaN
+ * garbage. */
+__device__ __forceinline__ void load_tile(bf16 *dst, const bf16 *src, size_t ld, int rows, int valid, int D,
+                                          int ds = 0) {
+    if (!ds) ds = D + 2;
     for (int i = threadIdx.x; i < rows * D; i += blockDim.x) {
         int r = i / D, d = i % D;
-        dst[r * (D + 2) + d] = r < valid ? src[(size_t)r * ld + d] : __float2bfloat16_rn(0.f);
+        dst[r * ds + d] = r < valid ? src[(size_t)r * ld + d] : __float2bfloat16_rn(0.f);
     }
 }
 
@@ -255,6 +262,323 @@ __global__ void __launch_bounds__(ATT_THREADS)
     }
 }
 
+
+/* ================= tensor-core path (WMMA bf16 16x16x16, fp32 accumulate) =================
+ * For D in {64, 128}. A block holds 64 queries (forward, dQ) or 64 keys (dK/dV); each of its
+ * 4 warps owns 16 of those rows. Score tiles go through shared memory between the matrix
+ * products (the WMMA fragment layout is opaque), so the softmax is plain per-row code: two
+ * lanes per row, 32 columns each. Same algorithm and masking as the fp32 kernels above. */
+
+namespace wmma = nvcuda::wmma;
+enum { TQ = 64, TK = 64, TC_THREADS = 128, SSTR = TK + 4, PSTR = TK + 8 };
+typedef wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> frag_a;
+typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> frag_bt; /* B = X^T, X row-major */
+typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major> frag_b;
+typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> frag_c;
+
+/* C[16 x 64] (fp32, ldc) = A[16 x D] * B[64 x D]^T, A and B bf16 rows in shared memory. */
+template <int D> __device__ __forceinline__ void mm_abt(float *C, const bf16 *A, const bf16 *B) {
+    const int DS = D + 8;
+    frag_a a[D / 16];
+RLC_UNROLL
+    for (int k = 0; k < D / 16; k++) wmma::load_matrix_sync(a[k], A + k * 16, DS);
+RLC_UNROLL
+    for (int n = 0; n < TK / 16; n++) {
+        frag_c c;
+        wmma::fill_fragment(c, 0.f);
+RLC_UNROLL
+        for (int k = 0; k < D / 16; k++) {
+            frag_bt b;
+            wmma::load_matrix_sync(b, B + n * 16 * DS + k * 16, DS);
+            wmma::mma_sync(c, a[k], b, c);
+        }
+        wmma::store_matrix_sync(C + n * 16, c, SSTR, wmma::mem_row_major);
+    }
+}
+
+/* acc[j] += P[16 x 64] * X[64 x D] (column block j), P bf16 (stride PSTR), X bf16 rows. */
+template <int D> __device__ __forceinline__ void mm_pv(frag_c *acc, const bf16 *P, const bf16 *X) {
+    const int DS = D + 8;
+RLC_UNROLL
+    for (int k = 0; k < TK / 16; k++) {
+        frag_a a;
+        wmma::load_matrix_sync(a, P + k * 16, PSTR);
+RLC_UNROLL
+        for (int j = 0; j < D / 16; j++) {
+            frag_b b;
+            wmma::load_matrix_sync(b, X + k * 16 * DS + j * 16, DS);
+            wmma::mma_sync(acc[j], a, b, acc[j]);
+        }
+    }
+}
+
+template <int D> static size_t tc_fwd_smem() {
+    return (size_t)3 * TQ * (D + 8) * 2 + 4 * 16 * PSTR * 2 + 4 * 16 * SSTR * 4 + 4 * 16 * (D + 4) * 4 + 3 * TQ * 4;
+}
+template <int D> static size_t tc_dq_smem() {
+    return (size_t)4 * TQ * (D + 8) * 2 + 4 * 16 * PSTR * 2 + 2 * 4 * 16 * SSTR * 4 + 4 * 16 * (D + 4) * 4 + 2 * TQ * 4;
+}
+template <int D> static size_t tc_dkv_smem() {
+    return (size_t)4 * TQ * (D + 8) * 2 + 2 * 4 * 16 * PSTR * 2 + 2 * 4 * 16 * SSTR * 4 + 4 * 16 * (D + 4) * 4 +
+           2 * TQ * 4;
+}
+
+/* grid (query tile of 64, query head, sequence) */
+template <int D>
+__global__ void __launch_bounds__(TC_THREADS)
+    attn_fwd_tc_k(bf16 *out, float *lse, const bf16 *qkv, const int32_t *cu, int N, int max_seqlen, int Hq, int Hk,
+                  float scale, int *flag) {
+    const int DS = D + 8, OS = D + 4;
+    int start, L;
+    if (!seq_range(cu, blockIdx.z, N, max_seqlen, &start, &L, flag)) return;
+    int q0 = blockIdx.x * TQ, h = blockIdx.y;
+    if (q0 >= L) return;
+    int kh = h / (Hq / Hk), w = threadIdx.x / 32, lane = threadIdx.x % 32;
+    size_t W = (size_t)(Hq + 2 * Hk) * D;
+    RLC_DYN_SMEM(unsigned char, sm);
+    bf16 *Qs = (bf16 *)sm, *Ks = Qs + TQ * DS, *Vs = Ks + TK * DS, *P = Vs + TK * DS + w * 16 * PSTR;
+    float *S = (float *)(Vs + TK * DS + 4 * 16 * PSTR) + w * 16 * SSTR;
+    float *O = (float *)(Vs + TK * DS + 4 * 16 * PSTR) + 4 * 16 * SSTR + w * 16 * OS;
+    float *ms = (float *)(Vs + TK * DS + 4 * 16 * PSTR) + 4 * 16 * SSTR + 4 * 16 * OS, *ls = ms + TQ, *as = ls + TQ;
+    const bf16 *base = qkv + (size_t)start * W;
+    int nq = L - q0 < TQ ? L - q0 : TQ;
+
+    load_tile(Qs, base + (size_t)q0 * W + (size_t)h * D, W, TQ, nq, D, DS);
+    for (int i = lane; i < 16 * OS; i += 32) O[i] = 0.f;
+    if (threadIdx.x < TQ) {
+        ms[threadIdx.x] = -INFINITY;
+        ls[threadIdx.x] = 0.f;
+    }
+    const int r = lane >> 1, cb = (lane & 1) * 32, row = w * 16 + r, qp = q0 + row;
+    int nkt = (q0 + nq - 1) / TK + 1;
+    for (int kt = 0; kt < nkt; kt++) {
+        int k0 = kt * TK, nk = L - k0 < TK ? L - k0 : TK;
+        __syncthreads();
+        load_tile(Ks, base + (size_t)k0 * W + (size_t)(Hq + kh) * D, W, TK, nk, D, DS);
+        load_tile(Vs, base + (size_t)k0 * W + (size_t)(Hq + Hk + kh) * D, W, TK, nk, D, DS);
+        __syncthreads();
+        mm_abt<D>(S, Qs + w * 16 * DS, Ks);
+        __syncwarp();
+        float mx = -INFINITY;
+        for (int c = cb; c < cb + 32; c++) {
+            float v = (qp < L && k0 + c <= qp) ? S[r * SSTR + c] * scale : -INFINITY;
+            S[r * SSTR + c] = v;
+            mx = fmaxf(mx, v);
+        }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        float mo = ms[row], mn = fmaxf(mo, mx), sum = 0.f;
+        for (int c = cb; c < cb + 32; c++) {
+            /* P V multiplies bf16 probabilities; the row sum (and so lse) stays exact fp32, as
+             * in FlashAttention-2 */
+            float pv = mn == -INFINITY ? 0.f : expf(S[r * SSTR + c] - mn);
+            P[r * PSTR + c] = __float2bfloat16_rn(pv);
+            sum += pv;
+        }
+        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+        float alpha = mn == -INFINITY ? 1.f : expf(mo - mn);
+        __syncwarp(); /* both lanes of a row have read ms[row] */
+        if ((lane & 1) == 0) {
+            ls[row] = ls[row] * alpha + sum;
+            ms[row] = mn;
+            as[row] = alpha;
+        }
+        __syncwarp();
+        for (int i = lane; i < 16 * D; i += 32) O[(i / D) * OS + i % D] *= as[w * 16 + i / D];
+        __syncwarp();
+        frag_c acc[D / 16];
+RLC_UNROLL
+        for (int j = 0; j < D / 16; j++) wmma::load_matrix_sync(acc[j], O + j * 16, OS, wmma::mem_row_major);
+        mm_pv<D>(acc, P, Vs);
+RLC_UNROLL
+        for (int j = 0; j < D / 16; j++) wmma::store_matrix_sync(O + j * 16, acc[j], OS, wmma::mem_row_major);
+        __syncwarp();
+    }
+    for (int i = lane; i < 16 * D; i += 32) {
+        int rr = i / D, d = i % D, rw = w * 16 + rr;
+        if (rw < nq)
+            out[(size_t)(start + q0 + rw) * Hq * D + (size_t)h * D + d] = __float2bfloat16_rn(O[rr * OS + d] / ls[rw]);
+    }
+    if (lane < 16 && w * 16 + lane < nq)
+        lse[(size_t)(start + q0 + w * 16 + lane) * Hq + h] = ms[w * 16 + lane] + logf(ls[w * 16 + lane]);
+}
+
+/* dQ for one (query tile of 64, query head, sequence). */
+template <int D>
+__global__ void __launch_bounds__(TC_THREADS)
+    attn_dq_tc_k(bf16 *dqkv, const bf16 *dout, const bf16 *qkv, const float *lse, const float *delta,
+                 const int32_t *cu, int N, int max_seqlen, int Hq, int Hk, float scale, int *flag) {
+    const int DS = D + 8, OS = D + 4;
+    int start, L;
+    if (!seq_range(cu, blockIdx.z, N, max_seqlen, &start, &L, flag)) return;
+    int q0 = blockIdx.x * TQ, h = blockIdx.y;
+    if (q0 >= L) return;
+    int kh = h / (Hq / Hk), w = threadIdx.x / 32, lane = threadIdx.x % 32;
+    size_t W = (size_t)(Hq + 2 * Hk) * D, WO = (size_t)Hq * D;
+    RLC_DYN_SMEM(unsigned char, sm);
+    bf16 *Qs = (bf16 *)sm, *dOs = Qs + TQ * DS, *Ks = dOs + TQ * DS, *Vs = Ks + TK * DS;
+    bf16 *P = Vs + TK * DS + w * 16 * PSTR;
+    float *fb = (float *)(Vs + TK * DS + 4 * 16 * PSTR);
+    float *S = fb + w * 16 * SSTR, *dP = fb + 4 * 16 * SSTR + w * 16 * SSTR;
+    float *Stg = fb + 8 * 16 * SSTR + w * 16 * OS, *lse_s = fb + 8 * 16 * SSTR + 4 * 16 * OS, *dl_s = lse_s + TQ;
+    const bf16 *base = qkv + (size_t)start * W;
+    int nq = L - q0 < TQ ? L - q0 : TQ;
+
+    load_tile(Qs, base + (size_t)q0 * W + (size_t)h * D, W, TQ, nq, D, DS);
+    load_tile(dOs, dout + (size_t)(start + q0) * WO + (size_t)h * D, WO, TQ, nq, D, DS);
+    if (threadIdx.x < TQ) {
+        bool ok = (int)threadIdx.x < nq;
+        size_t rw = (size_t)(start + q0 + threadIdx.x) * Hq + h;
+        lse_s[threadIdx.x] = ok ? lse[rw] : 0.f;
+        dl_s[threadIdx.x] = ok ? delta[rw] : 0.f;
+    }
+    frag_c dq[D / 16];
+RLC_UNROLL
+    for (int j = 0; j < D / 16; j++) wmma::fill_fragment(dq[j], 0.f);
+    const int r = lane >> 1, cb = (lane & 1) * 32, row = w * 16 + r, qp = q0 + row;
+    int nkt = (q0 + nq - 1) / TK + 1;
+    for (int kt = 0; kt < nkt; kt++) {
+        int k0 = kt * TK, nk = L - k0 < TK ? L - k0 : TK;
+        __syncthreads();
+        load_tile(Ks, base + (size_t)k0 * W + (size_t)(Hq + kh) * D, W, TK, nk, D, DS);
+        load_tile(Vs, base + (size_t)k0 * W + (size_t)(Hq + Hk + kh) * D, W, TK, nk, D, DS);
+        __syncthreads();
+        mm_abt<D>(S, Qs + w * 16 * DS, Ks);
+        mm_abt<D>(dP, dOs + w * 16 * DS, Vs);
+        __syncwarp();
+        for (int c = cb; c < cb + 32; c++) {
+            float ds = 0.f;
+            if (qp < L && k0 + c <= qp) {
+                float p = expf(S[r * SSTR + c] * scale - lse_s[row]);
+                ds = p * (dP[r * SSTR + c] - dl_s[row]);
+            }
+            P[r * PSTR + c] = __float2bfloat16_rn(ds);
+        }
+        __syncwarp();
+        mm_pv<D>(dq, P, Ks);
+    }
+RLC_UNROLL
+    for (int j = 0; j < D / 16; j++) wmma::store_matrix_sync(Stg + j * 16, dq[j], OS, wmma::mem_row_major);
+    __syncwarp();
+    for (int i = lane; i < 16 * D; i += 32) {
+        int rr = i / D, d = i % D, rw = w * 16 + rr;
+        if (rw < nq)
+            dqkv[(size_t)(start + q0 + rw) * W + (size_t)h * D + d] = __float2bfloat16_rn(scale * Stg[rr * OS + d]);
+    }
+}
+
+/* Write a warp's 16 x D accumulator rows (times s) as bf16 rows of stride ld, at most `valid`
+ * rows, through the warp's staging tile. The array is taken by reference so that, inlined, it
+ * stays in registers. */
+template <int D>
+__device__ __forceinline__ void tc_store_rows(frag_c (&acc)[D / 16], float *Stg, bf16 *dst, size_t ld, int valid,
+                                              float s) {
+    const int OS = D + 4, lane = threadIdx.x % 32;
+    dst += (size_t)(threadIdx.x / 32) * 16 * ld;
+RLC_UNROLL
+    for (int j = 0; j < D / 16; j++) wmma::store_matrix_sync(Stg + j * 16, acc[j], OS, wmma::mem_row_major);
+    __syncwarp();
+    for (int i = lane; i < 16 * D; i += 32)
+        if (i / D < valid) dst[(size_t)(i / D) * ld + i % D] = __float2bfloat16_rn(s * Stg[(i / D) * OS + i % D]);
+    __syncwarp();
+}
+
+/* dK, dV for one (key tile of 64, kv head, sequence), over every query head of the group and
+ * every query tile at or after the key tile. Warp w owns keys k0 + 16w .. k0 + 16w + 15 and
+ * works on transposed tiles: S^T = K Q^T, dP^T = V dO^T, dV += P^T dO, dK += dS^T Q. */
+template <int D>
+__global__ void __launch_bounds__(TC_THREADS)
+    attn_dkv_tc_k(bf16 *dqkv, const bf16 *dout, const bf16 *qkv, const float *lse, const float *delta,
+                  const int32_t *cu, int N, int max_seqlen, int Hq, int Hk, float scale, int *flag) {
+    const int DS = D + 8, OS = D + 4;
+    int start, L;
+    if (!seq_range(cu, blockIdx.z, N, max_seqlen, &start, &L, flag)) return;
+    int k0 = blockIdx.x * TK, kh = blockIdx.y;
+    if (k0 >= L) return;
+    int G = Hq / Hk, w = threadIdx.x / 32, lane = threadIdx.x % 32;
+    size_t W = (size_t)(Hq + 2 * Hk) * D, WO = (size_t)Hq * D;
+    RLC_DYN_SMEM(unsigned char, sm);
+    bf16 *Ks = (bf16 *)sm, *Vs = Ks + TK * DS, *Qs = Vs + TK * DS, *dOs = Qs + TQ * DS;
+    bf16 *Pt = dOs + TQ * DS + w * 16 * PSTR, *dSt = dOs + TQ * DS + 4 * 16 * PSTR + w * 16 * PSTR;
+    float *fb = (float *)(dOs + TQ * DS + 8 * 16 * PSTR);
+    float *St = fb + w * 16 * SSTR, *dPt = fb + 4 * 16 * SSTR + w * 16 * SSTR;
+    float *Stg = fb + 8 * 16 * SSTR + w * 16 * OS, *lse_s = fb + 8 * 16 * SSTR + 4 * 16 * OS, *dl_s = lse_s + TQ;
+    const bf16 *base = qkv + (size_t)start * W;
+    int nk = L - k0 < TK ? L - k0 : TK;
+
+    load_tile(Ks, base + (size_t)k0 * W + (size_t)(Hq + kh) * D, W, TK, nk, D, DS);
+    load_tile(Vs, base + (size_t)k0 * W + (size_t)(Hq + Hk + kh) * D, W, TK, nk, D, DS);
+    frag_c dk[D / 16], dv[D / 16];
+RLC_UNROLL
+    for (int j = 0; j < D / 16; j++) {
+        wmma::fill_fragment(dk[j], 0.f);
+        wmma::fill_fragment(dv[j], 0.f);
+    }
+    const int r = lane >> 1, cb = (lane & 1) * 32, kp = k0 + w * 16 + r;
+    for (int g = 0; g < G; g++) {
+        int h = kh * G + g;
+        for (int q0 = k0 - k0 % TQ; q0 < L; q0 += TQ) {
+            int nq = L - q0 < TQ ? L - q0 : TQ;
+            __syncthreads();
+            load_tile(Qs, base + (size_t)q0 * W + (size_t)h * D, W, TQ, nq, D, DS);
+            load_tile(dOs, dout + (size_t)(start + q0) * WO + (size_t)h * D, WO, TQ, nq, D, DS);
+            if (threadIdx.x < TQ) {
+                bool ok = (int)threadIdx.x < nq;
+                size_t rw = (size_t)(start + q0 + threadIdx.x) * Hq + h;
+                lse_s[threadIdx.x] = ok ? lse[rw] : 0.f;
+                dl_s[threadIdx.x] = ok ? delta[rw] : 0.f;
+            }
+            __syncthreads();
+            mm_abt<D>(St, Ks + w * 16 * DS, Qs);
+            mm_abt<D>(dPt, Vs + w * 16 * DS, dOs);
+            __syncwarp();
+            for (int c = cb; c < cb + 32; c++) {
+                float p = 0.f, ds = 0.f;
+                if (c < nq && kp <= q0 + c) { /* also excludes keys at or beyond L */
+                    p = expf(St[r * SSTR + c] * scale - lse_s[c]);
+                    ds = p * (dPt[r * SSTR + c] - dl_s[c]);
+                }
+                Pt[r * PSTR + c] = __float2bfloat16_rn(p);
+                dSt[r * PSTR + c] = __float2bfloat16_rn(ds);
+            }
+            __syncwarp();
+            mm_pv<D>(dv, Pt, dOs);
+            mm_pv<D>(dk, dSt, Qs);
+        }
+    }
+    tc_store_rows<D>(dk, Stg, dqkv + (size_t)(start + k0) * W + (size_t)(Hq + kh) * D, W, nk - w * 16, scale);
+    tc_store_rows<D>(dv, Stg, dqkv + (size_t)(start + k0) * W + (size_t)(Hq + Hk + kh) * D, W, nk - w * 16, 1.f);
+}
+
+template <int D>
+static void tc_fwd(cu_impl *im, void *out, float *lse, const void *qkv, const int32_t *cu, int nseq, int max_seqlen,
+                   int N, int Hq, int Hk, float scale) {
+    size_t smem = tc_fwd_smem<D>();
+    if (smem_allow(im, attn_fwd_tc_k<D>, smem, "attention")) return;
+    dim3 grid(cdiv(max_seqlen, TQ), (unsigned)Hq, (unsigned)nseq);
+    RLC_LAUNCH(attn_fwd_tc_k<D>, grid, TC_THREADS, smem, im->stream, (bf16 *)out, lse, (const bf16 *)qkv, cu, N,
+               max_seqlen, Hq, Hk, scale, im->d_flag);
+    LAUNCH_CHECK(im);
+}
+
+template <int D>
+static void tc_bwd(cu_impl *im, void *dqkv, const void *dout, const void *qkv, const float *lse, const float *delta,
+                   const int32_t *cu, int nseq, int max_seqlen, int N, int Hq, int Hk, float scale) {
+    size_t s1 = tc_dq_smem<D>(), s2 = tc_dkv_smem<D>();
+    if (smem_allow(im, attn_dq_tc_k<D>, s1, "attention backward")) return;
+    if (smem_allow(im, attn_dkv_tc_k<D>, s2, "attention backward")) return;
+    dim3 gq(cdiv(max_seqlen, TQ), (unsigned)Hq, (unsigned)nseq);
+    RLC_LAUNCH(attn_dq_tc_k<D>, gq, TC_THREADS, s1, im->stream, (bf16 *)dqkv, (const bf16 *)dout, (const bf16 *)qkv,
+               lse, delta, cu, N, max_seqlen, Hq, Hk, scale, im->d_flag);
+    LAUNCH_CHECK(im);
+    dim3 gk(cdiv(max_seqlen, TK), (unsigned)Hk, (unsigned)nseq);
+    RLC_LAUNCH(attn_dkv_tc_k<D>, gk, TC_THREADS, s2, im->stream, (bf16 *)dqkv, (const bf16 *)dout, (const bf16 *)qkv,
+               lse, delta, cu, N, max_seqlen, Hq, Hk, scale, im->d_flag);
+    LAUNCH_CHECK(im);
+}
+
+/* The tensor-core kernels take head sizes 64 and 128 unless RLC_CUDA_ATTN=simple. */
+static bool use_tc(cu_impl *im, int D) { return !im->attn_simple && (D == 64 || D == 128); }
+
 /* Shape checks shared by forward and backward; 0 ok. */
 static int attn_check(cu_impl *im, const char *who, int nseq, int Hq, int Hk, int D, size_t smem) {
     if (Hq <= 0 || Hk <= 0 || Hq % Hk) {
@@ -283,6 +607,13 @@ void cu_attention_fwd(rlc_backend_t *be, void *out, float *lse, const void *qkv,
     CUDA_CHECK(im, cudaMemsetAsync(out, 0, (size_t)N * Hq * D * sizeof(bf16), im->stream));
     CUDA_CHECK(im, cudaMemsetAsync(lse, 0, (size_t)N * Hq * sizeof(float), im->stream));
     if (nseq <= 0 || max_seqlen <= 0) return;
+    if (use_tc(im, D)) {
+        if (D == 64)
+            tc_fwd<64>(im, out, lse, qkv, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale);
+        else
+            tc_fwd<128>(im, out, lse, qkv, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale);
+        return;
+    }
     if (smem_allow(im, attn_fwd_k, smem, "attention")) return;
     dim3 grid(cdiv(max_seqlen, BR), (unsigned)Hq, (unsigned)nseq);
     RLC_LAUNCH(attn_fwd_k, grid, ATT_THREADS, smem, im->stream, (bf16 *)out, lse, (const bf16 *)qkv, cu_seqlens, N,
@@ -299,14 +630,21 @@ void cu_attention_bwd(rlc_backend_t *be, void *dqkv, const void *dout, const voi
     if (attn_check(im, "attention backward", nseq, Hq, Hk, D, s2)) return;
     CUDA_CHECK(im, cudaMemsetAsync(dqkv, 0, (size_t)N * (Hq + 2 * Hk) * D * sizeof(bf16), im->stream));
     if (nseq <= 0 || max_seqlen <= 0) return;
-    if (smem_allow(im, attn_dq_k, s1, "attention backward")) return;
-    if (smem_allow(im, attn_dkv_k, s2, "attention backward")) return;
     float *delta = (float *)cu_scratch(im, (size_t)N * Hq * sizeof(float), "attention backward");
     if (!delta) return;
     size_t rows = (size_t)N * Hq;
     RLC_LAUNCH(attn_delta_k, cdiv(rows, 8), 256, 0, im->stream, delta, (const bf16 *)dout, (const bf16 *)out, N, Hq,
                D);
     LAUNCH_CHECK(im);
+    if (use_tc(im, D)) {
+        if (D == 64)
+            tc_bwd<64>(im, dqkv, dout, qkv, lse, delta, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale);
+        else
+            tc_bwd<128>(im, dqkv, dout, qkv, lse, delta, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale);
+        return;
+    }
+    if (smem_allow(im, attn_dq_k, s1, "attention backward")) return;
+    if (smem_allow(im, attn_dkv_k, s2, "attention backward")) return;
     dim3 gq(cdiv(max_seqlen, BR), (unsigned)Hq, (unsigned)nseq);
     RLC_LAUNCH(attn_dq_k, gq, ATT_THREADS, s1, im->stream, (bf16 *)dqkv, (const bf16 *)dout, (const bf16 *)qkv, lse,
                delta, cu_seqlens, N, max_seqlen, Hq, Hk, D, scale, im->d_flag);

@@ -5,14 +5,16 @@
 #ifdef RLC_CUDA_EMU
 #include "kernels/cuda/emu.h"
 #define RLC_CU_NS rlc_cu_emu
+#define RLC_UNROLL
 #else
+#define RLC_UNROLL _Pragma("unroll")
 #include <cublasLt.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #define RLC_CU_NS rlc_cu
 #define RLC_LAUNCH(kern, grid, block, smem, stream, ...) kern<<<(grid), (block), (smem), (stream)>>>(__VA_ARGS__)
 #define RLC_DYN_SMEM(T, name)                                                                                          \
-    extern __shared__ __align__(16) unsigned char rlc_dyn_smem_[];                                                     \
+    extern __shared__ __align__(128) unsigned char rlc_dyn_smem_[];                                                     \
     T *name = (T *)rlc_dyn_smem_
 #endif
 
@@ -102,6 +104,7 @@ struct cu_impl {
     size_t allocated; /* bytes handed out by alloc */
     size_t lmhead_chunk; /* tokens per LM-head chunk; 0 = from the memory budget */
     size_t lmhead_budget;
+    int attn_simple; /* RLC_CUDA_ATTN=simple: fp32 attention kernels even where tensor cores apply */
 #ifndef RLC_CUDA_EMU
     cublasLtHandle_t lt;
     void *lt_ws;

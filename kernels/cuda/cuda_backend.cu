@@ -268,6 +268,8 @@ static int create(rlc_backend_t **out, int device, int threads) {
     im->lmhead_chunk = env_size("RLC_CUDA_LMHEAD_CHUNK", 0);
     im->lmhead_budget = env_size("RLC_CUDA_LMHEAD_MB", 512) << 20;
     if (im->lmhead_budget == 0) im->lmhead_budget = (size_t)512 << 20;
+    const char *attn = getenv("RLC_CUDA_ATTN");
+    im->attn_simple = attn && !strcmp(attn, "simple");
 
     const char *what = NULL;
     size_t bytes = 0;

@@ -216,15 +216,16 @@ template <class F> inline cudaError_t launch(const void *kfn, dim3 g, dim3 b, si
         return s.last = cudaErrorInvalidValue;
     }
     /* Shared memory starts as NaN bytes so reads of never-written smem show up. */
-    std::vector<unsigned char> dyn(smem + 16);
+    std::vector<unsigned char> dynbuf(smem + 256);
+    unsigned char *dyn_base = (unsigned char *)(((uintptr_t)dynbuf.data() + 127) & ~(uintptr_t)127);
     s.body = [&]() { body(); };
     s.gridDim = g;
     s.blockDim = b;
     for (unsigned z = 0; z < g.z; z++)
         for (unsigned y = 0; y < g.y; y++)
             for (unsigned x = 0; x < g.x; x++) {
-                memset(dyn.data(), 0xff, dyn.size());
-                s.dyn_smem = dyn.data();
+                memset(dyn_base, 0xff, smem + 16);
+                s.dyn_smem = dyn_base;
                 s.blockIdx = dim3(x, y, z);
                 run_block();
             }
@@ -303,6 +304,74 @@ inline unsigned long long atomicAdd(unsigned long long *p, unsigned long long v)
         rlc_emu::launch((const void *)(kern), dim3(grid), dim3(block), (size_t)(smem), [=]() { kern(__VA_ARGS__); }); \
     } while (0)
 #define RLC_DYN_SMEM(T, name) T *name = (T *)rlc_emu::S().dyn_smem
+
+
+/* ---- nvcuda::wmma (bf16 16x16x16 with fp32 accumulators), warp-collective in spirit: each
+ * lane loads whole A/B tiles, but owns (computes and stores) only the accumulator elements
+ * e with e % 32 == lane, so a read of another lane's store without __syncwarp goes stale
+ * here as it may on a GPU. Pointers must be 256-bit aligned and ldm a multiple of 16 bytes,
+ * as the hardware requires. */
+namespace nvcuda {
+namespace wmma {
+struct row_major {};
+struct col_major {};
+struct matrix_a {};
+struct matrix_b {};
+struct accumulator {};
+enum layout_t { mem_row_major, mem_col_major };
+template <class Use, int M, int N, int K, class T, class Layout = void> struct fragment {
+    float x[256];
+};
+inline void check_ptr(const void *p, unsigned ldm, size_t esize) {
+    if ((uintptr_t)p % 32) rlc_emu::die("wmma: pointer not 256-bit aligned");
+    if ((ldm * esize) % 16) rlc_emu::die("wmma: ldm not a multiple of 16 bytes");
+}
+template <class U, class T, class L> inline void fill_fragment(fragment<U, 16, 16, 16, T, L> &f, float v) {
+    for (int i = 0; i < 256; i++) f.x[i] = v;
+}
+/* A and B: x[r * 16 + c] is element (r, c) of the 16x16 operand. */
+template <class U> inline void load_matrix_sync(fragment<U, 16, 16, 16, __nv_bfloat16, row_major> &f,
+                                                const __nv_bfloat16 *p, unsigned ldm) {
+    check_ptr(p, ldm, 2);
+    for (int r = 0; r < 16; r++)
+        for (int c = 0; c < 16; c++) f.x[r * 16 + c] = __bfloat162float(p[(size_t)r * ldm + c]);
+}
+template <class U> inline void load_matrix_sync(fragment<U, 16, 16, 16, __nv_bfloat16, col_major> &f,
+                                                const __nv_bfloat16 *p, unsigned ldm) {
+    check_ptr(p, ldm, 2);
+    for (int r = 0; r < 16; r++)
+        for (int c = 0; c < 16; c++) f.x[r * 16 + c] = __bfloat162float(p[(size_t)c * ldm + r]);
+}
+inline void load_matrix_sync(fragment<accumulator, 16, 16, 16, float> &f, const float *p, unsigned ldm, layout_t l) {
+    check_ptr(p, ldm, 4);
+    for (int r = 0; r < 16; r++)
+        for (int c = 0; c < 16; c++) f.x[r * 16 + c] = l == mem_row_major ? p[(size_t)r * ldm + c] : p[(size_t)c * ldm + r];
+}
+template <class LA, class LB>
+inline void mma_sync(fragment<accumulator, 16, 16, 16, float> &d,
+                     const fragment<matrix_a, 16, 16, 16, __nv_bfloat16, LA> &a,
+                     const fragment<matrix_b, 16, 16, 16, __nv_bfloat16, LB> &b,
+                     const fragment<accumulator, 16, 16, 16, float> &c) {
+    int ln = rlc_emu::lane();
+    for (int e = ln; e < 256; e += 32) {
+        int r = e / 16, col = e % 16;
+        float acc = c.x[e];
+        for (int k = 0; k < 16; k++) acc += a.x[r * 16 + k] * b.x[k * 16 + col];
+        d.x[e] = acc;
+    }
+}
+inline void store_matrix_sync(float *p, const fragment<accumulator, 16, 16, 16, float> &f, unsigned ldm, layout_t l) {
+    check_ptr(p, ldm, 4);
+    for (int e = rlc_emu::lane(); e < 256; e += 32) {
+        int r = e / 16, c = e % 16;
+        if (l == mem_row_major)
+            p[(size_t)r * ldm + c] = f.x[e];
+        else
+            p[(size_t)c * ldm + r] = f.x[e];
+    }
+}
+} // namespace wmma
+} // namespace nvcuda
 
 /* ---- runtime API ---- */
 inline const char *cudaGetErrorString(cudaError_t e) {

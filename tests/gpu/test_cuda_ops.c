@@ -477,7 +477,21 @@ static void test_attention(void **s) {
     int l2[1] = {100};
     attention_case(1, l2, 2, 2, 128); /* MHA, D = 128 */
     int l3[2] = {33, 32};
-    attention_case(2, l3, 6, 1, 80); /* MQA, a head size that is not a power of two */
+    attention_case(2, l3, 6, 1, 80); /* MQA, a head size that is not a power of two (fp32 kernels) */
+    int l4[2] = {130, 64};
+    attention_case(2, l4, 8, 2, 64); /* 3 tiles of 64, 4 query heads per kv head */
+    /* D 64 and 128 run on tensor cores; the fp32 kernels must stay right for them too */
+    rlc_backend_t *tc = gpu, *simple = NULL;
+    setenv("RLC_CUDA_ATTN", "simple", 1);
+    int rc = rlc_cuda_backend_create(&simple, 0, 2);
+    unsetenv("RLC_CUDA_ATTN");
+    assert_int_equal(rc, 0);
+    gpu = simple;
+    print_message(" (fp32 attention kernels, RLC_CUDA_ATTN=simple)\n");
+    attention_case(3, l1, 4, 2, 64);
+    attention_case(1, l2, 2, 2, 128);
+    gpu = tc;
+    rlc_backend_destroy(simple);
 }
 
 /* ---------------------------------------------------------------- LM head */
