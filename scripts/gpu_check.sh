@@ -67,7 +67,7 @@ say "## build"
 JOBS=$(nproc 2>/dev/null || echo 8)
 if cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRLC_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
   "${CMAKE_EXTRA[@]}" >"$REPORT/build.log" 2>&1 &&
-  cmake --build "$BUILD" -j "$JOBS" --target test_gpu_ops test_cuda_emu bench_gpu >>"$REPORT/build.log" 2>&1; then
+  cmake --build "$BUILD" -j "$JOBS" --target test_gpu_ops test_gpu_model test_cuda_emu test_cuda_emu_model bench_gpu >>"$REPORT/build.log" 2>&1; then
   say "- build: ok ($(($(date +%s) - t_start)) s)"
   built=1
 else
