@@ -2,7 +2,9 @@
  * the same GPU (bench/gpu/peer_torch.py, run right after ours): attention fwd/bwd vs
  * scaled_dot_product_attention (flash), the fused gate|up matmul vs F.linear, the fused LM
  * head vs linear + log_softmax, and a whole training step (fwd + bwd + AdamW) of a
- * Qwen2.5-0.5B-shaped model vs transformers (eager with fused AdamW, and torch.compile).
+ * Qwen2.5-0.5B-shaped model vs transformers (eager with fused AdamW, and torch.compile), and
+ * decode throughput of the rollout engine at batch 1 / 64 / 256 (8 samples share each prompt)
+ * vs transformers generate, also as a fraction of the memory-bandwidth roofline.
  * Prints JSON lines {"bench","ours","peer","unit",...}; "peer" is null when PyTorch is absent.
  * Usage: bench_gpu [--quick] [--no-peer] [--only SUBSTR] [--device cuda|cpu] */
 #include <math.h>
@@ -14,6 +16,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/philox.h"
+#include "gen/engine.h"
 #include "kernels/backend.h"
 #include "model/model.h"
 #include "model/optim.h"
@@ -82,6 +85,18 @@ static const char *J(double v) {
     char *o = pool[k++ & 7];
     fmt_num(o, 32, v);
     return o;
+}
+
+/* Memory bandwidth in bytes/s for the decode roofline (RLC_PEAK_GBPS overrides). */
+static double peak_bw(void) {
+    const char *e = getenv("RLC_PEAK_GBPS");
+    if (e && atof(e) > 0) return atof(e) * 1e9;
+    const char *d = be->device_desc;
+    if (strstr(d, "H200")) return 4.8e12;
+    if (strstr(d, "H100") && strstr(d, "PCIe")) return 2.0e12;
+    if (strstr(d, "H100")) return 3.35e12;
+    if (strstr(d, "A100")) return strstr(d, "80GB") ? 2.0e12 : 1.55e12;
+    return 0;
 }
 
 /* One JSON line. higher_better: the ratio reported is ours/peer (throughput) or peer/ours (time). */
@@ -385,6 +400,77 @@ static void bench_train(const char *name, const char *config, int B, int T) {
     cJSON_Delete(cfg);
 }
 
+/* ---------------------------------------------------------------- decode throughput */
+
+static void bench_decode(const char *name, const char *config, int B, int L, int NEW) {
+    char bn[96];
+    snprintf(bn, sizeof bn, "decode/%s_b%d", name, B);
+    if (!wanted(bn)) return;
+    char path[512];
+    snprintf(path, sizeof path, "%s/bench/gpu/%s", RLC_SRC_DIR, config);
+    cJSON *cfg = rlc_json_load_file(path);
+    rlc_model_t *m = NULL;
+    gen_engine_t *e = NULL;
+    int G = B < 8 ? B : 8, P = B / G; /* G samples share each prompt's KV pages */
+    gen_engine_cfg_t ec = {.page_size = 16, .max_batch_tokens = 4096, .max_seqs = B > 256 ? B : 256};
+    ec.num_pages = B * ((L + NEW) / 16 + 2) + 64;
+    if (!cfg || rlc_model_create(&m, cfg, be, 1, 0.02f) || gen_engine_create(&e, m, NULL, &ec)) {
+        printf("{\"bench\":\"%s\",\"error\":\"%s\"}\n", bn, rlc_errmsg());
+        cJSON_Delete(cfg);
+        if (m) rlc_model_free(m);
+        return;
+    }
+    int32_t *ids = malloc((size_t)L * 4);
+    gen_params_t gp;
+    gen_params_default(&gp);
+    gp.n = G;
+    gp.max_new_tokens = NEW;
+    gp.ignore_eos = 1;
+    gp.temperature = 1.0f;
+    int rc = 0;
+    /* warm-up: one short request (workspaces, cuBLASLt heuristics) */
+    for (int k = 0; k < L; k++) ids[k] = (int32_t)rlc_rng_below(&rng, (uint32_t)m->cfg.vocab_size);
+    gen_params_t wp = gp;
+    wp.n = 1;
+    wp.max_new_tokens = 4;
+    int wreq = gen_submit(e, ids, L, &wp, NULL);
+    if (wreq < 0 || gen_run(e, NULL)) rc = -1;
+    if (wreq >= 0) gen_release(e, wreq);
+    be->sync(be);
+    double t0 = rlc_now();
+    for (int i = 0; i < P && !rc; i++) {
+        for (int k = 0; k < L; k++) ids[k] = (int32_t)rlc_rng_below(&rng, (uint32_t)m->cfg.vocab_size);
+        gp.seed = (uint64_t)i;
+        if (gen_submit(e, ids, L, &gp, NULL) < 0) rc = -1;
+    }
+    if (!rc) rc = gen_run(e, NULL);
+    double dt = rlc_now() - t0;
+    if (rc) {
+        printf("{\"bench\":\"%s\",\"error\":\"%s\"}\n", bn, rlc_errmsg());
+    } else {
+        double tps = (double)P * G * NEW / dt;
+        /* a decode step streams every weight once (bf16) plus each sequence's KV so far */
+        const rlc_model_config_t *c = &m->cfg;
+        double kv_tok = 2.0 * 2 * c->num_layers * c->num_kv_heads * c->head_dim; /* bytes per cached token */
+        double step_bytes = 2.0 * m->n_params + B * kv_tok * (L + NEW / 2.0);
+        double bw = peak_bw(), roof = bw > 0 ? bw / step_bytes * B : NAN;
+        char args[700], ex[300];
+        snprintf(args, sizeof args, "generate --config %s --prompts %d --g %d --prompt-len %d --new %d", path, P, G, L,
+                 NEW);
+        cJSON *pj = peer(args);
+        snprintf(ex, sizeof ex,
+                 "\"batch\":%d,\"samples_per_prompt\":%d,\"prompt_len\":%d,\"new_tokens\":%d,\"roofline_tok_s\":%s,"
+                 "\"roofline_frac\":%s,\"peer_impl\":\"transformers generate (bf16, sdpa)\"",
+                 B, G, L, NEW, J(roof), J(tps / roof));
+        emit(bn, tps, jnum(pj, "tok_s"), "tok/s", 1, ex);
+        cJSON_Delete(pj);
+    }
+    free(ids);
+    gen_engine_free(e);
+    rlc_model_free(m);
+    cJSON_Delete(cfg);
+}
+
 int main(int argc, char **argv) {
     const char *dev = "cuda";
     for (int i = 1; i < argc; i++) {
@@ -412,12 +498,17 @@ int main(int argc, char **argv) {
         bench_matmul("small", 128, 64, 256);
         bench_lmhead("small", 64, 64, 1000);
         bench_train("tiny", "tiny.json", 2, 64);
+        bench_decode("tiny", "tiny.json", 1, 16, 8);
+        bench_decode("tiny", "tiny.json", 16, 16, 8);
     } else {
         bench_attention("qwen2.5-0.5b", 4, 2048, 14, 2, 64);
         bench_attention("llama3-8b", 2, 4096, 32, 8, 128);
         bench_matmul("qwen2.5-0.5b_gate_up", 8192, 896, 9728);
         bench_lmhead("qwen2.5-0.5b", 8192, 896, 151936);
         bench_train("qwen2.5-0.5b", "qwen2.5-0.5b.json", 4, 2048);
+        bench_decode("qwen2.5-0.5b", "qwen2.5-0.5b.json", 1, 128, 256);
+        bench_decode("qwen2.5-0.5b", "qwen2.5-0.5b.json", 64, 128, 256);
+        bench_decode("qwen2.5-0.5b", "qwen2.5-0.5b.json", 256, 128, 256);
     }
     rlc_backend_destroy(be);
     return 0;

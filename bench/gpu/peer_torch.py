@@ -7,6 +7,9 @@ Each subcommand prints one JSON line (the last line of output), read by bench_gp
   lmhead --n N --c C --v V                            linear + log_softmax + gather + entropy
   train --config PATH --batch B --seqlen T --steps K  transformers Qwen2/Llama, bf16, fused
                                                       AdamW: eager, then torch.compile
+  generate --config PATH --prompts P --g G --prompt-len L --new K
+                                                      transformers generate, bf16, sampling T=1,
+                                                      each prompt repeated G times, K new tokens
 """
 import argparse
 import json
@@ -117,9 +120,32 @@ def train(a):
         res[mode + "_tok_s"] = a.batch * a.seqlen / (ms / 1e3)
         res[mode + "_step_ms"] = ms
         res[mode + "_wall_s"] = time.time() - t0
+        print(json.dumps(res), flush=True)  # partial result, in case compile runs out of time
         del model, opt, step_model
         torch.cuda.empty_cache()
     return res
+
+
+def generate(a):
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+    with open(a.config) as fh:
+        cfgd = json.load(fh)
+    cfg = AutoConfig.for_model(cfgd.pop("model_type"), **{k: v for k, v in cfgd.items() if k != "architectures"})
+    cfg._attn_implementation = "sdpa"
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(cfg, torch_dtype=torch.bfloat16).cuda().eval()
+    ids = torch.randint(0, cfg.vocab_size, (a.prompts, a.prompt_len), device="cuda").repeat_interleave(a.g, dim=0)
+    kw = dict(do_sample=True, temperature=1.0, top_p=1.0, top_k=0, pad_token_id=0)
+    with torch.no_grad():
+        model.generate(ids[:1], attention_mask=torch.ones_like(ids[:1]), max_new_tokens=4, **kw)  # warm-up
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=a.new, min_new_tokens=a.new, **kw)
+        torch.cuda.synchronize()
+        dt = time.perf_counter() - t0
+    n_new = (out.shape[1] - a.prompt_len) * out.shape[0]
+    return {"tok_s": n_new / dt, "seconds": dt}
 
 
 def main():
@@ -139,12 +165,17 @@ def main():
     for k in ("batch", "seqlen", "steps"):
         s.add_argument("--" + k, type=int, required=True)
     s.add_argument("--no-compile", action="store_true")
+    s = sub.add_parser("generate")
+    s.add_argument("--config", required=True)
+    for k in ("prompts", "g", "prompt-len", "new"):
+        s.add_argument("--" + k, type=int, required=True)
     a = p.parse_args()
     try:
         import torch
         if not torch.cuda.is_available():
             raise RuntimeError("torch sees no CUDA device")
-        out = {"attention": attention, "matmul": matmul, "lmhead": lmhead, "train": train}[a.cmd](a)
+        out = {"attention": attention, "matmul": matmul, "lmhead": lmhead, "train": train,
+               "generate": generate}[a.cmd](a)
         out["torch"] = torch.__version__
     except Exception as e:  # reported, never fatal for the C side
         print(json.dumps({"error": f"{type(e).__name__}: {e}"}))
