@@ -580,7 +580,7 @@ static void tc_bwd(cu_impl *im, void *dqkv, const void *dout, const void *qkv, c
 static bool use_tc(cu_impl *im, int D) { return !im->attn_simple && (D == 64 || D == 128); }
 
 /* Shape checks shared by forward and backward; 0 ok. */
-static int attn_check(cu_impl *im, const char *who, int nseq, int Hq, int Hk, int D, size_t smem) {
+static int attn_check(cu_impl *im, const char *who, int nseq, int Hq, int Hk, int D) {
     if (Hq <= 0 || Hk <= 0 || Hq % Hk) {
         cu_fail(im, RLC_EINVAL, "%s: %d query heads are not a multiple of %d kv heads", who, Hq, Hk);
         return -1;
@@ -593,7 +593,6 @@ static int attn_check(cu_impl *im, const char *who, int nseq, int Hq, int Hk, in
         cu_fail(im, RLC_EUNSUP, "%s: %d sequences / %d heads exceed the launch grid", who, nseq, Hq);
         return -1;
     }
-    (void)smem;
     return 0;
 }
 
@@ -602,7 +601,7 @@ void cu_attention_fwd(rlc_backend_t *be, void *out, float *lse, const void *qkv,
     cu_impl *im = IM(be);
     if (N <= 0) return;
     size_t smem = fwd_smem(D);
-    if (attn_check(im, "attention", nseq, Hq, Hk, D, smem)) return;
+    if (attn_check(im, "attention", nseq, Hq, Hk, D)) return;
     /* Rows outside every sequence (if cu_seqlens[nseq] < N) read as zeros, never garbage. */
     CUDA_CHECK(im, cudaMemsetAsync(out, 0, (size_t)N * Hq * D * sizeof(bf16), im->stream));
     CUDA_CHECK(im, cudaMemsetAsync(lse, 0, (size_t)N * Hq * sizeof(float), im->stream));
@@ -627,7 +626,7 @@ void cu_attention_bwd(rlc_backend_t *be, void *dqkv, const void *dout, const voi
     cu_impl *im = IM(be);
     if (N <= 0) return;
     size_t s1 = dq_smem(D), s2 = dkv_smem(D);
-    if (attn_check(im, "attention backward", nseq, Hq, Hk, D, s2)) return;
+    if (attn_check(im, "attention backward", nseq, Hq, Hk, D)) return;
     CUDA_CHECK(im, cudaMemsetAsync(dqkv, 0, (size_t)N * (Hq + 2 * Hk) * D * sizeof(bf16), im->stream));
     if (nseq <= 0 || max_seqlen <= 0) return;
     float *delta = (float *)cu_scratch(im, (size_t)N * Hq * sizeof(float), "attention backward");
