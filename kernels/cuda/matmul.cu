@@ -185,10 +185,24 @@ void cu_gemm(cu_impl *im, const gemm_t &g) {
 
 #endif
 
+/* out[n, o] += bias[o] (bf16 rows): the bias of a GEMM whose bias vector cuBLASLt cannot take. */
+__global__ void add_bias_k(bf16 *out, const bf16 *bias, int N, int OC) {
+    size_t total = (size_t)N * OC;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x)
+        out[i] = __float2bfloat16_rn(__bfloat162float(out[i]) + __bfloat162float(bias[i % OC]));
+}
+
 void mm_fwd(cu_impl *im, void *out, gemm_dt dt, const bf16 *inp, const bf16 *w, const bf16 *bias, int N, int IC,
             int OC, float alpha) {
-    gemm_t g = {true, false, OC, N, IC, w, IC, inp, IC, out, dt, OC, alpha, 0.f, bias};
+    /* The bias epilogue reads the vector with wide loads; a view into the parameter buffer
+     * that is not 16-byte aligned gets a separate add instead (bf16 output only). */
+    bool separate = bias && ((uintptr_t)bias % 16) && dt == GEMM_BF16;
+    gemm_t g = {true, false, OC, N, IC, w, IC, inp, IC, out, dt, OC, alpha, 0.f, separate ? NULL : bias};
     cu_gemm(im, g);
+    if (separate && !im->err) {
+        RLC_LAUNCH(add_bias_k, grid_for((size_t)N * OC, 256), 256, 0, im->stream, (bf16 *)out, bias, N, OC);
+        LAUNCH_CHECK(im);
+    }
 }
 
 void mm_dinp(cu_impl *im, bf16 *dinp, const bf16 *dout, const bf16 *w, int N, int IC, int OC) {

@@ -345,6 +345,7 @@ static void test_rmsnorm(void **s) {
     rmsnorm_case(1, 7);
     rmsnorm_case(37, 896);
     rmsnorm_case(300, 64); /* more rows than partial blocks: blocks loop over rows */
+    rmsnorm_case(3, 13000); /* a dw partial over 48 KiB of shared memory (opt-in) */
 }
 
 /* ---------------------------------------------------------------- rope */
@@ -427,6 +428,17 @@ static void test_matmul(void **s) {
     matmul_case(64, 128, 192, 1);
     matmul_case(33, 70, 50, 1); /* odd sizes: 2-byte aligned rows */
     matmul_case(5, 64, 896, 0);
+    /* a bias view that is only 2-byte aligned (the GEMM then adds it separately) */
+    const int N = 16, IC = 64, OC = 48;
+    buf_t *inp = B(RLC_BUF_ACT, (size_t)N * IC), *w = B(RLC_BUF_PARAM, (size_t)OC * IC), *b = B(RLC_BUF_PARAM, OC + 1);
+    buf_t *out = B(RLC_BUF_ACT, (size_t)N * OC);
+    free(fill(inp, 1.0f));
+    free(fill(w, 0.1f));
+    free(fill(b, 1.0f));
+    cpu->matmul_fwd(cpu, out->c, inp->c, w->c, (float *)b->c + 1, N, IC, OC);
+    gpu->matmul_fwd(gpu, out->g, inp->g, w->g, (char *)b->g + 2, N, IC, OC);
+    cmp("matmul_fwd, unaligned bias", out, BF16_TWO); /* GEMM result rounded, then the bias sum */
+    bufs_free();
 }
 
 /* ---------------------------------------------------------------- attention */
