@@ -92,9 +92,18 @@ def lmhead(a):
     return {"fwd_ms": f, "fwd_bwd_ms": fb}
 
 
+def make_model(cfg):
+    import torch
+    from transformers import AutoModelForCausalLM
+    try:  # transformers >= 4.56 spells it dtype
+        return AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16).cuda()
+    except TypeError:
+        return AutoModelForCausalLM.from_config(cfg, torch_dtype=torch.bfloat16).cuda()
+
+
 def train(a):
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoConfig
     with open(a.config) as fh:
         cfgd = json.load(fh)
     cfg = AutoConfig.for_model(cfgd.pop("model_type"), **{k: v for k, v in cfgd.items() if k != "architectures"})
@@ -102,7 +111,7 @@ def train(a):
     res = {}
     for mode in (["eager"] + ([] if a.no_compile else ["compile"])):
         torch.manual_seed(0)
-        model = AutoModelForCausalLM.from_config(cfg, torch_dtype=torch.bfloat16).cuda()
+        model = make_model(cfg)
         model.train()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-5, betas=(0.9, 0.95), weight_decay=0.1, fused=True)
         step_model = torch.compile(model) if mode == "compile" else model
@@ -128,13 +137,13 @@ def train(a):
 
 def generate(a):
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoConfig
     with open(a.config) as fh:
         cfgd = json.load(fh)
     cfg = AutoConfig.for_model(cfgd.pop("model_type"), **{k: v for k, v in cfgd.items() if k != "architectures"})
     cfg._attn_implementation = "sdpa"
     torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_config(cfg, torch_dtype=torch.bfloat16).cuda().eval()
+    model = make_model(cfg).eval()
     ids = torch.randint(0, cfg.vocab_size, (a.prompts, a.prompt_len), device="cuda").repeat_interleave(a.g, dim=0)
     kw = dict(do_sample=True, temperature=1.0, top_p=1.0, top_k=0, pad_token_id=0)
     with torch.no_grad():
