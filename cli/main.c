@@ -10,6 +10,9 @@
 
 static const cli_command_t COMMANDS[] = {
     {"info", cmd_info, "version, compiled backends and devices found"},
+    {"demo", cmd_demo, "warm-start a tiny model, train it with GRPO, show held-out accuracy before/after"},
+    {"train", cmd_train, "reinforcement learning: GRPO, Dr.GRPO, RLOO, REINFORCE++, PPO"},
+    {"sft", cmd_sft, "supervised fine-tuning on prompt/response pairs"},
     {"generate", cmd_generate, "sample completions with the rollout engine"},
     {"eval", cmd_eval, "evaluate a model on a math dataset (pass@1, maj@K, pass@k)"},
     {"logprobs", cmd_logprobs, "per-token log-probabilities of a text under a model (score a completion)"},
