@@ -3,7 +3,8 @@
  * single-token decode) over the paged KV cache. Paged attention runs one block per (token,
  * query head), walks the context in chunks of 128 positions (one key per thread, slots looked
  * up through the block table) with an online softmax in fp32, so each token's result depends
- * only on its own sequence. Simple first: K/V are re-read once per query head of a group.
+ * only on its own sequence. Groups of up to 16 query heads per kv head share one block (K/V
+ * read once per group); larger groups fall back to one block per query head.
  * Exports: cu_gather_rows, cu_kv_store, cu_paged_attention. */
 #include "kernels/cuda/decode.cuh"
 
@@ -99,6 +100,126 @@ __global__ void __launch_bounds__(PA_THREADS)
     for (int d = threadIdx.x; d < D; d += blockDim.x) orow[d] = __float2bfloat16_rn(l > 0.f ? o[d] / l : 0.f);
 }
 
+/* The same attention with one block per (token, kv head) serving all G = Hq / Hk query heads
+ * of the group, so each K/V row is read once per group instead of once per head (7x less
+ * cache traffic for Qwen2.5's 14/2 heads). Per chunk of 128 positions: K and V rows are
+ * staged in shared memory (coalesced), thread j scores position j for every head, one warp
+ * per head updates that head's online softmax, then threads over (head, d) accumulate P V. */
+enum { PA_MAXG = 16 };
+
+__global__ void __launch_bounds__(PA_THREADS)
+    paged_attn_gqa_k(bf16 *out, const bf16 *qkv, const bf16 *kc, const bf16 *vc, const int32_t *cu_q,
+                     const int32_t *ctx_len, const int32_t *bt, int max_pages, int page_size, int nseq, int Hq,
+                     int Hk, int D, float scale, int *flag) {
+    __shared__ long long slot_s[PA_THREADS];
+    __shared__ float m_s[PA_MAXG], l_s[PA_MAXG], a_s[PA_MAXG];
+    const int G = Hq / Hk, g = blockIdx.y, n = blockIdx.x, KS = D + 2;
+    RLC_DYN_SMEM(float, sm);
+    float *q = sm, *o = q + G * D, *sc = o + G * D; /* q, o [G][D]; sc [G][PA_THREADS] */
+    bf16 *ks = (bf16 *)(sc + G * PA_THREADS), *vs = ks + PA_THREADS * KS; /* [PA_THREADS][D (+2)] */
+    int lo = 0, hi = nseq;
+    while (hi - lo > 1) {
+        int mid = (lo + hi) / 2;
+        if (cu_q[mid] <= n) lo = mid; else hi = mid;
+    }
+    int s = lo;
+    if (n < cu_q[s] || n >= cu_q[s + 1]) return;
+    int qlen = cu_q[s + 1] - cu_q[s];
+    int pos = ctx_len[s] - qlen + (n - cu_q[s]);
+    if (pos < 0 || pos >= max_pages * page_size) {
+        if (threadIdx.x == 0) atomicOr(flag, FLAG_BAD_PAGED);
+        return;
+    }
+    size_t kvw = (size_t)Hk * D;
+    const bf16 *qr = qkv + (size_t)n * (Hq + 2 * Hk) * D + (size_t)g * G * D;
+    for (int i = threadIdx.x; i < G * D; i += blockDim.x) {
+        q[i] = __bfloat162float(qr[i]);
+        o[i] = 0.f;
+    }
+    if ((int)threadIdx.x < G) {
+        m_s[threadIdx.x] = -INFINITY;
+        l_s[threadIdx.x] = 0.f;
+    }
+    const int32_t *tab = bt + (size_t)s * max_pages;
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    for (int j0 = 0; j0 <= pos; j0 += PA_THREADS) {
+        int nc = pos - j0 + 1 < PA_THREADS ? pos - j0 + 1 : PA_THREADS;
+        __syncthreads(); /* the previous chunk's ks, vs, sc, slot_s are no longer read */
+        {
+            int j = j0 + threadIdx.x;
+            long long slot = -1;
+            if (j <= pos) {
+                int page = tab[j / page_size];
+                if (page < 0)
+                    atomicOr(flag, FLAG_BAD_PAGED);
+                else
+                    slot = (long long)page * page_size + j % page_size;
+            }
+            slot_s[threadIdx.x] = slot;
+        }
+        __syncthreads();
+        for (int i = threadIdx.x; i < nc * D; i += blockDim.x) {
+            int c = i / D, d = i % D;
+            long long sl = slot_s[c];
+            size_t off = (size_t)sl * kvw + (size_t)g * D + d;
+            ks[c * KS + d] = sl >= 0 ? kc[off] : __float2bfloat16_rn(0.f);
+            vs[c * D + d] = sl >= 0 ? vc[off] : __float2bfloat16_rn(0.f);
+        }
+        __syncthreads();
+        {
+            int c = threadIdx.x;
+            float acc[PA_MAXG];
+RLC_UNROLL
+            for (int hh = 0; hh < PA_MAXG; hh++) acc[hh] = 0.f;
+            if (c < nc && slot_s[c] >= 0)
+                for (int d = 0; d < D; d++) {
+                    float kd = __bfloat162float(ks[c * KS + d]);
+RLC_UNROLL
+                    for (int hh = 0; hh < PA_MAXG; hh++)
+                        if (hh < G) acc[hh] += q[hh * D + d] * kd;
+                }
+            bool ok = c < nc && slot_s[c] >= 0;
+RLC_UNROLL
+            for (int hh = 0; hh < PA_MAXG; hh++)
+                if (hh < G) sc[hh * PA_THREADS + c] = ok ? acc[hh] * scale : -INFINITY;
+        }
+        __syncthreads();
+        for (int hh = warp; hh < G; hh += PA_THREADS / 32) { /* one warp per head */
+            float *row = sc + hh * PA_THREADS, mx = -INFINITY;
+            for (int c = lane; c < PA_THREADS; c += 32) mx = fmaxf(mx, row[c]);
+            mx = warp_max(mx);
+            float mo = m_s[hh], mn = fmaxf(mo, mx), sum = 0.f;
+            for (int c = lane; c < PA_THREADS; c += 32) {
+                float p = row[c] == -INFINITY ? 0.f : expf(row[c] - mn);
+                row[c] = p;
+                sum += p;
+            }
+            sum = warp_sum(sum);
+            __syncwarp(); /* every lane has read m_s[hh] */
+            if (lane == 0) {
+                float alpha = mo == -INFINITY ? 0.f : expf(mo - mn);
+                l_s[hh] = l_s[hh] * alpha + sum;
+                m_s[hh] = mn;
+                a_s[hh] = alpha;
+            }
+        }
+        __syncthreads();
+        for (int i = threadIdx.x; i < G * D; i += blockDim.x) {
+            int hh = i / D, d = i % D;
+            const float *p = sc + hh * PA_THREADS;
+            float acc = o[i] * a_s[hh];
+            for (int c = 0; c < nc; c++) acc += p[c] * __bfloat162float(vs[c * D + d]);
+            o[i] = acc;
+        }
+    }
+    __syncthreads();
+    bf16 *orow = out + (size_t)n * Hq * D + (size_t)g * G * D;
+    for (int i = threadIdx.x; i < G * D; i += blockDim.x) {
+        float l = l_s[i / D];
+        orow[i] = __float2bfloat16_rn(l > 0.f ? o[i] / l : 0.f);
+    }
+}
+
 void cu_gather_rows(rlc_backend_t *be, void *dst, const void *src, const int32_t *rows, int M, int C) {
     cu_impl *im = IM(be);
     if (M <= 0 || C <= 0) return;
@@ -132,6 +253,17 @@ void cu_paged_attention(rlc_backend_t *be, void *out, const void *qkv, const voi
     }
     CUDA_CHECK(im, cudaMemsetAsync(out, 0, (size_t)N * Hq * D * sizeof(bf16), im->stream));
     if (nseq <= 0) return;
+    int G = Hq / Hk;
+    if (G <= PA_MAXG && Hk <= 65535) {
+        size_t smem = (size_t)(2 * G * D + G * PA_THREADS) * sizeof(float) + (size_t)PA_THREADS * (2 * D + 2) * 2;
+        if (smem_allow(im, paged_attn_gqa_k, smem, "paged attention")) return;
+        dim3 grid((unsigned)N, (unsigned)Hk);
+        RLC_LAUNCH(paged_attn_gqa_k, grid, PA_THREADS, smem, im->stream, (bf16 *)out, (const bf16 *)qkv,
+                   (const bf16 *)k_cache, (const bf16 *)v_cache, cu_q, ctx_len, block_table, max_pages, page_size, nseq,
+                   Hq, Hk, D, scale, im->d_flag);
+        LAUNCH_CHECK(im);
+        return;
+    }
     size_t smem = (size_t)2 * D * sizeof(float);
     if (smem_allow(im, paged_attn_k, smem, "paged attention")) return;
     dim3 grid((unsigned)N, (unsigned)Hq);

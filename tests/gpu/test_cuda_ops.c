@@ -726,6 +726,7 @@ static void test_paged_attention(void **s) {
     (void)s;
     paged_case(16, 4, 2, 64);
     paged_case(8, 2, 1, 128);
+    paged_case(16, 34, 2, 64); /* 17 query heads per kv head: the one-block-per-head kernel */
 }
 
 static void test_sample(void **s) {
