@@ -1,11 +1,12 @@
-/* Causal GQA attention, flash style: no T x T matrix ever exists. Tiles of 32 queries x 32
- * keys live in shared memory (bf16 inputs, fp32 scores and accumulators); the forward keeps
- * an online softmax per query row and saves lse = log-sum-exp of the scaled scores. The
- * backward recomputes P = exp(s - lse) tile by tile, with delta = rowsum(dO * O), and is
- * deterministic without atomics: one kernel owns a query tile and accumulates dQ over key
- * tiles, another owns a key tile of one kv head and accumulates dK, dV over every query
- * tile of every query head in its group. Plain fp32 FMAs (no tensor cores): simple first,
- * see docs/cuda.md. Query head h reads kv head h / (Hq / Hk).
+/* Causal GQA attention, flash style: no T x T matrix ever exists. Query and key tiles live in
+ * shared memory (bf16 inputs, fp32 scores and accumulators); the forward keeps an online
+ * softmax per query row and saves lse = log-sum-exp of the scaled scores. The backward
+ * recomputes P = exp(s - lse) tile by tile, with delta = rowsum(dO * O), and is deterministic
+ * without atomics: one kernel owns a query tile and accumulates dQ over key tiles, another
+ * owns a key tile of one kv head and accumulates dK, dV over every query tile of every query
+ * head in its group. Two implementations of that one algorithm: tensor cores (WMMA, 64-row
+ * tiles) for head sizes 64 and 128, and plain fp32 FMAs (32-row tiles) for any even head size
+ * up to 256. Query head h reads kv head h / (Hq / Hk).
  * Exports: cu_attention_fwd, cu_attention_bwd. */
 #include "kernels/cuda/attention.cuh"
 

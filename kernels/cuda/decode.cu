@@ -1,10 +1,10 @@
 /* Decoding ops: gather of rows (the positions whose logits are needed), storing each new
  * token's k and v into its cache slot, and attention of new tokens (chunked prefill or
- * single-token decode) over the paged KV cache. Paged attention runs one block per (token,
- * query head), walks the context in chunks of 128 positions (one key per thread, slots looked
- * up through the block table) with an online softmax in fp32, so each token's result depends
- * only on its own sequence. Groups of up to 16 query heads per kv head share one block (K/V
- * read once per group); larger groups fall back to one block per query head.
+ * single-token decode) over the paged KV cache. Paged attention walks the context in chunks
+ * of 128 positions (slots looked up through the block table) with an online softmax in fp32,
+ * so each token's result depends only on its own sequence. A block serves one token and one
+ * kv head with its whole group of query heads (K/V read once per group); groups larger than
+ * 16 use one block per query head.
  * Exports: cu_gather_rows, cu_kv_store, cu_paged_attention. */
 #include "kernels/cuda/decode.cuh"
 
