@@ -91,7 +91,7 @@ static int write_model(const char *dir, long seed, int hidden, int layers) {
 /* Three disjoint problem sets: the warm start's, GRPO's (fresh problems, as in real RL), and
  * the held-out set pass@1 is measured on. */
 static int write_data(const char *dir, long n_sft, long n_rl, long n_eval, long seed, int min_digits, int max_digits,
-                      const char *ops, char **sft, char **rl, char **heldout) {
+                      const char *ops, double column_frac, char **sft, char **rl, char **heldout) {
     data_arith_opts_t o;
     data_arith_opts_default(&o);
     o.min_digits = min_digits;
@@ -102,8 +102,11 @@ static int write_data(const char *dir, long n_sft, long n_rl, long n_eval, long 
     data_set_t a = {0}, b = {0}, ev = {0};
     long r1 = 0, r2 = 0, r3 = 0;
     int rc = data_synth_arith(&ev, n_eval, &o, (uint64_t)seed * 3 + 1);
-    if (!rc) rc = data_synth_arith(&a, n_sft, &o, (uint64_t)seed * 3 + 2);
     if (!rc) rc = data_synth_arith(&b, n_rl, &o, (uint64_t)seed * 3 + 3);
+    /* The warm-start solutions mix two styles: the direct "a + b = c" and the worked column
+     * by column one. Only the answers of the GRPO and held-out sets are used. */
+    o.column_frac = column_frac;
+    if (!rc) rc = data_synth_arith(&a, n_sft, &o, (uint64_t)seed * 3 + 2);
     if (!rc) rc = data_set_exclude(&a, &ev, &r1);
     if (!rc) rc = data_set_exclude(&b, &ev, &r2);
     if (!rc) rc = data_set_exclude(&b, &a, &r3);
@@ -124,12 +127,40 @@ static int write_data(const char *dir, long n_sft, long n_rl, long n_eval, long 
     return rc;
 }
 
+/* Share of logged completions written column by column in the first and last `span` steps. */
+static void style_shift(const char *run, long steps, long span, double *first, double *last) {
+    *first = *last = NAN;
+    char *p = fs_join(run, "samples.jsonl");
+    rlc_jsonl_t r;
+    if (!p || rlc_jsonl_open(&r, p)) {
+        free(p);
+        return;
+    }
+    long n[2] = {0, 0}, c[2] = {0, 0};
+    cJSON *row;
+    while (rlc_jsonl_next(&r, &row) > 0) {
+        const cJSON *st = cJSON_GetObjectItem(row, "step"), *comp = cJSON_GetObjectItem(row, "completion");
+        if (cJSON_IsNumber(st) && cJSON_IsString(comp)) {
+            int k = st->valuedouble <= span ? 0 : st->valuedouble > steps - span ? 1 : -1;
+            if (k >= 0) {
+                n[k]++;
+                c[k] += strstr(comp->valuestring, "column by column") != NULL;
+            }
+        }
+        cJSON_Delete(row);
+    }
+    rlc_jsonl_close(&r);
+    free(p);
+    if (n[0]) *first = (double)c[0] / n[0];
+    if (n[1]) *last = (double)c[1] / n[1];
+}
+
 int cmd_demo(int argc, char **argv) {
     const char *dir = "demo_run", *model = NULL, *data = NULL, *eval_data = NULL, *template_name = NULL;
-    long seed = 1, threads = 0, sft_steps = 2000, rl_steps = 200, n_train = 3000, n_rl = 3000, n_eval = 200, hidden = 128;
+    long seed = 1, threads = 0, sft_steps = 1200, rl_steps = 120, n_train = 3000, n_rl = 3000, n_eval = 200, hidden = 128;
     long layers = 4;
     long min_digits = 1, max_digits = 2, group = 8, prompts = 16;
-    double sft_lr = 3e-3, rl_lr = 1e-4, temperature = 1.0;
+    double sft_lr = 3e-3, rl_lr = 2e-4, temperature = 1.0, column_frac = 0.5;
     const char *ops = "+-";
     int quick = 0;
     cli_opt_t opts[] = {
@@ -146,6 +177,7 @@ int cmd_demo(int argc, char **argv) {
         {"--min-digits", OPT_INT, &min_digits, "digits per operand, at least", 0, 0},
         {"--max-digits", OPT_INT, &max_digits, "digits per operand, at most", 0, 0},
         {"--ops", OPT_STR, &ops, "operators drawn from (subset of +-*)", 0, 0},
+        {"--column-frac", OPT_FLOAT, &column_frac, "warm-start solutions worked column by column (the rest direct)", 0, 0},
         {"--sft-lr", OPT_FLOAT, &sft_lr, "warm-start learning rate", 0, 0},
         {"--rl-lr", OPT_FLOAT, &rl_lr, "GRPO learning rate", 0, 0},
         {"--temperature", OPT_FLOAT, &temperature, "sampling temperature (rollouts and held-out pass@1)", 0, 0},
@@ -188,8 +220,8 @@ int cmd_demo(int argc, char **argv) {
                  layers);
         if (!rc) rc = write_model(init, seed, (int)hidden, (int)layers);
         if (!rc)
-            rc = write_data(dir, n_train, n_rl, n_eval, seed, (int)min_digits, (int)max_digits, ops, &train, &rl_data,
-                            &heldout);
+            rc = write_data(dir, n_train, n_rl, n_eval, seed, (int)min_digits, (int)max_digits, ops, column_frac, &train,
+                            &rl_data, &heldout);
         if (!rc) {
             LOG_INFO("[2/4] warm start: %ld SFT steps on worked solutions", sft_steps);
             rl_sft_opts_t so;
@@ -223,7 +255,8 @@ int cmd_demo(int argc, char **argv) {
             snprintf(num, sizeof num, "%ld", prompts);
             rl_config_set(&cfg, "prompts_per_step", num, "demo");
             rl_config_set(&cfg, "micro_batch", "64", "demo");
-            rl_config_set(&cfg, "max_new_tokens", "48", "demo");
+            rl_config_set(&cfg, "max_new_tokens", "96", "demo");
+            rl_config_set(&cfg, "dynamic_sampling", "true", "demo");
             snprintf(num, sizeof num, "%g", temperature);
             rl_config_set(&cfg, "temperature", num, "demo");
             snprintf(num, sizeof num, "%g", rl_lr);
@@ -233,6 +266,7 @@ int cmd_demo(int argc, char **argv) {
             rl_config_set(&cfg, "weight_decay", "0", "demo");
             rl_config_set(&cfg, "save_every", "0", "demo");
             rl_config_set(&cfg, "keep_last", "1", "demo");
+            rl_config_set(&cfg, "log_samples", "4", "demo");
         }
     } else {
         rl_config_set(&cfg, "model", model, "demo");
@@ -267,6 +301,14 @@ int cmd_demo(int argc, char **argv) {
                cfg.temperature);
         printf("    before GRPO: %.1f%%\n    after GRPO:  %.1f%%   (%+.1f points)\n", 100 * ro.eval_before,
                100 * ro.eval_after, 100 * (ro.eval_after - ro.eval_before));
+        if (!model) {
+            double f0, f1;
+            style_shift(rl_run, rl_steps, rl_steps < 60 ? (rl_steps + 1) / 3 : 20, &f0, &f1);
+            if (!isnan(f0) && !isnan(f1))
+                printf("  worked (column by column) solutions among logged samples: %.0f%% early -> %.0f%% late\n"
+                       "  (the warm start used both styles; GRPO learned which one earns the reward)\n",
+                       100 * f0, 100 * f1);
+        }
         printf("  metrics: %s/metrics.jsonl  samples: %s/samples.jsonl  final model: %s/checkpoints/\n", rl_run, rl_run,
                rl_run);
         printf("  total time: %.1f s\n", rlc_now() - t0);

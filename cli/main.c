@@ -9,6 +9,7 @@
 #include "rlc_version.h"
 
 static const cli_command_t COMMANDS[] = {
+    {"init-model", cmd_init_model, "write a randomly initialised model directory from a config.json"},
     {"info", cmd_info, "version, compiled backends and devices found"},
     {"demo", cmd_demo, "warm-start a tiny model, train it with GRPO, show held-out accuracy before/after"},
     {"train", cmd_train, "reinforcement learning: GRPO, Dr.GRPO, RLOO, REINFORCE++, PPO"},

@@ -69,6 +69,7 @@ void data_arith_opts_default(data_arith_opts_t *o) {
     o->ops = "+-*";
     o->allow_negative = 0;
     o->detail = 1;
+    o->column_frac = 0;
 }
 
 static int arith_check(const data_arith_opts_t *o) {
@@ -79,6 +80,8 @@ static int arith_check(const data_arith_opts_t *o) {
         return rlc_errc(RLC_EINVAL, "arithmetic task: operands must satisfy 2 <= min <= max <= 8 (got %d..%d)",
                         o->min_operands, o->max_operands);
     if (!o->ops || !o->ops[0]) return rlc_errc(RLC_EINVAL, "arithmetic task: empty operator set");
+    if (!(o->column_frac >= 0 && o->column_frac <= 1))
+        return rlc_errc(RLC_EINVAL, "arithmetic task: column_frac must be in [0, 1]");
     for (const char *p = o->ops; *p; p++)
         if (!strchr("+-*/", *p)) return rlc_errc(RLC_EINVAL, "arithmetic task: unknown operator '%c' (use +-*/)", *p);
     return 0;
@@ -110,9 +113,55 @@ static void product_detail(sb_t *s, long long a, long long b) {
     for (int i = np - 1; i >= 0; i--) sb_printf(s, "%s%lld", i == np - 1 ? " = " : " + ", a * parts[i]);
 }
 
+/* a + b or a - b (a >= b >= 0) worked column by column from the units: each line does one
+ * digit with its carry or borrow and shows the result so far, e.g.
+ *   "7 + 5 = 12, so 2 carry 1" / "4 + 8 + 1 = 13, so 32 carry 1" / "carry 1, so 132". */
+static void column_detail(sb_t *s, long long a, char op, long long b) {
+    char part[40];
+    int np = 0, carry = 0;
+    sb_printf(s, "%lld %c %lld, column by column:\n", a, op, b);
+    for (long long x = a, y = b; x > 0 || y > 0; x /= 10, y /= 10) {
+        int da = (int)(x % 10), db = (int)(y % 10), d;
+        if (op == '+') {
+            int t = da + db + carry;
+            if (carry)
+                sb_printf(s, "%d + %d + %d = %d", da, db, carry, t);
+            else
+                sb_printf(s, "%d + %d = %d", da, db, t);
+            d = t % 10;
+            carry = t / 10;
+        } else {
+            int t = da - db - carry;
+            if (t < 0) {
+                sb_printf(s, "%d - %d%s: borrow, %d - %d = %d", da, db, carry ? " - 1" : "", da + 10 - carry, db,
+                          t + 10);
+                d = t + 10;
+                carry = 1;
+            } else {
+                if (carry)
+                    sb_printf(s, "%d - %d - 1 = %d", da, db, t);
+                else
+                    sb_printf(s, "%d - %d = %d", da, db, t);
+                d = t;
+                carry = 0;
+            }
+        }
+        memmove(part + 1, part, (size_t)np);
+        part[0] = (char)('0' + d);
+        np++;
+        sb_printf(s, ", so %.*s%s\n", np, part, op == '+' && carry ? " carry 1" : op == '-' && carry ? " borrow 1" : "");
+    }
+    if (op == '+' && carry) {
+        memmove(part + 1, part, (size_t)np);
+        part[0] = '1';
+        np++;
+        sb_printf(s, "carry 1, so %.*s\n", np, part);
+    }
+}
+
 /* Evaluate with precedence, writing one line per operation into sol. Returns 0, or -1 on
  * overflow / inexact division / a negative intermediate when not allowed. */
-static int arith_solve(long long *v, char *ops, int k, const data_arith_opts_t *o, sb_t *sol) {
+static int arith_solve(long long *v, char *ops, int k, const data_arith_opts_t *o, int columns, sb_t *sol) {
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < k - 1;) {
             int hi = ops[i] == '*' || ops[i] == '/';
@@ -123,6 +172,8 @@ static int arith_solve(long long *v, char *ops, int k, const data_arith_opts_t *
             long long r;
             if (apply(v[i], ops[i], v[i + 1], &r)) return -1;
             if (r < 0 && !o->allow_negative) return -1;
+            if (sol && columns && (ops[i] == '+' || ops[i] == '-') && v[i] >= 0 && v[i + 1] >= 0 && r >= 0)
+                column_detail(sol, v[i], ops[i], v[i + 1]);
             if (sol) {
                 sb_printf(sol, "%lld %c %lld", v[i], ops[i], v[i + 1]);
                 if (ops[i] == '*' && o->detail && v[i + 1] >= 10) product_detail(sol, v[i], v[i + 1]);
@@ -159,7 +210,7 @@ static int arith_one(const data_arith_opts_t *o, uint64_t seed, long index, data
             }
         memcpy(w, v, sizeof v);
         memcpy(ow, ops, sizeof ops);
-        ok = arith_solve(w, ow, k, o, NULL) == 0;
+        ok = arith_solve(w, ow, k, o, 0, NULL) == 0;
         if (!ok && attempt == 63) { /* fall back to sums, always valid */
             for (int i = 0; i < k - 1; i++) ops[i] = '+';
             ok = 1;
@@ -172,7 +223,9 @@ static int arith_one(const data_arith_opts_t *o, uint64_t seed, long index, data
     sb_printf(&prob, ".");
     memcpy(w, v, sizeof v);
     memcpy(ow, ops, sizeof ops);
-    int rc = arith_solve(w, ow, k, o, &sol);
+    /* drawn last, and only when asked for, so problems made without it are unchanged */
+    int columns = o->column_frac > 0 && rlc_rng_unit(&r) < o->column_frac;
+    int rc = arith_solve(w, ow, k, o, columns, &sol);
     char ans[32];
     snprintf(ans, sizeof ans, "%lld", w[0]);
     sb_printf(&sol, "The answer is \\boxed{%s}.", ans);

@@ -13,9 +13,11 @@ typedef struct {
     const char *ops;                /* operator set drawn from, subset of "+-*" plus "/" (exact) */
     int allow_negative;             /* 0: every intermediate result stays >= 0 */
     int detail;                     /* 1: spell out multi-digit products by place value */
+    double column_frac;             /* fraction of problems whose + and - steps are worked column by column
+                                       (digit, carry/borrow, growing partial result); 0 = none */
 } data_arith_opts_t;
 
-/* 2-3 digit operands, 2 operands, "+-*", no negatives, detailed products. */
+/* 2-3 digit operands, 2 operands, "+-*", no negatives, detailed products, no column style. */
 void data_arith_opts_default(data_arith_opts_t *o);
 /* Append n problems: problem "Compute 47 + 385 * 6.", answer "2357", solution = worked steps
  * ending in "\boxed{2357}", meta {"task": "arith"}. */

@@ -271,7 +271,9 @@ static int after_token(gen_engine_t *e, seq_t *s, int32_t t, int sampled) {
     for (int i = 0; i < p->n_stop_ids; i++) is_eos |= t == p->stop_ids[i];
     if (sampled && is_eos) return finish_seq(e, s, GEN_FINISH_EOS);
     size_t before = s->text_len;
-    if (e->tok && !tok_is_special(e->tok, t)) {
+    /* Ids beyond the tokenizer's vocabulary exist when the embedding is padded (Qwen2.5:
+     * 151936 rows, 151665 tokens); they contribute no text, as in transformers' decode. */
+    if (e->tok && t < tok_vocab_size(e->tok) && !tok_is_special(e->tok, t)) {
         const char *b;
         size_t len;
         int rc = tok_token_bytes(e->tok, t, &b, &len);

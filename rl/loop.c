@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/fs.h"
@@ -132,6 +133,11 @@ static int open_run_files(const char *run_dir, long keep_step, rl_jsonl_writer_t
     if (!rc && keep_step >= 0 && rl_jsonl_truncate_steps(sp, keep_step) < 0) rc = RLC_EIO;
     if (!rc) rc = rl_jsonl_writer_open(metrics, mp);
     if (!rc && samples) rc = rl_jsonl_writer_open(samples, sp);
+    /* Flush each line but fsync only with checkpoints: lines after the last checkpoint are
+     * cut on resume anyway, and a torn tail is repaired on open. (An fsync per step cost
+     * more than a whole tiny-model SFT step.) */
+    if (!rc) metrics->fsync_each = 0;
+    if (!rc && samples) samples->fsync_each = 0;
     free(mp);
     free(sp);
     return rc;
@@ -274,7 +280,8 @@ static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train
     if (!cfg->model || !cfg->model[0]) return rlc_errc(RLC_EINVAL, "model: a model directory is required (--model)");
     if (!cfg->data || !cfg->data[0]) return rlc_errc(RLC_EINVAL, "data: a JSONL dataset is required (--data)");
     if (!cfg->run_dir || !cfg->run_dir[0]) return rlc_errc(RLC_EINVAL, "run_dir: a run directory is required");
-    if ((rc = data_template_from_name(cfg->template_name, &c->tpl))) return rc;
+    const char *tpl = cfg->template_name && cfg->template_name[0] ? cfg->template_name : "qwen-math-cot";
+    if ((rc = data_template_from_name(tpl, &c->tpl))) return rc;
     /* everything that can be checked before compute: data, reward, paths */
     data_load_opts_t lo = {.profile = "auto"};
     long skipped = 0;
@@ -347,7 +354,14 @@ out:
     return rc;
 }
 
+/* Make the run's JSONL lines durable up to this point (called before each checkpoint). */
+static void sync_writer(rl_jsonl_writer_t *w) {
+    if (w->f && fflush(w->f) == 0) fsync(fileno(w->f));
+}
+
 static int save_ckpt(rl_ctx_t *c, rl_train_state_t *st) {
+    sync_writer(&c->metrics);
+    sync_writer(&c->samples);
     data_cursor_t cur = data_iter_cursor(&c->it);
     st->data_epoch = cur.epoch;
     st->data_cursor = cur.pos;
@@ -435,7 +449,18 @@ static int collect(rl_ctx_t *c, long step, rollout_t *R) {
                 rc = tok_decode(c->tok, q->prompt, q->n_prompt, 0, &q->prompt_text, &tl);
             }
         }
-        if (!rc) rc = gen_run(c->eng, NULL);
+        if (!rc) {
+            /* a bar within the step on a terminal (plain logs only get it for long rounds) */
+            char label[48];
+            snprintf(label, sizeof label, "step %ld rollout", step + 1);
+            rlc_progress_t pg;
+            rlc_progress_begin(&pg, label, (long)take * G);
+            rc = gen_run(c->eng, &pg);
+            if (!pg.tty)
+                rlc_progress_end(&pg);
+            else if (pg.drawn)
+                fprintf(stderr, "\r\033[K"); /* the step line replaces the bar */
+        }
         /* score */
         for (int g = 0; g < take && !rc; g++)
             for (int i = 0; i < G; i++) {
@@ -991,6 +1016,7 @@ int rl_sft(const rl_sft_opts_t *o) {
         int last = st.step == steps, sig = rl_signal_pending();
         if ((o->save_every > 0 && st.step % o->save_every == 0) || last || sig) {
             rl_ckpt_model_t ms = {NULL, m, opt};
+            sync_writer(&mw);
             st.data_epoch = (st.step * o->batch_size) / nex;
             st.data_cursor = (st.step * o->batch_size) % nex;
             st.seed = (uint64_t)o->seed;

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Time per GRPO step on the CPU, broken down into generation / scoring / training, for the
+# ~40M-parameter config of bench/model (vocab 32000; the tiny ChatML tokenizer supplies the
+# text of the ids it knows). Random weights: the numbers measure the system, not learning.
+# Prints the per-step JSON lines' averages as one line.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$here/../.."
+BUILD=${RLC_BUILD_DIR:-$root/build}
+RLC="$BUILD/cli/rlc"
+STEPS=${STEPS:-4} G=${G:-8} PROMPTS=${PROMPTS:-8} NEW=${NEW:-128} THREADS=${THREADS:-$(nproc)}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$RLC" init-model --config "$here/../model/config_40m.json" --out "$tmp/model" \
+  --tokenizer "$root/tests/fixtures/tokenizers/tiny-chatml" >/dev/null
+python3 - "$tmp/data.jsonl" <<'PY'
+import json, random, sys
+random.seed(0)
+with open(sys.argv[1], "w") as f:
+    for i in range(200):
+        a, b = random.randint(10, 999), random.randint(10, 999)
+        f.write(json.dumps({"problem": f"Compute {a} + {b}.", "answer": str(a + b)}) + "\n")
+PY
+"$RLC" --log-level warn train --model "$tmp/model" --data "$tmp/data.jsonl" --run-dir "$tmp/run" --template raw \
+  --group-size "$G" --prompts-per-step "$PROMPTS" --micro-batch 16 --max-new-tokens "$NEW" --temperature 1 \
+  --kl-coef 0 --lr 1e-5 --total-steps "$STEPS" --save-every 0 --keep-last 1 --threads "$THREADS" >/dev/null
+python3 - "$tmp/run/metrics.jsonl" "$THREADS" "$G" "$PROMPTS" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])][1:]  # the first step warms caches
+avg = lambda k: sum(r[k] for r in rows) / len(rows)
+print(json.dumps({"bench": "grpo_step_cpu_40m", "unit": "s/step", "threads": int(sys.argv[2]),
+                  "seqs_per_step": int(sys.argv[3]) * int(sys.argv[4]), "steps_averaged": len(rows),
+                  "generation": round(avg("t_rollout"), 3), "scoring": round(avg("t_score"), 3),
+                  "training": round(avg("t_train"), 3), "total": round(avg("t_total"), 3),
+                  "tokens_generated": round(avg("tokens_gen")), "tokens_trained": round(avg("tokens_train"))}))
+PY

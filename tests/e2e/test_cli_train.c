@@ -1,0 +1,243 @@
+/* `rlc train` and `rlc sft` end to end on the tiny fixture model: metrics.jsonl fields, a
+ * checkpoint that loads, bit-exact resume (timings aside), a SIGKILL at a random moment
+ * never leaving a corrupt latest checkpoint, and configuration errors before any compute. */
+#include "testutil.h"
+
+#include <signal.h>
+#include <time.h>
+
+#include "core/fs.h"
+#include "core/json.h"
+#include "model/model.h"
+
+static char *g_dir, *g_data;
+
+static int setup(void **s) {
+    (void)s;
+    g_dir = test_tmpdir();
+    g_data = fs_join(g_dir, "data.jsonl");
+    FILE *f = fopen(g_data, "w");
+    for (int i = 0; i < 40; i++) {
+        int a = 10 + (i * 7) % 80, b = 3 + (i * 13) % 50;
+        fprintf(f, "{\"problem\": \"Compute %d + %d.\", \"answer\": \"%d\", \"solution\": \"%d + %d = %d\\nThe answer is \\\\boxed{%d}.\"}\n",
+                a, b, a + b, a, b, a + b, a + b);
+    }
+    fclose(f);
+    return 0;
+}
+
+static int teardown(void **s) {
+    (void)s;
+    fs_rm_rf(g_dir);
+    free(g_dir);
+    free(g_data);
+    return 0;
+}
+
+static const char *COMMON = "--template raw --group-size 4 --prompts-per-step 3 --micro-batch 3 --mini-batch 6 "
+                            "--ppo-epochs 2 --max-new-tokens 12 --lr 1e-3 --kl-coef 0.01 --entropy-coef 0.001 "
+                            "--threads 2 --seed 11";
+
+static void train(const char *run, const char *extra, int expect_rc) {
+    char out[16384];
+    int rc = test_run(out, sizeof out, "%s train --model %s --data %s --run-dir %s %s %s", rlc_bin(),
+                      fixture("models/qwen2-tiny"), g_data, run, COMMON, extra);
+    if (rc != expect_rc) fail_msg("rlc train exited %d (want %d): %s", rc, expect_rc, out);
+}
+
+/* metrics.jsonl lines with the timing fields removed, as one string. */
+static char *metrics_without_timing(const char *run) {
+    char *p = fs_join(run, "metrics.jsonl");
+    rlc_jsonl_t r;
+    assert_int_equal(rlc_jsonl_open(&r, p), 0);
+    size_t cap = 1 << 20, n = 0;
+    char *all = calloc(cap, 1);
+    cJSON *row;
+    while (rlc_jsonl_next(&r, &row) > 0) {
+        const char *drop[] = {"t_rollout", "t_score", "t_train", "t_total", "tok_per_s"};
+        for (int i = 0; i < 5; i++) cJSON_DeleteItemFromObject(row, drop[i]);
+        char *s = cJSON_PrintUnformatted(row);
+        n += (size_t)snprintf(all + n, cap - n, "%s\n", s);
+        free(s);
+        cJSON_Delete(row);
+    }
+    rlc_jsonl_close(&r);
+    free(p);
+    return all;
+}
+
+static void test_grpo_run_and_resume(void **s) {
+    (void)s;
+    char *a = fs_join(g_dir, "runA"), *b = fs_join(g_dir, "runB");
+    train(a, "--total-steps 4 --save-every 2", 0);
+    /* metrics.jsonl: one line per step with the documented fields */
+    char *mp = fs_join(a, "metrics.jsonl");
+    rlc_jsonl_t r;
+    assert_int_equal(rlc_jsonl_open(&r, mp), 0);
+    cJSON *row;
+    int lines = 0;
+    while (rlc_jsonl_next(&r, &row) > 0) {
+        lines++;
+        const char *need[] = {"step", "reward_mean", "acc", "kept_frac", "pass_hist", "kl", "entropy", "clip_frac",
+                              "grad_norm", "lr", "tokens_gen", "t_rollout", "t_train", "t_total", "tok_per_s"};
+        for (int i = 0; i < 15; i++)
+            if (!cJSON_GetObjectItem(row, need[i])) fail_msg("metrics line %d lacks %s", lines, need[i]);
+        assert_int_equal(cJSON_GetObjectItem(row, "step")->valueint, lines);
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(row, "pass_hist")), 5); /* G + 1 bins */
+        cJSON_Delete(row);
+    }
+    rlc_jsonl_close(&r);
+    assert_int_equal(lines, 4);
+    /* checkpoints: keep-last default leaves step 4; it loads as an HF directory with tokenizer */
+    char *ck = fs_join(a, "checkpoints/step-000004");
+    assert_true(fs_is_dir(ck));
+    rlc_backend_t *be;
+    assert_int_equal(rlc_backend_create(&be, "cpu", 0, 2), 0);
+    rlc_model_t *m;
+    if (rlc_model_load(&m, ck, be)) fail_msg("checkpoint does not load");
+    rlc_model_free(m);
+    rlc_backend_destroy(be);
+    char *tj = fs_join(ck, "tokenizer.json"), *sp = fs_join(a, "samples.jsonl"), *cj = fs_join(a, "config.json");
+    assert_true(fs_exists(tj));
+    assert_true(fs_exists(sp));
+    assert_true(fs_exists(cj));
+    /* interrupted run: 2 steps, then --resume to 4: identical metrics (timings aside) */
+    train(b, "--total-steps 2 --save-every 2", 0);
+    char out[16384];
+    int rc = test_run(out, sizeof out, "%s train --resume %s --total-steps 4 --save-every 2", rlc_bin(), b);
+    if (rc) fail_msg("resume failed: %s", out);
+    char *ma = metrics_without_timing(a), *mb = metrics_without_timing(b);
+    if (strcmp(ma, mb)) fail_msg("resumed metrics differ:\n%s\nvs\n%s", ma, mb);
+    /* the final weights are bit-identical too */
+    char *fa = fs_join(a, "checkpoints/step-000004/model.safetensors"),
+         *fb = fs_join(b, "checkpoints/step-000004/model.safetensors");
+    char *xa, *xb;
+    size_t na, nb;
+    assert_int_equal(fs_read_all(fa, &xa, &na), 0);
+    assert_int_equal(fs_read_all(fb, &xb, &nb), 0);
+    assert_int_equal(na, nb);
+    assert_memory_equal(xa, xb, na);
+    free(xa), free(xb), free(fa), free(fb), free(ma), free(mb), free(tj), free(sp), free(cj), free(ck), free(mp);
+    free(a), free(b);
+}
+
+static void test_algorithms_run(void **s) {
+    (void)s;
+    const char *algos[] = {"--algo drgrpo --loss-agg seq-mean-token-sum-norm", "--algo rloo --loss-agg seq-mean-token-mean",
+                           "--algo reinforce++ --dynamic-sampling", "--algo ppo --critic-lr 1e-3",
+                           "--balanced-filter --pass-low 0 --pass-high 1 --overlong-buffer 4 --mask-truncated"};
+    for (int i = 0; i < 5; i++) {
+        char run[64], extra[256];
+        snprintf(run, sizeof run, "alg%d", i);
+        char *d = fs_join(g_dir, run);
+        snprintf(extra, sizeof extra, "--total-steps 2 %s", algos[i]);
+        train(d, extra, 0);
+        char *mp = fs_join(d, "metrics.jsonl");
+        char *txt;
+        size_t n;
+        assert_int_equal(fs_read_all(mp, &txt, &n), 0);
+        assert_non_null(strstr(txt, "\"step\":2"));
+        if (i == 3) assert_non_null(strstr(txt, "value_loss"));
+        free(txt), free(mp), free(d);
+    }
+}
+
+static void test_sigkill_then_resume(void **s) {
+    (void)s;
+    char *run = fs_join(g_dir, "killed");
+    srand((unsigned)time(NULL));
+    for (int round = 0; round < 2; round++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            char cmd[4096];
+            if (round == 0) /* a fresh run, checkpointing every step */
+                snprintf(cmd, sizeof cmd,
+                         "exec %s train --model %s --data %s --run-dir %s %s --total-steps 40 --save-every 1 > /dev/null 2>&1",
+                         rlc_bin(), fixture("models/qwen2-tiny"), g_data, run, COMMON);
+            else /* its resumption, killed again */
+                snprintf(cmd, sizeof cmd, "exec %s train --resume %s > /dev/null 2>&1", rlc_bin(), run);
+            execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+            _exit(127);
+        }
+        usleep((useconds_t)(1500000 + rand() % 1500000)); /* 1.5-3 s: mid-run, often mid-checkpoint */
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    /* whatever moment the kill hit, the newest complete checkpoint loads and resume finishes */
+    char out[16384];
+    int rc = test_run(out, sizeof out, "%s train --resume %s --total-steps 42", rlc_bin(), run);
+    if (rc) fail_msg("resume after SIGKILL failed: %s", out);
+    assert_non_null(strstr(out, "resuming"));
+    char *ck = fs_join(run, "checkpoints/step-000042");
+    assert_true(fs_is_dir(ck));
+    free(ck);
+    free(run);
+}
+
+static void test_sft(void **s) {
+    (void)s;
+    char *run = fs_join(g_dir, "sft");
+    char out[16384];
+    int rc = test_run(out, sizeof out,
+                      "%s sft --model %s --data %s --run-dir %s --steps 30 --batch-size 8 --micro-batch 4 --lr 3e-3 "
+                      "--warmup-steps 3 --max-len 64 --quiet --threads 2",
+                      rlc_bin(), fixture("models/qwen2-tiny"), g_data, run);
+    if (rc) fail_msg("sft failed: %s", out);
+    char *mp = fs_join(run, "metrics.jsonl");
+    rlc_jsonl_t r;
+    assert_int_equal(rlc_jsonl_open(&r, mp), 0);
+    cJSON *row;
+    double first = 0, last = 0;
+    int n = 0;
+    while (rlc_jsonl_next(&r, &row) > 0) {
+        double l = cJSON_GetObjectItem(row, "loss")->valuedouble;
+        if (!n) first = l;
+        last = l;
+        n++;
+        cJSON_Delete(row);
+    }
+    rlc_jsonl_close(&r);
+    assert_int_equal(n, 30);
+    assert_true(last < 0.7 * first); /* it learns the worked solutions */
+    char *ck = fs_join(run, "checkpoints/step-000030/model.safetensors");
+    assert_true(fs_exists(ck));
+    free(ck), free(mp), free(run);
+}
+
+static void expect_config_error(const char *flags, const char *needle) {
+    char out[16384];
+    char *run = fs_join(g_dir, "bad");
+    int rc = test_run(out, sizeof out, "%s train --model %s --data %s --run-dir %s %s", rlc_bin(),
+                      fixture("models/qwen2-tiny"), g_data, run, flags);
+    if (rc == 0 || !strstr(out, needle)) fail_msg("flags '%s': rc %d, output '%s' lacks '%s'", flags, rc, out, needle);
+    assert_false(fs_exists(run)); /* rejected before anything was written */
+    free(run);
+}
+
+static void test_bad_config(void **s) {
+    (void)s;
+    expect_config_error("--group-size 1", "group_size");
+    expect_config_error("--clip-low 0", "clip_low");
+    expect_config_error("--prompts-per-step 3 --group-size 4 --micro-batch 3 --mini-batch 5", "mini_batch");
+    expect_config_error("--clip-hihg 0.3", "unknown");
+    expect_config_error("--loss-agg sum", "loss_agg");
+    char *empty = fs_join(g_dir, "empty.jsonl");
+    fs_write_atomic(empty, "{\"x\": 1}\n", 9);
+    char out[8192];
+    char *run = fs_join(g_dir, "bad2");
+    int rc = test_run(out, sizeof out, "%s train --model %s --data %s --run-dir %s", rlc_bin(),
+                      fixture("models/qwen2-tiny"), empty, run);
+    assert_true(rc != 0);
+    assert_non_null(strstr(out, "no usable"));
+    assert_false(fs_exists(run));
+    free(empty), free(run);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grpo_run_and_resume), cmocka_unit_test(test_algorithms_run),
+        cmocka_unit_test(test_sigkill_then_resume), cmocka_unit_test(test_sft),
+        cmocka_unit_test(test_bad_config),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
