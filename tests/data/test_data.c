@@ -321,6 +321,51 @@ static void test_arith(void **state) {
     assert_non_null(strstr(rlc_errmsg(), "'^'"));
 }
 
+/* Column-by-column solutions: every line's arithmetic holds and the last partial result is
+ * the answer; the style is chosen per problem without changing the problems themselves. */
+static void test_arith_columns(void **state) {
+    (void)state;
+    data_arith_opts_t o;
+    data_arith_opts_default(&o);
+    o.min_digits = 1;
+    o.max_digits = 3;
+    o.ops = "+-";
+    data_set_t plain = {0}, cols = {0}, half = {0};
+    assert_int_equal(data_synth_arith(&plain, 300, &o, 5), 0);
+    o.column_frac = 1;
+    assert_int_equal(data_synth_arith(&cols, 300, &o, 5), 0);
+    o.column_frac = 0.5;
+    assert_int_equal(data_synth_arith(&half, 300, &o, 5), 0);
+    int n_half = 0;
+    for (int i = 0; i < 300; i++) {
+        assert_string_equal(plain.rows[i].problem, cols.rows[i].problem); /* same problems */
+        assert_null(strstr(plain.rows[i].solution, "column by column"));
+        const char *sol = cols.rows[i].solution;
+        assert_non_null(strstr(sol, "column by column"));
+        n_half += strstr(half.rows[i].solution, "column by column") != NULL;
+        /* each "x + y (+ c) = t" / "x - y (- 1) = t" line is right; the last "so P" is the answer */
+        char last[64] = "";
+        for (const char *line = strchr(sol, '\n') + 1; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+            int x, y, c, t;
+            if (sscanf(line, "%d + %d + %d = %d", &x, &y, &c, &t) == 4) assert_int_equal(x + y + c, t);
+            else if (sscanf(line, "%d + %d = %d, so", &x, &y, &t) == 3) assert_int_equal(x + y, t);
+            else if (sscanf(line, "%d - %d - 1 = %d", &x, &y, &t) == 3) assert_int_equal(x - y - 1, t);
+            const char *so = strstr(line, ", so ");
+            const char *nl = strchr(line, '\n');
+            if (so && (!nl || so < nl)) sscanf(so + 5, "%63[0-9]", last);
+        }
+        long v = strtol(last, NULL, 10);
+        assert_int_equal(v, strtol(cols.rows[i].answer, NULL, 10));
+    }
+    assert_true(n_half > 100 && n_half < 200);
+    o.column_frac = 1.5;
+    data_set_t bad = {0};
+    assert_true(data_synth_arith(&bad, 1, &o, 1) < 0);
+    data_set_free(&plain);
+    data_set_free(&cols);
+    data_set_free(&half);
+}
+
 static void test_countdown(void **state) {
     (void)state;
     long nums[4] = {3, 7, 25, 50};
@@ -378,7 +423,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_profiles),  cmocka_unit_test(test_malformed), cmocka_unit_test(test_iterator),
         cmocka_unit_test(test_exclude_and_write), cmocka_unit_test(test_templates), cmocka_unit_test(test_arith),
-        cmocka_unit_test(test_countdown),
+        cmocka_unit_test(test_countdown), cmocka_unit_test(test_arith_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

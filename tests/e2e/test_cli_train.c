@@ -233,11 +233,50 @@ static void test_bad_config(void **s) {
     free(empty), free(run);
 }
 
+/* `rlc demo --quick`: every phase runs, the three problem sets are pairwise disjoint, the
+ * report has before/after numbers, the final model is an HF directory. (The learning claim
+ * itself takes minutes and is measured by running the demo; see README.) */
+static void test_demo_quick(void **s) {
+    (void)s;
+    char *d = fs_join(g_dir, "demo");
+    char out[65536];
+    int rc = test_run(out, sizeof out, "%s demo --quick --dir %s --threads 2", rlc_bin(), d);
+    if (rc) fail_msg("demo failed: %s", out);
+    assert_non_null(strstr(out, "before GRPO:"));
+    assert_non_null(strstr(out, "after GRPO:"));
+    const char *names[3] = {"sft.jsonl", "rl.jsonl", "heldout.jsonl"};
+    cJSON *sets[3];
+    for (int k = 0; k < 3; k++) {
+        char *p = fs_join(d, names[k]);
+        rlc_jsonl_t r;
+        assert_int_equal(rlc_jsonl_open(&r, p), 0);
+        sets[k] = cJSON_CreateObject();
+        cJSON *row;
+        while (rlc_jsonl_next(&r, &row) > 0) {
+            const char *prob = cJSON_GetObjectItem(row, "problem")->valuestring;
+            if (!cJSON_GetObjectItem(sets[k], prob)) cJSON_AddTrueToObject(sets[k], prob);
+            cJSON_Delete(row);
+        }
+        rlc_jsonl_close(&r);
+        assert_true(cJSON_GetArraySize(sets[k]) > 0);
+        free(p);
+    }
+    for (int a = 0; a < 3; a++)
+        for (int b = a + 1; b < 3; b++)
+            for (cJSON *x = sets[a]->child; x; x = x->next)
+                if (cJSON_GetObjectItem(sets[b], x->string)) fail_msg("%s in both %s and %s", x->string, names[a], names[b]);
+    for (int k = 0; k < 3; k++) cJSON_Delete(sets[k]);
+    char *ck = fs_join(d, "grpo/checkpoints/step-000003/config.json");
+    assert_true(fs_exists(ck));
+    free(ck);
+    free(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grpo_run_and_resume), cmocka_unit_test(test_algorithms_run),
         cmocka_unit_test(test_sigkill_then_resume), cmocka_unit_test(test_sft),
-        cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_bad_config), cmocka_unit_test(test_demo_quick),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -320,6 +320,42 @@ static void test_fork(void **s) {
     rlc_model_free(m);
 }
 
+/* A model whose embedding is larger than the tokenizer's vocabulary (as Qwen2.5 pads it):
+ * sampled ids beyond the tokenizer give no text instead of an error. */
+static void test_padded_vocab(void **s) {
+    (void)s;
+    cJSON *cfg_json = rlc_json_load_file(fixture("models/qwen2-tiny/config.json"));
+    assert_non_null(cfg_json);
+    cJSON_ReplaceItemInObject(cfg_json, "vocab_size", cJSON_CreateNumber(600));
+    rlc_model_t *m;
+    assert_int_equal(rlc_model_create(&m, cfg_json, be, 3, 0.5f), 0); /* large std: spread-out samples */
+    cJSON_Delete(cfg_json);
+    tok_t *tok;
+    assert_int_equal(tok_load(&tok, fixture("models/qwen2-tiny")), 0);
+    assert_true(tok_vocab_size(tok) < m->cfg.vocab_size);
+    gen_engine_t *e;
+    gen_engine_cfg_t cfg = {.page_size = 8};
+    assert_int_equal(gen_engine_create(&e, m, tok, &cfg), 0);
+    gen_params_t p;
+    gen_params_default(&p);
+    p.n = 8;
+    p.max_new_tokens = 24;
+    p.seed = 1;
+    p.ignore_eos = 1;
+    int32_t x[5] = {3, 4, 5, 6, 7};
+    int r = gen_submit(e, x, 5, &p, NULL);
+    assert_int_equal(gen_run(e, NULL), 0);
+    int beyond = 0;
+    for (int i = 0; i < 8; i++) {
+        const gen_output_t *o = gen_output(e, r, i);
+        for (int k = 0; k < o->n_tokens; k++) beyond += o->tokens[k] >= tok_vocab_size(tok);
+    }
+    assert_true(beyond > 0); /* the case really occurred */
+    gen_engine_free(e);
+    tok_free(tok);
+    rlc_model_free(m);
+}
+
 static void test_bad_input(void **s) {
     (void)s;
     rlc_model_t *m = load("qwen2-tiny");
@@ -384,7 +420,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_greedy_matches_hf), cmocka_unit_test(test_batch_invariance),
         cmocka_unit_test(test_prefix_sharing),    cmocka_unit_test(test_stops_and_tools),
-        cmocka_unit_test(test_fork),              cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_fork),              cmocka_unit_test(test_bad_input), cmocka_unit_test(test_padded_vocab),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
