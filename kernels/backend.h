@@ -39,7 +39,9 @@ typedef struct rlc_backend rlc_backend_t;
  *     that the mass of {p >= tau} is >= top_p (top_p < 1);
  *   the token is argmax over the kept set of z_i + g_i, Gumbel noise
  *     g_i = -log(-log(u_i)), u_i = uniform from Philox4x32-10 with key = seed and
- *     counter = (i / 4, counter_lo, counter_hi, 0), word i % 4, mapped to (0, 1).
+ *     counter = (i / 4, counter_lo, counter_hi, 0), word i % 4, mapped to (0, 1) as
+ *     ((w >> 8) + 0.5) / 2^24. (Equivalently argmax exp(z_i - max z) / (-log u_i), which
+ *     needs one log per entry; the CPU computes it that way.)
  * counter is the index of the token within its sequence, so a sequence's samples do not
  * depend on batch composition. */
 typedef struct rlc_sample_params {
@@ -54,6 +56,12 @@ struct rlc_backend {
     int threads;                  /* CPU threads used by the host side */
     size_t esize[RLC_BUF_KINDS];  /* bytes per element of each kind */
     char device_desc[128];        /* "CPU (2 threads)", "NVIDIA H100 80GB HBM3 (sm_90)" */
+    /* Set (by the model's inference step) while the rollout engine runs: matmul_fwd and
+     * logits must then compute every output row independently of the other rows, in a fixed
+     * order, so a sequence's tokens do not depend on the batch it shares. The CPU honours
+     * it (kernels/cpu/gemm_rows.c); the CUDA backend does not yet (cuBLASLt picks algorithms
+     * per shape). */
+    int row_invariant;
     void *impl;
 
     void (*destroy)(rlc_backend_t *be);

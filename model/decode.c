@@ -141,6 +141,7 @@ int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b
         (rc = be->upload(be, w->out_rows, RLC_BUF_I32, b->out_rows, (size_t)b->n_out)))
         return rc;
     float scale = 1.0f / sqrtf((float)D);
+    be->row_invariant = 1; /* batch-invariant matmuls for generation */
     be->embedding_fwd(be, w->x, w->ids, P(m->off_embed), N, C);
     be->rmsnorm_fwd(be, w->ln, w->rstd, w->x, P(m->layer[0].ln1), N, C, c->rms_norm_eps);
     for (int l = 0; l < L; l++) {
@@ -161,6 +162,7 @@ int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b
     }
     be->gather_rows(be, w->rows, w->ln, w->out_rows, b->n_out, C);
     be->logits(be, w->logits, w->rows, P(m->off_lm_head), b->n_out, C, c->vocab_size);
+    be->row_invariant = 0;
     if ((rc = be->check(be))) return rc;
     *logits = w->logits;
     return 0;

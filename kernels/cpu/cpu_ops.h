@@ -22,6 +22,8 @@ void cpu_attention_bwd(rlc_backend_t *be, void *dqkv, const void *dout, const vo
                        int D, float scale);
 void cpu_swiglu_fwd(rlc_backend_t *be, void *out, const void *gu, int N, int F);
 void cpu_swiglu_bwd(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F);
+void cpu_gemm_rows(rlc_backend_t *be, float *out, const float *x, const float *w, const float *bias, int M, int K,
+                   int N);
 void cpu_matmul_fwd(rlc_backend_t *be, void *out, const void *inp, const void *w, const void *bias, int N, int IC,
                     int OC);
 void cpu_matmul_bwd(rlc_backend_t *be, void *dinp, void *dw, void *dbias, const void *dout, const void *inp,

@@ -108,5 +108,9 @@ void cpu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *e
 }
 
 void cpu_logits(rlc_backend_t *be, float *out, const void *h, const void *w, int M, int C, int V) {
+    if (be->row_invariant) {
+        cpu_gemm_rows(be, out, h, w, NULL, M, C, V);
+        return;
+    }
     head_chunk(be, out, h, w, M, C, V, 1.0f);
 }

@@ -8,6 +8,10 @@ void cpu_matmul_fwd(rlc_backend_t *be, void *out, const void *inp, const void *w
                     int OC) {
     float *o = out;
     const float *b = bias;
+    if (be->row_invariant) {
+        cpu_gemm_rows(be, o, inp, w, b, N, IC, OC);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, inp, IC, w, IC, 0.0f, o, OC);
     if (b) {
 #pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)

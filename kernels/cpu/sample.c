@@ -8,6 +8,18 @@
 #include "core/philox.h"
 #include "kernels/cpu/cpu_ops.h"
 
+/* glibc's libmvec gives 8-wide AVX2 expf/logf; the vocabulary-sized passes of the sampler
+ * use them when the CPU has AVX2 (RLC_HAVE_MVEC is set by kernels/CMakeLists.txt). */
+#if defined(RLC_HAVE_MVEC) && defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SAMPLE_VEC 1
+__m256 _ZGVdN8v_expf(__m256 x);
+__m256 _ZGVdN8v_logf(__m256 x);
+static int vec_ok(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+#else
+static int vec_ok(void) { return 0; }
+#endif
+
 /* The k-th largest value of v[0..n) (1-based k), by quickselect on a scratch copy. */
 static float kth_largest(float *a, int n, int k) {
     int lo = 0, hi = n - 1, want = k - 1;
@@ -72,15 +84,82 @@ static float top_p_threshold(float *a, int n, double top_p) {
     return smallest_seen; /* rounding left the total just under top_p: keep everything seen */
 }
 
-static inline float gumbel(const rlc_sample_params_t *p, int i) {
-    rlc_philox_out_t r = rlc_philox4x32((uint32_t)(i / 4), (uint32_t)p->counter, (uint32_t)(p->counter >> 32), 0,
+/* Exp(1) noise E_i = -log(u_i) for vocabulary entries [i0, i0 + 4): one Philox block. */
+static inline void exp_noise4(const rlc_sample_params_t *p, int i0, float *E) {
+    rlc_philox_out_t r = rlc_philox4x32((uint32_t)(i0 / 4), (uint32_t)p->counter, (uint32_t)(p->counter >> 32), 0,
                                         (uint32_t)p->seed, (uint32_t)(p->seed >> 32));
-    float u = ((float)(r.v[i % 4] >> 8) + 0.5f) * (1.0f / 16777216.0f);
-    return -logf(-logf(u));
+    for (int k = 0; k < 4; k++) E[k] = -logf(((float)(r.v[k] >> 8) + 0.5f) * (1.0f / 16777216.0f));
 }
 
-static void sample_row(const float *logits, int V, const rlc_sample_params_t *p, float *scratch, int32_t *tok,
-                       float *logp) {
+#ifdef SAMPLE_VEC
+__attribute__((target("avx2,fma"))) static void exp_shifted_avx2(const float *logits, int V, float mx, float T,
+                                                                  float *e) {
+    __m256 vm = _mm256_set1_ps(mx), vt = _mm256_set1_ps(T);
+    int v = 0;
+    for (; v + 8 <= V; v += 8)
+        _mm256_storeu_ps(e + v, _ZGVdN8v_expf(_mm256_div_ps(_mm256_sub_ps(_mm256_loadu_ps(logits + v), vm), vt)));
+    for (; v < V; v++) e[v] = expf((logits[v] - mx) / T);
+}
+
+/* E for entries [i0, i0 + 8): two Philox blocks, one vector log */
+__attribute__((target("avx2,fma"))) static void exp_noise8_avx2(const rlc_sample_params_t *p, int i0, float *E) {
+    float u[8];
+    for (int h = 0; h < 2; h++) {
+        rlc_philox_out_t r = rlc_philox4x32((uint32_t)((i0 + 4 * h) / 4), (uint32_t)p->counter,
+                                            (uint32_t)(p->counter >> 32), 0, (uint32_t)p->seed,
+                                            (uint32_t)(p->seed >> 32));
+        for (int k = 0; k < 4; k++) u[4 * h + k] = ((float)(r.v[k] >> 8) + 0.5f) * (1.0f / 16777216.0f);
+    }
+    _mm256_storeu_ps(E, _mm256_sub_ps(_mm256_setzero_ps(), _ZGVdN8v_logf(_mm256_loadu_ps(u))));
+}
+#endif
+
+static void exp_shifted(const float *logits, int V, float mx, float T, float *e, int vec) {
+#ifdef SAMPLE_VEC
+    if (vec) {
+        exp_shifted_avx2(logits, V, mx, T, e);
+        return;
+    }
+#endif
+    (void)vec;
+    for (int v = 0; v < V; v++) e[v] = expf((logits[v] - mx) / T);
+}
+
+/* Gumbel-max as argmax e_i / E_i with e_i = exp(z_i - max z) and E_i = -log(u_i): the same
+ * argmax as z_i + g_i, g_i = -log(-log u_i) (exp is monotone), at one log per entry. */
+static int gumbel_argmax(const rlc_sample_params_t *p, const float *e, int V, const uint8_t *keep, int vec) {
+    int best = -1;
+    float bestkey = -1.0f;
+    for (int i0 = 0; i0 < V; i0 += 8) {
+        int n = V - i0 < 8 ? V - i0 : 8, any = 0;
+        for (int k = 0; k < n; k++) any |= !keep || keep[i0 + k];
+        if (!any) continue;
+        float E[8];
+#ifdef SAMPLE_VEC
+        if (vec && n == 8)
+            exp_noise8_avx2(p, i0, E);
+        else
+#endif
+        {
+            exp_noise4(p, i0, E);
+            if (n > 4) exp_noise4(p, i0 + 4, E + 4);
+        }
+        for (int k = 0; k < n; k++) {
+            int i = i0 + k;
+            if (keep && !keep[i]) continue;
+            float key = e[i] / E[k];
+            if (key > bestkey) {
+                bestkey = key;
+                best = i;
+            }
+        }
+    }
+    (void)vec;
+    return best;
+}
+
+static void sample_row(const float *logits, int V, const rlc_sample_params_t *p, float *e, float *work, uint8_t *keep,
+                       int32_t *tok, float *logp) {
     float T = p->temperature > 0 ? p->temperature : 1.0f;
     float mx = -INFINITY;
     int amax = 0;
@@ -89,55 +168,38 @@ static void sample_row(const float *logits, int V, const rlc_sample_params_t *p,
             mx = logits[v];
             amax = v;
         }
+    /* e_v = exp(zs_v), zs = (logits - max) / T <= 0: kept for the draw */
     double s = 0;
-    for (int v = 0; v < V; v++) s += exp((double)((logits[v] - mx) / T));
-    float lse = (float)log(s); /* of (z - max z) */
+    int vec = vec_ok();
+    exp_shifted(logits, V, mx, T, e, vec);
+    for (int v = 0; v < V; v++) s += e[v];
+    float lse = (float)log(s); /* of zs */
     if (!(p->temperature > 0)) {
         *tok = amax;
         *logp = -lse;
         return;
     }
-    /* thresholds on z = logits / T, in the shifted domain zs = (logits - mx) / T <= 0 */
+    int filtered = 0;
     float zmin = -INFINITY;
     if (p->top_k > 0 && p->top_k < V) {
-        for (int v = 0; v < V; v++) scratch[v] = (logits[v] - mx) / T;
-        float kth = kth_largest(scratch, V, p->top_k);
-        if (kth > zmin) zmin = kth;
+        for (int v = 0; v < V; v++) work[v] = (logits[v] - mx) / T;
+        zmin = kth_largest(work, V, p->top_k);
+        filtered = 1;
     }
     if (p->min_p > 0) {
         float t = logf(p->min_p); /* p_v >= min_p * p_max  <=>  zs_v >= log(min_p) */
         if (t > zmin) zmin = t;
+        filtered = 1;
     }
+    float tau = 0, inv_s = (float)(1.0 / s);
     if (p->top_p > 0 && p->top_p < 1) {
-        for (int v = 0; v < V; v++) scratch[v] = expf((logits[v] - mx) / T - lse);
-        float tau = top_p_threshold(scratch, V, p->top_p);
-        /* p >= tau  <=>  zs >= log(tau) + lse, evaluated on p itself to keep ties exact */
-        int best = -1;
-        float bestkey = -INFINITY;
-        for (int v = 0; v < V; v++) {
-            float zs = (logits[v] - mx) / T;
-            if (zs < zmin || expf(zs - lse) < tau) continue;
-            float key = zs + gumbel(p, v);
-            if (key > bestkey) {
-                bestkey = key;
-                best = v;
-            }
-        }
-        *tok = best >= 0 ? best : amax;
-        *logp = (logits[*tok] - mx) / T - lse;
-        return;
+        for (int v = 0; v < V; v++) work[v] = e[v] * inv_s;
+        tau = top_p_threshold(work, V, p->top_p);
+        filtered = 1;
     }
-    int best = -1;
-    float bestkey = -INFINITY;
-    for (int v = 0; v < V; v++) {
-        float zs = (logits[v] - mx) / T;
-        if (zs < zmin) continue;
-        float key = zs + gumbel(p, v);
-        if (key > bestkey) {
-            bestkey = key;
-            best = v;
-        }
-    }
+    if (filtered)
+        for (int v = 0; v < V; v++) keep[v] = (logits[v] - mx) / T >= zmin && e[v] * inv_s >= tau;
+    int best = gumbel_argmax(p, e, V, filtered ? keep : NULL, vec);
     *tok = best >= 0 ? best : amax;
     *logp = (logits[*tok] - mx) / T - lse;
 }
@@ -146,10 +208,12 @@ void cpu_sample(rlc_backend_t *be, int32_t *tokens, float *logp, const float *lo
                 int M, int V) {
 #pragma omp parallel num_threads(CPU_THREADS(be)) if (M > 1)
     {
-        float *scratch = malloc((size_t)V * sizeof(float));
+        float *e = malloc((size_t)V * 2 * sizeof(float));
+        uint8_t *keep = malloc((size_t)V);
 #pragma omp for schedule(dynamic, 1)
         for (int r = 0; r < M; r++)
-            sample_row(logits + (size_t)r * V, V, &params[r], scratch, &tokens[r], &logp[r]);
-        free(scratch);
+            if (e && keep) sample_row(logits + (size_t)r * V, V, &params[r], e, e + V, keep, &tokens[r], &logp[r]);
+        free(e);
+        free(keep);
     }
 }

@@ -1,0 +1,146 @@
+/* Row-invariant matmul for inference: out[M, N] = x[M, K] · w[N, K]^T (+ bias). Every output
+ * element is one dot product summed in a fixed order — eight lanes over k (lane j takes
+ * k ≡ j mod 8, in increasing k, with fused multiply-adds), a fixed lane reduction, then the
+ * k tail — so a row's result never depends on M or on the blocking. The rollout engine uses
+ * it for every step (prefill and decode alike), which makes generation batch-invariant by
+ * construction, and it reads the weights in place: no packing, which is what small-M decode
+ * steps pay most for in a general GEMM. AVX2+FMA with runtime dispatch; the portable path
+ * sums in the same order (fmaf), so results agree bit for bit where both can run. */
+#include <math.h>
+#include <omp.h>
+#include <stddef.h>
+
+#include "kernels/cpu/cpu_ops.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define RLC_HAVE_AVX2_PATH 1
+#endif
+
+/* The fixed lane reduction: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). */
+static inline float reduce8(const float *l) {
+    return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+}
+
+static float dot_portable(const float *a, const float *b, int K) {
+    float l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int K8 = K & ~7;
+    for (int k = 0; k < K8; k += 8)
+        for (int j = 0; j < 8; j++) l[j] = fmaf(a[k + j], b[k + j], l[j]);
+    float s = reduce8(l);
+    for (int k = K8; k < K; k++) s = fmaf(a[k], b[k], s);
+    return s;
+}
+
+static void rows_portable(float *out, const float *x, const float *w, const float *bias, int M, int K, int N, int n0,
+                          int n1) {
+    for (int n = n0; n < n1; n++)
+        for (int m = 0; m < M; m++) {
+            float v = dot_portable(x + (size_t)m * K, w + (size_t)n * K, K);
+            out[(size_t)m * N + n] = bias ? v + bias[n] : v;
+        }
+}
+
+#ifdef RLC_HAVE_AVX2_PATH
+__attribute__((target("avx2,fma"))) static inline float hsum_fixed(__m256 v, const float *x, const float *w, int K8,
+                                                                   int K) {
+    float l[8];
+    _mm256_storeu_ps(l, v);
+    float s = reduce8(l);
+    for (int k = K8; k < K; k++) s = fmaf(x[k], w[k], s);
+    return s;
+}
+
+/* Columns [n0, n1) for all rows: blocks of 3 weight rows × 4 input rows (12 accumulators)
+ * while the three weight rows stay in L1; leftovers one element at a time in the same order. */
+__attribute__((target("avx2,fma"))) static void rows_avx2(float *out, const float *x, const float *w, const float *bias,
+                                                          int M, int K, int N, int n0, int n1) {
+    int K8 = K & ~7;
+    int n = n0;
+    for (; n + 3 <= n1; n += 3) {
+        const float *w0 = w + (size_t)n * K, *w1 = w0 + K, *w2 = w1 + K;
+        int m = 0;
+        for (; m + 4 <= M; m += 4) {
+            const float *x0 = x + (size_t)m * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
+            __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
+            __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+            __m256 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+            for (int k = 0; k < K8; k += 8) {
+                __m256 b0 = _mm256_loadu_ps(w0 + k), b1 = _mm256_loadu_ps(w1 + k), b2 = _mm256_loadu_ps(w2 + k);
+                __m256 v = _mm256_loadu_ps(x0 + k);
+                a00 = _mm256_fmadd_ps(v, b0, a00);
+                a10 = _mm256_fmadd_ps(v, b1, a10);
+                a20 = _mm256_fmadd_ps(v, b2, a20);
+                v = _mm256_loadu_ps(x1 + k);
+                a01 = _mm256_fmadd_ps(v, b0, a01);
+                a11 = _mm256_fmadd_ps(v, b1, a11);
+                a21 = _mm256_fmadd_ps(v, b2, a21);
+                v = _mm256_loadu_ps(x2 + k);
+                a02 = _mm256_fmadd_ps(v, b0, a02);
+                a12 = _mm256_fmadd_ps(v, b1, a12);
+                a22 = _mm256_fmadd_ps(v, b2, a22);
+                v = _mm256_loadu_ps(x3 + k);
+                a03 = _mm256_fmadd_ps(v, b0, a03);
+                a13 = _mm256_fmadd_ps(v, b1, a13);
+                a23 = _mm256_fmadd_ps(v, b2, a23);
+            }
+            const __m256 acc[3][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23}};
+            const float *wr[3] = {w0, w1, w2}, *xr[4] = {x0, x1, x2, x3};
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < 4; j++) {
+                    float v = hsum_fixed(acc[i][j], xr[j], wr[i], K8, K);
+                    out[(size_t)(m + j) * N + n + i] = bias ? v + bias[n + i] : v;
+                }
+        }
+        for (; m < M; m++)
+            for (int i = 0; i < 3; i++) {
+                const float *xr = x + (size_t)m * K, *wr = w + (size_t)(n + i) * K;
+                __m256 a = _mm256_setzero_ps();
+                for (int k = 0; k < K8; k += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k), _mm256_loadu_ps(wr + k), a);
+                float v = hsum_fixed(a, xr, wr, K8, K);
+                out[(size_t)m * N + n + i] = bias ? v + bias[n + i] : v;
+            }
+    }
+    for (; n < n1; n++)
+        for (int m = 0; m < M; m++) {
+            const float *xr = x + (size_t)m * K, *wr = w + (size_t)n * K;
+            __m256 a = _mm256_setzero_ps();
+            for (int k = 0; k < K8; k += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k), _mm256_loadu_ps(wr + k), a);
+            float v = hsum_fixed(a, xr, wr, K8, K);
+            out[(size_t)m * N + n] = bias ? v + bias[n] : v;
+        }
+}
+#endif
+
+static int have_avx2(void) {
+#ifdef RLC_HAVE_AVX2_PATH
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); /* reads libgcc's cpu model */
+#else
+    return 0;
+#endif
+}
+
+void cpu_gemm_rows(rlc_backend_t *be, float *out, const float *x, const float *w, const float *bias, int M, int K,
+                   int N) {
+    int avx = have_avx2();
+    /* column ranges per thread, in multiples of 3 so the blocking (not the result) is stable */
+    int nt = CPU_THREADS(be);
+    long work = (long)M * N * K;
+    if (work < (1L << 18)) nt = 1;
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num(), T = omp_get_num_threads();
+        int blocks = (N + 2) / 3;
+        int b0 = (int)((long)blocks * t / T), b1 = (int)((long)blocks * (t + 1) / T);
+        int n0 = b0 * 3, n1 = b1 * 3 < N ? b1 * 3 : N;
+        if (n0 < n1) {
+#ifdef RLC_HAVE_AVX2_PATH
+            if (avx)
+                rows_avx2(out, x, w, bias, M, K, N, n0, n1);
+            else
+#endif
+                rows_portable(out, x, w, bias, M, K, N, n0, n1);
+        }
+    }
+    (void)avx;
+}
