@@ -159,7 +159,12 @@ static void test_sigkill_then_resume(void **s) {
             execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
             _exit(127);
         }
-        usleep((useconds_t)(1500000 + rand() % 1500000)); /* 1.5-3 s: mid-run, often mid-checkpoint */
+        /* once the run has a checkpoint (up to 120 s on a loaded machine), kill it at a
+         * random moment: mid-step, often mid-checkpoint (it saves every step) */
+        char *latest = fs_join(run, "checkpoints/latest");
+        for (int i = 0; i < 12000 && !fs_exists(latest); i++) usleep(10000);
+        free(latest);
+        usleep((useconds_t)(rand() % 1500000));
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
     }

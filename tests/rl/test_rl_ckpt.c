@@ -378,6 +378,12 @@ static int child_signal(const char *run) {
     while (!rl_signal_pending()) {
         train_step(m, o, (int)step);
         step++;
+        if (step == 1) { /* tell the parent the handler is in place and a step is done */
+            char *ready = fs_join(run, "ready");
+            fs_mkdir_p(run);
+            if (ready) fs_write_atomic(ready, "1", 1);
+            free(ready);
+        }
     }
     rl_train_state_t st = {.step = step, .data_cursor = step};
     rl_ckpt_model_t cm = {NULL, m, o};
@@ -437,7 +443,11 @@ static void test_signal_checkpoint(void **s) {
     (void)s;
     char *run = run_dir("sig");
     pid_t pid = spawn_child("signal", run, 0);
-    usleep(300 * 1000);
+    /* wait (up to 60 s on a loaded machine) until the child has its handler and a step */
+    char *ready = fs_join(run, "ready");
+    for (int i = 0; i < 6000 && !fs_exists(ready); i++) usleep(10 * 1000);
+    assert_true(fs_exists(ready));
+    free(ready);
     kill(pid, SIGTERM);
     int status;
     waitpid(pid, &status, 0);
