@@ -297,10 +297,17 @@ int cmd_demo(int argc, char **argv) {
         printf("\n[4/4] results (%s)\n", dir);
         printf("  training accuracy per step: %s  (%.2f -> %.2f)\n", line, curve.n ? curve.reward[0] : NAN,
                curve.n ? curve.reward[curve.n - 1] : NAN);
-        printf("  held-out pass@1 (%ld problems never trained on, 4 samples each, T=%.1f):\n", model ? 0L : n_eval,
-               cfg.temperature);
-        printf("    before GRPO: %.1f%%\n    after GRPO:  %.1f%%   (%+.1f points)\n", 100 * ro.eval_before,
-               100 * ro.eval_after, 100 * (ro.eval_after - ro.eval_before));
+        if (model && !eval_data) {
+            printf("  no --eval-data given: no held-out measurement\n");
+        } else {
+            if (model)
+                printf("  held-out pass@1 (%s, 4 samples each, T=%.1f):\n", eval_data, cfg.temperature);
+            else
+                printf("  held-out pass@1 (%ld problems never trained on, 4 samples each, T=%.1f):\n", n_eval,
+                       cfg.temperature);
+            printf("    before GRPO: %.1f%%\n    after GRPO:  %.1f%%   (%+.1f points)\n", 100 * ro.eval_before,
+                   100 * ro.eval_after, 100 * (ro.eval_after - ro.eval_before));
+        }
         if (!model) {
             double f0, f1;
             style_shift(rl_run, rl_steps, rl_steps < 60 ? (rl_steps + 1) / 3 : 20, &f0, &f1);

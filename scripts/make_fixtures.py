@@ -14,6 +14,9 @@ Usage:  python3 scripts/make_fixtures.py                 # regenerate everything
         python3 scripts/make_fixtures.py --verify DIR --ref NAME
             load DIR (e.g. a model rlc saved) in transformers and check its log-probs against
             the reference of fixture NAME (exit 1 on mismatch).
+        python3 scripts/make_fixtures.py --compare-rlc DIR [--rlc build/cli/rlc]
+            load any checkpoint rlc wrote (e.g. after training) in transformers and compare
+            its log-probs with `rlc logprobs` on the same directory (exit 1 above 1e-4).
 Needs: torch, transformers, safetensors (PyPI). Tests never run this script.
 """
 import argparse
@@ -246,12 +249,35 @@ def verify(dirpath, name):
     return 0 if err < 1e-4 else 1
 
 
+def compare_rlc(dirpath, rlc):
+    """Load DIR (any checkpoint rlc wrote) in transformers and compare its per-token log-probs
+    on a fixed id sequence with `rlc logprobs` on the same directory."""
+    import subprocess
+    from transformers import AutoModelForCausalLM
+    model = AutoModelForCausalLM.from_pretrained(dirpath, dtype=torch.float32).eval()
+    g = torch.Generator().manual_seed(3)
+    ids = torch.randint(3, min(model.config.vocab_size, 500), (24,), generator=g).tolist()
+    out = subprocess.run([rlc, "logprobs", "--model", dirpath, "--json", "--ids", " ".join(map(str, ids))],
+                         check=True, capture_output=True, text=True).stdout
+    ours = [t["logprob"] for t in json.loads(out)["tokens"]]
+    with torch.no_grad():
+        lp = torch.log_softmax(model(torch.tensor([ids])).logits[0], -1)
+    ref = [lp[i, ids[i + 1]].item() for i in range(len(ids) - 1)]
+    err = max(abs(a - b) for a, b in zip(ours, ref))
+    print(f"compare {dirpath}: transformers loaded it; max |dlogp| vs rlc logprobs = {err:.3g}")
+    return 0 if err < 1e-4 else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--verify")
     ap.add_argument("--ref")
     ap.add_argument("--only")
+    ap.add_argument("--compare-rlc", metavar="DIR")
+    ap.add_argument("--rlc", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "cli", "rlc"))
     a = ap.parse_args()
+    if a.compare_rlc:
+        sys.exit(compare_rlc(a.compare_rlc, a.rlc))
     if a.verify:
         sys.exit(verify(a.verify, a.ref))
     torch.use_deterministic_algorithms(True)
