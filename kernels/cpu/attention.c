@@ -44,10 +44,8 @@ void cpu_attention_fwd(rlc_backend_t *be, void *out, float *lse, const void *qkv
                 if (sc[j] > mx) mx = sc[j];
             }
             double sum = 0;
-            for (int j = 0; j < L; j++) {
-                sc[j] = expf(sc[j] - mx);
-                sum += sc[j];
-            }
+            cpu_vexpf(sc, sc, L, mx);
+            for (int j = 0; j < L; j++) sum += sc[j];
             float inv = (float)(1.0 / sum);
             float *orow = o + (size_t)n * Hq * D + (size_t)h * D;
             memset(orow, 0, (size_t)D * sizeof(float));

@@ -41,5 +41,10 @@ void cpu_paged_attention(rlc_backend_t *be, void *out, const void *qkv, const vo
                          int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx);
 void cpu_sample(rlc_backend_t *be, int32_t *tokens, float *logp, const float *logits, const rlc_sample_params_t *params,
                 int M, int V);
+/* y[i] = exp(x[i] - shift) (y may alias x), vectorised where the machine allows. */
+void cpu_vexpf(float *y, const float *x, int n, float shift);
+/* 0 when the AVX2 Philox used by the sampler equals rlc_philox4x32 bit for bit, 1 when the
+ * vector path is not available here, -1 on a mismatch (tests). */
+int cpu_philox8_selfcheck(void);
 void cpu_adamw(rlc_backend_t *be, void *param, float *master, const void *grad, float *m, float *v, size_t n, float lr,
                float b1, float b2, float eps, float wd, int step, float grad_scale, uint32_t seed);

@@ -32,40 +32,51 @@ void cpu_paged_attention(rlc_backend_t *be, void *out, const void *qkv, const vo
     if (!seq_of) return;
     for (int s = 0; s < nseq; s++)
         for (int n = cu_q[s]; n < cu_q[s + 1]; n++) seq_of[n] = s;
+    /* One task per (token, kv head): each cached K/V row is read once for the whole group of
+     * query heads sharing it. Per query head the arithmetic (and its order) is unchanged. */
 #pragma omp parallel num_threads(CPU_THREADS(be))
     {
-        float *sc = malloc((size_t)(max_ctx > 0 ? max_ctx : 1) * sizeof *sc);
+        int cap = max_ctx > 0 ? max_ctx : 1;
+        float *sc = malloc(((size_t)cap + 2) * grp * sizeof *sc);
+        float *mx = sc + (size_t)cap * grp, *inv = mx + grp; /* per query head of the group */
 #pragma omp for schedule(dynamic, 4)
-        for (long nh = 0; nh < (long)N * Hq; nh++) {
-            int n = (int)(nh / Hq), h = (int)(nh % Hq), g = h / grp, s = seq_of[n];
+        for (long ng = 0; ng < (long)N * Hk; ng++) {
+            int n = (int)(ng / Hk), g = (int)(ng % Hk), s = seq_of[n];
             int qlen = cu_q[s + 1] - cu_q[s];
             int pos = ctx_len[s] - qlen + (n - cu_q[s]);
-            const float *q = x + (size_t)n * ld + (size_t)h * D;
             const int32_t *bt = block_table + (size_t)s * max_pages;
-            float mx = -INFINITY;
+            const float *q0 = x + (size_t)n * ld + (size_t)g * grp * D;
+            for (int h = 0; h < grp; h++) mx[h] = -INFINITY;
             for (int j = 0; j <= pos; j++) {
                 size_t slot = (size_t)bt[j / page_size] * page_size + (size_t)(j % page_size);
                 const float *k = kc + slot * kvw + (size_t)g * D;
-                float d = 0;
+                for (int h = 0; h < grp; h++) {
+                    const float *q = q0 + (size_t)h * D;
+                    float d = 0;
 #pragma omp simd reduction(+ : d)
-                for (int i = 0; i < D; i++) d += q[i] * k[i];
-                sc[j] = scale * d;
-                if (sc[j] > mx) mx = sc[j];
+                    for (int i = 0; i < D; i++) d += q[i] * k[i];
+                    float v = scale * d;
+                    sc[(size_t)h * cap + j] = v;
+                    if (v > mx[h]) mx[h] = v;
+                }
             }
-            double sum = 0;
-            for (int j = 0; j <= pos; j++) {
-                sc[j] = expf(sc[j] - mx);
-                sum += sc[j];
+            for (int h = 0; h < grp; h++) {
+                double sum = 0;
+                float *row = sc + (size_t)h * cap;
+                cpu_vexpf(row, row, pos + 1, mx[h]);
+                for (int j = 0; j <= pos; j++) sum += row[j];
+                inv[h] = (float)(1.0 / sum);
+                memset(o + (size_t)n * Hq * D + (size_t)(g * grp + h) * D, 0, (size_t)D * sizeof(float));
             }
-            float inv = (float)(1.0 / sum);
-            float *orow = o + (size_t)n * Hq * D + (size_t)h * D;
-            memset(orow, 0, (size_t)D * sizeof(float));
             for (int j = 0; j <= pos; j++) {
                 size_t slot = (size_t)bt[j / page_size] * page_size + (size_t)(j % page_size);
                 const float *v = vc + slot * kvw + (size_t)g * D;
-                float w = sc[j] * inv;
+                for (int h = 0; h < grp; h++) {
+                    float *orow = o + (size_t)n * Hq * D + (size_t)(g * grp + h) * D;
+                    float w = sc[(size_t)h * cap + j] * inv[h];
 #pragma omp simd
-                for (int i = 0; i < D; i++) orow[i] += w * v[i];
+                    for (int i = 0; i < D; i++) orow[i] += w * v[i];
+                }
             }
         }
         free(sc);

@@ -65,7 +65,15 @@ __attribute__((target("avx2,fma"))) static void rows_avx2(float *out, const floa
             __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
             __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
             __m256 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+            /* while the first rows use this weight block, pull the next one in from memory:
+             * the LM head streams tens of MiB of weights per step */
+            const float *pf = m == 0 && n + 6 <= n1 ? w2 + K : NULL;
             for (int k = 0; k < K8; k += 8) {
+                if (pf && !(k & 15)) {
+                    _mm_prefetch((const char *)(pf + k), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(pf + K + k), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(pf + 2 * (size_t)K + k), _MM_HINT_T0);
+                }
                 __m256 b0 = _mm256_loadu_ps(w0 + k), b1 = _mm256_loadu_ps(w1 + k), b2 = _mm256_loadu_ps(w2 + k);
                 __m256 v = _mm256_loadu_ps(x0 + k);
                 a00 = _mm256_fmadd_ps(v, b0, a00);

@@ -92,6 +92,73 @@ static inline void exp_noise4(const rlc_sample_params_t *p, int i0, float *E) {
 }
 
 #ifdef SAMPLE_VEC
+/* Eight Philox4x32-10 blocks at once, counters (c0 + lane, c1, c2, 0), key (k0, k1):
+ * out[w][lane] = word w of block lane, bit-identical to rlc_philox4x32. */
+__attribute__((target("avx2"))) static inline void mulhilo8(__m256i a, uint32_t m, __m256i *hi, __m256i *lo) {
+    __m256i mm = _mm256_set1_epi32((int)m);
+    __m256i pe = _mm256_mul_epu32(a, mm);                        /* lanes 0,2,4,6: 64-bit products */
+    __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), mm); /* lanes 1,3,5,7 */
+    *lo = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
+    *hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+}
+
+__attribute__((target("avx2"))) static void philox8(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t k0, uint32_t k1,
+                                                    uint32_t out[4][8]) {
+    __m256i x0 = _mm256_add_epi32(_mm256_set1_epi32((int)c0), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256i x1 = _mm256_set1_epi32((int)c1), x2 = _mm256_set1_epi32((int)c2), x3 = _mm256_setzero_si256();
+    for (int r = 0; r < 10; r++) {
+        __m256i hi0, lo0, hi1, lo1;
+        mulhilo8(x0, 0xD2511F53u, &hi0, &lo0);
+        mulhilo8(x2, 0xCD9E8D57u, &hi1, &lo1);
+        __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(hi1, x1), _mm256_set1_epi32((int)k0));
+        __m256i n2 = _mm256_xor_si256(_mm256_xor_si256(hi0, x3), _mm256_set1_epi32((int)k1));
+        x0 = n0;
+        x1 = lo1;
+        x2 = n2;
+        x3 = lo0;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    _mm256_storeu_si256((__m256i *)out[0], x0);
+    _mm256_storeu_si256((__m256i *)out[1], x1);
+    _mm256_storeu_si256((__m256i *)out[2], x2);
+    _mm256_storeu_si256((__m256i *)out[3], x3);
+}
+
+/* E for entries [i0, i0 + 32): eight Philox blocks, four vector logs */
+__attribute__((target("avx2,fma"))) static void exp_noise32_avx2(const rlc_sample_params_t *p, int i0, float *E) {
+    uint32_t w[4][8];
+    philox8((uint32_t)(i0 / 4), (uint32_t)p->counter, (uint32_t)(p->counter >> 32), (uint32_t)p->seed,
+            (uint32_t)(p->seed >> 32), w);
+    float u[32];
+    for (int b = 0; b < 8; b++)
+        for (int k = 0; k < 4; k++) u[4 * b + k] = ((float)(w[k][b] >> 8) + 0.5f) * (1.0f / 16777216.0f);
+    for (int v = 0; v < 32; v += 8)
+        _mm256_storeu_ps(E + v, _mm256_sub_ps(_mm256_setzero_ps(), _ZGVdN8v_logf(_mm256_loadu_ps(u + v))));
+}
+#endif
+
+int cpu_philox8_selfcheck(void) {
+#ifdef SAMPLE_VEC
+    if (!vec_ok()) return 1; /* nothing to check on this CPU */
+    uint32_t w[4][8];
+    const uint32_t args[3][5] = {{0, 0, 0, 0, 0}, {0xfffffff9u, ~0u, ~0u, ~0u, ~0u}, {12345, 678, 9, 0xdeadbeef, 42}};
+    for (int t = 0; t < 3; t++) {
+        const uint32_t *a = args[t];
+        philox8(a[0], a[1], a[2], a[3], a[4], w);
+        for (int b = 0; b < 8; b++) {
+            rlc_philox_out_t r = rlc_philox4x32(a[0] + (uint32_t)b, a[1], a[2], 0, a[3], a[4]);
+            for (int k = 0; k < 4; k++)
+                if (r.v[k] != w[k][b]) return -1;
+        }
+    }
+    return 0;
+#else
+    return 1;
+#endif
+}
+
+#ifdef SAMPLE_VEC
 __attribute__((target("avx2,fma"))) static void exp_shifted_avx2(const float *logits, int V, float mx, float T,
                                                                   float *e) {
     __m256 vm = _mm256_set1_ps(mx), vt = _mm256_set1_ps(T);
@@ -101,17 +168,6 @@ __attribute__((target("avx2,fma"))) static void exp_shifted_avx2(const float *lo
     for (; v < V; v++) e[v] = expf((logits[v] - mx) / T);
 }
 
-/* E for entries [i0, i0 + 8): two Philox blocks, one vector log */
-__attribute__((target("avx2,fma"))) static void exp_noise8_avx2(const rlc_sample_params_t *p, int i0, float *E) {
-    float u[8];
-    for (int h = 0; h < 2; h++) {
-        rlc_philox_out_t r = rlc_philox4x32((uint32_t)((i0 + 4 * h) / 4), (uint32_t)p->counter,
-                                            (uint32_t)(p->counter >> 32), 0, (uint32_t)p->seed,
-                                            (uint32_t)(p->seed >> 32));
-        for (int k = 0; k < 4; k++) u[4 * h + k] = ((float)(r.v[k] >> 8) + 0.5f) * (1.0f / 16777216.0f);
-    }
-    _mm256_storeu_ps(E, _mm256_sub_ps(_mm256_setzero_ps(), _ZGVdN8v_logf(_mm256_loadu_ps(u))));
-}
 #endif
 
 static void exp_shifted(const float *logits, int V, float mx, float T, float *e, int vec) {
@@ -130,20 +186,17 @@ static void exp_shifted(const float *logits, int V, float mx, float T, float *e,
 static int gumbel_argmax(const rlc_sample_params_t *p, const float *e, int V, const uint8_t *keep, int vec) {
     int best = -1;
     float bestkey = -1.0f;
-    for (int i0 = 0; i0 < V; i0 += 8) {
-        int n = V - i0 < 8 ? V - i0 : 8, any = 0;
+    for (int i0 = 0; i0 < V; i0 += 32) {
+        int n = V - i0 < 32 ? V - i0 : 32, any = 0;
         for (int k = 0; k < n; k++) any |= !keep || keep[i0 + k];
         if (!any) continue;
-        float E[8];
+        float E[32];
 #ifdef SAMPLE_VEC
-        if (vec && n == 8)
-            exp_noise8_avx2(p, i0, E);
+        if (vec && n == 32)
+            exp_noise32_avx2(p, i0, E);
         else
 #endif
-        {
-            exp_noise4(p, i0, E);
-            if (n > 4) exp_noise4(p, i0 + 4, E + 4);
-        }
+            for (int b = 0; b < n; b += 4) exp_noise4(p, i0 + b, E + b);
         for (int k = 0; k < n; k++) {
             int i = i0 + k;
             if (keep && !keep[i]) continue;
