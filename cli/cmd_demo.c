@@ -157,7 +157,7 @@ static void style_shift(const char *run, long steps, long span, double *first, d
 
 int cmd_demo(int argc, char **argv) {
     const char *dir = "demo_run", *model = NULL, *data = NULL, *eval_data = NULL, *template_name = NULL;
-    long seed = 1, threads = 0, sft_steps = 1200, rl_steps = 120, n_train = 3000, n_rl = 3000, n_eval = 200, hidden = 128;
+    long seed = 1, threads = 0, sft_steps = 1200, rl_steps = 200, n_train = 3000, n_rl = 3000, n_eval = 500, hidden = 128;
     long layers = 4;
     long min_digits = 1, max_digits = 2, group = 8, prompts = 16;
     double sft_lr = 3e-3, rl_lr = 2e-4, temperature = 1.0, column_frac = 0.5;

@@ -18,13 +18,7 @@ static int write_records(const char *path, const cJSON *items) {
     fs_atomic_t a;
     int rc = fs_atomic_open(&a, path);
     if (rc) return rc;
-    for (const cJSON *it = items->child; it && !rc; it = it->next) {
-        char *s = cJSON_PrintUnformatted(it);
-        if (!s) rc = RLC_ENOMEM;
-        if (!rc) rc = fs_atomic_write(&a, s, strlen(s));
-        if (!rc) rc = fs_atomic_write(&a, "\n", 1);
-        free(s);
-    }
+    for (const cJSON *it = items->child; it && !rc; it = it->next) rc = rlc_json_write_line(&a, it);
     if (rc) {
         fs_atomic_abort(&a);
         return rc;

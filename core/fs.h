@@ -20,7 +20,7 @@ int fs_copy_file(const char *src, const char *dst);
 
 /* Atomic writer: data goes to "<path>.tmp.<pid>"; commit fsyncs and renames over path;
  * abort (or a crash) leaves the previous file untouched. */
-typedef struct {
+typedef struct fs_atomic_s {
     FILE *f;
     char *path, *tmp;
     int failed;

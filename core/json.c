@@ -163,6 +163,15 @@ char *rlc_json_print(const cJSON *obj, int pretty) {
     return s;
 }
 
+int rlc_json_write_line(fs_atomic_t *a, const cJSON *obj) {
+    char *s = rlc_json_print(obj, 0);
+    if (!s) return RLC_ENOMEM;
+    int rc = fs_atomic_write(a, s, strlen(s));
+    if (!rc) rc = fs_atomic_write(a, "\n", 1);
+    free(s);
+    return rc;
+}
+
 int rlc_jsonl_open(rlc_jsonl_t *r, const char *path) {
     memset(r, 0, sizeof *r);
     r->f = fopen(path, "rb");

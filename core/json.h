@@ -31,6 +31,10 @@ cJSON *rlc_json_add_text(cJSON *obj, const char *key, const char *s, size_t n);
 /* Print compactly into a malloc'd string (caller frees), deterministic key order = insertion. */
 char *rlc_json_print(const cJSON *obj, int pretty);
 
+/* Append obj as one compact JSON line to an atomic writer (core/fs.h). */
+struct fs_atomic_s;
+int rlc_json_write_line(struct fs_atomic_s *a, const cJSON *obj);
+
 /* JSONL reader: one object per non-blank line. */
 typedef struct {
     FILE *f;

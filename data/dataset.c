@@ -306,15 +306,8 @@ int data_set_write_jsonl(const data_set_t *ds, const char *path) {
         for (const cJSON *c = r->meta ? r->meta->child : NULL; c; c = c->next)
             if (c->string && strcmp(c->string, "id") && strcmp(c->string, "answer"))
                 cJSON_AddItemToObject(o, c->string, cJSON_Duplicate(c, 1));
-        char *s = rlc_json_print(o, 0);
+        rc = rlc_json_write_line(&a, o);
         cJSON_Delete(o);
-        if (!s) {
-            rc = RLC_ENOMEM;
-            break;
-        }
-        rc = fs_atomic_write(&a, s, strlen(s));
-        if (!rc) rc = fs_atomic_write(&a, "\n", 1);
-        free(s);
     }
     if (rc) {
         fs_atomic_abort(&a);
