@@ -9,17 +9,17 @@
 #include "rlc_version.h"
 
 static const cli_command_t COMMANDS[] = {
-    {"init-model", cmd_init_model, "write a randomly initialised model directory from a config.json"},
-    {"info", cmd_info, "version, compiled backends and devices found"},
     {"demo", cmd_demo, "warm-start a tiny model, train it with GRPO, show held-out accuracy before/after"},
     {"train", cmd_train, "reinforcement learning: GRPO, Dr.GRPO, RLOO, REINFORCE++, PPO"},
     {"sft", cmd_sft, "supervised fine-tuning on prompt/response pairs"},
-    {"generate", cmd_generate, "sample completions with the rollout engine"},
     {"eval", cmd_eval, "evaluate a model on a math dataset (pass@1, maj@K, pass@k)"},
+    {"generate", cmd_generate, "sample completions with the rollout engine"},
     {"logprobs", cmd_logprobs, "per-token log-probabilities of a text under a model (score a completion)"},
     {"grade", cmd_grade, "grade math answers (a pair, or a JSONL file)"},
     {"tokenize", cmd_tokenize, "text (or a chat prompt) to token ids"},
     {"detokenize", cmd_detokenize, "token ids to text"},
+    {"init-model", cmd_init_model, "write a randomly initialised model directory from a config.json"},
+    {"info", cmd_info, "version, compiled backends and devices found"},
 };
 static const int NCOMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 
