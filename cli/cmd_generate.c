@@ -48,19 +48,9 @@ static int read_prompts(const char *path, const tok_t *tok, int chat, const char
             rc = cli_encode_prompt(tok, jp->valuestring, chat, system, family, &p->ids, &p->n);
             p->label = rlc_strdup(jp->valuestring);
         } else if (cJSON_IsArray(jm)) {
-            int nm = cJSON_GetArraySize(jm);
-            tok_msg_t *msgs = rlc_calloc((size_t)nm + 1, sizeof *msgs);
-            int k = 0;
-            for (const cJSON *m = jm->child; m && msgs; m = m->next, k++) {
-                const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
-                const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
-                if (!cJSON_IsString(role) || !cJSON_IsString(content)) {
-                    rc = rlc_errc(RLC_EFMT, "%s: each message needs string \"role\" and \"content\"", where);
-                    break;
-                }
-                msgs[k] = (tok_msg_t){role->valuestring, content->valuestring};
-            }
-            if (!msgs) rc = RLC_ENOMEM;
+            tok_msg_t *msgs = NULL;
+            int nm = 0;
+            rc = cli_messages_from_json(jm, "messages", &msgs, &nm);
             if (!rc) rc = cli_encode_messages(tok, msgs, nm, family, &p->ids, &p->n);
             if (!rc) p->label = rlc_strdup(nm ? msgs[nm - 1].content : "");
             free(msgs);

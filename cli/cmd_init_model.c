@@ -7,13 +7,9 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/err.h"
-#include "core/fs.h"
 #include "core/json.h"
 #include "kernels/backend.h"
 #include "model/model.h"
-
-static const char *const TOK_FILES[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                                        "tokenizer.model", "generation_config.json", NULL};
 
 int cmd_init_model(int argc, char **argv) {
     const char *config = NULL, *out = NULL, *tokenizer = NULL, *dtype = NULL;
@@ -42,13 +38,7 @@ int cmd_init_model(int argc, char **argv) {
     rc = rlc_backend_create(&be, "cpu", 0, 0);
     if (!rc) rc = rlc_model_create(&m, j, be, (uint64_t)seed, (float)std);
     if (!rc) rc = rlc_model_save(m, out, dtype ? dtype : "float32");
-    for (int i = 0; !rc && tokenizer && TOK_FILES[i]; i++) {
-        char *s = fs_join(tokenizer, TOK_FILES[i]), *d = fs_join(out, TOK_FILES[i]);
-        if (!s || !d) rc = RLC_ENOMEM;
-        else if (fs_exists(s)) rc = fs_copy_file(s, d);
-        free(s);
-        free(d);
-    }
+    if (!rc && tokenizer) rc = rlc_model_copy_tokenizer_files(tokenizer, out);
     if (!rc) printf("%s: %.1fM parameters\n", out, (double)m->n_params / 1e6);
     rlc_model_free(m);
     rlc_backend_destroy(be);

@@ -8,6 +8,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/json.h"
@@ -21,36 +22,6 @@ typedef struct {
     double inv_temp;
     int add_special;
 } ctx_t;
-
-static int parse_ids(const char *s, int32_t **out, int *n) {
-    int cap = 16, k = 0;
-    int32_t *ids = rlc_malloc((size_t)cap * sizeof *ids);
-    if (!ids) return RLC_ENOMEM;
-    const char *p = s;
-    for (;;) {
-        while (*p == ' ' || *p == ',' || *p == '\t' || *p == '\n' || *p == '[' || *p == ']') p++;
-        if (!*p) break;
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 0 || v > 0x7fffffff) {
-            free(ids);
-            return rlc_errc(RLC_EINVAL, "--ids: '%.20s' is not a non-negative integer", p);
-        }
-        if (k == cap) {
-            int32_t *q = rlc_realloc(ids, (size_t)(cap *= 2) * sizeof *ids);
-            if (!q) {
-                free(ids);
-                return RLC_ENOMEM;
-            }
-            ids = q;
-        }
-        ids[k++] = (int32_t)v;
-        p = end;
-    }
-    *out = ids;
-    *n = k;
-    return 0;
-}
 
 /* ids = encode(prompt) ++ encode(completion); *first = index of the first scored token. */
 static int build_ids(ctx_t *c, const char *text, const char *prompt, const char *completion, int32_t **ids, int *n,
@@ -164,7 +135,7 @@ static int run_file(ctx_t *c, const char *path, int per_token) {
             rc = 0;
             if (cJSON_IsArray(jids)) {
                 char *s = cJSON_PrintUnformatted(jids);
-                rc = s ? parse_ids(s, &ids, &n) : RLC_ENOMEM;
+                rc = s ? cli_parse_ids(s, where, &ids, &n) : RLC_ENOMEM;
                 free(s);
             } else if (text || (prompt && completion)) {
                 rc = build_ids(c, text, prompt, completion, &ids, &n, &first);
@@ -230,25 +201,20 @@ int cmd_logprobs(int argc, char **argv) {
         rlc_errc(RLC_EINVAL, "--temperature must be positive");
         return cli_fail();
     }
-    rlc_backend_t *be = NULL;
+    cli_model_t cm;
     ctx_t c = {.inv_temp = 1.0 / temperature, .add_special = !no_special};
     int32_t *ids = NULL;
     float *lp = NULL;
     int n = 0, first = 1;
-    rc = rlc_backend_create(&be, device, 0, (int)threads);
-    if (!rc) rc = rlc_model_load(&c.m, model, be);
+    /* the tokenizer is optional for --ids and for id-only files */
+    rc = cli_model_open(&cm, model, device, (int)threads, ids_s ? -1 : 0);
+    c.m = cm.m;
+    c.tok = cm.tok;
     if (!rc && c.m->cfg.head != RLC_HEAD_LM) rc = rlc_errc(RLC_EINVAL, "%s has no language-model head", model);
-    if (!rc && !ids_s) {
-        /* the tokenizer is optional for --ids and for id-only files */
-        char *tj = fs_join(model, "tokenizer.json"), *tm = fs_join(model, "tokenizer.model");
-        if ((tj && fs_exists(tj)) || (tm && fs_exists(tm))) rc = tok_load(&c.tok, model);
-        free(tj);
-        free(tm);
-    }
     if (!rc && file) {
         rc = run_file(&c, file, per_token);
     } else if (!rc) {
-        rc = ids_s ? parse_ids(ids_s, &ids, &n) : build_ids(&c, text, prompt, completion, &ids, &n, &first);
+        rc = ids_s ? cli_parse_ids(ids_s, "--ids", &ids, &n) : build_ids(&c, text, prompt, completion, &ids, &n, &first);
         if (!rc && !(lp = rlc_malloc((size_t)(n ? n : 1) * sizeof(float)))) rc = RLC_ENOMEM;
         if (!rc) rc = score(&c, ids, n, lp);
         if (!rc && json) {
@@ -263,8 +229,6 @@ int cmd_logprobs(int argc, char **argv) {
     }
     free(ids);
     free(lp);
-    if (c.tok) tok_free(c.tok);
-    rlc_model_free(c.m);
-    rlc_backend_destroy(be);
+    cli_model_close(&cm);
     return rc ? cli_fail() : 0;
 }

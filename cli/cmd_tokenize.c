@@ -1,13 +1,13 @@
 /* `rlc tokenize` and `rlc detokenize`: text -> ids and ids -> text with a model's tokenizer
  * (tokenizer.json or tokenizer.model), one text or a file of lines, and chat-template
  * rendering (--chat) for checking prompts. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "tokenizer/tok.h"
@@ -32,14 +32,8 @@ static int tokenize_one(const tok_t *t, const char *text, size_t len, int specia
 static int render_chat(const tok_t *t, const char *js, const char *family, int gen, char **out) {
     cJSON *arr = rlc_json_parse(js, strlen(js), "--chat");
     if (!arr) return RLC_EINVAL;
-    int rc = 0, n = cJSON_GetArraySize(arr);
-    tok_msg_t *m = calloc((size_t)n + 1, sizeof *m);
-    if (!cJSON_IsArray(arr) || !m) rc = rlc_errc(RLC_EINVAL, "--chat expects a JSON array of {\"role\", \"content\"}");
-    for (int i = 0; !rc && i < n; i++) {
-        const cJSON *e = cJSON_GetArrayItem(arr, i);
-        if ((rc = rlc_json_get_str(e, "role", &m[i].role, 1, "--chat message"))) break;
-        rc = rlc_json_get_str(e, "content", &m[i].content, 1, "--chat message");
-    }
+    tok_msg_t *m = NULL;
+    int n = 0, rc = cli_messages_from_json(arr, "--chat", &m, &n);
     if (!rc) rc = tok_chat_apply(t, m, n, gen, family, out);
     free(m);
     cJSON_Delete(arr);
@@ -123,43 +117,10 @@ int cmd_tokenize(int argc, char **argv) {
     return 0;
 }
 
-/* "1 2 3", "1,2,3" or "[1, 2, 3]" */
-static int parse_ids(const char *s, int32_t **ids, int *n) {
-    int cap = 64, k = 0;
-    int32_t *v = malloc(sizeof *v * (size_t)cap);
-    if (!v) return rlc_errc(RLC_ENOMEM, "out of memory");
-    const char *p = s;
-    for (;;) {
-        while (*p == ' ' || *p == ',' || *p == '[' || *p == ']' || *p == '\t' || *p == '\r' || *p == '\n') p++;
-        if (!*p) break;
-        char *end;
-        errno = 0;
-        long x = strtol(p, &end, 10);
-        if (end == p || errno || x < -2147483647L || x > 2147483647L) {
-            free(v);
-            return rlc_errc(RLC_EINVAL, "--ids: '%.20s' is not a token id", p);
-        }
-        if (k == cap) {
-            cap *= 2;
-            int32_t *nv = realloc(v, sizeof *v * (size_t)cap);
-            if (!nv) {
-                free(v);
-                return rlc_errc(RLC_ENOMEM, "out of memory");
-            }
-            v = nv;
-        }
-        v[k++] = (int32_t)x;
-        p = end;
-    }
-    *ids = v;
-    *n = k;
-    return 0;
-}
-
 static int detok_one(const tok_t *t, const char *s, int skip, int json) {
     int32_t *ids = NULL;
     int n = 0;
-    int rc = parse_ids(s, &ids, &n);
+    int rc = cli_parse_ids(s, "--ids", &ids, &n);
     if (rc) return rc;
     char *txt;
     size_t len;

@@ -3,6 +3,8 @@
 #pragma once
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "kernels/backend.h"
 #include "model/model.h"
 #include "tokenizer/tok.h"
@@ -13,7 +15,8 @@ typedef struct {
     tok_t *tok; /* NULL when the directory has no tokenizer and none is required */
 } cli_model_t;
 
-/* need_tok: fail when the model directory has no tokenizer. */
+/* need_tok: 1 fail when the model directory has no tokenizer; 0 load it when present;
+ * -1 do not load it. */
 int cli_model_open(cli_model_t *cm, const char *dir, const char *device, int threads, int need_tok);
 void cli_model_close(cli_model_t *cm);
 
@@ -22,6 +25,12 @@ void cli_model_close(cli_model_t *cm);
  * tokens (BOS) added. */
 int cli_encode_prompt(const tok_t *tok, const char *text, int chat, const char *system, const char *family,
                       int32_t **ids, int *n);
+/* Token ids written as "1 2 3", "1,2,3" or "[1, 2, 3]" (any int32: range checks belong to
+ * whoever uses them). what names the source in errors ("--ids"). *ids is malloc'd. */
+int cli_parse_ids(const char *s, const char *what, int32_t **ids, int *n);
+/* A JSON array of {"role", "content"} objects as messages; *out (malloc'd) points into arr. */
+int cli_messages_from_json(const cJSON *arr, const char *what, tok_msg_t **out, int *n);
+
 /* Messages variant (role/content pairs), always through the chat template. */
 int cli_encode_messages(const tok_t *tok, const tok_msg_t *msgs, int n_msgs, const char *family, int32_t **ids,
                         int *n);

@@ -86,6 +86,9 @@ int rlc_model_add_score_head(rlc_model_t *m, int labels, uint64_t seed, float st
  * dtype: NULL keeps each tensor's loaded dtype; or "float32" / "bfloat16" / "float16". */
 int rlc_model_save(rlc_model_t *m, const char *dir, const char *dtype);
 void rlc_model_free(rlc_model_t *m);
+/* Copy the tokenizer and generation files (tokenizer.json, tokenizer_config.json,
+ * tokenizer.model, generation_config.json, ...) that exist in src_dir, atomically. */
+int rlc_model_copy_tokenizer_files(const char *src_dir, const char *dst_dir);
 
 const rlc_param_info_t *rlc_model_param(const rlc_model_t *m, const char *name);
 /* Copy one parameter (or its gradient) to host fp32. */

@@ -320,6 +320,18 @@ static const char *const TOKENIZER_FILES[] = {"tokenizer.json", "tokenizer_confi
                                               "tokenizer.model", "generation_config.json", "vocab.json",
                                               "merges.txt", "added_tokens.json", "chat_template.jinja", NULL};
 
+int rlc_model_copy_tokenizer_files(const char *src_dir, const char *dst_dir) {
+    int rc = 0;
+    for (int i = 0; TOKENIZER_FILES[i] && !rc; i++) {
+        char *s = fs_join(src_dir, TOKENIZER_FILES[i]), *d = fs_join(dst_dir, TOKENIZER_FILES[i]);
+        if (!s || !d) rc = RLC_ENOMEM;
+        else if (fs_exists(s)) rc = fs_copy_file(s, d);
+        free(s);
+        free(d);
+    }
+    return rc;
+}
+
 int rlc_model_save(rlc_model_t *m, const char *dir, const char *dtype) {
     rlc_dtype_t force = RLC_DT_F32;
     int forced = 0, rc;
@@ -376,15 +388,7 @@ int rlc_model_save(rlc_model_t *m, const char *dir, const char *dtype) {
     free(txt);
     if (rc) return rc;
     /* Tokenizer and generation files travel with the weights. */
-    if (m->src_dir && strcmp(m->src_dir, dir)) {
-        for (int i = 0; TOKENIZER_FILES[i]; i++) {
-            char *s = fs_join(m->src_dir, TOKENIZER_FILES[i]), *d = fs_join(dir, TOKENIZER_FILES[i]);
-            if (s && d && fs_exists(s)) rc = fs_copy_file(s, d);
-            free(s);
-            free(d);
-            if (rc) return rc;
-        }
-    }
+    if (m->src_dir && strcmp(m->src_dir, dir)) return rlc_model_copy_tokenizer_files(m->src_dir, dir);
     return 0;
 }
 

@@ -96,6 +96,16 @@ static rlc_batch_t sb_view(const seqbuf_t *b, int s0, int s1, int32_t *cu_local)
     return v;
 }
 
+/* Tokens in the largest micro-batch of sequences [s0, s1) split every `micro` sequences. */
+static int sb_max_micro_tokens(const seqbuf_t *b, int s0, int s1, int micro) {
+    int maxn = 0;
+    for (int s = s0; s < s1; s += micro) {
+        int e = s + micro < s1 ? s + micro : s1;
+        if (b->cu[e] - b->cu[s] > maxn) maxn = b->cu[e] - b->cu[s];
+    }
+    return maxn;
+}
+
 /* Forward (no gradient) over sequences in micro-batches: per-row log-probs (LM head) or
  * values (score head) into out (global rows). */
 static int sb_forward(rlc_model_t *m, const seqbuf_t *b, int micro, float inv_temp, int head, float *out) {
@@ -161,11 +171,7 @@ typedef struct {
 
 static int policy_update(rlc_model_t *m, rlc_optim_t *opt, seqbuf_t *b, int s0, int s1, const update_cfg_t *u,
                          float lr, uint32_t seed, rl_loss_stats_t *st, double *gnorm, long *tokens) {
-    int maxn = 0;
-    for (int s = s0; s < s1; s += u->micro) {
-        int e = s + u->micro < s1 ? s + u->micro : s1;
-        if (b->cu[e] - b->cu[s] > maxn) maxn = b->cu[e] - b->cu[s];
-    }
+    int maxn = sb_max_micro_tokens(b, s0, s1, u->micro);
     float *lp = rlc_malloc((size_t)maxn * sizeof(float)), *ent = rlc_malloc((size_t)maxn * sizeof(float));
     float *w = rlc_malloc((size_t)maxn * sizeof(float)), *dl = rlc_malloc((size_t)maxn * sizeof(float));
     float *de = rlc_malloc((size_t)maxn * sizeof(float));
@@ -562,11 +568,7 @@ static int ppo_advantages(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, int micr
 /* Critic update: clipped value loss against the GAE returns, token-mean. */
 static int critic_update(rl_ctx_t *c, seqbuf_t *b, int s0, int s1, int micro, float lr, uint32_t seed,
                          double *vloss, double *vclip) {
-    int maxn = 0;
-    for (int s = s0; s < s1; s += micro) {
-        int e = s + micro < s1 ? s + micro : s1;
-        if (b->cu[e] - b->cu[s] > maxn) maxn = b->cu[e] - b->cu[s];
-    }
+    int maxn = sb_max_micro_tokens(b, s0, s1, micro);
     float *v = rlc_malloc((size_t)maxn * sizeof(float)), *loss = rlc_malloc((size_t)maxn * sizeof(float));
     float *dv = rlc_malloc((size_t)maxn * sizeof(float));
     uint8_t *clip = rlc_malloc((size_t)maxn);
