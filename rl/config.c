@@ -95,7 +95,7 @@ static const rl_config_key_t KEYS[] = {
     K("data", data, STR, S_PATH, "", "training prompts (JSONL)"),
     K("run_dir", run_dir, STR, S_PATH, "runs/rl", "run directory: config, metrics, samples, checkpoints"),
     K("ref_model", ref_model, STR, S_PATH, "", "reference model directory; empty = the initial policy"),
-    K("template", template_name, STR, S_PATH, "", "prompt template (qwen-math-cot, boxed, r1, dapo, raw); empty = qwen-math-cot"),
+    K("template", template_name, STR, S_PATH, "qwen-math-cot", "prompt template: qwen-math-cot, boxed, r1, dapo or raw"),
     K("reward", reward, STR, S_PATH, "math", "reward function"),
     K("eval_data", eval_data, STR, S_PATH, "", "held-out prompts for eval_every (JSONL)"),
 };

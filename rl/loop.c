@@ -286,8 +286,7 @@ static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train
     if (!cfg->model || !cfg->model[0]) return rlc_errc(RLC_EINVAL, "model: a model directory is required (--model)");
     if (!cfg->data || !cfg->data[0]) return rlc_errc(RLC_EINVAL, "data: a JSONL dataset is required (--data)");
     if (!cfg->run_dir || !cfg->run_dir[0]) return rlc_errc(RLC_EINVAL, "run_dir: a run directory is required");
-    const char *tpl = cfg->template_name && cfg->template_name[0] ? cfg->template_name : "qwen-math-cot";
-    if ((rc = data_template_from_name(tpl, &c->tpl))) return rc;
+    if ((rc = data_template_from_name(cfg->template_name, &c->tpl))) return rc;
     /* everything that can be checked before compute: data, reward, paths */
     data_load_opts_t lo = {.profile = "auto"};
     long skipped = 0;
