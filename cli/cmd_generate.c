@@ -51,7 +51,7 @@ static int read_prompts(const char *path, const tok_t *tok, int chat, const char
             tok_msg_t *msgs = NULL;
             int nm = 0;
             rc = cli_messages_from_json(jm, "messages", &msgs, &nm);
-            if (!rc) rc = cli_encode_messages(tok, msgs, nm, family, &p->ids, &p->n);
+            if (!rc) rc = tok_chat_encode(tok, msgs, nm, 1, family, &p->ids, &p->n);
             if (!rc) p->label = rlc_strdup(nm ? msgs[nm - 1].content : "");
             free(msgs);
         } else if (cJSON_IsArray(ji)) {

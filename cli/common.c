@@ -89,17 +89,6 @@ int cli_messages_from_json(const cJSON *arr, const char *what, tok_msg_t **out, 
     return 0;
 }
 
-int cli_encode_messages(const tok_t *tok, const tok_msg_t *msgs, int n_msgs, const char *family, int32_t **ids,
-                        int *n) {
-    char *txt = NULL;
-    int rc = tok_chat_apply(tok, msgs, n_msgs, 1, family, &txt);
-    if (rc) return rc;
-    /* the rendered template already holds BOS and special tokens */
-    rc = tok_encode(tok, txt, strlen(txt), 0, ids, n);
-    free(txt);
-    return rc;
-}
-
 int cli_encode_prompt(const tok_t *tok, const char *text, int chat, const char *system, const char *family,
                       int32_t **ids, int *n) {
     if (!chat) return tok_encode(tok, text, strlen(text), 1, ids, n);
@@ -107,5 +96,5 @@ int cli_encode_prompt(const tok_t *tok, const char *text, int chat, const char *
     int k = 0;
     if (system) msgs[k++] = (tok_msg_t){"system", system};
     msgs[k++] = (tok_msg_t){"user", text};
-    return cli_encode_messages(tok, msgs, k, family, ids, n);
+    return tok_chat_encode(tok, msgs, k, 1, family, ids, n);
 }

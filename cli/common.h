@@ -31,6 +31,3 @@ int cli_parse_ids(const char *s, const char *what, int32_t **ids, int *n);
 /* A JSON array of {"role", "content"} objects as messages; *out (malloc'd) points into arr. */
 int cli_messages_from_json(const cJSON *arr, const char *what, tok_msg_t **out, int *n);
 
-/* Messages variant (role/content pairs), always through the chat template. */
-int cli_encode_messages(const tok_t *tok, const tok_msg_t *msgs, int n_msgs, const char *family, int32_t **ids,
-                        int *n);

@@ -57,6 +57,10 @@ typedef struct {
 } tok_msg_t;
 int tok_chat_apply(const tok_t *t, const tok_msg_t *msgs, int n, int add_generation_prompt, const char *family,
                    char **out);
+/* tok_chat_apply, then tok_encode of the rendering without adding special tokens (the
+ * template already holds BOS and the role markers): the ids a chat prompt is fed as. */
+int tok_chat_encode(const tok_t *t, const tok_msg_t *msgs, int n, int add_generation_prompt, const char *family,
+                    int32_t **ids, int *n_ids);
 /* Detected family name, or NULL when there is no template or it was not recognised. */
 const char *tok_chat_family(const tok_t *t);
 /* The date the Llama 3.1+ system block shows ("26 Jul 2024" style), as transformers'

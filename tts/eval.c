@@ -29,10 +29,7 @@ int tts_encode_problem(const tok_t *tok, data_tpl_t tpl, const char *chat_family
     if (dp.chat) {
         tok_msg_t msgs[2];
         for (int i = 0; i < dp.n_msgs; i++) msgs[i] = (tok_msg_t){dp.msgs[i].role, dp.msgs[i].content};
-        char *txt = NULL;
-        rc = tok_chat_apply(tok, msgs, dp.n_msgs, 1, chat_family, &txt);
-        if (!rc) rc = tok_encode(tok, txt, strlen(txt), 0, ids, n);
-        free(txt);
+        rc = tok_chat_encode(tok, msgs, dp.n_msgs, 1, chat_family, ids, n);
     } else {
         rc = tok_encode(tok, dp.text, strlen(dp.text), 1, ids, n);
     }
