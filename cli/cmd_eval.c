@@ -80,7 +80,7 @@ int cmd_eval(int argc, char **argv) {
         {"--summary", OPT_STR, &summary, "summary JSON path [default: OUT.summary.json]", 0, 0},
         {"--device", OPT_STR, &device, "cpu, cuda or auto", 0, 0},
         {"--threads", OPT_INT, &threads, "CPU threads (0 = all cores)", 0, 0},
-        {"--kv-cache-mb", OPT_INT, &kv_mb, "KV cache budget in MiB (0 = 256)", 0, 0},
+        {"--kv-cache-mb", OPT_INT, &kv_mb, "KV cache budget in MiB (0 = 256 on the CPU, 90% of free memory on a GPU)", 0, 0},
         {"--batch-tokens", OPT_INT, &batch_tokens, "tokens per engine step", 0, 0},
     };
     int nopts = (int)(sizeof opts / sizeof opts[0]);

@@ -137,7 +137,7 @@ int cmd_generate(int argc, char **argv) {
         {"--json", OPT_FLAG, &json, "one JSON line per prompt (text, ids, logprobs, finish_reason)", 0, 0},
         {"--device", OPT_STR, &device, "cpu, cuda or auto", 0, 0},
         {"--threads", OPT_INT, &threads, "CPU threads (0 = all cores)", 0, 0},
-        {"--kv-cache-mb", OPT_INT, &kv_mb, "KV cache budget in MiB (0 = 256)", 0, 0},
+        {"--kv-cache-mb", OPT_INT, &kv_mb, "KV cache budget in MiB (0 = 256 on the CPU, 90% of free memory on a GPU)", 0, 0},
         {"--page-size", OPT_INT, &page, "tokens per KV page", 0, 0},
         {"--batch-tokens", OPT_INT, &batch_tokens, "tokens per engine step", 0, 0},
     };

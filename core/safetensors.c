@@ -456,9 +456,9 @@ int rlc_st_write(const char *path, const rlc_st_wtensor_t *t, int n, const char 
     qsort(order, (size_t)n, sizeof *order, cmp_wt);
     int rc = 0;
     for (int i = 0; i < n; i++) {
-        if ((unsigned)order[i]->dtype >= RLC_DT_COUNT || (!order[i]->f32 && !order[i]->raw))
+        if ((unsigned)order[i]->dtype >= RLC_DT_COUNT || (!order[i]->f32 && !order[i]->raw && !order[i]->fill))
             rc = rlc_errc(RLC_EINVAL, "%s: tensor '%s' has no data or a bad dtype", path, order[i]->name);
-        else if (order[i]->f32 && order[i]->dtype != RLC_DT_F32 && order[i]->dtype != RLC_DT_BF16 &&
+        else if (!order[i]->raw && order[i]->dtype != RLC_DT_F32 && order[i]->dtype != RLC_DT_BF16 &&
                  order[i]->dtype != RLC_DT_F16)
             rc = rlc_errc(RLC_EINVAL, "%s: cannot convert fp32 to %s", path, rlc_dtype_name(order[i]->dtype));
         else if (i && !strcmp(order[i]->name, order[i - 1]->name))
@@ -513,12 +513,28 @@ int rlc_st_write(const char *path, const rlc_st_wtensor_t *t, int n, const char 
     if (!rc) rc = fs_atomic_write(&a, h.s, h.n);
     enum { CH = 16384 };
     uint16_t *cv = NULL;
+    float *filled = NULL; /* one tensor at a time for tensors given by a fill callback */
+    size_t filled_cap = 0;
     for (int i = 0; i < n && !rc; i++) {
         const rlc_st_wtensor_t *x = order[i];
         size_t numel = 1;
         for (int d = 0; d < x->ndim; d++) numel *= (size_t)x->shape[d];
+        const float *src = x->f32;
+        if (!x->raw && !src) {
+            if (numel > filled_cap) {
+                free(filled);
+                filled_cap = 0;
+                if (!(filled = rlc_malloc((numel ? numel : 1) * sizeof *filled))) {
+                    rc = RLC_ENOMEM;
+                    break;
+                }
+                filled_cap = numel;
+            }
+            if ((rc = x->fill(x->user, filled))) break;
+            src = filled;
+        }
         if (x->raw || x->dtype == RLC_DT_F32) {
-            rc = fs_atomic_write(&a, x->raw ? x->raw : (const void *)x->f32, numel * rlc_dtype_size(x->dtype));
+            rc = fs_atomic_write(&a, x->raw ? x->raw : (const void *)src, numel * rlc_dtype_size(x->dtype));
             continue;
         }
         if (!cv && !(cv = rlc_malloc(CH * sizeof *cv))) {
@@ -528,10 +544,11 @@ int rlc_st_write(const char *path, const rlc_st_wtensor_t *t, int n, const char 
         for (size_t s = 0; s < numel && !rc; s += CH) {
             size_t m = numel - s < CH ? numel - s : CH;
             for (size_t k = 0; k < m; k++)
-                cv[k] = x->dtype == RLC_DT_BF16 ? rlc_f32_to_bf16(x->f32[s + k]) : rlc_f32_to_f16(x->f32[s + k]);
+                cv[k] = x->dtype == RLC_DT_BF16 ? rlc_f32_to_bf16(src[s + k]) : rlc_f32_to_f16(src[s + k]);
             rc = fs_atomic_write(&a, cv, m * 2);
         }
     }
+    free(filled);
     free(cv);
     free(h.s);
     free(order);

@@ -63,9 +63,11 @@ int rlc_st_to_f32(const rlc_st_tensor_t *t, float *dst);
 int rlc_st_parse(const void *buf, size_t size, const char *what, rlc_st_tensor_t **out, int *n_out,
                  cJSON **metadata);
 
-/* Writer. A tensor is given either as fp32 (`f32`, converted to `dtype`) or as raw bytes
- * already in `dtype` (`raw`). Tensors are written sorted by name, so writing the same set
- * twice gives identical bytes. */
+/* Writer. A tensor is given as fp32 (`f32`, converted to `dtype`), as raw bytes already in
+ * `dtype` (`raw`), or by a `fill` callback that writes its fp32 values into a buffer of
+ * numel floats when the writer reaches it (so a model on a GPU is saved one tensor at a
+ * time, never whole on the host). Tensors are written sorted by name, so writing the same
+ * set twice gives identical bytes. */
 typedef struct {
     const char *name;
     rlc_dtype_t dtype;
@@ -73,6 +75,8 @@ typedef struct {
     int64_t shape[RLC_ST_MAXDIM];
     const float *f32;
     const void *raw;
+    int (*fill)(void *user, float *dst); /* returns 0 or a negative error (aborts the write) */
+    void *user;
 } rlc_st_wtensor_t;
 
 /* meta: NULL or a NULL-terminated list of key, value strings for "__metadata__". */

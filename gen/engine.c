@@ -319,6 +319,20 @@ static int after_token(gen_engine_t *e, seq_t *s, int32_t t, int sampled) {
 
 /* ---------------- engine ---------------- */
 
+/* The default KV cache: 256 MiB on the CPU; on a GPU, 90% of the memory still free once the
+ * step workspace of a full step is set aside (vLLM's gpu_memory_utilization idea, applied
+ * to what the model and training buffers left). */
+static size_t kv_auto_budget(const gen_engine_t *e) {
+    const size_t dflt = (size_t)256 << 20;
+    rlc_backend_t *be = e->m->be;
+    size_t fr = 0, tot = 0;
+    if (!be->is_gpu || rlc_backend_mem_info(be, &fr, &tot)) return dflt;
+    int pages_per_seq = (e->m->cfg.max_position_embeddings + e->cfg.page_size - 1) / e->cfg.page_size;
+    size_t ws = rlc_model_step_bytes(e->m, e->cfg.max_batch_tokens, e->cfg.max_seqs, e->cfg.max_seqs, pages_per_seq);
+    size_t usable = fr > ws ? (size_t)((double)(fr - ws) * 0.9) : 0;
+    return usable > dflt ? usable : dflt;
+}
+
 int gen_engine_create(gen_engine_t **out, rlc_model_t *m, const tok_t *tok, const gen_engine_cfg_t *cfg) {
     *out = NULL;
     if (m->cfg.head != RLC_HEAD_LM) return rlc_errc(RLC_EINVAL, "generation needs a model with an LM head");
@@ -332,7 +346,7 @@ int gen_engine_create(gen_engine_t **out, rlc_model_t *m, const tok_t *tok, cons
     if (e->cfg.max_seqs <= 0) e->cfg.max_seqs = 256;
     int pages = e->cfg.num_pages;
     if (pages <= 0) {
-        size_t budget = e->cfg.kv_budget_bytes ? e->cfg.kv_budget_bytes : ((size_t)256 << 20);
+        size_t budget = e->cfg.kv_budget_bytes ? e->cfg.kv_budget_bytes : kv_auto_budget(e);
         pages = (int)(budget / rlc_kv_page_bytes(m, e->cfg.page_size));
     }
     int rc = 0;
@@ -347,6 +361,10 @@ int gen_engine_create(gen_engine_t **out, rlc_model_t *m, const tok_t *tok, cons
         gen_engine_free(e);
         return rc;
     }
+    if (m->be->is_gpu || rlc_log_get_level() <= RLC_LOG_DEBUG)
+        LOG_INFO("KV cache: %d pages x %d tokens = %ld tokens (%.1f MiB%s)", pages, e->cfg.page_size,
+                 (long)pages * e->cfg.page_size, pages * (double)rlc_kv_page_bytes(m, e->cfg.page_size) / 1048576.0,
+                 e->cfg.num_pages > 0 || e->cfg.kv_budget_bytes ? "" : ", sized automatically");
     /* hand out low page numbers first */
     for (int i = 0; i < pages; i++) e->free_list[i] = pages - 1 - i;
     e->n_free = pages;

@@ -56,7 +56,7 @@ typedef struct {
 typedef int (*gen_tool_fn)(void *user, const gen_tool_call_t *call, char **out, size_t *out_len);
 
 typedef struct {
-    size_t kv_budget_bytes; /* KV cache size; 0 = 256 MiB on CPU */
+    size_t kv_budget_bytes; /* KV cache size; 0 = 256 MiB on the CPU, 90% of free memory on a GPU */
     int num_pages;          /* alternatively, pages directly (overrides the budget) */
     int page_size;          /* tokens per page (default 16) */
     int max_batch_tokens;   /* tokens per step (default 512) */

@@ -63,11 +63,17 @@ struct rlc_backend {
      * per shape). */
     int row_invariant;
     void *impl;
+    /* Live-buffer accounting installed by rlc_backend_create (rlc_backend_track): alloc and
+     * free then keep a table of every buffer's name and size for the memory report. */
+    struct rlc_memtrack *track;
 
     void (*destroy)(rlc_backend_t *be);
     /* First error recorded by a compute op since the last call (0 if none); clears it. */
     int (*check)(rlc_backend_t *be);
     void (*sync)(rlc_backend_t *be);
+    /* Free and total memory of the device (cudaMemGetInfo; MemAvailable / MemTotal of
+     * /proc/meminfo on the CPU). 0, or a negative error when it cannot tell. */
+    int (*mem_info)(rlc_backend_t *be, size_t *free_bytes, size_t *total_bytes);
 
     /* ---- memory ---- name is used in the out-of-memory message. */
     void *(*alloc)(rlc_backend_t *be, const char *name, size_t n, rlc_buf_kind_t kind);
@@ -187,3 +193,15 @@ void rlc_backend_destroy(rlc_backend_t *be);
 int rlc_backend_cuda_compiled(void);
 /* Number of CUDA devices usable now (0 without a GPU or driver, or when not compiled). */
 int rlc_backend_cuda_devices(char *desc, size_t desc_len);
+
+/* ---- memory accounting ----
+ * Install the accounting wrapper on a backend made by a backend's own create function
+ * (rlc_backend_create does it already; calling it twice is harmless). */
+int rlc_backend_track(rlc_backend_t *be);
+/* be->mem_info, or an error where the backend has none. */
+int rlc_backend_mem_info(rlc_backend_t *be, size_t *free_bytes, size_t *total_bytes);
+/* Bytes held in live buffers allocated through be->alloc (0 when not tracked). */
+size_t rlc_backend_mem_used(const rlc_backend_t *be);
+/* Print (INFO) the live buffers grouped by name, largest first, with MiB and count, then
+ * the total and the device's free / total memory. */
+void rlc_backend_mem_report(rlc_backend_t *be, const char *title);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arena.h"
 #include "core/err.h"
 
 #define P(off) ((off) == RLC_NO_OFFSET ? NULL : (void *)((char *)m->params + (off) * be->esize[RLC_BUF_PARAM]))
@@ -23,18 +24,17 @@ int rlc_kv_cache_init(rlc_kv_cache_t *kv, rlc_model_t *m, int num_pages, int pag
     kv->num_layers = m->cfg.num_layers;
     kv->kv_width = m->cfg.num_kv_heads * m->cfg.head_dim;
     size_t n = (size_t)kv->num_layers * num_pages * page_size * kv->kv_width;
-    kv->k = m->be->alloc(m->be, "KV cache (K)", n, RLC_BUF_ACT);
-    kv->v = kv->k ? m->be->alloc(m->be, "KV cache (V)", n, RLC_BUF_ACT) : NULL;
-    if (!kv->k || !kv->v) {
+    kv->k = m->be->alloc(m->be, "KV cache", 2 * n, RLC_BUF_ACT); /* K then V, one block */
+    if (!kv->k) {
         rlc_kv_cache_free(kv, m);
         return RLC_ENOMEM;
     }
+    kv->v = (char *)kv->k + n * m->be->esize[RLC_BUF_ACT];
     return 0;
 }
 
 void rlc_kv_cache_free(rlc_kv_cache_t *kv, rlc_model_t *m) {
     if (kv->k) m->be->free(m->be, kv->k);
-    if (kv->v) m->be->free(m->be, kv->v);
     memset(kv, 0, sizeof *kv);
 }
 
@@ -54,20 +54,81 @@ void rlc_kv_copy_page(rlc_kv_cache_t *kv, rlc_model_t *m, int dst, int src, int 
     }
 }
 
-/* Workspace for a step of up to cap_tokens tokens and cap_out sampled rows. */
+/* Workspace for a step of up to cap_tokens tokens and cap_out sampled rows: three blocks
+ * (activations, f32, int32). The int32 inputs are packed on the host in the block's layout
+ * so a step uploads them in one copy. */
 typedef struct {
     int cap_tokens, cap_out, cap_seqs, cap_bt;
+    void *act_block;
+    float *f32_block;
+    int32_t *i32_block, *i32_host;
+    size_t i32_n;
     void *x, *xmid, *ln, *qkv, *att, *tmp, *gu, *h, *rows;
     float *rstd, *logits;
-    int32_t *ids, *pos, *slots, *cu, *ctx, *bt, *out_rows;
+    /* element offsets of ids, pos, slots, cu_q, ctx_len, block tables, out rows */
+    size_t o_ids, o_pos, o_slots, o_cu, o_ctx, o_bt, o_out;
 } step_ws_t;
 
 static void ws_free(rlc_model_t *m, step_ws_t *w) {
-    void *bufs[] = {w->x, w->xmid, w->ln, w->qkv, w->att, w->tmp, w->gu, w->h, w->rows, w->rstd, w->logits,
-                    w->ids, w->pos, w->slots, w->cu, w->ctx, w->bt, w->out_rows};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        if (bufs[i]) m->be->free(m->be, bufs[i]);
+    if (w->act_block) m->be->free(m->be, w->act_block);
+    if (w->f32_block) m->be->free(m->be, w->f32_block);
+    if (w->i32_block) m->be->free(m->be, w->i32_block);
+    free(w->i32_host);
     memset(w, 0, sizeof *w);
+}
+
+enum { W_X, W_XMID, W_LN, W_QKV, W_ATT, W_TMP, W_GU, W_H, W_ROWS, W_RSTD, W_LOGITS,
+       W_IDS, W_POS, W_SLOTS, W_CU, W_CTX, W_BT, W_OUT, W_N };
+
+/* The three layouts of a workspace for T tokens, O sampled rows, S sequences and BT block
+ * table entries; idx[] receives each entry's index within its layout. */
+static int ws_plan(const rlc_model_t *m, size_t T, size_t O, size_t S, size_t BT, rlc_layout_t *la, rlc_layout_t *lf,
+                   rlc_layout_t *li, int idx[W_N]) {
+    const rlc_model_config_t *c = &m->cfg;
+    size_t C = (size_t)c->hidden_size, F = (size_t)c->intermediate_size;
+    size_t QKV = (size_t)(c->num_heads + 2 * c->num_kv_heads) * c->head_dim, A = (size_t)c->num_heads * c->head_dim;
+    size_t ea = m->be->esize[RLC_BUF_ACT];
+    rlc_layout_init(la);
+    rlc_layout_init(lf);
+    rlc_layout_init(li);
+    idx[W_X] = rlc_layout_add(la, "residual", T * C * ea);
+    idx[W_XMID] = rlc_layout_add(la, "residual (mid)", T * C * ea);
+    idx[W_LN] = rlc_layout_add(la, "norm", T * C * ea);
+    idx[W_QKV] = rlc_layout_add(la, "qkv", T * QKV * ea);
+    idx[W_ATT] = rlc_layout_add(la, "attention", T * A * ea);
+    idx[W_TMP] = rlc_layout_add(la, "projection", T * C * ea);
+    idx[W_GU] = rlc_layout_add(la, "gate|up", T * 2 * F * ea);
+    idx[W_H] = rlc_layout_add(la, "swiglu", T * F * ea);
+    idx[W_ROWS] = rlc_layout_add(la, "sampled rows", O * C * ea);
+    idx[W_RSTD] = rlc_layout_add(lf, "rstd", T * 4);
+    idx[W_LOGITS] = rlc_layout_add(lf, "logits", O * (size_t)c->vocab_size * 4);
+    idx[W_IDS] = rlc_layout_add(li, "ids", T * 4);
+    idx[W_POS] = rlc_layout_add(li, "positions", T * 4);
+    idx[W_SLOTS] = rlc_layout_add(li, "slots", T * 4);
+    idx[W_CU] = rlc_layout_add(li, "cu_q", (S + 1) * 4);
+    idx[W_CTX] = rlc_layout_add(li, "ctx_len", S * 4);
+    idx[W_BT] = rlc_layout_add(li, "block tables", BT * 4);
+    idx[W_OUT] = rlc_layout_add(li, "out rows", O * 4); /* last: a step uploads up to its end */
+    for (int i = 0; i < W_N; i++)
+        if (idx[i] < 0) {
+            rlc_layout_free(la);
+            rlc_layout_free(lf);
+            rlc_layout_free(li);
+            return RLC_ENOMEM;
+        }
+    return 0;
+}
+
+size_t rlc_model_step_bytes(const rlc_model_t *m, int n_tokens, int n_out, int nseq, int max_pages) {
+    rlc_layout_t la, lf, li;
+    int idx[W_N];
+    if (ws_plan(m, (size_t)n_tokens, (size_t)n_out, (size_t)nseq, (size_t)nseq * max_pages, &la, &lf, &li, idx))
+        return 0;
+    size_t total = la.total + lf.total + li.total;
+    rlc_layout_free(&la);
+    rlc_layout_free(&lf);
+    rlc_layout_free(&li);
+    return total;
 }
 
 static int ws_ensure(rlc_model_t *m, step_ws_t *w, const rlc_step_batch_t *b) {
@@ -80,39 +141,35 @@ static int ws_ensure(rlc_model_t *m, step_ws_t *w, const rlc_step_batch_t *b) {
     int BT = b->nseq * b->max_pages > w->cap_bt ? b->nseq * b->max_pages : w->cap_bt;
     ws_free(m, w);
     rlc_backend_t *be = m->be;
-    const rlc_model_config_t *c = &m->cfg;
-    size_t n = (size_t)T, C = (size_t)c->hidden_size, F = (size_t)c->intermediate_size;
-    size_t QKV = (size_t)(c->num_heads + 2 * c->num_kv_heads) * c->head_dim, A = (size_t)c->num_heads * c->head_dim;
-    w->x = be->alloc(be, "step residual", n * C, RLC_BUF_ACT);
-    w->xmid = be->alloc(be, "step residual (mid)", n * C, RLC_BUF_ACT);
-    w->ln = be->alloc(be, "step norm", n * C, RLC_BUF_ACT);
-    w->qkv = be->alloc(be, "step qkv", n * QKV, RLC_BUF_ACT);
-    w->att = be->alloc(be, "step attention", n * A, RLC_BUF_ACT);
-    w->tmp = be->alloc(be, "step projection", n * C, RLC_BUF_ACT);
-    w->gu = be->alloc(be, "step gate|up", n * 2 * F, RLC_BUF_ACT);
-    w->h = be->alloc(be, "step swiglu", n * F, RLC_BUF_ACT);
-    w->rows = be->alloc(be, "step sampled rows", (size_t)O * C, RLC_BUF_ACT);
-    w->rstd = be->alloc(be, "step rstd", n, RLC_BUF_F32);
-    w->logits = be->alloc(be, "step logits", (size_t)O * c->vocab_size, RLC_BUF_F32);
-    w->ids = be->alloc(be, "step ids", n, RLC_BUF_I32);
-    w->pos = be->alloc(be, "step positions", n, RLC_BUF_I32);
-    w->slots = be->alloc(be, "step slots", n, RLC_BUF_I32);
-    w->cu = be->alloc(be, "step cu_q", (size_t)S + 1, RLC_BUF_I32);
-    w->ctx = be->alloc(be, "step ctx_len", (size_t)S, RLC_BUF_I32);
-    w->bt = be->alloc(be, "step block tables", (size_t)BT, RLC_BUF_I32);
-    w->out_rows = be->alloc(be, "step out rows", (size_t)O, RLC_BUF_I32);
-    void *bufs[] = {w->x, w->xmid, w->ln, w->qkv, w->att, w->tmp, w->gu, w->h, w->rows, w->rstd, w->logits,
-                    w->ids, w->pos, w->slots, w->cu, w->ctx, w->bt, w->out_rows};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        if (!bufs[i]) {
-            ws_free(m, w);
-            return RLC_ENOMEM;
-        }
-    w->cap_tokens = T;
-    w->cap_out = O;
-    w->cap_seqs = S;
-    w->cap_bt = BT;
-    return 0;
+    size_t ea = be->esize[RLC_BUF_ACT];
+    rlc_layout_t la, lf, li;
+    int ix[W_N];
+    int rc = ws_plan(m, (size_t)T, (size_t)O, (size_t)S, (size_t)BT, &la, &lf, &li, ix);
+    if (rc) return rc;
+    w->act_block = be->alloc(be, "generation step activations", la.total / ea, RLC_BUF_ACT);
+    w->f32_block = be->alloc(be, "generation step logits", lf.total / 4, RLC_BUF_F32);
+    w->i32_n = li.total / 4;
+    w->i32_block = be->alloc(be, "generation step indices", w->i32_n, RLC_BUF_I32);
+    w->i32_host = rlc_calloc(w->i32_n, sizeof(int32_t));
+    if (!w->act_block || !w->f32_block || !w->i32_block || !w->i32_host) rc = RLC_ENOMEM;
+    if (!rc) {
+        char *AB = w->act_block;
+        void **act[] = {&w->x, &w->xmid, &w->ln, &w->qkv, &w->att, &w->tmp, &w->gu, &w->h, &w->rows};
+        for (int i = W_X; i <= W_ROWS; i++) *act[i - W_X] = AB + la.e[ix[i]].offset;
+        w->rstd = w->f32_block + lf.e[ix[W_RSTD]].offset / 4;
+        w->logits = w->f32_block + lf.e[ix[W_LOGITS]].offset / 4;
+        size_t *off[] = {&w->o_ids, &w->o_pos, &w->o_slots, &w->o_cu, &w->o_ctx, &w->o_bt, &w->o_out};
+        for (int i = W_IDS; i <= W_OUT; i++) *off[i - W_IDS] = li.e[ix[i]].offset / 4;
+        w->cap_tokens = T;
+        w->cap_out = O;
+        w->cap_seqs = S;
+        w->cap_bt = BT;
+    }
+    rlc_layout_free(&la);
+    rlc_layout_free(&lf);
+    rlc_layout_free(&li);
+    if (rc) ws_free(m, w);
+    return rc;
 }
 
 int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b, const float **logits) {
@@ -132,25 +189,31 @@ int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b
     if (rc) return rc;
     int N = b->n_tokens, L = c->num_layers, C = c->hidden_size, F = c->intermediate_size, D = c->head_dim;
     int Hq = c->num_heads, Hk = c->num_kv_heads, QKV = (Hq + 2 * Hk) * D;
-    if ((rc = be->upload(be, w->ids, RLC_BUF_I32, b->ids, (size_t)N)) ||
-        (rc = be->upload(be, w->pos, RLC_BUF_I32, b->pos, (size_t)N)) ||
-        (rc = be->upload(be, w->slots, RLC_BUF_I32, b->slots, (size_t)N)) ||
-        (rc = be->upload(be, w->cu, RLC_BUF_I32, b->cu_q, (size_t)b->nseq + 1)) ||
-        (rc = be->upload(be, w->ctx, RLC_BUF_I32, b->ctx_len, (size_t)b->nseq)) ||
-        (rc = be->upload(be, w->bt, RLC_BUF_I32, b->block_table, (size_t)b->nseq * b->max_pages)) ||
-        (rc = be->upload(be, w->out_rows, RLC_BUF_I32, b->out_rows, (size_t)b->n_out)))
-        return rc;
+    /* all int32 inputs in one upload */
+    int32_t *hi = w->i32_host;
+    memcpy(hi + w->o_ids, b->ids, (size_t)N * sizeof(int32_t));
+    memcpy(hi + w->o_pos, b->pos, (size_t)N * sizeof(int32_t));
+    memcpy(hi + w->o_slots, b->slots, (size_t)N * sizeof(int32_t));
+    memcpy(hi + w->o_cu, b->cu_q, ((size_t)b->nseq + 1) * sizeof(int32_t));
+    memcpy(hi + w->o_ctx, b->ctx_len, (size_t)b->nseq * sizeof(int32_t));
+    memcpy(hi + w->o_bt, b->block_table, (size_t)b->nseq * b->max_pages * sizeof(int32_t));
+    memcpy(hi + w->o_out, b->out_rows, (size_t)b->n_out * sizeof(int32_t));
+    size_t used = w->o_out + (size_t)b->n_out; /* the layout's last entry */
+    if ((rc = be->upload(be, w->i32_block, RLC_BUF_I32, hi, used))) return rc;
+    const int32_t *ids = w->i32_block + w->o_ids, *pos = w->i32_block + w->o_pos, *slots = w->i32_block + w->o_slots;
+    const int32_t *cu = w->i32_block + w->o_cu, *ctx = w->i32_block + w->o_ctx, *bt = w->i32_block + w->o_bt;
+    const int32_t *out_rows = w->i32_block + w->o_out;
     float scale = 1.0f / sqrtf((float)D);
     be->row_invariant = 1; /* batch-invariant matmuls for generation */
-    be->embedding_fwd(be, w->x, w->ids, P(m->off_embed), N, C);
+    be->embedding_fwd(be, w->x, ids, P(m->off_embed), N, C);
     be->rmsnorm_fwd(be, w->ln, w->rstd, w->x, P(m->layer[0].ln1), N, C, c->rms_norm_eps);
     for (int l = 0; l < L; l++) {
         const rlc_layer_off_t *W = &m->layer[l];
         be->matmul_fwd(be, w->qkv, w->ln, P(W->qkv_w), P(W->qkv_b), N, C, QKV);
-        be->rope_fwd(be, w->qkv, w->pos, m->inv_freq, N, Hq + Hk, D, QKV);
+        be->rope_fwd(be, w->qkv, pos, m->inv_freq, N, Hq + Hk, D, QKV);
         void *kc = layer_ptr(kv, m, kv->k, l, 0), *vc = layer_ptr(kv, m, kv->v, l, 0);
-        be->kv_store(be, kc, vc, w->qkv, w->slots, N, Hq, Hk, D);
-        be->paged_attention(be, w->att, w->qkv, kc, vc, w->cu, w->ctx, w->bt, b->max_pages, kv->page_size, b->nseq,
+        be->kv_store(be, kc, vc, w->qkv, slots, N, Hq, Hk, D);
+        be->paged_attention(be, w->att, w->qkv, kc, vc, cu, ctx, bt, b->max_pages, kv->page_size, b->nseq,
                             N, Hq, Hk, D, scale, b->max_ctx);
         be->matmul_fwd(be, w->tmp, w->att, P(W->o_w), P(W->o_b), N, Hq * D, C);
         be->residual_rmsnorm_fwd(be, w->xmid, w->ln, w->rstd, w->x, w->tmp, P(W->ln2), N, C, c->rms_norm_eps);
@@ -160,7 +223,7 @@ int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b
         const void *next_norm = l + 1 < L ? P(m->layer[l + 1].ln1) : P(m->off_norm);
         be->residual_rmsnorm_fwd(be, w->x, w->ln, w->rstd, w->xmid, w->tmp, next_norm, N, C, c->rms_norm_eps);
     }
-    be->gather_rows(be, w->rows, w->ln, w->out_rows, b->n_out, C);
+    be->gather_rows(be, w->rows, w->ln, out_rows, b->n_out, C);
     be->logits(be, w->logits, w->rows, P(m->off_lm_head), b->n_out, C, c->vocab_size);
     be->row_invariant = 0;
     if ((rc = be->check(be))) return rc;

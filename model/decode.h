@@ -34,5 +34,8 @@ typedef struct {
 /* Run one step. *logits receives a device pointer to [n_out, V] fp32 logits, valid until
  * the next call. */
 int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b, const float **logits);
+/* Device bytes of the step workspace for n_tokens tokens, n_out sampled rows and nseq
+ * sequences of up to max_pages pages (for sizing the KV cache around it). */
+size_t rlc_model_step_bytes(const rlc_model_t *m, int n_tokens, int n_out, int nseq, int max_pages);
 /* Release the step workspace (also done by rlc_model_free). */
 void rlc_model_step_free(rlc_model_t *m);

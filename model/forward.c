@@ -14,28 +14,100 @@
 #define P(off) ((off) == RLC_NO_OFFSET ? NULL : (void *)((char *)m->params + (off) * be->esize[RLC_BUF_PARAM]))
 #define G(off) ((off) == RLC_NO_OFFSET ? NULL : (void *)((char *)m->grads + (off) * be->esize[RLC_BUF_GRAD]))
 
-/* Plan and allocate activations for `N` tokens; per_layer: store every layer's buffers
- * (training without recomputation). */
+/* Entries of the activation plan, in the order they are added to the three layouts. */
+enum {
+    A_XIN, A_LN1, A_QKV, A_ATT, A_XMID, A_LN2, A_GU, A_H, A_XF, A_LNF, A_TMP, A_VAL,
+    A_DRES, A_DLN, A_DQKV, A_DATT, A_DGU, A_DH, A_DVAL, /* training only */
+    F_R1, F_LSE, F_R2, F_RF, F_LP, F_ENT, F_DLP, F_DEN, F_VALUES,
+    I_IDS, I_POS, I_TG, I_CU, PLAN_N
+};
+
+/* Plan the activations of N tokens into la (ACT), lf (F32) and li (I32); idx[] receives
+ * each entry's index within its layout. per_layer: every layer keeps its buffers (training
+ * without recomputation). */
+static int plan_acts(const rlc_model_t *m, int N, int train, rlc_layout_t *la, rlc_layout_t *lf, rlc_layout_t *li,
+                     int idx[PLAN_N]) {
+    const rlc_model_config_t *c = &m->cfg;
+    int L = c->num_layers, per_layer = train && !m->recompute;
+    size_t n = (size_t)N, C = (size_t)c->hidden_size, F = (size_t)c->intermediate_size;
+    size_t QKV = (size_t)(c->num_heads + 2 * c->num_kv_heads) * c->head_dim, A = (size_t)c->num_heads * c->head_dim;
+    size_t S = (size_t)(m->score_labels > 0 ? m->score_labels : 1);
+    size_t ea = m->be->esize[RLC_BUF_ACT];
+    size_t nl = per_layer ? (size_t)L : 1, nx = train ? (size_t)L : 1;
+    rlc_layout_init(la);
+    rlc_layout_init(lf);
+    rlc_layout_init(li);
+    for (int i = 0; i < PLAN_N; i++) idx[i] = -1;
+    idx[A_XIN] = rlc_layout_add(la, "x_in (residual)", n * C * ea * nx);
+    idx[A_LN1] = rlc_layout_add(la, "ln1", n * C * ea * nl);
+    idx[A_QKV] = rlc_layout_add(la, "qkv", n * QKV * ea * nl);
+    idx[A_ATT] = rlc_layout_add(la, "attention out", n * A * ea * nl);
+    idx[A_XMID] = rlc_layout_add(la, "x_mid (residual)", n * C * ea * nl);
+    idx[A_LN2] = rlc_layout_add(la, "ln2", n * C * ea * nl);
+    idx[A_GU] = rlc_layout_add(la, "gate|up", n * 2 * F * ea * nl);
+    idx[A_H] = rlc_layout_add(la, "swiglu out", n * F * ea * nl);
+    idx[A_XF] = rlc_layout_add(la, "final residual", n * C * ea);
+    idx[A_LNF] = rlc_layout_add(la, "final norm", n * C * ea);
+    idx[A_TMP] = rlc_layout_add(la, "projection scratch", n * C * ea);
+    idx[A_VAL] = rlc_layout_add(la, "score head out", n * S * ea);
+    if (train) {
+        idx[A_DRES] = rlc_layout_add(la, "grad residual", n * C * ea);
+        idx[A_DLN] = rlc_layout_add(la, "grad norm out", n * C * ea);
+        idx[A_DQKV] = rlc_layout_add(la, "grad qkv", n * QKV * ea);
+        idx[A_DATT] = rlc_layout_add(la, "grad attention", n * A * ea);
+        idx[A_DGU] = rlc_layout_add(la, "grad gate|up", n * 2 * F * ea);
+        idx[A_DH] = rlc_layout_add(la, "grad swiglu", n * F * ea);
+        idx[A_DVAL] = rlc_layout_add(la, "grad score head", n * S * ea);
+    }
+    idx[F_R1] = rlc_layout_add(lf, "rstd1", n * 4 * nl);
+    idx[F_LSE] = rlc_layout_add(lf, "attention lse", n * (size_t)c->num_heads * 4 * nl);
+    idx[F_R2] = rlc_layout_add(lf, "rstd2", n * 4 * nl);
+    idx[F_RF] = rlc_layout_add(lf, "rstd final", n * 4);
+    idx[F_LP] = rlc_layout_add(lf, "logp", n * 4);
+    idx[F_ENT] = rlc_layout_add(lf, "entropy", n * 4);
+    idx[F_DLP] = rlc_layout_add(lf, "dlogp", n * 4);
+    idx[F_DEN] = rlc_layout_add(lf, "dentropy", n * 4);
+    idx[F_VALUES] = rlc_layout_add(lf, "values", n * S * 4);
+    idx[I_IDS] = rlc_layout_add(li, "ids", n * 4);
+    idx[I_POS] = rlc_layout_add(li, "positions", n * 4);
+    idx[I_TG] = rlc_layout_add(li, "targets", n * 4);
+    idx[I_CU] = rlc_layout_add(li, "cu_seqlens", (n + 1) * 4);
+    for (int i = 0; i < PLAN_N; i++)
+        if (idx[i] < -1) {
+            rlc_layout_free(la);
+            rlc_layout_free(lf);
+            rlc_layout_free(li);
+            return RLC_ENOMEM;
+        }
+    return 0;
+}
+
+size_t rlc_model_act_bytes(const rlc_model_t *m, int n_tokens, int train) {
+    rlc_layout_t la, lf, li;
+    int idx[PLAN_N];
+    if (n_tokens < 1 || plan_acts(m, n_tokens, train, &la, &lf, &li, idx)) return 0;
+    size_t total = la.total + lf.total + li.total;
+    rlc_layout_free(&la);
+    rlc_layout_free(&lf);
+    rlc_layout_free(&li);
+    return total;
+}
+
+/* Plan and allocate activations for `N` tokens (kept when the current plan is big enough). */
 static int ensure_acts(rlc_model_t *m, int N, int train) {
     rlc_acts_t *a = &m->acts;
-    int per_layer = train && !m->recompute;
-    int need_xin_per_layer = train;
     /* A plan made for training also serves inference; grow only when needed. */
     if (a->cap_tokens >= N && a->train >= train && a->recompute == m->recompute &&
         a->score_labels == m->score_labels)
         return 0;
     rlc_backend_t *be = m->be;
-    const rlc_model_config_t *c = &m->cfg;
-    int L = c->num_layers;
+    int L = m->cfg.num_layers, per_layer = train && !m->recompute;
     if (N < a->cap_tokens) N = a->cap_tokens;
     if (a->act_block) be->free(be, a->act_block);
     if (a->f32_block) be->free(be, a->f32_block);
     if (a->i32_block) be->free(be, a->i32_block);
     free(a->x_in);
     memset(a, 0, sizeof *a);
-    size_t n = (size_t)N, C = (size_t)c->hidden_size, F = (size_t)c->intermediate_size;
-    size_t QKV = (size_t)(c->num_heads + 2 * c->num_kv_heads) * c->head_dim, A = (size_t)c->num_heads * c->head_dim;
-    size_t S = (size_t)(m->score_labels > 0 ? m->score_labels : 1);
     /* pointer arrays: 8 act + 3 f32 arrays of L entries, one allocation */
     void **ptrs = rlc_calloc((size_t)L * 11, sizeof(void *));
     if (!ptrs) return RLC_ENOMEM;
@@ -52,103 +124,67 @@ static int ensure_acts(rlc_model_t *m, int N, int train) {
     a->rstd2 = (float **)(ptrs + 10 * L);
 
     rlc_layout_t la, lf, li;
-    rlc_layout_init(&la);
-    rlc_layout_init(&lf);
-    rlc_layout_init(&li);
+    int ix[PLAN_N];
+    int rc = plan_acts(m, N, train, &la, &lf, &li, ix);
+    if (rc) return rc;
     size_t ea = be->esize[RLC_BUF_ACT];
-    int nl = per_layer ? L : 1, nx = need_xin_per_layer ? L : 1;
-    /* act buffers: indices recorded in order */
-    int ix = rlc_layout_add(&la, "x_in (residual)", n * C * ea * (size_t)nx);
-    int il1 = rlc_layout_add(&la, "ln1", n * C * ea * (size_t)nl);
-    int iqkv = rlc_layout_add(&la, "qkv", n * QKV * ea * (size_t)nl);
-    int iatt = rlc_layout_add(&la, "attention out", n * A * ea * (size_t)nl);
-    int ixm = rlc_layout_add(&la, "x_mid (residual)", n * C * ea * (size_t)nl);
-    int il2 = rlc_layout_add(&la, "ln2", n * C * ea * (size_t)nl);
-    int igu = rlc_layout_add(&la, "gate|up", n * 2 * F * ea * (size_t)nl);
-    int ih = rlc_layout_add(&la, "swiglu out", n * F * ea * (size_t)nl);
-    int ixf = rlc_layout_add(&la, "final residual", n * C * ea);
-    int ilnf = rlc_layout_add(&la, "final norm", n * C * ea);
-    int itmp = rlc_layout_add(&la, "projection scratch", n * C * ea);
-    int ival = rlc_layout_add(&la, "score head out", n * S * ea);
-    int idres = -1, idln = -1, idqkv = -1, idatt = -1, idgu = -1, idh = -1, idval = -1;
-    if (train) {
-        idres = rlc_layout_add(&la, "grad residual", n * C * ea);
-        idln = rlc_layout_add(&la, "grad norm out", n * C * ea);
-        idqkv = rlc_layout_add(&la, "grad qkv", n * QKV * ea);
-        idatt = rlc_layout_add(&la, "grad attention", n * A * ea);
-        idgu = rlc_layout_add(&la, "grad gate|up", n * 2 * F * ea);
-        idh = rlc_layout_add(&la, "grad swiglu", n * F * ea);
-        idval = rlc_layout_add(&la, "grad score head", n * S * ea);
-    }
-    int ir1 = rlc_layout_add(&lf, "rstd1", n * 4 * (size_t)nl);
-    int ilse = rlc_layout_add(&lf, "attention lse", n * (size_t)c->num_heads * 4 * (size_t)nl);
-    int ir2 = rlc_layout_add(&lf, "rstd2", n * 4 * (size_t)nl);
-    int irf = rlc_layout_add(&lf, "rstd final", n * 4);
-    int ilp = rlc_layout_add(&lf, "logp", n * 4);
-    int ient = rlc_layout_add(&lf, "entropy", n * 4);
-    int idlp = rlc_layout_add(&lf, "dlogp", n * 4);
-    int iden = rlc_layout_add(&lf, "dentropy", n * 4);
-    int ivalues = rlc_layout_add(&lf, "values", n * S * 4);
-    int iids = rlc_layout_add(&li, "ids", n * 4);
-    int ipos = rlc_layout_add(&li, "positions", n * 4);
-    int itg = rlc_layout_add(&li, "targets", n * 4);
-    int icu = rlc_layout_add(&li, "cu_seqlens", (n + 1) * 4);
-    int rc = 0;
-    if (ix < 0 || icu < 0 || ivalues < 0 || ival < 0) rc = RLC_ENOMEM;
-    if (!rc) {
-        a->act_block = be->alloc(be, "activations", la.total / ea + 1, RLC_BUF_ACT);
-        a->f32_block = be->alloc(be, "activation statistics", lf.total / 4 + 1, RLC_BUF_F32);
-        a->i32_block = be->alloc(be, "batch indices", li.total / 4 + 1, RLC_BUF_I32);
-        if (!a->act_block || !a->f32_block || !a->i32_block) rc = RLC_ENOMEM;
-    }
-    if (rc) {
+    a->act_block = be->alloc(be, "activations", la.total / ea + 1, RLC_BUF_ACT);
+    a->f32_block = a->act_block ? be->alloc(be, "activation statistics", lf.total / 4 + 1, RLC_BUF_F32) : NULL;
+    a->i32_block = a->f32_block ? be->alloc(be, "batch indices", li.total / 4 + 1, RLC_BUF_I32) : NULL;
+    if (!a->act_block || !a->f32_block || !a->i32_block) {
         rlc_layout_free(&la);
         rlc_layout_free(&lf);
         rlc_layout_free(&li);
-        return rc;
+        return rlc_err_ctx(RLC_ENOMEM, "activations for %d tokens (%.1f MiB)", N,
+                           (double)(la.total + lf.total + li.total) / 1048576.0);
     }
     char *AB = a->act_block, *FB = (char *)a->f32_block, *IB = (char *)a->i32_block;
-#define AOFF(i) (AB + la.e[i].offset)
-#define FOFF(i) ((float *)(FB + lf.e[i].offset))
+    size_t n = (size_t)N, C = (size_t)m->cfg.hidden_size, F = (size_t)m->cfg.intermediate_size;
+    size_t QKV = (size_t)(m->cfg.num_heads + 2 * m->cfg.num_kv_heads) * m->cfg.head_dim;
+    size_t A = (size_t)m->cfg.num_heads * m->cfg.head_dim;
+#define AOFF(i) (AB + la.e[ix[i]].offset)
+#define FOFF(i) ((float *)(FB + lf.e[ix[i]].offset))
+#define IOFF(i) ((int32_t *)(IB + li.e[ix[i]].offset))
     for (int l = 0; l < L; l++) {
-        int k = per_layer ? l : 0, kx = need_xin_per_layer ? l : 0;
-        a->x_in[l] = AOFF(ix) + (size_t)kx * n * C * ea;
-        a->ln1[l] = AOFF(il1) + (size_t)k * n * C * ea;
-        a->qkv[l] = AOFF(iqkv) + (size_t)k * n * QKV * ea;
-        a->att[l] = AOFF(iatt) + (size_t)k * n * A * ea;
-        a->x_mid[l] = AOFF(ixm) + (size_t)k * n * C * ea;
-        a->ln2[l] = AOFF(il2) + (size_t)k * n * C * ea;
-        a->gu[l] = AOFF(igu) + (size_t)k * n * 2 * F * ea;
-        a->h[l] = AOFF(ih) + (size_t)k * n * F * ea;
-        a->rstd1[l] = FOFF(ir1) + (size_t)k * n;
-        a->lse[l] = FOFF(ilse) + (size_t)k * n * c->num_heads;
-        a->rstd2[l] = FOFF(ir2) + (size_t)k * n;
+        int k = per_layer ? l : 0, kx = train ? l : 0;
+        a->x_in[l] = AOFF(A_XIN) + (size_t)kx * n * C * ea;
+        a->ln1[l] = AOFF(A_LN1) + (size_t)k * n * C * ea;
+        a->qkv[l] = AOFF(A_QKV) + (size_t)k * n * QKV * ea;
+        a->att[l] = AOFF(A_ATT) + (size_t)k * n * A * ea;
+        a->x_mid[l] = AOFF(A_XMID) + (size_t)k * n * C * ea;
+        a->ln2[l] = AOFF(A_LN2) + (size_t)k * n * C * ea;
+        a->gu[l] = AOFF(A_GU) + (size_t)k * n * 2 * F * ea;
+        a->h[l] = AOFF(A_H) + (size_t)k * n * F * ea;
+        a->rstd1[l] = FOFF(F_R1) + (size_t)k * n;
+        a->lse[l] = FOFF(F_LSE) + (size_t)k * n * m->cfg.num_heads;
+        a->rstd2[l] = FOFF(F_R2) + (size_t)k * n;
     }
-    a->x_final = AOFF(ixf);
-    a->lnf = AOFF(ilnf);
-    a->tmp = AOFF(itmp);
-    a->values_act = AOFF(ival);
+    a->x_final = AOFF(A_XF);
+    a->lnf = AOFF(A_LNF);
+    a->tmp = AOFF(A_TMP);
+    a->values_act = AOFF(A_VAL);
     if (train) {
-        a->dres = AOFF(idres);
-        a->dln = AOFF(idln);
-        a->dqkv = AOFF(idqkv);
-        a->datt = AOFF(idatt);
-        a->dgu = AOFF(idgu);
-        a->dh = AOFF(idh);
-        a->dvalues_act = AOFF(idval);
+        a->dres = AOFF(A_DRES);
+        a->dln = AOFF(A_DLN);
+        a->dqkv = AOFF(A_DQKV);
+        a->datt = AOFF(A_DATT);
+        a->dgu = AOFF(A_DGU);
+        a->dh = AOFF(A_DH);
+        a->dvalues_act = AOFF(A_DVAL);
     }
-    a->rstdf = FOFF(irf);
-    a->logp = FOFF(ilp);
-    a->ent = FOFF(ient);
-    a->dlogp = FOFF(idlp);
-    a->dent = FOFF(iden);
-    a->values = FOFF(ivalues);
-    a->ids = (int32_t *)(IB + li.e[iids].offset);
-    a->pos = (int32_t *)(IB + li.e[ipos].offset);
-    a->targets = (int32_t *)(IB + li.e[itg].offset);
-    a->cu = (int32_t *)(IB + li.e[icu].offset);
+    a->rstdf = FOFF(F_RF);
+    a->logp = FOFF(F_LP);
+    a->ent = FOFF(F_ENT);
+    a->dlogp = FOFF(F_DLP);
+    a->dent = FOFF(F_DEN);
+    a->values = FOFF(F_VALUES);
+    a->ids = IOFF(I_IDS);
+    a->pos = IOFF(I_POS);
+    a->targets = IOFF(I_TG);
+    a->cu = IOFF(I_CU);
 #undef AOFF
 #undef FOFF
+#undef IOFF
     a->cap_tokens = N;
     a->per_layer = per_layer;
     a->train = train;
@@ -162,6 +198,22 @@ static int ensure_acts(rlc_model_t *m, int N, int train) {
     rlc_layout_free(&lf);
     rlc_layout_free(&li);
     return 0;
+}
+
+int rlc_model_max_tokens(const rlc_model_t *m, size_t budget, int train) {
+    int lo = 0, hi = 1 << 30; /* act_bytes grows with N: largest N whose plan fits */
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        size_t b = rlc_model_act_bytes(m, mid, train);
+        if (b && b <= budget) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
+int rlc_model_reserve(rlc_model_t *m, int n_tokens, int train) {
+    if (n_tokens < 1) return rlc_errc(RLC_EINVAL, "reserve: n_tokens must be positive");
+    return ensure_acts(m, n_tokens, train);
 }
 
 int rlc_batch_check(const rlc_model_t *m, const rlc_batch_t *b) {

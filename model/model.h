@@ -56,6 +56,7 @@ typedef struct rlc_model {
     rlc_acts_t acts;
     int recompute; /* recompute layer activations in backward instead of storing them */
     char *src_dir; /* where the model was loaded from (tokenizer files are copied on save) */
+    int params_changed; /* parameters differ from src_dir's file (set_param, optimizer step) */
     /* The batch whose activations are stored (set by a training forward). */
     int fwd_tokens, fwd_nseq, fwd_max_seqlen, fwd_trained;
     void *step_ws; /* inference-step workspace (model/decode.c) */
@@ -95,9 +96,24 @@ const rlc_param_info_t *rlc_model_param(const rlc_model_t *m, const char *name);
 int rlc_model_get_param(const rlc_model_t *m, const rlc_param_info_t *p, float *dst);
 int rlc_model_get_grad(const rlc_model_t *m, const rlc_param_info_t *p, float *dst);
 int rlc_model_set_param(rlc_model_t *m, const rlc_param_info_t *p, const float *src);
+/* Write the fp32 value of every parameter into dst (a device F32 buffer of n_params): the
+ * fp32 master weights of a backend that stores bf16 parameters. While the parameters are
+ * still those loaded, tensors stored in the file with more precision than bf16 are read
+ * from it again, so an fp32 checkpoint keeps its precision; otherwise the parameters are
+ * widened. */
+int rlc_model_params_f32(rlc_model_t *m, float *dst);
 
 int rlc_model_alloc_grads(rlc_model_t *m);
 void rlc_model_zero_grads(rlc_model_t *m);
+
+/* Device bytes of the activations for a micro-batch of n_tokens (train: kept for backward,
+ * per layer unless m->recompute). */
+size_t rlc_model_act_bytes(const rlc_model_t *m, int n_tokens, int train);
+/* The largest micro-batch (tokens) whose activations fit in `budget` bytes. */
+int rlc_model_max_tokens(const rlc_model_t *m, size_t budget, int train);
+/* Allocate the activations for micro-batches of up to n_tokens now (they otherwise grow on
+ * first use), so a batch that cannot fit fails at start-up rather than mid-run. */
+int rlc_model_reserve(rlc_model_t *m, int n_tokens, int train);
 
 /* Validate a batch against the model (ids in range, offsets consistent). */
 int rlc_batch_check(const rlc_model_t *m, const rlc_batch_t *b);

@@ -18,27 +18,22 @@ int rlc_optim_create(rlc_optim_t **out, rlc_model_t *m, const rlc_adamw_cfg_t *c
     rlc_backend_t *be = m->be;
     o->m = m;
     o->cfg = *cfg;
-    o->mom = be->alloc(be, "AdamW first moment", m->n_params, RLC_BUF_F32);
-    o->var = be->alloc(be, "AdamW second moment", m->n_params, RLC_BUF_F32);
-    if (!o->mom || !o->var) {
+    /* One block per arena: both moments together, the master weights beside them. */
+    o->mom = be->alloc(be, "AdamW moments", 2 * m->n_params, RLC_BUF_F32);
+    if (!o->mom) {
         rlc_optim_free(o);
         return RLC_ENOMEM;
     }
-    be->zero(be, o->mom, RLC_BUF_F32, m->n_params);
-    be->zero(be, o->var, RLC_BUF_F32, m->n_params);
+    o->var = o->mom + m->n_params;
+    be->zero(be, o->mom, RLC_BUF_F32, 2 * m->n_params);
     if (be->esize[RLC_BUF_PARAM] != 4) {
-        /* bf16 parameters: keep an fp32 master copy (upload converts host fp32) */
+        /* bf16 parameters: keep fp32 master weights, from the checkpoint's own precision */
         o->master = be->alloc(be, "fp32 master weights", m->n_params, RLC_BUF_F32);
-        float *host = rlc_malloc(m->n_params * sizeof(float));
-        if (!o->master || !host) {
-            free(host);
+        if (!o->master) {
             rlc_optim_free(o);
             return RLC_ENOMEM;
         }
-        rc = be->download(be, host, m->params, RLC_BUF_PARAM, m->n_params);
-        if (!rc) rc = be->upload(be, o->master, RLC_BUF_F32, host, m->n_params);
-        free(host);
-        if (rc) {
+        if ((rc = rlc_model_params_f32(m, o->master))) {
             rlc_optim_free(o);
             return rc;
         }
@@ -50,8 +45,7 @@ int rlc_optim_create(rlc_optim_t **out, rlc_model_t *m, const rlc_adamw_cfg_t *c
 void rlc_optim_free(rlc_optim_t *o) {
     if (!o) return;
     rlc_backend_t *be = o->m->be;
-    if (o->mom) be->free(be, o->mom);
-    if (o->var) be->free(be, o->var);
+    if (o->mom) be->free(be, o->mom); /* var lives in the same block */
     if (o->master) be->free(be, o->master);
     free(o);
 }
@@ -72,6 +66,7 @@ int rlc_optim_step(rlc_optim_t *o, float lr, uint32_t seed, double *grad_norm) {
     float scale = 1.0f;
     if (o->cfg.max_grad_norm > 0 && norm > o->cfg.max_grad_norm) scale = (float)(o->cfg.max_grad_norm / (norm + 1e-6));
     o->step++;
+    m->params_changed = 1;
     size_t ep = be->esize[RLC_BUF_PARAM], eg = be->esize[RLC_BUF_GRAD];
     /* Runs of consecutive tensors with the same decay flag become one call. */
     for (int i = 0; i < m->n_info;) {

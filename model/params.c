@@ -130,8 +130,13 @@ int rlc_model_get_grad(const rlc_model_t *m, const rlc_param_info_t *p, float *d
     return m->be->download(m->be, dst, pptr(m, m->grads, RLC_BUF_GRAD, p->offset), RLC_BUF_GRAD, p->numel);
 }
 
-int rlc_model_set_param(rlc_model_t *m, const rlc_param_info_t *p, const float *src) {
+static int upload_param(rlc_model_t *m, const rlc_param_info_t *p, const float *src) {
     return m->be->upload(m->be, pptr(m, m->params, RLC_BUF_PARAM, p->offset), RLC_BUF_PARAM, src, p->numel);
+}
+
+int rlc_model_set_param(rlc_model_t *m, const rlc_param_info_t *p, const float *src) {
+    m->params_changed = 1;
+    return upload_param(m, p, src);
 }
 
 int rlc_model_alloc_grads(rlc_model_t *m) {
@@ -162,7 +167,7 @@ static int init_random(rlc_model_t *m, int from, uint64_t seed, float std) {
         rlc_rng_init(&r, seed, (uint64_t)i + 1); /* one stream per tensor: independent of layout */
         for (size_t k = 0; k < p->numel; k++)
             buf[k] = is_norm ? 1.0f : is_bias ? 0.0f : (float)(rlc_rng_normal(&r) * std);
-        rc = rlc_model_set_param(m, p, buf);
+        rc = upload_param(m, p, buf);
     }
     free(buf);
     return rc;
@@ -225,6 +230,65 @@ int rlc_model_add_score_head(rlc_model_t *m, int labels, uint64_t seed, float st
 
 /* ---------------- Hugging Face load ---------------- */
 
+/* Tensor p of an open safetensors set as fp32 in buf (p->numel floats), checked for shape
+ * and finite values; *found receives the file's tensor. */
+static int read_tensor(const rlc_st_t *st, const char *dir, const rlc_param_info_t *p, float *buf,
+                       const rlc_st_tensor_t **found) {
+    const rlc_st_tensor_t *t = rlc_st_find(st, p->name);
+    if (!t) return rlc_errc(RLC_EFMT, "%s: missing tensor '%s'", dir, p->name);
+    int shape_ok = t->ndim == p->ndim && t->shape[0] == p->shape[0] && (p->ndim == 1 || t->shape[1] == p->shape[1]);
+    if (!shape_ok)
+        return rlc_errc(RLC_EFMT, "%s: tensor '%s' has shape [%lld%s%lld] but config.json implies [%lld%s%lld]", dir,
+                        p->name, (long long)t->shape[0], t->ndim > 1 ? "," : "",
+                        t->ndim > 1 ? (long long)t->shape[1] : 0LL, (long long)p->shape[0], p->ndim > 1 ? "," : "",
+                        p->ndim > 1 ? (long long)p->shape[1] : 0LL);
+    int rc = rlc_st_to_f32(t, buf);
+    if (rc) return rlc_err_ctx(rc, "%s", dir);
+    for (size_t k = 0; k < p->numel; k++)
+        if (!isfinite(buf[k])) return rlc_errc(RLC_EFMT, "%s: tensor '%s' contains NaN or Inf", dir, p->name);
+    *found = t;
+    return 0;
+}
+
+static size_t max_numel(const rlc_model_t *m) {
+    size_t n = 0;
+    for (int i = 0; i < m->n_info; i++)
+        if (m->info[i].numel > n) n = m->info[i].numel;
+    return n;
+}
+
+int rlc_model_params_f32(rlc_model_t *m, float *dst) {
+    rlc_backend_t *be = m->be;
+    /* Re-read the file only where it holds more than the backend's PARAM type kept. */
+    int reread = 0;
+    if (m->src_dir && !m->params_changed && be->esize[RLC_BUF_PARAM] < 4)
+        for (int i = 0; i < m->n_info; i++)
+            if (m->info[i].file_dtype != RLC_DT_BF16) reread = 1;
+    float *buf = rlc_malloc(max_numel(m) * sizeof(float));
+    if (!buf) return RLC_ENOMEM;
+    rlc_st_t st;
+    memset(&st, 0, sizeof st);
+    if (reread && rlc_st_open(&st, m->src_dir)) {
+        LOG_WARN("cannot re-read %s (%s); fp32 master weights start from the bf16 parameters", m->src_dir,
+                 rlc_errmsg());
+        reread = 0;
+    }
+    int rc = 0;
+    for (int i = 0; i < m->n_info && !rc; i++) {
+        const rlc_param_info_t *p = &m->info[i];
+        const rlc_st_tensor_t *t = NULL;
+        if (reread && rlc_st_find(&st, p->name))
+            rc = read_tensor(&st, m->src_dir, p, buf, &t);
+        else
+            rc = rlc_model_get_param(m, p, buf);
+        if (!rc) rc = be->upload(be, dst + p->offset, RLC_BUF_F32, buf, p->numel);
+    }
+    if (reread) rlc_st_close(&st);
+    free(buf);
+    if (!rc && reread) LOG_INFO("fp32 master weights read from %s (the parameters are stored in bf16)", m->src_dir);
+    return rc;
+}
+
 int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
     *out = NULL;
     if (!fs_is_dir(dir)) return rlc_errc(RLC_EIO, "model directory %s does not exist", dir);
@@ -247,39 +311,16 @@ int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
         m->cfg.score_bias = rlc_st_find(&st, "score.bias") != NULL;
     }
     if ((rc = build_table(m)) || (rc = alloc_params(m))) goto fail;
-    size_t maxn = 0;
-    for (int i = 0; i < m->n_info; i++)
-        if (m->info[i].numel > maxn) maxn = m->info[i].numel;
-    if (!(buf = rlc_malloc(maxn * sizeof(float)))) {
+    if (!(buf = rlc_malloc(max_numel(m) * sizeof(float)))) {
         rc = RLC_ENOMEM;
         goto fail;
     }
     for (int i = 0; i < m->n_info; i++) {
         rlc_param_info_t *p = &m->info[i];
-        const rlc_st_tensor_t *t = rlc_st_find(&st, p->name);
-        if (!t) {
-            rc = rlc_errc(RLC_EFMT, "%s: missing tensor '%s'", dir, p->name);
-            goto fail;
-        }
-        int shape_ok = t->ndim == p->ndim && t->shape[0] == p->shape[0] && (p->ndim == 1 || t->shape[1] == p->shape[1]);
-        if (!shape_ok) {
-            rc = rlc_errc(RLC_EFMT, "%s: tensor '%s' has shape [%lld%s%lld] but config.json implies [%lld%s%lld]", dir,
-                          p->name, (long long)t->shape[0], t->ndim > 1 ? "," : "",
-                          t->ndim > 1 ? (long long)t->shape[1] : 0LL, (long long)p->shape[0], p->ndim > 1 ? "," : "",
-                          p->ndim > 1 ? (long long)p->shape[1] : 0LL);
-            goto fail;
-        }
-        if ((rc = rlc_st_to_f32(t, buf))) {
-            rlc_err_ctx(rc, "%s", dir);
-            goto fail;
-        }
-        for (size_t k = 0; k < p->numel; k++)
-            if (!isfinite(buf[k])) {
-                rc = rlc_errc(RLC_EFMT, "%s: tensor '%s' contains NaN or Inf", dir, p->name);
-                goto fail;
-            }
+        const rlc_st_tensor_t *t = NULL;
+        if ((rc = read_tensor(&st, dir, p, buf, &t))) goto fail;
         p->file_dtype = t->dtype;
-        if ((rc = rlc_model_set_param(m, p, buf))) goto fail;
+        if ((rc = upload_param(m, p, buf))) goto fail;
     }
     int unused = 0;
     const char *first = NULL;
@@ -332,6 +373,16 @@ int rlc_model_copy_tokenizer_files(const char *src_dir, const char *dst_dir) {
     return rc;
 }
 
+typedef struct {
+    const rlc_model_t *m;
+    const rlc_param_info_t *p;
+} save_src_t;
+
+static int fill_param(void *user, float *dst) {
+    const save_src_t *s = user;
+    return rlc_model_get_param(s->m, s->p, dst);
+}
+
 int rlc_model_save(rlc_model_t *m, const char *dir, const char *dtype) {
     rlc_dtype_t force = RLC_DT_F32;
     int forced = 0, rc;
@@ -340,17 +391,17 @@ int rlc_model_save(rlc_model_t *m, const char *dir, const char *dtype) {
         forced = 1;
     }
     if ((rc = fs_mkdir_p(dir))) return rc;
-    float *host = rlc_malloc(m->n_params * sizeof(float));
+    /* Tensors are downloaded one at a time as the writer reaches them. */
     rlc_st_wtensor_t *w = rlc_calloc((size_t)m->n_info, sizeof *w);
-    if (!host || !w) {
-        free(host);
+    save_src_t *src = rlc_calloc((size_t)m->n_info, sizeof *src);
+    if (!w || !src) {
         free(w);
+        free(src);
         return RLC_ENOMEM;
     }
-    rc = m->be->download(m->be, host, m->params, RLC_BUF_PARAM, m->n_params);
     int nw = 0;
     rlc_dtype_t main_dt = forced ? force : m->info[0].file_dtype;
-    for (int i = 0; i < m->n_info && !rc; i++) {
+    for (int i = 0; i < m->n_info; i++) {
         const rlc_param_info_t *p = &m->info[i];
         rlc_st_wtensor_t *t = &w[nw++];
         t->name = p->name;
@@ -359,14 +410,16 @@ int rlc_model_save(rlc_model_t *m, const char *dir, const char *dtype) {
         t->ndim = p->ndim;
         t->shape[0] = p->shape[0];
         t->shape[1] = p->shape[1];
-        t->f32 = host + p->offset;
+        src[i] = (save_src_t){m, p};
+        t->fill = fill_param;
+        t->user = &src[i];
     }
     char *path = NULL;
     if (!rc && !(path = fs_join(dir, "model.safetensors"))) rc = RLC_ENOMEM;
     static const char *const meta[] = {"format", "pt", NULL};
     if (!rc) rc = rlc_st_write(path, w, nw, meta);
     free(path);
-    free(host);
+    free(src);
     free(w);
     if (rc) return rlc_err_ctx(rc, "saving %s", dir);
     /* config.json: the loaded keys, with the dtype updated when it was forced. */

@@ -323,6 +323,13 @@ static int add_tensor(st_list_t *L, const char *prefix, const char *name, float 
     return 0;
 }
 
+/* Any tensor of the loaded weights file stored as float16 (which cannot hold every bf16). */
+static int saved_f16(const rlc_model_t *m) {
+    for (int i = 0; i < m->n_info; i++)
+        if (m->info[i].file_dtype == RLC_DT_F16) return 1;
+    return 0;
+}
+
 static int save_models(const char *tmp, const rl_ckpt_model_t *models, int n_models, const char *dtype,
                        cJSON *jmodels, st_list_t *L) {
     for (int k = 0; k < n_models; k++) {
@@ -743,7 +750,11 @@ int rl_ckpt_load_state(const char *ckpt_dir, rl_train_state_t *st, const rl_ckpt
                 goto out;
             }
             if ((rc = rlc_st_to_f32(tw, a))) goto out;
-            if ((rc = m->be->upload(m->be, m->params, RLC_BUF_PARAM, a, m->n_params))) goto out;
+            /* Where the backend keeps bf16 parameters beside an fp32 master, the weights file
+             * already holds those parameters exactly (they were stochastically rounded, not
+             * rounded to nearest from the master) unless it was saved as float16. */
+            int keep_params = cm->optim && cm->optim->master && !saved_f16(m);
+            if (!keep_params && (rc = m->be->upload(m->be, m->params, RLC_BUF_PARAM, a, m->n_params))) goto out;
             if (cm->optim && cm->optim->master &&
                 (rc = m->be->upload(m->be, cm->optim->master, RLC_BUF_F32, a, m->n_params)))
                 goto out;

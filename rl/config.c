@@ -77,6 +77,8 @@ static const rl_config_key_t KEYS[] = {
     K("max_new_tokens", max_new_tokens, INT, S_GEN, "1024", "completion length cap (also Dr.GRPO's max length)"),
     K("max_prompt_len", max_prompt_len, INT, S_GEN, "1024", "prompts longer than this are skipped"),
     K("temperature", temperature, FLOAT, S_GEN, "1", "sampling temperature"),
+    K("kv_cache_mb", kv_cache_mb, INT, S_GEN, "0",
+      "rollout KV cache in MiB; 0 = 256 on the CPU, 90% of the memory left on a GPU"),
     K("top_p", top_p, FLOAT, S_GEN, "1", "nucleus sampling mass"),
     K("top_k", top_k, INT, S_GEN, "0", "top-k sampling; 0 = off"),
 
@@ -572,6 +574,7 @@ int rl_config_validate(const rl_config_t *c) {
             rl_adv_name(c->algo));
     if (c->prompts_per_step < 1) BAD("prompts_per_step = %ld: must be at least 1", c->prompts_per_step);
     if (c->micro_batch < 1) BAD("micro_batch = %ld: must be at least 1", c->micro_batch);
+    if (c->kv_cache_mb < 0 || c->kv_cache_mb > (1L << 24)) BAD("kv_cache_mb = %ld: must be 0 (auto) or a size in MiB", c->kv_cache_mb);
     long batch = rl_config_batch_seqs(c);
     if (batch % c->micro_batch)
         BAD("the batch of %ld sequences (prompts_per_step %ld x group_size %ld) is not divisible by micro_batch %ld",

@@ -42,7 +42,7 @@ typedef struct {
     double min_lr_ratio;
     double adam_beta1, adam_beta2, adam_eps, weight_decay, max_grad_norm;
     /* generation */
-    long max_new_tokens, max_prompt_len;
+    long max_new_tokens, max_prompt_len, kv_cache_mb;
     double temperature, top_p;
     long top_k;
     /* run */

@@ -96,6 +96,36 @@ static rlc_batch_t sb_view(const seqbuf_t *b, int s0, int s1, int32_t *cu_local)
     return v;
 }
 
+/* Reserve the training activations of the largest micro-batch (micro sequences of up to
+ * seq_len tokens) up front, so a batch that cannot fit fails now rather than hours in. */
+static int reserve_acts(rlc_model_t *m, int micro, int seq_len, int train) {
+    long want = (long)micro * seq_len;
+    int rc = want > (1L << 30) ? rlc_errc(RLC_ENOMEM, "%ld tokens per micro-batch is too many", want)
+                               : rlc_model_reserve(m, (int)want, train);
+    if (rc)
+        return rlc_err_ctx(rc, "micro-batches of %d sequences x %d tokens do not fit (lower micro_batch, the "
+                               "length limits, or set recompute)",
+                           micro, seq_len);
+    return 0;
+}
+
+/* The start-up memory report: every buffer, free memory, and the largest micro-batch that
+ * would fit beside what is allocated now. */
+static void report_memory(rlc_model_t *m, int micro, int seq_len) {
+    rlc_backend_t *be = m->be;
+    rlc_backend_mem_report(be, "memory");
+    size_t fr = 0, tot = 0;
+    if (rlc_backend_mem_info(be, &fr, &tot)) return;
+    /* A GPU's free memory already excludes the reservation; on the CPU the reserved pages
+     * count only once touched. */
+    size_t budget = fr + (be->is_gpu ? rlc_model_act_bytes(m, m->acts.cap_tokens, 1) : 0);
+    int most = rlc_model_max_tokens(m, (size_t)((double)budget * 0.95), 1);
+    LOG_INFO("activations reserved for %d tokens (%d sequences x %d); the largest micro-batch that fits is about %d "
+             "tokens%s",
+             m->acts.cap_tokens, micro, seq_len, most,
+             be->is_gpu ? " (the KV cache takes most free memory; kv_cache_mb trades it for activations)" : "");
+}
+
 /* Tokens in the largest micro-batch of sequences [s0, s1) split every `micro` sequences. */
 static int sb_max_micro_tokens(const seqbuf_t *b, int s0, int s1, int micro) {
     int maxn = 0;
@@ -348,8 +378,15 @@ static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train
         data_cursor_t cur = {.epoch = st->data_epoch, .pos = st->data_cursor};
         if ((rc = data_iter_seek(&c->it, cur))) goto out;
     }
-    gen_engine_cfg_t ec = {0};
+    /* Training activations first (policy, reference, critic), then the KV cache takes what
+     * is left (see gen_engine_cfg_t.kv_budget_bytes). */
+    int seq_len = (int)(cfg->max_prompt_len + cfg->max_new_tokens), micro = (int)cfg->micro_batch;
+    if ((rc = reserve_acts(c->policy, micro, seq_len, 1))) goto out;
+    if (c->ref && (rc = reserve_acts(c->ref, micro, seq_len, 0))) goto out;
+    if (c->critic && (rc = reserve_acts(c->critic, micro, seq_len, 1))) goto out;
+    gen_engine_cfg_t ec = {.kv_budget_bytes = (size_t)cfg->kv_cache_mb << 20};
     if ((rc = gen_engine_create(&c->eng, c->policy, c->tok, &ec))) goto out;
+    report_memory(c->policy, micro, seq_len);
     char *cfgp = fs_join(cfg->run_dir, "config.json");
     rc = cfgp ? rl_config_write(cfg, cfgp) : RLC_ENOMEM;
     free(cfgp);
@@ -930,6 +967,8 @@ int rl_sft(const rl_sft_opts_t *o) {
     rlc_adamw_cfg_t ac = {.lr = (float)o->lr, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
                           .weight_decay = (float)o->weight_decay, .max_grad_norm = (float)o->max_grad_norm};
     if ((rc = rlc_optim_create(&opt, m, &ac))) goto out;
+    if ((rc = reserve_acts(m, (int)o->micro_batch, (int)o->max_len, 1))) goto out;
+    report_memory(m, (int)o->micro_batch, (int)o->max_len);
     if (ckdir) {
         rl_ckpt_model_t ms = {NULL, m, opt};
         if ((rc = rl_ckpt_load_state(ckdir, &st, &ms, 1))) goto out;

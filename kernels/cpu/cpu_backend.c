@@ -18,6 +18,26 @@ static int cpu_check(rlc_backend_t *be) {
 }
 static void cpu_sync(rlc_backend_t *be) { (void)be; }
 
+/* A "MemAvailable:   123456 kB" line of /proc/meminfo, in bytes; 0 if absent. */
+static size_t meminfo_field(const char *text, const char *key) {
+    const char *p = strstr(text, key);
+    return p ? (size_t)strtoull(p + strlen(key), NULL, 10) * 1024 : 0;
+}
+
+static int cpu_mem_info(rlc_backend_t *be, size_t *free_bytes, size_t *total_bytes) {
+    (void)be;
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return rlc_errc(RLC_EIO, "cannot read /proc/meminfo");
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    *total_bytes = meminfo_field(buf, "MemTotal:");
+    *free_bytes = meminfo_field(buf, "MemAvailable:");
+    if (!*total_bytes) return rlc_errc(RLC_EFMT, "/proc/meminfo has no MemTotal line");
+    return 0;
+}
+
 static void *cpu_alloc(rlc_backend_t *be, const char *name, size_t n, rlc_buf_kind_t kind) {
     size_t bytes = n * be->esize[kind];
     size_t rounded = (bytes + 63) / 64 * 64;
@@ -125,6 +145,7 @@ int rlc_cpu_backend_create(rlc_backend_t **out, int threads) {
     be->destroy = cpu_destroy;
     be->check = cpu_check;
     be->sync = cpu_sync;
+    be->mem_info = cpu_mem_info;
     be->alloc = cpu_alloc;
     be->free = cpu_free;
     be->upload = cpu_upload;

@@ -2,11 +2,16 @@
  * reference (fp32, itself within 1e-4 of transformers) through the whole model: per-token
  * log-probs and entropies, every parameter gradient, three AdamW steps, and greedy decoding
  * through the paged KV cache (prefill, then one token per step, both backends fed the CPU's
- * tokens so one near-tie cannot derail the rest). Built twice like test_cuda_ops: on a GPU
+ * tokens so one near-tie cannot derail the rest). Also the GPU's precision bookkeeping: fp32
+ * master weights come from an fp32 checkpoint file, not from the bf16 parameters, and a
+ * checkpoint restores parameters and master weights bit for bit; and the memory accounting
+ * releases every device buffer. Built twice like test_cuda_ops: on a GPU
  * (test_gpu_model, label gpu, 77 without one) and on the CPU emulator (test_cuda_emu_model). */
 #include "testutil.h"
 
 #include "core/err.h"
+#include "core/fs.h"
+#include "core/half.h"
 #include "core/json.h"
 #include "core/safetensors.h"
 #include "kernels/backend.h"
@@ -15,6 +20,7 @@
 #include "model/decode.h"
 #include "model/model.h"
 #include "model/optim.h"
+#include "rl/ckpt.h"
 
 /* Tolerances for bf16 weights and activations through a small random model (2 layers):
  * each stored activation carries ~2^-9 relative rounding, so log-probs (|logp| ~ log V ~ 6)
@@ -199,6 +205,134 @@ static void greedy_decode(const char *name) {
     rlc_model_free(mg);
 }
 
+/* qwen2-tiny is stored in fp32: the optimizer's master weights must be those values, not
+ * the bf16 parameters widened. */
+static void test_master_from_file(void **s) {
+    (void)s;
+    rlc_model_t *m;
+    if (rlc_model_load(&m, fixture("models/qwen2-tiny"), gpu)) fail_msg("load: %s", rlc_errmsg());
+    rlc_adamw_cfg_t ac = {1e-3f, 0.9f, 0.95f, 1e-8f, 0.01f, 1.0f};
+    rlc_optim_t *o;
+    if (rlc_optim_create(&o, m, &ac)) fail_msg("optimizer: %s", rlc_errmsg());
+    assert_non_null(o->master);
+    rlc_st_t st;
+    assert_int_equal(rlc_st_open(&st, fixture("models/qwen2-tiny")), 0);
+    size_t off_bf16 = 0;
+    for (int i = 0; i < m->n_info; i++) {
+        const rlc_param_info_t *p = &m->info[i];
+        const rlc_st_tensor_t *t = rlc_st_find(&st, p->name);
+        assert_non_null(t);
+        assert_int_equal(t->dtype, RLC_DT_F32);
+        float *want = malloc(p->numel * 4), *got = malloc(p->numel * 4), *par = malloc(p->numel * 4);
+        assert_int_equal(rlc_st_to_f32(t, want), 0);
+        assert_int_equal(gpu->download(gpu, got, o->master + p->offset, RLC_BUF_F32, p->numel), 0);
+        assert_int_equal(rlc_model_get_param(m, p, par), 0);
+        if (memcmp(want, got, p->numel * 4)) fail_msg("master of %s differs from the file", p->name);
+        for (size_t k = 0; k < p->numel; k++) off_bf16 += par[k] != want[k];
+        free(want);
+        free(got);
+        free(par);
+    }
+    print_message("  master = file values; %zu of %zu differ from the bf16 parameters\n", off_bf16, m->n_params);
+    assert_true(off_bf16 > m->n_params / 2); /* widening the bf16 copy would have lost them */
+    rlc_st_close(&st);
+    rlc_optim_free(o);
+    rlc_model_free(m);
+}
+
+static void download_all(rlc_backend_t *be, float *dst, const void *src, rlc_buf_kind_t kind, size_t n) {
+    if (be->download(be, dst, src, kind, n)) fail_msg("download: %s", rlc_errmsg());
+}
+
+/* Two AdamW steps (stochastic rounding writes the bf16 parameters), a bf16 checkpoint, and
+ * a resume: parameters, master weights and moments come back bit for bit. The parameters
+ * are not the master rounded to nearest, so restoring them from the master would fail. */
+static void test_checkpoint_exact(void **s) {
+    (void)s;
+    ref_t r;
+    load_ref(&r, "qwen2-tiny");
+    rlc_model_t *m;
+    if (rlc_model_load(&m, fixture("models/qwen2-tiny"), gpu)) fail_msg("load: %s", rlc_errmsg());
+    rlc_adamw_cfg_t ac = {1e-2f, 0.9f, 0.95f, 1e-8f, 0.01f, 1.0f};
+    rlc_optim_t *o;
+    if (rlc_optim_create(&o, m, &ac)) fail_msg("optimizer: %s", rlc_errmsg());
+    rlc_batch_t b = {.n_tokens = r.N, .nseq = r.nseq, .ids = r.ids, .cu_seqlens = r.cu};
+    rlc_fwd_opts_t fo = {.inv_temp = 1.0f, .train = 1, .head = RLC_HEAD_LM};
+    float *g = nll_grad(&r);
+    for (int step = 0; step < 2; step++) {
+        rlc_model_zero_grads(m);
+        if (rlc_model_forward(m, &b, &fo, NULL, NULL, NULL) || rlc_model_backward(m, &b, &fo, g, NULL, NULL, NULL, NULL) ||
+            rlc_optim_step(o, 1e-2f, 7u + (uint32_t)step, NULL))
+            fail_msg("step %d: %s", step, rlc_errmsg());
+    }
+    char *run = test_tmpdir(), *dir = NULL;
+    rl_train_state_t st;
+    memset(&st, 0, sizeof st);
+    st.step = 2;
+    rl_ckpt_model_t cm = {NULL, m, o};
+    if (rl_ckpt_save(run, &st, &cm, 1, "bfloat16", 0, &dir)) fail_msg("save: %s", rlc_errmsg());
+    rlc_model_t *m2;
+    rlc_optim_t *o2;
+    if (rlc_model_load(&m2, dir, gpu) || rlc_optim_create(&o2, m2, &ac)) fail_msg("reload: %s", rlc_errmsg());
+    rl_train_state_t st2;
+    rl_ckpt_model_t cm2 = {NULL, m2, o2};
+    if (rl_ckpt_load_state(dir, &st2, &cm2, 1)) fail_msg("resume: %s", rlc_errmsg());
+    size_t n = m->n_params;
+    float *a = malloc(n * 4), *c = malloc(n * 4), *ma = malloc(2 * n * 4), *mc = malloc(2 * n * 4);
+    download_all(gpu, a, m->params, RLC_BUF_PARAM, n);
+    download_all(gpu, c, m2->params, RLC_BUF_PARAM, n);
+    if (memcmp(a, c, n * 4)) fail_msg("resumed bf16 parameters differ");
+    download_all(gpu, ma, o->master, RLC_BUF_F32, n);
+    download_all(gpu, mc, o2->master, RLC_BUF_F32, n);
+    if (memcmp(ma, mc, n * 4)) fail_msg("resumed master weights differ");
+    size_t not_nearest = 0;
+    for (size_t i = 0; i < n; i++) not_nearest += rlc_bf16_to_f32(rlc_f32_to_bf16(ma[i])) != a[i];
+    print_message("  resume exact; %zu of %zu parameters are not the master rounded to nearest\n", not_nearest, n);
+    assert_true(not_nearest > 0);
+    download_all(gpu, ma, o->mom, RLC_BUF_F32, 2 * n); /* mom and var share one block */
+    download_all(gpu, mc, o2->mom, RLC_BUF_F32, 2 * n);
+    if (memcmp(ma, mc, 2 * n * 4)) fail_msg("resumed AdamW moments differ");
+    assert_int_equal(o2->step, 2);
+    free(a);
+    free(c);
+    free(ma);
+    free(mc);
+    free(g);
+    free(dir);
+    rl_train_state_free(&st2);
+    rlc_optim_free(o2);
+    rlc_model_free(m2);
+    rlc_optim_free(o);
+    rlc_model_free(m);
+    fs_rm_rf(run);
+    free(run);
+    free(r.ids);
+    free(r.cu);
+    rlc_st_close(&r.st);
+}
+
+/* Every device buffer of a model, its optimizer, activations, KV cache and decode step is
+ * accounted for and freed. */
+static void test_memory_accounting(void **s) {
+    (void)s;
+    assert_int_equal(rlc_backend_track(gpu), 0);
+    size_t base = rlc_backend_mem_used(gpu);
+    rlc_model_t *m;
+    if (rlc_model_load(&m, fixture("models/llama3-tiny"), gpu)) fail_msg("load: %s", rlc_errmsg());
+    assert_true(rlc_backend_mem_used(gpu) - base >= m->n_params * 2); /* bf16 parameters */
+    rlc_adamw_cfg_t ac = {1e-3f, 0.9f, 0.95f, 1e-8f, 0.01f, 1.0f};
+    rlc_optim_t *o;
+    if (rlc_optim_create(&o, m, &ac)) fail_msg("optimizer: %s", rlc_errmsg());
+    if (rlc_model_reserve(m, 64, 1)) fail_msg("reserve: %s", rlc_errmsg());
+    rlc_kv_cache_t kv;
+    if (rlc_kv_cache_init(&kv, m, 4, 16)) fail_msg("kv: %s", rlc_errmsg());
+    rlc_backend_mem_report(gpu, "emulated device");
+    rlc_kv_cache_free(&kv, m);
+    rlc_optim_free(o);
+    rlc_model_free(m);
+    assert_int_equal(rlc_backend_mem_used(gpu), base);
+}
+
 static const char *models[] = {"qwen2-tiny", "llama3-tiny", "llama-bias", "qwen2-untied"};
 
 static void test_forward_backward(void **s) {
@@ -222,7 +356,9 @@ int main(void) {
         return 1;
     }
     printf("CUDA backend on %s\n", desc);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_forward_backward), cmocka_unit_test(test_greedy_decode)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_forward_backward), cmocka_unit_test(test_greedy_decode),
+                                       cmocka_unit_test(test_master_from_file), cmocka_unit_test(test_checkpoint_exact),
+                                       cmocka_unit_test(test_memory_accounting)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rlc_backend_destroy(gpu);
     rlc_backend_destroy(cpu);

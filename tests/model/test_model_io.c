@@ -1,11 +1,15 @@
 /* Checkpoint I/O: save → load → save is byte-identical and gives the same log-probs;
- * dtype conversion on save; and every kind of bad checkpoint or batch is a clear error. */
+ * dtype conversion on save; and every kind of bad checkpoint or batch is a clear error.
+ * Memory: every buffer is accounted for and released, the activation plan's size is what
+ * gets allocated, and the largest-batch estimate is the largest plan that fits. */
 #include "testutil.h"
 
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "model/decode.h"
 #include "model/model.h"
+#include "model/optim.h"
 
 static rlc_backend_t *be;
 static char *g_dir;
@@ -235,6 +239,75 @@ static void test_bad_batches(void **s) {
     rlc_model_free(m);
 }
 
+/* Everything a training run allocates is listed by the accounting and freed again. */
+static void test_memory_accounting(void **s) {
+    (void)s;
+    size_t base = rlc_backend_mem_used(be);
+    rlc_model_t *m;
+    assert_int_equal(rlc_model_load(&m, fixture("models/qwen2-tiny"), be), 0);
+    size_t after_load = rlc_backend_mem_used(be);
+    /* parameters (fp32 on the CPU) + rope table */
+    assert_true(after_load - base >= m->n_params * 4);
+    assert_true(after_load - base <= m->n_params * 4 + 4096);
+    rlc_adamw_cfg_t ac = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f};
+    rlc_optim_t *o;
+    assert_int_equal(rlc_optim_create(&o, m, &ac), 0);
+    size_t after_opt = rlc_backend_mem_used(be);
+    /* gradients + both moments, no master copy where parameters are fp32 */
+    assert_int_equal(after_opt - after_load, m->n_params * 4 * 3);
+    assert_null(o->master);
+
+    /* the reservation allocates exactly the plan (blocks round up by one element each) */
+    size_t plan = rlc_model_act_bytes(m, 300, 1);
+    assert_true(plan > rlc_model_act_bytes(m, 299, 1));
+    assert_true(rlc_model_act_bytes(m, 300, 0) < plan); /* inference keeps no per-layer state */
+    assert_int_equal(rlc_model_reserve(m, 300, 1), 0);
+    size_t after_res = rlc_backend_mem_used(be);
+    assert_true(after_res - after_opt >= plan && after_res - after_opt <= plan + 16);
+    /* a smaller batch reuses the reservation */
+    float lp[11];
+    logp_of(m, lp);
+    assert_int_equal(rlc_backend_mem_used(be), after_res);
+
+    /* the estimate is the largest plan within the budget */
+    size_t budget = 5u << 20;
+    int most = rlc_model_max_tokens(m, budget, 1);
+    assert_true(most > 0);
+    assert_true(rlc_model_act_bytes(m, most, 1) <= budget);
+    assert_true(rlc_model_act_bytes(m, most + 1, 1) > budget);
+
+    size_t fr = 0, tot = 0;
+    assert_int_equal(rlc_backend_mem_info(be, &fr, &tot), 0);
+    assert_true(tot > 0 && fr <= tot);
+    rlc_backend_mem_report(be, "test");
+
+    rlc_kv_cache_t kv;
+    assert_int_equal(rlc_kv_cache_init(&kv, m, 8, 16), 0);
+    assert_int_equal(rlc_backend_mem_used(be) - after_res, 8 * rlc_kv_page_bytes(m, 16));
+    rlc_kv_cache_free(&kv, m);
+    rlc_optim_free(o);
+    rlc_model_free(m);
+    assert_int_equal(rlc_backend_mem_used(be), base);
+}
+
+/* Saving downloads one tensor at a time; a failure while writing leaves no file behind. */
+static int fill_fails(void *user, float *dst) {
+    (void)user;
+    dst[0] = 1.0f;
+    return rlc_errc(RLC_EIO, "device read failed");
+}
+
+static void test_streaming_save_failure(void **s) {
+    (void)s;
+    char *p = sub("partial.safetensors");
+    float ok[4] = {1, 2, 3, 4};
+    rlc_st_wtensor_t t[2] = {{.name = "a", .dtype = RLC_DT_BF16, .ndim = 1, .shape = {4}, .f32 = ok},
+                             {.name = "b", .dtype = RLC_DT_F32, .ndim = 1, .shape = {3}, .fill = fill_fails}};
+    assert_int_equal(rlc_st_write(p, t, 2, NULL), RLC_EIO);
+    assert_false(fs_exists(p));
+    free(p);
+}
+
 static int setup(void **s) {
     (void)s;
     g_dir = test_tmpdir();
@@ -252,7 +325,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_save_load_save), cmocka_unit_test(test_save_dtypes),
         cmocka_unit_test(test_value_head_roundtrip), cmocka_unit_test(test_bad_checkpoints),
-        cmocka_unit_test(test_bad_batches),
+        cmocka_unit_test(test_bad_batches), cmocka_unit_test(test_memory_accounting),
+        cmocka_unit_test(test_streaming_save_failure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
