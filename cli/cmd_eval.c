@@ -78,7 +78,7 @@ int cmd_eval(int argc, char **argv) {
         {"--percent", OPT_FLAG, &percent, "also accept answers off by a factor of 100 (percent problems)", 0, 0},
         {"--out", OPT_STR, &out, "per-item records (JSONL)", 1, 0},
         {"--summary", OPT_STR, &summary, "summary JSON path [default: OUT.summary.json]", 0, 0},
-        {"--device", OPT_STR, &device, "cpu, cuda or auto", 0, 0},
+        {"--device", OPT_STR, &device, "cpu, cuda, cuda:N (GPU N) or auto", 0, 0},
         {"--threads", OPT_INT, &threads, "CPU threads (0 = all cores)", 0, 0},
         {"--kv-cache-mb", OPT_INT, &kv_mb, "KV cache budget in MiB (0 = 256 on the CPU, 90% of free memory on a GPU)", 0, 0},
         {"--batch-tokens", OPT_INT, &batch_tokens, "tokens per engine step", 0, 0},

@@ -135,7 +135,7 @@ int cmd_generate(int argc, char **argv) {
         {"--stop", OPT_LIST, &stops, "stop string (repeatable)", 0, 0},
         {"--ignore-eos", OPT_FLAG, &ignore_eos, "keep generating after EOS", 0, 0},
         {"--json", OPT_FLAG, &json, "one JSON line per prompt (text, ids, logprobs, finish_reason)", 0, 0},
-        {"--device", OPT_STR, &device, "cpu, cuda or auto", 0, 0},
+        {"--device", OPT_STR, &device, "cpu, cuda, cuda:N (GPU N) or auto", 0, 0},
         {"--threads", OPT_INT, &threads, "CPU threads (0 = all cores)", 0, 0},
         {"--kv-cache-mb", OPT_INT, &kv_mb, "KV cache budget in MiB (0 = 256 on the CPU, 90% of free memory on a GPU)", 0, 0},
         {"--page-size", OPT_INT, &page, "tokens per KV page", 0, 0},

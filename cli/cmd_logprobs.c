@@ -180,7 +180,7 @@ int cmd_logprobs(int argc, char **argv) {
         {"--no-special", OPT_FLAG, &no_special, "do not add BOS/special tokens when encoding", 0, 0},
         {"--tokens", OPT_FLAG, &per_token, "with --file: include per-token entries", 0, 0},
         {"--json", OPT_FLAG, &json, "print JSON", 0, 0},
-        {"--device", OPT_STR, &device, "cpu, cuda or auto", 0, 0},
+        {"--device", OPT_STR, &device, "cpu, cuda, cuda:N (GPU N) or auto", 0, 0},
         {"--threads", OPT_INT, &threads, "CPU threads (0 = all cores)", 0, 0},
     };
     int nopts = (int)(sizeof opts / sizeof opts[0]);

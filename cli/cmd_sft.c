@@ -38,7 +38,7 @@ int cmd_sft(int argc, char **argv) {
         {"--save-every", OPT_INT, &o.save_every, "checkpoint every N steps (and at the end)", 0, 0},
         {"--keep-last", OPT_INT, &o.keep_last, "keep the newest K checkpoints", 0, 0},
         {"--save-dtype", OPT_STR, &o.save_dtype, "float32, bfloat16 or float16 (default: as loaded)", 0, 0},
-        {"--device", OPT_STR, &o.device, "cpu, cuda or auto", 0, 0},
+        {"--device", OPT_STR, &o.device, "cpu, cuda, cuda:N (GPU N) or auto", 0, 0},
         {"--threads", OPT_INT, &o.threads, "CPU threads (0 = all cores)", 0, 0},
         {"--quiet", OPT_FLAG, &quiet, "no step lines", 0, 0},
     };

@@ -39,6 +39,13 @@ static int create_untracked(rlc_backend_t **out, const char *name, int device, i
         if (rlc_backend_cuda_devices(NULL, 0) > 0) return create_untracked(out, "cuda", device, threads);
         return rlc_cpu_backend_create(out, threads);
     }
+    if (!strncmp(name, "cuda:", 5)) { /* cuda:N picks the GPU */
+        char *end = NULL;
+        long d = strtol(name + 5, &end, 10);
+        if (!name[5] || *end || d < 0 || d > 1023)
+            return rlc_errc(RLC_EINVAL, "bad device '%s' (expected cuda:N with N a GPU number)", name);
+        return create_untracked(out, "cuda", (int)d, threads);
+    }
     if (!strcmp(name, "cuda")) {
 #if defined(RLC_KERNELS_CUDA)
         return rlc_cuda_backend_create(out, device, threads);
@@ -47,7 +54,7 @@ static int create_untracked(rlc_backend_t **out, const char *name, int device, i
         return rlc_errc(RLC_EUNSUP, "this rlc was built without the CUDA backend (rebuild with nvcc available)");
 #endif
     }
-    return rlc_errc(RLC_EINVAL, "unknown device '%s' (expected cpu, cuda or auto)", name);
+    return rlc_errc(RLC_EINVAL, "unknown device '%s' (expected cpu, cuda, cuda:N or auto)", name);
 }
 
 int rlc_backend_create(rlc_backend_t **out, const char *name, int device, int threads) {

@@ -185,8 +185,8 @@ struct rlc_backend {
                   float lr, float b1, float b2, float eps, float wd, int step, float grad_scale, uint32_t seed);
 };
 
-/* name: "cpu", "cuda" or "auto" (cuda when compiled in and a device is present).
- * threads <= 0: all available cores. device: GPU ordinal (ignored by the CPU). */
+/* name: "cpu", "cuda", "cuda:N" (GPU N) or "auto" (cuda when compiled in and a device is
+ * present). threads <= 0: all available cores. device: GPU ordinal for "cuda"/"auto". */
 int rlc_backend_create(rlc_backend_t **out, const char *name, int device, int threads);
 void rlc_backend_destroy(rlc_backend_t *be);
 /* 1 if the CUDA backend was compiled in. */

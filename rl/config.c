@@ -90,7 +90,7 @@ static const rl_config_key_t KEYS[] = {
     K("log_samples", log_samples, INT, S_RUN, "4", "completions per step written to samples.jsonl"),
     K("eval_every", eval_every, INT, S_RUN, "0", "held-out evaluation every N steps; 0 = off"),
     K("recompute", recompute, BOOL, S_RUN, "false", "recompute layer activations in backward (saves memory)"),
-    K("device", device, STR, S_RUN, "auto", "auto|cpu|cuda"),
+    K("device", device, STR, S_RUN, "auto", "auto|cpu|cuda|cuda:N"),
     K("threads", threads, INT, S_RUN, "0", "CPU threads; 0 = all"),
 
     K("model", model, STR, S_PATH, "", "policy model directory (Hugging Face format)"),
@@ -566,6 +566,14 @@ int rl_config_from_argv(rl_config_t *cfg, int argc, char **argv, int *rest, int 
 
 #define BAD(...) return rlc_errc(RLC_EINVAL, "config: " __VA_ARGS__)
 
+/* "cuda:N" with N a GPU number */
+static int device_is_cuda_n(const char *d) {
+    if (strncmp(d, "cuda:", 5) || !d[5]) return 0;
+    for (const char *p = d + 5; *p; p++)
+        if (*p < '0' || *p > '9') return 0;
+    return strlen(d + 5) <= 4;
+}
+
 int rl_config_validate(const rl_config_t *c) {
     int group_algo = c->algo == RL_ADV_GRPO || c->algo == RL_ADV_DRGRPO || c->algo == RL_ADV_RLOO;
     if (c->group_size < 1) BAD("group_size = %ld: must be at least 1", c->group_size);
@@ -630,8 +638,9 @@ int rl_config_validate(const rl_config_t *c) {
     if (c->log_samples < 0) BAD("log_samples = %ld: must be >= 0", c->log_samples);
     if (c->eval_every < 0) BAD("eval_every = %ld: must be >= 0", c->eval_every);
     if (c->threads < 0) BAD("threads = %ld: must be >= 0", c->threads);
-    if (!c->device || (strcmp(c->device, "auto") && strcmp(c->device, "cpu") && strcmp(c->device, "cuda")))
-        BAD("device = '%s': choose auto, cpu or cuda", c->device ? c->device : "");
+    if (!c->device || (strcmp(c->device, "auto") && strcmp(c->device, "cpu") && strcmp(c->device, "cuda") &&
+                       !device_is_cuda_n(c->device)))
+        BAD("device = '%s': choose auto, cpu, cuda or cuda:N", c->device ? c->device : "");
     if (!c->run_dir || !c->run_dir[0]) BAD("run_dir is empty");
     return 0;
 }

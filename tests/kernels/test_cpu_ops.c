@@ -3,6 +3,7 @@
  * single coordinates too). */
 #include "testutil.h"
 
+#include "core/err.h"
 #include "core/philox.h"
 #include "kernels/backend.h"
 
@@ -354,11 +355,30 @@ static int teardown(void **s) {
     return 0;
 }
 
+/* Device names: bad ones are clear errors; a GPU that is not there is "unsupported". */
+static void test_backend_names(void **s) {
+    (void)s;
+    rlc_backend_t *b = NULL;
+    assert_int_equal(rlc_backend_create(&b, "gpu", 0, 1), RLC_EINVAL);
+    assert_int_equal(rlc_backend_create(&b, "cuda:", 0, 1), RLC_EINVAL);
+    assert_int_equal(rlc_backend_create(&b, "cuda:x", 0, 1), RLC_EINVAL);
+    assert_int_equal(rlc_backend_create(&b, "cuda:-1", 0, 1), RLC_EINVAL);
+    assert_null(b);
+    if (rlc_backend_cuda_devices(NULL, 0) == 0) {
+        int rc = rlc_backend_create(&b, "cuda:0", 0, 1);
+        assert_true(rc == RLC_EUNSUP);
+        assert_null(b);
+    }
+    assert_int_equal(rlc_backend_create(&b, "cpu", 0, 1), 0);
+    assert_non_null(b->mem_info);
+    rlc_backend_destroy(b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rmsnorm), cmocka_unit_test(test_embedding), cmocka_unit_test(test_rope),
         cmocka_unit_test(test_attention), cmocka_unit_test(test_swiglu), cmocka_unit_test(test_matmul),
-        cmocka_unit_test(test_lmhead), cmocka_unit_test(test_adamw),
+        cmocka_unit_test(test_lmhead), cmocka_unit_test(test_adamw), cmocka_unit_test(test_backend_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
