@@ -11,6 +11,8 @@
 #      RLC_SKIP_SANITIZER=1, RLC_RACECHECK=1 (also compute-sanitizer racecheck: slow).
 # Time: about 2 min build, 1 min tests, 5 min benchmarks, 1 min sanitizer on an H100; to
 # stay under a 10-minute limit per command, split with RLC_SKIP_BENCH / RLC_SKIP_TESTS.
+# The benchmark harness and its PyTorch peers can be smoke-tested without a GPU:
+#   RLC_PEER_DEVICE=cpu build/bench/gpu/bench_gpu --device cpu --quick
 # Build dependencies missing on the GPU machine (no package registry there) can travel as
 # .deb files: run scripts/gpu_deps.sh here first, then carry the .gpudeps folder.
 set -uo pipefail

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """PyTorch peers for bench_gpu: the same shapes on the same GPU, timed with CUDA events.
 Each subcommand prints one JSON line (the last line of output), read by bench_gpu.c.
+RLC_PEER_DEVICE=cpu runs them on the CPU instead (a smoke test of this script, as
+`RLC_PEER_DEVICE=cpu bench_gpu --device cpu --quick`; the flash kernel and fused AdamW
+are then whatever the CPU offers).
 
   attention --nseq S --seqlen L --hq H --hk K --d D   SDPA (flash kernel), causal, bf16
   matmul --n N --ic IC --oc OC                        F.linear fwd, and its backward
@@ -12,15 +15,30 @@ Each subcommand prints one JSON line (the last line of output), read by bench_gp
                                                       each prompt repeated G times, K new tokens
 """
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
+
+DEV = os.environ.get("RLC_PEER_DEVICE", "cuda")
+
+
+def sync():
+    import torch
+    if DEV == "cuda":
+        torch.cuda.synchronize()
 
 
 def timed(fn, warm=2, iters=10):
     import torch
     for _ in range(warm):
         fn()
+    if DEV != "cuda":
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        return (time.perf_counter() - t0) * 1e3 / iters
     torch.cuda.synchronize()
     a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     a.record()
@@ -31,17 +49,22 @@ def timed(fn, warm=2, iters=10):
     return a.elapsed_time(b) / iters
 
 
+def flash():
+    """The flash SDPA kernel on a GPU; on the CPU whatever SDPA picks."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    return sdpa_kernel(SDPBackend.FLASH_ATTENTION) if DEV == "cuda" else contextlib.nullcontext()
+
+
 def attention(a):
     import torch
     import torch.nn.functional as F
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-    dev, dt = "cuda", torch.bfloat16
+    dev, dt = DEV, torch.bfloat16
     q = torch.randn(a.nseq, a.hq, a.seqlen, a.d, device=dev, dtype=dt, requires_grad=True)
     k = torch.randn(a.nseq, a.hk, a.seqlen, a.d, device=dev, dtype=dt, requires_grad=True)
     v = torch.randn(a.nseq, a.hk, a.seqlen, a.d, device=dev, dtype=dt, requires_grad=True)
     kernel = "flash+gqa"
     try:
-        with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+        with flash():
             F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
         call = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
     except Exception:  # flash without native GQA: expand k, v outside the timed region
@@ -49,7 +72,7 @@ def attention(a):
         k = k.detach().repeat_interleave(a.hq // a.hk, dim=1).requires_grad_()
         v = v.detach().repeat_interleave(a.hq // a.hk, dim=1).requires_grad_()
         call = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True)
-    with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+    with flash():
         fwd = timed(call)
         out = call()
         dout = torch.randn_like(out)
@@ -60,8 +83,8 @@ def attention(a):
 def matmul(a):
     import torch
     import torch.nn.functional as F
-    x = torch.randn(a.n, a.ic, device="cuda", dtype=torch.bfloat16, requires_grad=True)
-    w = (torch.randn(a.oc, a.ic, device="cuda", dtype=torch.bfloat16) * 0.02).requires_grad_()
+    x = torch.randn(a.n, a.ic, device=DEV, dtype=torch.bfloat16, requires_grad=True)
+    w = (torch.randn(a.oc, a.ic, device=DEV, dtype=torch.bfloat16) * 0.02).requires_grad_()
     fwd = timed(lambda: F.linear(x, w), iters=20)
     y = F.linear(x, w)
     dy = torch.randn_like(y)
@@ -71,9 +94,9 @@ def matmul(a):
 
 def lmhead(a):
     import torch
-    h = torch.randn(a.n, a.c, device="cuda", dtype=torch.bfloat16, requires_grad=True)
-    w = (torch.randn(a.v, a.c, device="cuda", dtype=torch.bfloat16) * 0.02).requires_grad_()
-    t = torch.randint(0, a.v, (a.n,), device="cuda")
+    h = torch.randn(a.n, a.c, device=DEV, dtype=torch.bfloat16, requires_grad=True)
+    w = (torch.randn(a.v, a.c, device=DEV, dtype=torch.bfloat16) * 0.02).requires_grad_()
+    t = torch.randint(0, a.v, (a.n,), device=DEV)
 
     def fwd():
         z = (h @ w.t()).float()
@@ -96,9 +119,9 @@ def make_model(cfg):
     import torch
     from transformers import AutoModelForCausalLM
     try:  # transformers >= 4.56 spells it dtype
-        return AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16).cuda()
+        return AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16).to(DEV)
     except TypeError:
-        return AutoModelForCausalLM.from_config(cfg, torch_dtype=torch.bfloat16).cuda()
+        return AutoModelForCausalLM.from_config(cfg, torch_dtype=torch.bfloat16).to(DEV)
 
 
 def train(a):
@@ -115,7 +138,7 @@ def train(a):
         model.train()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-5, betas=(0.9, 0.95), weight_decay=0.1, fused=True)
         step_model = torch.compile(model) if mode == "compile" else model
-        ids = torch.randint(0, cfg.vocab_size, (a.batch, a.seqlen), device="cuda")
+        ids = torch.randint(0, cfg.vocab_size, (a.batch, a.seqlen), device=DEV)
 
         def step():
             loss = step_model(input_ids=ids, labels=ids).loss
@@ -131,7 +154,8 @@ def train(a):
         res[mode + "_wall_s"] = time.time() - t0
         print(json.dumps(res), flush=True)  # partial result, in case compile runs out of time
         del model, opt, step_model
-        torch.cuda.empty_cache()
+        if DEV == "cuda":
+            torch.cuda.empty_cache()
     return res
 
 
@@ -144,14 +168,14 @@ def generate(a):
     cfg._attn_implementation = "sdpa"
     torch.manual_seed(0)
     model = make_model(cfg).eval()
-    ids = torch.randint(0, cfg.vocab_size, (a.prompts, a.prompt_len), device="cuda").repeat_interleave(a.g, dim=0)
+    ids = torch.randint(0, cfg.vocab_size, (a.prompts, a.prompt_len), device=DEV).repeat_interleave(a.g, dim=0)
     kw = dict(do_sample=True, temperature=1.0, top_p=1.0, top_k=0, pad_token_id=0)
     with torch.no_grad():
         model.generate(ids[:1], attention_mask=torch.ones_like(ids[:1]), max_new_tokens=4, **kw)  # warm-up
-        torch.cuda.synchronize()
+        sync()
         t0 = time.perf_counter()
         out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=a.new, min_new_tokens=a.new, **kw)
-        torch.cuda.synchronize()
+        sync()
         dt = time.perf_counter() - t0
     n_new = (out.shape[1] - a.prompt_len) * out.shape[0]
     return {"tok_s": n_new / dt, "seconds": dt}
@@ -181,7 +205,7 @@ def main():
     a = p.parse_args()
     try:
         import torch
-        if not torch.cuda.is_available():
+        if DEV == "cuda" and not torch.cuda.is_available():
             raise RuntimeError("torch sees no CUDA device")
         out = {"attention": attention, "matmul": matmul, "lmhead": lmhead, "train": train,
                "generate": generate}[a.cmd](a)
