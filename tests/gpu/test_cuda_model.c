@@ -4,8 +4,9 @@
  * through the paged KV cache (prefill, then one token per step, both backends fed the CPU's
  * tokens so one near-tie cannot derail the rest). Also the GPU's precision bookkeeping: fp32
  * master weights come from an fp32 checkpoint file, not from the bf16 parameters, and a
- * checkpoint restores parameters and master weights bit for bit; and the memory accounting
- * releases every device buffer. Built twice like test_cuda_ops: on a GPU
+ * checkpoint restores parameters and master weights bit for bit; the memory accounting
+ * releases every device buffer; and the rollout engine on this backend is batch-invariant:
+ * a request's tokens and log-probs are bit-identical alone and in a crowd. Built twice like test_cuda_ops: on a GPU
  * (test_gpu_model, label gpu, 77 without one) and on the CPU emulator (test_cuda_emu_model). */
 #include "testutil.h"
 
@@ -14,6 +15,7 @@
 #include "core/half.h"
 #include "core/json.h"
 #include "core/safetensors.h"
+#include "gen/engine.h"
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cuda/cuda_backend.h"
@@ -333,6 +335,71 @@ static void test_memory_accounting(void **s) {
     assert_int_equal(rlc_backend_mem_used(gpu), base);
 }
 
+/* The rollout engine on the CUDA backend: a request sampled alone and inside a crowd of
+ * requests with other lengths (chunked prefill, preemption) yields the same tokens and
+ * bit-identical log-probs, which holds only if every op of the inference step computes a
+ * row independently of the others (be->row_invariant). */
+static void test_engine_batch_invariance(void **s) {
+    (void)s;
+    rlc_model_t *m;
+    if (rlc_model_load(&m, fixture("models/qwen2-tiny"), gpu)) fail_msg("load: %s", rlc_errmsg());
+    gen_params_t p;
+    gen_params_default(&p);
+    p.temperature = 1.0f;
+    p.max_new_tokens = 10;
+    p.n = 2;
+    p.seed = 5;
+    p.ignore_eos = 1;
+    int32_t x[13];
+    for (int i = 0; i < 13; i++) x[i] = (int32_t)(3 + (i * 37 + 11) % 500);
+    gen_engine_t *e;
+    gen_engine_cfg_t c1 = {.page_size = 4};
+    if (gen_engine_create(&e, m, NULL, &c1)) fail_msg("engine: %s", rlc_errmsg());
+    int r = gen_submit(e, x, 13, &p, NULL);
+    if (r < 0 || gen_run(e, NULL)) fail_msg("alone: %s", rlc_errmsg());
+    int32_t tok[2][10];
+    float lp[2][10];
+    for (int k = 0; k < 2; k++) {
+        const gen_output_t *o = gen_output(e, r, k);
+        assert_int_equal(o->n_tokens, 10);
+        memcpy(tok[k], o->tokens, sizeof tok[k]);
+        memcpy(lp[k], o->logp, sizeof lp[k]);
+    }
+    gen_engine_free(e);
+    /* a crowd: small token budget (prefill split differently), few pages (preemption) */
+    gen_engine_cfg_t c2 = {.page_size = 4, .max_batch_tokens = 12, .num_pages = 24};
+    if (gen_engine_create(&e, m, NULL, &c2)) fail_msg("engine: %s", rlc_errmsg());
+    int target = -1;
+    for (int i = 0; i < 10; i++) {
+        if (i == 4) {
+            target = gen_submit(e, x, 13, &p, NULL);
+            continue;
+        }
+        int32_t y[20];
+        int n = 2 + (i * 7) % 17;
+        for (int j = 0; j < n; j++) y[j] = (int32_t)(3 + (j * 37 + i * 101) % 500);
+        gen_params_t q = p;
+        q.n = 1 + i % 3;
+        q.seed = 100 + (uint64_t)i;
+        q.max_new_tokens = 2 + (i * 5) % 11;
+        assert_true(gen_submit(e, y, n, &q, NULL) >= 0);
+    }
+    if (gen_run(e, NULL)) fail_msg("crowd: %s", rlc_errmsg());
+    gen_stats_t st;
+    gen_stats(e, &st);
+    print_message("  crowd: %ld steps, %ld preemptions\n", st.steps, st.preemptions);
+    for (int k = 0; k < 2; k++) {
+        const gen_output_t *o = gen_output(e, target, k);
+        assert_int_equal(o->n_tokens, 10);
+        if (memcmp(o->tokens, tok[k], sizeof tok[k])) fail_msg("sample %d: tokens differ in the crowd", k);
+        for (int j = 0; j < 10; j++)
+            if (memcmp(&o->logp[j], &lp[k][j], 4))
+                fail_msg("sample %d token %d: log-prob %.9g in the crowd, %.9g alone", k, j, o->logp[j], lp[k][j]);
+    }
+    gen_engine_free(e);
+    rlc_model_free(m);
+}
+
 static const char *models[] = {"qwen2-tiny", "llama3-tiny", "llama-bias", "qwen2-untied"};
 
 static void test_forward_backward(void **s) {
@@ -358,7 +425,8 @@ int main(void) {
     printf("CUDA backend on %s\n", desc);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_forward_backward), cmocka_unit_test(test_greedy_decode),
                                        cmocka_unit_test(test_master_from_file), cmocka_unit_test(test_checkpoint_exact),
-                                       cmocka_unit_test(test_memory_accounting)};
+                                       cmocka_unit_test(test_memory_accounting),
+                                       cmocka_unit_test(test_engine_batch_invariance)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rlc_backend_destroy(gpu);
     rlc_backend_destroy(cpu);
