@@ -18,21 +18,19 @@ int rlc_optim_create(rlc_optim_t **out, rlc_model_t *m, const rlc_adamw_cfg_t *c
     rlc_backend_t *be = m->be;
     o->m = m;
     o->cfg = *cfg;
-    /* One block per arena: both moments together, the master weights beside them. */
-    o->mom = be->alloc(be, "AdamW moments", 2 * m->n_params, RLC_BUF_F32);
+    /* One block for the optimizer state: both moments, then (where the backend stores bf16
+     * parameters) the fp32 master weights, read from the checkpoint's own precision. */
+    int master = be->esize[RLC_BUF_PARAM] != 4;
+    o->mom = be->alloc(be, master ? "AdamW moments + fp32 master weights" : "AdamW moments",
+                       (master ? 3 : 2) * m->n_params, RLC_BUF_F32);
     if (!o->mom) {
         rlc_optim_free(o);
         return RLC_ENOMEM;
     }
     o->var = o->mom + m->n_params;
     be->zero(be, o->mom, RLC_BUF_F32, 2 * m->n_params);
-    if (be->esize[RLC_BUF_PARAM] != 4) {
-        /* bf16 parameters: keep fp32 master weights, from the checkpoint's own precision */
-        o->master = be->alloc(be, "fp32 master weights", m->n_params, RLC_BUF_F32);
-        if (!o->master) {
-            rlc_optim_free(o);
-            return RLC_ENOMEM;
-        }
+    if (master) {
+        o->master = o->mom + 2 * m->n_params;
         if ((rc = rlc_model_params_f32(m, o->master))) {
             rlc_optim_free(o);
             return rc;
@@ -45,8 +43,7 @@ int rlc_optim_create(rlc_optim_t **out, rlc_model_t *m, const rlc_adamw_cfg_t *c
 void rlc_optim_free(rlc_optim_t *o) {
     if (!o) return;
     rlc_backend_t *be = o->m->be;
-    if (o->mom) be->free(be, o->mom); /* var lives in the same block */
-    if (o->master) be->free(be, o->master);
+    if (o->mom) be->free(be, o->mom); /* var and master live in the same block */
     free(o);
 }
 

@@ -14,7 +14,7 @@ typedef struct {
 typedef struct {
     rlc_model_t *m;
     rlc_adamw_cfg_t cfg;
-    float *mom, *var, *master; /* device F32, parameter layout; mom and var share one block */
+    float *mom, *var, *master; /* device F32, parameter layout, one block: mom | var | master */
     int step;
 } rlc_optim_t;
 
