@@ -58,9 +58,11 @@ struct rlc_backend {
     char device_desc[128];        /* "CPU (2 threads)", "NVIDIA H100 80GB HBM3 (sm_90)" */
     /* Set (by the model's inference step) while the rollout engine runs: matmul_fwd and
      * logits must then compute every output row independently of the other rows, in a fixed
-     * order, so a sequence's tokens do not depend on the batch it shares. The CPU honours
-     * it (kernels/cpu/gemm_rows.c); the CUDA backend does not yet (cuBLASLt picks algorithms
-     * per shape). */
+     * order, so a sequence's tokens do not depend on the batch it shares (the other ops of
+     * the step — embedding, norms, rope, swiglu, kv_store, paged_attention, gather_rows,
+     * sample — are per row or per sequence anyway). CPU: kernels/cpu/gemm_rows.c. CUDA:
+     * kernels/cuda/gemm_rows.cu, SIMT instead of cuBLASLt's tensor cores (slower for large N);
+     * RLC_CUDA_ROW_INVARIANT=0 makes it ignore the flag (docs/cuda.md). */
     int row_invariant;
     void *impl;
     /* Live-buffer accounting installed by rlc_backend_create (rlc_backend_track): alloc and

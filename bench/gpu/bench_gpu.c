@@ -2,9 +2,11 @@
  * the same GPU (bench/gpu/peer_torch.py, run right after ours): attention fwd/bwd vs
  * scaled_dot_product_attention (flash), the fused gate|up matmul vs F.linear, the fused LM
  * head vs linear + log_softmax, and a whole training step (fwd + bwd + AdamW) of a
- * Qwen2.5-0.5B-shaped model vs transformers (eager with fused AdamW, and torch.compile), and
- * decode throughput of the rollout engine at batch 1 / 64 / 256 (8 samples share each prompt)
- * vs transformers generate, also as a fraction of the memory-bandwidth roofline.
+ * Qwen2.5-0.5B-shaped model vs transformers (eager with fused AdamW, and torch.compile), the
+ * row-invariant matmul of generation vs cuBLASLt (our own backend, flag off) at 1 / 64 / 256
+ * rows with GB/s as a fraction of the memory bandwidth, and decode throughput of the rollout
+ * engine at batch 1 / 64 / 256 (8 samples share each prompt) vs transformers generate, also
+ * as a fraction of the memory-bandwidth roofline.
  * Prints JSON lines {"bench","ours","peer","unit",...}; "peer" is null when PyTorch is absent.
  * Usage: bench_gpu [--quick] [--no-peer] [--only SUBSTR] [--device cuda|cpu] */
 #include <math.h>
@@ -328,6 +330,69 @@ static void bench_lmhead(const char *name, int N, int C, int V) {
     be->free(be, l.tg);
 }
 
+/* ---------------------------------------------------------------- row-invariant matmul */
+
+typedef struct {
+    int N, IC, OC, logits;
+    void *inp, *w, *out;
+} ri_t;
+static void ri_run(void *p) {
+    ri_t *r = p;
+    if (r->logits)
+        be->logits(be, r->out, r->inp, r->w, r->N, r->IC, r->OC);
+    else
+        be->matmul_fwd(be, r->out, r->inp, r->w, NULL, r->N, r->IC, r->OC);
+}
+
+/* The generation path (be->row_invariant set: a fixed summation order per row, SIMT FMAs)
+ * against the training path (cuBLASLt, flag clear) on the same shapes, at decode-step sizes
+ * of 1, 64 and 256 rows. GB/s counts weights + inputs + outputs once, as a fraction of the
+ * device's memory bandwidth: at N = 1 both should be bandwidth bound; at 256 the SIMT path
+ * pays for having no tensor cores. */
+static void bench_rowinv(const char *name, int IC, int OC, int logits) {
+    static const int Ns[3] = {1, 64, 256};
+    char bn[3][128];
+    int any = 0;
+    for (int i = 0; i < 3; i++) {
+        snprintf(bn[i], sizeof bn[i], "rowinv_%s/%s_n%d", logits ? "logits" : "matmul", name, Ns[i]);
+        any |= wanted(bn[i]);
+    }
+    if (!any) return;
+    ri_t r = {0, IC, OC, logits, NULL, NULL, NULL};
+    r.inp = buf_rand(RLC_BUF_ACT, (size_t)Ns[2] * IC, 1.0f);
+    r.w = buf_rand(RLC_BUF_PARAM, (size_t)OC * IC, 0.02f);
+    r.out = be->alloc(be, "rowinv out", (size_t)Ns[2] * OC, logits ? RLC_BUF_F32 : RLC_BUF_ACT);
+    if (!r.inp || !r.w || !r.out) {
+        printf("{\"bench\":\"%s\",\"error\":\"%s\"}\n", bn[0], rlc_errmsg());
+        fflush(stdout);
+    }
+    for (int i = 0; i < 3 && r.inp && r.w && r.out; i++) {
+        if (!wanted(bn[i])) continue;
+        r.N = Ns[i];
+        int it = quick ? 3 : 50;
+        be->row_invariant = 1;
+        double ours = time_ms(ri_run, &r, 2, it);
+        be->row_invariant = 0;
+        if (!ok(bn[i])) continue;
+        double lt = time_ms(ri_run, &r, 2, it);
+        if (!ok(bn[i])) continue;
+        double bytes = 2.0 * OC * IC + 2.0 * r.N * IC + (logits ? 4.0 : 2.0) * r.N * OC;
+        double flops = 2.0 * r.N * IC * (double)OC, bw = peak_bw();
+        double g_ours = bytes / (ours * 1e-3), g_lt = bytes / (lt * 1e-3);
+        char ex[512];
+        snprintf(ex, sizeof ex,
+                 "\"n\":%d,\"ic\":%d,\"oc\":%d,\"ours_gbs\":%s,\"peer_gbs\":%s,\"ours_bw_frac\":%s,"
+                 "\"peer_bw_frac\":%s,\"ours_tflops\":%s,\"peer_tflops\":%s,\"peer_impl\":\"%s\"",
+                 r.N, IC, OC, J(g_ours / 1e9), J(g_lt / 1e9), J(bw > 0 ? g_ours / bw : NAN),
+                 J(bw > 0 ? g_lt / bw : NAN), J(flops / (ours * 1e-3) / 1e12), J(flops / (lt * 1e-3) / 1e12),
+                 be->is_gpu ? "cuBLASLt (same backend, row_invariant off)" : "the backend's matmul, row_invariant off");
+        emit(bn[i], ours, lt, "ms", 0, ex);
+    }
+    if (r.inp) be->free(be, r.inp);
+    if (r.w) be->free(be, r.w);
+    if (r.out) be->free(be, r.out);
+}
+
 /* ---------------------------------------------------------------- training step */
 
 static void bench_train(const char *name, const char *config, int B, int T) {
@@ -497,6 +562,8 @@ int main(int argc, char **argv) {
         bench_attention("small", 2, 128, 4, 2, 64);
         bench_matmul("small", 128, 64, 256);
         bench_lmhead("small", 64, 64, 1000);
+        bench_rowinv("small", 64, 256, 0);
+        bench_rowinv("small_lm_head", 64, 1000, 1);
         bench_train("tiny", "tiny.json", 2, 64);
         bench_decode("tiny", "tiny.json", 1, 16, 8);
         bench_decode("tiny", "tiny.json", 16, 16, 8);
@@ -505,6 +572,9 @@ int main(int argc, char **argv) {
         bench_attention("llama3-8b", 2, 4096, 32, 8, 128);
         bench_matmul("qwen2.5-0.5b_gate_up", 8192, 896, 9728);
         bench_lmhead("qwen2.5-0.5b", 8192, 896, 151936);
+        bench_rowinv("qwen2.5-0.5b_up", 896, 4864, 0);
+        bench_rowinv("qwen2.5-0.5b_down", 4864, 896, 0);
+        bench_rowinv("qwen2.5-0.5b_lm_head", 896, 151936, 1);
         bench_train("qwen2.5-0.5b", "qwen2.5-0.5b.json", 4, 2048);
         bench_decode("qwen2.5-0.5b", "qwen2.5-0.5b.json", 1, 128, 256);
         bench_decode("qwen2.5-0.5b", "qwen2.5-0.5b.json", 64, 128, 256);

@@ -270,6 +270,8 @@ static int create(rlc_backend_t **out, int device, int threads) {
     if (im->lmhead_budget == 0) im->lmhead_budget = (size_t)512 << 20;
     const char *attn = getenv("RLC_CUDA_ATTN");
     im->attn_simple = attn && !strcmp(attn, "simple");
+    const char *ri = getenv("RLC_CUDA_ROW_INVARIANT"); /* "0": throughput over batch invariance */
+    im->row_invariant = !(ri && !strcmp(ri, "0"));
 
     const char *what = NULL;
     size_t bytes = 0;

@@ -2,9 +2,12 @@
  * T tokens, cuBLASLt writes z = inv_temp * h w^T as fp32 [T, V] into the workspace, one block
  * per row computes max / sum-exp / E[z] in one online pass (log-prob of the target, entropy
  * = lse - E[z]), and for the backward writes dz (bf16) in a second pass; two more GEMMs give
- * dh (=) and dw (+=; skipped when NULL, as on the CPU). Exports: cu_lmhead_fwd, cu_lmhead_bwd, cu_logits. */
+ * dh (=) and dw (+=; skipped when NULL, as on the CPU). logits (generation) takes the
+ * row-invariant kernel of gemm_rows.cu while be->row_invariant is set.
+ * Exports: cu_lmhead_fwd, cu_lmhead_bwd, cu_logits. */
 #include "kernels/cuda/lmhead.cuh"
 
+#include "kernels/cuda/gemm_rows.cuh"
 #include "kernels/cuda/matmul.cuh"
 
 namespace RLC_CU_NS {
@@ -146,6 +149,10 @@ void cu_logits(rlc_backend_t *be, float *out, const void *h, const void *w, int 
     if (M <= 0 || V <= 0) return;
     if (C <= 0) {
         cu_fail(im, RLC_EINVAL, "logits: C must be positive (got %d)", C);
+        return;
+    }
+    if (cu_row_invariant(be)) { /* generation: each row's logits independent of the batch */
+        cu_gemm_rows(im, out, true, (const bf16 *)h, (const bf16 *)w, NULL, M, C, V);
         return;
     }
     mm_fwd(im, out, GEMM_F32, (const bf16 *)h, (const bf16 *)w, NULL, M, C, V, 1.f);

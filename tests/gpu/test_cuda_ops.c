@@ -441,6 +441,181 @@ static void test_matmul(void **s) {
     bufs_free();
 }
 
+/* ---------------------------------------------------------------- row-invariant matmul */
+
+/* The generation path (be->row_invariant set on both sides; the CPU then uses its own
+ * fixed-order kernel) against the CPU. woff shifts the weight and bias views by that many
+ * elements: views into the parameter buffer need not be 16-byte aligned. */
+static void rowinv_matmul_case(int N, int IC, int OC, int bias, int woff) {
+    print_message(" row-invariant matmul N=%d IC=%d OC=%d bias=%d weight offset %d\n", N, IC, OC, bias, woff);
+    buf_t *inp = B(RLC_BUF_ACT, (size_t)N * IC), *w = B(RLC_BUF_PARAM, (size_t)OC * IC + woff);
+    buf_t *b = B(RLC_BUF_PARAM, (size_t)OC + woff), *out = B(RLC_BUF_ACT, (size_t)N * OC);
+    free(fill(inp, 1.0f));
+    free(fill(w, 0.1f));
+    free(fill(b, 1.0f));
+    const float *wc = (const float *)w->c + woff, *bc = (const float *)b->c + woff;
+    const char *wg = (const char *)w->g + 2 * woff, *bg = (const char *)b->g + 2 * woff;
+    cpu->row_invariant = gpu->row_invariant = 1;
+    cpu->matmul_fwd(cpu, out->c, inp->c, wc, bias ? bc : NULL, N, IC, OC);
+    gpu->matmul_fwd(gpu, out->g, inp->g, wg, bias ? bg : NULL, N, IC, OC);
+    cpu->row_invariant = gpu->row_invariant = 0;
+    cmp("matmul_fwd row-invariant", out, BF16_ONE); /* fp32 sums in another order, one rounding */
+    bufs_free();
+}
+
+static void rowinv_logits_case(int M, int C, int V, int woff) {
+    print_message(" row-invariant logits M=%d C=%d V=%d weight offset %d\n", M, C, V, woff);
+    buf_t *h = B(RLC_BUF_ACT, (size_t)M * C), *w = B(RLC_BUF_PARAM, (size_t)V * C + woff);
+    buf_t *lg = B(RLC_BUF_F32, (size_t)M * V);
+    free(fill(h, 1.0f));
+    free(fill(w, 0.2f));
+    cpu->row_invariant = gpu->row_invariant = 1;
+    cpu->logits(cpu, lg->c, h->c, (const float *)w->c + woff, M, C, V);
+    gpu->logits(gpu, lg->g, h->g, (const char *)w->g + 2 * woff, M, C, V);
+    cpu->row_invariant = gpu->row_invariant = 0;
+    cmp("logits row-invariant", lg, 1e-10); /* fp32 from identical inputs: summation order only */
+    bufs_free();
+}
+
+static void test_matmul_row_invariant(void **s) {
+    (void)s;
+    rowinv_matmul_case(37, 67, 45, 1, 0); /* IC % 8 != 0: scalar loads and a tail */
+    rowinv_matmul_case(7, 67, 45, 0, 1);
+    rowinv_matmul_case(5, 64, 96, 1, 0); /* 16-byte vector loads */
+    rowinv_matmul_case(1, 64, 96, 1, 1); /* the same shape through a 2-byte aligned view */
+    rowinv_matmul_case(2, 896, 130, 1, 0);
+    rowinv_logits_case(3, 67, 1003, 0);
+    rowinv_logits_case(9, 64, 1003, 1);
+}
+
+/* Inputs that make any change of summation order visible even after bf16 rounding:
+ * x[:, 0] = +2^18 and x[:, IC-1] = -2^18 while the weights of both columns are equal, so the
+ * exact products cancel and what the output keeps of them is the rounding residue of the
+ * kernel's particular association. hx [rows, IC], hw [OC, IC], both bf16 values. */
+static void cancelling_inputs(float *hx, int rows, float *hw, int OC, int IC) {
+    const float BIG = 262144.0f;
+    for (int r = 0; r < rows; r++)
+        for (int k = 0; k < IC; k++)
+            hx[(size_t)r * IC + k] = k == 0 ? BIG : k == IC - 1 ? -BIG : bfr((float)rlc_rng_normal(&rng));
+    for (int j = 0; j < OC; j++)
+        for (int k = 0; k < IC; k++)
+            hw[(size_t)j * IC + k] = k == IC - 1 ? hw[(size_t)j * IC] : bfr(0.1f * (float)rlc_rng_normal(&rng));
+}
+
+/* Row r of a batch through the row-invariant path must be the same bits computed alone or in
+ * batches of 3, 7 or 37 at other positions, and through a weight view of other alignment
+ * (vector vs scalar loads); the inputs cancel (above), so a different order would show. */
+static void rowinv_bitwise_case(int IC, int OC, int logits) {
+    enum { NB = 37, NS = 7 };
+    print_message(" row-invariant %s bitwise: IC=%d OC=%d\n", logits ? "logits" : "matmul", IC, OC);
+    rlc_buf_kind_t out_kind = logits ? RLC_BUF_F32 : RLC_BUF_ACT;
+    buf_t *x = B(RLC_BUF_ACT, (size_t)NB * IC), *w = B(RLC_BUF_PARAM, (size_t)OC * IC + 1), *b = B(RLC_BUF_PARAM, OC);
+    buf_t *o = B(out_kind, (size_t)NB * OC), *xs = B(RLC_BUF_ACT, (size_t)NS * IC), *os = B(out_kind, (size_t)NS * OC);
+    float *hx = malloc((size_t)NB * IC * sizeof(float)), *hw = malloc((size_t)OC * IC * sizeof(float));
+    float *hs = malloc((size_t)NS * IC * sizeof(float));
+    cancelling_inputs(hx, NB, hw, OC, IC);
+    set_g(x, hx);
+    assert_int_equal(gpu->upload(gpu, w->g, RLC_BUF_PARAM, hw, (size_t)OC * IC), 0);
+    free(fill(b, 1.0f));
+    gpu->row_invariant = 1;
+#define RUN(out, in, wt, n)                                                                                            \
+    (logits ? gpu->logits(gpu, (float *)(out), (in), (wt), (n), IC, OC)                                                \
+            : gpu->matmul_fwd(gpu, (out), (in), (wt), b->g, (n), IC, OC))
+    RUN(o->g, x->g, w->g, NB);
+    gpu_ok();
+    float *ref = get(gpu, o), *got = malloc((size_t)NB * OC * sizeof(float));
+    const int rows[3] = {0, 6, NB - 1}, ns[3] = {1, 3, NS}, at[3] = {0, 2, 3};
+    int bad = 0;
+    for (int ri = 0; ri < 3; ri++)
+        for (int bi = 0; bi < 3; bi++) {
+            int r = rows[ri], n = ns[bi], p = at[bi];
+            for (int i = 0; i < n; i++) { /* row r at position p, other rows around it */
+                int src = i == p ? r : (r + 1 + i) % NB;
+                memcpy(hs + (size_t)i * IC, hx + (size_t)src * IC, (size_t)IC * sizeof(float));
+            }
+            assert_int_equal(gpu->upload(gpu, xs->g, RLC_BUF_ACT, hs, (size_t)n * IC), 0);
+            RUN(os->g, xs->g, w->g, n);
+            gpu_ok();
+            assert_int_equal(gpu->download(gpu, got, os->g, out_kind, (size_t)n * OC), 0);
+            if (memcmp(got + (size_t)p * OC, ref + (size_t)r * OC, (size_t)OC * sizeof(float))) {
+                print_message("    row %d: batch of %d (position %d) differs from the batch of %d\n", r, n, p, NB);
+                bad++;
+            }
+        }
+    /* the same weights through a view that is only 2-byte aligned: scalar loads, same sums */
+    assert_int_equal(gpu->upload(gpu, (char *)w->g + 2, RLC_BUF_PARAM, hw, (size_t)OC * IC), 0);
+    RUN(o->g, x->g, (char *)w->g + 2, NB);
+    gpu_ok();
+    assert_int_equal(gpu->download(gpu, got, o->g, out_kind, (size_t)NB * OC), 0);
+    if (memcmp(got, ref, (size_t)NB * OC * sizeof(float))) {
+        print_message("    an unaligned weight view changes the result\n");
+        bad++;
+    }
+#undef RUN
+    gpu->row_invariant = 0;
+    guards_ok("row-invariant out", o);
+    guards_ok("row-invariant out (small batches)", os);
+    if (bad) fail_msg("row-invariant %s: %d row(s) depend on the batch", logits ? "logits" : "matmul", bad);
+    free(hx);
+    free(hw);
+    free(hs);
+    free(ref);
+    free(got);
+    bufs_free();
+}
+
+static void test_row_invariant_bitwise(void **s) {
+    (void)s;
+    rowinv_bitwise_case(67, 45, 0);
+    rowinv_bitwise_case(64, 45, 0);
+    rowinv_bitwise_case(67, 300, 1);
+    rowinv_bitwise_case(64, 300, 1);
+}
+
+/* RLC_CUDA_ROW_INVARIANT=0: the backend ignores the flag (cuBLASLt, or the emulator's loop),
+ * bit for bit as with the flag clear; and the default backend really switches paths for both
+ * ops (on cancelling inputs another summation order changes some outputs). */
+static void test_row_invariant_knob(void **s) {
+    (void)s;
+    const int N = 5, IC = 67, OC = 45;
+    buf_t *x = B(RLC_BUF_ACT, (size_t)N * IC), *w = B(RLC_BUF_PARAM, (size_t)OC * IC), *b = B(RLC_BUF_PARAM, OC);
+    buf_t *o = B(RLC_BUF_ACT, (size_t)N * OC), *lg = B(RLC_BUF_F32, (size_t)N * OC);
+    float *hx = malloc((size_t)N * IC * sizeof(float)), *hw = malloc((size_t)OC * IC * sizeof(float));
+    cancelling_inputs(hx, N, hw, OC, IC);
+    set_g(x, hx);
+    set_g(w, hw);
+    free(fill(b, 1.0f));
+    rlc_backend_t *def = gpu, *off = NULL;
+    setenv("RLC_CUDA_ROW_INVARIANT", "0", 1);
+    int rc = rlc_cuda_backend_create(&off, 0, 2);
+    unsetenv("RLC_CUDA_ROW_INVARIANT");
+    assert_int_equal(rc, 0);
+    for (int op = 0; op < 2; op++) {
+        const char *what = op ? "matmul_fwd" : "logits";
+        buf_t *ob = op ? o : lg;
+        float *r[3];
+        for (int i = 0; i < 3; i++) { /* flag clear; flag set; flag set on the knob=0 backend */
+            rlc_backend_t *be = i == 2 ? off : def;
+            be->row_invariant = i > 0;
+            if (op)
+                be->matmul_fwd(be, o->g, x->g, w->g, b->g, N, IC, OC);
+            else
+                be->logits(be, lg->g, x->g, w->g, N, IC, OC);
+            be->row_invariant = 0;
+            assert_int_equal(be->check(be), 0);
+            r[i] = get(gpu, ob);
+        }
+        if (!memcmp(r[0], r[1], ob->n * sizeof(float))) fail_msg("%s: row_invariant did not change the path", what);
+        if (memcmp(r[0], r[2], ob->n * sizeof(float)))
+            fail_msg("%s: RLC_CUDA_ROW_INVARIANT=0, yet the flag changed the result", what);
+        for (int i = 0; i < 3; i++) free(r[i]);
+    }
+    rlc_backend_destroy(off);
+    free(hx);
+    free(hw);
+    bufs_free();
+}
+
 /* ---------------------------------------------------------------- attention */
 
 static void attention_case(int nseq, const int *lens, int Hq, int Hk, int D) {
@@ -729,6 +904,217 @@ static void test_paged_attention(void **s) {
     paged_case(16, 34, 2, 64); /* 17 query heads per kv head: the one-block-per-head kernel */
 }
 
+/* A sequence's paged-attention output must be the same bits alone, batched with other
+ * sequences (at another row offset, with other context lengths), with its prefill split into
+ * chunks (12 query tokens at once vs 5 + 7, the cache already holding all 12), and token by
+ * token as decode steps. The cache contents make a change of summation order show through
+ * the bf16 output: positions 2i-1 and 2i (i >= 1) share a key (equal scores, equal
+ * probabilities) and carry values +2^16 and -2^16 on the even dims, so the exact sum cancels
+ * and the output keeps the rounding residue of the kernel's particular association; and the
+ * scores rise with the position (key dim 0 = 0.8 j, query dim 0 = 1), so the running max
+ * moves on from chunk to chunk and a different chunking rescales differently. */
+enum { PI_PS = 4, PI_MAXP = 6, PI_NPAGES = 16, PI_NMAX = 16 };
+typedef struct {
+    int ctx, qlen; /* context length; query tokens (the last qlen positions) */
+    int32_t tab[PI_MAXP];
+    float *q;      /* [qlen][W] */
+} pi_seq_t;
+
+static void paged_invariance_case(int Hq, int Hk, int D) {
+    const float BV = 65536.0f;
+    print_message(" paged attention bitwise: Hq=%d Hk=%d D=%d\n", Hq, Hk, D);
+    const size_t W = (size_t)(Hq + 2 * Hk) * D, kvw = (size_t)Hk * D, slots = (size_t)PI_NPAGES * PI_PS;
+    const size_t OW = (size_t)Hq * D;
+    pi_seq_t sq[3] = {{9, 1, {0, 7, 11, -1, -1, -1}, NULL},
+                      {12, 12, {5, 2, 9, -1, -1, -1}, NULL},
+                      {22, 3, {1, 3, 4, 6, 8, 10}, NULL}};
+    buf_t *qkv = B(RLC_BUF_ACT, PI_NMAX * W), *kc = B(RLC_BUF_ACT, slots * kvw), *vc = B(RLC_BUF_ACT, slots * kvw);
+    buf_t *out = B(RLC_BUF_ACT, PI_NMAX * OW), *bcu = B(RLC_BUF_I32, 4), *bctx = B(RLC_BUF_I32, 3);
+    buf_t *bbt = B(RLC_BUF_I32, 3 * PI_MAXP);
+    float *hk = malloc(slots * kvw * sizeof(float)), *hv = malloc(slots * kvw * sizeof(float));
+    for (size_t i = 0; i < slots * kvw; i++) {
+        hk[i] = bfr((float)rlc_rng_normal(&rng));
+        hv[i] = bfr((float)rlc_rng_normal(&rng));
+    }
+    for (int si = 0; si < 3; si++) {
+        pi_seq_t *q = &sq[si];
+        for (int j = 0; j < q->ctx; j++) {
+            size_t sl = (size_t)q->tab[j / PI_PS] * PI_PS + j % PI_PS;
+            size_t prev = j ? (size_t)q->tab[(j - 1) / PI_PS] * PI_PS + (j - 1) % PI_PS : 0;
+            for (size_t e = 0; e < kvw; e++) {
+                if (e % D == 0) hk[sl * kvw + e] = bfr(0.8f * (float)j);
+                if (j >= 2 && j % 2 == 0) hk[sl * kvw + e] = hk[prev * kvw + e]; /* the key of position j-1 */
+                if (j && e % 2 == 0) hv[sl * kvw + e] = j % 2 ? BV : -BV;
+            }
+        }
+        q->q = malloc((size_t)q->qlen * W * sizeof(float));
+        for (size_t i = 0; i < (size_t)q->qlen * W; i++)
+            q->q[i] = i % W < OW && i % D == 0 ? 1.0f : bfr(0.3f * (float)rlc_rng_normal(&rng));
+    }
+    set_g(kc, hk);
+    set_g(vc, hv);
+    float scale = 1.0f / sqrtf((float)D);
+    float *hq = malloc(PI_NMAX * W * sizeof(float)), *got = malloc(PI_NMAX * OW * sizeof(float));
+    float *ref[3];
+    /* One call over the listed sequences, each with queries [first, first + n) of its own. */
+    int32_t cu[4], ctx[3], bt[3 * PI_MAXP];
+#define PAGED(nseq, which, first, n)                                                                                   \
+    do {                                                                                                               \
+        int N_ = 0;                                                                                                    \
+        cu[0] = 0;                                                                                                     \
+        for (int k_ = 0; k_ < (nseq); k_++) {                                                                          \
+            pi_seq_t *p_ = &sq[(which)[k_]];                                                                           \
+            memcpy(hq + (size_t)N_ * W, p_->q + (size_t)(first)[k_] * W, (size_t)(n)[k_] * W * sizeof(float));         \
+            N_ += (n)[k_];                                                                                             \
+            cu[k_ + 1] = N_;                                                                                           \
+            ctx[k_] = p_->ctx - p_->qlen + (first)[k_] + (n)[k_];                                                      \
+            memcpy(bt + k_ * PI_MAXP, p_->tab, sizeof p_->tab);                                                        \
+        }                                                                                                              \
+        assert_int_equal(gpu->upload(gpu, qkv->g, RLC_BUF_ACT, hq, (size_t)N_ * W), 0);                                \
+        assert_int_equal(gpu->upload(gpu, bcu->g, RLC_BUF_I32, cu, (size_t)(nseq) + 1), 0);                            \
+        assert_int_equal(gpu->upload(gpu, bctx->g, RLC_BUF_I32, ctx, (size_t)(nseq)), 0);                              \
+        assert_int_equal(gpu->upload(gpu, bbt->g, RLC_BUF_I32, bt, (size_t)(nseq) * PI_MAXP), 0);                      \
+        gpu->paged_attention(gpu, out->g, qkv->g, kc->g, vc->g, bcu->g, bctx->g, bbt->g, PI_MAXP, PI_PS, (nseq), N_,   \
+                             Hq, Hk, D, scale, 22);                                                                    \
+        gpu_ok();                                                                                                      \
+        assert_int_equal(gpu->download(gpu, got, out->g, RLC_BUF_ACT, (size_t)N_ * OW), 0);                           \
+    } while (0)
+    /* each sequence alone, all its query tokens in one step */
+    for (int si = 0; si < 3; si++) {
+        int w1[1] = {si}, f1[1] = {0}, n1[1] = {sq[si].qlen};
+        PAGED(1, w1, f1, n1);
+        ref[si] = malloc((size_t)sq[si].qlen * OW * sizeof(float));
+        memcpy(ref[si], got, (size_t)sq[si].qlen * OW * sizeof(float));
+    }
+    int bad = 0;
+    /* the three in one batch */
+    int w3[3] = {0, 1, 2}, f3[3] = {0, 0, 0}, n3[3] = {sq[0].qlen, sq[1].qlen, sq[2].qlen};
+    PAGED(3, w3, f3, n3);
+    for (int si = 0, row = 0; si < 3; row += sq[si].qlen, si++)
+        if (memcmp(got + (size_t)row * OW, ref[si], (size_t)sq[si].qlen * OW * sizeof(float))) {
+            print_message("    sequence %d: batched with the others it differs from alone\n", si);
+            bad++;
+        }
+    /* A's prefill in two chunks (5 tokens at ctx 5, then 7 at ctx 12); every query token of
+     * A and of the third sequence as a decode step of its own */
+    int wa[1] = {1}, fa[1] = {0}, na[1] = {5};
+    PAGED(1, wa, fa, na);
+    if (memcmp(got, ref[1], 5 * OW * sizeof(float))) {
+        print_message("    the first 5-token chunk of the prefill differs from the 12-token step\n");
+        bad++;
+    }
+    fa[0] = 5, na[0] = 7;
+    PAGED(1, wa, fa, na);
+    if (memcmp(got, ref[1] + 5 * OW, 7 * OW * sizeof(float))) {
+        print_message("    the second 7-token chunk of the prefill differs from the 12-token step\n");
+        bad++;
+    }
+    for (int si = 1; si < 3; si++)
+        for (int t = 0; t < sq[si].qlen; t++) {
+            int w1[1] = {si}, f1[1] = {t}, n1[1] = {1};
+            PAGED(1, w1, f1, n1);
+            if (memcmp(got, ref[si] + (size_t)t * OW, OW * sizeof(float))) {
+                print_message("    sequence %d, token %d as a decode step differs from the prefill\n", si, t);
+                bad++;
+            }
+        }
+#undef PAGED
+    guards_ok("paged attention out", out);
+    if (bad) fail_msg("paged attention: %d comparison(s) depend on the batch or the chunking", bad);
+    for (int si = 0; si < 3; si++) {
+        free(sq[si].q);
+        free(ref[si]);
+    }
+    free(hk);
+    free(hv);
+    free(hq);
+    free(got);
+    bufs_free();
+}
+
+static void test_paged_attention_invariant(void **s) {
+    (void)s;
+    paged_invariance_case(4, 2, 64);  /* one block per kv head and its query-head group */
+    paged_invariance_case(18, 1, 32); /* 18 heads per kv head: one block per query head */
+}
+
+/* The other ops of a decode step work row by row: a row computed alone (through views into
+ * the batch's input) is the same bits as inside a batch of 37. */
+static void row_same(const char *what, buf_t *full, buf_t *one, int r) {
+    gpu_ok();
+    float *a = get(gpu, full), *b = get(gpu, one);
+    if (memcmp(a + (size_t)r * one->n, b, one->n * sizeof(float)))
+        fail_msg("%s: row %d alone differs from the batch", what, r);
+    guards_ok(what, one);
+    free(a);
+    free(b);
+}
+
+static void test_decode_ops_row_invariant(void **s) {
+    (void)s;
+    enum { N = 37, C = 96, F = 80, H = 3, D = 32, V = 500 };
+    const int LD = (H + 1) * D;
+    buf_t *x = B(RLC_BUF_ACT, (size_t)N * C), *x2 = B(RLC_BUF_ACT, (size_t)N * C), *w = B(RLC_BUF_PARAM, C);
+    buf_t *out = B(RLC_BUF_ACT, (size_t)N * C), *res = B(RLC_BUF_ACT, (size_t)N * C), *rstd = B(RLC_BUF_F32, N);
+    buf_t *out1 = B(RLC_BUF_ACT, C), *res1 = B(RLC_BUF_ACT, C), *rstd1 = B(RLC_BUF_F32, 1);
+    buf_t *qk = B(RLC_BUF_ACT, (size_t)N * LD), *qk1 = B(RLC_BUF_ACT, LD), *pos = B(RLC_BUF_I32, N);
+    buf_t *inv = B(RLC_BUF_F32, D / 2), *gu = B(RLC_BUF_ACT, (size_t)N * 2 * F), *sw = B(RLC_BUF_ACT, (size_t)N * F);
+    buf_t *sw1 = B(RLC_BUF_ACT, F), *lg = B(RLC_BUF_F32, (size_t)N * V);
+    free(fill(x, 2.0f));
+    free(fill(x2, 1.0f));
+    free(fill(w, 1.0f));
+    float *hqk = fill(qk, 1.0f);
+    free(fill(gu, 2.0f));
+    free(fill(lg, 3.0f));
+    int32_t p[N];
+    for (int n = 0; n < N; n++) p[n] = (int32_t)rlc_rng_below(&rng, 4096);
+    set_i(pos, p);
+    float f[D / 2];
+    for (int i = 0; i < D / 2; i++) f[i] = (float)pow(1e4, -2.0 * i / D);
+    set(inv, f);
+    gpu->rmsnorm_fwd(gpu, out->g, rstd->g, x->g, w->g, N, C, 1e-6f);
+    gpu->swiglu_fwd(gpu, sw->g, gu->g, N, F);
+    gpu->rope_fwd(gpu, qk->g, pos->g, inv->g, N, H, D, LD);
+    rlc_sample_params_t par[N];
+    int32_t tok[N];
+    float lp[N];
+    for (int n = 0; n < N; n++) {
+        rlc_sample_params_t q = {n % 3 ? 0.8f : 0.0f, n % 2 ? 0.9f : 1.0f, 0.0f, n % 4 ? 0 : 40, 77u + (uint64_t)n,
+                                 (uint64_t)n};
+        par[n] = q;
+    }
+    gpu->sample(gpu, tok, lp, lg->g, par, N, V);
+    const int rows[3] = {0, 20, N - 1};
+    for (int i = 0; i < 3; i++) {
+        int r = rows[i];
+        const char *xr = (const char *)x->g + (size_t)r * C * 2;
+        gpu->rmsnorm_fwd(gpu, out1->g, rstd1->g, xr, w->g, 1, C, 1e-6f);
+        row_same("rmsnorm_fwd out", out, out1, r);
+        row_same("rmsnorm_fwd rstd", rstd, rstd1, r);
+        gpu->swiglu_fwd(gpu, sw1->g, (const char *)gu->g + (size_t)r * 2 * F * 2, 1, F);
+        row_same("swiglu_fwd", sw, sw1, r);
+        set_g(qk1, hqk + (size_t)r * LD);
+        gpu->rope_fwd(gpu, qk1->g, (const int32_t *)pos->g + r, inv->g, 1, H, D, LD);
+        row_same("rope_fwd", qk, qk1, r);
+        int32_t t1;
+        float l1;
+        gpu->sample(gpu, &t1, &l1, (const float *)lg->g + (size_t)r * V, &par[r], 1, V);
+        gpu_ok();
+        if (t1 != tok[r] || memcmp(&l1, &lp[r], sizeof l1)) fail_msg("sample: row %d alone differs from the batch", r);
+    }
+    gpu->residual_rmsnorm_fwd(gpu, res->g, out->g, rstd->g, x->g, x2->g, w->g, N, C, 1e-5f);
+    for (int i = 0; i < 3; i++) {
+        int r = rows[i];
+        gpu->residual_rmsnorm_fwd(gpu, res1->g, out1->g, rstd1->g, (const char *)x->g + (size_t)r * C * 2,
+                                  (const char *)x2->g + (size_t)r * C * 2, w->g, 1, C, 1e-5f);
+        row_same("residual_rmsnorm resid", res, res1, r);
+        row_same("residual_rmsnorm out", out, out1, r);
+        row_same("residual_rmsnorm rstd", rstd, rstd1, r);
+    }
+    free(hqk);
+    bufs_free();
+}
+
 static void test_sample(void **s) {
     (void)s;
     enum { M = 48, V = 1000, NCFG = 8 };
@@ -852,6 +1238,11 @@ int main(void) {
         cmocka_unit_test_setup(test_adamw_stochastic_rounding, setup),
         cmocka_unit_test_setup(test_gather_rows, setup), cmocka_unit_test_setup(test_paged_attention, setup),
         cmocka_unit_test_setup(test_sample, setup),      cmocka_unit_test_setup(test_bad_input, setup),
+        cmocka_unit_test_setup(test_matmul_row_invariant, setup),
+        cmocka_unit_test_setup(test_row_invariant_bitwise, setup),
+        cmocka_unit_test_setup(test_row_invariant_knob, setup),
+        cmocka_unit_test_setup(test_paged_attention_invariant, setup),
+        cmocka_unit_test_setup(test_decode_ops_row_invariant, setup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rlc_backend_destroy(gpu);
