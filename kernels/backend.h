@@ -178,6 +178,18 @@ struct rlc_backend {
     void (*sample)(rlc_backend_t *be, int32_t *tokens, float *logp, const float *logits,
                    const struct rlc_sample_params *params, int M, int V);
 
+    /* ---- graphs (NULL where unsupported: the CPU) ----
+     * Ops issued between graph_begin and graph_end are recorded, not run, into a graph that
+     * graph_launch replays: kernel arguments (pointers, sizes) are frozen at capture, buffer
+     * contents are read at each replay. No memory op that syncs may be recorded. graph_end
+     * returns 0 and the graph, or a negative error (nothing ran; run the ops eagerly).
+     * graph_launch returns 0, 1 when the backend's own workspaces were reallocated since
+     * the capture (the graph is stale: free it and capture again), or a negative error. */
+    int (*graph_begin)(rlc_backend_t *be);
+    int (*graph_end)(rlc_backend_t *be, void **graph);
+    int (*graph_launch)(rlc_backend_t *be, void *graph);
+    void (*graph_free)(rlc_backend_t *be, void *graph);
+
     /* ---- optimizer ---- AdamW with decoupled weight decay and bias correction:
      *   g = grad·grad_scale; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²;
      *   p -= lr (m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps) + wd p).

@@ -8,6 +8,7 @@
 
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/log.h"
 
 #define P(off) ((off) == RLC_NO_OFFSET ? NULL : (void *)((char *)m->params + (off) * be->esize[RLC_BUF_PARAM]))
 
@@ -54,6 +55,14 @@ void rlc_kv_copy_page(rlc_kv_cache_t *kv, rlc_model_t *m, int dst, int src, int 
     }
 }
 
+enum { STEP_GRAPHS_MAX = 64 };
+
+typedef struct {
+    int nseq, stride;   /* bucket: padded sequences, block-table stride */
+    void *kv, *params;  /* captured with these buffers */
+    void *graph;        /* NULL: seen once, not captured yet */
+} step_graph_t;
+
 /* Workspace for a step of up to cap_tokens tokens and cap_out sampled rows: three blocks
  * (activations, f32, int32). The int32 inputs are packed on the host in the block's layout
  * so a step uploads them in one copy. */
@@ -67,14 +76,33 @@ typedef struct {
     float *rstd, *logits;
     /* element offsets of ids, pos, slots, cu_q, ctx_len, block tables, out rows */
     size_t o_ids, o_pos, o_slots, o_cu, o_ctx, o_bt, o_out;
+    /* decode-step graphs by bucket (see step_graphed) and the padded batch's host arrays */
+    step_graph_t graphs[STEP_GRAPHS_MAX];
+    int n_graphs, graphs_off;
+    rlc_step_graph_stats_t gstats;
+    int32_t *pad;
+    size_t pad_cap;
 } step_ws_t;
 
+static void graphs_clear(rlc_model_t *m, step_ws_t *w);
+
+/* Free the device buffers (and the graphs that point into them); the host padding arrays
+ * and the graphs_off verdict stay. */
 static void ws_free(rlc_model_t *m, step_ws_t *w) {
+    graphs_clear(m, w);
     if (w->act_block) m->be->free(m->be, w->act_block);
     if (w->f32_block) m->be->free(m->be, w->f32_block);
     if (w->i32_block) m->be->free(m->be, w->i32_block);
     free(w->i32_host);
+    int32_t *pad = w->pad;
+    size_t pad_cap = w->pad_cap;
+    int off = w->graphs_off;
+    rlc_step_graph_stats_t gs = w->gstats;
     memset(w, 0, sizeof *w);
+    w->pad = pad;
+    w->pad_cap = pad_cap;
+    w->graphs_off = off;
+    w->gstats = gs;
 }
 
 enum { W_X, W_XMID, W_LN, W_QKV, W_ATT, W_TMP, W_GU, W_H, W_ROWS, W_RSTD, W_LOGITS,
@@ -172,39 +200,31 @@ static int ws_ensure(rlc_model_t *m, step_ws_t *w, const rlc_step_batch_t *b) {
     return rc;
 }
 
-int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b, const float **logits) {
-    rlc_backend_t *be = m->be;
-    const rlc_model_config_t *c = &m->cfg;
-    if (c->head != RLC_HEAD_LM) return rlc_errc(RLC_EINVAL, "generation needs a model with an LM head");
-    if (b->n_tokens <= 0 || b->nseq <= 0 || b->n_out <= 0) return rlc_errc(RLC_EINVAL, "empty decode step");
-    for (int i = 0; i < b->n_tokens; i++)
-        if (b->ids[i] < 0 || b->ids[i] >= c->vocab_size)
-            return rlc_errc(RLC_ERANGE, "token id %d is out of range (vocab size %d)", b->ids[i], c->vocab_size);
-    if (!m->step_ws) {
-        m->step_ws = rlc_calloc(1, sizeof(step_ws_t));
-        if (!m->step_ws) return RLC_ENOMEM;
-    }
-    step_ws_t *w = m->step_ws;
-    int rc = ws_ensure(m, w, b);
-    if (rc) return rc;
-    int N = b->n_tokens, L = c->num_layers, C = c->hidden_size, F = c->intermediate_size, D = c->head_dim;
-    int Hq = c->num_heads, Hk = c->num_kv_heads, QKV = (Hq + 2 * Hk) * D;
-    /* all int32 inputs in one upload */
+/* Pack a batch's int32 inputs in the workspace layout and upload them in one copy. */
+static int upload_inputs(rlc_model_t *m, step_ws_t *w, const rlc_step_batch_t *b) {
     int32_t *hi = w->i32_host;
-    memcpy(hi + w->o_ids, b->ids, (size_t)N * sizeof(int32_t));
-    memcpy(hi + w->o_pos, b->pos, (size_t)N * sizeof(int32_t));
-    memcpy(hi + w->o_slots, b->slots, (size_t)N * sizeof(int32_t));
-    memcpy(hi + w->o_cu, b->cu_q, ((size_t)b->nseq + 1) * sizeof(int32_t));
-    memcpy(hi + w->o_ctx, b->ctx_len, (size_t)b->nseq * sizeof(int32_t));
-    memcpy(hi + w->o_bt, b->block_table, (size_t)b->nseq * b->max_pages * sizeof(int32_t));
+    size_t N = (size_t)b->n_tokens, S = (size_t)b->nseq;
+    memcpy(hi + w->o_ids, b->ids, N * sizeof(int32_t));
+    memcpy(hi + w->o_pos, b->pos, N * sizeof(int32_t));
+    memcpy(hi + w->o_slots, b->slots, N * sizeof(int32_t));
+    memcpy(hi + w->o_cu, b->cu_q, (S + 1) * sizeof(int32_t));
+    memcpy(hi + w->o_ctx, b->ctx_len, S * sizeof(int32_t));
+    memcpy(hi + w->o_bt, b->block_table, S * (size_t)b->max_pages * sizeof(int32_t));
     memcpy(hi + w->o_out, b->out_rows, (size_t)b->n_out * sizeof(int32_t));
     size_t used = w->o_out + (size_t)b->n_out; /* the layout's last entry */
-    if ((rc = be->upload(be, w->i32_block, RLC_BUF_I32, hi, used))) return rc;
+    return m->be->upload(m->be, w->i32_block, RLC_BUF_I32, hi, used);
+}
+
+/* Issue the ops of one step (the inputs are on the device already). */
+static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc_step_batch_t *b) {
+    rlc_backend_t *be = m->be;
+    const rlc_model_config_t *c = &m->cfg;
+    int N = b->n_tokens, L = c->num_layers, C = c->hidden_size, F = c->intermediate_size, D = c->head_dim;
+    int Hq = c->num_heads, Hk = c->num_kv_heads, QKV = (Hq + 2 * Hk) * D;
     const int32_t *ids = w->i32_block + w->o_ids, *pos = w->i32_block + w->o_pos, *slots = w->i32_block + w->o_slots;
     const int32_t *cu = w->i32_block + w->o_cu, *ctx = w->i32_block + w->o_ctx, *bt = w->i32_block + w->o_bt;
     const int32_t *out_rows = w->i32_block + w->o_out;
     float scale = 1.0f / sqrtf((float)D);
-    be->row_invariant = 1; /* batch-invariant matmuls for generation */
     be->embedding_fwd(be, w->x, ids, P(m->off_embed), N, C);
     be->rmsnorm_fwd(be, w->ln, w->rstd, w->x, P(m->layer[0].ln1), N, C, c->rms_norm_eps);
     for (int l = 0; l < L; l++) {
@@ -225,15 +245,162 @@ int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b
     }
     be->gather_rows(be, w->rows, w->ln, out_rows, b->n_out, C);
     be->logits(be, w->logits, w->rows, P(m->off_lm_head), b->n_out, C, c->vocab_size);
-    be->row_invariant = 0;
-    if ((rc = be->check(be))) return rc;
-    *logits = w->logits;
+}
+
+/* ---- decode steps as graphs ----
+ * On a backend with graphs, a pure decode step (one new token per sequence, one sampled
+ * row each) is padded to a bucket of sequences and a block-table stride of 2^j pages,
+ * and replayed from a graph captured for that bucket: one launch instead of ~10 per layer.
+ * Padding rows are harmless dummies (no KV slot, a one-token context on page 0), and the
+ * real rows do not depend on them because the inference ops are row-invariant. A bucket
+ * runs eagerly the first time (so every workspace has its final size), is captured the
+ * second time, and replayed from then on. A graph freezes pointers and sizes, so the cache
+ * is dropped whenever the workspace is reallocated. */
+enum { GRAPH_MAX_SEQS = 256 };
+
+static int pow2_at_least(int x) {
+    int p = 1;
+    while (p < x) p <<= 1;
+    return p;
+}
+
+/* Sequence buckets: powers of two up to 32, then multiples of 32 (padding rows cost
+ * compute once the batch is large enough to be compute-bound). */
+static int seq_bucket(int n) { return n <= 32 ? pow2_at_least(n) : (n + 31) / 32 * 32; }
+
+static int is_pure_decode(const rlc_step_batch_t *b) {
+    if (b->n_tokens != b->nseq || b->n_out != b->nseq || b->nseq > GRAPH_MAX_SEQS) return 0;
+    for (int s = 0; s <= b->nseq; s++)
+        if (b->cu_q[s] != s) return 0;
+    for (int i = 0; i < b->n_out; i++)
+        if (b->out_rows[i] != i) return 0;
+    return 1;
+}
+
+static void graphs_clear(rlc_model_t *m, step_ws_t *w) {
+    for (int i = 0; i < w->n_graphs; i++)
+        if (w->graphs[i].graph) m->be->graph_free(m->be, w->graphs[i].graph);
+    w->n_graphs = 0;
+}
+
+/* The batch padded to its bucket, in w's padding arrays. */
+static int pad_batch(step_ws_t *w, const rlc_step_batch_t *b, rlc_step_batch_t *pb) {
+    int B = seq_bucket(b->nseq), SP = pow2_at_least(b->max_pages);
+    size_t need = (size_t)B * (6 + (size_t)SP) + 1; /* ids pos slots ctx rows cu(B+1) bt(B*SP) */
+    if (need > w->pad_cap) {
+        int32_t *np = rlc_realloc(w->pad, need * sizeof(int32_t));
+        if (!np) return RLC_ENOMEM;
+        w->pad = np;
+        w->pad_cap = need;
+    }
+    int32_t *ids = w->pad, *pos = ids + B, *slots = pos + B, *ctx = slots + B, *rows = ctx + B, *cu = rows + B;
+    int32_t *bt = cu + B + 1;
+    for (int i = 0; i < B; i++) {
+        int real = i < b->nseq;
+        ids[i] = real ? b->ids[i] : 0;
+        pos[i] = real ? b->pos[i] : 0;
+        slots[i] = real ? b->slots[i] : -1;
+        ctx[i] = real ? b->ctx_len[i] : 1;
+        rows[i] = i;
+        cu[i] = i;
+        for (int j = 0; j < SP; j++)
+            bt[(size_t)i * SP + j] = real && j < b->max_pages ? b->block_table[(size_t)i * b->max_pages + j] : 0;
+    }
+    cu[B] = B;
+    *pb = *b;
+    pb->n_tokens = pb->nseq = pb->n_out = B;
+    pb->ids = ids;
+    pb->pos = pos;
+    pb->slots = slots;
+    pb->ctx_len = ctx;
+    pb->out_rows = rows;
+    pb->cu_q = cu;
+    pb->block_table = bt;
+    pb->max_pages = SP;
+    pb->max_ctx = SP * b->max_ctx / (b->max_pages > 0 ? b->max_pages : 1); /* unused by graphs' kernels */
+    if (pb->max_ctx < b->max_ctx) pb->max_ctx = b->max_ctx;
     return 0;
+}
+
+/* Run a padded pure-decode batch through its bucket's graph; 1 when graphs cannot serve
+ * it (the caller runs it eagerly), 0 done, negative on error. */
+static int step_graphed(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc_step_batch_t *pb) {
+    rlc_backend_t *be = m->be;
+    step_graph_t *g = NULL;
+    for (int i = 0; i < w->n_graphs; i++)
+        if (w->graphs[i].nseq == pb->nseq && w->graphs[i].stride == pb->max_pages && w->graphs[i].kv == kv->k &&
+            w->graphs[i].params == m->params)
+            g = &w->graphs[i];
+    if (!g) { /* first sight of this bucket: eager, and remember it */
+        if (w->n_graphs == STEP_GRAPHS_MAX) graphs_clear(m, w);
+        g = &w->graphs[w->n_graphs++];
+        *g = (step_graph_t){pb->nseq, pb->max_pages, kv->k, m->params, NULL};
+        return 1;
+    }
+    if (!g->graph) {
+        int rc = be->graph_begin(be);
+        if (!rc) {
+            step_ops(m, kv, w, pb);
+            rc = be->graph_end(be, &g->graph);
+        }
+        if (rc) { /* this backend cannot capture the step: stay eager from now on */
+            LOG_WARN("decode-step graphs disabled: %s", rlc_errmsg());
+            w->graphs_off = 1;
+            return 1;
+        }
+        w->gstats.captures++;
+    }
+    int rc = be->graph_launch(be, g->graph);
+    if (rc == 1) { /* the backend's own workspaces moved since the capture */
+        be->graph_free(be, g->graph);
+        g->graph = NULL;
+        w->gstats.stale++;
+        return 1;
+    }
+    if (!rc) w->gstats.launches++;
+    return rc;
+}
+
+int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b, const float **logits) {
+    rlc_backend_t *be = m->be;
+    const rlc_model_config_t *c = &m->cfg;
+    if (c->head != RLC_HEAD_LM) return rlc_errc(RLC_EINVAL, "generation needs a model with an LM head");
+    if (b->n_tokens <= 0 || b->nseq <= 0 || b->n_out <= 0) return rlc_errc(RLC_EINVAL, "empty decode step");
+    for (int i = 0; i < b->n_tokens; i++)
+        if (b->ids[i] < 0 || b->ids[i] >= c->vocab_size)
+            return rlc_errc(RLC_ERANGE, "token id %d is out of range (vocab size %d)", b->ids[i], c->vocab_size);
+    if (!m->step_ws) {
+        m->step_ws = rlc_calloc(1, sizeof(step_ws_t));
+        if (!m->step_ws) return RLC_ENOMEM;
+    }
+    step_ws_t *w = m->step_ws;
+    rlc_step_batch_t pb;
+    int graphed = be->graph_begin && !w->graphs_off && is_pure_decode(b);
+    if (graphed && pad_batch(w, b, &pb)) return RLC_ENOMEM;
+    const rlc_step_batch_t *run = graphed ? &pb : b;
+    int rc = ws_ensure(m, w, run); /* a reallocation drops the graphs */
+    if (rc) return rc;
+    if ((rc = upload_inputs(m, w, run))) return rc;
+    be->row_invariant = 1; /* batch-invariant matmuls for generation */
+    rc = graphed ? step_graphed(m, kv, w, run) : 1;
+    if (rc == 1) step_ops(m, kv, w, run);
+    be->row_invariant = 0;
+    if (rc < 0) return rc;
+    if ((rc = be->check(be))) return rc;
+    *logits = w->logits; /* rows beyond b->n_out (padding) are ignored */
+    return 0;
+}
+
+rlc_step_graph_stats_t rlc_model_step_graph_stats(const rlc_model_t *m) {
+    rlc_step_graph_stats_t z = {0, 0, 0};
+    return m->step_ws ? ((const step_ws_t *)m->step_ws)->gstats : z;
 }
 
 void rlc_model_step_free(rlc_model_t *m) {
     if (!m->step_ws) return;
-    ws_free(m, m->step_ws);
+    step_ws_t *w = m->step_ws;
+    ws_free(m, w);
+    free(w->pad);
     free(m->step_ws);
     m->step_ws = NULL;
 }

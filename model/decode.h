@@ -34,6 +34,13 @@ typedef struct {
 /* Run one step. *logits receives a device pointer to [n_out, V] fp32 logits, valid until
  * the next call. */
 int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b, const float **logits);
+/* Pure decode steps (one new token and one sampled row per sequence) run as graphs on
+ * backends that have them (CUDA): padded to a bucket of sequences, captured on the second
+ * step of a bucket, then replayed with one launch. Counters for tests and logs. */
+typedef struct {
+    long captures, launches, stale;
+} rlc_step_graph_stats_t;
+rlc_step_graph_stats_t rlc_model_step_graph_stats(const rlc_model_t *m);
 /* Device bytes of the step workspace for n_tokens tokens, n_out sampled rows and nseq
  * sequences of up to max_pages pages (for sizing the KV cache around it). */
 size_t rlc_model_step_bytes(const rlc_model_t *m, int n_tokens, int n_out, int nseq, int max_pages);

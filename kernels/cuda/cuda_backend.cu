@@ -16,8 +16,10 @@
 #include "kernels/cuda/decode.cuh"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/embedding.cuh"
+#include "kernels/cuda/graph.cuh"
 #include "kernels/cuda/lmhead.cuh"
 #include "kernels/cuda/matmul.cuh"
+#include "kernels/cuda/meminfo.cuh"
 #include "kernels/cuda/rmsnorm.cuh"
 #include "kernels/cuda/rope.cuh"
 #include "kernels/cuda/sample.cuh"
@@ -72,6 +74,7 @@ void *cu_scratch(cu_impl *im, size_t bytes, const char *who) {
     LOG_DEBUG("cuda: op workspace grown to %.1f MiB (%s)", want / MiB, who);
     im->scratch = p;
     im->scratch_size = want;
+    im->scratch_epoch++; /* graphs captured with the old workspace are stale */
     return p;
 }
 
@@ -315,6 +318,14 @@ static int create(rlc_backend_t **out, int device, int threads) {
     be->destroy = be_destroy;
     be->check = be_check;
     be->sync = be_sync;
+    be->mem_info = cu_mem_info;
+    const char *graphs = getenv("RLC_CUDA_GRAPHS");
+    if (!graphs || strcmp(graphs, "0")) { /* RLC_CUDA_GRAPHS=0: every step eager */
+        be->graph_begin = cu_graph_begin;
+        be->graph_end = cu_graph_end;
+        be->graph_launch = cu_graph_launch;
+        be->graph_free = cu_graph_free;
+    }
     be->alloc = be_alloc;
     be->free = be_free;
     be->upload = be_upload;

@@ -44,6 +44,8 @@ typedef enum {
     cudaErrorInvalidValue = 1,
     cudaErrorMemoryAllocation = 2,
     cudaErrorInvalidConfiguration = 9,
+    cudaErrorIllegalState = 401,
+    cudaErrorStreamCaptureInvalidated = 901,
     cudaErrorLaunchFailure = 719,
 } cudaError_t;
 typedef void *cudaStream_t;
@@ -90,6 +92,10 @@ struct state_t {
     std::map<void *, size_t> allocs;
     size_t used = 0;
     unsigned round = 0;
+    /* stream capture: launches and async memory ops are recorded here instead of run; a
+     * synchronous call while capturing invalidates the capture, as on a GPU */
+    std::vector<std::function<void()>> *capture = nullptr;
+    bool capture_bad = false;
 };
 inline state_t &S() {
     static state_t s;
@@ -201,8 +207,27 @@ inline void run_block() {
     }
 }
 
+/* Run host code that stands in for a device operation (the emulated cuBLASLt GEMM): now,
+ * or at each replay when a capture is recording. */
+template <class F> inline void host_op(F fn) {
+    if (S().capture)
+        S().capture->push_back(fn);
+    else
+        fn();
+}
+/* A call that synchronizes: not allowed while capturing. */
+inline bool sync_call() {
+    if (!S().capture) return true;
+    S().capture_bad = true;
+    return false;
+}
+
 template <class F> inline cudaError_t launch(const void *kfn, dim3 g, dim3 b, size_t smem, F body) {
     state_t &s = S();
+    if (s.capture) {
+        s.capture->push_back([=]() { launch(kfn, g, b, smem, body); });
+        return cudaSuccess;
+    }
     size_t nt = (size_t)b.x * b.y * b.z;
     if (nt == 0 || nt > 1024 || g.x == 0 || g.y == 0 || g.z == 0 || g.y > 65535 || g.z > 65535) {
         fprintf(stderr, "cuda-emu: bad launch grid (%u,%u,%u) block (%u,%u,%u)\n", g.x, g.y, g.z, b.x, b.y, b.z);
@@ -380,6 +405,8 @@ inline const char *cudaGetErrorString(cudaError_t e) {
     case cudaErrorMemoryAllocation: return "out of memory";
     case cudaErrorInvalidValue: return "invalid argument";
     case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorIllegalState: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
     default: return "unspecified launch failure";
     }
 }
@@ -417,6 +444,7 @@ inline cudaError_t cudaMemGetInfo(size_t *fr, size_t *total) {
 inline cudaError_t cudaMalloc(void **p, size_t n) {
     rlc_emu::state_t &s = rlc_emu::S();
     *p = nullptr;
+    if (!rlc_emu::sync_call()) return cudaErrorStreamCaptureInvalidated;
     if (n > rlc_emu::kMemLimit - s.used) return cudaErrorMemoryAllocation;
     size_t sz = (n + 255) / 256 * 256;
     void *q = aligned_alloc(256, sz ? sz : 256);
@@ -429,6 +457,7 @@ inline cudaError_t cudaMalloc(void **p, size_t n) {
 }
 inline cudaError_t cudaFree(void *p) {
     if (!p) return cudaSuccess;
+    if (!rlc_emu::sync_call()) return cudaErrorStreamCaptureInvalidated;
     rlc_emu::state_t &s = rlc_emu::S();
     auto it = s.allocs.find(p);
     if (it == s.allocs.end()) return cudaErrorInvalidValue;
@@ -446,11 +475,11 @@ inline cudaError_t cudaFreeHost(void *p) {
     return cudaSuccess;
 }
 inline cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, cudaMemcpyKind, cudaStream_t) {
-    if (n) memmove(d, s, n);
+    if (n) rlc_emu::host_op([=]() { memmove(d, s, n); });
     return cudaSuccess;
 }
 inline cudaError_t cudaMemsetAsync(void *d, int v, size_t n, cudaStream_t) {
-    if (n) memset(d, v, n);
+    if (n) rlc_emu::host_op([=]() { memset(d, v, n); });
     return cudaSuccess;
 }
 inline cudaError_t cudaMemset(void *d, int v, size_t n) {
@@ -462,8 +491,59 @@ inline cudaError_t cudaStreamCreate(cudaStream_t *s) {
     return cudaSuccess;
 }
 inline cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
-inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
-inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) {
+    return rlc_emu::sync_call() ? cudaSuccess : cudaErrorStreamCaptureInvalidated;
+}
+inline cudaError_t cudaDeviceSynchronize() {
+    return rlc_emu::sync_call() ? cudaSuccess : cudaErrorStreamCaptureInvalidated;
+}
+
+/* ---- graphs: a recorded list of operations, replayed in order ---- */
+struct rlc_emu_graph {
+    std::vector<std::function<void()>> ops;
+};
+typedef rlc_emu_graph *cudaGraph_t;
+typedef rlc_emu_graph *cudaGraphExec_t;
+typedef enum {
+    cudaStreamCaptureModeGlobal = 0,
+    cudaStreamCaptureModeThreadLocal = 1,
+    cudaStreamCaptureModeRelaxed = 2
+} cudaStreamCaptureMode;
+inline cudaError_t cudaStreamBeginCapture(cudaStream_t, cudaStreamCaptureMode) {
+    rlc_emu::state_t &s = rlc_emu::S();
+    if (s.capture) return cudaErrorIllegalState;
+    s.capture = new std::vector<std::function<void()>>();
+    s.capture_bad = false;
+    return cudaSuccess;
+}
+inline cudaError_t cudaStreamEndCapture(cudaStream_t, cudaGraph_t *g) {
+    rlc_emu::state_t &s = rlc_emu::S();
+    *g = nullptr;
+    if (!s.capture) return cudaErrorIllegalState;
+    bool bad = s.capture_bad;
+    if (!bad) *g = new rlc_emu_graph{std::move(*s.capture)};
+    delete s.capture;
+    s.capture = nullptr;
+    s.capture_bad = false;
+    return bad ? cudaErrorStreamCaptureInvalidated : cudaSuccess;
+}
+inline cudaError_t cudaGraphInstantiate(cudaGraphExec_t *x, cudaGraph_t g, unsigned long long) {
+    *x = new rlc_emu_graph(*g);
+    return cudaSuccess;
+}
+inline cudaError_t cudaGraphLaunch(cudaGraphExec_t x, cudaStream_t) {
+    if (rlc_emu::S().capture) return cudaErrorIllegalState;
+    for (auto &op : x->ops) op();
+    return cudaSuccess;
+}
+inline cudaError_t cudaGraphDestroy(cudaGraph_t g) {
+    delete g;
+    return cudaSuccess;
+}
+inline cudaError_t cudaGraphExecDestroy(cudaGraphExec_t x) {
+    delete x;
+    return cudaSuccess;
+}
 template <class K> inline cudaError_t cudaFuncSetAttribute(K kern, cudaFuncAttribute, int v) {
     if (v > (int)rlc_emu::kSmemOptin) return cudaErrorInvalidValue;
     rlc_emu::S().max_dyn[(const void *)kern] = v;

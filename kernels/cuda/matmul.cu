@@ -19,9 +19,7 @@ static float ld_any(const void *p, gemm_dt dt, size_t i) {
     return dt == GEMM_F32 ? ((const float *)p)[i] : __bfloat162float(((const bf16 *)p)[i]);
 }
 
-void cu_gemm(cu_impl *im, const gemm_t &g) {
-    (void)im;
-    if (g.m <= 0 || g.n <= 0) return;
+static void gemm_host(const gemm_t &g) {
     for (int j = 0; j < g.n; j++)
         for (int i = 0; i < g.m; i++) {
             float acc = 0.f;
@@ -39,6 +37,14 @@ void cu_gemm(cu_impl *im, const gemm_t &g) {
             else
                 ((bf16 *)g.D)[o] = __float2bfloat16_rn(v);
         }
+}
+
+/* Stands in for cuBLASLt, also inside a graph capture (recorded, run at each replay). */
+void cu_gemm(cu_impl *im, const gemm_t &g) {
+    (void)im;
+    if (g.m <= 0 || g.n <= 0) return;
+    gemm_t c = g;
+    rlc_emu::host_op([c]() { gemm_host(c); });
 }
 
 void cu_gemm_cache_free(cu_impl *im) { (void)im; }

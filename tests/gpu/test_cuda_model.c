@@ -353,7 +353,7 @@ static void test_engine_batch_invariance(void **s) {
     int32_t x[13];
     for (int i = 0; i < 13; i++) x[i] = (int32_t)(3 + (i * 37 + 11) % 500);
     gen_engine_t *e;
-    gen_engine_cfg_t c1 = {.page_size = 4};
+    gen_engine_cfg_t c1 = {.page_size = 4, .num_pages = 64};
     if (gen_engine_create(&e, m, NULL, &c1)) fail_msg("engine: %s", rlc_errmsg());
     int r = gen_submit(e, x, 13, &p, NULL);
     if (r < 0 || gen_run(e, NULL)) fail_msg("alone: %s", rlc_errmsg());
@@ -400,6 +400,76 @@ static void test_engine_batch_invariance(void **s) {
     rlc_model_free(m);
 }
 
+/* Decode steps replayed from graphs give the same bits as eager steps: a crowd of requests
+ * run twice, with the backend's graph ops and without them. */
+typedef struct {
+    int32_t tok[8][3][12];
+    float lp[8][3][12];
+    int n[8][3];
+} crowd_out_t;
+
+static void run_crowd(rlc_model_t *m, crowd_out_t *out) {
+    gen_engine_t *e;
+    gen_engine_cfg_t c = {.page_size = 4, .max_batch_tokens = 32, .num_pages = 128};
+    if (gen_engine_create(&e, m, NULL, &c)) fail_msg("engine: %s", rlc_errmsg());
+    int req[8];
+    for (int i = 0; i < 8; i++) {
+        int32_t y[24];
+        int n = 3 + (i * 5) % 19;
+        for (int j = 0; j < n; j++) y[j] = (int32_t)(3 + (j * 37 + i * 101) % 500);
+        gen_params_t q;
+        gen_params_default(&q);
+        q.temperature = 1.0f;
+        q.ignore_eos = 1;
+        q.n = 1 + i % 3;
+        q.seed = 40 + (uint64_t)i;
+        q.max_new_tokens = 4 + (i * 3) % 9;
+        req[i] = gen_submit(e, y, n, &q, NULL);
+        assert_true(req[i] >= 0);
+    }
+    if (gen_run(e, NULL)) fail_msg("run: %s", rlc_errmsg());
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < 8; i++)
+        for (int k = 0; k < 1 + i % 3; k++) {
+            const gen_output_t *o = gen_output(e, req[i], k);
+            out->n[i][k] = o->n_tokens;
+            memcpy(out->tok[i][k], o->tokens, (size_t)o->n_tokens * 4);
+            memcpy(out->lp[i][k], o->logp, (size_t)o->n_tokens * 4);
+        }
+    gen_engine_free(e);
+}
+
+static void test_decode_graphs(void **s) {
+    (void)s;
+    if (!gpu->graph_begin) {
+        print_message("  graphs are disabled (RLC_CUDA_GRAPHS=0): nothing to compare\n");
+        return;
+    }
+    rlc_model_t *m;
+    if (rlc_model_load(&m, fixture("models/qwen2-tiny"), gpu)) fail_msg("load: %s", rlc_errmsg());
+    static crowd_out_t a, b;
+    run_crowd(m, &a);
+    rlc_step_graph_stats_t st = rlc_model_step_graph_stats(m);
+    print_message("  graphs: %ld captures, %ld replays, %ld stale\n", st.captures, st.launches, st.stale);
+    assert_true(st.captures > 0);
+    assert_true(st.launches > st.captures); /* replayed, not only captured */
+    rlc_model_free(m);
+    /* the same without graphs */
+    int (*begin)(rlc_backend_t *) = gpu->graph_begin;
+    gpu->graph_begin = NULL;
+    if (rlc_model_load(&m, fixture("models/qwen2-tiny"), gpu)) fail_msg("load: %s", rlc_errmsg());
+    run_crowd(m, &b);
+    assert_int_equal(rlc_model_step_graph_stats(m).launches, 0);
+    gpu->graph_begin = begin;
+    rlc_model_free(m);
+    for (int i = 0; i < 8; i++)
+        for (int k = 0; k < 3; k++) {
+            assert_int_equal(a.n[i][k], b.n[i][k]);
+            if (memcmp(a.tok[i][k], b.tok[i][k], sizeof a.tok[i][k]) || memcmp(a.lp[i][k], b.lp[i][k], sizeof a.lp[i][k]))
+                fail_msg("request %d sample %d: graph replay differs from eager steps", i, k);
+        }
+}
+
 static const char *models[] = {"qwen2-tiny", "llama3-tiny", "llama-bias", "qwen2-untied"};
 
 static void test_forward_backward(void **s) {
@@ -426,7 +496,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_forward_backward), cmocka_unit_test(test_greedy_decode),
                                        cmocka_unit_test(test_master_from_file), cmocka_unit_test(test_checkpoint_exact),
                                        cmocka_unit_test(test_memory_accounting),
-                                       cmocka_unit_test(test_engine_batch_invariance)};
+                                       cmocka_unit_test(test_engine_batch_invariance),
+                                       cmocka_unit_test(test_decode_graphs)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rlc_backend_destroy(gpu);
     rlc_backend_destroy(cpu);
