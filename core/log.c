@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 static int g_level = RLC_LOG_INFO;
+static char g_tag[32];
 
 void rlc_log_set_level(int level) { g_level = level; }
 int rlc_log_get_level(void) { return g_level; }
+void rlc_log_set_tag(const char *tag) { snprintf(g_tag, sizeof g_tag, "%s", tag ? tag : ""); }
 
 int rlc_log_parse_level(const char *s) {
     static const char *names[] = {"debug", "info", "warn", "error", "quiet"};
@@ -29,9 +31,9 @@ void rlc_log(int level, const char *fmt, ...) {
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     if (level == RLC_LOG_INFO)
-        fprintf(stderr, "%s\n", buf);
+        fprintf(stderr, "%s%s\n", g_tag, buf);
     else
-        fprintf(stderr, "rlc %s: %s\n", tag[level < 4 ? level : 3], buf);
+        fprintf(stderr, "%srlc %s: %s\n", g_tag, tag[level < 4 ? level : 3], buf);
 }
 
 double rlc_now(void) {

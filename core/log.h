@@ -1,5 +1,5 @@
-/* Logging with levels (to stderr) and a TTY-aware progress bar. The log level is the
- * only process-wide mutable setting (set once at start-up, read everywhere). */
+/* Logging with levels (to stderr) and a TTY-aware progress bar. The log level and the line
+ * tag are the only process-wide mutable settings (set once at start-up, read everywhere). */
 #pragma once
 #include "core/err.h"
 
@@ -7,6 +7,9 @@ enum { RLC_LOG_DEBUG = 0, RLC_LOG_INFO = 1, RLC_LOG_WARN = 2, RLC_LOG_ERROR = 3,
 
 void rlc_log_set_level(int level);
 int rlc_log_get_level(void);
+/* A tag printed before every log line ("[rank 1] " for data-parallel ranks other than 0);
+ * NULL or "" for none. Copied (at most 31 bytes). */
+void rlc_log_set_tag(const char *tag);
 /* Parse "debug|info|warn|error|quiet"; returns -1 if unknown. */
 int rlc_log_parse_level(const char *s);
 void rlc_log(int level, const char *fmt, ...) RLC_PRINTF(2, 3);
