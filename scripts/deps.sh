@@ -2,7 +2,8 @@
 # Install rlc's build and test dependencies from apt, only what is missing (idempotent).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcmocka-dev libcjson-dev libopenblas-openmp-dev
-      libpcre2-dev libutf8proc-dev libsentencepiece-dev libyaml-dev)
+      libpcre2-dev libutf8proc-dev libsentencepiece-dev libyaml-dev
+      libopenmpi-dev openmpi-bin)  # MPI: data-parallel training and its mpi tests
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,14 @@
+/* How a step's items (prompt groups, SFT examples) are shared out: contiguous runs, in rank
+ * order, of sizes that differ by at most one. Contiguous runs keep each rank's items in the
+ * global order, which the loop relies on to map local sequences back to global indices. */
+#include "dist/dist.h"
+
+void dist_split(long n, int rank, int world, long *lo, long *hi) {
+    if (world < 1 || n <= 0 || rank < 0 || rank >= world) {
+        *lo = *hi = 0;
+        return;
+    }
+    long base = n / world, extra = n % world, r = rank;
+    *lo = r * base + (r < extra ? r : extra);
+    *hi = *lo + base + (r < extra);
+}

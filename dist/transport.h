@@ -1,0 +1,24 @@
+/* Internal to dist/: the transport constructors behind dist_open. Each fills a dist_comm_t
+ * vtable (dist.h); comm.c chooses among them. */
+#pragma once
+#include "dist/dist.h"
+
+/* The one-process transport, in caller-owned storage. */
+void dist_transport_none(dist_comm_t *c);
+/* A device-memory all-reduce that an MPI communicator hands its GPU buffers to. */
+typedef struct dist_dev_reducer {
+    const char *name;
+    int (*allreduce)(struct dist_dev_reducer *r, rlc_backend_t *be, void *buf, size_t n); /* f32 sum */
+    void (*destroy)(struct dist_dev_reducer *r);
+} dist_dev_reducer_t;
+
+#if defined(RLC_DIST_HAVE_MPI)
+/* MPI_COMM_WORLD (initialising MPI unless the host program already did); kind is the
+ * dist_kind_t asked for, which decides what attach does with a GPU backend. */
+int dist_transport_mpi(dist_comm_t **out, int kind);
+#endif
+#if defined(RLC_DIST_HAVE_NCCL)
+/* NCCL on the current CUDA device, bootstrapped with c's broadcast (collective: every rank
+ * calls it; failures are agreed, so either every rank has a reducer or none has). */
+int dist_nccl_reducer_create(dist_comm_t *c, rlc_backend_t *be, dist_dev_reducer_t **out);
+#endif
