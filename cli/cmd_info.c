@@ -1,24 +1,28 @@
-/* `rlc info`: version, compiled backends and the devices found. */
+/* `rlc info`: version, compiled backends, data-parallel transports and the devices found. */
 #include <omp.h>
 #include <stdio.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "dist/dist.h"
 #include "kernels/backend.h"
 #include "rlc_version.h"
 
 int cmd_info(int argc, char **argv) {
     int json = 0;
     cli_opt_t opts[] = {{"--json", OPT_FLAG, &json, "print as one JSON object", 0, 0}};
-    int rc = cli_parse(argc, argv, opts, 1, "rlc info [--json]", "Print the version, compiled backends and devices.");
+    int rc = cli_parse(argc, argv, opts, 1, "rlc info [--json]",
+                       "Print the version, compiled backends, data-parallel transports and devices.");
     if (rc) return rc > 0 ? 0 : cli_fail();
     char desc[256] = "";
     int ndev = rlc_backend_cuda_devices(desc, sizeof desc);
     int compiled = rlc_backend_cuda_compiled();
+    int mpi = dist_mpi_compiled(), nccl = dist_nccl_compiled();
     if (json) {
         printf("{\"version\":\"%s\",\"backends\":[\"cpu\"%s],\"cpu_threads\":%d,\"cuda_compiled\":%s,"
-               "\"cuda_devices\":%d}\n",
-               RLC_VERSION, compiled ? ",\"cuda\"" : "", omp_get_num_procs(), compiled ? "true" : "false", ndev);
+               "\"cuda_devices\":%d,\"dist\":[\"none\"%s%s],\"mpi_compiled\":%s,\"nccl_compiled\":%s}\n",
+               RLC_VERSION, compiled ? ",\"cuda\"" : "", omp_get_num_procs(), compiled ? "true" : "false", ndev,
+               mpi ? ",\"mpi\"" : "", nccl ? ",\"nccl\"" : "", mpi ? "true" : "false", nccl ? "true" : "false");
         return 0;
     }
     printf("rlc %s\n", RLC_VERSION);
@@ -30,5 +34,9 @@ int cmd_info(int argc, char **argv) {
         printf("cuda: compiled, no usable device (%s)\n", desc[0] ? desc : "no driver or GPU");
     else
         printf("cuda: %d device%s; device 0: %s\n", ndev, ndev == 1 ? "" : "s", desc);
+    printf("data parallel: none%s%s (mpirun -np N rlc train ...; docs/distributed.md)\n", mpi ? ", mpi" : "",
+           nccl ? ", nccl" : "");
+    if (!mpi) printf("mpi: not compiled (install libopenmpi-dev and rebuild for mpirun/srun)\n");
+    if (!nccl) printf("nccl: not compiled (needs CUDA, NCCL and MPI at build time)\n");
     return 0;
 }

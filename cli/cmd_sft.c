@@ -1,10 +1,12 @@
 /* `rlc sft`: supervised fine-tuning on prompt/response pairs (loss on response tokens only),
- * with the same prompt rendering, run directory, metrics and checkpoints as `rlc train`. */
+ * with the same prompt rendering, run directory, metrics and checkpoints as `rlc train`, and
+ * the same data parallelism under mpirun/srun (each rank a share of every batch). */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/dist_run.h"
 #include "core/err.h"
 #include "rl/algo.h"
 #include "rl/loop.h"
@@ -12,7 +14,7 @@
 int cmd_sft(int argc, char **argv) {
     rl_sft_opts_t o;
     rl_sft_defaults(&o);
-    const char *sched = "cosine", *resume = NULL;
+    const char *sched = "cosine", *resume = NULL, *dist = "auto";
     int quiet = 0;
     cli_opt_t opts[] = {
         {"--model", OPT_STR, &o.model, "Hugging Face model directory", 0, 0},
@@ -39,13 +41,16 @@ int cmd_sft(int argc, char **argv) {
         {"--keep-last", OPT_INT, &o.keep_last, "keep the newest K checkpoints", 0, 0},
         {"--save-dtype", OPT_STR, &o.save_dtype, "float32, bfloat16 or float16 (default: as loaded)", 0, 0},
         {"--device", OPT_STR, &o.device, "cpu, cuda, cuda:N (GPU N) or auto", 0, 0},
-        {"--threads", OPT_INT, &o.threads, "CPU threads (0 = all cores)", 0, 0},
+        {"--threads", OPT_INT, &o.threads, "CPU threads (0 = all cores; under mpirun, shared by the node's ranks)", 0,
+         0},
+        {"--dist", OPT_STR, &dist, "data parallel: auto, none, mpi or nccl (docs/distributed.md)", 0, 0},
         {"--quiet", OPT_FLAG, &quiet, "no step lines", 0, 0},
     };
+    cli_dist_early();
     int rc = cli_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]),
                        "rlc sft --model DIR --data FILE.jsonl --run-dir DIR [options]",
                        "Supervised fine-tuning (loss on response tokens only); checkpoints are Hugging Face directories.");
-    if (rc) return rc > 0 ? 0 : cli_fail();
+    if (rc) return rc > 0 ? 0 : cli_dist_fail();
     if (resume) {
         o.run_dir = resume;
         o.resume = 1;
@@ -55,12 +60,11 @@ int cmd_sft(int argc, char **argv) {
     o.lr_schedule = rl_lr_parse(sched);
     if (o.lr_schedule < 0) {
         rlc_errc(RLC_EINVAL, "unknown --lr-schedule '%s' (constant, linear, cosine)", sched);
-        return cli_fail();
+        return cli_dist_fail();
     }
+    dist_comm_t *comm = NULL;
+    if (cli_dist_open(dist, &comm)) return 1;
+    o.comm = comm;
     rc = rl_sft(&o);
-    if (rc == RLC_EINTR) {
-        fprintf(stderr, "rlc: %s\n", rlc_errmsg());
-        return 130;
-    }
-    return rc ? cli_fail() : 0;
+    return cli_dist_finish(comm, rc);
 }

@@ -1,11 +1,13 @@
 /* `rlc train`: GRPO / Dr.GRPO / RLOO / REINFORCE++ / PPO. Every knob is a flag and a config
  * key (--config FILE, JSON or YAML; flags override); --resume RUN_DIR continues a run from
- * its newest complete checkpoint. */
+ * its newest complete checkpoint. Under mpirun/srun every rank runs this same command
+ * (docs/distributed.md): rank 0 prints and writes, the others log warnings and errors only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/dist_run.h"
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/json.h"
@@ -24,6 +26,7 @@ int cmd_train(int argc, char **argv) {
             printf("\n  --resume RUN_DIR           continue RUN_DIR from its newest complete checkpoint\n");
             return 0;
         }
+    cli_dist_early();
     /* --resume RUN_DIR: start from the run's resolved config, then apply the other flags */
     const char *resume = NULL;
     char **args = malloc((size_t)(argc + 3) * sizeof *args);
@@ -98,21 +101,18 @@ int cmd_train(int argc, char **argv) {
     if (!rc && resume) rc = rl_config_set(&cfg, "run_dir", resume, "--resume");
     free(cfg_path);
     free(args);
+    dist_comm_t *comm = NULL;
+    if (!rc) rc = rl_config_validate(&cfg); /* a bad value is reported before MPI starts */
     if (rc) {
         rl_config_free(&cfg);
-        fprintf(stderr, "rlc: error: %s\n", rlc_errmsg());
+        return cli_dist_fail();
+    }
+    if (cli_dist_open(cfg.dist, &comm)) {
+        rl_config_free(&cfg);
         return 1;
     }
-    rl_run_opts_t o = {.resume = resume != NULL};
+    rl_run_opts_t o = {.resume = resume != NULL, .comm = comm};
     rc = rl_train(&cfg, &o);
     rl_config_free(&cfg);
-    if (rc == RLC_EINTR) {
-        fprintf(stderr, "rlc: %s\n", rlc_errmsg());
-        return 130;
-    }
-    if (rc) {
-        fprintf(stderr, "rlc: error: %s\n", rlc_errmsg());
-        return 1;
-    }
-    return 0;
+    return cli_dist_finish(comm, rc);
 }

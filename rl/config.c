@@ -91,7 +91,9 @@ static const rl_config_key_t KEYS[] = {
     K("eval_every", eval_every, INT, S_RUN, "0", "held-out evaluation every N steps; 0 = off"),
     K("recompute", recompute, BOOL, S_RUN, "false", "recompute layer activations in backward (saves memory)"),
     K("device", device, STR, S_RUN, "auto", "auto|cpu|cuda|cuda:N"),
-    K("threads", threads, INT, S_RUN, "0", "CPU threads; 0 = all"),
+    K("threads", threads, INT, S_RUN, "0", "CPU threads; 0 = all (under mpirun: the node's cores shared by its ranks)"),
+    K("dist", dist, STR, S_RUN, "auto",
+      "data parallel: auto|none|mpi|nccl; auto = MPI when launched by mpirun/srun (NCCL on GPUs), else one process"),
 
     K("model", model, STR, S_PATH, "", "policy model directory (Hugging Face format)"),
     K("data", data, STR, S_PATH, "", "training prompts (JSONL)"),
@@ -641,6 +643,10 @@ int rl_config_validate(const rl_config_t *c) {
     if (!c->device || (strcmp(c->device, "auto") && strcmp(c->device, "cpu") && strcmp(c->device, "cuda") &&
                        !device_is_cuda_n(c->device)))
         BAD("device = '%s': choose auto, cpu, cuda or cuda:N", c->device ? c->device : "");
+    /* the names dist_kind_parse accepts (checked here without linking dist/) */
+    if (!c->dist || (strcasecmp(c->dist, "auto") && strcasecmp(c->dist, "none") && strcasecmp(c->dist, "mpi") &&
+                     strcasecmp(c->dist, "nccl")))
+        BAD("dist = '%s': choose auto, none, mpi or nccl", c->dist ? c->dist : "");
     if (!c->run_dir || !c->run_dir[0]) BAD("run_dir is empty");
     return 0;
 }

@@ -55,6 +55,7 @@ typedef struct {
     int recompute;
     char *device;
     long threads;
+    char *dist; /* data-parallel transport: auto | none | mpi | nccl (dist/dist.h) */
     /* paths and names */
     char *model, *data, *run_dir, *ref_model, *template_name, *reward, *eval_data;
 } rl_config_t;

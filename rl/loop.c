@@ -2,7 +2,15 @@
  * generation reads the weights the optimizer just wrote, so there is nothing to sync.
  * Determinism: sampling seeds are a function of (seed, step, round, prompt slot), the data
  * order of (seed, epoch), and everything else of the restored state, so a resumed run on
- * the CPU reproduces the uninterrupted run's metrics bit for bit (timings aside). */
+ * the CPU reproduces the uninterrupted run's metrics bit for bit (timings aside).
+ *
+ * Data parallel (dist/): every rank holds the whole model and the same data order; each
+ * step's prompt groups are split between ranks by whole groups (dist_split), a prompt's
+ * sampling seed depends on its global slot only, so N ranks generate exactly the rollouts
+ * one process would. Keep/refill decisions, advantages, loss denominators, whitening and
+ * metrics use global values; gradients are summed before clipping, so every rank takes the
+ * same optimizer step. Rank 0 alone writes the run directory. Every collective below is
+ * reached by all ranks with an agreed rc (dist_agree first where a rank may have failed). */
 #include "rl/loop.h"
 
 #include <math.h>
@@ -16,6 +24,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "data/dataset.h"
+#include "dist/dist.h"
 #include "gen/engine.h"
 #include "model/optim.h"
 #include "rewards/reward.h"
@@ -199,21 +208,39 @@ typedef struct {
     float inv_temp;
 } update_cfg_t;
 
-static int policy_update(rlc_model_t *m, rlc_optim_t *opt, seqbuf_t *b, int s0, int s1, const update_cfg_t *u,
-                         float lr, uint32_t seed, rl_loss_stats_t *st, double *gnorm, long *tokens) {
+/* The gradients summed over ranks, then the optimizer step every rank takes identically.
+ * rc is this rank's result so far (agreed first, so nobody waits in the reduction). */
+static int reduce_and_step(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, int rc, float lr, uint32_t seed,
+                           double *gnorm) {
+    rc = dist_agree(comm, rc);
+    if (!rc) rc = dist_allreduce_dev(comm, m->be, m->grads, RLC_BUF_GRAD, m->n_params);
+    if (!rc) rc = rlc_optim_step(opt, lr, seed, gnorm);
+    return dist_agree(comm, rc);
+}
+
+static int policy_update(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, seqbuf_t *b, int s0, int s1,
+                         const update_cfg_t *u, float lr, uint32_t seed, rl_loss_stats_t *st, double *gnorm,
+                         long *tokens) {
     int maxn = sb_max_micro_tokens(b, s0, s1, u->micro);
-    float *lp = rlc_malloc((size_t)maxn * sizeof(float)), *ent = rlc_malloc((size_t)maxn * sizeof(float));
-    float *w = rlc_malloc((size_t)maxn * sizeof(float)), *dl = rlc_malloc((size_t)maxn * sizeof(float));
-    float *de = rlc_malloc((size_t)maxn * sizeof(float));
+    size_t cap = (size_t)(maxn > 0 ? maxn : 1) * sizeof(float); /* a rank may own no sequence of an update */
+    float *lp = rlc_malloc(cap), *ent = rlc_malloc(cap), *w = rlc_malloc(cap), *dl = rlc_malloc(cap);
+    float *de = rlc_malloc(cap);
     int32_t *cu = rlc_malloc((size_t)(u->micro + 1) * sizeof *cu);
     int rc = (!lp || !ent || !w || !dl || !de || !cu) ? RLC_ENOMEM : 0;
-    /* global denominators over the whole update */
+    /* global denominators over the whole update: every micro-batch of every rank */
     rl_agg_count_t g = {0};
     for (int s = s0; s < s1 && !rc; s += u->micro) {
         int e = s + u->micro < s1 ? s + u->micro : s1;
         rlc_batch_t v = sb_view(b, s, e, cu);
         rl_agg_count_add(&g, b->mask + b->cu[s], v.cu_seqlens, v.nseq);
     }
+    rc = dist_agree(comm, rc);
+    if (!rc && comm->world > 1) {
+        double gs[3] = {g.n_tokens, g.n_seq_valid, g.n_seq};
+        rc = dist_allreduce_f64(comm, gs, 3, DIST_SUM);
+        g.n_tokens = gs[0], g.n_seq_valid = gs[1], g.n_seq = gs[2];
+    }
+    if (rc) goto out;
     rlc_model_zero_grads(m);
     for (int s = s0; s < s1 && !rc; s += u->micro) {
         int e = s + u->micro < s1 ? s + u->micro : s1;
@@ -230,7 +257,8 @@ static int policy_update(rlc_model_t *m, rlc_optim_t *opt, seqbuf_t *b, int s0, 
         rc = rlc_model_backward(m, &v, &fo, dl, u->lc->entropy_coef != 0 ? de : NULL, NULL, NULL, NULL);
         *tokens += n;
     }
-    if (!rc) rc = rlc_optim_step(opt, lr, seed, gnorm);
+    rc = reduce_and_step(comm, m, opt, rc, lr, seed, gnorm);
+out:
     free(lp), free(ent), free(w), free(dl), free(de), free(cu);
     return rc;
 }
@@ -243,6 +271,7 @@ typedef struct {
     int32_t *prompt;
     int n_prompt;
     char *prompt_text;
+    int kidx; /* position among the step's kept groups of all ranks (the global batch order) */
 } group_t;
 
 typedef struct {
@@ -258,6 +287,8 @@ typedef struct {
     data_tpl_t tpl;
     int extract_flags;
     rl_jsonl_writer_t metrics, samples;
+    dist_comm_t *comm; /* borrowed */
+    int rank0;         /* this rank writes the run directory */
 } rl_ctx_t;
 
 static void ctx_free(rl_ctx_t *c) {
@@ -288,28 +319,53 @@ static int make_reward(const char *spec, rlc_reward_t **out) {
     return rc;
 }
 
-/* Held-out pass@1 (4 samples per problem at the training temperature). */
+/* x with x·a = 1 (mod 2^64), a odd (Newton's iteration doubles the correct bits). */
+static uint64_t inv_odd64(uint64_t a) {
+    uint64_t x = a; /* correct to 3 bits: a·a = 1 mod 8 for odd a */
+    for (int i = 0; i < 5; i++) x *= 2 - a * x;
+    return x;
+}
+
+/* Held-out pass@1 (4 samples per problem at the training temperature). With several ranks
+ * each evaluates a contiguous share of the problems and the correct counts are summed. */
 static int run_eval(rl_ctx_t *c, double *pass1) {
+    const int K = 4;
     tts_eval_opts_t eo;
     tts_eval_opts_default(&eo);
     eo.tpl = c->tpl;
-    eo.samples = 4;
+    eo.samples = K;
     eo.temperature = (float)c->cfg->temperature;
     eo.top_p = (float)c->cfg->top_p;
     eo.top_k = (int)c->cfg->top_k;
     eo.max_new_tokens = (int)c->cfg->max_new_tokens;
     eo.seed = (uint64_t)c->cfg->seed ^ 0xE7A1ull;
     eo.records = 0;
+    dist_comm_t *comm = c->comm;
+    long lo = 0, hi = c->eval_data.n;
+    dist_split(c->eval_data.n, comm->rank, comm->world, &lo, &hi);
+    data_set_t part = {.rows = c->eval_data.rows + lo, .n = (int)(hi - lo)};
+    /* tts_eval seeds problem i with seed·1000003 + i; shifting the seed by lo/1000003 (mod
+     * 2^64) gives this rank's problems the seeds they have in the whole set */
+    eo.seed += (uint64_t)lo * inv_odd64(1000003ull);
     tts_eval_result_t r;
-    int rc = tts_eval_run(c->eng, c->tok, &c->eval_data, &eo, NULL, &r);
-    if (!rc) *pass1 = r.pass1;
+    memset(&r, 0, sizeof r);
+    int rc = part.n ? tts_eval_run(c->eng, c->tok, &part, &eo, NULL, &r) : 0;
+    double v[2] = {part.n ? (double)llround(r.pass1 * part.n * K) : 0, (double)part.n * K};
+    if (!rc && comm->world == 1) *pass1 = r.pass1;
     tts_eval_result_free(&r);
+    rc = dist_agree(comm, rc);
+    if (!rc && comm->world > 1 && !(rc = dist_allreduce_f64(comm, v, 2, DIST_SUM))) *pass1 = v[1] > 0 ? v[0] / v[1] : 0;
     return rc;
 }
 
-static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train_state_t *st, long *resumed_from) {
+/* Everything a rank does alone before training: data, reward, models, engine. The caller
+ * agrees on the result before setup_shared. */
+static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train_state_t *st, long *resumed_from,
+                 dist_comm_t *comm) {
     memset(c, 0, sizeof *c);
     c->cfg = cfg;
+    c->comm = comm;
+    c->rank0 = comm->rank == 0;
     *resumed_from = -1;
     int rc = rl_config_validate(cfg);
     if (rc) return rc;
@@ -330,7 +386,7 @@ static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train
         if (!c->data.n) return rlc_errc(RLC_EINVAL, "%s: no training rows left after removing held-out ones", cfg->data);
     }
     if ((rc = make_reward(cfg->reward, &c->reward))) return rc;
-    if ((rc = fs_mkdir_p(cfg->run_dir))) return rc;
+    if (c->rank0 && (rc = fs_mkdir_p(cfg->run_dir))) return rc;
     /* resume: the newest complete checkpoint */
     char *ckdir = NULL;
     long ckstep = 0;
@@ -342,7 +398,11 @@ static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train
             rc = 0;
         }
     }
-    if ((rc = rlc_backend_create(&c->be, cfg->device, 0, (int)cfg->threads))) goto out;
+    /* several ranks on a node: each its own GPU (asking the driver only then) */
+    int ordinal = comm->world > 1 && strcmp(cfg->device, "cpu")
+                      ? dist_device_ordinal(comm, cfg->device, rlc_backend_cuda_devices(NULL, 0))
+                      : 0;
+    if ((rc = rlc_backend_create(&c->be, cfg->device, ordinal, dist_cpu_threads(comm, (int)cfg->threads)))) goto out;
     if ((rc = rlc_model_load(&c->policy, ckdir ? ckdir : cfg->model, c->be))) goto out;
     c->policy->recompute = cfg->recompute;
     if ((rc = tok_load(&c->tok, ckdir ? ckdir : cfg->model))) goto out;
@@ -387,13 +447,65 @@ static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train
     gen_engine_cfg_t ec = {.kv_budget_bytes = (size_t)cfg->kv_cache_mb << 20};
     if ((rc = gen_engine_create(&c->eng, c->policy, c->tok, &ec))) goto out;
     report_memory(c->policy, micro, seq_len);
-    char *cfgp = fs_join(cfg->run_dir, "config.json");
-    rc = cfgp ? rl_config_write(cfg, cfgp) : RLC_ENOMEM;
-    free(cfgp);
-    if (!rc) rc = open_run_files(cfg->run_dir, ckdir ? st->step : -1, &c->metrics, &c->samples);
 out:
     free(ckdir);
     return rc;
+}
+
+/* The resolved configuration as ranks must share it: every key but the per-rank ones. */
+static char *config_text_for_ranks(const rl_config_t *cfg) {
+    cJSON *j = rl_config_to_json(cfg);
+    if (!j) return NULL;
+    const char *per_rank[] = {"device", "threads"};
+    for (int i = 0; i < 2; i++) cJSON_DeleteItemFromObjectCaseSensitive(j, per_rank[i]);
+    char *t = cJSON_Print(j);
+    cJSON_Delete(j);
+    return t;
+}
+
+/* After every rank's setup succeeded: check the ranks agree (same configuration, same
+ * checkpoint, same weights), bind the communicator to the backend (NCCL), and let rank 0
+ * open the run directory's files. Collective; returns an agreed rc. */
+static int setup_shared(rl_ctx_t *c, long resumed_from) {
+    const rl_config_t *cfg = c->cfg;
+    dist_comm_t *comm = c->comm;
+    int rc = 0;
+    if (comm->world > 1) {
+        int64_t r[2] = {resumed_from, -resumed_from};
+        rc = dist_allreduce_i64(comm, r, 2, DIST_MAX);
+        if (!rc && r[0] != -r[1])
+            rc = rlc_errc(RLC_EINVAL, "ranks found different checkpoints in %s (it must be one directory that every "
+                                      "rank sees)",
+                          cfg->run_dir);
+        rc = dist_agree(comm, rc);
+        char *text = rc ? NULL : config_text_for_ranks(cfg);
+        if (!rc) rc = dist_agree(comm, text ? 0 : RLC_ENOMEM);
+        if (!rc) rc = dist_verify_same_text(comm, text, "configuration");
+        free(text);
+    }
+    if (!rc) rc = dist_agree(comm, dist_attach_backend(comm, c->be));
+    if (!rc && comm->world > 1) {
+        uint64_t h;
+        rc = dist_verify_replicas(comm, c->be, c->policy->params, RLC_BUF_PARAM, c->policy->n_params,
+                                  "the policy weights", &h);
+        if (!rc && c->critic)
+            rc = dist_verify_replicas(comm, c->be, c->critic->params, RLC_BUF_PARAM, c->critic->n_params,
+                                      "the critic weights", &h);
+        if (!rc)
+            LOG_INFO("data parallel: %d ranks over %s; each generates and trains on a share of every step's %ld "
+                     "prompts",
+                     comm->world, comm->transport, cfg->prompts_per_step);
+        if (!rc && cfg->prompts_per_step < comm->world)
+            LOG_WARN("prompts_per_step %ld < %d ranks: some ranks will have no prompt groups", cfg->prompts_per_step,
+                     comm->world);
+    }
+    if (!rc && c->rank0) {
+        char *cfgp = fs_join(cfg->run_dir, "config.json");
+        rc = cfgp ? rl_config_write(cfg, cfgp) : RLC_ENOMEM;
+        free(cfgp);
+        if (!rc) rc = open_run_files(cfg->run_dir, resumed_from >= 0 ? resumed_from : -1, &c->metrics, &c->samples);
+    }
+    return dist_agree(comm, rc);
 }
 
 /* Make the run's JSONL lines durable up to this point (called before each checkpoint). */
@@ -401,25 +513,47 @@ static void sync_writer(rl_jsonl_writer_t *w) {
     if (w->f && fflush(w->f) == 0) fsync(fileno(w->f));
 }
 
+/* Collective: the replicas are checked to be identical, then rank 0 writes the checkpoint
+ * (atomically, as always) while the others wait for its verdict. */
 static int save_ckpt(rl_ctx_t *c, rl_train_state_t *st) {
-    sync_writer(&c->metrics);
-    sync_writer(&c->samples);
-    data_cursor_t cur = data_iter_cursor(&c->it);
-    st->data_epoch = cur.epoch;
-    st->data_cursor = cur.pos;
-    st->seed = (uint64_t)c->cfg->seed;
-    rl_ckpt_model_t ms[2] = {{NULL, c->policy, c->opt}, {"critic", c->critic, c->copt}};
-    char *dir = NULL;
-    int rc = rl_ckpt_save(c->cfg->run_dir, st, ms, c->critic ? 2 : 1, c->cfg->save_dtype, (int)c->cfg->keep_last, &dir);
-    if (!rc) LOG_INFO("checkpoint: %s", dir);
-    free(dir);
-    return rc;
+    dist_comm_t *comm = c->comm;
+    int rc = 0;
+    if (comm->world > 1) {
+        uint64_t h = 0;
+        rc = dist_verify_replicas(comm, c->be, c->policy->params, RLC_BUF_PARAM, c->policy->n_params,
+                                  "the policy weights", &h);
+        if (!rc && c->critic)
+            rc = dist_verify_replicas(comm, c->be, c->critic->params, RLC_BUF_PARAM, c->critic->n_params,
+                                      "the critic weights", NULL);
+        if (!rc)
+            LOG_INFO("step %ld: weights identical on all %d ranks (fnv64 %016llx)", st->step, comm->world,
+                     (unsigned long long)h);
+        if (rc) return rc;
+    }
+    if (c->rank0) {
+        sync_writer(&c->metrics);
+        sync_writer(&c->samples);
+        data_cursor_t cur = data_iter_cursor(&c->it);
+        st->data_epoch = cur.epoch;
+        st->data_cursor = cur.pos;
+        st->seed = (uint64_t)c->cfg->seed;
+        rl_ckpt_model_t ms[2] = {{NULL, c->policy, c->opt}, {"critic", c->critic, c->copt}};
+        char *dir = NULL;
+        rc = rl_ckpt_save(c->cfg->run_dir, st, ms, c->critic ? 2 : 1, c->cfg->save_dtype, (int)c->cfg->keep_last, &dir);
+        if (!rc) LOG_INFO("checkpoint: %s", dir);
+        free(dir);
+    }
+    return dist_agree(comm, rc);
 }
 
-/* Generate, score and filter until prompts_per_step groups are kept (or the round cap). */
+/* Generate, score and filter until prompts_per_step groups are kept (or the round cap). With
+ * several ranks each round's prompts are split by whole groups; the keep flags are gathered
+ * so every rank makes the same keep/refill decisions over the global round, in global order.
+ * A rank keeps the groups it generated; n_glob counts the kept groups of all ranks. The
+ * statistics are summed over ranks before return. */
 typedef struct {
-    group_t *groups; /* kept */
-    int n_groups;
+    group_t *groups; /* kept by this rank, in global order (kidx ascending) */
+    int n_groups, n_glob;
     float *reward, *correct; /* [n_groups * G] */
     rl_filter_stats_t fst;
     long hist[65];
@@ -442,9 +576,54 @@ static void rollout_free(rl_ctx_t *c, rollout_t *r) {
     memset(r, 0, sizeof *r);
 }
 
+/* Named reward metrics summed over ranks (merged in rank order, so every rank gets the same). */
+static int reduce_reward_metrics(dist_comm_t *comm, rlc_metrics_t *ms) {
+    if (comm->world == 1) return 0;
+    size_t rec = sizeof ms->m[0], len = (size_t)ms->n * rec;
+    char *all = NULL;
+    size_t *lens = rlc_calloc((size_t)comm->world, sizeof *lens);
+    int rc = dist_agree(comm, lens ? 0 : RLC_ENOMEM);
+    if (!rc) rc = dist_allgatherv(comm, ms->m, len, &all, lens);
+    rlc_metrics_t sum = {0};
+    size_t off = 0;
+    for (int r = 0; r < comm->world && !rc; r++) {
+        rlc_metrics_t part = {.m = (rlc_metric_t *)(all + off), .n = (int)(lens[r] / rec)};
+        rc = rlc_metrics_merge(&sum, &part);
+        off += lens[r];
+    }
+    free(all);
+    free(lens);
+    if (!rc) {
+        rlc_metrics_free(ms);
+        *ms = sum;
+    } else {
+        rlc_metrics_free(&sum);
+    }
+    return dist_agree(comm, rc);
+}
+
+/* The rollout statistics summed over ranks. */
+static int reduce_rollout_stats(dist_comm_t *comm, rollout_t *R, int G) {
+    if (comm->world == 1) return 0;
+    int nh = G <= 64 ? G + 1 : 0;
+    int64_t v[7 + 65] = {R->tokens_gen, R->seen_groups, R->n_scored, R->fst.seen, R->fst.kept, R->fst.zero_var,
+                         R->fst.out_of_window};
+    for (int i = 0; i < nh; i++) v[7 + i] = R->hist[i];
+    double d[2] = {R->acc_sum, R->reward_sum};
+    int rc = dist_allreduce_i64(comm, v, (size_t)(7 + nh), DIST_SUM);
+    if (!rc) rc = dist_allreduce_f64(comm, d, 2, DIST_SUM);
+    if (rc) return rc;
+    R->tokens_gen = v[0], R->seen_groups = v[1], R->n_scored = v[2];
+    R->fst.seen = v[3], R->fst.kept = v[4], R->fst.zero_var = v[5], R->fst.out_of_window = v[6];
+    for (int i = 0; i < nh; i++) R->hist[i] = v[7 + i];
+    R->acc_sum = d[0], R->reward_sum = d[1];
+    return reduce_reward_metrics(comm, &R->rmetrics);
+}
+
 static int collect(rl_ctx_t *c, long step, rollout_t *R) {
     const rl_config_t *cfg = c->cfg;
-    int G = (int)cfg->group_size, want = (int)cfg->prompts_per_step, rc = 0;
+    dist_comm_t *comm = c->comm;
+    int G = (int)cfg->group_size, want = (int)cfg->prompts_per_step, rc = 0, W = comm->world;
     memset(R, 0, sizeof *R);
     R->groups = rlc_calloc((size_t)want, sizeof *R->groups);
     R->reward = rlc_calloc((size_t)want * G, sizeof(float));
@@ -452,10 +631,11 @@ static int collect(rl_ctx_t *c, long step, rollout_t *R) {
     group_t *round = rlc_calloc((size_t)want, sizeof *round);
     float *rw = rlc_calloc((size_t)want * G, sizeof(float)), *cr = rlc_calloc((size_t)want * G, sizeof(float));
     rlc_rollout_t *ro = rlc_calloc((size_t)want * G, sizeof *ro);
-    uint8_t *keep = rlc_calloc((size_t)want, 1);
+    uint8_t *keep = rlc_calloc((size_t)want, 1), *keep_all = rlc_calloc((size_t)want * W, 1);
     int *lens = rlc_calloc((size_t)want * G, sizeof(int));
     char *ext = rlc_malloc(MATH_MAX_ANSWER);
-    if (!R->groups || !R->reward || !R->correct || !round || !rw || !cr || !ro || !keep || !lens || !ext) rc = RLC_ENOMEM;
+    if (!R->groups || !R->reward || !R->correct || !round || !rw || !cr || !ro || !keep || !keep_all || !lens || !ext)
+        rc = RLC_ENOMEM;
     gen_params_t gp;
     gen_params_default(&gp);
     gp.n = G;
@@ -467,21 +647,28 @@ static int collect(rl_ctx_t *c, long step, rollout_t *R) {
                           .p_low = (float)cfg->pass_low, .p_high = (float)cfg->pass_high};
     rlc_reward_ctx_t rctx = {.tokenizer = c->tok, .engine = c->eng, .policy = c->policy, .step = step,
                              .seed = (uint64_t)cfg->seed};
-    while (!rc && R->n_groups < want && R->rounds < cfg->max_gen_rounds) {
-        int take = want - R->n_groups;
+    rc = dist_agree(comm, rc);
+    while (!rc && R->n_glob < want && R->rounds < cfg->max_gen_rounds) {
+        int take = want - R->n_glob;
         R->rounds++;
-        /* submit */
+        long lo, hi;
+        dist_split(take, comm->rank, W, &lo, &hi);
+        int mine = (int)(hi - lo);
+        /* submit this rank's share; every rank walks the data order over the whole round */
         for (int g = 0; g < take && !rc; g++) {
-            group_t *q = &round[g];
+            const data_row_t *row = data_iter_next(&c->it);
+            if (g < lo || g >= hi) continue;
+            group_t *q = &round[g - lo];
             memset(q, 0, sizeof *q);
-            q->row = data_iter_next(&c->it);
+            q->row = row;
             const char *fmt = NULL;
             rc = tts_encode_problem(c->tok, c->tpl, NULL, q->row->problem, &q->prompt, &q->n_prompt, &fmt);
-            if (!rc && g == 0) c->extract_flags = math_extract_flags_for_format(fmt);
+            if (!rc && g == lo) c->extract_flags = math_extract_flags_for_format(fmt);
             if (!rc && cfg->max_prompt_len > 0 && q->n_prompt > cfg->max_prompt_len)
                 rc = rlc_errc(RLC_ERANGE, "problem %s: prompt of %d tokens exceeds max_prompt_len %ld", q->row->id,
                               q->n_prompt, cfg->max_prompt_len);
             if (!rc) {
+                /* the global slot g, never the rank: N ranks sample what one process would */
                 gp.seed = mix64(mix64((uint64_t)cfg->seed, (uint64_t)step), (uint64_t)(R->rounds * 100003 + g));
                 q->req = gen_submit(c->eng, q->prompt, q->n_prompt, &gp, NULL);
                 if (q->req < 0) rc = q->req;
@@ -491,12 +678,12 @@ static int collect(rl_ctx_t *c, long step, rollout_t *R) {
                 rc = tok_decode(c->tok, q->prompt, q->n_prompt, 0, &q->prompt_text, &tl);
             }
         }
-        if (!rc) {
+        if (!rc && mine > 0) {
             /* a bar within the step on a terminal (plain logs only get it for long rounds) */
             char label[48];
             snprintf(label, sizeof label, "step %ld rollout", step + 1);
             rlc_progress_t pg;
-            rlc_progress_begin(&pg, label, (long)take * G);
+            rlc_progress_begin(&pg, label, (long)mine * G);
             rc = gen_run(c->eng, &pg);
             if (!pg.tty)
                 rlc_progress_end(&pg);
@@ -504,7 +691,7 @@ static int collect(rl_ctx_t *c, long step, rollout_t *R) {
                 fprintf(stderr, "\r\033[K"); /* the step line replaces the bar */
         }
         /* score */
-        for (int g = 0; g < take && !rc; g++)
+        for (int g = 0; g < mine && !rc; g++)
             for (int i = 0; i < G; i++) {
                 const gen_output_t *out = gen_output(c->eng, round[g].req, i);
                 rlc_rollout_t *x = &ro[g * G + i];
@@ -521,74 +708,156 @@ static int collect(rl_ctx_t *c, long step, rollout_t *R) {
                 cr[g * G + i] = (float)tts_grade(round[g].row, out->text, c->extract_flags, NULL, ext, MATH_MAX_ANSWER);
                 R->tokens_gen += out->n_tokens;
             }
-        if (!rc) rc = rlc_reward_score(c->reward, &rctx, ro, take * G, rw, NULL, &R->rmetrics);
+        if (!rc && mine > 0) rc = rlc_reward_score(c->reward, &rctx, ro, mine * G, rw, NULL, &R->rmetrics);
         if (!rc && cfg->overlong_buffer > 0) {
             int Lmax = (int)(cfg->overlong_max_len > 0 ? cfg->overlong_max_len : cfg->max_new_tokens);
-            rl_overlong_apply(rw, lens, take * G, Lmax, (int)cfg->overlong_buffer, (float)cfg->overlong_penalty);
+            rl_overlong_apply(rw, lens, mine * G, Lmax, (int)cfg->overlong_buffer, (float)cfg->overlong_penalty);
         }
-        if (rc) break;
-        float *p = rlc_malloc((size_t)take * sizeof(float));
-        if (!p) {
-            rc = RLC_ENOMEM;
+        float *p = rc ? NULL : rlc_malloc((size_t)(mine > 0 ? mine : 1) * sizeof(float));
+        if (!rc && !p) rc = RLC_ENOMEM;
+        rc = dist_agree(comm, rc);
+        if (rc) {
+            free(p);
             break;
         }
-        rl_pass_rates(cr, take, G, p);
-        if (G <= 64) rl_pass_hist_add(p, take, G, R->hist);
+        rl_pass_rates(cr, mine, G, p);
+        if (G <= 64) rl_pass_hist_add(p, mine, G, R->hist);
         free(p);
-        for (int k = 0; k < take * G; k++) {
+        for (int k = 0; k < mine * G; k++) {
             R->acc_sum += cr[k];
             R->reward_sum += rw[k];
         }
-        R->n_scored += take * G;
-        R->seen_groups += take;
-        rl_filter_groups(&fc, rw, cr, take, G, keep, &R->fst);
-        for (int g = 0; g < take; g++) {
-            if (keep[g] && R->n_groups < want) {
-                int k = R->n_groups++;
-                R->groups[k] = round[g];
-                memcpy(R->reward + (size_t)k * G, rw + (size_t)g * G, (size_t)G * sizeof(float));
-                memcpy(R->correct + (size_t)k * G, cr + (size_t)g * G, (size_t)G * sizeof(float));
-            } else {
-                gen_release(c->eng, round[g].req);
-                free(round[g].prompt);
-                free(round[g].prompt_text);
+        R->n_scored += mine * G;
+        R->seen_groups += mine;
+        memset(keep, 0, (size_t)want);
+        rl_filter_groups(&fc, rw, cr, mine, G, keep, &R->fst);
+        /* every rank learns every group's verdict and keeps the same first ones, in global order */
+        if ((rc = dist_allgather(comm, keep, (size_t)want, keep_all))) break;
+        for (int r = 0; r < W; r++) {
+            long rlo, rhi;
+            dist_split(take, r, W, &rlo, &rhi);
+            for (long g = rlo; g < rhi; g++) {
+                int kept = keep_all[(size_t)r * want + (size_t)(g - rlo)] && R->n_glob < want;
+                int kidx = kept ? R->n_glob++ : -1;
+                if (r != comm->rank) continue;
+                group_t *q = &round[g - lo];
+                if (kept) {
+                    int k = R->n_groups++;
+                    R->groups[k] = *q;
+                    R->groups[k].kidx = kidx;
+                    memcpy(R->reward + (size_t)k * G, rw + (size_t)(g - lo) * G, (size_t)G * sizeof(float));
+                    memcpy(R->correct + (size_t)k * G, cr + (size_t)(g - lo) * G, (size_t)G * sizeof(float));
+                } else {
+                    gen_release(c->eng, q->req);
+                    free(q->prompt);
+                    free(q->prompt_text);
+                }
+                memset(q, 0, sizeof *q);
             }
-            memset(&round[g], 0, sizeof round[g]);
         }
     }
-    free(round), free(rw), free(cr), free(ro), free(keep), free(lens), free(ext);
+    /* a failed round leaves its groups in `round` */
+    for (int g = 0; g < want && round; g++) {
+        if (round[g].prompt_text || round[g].prompt) {
+            if (round[g].row) gen_release(c->eng, round[g].req);
+            free(round[g].prompt);
+            free(round[g].prompt_text);
+        }
+    }
+    free(round), free(rw), free(cr), free(ro), free(keep), free(keep_all), free(lens), free(ext);
+    if (!rc) rc = dist_agree(comm, reduce_rollout_stats(comm, R, G));
     return rc;
 }
 
-static int compute_advantages(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, float *adv_seq) {
-    const rl_config_t *cfg = c->cfg;
-    int G = (int)cfg->group_size, n = R->n_groups * G;
-    switch (cfg->algo) {
-    case RL_ADV_GRPO: return rl_adv_grpo(R->reward, n, G, cfg->adv_std_sample, (float)cfg->adv_eps, adv_seq);
-    case RL_ADV_DRGRPO: return rl_adv_drgrpo(R->reward, n, G, adv_seq);
-    case RL_ADV_RLOO: return rl_adv_rloo(R->reward, n, G, adv_seq);
-    case RL_ADV_REINFORCEPP: {
-        int *lens = rlc_malloc((size_t)n * sizeof *lens);
-        if (!lens) return RLC_ENOMEM;
-        for (int i = 0; i < n; i++) {
-            double s = 0;
-            for (int t = b->cu[i]; t < b->cu[i + 1]; t++) s += b->mask[t];
-            lens[i] = (int)s;
-        }
-        int rc = rl_adv_reinforcepp(R->reward, n, G, lens, (float)cfg->adv_eps, adv_seq);
-        free(lens);
+/* Per-sequence values of the global batch (the kept groups of every rank, in global order)
+ * from each rank's own: global[kidx·G + i] = local[j·G + i]. Each slot has one writer and
+ * zeros elsewhere, so the sum over ranks is exact. With one rank, a copy. Collective. */
+static int gather_seq_values(dist_comm_t *comm, const rollout_t *R, int G, const float *local, float *global) {
+    size_t n = (size_t)R->n_glob * G;
+    if (comm->world == 1) {
+        memcpy(global, local, n * sizeof *global);
+        return 0;
+    }
+    double *d = rlc_calloc(n ? n : 1, sizeof *d);
+    int rc = dist_agree(comm, d ? 0 : RLC_ENOMEM);
+    if (rc) {
+        free(d);
         return rc;
     }
-    default: return rlc_errc(RLC_EINVAL, "no sequence-level advantage for this algorithm");
-    }
+    for (int j = 0; j < R->n_groups; j++)
+        for (int i = 0; i < G; i++) d[(size_t)R->groups[j].kidx * G + i] = local[(size_t)j * G + i];
+    rc = dist_allreduce_f64(comm, d, n, DIST_SUM);
+    for (size_t k = 0; k < n && !rc; k++) global[k] = (float)d[k];
+    free(d);
+    return rc;
 }
 
-/* PPO: values from the critic, the sequence reward on the last trainable row, GAE. */
+/* Sequence-level advantages of this rank's sequences, computed over the global batch so
+ * that batch statistics (REINFORCE++'s mean and whitening) are those of all ranks. rew_glob
+ * holds the global batch's rewards. Collective (enter with an agreed rc; the result is this
+ * rank's own). */
+static int compute_advantages(rl_ctx_t *c, const rollout_t *R, const seqbuf_t *b, const float *rew_glob,
+                              float *adv_seq) {
+    const rl_config_t *cfg = c->cfg;
+    int G = (int)cfg->group_size, n = R->n_groups * G, N = R->n_glob * G;
+    float *adv = rlc_malloc((size_t)N * sizeof *adv), *len_loc = NULL, *len_glob = NULL;
+    int *lens = NULL, rc = adv ? 0 : RLC_ENOMEM, rpp = cfg->algo == RL_ADV_REINFORCEPP;
+    if (rpp) { /* whitening over tokens: every sequence's trainable-token count */
+        len_loc = rlc_malloc((size_t)(n ? n : 1) * sizeof *len_loc);
+        len_glob = rlc_malloc((size_t)(N ? N : 1) * sizeof *len_glob);
+        lens = rlc_malloc((size_t)(N ? N : 1) * sizeof *lens);
+        if (!len_loc || !len_glob || !lens) rc = RLC_ENOMEM;
+        for (int i = 0; i < n && !rc; i++) {
+            double s = 0;
+            for (int t = b->cu[i]; t < b->cu[i + 1]; t++) s += b->mask[t];
+            len_loc[i] = (float)s;
+        }
+        rc = dist_agree(c->comm, rc);
+        if (!rc) rc = gather_seq_values(c->comm, R, G, len_loc, len_glob);
+        for (int k = 0; k < N && !rc; k++) lens[k] = (int)len_glob[k];
+    }
+    if (!rc) {
+        switch (cfg->algo) {
+        case RL_ADV_GRPO: rc = rl_adv_grpo(rew_glob, N, G, cfg->adv_std_sample, (float)cfg->adv_eps, adv); break;
+        case RL_ADV_DRGRPO: rc = rl_adv_drgrpo(rew_glob, N, G, adv); break;
+        case RL_ADV_RLOO: rc = rl_adv_rloo(rew_glob, N, G, adv); break;
+        case RL_ADV_REINFORCEPP: rc = rl_adv_reinforcepp(rew_glob, N, G, lens, (float)cfg->adv_eps, adv); break;
+        default: rc = rlc_errc(RLC_EINVAL, "no sequence-level advantage for this algorithm");
+        }
+    }
+    for (int j = 0; j < R->n_groups && !rc; j++)
+        memcpy(adv_seq + (size_t)j * G, adv + (size_t)R->groups[j].kidx * G, (size_t)G * sizeof *adv);
+    free(adv), free(len_loc), free(len_glob), free(lens);
+    return rc;
+}
+
+/* rl_whiten over the tokens of every rank (mean and population std of the global batch). */
+static int whiten_global(dist_comm_t *comm, float *x, const float *mask, size_t n, float eps) {
+    if (comm->world == 1) {
+        rl_whiten(x, mask, n, 1, eps);
+        return 0;
+    }
+    double v[2] = {0, 0};
+    for (size_t i = 0; i < n; i++)
+        if (mask[i] != 0) v[0] += x[i], v[1] += 1;
+    int rc = dist_allreduce_f64(comm, v, 2, DIST_SUM);
+    if (rc || v[1] == 0) return rc;
+    double mean = v[0] / v[1], ss = 0;
+    for (size_t i = 0; i < n; i++)
+        if (mask[i] != 0) ss += ((double)x[i] - mean) * ((double)x[i] - mean);
+    if ((rc = dist_allreduce_f64(comm, &ss, 1, DIST_SUM))) return rc;
+    double sd = sqrt(ss / v[1]);
+    for (size_t i = 0; i < n; i++)
+        if (mask[i] != 0) x[i] = (float)(((double)x[i] - mean) / (sd + (double)eps));
+    return 0;
+}
+
+/* PPO: values from the critic, the sequence reward on the last trainable row, GAE, and
+ * advantages whitened over the global batch. Collective; rc agreed. */
 static int ppo_advantages(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, int micro) {
     const rl_config_t *cfg = c->cfg;
     int rc = sb_forward(c->critic, b, micro, 1.0f, RLC_HEAD_SCORE, b->values);
-    if (rc) return rc;
-    for (int s = 0; s < b->nseq; s++) {
+    for (int s = 0; s < b->nseq && !rc; s++) {
         int last = -1;
         for (int t = b->cu[s]; t < b->cu[s + 1]; t++) {
             if (b->mask[t] == 0) b->values[t] = 0;
@@ -596,25 +865,33 @@ static int ppo_advantages(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, int micr
         }
         if (last >= 0) b->rew_tok[last] = R->reward[s];
     }
-    rc = rl_adv_gae(b->rew_tok, b->values, b->mask, b->cu, b->nseq, (float)cfg->gamma, (float)cfg->lam, b->adv, b->ret);
-    if (!rc) rl_whiten(b->adv, b->mask, (size_t)b->ntok, 1, 1e-8f);
+    if (!rc)
+        rc = rl_adv_gae(b->rew_tok, b->values, b->mask, b->cu, b->nseq, (float)cfg->gamma, (float)cfg->lam, b->adv,
+                        b->ret);
+    rc = dist_agree(c->comm, rc);
+    if (!rc) rc = whiten_global(c->comm, b->adv, b->mask, (size_t)b->ntok, 1e-8f);
     return rc;
 }
 
-/* Critic update: clipped value loss against the GAE returns, token-mean. */
+/* Critic update: clipped value loss against the GAE returns, token-mean over the global
+ * batch; the critic's gradients are summed over ranks like the policy's. Collective. */
 static int critic_update(rl_ctx_t *c, seqbuf_t *b, int s0, int s1, int micro, float lr, uint32_t seed,
                          double *vloss, double *vclip) {
     int maxn = sb_max_micro_tokens(b, s0, s1, micro);
-    float *v = rlc_malloc((size_t)maxn * sizeof(float)), *loss = rlc_malloc((size_t)maxn * sizeof(float));
-    float *dv = rlc_malloc((size_t)maxn * sizeof(float));
-    uint8_t *clip = rlc_malloc((size_t)maxn);
+    size_t cap = (size_t)(maxn > 0 ? maxn : 1);
+    float *v = rlc_malloc(cap * sizeof(float)), *loss = rlc_malloc(cap * sizeof(float));
+    float *dv = rlc_malloc(cap * sizeof(float));
+    uint8_t *clip = rlc_malloc(cap);
     int32_t *cu = rlc_malloc((size_t)(micro + 1) * sizeof *cu);
     int rc = (!v || !loss || !dv || !clip || !cu) ? RLC_ENOMEM : 0;
-    double ntok = 0;
+    double ntok = 0, sum = 0, nclip = 0;
     for (int t = b->cu[s0]; t < b->cu[s1]; t++) ntok += b->mask[t];
-    double sum = 0, nclip = 0;
+    rc = dist_agree(c->comm, rc);
+    if (!rc) rc = dist_allreduce_f64(c->comm, &ntok, 1, DIST_SUM); /* the global token count */
+    *vloss = *vclip = 0;
+    if (rc || !(ntok > 0)) goto out; /* the same on every rank */
     rlc_model_zero_grads(c->critic);
-    for (int s = s0; s < s1 && !rc && ntok > 0; s += micro) {
+    for (int s = s0; s < s1 && !rc; s += micro) {
         int e = s + micro < s1 ? s + micro : s1;
         rlc_batch_t bv = sb_view(b, s, e, cu);
         int base = b->cu[s], n = bv.n_tokens;
@@ -629,28 +906,114 @@ static int critic_update(rl_ctx_t *c, seqbuf_t *b, int s0, int s1, int micro, fl
         }
         rc = rlc_model_backward(c->critic, &bv, &fo, NULL, NULL, dv, NULL, NULL);
     }
-    if (!rc && ntok > 0) rc = rlc_optim_step(c->copt, lr, seed, NULL);
-    *vloss = ntok > 0 ? sum / ntok : 0;
-    *vclip = ntok > 0 ? nclip / ntok : 0;
+    rc = reduce_and_step(c->comm, c->critic, c->copt, rc, lr, seed, NULL);
+    double sv[2] = {sum, nclip};
+    if (!rc) rc = dist_allreduce_f64(c->comm, sv, 2, DIST_SUM);
+    *vloss = sv[0] / ntok;
+    *vclip = sv[1] / ntok;
+out:
     free(v), free(loss), free(dv), free(clip), free(cu);
     return rc;
 }
 
-static void log_samples(rl_ctx_t *c, const rollout_t *R, long step) {
+/* The first log_samples kept groups of the step (sample 0 of each). With several ranks the
+ * owners send theirs to rank 0, which writes them in global order. Collective (enter with an
+ * agreed rc); write errors are ignored, as a sample log is best effort. */
+static int log_samples(rl_ctx_t *c, const rollout_t *R, long step) {
     int G = (int)c->cfg->group_size;
-    for (int g = 0; g < R->n_groups && g < c->cfg->log_samples; g++) {
+    dist_comm_t *comm = c->comm;
+    cJSON *mine = cJSON_CreateArray();
+    int rc = mine ? 0 : RLC_ENOMEM;
+    for (int g = 0; g < R->n_groups && !rc; g++) {
+        if (R->groups[g].kidx >= c->cfg->log_samples) continue;
         const gen_output_t *out = gen_output(c->eng, R->groups[g].req, 0);
         if (!out) continue;
         char *prompt = rlc_utf8_dup_valid(R->groups[g].prompt_text, strlen(R->groups[g].prompt_text));
         char *comp = rlc_utf8_dup_valid(out->text, out->text_len);
-        rl_sample_t s = {.step = step, .index = (long)g * G, .prompt = prompt, .completion = comp,
-                         .answer = R->groups[g].row->answer, .reward = R->reward[(size_t)g * G],
-                         .correct = R->correct[(size_t)g * G] > 0.5f, .n_tokens = out->n_tokens,
-                         .truncated = out->finish == GEN_FINISH_LENGTH};
-        if (prompt && comp) rl_samples_put(&c->samples, &s);
+        cJSON *o = cJSON_CreateObject();
+        if (prompt && comp && o) {
+            cJSON_AddNumberToObject(o, "k", R->groups[g].kidx);
+            cJSON_AddStringToObject(o, "prompt", prompt);
+            cJSON_AddStringToObject(o, "completion", comp);
+            cJSON_AddStringToObject(o, "answer", R->groups[g].row->answer ? R->groups[g].row->answer : "");
+            cJSON_AddNumberToObject(o, "reward", R->reward[(size_t)g * G]);
+            cJSON_AddBoolToObject(o, "correct", R->correct[(size_t)g * G] > 0.5f);
+            cJSON_AddNumberToObject(o, "n_tokens", out->n_tokens);
+            cJSON_AddBoolToObject(o, "truncated", out->finish == GEN_FINISH_LENGTH);
+            cJSON_AddItemToArray(mine, o);
+        } else {
+            cJSON_Delete(o);
+        }
         free(prompt);
         free(comp);
     }
+    char *text = NULL, *all = NULL;
+    size_t *lens = NULL;
+    if (comm->world > 1) {
+        text = rc ? NULL : cJSON_PrintUnformatted(mine);
+        lens = rlc_calloc((size_t)comm->world, sizeof *lens);
+        if (!text || !lens) rc = rc ? rc : RLC_ENOMEM;
+        rc = dist_agree(comm, rc);
+        if (!rc) rc = dist_allgatherv(comm, text, strlen(text), &all, lens);
+    }
+    cJSON *rows = mine; /* with one rank, ours are all there is */
+    if (!rc && comm->world > 1 && c->rank0) {
+        rows = cJSON_CreateArray();
+        size_t off = 0;
+        for (int r = 0; r < comm->world && rows; r++) {
+            cJSON *part = cJSON_ParseWithLength(all + off, lens[r]);
+            off += lens[r];
+            while (part && cJSON_GetArraySize(part) > 0) cJSON_AddItemToArray(rows, cJSON_DetachItemFromArray(part, 0));
+            cJSON_Delete(part);
+        }
+    }
+    if (!rc && c->rank0 && rows) {
+        /* in global order: the owners' runs interleave across refill rounds */
+        int nr = cJSON_GetArraySize(rows);
+        for (int k = 0; k < c->cfg->log_samples; k++)
+            for (int i = 0; i < nr; i++) {
+                const cJSON *o = cJSON_GetArrayItem(rows, i);
+                if ((int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "k")) != k) continue;
+                rl_sample_t s = {.step = step, .index = (long)k * G,
+                                 .prompt = cJSON_GetStringValue(cJSON_GetObjectItem(o, "prompt")),
+                                 .completion = cJSON_GetStringValue(cJSON_GetObjectItem(o, "completion")),
+                                 .answer = cJSON_GetStringValue(cJSON_GetObjectItem(o, "answer")),
+                                 .reward = cJSON_GetNumberValue(cJSON_GetObjectItem(o, "reward")),
+                                 .correct = cJSON_IsTrue(cJSON_GetObjectItem(o, "correct")),
+                                 .n_tokens = (long)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "n_tokens")),
+                                 .truncated = cJSON_IsTrue(cJSON_GetObjectItem(o, "truncated"))};
+                rl_samples_put(&c->samples, &s);
+            }
+    }
+    if (rows != mine) cJSON_Delete(rows);
+    cJSON_Delete(mine);
+    free(text), free(all), free(lens);
+    return rc;
+}
+
+/* Local indices [*a, *b) of this rank's sequences whose global index lies in [s0, s1). */
+static void local_range(const rollout_t *R, int G, long s0, long s1, int *a, int *b) {
+    int n = R->n_groups * G, i = 0;
+    while (i < n && (long)R->groups[i / G].kidx * G + i % G < s0) i++;
+    *a = i;
+    while (i < n && (long)R->groups[i / G].kidx * G + i % G < s1) i++;
+    *b = i;
+}
+
+/* The loss statistics of every rank (sums; the ratio extremes by max and min). */
+static int reduce_loss_stats(dist_comm_t *comm, rl_loss_stats_t *ls, long *tokens) {
+    if (comm->world == 1) return 0;
+    double v[12] = {ls->loss,      ls->pg,       ls->kl,        ls->ent,    ls->n_tok,  ls->clip_high,
+                    ls->clip_low,  ls->clip_dual, ls->ratio_sum, ls->kl_tok, ls->ent_tok, (double)*tokens};
+    double mx[2] = {ls->ratio_max, -ls->ratio_min};
+    int rc = dist_allreduce_f64(comm, v, 12, DIST_SUM);
+    if (!rc) rc = dist_allreduce_f64(comm, mx, 2, DIST_MAX);
+    if (rc) return rc;
+    ls->loss = v[0], ls->pg = v[1], ls->kl = v[2], ls->ent = v[3], ls->n_tok = v[4], ls->clip_high = v[5];
+    ls->clip_low = v[6], ls->clip_dual = v[7], ls->ratio_sum = v[8], ls->kl_tok = v[9], ls->ent_tok = v[10];
+    *tokens = (long)v[11];
+    ls->ratio_max = mx[0], ls->ratio_min = -mx[1];
+    return 0;
 }
 
 int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
@@ -659,14 +1022,20 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
     long resumed = -1;
     memset(&st, 0, sizeof st);
     o->eval_before = o->eval_after = NAN;
-    int rc = setup(&c, cfg, o, &st, &resumed);
+    dist_comm_t one, *comm = o->comm;
+    if (!comm) {
+        dist_none_init(&one);
+        comm = &one;
+    }
+    int rc = dist_agree(comm, setup(&c, cfg, o, &st, &resumed, comm));
+    if (!rc) rc = setup_shared(&c, resumed);
     if (rc) {
         ctx_free(&c);
         rl_train_state_free(&st);
         return rc;
     }
     rl_signal_install();
-    int G = (int)cfg->group_size, micro = (int)cfg->micro_batch;
+    int G = (int)cfg->group_size, micro = (int)cfg->micro_batch, quiet = o->quiet || !c.rank0;
     float inv_temp = cfg->temperature > 0 ? (float)(1.0 / cfg->temperature) : 1.0f;
     rl_loss_cfg_t lc = {.clip = {(float)cfg->clip_low, (float)cfg->clip_high, (float)cfg->dual_clip},
                         .kl_coef = (float)cfg->kl_coef, .kl_kind = cfg->kl_estimator,
@@ -676,7 +1045,7 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
             LOG_INFO("held-out pass@1 before training: %.4f (%d problems x 4 samples)", o->eval_before, c.eval_data.n);
     }
     seqbuf_t b = {0};
-    float *adv_seq = NULL;
+    float *adv_seq = NULL, *rew_glob = NULL;
     for (long step = st.step; !rc && step < cfg->total_steps; step++) {
         double t0 = rlc_now();
         rl_step_metrics_t mt;
@@ -689,9 +1058,10 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
             rollout_free(&c, &R);
             break;
         }
-        int n = R.n_groups * G;
+        int n = R.n_groups * G; /* this rank's sequences */
+        long N = (long)R.n_glob * G; /* the step's, over all ranks */
         mt.gen_rounds = R.rounds;
-        mt.kept_frac = R.seen_groups ? (double)R.n_groups / (double)R.seen_groups : 0;
+        mt.kept_frac = R.seen_groups ? (double)R.n_glob / (double)R.seen_groups : 0;
         mt.pass_hist = R.hist;
         mt.n_hist = G <= 64 ? G + 1 : 0;
         mt.tokens_gen = R.tokens_gen;
@@ -708,20 +1078,31 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
                 if (out->n_tokens > lmax) lmax = out->n_tokens;
                 trunc += out->finish == GEN_FINISH_LENGTH;
             }
-        for (int k = 0; k < n; k++) var += (R.reward[k] - mt.reward_mean) * (R.reward[k] - mt.reward_mean);
-        mt.reward_std = n > 1 ? sqrt(var / (n - 1)) : NAN;
-        mt.resp_len_mean = n ? lsum / n : NAN;
+        float *rg = rlc_realloc(rew_glob, (size_t)(N ? N : 1) * sizeof *rew_glob);
+        if (rg) rew_glob = rg;
+        else if (!rc) rc = RLC_ENOMEM;
+        rc = dist_agree(comm, rc);
+        if (!rc) rc = gather_seq_values(comm, &R, G, R.reward, rew_glob);
+        if (!rc && comm->world > 1) {
+            double sums[2] = {lsum, trunc};
+            rc = dist_allreduce_f64(comm, sums, 2, DIST_SUM);
+            if (!rc) rc = dist_allreduce_f64(comm, &lmax, 1, DIST_MAX);
+            lsum = sums[0], trunc = sums[1];
+        }
+        for (long k = 0; k < N && !rc; k++) var += (rew_glob[k] - mt.reward_mean) * (rew_glob[k] - mt.reward_mean);
+        mt.reward_std = N > 1 ? sqrt(var / (N - 1)) : NAN;
+        mt.resp_len_mean = N ? lsum / N : NAN;
         mt.resp_len_max = lmax;
-        mt.truncated_frac = n ? trunc / n : NAN;
+        mt.truncated_frac = N ? trunc / N : NAN;
         double t2 = rlc_now();
         rl_loss_stats_t ls;
         rl_loss_stats_init(&ls);
         double gnorm = NAN, vloss = NAN, vclip = NAN;
         float lr = (float)rl_lr_at(cfg->lr_schedule, cfg->lr, step, cfg->warmup_steps, cfg->total_steps,
                                    cfg->min_lr_ratio);
-        if (!rc && n > 0) {
+        if (!rc && N > 0) {
             if (cfg->mask_truncated) {
-                uint8_t *tr = rlc_calloc((size_t)n, 1);
+                uint8_t *tr = rlc_calloc((size_t)(n ? n : 1), 1);
                 for (int g = 0, k = 0; tr && g < R.n_groups; g++)
                     for (int i = 0; i < G; i++, k++)
                         tr[k] = gen_output(c.eng, R.groups[g].req, i)->finish == GEN_FINISH_LENGTH;
@@ -731,34 +1112,41 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
             if (cfg->algo == RL_ADV_GAE) {
                 rc = ppo_advantages(&c, &R, &b, micro);
             } else {
-                adv_seq = rlc_realloc(adv_seq, (size_t)n * sizeof *adv_seq);
-                rc = adv_seq ? compute_advantages(&c, &R, &b, adv_seq) : RLC_ENOMEM;
+                float *a = rlc_realloc(adv_seq, (size_t)(n ? n : 1) * sizeof *adv_seq);
+                if (a) adv_seq = a;
+                rc = dist_agree(comm, a ? 0 : RLC_ENOMEM);
+                if (!rc) rc = compute_advantages(&c, &R, &b, rew_glob, adv_seq);
                 if (!rc) rl_adv_to_tokens(adv_seq, b.cu, n, b.mask, b.adv);
             }
             if (!rc && cfg->kl_coef > 0) rc = sb_forward(c.ref, &b, micro, inv_temp, RLC_HEAD_LM, b.ref_logp);
-            long mini = cfg->mini_batch > 0 ? cfg->mini_batch : n;
-            int updates = (int)(((n + mini - 1) / mini) * cfg->ppo_epochs);
+            long mini = cfg->mini_batch > 0 ? cfg->mini_batch : N;
+            int updates = (int)(((N + mini - 1) / mini) * cfg->ppo_epochs);
             int on_policy = updates == 1;
             if (!rc && !on_policy) rc = sb_forward(c.policy, &b, micro, inv_temp, RLC_HEAD_LM, b.old_logp);
+            rc = dist_agree(comm, rc);
             int max_resp = (int)cfg->max_new_tokens;
             update_cfg_t u = {.lc = &lc, .agg_mode = cfg->loss_agg, .max_resp_len = max_resp, .micro = micro,
                               .on_policy = on_policy, .want_entropy = 1, .inv_temp = inv_temp};
             long tokens = 0;
             double vl_sum = 0, vc_sum = 0;
             int nup = 0;
+            /* the updates walk the global batch; each rank trains on its sequences inside it */
             for (long ep = 0; ep < cfg->ppo_epochs && !rc; ep++)
-                for (long s0 = 0; s0 < n && !rc; s0 += mini) {
-                    long s1 = s0 + mini < n ? s0 + mini : n;
+                for (long s0 = 0; s0 < N && !rc; s0 += mini) {
+                    long s1 = s0 + mini < N ? s0 + mini : N;
+                    int a0, a1;
+                    local_range(&R, G, s0, s1, &a0, &a1);
                     uint32_t seed = (uint32_t)mix64((uint64_t)cfg->seed, (uint64_t)(step * 1000 + nup));
                     if (cfg->algo == RL_ADV_GAE) {
                         double vl, vc;
-                        rc = critic_update(&c, &b, (int)s0, (int)s1, micro, (float)cfg->critic_lr, seed, &vl, &vc);
+                        rc = critic_update(&c, &b, a0, a1, micro, (float)cfg->critic_lr, seed, &vl, &vc);
                         vl_sum += vl;
                         vc_sum += vc;
                     }
-                    if (!rc) rc = policy_update(c.policy, c.opt, &b, (int)s0, (int)s1, &u, lr, seed, &ls, &gnorm, &tokens);
+                    if (!rc) rc = policy_update(comm, c.policy, c.opt, &b, a0, a1, &u, lr, seed, &ls, &gnorm, &tokens);
                     nup++;
                 }
+            if (!rc) rc = reduce_loss_stats(comm, &ls, &tokens);
             if (rc == RLC_EINVAL && strstr(rlc_errmsg(), "non-finite"))
                 rlc_err_ctx(rc, "step %ld (lower the learning rate or enable max_grad_norm)", step + 1);
             mt.tokens_train = tokens;
@@ -778,7 +1166,7 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
                     vclip = vc_sum / nup;
                 }
             }
-        } else if (!rc) {
+        } else if (!rc && c.rank0) {
             LOG_WARN("step %ld: no group passed the filters after %ld round(s); no update", step + 1, R.rounds);
         }
         mt.grad_norm = gnorm;
@@ -786,10 +1174,13 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
         mt.value_clip_frac = vclip;
         mt.lr = lr;
         double t3 = rlc_now();
-        mt.t_rollout = t1 - t0;
-        mt.t_score = t2 - t1;
-        mt.t_train = t3 - t2;
-        mt.t_total = t3 - t0;
+        /* the step is as slow as its slowest rank */
+        double tm[4] = {t1 - t0, t2 - t1, t3 - t2, t3 - t0};
+        if (!rc) rc = dist_allreduce_f64(comm, tm, 4, DIST_MAX);
+        mt.t_rollout = tm[0];
+        mt.t_score = tm[1];
+        mt.t_train = tm[2];
+        mt.t_total = tm[3];
         mt.tok_per_s = mt.t_total > 0 ? (double)R.tokens_gen / mt.t_total : NAN;
         cJSON *extra = rlc_metrics_json(&R.rmetrics);
         if (c.eval_data.n && cfg->eval_every > 0 && (step + 1) % cfg->eval_every == 0 && !rc) {
@@ -800,25 +1191,29 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
             }
         }
         mt.extra = extra;
-        if (!rc) rc = rl_metrics_put(&c.metrics, &mt);
-        if (!rc) log_samples(&c, &R, step + 1);
-        if (!rc) print_step(&mt, o->quiet);
+        if (!rc) rc = log_samples(&c, &R, step + 1);
+        if (!rc && c.rank0) rc = rl_metrics_put(&c.metrics, &mt);
+        rc = dist_agree(comm, rc);
+        if (!rc) print_step(&mt, quiet);
         if (!rc && o->on_step) o->on_step(o->user, &mt);
         cJSON_Delete(extra);
         rollout_free(&c, &R);
         if (rc) break;
         st.step = step + 1;
         st.lr = lr;
-        int last = st.step == cfg->total_steps, sig = rl_signal_pending();
+        /* a signal on any rank stops every rank after the same step, with one checkpoint */
+        int last = st.step == cfg->total_steps, sig = dist_agree_signal(comm, rl_signal_pending());
         if ((cfg->save_every > 0 && st.step % cfg->save_every == 0) || last || sig) rc = save_ckpt(&c, &st);
         if (!rc && sig) {
-            LOG_WARN("signal %d: checkpoint written at step %ld; stopping", sig, st.step);
+            if (c.rank0) LOG_WARN("signal %d: checkpoint written at step %ld; stopping", sig, st.step);
             rc = rlc_errc(RLC_EINTR, "interrupted at step %ld (checkpoint saved; --resume continues)", st.step);
+            comm->error_agreed = 1; /* every rank saw the same signal verdict */
         }
     }
     if (!rc && c.eval_data.n && isnan(o->eval_after)) rc = run_eval(&c, &o->eval_after);
     if (!rc && c.eval_data.n) LOG_INFO("held-out pass@1 after training: %.4f", o->eval_after);
     free(adv_seq);
+    free(rew_glob);
     sb_free(&b);
     rl_signal_uninstall();
     ctx_free(&c);
@@ -930,22 +1325,28 @@ static int sft_prepare(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl,
 }
 
 int rl_sft(const rl_sft_opts_t *o) {
-    if (!o->model || !o->data || !o->run_dir) return rlc_errc(RLC_EINVAL, "sft needs --model, --data and --run-dir");
-    if (o->batch_size < 1 || o->micro_batch < 1 || o->batch_size % o->micro_batch)
-        return rlc_errc(RLC_EINVAL, "batch_size (%ld) must be a positive multiple of micro_batch (%ld)", o->batch_size,
-                        o->micro_batch);
-    if (!(o->lr > 0)) return rlc_errc(RLC_EINVAL, "lr must be positive");
-    if (o->max_len < 2) return rlc_errc(RLC_EINVAL, "max_len must be at least 2");
+    dist_comm_t one, *comm = o->comm;
+    if (!comm) {
+        dist_none_init(&one);
+        comm = &one;
+    }
+    int rc = 0, rank0 = comm->rank == 0;
     data_tpl_t tpl;
-    int rc = data_template_from_name(o->template_name, &tpl);
-    if (rc) return rc;
+    if (!o->model || !o->data || !o->run_dir) rc = rlc_errc(RLC_EINVAL, "sft needs --model, --data and --run-dir");
+    else if (o->batch_size < 1 || o->micro_batch < 1 || o->batch_size % o->micro_batch)
+        rc = rlc_errc(RLC_EINVAL, "batch_size (%ld) must be a positive multiple of micro_batch (%ld)", o->batch_size,
+                      o->micro_batch);
+    else if (!(o->lr > 0)) rc = rlc_errc(RLC_EINVAL, "lr must be positive");
+    else if (o->max_len < 2) rc = rlc_errc(RLC_EINVAL, "max_len must be at least 2");
+    else rc = data_template_from_name(o->template_name, &tpl);
+    if ((rc = dist_agree(comm, rc))) return rc;
     rlc_backend_t *be = NULL;
     rlc_model_t *m = NULL;
     tok_t *tok = NULL;
     rlc_optim_t *opt = NULL;
     sft_ex_t *ex = NULL;
     int nex = 0;
-    long truncated = 0;
+    long truncated = 0, steps = 1;
     rl_jsonl_writer_t mw = {0};
     rl_train_state_t st;
     memset(&st, 0, sizeof st);
@@ -953,34 +1354,53 @@ int rl_sft(const rl_sft_opts_t *o) {
     long ckstep = 0;
     seqbuf_t b = {0};
     uint32_t *order = NULL;
-    if ((rc = fs_mkdir_p(o->run_dir))) return rc;
-    if (o->resume && (rc = rl_ckpt_latest(o->run_dir, 0, &ckdir, &ckstep)) < 0) return rc;
+    const char *src = NULL;
+    /* ---- this rank alone */
+    if (rank0 && (rc = fs_mkdir_p(o->run_dir))) goto agree;
+    if (o->resume && (rc = rl_ckpt_latest(o->run_dir, 0, &ckdir, &ckstep)) < 0) goto agree;
     rc = 0;
-    const char *src = ckdir ? ckdir : o->model;
-    if ((rc = rlc_backend_create(&be, o->device, 0, (int)o->threads))) goto out;
-    if ((rc = rlc_model_load(&m, src, be))) goto out;
-    if ((rc = tok_load(&tok, src))) goto out;
-    if ((rc = sft_prepare(o, tok, tpl, &ex, &nex, &truncated))) goto out;
+    src = ckdir ? ckdir : o->model;
+    int ordinal = comm->world > 1 && strcmp(o->device, "cpu")
+                      ? dist_device_ordinal(comm, o->device, rlc_backend_cuda_devices(NULL, 0))
+                      : 0;
+    if ((rc = rlc_backend_create(&be, o->device, ordinal, dist_cpu_threads(comm, (int)o->threads)))) goto agree;
+    if ((rc = rlc_model_load(&m, src, be))) goto agree;
+    if ((rc = tok_load(&tok, src))) goto agree;
+    if ((rc = sft_prepare(o, tok, tpl, &ex, &nex, &truncated))) goto agree;
     if (truncated) LOG_WARN("%ld example(s) longer than max_len %ld were truncated", truncated, o->max_len);
-    long steps = o->steps > 0 ? o->steps : (long)((double)nex * o->epochs / o->batch_size);
+    steps = o->steps > 0 ? o->steps : (long)((double)nex * o->epochs / o->batch_size);
     if (steps < 1) steps = 1;
     rlc_adamw_cfg_t ac = {.lr = (float)o->lr, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
                           .weight_decay = (float)o->weight_decay, .max_grad_norm = (float)o->max_grad_norm};
-    if ((rc = rlc_optim_create(&opt, m, &ac))) goto out;
-    if ((rc = reserve_acts(m, (int)o->micro_batch, (int)o->max_len, 1))) goto out;
+    if ((rc = rlc_optim_create(&opt, m, &ac))) goto agree;
+    if ((rc = reserve_acts(m, (int)o->micro_batch, (int)o->max_len, 1))) goto agree;
     report_memory(m, (int)o->micro_batch, (int)o->max_len);
     if (ckdir) {
         rl_ckpt_model_t ms = {NULL, m, opt};
-        if ((rc = rl_ckpt_load_state(ckdir, &st, &ms, 1))) goto out;
+        if ((rc = rl_ckpt_load_state(ckdir, &st, &ms, 1))) goto agree;
         LOG_INFO("resuming SFT from %s (step %ld)", ckdir, st.step);
     }
-    if ((rc = open_run_files(o->run_dir, ckdir ? st.step : -1, &mw, NULL))) goto out;
     /* The example order: a Philox shuffle per epoch; the state is (epoch, position). */
     order = rlc_malloc((size_t)nex * sizeof *order);
-    if (!order) {
-        rc = RLC_ENOMEM;
-        goto out;
+    if (!order) rc = RLC_ENOMEM;
+agree:
+    /* ---- all ranks: the same run, checkpoint and weights everywhere; rank 0 opens the files */
+    if ((rc = dist_agree(comm, rc))) goto out;
+    if (comm->world > 1) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "model %s\ndata %s (%d examples)\nrun_dir %s\nresume step %ld\nsteps %ld\nbatch_size %ld\n"
+                 "micro_batch %ld\nmax_len %ld\nlr %.17g\nseed %ld\ntemplate %s\n",
+                 o->model, o->data, nex, o->run_dir, ckdir ? st.step : -1, steps, o->batch_size, o->micro_batch,
+                 o->max_len, o->lr, o->seed, o->template_name ? o->template_name : "");
+        if ((rc = dist_verify_same_text(comm, text, "SFT setup"))) goto out;
     }
+    if ((rc = dist_agree(comm, dist_attach_backend(comm, be)))) goto out;
+    if (comm->world > 1 &&
+        (rc = dist_verify_replicas(comm, be, m->params, RLC_BUF_PARAM, m->n_params, "the initial weights", NULL)))
+        goto out;
+    if (rank0) rc = open_run_files(o->run_dir, ckdir ? st.step : -1, &mw, NULL);
+    if ((rc = dist_agree(comm, rc))) goto out;
     long epoch = -1;
     rlc_progress_t pg;
     rlc_progress_begin(&pg, "sft", steps - st.step);
@@ -988,7 +1408,10 @@ int rl_sft(const rl_sft_opts_t *o) {
     for (long step = st.step; step < steps && !rc; step++) {
         double t0 = rlc_now();
         b.nseq = b.ntok = 0;
-        for (long k = 0; k < o->batch_size && !rc; k++) {
+        /* this rank's share of the step's examples (global positions [k0, k1)) */
+        long k0, k1;
+        dist_split(o->batch_size, comm->rank, comm->world, &k0, &k1);
+        for (long k = k0; k < k1 && !rc; k++) {
             long gidx = step * o->batch_size + k, ep = gidx / nex, pos = gidx % nex;
             if (ep != epoch) { /* shuffle of epoch ep is a pure function of (seed, ep) */
                 rlc_rng_t r;
@@ -1004,14 +1427,16 @@ int rl_sft(const rl_sft_opts_t *o) {
             const sft_ex_t *e = &ex[order[pos]];
             rc = sb_add(&b, e->ids, e->n_prompt, e->ids + e->n_prompt, e->n - e->n_prompt, NULL);
         }
-        if (rc) break;
-        /* token-mean cross-entropy over response tokens: dlogp = -1/N per trainable row */
+        /* token-mean cross-entropy over the response tokens of every rank: dlogp = -1/N */
         double ntok = 0;
         for (int t = 0; t < b.ntok; t++) ntok += b.mask[t];
+        rc = dist_agree(comm, rc);
+        if (rc) break;
+        if ((rc = dist_allreduce_f64(comm, &ntok, 1, DIST_SUM))) break;
         for (int t = 0; t < b.ntok; t++) b.adv[t] = ntok > 0 ? -(float)(b.mask[t] / ntok) : 0;
         float lr = (float)rl_lr_at(o->lr_schedule, o->lr, step, o->warmup_steps, steps, o->min_lr_ratio);
         int32_t *cu = rlc_malloc((size_t)(o->micro_batch + 1) * sizeof *cu);
-        float *lp = rlc_malloc((size_t)b.ntok * sizeof(float));
+        float *lp = rlc_malloc((size_t)(b.ntok ? b.ntok : 1) * sizeof(float));
         if (!cu || !lp) rc = RLC_ENOMEM;
         rlc_model_zero_grads(m);
         double loss = 0, correct_tok = 0;
@@ -1027,42 +1452,62 @@ int rl_sft(const rl_sft_opts_t *o) {
             correct_tok += b.mask[t] * (lp[t] > -0.6931472f); /* p > 1/2: the argmax */
         }
         double gnorm = NAN;
-        if (!rc) rc = rlc_optim_step(opt, lr, (uint32_t)step, &gnorm);
+        rc = reduce_and_step(comm, m, opt, rc, lr, (uint32_t)step, &gnorm);
         free(cu);
         free(lp);
         if (rc) break;
+        double sums[2] = {loss, correct_tok}, tt = rlc_now() - t0;
+        int64_t ntrain = b.ntok;
+        if (comm->world > 1 && ((rc = dist_allreduce_f64(comm, sums, 2, DIST_SUM)) ||
+                                (rc = dist_allreduce_i64(comm, &ntrain, 1, DIST_SUM)) ||
+                                (rc = dist_allreduce_f64(comm, &tt, 1, DIST_MAX))))
+            break;
+        loss = sums[0], correct_tok = sums[1];
         rl_step_metrics_t mt;
         rl_step_metrics_init(&mt);
         mt.step = step + 1;
         mt.loss = ntok > 0 ? loss / ntok : NAN;
         mt.grad_norm = gnorm;
         mt.lr = lr;
-        mt.tokens_train = b.ntok;
-        mt.t_train = mt.t_total = rlc_now() - t0;
-        mt.tok_per_s = mt.t_total > 0 ? b.ntok / mt.t_total : NAN;
+        mt.tokens_train = (long)ntrain;
+        mt.t_train = mt.t_total = tt;
+        mt.tok_per_s = mt.t_total > 0 ? (double)ntrain / mt.t_total : NAN;
         cJSON *extra = cJSON_CreateObject();
         if (extra) cJSON_AddNumberToObject(extra, "token_acc", ntok > 0 ? correct_tok / ntok : 0);
         mt.extra = extra;
-        rc = rl_metrics_put(&mw, &mt);
+        if (rank0) rc = rl_metrics_put(&mw, &mt);
+        rc = dist_agree(comm, rc);
         if (!rc && o->on_step) o->on_step(o->user, &mt);
         cJSON_Delete(extra);
+        if (rc) break;
         char extra_s[64];
         snprintf(extra_s, sizeof extra_s, "loss %.4f", mt.loss);
         rlc_progress_update(&pg, step + 1 - (ckdir ? ckstep : 0), extra_s);
-        if (!o->quiet && (step + 1) % 10 == 0 && !pg.tty)
+        if (!o->quiet && rank0 && (step + 1) % 10 == 0 && !pg.tty)
             printf("sft step %ld | loss %.4f | gnorm %.3f | lr %.3g | %.2f s\n", step + 1, mt.loss, gnorm, lr,
                    mt.t_total);
         st.step = step + 1;
-        int last = st.step == steps, sig = rl_signal_pending();
+        int last = st.step == steps, sig = dist_agree_signal(comm, rl_signal_pending());
         if ((o->save_every > 0 && st.step % o->save_every == 0) || last || sig) {
-            rl_ckpt_model_t ms = {NULL, m, opt};
-            sync_writer(&mw);
-            st.data_epoch = (st.step * o->batch_size) / nex;
-            st.data_cursor = (st.step * o->batch_size) % nex;
-            st.seed = (uint64_t)o->seed;
-            rc = rl_ckpt_save(o->run_dir, &st, &ms, 1, o->save_dtype, (int)o->keep_last, NULL);
+            uint64_t h = 0;
+            if (comm->world > 1 &&
+                !(rc = dist_verify_replicas(comm, be, m->params, RLC_BUF_PARAM, m->n_params, "the weights", &h)))
+                LOG_INFO("step %ld: weights identical on all %d ranks (fnv64 %016llx)", st.step, comm->world,
+                         (unsigned long long)h);
+            if (!rc && rank0) {
+                rl_ckpt_model_t ms = {NULL, m, opt};
+                sync_writer(&mw);
+                st.data_epoch = (st.step * o->batch_size) / nex;
+                st.data_cursor = (st.step * o->batch_size) % nex;
+                st.seed = (uint64_t)o->seed;
+                rc = rl_ckpt_save(o->run_dir, &st, &ms, 1, o->save_dtype, (int)o->keep_last, NULL);
+            }
+            rc = dist_agree(comm, rc);
         }
-        if (!rc && sig) rc = rlc_errc(RLC_EINTR, "interrupted at step %ld (checkpoint saved; --resume continues)", st.step);
+        if (!rc && sig) {
+            rc = rlc_errc(RLC_EINTR, "interrupted at step %ld (checkpoint saved; --resume continues)", st.step);
+            comm->error_agreed = 1;
+        }
     }
     rlc_progress_end(&pg);
     rl_signal_uninstall();

@@ -5,6 +5,7 @@
  * (`rlc sft`), which shares the prompt rendering, run directory, optimizer schedule and
  * checkpoints. Owns nothing beyond a call. */
 #pragma once
+#include "dist/dist.h"
 #include "rl/config.h"
 #include "rl/metrics.h"
 
@@ -18,10 +19,14 @@ typedef struct {
     /* Held-out evaluation results of the last evaluation (filled when cfg->eval_data is set):
      * pass@1 before training (step 0) and after the last step. */
     double eval_before, eval_after;
+    /* Data parallel: this rank's communicator (borrowed; NULL = one process). Every rank of
+     * the communicator calls rl_train with the same configuration. */
+    dist_comm_t *comm;
 } rl_run_opts_t;
 
 /* Returns 0, RLC_EINTR when stopped by SIGINT/SIGTERM (a checkpoint was written), or an
- * error with its message set. */
+ * error with its message set. With several ranks every rank returns the same code (an error
+ * on one is every rank's, "rank r: message"), and only rank 0 writes the run directory. */
 int rl_train(const rl_config_t *cfg, rl_run_opts_t *o);
 
 typedef struct {
@@ -41,6 +46,7 @@ typedef struct {
     int resume, quiet;
     rl_step_cb on_step;
     void *user;
+    dist_comm_t *comm; /* as in rl_run_opts_t: NULL = one process */
 } rl_sft_opts_t;
 
 void rl_sft_defaults(rl_sft_opts_t *o);
