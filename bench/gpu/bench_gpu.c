@@ -3,8 +3,9 @@
  * scaled_dot_product_attention (flash), the fused gate|up matmul vs F.linear, the fused LM
  * head vs linear + log_softmax, and a whole training step (fwd + bwd + AdamW) of a
  * Qwen2.5-0.5B-shaped model vs transformers (eager with fused AdamW, and torch.compile), the
- * row-invariant matmul of generation vs cuBLASLt (our own backend, flag off) at 1 / 64 / 256
- * rows with GB/s as a fraction of the memory bandwidth, and decode throughput of the rollout
+ * row-invariant matmuls of generation (SIMT and tensor-core kernels) vs cuBLASLt (our own
+ * backend, flag off) at 1 / 64 / 256 rows with GB/s as a fraction of the memory bandwidth
+ * and TFLOP/s, side by side, and decode throughput of the rollout
  * engine at batch 1 / 64 / 256 (8 samples share each prompt) vs transformers generate, also
  * as a fraction of the memory-bandwidth roofline.
  * Prints JSON lines {"bench","ours","peer","unit",...}; "peer" is null when PyTorch is absent.
@@ -332,23 +333,67 @@ static void bench_lmhead(const char *name, int N, int C, int V) {
 
 /* ---------------------------------------------------------------- row-invariant matmul */
 
+/* The two row-invariant kernels live in backends of their own (RLC_CUDA_ROWINV is read when a
+ * backend is created); they run on `be`'s buffers (one device; uploads are synchronous and
+ * each timing waits for the stream of the backend that ran the op). On the CPU there is one
+ * row-invariant kernel, reported under both names. */
+static const char *ri_names[2] = {"simt", "tc"};
+static rlc_backend_t *ri_be[2];
+
+static rlc_backend_t *ri_backend(int v) {
+    if (!be->is_gpu) return be;
+    if (!ri_be[v]) {
+        const char *old = getenv("RLC_CUDA_ROWINV");
+        char *saved = old ? strdup(old) : NULL;
+        setenv("RLC_CUDA_ROWINV", ri_names[v], 1);
+        if (rlc_backend_create(&ri_be[v], "cuda", 0, 0)) ri_be[v] = NULL;
+        if (saved)
+            setenv("RLC_CUDA_ROWINV", saved, 1);
+        else
+            unsetenv("RLC_CUDA_ROWINV");
+        free(saved);
+    }
+    return ri_be[v];
+}
+
 typedef struct {
+    rlc_backend_t *b; /* the backend that runs the op */
     int N, IC, OC, logits;
     void *inp, *w, *out;
 } ri_t;
 static void ri_run(void *p) {
     ri_t *r = p;
     if (r->logits)
-        be->logits(be, r->out, r->inp, r->w, r->N, r->IC, r->OC);
+        r->b->logits(r->b, r->out, r->inp, r->w, r->N, r->IC, r->OC);
     else
-        be->matmul_fwd(be, r->out, r->inp, r->w, NULL, r->N, r->IC, r->OC);
+        r->b->matmul_fwd(r->b, r->out, r->inp, r->w, NULL, r->N, r->IC, r->OC);
+}
+/* time_ms on r->b: its own stream, its own check(). NAN on failure (reported). */
+static double ri_time(ri_t *r, int row_invariant, int iters, const char *bn) {
+    r->b->row_invariant = row_invariant;
+    for (int i = 0; i < 2; i++) ri_run(r);
+    r->b->sync(r->b);
+    double t0 = rlc_now();
+    for (int i = 0; i < iters; i++) ri_run(r);
+    r->b->sync(r->b);
+    double ms = (rlc_now() - t0) * 1e3 / iters;
+    r->b->row_invariant = 0;
+    if (r->b->check(r->b)) {
+        printf("{\"bench\":\"%s\",\"error\":\"%s\"}\n", bn, rlc_errmsg());
+        fflush(stdout);
+        return NAN;
+    }
+    return ms;
 }
 
-/* The generation path (be->row_invariant set: a fixed summation order per row, SIMT FMAs)
+/* The generation path (be->row_invariant set: a fixed summation order per row, whatever the
+ * batch) with each kernel — SIMT FMAs (gemm_rows.cu) and tensor cores (gemm_rows_tc.cu) —
  * against the training path (cuBLASLt, flag clear) on the same shapes, at decode-step sizes
- * of 1, 64 and 256 rows. GB/s counts weights + inputs + outputs once, as a fraction of the
- * device's memory bandwidth: at N = 1 both should be bandwidth bound; at 256 the SIMT path
- * pays for having no tensor cores. */
+ * of 1, 64 and 256 rows. One line per shape and N: "ours" is the tc kernel (the default),
+ * "peer" cuBLASLt, and the extra fields give all three side by side: ms, GB/s (weights +
+ * inputs + outputs once), the fraction of the device's memory bandwidth, TFLOP/s, and
+ * tc_over_simt (> 1: tc faster). At N = 1 all should be bandwidth bound; by N = 256 the
+ * SIMT kernel is bound by fp32 FMAs, the others by tensor-core throughput. */
 static void bench_rowinv(const char *name, int IC, int OC, int logits) {
     static const int Ns[3] = {1, 64, 256};
     char bn[3][128];
@@ -358,35 +403,44 @@ static void bench_rowinv(const char *name, int IC, int OC, int logits) {
         any |= wanted(bn[i]);
     }
     if (!any) return;
-    ri_t r = {0, IC, OC, logits, NULL, NULL, NULL};
+    rlc_backend_t *vb[2] = {ri_backend(0), ri_backend(1)};
+    ri_t r = {NULL, 0, IC, OC, logits, NULL, NULL, NULL};
     r.inp = buf_rand(RLC_BUF_ACT, (size_t)Ns[2] * IC, 1.0f);
     r.w = buf_rand(RLC_BUF_PARAM, (size_t)OC * IC, 0.02f);
     r.out = be->alloc(be, "rowinv out", (size_t)Ns[2] * OC, logits ? RLC_BUF_F32 : RLC_BUF_ACT);
-    if (!r.inp || !r.w || !r.out) {
+    if (!r.inp || !r.w || !r.out || !vb[0] || !vb[1]) {
         printf("{\"bench\":\"%s\",\"error\":\"%s\"}\n", bn[0], rlc_errmsg());
         fflush(stdout);
     }
-    for (int i = 0; i < 3 && r.inp && r.w && r.out; i++) {
+    for (int i = 0; i < 3 && r.inp && r.w && r.out && vb[0] && vb[1]; i++) {
         if (!wanted(bn[i])) continue;
         r.N = Ns[i];
         int it = quick ? 3 : 50;
-        be->row_invariant = 1;
-        double ours = time_ms(ri_run, &r, 2, it);
-        be->row_invariant = 0;
-        if (!ok(bn[i])) continue;
-        double lt = time_ms(ri_run, &r, 2, it);
-        if (!ok(bn[i])) continue;
+        double ms[3]; /* simt, tc, cuBLASLt */
+        for (int v = 0; v < 2; v++) {
+            r.b = vb[v];
+            ms[v] = ri_time(&r, 1, it, bn[i]);
+        }
+        r.b = be;
+        ms[2] = ri_time(&r, 0, it, bn[i]);
+        if (!isfinite(ms[0]) || !isfinite(ms[1]) || !isfinite(ms[2])) continue;
         double bytes = 2.0 * OC * IC + 2.0 * r.N * IC + (logits ? 4.0 : 2.0) * r.N * OC;
         double flops = 2.0 * r.N * IC * (double)OC, bw = peak_bw();
-        double g_ours = bytes / (ours * 1e-3), g_lt = bytes / (lt * 1e-3);
-        char ex[512];
-        snprintf(ex, sizeof ex,
-                 "\"n\":%d,\"ic\":%d,\"oc\":%d,\"ours_gbs\":%s,\"peer_gbs\":%s,\"ours_bw_frac\":%s,"
-                 "\"peer_bw_frac\":%s,\"ours_tflops\":%s,\"peer_tflops\":%s,\"peer_impl\":\"%s\"",
-                 r.N, IC, OC, J(g_ours / 1e9), J(g_lt / 1e9), J(bw > 0 ? g_ours / bw : NAN),
-                 J(bw > 0 ? g_lt / bw : NAN), J(flops / (ours * 1e-3) / 1e12), J(flops / (lt * 1e-3) / 1e12),
-                 be->is_gpu ? "cuBLASLt (same backend, row_invariant off)" : "the backend's matmul, row_invariant off");
-        emit(bn[i], ours, lt, "ms", 0, ex);
+        char ex[1024];
+        int n = snprintf(ex, sizeof ex, "\"n\":%d,\"ic\":%d,\"oc\":%d,\"ours_impl\":\"%s\"", r.N, IC, OC,
+                         be->is_gpu ? "tc" : "the CPU's row-invariant kernel (simt = tc)");
+        static const char *who[3] = {"simt", "tc", "peer"};
+        for (int v = 0; v < 3 && n > 0 && n < (int)sizeof ex; v++) {
+            double gbs = bytes / (ms[v] * 1e-3);
+            n += snprintf(ex + n, sizeof ex - (size_t)n, ",\"%s_ms\":%s,\"%s_gbs\":%s,\"%s_bw_frac\":%s,\"%s_tflops\":%s",
+                          who[v], J(ms[v]), who[v], J(gbs / 1e9), who[v], J(bw > 0 ? gbs / bw : NAN), who[v],
+                          J(flops / (ms[v] * 1e-3) / 1e12));
+        }
+        if (n > 0 && n < (int)sizeof ex)
+            snprintf(ex + n, sizeof ex - (size_t)n, ",\"tc_over_simt\":%s,\"peer_impl\":\"%s\"", J(ms[0] / ms[1]),
+                     be->is_gpu ? "cuBLASLt (same backend, row_invariant off)"
+                                : "the backend's matmul, row_invariant off");
+        emit(bn[i], ms[1], ms[2], "ms", 0, ex);
     }
     if (r.inp) be->free(be, r.inp);
     if (r.w) be->free(be, r.w);
@@ -580,6 +634,8 @@ int main(int argc, char **argv) {
         bench_decode("qwen2.5-0.5b", "qwen2.5-0.5b.json", 64, 128, 256);
         bench_decode("qwen2.5-0.5b", "qwen2.5-0.5b.json", 256, 128, 256);
     }
+    for (int v = 0; v < 2; v++)
+        if (ri_be[v] && ri_be[v] != be) rlc_backend_destroy(ri_be[v]);
     rlc_backend_destroy(be);
     return 0;
 }

@@ -106,6 +106,7 @@ struct cu_impl {
     size_t lmhead_budget;
     int attn_simple; /* RLC_CUDA_ATTN=simple: fp32 attention kernels even where tensor cores apply */
     int row_invariant; /* honour be->row_invariant (gemm_rows.cu); RLC_CUDA_ROW_INVARIANT=0 clears it */
+    int rowinv;        /* which row-invariant kernel: ROWINV_* of gemm_rows_tc.cuh (RLC_CUDA_ROWINV) */
     unsigned scratch_epoch; /* bumped when the op workspace moves: graphs captured before are stale */
 #ifndef RLC_CUDA_EMU
     cublasLtHandle_t lt;

@@ -16,6 +16,7 @@
 #include "kernels/cuda/decode.cuh"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/embedding.cuh"
+#include "kernels/cuda/gemm_rows_tc.cuh"
 #include "kernels/cuda/graph.cuh"
 #include "kernels/cuda/lmhead.cuh"
 #include "kernels/cuda/matmul.cuh"
@@ -275,6 +276,21 @@ static int create(rlc_backend_t **out, int device, int threads) {
     im->attn_simple = attn && !strcmp(attn, "simple");
     const char *ri = getenv("RLC_CUDA_ROW_INVARIANT"); /* "0": throughput over batch invariance */
     im->row_invariant = !(ri && !strcmp(ri, "0"));
+    /* Which row-invariant kernel (docs/cuda.md): tensor cores by default. Fixed for the
+     * backend's life — the two kernels sum in different orders, so switching between them
+     * (say, by batch size) would change a sequence's bits with its neighbours. */
+    const char *rk = getenv("RLC_CUDA_ROWINV");
+    im->rowinv = ROWINV_TC;
+    if (rk && *rk) {
+        if (!strcmp(rk, "simt"))
+            im->rowinv = ROWINV_SIMT;
+        else if (!strcmp(rk, "tc-split"))
+            im->rowinv = ROWINV_TC_SPLIT;
+        else if (!strcmp(rk, "tc-tile"))
+            im->rowinv = ROWINV_TC_TILE;
+        else if (strcmp(rk, "tc"))
+            LOG_WARN("cuda: RLC_CUDA_ROWINV=%s is not simt, tc, tc-split or tc-tile; using tc", rk);
+    }
 
     const char *what = NULL;
     size_t bytes = 0;

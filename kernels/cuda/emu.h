@@ -345,6 +345,10 @@ struct matrix_b {};
 struct accumulator {};
 enum layout_t { mem_row_major, mem_col_major };
 template <class Use, int M, int N, int K, class T, class Layout = void> struct fragment {
+    /* elementwise loops over x[0, num_elements) touch every element in every lane; only the
+     * lane's own accumulator elements are ever stored, as on a GPU where each lane holds its
+     * part (the same part for fragments of one type) */
+    enum { num_elements = 256 };
     float x[256];
 };
 inline void check_ptr(const void *p, unsigned ldm, size_t esize) {

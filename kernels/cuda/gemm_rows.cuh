@@ -3,7 +3,8 @@
  * depends on IC alone — never on N, the batch composition, a row's position or the launch
  * geometry — so a sequence's tokens are bit-identical whatever batch it shares (the CUDA
  * counterpart of kernels/cpu/gemm_rows.c). Used by matmul_fwd and logits while
- * be->row_invariant is set, unless RLC_CUDA_ROW_INVARIANT=0.
+ * be->row_invariant is set with RLC_CUDA_ROWINV=simt (the tensor-core alternative, the
+ * default, is gemm_rows_tc.cu), unless RLC_CUDA_ROW_INVARIANT=0.
  * Exports: cu_gemm_rows, cu_row_invariant. */
 #pragma once
 #include "kernels/cuda/common.cuh"

@@ -3,11 +3,12 @@
  * per row computes max / sum-exp / E[z] in one online pass (log-prob of the target, entropy
  * = lse - E[z]), and for the backward writes dz (bf16) in a second pass; two more GEMMs give
  * dh (=) and dw (+=; skipped when NULL, as on the CPU). logits (generation) takes the
- * row-invariant kernel of gemm_rows.cu while be->row_invariant is set.
+ * row-invariant kernel (gemm_rows.cu or gemm_rows_tc.cu, RLC_CUDA_ROWINV) while
+ * be->row_invariant is set.
  * Exports: cu_lmhead_fwd, cu_lmhead_bwd, cu_logits. */
 #include "kernels/cuda/lmhead.cuh"
 
-#include "kernels/cuda/gemm_rows.cuh"
+#include "kernels/cuda/gemm_rows_tc.cuh"
 #include "kernels/cuda/matmul.cuh"
 
 namespace RLC_CU_NS {
@@ -152,7 +153,7 @@ void cu_logits(rlc_backend_t *be, float *out, const void *h, const void *w, int 
         return;
     }
     if (cu_row_invariant(be)) { /* generation: each row's logits independent of the batch */
-        cu_gemm_rows(im, out, true, (const bf16 *)h, (const bf16 *)w, NULL, M, C, V);
+        cu_gemm_rowinv(im, out, true, (const bf16 *)h, (const bf16 *)w, NULL, M, C, V);
         return;
     }
     mm_fwd(im, out, GEMM_F32, (const bf16 *)h, (const bf16 *)w, NULL, M, C, V, 1.f);

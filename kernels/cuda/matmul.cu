@@ -2,13 +2,14 @@
  * (bf16 A/B, fp32 compute, bf16 or fp32 D, bias epilogue, 32 MiB workspace). Descriptors and
  * the heuristic's algorithm are cached per (shape, types, pointer alignment). In the CPU
  * emulation build a plain loop stands in for cuBLASLt, so the layout mapping is still tested.
- * While be->row_invariant is set, matmul_fwd goes to the row-invariant kernel of gemm_rows.cu.
+ * While be->row_invariant is set, matmul_fwd goes to the row-invariant kernel of gemm_rows.cu
+ * (SIMT) or gemm_rows_tc.cu (tensor cores), as RLC_CUDA_ROWINV chose.
  * Exports: cu_matmul_fwd, cu_matmul_bwd, cu_gemm, cu_gemm_cache_free, mm_fwd, mm_dinp, mm_dw. */
 #include "kernels/cuda/matmul.cuh"
 
 #include <string.h>
 
-#include "kernels/cuda/gemm_rows.cuh"
+#include "kernels/cuda/gemm_rows_tc.cuh"
 #include "kernels/cuda/rmsnorm.cuh" /* cu_colsum_add for the bias gradient */
 
 namespace RLC_CU_NS {
@@ -233,7 +234,7 @@ void cu_matmul_fwd(rlc_backend_t *be, void *out, const void *inp, const void *w,
         return;
     }
     if (cu_row_invariant(be)) { /* generation: a fixed order per row, whatever the batch */
-        cu_gemm_rows(im, out, false, (const bf16 *)inp, (const bf16 *)w, (const bf16 *)bias, N, IC, OC);
+        cu_gemm_rowinv(im, out, false, (const bf16 *)inp, (const bf16 *)w, (const bf16 *)bias, N, IC, OC);
         return;
     }
     mm_fwd(im, out, GEMM_BF16, (const bf16 *)inp, (const bf16 *)w, (const bf16 *)bias, N, IC, OC, 1.f);

@@ -335,14 +335,20 @@ static void test_memory_accounting(void **s) {
     assert_int_equal(rlc_backend_mem_used(gpu), base);
 }
 
+/* The engine tests run once per row-invariant kernel: the backend of the test's state
+ * (created with RLC_CUDA_ROWINV=simt, and =tc, the default). */
+static rlc_backend_t *gpu_ri[2];
+static const char *ri_names[2] = {"simt", "tc"};
+
 /* The rollout engine on the CUDA backend: a request sampled alone and inside a crowd of
  * requests with other lengths (chunked prefill, preemption) yields the same tokens and
  * bit-identical log-probs, which holds only if every op of the inference step computes a
  * row independently of the others (be->row_invariant). */
 static void test_engine_batch_invariance(void **s) {
-    (void)s;
+    rlc_backend_t *be = *(rlc_backend_t **)*s;
+    print_message("  RLC_CUDA_ROWINV=%s\n", be == gpu_ri[0] ? ri_names[0] : ri_names[1]);
     rlc_model_t *m;
-    if (rlc_model_load(&m, fixture("models/qwen2-tiny"), gpu)) fail_msg("load: %s", rlc_errmsg());
+    if (rlc_model_load(&m, fixture("models/qwen2-tiny"), be)) fail_msg("load: %s", rlc_errmsg());
     gen_params_t p;
     gen_params_default(&p);
     p.temperature = 1.0f;
@@ -440,13 +446,14 @@ static void run_crowd(rlc_model_t *m, crowd_out_t *out) {
 }
 
 static void test_decode_graphs(void **s) {
-    (void)s;
-    if (!gpu->graph_begin) {
+    rlc_backend_t *be = *(rlc_backend_t **)*s;
+    print_message("  RLC_CUDA_ROWINV=%s\n", be == gpu_ri[0] ? ri_names[0] : ri_names[1]);
+    if (!be->graph_begin) {
         print_message("  graphs are disabled (RLC_CUDA_GRAPHS=0): nothing to compare\n");
         return;
     }
     rlc_model_t *m;
-    if (rlc_model_load(&m, fixture("models/qwen2-tiny"), gpu)) fail_msg("load: %s", rlc_errmsg());
+    if (rlc_model_load(&m, fixture("models/qwen2-tiny"), be)) fail_msg("load: %s", rlc_errmsg());
     static crowd_out_t a, b;
     run_crowd(m, &a);
     rlc_step_graph_stats_t st = rlc_model_step_graph_stats(m);
@@ -455,12 +462,12 @@ static void test_decode_graphs(void **s) {
     assert_true(st.launches > st.captures); /* replayed, not only captured */
     rlc_model_free(m);
     /* the same without graphs */
-    int (*begin)(rlc_backend_t *) = gpu->graph_begin;
-    gpu->graph_begin = NULL;
-    if (rlc_model_load(&m, fixture("models/qwen2-tiny"), gpu)) fail_msg("load: %s", rlc_errmsg());
+    int (*begin)(rlc_backend_t *) = be->graph_begin;
+    be->graph_begin = NULL;
+    if (rlc_model_load(&m, fixture("models/qwen2-tiny"), be)) fail_msg("load: %s", rlc_errmsg());
     run_crowd(m, &b);
     assert_int_equal(rlc_model_step_graph_stats(m).launches, 0);
-    gpu->graph_begin = begin;
+    be->graph_begin = begin;
     rlc_model_free(m);
     for (int i = 0; i < 8; i++)
         for (int k = 0; k < 3; k++) {
@@ -488,17 +495,33 @@ int main(void) {
         printf("SKIP: no CUDA device (%s)\n", desc);
         return 77;
     }
+    unsetenv("RLC_CUDA_ROWINV"); /* gpu: the default row-invariant kernel (tc) */
     if (rlc_cpu_backend_create(&cpu, 2) || rlc_cuda_backend_create(&gpu, 0, 2)) {
         fprintf(stderr, "backend: %s\n", rlc_errmsg());
         return 1;
     }
+    setenv("RLC_CUDA_ROWINV", "simt", 1);
+    int brc = rlc_cuda_backend_create(&gpu_ri[0], 0, 2);
+    unsetenv("RLC_CUDA_ROWINV");
+    if (brc) {
+        fprintf(stderr, "backend (RLC_CUDA_ROWINV=simt): %s\n", rlc_errmsg());
+        return 1;
+    }
+    gpu_ri[1] = gpu;
     printf("CUDA backend on %s\n", desc);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_forward_backward), cmocka_unit_test(test_greedy_decode),
-                                       cmocka_unit_test(test_master_from_file), cmocka_unit_test(test_checkpoint_exact),
-                                       cmocka_unit_test(test_memory_accounting),
-                                       cmocka_unit_test(test_engine_batch_invariance),
-                                       cmocka_unit_test(test_decode_graphs)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_forward_backward),
+        cmocka_unit_test(test_greedy_decode),
+        cmocka_unit_test(test_master_from_file),
+        cmocka_unit_test(test_checkpoint_exact),
+        cmocka_unit_test(test_memory_accounting),
+        cmocka_unit_test_prestate(test_engine_batch_invariance, &gpu_ri[0]),
+        cmocka_unit_test_prestate(test_engine_batch_invariance, &gpu_ri[1]),
+        cmocka_unit_test_prestate(test_decode_graphs, &gpu_ri[0]),
+        cmocka_unit_test_prestate(test_decode_graphs, &gpu_ri[1]),
+    };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    rlc_backend_destroy(gpu_ri[0]);
     rlc_backend_destroy(gpu);
     rlc_backend_destroy(cpu);
     return rc;

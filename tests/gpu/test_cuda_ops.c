@@ -443,10 +443,24 @@ static void test_matmul(void **s) {
 
 /* ---------------------------------------------------------------- row-invariant matmul */
 
+/* The row-invariant kernels, each in a backend of its own (RLC_CUDA_ROWINV is read when a
+ * backend is created): the SIMT kernel (gemm_rows.cu), the tensor-core kernel
+ * (gemm_rows_tc.cu) choosing its launch shape per call, and the tensor-core kernel forced
+ * into each of its two shapes, which must give the tc bits as well. They work on `gpu`'s
+ * buffers (one device; uploads are synchronous, and every op is followed by its own
+ * backend's check(), which waits for its stream). */
+enum { NRI = 4 };
+static const char *ri_names[NRI] = {"simt", "tc", "tc-split", "tc-tile"};
+static rlc_backend_t *ri_be[NRI];
+
+static void ri_ok(rlc_backend_t *be) {
+    if (be->check(be)) fail_msg("gpu check(): %s", rlc_errmsg());
+}
+
 /* The generation path (be->row_invariant set on both sides; the CPU then uses its own
  * fixed-order kernel) against the CPU. woff shifts the weight and bias views by that many
  * elements: views into the parameter buffer need not be 16-byte aligned. */
-static void rowinv_matmul_case(int N, int IC, int OC, int bias, int woff) {
+static void rowinv_matmul_case(rlc_backend_t *g, int N, int IC, int OC, int bias, int woff) {
     print_message(" row-invariant matmul N=%d IC=%d OC=%d bias=%d weight offset %d\n", N, IC, OC, bias, woff);
     buf_t *inp = B(RLC_BUF_ACT, (size_t)N * IC), *w = B(RLC_BUF_PARAM, (size_t)OC * IC + woff);
     buf_t *b = B(RLC_BUF_PARAM, (size_t)OC + woff), *out = B(RLC_BUF_ACT, (size_t)N * OC);
@@ -455,37 +469,50 @@ static void rowinv_matmul_case(int N, int IC, int OC, int bias, int woff) {
     free(fill(b, 1.0f));
     const float *wc = (const float *)w->c + woff, *bc = (const float *)b->c + woff;
     const char *wg = (const char *)w->g + 2 * woff, *bg = (const char *)b->g + 2 * woff;
-    cpu->row_invariant = gpu->row_invariant = 1;
+    cpu->row_invariant = g->row_invariant = 1;
     cpu->matmul_fwd(cpu, out->c, inp->c, wc, bias ? bc : NULL, N, IC, OC);
-    gpu->matmul_fwd(gpu, out->g, inp->g, wg, bias ? bg : NULL, N, IC, OC);
-    cpu->row_invariant = gpu->row_invariant = 0;
+    g->matmul_fwd(g, out->g, inp->g, wg, bias ? bg : NULL, N, IC, OC);
+    cpu->row_invariant = g->row_invariant = 0;
+    ri_ok(g);
     cmp("matmul_fwd row-invariant", out, BF16_ONE); /* fp32 sums in another order, one rounding */
     bufs_free();
 }
 
-static void rowinv_logits_case(int M, int C, int V, int woff) {
+static void rowinv_logits_case(rlc_backend_t *g, int M, int C, int V, int woff) {
     print_message(" row-invariant logits M=%d C=%d V=%d weight offset %d\n", M, C, V, woff);
     buf_t *h = B(RLC_BUF_ACT, (size_t)M * C), *w = B(RLC_BUF_PARAM, (size_t)V * C + woff);
     buf_t *lg = B(RLC_BUF_F32, (size_t)M * V);
     free(fill(h, 1.0f));
     free(fill(w, 0.2f));
-    cpu->row_invariant = gpu->row_invariant = 1;
+    cpu->row_invariant = g->row_invariant = 1;
     cpu->logits(cpu, lg->c, h->c, (const float *)w->c + woff, M, C, V);
-    gpu->logits(gpu, lg->g, h->g, (const char *)w->g + 2 * woff, M, C, V);
-    cpu->row_invariant = gpu->row_invariant = 0;
+    g->logits(g, lg->g, h->g, (const char *)w->g + 2 * woff, M, C, V);
+    cpu->row_invariant = g->row_invariant = 0;
+    ri_ok(g);
     cmp("logits row-invariant", lg, 1e-10); /* fp32 from identical inputs: summation order only */
     bufs_free();
 }
 
+/* Shapes: IC % 8 != 0 (scalar loads, a K tail), IC % 8 == 0 through aligned (16-byte loads)
+ * and 2-byte aligned views, IC = 300 and 896 (2 and 7 K segments in the tc kernel), row
+ * counts for every launch shape of both kernels (1 .. 8 rows per SIMT warp; tc split tiles of
+ * 16, 32, 64 rows, 64-row tiles, two row tiles at N = 70). */
 static void test_matmul_row_invariant(void **s) {
     (void)s;
-    rowinv_matmul_case(37, 67, 45, 1, 0); /* IC % 8 != 0: scalar loads and a tail */
-    rowinv_matmul_case(7, 67, 45, 0, 1);
-    rowinv_matmul_case(5, 64, 96, 1, 0); /* 16-byte vector loads */
-    rowinv_matmul_case(1, 64, 96, 1, 1); /* the same shape through a 2-byte aligned view */
-    rowinv_matmul_case(2, 896, 130, 1, 0);
-    rowinv_logits_case(3, 67, 1003, 0);
-    rowinv_logits_case(9, 64, 1003, 1);
+    for (int v = 0; v < NRI; v++) {
+        print_message(" -- RLC_CUDA_ROWINV=%s\n", ri_names[v]);
+        rlc_backend_t *g = ri_be[v];
+        rowinv_matmul_case(g, 37, 67, 45, 1, 0);
+        rowinv_matmul_case(g, 7, 67, 45, 0, 1);
+        rowinv_matmul_case(g, 5, 64, 96, 1, 0);
+        rowinv_matmul_case(g, 1, 64, 96, 1, 1);
+        rowinv_matmul_case(g, 2, 896, 130, 1, 0);
+        rowinv_matmul_case(g, 20, 896, 70, 0, 0);
+        rowinv_matmul_case(g, 70, 300, 45, 1, 1);
+        rowinv_logits_case(g, 3, 67, 1003, 0);
+        rowinv_logits_case(g, 9, 64, 1003, 1);
+        rowinv_logits_case(g, 40, 300, 1003, 0);
+    }
 }
 
 /* Inputs that make any change of summation order visible even after bf16 rounding:
@@ -502,32 +529,39 @@ static void cancelling_inputs(float *hx, int rows, float *hw, int OC, int IC) {
             hw[(size_t)j * IC + k] = k == IC - 1 ? hw[(size_t)j * IC] : bfr(0.1f * (float)rlc_rng_normal(&rng));
 }
 
-/* Row r of a batch through the row-invariant path must be the same bits computed alone or in
- * batches of 3, 7 or 37 at other positions, and through a weight view of other alignment
- * (vector vs scalar loads); the inputs cancel (above), so a different order would show. */
-static void rowinv_bitwise_case(int IC, int OC, int logits) {
-    enum { NB = 37, NS = 7 };
-    print_message(" row-invariant %s bitwise: IC=%d OC=%d\n", logits ? "logits" : "matmul", IC, OC);
+/* Row r of a batch of NB = 70 through the row-invariant path of backend g must be the same bits
+ * computed alone or in batches of 3, 7, 20 or 37 at other positions, and through a weight
+ * view of other alignment (vector vs scalar loads); the inputs cancel (above), so a different
+ * order would show. The batch sizes cross every launch-shape boundary of both kernels. Returns
+ * the batch-of-70 output (NB x OC floats) for comparisons between backends. */
+enum { RI_NB = 70 };
+static float *rowinv_bitwise_case(rlc_backend_t *g, int IC, int OC, int logits) {
+    enum { NB = RI_NB, NS = 37 };
     rlc_buf_kind_t out_kind = logits ? RLC_BUF_F32 : RLC_BUF_ACT;
     buf_t *x = B(RLC_BUF_ACT, (size_t)NB * IC), *w = B(RLC_BUF_PARAM, (size_t)OC * IC + 1), *b = B(RLC_BUF_PARAM, OC);
     buf_t *o = B(out_kind, (size_t)NB * OC), *xs = B(RLC_BUF_ACT, (size_t)NS * IC), *os = B(out_kind, (size_t)NS * OC);
     float *hx = malloc((size_t)NB * IC * sizeof(float)), *hw = malloc((size_t)OC * IC * sizeof(float));
     float *hs = malloc((size_t)NS * IC * sizeof(float));
+    rlc_rng_init(&rng, 777, (uint64_t)IC * 1000 + (uint64_t)OC); /* the same inputs for every backend */
     cancelling_inputs(hx, NB, hw, OC, IC);
     set_g(x, hx);
     assert_int_equal(gpu->upload(gpu, w->g, RLC_BUF_PARAM, hw, (size_t)OC * IC), 0);
     free(fill(b, 1.0f));
-    gpu->row_invariant = 1;
+    g->row_invariant = 1;
 #define RUN(out, in, wt, n)                                                                                            \
-    (logits ? gpu->logits(gpu, (float *)(out), (in), (wt), (n), IC, OC)                                                \
-            : gpu->matmul_fwd(gpu, (out), (in), (wt), b->g, (n), IC, OC))
+    do {                                                                                                               \
+        if (logits)                                                                                                    \
+            g->logits(g, (float *)(out), (in), (wt), (n), IC, OC);                                                     \
+        else                                                                                                           \
+            g->matmul_fwd(g, (out), (in), (wt), b->g, (n), IC, OC);                                                    \
+        ri_ok(g);                                                                                                      \
+    } while (0)
     RUN(o->g, x->g, w->g, NB);
-    gpu_ok();
     float *ref = get(gpu, o), *got = malloc((size_t)NB * OC * sizeof(float));
-    const int rows[3] = {0, 6, NB - 1}, ns[3] = {1, 3, NS}, at[3] = {0, 2, 3};
+    const int rows[3] = {0, 6, NB - 1}, ns[5] = {1, 3, 7, 20, NS}, at[5] = {0, 2, 3, 19, 11};
     int bad = 0;
     for (int ri = 0; ri < 3; ri++)
-        for (int bi = 0; bi < 3; bi++) {
+        for (int bi = 0; bi < 5; bi++) {
             int r = rows[ri], n = ns[bi], p = at[bi];
             for (int i = 0; i < n; i++) { /* row r at position p, other rows around it */
                 int src = i == p ? r : (r + 1 + i) % NB;
@@ -535,7 +569,6 @@ static void rowinv_bitwise_case(int IC, int OC, int logits) {
             }
             assert_int_equal(gpu->upload(gpu, xs->g, RLC_BUF_ACT, hs, (size_t)n * IC), 0);
             RUN(os->g, xs->g, w->g, n);
-            gpu_ok();
             assert_int_equal(gpu->download(gpu, got, os->g, out_kind, (size_t)n * OC), 0);
             if (memcmp(got + (size_t)p * OC, ref + (size_t)r * OC, (size_t)OC * sizeof(float))) {
                 print_message("    row %d: batch of %d (position %d) differs from the batch of %d\n", r, n, p, NB);
@@ -545,39 +578,55 @@ static void rowinv_bitwise_case(int IC, int OC, int logits) {
     /* the same weights through a view that is only 2-byte aligned: scalar loads, same sums */
     assert_int_equal(gpu->upload(gpu, (char *)w->g + 2, RLC_BUF_PARAM, hw, (size_t)OC * IC), 0);
     RUN(o->g, x->g, (char *)w->g + 2, NB);
-    gpu_ok();
     assert_int_equal(gpu->download(gpu, got, o->g, out_kind, (size_t)NB * OC), 0);
     if (memcmp(got, ref, (size_t)NB * OC * sizeof(float))) {
         print_message("    an unaligned weight view changes the result\n");
         bad++;
     }
 #undef RUN
-    gpu->row_invariant = 0;
+    g->row_invariant = 0;
     guards_ok("row-invariant out", o);
     guards_ok("row-invariant out (small batches)", os);
     if (bad) fail_msg("row-invariant %s: %d row(s) depend on the batch", logits ? "logits" : "matmul", bad);
     free(hx);
     free(hw);
     free(hs);
-    free(ref);
     free(got);
     bufs_free();
+    return ref;
 }
 
+/* Every kernel on every shape, then: the tc kernel's launch shapes agree bit for bit (the
+ * forced split and tile shapes and the per-call choice), and the SIMT kernel really is
+ * another order (so the comparisons above can fail). */
 static void test_row_invariant_bitwise(void **s) {
     (void)s;
-    rowinv_bitwise_case(67, 45, 0);
-    rowinv_bitwise_case(64, 45, 0);
-    rowinv_bitwise_case(67, 300, 1);
-    rowinv_bitwise_case(64, 300, 1);
+    static const int shapes[][3] = {{67, 45, 0}, {64, 45, 0}, {300, 45, 0}, {896, 45, 0},
+                                    {67, 300, 1}, {64, 300, 1}, {300, 300, 1}};
+    for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+        const int IC = shapes[c][0], OC = shapes[c][1], logits = shapes[c][2];
+        float *ref[NRI];
+        for (int v = 0; v < NRI; v++) {
+            print_message(" row-invariant %s bitwise: IC=%d OC=%d, RLC_CUDA_ROWINV=%s\n", logits ? "logits" : "matmul",
+                          IC, OC, ri_names[v]);
+            ref[v] = rowinv_bitwise_case(ri_be[v], IC, OC, logits);
+        }
+        const size_t bytes = (size_t)RI_NB * OC * sizeof(float);
+        for (int v = 2; v < NRI; v++)
+            if (memcmp(ref[v], ref[1], bytes)) fail_msg("IC=%d OC=%d: %s and tc differ", IC, OC, ri_names[v]);
+        if (!memcmp(ref[0], ref[1], bytes)) fail_msg("IC=%d OC=%d: simt and tc agree bit for bit", IC, OC);
+        for (int v = 0; v < NRI; v++) free(ref[v]);
+    }
 }
 
 /* RLC_CUDA_ROW_INVARIANT=0: the backend ignores the flag (cuBLASLt, or the emulator's loop),
- * bit for bit as with the flag clear; and the default backend really switches paths for both
- * ops (on cancelling inputs another summation order changes some outputs). */
+ * bit for bit as with the flag clear; without RLC_CUDA_ROWINV the tc kernel runs (the
+ * default); and both row-invariant kernels really switch paths for
+ * both ops (on cancelling inputs another summation order changes some outputs; IC = 300
+ * splits K for the tc kernel, whose single chain would otherwise match the emulator's loop). */
 static void test_row_invariant_knob(void **s) {
     (void)s;
-    const int N = 5, IC = 67, OC = 45;
+    const int N = 5, IC = 300, OC = 45;
     buf_t *x = B(RLC_BUF_ACT, (size_t)N * IC), *w = B(RLC_BUF_PARAM, (size_t)OC * IC), *b = B(RLC_BUF_PARAM, OC);
     buf_t *o = B(RLC_BUF_ACT, (size_t)N * OC), *lg = B(RLC_BUF_F32, (size_t)N * OC);
     float *hx = malloc((size_t)N * IC * sizeof(float)), *hw = malloc((size_t)OC * IC * sizeof(float));
@@ -585,31 +634,35 @@ static void test_row_invariant_knob(void **s) {
     set_g(x, hx);
     set_g(w, hw);
     free(fill(b, 1.0f));
-    rlc_backend_t *def = gpu, *off = NULL;
+    rlc_backend_t *off = NULL;
     setenv("RLC_CUDA_ROW_INVARIANT", "0", 1);
     int rc = rlc_cuda_backend_create(&off, 0, 2);
     unsetenv("RLC_CUDA_ROW_INVARIANT");
     assert_int_equal(rc, 0);
-    for (int op = 0; op < 2; op++) {
-        const char *what = op ? "matmul_fwd" : "logits";
-        buf_t *ob = op ? o : lg;
-        float *r[3];
-        for (int i = 0; i < 3; i++) { /* flag clear; flag set; flag set on the knob=0 backend */
-            rlc_backend_t *be = i == 2 ? off : def;
-            be->row_invariant = i > 0;
-            if (op)
-                be->matmul_fwd(be, o->g, x->g, w->g, b->g, N, IC, OC);
-            else
-                be->logits(be, lg->g, x->g, w->g, N, IC, OC);
-            be->row_invariant = 0;
-            assert_int_equal(be->check(be), 0);
-            r[i] = get(gpu, ob);
+    for (int v = 0; v < 2; v++)
+        for (int op = 0; op < 2; op++) {
+            const char *what = op ? "matmul_fwd" : "logits";
+            buf_t *ob = op ? o : lg;
+            float *r[4];
+            for (int i = 0; i < 4; i++) { /* flag clear; set; set on the knob=0 backend; on the default one */
+                rlc_backend_t *be = i == 3 ? gpu : i == 2 ? off : ri_be[v];
+                be->row_invariant = i > 0;
+                if (op)
+                    be->matmul_fwd(be, o->g, x->g, w->g, b->g, N, IC, OC);
+                else
+                    be->logits(be, lg->g, x->g, w->g, N, IC, OC);
+                be->row_invariant = 0;
+                assert_int_equal(be->check(be), 0);
+                r[i] = get(gpu, ob);
+            }
+            if (!memcmp(r[0], r[1], ob->n * sizeof(float)))
+                fail_msg("%s (%s): row_invariant did not change the path", what, ri_names[v]);
+            if (memcmp(r[0], r[2], ob->n * sizeof(float)))
+                fail_msg("%s: RLC_CUDA_ROW_INVARIANT=0, yet the flag changed the result", what);
+            if (v == 1 && memcmp(r[1], r[3], ob->n * sizeof(float)))
+                fail_msg("%s: the default backend does not use the tc kernel", what);
+            for (int i = 0; i < 4; i++) free(r[i]);
         }
-        if (!memcmp(r[0], r[1], ob->n * sizeof(float))) fail_msg("%s: row_invariant did not change the path", what);
-        if (memcmp(r[0], r[2], ob->n * sizeof(float)))
-            fail_msg("%s: RLC_CUDA_ROW_INVARIANT=0, yet the flag changed the result", what);
-        for (int i = 0; i < 3; i++) free(r[i]);
-    }
     rlc_backend_destroy(off);
     free(hx);
     free(hw);
@@ -1224,9 +1277,19 @@ int main(void) {
         return 77;
     }
     setenv("RLC_CUDA_LMHEAD_CHUNK", "7", 1); /* several LM-head chunks even for small N */
+    unsetenv("RLC_CUDA_ROWINV");             /* gpu: the default row-invariant kernel */
     if (rlc_cpu_backend_create(&cpu, 2) || rlc_cuda_backend_create(&gpu, 0, 2)) {
         fprintf(stderr, "backend: %s\n", rlc_errmsg());
         return 1;
+    }
+    for (int v = 0; v < NRI; v++) {
+        setenv("RLC_CUDA_ROWINV", ri_names[v], 1);
+        int rc = rlc_cuda_backend_create(&ri_be[v], 0, 2);
+        unsetenv("RLC_CUDA_ROWINV");
+        if (rc) {
+            fprintf(stderr, "backend (RLC_CUDA_ROWINV=%s): %s\n", ri_names[v], rlc_errmsg());
+            return 1;
+        }
     }
     printf("%s: %s\n", which, desc);
     const struct CMUnitTest tests[] = {
@@ -1245,6 +1308,7 @@ int main(void) {
         cmocka_unit_test_setup(test_decode_ops_row_invariant, setup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    for (int v = 0; v < NRI; v++) rlc_backend_destroy(ri_be[v]);
     rlc_backend_destroy(gpu);
     rlc_backend_destroy(cpu);
     return rc;
