@@ -61,8 +61,9 @@ struct rlc_backend {
      * order, so a sequence's tokens do not depend on the batch it shares (the other ops of
      * the step — embedding, norms, rope, swiglu, kv_store, paged_attention, gather_rows,
      * sample — are per row or per sequence anyway). CPU: kernels/cpu/gemm_rows.c. CUDA:
-     * kernels/cuda/gemm_rows.cu, SIMT instead of cuBLASLt's tensor cores (slower for large N);
-     * RLC_CUDA_ROW_INVARIANT=0 makes it ignore the flag (docs/cuda.md). */
+     * kernels/cuda/gemm_rows_tc.cu (tensor cores, K order fixed by IC alone; the default) or
+     * gemm_rows.cu (SIMT) with RLC_CUDA_ROWINV=simt; RLC_CUDA_ROW_INVARIANT=0 ignores the
+     * flag and keeps cuBLASLt (docs/cuda.md). */
     int row_invariant;
     void *impl;
     /* Live-buffer accounting installed by rlc_backend_create (rlc_backend_track): alloc and
