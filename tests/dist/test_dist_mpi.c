@@ -420,7 +420,8 @@ static int teardown(void **s) {
 }
 
 /* Open MPI's mpirun with what a container and a 2-core CI box need: quiet, oversubscribed,
- * unbound, shared-memory transport without CMA, and root allowed when we are root. */
+ * unbound, shared-memory transport without CMA, idle ranks yielding, and root allowed when
+ * we are root. */
 static int find_mpirun(void) {
     const char *m = getenv("RLC_MPIEXEC");
     if (!m || !m[0]) m = "mpirun";
@@ -435,6 +436,9 @@ static int find_mpirun(void) {
     setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 1);
     setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
     setenv("OMPI_MCA_plm", "isolated", 1);
+    /* ranks waiting in a collective yield the core instead of spinning on it: the suite runs
+     * other tests beside this one on 2 cores */
+    setenv("OMPI_MCA_mpi_yield_when_idle", "1", 1);
     snprintf(g_mpirun, sizeof g_mpirun, "%s -q --oversubscribe --bind-to none%s", m,
              geteuid() == 0 ? " --allow-run-as-root" : "");
     return 0;
