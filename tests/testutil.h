@@ -34,6 +34,21 @@ static inline char *test_tmpdir(void) {
     return strdup(d);
 }
 
+/* A JSONL file of n addition problems with answers and worked solutions (the training
+ * tests' data); the same file for the same n. */
+static inline void test_write_sum_problems(const char *path, int n) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < n; i++) {
+        int a = 10 + (i * 7) % 80, b = 3 + (i * 13) % 50;
+        fprintf(f,
+                "{\"problem\": \"Compute %d + %d.\", \"answer\": \"%d\", \"solution\": \"%d + %d = %d\\nThe answer "
+                "is \\\\boxed{%d}.\"}\n",
+                a, b, a + b, a, b, a + b, a + b);
+    }
+    fclose(f);
+}
+
 /* Run a shell command, capture stdout+stderr into out (may be NULL); return exit status. */
 static inline int test_run(char *out, size_t cap, const char *fmt, ...) {
     char cmd[8192];

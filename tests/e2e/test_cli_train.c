@@ -16,13 +16,7 @@ static int setup(void **s) {
     (void)s;
     g_dir = test_tmpdir();
     g_data = fs_join(g_dir, "data.jsonl");
-    FILE *f = fopen(g_data, "w");
-    for (int i = 0; i < 40; i++) {
-        int a = 10 + (i * 7) % 80, b = 3 + (i * 13) % 50;
-        fprintf(f, "{\"problem\": \"Compute %d + %d.\", \"answer\": \"%d\", \"solution\": \"%d + %d = %d\\nThe answer is \\\\boxed{%d}.\"}\n",
-                a, b, a + b, a, b, a + b, a + b);
-    }
-    fclose(f);
+    test_write_sum_problems(g_data, 40);
     return 0;
 }
 
