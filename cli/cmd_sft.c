@@ -29,6 +29,8 @@ int cmd_sft(int argc, char **argv) {
         {"--epochs", OPT_INT, &o.epochs, "passes over the data when --steps is 0", 0, 0},
         {"--batch-size", OPT_INT, &o.batch_size, "sequences per optimizer step", 0, 0},
         {"--micro-batch", OPT_INT, &o.micro_batch, "sequences per forward/backward", 0, 0},
+        {"--micro-tokens", OPT_INT, &o.micro_tokens, "and at most this many tokens per forward/backward (0 = no limit)",
+         0, 0},
         {"--max-len", OPT_INT, &o.max_len, "tokens per example at most (longer ones are truncated)", 0, 0},
         {"--lr", OPT_FLOAT, &o.lr, "peak learning rate", 0, 0},
         {"--lr-schedule", OPT_STR, &sched, "constant, linear or cosine", 0, 0},

@@ -32,6 +32,8 @@ static const rl_config_key_t KEYS[] = {
     K("group_size", group_size, INT, S_ALG, "8", "G: completions sampled per prompt"),
     K("prompts_per_step", prompts_per_step, INT, S_ALG, "32", "prompts per optimizer step (after filtering)"),
     K("micro_batch", micro_batch, INT, S_ALG, "8", "sequences per forward/backward pass (gradient accumulation unit)"),
+    K("micro_tokens", micro_tokens, INT, S_ALG, "0",
+      "and at most this many tokens per pass (a longer sequence runs alone); 0 = no token limit"),
     K("mini_batch", mini_batch, INT, S_ALG, "0",
       "sequences per optimizer update; 0 = the whole step batch (one update per epoch)"),
     K("ppo_epochs", ppo_epochs, INT, S_ALG, "1", "passes over each step's batch"),
@@ -584,6 +586,7 @@ int rl_config_validate(const rl_config_t *c) {
             rl_adv_name(c->algo));
     if (c->prompts_per_step < 1) BAD("prompts_per_step = %ld: must be at least 1", c->prompts_per_step);
     if (c->micro_batch < 1) BAD("micro_batch = %ld: must be at least 1", c->micro_batch);
+    if (c->micro_tokens < 0) BAD("micro_tokens = %ld: must be 0 (no limit) or a token count", c->micro_tokens);
     if (c->kv_cache_mb < 0 || c->kv_cache_mb > (1L << 24)) BAD("kv_cache_mb = %ld: must be 0 (auto) or a size in MiB", c->kv_cache_mb);
     long batch = rl_config_batch_seqs(c);
     if (batch % c->micro_batch)

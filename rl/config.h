@@ -14,6 +14,7 @@ typedef struct {
     long group_size;       /* G completions per prompt */
     long prompts_per_step; /* prompts per optimizer step (before filtering) */
     long micro_batch;      /* sequences per forward/backward (gradient accumulation unit) */
+    long micro_tokens;     /* and at most this many tokens per forward/backward; 0 = no limit */
     long mini_batch;       /* sequences per optimizer update; 0 = the whole step batch */
     long ppo_epochs;       /* passes over the step's batch */
     int adv_std_sample;    /* GRPO std: 1 sample (n-1, verl), 0 population */

@@ -105,22 +105,56 @@ static rlc_batch_t sb_view(const seqbuf_t *b, int s0, int s1, int32_t *cu_local)
     return v;
 }
 
-/* Reserve the training activations of the largest micro-batch (micro sequences of up to
- * seq_len tokens) up front, so a batch that cannot fit fails now rather than hours in. */
-static int reserve_acts(rlc_model_t *m, int micro, int seq_len, int train) {
-    long want = (long)micro * seq_len;
+/* How sequences are grouped into forward/backward passes: up to `seqs` sequences and, when
+ * tokens > 0, at most `tokens` tokens (verl's dynamic batch size); a sequence longer than
+ * the token budget runs alone. Any grouping gives the same loss and gradients (the
+ * aggregation denominators are global), only memory and speed change. */
+typedef struct {
+    int seqs;
+    long tokens;
+} micro_t;
+
+/* End of the micro-batch starting at sequence s (< s1). */
+static int micro_end(const seqbuf_t *b, int s, int s1, const micro_t *mb) {
+    int e = s + 1;
+    while (e < s1 && e - s < mb->seqs && (mb->tokens <= 0 || b->cu[e + 1] - b->cu[s] <= mb->tokens)) e++;
+    return e;
+}
+
+/* Tokens in the largest micro-batch of sequences [s0, s1). */
+static int sb_max_micro_tokens(const seqbuf_t *b, int s0, int s1, const micro_t *mb) {
+    int maxn = 0;
+    for (int s = s0, e; s < s1; s = e) {
+        e = micro_end(b, s, s1, mb);
+        if (b->cu[e] - b->cu[s] > maxn) maxn = b->cu[e] - b->cu[s];
+    }
+    return maxn;
+}
+
+/* The largest micro-batch possible with sequences of up to seq_len tokens. */
+static long micro_max_tokens(const micro_t *mb, int seq_len) {
+    long by_seqs = (long)mb->seqs * seq_len;
+    if (mb->tokens <= 0) return by_seqs;
+    long by_tokens = mb->tokens > seq_len ? mb->tokens : seq_len;
+    return by_tokens < by_seqs ? by_tokens : by_seqs;
+}
+
+/* Reserve the activations of the largest possible micro-batch (sequences of up to seq_len
+ * tokens) up front, so a batch that cannot fit fails now rather than hours in. */
+static int reserve_acts(rlc_model_t *m, const micro_t *mb, int seq_len, int train) {
+    long want = micro_max_tokens(mb, seq_len);
     int rc = want > (1L << 30) ? rlc_errc(RLC_ENOMEM, "%ld tokens per micro-batch is too many", want)
                                : rlc_model_reserve(m, (int)want, train);
     if (rc)
-        return rlc_err_ctx(rc, "micro-batches of %d sequences x %d tokens do not fit (lower micro_batch, the "
-                               "length limits, or set recompute)",
-                           micro, seq_len);
+        return rlc_err_ctx(rc, "micro-batches of %ld tokens (up to %d sequences of %d) do not fit (lower micro_batch "
+                               "or micro_tokens, the length limits, or set recompute)",
+                           want, mb->seqs, seq_len);
     return 0;
 }
 
 /* The start-up memory report: every buffer, free memory, and the largest micro-batch that
  * would fit beside what is allocated now. */
-static void report_memory(rlc_model_t *m, int micro, int seq_len) {
+static void report_memory(rlc_model_t *m, const micro_t *mb, int seq_len) {
     rlc_backend_t *be = m->be;
     rlc_backend_mem_report(be, "memory");
     size_t fr = 0, tot = 0;
@@ -129,30 +163,24 @@ static void report_memory(rlc_model_t *m, int micro, int seq_len) {
      * count only once touched. */
     size_t budget = fr + (be->is_gpu ? rlc_model_act_bytes(m, m->acts.cap_tokens, 1) : 0);
     int most = rlc_model_max_tokens(m, (size_t)((double)budget * 0.95), 1);
-    LOG_INFO("activations reserved for %d tokens (%d sequences x %d); the largest micro-batch that fits is about %d "
-             "tokens%s",
-             m->acts.cap_tokens, micro, seq_len, most,
+    char how[96];
+    if (mb->tokens > 0)
+        snprintf(how, sizeof how, "micro_tokens %ld, sequences of up to %d", mb->tokens, seq_len);
+    else
+        snprintf(how, sizeof how, "%d sequences x %d", mb->seqs, seq_len);
+    LOG_INFO("activations reserved for %d tokens (%s); the largest micro-batch that fits is about %d tokens%s",
+             m->acts.cap_tokens, how, most,
              be->is_gpu ? " (the KV cache takes most free memory; kv_cache_mb trades it for activations)" : "");
-}
-
-/* Tokens in the largest micro-batch of sequences [s0, s1) split every `micro` sequences. */
-static int sb_max_micro_tokens(const seqbuf_t *b, int s0, int s1, int micro) {
-    int maxn = 0;
-    for (int s = s0; s < s1; s += micro) {
-        int e = s + micro < s1 ? s + micro : s1;
-        if (b->cu[e] - b->cu[s] > maxn) maxn = b->cu[e] - b->cu[s];
-    }
-    return maxn;
 }
 
 /* Forward (no gradient) over sequences in micro-batches: per-row log-probs (LM head) or
  * values (score head) into out (global rows). */
-static int sb_forward(rlc_model_t *m, const seqbuf_t *b, int micro, float inv_temp, int head, float *out) {
-    int32_t *cu = rlc_malloc((size_t)(micro + 1) * sizeof *cu);
+static int sb_forward(rlc_model_t *m, const seqbuf_t *b, const micro_t *mb, float inv_temp, int head, float *out) {
+    int32_t *cu = rlc_malloc((size_t)(mb->seqs + 1) * sizeof *cu);
     if (!cu) return RLC_ENOMEM;
     int rc = 0;
-    for (int s0 = 0; s0 < b->nseq && !rc; s0 += micro) {
-        int s1 = s0 + micro < b->nseq ? s0 + micro : b->nseq;
+    for (int s0 = 0, s1; s0 < b->nseq && !rc; s0 = s1) {
+        s1 = micro_end(b, s0, b->nseq, mb);
         rlc_batch_t v = sb_view(b, s0, s1, cu);
         rlc_fwd_opts_t fo = {.inv_temp = inv_temp, .head = head};
         float *dst = out + b->cu[s0];
@@ -204,7 +232,8 @@ static void print_step(const rl_step_metrics_t *m, int quiet) {
  * per-token loss, then AdamW. old_logp NULL in b means "on-policy": ratio 1 exactly. */
 typedef struct {
     const rl_loss_cfg_t *lc;
-    int agg_mode, max_resp_len, micro, on_policy, want_entropy;
+    int agg_mode, max_resp_len, on_policy, want_entropy;
+    micro_t micro;
     float inv_temp;
 } update_cfg_t;
 
@@ -221,16 +250,16 @@ static int reduce_and_step(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, 
 static int policy_update(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, seqbuf_t *b, int s0, int s1,
                          const update_cfg_t *u, float lr, uint32_t seed, rl_loss_stats_t *st, double *gnorm,
                          long *tokens) {
-    int maxn = sb_max_micro_tokens(b, s0, s1, u->micro);
+    int maxn = sb_max_micro_tokens(b, s0, s1, &u->micro);
     size_t cap = (size_t)(maxn > 0 ? maxn : 1) * sizeof(float); /* a rank may own no sequence of an update */
     float *lp = rlc_malloc(cap), *ent = rlc_malloc(cap), *w = rlc_malloc(cap), *dl = rlc_malloc(cap);
     float *de = rlc_malloc(cap);
-    int32_t *cu = rlc_malloc((size_t)(u->micro + 1) * sizeof *cu);
+    int32_t *cu = rlc_malloc((size_t)(u->micro.seqs + 1) * sizeof *cu);
     int rc = (!lp || !ent || !w || !dl || !de || !cu) ? RLC_ENOMEM : 0;
     /* global denominators over the whole update: every micro-batch of every rank */
     rl_agg_count_t g = {0};
-    for (int s = s0; s < s1 && !rc; s += u->micro) {
-        int e = s + u->micro < s1 ? s + u->micro : s1;
+    for (int s = s0, e; s < s1 && !rc; s = e) {
+        e = micro_end(b, s, s1, &u->micro);
         rlc_batch_t v = sb_view(b, s, e, cu);
         rl_agg_count_add(&g, b->mask + b->cu[s], v.cu_seqlens, v.nseq);
     }
@@ -242,8 +271,8 @@ static int policy_update(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, se
     }
     if (rc) goto out;
     rlc_model_zero_grads(m);
-    for (int s = s0; s < s1 && !rc; s += u->micro) {
-        int e = s + u->micro < s1 ? s + u->micro : s1;
+    for (int s = s0, e; s < s1 && !rc; s = e) {
+        e = micro_end(b, s, s1, &u->micro);
         rlc_batch_t v = sb_view(b, s, e, cu);
         int base = b->cu[s], n = v.n_tokens;
         rlc_fwd_opts_t fo = {.inv_temp = u->inv_temp, .train = 1, .head = RLC_HEAD_LM};
@@ -440,13 +469,14 @@ static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train
     }
     /* Training activations first (policy, reference, critic), then the KV cache takes what
      * is left (see gen_engine_cfg_t.kv_budget_bytes). */
-    int seq_len = (int)(cfg->max_prompt_len + cfg->max_new_tokens), micro = (int)cfg->micro_batch;
-    if ((rc = reserve_acts(c->policy, micro, seq_len, 1))) goto out;
-    if (c->ref && (rc = reserve_acts(c->ref, micro, seq_len, 0))) goto out;
-    if (c->critic && (rc = reserve_acts(c->critic, micro, seq_len, 1))) goto out;
+    int seq_len = (int)(cfg->max_prompt_len + cfg->max_new_tokens);
+    micro_t micro = {(int)cfg->micro_batch, cfg->micro_tokens};
+    if ((rc = reserve_acts(c->policy, &micro, seq_len, 1))) goto out;
+    if (c->ref && (rc = reserve_acts(c->ref, &micro, seq_len, 0))) goto out;
+    if (c->critic && (rc = reserve_acts(c->critic, &micro, seq_len, 1))) goto out;
     gen_engine_cfg_t ec = {.kv_budget_bytes = (size_t)cfg->kv_cache_mb << 20};
     if ((rc = gen_engine_create(&c->eng, c->policy, c->tok, &ec))) goto out;
-    report_memory(c->policy, micro, seq_len);
+    report_memory(c->policy, &micro, seq_len);
 out:
     free(ckdir);
     return rc;
@@ -854,9 +884,9 @@ static int whiten_global(dist_comm_t *comm, float *x, const float *mask, size_t 
 
 /* PPO: values from the critic, the sequence reward on the last trainable row, GAE, and
  * advantages whitened over the global batch. Collective; rc agreed. */
-static int ppo_advantages(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, int micro) {
+static int ppo_advantages(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, const micro_t *mb) {
     const rl_config_t *cfg = c->cfg;
-    int rc = sb_forward(c->critic, b, micro, 1.0f, RLC_HEAD_SCORE, b->values);
+    int rc = sb_forward(c->critic, b, mb, 1.0f, RLC_HEAD_SCORE, b->values);
     for (int s = 0; s < b->nseq && !rc; s++) {
         int last = -1;
         for (int t = b->cu[s]; t < b->cu[s + 1]; t++) {
@@ -875,14 +905,14 @@ static int ppo_advantages(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, int micr
 
 /* Critic update: clipped value loss against the GAE returns, token-mean over the global
  * batch; the critic's gradients are summed over ranks like the policy's. Collective. */
-static int critic_update(rl_ctx_t *c, seqbuf_t *b, int s0, int s1, int micro, float lr, uint32_t seed,
+static int critic_update(rl_ctx_t *c, seqbuf_t *b, int s0, int s1, const micro_t *mb, float lr, uint32_t seed,
                          double *vloss, double *vclip) {
-    int maxn = sb_max_micro_tokens(b, s0, s1, micro);
+    int maxn = sb_max_micro_tokens(b, s0, s1, mb);
     size_t cap = (size_t)(maxn > 0 ? maxn : 1);
     float *v = rlc_malloc(cap * sizeof(float)), *loss = rlc_malloc(cap * sizeof(float));
     float *dv = rlc_malloc(cap * sizeof(float));
     uint8_t *clip = rlc_malloc(cap);
-    int32_t *cu = rlc_malloc((size_t)(micro + 1) * sizeof *cu);
+    int32_t *cu = rlc_malloc((size_t)(mb->seqs + 1) * sizeof *cu);
     int rc = (!v || !loss || !dv || !clip || !cu) ? RLC_ENOMEM : 0;
     double ntok = 0, sum = 0, nclip = 0;
     for (int t = b->cu[s0]; t < b->cu[s1]; t++) ntok += b->mask[t];
@@ -891,8 +921,8 @@ static int critic_update(rl_ctx_t *c, seqbuf_t *b, int s0, int s1, int micro, fl
     *vloss = *vclip = 0;
     if (rc || !(ntok > 0)) goto out; /* the same on every rank */
     rlc_model_zero_grads(c->critic);
-    for (int s = s0; s < s1 && !rc; s += micro) {
-        int e = s + micro < s1 ? s + micro : s1;
+    for (int s = s0, e; s < s1 && !rc; s = e) {
+        e = micro_end(b, s, s1, mb);
         rlc_batch_t bv = sb_view(b, s, e, cu);
         int base = b->cu[s], n = bv.n_tokens;
         rlc_fwd_opts_t fo = {.inv_temp = 1, .train = 1, .head = RLC_HEAD_SCORE};
@@ -1035,7 +1065,8 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
         return rc;
     }
     rl_signal_install();
-    int G = (int)cfg->group_size, micro = (int)cfg->micro_batch, quiet = o->quiet || !c.rank0;
+    int G = (int)cfg->group_size, quiet = o->quiet || !c.rank0;
+    micro_t micro = {(int)cfg->micro_batch, cfg->micro_tokens};
     float inv_temp = cfg->temperature > 0 ? (float)(1.0 / cfg->temperature) : 1.0f;
     rl_loss_cfg_t lc = {.clip = {(float)cfg->clip_low, (float)cfg->clip_high, (float)cfg->dual_clip},
                         .kl_coef = (float)cfg->kl_coef, .kl_kind = cfg->kl_estimator,
@@ -1110,7 +1141,7 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
                 free(tr);
             }
             if (cfg->algo == RL_ADV_GAE) {
-                rc = ppo_advantages(&c, &R, &b, micro);
+                rc = ppo_advantages(&c, &R, &b, &micro);
             } else {
                 float *a = rlc_realloc(adv_seq, (size_t)(n ? n : 1) * sizeof *adv_seq);
                 if (a) adv_seq = a;
@@ -1118,11 +1149,11 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
                 if (!rc) rc = compute_advantages(&c, &R, &b, rew_glob, adv_seq);
                 if (!rc) rl_adv_to_tokens(adv_seq, b.cu, n, b.mask, b.adv);
             }
-            if (!rc && cfg->kl_coef > 0) rc = sb_forward(c.ref, &b, micro, inv_temp, RLC_HEAD_LM, b.ref_logp);
+            if (!rc && cfg->kl_coef > 0) rc = sb_forward(c.ref, &b, &micro, inv_temp, RLC_HEAD_LM, b.ref_logp);
             long mini = cfg->mini_batch > 0 ? cfg->mini_batch : N;
             int updates = (int)(((N + mini - 1) / mini) * cfg->ppo_epochs);
             int on_policy = updates == 1;
-            if (!rc && !on_policy) rc = sb_forward(c.policy, &b, micro, inv_temp, RLC_HEAD_LM, b.old_logp);
+            if (!rc && !on_policy) rc = sb_forward(c.policy, &b, &micro, inv_temp, RLC_HEAD_LM, b.old_logp);
             rc = dist_agree(comm, rc);
             int max_resp = (int)cfg->max_new_tokens;
             update_cfg_t u = {.lc = &lc, .agg_mode = cfg->loss_agg, .max_resp_len = max_resp, .micro = micro,
@@ -1139,7 +1170,7 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
                     uint32_t seed = (uint32_t)mix64((uint64_t)cfg->seed, (uint64_t)(step * 1000 + nup));
                     if (cfg->algo == RL_ADV_GAE) {
                         double vl, vc;
-                        rc = critic_update(&c, &b, a0, a1, micro, (float)cfg->critic_lr, seed, &vl, &vc);
+                        rc = critic_update(&c, &b, a0, a1, &micro, (float)cfg->critic_lr, seed, &vl, &vc);
                         vl_sum += vl;
                         vc_sum += vc;
                     }
@@ -1336,6 +1367,7 @@ int rl_sft(const rl_sft_opts_t *o) {
     else if (o->batch_size < 1 || o->micro_batch < 1 || o->batch_size % o->micro_batch)
         rc = rlc_errc(RLC_EINVAL, "batch_size (%ld) must be a positive multiple of micro_batch (%ld)", o->batch_size,
                       o->micro_batch);
+    else if (o->micro_tokens < 0) rc = rlc_errc(RLC_EINVAL, "micro_tokens must be 0 (no limit) or a token count");
     else if (!(o->lr > 0)) rc = rlc_errc(RLC_EINVAL, "lr must be positive");
     else if (o->max_len < 2) rc = rlc_errc(RLC_EINVAL, "max_len must be at least 2");
     else rc = data_template_from_name(o->template_name, &tpl);
@@ -1373,8 +1405,9 @@ int rl_sft(const rl_sft_opts_t *o) {
     rlc_adamw_cfg_t ac = {.lr = (float)o->lr, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
                           .weight_decay = (float)o->weight_decay, .max_grad_norm = (float)o->max_grad_norm};
     if ((rc = rlc_optim_create(&opt, m, &ac))) goto agree;
-    if ((rc = reserve_acts(m, (int)o->micro_batch, (int)o->max_len, 1))) goto agree;
-    report_memory(m, (int)o->micro_batch, (int)o->max_len);
+    micro_t micro = {(int)o->micro_batch, o->micro_tokens};
+    if ((rc = reserve_acts(m, &micro, (int)o->max_len, 1))) goto agree;
+    report_memory(m, &micro, (int)o->max_len);
     if (ckdir) {
         rl_ckpt_model_t ms = {NULL, m, opt};
         if ((rc = rl_ckpt_load_state(ckdir, &st, &ms, 1))) goto agree;
@@ -1440,8 +1473,8 @@ agree:
         if (!cu || !lp) rc = RLC_ENOMEM;
         rlc_model_zero_grads(m);
         double loss = 0, correct_tok = 0;
-        for (int s0 = 0; s0 < b.nseq && !rc; s0 += (int)o->micro_batch) {
-            int s1 = s0 + (int)o->micro_batch < b.nseq ? s0 + (int)o->micro_batch : b.nseq;
+        for (int s0 = 0, s1; s0 < b.nseq && !rc; s0 = s1) {
+            s1 = micro_end(&b, s0, b.nseq, &micro);
             rlc_batch_t v = sb_view(&b, s0, s1, cu);
             rlc_fwd_opts_t fo = {.inv_temp = 1, .train = 1, .head = RLC_HEAD_LM, .skip_head = 1};
             rc = rlc_model_forward(m, &v, &fo, NULL, NULL, NULL);

@@ -36,6 +36,7 @@ typedef struct {
     const char *chat_family;
     long steps, epochs;          /* steps = 0: epochs over the data */
     long batch_size, micro_batch; /* sequences per step / per forward-backward */
+    long micro_tokens;            /* and at most this many tokens per forward-backward; 0 = no limit */
     long max_len;                /* longer examples are truncated (logged) */
     double lr, min_lr_ratio, weight_decay, max_grad_norm;
     int lr_schedule;

@@ -271,11 +271,55 @@ static void test_demo_quick(void **s) {
     free(d);
 }
 
+/* First-step metrics of a run (one line of metrics.jsonl), parsed. */
+static cJSON *first_metrics(const char *run) {
+    char *p = fs_join(run, "metrics.jsonl");
+    rlc_jsonl_t r;
+    assert_int_equal(rlc_jsonl_open(&r, p), 0);
+    cJSON *row = NULL;
+    assert_true(rlc_jsonl_next(&r, &row) > 0);
+    rlc_jsonl_close(&r);
+    free(p);
+    return row;
+}
+
+/* micro_tokens regroups the forward/backward passes by a token budget: the same rollouts,
+ * the same loss and gradient (only the order of summation changes), and a smaller
+ * activation reservation (one sequence instead of micro_batch of them). */
+static void test_micro_tokens(void **s) {
+    (void)s;
+    char *a = fs_join(g_dir, "mtA"), *b = fs_join(g_dir, "mtB");
+    char out[16384];
+    const char *base = "--total-steps 1 --save-every 0 --max-prompt-len 40";
+    int rc = test_run(out, sizeof out, "%s train --model %s --data %s --run-dir %s %s %s", rlc_bin(),
+                      fixture("models/qwen2-tiny"), g_data, a, COMMON, base);
+    if (rc) fail_msg("%s", out);
+    if (!strstr(out, "activations reserved for 156 tokens (3 sequences x 52)")) fail_msg("reservation: %s", out);
+    rc = test_run(out, sizeof out, "%s train --model %s --data %s --run-dir %s %s %s --micro-tokens 30", rlc_bin(),
+                  fixture("models/qwen2-tiny"), g_data, b, COMMON, base);
+    if (rc) fail_msg("%s", out);
+    if (!strstr(out, "activations reserved for 52 tokens (micro_tokens 30")) fail_msg("reservation: %s", out);
+    cJSON *ma = first_metrics(a), *mb = first_metrics(b);
+    const char *same[] = {"reward_mean", "tokens_gen", "tokens_train", "resp_len_mean"};
+    for (int i = 0; i < 4; i++)
+        assert_true(cJSON_GetObjectItem(ma, same[i])->valuedouble == cJSON_GetObjectItem(mb, same[i])->valuedouble);
+    const char *close[] = {"loss", "grad_norm", "kl", "entropy"};
+    for (int i = 0; i < 4; i++) {
+        double x = cJSON_GetObjectItem(ma, close[i])->valuedouble, y = cJSON_GetObjectItem(mb, close[i])->valuedouble;
+        if (fabs(x - y) > 1e-5 * (fabs(x) + 1e-3)) fail_msg("%s: %.9g vs %.9g with micro_tokens", close[i], x, y);
+    }
+    cJSON_Delete(ma);
+    cJSON_Delete(mb);
+    expect_config_error("--micro-tokens -1", "micro_tokens");
+    free(a);
+    free(b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grpo_run_and_resume), cmocka_unit_test(test_algorithms_run),
         cmocka_unit_test(test_sigkill_then_resume), cmocka_unit_test(test_sft),
-        cmocka_unit_test(test_bad_config), cmocka_unit_test(test_demo_quick),
+        cmocka_unit_test(test_bad_config), cmocka_unit_test(test_demo_quick), cmocka_unit_test(test_micro_tokens),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
