@@ -15,6 +15,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "data/synth.h"
+#include "dist/dist.h"
 #include "model/model.h"
 #include "rl/algo.h"
 #include "rl/ckpt.h"
@@ -193,6 +194,13 @@ int cmd_demo(int argc, char **argv) {
                        "Warm-start a tiny model on worked arithmetic, train it with GRPO, and report held-out\n"
                        "pass@1 before and after (problems never trained on). --model/--data run GRPO on your own.");
     if (rc) return rc > 0 ? 0 : cli_fail();
+    dist_launch_t launch;
+    dist_launch_detect(&launch, NULL);
+    if (launch.world > 1) { /* N copies would write one directory */
+        fprintf(stderr, "rlc: error: rlc demo runs in one process; start it without mpirun/srun (found %s=%d)\n",
+                launch.source, launch.world);
+        return 1;
+    }
     if (quick) {
         sft_steps = sft_steps < 30 ? sft_steps : 30;
         rl_steps = rl_steps < 3 ? rl_steps : 3;
