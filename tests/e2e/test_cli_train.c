@@ -269,9 +269,9 @@ static void test_demo_quick(void **s) {
     assert_true(fs_exists(ck));
     free(ck);
     /* under mpirun the demo refuses (N copies would share its directory) and writes nothing */
-    char out[4096], *d2 = fs_join(g_dir, "demo-mpi");
-    int rc = test_run(out, sizeof out, "OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=1 %s demo --quick --dir %s", rlc_bin(),
-                      d2);
+    char *d2 = fs_join(g_dir, "demo-mpi");
+    rc = test_run(out, sizeof out, "OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=1 %s demo --quick --dir %s", rlc_bin(),
+                  d2);
     assert_int_equal(rc, 1);
     assert_non_null(strstr(out, "one process"));
     assert_false(fs_exists(d2));
