@@ -284,7 +284,7 @@ static void graphs_clear(rlc_model_t *m, step_ws_t *w) {
 }
 
 /* The batch padded to its bucket, in w's padding arrays. */
-static int pad_batch(step_ws_t *w, const rlc_step_batch_t *b, rlc_step_batch_t *pb) {
+static int pad_batch(step_ws_t *w, const rlc_step_batch_t *b, int page_size, rlc_step_batch_t *pb) {
     int B = seq_bucket(b->nseq), SP = pow2_at_least(b->max_pages);
     size_t need = (size_t)B * (6 + (size_t)SP) + 1; /* ids pos slots ctx rows cu(B+1) bt(B*SP) */
     if (need > w->pad_cap) {
@@ -317,8 +317,7 @@ static int pad_batch(step_ws_t *w, const rlc_step_batch_t *b, rlc_step_batch_t *
     pb->cu_q = cu;
     pb->block_table = bt;
     pb->max_pages = SP;
-    pb->max_ctx = SP * b->max_ctx / (b->max_pages > 0 ? b->max_pages : 1); /* unused by graphs' kernels */
-    if (pb->max_ctx < b->max_ctx) pb->max_ctx = b->max_ctx;
+    pb->max_ctx = SP * page_size; /* the bound for every batch of the bucket: a graph freezes it */
     return 0;
 }
 
@@ -376,7 +375,7 @@ int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b
     step_ws_t *w = m->step_ws;
     rlc_step_batch_t pb;
     int graphed = be->graph_begin && !w->graphs_off && is_pure_decode(b);
-    if (graphed && pad_batch(w, b, &pb)) return RLC_ENOMEM;
+    if (graphed && pad_batch(w, b, kv->page_size, &pb)) return RLC_ENOMEM;
     const rlc_step_batch_t *run = graphed ? &pb : b;
     int rc = ws_ensure(m, w, run); /* a reallocation drops the graphs */
     if (rc) return rc;
