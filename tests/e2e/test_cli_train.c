@@ -9,6 +9,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "model/model.h"
+#include "rl/ckpt.h"
 
 static char *g_dir, *g_data;
 
@@ -323,11 +324,31 @@ static void test_micro_tokens(void **s) {
     free(b);
 }
 
+/* A run whose weights blow up (lr 1e30) stops at the first non-finite gradient with one
+ * clear line and a non-zero exit; the checkpoint before it stays complete. */
+static void test_nan_stops_cleanly(void **s) {
+    (void)s;
+    char *run = fs_join(g_dir, "nan");
+    char out[16384];
+    int rc = test_run(out, sizeof out, "%s train --model %s --data %s --run-dir %s %s --total-steps 4 --save-every 1 --lr 1e30 "
+                      "--ppo-epochs 1 --mini-batch 0",
+                      rlc_bin(), fixture("models/qwen2-tiny"), g_data, run, COMMON);
+    assert_int_equal(rc, 1);
+    if (!strstr(out, "rlc: error: step 2") || !strstr(out, "non-finite gradient")) fail_msg("%s", out);
+    char *dir = NULL;
+    long step = 0;
+    assert_int_equal(rl_ckpt_latest(run, 1, &dir, &step), 0);
+    assert_int_equal(step, 1);
+    free(dir);
+    free(run);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grpo_run_and_resume), cmocka_unit_test(test_algorithms_run),
         cmocka_unit_test(test_sigkill_then_resume), cmocka_unit_test(test_sft),
         cmocka_unit_test(test_bad_config), cmocka_unit_test(test_demo_quick), cmocka_unit_test(test_micro_tokens),
+        cmocka_unit_test(test_nan_stops_cleanly),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
