@@ -1,0 +1,59 @@
+/* Test-time-scaling sweep over N for sampling-based methods: from a table of per-sample
+ * outcomes (N_max samples per problem: extracted answer, correctness, ORM score, tokens),
+ * compute for every N of a sweep pass@N (unbiased estimator over the N_max samples),
+ * majority vote over the first N samples, and with an outcome reward model best-of-N and
+ * weighted majority, plus tokens and a FLOPs estimate. Pure functions (no model), used by
+ * `rlc tts`. Rules:
+ *  - answers are clustered in sample order: a sample joins the first cluster whose first
+ *    member is math_equal to it, else opens a new one (the rule of math_majority, so maj@N
+ *    agrees with `rlc eval`'s maj@K); NULL or "" answers abstain from votes;
+ *  - majority: the largest cluster among the first N; ties go to the cluster seen first;
+ *  - best-of-N: the sample with the highest score among the first N; ties go to the
+ *    earliest sample (an abstaining sample may win: then the pick is wrong);
+ *  - weighted majority: the cluster with the largest sum of sigmoid(score); ties go to the
+ *    cluster seen first;
+ *  - a pick is correct when its sample is (for votes: the cluster's first member);
+ *  - FLOPs = 2 * policy_params * generated tokens + 2 * orm_params * tokens read by the ORM. */
+#pragma once
+#include <cjson/cJSON.h>
+
+#include "rewards/math/math.h"
+
+typedef struct {
+    const char *answer; /* extracted answer; NULL or "" abstains from votes */
+    int correct;        /* 1 or 0 */
+    float score;        /* ORM score (the head's value at the last token), when scored */
+    long tokens;        /* generated tokens */
+    long orm_tokens;    /* tokens the ORM read to score it (prompt + completion); 0 without */
+} tts_sample_t;
+
+typedef struct {
+    int n;                                  /* N */
+    double pass, maj, best_of_n, weighted; /* fractions of problems; NAN for ORM methods without scores */
+    long tokens, orm_tokens;                /* over all problems, first N samples each */
+    double flops;
+} tts_point_t;
+
+typedef struct {
+    int n_problems, n_max;
+    int scored; /* samples carry ORM scores */
+    double policy_params, orm_params;
+} tts_sweep_cfg_t;
+
+/* cluster[i] = index of the first member of sample i's cluster, or -1 when it abstains. */
+int tts_cluster(const tts_sample_t *s, int n, const math_opts_t *o, int *cluster);
+/* Picks among the first n samples (cluster from tts_cluster over at least n); -1: none. */
+int tts_pick_majority(const int *cluster, int n);
+int tts_pick_best(const tts_sample_t *s, int n);
+int tts_pick_weighted(const tts_sample_t *s, const int *cluster, int n);
+
+/* samples[p * n_max + i]: sample i of problem p. ns[k] in [1, n_max]. out[n_ns]. */
+int tts_sweep(const tts_sweep_cfg_t *c, const tts_sample_t *samples, const int *ns, int n_ns, const math_opts_t *o,
+              tts_point_t *out);
+/* Reports: JSON {"problems", "n_max", "orm", "policy_params", "orm_params", "points": [...]},
+ * a markdown table, and an SVG plot of accuracy vs N per method (malloc'd text). */
+cJSON *tts_sweep_json(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts);
+char *tts_sweep_markdown(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts);
+char *tts_sweep_svg(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts);
+/* "1,2,4,8": strictly increasing integers in [1, 4096]; *ns malloc'd. */
+int tts_parse_ns(const char *s, int **ns, int *n);
