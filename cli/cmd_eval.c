@@ -51,39 +51,18 @@ static void print_summary(const cJSON *s) {
 }
 
 int cmd_eval(int argc, char **argv) {
-    const char *model = NULL, *data = NULL, *profile = "auto", *prompt_key = NULL, *answer_key = NULL;
-    const char *tpl_name = "qwen-math-cot", *family = NULL, *out = NULL, *summary = NULL, *device = "cpu";
-    const char *extract = NULL;
-    long samples = 1, max_new = 1024, top_k = 0, seed = 0, limit = 0, threads = 0, kv_mb = 0, batch_tokens = 512;
-    double temperature = 0.6, top_p = 0.95;
-    int strict = 0, percent = 0;
-    cli_opt_t opts[] = {
+    const char *model = NULL, *data = NULL, *out = NULL, *summary = NULL;
+    long samples = 1;
+    cli_sample_args_t sa;
+    cli_sample_args_default(&sa);
+    cli_opt_t opts[5 + CLI_SAMPLE_NOPTS] = {
         {"--model", OPT_STR, &model, "Hugging Face model directory", 1, 0},
         {"--data", OPT_STR, &data, "JSONL dataset", 1, 0},
-        {"--profile", OPT_STR, &profile, "auto, math500, aime, gsm8k or custom", 0, 0},
-        {"--prompt-key", OPT_STR, &prompt_key, "field holding the problem (custom)", 0, 0},
-        {"--answer-key", OPT_STR, &answer_key, "field holding the gold answer (custom)", 0, 0},
-        {"--template", OPT_STR, &tpl_name, "qwen-math-cot, boxed, r1, dapo or raw", 0, 0},
-        {"--chat-template", OPT_STR, &family, "force a chat template family", 0, 0},
-        {"--samples", OPT_INT, &samples, "completions per problem (K)", 0, 0},
-        {"--temperature", OPT_FLOAT, &temperature, "sampling temperature (0 = greedy)", 0, 0},
-        {"--top-p", OPT_FLOAT, &top_p, "nucleus sampling mass", 0, 0},
-        {"--top-k", OPT_INT, &top_k, "top-k (0 = off)", 0, 0},
-        {"--max-new-tokens", OPT_INT, &max_new, "tokens per completion at most", 0, 0},
-        {"--seed", OPT_INT, &seed, "sampling seed", 0, 0},
-        {"--limit", OPT_INT, &limit, "evaluate the first N problems (0 = all)", 0, 0},
-        {"--strict", OPT_FLAG, &strict, "a malformed JSONL line is fatal (default: reported and skipped)", 0, 0},
-        {"--extract", OPT_STR, &extract, "answer extraction rules, e.g. boxed,final_answer (default: by template)", 0,
-         0},
-        {"--percent", OPT_FLAG, &percent, "also accept answers off by a factor of 100 (percent problems)", 0, 0},
         {"--out", OPT_STR, &out, "per-item records (JSONL)", 1, 0},
         {"--summary", OPT_STR, &summary, "summary JSON path [default: OUT.summary.json]", 0, 0},
-        {"--device", OPT_STR, &device, "cpu, cuda, cuda:N (GPU N) or auto", 0, 0},
-        {"--threads", OPT_INT, &threads, "CPU threads (0 = all cores)", 0, 0},
-        {"--kv-cache-mb", OPT_INT, &kv_mb, "KV cache budget in MiB (0 = 256 on the CPU, 90% of free memory on a GPU)", 0, 0},
-        {"--batch-tokens", OPT_INT, &batch_tokens, "tokens per engine step", 0, 0},
+        {"--samples", OPT_INT, &samples, "completions per problem (K)", 0, 0},
     };
-    int nopts = (int)(sizeof opts / sizeof opts[0]);
+    int nopts = 5 + cli_sample_opts(opts + 5, &sa);
     int rc = cli_parse(argc, argv, opts, nopts,
                        "rlc eval --model DIR --data FILE.jsonl --out results.jsonl [--profile P] [--samples K] [...]",
                        "Evaluate a model on a math dataset: pass@1 (mean over K), maj@K, pass@k, by subject/level.");
@@ -91,36 +70,32 @@ int cmd_eval(int argc, char **argv) {
     tts_eval_opts_t eo;
     tts_eval_opts_default(&eo);
     eo.samples = (int)samples;
-    eo.temperature = (float)temperature;
-    eo.top_p = (float)top_p;
-    eo.top_k = (int)top_k;
-    eo.max_new_tokens = (int)max_new;
-    eo.seed = (uint64_t)seed;
-    eo.chat_family = family;
-    eo.math.percent = percent;
-    if ((rc = data_template_from_name(tpl_name, &eo.tpl))) return cli_fail();
-    if (extract && (rc = math_extract_flags_from_str(extract, &eo.extract_flags))) return cli_fail();
-    if (samples < 1 || max_new < 1) {
+    eo.temperature = (float)sa.temperature;
+    eo.top_p = (float)sa.top_p;
+    eo.top_k = (int)sa.top_k;
+    eo.max_new_tokens = (int)sa.max_new;
+    eo.seed = (uint64_t)sa.seed;
+    eo.chat_family = sa.family;
+    eo.math.percent = sa.percent;
+    if ((rc = data_template_from_name(sa.tpl_name, &eo.tpl))) return cli_fail();
+    if (sa.extract && (rc = math_extract_flags_from_str(sa.extract, &eo.extract_flags))) return cli_fail();
+    if (samples < 1 || sa.max_new < 1) {
         rlc_errc(RLC_EINVAL, "--samples and --max-new-tokens must be at least 1");
         return cli_fail();
     }
     data_set_t ds = {0};
-    data_load_opts_t lo = {.profile = profile, .prompt_key = prompt_key, .answer_key = answer_key, .strict = strict,
-                           .limit = limit};
-    long skipped = 0;
-    if ((rc = data_load_jsonl(data, &lo, &ds, &skipped))) return cli_fail();
-    if (skipped) LOG_WARN("%s: %ld malformed line(s) skipped (--strict makes them fatal)", data, skipped);
+    if ((rc = cli_sample_load(data, &sa, &ds))) return cli_fail();
     cli_model_t cm;
-    if ((rc = cli_model_open(&cm, model, device, (int)threads, 1))) {
+    if ((rc = cli_model_open(&cm, model, sa.device, (int)sa.threads, 1))) {
         data_set_free(&ds);
         return cli_fail();
     }
     gen_engine_t *e = NULL;
-    gen_engine_cfg_t ec = {.kv_budget_bytes = (size_t)kv_mb << 20, .max_batch_tokens = (int)batch_tokens};
+    gen_engine_cfg_t ec = cli_sample_engine_cfg(&sa);
     tts_eval_result_t res = {0};
     rc = gen_engine_create(&e, cm.m, cm.tok, &ec);
     if (!rc) {
-        LOG_INFO("evaluating %d problems x %ld samples (%s template)", ds.n, samples, tpl_name);
+        LOG_INFO("evaluating %d problems x %ld samples (%s template)", ds.n, samples, sa.tpl_name);
         rlc_progress_t pg;
         rlc_progress_begin(&pg, "eval", (long)ds.n * samples);
         rc = tts_eval_run(e, cm.tok, &ds, &eo, &pg, &res);

@@ -34,40 +34,18 @@ static int orm_score(rlc_model_t *orm, const int32_t *ids, int n, float *score) 
 }
 
 int cmd_tts(int argc, char **argv) {
-    const char *model = NULL, *data = NULL, *profile = "auto", *prompt_key = NULL, *answer_key = NULL;
-    const char *tpl_name = "qwen-math-cot", *family = NULL, *out = NULL, *plot = NULL, *device = "cpu";
-    const char *extract = NULL, *ns_str = "1,2,4,8,16", *orm_dir = NULL;
-    long max_new = 1024, top_k = 0, seed = 0, limit = 0, threads = 0, kv_mb = 0, batch_tokens = 512;
-    double temperature = 0.6, top_p = 0.95;
-    int strict = 0, percent = 0;
-    cli_opt_t opts[] = {
+    const char *model = NULL, *data = NULL, *out = NULL, *plot = NULL, *ns_str = "1,2,4,8,16", *orm_dir = NULL;
+    cli_sample_args_t sa;
+    cli_sample_args_default(&sa);
+    cli_opt_t opts[6 + CLI_SAMPLE_NOPTS] = {
         {"--model", OPT_STR, &model, "Hugging Face model directory (the policy)", 1, 0},
         {"--data", OPT_STR, &data, "JSONL dataset", 1, 0},
         {"--n", OPT_STR, &ns_str, "the sweep: increasing sample counts, e.g. 1,2,4,8,16 [default: 1,2,4,8,16]", 0, 0},
         {"--orm", OPT_STR, &orm_dir, "outcome reward model: HF directory with a 1-label score head", 0, 0},
         {"--out", OPT_STR, &out, "JSON summary (per-N points and per-sample records)", 0, 0},
         {"--plot", OPT_STR, &plot, "SVG plot of accuracy vs N per method", 0, 0},
-        {"--profile", OPT_STR, &profile, "auto, math500, aime, gsm8k or custom", 0, 0},
-        {"--prompt-key", OPT_STR, &prompt_key, "field holding the problem (custom)", 0, 0},
-        {"--answer-key", OPT_STR, &answer_key, "field holding the gold answer (custom)", 0, 0},
-        {"--template", OPT_STR, &tpl_name, "qwen-math-cot, boxed, r1, dapo or raw", 0, 0},
-        {"--chat-template", OPT_STR, &family, "force a chat template family", 0, 0},
-        {"--temperature", OPT_FLOAT, &temperature, "sampling temperature (0 = greedy)", 0, 0},
-        {"--top-p", OPT_FLOAT, &top_p, "nucleus sampling mass", 0, 0},
-        {"--top-k", OPT_INT, &top_k, "top-k (0 = off)", 0, 0},
-        {"--max-new-tokens", OPT_INT, &max_new, "tokens per completion at most", 0, 0},
-        {"--seed", OPT_INT, &seed, "sampling seed", 0, 0},
-        {"--limit", OPT_INT, &limit, "use the first N problems (0 = all)", 0, 0},
-        {"--strict", OPT_FLAG, &strict, "a malformed JSONL line is fatal (default: reported and skipped)", 0, 0},
-        {"--extract", OPT_STR, &extract, "answer extraction rules, e.g. boxed,final_answer (default: by template)", 0,
-         0},
-        {"--percent", OPT_FLAG, &percent, "also accept answers off by a factor of 100 (percent problems)", 0, 0},
-        {"--device", OPT_STR, &device, "cpu, cuda, cuda:N (GPU N) or auto", 0, 0},
-        {"--threads", OPT_INT, &threads, "CPU threads (0 = all cores)", 0, 0},
-        {"--kv-cache-mb", OPT_INT, &kv_mb, "KV cache budget in MiB (0 = 256 on the CPU, 90% of free memory on a GPU)", 0, 0},
-        {"--batch-tokens", OPT_INT, &batch_tokens, "tokens per engine step", 0, 0},
     };
-    int nopts = (int)(sizeof opts / sizeof opts[0]);
+    int nopts = 6 + cli_sample_opts(opts + 6, &sa);
     int rc = cli_parse(argc, argv, opts, nopts,
                        "rlc tts --model DIR --data FILE.jsonl [--n 1,2,4,8,16] [--orm DIR] [--out S.json] "
                        "[--plot P.svg] [...]",
@@ -81,30 +59,20 @@ int cmd_tts(int argc, char **argv) {
     int extract_flags = 0;
     math_opts_t mo;
     math_opts_default(&mo);
-    mo.percent = percent;
-    if ((rc = data_template_from_name(tpl_name, &tpl)) ||
-        (extract && (rc = math_extract_flags_from_str(extract, &extract_flags)))) {
+    mo.percent = sa.percent;
+    if ((rc = data_template_from_name(sa.tpl_name, &tpl)) ||
+        (sa.extract && (rc = math_extract_flags_from_str(sa.extract, &extract_flags)))) {
         free(ns);
         return cli_fail();
     }
-    if (max_new < 1) {
+    if (sa.max_new < 1) {
         free(ns);
         rlc_errc(RLC_EINVAL, "--max-new-tokens must be at least 1");
         return cli_fail();
     }
     data_set_t ds = {0};
-    data_load_opts_t lo = {.profile = profile, .prompt_key = prompt_key, .answer_key = answer_key, .strict = strict,
-                           .limit = limit};
-    long skipped = 0;
-    if ((rc = data_load_jsonl(data, &lo, &ds, &skipped))) {
+    if ((rc = cli_sample_load(data, &sa, &ds))) {
         free(ns);
-        return cli_fail();
-    }
-    if (skipped) LOG_WARN("%s: %ld malformed line(s) skipped (--strict makes them fatal)", data, skipped);
-    if (ds.n < 1) {
-        rlc_errc(RLC_EINVAL, "%s: no problems to evaluate", data);
-        free(ns);
-        data_set_free(&ds);
         return cli_fail();
     }
     cli_model_t cm = {0};
@@ -120,33 +88,33 @@ int cmd_tts(int argc, char **argv) {
     cJSON *summary = NULL;
     char *md = NULL, *json_txt = NULL, *svg = NULL;
     if (!pids || !plen || !reqs || !formats || !tab || !answers || !pts) rc = RLC_ENOMEM;
-    if (!rc) rc = cli_model_open(&cm, model, device, (int)threads, 1);
+    if (!rc) rc = cli_model_open(&cm, model, sa.device, (int)sa.threads, 1);
     if (!rc && orm_dir) {
         rc = rlc_model_load(&orm, orm_dir, cm.be);
         if (!rc && orm->score_labels != 1)
             rc = rlc_errc(RLC_EINVAL, "--orm %s: needs a score head with 1 label (it has %d)", orm_dir,
                           orm->score_labels);
     }
-    gen_engine_cfg_t ec = {.kv_budget_bytes = (size_t)kv_mb << 20, .max_batch_tokens = (int)batch_tokens};
+    gen_engine_cfg_t ec = cli_sample_engine_cfg(&sa);
     if (!rc) rc = gen_engine_create(&e, cm.m, cm.tok, &ec);
     gen_params_t gp;
     gen_params_default(&gp);
     gp.n = K;
-    gp.temperature = (float)temperature;
-    gp.top_p = (float)top_p;
-    gp.top_k = (int)top_k;
-    gp.max_new_tokens = (int)max_new;
+    gp.temperature = (float)sa.temperature;
+    gp.top_p = (float)sa.top_p;
+    gp.top_k = (int)sa.top_k;
+    gp.max_new_tokens = (int)sa.max_new;
     for (int i = 0; i < P && !rc; i++) {
-        rc = tts_encode_problem(cm.tok, tpl, family, ds.rows[i].problem, &pids[i], &plen[i], &formats[i]);
+        rc = tts_encode_problem(cm.tok, tpl, sa.family, ds.rows[i].problem, &pids[i], &plen[i], &formats[i]);
         if (!rc) {
-            gp.seed = (uint64_t)seed * 1000003ull + (uint64_t)i;
+            gp.seed = (uint64_t)sa.seed * 1000003ull + (uint64_t)i;
             reqs[i] = gen_submit(e, pids[i], plen[i], &gp, NULL);
             if (reqs[i] < 0) rc = reqs[i];
         }
         if (rc) rlc_err_ctx(rc, "item %s", ds.rows[i].id);
     }
     if (!rc) {
-        LOG_INFO("sampling %d problems x %d completions (%s template)%s", P, K, tpl_name,
+        LOG_INFO("sampling %d problems x %d completions (%s template)%s", P, K, sa.tpl_name,
                  orm ? ", scoring them with the ORM" : "");
         rlc_progress_t pg;
         rlc_progress_begin(&pg, "tts", (long)P * K);

@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "core/log.h"
 
 int cli_model_open(cli_model_t *cm, const char *dir, const char *device, int threads, int need_tok) {
     memset(cm, 0, sizeof *cm);
@@ -97,4 +98,61 @@ int cli_encode_prompt(const tok_t *tok, const char *text, int chat, const char *
     if (system) msgs[k++] = (tok_msg_t){"system", system};
     msgs[k++] = (tok_msg_t){"user", text};
     return tok_chat_encode(tok, msgs, k, 1, family, ids, n);
+}
+
+void cli_sample_args_default(cli_sample_args_t *a) {
+    memset(a, 0, sizeof *a);
+    a->profile = "auto";
+    a->tpl_name = "qwen-math-cot";
+    a->device = "cpu";
+    a->temperature = 0.6;
+    a->top_p = 0.95;
+    a->max_new = 1024;
+    a->batch_tokens = 512;
+}
+
+int cli_sample_opts(cli_opt_t *o, cli_sample_args_t *a) {
+    const cli_opt_t rows[CLI_SAMPLE_NOPTS] = {
+        {"--profile", OPT_STR, &a->profile, "auto, math500, aime, gsm8k or custom", 0, 0},
+        {"--prompt-key", OPT_STR, &a->prompt_key, "field holding the problem (custom)", 0, 0},
+        {"--answer-key", OPT_STR, &a->answer_key, "field holding the gold answer (custom)", 0, 0},
+        {"--template", OPT_STR, &a->tpl_name, "qwen-math-cot, boxed, r1, dapo or raw", 0, 0},
+        {"--chat-template", OPT_STR, &a->family, "force a chat template family", 0, 0},
+        {"--temperature", OPT_FLOAT, &a->temperature, "sampling temperature (0 = greedy)", 0, 0},
+        {"--top-p", OPT_FLOAT, &a->top_p, "nucleus sampling mass", 0, 0},
+        {"--top-k", OPT_INT, &a->top_k, "top-k (0 = off)", 0, 0},
+        {"--max-new-tokens", OPT_INT, &a->max_new, "tokens per completion at most", 0, 0},
+        {"--seed", OPT_INT, &a->seed, "sampling seed", 0, 0},
+        {"--limit", OPT_INT, &a->limit, "use the first N problems (0 = all)", 0, 0},
+        {"--strict", OPT_FLAG, &a->strict, "a malformed JSONL line is fatal (default: reported and skipped)", 0, 0},
+        {"--extract", OPT_STR, &a->extract, "answer extraction rules, e.g. boxed,final_answer (default: by template)",
+         0, 0},
+        {"--percent", OPT_FLAG, &a->percent, "also accept answers off by a factor of 100 (percent problems)", 0, 0},
+        {"--device", OPT_STR, &a->device, "cpu, cuda, cuda:N (GPU N) or auto", 0, 0},
+        {"--threads", OPT_INT, &a->threads, "CPU threads (0 = all cores)", 0, 0},
+        {"--kv-cache-mb", OPT_INT, &a->kv_mb, "KV cache budget in MiB (0 = 256 on the CPU, 90% of free memory on a GPU)",
+         0, 0},
+        {"--batch-tokens", OPT_INT, &a->batch_tokens, "tokens per engine step", 0, 0},
+    };
+    memcpy(o, rows, sizeof rows);
+    return CLI_SAMPLE_NOPTS;
+}
+
+int cli_sample_load(const char *path, const cli_sample_args_t *a, data_set_t *ds) {
+    data_load_opts_t lo = {.profile = a->profile, .prompt_key = a->prompt_key, .answer_key = a->answer_key,
+                           .strict = a->strict, .limit = a->limit};
+    long skipped = 0;
+    int rc = data_load_jsonl(path, &lo, ds, &skipped);
+    if (rc) return rc;
+    if (skipped) LOG_WARN("%s: %ld malformed line(s) skipped (--strict makes them fatal)", path, skipped);
+    if (ds->n < 1) {
+        data_set_free(ds);
+        return rlc_errc(RLC_EINVAL, "%s: no problems to evaluate", path);
+    }
+    return 0;
+}
+
+gen_engine_cfg_t cli_sample_engine_cfg(const cli_sample_args_t *a) {
+    gen_engine_cfg_t ec = {.kv_budget_bytes = (size_t)a->kv_mb << 20, .max_batch_tokens = (int)a->batch_tokens};
+    return ec;
 }

@@ -1,10 +1,14 @@
-/* Helpers shared by subcommands that run a model: loading backend + model + tokenizer, and
- * turning a prompt (plain or chat) into token ids. */
+/* Helpers shared by subcommands that run a model: loading backend + model + tokenizer,
+ * turning a prompt (plain or chat) into token ids, and the dataset + sampling options that
+ * `rlc eval` and `rlc tts` share. */
 #pragma once
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
 
+#include "cli/args.h"
+#include "data/dataset.h"
+#include "gen/engine.h"
 #include "kernels/backend.h"
 #include "model/model.h"
 #include "tokenizer/tok.h"
@@ -31,3 +35,21 @@ int cli_parse_ids(const char *s, const char *what, int32_t **ids, int *n);
 /* A JSON array of {"role", "content"} objects as messages; *out (malloc'd) points into arr. */
 int cli_messages_from_json(const cJSON *arr, const char *what, tok_msg_t **out, int *n);
 
+
+/* The options of commands that sample completions for a math dataset (eval, tts). */
+typedef struct {
+    const char *profile, *prompt_key, *answer_key, *tpl_name, *family, *extract, *device;
+    double temperature, top_p;
+    long top_k, max_new, seed, limit, threads, kv_mb, batch_tokens;
+    int strict, percent;
+} cli_sample_args_t;
+
+enum { CLI_SAMPLE_NOPTS = 18 };
+void cli_sample_args_default(cli_sample_args_t *a);
+/* Write the shared option rows (CLI_SAMPLE_NOPTS of them) into opts; returns the count. */
+int cli_sample_opts(cli_opt_t *opts, cli_sample_args_t *a);
+/* The dataset at path with a's profile, keys, strictness and limit; skipped malformed lines
+ * are reported; an empty dataset is an error. */
+int cli_sample_load(const char *path, const cli_sample_args_t *a, data_set_t *ds);
+/* The rollout engine's settings from a (KV budget, tokens per step). */
+gen_engine_cfg_t cli_sample_engine_cfg(const cli_sample_args_t *a);

@@ -74,6 +74,29 @@ static inline const char *rlc_bin(void) {
     return b ? b : "./cli/rlc";
 }
 
+/* Run a command (printf-style) that must fail: a non-zero exit and exactly one stderr line
+ * starting "rlc: error:" that contains needle (stdout is discarded). */
+static inline void test_expect_cli_error(const char *needle, const char *fmt, ...) {
+    static char err[1 << 16];
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    char full[4200];
+    snprintf(full, sizeof full, "%s 2>&1 >/dev/null", cmd);
+    FILE *p = popen(full, "r");
+    assert_non_null(p);
+    size_t n = fread(err, 1, sizeof err - 1, p);
+    err[n] = 0;
+    int st = pclose(p);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) == 0) fail_msg("expected failure: %s", cmd);
+    const char *e = strstr(err, "rlc: error:");
+    if (!e || !strstr(e, needle)) fail_msg("stderr '%s' lacks '%s'", err, needle);
+    const char *nl = strchr(e, '\n');
+    if (!(nl == NULL || nl[1] == 0)) fail_msg("more than one error line: %s", err);
+}
+
 /* max |a-b| */
 static inline double max_abs_diff(const float *a, const float *b, size_t n) {
     double m = 0;

@@ -24,25 +24,6 @@ static cJSON *run_json(const char *fmt, const char *arg) {
     return j;
 }
 
-/* Exit status non-zero and exactly one stderr line starting "rlc: error:" containing needle. */
-static void expect_error(const char *needle, const char *fmt, ...) {
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    char full[4200];
-    snprintf(full, sizeof full, "%s 2>&1 >/dev/null", cmd);
-    FILE *p = popen(full, "r");
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) == 0) fail_msg("expected failure: %s", cmd);
-    if (!strstr(out, "rlc: error:") || !strstr(out, needle)) fail_msg("stderr '%s' lacks '%s'", out, needle);
-    const char *e = strstr(out, "rlc: error:");
-    const char *nl = strchr(e, '\n');
-    assert_true(nl == NULL || nl[1] == 0); /* one line */
-}
 
 static void test_logprobs_vs_reference(void **s) {
     (void)s;
@@ -65,11 +46,11 @@ static void test_logprobs_vs_reference(void **s) {
     }
     cJSON_Delete(j);
     rlc_st_close(&st);
-    expect_error("out of range (vocab size 512)", "%s logprobs --model %s --ids \"1 2 600\"", rlc_bin(),
+    test_expect_cli_error("out of range (vocab size 512)", "%s logprobs --model %s --ids \"1 2 600\"", rlc_bin(),
                  fixture("models/qwen2-tiny"));
-    expect_error("does not exist", "%s logprobs --model /nonexistent --ids \"1 2\"", rlc_bin());
-    expect_error("exactly one of", "%s logprobs --model %s", rlc_bin(), fixture("models/qwen2-tiny"));
-    expect_error("unknown option '--bogus'", "%s logprobs --bogus", rlc_bin());
+    test_expect_cli_error("does not exist", "%s logprobs --model /nonexistent --ids \"1 2\"", rlc_bin());
+    test_expect_cli_error("exactly one of", "%s logprobs --model %s", rlc_bin(), fixture("models/qwen2-tiny"));
+    test_expect_cli_error("unknown option '--bogus'", "%s logprobs --bogus", rlc_bin());
 }
 
 static void test_generate_logprobs_agree(void **s) {
@@ -111,8 +92,8 @@ static void test_generate_logprobs_agree(void **s) {
     }
     cJSON_Delete(tk);
     cJSON_Delete(j);
-    expect_error("at least 1", "%s generate --model %s --prompt hi -n 0", rlc_bin(), fixture("models/qwen2-tiny"));
-    expect_error("temperature must be >= 0", "%s generate --model %s --prompt hi --temperature -1", rlc_bin(),
+    test_expect_cli_error("at least 1", "%s generate --model %s --prompt hi -n 0", rlc_bin(), fixture("models/qwen2-tiny"));
+    test_expect_cli_error("temperature must be >= 0", "%s generate --model %s --prompt hi --temperature -1", rlc_bin(),
                  fixture("models/qwen2-tiny"));
 }
 
@@ -162,8 +143,8 @@ static void test_eval(void **s) {
     assert_int_equal(test_run(buf, sizeof buf, "%s", cmd), 0);
     assert_non_null(strstr(buf, "malformed.jsonl:2:"));
     assert_non_null(strstr(buf, "skipped"));
-    expect_error("malformed.jsonl:2:", "%s --strict", cmd);
-    expect_error("unknown prompt template 'nope'", "%s eval --model %s --data %s --out %s --template nope", rlc_bin(),
+    test_expect_cli_error("malformed.jsonl:2:", "%s --strict", cmd);
+    test_expect_cli_error("unknown prompt template 'nope'", "%s eval --model %s --data %s --out %s --template nope", rlc_bin(),
                  fixture("models/qwen2-tiny"), fixture("math/math500_sample.jsonl"), rec2);
     fs_rm_rf(d);
     free(rec), free(rec2), free(d);

@@ -8,28 +8,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 
-static char out[1 << 16];
 
-/* Exit status non-zero, exactly one stderr line "rlc: error: ..." containing needle. */
-static void expect_error(const char *needle, const char *fmt, ...) {
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    char full[4200];
-    snprintf(full, sizeof full, "%s 2>&1 >/dev/null", cmd);
-    FILE *p = popen(full, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) == 0) fail_msg("expected failure: %s", cmd);
-    const char *e = strstr(out, "rlc: error:");
-    if (!e || !strstr(e, needle)) fail_msg("stderr '%s' lacks '%s'", out, needle);
-    const char *nl = strchr(e, '\n');
-    assert_true(nl == NULL || nl[1] == 0);
-}
 
 static int exists(const char *p) { return access(p, F_OK) == 0; }
 
@@ -127,14 +106,14 @@ static void test_tts(void **s) {
     const char *outs = "--out %s --plot %s";
     char o[2048];
     snprintf(o, sizeof o, outs, js, svg);
-    expect_error("bad.jsonl:2", "%s tts --model %s --data %s --strict --max-new-tokens 4 %s", rlc_bin(), model, bad, o);
-    expect_error("--n must be", "%s tts --model %s --data %s --n 0 %s", rlc_bin(), model, data, o);
-    expect_error("--n must be", "%s tts --model %s --data %s --n 4,2 %s", rlc_bin(), model, data, o);
-    expect_error("unknown option '--bogus'", "%s tts --model %s --data %s --bogus %s", rlc_bin(), model, data, o);
-    expect_error("does not exist", "%s tts --model %s/missing --data %s %s", rlc_bin(), d, data, o);
-    expect_error("1 label", "%s tts --model %s --data %s --orm %s --max-new-tokens 4 %s", rlc_bin(), model, data,
+    test_expect_cli_error("bad.jsonl:2", "%s tts --model %s --data %s --strict --max-new-tokens 4 %s", rlc_bin(), model, bad, o);
+    test_expect_cli_error("--n must be", "%s tts --model %s --data %s --n 0 %s", rlc_bin(), model, data, o);
+    test_expect_cli_error("--n must be", "%s tts --model %s --data %s --n 4,2 %s", rlc_bin(), model, data, o);
+    test_expect_cli_error("unknown option '--bogus'", "%s tts --model %s --data %s --bogus %s", rlc_bin(), model, data, o);
+    test_expect_cli_error("does not exist", "%s tts --model %s/missing --data %s %s", rlc_bin(), d, data, o);
+    test_expect_cli_error("1 label", "%s tts --model %s --data %s --orm %s --max-new-tokens 4 %s", rlc_bin(), model, data,
                  model, o);
-    expect_error("out of range (vocab size 256)", "%s tts --model %s --data %s --orm %s --max-new-tokens 4 %s",
+    test_expect_cli_error("out of range (vocab size 256)", "%s tts --model %s --data %s --orm %s --max-new-tokens 4 %s",
                  rlc_bin(), model, data, fixture("models/qwen2-score"), o);
     assert_false(exists(js));
     assert_false(exists(svg));
