@@ -33,26 +33,95 @@ int tts_pick_majority(const int *cluster, int n) {
     return best;
 }
 
-int tts_pick_best(const tts_sample_t *s, int n) {
+static double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); }
+
+static double col_score(const tts_sample_t *s, int col) { return col == TTS_COL_PRM ? s->prm : s->score; }
+static double col_weight(const tts_sample_t *s, int col) { return col == TTS_COL_PRM ? s->prm : sigmoid(s->score); }
+
+int tts_pick_best_col(const tts_sample_t *s, int n, int col) {
     int best = n > 0 ? 0 : -1;
     for (int i = 1; i < n; i++)
-        if (s[i].score > s[best].score) best = i;
+        if (col_score(&s[i], col) > col_score(&s[best], col)) best = i;
     return best;
 }
 
-static double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); }
-
-int tts_pick_weighted(const tts_sample_t *s, const int *cluster, int n) {
+int tts_pick_weighted_col(const tts_sample_t *s, const int *cluster, int n, int col) {
     int best = -1;
     double best_w = -1;
     for (int r = 0; r < n; r++) {
         if (cluster[r] != r) continue;
         double w = 0;
         for (int i = r; i < n; i++)
-            if (cluster[i] == r) w += sigmoid(s[i].score);
+            if (cluster[i] == r) w += col_weight(&s[i], col);
         if (w > best_w) best = r, best_w = w;
     }
     return best;
+}
+
+int tts_pick_best(const tts_sample_t *s, int n) { return tts_pick_best_col(s, n, TTS_COL_ORM); }
+
+int tts_pick_weighted(const tts_sample_t *s, const int *cluster, int n) {
+    return tts_pick_weighted_col(s, cluster, n, TTS_COL_ORM);
+}
+
+static const char *const agg_names[] = {"last", "min", "prod", "mean"};
+
+int tts_agg_from_name(const char *name, tts_agg_t *agg) {
+    for (int i = 0; i < 4; i++)
+        if (name && !strcmp(name, agg_names[i])) {
+            *agg = (tts_agg_t)i;
+            return 0;
+        }
+    return rlc_errc(RLC_EINVAL, "--prm-agg must be last, min, prod or mean (got '%s')", name ? name : "");
+}
+
+const char *tts_agg_name(tts_agg_t agg) { return agg >= 0 && agg < 4 ? agg_names[agg] : "?"; }
+
+double tts_aggregate(const float *scores, int n, tts_agg_t agg) {
+    if (n < 1) return 0;
+    double v = agg == TTS_AGG_PROD ? 1 : agg == TTS_AGG_MIN ? scores[0] : 0;
+    for (int i = 0; i < n; i++) {
+        if (agg == TTS_AGG_PROD) v *= scores[i];
+        else if (agg == TTS_AGG_MIN) v = scores[i] < v ? scores[i] : v;
+        else v += scores[i];
+    }
+    if (agg == TTS_AGG_LAST) return scores[n - 1];
+    return agg == TTS_AGG_MEAN ? v / n : v;
+}
+
+static int blank(const char *s, size_t a, size_t b) {
+    for (size_t i = a; i < b; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' && s[i] != '\v' && s[i] != '\f') return 0;
+    return 1;
+}
+
+int tts_split_steps(const char *text, size_t len, size_t *starts, size_t *ends, int cap) {
+    int n = 0;
+    size_t a = 0;
+    for (;;) {
+        size_t b = a;
+        while (b + 1 < len && !(text[b] == '\n' && text[b + 1] == '\n')) b++;
+        int last = b + 1 >= len; /* no separator left: the rest is the last piece */
+        if (last) b = len;
+        if (!blank(text, a, b)) {
+            if (n < cap) {
+                if (starts) starts[n] = a;
+                ends[n] = b;
+            }
+            n++;
+        }
+        if (last) break;
+        a = b + 2;
+    }
+    return n;
+}
+
+void tts_step_token_pos(const size_t *tok_end, int n_tok, const size_t *ends, int n_ends, int *pos) {
+    int t = 0;
+    for (int k = 0; k < n_ends; k++) {
+        while (t < n_tok && tok_end[t] < ends[k]) t++;
+        pos[k] = t < n_tok ? t : -1;
+    }
 }
 
 int tts_sweep(const tts_sweep_cfg_t *c, const tts_sample_t *samples, const int *ns, int n_ns, const math_opts_t *o,
@@ -85,9 +154,15 @@ int tts_sweep(const tts_sweep_cfg_t *c, const tts_sample_t *samples, const int *
                 if ((w = tts_pick_best(s, n)) >= 0 && s[w].correct) out[k].best_of_n += 1;
                 if ((w = tts_pick_weighted(s, cluster, n)) >= 0 && s[w].correct) out[k].weighted += 1;
             }
+            if (c->prm_scored) {
+                if ((w = tts_pick_best_col(s, n, TTS_COL_PRM)) >= 0 && s[w].correct) out[k].prm_best += 1;
+                if ((w = tts_pick_weighted_col(s, cluster, n, TTS_COL_PRM)) >= 0 && s[w].correct)
+                    out[k].prm_weighted += 1;
+            }
             for (int i = 0; i < n; i++) {
                 out[k].tokens += s[i].tokens;
                 out[k].orm_tokens += s[i].orm_tokens;
+                out[k].prm_tokens += s[i].prm_tokens;
             }
         }
     }
@@ -98,8 +173,11 @@ int tts_sweep(const tts_sweep_cfg_t *c, const tts_sample_t *samples, const int *
         out[k].maj /= P;
         out[k].best_of_n = c->scored ? out[k].best_of_n / P : NAN;
         out[k].weighted = c->scored ? out[k].weighted / P : NAN;
+        out[k].prm_best = c->prm_scored ? out[k].prm_best / P : NAN;
+        out[k].prm_weighted = c->prm_scored ? out[k].prm_weighted / P : NAN;
         out[k].flops = 2.0 * c->policy_params * (double)out[k].tokens +
-                       (c->scored ? 2.0 * c->orm_params * (double)out[k].orm_tokens : 0.0);
+                       (c->scored ? 2.0 * c->orm_params * (double)out[k].orm_tokens : 0.0) +
+                       (c->prm_scored ? 2.0 * c->prm_params * (double)out[k].prm_tokens : 0.0);
     }
     return 0;
 }
@@ -116,6 +194,12 @@ cJSON *tts_sweep_json(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pt
     cJSON_AddBoolToObject(j, "orm", c->scored);
     cJSON_AddNumberToObject(j, "policy_params", c->policy_params);
     if (c->scored) cJSON_AddNumberToObject(j, "orm_params", c->orm_params);
+    cJSON_AddBoolToObject(j, "prm", c->prm_scored);
+    if (c->prm_scored) {
+        cJSON_AddStringToObject(j, "prm_format", c->prm_format ? c->prm_format : "");
+        cJSON_AddStringToObject(j, "prm_agg", c->prm_agg ? c->prm_agg : "");
+        cJSON_AddNumberToObject(j, "prm_params", c->prm_params);
+    }
     for (int k = 0; k < n_pts; k++) {
         cJSON *p = cJSON_CreateObject();
         cJSON_AddNumberToObject(p, "n", pts[k].n);
@@ -125,8 +209,13 @@ cJSON *tts_sweep_json(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pt
             cJSON_AddNumberToObject(p, "best_of_n", pts[k].best_of_n);
             cJSON_AddNumberToObject(p, "weighted_majority", pts[k].weighted);
         }
+        if (c->prm_scored) {
+            cJSON_AddNumberToObject(p, "prm_best_of_n", pts[k].prm_best);
+            cJSON_AddNumberToObject(p, "prm_weighted_majority", pts[k].prm_weighted);
+        }
         cJSON_AddNumberToObject(p, "tokens", (double)pts[k].tokens);
         cJSON_AddNumberToObject(p, "orm_tokens", (double)pts[k].orm_tokens);
+        if (c->prm_scored) cJSON_AddNumberToObject(p, "prm_tokens", (double)pts[k].prm_tokens);
         cJSON_AddNumberToObject(p, "flops", pts[k].flops);
         cJSON_AddItemToArray(arr, p);
     }
@@ -176,14 +265,27 @@ static char *sb_done(sbuf_t *b) {
 
 char *tts_sweep_markdown(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts) {
     sbuf_t b = {0};
-    sb_printf(&b, "| N | pass@N | majority@N |%s tokens | FLOPs |\n", c->scored ? " best-of-N | weighted maj@N |" : "");
-    sb_printf(&b, "|---:|---:|---:|%s---:|---:|\n", c->scored ? "---:|---:|" : "");
+    sb_printf(&b, "| N | pass@N | majority@N |%s%s tokens | FLOPs |\n", c->scored ? " best-of-N | weighted maj@N |" : "",
+              c->prm_scored ? " PRM best-of-N | PRM weighted maj@N |" : "");
+    sb_printf(&b, "|---:|---:|---:|%s%s---:|---:|\n", c->scored ? "---:|---:|" : "", c->prm_scored ? "---:|---:|" : "");
     for (int k = 0; k < n_pts; k++) {
         sb_printf(&b, "| %d | %.4f | %.4f |", pts[k].n, pts[k].pass, pts[k].maj);
         if (c->scored) sb_printf(&b, " %.4f | %.4f |", pts[k].best_of_n, pts[k].weighted);
+        if (c->prm_scored) sb_printf(&b, " %.4f | %.4f |", pts[k].prm_best, pts[k].prm_weighted);
         sb_printf(&b, " %ld | %.3e |\n", pts[k].tokens, pts[k].flops);
     }
     return sb_done(&b);
+}
+
+static double method_value(const tts_point_t *p, int m) {
+    switch (m) {
+    case 0: return p->pass;
+    case 1: return p->maj;
+    case 2: return p->best_of_n;
+    case 3: return p->weighted;
+    case 4: return p->prm_best;
+    default: return p->prm_weighted;
+    }
 }
 
 char *tts_sweep_svg(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts) {
@@ -215,23 +317,28 @@ char *tts_sweep_svg(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts)
               "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">N (samples per problem, log scale)</text>\n"
               "<text x=\"16\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 16 %.1f)\">accuracy</text>\n",
               L, T + ph, L + pw, T + ph, L, T, L, T + ph, L + pw / 2, H - 12, T + ph / 2, T + ph / 2);
-    static const char *names[] = {"pass@N", "majority@N", "best-of-N (ORM)", "weighted maj@N (ORM)"};
-    static const char *colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"};
-    int methods = c->scored ? 4 : 2;
-    for (int m = 0; m < methods; m++) {
+    static const char *names[] = {"pass@N", "majority@N", "best-of-N (ORM)", "weighted maj@N (ORM)",
+                                  "best-of-N (PRM)", "weighted maj@N (PRM)"};
+    static const char *colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"};
+    int ms[6], methods = 0;
+    ms[methods++] = 0, ms[methods++] = 1;
+    if (c->scored) ms[methods++] = 2, ms[methods++] = 3;
+    if (c->prm_scored) ms[methods++] = 4, ms[methods++] = 5;
+    for (int mi = 0; mi < methods; mi++) {
+        int m = ms[mi];
         sb_printf(&b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colors[m]);
         for (int k = 0; k < n_pts; k++) {
-            double v = m == 0 ? pts[k].pass : m == 1 ? pts[k].maj : m == 2 ? pts[k].best_of_n : pts[k].weighted;
+            double v = method_value(&pts[k], m);
             double x = L + pw * (log2(pts[k].n) - lo) / (hi - lo), y = T + ph - ph * (isfinite(v) ? v : 0);
             sb_printf(&b, "%s%.1f,%.1f", k ? " " : "", x, y);
         }
         sb_printf(&b, "\"/>\n");
         for (int k = 0; k < n_pts; k++) {
-            double v = m == 0 ? pts[k].pass : m == 1 ? pts[k].maj : m == 2 ? pts[k].best_of_n : pts[k].weighted;
+            double v = method_value(&pts[k], m);
             double x = L + pw * (log2(pts[k].n) - lo) / (hi - lo), y = T + ph - ph * (isfinite(v) ? v : 0);
             sb_printf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", x, y, colors[m]);
         }
-        double ly = T + 10 + 20.0 * m;
+        double ly = T + 10 + 20.0 * mi;
         sb_printf(&b,
                   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n"
                   "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n",

@@ -13,7 +13,13 @@
  *  - weighted majority: the cluster with the largest sum of sigmoid(score); ties go to the
  *    cluster seen first;
  *  - a pick is correct when its sample is (for votes: the cluster's first member);
- *  - FLOPs = 2 * policy_params * generated tokens + 2 * orm_params * tokens read by the ORM. */
+ *  - with a process reward model the PRM aggregate (a value in [0, 1] per sample) is one
+ *    more score column: PRM best-of-N = the highest aggregate among the first N (ties: the
+ *    earliest sample); PRM weighted majority = the cluster with the largest sum of
+ *    aggregates (no sigmoid: they are probabilities already; ties: the cluster seen first);
+ *  - FLOPs = 2 * policy_params * generated tokens + 2 * orm_params * tokens read by the ORM
+ *    + 2 * prm_params * tokens read by the PRM.
+ * Steps (for PRMs): the completion's text split at "\n\n" (see tts_split_steps). */
 #pragma once
 #include <cjson/cJSON.h>
 
@@ -25,12 +31,15 @@ typedef struct {
     float score;        /* ORM score (the head's value at the last token), when scored */
     long tokens;        /* generated tokens */
     long orm_tokens;    /* tokens the ORM read to score it (prompt + completion); 0 without */
+    float prm;          /* PRM aggregate of the step scores, in [0, 1], when PRM-scored */
+    long prm_tokens;    /* tokens the PRM read (one forward pass's worth); 0 without */
 } tts_sample_t;
 
 typedef struct {
     int n;                                  /* N */
     double pass, maj, best_of_n, weighted; /* fractions of problems; NAN for ORM methods without scores */
-    long tokens, orm_tokens;                /* over all problems, first N samples each */
+    double prm_best, prm_weighted;          /* PRM best-of-N and weighted majority; NAN without a PRM */
+    long tokens, orm_tokens, prm_tokens;    /* over all problems, first N samples each */
     double flops;
 } tts_point_t;
 
@@ -38,7 +47,32 @@ typedef struct {
     int n_problems, n_max;
     int scored; /* samples carry ORM scores */
     double policy_params, orm_params;
+    int prm_scored; /* samples carry PRM aggregates */
+    double prm_params;
+    const char *prm_format, *prm_agg; /* names reported in the JSON (with a PRM) */
 } tts_sweep_cfg_t;
+
+/* Step aggregation of a PRM's per-step scores. */
+typedef enum { TTS_AGG_LAST = 0, TTS_AGG_MIN, TTS_AGG_PROD, TTS_AGG_MEAN } tts_agg_t;
+/* "last" | "min" | "prod" | "mean"; anything else is an error naming the choices. */
+int tts_agg_from_name(const char *name, tts_agg_t *agg);
+const char *tts_agg_name(tts_agg_t agg);
+/* The aggregate of n step scores: the last one, the minimum, the product or the mean.
+ * A completion with no step (n = 0) scores 0. */
+double tts_aggregate(const float *scores, int n, tts_agg_t agg);
+
+/* Steps of a completion: text is split at every "\n\n" found scanning left to right
+ * (non-overlapping); the pieces between separators (and the rest after the last one) are
+ * the steps, except pieces made only of whitespace, which are dropped. ends[k] receives
+ * the byte offset just past step k's own text (the separator is not part of the step);
+ * starts (may be NULL) the offset of its first byte. Returns the number of steps (at most
+ * cap are written; the count is exact either way). */
+int tts_split_steps(const char *text, size_t len, size_t *starts, size_t *ends, int cap);
+/* For each byte offset ends[k] (increasing), the index of the first token whose text
+ * completes it: the smallest t with tok_end[t] >= ends[k], where tok_end[t] is the byte
+ * offset just past token t in the concatenated token texts (non-decreasing). pos[k] = -1
+ * when no token reaches it (ends[k] > tok_end[n_tok - 1]). */
+void tts_step_token_pos(const size_t *tok_end, int n_tok, const size_t *ends, int n_ends, int *pos);
 
 /* cluster[i] = index of the first member of sample i's cluster, or -1 when it abstains. */
 int tts_cluster(const tts_sample_t *s, int n, const math_opts_t *o, int *cluster);
@@ -46,11 +80,17 @@ int tts_cluster(const tts_sample_t *s, int n, const math_opts_t *o, int *cluster
 int tts_pick_majority(const int *cluster, int n);
 int tts_pick_best(const tts_sample_t *s, int n);
 int tts_pick_weighted(const tts_sample_t *s, const int *cluster, int n);
+/* The same picks over a score column: TTS_COL_ORM (score; weights sigmoid(score)) or
+ * TTS_COL_PRM (prm; weights prm). */
+enum { TTS_COL_ORM = 0, TTS_COL_PRM = 1 };
+int tts_pick_best_col(const tts_sample_t *s, int n, int col);
+int tts_pick_weighted_col(const tts_sample_t *s, const int *cluster, int n, int col);
 
 /* samples[p * n_max + i]: sample i of problem p. ns[k] in [1, n_max]. out[n_ns]. */
 int tts_sweep(const tts_sweep_cfg_t *c, const tts_sample_t *samples, const int *ns, int n_ns, const math_opts_t *o,
               tts_point_t *out);
-/* Reports: JSON {"problems", "n_max", "orm", "policy_params", "orm_params", "points": [...]},
+/* Reports: JSON {"problems", "n_max", "orm", "policy_params", "orm_params", "prm",
+ * "prm_format", "prm_agg", "prm_params", "points": [...]},
  * a markdown table, and an SVG plot of accuracy vs N per method (malloc'd text). */
 cJSON *tts_sweep_json(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts);
 char *tts_sweep_markdown(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts);

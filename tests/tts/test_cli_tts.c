@@ -1,8 +1,12 @@
 /* `rlc tts` end to end on the tiny fixture model: a sweep over N = 1,2,4 with an outcome
  * reward model made by `rlc init-model` (the qwen2-score fixture's head fits, 1 label, but
  * its vocabulary of 256 cannot read qwen2-tiny's token ids: that is checked as an error);
- * the JSON summary agrees with its per-sample records; bad input gives one error line, a
- * non-zero exit and no output files. */
+ * the JSON summary agrees with its per-sample records; the same run with a generic process
+ * reward model (another `rlc init-model` 1-label score head) scoring steps, and a
+ * math-shepherd run with qwen2-tiny itself as the PRM (an LM: its scores mean nothing, the
+ * checks are consistency: scores in [0, 1], aggregates of the step scores, PRM best-of-1 =
+ * first-sample accuracy, tokens and FLOPs); bad input gives one error line, a non-zero
+ * exit and no output files. */
 #include "testutil.h"
 
 #include "core/fs.h"
@@ -16,7 +20,7 @@ static void test_tts(void **s) {
     (void)s;
     char *d = test_tmpdir();
     char *data = fs_join(d, "d.jsonl"), *orm_cfg = fs_join(d, "orm.json"), *orm = fs_join(d, "orm");
-    char *js = fs_join(d, "s.json"), *svg = fs_join(d, "p.svg");
+    char *js = fs_join(d, "s.json"), *svg = fs_join(d, "p.svg"), *prm = fs_join(d, "prm");
     test_write_sum_problems(data, 4);
     /* the ORM: qwen2-tiny's architecture with a 1-label token-classification head */
     cJSON *cfg = rlc_json_load_file(fixture("models/qwen2-tiny/config.json"));
@@ -30,13 +34,16 @@ static void test_tts(void **s) {
     char log[8192];
     if (test_run(log, sizeof log, "%s init-model --config %s --out %s --seed 7", rlc_bin(), orm_cfg, orm))
         fail_msg("init-model: %s", log);
+    if (test_run(log, sizeof log, "%s init-model --config %s --out %s --seed 11", rlc_bin(), orm_cfg, prm))
+        fail_msg("init-model: %s", log);
     const char *model = fixture("models/qwen2-tiny");
     if (test_run(log, sizeof log,
                  "%s tts --model %s --data %s --n 1,2,4 --max-new-tokens 12 --temperature 1 --seed 3 --orm %s "
-                 "--out %s --plot %s",
-                 rlc_bin(), model, data, orm, js, svg))
+                 "--prm %s --prm-format generic --prm-agg min --out %s --plot %s",
+                 rlc_bin(), model, data, orm, prm, js, svg))
         fail_msg("tts: %s", log);
-    assert_non_null(strstr(log, "| N | pass@N | majority@N | best-of-N | weighted maj@N | tokens | FLOPs |"));
+    assert_non_null(strstr(log, "| N | pass@N | majority@N | best-of-N | weighted maj@N | PRM best-of-N | "
+                                "PRM weighted maj@N | tokens | FLOPs |"));
     cJSON *j = rlc_json_load_file(js);
     assert_non_null(j);
     assert_int_equal(cJSON_GetObjectItem(j, "problems")->valueint, 4);
@@ -44,10 +51,15 @@ static void test_tts(void **s) {
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "orm")));
     double pp = cJSON_GetObjectItem(j, "policy_params")->valuedouble, op = cJSON_GetObjectItem(j, "orm_params")->valuedouble;
     assert_true(pp > 0 && op > 0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "prm")));
+    assert_string_equal(cJSON_GetObjectItem(j, "prm_format")->valuestring, "generic");
+    assert_string_equal(cJSON_GetObjectItem(j, "prm_agg")->valuestring, "min");
+    double prp = cJSON_GetObjectItem(j, "prm_params")->valuedouble;
+    assert_true(prp > 0);
     /* per-sample records: sums over the first N samples, first-sample accuracy, mean correctness */
     const cJSON *items = cJSON_GetObjectItem(j, "items");
     assert_int_equal(cJSON_GetArraySize(items), 4);
-    long tok[3] = {0}, otok[3] = {0};
+    long tok[3] = {0}, otok[3] = {0}, ptok[3] = {0};
     const int ns[3] = {1, 2, 4};
     double first = 0, mean = 0;
     for (const cJSON *it = items->child; it; it = it->next) {
@@ -59,8 +71,18 @@ static void test_tts(void **s) {
             int t = cJSON_GetObjectItem(x, "tokens")->valueint, c = cJSON_IsTrue(cJSON_GetObjectItem(x, "correct"));
             assert_true(t >= 1 && t <= 12);
             assert_true(cJSON_IsNumber(cJSON_GetObjectItem(x, "score")));
+            /* generic PRM: sigmoid scores per step, their minimum, prompt + completion read once */
+            const cJSON *st = cJSON_GetObjectItem(x, "prm_steps");
+            double ps = cJSON_GetObjectItem(x, "prm_score")->valuedouble, mn = 0;
+            int pt = cJSON_GetObjectItem(x, "prm_tokens")->valueint, nst = cJSON_GetArraySize(st);
+            for (const cJSON *v = st ? st->child : NULL; v; v = v->next) {
+                assert_true(v->valuedouble > 0 && v->valuedouble < 1);
+                if (v == st->child || v->valuedouble < mn) mn = v->valuedouble;
+            }
+            assert_true(fabs(ps - mn) < 1e-6);
+            assert_int_equal(pt, nst ? pl + t : 0);
             for (int k = 0; k < 3; k++)
-                if (i < ns[k]) tok[k] += t, otok[k] += pl + t;
+                if (i < ns[k]) tok[k] += t, otok[k] += pl + t, ptok[k] += pt;
             if (i == 0) first += c;
             mean += c;
         }
@@ -74,8 +96,8 @@ static void test_tts(void **s) {
         assert_int_equal(cJSON_GetObjectItem(p, "n")->valueint, ns[k]);
         assert_true(pass >= prev - 1e-12 && pass <= 1); /* pass@N non-decreasing in N */
         prev = pass;
-        const char *acc[] = {"majority", "best_of_n", "weighted_majority"};
-        for (int m = 0; m < 3; m++) {
+        const char *acc[] = {"majority", "best_of_n", "weighted_majority", "prm_best_of_n", "prm_weighted_majority"};
+        for (int m = 0; m < 5; m++) {
             double v = cJSON_GetObjectItem(p, acc[m])->valuedouble;
             assert_true(v >= 0 && v <= 1);
             if (k == 0) assert_true(fabs(v - first / 4) < 1e-12); /* @1 all pick the first sample */
@@ -84,10 +106,56 @@ static void test_tts(void **s) {
         if (k == 0) assert_true(fabs(pass - mean / 16) < 1e-12); /* pass@1 = mean correctness */
         assert_int_equal((long)cJSON_GetObjectItem(p, "tokens")->valuedouble, tok[k]);
         assert_int_equal((long)cJSON_GetObjectItem(p, "orm_tokens")->valuedouble, otok[k]);
+        assert_int_equal((long)cJSON_GetObjectItem(p, "prm_tokens")->valuedouble, ptok[k]);
         double fl = cJSON_GetObjectItem(p, "flops")->valuedouble;
-        assert_true(fabs(fl - (2 * pp * tok[k] + 2 * op * otok[k])) < 1e-6 * fl);
+        assert_true(fabs(fl - (2 * pp * tok[k] + 2 * op * otok[k] + 2 * prp * ptok[k])) < 1e-6 * fl);
     }
     cJSON_Delete(j);
+    /* math-shepherd with qwen2-tiny as the PRM (its own tokenizer has "+" and "-"), prod */
+    if (test_run(log, sizeof log,
+                 "%s tts --model %s --data %s --n 1,2 --max-new-tokens 24 --temperature 1 --seed 5 --prm %s "
+                 "--prm-format math-shepherd --prm-agg prod --out %s",
+                 rlc_bin(), model, data, model, js))
+        fail_msg("tts math-shepherd: %s", log);
+    assert_non_null(strstr(log, "| N | pass@N | majority@N | PRM best-of-N | PRM weighted maj@N | tokens | FLOPs |"));
+    assert_non_null(j = rlc_json_load_file(js));
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(j, "orm")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "prm")));
+    assert_string_equal(cJSON_GetObjectItem(j, "prm_format")->valuestring, "math-shepherd");
+    assert_string_equal(cJSON_GetObjectItem(j, "prm_agg")->valuestring, "prod");
+    first = 0;
+    int steps = 0;
+    for (const cJSON *it = cJSON_GetObjectItem(j, "items")->child; it; it = it->next) {
+        int i = 0;
+        for (const cJSON *x = cJSON_GetObjectItem(it, "samples")->child; x; x = x->next, i++) {
+            const cJSON *st = cJSON_GetObjectItem(x, "prm_steps");
+            assert_true(cJSON_IsArray(st));
+            double prod = cJSON_GetArraySize(st) ? 1 : 0;
+            for (const cJSON *v = st->child; v; v = v->next, steps++) {
+                assert_true(v->valuedouble >= 0 && v->valuedouble <= 1);
+                prod *= v->valuedouble;
+            }
+            double ps = cJSON_GetObjectItem(x, "prm_score")->valuedouble;
+            assert_true(ps >= 0 && ps <= 1 && fabs(ps - prod) < 1e-6);
+            /* the PRM reads its own tokenization of problem + tagged steps */
+            assert_true(cJSON_GetArraySize(st) ? cJSON_GetObjectItem(x, "prm_tokens")->valueint > 0
+                                               : cJSON_GetObjectItem(x, "prm_tokens")->valueint == 0);
+            if (i == 0) first += cJSON_IsTrue(cJSON_GetObjectItem(x, "correct"));
+        }
+    }
+    assert_true(steps > 0);
+    pts = cJSON_GetObjectItem(j, "points");
+    const cJSON *p1 = cJSON_GetArrayItem(pts, 0);
+    assert_true(fabs(cJSON_GetObjectItem(p1, "prm_best_of_n")->valuedouble - first / 4) < 1e-12);
+    assert_true(fabs(cJSON_GetObjectItem(p1, "prm_weighted_majority")->valuedouble - first / 4) < 1e-12);
+    for (int k = 0; k < 2; k++) {
+        const cJSON *p = cJSON_GetArrayItem(pts, k);
+        double v = cJSON_GetObjectItem(p, "prm_best_of_n")->valuedouble;
+        assert_true(v >= 0 && v <= 1);
+        assert_null(cJSON_GetObjectItem(p, "best_of_n"));
+    }
+    cJSON_Delete(j);
+    unlink(js);
     char *sv = NULL;
     size_t svn = 0;
     assert_int_equal(fs_read_all(svg, &sv, &svn), 0);
@@ -115,12 +183,49 @@ static void test_tts(void **s) {
                  model, o);
     test_expect_cli_error("out of range (vocab size 256)", "%s tts --model %s --data %s --orm %s --max-new-tokens 4 %s",
                  rlc_bin(), model, data, fixture("models/qwen2-score"), o);
+    /* PRM options */
+    test_expect_cli_error("--prm-format must be generic or math-shepherd",
+                          "%s tts --model %s --data %s --prm %s --prm-format bogus %s", rlc_bin(), model, data, prm, o);
+    test_expect_cli_error("--prm-agg must be last, min, prod or mean",
+                          "%s tts --model %s --data %s --prm %s --prm-agg max %s", rlc_bin(), model, data, prm, o);
+    test_expect_cli_error("2-layer MLP", "%s tts --model %s --data %s --prm %s --prm-format qwen-prm %s", rlc_bin(),
+                          model, data, prm, o);
+    test_expect_cli_error("need --prm", "%s tts --model %s --data %s --prm-agg min %s", rlc_bin(), model, data, o);
+    test_expect_cli_error("needs a score head with 1 label (it has 0)",
+                          "%s tts --model %s --data %s --prm %s --max-new-tokens 4 %s", rlc_bin(), model, data, model, o);
+    test_expect_cli_error("needs a language-model head", "%s tts --model %s --data %s --prm %s --prm-format math-shepherd "
+                          "--max-new-tokens 4 %s", rlc_bin(), model, data, prm, o);
+    test_expect_cli_error("out of range (vocab size 256)", "%s tts --model %s --data %s --prm %s --max-new-tokens 4 %s",
+                          rlc_bin(), model, data, fixture("models/qwen2-score"), o);
+    /* math-shepherd whose tokenizer has no "+" token: qwen2-tiny with "+" taken out of the vocabulary */
+    char *ms = fs_join(d, "noplus");
+    snprintf(log, sizeof log, "mkdir -p %s && cp %s/config.json %s/model.safetensors %s/", ms, model, model, ms);
+    assert_int_equal(system(log), 0);
+    cJSON *tj = rlc_json_load_file(fixture("models/qwen2-tiny/tokenizer.json"));
+    assert_non_null(tj);
+    cJSON *tm = cJSON_GetObjectItem(tj, "model"), *merges = cJSON_GetObjectItem(tm, "merges");
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItem(tm, "vocab"), "+");
+    for (int m = cJSON_GetArraySize(merges) - 1; m >= 0; m--) {
+        cJSON *mg = cJSON_GetArrayItem(merges, m);
+        int has = 0;
+        for (const cJSON *q = mg->child; q; q = q->next) has |= cJSON_IsString(q) && !strcmp(q->valuestring, "+");
+        if (cJSON_IsString(mg)) has = strstr(mg->valuestring, "+") != NULL;
+        if (has) cJSON_DeleteItemFromArray(merges, m);
+    }
+    char *tpath = fs_join(ms, "tokenizer.json");
+    txt = cJSON_PrintUnformatted(tj);
+    assert_int_equal(fs_write_atomic(tpath, txt, strlen(txt)), 0);
+    free(txt), free(tpath);
+    cJSON_Delete(tj);
+    test_expect_cli_error("\"+\" is not a single token", "%s tts --model %s --data %s --prm %s --prm-format math-shepherd "
+                          "--max-new-tokens 4 %s", rlc_bin(), model, data, ms, o);
+    free(ms);
     assert_false(exists(js));
     assert_false(exists(svg));
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "rm -rf %s", d);
     assert_int_equal(system(cmd), 0);
-    free(bad), free(data), free(orm_cfg), free(orm), free(js), free(svg), free(d);
+    free(bad), free(data), free(orm_cfg), free(orm), free(prm), free(js), free(svg), free(d);
 }
 
 int main(void) {
