@@ -291,7 +291,7 @@ static void cache_put(tok_bpe_t *b, const char *w, size_t n, uint64_t h, const i
     }
     cache_slot_t *s = &b->slots[j];
     memcpy(b->ckeys + b->kused, w, n);
-    memcpy(b->cids + b->iused, ids, (size_t)nids * sizeof *ids);
+    if (nids) memcpy(b->cids + b->iused, ids, (size_t)nids * sizeof *ids); /* a word may encode to nothing */
     s->hash = h;
     s->koff = b->kused;
     s->klen = (uint16_t)n;
