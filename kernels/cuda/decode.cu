@@ -29,6 +29,28 @@ __global__ void kv_store_k(bf16 *kc, bf16 *vc, const bf16 *qkv, const int32_t *s
     }
 }
 
+/* Token n's sequence s (the last with cu_q[s] <= n) and its position in that sequence's
+ * context. 0 when the block has nothing to do: n lies outside every sequence (its output
+ * stays as it is), or the position is outside the cache (flagged as bad input). */
+__device__ __forceinline__ bool pa_locate(int n, const int32_t *cu_q, const int32_t *ctx_len, int nseq, int cap,
+                                          int *flag, int *s_out, int *pos_out) {
+    int lo = 0, hi = nseq;
+    while (hi - lo > 1) {
+        int mid = (lo + hi) / 2;
+        if (cu_q[mid] <= n) lo = mid; else hi = mid;
+    }
+    int s = lo;
+    if (n < cu_q[s] || n >= cu_q[s + 1]) return false;
+    int pos = ctx_len[s] - (cu_q[s + 1] - cu_q[s]) + (n - cu_q[s]);
+    if (pos < 0 || pos >= cap) {
+        if (threadIdx.x == 0) atomicOr(flag, FLAG_BAD_PAGED);
+        return false;
+    }
+    *s_out = s;
+    *pos_out = pos;
+    return true;
+}
+
 /* grid (token, query head) */
 __global__ void __launch_bounds__(PA_THREADS)
     paged_attn_k(bf16 *out, const bf16 *qkv, const bf16 *kc, const bf16 *vc, const int32_t *cu_q,
@@ -40,20 +62,8 @@ __global__ void __launch_bounds__(PA_THREADS)
     RLC_DYN_SMEM(float, sm);
     float *q = sm, *o = sm + D;
     int n = blockIdx.x, h = blockIdx.y, g = h / (Hq / Hk);
-    /* the sequence holding token n: the last s with cu_q[s] <= n */
-    int lo = 0, hi = nseq;
-    while (hi - lo > 1) {
-        int mid = (lo + hi) / 2;
-        if (cu_q[mid] <= n) lo = mid; else hi = mid;
-    }
-    int s = lo;
-    if (n < cu_q[s] || n >= cu_q[s + 1]) return; /* outside every sequence: stays zero */
-    int qlen = cu_q[s + 1] - cu_q[s];
-    int pos = ctx_len[s] - qlen + (n - cu_q[s]);
-    if (pos < 0 || pos >= max_pages * page_size) {
-        if (threadIdx.x == 0) atomicOr(flag, FLAG_BAD_PAGED);
-        return;
-    }
+    int s, pos;
+    if (!pa_locate(n, cu_q, ctx_len, nseq, max_pages * page_size, flag, &s, &pos)) return;
     size_t kvw = (size_t)Hk * D;
     const bf16 *qr = qkv + (size_t)n * (Hq + 2 * Hk) * D + (size_t)h * D;
     for (int d = threadIdx.x; d < D; d += blockDim.x) {
@@ -117,19 +127,8 @@ __global__ void __launch_bounds__(PA_THREADS)
     RLC_DYN_SMEM(float, sm);
     float *q = sm, *o = q + G * D, *sc = o + G * D; /* q, o [G][D]; sc [G][PA_THREADS] */
     bf16 *ks = (bf16 *)(sc + G * PA_THREADS), *vs = ks + PA_THREADS * KS; /* [PA_THREADS][D (+2)] */
-    int lo = 0, hi = nseq;
-    while (hi - lo > 1) {
-        int mid = (lo + hi) / 2;
-        if (cu_q[mid] <= n) lo = mid; else hi = mid;
-    }
-    int s = lo;
-    if (n < cu_q[s] || n >= cu_q[s + 1]) return;
-    int qlen = cu_q[s + 1] - cu_q[s];
-    int pos = ctx_len[s] - qlen + (n - cu_q[s]);
-    if (pos < 0 || pos >= max_pages * page_size) {
-        if (threadIdx.x == 0) atomicOr(flag, FLAG_BAD_PAGED);
-        return;
-    }
+    int s, pos;
+    if (!pa_locate(n, cu_q, ctx_len, nseq, max_pages * page_size, flag, &s, &pos)) return;
     size_t kvw = (size_t)Hk * D;
     const bf16 *qr = qkv + (size_t)n * (Hq + 2 * Hk) * D + (size_t)g * G * D;
     for (int i = threadIdx.x; i < G * D; i += blockDim.x) {

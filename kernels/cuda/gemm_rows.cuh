@@ -11,9 +11,9 @@
 
 namespace RLC_CU_NS {
 
-/* out is float [N, OC] when out_f32, else bf16; bias (bf16 [OC]) may be NULL. Any pointer
- * alignment and any IC >= 1 (16-byte vector loads where alignment allows; the summation
- * order is the same either way). */
+/* out is float [N, OC] when out_f32, else bf16; bias (bf16 [OC]) may be NULL. N, OC and IC
+ * are >= 1 (cu_gemm_rowinv checks them). Any pointer alignment (16-byte vector loads where
+ * alignment allows; the summation order is the same either way). */
 void cu_gemm_rows(cu_impl *im, void *out, bool out_f32, const bf16 *inp, const bf16 *w, const bf16 *bias, int N,
                   int IC, int OC);
 

@@ -14,8 +14,8 @@ namespace RLC_CU_NS {
  * launch shapes (both give the same bits; for tests and tuning), "tc" picks per call. */
 enum { ROWINV_SIMT = 0, ROWINV_TC = 1, ROWINV_TC_SPLIT = 2, ROWINV_TC_TILE = 3 };
 
-/* out is float [N, OC] when out_f32, else bf16; bias (bf16 [OC]) may be NULL. Any pointer
- * alignment and any IC >= 1. */
+/* out is float [N, OC] when out_f32, else bf16; bias (bf16 [OC]) may be NULL. N, OC and IC
+ * are >= 1 (cu_gemm_rowinv checks them); any pointer alignment. */
 void cu_gemm_rows_tc(cu_impl *im, void *out, bool out_f32, const bf16 *inp, const bf16 *w, const bf16 *bias, int N,
                      int IC, int OC);
 
@@ -23,9 +23,15 @@ void cu_gemm_rows_tc(cu_impl *im, void *out, bool out_f32, const bf16 *inp, cons
  * function of IC alone (see gemm_rows_tc.cu). */
 int cu_rowinv_splits(int IC);
 
-/* The row-invariant matmul the backend was created with (RLC_CUDA_ROWINV). */
+/* The row-invariant matmul the backend was created with (RLC_CUDA_ROWINV); empty shapes
+ * are no-ops and IC < 1 is an error, for both kernels. */
 static inline void cu_gemm_rowinv(cu_impl *im, void *out, bool out_f32, const bf16 *inp, const bf16 *w,
                                   const bf16 *bias, int N, int IC, int OC) {
+    if (N <= 0 || OC <= 0 || im->err) return;
+    if (IC <= 0) {
+        cu_fail(im, RLC_EINVAL, "row-invariant matmul: IC must be positive (got %d)", IC);
+        return;
+    }
     if (im->rowinv != ROWINV_SIMT)
         cu_gemm_rows_tc(im, out, out_f32, inp, w, bias, N, IC, OC);
     else
