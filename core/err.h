@@ -14,6 +14,7 @@ enum {
     RLC_ERANGE = -6,  /* value out of range (token id, index, length) */
     RLC_EUNSUP = -7,  /* valid but unsupported (dtype, architecture) */
     RLC_EINTR = -8,   /* interrupted by a signal */
+    RLC_ENONFINITE = -9, /* a loss or gradient became NaN or infinite (a diverging run) */
 };
 
 #if defined(__GNUC__)

@@ -59,7 +59,7 @@ int rlc_optim_step(rlc_optim_t *o, float lr, uint32_t seed, double *grad_norm) {
     rlc_backend_t *be = m->be;
     double norm = rlc_model_grad_norm(m);
     if (grad_norm) *grad_norm = norm;
-    if (!isfinite(norm)) return rlc_errc(RLC_EINVAL, "non-finite gradient (norm %g); update skipped", norm);
+    if (!isfinite(norm)) return rlc_errc(RLC_ENONFINITE, "non-finite gradient (norm %g); update skipped", norm);
     float scale = 1.0f;
     if (o->cfg.max_grad_norm > 0 && norm > o->cfg.max_grad_norm) scale = (float)(o->cfg.max_grad_norm / (norm + 1e-6));
     o->step++;

@@ -1,0 +1,381 @@
+/* Stage: the supervised phase (`rlc sft`). Prompts rendered as in training, loss on the
+ * response tokens only (token-mean cross-entropy over the global batch), the tokenizer's
+ * EOS appended so the model learns to stop; the same packed batches, micro-batches, run
+ * directory, optimizer, checkpoints, resume and data parallelism as the RL loop. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "rl/ckpt.h"
+#include "rl/loop.h"
+#include "rl/step.h"
+#include "tts/eval.h"
+
+void rl_sft_defaults(rl_sft_opts_t *o) {
+    memset(o, 0, sizeof *o);
+    o->template_name = "raw";
+    o->epochs = 1;
+    o->batch_size = 32;
+    o->micro_batch = 8;
+    o->max_len = 1024;
+    o->lr = 1e-5;
+    o->min_lr_ratio = 0.1;
+    o->weight_decay = 0.0;
+    o->max_grad_norm = 1.0;
+    o->lr_schedule = RL_LR_COSINE;
+    o->warmup_steps = 0;
+    o->seed = 0;
+    o->keep_last = 2;
+    o->device = "cpu";
+}
+
+typedef struct {
+    int32_t *ids;
+    int n, n_prompt;
+} sft_ex_t;
+
+/* Render, tokenize and check every example before training starts. */
+static int sft_prepare(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl, sft_ex_t **out, int *count,
+                       long *truncated) {
+    rlc_jsonl_t r;
+    int rc = rlc_jsonl_open(&r, o->data);
+    if (rc) return rc;
+    sft_ex_t *ex = NULL;
+    int n = 0, cap = 0;
+    cJSON *row;
+    int32_t eos = tok_eos_id(tok);
+    while ((rc = rlc_jsonl_next(&r, &row)) > 0) {
+        char where[600];
+        snprintf(where, sizeof where, "%s:%ld", o->data, r.lineno);
+        const char *pk = o->prompt_key, *rk = o->response_key;
+        if (!pk) pk = cJSON_GetObjectItemCaseSensitive(row, "prompt") ? "prompt" : "problem";
+        if (!rk) rk = cJSON_GetObjectItemCaseSensitive(row, "response") ? "response" : "solution";
+        const char *ptxt = NULL, *rtxt = NULL;
+        if ((rc = rlc_json_get_str(row, pk, &ptxt, 1, where)) || (rc = rlc_json_get_str(row, rk, &rtxt, 1, where))) {
+            cJSON_Delete(row);
+            break;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            sft_ex_t *q = rlc_realloc(ex, (size_t)cap * sizeof *q);
+            if (!q) {
+                rc = RLC_ENOMEM;
+                cJSON_Delete(row);
+                break;
+            }
+            ex = q;
+        }
+        int32_t *p = NULL, *resp = NULL;
+        int np = 0, nr = 0;
+        rc = tts_encode_problem(tok, tpl, o->chat_family, ptxt, &p, &np, NULL);
+        if (!rc) rc = tok_encode(tok, rtxt, strlen(rtxt), 0, &resp, &nr);
+        cJSON_Delete(row);
+        if (rc) {
+            free(p);
+            free(resp);
+            rlc_err_ctx(rc, "%s", where);
+            break;
+        }
+        int total = np + nr + (eos >= 0);
+        if (total > o->max_len) {
+            (*truncated)++;
+            total = (int)o->max_len;
+        }
+        if (np >= total) {
+            free(p);
+            free(resp);
+            rc = rlc_errc(RLC_EINVAL, "%s: the prompt alone fills max_len %ld", where, o->max_len);
+            break;
+        }
+        int32_t *all = rlc_malloc((size_t)(np + nr + 1) * sizeof *all);
+        if (!all) {
+            free(p);
+            free(resp);
+            rc = RLC_ENOMEM;
+            break;
+        }
+        memcpy(all, p, (size_t)np * sizeof *all);
+        memcpy(all + np, resp, (size_t)nr * sizeof *all);
+        if (eos >= 0) all[np + nr] = eos;
+        free(p);
+        free(resp);
+        ex[n++] = (sft_ex_t){all, total, np};
+    }
+    rlc_jsonl_close(&r);
+    if (rc < 0 || !n) {
+        for (int i = 0; i < n; i++) free(ex[i].ids);
+        free(ex);
+        return rc < 0 ? rc : rlc_errc(RLC_EINVAL, "%s: no usable examples", o->data);
+    }
+    *out = ex;
+    *count = n;
+    return 0;
+}
+
+/* Everything of a run of SFT. */
+typedef struct {
+    const rl_sft_opts_t *o;
+    dist_comm_t *comm;
+    int rank0;
+    data_tpl_t tpl;
+    rlc_backend_t *be;
+    rlc_model_t *m;
+    tok_t *tok;
+    rlc_optim_t *opt;
+    sft_ex_t *ex;
+    int nex;
+    long steps, epoch;
+    micro_t micro;
+    rl_jsonl_writer_t mw;
+    rl_train_state_t st;
+    char *ckdir;
+    long ckstep;
+    seqbuf_t b;
+    uint32_t *order;
+} sft_t;
+
+static int sft_check_opts(const rl_sft_opts_t *o, data_tpl_t *tpl) {
+    if (!o->model || !o->data || !o->run_dir) return rlc_errc(RLC_EINVAL, "sft needs --model, --data and --run-dir");
+    if (o->batch_size < 1 || o->micro_batch < 1 || o->batch_size % o->micro_batch)
+        return rlc_errc(RLC_EINVAL, "batch_size (%ld) must be a positive multiple of micro_batch (%ld)", o->batch_size,
+                        o->micro_batch);
+    if (o->micro_tokens < 0) return rlc_errc(RLC_EINVAL, "micro_tokens must be 0 (no limit) or a token count");
+    if (!(o->lr > 0)) return rlc_errc(RLC_EINVAL, "lr must be positive");
+    if (o->max_len < 2) return rlc_errc(RLC_EINVAL, "max_len must be at least 2");
+    return data_template_from_name(o->template_name, tpl);
+}
+
+/* What a rank does alone: model, tokenizer, examples, optimizer, activations, checkpoint. */
+static int sft_setup(sft_t *s) {
+    const rl_sft_opts_t *o = s->o;
+    dist_comm_t *comm = s->comm;
+    int rc;
+    long truncated = 0;
+    if (s->rank0 && (rc = fs_mkdir_p(o->run_dir))) return rc;
+    if (o->resume && (rc = rl_ckpt_latest(o->run_dir, 0, &s->ckdir, &s->ckstep)) < 0) return rc;
+    const char *src = s->ckdir ? s->ckdir : o->model;
+    int ordinal = comm->world > 1 && strcmp(o->device, "cpu")
+                      ? dist_device_ordinal(comm, o->device, rlc_backend_cuda_devices(NULL, 0))
+                      : 0;
+    if ((rc = rlc_backend_create(&s->be, o->device, ordinal, dist_cpu_threads(comm, (int)o->threads)))) return rc;
+    if ((rc = rlc_model_load(&s->m, src, s->be))) return rc;
+    if ((rc = tok_load(&s->tok, src))) return rc;
+    if ((rc = sft_prepare(o, s->tok, s->tpl, &s->ex, &s->nex, &truncated))) return rc;
+    if (truncated) LOG_WARN("%ld example(s) longer than max_len %ld were truncated", truncated, o->max_len);
+    s->steps = o->steps > 0 ? o->steps : (long)((double)s->nex * o->epochs / o->batch_size);
+    if (s->steps < 1) s->steps = 1;
+    rlc_adamw_cfg_t ac = {.lr = (float)o->lr, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
+                          .weight_decay = (float)o->weight_decay, .max_grad_norm = (float)o->max_grad_norm};
+    if ((rc = rlc_optim_create(&s->opt, s->m, &ac))) return rc;
+    s->micro = (micro_t){(int)o->micro_batch, o->micro_tokens};
+    if ((rc = reserve_acts(s->m, &s->micro, (int)o->max_len, 1))) return rc;
+    report_memory(s->m, &s->micro, (int)o->max_len);
+    if (s->ckdir) {
+        rl_ckpt_model_t ms = {NULL, s->m, s->opt};
+        if ((rc = rl_ckpt_load_state(s->ckdir, &s->st, &ms, 1))) return rc;
+        LOG_INFO("resuming SFT from %s (step %ld)", s->ckdir, s->st.step);
+    }
+    /* The example order: a Philox shuffle per epoch; the state is (epoch, position). */
+    s->order = rlc_malloc((size_t)s->nex * sizeof *s->order);
+    return s->order ? 0 : RLC_ENOMEM;
+}
+
+/* All ranks: the same run, checkpoint and weights everywhere; rank 0 opens the files. */
+static int sft_shared(sft_t *s) {
+    const rl_sft_opts_t *o = s->o;
+    dist_comm_t *comm = s->comm;
+    int rc = 0;
+    if (comm->world > 1) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "model %s\ndata %s (%d examples)\nrun_dir %s\nresume step %ld\nsteps %ld\nbatch_size %ld\n"
+                 "micro_batch %ld\nmax_len %ld\nlr %.17g\nseed %ld\ntemplate %s\n",
+                 o->model, o->data, s->nex, o->run_dir, s->ckdir ? s->st.step : -1, s->steps, o->batch_size,
+                 o->micro_batch, o->max_len, o->lr, o->seed, o->template_name ? o->template_name : "");
+        if ((rc = dist_verify_same_text(comm, text, "SFT setup"))) return rc;
+    }
+    if ((rc = dist_agree(comm, dist_attach_backend(comm, s->be)))) return rc;
+    if (comm->world > 1 && (rc = dist_verify_replicas(comm, s->be, s->m->params, RLC_BUF_PARAM, s->m->n_params,
+                                                      "the initial weights", NULL)))
+        return rc;
+    if (s->rank0) rc = rl_open_run_files(o->run_dir, s->ckdir ? s->st.step : -1, &s->mw, NULL);
+    return dist_agree(comm, rc);
+}
+
+/* This rank's share of the step's examples (global positions [k0, k1)) packed into s->b. */
+static int sft_pack(sft_t *s, long step) {
+    const rl_sft_opts_t *o = s->o;
+    int rc = 0;
+    s->b.nseq = s->b.ntok = 0;
+    long k0, k1;
+    dist_split(o->batch_size, s->comm->rank, s->comm->world, &k0, &k1);
+    for (long k = k0; k < k1 && !rc; k++) {
+        long gidx = step * o->batch_size + k, ep = gidx / s->nex, pos = gidx % s->nex;
+        if (ep != s->epoch) { /* shuffle of epoch ep is a pure function of (seed, ep) */
+            rlc_rng_t r;
+            rlc_rng_init(&r, (uint64_t)o->seed, (uint64_t)ep + 1);
+            for (int i = 0; i < s->nex; i++) s->order[i] = (uint32_t)i;
+            for (int i = s->nex - 1; i > 0; i--) {
+                uint32_t j = rlc_rng_below(&r, (uint32_t)i + 1), t = s->order[i];
+                s->order[i] = s->order[j];
+                s->order[j] = t;
+            }
+            s->epoch = ep;
+        }
+        const sft_ex_t *e = &s->ex[s->order[pos]];
+        rc = sb_add(&s->b, e->ids, e->n_prompt, e->ids + e->n_prompt, e->n - e->n_prompt, NULL);
+    }
+    return rc;
+}
+
+/* One optimizer step: token-mean cross-entropy over the response tokens of every rank
+ * (dlogp = -1/N), metrics into mt. */
+static int sft_step(sft_t *s, long step, rl_step_metrics_t *mt) {
+    const rl_sft_opts_t *o = s->o;
+    dist_comm_t *comm = s->comm;
+    seqbuf_t *b = &s->b;
+    double t0 = rlc_now();
+    int rc = sft_pack(s, step);
+    double ntok = 0;
+    for (int t = 0; t < b->ntok; t++) ntok += b->mask[t];
+    if ((rc = dist_agree(comm, rc))) return rc;
+    if ((rc = dist_allreduce_f64(comm, &ntok, 1, DIST_SUM))) return rc;
+    for (int t = 0; t < b->ntok; t++) b->adv[t] = ntok > 0 ? -(float)(b->mask[t] / ntok) : 0;
+    float lr = (float)rl_lr_at(o->lr_schedule, o->lr, step, o->warmup_steps, s->steps, o->min_lr_ratio);
+    int32_t *cu = rlc_malloc((size_t)(o->micro_batch + 1) * sizeof *cu);
+    float *lp = rlc_malloc((size_t)(b->ntok ? b->ntok : 1) * sizeof(float));
+    if (!cu || !lp) rc = RLC_ENOMEM;
+    rlc_model_zero_grads(s->m);
+    double loss = 0, correct_tok = 0;
+    for (int s0 = 0, s1; s0 < b->nseq && !rc; s0 = s1) {
+        s1 = micro_end(b, s0, b->nseq, &s->micro);
+        rlc_batch_t v = sb_view(b, s0, s1, cu);
+        rlc_fwd_opts_t fo = {.inv_temp = 1, .train = 1, .head = RLC_HEAD_LM, .skip_head = 1};
+        rc = rlc_model_forward(s->m, &v, &fo, NULL, NULL, NULL);
+        if (!rc) rc = rlc_model_backward(s->m, &v, &fo, b->adv + b->cu[s0], NULL, NULL, lp + b->cu[s0], NULL);
+    }
+    for (int t = 0; t < b->ntok && !rc; t++) {
+        loss -= b->mask[t] * lp[t];
+        correct_tok += b->mask[t] * (lp[t] > -0.6931472f); /* p > 1/2: the argmax */
+    }
+    double gnorm = NAN;
+    rc = rl_reduce_and_step(comm, s->m, s->opt, rc, lr, (uint32_t)step, &gnorm);
+    free(cu);
+    free(lp);
+    if (rc) return rc;
+    double sums[2] = {loss, correct_tok}, tt = rlc_now() - t0;
+    int64_t ntrain = b->ntok;
+    if (comm->world > 1 && ((rc = dist_allreduce_f64(comm, sums, 2, DIST_SUM)) ||
+                            (rc = dist_allreduce_i64(comm, &ntrain, 1, DIST_SUM)) ||
+                            (rc = dist_allreduce_f64(comm, &tt, 1, DIST_MAX))))
+        return rc;
+    loss = sums[0], correct_tok = sums[1];
+    rl_step_metrics_init(mt);
+    mt->step = step + 1;
+    mt->loss = ntok > 0 ? loss / ntok : NAN;
+    mt->grad_norm = gnorm;
+    mt->lr = lr;
+    mt->tokens_train = (long)ntrain;
+    mt->t_train = mt->t_total = tt;
+    mt->tok_per_s = mt->t_total > 0 ? (double)ntrain / mt->t_total : NAN;
+    mt->extra = cJSON_CreateObject();
+    if (mt->extra) cJSON_AddNumberToObject(mt->extra, "token_acc", ntok > 0 ? correct_tok / ntok : 0);
+    return 0;
+}
+
+/* Collective: the replicas are checked to be identical, then rank 0 writes the checkpoint. */
+static int sft_save(sft_t *s) {
+    const rl_sft_opts_t *o = s->o;
+    dist_comm_t *comm = s->comm;
+    uint64_t h = 0;
+    int rc = 0;
+    if (comm->world > 1 &&
+        !(rc = dist_verify_replicas(comm, s->be, s->m->params, RLC_BUF_PARAM, s->m->n_params, "the weights", &h)))
+        LOG_INFO("step %ld: weights identical on all %d ranks (fnv64 %016llx)", s->st.step, comm->world,
+                 (unsigned long long)h);
+    if (!rc && s->rank0) {
+        rl_ckpt_model_t ms = {NULL, s->m, s->opt};
+        rl_sync_writer(&s->mw);
+        s->st.data_epoch = (s->st.step * o->batch_size) / s->nex;
+        s->st.data_cursor = (s->st.step * o->batch_size) % s->nex;
+        s->st.seed = (uint64_t)o->seed;
+        rc = rl_ckpt_save(o->run_dir, &s->st, &ms, 1, o->save_dtype, (int)o->keep_last, NULL);
+    }
+    return dist_agree(comm, rc);
+}
+
+static void sft_free(sft_t *s) {
+    for (int i = 0; i < s->nex; i++) free(s->ex[i].ids);
+    free(s->ex);
+    free(s->order);
+    sb_free(&s->b);
+    free(s->ckdir);
+    rl_jsonl_writer_close(&s->mw);
+    rl_train_state_free(&s->st);
+    rlc_optim_free(s->opt);
+    if (s->tok) tok_free(s->tok);
+    rlc_model_free(s->m);
+    rlc_backend_destroy(s->be);
+}
+
+/* The steps, with metrics, the progress bar, checkpoints and the signal stop. */
+static int sft_run(sft_t *s) {
+    const rl_sft_opts_t *o = s->o;
+    dist_comm_t *comm = s->comm;
+    int rc = 0;
+    rlc_progress_t pg;
+    rlc_progress_begin(&pg, "sft", s->steps - s->st.step);
+    rl_signal_install();
+    for (long step = s->st.step; step < s->steps && !rc; step++) {
+        rl_step_metrics_t mt;
+        if ((rc = sft_step(s, step, &mt))) break;
+        if (s->rank0) rc = rl_metrics_put(&s->mw, &mt);
+        rc = dist_agree(comm, rc);
+        if (!rc && o->on_step) o->on_step(o->user, &mt);
+        cJSON_Delete(mt.extra);
+        if (rc) break;
+        char extra_s[64];
+        snprintf(extra_s, sizeof extra_s, "loss %.4f", mt.loss);
+        rlc_progress_update(&pg, step + 1 - (s->ckdir ? s->ckstep : 0), extra_s);
+        if (!o->quiet && s->rank0 && (step + 1) % 10 == 0 && !pg.tty)
+            printf("sft step %ld | loss %.4f | gnorm %.3f | lr %.3g | %.2f s\n", step + 1, mt.loss, mt.grad_norm,
+                   mt.lr, mt.t_total);
+        s->st.step = step + 1;
+        int last = s->st.step == s->steps, sig = dist_agree_signal(comm, rl_signal_pending());
+        if ((o->save_every > 0 && s->st.step % o->save_every == 0) || last || sig) rc = sft_save(s);
+        if (!rc && sig) {
+            rc = rlc_errc(RLC_EINTR, "interrupted at step %ld (checkpoint saved; --resume continues)", s->st.step);
+            comm->error_agreed = 1;
+        }
+    }
+    rlc_progress_end(&pg);
+    rl_signal_uninstall();
+    return rc;
+}
+
+int rl_sft(const rl_sft_opts_t *o) {
+    dist_comm_t one;
+    sft_t s;
+    memset(&s, 0, sizeof s);
+    s.o = o;
+    s.comm = o->comm;
+    if (!s.comm) {
+        dist_none_init(&one);
+        s.comm = &one;
+    }
+    s.rank0 = s.comm->rank == 0;
+    s.epoch = -1;
+    s.steps = 1;
+    int rc = sft_check_opts(o, &s.tpl);
+    if ((rc = dist_agree(s.comm, rc))) return rc;
+    rc = dist_agree(s.comm, sft_setup(&s));
+    if (!rc) rc = sft_shared(&s);
+    if (!rc) rc = sft_run(&s);
+    sft_free(&s);
+    return rc;
+}

@@ -1,0 +1,135 @@
+/* The pieces of one training step that the rl/ stages share (private to rl/): the packed sequence
+ * buffer and its micro-batches (batch.c), the run context, the rollout of a step (rollout.c),
+ * the update (update.c) and the run-directory files (loop.c, sft.c). Where each stage
+ * lives: docs/training.md, "Where a step lives". */
+#pragma once
+#include <stdint.h>
+
+#include "data/dataset.h"
+#include "data/template.h"
+#include "dist/dist.h"
+#include "gen/engine.h"
+#include "model/optim.h"
+#include "rewards/reward.h"
+#include "rl/algo.h"
+#include "rl/config.h"
+#include "rl/metrics.h"
+#include "tokenizer/tok.h"
+
+/* ------------------------------------------------------------------ batch.c */
+
+/* Sequences for training. Row t of a sequence predicts token t+1; per-row arrays hold
+ * what the loss needs for that prediction (mask = 1 when token t+1 is trainable). */
+typedef struct {
+    int32_t *ids, *cu;
+    float *mask, *adv, *old_logp, *ref_logp, *values, *rew_tok, *ret;
+    int nseq, ntok, cap_tok, cap_seq;
+} seqbuf_t;
+
+void sb_free(seqbuf_t *b);
+/* Append prompt + completion; trainable[i] (NULL = all) marks completion tokens trained. */
+int sb_add(seqbuf_t *b, const int32_t *prompt, int np, const int32_t *comp, int nc, const uint8_t *trainable);
+/* A view of sequences [s0, s1) as a model batch (cu rebased into `cu_local`, s1-s0+1 slots). */
+rlc_batch_t sb_view(const seqbuf_t *b, int s0, int s1, int32_t *cu_local);
+
+/* How sequences are grouped into forward/backward passes: up to `seqs` sequences and, when
+ * tokens > 0, at most `tokens` tokens (verl's dynamic batch size); a sequence longer than
+ * the token budget runs alone. Any grouping gives the same loss and gradients (the
+ * aggregation denominators are global), only memory and speed change. */
+typedef struct {
+    int seqs;
+    long tokens;
+} micro_t;
+
+/* End of the micro-batch starting at sequence s (< s1). */
+int micro_end(const seqbuf_t *b, int s, int s1, const micro_t *mb);
+/* Tokens in the largest micro-batch of sequences [s0, s1). */
+int sb_max_micro_tokens(const seqbuf_t *b, int s0, int s1, const micro_t *mb);
+/* Reserve the activations of the largest possible micro-batch (sequences of up to seq_len
+ * tokens) up front, so a batch that cannot fit fails now rather than hours in. */
+int reserve_acts(rlc_model_t *m, const micro_t *mb, int seq_len, int train);
+/* The start-up memory report: every buffer, free memory, and the largest micro-batch that
+ * would fit beside what is allocated now. */
+void report_memory(rlc_model_t *m, const micro_t *mb, int seq_len);
+/* Forward (no gradient) over sequences in micro-batches: per-row log-probs (LM head) or
+ * values (score head) into out (global rows). */
+int sb_forward(rlc_model_t *m, const seqbuf_t *b, const micro_t *mb, float inv_temp, int head, float *out);
+
+/* A 64-bit mix of two words (seeds of sampling and of the optimizer's rounding). */
+uint64_t rl_mix64(uint64_t a, uint64_t b);
+
+/* ------------------------------------------------------------------ the run (loop.c) */
+
+typedef struct {
+    const rl_config_t *cfg;
+    rlc_backend_t *be;
+    rlc_model_t *policy, *ref, *critic;
+    rlc_optim_t *opt, *copt;
+    tok_t *tok;
+    gen_engine_t *eng;
+    rlc_reward_t *reward;
+    data_set_t data, eval_data;
+    data_iter_t it;
+    data_tpl_t tpl;
+    int extract_flags;
+    rl_jsonl_writer_t metrics, samples;
+    dist_comm_t *comm; /* borrowed */
+    int rank0;         /* this rank writes the run directory */
+} rl_ctx_t;
+
+/* metrics.jsonl (and samples.jsonl when samples != NULL) of a run directory, cut back to
+ * keep_step when >= 0 (a resumed run), flushed per line and fsynced with checkpoints. */
+int rl_open_run_files(const char *run_dir, long keep_step, rl_jsonl_writer_t *metrics, rl_jsonl_writer_t *samples);
+/* Make the run's JSONL lines durable up to this point (called before each checkpoint). */
+void rl_sync_writer(rl_jsonl_writer_t *w);
+
+/* ------------------------------------------------------------------ rollout.c */
+
+typedef struct {
+    const data_row_t *row;
+    int req;
+    int32_t *prompt;
+    int n_prompt;
+    char *prompt_text;
+    int kidx; /* position among the step's kept groups of all ranks (the global batch order) */
+} group_t;
+
+/* A step's rollout: generated, scored and filtered until prompts_per_step groups are kept
+ * (or the round cap). A rank keeps the groups it generated; n_glob counts the kept groups
+ * of all ranks. The statistics are summed over ranks. */
+typedef struct {
+    group_t *groups; /* kept by this rank, in global order (kidx ascending) */
+    int n_groups, n_glob;
+    float *reward, *correct; /* [n_groups * G] */
+    rl_filter_stats_t fst;
+    long hist[65];
+    long tokens_gen, rounds, seen_groups;
+    double acc_sum, reward_sum;
+    long n_scored;
+    rlc_metrics_t rmetrics;
+} rollout_t;
+
+/* Generate, score and filter (collective). */
+int rl_rollout(rl_ctx_t *c, long step, rollout_t *R);
+void rl_rollout_free(rl_ctx_t *c, rollout_t *R);
+/* Per-sequence values of the global batch (the kept groups of every rank, in global order)
+ * from each rank's own: global[kidx·G + i] = local[j·G + i]. Collective. */
+int rl_gather_seq_values(dist_comm_t *comm, const rollout_t *R, int G, const float *local, float *global);
+/* The rollout's sequences packed into b, and the step's generation statistics (reward
+ * mean/std, lengths, truncation) into mt, over every rank. rew_glob (grown as needed)
+ * receives the global batch's rewards. Collective. */
+int rl_rollout_pack(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, float **rew_glob, rl_step_metrics_t *mt);
+/* The first log_samples kept groups of the step to samples.jsonl (rank 0 writes). Collective. */
+int rl_log_samples(rl_ctx_t *c, const rollout_t *R, long step);
+
+/* ------------------------------------------------------------------ update.c */
+
+/* The gradients summed over ranks, then the optimizer step every rank takes identically.
+ * rc is this rank's result so far (agreed first, so nobody waits in the reduction). */
+int rl_reduce_and_step(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, int rc, float lr, uint32_t seed,
+                       double *gnorm);
+/* Advantages, then the step's optimizer updates (policy, and the critic for PPO) over the
+ * packed batch b; the loss statistics, gradient norm and value loss go into mt. rew_glob:
+ * the global batch's rewards. Collective. */
+int rl_update(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, const float *rew_glob, long step, float lr,
+              rl_step_metrics_t *mt);
