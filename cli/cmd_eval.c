@@ -12,7 +12,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "tts/eval.h"
+#include "rewards/eval.h"
 
 static int write_records(const char *path, const cJSON *items) {
     fs_atomic_t a;
@@ -67,8 +67,8 @@ int cmd_eval(int argc, char **argv) {
                        "rlc eval --model DIR --data FILE.jsonl --out results.jsonl [--profile P] [--samples K] [...]",
                        "Evaluate a model on a math dataset: pass@1 (mean over K), maj@K, pass@k, by subject/level.");
     if (rc) return rc > 0 ? 0 : cli_fail();
-    tts_eval_opts_t eo;
-    tts_eval_opts_default(&eo);
+    rlc_eval_opts_t eo;
+    rlc_eval_opts_default(&eo);
     eo.samples = (int)samples;
     eo.temperature = (float)sa.temperature;
     eo.top_p = (float)sa.top_p;
@@ -92,13 +92,13 @@ int cmd_eval(int argc, char **argv) {
     }
     gen_engine_t *e = NULL;
     gen_engine_cfg_t ec = cli_sample_engine_cfg(&sa);
-    tts_eval_result_t res = {0};
+    rlc_eval_result_t res = {0};
     rc = gen_engine_create(&e, cm.m, cm.tok, &ec);
     if (!rc) {
         LOG_INFO("evaluating %d problems x %ld samples (%s template)", ds.n, samples, sa.tpl_name);
         rlc_progress_t pg;
         rlc_progress_begin(&pg, "eval", (long)ds.n * samples);
-        rc = tts_eval_run(e, cm.tok, &ds, &eo, &pg, &res);
+        rc = rlc_eval_run(e, cm.tok, &ds, &eo, &pg, &res);
         rlc_progress_end(&pg);
     }
     char *sp = NULL;
@@ -117,7 +117,7 @@ int cmd_eval(int argc, char **argv) {
         LOG_INFO("records: %s  summary: %s", out, sp);
     }
     free(sp);
-    tts_eval_result_free(&res);
+    rlc_eval_result_free(&res);
     gen_engine_free(e);
     cli_model_close(&cm);
     data_set_free(&ds);

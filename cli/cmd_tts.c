@@ -19,7 +19,8 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "tts/eval.h"
+#include "data/encode.h"
+#include "rewards/eval.h"
 #include "tts/sweep.h"
 
 /* The ORM's score of one sequence: its score head's value at the last token. */
@@ -338,7 +339,7 @@ int cmd_tts(int argc, char **argv) {
     gp.top_k = (int)sa.top_k;
     gp.max_new_tokens = (int)sa.max_new;
     for (int i = 0; i < P && !rc; i++) {
-        rc = tts_encode_problem(cm.tok, tpl, sa.family, ds.rows[i].problem, &pids[i], &plen[i], &formats[i]);
+        rc = data_encode_problem(cm.tok, tpl, sa.family, ds.rows[i].problem, &pids[i], &plen[i], &formats[i]);
         if (!rc) {
             gp.seed = (uint64_t)sa.seed * 1000003ull + (uint64_t)i;
             reqs[i] = gen_submit(e, pids[i], plen[i], &gp, NULL);
@@ -361,7 +362,7 @@ int cmd_tts(int argc, char **argv) {
             const gen_output_t *g = gen_output(e, reqs[i], k);
             tts_sample_t *s = &tab[(size_t)i * K + k];
             char *ans = answers + ((size_t)i * K + k) * MATH_MAX_ANSWER;
-            s->correct = tts_grade(&ds.rows[i], g->text, flags, &mo, ans, MATH_MAX_ANSWER);
+            s->correct = rlc_grade_row(&ds.rows[i], g->text, flags, &mo, ans, MATH_MAX_ANSWER);
             s->answer = ans;
             s->tokens = g->n_tokens;
             if (orm) {

@@ -26,9 +26,9 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "rewards/eval.h"
 #include "rl/ckpt.h"
 #include "rl/step.h"
-#include "tts/eval.h"
 
 int rl_open_run_files(const char *run_dir, long keep_step, rl_jsonl_writer_t *metrics, rl_jsonl_writer_t *samples) {
     char *mp = fs_join(run_dir, "metrics.jsonl"), *sp = fs_join(run_dir, "samples.jsonl");
@@ -84,19 +84,12 @@ static int make_reward(const char *spec, rlc_reward_t **out) {
     return rc;
 }
 
-/* x with x·a = 1 (mod 2^64), a odd (Newton's iteration doubles the correct bits). */
-static uint64_t inv_odd64(uint64_t a) {
-    uint64_t x = a; /* correct to 3 bits: a·a = 1 mod 8 for odd a */
-    for (int i = 0; i < 5; i++) x *= 2 - a * x;
-    return x;
-}
-
 /* Held-out pass@1 (4 samples per problem at the training temperature). With several ranks
  * each evaluates a contiguous share of the problems and the correct counts are summed. */
 static int run_eval(rl_ctx_t *c, double *pass1) {
     const int K = 4;
-    tts_eval_opts_t eo;
-    tts_eval_opts_default(&eo);
+    rlc_eval_opts_t eo;
+    rlc_eval_opts_default(&eo);
     eo.tpl = c->tpl;
     eo.samples = K;
     eo.temperature = (float)c->cfg->temperature;
@@ -109,15 +102,13 @@ static int run_eval(rl_ctx_t *c, double *pass1) {
     long lo = 0, hi = c->eval_data.n;
     dist_split(c->eval_data.n, comm->rank, comm->world, &lo, &hi);
     data_set_t part = {.rows = c->eval_data.rows + lo, .n = (int)(hi - lo)};
-    /* tts_eval seeds problem i with seed·1000003 + i; shifting the seed by lo/1000003 (mod
-     * 2^64) gives this rank's problems the seeds they have in the whole set */
-    eo.seed += (uint64_t)lo * inv_odd64(1000003ull);
-    tts_eval_result_t r;
+    eo.first_index = (uint64_t)lo; /* this rank's problems keep the seeds they have in the whole set */
+    rlc_eval_result_t r;
     memset(&r, 0, sizeof r);
-    int rc = part.n ? tts_eval_run(c->eng, c->tok, &part, &eo, NULL, &r) : 0;
+    int rc = part.n ? rlc_eval_run(c->eng, c->tok, &part, &eo, NULL, &r) : 0;
     double v[2] = {part.n ? (double)llround(r.pass1 * part.n * K) : 0, (double)part.n * K};
     if (!rc && comm->world == 1) *pass1 = r.pass1;
-    tts_eval_result_free(&r);
+    rlc_eval_result_free(&r);
     rc = dist_agree(comm, rc);
     if (!rc && comm->world > 1 && !(rc = dist_allreduce_f64(comm, v, 2, DIST_SUM))) *pass1 = v[1] > 0 ? v[0] / v[1] : 0;
     return rc;

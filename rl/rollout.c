@@ -14,7 +14,8 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "rl/step.h"
-#include "tts/eval.h"
+#include "data/encode.h"
+#include "rewards/eval.h"
 
 void rl_rollout_free(rl_ctx_t *c, rollout_t *r) {
     for (int i = 0; i < r->n_groups; i++) {
@@ -121,7 +122,7 @@ static int round_submit(rl_ctx_t *c, long step, const rollout_t *R, round_t *rd,
         memset(q, 0, sizeof *q);
         q->row = row;
         const char *fmt = NULL;
-        rc = tts_encode_problem(c->tok, c->tpl, NULL, q->row->problem, &q->prompt, &q->n_prompt, &fmt);
+        rc = data_encode_problem(c->tok, c->tpl, NULL, q->row->problem, &q->prompt, &q->n_prompt, &fmt);
         if (!rc && g == lo) c->extract_flags = math_extract_flags_for_format(fmt);
         if (!rc && cfg->max_prompt_len > 0 && q->n_prompt > cfg->max_prompt_len)
             rc = rlc_errc(RLC_ERANGE, "problem %s: prompt of %d tokens exceeds max_prompt_len %ld", q->row->id,
@@ -175,7 +176,7 @@ static int round_score(rl_ctx_t *c, long step, rollout_t *R, round_t *rd, int mi
             x->meta = rd->g[g].row->meta;
             rd->lens[g * G + i] = out->n_tokens;
             rd->cr[g * G + i] =
-                (float)tts_grade(rd->g[g].row, out->text, c->extract_flags, NULL, rd->ext, MATH_MAX_ANSWER);
+                (float)rlc_grade_row(rd->g[g].row, out->text, c->extract_flags, NULL, rd->ext, MATH_MAX_ANSWER);
             R->tokens_gen += out->n_tokens;
         }
     if (mine <= 0) return 0;

@@ -14,7 +14,7 @@
 #include "rl/ckpt.h"
 #include "rl/loop.h"
 #include "rl/step.h"
-#include "tts/eval.h"
+#include "data/encode.h"
 
 void rl_sft_defaults(rl_sft_opts_t *o) {
     memset(o, 0, sizeof *o);
@@ -72,7 +72,7 @@ static int sft_prepare(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl,
         }
         int32_t *p = NULL, *resp = NULL;
         int np = 0, nr = 0;
-        rc = tts_encode_problem(tok, tpl, o->chat_family, ptxt, &p, &np, NULL);
+        rc = data_encode_problem(tok, tpl, o->chat_family, ptxt, &p, &np, NULL);
         if (!rc) rc = tok_encode(tok, rtxt, strlen(rtxt), 0, &resp, &nr);
         cJSON_Delete(row);
         if (rc) {

@@ -1,15 +1,17 @@
-/* Evaluation over a dataset with the rollout engine and the graders. */
-#include "tts/eval.h"
+/* Grading a dataset row (the math grader, or the exact Countdown verifier for Countdown
+ * items) and evaluating a dataset with the rollout engine and the graders. */
+#include "rewards/eval.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
 #include "core/json.h"
+#include "data/encode.h"
 #include "data/synth.h"
 #include "rewards/evalsum.h"
 
-void tts_eval_opts_default(tts_eval_opts_t *o) {
+void rlc_eval_opts_default(rlc_eval_opts_t *o) {
     memset(o, 0, sizeof *o);
     o->tpl = DATA_TPL_QWEN_MATH_COT;
     o->samples = 1;
@@ -20,24 +22,7 @@ void tts_eval_opts_default(tts_eval_opts_t *o) {
     o->records = 1;
 }
 
-int tts_encode_problem(const tok_t *tok, data_tpl_t tpl, const char *chat_family, const char *problem, int32_t **ids,
-                       int *n, const char **format) {
-    data_prompt_t dp;
-    int rc = data_prompt_build(tpl, problem, &dp);
-    if (rc) return rc;
-    if (format) *format = dp.format;
-    if (dp.chat) {
-        tok_msg_t msgs[2];
-        for (int i = 0; i < dp.n_msgs; i++) msgs[i] = (tok_msg_t){dp.msgs[i].role, dp.msgs[i].content};
-        rc = tok_chat_encode(tok, msgs, dp.n_msgs, 1, chat_family, ids, n);
-    } else {
-        rc = tok_encode(tok, dp.text, strlen(dp.text), 1, ids, n);
-    }
-    data_prompt_free(&dp);
-    return rc;
-}
-
-int tts_grade(const data_row_t *row, const char *completion, int extract_flags, const math_opts_t *mo,
+int rlc_grade_row(const data_row_t *row, const char *completion, int extract_flags, const math_opts_t *mo,
               char *extracted, size_t cap) {
     const cJSON *task = row->meta ? cJSON_GetObjectItemCaseSensitive(row->meta, "task") : NULL;
     if (cJSON_IsString(task) && !strcmp(task->valuestring, "countdown")) {
@@ -53,8 +38,8 @@ int tts_grade(const data_row_t *row, const char *completion, int extract_flags, 
     return r == 1;
 }
 
-int tts_eval_run(gen_engine_t *e, const tok_t *tok, const data_set_t *ds, const tts_eval_opts_t *o,
-                 rlc_progress_t *progress, tts_eval_result_t *out) {
+int rlc_eval_run(gen_engine_t *e, const tok_t *tok, const data_set_t *ds, const rlc_eval_opts_t *o,
+                 rlc_progress_t *progress, rlc_eval_result_t *out) {
     memset(out, 0, sizeof *out);
     if (o->samples < 1) return rlc_errc(RLC_EINVAL, "samples must be at least 1");
     int K = o->samples, n = ds->n, rc = 0;
@@ -75,9 +60,9 @@ int tts_eval_run(gen_engine_t *e, const tok_t *tok, const data_set_t *ds, const 
     for (int i = 0; i < n && !rc; i++) {
         int32_t *ids = NULL;
         int nid = 0;
-        rc = tts_encode_problem(tok, o->tpl, o->chat_family, ds->rows[i].problem, &ids, &nid, &formats[i]);
+        rc = data_encode_problem(tok, o->tpl, o->chat_family, ds->rows[i].problem, &ids, &nid, &formats[i]);
         if (!rc) {
-            gp.seed = o->seed * 1000003ull + (uint64_t)i;
+            gp.seed = o->seed * 1000003ull + o->first_index + (uint64_t)i;
             reqs[i] = gen_submit(e, ids, nid, &gp, NULL);
             if (reqs[i] < 0) rc = reqs[i];
         }
@@ -104,7 +89,7 @@ int tts_eval_run(gen_engine_t *e, const tok_t *tok, const data_set_t *ds, const 
         cJSON *comps = o->records ? cJSON_CreateArray() : NULL;
         for (int k = 0; k < K; k++) {
             const gen_output_t *g = gen_output(e, reqs[i], k);
-            correct[k] = tts_grade(row, g->text, flags, &o->math, answers[k], MATH_MAX_ANSWER);
+            correct[k] = rlc_grade_row(row, g->text, flags, &o->math, answers[k], MATH_MAX_ANSWER);
             total += correct[k];
             tokens += g->n_tokens;
             if (comps) {
@@ -149,11 +134,11 @@ int tts_eval_run(gen_engine_t *e, const tok_t *tok, const data_set_t *ds, const 
     rlc_evalsum_free(sum);
     free(reqs);
     free(formats);
-    if (rc) tts_eval_result_free(out);
+    if (rc) rlc_eval_result_free(out);
     return rc;
 }
 
-void tts_eval_result_free(tts_eval_result_t *r) {
+void rlc_eval_result_free(rlc_eval_result_t *r) {
     cJSON_Delete(r->items);
     cJSON_Delete(r->summary);
     memset(r, 0, sizeof *r);
