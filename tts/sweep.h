@@ -19,11 +19,12 @@
  *    aggregates (no sigmoid: they are probabilities already; ties: the cluster seen first);
  *  - FLOPs = 2 * policy_params * generated tokens + 2 * orm_params * tokens read by the ORM
  *    + 2 * prm_params * tokens read by the PRM.
- * Steps (for PRMs): the completion's text split at "\n\n" (see tts_split_steps). */
+ * Steps (for PRMs): the completion's text split at "\n\n" (rewards/steps.h). */
 #pragma once
 #include <cjson/cJSON.h>
 
 #include "rewards/math/math.h"
+#include "rewards/steps.h"
 
 typedef struct {
     const char *answer; /* extracted answer; NULL or "" abstains from votes */
@@ -51,28 +52,6 @@ typedef struct {
     double prm_params;
     const char *prm_format, *prm_agg; /* names reported in the JSON (with a PRM) */
 } tts_sweep_cfg_t;
-
-/* Step aggregation of a PRM's per-step scores. */
-typedef enum { TTS_AGG_LAST = 0, TTS_AGG_MIN, TTS_AGG_PROD, TTS_AGG_MEAN } tts_agg_t;
-/* "last" | "min" | "prod" | "mean"; anything else is an error naming the choices. */
-int tts_agg_from_name(const char *name, tts_agg_t *agg);
-const char *tts_agg_name(tts_agg_t agg);
-/* The aggregate of n step scores: the last one, the minimum, the product or the mean.
- * A completion with no step (n = 0) scores 0. */
-double tts_aggregate(const float *scores, int n, tts_agg_t agg);
-
-/* Steps of a completion: text is split at every "\n\n" found scanning left to right
- * (non-overlapping); the pieces between separators (and the rest after the last one) are
- * the steps, except pieces made only of whitespace, which are dropped. ends[k] receives
- * the byte offset just past step k's own text (the separator is not part of the step);
- * starts (may be NULL) the offset of its first byte. Returns the number of steps (at most
- * cap are written; the count is exact either way). */
-int tts_split_steps(const char *text, size_t len, size_t *starts, size_t *ends, int cap);
-/* For each byte offset ends[k] (increasing), the index of the first token whose text
- * completes it: the smallest t with tok_end[t] >= ends[k], where tok_end[t] is the byte
- * offset just past token t in the concatenated token texts (non-decreasing). pos[k] = -1
- * when no token reaches it (ends[k] > tok_end[n_tok - 1]). */
-void tts_step_token_pos(const size_t *tok_end, int n_tok, const size_t *ends, int n_ends, int *pos);
 
 /* cluster[i] = index of the first member of sample i's cluster, or -1 when it abstains. */
 int tts_cluster(const tts_sample_t *s, int n, const math_opts_t *o, int *cluster);

@@ -172,7 +172,7 @@ static void test_prm_picks(void **s) {
 static void test_split_steps(void **s) {
     (void)s;
     size_t st[8], en[8];
-#define SPLIT(txt) tts_split_steps(txt, strlen(txt), st, en, 8)
+#define SPLIT(txt) rlc_split_steps(txt, strlen(txt), st, en, 8)
     assert_int_equal(SPLIT("a\n\nb"), 2);
     assert_true(st[0] == 0 && en[0] == 1 && st[1] == 3 && en[1] == 4);
     assert_int_equal(SPLIT("Step 1.\n\nStep 2.\n\n"), 2); /* the trailing separator opens no step */
@@ -190,18 +190,18 @@ static void test_split_steps(void **s) {
     assert_int_equal(SPLIT(" \n\n\t\n"), 0);
 #undef SPLIT
     /* the count is exact when cap is smaller; NULL arrays with cap 0 only count */
-    assert_int_equal(tts_split_steps("a\n\nb\n\nc", 7, NULL, en, 1), 3);
+    assert_int_equal(rlc_split_steps("a\n\nb\n\nc", 7, NULL, en, 1), 3);
     assert_int_equal(en[0], 1);
-    assert_int_equal(tts_split_steps("a\n\nb\n\nc", 7, NULL, NULL, 0), 3);
+    assert_int_equal(rlc_split_steps("a\n\nb\n\nc", 7, NULL, NULL, 0), 3);
     /* a length shorter than the string: only those bytes */
-    assert_int_equal(tts_split_steps("a\n\nb", 3, st, en, 8), 1);
+    assert_int_equal(rlc_split_steps("a\n\nb", 3, st, en, 8), 1);
     assert_int_equal(en[0], 1);
-    assert_int_equal(tts_split_steps("a\n\nb", 2, st, en, 8), 1); /* "a\n": no separator, the newline stays */
+    assert_int_equal(rlc_split_steps("a\n\nb", 2, st, en, 8), 1); /* "a\n": no separator, the newline stays */
     assert_int_equal(en[0], 2);
     /* step ends to tokens: token t ends at tok_end[t] */
     size_t tok_end[4] = {2, 5, 5, 9}, ends[5] = {1, 5, 6, 9, 10};
     int pos[5];
-    tts_step_token_pos(tok_end, 4, ends, 5, pos);
+    rlc_step_token_pos(tok_end, 4, ends, 5, pos);
     assert_int_equal(pos[0], 0);  /* token 0 (bytes 0-1) completes byte offset 1 */
     assert_int_equal(pos[1], 1);  /* the first token reaching 5, not the empty token 2 */
     assert_int_equal(pos[2], 3);
@@ -212,22 +212,22 @@ static void test_split_steps(void **s) {
 static void test_aggregate(void **s) {
     (void)s;
     const float sc[3] = {0.9f, 0.5f, 0.8f};
-    assert_true(fabs(tts_aggregate(sc, 3, TTS_AGG_LAST) - 0.8f) < 1e-7);
-    assert_true(fabs(tts_aggregate(sc, 3, TTS_AGG_MIN) - 0.5f) < 1e-7);
-    assert_true(fabs(tts_aggregate(sc, 3, TTS_AGG_PROD) - 0.36) < 1e-6);
-    assert_true(fabs(tts_aggregate(sc, 3, TTS_AGG_MEAN) - 2.2 / 3) < 1e-6);
-    assert_true(fabs(tts_aggregate(sc, 1, TTS_AGG_PROD) - 0.9f) < 1e-7);
-    for (int a = 0; a < 4; a++) assert_true(tts_aggregate(sc, 0, (tts_agg_t)a) == 0); /* no step: 0 */
-    tts_agg_t a;
+    assert_true(fabs(rlc_step_aggregate(sc, 3, RLC_STEP_AGG_LAST) - 0.8f) < 1e-7);
+    assert_true(fabs(rlc_step_aggregate(sc, 3, RLC_STEP_AGG_MIN) - 0.5f) < 1e-7);
+    assert_true(fabs(rlc_step_aggregate(sc, 3, RLC_STEP_AGG_PROD) - 0.36) < 1e-6);
+    assert_true(fabs(rlc_step_aggregate(sc, 3, RLC_STEP_AGG_MEAN) - 2.2 / 3) < 1e-6);
+    assert_true(fabs(rlc_step_aggregate(sc, 1, RLC_STEP_AGG_PROD) - 0.9f) < 1e-7);
+    for (int a = 0; a < 4; a++) assert_true(rlc_step_aggregate(sc, 0, (rlc_step_agg_t)a) == 0); /* no step: 0 */
+    rlc_step_agg_t a;
     const char *names[4] = {"last", "min", "prod", "mean"};
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(tts_agg_from_name(names[i], &a), 0);
+        assert_int_equal(rlc_step_agg_from_name(names[i], &a), 0);
         assert_int_equal(a, i);
-        assert_string_equal(tts_agg_name(a), names[i]);
+        assert_string_equal(rlc_step_agg_name(a), names[i]);
     }
-    assert_int_not_equal(tts_agg_from_name("max", &a), 0);
-    assert_int_not_equal(tts_agg_from_name("", &a), 0);
-    assert_int_not_equal(tts_agg_from_name(NULL, &a), 0);
+    assert_int_not_equal(rlc_step_agg_from_name("max", &a), 0);
+    assert_int_not_equal(rlc_step_agg_from_name("", &a), 0);
+    assert_int_not_equal(rlc_step_agg_from_name(NULL, &a), 0);
 }
 
 static void test_parse_ns(void **s) {

@@ -1,0 +1,67 @@
+/* Reasoning steps of a completion (split at "\n\n"), the token that ends each step, and the
+ * aggregation of per-step scores (see steps.h). */
+#include "rewards/steps.h"
+
+#include <string.h>
+
+#include "core/err.h"
+
+static const char *const agg_names[] = {"last", "min", "prod", "mean"};
+
+int rlc_step_agg_from_name(const char *name, rlc_step_agg_t *agg) {
+    for (int i = 0; i < 4; i++)
+        if (name && !strcmp(name, agg_names[i])) {
+            *agg = (rlc_step_agg_t)i;
+            return 0;
+        }
+    return rlc_errc(RLC_EINVAL, "--prm-agg must be last, min, prod or mean (got '%s')", name ? name : "");
+}
+
+const char *rlc_step_agg_name(rlc_step_agg_t agg) { return agg >= 0 && agg < 4 ? agg_names[agg] : "?"; }
+
+double rlc_step_aggregate(const float *scores, int n, rlc_step_agg_t agg) {
+    if (n < 1) return 0;
+    double v = agg == RLC_STEP_AGG_PROD ? 1 : agg == RLC_STEP_AGG_MIN ? scores[0] : 0;
+    for (int i = 0; i < n; i++) {
+        if (agg == RLC_STEP_AGG_PROD) v *= scores[i];
+        else if (agg == RLC_STEP_AGG_MIN) v = scores[i] < v ? scores[i] : v;
+        else v += scores[i];
+    }
+    if (agg == RLC_STEP_AGG_LAST) return scores[n - 1];
+    return agg == RLC_STEP_AGG_MEAN ? v / n : v;
+}
+
+static int blank(const char *s, size_t a, size_t b) {
+    for (size_t i = a; i < b; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' && s[i] != '\v' && s[i] != '\f') return 0;
+    return 1;
+}
+
+int rlc_split_steps(const char *text, size_t len, size_t *starts, size_t *ends, int cap) {
+    int n = 0;
+    size_t a = 0;
+    for (;;) {
+        size_t b = a;
+        while (b + 1 < len && !(text[b] == '\n' && text[b + 1] == '\n')) b++;
+        int last = b + 1 >= len; /* no separator left: the rest is the last piece */
+        if (last) b = len;
+        if (!blank(text, a, b)) {
+            if (n < cap) {
+                if (starts) starts[n] = a;
+                ends[n] = b;
+            }
+            n++;
+        }
+        if (last) break;
+        a = b + 2;
+    }
+    return n;
+}
+
+void rlc_step_token_pos(const size_t *tok_end, int n_tok, const size_t *ends, int n_ends, int *pos) {
+    int t = 0;
+    for (int k = 0; k < n_ends; k++) {
+        while (t < n_tok && tok_end[t] < ends[k]) t++;
+        pos[k] = t < n_tok ? t : -1;
+    }
+}
