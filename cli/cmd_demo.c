@@ -21,6 +21,7 @@
 #include "rl/ckpt.h"
 #include "rl/config.h"
 #include "rl/loop.h"
+#include "rl/sft.h"
 
 extern const unsigned char rlc_demo_tokenizer_json[], rlc_demo_tokenizer_config[];
 extern const size_t rlc_demo_tokenizer_json_len, rlc_demo_tokenizer_config_len;
@@ -156,179 +157,198 @@ static void style_shift(const char *run, long steps, long span, double *first, d
     if (n[1]) *last = (double)c[1] / n[1];
 }
 
-int cmd_demo(int argc, char **argv) {
-    const char *dir = "demo_run", *model = NULL, *data = NULL, *eval_data = NULL, *template_name = NULL;
-    long seed = 1, threads = 0, sft_steps = 1200, rl_steps = 200, n_train = 3000, n_rl = 3000, n_eval = 500, hidden = 128;
-    long layers = 4;
-    long min_digits = 1, max_digits = 2, group = 8, prompts = 16;
-    double sft_lr = 3e-3, rl_lr = 2e-4, temperature = 1.0, column_frac = 0.5;
-    const char *ops = "+-";
-    int quick = 0;
+/* The demo's knobs. */
+typedef struct {
+    const char *dir, *model, *data, *eval_data, *template_name, *ops;
+    long seed, threads, sft_steps, rl_steps, n_train, n_rl, n_eval, hidden, layers;
+    long min_digits, max_digits, group, prompts;
+    double sft_lr, rl_lr, temperature, column_frac;
+    int quick;
+} demo_opts_t;
+
+/* Returns 1 after --help. */
+static int demo_parse(int argc, char **argv, demo_opts_t *d) {
+    *d = (demo_opts_t){.dir = "demo_run", .ops = "+-", .seed = 1, .sft_steps = 1200, .rl_steps = 200,
+                       .n_train = 3000, .n_rl = 3000, .n_eval = 500, .hidden = 128, .layers = 4, .min_digits = 1,
+                       .max_digits = 2, .group = 8, .prompts = 16, .sft_lr = 3e-3, .rl_lr = 2e-4,
+                       .temperature = 1.0, .column_frac = 0.5};
     cli_opt_t opts[] = {
-        {"--dir", OPT_STR, &dir, "working directory (model, data, runs)", 0, 0},
-        {"--model", OPT_STR, &model, "run GRPO on this Hugging Face model instead of the tiny one", 0, 0},
-        {"--data", OPT_STR, &data, "training JSONL (with --model)", 0, 0},
-        {"--eval-data", OPT_STR, &eval_data, "held-out JSONL (with --model)", 0, 0},
-        {"--template", OPT_STR, &template_name, "prompt template (with --model) [default: qwen-math-cot]", 0, 0},
-        {"--sft-steps", OPT_INT, &sft_steps, "warm-start steps", 0, 0},
-        {"--rl-steps", OPT_INT, &rl_steps, "GRPO steps", 0, 0},
-        {"--train-size", OPT_INT, &n_train, "synthetic warm-start problems", 0, 0},
-        {"--rl-size", OPT_INT, &n_rl, "synthetic GRPO problems (disjoint from the warm-start ones)", 0, 0},
-        {"--eval-size", OPT_INT, &n_eval, "synthetic held-out problems", 0, 0},
-        {"--min-digits", OPT_INT, &min_digits, "digits per operand, at least", 0, 0},
-        {"--max-digits", OPT_INT, &max_digits, "digits per operand, at most", 0, 0},
-        {"--ops", OPT_STR, &ops, "operators drawn from (subset of +-*)", 0, 0},
-        {"--column-frac", OPT_FLOAT, &column_frac, "warm-start solutions worked column by column (the rest direct)", 0, 0},
-        {"--sft-lr", OPT_FLOAT, &sft_lr, "warm-start learning rate", 0, 0},
-        {"--rl-lr", OPT_FLOAT, &rl_lr, "GRPO learning rate", 0, 0},
-        {"--temperature", OPT_FLOAT, &temperature, "sampling temperature (rollouts and held-out pass@1)", 0, 0},
-        {"--group-size", OPT_INT, &group, "GRPO samples per prompt", 0, 0},
-        {"--prompts-per-step", OPT_INT, &prompts, "GRPO prompts per step", 0, 0},
-        {"--hidden", OPT_INT, &hidden, "tiny model width", 0, 0},
-        {"--layers", OPT_INT, &layers, "tiny model depth", 0, 0},
-        {"--seed", OPT_INT, &seed, "seed for the model, data and sampling", 0, 0},
-        {"--threads", OPT_INT, &threads, "CPU threads (0 = all cores)", 0, 0},
-        {"--quick", OPT_FLAG, &quick, "a much shorter run (smoke test; no learning claim)", 0, 0},
+        {"--dir", OPT_STR, &d->dir, "working directory (model, data, runs)", 0, 0},
+        {"--model", OPT_STR, &d->model, "run GRPO on this Hugging Face model instead of the tiny one", 0, 0},
+        {"--data", OPT_STR, &d->data, "training JSONL (with --model)", 0, 0},
+        {"--eval-data", OPT_STR, &d->eval_data, "held-out JSONL (with --model)", 0, 0},
+        {"--template", OPT_STR, &d->template_name, "prompt template (with --model) [default: qwen-math-cot]", 0, 0},
+        {"--sft-steps", OPT_INT, &d->sft_steps, "warm-start steps", 0, 0},
+        {"--rl-steps", OPT_INT, &d->rl_steps, "GRPO steps", 0, 0},
+        {"--train-size", OPT_INT, &d->n_train, "synthetic warm-start problems", 0, 0},
+        {"--rl-size", OPT_INT, &d->n_rl, "synthetic GRPO problems (disjoint from the warm-start ones)", 0, 0},
+        {"--eval-size", OPT_INT, &d->n_eval, "synthetic held-out problems", 0, 0},
+        {"--min-digits", OPT_INT, &d->min_digits, "digits per operand, at least", 0, 0},
+        {"--max-digits", OPT_INT, &d->max_digits, "digits per operand, at most", 0, 0},
+        {"--ops", OPT_STR, &d->ops, "operators drawn from (subset of +-*)", 0, 0},
+        {"--column-frac", OPT_FLOAT, &d->column_frac, "warm-start solutions worked column by column (the rest direct)",
+         0, 0},
+        {"--sft-lr", OPT_FLOAT, &d->sft_lr, "warm-start learning rate", 0, 0},
+        {"--rl-lr", OPT_FLOAT, &d->rl_lr, "GRPO learning rate", 0, 0},
+        {"--temperature", OPT_FLOAT, &d->temperature, "sampling temperature (rollouts and held-out pass@1)", 0, 0},
+        {"--group-size", OPT_INT, &d->group, "GRPO samples per prompt", 0, 0},
+        {"--prompts-per-step", OPT_INT, &d->prompts, "GRPO prompts per step", 0, 0},
+        {"--hidden", OPT_INT, &d->hidden, "tiny model width", 0, 0},
+        {"--layers", OPT_INT, &d->layers, "tiny model depth", 0, 0},
+        {"--seed", OPT_INT, &d->seed, "seed for the model, data and sampling", 0, 0},
+        {"--threads", OPT_INT, &d->threads, "CPU threads (0 = all cores)", 0, 0},
+        {"--quick", OPT_FLAG, &d->quick, "a much shorter run (smoke test; no learning claim)", 0, 0},
     };
     int rc = cli_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), "rlc demo [options]",
                        "Warm-start a tiny model on worked arithmetic, train it with GRPO, and report held-out\n"
                        "pass@1 before and after (problems never trained on). --model/--data run GRPO on your own.");
-    if (rc) return rc > 0 ? 0 : cli_fail();
+    if (rc) return rc;
     dist_launch_t launch;
     dist_launch_detect(&launch, NULL);
-    if (launch.world > 1) { /* N copies would write one directory */
-        fprintf(stderr, "rlc: error: rlc demo runs in one process; start it without mpirun/srun (found %s=%d)\n",
-                launch.source, launch.world);
-        return 1;
+    if (launch.world > 1) /* N copies would write one directory */
+        return rlc_errc(RLC_EINVAL, "rlc demo runs in one process; start it without mpirun/srun (found %s=%d)",
+                        launch.source, launch.world);
+    if (d->quick) {
+        d->sft_steps = d->sft_steps < 30 ? d->sft_steps : 30;
+        d->rl_steps = d->rl_steps < 3 ? d->rl_steps : 3;
+        d->n_train = d->n_train < 500 ? d->n_train : 500;
+        d->n_rl = d->n_rl < 500 ? d->n_rl : 500;
+        d->n_eval = d->n_eval < 20 ? d->n_eval : 20;
     }
-    if (quick) {
-        sft_steps = sft_steps < 30 ? sft_steps : 30;
-        rl_steps = rl_steps < 3 ? rl_steps : 3;
-        n_train = n_train < 500 ? n_train : 500;
-        n_rl = n_rl < 500 ? n_rl : 500;
-        n_eval = n_eval < 20 ? n_eval : 20;
+    if ((d->model != NULL) != (d->data != NULL)) return rlc_errc(RLC_EINVAL, "--model and --data go together");
+    return 0;
+}
+
+/* Set a key from a number (the demo's values are all in range). */
+static int set_num(rl_config_t *cfg, const char *key, double v) {
+    char num[64];
+    snprintf(num, sizeof num, "%.17g", v);
+    return rl_config_set(cfg, key, num, "demo");
+}
+
+/* The warm start: SFT of the tiny model on the worked solutions; *ckpt its checkpoint. */
+static int demo_sft(const demo_opts_t *d, const char *init, const char *train, const char *sft_run, char **ckpt) {
+    LOG_INFO("[2/4] warm start: %ld SFT steps on worked solutions", d->sft_steps);
+    rl_sft_opts_t so;
+    int rc = rl_sft_defaults(&so);
+    char num[64];
+    struct {
+        const char *k;
+        double v;
+    } nums[] = {{"steps", (double)d->sft_steps}, {"batch_size", 32}, {"micro_batch", 32}, {"lr", d->sft_lr},
+                {"min_lr_ratio", 0.1}, {"warmup_steps", 20}, {"seed", (double)d->seed},
+                {"threads", (double)d->threads}, {"keep_last", 1}, {"save_every", 0}, {"weight_decay", 0}};
+    if (!rc) rc = rl_sft_set(&so, "model", init, "demo");
+    if (!rc) rc = rl_sft_set(&so, "data", train, "demo");
+    if (!rc) rc = rl_sft_set(&so, "run_dir", sft_run, "demo");
+    if (!rc) rc = rl_sft_set(&so, "template", "raw", "demo");
+    if (!rc) rc = rl_sft_set(&so, "device", "cpu", "demo");
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0] && !rc; i++) {
+        snprintf(num, sizeof num, "%.17g", nums[i].v);
+        rc = rl_sft_set(&so, nums[i].k, num, "demo");
     }
-    if ((model != NULL) != (data != NULL)) {
-        rlc_errc(RLC_EINVAL, "--model and --data go together");
-        return cli_fail();
+    so.quiet = 1;
+    fs_rm_rf(sft_run);
+    if (!rc) rc = rl_sft(&so);
+    rl_sft_free(&so);
+    long step = 0;
+    if (!rc) rc = rl_ckpt_latest(sft_run, 0, ckpt, &step) ? rlc_errc(RLC_EIO, "SFT wrote no checkpoint") : 0;
+    return rc;
+}
+
+/* The tiny model, its data and warm start, and the GRPO settings that go with them. */
+static int demo_tiny(const demo_opts_t *d, rl_config_t *cfg, char **rl_data_out) {
+    char *train = NULL, *rl_data = NULL, *heldout = NULL, *sft_ckpt = NULL;
+    char *init = fs_join(d->dir, "init"), *sft_run = fs_join(d->dir, "sft");
+    int rc = (!init || !sft_run) ? RLC_ENOMEM : 0;
+    LOG_INFO("[1/4] tiny Qwen2-shaped model (hidden %ld, %ld layers, vocab 512) and synthetic arithmetic", d->hidden,
+             d->layers);
+    if (!rc) rc = write_model(init, d->seed, (int)d->hidden, (int)d->layers);
+    if (!rc)
+        rc = write_data(d->dir, d->n_train, d->n_rl, d->n_eval, d->seed, (int)d->min_digits, (int)d->max_digits,
+                        d->ops, d->column_frac, &train, &rl_data, &heldout);
+    if (!rc) rc = demo_sft(d, init, train, sft_run, &sft_ckpt);
+    const char *strs[][2] = {{"model", sft_ckpt},  {"data", rl_data},         {"eval_data", heldout},
+                             {"template", "raw"},  {"dynamic_sampling", "true"}, {"micro_batch", "64"},
+                             {"max_new_tokens", "96"}, {"kl_coef", "0"},     {"clip_high", "0.28"},
+                             {"weight_decay", "0"}, {"save_every", "0"},     {"keep_last", "1"},
+                             {"log_samples", "4"}};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0] && !rc; i++) rc = rl_config_set(cfg, strs[i][0], strs[i][1], "demo");
+    if (!rc) rc = set_num(cfg, "group_size", (double)d->group);
+    if (!rc) rc = set_num(cfg, "prompts_per_step", (double)d->prompts);
+    if (!rc) rc = set_num(cfg, "temperature", d->temperature);
+    if (!rc) rc = set_num(cfg, "lr", d->rl_lr);
+    free(train), free(heldout), free(init), free(sft_run), free(sft_ckpt);
+    *rl_data_out = rl_data;
+    return rc;
+}
+
+static void demo_report(const demo_opts_t *d, const rl_config_t *cfg, const rl_run_opts_t *ro, const curve_t *curve,
+                        const char *rl_run, double t0) {
+    char line[1024];
+    sparkline(curve->reward, curve->n, line, sizeof line);
+    printf("\n[4/4] results (%s)\n", d->dir);
+    printf("  training accuracy per step: %s  (%.2f -> %.2f)\n", line, curve->n ? curve->reward[0] : NAN,
+           curve->n ? curve->reward[curve->n - 1] : NAN);
+    if (d->model && !d->eval_data) {
+        printf("  no --eval-data given: no held-out measurement\n");
+    } else {
+        if (d->model)
+            printf("  held-out pass@1 (%s, 4 samples each, T=%.1f):\n", d->eval_data, cfg->temperature);
+        else
+            printf("  held-out pass@1 (%ld problems never trained on, 4 samples each, T=%.1f):\n", d->n_eval,
+                   cfg->temperature);
+        printf("    before GRPO: %.1f%%\n    after GRPO:  %.1f%%   (%+.1f points)\n", 100 * ro->eval_before,
+               100 * ro->eval_after, 100 * (ro->eval_after - ro->eval_before));
     }
+    if (!d->model) {
+        double f0, f1;
+        style_shift(rl_run, d->rl_steps, d->rl_steps < 60 ? (d->rl_steps + 1) / 3 : 20, &f0, &f1);
+        if (!isnan(f0) && !isnan(f1))
+            printf("  worked (column by column) solutions among logged samples: %.0f%% early -> %.0f%% late\n"
+                   "  (the warm start used both styles; GRPO learned which one earns the reward)\n",
+                   100 * f0, 100 * f1);
+    }
+    printf("  metrics: %s/metrics.jsonl  samples: %s/samples.jsonl  final model: %s/checkpoints/\n", rl_run, rl_run,
+           rl_run);
+    printf("  total time: %.1f s\n", rlc_now() - t0);
+}
+
+int cmd_demo(int argc, char **argv) {
+    demo_opts_t d;
+    int rc = demo_parse(argc, argv, &d);
+    if (rc) return rc > 0 ? 0 : cli_fail();
     double t0 = rlc_now();
-    if ((rc = fs_mkdir_p(dir))) return cli_fail();
-    char *train = NULL, *rl_data = NULL, *heldout = NULL, *init = NULL, *sft_run = NULL, *rl_run = NULL, *sft_ckpt = NULL;
+    if ((rc = fs_mkdir_p(d.dir))) return cli_fail();
+    char *rl_data = NULL, *rl_run = NULL;
     rl_config_t cfg;
     rl_config_init(&cfg);
     curve_t curve = {.n = 0};
     rl_run_opts_t ro = {.on_step = on_rl_step, .user = &curve};
-    char num[64];
-    if (!model) {
-        init = fs_join(dir, "init");
-        sft_run = fs_join(dir, "sft");
-        if (!init || !sft_run) rc = RLC_ENOMEM;
-        LOG_INFO("[1/4] tiny Qwen2-shaped model (hidden %ld, %ld layers, vocab 512) and synthetic arithmetic", hidden,
-                 layers);
-        if (!rc) rc = write_model(init, seed, (int)hidden, (int)layers);
-        if (!rc)
-            rc = write_data(dir, n_train, n_rl, n_eval, seed, (int)min_digits, (int)max_digits, ops, column_frac, &train,
-                            &rl_data, &heldout);
-        if (!rc) {
-            LOG_INFO("[2/4] warm start: %ld SFT steps on worked solutions", sft_steps);
-            rl_sft_opts_t so;
-            rl_sft_defaults(&so);
-            so.model = init;
-            so.data = train;
-            so.run_dir = sft_run;
-            so.template_name = "raw";
-            so.steps = sft_steps;
-            so.batch_size = 32;
-            so.micro_batch = 32;
-            so.lr = sft_lr;
-            so.min_lr_ratio = 0.1;
-            so.warmup_steps = 20;
-            so.seed = seed;
-            so.threads = threads;
-            so.keep_last = 1;
-            so.quiet = 1;
-            fs_rm_rf(sft_run);
-            rc = rl_sft(&so);
-        }
-        long step = 0;
-        if (!rc) rc = rl_ckpt_latest(sft_run, 0, &sft_ckpt, &step) ? rlc_errc(RLC_EIO, "SFT wrote no checkpoint") : 0;
-        if (!rc) {
-            rl_config_set(&cfg, "model", sft_ckpt, "demo");
-            rl_config_set(&cfg, "data", rl_data, "demo");
-            rl_config_set(&cfg, "eval_data", heldout, "demo");
-            rl_config_set(&cfg, "template", "raw", "demo");
-            snprintf(num, sizeof num, "%ld", group);
-            rl_config_set(&cfg, "group_size", num, "demo");
-            snprintf(num, sizeof num, "%ld", prompts);
-            rl_config_set(&cfg, "prompts_per_step", num, "demo");
-            rl_config_set(&cfg, "micro_batch", "64", "demo");
-            rl_config_set(&cfg, "max_new_tokens", "96", "demo");
-            rl_config_set(&cfg, "dynamic_sampling", "true", "demo");
-            snprintf(num, sizeof num, "%g", temperature);
-            rl_config_set(&cfg, "temperature", num, "demo");
-            snprintf(num, sizeof num, "%g", rl_lr);
-            rl_config_set(&cfg, "lr", num, "demo");
-            rl_config_set(&cfg, "kl_coef", "0", "demo");
-            rl_config_set(&cfg, "clip_high", "0.28", "demo");
-            rl_config_set(&cfg, "weight_decay", "0", "demo");
-            rl_config_set(&cfg, "save_every", "0", "demo");
-            rl_config_set(&cfg, "keep_last", "1", "demo");
-            rl_config_set(&cfg, "log_samples", "4", "demo");
-        }
+    if (!d.model) {
+        rc = demo_tiny(&d, &cfg, &rl_data);
     } else {
-        rl_config_set(&cfg, "model", model, "demo");
-        rl_config_set(&cfg, "data", data, "demo");
-        if (eval_data) rl_config_set(&cfg, "eval_data", eval_data, "demo");
-        if (template_name) rl_config_set(&cfg, "template", template_name, "demo");
+        rl_config_set(&cfg, "model", d.model, "demo");
+        rl_config_set(&cfg, "data", d.data, "demo");
+        if (d.eval_data) rl_config_set(&cfg, "eval_data", d.eval_data, "demo");
+        if (d.template_name) rl_config_set(&cfg, "template", d.template_name, "demo");
     }
     if (!rc) {
-        rl_run = fs_join(dir, "grpo");
+        rl_run = fs_join(d.dir, "grpo");
         if (!rl_run) rc = RLC_ENOMEM;
         if (!rc) fs_rm_rf(rl_run);
         if (!rc) rc = rl_config_set(&cfg, "run_dir", rl_run, "demo");
-        snprintf(num, sizeof num, "%ld", rl_steps);
-        if (!rc) rc = rl_config_set(&cfg, "total_steps", num, "demo");
-        snprintf(num, sizeof num, "%ld", seed);
-        if (!rc) rc = rl_config_set(&cfg, "seed", num, "demo");
-        snprintf(num, sizeof num, "%ld", threads);
-        if (!rc) rc = rl_config_set(&cfg, "threads", num, "demo");
+        if (!rc) rc = set_num(&cfg, "total_steps", (double)d.rl_steps);
+        if (!rc) rc = set_num(&cfg, "seed", (double)d.seed);
+        if (!rc) rc = set_num(&cfg, "threads", (double)d.threads);
     }
     if (!rc) {
-        LOG_INFO("[3/4] GRPO: %ld steps, %ld prompts x %ld samples per step", rl_steps, cfg.prompts_per_step,
+        LOG_INFO("[3/4] GRPO: %ld steps, %ld prompts x %ld samples per step", d.rl_steps, cfg.prompts_per_step,
                  cfg.group_size);
         rc = rl_train(&cfg, &ro);
     }
-    if (!rc) {
-        char line[1024];
-        sparkline(curve.reward, curve.n, line, sizeof line);
-        printf("\n[4/4] results (%s)\n", dir);
-        printf("  training accuracy per step: %s  (%.2f -> %.2f)\n", line, curve.n ? curve.reward[0] : NAN,
-               curve.n ? curve.reward[curve.n - 1] : NAN);
-        if (model && !eval_data) {
-            printf("  no --eval-data given: no held-out measurement\n");
-        } else {
-            if (model)
-                printf("  held-out pass@1 (%s, 4 samples each, T=%.1f):\n", eval_data, cfg.temperature);
-            else
-                printf("  held-out pass@1 (%ld problems never trained on, 4 samples each, T=%.1f):\n", n_eval,
-                       cfg.temperature);
-            printf("    before GRPO: %.1f%%\n    after GRPO:  %.1f%%   (%+.1f points)\n", 100 * ro.eval_before,
-                   100 * ro.eval_after, 100 * (ro.eval_after - ro.eval_before));
-        }
-        if (!model) {
-            double f0, f1;
-            style_shift(rl_run, rl_steps, rl_steps < 60 ? (rl_steps + 1) / 3 : 20, &f0, &f1);
-            if (!isnan(f0) && !isnan(f1))
-                printf("  worked (column by column) solutions among logged samples: %.0f%% early -> %.0f%% late\n"
-                       "  (the warm start used both styles; GRPO learned which one earns the reward)\n",
-                       100 * f0, 100 * f1);
-        }
-        printf("  metrics: %s/metrics.jsonl  samples: %s/samples.jsonl  final model: %s/checkpoints/\n", rl_run, rl_run,
-               rl_run);
-        printf("  total time: %.1f s\n", rlc_now() - t0);
-    }
-    free(train), free(rl_data), free(heldout), free(init), free(sft_run), free(rl_run), free(sft_ckpt);
+    if (!rc) demo_report(&d, &cfg, &ro, &curve, rl_run, t0);
+    free(rl_data), free(rl_run);
     rl_config_free(&cfg);
     return rc ? cli_fail() : 0;
 }

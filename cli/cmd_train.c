@@ -14,6 +14,35 @@
 #include "rl/config.h"
 #include "rl/loop.h"
 
+/* The configuration: defaults, or with --resume RUN the run's saved config.json; then the
+ * command line's --config files and flags (rl_keys_apply_argv, the one flag grammar). */
+static int resolve_config(int argc, char **argv, rl_config_t *cfg, const char **resume) {
+    int *rest = malloc((size_t)(argc ? argc : 1) * sizeof *rest), n_rest = 0;
+    int rc = rl_config_init(cfg);
+    if (!rest) rc = rc ? rc : RLC_ENOMEM;
+    /* --resume first: its config.json is the base the flags apply onto */
+    for (int i = 1; i < argc && !rc; i++)
+        if (!strcmp(argv[i], "--resume")) {
+            if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)) rc = rlc_errc(RLC_EINVAL, "--resume needs a run directory");
+            else *resume = argv[++i];
+        }
+    char *cfg_path = *resume ? fs_join(*resume, "config.json") : NULL;
+    if (!rc && *resume && (!cfg_path || !fs_exists(cfg_path)))
+        rc = rlc_errc(RLC_EINVAL, "%s has no config.json (is it a run directory?)", *resume);
+    if (!rc && cfg_path) rc = rl_config_load_file(cfg, cfg_path);
+    if (!rc) rc = rl_keys_apply_argv(rl_config_table(), cfg, argc, argv, rest, &n_rest);
+    for (int k = 0; k < n_rest && !rc; k++) {
+        const char *a = argv[rest[k]];
+        if (!strcmp(a, "--resume")) k++; /* its value was taken above */
+        else if (!strncmp(a, "--", 2)) rc = rl_keys_unknown_flag(rl_config_table(), a);
+        else rc = rlc_errc(RLC_EINVAL, "unexpected argument '%s' (see rlc train --help)", a);
+    }
+    if (!rc && *resume) rc = rl_config_set(cfg, "run_dir", *resume, "--resume");
+    free(cfg_path);
+    free(rest);
+    return rc;
+}
+
 int cmd_train(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -27,80 +56,9 @@ int cmd_train(int argc, char **argv) {
             return 0;
         }
     cli_dist_early();
-    /* --resume RUN_DIR: start from the run's resolved config, then apply the other flags */
-    const char *resume = NULL;
-    char **args = malloc((size_t)(argc + 3) * sizeof *args);
-    if (!args) {
-        fprintf(stderr, "rlc: error: out of memory\n");
-        return 1;
-    }
-    int na = 0;
-    args[na++] = argv[0];
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--resume")) {
-            if (i + 1 >= argc) {
-                free(args);
-                fprintf(stderr, "rlc: error: --resume needs a run directory\n");
-                return 1;
-            }
-            resume = argv[++i];
-            continue;
-        }
-        args[na++] = argv[i];
-    }
-    char *cfg_path = NULL;
-    if (resume) {
-        cfg_path = fs_join(resume, "config.json");
-        if (!cfg_path || !fs_exists(cfg_path)) {
-            fprintf(stderr, "rlc: error: %s has no config.json (is it a run directory?)\n", resume);
-            free(cfg_path);
-            free(args);
-            return 1;
-        }
-    }
     rl_config_t cfg;
-    int rc = rl_config_init(&cfg);
-    if (!rc && cfg_path) rc = rl_config_load_file(&cfg, cfg_path);
-    if (!rc) {
-        /* flags after the saved config; rl_config_from_argv re-initialises, so apply by hand */
-        for (int i = 1; i < na && !rc; i++) {
-            const char *a = args[i];
-            if (strncmp(a, "--", 2)) {
-                rc = rlc_errc(RLC_EINVAL, "unexpected argument '%s' (see rlc train --help)", a);
-                break;
-            }
-            const char *eq = strchr(a, '=');
-            char name[128];
-            if (eq) {
-                snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
-                if (!strcmp(name, "--config")) rc = rl_config_load_file(&cfg, eq + 1);
-                else rc = rl_config_apply_flag(&cfg, name, eq + 1);
-                continue;
-            }
-            snprintf(name, sizeof name, "%s", a);
-            int k = rl_config_find(name);
-            if (!strcmp(name, "--config")) {
-                if (i + 1 >= na) rc = rlc_errc(RLC_EINVAL, "--config needs a file");
-                else rc = rl_config_load_file(&cfg, args[++i]);
-                continue;
-            }
-            if (k < 0) {
-                rc = rl_config_apply_flag(&cfg, name, "true"); /* produces the unknown-key error */
-                break;
-            }
-            int n;
-            const rl_config_key_t *keys = rl_config_keys(&n);
-            if (keys[k].type == RL_CFG_BOOL && (i + 1 >= na || !strncmp(args[i + 1], "--", 2)))
-                rc = rl_config_apply_flag(&cfg, name, "true");
-            else if (i + 1 >= na)
-                rc = rlc_errc(RLC_EINVAL, "%s needs a value", name);
-            else
-                rc = rl_config_apply_flag(&cfg, name, args[++i]);
-        }
-    }
-    if (!rc && resume) rc = rl_config_set(&cfg, "run_dir", resume, "--resume");
-    free(cfg_path);
-    free(args);
+    const char *resume = NULL;
+    int rc = resolve_config(argc, argv, &cfg, &resume);
     dist_comm_t *comm = NULL;
     if (!rc) rc = rl_config_validate(&cfg); /* a bad value is reported before MPI starts */
     if (rc) {

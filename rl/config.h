@@ -8,6 +8,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "rl/keys.h"
+
 typedef struct {
     /* algorithm */
     int algo;              /* rl_adv_kind_t: grpo | drgrpo | rloo | reinforce++ | ppo */
@@ -61,21 +63,9 @@ typedef struct {
     char *model, *data, *run_dir, *ref_model, *template_name, *reward, *eval_data;
 } rl_config_t;
 
-typedef enum { RL_CFG_BOOL = 0, RL_CFG_INT, RL_CFG_FLOAT, RL_CFG_STR, RL_CFG_ENUM } rl_cfg_type_t;
-
-typedef struct {
-    const char *name;    /* file key "clip_high"; the flag is "--clip-high" */
-    rl_cfg_type_t type;
-    const char *section; /* heading for --help */
-    const char *def;     /* default as text (what --help shows) */
-    const char *help;    /* one line */
-    const char *choices; /* RL_CFG_ENUM: "a|b|c" */
-    size_t offset;       /* of the field in rl_config_t */
-    int enum_kind;       /* internal: which parser an RL_CFG_ENUM uses */
-} rl_config_key_t;
-
-/* The table, in --help order. */
+/* The table, in --help order (and as a key table for rl/keys.h). */
 const rl_config_key_t *rl_config_keys(int *n);
+const rl_keytab_t *rl_config_table(void);
 /* Index of a key ("clip_high", "clip-high" or "--clip-high"), -1 if unknown. */
 int rl_config_find(const char *name);
 
@@ -98,11 +88,10 @@ int rl_config_load_yaml(rl_config_t *cfg, const char *text, size_t len, const ch
 /* By extension (.json / .yaml / .yml), else by content ('{' first means JSON). */
 int rl_config_load_file(rl_config_t *cfg, const char *path);
 
-/* Defaults, then `--config FILE` (wherever it appears), then every other `--key value`,
- * `--key=value` or bare boolean `--key` in order. Arguments that are not config keys are
- * handed back: rest[] receives their argv indices (a flag's value, if any, is the next
- * index the caller interprets) when rest != NULL, else they are an error. argv[0] is
- * skipped. On error cfg is left initialized (free it). */
+/* Defaults, then the command-line grammar of rl_keys_apply_argv (`--config FILE` first,
+ * then `--key value`, `--key=value`, bare boolean `--key`, `--no-key`). Arguments that are
+ * not config keys are handed back in rest[] when rest != NULL, else they are an error. On
+ * error cfg is left initialized (free it). */
 int rl_config_from_argv(rl_config_t *cfg, int argc, char **argv, int *rest, int *n_rest);
 
 /* Check every value before any compute; the message names the key and the rule. Paths

@@ -11,28 +11,10 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "rl/ckpt.h"
-#include "rl/loop.h"
-#include "rl/step.h"
 #include "data/encode.h"
-
-void rl_sft_defaults(rl_sft_opts_t *o) {
-    memset(o, 0, sizeof *o);
-    o->template_name = "raw";
-    o->epochs = 1;
-    o->batch_size = 32;
-    o->micro_batch = 8;
-    o->max_len = 1024;
-    o->lr = 1e-5;
-    o->min_lr_ratio = 0.1;
-    o->weight_decay = 0.0;
-    o->max_grad_norm = 1.0;
-    o->lr_schedule = RL_LR_COSINE;
-    o->warmup_steps = 0;
-    o->seed = 0;
-    o->keep_last = 2;
-    o->device = "cpu";
-}
+#include "rl/ckpt.h"
+#include "rl/sft.h"
+#include "rl/step.h"
 
 typedef struct {
     int32_t *ids;
@@ -52,7 +34,8 @@ static int sft_prepare(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl,
     while ((rc = rlc_jsonl_next(&r, &row)) > 0) {
         char where[600];
         snprintf(where, sizeof where, "%s:%ld", o->data, r.lineno);
-        const char *pk = o->prompt_key, *rk = o->response_key;
+        const char *pk = o->prompt_key && o->prompt_key[0] ? o->prompt_key : NULL;
+        const char *rk = o->response_key && o->response_key[0] ? o->response_key : NULL;
         if (!pk) pk = cJSON_GetObjectItemCaseSensitive(row, "prompt") ? "prompt" : "problem";
         if (!rk) rk = cJSON_GetObjectItemCaseSensitive(row, "response") ? "response" : "solution";
         const char *ptxt = NULL, *rtxt = NULL;
@@ -72,7 +55,8 @@ static int sft_prepare(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl,
         }
         int32_t *p = NULL, *resp = NULL;
         int np = 0, nr = 0;
-        rc = data_encode_problem(tok, tpl, o->chat_family, ptxt, &p, &np, NULL);
+        rc = data_encode_problem(tok, tpl, o->chat_family && o->chat_family[0] ? o->chat_family : NULL, ptxt, &p, &np,
+                                 NULL);
         if (!rc) rc = tok_encode(tok, rtxt, strlen(rtxt), 0, &resp, &nr);
         cJSON_Delete(row);
         if (rc) {
@@ -140,14 +124,8 @@ typedef struct {
 } sft_t;
 
 static int sft_check_opts(const rl_sft_opts_t *o, data_tpl_t *tpl) {
-    if (!o->model || !o->data || !o->run_dir) return rlc_errc(RLC_EINVAL, "sft needs --model, --data and --run-dir");
-    if (o->batch_size < 1 || o->micro_batch < 1 || o->batch_size % o->micro_batch)
-        return rlc_errc(RLC_EINVAL, "batch_size (%ld) must be a positive multiple of micro_batch (%ld)", o->batch_size,
-                        o->micro_batch);
-    if (o->micro_tokens < 0) return rlc_errc(RLC_EINVAL, "micro_tokens must be 0 (no limit) or a token count");
-    if (!(o->lr > 0)) return rlc_errc(RLC_EINVAL, "lr must be positive");
-    if (o->max_len < 2) return rlc_errc(RLC_EINVAL, "max_len must be at least 2");
-    return data_template_from_name(o->template_name, tpl);
+    int rc = rl_sft_validate(o);
+    return rc ? rc : data_template_from_name(o->template_name, tpl);
 }
 
 /* What a rank does alone: model, tokenizer, examples, optimizer, activations, checkpoint. */

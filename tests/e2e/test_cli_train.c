@@ -233,6 +233,36 @@ static void test_bad_config(void **s) {
     free(empty), free(run);
 }
 
+/* One flag grammar for train and sft: every boolean's --no- form works on the command line
+ * (the resolved config.json says so), and unknown flags get a suggestion of their polarity. */
+static void test_flag_grammar(void **s) {
+    (void)s;
+    char *run = fs_join(g_dir, "flags");
+    train(run,
+          "--total-steps 1 --dynamic-sampling --balanced-filter --mask-truncated --recompute --no-dynamic-sampling "
+          "--no-balanced-filter --no-mask-truncated --no-recompute",
+          0);
+    char *cp = fs_join(run, "config.json"), *txt;
+    size_t n;
+    assert_int_equal(fs_read_all(cp, &txt, &n), 0);
+    cJSON *j = cJSON_Parse(txt);
+    assert_non_null(j);
+    const char *keys[] = {"dynamic_sampling", "balanced_filter", "mask_truncated", "recompute"};
+    for (int i = 0; i < 4; i++)
+        if (!cJSON_IsFalse(cJSON_GetObjectItem(j, keys[i]))) fail_msg("%s is not false in %s", keys[i], txt);
+    cJSON_Delete(j);
+    free(txt), free(cp), free(run);
+    test_expect_cli_error("unknown flag --no-dynamic-samplng (did you mean --no-dynamic-sampling?)",
+                          "%s train --model %s --data %s --no-dynamic-samplng", rlc_bin(), fixture("models/qwen2-tiny"),
+                          g_data);
+    test_expect_cli_error("unknown flag --no-lr (lr is not a boolean: give it a value)",
+                          "%s train --model %s --data %s --no-lr", rlc_bin(), fixture("models/qwen2-tiny"), g_data);
+    test_expect_cli_error("unknown flag --bach-size (did you mean --batch-size?)", "%s sft --model %s --data %s "
+                          "--run-dir x --bach-size 4", rlc_bin(), fixture("models/qwen2-tiny"), g_data);
+    test_expect_cli_error("sft: epochs = 0: must be at least 1", "%s sft --model %s --data %s --run-dir x --epochs 0",
+                          rlc_bin(), fixture("models/qwen2-tiny"), g_data);
+}
+
 /* `rlc demo --quick`: every phase runs, the three problem sets are pairwise disjoint, the
  * report has before/after numbers, the final model is an HF directory. (The learning claim
  * itself takes minutes and is measured by running the demo; see README.) */
@@ -346,7 +376,7 @@ static void test_nan_stops_cleanly(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grpo_run_and_resume), cmocka_unit_test(test_algorithms_run),
-        cmocka_unit_test(test_sigkill_then_resume), cmocka_unit_test(test_sft),
+        cmocka_unit_test(test_sigkill_then_resume), cmocka_unit_test(test_sft), cmocka_unit_test(test_flag_grammar),
         cmocka_unit_test(test_bad_config), cmocka_unit_test(test_demo_quick), cmocka_unit_test(test_micro_tokens),
         cmocka_unit_test(test_nan_stops_cleanly),
     };

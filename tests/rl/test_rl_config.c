@@ -8,6 +8,7 @@
 #include "core/json.h"
 #include "rl/algo.h"
 #include "rl/config.h"
+#include "rl/sft.h"
 
 static char *g_dir;
 
@@ -322,6 +323,110 @@ static void test_docs_cover_keys(void **s) {
     free(text);
 }
 
+/* One flag grammar: every boolean key of both tables has --KEY and --no-KEY, in any order
+ * (the last one wins), and an unknown flag's suggestion keeps its polarity. */
+static void test_negation_and_suggestions(void **s) {
+    (void)s;
+    const rl_keytab_t *tabs[2] = {rl_config_table(), rl_sft_table()};
+    for (int ti = 0; ti < 2; ti++) {
+        const rl_keytab_t *t = tabs[ti];
+        for (int i = 0; i < t->n; i++) {
+            if (t->keys[i].type != RL_CFG_BOOL) continue;
+            char on[128], off[128], flag[96];
+            snprintf(flag, sizeof flag, "%s", t->keys[i].name);
+            for (char *p = flag; *p; p++)
+                if (*p == '_') *p = '-';
+            snprintf(on, sizeof on, "--%s", flag);
+            snprintf(off, sizeof off, "--no-%s", flag);
+            rl_config_t c; /* large enough for either struct */
+            rl_sft_opts_t so;
+            void *obj = ti ? (void *)&so : (void *)&c;
+            if (ti) assert_int_equal(rl_sft_defaults(&so), 0);
+            else assert_int_equal(rl_config_init(&c), 0);
+            int *field = (int *)((char *)obj + t->keys[i].offset);
+            char *a1[] = {"x", on, off};
+            assert_int_equal(rl_keys_apply_argv(t, obj, 3, a1, NULL, NULL), 0);
+            assert_int_equal(*field, 0);
+            char *a2[] = {"x", off, on};
+            assert_int_equal(rl_keys_apply_argv(t, obj, 3, a2, NULL, NULL), 0);
+            assert_int_equal(*field, 1);
+            char eq[160];
+            snprintf(eq, sizeof eq, "%s=true", off); /* --no-KEY takes no value */
+            char *a3[] = {"x", eq};
+            assert_int_not_equal(rl_keys_apply_argv(t, obj, 2, a3, NULL, NULL), 0);
+            rl_keys_free(t, obj);
+        }
+    }
+    rl_config_t c;
+    char *docs[] = {"train", "--dynamic-sampling", "--balanced-filter", "--mask-truncated", "--recompute",
+                    "--no-dynamic-sampling", "--no-mask-truncated", "--no-recompute", "--no-balanced-filter"};
+    assert_int_equal(rl_config_from_argv(&c, 9, docs, NULL, NULL), 0);
+    assert_true(!c.dynamic_sampling && !c.balanced_filter && !c.mask_truncated && !c.recompute);
+    rl_config_free(&c);
+    struct {
+        const char *flag, *want, *never;
+    } cases[] = {
+        {"--no-dynamic-samplng", "(did you mean --no-dynamic-sampling?)", NULL},
+        {"--nodynamic-sampling", "(did you mean --no-dynamic-sampling?)", NULL},
+        {"--no-dynamic_sampling_", "(did you mean --no-dynamic-sampling?)", NULL},
+        {"--dynamic-samplng", "(did you mean --dynamic-sampling?)", NULL},
+        {"--no-lr", "(lr is not a boolean: give it a value)", "did you mean --lr"},
+        {"--no-group-size", "not a boolean", "did you mean --group-size"},
+        {"--no-clip-hihg", "unknown flag --no-clip-hihg", "did you mean --clip-high"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *argv[] = {"train", (char *)cases[i].flag};
+        assert_int_not_equal(rl_config_from_argv(&c, 2, argv, NULL, NULL), 0);
+        has(cases[i].want);
+        if (cases[i].never && strstr(rlc_errmsg(), cases[i].never)) fail_msg("%s: %s", cases[i].flag, rlc_errmsg());
+        rl_config_free(&c);
+    }
+    assert_int_not_equal(rl_keys_unknown_flag(rl_sft_table(), "--no-recompute=1"), 0);
+    has("unknown flag --no-recompute");
+}
+
+/* `rlc sft` and `rlc train` share one definition per common key: same type, same default,
+ * same help; only the keys sft_config.c defines for itself may differ. */
+static void test_sft_shares_keys(void **s) {
+    (void)s;
+    const rl_keytab_t *tr = rl_config_table(), *sf = rl_sft_table();
+    const char *own[] = {"lr", "lr_schedule", "min_lr_ratio", "template", "data", "run_dir"};
+    int shared = 0;
+    for (int i = 0; i < sf->n; i++) {
+        int j = rl_keys_find(tr, sf->keys[i].name), mine = 0;
+        for (size_t k = 0; k < sizeof own / sizeof own[0]; k++) mine |= !strcmp(own[k], sf->keys[i].name);
+        if (j < 0 || mine) continue;
+        shared++;
+        assert_int_equal(sf->keys[i].type, tr->keys[j].type);
+        assert_string_equal(sf->keys[i].def, tr->keys[j].def);
+        assert_string_equal(sf->keys[i].help, tr->keys[j].help);
+    }
+    assert_true(shared >= 12);
+    rl_sft_opts_t o;
+    assert_int_equal(rl_sft_defaults(&o), 0);
+    assert_true(o.weight_decay == 0.01);
+    assert_string_equal(o.device, "auto");
+    assert_true(o.lr == 1e-5 && o.lr_schedule == RL_LR_COSINE && o.min_lr_ratio == 0.1);
+    /* validation names the key */
+    assert_int_equal(rl_sft_set(&o, "model", "m", "t"), 0);
+    assert_int_equal(rl_sft_set(&o, "data", "d", "t"), 0);
+    assert_int_equal(rl_sft_set(&o, "run_dir", "r", "t"), 0);
+    assert_int_equal(rl_sft_validate(&o), 0);
+    const char *bad[][3] = {{"epochs", "0", "epochs"}, {"min_lr_ratio", "1.5", "min_lr_ratio"},
+                            {"device", "tpu", "device"}, {"save_dtype", "int8", "save_dtype"},
+                            {"batch_size", "6", "multiple of micro_batch"}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        rl_sft_opts_t b;
+        assert_int_equal(rl_sft_defaults(&b), 0);
+        rl_sft_set(&b, "model", "m", "t"), rl_sft_set(&b, "data", "d", "t"), rl_sft_set(&b, "run_dir", "r", "t");
+        assert_int_equal(rl_sft_set(&b, bad[k][0], bad[k][1], "t"), 0);
+        if (rl_sft_validate(&b) == 0) fail_msg("%s = %s passed", bad[k][0], bad[k][1]);
+        has(bad[k][2]);
+        rl_sft_free(&b);
+    }
+    rl_sft_free(&o);
+}
+
 static int setup(void **s) {
     (void)s;
     g_dir = test_tmpdir();
@@ -339,7 +444,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults), cmocka_unit_test(test_json),     cmocka_unit_test(test_yaml),
         cmocka_unit_test(test_argv),     cmocka_unit_test(test_validate), cmocka_unit_test(test_roundtrip_and_help),
-        cmocka_unit_test(test_docs_cover_keys),
+        cmocka_unit_test(test_docs_cover_keys), cmocka_unit_test(test_negation_and_suggestions),
+        cmocka_unit_test(test_sft_shares_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
