@@ -337,13 +337,3 @@ int tok_chat_apply(const tok_t *t, const tok_msg_t *msgs, int n, int add_generat
     *out = b.s;
     return 0;
 }
-
-int tok_chat_encode(const tok_t *t, const tok_msg_t *msgs, int n, int add_generation_prompt, const char *family,
-                    int32_t **ids, int *n_ids) {
-    char *txt = NULL;
-    int rc = tok_chat_apply(t, msgs, n, add_generation_prompt, family, &txt);
-    if (rc) return rc;
-    rc = tok_encode(t, txt, strlen(txt), 0, ids, n_ids);
-    free(txt);
-    return rc;
-}

@@ -165,29 +165,6 @@ static int post_template(tok_t *t, const cJSON *p) {
     return 0;
 }
 
-static int normalize_alloc(const tok_t *t, const char *s, size_t n, char **out, size_t *outn) {
-    char *cur = NULL;
-    size_t curn = n;
-    const char *src = s;
-    for (int i = 0; i < t->n_norm; i++) {
-        utf8proc_uint8_t *dst = NULL;
-        utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)src, (utf8proc_ssize_t)curn, &dst,
-                                          (utf8proc_option_t)t->nfc_opts[i]);
-        free(cur);
-        if (r < 0) return rlc_errc(RLC_EINVAL, "tokenizer: normalization failed: %s", utf8proc_errmsg(r));
-        cur = (char *)dst;
-        curn = (size_t)r;
-        src = cur;
-    }
-    *out = cur;
-    *outn = curn;
-    return 0;
-}
-
-int tok_normalize(const tok_t *t, const char *s, size_t n, char **out, size_t *outn) {
-    return normalize_alloc(t, s, n, out, outn);
-}
-
 static int load_added(tok_t *t, const cJSON *arr) {
     if (!arr || cJSON_IsNull(arr)) return 0;
     if (!cJSON_IsArray(arr)) return rlc_errc(RLC_EFMT, "tokenizer.json: added_tokens is not an array");
@@ -214,7 +191,7 @@ static int load_added(tok_t *t, const cJSON *arr) {
             return rlc_errc(RLC_EFMT, "tokenizer.json: added_tokens[%d] is not valid UTF-8", i);
         /* HF matches normalized tokens by their normalized content */
         if (a->normalized && t->n_norm) {
-            int rc = normalize_alloc(t, c->valuestring, cl, &a->content, &a->len);
+            int rc = tok_normalize(t, c->valuestring, cl, &a->content, &a->len);
             if (rc) return rc;
         } else {
             a->content = rlc_strdup(c->valuestring);

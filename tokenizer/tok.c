@@ -1,6 +1,8 @@
 /* The tokenizer front: tok_load (path resolution, tokenizer_config / generation_config /
- * special_tokens_map), the encode pipeline (added-token split, normalize, pre-tokenize,
- * BPE or sentencepiece, post-processor) and decode, plus the id/special-token accessors. */
+ * special_tokens_map), the sentencepiece loader, the encode pipeline (added-token split,
+ * normalize, pre-tokenize, BPE or sentencepiece, post-processor), decode, chat encoding
+ * (chat.c renders, this file encodes), and the special-token accessors. The top of the
+ * tokenizer's file tree (tok_internal.h); nothing below calls back up. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,40 +11,6 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "tokenizer/tok_internal.h"
-
-int tok_set_token(tok_t *t, int32_t id, const char *bytes, size_t n, int flags) {
-    if (id < 0) return rlc_errc(RLC_EFMT, "tokenizer: negative token id %d", id);
-    if (id >= t->vocab_size) {
-        int nv = id + 1;
-        size_t *bo = rlc_realloc(t->boff, (size_t)nv * sizeof *bo);
-        if (!bo) return RLC_ENOMEM;
-        t->boff = bo;
-        uint32_t *bl = rlc_realloc(t->blen, (size_t)nv * sizeof *bl);
-        if (!bl) return RLC_ENOMEM;
-        t->blen = bl;
-        uint8_t *fl = rlc_realloc(t->flags, (size_t)nv);
-        if (!fl) return RLC_ENOMEM;
-        t->flags = fl;
-        for (int i = t->vocab_size; i < nv; i++) t->boff[i] = 0, t->blen[i] = 0, t->flags[i] = 0;
-        t->vocab_size = nv;
-    }
-    size_t used = t->blob_used;
-    if (used + n + 1 > t->blob_cap) {
-        size_t nc = t->blob_cap ? t->blob_cap * 2 : 65536;
-        while (nc < used + n + 1) nc *= 2;
-        char *nb = rlc_realloc(t->blob, nc);
-        if (!nb) return RLC_ENOMEM;
-        t->blob = nb;
-        t->blob_cap = nc;
-    }
-    memcpy(t->blob + used, bytes, n);
-    t->blob[used + n] = 0;
-    t->boff[id] = used;
-    t->blen[id] = (uint32_t)n;
-    t->flags[id] = (uint8_t)flags;
-    t->blob_used = used + n + 1;
-    return 0;
-}
 
 /* ---------------- sentencepiece ---------------- */
 
@@ -327,7 +295,6 @@ void tok_free(tok_t *t) {
 /* ---------------- accessors ---------------- */
 
 const char *tok_kind(const tok_t *t) { return t->kind == TOK_KIND_SPM ? "sentencepiece" : "bpe"; }
-int tok_vocab_size(const tok_t *t) { return t->vocab_size; }
 int32_t tok_bos_id(const tok_t *t) { return t->bos; }
 int32_t tok_eos_id(const tok_t *t) { return t->eos; }
 int32_t tok_pad_id(const tok_t *t) { return t->pad; }
@@ -339,20 +306,6 @@ int32_t tok_token_to_id(const tok_t *t, const char *token) {
     if (!token) return -1;
     return tok_strmap_get(&t->vocab, token, strlen(token));
 }
-int tok_is_special(const tok_t *t, int32_t id) {
-    return id >= 0 && id < t->vocab_size && (t->flags[id] & TOKF_SPECIAL) ? 1 : 0;
-}
-int tok_token_bytes(const tok_t *t, int32_t id, const char **bytes, size_t *len) {
-    if (id < 0 || id >= t->vocab_size || !(t->flags[id] & TOKF_PRESENT)) {
-        *bytes = "";
-        *len = 0;
-        return rlc_errc(RLC_ERANGE, "token id %d is out of range (vocab size %d)", id, t->vocab_size);
-    }
-    *bytes = t->blob + t->boff[id];
-    *len = t->blen[id];
-    return 0;
-}
-
 /* ---------------- encode ---------------- */
 
 typedef struct {
@@ -576,4 +529,16 @@ int tok_decode(const tok_t *t, const int32_t *ids, int n, int skip_special, char
     *text = o;
     if (len) *len = k;
     return 0;
+}
+
+/* ---------------- chat: render with the template, then encode ---------------- */
+
+int tok_chat_encode(const tok_t *t, const tok_msg_t *msgs, int n, int add_generation_prompt, const char *family,
+                    int32_t **ids, int *n_ids) {
+    char *txt = NULL;
+    int rc = tok_chat_apply(t, msgs, n, add_generation_prompt, family, &txt);
+    if (rc) return rc;
+    rc = tok_encode(t, txt, strlen(txt), 0, ids, n_ids);
+    free(txt);
+    return rc;
 }

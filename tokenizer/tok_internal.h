@@ -1,6 +1,9 @@
-/* Internal to tokenizer/: the tok_t layout shared by the loader (tok.c, hf_json.c), the
- * byte-level BPE (bpe.c), pre-tokenization (pretok.c), sentencepiece glue and chat
- * templates (chat.c). Nothing outside tokenizer/ includes this. */
+/* Internal to tokenizer/: the tok_t layout shared by the front (tok.c: load, encode,
+ * decode, chat encoding), the tokenizer.json loader (hf_json.c), chat rendering (chat.c),
+ * the byte-level BPE (bpe.c), pre-tokenization (pretok.c), the vocabulary table (vocab.c),
+ * normalization (normalize.c) and helpers (util.c). Calls form a tree, top to leaves:
+ * tok.c; hf_json.c; chat.c, bpe.c, pretok.c; vocab.c, normalize.c, util.c — a file calls
+ * only files below it. Nothing outside tokenizer/ includes this. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -140,7 +143,7 @@ enum { TOKF_PRESENT = 1, TOKF_SPECIAL = 2, TOKF_ADDED = 4 };
 /* Loaders (hf_json.c / tok.c). */
 int tok_load_hf_json(tok_t *t, const char *path);
 int tok_load_spm(tok_t *t, const char *path);
-/* Grow the id -> bytes table to hold `id` and set its bytes and flags. */
+/* Grow the id -> bytes table to hold `id` and set its bytes and flags (vocab.c). */
 int tok_set_token(tok_t *t, int32_t id, const char *bytes, size_t n, int flags);
-/* Apply the tokenizer.json normalizers; *out malloc'd. */
+/* Apply the tokenizer.json normalizers; *out malloc'd (normalize.c). */
 int tok_normalize(const tok_t *t, const char *s, size_t n, char **out, size_t *outn);
