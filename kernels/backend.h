@@ -21,7 +21,24 @@
  * residual stream's gradient); every other activation-gradient output is overwritten.
  *
  * Compute ops return void; a failure inside one (a CUDA error) is recorded and reported
- * by be->check(). Memory ops return 0 or a negative RLC_E* code with a message. */
+ * by be->check(). Memory ops return 0 or a negative RLC_E* code with a message.
+ *
+ * An op is found by one name everywhere: its vtable slot `foo`, kernels/cpu/<family>.c
+ * (cpu_foo) and kernels/cuda/<family>.cu (cu_foo) with the same family name (rmsnorm,
+ * embedding, elementwise, attention, decode, lmhead, matmul, rope, swiglu, sample, adamw,
+ * meminfo, gemm_rows).
+ *
+ * Adding an op:
+ *   1. the slot below, with its exact contract (shapes, =/+= rule, what the output means);
+ *   2. the CPU reference in kernels/cpu/<family>.c, declared in cpu/cpu_ops.h and wired in
+ *      cpu_backend.c, with a finite-difference or hand-computed test in
+ *      tests/kernels/test_cpu_ops.c (a gradient op: against finite differences);
+ *   3. the CUDA kernel in kernels/cuda/<family>.cu (its .cuh lists the exports), wired in
+ *      cuda_backend.cu, with a parity test against the CPU op in tests/gpu/test_cuda_ops.c
+ *      (run on the CPU emulator in CI, on a GPU by scripts/gpu_check.sh);
+ *   4. callers in model/ use be->foo only, never a device #ifdef.
+ * Every slot is required except those marked OPTIONAL (NULL allowed; callers check):
+ * mem_info and the four graph_* ops. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -74,8 +91,8 @@ struct rlc_backend {
     /* First error recorded by a compute op since the last call (0 if none); clears it. */
     int (*check)(rlc_backend_t *be);
     void (*sync)(rlc_backend_t *be);
-    /* Free and total memory of the device (cudaMemGetInfo; MemAvailable / MemTotal of
-     * /proc/meminfo on the CPU). 0, or a negative error when it cannot tell. */
+    /* OPTIONAL. Free and total memory of the device (cudaMemGetInfo; MemAvailable / MemTotal
+     * of /proc/meminfo on the CPU). 0, or a negative error when it cannot tell. */
     int (*mem_info)(rlc_backend_t *be, size_t *free_bytes, size_t *total_bytes);
 
     /* ---- memory ---- name is used in the out-of-memory message. */
@@ -179,7 +196,7 @@ struct rlc_backend {
     void (*sample)(rlc_backend_t *be, int32_t *tokens, float *logp, const float *logits,
                    const struct rlc_sample_params *params, int M, int V);
 
-    /* ---- graphs (NULL where unsupported: the CPU) ----
+    /* ---- graphs: OPTIONAL, all four or none (NULL where unsupported: the CPU) ----
      * Ops issued between graph_begin and graph_end are recorded, not run, into a graph that
      * graph_launch replays: kernel arguments (pointers, sizes) are frozen at capture, buffer
      * contents are read at each replay. No memory op that syncs may be recorded. graph_end

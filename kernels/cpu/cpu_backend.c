@@ -1,5 +1,6 @@
-/* CPU backend object: memory, elementwise ops, and the vtable. Device pointers are host
- * pointers here, so upload/download are copies. */
+/* CPU backend object: memory and the vtable (the ops live one family per file, named as
+ * their kernels/cuda/ counterparts). Device pointers are host pointers here, so
+ * upload/download are copies. */
 #include "kernels/cpu/cpu_backend.h"
 
 #include <cblas.h>
@@ -17,26 +18,6 @@ static int cpu_check(rlc_backend_t *be) {
     return 0;
 }
 static void cpu_sync(rlc_backend_t *be) { (void)be; }
-
-/* A "MemAvailable:   123456 kB" line of /proc/meminfo, in bytes; 0 if absent. */
-static size_t meminfo_field(const char *text, const char *key) {
-    const char *p = strstr(text, key);
-    return p ? (size_t)strtoull(p + strlen(key), NULL, 10) * 1024 : 0;
-}
-
-static int cpu_mem_info(rlc_backend_t *be, size_t *free_bytes, size_t *total_bytes) {
-    (void)be;
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f) return rlc_errc(RLC_EIO, "cannot read /proc/meminfo");
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    *total_bytes = meminfo_field(buf, "MemTotal:");
-    *free_bytes = meminfo_field(buf, "MemAvailable:");
-    if (!*total_bytes) return rlc_errc(RLC_EFMT, "/proc/meminfo has no MemTotal line");
-    return 0;
-}
 
 static void *cpu_alloc(rlc_backend_t *be, const char *name, size_t n, rlc_buf_kind_t kind) {
     size_t bytes = n * be->esize[kind];
@@ -70,65 +51,6 @@ static void cpu_zero(rlc_backend_t *be, void *p, rlc_buf_kind_t kind, size_t n) 
 
 static void cpu_copy(rlc_backend_t *be, void *dst, const void *src, rlc_buf_kind_t kind, size_t n) {
     if (n && dst != src) memmove(dst, src, n * be->esize[kind]);
-}
-
-static void cpu_add(rlc_backend_t *be, void *out, const void *a, const void *b, rlc_buf_kind_t kind, size_t n) {
-    (void)kind;
-    float *o = out;
-    const float *x = a, *y = b;
-#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) o[i] = x[i] + y[i];
-}
-
-static void cpu_scale(rlc_backend_t *be, void *x, rlc_buf_kind_t kind, size_t n, float s) {
-    (void)kind;
-    float *p = x;
-#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) p[i] *= s;
-}
-
-static void cpu_sumsq(rlc_backend_t *be, double *out, const void *x, rlc_buf_kind_t kind, size_t n) {
-    (void)kind;
-    const float *p = x;
-    /* Fixed partition into blocks summed in order: the result does not depend on the
-     * thread count, which keeps resumed runs bit-identical. */
-    enum { BLK = 1 << 14 };
-    size_t nb = (n + BLK - 1) / BLK;
-    double *part = malloc((nb ? nb : 1) * sizeof *part);
-    if (!part) {
-        double s = 0;
-        for (size_t i = 0; i < n; i++) s += (double)p[i] * p[i];
-        *out = s;
-        return;
-    }
-#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
-    for (size_t b = 0; b < nb; b++) {
-        size_t e = (b + 1) * BLK < n ? (b + 1) * BLK : n;
-        double s = 0;
-        for (size_t i = b * BLK; i < e; i++) s += (double)p[i] * p[i];
-        part[b] = s;
-    }
-    double s = 0;
-    for (size_t b = 0; b < nb; b++) s += part[b];
-    free(part);
-    *out = s;
-}
-
-static void cpu_gather_rows(rlc_backend_t *be, void *dst, const void *src, const int32_t *rows, int M, int C) {
-    (void)be;
-    float *d = dst;
-    const float *x = src;
-    for (int m = 0; m < M; m++) memcpy(d + (size_t)m * C, x + (size_t)rows[m] * C, (size_t)C * sizeof(float));
-}
-
-static void cpu_act_to_f32(rlc_backend_t *be, float *dst, const void *src, size_t n) {
-    (void)be;
-    if (n && (const void *)dst != src) memmove(dst, src, n * 4);
-}
-
-static void cpu_f32_to_act(rlc_backend_t *be, void *dst, const float *src, size_t n) {
-    (void)be;
-    if (n && dst != (const void *)src) memmove(dst, src, n * 4);
 }
 
 int rlc_cpu_backend_create(rlc_backend_t **out, int threads) {

@@ -1,11 +1,18 @@
-/* Internal: the CPU op implementations, one file per family, wired into the vtable by
- * cpu_backend.c. Signatures follow kernels/backend.h exactly (pointers are host fp32). */
+/* Internal: the CPU op implementations, one file per family (named as the family's
+ * kernels/cuda/ file), wired into the vtable by cpu_backend.c. Signatures follow kernels/backend.h exactly (pointers are host fp32). */
 #pragma once
 #include "kernels/backend.h"
 
 /* Threads for OpenMP regions of this backend. */
 #define CPU_THREADS(be) ((be)->threads > 0 ? (be)->threads : 1)
 
+int cpu_mem_info(rlc_backend_t *be, size_t *free_bytes, size_t *total_bytes);
+void cpu_add(rlc_backend_t *be, void *out, const void *a, const void *b, rlc_buf_kind_t kind, size_t n);
+void cpu_scale(rlc_backend_t *be, void *x, rlc_buf_kind_t kind, size_t n, float s);
+void cpu_sumsq(rlc_backend_t *be, double *out, const void *x, rlc_buf_kind_t kind, size_t n);
+void cpu_gather_rows(rlc_backend_t *be, void *dst, const void *src, const int32_t *rows, int M, int C);
+void cpu_act_to_f32(rlc_backend_t *be, float *dst, const void *src, size_t n);
+void cpu_f32_to_act(rlc_backend_t *be, void *dst, const float *src, size_t n);
 void cpu_embedding_fwd(rlc_backend_t *be, void *out, const int32_t *ids, const void *wte, int N, int C);
 void cpu_embedding_bwd(rlc_backend_t *be, void *dwte, const void *dout, const int32_t *ids, int N, int C);
 void cpu_rmsnorm_fwd(rlc_backend_t *be, void *out, float *rstd, const void *inp, const void *w, int N, int C, float eps);

@@ -1,6 +1,7 @@
-/* Decoding ops: storing K/V into the paged cache and attention of new tokens over it
- * (chunked prefill and single-token decode alike). Each (token, head) is computed on its
- * own, so a sequence's result never depends on what else is in the batch. */
+/* Decoding ops: gathering the rows that need logits, storing K/V into the paged cache, and
+ * attention of new tokens over it (chunked prefill and single-token decode alike). Each
+ * (token, head) is computed on its own, so a sequence's result never depends on what else
+ * is in the batch. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,4 +83,11 @@ void cpu_paged_attention(rlc_backend_t *be, void *out, const void *qkv, const vo
         free(sc);
     }
     free(seq_of);
+}
+
+void cpu_gather_rows(rlc_backend_t *be, void *dst, const void *src, const int32_t *rows, int M, int C) {
+    (void)be;
+    float *d = dst;
+    const float *x = src;
+    for (int m = 0; m < M; m++) memcpy(d + (size_t)m * C, x + (size_t)rows[m] * C, (size_t)C * sizeof(float));
 }
