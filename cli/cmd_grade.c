@@ -21,19 +21,6 @@ static const char *pick_answer(const char *pred, int flags, char *buf, size_t ca
     return pred;
 }
 
-static char *field_text(const cJSON *obj, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (cJSON_IsString(v)) return rlc_strdup(v->valuestring);
-    if (cJSON_IsNumber(v)) {
-        char tmp[64];
-        double d = v->valuedouble;
-        if (isfinite(d) && d == floor(d) && fabs(d) < 9e15) snprintf(tmp, sizeof tmp, "%lld", (long long)d);
-        else snprintf(tmp, sizeof tmp, "%.17g", d);
-        return rlc_strdup(tmp);
-    }
-    return NULL;
-}
-
 static int grade_jsonl(const char *path, const char *out_path, const char *gold_key, const char *pred_key, int flags,
                        const math_opts_t *mo, int strict) {
     rlc_jsonl_t r;
@@ -64,7 +51,8 @@ static int grade_jsonl(const char *path, const char *out_path, const char *gold_
             skipped++;
             continue;
         }
-        char *gold = field_text(obj, gold_key), *pred = field_text(obj, pred_key);
+        char *gold = rlc_json_text(cJSON_GetObjectItemCaseSensitive(obj, gold_key));
+        char *pred = rlc_json_text(cJSON_GetObjectItemCaseSensitive(obj, pred_key));
         if (!gold || !pred) {
             rc = rlc_errc(RLC_EFMT, "%s:%ld: missing or non-text field '%s'", path, r.lineno, !gold ? gold_key : pred_key);
             if (!strict) {

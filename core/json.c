@@ -220,3 +220,15 @@ void rlc_jsonl_close(rlc_jsonl_t *r) {
     free(r->path);
     memset(r, 0, sizeof *r);
 }
+
+char *rlc_json_text(const cJSON *v) {
+    if (cJSON_IsString(v)) return rlc_strdup(v->valuestring);
+    if (cJSON_IsNumber(v)) {
+        char tmp[64];
+        double d = v->valuedouble;
+        if (isfinite(d) && d == floor(d) && fabs(d) < 9e15) snprintf(tmp, sizeof tmp, "%lld", (long long)d);
+        else snprintf(tmp, sizeof tmp, "%.17g", d);
+        return rlc_strdup(tmp);
+    }
+    return NULL;
+}

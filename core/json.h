@@ -27,6 +27,9 @@ int rlc_json_check_keys(const cJSON *obj, const char *const *allowed, const char
 char *rlc_utf8_dup_valid(const char *s, size_t n);
 /* cJSON_AddStringToObject with rlc_utf8_dup_valid applied first. */
 cJSON *rlc_json_add_text(cJSON *obj, const char *key, const char *s, size_t n);
+/* A value as text (malloc'd): a string as it is, a number as an integer when integral (an
+ * AIME "answer": 204) else %.17g; NULL for anything else (or out of memory). */
+char *rlc_json_text(const cJSON *v);
 
 /* Print compactly into a malloc'd string (caller frees), deterministic key order = insertion. */
 char *rlc_json_print(const cJSON *obj, int pretty);

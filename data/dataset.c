@@ -58,19 +58,6 @@ static const cJSON *field(const cJSON *obj, const char *override, const char *co
     return NULL;
 }
 
-/* A text value: strings as they are, numbers as integers when integral (AIME "Answer": 204). */
-static char *text_of(const cJSON *v) {
-    if (cJSON_IsString(v)) return rlc_strdup(v->valuestring);
-    if (cJSON_IsNumber(v)) {
-        char tmp[64];
-        double d = v->valuedouble;
-        if (isfinite(d) && d == floor(d) && fabs(d) < 9e15) snprintf(tmp, sizeof tmp, "%lld", (long long)d);
-        else snprintf(tmp, sizeof tmp, "%.17g", d);
-        return rlc_strdup(tmp);
-    }
-    return NULL;
-}
-
 static char *trim_dup(const char *b, const char *e) {
     while (b < e && (*b == ' ' || *b == '\t' || *b == '\n' || *b == '\r')) b++;
     while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) e--;
@@ -137,7 +124,7 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
                  pk, pf->name);
         return 1;
     }
-    char *ans = av ? text_of(av) : NULL;
+    char *ans = av ? rlc_json_text(av) : NULL;
     if (!ans) {
         rlc_errc(RLC_EFMT, "%s:%ld: %s answer field '%s' (profile %s)", path, line, av ? "non-text" : "missing", ak,
                  pf->name);
@@ -167,7 +154,7 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
         rlc_errc(RLC_EFMT, "%s:%ld: empty answer in field '%s'", path, line, ak);
         return 1;
     }
-    char *id = iv ? text_of(iv) : NULL;
+    char *id = iv ? rlc_json_text(iv) : NULL;
     if (!id) {
         char tmp[512];
         snprintf(tmp, sizeof tmp, "%s:%ld", base, line);

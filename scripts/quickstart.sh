@@ -9,12 +9,4 @@ if [ ! -x "$BUILD/cli/rlc" ]; then
   cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$BUILD" -j "$(nproc)" --target rlc
 fi
-if "$BUILD/cli/rlc" --help | grep -q "^  demo "; then
-  exec "$BUILD/cli/rlc" demo "$@"
-fi
-# Until `rlc demo` exists: the model, engine and grader on the fixture model.
-M=tests/fixtures/models/qwen2-tiny
-"$BUILD/cli/rlc" info
-"$BUILD/cli/rlc" generate --model "$M" --chat --prompt "What is 12 + 35?" -n 2 --max-new-tokens 24 --seed 1
-"$BUILD/cli/rlc" logprobs --model "$M" --prompt "What is 12 + 35?" --completion " The answer is 47."
-"$BUILD/cli/rlc" grade --gold '\frac{1}{2}' --pred 'so the answer is \boxed{0.5}'
+exec "$BUILD/cli/rlc" demo "$@"

@@ -49,15 +49,13 @@ static inline void test_write_sum_problems(const char *path, int n) {
     fclose(f);
 }
 
-/* Run a shell command, capture stdout+stderr into out (may be NULL); return exit status. */
-static inline int test_run(char *out, size_t cap, const char *fmt, ...) {
+/* Run a shell command with `redirect` appended, capture its stdout into out (may be NULL);
+ * return its exit status (128 + signal when killed). */
+static inline int test_vrun(char *out, size_t cap, const char *redirect, const char *fmt, va_list ap) {
     char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
     char full[8400];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    snprintf(full, sizeof full, "%s %s", cmd, redirect);
     FILE *p = popen(full, "r");
     assert_non_null(p);
     size_t n = 0;
@@ -69,6 +67,24 @@ static inline int test_run(char *out, size_t cap, const char *fmt, ...) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
+/* Run a shell command, capture stdout+stderr into out (may be NULL); return exit status. */
+static inline int test_run(char *out, size_t cap, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = test_vrun(out, cap, "2>&1", fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* The same with stdout alone captured (stderr discarded): for commands that print JSON. */
+static inline int test_run_stdout(char *out, size_t cap, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = test_vrun(out, cap, "2>/dev/null", fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 static inline const char *rlc_bin(void) {
     const char *b = getenv("RLC_BIN");
     return b ? b : "./cli/rlc";
@@ -78,19 +94,11 @@ static inline const char *rlc_bin(void) {
  * starting "rlc: error:" that contains needle (stdout is discarded). */
 static inline void test_expect_cli_error(const char *needle, const char *fmt, ...) {
     static char err[1 << 16];
-    char cmd[4096];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    int st = test_vrun(err, sizeof err, "2>&1 >/dev/null", fmt, ap);
     va_end(ap);
-    char full[4200];
-    snprintf(full, sizeof full, "%s 2>&1 >/dev/null", cmd);
-    FILE *p = popen(full, "r");
-    assert_non_null(p);
-    size_t n = fread(err, 1, sizeof err - 1, p);
-    err[n] = 0;
-    int st = pclose(p);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) == 0) fail_msg("expected failure: %s", cmd);
+    if (st == 0 || st >= 128) fail_msg("expected a failing exit (got %d): %s", st, err);
     const char *e = strstr(err, "rlc: error:");
     if (!e || !strstr(e, needle)) fail_msg("stderr '%s' lacks '%s'", err, needle);
     const char *nl = strchr(e, '\n');

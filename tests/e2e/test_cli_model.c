@@ -12,18 +12,11 @@ static char out[1 << 20];
 static cJSON *run_json(const char *fmt, const char *arg) {
     char cmd[4096];
     snprintf(cmd, sizeof cmd, fmt, rlc_bin(), arg);
-    char full[4200];
-    snprintf(full, sizeof full, "%s 2>/dev/null", cmd);
-    FILE *p = popen(full, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    assert_int_equal(pclose(p), 0);
+    assert_int_equal(test_run_stdout(out, sizeof out, "%s", cmd), 0);
     cJSON *j = cJSON_Parse(out);
     if (!j) fail_msg("not JSON: %.300s", out);
     return j;
 }
-
 
 static void test_logprobs_vs_reference(void **s) {
     (void)s;

@@ -8,7 +8,7 @@
  * releases every device buffer; and the rollout engine on this backend is batch-invariant:
  * a request's tokens and log-probs are bit-identical alone and in a crowd. Built twice like test_cuda_ops: on a GPU
  * (test_gpu_model, label gpu, 77 without one) and on the CPU emulator (test_cuda_emu_model). */
-#include "testutil.h"
+#include "testref.h"
 
 #include "core/err.h"
 #include "core/fs.h"
@@ -33,27 +33,6 @@
 #define TIE_GAP 0.05 /* a different greedy token is accepted only when the CPU sees a near tie */
 
 static rlc_backend_t *cpu, *gpu;
-
-typedef struct {
-    rlc_st_t st;
-    int32_t *ids, *cu;
-    int N, nseq;
-} ref_t;
-
-static void load_ref(ref_t *r, const char *name) {
-    char rel[256];
-    snprintf(rel, sizeof rel, "models/%s.ref/ref.safetensors", name);
-    assert_int_equal(rlc_st_open(&r->st, fixture(rel)), 0);
-    const rlc_st_tensor_t *ids = rlc_st_find(&r->st, "ids"), *cu = rlc_st_find(&r->st, "cu_seqlens");
-    assert_non_null(ids);
-    assert_non_null(cu);
-    r->N = (int)ids->numel;
-    r->nseq = (int)cu->numel - 1;
-    r->ids = malloc(ids->nbytes);
-    r->cu = malloc(cu->nbytes);
-    memcpy(r->ids, ids->data, ids->nbytes);
-    memcpy(r->cu, cu->data, cu->nbytes);
-}
 
 static void load_pair(const char *name, rlc_model_t **mc, rlc_model_t **mg) {
     char rel[256];
@@ -151,9 +130,7 @@ static void forward_backward(const char *name) {
     free(ec);
     free(lg);
     free(eg);
-    free(r.ids);
-    free(r.cu);
-    rlc_st_close(&r.st);
+    free_ref(&r);
     rlc_model_free(mc);
     rlc_model_free(mg);
 }
@@ -308,9 +285,7 @@ static void test_checkpoint_exact(void **s) {
     rlc_model_free(m);
     fs_rm_rf(run);
     free(run);
-    free(r.ids);
-    free(r.cu);
-    rlc_st_close(&r.st);
+    free_ref(&r);
 }
 
 /* Every device buffer of a model, its optimizer, activations, KV cache and decode step is

@@ -2,7 +2,7 @@
  * per-token log-probs (T=1 and T=0.7) and entropies within 1e-4, every parameter gradient
  * within 1e-4 relative L2 (stored and recomputed activations), the score head's values and
  * gradients, and ten AdamW steps against torch.optim.AdamW's loss curve. */
-#include "testutil.h"
+#include "testref.h"
 
 #include "core/err.h"
 #include "core/fs.h"
@@ -11,42 +11,6 @@
 #include "model/optim.h"
 
 static rlc_backend_t *be;
-
-typedef struct {
-    rlc_st_t st;
-    int32_t *ids, *cu;
-    int N, nseq;
-} ref_t;
-
-static float *ref_f32(ref_t *r, const char *name, size_t *n) {
-    const rlc_st_tensor_t *t = rlc_st_find(&r->st, name);
-    if (!t) fail_msg("reference lacks %s", name);
-    float *p = malloc(t->numel * sizeof(float) + 4);
-    assert_int_equal(rlc_st_to_f32(t, p), 0);
-    if (n) *n = t->numel;
-    return p;
-}
-
-static void load_ref(ref_t *r, const char *name) {
-    char rel[256];
-    snprintf(rel, sizeof rel, "models/%s.ref/ref.safetensors", name);
-    assert_int_equal(rlc_st_open(&r->st, fixture(rel)), 0);
-    const rlc_st_tensor_t *ids = rlc_st_find(&r->st, "ids"), *cu = rlc_st_find(&r->st, "cu_seqlens");
-    assert_non_null(ids);
-    assert_non_null(cu);
-    r->N = (int)ids->numel;
-    r->nseq = (int)cu->numel - 1;
-    r->ids = malloc(ids->nbytes);
-    r->cu = malloc(cu->nbytes);
-    memcpy(r->ids, ids->data, ids->nbytes);
-    memcpy(r->cu, cu->data, cu->nbytes);
-}
-
-static void free_ref(ref_t *r) {
-    free(r->ids);
-    free(r->cu);
-    rlc_st_close(&r->st);
-}
 
 static rlc_model_t *load_model(const char *name) {
     char rel[256];
