@@ -4,8 +4,8 @@
  * not fp32) and trainer_state.json (step, data cursor, RNG states, loop extras, and a
  * manifest of every file with its size and hash). A checkpoint is written into
  * step-N.tmp-<pid>/, fsynced, renamed into place, then `latest` is updated; old ones are
- * deleted only after that. Loading picks the newest directory that verifies.
- * Also: the SIGINT/SIGTERM flag the loop polls to checkpoint and stop. */
+ * deleted only after that. Loading picks the newest directory that verifies. (The stop
+ * signal the loops poll beside their checkpoints is rl/signal.h.) */
 #pragma once
 #include <stdint.h>
 
@@ -69,16 +69,3 @@ int rl_ckpt_latest(const char *run_dir, int full, char **dir, long *step);
  * their optimizers; this restores AdamW moments and step, and the fp32 master weights where
  * they were saved. *st is overwritten (free it with rl_train_state_free). */
 int rl_ckpt_load_state(const char *ckpt_dir, rl_train_state_t *st, const rl_ckpt_model_t *models, int n_models);
-
-/* ---------------------------------------------------------------- signals */
-
-/* Catch SIGINT and SIGTERM: the first sets a flag (the loop checkpoints and exits), a second
- * of the same kind kills the process the default way. Returns 0 or an error. The flag is
- * process-wide by nature (signals are). */
-int rl_signal_install(void);
-/* The signal number received since install (0 if none). */
-int rl_signal_pending(void);
-/* Forget a received signal (tests). */
-void rl_signal_clear(void);
-/* Restore the previous handlers. */
-void rl_signal_uninstall(void);

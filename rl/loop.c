@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "rewards/eval.h"
 #include "rl/ckpt.h"
+#include "rl/signal.h"
 #include "rl/step.h"
 
 int rl_open_run_files(const char *run_dir, long keep_step, rl_jsonl_writer_t *metrics, rl_jsonl_writer_t *samples) {

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "data/encode.h"
 #include "rl/ckpt.h"
+#include "rl/signal.h"
 #include "rl/sft.h"
 #include "rl/step.h"
 

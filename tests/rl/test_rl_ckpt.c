@@ -15,6 +15,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "rl/ckpt.h"
+#include "rl/signal.h"
 
 static rlc_backend_t *be;
 static char *g_dir;
