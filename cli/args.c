@@ -2,6 +2,7 @@
 #include "cli/args.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,8 @@ static int parse_value(cli_opt_t *o, const char *v) {
     case OPT_INT: {
         long x = strtol(v, &end, 10);
         if (errno || end == v || *end) return rlc_errc(RLC_EINVAL, "%s expects an integer, got '%s'", o->name, v);
+        if (x < INT_MIN || x > INT_MAX) /* every integer option ends up in an int */
+            return rlc_errc(RLC_EINVAL, "%s = %s: out of range (an integer in [%d, %d])", o->name, v, INT_MIN, INT_MAX);
         *(long *)o->dst = x;
         return 0;
     }
@@ -109,6 +112,12 @@ int cli_parse(int argc, char **argv, cli_opt_t *opts, int nopts, const char *usa
     }
     for (int k = 0; k < nopts; k++)
         if (opts[k].required && !opts[k].seen) return rlc_errc(RLC_EINVAL, "missing required option %s", opts[k].name);
+    return 0;
+}
+
+int cli_check_range(const char *name, long v, long lo, long hi) {
+    if (v < lo) return rlc_errc(RLC_EINVAL, "%s = %ld: must be at least %ld", name, v, lo);
+    if (v > hi) return rlc_errc(RLC_EINVAL, "%s = %ld: must be at most %ld", name, v, hi);
     return 0;
 }
 

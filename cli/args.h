@@ -27,5 +27,7 @@ int cli_parse(int argc, char **argv, cli_opt_t *opts, int nopts, const char *usa
 void cli_print_help(FILE *f, const cli_opt_t *opts, int nopts, const char *usage, const char *desc);
 /* Look up an option entry by name (for checking `seen`). */
 const cli_opt_t *cli_opt(const cli_opt_t *opts, int nopts, const char *name);
+/* 0 when lo <= v <= hi, else an error naming the option and the range. */
+int cli_check_range(const char *name, long v, long lo, long hi);
 /* Print "rlc: error: <message>" and return the exit code 1 (for `return cli_fail();`). */
 int cli_fail(void);

@@ -29,6 +29,7 @@ static int read_prompts(const char *path, const tok_t *tok, int chat, const char
     while ((rc = rlc_jsonl_next(&r, &row)) > 0) {
         char where[600];
         snprintf(where, sizeof where, "%s:%ld", path, r.lineno);
+        rc = 0; /* rlc_jsonl_next's "a row" is not this row's result */
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             prompt_t *q = rlc_realloc(ps, (size_t)cap * sizeof *q);
@@ -57,6 +58,7 @@ static int read_prompts(const char *path, const tok_t *tok, int chat, const char
         } else if (cJSON_IsArray(ji)) {
             p->n = cJSON_GetArraySize(ji);
             p->ids = rlc_malloc((size_t)(p->n ? p->n : 1) * sizeof *p->ids);
+            if (!p->ids) rc = RLC_ENOMEM;
             int k = 0;
             for (const cJSON *x = ji->child; x && p->ids; x = x->next)
                 p->ids[k++] = cJSON_IsNumber(x) ? (int32_t)x->valuedouble : -1;
@@ -148,6 +150,15 @@ int cmd_generate(int argc, char **argv) {
     if (rc) return rc > 0 ? 0 : cli_fail();
     if ((prompt != NULL) == (prompts != NULL)) {
         rlc_errc(RLC_EINVAL, "give exactly one of --prompt and --prompts");
+        return cli_fail();
+    }
+    /* every number checked before the model loads */
+    if (cli_engine_check(kv_mb, page, batch_tokens, threads) || cli_check_range("-n", n, 1, 65536) ||
+        cli_check_range("--max-new-tokens", max_new, 1, 1L << 20) || cli_check_range("--top-k", top_k, 0, 1L << 30) ||
+        cli_check_range("--seed", seed, 0, 2147483647L))
+        return cli_fail();
+    if (!(temperature >= 0) || !(top_p > 0 && top_p <= 1) || !(min_p >= 0 && min_p <= 1)) {
+        rlc_errc(RLC_EINVAL, "--temperature must be >= 0, --top-p in (0, 1] and --min-p in [0, 1]");
         return cli_fail();
     }
     cli_model_t cm;

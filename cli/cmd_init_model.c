@@ -7,6 +7,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/err.h"
+#include "core/fs.h"
 #include "core/json.h"
 #include "kernels/backend.h"
 #include "model/model.h"
@@ -30,6 +31,16 @@ int cmd_init_model(int argc, char **argv) {
     if (!(std > 0)) {
         rlc_errc(RLC_EINVAL, "--std must be positive");
         return cli_fail();
+    }
+    if (tokenizer) { /* checked before anything is written */
+        char *tj = fs_join(tokenizer, "tokenizer.json"), *tm = fs_join(tokenizer, "tokenizer.model");
+        int have = (tj && fs_exists(tj)) || (tm && fs_exists(tm));
+        free(tj);
+        free(tm);
+        if (!have) {
+            rlc_errc(RLC_EINVAL, "--tokenizer %s: no tokenizer.json or tokenizer.model there", tokenizer);
+            return cli_fail();
+        }
     }
     cJSON *j = rlc_json_load_file(config);
     if (!j) return cli_fail();

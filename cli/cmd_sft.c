@@ -18,8 +18,9 @@ static void print_help(void) {
            "Every key below is a flag (--batch-size 16) and a config-file key (batch_size: 16); flags\n"
            "override the file. Keys shared with rlc train have the same meaning and default.\n\n");
     rl_keys_print_help(rl_sft_table(), stdout);
-    printf("\n  %-30s %s\n  %-30s %s\n", "--resume RUN_DIR", "continue RUN_DIR from its newest complete checkpoint",
-           "--quiet", "no step lines");
+    printf("\n  %-30s %s\n  %-30s %s\n  %-30s %s\n", "--resume RUN_DIR",
+           "continue RUN_DIR from its newest complete checkpoint", "--overwrite",
+           "a fresh run may replace an earlier run in --run-dir", "--quiet", "no step lines");
 }
 
 /* Flags onto the defaults; --resume and --quiet are run options, not keys. */
@@ -31,6 +32,8 @@ static int parse(int argc, char **argv, rl_sft_opts_t *o) {
         const char *a = argv[rest[k]];
         if (!strcmp(a, "--quiet")) {
             o->quiet = 1;
+        } else if (!strcmp(a, "--overwrite")) {
+            o->overwrite = 1;
         } else if (!strcmp(a, "--resume")) {
             if (k + 1 >= n_rest || rest[k + 1] != rest[k] + 1 || !strncmp(argv[rest[k + 1]], "--", 2)) {
                 rc = rlc_errc(RLC_EINVAL, "--resume needs a run directory");

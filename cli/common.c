@@ -40,10 +40,26 @@ int cli_parse_ids(const char *s, const char *what, int32_t **ids, int *n) {
     int cap = 64, k = 0;
     int32_t *v = rlc_malloc(sizeof *v * (size_t)cap);
     if (!v) return RLC_ENOMEM;
-    const char *p = s;
+    /* "1 2 3", "1,2,3" or one bracketed list "[1, 2, 3]": brackets only as a matched pair
+     * around the whole list */
+    const char *p = s, *end_all = s + strlen(s);
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
+    while (end_all > p && (end_all[-1] == ' ' || end_all[-1] == '\t' || end_all[-1] == '\r' || end_all[-1] == '\n'))
+        end_all--;
+    int bracketed = *p == '[';
+    if (bracketed != (end_all > p && end_all[-1] == ']') || (bracketed && end_all - p < 2)) {
+        free(v);
+        return rlc_errc(RLC_EINVAL, "%s: unbalanced brackets in '%.40s'", what, s);
+    }
+    if (bracketed) p++, end_all--;
+    for (const char *q = p; q < end_all; q++)
+        if (*q == '[' || *q == ']') {
+            free(v);
+            return rlc_errc(RLC_EINVAL, "%s: a list of token ids takes one pair of brackets ('%.40s')", what, s);
+        }
     for (;;) {
-        while (*p == ' ' || *p == ',' || *p == '[' || *p == ']' || *p == '\t' || *p == '\r' || *p == '\n') p++;
-        if (!*p) break;
+        while (p < end_all && (*p == ' ' || *p == ',' || *p == '\t' || *p == '\r' || *p == '\n')) p++;
+        if (p >= end_all) break;
         char *end;
         errno = 0;
         long x = strtol(p, &end, 10);
@@ -138,12 +154,27 @@ int cli_sample_opts(cli_opt_t *o, cli_sample_args_t *a) {
     return CLI_SAMPLE_NOPTS;
 }
 
+int cli_engine_check(long kv_mb, long page, long batch_tokens, long threads) {
+    int rc = cli_check_range("--kv-cache-mb", kv_mb, 0, 1L << 24);
+    if (!rc) rc = cli_check_range("--page-size", page, 1, 4096);
+    if (!rc) rc = cli_check_range("--batch-tokens", batch_tokens, 1, 1L << 22);
+    if (!rc) rc = cli_check_range("--threads", threads, 0, RLC_MAX_THREADS);
+    return rc;
+}
+
 int cli_sample_load(const char *path, const cli_sample_args_t *a, data_set_t *ds) {
+    int rc = cli_engine_check(a->kv_mb, 16, a->batch_tokens, a->threads);
+    if (!rc) rc = cli_check_range("--max-new-tokens", a->max_new, 1, 1L << 20);
+    if (!rc) rc = cli_check_range("--top-k", a->top_k, 0, 1L << 30);
+    if (!rc) rc = cli_check_range("--seed", a->seed, 0, 2147483647L);
+    if (!rc) rc = cli_check_range("--limit", a->limit, 0, 2147483647L);
+    if (!rc && !(a->temperature >= 0)) rc = rlc_errc(RLC_EINVAL, "--temperature must be >= 0");
+    if (!rc && !(a->top_p > 0 && a->top_p <= 1)) rc = rlc_errc(RLC_EINVAL, "--top-p must lie in (0, 1]");
+    if (rc) return rc;
     data_load_opts_t lo = {.profile = a->profile, .prompt_key = a->prompt_key, .answer_key = a->answer_key,
                            .strict = a->strict, .limit = a->limit};
     long skipped = 0;
-    int rc = data_load_jsonl(path, &lo, ds, &skipped);
-    if (rc) return rc;
+    if ((rc = data_load_jsonl(path, &lo, ds, &skipped))) return rc;
     if (skipped) LOG_WARN("%s: %ld malformed line(s) skipped (--strict makes them fatal)", path, skipped);
     if (ds->n < 1) {
         data_set_free(ds);

@@ -1,10 +1,12 @@
 /* Rank-aware start and finish of the training commands: see dist_run.h. */
 #include "cli/dist_run.h"
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "core/err.h"
 #include "core/log.h"
+#include "rl/signal.h"
 
 /* This process's rank: the communicator's, else the launcher's, else 0. */
 static int env_rank(void) {
@@ -45,5 +47,9 @@ int cli_dist_finish(dist_comm_t *c, int rc) {
     if (report) print_error(rank, rc == RLC_EINTR ? "" : "error: ");
     fflush(stdout);
     dist_close(c, rc);
-    return rc == 0 ? 0 : rc == RLC_EINTR ? 130 : 1;
+    if (rc == RLC_EINTR) { /* 128 + the signal, as shells and schedulers expect (SIGINT 130, SIGTERM 143) */
+        int sig = rl_signal_pending();
+        return 128 + (sig > 0 && sig < 64 ? sig : SIGINT);
+    }
+    return rc == 0 ? 0 : 1;
 }

@@ -15,6 +15,7 @@
 int fs_read_all(const char *path, char **buf, size_t *len) {
     *buf = NULL;
     if (len) *len = 0;
+    if (fs_is_dir(path)) return rlc_errc(RLC_EINVAL, "%s is a directory, not a file", path);
     FILE *f = fopen(path, "rb");
     if (!f) return rlc_err_errno("cannot open %s", path);
     if (fseek(f, 0, SEEK_END) != 0) {

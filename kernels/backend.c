@@ -58,6 +58,9 @@ static int create_untracked(rlc_backend_t **out, const char *name, int device, i
 }
 
 int rlc_backend_create(rlc_backend_t **out, const char *name, int device, int threads) {
+    *out = NULL;
+    if (threads > RLC_MAX_THREADS) /* OpenMP cannot start that many (libgomp crashes trying) */
+        return rlc_errc(RLC_EINVAL, "threads = %d: at most %d (0 = all cores)", threads, RLC_MAX_THREADS);
     int rc = create_untracked(out, name, device, threads);
     if (rc) return rc;
     if ((rc = rlc_backend_track(*out))) {

@@ -218,7 +218,9 @@ struct rlc_backend {
 };
 
 /* name: "cpu", "cuda", "cuda:N" (GPU N) or "auto" (cuda when compiled in and a device is
- * present). threads <= 0: all available cores. device: GPU ordinal for "cuda"/"auto". */
+ * present). threads <= 0: all available cores; more than RLC_MAX_THREADS is an error.
+ * device: GPU ordinal for "cuda"/"auto". */
+#define RLC_MAX_THREADS 1024
 int rlc_backend_create(rlc_backend_t **out, const char *name, int device, int threads);
 void rlc_backend_destroy(rlc_backend_t *be);
 /* 1 if the CUDA backend was compiled in. */

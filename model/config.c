@@ -50,6 +50,8 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
     } else if (rs && !cJSON_IsNull(rs)) {
         return rlc_errc(RLC_EINVAL, "%s: 'rope_scaling' must be an object or null", what);
     }
+    if (!(c->rope_theta > 0) || !isfinite(c->rope_theta)) /* inv_freq = theta^(-2i/D) would be NaN or infinite */
+        return rlc_errc(RLC_EINVAL, "%s: rope_theta = %g must be a positive number", what, c->rope_theta);
     c->rope_type = RLC_ROPE_DEFAULT;
     if (!src) return 0;
     const char *type = NULL;
@@ -145,6 +147,10 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     double eps;
     if ((rc = get_num(j, "rms_norm_eps", &eps, 1e-6, what))) goto fail;
     c->rms_norm_eps = (float)eps;
+    if (!(c->rms_norm_eps > 0)) { /* rsqrt(mean(x^2) + eps) is NaN or infinite for a zero row */
+        rc = rlc_errc(RLC_EINVAL, "%s: rms_norm_eps = %g must be positive", what, eps);
+        goto fail;
+    }
     const char *act = NULL;
     if ((rc = rlc_json_get_str(j, "hidden_act", &act, 0, what)) < 0) goto fail;
     if (act && strcmp(act, "silu")) {

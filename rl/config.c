@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "core/err.h"
+#include "kernels/backend.h"
 #include "rl/algo.h"
 #include "rl/keydefs.h"
 
@@ -188,11 +189,15 @@ int rl_check_save_dtype(const char *s) {
 
 int rl_config_validate(const rl_config_t *c) {
     int group_algo = c->algo == RL_ADV_GRPO || c->algo == RL_ADV_DRGRPO || c->algo == RL_ADV_RLOO;
-    if (c->group_size < 1) BAD("group_size = %ld: must be at least 1", c->group_size);
+    if (c->group_size < 1 || c->group_size > 65536) BAD("group_size = %ld: must lie in [1, 65536]", c->group_size);
     if (group_algo && c->group_size < 2)
         BAD("group_size = %ld: %s needs G >= 2 (a lone sample has no group baseline)", c->group_size,
             rl_adv_name(c->algo));
-    if (c->prompts_per_step < 1) BAD("prompts_per_step = %ld: must be at least 1", c->prompts_per_step);
+    if (c->prompts_per_step < 1 || c->prompts_per_step > (1L << 20))
+        BAD("prompts_per_step = %ld: must lie in [1, %ld]", c->prompts_per_step, 1L << 20);
+    if (c->prompts_per_step * c->group_size > (1L << 24))
+        BAD("prompts_per_step x group_size = %ld sequences per step: at most %ld", c->prompts_per_step * c->group_size,
+            1L << 24);
     if (c->micro_batch < 1) BAD("micro_batch = %ld: must be at least 1", c->micro_batch);
     if (c->micro_tokens < 0) BAD("micro_tokens = %ld: must be 0 (no limit) or a token count", c->micro_tokens);
     if (c->kv_cache_mb < 0 || c->kv_cache_mb > (1L << 24)) BAD("kv_cache_mb = %ld: must be 0 (auto) or a size in MiB", c->kv_cache_mb);
@@ -218,8 +223,10 @@ int rl_config_validate(const rl_config_t *c) {
     if (!(c->pass_high >= c->pass_low && c->pass_high <= 1))
         BAD("pass_high = %g: must lie in [pass_low = %g, 1]", c->pass_high, c->pass_low);
     if (c->max_gen_rounds < 1) BAD("max_gen_rounds = %ld: must be at least 1", c->max_gen_rounds);
-    if (c->max_new_tokens < 1) BAD("max_new_tokens = %ld: must be at least 1", c->max_new_tokens);
-    if (c->max_prompt_len < 1) BAD("max_prompt_len = %ld: must be at least 1", c->max_prompt_len);
+    if (c->max_new_tokens < 1 || c->max_new_tokens > (1L << 20))
+        BAD("max_new_tokens = %ld: must lie in [1, %ld]", c->max_new_tokens, 1L << 20);
+    if (c->max_prompt_len < 1 || c->max_prompt_len > (1L << 20))
+        BAD("max_prompt_len = %ld: must lie in [1, %ld]", c->max_prompt_len, 1L << 20);
     long lmax = c->overlong_max_len > 0 ? c->overlong_max_len : c->max_new_tokens;
     if (c->overlong_max_len < 0) BAD("overlong_max_len = %ld: must be >= 0", c->overlong_max_len);
     if (c->overlong_buffer < 0 || c->overlong_buffer >= lmax)
@@ -248,7 +255,8 @@ int rl_config_validate(const rl_config_t *c) {
     if (rc) return rc;
     if (c->log_samples < 0) BAD("log_samples = %ld: must be >= 0", c->log_samples);
     if (c->eval_every < 0) BAD("eval_every = %ld: must be >= 0", c->eval_every);
-    if (c->threads < 0) BAD("threads = %ld: must be >= 0", c->threads);
+    if (c->threads < 0 || c->threads > RLC_MAX_THREADS)
+        BAD("threads = %ld: must lie in [0, %d] (0 = all cores)", c->threads, RLC_MAX_THREADS);
     if ((rc = rl_check_device(c->device)) || (rc = rl_check_dist(c->dist))) return rc;
     if (!c->run_dir || !c->run_dir[0]) BAD("run_dir is empty");
     return 0;

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,9 @@ static int set_idx(const rl_keytab_t *t, void *obj, int i, const char *v, const 
         return 0;
     case RL_CFG_INT:
         if (parse_long(v, (long *)p)) return rlc_errc(RLC_EINVAL, "%s: %s: expected an integer, got '%s'", origin, kn, v);
+        if (*(long *)p < INT_MIN || *(long *)p > INT_MAX) /* never wrap silently where an int is used */
+            return rlc_errc(RLC_EINVAL, "%s: %s = %s: out of range (an integer in [%d, %d])", origin, kn, v, INT_MIN,
+                            INT_MAX);
         return 0;
     case RL_CFG_FLOAT:
         if (parse_double(v, (double *)p))

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -28,6 +29,7 @@
 #include "core/log.h"
 #include "rewards/eval.h"
 #include "rl/ckpt.h"
+#include "rl/rundir.h"
 #include "rl/signal.h"
 #include "rl/step.h"
 
@@ -72,6 +74,7 @@ static void ctx_free(rl_ctx_t *c) {
     rl_jsonl_writer_close(&c->metrics);
     rl_jsonl_writer_close(&c->samples);
     rlc_backend_destroy(c->be);
+    rl_rundir_release(&c->rundir);
 }
 
 static int make_reward(const char *spec, rlc_reward_t **out) {
@@ -115,22 +118,14 @@ static int run_eval(rl_ctx_t *c, double *pass1) {
     return rc;
 }
 
-/* Everything a rank does alone before training: data, reward, models, engine. The caller
- * agrees on the result before setup_shared. */
-static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train_state_t *st, long *resumed_from,
-                 dist_comm_t *comm) {
-    memset(c, 0, sizeof *c);
-    c->cfg = cfg;
-    c->comm = comm;
-    c->rank0 = comm->rank == 0;
-    *resumed_from = -1;
+/* The checks that need no model, the data and the reward. */
+static int setup_inputs(rl_ctx_t *c, const rl_config_t *cfg) {
     int rc = rl_config_validate(cfg);
     if (rc) return rc;
     if (!cfg->model || !cfg->model[0]) return rlc_errc(RLC_EINVAL, "model: a model directory is required (--model)");
     if (!cfg->data || !cfg->data[0]) return rlc_errc(RLC_EINVAL, "data: a JSONL dataset is required (--data)");
     if (!cfg->run_dir || !cfg->run_dir[0]) return rlc_errc(RLC_EINVAL, "run_dir: a run directory is required");
     if ((rc = data_template_from_name(cfg->template_name, &c->tpl))) return rc;
-    /* everything that can be checked before compute: data, reward, paths */
     data_load_opts_t lo = {.profile = "auto"};
     long skipped = 0;
     if ((rc = data_load_jsonl(cfg->data, &lo, &c->data, &skipped))) return rc;
@@ -142,48 +137,79 @@ static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train
         if (removed) LOG_WARN("removed %ld training problems that also occur in the evaluation set", removed);
         if (!c->data.n) return rlc_errc(RLC_EINVAL, "%s: no training rows left after removing held-out ones", cfg->data);
     }
-    if ((rc = make_reward(cfg->reward, &c->reward))) return rc;
-    if (c->rank0 && (rc = fs_mkdir_p(cfg->run_dir))) return rc;
-    /* resume: the newest complete checkpoint */
-    char *ckdir = NULL;
-    long ckstep = 0;
-    if (o->resume) {
-        rc = rl_ckpt_latest(cfg->run_dir, 0, &ckdir, &ckstep);
-        if (rc < 0) return rc;
-        if (rc == 1) {
-            LOG_WARN("%s has no complete checkpoint; starting from step 0", cfg->run_dir);
-            rc = 0;
-        }
-    }
+    return make_reward(cfg->reward, &c->reward);
+}
+
+/* A model that must have the policy's shape (the reference model, a critic's trunk). */
+static int check_fits(const rlc_model_t *m, const rlc_model_t *policy, const char *key, const char *dir) {
+    const rlc_model_config_t *a = &m->cfg, *b = &policy->cfg;
+    if (a->vocab_size == b->vocab_size && a->hidden_size == b->hidden_size && a->num_layers == b->num_layers)
+        return 0;
+    return rlc_errc(RLC_EINVAL, "%s %s does not fit the policy (vocab %d, hidden %d, %d layers; the policy has %d, "
+                                "%d, %d)",
+                    key, dir, a->vocab_size, a->hidden_size, a->num_layers, b->vocab_size, b->hidden_size,
+                    b->num_layers);
+}
+
+/* Backend, policy (from the checkpoint when resuming), tokenizer, reference model,
+ * optimizer, critic. */
+static int setup_models(rl_ctx_t *c, const char *ckdir) {
+    const rl_config_t *cfg = c->cfg;
+    dist_comm_t *comm = c->comm;
     /* several ranks on a node: each its own GPU (asking the driver only then) */
     int ordinal = comm->world > 1 && strcmp(cfg->device, "cpu")
                       ? dist_device_ordinal(comm, cfg->device, rlc_backend_cuda_devices(NULL, 0))
                       : 0;
-    if ((rc = rlc_backend_create(&c->be, cfg->device, ordinal, dist_cpu_threads(comm, (int)cfg->threads)))) goto out;
-    if ((rc = rlc_model_load(&c->policy, ckdir ? ckdir : cfg->model, c->be))) goto out;
+    int rc = rlc_backend_create(&c->be, cfg->device, ordinal, dist_cpu_threads(comm, (int)cfg->threads));
+    if (!rc) rc = rlc_model_load(&c->policy, ckdir ? ckdir : cfg->model, c->be);
+    if (rc) return rc;
     c->policy->recompute = cfg->recompute;
-    if ((rc = tok_load(&c->tok, ckdir ? ckdir : cfg->model))) goto out;
+    if ((rc = tok_load(&c->tok, ckdir ? ckdir : cfg->model))) return rc;
     if (cfg->kl_coef > 0) {
         const char *refp = cfg->ref_model && cfg->ref_model[0] ? cfg->ref_model : cfg->model;
-        if ((rc = rlc_model_load(&c->ref, refp, c->be))) goto out;
+        if ((rc = rlc_model_load(&c->ref, refp, c->be)) || (rc = check_fits(c->ref, c->policy, "ref_model", refp)))
+            return rc;
     }
     rlc_adamw_cfg_t ac = {.lr = (float)cfg->lr, .beta1 = (float)cfg->adam_beta1, .beta2 = (float)cfg->adam_beta2,
                           .eps = (float)cfg->adam_eps, .weight_decay = (float)cfg->weight_decay,
                           .max_grad_norm = (float)cfg->max_grad_norm};
-    if ((rc = rlc_optim_create(&c->opt, c->policy, &ac))) goto out;
+    if ((rc = rlc_optim_create(&c->opt, c->policy, &ac))) return rc;
     if (cfg->algo == RL_ADV_GAE) {
         char *cdir = ckdir ? fs_join(ckdir, "critic") : NULL;
         const char *src = cdir ? cdir : (cfg->critic_model && cfg->critic_model[0] ? cfg->critic_model : cfg->model);
         rc = rlc_model_load(&c->critic, src, c->be);
+        if (!rc) rc = check_fits(c->critic, c->policy, "critic_model", src);
         free(cdir);
         if (!rc && c->critic->score_labels == 0) rc = rlc_model_add_score_head(c->critic, 1, (uint64_t)cfg->seed, 0.0f);
-        if (rc) goto out;
+        if (rc) return rc;
         c->critic->recompute = cfg->recompute;
         rlc_adamw_cfg_t cc = ac;
         cc.lr = (float)cfg->critic_lr;
-        if ((rc = rlc_optim_create(&c->copt, c->critic, &cc))) goto out;
+        if ((rc = rlc_optim_create(&c->copt, c->critic, &cc))) return rc;
     }
+    return 0;
+}
+
+/* Everything a rank does alone before training: data, reward, the run directory (rank 0),
+ * models, state, engine. The caller agrees on the result before setup_shared. */
+static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train_state_t *st, long *resumed_from,
+                 dist_comm_t *comm) {
+    memset(c, 0, sizeof *c);
+    c->cfg = cfg;
+    c->comm = comm;
+    c->rank0 = comm->rank == 0;
+    c->rundir.fd = -1;
+    *resumed_from = -1;
     memset(st, 0, sizeof *st);
+    int rc = setup_inputs(c, cfg);
+    if (rc) return rc;
+    /* the run directory's rules before anything is loaded or written (docs/training.md) */
+    const char *models[3] = {cfg->model, cfg->ref_model, cfg->critic_model};
+    if (c->rank0 && (rc = rl_rundir_claim(&c->rundir, cfg->run_dir, models, 3, o->resume, o->overwrite))) return rc;
+    char *ckdir = NULL;
+    long ckstep = 0;
+    if (o->resume && (rc = rl_rundir_resume_point(cfg->run_dir, &ckdir, &ckstep)) < 0) return rc;
+    if ((rc = setup_models(c, ckdir))) goto out;
     if (ckdir) {
         rl_ckpt_model_t ms[2] = {{NULL, c->policy, c->opt}, {"critic", c->critic, c->copt}};
         if ((rc = rl_ckpt_load_state(ckdir, st, ms, c->critic ? 2 : 1))) goto out;
@@ -224,7 +250,28 @@ static char *config_text_for_ranks(const rl_config_t *cfg) {
 /* After every rank's setup succeeded: check the ranks agree (same configuration, same
  * checkpoint, same weights), bind the communicator to the backend (NCCL), and let rank 0
  * open the run directory's files. Collective; returns an agreed rc. */
-static int setup_shared(rl_ctx_t *c, long resumed_from) {
+/* RUN/config_history.jsonl: one line per start of the run — fresh or resumed, at which
+ * step, and the keys a resume's command line changed. */
+static int record_history(const rl_config_t *cfg, long resumed_from, const cJSON *overrides) {
+    char *hp = fs_join(cfg->run_dir, "config_history.jsonl");
+    cJSON *j = cJSON_CreateObject();
+    int rc = hp && j ? 0 : RLC_ENOMEM;
+    if (!rc) {
+        cJSON_AddStringToObject(j, "event", resumed_from >= 0 ? "resume" : "start");
+        cJSON_AddNumberToObject(j, "step", resumed_from >= 0 ? (double)resumed_from : 0);
+        cJSON_AddNumberToObject(j, "unix_time", (double)time(NULL));
+        cJSON_AddItemToObject(j, "overrides", overrides ? cJSON_Duplicate(overrides, 1) : cJSON_CreateObject());
+        rl_jsonl_writer_t w = {0};
+        rc = rl_jsonl_writer_open(&w, hp);
+        if (!rc) rc = rl_jsonl_writer_put(&w, j);
+        rl_jsonl_writer_close(&w);
+    }
+    cJSON_Delete(j);
+    free(hp);
+    return rc;
+}
+
+static int setup_shared(rl_ctx_t *c, long resumed_from, const cJSON *overrides) {
     const rl_config_t *cfg = c->cfg;
     dist_comm_t *comm = c->comm;
     int rc = 0;
@@ -261,6 +308,7 @@ static int setup_shared(rl_ctx_t *c, long resumed_from) {
         char *cfgp = fs_join(cfg->run_dir, "config.json");
         rc = cfgp ? rl_config_write(cfg, cfgp) : RLC_ENOMEM;
         free(cfgp);
+        if (!rc) rc = record_history(cfg, resumed_from, overrides);
         if (!rc) rc = rl_open_run_files(cfg->run_dir, resumed_from >= 0 ? resumed_from : -1, &c->metrics, &c->samples);
     }
     return dist_agree(comm, rc);
@@ -375,7 +423,7 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
         comm = &one;
     }
     int rc = dist_agree(comm, setup(&c, cfg, o, &st, &resumed, comm));
-    if (!rc) rc = setup_shared(&c, resumed);
+    if (!rc) rc = setup_shared(&c, resumed, o->overrides);
     if (rc) {
         ctx_free(&c);
         rl_train_state_free(&st);
@@ -398,6 +446,7 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
         if ((cfg->save_every > 0 && st.step % cfg->save_every == 0) || last || sig) rc = save_ckpt(&c, &st);
         if (!rc && sig) {
             if (c.rank0) LOG_WARN("signal %d: checkpoint written at step %ld; stopping", sig, st.step);
+            rl_signal_agreed(sig);
             rc = rlc_errc(RLC_EINTR, "interrupted at step %ld (checkpoint saved; --resume continues)", st.step);
             comm->error_agreed = 1; /* every rank saw the same signal verdict */
         }

@@ -12,6 +12,10 @@ typedef void (*rl_step_cb)(void *user, const rl_step_metrics_t *m);
 
 typedef struct {
     int resume;        /* continue cfg->run_dir from its newest complete checkpoint */
+    int overwrite;     /* a fresh run may replace an earlier run in cfg->run_dir (rl/rundir.h) */
+    /* With resume: the keys the command line changed from the run's saved config ({key:
+     * value}; borrowed, may be NULL), recorded in RUN/config_history.jsonl. */
+    const struct cJSON *overrides;
     int quiet;         /* no step lines on stdout */
     rl_step_cb on_step; /* called after each step (may be NULL) */
     void *user;

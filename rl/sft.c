@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "data/encode.h"
 #include "rl/ckpt.h"
+#include "rl/rundir.h"
 #include "rl/signal.h"
 #include "rl/sft.h"
 #include "rl/step.h"
@@ -120,6 +121,7 @@ typedef struct {
     rl_train_state_t st;
     char *ckdir;
     long ckstep;
+    rl_rundir_t rundir;
     seqbuf_t b;
     uint32_t *order;
 } sft_t;
@@ -135,8 +137,9 @@ static int sft_setup(sft_t *s) {
     dist_comm_t *comm = s->comm;
     int rc;
     long truncated = 0;
-    if (s->rank0 && (rc = fs_mkdir_p(o->run_dir))) return rc;
-    if (o->resume && (rc = rl_ckpt_latest(o->run_dir, 0, &s->ckdir, &s->ckstep)) < 0) return rc;
+    const char *models[1] = {o->model};
+    if (s->rank0 && (rc = rl_rundir_claim(&s->rundir, o->run_dir, models, 1, o->resume, o->overwrite))) return rc;
+    if (o->resume && (rc = rl_rundir_resume_point(o->run_dir, &s->ckdir, &s->ckstep)) < 0) return rc;
     const char *src = s->ckdir ? s->ckdir : o->model;
     int ordinal = comm->world > 1 && strcmp(o->device, "cpu")
                       ? dist_device_ordinal(comm, o->device, rlc_backend_cuda_devices(NULL, 0))
@@ -300,6 +303,7 @@ static void sft_free(sft_t *s) {
     if (s->tok) tok_free(s->tok);
     rlc_model_free(s->m);
     rlc_backend_destroy(s->be);
+    rl_rundir_release(&s->rundir);
 }
 
 /* The steps, with metrics, the progress bar, checkpoints and the signal stop. */
@@ -328,6 +332,7 @@ static int sft_run(sft_t *s) {
         int last = s->st.step == s->steps, sig = dist_agree_signal(comm, rl_signal_pending());
         if ((o->save_every > 0 && s->st.step % o->save_every == 0) || last || sig) rc = sft_save(s);
         if (!rc && sig) {
+            rl_signal_agreed(sig);
             rc = rlc_errc(RLC_EINTR, "interrupted at step %ld (checkpoint saved; --resume continues)", s->st.step);
             comm->error_agreed = 1;
         }
@@ -348,6 +353,7 @@ int rl_sft(const rl_sft_opts_t *o) {
         s.comm = &one;
     }
     s.rank0 = s.comm->rank == 0;
+    s.rundir.fd = -1;
     s.epoch = -1;
     s.steps = 1;
     int rc = sft_check_opts(o, &s.tpl);

@@ -26,7 +26,7 @@ typedef struct {
     char *device, *save_dtype, *dist;
     long threads;
     /* run options (not keys) */
-    int resume, quiet;
+    int resume, quiet, overwrite; /* overwrite: a fresh run may replace an earlier one (rl/rundir.h) */
     rl_step_cb on_step;
     void *user;
     dist_comm_t *comm; /* as in rl_run_opts_t: NULL = one process */

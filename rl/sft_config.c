@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "kernels/backend.h"
 #include "rl/algo.h"
 #include "rl/keydefs.h"
 #include "rl/sft.h"
@@ -82,7 +83,10 @@ int rl_sft_validate(const rl_sft_opts_t *o) {
     if (o->seed < 0) BAD("seed = %ld: must be >= 0", o->seed);
     if (o->save_every < 0) BAD("save_every = %ld: must be >= 0", o->save_every);
     if (o->keep_last < 0) BAD("keep_last = %ld: must be >= 0 (0 = keep all)", o->keep_last);
-    if (o->threads < 0) BAD("threads = %ld: must be >= 0", o->threads);
+    if (o->threads < 0 || o->threads > RLC_MAX_THREADS)
+        BAD("threads = %ld: must lie in [0, %d] (0 = all cores)", o->threads, RLC_MAX_THREADS);
+    if (o->batch_size > (1L << 24)) BAD("batch_size = %ld: at most %ld", o->batch_size, 1L << 24);
+    if (o->max_len > (1L << 24)) BAD("max_len = %ld: at most %ld", o->max_len, 1L << 24);
     int rc = rl_check_device(o->device);
     if (!rc) rc = rl_check_dist(o->dist);
     if (!rc) rc = rl_check_save_dtype(o->save_dtype);

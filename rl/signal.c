@@ -42,6 +42,7 @@ int rl_signal_install(void) {
 
 int rl_signal_pending(void) { return (int)g_signal; }
 void rl_signal_clear(void) { g_signal = 0; }
+void rl_signal_agreed(int sig) { g_signal = sig; }
 
 void rl_signal_uninstall(void) {
     if (!g_installed) return;

@@ -8,6 +8,9 @@
 int rl_signal_install(void);
 /* The signal number received since install (0 if none). */
 int rl_signal_pending(void);
+/* Record the signal every rank agreed to stop on (dist_agree_signal), so a rank that did
+ * not receive it itself exits the same way (128 + sig). */
+void rl_signal_agreed(int sig);
 /* Forget a received signal (tests). */
 void rl_signal_clear(void);
 /* Restore the previous handlers. */

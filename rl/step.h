@@ -14,6 +14,7 @@
 #include "rl/algo.h"
 #include "rl/config.h"
 #include "rl/metrics.h"
+#include "rl/rundir.h"
 #include "tokenizer/tok.h"
 
 /* ------------------------------------------------------------------ batch.c */
@@ -75,6 +76,7 @@ typedef struct {
     rl_jsonl_writer_t metrics, samples;
     dist_comm_t *comm; /* borrowed */
     int rank0;         /* this rank writes the run directory */
+    rl_rundir_t rundir; /* rank 0: the run directory's lock */
 } rl_ctx_t;
 
 /* metrics.jsonl (and samples.jsonl when samples != NULL) of a run directory, cut back to

@@ -1,0 +1,173 @@
+/* Run-directory rules: containment, the lock, fresh vs resume vs overwrite (see rundir.h). */
+#include "rl/rundir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "rl/ckpt.h"
+
+/* The absolute, symlink-free form of path, which may not exist yet: the real path of its
+ * nearest existing ancestor with the rest appended. malloc'd; NULL on failure. */
+static char *abs_path(const char *path) {
+    char *p = rlc_strdup(path), *tail = NULL;
+    if (!p) return NULL;
+    for (;;) {
+        char real[PATH_MAX];
+        if (realpath(p[0] ? p : ".", real)) {
+            size_t n = strlen(real) + (tail ? strlen(tail) + 2 : 1);
+            char *out = rlc_malloc(n);
+            if (out) snprintf(out, n, "%s%s%s", real, tail && strcmp(real, "/") ? "/" : "", tail ? tail : "");
+            free(p);
+            free(tail);
+            return out;
+        }
+        char *slash = strrchr(p, '/');
+        const char *last = slash ? slash + 1 : p;
+        size_t n = strlen(last) + (tail ? strlen(tail) + 2 : 1);
+        char *nt = rlc_malloc(n);
+        if (!nt) break;
+        snprintf(nt, n, "%s%s%s", last, tail ? "/" : "", tail ? tail : "");
+        free(tail);
+        tail = nt;
+        if (slash == p) p[1] = 0; /* "/x" -> "/" */
+        else if (slash) *slash = 0;
+        else p[0] = 0; /* a relative name: the current directory */
+    }
+    free(p);
+    free(tail);
+    return NULL;
+}
+
+/* 1 when a equals b or lies inside it (both absolute). */
+static int is_within(const char *a, const char *b) {
+    size_t n = strlen(b);
+    if (n == 1 && b[0] == '/') return 1;
+    return !strncmp(a, b, n) && (a[n] == 0 || a[n] == '/');
+}
+
+static int check_outside_models(const char *run_dir, const char *const *models, int n_models) {
+    char *run = abs_path(run_dir);
+    if (!run) return rlc_errc(RLC_EIO, "cannot resolve the run directory %s", run_dir);
+    int rc = 0;
+    for (int i = 0; i < n_models && !rc; i++) {
+        if (!models[i] || !models[i][0] || !fs_is_dir(models[i])) continue;
+        char *m = abs_path(models[i]);
+        if (!m) rc = rlc_errc(RLC_EIO, "cannot resolve the model directory %s", models[i]);
+        else if (is_within(run, m))
+            rc = rlc_errc(RLC_EINVAL, "run directory %s is %s the model directory %s; the run would overwrite the "
+                                      "model's files (choose a --run-dir outside it)",
+                          run_dir, strcmp(run, m) ? "inside" : "", models[i]);
+        free(m);
+    }
+    free(run);
+    return rc;
+}
+
+static int lock_dir(rl_rundir_t *rd, const char *run_dir) {
+    char *lp = fs_join(run_dir, ".rlc.lock");
+    if (!lp) return RLC_ENOMEM;
+    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int rc = rlc_err_errno("cannot create the lock file %s", lp);
+        free(lp);
+        return rc;
+    }
+    free(lp);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char buf[32] = "";
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        buf[n > 0 ? n : 0] = 0;
+        close(fd);
+        long pid = atol(buf);
+        if (pid > 0)
+            return rlc_errc(RLC_EINVAL, "%s is in use by another rlc process (pid %ld); wait for it to finish or "
+                                        "choose another --run-dir", run_dir, pid);
+        return rlc_errc(RLC_EINVAL, "%s is in use by another rlc process; choose another --run-dir", run_dir);
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        close(fd);
+        return rlc_err_errno("cannot write the lock file in %s", run_dir);
+    }
+    rd->fd = fd;
+    return 0;
+}
+
+/* The files of an earlier run in run_dir (0 = none). */
+static int holds_run(const char *run_dir) {
+    static const char *const marks[] = {"config.json", "metrics.jsonl", "checkpoints"};
+    int found = 0;
+    for (int i = 0; i < 3; i++) {
+        char *p = fs_join(run_dir, marks[i]);
+        if (p && fs_exists(p)) found = 1;
+        free(p);
+    }
+    return found;
+}
+
+static int clear_run(const char *run_dir) {
+    static const char *const files[] = {"config.json",   "metrics.jsonl", "samples.jsonl",
+                                        "config_history.jsonl", "checkpoints", NULL};
+    int rc = 0;
+    for (int i = 0; files[i] && !rc; i++) {
+        char *p = fs_join(run_dir, files[i]);
+        if (!p) return RLC_ENOMEM;
+        if (fs_exists(p)) rc = fs_rm_rf(p);
+        free(p);
+    }
+    if (!rc) LOG_WARN("--overwrite: removed the earlier run in %s", run_dir);
+    return rc;
+}
+
+int rl_rundir_claim(rl_rundir_t *rd, const char *run_dir, const char *const *models, int n_models, int resume,
+                    int overwrite) {
+    rd->fd = -1;
+    int rc = check_outside_models(run_dir, models, n_models);
+    if (!rc) rc = fs_mkdir_p(run_dir);
+    if (!rc) rc = lock_dir(rd, run_dir);
+    if (!rc && !resume && holds_run(run_dir)) {
+        if (overwrite) rc = clear_run(run_dir);
+        else
+            rc = rlc_errc(RLC_EINVAL, "%s already holds a run (config.json, metrics.jsonl or checkpoints/): continue it "
+                                      "with --resume %s, or start over with --overwrite",
+                          run_dir, run_dir);
+    }
+    if (rc) rl_rundir_release(rd);
+    return rc;
+}
+
+void rl_rundir_release(rl_rundir_t *rd) {
+    if (rd->fd >= 0) close(rd->fd); /* closing releases the flock */
+    rd->fd = -1;
+}
+
+int rl_rundir_resume_point(const char *run_dir, char **dir, long *step) {
+    *dir = NULL;
+    int rc = rl_ckpt_latest(run_dir, 1, dir, step);
+    if (rc == 1) {
+        char *root = fs_join(run_dir, "checkpoints");
+        int any = 0;
+        DIR *d = root ? opendir(root) : NULL;
+        for (struct dirent *e; d && (e = readdir(d));)
+            any |= !strncmp(e->d_name, "step-", 5) && !strstr(e->d_name, ".tmp");
+        if (d) closedir(d);
+        free(root);
+        if (any)
+            return rlc_errc(RLC_EFMT, "every checkpoint in %s/checkpoints is damaged (see the warnings above); "
+                                      "nothing to resume from",
+                            run_dir);
+        LOG_WARN("%s has no checkpoint yet; starting from step 0", run_dir);
+    }
+    return rc;
+}
