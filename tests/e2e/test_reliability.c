@@ -1,0 +1,269 @@
+/* rlc used as a careless or hostile user would: out-of-range numbers, malformed ids, odd
+ * paths, a second process on a run directory, a run directory inside the model, fresh runs
+ * over earlier ones, resumes with overrides or damaged checkpoints, signals. Every case
+ * ends with one clear error line and a non-zero exit, or with the documented behaviour;
+ * none crashes or loses an earlier run's files. */
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+
+#include "core/fs.h"
+#include "core/json.h"
+
+static char *g_dir, *g_data;
+static char out[1 << 16];
+
+static int setup(void **s) {
+    (void)s;
+    g_dir = test_tmpdir();
+    g_data = fs_join(g_dir, "data.jsonl");
+    test_write_sum_problems(g_data, 24);
+    return 0;
+}
+
+static int teardown(void **s) {
+    (void)s;
+    fs_rm_rf(g_dir);
+    free(g_dir);
+    free(g_data);
+    return 0;
+}
+
+static const char *TINY = "--template raw --group-size 2 --prompts-per-step 2 --micro-batch 2 --max-new-tokens 6 "
+                          "--threads 1 --kl-coef 0 --save-every 1";
+
+static int train(const char *run, const char *extra) {
+    return test_run(out, sizeof out, "%s train --model %s --data %s --run-dir %s %s %s", rlc_bin(),
+                    fixture("models/qwen2-tiny"), g_data, run, TINY, extra);
+}
+
+static char *read_file(const char *dir, const char *name) {
+    char *p = fs_join(dir, name), *t = NULL;
+    size_t n;
+    if (fs_read_all(p, &t, &n)) t = NULL;
+    free(p);
+    return t;
+}
+
+static int count(const char *text, const char *needle) {
+    int n = 0;
+    for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+/* Numbers out of range never wrap or crash: each is one error line naming the option. */
+static void test_numbers_range_checked(void **s) {
+    (void)s;
+    const char *m = fixture("models/qwen2-tiny");
+    test_expect_cli_error("group_size = 4294967298: out of range", "%s train --model %s --data %s --group-size "
+                          "4294967298", rlc_bin(), m, g_data);
+    test_expect_cli_error("-n = 4294967297: out of range", "%s generate --model %s --prompt hi -n 4294967297",
+                          rlc_bin(), m);
+    test_expect_cli_error("-n = 1000000: must be at most 65536", "%s generate --model %s --prompt hi -n 1000000",
+                          rlc_bin(), m);
+    test_expect_cli_error("threads = 100000: must lie in [0, 1024]", "%s train --model %s --data %s --threads 100000",
+                          rlc_bin(), m, g_data);
+    test_expect_cli_error("--threads = 100000: must be at most 1024", "%s generate --model %s --prompt hi --threads "
+                          "100000", rlc_bin(), m);
+    test_expect_cli_error("--page-size = 0: must be at least 1", "%s generate --model %s --prompt hi --page-size 0",
+                          rlc_bin(), m);
+    test_expect_cli_error("--batch-tokens = -5: must be at least 1", "%s generate --model %s --prompt hi "
+                          "--batch-tokens -5", rlc_bin(), m);
+    test_expect_cli_error("--kv-cache-mb = -1: must be at least 0", "%s eval --model %s --data %s --out %s/e.jsonl "
+                          "--kv-cache-mb -1", rlc_bin(), m, g_data, g_dir);
+    test_expect_cli_error("--kv-cache-mb = 17592186044416: out of range", "%s tts --model %s --data %s "
+                          "--kv-cache-mb 17592186044416", rlc_bin(), m, g_data);
+    test_expect_cli_error("sft: epochs = 0: must be at least 1", "%s sft --model %s --data %s --run-dir %s/x "
+                          "--epochs 0", rlc_bin(), m, g_data, g_dir);
+    test_expect_cli_error("sft: min_lr_ratio = 1.5: must lie in [0, 1]", "%s sft --model %s --data %s --run-dir %s/x "
+                          "--min-lr-ratio 1.5", rlc_bin(), m, g_data, g_dir);
+    char *x = fs_join(g_dir, "x");
+    assert_false(fs_exists(x)); /* refused before anything was written */
+    free(x);
+}
+
+/* Model configs that make NaN are refused at load. */
+static void test_nan_configs_refused(void **s) {
+    (void)s;
+    const char *keys[2][2] = {{"rms_norm_eps", "rms_norm_eps = 0 must be positive"},
+                              {"rope_theta", "rope_theta = 0 must be a positive number"}};
+    for (int k = 0; k < 2; k++) {
+        char *dir = fs_join(g_dir, keys[k][0]);
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/* %s/ && sed -i 's/\"%s\": [^,}]*/\"%s\": 0/' %s/config.json",
+                 dir, fixture("models/qwen2-tiny"), dir, keys[k][0], keys[k][0], dir);
+        assert_int_equal(system(cmd), 0);
+        test_expect_cli_error(keys[k][1], "%s generate --model %s --prompt hi", rlc_bin(), dir);
+        free(dir);
+    }
+}
+
+/* Small things: id rows in a prompts file, a missing tokenizer, unbalanced ids, a directory
+ * given as a file. */
+static void test_small_inputs(void **s) {
+    (void)s;
+    const char *m = fixture("models/qwen2-tiny");
+    char *pf = fs_join(g_dir, "prompts.jsonl");
+    const char *rows = "{\"ids\": [5, 6, 7]}\n{\"prompt\": \"hi\"}\n{\"ids\": [8]}\n";
+    assert_int_equal(fs_write_atomic(pf, rows, strlen(rows)), 0);
+    assert_int_equal(test_run_stdout(out, sizeof out, "%s generate --model %s --prompts %s --max-new-tokens 2 --json",
+                                     rlc_bin(), m, pf),
+                     0);
+    assert_int_equal(count(out, "\"completions\""), 3);
+    const char *only = "{\"ids\": [5, 6]}\n{\"ids\": [9]}\n";
+    assert_int_equal(fs_write_atomic(pf, only, strlen(only)), 0);
+    assert_int_equal(test_run_stdout(out, sizeof out, "%s generate --model %s --prompts %s --max-new-tokens 2 --json",
+                                     rlc_bin(), m, pf),
+                     0);
+    assert_int_equal(count(out, "\"completions\""), 2);
+    free(pf);
+
+    char *mo = fs_join(g_dir, "newmodel");
+    test_expect_cli_error("--tokenizer /nonexistent-dir: no tokenizer.json or tokenizer.model",
+                          "%s init-model --config %s/config.json --out %s --tokenizer /nonexistent-dir", rlc_bin(), m, mo);
+    assert_false(fs_exists(mo));
+    free(mo);
+
+    test_expect_cli_error("unbalanced brackets", "%s detokenize --tokenizer %s --ids '[1,2'", rlc_bin(), m);
+    test_expect_cli_error("unbalanced brackets", "%s detokenize --tokenizer %s --ids '1,2]'", rlc_bin(), m);
+    test_expect_cli_error("one pair of brackets", "%s detokenize --tokenizer %s --ids '[1,[2]]'", rlc_bin(), m);
+    assert_int_equal(test_run(out, sizeof out, "%s detokenize --tokenizer %s --ids ' [5, 6] '", rlc_bin(), m), 0);
+
+    test_expect_cli_error("is a directory, not a file", "%s train --model %s --data %s --config %s", rlc_bin(), m,
+                          g_data, g_dir);
+}
+
+/* A fresh run never lands on an earlier one, a run directory is never inside the model, and
+ * one process holds a run directory at a time. */
+static void test_run_dir_rules(void **s) {
+    (void)s;
+    char *run = fs_join(g_dir, "r1");
+    if (train(run, "--total-steps 1")) fail_msg("%s", out);
+    char *before = read_file(run, "metrics.jsonl");
+    test_expect_cli_error("already holds a run", "%s train --model %s --data %s --run-dir %s %s --total-steps 1",
+                          rlc_bin(), fixture("models/qwen2-tiny"), g_data, run, TINY);
+    test_expect_cli_error("--resume", "%s sft --model %s --data %s --run-dir %s --steps 1", rlc_bin(),
+                          fixture("models/qwen2-tiny"), g_data, run);
+    char *after = read_file(run, "metrics.jsonl");
+    assert_string_equal(before, after); /* untouched */
+    free(after);
+    if (train(run, "--total-steps 2 --overwrite")) fail_msg("%s", out);
+    after = read_file(run, "metrics.jsonl");
+    assert_int_equal(count(after, "\"step\""), 2); /* the new run's lines only */
+    free(before), free(after);
+
+    /* the model directory itself, or a directory inside it */
+    char cmd[8192], *mcopy = fs_join(g_dir, "modelcopy");
+    snprintf(cmd, sizeof cmd, "cp -r %s %s", fixture("models/qwen2-tiny"), mcopy);
+    assert_int_equal(system(cmd), 0);
+    char *cfg_before = read_file(mcopy, "config.json");
+    test_expect_cli_error("the model directory", "%s train --model %s --data %s --run-dir %s %s", rlc_bin(), mcopy,
+                          g_data, mcopy, TINY);
+    test_expect_cli_error("is inside the model directory", "%s train --model %s --data %s --run-dir %s/runs/a %s",
+                          rlc_bin(), mcopy, g_data, mcopy, TINY);
+    test_expect_cli_error("is inside the model directory", "%s sft --model %s/ --data %s --run-dir %s/./sub",
+                          rlc_bin(), mcopy, g_data, mcopy);
+    char *cfg_after = read_file(mcopy, "config.json");
+    assert_string_equal(cfg_before, cfg_after);
+    free(cfg_before), free(cfg_after), free(mcopy);
+
+    /* a held lock: the second process fails at once, naming the holder */
+    char *lockp = fs_join(run, ".rlc.lock");
+    int fd = open(lockp, O_RDWR | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    assert_int_equal(ftruncate(fd, 0), 0);
+    assert_int_equal(pwrite(fd, "4242\n", 5, 0), 5);
+    test_expect_cli_error("in use by another rlc process (pid 4242)", "%s train --resume %s", rlc_bin(), run);
+    close(fd);
+    free(lockp), free(run);
+}
+
+/* --resume: flags override only the keys named (printed, recorded in the history); a
+ * reference model that does not fit fails before the run is rewritten; a damaged newest
+ * checkpoint falls back; all damaged is an error; no duplicate metric lines. */
+static void test_resume_rules(void **s) {
+    (void)s;
+    char *run = fs_join(g_dir, "r2");
+    if (train(run, "--total-steps 3 --keep-last 5")) fail_msg("%s", out);
+    char *cfg0 = read_file(run, "config.json");
+    test_expect_cli_error("does not fit the policy", "%s train --resume %s --kl-coef 0.01 --ref-model %s --total-steps 4",
+                          rlc_bin(), run, fixture("models/qwen2-untied"));
+    char *cfg1 = read_file(run, "config.json");
+    assert_string_equal(cfg0, cfg1); /* nothing in RUN rewritten */
+    free(cfg1);
+
+    /* damage the newest checkpoint without changing its size: resume falls back to step 2 */
+    char *st = fs_join(run, "checkpoints/step-000003/model.safetensors");
+    int fd = open(st, O_RDWR);
+    assert_true(fd >= 0);
+    char b;
+    assert_int_equal(pread(fd, &b, 1, 200), 1);
+    b ^= 0x5a;
+    assert_int_equal(pwrite(fd, &b, 1, 200), 1);
+    close(fd);
+    int rc = test_run(out, sizeof out, "%s train --resume %s --total-steps 4 --lr 5e-4", rlc_bin(), run);
+    if (rc) fail_msg("resume: %s", out);
+    assert_non_null(strstr(out, "skipped"));
+    assert_non_null(strstr(out, "(step 2)"));
+    assert_non_null(strstr(out, "resume: lr = 0.0005"));
+    assert_non_null(strstr(out, "resume: total_steps = 4 (was 3)"));
+    char *met = read_file(run, "metrics.jsonl");
+    for (int k = 1; k <= 4; k++) {
+        char key[32];
+        snprintf(key, sizeof key, "{\"step\":%d,", k);
+        assert_int_equal(count(met, key), 1); /* each step once, after resuming from step 2 */
+    }
+    assert_int_equal(count(met, "{\"step\":"), 4);
+    free(met);
+    char *hist = read_file(run, "config_history.jsonl");
+    assert_non_null(hist);
+    assert_int_equal(count(hist, "\"event\":\"start\""), 1);
+    assert_int_equal(count(hist, "\"event\":\"resume\""), 1);
+    assert_non_null(strstr(hist, "\"overrides\":{\"lr\":0.0005,\"total_steps\":4}"));
+    free(hist);
+
+    /* every checkpoint damaged: an error, never a silent restart at step 0 */
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "for f in %s/checkpoints/step-*/trainer_state.safetensors; do printf 'X' | dd of=$f bs=1 seek=100 "
+             "conv=notrunc 2>/dev/null; done",
+             run);
+    assert_int_equal(system(cmd), 0);
+    test_expect_cli_error("every checkpoint in", "%s train --resume %s --total-steps 5", rlc_bin(), run);
+    free(st), free(cfg0), free(run);
+}
+
+/* SIGTERM exits 143 and SIGINT 130 after a checkpoint, as shells and schedulers expect. */
+static void test_signal_exit_codes(void **s) {
+    (void)s;
+    const int sigs[2] = {SIGTERM, SIGINT};
+    for (int i = 0; i < 2; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "sig%d", sigs[i]);
+        char *run = fs_join(g_dir, name), cmd[8192];
+        snprintf(cmd, sizeof cmd,
+                 "%s train --model %s --data %s --run-dir %s %s --total-steps 100000 --save-every 0 >/dev/null 2>&1 & "
+                 "p=$!; for i in $(seq 600); do [ -s %s/metrics.jsonl ] && break; sleep 0.05; done; kill -%d $p; "
+                 "wait $p; echo \"exit=$?\"",
+                 rlc_bin(), fixture("models/qwen2-tiny"), g_data, run, TINY, run, sigs[i]);
+        assert_int_equal(test_run(out, sizeof out, "%s", cmd), 0);
+        char want[32];
+        snprintf(want, sizeof want, "exit=%d", 128 + sigs[i]);
+        if (!strstr(out, want)) fail_msg("%s: %s", want, out);
+        char *ck = fs_join(run, "checkpoints/latest");
+        assert_true(fs_exists(ck));
+        free(ck), free(run);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_numbers_range_checked), cmocka_unit_test(test_nan_configs_refused),
+        cmocka_unit_test(test_small_inputs),          cmocka_unit_test(test_run_dir_rules),
+        cmocka_unit_test(test_resume_rules),          cmocka_unit_test(test_signal_exit_codes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
