@@ -12,6 +12,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "data/encode.h"
 #include "rewards/eval.h"
 
 static int write_records(const char *path, const cJSON *items) {
@@ -83,10 +84,18 @@ int cmd_eval(int argc, char **argv) {
         rlc_errc(RLC_EINVAL, "--samples and --max-new-tokens must be at least 1");
         return cli_fail();
     }
+    const char *inputs[1] = {data};
+    if (cli_check_output("--out", out, inputs, 1) || cli_check_output("--summary", summary, inputs, 1)) return cli_fail();
+    if (summary && !strcmp(summary, out)) {
+        rlc_errc(RLC_EINVAL, "--summary and --out are the same file");
+        return cli_fail();
+    }
     data_set_t ds = {0};
     if ((rc = cli_sample_load(data, &sa, &ds))) return cli_fail();
     cli_model_t cm;
-    if ((rc = cli_model_open(&cm, model, sa.device, (int)sa.threads, 1))) {
+    if ((rc = cli_model_open(&cm, model, sa.device, (int)sa.threads, 1)) ||
+        (rc = data_encode_all(cm.tok, eo.tpl, sa.family, data, 0, sa.strict, &ds, NULL))) {
+        cli_model_close(&cm);
         data_set_free(&ds);
         return cli_fail();
     }

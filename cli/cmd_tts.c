@@ -86,6 +86,10 @@ static int tts_parse(tts_run_t *r, int argc, char **argv) {
         (r->sa.extract && (rc = math_extract_flags_from_str(r->sa.extract, &r->extract_flags))))
         return rc;
     if (r->sa.max_new < 1) return rlc_errc(RLC_EINVAL, "--max-new-tokens must be at least 1");
+    const char *inputs[1] = {r->data};
+    if ((rc = cli_check_output("--out", r->out, inputs, 1)) || (rc = cli_check_output("--plot", r->plot, inputs, 1)))
+        return rc;
+    if (r->out && r->plot && !strcmp(r->out, r->plot)) return rlc_errc(RLC_EINVAL, "--out and --plot are the same file");
     return cli_sample_load(r->data, &r->sa, &r->ds);
 }
 
@@ -105,6 +109,9 @@ static int tts_open(tts_run_t *r) {
         !r->pnsteps)
         return RLC_ENOMEM;
     if ((rc = cli_model_open(&r->cm, r->model, r->sa.device, (int)r->sa.threads, 1))) return rc;
+    /* every prompt encoded before any sampling; bad rows skipped (or fatal with --strict) */
+    if ((rc = data_encode_all(r->cm.tok, r->tpl, r->sa.family, r->data, 0, r->sa.strict, &r->ds, NULL))) return rc;
+    r->P = r->ds.n;
     if (r->orm_dir && (rc = rlc_orm_open(&r->orm, "--orm", r->orm_dir, r->cm.be))) return rc;
     if (r->prm_dir && (rc = rlc_prm_open(&r->prm, "--prm", r->prm_dir, r->prm_fmt, r->cm.be))) return rc;
     gen_engine_cfg_t ec = cli_sample_engine_cfg(&r->sa);
@@ -122,8 +129,12 @@ static int tts_sample(tts_run_t *r) {
     gp.max_new_tokens = (int)r->sa.max_new;
     int rc = 0;
     for (int i = 0; i < r->P && !rc; i++) {
-        rc = data_encode_problem(r->cm.tok, r->tpl, r->sa.family, r->ds.rows[i].problem, &r->pids[i], &r->plen[i],
-                                 &r->formats[i]);
+        const data_row_t *row = &r->ds.rows[i];
+        r->plen[i] = row->n_prompt_ids;
+        r->formats[i] = row->format;
+        r->pids[i] = rlc_malloc((size_t)(row->n_prompt_ids ? row->n_prompt_ids : 1) * sizeof(int32_t));
+        if (!r->pids[i]) rc = RLC_ENOMEM;
+        else memcpy(r->pids[i], row->prompt_ids, (size_t)row->n_prompt_ids * sizeof(int32_t));
         if (!rc) {
             gp.seed = (uint64_t)r->sa.seed * 1000003ull + (uint64_t)i;
             r->reqs[i] = gen_submit(r->e, r->pids[i], r->plen[i], &gp, NULL);

@@ -2,6 +2,8 @@
 #include "cli/common.h"
 
 #include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +154,38 @@ int cli_sample_opts(cli_opt_t *o, cli_sample_args_t *a) {
     };
     memcpy(o, rows, sizeof rows);
     return CLI_SAMPLE_NOPTS;
+}
+
+/* The directory part of path ("." when none); malloc'd. */
+static char *dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return rlc_strdup(".");
+    if (slash == path) return rlc_strdup("/");
+    char *d = rlc_malloc((size_t)(slash - path) + 1);
+    if (d) memcpy(d, path, (size_t)(slash - path)), d[slash - path] = 0;
+    return d;
+}
+
+int cli_check_output(const char *what, const char *path, const char *const *inputs, int n) {
+    if (!path) return 0;
+    struct stat so;
+    int exists = stat(path, &so) == 0;
+    for (int i = 0; i < n; i++) {
+        struct stat si;
+        if (!inputs[i]) continue;
+        if (!strcmp(path, inputs[i]) ||
+            (exists && stat(inputs[i], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino))
+            return rlc_errc(RLC_EINVAL, "%s %s is also an input: writing it would destroy the input", what, path);
+    }
+    if (exists && S_ISDIR(so.st_mode)) return rlc_errc(RLC_EINVAL, "%s %s is a directory", what, path);
+    char *d = dir_of(path);
+    if (!d) return RLC_ENOMEM;
+    int rc = 0;
+    if (!fs_is_dir(d)) rc = rlc_errc(RLC_EINVAL, "%s %s: directory %s does not exist", what, path, d);
+    else if (access(d, W_OK) != 0) rc = rlc_err_errno("%s %s: cannot write in %s", what, path, d);
+    else if (exists && access(path, W_OK) != 0) rc = rlc_err_errno("%s %s: cannot overwrite it", what, path);
+    free(d);
+    return rc;
 }
 
 int cli_engine_check(long kv_mb, long page, long batch_tokens, long threads) {

@@ -53,5 +53,9 @@ int cli_sample_opts(cli_opt_t *opts, cli_sample_args_t *a);
 int cli_sample_load(const char *path, const cli_sample_args_t *a, data_set_t *ds);
 /* The rollout engine's settings from a (KV budget, tokens per step). */
 gen_engine_cfg_t cli_sample_engine_cfg(const cli_sample_args_t *a);
+/* An output path checked before any work: not one of the inputs (n paths, NULL skipped; the
+ * same file under another name counts), not a directory, and in a writable directory.
+ * `what` names the option ("--out"). */
+int cli_check_output(const char *what, const char *path, const char *const *inputs, int n);
 /* The engine options of a command checked: --kv-cache-mb, --page-size, --batch-tokens, --threads. */
 int cli_engine_check(long kv_mb, long page, long batch_tokens, long threads);

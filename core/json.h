@@ -27,8 +27,9 @@ int rlc_json_check_keys(const cJSON *obj, const char *const *allowed, const char
 char *rlc_utf8_dup_valid(const char *s, size_t n);
 /* cJSON_AddStringToObject with rlc_utf8_dup_valid applied first. */
 cJSON *rlc_json_add_text(cJSON *obj, const char *key, const char *s, size_t n);
-/* A value as text (malloc'd): a string as it is, a number as an integer when integral (an
- * AIME "answer": 204) else %.17g; NULL for anything else (or out of memory). */
+/* A value as text (malloc'd): a string as it is, a number as written in the JSONL source
+ * when the reader kept its literal, else as an integer when integral (an AIME "answer":
+ * 204) or %.17g; NULL for anything else (or out of memory). */
 char *rlc_json_text(const cJSON *v);
 
 /* Print compactly into a malloc'd string (caller frees), deterministic key order = insertion. */
@@ -38,7 +39,9 @@ char *rlc_json_print(const cJSON *obj, int pretty);
 struct fs_atomic_s;
 int rlc_json_write_line(struct fs_atomic_s *a, const cJSON *obj);
 
-/* JSONL reader: one object per non-blank line. */
+/* JSONL reader: one object per non-blank line. A number keeps its literal text in its item's
+ * valuestring (rlc_json_text returns it), and a string holding \u0000 makes the line
+ * malformed (it would silently cut the text). */
 typedef struct {
     FILE *f;
     char *path;

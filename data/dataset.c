@@ -78,7 +78,8 @@ static int grow(data_set_t *ds) {
     return 0;
 }
 
-static void row_free(data_row_t *r) {
+void data_row_free(data_row_t *r) {
+    free(r->prompt_ids);
     free(r->id);
     free(r->problem);
     free(r->answer);
@@ -98,13 +99,13 @@ int data_set_add(data_set_t *ds, const char *id, const char *problem, const char
     r.solution = solution ? rlc_strdup(solution) : NULL;
     r.meta = meta ? cJSON_Duplicate(meta, 1) : cJSON_CreateObject();
     if (!r.id || !r.problem || !r.answer || (solution && !r.solution) || !r.meta) {
-        row_free(&r);
+        data_row_free(&r);
         return rlc_errc(RLC_ENOMEM, "out of memory adding a dataset row");
     }
     cJSON_DeleteItemFromObjectCaseSensitive(r.meta, "id");
     cJSON_DeleteItemFromObjectCaseSensitive(r.meta, "answer");
     if (!cJSON_AddStringToObject(r.meta, "id", id) || !cJSON_AddStringToObject(r.meta, "answer", answer)) {
-        row_free(&r);
+        data_row_free(&r);
         return rlc_errc(RLC_ENOMEM, "out of memory adding a dataset row");
     }
     ds->rows[ds->n++] = r;
@@ -230,7 +231,7 @@ fail:
 }
 
 void data_set_free(data_set_t *ds) {
-    for (int i = 0; i < ds->n; i++) row_free(&ds->rows[i]);
+    for (int i = 0; i < ds->n; i++) data_row_free(&ds->rows[i]);
     free(ds->rows);
     memset(ds, 0, sizeof *ds);
 }
@@ -263,7 +264,7 @@ int data_set_exclude(data_set_t *ds, const data_set_t *other, long *removed) {
             h = (h + 1) & (cap - 1);
         }
         if (hit) {
-            row_free(&ds->rows[i]);
+            data_row_free(&ds->rows[i]);
             rm++;
         } else {
             ds->rows[k++] = ds->rows[i];

@@ -19,6 +19,10 @@ typedef struct {
     char *solution; /* reference solution or NULL */
     cJSON *meta;    /* owned; always holds "id" and "answer", plus "subject", "level", task fields */
     long line;      /* 1-based source line, 0 for generated rows */
+    /* The prompt as token ids, once data_encode_all (data/encode.h) has run; else NULL. */
+    int32_t *prompt_ids;
+    int n_prompt_ids;
+    const char *format; /* the template's answer format (static string) */
 } data_row_t;
 
 typedef struct {
@@ -47,6 +51,8 @@ extern const char *const data_profiles[];
 /* Append a row (takes copies of the strings; meta is deep-copied, may be NULL). */
 int data_set_add(data_set_t *ds, const char *id, const char *problem, const char *answer, const char *solution,
                  const cJSON *meta);
+/* Release one row's strings, metadata and prompt ids (the row is zeroed). */
+void data_row_free(data_row_t *r);
 /* Drop rows whose problem text also occurs in `other` (held-out sets that must be unseen). */
 int data_set_exclude(data_set_t *ds, const data_set_t *other, long *removed);
 /* Write rows as JSONL {"id","problem","answer","solution", ...meta}; atomic. */

@@ -1,7 +1,12 @@
 /* Problems as prompt token ids (see encode.h). */
 #include "data/encode.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
 
 int data_encode_problem(const tok_t *tok, data_tpl_t tpl, const char *chat_family, const char *problem, int32_t **ids,
                         int *n, const char **format) {
@@ -18,4 +23,55 @@ int data_encode_problem(const tok_t *tok, data_tpl_t tpl, const char *chat_famil
     }
     data_prompt_free(&dp);
     return rc;
+}
+
+/* The reason row r is bad (into why), or 0 with its ids stored. */
+static int encode_row(const tok_t *tok, data_tpl_t tpl, const char *family, long max_len, data_row_t *r, char *why,
+                      size_t cap) {
+    int32_t *ids = NULL;
+    int n = 0;
+    const char *fmt = NULL;
+    int rc = data_encode_problem(tok, tpl, family, r->problem, &ids, &n, &fmt);
+    if (rc == RLC_ENOMEM) return rc;
+    if (rc) {
+        snprintf(why, cap, "%s", rlc_errmsg());
+        return 1;
+    }
+    if (max_len > 0 && n > max_len) {
+        free(ids);
+        snprintf(why, cap, "prompt of %d tokens exceeds max_prompt_len %ld", n, max_len);
+        return 1;
+    }
+    free(r->prompt_ids);
+    r->prompt_ids = ids;
+    r->n_prompt_ids = n;
+    r->format = fmt;
+    return 0;
+}
+
+int data_encode_all(const tok_t *tok, data_tpl_t tpl, const char *chat_family, const char *path, long max_len,
+                    int strict, data_set_t *ds, long *n_bad) {
+    enum { SHOWN = 3 };
+    long bad = 0;
+    int k = 0;
+    if (n_bad) *n_bad = 0;
+    for (int i = 0; i < ds->n; i++) {
+        char why[400];
+        data_row_t *r = &ds->rows[i];
+        int rc = encode_row(tok, tpl, chat_family, max_len, r, why, sizeof why);
+        if (rc < 0) return rc;
+        if (rc > 0 && strict)
+            return rlc_errc(RLC_EINVAL, "%s:%ld: %s (strict: bad rows are fatal)", path, r->line, why);
+        if (rc > 0) {
+            if (bad++ < SHOWN) LOG_WARN("%s:%ld: %s; row skipped", path, r->line, why);
+            data_row_free(r);
+            continue;
+        }
+        ds->rows[k++] = *r;
+    }
+    ds->n = k;
+    if (bad > SHOWN) LOG_WARN("%s: %ld bad row(s) skipped in all (the first %d shown)", path, bad, SHOWN);
+    if (n_bad) *n_bad = bad;
+    if (!ds->n) return rlc_errc(RLC_EINVAL, "%s: no usable row (%ld bad)", path, bad);
+    return 0;
 }

@@ -58,15 +58,17 @@ int rlc_eval_run(gen_engine_t *e, const tok_t *tok, const data_set_t *ds, const 
     gp.top_k = o->top_k;
     gp.max_new_tokens = o->max_new_tokens;
     for (int i = 0; i < n && !rc; i++) {
-        int32_t *ids = NULL;
-        int nid = 0;
-        rc = data_encode_problem(tok, o->tpl, o->chat_family, ds->rows[i].problem, &ids, &nid, &formats[i]);
+        const data_row_t *row = &ds->rows[i];
+        int32_t *ids = row->prompt_ids; /* encoded up front (data_encode_all), else now */
+        int nid = row->n_prompt_ids;
+        formats[i] = row->format;
+        if (!ids) rc = data_encode_problem(tok, o->tpl, o->chat_family, row->problem, &ids, &nid, &formats[i]);
         if (!rc) {
             gp.seed = o->seed * 1000003ull + o->first_index + (uint64_t)i;
             reqs[i] = gen_submit(e, ids, nid, &gp, NULL);
             if (reqs[i] < 0) rc = reqs[i];
         }
-        free(ids);
+        if (ids != row->prompt_ids) free(ids);
         if (rc) rlc_err_ctx(rc, "item %s", ds->rows[i].id);
     }
     if (!rc) {

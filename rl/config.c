@@ -82,6 +82,7 @@ static const rl_config_key_t KEYS[] = {
     K("log_samples", log_samples, INT, S_RUN, "4", "completions per step written to samples.jsonl"),
     K("eval_every", eval_every, INT, S_RUN, "0", "held-out evaluation every N steps; 0 = off"),
     KS(recompute, D_RECOMPUTE),
+    KS(strict, D_STRICT),
     KS(device, D_DEVICE),
     KS(threads, D_THREADS),
     KS(dist, D_DIST),

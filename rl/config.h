@@ -56,6 +56,7 @@ typedef struct {
     long log_samples;
     long eval_every;
     int recompute;
+    int strict; /* bad data rows are fatal before any work (default: warned about and skipped) */
     char *device;
     long threads;
     char *dist; /* data-parallel transport: auto | none | mpi | nccl (dist/dist.h) */

@@ -43,6 +43,9 @@ enum { E_NONE = 0, E_ADV, E_KL, E_AGG, E_LR, E_STD };
 #define D_SAVE_DTYPE                                                                                                    \
     RL_DEF("save_dtype", STR, S_RUN, "", "checkpoint weight dtype: float32|bfloat16|float16; empty = as loaded")
 #define D_RECOMPUTE RL_DEF("recompute", BOOL, S_RUN, "false", "recompute layer activations in backward (saves memory)")
+#define D_STRICT                                                                                                        \
+    RL_DEF("strict", BOOL, S_RUN, "false",                                                                              \
+           "bad data rows (malformed, unencodable, over-long) are fatal before any work; else warned about and skipped")
 #define D_DEVICE RL_DEF("device", STR, S_RUN, "auto", "auto|cpu|cuda|cuda:N")
 #define D_THREADS                                                                                                       \
     RL_DEF("threads", INT, S_RUN, "0", "CPU threads; 0 = all (under mpirun: the node's cores shared by its ranks)")

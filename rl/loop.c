@@ -27,6 +27,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "data/encode.h"
 #include "rewards/eval.h"
 #include "rl/ckpt.h"
 #include "rl/rundir.h"
@@ -126,7 +127,7 @@ static int setup_inputs(rl_ctx_t *c, const rl_config_t *cfg) {
     if (!cfg->data || !cfg->data[0]) return rlc_errc(RLC_EINVAL, "data: a JSONL dataset is required (--data)");
     if (!cfg->run_dir || !cfg->run_dir[0]) return rlc_errc(RLC_EINVAL, "run_dir: a run directory is required");
     if ((rc = data_template_from_name(cfg->template_name, &c->tpl))) return rc;
-    data_load_opts_t lo = {.profile = "auto"};
+    data_load_opts_t lo = {.profile = "auto", .strict = cfg->strict};
     long skipped = 0;
     if ((rc = data_load_jsonl(cfg->data, &lo, &c->data, &skipped))) return rc;
     if (skipped) LOG_WARN("%s: %ld malformed line(s) skipped", cfg->data, skipped);
@@ -210,6 +211,13 @@ static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train
     long ckstep = 0;
     if (o->resume && (rc = rl_rundir_resume_point(cfg->run_dir, &ckdir, &ckstep)) < 0) return rc;
     if ((rc = setup_models(c, ckdir))) goto out;
+    /* every prompt encoded once now: bad rows are skipped (or fatal with strict) before step 1,
+     * and a resumed run sees the same rows */
+    if ((rc = data_encode_all(c->tok, c->tpl, NULL, cfg->data, cfg->max_prompt_len, cfg->strict, &c->data, NULL)))
+        goto out;
+    if (c->eval_data.n &&
+        (rc = data_encode_all(c->tok, c->tpl, NULL, cfg->eval_data, 0, cfg->strict, &c->eval_data, NULL)))
+        goto out;
     if (ckdir) {
         rl_ckpt_model_t ms[2] = {{NULL, c->policy, c->opt}, {"critic", c->critic, c->copt}};
         if ((rc = rl_ckpt_load_state(ckdir, st, ms, c->critic ? 2 : 1))) goto out;

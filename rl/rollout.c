@@ -121,12 +121,12 @@ static int round_submit(rl_ctx_t *c, long step, const rollout_t *R, round_t *rd,
         group_t *q = &rd->g[g - lo];
         memset(q, 0, sizeof *q);
         q->row = row;
-        const char *fmt = NULL;
-        rc = data_encode_problem(c->tok, c->tpl, NULL, q->row->problem, &q->prompt, &q->n_prompt, &fmt);
-        if (!rc && g == lo) c->extract_flags = math_extract_flags_for_format(fmt);
-        if (!rc && cfg->max_prompt_len > 0 && q->n_prompt > cfg->max_prompt_len)
-            rc = rlc_errc(RLC_ERANGE, "problem %s: prompt of %d tokens exceeds max_prompt_len %ld", q->row->id,
-                          q->n_prompt, cfg->max_prompt_len);
+        /* encoded and checked against max_prompt_len once, before step 1 (data_encode_all) */
+        q->n_prompt = row->n_prompt_ids;
+        q->prompt = rlc_malloc((size_t)(q->n_prompt ? q->n_prompt : 1) * sizeof *q->prompt);
+        if (!q->prompt) rc = RLC_ENOMEM;
+        else memcpy(q->prompt, row->prompt_ids, (size_t)q->n_prompt * sizeof *q->prompt);
+        if (!rc && g == lo) c->extract_flags = math_extract_flags_for_format(row->format);
         if (!rc) {
             /* the global slot g, never the rank: N ranks sample what one process would */
             gp->seed = rl_mix64(rl_mix64((uint64_t)cfg->seed, (uint64_t)step), (uint64_t)(R->rounds * 100003 + g));

@@ -24,75 +24,80 @@ typedef struct {
 } sft_ex_t;
 
 /* Render, tokenize and check every example before training starts. */
+/* One example: prompt rendered with the template, response, EOS; > 0 with the reason in
+ * the error message when the row is bad, negative on a real error. */
+static int sft_example(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl, const cJSON *row, const char *where,
+                       sft_ex_t *ex, long *truncated) {
+    const char *pk = o->prompt_key && o->prompt_key[0] ? o->prompt_key : NULL;
+    const char *rk = o->response_key && o->response_key[0] ? o->response_key : NULL;
+    if (!pk) pk = cJSON_GetObjectItemCaseSensitive(row, "prompt") ? "prompt" : "problem";
+    if (!rk) rk = cJSON_GetObjectItemCaseSensitive(row, "response") ? "response" : "solution";
+    const char *ptxt = NULL, *rtxt = NULL;
+    if (rlc_json_get_str(row, pk, &ptxt, 1, where) || rlc_json_get_str(row, rk, &rtxt, 1, where)) return 1;
+    int32_t *p = NULL, *resp = NULL, eos = tok_eos_id(tok);
+    int np = 0, nr = 0;
+    int rc = data_encode_problem(tok, tpl, o->chat_family && o->chat_family[0] ? o->chat_family : NULL, ptxt, &p, &np,
+                                 NULL);
+    if (!rc) rc = tok_encode(tok, rtxt, strlen(rtxt), 0, &resp, &nr);
+    int total = np + nr + (eos >= 0);
+    if (!rc && total > o->max_len) total = (int)o->max_len;
+    if (!rc && np >= total) rc = rlc_errc(RLC_EINVAL, "the prompt alone fills max_len %ld", o->max_len);
+    int32_t *all = rc ? NULL : rlc_malloc((size_t)(np + nr + 1) * sizeof *all);
+    if (!rc && !all) rc = RLC_ENOMEM;
+    if (!rc) {
+        memcpy(all, p, (size_t)np * sizeof *all);
+        memcpy(all + np, resp, (size_t)nr * sizeof *all);
+        if (eos >= 0) all[np + nr] = eos;
+        if (np + nr + (eos >= 0) > o->max_len) (*truncated)++;
+        *ex = (sft_ex_t){all, total, np};
+    }
+    free(p);
+    free(resp);
+    if (rc == RLC_ENOMEM) return rc;
+    if (rc) rlc_err_ctx(rc, "%s", where);
+    return rc ? 1 : 0;
+}
+
+/* Render, tokenize and check every example before training starts: bad rows (malformed
+ * JSON, missing fields, text that cannot be encoded, a prompt that fills max_len) are
+ * skipped with a count and the first few reasons, or fatal with strict. */
 static int sft_prepare(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl, sft_ex_t **out, int *count,
                        long *truncated) {
+    enum { SHOWN = 3 };
     rlc_jsonl_t r;
     int rc = rlc_jsonl_open(&r, o->data);
     if (rc) return rc;
     sft_ex_t *ex = NULL;
     int n = 0, cap = 0;
-    cJSON *row;
-    int32_t eos = tok_eos_id(tok);
-    while ((rc = rlc_jsonl_next(&r, &row)) > 0) {
+    long bad = 0;
+    for (;;) {
+        cJSON *row = NULL;
+        rc = rlc_jsonl_next(&r, &row);
+        if (rc == 0) break;
         char where[600];
         snprintf(where, sizeof where, "%s:%ld", o->data, r.lineno);
-        const char *pk = o->prompt_key && o->prompt_key[0] ? o->prompt_key : NULL;
-        const char *rk = o->response_key && o->response_key[0] ? o->response_key : NULL;
-        if (!pk) pk = cJSON_GetObjectItemCaseSensitive(row, "prompt") ? "prompt" : "problem";
-        if (!rk) rk = cJSON_GetObjectItemCaseSensitive(row, "response") ? "response" : "solution";
-        const char *ptxt = NULL, *rtxt = NULL;
-        if ((rc = rlc_json_get_str(row, pk, &ptxt, 1, where)) || (rc = rlc_json_get_str(row, rk, &rtxt, 1, where))) {
-            cJSON_Delete(row);
-            break;
-        }
-        if (n == cap) {
+        if (rc > 0 && n == cap) {
             cap = cap ? cap * 2 : 256;
             sft_ex_t *q = rlc_realloc(ex, (size_t)cap * sizeof *q);
-            if (!q) {
-                rc = RLC_ENOMEM;
-                cJSON_Delete(row);
-                break;
-            }
-            ex = q;
+            if (q) ex = q;
+            else rc = RLC_ENOMEM;
         }
-        int32_t *p = NULL, *resp = NULL;
-        int np = 0, nr = 0;
-        rc = data_encode_problem(tok, tpl, o->chat_family && o->chat_family[0] ? o->chat_family : NULL, ptxt, &p, &np,
-                                 NULL);
-        if (!rc) rc = tok_encode(tok, rtxt, strlen(rtxt), 0, &resp, &nr);
+        if (rc > 0) rc = sft_example(o, tok, tpl, row, where, &ex[n], truncated);
         cJSON_Delete(row);
-        if (rc) {
-            free(p);
-            free(resp);
-            rlc_err_ctx(rc, "%s", where);
+        if (rc == 0) {
+            n++;
+            continue;
+        }
+        if (rc == RLC_ENOMEM || (rc < 0 && rc != RLC_EFMT) || o->strict) {
+            if (o->strict && rc != RLC_ENOMEM) rlc_err_ctx(rc < 0 ? rc : RLC_EINVAL, "strict");
+            rc = rc < 0 ? rc : RLC_EINVAL;
             break;
         }
-        int total = np + nr + (eos >= 0);
-        if (total > o->max_len) {
-            (*truncated)++;
-            total = (int)o->max_len;
-        }
-        if (np >= total) {
-            free(p);
-            free(resp);
-            rc = rlc_errc(RLC_EINVAL, "%s: the prompt alone fills max_len %ld", where, o->max_len);
-            break;
-        }
-        int32_t *all = rlc_malloc((size_t)(np + nr + 1) * sizeof *all);
-        if (!all) {
-            free(p);
-            free(resp);
-            rc = RLC_ENOMEM;
-            break;
-        }
-        memcpy(all, p, (size_t)np * sizeof *all);
-        memcpy(all + np, resp, (size_t)nr * sizeof *all);
-        if (eos >= 0) all[np + nr] = eos;
-        free(p);
-        free(resp);
-        ex[n++] = (sft_ex_t){all, total, np};
+        if (bad++ < SHOWN) LOG_WARN("%s; row skipped", rlc_errmsg());
+        rc = 0;
     }
     rlc_jsonl_close(&r);
+    if (bad > SHOWN) LOG_WARN("%s: %ld bad row(s) skipped in all (the first %d shown)", o->data, bad, SHOWN);
     if (rc < 0 || !n) {
         for (int i = 0; i < n; i++) free(ex[i].ids);
         free(ex);

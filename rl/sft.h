@@ -25,6 +25,7 @@ typedef struct {
     long seed, save_every, keep_last;
     char *device, *save_dtype, *dist;
     long threads;
+    int strict; /* bad rows are fatal before any work (default: warned about and skipped) */
     /* run options (not keys) */
     int resume, quiet, overwrite; /* overwrite: a fresh run may replace an earlier one (rl/rundir.h) */
     rl_step_cb on_step;

@@ -39,6 +39,7 @@ static const rl_config_key_t SFT_KEYS[] = {
     KS(save_every, D_SAVE_EVERY),
     KS(keep_last, D_KEEP_LAST),
     KS(save_dtype, D_SAVE_DTYPE),
+    KS(strict, D_STRICT),
     KS(device, D_DEVICE),
     KS(threads, D_THREADS),
     KS(dist, D_DIST),

@@ -293,7 +293,8 @@ static void test_error_on_one_rank(void **s) {
     snprintf(cmd, sizeof cmd, "timeout 60 %s -np 1 %s --data %s : -np 1 %s --data %s/nonexistent.jsonl", g_mpirun, base,
              g_data, base, g_dir);
     expect_failure("bad data path on rank 1", cmd, "rlc: error: rank 1: ");
-    /* mid-run: the second prompt (rank 1's) is longer than max_prompt_len */
+    /* a prompt longer than max_prompt_len: skipped with a warning (the run trains on the
+     * rest), and with --strict fatal on every rank before step 1, one error line naming it */
     char *longp = fs_join(g_dir, "long.jsonl");
     FILE *f = fopen(longp, "w");
     fprintf(f, "{\"problem\": \"Compute 1 + 2.\", \"answer\": \"3\"}\n{\"problem\": \"Compute");
@@ -301,8 +302,14 @@ static void test_error_on_one_rank(void **s) {
     fprintf(f, " 0.\", \"answer\": \"1770\"}\n");
     fclose(f);
     fs_rm_rf(run);
+    char out[32768];
     snprintf(cmd, sizeof cmd, "timeout 60 %s -np 2 %s --data %s --max-prompt-len 40 --seed 3", g_mpirun, base, longp);
-    expect_failure("overlong prompt on one rank at step 1", cmd, "exceeds max_prompt_len 40");
+    if (test_run(out, sizeof out, "%s", cmd)) fail_msg("a skipped overlong row stopped the run: %s", out);
+    if (!strstr(out, "long.jsonl:2: prompt of 234 tokens exceeds max_prompt_len 40; row skipped")) fail_msg("%s", out);
+    fs_rm_rf(run);
+    snprintf(cmd, sizeof cmd, "timeout 60 %s -np 2 %s --data %s --max-prompt-len 40 --seed 3 --strict", g_mpirun, base,
+             longp);
+    expect_failure("overlong prompt under --strict", cmd, "long.jsonl:2: prompt of 234 tokens exceeds max_prompt_len 40");
     /* ranks that were given different settings */
     fs_rm_rf(run);
     snprintf(cmd, sizeof cmd, "timeout 60 %s -np 1 %s --data %s --lr 1e-3 : -np 1 %s --data %s --lr 2e-3", g_mpirun,
