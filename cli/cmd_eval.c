@@ -94,7 +94,8 @@ int cmd_eval(int argc, char **argv) {
     if ((rc = cli_sample_load(data, &sa, &ds))) return cli_fail();
     cli_model_t cm;
     if ((rc = cli_model_open(&cm, model, sa.device, (int)sa.threads, 1)) ||
-        (rc = data_encode_all(cm.tok, eo.tpl, sa.family, data, 0, sa.strict, &ds, NULL))) {
+        (rc = data_encode_all(cm.tok, eo.tpl, sa.family, data, cm.m->cfg.max_position_embeddings - 1,
+                              "the model's context", sa.strict, &ds, NULL))) {
         cli_model_close(&cm);
         data_set_free(&ds);
         return cli_fail();

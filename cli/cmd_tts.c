@@ -110,7 +110,9 @@ static int tts_open(tts_run_t *r) {
         return RLC_ENOMEM;
     if ((rc = cli_model_open(&r->cm, r->model, r->sa.device, (int)r->sa.threads, 1))) return rc;
     /* every prompt encoded before any sampling; bad rows skipped (or fatal with --strict) */
-    if ((rc = data_encode_all(r->cm.tok, r->tpl, r->sa.family, r->data, 0, r->sa.strict, &r->ds, NULL))) return rc;
+    if ((rc = data_encode_all(r->cm.tok, r->tpl, r->sa.family, r->data, r->cm.m->cfg.max_position_embeddings - 1,
+                              "the model's context", r->sa.strict, &r->ds, NULL)))
+        return rc;
     r->P = r->ds.n;
     if (r->orm_dir && (rc = rlc_orm_open(&r->orm, "--orm", r->orm_dir, r->cm.be))) return rc;
     if (r->prm_dir && (rc = rlc_prm_open(&r->prm, "--prm", r->prm_dir, r->prm_fmt, r->cm.be))) return rc;

@@ -26,8 +26,8 @@ int data_encode_problem(const tok_t *tok, data_tpl_t tpl, const char *chat_famil
 }
 
 /* The reason row r is bad (into why), or 0 with its ids stored. */
-static int encode_row(const tok_t *tok, data_tpl_t tpl, const char *family, long max_len, data_row_t *r, char *why,
-                      size_t cap) {
+static int encode_row(const tok_t *tok, data_tpl_t tpl, const char *family, long max_len, const char *limit,
+                      data_row_t *r, char *why, size_t cap) {
     int32_t *ids = NULL;
     int n = 0;
     const char *fmt = NULL;
@@ -39,7 +39,7 @@ static int encode_row(const tok_t *tok, data_tpl_t tpl, const char *family, long
     }
     if (max_len > 0 && n > max_len) {
         free(ids);
-        snprintf(why, cap, "prompt of %d tokens exceeds max_prompt_len %ld", n, max_len);
+        snprintf(why, cap, "prompt of %d tokens exceeds %s %ld", n, limit ? limit : "the limit", max_len);
         return 1;
     }
     free(r->prompt_ids);
@@ -50,7 +50,7 @@ static int encode_row(const tok_t *tok, data_tpl_t tpl, const char *family, long
 }
 
 int data_encode_all(const tok_t *tok, data_tpl_t tpl, const char *chat_family, const char *path, long max_len,
-                    int strict, data_set_t *ds, long *n_bad) {
+                    const char *limit, int strict, data_set_t *ds, long *n_bad) {
     enum { SHOWN = 3 };
     long bad = 0;
     int k = 0;
@@ -58,7 +58,7 @@ int data_encode_all(const tok_t *tok, data_tpl_t tpl, const char *chat_family, c
     for (int i = 0; i < ds->n; i++) {
         char why[400];
         data_row_t *r = &ds->rows[i];
-        int rc = encode_row(tok, tpl, chat_family, max_len, r, why, sizeof why);
+        int rc = encode_row(tok, tpl, chat_family, max_len, limit, r, why, sizeof why);
         if (rc < 0) return rc;
         if (rc > 0 && strict)
             return rlc_errc(RLC_EINVAL, "%s:%ld: %s (strict: bad rows are fatal)", path, r->line, why);

@@ -13,8 +13,8 @@ int data_encode_problem(const tok_t *tok, data_tpl_t tpl, const char *chat_famil
 
 /* Every row of ds encoded once, before any work (row->prompt_ids, ->format): a row that
  * cannot be encoded (invalid UTF-8, a template error) or whose prompt is longer than
- * max_len tokens (max_len > 0) is bad. strict: the first bad row is an error
+ * max_len tokens (max_len > 0; `limit` names the bound in the message) is bad. strict: the first bad row is an error
  * "PATH:LINE: reason"; else bad rows are dropped from ds, counted in *n_bad (may be NULL),
  * and the first few are warned about as "PATH:LINE: reason". No row left is an error. */
 int data_encode_all(const tok_t *tok, data_tpl_t tpl, const char *chat_family, const char *path, long max_len,
-                    int strict, data_set_t *ds, long *n_bad);
+                    const char *limit, int strict, data_set_t *ds, long *n_bad);

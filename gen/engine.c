@@ -333,9 +333,18 @@ static size_t kv_auto_budget(const gen_engine_t *e) {
     return usable > dflt ? usable : dflt;
 }
 
+void gen_warn_vocab(const rlc_model_t *m, const tok_t *tok) {
+    int tv = tok ? tok_vocab_size(tok) : 0;
+    if (tok && m->cfg.vocab_size > tv)
+        LOG_WARN("the model's embedding has %d rows but its tokenizer knows %d tokens: ids %d..%d can be sampled but "
+                 "not decoded",
+                 m->cfg.vocab_size, tv, tv, m->cfg.vocab_size - 1);
+}
+
 int gen_engine_create(gen_engine_t **out, rlc_model_t *m, const tok_t *tok, const gen_engine_cfg_t *cfg) {
     *out = NULL;
     if (m->cfg.head != RLC_HEAD_LM) return rlc_errc(RLC_EINVAL, "generation needs a model with an LM head");
+    gen_warn_vocab(m, tok);
     gen_engine_t *e = rlc_calloc(1, sizeof *e);
     if (!e) return RLC_ENOMEM;
     e->m = m;

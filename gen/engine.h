@@ -88,6 +88,9 @@ typedef struct {
 typedef struct gen_engine gen_engine_t;
 
 /* tok may be NULL (then no text, stop strings or tools). */
+/* Warn (once per call) when the model's embedding is larger than its tokenizer's vocabulary:
+ * ids past the tokenizer's can be sampled but not decoded. gen_engine_create calls it. */
+void gen_warn_vocab(const rlc_model_t *m, const tok_t *tok);
 int gen_engine_create(gen_engine_t **out, rlc_model_t *m, const tok_t *tok, const gen_engine_cfg_t *cfg);
 void gen_engine_free(gen_engine_t *e);
 

@@ -213,10 +213,13 @@ static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train
     if ((rc = setup_models(c, ckdir))) goto out;
     /* every prompt encoded once now: bad rows are skipped (or fatal with strict) before step 1,
      * and a resumed run sees the same rows */
-    if ((rc = data_encode_all(c->tok, c->tpl, NULL, cfg->data, cfg->max_prompt_len, cfg->strict, &c->data, NULL)))
+    long ctx = c->policy->cfg.max_position_embeddings - 1;
+    long lim = cfg->max_prompt_len < ctx ? cfg->max_prompt_len : ctx;
+    if ((rc = data_encode_all(c->tok, c->tpl, NULL, cfg->data, lim, lim < ctx ? "max_prompt_len" : "the model's context",
+                              cfg->strict, &c->data, NULL)))
         goto out;
-    if (c->eval_data.n &&
-        (rc = data_encode_all(c->tok, c->tpl, NULL, cfg->eval_data, 0, cfg->strict, &c->eval_data, NULL)))
+    if (c->eval_data.n && (rc = data_encode_all(c->tok, c->tpl, NULL, cfg->eval_data, ctx, "the model's context",
+                                                cfg->strict, &c->eval_data, NULL)))
         goto out;
     if (ckdir) {
         rl_ckpt_model_t ms[2] = {{NULL, c->policy, c->opt}, {"critic", c->critic, c->copt}};

@@ -259,11 +259,134 @@ static void test_signal_exit_codes(void **s) {
     }
 }
 
+/* Bad rows never stop a run midway: an over-long prompt, invalid UTF-8 and a \u0000 inside a
+ * problem are skipped before step 1 with FILE:LINE reasons (or fatal with --strict), in
+ * train, sft, eval and tts alike. */
+static void test_bad_rows(void **s) {
+    (void)s;
+    const char *m = fixture("models/qwen2-tiny");
+    char *bad = fs_join(g_dir, "bad.jsonl");
+    FILE *f = fopen(bad, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 8; i++) {
+        if (i == 3) {
+            fprintf(f, "{\"problem\": \"Compute");
+            for (int k = 0; k < 80; k++) fprintf(f, " %d +", k);
+            fprintf(f, " 0.\", \"answer\": \"3160\", \"response\": \"3160\"}\n");
+        } else if (i == 5) {
+            fprintf(f, "{\"problem\": \"Compute \xff\xfe 1 + 1.\", \"answer\": \"2\", \"response\": \"2\"}\n");
+        } else if (i == 6) {
+            fprintf(f, "{\"problem\": \"Compute 2 + 2.\\u0000 And ignore this.\", \"answer\": \"4\"}\n");
+        } else {
+            fprintf(f, "{\"problem\": \"Compute %d + %d.\", \"answer\": \"%d\", \"response\": \"%d\"}\n", i, i,
+                    2 * i, 2 * i);
+        }
+    }
+    fclose(f);
+    char *run = fs_join(g_dir, "bad1");
+    int rc = test_run(out, sizeof out, "%s train --model %s --data %s --run-dir %s %s --total-steps 5 --max-prompt-len "
+                      "80", rlc_bin(), m, bad, run, TINY);
+    if (rc) fail_msg("a bad row stopped the run: %s", out);
+    assert_non_null(strstr(out, "bad.jsonl:4: prompt of"));
+    assert_non_null(strstr(out, "exceeds max_prompt_len 80; row skipped"));
+    assert_non_null(strstr(out, "bad.jsonl:6: "));
+    assert_non_null(strstr(out, "not valid UTF-8"));
+    assert_non_null(strstr(out, "bad.jsonl:7: a string holds \\u0000"));
+    char *met = read_file(run, "metrics.jsonl");
+    assert_int_equal(count(met, "{\"step\":"), 5);
+    free(met);
+    /* resumed, it sees the same rows and goes on */
+    rc = test_run(out, sizeof out, "%s train --resume %s --total-steps 7", rlc_bin(), run);
+    if (rc) fail_msg("resume: %s", out);
+    free(run);
+    run = fs_join(g_dir, "bad2");
+    test_expect_cli_error("bad.jsonl:7: a string holds", "%s train --model %s --data %s --run-dir %s %s --total-steps 5 "
+                          "--max-prompt-len 80 --strict", rlc_bin(), m, bad, run, TINY);
+    char *mp = fs_join(run, "metrics.jsonl");
+    assert_false(fs_exists(mp)); /* fatal before any work */
+    free(mp), free(run);
+    run = fs_join(g_dir, "bad3");
+    rc = test_run(out, sizeof out, "%s sft --model %s --data %s --run-dir %s --steps 2 --batch-size 2 --micro-batch 2 "
+                  "--threads 1", rlc_bin(), m, bad, run);
+    if (rc) fail_msg("sft: %s", out);
+    assert_non_null(strstr(out, "bad.jsonl:6: "));
+    assert_non_null(strstr(out, "row skipped"));
+    test_expect_cli_error("strict", "%s sft --model %s --data %s --run-dir %s/s --steps 2 --batch-size 2 "
+                          "--micro-batch 2 --strict", rlc_bin(), m, bad, g_dir);
+    free(run);
+    char *eo = fs_join(g_dir, "e.jsonl");
+    rc = test_run(out, sizeof out, "%s eval --model %s --data %s --out %s --max-new-tokens 2 --template raw", rlc_bin(), m,
+                  bad, eo);
+    if (rc) fail_msg("eval: %s", out);
+    assert_non_null(strstr(out, "not valid UTF-8"));
+    char *recs = read_file(g_dir, "e.jsonl");
+    assert_int_equal(count(recs, "\"id\""), 5); /* 8 rows; the \u0000, invalid UTF-8 and over-long ones skipped */
+    free(recs);
+    rc = test_run(out, sizeof out, "%s tts --model %s --data %s --n 1,2 --max-new-tokens 2 --template raw", rlc_bin(), m,
+                  bad);
+    if (rc) fail_msg("tts: %s", out);
+    free(eo), free(bad);
+}
+
+/* Outputs are checked before any sampling: never an input, always writable. */
+static void test_output_paths(void **s) {
+    (void)s;
+    const char *m = fixture("models/qwen2-tiny");
+    char *copy = fs_join(g_dir, "copy.jsonl");
+    char *orig = read_file(g_dir, "data.jsonl");
+    assert_int_equal(fs_write_atomic(copy, orig, strlen(orig)), 0);
+    test_expect_cli_error("is also an input", "%s eval --model %s --data %s --out %s", rlc_bin(), m, copy, copy);
+    test_expect_cli_error("is also an input", "%s tts --model %s --data %s --out %s", rlc_bin(), m, copy, copy);
+    test_expect_cli_error("is also an input", "%s eval --model %s --data %s --out %s/x.jsonl --summary %s", rlc_bin(),
+                          m, copy, g_dir, copy);
+    char *now = read_file(g_dir, "copy.jsonl");
+    assert_string_equal(orig, now); /* the input survived */
+    test_expect_cli_error("directory /nonexistent-dir does not exist", "%s eval --model %s --data %s --out "
+                          "/nonexistent-dir/r.jsonl", rlc_bin(), m, copy);
+    test_expect_cli_error("--plot /nonexistent-dir/p.svg", "%s tts --model %s --data %s --plot /nonexistent-dir/p.svg",
+                          rlc_bin(), m, copy);
+    free(copy), free(orig), free(now);
+}
+
+/* Numbers are exact: a gold answer stored as a JSON number is graded as written. */
+static void test_json_numbers_exact(void **s) {
+    (void)s;
+    char *g = fs_join(g_dir, "g.jsonl");
+    const char *rows = "{\"gold\": 0.1, \"pred\": \"0.1\"}\n{\"gold\": 9007199254740993, \"pred\": "
+                       "\"9007199254740993\"}\n{\"gold\": 1e400, \"pred\": \"1e400\"}\n";
+    assert_int_equal(fs_write_atomic(g, rows, strlen(rows)), 0);
+    assert_int_equal(test_run_stdout(out, sizeof out, "%s grade --jsonl %s", rlc_bin(), g), 0);
+    assert_int_equal(count(out, "\"correct\":true"), 3);
+    assert_non_null(strstr(out, "\"extracted\":\"9007199254740993\""));
+    free(g);
+}
+
+/* A model whose embedding is larger than its tokenizer's vocabulary is warned about. */
+static void test_vocab_warning(void **s) {
+    (void)s;
+    char *cfgp = fs_join(g_dir, "big.json"), *mdir = fs_join(g_dir, "bigvocab");
+    char *cfg = read_file(fixture("models/qwen2-tiny"), "config.json");
+    cJSON *j = cJSON_Parse(cfg);
+    cJSON_ReplaceItemInObject(j, "vocab_size", cJSON_CreateNumber(600));
+    char *txt = cJSON_Print(j);
+    assert_int_equal(fs_write_atomic(cfgp, txt, strlen(txt)), 0);
+    assert_int_equal(test_run(out, sizeof out, "%s init-model --config %s --out %s --tokenizer %s", rlc_bin(), cfgp,
+                              mdir, fixture("models/qwen2-tiny")),
+                     0);
+    assert_int_equal(test_run(out, sizeof out, "%s generate --model %s --prompt hi --max-new-tokens 2", rlc_bin(), mdir),
+                     0);
+    assert_int_equal(count(out, "embedding has 600 rows but its tokenizer knows"), 1);
+    cJSON_Delete(j);
+    free(txt), free(cfg), free(cfgp), free(mdir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numbers_range_checked), cmocka_unit_test(test_nan_configs_refused),
         cmocka_unit_test(test_small_inputs),          cmocka_unit_test(test_run_dir_rules),
         cmocka_unit_test(test_resume_rules),          cmocka_unit_test(test_signal_exit_codes),
+        cmocka_unit_test(test_bad_rows),              cmocka_unit_test(test_output_paths),
+        cmocka_unit_test(test_json_numbers_exact),    cmocka_unit_test(test_vocab_warning),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
