@@ -28,99 +28,6 @@ void math_opts_default(math_opts_t *o) {
     o->work_cap = 1000000;
 }
 
-/* ---- exact rationals over int64 with overflow detection ---- */
-typedef struct {
-    int64_t n, d; /* d > 0, reduced */
-} rat_t;
-
-static int64_t gcd64(int64_t a, int64_t b) {
-    if (a < 0) a = -a;
-    if (b < 0) b = -b;
-    while (b) {
-        int64_t r = a % b;
-        a = b;
-        b = r;
-    }
-    return a;
-}
-
-static int rat_make(int64_t n, int64_t d, rat_t *r) {
-    if (d == 0 || n == INT64_MIN || d == INT64_MIN) return -1;
-    if (d < 0) n = -n, d = -d;
-    int64_t g = gcd64(n, d);
-    if (g > 1) n /= g, d /= g;
-    r->n = n;
-    r->d = d;
-    return 0;
-}
-
-static int rat_add(rat_t a, rat_t b, rat_t *r) {
-    int64_t g = gcd64(a.d, b.d), x, y, d;
-    if (__builtin_mul_overflow(a.n, b.d / g, &x) || __builtin_mul_overflow(b.n, a.d / g, &y) ||
-        __builtin_add_overflow(x, y, &x) || __builtin_mul_overflow(a.d / g, b.d, &d))
-        return -1;
-    return rat_make(x, d, r);
-}
-
-static int rat_mul(rat_t a, rat_t b, rat_t *r) {
-    int64_t g1 = gcd64(a.n, b.d), g2 = gcd64(b.n, a.d);
-    if (g1 == 0) g1 = 1;
-    if (g2 == 0) g2 = 1;
-    int64_t n, d;
-    if (__builtin_mul_overflow(a.n / g1, b.n / g2, &n) || __builtin_mul_overflow(a.d / g2, b.d / g1, &d)) return -1;
-    return rat_make(n, d, r);
-}
-
-/* exact integer k-th root of x >= 0, if any */
-static int iroot(int64_t x, int k, int64_t *out) {
-    if (x < 0) return -1;
-    if (x < 2) {
-        *out = x;
-        return 0;
-    }
-    int64_t r = (int64_t)llround(pow((double)x, 1.0 / k));
-    for (int64_t c = r > 1 ? r - 1 : 0; c <= r + 1; c++) {
-        int64_t p = 1;
-        int ovf = 0;
-        for (int j = 0; j < k && !ovf; j++) ovf = __builtin_mul_overflow(p, c, &p);
-        if (!ovf && p == x) {
-            *out = c;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static int rat_root(rat_t a, int k, rat_t *r) {
-    if (k < 1 || k > 64) return -1;
-    int neg = a.n < 0;
-    if (neg && k % 2 == 0) return -1;
-    int64_t n, d;
-    if (iroot(neg ? -a.n : a.n, k, &n) || iroot(a.d, k, &d)) return -1;
-    return rat_make(neg ? -n : n, d, r);
-}
-
-static int rat_pow(rat_t a, rat_t e, rat_t *r) {
-    if (e.d > 64) return -1;
-    if (e.d > 1 && rat_root(a, (int)e.d, &a)) return -1;
-    int64_t k = e.n;
-    if (k > 64 || k < -64) {
-        /* only 0, 1 and -1 survive huge exponents exactly */
-        if (a.d == 1 && (a.n == 1 || (a.n == 0 && k > 0))) return *r = a, 0;
-        if (a.d == 1 && a.n == -1) return rat_make(k % 2 ? -1 : 1, 1, r);
-        return -1;
-    }
-    rat_t acc = {1, 1};
-    for (int64_t j = 0; j < (k < 0 ? -k : k); j++)
-        if (rat_mul(acc, a, &acc)) return -1;
-    if (k < 0) {
-        if (acc.n == 0) return -1;
-        return rat_make(acc.d, acc.n, r);
-    }
-    *r = acc;
-    return 0;
-}
-
 /* ---- grading context ---- */
 typedef struct {
     const math_opts_t *o;
@@ -226,6 +133,52 @@ static int ev_rat(gctx_t *c, int w, int id, int pm, rat_t *r) {
         }
     default: return -1;
     }
+}
+
+/* The exact value of a constant subtree beyond int64: literals of any length, + - x /,
+ * integer powers (|exponent| <= 4096); -1 for anything else (roots, functions, ±) or past
+ * the size cap, so the caller keeps its other comparisons. */
+static int ev_big(gctx_t *c, int w, int id, brat_t *r) {
+    if (tick(c)) return -1;
+    const mnode_t *nd = ND(c, w, id);
+    brat_t a;
+    switch (nd->kind) {
+    case MN_NUM:
+        if (nd->den > 0) return brat_from_rat(nd->num, nd->den, r), 0;
+        return nd->str > 0 ? brat_from_literal(c->t[w]->str + nd->str - 1, r) : -1;
+    case MN_ADD:
+    case MN_MUL:
+        brat_from_rat(nd->kind == MN_MUL, 1, r);
+        for (int j = 0; j < nd->nk; j++)
+            if (ev_big(c, w, KID(c, w, id, j), &a) || (nd->kind == MN_ADD ? brat_add(r, &a, r) : brat_mul(r, &a, r)))
+                return -1;
+        return 0;
+    case MN_NEG:
+        if (ev_big(c, w, KID(c, w, id, 0), r)) return -1;
+        r->n.neg = r->n.n ? !r->n.neg : 0;
+        return 0;
+    case MN_INV: return ev_big(c, w, KID(c, w, id, 0), &a) ? -1 : brat_inv(&a, r);
+    case MN_POW: {
+        rat_t e;
+        if (ev_rat(c, w, KID(c, w, id, 1), 0, &e) || e.d != 1 || e.n > 4096 || e.n < -4096) return -1;
+        return ev_big(c, w, KID(c, w, id, 0), &a) ? -1 : brat_pow(&a, (long)e.n, r);
+    }
+    default: return -1;
+    }
+}
+
+/* Both sides exact beyond int64: 1 equal (or 100x apart with percent), 0 not, -1 unknown. */
+static int big_scalar_eq(gctx_t *c, int a, int b) {
+    brat_t *x = malloc(4 * sizeof *x), *y = x + 1, *h = x + 2, *t = x + 3;
+    int eq = -1;
+    if (x && !ev_big(c, 0, a, x) && !ev_big(c, 1, b, y)) {
+        eq = brat_eq(x, y);
+        brat_from_rat(100, 1, h);
+        if (eq == 0 && c->o->percent && !brat_mul(y, h, t) && brat_eq(x, t) == 1) eq = 1;
+        if (eq == 0 && c->o->percent && !brat_mul(x, h, t) && brat_eq(t, y) == 1) eq = 1;
+    }
+    free(x);
+    return eq;
 }
 
 static double fact_d(double x) {
@@ -419,6 +372,8 @@ static int scalar_eq(gctx_t *c, int a, int sa, int b, int sb) {
             return 0;
         }
         if (c->exhausted) return 0;
+        int big = big_scalar_eq(c, a, b); /* int64 overflowed: exact beyond it when possible */
+        if (big >= 0 || c->exhausted) return big > 0;
         c->taint = 0;
         double va = ev_dbl(c, 0, a, 0, sa), vb = ev_dbl(c, 1, b, 0, sb);
         if (c->exhausted) return 0;

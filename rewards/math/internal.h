@@ -65,7 +65,8 @@ typedef struct {
     int32_t nk;   /* number of kids */
     int32_t k;    /* index of the first kid in the kids array */
     int32_t aux;  /* matrix rows; NUM: 1 if the literal was written with a decimal point */
-    int32_t str;  /* VAR: offset of the name in the string area */
+    int32_t str;  /* VAR: offset of the name in the string area; NUM not exact in int64: 1 + offset of its
+                     literal text (0 = none) */
     double val;
     int64_t num, den; /* NUM exact value when den > 0 */
 } mnode_t;
@@ -82,6 +83,40 @@ typedef struct {
     int n_nodes, n_kids, n_str;
     int root;
 } mtree_t;
+
+/* ---- exact rationals (rational.c): int64 with overflow detection; -1 = overflow or not
+ * exact (an irrational root) ---- */
+typedef struct {
+    int64_t n, d; /* d > 0, reduced */
+} rat_t;
+int rat_make(int64_t n, int64_t d, rat_t *r);
+int rat_add(rat_t a, rat_t b, rat_t *r);
+int rat_mul(rat_t a, rat_t b, rat_t *r);
+int rat_root(rat_t a, int k, rat_t *r);
+int rat_pow(rat_t a, rat_t e, rat_t *r);
+
+/* ---- any size: the fallback when int64 overflows ---- */
+#define BIG_LIMBS 256 /* base-10^9 limbs: about 2300 digits */
+typedef struct {
+    uint32_t d[BIG_LIMBS];
+    int n, neg;
+} big_t;
+typedef struct {
+    big_t n, d; /* d > 0; not reduced */
+} brat_t;
+void big_from_i64(big_t *a, int64_t v);
+int big_add(const big_t *a, const big_t *b, big_t *r);
+int big_mul(const big_t *a, const big_t *b, big_t *r);
+int big_eq(const big_t *a, const big_t *b);
+/* "123", "1.50", "2.5e30" (no sign); -1 when malformed or too large. */
+int brat_from_literal(const char *s, brat_t *r);
+void brat_from_rat(int64_t n, int64_t d, brat_t *r);
+int brat_add(const brat_t *a, const brat_t *b, brat_t *r);
+int brat_mul(const brat_t *a, const brat_t *b, brat_t *r);
+int brat_inv(const brat_t *a, brat_t *r);
+int brat_pow(const brat_t *a, long e, brat_t *r);
+/* 1 equal, 0 different, -1 too large to tell. */
+int brat_eq(const brat_t *a, const brat_t *b);
 
 /* Parse a normalized answer into t. Returns 0, or -1 when the text is not math we
  * understand (words, unbalanced brackets) or exceeds the pool/depth caps. */

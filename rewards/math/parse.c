@@ -185,7 +185,16 @@ static int parse_number(P *p) {
         }
         if (a > 1) num /= a, den /= a;
     }
-    return num_node(p, v, exact ? num : 0, exact ? den : 0, decimal);
+    int id = num_node(p, v, exact ? num : 0, exact ? den : 0, decimal);
+    mtree_t *t = p->t;
+    if (id >= 0 && !exact && t->n_str + (int)len + 1 <= MTREE_MAX_STR) {
+        /* the literal itself, for exact comparison beyond int64 (rational.c); str is 1 + offset */
+        t->nodes[id].str = t->n_str + 1;
+        memcpy(t->str + t->n_str, p->s + b, len);
+        t->n_str += (int)len;
+        t->str[t->n_str++] = 0;
+    }
+    return id;
 }
 
 /* A braced argument {..} (required for \frac, \sqrt after normalization). */

@@ -242,11 +242,46 @@ static void test_pathological(void **state) {
     }
 }
 
+/* Integers and rationals compare exactly at any size (rational.c takes over where int64
+ * overflows): neighbours of 2^63, powers of ten, long literals, fractions of them. */
+static void test_exact_big(void **state) {
+    (void)state;
+    math_opts_t o;
+    math_opts_default(&o);
+    struct {
+        const char *a, *b;
+        int eq;
+    } cases[] = {
+        {"9223372036854775807", "9223372036854775806", 0},
+        {"9223372036854775807", "9223372036854775807", 1},
+        {"9007199254740993", "9007199254740992", 0},
+        {"10^{20}", "100000000000000000001", 0},
+        {"10^{20}", "100000000000000000000", 1},
+        {"10^{20}", "1e20", 1},
+        {"2^{100}", "1267650600228229401496703205376", 1},
+        {"2^{100}", "1267650600228229401496703205377", 0},
+        {"2^{-70}", "\\frac{1}{1180591620717411303424}", 1},
+        {"\\frac{123456789012345678901234567890}{2}", "61728394506172839450617283945", 1},
+        {"\\frac{123456789012345678901234567890}{2}", "61728394506172839450617283946", 0},
+        {"-99999999999999999999", "-(10^{20} - 1)", 1},
+        {"0.12345678901234567890123", "0.12345678901234567890124", 0},
+        {"12345678901234567890123456789", "12345678901234567890123456789.0", 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int got = math_equal(cases[k].a, cases[k].b, &o);
+        if (got != cases[k].eq) fail_msg("%s vs %s: %d, want %d", cases[k].a, cases[k].b, got, cases[k].eq);
+        got = math_equal(cases[k].b, cases[k].a, &o);
+        if (got != cases[k].eq) fail_msg("%s vs %s: %d, want %d", cases[k].b, cases[k].a, got, cases[k].eq);
+    }
+    o.percent = 1; /* off by a factor of 100, exactly */
+    assert_int_equal(math_equal("12345678901234567890123", "1234567890123456789012300", &o), 1);
+}
+
 int main(void) {
     rlc_log_set_level(RLC_LOG_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),   cmocka_unit_test(test_extract),     cmocka_unit_test(test_normalize),
-        cmocka_unit_test(test_options), cmocka_unit_test(test_majority),    cmocka_unit_test(test_pathological),
+        cmocka_unit_test(test_options), cmocka_unit_test(test_majority),    cmocka_unit_test(test_pathological), cmocka_unit_test(test_exact_big),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
