@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/json.h"
@@ -33,11 +34,7 @@ int cmd_init_model(int argc, char **argv) {
         return cli_fail();
     }
     if (tokenizer) { /* checked before anything is written */
-        char *tj = fs_join(tokenizer, "tokenizer.json"), *tm = fs_join(tokenizer, "tokenizer.model");
-        int have = (tj && fs_exists(tj)) || (tm && fs_exists(tm));
-        free(tj);
-        free(tm);
-        if (!have) {
+        if (!cli_has_tokenizer(tokenizer)) {
             rlc_errc(RLC_EINVAL, "--tokenizer %s: no tokenizer.json or tokenizer.model there", tokenizer);
             return cli_fail();
         }

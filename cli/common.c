@@ -13,16 +13,20 @@
 #include "core/json.h"
 #include "core/log.h"
 
+int cli_has_tokenizer(const char *dir) {
+    char *tj = fs_join(dir, "tokenizer.json"), *tm = fs_join(dir, "tokenizer.model");
+    int have = (tj && fs_exists(tj)) || (tm && fs_exists(tm));
+    free(tj);
+    free(tm);
+    return have;
+}
+
 int cli_model_open(cli_model_t *cm, const char *dir, const char *device, int threads, int need_tok) {
     memset(cm, 0, sizeof *cm);
     int rc = rlc_backend_create(&cm->be, device, 0, threads);
     if (!rc) rc = rlc_model_load(&cm->m, dir, cm->be);
     if (!rc && need_tok >= 0) {
-        char *tj = fs_join(dir, "tokenizer.json"), *tm = fs_join(dir, "tokenizer.model");
-        int have = (tj && fs_exists(tj)) || (tm && fs_exists(tm));
-        free(tj);
-        free(tm);
-        if (have)
+        if (cli_has_tokenizer(dir))
             rc = tok_load(&cm->tok, dir);
         else if (need_tok)
             rc = rlc_errc(RLC_EINVAL, "%s has no tokenizer.json or tokenizer.model", dir);

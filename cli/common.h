@@ -19,6 +19,8 @@ typedef struct {
     tok_t *tok; /* NULL when the directory has no tokenizer and none is required */
 } cli_model_t;
 
+/* 1 when dir holds a tokenizer (tokenizer.json or tokenizer.model). */
+int cli_has_tokenizer(const char *dir);
 /* need_tok: 1 fail when the model directory has no tokenizer; 0 load it when present;
  * -1 do not load it. */
 int cli_model_open(cli_model_t *cm, const char *dir, const char *device, int threads, int need_tok);

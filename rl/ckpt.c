@@ -674,7 +674,7 @@ int rl_ckpt_latest(const char *run_dir, int full, char **dir, long *step) {
     if (rc) return rc;
     if (!*dir) {
         rlc_errc(RLC_EINVAL, "%s has no complete checkpoint", run_dir);
-        return 1;
+        return best >= 0 ? 2 : 1; /* 2: there were checkpoints, none verified */
     }
     return 0;
 }

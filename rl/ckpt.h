@@ -61,7 +61,7 @@ int rl_ckpt_verify(const char *ckpt_dir, int full);
 
 /* The newest complete checkpoint of a run (dirs named step-N that verify; .tmp-* and other
  * leftovers are ignored). Returns 0 with *dir (malloc'd) and *step, 1 when there is none,
- * negative on error. */
+ * 2 when there are checkpoints but none verifies, negative on error. */
 int rl_ckpt_latest(const char *run_dir, int full, char **dir, long *step);
 
 /* Restore trainer state from a checkpoint directory. The caller has already loaded the

@@ -1,7 +1,6 @@
 /* Run-directory rules: containment, the lock, fresh vs resume vs overwrite (see rundir.h). */
 #include "rl/rundir.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -155,19 +154,10 @@ void rl_rundir_release(rl_rundir_t *rd) {
 int rl_rundir_resume_point(const char *run_dir, char **dir, long *step) {
     *dir = NULL;
     int rc = rl_ckpt_latest(run_dir, 1, dir, step);
-    if (rc == 1) {
-        char *root = fs_join(run_dir, "checkpoints");
-        int any = 0;
-        DIR *d = root ? opendir(root) : NULL;
-        for (struct dirent *e; d && (e = readdir(d));)
-            any |= !strncmp(e->d_name, "step-", 5) && !strstr(e->d_name, ".tmp");
-        if (d) closedir(d);
-        free(root);
-        if (any)
-            return rlc_errc(RLC_EFMT, "every checkpoint in %s/checkpoints is damaged (see the warnings above); "
-                                      "nothing to resume from",
-                            run_dir);
-        LOG_WARN("%s has no checkpoint yet; starting from step 0", run_dir);
-    }
+    if (rc == 2)
+        return rlc_errc(RLC_EFMT, "every checkpoint in %s/checkpoints is damaged (see the warnings above); nothing to "
+                                  "resume from",
+                        run_dir);
+    if (rc == 1) LOG_WARN("%s has no checkpoint yet; starting from step 0", run_dir);
     return rc;
 }
