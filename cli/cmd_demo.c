@@ -21,6 +21,7 @@
 #include "rl/ckpt.h"
 #include "rl/config.h"
 #include "rl/loop.h"
+#include "rl/rundir.h"
 #include "rl/sft.h"
 
 extern const unsigned char rlc_demo_tokenizer_json[], rlc_demo_tokenizer_config[];
@@ -328,7 +329,10 @@ int cmd_demo(int argc, char **argv) {
     if (!d.model) {
         rc = demo_tiny(&d, &cfg, &rl_data);
     } else {
-        rl_config_set(&cfg, "model", d.model, "demo");
+        char *dir = NULL;
+        long st;
+        if (!(rc = rl_model_resolve(d.model, "--model", &dir, &st))) rl_config_set(&cfg, "model", dir, "demo");
+        free(dir);
         rl_config_set(&cfg, "data", d.data, "demo");
         if (d.eval_data) rl_config_set(&cfg, "eval_data", d.eval_data, "demo");
         if (d.template_name) rl_config_set(&cfg, "template", d.template_name, "demo");

@@ -118,6 +118,7 @@ int cmd_eval(int argc, char **argv) {
             sp = rlc_strdup(summary);
         else if ((sp = rlc_malloc(strlen(out) + 16)))
             sprintf(sp, "%s.summary.json", out);
+        cli_model_record(&cm, res.summary);
         char *txt = rlc_json_print(res.summary, 1);
         rc = (!sp || !txt) ? RLC_ENOMEM : fs_write_atomic(sp, txt, strlen(txt));
         free(txt);

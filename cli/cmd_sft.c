@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/dist_run.h"
 #include "core/err.h"
+#include "rl/rundir.h"
 #include "rl/sft.h"
 
 static void print_help(void) {
@@ -64,6 +65,13 @@ int cmd_sft(int argc, char **argv) {
     int rc = rl_sft_defaults(&o);
     if (!rc) rc = parse(argc, argv, &o);
     if (!rc) rc = rl_sft_validate(&o); /* a bad value is reported before MPI starts */
+    if (!rc) { /* a model directory, a run or a checkpoint pointer */
+        char *dir = NULL;
+        long st;
+        rc = rl_model_resolve(o.model, "model", &dir, &st);
+        if (!rc) rc = rl_sft_set(&o, "model", dir, "model");
+        free(dir);
+    }
     if (rc) {
         rl_sft_free(&o);
         return cli_dist_fail();

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "rl/config.h"
 #include "rl/loop.h"
+#include "rl/rundir.h"
 
 /* The keys whose values differ between two resolved configurations: {key: new value}. */
 static cJSON *changed_keys(const cJSON *before, const cJSON *after) {
@@ -95,6 +96,18 @@ int cmd_train(int argc, char **argv) {
     int rc = resolve_config(argc, argv, &cfg, &o, &overrides);
     dist_comm_t *comm = NULL;
     if (!rc) rc = rl_config_validate(&cfg); /* a bad value is reported before MPI starts */
+    /* model, ref_model, critic_model: a model directory, a run or a checkpoint pointer; the
+     * resolved directory is what the run loads and what its config.json records */
+    static const char *const model_keys[3] = {"model", "ref_model", "critic_model"};
+    for (int k = 0; k < 3 && !rc; k++) {
+        char val[4096], *dir = NULL;
+        long st;
+        rl_config_get(&cfg, model_keys[k], val, sizeof val);
+        if (!val[0]) continue;
+        rc = rl_model_resolve(val, model_keys[k], &dir, &st);
+        if (!rc) rc = rl_config_set(&cfg, model_keys[k], dir, model_keys[k]);
+        free(dir);
+    }
     if (rc) {
         rl_config_free(&cfg);
         cJSON_Delete(overrides);

@@ -22,6 +22,7 @@
 #include "data/encode.h"
 #include "rewards/eval.h"
 #include "rewards/rm.h"
+#include "rl/rundir.h"
 #include "tts/sweep.h"
 
 /* Everything of one sweep. */
@@ -45,6 +46,7 @@ typedef struct {
     tts_point_t *pts;
     float **psteps;
     int *pnsteps;
+    char *orm_path, *prm_path; /* --orm / --prm resolved (a run or checkpoint pointer allowed) */
 } tts_run_t;
 
 /* Options, then everything checkable before a model is loaded. Returns 1 after --help. */
@@ -114,8 +116,13 @@ static int tts_open(tts_run_t *r) {
                               "the model's context", r->sa.strict, &r->ds, NULL)))
         return rc;
     r->P = r->ds.n;
-    if (r->orm_dir && (rc = rlc_orm_open(&r->orm, "--orm", r->orm_dir, r->cm.be))) return rc;
-    if (r->prm_dir && (rc = rlc_prm_open(&r->prm, "--prm", r->prm_dir, r->prm_fmt, r->cm.be))) return rc;
+    long st;
+    if (r->orm_dir && ((rc = rl_model_resolve(r->orm_dir, "--orm", &r->orm_path, &st)) ||
+                       (rc = rlc_orm_open(&r->orm, "--orm", r->orm_path, r->cm.be))))
+        return rc;
+    if (r->prm_dir && ((rc = rl_model_resolve(r->prm_dir, "--prm", &r->prm_path, &st)) ||
+                       (rc = rlc_prm_open(&r->prm, "--prm", r->prm_path, r->prm_fmt, r->cm.be))))
+        return rc;
     gen_engine_cfg_t ec = cli_sample_engine_cfg(&r->sa);
     return gen_engine_create(&r->e, r->cm.m, r->cm.tok, &ec);
 }
@@ -226,6 +233,7 @@ static int tts_report(tts_run_t *r) {
     if (!rc && r->plot && !(svg = tts_sweep_svg(&sc, r->pts, r->n_ns))) rc = RLC_ENOMEM;
     if (!rc && r->out) {
         if (!(summary = tts_sweep_json(&sc, r->pts, r->n_ns))) rc = RLC_ENOMEM;
+        cli_model_record(&r->cm, summary);
         if (!rc) rc = tts_items_json(r, summary);
         if (!rc && !(json_txt = rlc_json_print(summary, 1))) rc = RLC_ENOMEM;
     }
@@ -253,6 +261,7 @@ static void tts_free(tts_run_t *r, int release) {
     gen_engine_free(r->e);
     rlc_orm_close(&r->orm);
     rlc_prm_close(&r->prm);
+    free(r->orm_path), free(r->prm_path);
     cli_model_close(&r->cm);
     data_set_free(&r->ds);
 }

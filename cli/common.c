@@ -12,6 +12,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "rl/rundir.h"
 
 int cli_has_tokenizer(const char *dir) {
     char *tj = fs_join(dir, "tokenizer.json"), *tm = fs_join(dir, "tokenizer.model");
@@ -21,9 +22,12 @@ int cli_has_tokenizer(const char *dir) {
     return have;
 }
 
-int cli_model_open(cli_model_t *cm, const char *dir, const char *device, int threads, int need_tok) {
+int cli_model_open(cli_model_t *cm, const char *spec, const char *device, int threads, int need_tok) {
     memset(cm, 0, sizeof *cm);
-    int rc = rlc_backend_create(&cm->be, device, 0, threads);
+    int rc = rl_model_resolve(spec, "--model", &cm->dir, &cm->step);
+    if (rc) return rc;
+    const char *dir = cm->dir;
+    rc = rlc_backend_create(&cm->be, device, 0, threads);
     if (!rc) rc = rlc_model_load(&cm->m, dir, cm->be);
     if (!rc && need_tok >= 0) {
         if (cli_has_tokenizer(dir))
@@ -35,10 +39,17 @@ int cli_model_open(cli_model_t *cm, const char *dir, const char *device, int thr
     return rc;
 }
 
+void cli_model_record(const cli_model_t *cm, cJSON *obj) {
+    if (!obj || !cm->dir) return;
+    cJSON_AddStringToObject(obj, "model", cm->dir);
+    if (cm->step >= 0) cJSON_AddNumberToObject(obj, "model_step", (double)cm->step);
+}
+
 void cli_model_close(cli_model_t *cm) {
     if (cm->tok) tok_free(cm->tok);
     rlc_model_free(cm->m);
     rlc_backend_destroy(cm->be);
+    free(cm->dir);
     memset(cm, 0, sizeof *cm);
 }
 

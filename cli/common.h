@@ -17,14 +17,19 @@ typedef struct {
     rlc_backend_t *be;
     rlc_model_t *m;
     tok_t *tok; /* NULL when the directory has no tokenizer and none is required */
+    char *dir;  /* the model directory loaded (a run or checkpoint pointer resolved) */
+    long step;  /* its step when it came from a run, else -1 */
 } cli_model_t;
 
 /* 1 when dir holds a tokenizer (tokenizer.json or tokenizer.model). */
 int cli_has_tokenizer(const char *dir);
-/* need_tok: 1 fail when the model directory has no tokenizer; 0 load it when present;
+/* spec: a model directory, a run directory or a checkpoint pointer (rl_model_resolve).
+ * need_tok: 1 fail when the model directory has no tokenizer; 0 load it when present;
  * -1 do not load it. */
 int cli_model_open(cli_model_t *cm, const char *dir, const char *device, int threads, int need_tok);
 void cli_model_close(cli_model_t *cm);
+/* "model": the directory loaded, and "model_step" when it came from a run, into obj. */
+void cli_model_record(const cli_model_t *cm, cJSON *obj);
 
 /* ids of a prompt: chat = render [system?, user] with the chat template (family NULL =
  * detected) and add a generation prompt; otherwise the text with the tokenizer's special

@@ -10,6 +10,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -139,8 +141,9 @@ int rl_rundir_claim(rl_rundir_t *rd, const char *run_dir, const char *const *mod
         if (overwrite) rc = clear_run(run_dir);
         else
             rc = rlc_errc(RLC_EINVAL, "%s already holds a run (config.json, metrics.jsonl or checkpoints/): continue it "
-                                      "with --resume %s, or start over with --overwrite",
-                          run_dir, run_dir);
+                                      "with --resume %s, start over with --overwrite, or start a new run from its "
+                                      "weights in another directory (--model %s --run-dir NEW)",
+                          run_dir, run_dir, run_dir);
     }
     if (rc) rl_rundir_release(rd);
     return rc;
@@ -159,5 +162,120 @@ int rl_rundir_resume_point(const char *run_dir, char **dir, long *step) {
                                   "resume from",
                         run_dir);
     if (rc == 1) LOG_WARN("%s has no checkpoint yet; starting from step 0", run_dir);
+    return rc;
+}
+
+/* 1 when dir/config.json is a model's (it names a model type or architectures). */
+static int is_model_dir(const char *dir) {
+    char *cp = fs_join(dir, "config.json"), *text = NULL;
+    size_t n;
+    int yes = 0;
+    if (cp && fs_is_dir(dir) && fs_exists(cp) && !fs_read_all(cp, &text, &n)) {
+        cJSON *j = cJSON_ParseWithLength(text, n);
+        yes = j && (cJSON_GetObjectItemCaseSensitive(j, "model_type") ||
+                    cJSON_GetObjectItemCaseSensitive(j, "architectures"));
+        cJSON_Delete(j);
+    }
+    free(cp);
+    free(text);
+    return yes;
+}
+
+/* The checkpoint of one step of run (verified), or an error naming it. */
+static int resolve_step(const char *run, long step, char **dir) {
+    char name[48];
+    snprintf(name, sizeof name, "checkpoints/step-%06ld", step);
+    char *p = fs_join(run, name);
+    if (!p) return RLC_ENOMEM;
+    int rc = 0;
+    if (!fs_is_dir(p)) rc = rlc_errc(RLC_EINVAL, "%s has no checkpoint of step %ld", run, step);
+    else if ((rc = rl_ckpt_verify(p, 1))) rc = rlc_err_ctx(rc, "checkpoint of step %ld of %s is damaged", step, run);
+    if (rc) free(p);
+    else *dir = p;
+    return rc;
+}
+
+/* The run of a path inside it: RUN/checkpoints[/latest|/step-N] -> RUN (malloc'd) and the
+ * step named (-1 = the newest); NULL when the path is no such thing. */
+static char *run_of(const char *spec, long *step) {
+    char *s = rlc_strdup(spec);
+    if (!s) return NULL;
+    size_t n = strlen(s);
+    while (n > 1 && s[n - 1] == '/') s[--n] = 0;
+    *step = -1;
+    char *slash = strrchr(s, '/');
+    const char *last = slash ? slash + 1 : s;
+    long v = -1;
+    int is_step = !strncmp(last, "step-", 5) && last[5] && strspn(last + 5, "0123456789") == strlen(last + 5);
+    if (is_step) v = atol(last + 5);
+    if (!strcmp(last, "latest") || is_step) {
+        if (is_step) *step = v;
+        if (!slash) goto none;
+        *slash = 0;
+        slash = strrchr(s, '/');
+        last = slash ? slash + 1 : s;
+    }
+    if (strcmp(last, "checkpoints")) goto none;
+    if (slash) *slash = 0;
+    else strcpy(s, ".");
+    return s;
+none:
+    free(s);
+    return NULL;
+}
+
+int rl_model_resolve(const char *spec, const char *what, char **dir, long *step) {
+    *dir = NULL;
+    *step = -1;
+    if (!spec || !spec[0]) return rlc_errc(RLC_EINVAL, "%s: no model directory given", what);
+    if (is_model_dir(spec)) { /* a model directory, possibly a step-N checkpoint: as it is */
+        long st;
+        char *run = run_of(spec, &st);
+        int rc = 0;
+        if (run && st >= 0) rc = resolve_step(run, st, dir); /* a checkpoint must verify */
+        else *dir = rlc_strdup(spec);
+        free(run);
+        if (!rc && !*dir) rc = RLC_ENOMEM;
+        if (!rc && st >= 0) *step = st;
+        if (!rc && st >= 0) LOG_INFO("%s: %s (step %ld)", what, *dir, st);
+        else if (!rc) LOG_INFO("%s: %s", what, *dir);
+        return rc;
+    }
+    const char *at = strrchr(spec, '@');
+    long st = -1;
+    char *run = NULL;
+    if (at && at[1] && strspn(at + 1, "0123456789") == strlen(at + 1)) { /* RUN@STEP */
+        run = rlc_malloc((size_t)(at - spec) + 1);
+        if (!run) return RLC_ENOMEM;
+        memcpy(run, spec, (size_t)(at - spec));
+        run[at - spec] = 0;
+        st = atol(at + 1);
+    } else if (!(run = run_of(spec, &st))) {
+        char *ck = fs_join(spec, "checkpoints");
+        int is_run = ck && fs_is_dir(ck);
+        free(ck);
+        if (!is_run) {
+            if (!fs_exists(spec)) return rlc_errc(RLC_EINVAL, "%s: %s does not exist", what, spec);
+            return rlc_errc(RLC_EINVAL, "%s: %s is neither a model directory (config.json with a model_type), a run "
+                                        "directory (with checkpoints/), nor a checkpoint (RUN@STEP, "
+                                        "RUN/checkpoints/latest)",
+                            what, spec);
+        }
+        run = rlc_strdup(spec);
+        if (!run) return RLC_ENOMEM;
+    }
+    int rc;
+    if (st >= 0) {
+        rc = resolve_step(run, st, dir);
+    } else {
+        rc = rl_ckpt_latest(run, 1, dir, &st);
+        if (rc == 1) rc = rlc_errc(RLC_EINVAL, "%s: %s is a run directory with no complete checkpoint yet", what, run);
+        else if (rc == 2) rc = rlc_errc(RLC_EINVAL, "%s: every checkpoint of the run %s is damaged", what, run);
+    }
+    if (!rc) {
+        *step = st;
+        LOG_INFO("%s: %s (step %ld of the run %s)", what, *dir, st, run);
+    }
+    free(run);
     return rc;
 }

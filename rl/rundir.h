@@ -25,3 +25,16 @@ void rl_rundir_release(rl_rundir_t *rd);
  * checkpoint at all (a warning; training starts at step 0); an error when every checkpoint
  * is damaged. */
 int rl_rundir_resume_point(const char *run_dir, char **dir, long *step);
+
+/* Where a model is, for every option that takes one (--model, --ref-model, --critic-model,
+ * --orm, --prm, config keys of the same meaning), resolved in one place. spec may be:
+ *   - a Hugging Face model directory (config.json with a model type): itself;
+ *   - a run directory (it holds checkpoints/): its newest checkpoint that verifies;
+ *   - a run's checkpoints/ directory: the same;
+ *   - the checkpoints/latest pointer file: the newest checkpoint that verifies;
+ *   - RUN@STEP or RUN/checkpoints/step-N: that step's checkpoint, which must verify.
+ * Damaged or half-written checkpoints are skipped exactly as --resume skips them. On success
+ * *dir (malloc'd) is the model directory to load and *step its step (-1 for a plain model
+ * directory); an info line names what `what` resolved to. The error says what was expected
+ * and what was found ("run1 is a run directory with no complete checkpoint yet"). */
+int rl_model_resolve(const char *spec, const char *what, char **dir, long *step);

@@ -380,6 +380,74 @@ static void test_vocab_warning(void **s) {
     free(txt), free(cfg), free(cfgp), free(mdir);
 }
 
+/* A run is a model: every form a --model takes (run directory, its checkpoints/, the latest
+ * pointer, RUN@STEP, RUN/checkpoints/step-N) loads, says what it loaded and records it; what
+ * is none of these is an error that says what was expected and what was found. */
+static void test_run_as_model(void **s) {
+    (void)s;
+    char *run = fs_join(g_dir, "src");
+    if (train(run, "--total-steps 2")) fail_msg("%s", out);
+    char forms[5][4200];
+    snprintf(forms[0], sizeof forms[0], "%s", run);
+    snprintf(forms[1], sizeof forms[1], "%s/checkpoints", run);
+    snprintf(forms[2], sizeof forms[2], "%s/checkpoints/latest", run);
+    snprintf(forms[3], sizeof forms[3], "%s@1", run);
+    snprintf(forms[4], sizeof forms[4], "%s/checkpoints/step-000001/", run);
+    const char *want_step[5] = {"step-000002", "step-000002", "step-000002", "step-000001", "step-000001"};
+    for (int k = 0; k < 5; k++) {
+        int rc = test_run(out, sizeof out, "%s generate --model %s --prompt hi --max-new-tokens 2", rlc_bin(), forms[k]);
+        if (rc) fail_msg("generate --model %s: %s", forms[k], out);
+        if (!strstr(out, want_step[k]) || count(out, "--model: ") != 1) fail_msg("%s: %s", forms[k], out);
+    }
+    /* eval records what it loaded */
+    char *eo = fs_join(g_dir, "ev.jsonl");
+    int rc = test_run(out, sizeof out, "%s eval --model %s@1 --data %s --out %s --max-new-tokens 2 --template raw",
+                      rlc_bin(), run, g_data, eo);
+    if (rc) fail_msg("eval: %s", out);
+    char *sum = read_file(g_dir, "ev.jsonl.summary.json");
+    assert_non_null(sum);
+    assert_non_null(strstr(sum, "checkpoints/step-000001\""));
+    cJSON *sj = cJSON_Parse(sum);
+    assert_non_null(sj);
+    assert_int_equal(cJSON_GetObjectItem(sj, "model_step")->valueint, 1);
+    cJSON_Delete(sj);
+    free(sum), free(eo);
+    /* a new run from a run's weights: a fresh optimizer, the loaded directory in config.json */
+    char *run2 = fs_join(g_dir, "from_src");
+    rc = test_run(out, sizeof out, "%s train --model %s --data %s --run-dir %s %s --total-steps 1", rlc_bin(), run,
+                  g_data, run2, TINY);
+    if (rc) fail_msg("train --model RUN: %s", out);
+    char *cfg = read_file(run2, "config.json");
+    assert_non_null(strstr(cfg, "src/checkpoints/step-000002\""));
+    free(cfg), free(run2);
+    test_expect_cli_error("or start a new run from its weights in another directory", "%s train --model %s --data %s --run-dir %s %s", rlc_bin(), run,
+                          g_data, run, TINY);
+    /* errors that say what was expected and what was found */
+    char *empty = fs_join(g_dir, "norun");
+    assert_int_equal(fs_mkdir_p(empty), 0);
+    char *ck = fs_join(empty, "checkpoints");
+    assert_int_equal(fs_mkdir_p(ck), 0);
+    test_expect_cli_error("is a run directory with no complete checkpoint yet", "%s generate --model %s --prompt hi",
+                          rlc_bin(), empty);
+    test_expect_cli_error("has no checkpoint of step 7", "%s generate --model %s@7 --prompt hi", rlc_bin(), run);
+    test_expect_cli_error("is neither a model directory", "%s eval --model %s --data %s --out %s/e2.jsonl", rlc_bin(),
+                          g_dir, g_data, g_dir);
+    test_expect_cli_error("does not exist", "%s generate --model %s/nothing --prompt hi", rlc_bin(), g_dir);
+    /* a damaged explicit step is refused, the newest good one is taken for the run */
+    char *st = fs_join(run, "checkpoints/step-000002/model.safetensors");
+    int fd = open(st, O_RDWR);
+    assert_true(fd >= 0);
+    char b;
+    assert_int_equal(pread(fd, &b, 1, 300), 1);
+    b ^= 0x33;
+    assert_int_equal(pwrite(fd, &b, 1, 300), 1);
+    close(fd);
+    test_expect_cli_error("damaged", "%s generate --model %s@2 --prompt hi", rlc_bin(), run);
+    rc = test_run(out, sizeof out, "%s generate --model %s --prompt hi --max-new-tokens 2", rlc_bin(), run);
+    if (rc || !strstr(out, "step-000001")) fail_msg("fallback: %s", out);
+    free(st), free(ck), free(empty), free(run);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numbers_range_checked), cmocka_unit_test(test_nan_configs_refused),
@@ -387,6 +455,7 @@ int main(void) {
         cmocka_unit_test(test_resume_rules),          cmocka_unit_test(test_signal_exit_codes),
         cmocka_unit_test(test_bad_rows),              cmocka_unit_test(test_output_paths),
         cmocka_unit_test(test_json_numbers_exact),    cmocka_unit_test(test_vocab_warning),
+        cmocka_unit_test(test_run_as_model),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
