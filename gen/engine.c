@@ -1,7 +1,7 @@
-/* Rollout engine implementation: page pool (refcounts, copy-on-write), sequences and
- * requests, the step scheduler (token budget, preemption by recompute), sampling through
- * the backend, stop ids / stop strings / length, and the tool pause hook. */
-#include "gen/engine.h"
+/* Rollout engine implementation: page pool (refcounts, copy-on-write), requests, the step
+ * scheduler (token budget, preemption by recompute) and sampling through the backend. A
+ * sequence's own bookkeeping (text, stops, tool pauses, outputs) is seq.c. */
+#include "gen/engine_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -9,56 +9,6 @@
 #include <string.h>
 
 #include "core/err.h"
-
-typedef struct {
-    int req, sample, finished;
-    int32_t *toks;
-    int n_toks, cap_toks, n_prompt, n_cached;
-    int32_t *pages;
-    int n_pages, cap_pages;
-    float *logp;        /* per generated position */
-    int cap_gen;
-    uint8_t *trainable; /* per generated position */
-    char *text;
-    size_t text_len, text_cap;
-    int n_sampled, n_tool_calls, stop_index;
-    gen_finish_t finish;
-    uint64_t seed;
-    long order;
-} seq_t;
-
-typedef struct {
-    gen_params_t p;
-    void *tag;
-    int n, spawned, n_done, live;
-    int *seqs; /* index of each sample's sequence in e->seqs */
-    gen_output_t *outs;
-    /* owned copies of the parameter arrays */
-    int32_t *stop_ids;
-    char **stops, **markers;
-} request_t;
-
-struct gen_engine {
-    rlc_model_t *m;
-    const tok_t *tok;
-    gen_engine_cfg_t cfg;
-    rlc_kv_cache_t kv;
-    int *refcnt, *free_list, n_free;
-    seq_t **seqs;
-    int n_seqs, cap_seqs;
-    request_t *reqs;
-    int n_reqs, cap_reqs;
-    int32_t eos[16];
-    int n_eos;
-    long order;
-    gen_stats_t st;
-    /* step scratch (host) */
-    int32_t *b_ids, *b_pos, *b_slots, *b_cu, *b_ctx, *b_bt, *b_rows, *s_tok;
-    float *s_logp;
-    rlc_sample_params_t *s_par;
-    int *sel, *sel_take, *out_seq;
-    int cap_b, cap_s, cap_bt;
-};
 
 const char *gen_finish_name(gen_finish_t f) {
     switch (f) {
@@ -105,7 +55,7 @@ static void seq_drop_pages(gen_engine_t *e, seq_t *s) {
     s->n_cached = 0;
 }
 
-static int grow(void **p, int *cap, int need, size_t elem) {
+int gen_grow(void **p, int *cap, int need, size_t elem) {
     if (need <= *cap) return 0;
     int nc = *cap ? *cap : 16;
     while (nc < need) nc *= 2;
@@ -133,7 +83,7 @@ static int pages_needed(const gen_engine_t *e, const seq_t *s, int take) {
 static int prepare_pages(gen_engine_t *e, seq_t *s, int take) {
     int P = e->kv.page_size;
     int first = s->n_cached / P, last = (s->n_cached + take - 1) / P;
-    if (grow((void **)&s->pages, &s->cap_pages, last + 1, sizeof *s->pages)) return RLC_ENOMEM;
+    if (gen_grow((void **)&s->pages, &s->cap_pages, last + 1, sizeof *s->pages)) return RLC_ENOMEM;
     for (int j = first; j <= last; j++) {
         if (j >= s->n_pages) {
             int p = page_alloc(e);
@@ -149,171 +99,6 @@ static int prepare_pages(gen_engine_t *e, seq_t *s, int take) {
             e->st.cow_copies++;
         }
     }
-    return 0;
-}
-
-/* ---------------- sequences ---------------- */
-
-static seq_t *new_seq(gen_engine_t *e, int req, int sample, const int32_t *toks, int n, int n_prompt) {
-    if (grow((void **)&e->seqs, &e->cap_seqs, e->n_seqs + 1, sizeof *e->seqs)) return NULL;
-    seq_t *s = rlc_calloc(1, sizeof *s);
-    if (!s) return NULL;
-    s->req = req;
-    s->sample = sample;
-    s->stop_index = -1;
-    s->order = e->order++;
-    if (grow((void **)&s->toks, &s->cap_toks, n + 64, sizeof *s->toks)) {
-        free(s);
-        return NULL;
-    }
-    memcpy(s->toks, toks, (size_t)n * sizeof *toks);
-    s->n_toks = n;
-    s->n_prompt = n_prompt;
-    e->seqs[e->n_seqs++] = s;
-    return s;
-}
-
-static void free_seq(seq_t *s) {
-    if (!s) return;
-    free(s->toks);
-    free(s->pages);
-    free(s->logp);
-    free(s->trainable);
-    free(s->text);
-    free(s);
-}
-
-static int append_token(seq_t *s, int32_t t, float lp, int trainable) {
-    int g = s->n_toks - s->n_prompt; /* generated position */
-    if (grow((void **)&s->toks, &s->cap_toks, s->n_toks + 1, sizeof *s->toks)) return RLC_ENOMEM;
-    if (g + 1 > s->cap_gen) {
-        int nc = s->cap_gen ? s->cap_gen * 2 : 64;
-        float *l = rlc_realloc(s->logp, (size_t)nc * sizeof *l);
-        if (!l) return RLC_ENOMEM;
-        s->logp = l;
-        uint8_t *tr = rlc_realloc(s->trainable, (size_t)nc);
-        if (!tr) return RLC_ENOMEM;
-        s->trainable = tr;
-        s->cap_gen = nc;
-    }
-    s->toks[s->n_toks++] = t;
-    s->logp[g] = lp;
-    s->trainable[g] = (uint8_t)trainable;
-    return 0;
-}
-
-static int append_text(seq_t *s, const char *b, size_t n) {
-    if (s->text_len + n + 1 > s->text_cap) {
-        size_t nc = s->text_cap ? s->text_cap : 256;
-        while (nc < s->text_len + n + 1) nc *= 2;
-        char *t = rlc_realloc(s->text, nc);
-        if (!t) return RLC_ENOMEM;
-        s->text = t;
-        s->text_cap = nc;
-    }
-    memcpy(s->text + s->text_len, b, n);
-    s->text_len += n;
-    s->text[s->text_len] = 0;
-    return 0;
-}
-
-/* Index of the first string of `strs` ending within the last `tail` bytes of the text
- * (so it overlaps the newly appended bytes), or -1. */
-static int find_suffix_match(const seq_t *s, char *const *strs, int n, size_t tail) {
-    for (int i = 0; i < n; i++) {
-        size_t L = strlen(strs[i]);
-        if (!L || L > s->text_len) continue;
-        size_t from = s->text_len > tail + L - 1 ? s->text_len - tail - L + 1 : 0;
-        if (memmem(s->text + from, s->text_len - from, strs[i], L)) return i;
-    }
-    return -1;
-}
-
-static int build_output(gen_engine_t *e, seq_t *s) {
-    request_t *r = &e->reqs[s->req];
-    gen_output_t *o = &r->outs[s->sample];
-    int g = s->n_toks - s->n_prompt;
-    o->n_tokens = g;
-    o->tokens = rlc_malloc((size_t)(g ? g : 1) * sizeof *o->tokens);
-    o->logp = rlc_malloc((size_t)(g ? g : 1) * sizeof *o->logp);
-    o->trainable = rlc_malloc((size_t)(g ? g : 1));
-    o->text = rlc_malloc(s->text_len + 1);
-    if (!o->tokens || !o->logp || !o->trainable || !o->text) return RLC_ENOMEM;
-    memcpy(o->tokens, s->toks + s->n_prompt, (size_t)g * sizeof *o->tokens);
-    if (g) {
-        memcpy(o->logp, s->logp, (size_t)g * sizeof *o->logp);
-        memcpy(o->trainable, s->trainable, (size_t)g);
-    }
-    if (s->text_len) memcpy(o->text, s->text, s->text_len);
-    o->text[s->text_len] = 0;
-    o->text_len = s->text_len;
-    o->finish = s->finish;
-    o->stop_index = s->stop_index;
-    o->n_tool_calls = s->n_tool_calls;
-    return 0;
-}
-
-static int finish_seq(gen_engine_t *e, seq_t *s, gen_finish_t why) {
-    s->finished = 1;
-    s->finish = why;
-    request_t *r = &e->reqs[s->req];
-    r->n_done++;
-    return build_output(e, s);
-}
-
-/* After a sampled or appended token: stops, tools, length. */
-static int after_token(gen_engine_t *e, seq_t *s, int32_t t, int sampled) {
-    request_t *r = &e->reqs[s->req];
-    const gen_params_t *p = &r->p;
-    int is_eos = 0;
-    if (!p->ignore_eos)
-        for (int i = 0; i < e->n_eos; i++) is_eos |= t == e->eos[i];
-    for (int i = 0; i < p->n_stop_ids; i++) is_eos |= t == p->stop_ids[i];
-    if (sampled && is_eos) return finish_seq(e, s, GEN_FINISH_EOS);
-    size_t before = s->text_len;
-    /* Ids beyond the tokenizer's vocabulary exist when the embedding is padded (Qwen2.5:
-     * 151936 rows, 151665 tokens); they contribute no text, as in transformers' decode. */
-    if (e->tok && t < tok_vocab_size(e->tok) && !tok_is_special(e->tok, t)) {
-        const char *b;
-        size_t len;
-        int rc = tok_token_bytes(e->tok, t, &b, &len);
-        if (rc) return rc;
-        if ((rc = append_text(s, b, len))) return rc;
-    }
-    size_t added = s->text_len - before;
-    if (added && p->n_stop_strings) {
-        int k = find_suffix_match(s, r->stops, p->n_stop_strings, added);
-        if (k >= 0) {
-            s->stop_index = k;
-            return finish_seq(e, s, GEN_FINISH_STOP);
-        }
-    }
-    int gen = s->n_toks - s->n_prompt;
-    if (added && p->n_tool_markers && s->n_tool_calls < p->max_tool_calls) {
-        int k = find_suffix_match(s, r->markers, p->n_tool_markers, added);
-        if (k >= 0) {
-            gen_tool_call_t call = {.request = s->req, .sample = s->sample, .marker = k, .text = s->text,
-                                    .text_len = s->text_len, .tag = r->tag};
-            char *out = NULL;
-            size_t out_len = 0;
-            int rc = e->cfg.tool_fn(e->cfg.tool_user, &call, &out, &out_len);
-            if (rc) return rlc_err_ctx(rc, "tool call");
-            s->n_tool_calls++;
-            if (out_len) {
-                int32_t *ids = NULL;
-                int n = 0;
-                rc = tok_encode(e->tok, out, out_len, 0, &ids, &n);
-                if (!rc) rc = append_text(s, out, out_len);
-                for (int i = 0; !rc && i < n; i++) rc = append_token(s, ids[i], 0.0f, 0);
-                free(ids);
-            }
-            free(out);
-            if (rc) return rc;
-            gen = s->n_toks - s->n_prompt;
-        }
-    }
-    if (gen >= p->max_new_tokens || s->n_toks >= e->m->cfg.max_position_embeddings)
-        return finish_seq(e, s, GEN_FINISH_LENGTH);
     return 0;
 }
 
@@ -415,7 +200,7 @@ static void free_request(request_t *r) {
 
 void gen_engine_free(gen_engine_t *e) {
     if (!e) return;
-    for (int i = 0; i < e->n_seqs; i++) free_seq(e->seqs[i]);
+    for (int i = 0; i < e->n_seqs; i++) seq_free(e->seqs[i]);
     free(e->seqs);
     for (int i = 0; i < e->n_reqs; i++) free_request(&e->reqs[i]);
     free(e->reqs);
@@ -455,7 +240,7 @@ static int check_params(const gen_engine_t *e, const gen_params_t *p) {
 }
 
 static int new_request(gen_engine_t *e, const gen_params_t *p, void *tag) {
-    if (grow((void **)&e->reqs, &e->cap_reqs, e->n_reqs + 1, sizeof *e->reqs)) return RLC_ENOMEM;
+    if (gen_grow((void **)&e->reqs, &e->cap_reqs, e->n_reqs + 1, sizeof *e->reqs)) return RLC_ENOMEM;
     request_t *r = &e->reqs[e->n_reqs];
     memset(r, 0, sizeof *r);
     r->p = *p;
@@ -504,7 +289,7 @@ int gen_submit(gen_engine_t *e, const int32_t *prompt, int n_prompt, const gen_p
     if ((rc = check_fits(e, n_prompt, p))) return rc;
     int req = new_request(e, p, tag);
     if (req < 0) return req;
-    seq_t *s = new_seq(e, req, 0, prompt, n_prompt, n_prompt);
+    seq_t *s = seq_new(e, req, 0, prompt, n_prompt, n_prompt);
     if (!s) return RLC_ENOMEM;
     s->seed = splitmix64(p->seed ^ 0x6a09e667f3bcc909ull);
     e->reqs[req].seqs[0] = e->n_seqs - 1;
@@ -530,13 +315,13 @@ int gen_fork(gen_engine_t *e, int req, int sample, int prefix_len, const gen_par
     int nr = new_request(e, p, tag);
     if (nr < 0) return nr;
     src = find_seq(e, req, sample); /* e->reqs may have moved */
-    seq_t *s = new_seq(e, nr, 0, src->toks, prefix_len, prefix_len);
+    seq_t *s = seq_new(e, nr, 0, src->toks, prefix_len, prefix_len);
     if (!s) return RLC_ENOMEM;
     s->seed = splitmix64(p->seed ^ 0x6a09e667f3bcc909ull);
     /* share the pages of the cached part; the last prefix token is recomputed for logits */
     int cached = src->n_cached < prefix_len - 1 ? src->n_cached : prefix_len - 1;
     int np = (cached + e->kv.page_size - 1) / e->kv.page_size;
-    if (grow((void **)&s->pages, &s->cap_pages, np + 1, sizeof *s->pages)) return RLC_ENOMEM;
+    if (gen_grow((void **)&s->pages, &s->cap_pages, np + 1, sizeof *s->pages)) return RLC_ENOMEM;
     for (int i = 0; i < np; i++) {
         s->pages[i] = src->pages[i];
         e->refcnt[src->pages[i]]++;
@@ -554,13 +339,13 @@ static int spawn_siblings(gen_engine_t *e, seq_t *leader) {
     request_t *r = &e->reqs[leader->req];
     int req = leader->req;
     for (int i = 1; i < r->n; i++) {
-        seq_t *s = new_seq(e, req, i, leader->toks, leader->n_toks, leader->n_prompt);
+        seq_t *s = seq_new(e, req, i, leader->toks, leader->n_toks, leader->n_prompt);
         if (!s) return RLC_ENOMEM;
         r = &e->reqs[req];
         leader = e->seqs[r->seqs[0]];
         s->seed = splitmix64(r->p.seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)) ^ 0x6a09e667f3bcc909ull);
         s->order = leader->order;
-        if (grow((void **)&s->pages, &s->cap_pages, leader->n_pages + 1, sizeof *s->pages)) return RLC_ENOMEM;
+        if (gen_grow((void **)&s->pages, &s->cap_pages, leader->n_pages + 1, sizeof *s->pages)) return RLC_ENOMEM;
         for (int k = 0; k < leader->n_pages; k++) {
             s->pages[k] = leader->pages[k];
             e->refcnt[leader->pages[k]]++;
@@ -777,8 +562,8 @@ int gen_step(gen_engine_t *e) {
         for (int i = 0; i < n_out && !rc; i++) {
             seq_t *s = e->seqs[e->out_seq[i]];
             s->n_sampled++;
-            rc = append_token(s, e->s_tok[i], e->s_logp[i], 1);
-            if (!rc) rc = after_token(e, s, e->s_tok[i], 1);
+            rc = seq_append_token(s, e->s_tok[i], e->s_logp[i], 1);
+            if (!rc) rc = seq_after_token(e, s, e->s_tok[i], 1);
             e->st.sampled_tokens++;
         }
         if (rc) return rc;
@@ -842,7 +627,7 @@ void gen_release(gen_engine_t *e, int req) {
         int si = r->seqs[i];
         if (si < 0 || !e->seqs[si]) continue;
         seq_drop_pages(e, e->seqs[si]);
-        free_seq(e->seqs[si]);
+        seq_free(e->seqs[si]);
         e->seqs[si] = NULL;
     }
     free_request(r);

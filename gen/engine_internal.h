@@ -1,0 +1,70 @@
+/* Private to gen/: the engine's sequences, requests and state, shared by the scheduler
+ * (engine.c: pages, requests, the step) and the sequences' token/text bookkeeping (seq.c). */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gen/engine.h"
+
+typedef struct {
+    int req, sample, finished;
+    int32_t *toks;
+    int n_toks, cap_toks, n_prompt, n_cached;
+    int32_t *pages;
+    int n_pages, cap_pages;
+    float *logp;        /* per generated position */
+    int cap_gen;
+    uint8_t *trainable; /* per generated position */
+    char *text;
+    size_t text_len, text_cap;
+    int n_sampled, n_tool_calls, stop_index;
+    gen_finish_t finish;
+    uint64_t seed;
+    long order;
+} seq_t;
+
+typedef struct {
+    gen_params_t p;
+    void *tag;
+    int n, spawned, n_done, live;
+    int *seqs; /* index of each sample's sequence in e->seqs */
+    gen_output_t *outs;
+    /* owned copies of the parameter arrays */
+    int32_t *stop_ids;
+    char **stops, **markers;
+} request_t;
+
+struct gen_engine {
+    rlc_model_t *m;
+    const tok_t *tok;
+    gen_engine_cfg_t cfg;
+    rlc_kv_cache_t kv;
+    int *refcnt, *free_list, n_free;
+    seq_t **seqs;
+    int n_seqs, cap_seqs;
+    request_t *reqs;
+    int n_reqs, cap_reqs;
+    int32_t eos[16];
+    int n_eos;
+    long order;
+    gen_stats_t st;
+    /* step scratch (host) */
+    int32_t *b_ids, *b_pos, *b_slots, *b_cu, *b_ctx, *b_bt, *b_rows, *s_tok;
+    float *s_logp;
+    rlc_sample_params_t *s_par;
+    int *sel, *sel_take, *out_seq;
+    int cap_b, cap_s, cap_bt;
+};
+
+/* engine.c: grow *p (elements of `elem` bytes) to hold `need`; 0 or RLC_ENOMEM. */
+int gen_grow(void **p, int *cap, int need, size_t elem);
+
+/* seq.c */
+seq_t *seq_new(gen_engine_t *e, int req, int sample, const int32_t *toks, int n, int n_prompt);
+void seq_free(seq_t *s);
+int seq_append_token(seq_t *s, int32_t t, float lp, int trainable);
+int seq_append_text(seq_t *s, const char *b, size_t n);
+int seq_build_output(gen_engine_t *e, seq_t *s);
+int seq_finish(gen_engine_t *e, seq_t *s, gen_finish_t why);
+/* After a token was appended: text, stop ids and strings, length, tool pauses. */
+int seq_after_token(gen_engine_t *e, seq_t *s, int32_t t, int sampled);

@@ -1,0 +1,172 @@
+/* Sequences of the rollout engine: tokens with their log-probs and trainable flags, the
+ * decoded text, stop ids / stop strings / length, the tool pause hook, and the output a
+ * finished sequence leaves behind. The scheduler is engine.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "gen/engine_internal.h"
+
+seq_t *seq_new(gen_engine_t *e, int req, int sample, const int32_t *toks, int n, int n_prompt) {
+    if (gen_grow((void **)&e->seqs, &e->cap_seqs, e->n_seqs + 1, sizeof *e->seqs)) return NULL;
+    seq_t *s = rlc_calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->req = req;
+    s->sample = sample;
+    s->stop_index = -1;
+    s->order = e->order++;
+    if (gen_grow((void **)&s->toks, &s->cap_toks, n + 64, sizeof *s->toks)) {
+        free(s);
+        return NULL;
+    }
+    memcpy(s->toks, toks, (size_t)n * sizeof *toks);
+    s->n_toks = n;
+    s->n_prompt = n_prompt;
+    e->seqs[e->n_seqs++] = s;
+    return s;
+}
+
+void seq_free(seq_t *s) {
+    if (!s) return;
+    free(s->toks);
+    free(s->pages);
+    free(s->logp);
+    free(s->trainable);
+    free(s->text);
+    free(s);
+}
+
+int seq_append_token(seq_t *s, int32_t t, float lp, int trainable) {
+    int g = s->n_toks - s->n_prompt; /* generated position */
+    if (gen_grow((void **)&s->toks, &s->cap_toks, s->n_toks + 1, sizeof *s->toks)) return RLC_ENOMEM;
+    if (g + 1 > s->cap_gen) {
+        int nc = s->cap_gen ? s->cap_gen * 2 : 64;
+        float *l = rlc_realloc(s->logp, (size_t)nc * sizeof *l);
+        if (!l) return RLC_ENOMEM;
+        s->logp = l;
+        uint8_t *tr = rlc_realloc(s->trainable, (size_t)nc);
+        if (!tr) return RLC_ENOMEM;
+        s->trainable = tr;
+        s->cap_gen = nc;
+    }
+    s->toks[s->n_toks++] = t;
+    s->logp[g] = lp;
+    s->trainable[g] = (uint8_t)trainable;
+    return 0;
+}
+
+int seq_append_text(seq_t *s, const char *b, size_t n) {
+    if (s->text_len + n + 1 > s->text_cap) {
+        size_t nc = s->text_cap ? s->text_cap : 256;
+        while (nc < s->text_len + n + 1) nc *= 2;
+        char *t = rlc_realloc(s->text, nc);
+        if (!t) return RLC_ENOMEM;
+        s->text = t;
+        s->text_cap = nc;
+    }
+    memcpy(s->text + s->text_len, b, n);
+    s->text_len += n;
+    s->text[s->text_len] = 0;
+    return 0;
+}
+
+/* Index of the first string of `strs` ending within the last `tail` bytes of the text
+ * (so it overlaps the newly appended bytes), or -1. */
+static int seq_find_suffix(const seq_t *s, char *const *strs, int n, size_t tail) {
+    for (int i = 0; i < n; i++) {
+        size_t L = strlen(strs[i]);
+        if (!L || L > s->text_len) continue;
+        size_t from = s->text_len > tail + L - 1 ? s->text_len - tail - L + 1 : 0;
+        if (memmem(s->text + from, s->text_len - from, strs[i], L)) return i;
+    }
+    return -1;
+}
+
+int seq_build_output(gen_engine_t *e, seq_t *s) {
+    request_t *r = &e->reqs[s->req];
+    gen_output_t *o = &r->outs[s->sample];
+    int g = s->n_toks - s->n_prompt;
+    o->n_tokens = g;
+    o->tokens = rlc_malloc((size_t)(g ? g : 1) * sizeof *o->tokens);
+    o->logp = rlc_malloc((size_t)(g ? g : 1) * sizeof *o->logp);
+    o->trainable = rlc_malloc((size_t)(g ? g : 1));
+    o->text = rlc_malloc(s->text_len + 1);
+    if (!o->tokens || !o->logp || !o->trainable || !o->text) return RLC_ENOMEM;
+    memcpy(o->tokens, s->toks + s->n_prompt, (size_t)g * sizeof *o->tokens);
+    if (g) {
+        memcpy(o->logp, s->logp, (size_t)g * sizeof *o->logp);
+        memcpy(o->trainable, s->trainable, (size_t)g);
+    }
+    if (s->text_len) memcpy(o->text, s->text, s->text_len);
+    o->text[s->text_len] = 0;
+    o->text_len = s->text_len;
+    o->finish = s->finish;
+    o->stop_index = s->stop_index;
+    o->n_tool_calls = s->n_tool_calls;
+    return 0;
+}
+
+int seq_finish(gen_engine_t *e, seq_t *s, gen_finish_t why) {
+    s->finished = 1;
+    s->finish = why;
+    request_t *r = &e->reqs[s->req];
+    r->n_done++;
+    return seq_build_output(e, s);
+}
+
+/* After a sampled or appended token: stops, tools, length. */
+int seq_after_token(gen_engine_t *e, seq_t *s, int32_t t, int sampled) {
+    request_t *r = &e->reqs[s->req];
+    const gen_params_t *p = &r->p;
+    int is_eos = 0;
+    if (!p->ignore_eos)
+        for (int i = 0; i < e->n_eos; i++) is_eos |= t == e->eos[i];
+    for (int i = 0; i < p->n_stop_ids; i++) is_eos |= t == p->stop_ids[i];
+    if (sampled && is_eos) return seq_finish(e, s, GEN_FINISH_EOS);
+    size_t before = s->text_len;
+    /* Ids beyond the tokenizer's vocabulary exist when the embedding is padded (Qwen2.5:
+     * 151936 rows, 151665 tokens); they contribute no text, as in transformers' decode. */
+    if (e->tok && t < tok_vocab_size(e->tok) && !tok_is_special(e->tok, t)) {
+        const char *b;
+        size_t len;
+        int rc = tok_token_bytes(e->tok, t, &b, &len);
+        if (rc) return rc;
+        if ((rc = seq_append_text(s, b, len))) return rc;
+    }
+    size_t added = s->text_len - before;
+    if (added && p->n_stop_strings) {
+        int k = seq_find_suffix(s, r->stops, p->n_stop_strings, added);
+        if (k >= 0) {
+            s->stop_index = k;
+            return seq_finish(e, s, GEN_FINISH_STOP);
+        }
+    }
+    int gen = s->n_toks - s->n_prompt;
+    if (added && p->n_tool_markers && s->n_tool_calls < p->max_tool_calls) {
+        int k = seq_find_suffix(s, r->markers, p->n_tool_markers, added);
+        if (k >= 0) {
+            gen_tool_call_t call = {.request = s->req, .sample = s->sample, .marker = k, .text = s->text,
+                                    .text_len = s->text_len, .tag = r->tag};
+            char *out = NULL;
+            size_t out_len = 0;
+            int rc = e->cfg.tool_fn(e->cfg.tool_user, &call, &out, &out_len);
+            if (rc) return rlc_err_ctx(rc, "tool call");
+            s->n_tool_calls++;
+            if (out_len) {
+                int32_t *ids = NULL;
+                int n = 0;
+                rc = tok_encode(e->tok, out, out_len, 0, &ids, &n);
+                if (!rc) rc = seq_append_text(s, out, out_len);
+                for (int i = 0; !rc && i < n; i++) rc = seq_append_token(s, ids[i], 0.0f, 0);
+                free(ids);
+            }
+            free(out);
+            if (rc) return rc;
+            gen = s->n_toks - s->n_prompt;
+        }
+    }
+    if (gen >= p->max_new_tokens || s->n_toks >= e->m->cfg.max_position_embeddings)
+        return seq_finish(e, s, GEN_FINISH_LENGTH);
+    return 0;
+}
+
