@@ -329,10 +329,9 @@ int cmd_demo(int argc, char **argv) {
     if (!d.model) {
         rc = demo_tiny(&d, &cfg, &rl_data);
     } else {
-        char *dir = NULL;
-        long st;
-        if (!(rc = rl_model_resolve(d.model, "--model", &dir, &st))) rl_config_set(&cfg, "model", dir, "demo");
-        free(dir);
+        static const char *const model_key[1] = {"model"}; /* a model directory or a run */
+        rl_config_set(&cfg, "model", d.model, "demo");
+        rc = rl_keys_resolve_models(rl_config_table(), &cfg, model_key, 1);
         rl_config_set(&cfg, "data", d.data, "demo");
         if (d.eval_data) rl_config_set(&cfg, "eval_data", d.eval_data, "demo");
         if (d.template_name) rl_config_set(&cfg, "template", d.template_name, "demo");

@@ -65,13 +65,8 @@ int cmd_sft(int argc, char **argv) {
     int rc = rl_sft_defaults(&o);
     if (!rc) rc = parse(argc, argv, &o);
     if (!rc) rc = rl_sft_validate(&o); /* a bad value is reported before MPI starts */
-    if (!rc) { /* a model directory, a run or a checkpoint pointer */
-        char *dir = NULL;
-        long st;
-        rc = rl_model_resolve(o.model, "model", &dir, &st);
-        if (!rc) rc = rl_sft_set(&o, "model", dir, "model");
-        free(dir);
-    }
+    static const char *const model_key[1] = {"model"}; /* a model directory, a run or a checkpoint pointer */
+    if (!rc) rc = rl_keys_resolve_models(rl_sft_table(), &o, model_key, 1);
     if (rc) {
         rl_sft_free(&o);
         return cli_dist_fail();

@@ -99,15 +99,7 @@ int cmd_train(int argc, char **argv) {
     /* model, ref_model, critic_model: a model directory, a run or a checkpoint pointer; the
      * resolved directory is what the run loads and what its config.json records */
     static const char *const model_keys[3] = {"model", "ref_model", "critic_model"};
-    for (int k = 0; k < 3 && !rc; k++) {
-        char val[4096], *dir = NULL;
-        long st;
-        rl_config_get(&cfg, model_keys[k], val, sizeof val);
-        if (!val[0]) continue;
-        rc = rl_model_resolve(val, model_keys[k], &dir, &st);
-        if (!rc) rc = rl_config_set(&cfg, model_keys[k], dir, model_keys[k]);
-        free(dir);
-    }
+    if (!rc) rc = rl_keys_resolve_models(rl_config_table(), &cfg, model_keys, 3);
     if (rc) {
         rl_config_free(&cfg);
         cJSON_Delete(overrides);

@@ -24,7 +24,7 @@ typedef struct {
     int enum_kind;       /* internal: which parser an RL_CFG_ENUM uses (rl/keydefs.h) */
 } rl_config_key_t;
 
-typedef struct {
+typedef struct rl_keytab {
     const rl_config_key_t *keys;
     int n;
 } rl_keytab_t;

@@ -16,6 +16,7 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "rl/ckpt.h"
+#include "rl/keys.h"
 
 /* The absolute, symlink-free form of path, which may not exist yet: the real path of its
  * nearest existing ancestor with the rest appended. malloc'd; NULL on failure. */
@@ -278,4 +279,20 @@ int rl_model_resolve(const char *spec, const char *what, char **dir, long *step)
     }
     free(run);
     return rc;
+}
+
+int rl_keys_resolve_models(const rl_keytab_t *t, void *obj, const char *const *keys, int n) {
+    for (int k = 0; k < n; k++) {
+        int i = rl_keys_find(t, keys[k]);
+        if (i < 0 || t->keys[i].type != RL_CFG_STR) return rlc_errc(RLC_EINVAL, "%s: not a path key", keys[k]);
+        char **field = (char **)((char *)obj + t->keys[i].offset);
+        if (!*field || !(*field)[0]) continue;
+        char *dir = NULL;
+        long st;
+        int rc = rl_model_resolve(*field, t->keys[i].name, &dir, &st);
+        if (rc) return rc;
+        free(*field);
+        *field = dir;
+    }
+    return 0;
 }

@@ -38,3 +38,7 @@ int rl_rundir_resume_point(const char *run_dir, char **dir, long *step);
  * directory); an info line names what `what` resolved to. The error says what was expected
  * and what was found ("run1 is a run directory with no complete checkpoint yet"). */
 int rl_model_resolve(const char *spec, const char *what, char **dir, long *step);
+/* The same for string keys of a configured struct (rl/keys.h): each non-empty value of
+ * keys[0..n) is replaced by the directory it resolves to (the key names it in messages). */
+struct rl_keytab;
+int rl_keys_resolve_models(const struct rl_keytab *t, void *obj, const char *const *keys, int n);
