@@ -226,7 +226,7 @@ static void number_items(cJSON *j, cJSON **items, int cap, int *k) {
 
 /* Keep every number's literal text (valuestring; cJSON frees it with the item), so "0.1"
  * or 9007199254740993 reach graders and records as written, not as a double. */
-static void keep_number_literals(cJSON *root, const char *s, size_t n, size_t *starts, size_t *lens, int cap,
+static void keep_number_literals(cJSON *root, const char *s, const size_t *starts, const size_t *lens, int cap,
                                  int found) {
     if (found > cap) return;
     cJSON **items = malloc(sizeof *items * (size_t)(found ? found : 1));
@@ -240,7 +240,6 @@ static void keep_number_literals(cJSON *root, const char *s, size_t n, size_t *s
         items[i]->valuestring = lit;
     }
     free(items);
-    (void)n;
 }
 
 int rlc_jsonl_next(rlc_jsonl_t *r, cJSON **out) {
@@ -273,7 +272,7 @@ int rlc_jsonl_next(rlc_jsonl_t *r, cJSON **out) {
             cJSON_Delete(j);
             return rlc_errc(RLC_EFMT, "%s:%ld: expected a JSON object", r->path, r->lineno);
         }
-        keep_number_literals(j, r->line, len, starts, lens, CAP, found);
+        keep_number_literals(j, r->line, starts, lens, CAP, found);
         *out = j;
         return 1;
     }
