@@ -49,9 +49,19 @@ static int encode_row(const tok_t *tok, data_tpl_t tpl, const char *family, long
     return 0;
 }
 
+enum { BAD_SHOWN = 3 };
+
+void data_bad_row(long *count, const char *where_reason) {
+    if ((*count)++ < BAD_SHOWN) LOG_WARN("%s; row skipped", where_reason);
+}
+
+void data_bad_total(const char *path, long count) {
+    if (count > BAD_SHOWN)
+        LOG_WARN("%s: %ld bad row(s) skipped in all (the first %d shown)", path, count, (int)BAD_SHOWN);
+}
+
 int data_encode_all(const tok_t *tok, data_tpl_t tpl, const char *chat_family, const char *path, long max_len,
                     const char *limit, int strict, data_set_t *ds, long *n_bad) {
-    enum { SHOWN = 3 };
     long bad = 0;
     int k = 0;
     if (n_bad) *n_bad = 0;
@@ -63,14 +73,16 @@ int data_encode_all(const tok_t *tok, data_tpl_t tpl, const char *chat_family, c
         if (rc > 0 && strict)
             return rlc_errc(RLC_EINVAL, "%s:%ld: %s (strict: bad rows are fatal)", path, r->line, why);
         if (rc > 0) {
-            if (bad++ < SHOWN) LOG_WARN("%s:%ld: %s; row skipped", path, r->line, why);
+            char msg[1200];
+            snprintf(msg, sizeof msg, "%s:%ld: %s", path, r->line, why);
+            data_bad_row(&bad, msg);
             data_row_free(r);
             continue;
         }
         ds->rows[k++] = *r;
     }
     ds->n = k;
-    if (bad > SHOWN) LOG_WARN("%s: %ld bad row(s) skipped in all (the first %d shown)", path, bad, SHOWN);
+    data_bad_total(path, bad);
     if (n_bad) *n_bad = bad;
     if (!ds->n) return rlc_errc(RLC_EINVAL, "%s: no usable row (%ld bad)", path, bad);
     return 0;

@@ -63,7 +63,6 @@ static int sft_example(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl,
  * skipped with a count and the first few reasons, or fatal with strict. */
 static int sft_prepare(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl, sft_ex_t **out, int *count,
                        long *truncated) {
-    enum { SHOWN = 3 };
     rlc_jsonl_t r;
     int rc = rlc_jsonl_open(&r, o->data);
     if (rc) return rc;
@@ -93,11 +92,11 @@ static int sft_prepare(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl,
             rc = rc < 0 ? rc : RLC_EINVAL;
             break;
         }
-        if (bad++ < SHOWN) LOG_WARN("%s; row skipped", rlc_errmsg());
+        data_bad_row(&bad, rlc_errmsg());
         rc = 0;
     }
     rlc_jsonl_close(&r);
-    if (bad > SHOWN) LOG_WARN("%s: %ld bad row(s) skipped in all (the first %d shown)", o->data, bad, SHOWN);
+    data_bad_total(o->data, bad);
     if (rc < 0 || !n) {
         for (int i = 0; i < n; i++) free(ex[i].ids);
         free(ex);
