@@ -77,7 +77,7 @@ int cmd_eval(int argc, char **argv) {
     eo.max_new_tokens = (int)sa.max_new;
     eo.seed = (uint64_t)sa.seed;
     eo.chat_family = sa.family;
-    eo.math.percent = sa.percent;
+    cli_sample_math_opts(&sa, &eo.math);
     if ((rc = data_template_from_name(sa.tpl_name, &eo.tpl))) return cli_fail();
     if (sa.extract && (rc = math_extract_flags_from_str(sa.extract, &eo.extract_flags))) return cli_fail();
     if (samples < 1 || sa.max_new < 1) {

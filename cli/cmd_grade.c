@@ -13,14 +13,6 @@
 #include "core/log.h"
 #include "rewards/math/math.h"
 
-/* The answer to grade: extracted from a solution text when a rule applies, else the text. */
-static const char *pick_answer(const char *pred, int flags, char *buf, size_t cap, int *extracted) {
-    int rc = flags ? math_extract_answer(pred, buf, cap, flags) : 0;
-    *extracted = rc > 0;
-    if (rc > 0) return buf;
-    return pred;
-}
-
 static int grade_jsonl(const char *path, const char *out_path, const char *gold_key, const char *pred_key, int flags,
                        const math_opts_t *mo, int strict) {
     rlc_jsonl_t r;
@@ -61,9 +53,8 @@ static int grade_jsonl(const char *path, const char *out_path, const char *gold_
                 rc = 0;
             }
         } else {
-            int ext;
-            const char *ans = pick_answer(pred, flags, buf, MATH_MAX_ANSWER + 1, &ext);
-            int correct = math_equal(gold, ans, mo);
+            int correct = math_grade(gold, pred, flags, mo, buf, MATH_MAX_ANSWER + 1);
+            const char *ans = buf;
             cJSON_DeleteItemFromObjectCaseSensitive(obj, "correct");
             cJSON_DeleteItemFromObjectCaseSensitive(obj, "extracted");
             cJSON_AddBoolToObject(obj, "correct", correct);
@@ -98,10 +89,31 @@ static int grade_jsonl(const char *path, const char *out_path, const char *gold_
     return 0;
 }
 
+static const char *src_name(math_src_t s) {
+    static const char *const names[] = {"none", "boxed", "answer_tag", "gsm8k", "final_answer",
+                                        "answer_line", "last_number", "bare", "math_span", "whole"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+/* --explain: what each side was read as, by which rule, and its normalized form. */
+static void explain_grading(const char *gold, const char *pred, int flags, const char *compared) {
+    static char g[MATH_MAX_ANSWER + 1], gl[MATH_MAX_ANSWER + 1], p[MATH_MAX_ANSWER + 1], pl[MATH_MAX_ANSWER + 1];
+    static char ng[4 * MATH_MAX_ANSWER], np[4 * MATH_MAX_ANSWER];
+    math_src_t gs, ps;
+    if (math_extract_read(gold, MATH_EXTRACT_GOLD, g, sizeof g, gl, sizeof gl, &gs) <= 0) g[0] = 0;
+    if (math_extract_read(pred, flags, p, sizeof p, pl, sizeof pl, &ps) <= 0) p[0] = 0;
+    const char *gans = gl[0] ? gl : g;
+    if (math_normalize(gans, ng, sizeof ng)) snprintf(ng, sizeof ng, "(too long)");
+    if (math_normalize(compared, np, sizeof np)) snprintf(np, sizeof np, "(too long)");
+    fprintf(stderr, "gold read as: %s (%s)\nprediction read as: %s (%s)%s%s\nnormalized gold: %s\nnormalized pred: %s\n",
+            gans, src_name(gs), compared[0] ? compared : "(no answer found)", src_name(ps), pl[0] ? "; as a list: " : "",
+            pl, ng, np);
+}
+
 int cmd_grade(int argc, char **argv) {
     const char *gold = NULL, *pred = NULL, *jsonl = NULL, *out = NULL, *gold_key = "gold", *pred_key = "pred";
     const char *extract = "default";
-    int percent = 0, strict = 0, explain = 0;
+    int percent = 0, percent_strict = 0, no_chains = 0, strict = 0, explain = 0;
     double rel_tol = 1e-6;
     cli_opt_t opts[] = {
         {"--gold", OPT_STR, &gold, "gold answer (with --pred)", 0, 0},
@@ -112,7 +124,10 @@ int cmd_grade(int argc, char **argv) {
         {"--pred-key", OPT_STR, &pred_key, "JSONL field holding the prediction", 0, 0},
         {"--extract", OPT_STR, &extract,
          "answer extraction rules: boxed,answer_tag,gsm8k,final_answer,answer_line,last_number|default|none", 0, 0},
-        {"--percent", OPT_FLAG, &percent, "also accept pred = gold*100 or gold/100", 0, 0},
+        {"--percent", OPT_FLAG, &percent, "also accept pred = gold*100 or gold/100 with no % sign anywhere", 0, 0},
+        {"--percent-strict", OPT_FLAG, &percent_strict, "a % sign is notation only: 28% = 28 but not 0.28", 0, 0},
+        {"--no-chains", OPT_FLAG, &no_chains,
+         "compare a = b = c and equations as written (default: the last side, as math-verify)", 0, 0},
         {"--rel-tol", OPT_FLOAT, &rel_tol, "relative tolerance for irrational values", 0, 0},
         {"--strict", OPT_FLAG, &strict, "a malformed JSONL line is fatal (default: warn and skip)", 0, 0},
         {"--explain", OPT_FLAG, &explain, "print the extracted and normalized answers to stderr", 0, 0},
@@ -125,6 +140,7 @@ int cmd_grade(int argc, char **argv) {
     if (rc) return rc > 0 ? 0 : cli_fail();
     int flags;
     if (math_extract_flags_from_str(extract, &flags)) return cli_fail();
+    flags |= MATH_EXTRACT_WHOLE; /* a prediction no rule reads is compared as it is */
     if (!(rel_tol >= 0 && rel_tol < 1)) {
         rlc_errc(RLC_EINVAL, "--rel-tol must be in [0, 1)");
         return cli_fail();
@@ -132,6 +148,8 @@ int cmd_grade(int argc, char **argv) {
     math_opts_t mo;
     math_opts_default(&mo);
     mo.percent = percent;
+    mo.percent_strict = percent_strict;
+    mo.chains = !no_chains;
     mo.rel_tol = rel_tol;
     if (jsonl) {
         if (gold || pred) {
@@ -150,16 +168,8 @@ int cmd_grade(int argc, char **argv) {
         return cli_fail();
     }
     char buf[MATH_MAX_ANSWER + 1];
-    int ext;
-    const char *ans = pick_answer(pred, flags, buf, sizeof buf, &ext);
-    int eq = math_equal(gold, ans, &mo);
-    if (explain) {
-        char ng[4 * MATH_MAX_ANSWER], np[4 * MATH_MAX_ANSWER];
-        if (math_normalize(gold, ng, sizeof ng)) snprintf(ng, sizeof ng, "(too long)");
-        if (math_normalize(ans, np, sizeof np)) snprintf(np, sizeof np, "(too long)");
-        fprintf(stderr, "extracted: %s%s\nnormalized gold: %s\nnormalized pred: %s\n", ans,
-                ext ? "" : " (no extraction rule applied; whole text)", ng, np);
-    }
+    int eq = math_grade(gold, pred, flags, &mo, buf, sizeof buf);
+    if (explain) explain_grading(gold, pred, flags, buf);
     printf("%d\n", eq);
     return 0;
 }

@@ -83,7 +83,7 @@ static int tts_parse(tts_run_t *r, int argc, char **argv) {
     if ((rc = tts_parse_ns(r->ns_str, &r->ns, &r->n_ns))) return rc;
     r->K = r->ns[r->n_ns - 1];
     math_opts_default(&r->mo);
-    r->mo.percent = r->sa.percent;
+    cli_sample_math_opts(&r->sa, &r->mo);
     if ((rc = data_template_from_name(r->sa.tpl_name, &r->tpl)) ||
         (r->sa.extract && (rc = math_extract_flags_from_str(r->sa.extract, &r->extract_flags))))
         return rc;

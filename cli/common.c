@@ -162,6 +162,9 @@ int cli_sample_opts(cli_opt_t *o, cli_sample_args_t *a) {
         {"--extract", OPT_STR, &a->extract, "answer extraction rules, e.g. boxed,final_answer (default: by template)",
          0, 0},
         {"--percent", OPT_FLAG, &a->percent, "also accept answers off by a factor of 100 (percent problems)", 0, 0},
+        {"--percent-strict", OPT_FLAG, &a->percent_strict, "a % sign is notation only: 28% = 28 but not 0.28", 0, 0},
+        {"--no-chains", OPT_FLAG, &a->no_chains, "compare a = b = c and equations as written, not by their last side",
+         0, 0},
         {"--device", OPT_STR, &a->device, "cpu, cuda, cuda:N (GPU N) or auto", 0, 0},
         {"--threads", OPT_INT, &a->threads, "CPU threads (0 = all cores)", 0, 0},
         {"--kv-cache-mb", OPT_INT, &a->kv_mb, "KV cache budget in MiB (0 = 256 on the CPU, 90% of free memory on a GPU)",
@@ -170,6 +173,12 @@ int cli_sample_opts(cli_opt_t *o, cli_sample_args_t *a) {
     };
     memcpy(o, rows, sizeof rows);
     return CLI_SAMPLE_NOPTS;
+}
+
+void cli_sample_math_opts(const cli_sample_args_t *a, math_opts_t *mo) {
+    mo->percent = a->percent;
+    mo->percent_strict = a->percent_strict;
+    mo->chains = !a->no_chains;
 }
 
 /* The directory part of path ("." when none); malloc'd. */

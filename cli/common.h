@@ -2,6 +2,7 @@
  * turning a prompt (plain or chat) into token ids, and the dataset + sampling options that
  * `rlc eval` and `rlc tts` share. */
 #pragma once
+#include "rewards/math/math.h"
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -48,13 +49,15 @@ typedef struct {
     const char *profile, *prompt_key, *answer_key, *tpl_name, *family, *extract, *device;
     double temperature, top_p;
     long top_k, max_new, seed, limit, threads, kv_mb, batch_tokens;
-    int strict, percent;
+    int strict, percent, percent_strict, no_chains;
 } cli_sample_args_t;
 
-enum { CLI_SAMPLE_NOPTS = 18 };
+enum { CLI_SAMPLE_NOPTS = 20 };
 void cli_sample_args_default(cli_sample_args_t *a);
 /* Write the shared option rows (CLI_SAMPLE_NOPTS of them) into opts; returns the count. */
 int cli_sample_opts(cli_opt_t *opts, cli_sample_args_t *a);
+/* The grading options a's flags choose (--percent, --percent-strict, --no-chains). */
+void cli_sample_math_opts(const cli_sample_args_t *a, math_opts_t *mo);
 /* The dataset at path with a's profile, keys, strictness and limit; skipped malformed lines
  * are reported; an empty dataset is an error. */
 int cli_sample_load(const char *path, const cli_sample_args_t *a, data_set_t *ds);

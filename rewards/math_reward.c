@@ -66,9 +66,11 @@ static int math_score(rlc_reward_t *self, const rlc_reward_ctx_t *ctx, const rlc
     for (int i = 0; i < n; i++) {
         int rc = rlc_reward_gold(&r[i], i, s->answer_key, gold, sizeof gold);
         if (rc) return rc;
-        int found = math_extract_answer(rlc_reward_answer_part(r[i].completion, s->after_think), ans, sizeof ans,
-                                        s->flags) > 0;
-        int ok = found && !(s->truncated_wrong && r[i].finish == RLC_FINISH_LENGTH) && math_equal(gold, ans, &s->mo);
+        /* the gold is read like the completion (a worked solution works too) */
+        int ok = math_grade(gold, rlc_reward_answer_part(r[i].completion, s->after_think), s->flags, &s->mo, ans,
+                            sizeof ans);
+        int found = ans[0] != 0;
+        if (s->truncated_wrong && r[i].finish == RLC_FINISH_LENGTH) ok = 0;
         out[i] = (float)(ok ? s->correct : found ? s->wrong : s->no_answer);
         if (metrics) {
             rc = rlc_metrics_add(metrics, "accuracy", ok);
@@ -82,8 +84,8 @@ static int math_score(rlc_reward_t *self, const rlc_reward_ctx_t *ctx, const rlc
 static void math_destroy(rlc_reward_t *self) { free(self->state); }
 
 int rlc_reward_math_create(rlc_reward_t *r, const cJSON *o) {
-    static const char *const keys[] = {"correct", "wrong", "no_answer", "answer_key", "extract", "percent",
-                                       "rel_tol", "after_think", "truncated_wrong", NULL};
+    static const char *const keys[] = {"correct", "wrong",   "no_answer",   "answer_key", "extract",         "percent",
+                                       "percent_strict", "chains", "rel_tol", "after_think", "truncated_wrong", NULL};
     const char *what = "reward math options";
     math_state_t *s = rlc_calloc(1, sizeof *s);
     if (!s) return RLC_ENOMEM;
@@ -92,7 +94,7 @@ int rlc_reward_math_create(rlc_reward_t *r, const cJSON *o) {
     r->destroy = math_destroy;
     s->correct = 1.0;
     s->wrong = 0.0;
-    s->flags = MATH_EXTRACT_DEFAULT;
+    s->flags = MATH_EXTRACT_MARKERS; /* a training reward wants a stated answer, not a guessed last number */
     snprintf(s->answer_key, sizeof s->answer_key, "answer");
     math_opts_default(&s->mo);
     if (!o) {
@@ -108,6 +110,8 @@ int rlc_reward_math_create(rlc_reward_t *r, const cJSON *o) {
         (has_na = rc = rlc_json_get_num(o, "no_answer", &s->no_answer, 0, what)) < 0 ||
         (rc = rlc_json_get_str(o, "answer_key", &key, 0, what)) < 0 ||
         (rc = rlc_json_get_bool(o, "percent", &s->mo.percent, 0, what)) < 0 ||
+        (rc = rlc_json_get_bool(o, "percent_strict", &s->mo.percent_strict, 0, what)) < 0 ||
+        (rc = rlc_json_get_bool(o, "chains", &s->mo.chains, 0, what)) < 0 ||
         (rc = rlc_json_get_num(o, "rel_tol", &s->mo.rel_tol, 0, what)) < 0 ||
         (rc = rlc_json_get_bool(o, "after_think", &s->after_think, 0, what)) < 0 ||
         (rc = rlc_json_get_bool(o, "truncated_wrong", &s->truncated_wrong, 0, what)) < 0 ||

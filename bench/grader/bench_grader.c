@@ -1,4 +1,4 @@
-/* Grader throughput, single-threaded: gradings per second (extract + compare) on typical
+/* Grader throughput, single-threaded: gradings per second (read both sides + compare) on typical
  * GSM8K/MATH-style solutions and on the grading table, against math-verify (PyPI) on the
  * same table when python3 with math_verify is available. Prints JSON lines. */
 #include <stdio.h>
@@ -69,13 +69,10 @@ static double run_typical(const pair_t *p, int n, double secs, int *correct) {
 
 static double run_table(const grade_case_t *c, int n, double secs) {
     long k = 0;
-    char buf[MATH_MAX_ANSWER + 1];
     double t0 = now_s(), t;
     do {
-        for (int i = 0; i < n; i++, k++) {
-            const char *ans = math_extract_answer(c[i].pred, buf, sizeof buf, MATH_EXTRACT_DEFAULT) > 0 ? buf : c[i].pred;
-            (void)math_equal(c[i].gold, ans, NULL);
-        }
+        for (int i = 0; i < n; i++, k++)
+            (void)math_grade(c[i].gold, c[i].pred, MATH_EXTRACT_DEFAULT | MATH_EXTRACT_WHOLE, NULL, NULL, 0);
         t = now_s() - t0;
     } while (t < secs);
     return (double)k / t;

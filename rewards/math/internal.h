@@ -23,10 +23,21 @@ enum {
     MNORM_PERCENT = 1 << 0, /* a % sign was removed */
     MNORM_DEGREE = 1 << 1,  /* a degree sign was removed */
     MNORM_UNIT = 1 << 2,    /* a unit word / \text{unit} suffix was removed */
+    MNORM_SPACED_COMMA = 1 << 3, /* "32, 349": a comma and a space between digits (a list) */
 };
 
-/* Normalize [in, in+n) into out (reset first). Returns 0, or -1 when out failed. */
-int math_normalize_buf(const char *in, size_t n, mbuf_t *out, int *flags);
+/* normalization mode */
+enum {
+    MNORM_STRIP_LHS = 1 << 0, /* "x=3" -> "3" in the text (for answers the parser cannot read) */
+};
+
+/* Is [s, s+n) a unit word the normalizer drops after a value ("cm", "square", "dollars")? */
+int math_unit_word(const char *s, size_t n);
+
+/* Normalize [in, in+n) into out (reset first); `flags` receives the MNORM_PERCENT... side
+ * information (may be NULL), `mode` the MNORM_STRIP_LHS... bits. Returns 0, or -1 when out
+ * failed. */
+int math_normalize_buf(const char *in, size_t n, mbuf_t *out, int *flags, int mode);
 
 /* ---- expression tree ---- */
 typedef enum {
@@ -47,12 +58,14 @@ typedef enum {
     MN_SET,    /* \{ ... \} */
     MN_LIST,   /* bare comma list at top level */
     MN_MATRIX, /* rows*cols kids, row-major; rows in aux */
-    MN_REL,    /* k0 op k1 (op in sub: = < > <= >= !=) */
+    MN_REL,    /* k0 op k1 [op k2 ...] (ops in sub: = < > <= >= != \approx) */
     MN_UNION,  /* k0 \cup k1 ... */
 } mnode_kind_t;
 
 enum { BR_PAREN = 1, BR_SQUARE = 2 };
-enum { REL_EQ = 1, REL_LT, REL_GT, REL_LE, REL_GE, REL_NE };
+enum { REL_EQ = 1, REL_LT, REL_GT, REL_LE, REL_GE, REL_NE, REL_APPROX };
+/* sub of an MN_REL: op1 | op2 << 4 for two or three sides; a chain of more sides is all '='
+ * (REL_EQ | REL_EQ << 4) */
 enum {
     FN_SQRT = 1, FN_ROOT, FN_SIN, FN_COS, FN_TAN, FN_COT, FN_SEC, FN_CSC, FN_ASIN, FN_ACOS, FN_ATAN,
     FN_SINH, FN_COSH, FN_TANH, FN_LN, FN_LOG, FN_LOGB, FN_EXP, FN_ABS, FN_FLOOR, FN_CEIL, FN_BINOM,

@@ -1,24 +1,33 @@
 /* The math grader: pulls the final answer out of a solution text, normalizes LaTeX answers
  * and decides whether two answers are mathematically equivalent (SPECS.md "Outcome reward").
- * Every call is bounded in time and stack on any input; nothing here allocates global state. */
+ * Every call is bounded in time and stack on any input; the only state kept between calls is
+ * one reusable work area per thread (equal.c). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
 
-/* Where math_extract_answer looks, in priority order (first that yields an answer wins). */
+/* Where math_extract_answer looks, in priority order (first that yields an answer wins;
+ * docs/rewards.md "Extraction" has the full order). */
 enum {
     MATH_EXTRACT_BOXED = 1 << 0,        /* last \boxed{...} / \fbox{...}, braces matched */
     MATH_EXTRACT_ANSWER_TAG = 1 << 1,   /* last <answer>...</answer> (r1 template) */
     MATH_EXTRACT_GSM8K = 1 << 2,        /* "#### 42" */
-    MATH_EXTRACT_FINAL_ANSWER = 1 << 3, /* "final answer is X", "the answer is X" */
+    MATH_EXTRACT_FINAL_ANSWER = 1 << 3, /* "final answer is X" (vs \boxed: the later wins), "the answer is X" */
     MATH_EXTRACT_ANSWER_LINE = 1 << 4,  /* "Answer: X" (DAPO) */
-    MATH_EXTRACT_LAST_NUMBER = 1 << 5,  /* the last number in the text (opt-in) */
-    MATH_EXTRACT_DEFAULT = MATH_EXTRACT_BOXED | MATH_EXTRACT_ANSWER_TAG | MATH_EXTRACT_GSM8K |
+    MATH_EXTRACT_LAST_NUMBER = 1 << 5,  /* fallback: the last number in the text */
+    MATH_EXTRACT_BARE = 1 << 6,         /* fallback: the text itself when it is a bare answer */
+    MATH_EXTRACT_MATH_SPAN = 1 << 7,    /* fallback: the last $...$ / \(...\) / \[...\] span */
+    MATH_EXTRACT_WHOLE = 1 << 8,        /* last resort: the whole text, whatever it is */
+    MATH_EXTRACT_MARKERS = MATH_EXTRACT_BOXED | MATH_EXTRACT_ANSWER_TAG | MATH_EXTRACT_GSM8K |
                            MATH_EXTRACT_FINAL_ANSWER | MATH_EXTRACT_ANSWER_LINE,
+    /* math-verify's default: the markers, then the fallbacks */
+    MATH_EXTRACT_DEFAULT = MATH_EXTRACT_MARKERS | MATH_EXTRACT_BARE | MATH_EXTRACT_MATH_SPAN | MATH_EXTRACT_LAST_NUMBER,
+    /* how a gold answer is read: everything, the text itself as the last resort */
+    MATH_EXTRACT_GOLD = MATH_EXTRACT_DEFAULT | MATH_EXTRACT_WHOLE,
 };
 
-/* "boxed,answer_tag,gsm8k,final_answer,answer_line,last_number" (any subset, or "default",
- * "none") -> flags. Unknown names are an error. */
+/* "boxed,answer_tag,gsm8k,final_answer,answer_line,bare,math_span,last_number,whole" (any
+ * subset, or "markers", "default", "none") -> flags. Unknown names are an error. */
 int math_extract_flags_from_str(const char *csv, int *flags);
 /* The extraction that suits an answer format named by a prompt template ("boxed", "think",
  * "answer_line"; anything else gives MATH_EXTRACT_DEFAULT). */
@@ -33,6 +42,9 @@ typedef enum {
     MATH_SRC_FINAL_ANSWER,
     MATH_SRC_ANSWER_LINE,
     MATH_SRC_LAST_NUMBER,
+    MATH_SRC_BARE,
+    MATH_SRC_MATH_SPAN,
+    MATH_SRC_WHOLE,
 } math_src_t;
 
 /* Longest answer the grader treats as math (longer ones compare as plain strings). */
@@ -45,13 +57,21 @@ typedef enum {
 int math_extract_answer(const char *solution, char *out, size_t cap, int flags);
 /* Same, also reporting which rule fired (may be NULL). */
 int math_extract_answer_ex(const char *solution, char *out, size_t cap, int flags, math_src_t *src);
+/* Same, and when the answer was written as one of a group (several \boxed{} answers, or
+ * math spans joined by ",", "and", "or"), the whole group joined by ", " into list
+ * (list[0] = 0 otherwise; list may be NULL). */
+int math_extract_read(const char *text, int flags, char *out, size_t cap, char *list, size_t list_cap,
+                      math_src_t *src);
 
 typedef struct {
     double rel_tol;  /* numeric tolerance when an irrational value is involved (1e-6) */
     int n_points;    /* random points for expressions with variables (5, at most 16) */
     uint64_t seed;   /* seeds the random points (fixed, so grading is deterministic) */
-    int percent;     /* also accept pred = gold/100 or gold*100 (problem asks for percent) */
-    int mc_letters;  /* a gold answer that is a letter A-E is matched as a multiple choice (1) */
+    int percent;        /* also accept pred = gold/100 or gold*100 with no percent sign anywhere (0) */
+    int percent_strict; /* a percent sign is notation only: 28% = 28, not 0.28 (0: 28% = 28 = 0.28 = 7/25) */
+    int chains;         /* a = b = c states c, and an equation against a gold that is none states its
+                           right side (1, math-verify; can reward wrong working: "5+5 = 11") */
+    int mc_letters;     /* a gold answer that is a letter A-E is matched as a multiple choice (1) */
     long work_cap;   /* evaluation budget in node visits per call; over it the answer is wrong */
 } math_opts_t;
 
@@ -67,8 +87,11 @@ int math_equal(const char *gold, const char *pred, const math_opts_t *o);
  * Returns 0, RLC_ERANGE when it does not fit in cap. */
 int math_normalize(const char *in, char *out, size_t cap);
 
-/* Extract from a solution and compare with gold in one call. `extracted` (may be NULL)
- * receives the extracted answer. Returns 1 correct, 0 wrong or no answer found. */
+/* Grade a text against a gold in one call: the gold is read with MATH_EXTRACT_GOLD (a bare
+ * answer, or a worked solution whose answer is extracted), the solution with `flags`; a
+ * solution whose answer is one of a group of boxed answers is also tried as the list of
+ * them. `extracted` (may be NULL) receives the answer compared ("" when none was found).
+ * Returns 1 correct, 0 wrong or no answer found. */
 int math_grade(const char *gold, const char *solution, int flags, const math_opts_t *o, char *extracted,
                size_t cap);
 

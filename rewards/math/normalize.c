@@ -80,160 +80,177 @@ static size_t skip_group(const char *s, size_t n, size_t i) {
     return n;
 }
 
-/* Pass 1: command-level rewrites, $ and percent and degree removal, unicode to LaTeX. */
-static void pass_commands(const char *s, size_t n, mbuf_t *o, int *flags) {
-    static const char *const drop[] = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr",
-                                       "biggl", "biggr", "Biggl", "Biggr", "displaystyle", "textstyle",
-                                       "scriptstyle", "limits", "quad", "qquad", "nonumber", "middle", NULL};
+/* "^\circ", "^{\circ}", "^\degree" at s[i] == '^': the index after it, or 0. */
+static size_t degree_at(const char *s, size_t n, size_t i) {
+    size_t j = i + 1;
+    int brace = 0;
+    if (j < n && s[j] == '{') brace = 1, j++;
+    while (j < n && s[j] == ' ') j++;
+    size_t nm = 0;
+    if (j >= n || s[j] != '\\') return 0;
+    while (j + 1 + nm < n && is_alpha(s[j + 1 + nm])) nm++;
+    if (!name_is(s + j + 1, nm, "circ") && !name_is(s + j + 1, nm, "degree")) return 0;
+    j += 1 + nm;
+    while (j < n && s[j] == ' ') j++;
+    if (brace && (j >= n || s[j] != '}')) return 0;
+    return j + brace;
+}
+
+/* A few unicode math symbols models like to emit, at s[i] (a byte >= 0x80), as LaTeX.
+ * Returns the index after it (the byte copied as is when unknown). */
+static size_t unicode_at(const char *s, size_t n, size_t i, mbuf_t *o, int *flags) {
+    static const struct {
+        const char *utf8, *latex;
+    } uni[] = {{"\xc2\xb0", ""},          {"\xe2\x88\x92", "-"},       {"\xc3\x97", "\\times "},
+               {"\xc2\xb7", "\\cdot "},   {"\xc3\xb7", "\\div "},      {"\xcf\x80", "\\pi "},
+               {"\xe2\x88\x9a", "\\sqrt"}, {"\xe2\x88\x9e", "\\infty "}, {"\xe2\x89\xa4", "\\leq "},
+               {"\xe2\x89\xa5", "\\geq "}, {"\xe2\x89\xa0", "\\neq "},  {"\xc2\xb1", "\\pm "},
+               {"\xc2\xa0", " "},         {"\xe2\x80\x93", "-"},       {"\xe2\x8b\x85", "\\cdot "},
+               {"\xe2\x80\xa6", "..."}};
+    for (size_t k = 0; k < sizeof uni / sizeof uni[0]; k++) {
+        size_t l = strlen(uni[k].utf8);
+        if (i + l <= n && !memcmp(s + i, uni[k].utf8, l)) {
+            if (k == 0) *flags |= MNORM_DEGREE;
+            mbuf_puts(o, uni[k].latex);
+            return i + l;
+        }
+    }
+    mbuf_putc(o, s[i]);
+    return i + 1;
+}
+
+/* A control symbol "\x" (x not a letter) at s[i]: spacing dropped, \$ and math delimiters
+ * dropped, \% noted; others kept. Returns the index after it. */
+static size_t control_symbol(const char *s, size_t n, size_t i, mbuf_t *o, int *flags) {
+    char d = s[i + 1];
+    i += 2;
+    if (d == '!' || d == ',' || d == ';' || d == ':' || d == ' ' || d == '>') {
+        if (d == '!') /* "11,\! 111": a thousands separator typeset tight */
+            while (i < n && s[i] == ' ') i++;
+        return i;
+    }
+    if (d == '$' || d == '(' || d == ')' || d == '[' || d == ']') return i; /* \$ and math delimiters */
+    if (d == '%') {
+        *flags |= MNORM_PERCENT;
+        return i;
+    }
+    mbuf_putc(o, '\\');
+    mbuf_putc(o, d);
+    return i;
+}
+
+/* The spelling a command word is rewritten to, or NULL to keep it. */
+static const char *command_rewrite(const char *nm, size_t nl) {
     static const char *const textlike[] = {"text", "textbf", "textit", "textrm", "textsf", "texttt", "textnormal",
                                            "mathrm", "mathbf", "mathit", "mathsf", "mbox", "hbox", "textup",
                                            "boldsymbol", "bf", NULL};
+    static const char *const ellipsis[] = {"ldots", "cdots", "dots", "dotsc", "dotsb", NULL};
+    if (name_is(nm, nl, "dfrac") || name_is(nm, nl, "tfrac") || name_is(nm, nl, "cfrac")) return "\\frac";
+    if (name_is(nm, nl, "dbinom") || name_is(nm, nl, "tbinom")) return "\\binom";
+    if (name_is(nm, nl, "le") || name_is(nm, nl, "leqslant") || name_is(nm, nl, "leqq")) return "\\leq";
+    if (name_is(nm, nl, "ge") || name_is(nm, nl, "geqslant") || name_is(nm, nl, "geqq")) return "\\geq";
+    if (name_is(nm, nl, "ne")) return "\\neq";
+    if (name_is(nm, nl, "lt")) return "<";
+    if (name_is(nm, nl, "gt")) return ">";
+    if (name_is(nm, nl, "infinity")) return "\\infty";
+    if (name_is(nm, nl, "emptyset") || name_is(nm, nl, "varnothing")) return "\\emptyset";
+    if (name_in(nm, nl, textlike)) return "\\text";
+    if (name_in(nm, nl, ellipsis)) return "...";
+    return NULL;
+}
+
+/* A command word "\name" at s[i]: dropped (sizing, spacing, \left), rewritten, or kept.
+ * Returns the index after what it consumed. */
+static size_t command_word(const char *s, size_t n, size_t i, mbuf_t *o, int *flags) {
+    static const char *const drop[] = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr",
+                                       "biggl", "biggr", "Biggl", "Biggr", "displaystyle", "textstyle",
+                                       "scriptstyle", "limits", "quad", "qquad", "nonumber", "middle",
+                                       /* geometry marks on names: "\angle ABC = 30" labels ABC */
+                                       "angle", "measuredangle", "triangle", "overline", "overrightarrow",
+                                       "overleftrightarrow", "vec", "widehat", NULL};
+    size_t b = i + 1, e = b;
+    while (e < n && is_alpha(s[e])) e++;
+    const char *nm = s + b;
+    size_t nl = e - b;
+    i = e;
+    if (name_in(nm, nl, drop)) {
+        if ((name_is(nm, nl, "left") || name_is(nm, nl, "right")) && i < n && s[i] == '.') i++;
+        return i;
+    }
+    if (nl > 4 && (!memcmp(nm, "qquad", 5) || !memcmp(nm, "quad", 4))) /* "\quadx_{2}": spacing glued to a name */
+        return b + (nm[1] == 'q' ? 5 : 4);
+    if (name_is(nm, nl, "circ") || name_is(nm, nl, "degree")) {
+        *flags |= MNORM_DEGREE;
+        return i;
+    }
+    if (name_is(nm, nl, "hspace") || name_is(nm, nl, "vspace") || name_is(nm, nl, "phantom")) {
+        while (i < n && s[i] == ' ') i++;
+        return i < n && s[i] == '{' ? skip_group(s, n, i) : i;
+    }
+    if (name_is(nm, nl, "operatorname") || name_is(nm, nl, "mathop")) {
+        while (i < n && s[i] == ' ') i++;
+        if (i >= n || s[i] != '{') return i;
+        size_t g = skip_group(s, n, i);
+        mbuf_putc(o, '\\');
+        for (size_t k = i + 1; k + 1 < g; k++)
+            if (is_alpha(s[k])) mbuf_putc(o, s[k]);
+        mbuf_putc(o, ' ');
+        return g;
+    }
+    const char *rep = command_rewrite(nm, nl);
+    if (rep) {
+        mbuf_puts(o, rep);
+    } else {
+        mbuf_putc(o, '\\');
+        mbuf_putn(o, nm, nl);
+    }
+    /* keep a separator so "\pi r" does not become "\pir" */
+    if (i < n && is_alpha(s[i])) mbuf_putc(o, ' ');
+    return i;
+}
+
+/* "{,}" or "{, }" (a thousands separator in braces) at s[i] == '{': the index after it, or 0. */
+static size_t thousands_group(const char *s, size_t n, size_t i) {
+    if (i + 2 >= n || s[i + 1] != ',') return 0;
+    size_t j = i + 2;
+    while (j < n && s[j] == ' ') j++;
+    return j < n && s[j] == '}' ? j + 1 : 0;
+}
+
+/* Pass 1: command-level rewrites, $ and percent and degree removal, unicode to LaTeX. */
+static void pass_commands(const char *s, size_t n, mbuf_t *o, int *flags) {
     for (size_t i = 0; i < n;) {
         char c = s[i];
-        unsigned char u = (unsigned char)c;
+        size_t j;
         if (c == '$') {
             i++;
-            continue;
-        }
-        if (c == '%') {
+        } else if (c == '%') {
             *flags |= MNORM_PERCENT;
             i++;
-            continue;
-        }
-        if (is_space(c)) {
+        } else if (is_space(c)) {
             if (o->len && o->p[o->len - 1] != ' ') mbuf_putc(o, ' ');
             i++;
-            continue;
-        }
-        if (c == '{' && i + 2 < n && s[i + 1] == ',' && s[i + 2] == '}') { /* 1{,}000 */
-            i += 3;
-            continue;
-        }
-        if (c == '^') {
-            /* degree: ^\circ, ^{\circ}, ^\degree, ^{ \circ } */
-            size_t j = i + 1;
-            int brace = 0;
-            if (j < n && s[j] == '{') brace = 1, j++;
-            while (j < n && s[j] == ' ') j++;
-            size_t nm = 0;
-            if (j < n && s[j] == '\\') {
-                while (j + 1 + nm < n && is_alpha(s[j + 1 + nm])) nm++;
-                if (name_is(s + j + 1, nm, "circ") || name_is(s + j + 1, nm, "degree")) {
-                    j += 1 + nm;
-                    while (j < n && s[j] == ' ') j++;
-                    if (!brace || (j < n && s[j] == '}')) {
-                        i = j + brace;
-                        *flags |= MNORM_DEGREE;
-                        continue;
-                    }
-                }
-            }
-            mbuf_putc(o, c);
-            i++;
-            continue;
-        }
-        if (u >= 0x80) {
-            /* a few unicode math symbols models like to emit */
-            static const struct {
-                const char *utf8, *latex;
-            } uni[] = {{"\xc2\xb0", ""},          {"\xe2\x88\x92", "-"},       {"\xc3\x97", "\\times "},
-                       {"\xc2\xb7", "\\cdot "},   {"\xc3\xb7", "\\div "},      {"\xcf\x80", "\\pi "},
-                       {"\xe2\x88\x9a", "\\sqrt"}, {"\xe2\x88\x9e", "\\infty "}, {"\xe2\x89\xa4", "\\leq "},
-                       {"\xe2\x89\xa5", "\\geq "}, {"\xe2\x89\xa0", "\\neq "},  {"\xc2\xb1", "\\pm "},
-                       {"\xc2\xa0", " "},         {"\xe2\x80\x93", "-"},       {"\xe2\x8b\x85", "\\cdot "}};
-            int hit = 0;
-            for (size_t k = 0; k < sizeof uni / sizeof uni[0]; k++) {
-                size_t l = strlen(uni[k].utf8);
-                if (i + l <= n && !memcmp(s + i, uni[k].utf8, l)) {
-                    if (k == 0) *flags |= MNORM_DEGREE;
-                    mbuf_puts(o, uni[k].latex);
-                    i += l;
-                    hit = 1;
-                    break;
-                }
-            }
-            if (!hit) mbuf_putc(o, s[i++]);
-            continue;
-        }
-        if (c != '\\') {
-            mbuf_putc(o, c);
-            i++;
-            continue;
-        }
-        /* backslash: a one-character control symbol or a command word */
-        if (i + 1 >= n) {
-            i++;
-            continue;
-        }
-        char d = s[i + 1];
-        if (!is_alpha(d)) {
-            if (d == '!' || d == ',' || d == ';' || d == ':' || d == ' ' || d == '>') {
-                i += 2;
-                continue;
-            }
-            if (d == '$' || d == '(' || d == ')' || d == '[' || d == ']') { /* \$ and math delimiters */
-                i += 2;
-                continue;
-            }
-            if (d == '%') {
-                *flags |= MNORM_PERCENT;
-                i += 2;
-                continue;
-            }
-            mbuf_putc(o, '\\');
-            mbuf_putc(o, d);
-            i += 2;
-            continue;
-        }
-        size_t b = i + 1, e = b;
-        while (e < n && is_alpha(s[e])) e++;
-        const char *nm = s + b;
-        size_t nl = e - b;
-        i = e;
-        if (name_in(nm, nl, drop)) {
-            if ((name_is(nm, nl, "left") || name_is(nm, nl, "right")) && i < n && s[i] == '.') i++;
-            continue;
-        }
-        if (name_is(nm, nl, "circ") || name_is(nm, nl, "degree")) {
+        } else if (c == '{' && (j = thousands_group(s, n, i)) != 0) {
+            i = j; /* 1{,}000, 14{, }916 */
+        } else if (c == '^' && (j = degree_at(s, n, i)) != 0) {
             *flags |= MNORM_DEGREE;
-            continue;
-        }
-        if (name_is(nm, nl, "hspace") || name_is(nm, nl, "vspace") || name_is(nm, nl, "phantom")) {
-            while (i < n && s[i] == ' ') i++;
-            if (i < n && s[i] == '{') i = skip_group(s, n, i);
-            continue;
-        }
-        if (name_is(nm, nl, "operatorname") || name_is(nm, nl, "mathop")) {
-            while (i < n && s[i] == ' ') i++;
-            if (i < n && s[i] == '{') {
-                size_t g = skip_group(s, n, i);
-                mbuf_putc(o, '\\');
-                for (size_t k = i + 1; k + 1 < g; k++)
-                    if (is_alpha(s[k])) mbuf_putc(o, s[k]);
-                mbuf_putc(o, ' ');
-                i = g;
-            }
-            continue;
-        }
-        const char *rep = NULL;
-        if (name_is(nm, nl, "dfrac") || name_is(nm, nl, "tfrac") || name_is(nm, nl, "cfrac")) rep = "\\frac";
-        else if (name_is(nm, nl, "dbinom") || name_is(nm, nl, "tbinom")) rep = "\\binom";
-        else if (name_is(nm, nl, "le") || name_is(nm, nl, "leqslant") || name_is(nm, nl, "leqq")) rep = "\\leq";
-        else if (name_is(nm, nl, "ge") || name_is(nm, nl, "geqslant") || name_is(nm, nl, "geqq")) rep = "\\geq";
-        else if (name_is(nm, nl, "ne")) rep = "\\neq";
-        else if (name_is(nm, nl, "lt")) rep = "<";
-        else if (name_is(nm, nl, "gt")) rep = ">";
-        else if (name_is(nm, nl, "infinity")) rep = "\\infty";
-        else if (name_is(nm, nl, "emptyset") || name_is(nm, nl, "varnothing")) rep = "\\emptyset";
-        else if (name_in(nm, nl, textlike)) rep = "\\text";
-        if (rep) {
-            mbuf_puts(o, rep);
+            i = j;
+        } else if ((unsigned char)c >= 0x80) {
+            i = unicode_at(s, n, i, o, flags);
+        } else if (c == '!' && i + 1 < n && s[i + 1] == '=') { /* "x != 3" */
+            mbuf_puts(o, "\\neq ");
+            i += 2;
+        } else if (c != '\\') {
+            mbuf_putc(o, c);
+            i++;
         } else {
-            mbuf_putc(o, '\\');
-            mbuf_putn(o, nm, nl);
+            /* "\\frac" in text escaped twice (JSON, Python source): one backslash; "\\"
+             * before anything else is a matrix row break */
+            if (i + 2 < n && s[i + 1] == '\\' && is_alpha(s[i + 2])) i++;
+            if (i + 1 >= n) i++;
+            else if (!is_alpha(s[i + 1])) i = control_symbol(s, n, i, o, flags);
+            else i = command_word(s, n, i, o, flags);
         }
-        /* keep a separator so "\pi r" does not become "\pir" */
-        if (i < n && is_alpha(s[i])) mbuf_putc(o, ' ');
     }
 }
 
@@ -299,14 +316,17 @@ static void pass_text(const char *s, size_t n, mbuf_t *o, int *flags) {
     }
 }
 
+static const char *const units[] = {
+    "units", "unit", "sq", "square", "cubic", "cm", "mm", "km", "m", "meters", "meter", "metres", "inches",
+    "inch", "in", "feet", "foot", "ft", "yards", "yard", "miles", "mile", "mph", "dollars", "dollar", "cents",
+    "cent", "degrees", "degree", "hours", "hour", "minutes", "minute", "seconds", "second", "days", "day",
+    "weeks", "years", "year", "kg", "g", "grams", "pounds", "lbs", "ounces", "liters", "litres", "ml", "gallons",
+    "people", "students", "apples", "pages", "points", "ways", "times", "percent", "sq.", "radians", NULL};
+
+int math_unit_word(const char *s, size_t n) { return name_in(s, n, units); }
+
 /* Pass 3: unit words written without \text ("5 cm", "12 square units") at the end. */
 static void pass_units(const char *s, size_t n, mbuf_t *o, int *flags) {
-    static const char *const units[] = {
-        "units", "unit", "sq", "square", "cubic", "cm", "mm", "km", "m", "meters", "meter", "metres", "inches",
-        "inch", "in", "feet", "foot", "ft", "yards", "yard", "miles", "mile", "mph", "dollars", "dollar", "cents",
-        "cent", "degrees", "degree", "hours", "hour", "minutes", "minute", "seconds", "second", "days", "day",
-        "weeks", "years", "year", "kg", "g", "grams", "pounds", "lbs", "ounces", "liters", "litres", "ml", "gallons",
-        "people", "students", "apples", "pages", "points", "ways", "times", "percent", "sq.", "radians", NULL};
     const char *b = s, *e = s + n;
     trim(&b, &e);
     /* strip word by word from the end while the words are units and a value precedes */
@@ -351,22 +371,64 @@ static void pass_units(const char *s, size_t n, mbuf_t *o, int *flags) {
     mbuf_putn(o, b, (size_t)(e - b));
 }
 
+/* "4 4/9" at s[i] == ' ' (after the integer 4 in o): a mixed number, written as the
+ * parser reads mixed numbers, "4\frac{4}{9}" (a proper fraction of integers only). Returns
+ * the index just after it, or 0. */
+static size_t mixed_number(const char *s, size_t n, size_t i, const mbuf_t *o) {
+    size_t k = o->len;
+    while (k && is_digit(o->p[k - 1])) k--;
+    if (k == o->len || (k && (o->p[k - 1] == '.' || o->p[k - 1] == '/' || is_alpha(o->p[k - 1])))) return 0;
+    size_t a = i + 1, b = a;
+    while (b < n && is_digit(s[b])) b++;
+    if (b == a || b >= n || s[b] != '/') return 0;
+    size_t c = b + 1, d = c;
+    while (d < n && is_digit(s[d])) d++;
+    if (d == c || (d < n && (s[d] == '.' || is_alpha(s[d]) || s[d] == '/'))) return 0;
+    if (b - a > 9 || d - c > 9) return 0;
+    if (strtol(s + a, NULL, 10) >= strtol(s + c, NULL, 10)) return 0;
+    return d;
+}
+
+/* "or" / "and" glued between two items: "(11,7)or(7,11)". */
+static int glued_conjunction(const char *s, size_t n, size_t i, const mbuf_t *o, size_t *len) {
+    if (!o->len || !(o->p[o->len - 1] == ')' || o->p[o->len - 1] == ']')) return 0;
+    size_t w = !strncmp(s + i, "or", 2) ? 2 : !strncmp(s + i, "and", 3) ? 3 : 0;
+    if (!w || i + w >= n || !(s[i + w] == '(' || s[i + w] == '[')) return 0;
+    *len = w;
+    return 1;
+}
+
 /* Pass 4: drop spaces, keeping one only where a command word meets a letter; the words
- * "or" / "and" between items become commas ("x = 1 or x = 2"). */
-static void pass_spaces(const char *s, size_t n, mbuf_t *o) {
+ * "or" / "and" between items become commas ("x = 1 or x = 2"); mixed numbers. */
+static void pass_spaces(const char *s, size_t n, mbuf_t *o, int *flags) {
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == ' ' && o->len && i + 3 < n && !memcmp(s + i, " or ", 4)) {
-            mbuf_putc(o, ',');
-            i += 3;
+        size_t w;
+        if (s[i] == ' ' && o->len >= 2 && o->p[o->len - 1] == ',' && is_digit(o->p[o->len - 2]) && i + 1 < n &&
+            is_digit(s[i + 1]))
+            *flags |= MNORM_SPACED_COMMA; /* "32, 349" lists two numbers; "32,349" is one */
+        if (s[i] == ' ' && o->len && ((i + 3 < n && !memcmp(s + i, " or ", 4)) || (i + 4 < n && !memcmp(s + i, " and ", 5)))) {
+            if (o->p[o->len - 1] != ',') mbuf_putc(o, ','); /* "1, 2, and 3": one comma */
+            i += s[i + 1] == 'o' ? 3 : 4;
             continue;
         }
-        if (s[i] == ' ' && o->len && i + 4 < n && !memcmp(s + i, " and ", 5)) {
+        if (glued_conjunction(s, n, i, o, &w)) {
             mbuf_putc(o, ',');
-            i += 4;
+            i += w - 1;
             continue;
         }
         if (s[i] != ' ') {
             mbuf_putc(o, s[i]);
+            continue;
+        }
+        size_t m = mixed_number(s, n, i, o);
+        if (m) {
+            const char *slash = memchr(s + i + 1, '/', m - i - 1);
+            mbuf_puts(o, "\\frac{");
+            mbuf_putn(o, s + i + 1, (size_t)(slash - s - i - 1));
+            mbuf_puts(o, "}{");
+            mbuf_putn(o, slash + 1, (size_t)(s + m - slash - 1));
+            mbuf_putc(o, '}');
+            i = m - 1;
             continue;
         }
         if (!o->len || i + 1 >= n || !is_alpha(s[i + 1]) || !is_alpha(o->p[o->len - 1])) continue;
@@ -493,8 +555,9 @@ static int strip_base(const char **pb, const char **pe) {
     return 1;
 }
 
-/* "x=3" -> "3", "x\in[1,2]" -> "[1,2]" when the left side is a short variable name. */
-static void strip_lhs(const char **pb, const char **pe) {
+/* "x\in[1,2]" -> "[1,2]", and with `eq_too` "x=3" -> "3", when the left side is a short
+ * variable name (the parser reads "x = 3" itself; the text fallback needs this). */
+static void strip_lhs(const char **pb, const char **pe, int eq_too) {
     const char *b = *pb, *e = *pe;
     const char *eq = NULL;
     size_t eqlen = 0;
@@ -505,7 +568,7 @@ static void strip_lhs(const char **pb, const char **pe) {
         else if (*p == ',' && depth == 0) return; /* a list: handled element-wise by the parser */
         else if (*p == '<' || *p == '>') return;
         else if (*p == '=') {
-            if (eq) return;
+            if (eq || !eq_too) return;
             eq = p, eqlen = 1;
         } else if (*p == '\\' && e - p >= 3 && !memcmp(p, "\\in", 3) && (e - p == 3 || !is_alpha(p[3]))) {
             if (eq) return;
@@ -536,6 +599,7 @@ static int is_thousands(const char *b, const char *e) {
     const char *p = b;
     if (p < e && *p == '-') p++;
     int lead = 0;
+    if (p < e && *p == '0') return 0; /* "0,111" is a decimal comma, "004,004" a list */
     while (p < e && is_digit(*p)) p++, lead++;
     if (lead < 1 || lead > 3 || p >= e || *p != ',') return 0;
     while (p < e && *p == ',') {
@@ -553,21 +617,24 @@ static int is_thousands(const char *b, const char *e) {
 
 /* Pass 6: whole-answer rewrites: \boxed{X} -> X, outer \text, "x=" prefixes, thousands
  * separators, leading '=', trailing punctuation. */
-static void pass_whole(const char *s, size_t n, mbuf_t *o) {
+static void pass_whole(const char *s, size_t n, mbuf_t *o, int mode, int flags) {
     const char *b = s, *e = s + n;
     for (int round = 0; round < 4; round++) {
         const char *ob = b, *oe = e;
         trim(&b, &e);
-        while (e > b && (e[-1] == '.' || e[-1] == ';' || (e[-1] == ',' && e - b > 1))) e--;
+        /* a final period, not an ellipsis ("1, 2, 3, ..." keeps its dots) */
+        while (e > b && ((e[-1] == '.' && !(e - b >= 2 && e[-2] == '.')) || e[-1] == ';' ||
+                         (e[-1] == ',' && e - b > 1)))
+            e--;
         if (e - b >= 2 && e[-1] == '\\' && e[-2] == '\\') e -= 2;
         if (e - b > 7 && !memcmp(b, "\\boxed{", 7) && skip_group(b, (size_t)(e - b), 6) == (size_t)(e - b))
             b += 7, e--;
         while (b < e && *b == '=') b++;
-        strip_lhs(&b, &e);
+        strip_lhs(&b, &e, mode & MNORM_STRIP_LHS);
         strip_base(&b, &e);
         if (b == ob && e == oe) break;
     }
-    if (is_thousands(b, e)) {
+    if (!(flags & MNORM_SPACED_COMMA) && is_thousands(b, e)) {
         for (const char *p = b; p < e; p++)
             if (*p != ',') mbuf_putc(o, *p);
         return;
@@ -575,7 +642,7 @@ static void pass_whole(const char *s, size_t n, mbuf_t *o) {
     mbuf_putn(o, b, (size_t)(e - b));
 }
 
-int math_normalize_buf(const char *in, size_t n, mbuf_t *out, int *flags) {
+int math_normalize_buf(const char *in, size_t n, mbuf_t *out, int *flags, int mode) {
     int fl = 0;
     mbuf_t a, b;
     size_t limit = 4 * n + 256;
@@ -588,11 +655,11 @@ int math_normalize_buf(const char *in, size_t n, mbuf_t *out, int *flags) {
     mbuf_reset(&a);
     pass_units(b.p, b.len, &a, &fl);
     mbuf_reset(&b);
-    pass_spaces(a.p, a.len, &b);
+    pass_spaces(a.p, a.len, &b, &fl);
     mbuf_reset(&a);
     pass_args(b.p, b.len, &a);
     mbuf_reset(&b);
-    pass_whole(a.p, a.len, &b);
+    pass_whole(a.p, a.len, &b, mode, fl);
     int failed = a.failed || b.failed;
     mbuf_reset(out);
     if (!failed) mbuf_putn(out, b.p ? b.p : "", b.len);
@@ -606,7 +673,7 @@ int math_normalize(const char *in, char *out, size_t cap) {
     if (!in || !out || !cap) return rlc_errc(RLC_EINVAL, "math_normalize: NULL argument");
     mbuf_t o;
     mbuf_init(&o, 4 * strlen(in) + 256);
-    int rc = math_normalize_buf(in, strlen(in), &o, NULL);
+    int rc = math_normalize_buf(in, strlen(in), &o, NULL, MNORM_STRIP_LHS);
     if (rc) {
         mbuf_free(&o);
         out[0] = 0;

@@ -344,7 +344,7 @@ static int parse_items(P *p, int *items, int *n) {
         if (*n >= MAX_ITEMS) return fail(p);
         items[(*n)++] = parse_item(p);
         if (p->fail) return -1;
-        if (!eat(p, ',')) break;
+        if (!eat(p, ',') && !eat(p, ';')) break; /* (0;-2;6) */
     }
     return 0;
 }
@@ -486,6 +486,10 @@ static int parse_primary(P *p) {
     char c = peek(p);
     int r;
     if (is_digit(c) || (c == '.' && is_digit(peek2(p)))) r = parse_number(p);
+    else if (c == '.' && peek2(p) == '.') { /* "1, 2, 3, ...": the ellipsis is an item of its own */
+        while (peek(p) == '.') p->i++;
+        r = var_node(p, "...", 3);
+    }
     else if (is_alpha(c)) r = parse_letters(p);
     else if (c == '\\') r = parse_command(p);
     else if (c == '(' || c == '[') {
@@ -701,21 +705,40 @@ static int rel_op(P *p) {
     if (eat_cmd(p, "leq")) return REL_LE;
     if (eat_cmd(p, "geq")) return REL_GE;
     if (eat_cmd(p, "neq")) return REL_NE;
+    if (eat_cmd(p, "approx") || eat_cmd(p, "simeq") || eat_cmd(p, "sim")) return REL_APPROX;
     return 0;
 }
 
-/* rel := expr (relop expr){0,2}; op codes of a chain a<x<b packed in sub (4 bits each) */
-static int parse_rel(P *p) {
+/* ratio := expr (':' expr)? -- "11:21" is the number 11/21 */
+static int parse_ratio(P *p) {
     int a = parse_expr(p);
-    int op = rel_op(p);
-    if (!op || p->fail) return a;
+    skip_sp(p);
+    if (p->fail || peek(p) != ':') return a;
+    p->i++;
     int b = parse_expr(p);
-    int op2 = rel_op(p);
-    if (!op2) return node2(p, MN_REL, op, a, b);
-    int c = parse_expr(p);
-    if (rel_op(p)) return fail(p);
-    int k[3] = {a, b, c};
-    return new_node(p, MN_REL, op | op2 << 4, k, 3);
+    return node2(p, MN_MUL, 0, a, node1(p, MN_INV, 0, b));
+}
+
+/* rel := ratio (relop ratio)*: two or three sides with any operators (a < x <= b), or a chain
+ * of '=' (x = 5+5+1 = 7 = 11). A trailing "\approx v" after a value is commentary and is
+ * dropped ("1/3 \approx 0.33" is 1/3); "x \approx 11" alone stays a relation. */
+static int parse_rel(P *p) {
+    int k[MAX_ITEMS], ops[MAX_ITEMS], n = 0;
+    k[n++] = parse_ratio(p);
+    while (!p->fail) {
+        int op = rel_op(p);
+        if (!op) break;
+        if (n >= MAX_ITEMS) return fail(p);
+        ops[n - 1] = op;
+        k[n++] = parse_ratio(p);
+    }
+    if (p->fail) return -1;
+    while (n > 2 && ops[n - 2] == REL_APPROX) n--;
+    if (n == 1) return k[0];
+    if (n == 2) return node2(p, MN_REL, ops[0], k[0], k[1]);
+    for (int j = 0; j < n - 1; j++)
+        if ((n > 3 && ops[j] != REL_EQ) || ops[j] == REL_APPROX) return fail(p);
+    return new_node(p, MN_REL, ops[0] | ops[1] << 4, k, n);
 }
 
 /* item := rel (\cup rel)* */

@@ -19,18 +19,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         *nl = 0;
         pred = nl + 1;
     }
-    char ans[256], norm[1024];
+    char ans[256], list[256], norm[1024], ex[64], tiny[8];
     math_src_t src;
-    (void)math_extract_answer_ex(pred, ans, sizeof ans, MATH_EXTRACT_DEFAULT | MATH_EXTRACT_LAST_NUMBER, &src);
+    if (math_extract_read(pred, MATH_EXTRACT_GOLD, ans, sizeof ans, list, sizeof list, &src) <= 0) ans[0] = 0;
+    (void)math_extract_read(pred, MATH_EXTRACT_MARKERS, tiny, sizeof tiny, NULL, 0, NULL); /* a tiny output */
     (void)math_normalize(gold, norm, sizeof norm);
     math_opts_t o;
     math_opts_default(&o);
     int a = math_equal(gold, pred, &o);
+    int g = math_grade(gold, pred, MATH_EXTRACT_DEFAULT, &o, ex, sizeof ex);
+    if (g != math_grade(gold, pred, MATH_EXTRACT_DEFAULT, &o, ex, sizeof ex)) abort();
     if (a != math_equal(gold, pred, &o)) abort(); /* grading must be deterministic */
     (void)math_equal(gold, ans, &o);
     (void)math_equal(pred, pred, &o);
     o.percent = 1;
+    o.chains = 0;
     (void)math_equal(pred, gold, &o);
+    o.percent_strict = 1;
+    (void)math_grade(pred, gold, MATH_EXTRACT_GOLD, &o, NULL, 0);
     const char *votes[4] = {gold, pred, ans, gold};
     (void)math_majority(votes, 4, NULL, NULL);
     long nums[4] = {3, 7, 25, 50};

@@ -13,23 +13,27 @@ static const char *answer_of(const char *pred, char *buf, size_t cap) {
     return math_extract_answer(pred, buf, cap, MATH_EXTRACT_DEFAULT) > 0 ? buf : pred;
 }
 
+/* How `rlc grade` grades a row: both columns read, the prediction whole as a last resort. */
+static int grade_row(const char *gold, const char *pred, const math_opts_t *o) {
+    char ex[MATH_MAX_ANSWER + 1];
+    return math_grade(gold, pred, MATH_EXTRACT_DEFAULT | MATH_EXTRACT_WHOLE, o, ex, sizeof ex);
+}
+
 static void test_table(void **state) {
     (void)state;
     grade_case_t *c = NULL;
     int n = grade_cases_load(fixture("math/grading_table.tsv"), &c);
     assert_true(n >= 300);
     int yes = 0, no = 0, wrong = 0;
-    char buf[MATH_MAX_ANSWER + 1];
     for (int i = 0; i < n; i++) {
-        const char *ans = answer_of(c[i].pred, buf, sizeof buf);
-        int got = math_equal(c[i].gold, ans, NULL);
+        int got = grade_row(c[i].gold, c[i].pred, NULL);
         if (got != c[i].expect) {
             wrong++;
             fprintf(stderr, "grading_table.tsv:%d: expected %s, got %s: gold [%s] pred [%s]\n", c[i].line,
                     c[i].expect ? "equal" : "different", got ? "equal" : "different", c[i].gold, c[i].pred);
         }
         /* grading is a pure function of its inputs */
-        assert_int_equal(math_equal(c[i].gold, ans, NULL), got);
+        assert_int_equal(grade_row(c[i].gold, c[i].pred, NULL), got);
         c[i].expect ? yes++ : no++;
     }
     fprintf(stderr, "grading table: %d cases (%d equivalent, %d near-misses), %d disagreements\n", n, yes, no, wrong);
@@ -57,6 +61,7 @@ static void test_extract(void **state) {
     expect_extract("\\fbox{7}", D, 1, "7");
     expect_extract("$\\boxed 5$", D, 1, "5");
     expect_extract("\\boxed{}", D, 0, "");
+    expect_extract("\\boxed{}", D | MATH_EXTRACT_WHOLE, 1, "\\boxed{}");
     expect_extract("<answer>\\boxed{9}</answer>", D, 1, "9");
     expect_extract("<think>\\boxed{1}</think> <answer>42</answer>", D, 1, "42");
     expect_extract("3 + 4 = 7\n#### 7", D, 1, "7");
@@ -64,11 +69,12 @@ static void test_extract(void **state) {
     expect_extract("So the answer is 12.5.", D, 1, "12.5");
     expect_extract("work\nAnswer: $x = 3$\n", D, 1, "x = 3");
     expect_extract("**Answer:** 17", D, 1, "17");
-    expect_extract("it is 3, then 4, finally 1,234 apples", D, 0, "");
-    expect_extract("it is 3, then 4, finally 1,234 apples", D | MATH_EXTRACT_LAST_NUMBER, 1, "1234");
+    expect_extract("it is 3, then 4, finally 1,234 apples", D, 1, "1234");
+    expect_extract("it is 3, then 4, finally 1,234 apples", MATH_EXTRACT_MARKERS, 0, "");
     expect_extract("we get -2.5 as the value", MATH_EXTRACT_LAST_NUMBER, 1, "-2.5");
     expect_extract("ratio 3/4 wins", MATH_EXTRACT_LAST_NUMBER, 1, "3/4");
     expect_extract("no answer here", D, 0, "");
+    expect_extract("no answer here", D | MATH_EXTRACT_WHOLE, 1, "no answer here");
     expect_extract("#### 5", MATH_EXTRACT_BOXED, 0, ""); /* rule disabled */
     /* which rule fired */
     char out[64];
@@ -129,7 +135,7 @@ static void test_options(void **state) {
     (void)state;
     math_opts_t o;
     math_opts_default(&o);
-    assert_int_equal(math_equal("25\\%", "0.25", &o), 0);
+    assert_int_equal(math_equal("25", "0.25", &o), 0);
     o.percent = 1;
     assert_int_equal(math_equal("25\\%", "0.25", &o), 1);
     assert_int_equal(math_equal("0.25", "25", &o), 1);
@@ -277,11 +283,92 @@ static void test_exact_big(void **state) {
     assert_int_equal(math_equal("12345678901234567890123", "1234567890123456789012300", &o), 1);
 }
 
+static void expect_read(const char *text, int flags, const char *want, const char *want_list, math_src_t want_src) {
+    char out[256], list[256];
+    math_src_t src;
+    int rc = math_extract_read(text, flags, out, sizeof out, list, sizeof list, &src);
+    if (rc != (want ? 1 : 0) || (want && strcmp(out, want)) || strcmp(list, want_list) || src != want_src) {
+        fprintf(stderr, "read(%s): rc %d [%s] list [%s] src %d; want [%s] list [%s] src %d\n", text, rc, out, list,
+                (int)src, want ? want : "(none)", want_list, (int)want_src);
+        fail();
+    }
+}
+
+/* The extraction order of docs/rewards.md, one rule at a time. */
+static void test_extract_order(void **state) {
+    (void)state;
+    int D = MATH_EXTRACT_DEFAULT, G = MATH_EXTRACT_GOLD;
+    /* fallbacks: bare text, then the rightmost of the last span and the last number */
+    expect_read("x^2+1", D, "x^2+1", "", MATH_SRC_BARE);
+    expect_read("18 dollars", D, "18 dollars", "", MATH_SRC_BARE);
+    expect_read("Answer $ 9 $", D, "9", "", MATH_SRC_MATH_SPAN);
+    expect_read("Answer \\[ \n 9 \n \\]", D, "9", "", MATH_SRC_MATH_SPAN);
+    expect_read("so $x = 2$ and it costs 1,000.99\xe2\x82\xac", D, "1000.99", "", MATH_SRC_LAST_NUMBER);
+    expect_read("Therefore $x \\geq 5$ is the solution.", D, "x \\geq 5", "", MATH_SRC_MATH_SPAN);
+    expect_read("the roots are $1$ and $2$", D, "2", "1, 2", MATH_SRC_MATH_SPAN);
+    expect_read("it rose by 12.5 percent overall", D, "12.5\\%", "", MATH_SRC_LAST_NUMBER);
+    expect_read("we have 3,5 left and 0,25 of it", D, "0.25", "", MATH_SRC_LAST_NUMBER);
+    expect_read("the value x2 is unknown", D, NULL, "", MATH_SRC_NONE);
+    expect_read("the value x2 is unknown", G, "the value x2 is unknown", "", MATH_SRC_WHOLE);
+    expect_read("so \\frac{12}{5} is it", D, "\\frac{12}{5}", "", MATH_SRC_LAST_NUMBER);
+    /* a disabled fallback stays off */
+    expect_read("Answer $ 9 $", MATH_EXTRACT_LAST_NUMBER, "9", "", MATH_SRC_LAST_NUMBER);
+    expect_read("Answer $ x $", MATH_EXTRACT_LAST_NUMBER, NULL, "", MATH_SRC_NONE);
+    /* markers: a later "final answer" beats an earlier box, a later box beats it in turn */
+    expect_read("\\boxed{255} ... Final Answer: The final answer is $10,455$. I hope it is correct.", D, "10,455", "",
+                MATH_SRC_FINAL_ANSWER);
+    expect_read("The final answer is $3$. Checking again: \\boxed{4}", D, "4", "", MATH_SRC_BOXED);
+    expect_read("Final Answer: The volume of $ABCDEFGH$ is 120. I hope it is correct.", D, "120", "",
+                MATH_SRC_FINAL_ANSWER);
+    expect_read("**Final Answer**\n42", D, "42", "", MATH_SRC_FINAL_ANSWER);
+    expect_read("To reach the final answer we add: 3 + 4. The answer is 7.", D, "7", "", MATH_SRC_FINAL_ANSWER);
+    expect_read("a box beats a later answer line: \\boxed{5}\nAnswer: 6", D, "5", "", MATH_SRC_BOXED);
+    /* groups of boxes */
+    expect_read("\\boxed{1}, \\boxed{2} and \\boxed{3}", D, "3", "1, 2, 3", MATH_SRC_BOXED);
+    expect_read("\\boxed{1}. Then \\boxed{2}", D, "2", "", MATH_SRC_BOXED);
+    expect_read("<answer>The answer is $\\frac{1}{2}$</answer>", D, "\\frac{1}{2}", "", MATH_SRC_ANSWER_TAG);
+    /* a list too long for its buffer is an error, not a truncation */
+    char out[64], small[4];
+    assert_int_equal(math_extract_read("\\boxed{1}, \\boxed{22}", D, out, sizeof out, small, sizeof small, NULL),
+                     RLC_ERANGE);
+}
+
+/* Options that choose between conventions (docs/rewards.md "Equivalence"). */
+static void test_conventions(void **state) {
+    (void)state;
+    math_opts_t o;
+    math_opts_default(&o);
+    assert_int_equal(math_equal("28\\%", "0.28", &o), 1);
+    assert_int_equal(math_equal("28\\%", "\\frac{7}{25}", &o), 1);
+    assert_int_equal(math_equal("0.28", "28", &o), 0);
+    o.percent_strict = 1; /* the sign is notation only */
+    assert_int_equal(math_equal("28\\%", "0.28", &o), 0);
+    assert_int_equal(math_equal("28\\%", "28", &o), 1);
+    math_opts_default(&o);
+    assert_int_equal(math_equal("11", "x = 5+5+1 = 7 = 11", &o), 1);
+    assert_int_equal(math_equal("4", "2+2=4", &o), 1);
+    o.chains = 0; /* compared as written */
+    assert_int_equal(math_equal("11", "x = 5+5+1 = 7 = 11", &o), 0);
+    assert_int_equal(math_equal("4", "2+2=4", &o), 0);
+    assert_int_equal(math_equal("x = 5+5+1 = 7 = 11", "x = 5+5+1 = 7 = 11", &o), 1);
+    assert_int_equal(math_equal("x = 3", "3", &o), 1); /* a label is not a chain */
+    /* math_grade reads the gold too, and tries a group of boxes as a list */
+    char ex[128];
+    assert_int_equal(math_grade("Thus $\\boxed{(1,2)}$.", "so \\boxed{(1, 2)}", MATH_EXTRACT_DEFAULT, NULL, ex, sizeof ex), 1);
+    assert_int_equal(math_grade("\\{1,2\\}", "\\boxed{2} and \\boxed{1}", MATH_EXTRACT_DEFAULT, NULL, ex, sizeof ex), 1);
+    assert_string_equal(ex, "2, 1");
+    assert_int_equal(math_grade("1", "\\boxed{2} and \\boxed{1}", MATH_EXTRACT_DEFAULT, NULL, ex, sizeof ex), 1);
+    assert_string_equal(ex, "1");
+    assert_int_equal(math_grade("3", "no number here", MATH_EXTRACT_DEFAULT, NULL, ex, sizeof ex), 0);
+    assert_string_equal(ex, "");
+}
+
 int main(void) {
     rlc_log_set_level(RLC_LOG_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),   cmocka_unit_test(test_extract),     cmocka_unit_test(test_normalize),
-        cmocka_unit_test(test_options), cmocka_unit_test(test_majority),    cmocka_unit_test(test_pathological), cmocka_unit_test(test_exact_big),
+        cmocka_unit_test(test_options), cmocka_unit_test(test_majority),    cmocka_unit_test(test_pathological),
+        cmocka_unit_test(test_exact_big), cmocka_unit_test(test_extract_order), cmocka_unit_test(test_conventions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
