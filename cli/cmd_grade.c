@@ -1,5 +1,6 @@
 /* `rlc grade`: the math grader from the command line. One pair (--gold/--pred prints 1 or 0)
- * or a JSONL file of {"gold", "pred"} lines written back with "correct" and "extracted". */
+ * or a JSONL file of {"gold", "pred"} lines written back with "correct" and "extracted";
+ * both sides are read by the extraction rules (math_grade). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,7 +124,9 @@ int cmd_grade(int argc, char **argv) {
         {"--gold-key", OPT_STR, &gold_key, "JSONL field holding the gold answer", 0, 0},
         {"--pred-key", OPT_STR, &pred_key, "JSONL field holding the prediction", 0, 0},
         {"--extract", OPT_STR, &extract,
-         "answer extraction rules: boxed,answer_tag,gsm8k,final_answer,answer_line,last_number|default|none", 0, 0},
+         "how the prediction is read: boxed,answer_tag,gsm8k,final_answer,answer_line,bare,math_span,last_number"
+         "|markers|default|none (the gold is read by all of them)",
+         0, 0},
         {"--percent", OPT_FLAG, &percent, "also accept pred = gold*100 or gold/100 with no % sign anywhere", 0, 0},
         {"--percent-strict", OPT_FLAG, &percent_strict, "a % sign is notation only: 28% = 28 but not 0.28", 0, 0},
         {"--no-chains", OPT_FLAG, &no_chains,
@@ -135,8 +138,9 @@ int cmd_grade(int argc, char **argv) {
     int nopts = (int)(sizeof opts / sizeof opts[0]);
     int rc = cli_parse(argc, argv, opts, nopts, "rlc grade --gold ANSWER --pred ANSWER | --jsonl FILE [--out FILE]",
                        "Grade math answers: prints 1 (equivalent) or 0, or grades a JSONL file line by line.\n"
-                       "A prediction that contains \\boxed{}, \"####\", \"The answer is\" or \"Answer:\" is reduced "
-                       "to that answer first.");
+                       "Gold and prediction may be whole solutions: each is reduced to its answer first (\\boxed{}, "
+                       "\"final answer\", \"####\", \"The answer is\", \"Answer:\", else the last math span or "
+                       "number) as docs/rewards.md describes.");
     if (rc) return rc > 0 ? 0 : cli_fail();
     int flags;
     if (math_extract_flags_from_str(extract, &flags)) return cli_fail();

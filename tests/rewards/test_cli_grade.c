@@ -14,8 +14,19 @@ static void test_pair(void **state) {
     assert_string_equal(out, "1\n");
     assert_int_equal(test_run(out, sizeof out, "%s grade --gold=-2 --pred='x = -2'", rlc_bin()), 0);
     assert_string_equal(out, "1\n");
-    assert_int_equal(test_run(out, sizeof out, "%s grade --gold '25\\%%' --pred 0.25 --percent", rlc_bin()), 0);
+    assert_int_equal(test_run(out, sizeof out, "%s grade --gold 25 --pred 0.25 --percent", rlc_bin()), 0);
     assert_string_equal(out, "1\n");
+    assert_int_equal(test_run(out, sizeof out, "%s grade --gold '25\\%%' --pred 0.25 --percent-strict", rlc_bin()), 0);
+    assert_string_equal(out, "0\n");
+    /* a gold that is a worked solution is read too; --explain says how each side was read */
+    assert_int_equal(test_run(out, sizeof out, "%s grade --gold 'so $x = \\boxed{7}$.' --pred 'Answer: $7$' --explain",
+                              rlc_bin()),
+                     0);
+    assert_non_null(strstr(out, "1\n"));
+    assert_non_null(strstr(out, "gold read as: 7 (boxed)"));
+    assert_non_null(strstr(out, "prediction read as: 7 (answer_line)"));
+    assert_int_equal(test_run(out, sizeof out, "%s grade --gold 11 --pred 'x = 5+5+1 = 7 = 11' --no-chains", rlc_bin()), 0);
+    assert_string_equal(out, "0\n");
     /* errors: one line, non-zero exit */
     assert_int_equal(test_run(out, sizeof out, "%s grade --gold 1", rlc_bin()), 1);
     assert_non_null(strstr(out, "rlc: error:"));
