@@ -16,10 +16,12 @@
 #define RLC_DYN_SMEM(T, name)                                                                                          \
     extern __shared__ __align__(128) unsigned char rlc_dyn_smem_[];                                                     \
     T *name = (T *)rlc_dyn_smem_
+#define RLC_STATIC_SMEM(bytes, ...) static_assert(true, "the driver knows a kernel's static shared memory")
 #endif
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 extern "C" {
 #include "core/err.h"
@@ -143,12 +145,21 @@ void cu_fail_cuda(cu_impl *im, cudaError_t e, const char *call, const char *file
 /* The op workspace, at least `bytes` large (stream-ordered reuse: ops on the one stream never
  * overlap). NULL after recording an error. */
 void *cu_scratch(cu_impl *im, size_t bytes, const char *who);
-/* Allow `bytes` of dynamic shared memory for `kern`; 0 ok, else records an error. */
+/* Allow `bytes` of dynamic shared memory for `kern`; 0 ok, else records an error. The
+ * limits apply to static + dynamic bytes: up to 48 KiB needs nothing; above, the kernel must
+ * opt in (cudaFuncAttributeMaxDynamicSharedMemorySize) and static + dynamic must fit the
+ * device's opt-in maximum. The static size comes from cudaFuncGetAttributes. */
 template <class K> static inline int smem_allow(cu_impl *im, K kern, size_t bytes, const char *who) {
-    if (bytes <= 48 * 1024) return 0;
-    if (bytes > im->smem_optin) {
-        cu_fail(im, RLC_EUNSUP, "%s: needs %zu bytes of shared memory per block, the device allows %zu", who, bytes,
-                im->smem_optin);
+    cudaFuncAttributes fa;
+    memset(&fa, 0, sizeof fa);
+    CUDA_CHECK(im, cudaFuncGetAttributes(&fa, kern));
+    if (im->err) return -1;
+    size_t stat = fa.sharedSizeBytes;
+    if (stat + bytes <= 48 * 1024) return 0;
+    if (stat + bytes > im->smem_optin) {
+        cu_fail(im, RLC_EUNSUP,
+                "%s: needs %zu bytes of shared memory per block (%zu static + %zu dynamic), the device allows %zu",
+                who, stat + bytes, stat, bytes, im->smem_optin);
         return -1;
     }
     CUDA_CHECK(im, cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));

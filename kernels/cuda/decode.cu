@@ -109,6 +109,7 @@ __global__ void __launch_bounds__(PA_THREADS)
     bf16 *orow = out + (size_t)n * Hq * D + (size_t)h * D;
     for (int d = threadIdx.x; d < D; d += blockDim.x) orow[d] = __float2bfloat16_rn(l > 0.f ? o[d] / l : 0.f);
 }
+RLC_STATIC_SMEM(32 * sizeof(float) + PA_THREADS * (sizeof(float) + sizeof(long long)), paged_attn_k);
 
 /* The same attention with one block per (token, kv head) serving all G = Hq / Hk query heads
  * of the group, so each K/V row is read once per group instead of once per head (7x less
@@ -218,6 +219,7 @@ RLC_UNROLL
         orow[i] = __float2bfloat16_rn(l > 0.f ? o[i] / l : 0.f);
     }
 }
+RLC_STATIC_SMEM(PA_THREADS * sizeof(long long) + 3 * PA_MAXG * sizeof(float), paged_attn_gqa_k);
 
 void cu_gather_rows(rlc_backend_t *be, void *dst, const void *src, const int32_t *rows, int M, int C) {
     cu_impl *im = IM(be);

@@ -41,6 +41,8 @@ template <class T> __global__ void sumsq_k(double *part, const T *x, size_t n) {
         part[blockIdx.x] = t;
     }
 }
+RLC_STATIC_SMEM(RED_THREADS / 32 * sizeof(double), sumsq_k<float>);
+RLC_STATIC_SMEM(RED_THREADS / 32 * sizeof(double), sumsq_k<bf16>);
 /* Stage 2: one thread adds the block partials in order. */
 __global__ void sumsq_final_k(double *part, int nb) {
     if (threadIdx.x == 0) {

@@ -55,6 +55,12 @@ typedef enum {
     cudaDevAttrMaxSharedMemoryPerBlockOptin = 97,
 } cudaDeviceAttr;
 typedef enum { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 } cudaFuncAttribute;
+/* The subset of cudaFuncGetAttributes' answer the launchers read. */
+struct cudaFuncAttributes {
+    size_t sharedSizeBytes; /* static __shared__ bytes of the kernel */
+    int maxThreadsPerBlock;
+    int maxDynamicSharedSizeBytes;
+};
 struct cudaDeviceProp {
     char name[256];
     size_t totalGlobalMem;
@@ -100,6 +106,22 @@ struct state_t {
 inline state_t &S() {
     static state_t s;
     return s;
+}
+
+/* Static __shared__ bytes per kernel. A function-static array is invisible to the launch
+ * (it is not a parameter), so each kernel that declares some registers their size next to
+ * its definition (RLC_STATIC_SMEM); cudaFuncGetAttributes reports it and every launch checks
+ * static + dynamic bytes the way the driver does. */
+inline std::map<const void *, size_t> &static_smem() {
+    static std::map<const void *, size_t> m;
+    return m;
+}
+struct smem_reg {
+    smem_reg(const void *k, size_t bytes) { static_smem()[k] = bytes; }
+};
+inline size_t static_smem_of(const void *k) {
+    auto it = static_smem().find(k);
+    return it == static_smem().end() ? 0 : it->second;
 }
 
 [[noreturn]] inline void die(const char *what) {
@@ -233,11 +255,15 @@ template <class F> inline cudaError_t launch(const void *kfn, dim3 g, dim3 b, si
         fprintf(stderr, "cuda-emu: bad launch grid (%u,%u,%u) block (%u,%u,%u)\n", g.x, g.y, g.z, b.x, b.y, b.z);
         return s.last = cudaErrorInvalidConfiguration;
     }
-    size_t lim = kSmemDefault;
+    /* the driver's rule: static + dynamic within 48 KiB, or, after the opt-in
+     * (cudaFuncAttributeMaxDynamicSharedMemorySize = D), dynamic <= D and static + D within
+     * the device's opt-in maximum (cudaFuncSetAttribute checked the latter) */
+    size_t stat = static_smem_of(kfn);
     auto it = s.max_dyn.find(kfn);
-    if (it != s.max_dyn.end()) lim = (size_t)it->second;
-    if (smem > lim) {
-        fprintf(stderr, "cuda-emu: %zu bytes of dynamic shared memory over the kernel's limit %zu\n", smem, lim);
+    bool over = it == s.max_dyn.end() ? stat + smem > kSmemDefault : smem > (size_t)it->second;
+    if (over) {
+        fprintf(stderr, "cuda-emu: %zu static + %zu dynamic bytes of shared memory over the kernel's limit %zu\n", stat,
+                smem, it == s.max_dyn.end() ? kSmemDefault : stat + (size_t)it->second);
         return s.last = cudaErrorInvalidValue;
     }
     /* Shared memory starts as NaN bytes so reads of never-written smem show up. */
@@ -329,6 +355,12 @@ inline unsigned long long atomicAdd(unsigned long long *p, unsigned long long v)
         rlc_emu::launch((const void *)(kern), dim3(grid), dim3(block), (size_t)(smem), [=]() { kern(__VA_ARGS__); }); \
     } while (0)
 #define RLC_DYN_SMEM(T, name) T *name = (T *)rlc_emu::S().dyn_smem
+#define RLC_SMEM_CAT2(a, b) a##b
+#define RLC_SMEM_CAT(a, b) RLC_SMEM_CAT2(a, b)
+/* RLC_STATIC_SMEM(bytes, kernel): the kernel's static __shared__ total, for the emulator's
+ * launch checks (on a GPU the driver knows it; the macro is empty there). */
+#define RLC_STATIC_SMEM(bytes, ...)                                                                                    \
+    static const rlc_emu::smem_reg RLC_SMEM_CAT(rlc_smem_reg_, __LINE__)((const void *)(__VA_ARGS__), (bytes))
 
 
 /* ---- nvcuda::wmma (bf16 16x16x16 with fp32 accumulators), warp-collective in spirit: each
@@ -549,7 +581,17 @@ inline cudaError_t cudaGraphExecDestroy(cudaGraphExec_t x) {
     return cudaSuccess;
 }
 template <class K> inline cudaError_t cudaFuncSetAttribute(K kern, cudaFuncAttribute, int v) {
-    if (v > (int)rlc_emu::kSmemOptin) return cudaErrorInvalidValue;
+    if (v < 0 || (size_t)v + rlc_emu::static_smem_of((const void *)kern) > rlc_emu::kSmemOptin)
+        return rlc_emu::S().last = cudaErrorInvalidValue;
     rlc_emu::S().max_dyn[(const void *)kern] = v;
+    return cudaSuccess;
+}
+template <class K> inline cudaError_t cudaFuncGetAttributes(cudaFuncAttributes *a, K kern) {
+    const void *k = (const void *)kern;
+    a->sharedSizeBytes = rlc_emu::static_smem_of(k);
+    a->maxThreadsPerBlock = 1024;
+    auto it = rlc_emu::S().max_dyn.find(k);
+    a->maxDynamicSharedSizeBytes =
+        it != rlc_emu::S().max_dyn.end() ? it->second : (int)(rlc_emu::kSmemDefault - a->sharedSizeBytes);
     return cudaSuccess;
 }

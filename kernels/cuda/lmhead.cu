@@ -83,6 +83,7 @@ __global__ void lm_row_k(const float *z, int V, const int32_t *tgt, float *logp,
         dz[(size_t)r * V + v] = __float2bfloat16_rn(inv_temp * g);
     }
 }
+RLC_STATIC_SMEM(LM_THREADS / 32 * sizeof(sm_stat), lm_row_k);
 
 /* Tokens per chunk: RLC_CUDA_LMHEAD_CHUNK if set, else as many as fit the workspace budget
  * (a multiple of 64 when possible, so the GEMMs keep a good shape). */

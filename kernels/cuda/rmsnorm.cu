@@ -33,6 +33,8 @@ __global__ void rmsnorm_fwd_k(bf16 *resid, bf16 *out, float *rstd, const bf16 *a
         out[row + c] = __float2bfloat16_rn(__bfloat162float(x[c]) * r * __bfloat162float(w[c]));
     if (threadIdx.x == 0) rstd[blockIdx.x] = r;
 }
+RLC_STATIC_SMEM(32 * sizeof(float), rmsnorm_fwd_k<true>);
+RLC_STATIC_SMEM(32 * sizeof(float), rmsnorm_fwd_k<false>);
 
 /* Block b handles rows b, b+gridDim.x, ...: dinp += dx (bf16), part[b, :] = its dw partial.
  * dx = r*w*dy - x * r^3 * sum(dy*w*x) / C. */
@@ -58,6 +60,7 @@ __global__ void rmsnorm_bwd_k(bf16 *dinp, float *part, const bf16 *dout, const b
     }
     for (int c = threadIdx.x; c < C; c += blockDim.x) part[(size_t)blockIdx.x * C + c] = dwp[c];
 }
+RLC_STATIC_SMEM(32 * sizeof(float), rmsnorm_bwd_k);
 
 /* dst[c] += sum_p part[p, c] for p = 0..P-1 in order. */
 __global__ void partial_sum_k(float *dst, const float *part, int P, int C) {

@@ -180,6 +180,9 @@ __global__ void __launch_bounds__(SAMPLE_THREADS)
         logp_out[blockIdx.x] = (x[t] - mx) / T - lse;
     }
 }
+RLC_STATIC_SMEM(SW * (sizeof(arg_t) + sizeof(double)) + 256 * (sizeof(unsigned) + sizeof(unsigned long long)) +
+                    2 * sizeof(uint32_t),
+                sample_k);
 
 void cu_sample(rlc_backend_t *be, int32_t *tokens, float *logp, const float *logits, const rlc_sample_params_t *params,
                int M, int V) {
