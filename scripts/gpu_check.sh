@@ -75,7 +75,7 @@ JOBS=$(nproc 2>/dev/null || echo 8)
 if cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRLC_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
   "${CMAKE_EXTRA[@]}" >"$REPORT/build.log" 2>&1 &&
   GPU_TESTS=$(cd "$BUILD" && ctest -N -L gpu | sed -n 's/^ *Test *#[0-9]*: *//p') &&
-  cmake --build "$BUILD" -j "$JOBS" --target test_cuda_emu test_cuda_emu_model bench_gpu $GPU_TESTS \
+  cmake --build "$BUILD" -j "$JOBS" --target test_cuda_emu test_cuda_emu_decode test_cuda_emu_model bench_gpu $GPU_TESTS \
     >>"$REPORT/build.log" 2>&1; then
   say "- build: ok ($(($(date +%s) - t_start)) s)"
   built=1
@@ -102,7 +102,7 @@ if [ "$built" = 1 ] && [ -z "${RLC_SKIP_TESTS:-}" ]; then
   else
     say "- tests: ok"
   fi
-  for t in "$BUILD"/tests/gpu/test_gpu_ops; do
+  for t in "$BUILD"/tests/gpu/test_gpu_ops "$BUILD"/tests/gpu/test_gpu_decode; do
     [ -x "$t" ] && (cd "$BUILD" && "$t" 2>&1 | grep -E "nmse|rounded up|->" | sed 's/^/    /') >>"$REPORT/tests.log"
   done
 fi

@@ -85,9 +85,7 @@ enum {
     FLAG_BAD_PAGED = 8,   /* paged attention: bad cu_q / ctx_len / block table entry */
 };
 
-#ifndef RLC_CUDA_EMU
 struct gemm_entry; /* matmul.cu: cached cuBLASLt descriptors + algorithm per shape */
-#endif
 
 struct cu_impl {
     int device;
@@ -110,13 +108,11 @@ struct cu_impl {
     int row_invariant; /* honour be->row_invariant (gemm_rows.cu); RLC_CUDA_ROW_INVARIANT=0 clears it */
     int rowinv;        /* which row-invariant kernel: ROWINV_* of gemm_rows_tc.cuh (RLC_CUDA_ROWINV) */
     unsigned scratch_epoch; /* bumped when the op workspace moves: graphs captured before are stale */
-#ifndef RLC_CUDA_EMU
-    cublasLtHandle_t lt;
+    cublasLtHandle_t lt; /* the emulator's stand-in in the emulation build (emu_cublaslt.h) */
     void *lt_ws;
     size_t lt_ws_size;
     gemm_entry *gemm_cache;
     int gemm_cached;
-#endif
 };
 
 static inline cu_impl *IM(rlc_backend_t *be) { return (cu_impl *)be->impl; }
@@ -132,7 +128,6 @@ void cu_fail_cuda(cu_impl *im, cudaError_t e, const char *call, const char *file
     } while (0)
 /* After every kernel launch: configuration errors surface here, faults at the next sync. */
 #define LAUNCH_CHECK(im) CUDA_CHECK(im, cudaGetLastError())
-#ifndef RLC_CUDA_EMU
 #define CUBLAS_CHECK(im, call)                                                                                         \
     do {                                                                                                               \
         cublasStatus_t s_ = (call);                                                                                    \
@@ -140,7 +135,6 @@ void cu_fail_cuda(cu_impl *im, cudaError_t e, const char *call, const char *file
             RLC_CU_NS::cu_fail((im), RLC_ERR, "cuBLASLt: %s failed: %s (%s:%d)", #call, cublasLtGetStatusString(s_),   \
                                __FILE__, __LINE__);                                                                    \
     } while (0)
-#endif
 
 /* The op workspace, at least `bytes` large (stream-ordered reuse: ops on the one stream never
  * overlap). NULL after recording an error. */

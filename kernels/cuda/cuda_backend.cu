@@ -93,11 +93,9 @@ static void be_destroy(rlc_backend_t *be) {
     if (im) {
         cudaSetDevice(im->device);
         if (im->stream) cudaStreamSynchronize(im->stream);
-#ifndef RLC_CUDA_EMU
         cu_gemm_cache_free(im);
         if (im->lt_ws) cudaFree(im->lt_ws);
         if (im->lt) cublasLtDestroy(im->lt);
-#endif
         if (im->scratch) cudaFree(im->scratch);
         if (im->d_flag) cudaFree(im->d_flag);
         if (im->d_red) cudaFree(im->d_red);
@@ -303,14 +301,12 @@ static int create(rlc_backend_t **out, int device, int threads) {
     } else if (cudaMallocHost((void **)&im->stage, bytes = STAGE_ELEMS * sizeof(float)) != cudaSuccess) {
         what = "the pinned staging buffer";
     }
-#ifndef RLC_CUDA_EMU
     else if (cublasLtCreate(&im->lt) != CUBLAS_STATUS_SUCCESS) {
         what = "the cuBLASLt handle";
     } else if (cudaMalloc(&im->lt_ws, bytes = LT_WORKSPACE) != cudaSuccess) {
         what = "the cuBLASLt workspace";
     }
     im->lt_ws_size = im->lt_ws ? LT_WORKSPACE : 0;
-#endif
     if (!what && cudaMemset(im->d_flag, 0, sizeof(int)) != cudaSuccess) what = "the error flag";
     if (what) {
         char w[96];

@@ -595,3 +595,5 @@ template <class K> inline cudaError_t cudaFuncGetAttributes(cudaFuncAttributes *
         it != rlc_emu::S().max_dyn.end() ? it->second : (int)(rlc_emu::kSmemDefault - a->sharedSizeBytes);
     return cudaSuccess;
 }
+
+#include "kernels/cuda/emu_cublaslt.h"

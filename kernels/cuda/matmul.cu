@@ -1,7 +1,11 @@
 /* Matmuls: row-major [N, IC] x [OC, IC]^T products mapped onto column-major cuBLASLt calls
  * (bf16 A/B, fp32 compute, bf16 or fp32 D, bias epilogue, 32 MiB workspace). Descriptors and
- * the heuristic's algorithm are cached per (shape, types, pointer alignment). In the CPU
- * emulation build a plain loop stands in for cuBLASLt, so the layout mapping is still tested.
+ * the heuristic's algorithm are cached per (shape, types, pointer alignment). The heuristic
+ * is asked with the BIAS epilogue's pointer already on the descriptor (a NULL one may get no
+ * algorithm, or one chosen for another alignment), and only for bias vectors aligned to 16
+ * bytes or more: a less aligned one is added by add_bias_k after a GEMM without it. In the
+ * CPU emulation build kernels/cuda/emu_cublaslt.h stands in for cuBLASLt (strictly), so the
+ * layout mapping and the descriptor setup are tested too.
  * While be->row_invariant is set, matmul_fwd goes to the row-invariant kernel of gemm_rows.cu
  * (SIMT) or gemm_rows_tc.cu (tensor cores), as RLC_CUDA_ROWINV chose.
  * Exports: cu_matmul_fwd, cu_matmul_bwd, cu_gemm, cu_gemm_cache_free, mm_fwd, mm_dinp, mm_dw. */
@@ -14,51 +18,13 @@
 
 namespace RLC_CU_NS {
 
-#ifdef RLC_CUDA_EMU
-
-static float ld_any(const void *p, gemm_dt dt, size_t i) {
-    return dt == GEMM_F32 ? ((const float *)p)[i] : __bfloat162float(((const bf16 *)p)[i]);
-}
-
-static void gemm_host(const gemm_t &g) {
-    for (int j = 0; j < g.n; j++)
-        for (int i = 0; i < g.m; i++) {
-            float acc = 0.f;
-            for (int l = 0; l < g.k; l++) {
-                float a = __bfloat162float(g.ta ? g.A[(size_t)i * g.lda + l] : g.A[(size_t)l * g.lda + i]);
-                float b = __bfloat162float(g.tb ? g.B[(size_t)l * g.ldb + j] : g.B[(size_t)j * g.ldb + l]);
-                acc += a * b;
-            }
-            size_t o = (size_t)j * g.ldd + i;
-            float v = g.alpha * acc;
-            if (g.beta != 0.f) v += g.beta * ld_any(g.D, g.dt, o);
-            if (g.bias) v += __bfloat162float(g.bias[i]);
-            if (g.dt == GEMM_F32)
-                ((float *)g.D)[o] = v;
-            else
-                ((bf16 *)g.D)[o] = __float2bfloat16_rn(v);
-        }
-}
-
-/* Stands in for cuBLASLt, also inside a graph capture (recorded, run at each replay). */
-void cu_gemm(cu_impl *im, const gemm_t &g) {
-    (void)im;
-    if (g.m <= 0 || g.n <= 0) return;
-    gemm_t c = g;
-    rlc_emu::host_op([c]() { gemm_host(c); });
-}
-
-void cu_gemm_cache_free(cu_impl *im) { (void)im; }
-
-#else
-
 enum { GEMM_CACHE_MAX = 256 };
 
 /* Largest power of two (<= 256) dividing the address: the heuristic must only pick kernels
  * whose vector loads that alignment allows. */
 static int align_of(const void *p) {
     int a = 256;
-    while (a > 2 && ((uintptr_t)p % (uintptr_t)a)) a >>= 1;
+    while (a > 1 && ((uintptr_t)p % (uintptr_t)a)) a >>= 1;
     return a;
 }
 
@@ -89,8 +55,9 @@ void cu_gemm_cache_free(cu_impl *im) {
     im->gemm_cached = 0;
 }
 
-/* Build descriptors and ask the heuristic for the best algorithm; 0 ok. */
-static int entry_build(cu_impl *im, gemm_entry *e, const gemm_key &k) {
+/* Build descriptors and ask the heuristic for the best algorithm; 0 ok. `bias` (the first
+ * call's vector, of the key's alignment) is on the descriptor before the heuristic runs. */
+static int entry_build(cu_impl *im, gemm_entry *e, const gemm_key &k, const void *bias) {
     memset(e, 0, sizeof *e);
     e->key = k;
     cudaDataType_t dt = k.dt == GEMM_F32 ? CUDA_R_32F : CUDA_R_16BF;
@@ -104,6 +71,7 @@ static int entry_build(cu_impl *im, gemm_entry *e, const gemm_key &k) {
         cudaDataType_t bt = CUDA_R_16BF;
         CUBLAS_CHECK(im, cublasLtMatmulDescSetAttribute(e->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
         CUBLAS_CHECK(im, cublasLtMatmulDescSetAttribute(e->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt, sizeof bt));
+        CUBLAS_CHECK(im, cublasLtMatmulDescSetAttribute(e->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
     }
     CUBLAS_CHECK(im, cublasLtMatrixLayoutCreate(&e->la, CUDA_R_16BF, k.ta ? k.k : k.m, k.ta ? k.m : k.k, k.lda));
     CUBLAS_CHECK(im, cublasLtMatrixLayoutCreate(&e->lb, CUDA_R_16BF, k.tb ? k.n : k.k, k.tb ? k.k : k.n, k.ldb));
@@ -132,9 +100,9 @@ static int entry_build(cu_impl *im, gemm_entry *e, const gemm_key &k) {
         if (st != CUBLAS_STATUS_SUCCESS || nres == 0)
             cu_fail(im, RLC_EUNSUP,
                     "cuBLASLt: no algorithm for m=%d n=%d k=%d (trans %c%c, lda %d ldb %d ldd %d, %s out, "
-                    "alignment %d/%d/%d bytes): %s",
+                    "alignment %d/%d/%d bytes, bias %d): %s",
                     k.m, k.n, k.k, k.ta ? 'T' : 'N', k.tb ? 'T' : 'N', k.lda, k.ldb, k.ldd,
-                    k.dt == GEMM_F32 ? "f32" : "bf16", k.alA, k.alB, k.alD, cublasLtGetStatusString(st));
+                    k.dt == GEMM_F32 ? "f32" : "bf16", k.alA, k.alB, k.alD, k.alBias, cublasLtGetStatusString(st));
     }
     cublasLtMatmulPreferenceDestroy(pref);
     if (im->err) {
@@ -147,6 +115,10 @@ static int entry_build(cu_impl *im, gemm_entry *e, const gemm_key &k) {
 
 void cu_gemm(cu_impl *im, const gemm_t &g) {
     if (g.m <= 0 || g.n <= 0 || im->err) return;
+    if (g.bias && align_of(g.bias) < 16) { /* mm_fwd routes these to add_bias_k */
+        cu_fail(im, RLC_EINVAL, "cuBLASLt: a bias epilogue needs a 16-byte aligned vector");
+        return;
+    }
     gemm_key k;
     memset(&k, 0, sizeof k);
     k.ta = g.ta;
@@ -175,11 +147,11 @@ void cu_gemm(cu_impl *im, const gemm_t &g) {
         if (!im->gemm_cache) im->gemm_cache = (gemm_entry *)calloc(GEMM_CACHE_MAX, sizeof(gemm_entry));
         if (im->gemm_cache && im->gemm_cached < GEMM_CACHE_MAX) {
             e = &im->gemm_cache[im->gemm_cached];
-            if (entry_build(im, e, k)) return;
+            if (entry_build(im, e, k, g.bias)) return;
             im->gemm_cached++;
         } else { /* cache full: build, use once, drop */
             e = &tmp;
-            if (entry_build(im, e, k)) return;
+            if (entry_build(im, e, k, g.bias)) return;
             owned = true;
         }
     }
@@ -192,24 +164,36 @@ void cu_gemm(cu_impl *im, const gemm_t &g) {
     if (owned) entry_destroy(e);
 }
 
-#endif
-
-/* out[n, o] += bias[o] (bf16 rows): the bias of a GEMM whose bias vector cuBLASLt cannot take. */
-__global__ void add_bias_k(bf16 *out, const bf16 *bias, int N, int OC) {
+/* out[n, o] += bias[o] (bf16 or f32 rows): the bias of a GEMM whose bias vector the epilogue
+ * cannot take (aligned below 16 bytes). */
+template <class T> __global__ void add_bias_k(T *out, const bf16 *bias, int N, int OC) {
     size_t total = (size_t)N * OC;
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x)
-        out[i] = __float2bfloat16_rn(__bfloat162float(out[i]) + __bfloat162float(bias[i % OC]));
+        stf(out + i, ldf(out + i) + __bfloat162float(bias[i % OC]));
 }
+
+#ifdef RLC_CUDA_EMU
+/* For the emulated tests: what the cuBLASLt stand-in's heuristic was shown. */
+extern "C" void rlc_cuda_emu_lt_log(long *heuristics, long *bias_calls, long *bias_null, int *min_bias_align) {
+    const rlc_emu::lt_log_t &l = rlc_emu::lt_log();
+    *heuristics = l.heuristics;
+    *bias_calls = l.bias_calls;
+    *bias_null = l.bias_null;
+    *min_bias_align = l.min_bias_align;
+}
+#endif
 
 void mm_fwd(cu_impl *im, void *out, gemm_dt dt, const bf16 *inp, const bf16 *w, const bf16 *bias, int N, int IC,
             int OC, float alpha) {
     /* The bias epilogue reads the vector with wide loads; a view into the parameter buffer
-     * that is not 16-byte aligned gets a separate add instead (bf16 output only). */
-    bool separate = bias && ((uintptr_t)bias % 16) && dt == GEMM_BF16;
+     * that is not 16-byte aligned gets a separate add instead. */
+    bool separate = bias && ((uintptr_t)bias % 16);
     gemm_t g = {true, false, OC, N, IC, w, IC, inp, IC, out, dt, OC, alpha, 0.f, separate ? NULL : bias};
     cu_gemm(im, g);
     if (separate && !im->err) {
-        RLC_LAUNCH(add_bias_k, grid_for((size_t)N * OC, 256), 256, 0, im->stream, (bf16 *)out, bias, N, OC);
+        unsigned grid = grid_for((size_t)N * OC, 256);
+        if (dt == GEMM_F32) RLC_LAUNCH(add_bias_k<float>, grid, 256, 0, im->stream, (float *)out, bias, N, OC);
+        else RLC_LAUNCH(add_bias_k<bf16>, grid, 256, 0, im->stream, (bf16 *)out, bias, N, OC);
         LAUNCH_CHECK(im);
     }
 }

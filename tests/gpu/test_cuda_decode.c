@@ -309,6 +309,84 @@ static void test_decode_ops_row_invariant(void **s) {
     bufs_free();
 }
 
+/* The sampler's draw recomputed in double (kernels/cpu/sample.c): key_v = e_v / E_v with
+ * e_v = exp((x_v - max) / T) and E_v = -log(u_v) from the row's Philox stream, the argmax
+ * over the tokens top-k, min-p and top-p keep. Device expf/logf differ from the host's by a
+ * few ulps, so a token whose keep decision is within SAMPLE_EPS of its threshold, or whose
+ * key is within SAMPLE_EPS (relative) of the winner's, may legitimately go either way on
+ * either backend: such a row is a near tie (*robust = 0). Returns the reference token. */
+#define SAMPLE_EPS 1e-5
+
+static double sample_noise(const rlc_sample_params_t *p, int v) {
+    rlc_philox_out_t r = rlc_philox4x32((uint32_t)(v / 4), (uint32_t)p->counter, (uint32_t)(p->counter >> 32), 0,
+                                        (uint32_t)p->seed, (uint32_t)(p->seed >> 32));
+    return -log(((double)(r.v[v % 4] >> 8) + 0.5) / 16777216.0);
+}
+
+static int cmp_desc(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* 1 kept, 0 dropped, -1 within SAMPLE_EPS of a threshold. Top-k compares the logits
+ * themselves (both backends order the same floats the same way), so it is exact. */
+static int sample_keep(const rlc_sample_params_t *p, float xv, float xk, double z, double mass_above) {
+    int unsure = 0;
+    if (p->top_k > 0 && xv < xk) return 0;
+    if (p->min_p > 0) {
+        double t = log(p->min_p);
+        if (z < t - SAMPLE_EPS) return 0;
+        unsure |= z <= t + SAMPLE_EPS;
+    }
+    if (p->top_p > 0 && p->top_p < 1) {
+        if (mass_above > p->top_p + SAMPLE_EPS) return 0;
+        unsure |= mass_above >= p->top_p - SAMPLE_EPS;
+    }
+    return unsure ? -1 : 1;
+}
+
+static int sample_reference(const float *x, int V, const rlc_sample_params_t *p, int *robust) {
+    double mx = -INFINITY, T = p->temperature, s = 0;
+    for (int v = 0; v < V; v++)
+        if (x[v] > mx) mx = x[v];
+    double *z = malloc(sizeof(double) * V * 3), *pr = z + V, *sorted = z + 2 * V;
+    for (int v = 0; v < V; v++) s += exp(z[v] = (x[v] - mx) / T);
+    for (int v = 0; v < V; v++) sorted[v] = pr[v] = exp(z[v]) / s;
+    qsort(sorted, V, sizeof(double), cmp_desc);
+    float xk = -INFINITY; /* the k-th largest logit */
+    if (p->top_k > 0 && p->top_k < V) {
+        float *xs = malloc(sizeof(float) * V);
+        memcpy(xs, x, sizeof(float) * V);
+        for (int i = 0; i < p->top_k; i++) /* partial selection: the k largest to the front */
+            for (int j = i + 1; j < V; j++)
+                if (xs[j] > xs[i]) {
+                    float t = xs[i];
+                    xs[i] = xs[j];
+                    xs[j] = t;
+                }
+        xk = xs[p->top_k - 1];
+        free(xs);
+    }
+    int best = -1, unsure_best = -1;
+    double bk = -1, second = -1, unsure_key = -1;
+    for (int v = 0; v < V; v++) {
+        double above = 0; /* mass of the strictly more probable tokens (sorted descending) */
+        for (int i = 0; i < V && sorted[i] > pr[v]; i++) above += sorted[i];
+        int keep = sample_keep(p, x[v], xk, z[v], above);
+        if (!keep) continue;
+        double key = exp(z[v]) / sample_noise(p, v);
+        if (keep < 0) {
+            if (key > unsure_key) unsure_key = key, unsure_best = v;
+            continue;
+        }
+        if (key > bk) second = bk, bk = key, best = v;
+        else if (key > second) second = key;
+    }
+    *robust = best >= 0 && second < bk * (1 - SAMPLE_EPS) && unsure_key < bk * (1 - SAMPLE_EPS);
+    free(z);
+    return best >= 0 ? best : unsure_best;
+}
+
 static void test_sample(void **s) {
     (void)s;
     enum { M = 48, V = 1000, NCFG = 8 };
@@ -331,27 +409,36 @@ static void test_sample(void **s) {
     }
     set(lg, x);
     int32_t tc[M], tg[M];
-    float lc[M], lgp[M];
+    float lc[M], lgp[M], lca[M], lga[M];
     cpu->sample(cpu, tc, lc, lg->c, par, M, V);
     gpu->sample(gpu, tg, lgp, lg->g, par, M, V);
     gpu_ok();
-    int diff = 0;
-    for (int r = 0; r < M; r++)
-        if (tc[r] != tg[r]) {
-            print_message("    row %d (cfg %d): cpu %d gpu %d\n", r, r % NCFG, tc[r], tg[r]);
-            diff++;
-        }
-    double e = nmse(lgp, lc, M);
-    print_message("  %-28s %d/%d tokens differ, logp nmse %.3g\n", "sample", diff, M, e);
-    assert_int_equal(diff, 0); /* the same definition on the same logits: the same tokens */
-    assert_true(e <= 1e-10);
-    for (int r = 0; r < M; r++) /* and a greedy row is the argmax, the lowest id on ties */
-        if (par[r].temperature == 0) {
+    int near = 0, same = 0;
+    for (int r = 0; r < M; r++) {
+        const float *xr = x + (size_t)r * V;
+        if (par[r].temperature == 0) { /* greedy: the argmax, the lowest id on ties, on both: a contract */
             int am = 0;
             for (int v = 1; v < V; v++)
-                if (x[(size_t)r * V + v] > x[(size_t)r * V + am]) am = v;
-            assert_int_equal(tg[r], am);
+                if (xr[v] > xr[am]) am = v;
+            if (tc[r] != am || tg[r] != am) fail_msg("sample: greedy row %d: cpu %d gpu %d, argmax %d", r, tc[r], tg[r], am);
+        } else {
+            int robust, ref = sample_reference(xr, V, &par[r], &robust);
+            if (!robust) { /* a near tie: either backend may take either side */
+                print_message("    row %d (cfg %d): near tie, cpu %d gpu %d (reference %d)\n", r, r % NCFG, tc[r], tg[r], ref);
+                near++;
+                continue;
+            }
+            if (tc[r] != ref || tg[r] != ref)
+                fail_msg("sample: row %d (cfg %d): cpu %d gpu %d, the draw is %d (not a near tie)", r, r % NCFG, tc[r],
+                         tg[r], ref);
         }
+        lca[same] = lc[r], lga[same] = lgp[r], same++;
+    }
+    double e = nmse(lga, lca, same);
+    print_message("  %-28s %d rows equal, %d near ties (within %.0e) skipped, logp nmse %.3g\n", "sample", same, near,
+                  SAMPLE_EPS, e);
+    assert_true(near <= M / 8); /* near ties are rare: many of them would hide a wrong kernel */
+    assert_true(e <= 1e-10);
     free(x);
     bufs_free();
 }

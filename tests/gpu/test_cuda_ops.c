@@ -8,6 +8,10 @@
  * ops (paged attention, sampling) and launch limits are in test_cuda_decode.c. */
 #include "cuda_harness.h"
 
+#ifdef RLC_CUDA_EMU
+void rlc_cuda_emu_lt_log(long *heuristics, long *bias_calls, long *bias_null, int *min_bias_align);
+#endif
+
 /* ---------------------------------------------------------------- memory, elementwise */
 
 static void test_memory(void **s) {
@@ -298,6 +302,18 @@ static void test_matmul(void **s) {
     gpu->matmul_fwd(gpu, out->g, inp->g, w->g, (char *)b->g + 2, N, IC, OC);
     cmp("matmul_fwd, unaligned bias", out, BF16_TWO); /* GEMM result rounded, then the bias sum */
     bufs_free();
+#ifdef RLC_CUDA_EMU
+    /* the cuBLASLt stand-in saw every BIAS-epilogue heuristic with its pointer set, and never
+     * a vector aligned below 16 bytes (those went through the separate add) */
+    long heur, bias_calls, bias_null;
+    int min_align;
+    rlc_cuda_emu_lt_log(&heur, &bias_calls, &bias_null, &min_align);
+    print_message("  cuBLASLt heuristic: %ld calls, %ld with a bias (%ld NULL), smallest bias alignment %d\n", heur,
+                  bias_calls, bias_null, min_align);
+    assert_true(bias_calls >= 2);
+    assert_int_equal(bias_null, 0);
+    assert_true(min_align >= 16);
+#endif
 }
 
 /* ---------------------------------------------------------------- row-invariant matmul */
