@@ -18,6 +18,7 @@ static const cli_command_t COMMANDS[] = {
     {"generate", cmd_generate, "sample completions with the rollout engine"},
     {"logprobs", cmd_logprobs, "per-token log-probabilities of a text under a model (score a completion)"},
     {"grade", cmd_grade, "grade math answers (a pair, or a JSONL file)"},
+    {"tool", cmd_tool, "run one tool call (calculator, python) as the trainer would"},
     {"tokenize", cmd_tokenize, "text (or a chat prompt) to token ids"},
     {"detokenize", cmd_detokenize, "token ids to text"},
     {"init-model", cmd_init_model, "write a randomly initialised model directory from a config.json"},

@@ -566,6 +566,7 @@ int gen_step(gen_engine_t *e) {
             if (!rc) rc = seq_after_token(e, s, e->s_tok[i], 1);
             e->st.sampled_tokens++;
         }
+        if (!rc && e->cfg.tool_batch_fn) rc = seq_resolve_tools(e); /* the step's tool calls, together */
         if (rc) return rc;
     }
     e->st.steps++;

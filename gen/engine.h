@@ -51,9 +51,13 @@ typedef struct {
     void *tag; /* the request's tag */
 } gen_tool_call_t;
 
-/* Returns 0 and a malloc'd text to append (may be empty), or a negative error which aborts
- * the engine step. */
+/* Returns 0 and a malloc'd text to append (may be empty; NULL when the marker was not a call:
+ * nothing is appended and it does not count), or a negative error which aborts the engine
+ * step. */
 typedef int (*gen_tool_fn)(void *user, const gen_tool_call_t *call, char **out, size_t *out_len);
+/* All the tool calls paused in one engine step at once (so they can run concurrently): fills
+ * outs[i] / out_lens[i] as gen_tool_fn does for calls[i]. */
+typedef int (*gen_tool_batch_fn)(void *user, const gen_tool_call_t *calls, int n, char **outs, size_t *out_lens);
 
 typedef struct {
     size_t kv_budget_bytes; /* KV cache size; 0 = 256 MiB on the CPU, 90% of free memory on a GPU */
@@ -62,6 +66,7 @@ typedef struct {
     int max_batch_tokens;   /* tokens per step (default 512) */
     int max_seqs;           /* sequences per step (default 256) */
     gen_tool_fn tool_fn;
+    gen_tool_batch_fn tool_batch_fn; /* preferred when set: a step's calls answered together */
     void *tool_user;
 } gen_engine_cfg_t;
 

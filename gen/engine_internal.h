@@ -18,6 +18,7 @@ typedef struct {
     char *text;
     size_t text_len, text_cap;
     int n_sampled, n_tool_calls, stop_index;
+    int tool_pending; /* a tool marker fired this step (its index), answered at the step's end; -1 none */
     gen_finish_t finish;
     uint64_t seed;
     long order;
@@ -68,3 +69,8 @@ int seq_build_output(gen_engine_t *e, seq_t *s);
 int seq_finish(gen_engine_t *e, seq_t *s, gen_finish_t why);
 /* After a token was appended: text, stop ids and strings, length, tool pauses. */
 int seq_after_token(gen_engine_t *e, seq_t *s, int32_t t, int sampled);
+/* A tool's answer to a pause: out == NULL means the marker was no call (nothing appended,
+ * not counted); else the text is appended as untrainable tokens. Then the length check. */
+int seq_tool_result(gen_engine_t *e, seq_t *s, char *out, size_t out_len);
+/* Answer every pending tool call of this step in one batch (cfg.tool_batch_fn). */
+int seq_resolve_tools(gen_engine_t *e);

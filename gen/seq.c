@@ -14,6 +14,7 @@ seq_t *seq_new(gen_engine_t *e, int req, int sample, const int32_t *toks, int n,
     s->req = req;
     s->sample = sample;
     s->stop_index = -1;
+    s->tool_pending = -1;
     s->order = e->order++;
     if (gen_grow((void **)&s->toks, &s->cap_toks, n + 64, sizeof *s->toks)) {
         free(s);
@@ -114,6 +115,8 @@ int seq_finish(gen_engine_t *e, seq_t *s, gen_finish_t why) {
     return seq_build_output(e, s);
 }
 
+static int seq_check_length(gen_engine_t *e, seq_t *s);
+
 /* After a sampled or appended token: stops, tools, length. */
 int seq_after_token(gen_engine_t *e, seq_t *s, int32_t t, int sampled) {
     request_t *r = &e->reqs[s->req];
@@ -141,9 +144,12 @@ int seq_after_token(gen_engine_t *e, seq_t *s, int32_t t, int sampled) {
             return seq_finish(e, s, GEN_FINISH_STOP);
         }
     }
-    int gen = s->n_toks - s->n_prompt;
     if (added && p->n_tool_markers && s->n_tool_calls < p->max_tool_calls) {
         int k = seq_find_suffix(s, r->markers, p->n_tool_markers, added);
+        if (k >= 0 && e->cfg.tool_batch_fn) {
+            s->tool_pending = k; /* answered with the step's other calls (seq_resolve_tools) */
+            return 0;
+        }
         if (k >= 0) {
             gen_tool_call_t call = {.request = s->req, .sample = s->sample, .marker = k, .text = s->text,
                                     .text_len = s->text_len, .tag = r->tag};
@@ -151,20 +157,61 @@ int seq_after_token(gen_engine_t *e, seq_t *s, int32_t t, int sampled) {
             size_t out_len = 0;
             int rc = e->cfg.tool_fn(e->cfg.tool_user, &call, &out, &out_len);
             if (rc) return rlc_err_ctx(rc, "tool call");
-            s->n_tool_calls++;
-            if (out_len) {
-                int32_t *ids = NULL;
-                int n = 0;
-                rc = tok_encode(e->tok, out, out_len, 0, &ids, &n);
-                if (!rc) rc = seq_append_text(s, out, out_len);
-                for (int i = 0; !rc && i < n; i++) rc = seq_append_token(s, ids[i], 0.0f, 0);
-                free(ids);
-            }
-            free(out);
-            if (rc) return rc;
-            gen = s->n_toks - s->n_prompt;
+            return seq_tool_result(e, s, out, out_len);
         }
     }
+    return seq_check_length(e, s);
+}
+
+int seq_tool_result(gen_engine_t *e, seq_t *s, char *out, size_t out_len) {
+    int rc = 0;
+    if (out) {
+        s->n_tool_calls++;
+        if (out_len) {
+            int32_t *ids = NULL;
+            int n = 0;
+            rc = tok_encode(e->tok, out, out_len, 0, &ids, &n);
+            if (!rc) rc = seq_append_text(s, out, out_len);
+            for (int i = 0; !rc && i < n; i++) rc = seq_append_token(s, ids[i], 0.0f, 0);
+            free(ids);
+        }
+        free(out);
+    }
+    return rc ? rc : seq_check_length(e, s);
+}
+
+int seq_resolve_tools(gen_engine_t *e) {
+    int n = 0;
+    for (int i = 0; i < e->n_seqs; i++)
+        if (e->seqs[i] && !e->seqs[i]->finished && e->seqs[i]->tool_pending >= 0) n++;
+    if (!n) return 0;
+    gen_tool_call_t *calls = calloc((size_t)n, sizeof *calls);
+    char **outs = calloc((size_t)n, sizeof *outs);
+    size_t *lens = calloc((size_t)n, sizeof *lens);
+    seq_t **who = calloc((size_t)n, sizeof *who);
+    int rc = calls && outs && lens && who ? 0 : RLC_ENOMEM;
+    for (int i = 0, k = 0; !rc && i < e->n_seqs; i++) {
+        seq_t *s = e->seqs[i];
+        if (!s || s->finished || s->tool_pending < 0) continue;
+        who[k] = s;
+        calls[k++] = (gen_tool_call_t){.request = s->req, .sample = s->sample, .marker = s->tool_pending,
+                                       .text = s->text, .text_len = s->text_len, .tag = e->reqs[s->req].tag};
+    }
+    if (!rc && (rc = e->cfg.tool_batch_fn(e->cfg.tool_user, calls, n, outs, lens))) rc = rlc_err_ctx(rc, "tool calls");
+    for (int k = 0; k < n && who; k++) {
+        if (!who[k]) continue;
+        who[k]->tool_pending = -1;
+        if (!rc) rc = seq_tool_result(e, who[k], outs[k], lens[k]);
+        else free(outs ? outs[k] : NULL);
+    }
+    free(calls), free(outs), free(lens), free(who);
+    return rc;
+}
+
+/* The length limits, after a token or a tool's output. */
+static int seq_check_length(gen_engine_t *e, seq_t *s) {
+    const gen_params_t *p = &e->reqs[s->req].p;
+    int gen = s->n_toks - s->n_prompt;
     if (gen >= p->max_new_tokens || s->n_toks >= e->m->cfg.max_position_embeddings)
         return seq_finish(e, s, GEN_FINISH_LENGTH);
     return 0;

@@ -1,0 +1,77 @@
+/* Tools a policy calls during a rollout (docs/tools.md): the call formats (code / hermes /
+ * tags: how a call is written, where generation pauses, how the answer is rendered), the
+ * tools (calculator in-process, python in a sandboxed child, http), and the batch runner the
+ * rollout engine calls once per step so the calls of many samples run concurrently. */
+#pragma once
+#include <stddef.h>
+
+#include "gen/engine.h"
+
+typedef enum {
+    RLC_TOOL_FMT_CODE = 0,   /* ToRL: ```python ... ``` answered by ```output ... ``` */
+    RLC_TOOL_FMT_HERMES = 1, /* Qwen2.5 / Hermes: <tool_call>{json}</tool_call> -> <tool_response> turn */
+    RLC_TOOL_FMT_TAGS = 2,   /* Search-R1: <search>q</search> -> <information>...</information> */
+} rlc_tool_format_t;
+
+enum { RLC_TOOL_CALCULATOR = 1 << 0, RLC_TOOL_PYTHON = 1 << 1, RLC_TOOL_HTTP = 1 << 2 };
+
+typedef enum { RLC_TOOL_OK = 0, RLC_TOOL_ERROR = 1, RLC_TOOL_TIMEOUT = 2 } rlc_tool_status_t;
+
+typedef struct {
+    int tools;               /* RLC_TOOL_* bits enabled */
+    rlc_tool_format_t format;
+    double timeout_s;        /* per call, wall clock (5) */
+    size_t max_output_bytes; /* a call's output is cut here (2048) */
+    int workers;             /* calls run at once (8) */
+    const char *python;      /* interpreter for the python tool ("python3": resolved once to its real path) */
+    const char *http_url;    /* the http tool's endpoint */
+} rlc_tools_cfg_t;
+
+void rlc_tools_cfg_default(rlc_tools_cfg_t *c);
+/* "calculator,python" -> bits; "code" / "hermes" / "tags" -> format. Unknown names: error. */
+int rlc_tools_parse_list(const char *csv, int *tools);
+int rlc_tools_parse_format(const char *name, rlc_tool_format_t *f);
+const char *rlc_tools_format_name(rlc_tool_format_t f);
+
+typedef struct {
+    long calls, errors, timeouts, malformed;
+    double seconds; /* summed over calls (they overlap) */
+} rlc_tools_stats_t;
+
+typedef struct rlc_tools rlc_tools_t;
+
+int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg);
+void rlc_tools_free(rlc_tools_t *t);
+/* The strings whose appearance pauses generation for the format (for gen_params_t). */
+int rlc_tools_markers(const rlc_tools_t *t, const char *const **markers);
+/* gen_tool_batch_fn: user = the rlc_tools_t. */
+int rlc_tools_engine_batch(void *user, const gen_tool_call_t *calls, int n, char **outs, size_t *out_lens);
+/* Counters since the last take (then reset). */
+void rlc_tools_stats_take(rlc_tools_t *t, rlc_tools_stats_t *out);
+
+/* One call of a named tool on its input, as the trainer runs it: *out (malloc'd, the tool's
+ * output or an error text) and *st. Returns 0, or a negative error for bad arguments (an
+ * unknown or disabled tool). */
+int rlc_tool_run(rlc_tools_t *t, const char *tool, const char *input, char **out, size_t *out_len,
+                 rlc_tool_status_t *st);
+
+/* ---- formats (format.c) ---- */
+/* The call that ends `text` (which ends with a marker of f): 1 with the tool's name and
+ * malloc'd input; 0 when the marker closes no call (a code fence of another language, an
+ * opening fence); 2 when the call is malformed (bad JSON, no name): *input is then a
+ * malloc'd error text for the model; a negative error on allocation failure. */
+int rlc_tool_parse(rlc_tool_format_t f, const char *text, size_t len, char *tool, size_t tool_cap, char **input);
+/* The text appended after a call: the output (or error text) wrapped for the format;
+ * malloc'd. */
+char *rlc_tool_render(rlc_tool_format_t f, const char *out, size_t out_len, size_t *len);
+/* The prompt-side description of the enabled tools in the format (for templates); malloc'd. */
+char *rlc_tool_prompt(rlc_tool_format_t f, int tools);
+
+/* ---- tools ---- */
+/* calculator.c: exact arithmetic; returns the result text (or an error text) malloc'd. */
+char *rlc_calculator(const char *expr, rlc_tool_status_t *st);
+/* sandbox.c: run Python code in the sandbox; output (stdout + stderr, cut) malloc'd. */
+char *rlc_python_run(const char *python, const char *code, double timeout_s, size_t max_out, rlc_tool_status_t *st);
+/* The real interpreter behind a name on PATH (a pyenv shim resolved); malloc'd, NULL when
+ * none runs. */
+char *rlc_python_resolve(const char *name);

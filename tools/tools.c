@@ -1,0 +1,226 @@
+/* The tool set of a run: configuration, dispatch of a call to its tool, and the batch the
+ * rollout engine hands over once per step, run by up to `workers` threads at once (a slow
+ * tool does not serialise the batch). A call that is malformed, names an unknown or disabled
+ * tool, fails or times out gets an error text as its output: the policy sees it, training
+ * goes on. Counters feed the step's metrics. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "tools/tool.h"
+
+struct rlc_tools {
+    rlc_tools_cfg_t cfg;
+    char *python;   /* resolved interpreter, or NULL */
+    char *http_url; /* owned copy */
+    const char *markers[1];
+    pthread_mutex_t mu;
+    rlc_tools_stats_t st;
+};
+
+static const char *const TOOL_NAMES[] = {"calculator", "python", "http"};
+static const char *const FORMAT_NAMES[] = {"code", "hermes", "tags"};
+
+void rlc_tools_cfg_default(rlc_tools_cfg_t *c) {
+    memset(c, 0, sizeof *c);
+    c->format = RLC_TOOL_FMT_CODE;
+    c->timeout_s = 5.0;
+    c->max_output_bytes = 2048;
+    c->workers = 8;
+    c->python = "python3";
+}
+
+int rlc_tools_parse_list(const char *csv, int *tools) {
+    int t = 0;
+    for (const char *p = csv; p && *p;) {
+        while (*p == ',' || *p == ' ') p++;
+        if (!*p) break;
+        size_t n = strcspn(p, ", ");
+        int k = 0;
+        while (k < 3 && !(strlen(TOOL_NAMES[k]) == n && !strncmp(TOOL_NAMES[k], p, n))) k++;
+        if (k == 3) return rlc_errc(RLC_EINVAL, "unknown tool '%.*s' (calculator, python, http)", (int)n, p);
+        t |= 1 << k;
+        p += n;
+    }
+    *tools = t;
+    return 0;
+}
+
+int rlc_tools_parse_format(const char *name, rlc_tool_format_t *f) {
+    for (int k = 0; k < 3; k++)
+        if (!strcmp(name, FORMAT_NAMES[k])) {
+            *f = (rlc_tool_format_t)k;
+            return 0;
+        }
+    return rlc_errc(RLC_EINVAL, "unknown tool format '%s' (code, hermes, tags)", name);
+}
+
+const char *rlc_tools_format_name(rlc_tool_format_t f) { return (unsigned)f < 3 ? FORMAT_NAMES[f] : "?"; }
+
+int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg) {
+    *out = NULL;
+    if (!(cfg->timeout_s > 0 && cfg->timeout_s <= 3600))
+        return rlc_errc(RLC_EINVAL, "tool_timeout_s must be in (0, 3600] (got %g)", cfg->timeout_s);
+    if (cfg->max_output_bytes < 16 || cfg->max_output_bytes > (1u << 24))
+        return rlc_errc(RLC_EINVAL, "tool_max_output_bytes must be in [16, 16777216] (got %zu)", cfg->max_output_bytes);
+    if (cfg->workers < 1 || cfg->workers > 256)
+        return rlc_errc(RLC_EINVAL, "tool workers must be in [1, 256] (got %d)", cfg->workers);
+    if ((cfg->tools & RLC_TOOL_HTTP) && !(cfg->http_url && *cfg->http_url))
+        return rlc_errc(RLC_EINVAL, "the http tool needs a URL (tool_http_url)");
+    rlc_tools_t *t = rlc_calloc(1, sizeof *t);
+    if (!t) return RLC_ENOMEM;
+    t->cfg = *cfg;
+    if (cfg->tools & RLC_TOOL_PYTHON) {
+        t->python = rlc_python_resolve(cfg->python ? cfg->python : "python3");
+        if (!t->python) {
+            free(t);
+            return rlc_errc(RLC_EINVAL, "the python tool: no interpreter runs as '%s'", cfg->python ? cfg->python : "python3");
+        }
+    }
+    if (cfg->http_url) t->http_url = strdup(cfg->http_url);
+    t->cfg.http_url = t->http_url;
+    t->markers[0] = cfg->format == RLC_TOOL_FMT_CODE ? "```" : cfg->format == RLC_TOOL_FMT_HERMES ? "</tool_call>" : "</search>";
+    pthread_mutex_init(&t->mu, NULL);
+    *out = t;
+    return 0;
+}
+
+void rlc_tools_free(rlc_tools_t *t) {
+    if (!t) return;
+    pthread_mutex_destroy(&t->mu);
+    free(t->python);
+    free(t->http_url);
+    free(t);
+}
+
+int rlc_tools_markers(const rlc_tools_t *t, const char *const **markers) {
+    *markers = t->markers;
+    return 1;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static char *text_copy(const char *s) {
+    char *d = malloc(strlen(s) + 1);
+    if (d) strcpy(d, s);
+    return d;
+}
+
+int rlc_tool_run(rlc_tools_t *t, const char *tool, const char *input, char **out, size_t *out_len,
+                 rlc_tool_status_t *st) {
+    *out = NULL;
+    *out_len = 0;
+    *st = RLC_TOOL_ERROR;
+    int k = 0;
+    while (k < 3 && strcmp(tool, TOOL_NAMES[k])) k++;
+    char msg[160];
+    if (k == 3 || !(t->cfg.tools & (1 << k))) {
+        snprintf(msg, sizeof msg, "error: no tool named '%.60s' (enabled: %s%s%s)", tool,
+                 t->cfg.tools & RLC_TOOL_CALCULATOR ? "calculator " : "", t->cfg.tools & RLC_TOOL_PYTHON ? "python " : "",
+                 t->cfg.tools & RLC_TOOL_HTTP ? "http" : "");
+        *out = text_copy(msg);
+    } else if (k == 0) {
+        *out = rlc_calculator(input, st);
+    } else if (k == 1) {
+        *out = rlc_python_run(t->python, input, t->cfg.timeout_s, t->cfg.max_output_bytes, st);
+    } else {
+        *out = text_copy("error: the http tool is not available in this build");
+    }
+    if (!*out) return RLC_ENOMEM;
+    *out_len = strlen(*out);
+    /* the calculator's and error texts obey the cap too (room kept for a closing note such
+     * as "[output truncated]" after a cut python output) */
+    if (*out_len > t->cfg.max_output_bytes + 80) {
+        (*out)[t->cfg.max_output_bytes] = 0;
+        *out_len = t->cfg.max_output_bytes;
+    }
+    return 0;
+}
+
+/* One engine call: parse, run, render. *out NULL when the marker closed no call. */
+static int handle_call(rlc_tools_t *t, const gen_tool_call_t *c, char **out, size_t *out_len) {
+    char tool[64], *input = NULL, *res = NULL;
+    size_t res_len = 0;
+    rlc_tool_status_t st = RLC_TOOL_ERROR;
+    int rc = rlc_tool_parse(t->cfg.format, c->text, c->text_len, tool, sizeof tool, &input);
+    *out = NULL;
+    *out_len = 0;
+    if (rc <= 0) return rc; /* not a call, or no memory */
+    double t0 = now_s();
+    int malformed = rc == 2;
+    if (malformed) res = input, input = NULL, res_len = strlen(res); /* the error text is the answer */
+    else if ((rc = rlc_tool_run(t, tool, input, &res, &res_len, &st))) {
+        free(input);
+        return rc;
+    }
+    double dt = now_s() - t0;
+    free(input);
+    if (!res) return RLC_ENOMEM;
+    if (res_len && res[res_len - 1] == '\n') res_len--; /* the format puts its own line break */
+    *out = rlc_tool_render(t->cfg.format, res, res_len, out_len);
+    free(res);
+    pthread_mutex_lock(&t->mu);
+    t->st.calls++;
+    t->st.malformed += malformed;
+    t->st.errors += !malformed && st == RLC_TOOL_ERROR;
+    t->st.timeouts += st == RLC_TOOL_TIMEOUT;
+    t->st.seconds += dt;
+    pthread_mutex_unlock(&t->mu);
+    return *out ? 0 : RLC_ENOMEM;
+}
+
+typedef struct {
+    rlc_tools_t *t;
+    const gen_tool_call_t *calls;
+    char **outs;
+    size_t *lens;
+    int n, next, rc;
+    pthread_mutex_t mu;
+} batch_t;
+
+static void *batch_worker(void *arg) {
+    batch_t *b = arg;
+    for (;;) {
+        pthread_mutex_lock(&b->mu);
+        int i = b->rc ? b->n : b->next++;
+        pthread_mutex_unlock(&b->mu);
+        if (i >= b->n) return NULL;
+        int rc = handle_call(b->t, &b->calls[i], &b->outs[i], &b->lens[i]);
+        if (rc) {
+            pthread_mutex_lock(&b->mu);
+            if (!b->rc) b->rc = rc;
+            pthread_mutex_unlock(&b->mu);
+        }
+    }
+}
+
+int rlc_tools_engine_batch(void *user, const gen_tool_call_t *calls, int n, char **outs, size_t *out_lens) {
+    rlc_tools_t *t = user;
+    batch_t b = {.t = t, .calls = calls, .outs = outs, .lens = out_lens, .n = n, .next = 0, .rc = 0};
+    pthread_mutex_init(&b.mu, NULL);
+    int nw = n < t->cfg.workers ? n : t->cfg.workers;
+    pthread_t th[256];
+    int started = 0;
+    for (int w = 1; w < nw; w++) /* the calling thread is worker 0 */
+        if (!pthread_create(&th[started], NULL, batch_worker, &b)) started++;
+    batch_worker(&b);
+    for (int w = 0; w < started; w++) pthread_join(th[w], NULL);
+    pthread_mutex_destroy(&b.mu);
+    if (b.rc)
+        for (int i = 0; i < n; i++) free(outs[i]), outs[i] = NULL;
+    return b.rc;
+}
+
+void rlc_tools_stats_take(rlc_tools_t *t, rlc_tools_stats_t *out) {
+    pthread_mutex_lock(&t->mu);
+    *out = t->st;
+    memset(&t->st, 0, sizeof t->st);
+    pthread_mutex_unlock(&t->mu);
+}
