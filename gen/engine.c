@@ -230,7 +230,8 @@ static int check_params(const gen_engine_t *e, const gen_params_t *p) {
     if (p->max_new_tokens < 1) return rlc_errc(RLC_EINVAL, "max_new_tokens must be at least 1");
     if ((p->n_stop_strings || p->n_tool_markers) && !e->tok)
         return rlc_errc(RLC_EINVAL, "stop strings and tool markers need a tokenizer");
-    if (p->n_tool_markers && !e->cfg.tool_fn) return rlc_errc(RLC_EINVAL, "tool markers given but no tool callback");
+    if (p->n_tool_markers && !e->cfg.tool_fn && !e->cfg.tool_batch_fn)
+        return rlc_errc(RLC_EINVAL, "tool markers given but no tool callback");
     for (int i = 0; i < p->n_stop_strings; i++)
         if (!p->stop_strings[i] || !p->stop_strings[i][0]) return rlc_errc(RLC_EINVAL, "empty stop string");
     for (int i = 0; i < p->n_stop_ids; i++)

@@ -545,6 +545,20 @@ void rl_otc_apply(float *rewards, const int *calls, const float *correct, int n_
     }
 }
 
+void rl_otc_group(float *rewards, const int *calls, const float *correct, int G, int grpo, double c, double alpha,
+                  int *n_best, float *factor) {
+    for (int i = 0; i < G; i++)
+        if (correct[i] > 0.5f && (*n_best < 0 || calls[i] < *n_best)) *n_best = calls[i];
+    for (int i = 0; i < G; i++) {
+        double rt = 1.0;
+        if (correct[i] > 0.5f) {
+            rt = grpo ? rl_otc_grpo(calls[i], *n_best, c) : rl_otc_ppo(calls[i], c);
+            rewards[i] = (float)(alpha * rt * rewards[i]);
+        }
+        if (factor) factor[i] = (float)rt;
+    }
+}
+
 /* ---------------------------------------------------------------- OREAL */
 
 void rl_oreal_weights(const float *w, int T, int positive, float *out) {

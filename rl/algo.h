@@ -215,6 +215,12 @@ double rl_otc_grpo(int m, int n, double c);
  * correct members get r = α·r_tool·r (grpo != 0: OTC-GRPO, else OTC-PPO); wrong keep r. */
 void rl_otc_apply(float *rewards, const int *calls, const float *correct, int n_seq, int G, int grpo, double c,
                   double alpha);
+/* The same for one group of G with the question's n kept across steps (as the paper does):
+ * *n_best is the fewest calls seen so far among the question's correct samples (-1: none
+ * yet), lowered by this group's correct samples, and used for them. factor[i] (may be
+ * NULL) receives the r_tool applied to sample i (1 for wrong ones). */
+void rl_otc_group(float *rewards, const int *calls, const float *correct, int G, int grpo, double c, double alpha,
+                  int *n_best, float *factor);
 
 /* ---------------------------------------------------------------- OREAL token weights */
 

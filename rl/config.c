@@ -12,6 +12,7 @@
 #include "kernels/backend.h"
 #include "rl/algo.h"
 #include "rl/keydefs.h"
+#include "tools/tool.h"
 
 #define K(name, field, type, sect, def, help) RL_KEY(rl_config_t, field, RL_DEF(name, type, sect, def, help))
 #define KE(name, field, sect, def, help, choices, ek)                                                                  \
@@ -73,6 +74,18 @@ static const rl_config_key_t KEYS[] = {
       "rollout KV cache in MiB; 0 = 256 on the CPU, 90% of the memory left on a GPU"),
     K("top_p", top_p, FLOAT, S_GEN, "1", "nucleus sampling mass"),
     K("top_k", top_k, INT, S_GEN, "0", "top-k sampling; 0 = off"),
+
+    K("tools", tools, STR, S_TOOL, "", "tools the policy may call during rollouts: calculator,python,http; empty = none"),
+    K("tool_format", tool_format, STR, S_TOOL, "code", "how calls are written: code (```python), hermes (<tool_call>), tags (<search>)"),
+    K("max_tool_calls", max_tool_calls, INT, S_TOOL, "4", "tool calls per sample at most"),
+    K("tool_timeout_s", tool_timeout_s, FLOAT, S_TOOL, "5", "wall-clock seconds per tool call"),
+    K("tool_max_output_bytes", tool_max_output_bytes, INT, S_TOOL, "2048", "a call's output is cut here"),
+    K("tool_workers", tool_workers, INT, S_TOOL, "8", "tool calls run at once"),
+    K("tool_python", tool_python, STR, S_TOOL, "python3", "the python tool's interpreter"),
+    K("tool_http_url", tool_http_url, STR, S_TOOL, "", "the http tool's endpoint"),
+    K("otc", otc, STR, S_TOOL, "off", "OTC tool-efficiency shaping of correct samples: off, grpo or ppo"),
+    K("otc_c", otc_c, FLOAT, S_TOOL, "0", "OTC smoothing constant c; 0 = max_tool_calls"),
+    K("otc_alpha", otc_alpha, FLOAT, S_TOOL, "1", "OTC alpha: r = alpha * r_tool * r for correct samples"),
 
     K("total_steps", total_steps, INT, S_RUN, "100", "optimizer steps to train"),
     KS(seed, D_SEED),
@@ -188,7 +201,27 @@ int rl_check_save_dtype(const char *s) {
     return 0;
 }
 
+/* The tool keys (docs/tools.md). */
+static int validate_tools(const rl_config_t *c) {
+    int tools;
+    rlc_tool_format_t f;
+    if (rlc_tools_parse_list(c->tools, &tools) || rlc_tools_parse_format(c->tool_format, &f)) return RLC_EINVAL;
+    if (c->max_tool_calls < 0 || c->max_tool_calls > 64) BAD("max_tool_calls = %ld: must lie in [0, 64]", c->max_tool_calls);
+    if (!(c->tool_timeout_s > 0 && c->tool_timeout_s <= 3600))
+        BAD("tool_timeout_s = %g: must lie in (0, 3600]", c->tool_timeout_s);
+    if (c->tool_max_output_bytes < 16 || c->tool_max_output_bytes > (1L << 24))
+        BAD("tool_max_output_bytes = %ld: must lie in [16, 16777216]", c->tool_max_output_bytes);
+    if (c->tool_workers < 1 || c->tool_workers > 256) BAD("tool_workers = %ld: must lie in [1, 256]", c->tool_workers);
+    if (strcmp(c->otc, "off") && strcmp(c->otc, "grpo") && strcmp(c->otc, "ppo"))
+        BAD("otc = '%s': choose off, grpo or ppo", c->otc);
+    if (strcmp(c->otc, "off") && !tools) BAD("otc = %s shapes tool calls, but no tools are enabled (tools = ...)", c->otc);
+    if (!(c->otc_c >= 0 && c->otc_c <= 1e6)) BAD("otc_c = %g: must lie in [0, 1e6]", c->otc_c);
+    if (!(c->otc_alpha > 0 && c->otc_alpha <= 100)) BAD("otc_alpha = %g: must lie in (0, 100]", c->otc_alpha);
+    return 0;
+}
+
 int rl_config_validate(const rl_config_t *c) {
+    if (validate_tools(c)) return RLC_EINVAL;
     int group_algo = c->algo == RL_ADV_GRPO || c->algo == RL_ADV_DRGRPO || c->algo == RL_ADV_RLOO;
     if (c->group_size < 1 || c->group_size > 65536) BAD("group_size = %ld: must lie in [1, 65536]", c->group_size);
     if (group_algo && c->group_size < 2)

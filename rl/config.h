@@ -48,6 +48,15 @@ typedef struct {
     long max_new_tokens, max_prompt_len, kv_cache_mb;
     double temperature, top_p;
     long top_k;
+    /* tools (docs/tools.md) */
+    char *tools;       /* "calculator,python,http"; "" = none */
+    char *tool_format; /* code | hermes | tags */
+    long max_tool_calls, tool_max_output_bytes, tool_workers;
+    double tool_timeout_s;
+    char *tool_python, *tool_http_url;
+    char *otc;         /* off | grpo | ppo: OTC tool-efficiency shaping */
+    double otc_c;      /* smoothing constant c; 0 = max_tool_calls */
+    double otc_alpha;
     /* run */
     long total_steps;
     long seed;

@@ -62,6 +62,8 @@ static void print_step(const rl_step_metrics_t *m, int quiet) {
 
 static void ctx_free(rl_ctx_t *c) {
     gen_engine_free(c->eng);
+    rlc_tools_free(c->tools);
+    free(c->otc_n);
     rlc_optim_free(c->opt);
     rlc_optim_free(c->copt);
     rlc_model_free(c->policy);
@@ -240,6 +242,8 @@ static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train
     if (c->ref && (rc = reserve_acts(c->ref, &micro, seq_len, 0))) goto out;
     if (c->critic && (rc = reserve_acts(c->critic, &micro, seq_len, 1))) goto out;
     gen_engine_cfg_t ec = {.kv_budget_bytes = (size_t)cfg->kv_cache_mb << 20};
+    if ((rc = rl_tools_setup(c, st))) goto out;
+    if (c->tools) ec.tool_batch_fn = rlc_tools_engine_batch, ec.tool_user = c->tools;
     if ((rc = gen_engine_create(&c->eng, c->policy, c->tok, &ec))) goto out;
     report_memory(c->policy, &micro, seq_len);
 out:
@@ -355,7 +359,13 @@ static int save_ckpt(rl_ctx_t *c, rl_train_state_t *st) {
         st->seed = (uint64_t)c->cfg->seed;
         rl_ckpt_model_t ms[2] = {{NULL, c->policy, c->opt}, {"critic", c->critic, c->copt}};
         char *dir = NULL;
-        rc = rl_ckpt_save(c->cfg->run_dir, st, ms, c->critic ? 2 : 1, c->cfg->save_dtype, (int)c->cfg->keep_last, &dir);
+        cJSON *keep = st->extra;
+        st->extra = rl_tools_state_json(c, keep);
+        rc = st->extra || !c->otc_n ? 0 : RLC_ENOMEM;
+        if (!rc)
+            rc = rl_ckpt_save(c->cfg->run_dir, st, ms, c->critic ? 2 : 1, c->cfg->save_dtype, (int)c->cfg->keep_last, &dir);
+        if (st->extra != keep) cJSON_Delete(st->extra);
+        st->extra = keep;
         if (!rc) LOG_INFO("checkpoint: %s", dir);
         free(dir);
     }

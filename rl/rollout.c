@@ -183,6 +183,7 @@ static int round_score(rl_ctx_t *c, long step, rollout_t *R, round_t *rd, int mi
     rlc_reward_ctx_t rctx = {.tokenizer = c->tok, .engine = c->eng, .policy = c->policy, .step = step,
                              .seed = (uint64_t)cfg->seed};
     int rc = rlc_reward_score(c->reward, &rctx, rd->ro, mine * G, rd->rw, NULL, &R->rmetrics);
+    if (!rc && c->tools) rc = rl_tools_score(c, rd->g, rd->ro, rd->rw, rd->cr, mine, &R->rmetrics);
     if (!rc && cfg->overlong_buffer > 0) {
         int Lmax = (int)(cfg->overlong_max_len > 0 ? cfg->overlong_max_len : cfg->max_new_tokens);
         rl_overlong_apply(rd->rw, rd->lens, mine * G, Lmax, (int)cfg->overlong_buffer, (float)cfg->overlong_penalty);
@@ -259,6 +260,11 @@ int rl_rollout(rl_ctx_t *c, long step, rollout_t *R) {
     gp.top_p = (float)cfg->top_p;
     gp.top_k = (int)cfg->top_k;
     gp.max_new_tokens = (int)cfg->max_new_tokens;
+    if (c->tools) {
+        gp.tool_markers = c->tool_markers;
+        gp.n_tool_markers = c->n_tool_markers;
+        gp.max_tool_calls = (int)cfg->max_tool_calls;
+    }
     rc = dist_agree(comm, rc);
     while (!rc && R->n_glob < want && R->rounds < cfg->max_gen_rounds) {
         int take = want - R->n_glob;
@@ -276,6 +282,7 @@ int rl_rollout(rl_ctx_t *c, long step, rollout_t *R) {
     }
     round_free(c, &rd, want);
     if (!rc) rc = dist_agree(comm, reduce_rollout_stats(comm, R, G));
+    if (!rc && c->otc_n) rc = rl_tools_sync(c); /* every rank the same per-question n */
     return rc;
 }
 

@@ -12,7 +12,9 @@
 #include "model/optim.h"
 #include "rewards/reward.h"
 #include "rl/algo.h"
+#include "rl/ckpt.h"
 #include "rl/config.h"
+#include "tools/tool.h"
 #include "rl/metrics.h"
 #include "rl/rundir.h"
 #include "tokenizer/tok.h"
@@ -73,6 +75,10 @@ typedef struct {
     data_iter_t it;
     data_tpl_t tpl;
     int extract_flags;
+    rlc_tools_t *tools;  /* NULL when no tools are enabled */
+    const char *const *tool_markers;
+    int n_tool_markers;
+    int *otc_n;          /* per data row: fewest tool calls of a correct sample so far (-1: none) */
     rl_jsonl_writer_t metrics, samples;
     dist_comm_t *comm; /* borrowed */
     int rank0;         /* this rank writes the run directory */
@@ -113,6 +119,21 @@ typedef struct {
 
 /* Generate, score and filter (collective). */
 int rl_rollout(rl_ctx_t *c, long step, rollout_t *R);
+
+/* ------------------------------------------------------------------ tool use (tooluse.c) */
+
+/* The run's tools from the config (none: c->tools stays NULL) and OTC's per-question n,
+ * restored from a checkpoint's extra state ("otc_n": {row id: n}). */
+int rl_tools_setup(rl_ctx_t *c, const rl_train_state_t *st);
+/* After scoring `mine` groups of a round: tool metrics, and OTC shaping of the correct
+ * samples' rewards (rw) with the per-question n. */
+int rl_tools_score(rl_ctx_t *c, const group_t *g, const rlc_rollout_t *ro, float *rw, const float *cr, int mine,
+                   rlc_metrics_t *ms);
+/* The per-question n made equal on every rank (the minimum). Collective. */
+int rl_tools_sync(rl_ctx_t *c);
+/* extra (borrowed) plus "otc_n" for the checkpoint; extra itself when there is nothing to add,
+ * else a new object the caller frees (NULL on allocation failure). */
+cJSON *rl_tools_state_json(const rl_ctx_t *c, cJSON *extra);
 void rl_rollout_free(rl_ctx_t *c, rollout_t *R);
 /* Per-sequence values of the global batch (the kept groups of every rank, in global order)
  * from each rank's own: global[kidx·G + i] = local[j·G + i]. Collective. */

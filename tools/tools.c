@@ -12,6 +12,8 @@
 #include "core/err.h"
 #include "tools/tool.h"
 
+static const char *const TOOL_NAMES[] = {"calculator", "python", "http"};
+
 struct rlc_tools {
     rlc_tools_cfg_t cfg;
     char *python;   /* resolved interpreter, or NULL */
@@ -20,45 +22,6 @@ struct rlc_tools {
     pthread_mutex_t mu;
     rlc_tools_stats_t st;
 };
-
-static const char *const TOOL_NAMES[] = {"calculator", "python", "http"};
-static const char *const FORMAT_NAMES[] = {"code", "hermes", "tags"};
-
-void rlc_tools_cfg_default(rlc_tools_cfg_t *c) {
-    memset(c, 0, sizeof *c);
-    c->format = RLC_TOOL_FMT_CODE;
-    c->timeout_s = 5.0;
-    c->max_output_bytes = 2048;
-    c->workers = 8;
-    c->python = "python3";
-}
-
-int rlc_tools_parse_list(const char *csv, int *tools) {
-    int t = 0;
-    for (const char *p = csv; p && *p;) {
-        while (*p == ',' || *p == ' ') p++;
-        if (!*p) break;
-        size_t n = strcspn(p, ", ");
-        int k = 0;
-        while (k < 3 && !(strlen(TOOL_NAMES[k]) == n && !strncmp(TOOL_NAMES[k], p, n))) k++;
-        if (k == 3) return rlc_errc(RLC_EINVAL, "unknown tool '%.*s' (calculator, python, http)", (int)n, p);
-        t |= 1 << k;
-        p += n;
-    }
-    *tools = t;
-    return 0;
-}
-
-int rlc_tools_parse_format(const char *name, rlc_tool_format_t *f) {
-    for (int k = 0; k < 3; k++)
-        if (!strcmp(name, FORMAT_NAMES[k])) {
-            *f = (rlc_tool_format_t)k;
-            return 0;
-        }
-    return rlc_errc(RLC_EINVAL, "unknown tool format '%s' (code, hermes, tags)", name);
-}
-
-const char *rlc_tools_format_name(rlc_tool_format_t f) { return (unsigned)f < 3 ? FORMAT_NAMES[f] : "?"; }
 
 int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg) {
     *out = NULL;

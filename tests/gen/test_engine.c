@@ -194,6 +194,24 @@ static int toy_tool(void *user, const gen_tool_call_t *call, char **out, size_t 
     return 0;
 }
 
+typedef struct {
+    int batches, total, max_n, no_call;
+} batch_log_t;
+
+/* The batch hook: every call of a step at once; "no call" answers NULL for all. */
+static int toy_batch(void *user, const gen_tool_call_t *calls, int n, char **outs, size_t *lens) {
+    batch_log_t *b = user;
+    b->batches++;
+    b->total += n;
+    if (n > b->max_n) b->max_n = n;
+    for (int i = 0; i < n; i++) {
+        assert_true(calls[i].text_len > 0);
+        outs[i] = b->no_call ? NULL : strdup("<result>42</result>");
+        lens[i] = outs[i] ? strlen(outs[i]) : 0;
+    }
+    return 0;
+}
+
 static void test_stops_and_tools(void **s) {
     (void)s;
     rlc_model_t *m = load("qwen2-tiny");
@@ -272,6 +290,34 @@ static void test_stops_and_tools(void **s) {
     assert_memory_equal(o4->tokens + first, tool_ids, (size_t)ntool * 4);
     assert_true(first + ntool < o4->n_tokens); /* generation resumed after the tool output */
     check_logprobs(m, e, r4, 0, 1.0f);         /* greedy logp is at T = 1 */
+    /* the batch hook: 4 greedy samples pause in the same step, are answered together, and
+     * continue exactly as the one-at-a-time hook's sample did */
+    batch_log_t bl = {0};
+    gen_engine_cfg_t bcfg = {.page_size = 8, .tool_batch_fn = toy_batch, .tool_user = &bl};
+    gen_engine_t *e2;
+    assert_int_equal(gen_engine_create(&e2, m, g_tok, &bcfg), 0);
+    gen_params_t t4 = t;
+    t4.n = 4;
+    int r5 = gen_submit(e2, pr, np, &t4, NULL);
+    assert_int_equal(gen_run(e2, NULL), 0);
+    assert_int_equal(bl.batches, 1);
+    assert_int_equal(bl.max_n, 4);
+    for (int i = 0; i < 4; i++) {
+        const gen_output_t *oi = gen_output(e2, r5, i);
+        assert_int_equal(oi->n_tool_calls, 1);
+        assert_string_equal(oi->text, o4->text);
+        assert_memory_equal(oi->trainable, o4->trainable, (size_t)o4->n_tokens);
+    }
+    /* a marker that closes no call (NULL answer): nothing appended, not counted */
+    bl.no_call = 1;
+    t4.n = 1;
+    int r6 = gen_submit(e2, pr, np, &t4, NULL);
+    assert_int_equal(gen_run(e2, NULL), 0);
+    const gen_output_t *o6 = gen_output(e2, r6, 0);
+    assert_int_equal(o6->n_tool_calls, 0);
+    assert_null(strstr(o6->text, "<result>"));
+    for (int j = 0; j < o6->n_tokens; j++) assert_int_equal(o6->trainable[j], 1);
+    gen_engine_free(e2);
     free(tool_ids);
     free(pr);
     gen_engine_free(e);

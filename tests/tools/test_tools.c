@@ -1,0 +1,255 @@
+/* Tools (docs/tools.md): every call format's parsing, including malformed and partial calls;
+ * the calculator's exact values and its refusals; the python sandbox against an infinite
+ * loop, a fork bomb, a memory hog, huge output, writing outside its directory and a network
+ * connection (each contained, reported as the tool's error text, within the timeout); the
+ * batch runner's concurrency; OTC shaping values and n carried across steps. */
+#include <time.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "rl/algo.h"
+#include "testutil.h"
+#include "tools/tool.h"
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void expect_parse(rlc_tool_format_t f, const char *text, int want, const char *tool, const char *input) {
+    char name[64], *in = NULL;
+    int rc = rlc_tool_parse(f, text, strlen(text), name, sizeof name, &in);
+    if (rc != want || (tool && strcmp(name, tool)) || (input && (!in || strcmp(in, input)))) {
+        fprintf(stderr, "parse(%s, [%s]) = %d tool [%s] input [%s]; want %d [%s] [%s]\n", rlc_tools_format_name(f), text,
+                rc, name, in ? in : "(null)", want, tool ? tool : "", input ? input : "");
+        fail();
+    }
+    free(in);
+}
+
+static void test_formats(void **state) {
+    (void)state;
+    rlc_tool_format_t C = RLC_TOOL_FMT_CODE, H = RLC_TOOL_FMT_HERMES, T = RLC_TOOL_FMT_TAGS;
+    expect_parse(C, "So:\n```python\nprint(1+1)\n```", 1, "python", "\nprint(1+1)\n");
+    expect_parse(C, "So:\n```python\nprint(1)\n```\n", 1, "python", "\nprint(1)\n"); /* "```\n" in one token */
+    expect_parse(C, "Let me write code:\n```", 0, NULL, NULL);                         /* an opening fence */
+    expect_parse(C, "```js\nx = 1\n```", 0, NULL, NULL);                               /* not python */
+    expect_parse(C, "```python\nprint(1)\n```\n```output\n1\n```\n\nthen ```", 0, NULL, NULL);
+    expect_parse(C, "no fence at all", 0, NULL, NULL);
+    expect_parse(H, "<tool_call>\n{\"name\": \"calculator\", \"arguments\": {\"expression\": \"2+3\"}}\n</tool_call>", 1,
+                 "calculator", "2+3");
+    expect_parse(H, "<tool_call>{\"name\": \"python\", \"arguments\": {\"code\": \"print(7)\"}}</tool_call>", 1, "python",
+                 "print(7)");
+    expect_parse(H, "<tool_call>{\"name\": \"calc\"</tool_call>", 2, "", NULL);           /* bad JSON */
+    expect_parse(H, "<tool_call>{\"arguments\": {}}</tool_call>", 2, "", NULL);          /* no name */
+    expect_parse(H, "<tool_call>{\"name\": 3}</tool_call>", 2, "", NULL);                 /* name not a string */
+    expect_parse(H, "stray </tool_call>", 2, "", NULL);                                   /* no opening tag */
+    expect_parse(H, "<tool_call>{\"name\": \"calculator\", \"arguments\": {\"expression\": \"1", 0, NULL, NULL);
+    expect_parse(T, "I need facts. <search>capital of France</search>", 1, "http", "capital of France");
+    expect_parse(T, "</search>", 2, "", NULL);
+    /* the rendered answers */
+    size_t n;
+    char *r = rlc_tool_render(C, "2", 1, &n);
+    assert_string_equal(r, "\n```output\n2\n```\n");
+    assert_int_equal(n, strlen(r));
+    free(r);
+    r = rlc_tool_render(H, "5", 1, &n);
+    assert_string_equal(r, "<|im_end|>\n<|im_start|>user\n<tool_response>\n5\n</tool_response><|im_end|>\n<|im_start|>assistant\n");
+    free(r);
+    r = rlc_tool_render(T, "Paris", 5, &n);
+    assert_string_equal(r, "\n\n<information>Paris</information>\n\n");
+    free(r);
+    char *p = rlc_tool_prompt(H, RLC_TOOL_CALCULATOR | RLC_TOOL_PYTHON);
+    assert_non_null(strstr(p, "\"name\": \"calculator\""));
+    assert_non_null(strstr(p, "<tool_call>"));
+    free(p);
+    int tools;
+    assert_int_equal(rlc_tools_parse_list("calculator, python", &tools), 0);
+    assert_int_equal(tools, RLC_TOOL_CALCULATOR | RLC_TOOL_PYTHON);
+    assert_true(rlc_tools_parse_list("calculator,shell", &tools) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "shell"));
+    rlc_tool_format_t f;
+    assert_true(rlc_tools_parse_format("xml", &f) < 0);
+}
+
+static void expect_calc(const char *expr, const char *want, rlc_tool_status_t want_st) {
+    rlc_tool_status_t st;
+    char *out = rlc_calculator(expr, &st);
+    if (st != want_st || strncmp(out, want, strlen(want))) {
+        fprintf(stderr, "calculator(%s) = [%s] status %d; want [%s...] status %d\n", expr, out, st, want, want_st);
+        fail();
+    }
+    free(out);
+}
+
+static void test_calculator(void **state) {
+    (void)state;
+    expect_calc("2+3*4", "14", RLC_TOOL_OK);
+    expect_calc("(2+3)*4", "20", RLC_TOOL_OK);
+    expect_calc("2^10", "1024", RLC_TOOL_OK);
+    expect_calc("2**3**2", "512", RLC_TOOL_OK); /* right-associative */
+    expect_calc("-2^2", "-4", RLC_TOOL_OK);
+    expect_calc("2^-2", "1/4", RLC_TOOL_OK);
+    expect_calc("1/3 + 1/6", "1/2 = 0.5", RLC_TOOL_OK);
+    expect_calc("2.5 * 4", "10", RLC_TOOL_OK);
+    expect_calc("1,000 + 1", "1001", RLC_TOOL_OK);
+    expect_calc("123456789123456789 * 987654321987654321", "121932631356500531347203169112635269", RLC_TOOL_OK);
+    expect_calc("3^200/7", "265613988875874769338781322035779626829233452653394495974574961739092490901302182994384699044001/7",
+                RLC_TOOL_OK);
+    expect_calc("6 \xc3\x97 7 \xc3\xb7 3", "14", RLC_TOOL_OK);
+    expect_calc("1/0", "error: division by zero", RLC_TOOL_ERROR);
+    expect_calc("0^-1", "error: division by zero", RLC_TOOL_ERROR);
+    expect_calc("2^(1/2)", "error: the exponent must be an integer", RLC_TOOL_ERROR);
+    expect_calc("10^10^10", "error: the result would exceed", RLC_TOOL_ERROR);
+    expect_calc("2 +", "error: expected a number", RLC_TOOL_ERROR);
+    expect_calc("2 3", "error: unexpected text", RLC_TOOL_ERROR);
+    expect_calc("import os", "error:", RLC_TOOL_ERROR);
+    expect_calc("(((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((1", "error: the expression nests",
+                RLC_TOOL_ERROR);
+    double t0 = now_s();
+    expect_calc("99999^99999", "error: the result would exceed", RLC_TOOL_ERROR);
+    assert_true(now_s() - t0 < 1.0);
+}
+
+static rlc_tools_t *make_tools(int tools, double timeout, size_t max_out, int workers) {
+    rlc_tools_cfg_t c;
+    rlc_tools_cfg_default(&c);
+    c.tools = tools;
+    c.timeout_s = timeout;
+    c.max_output_bytes = max_out;
+    c.workers = workers;
+    rlc_tools_t *t = NULL;
+    if (rlc_tools_create(&t, &c)) fail_msg("tools: %s", rlc_errmsg());
+    return t;
+}
+
+/* One python call: its status, output, and the seconds it took. */
+static double run_py(rlc_tools_t *t, const char *code, rlc_tool_status_t *st, char **out) {
+    size_t n;
+    double t0 = now_s();
+    assert_int_equal(rlc_tool_run(t, "python", code, out, &n, st), 0);
+    return now_s() - t0;
+}
+
+static void expect_contained(rlc_tools_t *t, const char *what, const char *code, rlc_tool_status_t want_st,
+                             const char *needle, double limit_s) {
+    rlc_tool_status_t st;
+    char *out;
+    double dt = run_py(t, code, &st, &out);
+    print_message("  %-22s %.2f s, status %d: %.60s\n", what, dt, st, strrchr(out, '\n') ? strrchr(out, '\n') + 1 : out);
+    if (st != want_st || !strstr(out, needle) || dt > limit_s)
+        fail_msg("%s: status %d (want %d), %.2f s (limit %.1f), output [%s] lacks [%s]", what, st, want_st, dt, limit_s,
+                 out, needle);
+    free(out);
+}
+
+static void test_sandbox(void **state) {
+    (void)state;
+    rlc_tools_t *t = make_tools(RLC_TOOL_PYTHON, 2.0, 1024, 1);
+    rlc_tool_status_t st;
+    char *out;
+    run_py(t, "print(2**100)", &st, &out);
+    assert_int_equal(st, RLC_TOOL_OK);
+    assert_string_equal(out, "1267650600228229401496703205376\n");
+    free(out);
+    expect_contained(t, "infinite loop", "while True: pass", RLC_TOOL_TIMEOUT, "timed out", 4.0);
+    expect_contained(t, "fork bomb", "import os\nwhile True: os.fork()", RLC_TOOL_ERROR, "Operation not permitted", 4.0);
+    expect_contained(t, "subprocess", "import subprocess\nsubprocess.run(['true'])", RLC_TOOL_ERROR, "Operation not permitted",
+                     4.0);
+    expect_contained(t, "memory hog", "x = bytearray(8 * 1024**3)", RLC_TOOL_ERROR, "MemoryError", 4.0);
+    expect_contained(t, "huge output", "while True: print('x' * 1000)", RLC_TOOL_ERROR, "[output truncated]", 4.0);
+    expect_contained(t, "write outside", "open('/tmp/rlc_sandbox_escape_test', 'w').write('x')", RLC_TOOL_ERROR,
+                     "Read-only file system", 4.0);
+    assert_false(access("/tmp/rlc_sandbox_escape_test", F_OK) == 0);
+    expect_contained(t, "network", "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)", RLC_TOOL_ERROR,
+                     "Error", 4.0);
+    /* its own directory is writable, and fresh each call */
+    run_py(t, "open('f.txt', 'w').write('hi'); print(open('f.txt').read())", &st, &out);
+    assert_int_equal(st, RLC_TOOL_OK);
+    assert_string_equal(out, "hi\n");
+    free(out);
+    run_py(t, "import os; print(os.listdir('.'))", &st, &out);
+    assert_string_equal(out, "['main.py']\n");
+    free(out);
+    /* an unknown or disabled tool is an error text, not a failure */
+    size_t n;
+    assert_int_equal(rlc_tool_run(t, "calculator", "1+1", &out, &n, &st), 0);
+    assert_int_equal(st, RLC_TOOL_ERROR);
+    assert_non_null(strstr(out, "no tool named 'calculator'"));
+    free(out);
+    rlc_tools_free(t);
+}
+
+/* A step's calls run concurrently: 6 calls of 0.6 s on 6 workers take about 0.6 s, not 3.6. */
+static void test_batch(void **state) {
+    (void)state;
+    rlc_tools_t *t = make_tools(RLC_TOOL_PYTHON | RLC_TOOL_CALCULATOR, 5.0, 256, 6);
+    enum { N = 7 };
+    const char *texts[N];
+    for (int i = 0; i < 6; i++) texts[i] = "```python\nimport time; time.sleep(0.6); print('slept')\n```";
+    texts[6] = "plain text ending with a fence ```"; /* not a call */
+    gen_tool_call_t calls[N];
+    for (int i = 0; i < N; i++) calls[i] = (gen_tool_call_t){.text = texts[i], .text_len = strlen(texts[i])};
+    char *outs[N] = {0};
+    size_t lens[N];
+    double t0 = now_s();
+    assert_int_equal(rlc_tools_engine_batch(t, calls, N, outs, lens), 0);
+    double dt = now_s() - t0;
+    print_message("  6 sleeping calls on 6 workers: %.2f s\n", dt);
+    assert_true(dt < 2.5);
+    for (int i = 0; i < 6; i++) {
+        assert_non_null(outs[i]);
+        assert_string_equal(outs[i], "\n```output\nslept\n```\n");
+        free(outs[i]);
+    }
+    assert_null(outs[6]);
+    rlc_tools_stats_t st;
+    rlc_tools_stats_take(t, &st);
+    assert_int_equal(st.calls, 6);
+    assert_int_equal(st.errors + st.timeouts + st.malformed, 0);
+    rlc_tools_free(t);
+}
+
+/* OTC-GRPO with n kept per question: hand-computed factors (SPECS.md "OTC"). */
+static void test_otc(void **state) {
+    (void)state;
+    float r[4] = {1, 1, 0, 1}, cr[4] = {1, 1, 0, 1}, fac[4];
+    int calls[4] = {2, 4, 1, 3};
+    int n = -1;
+    rl_otc_group(r, calls, cr, 4, 1, 4.0, 1.0, &n, fac);
+    assert_int_equal(n, 2); /* the fewest calls among the correct ones (the wrong sample's 1 does not count) */
+    assert_true(fabsf(fac[0] - 1.0f) < 1e-6f);                                  /* m = n: sin(pi/2) */
+    assert_true(fabs(fac[1] - sin((2.0 * 2 * 4 / 6) * M_PI / 4)) < 1e-6);       /* f = 2nm/(m+n) = 8/3 */
+    assert_true(fabs(fac[3] - sin((2.0 * 2 * 3 / 5) * M_PI / 4)) < 1e-6);       /* f = 12/5 */
+    assert_true(fabsf(fac[2] - 1.0f) < 1e-6f && r[2] == 0.0f);                  /* wrong: untouched */
+    assert_true(fabsf(r[1] - fac[1]) < 1e-6f);
+    /* the next epoch: a sample with 1 call lowers n for everyone after it */
+    float r2[2] = {1, 1}, cr2[2] = {1, 1};
+    int c2[2] = {1, 2};
+    rl_otc_group(r2, c2, cr2, 2, 1, 4.0, 1.0, &n, fac);
+    assert_int_equal(n, 1);
+    assert_true(fabs(fac[1] - sin((2.0 * 1 * 2 / 3) * M_PI / 2)) < 1e-6);
+    /* a group with no correct sample keeps n */
+    float r3[2] = {0, 0}, cr3[2] = {0, 0};
+    int c3[2] = {0, 0};
+    rl_otc_group(r3, c3, cr3, 2, 1, 4.0, 1.0, &n, NULL);
+    assert_int_equal(n, 1);
+    /* OTC-PPO: cos(m pi / (2m + c)), alpha scales */
+    float r4[1] = {1}, cr4[1] = {1};
+    int c4[1] = {2};
+    int n4 = -1;
+    rl_otc_group(r4, c4, cr4, 1, 0, 4.0, 0.5, &n4, fac);
+    assert_true(fabs(fac[0] - cos(2 * M_PI / 8)) < 1e-6);
+    assert_true(fabs(r4[0] - 0.5 * cos(2 * M_PI / 8)) < 1e-6);
+}
+
+int main(void) {
+    rlc_log_set_level(RLC_LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_formats), cmocka_unit_test(test_calculator), cmocka_unit_test(test_sandbox),
+        cmocka_unit_test(test_batch),   cmocka_unit_test(test_otc),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
