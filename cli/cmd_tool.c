@@ -32,7 +32,7 @@ static int run_call(rlc_tools_t *t, rlc_tool_format_t f, const char *call) {
 
 int cmd_tool(int argc, char **argv) {
     const char *code = NULL, *expr = NULL, *input = NULL, *call = NULL, *format = "code", *python = "python3";
-    const char *tools_csv = "calculator,python";
+    const char *tools_csv = "calculator,python", *url = NULL;
     double timeout = 5.0;
     long max_out = 2048;
     cli_opt_t opts[] = {
@@ -45,6 +45,7 @@ int cmd_tool(int argc, char **argv) {
         {"--timeout", OPT_FLOAT, &timeout, "seconds per call (tool_timeout_s)", 0, 0},
         {"--max-output", OPT_INT, &max_out, "bytes of output kept (tool_max_output_bytes)", 0, 0},
         {"--python", OPT_STR, &python, "the interpreter for the python tool", 0, 0},
+        {"--url", OPT_STR, &url, "the http tool's endpoint (tool_http_url)", 0, 0},
     };
     /* the tool's name comes first: `rlc tool python --code ...` */
     const char *name = NULL;
@@ -54,7 +55,7 @@ int cmd_tool(int argc, char **argv) {
         argv++, argc--;
     }
     int rc = cli_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]),
-                       "rlc tool NAME (--code C | --expr E | --input X) | rlc tool --call TEXT [--format F]",
+                       "rlc tool NAME (--code C | --expr E | --input X) [--url U] | rlc tool --call TEXT [--format F]",
                        "Run one tool call as the trainer would (docs/tools.md) and print its output.");
     if (rc) return rc > 0 ? 0 : cli_fail();
     if (cli_check_range("--max-output", max_out, 16, 16777216)) return cli_fail();
@@ -64,6 +65,7 @@ int cmd_tool(int argc, char **argv) {
     cfg.max_output_bytes = (size_t)max_out;
     cfg.python = python;
     cfg.workers = 1;
+    cfg.http_url = url;
     if (rlc_tools_parse_format(format, &cfg.format)) return cli_fail();
     if (call) {
         if (name || code || expr || input) {

@@ -78,6 +78,7 @@ const rlc_reward_kind_t rlc_reward_kinds[] = {
     {"math", rlc_reward_math_create, "1 if the extracted answer equals the gold answer (math grader), else 0"},
     {"format", rlc_reward_format_create, "1 if the completion has the required answer format, else 0"},
     {"countdown", rlc_reward_countdown_create, "1 if the boxed expression solves the Countdown task exactly"},
+    {"http", rlc_reward_http_create, "rewards (and dense token rewards) from a service over HTTP"},
     {NULL, NULL, NULL},
 };
 

@@ -112,12 +112,15 @@ int rl_tools_sync(rl_ctx_t *c) {
 cJSON *rl_tools_state_json(const rl_ctx_t *c, cJSON *extra) {
     if (!c->otc_n) return extra;
     cJSON *j = extra ? cJSON_Duplicate(extra, 1) : cJSON_CreateObject();
-    cJSON *m = j ? cJSON_AddObjectToObject(j, "otc_n") : NULL;
-    if (!m) {
+    cJSON *m = cJSON_CreateObject();
+    if (!j || !m) {
         cJSON_Delete(j);
+        cJSON_Delete(m);
         return NULL;
     }
     for (int i = 0; i < c->data.n; i++)
         if (c->otc_n[i] >= 0 && c->data.rows[i].id) cJSON_AddNumberToObject(m, c->data.rows[i].id, c->otc_n[i]);
+    if (cJSON_GetObjectItemCaseSensitive(j, "otc_n")) cJSON_ReplaceItemInObjectCaseSensitive(j, "otc_n", m);
+    else cJSON_AddItemToObject(j, "otc_n", m);
     return j;
 }

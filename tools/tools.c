@@ -10,6 +10,9 @@
 #include <time.h>
 
 #include "core/err.h"
+#include <cjson/cJSON.h>
+
+#include "net/http.h"
 #include "tools/tool.h"
 
 static const char *const TOOL_NAMES[] = {"calculator", "python", "http"};
@@ -44,6 +47,7 @@ int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg) {
         }
     }
     if (cfg->http_url) t->http_url = strdup(cfg->http_url);
+    rlc_http_set_max_inflight(cfg->workers);
     t->cfg.http_url = t->http_url;
     t->markers[0] = cfg->format == RLC_TOOL_FMT_CODE ? "```" : cfg->format == RLC_TOOL_FMT_HERMES ? "</tool_call>" : "</search>";
     pthread_mutex_init(&t->mu, NULL);
@@ -76,6 +80,42 @@ static char *text_copy(const char *s) {
     return d;
 }
 
+/* The http tool: POST {"name", "input"} to the configured URL; the answer's "output" string,
+ * or its whole body when it is not such JSON. */
+static char *http_call(rlc_tools_t *t, const char *tool, const char *input, rlc_tool_status_t *st) {
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "name", tool);
+    cJSON_AddStringToObject(b, "input", input);
+    char *body = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    if (!body) return NULL;
+    rlc_http_opts_t o;
+    rlc_http_opts_default(&o);
+    o.timeout_s = t->cfg.timeout_s;
+    o.max_response = t->cfg.max_output_bytes * 4 + 4096;
+    char *resp = NULL;
+    long code;
+    int rc = rlc_http_post_json(t->http_url, body, &o, &resp, NULL, &code);
+    free(body);
+    if (rc) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "error: %s", rlc_errmsg());
+        *st = strstr(msg, "imeout") || strstr(msg, "timed out") ? RLC_TOOL_TIMEOUT : RLC_TOOL_ERROR;
+        return text_copy(msg);
+    }
+    *st = RLC_TOOL_OK;
+    cJSON *j = cJSON_Parse(resp);
+    const cJSON *o2 = j ? cJSON_GetObjectItemCaseSensitive(j, "output") : NULL;
+    if (cJSON_IsString(o2)) {
+        char *r = text_copy(o2->valuestring);
+        free(resp);
+        cJSON_Delete(j);
+        return r;
+    }
+    cJSON_Delete(j);
+    return resp;
+}
+
 int rlc_tool_run(rlc_tools_t *t, const char *tool, const char *input, char **out, size_t *out_len,
                  rlc_tool_status_t *st) {
     *out = NULL;
@@ -94,7 +134,7 @@ int rlc_tool_run(rlc_tools_t *t, const char *tool, const char *input, char **out
     } else if (k == 1) {
         *out = rlc_python_run(t->python, input, t->cfg.timeout_s, t->cfg.max_output_bytes, st);
     } else {
-        *out = text_copy("error: the http tool is not available in this build");
+        *out = http_call(t, tool, input, st);
     }
     if (!*out) return RLC_ENOMEM;
     *out_len = strlen(*out);

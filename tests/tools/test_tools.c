@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "rl/algo.h"
+#include "rl/step.h"
 #include "testutil.h"
 #include "tools/tool.h"
 
@@ -245,11 +246,51 @@ static void test_otc(void **state) {
     assert_true(fabs(r4[0] - 0.5 * cos(2 * M_PI / 8)) < 1e-6);
 }
 
+/* OTC's per-question n survives a checkpoint: restored by row id from the trainer state's
+ * extra ("otc_n"), written back with the rest of extra kept. */
+static void test_otc_state(void **state) {
+    (void)state;
+    rl_config_t cfg;
+    assert_int_equal(rl_config_init(&cfg), 0);
+    assert_int_equal(rl_config_set(&cfg, "tools", "calculator", "test"), 0);
+    assert_int_equal(rl_config_set(&cfg, "otc", "grpo", "test"), 0);
+    rl_ctx_t c;
+    memset(&c, 0, sizeof c);
+    c.cfg = &cfg;
+    data_row_t rows[3];
+    memset(rows, 0, sizeof rows);
+    char *ids[3] = {"q-a", "q-b", "q-c"};
+    for (int i = 0; i < 3; i++) rows[i].id = ids[i];
+    c.data.rows = rows;
+    c.data.n = 3;
+    rl_train_state_t st;
+    memset(&st, 0, sizeof st);
+    st.extra = cJSON_Parse("{\"otc_n\": {\"q-b\": 2, \"gone\": 1}, \"other\": 5}");
+    assert_int_equal(rl_tools_setup(&c, &st), 0);
+    assert_non_null(c.tools);
+    assert_int_equal(c.n_tool_markers, 1);
+    assert_string_equal(c.tool_markers[0], "```");
+    assert_int_equal(c.otc_n[0], -1);
+    assert_int_equal(c.otc_n[1], 2);
+    assert_int_equal(c.otc_n[2], -1);
+    c.otc_n[2] = 0;
+    cJSON *j = rl_tools_state_json(&c, st.extra);
+    assert_true(j != st.extra);
+    char *txt = cJSON_PrintUnformatted(j);
+    assert_string_equal(txt, "{\"otc_n\":{\"q-b\":2,\"q-c\":0},\"other\":5}");
+    free(txt);
+    cJSON_Delete(j);
+    cJSON_Delete(st.extra);
+    rlc_tools_free(c.tools);
+    free(c.otc_n);
+    rl_config_free(&cfg);
+}
+
 int main(void) {
     rlc_log_set_level(RLC_LOG_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_formats), cmocka_unit_test(test_calculator), cmocka_unit_test(test_sandbox),
-        cmocka_unit_test(test_batch),   cmocka_unit_test(test_otc),
+        cmocka_unit_test(test_batch),   cmocka_unit_test(test_otc),        cmocka_unit_test(test_otc_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
