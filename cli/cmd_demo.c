@@ -23,22 +23,19 @@
 #include "rl/loop.h"
 #include "rl/rundir.h"
 #include "rl/sft.h"
+#include "cli/demo.h"
 
 extern const unsigned char rlc_demo_tokenizer_json[], rlc_demo_tokenizer_config[];
 extern const size_t rlc_demo_tokenizer_json_len, rlc_demo_tokenizer_config_len;
 
-typedef struct {
-    double reward[4096];
-    int n;
-} curve_t;
 
-static void on_rl_step(void *user, const rl_step_metrics_t *m) {
+void on_rl_step(void *user, const rl_step_metrics_t *m) {
     curve_t *c = user;
     if (c->n < 4096) c->reward[c->n++] = m->acc;
 }
 
 /* "▁▂▃▄▅▆▇█" sparkline of v[0..n) (bucketed to at most 60 columns). */
-static void sparkline(const double *v, int n, char *out, size_t cap) {
+void sparkline(const double *v, int n, char *out, size_t cap) {
     static const char *bars[] = {"\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"};
     int cols = n < 60 ? n : 60;
     size_t k = 0;
@@ -59,7 +56,7 @@ static void sparkline(const double *v, int n, char *out, size_t cap) {
     }
 }
 
-static int write_model(const char *dir, long seed, int hidden, int layers) {
+int write_model(const char *dir, long seed, int hidden, int layers) {
     int rc = fs_mkdir_p(dir);
     if (rc) return rc;
     char cfg[1024];
@@ -158,23 +155,17 @@ static void style_shift(const char *run, long steps, long span, double *first, d
     if (n[1]) *last = (double)c[1] / n[1];
 }
 
-/* The demo's knobs. */
-typedef struct {
-    const char *dir, *model, *data, *eval_data, *template_name, *ops;
-    long seed, threads, sft_steps, rl_steps, n_train, n_rl, n_eval, hidden, layers;
-    long min_digits, max_digits, group, prompts;
-    double sft_lr, rl_lr, temperature, column_frac;
-    int quick;
-} demo_opts_t;
 
 /* Returns 1 after --help. */
 static int demo_parse(int argc, char **argv, demo_opts_t *d) {
-    *d = (demo_opts_t){.dir = "demo_run", .ops = "+-", .seed = 1, .sft_steps = 1200, .rl_steps = 200,
+    *d = (demo_opts_t){.dir = "demo_run", .ops = "+-", .task = "arith", .seed = 1, .sft_steps = 1200, .rl_steps = 200,
                        .n_train = 3000, .n_rl = 3000, .n_eval = 500, .hidden = 128, .layers = 4, .min_digits = 1,
                        .max_digits = 2, .group = 8, .prompts = 16, .sft_lr = 3e-3, .rl_lr = 2e-4,
                        .temperature = 1.0, .column_frac = 0.5};
     cli_opt_t opts[] = {
         {"--dir", OPT_STR, &d->dir, "working directory (model, data, runs)", 0, 0},
+        {"--task", OPT_STR, &d->task,
+         "arith, or tools: multiplication with a python tool, GRPO without and with OTC (docs/tools.md)", 0, 0},
         {"--model", OPT_STR, &d->model, "run GRPO on this Hugging Face model instead of the tiny one", 0, 0},
         {"--data", OPT_STR, &d->data, "training JSONL (with --model)", 0, 0},
         {"--eval-data", OPT_STR, &d->eval_data, "held-out JSONL (with --model)", 0, 0},
@@ -217,18 +208,21 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
         d->n_eval = d->n_eval < 20 ? d->n_eval : 20;
     }
     if ((d->model != NULL) != (d->data != NULL)) return rlc_errc(RLC_EINVAL, "--model and --data go together");
+    if (strcmp(d->task, "arith") && strcmp(d->task, "tools"))
+        return rlc_errc(RLC_EINVAL, "--task: arith or tools (got '%s')", d->task);
+    if (!strcmp(d->task, "tools") && d->model) return rlc_errc(RLC_EINVAL, "--task tools runs on the tiny model only");
     return 0;
 }
 
 /* Set a key from a number (the demo's values are all in range). */
-static int set_num(rl_config_t *cfg, const char *key, double v) {
+int set_num(rl_config_t *cfg, const char *key, double v) {
     char num[64];
     snprintf(num, sizeof num, "%.17g", v);
     return rl_config_set(cfg, key, num, "demo");
 }
 
 /* The warm start: SFT of the tiny model on the worked solutions; *ckpt its checkpoint. */
-static int demo_sft(const demo_opts_t *d, const char *init, const char *train, const char *sft_run, char **ckpt) {
+int demo_sft(const demo_opts_t *d, const char *init, const char *train, const char *sft_run, char **ckpt) {
     LOG_INFO("[2/4] warm start: %ld SFT steps on worked solutions", d->sft_steps);
     rl_sft_opts_t so;
     int rc = rl_sft_defaults(&so);
@@ -321,6 +315,7 @@ int cmd_demo(int argc, char **argv) {
     if (rc) return rc > 0 ? 0 : cli_fail();
     double t0 = rlc_now();
     if ((rc = fs_mkdir_p(d.dir))) return cli_fail();
+    if (!strcmp(d.task, "tools")) return demo_tools(&d, t0) ? cli_fail() : 0;
     char *rl_data = NULL, *rl_run = NULL;
     rl_config_t cfg;
     rl_config_init(&cfg);

@@ -57,6 +57,9 @@ int rlc_eval_run(gen_engine_t *e, const tok_t *tok, const data_set_t *ds, const 
     gp.top_p = o->top_p;
     gp.top_k = o->top_k;
     gp.max_new_tokens = o->max_new_tokens;
+    gp.tool_markers = o->tool_markers;
+    gp.n_tool_markers = o->n_tool_markers;
+    gp.max_tool_calls = o->max_tool_calls;
     for (int i = 0; i < n && !rc; i++) {
         const data_row_t *row = &ds->rows[i];
         int32_t *ids = row->prompt_ids; /* encoded up front (data_encode_all), else now */
@@ -83,7 +86,7 @@ int rlc_eval_run(gen_engine_t *e, const tok_t *tok, const data_set_t *ds, const 
     if (!correct || !answers) rc = rc ? rc : RLC_ENOMEM;
     for (int i = 0; i < K && answers && !rc; i++)
         if (!(answers[i] = rlc_malloc(MATH_MAX_ANSWER))) rc = RLC_ENOMEM;
-    long tokens = 0;
+    long tokens = 0, calls = 0;
     double total = 0;
     for (int i = 0; i < n && !rc; i++) {
         const data_row_t *row = &ds->rows[i];
@@ -94,6 +97,7 @@ int rlc_eval_run(gen_engine_t *e, const tok_t *tok, const data_set_t *ds, const 
             correct[k] = rlc_grade_row(row, g->text, flags, &o->math, answers[k], MATH_MAX_ANSWER);
             total += correct[k];
             tokens += g->n_tokens;
+            calls += g->n_tool_calls;
             if (comps) {
                 cJSON *c = cJSON_CreateObject();
                 rlc_json_add_text(c, "text", g->text, g->text_len);
@@ -128,6 +132,7 @@ int rlc_eval_run(gen_engine_t *e, const tok_t *tok, const data_set_t *ds, const 
         rlc_evalsum_add_usage(sum, tokens, st.seconds);
         out->summary = rlc_evalsum_json(sum);
         out->pass1 = n ? total / ((double)n * K) : 0;
+        out->tool_calls = n ? (double)calls / ((double)n * K) : 0;
         if (!out->summary) rc = RLC_ENOMEM;
     }
     for (int i = 0; i < K && answers; i++) free(answers[i]);

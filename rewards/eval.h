@@ -26,6 +26,9 @@ typedef struct {
     int extract_flags; /* 0: from the template's answer format */
     math_opts_t math;
     int records; /* build per-item records with completions */
+    /* tool calls, as in training (the engine must have a tool callback): markers, calls per sample */
+    const char *const *tool_markers;
+    int n_tool_markers, max_tool_calls;
 } rlc_eval_opts_t;
 
 void rlc_eval_opts_default(rlc_eval_opts_t *o);
@@ -34,6 +37,7 @@ typedef struct {
     cJSON *items;   /* array of per-item records (when o->records), else NULL */
     cJSON *summary; /* rlc_evalsum_json() */
     double pass1;   /* mean correctness over items and samples */
+    double tool_calls; /* mean tool calls per sample */
 } rlc_eval_result_t;
 
 /* Grade one completion of a row: 1/0; extracted (cap bytes) receives the answer. */

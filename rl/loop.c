@@ -93,7 +93,7 @@ static int make_reward(const char *spec, rlc_reward_t **out) {
 
 /* Held-out pass@1 (4 samples per problem at the training temperature). With several ranks
  * each evaluates a contiguous share of the problems and the correct counts are summed. */
-static int run_eval(rl_ctx_t *c, double *pass1) {
+static int run_eval(rl_ctx_t *c, double *pass1, double *tool_calls) {
     const int K = 4;
     rlc_eval_opts_t eo;
     rlc_eval_opts_default(&eo);
@@ -105,6 +105,11 @@ static int run_eval(rl_ctx_t *c, double *pass1) {
     eo.max_new_tokens = (int)c->cfg->max_new_tokens;
     eo.seed = (uint64_t)c->cfg->seed ^ 0xE7A1ull;
     eo.records = 0;
+    if (c->tools) { /* held-out problems are solved with the tools training uses */
+        eo.tool_markers = c->tool_markers;
+        eo.n_tool_markers = c->n_tool_markers;
+        eo.max_tool_calls = (int)c->cfg->max_tool_calls;
+    }
     dist_comm_t *comm = c->comm;
     long lo = 0, hi = c->eval_data.n;
     dist_split(c->eval_data.n, comm->rank, comm->world, &lo, &hi);
@@ -113,11 +118,16 @@ static int run_eval(rl_ctx_t *c, double *pass1) {
     rlc_eval_result_t r;
     memset(&r, 0, sizeof r);
     int rc = part.n ? rlc_eval_run(c->eng, c->tok, &part, &eo, NULL, &r) : 0;
-    double v[2] = {part.n ? (double)llround(r.pass1 * part.n * K) : 0, (double)part.n * K};
+    double v[3] = {part.n ? (double)llround(r.pass1 * part.n * K) : 0, (double)part.n * K,
+                   part.n ? (double)llround(r.tool_calls * part.n * K) : 0};
     if (!rc && comm->world == 1) *pass1 = r.pass1;
+    if (!rc && comm->world == 1 && tool_calls) *tool_calls = r.tool_calls;
     rlc_eval_result_free(&r);
     rc = dist_agree(comm, rc);
-    if (!rc && comm->world > 1 && !(rc = dist_allreduce_f64(comm, v, 2, DIST_SUM))) *pass1 = v[1] > 0 ? v[0] / v[1] : 0;
+    if (!rc && comm->world > 1 && !(rc = dist_allreduce_f64(comm, v, 3, DIST_SUM))) {
+        *pass1 = v[1] > 0 ? v[0] / v[1] : 0;
+        if (tool_calls) *tool_calls = v[1] > 0 ? v[2] / v[1] : 0;
+    }
     return rc;
 }
 
@@ -388,10 +398,12 @@ static int report_step(rl_ctx_t *c, rl_run_opts_t *o, const rollout_t *R, long s
     mt->tok_per_s = mt->t_total > 0 ? (double)R->tokens_gen / mt->t_total : NAN;
     cJSON *extra = rlc_metrics_json(&R->rmetrics);
     if (c->eval_data.n && cfg->eval_every > 0 && (step + 1) % cfg->eval_every == 0 && !rc) {
-        double p1;
-        if (!(rc = run_eval(c, &p1))) {
+        double p1, calls = 0;
+        if (!(rc = run_eval(c, &p1, &calls))) {
             if (extra) cJSON_AddNumberToObject(extra, "eval_pass1", p1);
+            if (extra && c->tools) cJSON_AddNumberToObject(extra, "eval_tool_calls", calls);
             o->eval_after = p1;
+            o->eval_calls_after = calls;
         }
     }
     mt->extra = extra;
@@ -452,7 +464,7 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
     }
     rl_signal_install();
     if (c.eval_data.n && st.step == 0) {
-        if (!(rc = run_eval(&c, &o->eval_before)))
+        if (!(rc = run_eval(&c, &o->eval_before, &o->eval_calls_before)))
             LOG_INFO("held-out pass@1 before training: %.4f (%d problems x 4 samples)", o->eval_before, c.eval_data.n);
     }
     seqbuf_t b = {0};
@@ -472,7 +484,7 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
             comm->error_agreed = 1; /* every rank saw the same signal verdict */
         }
     }
-    if (!rc && c.eval_data.n && isnan(o->eval_after)) rc = run_eval(&c, &o->eval_after);
+    if (!rc && c.eval_data.n && isnan(o->eval_after)) rc = run_eval(&c, &o->eval_after, &o->eval_calls_after);
     if (!rc && c.eval_data.n) LOG_INFO("held-out pass@1 after training: %.4f", o->eval_after);
     free(rew_glob);
     sb_free(&b);

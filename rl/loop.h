@@ -22,6 +22,7 @@ typedef struct {
     /* Held-out evaluation results of the last evaluation (filled when cfg->eval_data is set):
      * pass@1 before training (step 0) and after the last step. */
     double eval_before, eval_after;
+    double eval_calls_before, eval_calls_after; /* held-out tool calls per sample (with tools) */
     /* Data parallel: this rank's communicator (borrowed; NULL = one process). Every rank of
      * the communicator calls rl_train with the same configuration. */
     dist_comm_t *comm;

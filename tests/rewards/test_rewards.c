@@ -98,10 +98,16 @@ static void test_config_errors(void **state) {
     assert_true(rlc_reward_create_str("{\"weight\": 1}", &r) < 0);
     assert_true(rlc_reward_create_str("{bad json", &r) < 0);
     assert_true(rlc_reward_create_str("{\"name\": \"math\", \"weight\": \"x\"}", &r) < 0);
-    /* every registered kind is constructible with defaults */
+    /* every registered kind is constructible with defaults, but http, which needs its url */
     for (const rlc_reward_kind_t *k = rlc_reward_kinds; k->kind; k++) {
         cJSON *c = cJSON_CreateObject();
         cJSON_AddStringToObject(c, "name", k->kind);
+        if (!strcmp(k->kind, "http")) {
+            assert_true(rlc_reward_create(c, &r) < 0);
+            assert_non_null(strstr(rlc_errmsg(), "url"));
+            cJSON_Delete(c);
+            continue;
+        }
         assert_int_equal(rlc_reward_create(c, &r), 0);
         rlc_reward_free(r);
         cJSON_Delete(c);

@@ -1,0 +1,34 @@
+/* Shared by the demo's tasks (cmd_demo.c: arithmetic, and the driver; demo_tools.c: tool use
+ * with and without OTC): the knobs, the reward curve, and the steps both tasks take. */
+#pragma once
+#include <stddef.h>
+
+#include "rl/config.h"
+#include "rl/loop.h"
+
+/* The demo's knobs. */
+typedef struct {
+    const char *dir, *model, *data, *eval_data, *template_name, *ops, *task;
+    long seed, threads, sft_steps, rl_steps, n_train, n_rl, n_eval, hidden, layers;
+    long min_digits, max_digits, group, prompts;
+    double sft_lr, rl_lr, temperature, column_frac;
+    int quick;
+} demo_opts_t;
+
+typedef struct {
+    double reward[4096];
+    int n;
+} curve_t;
+
+/* rl_run_opts_t.on_step: the step's training accuracy into the curve (user = curve_t). */
+void on_rl_step(void *user, const rl_step_metrics_t *m);
+/* The curve as a line of block characters. */
+void sparkline(const double *v, int n, char *out, size_t cap);
+/* A tiny Qwen2-shaped model directory with the demo tokenizer. */
+int write_model(const char *dir, long seed, int hidden, int layers);
+/* Set a numeric key (the demo's values are all in range). */
+int set_num(rl_config_t *cfg, const char *key, double v);
+/* The warm start: SFT of the model at init on train (JSONL); *ckpt its checkpoint. */
+int demo_sft(const demo_opts_t *d, const char *init, const char *train, const char *sft_run, char **ckpt);
+/* --task tools: the whole demo (model, traces, warm start, GRPO without and with OTC). */
+int demo_tools(const demo_opts_t *d, double t0);
