@@ -83,6 +83,8 @@ static const rl_config_key_t KEYS[] = {
     K("tool_workers", tool_workers, INT, S_TOOL, "8", "tool calls run at once"),
     K("tool_python", tool_python, STR, S_TOOL, "python3", "the python tool's interpreter"),
     K("tool_http_url", tool_http_url, STR, S_TOOL, "", "the http tool's endpoint"),
+    K("tool_prompt", tool_prompt, BOOL, S_TOOL, "false",
+      "put the enabled tools' description (in the tool format) before every problem"),
     K("otc", otc, STR, S_TOOL, "off", "OTC tool-efficiency shaping of correct samples: off, grpo or ppo"),
     K("otc_c", otc_c, FLOAT, S_TOOL, "0", "OTC smoothing constant c; 0 = max_tool_calls"),
     K("otc_alpha", otc_alpha, FLOAT, S_TOOL, "1", "OTC alpha: r = alpha * r_tool * r for correct samples"),

@@ -54,6 +54,7 @@ typedef struct {
     long max_tool_calls, tool_max_output_bytes, tool_workers;
     double tool_timeout_s;
     char *tool_python, *tool_http_url;
+    int tool_prompt;   /* the tools' description before every problem */
     char *otc;         /* off | grpo | ppo: OTC tool-efficiency shaping */
     double otc_c;      /* smoothing constant c; 0 = max_tool_calls */
     double otc_alpha;

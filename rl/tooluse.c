@@ -57,6 +57,34 @@ int rl_tools_setup(rl_ctx_t *c, const rl_train_state_t *st) {
     return saved ? restore_otc(c, saved) : 0;
 }
 
+int rl_tools_prompt_rows(const rl_config_t *cfg, data_set_t *train, data_set_t *heldout) {
+    int tools;
+    rlc_tool_format_t f;
+    int rc = rlc_tools_parse_list(cfg->tools, &tools);
+    if (!rc) rc = rlc_tools_parse_format(cfg->tool_format, &f);
+    if (rc || !tools) return rc;
+    char *pre = rlc_tool_prompt(f, tools);
+    if (!pre) return RLC_ENOMEM;
+    size_t lp = strlen(pre);
+    data_set_t *sets[2] = {train, heldout};
+    for (int k = 0; k < 2 && !rc; k++)
+        for (int i = 0; i < sets[k]->n && !rc; i++) {
+            data_row_t *r = &sets[k]->rows[i];
+            size_t lq = strlen(r->problem);
+            char *q = rlc_malloc(lp + lq + 3);
+            if (!q) rc = RLC_ENOMEM;
+            else {
+                memcpy(q, pre, lp);
+                memcpy(q + lp, "\n\n", 2);
+                memcpy(q + lp + 2, r->problem, lq + 1);
+                free(r->problem);
+                r->problem = q;
+            }
+        }
+    free(pre);
+    return rc;
+}
+
 int rl_tools_score(rl_ctx_t *c, const group_t *g, const rlc_rollout_t *ro, float *rw, const float *cr, int mine,
                    rlc_metrics_t *ms) {
     const rl_config_t *cfg = c->cfg;

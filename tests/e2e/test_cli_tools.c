@@ -55,6 +55,17 @@ static void test_train_with_tools(void **state) {
     assert_non_null(strstr(text, "\"tool_errors\""));
     free(text);
     free(metrics);
+    /* tool_prompt: the tools' description before every problem */
+    char *run3 = fs_join(dir, "run3");
+    rc = test_run(out, sizeof out,
+                  "%s train --model %s --data %s --run-dir %s %s --tools python --tool-format code --tool-prompt "
+                  "--total-steps 1",
+                  rlc_bin(), fixture("models/qwen2-tiny"), data, run3, common);
+    if (rc) fail_msg("rlc train --tool-prompt: %s", out);
+    char *samples = fs_join(run3, "samples.jsonl");
+    assert_int_equal(fs_read_all(samples, &text, &n), 0);
+    assert_non_null(strstr(text, "\"prompt\":\"You may run Python: write a ```python block"));
+    free(text), free(samples), free(run3);
     /* bad tool keys: refused before any compute */
     char *run2 = fs_join(dir, "run2");
     rc = test_run(out, sizeof out, "%s train --model %s --data %s --run-dir %s %s --otc grpo", rlc_bin(),
