@@ -10,6 +10,7 @@
 
 #include <gmp.h>
 
+#include "core/err.h"
 #include "tools/tool.h"
 
 enum { CALC_MAX_INPUT = 4096, CALC_MAX_DEPTH = 64, CALC_MAX_BITS = 1 << 20 };
@@ -164,17 +165,10 @@ static int expr(calc_t *c, mpq_t r) {
     return rc;
 }
 
-static char *text_of(const char *msg) {
-    size_t n = strlen(msg);
-    char *s = malloc(n + 1);
-    if (s) memcpy(s, msg, n + 1);
-    return s;
-}
-
 char *rlc_calculator(const char *input, rlc_tool_status_t *st) {
     *st = RLC_TOOL_ERROR;
     size_t n = strlen(input);
-    if (n > CALC_MAX_INPUT) return text_of("error: the expression is longer than 4096 characters");
+    if (n > CALC_MAX_INPUT) return rlc_strdup("error: the expression is longer than 4096 characters");
     calc_t c = {.s = input, .i = 0, .n = n, .depth = 0, .err = NULL};
     mpq_t r;
     mpq_init(r);
@@ -185,7 +179,7 @@ char *rlc_calculator(const char *input, rlc_tool_status_t *st) {
     if (rc) {
         char buf[160];
         snprintf(buf, sizeof buf, "error: %s (at character %zu)", c.err ? c.err : "cannot read the expression", c.i + 1);
-        out = text_of(buf);
+        out = rlc_strdup(buf);
     } else {
         char *num = mpq_get_str(NULL, 10, r);
         size_t ln = strlen(num);

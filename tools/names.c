@@ -5,7 +5,7 @@
 #include "core/err.h"
 #include "tools/tool.h"
 
-static const char *const TOOL_NAMES[] = {"calculator", "python", "http"};
+const char *const rlc_tool_names[3] = {"calculator", "python", "http"};
 static const char *const FORMAT_NAMES[] = {"code", "hermes", "tags"};
 
 void rlc_tools_cfg_default(rlc_tools_cfg_t *c) {
@@ -24,7 +24,7 @@ int rlc_tools_parse_list(const char *csv, int *tools) {
         if (!*p) break;
         size_t n = strcspn(p, ", ");
         int k = 0;
-        while (k < 3 && !(strlen(TOOL_NAMES[k]) == n && !strncmp(TOOL_NAMES[k], p, n))) k++;
+        while (k < 3 && !(strlen(rlc_tool_names[k]) == n && !strncmp(rlc_tool_names[k], p, n))) k++;
         if (k == 3) return rlc_errc(RLC_EINVAL, "unknown tool '%.*s' (calculator, python, http)", (int)n, p);
         t |= 1 << k;
         p += n;

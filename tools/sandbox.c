@@ -37,20 +37,8 @@
 #endif
 
 #include "core/err.h"
+#include "core/log.h"
 #include "tools/tool.h"
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static char *dup_text(const char *s) {
-    size_t n = strlen(s);
-    char *d = malloc(n + 1);
-    if (d) memcpy(d, s, n + 1);
-    return d;
-}
 
 #ifdef __x86_64__
 /* No new processes, no internet sockets; threads allowed. */
@@ -170,7 +158,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 static size_t drain(int fd, pid_t pid, double deadline, char *buf, size_t cap, int *timed_out, int *cut) {
     size_t n = 0;
     for (;;) {
-        double left = deadline - now_s();
+        double left = deadline - rlc_now();
         if (left <= 0) {
             *timed_out = 1;
             break;
@@ -214,7 +202,7 @@ char *rlc_python_run(const char *python, const char *code, double timeout_s, siz
     const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char dir[512], file[600];
     snprintf(dir, sizeof dir, "%s/rlc-tool-XXXXXX", tmp);
-    if (!mkdtemp(dir)) return dup_text("error: cannot create the sandbox directory");
+    if (!mkdtemp(dir)) return rlc_strdup("error: cannot create the sandbox directory");
     snprintf(file, sizeof file, "%s/main.py", dir);
     FILE *f = fopen(file, "w");
     int ok = f && fputs(code, f) >= 0;
@@ -233,13 +221,13 @@ char *rlc_python_run(const char *python, const char *code, double timeout_s, siz
     }
     if (pid > 0) {
         int timed_out = 0, cut = 0, status = 0;
-        size_t n = drain(pfd[0], pid, now_s() + timeout_s, buf, max_out, &timed_out, &cut);
+        size_t n = drain(pfd[0], pid, rlc_now() + timeout_s, buf, max_out, &timed_out, &cut);
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
         }
         out = finish_text(buf, n, timed_out, cut, status, timeout_s);
         *st = timed_out ? RLC_TOOL_TIMEOUT : (WIFEXITED(status) && WEXITSTATUS(status) == 0) ? RLC_TOOL_OK : RLC_TOOL_ERROR;
     } else {
-        out = dup_text("error: cannot start the sandbox");
+        out = rlc_strdup("error: cannot start the sandbox");
     }
     if (pfd[0] >= 0) close(pfd[0]);
     free(buf);
@@ -258,5 +246,5 @@ char *rlc_python_resolve(const char *name) {
     int rc = pclose(p);
     if (!got || rc != 0) return NULL;
     line[strcspn(line, "\n")] = 0;
-    return line[0] == '/' ? dup_text(line) : NULL;
+    return line[0] == '/' ? rlc_strdup(line) : NULL;
 }

@@ -14,6 +14,8 @@ typedef enum {
 } rlc_tool_format_t;
 
 enum { RLC_TOOL_CALCULATOR = 1 << 0, RLC_TOOL_PYTHON = 1 << 1, RLC_TOOL_HTTP = 1 << 2 };
+/* The tools' names, in bit order: rlc_tool_names[k] is tool 1 << k. */
+extern const char *const rlc_tool_names[3];
 
 typedef enum { RLC_TOOL_OK = 0, RLC_TOOL_ERROR = 1, RLC_TOOL_TIMEOUT = 2 } rlc_tool_status_t;
 

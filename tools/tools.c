@@ -7,15 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/err.h"
+#include "core/log.h"
 #include <cjson/cJSON.h>
 
 #include "net/http.h"
 #include "tools/tool.h"
-
-static const char *const TOOL_NAMES[] = {"calculator", "python", "http"};
 
 struct rlc_tools {
     rlc_tools_cfg_t cfg;
@@ -68,18 +66,6 @@ int rlc_tools_markers(const rlc_tools_t *t, const char *const **markers) {
     return 1;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static char *text_copy(const char *s) {
-    char *d = malloc(strlen(s) + 1);
-    if (d) strcpy(d, s);
-    return d;
-}
-
 /* The http tool: POST {"name", "input"} to the configured URL; the answer's "output" string,
  * or its whole body when it is not such JSON. */
 static char *http_call(rlc_tools_t *t, const char *tool, const char *input, rlc_tool_status_t *st) {
@@ -101,13 +87,13 @@ static char *http_call(rlc_tools_t *t, const char *tool, const char *input, rlc_
         char msg[400];
         snprintf(msg, sizeof msg, "error: %s", rlc_errmsg());
         *st = strstr(msg, "imeout") || strstr(msg, "timed out") ? RLC_TOOL_TIMEOUT : RLC_TOOL_ERROR;
-        return text_copy(msg);
+        return rlc_strdup(msg);
     }
     *st = RLC_TOOL_OK;
     cJSON *j = cJSON_Parse(resp);
     const cJSON *o2 = j ? cJSON_GetObjectItemCaseSensitive(j, "output") : NULL;
     if (cJSON_IsString(o2)) {
-        char *r = text_copy(o2->valuestring);
+        char *r = rlc_strdup(o2->valuestring);
         free(resp);
         cJSON_Delete(j);
         return r;
@@ -122,13 +108,13 @@ int rlc_tool_run(rlc_tools_t *t, const char *tool, const char *input, char **out
     *out_len = 0;
     *st = RLC_TOOL_ERROR;
     int k = 0;
-    while (k < 3 && strcmp(tool, TOOL_NAMES[k])) k++;
+    while (k < 3 && strcmp(tool, rlc_tool_names[k])) k++;
     char msg[160];
     if (k == 3 || !(t->cfg.tools & (1 << k))) {
         snprintf(msg, sizeof msg, "error: no tool named '%.60s' (enabled: %s%s%s)", tool,
                  t->cfg.tools & RLC_TOOL_CALCULATOR ? "calculator " : "", t->cfg.tools & RLC_TOOL_PYTHON ? "python " : "",
                  t->cfg.tools & RLC_TOOL_HTTP ? "http" : "");
-        *out = text_copy(msg);
+        *out = rlc_strdup(msg);
     } else if (k == 0) {
         *out = rlc_calculator(input, st);
     } else if (k == 1) {
@@ -156,14 +142,14 @@ static int handle_call(rlc_tools_t *t, const gen_tool_call_t *c, char **out, siz
     *out = NULL;
     *out_len = 0;
     if (rc <= 0) return rc; /* not a call, or no memory */
-    double t0 = now_s();
+    double t0 = rlc_now();
     int malformed = rc == 2;
     if (malformed) res = input, input = NULL, res_len = strlen(res); /* the error text is the answer */
     else if ((rc = rlc_tool_run(t, tool, input, &res, &res_len, &st))) {
         free(input);
         return rc;
     }
-    double dt = now_s() - t0;
+    double dt = rlc_now() - t0;
     free(input);
     if (!res) return RLC_ENOMEM;
     if (res_len && res[res_len - 1] == '\n') res_len--; /* the format puts its own line break */
