@@ -1,6 +1,7 @@
 /* Parity of the CUDA decoding ops with the CPU reference (kv_store, paged attention, gather,
- * sampling; row invariance of the decode-time ops) and the launch limits the driver enforces
- * (static + dynamic shared memory; the cuBLASLt bias epilogue's setup). Same harness and two
+ * sampling; row invariance of the decode-time ops), the launch limits the driver enforces
+ * (static + dynamic shared memory), and the errors bad input must raise (token ids, LM-head
+ * targets, attention shapes and cu_seqlens). Same harness and two
  * builds as test_cuda_ops.c: test_gpu_decode on a GPU, test_cuda_emu_decode on the emulator. */
 #include "cuda_harness.h"
 
@@ -455,6 +456,49 @@ static void test_paged_attention_smem_edge(void **s) {
     paged_case(8, 4, 2, 90);   /* G = 2, D = 90: 49,056 + 1,216 */
 }
 
+/* ---------------------------------------------------------------- bad input */
+
+static void expect_error(const char *what, const char *needle) {
+    int rc = gpu->check(gpu);
+    if (rc == 0) fail_msg("%s: check() reported no error", what);
+    print_message("  %-28s -> %s\n", what, rlc_errmsg());
+    if (!strstr(rlc_errmsg(), needle)) fail_msg("%s: message lacks '%s'", what, needle);
+    gpu_ok(); /* reported once, then cleared */
+}
+
+static void test_bad_input(void **s) {
+    (void)s;
+    const int N = 8, C = 16, V = 10;
+    buf_t *wte = B(RLC_BUF_PARAM, (size_t)V * C), *out = B(RLC_BUF_ACT, (size_t)N * C), *ids = B(RLC_BUF_I32, N);
+    free(fill(wte, 1.0f));
+    int32_t id[8] = {1, 2, -3, 4, 5, 6, 7, 8};
+    set_i(ids, id);
+    gpu->embedding_fwd(gpu, out->g, ids->g, wte->g, N, C);
+    expect_error("negative token id", "token id");
+    buf_t *tg = B(RLC_BUF_I32, N), *logp = B(RLC_BUF_F32, N);
+    int32_t t[8] = {0, 1, 2, 3, 4, 5, 6, 10};
+    set_i(tg, t);
+    gpu->lmhead_fwd(gpu, logp->g, NULL, out->g, wte->g, tg->g, N, C, V, 1.0f);
+    expect_error("target >= V", "target");
+    const int Hq = 3, Hk = 2, D = 8;
+    buf_t *qkv = B(RLC_BUF_ACT, (size_t)N * (Hq + 2 * Hk) * D), *ao = B(RLC_BUF_ACT, (size_t)N * Hq * D);
+    buf_t *lse = B(RLC_BUF_F32, (size_t)N * Hq), *cus = B(RLC_BUF_I32, 3);
+    free(fill(qkv, 1.0f));
+    int32_t cu[3] = {0, 6, 4}; /* decreasing */
+    set_i(cus, cu);
+    gpu->attention_fwd(gpu, ao->g, lse->g, qkv->g, cus->g, 2, 8, N, Hq, Hk, D, 0.3f);
+    expect_error("Hq not a multiple of Hk", "multiple");
+    gpu->attention_fwd(gpu, ao->g, lse->g, qkv->g, cus->g, 2, 8, N, 2, 1, D, 0.3f);
+    expect_error("bad cu_seqlens", "cu_seqlens");
+    int32_t cu2[3] = {0, 6, 8};
+    set_i(cus, cu2);
+    gpu->attention_fwd(gpu, ao->g, lse->g, qkv->g, cus->g, 2, 4, N, 2, 1, D, 0.3f);
+    expect_error("sequence over max_seqlen", "max_seqlen");
+    gpu->attention_fwd(gpu, ao->g, lse->g, qkv->g, cus->g, 2, 6, N, 2, 1, D, 0.3f);
+    gpu_ok(); /* and valid input works again */
+    bufs_free();
+}
+
 int main(void) {
     int rc = harness_start("decode");
     if (rc) return rc;
@@ -465,6 +509,7 @@ int main(void) {
         cmocka_unit_test_setup(test_paged_attention_invariant, setup),
         cmocka_unit_test_setup(test_decode_ops_row_invariant, setup),
         cmocka_unit_test_setup(test_sample, setup),
+        cmocka_unit_test_setup(test_bad_input, setup),
     };
     rc = cmocka_run_group_tests(tests, NULL, NULL);
     harness_stop();
