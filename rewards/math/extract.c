@@ -185,17 +185,10 @@ static int answer_from(const char *p, const char *end, pieces_t *out) {
     return 0;
 }
 
-/* The last of the markers `pats` in [s, end): its sentence's answer; *at = the marker. */
-static int after_marker(const char *s, const char *end, const char *const *pats, pieces_t *out, const char **at) {
-    const char *best = NULL;
-    size_t best_len = 0;
-    for (const char *const *pt = pats; *pt; pt++) {
-        const char *h = last_ci(s, (size_t)(end - s), *pt);
-        if (h && (!best || h > best)) best = h, best_len = strlen(*pt);
-    }
-    if (!best || !answer_from(best + best_len, end, out)) return 0;
-    *at = best;
-    return 1;
+/* The answer of the sentence after the last `pat` (case-insensitive) in [s, end). */
+static int after_marker(const char *s, const char *end, const char *pat, pieces_t *out) {
+    const char *h = last_ci(s, (size_t)(end - s), pat);
+    return h && answer_from(h + strlen(pat), end, out);
 }
 
 /* Where the answer of a "final answer" marker starts: after "final answer:", "final answer
@@ -276,13 +269,11 @@ static int read_markers(const char *s, const char *end, int flags, reading_t *r)
             }
         }
     }
-    static const char *const answer_is[] = {"the answer is", NULL}, *const answer_line[] = {"answer:", NULL};
-    const char *at;
-    if ((flags & MATH_EXTRACT_FINAL_ANSWER) && after_marker(s, end, answer_is, &r->pc, &at)) {
+    if ((flags & MATH_EXTRACT_FINAL_ANSWER) && after_marker(s, end, "the answer is", &r->pc)) {
         r->src = MATH_SRC_FINAL_ANSWER;
         return 1;
     }
-    if ((flags & MATH_EXTRACT_ANSWER_LINE) && after_marker(s, end, answer_line, &r->pc, &at)) {
+    if ((flags & MATH_EXTRACT_ANSWER_LINE) && after_marker(s, end, "answer:", &r->pc)) {
         r->src = MATH_SRC_ANSWER_LINE;
         return 1;
     }
