@@ -305,19 +305,30 @@ static seq_t *find_seq(const gen_engine_t *e, int req, int sample) {
     return e->seqs[r->seqs[sample]];
 }
 
-int gen_fork(gen_engine_t *e, int req, int sample, int prefix_len, const gen_params_t *p, void *tag) {
+int gen_fork(gen_engine_t *e, int req, int sample, int prefix_len, const int32_t *extra, int n_extra,
+             const gen_params_t *p, void *tag) {
     seq_t *src = find_seq(e, req, sample);
     if (!src) return rlc_errc(RLC_EINVAL, "fork: no sequence %d/%d", req, sample);
     if (prefix_len < 1 || prefix_len > src->n_toks)
         return rlc_errc(RLC_EINVAL, "fork: prefix length %d outside 1..%d", prefix_len, src->n_toks);
-    int rc = check_params(e, p);
-    if (!rc) rc = check_fits(e, prefix_len, p);
+    if (n_extra < 0 || (n_extra > 0 && !extra)) return rlc_errc(RLC_EINVAL, "fork: missing appended tokens");
+    for (int i = 0; i < n_extra; i++)
+        if (extra[i] < 0 || extra[i] >= e->m->cfg.vocab_size)
+            return rlc_errc(RLC_ERANGE, "fork: appended token %d is out of range (vocab size %d)", extra[i],
+                            e->m->cfg.vocab_size);
+    int rc = check_params(e, p), n = prefix_len + n_extra;
+    if (!rc) rc = check_fits(e, n, p);
     if (rc) return rc;
+    int32_t *toks = rlc_malloc((size_t)n * sizeof *toks);
+    if (!toks) return RLC_ENOMEM;
+    memcpy(toks, src->toks, (size_t)prefix_len * sizeof *toks);
+    if (n_extra) memcpy(toks + prefix_len, extra, (size_t)n_extra * sizeof *toks);
     int nr = new_request(e, p, tag);
+    seq_t *s = nr < 0 ? NULL : seq_new(e, nr, 0, toks, n, n);
+    free(toks);
     if (nr < 0) return nr;
-    src = find_seq(e, req, sample); /* e->reqs may have moved */
-    seq_t *s = seq_new(e, nr, 0, src->toks, prefix_len, prefix_len);
     if (!s) return RLC_ENOMEM;
+    src = find_seq(e, req, sample); /* e->reqs and e->seqs may have moved */
     s->seed = splitmix64(p->seed ^ 0x6a09e667f3bcc909ull);
     /* share the pages of the cached part; the last prefix token is recomputed for logits */
     int cached = src->n_cached < prefix_len - 1 ? src->n_cached : prefix_len - 1;
@@ -612,6 +623,8 @@ int gen_request_done(const gen_engine_t *e, int req) {
     if (req < 0 || req >= e->n_reqs || !e->reqs[req].live) return 0;
     return e->reqs[req].n_done == e->reqs[req].n;
 }
+
+const tok_t *gen_tokenizer(const gen_engine_t *e) { return e->tok; }
 
 int gen_sequence(const gen_engine_t *e, int req, int sample, const int32_t **ids, int *n, int *n_prompt) {
     seq_t *s = find_seq(e, req, sample);

@@ -103,8 +103,12 @@ void gen_engine_free(gen_engine_t *e);
  * beyond the context, a request that can never fit the KV budget). */
 int gen_submit(gen_engine_t *e, const int32_t *prompt, int n_prompt, const gen_params_t *p, void *tag);
 /* A new request continuing the first `prefix_len` tokens (prompt + generated) of sample
- * `sample` of request `req`, sharing its KV pages. The prefix's tokens count as prompt. */
-int gen_fork(gen_engine_t *e, int req, int sample, int prefix_len, const gen_params_t *p, void *tag);
+ * `sample` of request `req`, then n_extra appended tokens (extra; e.g. a forced-termination
+ * text), sharing the prefix's KV pages. The prefix's and appended tokens count as prompt. */
+int gen_fork(gen_engine_t *e, int req, int sample, int prefix_len, const int32_t *extra, int n_extra,
+             const gen_params_t *p, void *tag);
+/* The engine's tokenizer (NULL when created without one). */
+const tok_t *gen_tokenizer(const gen_engine_t *e);
 /* One scheduler step; returns the number of unfinished sequences, or a negative error. */
 int gen_step(gen_engine_t *e);
 /* Step until every request finished; progress (may be NULL) counts finished sequences. */

@@ -29,11 +29,13 @@ typedef struct {
     const cJSON *meta;         /* the item's metadata: "answer", "subject", "level", task fields */
 } rlc_rollout_t;
 
-/* Sampling hook for rewards that need more generations (MRT's forced-termination branches,
- * self-verification): n_prompts prompts, k samples each, texts malloc'd into out[i*k + j]
- * (caller frees each). Provided by whoever owns the engine; NULL when unavailable. */
+/* Sampling hook for rewards that need more generations (self-verification, a judge with the
+ * policy): n_prompts prompt texts (rendered: special tokens as text, no BOS added), k samples
+ * each, texts malloc'd into out[i*k + j] (caller frees each; all NULL on error), seeded by
+ * `seed` (the same seed gives the same samples). Training sets it to the rollout engine's
+ * (rl/mrt.c, rl_reward_sample); NULL when unavailable. */
 typedef int (*rlc_reward_sample_fn)(void *engine, const char *const *prompts, int n_prompts, int k,
-                                    double temperature, int max_new_tokens, char **out);
+                                    double temperature, int max_new_tokens, uint64_t seed, char **out);
 
 /* What a reward may reach beyond the rollouts. All pointers are opaque here and may be NULL;
  * a reward that needs one fails with a clear message when it is missing. */

@@ -26,3 +26,16 @@ int rlc_split_steps(const char *text, size_t len, size_t *starts, size_t *ends, 
  * offset just past token t in the concatenated token texts (non-decreasing). pos[k] = -1
  * when no token reaches it (ends[k] > tok_end[n_tok - 1]). */
 void rlc_step_token_pos(const size_t *tok_end, int n_tok, const size_t *ends, int n_ends, int *pos);
+
+/* Episodes of a reasoning trace (MRT, SPECS.md "MRT progress bonus"): the paragraphs of
+ * rlc_split_steps; a new episode starts at a paragraph that begins (after blanks) with one of
+ * the markers as a whole word ("Wait" matches "Wait," but not "Waiting"), unless it lies
+ * within `gap` paragraphs of the previous cut (paragraph p cuts when p - previous > gap; the
+ * first paragraph is the first cut). Then every `merge` consecutive episodes are merged
+ * (<= 1: none), and more when needed so that at most max_episodes remain (<= 0: no bound).
+ * ends[j] = offset past episode j's own text (its last paragraph, no separator); next[j] =
+ * offset where episode j+1 begins (text length for the last), so text[0, next[j]) is the
+ * prefix through episode j with its trailing separator. Returns the number of episodes (at
+ * most cap written; 0 for a blank text) or RLC_ENOMEM. */
+int rlc_split_episodes(const char *text, size_t len, const char *const *markers, int n_markers, int gap, int merge,
+                       int max_episodes, size_t *ends, size_t *next, int cap);

@@ -4,6 +4,7 @@
 #include "rl/algo.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -150,6 +151,63 @@ int rl_adv_baseline(const float *r, const float *baseline, int n_seq, float *adv
 void rl_adv_to_tokens(const float *adv_seq, const int32_t *cu, int n_seq, const float *mask, float *adv_tok) {
     for (int i = 0; i < n_seq; i++)
         for (int32_t t = cu[i]; t < cu[i + 1]; t++) adv_tok[t] = (mask && mask[t] == 0) ? 0.0f : adv_seq[i];
+}
+
+/* Return-to-go of one sequence's dense terms over rows [a, e), masked rows' terms moved to
+ * the previous trainable row; out[k] for position k = row - a. */
+static void dense_rtg(const float *d, const float *mask, int32_t a, int32_t e, double *out) {
+    double carry = 0, pending = 0;
+    for (int32_t t = e - 1; t >= a; t--) {
+        if (mask && mask[t] == 0) {
+            pending += d[t];
+        } else {
+            carry += (double)d[t] + pending;
+            pending = 0;
+        }
+        out[t - a] = carry;
+    }
+}
+
+int rl_adv_dense(int kind, const float *dense, const float *mask, const int32_t *cu, const int32_t *r0, int n_seq,
+                 int G, float *adv) {
+    if (kind != RL_ADV_GRPO && kind != RL_ADV_DRGRPO && kind != RL_ADV_RLOO && kind != RL_ADV_REINFORCEPP)
+        return rlc_errc(RLC_EINVAL, "dense advantages: %s takes dense terms as per-token rewards", rl_adv_name(kind));
+    int g = G >= 1 ? G : 1;
+    if (n_seq < 0 || n_seq % g) return rlc_errc(RLC_EINVAL, "dense advantages: %d sequences in groups of %d", n_seq, g);
+    if (kind == RL_ADV_RLOO && G < 2) return rlc_errc(RLC_EINVAL, "dense advantages: RLOO needs groups of 2 or more");
+    int32_t maxl = 0;
+    for (int i = 0; i < n_seq; i++) {
+        int32_t a = r0 ? r0[i] : cu[i];
+        if (a < cu[i] || cu[i + 1] < a) return rlc_errc(RLC_EINVAL, "dense advantages: response start outside sequence %d", i);
+        if (cu[i + 1] - a > maxl) maxl = cu[i + 1] - a;
+    }
+    double *R = rlc_malloc((size_t)(maxl ? maxl : 1) * (size_t)g * sizeof *R);
+    double *sum = rlc_malloc((size_t)(maxl ? maxl : 1) * sizeof *sum);
+    if (!R || !sum) {
+        free(R), free(sum);
+        return RLC_ENOMEM;
+    }
+    for (int g0 = 0; g0 < n_seq; g0 += g) {
+        memset(sum, 0, (size_t)maxl * sizeof *sum);
+        for (int j = 0; j < g; j++) {
+            int i = g0 + j;
+            int32_t a = r0 ? r0[i] : cu[i], L = cu[i + 1] - a;
+            dense_rtg(dense, mask, a, cu[i + 1], R + (size_t)j * maxl);
+            for (int32_t k = 0; k < L; k++) sum[k] += R[(size_t)j * maxl + k];
+        }
+        for (int j = 0; j < g; j++) {
+            int i = g0 + j;
+            int32_t a = r0 ? r0[i] : cu[i];
+            for (int32_t t = a; t < cu[i + 1]; t++) {
+                if (mask && mask[t] == 0) continue;
+                double own = R[(size_t)j * maxl + (t - a)], b = 0;
+                if (G >= 2) b = kind == RL_ADV_RLOO ? (sum[t - a] - own) / (G - 1) : sum[t - a] / G;
+                adv[t] = (float)((double)adv[t] + own - b);
+            }
+        }
+    }
+    free(R), free(sum);
+    return 0;
 }
 
 int rl_adv_gae(const float *rew_tok, const float *values, const float *mask, const int32_t *cu, int n_seq,

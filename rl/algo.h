@@ -45,6 +45,20 @@ int rl_adv_baseline(const float *r, const float *baseline, int n_seq, float *adv
 /* Copy each sequence's advantage to its tokens (masked tokens get 0 when mask != NULL). */
 void rl_adv_to_tokens(const float *adv_seq, const int32_t *cu, int n_seq, const float *mask, float *adv_tok);
 
+/* Dense per-token reward terms into per-token advantages of the group estimators (GRPO,
+ * Dr.GRPO, RLOO, REINFORCE++): adds to adv[t] (which holds the sequence's advantage on its
+ * tokens) the return-to-go of the dense terms minus a positional group baseline:
+ *   R_i(k) = Σ_{s>=k} d_i(s)  (k = position in sequence i's response, γ = 1),
+ *   A_i(k) += R_i(k) - b_i(k),  b_i(k) = mean over the group's sequences of R_j(k)
+ *   (RLOO: over the other G-1), with R_j(k) = 0 past sequence j's end; G <= 1: b = 0.
+ * No division by a standard deviation: the dense terms keep the scale their reward gives
+ * them (α for MRT), and a group whose dense totals agree does not divide by ~0.
+ * Rows layout: sequence i owns rows [cu[i], cu[i+1]) and its response starts at row r0[i]
+ * (r0 NULL: at cu[i]); rows before r0[i] are ignored. A term on a masked row (tool output)
+ * is credited to the previous trainable row of the sequence (dropped when there is none);
+ * masked rows get no dense advantage. */
+int rl_adv_dense(int kind, const float *dense, const float *mask, const int32_t *cu, const int32_t *r0, int n_seq,
+                 int G, float *adv);
 /* PPO GAE over each sequence's tokens, backwards: δ_t = r_t + γ V_{t+1} - V_t,
  * A_t = δ_t + γλ A_{t+1}, V after the last token = 0, returns = A + V. Tokens with mask 0
  * (tool output) are skipped as if absent: the recursion bridges over them, they get A = 0

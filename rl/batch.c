@@ -11,7 +11,7 @@
 #include "rl/step.h"
 
 void sb_free(seqbuf_t *b) {
-    free(b->ids), free(b->cu), free(b->mask), free(b->adv), free(b->old_logp), free(b->ref_logp);
+    free(b->ids), free(b->cu), free(b->r0), free(b->mask), free(b->adv), free(b->old_logp), free(b->ref_logp);
     free(b->values), free(b->rew_tok), free(b->ret);
     memset(b, 0, sizeof *b);
 }
@@ -37,6 +37,8 @@ static int sb_reserve(seqbuf_t *b, int ntok, int nseq) {
         int32_t *q = rlc_realloc(b->cu, (size_t)c * sizeof *q);
         if (!q) return RLC_ENOMEM;
         b->cu = q;
+        if (!(q = rlc_realloc(b->r0, (size_t)c * sizeof *q))) return RLC_ENOMEM;
+        b->r0 = q;
         b->cap_seq = c;
     }
     return 0;
@@ -59,6 +61,7 @@ int sb_add(seqbuf_t *b, const int32_t *prompt, int np, const int32_t *comp, int 
         b->adv[b->ntok + t] = b->old_logp[b->ntok + t] = b->ref_logp[b->ntok + t] = 0;
         b->values[b->ntok + t] = b->rew_tok[b->ntok + t] = b->ret[b->ntok + t] = 0;
     }
+    b->r0[b->nseq] = b->ntok + (np > 0 ? np - 1 : 0);
     b->ntok += n;
     b->cu[++b->nseq] = b->ntok;
     return 0;

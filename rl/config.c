@@ -89,6 +89,23 @@ static const rl_config_key_t KEYS[] = {
     K("otc_c", otc_c, FLOAT, S_TOOL, "0", "OTC smoothing constant c; 0 = max_tool_calls"),
     K("otc_alpha", otc_alpha, FLOAT, S_TOOL, "1", "OTC alpha: r = alpha * r_tool * r for correct samples"),
 
+    K("mrt_alpha", mrt_alpha, FLOAT, S_MRT, "0", "MRT: alpha * progress of each episode at its last token; 0 = off"),
+    K("mrt_samples", mrt_samples, INT, S_MRT, "8", "MRT: answers sampled per episode prefix (K)"),
+    K("mrt_temperature", mrt_temperature, FLOAT, S_MRT, "0.6", "MRT: temperature of the forced answers"),
+    K("mrt_top_p", mrt_top_p, FLOAT, S_MRT, "0.95", "MRT: top-p of the forced answers"),
+    K("mrt_answer_tokens", mrt_answer_tokens, INT, S_MRT, "32", "MRT: length cap of a forced answer"),
+    K("mrt_max_episodes", mrt_max_episodes, INT, S_MRT, "8", "MRT: episodes per sample at most (more are merged)"),
+    K("mrt_merge", mrt_merge, INT, S_MRT, "1", "MRT: merge every k consecutive episodes"),
+    K("mrt_gap", mrt_gap, INT, S_MRT, "2", "MRT: a marker within this many paragraphs of the previous cut starts no episode"),
+    K("mrt_markers", mrt_markers, STR, S_MRT,
+      "Wait|But wait|Alternatively|Is there another way to think about this?|But let me double-check|But hold on",
+      "MRT: '|'-separated words that start a new episode at a paragraph's beginning"),
+    K("mrt_termination", mrt_termination, STR, S_MRT, "",
+      "MRT: text appended to a prefix to force an answer; empty = the default for the answer format"),
+    K("mrt_fraction", mrt_fraction, FLOAT, S_MRT, "1", "MRT: share of the step's samples that get the bonus"),
+    K("mrt_baseline", mrt_baseline, STR, S_MRT, "group",
+      "MRT: group (the estimator's baseline) or termination (A = r - J of the prompt forced to answer)"),
+
     K("total_steps", total_steps, INT, S_RUN, "100", "optimizer steps to train"),
     KS(seed, D_SEED),
     KS(save_every, D_SAVE_EVERY),
@@ -222,8 +239,32 @@ static int validate_tools(const rl_config_t *c) {
     return 0;
 }
 
+/* The MRT keys (docs/rewards.md). */
+static int validate_mrt(const rl_config_t *c) {
+    if (!(c->mrt_alpha >= 0 && c->mrt_alpha <= 100)) BAD("mrt_alpha = %g: must lie in [0, 100] (0 = off)", c->mrt_alpha);
+    if (c->mrt_samples < 1 || c->mrt_samples > 256) BAD("mrt_samples = %ld: must lie in [1, 256]", c->mrt_samples);
+    if (!(c->mrt_temperature >= 0 && c->mrt_temperature <= 10))
+        BAD("mrt_temperature = %g: must lie in [0, 10]", c->mrt_temperature);
+    if (!(c->mrt_top_p > 0 && c->mrt_top_p <= 1)) BAD("mrt_top_p = %g: must lie in (0, 1]", c->mrt_top_p);
+    if (c->mrt_answer_tokens < 1 || c->mrt_answer_tokens > 65536)
+        BAD("mrt_answer_tokens = %ld: must lie in [1, 65536]", c->mrt_answer_tokens);
+    if (c->mrt_max_episodes < 1 || c->mrt_max_episodes > 1024)
+        BAD("mrt_max_episodes = %ld: must lie in [1, 1024]", c->mrt_max_episodes);
+    if (c->mrt_merge < 1 || c->mrt_merge > 1024) BAD("mrt_merge = %ld: must lie in [1, 1024]", c->mrt_merge);
+    if (c->mrt_gap < 0 || c->mrt_gap > 1024) BAD("mrt_gap = %ld: must lie in [0, 1024]", c->mrt_gap);
+    if (!(c->mrt_fraction >= 0 && c->mrt_fraction <= 1)) BAD("mrt_fraction = %g: must lie in [0, 1]", c->mrt_fraction);
+    if (strcmp(c->mrt_baseline, "group") && strcmp(c->mrt_baseline, "termination"))
+        BAD("mrt_baseline = '%s': choose group or termination", c->mrt_baseline);
+    if (c->mrt_alpha > 0 && c->algo == RL_ADV_GAE && !strcmp(c->mrt_baseline, "termination"))
+        BAD("mrt_baseline = termination replaces a group estimator's baseline; ppo has a critic instead");
+    int any = 0;
+    for (const char *p = c->mrt_markers; *p; p++) any |= *p != '|' && *p != ' ';
+    if (c->mrt_alpha > 0 && !any) BAD("mrt_markers is empty: MRT needs the words that start an episode");
+    return 0;
+}
+
 int rl_config_validate(const rl_config_t *c) {
-    if (validate_tools(c)) return RLC_EINVAL;
+    if (validate_tools(c) || validate_mrt(c)) return RLC_EINVAL;
     int group_algo = c->algo == RL_ADV_GRPO || c->algo == RL_ADV_DRGRPO || c->algo == RL_ADV_RLOO;
     if (c->group_size < 1 || c->group_size > 65536) BAD("group_size = %ld: must lie in [1, 65536]", c->group_size);
     if (group_algo && c->group_size < 2)

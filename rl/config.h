@@ -58,6 +58,15 @@ typedef struct {
     char *otc;         /* off | grpo | ppo: OTC tool-efficiency shaping */
     double otc_c;      /* smoothing constant c; 0 = max_tool_calls */
     double otc_alpha;
+    /* MRT progress bonus (docs/rewards.md, "MRT") */
+    double mrt_alpha;        /* 0 = off */
+    long mrt_samples;        /* K answers per episode prefix */
+    double mrt_temperature, mrt_top_p;
+    long mrt_max_episodes, mrt_answer_tokens, mrt_gap, mrt_merge;
+    char *mrt_markers;       /* "|"-separated reconsideration markers */
+    char *mrt_termination;   /* forced-termination text; "" = the default for the answer format */
+    double mrt_fraction;     /* share of samples that get the bonus */
+    char *mrt_baseline;      /* group | termination */
     /* run */
     long total_steps;
     long seed;

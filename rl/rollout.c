@@ -23,9 +23,12 @@ void rl_rollout_free(rl_ctx_t *c, rollout_t *r) {
         free(r->groups[i].prompt);
         free(r->groups[i].prompt_text);
     }
+    for (int k = 0; r->dense && k < r->n_groups * (int)c->cfg->group_size; k++) free(r->dense[k]);
     free(r->groups);
     free(r->reward);
     free(r->correct);
+    free(r->dense);
+    free(r->term_base);
     rlc_metrics_free(&r->rmetrics);
     memset(r, 0, sizeof *r);
 }
@@ -60,24 +63,27 @@ static int reduce_reward_metrics(dist_comm_t *comm, rlc_metrics_t *ms) {
 static int reduce_rollout_stats(dist_comm_t *comm, rollout_t *R, int G) {
     if (comm->world == 1) return 0;
     int nh = G <= 64 ? G + 1 : 0;
-    int64_t v[7 + 65] = {R->tokens_gen, R->seen_groups, R->n_scored, R->fst.seen, R->fst.kept, R->fst.zero_var,
+    int64_t v[7 + 65 + 1] = {R->tokens_gen, R->seen_groups, R->n_scored, R->fst.seen, R->fst.kept, R->fst.zero_var,
                          R->fst.out_of_window};
     for (int i = 0; i < nh; i++) v[7 + i] = R->hist[i];
+    v[7 + 65] = R->dense_any; /* past the histogram's bins */
     double d[2] = {R->acc_sum, R->reward_sum};
-    int rc = dist_allreduce_i64(comm, v, (size_t)(7 + nh), DIST_SUM);
+    int rc = dist_allreduce_i64(comm, v, 7 + 65 + 1, DIST_SUM);
     if (!rc) rc = dist_allreduce_f64(comm, d, 2, DIST_SUM);
     if (rc) return rc;
     R->tokens_gen = v[0], R->seen_groups = v[1], R->n_scored = v[2];
     R->fst.seen = v[3], R->fst.kept = v[4], R->fst.zero_var = v[5], R->fst.out_of_window = v[6];
     for (int i = 0; i < nh; i++) R->hist[i] = v[7 + i];
     R->acc_sum = d[0], R->reward_sum = d[1];
+    R->dense_any = v[7 + 65] > 0;
     return reduce_reward_metrics(comm, &R->rmetrics);
 }
 
 /* One generation round's scratch: `want` group slots and their samples. */
 typedef struct {
     group_t *g;
-    float *rw, *cr;
+    float *rw, *cr, *base;
+    float **tok; /* per sample: dense reward terms per completion token (NULL when all zero) */
     rlc_rollout_t *ro;
     uint8_t *keep, *keep_all;
     int *lens;
@@ -94,11 +100,17 @@ static int round_alloc(round_t *r, int want, int G, int W) {
     r->keep_all = rlc_calloc((size_t)want * W, 1);
     r->lens = rlc_calloc((size_t)want * G, sizeof(int));
     r->ext = rlc_malloc(MATH_MAX_ANSWER);
-    return r->g && r->rw && r->cr && r->ro && r->keep && r->keep_all && r->lens && r->ext ? 0 : RLC_ENOMEM;
+    r->tok = rlc_calloc((size_t)want * G, sizeof *r->tok);
+    r->base = rlc_malloc((size_t)want * G * sizeof *r->base);
+    return r->g && r->rw && r->cr && r->ro && r->keep && r->keep_all && r->lens && r->ext && r->tok && r->base
+               ? 0
+               : RLC_ENOMEM;
 }
 
 /* Frees the scratch; a failed round leaves its groups in r->g. */
 static void round_free(rl_ctx_t *c, round_t *r, int want) {
+    for (int k = 0; r->tok && k < want * (int)c->cfg->group_size; k++) free(r->tok[k]);
+    free(r->tok), free(r->base);
     for (int g = 0; g < want && r->g; g++) {
         if (r->g[g].prompt_text || r->g[g].prompt) {
             if (r->g[g].row) gen_release(c->eng, r->g[g].req);
@@ -129,7 +141,8 @@ static int round_submit(rl_ctx_t *c, long step, const rollout_t *R, round_t *rd,
         if (!rc && g == lo) c->extract_flags = math_extract_flags_for_format(row->format);
         if (!rc) {
             /* the global slot g, never the rank: N ranks sample what one process would */
-            gp->seed = rl_mix64(rl_mix64((uint64_t)cfg->seed, (uint64_t)step), (uint64_t)(R->rounds * 100003 + g));
+            gp->seed = q->seed =
+                rl_mix64(rl_mix64((uint64_t)cfg->seed, (uint64_t)step), (uint64_t)(R->rounds * 100003 + g));
             q->req = gen_submit(c->eng, q->prompt, q->n_prompt, gp, NULL);
             if (q->req < 0) rc = q->req;
         }
@@ -156,6 +169,27 @@ static int round_generate(rl_ctx_t *c, long step, long n_samples) {
     return rc;
 }
 
+/* Zeroed dense-term buffers for the round's n samples (rd->ro must be filled). */
+static int round_dense_alloc(round_t *rd, int n) {
+    for (int k = 0; k < n; k++) {
+        free(rd->tok[k]);
+        rd->tok[k] = rlc_calloc((size_t)(rd->ro[k].n_tokens ? rd->ro[k].n_tokens : 1), sizeof(float));
+        if (!rd->tok[k]) return RLC_ENOMEM;
+    }
+    return 0;
+}
+
+/* Free the buffers that stayed all zero; the dense total of each sample into the metrics. */
+static void round_dense_drop_empty(round_t *rd, int n, rlc_metrics_t *ms) {
+    for (int k = 0; k < n; k++) {
+        double sum = 0;
+        int any = 0;
+        for (int t = 0; t < rd->ro[k].n_tokens; t++) sum += rd->tok[k][t], any |= rd->tok[k][t] != 0;
+        if (any) rlc_metrics_add(ms, "reward/dense_sum", sum);
+        if (!any) free(rd->tok[k]), rd->tok[k] = NULL;
+    }
+}
+
 /* Grade and score this rank's `mine` groups of the round (rewards into rd->rw, correctness
  * into rd->cr), then overlong shaping. */
 static int round_score(rl_ctx_t *c, long step, rollout_t *R, round_t *rd, int mine) {
@@ -180,9 +214,13 @@ static int round_score(rl_ctx_t *c, long step, rollout_t *R, round_t *rd, int mi
             R->tokens_gen += out->n_tokens;
         }
     if (mine <= 0) return 0;
-    rlc_reward_ctx_t rctx = {.tokenizer = c->tok, .engine = c->eng, .policy = c->policy, .step = step,
-                             .seed = (uint64_t)cfg->seed};
-    int rc = rlc_reward_score(c->reward, &rctx, rd->ro, mine * G, rd->rw, NULL, &R->rmetrics);
+    rlc_reward_ctx_t rctx = {.tokenizer = c->tok, .engine = c->eng, .sample = rl_reward_sample, .policy = c->policy,
+                             .step = step, .seed = rl_mix64((uint64_t)cfg->seed, (uint64_t)step)};
+    int rc = round_dense_alloc(rd, mine * G);
+    if (!rc) rc = rlc_reward_score(c->reward, &rctx, rd->ro, mine * G, rd->rw, rd->tok, &R->rmetrics);
+    for (int k = 0; k < mine * G; k++) rd->base[k] = NAN;
+    if (!rc && cfg->mrt_alpha > 0) rc = rl_mrt_score(c, &rctx, rd->g, rd->ro, mine, rd->tok, rd->base, &R->rmetrics);
+    if (!rc) round_dense_drop_empty(rd, mine * G, &R->rmetrics);
     if (!rc && c->tools) rc = rl_tools_score(c, rd->g, rd->ro, rd->rw, rd->cr, mine, &R->rmetrics);
     if (!rc && cfg->overlong_buffer > 0) {
         int Lmax = (int)(cfg->overlong_max_len > 0 ? cfg->overlong_max_len : cfg->max_new_tokens);
@@ -232,7 +270,14 @@ static void round_keep(rl_ctx_t *c, rollout_t *R, round_t *rd, int take, long lo
                 R->groups[k].kidx = kidx;
                 memcpy(R->reward + (size_t)k * G, rd->rw + (size_t)(g - lo) * G, (size_t)G * sizeof(float));
                 memcpy(R->correct + (size_t)k * G, rd->cr + (size_t)(g - lo) * G, (size_t)G * sizeof(float));
+                memcpy(R->term_base + (size_t)k * G, rd->base + (size_t)(g - lo) * G, (size_t)G * sizeof(float));
+                for (int i = 0; i < G; i++) {
+                    float **t = &rd->tok[(size_t)(g - lo) * G + i];
+                    R->dense_any |= *t != NULL;
+                    R->dense[(size_t)k * G + i] = *t, *t = NULL;
+                }
             } else {
+                for (int i = 0; i < G; i++) free(rd->tok[(size_t)(g - lo) * G + i]), rd->tok[(size_t)(g - lo) * G + i] = NULL;
                 gen_release(c->eng, q->req);
                 free(q->prompt);
                 free(q->prompt_text);
@@ -250,9 +295,11 @@ int rl_rollout(rl_ctx_t *c, long step, rollout_t *R) {
     R->groups = rlc_calloc((size_t)want, sizeof *R->groups);
     R->reward = rlc_calloc((size_t)want * G, sizeof(float));
     R->correct = rlc_calloc((size_t)want * G, sizeof(float));
+    R->dense = rlc_calloc((size_t)want * G, sizeof *R->dense);
+    R->term_base = rlc_calloc((size_t)want * G, sizeof *R->term_base);
     round_t rd;
     int rc = round_alloc(&rd, want, G, W);
-    if (!R->groups || !R->reward || !R->correct) rc = RLC_ENOMEM;
+    if (!R->groups || !R->reward || !R->correct || !R->dense || !R->term_base) rc = RLC_ENOMEM;
     gen_params_t gp;
     gen_params_default(&gp);
     gp.n = G;
@@ -327,6 +374,8 @@ int rl_rollout_pack(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, float **rew_gl
         for (int i = 0; i < G && !rc; i++) {
             const gen_output_t *out = gen_output(c->eng, R->groups[g].req, i);
             rc = sb_add(b, R->groups[g].prompt, R->groups[g].n_prompt, out->tokens, out->n_tokens, out->trainable);
+            const float *d = R->dense[(size_t)g * G + i];
+            for (int k = 0; d && !rc && k < out->n_tokens; k++) b->rew_tok[b->r0[b->nseq - 1] + k] += d[k];
             lsum += out->n_tokens;
             if (out->n_tokens > lmax) lmax = out->n_tokens;
             trunc += out->finish == GEN_FINISH_LENGTH;

@@ -24,7 +24,7 @@
 /* Sequences for training. Row t of a sequence predicts token t+1; per-row arrays hold
  * what the loss needs for that prediction (mask = 1 when token t+1 is trainable). */
 typedef struct {
-    int32_t *ids, *cu;
+    int32_t *ids, *cu, *r0; /* r0[s]: the row of sequence s that predicts its first completion token */
     float *mask, *adv, *old_logp, *ref_logp, *values, *rew_tok, *ret;
     int nseq, ntok, cap_tok, cap_seq;
 } seqbuf_t;
@@ -100,6 +100,7 @@ typedef struct {
     int n_prompt;
     char *prompt_text;
     int kidx; /* position among the step's kept groups of all ranks (the global batch order) */
+    uint64_t seed; /* the sampling seed of the group's global slot */
 } group_t;
 
 /* A step's rollout: generated, scored and filtered until prompts_per_step groups are kept
@@ -109,6 +110,9 @@ typedef struct {
     group_t *groups; /* kept by this rank, in global order (kidx ascending) */
     int n_groups, n_glob;
     float *reward, *correct; /* [n_groups * G] */
+    float **dense;     /* [n_groups * G]: per completion token dense reward terms, NULL when none */
+    float *term_base;  /* [n_groups * G]: MRT's termination baseline J_-1 (NAN: none), or NULL */
+    int dense_any;     /* some sample of some rank has a nonzero dense term (agreed) */
     rl_filter_stats_t fst;
     long hist[65];
     long tokens_gen, rounds, seen_groups;
@@ -119,6 +123,23 @@ typedef struct {
 
 /* Generate, score and filter (collective). */
 int rl_rollout(rl_ctx_t *c, long step, rollout_t *R);
+
+/* ------------------------------------------------------------------ MRT (mrt.c) */
+
+/* The forced-termination text for an answer format ("boxed", "think", "answer_line"):
+ * mrt_termination when set, else the authors' text with an answer header for the format. */
+const char *rl_mrt_termination(const rl_config_t *cfg, const char *format);
+/* MRT over this rank's `mine` groups of a round. Sample k = g·G + i is ro[k] (its completion
+ * text and tokens), held in the engine as sample i of request g[g].req, whose first
+ * g[g].n_prompt tokens are the prompt and the next ro[k].n_tokens the completion (forks
+ * share those KV pages). α·progress_j is added at the last token of each episode into tok[k]
+ * (ro[k].n_tokens entries); base (may be NULL) receives each sample's group J_-1 where
+ * computed. Metrics "mrt/..." and the time "t_mrt" into ms. */
+int rl_mrt_score(rl_ctx_t *c, const rlc_reward_ctx_t *rctx, const group_t *g, const rlc_rollout_t *ro, int mine,
+                 float *const *tok, float *base, rlc_metrics_t *ms);
+/* rlc_reward_sample_fn over a gen_engine_t (rewards/reward.h). */
+int rl_reward_sample(void *engine, const char *const *prompts, int n_prompts, int k, double temperature,
+                     int max_new_tokens, uint64_t seed, char **out);
 
 /* ------------------------------------------------------------------ tool use (tooluse.c) */
 

@@ -75,6 +75,19 @@ out:
     return rc;
 }
 
+/* MRT's GRPO variant: A = r - J_-1 (the prompt forced to answer) where it was computed.
+ * Collective. */
+static int termination_baseline(rl_ctx_t *c, const rollout_t *R, const float *rew_glob, float *adv) {
+    int G = (int)c->cfg->group_size, N = R->n_glob * G;
+    float *base = rlc_malloc((size_t)(N ? N : 1) * sizeof *base);
+    int rc = dist_agree(c->comm, base ? 0 : RLC_ENOMEM);
+    if (!rc) rc = rl_gather_seq_values(c->comm, R, G, R->term_base, base);
+    for (int k = 0; k < N && !rc; k++)
+        if (!isnan(base[k])) adv[k] = (float)((double)rew_glob[k] - (double)base[k]);
+    free(base);
+    return rc;
+}
+
 /* Sequence-level advantages of this rank's sequences, computed over the global batch so
  * that batch statistics (REINFORCE++'s mean and whitening) are those of all ranks. rew_glob
  * holds the global batch's rewards. Collective (enter with an agreed rc; the result is this
@@ -99,7 +112,14 @@ static int compute_advantages(rl_ctx_t *c, const rollout_t *R, const seqbuf_t *b
         if (!rc) rc = rl_gather_seq_values(c->comm, R, G, len_loc, len_glob);
         for (int k = 0; k < N && !rc; k++) lens[k] = (int)len_glob[k];
     }
-    if (!rc) {
+    int raw = rpp && R->dense_any; /* whitened later, with the dense terms, over tokens */
+    if (!rc && raw && G >= 2) {
+        rc = rl_adv_drgrpo(rew_glob, N, G, adv);
+    } else if (!rc && raw) {
+        double m = 0;
+        for (int k = 0; k < N; k++) m += rew_glob[k];
+        for (int k = 0; k < N; k++) adv[k] = (float)((double)rew_glob[k] - (N ? m / N : 0));
+    } else if (!rc) {
         switch (cfg->algo) {
         case RL_ADV_GRPO: rc = rl_adv_grpo(rew_glob, N, G, cfg->adv_std_sample, (float)cfg->adv_eps, adv); break;
         case RL_ADV_DRGRPO: rc = rl_adv_drgrpo(rew_glob, N, G, adv); break;
@@ -108,6 +128,7 @@ static int compute_advantages(rl_ctx_t *c, const rollout_t *R, const seqbuf_t *b
         default: rc = rlc_errc(RLC_EINVAL, "no sequence-level advantage for this algorithm");
         }
     }
+    if (!rc && c->cfg->mrt_alpha > 0 && !strcmp(cfg->mrt_baseline, "termination")) rc = termination_baseline(c, R, rew_glob, adv);
     for (int j = 0; j < R->n_groups && !rc; j++)
         memcpy(adv_seq + (size_t)j * G, adv + (size_t)R->groups[j].kidx * G, (size_t)G * sizeof *adv);
     free(adv), free(len_loc), free(len_glob), free(lens);
@@ -146,7 +167,7 @@ static int ppo_advantages(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, const mi
             if (b->mask[t] == 0) b->values[t] = 0;
             if (b->mask[t] > 0) last = t;
         }
-        if (last >= 0) b->rew_tok[last] = R->reward[s];
+        if (last >= 0) b->rew_tok[last] += R->reward[s]; /* beside any dense terms */
     }
     if (!rc)
         rc = rl_adv_gae(b->rew_tok, b->values, b->mask, b->cu, b->nseq, (float)cfg->gamma, (float)cfg->lam, b->adv,
@@ -255,6 +276,12 @@ static int step_advantages(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, const f
     if (!rc) rc = compute_advantages(c, R, b, rew_glob, adv_seq);
     if (!rc) rl_adv_to_tokens(adv_seq, b->cu, n, b->mask, b->adv);
     free(adv_seq);
+    if (!rc && R->dense_any) { /* the return-to-go of the dense terms (docs/training.md) */
+        rc = rl_adv_dense(cfg->algo, b->rew_tok, b->mask, b->cu, b->r0, n, (int)cfg->group_size, b->adv);
+        rc = dist_agree(c->comm, rc);
+        if (!rc && cfg->algo == RL_ADV_REINFORCEPP)
+            rc = whiten_global(c->comm, b->adv, b->mask, (size_t)b->ntok, (float)cfg->adv_eps);
+    }
     return rc;
 }
 

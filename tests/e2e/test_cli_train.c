@@ -49,8 +49,11 @@ static char *metrics_without_timing(const char *run) {
     char *all = calloc(cap, 1);
     cJSON *row;
     while (rlc_jsonl_next(&r, &row) > 0) {
-        const char *drop[] = {"t_rollout", "t_score", "t_train", "t_total", "tok_per_s"};
-        for (int i = 0; i < 5; i++) cJSON_DeleteItemFromObject(row, drop[i]);
+        for (cJSON *e = row->child, *nx; e; e = nx) { /* the timings: t_* and tok_per_s */
+            nx = e->next;
+            if (e->string && (!strncmp(e->string, "t_", 2) || !strcmp(e->string, "tok_per_s")))
+                cJSON_Delete(cJSON_DetachItemViaPointer(row, e));
+        }
         char *s = cJSON_PrintUnformatted(row);
         n += (size_t)snprintf(all + n, cap - n, "%s\n", s);
         free(s);

@@ -347,7 +347,7 @@ static void test_fork(void **s) {
     q.n = 4;
     q.max_new_tokens = 6;
     q.seed = 9;
-    int f = gen_fork(e, r, 0, 19, &q, NULL); /* prompt + 9 generated tokens */
+    int f = gen_fork(e, r, 0, 19, NULL, 0, &q, NULL); /* prompt + 9 generated tokens */
     assert_true(f >= 0);
     assert_int_equal(gen_run(e, NULL), 0);
     gen_stats(e, &b);
@@ -362,6 +362,30 @@ static void test_fork(void **s) {
         assert_memory_equal(ids, src, 19 * 4);
         check_logprobs(m, e, f, i, 1.0f);
     }
+    /* a fork with appended tokens (MRT's forced termination): the prefix's pages are shared,
+     * only the last prefix token and the 3 appended ones are prefilled */
+    const int32_t extra[3] = {7, 8, 9};
+    gen_stats(e, &a);
+    int f2 = gen_fork(e, r, 0, 13, extra, 3, &q, NULL);
+    assert_true(f2 >= 0);
+    assert_int_equal(gen_run(e, NULL), 0);
+    gen_stats(e, &b);
+    assert_true(b.prefill_tokens - a.prefill_tokens <= 4);
+    /* 13 + 3 prompt tokens + 6 new = 22 tokens = 6 pages of 4; 3 pages (12 tokens) are shared,
+     * so each of the 4 samples takes at most 3 + 1 (copy-on-write) fresh pages */
+    assert_true(b.pages_allocated - a.pages_allocated <= 4 * 4);
+    for (int i = 0; i < 4; i++) {
+        const int32_t *ids, *src;
+        int n, n2, np;
+        assert_int_equal(gen_sequence(e, f2, i, &ids, &n, &np), 0);
+        assert_int_equal(np, 16);
+        assert_int_equal(gen_sequence(e, r, 0, &src, &n2, NULL), 0);
+        assert_memory_equal(ids, src, 13 * 4);
+        assert_memory_equal(ids + 13, extra, 3 * 4);
+        check_logprobs(m, e, f2, i, 1.0f);
+    }
+    const int32_t bad[1] = {1 << 30};
+    assert_true(gen_fork(e, r, 0, 13, bad, 1, &q, NULL) < 0);
     gen_engine_free(e);
     rlc_model_free(m);
 }

@@ -35,7 +35,7 @@ static void test_defaults(void **s) {
     assert_string_equal(c.run_dir, "runs/rl");
     assert_string_equal(c.model, "");
     assert_int_equal(rl_config_validate(&c), 0);
-    char buf[64];
+    char buf[256];
     assert_int_equal(rl_config_get(&c, "--lr", buf, sizeof buf), 0);
     assert_string_equal(buf, "1e-06");
     assert_int_equal(rl_config_get(&c, "loss-agg", buf, sizeof buf), 0);
