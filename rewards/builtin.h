@@ -7,6 +7,7 @@ int rlc_reward_math_create(rlc_reward_t *r, const cJSON *options);
 int rlc_reward_format_create(rlc_reward_t *r, const cJSON *options);
 int rlc_reward_countdown_create(rlc_reward_t *r, const cJSON *options);
 int rlc_reward_http_create(rlc_reward_t *r, const cJSON *options);
+int rlc_reward_prm_create(rlc_reward_t *r, const cJSON *options);
 
 /* The gold answer of a rollout as text (string or number field `key` of meta), into buf.
  * Returns 0, or an error naming the rollout index when absent. */

@@ -79,6 +79,7 @@ const rlc_reward_kind_t rlc_reward_kinds[] = {
     {"format", rlc_reward_format_create, "1 if the completion has the required answer format, else 0"},
     {"countdown", rlc_reward_countdown_create, "1 if the boxed expression solves the Countdown task exactly"},
     {"http", rlc_reward_http_create, "rewards (and dense token rewards) from a service over HTTP"},
+    {"prm", rlc_reward_prm_create, "a process reward model's step scores: their aggregate, or dense per step"},
     {NULL, NULL, NULL},
 };
 

@@ -107,24 +107,22 @@ void rlc_prm_close(rlc_prm_t *p) {
     p->tok = NULL;
 }
 
-/* The text of token ids (special tokens included when with_special, else contributing
- * nothing) and, per token, the byte offset just past it. *text malloc'd. */
-static int token_text(const tok_t *tok, const int32_t *ids, int n, int with_special, char **text, size_t *len,
-                      size_t *ends) {
+int rlc_token_text(const tok_t *tok, const int32_t *ids, int n, int with_special, char **text, size_t *len,
+                   size_t *ends) {
     size_t cap = 64, L = 0;
-    char *s = malloc(cap);
-    if (!s) return RLC_ENOMEM;
+    char *s = text ? malloc(cap) : NULL;
+    if (text && !s) return RLC_ENOMEM;
     for (int t = 0; t < n; t++) {
         const char *b = NULL;
         size_t bl = 0;
-        if (with_special || !tok_is_special(tok, ids[t])) {
+        if (ids[t] >= 0 && ids[t] < tok_vocab_size(tok) && (with_special || !tok_is_special(tok, ids[t]))) {
             int rc = tok_token_bytes(tok, ids[t], &b, &bl);
             if (rc) {
                 free(s);
                 return rc;
             }
         }
-        if (L + bl + 1 > cap) {
+        if (s && L + bl + 1 > cap) {
             cap = 2 * (L + bl + 1);
             char *q = realloc(s, cap);
             if (!q) {
@@ -133,13 +131,13 @@ static int token_text(const tok_t *tok, const int32_t *ids, int n, int with_spec
             }
             s = q;
         }
-        if (bl) memcpy(s + L, b, bl);
+        if (s && bl) memcpy(s + L, b, bl);
         L += bl;
         ends[t] = L;
     }
-    s[L] = 0;
-    *text = s;
-    *len = L;
+    if (s) s[L] = 0;
+    if (text) *text = s;
+    if (len) *len = L;
     return 0;
 }
 
@@ -223,7 +221,7 @@ static int prm_shepherd_score(rlc_prm_t *p, const char *question, const char *te
         if (!memcmp(ids1 + k, ids0, sizeof(int32_t) * (size_t)n0)) pre = k;
     size_t tl = 0;
     if (!rc && !(tend = malloc(sizeof(size_t) * (size_t)(n0 ? n0 : 1)))) rc = RLC_ENOMEM;
-    if (!rc) rc = token_text(p->tok, ids0, n0, 1, &tt, &tl, tend);
+    if (!rc) rc = rlc_token_text(p->tok, ids0, n0, 1, &tt, &tl, tend);
     /* a sentencepiece tokenizer's token texts carry the dummy prefix's leading space */
     size_t shift = !rc && tl == jl + 1 && tt[0] == ' ' ? 1 : 0;
     if (!rc && (pre < 0 || tl != jl + shift || memcmp(tt + shift, joined, jl)))
@@ -268,7 +266,7 @@ int rlc_prm_score(rlc_prm_t *p, const tok_t *policy_tok, const char *question, c
     *read = 0;
     size_t *tend = malloc(sizeof(size_t) * (size_t)(clen ? clen : 1)), tl = 0;
     char *tt = NULL;
-    int rc = tend ? token_text(policy_tok, comp, clen, 0, &tt, &tl, tend) : RLC_ENOMEM;
+    int rc = tend ? rlc_token_text(policy_tok, comp, clen, 0, &tt, &tl, tend) : RLC_ENOMEM;
     if (!rc && p->format == RLC_PRM_GENERIC)
         rc = prm_generic_score(p, prompt, plen, comp, clen, tt, tl, tend, steps, n_steps, read);
     else if (!rc)

@@ -46,3 +46,10 @@ void rlc_prm_close(rlc_prm_t *p);
  * completion's tokens; question is the problem text (math-shepherd). */
 int rlc_prm_score(rlc_prm_t *p, const tok_t *policy_tok, const char *question, const int32_t *prompt, int plen,
                   const int32_t *comp, int clen, float **steps, int *n_steps, long *read);
+
+/* The text of token ids as the engine builds it (special tokens included when with_special,
+ * else contributing nothing; ids outside the tokenizer's vocabulary contribute nothing) and,
+ * per token, the byte offset just past it in ends[n]. text (malloc'd) and len may be NULL
+ * when only the offsets are wanted. */
+int rlc_token_text(const tok_t *tok, const int32_t *ids, int n, int with_special, char **text, size_t *len,
+                   size_t *ends);

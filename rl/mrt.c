@@ -12,6 +12,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "rewards/rm.h"
 #include "rewards/steps.h"
 #include "rl/step.h"
 
@@ -70,23 +71,6 @@ static int add_branch(rl_ctx_t *c, branches_t *bs, int req, int sample, int pref
     return 0;
 }
 
-/* Byte offset past each completion token in the decoded text (special and out-of-vocabulary
- * tokens add none), as the engine builds the text. */
-static int token_ends(const tok_t *tok, const int32_t *ids, int n, size_t *end) {
-    size_t at = 0;
-    for (int t = 0; t < n; t++) {
-        if (ids[t] >= 0 && ids[t] < tok_vocab_size(tok) && !tok_is_special(tok, ids[t])) {
-            const char *b;
-            size_t len;
-            int rc = tok_token_bytes(tok, ids[t], &b, &len);
-            if (rc) return rc;
-            at += len;
-        }
-        end[t] = at;
-    }
-    return 0;
-}
-
 /* The branches of one sample: a fork after each episode. pos[j] receives the token that ends
  * episode j (-1: none). Returns the number of episodes or an error. */
 static int sample_branches(rl_ctx_t *c, branches_t *bs, const group_t *g, int i, int who, const rlc_rollout_t *x,
@@ -101,7 +85,7 @@ static int sample_branches(rl_ctx_t *c, branches_t *bs, const group_t *g, int i,
     char *mk = rlc_strdup(cfg->mrt_markers);
     for (char *s = mk, *save = NULL, *w; mk && (w = strtok_r(s, "|", &save)) && nm < 64; s = NULL) marks[nm++] = w;
     if (!ends || !next || !tend || !mk) rc = RLC_ENOMEM;
-    if (!rc) rc = token_ends(c->tok, x->tokens, n, tend);
+    if (!rc) rc = rlc_token_text(c->tok, x->tokens, n, 0, NULL, NULL, tend);
     int E = rc ? rc
                : rlc_split_episodes(x->completion, text_len, marks, nm, (int)cfg->mrt_gap, (int)cfg->mrt_merge, cap,
                                     ends, next, cap);
