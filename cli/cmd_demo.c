@@ -165,7 +165,9 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
     cli_opt_t opts[] = {
         {"--dir", OPT_STR, &d->dir, "working directory (model, data, runs)", 0, 0},
         {"--task", OPT_STR, &d->task,
-         "arith, or tools: multiplication with a python tool, GRPO without and with OTC (docs/tools.md)", 0, 0},
+         "arith; tools: multiplication with a python tool, GRPO without and with OTC (docs/tools.md); mrt: "
+         "solutions that re-check themselves, GRPO without and with the MRT progress bonus (docs/rewards.md)",
+         0, 0},
         {"--model", OPT_STR, &d->model, "run GRPO on this Hugging Face model instead of the tiny one", 0, 0},
         {"--data", OPT_STR, &d->data, "training JSONL (with --model)", 0, 0},
         {"--eval-data", OPT_STR, &d->eval_data, "held-out JSONL (with --model)", 0, 0},
@@ -208,9 +210,9 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
         d->n_eval = d->n_eval < 20 ? d->n_eval : 20;
     }
     if ((d->model != NULL) != (d->data != NULL)) return rlc_errc(RLC_EINVAL, "--model and --data go together");
-    if (strcmp(d->task, "arith") && strcmp(d->task, "tools"))
-        return rlc_errc(RLC_EINVAL, "--task: arith or tools (got '%s')", d->task);
-    if (!strcmp(d->task, "tools") && d->model) return rlc_errc(RLC_EINVAL, "--task tools runs on the tiny model only");
+    if (strcmp(d->task, "arith") && strcmp(d->task, "tools") && strcmp(d->task, "mrt"))
+        return rlc_errc(RLC_EINVAL, "--task: arith, tools or mrt (got '%s')", d->task);
+    if (strcmp(d->task, "arith") && d->model) return rlc_errc(RLC_EINVAL, "--task %s runs on the tiny model only", d->task);
     return 0;
 }
 
@@ -219,6 +221,41 @@ int set_num(rl_config_t *cfg, const char *key, double v) {
     char num[64];
     snprintf(num, sizeof num, "%.17g", v);
     return rl_config_set(cfg, key, num, "demo");
+}
+
+int demo_grpo(const demo_opts_t *d, const char *ckpt, const char *rl, const char *heldout, const char *const (*kv)[2],
+              int n_kv, const char *name, demo_result_t *res) {
+    rl_config_t cfg;
+    rl_config_init(&cfg);
+    char *run = fs_join(d->dir, name);
+    int rc = run ? 0 : RLC_ENOMEM;
+    if (!rc) fs_rm_rf(run);
+    const char *strs[][2] = {{"model", ckpt},          {"data", rl},           {"eval_data", heldout},
+                             {"run_dir", run},          {"template", "raw"},   {"micro_batch", "64"},
+                             {"max_new_tokens", "160"}, {"kl_coef", "0"},      {"clip_high", "0.28"},
+                             {"weight_decay", "0"},     {"save_every", "0"},   {"keep_last", "1"},
+                             {"log_samples", "4"},      {"dynamic_sampling", "false"}};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0] && !rc; i++) rc = rl_config_set(&cfg, strs[i][0], strs[i][1], "demo");
+    struct {
+        const char *k;
+        double v;
+    } nums[] = {{"group_size", (double)d->group}, {"prompts_per_step", (double)d->prompts},
+                {"temperature", d->temperature},  {"lr", d->rl_lr},
+                {"total_steps", (double)d->rl_steps}, {"seed", (double)d->seed},
+                {"threads", (double)d->threads}};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0] && !rc; i++) rc = set_num(&cfg, nums[i].k, nums[i].v);
+    for (int i = 0; i < n_kv && !rc; i++) rc = rl_config_set(&cfg, kv[i][0], kv[i][1], "demo");
+    res->curve.n = 0;
+    rl_run_opts_t ro = {.on_step = on_rl_step, .user = &res->curve, .quiet = 1};
+    double t0 = rlc_now();
+    if (!rc) rc = rl_train(&cfg, &ro);
+    res->before = ro.eval_before, res->after = ro.eval_after;
+    res->calls_before = ro.eval_calls_before, res->calls_after = ro.eval_calls_after;
+    res->tokens_before = ro.eval_tokens_before, res->tokens_after = ro.eval_tokens_after;
+    res->seconds = rlc_now() - t0;
+    free(run);
+    rl_config_free(&cfg);
+    return rc;
 }
 
 /* The warm start: SFT of the tiny model on the worked solutions; *ckpt its checkpoint. */
@@ -316,6 +353,7 @@ int cmd_demo(int argc, char **argv) {
     double t0 = rlc_now();
     if ((rc = fs_mkdir_p(d.dir))) return cli_fail();
     if (!strcmp(d.task, "tools")) return demo_tools(&d, t0) ? cli_fail() : 0;
+    if (!strcmp(d.task, "mrt")) return demo_mrt(&d, t0) ? cli_fail() : 0;
     char *rl_data = NULL, *rl_run = NULL;
     rl_config_t cfg;
     rl_config_init(&cfg);

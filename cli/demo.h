@@ -30,5 +30,20 @@ int write_model(const char *dir, long seed, int hidden, int layers);
 int set_num(rl_config_t *cfg, const char *key, double v);
 /* The warm start: SFT of the model at init on train (JSONL); *ckpt its checkpoint. */
 int demo_sft(const demo_opts_t *d, const char *init, const char *train, const char *sft_run, char **ckpt);
+/* "Compute 47 * 385." -> "47 * 385" */
+void demo_expr_of(const char *problem, char *out, size_t cap);
+
+/* A GRPO run of the tool and MRT demos and what it reports. */
+typedef struct {
+    double before, after, calls_before, calls_after, tokens_before, tokens_after, seconds;
+    curve_t curve;
+} demo_result_t;
+/* GRPO from the warm start ckpt on rl, held-out checks on heldout, in DIR/<name>: the demo's
+ * settings (raw template, no KL, clip-higher 0.28, 160 new tokens, ...), then the n_kv
+ * key/value pairs kv (they win). */
+int demo_grpo(const demo_opts_t *d, const char *ckpt, const char *rl, const char *heldout, const char *const (*kv)[2],
+              int n_kv, const char *name, demo_result_t *res);
+/* --task mrt: the whole demo (model, traces with re-checks, warm start, GRPO without and with MRT). */
+int demo_mrt(const demo_opts_t *d, double t0);
 /* --task tools: the whole demo (model, traces, warm start, GRPO without and with OTC). */
 int demo_tools(const demo_opts_t *d, double t0);

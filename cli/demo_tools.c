@@ -17,8 +17,7 @@
 #include "data/synth.h"
 #include "rl/loop.h"
 
-/* "Compute 47 * 385." -> "47 * 385" */
-static void expr_of(const char *problem, char *out, size_t cap) {
+void demo_expr_of(const char *problem, char *out, size_t cap) {
     const char *b = strncmp(problem, "Compute ", 8) ? problem : problem + 8;
     size_t n = strlen(b);
     while (n && (b[n - 1] == '.' || b[n - 1] == ' ')) n--;
@@ -56,7 +55,7 @@ static int tools_data(const demo_opts_t *d, char **sft, char **rl, char **heldou
     rlc_rng_init(&rng, (uint64_t)d->seed, 77);
     for (int i = 0; i < a.n && !rc; i++) {
         char expr[64];
-        expr_of(a.rows[i].problem, expr, sizeof expr);
+        demo_expr_of(a.rows[i].problem, expr, sizeof expr);
         uint32_t u = rlc_rng_below(&rng, 10);
         int k = u < 1 ? 0 : u < 5 ? 1 : u < 8 ? 2 : 3;
         free(a.rows[i].solution);
@@ -77,48 +76,13 @@ static int tools_data(const demo_opts_t *d, char **sft, char **rl, char **heldou
     return rc;
 }
 
-typedef struct {
-    double before, after, calls_before, calls_after, seconds;
-    curve_t curve;
-} tools_result_t;
-
 /* GRPO from the warm start, with OTC or without; the run lives in DIR/<name>. */
 static int tools_grpo(const demo_opts_t *d, const char *ckpt, const char *rl, const char *heldout, const char *otc,
-                      const char *name, tools_result_t *res) {
-    rl_config_t cfg;
-    rl_config_init(&cfg);
-    char *run = fs_join(d->dir, name);
-    int rc = run ? 0 : RLC_ENOMEM;
-    if (!rc) fs_rm_rf(run);
-    const char *strs[][2] = {{"model", ckpt},          {"data", rl},           {"eval_data", heldout},
-                             {"run_dir", run},          {"template", "raw"},   {"tools", "python"},
-                             {"tool_format", "code"},   {"otc", otc},          {"micro_batch", "64"},
-                             {"max_new_tokens", "160"}, {"kl_coef", "0"},      {"clip_high", "0.28"},
-                             {"weight_decay", "0"},     {"save_every", "0"},   {"keep_last", "1"},
-                             {"log_samples", "4"},      {"dynamic_sampling", "false"}};
-    for (size_t i = 0; i < sizeof strs / sizeof strs[0] && !rc; i++) rc = rl_config_set(&cfg, strs[i][0], strs[i][1], "demo");
-    struct {
-        const char *k;
-        double v;
-    } nums[] = {{"group_size", (double)d->group}, {"prompts_per_step", (double)d->prompts},
-                {"temperature", d->temperature},  {"lr", d->rl_lr},
-                {"total_steps", (double)d->rl_steps}, {"seed", (double)d->seed},
-                {"threads", (double)d->threads},  {"max_tool_calls", 4}};
-    for (size_t i = 0; i < sizeof nums / sizeof nums[0] && !rc; i++) rc = set_num(&cfg, nums[i].k, nums[i].v);
-    res->curve.n = 0;
-    rl_run_opts_t ro = {.on_step = on_rl_step, .user = &res->curve, .quiet = 1};
-    double t0 = rlc_now();
-    if (!rc) {
-        LOG_INFO("GRPO %s OTC: %ld steps, %ld prompts x %ld samples per step", strcmp(otc, "off") ? "with" : "without",
-                 d->rl_steps, d->prompts, d->group);
-        rc = rl_train(&cfg, &ro);
-    }
-    res->before = ro.eval_before, res->after = ro.eval_after;
-    res->calls_before = ro.eval_calls_before, res->calls_after = ro.eval_calls_after;
-    res->seconds = rlc_now() - t0;
-    free(run);
-    rl_config_free(&cfg);
-    return rc;
+                      const char *name, demo_result_t *res) {
+    const char *kv[][2] = {{"tools", "python"}, {"tool_format", "code"}, {"otc", otc}, {"max_tool_calls", "4"}};
+    LOG_INFO("GRPO %s OTC: %ld steps, %ld prompts x %ld samples per step", strcmp(otc, "off") ? "with" : "without",
+             d->rl_steps, d->prompts, d->group);
+    return demo_grpo(d, ckpt, rl, heldout, kv, 4, name, res);
 }
 
 int demo_tools(const demo_opts_t *d, double t0) {
@@ -129,7 +93,7 @@ int demo_tools(const demo_opts_t *d, double t0) {
     if (!rc) rc = write_model(init, d->seed, (int)d->hidden, (int)d->layers);
     if (!rc) rc = tools_data(d, &sft, &rl, &heldout);
     if (!rc) rc = demo_sft(d, init, sft, sft_run, &ckpt);
-    tools_result_t off = {0}, on = {0};
+    demo_result_t off = {0}, on = {0};
     if (!rc) LOG_INFO("[3/4] GRPO from the same warm start, without and with OTC");
     if (!rc) rc = tools_grpo(d, ckpt, rl, heldout, "off", "grpo_no_otc", &off);
     if (!rc) rc = tools_grpo(d, ckpt, rl, heldout, "grpo", "grpo_otc", &on);
@@ -138,7 +102,7 @@ int demo_tools(const demo_opts_t *d, double t0) {
                d->n_eval, d->temperature);
         printf("  %-22s %14s %14s %18s %18s\n", "", "pass@1 before", "pass@1 after", "calls/sample before",
                "calls/sample after");
-        const tools_result_t *r[2] = {&off, &on};
+        const demo_result_t *r[2] = {&off, &on};
         const char *nm[2] = {"GRPO", "GRPO + OTC-GRPO"};
         for (int i = 0; i < 2; i++)
             printf("  %-22s %13.1f%% %13.1f%% %18.2f %18.2f   (%.0f s)\n", nm[i], 100 * r[i]->before, 100 * r[i]->after,

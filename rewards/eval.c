@@ -133,6 +133,7 @@ int rlc_eval_run(gen_engine_t *e, const tok_t *tok, const data_set_t *ds, const 
         out->summary = rlc_evalsum_json(sum);
         out->pass1 = n ? total / ((double)n * K) : 0;
         out->tool_calls = n ? (double)calls / ((double)n * K) : 0;
+        out->tokens = n ? (double)tokens / ((double)n * K) : 0;
         if (!out->summary) rc = RLC_ENOMEM;
     }
     for (int i = 0; i < K && answers; i++) free(answers[i]);

@@ -38,6 +38,7 @@ typedef struct {
     cJSON *summary; /* rlc_evalsum_json() */
     double pass1;   /* mean correctness over items and samples */
     double tool_calls; /* mean tool calls per sample */
+    double tokens;     /* mean completion tokens per sample */
 } rlc_eval_result_t;
 
 /* Grade one completion of a row: 1/0; extracted (cap bytes) receives the answer. */

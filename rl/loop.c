@@ -93,7 +93,7 @@ static int make_reward(const char *spec, rlc_reward_t **out) {
 
 /* Held-out pass@1 (4 samples per problem at the training temperature). With several ranks
  * each evaluates a contiguous share of the problems and the correct counts are summed. */
-static int run_eval(rl_ctx_t *c, double *pass1, double *tool_calls) {
+static int run_eval(rl_ctx_t *c, double *pass1, double *tool_calls, double *tokens) {
     const int K = 4;
     rlc_eval_opts_t eo;
     rlc_eval_opts_default(&eo);
@@ -118,15 +118,16 @@ static int run_eval(rl_ctx_t *c, double *pass1, double *tool_calls) {
     rlc_eval_result_t r;
     memset(&r, 0, sizeof r);
     int rc = part.n ? rlc_eval_run(c->eng, c->tok, &part, &eo, NULL, &r) : 0;
-    double v[3] = {part.n ? (double)llround(r.pass1 * part.n * K) : 0, (double)part.n * K,
-                   part.n ? (double)llround(r.tool_calls * part.n * K) : 0};
-    if (!rc && comm->world == 1) *pass1 = r.pass1;
-    if (!rc && comm->world == 1 && tool_calls) *tool_calls = r.tool_calls;
+    double v[4] = {part.n ? (double)llround(r.pass1 * part.n * K) : 0, (double)part.n * K,
+                   part.n ? (double)llround(r.tool_calls * part.n * K) : 0,
+                   part.n ? (double)llround(r.tokens * part.n * K) : 0};
     rlc_eval_result_free(&r);
     rc = dist_agree(comm, rc);
-    if (!rc && comm->world > 1 && !(rc = dist_allreduce_f64(comm, v, 3, DIST_SUM))) {
+    if (!rc && comm->world > 1) rc = dist_allreduce_f64(comm, v, 4, DIST_SUM);
+    if (!rc) {
         *pass1 = v[1] > 0 ? v[0] / v[1] : 0;
-        if (tool_calls) *tool_calls = v[1] > 0 ? v[2] / v[1] : 0;
+        *tool_calls = v[1] > 0 ? v[2] / v[1] : 0;
+        *tokens = v[1] > 0 ? v[3] / v[1] : 0;
     }
     return rc;
 }
@@ -399,12 +400,14 @@ static int report_step(rl_ctx_t *c, rl_run_opts_t *o, const rollout_t *R, long s
     mt->tok_per_s = mt->t_total > 0 ? (double)R->tokens_gen / mt->t_total : NAN;
     cJSON *extra = rlc_metrics_json(&R->rmetrics);
     if (c->eval_data.n && cfg->eval_every > 0 && (step + 1) % cfg->eval_every == 0 && !rc) {
-        double p1, calls = 0;
-        if (!(rc = run_eval(c, &p1, &calls))) {
+        double p1, calls = 0, toks = 0;
+        if (!(rc = run_eval(c, &p1, &calls, &toks))) {
             if (extra) cJSON_AddNumberToObject(extra, "eval_pass1", p1);
+            if (extra) cJSON_AddNumberToObject(extra, "eval_tokens", toks);
             if (extra && c->tools) cJSON_AddNumberToObject(extra, "eval_tool_calls", calls);
             o->eval_after = p1;
             o->eval_calls_after = calls;
+            o->eval_tokens_after = toks;
         }
     }
     mt->extra = extra;
@@ -465,7 +468,7 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
     }
     rl_signal_install();
     if (c.eval_data.n && st.step == 0) {
-        if (!(rc = run_eval(&c, &o->eval_before, &o->eval_calls_before)))
+        if (!(rc = run_eval(&c, &o->eval_before, &o->eval_calls_before, &o->eval_tokens_before)))
             LOG_INFO("held-out pass@1 before training: %.4f (%d problems x 4 samples)", o->eval_before, c.eval_data.n);
     }
     seqbuf_t b = {0};
@@ -485,7 +488,7 @@ int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
             comm->error_agreed = 1; /* every rank saw the same signal verdict */
         }
     }
-    if (!rc && c.eval_data.n && isnan(o->eval_after)) rc = run_eval(&c, &o->eval_after, &o->eval_calls_after);
+    if (!rc && c.eval_data.n && isnan(o->eval_after)) rc = run_eval(&c, &o->eval_after, &o->eval_calls_after, &o->eval_tokens_after);
     if (!rc && c.eval_data.n) LOG_INFO("held-out pass@1 after training: %.4f", o->eval_after);
     free(rew_glob);
     sb_free(&b);

@@ -23,6 +23,7 @@ typedef struct {
      * pass@1 before training (step 0) and after the last step. */
     double eval_before, eval_after;
     double eval_calls_before, eval_calls_after; /* held-out tool calls per sample (with tools) */
+    double eval_tokens_before, eval_tokens_after; /* held-out completion tokens per sample */
     /* Data parallel: this rank's communicator (borrowed; NULL = one process). Every rank of
      * the communicator calls rl_train with the same configuration. */
     dist_comm_t *comm;

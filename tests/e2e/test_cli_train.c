@@ -356,6 +356,32 @@ static void test_demo_quick(void **s) {
     free(d);
 }
 
+/* `rlc demo --task mrt --quick`: both runs happen from one warm start, the report compares
+ * pass@1 and tokens, the MRT run logged its episodes and progress; the warm-start solutions
+ * really contain re-checks. */
+static void test_demo_mrt_quick(void **s) {
+    (void)s;
+    char *d = fs_join(g_dir, "demo_mrt");
+    char out[65536];
+    int rc = test_run(out, sizeof out, "%s demo --task mrt --quick --dir %s --threads 2", rlc_bin(), d);
+    if (rc) fail_msg("demo failed: %s", out);
+    assert_non_null(strstr(out, "GRPO + MRT"));
+    assert_non_null(strstr(out, "tokens/sample after"));
+    char *m = fs_join(d, "grpo_mrt/metrics.jsonl"), *m0 = fs_join(d, "grpo_no_mrt/metrics.jsonl"),
+         *sft = fs_join(d, "mrt_sft.jsonl"), *txt;
+    size_t n;
+    assert_int_equal(fs_read_all(m, &txt, &n), 0);
+    assert_non_null(strstr(txt, "\"mrt/episodes\""));
+    free(txt);
+    assert_int_equal(fs_read_all(m0, &txt, &n), 0);
+    assert_null(strstr(txt, "\"mrt/"));
+    free(txt);
+    assert_int_equal(fs_read_all(sft, &txt, &n), 0);
+    assert_non_null(strstr(txt, "Wait, let me check."));
+    free(txt);
+    free(m), free(m0), free(sft), free(d);
+}
+
 /* First-step metrics of a run (one line of metrics.jsonl), parsed. */
 static cJSON *first_metrics(const char *run) {
     char *p = fs_join(run, "metrics.jsonl");
@@ -421,7 +447,7 @@ static void test_nan_stops_cleanly(void **s) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_grpo_run_and_resume), cmocka_unit_test(test_algorithms_run), cmocka_unit_test(test_mrt_runs),
+        cmocka_unit_test(test_grpo_run_and_resume), cmocka_unit_test(test_algorithms_run), cmocka_unit_test(test_mrt_runs), cmocka_unit_test(test_demo_mrt_quick),
         cmocka_unit_test(test_sigkill_then_resume), cmocka_unit_test(test_sft), cmocka_unit_test(test_flag_grammar),
         cmocka_unit_test(test_bad_config), cmocka_unit_test(test_demo_quick), cmocka_unit_test(test_micro_tokens),
         cmocka_unit_test(test_nan_stops_cleanly),
