@@ -64,8 +64,8 @@ static cJSON *metrics(const char *run) {
     if (rlc_jsonl_open(&r, p)) fail_msg("%s: cannot read", p);
     cJSON *all = cJSON_CreateArray(), *row;
     while (rlc_jsonl_next(&r, &row) > 0) {
-        const char *drop[] = {"t_rollout", "t_score", "t_train", "t_total", "tok_per_s"};
-        for (int i = 0; i < 5; i++) cJSON_DeleteItemFromObject(row, drop[i]);
+        const char *drop[] = {"t_rollout", "t_score", "t_train", "t_total", "tok_per_s", "t_mrt"};
+        for (int i = 0; i < 6; i++) cJSON_DeleteItemFromObject(row, drop[i]);
         cJSON_AddItemToArray(all, row);
     }
     rlc_jsonl_close(&r);
@@ -206,6 +206,32 @@ static void test_grpo_np2_equals_np1(void **s) {
     weights_close(c1, c2, LR, 3);
     cJSON_Delete(m1), cJSON_Delete(m2);
     free(s1), free(s2), free(c1), free(c2), free(r1), free(r2);
+}
+
+/* MRT over 2 ranks: each rank forks and scores its own groups' branches, seeded by the
+ * group's global slot, so step 1's rollouts, MRT metrics and dense totals are those of one
+ * process (the means may differ in the last bits: their sums are merged in another order). */
+static void test_mrt_np2_equals_np1(void **s) {
+    (void)s;
+    char *r1 = fs_join(g_dir, "mrt1"), *r2 = fs_join(g_dir, "mrt2"), extra[1024];
+    snprintf(extra, sizeof extra,
+             "%s --seed 4 --total-steps 1 --mrt-alpha 1 --mrt-samples 3 --mrt-gap 0 --mrt-answer-tokens 12 "
+             "--mrt-termination '\nAnswer: ' --reward '{\"kind\": \"format\", \"options\": {\"require\": "
+             "\"answer_line\"}}'",
+             GRPO);
+    train_ok(0, r1, extra, NULL, 0);
+    train_ok(2, r2, extra, NULL, 0);
+    cJSON *m1 = metrics(r1), *m2 = metrics(r2);
+    rollout_fields_equal(m1, m2, 1);
+    const char *keys[] = {"mrt/episodes", "mrt/progress", "mrt/J_prompt", "mrt/J_first", "mrt/J_last", "reward/dense_sum"};
+    const cJSON *a = cJSON_GetArrayItem(m1, 0), *b = cJSON_GetArrayItem(m2, 0);
+    for (int i = 0; i < 6; i++) {
+        const cJSON *u = cJSON_GetObjectItem(a, keys[i]), *v = cJSON_GetObjectItem(b, keys[i]);
+        if (!u || !v) fail_msg("%s missing", keys[i]);
+        if (fabs(u->valuedouble - v->valuedouble) > 1e-12) fail_msg("%s: %.17g vs %.17g", keys[i], u->valuedouble, v->valuedouble);
+    }
+    cJSON_Delete(m1), cJSON_Delete(m2);
+    free(r1), free(r2);
 }
 
 /* (a) with REINFORCE++ and G = 1: samples.jsonl then holds every rollout of the step with
@@ -459,6 +485,7 @@ int main(void) {
         cmocka_unit_test(test_collectives),
         cmocka_unit_test(test_grpo_np2_equals_np1),
         cmocka_unit_test(test_reinforcepp_every_rollout),
+        cmocka_unit_test(test_mrt_np2_equals_np1),
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_error_on_one_rank),
         cmocka_unit_test(test_sigterm_one_rank),
