@@ -1,10 +1,11 @@
-/* `rlc demo --task mrt`: a task where episodes exist. Addition and subtraction of 2-3 digit
- * numbers; the warm-start solutions state a result, some then say "Wait, let me check." and
- * work it again before the boxed answer: 30 % answer directly, 40 % are right first and
- * re-check needlessly, 30 % are wrong first and corrected by the re-check. Then GRPO from
- * that same warm start twice on the same seed, without and with the MRT progress bonus
- * (dense, at each episode's last token); held-out pass@1 and completion tokens per sample
- * are reported for both. MRT's claim to test: same or better accuracy with fewer tokens. */
+/* `rlc demo --task mrt`: a task where episodes exist. Addition and subtraction (operands of
+ * --min-digits to --max-digits digits, 1-2 by default); the warm-start solutions state a
+ * result, some then say "Wait, let me check." and work it again before the boxed answer:
+ * 30 % answer directly, 40 % are right first and re-check needlessly, 30 % are wrong first
+ * and corrected by the re-check. Then GRPO from that same warm start twice on the same seed,
+ * without and with the MRT progress bonus (dense, at each episode's last token); held-out
+ * pass@1 and completion tokens per sample are reported for both. MRT's claim to test: same
+ * or better accuracy with fewer tokens. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +37,8 @@ static char *solution(const char *expr, const char *answer, int kind, long wrong
 static int mrt_data(const demo_opts_t *d, char **sft, char **rl, char **heldout) {
     data_arith_opts_t o;
     data_arith_opts_default(&o);
-    o.min_digits = 2;
-    o.max_digits = 3;
+    o.min_digits = (int)d->min_digits;
+    o.max_digits = (int)d->max_digits;
     o.min_operands = o.max_operands = 2;
     o.ops = "+-";
     data_set_t a = {0}, b = {0}, ev = {0};
@@ -78,7 +79,8 @@ int demo_mrt(const demo_opts_t *d, double t0) {
     char *sft = NULL, *rl = NULL, *heldout = NULL, *ckpt = NULL;
     char *init = fs_join(d->dir, "mrt_init"), *sft_run = fs_join(d->dir, "mrt_sft");
     int rc = init && sft_run ? 0 : RLC_ENOMEM;
-    LOG_INFO("[1/4] tiny Qwen2-shaped model and addition/subtraction problems (2-3 digit operands)");
+    LOG_INFO("[1/4] tiny Qwen2-shaped model and addition/subtraction problems (%ld-%ld digit operands)", d->min_digits,
+             d->max_digits);
     if (!rc) rc = write_model(init, d->seed, (int)d->hidden, (int)d->layers);
     if (!rc) rc = mrt_data(d, &sft, &rl, &heldout);
     if (!rc) rc = demo_sft(d, init, sft, sft_run, &ckpt);
