@@ -19,7 +19,7 @@ static int lookup(const char *name, const char *const *names, int n) {
     return -1;
 }
 
-static const char *const ADV_NAMES[RL_ADV_COUNT] = {"grpo", "drgrpo", "rloo", "reinforce++", "ppo"};
+static const char *const ADV_NAMES[RL_ADV_COUNT] = {"grpo", "drgrpo", "rloo", "reinforce++", "ppo", "oreal"};
 
 int rl_adv_parse(const char *name) {
     int k = lookup(name, ADV_NAMES, RL_ADV_COUNT);
@@ -639,4 +639,40 @@ double rl_oreal_rm_loss(const float *w, int T, int label, float *dw) {
     if (dw)
         for (int t = 0; t < T; t++) dw[t] = (float)g;
     return loss;
+}
+
+int rl_oreal_token_loss(const rl_oreal_loss_cfg_t *cfg, size_t n, const float *logp, const float *ref_logp,
+                        const float *adv, const float *w, const float *mask, float *dlogp, rl_loss_stats_t *st) {
+    if (cfg->kl_coef > 0 && !ref_logp) return rlc_errc(RLC_EINVAL, "OREAL loss: kl_coef > 0 needs reference log-probs");
+    for (size_t t = 0; t < n; t++) {
+        dlogp[t] = 0;
+        if (mask[t] == 0) continue;
+        double a = adv[t], pg = 0, g = 0;
+        if (a > 0 && cfg->n_pos > 0) { /* -logp·w·A: its value at logp, gradient -w·A */
+            double c = (double)w[t] * a / cfg->n_pos * cfg->pos_weight;
+            pg = -(double)logp[t] * c, g = -c;
+        } else if (a < 0 && cfg->n_neg > 0) { /* -exp(logp - sg(logp))·A·w: value -A·w, gradient the same */
+            double c = (double)w[t] * a / cfg->n_neg * cfg->neg_weight;
+            pg = -c, g = -c;
+        }
+        double kl = 0, dkl = 0;
+        if (cfg->kl_coef > 0 && cfg->n_tok > 0) {
+            float k, dk;
+            rl_kl(cfg->kl_kind, &logp[t], &ref_logp[t], 1, &k, &dk);
+            kl = k, dkl = dk;
+            g += cfg->kl_coef * dkl / cfg->n_tok;
+        }
+        dlogp[t] = (float)g;
+        if (st) {
+            st->pg += pg;
+            st->kl += cfg->n_tok > 0 ? kl / cfg->n_tok : 0;
+            st->loss += pg + (cfg->n_tok > 0 ? cfg->kl_coef * kl / cfg->n_tok : 0);
+            st->n_tok += 1;
+            st->kl_tok += kl;
+            st->ratio_sum += 1; /* the ratio is 1 by construction */
+            if (st->ratio_max < 1) st->ratio_max = 1;
+            if (st->ratio_min > 1) st->ratio_min = 1;
+        }
+    }
+    return 0;
 }

@@ -19,11 +19,12 @@ typedef enum {
     RL_ADV_RLOO,        /* r - mean of the other G-1 */
     RL_ADV_REINFORCEPP, /* r - batch mean, whitened over the batch */
     RL_ADV_GAE,         /* PPO: per-token GAE with a value head */
+    RL_ADV_OREAL,       /* OREAL: RLOO on ±1 correctness, token weights from an online token reward model */
     RL_ADV_COUNT
 } rl_adv_kind_t;
 
 /* "grpo", "drgrpo" (also "dr_grpo", "dr-grpo"), "rloo", "reinforce++" (also
- * "reinforce_pp"), "ppo" (also "gae"); -1 if unknown. */
+ * "reinforce_pp"), "ppo" (also "gae"), "oreal"; -1 if unknown. */
 int rl_adv_parse(const char *name);
 const char *rl_adv_name(int kind);
 
@@ -244,3 +245,20 @@ void rl_otc_group(float *rewards, const int *calls, const float *correct, int G,
 void rl_oreal_weights(const float *w, int T, int positive, float *out);
 /* The token-RM's sequence loss BCE_with_logits(mean_t w_t, label) and dL/dw_t. */
 double rl_oreal_rm_loss(const float *w, int T, int label, float *dw);
+
+typedef struct {
+    double n_pos, n_neg;         /* global counts of trainable tokens of positive / negative samples */
+    double n_tok;                /* global trainable tokens (the KL's token mean) */
+    float pos_weight, neg_weight; /* 1.0 and 0.5 in the reference */
+    float kl_coef;               /* 0 skips ref_logp */
+    int kl_kind;
+} rl_oreal_loss_cfg_t;
+
+/* OREAL's per-token policy loss over n tokens (SPECS "Token-level reward model"). A token
+ * with adv > 0 belongs to a positive (correct) sample: behaviour cloning, L = −logp·w·A /
+ * n_pos · pos_weight; adv < 0, a negative one: policy gradient, L = −exp(logp − sg(logp))·A·w
+ * / n_neg · neg_weight (= −A·w/n_neg·neg_weight in value, the same gradient); plus
+ * kl_coef·KL / n_tok. w: the detached OREAL token weights; mask 0 tokens contribute nothing.
+ * dlogp receives dL/dlogp; st accumulates loss, pg, kl, token counts. */
+int rl_oreal_token_loss(const rl_oreal_loss_cfg_t *cfg, size_t n, const float *logp, const float *ref_logp,
+                        const float *adv, const float *w, const float *mask, float *dlogp, rl_loss_stats_t *st);

@@ -20,7 +20,7 @@
 #define KS(field, def) RL_KEY(rl_config_t, field, def)
 
 static const rl_config_key_t KEYS[] = {
-    KE("algo", algo, S_ALG, "grpo", "advantage estimator", "grpo|drgrpo|rloo|reinforce++|ppo", E_ADV),
+    KE("algo", algo, S_ALG, "grpo", "advantage estimator (oreal: docs/training.md, OREAL)", "grpo|drgrpo|rloo|reinforce++|ppo|oreal", E_ADV),
     K("group_size", group_size, INT, S_ALG, "8", "G: completions sampled per prompt"),
     K("prompts_per_step", prompts_per_step, INT, S_ALG, "32", "prompts per optimizer step (after filtering)"),
     KS(micro_batch, D_MICRO_BATCH),
@@ -50,6 +50,13 @@ static const rl_config_key_t KEYS[] = {
     K("overlong_max_len", overlong_max_len, INT, S_FLT, "0", "overlong shaping L_max; 0 = max_new_tokens"),
     K("overlong_penalty", overlong_penalty, FLOAT, S_FLT, "1", "overlong penalty factor"),
     K("mask_truncated", mask_truncated, BOOL, S_FLT, "false", "mask truncated completions out of the loss"),
+
+    K("oreal_rm_lr", oreal_rm_lr, FLOAT, S_OREAL, "2e-06", "OREAL: the token reward model's learning rate (the policy's schedule)"),
+    K("oreal_pos_weight", oreal_pos_weight, FLOAT, S_OREAL, "1", "OREAL: weight of the positive samples' behaviour-cloning loss"),
+    K("oreal_neg_weight", oreal_neg_weight, FLOAT, S_OREAL, "0.5", "OREAL: weight of the negative samples' policy-gradient loss"),
+    K("oreal_keep_pairs", oreal_keep_pairs, BOOL, S_OREAL, "false", "OREAL: train on one random correct and one random wrong sample per prompt"),
+    K("oreal_rm_warmup_steps", oreal_rm_warmup_steps, INT, S_OREAL, "10",
+      "OREAL: the first steps train only the token reward model (the policy is frozen)"),
 
     K("gamma", gamma, FLOAT, S_PPO, "1", "GAE discount"),
     K("lam", lam, FLOAT, S_PPO, "0.95", "GAE lambda"),
@@ -263,6 +270,20 @@ static int validate_mrt(const rl_config_t *c) {
     return 0;
 }
 
+/* The OREAL keys, and what OREAL does not combine with. */
+static int validate_oreal(const rl_config_t *c) {
+    if (!(c->oreal_rm_lr > 0)) BAD("oreal_rm_lr = %g: must be > 0", c->oreal_rm_lr);
+    if (!(c->oreal_pos_weight >= 0) || !(c->oreal_neg_weight >= 0))
+        BAD("oreal_pos_weight and oreal_neg_weight must be >= 0 (got %g, %g)", c->oreal_pos_weight, c->oreal_neg_weight);
+    if (c->oreal_rm_warmup_steps < 0) BAD("oreal_rm_warmup_steps = %ld: must be >= 0", c->oreal_rm_warmup_steps);
+    if (c->algo != RL_ADV_OREAL) return 0;
+    if (c->group_size < 2) BAD("group_size = %ld: oreal needs G >= 2 (its RLOO baseline and its filter)", c->group_size);
+    if (c->mrt_alpha > 0) BAD("oreal takes no MRT bonus: its rewards are +-1 correctness and its token weights its own");
+    if (c->dual_clip != 0) BAD("dual_clip: oreal has no clipped surrogate (its ratio is 1 by construction)");
+    if (c->entropy_coef != 0) BAD("entropy_coef: oreal has no entropy term");
+    return 0;
+}
+
 int rl_config_validate(const rl_config_t *c) {
     if (validate_tools(c) || validate_mrt(c)) return RLC_EINVAL;
     int group_algo = c->algo == RL_ADV_GRPO || c->algo == RL_ADV_DRGRPO || c->algo == RL_ADV_RLOO;
@@ -313,6 +334,7 @@ int rl_config_validate(const rl_config_t *c) {
     if (!(c->lam >= 0 && c->lam <= 1)) BAD("lam = %g: must lie in [0, 1]", c->lam);
     if (!(c->value_clip >= 0)) BAD("value_clip = %g: must be >= 0", c->value_clip);
     if (c->algo == RL_ADV_GAE && !(c->critic_lr > 0)) BAD("critic_lr = %g: must be > 0 for ppo", c->critic_lr);
+    if (validate_oreal(c)) return RLC_EINVAL;
     if (!(c->lr > 0)) BAD("lr = %g: must be > 0", c->lr);
     if (c->warmup_steps < 0) BAD("warmup_steps = %ld: must be >= 0", c->warmup_steps);
     if (!(c->min_lr_ratio >= 0 && c->min_lr_ratio <= 1)) BAD("min_lr_ratio = %g: must lie in [0, 1]", c->min_lr_ratio);

@@ -67,6 +67,10 @@ typedef struct {
     char *mrt_termination;   /* forced-termination text; "" = the default for the answer format */
     double mrt_fraction;     /* share of samples that get the bonus */
     char *mrt_baseline;      /* group | termination */
+    /* OREAL (docs/training.md) */
+    double oreal_rm_lr, oreal_pos_weight, oreal_neg_weight;
+    int oreal_keep_pairs;
+    long oreal_rm_warmup_steps;
     /* run */
     long total_steps;
     long seed;

@@ -20,6 +20,7 @@ enum { E_NONE = 0, E_ADV, E_KL, E_AGG, E_LR, E_STD };
 #define S_SFT "data (SFT)"
 #define S_TOOL "tools"
 #define S_MRT "MRT progress bonus"
+#define S_OREAL "OREAL"
 
 /* A table entry for `field` of struct `st` from a definition list
  * (name, type, section, default, help, choices, enum kind). */

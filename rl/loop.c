@@ -165,6 +165,8 @@ static int check_fits(const rlc_model_t *m, const rlc_model_t *policy, const cha
                     b->num_layers);
 }
 
+const char *rl_aux_name(const rl_config_t *cfg) { return cfg->algo == RL_ADV_OREAL ? "reward_model" : "critic"; }
+
 /* Backend, policy (from the checkpoint when resuming), tokenizer, reference model,
  * optimizer, critic. */
 static int setup_models(rl_ctx_t *c, const char *ckdir) {
@@ -188,8 +190,8 @@ static int setup_models(rl_ctx_t *c, const char *ckdir) {
                           .eps = (float)cfg->adam_eps, .weight_decay = (float)cfg->weight_decay,
                           .max_grad_norm = (float)cfg->max_grad_norm};
     if ((rc = rlc_optim_create(&c->opt, c->policy, &ac))) return rc;
-    if (cfg->algo == RL_ADV_GAE) {
-        char *cdir = ckdir ? fs_join(ckdir, "critic") : NULL;
+    if (cfg->algo == RL_ADV_GAE || cfg->algo == RL_ADV_OREAL) { /* the critic, or OREAL's token reward model */
+        char *cdir = ckdir ? fs_join(ckdir, rl_aux_name(cfg)) : NULL;
         const char *src = cdir ? cdir : (cfg->critic_model && cfg->critic_model[0] ? cfg->critic_model : cfg->model);
         rc = rlc_model_load(&c->critic, src, c->be);
         if (!rc) rc = check_fits(c->critic, c->policy, "critic_model", src);
@@ -198,7 +200,7 @@ static int setup_models(rl_ctx_t *c, const char *ckdir) {
         if (rc) return rc;
         c->critic->recompute = cfg->recompute;
         rlc_adamw_cfg_t cc = ac;
-        cc.lr = (float)cfg->critic_lr;
+        cc.lr = (float)(cfg->algo == RL_ADV_OREAL ? cfg->oreal_rm_lr : cfg->critic_lr);
         if ((rc = rlc_optim_create(&c->copt, c->critic, &cc))) return rc;
     }
     return 0;
@@ -236,7 +238,7 @@ static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train
                                                 cfg->strict, &c->eval_data, NULL)))
         goto out;
     if (ckdir) {
-        rl_ckpt_model_t ms[2] = {{NULL, c->policy, c->opt}, {"critic", c->critic, c->copt}};
+        rl_ckpt_model_t ms[2] = {{NULL, c->policy, c->opt}, {rl_aux_name(c->cfg), c->critic, c->copt}};
         if ((rc = rl_ckpt_load_state(ckdir, st, ms, c->critic ? 2 : 1))) goto out;
         *resumed_from = st->step;
         LOG_INFO("resuming %s from %s (step %ld)", cfg->run_dir, ckdir, st->step);
@@ -369,7 +371,7 @@ static int save_ckpt(rl_ctx_t *c, rl_train_state_t *st) {
         st->data_epoch = cur.epoch;
         st->data_cursor = cur.pos;
         st->seed = (uint64_t)c->cfg->seed;
-        rl_ckpt_model_t ms[2] = {{NULL, c->policy, c->opt}, {"critic", c->critic, c->copt}};
+        rl_ckpt_model_t ms[2] = {{NULL, c->policy, c->opt}, {rl_aux_name(c->cfg), c->critic, c->copt}};
         char *dir = NULL;
         cJSON *keep = st->extra;
         st->extra = rl_tools_state_json(c, keep);

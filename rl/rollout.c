@@ -248,6 +248,12 @@ static int round_filter(rl_ctx_t *c, rollout_t *R, round_t *rd, int mine, int wa
     memset(rd->keep, 0, (size_t)want);
     rl_filter_cfg_t fc = {.dynamic_sampling = cfg->dynamic_sampling, .balanced = cfg->balanced_filter,
                           .p_low = (float)cfg->pass_low, .p_high = (float)cfg->pass_high};
+    if (cfg->algo == RL_ADV_OREAL) { /* OREAL trains on prompts with both correct and wrong samples only */
+        float lo = 0.5f / (float)G, hi = 1 - lo;
+        fc.p_low = fc.balanced && fc.p_low > lo ? fc.p_low : lo;
+        fc.p_high = fc.balanced && fc.p_high < hi ? fc.p_high : hi;
+        fc.balanced = 1;
+    }
     rl_filter_groups(&fc, rd->rw, rd->cr, mine, G, rd->keep, &R->fst);
     return 0;
 }

@@ -66,7 +66,7 @@ uint64_t rl_mix64(uint64_t a, uint64_t b);
 typedef struct {
     const rl_config_t *cfg;
     rlc_backend_t *be;
-    rlc_model_t *policy, *ref, *critic;
+    rlc_model_t *policy, *ref, *critic; /* critic: PPO's value model, or OREAL's token reward model */
     rlc_optim_t *opt, *copt;
     tok_t *tok;
     gen_engine_t *eng;
@@ -90,6 +90,9 @@ typedef struct {
 int rl_open_run_files(const char *run_dir, long keep_step, rl_jsonl_writer_t *metrics, rl_jsonl_writer_t *samples);
 /* Make the run's JSONL lines durable up to this point (called before each checkpoint). */
 void rl_sync_writer(rl_jsonl_writer_t *w);
+
+/* The checkpoint subdirectory of c->critic: "critic" (ppo) or "reward_model" (oreal). */
+const char *rl_aux_name(const rl_config_t *cfg);
 
 /* ------------------------------------------------------------------ rollout.c */
 
@@ -178,5 +181,13 @@ int rl_reduce_and_step(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, int 
 /* Advantages, then the step's optimizer updates (policy, and the critic for PPO) over the
  * packed batch b; the loss statistics, gradient norm and value loss go into mt. rew_glob:
  * the global batch's rewards. Collective. */
-int rl_update(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, const float *rew_glob, long step, float lr,
+int rl_update(rl_ctx_t *c, rollout_t *R, seqbuf_t *b, const float *rew_glob, long step, float lr,
               rl_step_metrics_t *mt);
+
+/* ------------------------------------------------------------------ oreal.c */
+
+/* OREAL before the policy updates: keep_pairs masking, RLOO advantages of ±1 correctness on
+ * b->adv, the token reward model's scores (b->values) and token weights (b->rew_tok), its
+ * online BCE update (lr scaled by oreal_rm_lr / lr), metrics "oreal/..." into R->rmetrics,
+ * and the policy loss's global counts in *lc. Collective. */
+int rl_oreal_prepare(rl_ctx_t *c, rollout_t *R, seqbuf_t *b, long step, float lr, rl_oreal_loss_cfg_t *lc);

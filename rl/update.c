@@ -15,6 +15,7 @@
  * per-token loss, then AdamW. old_logp NULL in b means "on-policy": ratio 1 exactly. */
 typedef struct {
     const rl_loss_cfg_t *lc;
+    const rl_oreal_loss_cfg_t *oreal; /* OREAL's loss instead of the clipped surrogate (weights in b->rew_tok) */
     int agg_mode, max_resp_len, on_policy, want_entropy;
     micro_t micro;
     float inv_temp;
@@ -61,10 +62,16 @@ static int policy_update(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, se
         rlc_fwd_opts_t fo = {.inv_temp = u->inv_temp, .train = 1, .head = RLC_HEAD_LM};
         if ((rc = rlc_model_forward(m, &v, &fo, lp, u->want_entropy ? ent : NULL, NULL))) break;
         const float *old = u->on_policy ? lp : b->old_logp + base;
-        if ((rc = rl_agg_weights(u->agg_mode, b->mask + base, v.cu_seqlens, v.nseq, &g, u->max_resp_len, w))) break;
-        rc = rl_token_loss(u->lc, (size_t)n, lp, old, u->lc->kl_coef > 0 ? b->ref_logp + base : NULL,
-                           b->adv + base, u->want_entropy ? ent : NULL, b->mask + base, w, dl,
-                           u->lc->entropy_coef != 0 ? de : NULL, st);
+        if (u->oreal) {
+            rc = rl_oreal_token_loss(u->oreal, (size_t)n, lp, u->lc->kl_coef > 0 ? b->ref_logp + base : NULL,
+                                     b->adv + base, b->rew_tok + base, b->mask + base, dl, st);
+        } else {
+            rc = rl_agg_weights(u->agg_mode, b->mask + base, v.cu_seqlens, v.nseq, &g, u->max_resp_len, w);
+            if (!rc)
+                rc = rl_token_loss(u->lc, (size_t)n, lp, old, u->lc->kl_coef > 0 ? b->ref_logp + base : NULL,
+                                   b->adv + base, u->want_entropy ? ent : NULL, b->mask + base, w, dl,
+                                   u->lc->entropy_coef != 0 ? de : NULL, st);
+        }
         if (rc) break;
         rc = rlc_model_backward(m, &v, &fo, dl, u->lc->entropy_coef != 0 ? de : NULL, NULL, NULL, NULL);
         *tokens += n;
@@ -285,7 +292,7 @@ static int step_advantages(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, const f
     return rc;
 }
 
-int rl_update(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, const float *rew_glob, long step, float lr,
+int rl_update(rl_ctx_t *c, rollout_t *R, seqbuf_t *b, const float *rew_glob, long step, float lr,
               rl_step_metrics_t *mt) {
     const rl_config_t *cfg = c->cfg;
     dist_comm_t *comm = c->comm;
@@ -298,20 +305,25 @@ int rl_update(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, const float *rew_glo
                         .entropy_coef = (float)cfg->entropy_coef};
     rl_loss_stats_t ls;
     rl_loss_stats_init(&ls);
-    int rc = step_advantages(c, R, b, rew_glob, &micro);
-    if (!rc && cfg->kl_coef > 0) rc = sb_forward(c->ref, b, &micro, inv_temp, RLC_HEAD_LM, b->ref_logp);
+    int oreal = cfg->algo == RL_ADV_OREAL;
+    rl_oreal_loss_cfg_t oc;
+    int rc = oreal ? rl_oreal_prepare(c, R, b, step, lr, &oc) : step_advantages(c, R, b, rew_glob, &micro);
+    /* OREAL's first steps train only its token reward model: the policy is left exactly as it is */
+    int frozen = oreal && step < cfg->oreal_rm_warmup_steps;
+    if (!rc && cfg->kl_coef > 0 && !frozen) rc = sb_forward(c->ref, b, &micro, inv_temp, RLC_HEAD_LM, b->ref_logp);
     long mini = cfg->mini_batch > 0 ? cfg->mini_batch : N;
     int updates = (int)(((N + mini - 1) / mini) * cfg->ppo_epochs);
-    int on_policy = updates == 1;
+    int on_policy = updates == 1 || oreal; /* OREAL's ratio is 1 by construction */
     if (!rc && !on_policy) rc = sb_forward(c->policy, b, &micro, inv_temp, RLC_HEAD_LM, b->old_logp);
     rc = dist_agree(comm, rc);
-    update_cfg_t u = {.lc = &lc, .agg_mode = cfg->loss_agg, .max_resp_len = (int)cfg->max_new_tokens,
-                      .micro = micro, .on_policy = on_policy, .want_entropy = 1, .inv_temp = inv_temp};
+    update_cfg_t u = {.lc = &lc, .oreal = oreal ? &oc : NULL, .agg_mode = cfg->loss_agg,
+                      .max_resp_len = (int)cfg->max_new_tokens, .micro = micro, .on_policy = on_policy,
+                      .want_entropy = !oreal, .inv_temp = inv_temp};
     long tokens = 0;
     double vl_sum = 0, vc_sum = 0, gnorm = NAN;
     int nup = 0;
     /* the updates walk the global batch; each rank trains on its sequences inside it */
-    for (long ep = 0; ep < cfg->ppo_epochs && !rc; ep++)
+    for (long ep = 0; ep < cfg->ppo_epochs && !rc && !frozen; ep++)
         for (long s0 = 0; s0 < N && !rc; s0 += mini) {
             long s1 = s0 + mini < N ? s0 + mini : N;
             int a0, a1;

@@ -6,12 +6,14 @@
 #include <signal.h>
 #include <time.h>
 
+#include "core/err.h"
 #include "core/fs.h"
 #include "core/json.h"
 #include "model/model.h"
 #include "rl/ckpt.h"
 
 static char *g_dir, *g_data;
+static cJSON *first_metrics(const char *run);
 
 static int setup(void **s) {
     (void)s;
@@ -160,6 +162,65 @@ static void test_mrt_runs(void **s) {
     free(m);
     expect_same_runs(a, b, 4);
     free(off), free(zero), free(a), free(b);
+}
+
+/* The parameters of two model directories are bit-identical. */
+static int same_params(const char *a, const char *b) {
+    rlc_backend_t *be;
+    assert_int_equal(rlc_backend_create(&be, "cpu", 0, 1), 0);
+    rlc_model_t *x, *y;
+    if (rlc_model_load(&x, a, be) || rlc_model_load(&y, b, be)) fail_msg("%s", rlc_errmsg());
+    int same = x->n_params == y->n_params && !memcmp(x->params, y->params, x->n_params * sizeof(float));
+    rlc_model_free(x), rlc_model_free(y);
+    rlc_backend_destroy(be);
+    return same;
+}
+
+/* OREAL on a briefly warm-started model (so groups mix correct and wrong samples): the
+ * reward-model warm-up leaves the policy bit-identical while the reward model trains; the
+ * kept groups are mixed; an interrupted and resumed run equals an uninterrupted one,
+ * reward model included; OREAL with PPO-only or entropy settings is refused. */
+static void test_oreal_runs(void **s) {
+    (void)s;
+    char *sft = fs_join(g_dir, "oreal_sft"), *w = fs_join(g_dir, "oreal_w"), *a = fs_join(g_dir, "oreal_a"),
+         *b = fs_join(g_dir, "oreal_b"), out[16384];
+    int rc = test_run(out, sizeof out,
+                      "%s sft --model %s --data %s --run-dir %s --template raw --steps 150 --batch-size 16 "
+                      "--micro-batch 16 --lr 3e-3 --threads 2 --save-every 0",
+                      rlc_bin(), fixture("models/qwen2-tiny"), g_data, sft);
+    if (rc) fail_msg("sft: %s", out);
+    char flags[1024];
+    const char *base = "--algo oreal --template raw --group-size 4 --prompts-per-step 3 --micro-batch 3 "
+                       "--max-new-tokens 28 --temperature 1.5 --lr 1e-3 --oreal-rm-lr 1e-2 --kl-coef 0.01 "
+                       "--kl-estimator k3 --threads 2 --seed 11";
+    snprintf(flags, sizeof flags, "%s --oreal-rm-warmup-steps 2 --total-steps 2 --save-every 2", base);
+    rc = test_run(out, sizeof out, "%s train --model %s --data %s --run-dir %s %s", rlc_bin(), sft, g_data, w, flags);
+    if (rc) fail_msg("oreal: %s", out);
+    char *ck = fs_join(w, "checkpoints/step-000002"), *rm = fs_join(ck, "reward_model"), *init = fs_join(sft, "checkpoints/step-000150");
+    assert_true(same_params(ck, init));   /* the policy did not move */
+    assert_true(fs_is_dir(rm));
+    cJSON *m = first_metrics(w);
+    const cJSON *cf = cJSON_GetObjectItem(m, "oreal/correct_frac");
+    assert_non_null(cf);
+    assert_true(cf->valuedouble > 0 && cf->valuedouble < 1); /* only mixed groups are kept */
+    assert_non_null(cJSON_GetObjectItem(m, "oreal/rm_acc"));
+    cJSON_Delete(m);
+    snprintf(flags, sizeof flags, "%s --oreal-rm-warmup-steps 1 --total-steps 4 --save-every 2", base);
+    rc = test_run(out, sizeof out, "%s train --model %s --data %s --run-dir %s %s", rlc_bin(), sft, g_data, a, flags);
+    if (rc) fail_msg("oreal: %s", out);
+    snprintf(flags, sizeof flags, "%s --oreal-rm-warmup-steps 1 --total-steps 2 --save-every 2", base);
+    rc = test_run(out, sizeof out, "%s train --model %s --data %s --run-dir %s %s", rlc_bin(), sft, g_data, b, flags);
+    if (rc) fail_msg("oreal: %s", out);
+    rc = test_run(out, sizeof out, "%s train --resume %s --total-steps 4 --save-every 2", rlc_bin(), b);
+    if (rc) fail_msg("resume failed: %s", out);
+    expect_same_runs(a, b, 4);
+    char *ra = fs_join(a, "checkpoints/step-000004/reward_model"), *rb = fs_join(b, "checkpoints/step-000004/reward_model");
+    assert_true(same_params(ra, rb));
+    char *ia = fs_join(a, "checkpoints/step-000004");
+    assert_false(same_params(ia, init)); /* after the warm-up the policy trains */
+    test_expect_cli_error("entropy", "%s train --model %s --data %s --run-dir %s/x %s --entropy-coef 0.01", rlc_bin(), sft,
+                          g_data, g_dir, base);
+    free(ck), free(rm), free(init), free(ra), free(rb), free(ia), free(sft), free(w), free(a), free(b);
 }
 
 static void test_algorithms_run(void **s) {
@@ -447,7 +508,7 @@ static void test_nan_stops_cleanly(void **s) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_grpo_run_and_resume), cmocka_unit_test(test_algorithms_run), cmocka_unit_test(test_mrt_runs), cmocka_unit_test(test_demo_mrt_quick),
+        cmocka_unit_test(test_grpo_run_and_resume), cmocka_unit_test(test_algorithms_run), cmocka_unit_test(test_mrt_runs), cmocka_unit_test(test_demo_mrt_quick), cmocka_unit_test(test_oreal_runs),
         cmocka_unit_test(test_sigkill_then_resume), cmocka_unit_test(test_sft), cmocka_unit_test(test_flag_grammar),
         cmocka_unit_test(test_bad_config), cmocka_unit_test(test_demo_quick), cmocka_unit_test(test_micro_tokens),
         cmocka_unit_test(test_nan_stops_cleanly),

@@ -298,7 +298,7 @@ static void test_roundtrip_and_help(void **s) {
         assert_non_null(k[i].help);
     }
     assert_non_null(strstr(text, "(default 0.2)"));
-    assert_non_null(strstr(text, "{grpo|drgrpo|rloo|reinforce++|ppo}"));
+    assert_non_null(strstr(text, "{grpo|drgrpo|rloo|reinforce++|ppo|oreal}"));
     free(text);
     free(hp);
 }
