@@ -422,6 +422,45 @@ static void test_sft(void **s) {
     free(c1), free(c2), free(r1), free(r2);
 }
 
+/* OREAL under mpirun: the token reward model's gradients are summed over ranks like the
+ * policy's; from one warm start, 2 ranks give one process's rollouts and reward-model
+ * metrics, and weights (policy and reward model) within summation-order tolerance. */
+static void test_oreal(void **s) {
+    (void)s;
+    char *sft = fs_join(g_dir, "oreal_sft"), *r1 = fs_join(g_dir, "oreal1"), *r2 = fs_join(g_dir, "oreal2"), out[32768];
+    int rc = test_run(out, sizeof out,
+                      "%s sft --model %s --data %s --run-dir %s --template raw --steps 150 --batch-size 16 "
+                      "--micro-batch 16 --lr 3e-3 --threads 1 --save-every 0",
+                      rlc_bin(), fixture("models/qwen2-tiny"), g_data, sft);
+    if (rc) fail_msg("sft: %s", out);
+    const char *extra = "--algo oreal --template raw --group-size 4 --prompts-per-step 5 --micro-batch 2 "
+                        "--max-new-tokens 28 --temperature 1.5 --lr 1e-3 --oreal-rm-lr 1e-2 --kl-coef 0.01 "
+                        "--kl-estimator k3 --oreal-rm-warmup-steps 1 --threads 1 --seed 3 --total-steps 2 --save-every 0";
+    char *ck = fs_join(sft, "checkpoints/step-000150");
+    rc = test_run(out, sizeof out, "%s train --model %s --data %s --run-dir %s %s", rlc_bin(), ck, g_data, r1, extra);
+    if (rc) fail_msg("oreal -np 1: %s", out);
+    rc = test_run(out, sizeof out, "timeout 60 %s -np 2 %s train --model %s --data %s --run-dir %s %s", g_mpirun,
+                  rlc_bin(), ck, g_data, r2, extra);
+    if (rc) fail_msg("oreal -np 2: %s", out);
+    cJSON *m1 = metrics(r1), *m2 = metrics(r2);
+    rollout_fields_equal(m1, m2, 1);
+    const char *keys[] = {"oreal/rm_loss", "oreal/rm_acc", "oreal/correct_frac"};
+    for (int step = 0; step < 2; step++)
+        for (int i = 0; i < 3; i++) {
+            const cJSON *u = cJSON_GetObjectItem(cJSON_GetArrayItem(m1, step), keys[i]),
+                        *v = cJSON_GetObjectItem(cJSON_GetArrayItem(m2, step), keys[i]);
+            if (!u || !v) fail_msg("step %d: %s missing", step + 1, keys[i]);
+            if (step == 0 && fabs(u->valuedouble - v->valuedouble) > 1e-9)
+                fail_msg("%s: %.17g vs %.17g", keys[i], u->valuedouble, v->valuedouble);
+        }
+    char *p1 = fs_join(r1, "checkpoints/step-000002"), *p2 = fs_join(r2, "checkpoints/step-000002");
+    char *q1 = fs_join(p1, "reward_model"), *q2 = fs_join(p2, "reward_model");
+    weights_close(q1, q2, 1e-2, 2);
+    weights_close(p1, p2, 1e-3, 1);
+    cJSON_Delete(m1), cJSON_Delete(m2);
+    free(sft), free(r1), free(r2), free(ck), free(p1), free(p2), free(q1), free(q2);
+}
+
 static void test_info(void **s) {
     (void)s;
     char out[4096];
@@ -490,6 +529,7 @@ int main(void) {
         cmocka_unit_test(test_error_on_one_rank),
         cmocka_unit_test(test_sigterm_one_rank),
         cmocka_unit_test(test_sft),
+        cmocka_unit_test(test_oreal),
         cmocka_unit_test(test_info),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
