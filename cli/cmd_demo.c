@@ -156,9 +156,34 @@ static void style_shift(const char *run, long steps, long span, double *first, d
 }
 
 
+/* Mean of metrics.jsonl's `key` over the first and the last `span` steps that have it. */
+static void metric_window(const char *run, const char *key, long steps, long span, double *first, double *last) {
+    *first = *last = NAN;
+    char *p = fs_join(run, "metrics.jsonl");
+    rlc_jsonl_t r;
+    if (!p || rlc_jsonl_open(&r, p)) {
+        free(p);
+        return;
+    }
+    double n[2] = {0, 0}, sum[2] = {0, 0};
+    cJSON *row;
+    while (rlc_jsonl_next(&r, &row) > 0) {
+        const cJSON *st = cJSON_GetObjectItem(row, "step"), *v = cJSON_GetObjectItem(row, key);
+        if (cJSON_IsNumber(st) && cJSON_IsNumber(v)) {
+            int k = st->valuedouble <= span ? 0 : st->valuedouble > steps - span ? 1 : -1;
+            if (k >= 0) n[k]++, sum[k] += v->valuedouble;
+        }
+        cJSON_Delete(row);
+    }
+    rlc_jsonl_close(&r);
+    free(p);
+    if (n[0]) *first = sum[0] / n[0];
+    if (n[1]) *last = sum[1] / n[1];
+}
+
 /* Returns 1 after --help. */
 static int demo_parse(int argc, char **argv, demo_opts_t *d) {
-    *d = (demo_opts_t){.dir = "demo_run", .ops = "+-", .task = "arith", .seed = 1, .sft_steps = 1200, .rl_steps = 200,
+    *d = (demo_opts_t){.dir = "demo_run", .ops = "+-", .task = "arith", .algo = "grpo", .seed = 1, .sft_steps = 1200, .rl_steps = 200,
                        .n_train = 3000, .n_rl = 3000, .n_eval = 500, .hidden = 128, .layers = 4, .min_digits = 1,
                        .max_digits = 2, .group = 8, .prompts = 16, .sft_lr = 3e-3, .rl_lr = 2e-4,
                        .temperature = 1.0, .column_frac = 0.5};
@@ -190,6 +215,8 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
         {"--hidden", OPT_INT, &d->hidden, "tiny model width", 0, 0},
         {"--layers", OPT_INT, &d->layers, "tiny model depth", 0, 0},
         {"--seed", OPT_INT, &d->seed, "seed for the model, data and sampling", 0, 0},
+        {"--algo", OPT_STR, &d->algo,
+         "the arith task's algorithm: grpo, or oreal (token reward model trained online; docs/training.md)", 0, 0},
         {"--threads", OPT_INT, &d->threads, "CPU threads (0 = all cores)", 0, 0},
         {"--quick", OPT_FLAG, &d->quick, "a much shorter run (smoke test; no learning claim)", 0, 0},
     };
@@ -213,6 +240,10 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
     if (strcmp(d->task, "arith") && strcmp(d->task, "tools") && strcmp(d->task, "mrt"))
         return rlc_errc(RLC_EINVAL, "--task: arith, tools or mrt (got '%s')", d->task);
     if (strcmp(d->task, "arith") && d->model) return rlc_errc(RLC_EINVAL, "--task %s runs on the tiny model only", d->task);
+    if (strcmp(d->algo, "grpo") && strcmp(d->algo, "oreal"))
+        return rlc_errc(RLC_EINVAL, "--algo: grpo or oreal (got '%s')", d->algo);
+    if (strcmp(d->algo, "grpo") && strcmp(d->task, "arith"))
+        return rlc_errc(RLC_EINVAL, "--algo %s goes with --task arith", d->algo);
     return 0;
 }
 
@@ -330,8 +361,18 @@ static void demo_report(const demo_opts_t *d, const rl_config_t *cfg, const rl_r
         else
             printf("  held-out pass@1 (%ld problems never trained on, 4 samples each, T=%.1f):\n", d->n_eval,
                    cfg->temperature);
-        printf("    before GRPO: %.1f%%\n    after GRPO:  %.1f%%   (%+.1f points)\n", 100 * ro->eval_before,
+        const char *an = cfg->algo == RL_ADV_OREAL ? "OREAL" : "GRPO";
+        printf("    before %s: %.1f%%\n    after %s:  %.1f%%   (%+.1f points)\n", an, 100 * ro->eval_before, an,
                100 * ro->eval_after, 100 * (ro->eval_after - ro->eval_before));
+    }
+    if (cfg->algo == RL_ADV_OREAL) {
+        long span = d->rl_steps < 60 ? (d->rl_steps + 1) / 3 : 20;
+        double a0, a1, c0, c1;
+        metric_window(rl_run, "oreal/rm_acc", d->rl_steps, span, &a0, &a1);
+        metric_window(rl_run, "oreal/correct_frac", d->rl_steps, span, &c0, &c1);
+        printf("  token reward model, accuracy at predicting correctness of samples it has not trained on:\n"
+               "    first %ld steps %.1f%%, last %ld steps %.1f%%  (always guessing the commoner label: %.1f%%, %.1f%%)\n",
+               span, 100 * a0, span, 100 * a1, 100 * fmax(c0, 1 - c0), 100 * fmax(c1, 1 - c1));
     }
     if (!d->model) {
         double f0, f1;
@@ -369,8 +410,14 @@ int cmd_demo(int argc, char **argv) {
         if (d.eval_data) rl_config_set(&cfg, "eval_data", d.eval_data, "demo");
         if (d.template_name) rl_config_set(&cfg, "template", d.template_name, "demo");
     }
+    if (!rc && !strcmp(d.algo, "oreal")) { /* the reference's settings, scaled to the tiny model (docs/training.md) */
+        const char *kv[][2] = {{"algo", "oreal"}, {"kl_coef", "0.01"}, {"kl_estimator", "k3"},
+                               {"oreal_rm_warmup_steps", "10"}};
+        for (size_t i = 0; i < sizeof kv / sizeof kv[0] && !rc; i++) rc = rl_config_set(&cfg, kv[i][0], kv[i][1], "demo");
+        if (!rc) rc = set_num(&cfg, "oreal_rm_lr", 4 * cfg.lr); /* 2e-6 vs 5e-7 in the reference */
+    }
     if (!rc) {
-        rl_run = fs_join(d.dir, "grpo");
+        rl_run = fs_join(d.dir, strcmp(d.algo, "grpo") ? d.algo : "grpo");
         if (!rl_run) rc = RLC_ENOMEM;
         if (!rc) fs_rm_rf(rl_run);
         if (!rc) rc = rl_config_set(&cfg, "run_dir", rl_run, "demo");
