@@ -15,12 +15,12 @@
 /* keep_pairs: one random correct and one random wrong sample per group keep their tokens;
  * the others' masks are zeroed (the group's seed decides, so every rank and a resumed run
  * pick the same). */
-static void keep_pairs(const rollout_t *R, int G, seqbuf_t *b) {
+static void keep_pairs(const rollout_t *R, const uint8_t *lab, int G, seqbuf_t *b) {
     for (int g = 0; g < R->n_groups; g++) {
         int pick[2] = {-1, -1}, seen[2] = {0, 0};
         uint64_t h = R->groups[g].seed ^ 0x6f7265616cull;
         for (int i = 0; i < G; i++) { /* reservoir sampling of one of each kind */
-            int k = R->correct[g * G + i] > 0.5f;
+            int k = lab[g * G + i];
             h = rl_mix64(h, (uint64_t)i);
             if (h % (uint64_t)(++seen[k]) == 0) pick[k] = i;
         }
@@ -48,9 +48,9 @@ static void scatter_rows(const seqbuf_t *b, int s, const float *v, float *x, int
 
 /* Token weights from the reward model's scores (b->values) into b->rew_tok, and the
  * prequential accuracy (scores taken before the model trains on these samples). */
-static void token_weights(const rollout_t *R, seqbuf_t *b, float *v, float *w, double acc[2]) {
+static void token_weights(const uint8_t *lab, seqbuf_t *b, float *v, float *w, double acc[2]) {
     for (int s = 0; s < b->nseq; s++) {
-        int pos = R->correct[s] > 0.5f, T = gather_rows(b, s, b->values, 0, v);
+        int pos = lab[s], T = gather_rows(b, s, b->values, 0, v);
         if (!T) continue;
         rl_oreal_weights(v, T, pos, w);
         scatter_rows(b, s, w, b->rew_tok, 0);
@@ -63,7 +63,7 @@ static void token_weights(const rollout_t *R, seqbuf_t *b, float *v, float *w, d
 
 /* One update of the token reward model: BCE(mean_t s_t, label) per sequence, summed and
  * divided by the global number of sequences that have trainable tokens. Collective. */
-static int rm_update(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, float lr, uint32_t seed, double *loss_out) {
+static int rm_update(rl_ctx_t *c, const uint8_t *lab, seqbuf_t *b, float lr, uint32_t seed, double *loss_out) {
     micro_t mb = {(int)c->cfg->micro_batch, c->cfg->micro_tokens};
     int maxn = sb_max_micro_tokens(b, 0, b->nseq, &mb);
     size_t cap = (size_t)(maxn > 0 ? maxn : 1);
@@ -92,7 +92,7 @@ static int rm_update(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, float lr, uin
             for (int q = s; q < e; q++) {
                 int T = gather_rows(b, q, v, base, sv);
                 if (!T) continue;
-                loss += rl_oreal_rm_loss(sv, T, R->correct[q] > 0.5f, g);
+                loss += rl_oreal_rm_loss(sv, T, lab[q], g);
                 for (int t = 0; t < T; t++) g[t] = (float)(g[t] / n);
                 scatter_rows(b, q, g, dv, base);
             }
@@ -107,12 +107,12 @@ static int rm_update(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, float lr, uin
 }
 
 /* ±1 correctness of the global batch, RLOO advantages, this rank's share on its tokens. */
-static int oreal_advantages(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b) {
+static int oreal_advantages(rl_ctx_t *c, const rollout_t *R, const uint8_t *lab, seqbuf_t *b) {
     int G = (int)c->cfg->group_size, n = R->n_groups * G, N = R->n_glob * G;
     float *r = rlc_malloc((size_t)(n ? n : 1) * sizeof *r), *rg = rlc_malloc((size_t)(N ? N : 1) * sizeof *rg);
     float *a = rlc_malloc((size_t)(N ? N : 1) * sizeof *a), *al = rlc_malloc((size_t)(n ? n : 1) * sizeof *al);
     int rc = dist_agree(c->comm, r && rg && a && al ? 0 : RLC_ENOMEM);
-    for (int k = 0; k < n && !rc; k++) r[k] = R->correct[k] > 0.5f ? 1.0f : -1.0f;
+    for (int k = 0; k < n && !rc; k++) r[k] = lab[k] ? 1.0f : -1.0f;
     if (!rc) rc = rl_gather_seq_values(c->comm, R, G, r, rg);
     if (!rc) rc = rl_adv_rloo(rg, N, G, a);
     for (int j = 0; j < R->n_groups && !rc; j++)
@@ -126,8 +126,14 @@ int rl_oreal_prepare(rl_ctx_t *c, rollout_t *R, seqbuf_t *b, long step, float lr
     const rl_config_t *cfg = c->cfg;
     int G = (int)cfg->group_size;
     micro_t mb = {(int)cfg->micro_batch, cfg->micro_tokens};
-    if (cfg->oreal_keep_pairs) keep_pairs(R, G, b);
-    int rc = oreal_advantages(c, R, b);
+    /* labels: correct and finished (a completion cut by the length limit counts as wrong) */
+    uint8_t *lab = rlc_malloc((size_t)(b->nseq ? b->nseq : 1));
+    int rc = lab ? 0 : RLC_ENOMEM;
+    for (int k = 0; k < b->nseq && lab; k++)
+        lab[k] = R->correct[k] > 0.5f && gen_output(c->eng, R->groups[k / G].req, k % G)->finish != GEN_FINISH_LENGTH;
+    if (!rc && cfg->oreal_keep_pairs) keep_pairs(R, lab, G, b);
+    rc = dist_agree(c->comm, rc);
+    if (!rc) rc = oreal_advantages(c, R, lab, b);
     if (!rc) rc = sb_forward(c->critic, b, &mb, 1.0f, RLC_HEAD_SCORE, b->values);
     int maxl = 1;
     for (int s = 0; s < b->nseq; s++)
@@ -137,13 +143,13 @@ int rl_oreal_prepare(rl_ctx_t *c, rollout_t *R, seqbuf_t *b, long step, float lr
     double st[6] = {0, 0, 0, 0, 0, 0}; /* right, judged, pos tokens, neg tokens, all tokens, correct samples */
     if (!rc) {
         memset(b->rew_tok, 0, (size_t)b->ntok * sizeof *b->rew_tok);
-        token_weights(R, b, v, w, st);
+        token_weights(lab, b, v, w, st);
         for (int s = 0; s < b->nseq; s++)
             for (int t = b->cu[s]; t < b->cu[s + 1]; t++) {
                 if (b->mask[t] <= 0) continue;
                 st[2] += b->adv[t] > 0, st[3] += b->adv[t] < 0, st[4] += 1;
             }
-        for (int k = 0; k < b->nseq; k++) st[5] += R->correct[k] > 0.5f;
+        for (int k = 0; k < b->nseq; k++) st[5] += lab[k];
     }
     free(v), free(w);
     rc = dist_agree(c->comm, rc);
@@ -152,7 +158,8 @@ int rl_oreal_prepare(rl_ctx_t *c, rollout_t *R, seqbuf_t *b, long step, float lr
     /* the reward model follows the policy's schedule, scaled to its own rate */
     float rm_lr = (float)(lr * (cfg->oreal_rm_lr / cfg->lr));
     uint32_t seed = (uint32_t)rl_mix64((uint64_t)cfg->seed ^ 0x726dull, (uint64_t)step);
-    if (!rc) rc = rm_update(c, R, b, rm_lr, seed, &rm_loss);
+    if (!rc) rc = rm_update(c, lab, b, rm_lr, seed, &rm_loss);
+    free(lab);
     if (!rc) {
         rlc_metrics_add(&R->rmetrics, "oreal/rm_loss", rm_loss);
         if (st[1] > 0) rlc_metrics_add(&R->rmetrics, "oreal/rm_acc", st[0] / st[1]);
