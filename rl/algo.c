@@ -420,6 +420,12 @@ void rl_loss_stats_init(rl_loss_stats_t *s) {
 int rl_token_loss(const rl_loss_cfg_t *cfg, size_t n, const float *logp, const float *old_logp,
                   const float *ref_logp, const float *adv, const float *entropy, const float *mask, const float *w,
                   float *dlogp, float *dent, rl_loss_stats_t *st) {
+    return rl_token_loss_is(cfg, n, logp, old_logp, ref_logp, adv, entropy, mask, w, NULL, dlogp, dent, st);
+}
+
+int rl_token_loss_is(const rl_loss_cfg_t *cfg, size_t n, const float *logp, const float *old_logp,
+                     const float *ref_logp, const float *adv, const float *entropy, const float *mask, const float *w,
+                     const float *is_w, float *dlogp, float *dent, rl_loss_stats_t *st) {
     if (!logp || !old_logp || !adv || !w || !dlogp)
         return rlc_errc(RLC_EINVAL, "policy loss: logp, old_logp, advantages, weights and dlogp are required");
     if (cfg->kl_coef != 0 && !ref_logp)
@@ -434,12 +440,12 @@ int rl_token_loss(const rl_loss_cfg_t *cfg, size_t n, const float *logp, const f
         pg_tok_t o = pg_token(logp[t], old_logp[t], adv[t], &cfg->clip);
         double k = 0, dk = 0, h = entropy ? entropy[t] : 0.0;
         if (ref_logp) kl_token(cfg->kl_kind, logp[t], ref_logp[t], &k, &dk);
-        double wt = w[t];
-        dlogp[t] = (float)(wt * (o.dloss + beta * dk));
+        double wt = w[t], iw = is_w ? is_w[t] : 1.0;
+        dlogp[t] = (float)(wt * (iw * o.dloss + beta * dk));
         if (dent) dent[t] = (float)(-bent * wt);
         if (!st) continue;
-        st->loss += wt * (o.loss + beta * k - bent * h);
-        st->pg += wt * o.loss;
+        st->loss += wt * (iw * o.loss + beta * k - bent * h);
+        st->pg += wt * iw * o.loss;
         st->kl += wt * k;
         st->ent += wt * h;
         double m = mask ? mask[t] : 1.0;

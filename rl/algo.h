@@ -169,6 +169,34 @@ int rl_token_loss(const rl_loss_cfg_t *cfg, size_t n, const float *logp, const f
                   const float *ref_logp, const float *adv, const float *entropy, const float *mask, const float *w,
                   float *dlogp, float *dent, rl_loss_stats_t *st);
 
+/* The same with per-token importance weights is_w (NULL = 1) on the policy-gradient term
+ * only: dlogp = w·(is_w·dL_pg/dlogp + β_kl·dKL/dlogp). */
+int rl_token_loss_is(const rl_loss_cfg_t *cfg, size_t n, const float *logp, const float *old_logp,
+                     const float *ref_logp, const float *adv, const float *entropy, const float *mask, const float *w,
+                     const float *is_w, float *dlogp, float *dent, rl_loss_stats_t *st);
+
+/* ---------------------------------------------------------------- rollout/trainer gap (gap.c) */
+
+/* Sums over tokens with mask != 0 of d = train − engine (log-probs of the same sampled
+ * tokens): |d|, max |d|, the k3 estimate of KL(engine ‖ trainer) e^d − 1 − d; and per
+ * sequence (rows [cu[i], cu[i+1])) the log-ratio Σ_t d, signed and absolute. */
+typedef struct {
+    double n_tok, abs_sum, abs_max, k3_sum, n_seq, seq_sum, seq_abs_sum;
+} rl_gap_t;
+void rl_gap_add(rl_gap_t *g, const float *train, const float *engine, const float *mask, const int32_t *cu,
+                int n_seq);
+
+/* Importance-sampling correction between the trainer's behaviour log-probs and the engine's. */
+typedef enum { RL_IS_NONE = 0, RL_IS_TIS, RL_IS_MIS, RL_IS_COUNT } rl_is_mode_t;
+int rl_is_parse(const char *name); /* "none" | "tis" | "mis"; -1 if unknown */
+const char *rl_is_name(int mode);
+/* w[t] per row: ρ = exp(behav − engine) per token, or exp(Σ over the sequence's masked-in
+ * tokens) for all of its tokens (seq_level). TIS: min(ρ, C); MIS: 1 if 1/C <= ρ <= C, else
+ * 0. Masked rows and mode none get 1. Returns the number of tokens capped (TIS) or masked
+ * (MIS). */
+long rl_is_weights(int mode, int seq_level, double C, const float *behav, const float *engine, const float *mask,
+                   const int32_t *cu, int n_seq, float *w);
+
 /* ---------------------------------------------------------------- value loss (PPO critic) */
 
 /* L = 0.5·max((V-R)², (V_old + clamp(V - V_old, ±clip) - R)²); clip <= 0 disables clipping

@@ -12,7 +12,7 @@
 
 void sb_free(seqbuf_t *b) {
     free(b->ids), free(b->cu), free(b->r0), free(b->mask), free(b->adv), free(b->old_logp), free(b->ref_logp);
-    free(b->values), free(b->rew_tok), free(b->ret);
+    free(b->values), free(b->rew_tok), free(b->ret), free(b->eng_logp), free(b->is_w);
     memset(b, 0, sizeof *b);
 }
 
@@ -20,7 +20,8 @@ static int sb_reserve(seqbuf_t *b, int ntok, int nseq) {
     if (ntok > b->cap_tok) {
         int c = b->cap_tok ? b->cap_tok : 1024;
         while (c < ntok) c *= 2;
-        float **f[] = {&b->mask, &b->adv, &b->old_logp, &b->ref_logp, &b->values, &b->rew_tok, &b->ret};
+        float **f[] = {&b->mask, &b->adv, &b->old_logp, &b->ref_logp, &b->values, &b->rew_tok, &b->ret,
+                       &b->eng_logp, &b->is_w};
         for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
             float *q = rlc_realloc(*f[i], (size_t)c * sizeof(float));
             if (!q) return RLC_ENOMEM;
@@ -59,7 +60,8 @@ int sb_add(seqbuf_t *b, const int32_t *prompt, int np, const int32_t *comp, int 
         if (next >= np && next < n) m = (!trainable || trainable[next - np]) ? 1.0f : 0.0f;
         b->mask[b->ntok + t] = m;
         b->adv[b->ntok + t] = b->old_logp[b->ntok + t] = b->ref_logp[b->ntok + t] = 0;
-        b->values[b->ntok + t] = b->rew_tok[b->ntok + t] = b->ret[b->ntok + t] = 0;
+        b->values[b->ntok + t] = b->rew_tok[b->ntok + t] = b->ret[b->ntok + t] = b->eng_logp[b->ntok + t] = 0;
+        b->is_w[b->ntok + t] = 1;
     }
     b->r0[b->nseq] = b->ntok + (np > 0 ? np - 1 : 0);
     b->ntok += n;

@@ -51,6 +51,12 @@ static const rl_config_key_t KEYS[] = {
     K("overlong_penalty", overlong_penalty, FLOAT, S_FLT, "1", "overlong penalty factor"),
     K("mask_truncated", mask_truncated, BOOL, S_FLT, "false", "mask truncated completions out of the loss"),
 
+    K("behavior_logprobs", behavior_logprobs, STR, S_ALG, "recompute",
+      "the ratio's old log-probs: recompute (a forward before the updates) or engine (the sampler's own)"),
+    K("is_correction", is_correction, STR, S_ALG, "none",
+      "correct the engine/trainer gap: none, tis (weights min(rho, is_cap)) or mis (drop outside [1/is_cap, is_cap])"),
+    K("is_level", is_level, STR, S_ALG, "token", "importance ratios per token or per sequence"),
+    K("is_cap", is_cap, FLOAT, S_ALG, "2", "the TIS cap / MIS bound C (> 1)"),
     K("oreal_rm_lr", oreal_rm_lr, FLOAT, S_OREAL, "2e-06", "OREAL: the token reward model's learning rate (the policy's schedule)"),
     K("oreal_pos_weight", oreal_pos_weight, FLOAT, S_OREAL, "1", "OREAL: weight of the positive samples' behaviour-cloning loss"),
     K("oreal_neg_weight", oreal_neg_weight, FLOAT, S_OREAL, "0.5", "OREAL: weight of the negative samples' policy-gradient loss"),
@@ -270,6 +276,22 @@ static int validate_mrt(const rl_config_t *c) {
     return 0;
 }
 
+/* The rollout/trainer keys (docs/training.md, "Rollout and trainer agree"). */
+static int validate_gap(const rl_config_t *c) {
+    if (strcmp(c->behavior_logprobs, "recompute") && strcmp(c->behavior_logprobs, "engine"))
+        BAD("behavior_logprobs = '%s': choose recompute or engine", c->behavior_logprobs);
+    if (rl_is_parse(c->is_correction) < 0) BAD("is_correction = '%s': choose none, tis or mis", c->is_correction);
+    if (strcmp(c->is_level, "token") && strcmp(c->is_level, "sequence"))
+        BAD("is_level = '%s': choose token or sequence", c->is_level);
+    if (!(c->is_cap > 1 && c->is_cap <= 1e6)) BAD("is_cap = %g: must lie in (1, 1e6]", c->is_cap);
+    if (strcmp(c->is_correction, "none") && !strcmp(c->behavior_logprobs, "engine"))
+        BAD("is_correction = %s with behavior_logprobs = engine: the ratio is already taken against the engine",
+            c->is_correction);
+    if (!strcmp(c->behavior_logprobs, "engine") && c->algo == RL_ADV_OREAL)
+        BAD("behavior_logprobs = engine: oreal has no ratio to take");
+    return 0;
+}
+
 /* The OREAL keys, and what OREAL does not combine with. */
 static int validate_oreal(const rl_config_t *c) {
     if (!(c->oreal_rm_lr > 0)) BAD("oreal_rm_lr = %g: must be > 0", c->oreal_rm_lr);
@@ -285,7 +307,7 @@ static int validate_oreal(const rl_config_t *c) {
 }
 
 int rl_config_validate(const rl_config_t *c) {
-    if (validate_tools(c) || validate_mrt(c)) return RLC_EINVAL;
+    if (validate_tools(c) || validate_mrt(c) || validate_gap(c)) return RLC_EINVAL;
     int group_algo = c->algo == RL_ADV_GRPO || c->algo == RL_ADV_DRGRPO || c->algo == RL_ADV_RLOO;
     if (c->group_size < 1 || c->group_size > 65536) BAD("group_size = %ld: must lie in [1, 65536]", c->group_size);
     if (group_algo && c->group_size < 2)

@@ -67,6 +67,11 @@ typedef struct {
     char *mrt_termination;   /* forced-termination text; "" = the default for the answer format */
     double mrt_fraction;     /* share of samples that get the bonus */
     char *mrt_baseline;      /* group | termination */
+    /* rollout/trainer agreement */
+    char *behavior_logprobs; /* recompute | engine */
+    char *is_correction;     /* none | tis | mis */
+    char *is_level;          /* token | sequence */
+    double is_cap;
     /* OREAL (docs/training.md) */
     double oreal_rm_lr, oreal_pos_weight, oreal_neg_weight;
     int oreal_keep_pairs;

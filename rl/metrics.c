@@ -124,7 +124,8 @@ void rl_step_metrics_init(rl_step_metrics_t *m) {
                    &m->entropy, &m->clip_frac, &m->clip_frac_low, &m->clip_frac_high, &m->clip_frac_dual,
                    &m->ratio_mean, &m->ratio_max, &m->value_loss, &m->value_clip_frac, &m->grad_norm, &m->lr,
                    &m->resp_len_mean, &m->resp_len_max, &m->truncated_frac, &m->t_rollout, &m->t_score,
-                   &m->t_train, &m->t_total, &m->tok_per_s};
+                   &m->t_train, &m->t_total, &m->tok_per_s, &m->gap_mean, &m->gap_max, &m->gap_seq,
+                   &m->gap_kl, &m->is_frac};
     for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) *d[i] = NAN;
     m->tokens_gen = m->tokens_train = m->gen_rounds = -1;
 }
@@ -175,6 +176,11 @@ cJSON *rl_step_metrics_json(const rl_step_metrics_t *m) {
     put_num(o, "clip_frac_dual", m->clip_frac_dual);
     put_num(o, "ratio_mean", m->ratio_mean);
     put_num(o, "ratio_max", m->ratio_max);
+    put_num(o, "logp_gap_mean", m->gap_mean);
+    put_num(o, "logp_gap_max", m->gap_max);
+    put_num(o, "logp_gap_seq", m->gap_seq);
+    put_num(o, "logp_gap_kl", m->gap_kl);
+    put_num(o, "is_frac", m->is_frac);
     put_num(o, "value_loss", m->value_loss);
     put_num(o, "value_clip_frac", m->value_clip_frac);
     put_num(o, "grad_norm", m->grad_norm);
@@ -256,6 +262,10 @@ int rl_step_line(const rl_step_metrics_t *m, char *buf, size_t cap) {
     }
     if (!isnan(m->entropy)) sb_add(&s, " | ent %.2f", m->entropy);
     if (!isnan(m->clip_frac)) sb_add(&s, " | clip %.2f", m->clip_frac);
+    if (!isnan(m->gap_mean)) {
+        fmt_g(a, sizeof a, m->gap_mean, 2);
+        sb_add(&s, " | gap %s", a);
+    }
     if (!isnan(m->value_loss)) {
         fmt_g(a, sizeof a, m->value_loss, 3);
         sb_add(&s, " | vloss %s", a);

@@ -36,6 +36,11 @@ typedef struct {
     double loss, pg_loss, kl, entropy;
     double clip_frac, clip_frac_low, clip_frac_high, clip_frac_dual;
     double ratio_mean, ratio_max;
+    /* the engine's log-probs of the sampled tokens vs the training forward's (d = train - engine) */
+    double gap_mean, gap_max;  /* mean and max |d| per token */
+    double gap_seq;            /* mean over sequences of |Σ_t d| */
+    double gap_kl;             /* k3 estimate of KL(engine || trainer) per token */
+    double is_frac;            /* share of tokens capped (TIS) or masked (MIS) */
     double value_loss, value_clip_frac; /* PPO critic */
     double grad_norm, lr;
     double resp_len_mean, resp_len_max, truncated_frac;

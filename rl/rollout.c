@@ -382,6 +382,7 @@ int rl_rollout_pack(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, float **rew_gl
             rc = sb_add(b, R->groups[g].prompt, R->groups[g].n_prompt, out->tokens, out->n_tokens, out->trainable);
             const float *d = R->dense[(size_t)g * G + i];
             for (int k = 0; d && !rc && k < out->n_tokens; k++) b->rew_tok[b->r0[b->nseq - 1] + k] += d[k];
+            for (int k = 0; !rc && k < out->n_tokens; k++) b->eng_logp[b->r0[b->nseq - 1] + k] = out->logp[k];
             lsum += out->n_tokens;
             if (out->n_tokens > lmax) lmax = out->n_tokens;
             trunc += out->finish == GEN_FINISH_LENGTH;

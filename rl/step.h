@@ -26,6 +26,8 @@
 typedef struct {
     int32_t *ids, *cu, *r0; /* r0[s]: the row of sequence s that predicts its first completion token */
     float *mask, *adv, *old_logp, *ref_logp, *values, *rew_tok, *ret;
+    float *eng_logp; /* the engine's log-prob of the token the row predicts (0 on tool output and prompt) */
+    float *is_w;     /* importance weights of an off-policy step's rows (is_correction) */
     int nseq, ntok, cap_tok, cap_seq;
 } seqbuf_t;
 

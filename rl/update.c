@@ -19,6 +19,10 @@ typedef struct {
     int agg_mode, max_resp_len, on_policy, want_entropy;
     micro_t micro;
     float inv_temp;
+    rl_gap_t *gap;           /* non-NULL: the engine/trainer gap from this update's forward */
+    int is_mode, is_seq;     /* importance-sampling correction (is_correction, is_level) */
+    double is_cap;
+    long *is_hits;           /* tokens capped or masked */
 } update_cfg_t;
 
 /* The gradients summed over ranks, then the optimizer step every rank takes identically.
@@ -37,9 +41,9 @@ static int policy_update(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, se
     int maxn = sb_max_micro_tokens(b, s0, s1, &u->micro);
     size_t cap = (size_t)(maxn > 0 ? maxn : 1) * sizeof(float); /* a rank may own no sequence of an update */
     float *lp = rlc_malloc(cap), *ent = rlc_malloc(cap), *w = rlc_malloc(cap), *dl = rlc_malloc(cap);
-    float *de = rlc_malloc(cap);
+    float *de = rlc_malloc(cap), *iw = rlc_malloc(cap);
     int32_t *cu = rlc_malloc((size_t)(u->micro.seqs + 1) * sizeof *cu);
-    int rc = (!lp || !ent || !w || !dl || !de || !cu) ? RLC_ENOMEM : 0;
+    int rc = (!lp || !ent || !w || !dl || !de || !iw || !cu) ? RLC_ENOMEM : 0;
     /* global denominators over the whole update: every micro-batch of every rank */
     rl_agg_count_t g = {0};
     for (int s = s0, e; s < s1 && !rc; s = e) {
@@ -61,16 +65,24 @@ static int policy_update(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, se
         int base = b->cu[s], n = v.n_tokens;
         rlc_fwd_opts_t fo = {.inv_temp = u->inv_temp, .train = 1, .head = RLC_HEAD_LM};
         if ((rc = rlc_model_forward(m, &v, &fo, lp, u->want_entropy ? ent : NULL, NULL))) break;
-        const float *old = u->on_policy ? lp : b->old_logp + base;
+        const float *old = u->on_policy ? lp : b->old_logp + base, *isw = NULL;
+        if (u->gap) rl_gap_add(u->gap, lp, b->eng_logp + base, b->mask + base, v.cu_seqlens, v.nseq);
+        if (u->is_mode && u->on_policy) { /* the behaviour policy is this forward: ρ = exp(lp − engine) */
+            *u->is_hits += rl_is_weights(u->is_mode, u->is_seq, u->is_cap, lp, b->eng_logp + base, b->mask + base,
+                                         v.cu_seqlens, v.nseq, iw);
+            isw = iw;
+        } else if (u->is_mode) {
+            isw = b->is_w + base;
+        }
         if (u->oreal) {
             rc = rl_oreal_token_loss(u->oreal, (size_t)n, lp, u->lc->kl_coef > 0 ? b->ref_logp + base : NULL,
                                      b->adv + base, b->rew_tok + base, b->mask + base, dl, st);
         } else {
             rc = rl_agg_weights(u->agg_mode, b->mask + base, v.cu_seqlens, v.nseq, &g, u->max_resp_len, w);
             if (!rc)
-                rc = rl_token_loss(u->lc, (size_t)n, lp, old, u->lc->kl_coef > 0 ? b->ref_logp + base : NULL,
-                                   b->adv + base, u->want_entropy ? ent : NULL, b->mask + base, w, dl,
-                                   u->lc->entropy_coef != 0 ? de : NULL, st);
+                rc = rl_token_loss_is(u->lc, (size_t)n, lp, old, u->lc->kl_coef > 0 ? b->ref_logp + base : NULL,
+                                      b->adv + base, u->want_entropy ? ent : NULL, b->mask + base, w, isw, dl,
+                                      u->lc->entropy_coef != 0 ? de : NULL, st);
         }
         if (rc) break;
         rc = rlc_model_backward(m, &v, &fo, dl, u->lc->entropy_coef != 0 ? de : NULL, NULL, NULL, NULL);
@@ -78,8 +90,22 @@ static int policy_update(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, se
     }
     rc = rl_reduce_and_step(comm, m, opt, rc, lr, seed, gnorm);
 out:
-    free(lp), free(ent), free(w), free(dl), free(de), free(cu);
+    free(lp), free(ent), free(w), free(dl), free(de), free(iw), free(cu);
     return rc;
+}
+
+/* The gap statistics and IS hits of every rank into the step's metrics. Collective. */
+static int gap_metrics(dist_comm_t *comm, rl_gap_t *g, long hits, rl_step_metrics_t *mt) {
+    double v[7] = {g->n_tok, g->abs_sum, g->k3_sum, g->n_seq, g->seq_abs_sum, (double)hits, 0}, mx = g->abs_max;
+    int rc = comm->world > 1 ? dist_allreduce_f64(comm, v, 7, DIST_SUM) : 0;
+    if (!rc && comm->world > 1) rc = dist_allreduce_f64(comm, &mx, 1, DIST_MAX);
+    if (rc || !(v[0] > 0)) return rc;
+    mt->gap_mean = v[1] / v[0];
+    mt->gap_max = mx;
+    mt->gap_kl = v[2] / v[0];
+    mt->gap_seq = v[3] > 0 ? v[4] / v[3] : NAN;
+    mt->is_frac = v[5] / v[0];
+    return 0;
 }
 
 /* MRT's GRPO variant: A = r - J_-1 (the prompt forced to answer) where it was computed.
@@ -314,11 +340,26 @@ int rl_update(rl_ctx_t *c, rollout_t *R, seqbuf_t *b, const float *rew_glob, lon
     long mini = cfg->mini_batch > 0 ? cfg->mini_batch : N;
     int updates = (int)(((N + mini - 1) / mini) * cfg->ppo_epochs);
     int on_policy = updates == 1 || oreal; /* OREAL's ratio is 1 by construction */
-    if (!rc && !on_policy) rc = sb_forward(c->policy, b, &micro, inv_temp, RLC_HEAD_LM, b->old_logp);
+    int engine_behav = !strcmp(cfg->behavior_logprobs, "engine") && !oreal, is_mode = rl_is_parse(cfg->is_correction);
+    rl_gap_t gap = {0};
+    long is_hits = 0;
+    if (!rc && engine_behav) { /* the ratio against the sampler's own log-probs: nothing to recompute */
+        memcpy(b->old_logp, b->eng_logp, (size_t)b->ntok * sizeof *b->old_logp);
+        on_policy = 0;
+    } else if (!rc && !on_policy) {
+        rc = sb_forward(c->policy, b, &micro, inv_temp, RLC_HEAD_LM, b->old_logp);
+        if (!rc) rl_gap_add(&gap, b->old_logp, b->eng_logp, b->mask, b->cu, b->nseq);
+        if (!rc && is_mode)
+            is_hits = rl_is_weights(is_mode, !strcmp(cfg->is_level, "sequence"), cfg->is_cap, b->old_logp, b->eng_logp,
+                                    b->mask, b->cu, b->nseq, b->is_w);
+    }
     rc = dist_agree(comm, rc);
+    /* without a recompute pass, the gap comes from the first update's forward (same weights) */
     update_cfg_t u = {.lc = &lc, .oreal = oreal ? &oc : NULL, .agg_mode = cfg->loss_agg,
                       .max_resp_len = (int)cfg->max_new_tokens, .micro = micro, .on_policy = on_policy,
-                      .want_entropy = !oreal, .inv_temp = inv_temp};
+                      .want_entropy = !oreal, .inv_temp = inv_temp, .gap = on_policy || engine_behav ? &gap : NULL,
+                      .is_mode = is_mode, .is_seq = !strcmp(cfg->is_level, "sequence"), .is_cap = cfg->is_cap,
+                      .is_hits = &is_hits};
     long tokens = 0;
     double vl_sum = 0, vc_sum = 0, gnorm = NAN;
     int nup = 0;
@@ -336,9 +377,11 @@ int rl_update(rl_ctx_t *c, rollout_t *R, seqbuf_t *b, const float *rew_glob, lon
                 vc_sum += vc;
             }
             if (!rc) rc = policy_update(comm, c->policy, c->opt, b, a0, a1, &u, lr, seed, &ls, &gnorm, &tokens);
+            u.gap = NULL;
             nup++;
         }
     if (!rc) rc = reduce_loss_stats(comm, &ls, &tokens);
+    if (!rc) rc = gap_metrics(comm, &gap, is_hits, mt);
     if (rc == RLC_ENONFINITE) rlc_err_ctx(rc, "step %ld (lower the learning rate or enable max_grad_norm)", step + 1);
     mt->tokens_train = tokens;
     mt->grad_norm = gnorm;

@@ -66,6 +66,21 @@ static char *metrics_without_timing(const char *run) {
     return all;
 }
 
+/* Two runs' metrics (timings aside) and final weights at step `step` are identical. */
+static void expect_same_runs(const char *a, const char *b, int step) {
+    char *ma = metrics_without_timing(a), *mb = metrics_without_timing(b);
+    if (strcmp(ma, mb)) fail_msg("metrics differ:\n%s\nvs\n%s", ma, mb);
+    char rel[64];
+    snprintf(rel, sizeof rel, "checkpoints/step-%06d/model.safetensors", step);
+    char *fa = fs_join(a, rel), *fb = fs_join(b, rel), *xa, *xb;
+    size_t na, nb;
+    assert_int_equal(fs_read_all(fa, &xa, &na), 0);
+    assert_int_equal(fs_read_all(fb, &xb, &nb), 0);
+    assert_int_equal(na, nb);
+    assert_memory_equal(xa, xb, na);
+    free(xa), free(xb), free(fa), free(fb), free(ma), free(mb);
+}
+
 static void test_grpo_run_and_resume(void **s) {
     (void)s;
     char *a = fs_join(g_dir, "runA"), *b = fs_join(g_dir, "runB");
@@ -79,11 +94,15 @@ static void test_grpo_run_and_resume(void **s) {
     while (rlc_jsonl_next(&r, &row) > 0) {
         lines++;
         const char *need[] = {"step", "reward_mean", "acc", "kept_frac", "pass_hist", "kl", "entropy", "clip_frac",
-                              "grad_norm", "lr", "tokens_gen", "t_rollout", "t_train", "t_total", "tok_per_s"};
-        for (int i = 0; i < 15; i++)
+                              "grad_norm", "lr", "tokens_gen", "t_rollout", "t_train", "t_total", "tok_per_s",
+                              "logp_gap_mean", "logp_gap_max", "logp_gap_kl"};
+        for (int i = 0; i < 18; i++)
             if (!cJSON_GetObjectItem(row, need[i])) fail_msg("metrics line %d lacks %s", lines, need[i]);
         assert_int_equal(cJSON_GetObjectItem(row, "step")->valueint, lines);
         assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(row, "pass_hist")), 5); /* G + 1 bins */
+        /* the engine and the trainer differ by summation order only on the CPU */
+        double gap = cJSON_GetObjectItem(row, "logp_gap_max")->valuedouble;
+        if (!(gap >= 0 && gap < 1e-4)) fail_msg("step %d: log-prob gap %g", lines, gap);
         cJSON_Delete(row);
     }
     rlc_jsonl_close(&r);
@@ -106,34 +125,9 @@ static void test_grpo_run_and_resume(void **s) {
     char out[16384];
     int rc = test_run(out, sizeof out, "%s train --resume %s --total-steps 4 --save-every 2", rlc_bin(), b);
     if (rc) fail_msg("resume failed: %s", out);
-    char *ma = metrics_without_timing(a), *mb = metrics_without_timing(b);
-    if (strcmp(ma, mb)) fail_msg("resumed metrics differ:\n%s\nvs\n%s", ma, mb);
-    /* the final weights are bit-identical too */
-    char *fa = fs_join(a, "checkpoints/step-000004/model.safetensors"),
-         *fb = fs_join(b, "checkpoints/step-000004/model.safetensors");
-    char *xa, *xb;
-    size_t na, nb;
-    assert_int_equal(fs_read_all(fa, &xa, &na), 0);
-    assert_int_equal(fs_read_all(fb, &xb, &nb), 0);
-    assert_int_equal(na, nb);
-    assert_memory_equal(xa, xb, na);
-    free(xa), free(xb), free(fa), free(fb), free(ma), free(mb), free(tj), free(sp), free(cj), free(ck), free(mp);
+    expect_same_runs(a, b, 4); /* metrics (timings aside) and the final weights */
+    free(tj), free(sp), free(cj), free(ck), free(mp);
     free(a), free(b);
-}
-
-/* Two runs' metrics (timings aside) and final weights at step `step` are identical. */
-static void expect_same_runs(const char *a, const char *b, int step) {
-    char *ma = metrics_without_timing(a), *mb = metrics_without_timing(b);
-    if (strcmp(ma, mb)) fail_msg("metrics differ:\n%s\nvs\n%s", ma, mb);
-    char rel[64];
-    snprintf(rel, sizeof rel, "checkpoints/step-%06d/model.safetensors", step);
-    char *fa = fs_join(a, rel), *fb = fs_join(b, rel), *xa, *xb;
-    size_t na, nb;
-    assert_int_equal(fs_read_all(fa, &xa, &na), 0);
-    assert_int_equal(fs_read_all(fb, &xb, &nb), 0);
-    assert_int_equal(na, nb);
-    assert_memory_equal(xa, xb, na);
-    free(xa), free(xb), free(fa), free(fb), free(ma), free(mb);
 }
 
 /* MRT: with nothing chosen (mrt_fraction 0) a run is bit-identical to one without MRT; with
@@ -227,8 +221,9 @@ static void test_algorithms_run(void **s) {
     (void)s;
     const char *algos[] = {"--algo drgrpo --loss-agg seq-mean-token-sum-norm", "--algo rloo --loss-agg seq-mean-token-mean",
                            "--algo reinforce++ --dynamic-sampling", "--algo ppo --critic-lr 1e-3",
-                           "--balanced-filter --pass-low 0 --pass-high 1 --overlong-buffer 4 --mask-truncated"};
-    for (int i = 0; i < 5; i++) {
+                           "--balanced-filter --pass-low 0 --pass-high 1 --overlong-buffer 4 --mask-truncated",
+                           "--behavior-logprobs engine", "--is-correction mis --is-level sequence --is-cap 1.5"};
+    for (int i = 0; i < 7; i++) {
         char run[64], extra[256];
         snprintf(run, sizeof run, "alg%d", i);
         char *d = fs_join(g_dir, run);
@@ -240,6 +235,8 @@ static void test_algorithms_run(void **s) {
         assert_int_equal(fs_read_all(mp, &txt, &n), 0);
         assert_non_null(strstr(txt, "\"step\":2"));
         if (i == 3) assert_non_null(strstr(txt, "value_loss"));
+        if (i >= 5) assert_non_null(strstr(txt, "\"logp_gap_mean\""));
+        if (i == 6) assert_non_null(strstr(txt, "\"is_frac\":0")); /* a CPU gap of ~1e-6 masks nothing */
         free(txt), free(mp), free(d);
     }
 }
