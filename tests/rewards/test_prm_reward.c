@@ -129,6 +129,39 @@ static void test_prm_reward(void **s) {
     free(tok), free(p), free(c);
 }
 
+/* math-shepherd through the reward, with qwen2-tiny as the PRM (an LM whose tokenizer has
+ * "+" and "-"; its scores mean nothing): each step scores in [0, 1], the aggregate is the
+ * last score, and the dense differences add up to it at the step-ending tokens. */
+static void test_shepherd(void **s) {
+    (void)s;
+    int32_t *c;
+    int nc;
+    assert_int_equal(tok_encode(g_tok, COMP, strlen(COMP), 0, &c, &nc), 0);
+    rlc_rollout_t ro = {.prompt = PROMPT, .completion = COMP, .tokens = c, .n_tokens = nc};
+    rlc_reward_ctx_t ctx = {.tokenizer = g_tok, .policy = g_policy};
+    char js[1024];
+    snprintf(js, sizeof js, "{\"kind\": \"prm\", \"options\": {\"model\": \"%s\", \"format\": \"math-shepherd\"}}",
+             fixture("models/qwen2-tiny"));
+    rlc_reward_t *r;
+    assert_int_equal(rlc_reward_create_str(js, &r), 0);
+    float last, sum = 0, out;
+    assert_int_equal(rlc_reward_score(r, &ctx, &ro, 1, &last, NULL, NULL), 0);
+    assert_true(last > 0 && last < 1);
+    rlc_reward_free(r);
+    snprintf(js, sizeof js,
+             "{\"kind\": \"prm\", \"options\": {\"model\": \"%s\", \"format\": \"math-shepherd\", \"dense\": true}}",
+             fixture("models/qwen2-tiny"));
+    assert_int_equal(rlc_reward_create_str(js, &r), 0);
+    float *tok = calloc((size_t)nc, sizeof *tok);
+    assert_int_equal(rlc_reward_score(r, &ctx, &ro, 1, &out, &tok, NULL), 0);
+    int nz = 0;
+    for (int t = 0; t < nc; t++) sum += tok[t], nz += tok[t] != 0;
+    assert_true(nz >= 1 && nz <= 3);
+    assert_true(fabs(sum - last) < 1e-5);
+    rlc_reward_free(r);
+    free(tok), free(c);
+}
+
 static void test_bad_options(void **s) {
     (void)s;
     const char *bad[] = {
@@ -143,9 +176,22 @@ static void test_bad_options(void **s) {
         if (!rlc_reward_create_str(bad[i], &r)) fail_msg("accepted: %s", bad[i]);
         assert_null(r);
     }
+    /* a model directory that does not exist: a clear error on the first batch, not a crash */
+    rlc_reward_t *r;
+    char js[256];
+    snprintf(js, sizeof js, "{\"kind\": \"prm\", \"options\": {\"model\": \"%s/none\"}}", g_dir);
+    assert_int_equal(rlc_reward_create_str(js, &r), 0);
+    rlc_rollout_t ro = {.prompt = PROMPT, .completion = COMP};
+    rlc_reward_ctx_t ctx = {.tokenizer = g_tok, .policy = g_policy};
+    float out;
+    assert_int_not_equal(rlc_reward_score(r, &ctx, &ro, 1, &out, NULL, NULL), 0);
+    assert_non_null(strstr(rlc_errmsg(), "none"));
+    assert_null(strchr(rlc_errmsg(), '\n'));
+    rlc_reward_free(r);
 }
 
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_prm_reward), cmocka_unit_test(test_bad_options)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_prm_reward), cmocka_unit_test(test_shepherd),
+                                       cmocka_unit_test(test_bad_options)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
