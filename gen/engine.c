@@ -429,12 +429,13 @@ static void reclaim(gen_engine_t *e, int need, int nsel, int who, long who_order
     }
 }
 
-int gen_step(gen_engine_t *e) {
-    double t0 = rlc_now();
-    /* active sequences, oldest first (a simple selection order, stable for equal orders) */
+/* The active sequences in scheduling order (oldest first; equal orders by sample), malloc'd
+ * into *out; returns their count (0: none) or RLC_ENOMEM. */
+static int step_order(gen_engine_t *e, int **out) {
     int n_active = 0;
     for (int i = 0; i < e->n_seqs; i++)
         if (e->seqs[i] && !e->seqs[i]->finished) n_active++;
+    *out = NULL;
     if (!n_active) return 0;
     int *order = rlc_malloc((size_t)n_active * sizeof *order);
     if (!order) return RLC_ENOMEM;
@@ -451,12 +452,15 @@ int gen_step(gen_engine_t *e) {
         }
         order[j + 1] = x;
     }
-    int rc = ensure_scratch(e, e->cfg.max_batch_tokens, n_active > e->cfg.max_seqs ? n_active : e->cfg.max_seqs, 0);
-    if (rc) {
-        free(order);
-        return rc;
-    }
-    int nsel = 0, ntok = 0, budget = e->cfg.max_batch_tokens;
+    *out = order;
+    return n_active;
+}
+
+/* Choose the step's sequences and how many uncached tokens each runs, within the token
+ * budget and the free pages (reclaiming younger sequences' pages when needed): e->sel,
+ * e->sel_take; *nsel and *ntok. */
+static int step_select(gen_engine_t *e, const int *order, int n_active, int *nsel_out, int *ntok_out) {
+    int nsel = 0, ntok = 0, budget = e->cfg.max_batch_tokens, rc = 0;
     for (int oi = 0; oi < n_active && nsel < e->cfg.max_seqs && budget > 0; oi++) {
         int idx = order[oi];
         seq_t *s = e->seqs[idx];
@@ -480,26 +484,31 @@ int gen_step(gen_engine_t *e) {
         ntok += take;
         budget -= take;
     }
-    free(order);
-    if (rc) return rc;
-    if (!nsel) return rlc_errc(RLC_ENOMEM, "no sequence could be scheduled (KV budget too small)");
-    /* pack the batch */
-    int max_pages = 1, max_ctx = 1;
+    *nsel_out = nsel;
+    *ntok_out = ntok;
+    return rc;
+}
+
+/* Sampled rows of selected sequence i: a finished chunk samples once, a leader that
+ * completes its prompt samples n times (once per sibling); 0 for a partial chunk. */
+static int out_reps(const gen_engine_t *e, int i) {
+    const seq_t *s = e->seqs[e->sel[i]];
+    if (s->n_cached + e->sel_take[i] != s->n_toks) return 0;
+    const request_t *r = &e->reqs[s->req];
+    return (s->sample == 0 && r->spawned < r->n) ? r->n : 1;
+}
+
+/* Pack the selected chunks into the model's step batch; *n_out sampled rows. */
+static int step_pack(gen_engine_t *e, int nsel, int ntok, rlc_step_batch_t *sb, int *n_out_p) {
+    int max_pages = 1, max_ctx = 1, n_out = 0;
     for (int i = 0; i < nsel; i++) {
         seq_t *s = e->seqs[e->sel[i]];
         if (s->n_pages > max_pages) max_pages = s->n_pages;
         if (s->n_cached + e->sel_take[i] > max_ctx) max_ctx = s->n_cached + e->sel_take[i];
+        n_out += out_reps(e, i);
     }
-    /* out rows: a finished chunk samples once, a leader that completes its prompt samples n times */
-    int n_out = 0;
-    for (int i = 0; i < nsel; i++) {
-        seq_t *s = e->seqs[e->sel[i]];
-        if (s->n_cached + e->sel_take[i] == s->n_toks) {
-            request_t *r = &e->reqs[s->req];
-            n_out += (s->sample == 0 && r->spawned < r->n) ? r->n : 1;
-        }
-    }
-    if ((rc = ensure_scratch(e, ntok, n_out > nsel ? n_out : nsel, nsel * max_pages))) return rc;
+    int rc = ensure_scratch(e, ntok, n_out > nsel ? n_out : nsel, nsel * max_pages);
+    if (rc) return rc;
     int t = 0, o = 0;
     e->b_cu[0] = 0;
     for (int i = 0; i < nsel; i++) {
@@ -514,29 +523,75 @@ int gen_step(gen_engine_t *e) {
         e->b_cu[i + 1] = t;
         e->b_ctx[i] = s->n_cached + take;
         for (int j = 0; j < max_pages; j++) e->b_bt[i * max_pages + j] = j < s->n_pages ? s->pages[j] : 0;
-        if (s->n_cached + take == s->n_toks) {
-            request_t *r = &e->reqs[s->req];
-            int reps = (s->sample == 0 && r->spawned < r->n) ? r->n : 1;
-            for (int rep = 0; rep < reps; rep++) {
-                e->b_rows[o] = t - 1;
-                e->out_seq[o] = e->sel[i];
-                o++;
-            }
+        for (int rep = out_reps(e, i); rep > 0; rep--) {
+            e->b_rows[o] = t - 1;
+            e->out_seq[o] = e->sel[i];
+            o++;
         }
     }
-    rlc_step_batch_t sb = {.n_tokens = ntok, .nseq = nsel, .ids = e->b_ids, .pos = e->b_pos, .slots = e->b_slots,
-                           .cu_q = e->b_cu, .ctx_len = e->b_ctx, .block_table = e->b_bt, .max_pages = max_pages,
-                           .max_ctx = max_ctx, .n_out = n_out, .out_rows = e->b_rows};
-    const float *logits = NULL;
-    if (n_out) {
-        rc = rlc_model_step(e->m, &e->kv, &sb, &logits);
-    } else {
-        /* only partial prefill chunks this step: still run, asking for one row */
-        sb.n_out = 1;
+    *sb = (rlc_step_batch_t){.n_tokens = ntok, .nseq = nsel, .ids = e->b_ids, .pos = e->b_pos, .slots = e->b_slots,
+                             .cu_q = e->b_cu, .ctx_len = e->b_ctx, .block_table = e->b_bt, .max_pages = max_pages,
+                             .max_ctx = max_ctx, .n_out = n_out, .out_rows = e->b_rows};
+    if (!n_out) { /* only partial prefill chunks this step: still run, asking for one row */
+        sb->n_out = 1;
         e->b_rows[0] = 0;
-        rc = rlc_model_step(e->m, &e->kv, &sb, &logits);
     }
+    *n_out_p = n_out;
+    return 0;
+}
+
+/* After the model step: leaders spawn their siblings, then one token is sampled per out row
+ * and appended (stops, tools). */
+static int step_sample(gen_engine_t *e, const float *logits, int n_out) {
+    int rc, o2 = 0;
+    while (o2 < n_out) { /* leaders that completed their prompt spawn their siblings now (sharing pages) */
+        seq_t *s = e->seqs[e->out_seq[o2]];
+        request_t *r = &e->reqs[s->req];
+        if (s->sample == 0 && r->spawned < r->n) {
+            int first = o2;
+            if ((rc = spawn_siblings(e, s))) return rc;
+            r = &e->reqs[e->seqs[e->out_seq[first]]->req];
+            for (int i = 0; i < r->n; i++) e->out_seq[first + i] = r->seqs[i];
+            o2 += r->n;
+        } else {
+            o2++;
+        }
+    }
+    for (int i = 0; i < n_out; i++) {
+        seq_t *s = e->seqs[e->out_seq[i]];
+        const gen_params_t *p = &e->reqs[s->req].p;
+        e->s_par[i] = (rlc_sample_params_t){.temperature = p->temperature, .top_p = p->top_p, .min_p = p->min_p,
+                                            .top_k = p->top_k, .seed = s->seed,
+                                            .counter = (uint64_t)(s->n_toks - s->n_prompt)};
+    }
+    rlc_backend_t *be = e->m->be;
+    be->sample(be, e->s_tok, e->s_logp, logits, e->s_par, n_out, e->m->cfg.vocab_size);
+    if ((rc = be->check(be))) return rc;
+    for (int i = 0; i < n_out && !rc; i++) {
+        seq_t *s = e->seqs[e->out_seq[i]];
+        s->n_sampled++;
+        rc = seq_append_token(s, e->s_tok[i], e->s_logp[i], 1);
+        if (!rc) rc = seq_after_token(e, s, e->s_tok[i], 1);
+        e->st.sampled_tokens++;
+    }
+    if (!rc && e->cfg.tool_batch_fn) rc = seq_resolve_tools(e); /* the step's tool calls, together */
+    return rc;
+}
+
+int gen_step(gen_engine_t *e) {
+    double t0 = rlc_now();
+    int *order = NULL, n_active = step_order(e, &order);
+    if (n_active <= 0) return n_active;
+    int rc = ensure_scratch(e, e->cfg.max_batch_tokens, n_active > e->cfg.max_seqs ? n_active : e->cfg.max_seqs, 0);
+    int nsel = 0, ntok = 0, n_out = 0;
+    if (!rc) rc = step_select(e, order, n_active, &nsel, &ntok);
+    free(order);
     if (rc) return rc;
+    if (!nsel) return rlc_errc(RLC_ENOMEM, "no sequence could be scheduled (KV budget too small)");
+    rlc_step_batch_t sb;
+    if ((rc = step_pack(e, nsel, ntok, &sb, &n_out))) return rc;
+    const float *logits = NULL;
+    if ((rc = rlc_model_step(e->m, &e->kv, &sb, &logits))) return rc;
     for (int i = 0; i < nsel; i++) {
         seq_t *s = e->seqs[e->sel[i]];
         if (e->sel_take[i] > 1 || s->n_toks - s->n_cached > 1)
@@ -545,42 +600,7 @@ int gen_step(gen_engine_t *e) {
             e->st.decode_tokens += 1;
         s->n_cached += e->sel_take[i];
     }
-    if (n_out) {
-        /* leaders that completed their prompt spawn their siblings now (sharing pages) */
-        int o2 = 0;
-        while (o2 < n_out) {
-            seq_t *s = e->seqs[e->out_seq[o2]];
-            request_t *r = &e->reqs[s->req];
-            if (s->sample == 0 && r->spawned < r->n) {
-                int first = o2;
-                if ((rc = spawn_siblings(e, s))) return rc;
-                r = &e->reqs[e->seqs[e->out_seq[first]]->req];
-                for (int i = 0; i < r->n; i++) e->out_seq[first + i] = r->seqs[i];
-                o2 += r->n;
-            } else {
-                o2++;
-            }
-        }
-        for (int i = 0; i < n_out; i++) {
-            seq_t *s = e->seqs[e->out_seq[i]];
-            const gen_params_t *p = &e->reqs[s->req].p;
-            e->s_par[i] = (rlc_sample_params_t){.temperature = p->temperature, .top_p = p->top_p, .min_p = p->min_p,
-                                                .top_k = p->top_k, .seed = s->seed,
-                                                .counter = (uint64_t)(s->n_toks - s->n_prompt)};
-        }
-        rlc_backend_t *be = e->m->be;
-        be->sample(be, e->s_tok, e->s_logp, logits, e->s_par, n_out, e->m->cfg.vocab_size);
-        if ((rc = be->check(be))) return rc;
-        for (int i = 0; i < n_out && !rc; i++) {
-            seq_t *s = e->seqs[e->out_seq[i]];
-            s->n_sampled++;
-            rc = seq_append_token(s, e->s_tok[i], e->s_logp[i], 1);
-            if (!rc) rc = seq_after_token(e, s, e->s_tok[i], 1);
-            e->st.sampled_tokens++;
-        }
-        if (!rc && e->cfg.tool_batch_fn) rc = seq_resolve_tools(e); /* the step's tool calls, together */
-        if (rc) return rc;
-    }
+    if (n_out && (rc = step_sample(e, logits, n_out))) return rc;
     e->st.steps++;
     e->st.seconds += rlc_now() - t0;
     int left = 0;
