@@ -12,15 +12,8 @@
 #include <cjson/cJSON.h>
 
 #include "core/err.h"
+#include "core/str.h"
 #include "tools/tool.h"
-
-static const char *last_in(const char *s, const char *end, const char *pat) {
-    size_t m = strlen(pat);
-    if ((size_t)(end - s) < m) return NULL;
-    for (const char *p = end - m; p >= s; p--)
-        if (*p == pat[0] && !memcmp(p, pat, m)) return p;
-    return NULL;
-}
 
 static char *dup_n(const char *b, size_t n) {
     char *s = malloc(n + 1);
@@ -38,7 +31,7 @@ static int fail_text(char **input, const char *msg) {
 /* code: the text ends with "```" closing a "```python" block. */
 static int parse_code(const char *text, size_t len, char *tool, size_t tool_cap, char **input) {
     const char *end = text + len - 3; /* the closing fence */
-    const char *open = last_in(text, end, "```");
+    const char *open = rlc_last_in(text, end, "```");
     if (!open || strncmp(open, "```python", 9) || open + 9 > end) return 0; /* an opening fence, or not python */
     const char *b = open + 9;
     while (b < end && *b != '\n') b++;
@@ -61,7 +54,7 @@ static char *hermes_input(const char *name, const cJSON *args) {
 
 static int parse_hermes(const char *text, size_t len, char *tool, size_t tool_cap, char **input) {
     const char *end = text + len - strlen("</tool_call>");
-    const char *open = last_in(text, end, "<tool_call>");
+    const char *open = rlc_last_in(text, end, "<tool_call>");
     if (!open) return fail_text(input, "error: </tool_call> without <tool_call>");
     const char *b = open + strlen("<tool_call>");
     char *body = dup_n(b, (size_t)(end - b));
@@ -86,7 +79,7 @@ static int parse_hermes(const char *text, size_t len, char *tool, size_t tool_ca
 
 static int parse_tags(const char *text, size_t len, char *tool, size_t tool_cap, char **input) {
     const char *end = text + len - strlen("</search>");
-    const char *open = last_in(text, end, "<search>");
+    const char *open = rlc_last_in(text, end, "<search>");
     if (!open) return fail_text(input, "error: </search> without <search>");
     const char *b = open + strlen("<search>");
     snprintf(tool, tool_cap, "http");
@@ -99,7 +92,7 @@ static int parse_tags(const char *text, size_t len, char *tool, size_t tool_cap,
 static int cut_at_marker(const char *text, size_t *len, const char *marker) {
     size_t m = strlen(marker);
     const char *from = *len > m + 16 ? text + *len - m - 16 : text;
-    const char *hit = last_in(from, text + *len, marker);
+    const char *hit = rlc_last_in(from, text + *len, marker);
     if (!hit) return 0;
     *len = (size_t)(hit - text) + m;
     return 1;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/str.h"
 #include "rewards/math/math.h"
 #include "rewards/math/xt.h"
 
@@ -28,15 +29,6 @@ static const char *last_ci(const char *s, size_t n, const char *pat) {
         while (k < m && tolower((unsigned char)s[i + k]) == tolower((unsigned char)pat[k])) k++;
         if (k == m) return s + i;
     }
-    return NULL;
-}
-
-/* Last occurrence of `pat` (case-sensitive) strictly before `end`. */
-static const char *last_before(const char *s, const char *end, const char *pat) {
-    size_t m = strlen(pat);
-    if ((size_t)(end - s) < m) return NULL;
-    for (const char *p = end - m; p >= s; p--)
-        if (*p == pat[0] && !memcmp(p, pat, m)) return p;
     return NULL;
 }
 
@@ -80,7 +72,7 @@ static int box_content(const char *b, const char *end, piece_t *pc, const char *
 }
 
 static const char *last_box(const char *s, const char *lim) {
-    const char *b1 = last_before(s, lim, "\\boxed"), *b2 = last_before(s, lim, "\\fbox");
+    const char *b1 = rlc_last_in(s, lim, "\\boxed"), *b2 = rlc_last_in(s, lim, "\\fbox");
     return b1 > b2 ? b1 : b2;
 }
 
@@ -231,7 +223,7 @@ typedef struct {
 static int read_text(const char *s, const char *end, int flags, reading_t *r, int depth);
 
 static int read_answer_tag(const char *s, const char *end, int flags, reading_t *r, int depth) {
-    const char *open = last_before(s, end, "<answer>");
+    const char *open = rlc_last_in(s, end, "<answer>");
     if (!open || depth > 0) return 0;
     const char *b = open + 8;
     const char *close = strstr(b, "</answer>");
@@ -256,7 +248,7 @@ static int read_markers(const char *s, const char *end, int flags, reading_t *r)
         return 1;
     }
     if (flags & MATH_EXTRACT_GSM8K) {
-        const char *h = last_before(s, end, "####");
+        const char *h = rlc_last_in(s, end, "####");
         if (h) {
             const char *p = h + 4, *q = p;
             while (q < end && *q != '\n') q++;
