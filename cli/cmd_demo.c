@@ -306,6 +306,8 @@ int demo_sft(const demo_opts_t *d, const char *init, const char *train, const ch
     if (!rc) rc = rl_sft_set(&so, "run_dir", sft_run, "demo");
     if (!rc) rc = rl_sft_set(&so, "template", "raw", "demo");
     if (!rc) rc = rl_sft_set(&so, "device", "cpu", "demo");
+    /* tool traces: the outputs are the tool's, not the model's to learn (as in the rollouts) */
+    if (!rc && !strcmp(d->task, "tools")) rc = rl_sft_set(&so, "mask_tool_output", "true", "demo");
     for (size_t i = 0; i < sizeof nums / sizeof nums[0] && !rc; i++) {
         snprintf(num, sizeof num, "%.17g", nums[i].v);
         rc = rl_sft_set(&so, nums[i].k, num, "demo");

@@ -89,7 +89,7 @@ static const rl_config_key_t KEYS[] = {
     K("top_k", top_k, INT, S_GEN, "0", "top-k sampling; 0 = off"),
 
     K("tools", tools, STR, S_TOOL, "", "tools the policy may call during rollouts: calculator,python,http; empty = none"),
-    K("tool_format", tool_format, STR, S_TOOL, "code", "how calls are written: code (```python), hermes (<tool_call>), tags (<search>)"),
+    KS(tool_format, D_TOOL_FORMAT),
     K("max_tool_calls", max_tool_calls, INT, S_TOOL, "4", "tool calls per sample at most"),
     K("tool_timeout_s", tool_timeout_s, FLOAT, S_TOOL, "5", "wall-clock seconds per tool call"),
     K("tool_max_output_bytes", tool_max_output_bytes, INT, S_TOOL, "2048", "a call's output is cut here"),

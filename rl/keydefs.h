@@ -57,6 +57,8 @@ enum { E_NONE = 0, E_ADV, E_KL, E_AGG, E_LR, E_STD };
            "data parallel: auto|none|mpi|nccl; auto = MPI when launched by mpirun/srun (NCCL on GPUs), else one "      \
            "process")
 #define D_MODEL RL_DEF("model", STR, S_PATH, "", "policy model directory (Hugging Face format)")
+#define D_TOOL_FORMAT                                                                                                   \
+    RL_DEF("tool_format", STR, S_TOOL, "code", "how calls are written: code (```python), hermes (<tool_call>), tags (<search>)")
 
 /* Checks of shared keys, the same in both commands (0 or an error naming the key). */
 int rl_check_device(const char *device);

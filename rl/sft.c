@@ -21,7 +21,51 @@
 typedef struct {
     int32_t *ids;
     int n, n_prompt;
+    uint8_t *trainable; /* per response token (n - n_prompt), or NULL: all */
 } sft_ex_t;
+
+/* The response's tokens, each piece tokenized on its own as the rollout does: the model's
+ * text, and (mask_tool_output) the tool outputs, which are marked untrainable. */
+static int encode_response(const rl_sft_opts_t *o, const tok_t *tok, const char *r, int32_t **ids, int *n,
+                           uint8_t **train) {
+    *train = NULL;
+    rlc_tool_format_t f;
+    size_t len = strlen(r), st[256], en[256];
+    int ns = 0;
+    if (o->mask_tool_output && !rlc_tools_parse_format(o->tool_format, &f))
+        ns = rlc_tool_output_spans(f, r, len, st, en, 256);
+    if (ns > 256) return rlc_errc(RLC_EINVAL, "more than 256 tool outputs in one response");
+    if (!ns) return tok_encode(tok, r, len, 0, ids, n);
+    int32_t *all = NULL;
+    uint8_t *tr = NULL;
+    int cnt = 0, rc = 0;
+    size_t at = 0;
+    for (int k = 0; k <= 2 * ns && !rc; k++) { /* model text, tool output, model text, ... */
+        size_t a = at, b = k % 2 ? en[k / 2] : (k / 2 < ns ? st[k / 2] : len);
+        at = b;
+        if (b <= a) continue;
+        int32_t *p = NULL;
+        int m = 0;
+        if ((rc = tok_encode(tok, r + a, b - a, 0, &p, &m))) break;
+        int32_t *na = rlc_realloc(all, (size_t)(cnt + m) * sizeof *na);
+        uint8_t *nt = rlc_realloc(tr, (size_t)(cnt + m));
+        if (na) all = na;
+        if (nt) tr = nt;
+        if (!na || !nt) rc = RLC_ENOMEM;
+        if (!rc) {
+            memcpy(all + cnt, p, (size_t)m * sizeof *p);
+            memset(tr + cnt, k % 2 ? 0 : 1, (size_t)m);
+            cnt += m;
+        }
+        free(p);
+    }
+    if (rc) {
+        free(all), free(tr);
+        return rc;
+    }
+    *ids = all, *n = cnt, *train = tr;
+    return 0;
+}
 
 /* Render, tokenize and check every example before training starts. */
 /* One example: prompt rendered with the template, response, EOS; > 0 with the reason in
@@ -38,7 +82,8 @@ static int sft_example(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl,
     int np = 0, nr = 0;
     int rc = data_encode_problem(tok, tpl, o->chat_family && o->chat_family[0] ? o->chat_family : NULL, ptxt, &p, &np,
                                  NULL);
-    if (!rc) rc = tok_encode(tok, rtxt, strlen(rtxt), 0, &resp, &nr);
+    uint8_t *tr = NULL;
+    if (!rc) rc = encode_response(o, tok, rtxt, &resp, &nr, &tr);
     int total = np + nr + (eos >= 0);
     if (!rc && total > o->max_len) total = (int)o->max_len;
     if (!rc && np >= total) rc = rlc_errc(RLC_EINVAL, "the prompt alone fills max_len %ld", o->max_len);
@@ -49,8 +94,12 @@ static int sft_example(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl,
         memcpy(all + np, resp, (size_t)nr * sizeof *all);
         if (eos >= 0) all[np + nr] = eos;
         if (np + nr + (eos >= 0) > o->max_len) (*truncated)++;
-        *ex = (sft_ex_t){all, total, np};
+        uint8_t *t2 = tr ? rlc_realloc(tr, (size_t)(nr + 1)) : NULL; /* the EOS is trained */
+        if (t2) t2[nr] = 1, tr = NULL;
+        if (tr) rc = RLC_ENOMEM, free(all);
+        else *ex = (sft_ex_t){all, total, np, t2};
     }
+    free(tr);
     free(p);
     free(resp);
     if (rc == RLC_ENOMEM) return rc;
@@ -98,7 +147,7 @@ static int sft_prepare(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl,
     rlc_jsonl_close(&r);
     data_bad_total(o->data, bad);
     if (rc < 0 || !n) {
-        for (int i = 0; i < n; i++) free(ex[i].ids);
+        for (int i = 0; i < n; i++) free(ex[i].ids), free(ex[i].trainable);
         free(ex);
         return rc < 0 ? rc : rlc_errc(RLC_EINVAL, "%s: no usable examples", o->data);
     }
@@ -215,7 +264,7 @@ static int sft_pack(sft_t *s, long step) {
             s->epoch = ep;
         }
         const sft_ex_t *e = &s->ex[s->order[pos]];
-        rc = sb_add(&s->b, e->ids, e->n_prompt, e->ids + e->n_prompt, e->n - e->n_prompt, NULL);
+        rc = sb_add(&s->b, e->ids, e->n_prompt, e->ids + e->n_prompt, e->n - e->n_prompt, e->trainable);
     }
     return rc;
 }
@@ -272,6 +321,7 @@ static int sft_step(sft_t *s, long step, rl_step_metrics_t *mt) {
     mt->tok_per_s = mt->t_total > 0 ? (double)ntrain / mt->t_total : NAN;
     mt->extra = cJSON_CreateObject();
     if (mt->extra) cJSON_AddNumberToObject(mt->extra, "token_acc", ntok > 0 ? correct_tok / ntok : 0);
+    if (mt->extra) cJSON_AddNumberToObject(mt->extra, "loss_tokens", ntok); /* response tokens in the loss, all ranks */
     return 0;
 }
 
@@ -297,7 +347,7 @@ static int sft_save(sft_t *s) {
 }
 
 static void sft_free(sft_t *s) {
-    for (int i = 0; i < s->nex; i++) free(s->ex[i].ids);
+    for (int i = 0; i < s->nex; i++) free(s->ex[i].ids), free(s->ex[i].trainable);
     free(s->ex);
     free(s->order);
     sb_free(&s->b);

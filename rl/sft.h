@@ -19,6 +19,8 @@ typedef struct {
     long batch_size, micro_batch;    /* sequences per step / per forward-backward */
     long micro_tokens;               /* and at most this many tokens per forward-backward; 0 = no limit */
     long max_len;                    /* longer examples are truncated (logged) */
+    int mask_tool_output;            /* no loss on tool outputs inside responses */
+    char *tool_format;               /* code | hermes | tags: how those outputs are wrapped */
     double lr, min_lr_ratio, weight_decay, max_grad_norm;
     int lr_schedule;
     long warmup_steps;

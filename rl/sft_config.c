@@ -10,6 +10,7 @@
 #include "rl/algo.h"
 #include "rl/keydefs.h"
 #include "rl/sft.h"
+#include "tools/tool.h"
 
 #define K(name, field, type, sect, def, help) RL_KEY(rl_sft_opts_t, field, RL_DEF(name, type, sect, def, help))
 #define KS(field, def) RL_KEY(rl_sft_opts_t, field, def)
@@ -20,6 +21,9 @@ static const rl_config_key_t SFT_KEYS[] = {
     K("template", template_name, STR, S_SFT, "raw", "prompt template: qwen-math-cot, boxed, r1, dapo or raw"),
     K("chat_template", chat_family, STR, S_SFT, "", "force a chat template family; empty = the tokenizer's"),
     K("max_len", max_len, INT, S_SFT, "1024", "tokens per example at most (longer ones are truncated)"),
+    K("mask_tool_output", mask_tool_output, BOOL, S_SFT, "false",
+      "no loss on the tool outputs inside responses (as written by tool_format's engine), as in RL rollouts"),
+    KS(tool_format, D_TOOL_FORMAT),
 
     K("steps", steps, INT, S_ALG, "0", "optimizer steps; 0 = epochs over the data"),
     K("epochs", epochs, INT, S_ALG, "1", "passes over the data when steps is 0"),
@@ -88,6 +92,8 @@ int rl_sft_validate(const rl_sft_opts_t *o) {
         BAD("threads = %ld: must lie in [0, %d] (0 = all cores)", o->threads, RLC_MAX_THREADS);
     if (o->batch_size > (1L << 24)) BAD("batch_size = %ld: at most %ld", o->batch_size, 1L << 24);
     if (o->max_len > (1L << 24)) BAD("max_len = %ld: at most %ld", o->max_len, 1L << 24);
+    rlc_tool_format_t tf;
+    if (rlc_tools_parse_format(o->tool_format, &tf)) return RLC_EINVAL;
     int rc = rl_check_device(o->device);
     if (!rc) rc = rl_check_dist(o->dist);
     if (!rc) rc = rl_check_save_dtype(o->save_dtype);

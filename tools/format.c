@@ -115,11 +115,29 @@ int rlc_tool_parse(rlc_tool_format_t f, const char *text, size_t len, char *tool
     return 0;
 }
 
+/* What the engine puts around a tool's output, per format. */
+static const char *const pre[] = {"\n```output\n", "<|im_end|>\n<|im_start|>user\n<tool_response>\n",
+                                  "\n\n<information>"};
+static const char *const post[] = {"\n```\n", "\n</tool_response><|im_end|>\n<|im_start|>assistant\n",
+                                   "</information>\n\n"};
+
+int rlc_tool_output_spans(rlc_tool_format_t f, const char *text, size_t len, size_t *starts, size_t *ends, int cap) {
+    int n = 0;
+    size_t a = strlen(pre[f]), b = strlen(post[f]), at = 0;
+    while (at + a <= len) {
+        const char *p = memmem(text + at, len - at, pre[f], a);
+        if (!p) break;
+        size_t s = (size_t)(p - text);
+        const char *q = memmem(text + s + a, len - s - a, post[f], b);
+        size_t e = q ? (size_t)(q - text) + b : len; /* an unclosed output runs to the end */
+        if (n < cap) starts[n] = s, ends[n] = e;
+        n++;
+        at = e;
+    }
+    return n;
+}
+
 char *rlc_tool_render(rlc_tool_format_t f, const char *out, size_t out_len, size_t *len) {
-    static const char *const pre[] = {"\n```output\n", "<|im_end|>\n<|im_start|>user\n<tool_response>\n",
-                                      "\n\n<information>"};
-    static const char *const post[] = {"\n```\n", "\n</tool_response><|im_end|>\n<|im_start|>assistant\n",
-                                       "</information>\n\n"};
     size_t a = strlen(pre[f]), b = strlen(post[f]);
     char *s = malloc(a + out_len + b + 1);
     if (!s) return NULL;

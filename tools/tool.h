@@ -66,6 +66,11 @@ int rlc_tool_parse(rlc_tool_format_t f, const char *text, size_t len, char *tool
 /* The text appended after a call: the output (or error text) wrapped for the format;
  * malloc'd. */
 char *rlc_tool_render(rlc_tool_format_t f, const char *out, size_t out_len, size_t *len);
+/* The spans of a trace that are tool outputs as rlc_tool_render writes them (the wrapper
+ * included): [starts[i], ends[i]) in order, non-overlapping; an output whose closing part is
+ * missing runs to the end. Returns the count (at most cap written). SFT masks these, as the
+ * rollout does. */
+int rlc_tool_output_spans(rlc_tool_format_t f, const char *text, size_t len, size_t *starts, size_t *ends, int cap);
 /* The prompt-side description of the enabled tools in the format (for templates); malloc'd. */
 char *rlc_tool_prompt(rlc_tool_format_t f, int tools);
 

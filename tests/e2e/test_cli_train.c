@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "model/model.h"
 #include "rl/ckpt.h"
+#include "tokenizer/tok.h"
 
 static char *g_dir, *g_data;
 static cJSON *first_metrics(const char *run);
@@ -278,6 +279,50 @@ static void test_sigkill_then_resume(void **s) {
     free(run);
 }
 
+/* rlc sft --mask-tool-output: the tool outputs inside responses (as the engine renders them)
+ * leave the loss, exactly their tokens; the rest trains as before. */
+static void test_sft_mask_tool_output(void **s) {
+    (void)s;
+    char *data = fs_join(g_dir, "tooltrace.jsonl"), *a = fs_join(g_dir, "sft_nomask"), *b = fs_join(g_dir, "sft_mask");
+    FILE *f = fopen(data, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 8; i++)
+        fprintf(f,
+                "{\"prompt\": \"Compute %d * 7.\", \"response\": \"```python\\nprint(%d * 7)\\n```\\n```output\\n%d\\n```\\n"
+                "The answer is \\\\boxed{%d}.\"}\n",
+                i + 3, i + 3, (i + 3) * 7, (i + 3) * 7);
+    fclose(f);
+    char out[16384];
+    const char *fl = "--steps 1 --batch-size 8 --micro-batch 8 --lr 1e-3 --quiet --threads 2 --save-every 0";
+    int rc = test_run(out, sizeof out, "%s sft --model %s --data %s --run-dir %s %s", rlc_bin(),
+                      fixture("models/qwen2-tiny"), data, a, fl);
+    if (rc) fail_msg("sft: %s", out);
+    rc = test_run(out, sizeof out, "%s sft --model %s --data %s --run-dir %s %s --mask-tool-output --tool-format code",
+                  rlc_bin(), fixture("models/qwen2-tiny"), data, b, fl);
+    if (rc) fail_msg("sft: %s", out);
+    cJSON *ma = first_metrics(a), *mb = first_metrics(b);
+    double na = cJSON_GetObjectItem(ma, "loss_tokens")->valuedouble, nb = cJSON_GetObjectItem(mb, "loss_tokens")->valuedouble;
+    /* each response's output block "\n```output\nNN\n```\n" is masked: its tokens, counted by hand */
+    tok_t *tok;
+    assert_int_equal(tok_load(&tok, fixture("models/qwen2-tiny")), 0);
+    double want = 0;
+    for (int i = 0; i < 8; i++) {
+        char blk[64];
+        snprintf(blk, sizeof blk, "\n```output\n%d\n```\n", (i + 3) * 7);
+        int32_t *ids;
+        int n;
+        assert_int_equal(tok_encode(tok, blk, strlen(blk), 0, &ids, &n), 0);
+        want += n;
+        free(ids);
+    }
+    tok_free(tok);
+    if (na - nb != want) fail_msg("masked %g tokens, want %g", na - nb, want);
+    test_expect_cli_error("unknown tool format", "%s sft --model %s --data %s --run-dir %s/x %s --tool-format nope", rlc_bin(),
+                          fixture("models/qwen2-tiny"), data, g_dir, fl);
+    cJSON_Delete(ma), cJSON_Delete(mb);
+    free(data), free(a), free(b);
+}
+
 static void test_sft(void **s) {
     (void)s;
     char *run = fs_join(g_dir, "sft");
@@ -506,7 +551,7 @@ static void test_nan_stops_cleanly(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grpo_run_and_resume), cmocka_unit_test(test_algorithms_run), cmocka_unit_test(test_mrt_runs), cmocka_unit_test(test_demo_mrt_quick), cmocka_unit_test(test_oreal_runs),
-        cmocka_unit_test(test_sigkill_then_resume), cmocka_unit_test(test_sft), cmocka_unit_test(test_flag_grammar),
+        cmocka_unit_test(test_sigkill_then_resume), cmocka_unit_test(test_sft), cmocka_unit_test(test_sft_mask_tool_output), cmocka_unit_test(test_flag_grammar),
         cmocka_unit_test(test_bad_config), cmocka_unit_test(test_demo_quick), cmocka_unit_test(test_micro_tokens),
         cmocka_unit_test(test_nan_stops_cleanly),
     };
