@@ -98,13 +98,15 @@ static void test_config_errors(void **state) {
     assert_true(rlc_reward_create_str("{\"weight\": 1}", &r) < 0);
     assert_true(rlc_reward_create_str("{bad json", &r) < 0);
     assert_true(rlc_reward_create_str("{\"name\": \"math\", \"weight\": \"x\"}", &r) < 0);
-    /* every registered kind is constructible with defaults, but http, which needs its url */
+    /* every registered kind is constructible with defaults, but http, which needs its url,
+     * and prm, which needs its model */
     for (const rlc_reward_kind_t *k = rlc_reward_kinds; k->kind; k++) {
         cJSON *c = cJSON_CreateObject();
         cJSON_AddStringToObject(c, "name", k->kind);
-        if (!strcmp(k->kind, "http")) {
+        int http = !strcmp(k->kind, "http");
+        if (http || !strcmp(k->kind, "prm")) {
             assert_true(rlc_reward_create(c, &r) < 0);
-            assert_non_null(strstr(rlc_errmsg(), "url"));
+            assert_non_null(strstr(rlc_errmsg(), http ? "url" : "model"));
             cJSON_Delete(c);
             continue;
         }
