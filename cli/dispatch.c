@@ -14,6 +14,7 @@ static const cli_command_t COMMANDS[] = {
     {"train", cmd_train, "reinforcement learning: GRPO, Dr.GRPO, RLOO, REINFORCE++, PPO"},
     {"sft", cmd_sft, "supervised fine-tuning on prompt/response pairs"},
     {"eval", cmd_eval, "evaluate a model on a math dataset (pass@1, maj@K, pass@k)"},
+    {"score", cmd_score, "a reward model's per-step (PRM) or outcome (ORM) scores of solutions, as JSON"},
     {"tts", cmd_tts, "test-time-scaling sweep over N: pass@N, majority, best-of-N / weighted vote with an ORM"},
     {"generate", cmd_generate, "sample completions with the rollout engine"},
     {"logprobs", cmd_logprobs, "per-token log-probabilities of a text under a model (score a completion)"},

@@ -228,7 +228,69 @@ static void test_tts(void **s) {
     free(bad), free(data), free(orm_cfg), free(orm), free(prm), free(js), free(svg), free(d);
 }
 
+/* `rlc score`: a generic PRM's per-step scores as JSON (the steps of the solution, each score
+ * in (0, 1), the aggregates consistent with them), the same through --jsonl, an outcome
+ * model's one score, and clear errors for a missing tokenizer or a bad row. */
+static void test_score(void **s) {
+    (void)s;
+    char *d = test_tmpdir(), *cfgp = fs_join(d, "prm.json"), *prm = fs_join(d, "prm"), *rows = fs_join(d, "r.jsonl");
+    cJSON *cfg = rlc_json_load_file(fixture("models/qwen2-tiny/config.json"));
+    cJSON_ReplaceItemInObject(cfg, "architectures", cJSON_CreateStringArray((const char *[]){"Qwen2ForTokenClassification"}, 1));
+    cJSON_AddNumberToObject(cfg, "num_labels", 1);
+    char *txt = cJSON_Print(cfg), out[16384];
+    assert_int_equal(fs_write_atomic(cfgp, txt, strlen(txt)), 0);
+    free(txt);
+    cJSON_Delete(cfg);
+    if (test_run(out, sizeof out, "%s init-model --config %s --out %s --seed 5", rlc_bin(), cfgp, prm)) fail_msg("%s", out);
+    const char *tk = fixture("models/qwen2-tiny");
+    if (test_run_stdout(out, sizeof out, "%s score --model %s --tokenizer %s --problem 'Add 1 and 1.' --solution \"$(printf "
+                 "'It is 2.\\n\\nSo 2.\\n\\nDone.')\"",
+                 rlc_bin(), prm, tk))
+        fail_msg("score: %s", out);
+    cJSON *j = cJSON_Parse(out);
+    if (!j) fail_msg("not JSON: %s", out);
+    const cJSON *steps = cJSON_GetObjectItem(j, "steps"), *ag = cJSON_GetObjectItem(j, "aggregate");
+    assert_int_equal(cJSON_GetArraySize(steps), 3);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(steps, 1), "text")->valuestring, "So 2.");
+    double prod = 1, mn = 1, sum = 0, last = 0;
+    for (int k = 0; k < 3; k++) {
+        double v = cJSON_GetObjectItem(cJSON_GetArrayItem(steps, k), "score")->valuedouble;
+        assert_true(v > 0 && v < 1);
+        prod *= v, sum += v, last = v, mn = v < mn ? v : mn;
+    }
+    assert_true(fabs(cJSON_GetObjectItem(ag, "prod")->valuedouble - prod) < 1e-6);
+    assert_true(fabs(cJSON_GetObjectItem(ag, "mean")->valuedouble - sum / 3) < 1e-6);
+    assert_true(fabs(cJSON_GetObjectItem(ag, "min")->valuedouble - mn) < 1e-6);
+    assert_true(fabs(cJSON_GetObjectItem(ag, "last")->valuedouble - last) < 1e-6);
+    /* --jsonl: one line per row, the same scores for the same text */
+    FILE *f = fopen(rows, "w");
+    fprintf(f, "{\"problem\": \"Add 1 and 1.\", \"solution\": \"It is 2.\\n\\nSo 2.\\n\\nDone.\"}\n"
+               "{\"prompt\": \"Q\", \"completion\": \"A\"}\n");
+    fclose(f);
+    if (test_run_stdout(out, sizeof out, "%s score --model %s --tokenizer %s --jsonl %s", rlc_bin(), prm, tk, rows))
+        fail_msg("score --jsonl: %s", out);
+    char *nl = strchr(out, '\n');
+    assert_non_null(nl);
+    *nl = 0;
+    cJSON *j2 = cJSON_Parse(out);
+    assert_non_null(j2);
+    assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(j2, "aggregate"), "last")->valuedouble == last);
+    assert_non_null(strstr(nl + 1, "\"steps\""));
+    cJSON_Delete(j2);
+    if (test_run_stdout(out, sizeof out, "%s score --model %s --outcome --tokenizer %s --problem Q --solution A", rlc_bin(), prm, tk))
+        fail_msg("score --outcome: %s", out);
+    assert_non_null(strstr(out, "\"score\""));
+    test_expect_cli_error("--tokenizer", "%s score --model %s --problem Q --solution A", rlc_bin(), prm);
+    f = fopen(rows, "w");
+    fprintf(f, "{\"problem\": \"Q\"}\n");
+    fclose(f);
+    test_expect_cli_error("needs a problem", "%s score --model %s --tokenizer %s --jsonl %s", rlc_bin(), prm, tk, rows);
+    cJSON_Delete(j);
+    fs_rm_rf(d);
+    free(d), free(cfgp), free(prm), free(rows);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tts)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tts), cmocka_unit_test(test_score)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
