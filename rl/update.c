@@ -387,6 +387,8 @@ int rl_update(rl_ctx_t *c, rollout_t *R, seqbuf_t *b, const float *rew_glob, lon
     mt->grad_norm = gnorm;
     if (nup) {
         loss_metrics(&ls, nup, mt);
+        if (oreal) /* no entropy term and no clip: leave them out rather than log zeros */
+            mt->entropy = mt->clip_frac = mt->clip_frac_high = mt->clip_frac_low = NAN;
         if (cfg->algo == RL_ADV_GAE) {
             mt->value_loss = vl_sum / nup;
             mt->value_clip_frac = vc_sum / nup;
