@@ -141,7 +141,14 @@ static const rl_config_key_t KEYS[] = {
     K("eval_data", eval_data, STR, S_PATH, "", "held-out prompts for eval_every (JSONL)"),
 };
 
-static const rl_keytab_t TAB = {KEYS, (int)(sizeof KEYS / sizeof KEYS[0])};
+static const rl_keytab_t TAB = {KEYS, (int)(sizeof KEYS / sizeof KEYS[0]), offsetof(rl_config_t, set_)};
+_Static_assert(sizeof KEYS / sizeof KEYS[0] <= RL_KEYS_MAX, "raise RL_KEYS_MAX");
+
+void rl_config_algo_defaults(rl_config_t *c) {
+    /* OREAL's reference runs a k3 KL at 0.01 (the generic default is 0.001) */
+    if (c->algo == RL_ADV_OREAL && !rl_keys_was_set(&TAB, c, "kl_coef")) c->kl_coef = 0.01;
+    if (c->algo == RL_ADV_OREAL && !rl_keys_was_set(&TAB, c, "kl_estimator")) c->kl_estimator = RL_KL_K3;
+}
 
 const rl_config_key_t *rl_config_keys(int *n) {
     if (n) *n = TAB.n;

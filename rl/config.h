@@ -90,6 +90,7 @@ typedef struct {
     char *dist; /* data-parallel transport: auto | none | mpi | nccl (dist/dist.h) */
     /* paths and names */
     char *model, *data, *run_dir, *ref_model, *template_name, *reward, *eval_data;
+    unsigned char set_[RL_KEYS_MAX]; /* keys set other than by default (rl/keys.h) */
 } rl_config_t;
 
 /* The table, in --help order (and as a key table for rl/keys.h). */
@@ -100,6 +101,9 @@ int rl_config_find(const char *name);
 
 /* Defaults from the table. rl_config_free releases the strings (safe on a zeroed struct). */
 int rl_config_init(rl_config_t *cfg);
+/* Defaults that depend on the algorithm, for the keys not set explicitly: oreal runs
+ * kl_coef 0.01 with kl_estimator k3 (its reference). rl_train applies it to its own copy. */
+void rl_config_algo_defaults(rl_config_t *cfg);
 void rl_config_free(rl_config_t *cfg);
 
 /* Set one key from text (flag value, YAML scalar). `origin` names where it came from for

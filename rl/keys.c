@@ -165,8 +165,15 @@ static int parse_double(const char *v, double *out) {
     return 0;
 }
 
+int rl_keys_was_set(const rl_keytab_t *t, const void *obj, const char *key) {
+    int i = rl_keys_find(t, key);
+    return i >= 0 && i < RL_KEYS_MAX && t->set_offset != (size_t)-1 && ((const unsigned char *)obj + t->set_offset)[i];
+}
+
 static int set_idx(const rl_keytab_t *t, void *obj, int i, const char *v, const char *origin) {
     const rl_config_key_t *k = &t->keys[i];
+    if (t->set_offset != (size_t)-1 && i < RL_KEYS_MAX)
+        ((unsigned char *)obj + t->set_offset)[i] = strcmp(origin, "default") != 0;
     void *p = (char *)obj + k->offset;
     const char *kn = k->name;
     switch (k->type) {

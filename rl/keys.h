@@ -27,7 +27,14 @@ typedef struct {
 typedef struct rl_keytab {
     const rl_config_key_t *keys;
     int n;
+    /* offset of an unsigned char[RL_KEYS_MAX] in the configured struct where every key set
+     * other than by its default is marked (1), or (size_t)-1 when the struct keeps none */
+    size_t set_offset;
 } rl_keytab_t;
+
+enum { RL_KEYS_MAX = 192 };
+/* 1 when key was set by a flag, a file or a call (not only by its default). */
+int rl_keys_was_set(const rl_keytab_t *t, const void *obj, const char *key);
 
 /* Index of a key ("clip_high", "clip-high" or "--clip-high"), -1 if unknown. */
 int rl_keys_find(const rl_keytab_t *t, const char *name);

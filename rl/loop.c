@@ -450,7 +450,10 @@ static int train_step(rl_ctx_t *c, rl_run_opts_t *o, long step, seqbuf_t *b, flo
     return rc;
 }
 
-int rl_train(const rl_config_t *cfg, rl_run_opts_t *o) {
+int rl_train(const rl_config_t *cfg_in, rl_run_opts_t *o) {
+    rl_config_t eff = *cfg_in; /* a shallow copy (the strings stay cfg_in's) with the algorithm's defaults */
+    rl_config_algo_defaults(&eff);
+    const rl_config_t *cfg = &eff;
     rl_ctx_t c;
     rl_train_state_t st;
     long resumed = -1;

@@ -53,7 +53,7 @@ static const rl_config_key_t SFT_KEYS[] = {
     K("run_dir", run_dir, STR, S_PATH, "", "run directory: config, metrics, checkpoints"),
 };
 
-static const rl_keytab_t TAB = {SFT_KEYS, (int)(sizeof SFT_KEYS / sizeof SFT_KEYS[0])};
+static const rl_keytab_t TAB = {SFT_KEYS, (int)(sizeof SFT_KEYS / sizeof SFT_KEYS[0]), (size_t)-1};
 
 const rl_keytab_t *rl_sft_table(void) { return &TAB; }
 

@@ -303,6 +303,29 @@ static void test_roundtrip_and_help(void **s) {
     free(hp);
 }
 
+/* Algorithm-dependent defaults: oreal runs kl_coef 0.01 / k3 unless they were set, by a
+ * flag, a file or a call, whatever the value. */
+static void test_algo_defaults(void **s) {
+    (void)s;
+    rl_config_t c;
+    assert_int_equal(rl_config_init(&c), 0);
+    rl_config_algo_defaults(&c);
+    assert_true(c.kl_coef == 0.001); /* grpo: unchanged */
+    assert_int_equal(rl_config_set(&c, "algo", "oreal", "test"), 0);
+    rl_config_algo_defaults(&c);
+    assert_true(c.kl_coef == 0.01);
+    assert_int_equal(c.kl_estimator, RL_KL_K3);
+    rl_config_free(&c);
+    assert_int_equal(rl_config_init(&c), 0);
+    char *argv[] = {"train", "--algo", "oreal", "--kl-coef", "0.001", "--kl-estimator", "k1"};
+    int rest = 0, nrest = 0;
+    assert_int_equal(rl_config_from_argv(&c, 7, argv, &rest, &nrest), 0);
+    rl_config_algo_defaults(&c);
+    assert_true(c.kl_coef == 0.001); /* set explicitly, even to the generic default */
+    assert_int_equal(c.kl_estimator, RL_KL_K1);
+    rl_config_free(&c);
+}
+
 /* docs/training.md documents every key (it is generated from the same table; this keeps it in
  * step when a knob is added). */
 static void test_docs_cover_keys(void **s) {
@@ -444,7 +467,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults), cmocka_unit_test(test_json),     cmocka_unit_test(test_yaml),
         cmocka_unit_test(test_argv),     cmocka_unit_test(test_validate), cmocka_unit_test(test_roundtrip_and_help),
-        cmocka_unit_test(test_docs_cover_keys), cmocka_unit_test(test_negation_and_suggestions),
+        cmocka_unit_test(test_docs_cover_keys), cmocka_unit_test(test_algo_defaults), cmocka_unit_test(test_negation_and_suggestions),
         cmocka_unit_test(test_sft_shares_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
