@@ -381,8 +381,8 @@ static void demo_report(const demo_opts_t *d, const rl_config_t *cfg, const rl_r
         style_shift(rl_run, d->rl_steps, d->rl_steps < 60 ? (d->rl_steps + 1) / 3 : 20, &f0, &f1);
         if (!isnan(f0) && !isnan(f1))
             printf("  worked (column by column) solutions among logged samples: %.0f%% early -> %.0f%% late\n"
-                   "  (the warm start used both styles; GRPO learned which one earns the reward)\n",
-                   100 * f0, 100 * f1);
+                   "  (the warm start used both styles; %s learned which one earns the reward)\n",
+                   100 * f0, 100 * f1, cfg->algo == RL_ADV_OREAL ? "OREAL" : "GRPO");
     }
     printf("  metrics: %s/metrics.jsonl  samples: %s/samples.jsonl  final model: %s/checkpoints/\n", rl_run, rl_run,
            rl_run);
