@@ -71,13 +71,9 @@ static int rm_update(rl_ctx_t *c, const uint8_t *lab, seqbuf_t *b, float lr, uin
     float *sv = rlc_malloc(cap * sizeof(float)), *g = rlc_malloc(cap * sizeof(float));
     int32_t *cu = rlc_malloc((size_t)(mb.seqs + 1) * sizeof *cu);
     int rc = (!v || !dv || !sv || !g || !cu) ? RLC_ENOMEM : 0;
-    double n = 0, loss = 0;
-    for (int s = 0; s < b->nseq; s++)
-        for (int t = b->cu[s]; t < b->cu[s + 1]; t++)
-            if (b->mask[t] > 0) {
-                n += 1;
-                break;
-            }
+    rl_agg_count_t cnt = {0}; /* its n_seq_valid: the sequences with a trainable token */
+    rl_agg_count_add(&cnt, b->mask, b->cu, b->nseq);
+    double n = cnt.n_seq_valid, loss = 0;
     rc = dist_agree(c->comm, rc);
     if (!rc) rc = dist_allreduce_f64(c->comm, &n, 1, DIST_SUM);
     if (!rc && n > 0) {

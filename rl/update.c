@@ -341,6 +341,7 @@ int rl_update(rl_ctx_t *c, rollout_t *R, seqbuf_t *b, const float *rew_glob, lon
     int updates = (int)(((N + mini - 1) / mini) * cfg->ppo_epochs);
     int on_policy = updates == 1 || oreal; /* OREAL's ratio is 1 by construction */
     int engine_behav = !strcmp(cfg->behavior_logprobs, "engine") && !oreal, is_mode = rl_is_parse(cfg->is_correction);
+    int is_seq = !strcmp(cfg->is_level, "sequence");
     rl_gap_t gap = {0};
     long is_hits = 0;
     if (!rc && engine_behav) { /* the ratio against the sampler's own log-probs: nothing to recompute */
@@ -350,15 +351,15 @@ int rl_update(rl_ctx_t *c, rollout_t *R, seqbuf_t *b, const float *rew_glob, lon
         rc = sb_forward(c->policy, b, &micro, inv_temp, RLC_HEAD_LM, b->old_logp);
         if (!rc) rl_gap_add(&gap, b->old_logp, b->eng_logp, b->mask, b->cu, b->nseq);
         if (!rc && is_mode)
-            is_hits = rl_is_weights(is_mode, !strcmp(cfg->is_level, "sequence"), cfg->is_cap, b->old_logp, b->eng_logp,
-                                    b->mask, b->cu, b->nseq, b->is_w);
+            is_hits = rl_is_weights(is_mode, is_seq, cfg->is_cap, b->old_logp, b->eng_logp, b->mask, b->cu, b->nseq,
+                                    b->is_w);
     }
     rc = dist_agree(comm, rc);
     /* without a recompute pass, the gap comes from the first update's forward (same weights) */
     update_cfg_t u = {.lc = &lc, .oreal = oreal ? &oc : NULL, .agg_mode = cfg->loss_agg,
                       .max_resp_len = (int)cfg->max_new_tokens, .micro = micro, .on_policy = on_policy,
                       .want_entropy = !oreal, .inv_temp = inv_temp, .gap = on_policy || engine_behav ? &gap : NULL,
-                      .is_mode = is_mode, .is_seq = !strcmp(cfg->is_level, "sequence"), .is_cap = cfg->is_cap,
+                      .is_mode = is_mode, .is_seq = is_seq, .is_cap = cfg->is_cap,
                       .is_hits = &is_hits};
     long tokens = 0;
     double vl_sum = 0, vc_sum = 0, gnorm = NAN;
