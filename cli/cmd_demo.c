@@ -127,51 +127,26 @@ static int write_data(const char *dir, long n_sft, long n_rl, long n_eval, long 
     return rc;
 }
 
-/* Share of logged completions written column by column in the first and last `span` steps. */
-static void style_shift(const char *run, long steps, long span, double *first, double *last) {
+/* Mean of a per-row value over the rows of a run's JSONL file (metrics.jsonl or
+ * samples.jsonl) in the first and in the last `span` steps; `value` returns 0 when a row
+ * has none. NAN for a window without rows. */
+static void jsonl_window(const char *run, const char *file, long steps, long span,
+                         int (*value)(const cJSON *row, const void *user, double *v), const void *user, double *first,
+                         double *last) {
     *first = *last = NAN;
-    char *p = fs_join(run, "samples.jsonl");
+    char *p = fs_join(run, file);
     rlc_jsonl_t r;
     if (!p || rlc_jsonl_open(&r, p)) {
         free(p);
         return;
     }
-    long n[2] = {0, 0}, c[2] = {0, 0};
+    double n[2] = {0, 0}, sum[2] = {0, 0}, v;
     cJSON *row;
     while (rlc_jsonl_next(&r, &row) > 0) {
-        const cJSON *st = cJSON_GetObjectItem(row, "step"), *comp = cJSON_GetObjectItem(row, "completion");
-        if (cJSON_IsNumber(st) && cJSON_IsString(comp)) {
+        const cJSON *st = cJSON_GetObjectItem(row, "step");
+        if (cJSON_IsNumber(st) && value(row, user, &v)) {
             int k = st->valuedouble <= span ? 0 : st->valuedouble > steps - span ? 1 : -1;
-            if (k >= 0) {
-                n[k]++;
-                c[k] += strstr(comp->valuestring, "column by column") != NULL;
-            }
-        }
-        cJSON_Delete(row);
-    }
-    rlc_jsonl_close(&r);
-    free(p);
-    if (n[0]) *first = (double)c[0] / n[0];
-    if (n[1]) *last = (double)c[1] / n[1];
-}
-
-
-/* Mean of metrics.jsonl's `key` over the first and the last `span` steps that have it. */
-static void metric_window(const char *run, const char *key, long steps, long span, double *first, double *last) {
-    *first = *last = NAN;
-    char *p = fs_join(run, "metrics.jsonl");
-    rlc_jsonl_t r;
-    if (!p || rlc_jsonl_open(&r, p)) {
-        free(p);
-        return;
-    }
-    double n[2] = {0, 0}, sum[2] = {0, 0};
-    cJSON *row;
-    while (rlc_jsonl_next(&r, &row) > 0) {
-        const cJSON *st = cJSON_GetObjectItem(row, "step"), *v = cJSON_GetObjectItem(row, key);
-        if (cJSON_IsNumber(st) && cJSON_IsNumber(v)) {
-            int k = st->valuedouble <= span ? 0 : st->valuedouble > steps - span ? 1 : -1;
-            if (k >= 0) n[k]++, sum[k] += v->valuedouble;
+            if (k >= 0) n[k]++, sum[k] += v;
         }
         cJSON_Delete(row);
     }
@@ -179,6 +154,23 @@ static void metric_window(const char *run, const char *key, long steps, long spa
     free(p);
     if (n[0]) *first = sum[0] / n[0];
     if (n[1]) *last = sum[1] / n[1];
+}
+
+/* A logged completion written column by column: 1, else 0. */
+static int is_column(const cJSON *row, const void *user, double *v) {
+    (void)user;
+    const cJSON *comp = cJSON_GetObjectItem(row, "completion");
+    if (!cJSON_IsString(comp)) return 0;
+    *v = strstr(comp->valuestring, "column by column") != NULL;
+    return 1;
+}
+
+/* A numeric metric named by user. */
+static int metric_value(const cJSON *row, const void *user, double *v) {
+    const cJSON *x = cJSON_GetObjectItem(row, (const char *)user);
+    if (!cJSON_IsNumber(x)) return 0;
+    *v = x->valuedouble;
+    return 1;
 }
 
 /* Returns 1 after --help. */
@@ -370,15 +362,16 @@ static void demo_report(const demo_opts_t *d, const rl_config_t *cfg, const rl_r
     if (cfg->algo == RL_ADV_OREAL) {
         long span = d->rl_steps < 60 ? (d->rl_steps + 1) / 3 : 20;
         double a0, a1, c0, c1;
-        metric_window(rl_run, "oreal/rm_acc", d->rl_steps, span, &a0, &a1);
-        metric_window(rl_run, "oreal/correct_frac", d->rl_steps, span, &c0, &c1);
+        jsonl_window(rl_run, "metrics.jsonl", d->rl_steps, span, metric_value, "oreal/rm_acc", &a0, &a1);
+        jsonl_window(rl_run, "metrics.jsonl", d->rl_steps, span, metric_value, "oreal/correct_frac", &c0, &c1);
         printf("  token reward model, accuracy at predicting correctness of samples it has not trained on:\n"
                "    first %ld steps %.1f%%, last %ld steps %.1f%%  (always guessing the commoner label: %.1f%%, %.1f%%)\n",
                span, 100 * a0, span, 100 * a1, 100 * fmax(c0, 1 - c0), 100 * fmax(c1, 1 - c1));
     }
     if (!d->model) {
         double f0, f1;
-        style_shift(rl_run, d->rl_steps, d->rl_steps < 60 ? (d->rl_steps + 1) / 3 : 20, &f0, &f1);
+        jsonl_window(rl_run, "samples.jsonl", d->rl_steps, d->rl_steps < 60 ? (d->rl_steps + 1) / 3 : 20, is_column,
+                     NULL, &f0, &f1);
         if (!isnan(f0) && !isnan(f1))
             printf("  worked (column by column) solutions among logged samples: %.0f%% early -> %.0f%% late\n"
                    "  (the warm start used both styles; %s learned which one earns the reward)\n",
@@ -419,7 +412,7 @@ int cmd_demo(int argc, char **argv) {
         if (!rc) rc = set_num(&cfg, "oreal_rm_lr", 4 * cfg.lr); /* 2e-6 vs 5e-7 in the reference */
     }
     if (!rc) {
-        rl_run = fs_join(d.dir, strcmp(d.algo, "grpo") ? d.algo : "grpo");
+        rl_run = fs_join(d.dir, d.algo); /* grpo/ or oreal/ */
         if (!rl_run) rc = RLC_ENOMEM;
         if (!rc) fs_rm_rf(rl_run);
         if (!rc) rc = rl_config_set(&cfg, "run_dir", rl_run, "demo");
