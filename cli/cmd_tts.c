@@ -23,37 +23,63 @@
 #include "rewards/eval.h"
 #include "rewards/rm.h"
 #include "rl/rundir.h"
+#include "cli/tts.h"
 #include "tts/sweep.h"
 
-/* Everything of one sweep. */
-typedef struct {
-    const char *model, *data, *out, *plot, *ns_str, *orm_dir, *prm_dir, *prm_format, *prm_agg;
-    cli_sample_args_t sa;
-    int *ns, n_ns, K, P, prm_fmt, extract_flags;
-    rlc_step_agg_t agg;
-    data_tpl_t tpl;
-    math_opts_t mo;
-    data_set_t ds;
-    cli_model_t cm;
-    rlc_orm_t orm;
-    rlc_prm_t prm;
-    gen_engine_t *e;
-    int32_t **pids;
-    int *plen, *reqs;
-    const char **formats;
-    tts_sample_t *tab;
-    char *answers;
-    tts_point_t *pts;
-    float **psteps;
-    int *pnsteps;
-    char *orm_path, *prm_path; /* --orm / --prm resolved (a run or checkpoint pointer allowed) */
-} tts_run_t;
+enum { NOPTS = 15 };
+
+/* --method: a comma-separated subset of bon, majority, weighted, beam, dvts. */
+static int parse_methods(tts_run_t *r) {
+    const char *p = r->methods;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if ((n == 3 && !strncmp(p, "bon", 3)) || (n == 8 && !strncmp(p, "majority", 8)) ||
+            (n == 8 && !strncmp(p, "weighted", 8)))
+            r->do_sample = 1;
+        else if (n == 4 && !strncmp(p, "beam", 4))
+            r->do_search[TTS_SEARCH_BEAM] = 1;
+        else if (n == 4 && !strncmp(p, "dvts", 4))
+            r->do_search[TTS_SEARCH_DVTS] = 1;
+        else
+            return rlc_errc(RLC_EINVAL, "--method: unknown method '%.*s' (bon, majority, weighted, beam, dvts)", (int)n,
+                            p);
+        p += n + (e != NULL);
+    }
+    if (!r->do_sample && !r->do_search[0] && !r->do_search[1]) return rlc_errc(RLC_EINVAL, "--method is empty");
+    if ((r->do_search[0] || r->do_search[1]) && !r->prm_dir)
+        return rlc_errc(RLC_EINVAL, "--method beam and dvts need a process reward model (--prm)");
+    return 0;
+}
+
+/* --step-delimiter with its C escapes resolved (in place: the result is never longer). */
+static int parse_delimiter(tts_run_t *r, char *buf, size_t cap) {
+    size_t k = 0;
+    for (const char *p = r->delimiter; *p && k + 1 < cap; p++) {
+        char c = *p;
+        if (c == '\\' && p[1]) {
+            c = *++p;
+            c = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
+        }
+        buf[k++] = c;
+    }
+    buf[k] = 0;
+    if (!k) return rlc_errc(RLC_EINVAL, "--step-delimiter is empty");
+    r->delimiter = buf;
+    return 0;
+}
 
 /* Options, then everything checkable before a model is loaded. Returns 1 after --help. */
 static int tts_parse(tts_run_t *r, int argc, char **argv) {
     cli_sample_args_default(&r->sa);
+    r->sa.temperature = 0.8; /* search-and-learn's defaults */
+    r->sa.top_p = 1.0;
     r->ns_str = "1,2,4,8,16";
-    cli_opt_t opts[9 + CLI_SAMPLE_NOPTS] = {
+    r->methods = "bon,majority,weighted";
+    r->delimiter = "\\n\\n";
+    r->beam_width = 4;
+    r->max_iter = 40;
+    cli_opt_t opts[NOPTS + CLI_SAMPLE_NOPTS] = {
         {"--model", OPT_STR, &r->model, "Hugging Face model directory (the policy)", 1, 0},
         {"--data", OPT_STR, &r->data, "JSONL dataset", 1, 0},
         {"--n", OPT_STR, &r->ns_str, "the sweep: increasing sample counts, e.g. 1,2,4,8,16 [default: 1,2,4,8,16]", 0,
@@ -65,8 +91,15 @@ static int tts_parse(tts_run_t *r, int argc, char **argv) {
         {"--prm-format", OPT_STR, &r->prm_format,
          "generic (1-label score head at step ends) or math-shepherd (LM, step tag \" ки\") [default: generic]", 0, 0},
         {"--prm-agg", OPT_STR, &r->prm_agg, "step-score aggregation: last, min, prod or mean [default: min]", 0, 0},
+        {"--method", OPT_STR, &r->methods,
+         "methods: bon, majority, weighted (one sampling sweep) and beam, dvts (PRM-guided search; need --prm)", 0, 0},
+        {"--beam-width", OPT_INT, &r->beam_width, "M: beam search keeps N/M beams; DVTS runs N/M subtrees of M", 0, 0},
+        {"--max-iterations", OPT_INT, &r->max_iter, "search iterations (steps); the last generates to the end", 0, 0},
+        {"--lookahead", OPT_INT, &r->lookahead, "greedy steps rolled out before a candidate is scored", 0, 0},
+        {"--filter-duplicates", OPT_FLAG, &r->filter_dups, "beam search: drop active beams with the same text", 0, 0},
+        {"--step-delimiter", OPT_STR, &r->delimiter, "a search step ends at this text (C escapes \\n \\t)", 0, 0},
     };
-    int nopts = 9 + cli_sample_opts(opts + 9, &r->sa);
+    int nopts = NOPTS + cli_sample_opts(opts + NOPTS, &r->sa);
     int rc = cli_parse(argc, argv, opts, nopts,
                        "rlc tts --model DIR --data FILE.jsonl [--n 1,2,4,8,16] [--orm DIR] [--prm DIR "
                        "[--prm-format F] [--prm-agg A]] [--out S.json] [--plot P.svg] [...]",
@@ -80,7 +113,12 @@ static int tts_parse(tts_run_t *r, int argc, char **argv) {
     if ((r->prm_format && (rc = rlc_prm_format_parse(r->prm_format, &r->prm_fmt))) ||
         (r->prm_agg && (rc = rlc_step_agg_from_name(r->prm_agg, &r->agg))))
         return rc;
-    if ((rc = tts_parse_ns(r->ns_str, &r->ns, &r->n_ns))) return rc;
+    if ((rc = tts_parse_ns(r->ns_str, &r->ns, &r->n_ns)) || (rc = parse_methods(r)) ||
+        (rc = parse_delimiter(r, r->delim_buf, sizeof r->delim_buf)) ||
+        (rc = cli_check_range("--beam-width", r->beam_width, 1, 4096)) ||
+        (rc = cli_check_range("--max-iterations", r->max_iter, 1, 10000)) ||
+        (rc = cli_check_range("--lookahead", r->lookahead, 0, 100)))
+        return rc;
     r->K = r->ns[r->n_ns - 1];
     math_opts_default(&r->mo);
     cli_sample_math_opts(&r->sa, &r->mo);
@@ -127,6 +165,20 @@ static int tts_open(tts_run_t *r) {
     return gen_engine_create(&r->e, r->cm.m, r->cm.tok, &ec);
 }
 
+/* Every problem's prompt ids (kept for the reward models and the searches). */
+static int tts_prompts(tts_run_t *r) {
+    for (int i = 0; i < r->P; i++) {
+        const data_row_t *row = &r->ds.rows[i];
+        r->reqs[i] = -1;
+        r->plen[i] = row->n_prompt_ids;
+        r->formats[i] = row->format;
+        r->pids[i] = rlc_malloc((size_t)(row->n_prompt_ids ? row->n_prompt_ids : 1) * sizeof(int32_t));
+        if (!r->pids[i]) return RLC_ENOMEM;
+        memcpy(r->pids[i], row->prompt_ids, (size_t)row->n_prompt_ids * sizeof(int32_t));
+    }
+    return 0;
+}
+
 /* K samples of every problem, problem i seeded with seed·1000003 + i. */
 static int tts_sample(tts_run_t *r) {
     gen_params_t gp;
@@ -138,17 +190,9 @@ static int tts_sample(tts_run_t *r) {
     gp.max_new_tokens = (int)r->sa.max_new;
     int rc = 0;
     for (int i = 0; i < r->P && !rc; i++) {
-        const data_row_t *row = &r->ds.rows[i];
-        r->plen[i] = row->n_prompt_ids;
-        r->formats[i] = row->format;
-        r->pids[i] = rlc_malloc((size_t)(row->n_prompt_ids ? row->n_prompt_ids : 1) * sizeof(int32_t));
-        if (!r->pids[i]) rc = RLC_ENOMEM;
-        else memcpy(r->pids[i], row->prompt_ids, (size_t)row->n_prompt_ids * sizeof(int32_t));
-        if (!rc) {
-            gp.seed = (uint64_t)r->sa.seed * 1000003ull + (uint64_t)i;
-            r->reqs[i] = gen_submit(r->e, r->pids[i], r->plen[i], &gp, NULL);
-            if (r->reqs[i] < 0) rc = r->reqs[i];
-        }
+        gp.seed = (uint64_t)r->sa.seed * 1000003ull + (uint64_t)i;
+        r->reqs[i] = gen_submit(r->e, r->pids[i], r->plen[i], &gp, NULL);
+        if (r->reqs[i] < 0) rc = r->reqs[i];
         if (rc) rlc_err_ctx(rc, "item %s", r->ds.rows[i].id);
     }
     if (rc) return rc;
@@ -184,6 +228,10 @@ static int tts_score(tts_run_t *r) {
             if (rc) rlc_err_ctx(rc, "item %s", r->ds.rows[i].id);
         }
     }
+    for (int i = 0; i < r->P && !rc; i++) { /* the searches need the KV cache */
+        gen_release(r->e, r->reqs[i]);
+        r->reqs[i] = -1;
+    }
     return rc;
 }
 
@@ -196,7 +244,7 @@ static int tts_items_json(const tts_run_t *r, cJSON *summary) {
         cJSON_AddStringToObject(it, "id", r->ds.rows[i].id);
         cJSON_AddStringToObject(it, "answer", r->ds.rows[i].answer);
         cJSON_AddNumberToObject(it, "prompt_tokens", r->plen[i]);
-        for (int k = 0; k < r->K; k++) {
+        for (int k = 0; k < (r->do_sample ? r->K : 0); k++) {
             size_t q = (size_t)i * r->K + k;
             const tts_sample_t *s = &r->tab[q];
             cJSON *x = cJSON_CreateObject();
@@ -221,18 +269,20 @@ static int tts_items_json(const tts_run_t *r, cJSON *summary) {
 /* The sweep, then the table on stdout and the files; everything is computed before
  * anything is written. */
 static int tts_report(tts_run_t *r) {
-    tts_sweep_cfg_t sc = {.n_problems = r->P, .n_max = r->K, .scored = r->orm.m != NULL,
+    tts_sweep_cfg_t sc = {.n_problems = r->P, .n_max = r->do_sample ? r->K : 0, .scored = r->orm.m != NULL,
                           .policy_params = r->cm.m ? (double)r->cm.m->n_params : 0,
                           .orm_params = r->orm.m ? (double)r->orm.m->n_params : 0, .prm_scored = r->prm.m != NULL,
                           .prm_params = r->prm.m ? (double)r->prm.m->n_params : 0,
-                          .prm_format = rlc_prm_format_name(r->prm_fmt), .prm_agg = rlc_step_agg_name(r->agg)};
+                          .prm_format = rlc_prm_format_name(r->prm_fmt), .prm_agg = rlc_step_agg_name(r->agg),
+                          .search = r->spts, .n_search = r->n_spts};
+    int n_pts = r->do_sample ? r->n_ns : 0;
     char *md = NULL, *json_txt = NULL, *svg = NULL;
     cJSON *summary = NULL;
-    int rc = tts_sweep(&sc, r->tab, r->ns, r->n_ns, &r->mo, r->pts);
-    if (!rc && !(md = tts_sweep_markdown(&sc, r->pts, r->n_ns))) rc = RLC_ENOMEM;
-    if (!rc && r->plot && !(svg = tts_sweep_svg(&sc, r->pts, r->n_ns))) rc = RLC_ENOMEM;
+    int rc = n_pts ? tts_sweep(&sc, r->tab, r->ns, n_pts, &r->mo, r->pts) : 0;
+    if (!rc && !(md = tts_sweep_markdown(&sc, r->pts, n_pts))) rc = RLC_ENOMEM;
+    if (!rc && r->plot && !(svg = tts_sweep_svg(&sc, r->pts, n_pts))) rc = RLC_ENOMEM;
     if (!rc && r->out) {
-        if (!(summary = tts_sweep_json(&sc, r->pts, r->n_ns))) rc = RLC_ENOMEM;
+        if (!(summary = tts_sweep_json(&sc, r->pts, n_pts))) rc = RLC_ENOMEM;
         cli_model_record(&r->cm, summary);
         if (!rc) rc = tts_items_json(r, summary);
         if (!rc && !(json_txt = rlc_json_print(summary, 1))) rc = RLC_ENOMEM;
@@ -250,14 +300,14 @@ static int tts_report(tts_run_t *r) {
     return rc;
 }
 
-static void tts_free(tts_run_t *r, int release) {
+static void tts_free(tts_run_t *r) {
     for (int i = 0; i < r->P && r->pids; i++) {
         free(r->pids[i]);
-        if (release && r->e && r->reqs && r->reqs[i] >= 0) gen_release(r->e, r->reqs[i]);
+        if (r->e && r->reqs && r->reqs[i] >= 0) gen_release(r->e, r->reqs[i]);
     }
     free(r->pids), free(r->plen), free(r->reqs), free(r->formats), free(r->tab), free(r->answers), free(r->pts);
     for (size_t q = 0; r->psteps && q < (size_t)r->P * r->K; q++) free(r->psteps[q]);
-    free(r->psteps), free(r->pnsteps), free(r->ns);
+    free(r->psteps), free(r->pnsteps), free(r->ns), free(r->spts);
     gen_engine_free(r->e);
     rlc_orm_close(&r->orm);
     rlc_prm_close(&r->prm);
@@ -271,13 +321,15 @@ int cmd_tts(int argc, char **argv) {
     memset(&r, 0, sizeof r);
     int rc = tts_parse(&r, argc, argv);
     if (rc > 0) {
-        tts_free(&r, 0);
+        tts_free(&r);
         return 0;
     }
     if (!rc) rc = tts_open(&r);
-    if (!rc) rc = tts_sample(&r);
-    if (!rc) rc = tts_score(&r);
+    if (!rc) rc = tts_prompts(&r);
+    if (!rc && r.do_sample) rc = tts_sample(&r);
+    if (!rc && r.do_sample) rc = tts_score(&r);
+    if (!rc) rc = tts_run_searches(&r);
     if (!rc) rc = tts_report(&r);
-    tts_free(&r, !rc);
+    tts_free(&r);
     return rc ? cli_fail() : 0;
 }

@@ -295,7 +295,10 @@ int tts_search_run(const tts_search_cfg_t *c, const tts_search_ops_t *ops, int n
     if (!S.pr) return RLC_ENOMEM;
     for (int p = 0; p < n_problems && !rc; p++) rc = prob_init(&S, &S.pr[p], p);
     if (!rc) rc = grow_scratch(&S, n_problems * c->n);
-    for (int it = 0; it < c->max_iterations && !rc; it++) rc = iterate(&S, it);
+    for (int it = 0; it < c->max_iterations && !rc; it++) {
+        rc = iterate(&S, it);
+        if (c->progress) rlc_progress_update(c->progress, it + 1, NULL);
+    }
     for (int p = 0; p < n_problems && !rc; p++)
         rc = c->method == TTS_SEARCH_DVTS ? dvts_finals(&S, &S.pr[p], &out[p]) : beam_finals(&S, &S.pr[p], &out[p]);
     if (rc) {

@@ -27,6 +27,8 @@
 #pragma once
 #include <stddef.h>
 
+#include "core/log.h"
+
 #define TTS_ROOT(p) (-1 - (p))
 
 typedef enum { TTS_END_STEP = 0, TTS_END_EOS, TTS_END_LENGTH } tts_end_t;
@@ -60,6 +62,7 @@ typedef struct {
     int max_iterations; /* >= 1 */
     int lookahead;      /* greedy steps before scoring (>= 0) */
     int filter_duplicates;
+    rlc_progress_t *progress; /* may be NULL: advanced once per iteration */
 } tts_search_cfg_t;
 
 typedef struct {

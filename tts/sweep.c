@@ -160,6 +160,24 @@ cJSON *tts_sweep_json(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pt
         cJSON_AddItemToArray(arr, p);
     }
     cJSON_AddItemToObject(j, "points", arr);
+    if (c->n_search && !(arr = cJSON_AddArrayToObject(j, "search"))) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    for (int k = 0; k < c->n_search; k++) {
+        const tts_search_point_t *q = &c->search[k];
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "method", q->method == 1 ? "dvts" : "beam");
+        cJSON_AddNumberToObject(p, "n", q->n);
+        cJSON_AddNumberToObject(p, "best", q->best);
+        cJSON_AddNumberToObject(p, "weighted_majority", q->weighted);
+        cJSON_AddNumberToObject(p, "majority", q->majority);
+        cJSON_AddNumberToObject(p, "tokens", (double)q->tokens);
+        cJSON_AddNumberToObject(p, "prm_tokens", (double)q->prm_tokens);
+        cJSON_AddNumberToObject(p, "flops", q->flops);
+        cJSON_AddNumberToObject(p, "iterations", q->iterations);
+        cJSON_AddItemToArray(arr, p);
+    }
     return j;
 }
 
@@ -203,8 +221,24 @@ static char *sb_done(sbuf_t *b) {
     return b->s;
 }
 
+static void search_markdown(sbuf_t *b, const tts_sweep_cfg_t *c) {
+    if (!c->n_search) return;
+    sb_printf(b, "%s| method | N | best score | PRM-weighted maj | majority | tokens | PRM tokens | FLOPs | iterations |\n",
+              c->n_max ? "\n" : "");
+    sb_printf(b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (int k = 0; k < c->n_search; k++) {
+        const tts_search_point_t *q = &c->search[k];
+        sb_printf(b, "| %s | %d | %.4f | %.4f | %.4f | %ld | %ld | %.3e | %.1f |\n", q->method == 1 ? "dvts" : "beam",
+                  q->n, q->best, q->weighted, q->majority, q->tokens, q->prm_tokens, q->flops, q->iterations);
+    }
+}
+
 char *tts_sweep_markdown(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts) {
     sbuf_t b = {0};
+    if (!c->n_max) {
+        search_markdown(&b, c);
+        return sb_done(&b);
+    }
     sb_printf(&b, "| N | pass@N | majority@N |%s%s tokens | FLOPs |\n", c->scored ? " best-of-N | weighted maj@N |" : "",
               c->prm_scored ? " PRM best-of-N | PRM weighted maj@N |" : "");
     sb_printf(&b, "|---:|---:|---:|%s%s---:|---:|\n", c->scored ? "---:|---:|" : "", c->prm_scored ? "---:|---:|" : "");
@@ -214,6 +248,7 @@ char *tts_sweep_markdown(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n
         if (c->prm_scored) sb_printf(&b, " %.4f | %.4f |", pts[k].prm_best, pts[k].prm_weighted);
         sb_printf(&b, " %ld | %.3e |\n", pts[k].tokens, pts[k].flops);
     }
+    search_markdown(&b, c);
     return sb_done(&b);
 }
 
@@ -228,10 +263,48 @@ static double method_value(const tts_point_t *p, int m) {
     }
 }
 
+/* One curve of the plot: points (N, accuracy). */
+typedef struct {
+    const char *name, *color;
+    int n;
+    int xs[64];
+    double ys[64];
+} series_t;
+
+/* The curves: the sweep's methods, then the searches' best-score and weighted picks. */
+static int plot_series(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts, series_t *out) {
+    static const char *names[] = {"pass@N", "majority@N", "best-of-N (ORM)", "weighted maj@N (ORM)",
+                                  "best-of-N (PRM)", "weighted maj@N (PRM)", "beam: best", "beam: weighted",
+                                  "DVTS: best", "DVTS: weighted"};
+    static const char *colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+    int ns = 0;
+    for (int m = 0; m < 6 && c->n_max; m++) {
+        if ((m == 2 || m == 3) && !c->scored) continue;
+        if ((m == 4 || m == 5) && !c->prm_scored) continue;
+        series_t *q = &out[ns++];
+        q->name = names[m], q->color = colors[m], q->n = 0;
+        for (int k = 0; k < n_pts && q->n < 64; k++) q->xs[q->n] = pts[k].n, q->ys[q->n++] = method_value(&pts[k], m);
+    }
+    for (int m = 0; m < 4; m++) {
+        series_t *q = &out[ns];
+        q->name = names[6 + m], q->color = colors[6 + m], q->n = 0;
+        for (int k = 0; k < c->n_search && q->n < 64; k++)
+            if (c->search[k].method == m / 2)
+                q->xs[q->n] = c->search[k].n, q->ys[q->n++] = m % 2 ? c->search[k].weighted : c->search[k].best;
+        ns += q->n > 0;
+    }
+    return ns;
+}
+
 char *tts_sweep_svg(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts) {
     const int W = 640, H = 400, L = 60, R = 170, T = 30, B = 50;
     const double pw = W - L - R, ph = H - T - B;
-    double lo = n_pts ? log2(pts[0].n) : 0, hi = n_pts ? log2(pts[n_pts - 1].n) : 1;
+    series_t se[10];
+    int n_se = plot_series(c, pts, n_pts, se), nmin = 1 << 30, nmax = 0;
+    for (int i = 0; i < n_se; i++)
+        for (int k = 0; k < se[i].n; k++) nmin = se[i].xs[k] < nmin ? se[i].xs[k] : nmin, nmax = se[i].xs[k] > nmax ? se[i].xs[k] : nmax;
+    double lo = nmax ? log2(nmin) : 0, hi = nmax ? log2(nmax) : 1;
     if (hi <= lo) lo -= 1, hi += 1; /* a single N sits in the middle */
     sbuf_t b = {0};
     sb_printf(&b,
@@ -247,42 +320,37 @@ char *tts_sweep_svg(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts)
         sb_printf(&b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", L, y, L + pw, y);
         sb_printf(&b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.1f</text>\n", L - 6, y + 4, t / 5.0);
     }
-    for (int k = 0; k < n_pts; k++) {
-        double x = L + pw * (log2(pts[k].n) - lo) / (hi - lo);
-        sb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%d</text>\n", x, T + ph + 18, pts[k].n);
+    for (int v = nmin; v <= nmax; v++) { /* a tick at every N some curve has */
+        int has = 0;
+        for (int i = 0; i < n_se && !has; i++)
+            for (int k = 0; k < se[i].n && !has; k++) has = se[i].xs[k] == v;
+        if (!has) continue;
+        double x = L + pw * (log2(v) - lo) / (hi - lo);
+        sb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%d</text>\n", x, T + ph + 18, v);
     }
     sb_printf(&b,
               "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n"
               "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.1f\" stroke=\"black\"/>\n"
-              "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">N (samples per problem, log scale)</text>\n"
+              "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">N (samples or beams per problem, log scale)</text>\n"
               "<text x=\"16\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 16 %.1f)\">accuracy</text>\n",
               L, T + ph, L + pw, T + ph, L, T, L, T + ph, L + pw / 2, H - 12, T + ph / 2, T + ph / 2);
-    static const char *names[] = {"pass@N", "majority@N", "best-of-N (ORM)", "weighted maj@N (ORM)",
-                                  "best-of-N (PRM)", "weighted maj@N (PRM)"};
-    static const char *colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"};
-    int ms[6], methods = 0;
-    ms[methods++] = 0, ms[methods++] = 1;
-    if (c->scored) ms[methods++] = 2, ms[methods++] = 3;
-    if (c->prm_scored) ms[methods++] = 4, ms[methods++] = 5;
-    for (int mi = 0; mi < methods; mi++) {
-        int m = ms[mi];
-        sb_printf(&b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colors[m]);
-        for (int k = 0; k < n_pts; k++) {
-            double v = method_value(&pts[k], m);
-            double x = L + pw * (log2(pts[k].n) - lo) / (hi - lo), y = T + ph - ph * (isfinite(v) ? v : 0);
+    for (int i = 0; i < n_se; i++) {
+        const series_t *q = &se[i];
+        sb_printf(&b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", q->color);
+        for (int k = 0; k < q->n; k++) {
+            double x = L + pw * (log2(q->xs[k]) - lo) / (hi - lo), y = T + ph - ph * (isfinite(q->ys[k]) ? q->ys[k] : 0);
             sb_printf(&b, "%s%.1f,%.1f", k ? " " : "", x, y);
         }
         sb_printf(&b, "\"/>\n");
-        for (int k = 0; k < n_pts; k++) {
-            double v = method_value(&pts[k], m);
-            double x = L + pw * (log2(pts[k].n) - lo) / (hi - lo), y = T + ph - ph * (isfinite(v) ? v : 0);
-            sb_printf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", x, y, colors[m]);
+        for (int k = 0; k < q->n; k++) {
+            double x = L + pw * (log2(q->xs[k]) - lo) / (hi - lo), y = T + ph - ph * (isfinite(q->ys[k]) ? q->ys[k] : 0);
+            sb_printf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", x, y, q->color);
         }
-        double ly = T + 10 + 20.0 * mi;
+        double ly = T + 10 + 20.0 * i;
         sb_printf(&b,
                   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n"
                   "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n",
-                  L + pw + 12, ly, L + pw + 32, ly, colors[m], L + pw + 38, ly + 4, names[m]);
+                  L + pw + 12, ly, L + pw + 32, ly, q->color, L + pw + 38, ly + 4, q->name);
     }
     sb_printf(&b, "</svg>\n");
     return sb_done(&b);

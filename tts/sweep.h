@@ -44,13 +44,27 @@ typedef struct {
     double flops;
 } tts_point_t;
 
+/* One point of a PRM-guided search (tts/search.h) at one N: the accuracy of the pick over
+ * its final beams by best score, by PRM-weighted vote and by plain majority (the rules of
+ * the picks above, over the finals in their order), tokens and FLOPs over all problems. */
 typedef struct {
-    int n_problems, n_max;
+    int method; /* tts_search_method_t */
+    int n;
+    double best, weighted, majority;
+    long tokens, prm_tokens; /* generated (lookahead included); read by the PRM */
+    double flops;            /* 2 * policy_params * tokens + 2 * prm_params * prm_tokens */
+    double iterations;       /* mean iterations per problem */
+} tts_search_point_t;
+
+typedef struct {
+    int n_problems, n_max; /* n_max = 0: no sampling sweep (search methods only) */
     int scored; /* samples carry ORM scores */
     double policy_params, orm_params;
     int prm_scored; /* samples carry PRM aggregates */
     double prm_params;
     const char *prm_format, *prm_agg; /* names reported in the JSON (with a PRM) */
+    const tts_search_point_t *search; /* search points, reported after the sweep's */
+    int n_search;
 } tts_sweep_cfg_t;
 
 /* cluster[i] = index of the first member of sample i's cluster, or -1 when it abstains. */
@@ -69,8 +83,9 @@ int tts_pick_weighted_col(const tts_sample_t *s, const int *cluster, int n, int 
 int tts_sweep(const tts_sweep_cfg_t *c, const tts_sample_t *samples, const int *ns, int n_ns, const math_opts_t *o,
               tts_point_t *out);
 /* Reports: JSON {"problems", "n_max", "orm", "policy_params", "orm_params", "prm",
- * "prm_format", "prm_agg", "prm_params", "points": [...]},
- * a markdown table, and an SVG plot of accuracy vs N per method (malloc'd text). */
+ * "prm_format", "prm_agg", "prm_params", "points": [...], "search": [...]},
+ * a markdown table (and one for the search points), and an SVG plot of accuracy vs N per
+ * method (malloc'd text). */
 cJSON *tts_sweep_json(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts);
 char *tts_sweep_markdown(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts);
 char *tts_sweep_svg(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts);

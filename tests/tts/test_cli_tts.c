@@ -290,7 +290,87 @@ static void test_score(void **s) {
     free(d), free(cfgp), free(prm), free(rows);
 }
 
+/* `rlc tts --method beam,dvts`: one search point per method and usable N (multiples of the
+ * beam width), accuracies in [0, 1], FLOPs from the policy's and the PRM's tokens, a plot
+ * with the search curves, the same numbers from the same seed, and errors for a search
+ * without a PRM, without a usable N, or an unknown method. */
+static void test_search(void **s) {
+    (void)s;
+    char *d = test_tmpdir(), *data = fs_join(d, "d.jsonl"), *cfgp = fs_join(d, "prm.json"), *prm = fs_join(d, "prm");
+    char *js = fs_join(d, "s.json"), *js2 = fs_join(d, "s2.json"), *svg = fs_join(d, "p.svg");
+    test_write_sum_problems(data, 3);
+    cJSON *cfg = rlc_json_load_file(fixture("models/qwen2-tiny/config.json"));
+    cJSON_ReplaceItemInObject(cfg, "architectures", cJSON_CreateStringArray((const char *[]){"Qwen2ForTokenClassification"}, 1));
+    cJSON_AddNumberToObject(cfg, "num_labels", 1);
+    char *txt = cJSON_Print(cfg), log[16384];
+    assert_int_equal(fs_write_atomic(cfgp, txt, strlen(txt)), 0);
+    free(txt);
+    cJSON_Delete(cfg);
+    if (test_run(log, sizeof log, "%s init-model --config %s --out %s --seed 9", rlc_bin(), cfgp, prm)) fail_msg("%s", log);
+    const char *model = fixture("models/qwen2-tiny");
+    /* steps end at a space, so that the random tiny policy makes many of them */
+    const char *args = "tts --model %s --data %s --prm %s --method beam,dvts --n 1,2,4,8 --beam-width 2 "
+                       "--max-iterations 4 --lookahead 1 --step-delimiter ' ' --max-new-tokens 20 --seed 4";
+    char fmt[1024];
+    snprintf(fmt, sizeof fmt, "%%s %s --out %%s --plot %%s", args);
+    if (test_run(log, sizeof log, fmt, rlc_bin(), model, data, prm, js, svg)) fail_msg("tts search: %s", log);
+    assert_non_null(strstr(log, "| method | N | best score | PRM-weighted maj | majority |"));
+    assert_null(strstr(log, "| N | pass@N |")); /* no sampling sweep asked for */
+    snprintf(fmt, sizeof fmt, "%%s %s --out %%s", args);
+    if (test_run(log, sizeof log, fmt, rlc_bin(), model, data, prm, js2)) fail_msg("tts search: %s", log);
+    cJSON *j = rlc_json_load_file(js), *j2 = rlc_json_load_file(js2);
+    assert_non_null(j), assert_non_null(j2);
+    double pp = cJSON_GetObjectItem(j, "policy_params")->valuedouble, prp = cJSON_GetObjectItem(j, "prm_params")->valuedouble;
+    const cJSON *se = cJSON_GetObjectItem(j, "search"), *se2 = cJSON_GetObjectItem(j2, "search");
+    assert_int_equal(cJSON_GetArraySize(se), 6); /* beam and dvts at N = 2, 4, 8 */
+    const char *meth[6] = {"beam", "beam", "beam", "dvts", "dvts", "dvts"};
+    const int ns[6] = {2, 4, 8, 2, 4, 8};
+    for (int k = 0; k < 6; k++) {
+        const cJSON *p = cJSON_GetArrayItem(se, k), *p2 = cJSON_GetArrayItem(se2, k);
+        assert_string_equal(cJSON_GetObjectItem(p, "method")->valuestring, meth[k]);
+        assert_int_equal(cJSON_GetObjectItem(p, "n")->valueint, ns[k]);
+        const char *acc[3] = {"best", "weighted_majority", "majority"};
+        for (int m = 0; m < 3; m++) {
+            double v = cJSON_GetObjectItem(p, acc[m])->valuedouble;
+            assert_true(v >= 0 && v <= 1);
+            assert_true(v == cJSON_GetObjectItem(p2, acc[m])->valuedouble); /* same seed, same result */
+        }
+        double t = cJSON_GetObjectItem(p, "tokens")->valuedouble, pt = cJSON_GetObjectItem(p, "prm_tokens")->valuedouble;
+        double it = cJSON_GetObjectItem(p, "iterations")->valuedouble;
+        assert_true(t >= ns[k] * 3 && pt > 0);            /* at least one token per beam and problem */
+        assert_true(it >= 1 && it <= 4);
+        assert_true(t == cJSON_GetObjectItem(p2, "tokens")->valuedouble);
+        double fl = cJSON_GetObjectItem(p, "flops")->valuedouble;
+        assert_true(fabs(fl - (2 * pp * t + 2 * prp * pt)) < 1e-6 * fl);
+    }
+    cJSON_Delete(j), cJSON_Delete(j2);
+    char *sv = NULL;
+    size_t svn = 0;
+    assert_int_equal(fs_read_all(svg, &sv, &svn), 0);
+    assert_non_null(strstr(sv, "beam: best"));
+    assert_non_null(strstr(sv, "DVTS: weighted"));
+    free(sv);
+    unlink(js), unlink(svg);
+    char o[2048];
+    snprintf(o, sizeof o, "--out %s --plot %s", js, svg);
+    test_expect_cli_error("need a process reward model", "%s tts --model %s --data %s --method beam %s", rlc_bin(), model,
+                          data, o);
+    test_expect_cli_error("multiple of --beam-width 4", "%s tts --model %s --data %s --prm %s --method dvts --n 2 %s",
+                          rlc_bin(), model, data, prm, o);
+    test_expect_cli_error("unknown method 'mcts'", "%s tts --model %s --data %s --method bon,mcts %s", rlc_bin(), model,
+                          data, o);
+    test_expect_cli_error("--lookahead", "%s tts --model %s --data %s --prm %s --method beam --lookahead -1 %s", rlc_bin(),
+                          model, data, prm, o);
+    assert_false(exists(js));
+    assert_false(exists(svg));
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+    assert_int_equal(system(cmd), 0);
+    free(d), free(data), free(cfgp), free(prm), free(js), free(js2), free(svg);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tts), cmocka_unit_test(test_score)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tts), cmocka_unit_test(test_score),
+                                       cmocka_unit_test(test_search)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,183 @@
+/* The search on the real engine (tts/search_engine.c) with the tiny fixture policy and a
+ * generic PRM (the same model with a random 1-label score head): the KV pages of a beam's
+ * prefix are shared, counted (each problem's prompt is prefilled once; a fork computes only
+ * its last prefix token, then its samples); each child continues its parent's text; a
+ * step ends at the delimiter; DVTS and beam search end with every node released; the same
+ * seed gives the same finals. */
+#include "testutil.h"
+
+#include "core/err.h"
+#include "gen/engine.h"
+#include "rewards/rm.h"
+#include "tts/search_engine.h"
+
+static rlc_backend_t *be;
+static rlc_model_t *pol, *prm_m;
+static tok_t *tok;
+static int32_t *prompt[2];
+static int plen[2];
+
+static int setup(void **s) {
+    (void)s;
+    if (rlc_backend_create(&be, "cpu", 0, 2)) return -1;
+    if (rlc_model_load(&pol, fixture("models/qwen2-tiny"), be) || rlc_model_load(&prm_m, fixture("models/qwen2-tiny"), be))
+        return -1;
+    if (rlc_model_add_score_head(prm_m, 1, 5, 0.5f) || tok_load(&tok, fixture("models/qwen2-tiny"))) return -1;
+    const char *q[2] = {"What is 2 + 3? Answer step by step.", "Compute 7 times 6, then subtract 4."};
+    for (int i = 0; i < 2; i++)
+        if (tok_encode(tok, q[i], strlen(q[i]), 0, &prompt[i], &plen[i])) return -1;
+    return 0;
+}
+
+static int teardown(void **s) {
+    (void)s;
+    for (int i = 0; i < 2; i++) free(prompt[i]);
+    tok_free(tok);
+    rlc_model_free(pol);
+    rlc_model_free(prm_m);
+    rlc_backend_destroy(be);
+    return 0;
+}
+
+typedef struct {
+    char *text[64];
+    int n;
+    long prefill, decode, sampled, forks, preempt;
+} run_t;
+
+static void run_search(int method, int lookahead, uint64_t seed, run_t *res) {
+    gen_engine_t *e;
+    gen_engine_cfg_t gc = {.page_size = 4};
+    assert_int_equal(gen_engine_create(&e, pol, tok, &gc), 0);
+    rlc_prm_t prm = {.m = prm_m, .format = RLC_PRM_GENERIC, .what = "prm"};
+    const int32_t *pp[2] = {prompt[0], prompt[1]};
+    const char *qs[2] = {"q0", "q1"};
+    tts_engine_cfg_t ec = {.e = e, .tok = tok, .prm = &prm, .agg = RLC_STEP_AGG_MIN, .n_problems = 2, .prompts = pp,
+                           .plen = plen, .questions = qs, .delimiter = " "};
+    gen_params_default(&ec.sample);
+    ec.sample.temperature = 1.0f;
+    ec.sample.max_new_tokens = 24;
+    ec.sample.seed = seed;
+    tts_engine_ops_t *eo;
+    assert_int_equal(tts_engine_ops_create(&eo, &ec), 0);
+    tts_search_ops_t ops = tts_engine_ops(eo);
+    tts_search_cfg_t c = {.method = method, .n = 4, .width = 2, .max_iterations = 4, .lookahead = lookahead};
+    tts_search_out_t out[2];
+    if (tts_search_run(&c, &ops, 2, out)) fail_msg("search: %s", rlc_errmsg());
+    res->n = 0;
+    for (int p = 0; p < 2; p++) {
+        assert_true(out[p].n_finals >= 1 && out[p].n_finals <= 4);
+        assert_true(out[p].gen_tokens > 0 && out[p].prm_tokens > 0);
+        for (int i = 0; i < out[p].n_finals; i++) {
+            const char *t;
+            size_t len;
+            assert_int_equal(ops.text(ops.user, out[p].finals[i].node, &t, &len), 0);
+            /* the node's text is the decode of its completion tokens */
+            const int32_t *ids;
+            int n;
+            assert_int_equal(tts_engine_node_tokens(eo, out[p].finals[i].node, &ids, &n), 0);
+            char *dt = NULL;
+            size_t dl = 0, *ends = malloc(sizeof(size_t) * (size_t)(n + 1));
+            assert_int_equal(rlc_token_text(tok, ids, n, 0, &dt, &dl, ends), 0);
+            free(ends);
+            assert_int_equal(dl, len);
+            assert_memory_equal(dt, t, len);
+            free(dt);
+            assert_true(out[p].finals[i].score >= 0 && out[p].finals[i].score <= 1);
+            res->text[res->n++] = strndup(t, len);
+        }
+    }
+    for (int p = 0; p < 2; p++)
+        for (int i = 0; i < out[p].n_finals; i++) ops.release(ops.user, out[p].finals[i].node);
+    tts_search_out_free(out, 2);
+    assert_int_equal(tts_engine_live_nodes(eo), 0);
+    res->forks = tts_engine_forks(eo);
+    tts_engine_ops_free(eo);
+    gen_stats_t st;
+    gen_stats(e, &st);
+    res->prefill = st.prefill_tokens;
+    res->decode = st.decode_tokens;
+    res->sampled = st.sampled_tokens;
+    res->preempt = st.preemptions;
+    assert_int_equal(st.pages_free, st.pages_total); /* every page came back */
+    gen_engine_free(e);
+}
+
+static void free_run(run_t *r) {
+    for (int i = 0; i < r->n; i++) free(r->text[i]);
+}
+
+static void test_sharing_counted(void **s) {
+    (void)s;
+    for (int method = 0; method < 2; method++) {
+        run_t a;
+        run_search(method, method, 42, &a);
+        assert_int_equal(a.preempt, 0);
+        assert_true(a.forks > 2);
+        /* the prompts are computed once (the anchors); a fork computes only its last prefix
+         * token (a one-token step, counted as decode) and then its samples' tokens */
+        assert_int_equal(a.prefill, plen[0] + plen[1]);
+        assert_true(a.decode <= a.forks + a.sampled);
+        assert_true(a.decode >= a.forks);
+        run_t b;
+        run_search(method, method, 42, &b);
+        assert_int_equal(a.n, b.n);
+        for (int i = 0; i < a.n; i++) assert_string_equal(a.text[i], b.text[i]);
+        free_run(&a), free_run(&b);
+    }
+}
+
+/* Steps stop at the delimiter and continue the parent: expand the roots, then one child. */
+static void test_steps(void **s) {
+    (void)s;
+    gen_engine_t *e;
+    gen_engine_cfg_t gc = {.page_size = 4};
+    assert_int_equal(gen_engine_create(&e, pol, tok, &gc), 0);
+    rlc_prm_t prm = {.m = prm_m, .format = RLC_PRM_GENERIC, .what = "prm"};
+    const int32_t *pp[2] = {prompt[0], prompt[1]};
+    tts_engine_cfg_t ec = {.e = e, .tok = tok, .prm = &prm, .n_problems = 2, .prompts = pp, .plen = plen,
+                           .delimiter = " "};
+    gen_params_default(&ec.sample);
+    ec.sample.temperature = 1.0f;
+    ec.sample.max_new_tokens = 40;
+    ec.sample.seed = 3;
+    tts_engine_ops_t *eo;
+    assert_int_equal(tts_engine_ops_create(&eo, &ec), 0);
+    tts_search_ops_t o = tts_engine_ops(eo);
+    int roots[2] = {TTS_ROOT(0), TTS_ROOT(1)};
+    tts_child_t k[6], g[6];
+    assert_int_equal(o.expand(o.user, roots, 2, 3, TTS_GEN_STEP, k), 0);
+    int par[6], np = 0;
+    for (int i = 0; i < 6; i++) {
+        const char *t;
+        size_t len;
+        assert_int_equal(o.text(o.user, k[i].node, &t, &len), 0);
+        if (k[i].end == TTS_END_STEP) {
+            assert_non_null(memchr(t, ' ', len)); /* stopped at the delimiter */
+            par[np++] = k[i].node;
+        }
+    }
+    if (np) {
+        assert_int_equal(o.expand(o.user, par, np, 1, TTS_GEN_GREEDY_STEP, g), 0);
+        for (int i = 0; i < np; i++) {
+            const char *pt, *ct;
+            size_t pl, cl;
+            assert_int_equal(o.text(o.user, par[i], &pt, &pl), 0);
+            assert_int_equal(o.text(o.user, g[i].node, &ct, &cl), 0);
+            assert_true(cl >= pl);
+            assert_memory_equal(pt, ct, pl); /* the child continues its parent */
+            o.release(o.user, g[i].node);
+        }
+    }
+    for (int i = 0; i < 6; i++) o.release(o.user, k[i].node);
+    o.release(o.user, k[0].node); /* a second release is harmless */
+    assert_int_equal(tts_engine_live_nodes(eo), 0);
+    assert_true(np > 0);
+    tts_engine_ops_free(eo);
+    gen_engine_free(e);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sharing_counted), cmocka_unit_test(test_steps)};
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
