@@ -11,6 +11,7 @@
 #include "cli/common.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "rewards/prm_formats.h"
 #include "rewards/rm.h"
 #include "rewards/steps.h"
 #include "rl/rundir.h"
@@ -43,7 +44,7 @@ static int score_one(scorer_t *s, const char *problem, const char *solution, cJS
         size_t *st = rlc_malloc((size_t)cap * sizeof *st), *en = rlc_malloc((size_t)cap * sizeof *en);
         if (!rc && (!st || !en)) rc = RLC_ENOMEM;
         if (!rc) {
-            rlc_split_steps(solution, strlen(solution), st, en, cap);
+            rlc_prm_steps(s->prm.format, solution, strlen(solution), st, en, cap);
             cJSON *arr = cJSON_AddArrayToObject(o, "steps");
             for (int k = 0; k < ns; k++) {
                 cJSON *x = cJSON_CreateObject();
@@ -98,7 +99,7 @@ int cmd_score(int argc, char **argv) {
     int outcome = 0;
     cli_opt_t opts[] = {
         {"--model", OPT_STR, &model, "the reward model: HF directory (a run or checkpoint pointer works too)", 1, 0},
-        {"--prm-format", OPT_STR, &fmt, "generic (1-label score head) or math-shepherd [default: generic]", 0, 0},
+        {"--prm-format", OPT_STR, &fmt, "generic (1-label score head), math-shepherd, qwen (Qwen2.5-Math-PRM) or skywork [default: generic]", 0, 0},
         {"--outcome", OPT_FLAG, &outcome, "an outcome model (1-label score head): one score per solution", 0, 0},
         {"--tokenizer", OPT_STR, &tokp, "the policy's tokenizer (generic PRMs and ORMs share it) [default: --model's]",
          0, 0},

@@ -89,7 +89,8 @@ static int tts_parse(tts_run_t *r, int argc, char **argv) {
         {"--plot", OPT_STR, &r->plot, "SVG plot of accuracy vs N per method", 0, 0},
         {"--prm", OPT_STR, &r->prm_dir, "process reward model: HF directory (see --prm-format)", 0, 0},
         {"--prm-format", OPT_STR, &r->prm_format,
-         "generic (1-label score head at step ends) or math-shepherd (LM, step tag \" ки\") [default: generic]", 0, 0},
+         "generic (1-label score head at step ends), math-shepherd (LM, step tag \" ки\"), qwen "
+         "(Qwen2.5-Math-PRM) or skywork (Skywork PRM) [default: generic]", 0, 0},
         {"--prm-agg", OPT_STR, &r->prm_agg, "step-score aggregation: last, min, prod or mean [default: min]", 0, 0},
         {"--method", OPT_STR, &r->methods,
          "methods: bon, majority, weighted (one sampling sweep) and beam, dvts (PRM-guided search; need --prm)", 0, 0},

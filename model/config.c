@@ -179,7 +179,8 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if (!dt && (rc = rlc_json_get_str(j, "torch_dtype", &dt, 0, what)) < 0) goto fail;
     snprintf(c->dtype, sizeof c->dtype, "%s", dt ? dt : "float32");
     /* Head: CausalLM by default; *ForSequenceClassification / *ForTokenClassification are
-     * score-head models (reward and value models). */
+     * score-head models (reward and value models); *ForProcessRewardModel (Qwen2.5-Math-PRM)
+     * and *ForPrmModel (Skywork PRM) are loaded as trunks (their heads: rewards/rm.c). */
     c->head = RLC_HEAD_LM;
     const cJSON *arch = cJSON_GetObjectItemCaseSensitive(j, "architectures");
     if (cJSON_IsArray(arch) && cJSON_IsString(arch->child)) {
@@ -195,6 +196,8 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
                 rc = rlc_errc(RLC_EINVAL, "%s: num_labels %d out of range", what, c->num_labels);
                 goto fail;
             }
+        } else if (strstr(a, "ForProcessRewardModel") || strstr(a, "ForPrmModel")) {
+            c->head = RLC_HEAD_NONE; /* the reward head is read by the PRM scorer */
         } else if (!strstr(a, "ForCausalLM")) {
             rc = rlc_errc(RLC_EUNSUP, "%s: architecture '%s' is not supported", what, a);
             goto fail;

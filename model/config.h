@@ -6,7 +6,10 @@
 #include <cjson/cJSON.h>
 
 typedef enum { RLC_ROPE_DEFAULT = 0, RLC_ROPE_LINEAR, RLC_ROPE_LLAMA3 } rlc_rope_type_t;
-typedef enum { RLC_HEAD_LM = 0, RLC_HEAD_SCORE } rlc_head_kind_t;
+/* RLC_HEAD_NONE: the trunk only, for reward models whose head is not one linear layer
+ * (Qwen2ForProcessRewardModel's MLP, Skywork's value head): rewards/rm.c reads those heads
+ * itself and applies them to rlc_model_hidden's rows. */
+typedef enum { RLC_HEAD_LM = 0, RLC_HEAD_SCORE, RLC_HEAD_NONE } rlc_head_kind_t;
 
 typedef struct {
     char model_type[32];

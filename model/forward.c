@@ -288,7 +288,8 @@ int rlc_model_forward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t
     int rc = rlc_batch_check(m, b);
     if (rc) return rc;
     if (o->head == RLC_HEAD_SCORE && m->score_labels <= 0) return rlc_errc(RLC_EINVAL, "the model has no score head");
-    if (o->head == RLC_HEAD_LM && c->head != RLC_HEAD_LM) return rlc_errc(RLC_EINVAL, "the model has no LM head");
+    if (o->head == RLC_HEAD_LM && c->head != RLC_HEAD_LM && !(o->skip_head && !o->train))
+        return rlc_errc(RLC_EINVAL, "the model has no LM head");
     if (o->train && !m->grads && (rc = rlc_model_alloc_grads(m))) return rc;
     if ((rc = ensure_acts(m, b->n_tokens, o->train))) return rc;
     int maxlen = upload_batch(m, b);
@@ -374,5 +375,21 @@ int rlc_model_backward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_
         be->rmsnorm_bwd(be, a->dres, G(W->ln1), a->dln, a->x_in[l], P(W->ln1), a->rstd1[l], N, C);
     }
     be->embedding_bwd(be, G(m->off_embed), a->dres, a->ids, N, C);
+    return be->check(be);
+}
+
+int rlc_model_hidden(rlc_model_t *m, const rlc_batch_t *b, const int32_t *rows, int n_rows, float *out) {
+    rlc_backend_t *be = m->be;
+    for (int i = 0; i < n_rows; i++)
+        if (rows[i] < 0 || rows[i] >= b->n_tokens)
+            return rlc_errc(RLC_ERANGE, "hidden-state row %d outside the batch of %d tokens", rows[i], b->n_tokens);
+    rlc_fwd_opts_t fo = {.inv_temp = 1.0f, .head = RLC_HEAD_LM, .skip_head = 1};
+    int rc = rlc_model_forward(m, b, &fo, NULL, NULL, NULL);
+    if (rc || !n_rows) return rc;
+    rlc_acts_t *a = &m->acts;
+    /* the row indices go to the targets buffer (unused without a head), the rows to tmp */
+    if ((rc = be->upload(be, a->targets, RLC_BUF_I32, rows, (size_t)n_rows))) return rc;
+    be->gather_rows(be, a->tmp, a->lnf, a->targets, n_rows, m->cfg.hidden_size);
+    if ((rc = be->download(be, out, a->tmp, RLC_BUF_ACT, (size_t)n_rows * m->cfg.hidden_size))) return rc;
     return be->check(be);
 }

@@ -122,6 +122,10 @@ int rlc_batch_check(const rlc_model_t *m, const rlc_batch_t *b);
  * values[N * labels] on the host. Outputs may be NULL. */
 int rlc_model_forward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t *o, float *logp, float *entropy,
                       float *values);
+/* The final hidden states (after the last RMSNorm: what a head reads) of the batch's token
+ * rows `rows[n_rows]`, as fp32 [n_rows, hidden] on the host. Any head kind (RLC_HEAD_NONE
+ * models exist for this). */
+int rlc_model_hidden(rlc_model_t *m, const rlc_batch_t *b, const int32_t *rows, int n_rows, float *out);
 /* Backward of L = Σ dlogp·logp + dent·entropy (LM head) or Σ dvalues·values (score head),
  * for the batch of the last forward with train=1; gradients accumulate into m->grads.
  * logp/entropy (optional) receive the head's outputs recomputed on the way. */

@@ -328,6 +328,9 @@ int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
         const char *nm = st.t[i].name;
         if (rlc_model_param(m, nm)) continue;
         if (!strcmp(nm, "lm_head.weight") && m->cfg.tie_word_embeddings) continue; /* tied: same as embed */
+        if (m->cfg.head == RLC_HEAD_NONE && (!strncmp(nm, "score.", 6) || !strncmp(nm, "v_head.", 7) ||
+                                             !strcmp(nm, "lm_head.weight")))
+            continue; /* a PRM's head, read by its scorer */
         if (!first) first = nm;
         unused++;
     }

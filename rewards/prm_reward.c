@@ -1,5 +1,5 @@
 /* The "prm" reward: a process reward model scores each reasoning step of a completion
- * (rewards/rm.h: the generic score-head format and math-shepherd, as `rlc tts` uses them).
+ * (rewards/rm.h: the generic score-head format, math-shepherd, qwen and skywork, as `rlc tts` uses them).
  * dense false: the aggregate of the step scores (last, min, prod, mean) is the sequence
  * reward. dense true: each step's score minus the previous step's ("diff", so the terms add
  * up to the last step's score) or the score itself ("score") is put at the token that
@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "model/model.h"
 #include "rewards/builtin.h"
+#include "rewards/prm_formats.h"
 #include "rewards/rm.h"
 #include "rewards/steps.h"
 
@@ -33,7 +34,7 @@ static int put_dense(const prm_state_t *s, const tok_t *tok, const rlc_rollout_t
     int *pos = rlc_malloc((size_t)(ns ? ns : 1) * sizeof *pos);
     char *text = NULL;
     int rc = tend && ends && pos ? rlc_token_text(tok, r->tokens, r->n_tokens, 0, &text, &tl, tend) : RLC_ENOMEM;
-    if (!rc && rlc_split_steps(text, tl, NULL, ends, ns) != ns)
+    if (!rc && rlc_prm_steps(s->format, text, tl, NULL, ends, ns) != ns)
         rc = rlc_errc(RLC_EINVAL, "prm reward: the completion's steps changed between scoring and placing");
     if (!rc) rlc_step_token_pos(tend, r->n_tokens, ends, ns, pos);
     *sum = 0;

@@ -10,6 +10,7 @@
 
 #include "core/err.h"
 #include "core/json.h"
+#include "rewards/prm_formats.h"
 #include "rewards/steps.h"
 
 int rlc_orm_open(rlc_orm_t *o, const char *what, const char *dir, rlc_backend_t *be) {
@@ -53,15 +54,17 @@ int rlc_orm_score(rlc_orm_t *o, const int32_t *prompt, int plen, const int32_t *
 
 static double sigm(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); }
 
-const char *rlc_prm_format_name(int fmt) { return fmt == RLC_PRM_SHEPHERD ? "math-shepherd" : "generic"; }
+const char *rlc_prm_format_name(int fmt) {
+    static const char *names[] = {"generic", "math-shepherd", "qwen", "skywork"};
+    return fmt >= 0 && fmt <= RLC_PRM_SKYWORK ? names[fmt] : "generic";
+}
 
 int rlc_prm_format_parse(const char *s, int *fmt) {
     if (!strcmp(s, "generic")) *fmt = RLC_PRM_GENERIC;
     else if (!strcmp(s, "math-shepherd")) *fmt = RLC_PRM_SHEPHERD;
-    else if (!strcmp(s, "qwen-prm"))
-        return rlc_errc(RLC_EINVAL, "--prm-format qwen-prm is not supported: Qwen2.5-Math-PRM's reward head is a "
-                                    "2-layer MLP, and rlc's model format has only a single linear score head");
-    else return rlc_errc(RLC_EINVAL, "--prm-format must be generic or math-shepherd (got '%s')", s);
+    else if (!strcmp(s, "qwen") || !strcmp(s, "qwen-prm")) *fmt = RLC_PRM_QWEN;
+    else if (!strcmp(s, "skywork")) *fmt = RLC_PRM_SKYWORK;
+    else return rlc_errc(RLC_EINVAL, "--prm-format must be generic, math-shepherd, qwen or skywork (got '%s')", s);
     return 0;
 }
 
@@ -86,6 +89,7 @@ int rlc_prm_open(rlc_prm_t *p, const char *what, const char *dir, int format, rl
     p->format = format;
     int rc = rlc_model_load(&p->m, dir, be);
     if (rc) return rlc_err_ctx(rc, "%s %s", what, dir);
+    if (format == RLC_PRM_QWEN || format == RLC_PRM_SKYWORK) return rlc_prm_open_head(p);
     if (format == RLC_PRM_GENERIC) {
         if (p->m->score_labels != 1)
             return rlc_errc(RLC_EINVAL, "%s %s (generic): needs a score head with 1 label (it has %d)", what, dir,
@@ -101,6 +105,8 @@ int rlc_prm_open(rlc_prm_t *p, const char *what, const char *dir, int format, rl
 }
 
 void rlc_prm_close(rlc_prm_t *p) {
+    free(p->w1), free(p->b1), free(p->w2), free(p->b2);
+    p->w1 = p->b1 = p->w2 = p->b2 = NULL;
     if (p->m) rlc_model_free(p->m);
     if (p->tok) tok_free(p->tok);
     p->m = NULL;
@@ -269,6 +275,8 @@ int rlc_prm_score(rlc_prm_t *p, const tok_t *policy_tok, const char *question, c
     int rc = tend ? rlc_token_text(policy_tok, comp, clen, 0, &tt, &tl, tend) : RLC_ENOMEM;
     if (!rc && p->format == RLC_PRM_GENERIC)
         rc = prm_generic_score(p, prompt, plen, comp, clen, tt, tl, tend, steps, n_steps, read);
+    else if (!rc && (p->format == RLC_PRM_QWEN || p->format == RLC_PRM_SKYWORK))
+        rc = rlc_prm_head_score(p, question, tt, tl, steps, n_steps, read);
     else if (!rc)
         rc = prm_shepherd_score(p, question, tt, tl, steps, n_steps, read);
     free(tend);

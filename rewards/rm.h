@@ -6,7 +6,8 @@
  *    step k, all steps in one pass over prompt + completion (it shares the policy's
  *    tokenizer). math-shepherd: a language model with its own tokenizer reading
  *    "<question> <step 1> ки\n<step 2> ки\n..."; step k's score is P("+") / (P("+") + P("-"))
- *    of the next token after step k's tag.
+ *    of the next token after step k's tag. qwen (Qwen2.5-Math-PRM) and skywork (Skywork PRM):
+ *    their own layouts and heads, see prm_formats.c.
  * `what` names the model in error messages (the flag or key it came from, e.g. "--prm").
  * Owns: the loaded model (and the PRM's tokenizer) until close. */
 #pragma once
@@ -26,17 +27,20 @@ void rlc_orm_close(rlc_orm_t *o);
 int rlc_orm_score(rlc_orm_t *o, const int32_t *prompt, int plen, const int32_t *comp, int clen, float *score,
                   long *read);
 
-enum { RLC_PRM_GENERIC = 0, RLC_PRM_SHEPHERD = 1 };
+enum { RLC_PRM_GENERIC = 0, RLC_PRM_SHEPHERD = 1, RLC_PRM_QWEN = 2, RLC_PRM_SKYWORK = 3 };
 
 typedef struct {
     rlc_model_t *m;
-    tok_t *tok;           /* math-shepherd: the PRM's own tokenizer */
-    int format;           /* RLC_PRM_GENERIC or RLC_PRM_SHEPHERD */
+    tok_t *tok;           /* math-shepherd, qwen, skywork: the PRM's own tokenizer */
+    int format;           /* RLC_PRM_* */
     int32_t plus, minus;  /* math-shepherd: the ids of "+" and "-" */
+    int32_t sep;          /* qwen: the id of "<extra_0>" */
+    float *w1, *b1, *w2, *b2; /* qwen: score.0 [C,C] [C], score.2 [2,C] [2]; skywork: v_head [1,C] [1] */
+    int head_out;
     const char *dir, *what; /* borrowed */
 } rlc_prm_t;
 
-/* "generic" | "math-shepherd"; "qwen-prm" is refused with the reason (an MLP head). */
+/* "generic" | "math-shepherd" | "qwen" (also "qwen-prm") | "skywork". */
 int rlc_prm_format_parse(const char *s, int *fmt);
 const char *rlc_prm_format_name(int fmt);
 int rlc_prm_open(rlc_prm_t *p, const char *what, const char *dir, int format, rlc_backend_t *be);

@@ -11,6 +11,8 @@
 #include "core/json.h"
 #include "model/model.h"
 #include "rewards/reward.h"
+#include "rewards/rm.h"
+#include "rewards/steps.h"
 #include "tokenizer/tok.h"
 
 static char *g_dir, *g_prm;
@@ -162,12 +164,54 @@ static void test_shepherd(void **s) {
     free(tok), free(c);
 }
 
+/* skywork (steps are lines) through the dense reward: the scores of rlc_prm_score land, in
+ * score mode, on the tokens that complete each line. */
+static void test_skywork_dense(void **s) {
+    (void)s;
+    const char *comp = "It is 2.\nSo 2.\n\nDone.";
+    int32_t *c;
+    int nc;
+    assert_int_equal(tok_encode(g_tok, comp, strlen(comp), 0, &c, &nc), 0);
+    rlc_prm_t prm;
+    if (rlc_prm_open(&prm, "prm", fixture("models/skywork-prm-tiny"), RLC_PRM_SKYWORK, g_be)) fail_msg("%s", rlc_errmsg());
+    float *sc = NULL;
+    int ns = 0;
+    long read = 0;
+    int32_t pr[1] = {5};
+    assert_int_equal(rlc_prm_score(&prm, g_tok, PROMPT, pr, 1, c, nc, &sc, &ns, &read), 0);
+    assert_int_equal(ns, 3);
+    rlc_prm_close(&prm);
+    char js[1024];
+    snprintf(js, sizeof js,
+             "{\"kind\": \"prm\", \"options\": {\"model\": \"%s\", \"format\": \"skywork\", \"dense\": true, "
+             "\"dense_mode\": \"score\"}}",
+             fixture("models/skywork-prm-tiny"));
+    rlc_reward_t *r;
+    assert_int_equal(rlc_reward_create_str(js, &r), 0);
+    rlc_rollout_t ro = {.prompt = PROMPT, .completion = comp, .tokens = c, .n_tokens = nc};
+    rlc_reward_ctx_t ctx = {.tokenizer = g_tok, .policy = g_policy};
+    float *tok = calloc((size_t)nc, sizeof *tok), out;
+    assert_int_equal(rlc_reward_score(r, &ctx, &ro, 1, &out, &tok, NULL), 0);
+    /* the token that completes each line's text ("It is 2.", "So 2.", "Done.") */
+    size_t ends[3] = {8, 14, 21}, te[64];
+    int pos[3];
+    assert_true(nc < 64);
+    assert_int_equal(rlc_token_text(g_tok, c, nc, 0, NULL, NULL, te), 0);
+    rlc_step_token_pos(te, nc, ends, 3, pos);
+    for (int t = 0, k = 0; t < nc; t++) {
+        double w = (k < 3 && t == pos[k]) ? sc[k++] : 0;
+        if (fabs(tok[t] - w) > 1e-5) fail_msg("dense token %d: %g, want %g", t, tok[t], w);
+    }
+    rlc_reward_free(r);
+    free(tok), free(sc), free(c);
+}
+
 static void test_bad_options(void **s) {
     (void)s;
     const char *bad[] = {
         "{\"kind\": \"prm\"}",
         "{\"kind\": \"prm\", \"options\": {\"model\": \"x\", \"aggregate\": \"max\"}}",
-        "{\"kind\": \"prm\", \"options\": {\"model\": \"x\", \"format\": \"qwen-prm\"}}",
+        "{\"kind\": \"prm\", \"options\": {\"model\": \"x\", \"format\": \"qwen-7b\"}}",
         "{\"kind\": \"prm\", \"options\": {\"model\": \"x\", \"dense_mode\": \"sum\"}}",
         "{\"kind\": \"prm\", \"options\": {\"model\": \"x\", \"densee\": true}}",
     };
@@ -191,7 +235,7 @@ static void test_bad_options(void **s) {
 }
 
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_prm_reward), cmocka_unit_test(test_shepherd),
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_prm_reward), cmocka_unit_test(test_shepherd), cmocka_unit_test(test_skywork_dense),
                                        cmocka_unit_test(test_bad_options)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -184,12 +184,12 @@ static void test_tts(void **s) {
     test_expect_cli_error("out of range (vocab size 256)", "%s tts --model %s --data %s --orm %s --max-new-tokens 4 %s",
                  rlc_bin(), model, data, fixture("models/qwen2-score"), o);
     /* PRM options */
-    test_expect_cli_error("--prm-format must be generic or math-shepherd",
+    test_expect_cli_error("--prm-format must be generic, math-shepherd, qwen or skywork",
                           "%s tts --model %s --data %s --prm %s --prm-format bogus %s", rlc_bin(), model, data, prm, o);
     test_expect_cli_error("--prm-agg must be last, min, prod or mean",
                           "%s tts --model %s --data %s --prm %s --prm-agg max %s", rlc_bin(), model, data, prm, o);
-    test_expect_cli_error("2-layer MLP", "%s tts --model %s --data %s --prm %s --prm-format qwen-prm %s", rlc_bin(),
-                          model, data, prm, o);
+    test_expect_cli_error("expects a Qwen2ForProcessRewardModel checkpoint",
+                          "%s tts --model %s --data %s --prm %s --prm-format qwen-prm %s", rlc_bin(), model, data, prm, o);
     test_expect_cli_error("need --prm", "%s tts --model %s --data %s --prm-agg min %s", rlc_bin(), model, data, o);
     test_expect_cli_error("needs a score head with 1 label (it has 0)",
                           "%s tts --model %s --data %s --prm %s --max-new-tokens 4 %s", rlc_bin(), model, data, model, o);
@@ -353,6 +353,18 @@ static void test_search(void **s) {
     unlink(js), unlink(svg);
     char o[2048];
     snprintf(o, sizeof o, "--out %s --plot %s", js, svg);
+    /* DVTS guided by a Qwen2.5-Math-PRM-layout checkpoint (its own tokenizer and chat layout) */
+    if (test_run(log, sizeof log,
+                 "%s tts --model %s --data %s --prm %s --prm-format qwen --method dvts --n 4 --beam-width 2 "
+                 "--max-iterations 3 --step-delimiter ' ' --max-new-tokens 16 --out %s",
+                 rlc_bin(), model, data, fixture("models/qwen-prm-tiny"), js))
+        fail_msg("tts qwen prm: %s", log);
+    assert_non_null(j = rlc_json_load_file(js));
+    assert_string_equal(cJSON_GetObjectItem(j, "prm_format")->valuestring, "qwen");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "search")), 1);
+    assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "search"), 0), "prm_tokens")->valuedouble > 0);
+    cJSON_Delete(j);
+    unlink(js);
     test_expect_cli_error("need a process reward model", "%s tts --model %s --data %s --method beam %s", rlc_bin(), model,
                           data, o);
     test_expect_cli_error("multiple of --beam-width 4", "%s tts --model %s --data %s --prm %s --method dvts --n 2 %s",
@@ -369,8 +381,48 @@ static void test_search(void **s) {
     free(d), free(data), free(cfgp), free(prm), free(js), free(js2), free(svg);
 }
 
+/* `rlc score --prm-format qwen|skywork` prints the reference step scores of the fixtures. */
+static void test_score_formats(void **s) {
+    (void)s;
+    const char *names[2] = {"models/qwen-prm-tiny", "models/skywork-prm-tiny"}, *fmts[2] = {"qwen", "skywork"};
+    for (int f = 0; f < 2; f++) {
+        char dir[512], ref[600], out[16384];
+        snprintf(dir, sizeof dir, "%s", fixture(names[f]));
+        snprintf(ref, sizeof ref, "%s.ref/prm.json", dir);
+        cJSON *r = rlc_json_load_file(ref);
+        assert_non_null(r);
+        const cJSON *c = cJSON_GetObjectItem(r, "cases")->child; /* the first case: 3 paragraphs */
+        char *d = test_tmpdir(), *rows = fs_join(d, "r.jsonl");
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "problem", cJSON_GetObjectItem(c, "question")->valuestring);
+        cJSON_AddStringToObject(row, "solution", cJSON_GetObjectItem(c, "solution")->valuestring);
+        char *line = cJSON_PrintUnformatted(row);
+        FILE *fp = fopen(rows, "w");
+        fprintf(fp, "%s\n", line);
+        fclose(fp);
+        free(line);
+        cJSON_Delete(row);
+        if (test_run_stdout(out, sizeof out, "%s score --model %s --prm-format %s --tokenizer %s --jsonl %s", rlc_bin(),
+                            dir, fmts[f], fixture("models/qwen2-tiny"), rows))
+            fail_msg("score %s: %s", fmts[f], out);
+        cJSON *j = cJSON_Parse(out);
+        if (!j) fail_msg("not JSON: %s", out);
+        const cJSON *steps = cJSON_GetObjectItem(j, "steps"), *want = cJSON_GetObjectItem(c, "scores");
+        assert_int_equal(cJSON_GetArraySize(steps), cJSON_GetArraySize(want));
+        for (int k = 0; k < cJSON_GetArraySize(want); k++) {
+            double v = cJSON_GetObjectItem(cJSON_GetArrayItem(steps, k), "score")->valuedouble;
+            assert_true(fabs(v - cJSON_GetArrayItem(want, k)->valuedouble) < 1e-4);
+        }
+        cJSON_Delete(j), cJSON_Delete(r);
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+        assert_int_equal(system(cmd), 0);
+        free(rows), free(d);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_tts), cmocka_unit_test(test_score),
-                                       cmocka_unit_test(test_search)};
+                                       cmocka_unit_test(test_search), cmocka_unit_test(test_score_formats)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
