@@ -26,7 +26,7 @@
 #include "cli/tts.h"
 #include "tts/sweep.h"
 
-enum { NOPTS = 15 };
+enum { NOPTS = 19 };
 
 /* --method: a comma-separated subset of bon, majority, weighted, beam, dvts. */
 static int parse_methods(tts_run_t *r) {
@@ -79,6 +79,8 @@ static int tts_parse(tts_run_t *r, int argc, char **argv) {
     r->delimiter = "\\n\\n";
     r->beam_width = 4;
     r->max_iter = 40;
+    r->difficulty = "pass";
+    r->bins = 5;
     cli_opt_t opts[NOPTS + CLI_SAMPLE_NOPTS] = {
         {"--model", OPT_STR, &r->model, "Hugging Face model directory (the policy)", 1, 0},
         {"--data", OPT_STR, &r->data, "JSONL dataset", 1, 0},
@@ -99,6 +101,11 @@ static int tts_parse(tts_run_t *r, int argc, char **argv) {
         {"--lookahead", OPT_INT, &r->lookahead, "greedy steps rolled out before a candidate is scored", 0, 0},
         {"--filter-duplicates", OPT_FLAG, &r->filter_dups, "beam search: drop active beams with the same text", 0, 0},
         {"--step-delimiter", OPT_STR, &r->delimiter, "a search step ends at this text (C escapes \\n \\t)", 0, 0},
+        {"--compute-optimal", OPT_FLAG, &r->compute_optimal,
+         "bin problems by difficulty and report the best method per bin and N (runs the sampling sweep)", 0, 0},
+        {"--difficulty", OPT_STR, &r->difficulty, "difficulty for the bins: pass (pass rate) or prm (mean PRM score)", 0, 0},
+        {"--bins", OPT_INT, &r->bins, "difficulty bins (quantiles)", 0, 0},
+        {"--co-plot", OPT_STR, &r->co_plot, "SVG plot of accuracy vs generated tokens with the compute-optimal curve", 0, 0},
     };
     int nopts = NOPTS + cli_sample_opts(opts + NOPTS, &r->sa);
     int rc = cli_parse(argc, argv, opts, nopts,
@@ -118,8 +125,13 @@ static int tts_parse(tts_run_t *r, int argc, char **argv) {
         (rc = parse_delimiter(r, r->delim_buf, sizeof r->delim_buf)) ||
         (rc = cli_check_range("--beam-width", r->beam_width, 1, 4096)) ||
         (rc = cli_check_range("--max-iterations", r->max_iter, 1, 10000)) ||
-        (rc = cli_check_range("--lookahead", r->lookahead, 0, 100)))
+        (rc = cli_check_range("--lookahead", r->lookahead, 0, 100)) || (rc = cli_check_range("--bins", r->bins, 1, 100)))
         return rc;
+    if (strcmp(r->difficulty, "pass") && strcmp(r->difficulty, "prm"))
+        return rlc_errc(RLC_EINVAL, "--difficulty must be pass or prm (got '%s')", r->difficulty);
+    if (!strcmp(r->difficulty, "prm") && !r->prm_dir) return rlc_errc(RLC_EINVAL, "--difficulty prm needs --prm");
+    if (r->co_plot && !r->compute_optimal) return rlc_errc(RLC_EINVAL, "--co-plot needs --compute-optimal");
+    if (r->compute_optimal) r->do_sample = 1; /* the difficulty estimate and the sampling methods */
     r->K = r->ns[r->n_ns - 1];
     math_opts_default(&r->mo);
     cli_sample_math_opts(&r->sa, &r->mo);
@@ -130,7 +142,12 @@ static int tts_parse(tts_run_t *r, int argc, char **argv) {
     const char *inputs[1] = {r->data};
     if ((rc = cli_check_output("--out", r->out, inputs, 1)) || (rc = cli_check_output("--plot", r->plot, inputs, 1)))
         return rc;
-    if (r->out && r->plot && !strcmp(r->out, r->plot)) return rlc_errc(RLC_EINVAL, "--out and --plot are the same file");
+    if ((rc = cli_check_output("--co-plot", r->co_plot, inputs, 1))) return rc;
+    const char *outs[3] = {r->out, r->plot, r->co_plot};
+    for (int i = 0; i < 3; i++)
+        for (int j = i + 1; j < 3; j++)
+            if (outs[i] && outs[j] && !strcmp(outs[i], outs[j]))
+                return rlc_errc(RLC_EINVAL, "--out, --plot and --co-plot must be different files");
     return cli_sample_load(r->data, &r->sa, &r->ds);
 }
 
@@ -277,7 +294,7 @@ static int tts_report(tts_run_t *r) {
                           .prm_format = rlc_prm_format_name(r->prm_fmt), .prm_agg = rlc_step_agg_name(r->agg),
                           .search = r->spts, .n_search = r->n_spts};
     int n_pts = r->do_sample ? r->n_ns : 0;
-    char *md = NULL, *json_txt = NULL, *svg = NULL;
+    char *md = NULL, *json_txt = NULL, *svg = NULL, *co_svg = NULL;
     cJSON *summary = NULL;
     int rc = n_pts ? tts_sweep(&sc, r->tab, r->ns, n_pts, &r->mo, r->pts) : 0;
     if (!rc && !(md = tts_sweep_markdown(&sc, r->pts, n_pts))) rc = RLC_ENOMEM;
@@ -286,17 +303,17 @@ static int tts_report(tts_run_t *r) {
         if (!(summary = tts_sweep_json(&sc, r->pts, n_pts))) rc = RLC_ENOMEM;
         cli_model_record(&r->cm, summary);
         if (!rc) rc = tts_items_json(r, summary);
-        if (!rc && !(json_txt = rlc_json_print(summary, 1))) rc = RLC_ENOMEM;
     }
+    if (!rc) rc = tts_co_report(r, &md, summary, &co_svg);
+    if (!rc && r->out && !(json_txt = rlc_json_print(summary, 1))) rc = RLC_ENOMEM;
     if (!rc && r->out) rc = fs_write_atomic(r->out, json_txt, strlen(json_txt));
     if (!rc && r->plot) rc = fs_write_atomic(r->plot, svg, strlen(svg));
+    if (!rc && r->co_plot) rc = fs_write_atomic(r->co_plot, co_svg, strlen(co_svg));
     if (!rc) {
         fputs(md, stdout);
         fflush(stdout);
     }
-    free(md);
-    free(svg);
-    free(json_txt);
+    free(md), free(svg), free(co_svg), free(json_txt);
     cJSON_Delete(summary);
     return rc;
 }
@@ -308,7 +325,7 @@ static void tts_free(tts_run_t *r) {
     }
     free(r->pids), free(r->plen), free(r->reqs), free(r->formats), free(r->tab), free(r->answers), free(r->pts);
     for (size_t q = 0; r->psteps && q < (size_t)r->P * r->K; q++) free(r->psteps[q]);
-    free(r->psteps), free(r->pnsteps), free(r->ns), free(r->spts);
+    free(r->psteps), free(r->pnsteps), free(r->ns), free(r->spts), free(r->co_correct), free(r->co_tokens);
     gen_engine_free(r->e);
     rlc_orm_close(&r->orm);
     rlc_prm_close(&r->prm);
@@ -327,8 +344,10 @@ int cmd_tts(int argc, char **argv) {
     }
     if (!rc) rc = tts_open(&r);
     if (!rc) rc = tts_prompts(&r);
+    if (!rc) rc = tts_co_prepare(&r);
     if (!rc && r.do_sample) rc = tts_sample(&r);
     if (!rc && r.do_sample) rc = tts_score(&r);
+    if (!rc) rc = tts_co_fill_sampling(&r);
     if (!rc) rc = tts_run_searches(&r);
     if (!rc) rc = tts_report(&r);
     tts_free(&r);

@@ -37,9 +37,25 @@ typedef struct {
     long beam_width, max_iter, lookahead;
     tts_search_point_t *spts;
     int n_spts;
+    /* --compute-optimal: per-problem outcomes of every method at every N (tts/optimal.h) */
+    int compute_optimal, co_m, co_search[2]; /* co_search[method]: its column, -1 none */
+    const char *difficulty, *co_plot;
+    long bins;
+    const char *co_names[8];
+    signed char *co_correct; /* [(m * n_ns + k) * P + p] */
+    long *co_tokens;
 } tts_run_t;
 
 /* Beam search and DVTS (those chosen by --method) at every N of the sweep that is a multiple
  * of the beam width, into r->spts. */
 int tts_run_searches(tts_run_t *r);
+
+/* tts_optimal.c: the method columns and tables (after the prompts are known); the sampling
+ * methods' per-problem outcomes (after scoring); a search's outcome for one problem; the
+ * report parts (markdown appended to *md, "compute_optimal" added to summary when given,
+ * the SVG for --co-plot). */
+int tts_co_prepare(tts_run_t *r);
+int tts_co_fill_sampling(tts_run_t *r);
+void tts_co_record(tts_run_t *r, int method, int n, int p, int correct, long tokens);
+int tts_co_report(tts_run_t *r, char **md, cJSON *summary, char **svg);
 

@@ -12,6 +12,7 @@
 
 /* Grade the finals of one problem and add its picks to the point. */
 static int grade_finals(tts_run_t *r, int p, const tts_search_out_t *o, tts_engine_ops_t *eo, tts_search_point_t *pt) {
+    tts_co_record(r, r->co_search[pt->method], pt->n, p, 0, o->gen_tokens); /* no final: wrong */
     int n = o->n_finals, rc = 0;
     if (!n) return 0;
     tts_sample_t *s = calloc((size_t)n, sizeof *s);
@@ -36,6 +37,7 @@ static int grade_finals(tts_run_t *r, int p, const tts_search_out_t *o, tts_engi
         pt->best += b >= 0 && s[b].correct;
         pt->weighted += w >= 0 && s[w].correct;
         pt->majority += m >= 0 && s[m].correct;
+        tts_co_record(r, r->co_search[pt->method], pt->n, p, w >= 0 && s[w].correct, o->gen_tokens);
     }
     free(s), free(ans), free(cl);
     return rc;

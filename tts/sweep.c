@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/sbuf.h"
+#include "core/svgplot.h"
 #include "rewards/evalsum.h"
 
 int tts_cluster(const tts_sample_t *s, int n, const math_opts_t *o, int *cluster) {
@@ -181,75 +183,35 @@ cJSON *tts_sweep_json(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pt
     return j;
 }
 
-/* A growing malloc'd string; on allocation failure it is freed and stays NULL. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int failed;
-} sbuf_t;
-
-static void sb_printf(sbuf_t *b, const char *fmt, ...) {
-    if (b->failed) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = 1;
-        return;
-    }
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = (b->cap ? b->cap * 2 : 1024) + (size_t)n;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->failed = 1;
-            return;
-        }
-        b->s = s, b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-static char *sb_done(sbuf_t *b) {
-    if (b->failed) {
-        free(b->s);
-        return NULL;
-    }
-    return b->s;
-}
-
-static void search_markdown(sbuf_t *b, const tts_sweep_cfg_t *c) {
+static void search_markdown(rlc_sbuf_t *b, const tts_sweep_cfg_t *c) {
     if (!c->n_search) return;
-    sb_printf(b, "%s| method | N | best score | PRM-weighted maj | majority | tokens | PRM tokens | FLOPs | iterations |\n",
+    rlc_sbuf_printf(b, "%s| method | N | best score | PRM-weighted maj | majority | tokens | PRM tokens | FLOPs | iterations |\n",
               c->n_max ? "\n" : "");
-    sb_printf(b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    rlc_sbuf_printf(b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int k = 0; k < c->n_search; k++) {
         const tts_search_point_t *q = &c->search[k];
-        sb_printf(b, "| %s | %d | %.4f | %.4f | %.4f | %ld | %ld | %.3e | %.1f |\n", q->method == 1 ? "dvts" : "beam",
+        rlc_sbuf_printf(b, "| %s | %d | %.4f | %.4f | %.4f | %ld | %ld | %.3e | %.1f |\n", q->method == 1 ? "dvts" : "beam",
                   q->n, q->best, q->weighted, q->majority, q->tokens, q->prm_tokens, q->flops, q->iterations);
     }
 }
 
 char *tts_sweep_markdown(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts) {
-    sbuf_t b = {0};
+    rlc_sbuf_t b = {0};
     if (!c->n_max) {
         search_markdown(&b, c);
-        return sb_done(&b);
+        return rlc_sbuf_done(&b);
     }
-    sb_printf(&b, "| N | pass@N | majority@N |%s%s tokens | FLOPs |\n", c->scored ? " best-of-N | weighted maj@N |" : "",
+    rlc_sbuf_printf(&b, "| N | pass@N | majority@N |%s%s tokens | FLOPs |\n", c->scored ? " best-of-N | weighted maj@N |" : "",
               c->prm_scored ? " PRM best-of-N | PRM weighted maj@N |" : "");
-    sb_printf(&b, "|---:|---:|---:|%s%s---:|---:|\n", c->scored ? "---:|---:|" : "", c->prm_scored ? "---:|---:|" : "");
+    rlc_sbuf_printf(&b, "|---:|---:|---:|%s%s---:|---:|\n", c->scored ? "---:|---:|" : "", c->prm_scored ? "---:|---:|" : "");
     for (int k = 0; k < n_pts; k++) {
-        sb_printf(&b, "| %d | %.4f | %.4f |", pts[k].n, pts[k].pass, pts[k].maj);
-        if (c->scored) sb_printf(&b, " %.4f | %.4f |", pts[k].best_of_n, pts[k].weighted);
-        if (c->prm_scored) sb_printf(&b, " %.4f | %.4f |", pts[k].prm_best, pts[k].prm_weighted);
-        sb_printf(&b, " %ld | %.3e |\n", pts[k].tokens, pts[k].flops);
+        rlc_sbuf_printf(&b, "| %d | %.4f | %.4f |", pts[k].n, pts[k].pass, pts[k].maj);
+        if (c->scored) rlc_sbuf_printf(&b, " %.4f | %.4f |", pts[k].best_of_n, pts[k].weighted);
+        if (c->prm_scored) rlc_sbuf_printf(&b, " %.4f | %.4f |", pts[k].prm_best, pts[k].prm_weighted);
+        rlc_sbuf_printf(&b, " %ld | %.3e |\n", pts[k].tokens, pts[k].flops);
     }
     search_markdown(&b, c);
-    return sb_done(&b);
+    return rlc_sbuf_done(&b);
 }
 
 static double method_value(const tts_point_t *p, int m) {
@@ -265,10 +227,9 @@ static double method_value(const tts_point_t *p, int m) {
 
 /* One curve of the plot: points (N, accuracy). */
 typedef struct {
-    const char *name, *color;
+    const char *name;
     int n;
-    int xs[64];
-    double ys[64];
+    double xs[64], ys[64];
 } series_t;
 
 /* The curves: the sweep's methods, then the searches' best-score and weighted picks. */
@@ -276,19 +237,17 @@ static int plot_series(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_p
     static const char *names[] = {"pass@N", "majority@N", "best-of-N (ORM)", "weighted maj@N (ORM)",
                                   "best-of-N (PRM)", "weighted maj@N (PRM)", "beam: best", "beam: weighted",
                                   "DVTS: best", "DVTS: weighted"};
-    static const char *colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
     int ns = 0;
     for (int m = 0; m < 6 && c->n_max; m++) {
         if ((m == 2 || m == 3) && !c->scored) continue;
         if ((m == 4 || m == 5) && !c->prm_scored) continue;
         series_t *q = &out[ns++];
-        q->name = names[m], q->color = colors[m], q->n = 0;
+        q->name = names[m], q->n = 0;
         for (int k = 0; k < n_pts && q->n < 64; k++) q->xs[q->n] = pts[k].n, q->ys[q->n++] = method_value(&pts[k], m);
     }
     for (int m = 0; m < 4; m++) {
         series_t *q = &out[ns];
-        q->name = names[6 + m], q->color = colors[6 + m], q->n = 0;
+        q->name = names[6 + m], q->n = 0;
         for (int k = 0; k < c->n_search && q->n < 64; k++)
             if (c->search[k].method == m / 2)
                 q->xs[q->n] = c->search[k].n, q->ys[q->n++] = m % 2 ? c->search[k].weighted : c->search[k].best;
@@ -298,62 +257,14 @@ static int plot_series(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_p
 }
 
 char *tts_sweep_svg(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pts) {
-    const int W = 640, H = 400, L = 60, R = 170, T = 30, B = 50;
-    const double pw = W - L - R, ph = H - T - B;
     series_t se[10];
-    int n_se = plot_series(c, pts, n_pts, se), nmin = 1 << 30, nmax = 0;
-    for (int i = 0; i < n_se; i++)
-        for (int k = 0; k < se[i].n; k++) nmin = se[i].xs[k] < nmin ? se[i].xs[k] : nmin, nmax = se[i].xs[k] > nmax ? se[i].xs[k] : nmax;
-    double lo = nmax ? log2(nmin) : 0, hi = nmax ? log2(nmax) : 1;
-    if (hi <= lo) lo -= 1, hi += 1; /* a single N sits in the middle */
-    sbuf_t b = {0};
-    sb_printf(&b,
-              "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-              "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-              "font-family=\"sans-serif\" font-size=\"12\">\n"
-              "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n"
-              "<text x=\"%g\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">Accuracy vs N (%d problems)</text>\n",
-              W, H, W, H, W, H, L + pw / 2, c->n_problems);
-    /* axes and grid: y in [0, 1], x log2(N) */
-    for (int t = 0; t <= 5; t++) {
-        double y = T + ph - ph * t / 5.0;
-        sb_printf(&b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", L, y, L + pw, y);
-        sb_printf(&b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.1f</text>\n", L - 6, y + 4, t / 5.0);
-    }
-    for (int v = nmin; v <= nmax; v++) { /* a tick at every N some curve has */
-        int has = 0;
-        for (int i = 0; i < n_se && !has; i++)
-            for (int k = 0; k < se[i].n && !has; k++) has = se[i].xs[k] == v;
-        if (!has) continue;
-        double x = L + pw * (log2(v) - lo) / (hi - lo);
-        sb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%d</text>\n", x, T + ph + 18, v);
-    }
-    sb_printf(&b,
-              "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n"
-              "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.1f\" stroke=\"black\"/>\n"
-              "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">N (samples or beams per problem, log scale)</text>\n"
-              "<text x=\"16\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 16 %.1f)\">accuracy</text>\n",
-              L, T + ph, L + pw, T + ph, L, T, L, T + ph, L + pw / 2, H - 12, T + ph / 2, T + ph / 2);
-    for (int i = 0; i < n_se; i++) {
-        const series_t *q = &se[i];
-        sb_printf(&b, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", q->color);
-        for (int k = 0; k < q->n; k++) {
-            double x = L + pw * (log2(q->xs[k]) - lo) / (hi - lo), y = T + ph - ph * (isfinite(q->ys[k]) ? q->ys[k] : 0);
-            sb_printf(&b, "%s%.1f,%.1f", k ? " " : "", x, y);
-        }
-        sb_printf(&b, "\"/>\n");
-        for (int k = 0; k < q->n; k++) {
-            double x = L + pw * (log2(q->xs[k]) - lo) / (hi - lo), y = T + ph - ph * (isfinite(q->ys[k]) ? q->ys[k] : 0);
-            sb_printf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", x, y, q->color);
-        }
-        double ly = T + 10 + 20.0 * i;
-        sb_printf(&b,
-                  "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n"
-                  "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n",
-                  L + pw + 12, ly, L + pw + 32, ly, q->color, L + pw + 38, ly + 4, q->name);
-    }
-    sb_printf(&b, "</svg>\n");
-    return sb_done(&b);
+    rlc_plot_series_t ps[10];
+    int n = plot_series(c, pts, n_pts, se);
+    for (int i = 0; i < n; i++) ps[i] = (rlc_plot_series_t){se[i].name, NULL, se[i].n, se[i].xs, se[i].ys, 0};
+    char title[96];
+    snprintf(title, sizeof title, "Accuracy vs N (%d problems)", c->n_problems);
+    rlc_plot_t p = {title, "N (samples or beams per problem, log scale)", "accuracy", 1, 1, 0, 1};
+    return rlc_plot_svg(&p, ps, n);
 }
 
 int tts_parse_ns(const char *s, int **ns, int *n) {
