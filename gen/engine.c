@@ -15,6 +15,7 @@ const char *gen_finish_name(gen_finish_t f) {
     case GEN_FINISH_EOS: return "eos";
     case GEN_FINISH_STOP: return "stop";
     case GEN_FINISH_LENGTH: return "length";
+    case GEN_FINISH_SCORED: return "scored";
     default: return "none";
     }
 }
@@ -128,12 +129,12 @@ void gen_warn_vocab(const rlc_model_t *m, const tok_t *tok) {
 
 int gen_engine_create(gen_engine_t **out, rlc_model_t *m, const tok_t *tok, const gen_engine_cfg_t *cfg) {
     *out = NULL;
-    if (m->cfg.head != RLC_HEAD_LM) return rlc_errc(RLC_EINVAL, "generation needs a model with an LM head");
-    gen_warn_vocab(m, tok);
+    if (m->cfg.head == RLC_HEAD_LM) gen_warn_vocab(m, tok);
     gen_engine_t *e = rlc_calloc(1, sizeof *e);
     if (!e) return RLC_ENOMEM;
     e->m = m;
     e->tok = tok;
+    e->width = rlc_model_step_width(m);
     if (cfg) e->cfg = *cfg;
     if (e->cfg.page_size <= 0) e->cfg.page_size = 16;
     if (e->cfg.max_batch_tokens <= 0) e->cfg.max_batch_tokens = 512;
@@ -185,10 +186,12 @@ static void free_request(request_t *r) {
             free(r->outs[i].logp);
             free(r->outs[i].trainable);
             free(r->outs[i].text);
+            free(r->outs[i].scores);
         }
     free(r->outs);
     free(r->seqs);
     free(r->stop_ids);
+    free(r->score_pos);
     if (r->stops)
         for (int i = 0; i < r->p.n_stop_strings; i++) free(r->stops[i]);
     if (r->markers)
@@ -210,6 +213,7 @@ void gen_engine_free(gen_engine_t *e) {
     free(e->b_ids), free(e->b_pos), free(e->b_slots), free(e->b_cu), free(e->b_ctx), free(e->b_bt);
     free(e->b_rows), free(e->s_tok), free(e->s_logp), free(e->s_par), free(e->sel), free(e->sel_take);
     free(e->out_seq);
+    free(e->h_scores);
     free(e);
 }
 
@@ -221,7 +225,26 @@ static char **dup_strs(const char *const *s, int n) {
     return o;
 }
 
+/* A score-only request's positions for a sequence of n tokens whose first computed position
+ * is `first`. */
+static int check_score(const gen_engine_t *e, const gen_params_t *p, int n, int first) {
+    if (!p->score_only) return 0;
+    if (p->n != 1) return rlc_errc(RLC_EINVAL, "a score-only request has n = 1 (got %d)", p->n);
+    if (p->n_score_pos < 0 || (p->n_score_pos && !p->score_pos))
+        return rlc_errc(RLC_EINVAL, "score-only request: missing positions");
+    if (p->n_stop_strings || p->n_tool_markers) return rlc_errc(RLC_EINVAL, "a score-only request samples nothing");
+    for (int i = 0; i < p->n_score_pos; i++)
+        if (p->score_pos[i] < first || p->score_pos[i] >= n || (i && p->score_pos[i] <= p->score_pos[i - 1]))
+            return rlc_errc(RLC_EINVAL, "score position %d: outside %d..%d or not increasing", p->score_pos[i], first,
+                            n - 1);
+    (void)e;
+    return 0;
+}
+
 static int check_params(const gen_engine_t *e, const gen_params_t *p) {
+    if (p->score_only) return 0; /* checked by check_score with the sequence's length */
+    if (e->m->cfg.head != RLC_HEAD_LM)
+        return rlc_errc(RLC_EINVAL, "generation needs a model with an LM head (this one only scores)");
     if (p->n < 1) return rlc_errc(RLC_EINVAL, "n (samples per prompt) must be at least 1, got %d", p->n);
     if (!(p->temperature >= 0)) return rlc_errc(RLC_EINVAL, "temperature must be >= 0, got %g", p->temperature);
     if (!(p->top_p > 0 && p->top_p <= 1)) return rlc_errc(RLC_EINVAL, "top_p must be in (0, 1], got %g", p->top_p);
@@ -260,6 +283,19 @@ static int new_request(gen_engine_t *e, const gen_params_t *p, void *tag) {
     for (int i = 0; i < p->n; i++) r->seqs[i] = -1;
     if (p->n_stop_ids) memcpy(r->stop_ids, p->stop_ids, (size_t)p->n_stop_ids * sizeof *r->stop_ids);
     r->p.stop_ids = r->stop_ids;
+    if (p->score_only) {
+        int k = p->n_score_pos;
+        r->score_pos = rlc_malloc((size_t)(k ? k : 1) * sizeof *r->score_pos);
+        r->outs[0].scores = rlc_malloc((size_t)(k ? k : 1) * (size_t)e->width * sizeof(float));
+        if (!r->score_pos || !r->outs[0].scores) {
+            free_request(r);
+            return RLC_ENOMEM;
+        }
+        if (k) memcpy(r->score_pos, p->score_pos, (size_t)k * sizeof *r->score_pos);
+        r->p.score_pos = r->score_pos;
+        r->outs[0].n_scores = k;
+        r->outs[0].score_width = e->width;
+    }
     r->p.stop_strings = (const char *const *)r->stops;
     r->p.tool_markers = (const char *const *)r->markers;
     return e->n_reqs++;
@@ -267,9 +303,9 @@ static int new_request(gen_engine_t *e, const gen_params_t *p, void *tag) {
 
 static int check_fits(const gen_engine_t *e, int n_prompt, const gen_params_t *p) {
     int ctx = e->m->cfg.max_position_embeddings;
-    if (n_prompt >= ctx)
+    if (n_prompt >= ctx + (p->score_only != 0))
         return rlc_errc(RLC_ERANGE, "prompt of %d tokens does not fit the model's context (%d)", n_prompt, ctx);
-    long total = (long)n_prompt + p->max_new_tokens;
+    long total = (long)n_prompt + (p->score_only ? 0 : p->max_new_tokens);
     if (total > ctx) total = ctx;
     long pages = (total + e->kv.page_size - 1) / e->kv.page_size;
     if (pages > e->kv.num_pages)
@@ -287,7 +323,7 @@ int gen_submit(gen_engine_t *e, const int32_t *prompt, int n_prompt, const gen_p
         if (prompt[i] < 0 || prompt[i] >= e->m->cfg.vocab_size)
             return rlc_errc(RLC_ERANGE, "prompt token %d at position %d is out of range (vocab size %d)", prompt[i],
                             i, e->m->cfg.vocab_size);
-    if ((rc = check_fits(e, n_prompt, p))) return rc;
+    if ((rc = check_fits(e, n_prompt, p)) || (rc = check_score(e, p, n_prompt, 0))) return rc;
     int req = new_request(e, p, tag);
     if (req < 0) return req;
     seq_t *s = seq_new(e, req, 0, prompt, n_prompt, n_prompt);
@@ -318,6 +354,7 @@ int gen_fork(gen_engine_t *e, int req, int sample, int prefix_len, const int32_t
                             e->m->cfg.vocab_size);
     int rc = check_params(e, p), n = prefix_len + n_extra;
     if (!rc) rc = check_fits(e, n, p);
+    if (!rc) rc = check_score(e, p, n, prefix_len - 1);
     if (rc) return rc;
     int32_t *toks = rlc_malloc((size_t)n * sizeof *toks);
     if (!toks) return RLC_ENOMEM;
@@ -493,21 +530,37 @@ static int step_select(gen_engine_t *e, const int *order, int n_active, int *nse
  * completes its prompt samples n times (once per sibling); 0 for a partial chunk. */
 static int out_reps(const gen_engine_t *e, int i) {
     const seq_t *s = e->seqs[e->sel[i]];
-    if (s->n_cached + e->sel_take[i] != s->n_toks) return 0;
     const request_t *r = &e->reqs[s->req];
+    if (r->p.score_only || s->n_cached + e->sel_take[i] != s->n_toks) return 0;
     return (s->sample == 0 && r->spawned < r->n) ? r->n : 1;
 }
 
-/* Pack the selected chunks into the model's step batch; *n_out sampled rows. */
-static int step_pack(gen_engine_t *e, int nsel, int ntok, rlc_step_batch_t *sb, int *n_out_p) {
-    int max_pages = 1, max_ctx = 1, n_out = 0;
+/* Score rows of selected sequence i (a score-only request's positions in this chunk):
+ * positions[*first .. *first + return). */
+static int score_rows(const gen_engine_t *e, int i, int *first) {
+    const seq_t *s = e->seqs[e->sel[i]];
+    const gen_params_t *p = &e->reqs[s->req].p;
+    int k = 0, n = 0, lo = s->n_cached, hi = s->n_cached + e->sel_take[i];
+    if (!p->score_only) return 0;
+    while (k < p->n_score_pos && p->score_pos[k] < lo) k++;
+    *first = k;
+    while (k + n < p->n_score_pos && p->score_pos[k + n] < hi) n++;
+    return n;
+}
+
+/* Pack the selected chunks into the model's step batch: *n_out sampled rows, then
+ * *n_score_p score rows. */
+static int step_pack(gen_engine_t *e, int nsel, int ntok, rlc_step_batch_t *sb, int *n_out_p, int *n_score_p) {
+    int max_pages = 1, max_ctx = 1, n_out = 0, n_score = 0, f;
     for (int i = 0; i < nsel; i++) {
         seq_t *s = e->seqs[e->sel[i]];
         if (s->n_pages > max_pages) max_pages = s->n_pages;
         if (s->n_cached + e->sel_take[i] > max_ctx) max_ctx = s->n_cached + e->sel_take[i];
         n_out += out_reps(e, i);
+        n_score += score_rows(e, i, &f);
     }
-    int rc = ensure_scratch(e, ntok, n_out > nsel ? n_out : nsel, nsel * max_pages);
+    int rows = n_out + n_score;
+    int rc = ensure_scratch(e, ntok, rows > nsel ? rows : nsel, nsel * max_pages);
     if (rc) return rc;
     int t = 0, o = 0;
     e->b_cu[0] = 0;
@@ -529,14 +582,44 @@ static int step_pack(gen_engine_t *e, int nsel, int ntok, rlc_step_batch_t *sb, 
             o++;
         }
     }
+    for (int i = 0, row0 = 0; i < nsel; row0 = e->b_cu[++i]) { /* score rows after the sampled ones */
+        int k, n = score_rows(e, i, &k);
+        const seq_t *s = e->seqs[e->sel[i]];
+        for (int j = 0; j < n; j++) e->b_rows[o++] = row0 + e->reqs[s->req].p.score_pos[k + j] - s->n_cached;
+    }
     *sb = (rlc_step_batch_t){.n_tokens = ntok, .nseq = nsel, .ids = e->b_ids, .pos = e->b_pos, .slots = e->b_slots,
                              .cu_q = e->b_cu, .ctx_len = e->b_ctx, .block_table = e->b_bt, .max_pages = max_pages,
-                             .max_ctx = max_ctx, .n_out = n_out, .out_rows = e->b_rows};
-    if (!n_out) { /* only partial prefill chunks this step: still run, asking for one row */
+                             .max_ctx = max_ctx, .n_out = rows, .out_rows = e->b_rows};
+    if (!rows) { /* only partial prefill chunks this step: still run, asking for one row */
         sb->n_out = 1;
         e->b_rows[0] = 0;
     }
     *n_out_p = n_out;
+    *n_score_p = n_score;
+    return 0;
+}
+
+/* The score rows of a step (after the n_out sampled rows) into their requests' outputs;
+ * then score-only sequences whose tokens are all cached (after this step) finish. */
+static int step_scores(gen_engine_t *e, const float *out, int n_out, int n_score, int nsel) {
+    rlc_backend_t *be = e->m->be;
+    size_t W = (size_t)e->width, need = (size_t)n_score * W;
+    if (n_score) {
+        if (need > e->cap_h_scores) {
+            float *h = rlc_realloc(e->h_scores, need * sizeof *h);
+            if (!h) return RLC_ENOMEM;
+            e->h_scores = h;
+            e->cap_h_scores = need;
+        }
+        int rc = be->download(be, e->h_scores, out + (size_t)n_out * W, RLC_BUF_F32, need);
+        if (rc) return rc;
+    }
+    for (int i = 0, q = 0; i < nsel; i++) {
+        int k, n = score_rows(e, i, &k);
+        seq_t *s = e->seqs[e->sel[i]];
+        request_t *r = &e->reqs[s->req];
+        for (int j = 0; j < n; j++, q++) memcpy(r->outs[0].scores + (size_t)(k + j) * W, e->h_scores + (size_t)q * W, W * sizeof(float));
+    }
     return 0;
 }
 
@@ -583,23 +666,26 @@ int gen_step(gen_engine_t *e) {
     int *order = NULL, n_active = step_order(e, &order);
     if (n_active <= 0) return n_active;
     int rc = ensure_scratch(e, e->cfg.max_batch_tokens, n_active > e->cfg.max_seqs ? n_active : e->cfg.max_seqs, 0);
-    int nsel = 0, ntok = 0, n_out = 0;
+    int nsel = 0, ntok = 0, n_out = 0, n_score = 0;
     if (!rc) rc = step_select(e, order, n_active, &nsel, &ntok);
     free(order);
     if (rc) return rc;
     if (!nsel) return rlc_errc(RLC_ENOMEM, "no sequence could be scheduled (KV budget too small)");
     rlc_step_batch_t sb;
-    if ((rc = step_pack(e, nsel, ntok, &sb, &n_out))) return rc;
+    if ((rc = step_pack(e, nsel, ntok, &sb, &n_out, &n_score))) return rc;
     const float *logits = NULL;
     if ((rc = rlc_model_step(e->m, &e->kv, &sb, &logits))) return rc;
-    for (int i = 0; i < nsel; i++) {
+    if ((rc = step_scores(e, logits, n_out, n_score, nsel))) return rc;
+    for (int i = 0; i < nsel && !rc; i++) {
         seq_t *s = e->seqs[e->sel[i]];
         if (e->sel_take[i] > 1 || s->n_toks - s->n_cached > 1)
             e->st.prefill_tokens += e->sel_take[i];
         else
             e->st.decode_tokens += 1;
         s->n_cached += e->sel_take[i];
+        if (e->reqs[s->req].p.score_only && s->n_cached == s->n_toks) rc = seq_finish(e, s, GEN_FINISH_SCORED);
     }
+    if (rc) return rc;
     if (n_out && (rc = step_sample(e, logits, n_out))) return rc;
     e->st.steps++;
     e->st.seconds += rlc_now() - t0;

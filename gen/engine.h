@@ -20,9 +20,10 @@ typedef enum {
     GEN_FINISH_EOS,    /* an EOS / stop id was sampled (kept as the last token) */
     GEN_FINISH_STOP,   /* a stop string appeared in the text */
     GEN_FINISH_LENGTH, /* max_new_tokens or the model's context reached */
+    GEN_FINISH_SCORED, /* a score-only request: its tokens are cached and its outputs read */
 } gen_finish_t;
 
-const char *gen_finish_name(gen_finish_t f); /* "eos", "stop", "length" */
+const char *gen_finish_name(gen_finish_t f); /* "eos", "stop", "length", "scored" */
 
 typedef struct {
     float temperature; /* 0 = greedy */
@@ -40,6 +41,15 @@ typedef struct {
     const char *const *tool_markers; /* e.g. "</code>": pause, call the tool, append its output */
     int n_tool_markers;
     int max_tool_calls;
+    /* Score-only (reward models; the only kind a model without an LM head takes): nothing is
+     * sampled; the model's step output (rlc_model_step: logits, score-head values or hidden
+     * states) is kept at the token positions score_pos[n_score_pos] (strictly increasing
+     * indices into the whole token list; for a fork, at or after prefix_len - 1, the first
+     * position it computes), and the request finishes (GEN_FINISH_SCORED) once its tokens
+     * are cached. n must be 1; max_new_tokens and sampling parameters are ignored. */
+    int score_only;
+    const int32_t *score_pos;
+    int n_score_pos;
 } gen_params_t;
 
 void gen_params_default(gen_params_t *p);
@@ -80,6 +90,8 @@ typedef struct {
     gen_finish_t finish;
     int stop_index; /* which stop string, or -1 */
     int n_tool_calls;
+    float *scores; /* score-only: [n_scores, score_width] outputs at score_pos */
+    int n_scores, score_width;
 } gen_output_t;
 
 typedef struct {

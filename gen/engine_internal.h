@@ -31,7 +31,7 @@ typedef struct {
     int *seqs; /* index of each sample's sequence in e->seqs */
     gen_output_t *outs;
     /* owned copies of the parameter arrays */
-    int32_t *stop_ids;
+    int32_t *stop_ids, *score_pos;
     char **stops, **markers;
 } request_t;
 
@@ -47,6 +47,9 @@ struct gen_engine {
     int n_reqs, cap_reqs;
     int32_t eos[16];
     int n_eos;
+    int width; /* rlc_model_step_width: floats per output row */
+    float *h_scores; /* score rows of a step, on the host */
+    size_t cap_h_scores;
     long order;
     gen_stats_t st;
     /* step scratch (host) */

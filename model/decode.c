@@ -129,7 +129,7 @@ static int ws_plan(const rlc_model_t *m, size_t T, size_t O, size_t S, size_t BT
     idx[W_H] = rlc_layout_add(la, "swiglu", T * F * ea);
     idx[W_ROWS] = rlc_layout_add(la, "sampled rows", O * C * ea);
     idx[W_RSTD] = rlc_layout_add(lf, "rstd", T * 4);
-    idx[W_LOGITS] = rlc_layout_add(lf, "logits", O * (size_t)c->vocab_size * 4);
+    idx[W_LOGITS] = rlc_layout_add(lf, "logits", O * (size_t)rlc_model_step_width(m) * 4);
     idx[W_IDS] = rlc_layout_add(li, "ids", T * 4);
     idx[W_POS] = rlc_layout_add(li, "positions", T * 4);
     idx[W_SLOTS] = rlc_layout_add(li, "slots", T * 4);
@@ -244,7 +244,19 @@ static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc
         be->residual_rmsnorm_fwd(be, w->x, w->ln, w->rstd, w->xmid, w->tmp, next_norm, N, C, c->rms_norm_eps);
     }
     be->gather_rows(be, w->rows, w->ln, out_rows, b->n_out, C);
-    be->logits(be, w->logits, w->rows, P(m->off_lm_head), b->n_out, C, c->vocab_size);
+    if (c->head == RLC_HEAD_LM) {
+        be->logits(be, w->logits, w->rows, P(m->off_lm_head), b->n_out, C, c->vocab_size);
+    } else if (c->head == RLC_HEAD_SCORE) { /* the score head's values (tmp holds T >= n_out rows of C >= labels) */
+        be->matmul_fwd(be, w->tmp, w->rows, P(m->off_score_w), P(m->off_score_b), b->n_out, C, m->score_labels);
+        be->act_to_f32(be, w->logits, w->tmp, (size_t)b->n_out * m->score_labels);
+    } else { /* a trunk: the final hidden states themselves */
+        be->act_to_f32(be, w->logits, w->rows, (size_t)b->n_out * C);
+    }
+}
+
+int rlc_model_step_width(const rlc_model_t *m) {
+    const rlc_model_config_t *c = &m->cfg;
+    return c->head == RLC_HEAD_LM ? c->vocab_size : c->head == RLC_HEAD_SCORE ? m->score_labels : c->hidden_size;
 }
 
 /* ---- decode steps as graphs ----
@@ -363,7 +375,6 @@ static int step_graphed(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const 
 int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b, const float **logits) {
     rlc_backend_t *be = m->be;
     const rlc_model_config_t *c = &m->cfg;
-    if (c->head != RLC_HEAD_LM) return rlc_errc(RLC_EINVAL, "generation needs a model with an LM head");
     if (b->n_tokens <= 0 || b->nseq <= 0 || b->n_out <= 0) return rlc_errc(RLC_EINVAL, "empty decode step");
     for (int i = 0; i < b->n_tokens; i++)
         if (b->ids[i] < 0 || b->ids[i] >= c->vocab_size)

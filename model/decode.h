@@ -31,9 +31,11 @@ typedef struct {
     const int32_t *out_rows; /* [n_out]: token rows whose next-token logits are wanted */
 } rlc_step_batch_t;
 
-/* Run one step. *logits receives a device pointer to [n_out, V] fp32 logits, valid until
- * the next call. */
+/* Run one step. *logits receives a device pointer to [n_out, W] fp32 outputs, valid until
+ * the next call: the LM head's logits (W = vocab), a score-head model's values (W = labels),
+ * or a head-less model's final hidden states (W = hidden); W = rlc_model_step_width. */
 int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b, const float **logits);
+int rlc_model_step_width(const rlc_model_t *m);
 /* Pure decode steps (one new token and one sampled row per sequence) run as graphs on
  * backends that have them (CUDA): padded to a bucket of sequences, captured on the second
  * step of a bucket, then replayed with one launch. Counters for tests and logs. */

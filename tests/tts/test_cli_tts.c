@@ -353,6 +353,42 @@ static void test_search(void **s) {
     unlink(js), unlink(svg);
     char o[2048];
     snprintf(o, sizeof o, "--out %s --plot %s", js, svg);
+    /* --compute-optimal: bins partition the problems; per N the optimal curve is at least as
+     * good as every method (chosen in-sample) and its choice names a method per bin */
+    char *co = fs_join(d, "co.svg");
+    if (test_run(log, sizeof log,
+                 "%s tts --model %s --data %s --prm %s --method majority,beam --n 2,4 --beam-width 2 --max-iterations 3 "
+                 "--step-delimiter ' ' --max-new-tokens 16 --compute-optimal --bins 3 --out %s --co-plot %s",
+                 rlc_bin(), model, data, prm, js, co))
+        fail_msg("tts compute-optimal: %s", log);
+    assert_non_null(strstr(log, "Compute-optimal (3 difficulty bins by pass rate"));
+    assert_non_null(strstr(log, "| N | majority | best-of-N (PRM) | weighted (PRM) | beam (weighted) | compute-optimal |"));
+    assert_non_null(j = rlc_json_load_file(js));
+    const cJSON *cj = cJSON_GetObjectItem(j, "compute_optimal"), *bins = cJSON_GetObjectItem(cj, "bins");
+    int tot = 0;
+    for (const cJSON *b = bins->child; b; b = b->next) tot += cJSON_GetObjectItem(b, "size")->valueint;
+    assert_int_equal(cJSON_GetArraySize(bins), 3);
+    assert_int_equal(tot, 3);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cj, "budgets")), 2);
+    for (const cJSON *b = cJSON_GetObjectItem(cj, "budgets")->child; b; b = b->next) {
+        const cJSON *opt = cJSON_GetObjectItem(b, "compute_optimal");
+        double oa = cJSON_GetObjectItem(opt, "accuracy")->valuedouble;
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(opt, "choice")), 3);
+        int nm = 0;
+        for (const cJSON *m = cJSON_GetObjectItem(b, "methods")->child; m; m = m->next, nm++)
+            assert_true(oa >= cJSON_GetObjectItem(m, "accuracy")->valuedouble - 1e-12);
+        assert_int_equal(nm, 4);
+    }
+    cJSON_Delete(j);
+    assert_int_equal(fs_read_all(co, &sv, &svn), 0);
+    assert_non_null(strstr(sv, "compute-optimal"));
+    free(sv);
+    unlink(js), unlink(co);
+    test_expect_cli_error("--co-plot needs --compute-optimal", "%s tts --model %s --data %s --co-plot %s", rlc_bin(),
+                          model, data, co);
+    test_expect_cli_error("--difficulty prm needs --prm", "%s tts --model %s --data %s --compute-optimal --difficulty prm",
+                          rlc_bin(), model, data);
+    free(co);
     /* DVTS guided by a Qwen2.5-Math-PRM-layout checkpoint (its own tokenizer and chat layout) */
     if (test_run(log, sizeof log,
                  "%s tts --model %s --data %s --prm %s --prm-format qwen --method dvts --n 4 --beam-width 2 "
