@@ -26,7 +26,7 @@
 #include "cli/tts.h"
 #include "tts/sweep.h"
 
-enum { NOPTS = 19 };
+enum { NOPTS = 20 };
 
 /* --method: a comma-separated subset of bon, majority, weighted, beam, dvts. */
 static int parse_methods(tts_run_t *r) {
@@ -101,6 +101,8 @@ static int tts_parse(tts_run_t *r, int argc, char **argv) {
         {"--lookahead", OPT_INT, &r->lookahead, "greedy steps rolled out before a candidate is scored", 0, 0},
         {"--filter-duplicates", OPT_FLAG, &r->filter_dups, "beam search: drop active beams with the same text", 0, 0},
         {"--step-delimiter", OPT_STR, &r->delimiter, "a search step ends at this text (C escapes \\n \\t)", 0, 0},
+        {"--no-prm-cache", OPT_FLAG, &r->no_prm_cache,
+         "search: re-score each beam's whole text (a generic PRM otherwise keeps a KV cache per beam)", 0, 0},
         {"--compute-optimal", OPT_FLAG, &r->compute_optimal,
          "bin problems by difficulty and report the best method per bin and N (runs the sampling sweep)", 0, 0},
         {"--difficulty", OPT_STR, &r->difficulty, "difficulty for the bins: pass (pass rate) or prm (mean PRM score)", 0, 0},

@@ -33,7 +33,7 @@ typedef struct {
     /* methods: the sampling sweep (bon, majority, weighted) and the searches */
     const char *methods, *delimiter;
     char delim_buf[64];
-    int do_sample, do_search[2], filter_dups;
+    int do_sample, do_search[2], filter_dups, no_prm_cache;
     long beam_width, max_iter, lookahead;
     tts_search_point_t *spts;
     int n_spts;

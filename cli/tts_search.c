@@ -56,9 +56,17 @@ static int run_one(tts_run_t *r, int method, int n, const char **qs, tts_search_
     ec.sample.seed = (uint64_t)r->sa.seed * 1000003ull + (uint64_t)n * 7919u + (uint64_t)method;
     tts_search_out_t *out = calloc((size_t)r->P, sizeof *out);
     tts_engine_ops_t *eo = NULL;
-    int rc = out ? tts_engine_ops_create(&eo, &ec) : RLC_ENOMEM;
+    tts_prm_cache_t *pc = NULL;
+    int rc = out ? 0 : RLC_ENOMEM;
+    if (!rc && r->prm_fmt == RLC_PRM_GENERIC && !r->no_prm_cache) {
+        gen_engine_cfg_t pcfg = cli_sample_engine_cfg(&r->sa);
+        rc = tts_prm_cache_create(&pc, &r->prm, r->cm.tok, r->P, (const int32_t *const *)r->pids, r->plen, &pcfg);
+        ec.prm_cache = pc;
+    }
+    if (!rc) rc = tts_engine_ops_create(&eo, &ec);
     *pt = (tts_search_point_t){.method = method, .n = n};
     if (rc) {
+        tts_prm_cache_free(pc);
         free(out);
         return rc;
     }
@@ -87,6 +95,7 @@ static int run_one(tts_run_t *r, int method, int n, const char **qs, tts_search_
     tts_search_out_free(out, r->P);
     free(out);
     tts_engine_ops_free(eo);
+    tts_prm_cache_free(pc);
     return rc;
 }
 

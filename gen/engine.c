@@ -134,8 +134,8 @@ int gen_engine_create(gen_engine_t **out, rlc_model_t *m, const tok_t *tok, cons
     if (!e) return RLC_ENOMEM;
     e->m = m;
     e->tok = tok;
-    e->width = rlc_model_step_width(m);
     if (cfg) e->cfg = *cfg;
+    e->width = rlc_model_step_width(m, e->cfg.step_out);
     if (e->cfg.page_size <= 0) e->cfg.page_size = 16;
     if (e->cfg.max_batch_tokens <= 0) e->cfg.max_batch_tokens = 512;
     if (e->cfg.max_seqs <= 0) e->cfg.max_seqs = 256;
@@ -145,7 +145,8 @@ int gen_engine_create(gen_engine_t **out, rlc_model_t *m, const tok_t *tok, cons
         pages = (int)(budget / rlc_kv_page_bytes(m, e->cfg.page_size));
     }
     int rc = 0;
-    if (pages < 2) rc = rlc_errc(RLC_EINVAL, "the KV budget holds %d pages; at least 2 are needed", pages);
+    if (e->width <= 0) rc = rlc_errc(RLC_EINVAL, "the model has no score head for the engine's score requests");
+    if (!rc && pages < 2) rc = rlc_errc(RLC_EINVAL, "the KV budget holds %d pages; at least 2 are needed", pages);
     if (!rc) rc = rlc_kv_cache_init(&e->kv, m, pages, e->cfg.page_size);
     if (!rc) {
         e->refcnt = rlc_calloc((size_t)pages, sizeof *e->refcnt);
@@ -243,7 +244,7 @@ static int check_score(const gen_engine_t *e, const gen_params_t *p, int n, int 
 
 static int check_params(const gen_engine_t *e, const gen_params_t *p) {
     if (p->score_only) return 0; /* checked by check_score with the sequence's length */
-    if (e->m->cfg.head != RLC_HEAD_LM)
+    if (e->m->cfg.head != RLC_HEAD_LM || e->cfg.step_out != RLC_STEP_OUT_DEFAULT)
         return rlc_errc(RLC_EINVAL, "generation needs a model with an LM head (this one only scores)");
     if (p->n < 1) return rlc_errc(RLC_EINVAL, "n (samples per prompt) must be at least 1, got %d", p->n);
     if (!(p->temperature >= 0)) return rlc_errc(RLC_EINVAL, "temperature must be >= 0, got %g", p->temperature);
@@ -589,7 +590,7 @@ static int step_pack(gen_engine_t *e, int nsel, int ntok, rlc_step_batch_t *sb, 
     }
     *sb = (rlc_step_batch_t){.n_tokens = ntok, .nseq = nsel, .ids = e->b_ids, .pos = e->b_pos, .slots = e->b_slots,
                              .cu_q = e->b_cu, .ctx_len = e->b_ctx, .block_table = e->b_bt, .max_pages = max_pages,
-                             .max_ctx = max_ctx, .n_out = rows, .out_rows = e->b_rows};
+                             .max_ctx = max_ctx, .n_out = rows, .out_rows = e->b_rows, .out = e->cfg.step_out};
     if (!rows) { /* only partial prefill chunks this step: still run, asking for one row */
         sb->n_out = 1;
         e->b_rows[0] = 0;

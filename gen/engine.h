@@ -78,6 +78,8 @@ typedef struct {
     gen_tool_fn tool_fn;
     gen_tool_batch_fn tool_batch_fn; /* preferred when set: a step's calls answered together */
     void *tool_user;
+    int step_out; /* RLC_STEP_OUT_* (model/decode.h): what score-only requests read; sampling
+                   * needs the default on an LM */
 } gen_engine_cfg_t;
 
 typedef struct {

@@ -58,7 +58,7 @@ void rlc_kv_copy_page(rlc_kv_cache_t *kv, rlc_model_t *m, int dst, int src, int 
 enum { STEP_GRAPHS_MAX = 64 };
 
 typedef struct {
-    int nseq, stride;   /* bucket: padded sequences, block-table stride */
+    int nseq, stride, out; /* bucket: padded sequences, block-table stride; output kind */
     void *kv, *params;  /* captured with these buffers */
     void *graph;        /* NULL: seen once, not captured yet */
 } step_graph_t;
@@ -129,7 +129,9 @@ static int ws_plan(const rlc_model_t *m, size_t T, size_t O, size_t S, size_t BT
     idx[W_H] = rlc_layout_add(la, "swiglu", T * F * ea);
     idx[W_ROWS] = rlc_layout_add(la, "sampled rows", O * C * ea);
     idx[W_RSTD] = rlc_layout_add(lf, "rstd", T * 4);
-    idx[W_LOGITS] = rlc_layout_add(lf, "logits", O * (size_t)rlc_model_step_width(m) * 4);
+    size_t W = (size_t)c->vocab_size; /* room for any output kind */
+    if ((size_t)c->hidden_size > W) W = (size_t)c->hidden_size;
+    idx[W_LOGITS] = rlc_layout_add(lf, "logits", O * W * 4);
     idx[W_IDS] = rlc_layout_add(li, "ids", T * 4);
     idx[W_POS] = rlc_layout_add(li, "positions", T * 4);
     idx[W_SLOTS] = rlc_layout_add(li, "slots", T * 4);
@@ -215,6 +217,15 @@ static int upload_inputs(rlc_model_t *m, step_ws_t *w, const rlc_step_batch_t *b
     return m->be->upload(m->be, w->i32_block, RLC_BUF_I32, hi, used);
 }
 
+/* The output a batch asks for, resolved: DEFAULT only for an LM (logits); a score-head
+ * model's default is SCORE, a trunk's HIDDEN. */
+static int step_out_kind(const rlc_model_t *m, int out) {
+    if (out != RLC_STEP_OUT_DEFAULT) return out;
+    return m->cfg.head == RLC_HEAD_LM ? RLC_STEP_OUT_DEFAULT
+           : m->cfg.head == RLC_HEAD_SCORE ? RLC_STEP_OUT_SCORE
+                                           : RLC_STEP_OUT_HIDDEN;
+}
+
 /* Issue the ops of one step (the inputs are on the device already). */
 static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc_step_batch_t *b) {
     rlc_backend_t *be = m->be;
@@ -244,19 +255,21 @@ static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc
         be->residual_rmsnorm_fwd(be, w->x, w->ln, w->rstd, w->xmid, w->tmp, next_norm, N, C, c->rms_norm_eps);
     }
     be->gather_rows(be, w->rows, w->ln, out_rows, b->n_out, C);
-    if (c->head == RLC_HEAD_LM) {
+    int out = step_out_kind(m, b->out);
+    if (out == RLC_STEP_OUT_DEFAULT) {
         be->logits(be, w->logits, w->rows, P(m->off_lm_head), b->n_out, C, c->vocab_size);
-    } else if (c->head == RLC_HEAD_SCORE) { /* the score head's values (tmp holds T >= n_out rows of C >= labels) */
+    } else if (out == RLC_STEP_OUT_SCORE) { /* the score head's values (tmp holds T >= n_out rows of C >= labels) */
         be->matmul_fwd(be, w->tmp, w->rows, P(m->off_score_w), P(m->off_score_b), b->n_out, C, m->score_labels);
         be->act_to_f32(be, w->logits, w->tmp, (size_t)b->n_out * m->score_labels);
-    } else { /* a trunk: the final hidden states themselves */
+    } else { /* the final hidden states themselves */
         be->act_to_f32(be, w->logits, w->rows, (size_t)b->n_out * C);
     }
 }
 
-int rlc_model_step_width(const rlc_model_t *m) {
+int rlc_model_step_width(const rlc_model_t *m, int out) {
     const rlc_model_config_t *c = &m->cfg;
-    return c->head == RLC_HEAD_LM ? c->vocab_size : c->head == RLC_HEAD_SCORE ? m->score_labels : c->hidden_size;
+    out = step_out_kind(m, out);
+    return out == RLC_STEP_OUT_DEFAULT ? c->vocab_size : out == RLC_STEP_OUT_SCORE ? m->score_labels : c->hidden_size;
 }
 
 /* ---- decode steps as graphs ----
@@ -340,12 +353,12 @@ static int step_graphed(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const 
     step_graph_t *g = NULL;
     for (int i = 0; i < w->n_graphs; i++)
         if (w->graphs[i].nseq == pb->nseq && w->graphs[i].stride == pb->max_pages && w->graphs[i].kv == kv->k &&
-            w->graphs[i].params == m->params)
+            w->graphs[i].params == m->params && w->graphs[i].out == pb->out)
             g = &w->graphs[i];
     if (!g) { /* first sight of this bucket: eager, and remember it */
         if (w->n_graphs == STEP_GRAPHS_MAX) graphs_clear(m, w);
         g = &w->graphs[w->n_graphs++];
-        *g = (step_graph_t){pb->nseq, pb->max_pages, kv->k, m->params, NULL};
+        *g = (step_graph_t){pb->nseq, pb->max_pages, pb->out, kv->k, m->params, NULL};
         return 1;
     }
     if (!g->graph) {
@@ -376,6 +389,8 @@ int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b
     rlc_backend_t *be = m->be;
     const rlc_model_config_t *c = &m->cfg;
     if (b->n_tokens <= 0 || b->nseq <= 0 || b->n_out <= 0) return rlc_errc(RLC_EINVAL, "empty decode step");
+    if (b->out < RLC_STEP_OUT_DEFAULT || b->out > RLC_STEP_OUT_HIDDEN || !rlc_model_step_width(m, b->out))
+        return rlc_errc(RLC_EINVAL, "the model cannot give the step output asked for (%d)", b->out);
     for (int i = 0; i < b->n_tokens; i++)
         if (b->ids[i] < 0 || b->ids[i] >= c->vocab_size)
             return rlc_errc(RLC_ERANGE, "token id %d is out of range (vocab size %d)", b->ids[i], c->vocab_size);

@@ -29,13 +29,21 @@ typedef struct {
     int max_pages, max_ctx;
     int n_out;
     const int32_t *out_rows; /* [n_out]: token rows whose next-token logits are wanted */
+    int out; /* what the rows give: RLC_STEP_OUT_DEFAULT (0) or one of the others below */
 } rlc_step_batch_t;
 
+/* A step's output rows: DEFAULT = the model's own head (an LM's logits; a score-head model's
+ * values; a head-less trunk's hidden states), SCORE = the score head's values (a causal LM
+ * with a value head), HIDDEN = the final hidden states. */
+enum { RLC_STEP_OUT_DEFAULT = 0, RLC_STEP_OUT_SCORE = 1, RLC_STEP_OUT_HIDDEN = 2 };
+
 /* Run one step. *logits receives a device pointer to [n_out, W] fp32 outputs, valid until
- * the next call: the LM head's logits (W = vocab), a score-head model's values (W = labels),
- * or a head-less model's final hidden states (W = hidden); W = rlc_model_step_width. */
+ * the next call: the LM head's logits (W = vocab), score-head values (W = labels), or final
+ * hidden states (W = hidden), as b->out asks; W = rlc_model_step_width(m, b->out). */
 int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b, const float **logits);
-int rlc_model_step_width(const rlc_model_t *m);
+/* The floats per output row for an output kind; 0 when the model cannot give it (no score
+ * head for SCORE). */
+int rlc_model_step_width(const rlc_model_t *m, int out);
 /* Pure decode steps (one new token and one sampled row per sequence) run as graphs on
  * backends that have them (CUDA): padded to a bucket of sequences, captured on the second
  * step of a bucket, then replayed with one launch. Counters for tests and logs. */

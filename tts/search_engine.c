@@ -11,6 +11,8 @@ typedef struct {
     int path_tokens; /* generated from the prompt to here */
     char *text;      /* completion text from the prompt */
     size_t len;
+    int prm_h;   /* its PRM cache handle once scored, else -1 */
+    int prm_par; /* the nearest scored ancestor's handle (retained until this node is scored), or -1 */
 } snode_t;
 
 struct tts_engine_ops {
@@ -47,10 +49,18 @@ int tts_engine_ops_create(tts_engine_ops_t **out, const tts_engine_cfg_t *cfg) {
     return 0;
 }
 
+static void drop_prm(tts_engine_ops_t *o, snode_t *s) {
+    if (!o->c.prm_cache) return;
+    tts_prm_cache_release(o->c.prm_cache, s->prm_h);
+    tts_prm_cache_release(o->c.prm_cache, s->prm_par);
+    s->prm_h = s->prm_par = -1;
+}
+
 void tts_engine_ops_free(tts_engine_ops_t *o) {
     if (!o) return;
     for (int i = 0; i < o->n_nodes; i++)
         if (o->nodes[i].live) {
+            drop_prm(o, &o->nodes[i]);
             free(o->nodes[i].text);
             if (--o->req_live[o->nodes[i].req] == 0) gen_release(o->c.e, o->nodes[i].req);
         }
@@ -145,7 +155,9 @@ static int make_child(tts_engine_ops_t *o, int parent, int req, int j, tts_child
     }
     const snode_t *par = parent >= 0 ? &o->nodes[parent] : NULL;
     size_t plen = par ? par->len : 0;
-    snode_t s = {req, j, par ? par->problem : -1 - parent, 1, (par ? par->path_tokens : 0) + g->n_tokens, NULL, 0};
+    snode_t s = {req, j, par ? par->problem : -1 - parent, 1, (par ? par->path_tokens : 0) + g->n_tokens, NULL, 0,
+                 -1, par ? (par->prm_h >= 0 ? par->prm_h : par->prm_par) : -1};
+    if (o->c.prm_cache) tts_prm_cache_retain(o->c.prm_cache, s.prm_par);
     s.len = plen + g->text_len;
     if (!(s.text = malloc(s.len + 1))) return RLC_ENOMEM;
     if (plen) memcpy(s.text, par->text, plen);
@@ -179,6 +191,7 @@ static int eng_expand(void *u, const int *parents, int n, int k, int mode, tts_c
     if (rc) { /* undo: the children made, then requests without a node */
         for (int x = 0; x < done; x++) {
             snode_t *s = &o->nodes[out[x].node];
+            drop_prm(o, s);
             free(s->text);
             s->live = 0;
             o->live_nodes--;
@@ -191,8 +204,37 @@ static int eng_expand(void *u, const int *parents, int n, int k, int mode, tts_c
     return rc;
 }
 
+/* Generic PRM with a cache: every node scored in one PRM engine run, from its nearest scored
+ * ancestor. */
+static int eng_score_cached(tts_engine_ops_t *o, const int *nodes, int n, float *agg, long *read) {
+    tts_prm_item_t *it = calloc((size_t)n + 1, sizeof *it);
+    int rc = it ? 0 : RLC_ENOMEM;
+    for (int i = 0; i < n && !rc; i++) {
+        const snode_t *s = &o->nodes[nodes[i]];
+        const int32_t *ids;
+        int len;
+        if ((rc = gen_sequence(o->c.e, s->req, s->sample, &ids, &len, NULL))) break;
+        int pl = o->c.plen[s->problem];
+        it[i] = (tts_prm_item_t){.parent = s->prm_h >= 0 ? s->prm_h : s->prm_par, .problem = s->problem,
+                                 .comp = ids + pl, .clen = len - pl};
+    }
+    if (!rc) rc = tts_prm_cache_score(o->c.prm_cache, it, n, o->c.agg);
+    for (int i = 0; i < n && !rc; i++) {
+        snode_t *s = &o->nodes[nodes[i]];
+        agg[i] = it[i].agg;
+        read[i] = it[i].read;
+        tts_prm_cache_release(o->c.prm_cache, s->prm_h); /* a node scored twice keeps the newer */
+        tts_prm_cache_release(o->c.prm_cache, s->prm_par);
+        s->prm_h = it[i].handle;
+        s->prm_par = -1;
+    }
+    free(it);
+    return rc;
+}
+
 static int eng_score(void *u, const int *nodes, int n, float *agg, long *read) {
     tts_engine_ops_t *o = u;
+    if (o->c.prm_cache) return eng_score_cached(o, nodes, n, agg, read);
     int rc = 0;
     for (int i = 0; i < n && !rc; i++) {
         const snode_t *s = &o->nodes[nodes[i]];
@@ -220,6 +262,7 @@ static void eng_release(void *u, int node) {
     tts_engine_ops_t *o = u;
     if (node < 0 || node >= o->n_nodes || !o->nodes[node].live) return;
     snode_t *s = &o->nodes[node];
+    drop_prm(o, s);
     free(s->text);
     s->text = NULL;
     s->live = 0;

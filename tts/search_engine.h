@@ -3,7 +3,8 @@
  * children share its KV pages (only the last prefix token is recomputed), and a step stops
  * at the delimiter (kept in the text), EOS or the length limit. Each problem's prompt is run
  * once (an anchor request) and every first step forks from it. Scores are the PRM's step
- * scores of prompt + the node's completion, aggregated.
+ * scores of prompt + the node's completion, aggregated; with a PRM cache each scored node
+ * keeps its PRM sequence and a descendant scores only its new tokens.
  * Owns: the nodes (their engine requests) until released, and the anchors until free. */
 #pragma once
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include "gen/engine.h"
 #include "rewards/rm.h"
 #include "rewards/steps.h"
+#include "tts/prm_cache.h"
 #include "tts/search.h"
 
 typedef struct {
@@ -24,6 +26,7 @@ typedef struct {
     const char *const *questions;
     gen_params_t sample;   /* temperature, top_p, top_k, max_new_tokens (per path), seed */
     const char *delimiter; /* "\n\n" by default */
+    tts_prm_cache_t *prm_cache; /* generic PRMs: incremental scoring (may be NULL: full re-scoring) */
 } tts_engine_cfg_t;
 
 typedef struct tts_engine_ops tts_engine_ops_t;

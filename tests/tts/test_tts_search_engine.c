@@ -3,7 +3,10 @@
  * prefix are shared, counted (each problem's prompt is prefilled once; a fork computes only
  * its last prefix token, then its samples); each child continues its parent's text; a
  * step ends at the delimiter; DVTS and beam search end with every node released; the same
- * seed gives the same finals. */
+ * seed gives the same finals, also with the PRM's KV cache (tts/prm_cache.c), which reads
+ * fewer tokens; the cache's scores equal the full scorer's, incrementally and from scratch. */
+#include <math.h>
+
 #include "testutil.h"
 
 #include "core/err.h"
@@ -41,11 +44,12 @@ static int teardown(void **s) {
 
 typedef struct {
     char *text[64];
+    float score[64];
     int n;
-    long prefill, decode, sampled, forks, preempt;
+    long prefill, decode, sampled, forks, preempt, prm_tokens;
 } run_t;
 
-static void run_search(int method, int lookahead, uint64_t seed, run_t *res) {
+static void run_search(int method, int lookahead, uint64_t seed, int cached, run_t *res) {
     gen_engine_t *e;
     gen_engine_cfg_t gc = {.page_size = 4};
     assert_int_equal(gen_engine_create(&e, pol, tok, &gc), 0);
@@ -58,6 +62,10 @@ static void run_search(int method, int lookahead, uint64_t seed, run_t *res) {
     ec.sample.temperature = 1.0f;
     ec.sample.max_new_tokens = 24;
     ec.sample.seed = seed;
+    tts_prm_cache_t *pc = NULL;
+    gen_engine_cfg_t pcfg = {.page_size = 4};
+    if (cached) assert_int_equal(tts_prm_cache_create(&pc, &prm, tok, 2, pp, plen, &pcfg), 0);
+    ec.prm_cache = pc;
     tts_engine_ops_t *eo;
     assert_int_equal(tts_engine_ops_create(&eo, &ec), 0);
     tts_search_ops_t ops = tts_engine_ops(eo);
@@ -65,6 +73,7 @@ static void run_search(int method, int lookahead, uint64_t seed, run_t *res) {
     tts_search_out_t out[2];
     if (tts_search_run(&c, &ops, 2, out)) fail_msg("search: %s", rlc_errmsg());
     res->n = 0;
+    res->prm_tokens = out[0].prm_tokens + out[1].prm_tokens;
     for (int p = 0; p < 2; p++) {
         assert_true(out[p].n_finals >= 1 && out[p].n_finals <= 4);
         assert_true(out[p].gen_tokens > 0 && out[p].prm_tokens > 0);
@@ -84,6 +93,7 @@ static void run_search(int method, int lookahead, uint64_t seed, run_t *res) {
             assert_memory_equal(dt, t, len);
             free(dt);
             assert_true(out[p].finals[i].score >= 0 && out[p].finals[i].score <= 1);
+            res->score[res->n] = out[p].finals[i].score;
             res->text[res->n++] = strndup(t, len);
         }
     }
@@ -93,6 +103,8 @@ static void run_search(int method, int lookahead, uint64_t seed, run_t *res) {
     assert_int_equal(tts_engine_live_nodes(eo), 0);
     res->forks = tts_engine_forks(eo);
     tts_engine_ops_free(eo);
+    if (pc) assert_int_equal(tts_prm_cache_live(pc), 0);
+    tts_prm_cache_free(pc);
     gen_stats_t st;
     gen_stats(e, &st);
     res->prefill = st.prefill_tokens;
@@ -111,7 +123,7 @@ static void test_sharing_counted(void **s) {
     (void)s;
     for (int method = 0; method < 2; method++) {
         run_t a;
-        run_search(method, method, 42, &a);
+        run_search(method, method, 42, 0, &a);
         assert_int_equal(a.preempt, 0);
         assert_true(a.forks > 2);
         /* the prompts are computed once (the anchors); a fork computes only its last prefix
@@ -120,10 +132,19 @@ static void test_sharing_counted(void **s) {
         assert_true(a.decode <= a.forks + a.sampled);
         assert_true(a.decode >= a.forks);
         run_t b;
-        run_search(method, method, 42, &b);
+        run_search(method, method, 42, 0, &b);
         assert_int_equal(a.n, b.n);
         for (int i = 0; i < a.n; i++) assert_string_equal(a.text[i], b.text[i]);
-        free_run(&a), free_run(&b);
+        /* with the PRM cache: the same search (scores within rounding), fewer PRM tokens */
+        run_t c;
+        run_search(method, method, 42, 1, &c);
+        assert_int_equal(a.n, c.n);
+        for (int i = 0; i < a.n; i++) {
+            assert_string_equal(a.text[i], c.text[i]);
+            assert_true(fabsf(a.score[i] - c.score[i]) < 1e-4f);
+        }
+        assert_true(c.prm_tokens < a.prm_tokens);
+        free_run(&a), free_run(&b), free_run(&c);
     }
 }
 
@@ -177,7 +198,49 @@ static void test_steps(void **s) {
     gen_engine_free(e);
 }
 
+/* The PRM cache alone: a completion, then its extension from it, then an unrelated one;
+ * every score and aggregate equals rlc_prm_score's, and the extension reads only its new
+ * tokens (+ 1). */
+static void test_prm_cache(void **s) {
+    (void)s;
+    rlc_prm_t prm = {.m = prm_m, .format = RLC_PRM_GENERIC, .what = "prm"};
+    const int32_t *pp[2] = {prompt[0], prompt[1]};
+    gen_engine_cfg_t pcfg = {.page_size = 4};
+    tts_prm_cache_t *pc;
+    assert_int_equal(tts_prm_cache_create(&pc, &prm, tok, 2, pp, plen, &pcfg), 0);
+    const char *a = "First we add.\n\nThen 2 + 3 = 5", *b = "First we add.\n\nThen 2 + 3 = 5.\n\nSo \\boxed{5}.";
+    int32_t *ia, *ib;
+    int na, nb;
+    assert_int_equal(tok_encode(tok, a, strlen(a), 0, &ia, &na), 0);
+    assert_int_equal(tok_encode(tok, b, strlen(b), 0, &ib, &nb), 0);
+    assert_true(nb > na && !memcmp(ia, ib, sizeof(int32_t) * (size_t)na)); /* a's ids are a prefix of b's */
+    tts_prm_item_t it[2] = {{.parent = -1, .problem = 0, .comp = ia, .clen = na},
+                            {.parent = -1, .problem = 1, .comp = ib, .clen = nb}};
+    assert_int_equal(tts_prm_cache_score(pc, it, 2, RLC_STEP_AGG_MIN), 0);
+    tts_prm_item_t ext = {.parent = it[0].handle, .problem = 0, .comp = ib, .clen = nb};
+    assert_int_equal(tts_prm_cache_score(pc, &ext, 1, RLC_STEP_AGG_MIN), 0);
+    assert_int_equal(ext.read, nb - na + 1);
+    const tts_prm_item_t *all[3] = {&it[0], &it[1], &ext};
+    for (int i = 0; i < 3; i++) {
+        const tts_prm_item_t *x = all[i];
+        float *sc = NULL;
+        int ns = 0;
+        long read = 0;
+        assert_int_equal(rlc_prm_score(&prm, tok, "", prompt[x->problem], plen[x->problem], x->comp, x->clen, &sc, &ns,
+                                       &read), 0);
+        double want = rlc_step_aggregate(sc, ns, RLC_STEP_AGG_MIN);
+        if (fabs(want - x->agg) > 1e-4) fail_msg("item %d: cached %g vs full %g", i, x->agg, want);
+        free(sc);
+    }
+    for (int i = 0; i < 2; i++) tts_prm_cache_release(pc, it[i].handle);
+    tts_prm_cache_release(pc, ext.handle);
+    assert_int_equal(tts_prm_cache_live(pc), 0);
+    tts_prm_cache_free(pc);
+    free(ia), free(ib);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sharing_counted), cmocka_unit_test(test_steps)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_sharing_counted), cmocka_unit_test(test_steps),
+                                       cmocka_unit_test(test_prm_cache)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
