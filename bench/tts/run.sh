@@ -5,7 +5,9 @@
 # the PRM the same shape with a 1-label token-classification head), the same problems, beam
 # width 4, steps ending at a space (random weights rarely write "\n\n"), at N = 4 and 16.
 # rlc's time is the whole command (model loading included); the peer's the search only.
-# Random sampling differs between the two, so generated tokens are reported beside times.
+# rlc runs twice: with the PRM's KV cache per beam (the default) and with --no-prm-cache
+# (every beam's whole text re-scored, as the peer does). Random sampling differs between rlc
+# and the peer, so generated tokens are reported beside times.
 # Prints JSON lines and one summary line per N.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -32,23 +34,28 @@ PY
 "$RLC" init-model --config "$tmpd/pol.json" --out "$tmpd/policy" --tokenizer "$TOK" --seed 1 --std 0.05 >/dev/null
 "$RLC" init-model --config "$tmpd/prm.json" --out "$tmpd/prm" --tokenizer "$TOK" --seed 2 >/dev/null
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
-for n in $NS; do
+rlc_run() { # n, extra flag -> JSON line
+  local t0 t1
   t0=$(date +%s.%N)
   OMP_NUM_THREADS=$THREADS "$RLC" tts --model "$tmpd/policy" --data "$tmpd/d.jsonl" --template raw --method beam \
-    --n "$n" --beam-width 4 --max-iterations "$ITERS" --prm "$tmpd/prm" --prm-agg last --step-delimiter ' ' \
-    --max-new-tokens "$NEW" --temperature 0.8 --threads "$THREADS" --out "$tmpd/s.json" >/dev/null 2>&1
+    --n "$1" --beam-width 4 --max-iterations "$ITERS" --prm "$tmpd/prm" --prm-agg last --step-delimiter ' ' \
+    --max-new-tokens "$NEW" --temperature 0.8 --threads "$THREADS" --out "$tmpd/s.json" $2 >/dev/null 2>&1
   t1=$(date +%s.%N)
-  ours=$(python3 -c "import json,sys; s=json.load(open('$tmpd/s.json'))['search'][0]; print(json.dumps({'ours': 'rlc', 'seconds': $t1 - $t0, 'problems': $P, 'gen_tokens': s['tokens'], 'n': $n}))")
-  echo "$ours"
+  python3 -c "import json; s=json.load(open('$tmpd/s.json'))['search'][0]; print(json.dumps({'ours': 'rlc${2:+ $2}', 'seconds': $t1 - $t0, 'problems': $P, 'gen_tokens': s['tokens'], 'prm_tokens': s['prm_tokens'], 'n': $1}))"
+}
+for n in $NS; do
+  ours=$(rlc_run "$n" ""); echo "$ours"
+  nocache=$(rlc_run "$n" "--no-prm-cache"); echo "$nocache"
   peer=$(python3 "$here/beam_hf.py" "$tmpd/policy" "$tmpd/prm" "$tmpd/d.jsonl" "$n" 4 "$ITERS" "$NEW" ' ' "$THREADS" 2>/dev/null)
   echo "$peer"
-  python3 - "$ours" "$peer" "$THREADS" "$cpu" <<'PY'
+  python3 - "$ours" "$peer" "$nocache" "$THREADS" "$cpu" <<'PY'
 import json, sys
-o, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-so, sp = o["seconds"] / o["problems"], p["seconds"] / p["problems"]
+o, p, q = json.loads(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
+so, sp, sq = o["seconds"] / o["problems"], p["seconds"] / p["problems"], q["seconds"] / q["problems"]
 print(json.dumps({"bench": "tts_beam_n%d" % o["n"], "rlc_s_per_problem": round(so, 3), "peer_s_per_problem": round(sp, 3),
-                  "ratio": round(sp / so, 2), "rlc_tok_per_s": round(o["gen_tokens"] / o["seconds"], 1),
-                  "peer_tok_per_s": round(p["gen_tokens"] / p["seconds"], 1), "threads": int(sys.argv[3]),
-                  "cpu": sys.argv[4]}))
+                  "ratio": round(sp / so, 2), "rlc_no_prm_cache_s_per_problem": round(sq, 3),
+                  "rlc_tok_per_s": round(o["gen_tokens"] / o["seconds"], 1),
+                  "peer_tok_per_s": round(p["gen_tokens"] / p["seconds"], 1), "threads": int(sys.argv[4]),
+                  "cpu": sys.argv[5]}))
 PY
 done
