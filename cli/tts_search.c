@@ -58,9 +58,9 @@ static int run_one(tts_run_t *r, int method, int n, const char **qs, tts_search_
     tts_engine_ops_t *eo = NULL;
     tts_prm_cache_t *pc = NULL;
     int rc = out ? 0 : RLC_ENOMEM;
-    if (!rc && r->prm_fmt == RLC_PRM_GENERIC && !r->no_prm_cache) {
+    if (!rc && !r->no_prm_cache) {
         gen_engine_cfg_t pcfg = cli_sample_engine_cfg(&r->sa);
-        rc = tts_prm_cache_create(&pc, &r->prm, r->cm.tok, r->P, (const int32_t *const *)r->pids, r->plen, &pcfg);
+        rc = tts_prm_cache_create(&pc, &r->prm, r->cm.tok, r->P, (const int32_t *const *)r->pids, r->plen, qs, &pcfg);
         ec.prm_cache = pc;
     }
     if (!rc) rc = tts_engine_ops_create(&eo, &ec);

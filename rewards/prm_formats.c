@@ -1,28 +1,35 @@
-/* Process reward models whose head is not one linear layer over the policy's tokens:
- *  - qwen (Qwen2.5-Math-PRM, Qwen2ForProcessRewardModel): the chat template with the system
+/* Process reward model formats: each builds its own input for a completion (its token ids and
+ * the rows whose final hidden states score the steps) and has a head applied on the host:
+ *  - generic: prompt + completion in the policy's ids; step k's row = the token completing it
+ *    (rewards/steps.h); head = the 1-label score head, sigmoid.
+ *  - math-shepherd: "<question> <step 1> ки\n<step 2> ки\n...<step K> ки" in its own tokenizer
+ *    (with its special tokens, e.g. BOS); row = the token completing tag k; head = the LM
+ *    head's rows of "-" and "+", score = P(+) / (P(+) + P(-)) = sigmoid(l+ - l-).
+ *  - qwen (Qwen2.5-Math-PRM, Qwen2ForProcessRewardModel): the chat rendering with the system
  *    prompt "Please reason step by step, and put your final answer within \boxed{}.", the
  *    problem as the user turn and the steps joined by "<extra_0>" (one after each) as the
- *    assistant turn; a two-layer MLP head (score.0: Linear C→C, ReLU, score.2: Linear C→2);
- *    step k's score = softmax(head(h))[1] at the k-th "<extra_0>".
- *  - skywork (Skywork-o1-Open-PRM, Qwen2ForPrmModel): BOS + problem + "\n", then each step
- *    (the completion split at "\n", blank pieces dropped) tokenized alone and followed by the
- *    "\n" token; a value head (v_head.summary: Linear C→1); step k's score = sigmoid(head(h))
- *    at the "\n" that ends step k.
- * Both read their own tokenizer; the trunk is loaded as an RLC_HEAD_NONE model, the head
- * tensors are read from the same safetensors and applied on the host in fp32 to the hidden
- * rows the model returns (rlc_model_hidden). */
+ *    assistant turn; row = the k-th "<extra_0>"; head = score.0 (Linear C->C), ReLU, score.2
+ *    (Linear C->2), softmax[1].
+ *  - skywork (Skywork-o1-Open-PRM, Qwen2ForPrmModel): BOS + problem + "\n", then each step (the
+ *    completion's non-blank lines) tokenized alone and followed by the "\n" token; row = that
+ *    "\n"; head = v_head.summary (Linear C->1), sigmoid.
+ * qwen and skywork trunks load as RLC_HEAD_NONE models and their head tensors are read from
+ * the same safetensors; the generic and math-shepherd heads are copied from the model. */
+#include "rewards/prm_formats.h"
+
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
 #include "core/json.h"
 #include "core/safetensors.h"
-#include "rewards/prm_formats.h"
 #include "rewards/steps.h"
 
-static const char QWEN_SYSTEM[] = "Please reason step by step, and put your final answer within \\boxed{}.";
 static const char QWEN_SEP[] = "<extra_0>";
+
+/* ---------------- heads ---------------- */
 
 /* A head tensor of the given shape (cols = 0: a vector), as malloc'd fp32. */
 static int read_head(rlc_prm_t *p, const rlc_st_t *st, const char *name, int rows, int cols, float **out) {
@@ -48,7 +55,67 @@ static int read_head(rlc_prm_t *p, const rlc_st_t *st, const char *name, int row
     return 0;
 }
 
-int rlc_prm_open_head(rlc_prm_t *p) {
+/* Rows `rows[n]` of a [*, C] parameter of the loaded model into dst[n * C]. */
+static int param_rows(const rlc_model_t *m, const char *name, const int32_t *rows, int n, float *dst) {
+    const rlc_param_info_t *pi = rlc_model_param(m, name);
+    if (!pi) return rlc_errc(RLC_EINVAL, "the model has no parameter '%s'", name);
+    rlc_backend_t *be = m->be;
+    size_t C = pi->ndim == 2 ? (size_t)pi->shape[1] : pi->numel;
+    for (int i = 0; i < n; i++) {
+        const char *src = (const char *)m->params + (pi->offset + (size_t)rows[i] * C) * be->esize[RLC_BUF_PARAM];
+        int rc = be->download(be, dst + (size_t)i * C, src, RLC_BUF_PARAM, C);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* The id of a text that must be one token of the PRM's tokenizer (no special tokens added). */
+static int single_token(const rlc_prm_t *p, const char *text, int32_t *id) {
+    int32_t *ids = NULL;
+    int n = 0;
+    int rc = tok_encode(p->tok, text, strlen(text), 0, &ids, &n);
+    if (!rc && n == 1 && ids[0] >= 0 && ids[0] < p->m->cfg.vocab_size) *id = ids[0];
+    else rc = RLC_EINVAL;
+    free(ids);
+    if (rc)
+        rlc_errc(RLC_EINVAL, "%s %s (%s): \"%s\" is not a single token of the PRM's tokenizer", p->what, p->dir,
+                 rlc_prm_format_name(p->format), text);
+    return rc;
+}
+
+static int open_generic(rlc_prm_t *p) {
+    int C = p->m->cfg.hidden_size;
+    if (p->m->score_labels != 1)
+        return rlc_errc(RLC_EINVAL, "%s %s (generic): needs a score head with 1 label (it has %d)", p->what, p->dir,
+                        p->m->score_labels);
+    p->head_out = 1;
+    p->w2 = malloc(sizeof(float) * (size_t)C);
+    p->b2 = calloc(1, sizeof(float));
+    if (!p->w2 || !p->b2) return RLC_ENOMEM;
+    int32_t r0 = 0;
+    int rc = param_rows(p->m, "score.weight", &r0, 1, p->w2);
+    if (!rc && rlc_model_param(p->m, "score.bias")) rc = param_rows(p->m, "score.bias", &r0, 1, p->b2);
+    return rc;
+}
+
+static int open_shepherd(rlc_prm_t *p) {
+    if (p->m->cfg.head != RLC_HEAD_LM)
+        return rlc_errc(RLC_EINVAL, "%s %s (math-shepherd): needs a language-model head (it has a score head)", p->what,
+                        p->dir);
+    int rc = tok_load(&p->tok, p->dir);
+    if (rc) return rlc_err_ctx(rc, "%s %s (math-shepherd): its tokenizer", p->what, p->dir);
+    if ((rc = single_token(p, "+", &p->plus)) || (rc = single_token(p, "-", &p->minus))) return rc;
+    int C = p->m->cfg.hidden_size;
+    int32_t rows[2] = {p->minus, p->plus}; /* l0 = "-", l1 = "+" */
+    p->head_out = 2;
+    p->w2 = malloc(sizeof(float) * 2 * (size_t)C);
+    p->b2 = calloc(2, sizeof(float));
+    if (!p->w2 || !p->b2) return RLC_ENOMEM;
+    const char *lm = rlc_model_param(p->m, "lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight";
+    return param_rows(p->m, lm, rows, 2, p->w2);
+}
+
+static int open_trunk_head(rlc_prm_t *p) {
     const char *fmt = rlc_prm_format_name(p->format);
     if (p->m->cfg.head != RLC_HEAD_NONE)
         return rlc_errc(RLC_EINVAL, "%s %s (%s): expects a %s checkpoint (config.json architectures)", p->what, p->dir,
@@ -59,9 +126,10 @@ int rlc_prm_open_head(rlc_prm_t *p) {
     if ((rc = rlc_st_open(&st, p->dir))) return rlc_err_ctx(rc, "%s %s", p->what, p->dir);
     if (p->format == RLC_PRM_QWEN) {
         p->head_out = 2;
-        if (!(rc = read_head(p, &st, "score.0.weight", C, C, &p->w1)) && !(rc = read_head(p, &st, "score.0.bias", C, 0, &p->b1)) &&
-            !(rc = read_head(p, &st, "score.2.weight", 2, C, &p->w2)))
+        if (!(rc = read_head(p, &st, "score.0.weight", C, C, &p->w1)) &&
+            !(rc = read_head(p, &st, "score.0.bias", C, 0, &p->b1)) && !(rc = read_head(p, &st, "score.2.weight", 2, C, &p->w2)))
             rc = read_head(p, &st, "score.2.bias", 2, 0, &p->b2);
+        if (!rc && !(p->act = malloc(sizeof(float) * (size_t)C))) rc = RLC_ENOMEM;
     } else {
         p->head_out = 1;
         if (!(rc = read_head(p, &st, "v_head.summary.weight", 1, C, &p->w2)))
@@ -69,187 +137,33 @@ int rlc_prm_open_head(rlc_prm_t *p) {
     }
     rlc_st_close(&st);
     if (!rc && (rc = tok_load(&p->tok, p->dir))) rlc_err_ctx(rc, "%s %s (%s): its tokenizer", p->what, p->dir, fmt);
-    if (!rc && p->format == RLC_PRM_QWEN) {
-        int32_t *ids = NULL;
-        int n = 0;
-        rc = tok_encode(p->tok, QWEN_SEP, strlen(QWEN_SEP), 0, &ids, &n);
-        if (!rc && n == 1) p->sep = ids[0];
-        else if (!rc) rc = rlc_errc(RLC_EINVAL, "%s %s (qwen): \"%s\" is not a single token of its tokenizer", p->what, p->dir, QWEN_SEP);
-        free(ids);
-    }
+    if (!rc && p->format == RLC_PRM_QWEN) rc = single_token(p, QWEN_SEP, &p->sep);
     return rc;
 }
 
-/* The head on one hidden row: the step's score. */
-static float head_score(const rlc_prm_t *p, const float *h) {
+int rlc_prm_open_head(rlc_prm_t *p) {
+    switch (p->format) {
+    case RLC_PRM_GENERIC: return open_generic(p);
+    case RLC_PRM_SHEPHERD: return open_shepherd(p);
+    default: return open_trunk_head(p);
+    }
+}
+
+float rlc_prm_row_score(const rlc_prm_t *p, const float *h) {
     int C = p->m->cfg.hidden_size;
-    if (p->head_out == 1) {
-        double v = p->b2[0];
-        for (int c = 0; c < C; c++) v += (double)p->w2[c] * h[c];
-        return (float)(1.0 / (1.0 + exp(-v)));
-    }
-    double l[2] = {p->b2[0], p->b2[1]};
-    for (int r = 0; r < C; r++) {
-        const float *w = p->w1 + (size_t)r * C;
-        double a = p->b1[r];
-        for (int c = 0; c < C; c++) a += (double)w[c] * h[c];
-        if (a <= 0) continue; /* ReLU */
-        l[0] += (double)p->w2[r] * a;
-        l[1] += (double)p->w2[(size_t)C + r] * a;
-    }
-    return (float)(1.0 / (1.0 + exp(l[0] - l[1]))); /* softmax(l)[1] */
-}
-
-/* Scores at rows[ns] of the PRM's ids. */
-static int score_rows(rlc_prm_t *p, const int32_t *ids, int n, const int32_t *rows, int ns, float *sc) {
-    int C = p->m->cfg.hidden_size, cu[2] = {0, n};
-    rlc_batch_t b = {.n_tokens = n, .nseq = 1, .ids = ids, .cu_seqlens = cu};
-    float *h = malloc(sizeof(float) * (size_t)ns * C);
-    if (!h) return RLC_ENOMEM;
-    int rc = rlc_batch_check(p->m, &b);
-    if (rc) rlc_err_ctx(rc, "%s %s", p->what, p->dir);
-    if (!rc) rc = rlc_model_hidden(p->m, &b, rows, ns, h);
-    for (int k = 0; k < ns && !rc; k++) sc[k] = head_score(p, h + (size_t)k * C);
-    free(h);
-    return rc;
-}
-
-/* A growing byte buffer. */
-typedef struct {
-    char *s;
-    size_t n, cap;
-} buf_t;
-
-static int put(buf_t *b, const char *s, size_t n) {
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = 2 * (b->n + n + 1);
-        char *q = realloc(b->s, cap);
-        if (!q) return RLC_ENOMEM;
-        b->s = q, b->cap = cap;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = 0;
-    return 0;
-}
-
-static int put_valid(buf_t *b, const char *s, size_t n) {
-    char *v = rlc_utf8_dup_valid(s, n);
-    if (!v) return RLC_ENOMEM;
-    int rc = put(b, v, strlen(v));
-    free(v);
-    return rc;
-}
-
-static int qwen_score(rlc_prm_t *p, const char *question, const char *text, size_t len, float **steps, int *n_steps,
-                      long *read) {
-    int ns = rlc_split_steps(text, len, NULL, NULL, 0), rc = 0, n = 0, m = 0;
-    *n_steps = ns;
-    if (!ns) return 0;
-    size_t *st = malloc(sizeof(size_t) * (size_t)ns), *en = malloc(sizeof(size_t) * (size_t)ns);
-    buf_t b = {0};
-    int32_t *ids = NULL, *rows = malloc(sizeof(int32_t) * (size_t)ns);
-    float *sc = malloc(sizeof(float) * (size_t)ns);
-    if (!st || !en || !rows || !sc) rc = RLC_ENOMEM;
-    if (!rc) rlc_split_steps(text, len, st, en, ns);
-    static const char a0[] = "<|im_start|>system\n", a1[] = "<|im_end|>\n<|im_start|>user\n",
-                      a2[] = "<|im_end|>\n<|im_start|>assistant\n", a3[] = "<|im_end|>\n";
-    if (!rc) rc = put(&b, a0, strlen(a0));
-    if (!rc) rc = put(&b, QWEN_SYSTEM, strlen(QWEN_SYSTEM));
-    if (!rc) rc = put(&b, a1, strlen(a1));
-    if (!rc) rc = put_valid(&b, question, strlen(question));
-    if (!rc) rc = put(&b, a2, strlen(a2));
-    for (int k = 0; k < ns && !rc; k++)
-        if (!(rc = put_valid(&b, text + st[k], en[k] - st[k]))) rc = put(&b, QWEN_SEP, strlen(QWEN_SEP));
-    if (!rc) rc = put(&b, a3, strlen(a3));
-    if (!rc) rc = tok_encode(p->tok, b.s, b.n, 0, &ids, &n);
-    for (int t = 0; t < n && !rc; t++)
-        if (ids[t] == p->sep) {
-            if (m == ns) break;
-            rows[m++] = t;
+    const float *x = h;
+    if (p->w1) { /* qwen's hidden layer, ReLU */
+        for (int r = 0; r < C; r++) {
+            const float *w = p->w1 + (size_t)r * C;
+            double a = p->b1[r];
+            for (int c = 0; c < C; c++) a += (double)w[c] * h[c];
+            p->act[r] = a > 0 ? (float)a : 0.0f;
         }
-    if (!rc && m != ns)
-        rc = rlc_errc(RLC_EINVAL, "%s %s (qwen): found %d step separators for %d steps (a step's text holds \"%s\"?)",
-                      p->what, p->dir, m, ns, QWEN_SEP);
-    if (!rc) rc = score_rows(p, ids, n, rows, ns, sc);
-    if (!rc) *read = n;
-    free(st), free(en), free(b.s), free(ids), free(rows);
-    if (rc) free(sc);
-    else *steps = sc;
-    return rc;
-}
-
-/* Append the ids of a text (no special tokens added). */
-static int append_ids(const rlc_prm_t *p, const char *s, size_t n, int32_t **ids, int *len, int *cap) {
-    int32_t *t = NULL;
-    int k = 0, rc = tok_encode(p->tok, s, n, 0, &t, &k);
-    if (!rc && *len + k + 1 > *cap) {
-        int c = 2 * (*len + k + 1);
-        int32_t *q = realloc(*ids, sizeof(int32_t) * (size_t)c);
-        if (!q) rc = RLC_ENOMEM;
-        else *ids = q, *cap = c;
+        x = p->act;
     }
-    if (!rc && k) memcpy(*ids + *len, t, sizeof(int32_t) * (size_t)k);
-    if (!rc) *len += k;
-    free(t);
-    return rc;
-}
-
-static int blank(const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
-    return 1;
-}
-
-static int skywork_score(rlc_prm_t *p, const char *question, const char *text, size_t len, float **steps,
-                         int *n_steps, long *read) {
-    int ns = rlc_prm_steps(RLC_PRM_SKYWORK, text, len, NULL, NULL, 0), rc = 0, n = 0, cap = 64, nl_n = 0;
-    *n_steps = ns;
-    if (!ns) return 0;
-    size_t *st = malloc(sizeof(size_t) * (size_t)ns), *en = malloc(sizeof(size_t) * (size_t)ns);
-    int32_t *ids = malloc(sizeof(int32_t) * (size_t)cap), *rows = malloc(sizeof(int32_t) * (size_t)ns), *nl = NULL;
-    float *sc = malloc(sizeof(float) * (size_t)ns);
-    char *q = rlc_utf8_dup_valid(question, strlen(question));
-    if (!st || !en || !ids || !rows || !sc || !q) rc = RLC_ENOMEM;
-    if (!rc) rlc_prm_steps(RLC_PRM_SKYWORK, text, len, st, en, ns);
-    if (!rc) rc = tok_encode(p->tok, "\n", 1, 0, &nl, &nl_n);
-    if (!rc && nl_n < 1) rc = rlc_errc(RLC_EINVAL, "%s %s (skywork): its tokenizer has no \"\\n\" token", p->what, p->dir);
-    if (!rc && tok_bos_id(p->tok) >= 0) ids[n++] = tok_bos_id(p->tok);
-    if (!rc && !(rc = append_ids(p, q, strlen(q), &ids, &n, &cap))) rc = append_ids(p, "\n", 1, &ids, &n, &cap);
-    for (int k = 0; k < ns && !rc; k++) {
-        char *v = rlc_utf8_dup_valid(text + st[k], en[k] - st[k]);
-        rc = v ? append_ids(p, v, strlen(v), &ids, &n, &cap) : RLC_ENOMEM;
-        free(v);
-        if (!rc) { /* the step's end: the "\n" token (append_ids left room for it) */
-            ids[n] = nl[nl_n - 1];
-            rows[k] = n++;
-        }
-    }
-    if (!rc) rc = score_rows(p, ids, n, rows, ns, sc);
-    if (!rc) *read = n;
-    free(st), free(en), free(ids), free(rows), free(nl), free(q);
-    if (rc) free(sc);
-    else *steps = sc;
-    return rc;
-}
-
-int rlc_prm_head_score(rlc_prm_t *p, const char *question, const char *text, size_t len, float **steps, int *n_steps,
-                       long *read) {
-    return p->format == RLC_PRM_QWEN ? qwen_score(p, question, text, len, steps, n_steps, read)
-                                     : skywork_score(p, question, text, len, steps, n_steps, read);
-}
-
-int rlc_prm_steps(int format, const char *text, size_t len, size_t *starts, size_t *ends, int cap) {
-    if (format != RLC_PRM_SKYWORK) return rlc_split_steps(text, len, starts, ends, cap);
-    int ns = 0;
-    for (size_t i = 0, s = 0; i <= len; i++) {
-        if (i < len && text[i] != '\n') continue;
-        if (!blank(text + s, i - s)) {
-            if (ns < cap && starts) starts[ns] = s;
-            if (ns < cap && ends) ends[ns] = i;
-            ns++;
-        }
-        s = i + 1;
-    }
-    return ns;
+    double l[2] = {p->b2[0], p->head_out == 2 ? p->b2[1] : 0};
+    for (int o = 0; o < p->head_out; o++)
+        for (int c = 0; c < C; c++) l[o] += (double)p->w2[(size_t)o * C + c] * x[c];
+    double z = p->head_out == 1 ? l[0] : l[1] - l[0];
+    return (float)(z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z)));
 }

@@ -35,7 +35,11 @@ typedef struct {
     int format;           /* RLC_PRM_* */
     int32_t plus, minus;  /* math-shepherd: the ids of "+" and "-" */
     int32_t sep;          /* qwen: the id of "<extra_0>" */
-    float *w1, *b1, *w2, *b2; /* qwen: score.0 [C,C] [C], score.2 [2,C] [2]; skywork: v_head [1,C] [1] */
+    /* The head, applied on the host to final hidden states (prm_formats.c): an optional
+     * hidden layer w1 [C,C] b1 [C] with ReLU (qwen), then w2 [head_out, C] b2 [head_out];
+     * head_out 1: sigmoid(w2·x + b2) (generic score head, skywork v_head); 2: softmax[1] =
+     * sigmoid(l1 - l0) (qwen; math-shepherd with the LM head's rows of "-" and "+"). */
+    float *w1, *b1, *w2, *b2, *act;
     int head_out;
     const char *dir, *what; /* borrowed */
 } rlc_prm_t;

@@ -1,14 +1,14 @@
-/* Incremental PRM scoring for the search: a generic PRM (a 1-label score head reading the
- * policy's token ids, rewards/rm.h) runs on its own rollout engine with score-only requests,
- * so each scored beam keeps its PRM sequence in a paged KV cache, and a beam that extends a
- * scored one forks it and computes only its new tokens (plus the last shared one). A step's
- * score (sigmoid of the head at the token completing it) depends only on the tokens up to
- * there, so the scores of the parent's steps are reused; a step that ends inside the parent's
- * tokens at a position the parent did not score (a step end moved by the new text) makes the
- * child score from the prompt instead (correct, just not incremental). The scores equal
+/* Incremental PRM scoring for the search: the PRM (any format: rewards/prm_formats.h) runs on
+ * its own rollout engine with score-only requests returning final hidden states, so each
+ * scored beam keeps its PRM input in a paged KV cache. A beam scored after one it extends
+ * builds its PRM input (the format's layout), forks the parent's sequence at their common
+ * token prefix and computes only the rest; a step's score depends only on the tokens up to
+ * its row, so the parent's scores of rows inside the shared prefix are reused (a row there
+ * the parent did not score moves the fork point before it). A beam without a scored parent
+ * forks the problem's first scored input (the prompt, for a generic PRM). The scores equal
  * rlc_prm_score's within float rounding (the engine's row-invariant kernels vs the training
- * forward).
- * Owns: the PRM's engine, its requests (one per live handle) and one anchor per problem. */
+ * forward). Owns: the PRM's engine, its requests (one per live handle) and one root per
+ * problem. */
 #pragma once
 #include <stdint.h>
 
@@ -28,13 +28,15 @@ typedef struct {
     int handle;  /* out: the item's handle (release it) */
 } tts_prm_item_t;
 
-/* prm: an open generic PRM (its model is shared, not owned). */
+/* prm: an open PRM (shared, not owned); questions: the problems' text (formats with their own
+ * layout; may be NULL for generic). */
 int tts_prm_cache_create(tts_prm_cache_t **out, rlc_prm_t *prm, const tok_t *policy_tok, int n_problems,
-                         const int32_t *const *prompts, const int *plen, const gen_engine_cfg_t *ecfg);
+                         const int32_t *const *prompts, const int *plen, const char *const *questions,
+                         const gen_engine_cfg_t *ecfg);
 void tts_prm_cache_free(tts_prm_cache_t *c);
 /* Score n items in one engine run. */
 int tts_prm_cache_score(tts_prm_cache_t *c, tts_prm_item_t *items, int n, rlc_step_agg_t agg);
 void tts_prm_cache_retain(tts_prm_cache_t *c, int handle);
 void tts_prm_cache_release(tts_prm_cache_t *c, int handle);
-/* Live handles (tests: nothing leaks). */
+/* Live handles besides the problems' roots (tests: nothing leaks). */
 int tts_prm_cache_live(const tts_prm_cache_t *c);

@@ -26,7 +26,7 @@ typedef struct {
     const char *const *questions;
     gen_params_t sample;   /* temperature, top_p, top_k, max_new_tokens (per path), seed */
     const char *delimiter; /* "\n\n" by default */
-    tts_prm_cache_t *prm_cache; /* generic PRMs: incremental scoring (may be NULL: full re-scoring) */
+    tts_prm_cache_t *prm_cache; /* incremental PRM scoring (may be NULL: full re-scoring) */
 } tts_engine_cfg_t;
 
 typedef struct tts_engine_ops tts_engine_ops_t;

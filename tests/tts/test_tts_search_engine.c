@@ -11,6 +11,7 @@
 
 #include "core/err.h"
 #include "gen/engine.h"
+#include "rewards/prm_formats.h"
 #include "rewards/rm.h"
 #include "tts/search_engine.h"
 
@@ -54,6 +55,7 @@ static void run_search(int method, int lookahead, uint64_t seed, int cached, run
     gen_engine_cfg_t gc = {.page_size = 4};
     assert_int_equal(gen_engine_create(&e, pol, tok, &gc), 0);
     rlc_prm_t prm = {.m = prm_m, .format = RLC_PRM_GENERIC, .what = "prm"};
+    assert_int_equal(rlc_prm_open_head(&prm), 0);
     const int32_t *pp[2] = {prompt[0], prompt[1]};
     const char *qs[2] = {"q0", "q1"};
     tts_engine_cfg_t ec = {.e = e, .tok = tok, .prm = &prm, .agg = RLC_STEP_AGG_MIN, .n_problems = 2, .prompts = pp,
@@ -64,7 +66,7 @@ static void run_search(int method, int lookahead, uint64_t seed, int cached, run
     ec.sample.seed = seed;
     tts_prm_cache_t *pc = NULL;
     gen_engine_cfg_t pcfg = {.page_size = 4};
-    if (cached) assert_int_equal(tts_prm_cache_create(&pc, &prm, tok, 2, pp, plen, &pcfg), 0);
+    if (cached) assert_int_equal(tts_prm_cache_create(&pc, &prm, tok, 2, pp, plen, NULL, &pcfg), 0);
     ec.prm_cache = pc;
     tts_engine_ops_t *eo;
     assert_int_equal(tts_engine_ops_create(&eo, &ec), 0);
@@ -113,6 +115,8 @@ static void run_search(int method, int lookahead, uint64_t seed, int cached, run
     res->preempt = st.preemptions;
     assert_int_equal(st.pages_free, st.pages_total); /* every page came back */
     gen_engine_free(e);
+    prm.m = NULL; /* shared: rlc_prm_close frees only the head */
+    rlc_prm_close(&prm);
 }
 
 static void free_run(run_t *r) {
@@ -155,6 +159,7 @@ static void test_steps(void **s) {
     gen_engine_cfg_t gc = {.page_size = 4};
     assert_int_equal(gen_engine_create(&e, pol, tok, &gc), 0);
     rlc_prm_t prm = {.m = prm_m, .format = RLC_PRM_GENERIC, .what = "prm"};
+    assert_int_equal(rlc_prm_open_head(&prm), 0);
     const int32_t *pp[2] = {prompt[0], prompt[1]};
     tts_engine_cfg_t ec = {.e = e, .tok = tok, .prm = &prm, .n_problems = 2, .prompts = pp, .plen = plen,
                            .delimiter = " "};
@@ -196,6 +201,8 @@ static void test_steps(void **s) {
     assert_true(np > 0);
     tts_engine_ops_free(eo);
     gen_engine_free(e);
+    prm.m = NULL;
+    rlc_prm_close(&prm);
 }
 
 /* The PRM cache alone: a completion, then its extension from it, then an unrelated one;
@@ -204,10 +211,11 @@ static void test_steps(void **s) {
 static void test_prm_cache(void **s) {
     (void)s;
     rlc_prm_t prm = {.m = prm_m, .format = RLC_PRM_GENERIC, .what = "prm"};
+    assert_int_equal(rlc_prm_open_head(&prm), 0);
     const int32_t *pp[2] = {prompt[0], prompt[1]};
     gen_engine_cfg_t pcfg = {.page_size = 4};
     tts_prm_cache_t *pc;
-    assert_int_equal(tts_prm_cache_create(&pc, &prm, tok, 2, pp, plen, &pcfg), 0);
+    assert_int_equal(tts_prm_cache_create(&pc, &prm, tok, 2, pp, plen, NULL, &pcfg), 0);
     const char *a = "First we add.\n\nThen 2 + 3 = 5", *b = "First we add.\n\nThen 2 + 3 = 5.\n\nSo \\boxed{5}.";
     int32_t *ia, *ib;
     int na, nb;
@@ -237,10 +245,60 @@ static void test_prm_cache(void **s) {
     assert_int_equal(tts_prm_cache_live(pc), 0);
     tts_prm_cache_free(pc);
     free(ia), free(ib);
+    prm.m = NULL;
+    rlc_prm_close(&prm);
+}
+
+/* The cache with the formats that have their own tokenizer and layout (math-shepherd with
+ * qwen2-tiny as the LM, qwen, skywork): an extension's scores equal full scoring, and it
+ * computes fewer tokens than its whole input. */
+static void test_prm_cache_formats(void **s) {
+    (void)s;
+    const char *dirs[3] = {"models/qwen2-tiny", "models/qwen-prm-tiny", "models/skywork-prm-tiny"};
+    int fmts[3] = {RLC_PRM_SHEPHERD, RLC_PRM_QWEN, RLC_PRM_SKYWORK};
+    const char *a = "First we add.\nThen 2 + 3 = 5\n\nCheck", *b = "First we add.\nThen 2 + 3 = 5\n\nCheck: 5 - 3 = 2.\n\nSo 5.";
+    int32_t *ia, *ib;
+    int na, nb;
+    assert_int_equal(tok_encode(tok, a, strlen(a), 0, &ia, &na), 0);
+    assert_int_equal(tok_encode(tok, b, strlen(b), 0, &ib, &nb), 0);
+    assert_true(nb > na && !memcmp(ia, ib, sizeof(int32_t) * (size_t)na));
+    const char *qs[2] = {"What is 2 + 3?", "Other."};
+    const int32_t *pp[2] = {prompt[0], prompt[1]};
+    for (int f = 0; f < 3; f++) {
+        rlc_prm_t prm;
+        char dir[512];
+        snprintf(dir, sizeof dir, "%s", fixture(dirs[f]));
+        if (rlc_prm_open(&prm, "prm", dir, fmts[f], be)) fail_msg("%s: %s", dirs[f], rlc_errmsg());
+        gen_engine_cfg_t pcfg = {.page_size = 4};
+        tts_prm_cache_t *pc;
+        assert_int_equal(tts_prm_cache_create(&pc, &prm, tok, 2, pp, plen, qs, &pcfg), 0);
+        tts_prm_item_t it = {.parent = -1, .problem = 0, .comp = ia, .clen = na};
+        assert_int_equal(tts_prm_cache_score(pc, &it, 1, RLC_STEP_AGG_MEAN), 0);
+        tts_prm_item_t ext = {.parent = it.handle, .problem = 0, .comp = ib, .clen = nb};
+        assert_int_equal(tts_prm_cache_score(pc, &ext, 1, RLC_STEP_AGG_MEAN), 0);
+        const tts_prm_item_t *all[2] = {&it, &ext};
+        for (int i = 0; i < 2; i++) {
+            float *sc = NULL;
+            int ns = 0;
+            long read = 0;
+            assert_int_equal(rlc_prm_score(&prm, tok, qs[0], prompt[0], plen[0], all[i]->comp, all[i]->clen, &sc, &ns,
+                                           &read), 0);
+            double want = rlc_step_aggregate(sc, ns, RLC_STEP_AGG_MEAN);
+            if (fabs(want - all[i]->agg) > 1e-4) fail_msg("%s item %d: cached %g vs full %g", dirs[f], i, all[i]->agg, want);
+            if (i == 1) assert_true(ext.read < read); /* only the new part */
+            free(sc);
+        }
+        tts_prm_cache_release(pc, it.handle);
+        tts_prm_cache_release(pc, ext.handle);
+        assert_int_equal(tts_prm_cache_live(pc), 0);
+        tts_prm_cache_free(pc);
+        rlc_prm_close(&prm);
+    }
+    free(ia), free(ib);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_sharing_counted), cmocka_unit_test(test_steps),
-                                       cmocka_unit_test(test_prm_cache)};
+                                       cmocka_unit_test(test_prm_cache), cmocka_unit_test(test_prm_cache_formats)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
