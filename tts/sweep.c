@@ -159,6 +159,9 @@ cJSON *tts_sweep_json(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pt
         cJSON_AddNumberToObject(p, "orm_tokens", (double)pts[k].orm_tokens);
         if (c->prm_scored) cJSON_AddNumberToObject(p, "prm_tokens", (double)pts[k].prm_tokens);
         cJSON_AddNumberToObject(p, "flops", pts[k].flops);
+        cJSON_AddNumberToObject(p, "policy_flops", 2.0 * c->policy_params * (double)pts[k].tokens);
+        if (c->scored) cJSON_AddNumberToObject(p, "orm_flops", 2.0 * c->orm_params * (double)pts[k].orm_tokens);
+        if (c->prm_scored) cJSON_AddNumberToObject(p, "prm_flops", 2.0 * c->prm_params * (double)pts[k].prm_tokens);
         cJSON_AddItemToArray(arr, p);
     }
     cJSON_AddItemToObject(j, "points", arr);
@@ -177,6 +180,8 @@ cJSON *tts_sweep_json(const tts_sweep_cfg_t *c, const tts_point_t *pts, int n_pt
         cJSON_AddNumberToObject(p, "tokens", (double)q->tokens);
         cJSON_AddNumberToObject(p, "prm_tokens", (double)q->prm_tokens);
         cJSON_AddNumberToObject(p, "flops", q->flops);
+        cJSON_AddNumberToObject(p, "policy_flops", 2.0 * c->policy_params * (double)q->tokens);
+        cJSON_AddNumberToObject(p, "prm_flops", 2.0 * c->prm_params * (double)q->prm_tokens);
         cJSON_AddNumberToObject(p, "iterations", q->iterations);
         cJSON_AddItemToArray(arr, p);
     }

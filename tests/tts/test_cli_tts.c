@@ -342,6 +342,8 @@ static void test_search(void **s) {
         assert_true(t == cJSON_GetObjectItem(p2, "tokens")->valuedouble);
         double fl = cJSON_GetObjectItem(p, "flops")->valuedouble;
         assert_true(fabs(fl - (2 * pp * t + 2 * prp * pt)) < 1e-6 * fl);
+        double pf = cJSON_GetObjectItem(p, "policy_flops")->valuedouble, rf = cJSON_GetObjectItem(p, "prm_flops")->valuedouble;
+        assert_true(fabs(pf - 2 * pp * t) < 1e-6 * fl && fabs(rf - 2 * prp * pt) < 1e-6 * fl);
     }
     cJSON_Delete(j), cJSON_Delete(j2);
     char *sv = NULL;
