@@ -65,6 +65,10 @@ typedef struct rlc_sample_params {
     float temperature, top_p, min_p;
     int top_k;
     uint64_t seed, counter;
+    /* 1 + a token to return instead of drawing one (0: draw): its log-prob is computed with
+     * exactly the arithmetic of a drawn token's, which is how a training forward reproduces
+     * the engine's log-probs bit for bit (exact_on_policy). */
+    int32_t force1;
 } rlc_sample_params_t;
 
 struct rlc_backend {

@@ -9,6 +9,7 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "model/exact.h"
 #include "model/model.h"
 
 #define P(off) ((off) == RLC_NO_OFFSET ? NULL : (void *)((char *)m->params + (off) * be->esize[RLC_BUF_PARAM]))
@@ -262,7 +263,7 @@ static int upload_batch(rlc_model_t *m, const rlc_batch_t *b) {
 
 /* Layer l up to the SwiGLU output (what backward needs). need_ln1: compute ln1 from x_in
  * (layer 0, or recomputation); otherwise the previous layer's fused residual+norm did. */
-static void layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int need_ln1) {
+static void layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int need_ln1, const rlc_exact_t *ex) {
     rlc_backend_t *be = m->be;
     const rlc_model_config_t *c = &m->cfg;
     rlc_acts_t *a = &m->acts;
@@ -274,6 +275,7 @@ static void layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int n
     be->rope_fwd(be, a->qkv[l], a->pos, m->inv_freq, N, Hq + Hk, D, QKV);
     be->attention_fwd(be, a->att[l], a->lse[l], a->qkv[l], a->cu, nseq, maxlen, N, Hq, Hk, D,
                       1.0f / sqrtf((float)D));
+    if (ex) rlc_exact_attention(m, ex, l, N, nseq, maxlen); /* the output the engine computes (lse kept) */
     be->matmul_fwd(be, a->tmp, a->att[l], P(W->o_w), P(W->o_b), N, Hq * D, C);
     be->residual_rmsnorm_fwd(be, a->x_mid[l], a->ln2[l], a->rstd2[l], a->x_in[l], a->tmp, P(W->ln2), N, C,
                              c->rms_norm_eps);
@@ -295,10 +297,14 @@ int rlc_model_forward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t
     int maxlen = upload_batch(m, b);
     if (maxlen < 0) return maxlen;
     rlc_acts_t *a = &m->acts;
+    rlc_exact_t ex;
+    if (o->exact && (rc = rlc_exact_begin(m, b, &ex))) return rc;
+    int ri = be->row_invariant;
+    if (o->exact) be->row_invariant = 1; /* the engine's matmuls */
     int N = b->n_tokens, L = c->num_layers, C = c->hidden_size, F = c->intermediate_size;
     be->embedding_fwd(be, a->x_in[0], a->ids, P(m->off_embed), N, C);
     for (int l = 0; l < L; l++) {
-        layer_body(m, l, N, b->nseq, maxlen, l == 0);
+        layer_body(m, l, N, b->nseq, maxlen, l == 0, o->exact ? &ex : NULL);
         const rlc_layer_off_t *W = &m->layer[l];
         be->matmul_fwd(be, a->tmp, a->h[l], P(W->down_w), P(W->down_b), N, F, C);
         if (l + 1 < L)
@@ -308,12 +314,15 @@ int rlc_model_forward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t
             be->residual_rmsnorm_fwd(be, a->x_final, a->lnf, a->rstdf, a->x_mid[l], a->tmp, P(m->off_norm), N, C,
                                      c->rms_norm_eps);
     }
+    be->row_invariant = ri;
     if (!o->skip_head) {
         if (o->head == RLC_HEAD_LM) {
             be->lmhead_fwd(be, a->logp, entropy ? a->ent : NULL, a->lnf, P(m->off_lm_head), a->targets, N, C,
                            c->vocab_size, o->inv_temp);
             if (logp) rc = be->download(be, logp, a->logp, RLC_BUF_F32, (size_t)N);
             if (!rc && entropy) rc = be->download(be, entropy, a->ent, RLC_BUF_F32, (size_t)N);
+            float T = o->temperature > 0 ? o->temperature : 1.0f / o->inv_temp;
+            if (!rc && logp && o->exact) rc = rlc_exact_logp(m, b, T, logp); /* the engine's log-probs */
         } else {
             int S = m->score_labels;
             be->matmul_fwd(be, a->values_act, a->lnf, P(m->off_score_w), P(m->off_score_b), N, C, S);
@@ -321,6 +330,7 @@ int rlc_model_forward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t
             if (values) rc = be->download(be, values, a->values, RLC_BUF_F32, (size_t)N * S);
         }
     }
+    if (o->exact) rlc_exact_end(m, &ex);
     int brc = be->check(be);
     if (!rc && brc) rc = brc;
     if (rc) return rc;
@@ -362,7 +372,7 @@ int rlc_model_backward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_
     be->rmsnorm_bwd(be, a->dres, G(m->off_norm), a->dln, a->x_final, P(m->off_norm), a->rstdf, N, C);
     for (int l = L - 1; l >= 0; l--) {
         const rlc_layer_off_t *W = &m->layer[l];
-        if (!a->per_layer) layer_body(m, l, N, b->nseq, maxlen, 1);
+        if (!a->per_layer) layer_body(m, l, N, b->nseq, maxlen, 1, NULL);
         be->matmul_bwd(be, a->dh, G(W->down_w), G(W->down_b), a->dres, a->h[l], P(W->down_w), N, F, C);
         be->swiglu_bwd(be, a->dgu, a->dh, a->gu[l], N, F);
         be->matmul_bwd(be, a->dln, G(W->gu_w), G(W->gu_b), a->dgu, a->ln2[l], P(W->gu_w), N, C, 2 * F);

@@ -75,6 +75,12 @@ typedef struct {
     int train;      /* keep activations for rlc_model_backward */
     int head;       /* RLC_HEAD_LM or RLC_HEAD_SCORE */
     int skip_head;  /* run the trunk only (backward will compute the head) */
+    /* exact_on_policy: compute the forward with the rollout engine's kernels (paged attention,
+     * row-invariant matmuls and LM head, the sampler's log-softmax), so the LM head's logp equal
+     * the engine's sampled log-probs bit for bit; temperature is the engine's T (0: 1/inv_temp).
+     * Activations for backward are kept as usual (the backward keeps its fast kernels). */
+    int exact;
+    float temperature;
 } rlc_fwd_opts_t;
 
 /* Load config.json + safetensors (single or sharded) from an HF directory. */

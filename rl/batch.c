@@ -138,20 +138,24 @@ void report_memory(rlc_model_t *m, const micro_t *mb, int seq_len) {
 
 /* Forward (no gradient) over sequences in micro-batches: per-row log-probs (LM head) or
  * values (score head) into out (global rows). */
-int sb_forward(rlc_model_t *m, const seqbuf_t *b, const micro_t *mb, float inv_temp, int head, float *out) {
+int sb_forward_opts(rlc_model_t *m, const seqbuf_t *b, const micro_t *mb, const rlc_fwd_opts_t *fo, float *out) {
     int32_t *cu = rlc_malloc((size_t)(mb->seqs + 1) * sizeof *cu);
     if (!cu) return RLC_ENOMEM;
     int rc = 0;
     for (int s0 = 0, s1; s0 < b->nseq && !rc; s0 = s1) {
         s1 = micro_end(b, s0, b->nseq, mb);
         rlc_batch_t v = sb_view(b, s0, s1, cu);
-        rlc_fwd_opts_t fo = {.inv_temp = inv_temp, .head = head};
         float *dst = out + b->cu[s0];
-        rc = head == RLC_HEAD_LM ? rlc_model_forward(m, &v, &fo, dst, NULL, NULL)
-                                 : rlc_model_forward(m, &v, &fo, NULL, NULL, dst);
+        rc = fo->head == RLC_HEAD_LM ? rlc_model_forward(m, &v, fo, dst, NULL, NULL)
+                                     : rlc_model_forward(m, &v, fo, NULL, NULL, dst);
     }
     free(cu);
     return rc;
+}
+
+int sb_forward(rlc_model_t *m, const seqbuf_t *b, const micro_t *mb, float inv_temp, int head, float *out) {
+    rlc_fwd_opts_t fo = {.inv_temp = inv_temp, .head = head};
+    return sb_forward_opts(m, b, mb, &fo, out);
 }
 
 uint64_t rl_mix64(uint64_t a, uint64_t b) {

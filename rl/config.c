@@ -57,6 +57,8 @@ static const rl_config_key_t KEYS[] = {
       "correct the engine/trainer gap: none, tis (weights min(rho, is_cap)) or mis (drop outside [1/is_cap, is_cap])"),
     K("is_level", is_level, STR, S_ALG, "token", "importance ratios per token or per sequence"),
     K("is_cap", is_cap, FLOAT, S_ALG, "2", "the TIS cap / MIS bound C (> 1)"),
+    K("exact_on_policy", exact_on_policy, BOOL, S_ALG, "false",
+      "the policy's training forward through the engine's kernels: its log-probs equal the sampler's bit for bit"),
     K("oreal_rm_lr", oreal_rm_lr, FLOAT, S_OREAL, "2e-06", "OREAL: the token reward model's learning rate (the policy's schedule)"),
     K("oreal_pos_weight", oreal_pos_weight, FLOAT, S_OREAL, "1", "OREAL: weight of the positive samples' behaviour-cloning loss"),
     K("oreal_neg_weight", oreal_neg_weight, FLOAT, S_OREAL, "0.5", "OREAL: weight of the negative samples' policy-gradient loss"),

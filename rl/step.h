@@ -59,6 +59,8 @@ void report_memory(rlc_model_t *m, const micro_t *mb, int seq_len);
 /* Forward (no gradient) over sequences in micro-batches: per-row log-probs (LM head) or
  * values (score head) into out (global rows). */
 int sb_forward(rlc_model_t *m, const seqbuf_t *b, const micro_t *mb, float inv_temp, int head, float *out);
+/* The same with the forward's options (exact_on_policy: fo->exact, fo->temperature). */
+int sb_forward_opts(rlc_model_t *m, const seqbuf_t *b, const micro_t *mb, const rlc_fwd_opts_t *fo, float *out);
 
 /* A 64-bit mix of two words (seeds of sampling and of the optimizer's rounding). */
 uint64_t rl_mix64(uint64_t a, uint64_t b);

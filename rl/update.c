@@ -19,6 +19,8 @@ typedef struct {
     int agg_mode, max_resp_len, on_policy, want_entropy;
     micro_t micro;
     float inv_temp;
+    int exact;               /* exact_on_policy: the policy's forward through the engine's kernels */
+    float temperature;
     rl_gap_t *gap;           /* non-NULL: the engine/trainer gap from this update's forward */
     int is_mode, is_seq;     /* importance-sampling correction (is_correction, is_level) */
     double is_cap;
@@ -63,7 +65,8 @@ static int policy_update(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, se
         e = micro_end(b, s, s1, &u->micro);
         rlc_batch_t v = sb_view(b, s, e, cu);
         int base = b->cu[s], n = v.n_tokens;
-        rlc_fwd_opts_t fo = {.inv_temp = u->inv_temp, .train = 1, .head = RLC_HEAD_LM};
+        rlc_fwd_opts_t fo = {.inv_temp = u->inv_temp, .train = 1, .head = RLC_HEAD_LM, .exact = u->exact,
+                             .temperature = u->temperature};
         if ((rc = rlc_model_forward(m, &v, &fo, lp, u->want_entropy ? ent : NULL, NULL))) break;
         const float *old = u->on_policy ? lp : b->old_logp + base, *isw = NULL;
         if (u->gap) rl_gap_add(u->gap, lp, b->eng_logp + base, b->mask + base, v.cu_seqlens, v.nseq);
@@ -348,7 +351,9 @@ int rl_update(rl_ctx_t *c, rollout_t *R, seqbuf_t *b, const float *rew_glob, lon
         memcpy(b->old_logp, b->eng_logp, (size_t)b->ntok * sizeof *b->old_logp);
         on_policy = 0;
     } else if (!rc && !on_policy) {
-        rc = sb_forward(c->policy, b, &micro, inv_temp, RLC_HEAD_LM, b->old_logp);
+        rlc_fwd_opts_t fo = {.inv_temp = inv_temp, .head = RLC_HEAD_LM, .exact = cfg->exact_on_policy,
+                             .temperature = (float)cfg->temperature};
+        rc = sb_forward_opts(c->policy, b, &micro, &fo, b->old_logp);
         if (!rc) rl_gap_add(&gap, b->old_logp, b->eng_logp, b->mask, b->cu, b->nseq);
         if (!rc && is_mode)
             is_hits = rl_is_weights(is_mode, is_seq, cfg->is_cap, b->old_logp, b->eng_logp, b->mask, b->cu, b->nseq,
@@ -358,7 +363,8 @@ int rl_update(rl_ctx_t *c, rollout_t *R, seqbuf_t *b, const float *rew_glob, lon
     /* without a recompute pass, the gap comes from the first update's forward (same weights) */
     update_cfg_t u = {.lc = &lc, .oreal = oreal ? &oc : NULL, .agg_mode = cfg->loss_agg,
                       .max_resp_len = (int)cfg->max_new_tokens, .micro = micro, .on_policy = on_policy,
-                      .want_entropy = !oreal, .inv_temp = inv_temp, .gap = on_policy || engine_behav ? &gap : NULL,
+                      .want_entropy = !oreal, .inv_temp = inv_temp, .exact = cfg->exact_on_policy,
+                      .temperature = (float)cfg->temperature, .gap = on_policy || engine_behav ? &gap : NULL,
                       .is_mode = is_mode, .is_seq = is_seq, .is_cap = cfg->is_cap,
                       .is_hits = &is_hits};
     long tokens = 0;

@@ -227,6 +227,11 @@ static void sample_row(const float *logits, int V, const rlc_sample_params_t *p,
     exp_shifted(logits, V, mx, T, e, vec);
     for (int v = 0; v < V; v++) s += e[v];
     float lse = (float)log(s); /* of zs */
+    if (p->force1 > 0 && p->force1 <= V) { /* the log-prob of a given token, as if drawn */
+        *tok = p->force1 - 1;
+        *logp = p->temperature > 0 ? (logits[*tok] - mx) / T - lse : (logits[*tok] - mx) - lse;
+        return;
+    }
     if (!(p->temperature > 0)) {
         *tok = amax;
         *logp = -lse;

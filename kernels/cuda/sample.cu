@@ -92,6 +92,14 @@ __global__ void __launch_bounds__(SAMPLE_THREADS)
     for (int v = tid; v < V; v += nt) s += exp((double)((x[v] - mx) / T));
     s = block_sum_d(s, shd);
     const float lse = (float)log(s); /* of (z - max z) */
+    if (p.force1 > 0 && p.force1 <= V) { /* the log-prob of a given token, as if drawn */
+        if (tid == 0) {
+            int t = p.force1 - 1;
+            tok_out[blockIdx.x] = t;
+            logp_out[blockIdx.x] = p.temperature > 0 ? (x[t] - mx) / T - lse : (x[t] - mx) - lse;
+        }
+        return;
+    }
     if (!(p.temperature > 0)) {
         if (tid == 0) {
             tok_out[blockIdx.x] = amax;

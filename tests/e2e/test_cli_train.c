@@ -223,8 +223,9 @@ static void test_algorithms_run(void **s) {
     const char *algos[] = {"--algo drgrpo --loss-agg seq-mean-token-sum-norm", "--algo rloo --loss-agg seq-mean-token-mean",
                            "--algo reinforce++ --dynamic-sampling", "--algo ppo --critic-lr 1e-3",
                            "--balanced-filter --pass-low 0 --pass-high 1 --overlong-buffer 4 --mask-truncated",
-                           "--behavior-logprobs engine", "--is-correction mis --is-level sequence --is-cap 1.5"};
-    for (int i = 0; i < 7; i++) {
+                           "--behavior-logprobs engine", "--is-correction mis --is-level sequence --is-cap 1.5",
+                           "--exact-on-policy", "--exact-on-policy --ppo-epochs 2"};
+    for (int i = 0; i < 9; i++) {
         char run[64], extra[256];
         snprintf(run, sizeof run, "alg%d", i);
         char *d = fs_join(g_dir, run);
@@ -238,6 +239,20 @@ static void test_algorithms_run(void **s) {
         if (i == 3) assert_non_null(strstr(txt, "value_loss"));
         if (i >= 5) assert_non_null(strstr(txt, "\"logp_gap_mean\""));
         if (i == 6) assert_non_null(strstr(txt, "\"is_frac\":0")); /* a CPU gap of ~1e-6 masks nothing */
+        if (i >= 7) { /* exact_on_policy: the trainer's log-probs are the engine's, on- and off-policy */
+            rlc_jsonl_t r;
+            cJSON *row;
+            int rows = 0;
+            assert_int_equal(rlc_jsonl_open(&r, mp), 0);
+            while (rlc_jsonl_next(&r, &row) > 0) {
+                rows++;
+                assert_true(cJSON_GetObjectItem(row, "logp_gap_max")->valuedouble == 0);
+                assert_true(cJSON_GetObjectItem(row, "logp_gap_kl")->valuedouble == 0);
+                cJSON_Delete(row);
+            }
+            rlc_jsonl_close(&r);
+            assert_int_equal(rows, 2);
+        }
         free(txt), free(mp), free(d);
     }
 }

@@ -275,7 +275,7 @@ static void test_decode_ops_row_invariant(void **s) {
     float lp[N];
     for (int n = 0; n < N; n++) {
         rlc_sample_params_t q = {n % 3 ? 0.8f : 0.0f, n % 2 ? 0.9f : 1.0f, 0.0f, n % 4 ? 0 : 40, 77u + (uint64_t)n,
-                                 (uint64_t)n};
+                                 (uint64_t)n, 0};
         par[n] = q;
     }
     gpu->sample(gpu, tok, lp, lg->g, par, N, V);
@@ -392,9 +392,9 @@ static void test_sample(void **s) {
     (void)s;
     enum { M = 48, V = 1000, NCFG = 8 };
     const rlc_sample_params_t cfg[NCFG] = {
-        {0.0f, 1.0f, 0.0f, 0, 0, 0},    {1.0f, 1.0f, 0.0f, 0, 0, 0},  {0.7f, 1.0f, 0.0f, 20, 0, 0},
-        {1.3f, 0.9f, 0.0f, 0, 0, 0},    {0.9f, 1.0f, 0.05f, 0, 0, 0}, {0.8f, 0.8f, 0.02f, 50, 0, 0},
-        {1.0f, 1.0f, 0.0f, 1, 0, 0},    {1.0f, 0.3f, 0.0f, 7, 0, 0},
+        {0.0f, 1.0f, 0.0f, 0, 0, 0, 0},    {1.0f, 1.0f, 0.0f, 0, 0, 0, 0},  {0.7f, 1.0f, 0.0f, 20, 0, 0, 0},
+        {1.3f, 0.9f, 0.0f, 0, 0, 0, 0},    {0.9f, 1.0f, 0.05f, 0, 0, 0, 0}, {0.8f, 0.8f, 0.02f, 50, 0, 0, 0},
+        {1.0f, 1.0f, 0.0f, 1, 0, 0, 0},    {1.0f, 0.3f, 0.0f, 7, 0, 0, 0},
     };
     rlc_sample_params_t par[M];
     buf_t *lg = B(RLC_BUF_F32, (size_t)M * V);

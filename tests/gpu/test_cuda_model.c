@@ -22,6 +22,7 @@
 #include "model/decode.h"
 #include "model/model.h"
 #include "model/optim.h"
+#include "model/exact_check.h"
 #include "rl/ckpt.h"
 
 /* Tolerances for bf16 weights and activations through a small random model (2 layers):
@@ -454,6 +455,18 @@ static void test_decode_graphs(void **s) {
 
 static const char *models[] = {"qwen2-tiny", "llama3-tiny", "llama-bias", "qwen2-untied"};
 
+/* exact_on_policy on the CUDA backend: the training forward with exact = 1 reproduces the
+ * engine's sampled log-probs bit for bit (preempted sequences, two micro-batch packings),
+ * with either row-invariant GEMM. */
+static void test_exact_on_policy(void **s) {
+    rlc_backend_t *be = *(rlc_backend_t **)*s;
+    print_message("  RLC_CUDA_ROWINV=%s\n", be == gpu_ri[0] ? ri_names[0] : ri_names[1]);
+    rlc_model_t *m;
+    if (rlc_model_load(&m, fixture("models/llama3-tiny"), be)) fail_msg("load: %s", rlc_errmsg());
+    assert_true(exact_check(m, 1) > 200);
+    rlc_model_free(m);
+}
+
 static void test_forward_backward(void **s) {
     (void)s;
     for (int i = 0; i < 4; i++) forward_backward(models[i]);
@@ -494,6 +507,8 @@ int main(void) {
         cmocka_unit_test_prestate(test_engine_batch_invariance, &gpu_ri[1]),
         cmocka_unit_test_prestate(test_decode_graphs, &gpu_ri[0]),
         cmocka_unit_test_prestate(test_decode_graphs, &gpu_ri[1]),
+        cmocka_unit_test_prestate(test_exact_on_policy, &gpu_ri[0]),
+        cmocka_unit_test_prestate(test_exact_on_policy, &gpu_ri[1]),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rlc_backend_destroy(gpu_ri[0]);
