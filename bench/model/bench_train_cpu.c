@@ -1,6 +1,9 @@
 /* Forward+backward throughput of the CPU backend on a config.json-shaped random model:
  * prints one JSON line {"bench":"train_fwd_bwd_cpu","ours":tokens/s,...}. The peer (PyTorch
- * on the same config, threads and tokens) is bench_train_torch.py; run.sh runs both. */
+ * on the same config, threads and tokens) is bench_train_torch.py; run.sh runs both.
+ * mode (6th argument): 0 = the LM head only in backward (the peer's shape), 1 = as an RL
+ * update runs it (log-probs in the forward, the head again in backward), 2 = the same with
+ * exact_on_policy (the engine's kernels in the forward). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,7 +19,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     int B = argc > 2 ? atoi(argv[2]) : 2, T = argc > 3 ? atoi(argv[3]) : 256;
-    int iters = argc > 4 ? atoi(argv[4]) : 5, threads = argc > 5 ? atoi(argv[5]) : 0;
+    int iters = argc > 4 ? atoi(argv[4]) : 5, threads = argc > 5 ? atoi(argv[5]) : 0, mode = argc > 6 ? atoi(argv[6]) : 0;
     cJSON *cfg = rlc_json_load_file(argv[1]);
     rlc_backend_t *be;
     rlc_model_t *m;
@@ -33,11 +36,11 @@ int main(int argc, char **argv) {
     for (int s = 0; s <= B; s++) cu[s] = s * T;
     for (int i = 0; i < N; i++) dl[i] = (i % T == T - 1) ? 0.0f : -1.0f / (float)(N - B);
     rlc_batch_t b = {.n_tokens = N, .nseq = B, .ids = ids, .cu_seqlens = cu};
-    rlc_fwd_opts_t o = {.inv_temp = 1, .train = 1, .head = RLC_HEAD_LM, .skip_head = 1};
+    rlc_fwd_opts_t o = {.inv_temp = 1, .train = 1, .head = RLC_HEAD_LM, .skip_head = mode == 0, .exact = mode == 2};
     double best = 1e30, total = 0;
     for (int it = 0; it < iters + 1; it++) {
         double t0 = rlc_now();
-        if (rlc_model_forward(m, &b, &o, NULL, NULL, NULL) ||
+        if (rlc_model_forward(m, &b, &o, mode ? lp : NULL, NULL, NULL) ||
             rlc_model_backward(m, &b, &o, dl, NULL, NULL, lp, NULL)) {
             fprintf(stderr, "bench: %s\n", rlc_errmsg());
             return 1;
@@ -49,9 +52,9 @@ int main(int argc, char **argv) {
     }
     double loss = 0;
     for (int i = 0; i < N; i++) loss += -lp[i] * (i % T == T - 1 ? 0 : 1.0 / (N - B));
-    printf("{\"bench\":\"train_fwd_bwd_cpu\",\"impl\":\"rlc\",\"params_m\":%.1f,\"tokens\":%d,\"threads\":%d,"
+    printf("{\"bench\":\"train_fwd_bwd_cpu\",\"impl\":\"rlc\",\"mode\":%d,\"params_m\":%.1f,\"tokens\":%d,\"threads\":%d,"
            "\"tok_per_s\":%.1f,\"best_tok_per_s\":%.1f,\"loss\":%.4f}\n",
-           (double)m->n_params / 1e6, N, be->threads, N * iters / total, N / best, loss);
+           mode, (double)m->n_params / 1e6, N, be->threads, N * iters / total, N / best, loss);
     rlc_model_free(m);
     rlc_backend_destroy(be);
     cJSON_Delete(cfg);
