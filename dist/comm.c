@@ -144,6 +144,33 @@ void dist_quiet_followers(const dist_comm_t *c) {
 int dist_allreduce_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n) {
     return c->world > 1 && n ? c->allreduce_dev(c, be, buf, kind, n) : 0;
 }
+int dist_reduce_scatter_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n) {
+    return c->world > 1 && n ? c->reduce_scatter_dev(c, be, buf, kind, n) : 0;
+}
+int dist_allgather_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n) {
+    return c->world > 1 && n ? c->allgather_dev(c, be, buf, kind, n) : 0;
+}
+
+/* A bucketed collective: f on each bucket in turn; a failure still joins the remaining
+ * buckets' exchanges (the other ranks are in them) and is returned afterwards. */
+static int buckets(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n, size_t bucket,
+                   int (*f)(dist_comm_t *, rlc_backend_t *, void *, rlc_buf_kind_t, size_t)) {
+    if (!bucket || bucket > n) bucket = n;
+    int rc = 0;
+    for (size_t off = 0; off < n; off += bucket) {
+        size_t k = n - off < bucket ? n - off : bucket;
+        int e = f(c, be, (char *)buf + off * be->esize[kind], kind, k);
+        if (!rc) rc = e;
+    }
+    return rc;
+}
+int dist_reduce_scatter_buckets(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n,
+                                size_t bucket) {
+    return buckets(c, be, buf, kind, n, bucket, dist_reduce_scatter_dev);
+}
+int dist_allgather_buckets(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n, size_t bucket) {
+    return buckets(c, be, buf, kind, n, bucket, dist_allgather_dev);
+}
 int dist_allreduce_f64(dist_comm_t *c, double *x, size_t n, dist_op_t op) {
     return c->world > 1 && n ? c->allreduce_f64(c, x, n, op) : 0;
 }

@@ -45,6 +45,13 @@ struct dist_comm {
     /* recv[r·bytes .. (r+1)·bytes) = rank r's send (recv holds world·bytes). */
     int (*allgather)(dist_comm_t *c, const void *send, size_t bytes, void *recv);
     int (*barrier)(dist_comm_t *c);
+    /* Sharded collectives over a backend buffer of n elements split into the ranks' shards
+     * (dist_shard: contiguous, sizes differing by at most one). reduce_scatter_dev: afterwards
+     * this rank's shard holds the sum over ranks of that range (f32 kinds: GRAD or F32; the
+     * rest of the buffer is unspecified). allgather_dev: every rank's shard of its buffer to
+     * every rank (any kind; PARAM may be bf16 on a GPU). In place. */
+    int (*reduce_scatter_dev)(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n);
+    int (*allgather_dev)(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n);
     /* Called once the model's backend exists (collective): the NCCL transport binds to the
      * backend's GPU here. NULL: nothing to do. */
     int (*attach)(dist_comm_t *c, rlc_backend_t *be);
@@ -122,6 +129,14 @@ int dist_allreduce_i64(dist_comm_t *c, int64_t *x, size_t n, dist_op_t op);
 int dist_bcast(dist_comm_t *c, void *buf, size_t bytes, int root);
 int dist_allgather(dist_comm_t *c, const void *send, size_t bytes, void *recv);
 int dist_barrier(dist_comm_t *c);
+int dist_reduce_scatter_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n);
+int dist_allgather_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n);
+/* The same over [0, n) in buckets of at most `bucket` elements each sharded on its own (the
+ * shards of bucket b: dist_shard of its length), so a long buffer is exchanged a bucket at a
+ * time (bucket 0 = one bucket). */
+int dist_reduce_scatter_buckets(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n,
+                                size_t bucket);
+int dist_allgather_buckets(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n, size_t bucket);
 /* Variable-size all-gather of byte strings: *all (malloc'd) holds rank 0's bytes, then rank
  * 1's, ...; lens[world] receives each rank's length. */
 int dist_allgatherv(dist_comm_t *c, const void *mine, size_t len, char **all, size_t *lens);
@@ -131,6 +146,8 @@ int dist_allgatherv(dist_comm_t *c, const void *mine, size_t len, char **all, si
 /* Rank `rank`'s share [lo, hi) of n items split into `world` contiguous parts whose sizes
  * differ by at most one (the first n % world ranks get one more). */
 void dist_split(long n, int rank, int world, long *lo, long *hi);
+/* The same for buffer elements: rank's shard [*lo, *hi) of n. */
+void dist_shard(size_t n, int rank, int world, size_t *lo, size_t *hi);
 
 /* FNV-1a 64 of n elements of a backend buffer as host f32 (the value each element has). */
 int dist_hash_buffer(rlc_backend_t *be, const void *buf, rlc_buf_kind_t kind, size_t n, uint64_t *hash);

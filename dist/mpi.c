@@ -66,6 +66,53 @@ static int mpi_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t 
     return rc;
 }
 
+/* The sharded collectives as one pass over the ranks' shards (dist_shard), in chunks:
+ * MPI_Reduce to the shard's owner (sum), or MPI_Bcast from it. A GPU buffer goes through the
+ * host (the backend converts to f32 on the way). A local failure still joins every exchange
+ * and is returned afterwards, for the caller's dist_agree. */
+static int shard_pass(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n, int gather) {
+    size_t es = be->esize[kind], chunk = be->is_gpu ? ((size_t)1 << 24) : CHUNK;
+    if (!be->is_gpu && es != sizeof(float))
+        return rlc_errc(RLC_EINVAL, "dist: sharded collectives need f32 buffers on the CPU");
+    float *h = be->is_gpu ? rlc_malloc((n < chunk ? (n ? n : 1) : chunk) * sizeof *h) : NULL;
+    if (be->is_gpu && !h) return RLC_ENOMEM;
+    int rc = 0;
+    for (int r = 0; r < c->world; r++) {
+        size_t lo, hi;
+        dist_shard(n, r, c->world, &lo, &hi);
+        for (size_t off = lo; off < hi; off += chunk) {
+            size_t k = hi - off < chunk ? hi - off : chunk;
+            void *p = (char *)buf + off * es, *x = h ? (void *)h : p;
+            int mine = c->rank == r, e = 0;
+            if (h && (!gather || mine)) { /* stage what this rank sends */
+                e = rc ? rc : be->download(be, h, p, kind, k);
+                if (e) memset(h, 0, k * sizeof *h);
+            }
+            int me = gather ? MPI_Bcast(x, (int)k, MPI_FLOAT, r, COMM(c))
+                            : MPI_Reduce(mine ? MPI_IN_PLACE : x, x, (int)k, MPI_FLOAT, MPI_SUM, r, COMM(c));
+            if (me != MPI_SUCCESS) e = mpi_fail(me, gather ? "all-gather (broadcast)" : "reduce-scatter (reduce)");
+            if (!e && h && (gather || mine)) e = be->upload(be, p, kind, h, k);
+            if (!rc) rc = e;
+        }
+    }
+    free(h);
+    return rc;
+}
+
+static int mpi_reduce_scatter(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n) {
+    if (be->esize[kind] != sizeof(float))
+        return rlc_errc(RLC_EINVAL, "dist: reduce-scatter needs an f32 buffer (GRAD or F32)");
+    mpi_impl_t *im = c->impl;
+    if (be->is_gpu && im->dev) return im->dev->reduce_scatter(im->dev, be, buf, n);
+    return shard_pass(c, be, buf, kind, n, 0);
+}
+
+static int mpi_allgather_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n) {
+    mpi_impl_t *im = c->impl;
+    if (be->is_gpu && im->dev) return im->dev->allgather(im->dev, be, buf, n, be->esize[kind]);
+    return shard_pass(c, be, buf, kind, n, 1);
+}
+
 static int mpi_f64(dist_comm_t *c, double *x, size_t n, dist_op_t op) {
     return reduce(c, x, n, MPI_DOUBLE, sizeof(double), op_of(op));
 }
@@ -169,6 +216,8 @@ int dist_transport_mpi(dist_comm_t **out, int kind) {
     c->bcast = mpi_bcast;
     c->allgather = mpi_allgather;
     c->barrier = mpi_barrier;
+    c->reduce_scatter_dev = mpi_reduce_scatter;
+    c->allgather_dev = mpi_allgather_dev;
     c->attach = mpi_attach;
     c->destroy = mpi_destroy;
     *out = c;

@@ -33,6 +33,7 @@ typedef struct {
     ncclComm_t nc;
     cudaStream_t stream;
     int device;
+    const dist_comm_t *comm; /* rank and world for the shards */
 } nccl_reducer_t;
 
 static int reduce(nccl_reducer_t *x, void *buf, size_t n) {
@@ -49,6 +50,42 @@ static int nccl_allreduce(dist_dev_reducer_t *r, rlc_backend_t *be, void *buf, s
      * ranks are already inside it, and the caller's dist_agree spreads the error. */
     int rc = be->check(be);
     int e = reduce(x, buf, n);
+    return rc ? rc : e;
+}
+
+/* The sharded collectives as grouped per-owner operations (shards may differ by one element,
+ * which ncclReduceScatter / ncclAllGather's equal counts do not allow): ncclReduce of each
+ * shard to its owner, or ncclBroadcast of each shard from it, in one NCCL group. */
+static int shard_group(nccl_reducer_t *x, const dist_comm_t *c, void *buf, size_t n, size_t esize, int gather) {
+    ncclDataType_t t = esize == 2 ? ncclBfloat16 : ncclFloat32;
+    CUDA_CHECK(cudaSetDevice(x->device));
+    NCCL_CHECK(ncclGroupStart());
+    for (int r = 0; r < c->world; r++) {
+        size_t lo, hi;
+        dist_shard(n, r, c->world, &lo, &hi);
+        void *p = (char *)buf + lo * esize;
+        if (gather) NCCL_CHECK(ncclBroadcast(p, p, hi - lo, t, r, x->nc, x->stream));
+        else NCCL_CHECK(ncclReduce(p, p, hi - lo, t, ncclSum, r, x->nc, x->stream));
+    }
+    NCCL_CHECK(ncclGroupEnd());
+    CUDA_CHECK(cudaStreamSynchronize(x->stream));
+    return 0;
+}
+
+static int nccl_reduce_scatter(dist_dev_reducer_t *r, rlc_backend_t *be, void *buf, size_t n) {
+    nccl_reducer_t *x = (nccl_reducer_t *)r;
+    be->sync(be);
+    int rc = be->check(be);
+    int e = shard_group(x, x->comm, buf, n, 4, 0);
+    return rc ? rc : e;
+}
+
+static int nccl_allgather(dist_dev_reducer_t *r, rlc_backend_t *be, void *buf, size_t n, size_t esize) {
+    nccl_reducer_t *x = (nccl_reducer_t *)r;
+    if (esize != 2 && esize != 4) return rlc_errc(RLC_EINVAL, "NCCL all-gather: element size %zu", esize);
+    be->sync(be);
+    int rc = be->check(be);
+    int e = shard_group(x, x->comm, buf, n, esize, 1);
     return rc ? rc : e;
 }
 
@@ -95,7 +132,10 @@ int dist_nccl_reducer_create(dist_comm_t *c, rlc_backend_t *be, dist_dev_reducer
         return rlc_err_ctx(rc, "NCCL setup");
     }
     x->base.name = "nccl";
+    x->comm = c;
     x->base.allreduce = nccl_allreduce;
+    x->base.reduce_scatter = nccl_reduce_scatter;
+    x->base.allgather = nccl_allgather;
     x->base.destroy = nccl_destroy;
     *out = &x->base;
     return 0;

@@ -36,5 +36,6 @@ void dist_transport_none(dist_comm_t *c) {
     *c = (dist_comm_t){.transport = "none", .rank = 0, .world = 1, .local_rank = 0, .local_world = 1,
                        .kind = DIST_NONE, .allreduce_dev = none_dev, .allreduce_f64 = none_f64,
                        .allreduce_i64 = none_i64, .bcast = none_bcast, .allgather = none_allgather,
-                       .barrier = none_barrier, .destroy = none_destroy};
+                       .barrier = none_barrier, .reduce_scatter_dev = none_dev, .allgather_dev = none_dev,
+                       .destroy = none_destroy};
 }

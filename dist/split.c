@@ -12,3 +12,9 @@ void dist_split(long n, int rank, int world, long *lo, long *hi) {
     *lo = r * base + (r < extra ? r : extra);
     *hi = *lo + base + (r < extra);
 }
+
+void dist_shard(size_t n, int rank, int world, size_t *lo, size_t *hi) {
+    size_t q = n / (size_t)world, r = n % (size_t)world, k = (size_t)rank;
+    *lo = k * q + (k < r ? k : r);
+    *hi = *lo + q + (k < r);
+}

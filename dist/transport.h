@@ -9,6 +9,9 @@ void dist_transport_none(dist_comm_t *c);
 typedef struct dist_dev_reducer {
     const char *name;
     int (*allreduce)(struct dist_dev_reducer *r, rlc_backend_t *be, void *buf, size_t n); /* f32 sum */
+    /* dist_comm_t's sharded collectives on device memory; esize 4 (f32) or 2 (bf16) */
+    int (*reduce_scatter)(struct dist_dev_reducer *r, rlc_backend_t *be, void *buf, size_t n);
+    int (*allgather)(struct dist_dev_reducer *r, rlc_backend_t *be, void *buf, size_t n, size_t esize);
     void (*destroy)(struct dist_dev_reducer *r);
 } dist_dev_reducer_t;
 
