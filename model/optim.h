@@ -14,11 +14,20 @@ typedef struct {
 typedef struct {
     rlc_model_t *m;
     rlc_adamw_cfg_t cfg;
-    float *mom, *var, *master; /* device F32, parameter layout, one block: mom | var | master */
+    float *mom, *var, *master; /* device F32 over the shard [lo, hi), one block: mom | var | master */
     int step;
+    /* ZeRO (rl/zero.c): the shard of the flat parameter vector this optimizer keeps state for
+     * and updates; [0, n_params) when not sharded. zero_stage is the caller's (0, 1, 2). */
+    size_t lo, hi;
+    int zero_stage;
+    /* A full-size host snapshot of a sharded state, gathered for a checkpoint (else NULL). */
+    float *full_mom, *full_var, *full_master;
 } rlc_optim_t;
 
 int rlc_optim_create(rlc_optim_t **out, rlc_model_t *m, const rlc_adamw_cfg_t *cfg);
+/* An optimizer for the shard [lo, hi) of the parameter vector only (its state is hi - lo
+ * floats per buffer). */
+int rlc_optim_create_shard(rlc_optim_t **out, rlc_model_t *m, const rlc_adamw_cfg_t *cfg, size_t lo, size_t hi);
 void rlc_optim_free(rlc_optim_t *o);
 /* Global L2 norm of the gradients (double accumulation). */
 double rlc_model_grad_norm(rlc_model_t *m);
@@ -26,7 +35,14 @@ double rlc_model_grad_norm(rlc_model_t *m);
  * gradient norm in *grad_norm (may be NULL). A non-finite norm skips the update and
  * returns RLC_EINVAL ("non-finite gradient"). seed keys stochastic rounding (GPU). */
 int rlc_optim_step(rlc_optim_t *o, float lr, uint32_t seed, double *grad_norm);
-/* Optimizer state to/from host (for checkpoints): moments then master weights, n_params
- * floats each; `master` may be NULL when the backend keeps fp32 parameters. */
+/* The update of the optimizer's shard given the pre-clip global gradient norm (which a
+ * sharded caller reduces across ranks); the gradients of [lo, hi) must be complete. */
+int rlc_optim_step_norm(rlc_optim_t *o, float lr, uint32_t seed, double norm);
+/* Optimizer state to/from host (for checkpoints), n_params floats each. get: a sharded
+ * optimizer needs its gathered snapshot (full_*). set: full arrays in, the shard kept. */
 int rlc_optim_get_state(const rlc_optim_t *o, float *mom, float *var);
 int rlc_optim_set_state(rlc_optim_t *o, const float *mom, const float *var, int step);
+/* The fp32 master weights, full size (o->master must exist; sharded: from the snapshot). */
+int rlc_optim_get_master(const rlc_optim_t *o, float *w);
+/* Full-size fp32 weights in; the master of the shard set from them. */
+int rlc_optim_set_master(rlc_optim_t *o, const float *w);

@@ -366,8 +366,7 @@ static int save_models(const char *tmp, const rl_ckpt_model_t *models, int n_mod
             float *w = rlc_malloc(m->n_params * sizeof(float));
             L->bufs[L->nbuf++] = w;
             if (!w) return RLC_ENOMEM;
-            rc = o->master ? m->be->download(m->be, w, o->master, RLC_BUF_F32, m->n_params)
-                           : m->be->download(m->be, w, m->params, RLC_BUF_PARAM, m->n_params);
+            rc = o->master ? rlc_optim_get_master(o, w) : m->be->download(m->be, w, m->params, RLC_BUF_PARAM, m->n_params);
             if (rc) return rc;
             if ((rc = add_tensor(L, prefix, "master", w, m->n_params))) return rc;
         }
@@ -755,9 +754,7 @@ int rl_ckpt_load_state(const char *ckpt_dir, rl_train_state_t *st, const rl_ckpt
              * rounded to nearest from the master) unless it was saved as float16. */
             int keep_params = cm->optim && cm->optim->master && !saved_f16(m);
             if (!keep_params && (rc = m->be->upload(m->be, m->params, RLC_BUF_PARAM, a, m->n_params))) goto out;
-            if (cm->optim && cm->optim->master &&
-                (rc = m->be->upload(m->be, cm->optim->master, RLC_BUF_F32, a, m->n_params)))
-                goto out;
+            if (cm->optim && cm->optim->master && (rc = rlc_optim_set_master(cm->optim, a))) goto out;
         }
         if (!cm->optim) continue;
         snprintf(tn, sizeof tn, "%soptim.exp_avg", prefix);

@@ -57,6 +57,8 @@ static const rl_config_key_t KEYS[] = {
       "correct the engine/trainer gap: none, tis (weights min(rho, is_cap)) or mis (drop outside [1/is_cap, is_cap])"),
     K("is_level", is_level, STR, S_ALG, "token", "importance ratios per token or per sequence"),
     K("is_cap", is_cap, FLOAT, S_ALG, "2", "the TIS cap / MIS bound C (> 1)"),
+    K("zero_stage", zero_stage, INT, S_ALG, "0",
+      "ZeRO sharding across ranks: 0 none, 1 AdamW state sharded, 2 gradients reduce-scattered too"),
     K("exact_on_policy", exact_on_policy, BOOL, S_ALG, "false",
       "the policy's training forward through the engine's kernels: its log-probs equal the sampler's bit for bit"),
     K("oreal_rm_lr", oreal_rm_lr, FLOAT, S_OREAL, "2e-06", "OREAL: the token reward model's learning rate (the policy's schedule)"),
@@ -293,6 +295,8 @@ static int validate_gap(const rl_config_t *c) {
     if (strcmp(c->is_level, "token") && strcmp(c->is_level, "sequence"))
         BAD("is_level = '%s': choose token or sequence", c->is_level);
     if (!(c->is_cap > 1 && c->is_cap <= 1e6)) BAD("is_cap = %g: must lie in (1, 1e6]", c->is_cap);
+    if (c->zero_stage == 3) BAD("zero_stage = 3 (parameters sharded too) is not built; use 0, 1 or 2");
+    if (c->zero_stage < 0 || c->zero_stage > 3) BAD("zero_stage = %ld: choose 0, 1 or 2", c->zero_stage);
     if (strcmp(c->is_correction, "none") && !strcmp(c->behavior_logprobs, "engine"))
         BAD("is_correction = %s with behavior_logprobs = engine: the ratio is already taken against the engine",
             c->is_correction);

@@ -189,7 +189,7 @@ static int setup_models(rl_ctx_t *c, const char *ckdir) {
     rlc_adamw_cfg_t ac = {.lr = (float)cfg->lr, .beta1 = (float)cfg->adam_beta1, .beta2 = (float)cfg->adam_beta2,
                           .eps = (float)cfg->adam_eps, .weight_decay = (float)cfg->weight_decay,
                           .max_grad_norm = (float)cfg->max_grad_norm};
-    if ((rc = rlc_optim_create(&c->opt, c->policy, &ac))) return rc;
+    if ((rc = rl_zero_optim_create(c->comm, (int)cfg->zero_stage, c->policy, &ac, "the policy's", &c->opt))) return rc;
     if (cfg->algo == RL_ADV_GAE || cfg->algo == RL_ADV_OREAL) { /* the critic, or OREAL's token reward model */
         char *cdir = ckdir ? fs_join(ckdir, rl_aux_name(cfg)) : NULL;
         const char *src = cdir ? cdir : (cfg->critic_model && cfg->critic_model[0] ? cfg->critic_model : cfg->model);
@@ -201,7 +201,8 @@ static int setup_models(rl_ctx_t *c, const char *ckdir) {
         c->critic->recompute = cfg->recompute;
         rlc_adamw_cfg_t cc = ac;
         cc.lr = (float)(cfg->algo == RL_ADV_OREAL ? cfg->oreal_rm_lr : cfg->critic_lr);
-        if ((rc = rlc_optim_create(&c->copt, c->critic, &cc))) return rc;
+        if ((rc = rl_zero_optim_create(c->comm, (int)cfg->zero_stage, c->critic, &cc, rl_aux_name(cfg), &c->copt)))
+            return rc;
     }
     return 0;
 }
@@ -364,6 +365,10 @@ static int save_ckpt(rl_ctx_t *c, rl_train_state_t *st) {
                      (unsigned long long)h);
         if (rc) return rc;
     }
+    /* sharded optimizer state: rank 0 gathers it in full for the checkpoint (collective) */
+    rc = rl_zero_gather(comm, c->opt);
+    if (!rc) rc = rl_zero_gather(comm, c->copt);
+    if (rc) return rc;
     if (c->rank0) {
         rl_sync_writer(&c->metrics);
         rl_sync_writer(&c->samples);
@@ -383,6 +388,8 @@ static int save_ckpt(rl_ctx_t *c, rl_train_state_t *st) {
         if (!rc) LOG_INFO("checkpoint: %s", dir);
         free(dir);
     }
+    rl_zero_gather_free(c->opt);
+    rl_zero_gather_free(c->copt);
     return dist_agree(comm, rc);
 }
 

@@ -182,6 +182,14 @@ int rl_log_samples(rl_ctx_t *c, const rollout_t *R, long step);
  * rc is this rank's result so far (agreed first, so nobody waits in the reduction). */
 int rl_reduce_and_step(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, int rc, float lr, uint32_t seed,
                        double *gnorm);
+/* ZeRO (rl/zero.c; rl_reduce_and_step runs the optimizer's stage): an optimizer whose state
+ * covers this rank's shard when stage > 0 and there are several ranks ("what" names it in
+ * the log); before a checkpoint, every rank gathers the sharded state so that rank 0 holds
+ * it in full (collective); afterwards free it. */
+int rl_zero_optim_create(dist_comm_t *comm, int stage, rlc_model_t *m, const rlc_adamw_cfg_t *cfg, const char *what,
+                         rlc_optim_t **out);
+int rl_zero_gather(dist_comm_t *comm, rlc_optim_t *o);
+void rl_zero_gather_free(rlc_optim_t *o);
 /* Advantages, then the step's optimizer updates (policy, and the critic for PPO) over the
  * packed batch b; the loss statistics, gradient norm and value loss go into mt. rew_glob:
  * the global batch's rewards. Collective. */

@@ -27,16 +27,6 @@ typedef struct {
     long *is_hits;           /* tokens capped or masked */
 } update_cfg_t;
 
-/* The gradients summed over ranks, then the optimizer step every rank takes identically.
- * rc is this rank's result so far (agreed first, so nobody waits in the reduction). */
-int rl_reduce_and_step(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, int rc, float lr, uint32_t seed,
-                           double *gnorm) {
-    rc = dist_agree(comm, rc);
-    if (!rc) rc = dist_allreduce_dev(comm, m->be, m->grads, RLC_BUF_GRAD, m->n_params);
-    if (!rc) rc = rlc_optim_step(opt, lr, seed, gnorm);
-    return dist_agree(comm, rc);
-}
-
 static int policy_update(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, seqbuf_t *b, int s0, int s1,
                          const update_cfg_t *u, float lr, uint32_t seed, rl_loss_stats_t *st, double *gnorm,
                          long *tokens) {
