@@ -16,6 +16,7 @@ static const cli_command_t COMMANDS[] = {
     {"eval", cmd_eval, "evaluate a model on a math dataset (pass@1, maj@K, pass@k)"},
     {"score", cmd_score, "a reward model's per-step (PRM) or outcome (ORM) scores of solutions, as JSON"},
     {"tts", cmd_tts, "test-time-scaling sweep over N: pass@N, majority, best-of-N / weighted vote with an ORM"},
+    {"report", cmd_report, "plot a run's metrics as SVG and write report.md (runs overlaid)"},
     {"generate", cmd_generate, "sample completions with the rollout engine"},
     {"logprobs", cmd_logprobs, "per-token log-probabilities of a text under a model (score a completion)"},
     {"grade", cmd_grade, "grade math answers (a pair, or a JSONL file)"},

@@ -53,6 +53,13 @@ static void data_range(const rlc_plot_t *p, const rlc_plot_series_t *s, int n, f
     }
 }
 
+/* A "nice" tick step for a range: 1, 2 or 5 times a power of ten, about 5 ticks. */
+static double nice_step(double range) {
+    if (!(range > 0)) return 1;
+    double raw = range / 5, mag = pow(10, floor(log10(raw))), f = raw / mag;
+    return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
+}
+
 static void x_ticks(rlc_sbuf_t *b, const rlc_plot_t *p, const rlc_plot_series_t *s, int n, const frame_t *f) {
     char lab[32];
     double yb = f->T + f->ph;
@@ -83,9 +90,11 @@ static void x_ticks(rlc_sbuf_t *b, const rlc_plot_t *p, const rlc_plot_series_t 
             }
         return;
     }
-    for (int t = 0; t <= 5; t++) {
-        double x = f->x0 + (f->x1 - f->x0) * t / 5.0;
-        rlc_plot_num(lab, sizeof lab, round(x * 1000) / 1000);
+    double st = nice_step(f->x1 - f->x0);
+    for (double x = ceil(f->x0 / st) * st; x <= f->x1 + 1e-9 * st; x += st) {
+        rlc_plot_num(lab, sizeof lab, fabs(x) < 1e-12 * st ? 0 : x);
+        rlc_sbuf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n", fx(f, x), f->T,
+                        fx(f, x), yb);
         rlc_sbuf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", fx(f, x), yb + 18, lab);
     }
 }
@@ -101,7 +110,7 @@ static void series(rlc_sbuf_t *b, const rlc_plot_series_t *s, int i, const frame
         first = 0;
     }
     rlc_sbuf_printf(b, "\"/>\n");
-    for (int k = 0; k < s->n; k++)
+    for (int k = 0; k < s->n && s->n <= 40; k++) /* markers only where they stay readable */
         if (ok_point(f, s->x[k], s->y[k]))
             rlc_sbuf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", fx(f, s->x[k]), fy(f, s->y[k]), c);
     double ly = f->T + 10 + 20.0 * i, lx = f->L + f->pw + 12;
@@ -124,11 +133,11 @@ char *rlc_plot_svg(const rlc_plot_t *p, const rlc_plot_series_t *s, int n) {
                     "<text x=\"%.1f\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">%s</text>\n",
                     W, H, W, H, W, H, L + f.pw / 2, p->title ? p->title : "");
     char lab[32];
-    for (int t = 0; t <= 5; t++) { /* y grid and ticks */
-        double y = f.y0 + (f.y1 - f.y0) * t / 5.0;
+    double ys = nice_step(f.y1 - f.y0);
+    for (double y = ceil(f.y0 / ys) * ys; y <= f.y1 + 1e-9 * ys; y += ys) { /* y grid and ticks */
         rlc_sbuf_printf(&b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", L, fy(&f, y), L + f.pw,
                         fy(&f, y));
-        rlc_plot_num(lab, sizeof lab, round(y * 1000) / 1000);
+        rlc_plot_num(lab, sizeof lab, fabs(y) < 1e-12 * ys ? 0 : y);
         rlc_sbuf_printf(&b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", L - 6, fy(&f, y) + 4, lab);
     }
     x_ticks(&b, p, s, n, &f);

@@ -15,6 +15,7 @@
  * same optimizer step. Rank 0 alone writes the run directory. Every collective below is
  * reached by all ranks with an agreed rc (dist_agree first where a rank may have failed). */
 #include "rl/loop.h"
+#include "rl/report.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -502,6 +503,16 @@ int rl_train(const rl_config_t *cfg_in, rl_run_opts_t *o) {
     }
     if (!rc && c.eval_data.n && isnan(o->eval_after)) rc = run_eval(&c, &o->eval_after, &o->eval_calls_after, &o->eval_tokens_after);
     if (!rc && c.eval_data.n) LOG_INFO("held-out pass@1 after training: %.4f", o->eval_after);
+    if (!rc && c.rank0) { /* the run's curves (rlc report); a failure here does not fail the run */
+        rl_sync_writer(&c.metrics);
+        rl_sync_writer(&c.samples);
+        const char *runs[1] = {cfg->run_dir};
+        rl_report_opts_t ro = {.x = "step", .smooth = 1};
+        char *rdir = NULL;
+        if (rl_report(runs, 1, &ro, &rdir)) LOG_WARN("no run report: %s", rlc_errmsg());
+        else LOG_INFO("report: %s/report.md (rlc report %s)", rdir, cfg->run_dir);
+        free(rdir);
+    }
     free(rew_glob);
     sb_free(&b);
     rl_signal_uninstall();

@@ -3,7 +3,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcmocka-dev libcjson-dev libopenblas-openmp-dev
       libpcre2-dev libutf8proc-dev libsentencepiece-dev libyaml-dev libgmp-dev libcurl4-openssl-dev
-      libopenmpi-dev openmpi-bin)  # MPI: data-parallel training and its mpi tests
+      libopenmpi-dev openmpi-bin  # MPI: data-parallel training and its mpi tests
+      librsvg2-bin)  # rsvg-convert: test_cli_report renders the report's SVGs
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
