@@ -57,6 +57,8 @@ static const rl_config_key_t KEYS[] = {
       "correct the engine/trainer gap: none, tis (weights min(rho, is_cap)) or mis (drop outside [1/is_cap, is_cap])"),
     K("is_level", is_level, STR, S_ALG, "token", "importance ratios per token or per sequence"),
     K("is_cap", is_cap, FLOAT, S_ALG, "2", "the TIS cap / MIS bound C (> 1)"),
+    K("tensorboard", tensorboard, BOOL, S_ALG, "false",
+      "also write TensorBoard event files under RUN/tensorboard/ (every metric, samples as text)"),
     K("zero_stage", zero_stage, INT, S_ALG, "0",
       "ZeRO sharding across ranks: 0 none, 1 AdamW state sharded, 2 gradients reduce-scattered too"),
     K("exact_on_policy", exact_on_policy, BOOL, S_ALG, "false",

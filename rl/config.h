@@ -72,6 +72,7 @@ typedef struct {
     char *is_correction;     /* none | tis | mis */
     char *is_level;          /* token | sequence */
     double is_cap;
+    int tensorboard;         /* TensorBoard event files under RUN/tensorboard/ */
     long zero_stage;         /* ZeRO: 0, 1 (AdamW state sharded), 2 (gradients reduce-scattered too) */
     int exact_on_policy;     /* training forward through the engine's kernels (bitwise equal log-probs) */
     /* OREAL (docs/training.md) */

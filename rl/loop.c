@@ -62,6 +62,7 @@ static void print_step(const rl_step_metrics_t *m, int quiet) {
 }
 
 static void ctx_free(rl_ctx_t *c) {
+    rl_tb_close(&c->tb);
     gen_engine_free(c->eng);
     rlc_tools_free(c->tools);
     free(c->otc_n);
@@ -341,6 +342,7 @@ static int setup_shared(rl_ctx_t *c, long resumed_from, const cJSON *overrides) 
         free(cfgp);
         if (!rc) rc = record_history(cfg, resumed_from, overrides);
         if (!rc) rc = rl_open_run_files(cfg->run_dir, resumed_from >= 0 ? resumed_from : -1, &c->metrics, &c->samples);
+        if (!rc && cfg->tensorboard) rc = rl_tb_open(&c->tb, cfg->run_dir, resumed_from);
     }
     return dist_agree(comm, rc);
 }
@@ -373,6 +375,7 @@ static int save_ckpt(rl_ctx_t *c, rl_train_state_t *st) {
     if (c->rank0) {
         rl_sync_writer(&c->metrics);
         rl_sync_writer(&c->samples);
+        rc = rl_tb_flush(&c->tb);
         data_cursor_t cur = data_iter_cursor(&c->it);
         st->data_epoch = cur.epoch;
         st->data_cursor = cur.pos;
@@ -381,7 +384,7 @@ static int save_ckpt(rl_ctx_t *c, rl_train_state_t *st) {
         char *dir = NULL;
         cJSON *keep = st->extra;
         st->extra = rl_tools_state_json(c, keep);
-        rc = st->extra || !c->otc_n ? 0 : RLC_ENOMEM;
+        if (!rc) rc = st->extra || !c->otc_n ? 0 : RLC_ENOMEM;
         if (!rc)
             rc = rl_ckpt_save(c->cfg->run_dir, st, ms, c->critic ? 2 : 1, c->cfg->save_dtype, (int)c->cfg->keep_last, &dir);
         if (st->extra != keep) cJSON_Delete(st->extra);
@@ -423,6 +426,11 @@ static int report_step(rl_ctx_t *c, rl_run_opts_t *o, const rollout_t *R, long s
     mt->extra = extra;
     if (!rc) rc = rl_log_samples(c, R, step + 1);
     if (!rc && c->rank0) rc = rl_metrics_put(&c->metrics, mt);
+    if (!rc && c->rank0 && c->tb.f) { /* the same row as TensorBoard scalars */
+        cJSON *row = rl_step_metrics_json(mt);
+        rc = row ? rl_tb_scalars(&c->tb, step + 1, 0, row) : RLC_ENOMEM;
+        cJSON_Delete(row);
+    }
     rc = dist_agree(comm, rc);
     if (!rc) print_step(mt, o->quiet || !c->rank0);
     if (!rc && o->on_step) o->on_step(o->user, mt);
@@ -512,6 +520,7 @@ int rl_train(const rl_config_t *cfg_in, rl_run_opts_t *o) {
         if (rl_report(runs, 1, &ro, &rdir)) LOG_WARN("no run report: %s", rlc_errmsg());
         else LOG_INFO("report: %s/report.md (rlc report %s)", rdir, cfg->run_dir);
         free(rdir);
+        if (c.tb.f && !rl_tb_flush(&c.tb)) LOG_INFO("TensorBoard events: %s", c.tb.path);
     }
     free(rew_glob);
     sb_free(&b);

@@ -474,6 +474,16 @@ int rl_log_samples(rl_ctx_t *c, const rollout_t *R, long step) {
                                  .n_tokens = (long)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "n_tokens")),
                                  .truncated = cJSON_IsTrue(cJSON_GetObjectItem(o, "truncated"))};
                 rl_samples_put(&c->samples, &s);
+                if (c->tb.f) { /* best effort, like the sample log */
+                    char tag[32], *md = NULL;
+                    snprintf(tag, sizeof tag, "samples/%d", k);
+                    size_t need = strlen(s.prompt ? s.prompt : "") + strlen(s.completion ? s.completion : "") + 160;
+                    if ((md = malloc(need)))
+                        snprintf(md, need, "**reward %g** (answer %s)\n\n%s\n\n    %s", s.reward, s.answer ? s.answer : "",
+                                 s.prompt ? s.prompt : "", s.completion ? s.completion : "");
+                    if (md) rl_tb_text(&c->tb, step, 0, tag, md);
+                    free(md);
+                }
             }
     }
     if (rows != mine) cJSON_Delete(rows);

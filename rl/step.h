@@ -16,6 +16,7 @@
 #include "rl/config.h"
 #include "tools/tool.h"
 #include "rl/metrics.h"
+#include "rl/tboard.h"
 #include "rl/rundir.h"
 #include "tokenizer/tok.h"
 
@@ -84,6 +85,7 @@ typedef struct {
     int n_tool_markers;
     int *otc_n;          /* per data row: fewest tool calls of a correct sample so far (-1: none) */
     rl_jsonl_writer_t metrics, samples;
+    rl_tb_t tb;        /* rank 0 with `tensorboard`: the event file (else closed) */
     dist_comm_t *comm; /* borrowed */
     int rank0;         /* this rank writes the run directory */
     rl_rundir_t rundir; /* rank 0: the run directory's lock */
