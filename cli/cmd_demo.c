@@ -379,6 +379,7 @@ static void demo_report(const demo_opts_t *d, const rl_config_t *cfg, const rl_r
     }
     printf("  metrics: %s/metrics.jsonl  samples: %s/samples.jsonl  final model: %s/checkpoints/\n", rl_run, rl_run,
            rl_run);
+    printf("  report: %s/report/report.md (curves as SVG; rlc report %s)\n", rl_run, rl_run);
     printf("  total time: %.1f s\n", rlc_now() - t0);
 }
 
