@@ -430,6 +430,13 @@ static int report_step(rl_ctx_t *c, rl_run_opts_t *o, const rollout_t *R, long s
         cJSON *row = rl_step_metrics_json(mt);
         rc = row ? rl_tb_scalars(&c->tb, step + 1, 0, row) : RLC_ENOMEM;
         cJSON_Delete(row);
+        double p1 = extra ? cJSON_GetNumberValue(cJSON_GetObjectItem(extra, "eval_pass1")) : NAN;
+        if (!rc && isfinite(p1)) { /* the held-out evaluation, also as text */
+            char t[160];
+            snprintf(t, sizeof t, "held-out pass@1 %.4f after %ld steps (%d problems x 4 samples)", p1, step + 1,
+                     c->eval_data.n);
+            rc = rl_tb_text(&c->tb, step + 1, 0, "eval", t);
+        }
     }
     rc = dist_agree(comm, rc);
     if (!rc) print_step(mt, o->quiet || !c->rank0);
