@@ -22,6 +22,61 @@ static int g_rank;
         }                                                                                \
     } while (0)
 
+/* Sharded collectives: reduce-scatter and all-gather, whole and bucketed. */
+static void check_sharded(dist_comm_t *c, rlc_backend_t *be) {
+    int W = c->world, r = c->rank;
+    /* reduce-scatter leaves each rank its shard's sum; all-gather spreads every
+     * rank's shard; n = 1000 and 1001 (uneven shards at 3 ranks), whole and in buckets of 97
+     * elements (each bucket sharded on its own); the shards cover [0, n) exactly once */
+    for (size_t nn = 1000; nn <= 1001; nn++) {
+        size_t cover = 0, prev = 0;
+        for (int k = 0; k < W; k++) {
+            size_t lo, hi;
+            dist_shard(nn, k, W, &lo, &hi);
+            CHECK(lo == prev && hi >= lo && hi - lo <= nn / (size_t)W + 1);
+            cover += hi - lo, prev = hi;
+        }
+        CHECK(cover == nn && prev == nn);
+        for (int bucketed = 0; bucketed < 2; bucketed++) {
+            size_t bk = bucketed ? 97 : 0;
+            float *x = be->alloc(be, "shards", nn, RLC_BUF_GRAD), *hx = malloc(nn * sizeof *hx);
+            for (size_t i = 0; i < nn; i++) hx[i] = (float)(r + 1) * (float)i + 0.5f;
+            CHECK(be->upload(be, x, RLC_BUF_GRAD, hx, nn) == 0);
+            CHECK(dist_reduce_scatter_buckets(c, be, x, RLC_BUF_GRAD, nn, bk) == 0);
+            CHECK(be->download(be, hx, x, RLC_BUF_GRAD, nn) == 0);
+            for (size_t off = 0; off < nn; off += bk ? bk : nn) { /* this rank's part of each bucket */
+                size_t len = bk && nn - off > bk ? bk : nn - off, lo, hi;
+                dist_shard(len, r, W, &lo, &hi);
+                for (size_t i = off + lo; i < off + hi; i++)
+                    CHECK(hx[i] == (float)(W * (W + 1) / 2) * (float)i + 0.5f * (float)W);
+            }
+            /* all-gather: every rank's shard holds 1000·owner + i; afterwards everyone has all */
+            for (size_t off = 0; off < nn; off += bk ? bk : nn) {
+                size_t len = bk && nn - off > bk ? bk : nn - off;
+                for (int k = 0; k < W; k++) {
+                    size_t lo, hi;
+                    dist_shard(len, k, W, &lo, &hi);
+                    for (size_t i = off + lo; i < off + hi; i++) hx[i] = k == r ? 1000.0f * (float)k + (float)i : -1.0f;
+                }
+            }
+            CHECK(be->upload(be, x, RLC_BUF_GRAD, hx, nn) == 0);
+            CHECK(dist_allgather_buckets(c, be, x, RLC_BUF_GRAD, nn, bk) == 0);
+            CHECK(be->download(be, hx, x, RLC_BUF_GRAD, nn) == 0);
+            for (size_t off = 0; off < nn; off += bk ? bk : nn) {
+                size_t len = bk && nn - off > bk ? bk : nn - off;
+                for (int k = 0; k < W; k++) {
+                    size_t lo, hi;
+                    dist_shard(len, k, W, &lo, &hi);
+                    for (size_t i = off + lo; i < off + hi; i++) CHECK(hx[i] == 1000.0f * (float)k + (float)i);
+                }
+            }
+            be->free(be, x);
+            free(hx);
+        }
+    }
+
+}
+
 int main(void) {
     dist_comm_t *c = NULL;
     if (dist_open(&c, "mpi")) {
@@ -82,55 +137,7 @@ int main(void) {
     CHECK(be->download(be, h, g, RLC_BUF_GRAD, n) == 0);
     for (size_t i = 0; i < n; i++) CHECK(h[i] == (float)(W * (W + 1) / 2) * (float)i);
 
-    /* sharded: reduce-scatter leaves each rank its shard's sum; all-gather spreads every
-     * rank's shard; n = 1000 and 1001 (uneven shards at 3 ranks), whole and in buckets of 97
-     * elements (each bucket sharded on its own); the shards cover [0, n) exactly once */
-    for (size_t nn = 1000; nn <= 1001; nn++) {
-        size_t cover = 0, prev = 0;
-        for (int k = 0; k < W; k++) {
-            size_t lo, hi;
-            dist_shard(nn, k, W, &lo, &hi);
-            CHECK(lo == prev && hi >= lo && hi - lo <= nn / (size_t)W + 1);
-            cover += hi - lo, prev = hi;
-        }
-        CHECK(cover == nn && prev == nn);
-        for (int bucketed = 0; bucketed < 2; bucketed++) {
-            size_t bk = bucketed ? 97 : 0;
-            float *x = be->alloc(be, "shards", nn, RLC_BUF_GRAD), *hx = malloc(nn * sizeof *hx);
-            for (size_t i = 0; i < nn; i++) hx[i] = (float)(r + 1) * (float)i + 0.5f;
-            CHECK(be->upload(be, x, RLC_BUF_GRAD, hx, nn) == 0);
-            CHECK(dist_reduce_scatter_buckets(c, be, x, RLC_BUF_GRAD, nn, bk) == 0);
-            CHECK(be->download(be, hx, x, RLC_BUF_GRAD, nn) == 0);
-            for (size_t off = 0; off < nn; off += bk ? bk : nn) { /* this rank's part of each bucket */
-                size_t len = bk && nn - off > bk ? bk : nn - off, lo, hi;
-                dist_shard(len, r, W, &lo, &hi);
-                for (size_t i = off + lo; i < off + hi; i++)
-                    CHECK(hx[i] == (float)(W * (W + 1) / 2) * (float)i + 0.5f * (float)W);
-            }
-            /* all-gather: every rank's shard holds 1000·owner + i; afterwards everyone has all */
-            for (size_t off = 0; off < nn; off += bk ? bk : nn) {
-                size_t len = bk && nn - off > bk ? bk : nn - off;
-                for (int k = 0; k < W; k++) {
-                    size_t lo, hi;
-                    dist_shard(len, k, W, &lo, &hi);
-                    for (size_t i = off + lo; i < off + hi; i++) hx[i] = k == r ? 1000.0f * (float)k + (float)i : -1.0f;
-                }
-            }
-            CHECK(be->upload(be, x, RLC_BUF_GRAD, hx, nn) == 0);
-            CHECK(dist_allgather_buckets(c, be, x, RLC_BUF_GRAD, nn, bk) == 0);
-            CHECK(be->download(be, hx, x, RLC_BUF_GRAD, nn) == 0);
-            for (size_t off = 0; off < nn; off += bk ? bk : nn) {
-                size_t len = bk && nn - off > bk ? bk : nn - off;
-                for (int k = 0; k < W; k++) {
-                    size_t lo, hi;
-                    dist_shard(len, k, W, &lo, &hi);
-                    for (size_t i = off + lo; i < off + hi; i++) CHECK(hx[i] == 1000.0f * (float)k + (float)i);
-                }
-            }
-            be->free(be, x);
-            free(hx);
-        }
-    }
+    check_sharded(c, be);
 
     /* replicas: identical buffers pass; one changed bit on the last rank is caught by all */
     uint64_t hash = 0;

@@ -355,8 +355,52 @@ static void test_search(void **s) {
     unlink(js), unlink(svg);
     char o[2048];
     snprintf(o, sizeof o, "--out %s --plot %s", js, svg);
-    /* --compute-optimal: bins partition the problems; per N the optimal curve is at least as
-     * good as every method (chosen in-sample) and its choice names a method per bin */
+    /* DVTS guided by a Qwen2.5-Math-PRM-layout checkpoint (its own tokenizer and chat layout) */
+    if (test_run(log, sizeof log,
+                 "%s tts --model %s --data %s --prm %s --prm-format qwen --method dvts --n 4 --beam-width 2 "
+                 "--max-iterations 3 --step-delimiter ' ' --max-new-tokens 16 --out %s",
+                 rlc_bin(), model, data, fixture("models/qwen-prm-tiny"), js))
+        fail_msg("tts qwen prm: %s", log);
+    assert_non_null(j = rlc_json_load_file(js));
+    assert_string_equal(cJSON_GetObjectItem(j, "prm_format")->valuestring, "qwen");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "search")), 1);
+    assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "search"), 0), "prm_tokens")->valuedouble > 0);
+    cJSON_Delete(j);
+    unlink(js);
+    test_expect_cli_error("need a process reward model", "%s tts --model %s --data %s --method beam %s", rlc_bin(), model,
+                          data, o);
+    test_expect_cli_error("multiple of --beam-width 4", "%s tts --model %s --data %s --prm %s --method dvts --n 2 %s",
+                          rlc_bin(), model, data, prm, o);
+    test_expect_cli_error("unknown method 'mcts'", "%s tts --model %s --data %s --method bon,mcts %s", rlc_bin(), model,
+                          data, o);
+    test_expect_cli_error("--lookahead", "%s tts --model %s --data %s --prm %s --method beam --lookahead -1 %s", rlc_bin(),
+                          model, data, prm, o);
+    assert_false(exists(js));
+    assert_false(exists(svg));
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+    assert_int_equal(system(cmd), 0);
+    free(d), free(data), free(cfgp), free(prm), free(js), free(js2), free(svg);
+}
+
+/* --compute-optimal: bins partition the problems; per N the optimal curve is at least as
+ * good as every method (chosen in-sample) and its choice names a method per bin. */
+static void test_compute_optimal(void **s) {
+    (void)s;
+    char *d = test_tmpdir(), *data = fs_join(d, "d.jsonl"), *cfgp = fs_join(d, "prm.json"), *prm = fs_join(d, "prm");
+    char *js = fs_join(d, "s.json"), log[16384], *sv = NULL;
+    size_t svn = 0;
+    cJSON *j;
+    test_write_sum_problems(data, 3);
+    cJSON *cfg = rlc_json_load_file(fixture("models/qwen2-tiny/config.json"));
+    cJSON_ReplaceItemInObject(cfg, "architectures", cJSON_CreateStringArray((const char *[]){"Qwen2ForTokenClassification"}, 1));
+    cJSON_AddNumberToObject(cfg, "num_labels", 1);
+    char *txt = cJSON_Print(cfg);
+    assert_int_equal(fs_write_atomic(cfgp, txt, strlen(txt)), 0);
+    free(txt);
+    cJSON_Delete(cfg);
+    if (test_run(log, sizeof log, "%s init-model --config %s --out %s --seed 9", rlc_bin(), cfgp, prm)) fail_msg("%s", log);
+    const char *model = fixture("models/qwen2-tiny");
     char *co = fs_join(d, "co.svg");
     if (test_run(log, sizeof log,
                  "%s tts --model %s --data %s --prm %s --method majority,beam --n 2,4 --beam-width 2 --max-iterations 3 "
@@ -391,32 +435,9 @@ static void test_search(void **s) {
     test_expect_cli_error("--difficulty prm needs --prm", "%s tts --model %s --data %s --compute-optimal --difficulty prm",
                           rlc_bin(), model, data);
     free(co);
-    /* DVTS guided by a Qwen2.5-Math-PRM-layout checkpoint (its own tokenizer and chat layout) */
-    if (test_run(log, sizeof log,
-                 "%s tts --model %s --data %s --prm %s --prm-format qwen --method dvts --n 4 --beam-width 2 "
-                 "--max-iterations 3 --step-delimiter ' ' --max-new-tokens 16 --out %s",
-                 rlc_bin(), model, data, fixture("models/qwen-prm-tiny"), js))
-        fail_msg("tts qwen prm: %s", log);
-    assert_non_null(j = rlc_json_load_file(js));
-    assert_string_equal(cJSON_GetObjectItem(j, "prm_format")->valuestring, "qwen");
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "search")), 1);
-    assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "search"), 0), "prm_tokens")->valuedouble > 0);
-    cJSON_Delete(j);
-    unlink(js);
-    test_expect_cli_error("need a process reward model", "%s tts --model %s --data %s --method beam %s", rlc_bin(), model,
-                          data, o);
-    test_expect_cli_error("multiple of --beam-width 4", "%s tts --model %s --data %s --prm %s --method dvts --n 2 %s",
-                          rlc_bin(), model, data, prm, o);
-    test_expect_cli_error("unknown method 'mcts'", "%s tts --model %s --data %s --method bon,mcts %s", rlc_bin(), model,
-                          data, o);
-    test_expect_cli_error("--lookahead", "%s tts --model %s --data %s --prm %s --method beam --lookahead -1 %s", rlc_bin(),
-                          model, data, prm, o);
-    assert_false(exists(js));
-    assert_false(exists(svg));
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-    assert_int_equal(system(cmd), 0);
-    free(d), free(data), free(cfgp), free(prm), free(js), free(js2), free(svg);
+    snprintf(log, sizeof log, "rm -rf %s", d);
+    assert_int_equal(system(log), 0);
+    free(d), free(data), free(cfgp), free(prm), free(js);
 }
 
 /* `rlc score --prm-format qwen|skywork` prints the reference step scores of the fixtures. */
@@ -461,6 +482,7 @@ static void test_score_formats(void **s) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_tts), cmocka_unit_test(test_score),
-                                       cmocka_unit_test(test_search), cmocka_unit_test(test_score_formats)};
+                                       cmocka_unit_test(test_search), cmocka_unit_test(test_compute_optimal),
+                                       cmocka_unit_test(test_score_formats)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
