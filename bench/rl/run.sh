@@ -2,7 +2,10 @@
 # Time per GRPO step on the CPU, broken down into generation / scoring / training, for the
 # ~40M-parameter config of bench/model (vocab 32000; the tiny ChatML tokenizer supplies the
 # text of the ids it knows). Random weights: the numbers measure the system, not learning.
-# Prints the per-step JSON lines' averages as one line.
+# Prints the per-step JSON lines' averages as one line; then (PEER=1, the default) the same
+# step with TRL's GRPOTrainer (peer_trl.py: per-device batch 16 x accumulation 4, 8
+# generations, 128 new tokens, beta 0) with gradient checkpointing off/on and paged generation
+# off/on, one JSON line each, and the ratio of rlc's step to the fastest peer setting.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$here/../.."
@@ -33,4 +36,21 @@ print(json.dumps({"bench": "grpo_step_cpu_40m", "unit": "s/step", "threads": int
                   "generation": round(avg("t_rollout"), 3), "scoring": round(avg("t_score"), 3),
                   "training": round(avg("t_train"), 3), "total": round(avg("t_total"), 3),
                   "tokens_generated": round(avg("tokens_gen")), "tokens_trained": round(avg("tokens_train"))}))
+PY
+[ "${PEER:-1}" = 1 ] || exit 0
+best=""
+for cfg in "0 0" "1 0" "0 1"; do
+  set -- $cfg
+  line=$(python3 "$here/peer_trl.py" "$tmp/model" "$tmp/data.jsonl" "$STEPS" "$THREADS" "$1" "$2" 2>/dev/null | tail -1)
+  echo "$line"
+  best=$(python3 -c "import json,sys; a=sys.argv[1]; b=json.loads(sys.argv[2]); print(json.dumps(b) if not a or b['total']<json.loads(a)['total'] else a)" "$best" "$line")
+done
+python3 - "$tmp/run/metrics.jsonl" "$best" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])][1:]
+ours = sum(r["t_total"] for r in rows) / len(rows)
+p = json.loads(sys.argv[2])
+print(json.dumps({"bench": "grpo_step_vs_trl", "rlc_s_per_step": round(ours, 2), "trl_best_s_per_step": p["total"],
+                  "trl_best": {"gradient_checkpointing": p["gradient_checkpointing"], "paged": p["paged"]},
+                  "ratio": round(p["total"] / ours, 2), "cpu": sys.argv[3]}))
 PY
