@@ -43,6 +43,8 @@ enum { E_NONE = 0, E_ADV, E_KL, E_AGG, E_LR, E_STD };
 #define D_SAVE_EVERY                                                                                                    \
     RL_DEF("save_every", INT, S_RUN, "50", "checkpoint every N steps (and at the end); 0 = only at the end")
 #define D_KEEP_LAST RL_DEF("keep_last", INT, S_RUN, "3", "checkpoints kept; 0 = all")
+#define D_ZERO_STAGE                                                                                                    \
+    RL_DEF("zero_stage", INT, S_ALG, "0", "ZeRO sharding across ranks: 0 none, 1 AdamW state sharded, 2 gradients reduce-scattered too")
 #define D_SAVE_DTYPE                                                                                                    \
     RL_DEF("save_dtype", STR, S_RUN, "", "checkpoint weight dtype: float32|bfloat16|float16; empty = as loaded")
 #define D_RECOMPUTE RL_DEF("recompute", BOOL, S_RUN, "false", "recompute layer activations in backward (saves memory)")

@@ -207,7 +207,7 @@ static int sft_setup(sft_t *s) {
     if (s->steps < 1) s->steps = 1;
     rlc_adamw_cfg_t ac = {.lr = (float)o->lr, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
                           .weight_decay = (float)o->weight_decay, .max_grad_norm = (float)o->max_grad_norm};
-    if ((rc = rlc_optim_create(&s->opt, s->m, &ac))) return rc;
+    if ((rc = rl_zero_optim_create(s->comm, (int)o->zero_stage, s->m, &ac, "the model's", &s->opt))) return rc;
     s->micro = (micro_t){(int)o->micro_batch, o->micro_tokens};
     if ((rc = reserve_acts(s->m, &s->micro, (int)o->max_len, 1))) return rc;
     report_memory(s->m, &s->micro, (int)o->max_len);
@@ -335,6 +335,7 @@ static int sft_save(sft_t *s) {
         !(rc = dist_verify_replicas(comm, s->be, s->m->params, RLC_BUF_PARAM, s->m->n_params, "the weights", &h)))
         LOG_INFO("step %ld: weights identical on all %d ranks (fnv64 %016llx)", s->st.step, comm->world,
                  (unsigned long long)h);
+    if (!rc) rc = rl_zero_gather(comm, s->opt); /* a sharded optimizer state, in full on rank 0 */
     if (!rc && s->rank0) {
         rl_ckpt_model_t ms = {NULL, s->m, s->opt};
         rl_sync_writer(&s->mw);
@@ -343,6 +344,7 @@ static int sft_save(sft_t *s) {
         s->st.seed = (uint64_t)o->seed;
         rc = rl_ckpt_save(o->run_dir, &s->st, &ms, 1, o->save_dtype, (int)o->keep_last, NULL);
     }
+    rl_zero_gather_free(s->opt);
     return dist_agree(comm, rc);
 }
 

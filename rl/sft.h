@@ -24,7 +24,7 @@ typedef struct {
     double lr, min_lr_ratio, weight_decay, max_grad_norm;
     int lr_schedule;
     long warmup_steps;
-    long seed, save_every, keep_last;
+    long seed, save_every, keep_last, zero_stage;
     char *device, *save_dtype, *dist;
     long threads;
     int strict; /* bad rows are fatal before any work (default: warned about and skipped) */
