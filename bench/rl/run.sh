@@ -6,6 +6,7 @@
 # step with TRL's GRPOTrainer (peer_trl.py: per-device batch 16 x accumulation 4, 8
 # generations, 128 new tokens, beta 0) with gradient checkpointing off/on and paged generation
 # off/on, one JSON line each, and the ratio of rlc's step to the fastest peer setting.
+# RAGGED=1 warm-starts the model first so that completion lengths vary (see below).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$here/../.."
@@ -16,14 +17,24 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$RLC" init-model --config "$here/../model/config_40m.json" --out "$tmp/model" \
   --tokenizer "$root/tests/fixtures/tokenizers/tiny-chatml" >/dev/null
-python3 - "$tmp/data.jsonl" <<'PY'
+python3 - "$tmp/data.jsonl" "$tmp/sft.jsonl" <<'PY'
 import json, random, sys
 random.seed(0)
-with open(sys.argv[1], "w") as f:
+with open(sys.argv[1], "w") as f, open(sys.argv[2], "w") as g:
     for i in range(200):
         a, b = random.randint(10, 999), random.randint(10, 999)
         f.write(json.dumps({"problem": f"Compute {a} + {b}.", "answer": str(a + b)}) + "\n")
+        g.write(json.dumps({"prompt": f"Compute {a} + {b}.", "response": f"{a} + {b} = {a + b}\nThe answer is \\boxed{{{a + b}}}."}) + "\n")
 PY
+# RAGGED=1: warm-start the model first (a short SFT on answers) so that completions stop at
+# varied lengths, as in real runs; the default keeps random weights (every sample runs to
+# the limit).
+if [ "${RAGGED:-0}" = 1 ]; then
+  "$RLC" --log-level warn sft --model "$tmp/model" --data "$tmp/sft.jsonl" --run-dir "$tmp/sft" --template raw \
+    --steps "${SFT_STEPS:-150}" --batch-size 16 --lr 1e-3 --save-every 0 --threads "$THREADS" >/dev/null
+  ck="$tmp/sft/checkpoints/$(cat "$tmp/sft/checkpoints/latest")"
+  rm -rf "$tmp/model" && cp -r "$ck" "$tmp/model"
+fi
 "$RLC" --log-level warn train --model "$tmp/model" --data "$tmp/data.jsonl" --run-dir "$tmp/run" --template raw \
   --group-size "$G" --prompts-per-step "$PROMPTS" --micro-batch 16 --max-new-tokens "$NEW" --temperature 1 \
   --kl-coef 0 --lr 1e-5 --total-steps "$STEPS" --save-every 0 --keep-last 1 --threads "$THREADS" >/dev/null
