@@ -102,7 +102,7 @@ static int tts_parse(tts_run_t *r, int argc, char **argv) {
         {"--filter-duplicates", OPT_FLAG, &r->filter_dups, "beam search: drop active beams with the same text", 0, 0},
         {"--step-delimiter", OPT_STR, &r->delimiter, "a search step ends at this text (C escapes \\n \\t)", 0, 0},
         {"--no-prm-cache", OPT_FLAG, &r->no_prm_cache,
-         "search: re-score each beam's whole text (a generic PRM otherwise keeps a KV cache per beam)", 0, 0},
+         "search: re-score each beam's whole text (the PRM otherwise keeps a KV cache per beam)", 0, 0},
         {"--compute-optimal", OPT_FLAG, &r->compute_optimal,
          "bin problems by difficulty and report the best method per bin and N (runs the sampling sweep)", 0, 0},
         {"--difficulty", OPT_STR, &r->difficulty, "difficulty for the bins: pass (pass rate) or prm (mean PRM score)", 0, 0},
@@ -111,10 +111,12 @@ static int tts_parse(tts_run_t *r, int argc, char **argv) {
     };
     int nopts = NOPTS + cli_sample_opts(opts + NOPTS, &r->sa);
     int rc = cli_parse(argc, argv, opts, nopts,
-                       "rlc tts --model DIR --data FILE.jsonl [--n 1,2,4,8,16] [--orm DIR] [--prm DIR "
-                       "[--prm-format F] [--prm-agg A]] [--out S.json] [--plot P.svg] [...]",
+                       "rlc tts --model DIR --data FILE.jsonl [--n 1,2,4,8,16] [--method bon,beam,dvts] [--orm DIR] "
+                       "[--prm DIR [--prm-format F] [--prm-agg A]] [--compute-optimal] [--out S.json] [--plot P.svg] [...]",
                        "Test-time-scaling sweep: sample N_max completions per problem once, then report per N\n"
-                       "pass@N, majority@N and, with --orm or --prm, best-of-N and weighted majority, tokens and FLOPs.");
+                       "pass@N, majority@N and, with --orm or --prm, best-of-N and weighted majority, tokens and FLOPs;\n"
+                       "PRM-guided beam search and DVTS per N (--method beam,dvts); the compute-optimal choice\n"
+                       "of method per difficulty bin (--compute-optimal).");
     if (rc) return rc;
     r->prm_fmt = RLC_PRM_GENERIC;
     r->agg = RLC_STEP_AGG_MIN;
