@@ -89,3 +89,11 @@ static inline uint32_t rlc_rng_below(rlc_rng_t *r, uint32_t n) {
 
 /* Standard normal (Box-Muller). */
 double rlc_rng_normal(rlc_rng_t *r);
+
+/* SplitMix64's finaliser: a 64-bit seed into a well-mixed 64-bit value (derived seeds). */
+static inline uint64_t rlc_splitmix64(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}

@@ -8,9 +8,9 @@ void dist_split(long n, int rank, int world, long *lo, long *hi) {
         *lo = *hi = 0;
         return;
     }
-    long base = n / world, extra = n % world, r = rank;
-    *lo = r * base + (r < extra ? r : extra);
-    *hi = *lo + base + (r < extra);
+    size_t a, b;
+    dist_shard((size_t)n, rank, world, &a, &b);
+    *lo = (long)a, *hi = (long)b;
 }
 
 void dist_shard(size_t n, int rank, int world, size_t *lo, size_t *hi) {

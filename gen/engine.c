@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/philox.h"
 
 const char *gen_finish_name(gen_finish_t f) {
     switch (f) {
@@ -27,13 +28,6 @@ void gen_params_default(gen_params_t *p) {
     p->max_new_tokens = 256;
     p->n = 1;
     p->max_tool_calls = 4;
-}
-
-static uint64_t splitmix64(uint64_t x) {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
 }
 
 /* ---------------- pages ---------------- */
@@ -228,7 +222,7 @@ static char **dup_strs(const char *const *s, int n) {
 
 /* A score-only request's positions for a sequence of n tokens whose first computed position
  * is `first`. */
-static int check_score(const gen_engine_t *e, const gen_params_t *p, int n, int first) {
+static int check_score(const gen_params_t *p, int n, int first) {
     if (!p->score_only) return 0;
     if (p->n != 1) return rlc_errc(RLC_EINVAL, "a score-only request has n = 1 (got %d)", p->n);
     if (p->n_score_pos < 0 || (p->n_score_pos && !p->score_pos))
@@ -238,7 +232,6 @@ static int check_score(const gen_engine_t *e, const gen_params_t *p, int n, int 
         if (p->score_pos[i] < first || p->score_pos[i] >= n || (i && p->score_pos[i] <= p->score_pos[i - 1]))
             return rlc_errc(RLC_EINVAL, "score position %d: outside %d..%d or not increasing", p->score_pos[i], first,
                             n - 1);
-    (void)e;
     return 0;
 }
 
@@ -324,12 +317,12 @@ int gen_submit(gen_engine_t *e, const int32_t *prompt, int n_prompt, const gen_p
         if (prompt[i] < 0 || prompt[i] >= e->m->cfg.vocab_size)
             return rlc_errc(RLC_ERANGE, "prompt token %d at position %d is out of range (vocab size %d)", prompt[i],
                             i, e->m->cfg.vocab_size);
-    if ((rc = check_fits(e, n_prompt, p)) || (rc = check_score(e, p, n_prompt, 0))) return rc;
+    if ((rc = check_fits(e, n_prompt, p)) || (rc = check_score(p, n_prompt, 0))) return rc;
     int req = new_request(e, p, tag);
     if (req < 0) return req;
     seq_t *s = seq_new(e, req, 0, prompt, n_prompt, n_prompt);
     if (!s) return RLC_ENOMEM;
-    s->seed = splitmix64(p->seed ^ 0x6a09e667f3bcc909ull);
+    s->seed = rlc_splitmix64(p->seed ^ 0x6a09e667f3bcc909ull);
     e->reqs[req].seqs[0] = e->n_seqs - 1;
     e->reqs[req].spawned = 1;
     return req;
@@ -355,7 +348,7 @@ int gen_fork(gen_engine_t *e, int req, int sample, int prefix_len, const int32_t
                             e->m->cfg.vocab_size);
     int rc = check_params(e, p), n = prefix_len + n_extra;
     if (!rc) rc = check_fits(e, n, p);
-    if (!rc) rc = check_score(e, p, n, prefix_len - 1);
+    if (!rc) rc = check_score(p, n, prefix_len - 1);
     if (rc) return rc;
     int32_t *toks = rlc_malloc((size_t)n * sizeof *toks);
     if (!toks) return RLC_ENOMEM;
@@ -367,7 +360,7 @@ int gen_fork(gen_engine_t *e, int req, int sample, int prefix_len, const int32_t
     if (nr < 0) return nr;
     if (!s) return RLC_ENOMEM;
     src = find_seq(e, req, sample); /* e->reqs and e->seqs may have moved */
-    s->seed = splitmix64(p->seed ^ 0x6a09e667f3bcc909ull);
+    s->seed = rlc_splitmix64(p->seed ^ 0x6a09e667f3bcc909ull);
     /* share the pages of the cached part; the last prefix token is recomputed for logits */
     int cached = src->n_cached < prefix_len - 1 ? src->n_cached : prefix_len - 1;
     int np = (cached + e->kv.page_size - 1) / e->kv.page_size;
@@ -393,7 +386,7 @@ static int spawn_siblings(gen_engine_t *e, seq_t *leader) {
         if (!s) return RLC_ENOMEM;
         r = &e->reqs[req];
         leader = e->seqs[r->seqs[0]];
-        s->seed = splitmix64(r->p.seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)) ^ 0x6a09e667f3bcc909ull);
+        s->seed = rlc_splitmix64(r->p.seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)) ^ 0x6a09e667f3bcc909ull);
         s->order = leader->order;
         if (gen_grow((void **)&s->pages, &s->cap_pages, leader->n_pages + 1, sizeof *s->pages)) return RLC_ENOMEM;
         for (int k = 0; k < leader->n_pages; k++) {

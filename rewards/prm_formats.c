@@ -27,7 +27,6 @@
 #include "core/safetensors.h"
 #include "rewards/steps.h"
 
-static const char QWEN_SEP[] = "<extra_0>";
 
 /* ---------------- heads ---------------- */
 
@@ -137,7 +136,7 @@ static int open_trunk_head(rlc_prm_t *p) {
     }
     rlc_st_close(&st);
     if (!rc && (rc = tok_load(&p->tok, p->dir))) rlc_err_ctx(rc, "%s %s (%s): its tokenizer", p->what, p->dir, fmt);
-    if (!rc && p->format == RLC_PRM_QWEN) rc = single_token(p, QWEN_SEP, &p->sep);
+    if (!rc && p->format == RLC_PRM_QWEN) rc = single_token(p, RLC_QWEN_PRM_SEP, &p->sep);
     return rc;
 }
 

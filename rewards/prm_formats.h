@@ -7,6 +7,9 @@
 
 #include "rewards/rm.h"
 
+/* Qwen2.5-Math-PRM's step separator (a special token of its tokenizer). */
+#define RLC_QWEN_PRM_SEP "<extra_0>"
+
 /* After the model is loaded: the format's head (host copies) and tokenizer. */
 int rlc_prm_open_head(rlc_prm_t *p);
 /* A step's score in [0, 1] from the final hidden state h[hidden] of its row. */

@@ -9,7 +9,6 @@
 #include "rewards/steps.h"
 
 static const char QWEN_SYSTEM[] = "Please reason step by step, and put your final answer within \\boxed{}.";
-static const char QWEN_SEP[] = "<extra_0>";
 
 /* A growing int32 list. */
 typedef struct {
@@ -85,7 +84,7 @@ static int qwen_layout(const rlc_prm_t *p, const char *question, const char *tex
     if (!rc) rc = put_text(p, ids, a3, strlen(a3));
     for (int t = 0, k = 0; t < ids->n && !rc; t++) /* a step holding "<extra_0>" would shift the rows */
         if (ids->v[t] == p->sep && (k >= rows->n || rows->v[k++] != t))
-            rc = rlc_errc(RLC_EINVAL, "%s %s (qwen): a step's text holds \"%s\"", p->what, p->dir, QWEN_SEP);
+            rc = rlc_errc(RLC_EINVAL, "%s %s (qwen): a step's text holds \"%s\"", p->what, p->dir, RLC_QWEN_PRM_SEP);
     free(st), free(en), free(head);
     return rc;
 }

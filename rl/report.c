@@ -61,15 +61,12 @@ static int load_jsonl(const char *path, int required, cJSON **out) {
 static int load_run(const char *path, run_t *r) {
     memset(r, 0, sizeof *r);
     r->path = path;
-    const char *base = strrchr(path, '/');
-    while (base && !base[1] && base > path) { /* "runs/a/" */
-        const char *q = base - 1;
-        while (q > path && *q != '/') q--;
-        base = *q == '/' ? q : NULL;
-    }
-    snprintf(r->label, sizeof r->label, "%s", base ? base + 1 : path);
-    char *slash = strchr(r->label, '/');
-    if (slash) *slash = 0;
+    /* the label: the directory's own name ("runs/a/" -> "a") */
+    size_t end = strlen(path);
+    while (end > 1 && path[end - 1] == '/') end--;
+    size_t start = end;
+    while (start > 0 && path[start - 1] != '/') start--;
+    snprintf(r->label, sizeof r->label, "%.*s", (int)(end - start), path + start);
     char *mp = fs_join(path, "metrics.jsonl"), *cp = fs_join(path, "config.json"), *sp = fs_join(path, "samples.jsonl");
     int rc = mp && cp && sp ? 0 : RLC_ENOMEM;
     if (!rc && !fs_exists(mp)) rc = rlc_errc(RLC_EIO, "%s: no metrics.jsonl (is it a run directory?)", path);

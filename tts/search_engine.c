@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/philox.h"
 
 typedef struct {
     int req, sample, problem, live;
@@ -25,13 +26,6 @@ struct tts_engine_ops {
     uint64_t draws; /* seeds: one per fork */
     long forks;
 };
-
-static uint64_t mix64(uint64_t x) {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
 
 int tts_engine_ops_create(tts_engine_ops_t **out, const tts_engine_cfg_t *cfg) {
     *out = NULL;
@@ -128,7 +122,7 @@ static int fork_parent(tts_engine_ops_t *o, int parent, int k, int mode, int *re
         gp.stop_strings = &o->c.delimiter;
         gp.n_stop_strings = 1;
     }
-    gp.seed = mix64(o->c.sample.seed ^ mix64(++o->draws));
+    gp.seed = rlc_splitmix64(o->c.sample.seed ^ rlc_splitmix64(++o->draws));
     int r = gen_fork(o->c.e, src, sample, prefix, NULL, 0, &gp, NULL);
     if (r < 0) return r;
     o->forks++;
@@ -204,7 +198,7 @@ static int eng_expand(void *u, const int *parents, int n, int k, int mode, tts_c
     return rc;
 }
 
-/* Generic PRM with a cache: every node scored in one PRM engine run, from its nearest scored
+/* With the PRM cache: every node scored in one PRM engine run, from its nearest scored
  * ancestor. */
 static int eng_score_cached(tts_engine_ops_t *o, const int *nodes, int n, float *agg, long *read) {
     tts_prm_item_t *it = calloc((size_t)n + 1, sizeof *it);
