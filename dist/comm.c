@@ -141,35 +141,57 @@ void dist_quiet_followers(const dist_comm_t *c) {
 
 /* ---------------------------------------------------------------- checked wrappers */
 
-int dist_allreduce_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n) {
+/* A GPU backend's pending work, finished and checked before its buffers are exchanged. */
+static int dev_ready(rlc_backend_t *be) {
+    if (!be->is_gpu) return 0;
+    be->sync(be);
+    return be->check(be);
+}
+static int join(int rc, int e) { return rc ? rc : e; }
+
+int dist_allreduce_ready(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n) {
     return c->world > 1 && n ? c->allreduce_dev(c, be, buf, kind, n) : 0;
 }
+int dist_allreduce_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n) {
+    if (c->world <= 1 || !n) return 0;
+    int rc = dev_ready(be);
+    return join(rc, c->allreduce_dev(c, be, buf, kind, n));
+}
+int dist_reduce_scatter_win(dist_comm_t *c, rlc_backend_t *be, void *p, rlc_buf_kind_t kind, size_t n, size_t a,
+                            size_t b) {
+    if (a > b || b > n) return rlc_errc(RLC_EINVAL, "dist: window [%zu, %zu) outside %zu elements", a, b, n);
+    return c->world > 1 && b > a ? c->reduce_scatter_dev(c, be, p, kind, n, a, b) : 0;
+}
+int dist_allgather_win(dist_comm_t *c, rlc_backend_t *be, void *p, rlc_buf_kind_t kind, size_t n, size_t a, size_t b) {
+    if (a > b || b > n) return rlc_errc(RLC_EINVAL, "dist: window [%zu, %zu) outside %zu elements", a, b, n);
+    return c->world > 1 && b > a ? c->allgather_dev(c, be, p, kind, n, a, b) : 0;
+}
 int dist_reduce_scatter_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n) {
-    return c->world > 1 && n ? c->reduce_scatter_dev(c, be, buf, kind, n) : 0;
+    return dist_reduce_scatter_buckets(c, be, buf, kind, n, 0);
 }
 int dist_allgather_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n) {
-    return c->world > 1 && n ? c->allgather_dev(c, be, buf, kind, n) : 0;
+    return dist_allgather_buckets(c, be, buf, kind, n, 0);
 }
 
-/* A bucketed collective: f on each bucket in turn; a failure still joins the remaining
+/* A bucketed collective: f on each window in turn; a failure still joins the remaining
  * buckets' exchanges (the other ranks are in them) and is returned afterwards. */
 static int buckets(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n, size_t bucket,
-                   int (*f)(dist_comm_t *, rlc_backend_t *, void *, rlc_buf_kind_t, size_t)) {
+                   int (*f)(dist_comm_t *, rlc_backend_t *, void *, rlc_buf_kind_t, size_t, size_t, size_t)) {
+    if (c->world <= 1 || !n) return 0;
     if (!bucket || bucket > n) bucket = n;
-    int rc = 0;
+    int rc = dev_ready(be);
     for (size_t off = 0; off < n; off += bucket) {
         size_t k = n - off < bucket ? n - off : bucket;
-        int e = f(c, be, (char *)buf + off * be->esize[kind], kind, k);
-        if (!rc) rc = e;
+        rc = join(rc, f(c, be, (char *)buf + off * be->esize[kind], kind, n, off, off + k));
     }
     return rc;
 }
 int dist_reduce_scatter_buckets(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n,
                                 size_t bucket) {
-    return buckets(c, be, buf, kind, n, bucket, dist_reduce_scatter_dev);
+    return buckets(c, be, buf, kind, n, bucket, dist_reduce_scatter_win);
 }
 int dist_allgather_buckets(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n, size_t bucket) {
-    return buckets(c, be, buf, kind, n, bucket, dist_allgather_dev);
+    return buckets(c, be, buf, kind, n, bucket, dist_allgather_win);
 }
 int dist_allreduce_f64(dist_comm_t *c, double *x, size_t n, dist_op_t op) {
     return c->world > 1 && n ? c->allreduce_f64(c, x, n, op) : 0;

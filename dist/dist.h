@@ -31,6 +31,7 @@ struct dist_comm {
     const char *transport;       /* "none", "mpi" or "nccl" */
     int rank, world;             /* this process, number of processes */
     int local_rank, local_world; /* within this node (the GPU a rank drives) */
+    int threads_ok;              /* a second thread may make the calls while the main thread makes none */
     int kind;                    /* the dist_kind_t asked for (auto resolved at attach) */
     int error_agreed;            /* the current error went through dist_agree (rank 0 reports it) */
     void *impl;
@@ -45,13 +46,19 @@ struct dist_comm {
     /* recv[r·bytes .. (r+1)·bytes) = rank r's send (recv holds world·bytes). */
     int (*allgather)(dist_comm_t *c, const void *send, size_t bytes, void *recv);
     int (*barrier)(dist_comm_t *c);
-    /* Sharded collectives over a backend buffer of n elements split into the ranks' shards
-     * (dist_shard: contiguous, sizes differing by at most one). reduce_scatter_dev: afterwards
-     * this rank's shard holds the sum over ranks of that range (f32 kinds: GRAD or F32; the
-     * rest of the buffer is unspecified). allgather_dev: every rank's shard of its buffer to
-     * every rank (any kind; PARAM may be bf16 on a GPU). In place. */
-    int (*reduce_scatter_dev)(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n);
-    int (*allgather_dev)(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n);
+    /* Sharded collectives over the window [a, b) of a backend buffer of n elements split into
+     * the ranks' shards (dist_shard(n): contiguous, sizes differing by at most one); p points at
+     * element a (the window may live apart from the rest of the buffer). Rank r's part of the
+     * window is [max(a, lo_r), min(b, hi_r)). reduce_scatter_dev: afterwards each rank's part
+     * holds the sum over ranks (f32 kinds: GRAD or F32; the rest of the window is unspecified).
+     * allgather_dev: every rank's part to every rank (any kind; PARAM may be bf16 on a GPU).
+     * In place. A device buffer must be complete (the caller synchronised the backend): the
+     * transports make no backend call but host staging, so a communication thread may call
+     * them while the main thread computes. */
+    int (*reduce_scatter_dev)(dist_comm_t *c, rlc_backend_t *be, void *p, rlc_buf_kind_t kind, size_t n, size_t a,
+                              size_t b);
+    int (*allgather_dev)(dist_comm_t *c, rlc_backend_t *be, void *p, rlc_buf_kind_t kind, size_t n, size_t a,
+                         size_t b);
     /* Called once the model's backend exists (collective): the NCCL transport binds to the
      * backend's GPU here. NULL: nothing to do. */
     int (*attach)(dist_comm_t *c, rlc_backend_t *be);
@@ -123,7 +130,11 @@ int dist_agree(dist_comm_t *c, int rc);
 /* The largest signal number pending on any rank (collective); 0 when none. */
 int dist_agree_signal(dist_comm_t *c, int sig);
 
+/* The device collectives first synchronise a GPU backend and check it (a failed kernel is
+ * reported after joining the exchange, for the caller's dist_agree to spread). */
 int dist_allreduce_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n);
+/* The same without touching the backend (a communication thread's call; see reduce_scatter_dev). */
+int dist_allreduce_ready(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n);
 int dist_allreduce_f64(dist_comm_t *c, double *x, size_t n, dist_op_t op);
 int dist_allreduce_i64(dist_comm_t *c, int64_t *x, size_t n, dist_op_t op);
 int dist_bcast(dist_comm_t *c, void *buf, size_t bytes, int root);
@@ -131,9 +142,13 @@ int dist_allgather(dist_comm_t *c, const void *send, size_t bytes, void *recv);
 int dist_barrier(dist_comm_t *c);
 int dist_reduce_scatter_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n);
 int dist_allgather_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n);
-/* The same over [0, n) in buckets of at most `bucket` elements each sharded on its own (the
- * shards of bucket b: dist_shard of its length), so a long buffer is exchanged a bucket at a
- * time (bucket 0 = one bucket). */
+/* The windowed forms: [a, b) of an n-element buffer sharded by dist_shard(n), p at element a
+ * (see reduce_scatter_dev). */
+int dist_reduce_scatter_win(dist_comm_t *c, rlc_backend_t *be, void *p, rlc_buf_kind_t kind, size_t n, size_t a,
+                            size_t b);
+int dist_allgather_win(dist_comm_t *c, rlc_backend_t *be, void *p, rlc_buf_kind_t kind, size_t n, size_t a, size_t b);
+/* The same over [0, n) in buckets (windows) of at most `bucket` elements, one after another,
+ * each rank's part of a bucket being its part of the global shards (bucket 0 = one bucket). */
 int dist_reduce_scatter_buckets(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n,
                                 size_t bucket);
 int dist_allgather_buckets(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n, size_t bucket);

@@ -45,7 +45,7 @@ static int mpi_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t 
         return rlc_errc(RLC_EINVAL, "dist: device all-reduce needs an f32 buffer (GRAD or F32)");
     if (!be->is_gpu) return reduce(c, buf, n, MPI_FLOAT, sizeof(float), MPI_SUM);
     mpi_impl_t *im = c->impl;
-    if (im->dev) return im->dev->allreduce(im->dev, be, buf, n);
+    if (im->dev) return im->dev->allreduce(im->dev, buf, n);
     /* A GPU buffer without NCCL: through the host, a chunk at a time. */
     size_t chunk = n < ((size_t)1 << 24) ? n : ((size_t)1 << 24);
     float *h = rlc_malloc((chunk ? chunk : 1) * sizeof *h);
@@ -66,32 +66,36 @@ static int mpi_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t 
     return rc;
 }
 
-/* The sharded collectives as one pass over the ranks' shards (dist_shard), in chunks:
- * MPI_Reduce to the shard's owner (sum), or MPI_Bcast from it. A GPU buffer goes through the
- * host (the backend converts to f32 on the way). A local failure still joins every exchange
- * and is returned afterwards, for the caller's dist_agree. */
-static int shard_pass(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n, int gather) {
+/* The sharded collectives as one pass over the ranks' parts of the window [a, b) (dist_shard
+ * of n), in chunks: MPI_Reduce to the part's owner (sum), or MPI_Bcast from it. p is element
+ * a. A GPU buffer goes through the host (the backend converts to f32 on the way). A local
+ * failure still joins every exchange and is returned afterwards, for the caller's dist_agree. */
+static int shard_pass(dist_comm_t *c, rlc_backend_t *be, void *p, rlc_buf_kind_t kind, size_t n, size_t a, size_t b,
+                      int gather) {
     size_t es = be->esize[kind], chunk = be->is_gpu ? ((size_t)1 << 24) : CHUNK;
     if (!be->is_gpu && es != sizeof(float))
         return rlc_errc(RLC_EINVAL, "dist: sharded collectives need f32 buffers on the CPU");
-    float *h = be->is_gpu ? rlc_malloc((n < chunk ? (n ? n : 1) : chunk) * sizeof *h) : NULL;
+    size_t w = b - a;
+    float *h = be->is_gpu ? rlc_malloc((w < chunk ? (w ? w : 1) : chunk) * sizeof *h) : NULL;
     if (be->is_gpu && !h) return RLC_ENOMEM;
     int rc = 0;
     for (int r = 0; r < c->world; r++) {
         size_t lo, hi;
         dist_shard(n, r, c->world, &lo, &hi);
+        if (lo < a) lo = a;
+        if (hi > b) hi = b;
         for (size_t off = lo; off < hi; off += chunk) {
             size_t k = hi - off < chunk ? hi - off : chunk;
-            void *p = (char *)buf + off * es, *x = h ? (void *)h : p;
+            void *q = (char *)p + (off - a) * es, *x = h ? (void *)h : q;
             int mine = c->rank == r, e = 0;
             if (h && (!gather || mine)) { /* stage what this rank sends */
-                e = rc ? rc : be->download(be, h, p, kind, k);
+                e = rc ? rc : be->download(be, h, q, kind, k);
                 if (e) memset(h, 0, k * sizeof *h);
             }
             int me = gather ? MPI_Bcast(x, (int)k, MPI_FLOAT, r, COMM(c))
                             : MPI_Reduce(mine ? MPI_IN_PLACE : x, x, (int)k, MPI_FLOAT, MPI_SUM, r, COMM(c));
             if (me != MPI_SUCCESS) e = mpi_fail(me, gather ? "all-gather (broadcast)" : "reduce-scatter (reduce)");
-            if (!e && h && (gather || mine)) e = be->upload(be, p, kind, h, k);
+            if (!e && h && (gather || mine)) e = be->upload(be, q, kind, h, k);
             if (!rc) rc = e;
         }
     }
@@ -99,18 +103,20 @@ static int shard_pass(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind
     return rc;
 }
 
-static int mpi_reduce_scatter(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n) {
+static int mpi_reduce_scatter(dist_comm_t *c, rlc_backend_t *be, void *p, rlc_buf_kind_t kind, size_t n, size_t a,
+                              size_t b) {
     if (be->esize[kind] != sizeof(float))
         return rlc_errc(RLC_EINVAL, "dist: reduce-scatter needs an f32 buffer (GRAD or F32)");
     mpi_impl_t *im = c->impl;
-    if (be->is_gpu && im->dev) return im->dev->reduce_scatter(im->dev, be, buf, n);
-    return shard_pass(c, be, buf, kind, n, 0);
+    if (be->is_gpu && im->dev) return im->dev->reduce_scatter(im->dev, p, n, a, b);
+    return shard_pass(c, be, p, kind, n, a, b, 0);
 }
 
-static int mpi_allgather_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n) {
+static int mpi_allgather_dev(dist_comm_t *c, rlc_backend_t *be, void *p, rlc_buf_kind_t kind, size_t n, size_t a,
+                             size_t b) {
     mpi_impl_t *im = c->impl;
-    if (be->is_gpu && im->dev) return im->dev->allgather(im->dev, be, buf, n, be->esize[kind]);
-    return shard_pass(c, be, buf, kind, n, 1);
+    if (be->is_gpu && im->dev) return im->dev->allgather(im->dev, p, n, a, b, be->esize[kind]);
+    return shard_pass(c, be, p, kind, n, a, b, 1);
 }
 
 static int mpi_f64(dist_comm_t *c, double *x, size_t n, dist_op_t op) {
@@ -185,15 +191,20 @@ int dist_transport_mpi(dist_comm_t **out, int kind) {
         return RLC_ENOMEM;
     }
     if (!init) {
-        /* Only the main thread calls MPI (OpenMP workers never do). */
+        /* One thread at a time calls MPI: the main thread, or the gradient exchange's
+         * communication thread while the main thread computes (rl/gradsync.c); OpenMP
+         * workers never do. */
         int provided = 0;
-        if ((e = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided)) != MPI_SUCCESS) {
+        if ((e = MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided)) != MPI_SUCCESS) {
             free(im);
             free(c);
             return mpi_fail(e, "initialisation");
         }
         im->initialized_here = 1;
     }
+    int level = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&level);
+    c->threads_ok = level >= MPI_THREAD_SERIALIZED;
     MPI_Comm node;
     if ((e = MPI_Comm_dup(MPI_COMM_WORLD, &im->world)) != MPI_SUCCESS ||
         (e = MPI_Comm_rank(im->world, &c->rank)) != MPI_SUCCESS ||

@@ -4,9 +4,10 @@
  * rank and the world size on the GPU its backend selected (the current device).
  *
  * The backend's CUDA stream is private to kernels/cuda, so the reduction runs on a stream of
- * our own, fenced on both sides: be->sync waits until the gradients are complete, and we wait
- * for the reduction before the optimizer's kernels are queued. This gives up overlapping the
- * reduction with backward, nothing else.
+ * our own, fenced on both sides: the caller has synchronised the backend (the gradients are
+ * complete; dist/comm.c, or rl/gradsync.c per layer), and we wait for the reduction before
+ * returning. No call here touches the backend, so the gradient exchange's communication
+ * thread may run them while the main thread queues the next layer's backward.
  *
  * Built where CUDA, NCCL and MPI are found; it has not yet run on a GPU (docs/distributed.md). */
 #include <cuda_runtime_api.h>
@@ -43,50 +44,41 @@ static int reduce(nccl_reducer_t *x, void *buf, size_t n) {
     return 0;
 }
 
-static int nccl_allreduce(dist_dev_reducer_t *r, rlc_backend_t *be, void *buf, size_t n) {
-    nccl_reducer_t *x = (nccl_reducer_t *)r;
-    be->sync(be); /* the gradients are complete on the backend's stream */
-    /* A failed backward is reported after the collective, never instead of it: the other
-     * ranks are already inside it, and the caller's dist_agree spreads the error. */
-    int rc = be->check(be);
-    int e = reduce(x, buf, n);
-    return rc ? rc : e;
+static int nccl_allreduce(dist_dev_reducer_t *r, void *buf, size_t n) {
+    return reduce((nccl_reducer_t *)r, buf, n);
 }
 
-/* The sharded collectives as grouped per-owner operations (shards may differ by one element,
- * which ncclReduceScatter / ncclAllGather's equal counts do not allow): ncclReduce of each
- * shard to its owner, or ncclBroadcast of each shard from it, in one NCCL group. */
-static int shard_group(nccl_reducer_t *x, const dist_comm_t *c, void *buf, size_t n, size_t esize, int gather) {
+/* The sharded collectives as grouped per-owner operations over the window [a, b) (shards may
+ * differ by one element, which ncclReduceScatter / ncclAllGather's equal counts do not
+ * allow): ncclReduce of each rank's part to its owner, or ncclBroadcast of each part from
+ * it, in one NCCL group. p is element a. */
+static int shard_group(nccl_reducer_t *x, void *p, size_t n, size_t a, size_t b, size_t esize, int gather) {
+    const dist_comm_t *c = x->comm;
     ncclDataType_t t = esize == 2 ? ncclBfloat16 : ncclFloat32;
     CUDA_CHECK(cudaSetDevice(x->device));
     NCCL_CHECK(ncclGroupStart());
     for (int r = 0; r < c->world; r++) {
         size_t lo, hi;
         dist_shard(n, r, c->world, &lo, &hi);
-        void *p = (char *)buf + lo * esize;
-        if (gather) NCCL_CHECK(ncclBroadcast(p, p, hi - lo, t, r, x->nc, x->stream));
-        else NCCL_CHECK(ncclReduce(p, p, hi - lo, t, ncclSum, r, x->nc, x->stream));
+        if (lo < a) lo = a;
+        if (hi > b) hi = b;
+        if (lo >= hi) continue;
+        void *q = (char *)p + (lo - a) * esize;
+        if (gather) NCCL_CHECK(ncclBroadcast(q, q, hi - lo, t, r, x->nc, x->stream));
+        else NCCL_CHECK(ncclReduce(q, q, hi - lo, t, ncclSum, r, x->nc, x->stream));
     }
     NCCL_CHECK(ncclGroupEnd());
     CUDA_CHECK(cudaStreamSynchronize(x->stream));
     return 0;
 }
 
-static int nccl_reduce_scatter(dist_dev_reducer_t *r, rlc_backend_t *be, void *buf, size_t n) {
-    nccl_reducer_t *x = (nccl_reducer_t *)r;
-    be->sync(be);
-    int rc = be->check(be);
-    int e = shard_group(x, x->comm, buf, n, 4, 0);
-    return rc ? rc : e;
+static int nccl_reduce_scatter(dist_dev_reducer_t *r, void *p, size_t n, size_t a, size_t b) {
+    return shard_group((nccl_reducer_t *)r, p, n, a, b, 4, 0);
 }
 
-static int nccl_allgather(dist_dev_reducer_t *r, rlc_backend_t *be, void *buf, size_t n, size_t esize) {
-    nccl_reducer_t *x = (nccl_reducer_t *)r;
+static int nccl_allgather(dist_dev_reducer_t *r, void *p, size_t n, size_t a, size_t b, size_t esize) {
     if (esize != 2 && esize != 4) return rlc_errc(RLC_EINVAL, "NCCL all-gather: element size %zu", esize);
-    be->sync(be);
-    int rc = be->check(be);
-    int e = shard_group(x, x->comm, buf, n, esize, 1);
-    return rc ? rc : e;
+    return shard_group((nccl_reducer_t *)r, p, n, a, b, esize, 1);
 }
 
 static void nccl_destroy(dist_dev_reducer_t *r) {

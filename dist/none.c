@@ -9,6 +9,10 @@ static int none_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t
     (void)c, (void)be, (void)buf, (void)kind, (void)n;
     return 0;
 }
+static int none_win(dist_comm_t *c, rlc_backend_t *be, void *p, rlc_buf_kind_t kind, size_t n, size_t a, size_t b) {
+    (void)c, (void)be, (void)p, (void)kind, (void)n, (void)a, (void)b;
+    return 0;
+}
 static int none_f64(dist_comm_t *c, double *x, size_t n, dist_op_t op) {
     (void)c, (void)x, (void)n, (void)op;
     return 0;
@@ -36,6 +40,7 @@ void dist_transport_none(dist_comm_t *c) {
     *c = (dist_comm_t){.transport = "none", .rank = 0, .world = 1, .local_rank = 0, .local_world = 1,
                        .kind = DIST_NONE, .allreduce_dev = none_dev, .allreduce_f64 = none_f64,
                        .allreduce_i64 = none_i64, .bcast = none_bcast, .allgather = none_allgather,
-                       .barrier = none_barrier, .reduce_scatter_dev = none_dev, .allgather_dev = none_dev,
+                       .barrier = none_barrier, .reduce_scatter_dev = none_win, .allgather_dev = none_win,
+                       .threads_ok = 1,
                        .destroy = none_destroy};
 }

@@ -8,10 +8,11 @@ void dist_transport_none(dist_comm_t *c);
 /* A device-memory all-reduce that an MPI communicator hands its GPU buffers to. */
 typedef struct dist_dev_reducer {
     const char *name;
-    int (*allreduce)(struct dist_dev_reducer *r, rlc_backend_t *be, void *buf, size_t n); /* f32 sum */
-    /* dist_comm_t's sharded collectives on device memory; esize 4 (f32) or 2 (bf16) */
-    int (*reduce_scatter)(struct dist_dev_reducer *r, rlc_backend_t *be, void *buf, size_t n);
-    int (*allgather)(struct dist_dev_reducer *r, rlc_backend_t *be, void *buf, size_t n, size_t esize);
+    int (*allreduce)(struct dist_dev_reducer *r, void *buf, size_t n); /* f32 sum */
+    /* dist_comm_t's windowed sharded collectives on device memory (p at element a of n);
+     * esize 4 (f32) or 2 (bf16). No call synchronises the backend: the caller did. */
+    int (*reduce_scatter)(struct dist_dev_reducer *r, void *p, size_t n, size_t a, size_t b);
+    int (*allgather)(struct dist_dev_reducer *r, void *p, size_t n, size_t a, size_t b, size_t esize);
     void (*destroy)(struct dist_dev_reducer *r);
 } dist_dev_reducer_t;
 

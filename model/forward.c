@@ -13,7 +13,8 @@
 #include "model/model.h"
 
 #define P(off) ((off) == RLC_NO_OFFSET ? NULL : (void *)((char *)m->params + (off) * be->esize[RLC_BUF_PARAM]))
-#define G(off) ((off) == RLC_NO_OFFSET ? NULL : (void *)((char *)m->grads + (off) * be->esize[RLC_BUF_GRAD]))
+#define G(off) ((off) == RLC_NO_OFFSET ? NULL : rlc_model_grad_at(m, (off)))
+#define READY(lo) (m->grad_ready ? m->grad_ready(m->grad_ctx, (lo)) : (void)0)
 
 /* Entries of the activation plan, in the order they are added to the three layouts. */
 enum {
@@ -352,6 +353,7 @@ int rlc_model_backward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_
     int Hq = c->num_heads, Hk = c->num_kv_heads, QKV = (Hq + 2 * Hk) * D, maxlen = m->fwd_max_seqlen;
     int rc = 0;
     be->zero(be, a->dres, RLC_BUF_ACT, (size_t)N * C);
+    if (m->grad_begin) m->grad_begin(m->grad_ctx);
     if (o->head == RLC_HEAD_LM) {
         if (!dlogp) return rlc_errc(RLC_EINVAL, "backward through the LM head needs dlogp");
         if ((rc = be->upload(be, a->dlogp, RLC_BUF_F32, dlogp, (size_t)N))) return rc;
@@ -370,6 +372,7 @@ int rlc_model_backward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_
                        C, S);
     }
     be->rmsnorm_bwd(be, a->dres, G(m->off_norm), a->dln, a->x_final, P(m->off_norm), a->rstdf, N, C);
+    READY(m->off_norm);
     for (int l = L - 1; l >= 0; l--) {
         const rlc_layer_off_t *W = &m->layer[l];
         if (!a->per_layer) layer_body(m, l, N, b->nseq, maxlen, 1, NULL);
@@ -383,8 +386,10 @@ int rlc_model_backward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_
         be->rope_bwd(be, a->dqkv, a->pos, m->inv_freq, N, Hq + Hk, D, QKV);
         be->matmul_bwd(be, a->dln, G(W->qkv_w), G(W->qkv_b), a->dqkv, a->ln1[l], P(W->qkv_w), N, C, QKV);
         be->rmsnorm_bwd(be, a->dres, G(W->ln1), a->dln, a->x_in[l], P(W->ln1), a->rstd1[l], N, C);
+        READY(W->ln1);
     }
     be->embedding_bwd(be, G(m->off_embed), a->dres, a->ids, N, C);
+    READY(0);
     return be->check(be);
 }
 

@@ -60,6 +60,18 @@ typedef struct rlc_model {
     /* The batch whose activations are stored (set by a training forward). */
     int fwd_tokens, fwd_nseq, fwd_max_seqlen, fwd_trained;
     void *step_ws; /* inference-step workspace (model/decode.c) */
+    /* Data-parallel gradient hooks (rl/gradsync.c; NULL: none). Backward calls
+     * grad_begin(ctx) before it writes any gradient, then grad_ready(ctx, lo) each time the
+     * gradients of [lo, n_params) are final for this backward: after the final norm (lo =
+     * off_norm), after each layer l (lo = layer[l].ln1), and at the end (lo = 0).
+     * grad_ptr, when set, maps a parameter offset to where its gradient lives (gradients
+     * staged per layer instead of one flat buffer: ZeRO stage 2); m->grads then holds
+     * grad_elems elements, not n_params. */
+    void (*grad_begin)(void *ctx);
+    void (*grad_ready)(void *ctx, size_t lo);
+    void *(*grad_ptr)(void *ctx, size_t off);
+    void *grad_ctx;
+    size_t grad_elems; /* elements of m->grads (n_params unless staged) */
 } rlc_model_t;
 
 /* A packed varlen batch (host arrays). Sequence s is tokens [cu_seqlens[s], cu_seqlens[s+1]).
@@ -111,6 +123,8 @@ int rlc_model_params_f32(rlc_model_t *m, float *dst);
 
 int rlc_model_alloc_grads(rlc_model_t *m);
 void rlc_model_zero_grads(rlc_model_t *m);
+/* The gradient of parameter offset off (through grad_ptr when the gradients are staged). */
+void *rlc_model_grad_at(const rlc_model_t *m, size_t off);
 
 /* Device bytes of the activations for a micro-batch of n_tokens (train: kept for backward,
  * per layer unless m->recompute). */

@@ -17,7 +17,7 @@ int rlc_optim_create_shard(rlc_optim_t **out, rlc_model_t *m, const rlc_adamw_cf
     if (!(cfg->lr >= 0) || !(cfg->beta1 >= 0 && cfg->beta1 < 1) || !(cfg->beta2 >= 0 && cfg->beta2 < 1) ||
         !(cfg->eps > 0) || !(cfg->weight_decay >= 0))
         return rlc_errc(RLC_EINVAL, "AdamW: lr, betas in [0,1), eps > 0 and weight decay >= 0 are required");
-    int rc = rlc_model_alloc_grads(m);
+    int rc = rlc_model_alloc_grads(m); /* (staged gradients: already there) */
     if (rc) return rc;
     rlc_optim_t *o = rlc_calloc(1, sizeof *o);
     if (!o) return RLC_ENOMEM;
@@ -56,6 +56,7 @@ void rlc_optim_free(rlc_optim_t *o) {
     if (!o) return;
     rlc_backend_t *be = o->m->be;
     if (o->mom) be->free(be, o->mom); /* var and master live in the same block */
+    if (o->sync && o->sync_free) o->sync_free(o->sync);
     free(o->full_mom), free(o->full_var), free(o->full_master);
     free(o);
 }
@@ -96,7 +97,7 @@ int rlc_optim_step_norm(rlc_optim_t *o, float lr, uint32_t seed, double norm) {
         float wd = m->info[i].decay ? o->cfg.weight_decay : 0.0f;
         if (a < b)
             be->adamw(be, (char *)m->params + a * ep, o->master ? o->master + (a - o->lo) : NULL,
-                      (char *)m->grads + a * eg, o->mom + (a - o->lo), o->var + (a - o->lo), b - a, lr, o->cfg.beta1,
+                      o->gshard ? (char *)o->gshard + (a - o->lo) * eg : (char *)m->grads + a * eg, o->mom + (a - o->lo), o->var + (a - o->lo), b - a, lr, o->cfg.beta1,
                       o->cfg.beta2, o->cfg.eps, wd, o->step, scale, seed + (uint32_t)i);
         i = j;
     }

@@ -20,6 +20,13 @@ typedef struct {
      * and updates; [0, n_params) when not sharded. zero_stage is the caller's (0, 1, 2). */
     size_t lo, hi;
     int zero_stage;
+    /* The gradients of [lo, hi) when they live apart from m->grads (ZeRO stage 2: element i
+     * is parameter lo + i); NULL: m->grads at the parameters' offsets. */
+    void *gshard;
+    /* The data-parallel gradient exchange attached to this optimizer (rl/gradsync.c), freed
+     * with it; NULL with one process. */
+    void *sync;
+    void (*sync_free)(void *sync);
     /* A full-size host snapshot of a sharded state, gathered for a checkpoint (else NULL). */
     float *full_mom, *full_var, *full_master;
 } rlc_optim_t;

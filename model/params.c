@@ -127,6 +127,7 @@ int rlc_model_get_param(const rlc_model_t *m, const rlc_param_info_t *p, float *
 
 int rlc_model_get_grad(const rlc_model_t *m, const rlc_param_info_t *p, float *dst) {
     if (!m->grads) return rlc_errc(RLC_EINVAL, "gradients are not allocated");
+    if (m->grad_ptr) return rlc_errc(RLC_EINVAL, "gradients are staged per layer (ZeRO stage 2): no full gradient");
     return m->be->download(m->be, dst, pptr(m, m->grads, RLC_BUF_GRAD, p->offset), RLC_BUF_GRAD, p->numel);
 }
 
@@ -143,12 +144,18 @@ int rlc_model_alloc_grads(rlc_model_t *m) {
     if (m->grads) return 0;
     m->grads = m->be->alloc(m->be, "gradients", m->n_params, RLC_BUF_GRAD);
     if (!m->grads) return RLC_ENOMEM;
+    m->grad_elems = m->n_params;
     rlc_model_zero_grads(m);
     return 0;
 }
 
 void rlc_model_zero_grads(rlc_model_t *m) {
-    if (m->grads) m->be->zero(m->be, m->grads, RLC_BUF_GRAD, m->n_params);
+    if (m->grads) m->be->zero(m->be, m->grads, RLC_BUF_GRAD, m->grad_elems);
+}
+
+void *rlc_model_grad_at(const rlc_model_t *m, size_t off) {
+    if (m->grad_ptr) return m->grad_ptr(m->grad_ctx, off);
+    return (char *)m->grads + off * m->be->esize[RLC_BUF_GRAD];
 }
 
 /* Fill parameters on the host, one tensor at a time, then upload. */

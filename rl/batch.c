@@ -84,6 +84,12 @@ int micro_end(const seqbuf_t *b, int s, int s1, const micro_t *mb) {
     return e;
 }
 
+int sb_count_micro(const seqbuf_t *b, int s0, int s1, const micro_t *mb) {
+    int n = 0;
+    for (int s = s0; s < s1; s = micro_end(b, s, s1, mb)) n++;
+    return n;
+}
+
 /* Tokens in the largest micro-batch of sequences [s0, s1). */
 int sb_max_micro_tokens(const seqbuf_t *b, int s0, int s1, const micro_t *mb) {
     int maxn = 0;

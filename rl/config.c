@@ -60,6 +60,8 @@ static const rl_config_key_t KEYS[] = {
     K("tensorboard", tensorboard, BOOL, S_ALG, "false",
       "also write TensorBoard event files under RUN/tensorboard/ (every metric, samples as text)"),
     KS(zero_stage, D_ZERO_STAGE),
+    KS(overlap_comm, D_OVERLAP_COMM),
+    KS(reduce_bucket_mb, D_REDUCE_BUCKET_MB),
     K("exact_on_policy", exact_on_policy, BOOL, S_ALG, "false",
       "the policy's training forward through the engine's kernels: its log-probs equal the sampler's bit for bit"),
     K("oreal_rm_lr", oreal_rm_lr, FLOAT, S_OREAL, "2e-06", "OREAL: the token reward model's learning rate (the policy's schedule)"),
@@ -298,6 +300,8 @@ static int validate_gap(const rl_config_t *c) {
     if (!(c->is_cap > 1 && c->is_cap <= 1e6)) BAD("is_cap = %g: must lie in (1, 1e6]", c->is_cap);
     if (c->zero_stage == 3) BAD("zero_stage = 3 (parameters sharded too) is not built; use 0, 1 or 2");
     if (c->zero_stage < 0 || c->zero_stage > 3) BAD("zero_stage = %ld: choose 0, 1 or 2", c->zero_stage);
+    if (!(c->reduce_bucket_mb > 0 && c->reduce_bucket_mb <= 65536))
+        BAD("reduce_bucket_mb = %g: choose a size in (0, 65536] MiB", c->reduce_bucket_mb);
     if (strcmp(c->is_correction, "none") && !strcmp(c->behavior_logprobs, "engine"))
         BAD("is_correction = %s with behavior_logprobs = engine: the ratio is already taken against the engine",
             c->is_correction);

@@ -73,7 +73,9 @@ typedef struct {
     char *is_level;          /* token | sequence */
     double is_cap;
     int tensorboard;         /* TensorBoard event files under RUN/tensorboard/ */
-    long zero_stage;         /* ZeRO: 0, 1 (AdamW state sharded), 2 (gradients reduce-scattered too) */
+    long zero_stage;         /* ZeRO: 0, 1 (AdamW state sharded), 2 (gradients sharded too) */
+    int overlap_comm;        /* gradient exchange on a communication thread during backward */
+    double reduce_bucket_mb; /* gradient exchange bucket size */
     int exact_on_policy;     /* training forward through the engine's kernels (bitwise equal log-probs) */
     /* OREAL (docs/training.md) */
     double oreal_rm_lr, oreal_pos_weight, oreal_neg_weight;

@@ -191,7 +191,8 @@ static int setup_models(rl_ctx_t *c, const char *ckdir) {
     rlc_adamw_cfg_t ac = {.lr = (float)cfg->lr, .beta1 = (float)cfg->adam_beta1, .beta2 = (float)cfg->adam_beta2,
                           .eps = (float)cfg->adam_eps, .weight_decay = (float)cfg->weight_decay,
                           .max_grad_norm = (float)cfg->max_grad_norm};
-    if ((rc = rl_zero_optim_create(c->comm, (int)cfg->zero_stage, c->policy, &ac, "the policy's", &c->opt))) return rc;
+    rl_zero_cfg_t zc = {(int)cfg->zero_stage, cfg->overlap_comm, rl_bucket_elems(cfg->reduce_bucket_mb)};
+    if ((rc = rl_zero_optim_create(c->comm, &zc, c->policy, &ac, "the policy's", &c->opt))) return rc;
     if (cfg->algo == RL_ADV_GAE || cfg->algo == RL_ADV_OREAL) { /* the critic, or OREAL's token reward model */
         char *cdir = ckdir ? fs_join(ckdir, rl_aux_name(cfg)) : NULL;
         const char *src = cdir ? cdir : (cfg->critic_model && cfg->critic_model[0] ? cfg->critic_model : cfg->model);
@@ -203,7 +204,7 @@ static int setup_models(rl_ctx_t *c, const char *ckdir) {
         c->critic->recompute = cfg->recompute;
         rlc_adamw_cfg_t cc = ac;
         cc.lr = (float)(cfg->algo == RL_ADV_OREAL ? cfg->oreal_rm_lr : cfg->critic_lr);
-        if ((rc = rl_zero_optim_create(c->comm, (int)cfg->zero_stage, c->critic, &cc, rl_aux_name(cfg), &c->copt)))
+        if ((rc = rl_zero_optim_create(c->comm, &zc, c->critic, &cc, rl_aux_name(cfg), &c->copt)))
             return rc;
     }
     return 0;

@@ -77,7 +77,7 @@ static int rm_update(rl_ctx_t *c, const uint8_t *lab, seqbuf_t *b, float lr, uin
     rc = dist_agree(c->comm, rc);
     if (!rc) rc = dist_allreduce_f64(c->comm, &n, 1, DIST_SUM);
     if (!rc && n > 0) {
-        rlc_model_zero_grads(c->critic);
+        rc = rl_grad_begin(c->copt, sb_count_micro(b, 0, b->nseq, &mb));
         for (int s = 0, e; s < b->nseq && !rc; s = e) {
             e = micro_end(b, s, b->nseq, &mb);
             rlc_batch_t bv = sb_view(b, s, e, cu);

@@ -207,7 +207,8 @@ static int sft_setup(sft_t *s) {
     if (s->steps < 1) s->steps = 1;
     rlc_adamw_cfg_t ac = {.lr = (float)o->lr, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
                           .weight_decay = (float)o->weight_decay, .max_grad_norm = (float)o->max_grad_norm};
-    if ((rc = rl_zero_optim_create(s->comm, (int)o->zero_stage, s->m, &ac, "the model's", &s->opt))) return rc;
+    rl_zero_cfg_t zc = {(int)o->zero_stage, o->overlap_comm, rl_bucket_elems(o->reduce_bucket_mb)};
+    if ((rc = rl_zero_optim_create(s->comm, &zc, s->m, &ac, "the model's", &s->opt))) return rc;
     s->micro = (micro_t){(int)o->micro_batch, o->micro_tokens};
     if ((rc = reserve_acts(s->m, &s->micro, (int)o->max_len, 1))) return rc;
     report_memory(s->m, &s->micro, (int)o->max_len);
@@ -286,7 +287,8 @@ static int sft_step(sft_t *s, long step, rl_step_metrics_t *mt) {
     int32_t *cu = rlc_malloc((size_t)(o->micro_batch + 1) * sizeof *cu);
     float *lp = rlc_malloc((size_t)(b->ntok ? b->ntok : 1) * sizeof(float));
     if (!cu || !lp) rc = RLC_ENOMEM;
-    rlc_model_zero_grads(s->m);
+    int e = rl_grad_begin(s->opt, sb_count_micro(b, 0, b->nseq, &s->micro)); /* collective: whatever rc */
+    if (!rc) rc = e;
     double loss = 0, correct_tok = 0;
     for (int s0 = 0, s1; s0 < b->nseq && !rc; s0 = s1) {
         s1 = micro_end(b, s0, b->nseq, &s->micro);

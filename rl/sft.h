@@ -25,6 +25,8 @@ typedef struct {
     int lr_schedule;
     long warmup_steps;
     long seed, save_every, keep_last, zero_stage;
+    int overlap_comm;
+    double reduce_bucket_mb;
     char *device, *save_dtype, *dist;
     long threads;
     int strict; /* bad rows are fatal before any work (default: warned about and skipped) */

@@ -43,6 +43,8 @@ static const rl_config_key_t SFT_KEYS[] = {
     KS(save_every, D_SAVE_EVERY),
     KS(keep_last, D_KEEP_LAST),
     KS(zero_stage, D_ZERO_STAGE),
+    KS(overlap_comm, D_OVERLAP_COMM),
+    KS(reduce_bucket_mb, D_REDUCE_BUCKET_MB),
     KS(save_dtype, D_SAVE_DTYPE),
     KS(strict, D_STRICT),
     KS(device, D_DEVICE),
@@ -90,6 +92,8 @@ int rl_sft_validate(const rl_sft_opts_t *o) {
     if (o->save_every < 0) BAD("save_every = %ld: must be >= 0", o->save_every);
     if (o->keep_last < 0) BAD("keep_last = %ld: must be >= 0 (0 = keep all)", o->keep_last);
     if (o->zero_stage < 0 || o->zero_stage > 2) BAD("zero_stage = %ld: choose 0, 1 or 2", o->zero_stage);
+    if (!(o->reduce_bucket_mb > 0 && o->reduce_bucket_mb <= 65536))
+        BAD("reduce_bucket_mb = %g: choose a size in (0, 65536] MiB", o->reduce_bucket_mb);
     if (o->threads < 0 || o->threads > RLC_MAX_THREADS)
         BAD("threads = %ld: must lie in [0, %d] (0 = all cores)", o->threads, RLC_MAX_THREADS);
     if (o->batch_size > (1L << 24)) BAD("batch_size = %ld: at most %ld", o->batch_size, 1L << 24);

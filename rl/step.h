@@ -188,8 +188,20 @@ int rl_reduce_and_step(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, int 
  * covers this rank's shard when stage > 0 and there are several ranks ("what" names it in
  * the log); before a checkpoint, every rank gathers the sharded state so that rank 0 holds
  * it in full (collective); afterwards free it. */
-int rl_zero_optim_create(dist_comm_t *comm, int stage, rlc_model_t *m, const rlc_adamw_cfg_t *cfg, const char *what,
-                         rlc_optim_t **out);
+typedef struct {
+    int stage;     /* zero_stage */
+    int overlap;   /* overlap_comm */
+    size_t bucket; /* reduce_bucket_mb in gradient elements */
+} rl_zero_cfg_t;
+int rl_zero_optim_create(dist_comm_t *comm, const rl_zero_cfg_t *z, rlc_model_t *m, const rlc_adamw_cfg_t *cfg,
+                         const char *what, rlc_optim_t **out);
+/* Before an update's micro-batches (instead of zeroing the gradients): n_micro is the number
+ * of backward passes this rank will run before rl_reduce_and_step. Collective at stage 2. */
+int rl_grad_begin(rlc_optim_t *opt, int n_micro);
+/* reduce_bucket_mb in f32 gradient elements. */
+size_t rl_bucket_elems(double mb);
+/* The micro-batches of sequences [s0, s1) (micro_end's cuts). */
+int sb_count_micro(const seqbuf_t *b, int s0, int s1, const micro_t *mb);
 int rl_zero_gather(dist_comm_t *comm, rlc_optim_t *o);
 void rl_zero_gather_free(rlc_optim_t *o);
 /* Advantages, then the step's optimizer updates (policy, and the critic for PPO) over the

@@ -50,7 +50,7 @@ static int policy_update(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, se
         g.n_tokens = gs[0], g.n_seq_valid = gs[1], g.n_seq = gs[2];
     }
     if (rc) goto out;
-    rlc_model_zero_grads(m);
+    rc = rl_grad_begin(opt, sb_count_micro(b, s0, s1, &u->micro));
     for (int s = s0, e; s < s1 && !rc; s = e) {
         e = micro_end(b, s, s1, &u->micro);
         rlc_batch_t v = sb_view(b, s, e, cu);
@@ -220,7 +220,7 @@ static int critic_update(rl_ctx_t *c, seqbuf_t *b, int s0, int s1, const micro_t
     if (!rc) rc = dist_allreduce_f64(c->comm, &ntok, 1, DIST_SUM); /* the global token count */
     *vloss = *vclip = 0;
     if (rc || !(ntok > 0)) goto out; /* the same on every rank */
-    rlc_model_zero_grads(c->critic);
+    rc = rl_grad_begin(c->copt, sb_count_micro(b, s0, s1, mb));
     for (int s = s0, e; s < s1 && !rc; s = e) {
         e = micro_end(b, s, s1, mb);
         rlc_batch_t bv = sb_view(b, s, e, cu);

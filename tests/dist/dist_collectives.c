@@ -22,14 +22,14 @@ static int g_rank;
         }                                                                                \
     } while (0)
 
-/* Sharded collectives: reduce-scatter and all-gather, whole and bucketed. */
+/* Sharded collectives: reduce-scatter and all-gather, whole, bucketed and as a window kept
+ * apart from the buffer; every form leaves each rank its part of the global shards. */
 static void check_sharded(dist_comm_t *c, rlc_backend_t *be) {
     int W = c->world, r = c->rank;
-    /* reduce-scatter leaves each rank its shard's sum; all-gather spreads every
-     * rank's shard; n = 1000 and 1001 (uneven shards at 3 ranks), whole and in buckets of 97
-     * elements (each bucket sharded on its own); the shards cover [0, n) exactly once */
+    /* n = 1000 and 1001 (uneven shards at 3 ranks), whole and in buckets of 97 elements; the
+     * shards cover [0, n) exactly once */
     for (size_t nn = 1000; nn <= 1001; nn++) {
-        size_t cover = 0, prev = 0;
+        size_t cover = 0, prev = 0, mlo, mhi;
         for (int k = 0; k < W; k++) {
             size_t lo, hi;
             dist_shard(nn, k, W, &lo, &hi);
@@ -37,6 +37,7 @@ static void check_sharded(dist_comm_t *c, rlc_backend_t *be) {
             cover += hi - lo, prev = hi;
         }
         CHECK(cover == nn && prev == nn);
+        dist_shard(nn, r, W, &mlo, &mhi);
         for (int bucketed = 0; bucketed < 2; bucketed++) {
             size_t bk = bucketed ? 97 : 0;
             float *x = be->alloc(be, "shards", nn, RLC_BUF_GRAD), *hx = malloc(nn * sizeof *hx);
@@ -44,37 +45,40 @@ static void check_sharded(dist_comm_t *c, rlc_backend_t *be) {
             CHECK(be->upload(be, x, RLC_BUF_GRAD, hx, nn) == 0);
             CHECK(dist_reduce_scatter_buckets(c, be, x, RLC_BUF_GRAD, nn, bk) == 0);
             CHECK(be->download(be, hx, x, RLC_BUF_GRAD, nn) == 0);
-            for (size_t off = 0; off < nn; off += bk ? bk : nn) { /* this rank's part of each bucket */
-                size_t len = bk && nn - off > bk ? bk : nn - off, lo, hi;
-                dist_shard(len, r, W, &lo, &hi);
-                for (size_t i = off + lo; i < off + hi; i++)
-                    CHECK(hx[i] == (float)(W * (W + 1) / 2) * (float)i + 0.5f * (float)W);
-            }
+            for (size_t i = mlo; i < mhi; i++) CHECK(hx[i] == (float)(W * (W + 1) / 2) * (float)i + 0.5f * (float)W);
             /* all-gather: every rank's shard holds 1000·owner + i; afterwards everyone has all */
-            for (size_t off = 0; off < nn; off += bk ? bk : nn) {
-                size_t len = bk && nn - off > bk ? bk : nn - off;
-                for (int k = 0; k < W; k++) {
-                    size_t lo, hi;
-                    dist_shard(len, k, W, &lo, &hi);
-                    for (size_t i = off + lo; i < off + hi; i++) hx[i] = k == r ? 1000.0f * (float)k + (float)i : -1.0f;
-                }
+            for (int k = 0; k < W; k++) {
+                size_t lo, hi;
+                dist_shard(nn, k, W, &lo, &hi);
+                for (size_t i = lo; i < hi; i++) hx[i] = k == r ? 1000.0f * (float)k + (float)i : -1.0f;
             }
             CHECK(be->upload(be, x, RLC_BUF_GRAD, hx, nn) == 0);
             CHECK(dist_allgather_buckets(c, be, x, RLC_BUF_GRAD, nn, bk) == 0);
             CHECK(be->download(be, hx, x, RLC_BUF_GRAD, nn) == 0);
-            for (size_t off = 0; off < nn; off += bk ? bk : nn) {
-                size_t len = bk && nn - off > bk ? bk : nn - off;
-                for (int k = 0; k < W; k++) {
-                    size_t lo, hi;
-                    dist_shard(len, k, W, &lo, &hi);
-                    for (size_t i = off + lo; i < off + hi; i++) CHECK(hx[i] == 1000.0f * (float)k + (float)i);
-                }
+            for (int k = 0; k < W; k++) {
+                size_t lo, hi;
+                dist_shard(nn, k, W, &lo, &hi);
+                for (size_t i = lo; i < hi; i++) CHECK(hx[i] == 1000.0f * (float)k + (float)i);
             }
             be->free(be, x);
             free(hx);
         }
+        /* a window [a, b) held in a buffer of its own (a staged layer): each rank's part of
+         * the window gets the sum, and nothing outside the window moves */
+        size_t a = nn / 3 + 1, b = nn - nn / 5, w = b - a;
+        float *x = be->alloc(be, "window", w, RLC_BUF_GRAD), *hx = malloc(w * sizeof *hx);
+        for (size_t i = 0; i < w; i++) hx[i] = (float)(r + 1) * (float)(a + i);
+        CHECK(be->upload(be, x, RLC_BUF_GRAD, hx, w) == 0);
+        CHECK(dist_reduce_scatter_win(c, be, x, RLC_BUF_GRAD, nn, a, b) == 0);
+        CHECK(be->download(be, hx, x, RLC_BUF_GRAD, w) == 0);
+        for (size_t i = a; i < b; i++) {
+            float want = i >= mlo && i < mhi ? (float)(W * (W + 1) / 2) * (float)i : (float)(r + 1) * (float)i;
+            if (W == 1 || (i >= mlo && i < mhi)) CHECK(hx[i - a] == want);
+        }
+        CHECK(dist_reduce_scatter_win(c, be, x, RLC_BUF_GRAD, nn, b, a) != 0); /* a bad window is refused */
+        be->free(be, x);
+        free(hx);
     }
-
 }
 
 int main(void) {

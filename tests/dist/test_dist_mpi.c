@@ -559,6 +559,73 @@ static void test_zero(void **s) {
     free(c0), free(c2), free(cr), free(r0), free(r1), free(r2), free(rr);
 }
 
+/* Two checkpoints' weights files, byte for byte. */
+static void same_weights(const char *run_a, const char *run_b, const char *ckpt) {
+    char *wa = fs_join(run_a, ckpt), *wb = fs_join(run_b, ckpt), *xa, *xb;
+    size_t na, nb;
+    assert_int_equal(fs_read_all(wa, &xa, &na), 0);
+    assert_int_equal(fs_read_all(wb, &xb, &nb), 0);
+    assert_int_equal(na, nb);
+    if (memcmp(xa, xb, na)) fail_msg("%s and %s differ", wa, wb);
+    free(xa), free(xb), free(wa), free(wb);
+}
+
+/* The gradient exchange (rl/gradsync.c) overlapped with backward on its thread gives the
+ * same bytes as the same exchange inline (the same windows, the same sums): stage 0 at -np 2
+ * on the tied model, stage 2 at -np 3 on an untied one in small buckets (the embedding shares
+ * the head's staging slot; uneven shards and micro-batch counts). Stage 2 stays within
+ * weights_close of stage 0 there. A failure injected in one rank's backward pass mid-update
+ * stops every rank with one error line. */
+static void test_zero_overlap(void **s) {
+    (void)s;
+    static const char *const RUNS[] = {"ov0_on", "ov0_off", "ov2_on", "ov2_off", "ov2_st0"};
+    char *run[5], extra[1024], log[32768];
+    for (int i = 0; i < 5; i++) run[i] = fs_join(g_dir, RUNS[i]);
+    snprintf(extra, sizeof extra, "%s --total-steps 3", GRPO);
+    train_ok(2, run[0], extra, log, sizeof log);
+    assert_non_null(strstr(log, "gradient exchange: overlapped with backward"));
+    snprintf(extra, sizeof extra, "%s --total-steps 3 --overlap-comm false", GRPO);
+    train_ok(2, run[1], extra, log, sizeof log);
+    assert_non_null(strstr(log, "inline (overlap_comm is off)"));
+    same_weights(run[0], run[1], "checkpoints/step-000003/model.safetensors");
+    /* qwen2-tiny with its own LM head: a fresh model with the fixture's tokenizer */
+    char *cfgp = fs_join(g_dir, "untied.json"), *untied = fs_join(g_dir, "untied"), *txt;
+    size_t len;
+    assert_int_equal(fs_read_all(fixture("models/qwen2-tiny/config.json"), &txt, &len), 0);
+    cJSON *cj = cJSON_Parse(txt);
+    assert_non_null(cj);
+    cJSON_ReplaceItemInObject(cj, "tie_word_embeddings", cJSON_CreateFalse());
+    char *out = cJSON_Print(cj);
+    FILE *f = fopen(cfgp, "w");
+    fputs(out, f);
+    fclose(f);
+    free(out), free(txt), cJSON_Delete(cj);
+    if (test_run(log, sizeof log, "%s init-model --config %s --out %s --tokenizer %s --seed 5", rlc_bin(), cfgp, untied,
+                 fixture("models/qwen2-tiny")))
+        fail_msg("init-model: %s", log);
+    for (int i = 2; i < 5; i++) {
+        snprintf(extra, sizeof extra, "%s --total-steps 3 --zero-stage %d --reduce-bucket-mb 0.01 --overlap-comm %s",
+                 GRPO, i == 4 ? 0 : 2, i == 3 ? "false" : "true");
+        int rc = test_run(log, sizeof log, "timeout 60 %s -np 3 %s train --model %s --data %s --run-dir %s %s",
+                          g_mpirun, rlc_bin(), untied, g_data, run[i], extra);
+        if (rc) fail_msg("-np 3 %s: %s", RUNS[i], log);
+        if (i == 2) assert_non_null(strstr(log, "gradient shard"));
+    }
+    same_weights(run[2], run[3], "checkpoints/step-000003/model.safetensors");
+    char *c2 = fs_join(run[2], "checkpoints/step-000003"), *c0 = fs_join(run[4], "checkpoints/step-000003");
+    weights_close_from(c0, c2, untied, LR, 3);
+    free(c2), free(c0);
+    /* rank 1 fails in its third backward pass (step 1's second update has begun), with the
+     * exchange of the earlier layers already under way */
+    char *err = fs_join(g_dir, "ov_err"), cmd[8192], base[2048];
+    snprintf(base, sizeof base, "%s train --model %s --data %s --run-dir %s %s --total-steps 2 --zero-stage 2",
+             rlc_bin(), untied, g_data, err, GRPO);
+    snprintf(cmd, sizeof cmd, "timeout 60 %s -np 1 %s : -np 1 env RLC_FAULT_BACKWARD=3 %s", g_mpirun, base, base);
+    expect_failure("a failure in one rank's backward", cmd, "rlc: error: rank 1: injected failure in backward pass 3");
+    for (int i = 0; i < 5; i++) free(run[i]);
+    free(err), free(cfgp), free(untied);
+}
+
 int main(void) {
     if (!dist_mpi_compiled()) {
         printf("skipped: this build has no MPI transport (install libopenmpi-dev and rebuild)\n");
@@ -573,6 +640,7 @@ int main(void) {
         cmocka_unit_test(test_mrt_np2_equals_np1),
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_zero),
+        cmocka_unit_test(test_zero_overlap),
         cmocka_unit_test(test_error_on_one_rank),
         cmocka_unit_test(test_sigterm_one_rank),
         cmocka_unit_test(test_sft),
