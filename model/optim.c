@@ -25,6 +25,7 @@ int rlc_optim_create_shard(rlc_optim_t **out, rlc_model_t *m, const rlc_adamw_cf
     o->m = m;
     o->cfg = *cfg;
     o->lo = lo, o->hi = hi;
+    o->shards = 1;
     size_t S = hi - lo;
     /* One block for the optimizer state: both moments, then (where the backend stores bf16
      * parameters) the fp32 master weights, read from the checkpoint's own precision. */
@@ -57,7 +58,6 @@ void rlc_optim_free(rlc_optim_t *o) {
     rlc_backend_t *be = o->m->be;
     if (o->mom) be->free(be, o->mom); /* var and master live in the same block */
     if (o->sync && o->sync_free) o->sync_free(o->sync);
-    free(o->full_mom), free(o->full_var), free(o->full_master);
     free(o);
 }
 
@@ -109,12 +109,7 @@ static int sharded(const rlc_optim_t *o) { return o->lo != 0 || o->hi != o->m->n
 int rlc_optim_get_state(const rlc_optim_t *o, float *mom, float *var) {
     rlc_backend_t *be = o->m->be;
     size_t n = o->m->n_params;
-    if (sharded(o)) {
-        if (!o->full_mom || !o->full_var) return rlc_errc(RLC_EINVAL, "sharded optimizer state: gather it first");
-        memcpy(mom, o->full_mom, n * sizeof *mom);
-        memcpy(var, o->full_var, n * sizeof *var);
-        return 0;
-    }
+    if (sharded(o)) return rlc_errc(RLC_EINVAL, "a sharded optimizer state is saved per rank, not in full");
     int rc = be->download(be, mom, o->mom, RLC_BUF_F32, n);
     if (!rc) rc = be->download(be, var, o->var, RLC_BUF_F32, n);
     return rc;
@@ -130,11 +125,7 @@ int rlc_optim_set_state(rlc_optim_t *o, const float *mom, const float *var, int 
 
 int rlc_optim_get_master(const rlc_optim_t *o, float *w) {
     if (!o->master) return rlc_errc(RLC_EINVAL, "the optimizer keeps no master weights");
-    if (sharded(o)) {
-        if (!o->full_master) return rlc_errc(RLC_EINVAL, "sharded master weights: gather them first");
-        memcpy(w, o->full_master, o->m->n_params * sizeof *w);
-        return 0;
-    }
+    if (sharded(o)) return rlc_errc(RLC_EINVAL, "sharded master weights are saved per rank, not in full");
     return o->m->be->download(o->m->be, w, o->master, RLC_BUF_F32, o->m->n_params);
 }
 

@@ -20,6 +20,7 @@ typedef struct {
      * and updates; [0, n_params) when not sharded. zero_stage is the caller's (0, 1, 2). */
     size_t lo, hi;
     int zero_stage;
+    int shards, shard_rank; /* ranks sharing the state and this one's index (1, 0 when not sharded) */
     /* The gradients of [lo, hi) when they live apart from m->grads (ZeRO stage 2: element i
      * is parameter lo + i); NULL: m->grads at the parameters' offsets. */
     void *gshard;
@@ -27,8 +28,6 @@ typedef struct {
      * with it; NULL with one process. */
     void *sync;
     void (*sync_free)(void *sync);
-    /* A full-size host snapshot of a sharded state, gathered for a checkpoint (else NULL). */
-    float *full_mom, *full_var, *full_master;
 } rlc_optim_t;
 
 int rlc_optim_create(rlc_optim_t **out, rlc_model_t *m, const rlc_adamw_cfg_t *cfg);
@@ -45,11 +44,12 @@ int rlc_optim_step(rlc_optim_t *o, float lr, uint32_t seed, double *grad_norm);
 /* The update of the optimizer's shard given the pre-clip global gradient norm (which a
  * sharded caller reduces across ranks); the gradients of [lo, hi) must be complete. */
 int rlc_optim_step_norm(rlc_optim_t *o, float lr, uint32_t seed, double norm);
-/* Optimizer state to/from host (for checkpoints), n_params floats each. get: a sharded
- * optimizer needs its gathered snapshot (full_*). set: full arrays in, the shard kept. */
+/* Optimizer state to/from host (for checkpoints), n_params floats each. get: an unsharded
+ * optimizer only (a sharded one is saved per rank: rl/ckpt_shard.c). set: full arrays in,
+ * the shard kept. */
 int rlc_optim_get_state(const rlc_optim_t *o, float *mom, float *var);
 int rlc_optim_set_state(rlc_optim_t *o, const float *mom, const float *var, int step);
-/* The fp32 master weights, full size (o->master must exist; sharded: from the snapshot). */
+/* The fp32 master weights, full size (o->master must exist; unsharded only). */
 int rlc_optim_get_master(const rlc_optim_t *o, float *w);
 /* Full-size fp32 weights in; the master of the shard set from them. */
 int rlc_optim_set_master(rlc_optim_t *o, const float *w);

@@ -205,8 +205,9 @@ static int build_manifest(const char *dir, const char *rel, cJSON *files) {
 
 static int is_pid_gone(long pid) { return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH; }
 
-/* Remove step-N.tmp-<pid> / step-N.del-<pid> left by this process or by dead ones. */
-static void cleanup_leftovers(const char *root) {
+/* Remove step-N.tmp-<pid> / step-N.del-<pid> left by this process or by dead ones, and the
+ * optimizer-shard staging directories of other steps (step-N.shards, of a save that failed). */
+static void cleanup_leftovers(const char *root, long step) {
     char **names;
     int n;
     if (list_dir(root, &names, &n)) {
@@ -214,6 +215,13 @@ static void cleanup_leftovers(const char *root) {
         return;
     }
     for (int i = 0; i < n; i++) {
+        const char *sh = strstr(names[i], ".shards");
+        if (sh && !sh[7] && !strncmp(names[i], "step-", 5) && strtol(names[i] + 5, NULL, 10) != step) {
+            char *p = fs_join(root, names[i]);
+            if (p && fs_rm_rf(p)) rlc_err_clear();
+            free(p);
+            continue;
+        }
         const char *m = strstr(names[i], ".tmp-");
         if (!m) m = strstr(names[i], ".del-");
         if (!m || strncmp(names[i], "step-", 5)) continue;
@@ -330,8 +338,42 @@ static int saved_f16(const rlc_model_t *m) {
     return 0;
 }
 
-static int save_models(const char *tmp, const rl_ckpt_model_t *models, int n_models, const char *dtype,
-                       cJSON *jmodels, st_list_t *L) {
+/* The optimizer state of one model: in trainer_state.safetensors, or (sharded) the ranks'
+ * shard files moved in from the staging directory. */
+static int save_optim(const char *tmp, const char *stage_dir, const rl_ckpt_model_t *cm, const char *dtype,
+                      const char *prefix, cJSON *jm, st_list_t *L) {
+    rlc_model_t *m = cm->model;
+    rlc_optim_t *o = cm->optim;
+    int sharded = rl_ckpt_optim_sharded(o), rc = 0;
+    /* The fp32 truth of the weights: the optimizer's master copy where the backend stores
+     * bf16 parameters (in the shards when sharded), else the parameters themselves when the
+     * weights file is of lower precision. */
+    int master = o->master || !saved_all_f32(m, dtype);
+    cJSON_AddBoolToObject(jm, "master", master);
+    cJSON_AddNumberToObject(jm, "optim_step", o->step);
+    if (sharded && (rc = rl_ckpt_shards_publish(stage_dir, tmp, model_key(cm), o, jm))) return rc;
+    if (!sharded) {
+        float *mom = rlc_malloc(m->n_params * sizeof(float)), *var = rlc_malloc(m->n_params * sizeof(float));
+        L->bufs[L->nbuf++] = mom;
+        L->bufs[L->nbuf++] = var;
+        if (!mom || !var) return RLC_ENOMEM;
+        if ((rc = rlc_optim_get_state(o, mom, var))) return rc;
+        if ((rc = add_tensor(L, prefix, "optim.exp_avg", mom, m->n_params))) return rc;
+        if ((rc = add_tensor(L, prefix, "optim.exp_avg_sq", var, m->n_params))) return rc;
+    }
+    if (master && !(sharded && o->master)) {
+        float *w = rlc_malloc(m->n_params * sizeof(float));
+        L->bufs[L->nbuf++] = w;
+        if (!w) return RLC_ENOMEM;
+        rc = o->master ? rlc_optim_get_master(o, w) : m->be->download(m->be, w, m->params, RLC_BUF_PARAM, m->n_params);
+        if (rc) return rc;
+        if ((rc = add_tensor(L, prefix, "master", w, m->n_params))) return rc;
+    }
+    return 0;
+}
+
+static int save_models(const char *tmp, const char *stage_dir, const rl_ckpt_model_t *models, int n_models,
+                       const char *dtype, cJSON *jmodels, st_list_t *L) {
     for (int k = 0; k < n_models; k++) {
         const rl_ckpt_model_t *cm = &models[k];
         rlc_model_t *m = cm->model;
@@ -347,29 +389,12 @@ static int save_models(const char *tmp, const rl_ckpt_model_t *models, int n_mod
         if (!jm) return RLC_ENOMEM;
         cJSON_AddStringToObject(jm, "dir", top ? "" : cm->name);
         cJSON_AddNumberToObject(jm, "n_params", (double)m->n_params);
-        rlc_optim_t *o = cm->optim;
-        int master = o && (o->master || !saved_all_f32(m, dtype));
-        cJSON_AddBoolToObject(jm, "optimizer", o != NULL);
-        cJSON_AddBoolToObject(jm, "master", master);
-        if (!o) continue;
-        cJSON_AddNumberToObject(jm, "optim_step", o->step);
-        float *mom = rlc_malloc(m->n_params * sizeof(float)), *var = rlc_malloc(m->n_params * sizeof(float));
-        L->bufs[L->nbuf++] = mom;
-        L->bufs[L->nbuf++] = var;
-        if (!mom || !var) return RLC_ENOMEM;
-        if ((rc = rlc_optim_get_state(o, mom, var))) return rc;
-        if ((rc = add_tensor(L, prefix, "optim.exp_avg", mom, m->n_params))) return rc;
-        if ((rc = add_tensor(L, prefix, "optim.exp_avg_sq", var, m->n_params))) return rc;
-        if (master) {
-            /* The fp32 truth: the optimizer's master copy where the backend stores bf16
-             * parameters, else the parameters themselves (the weights file is lower precision). */
-            float *w = rlc_malloc(m->n_params * sizeof(float));
-            L->bufs[L->nbuf++] = w;
-            if (!w) return RLC_ENOMEM;
-            rc = o->master ? rlc_optim_get_master(o, w) : m->be->download(m->be, w, m->params, RLC_BUF_PARAM, m->n_params);
-            if (rc) return rc;
-            if ((rc = add_tensor(L, prefix, "master", w, m->n_params))) return rc;
+        cJSON_AddBoolToObject(jm, "optimizer", cm->optim != NULL);
+        if (!cm->optim) {
+            cJSON_AddBoolToObject(jm, "master", 0);
+            continue;
         }
+        if ((rc = save_optim(tmp, stage_dir, cm, dtype, prefix, jm, L))) return rc;
     }
     return 0;
 }
@@ -460,16 +485,17 @@ int rl_ckpt_save(const char *run_dir, const rl_train_state_t *st, const rl_ckpt_
     char *final = rl_ckpt_path(run_dir, st->step);
     char *tmp = final ? rlc_malloc(strlen(final) + 32) : NULL;
     char *aside = final ? rlc_malloc(strlen(final) + 32) : NULL;
+    char *stage = rl_ckpt_shard_stage_dir(run_dir, st->step);
     cJSON *j = state_json(st);
     st_list_t *L = rlc_calloc(1, sizeof *L);
-    if (!root || !final || !tmp || !aside || !j || !L) {
+    if (!root || !final || !tmp || !aside || !stage || !j || !L) {
         rc = RLC_ENOMEM;
         goto out;
     }
     sprintf(tmp, "%s.tmp-%ld", final, (long)getpid());
     sprintf(aside, "%s.del-%ld", final, (long)getpid());
     if ((rc = fs_mkdir_p(root))) goto out;
-    cleanup_leftovers(root);
+    cleanup_leftovers(root, st->step);
     if ((rc = fs_rm_rf(tmp)) || (rc = fs_mkdir_p(tmp))) goto out;
 
     cJSON *jmodels = cJSON_AddObjectToObject(j, "models");
@@ -477,7 +503,7 @@ int rl_ckpt_save(const char *run_dir, const rl_train_state_t *st, const rl_ckpt_
         rc = RLC_ENOMEM;
         goto out;
     }
-    if ((rc = save_models(tmp, models, n_models, dtype, jmodels, L))) goto out;
+    if ((rc = save_models(tmp, stage, models, n_models, dtype, jmodels, L))) goto out;
     {
         char *p = fs_join(tmp, STATE_ST);
         static const char *const meta[] = {"format", STATE_FORMAT, NULL};
@@ -553,6 +579,8 @@ out:
         rlc_errc(rc, "%s", keep);
     }
     if (rc) rc = rlc_err_ctx(rc, "checkpoint step %ld", st->step);
+    if (stage && fs_exists(stage)) fs_rm_rf(stage); /* the ranks' shards, moved in or not */
+    free(stage);
     if (L)
         for (int i = 0; i < L->nbuf; i++) free(L->bufs[i]);
     free(L);
@@ -687,6 +715,66 @@ static int get_long(const cJSON *j, const char *key, long *out, const char *what
     return rc;
 }
 
+/* A saved full-size tensor "<prefix>name" of trainer_state.safetensors into a[n]: 1 when
+ * found, 0 when absent, negative on error. */
+static int read_full(const rlc_st_t *sf, const char *what, const char *prefix, const char *name, size_t n, float *a) {
+    char tn[128];
+    snprintf(tn, sizeof tn, "%s%s", prefix, name);
+    const rlc_st_tensor_t *t = rlc_st_find(sf, tn);
+    if (!t) return 0;
+    if (t->numel != n) return rlc_errc(RLC_EFMT, "%s: %s has %zu values, expected %zu", what, tn, t->numel, n);
+    int rc = rlc_st_to_f32(t, a);
+    return rc ? rc : 1;
+}
+
+/* One model's optimizer state and fp32 master weights, from trainer_state.safetensors or
+ * from the per-rank shard files listed in its entry. */
+static int load_model_state(const char *ckpt_dir, const char *what, const rlc_st_t *sf, const cJSON *jm,
+                            const rl_ckpt_model_t *cm) {
+    rlc_model_t *m = cm->model;
+    long np;
+    int rc = get_long(jm, "n_params", &np, what);
+    if (rc) return rc;
+    if ((size_t)np != m->n_params)
+        return rlc_errc(RLC_EINVAL, "%s: model '%s' had %ld parameters, the loaded one has %zu", what, model_key(cm), np,
+                        m->n_params);
+    int top = !cm->name || !cm->name[0];
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s%s", top ? "" : cm->name, top ? "" : ".");
+    const cJSON *jsh = cJSON_GetObjectItemCaseSensitive(jm, "optim_shards");
+    const cJSON *jshm = cJSON_GetObjectItemCaseSensitive(jsh, "master");
+    float *a = rlc_malloc(m->n_params * sizeof(float)), *b = rlc_malloc(m->n_params * sizeof(float));
+    if (!a || !b) rc = RLC_ENOMEM;
+    int found = rc ? rc : read_full(sf, what, prefix, "master", m->n_params, a);
+    if (found == 0 && cJSON_IsTrue(jshm)) found = (rc = rl_ckpt_shards_read(ckpt_dir, jm, m->n_params, "master", a)) ? rc : 1;
+    if (found < 0) rc = found;
+    if (found > 0) {
+        /* Where the backend keeps bf16 parameters beside an fp32 master, the weights file
+         * already holds those parameters exactly (they were stochastically rounded, not
+         * rounded to nearest from the master) unless it was saved as float16. */
+        int keep_params = cm->optim && cm->optim->master && !saved_f16(m);
+        if (!keep_params) rc = m->be->upload(m->be, m->params, RLC_BUF_PARAM, a, m->n_params);
+        if (!rc && cm->optim && cm->optim->master) rc = rlc_optim_set_master(cm->optim, a);
+    }
+    if (!rc && cm->optim) {
+        long ostep;
+        if (jsh) {
+            rc = rl_ckpt_shards_read(ckpt_dir, jm, m->n_params, "exp_avg", a);
+            if (!rc) rc = rl_ckpt_shards_read(ckpt_dir, jm, m->n_params, "exp_avg_sq", b);
+        } else {
+            int fa = read_full(sf, what, prefix, "optim.exp_avg", m->n_params, a);
+            int fb = fa < 0 ? 0 : read_full(sf, what, prefix, "optim.exp_avg_sq", m->n_params, b);
+            rc = fa < 0 ? fa : fb < 0 ? fb : 0;
+            if (!rc && (!fa || !fb))
+                rc = rlc_errc(RLC_EFMT, "%s: optimizer state of '%s' missing or of the wrong size", what, model_key(cm));
+        }
+        if (!rc) rc = get_long(jm, "optim_step", &ostep, what);
+        if (!rc) rc = rlc_optim_set_state(cm->optim, a, b, (int)ostep);
+    }
+    free(a), free(b);
+    return rc;
+}
+
 int rl_ckpt_load_state(const char *ckpt_dir, rl_train_state_t *st, const rl_ckpt_model_t *models, int n_models) {
     memset(st, 0, sizeof *st);
     int rc = check_models(models, n_models);
@@ -698,7 +786,6 @@ int rl_ckpt_load_state(const char *ckpt_dir, rl_train_state_t *st, const rl_ckpt
     snprintf(what, sizeof what, "%s/%s", ckpt_dir, STATE_JSON);
     rlc_st_t sf;
     int st_open = 0;
-    float *a = NULL, *b = NULL;
     if ((rc = get_long(j, "step", &st->step, what)) || (rc = get_long(j, "data_epoch", &st->data_epoch, what)) ||
         (rc = get_long(j, "data_cursor", &st->data_cursor, what)) || (rc = parse_u64(j, "seed", &st->seed, what)) ||
         (rc = rlc_json_get_num(j, "lr", &st->lr, 1, what)))
@@ -716,63 +803,12 @@ int rl_ckpt_load_state(const char *ckpt_dir, rl_train_state_t *st, const rl_ckpt
     if (rc) goto out;
     st_open = 1;
     const cJSON *jmodels = cJSON_GetObjectItemCaseSensitive(j, "models");
-    for (int k = 0; k < n_models; k++) {
-        const rl_ckpt_model_t *cm = &models[k];
-        rlc_model_t *m = cm->model;
-        const cJSON *jm = cJSON_GetObjectItemCaseSensitive(jmodels, model_key(cm));
-        if (!jm) {
-            rc = rlc_errc(RLC_EFMT, "%s: no state for model '%s'", what, model_key(cm));
-            goto out;
-        }
-        long np;
-        if ((rc = get_long(jm, "n_params", &np, what))) goto out;
-        if ((size_t)np != m->n_params) {
-            rc = rlc_errc(RLC_EINVAL, "%s: model '%s' had %ld parameters, the loaded one has %zu", what, model_key(cm),
-                          np, m->n_params);
-            goto out;
-        }
-        int top = !cm->name || !cm->name[0];
-        char prefix[64], tn[128];
-        snprintf(prefix, sizeof prefix, "%s%s", top ? "" : cm->name, top ? "" : ".");
-        free(a), free(b);
-        a = rlc_malloc(m->n_params * sizeof(float));
-        b = rlc_malloc(m->n_params * sizeof(float));
-        if (!a || !b) {
-            rc = RLC_ENOMEM;
-            goto out;
-        }
-        const rlc_st_tensor_t *tm, *tv, *tw;
-        snprintf(tn, sizeof tn, "%smaster", prefix);
-        if ((tw = rlc_st_find(&sf, tn))) {
-            if (tw->numel != m->n_params) {
-                rc = rlc_errc(RLC_EFMT, "%s: %s has %zu values, expected %zu", what, tn, tw->numel, m->n_params);
-                goto out;
-            }
-            if ((rc = rlc_st_to_f32(tw, a))) goto out;
-            /* Where the backend keeps bf16 parameters beside an fp32 master, the weights file
-             * already holds those parameters exactly (they were stochastically rounded, not
-             * rounded to nearest from the master) unless it was saved as float16. */
-            int keep_params = cm->optim && cm->optim->master && !saved_f16(m);
-            if (!keep_params && (rc = m->be->upload(m->be, m->params, RLC_BUF_PARAM, a, m->n_params))) goto out;
-            if (cm->optim && cm->optim->master && (rc = rlc_optim_set_master(cm->optim, a))) goto out;
-        }
-        if (!cm->optim) continue;
-        snprintf(tn, sizeof tn, "%soptim.exp_avg", prefix);
-        tm = rlc_st_find(&sf, tn);
-        snprintf(tn, sizeof tn, "%soptim.exp_avg_sq", prefix);
-        tv = rlc_st_find(&sf, tn);
-        if (!tm || !tv || tm->numel != m->n_params || tv->numel != m->n_params) {
-            rc = rlc_errc(RLC_EFMT, "%s: optimizer state of '%s' missing or of the wrong size", what, model_key(cm));
-            goto out;
-        }
-        long ostep;
-        if ((rc = get_long(jm, "optim_step", &ostep, what))) goto out;
-        if ((rc = rlc_st_to_f32(tm, a)) || (rc = rlc_st_to_f32(tv, b))) goto out;
-        if ((rc = rlc_optim_set_state(cm->optim, a, b, (int)ostep))) goto out;
+    for (int k = 0; k < n_models && !rc; k++) {
+        const cJSON *jm = cJSON_GetObjectItemCaseSensitive(jmodels, model_key(&models[k]));
+        if (!jm) rc = rlc_errc(RLC_EFMT, "%s: no state for model '%s'", what, model_key(&models[k]));
+        else rc = load_model_state(ckpt_dir, what, &sf, jm, &models[k]);
     }
 out:
-    free(a);
-    free(b);
     if (st_open) rlc_st_close(&sf);
     cJSON_Delete(j);
     if (rc) {

@@ -369,9 +369,9 @@ static int save_ckpt(rl_ctx_t *c, rl_train_state_t *st) {
                      (unsigned long long)h);
         if (rc) return rc;
     }
-    /* sharded optimizer state: rank 0 gathers it in full for the checkpoint (collective) */
-    rc = rl_zero_gather(comm, c->opt);
-    if (!rc) rc = rl_zero_gather(comm, c->copt);
+    rl_ckpt_model_t ms[2] = {{NULL, c->policy, c->opt}, {rl_aux_name(c->cfg), c->critic, c->copt}};
+    /* sharded optimizer state: every rank writes its shard for rank 0's save to move in */
+    rc = dist_agree(comm, rl_ckpt_write_shards(c->cfg->run_dir, st->step, ms, c->critic ? 2 : 1));
     if (rc) return rc;
     if (c->rank0) {
         rl_sync_writer(&c->metrics);
@@ -381,7 +381,6 @@ static int save_ckpt(rl_ctx_t *c, rl_train_state_t *st) {
         st->data_epoch = cur.epoch;
         st->data_cursor = cur.pos;
         st->seed = (uint64_t)c->cfg->seed;
-        rl_ckpt_model_t ms[2] = {{NULL, c->policy, c->opt}, {rl_aux_name(c->cfg), c->critic, c->copt}};
         char *dir = NULL;
         cJSON *keep = st->extra;
         st->extra = rl_tools_state_json(c, keep);
@@ -393,8 +392,6 @@ static int save_ckpt(rl_ctx_t *c, rl_train_state_t *st) {
         if (!rc) LOG_INFO("checkpoint: %s", dir);
         free(dir);
     }
-    rl_zero_gather_free(c->opt);
-    rl_zero_gather_free(c->copt);
     return dist_agree(comm, rc);
 }
 

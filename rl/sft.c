@@ -337,16 +337,16 @@ static int sft_save(sft_t *s) {
         !(rc = dist_verify_replicas(comm, s->be, s->m->params, RLC_BUF_PARAM, s->m->n_params, "the weights", &h)))
         LOG_INFO("step %ld: weights identical on all %d ranks (fnv64 %016llx)", s->st.step, comm->world,
                  (unsigned long long)h);
-    if (!rc) rc = rl_zero_gather(comm, s->opt); /* a sharded optimizer state, in full on rank 0 */
+    rl_ckpt_model_t ms = {NULL, s->m, s->opt};
+    /* a sharded optimizer state: every rank writes its shard for rank 0's save to move in */
+    if (!rc) rc = dist_agree(comm, rl_ckpt_write_shards(o->run_dir, s->st.step, &ms, 1));
     if (!rc && s->rank0) {
-        rl_ckpt_model_t ms = {NULL, s->m, s->opt};
         rl_sync_writer(&s->mw);
         s->st.data_epoch = (s->st.step * o->batch_size) / s->nex;
         s->st.data_cursor = (s->st.step * o->batch_size) % s->nex;
         s->st.seed = (uint64_t)o->seed;
         rc = rl_ckpt_save(o->run_dir, &s->st, &ms, 1, o->save_dtype, (int)o->keep_last, NULL);
     }
-    rl_zero_gather_free(s->opt);
     return dist_agree(comm, rc);
 }
 

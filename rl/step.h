@@ -186,8 +186,8 @@ int rl_reduce_and_step(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, int 
                        double *gnorm);
 /* ZeRO (rl/zero.c; rl_reduce_and_step runs the optimizer's stage): an optimizer whose state
  * covers this rank's shard when stage > 0 and there are several ranks ("what" names it in
- * the log); before a checkpoint, every rank gathers the sharded state so that rank 0 holds
- * it in full (collective); afterwards free it. */
+ * the log), with the gradient exchange (rl/gradsync.c) attached when there are several
+ * ranks. A sharded state is checkpointed per rank (rl_ckpt_write_shards). */
 typedef struct {
     int stage;     /* zero_stage */
     int overlap;   /* overlap_comm */
@@ -202,8 +202,6 @@ int rl_grad_begin(rlc_optim_t *opt, int n_micro);
 size_t rl_bucket_elems(double mb);
 /* The micro-batches of sequences [s0, s1) (micro_end's cuts). */
 int sb_count_micro(const seqbuf_t *b, int s0, int s1, const micro_t *mb);
-int rl_zero_gather(dist_comm_t *comm, rlc_optim_t *o);
-void rl_zero_gather_free(rlc_optim_t *o);
 /* Advantages, then the step's optimizer updates (policy, and the critic for PPO) over the
  * packed batch b; the loss statistics, gradient norm and value loss go into mt. rew_glob:
  * the global batch's rewards. Collective. */

@@ -32,6 +32,8 @@ int rl_zero_optim_create(dist_comm_t *comm, const rl_zero_cfg_t *z, rlc_model_t 
         return rc;
     }
     (*out)->zero_stage = sharded ? z->stage : 0;
+    (*out)->shards = sharded ? comm->world : 1;
+    (*out)->shard_rank = sharded ? comm->rank : 0;
     (*out)->sync = gs;
     (*out)->sync_free = rl_gradsync_free;
     (*out)->gshard = rl_gradsync_shard(gs);
@@ -75,43 +77,4 @@ int rl_reduce_and_step(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, int 
     rc = dist_agree(comm, rc);
     if (!rc) rc = dist_allgather_dev(comm, be, m->params, RLC_BUF_PARAM, m->n_params);
     return dist_agree(comm, rc);
-}
-
-/* One optimizer buffer's shards into a full host array on every rank (returned malloc'd). */
-static int gather_buffer(dist_comm_t *comm, rlc_optim_t *o, const float *dev, float **full) {
-    rlc_backend_t *be = o->m->be;
-    size_t S = o->hi - o->lo, *lens = calloc((size_t)comm->world, sizeof *lens);
-    float *mine = malloc((S ? S : 1) * sizeof *mine);
-    char *all = NULL;
-    int rc = lens && mine ? be->download(be, mine, dev, RLC_BUF_F32, S) : RLC_ENOMEM;
-    rc = dist_agree(comm, rc);
-    if (!rc) rc = dist_allgatherv(comm, mine, S * sizeof *mine, &all, lens);
-    size_t tot = 0;
-    for (int r = 0; r < comm->world && !rc; r++) tot += lens[r];
-    if (!rc && tot != o->m->n_params * sizeof(float))
-        rc = rlc_errc(RLC_EINVAL, "ZeRO: the gathered optimizer state has %zu bytes, not %zu", tot,
-                      o->m->n_params * sizeof(float));
-    free(lens), free(mine);
-    if (rc) {
-        free(all);
-        return rc;
-    }
-    *full = (float *)all;
-    return 0;
-}
-
-int rl_zero_gather(dist_comm_t *comm, rlc_optim_t *o) {
-    if (!o || !o->zero_stage) return 0;
-    rl_zero_gather_free(o);
-    int rc = gather_buffer(comm, o, o->mom, &o->full_mom);
-    if (!rc) rc = gather_buffer(comm, o, o->var, &o->full_var);
-    if (!rc && o->master) rc = gather_buffer(comm, o, o->master, &o->full_master);
-    if (rc || comm->rank != 0) rl_zero_gather_free(o); /* only rank 0 writes checkpoints */
-    return rc;
-}
-
-void rl_zero_gather_free(rlc_optim_t *o) {
-    if (!o) return;
-    free(o->full_mom), free(o->full_var), free(o->full_master);
-    o->full_mom = o->full_var = o->full_master = NULL;
 }
