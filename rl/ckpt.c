@@ -19,6 +19,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/safetensors.h"
+#include "rl/ckpt_internal.h"
 
 #define STATE_JSON "trainer_state.json"
 #define STATE_ST "trainer_state.safetensors"
@@ -253,14 +254,6 @@ static int remove_ckpt_dir(const char *root, const char *name) {
     return rc;
 }
 
-static const char *model_key(const rl_ckpt_model_t *m) { return m->name && m->name[0] ? m->name : "policy"; }
-
-static int saved_all_f32(const rlc_model_t *m, const char *dtype) {
-    if (dtype) return !strcmp(dtype, "float32");
-    for (int i = 0; i < m->n_info; i++)
-        if (m->info[i].file_dtype == RLC_DT_BF16 || m->info[i].file_dtype == RLC_DT_F16) return 0;
-    return 1;
-}
 
 static cJSON *rng_to_json(const rlc_rng_t *r) {
     cJSON *o = cJSON_CreateObject();
@@ -311,94 +304,6 @@ static int rng_from_json(const cJSON *o, rlc_rng_t *r, const char *what) {
 
 /* ---------------------------------------------------------------- save */
 
-typedef struct {
-    rlc_st_wtensor_t t[4 * 8];
-    char names[4 * 8][96];
-    float *bufs[4 * 8];
-    int n, nbuf;
-} st_list_t;
-
-static int add_tensor(st_list_t *L, const char *prefix, const char *name, float *data, size_t n) {
-    if (L->n >= (int)(sizeof L->t / sizeof L->t[0])) return rlc_errc(RLC_EINVAL, "checkpoint: too many models");
-    snprintf(L->names[L->n], sizeof L->names[0], "%s%s", prefix, name);
-    rlc_st_wtensor_t *t = &L->t[L->n++];
-    memset(t, 0, sizeof *t);
-    t->name = L->names[L->n - 1];
-    t->dtype = RLC_DT_F32;
-    t->ndim = 1;
-    t->shape[0] = (int64_t)n;
-    t->f32 = data;
-    return 0;
-}
-
-/* Any tensor of the loaded weights file stored as float16 (which cannot hold every bf16). */
-static int saved_f16(const rlc_model_t *m) {
-    for (int i = 0; i < m->n_info; i++)
-        if (m->info[i].file_dtype == RLC_DT_F16) return 1;
-    return 0;
-}
-
-/* The optimizer state of one model: in trainer_state.safetensors, or (sharded) the ranks'
- * shard files moved in from the staging directory. */
-static int save_optim(const char *tmp, const char *stage_dir, const rl_ckpt_model_t *cm, const char *dtype,
-                      const char *prefix, cJSON *jm, st_list_t *L) {
-    rlc_model_t *m = cm->model;
-    rlc_optim_t *o = cm->optim;
-    int sharded = rl_ckpt_optim_sharded(o), rc = 0;
-    /* The fp32 truth of the weights: the optimizer's master copy where the backend stores
-     * bf16 parameters (in the shards when sharded), else the parameters themselves when the
-     * weights file is of lower precision. */
-    int master = o->master || !saved_all_f32(m, dtype);
-    cJSON_AddBoolToObject(jm, "master", master);
-    cJSON_AddNumberToObject(jm, "optim_step", o->step);
-    if (sharded && (rc = rl_ckpt_shards_publish(stage_dir, tmp, model_key(cm), o, jm))) return rc;
-    if (!sharded) {
-        float *mom = rlc_malloc(m->n_params * sizeof(float)), *var = rlc_malloc(m->n_params * sizeof(float));
-        L->bufs[L->nbuf++] = mom;
-        L->bufs[L->nbuf++] = var;
-        if (!mom || !var) return RLC_ENOMEM;
-        if ((rc = rlc_optim_get_state(o, mom, var))) return rc;
-        if ((rc = add_tensor(L, prefix, "optim.exp_avg", mom, m->n_params))) return rc;
-        if ((rc = add_tensor(L, prefix, "optim.exp_avg_sq", var, m->n_params))) return rc;
-    }
-    if (master && !(sharded && o->master)) {
-        float *w = rlc_malloc(m->n_params * sizeof(float));
-        L->bufs[L->nbuf++] = w;
-        if (!w) return RLC_ENOMEM;
-        rc = o->master ? rlc_optim_get_master(o, w) : m->be->download(m->be, w, m->params, RLC_BUF_PARAM, m->n_params);
-        if (rc) return rc;
-        if ((rc = add_tensor(L, prefix, "master", w, m->n_params))) return rc;
-    }
-    return 0;
-}
-
-static int save_models(const char *tmp, const char *stage_dir, const rl_ckpt_model_t *models, int n_models,
-                       const char *dtype, cJSON *jmodels, st_list_t *L) {
-    for (int k = 0; k < n_models; k++) {
-        const rl_ckpt_model_t *cm = &models[k];
-        rlc_model_t *m = cm->model;
-        int top = !cm->name || !cm->name[0];
-        char *dir = top ? rlc_strdup(tmp) : fs_join(tmp, cm->name);
-        if (!dir) return RLC_ENOMEM;
-        int rc = rlc_model_save(m, dir, dtype);
-        free(dir);
-        if (rc) return rc;
-        char prefix[64];
-        snprintf(prefix, sizeof prefix, "%s%s", top ? "" : cm->name, top ? "" : ".");
-        cJSON *jm = cJSON_AddObjectToObject(jmodels, model_key(cm));
-        if (!jm) return RLC_ENOMEM;
-        cJSON_AddStringToObject(jm, "dir", top ? "" : cm->name);
-        cJSON_AddNumberToObject(jm, "n_params", (double)m->n_params);
-        cJSON_AddBoolToObject(jm, "optimizer", cm->optim != NULL);
-        if (!cm->optim) {
-            cJSON_AddBoolToObject(jm, "master", 0);
-            continue;
-        }
-        if ((rc = save_optim(tmp, stage_dir, cm, dtype, prefix, jm, L))) return rc;
-    }
-    return 0;
-}
-
 static cJSON *state_json(const rl_train_state_t *st) {
     cJSON *j = cJSON_CreateObject();
     if (!j) return NULL;
@@ -426,8 +331,8 @@ static int check_models(const rl_ckpt_model_t *models, int n_models) {
             (strchr(n, '/') || n[0] == '.' || strlen(n) > 40 || !strcmp(n, "policy") || !strcmp(n, "checkpoints")))
             return rlc_errc(RLC_EINVAL, "checkpoint: bad model name '%s'", n);
         for (int j = 0; j < k; j++)
-            if (!strcmp(model_key(&models[j]), model_key(&models[k])))
-                return rlc_errc(RLC_EINVAL, "checkpoint: two models named '%s'", model_key(&models[k]));
+            if (!strcmp(rl_ckpt_model_key(&models[j]), rl_ckpt_model_key(&models[k])))
+                return rlc_errc(RLC_EINVAL, "checkpoint: two models named '%s'", rl_ckpt_model_key(&models[k]));
     }
     return 0;
 }
@@ -503,7 +408,7 @@ int rl_ckpt_save(const char *run_dir, const rl_train_state_t *st, const rl_ckpt_
         rc = RLC_ENOMEM;
         goto out;
     }
-    if ((rc = save_models(tmp, stage, models, n_models, dtype, jmodels, L))) goto out;
+    if ((rc = rl_ckpt_save_models(tmp, stage, models, n_models, dtype, jmodels, L))) goto out;
     {
         char *p = fs_join(tmp, STATE_ST);
         static const char *const meta[] = {"format", STATE_FORMAT, NULL};
@@ -708,73 +613,6 @@ int rl_ckpt_latest(const char *run_dir, int full, char **dir, long *step) {
 
 /* ---------------------------------------------------------------- load */
 
-static int get_long(const cJSON *j, const char *key, long *out, const char *what) {
-    long long v;
-    int rc = rlc_json_get_int(j, key, &v, 1, what);
-    if (!rc) *out = (long)v;
-    return rc;
-}
-
-/* A saved full-size tensor "<prefix>name" of trainer_state.safetensors into a[n]: 1 when
- * found, 0 when absent, negative on error. */
-static int read_full(const rlc_st_t *sf, const char *what, const char *prefix, const char *name, size_t n, float *a) {
-    char tn[128];
-    snprintf(tn, sizeof tn, "%s%s", prefix, name);
-    const rlc_st_tensor_t *t = rlc_st_find(sf, tn);
-    if (!t) return 0;
-    if (t->numel != n) return rlc_errc(RLC_EFMT, "%s: %s has %zu values, expected %zu", what, tn, t->numel, n);
-    int rc = rlc_st_to_f32(t, a);
-    return rc ? rc : 1;
-}
-
-/* One model's optimizer state and fp32 master weights, from trainer_state.safetensors or
- * from the per-rank shard files listed in its entry. */
-static int load_model_state(const char *ckpt_dir, const char *what, const rlc_st_t *sf, const cJSON *jm,
-                            const rl_ckpt_model_t *cm) {
-    rlc_model_t *m = cm->model;
-    long np;
-    int rc = get_long(jm, "n_params", &np, what);
-    if (rc) return rc;
-    if ((size_t)np != m->n_params)
-        return rlc_errc(RLC_EINVAL, "%s: model '%s' had %ld parameters, the loaded one has %zu", what, model_key(cm), np,
-                        m->n_params);
-    int top = !cm->name || !cm->name[0];
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "%s%s", top ? "" : cm->name, top ? "" : ".");
-    const cJSON *jsh = cJSON_GetObjectItemCaseSensitive(jm, "optim_shards");
-    const cJSON *jshm = cJSON_GetObjectItemCaseSensitive(jsh, "master");
-    float *a = rlc_malloc(m->n_params * sizeof(float)), *b = rlc_malloc(m->n_params * sizeof(float));
-    if (!a || !b) rc = RLC_ENOMEM;
-    int found = rc ? rc : read_full(sf, what, prefix, "master", m->n_params, a);
-    if (found == 0 && cJSON_IsTrue(jshm)) found = (rc = rl_ckpt_shards_read(ckpt_dir, jm, m->n_params, "master", a)) ? rc : 1;
-    if (found < 0) rc = found;
-    if (found > 0) {
-        /* Where the backend keeps bf16 parameters beside an fp32 master, the weights file
-         * already holds those parameters exactly (they were stochastically rounded, not
-         * rounded to nearest from the master) unless it was saved as float16. */
-        int keep_params = cm->optim && cm->optim->master && !saved_f16(m);
-        if (!keep_params) rc = m->be->upload(m->be, m->params, RLC_BUF_PARAM, a, m->n_params);
-        if (!rc && cm->optim && cm->optim->master) rc = rlc_optim_set_master(cm->optim, a);
-    }
-    if (!rc && cm->optim) {
-        long ostep;
-        if (jsh) {
-            rc = rl_ckpt_shards_read(ckpt_dir, jm, m->n_params, "exp_avg", a);
-            if (!rc) rc = rl_ckpt_shards_read(ckpt_dir, jm, m->n_params, "exp_avg_sq", b);
-        } else {
-            int fa = read_full(sf, what, prefix, "optim.exp_avg", m->n_params, a);
-            int fb = fa < 0 ? 0 : read_full(sf, what, prefix, "optim.exp_avg_sq", m->n_params, b);
-            rc = fa < 0 ? fa : fb < 0 ? fb : 0;
-            if (!rc && (!fa || !fb))
-                rc = rlc_errc(RLC_EFMT, "%s: optimizer state of '%s' missing or of the wrong size", what, model_key(cm));
-        }
-        if (!rc) rc = get_long(jm, "optim_step", &ostep, what);
-        if (!rc) rc = rlc_optim_set_state(cm->optim, a, b, (int)ostep);
-    }
-    free(a), free(b);
-    return rc;
-}
-
 int rl_ckpt_load_state(const char *ckpt_dir, rl_train_state_t *st, const rl_ckpt_model_t *models, int n_models) {
     memset(st, 0, sizeof *st);
     int rc = check_models(models, n_models);
@@ -786,8 +624,8 @@ int rl_ckpt_load_state(const char *ckpt_dir, rl_train_state_t *st, const rl_ckpt
     snprintf(what, sizeof what, "%s/%s", ckpt_dir, STATE_JSON);
     rlc_st_t sf;
     int st_open = 0;
-    if ((rc = get_long(j, "step", &st->step, what)) || (rc = get_long(j, "data_epoch", &st->data_epoch, what)) ||
-        (rc = get_long(j, "data_cursor", &st->data_cursor, what)) || (rc = parse_u64(j, "seed", &st->seed, what)) ||
+    if ((rc = rl_ckpt_get_long(j, "step", &st->step, what)) || (rc = rl_ckpt_get_long(j, "data_epoch", &st->data_epoch, what)) ||
+        (rc = rl_ckpt_get_long(j, "data_cursor", &st->data_cursor, what)) || (rc = parse_u64(j, "seed", &st->seed, what)) ||
         (rc = rlc_json_get_num(j, "lr", &st->lr, 1, what)))
         goto out;
     const cJSON *rng = cJSON_GetObjectItemCaseSensitive(j, "rng");
@@ -804,9 +642,9 @@ int rl_ckpt_load_state(const char *ckpt_dir, rl_train_state_t *st, const rl_ckpt
     st_open = 1;
     const cJSON *jmodels = cJSON_GetObjectItemCaseSensitive(j, "models");
     for (int k = 0; k < n_models && !rc; k++) {
-        const cJSON *jm = cJSON_GetObjectItemCaseSensitive(jmodels, model_key(&models[k]));
-        if (!jm) rc = rlc_errc(RLC_EFMT, "%s: no state for model '%s'", what, model_key(&models[k]));
-        else rc = load_model_state(ckpt_dir, what, &sf, jm, &models[k]);
+        const cJSON *jm = cJSON_GetObjectItemCaseSensitive(jmodels, rl_ckpt_model_key(&models[k]));
+        if (!jm) rc = rlc_errc(RLC_EFMT, "%s: no state for model '%s'", what, rl_ckpt_model_key(&models[k]));
+        else rc = rl_ckpt_load_model(ckpt_dir, what, &sf, jm, &models[k]);
     }
 out:
     if (st_open) rlc_st_close(&sf);

@@ -64,17 +64,10 @@ int rl_ckpt_verify(const char *ckpt_dir, int full);
  * 2 when there are checkpoints but none verifies, negative on error. */
 int rl_ckpt_latest(const char *run_dir, int full, char **dir, long *step);
 
-/* Optimizer shards (rl/ckpt_shard.c). Before rank 0's rl_ckpt_save, every rank writes the
- * state of each sharded optimizer among models (rlc_optim_t.shards > 1) into
- * rl_ckpt_shard_stage_dir; rl_ckpt_save moves rank 0..W-1's files into the checkpoint and
- * lists them (rl_ckpt_shards_publish); rl_ckpt_load_state reads them back in full
- * (rl_ckpt_shards_read: tensor "exp_avg", "exp_avg_sq" or "master" into full[n]). */
-int rl_ckpt_optim_sharded(const rlc_optim_t *o);
-char *rl_ckpt_shard_stage_dir(const char *run_dir, long step);
+/* Before rank 0's rl_ckpt_save, every rank writes the state of each sharded optimizer among
+ * models (rlc_optim_t.shards > 1) for that save to move into the checkpoint
+ * (rl/ckpt_models.c; nothing to do without one). Not collective: agree on the result. */
 int rl_ckpt_write_shards(const char *run_dir, long step, const rl_ckpt_model_t *models, int n_models);
-int rl_ckpt_shards_publish(const char *stage_dir, const char *dst_dir, const char *key, const rlc_optim_t *o,
-                           cJSON *jm);
-int rl_ckpt_shards_read(const char *ckpt_dir, const cJSON *jm, size_t n, const char *tensor, float *full);
 
 /* Restore trainer state from a checkpoint directory. The caller has already loaded the
  * models from it (rlc_model_load(dir) for the policy, dir/critic for a critic) and created

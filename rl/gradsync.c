@@ -176,7 +176,9 @@ static void drain(rl_gradsync_t *g) {
     wait_done(g, g->sent);
     if (staged(g))
         for (int s = 0; s < NSLOT; s++) release_slot(g, s);
-    g->sent = g->done = 0;
+    if (g->threaded) pthread_mutex_lock(&g->mu);
+    g->sent = g->done = 0; /* the thread is idle: done == sent */
+    if (g->threaded) pthread_mutex_unlock(&g->mu);
     memset(g->region_end, 0, (size_t)g->R * sizeof *g->region_end);
 }
 
