@@ -136,6 +136,17 @@ struct rlc_backend {
     void (*rmsnorm_bwd)(rlc_backend_t *be, void *dinp, void *dw, const void *dout, const void *inp, const void *w,
                         const float *rstd, int N, int C);
 
+    /* Qwen3's per-head RMSNorm of queries and keys, in place on the first Hq + Hk heads of each
+     * row of qkv (row stride ld elements, head size D): y = x * rsqrt(mean(x^2) + eps) * w
+     * with w = wq[D] for the Hq query heads and wk[D] for the Hk key heads. raw [N, Hq+Hk, D]
+     * and rstd [N, Hq+Hk] (both NULL at inference) keep the input and the scale for backward. */
+    void (*qk_norm_fwd)(rlc_backend_t *be, void *qkv, void *raw, float *rstd, const void *wq, const void *wk, int N,
+                        int Hq, int Hk, int D, int ld, float eps);
+    /* Backward, in place on dqkv's query and key heads (the gradient after the norm becomes
+     * the gradient before it); dwq, dwk += (deterministic order). */
+    void (*qk_norm_bwd)(rlc_backend_t *be, void *dqkv, void *dwq, void *dwk, const void *raw, const void *wq,
+                        const void *wk, const float *rstd, int N, int Hq, int Hk, int D, int ld);
+
     /* Rotate-half RoPE in place on the first H heads of each row of x (row stride `ld`
      * elements, head size D): angle_i = pos[n] * inv_freq[i], i < D/2. bwd rotates by -angle. */
     void (*rope_fwd)(rlc_backend_t *be, void *x, const int32_t *pos, const float *inv_freq, int N, int H, int D,

@@ -85,6 +85,8 @@ int rlc_cpu_backend_create(rlc_backend_t **out, int threads) {
     be->rmsnorm_fwd = cpu_rmsnorm_fwd;
     be->residual_rmsnorm_fwd = cpu_residual_rmsnorm_fwd;
     be->rmsnorm_bwd = cpu_rmsnorm_bwd;
+    be->qk_norm_fwd = cpu_qk_norm_fwd;
+    be->qk_norm_bwd = cpu_qk_norm_bwd;
     be->rope_fwd = cpu_rope_fwd;
     be->rope_bwd = cpu_rope_bwd;
     be->attention_fwd = cpu_attention_fwd;

@@ -1,5 +1,6 @@
 /* RMSNorm forward (plain and fused with the residual add) and backward, as in
- * transformers' Qwen2RMSNorm/LlamaRMSNorm: y = x * rsqrt(mean(x^2) + eps) * w. */
+ * transformers' Qwen2RMSNorm/LlamaRMSNorm: y = x * rsqrt(mean(x^2) + eps) * w; and Qwen3's
+ * per-head form on the query and key heads of the qkv rows. */
 #include <math.h>
 #include <omp.h>
 
@@ -60,4 +61,56 @@ void cpu_rmsnorm_bwd(rlc_backend_t *be, void *dinp, void *dw, const void *dout, 
             for (int c = c0; c < c1; c++) dg[c] += dyr[c] * xr[c] * r;
         }
     }
+}
+
+void cpu_qk_norm_fwd(rlc_backend_t *be, void *qkv, void *raw, float *rstd, const void *wq, const void *wk, int N,
+                     int Hq, int Hk, int D, int ld, float eps) {
+    float *q = qkv, *xr = raw;
+    const float *gq = wq, *gk = wk;
+    int H = Hq + Hk;
+#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
+    for (int n = 0; n < N; n++)
+        for (int h = 0; h < H; h++) {
+            float *x = q + (size_t)n * ld + (size_t)h * D;
+            const float *g = h < Hq ? gq : gk;
+            float r = row_rstd(x, D, eps);
+            if (raw) {
+                float *keep = xr + ((size_t)n * H + h) * D;
+                for (int d = 0; d < D; d++) keep[d] = x[d];
+            }
+            if (rstd) rstd[(size_t)n * H + h] = r;
+            for (int d = 0; d < D; d++) x[d] = g[d] * (x[d] * r);
+        }
+}
+
+void cpu_qk_norm_bwd(rlc_backend_t *be, void *dqkv, void *dwq, void *dwk, const void *raw, const void *wq,
+                     const void *wk, const float *rstd, int N, int Hq, int Hk, int D, int ld) {
+    float *dq = dqkv, *dgq = dwq, *dgk = dwk;
+    const float *xr = raw, *gq = wq, *gk = wk;
+    int H = Hq + Hk;
+    /* the weight gradients first, from the incoming gradient (by columns, rows in order) */
+#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
+    for (int d = 0; d < D; d++) {
+        float aq = 0, ak = 0;
+        for (int n = 0; n < N; n++)
+            for (int h = 0; h < H; h++) {
+                float v = dq[(size_t)n * ld + (size_t)h * D + d] * xr[((size_t)n * H + h) * D + d] * rstd[(size_t)n * H + h];
+                if (h < Hq) aq += v;
+                else ak += v;
+            }
+        dgq[d] += aq;
+        dgk[d] += ak;
+    }
+    /* then dx = r*(g*dy) - r^3/D * x * sum(g*dy*x), in place */
+#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
+    for (int n = 0; n < N; n++)
+        for (int h = 0; h < H; h++) {
+            float *dy = dq + (size_t)n * ld + (size_t)h * D;
+            const float *x = xr + ((size_t)n * H + h) * D, *g = h < Hq ? gq : gk;
+            float r = rstd[(size_t)n * H + h];
+            double dot = 0;
+            for (int d = 0; d < D; d++) dot += (double)g[d] * dy[d] * x[d];
+            float k = (float)(dot * (double)r * r * r / D);
+            for (int d = 0; d < D; d++) dy[d] = r * g[d] * dy[d] - k * x[d];
+        }
 }

@@ -355,6 +355,8 @@ static int create(rlc_backend_t **out, int device, int threads) {
     be->rmsnorm_fwd = cu_rmsnorm_fwd;
     be->residual_rmsnorm_fwd = cu_residual_rmsnorm_fwd;
     be->rmsnorm_bwd = cu_rmsnorm_bwd;
+    be->qk_norm_fwd = cu_qk_norm_fwd;
+    be->qk_norm_bwd = cu_qk_norm_bwd;
     be->rope_fwd = cu_rope_fwd;
     be->rope_bwd = cu_rope_bwd;
     be->attention_fwd = cu_attention_fwd;

@@ -2,7 +2,10 @@
  * math on bf16 storage. The fused variant first forms resid = a + b (rounded to bf16, as it
  * is stored) and normalizes that. The weight gradient is reduced without atomics: each block
  * keeps a partial over its rows in shared memory, then a second kernel adds the partials in
- * block order. Exports: cu_rmsnorm_fwd, cu_residual_rmsnorm_fwd, cu_rmsnorm_bwd, cu_colsum_add. */
+ * block order. Qwen3's per-head form (cu_qk_norm_fwd/bwd) normalizes each query and key head
+ * of the qkv rows in place, one block per (row, head) forward and the same partials backward.
+ * Exports: cu_rmsnorm_fwd, cu_residual_rmsnorm_fwd, cu_rmsnorm_bwd, cu_colsum_add,
+ * cu_qk_norm_fwd, cu_qk_norm_bwd. */
 #include "kernels/cuda/rmsnorm.cuh"
 
 namespace RLC_CU_NS {
@@ -126,6 +129,93 @@ void cu_colsum_add(cu_impl *im, float *dst, const bf16 *src, int R, int C) {
     LAUNCH_CHECK(im);
     RLC_LAUNCH(partial_sum_k, cdiv(C, 256), 256, 0, im->stream, dst, part, P, C);
     LAUNCH_CHECK(im);
+}
+
+/* Block (n, h): head h of row n of qkv, normalized in place; raw/rstd kept when non-NULL. */
+__global__ void qk_norm_fwd_k(bf16 *qkv, bf16 *raw, float *rstd, const bf16 *wq, const bf16 *wk, int Hq, int H,
+                              int D, int ld, float eps) {
+    __shared__ float sh[32];
+    int n = blockIdx.x / H, h = blockIdx.x % H;
+    bf16 *x = qkv + (size_t)n * ld + (size_t)h * D;
+    const bf16 *w = h < Hq ? wq : wk;
+    float ss = 0.f;
+    for (int d = threadIdx.x; d < D; d += blockDim.x) {
+        float v = __bfloat162float(x[d]);
+        ss += v * v;
+    }
+    ss = block_sum(ss, sh);
+    float r = 1.0f / sqrtf(ss / (float)D + eps);
+    for (int d = threadIdx.x; d < D; d += blockDim.x) { /* each thread rewrites only its own columns */
+        bf16 v = x[d];
+        if (raw) raw[(size_t)blockIdx.x * D + d] = v;
+        x[d] = __float2bfloat16_rn(__bfloat162float(v) * r * __bfloat162float(w[d]));
+    }
+    if (rstd && threadIdx.x == 0) rstd[blockIdx.x] = r;
+}
+RLC_STATIC_SMEM(32 * sizeof(float), qk_norm_fwd_k);
+
+/* Block b handles rows b, b+gridDim.x, ...: every head's dx in place, and part[b, 0:D] /
+ * part[b, D:2D] the query / key weight-gradient partials of its rows. */
+__global__ void qk_norm_bwd_k(bf16 *dqkv, float *part, const bf16 *raw, const bf16 *wq, const bf16 *wk,
+                              const float *rstd, int N, int Hq, int H, int D, int ld) {
+    __shared__ float sh[32];
+    RLC_DYN_SMEM(float, dwp); /* [2D]: thread t owns columns d = t (mod blockDim) of both halves */
+    for (int d = threadIdx.x; d < D; d += blockDim.x) dwp[d] = dwp[D + d] = 0.f;
+    for (int n = blockIdx.x; n < N; n += gridDim.x)
+        for (int h = 0; h < H; h++) {
+            bf16 *dy = dqkv + (size_t)n * ld + (size_t)h * D;
+            const bf16 *x = raw + ((size_t)n * H + h) * D, *w = h < Hq ? wq : wk;
+            float r = rstd[(size_t)n * H + h], dot = 0.f;
+            for (int d = threadIdx.x; d < D; d += blockDim.x)
+                dot += __bfloat162float(dy[d]) * __bfloat162float(w[d]) * __bfloat162float(x[d]);
+            dot = block_sum(dot, sh);
+            float k = r * r * r * dot / (float)D;
+            float *acc = dwp + (h < Hq ? 0 : D);
+            for (int d = threadIdx.x; d < D; d += blockDim.x) {
+                float g = __bfloat162float(dy[d]), xv = __bfloat162float(x[d]);
+                acc[d] += g * xv * r;
+                dy[d] = __float2bfloat16_rn(r * __bfloat162float(w[d]) * g - xv * k);
+            }
+        }
+    float *out = part + (size_t)blockIdx.x * 2 * D;
+    for (int d = threadIdx.x; d < D; d += blockDim.x) out[d] = dwp[d], out[D + d] = dwp[D + d];
+}
+RLC_STATIC_SMEM(32 * sizeof(float), qk_norm_bwd_k);
+
+/* dq[c] / dk[c] += the partials' sums, p = 0..P-1 in order. */
+__global__ void qk_partial_sum_k(float *dq, float *dk, const float *part, int P, int D) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= 2 * D) return;
+    float acc = 0.f;
+    for (int p = 0; p < P; p++) acc += part[(size_t)p * 2 * D + c];
+    if (c < D) dq[c] += acc;
+    else dk[c - D] += acc;
+}
+
+void cu_qk_norm_fwd(rlc_backend_t *be, void *qkv, void *raw, float *rstd, const void *wq, const void *wk, int N, int Hq,
+                    int Hk, int D, int ld, float eps) {
+    cu_impl *im = IM(be);
+    if (N <= 0 || D <= 0 || Hq + Hk <= 0) return;
+    RLC_LAUNCH(qk_norm_fwd_k, N * (Hq + Hk), D < 128 ? 32 : 128, 0, im->stream, (bf16 *)qkv, (bf16 *)raw, rstd,
+               (const bf16 *)wq, (const bf16 *)wk, Hq, Hq + Hk, D, ld, eps);
+    LAUNCH_CHECK(im);
+}
+
+void cu_qk_norm_bwd(rlc_backend_t *be, void *dqkv, void *dwq, void *dwk, const void *raw, const void *wq,
+                    const void *wk, const float *rstd, int N, int Hq, int Hk, int D, int ld) {
+    cu_impl *im = IM(be);
+    if (N <= 0 || D <= 0 || Hq + Hk <= 0) return;
+    int P = N < PART_ROWS_MAX ? N : PART_ROWS_MAX; /* depends on N only: a reproducible order */
+    float *part = (float *)cu_scratch(im, (size_t)P * 2 * D * sizeof(float), "qk-norm backward");
+    if (!part) return;
+    size_t smem = (size_t)2 * D * sizeof(float);
+    if (smem_allow(im, qk_norm_bwd_k, smem, "qk-norm backward")) return;
+    RLC_LAUNCH(qk_norm_bwd_k, P, 128, smem, im->stream, (bf16 *)dqkv, part, (const bf16 *)raw, (const bf16 *)wq,
+               (const bf16 *)wk, rstd, N, Hq, Hq + Hk, D, ld);
+    LAUNCH_CHECK(im);
+    RLC_LAUNCH(qk_partial_sum_k, cdiv(2 * D, 256), 256, 0, im->stream, (float *)dwq, (float *)dwk, part, P, D);
+    LAUNCH_CHECK(im);
+
 }
 
 } // namespace RLC_CU_NS

@@ -211,6 +211,60 @@ static void test_rmsnorm(void **s) {
     rmsnorm_case(3, 13000); /* a dw partial over 48 KiB of shared memory (opt-in) */
 }
 
+/* Qwen3's per-head norm of the query and key heads, in place on qkv rows (the value heads
+ * and padding past them must not move), forward with and without the saved input, backward
+ * with nonzero weight-gradient accumulators, and the backward's dw reproducible bit for bit. */
+static void qk_norm_case(int N, int Hq, int Hk, int D) {
+    print_message(" qk_norm N=%d Hq=%d Hk=%d D=%d\n", N, Hq, Hk, D);
+    int H = Hq + Hk, ld = (Hq + 2 * Hk) * D + 3; /* a row stride with padding */
+    size_t nq = (size_t)N * ld, nr = (size_t)N * H * D;
+    buf_t *qkv = B(RLC_BUF_ACT, nq), *raw = B(RLC_BUF_ACT, nr), *rstd = B(RLC_BUF_F32, (size_t)N * H);
+    buf_t *wq = B(RLC_BUF_PARAM, D), *wk = B(RLC_BUF_PARAM, D);
+    float *h0 = fill(qkv, 2.0f);
+    float *hw = malloc(D * sizeof(float));
+    for (int d = 0; d < D; d++) hw[d] = bfr(1.0f + 0.3f * (float)rlc_rng_normal(&rng));
+    set(wq, hw);
+    for (int d = 0; d < D; d++) hw[d] = bfr(1.0f + 0.3f * (float)rlc_rng_normal(&rng));
+    set(wk, hw);
+    cpu->qk_norm_fwd(cpu, qkv->c, raw->c, rstd->c, wq->c, wk->c, N, Hq, Hk, D, ld, 1e-6f);
+    gpu->qk_norm_fwd(gpu, qkv->g, raw->g, rstd->g, wq->g, wk->g, N, Hq, Hk, D, ld, 1e-6f);
+    cmp("qk_norm_fwd qkv", qkv, BF16_ONE);
+    cmp("qk_norm_fwd raw", raw, 0);
+    cmp("qk_norm_fwd rstd", rstd, F32_ORDER);
+    float *hq = get(cpu, qkv);
+    for (int n = 0; n < N; n++) /* value heads and padding untouched */
+        for (int i = H * D; i < ld; i++) assert_true(hq[(size_t)n * ld + i] == h0[(size_t)n * ld + i]);
+    set(qkv, h0); /* inference form: no raw, no rstd */
+    cpu->qk_norm_fwd(cpu, qkv->c, NULL, NULL, wq->c, wk->c, N, Hq, Hk, D, ld, 1e-6f);
+    gpu->qk_norm_fwd(gpu, qkv->g, NULL, NULL, wq->g, wk->g, N, Hq, Hk, D, ld, 1e-6f);
+    cmp("qk_norm_fwd qkv (inference)", qkv, BF16_ONE);
+    float *hr = get(cpu, rstd);
+    set(rstd, hr);
+    buf_t *dq = B(RLC_BUF_ACT, nq), *dwq = B(RLC_BUF_GRAD, D), *dwk = B(RLC_BUF_GRAD, D);
+    float *d0 = fill(dq, 1.0f), *wq0 = fill(dwq, 1.0f), *wk0 = fill(dwk, 1.0f);
+    cpu->qk_norm_bwd(cpu, dq->c, dwq->c, dwk->c, raw->c, wq->c, wk->c, rstd->c, N, Hq, Hk, D, ld);
+    gpu->qk_norm_bwd(gpu, dq->g, dwq->g, dwk->g, raw->g, wq->g, wk->g, rstd->g, N, Hq, Hk, D, ld);
+    cmp("qk_norm_bwd dqkv", dq, BF16_ONE);
+    cmp("qk_norm_bwd dwq (+=)", dwq, F32_ORDER);
+    cmp("qk_norm_bwd dwk (+=)", dwk, F32_ORDER);
+    float *a = get(gpu, dwq);
+    set_g(dwq, wq0);
+    set_g(dq, d0);
+    gpu->qk_norm_bwd(gpu, dq->g, dwq->g, dwk->g, raw->g, wq->g, wk->g, rstd->g, N, Hq, Hk, D, ld);
+    float *b = get(gpu, dwq);
+    same_bits("qk_norm_bwd dwq", a, b, D);
+    free(a), free(b), free(h0), free(hq), free(hw), free(hr), free(d0), free(wq0), free(wk0);
+    bufs_free();
+}
+
+static void test_qk_norm(void **s) {
+    (void)s;
+    qk_norm_case(1, 1, 1, 8);
+    qk_norm_case(7, 4, 2, 32);
+    qk_norm_case(300, 2, 1, 128); /* more rows than partial blocks */
+    qk_norm_case(5, 16, 8, 256);
+}
+
 /* ---------------------------------------------------------------- rope */
 
 static void test_rope(void **s) {
@@ -755,7 +809,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_memory, setup),      cmocka_unit_test_setup(test_elementwise, setup),
         cmocka_unit_test_setup(test_embedding, setup),   cmocka_unit_test_setup(test_rmsnorm, setup),
-        cmocka_unit_test_setup(test_rope, setup),        cmocka_unit_test_setup(test_swiglu, setup),
+        cmocka_unit_test_setup(test_qk_norm, setup),     cmocka_unit_test_setup(test_rope, setup),
+        cmocka_unit_test_setup(test_swiglu, setup),
         cmocka_unit_test_setup(test_matmul, setup),      cmocka_unit_test_setup(test_attention, setup),
         cmocka_unit_test_setup(test_lmhead, setup),      cmocka_unit_test_setup(test_adamw, setup),
         cmocka_unit_test_setup(test_adamw_stochastic_rounding, setup),
