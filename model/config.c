@@ -105,12 +105,13 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     }
     const char *mt = NULL;
     if ((rc = rlc_json_get_str(j, "model_type", &mt, 1, what))) goto fail;
-    if (strcmp(mt, "qwen2") && strcmp(mt, "llama") && strcmp(mt, "mistral")) {
-        rc = rlc_errc(RLC_EUNSUP, "%s: model_type '%s' is not supported (qwen2, llama, mistral)", what, mt);
+    if (strcmp(mt, "qwen2") && strcmp(mt, "qwen3") && strcmp(mt, "llama") && strcmp(mt, "mistral")) {
+        rc = rlc_errc(RLC_EUNSUP, "%s: model_type '%s' is not supported (qwen2, qwen3, llama, mistral)", what, mt);
         goto fail;
     }
     snprintf(c->model_type, sizeof c->model_type, "%s", mt);
     int qwen = !strcmp(mt, "qwen2");
+    c->qk_norm = !strcmp(mt, "qwen3");
     if ((rc = get_int(j, "vocab_size", &c->vocab_size, 1, 0, what)) ||
         (rc = get_int(j, "hidden_size", &c->hidden_size, 1, 0, what)) ||
         (rc = get_int(j, "intermediate_size", &c->intermediate_size, 1, 0, what)) ||
@@ -161,6 +162,9 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if ((rc = get_bool(j, "use_sliding_window", &sliding, 0, what))) goto fail;
     const cJSON *sw = cJSON_GetObjectItemCaseSensitive(j, "sliding_window");
     if (!strcmp(mt, "mistral") && cJSON_IsNumber(sw)) sliding = 1;
+    const cJSON *lt = cJSON_GetObjectItemCaseSensitive(j, "layer_types"); /* transformers 5: per layer */
+    for (const cJSON *e = cJSON_IsArray(lt) ? lt->child : NULL; e && !sliding; e = e->next)
+        if (!cJSON_IsString(e) || strcmp(e->valuestring, "full_attention")) sliding = 1;
     if (sliding) {
         rc = rlc_errc(RLC_EUNSUP, "%s: sliding-window attention is not supported", what);
         goto fail;
@@ -170,7 +174,8 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if ((rc = get_bool(j, "attention_bias", &attention_bias, 0, what)) ||
         (rc = get_bool(j, "mlp_bias", &c->mlp_bias, 0, what)))
         goto fail;
-    /* Qwen2 always has q/k/v biases and no o_proj bias; Llama's attention_bias covers all four. */
+    /* Qwen2 always has q/k/v biases and no o_proj bias; Llama's (and Qwen3's) attention_bias
+     * covers all four. */
     c->qkv_bias = qwen ? 1 : attention_bias;
     c->o_bias = qwen ? 0 : attention_bias;
     if ((rc = parse_rope(c, j, what)) || (rc = parse_eos(c, j, what))) goto fail;

@@ -23,6 +23,7 @@ typedef struct {
     int rope_original_max_pos;
     int tie_word_embeddings;
     int qkv_bias, o_bias, mlp_bias;
+    int qk_norm; /* Qwen3: per-head RMSNorm of queries and keys before RoPE (q_norm, k_norm) */
     /* Architecture's main head: a causal LM, or a score head (sequence/token classification:
      * reward and value models); num_labels is the width of the score head. */
     rlc_head_kind_t head;

@@ -20,7 +20,8 @@
 enum {
     A_XIN, A_LN1, A_QKV, A_ATT, A_XMID, A_LN2, A_GU, A_H, A_XF, A_LNF, A_TMP, A_VAL,
     A_DRES, A_DLN, A_DQKV, A_DATT, A_DGU, A_DH, A_DVAL, /* training only */
-    F_R1, F_LSE, F_R2, F_RF, F_LP, F_ENT, F_DLP, F_DEN, F_VALUES,
+    A_QKR,                                              /* training with qk_norm only */
+    F_R1, F_LSE, F_R2, F_RF, F_LP, F_ENT, F_DLP, F_DEN, F_VALUES, F_RQK,
     I_IDS, I_POS, I_TG, I_CU, PLAN_N
 };
 
@@ -61,6 +62,8 @@ static int plan_acts(const rlc_model_t *m, int N, int train, rlc_layout_t *la, r
         idx[A_DH] = rlc_layout_add(la, "grad swiglu", n * F * ea);
         idx[A_DVAL] = rlc_layout_add(la, "grad score head", n * S * ea);
     }
+    size_t HQK = (size_t)(c->num_heads + c->num_kv_heads);
+    if (train && c->qk_norm) idx[A_QKR] = rlc_layout_add(la, "q/k before their norm", n * HQK * c->head_dim * ea * nl);
     idx[F_R1] = rlc_layout_add(lf, "rstd1", n * 4 * nl);
     idx[F_LSE] = rlc_layout_add(lf, "attention lse", n * (size_t)c->num_heads * 4 * nl);
     idx[F_R2] = rlc_layout_add(lf, "rstd2", n * 4 * nl);
@@ -70,6 +73,7 @@ static int plan_acts(const rlc_model_t *m, int N, int train, rlc_layout_t *la, r
     idx[F_DLP] = rlc_layout_add(lf, "dlogp", n * 4);
     idx[F_DEN] = rlc_layout_add(lf, "dentropy", n * 4);
     idx[F_VALUES] = rlc_layout_add(lf, "values", n * S * 4);
+    if (train && c->qk_norm) idx[F_RQK] = rlc_layout_add(lf, "q/k norm rstd", n * HQK * 4 * nl);
     idx[I_IDS] = rlc_layout_add(li, "ids", n * 4);
     idx[I_POS] = rlc_layout_add(li, "positions", n * 4);
     idx[I_TG] = rlc_layout_add(li, "targets", n * 4);
@@ -110,8 +114,8 @@ static int ensure_acts(rlc_model_t *m, int N, int train) {
     if (a->i32_block) be->free(be, a->i32_block);
     free(a->x_in);
     memset(a, 0, sizeof *a);
-    /* pointer arrays: 8 act + 3 f32 arrays of L entries, one allocation */
-    void **ptrs = rlc_calloc((size_t)L * 11, sizeof(void *));
+    /* pointer arrays: 9 act + 4 f32 arrays of L entries, one allocation */
+    void **ptrs = rlc_calloc((size_t)L * 13, sizeof(void *));
     if (!ptrs) return RLC_ENOMEM;
     a->x_in = ptrs;
     a->ln1 = ptrs + L;
@@ -124,6 +128,8 @@ static int ensure_acts(rlc_model_t *m, int N, int train) {
     a->rstd1 = (float **)(ptrs + 8 * L);
     a->lse = (float **)(ptrs + 9 * L);
     a->rstd2 = (float **)(ptrs + 10 * L);
+    a->qk_raw = ptrs + 11 * L;
+    a->rstd_qk = (float **)(ptrs + 12 * L);
 
     rlc_layout_t la, lf, li;
     int ix[PLAN_N];
@@ -160,6 +166,11 @@ static int ensure_acts(rlc_model_t *m, int N, int train) {
         a->rstd1[l] = FOFF(F_R1) + (size_t)k * n;
         a->lse[l] = FOFF(F_LSE) + (size_t)k * n * m->cfg.num_heads;
         a->rstd2[l] = FOFF(F_R2) + (size_t)k * n;
+        if (ix[A_QKR] >= 0) { /* Qwen3 training: the q/k heads before their norm, and its scales */
+            size_t hqk = (size_t)(m->cfg.num_heads + m->cfg.num_kv_heads);
+            a->qk_raw[l] = AOFF(A_QKR) + (size_t)k * n * hqk * m->cfg.head_dim * ea;
+            a->rstd_qk[l] = FOFF(F_RQK) + (size_t)k * n * hqk;
+        }
     }
     a->x_final = AOFF(A_XF);
     a->lnf = AOFF(A_LNF);
@@ -273,6 +284,9 @@ static void layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int n
     int QKV = (Hq + 2 * Hk) * D;
     if (need_ln1) be->rmsnorm_fwd(be, a->ln1[l], a->rstd1[l], a->x_in[l], P(W->ln1), N, C, c->rms_norm_eps);
     be->matmul_fwd(be, a->qkv[l], a->ln1[l], P(W->qkv_w), P(W->qkv_b), N, C, QKV);
+    if (c->qk_norm)
+        be->qk_norm_fwd(be, a->qkv[l], a->qk_raw[l], a->rstd_qk[l], P(W->q_norm), P(W->k_norm), N, Hq, Hk, D, QKV,
+                        c->rms_norm_eps);
     be->rope_fwd(be, a->qkv[l], a->pos, m->inv_freq, N, Hq + Hk, D, QKV);
     be->attention_fwd(be, a->att[l], a->lse[l], a->qkv[l], a->cu, nseq, maxlen, N, Hq, Hk, D,
                       1.0f / sqrtf((float)D));
@@ -384,6 +398,9 @@ int rlc_model_backward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_
         be->attention_bwd(be, a->dqkv, a->datt, a->qkv[l], a->att[l], a->lse[l], a->cu, b->nseq, maxlen, N, Hq, Hk, D,
                           1.0f / sqrtf((float)D));
         be->rope_bwd(be, a->dqkv, a->pos, m->inv_freq, N, Hq + Hk, D, QKV);
+        if (c->qk_norm)
+            be->qk_norm_bwd(be, a->dqkv, G(W->q_norm), G(W->k_norm), a->qk_raw[l], P(W->q_norm), P(W->k_norm),
+                            a->rstd_qk[l], N, Hq, Hk, D, QKV);
         be->matmul_bwd(be, a->dln, G(W->qkv_w), G(W->qkv_b), a->dqkv, a->ln1[l], P(W->qkv_w), N, C, QKV);
         be->rmsnorm_bwd(be, a->dres, G(W->ln1), a->dln, a->x_in[l], P(W->ln1), a->rstd1[l], N, C);
         READY(W->ln1);

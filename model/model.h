@@ -23,7 +23,7 @@ typedef struct {
 } rlc_param_info_t;
 
 typedef struct {
-    size_t ln1, qkv_w, qkv_b, o_w, o_b, ln2, gu_w, gu_b, down_w, down_b; /* RLC_NO_OFFSET if absent */
+    size_t ln1, qkv_w, qkv_b, q_norm, k_norm, o_w, o_b, ln2, gu_w, gu_b, down_w, down_b; /* RLC_NO_OFFSET if absent */
 } rlc_layer_off_t;
 
 /* Activation buffers (device pointers into three backend blocks). Per-layer arrays point to
@@ -35,6 +35,8 @@ typedef struct {
     int32_t *i32_block;
     void **x_in, **ln1, **qkv, **att, **x_mid, **ln2, **gu, **h; /* [L] */
     float **rstd1, **lse, **rstd2;                               /* [L] */
+    void **qk_raw;                                               /* [L] Qwen3: q/k heads before their norm */
+    float **rstd_qk;                                             /* [L] Qwen3: their scales */
     void *x_final, *lnf, *tmp, *values_act;
     float *rstdf;
     void *dres, *dln, *dqkv, *datt, *dgu, *dh, *dvalues_act;

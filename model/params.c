@@ -64,6 +64,11 @@ static int build_table(rlc_model_t *m) {
             add(&t, NAME("self_attn.k_proj.bias"), Hk * D, 0, 0);
             add(&t, NAME("self_attn.v_proj.bias"), Hk * D, 0, 0);
         }
+        L->q_norm = L->k_norm = RLC_NO_OFFSET;
+        if (c->qk_norm) {
+            L->q_norm = add(&t, NAME("self_attn.q_norm.weight"), D, 0, 0);
+            L->k_norm = add(&t, NAME("self_attn.k_norm.weight"), D, 0, 0);
+        }
         L->o_w = add(&t, NAME("self_attn.o_proj.weight"), C, Hq * D, 1);
         L->o_b = c->o_bias ? add(&t, NAME("self_attn.o_proj.bias"), C, 0, 0) : RLC_NO_OFFSET;
         L->ln2 = add(&t, NAME("post_attention_layernorm.weight"), C, 0, 0);
@@ -168,7 +173,7 @@ static int init_random(rlc_model_t *m, int from, uint64_t seed, float std) {
     int rc = 0;
     for (int i = from; i < m->n_info && !rc; i++) {
         rlc_param_info_t *p = &m->info[i];
-        int is_norm = strstr(p->name, "layernorm") || strstr(p->name, "model.norm");
+        int is_norm = strstr(p->name, "layernorm") || strstr(p->name, "model.norm") || strstr(p->name, "_norm.weight");
         int is_bias = strstr(p->name, ".bias") != NULL;
         rlc_rng_t r;
         rlc_rng_init(&r, seed, (uint64_t)i + 1); /* one stream per tensor: independent of layout */

@@ -46,6 +46,15 @@ def qwen2_cfg(**kw):
     return Qwen2Config(**base)
 
 
+def qwen3_cfg(**kw):
+    from transformers import Qwen3Config
+    base = dict(vocab_size=512, hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, head_dim=32, max_position_embeddings=256, rope_theta=1000000.0,
+                rms_norm_eps=1e-6, tie_word_embeddings=True, bos_token_id=None, eos_token_id=2)
+    base.update(kw)
+    return Qwen3Config(**base)
+
+
 def llama_cfg(**kw):
     from transformers import LlamaConfig
     base = dict(vocab_size=256, hidden_size=48, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
@@ -76,6 +85,10 @@ FIXTURES = {
                                               num_key_value_heads=2,
                                               rope_scaling={"rope_type": "linear", "factor": 2.0}),
                        cls="causal", dtype=torch.float16, shard=None),
+    # Qwen3: per-head q/k RMSNorm, head_dim 32 with hidden 64 and 4 heads (q width 128 != hidden),
+    # no q/k/v bias, tied embeddings; the tiny ChatML tokenizer.
+    "qwen3-tiny": dict(make=lambda: qwen3_cfg(eos_token_id=[511, 509], pad_token_id=509), cls="causal",
+                       dtype=torch.bfloat16, shard=None, tokenizer="tiny-chatml"),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

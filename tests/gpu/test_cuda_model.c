@@ -453,7 +453,7 @@ static void test_decode_graphs(void **s) {
         }
 }
 
-static const char *models[] = {"qwen2-tiny", "llama3-tiny", "llama-bias", "qwen2-untied"};
+static const char *models[] = {"qwen2-tiny", "llama3-tiny", "llama-bias", "qwen2-untied", "qwen3-tiny"};
 
 /* exact_on_policy on the CUDA backend: the training forward with exact = 1 reproduces the
  * engine's sampled log-probs bit for bit (preempted sequences, two micro-batch packings),
@@ -469,12 +469,12 @@ static void test_exact_on_policy(void **s) {
 
 static void test_forward_backward(void **s) {
     (void)s;
-    for (int i = 0; i < 4; i++) forward_backward(models[i]);
+    for (int i = 0; i < 5; i++) forward_backward(models[i]);
 }
 
 static void test_greedy_decode(void **s) {
     (void)s;
-    for (int i = 0; i < 4; i++) greedy_decode(models[i]);
+    for (int i = 0; i < 5; i++) greedy_decode(models[i]);
 }
 
 int main(void) {

@@ -10,9 +10,10 @@ static void test_exact(void **s) {
     (void)s;
     rlc_backend_t *be;
     assert_int_equal(rlc_backend_create(&be, "cpu", 0, 2), 0);
-    const char *names[4] = {"models/qwen2-tiny", "models/qwen2-untied", "models/llama3-tiny", "models/llama-bias"};
+    const char *names[5] = {"models/qwen2-tiny", "models/qwen2-untied", "models/llama3-tiny", "models/llama-bias",
+                            "models/qwen3-tiny"};
     int loose = 0;
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 5; k++) {
         rlc_model_t *m;
         if (rlc_model_load(&m, fixture(names[k]), be)) fail_msg("%s: %s", names[k], rlc_errmsg());
         int n = exact_check(m, 1);

@@ -44,8 +44,8 @@ static void files_equal(const char *a, const char *b) {
 
 static void test_save_load_save(void **s) {
     (void)s;
-    const char *names[] = {"qwen2-tiny", "llama3-tiny", "llama-bias", "qwen2-untied", "qwen2-score"};
-    for (int k = 0; k < 5; k++) {
+    const char *names[] = {"qwen2-tiny", "llama3-tiny", "llama-bias", "qwen2-untied", "qwen2-score", "qwen3-tiny"};
+    for (int k = 0; k < 6; k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s", names[k]);
         rlc_model_t *m;

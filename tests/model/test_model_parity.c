@@ -124,6 +124,12 @@ static void test_llama_bias_f16(void **s) {
     causal_parity("llama-bias");
 }
 
+/* Qwen3: per-head q/k RMSNorm before RoPE, explicit head_dim (q width != hidden), bf16 file. */
+static void test_qwen3_tiny(void **s) {
+    (void)s;
+    causal_parity("qwen3-tiny");
+}
+
 static void test_score_head(void **s) {
     (void)s;
     rlc_model_t *m = load_model("qwen2-score");
@@ -160,6 +166,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qwen2_tiny),     cmocka_unit_test(test_qwen2_untied_sharded),
         cmocka_unit_test(test_llama3_bf16),    cmocka_unit_test(test_llama_bias_f16),
+        cmocka_unit_test(test_qwen3_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
