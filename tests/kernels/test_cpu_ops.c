@@ -94,6 +94,56 @@ static void test_rmsnorm(void **s) {
     free(c.x), free(c.w), free(c.r), free(c.out), free(c.rstd);
 }
 
+/* ---------- qk_norm (Qwen3) ---------- */
+typedef struct {
+    int N, Hq, Hk, D, ld;
+    float *x, *wq, *wk, *r, *buf;
+} qkn_ctx;
+/* L = <r, qk_norm(x)> over whole rows (the value heads and padding pass through). */
+static double qkn_loss(void *p) {
+    qkn_ctx *c = p;
+    size_t n = (size_t)c->N * c->ld;
+    memcpy(c->buf, c->x, n * sizeof(float));
+    be->qk_norm_fwd(be, c->buf, NULL, NULL, c->wq, c->wk, c->N, c->Hq, c->Hk, c->D, c->ld, 1e-6f);
+    return dotd(c->buf, c->r, n);
+}
+static void test_qk_norm(void **s) {
+    (void)s;
+    qkn_ctx c = {.N = 3, .Hq = 4, .Hk = 2, .D = 8};
+    c.ld = (c.Hq + 2 * c.Hk) * c.D + 2;
+    int H = c.Hq + c.Hk;
+    size_t n = (size_t)c.N * c.ld, nr = (size_t)c.N * H * c.D;
+    c.x = randv(n, 1), c.wq = randv(c.D, 1), c.wk = randv(c.D, 1), c.r = randv(n, 1), c.buf = zeros(n);
+    float *y = zeros(n), *raw = zeros(nr), *rstd = zeros((size_t)c.N * H);
+    memcpy(y, c.x, n * sizeof(float));
+    be->qk_norm_fwd(be, y, raw, rstd, c.wq, c.wk, c.N, c.Hq, c.Hk, c.D, c.ld, 1e-6f);
+    for (int t = 0; t < c.N; t++) /* forward vs the formula, per head; the rest unchanged */
+        for (int i = 0; i < c.ld; i++) {
+            int h = i / c.D, d = i % c.D;
+            const float *xh = c.x + (size_t)t * c.ld + (size_t)h * c.D;
+            if (h >= H) {
+                assert_true(y[(size_t)t * c.ld + i] == c.x[(size_t)t * c.ld + i]);
+                continue;
+            }
+            double ss = 0;
+            for (int k = 0; k < c.D; k++) ss += (double)xh[k] * xh[k];
+            double want = (h < c.Hq ? c.wq : c.wk)[d] * xh[d] / sqrt(ss / c.D + 1e-6);
+            assert_true(fabs(y[(size_t)t * c.ld + i] - want) < 1e-5);
+            assert_true(raw[((size_t)t * H + h) * c.D + d] == xh[d]);
+        }
+    /* backward: dqkv holds r (dL/dy) on entry, dL/dx on the q/k heads after */
+    float *dq = zeros(n), *dwq = randv(c.D, 1), *dwk = randv(c.D, 1), *wq0 = malloc(c.D * 4), *wk0 = malloc(c.D * 4);
+    memcpy(dq, c.r, n * sizeof(float));
+    memcpy(wq0, dwq, c.D * 4), memcpy(wk0, dwk, c.D * 4); /* dw accumulates: start from non-zero */
+    be->qk_norm_bwd(be, dq, dwq, dwk, raw, c.wq, c.wk, rstd, c.N, c.Hq, c.Hk, c.D, c.ld);
+    for (int k = 0; k < c.D; k++) dwq[k] -= wq0[k], dwk[k] -= wk0[k];
+    check_dir("qk_norm dx", qkn_loss, &c, c.x, dq, n, 1e-2f, 2e-3);
+    check_dir("qk_norm dwq", qkn_loss, &c, c.wq, dwq, c.D, 1e-2f, 2e-3);
+    check_dir("qk_norm dwk", qkn_loss, &c, c.wk, dwk, c.D, 1e-2f, 2e-3);
+    free(y), free(raw), free(rstd), free(dq), free(dwq), free(dwk), free(wq0), free(wk0);
+    free(c.x), free(c.wq), free(c.wk), free(c.r), free(c.buf);
+}
+
 /* ---------- embedding ---------- */
 static void test_embedding(void **s) {
     (void)s;
@@ -379,6 +429,8 @@ int main(void) {
         cmocka_unit_test(test_rmsnorm), cmocka_unit_test(test_embedding), cmocka_unit_test(test_rope),
         cmocka_unit_test(test_attention), cmocka_unit_test(test_swiglu), cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_lmhead), cmocka_unit_test(test_adamw), cmocka_unit_test(test_backend_names),
+        /* last: the tests share one random stream, and the earlier ones keep theirs */
+        cmocka_unit_test(test_qk_norm),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
