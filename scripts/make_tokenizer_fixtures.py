@@ -521,6 +521,55 @@ def spm_legacy_fixture():
     print(f"spm-llama: transformers (legacy=false) agrees on {agree}/{len(SPM_SPECIAL_TEXTS)}")
 
 
+SPM_JSON_VARIANTS = {  # sentencepiece-style tokenizer.json: edits of transformers' conversion of spm-bpe
+    "metaspace-always": {},  # LlamaTokenizerFast, legacy=True: Metaspace prepend_scheme "always", split false
+    "metaspace-first": {"pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first",
+                                          "split": False}},  # legacy=False
+    "metaspace-split": {"pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always",
+                                          "split": True}},
+    "metaspace-never": {"pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "never",
+                                          "split": True}},
+    # Llama 2 / Mistral 7B as first published: the normalizer does the work, no pre-tokenizer
+    "prepend-replace": {"normalizer": {"type": "Sequence", "normalizers": [
+        {"type": "Prepend", "prepend": "\u2581"}, {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+        "pre_tokenizer": None},
+    # no byte fallback: unknown characters become <unk> (consecutive ones fused)
+    "unk-fused": {"model.byte_fallback": False, "model.unk_token": "<unk>"},
+}
+
+
+def spm_json_fixtures(cases):
+    """tokenizer.json files of the sentencepiece kind (BPE with byte_fallback, Metaspace or
+    Prepend/Replace, decoders Replace/ByteFallback/Fuse/Strip), converted by transformers from
+    the spm-bpe model and edited per variant; expected ids and decodes from HF tokenizers."""
+    from tokenizers import models as tmodels
+    from transformers.convert_slow_tokenizer import SentencePieceExtractor
+    # what transformers' LlamaConverter builds (its vocab and merges, Metaspace, the decoders, BOS)
+    kw = SentencePieceExtractor(os.path.join(OUT, "spm-bpe", "tokenizer.model")).extract(tmodels.BPE)
+    tok = Tokenizer(tmodels.BPE(vocab=kw["vocab"], merges=kw["merges"], unk_token=None, fuse_unk=True,
+                                byte_fallback=True))
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in ["<unk>", "<s>", "</s>"]])
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=False)
+    tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse(),
+                                     decoders.Strip(" ", 1, 0)])
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", 1)])
+    base = json.loads(tok.to_str())
+    texts = cases + SPM_SPECIAL_TEXTS + ["  two  spaces ", " lead", "trail ", "\u2581already", "a\u2581b",
+                                         "emoji \U0001F600 and \u0F00 rare", "\u00e9t\u00e9 na\u00efve", ""]
+    for name, edits in SPM_JSON_VARIANTS.items():
+        js = json.loads(json.dumps(base))
+        for k, v in edits.items():
+            obj, key = (js["model"], k[6:]) if k.startswith("model.") else (js, k)
+            obj[key] = v
+        d = os.path.join(OUT, "spm-json", name)
+        os.makedirs(d, exist_ok=True)
+        write_json(os.path.join(d, "tokenizer.json"), js, compact=True)
+        tok_config(d, add_bos_token=True, add_eos_token=False, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                   tokenizer_class="LlamaTokenizerFast", legacy=name != "metaspace-first")
+        expected_ids(Tokenizer.from_file(os.path.join(d, "tokenizer.json")), d, texts)
+    print(f"spm-json: {len(SPM_JSON_VARIANTS)} variants")
+
+
 def main():
     rng = random.Random(1234)
     corpus = training_corpus(rng)
@@ -604,8 +653,12 @@ def main():
     pretok_variants(cases[:75] + cases[-25:])
     spm_models(corpus, cases)
     spm_legacy_fixture()
+    spm_json_fixtures(cases[:150])
     chat_fixtures()
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--spm-json"]:  # only the sentencepiece-style tokenizer.json fixtures
+        spm_json_fixtures(test_cases(random.Random(99))[:150])
+        sys.exit(0)
     sys.exit(main())

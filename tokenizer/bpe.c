@@ -3,6 +3,7 @@
  * Face tokenizers exactly (a min-heap on (rank, position), entries validated by the id the
  * pair would produce). A bounded, mutex-guarded cache keeps the ids of frequent words. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,8 @@ struct tok_bpe {
     int32_t *mnew;
     size_t mcap;
     int ignore_merges, fuse_unk;
+    int chars, byte_fallback; /* sentencepiece-style: characters are the initial symbols */
+    int32_t fb_id[256];       /* <0xXX> tokens, -1 where absent */
     int32_t unk;
     const tok_strmap_t *vocab;
     /* word cache */
@@ -127,7 +130,7 @@ static int get_merge_parts(const cJSON *m, int idx, const char **a, size_t *an, 
     return rlc_errc(RLC_EFMT, "tokenizer.json: merge %d is neither \"a b\" nor [\"a\", \"b\"]", idx);
 }
 
-int tok_bpe_build(tok_bpe_t **out, const void *model_json, tok_strmap_t *vocab, int *max_id) {
+int tok_bpe_build(tok_bpe_t **out, const void *model_json, tok_strmap_t *vocab, int *max_id, int chars) {
     const cJSON *model = model_json;
     *out = NULL;
     const cJSON *jv = cJSON_GetObjectItemCaseSensitive(model, "vocab");
@@ -142,9 +145,8 @@ int tok_bpe_build(tok_bpe_t **out, const void *model_json, tok_strmap_t *vocab, 
             return rlc_errc(RLC_EUNSUP, "tokenizer.json: BPE %s \"%s\" is not supported", bad[i], x->valuestring);
     }
     const cJSON *bf = cJSON_GetObjectItemCaseSensitive(model, "byte_fallback");
-    if (cJSON_IsTrue(bf))
-        return rlc_errc(RLC_EUNSUP, "tokenizer.json: BPE byte_fallback (sentencepiece-style) is not supported; "
-                                    "load the model's tokenizer.model instead");
+    if (cJSON_IsTrue(bf) && !chars)
+        return rlc_errc(RLC_EUNSUP, "tokenizer.json: BPE byte_fallback with a ByteLevel pre-tokenizer is not supported");
     const cJSON *dr = cJSON_GetObjectItemCaseSensitive(model, "dropout");
     if (cJSON_IsNumber(dr) && dr->valuedouble > 0)
         return rlc_errc(RLC_EUNSUP, "tokenizer.json: BPE dropout is not supported");
@@ -167,9 +169,14 @@ int tok_bpe_build(tok_bpe_t **out, const void *model_json, tok_strmap_t *vocab, 
         if (id > mx) mx = id;
     }
     *max_id = mx;
+    b->chars = chars;
+    b->byte_fallback = cJSON_IsTrue(bf);
     for (int x = 0; x < 256; x++) {
         b->byte_strlen[x] = (uint8_t)tok_utf8_encode(byte_to_cp(x), b->byte_str[x]);
         b->byte_id[x] = tok_strmap_get(vocab, b->byte_str[x], b->byte_strlen[x]);
+        char fb[8];
+        snprintf(fb, sizeof fb, "<0x%02X>", x);
+        b->fb_id[x] = tok_strmap_get(vocab, fb, 6);
     }
     const cJSON *unk = cJSON_GetObjectItemCaseSensitive(model, "unk_token");
     if (cJSON_IsString(unk)) {
@@ -344,10 +351,47 @@ static cand_t heap_pop(cand_t *h, int *n) {
     return top;
 }
 
+static void sym_push(sym_t *sy, int *ns, int32_t id, int32_t len) {
+    sy[*ns] = (sym_t){id, *ns - 1, -1, len};
+    if (*ns) sy[*ns - 1].next = *ns;
+    (*ns)++;
+}
+
+/* Sentencepiece-style initial symbols, as HF's BPE with characters: each character that is a
+ * token; else its UTF-8 bytes as <0xXX> tokens (byte_fallback, when all exist); else unk
+ * (consecutive unknowns fused into one with fuse_unk); else dropped. len counts bytes. */
+static int char_symbols(const tok_bpe_t *b, const char *w, size_t n, sym_t *sy) {
+    int ns = 0;
+    int32_t unk_len = 0;
+    for (size_t i = 0; i < n;) {
+        int32_t cp;
+        int k = tok_utf8_next(w + i, n - i, &cp);
+        if (k <= 0) k = 1;
+        int32_t id = tok_strmap_get(b->vocab, w + i, (size_t)k);
+        int fb = id < 0 && b->byte_fallback;
+        for (int j = 0; fb && j < k; j++) fb = b->fb_id[(unsigned char)w[i + j]] >= 0;
+        if (id >= 0) {
+            if (unk_len) sym_push(sy, &ns, b->unk, unk_len), unk_len = 0;
+            sym_push(sy, &ns, id, k);
+        } else if (fb) { /* (HF leaves a pending unk pending here) */
+            for (int j = 0; j < k; j++) sym_push(sy, &ns, b->fb_id[(unsigned char)w[i + j]], 1);
+        } else if (b->unk >= 0) {
+            if (unk_len && !b->fuse_unk) sym_push(sy, &ns, b->unk, unk_len), unk_len = 0;
+            unk_len += k;
+        }
+        i += (size_t)k;
+    }
+    if (unk_len) sym_push(sy, &ns, b->unk, unk_len);
+    return ns;
+}
+
 int tok_bpe_word(const tok_bpe_t *cb, const char *w, size_t n, tok_ivec_t *out) {
     tok_bpe_t *b = (tok_bpe_t *)cb; /* only the locked cache is written */
     if (!n) return 0;
-    if (b->ignore_merges) {
+    if (b->ignore_merges && b->chars) {
+        int32_t id = tok_strmap_get(b->vocab, w, n);
+        if (id >= 0) return tok_ivec_push(out, id);
+    } else if (b->ignore_merges) {
         char sbuf[512];
         char *m = n * 2 <= sizeof sbuf ? sbuf : rlc_malloc(n * 2);
         if (!m) return RLC_ENOMEM;
@@ -379,6 +423,10 @@ int tok_bpe_word(const tok_bpe_t *cb, const char *w, size_t n, tok_ivec_t *out) 
     }
     int ns = 0;
     int32_t unk_len = 0;
+    if (b->chars) {
+        ns = char_symbols(b, w, n, sy);
+        goto merge;
+    }
     for (size_t i = 0; i < n; i++) {
         int32_t id = b->byte_id[(unsigned char)w[i]];
         if (id >= 0) {
@@ -406,6 +454,7 @@ int tok_bpe_word(const tok_bpe_t *cb, const char *w, size_t n, tok_ivec_t *out) 
         if (ns) sy[ns - 1].next = ns;
         ns++;
     }
+merge:;
     int nh = 0;
     for (int i = 0; i + 1 < ns; i++) {
         uint32_t rank;

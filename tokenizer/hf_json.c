@@ -1,7 +1,9 @@
-/* Loader for Hugging Face tokenizer.json files with a byte-level BPE model: model vocab and
- * merges, added tokens, the normalizer (NFC/NFD/NFKC/NFKD via utf8proc), the pre-tokenizer
- * pipeline, the decoder check and the TemplateProcessing post-processor. Anything else is
- * refused with a message naming it, rather than tokenizing differently from HF. */
+/* Loader for Hugging Face tokenizer.json files with a BPE model, byte-level (GPT-2 style) or
+ * sentencepiece-style (BPE over characters with byte_fallback, Metaspace or the
+ * Prepend/Replace normalizers: Llama 2, Mistral, TinyLlama): model vocab and merges, added
+ * tokens, the normalizers, the pre-tokenizer pipeline, the decoder check and the
+ * TemplateProcessing post-processor. Anything else is refused with a message naming it,
+ * rather than tokenizing differently from HF. */
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -21,6 +23,11 @@ static int jbool(const cJSON *o, const char *k, int def) {
     return cJSON_IsBool(x) ? cJSON_IsTrue(x) : def;
 }
 
+static const char *jstr(const cJSON *o, const char *k) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(x) ? x->valuestring : NULL;
+}
+
 static int add_norm(tok_t *t, const cJSON *n) {
     if (!n || cJSON_IsNull(n)) return 0;
     const char *ty = jtype(n);
@@ -33,14 +40,36 @@ static int add_norm(tok_t *t, const cJSON *n) {
         }
         return 0;
     }
-    int opts;
-    if (!strcmp(ty, "NFC")) opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
-    else if (!strcmp(ty, "NFD")) opts = UTF8PROC_STABLE | UTF8PROC_DECOMPOSE;
-    else if (!strcmp(ty, "NFKC")) opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
-    else if (!strcmp(ty, "NFKD")) opts = UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
-    else return rlc_errc(RLC_EUNSUP, "tokenizer.json: normalizer '%s' is not supported (NFC, NFD, NFKC, NFKD)", ty);
-    if (t->n_norm == 4) return rlc_errc(RLC_EUNSUP, "tokenizer.json: more than 4 normalizers");
-    t->nfc_opts[t->n_norm++] = opts;
+    tok_norm_t st = {0};
+    if (!strcmp(ty, "NFC")) st.kind = NORM_UNICODE, st.opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
+    else if (!strcmp(ty, "NFD")) st.kind = NORM_UNICODE, st.opts = UTF8PROC_STABLE | UTF8PROC_DECOMPOSE;
+    else if (!strcmp(ty, "NFKC")) st.kind = NORM_UNICODE, st.opts = UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
+    else if (!strcmp(ty, "NFKD")) st.kind = NORM_UNICODE, st.opts = UTF8PROC_STABLE | UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
+    else if (!strcmp(ty, "Lowercase")) st.kind = NORM_LOWERCASE;
+    else if (!strcmp(ty, "Strip")) st.kind = NORM_STRIP, st.left = jbool(n, "strip_left", 1), st.right = jbool(n, "strip_right", 1);
+    else if (!strcmp(ty, "Prepend")) {
+        const char *p = jstr(n, "prepend");
+        if (!p) return rlc_errc(RLC_EFMT, "tokenizer.json: Prepend normalizer without 'prepend'");
+        st.kind = NORM_PREPEND, st.a = rlc_strdup(p), st.an = strlen(p);
+    } else if (!strcmp(ty, "Replace")) {
+        const char *pat = jstr(cJSON_GetObjectItemCaseSensitive(n, "pattern"), "String"), *c = jstr(n, "content");
+        if (!pat || !c)
+            return rlc_errc(RLC_EUNSUP, "tokenizer.json: Replace normalizer: only a String pattern with a content "
+                                        "is supported");
+        st.kind = NORM_REPLACE, st.a = rlc_strdup(pat), st.an = strlen(pat), st.b = rlc_strdup(c), st.bn = strlen(c);
+        if (!st.b) free(st.a), st.a = NULL;
+    } else {
+        return rlc_errc(RLC_EUNSUP, "tokenizer.json: normalizer '%s' is not supported (NFC, NFD, NFKC, NFKD, "
+                                    "Lowercase, Strip, Prepend, Replace)", ty);
+    }
+    if ((st.kind == NORM_PREPEND || st.kind == NORM_REPLACE) && !st.a) return RLC_ENOMEM;
+    tok_norm_t *nn = rlc_realloc(t->norm, (size_t)(t->n_norm + 1) * sizeof *nn);
+    if (!nn) {
+        free(st.a), free(st.b);
+        return RLC_ENOMEM;
+    }
+    t->norm = nn;
+    t->norm[t->n_norm++] = st;
     return 0;
 }
 
@@ -90,8 +119,24 @@ static int add_pretok(tok_t *t, const cJSON *p, int *saw_bytelevel) {
     } else if (!strcmp(ty, "Digits")) {
         st.type = PT_DIGITS;
         st.individual_digits = jbool(p, "individual_digits", 0);
+    } else if (!strcmp(ty, "Metaspace")) {
+        st.type = PT_METASPACE;
+        const char *rep = jstr(p, "replacement"), *sch = jstr(p, "prepend_scheme");
+        if (!rep) rep = "\xE2\x96\x81";
+        int32_t cp;
+        size_t rl = strlen(rep);
+        if (!rl || rl > 4 || tok_utf8_next(rep, rl, &cp) != (int)rl)
+            return rlc_errc(RLC_EFMT, "tokenizer.json: Metaspace replacement must be one character");
+        memcpy(st.rep, rep, rl), st.rep_len = (int)rl;
+        /* older files: add_prefix_space (true = always) instead of prepend_scheme */
+        st.prepend = sch ? (!strcmp(sch, "first") ? PREPEND_FIRST : !strcmp(sch, "never") ? PREPEND_NEVER : PREPEND_ALWAYS)
+                         : jbool(p, "add_prefix_space", 1) ? PREPEND_ALWAYS : PREPEND_NEVER;
+        if (sch && strcmp(sch, "first") && strcmp(sch, "never") && strcmp(sch, "always"))
+            return rlc_errc(RLC_EFMT, "tokenizer.json: Metaspace prepend_scheme '%s' (always, first, never)", sch);
+        st.split = jbool(p, "split", 1);
     } else {
-        return rlc_errc(RLC_EUNSUP, "tokenizer.json: pre-tokenizer '%s' is not supported (Split, ByteLevel, Digits)", ty);
+        return rlc_errc(RLC_EUNSUP, "tokenizer.json: pre-tokenizer '%s' is not supported (Split, ByteLevel, Digits, "
+                                    "Metaspace)", ty);
     }
     tok_pretok_t *np = rlc_realloc(t->pre, (size_t)(t->n_pre + 1) * sizeof *np);
     if (!np) {
@@ -104,19 +149,40 @@ static int add_pretok(tok_t *t, const cJSON *p, int *saw_bytelevel) {
     return 0;
 }
 
-static int check_decoder(const cJSON *d) {
+/* The decoder: ByteLevel for a byte-level BPE; for the sentencepiece kind Replace(▁ → " "),
+ * ByteFallback, Fuse and Strip(" ", 1, 0) (the first token's leading space dropped), in any
+ * order HF files use. */
+static int check_decoder(tok_t *t, const cJSON *d) {
     if (!d || cJSON_IsNull(d)) return 0;
     const char *ty = jtype(d);
-    if (!strcmp(ty, "ByteLevel")) return 0;
     if (!strcmp(ty, "Sequence")) {
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(d, "decoders"), *e;
         cJSON_ArrayForEach(e, arr) {
-            int rc = check_decoder(e);
+            int rc = check_decoder(t, e);
             if (rc) return rc;
         }
         return 0;
     }
-    return rlc_errc(RLC_EUNSUP, "tokenizer.json: decoder '%s' is not supported with a byte-level BPE", ty);
+    if (!t->spm_style && !strcmp(ty, "ByteLevel")) return 0;
+    if (t->spm_style) {
+        if (!strcmp(ty, "ByteFallback") || !strcmp(ty, "Fuse")) return 0;
+        if (!strcmp(ty, "Replace")) {
+            const char *pat = jstr(cJSON_GetObjectItemCaseSensitive(d, "pattern"), "String"), *c = jstr(d, "content");
+            if (pat && c && !strcmp(pat, "\xE2\x96\x81") && !strcmp(c, " ")) return 0;
+        } else if (!strcmp(ty, "Strip")) {
+            const cJSON *a = cJSON_GetObjectItemCaseSensitive(d, "start"), *z = cJSON_GetObjectItemCaseSensitive(d, "stop");
+            const char *c = jstr(d, "content");
+            if (c && !strcmp(c, " ") && cJSON_IsNumber(a) && cJSON_IsNumber(z) && a->valueint <= 1 && z->valueint == 0) {
+                t->spm_dummy_prefix = a->valueint == 1;
+                return 0;
+            }
+        } else if (!strcmp(ty, "Metaspace")) { /* older files: the Metaspace decoder */
+            t->spm_dummy_prefix = 1;
+            return 0;
+        }
+    }
+    return rlc_errc(RLC_EUNSUP, "tokenizer.json: decoder '%s' (with these settings) is not supported with a %s BPE", ty,
+                    t->spm_style ? "sentencepiece-style" : "byte-level");
 }
 
 static int post_template(tok_t *t, const cJSON *p) {
@@ -206,6 +272,23 @@ static int load_added(tok_t *t, const cJSON *arr) {
     return 0;
 }
 
+/* What a sentencepiece-style token decodes to: <0xXX> its byte (ByteFallback), else its text
+ * with U+2581 as a space (the Replace decoder). out holds at least n bytes. */
+static void spm_piece_bytes(const char *s, size_t n, char *out, size_t *outn) {
+    static const char hex[] = "0123456789ABCDEF";
+    if (n == 6 && !memcmp(s, "<0x", 3) && s[5] == '>' && strchr(hex, s[3]) && strchr(hex, s[4]) && s[3] && s[4]) {
+        out[0] = (char)((strchr(hex, s[3]) - hex) * 16 + (strchr(hex, s[4]) - hex));
+        *outn = 1;
+        return;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        if (i + 3 <= n && !memcmp(s + i, "\xE2\x96\x81", 3)) out[o++] = ' ', i += 3;
+        else out[o++] = s[i++];
+    }
+    *outn = o;
+}
+
 int tok_load_hf_json(tok_t *t, const char *path) {
     cJSON *root = rlc_json_load_file(path);
     if (!root) return rlc_err_ctx(RLC_EFMT, "tokenizer");
@@ -221,25 +304,22 @@ int tok_load_hf_json(tok_t *t, const char *path) {
     }
     const char *mt = jtype(model);
     if (!(!strcmp(mt, "BPE") || (!mt[0] && cJSON_GetObjectItemCaseSensitive(model, "merges")))) {
-        rc = rlc_errc(RLC_EUNSUP, "%s: model type '%s' is not supported (byte-level BPE only; sentencepiece "
-                                  "models load from tokenizer.model)", path, mt[0] ? mt : "?");
+        rc = rlc_errc(RLC_EUNSUP, "%s: model type '%s' is not supported (BPE only; a Unigram sentencepiece model "
+                                  "loads from its tokenizer.model)", path, mt[0] ? mt : "?");
         goto out;
     }
     if ((rc = add_norm(t, cJSON_GetObjectItemCaseSensitive(root, "normalizer")))) goto out;
-    t->norm_is_nfc = t->n_norm == 1 && t->nfc_opts[0] == (UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    t->norm_is_nfc = t->n_norm == 1 && t->norm[0].kind == NORM_UNICODE &&
+                     t->norm[0].opts == (UTF8PROC_STABLE | UTF8PROC_COMPOSE);
     int saw_bl = 0;
     if ((rc = add_pretok(t, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), &saw_bl))) goto out;
-    if (!saw_bl) {
-        rc = rlc_errc(RLC_EUNSUP, "%s: BPE without a ByteLevel pre-tokenizer (sentencepiece-style tokenizer.json) is "
-                                  "not supported; load the model's tokenizer.model instead", path);
-        goto out;
-    }
-    if ((rc = check_decoder(cJSON_GetObjectItemCaseSensitive(root, "decoder")))) goto out;
+    t->spm_style = !saw_bl; /* BPE over characters: Metaspace / Prepend+Replace, byte_fallback */
+    if ((rc = check_decoder(t, cJSON_GetObjectItemCaseSensitive(root, "decoder")))) goto out;
     if ((rc = post_template(t, cJSON_GetObjectItemCaseSensitive(root, "post_processor")))) goto out;
     const cJSON *jv = cJSON_GetObjectItemCaseSensitive(model, "vocab");
     if ((rc = tok_strmap_init(&t->vocab, cJSON_IsObject(jv) ? (size_t)cJSON_GetArraySize(jv) + 64 : 64))) goto out;
     int max_id = -1;
-    if ((rc = tok_bpe_build(&t->bpe, model, &t->vocab, &max_id))) goto out;
+    if ((rc = tok_bpe_build(&t->bpe, model, &t->vocab, &max_id, t->spm_style))) goto out;
     if ((rc = load_added(t, cJSON_GetObjectItemCaseSensitive(root, "added_tokens")))) goto out;
 
     /* id -> bytes: model tokens through the byte-level decoder, added tokens too (HF runs them
@@ -259,7 +339,8 @@ int tok_load_hf_json(tok_t *t, const char *path) {
             tmp = nt;
         }
         int32_t id = (int32_t)e->valuedouble;
-        if (tok_bytelevel_decode(e->string, n, tmp, &bn)) rc = tok_set_token(t, id, e->string, n, TOKF_PRESENT);
+        if (t->spm_style) spm_piece_bytes(e->string, n, tmp, &bn), rc = tok_set_token(t, id, tmp, bn, TOKF_PRESENT);
+        else if (tok_bytelevel_decode(e->string, n, tmp, &bn)) rc = tok_set_token(t, id, e->string, n, TOKF_PRESENT);
         else rc = tok_set_token(t, id, tmp, bn, TOKF_PRESENT);
         if (rc) break;
     }
@@ -278,7 +359,8 @@ int tok_load_hf_json(tok_t *t, const char *path) {
             tmp = nt;
         }
         int fl = TOKF_PRESENT | TOKF_ADDED | (a->special ? TOKF_SPECIAL : 0);
-        if (tok_bytelevel_decode(content, n, tmp, &bn)) rc = tok_set_token(t, a->id, content, n, fl);
+        if (t->spm_style) spm_piece_bytes(content, n, tmp, &bn), rc = tok_set_token(t, a->id, tmp, bn, fl);
+        else if (tok_bytelevel_decode(content, n, tmp, &bn)) rc = tok_set_token(t, a->id, content, n, fl);
         else rc = tok_set_token(t, a->id, tmp, bn, fl);
         if (!rc) rc = tok_strmap_put(&t->vocab, content, n, a->id);
     }

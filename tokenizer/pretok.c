@@ -45,6 +45,7 @@ typedef struct {
     tok_piece_fn fn;
     void *ctx;
     pcre2_match_data *md;
+    const char *origin; /* where the text starts when it is at offset 0 of the input, else NULL */
 } run_t;
 
 static int run_step(run_t *r, int k, const char *s, size_t n);
@@ -192,11 +193,43 @@ static int split_digits(run_t *r, int k, int individual, const char *s, size_t n
     return rc ? rc : emit(r, k, s + start, n - start);
 }
 
+/* HF's Metaspace: spaces become the replacement, which is prepended (always, or only to the
+ * piece at offset 0 of the input: "first", unless it already starts with one), then the
+ * piece is split before each replacement (MergedWithNext) when split is set. */
+static int metaspace(run_t *r, int k, const tok_pretok_t *st, const char *s, size_t n) {
+    size_t spaces = 0;
+    for (size_t i = 0; i < n; i++) spaces += s[i] == ' ';
+    char *buf = rlc_malloc(n + spaces * (size_t)st->rep_len + (size_t)st->rep_len + 1);
+    if (!buf) return RLC_ENOMEM;
+    size_t o = 0;
+    int starts = n && (s[0] == ' ' || (n >= (size_t)st->rep_len && !memcmp(s, st->rep, (size_t)st->rep_len)));
+    if (!starts && (st->prepend == PREPEND_ALWAYS || (st->prepend == PREPEND_FIRST && s == r->origin)))
+        memcpy(buf, st->rep, (size_t)st->rep_len), o = (size_t)st->rep_len;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == ' ') memcpy(buf + o, st->rep, (size_t)st->rep_len), o += (size_t)st->rep_len;
+        else buf[o++] = s[i];
+    }
+    int rc = 0;
+    if (!st->split) {
+        rc = emit(r, k, buf, o);
+    } else { /* pieces start at each replacement */
+        size_t a = 0;
+        for (size_t i = 1; i <= o && !rc; i++)
+            if (i == o || (i + (size_t)st->rep_len <= o && !memcmp(buf + i, st->rep, (size_t)st->rep_len))) {
+                rc = emit(r, k, buf + a, i - a);
+                a = i;
+            }
+    }
+    free(buf);
+    return rc;
+}
+
 static int run_step(run_t *r, int k, const char *s, size_t n) {
     const tok_pretok_t *st = &r->steps[k];
     switch (st->type) {
     case PT_SPLIT: return split_regex(r, k, st->re, st->behavior, st->invert, s, n);
     case PT_DIGITS: return split_digits(r, k, st->individual_digits, s, n);
+    case PT_METASPACE: return metaspace(r, k, st, s, n);
     case PT_BYTELEVEL: {
         if (st->add_prefix_space && s[0] != ' ') {
             char *buf = rlc_malloc(n + 1);
@@ -213,10 +246,11 @@ static int run_step(run_t *r, int k, const char *s, size_t n) {
     return rlc_errc(RLC_EINVAL, "tokenizer: unknown pre-tokenizer step %d", st->type);
 }
 
-int tok_pretok_run(const tok_pretok_t *steps, int nsteps, const char *s, size_t n, tok_piece_fn fn, void *ctx) {
+int tok_pretok_run(const tok_pretok_t *steps, int nsteps, const char *s, size_t n, int at_origin, tok_piece_fn fn,
+                   void *ctx) {
     if (!n) return 0;
     if (!nsteps) return fn(ctx, s, n);
-    run_t r = {steps, nsteps, fn, ctx, pcre2_match_data_create(4, NULL)};
+    run_t r = {steps, nsteps, fn, ctx, pcre2_match_data_create(4, NULL), at_origin ? s : NULL};
     if (!r.md) return rlc_errc(RLC_ENOMEM, "tokenizer: out of memory");
     int rc = run_step(&r, 0, s, n);
     pcre2_match_data_free(r.md);

@@ -277,6 +277,8 @@ void tok_free(tok_t *t) {
         free(t->pre[i].pattern);
     }
     free(t->pre);
+    for (int i = 0; i < t->n_norm; i++) free(t->norm[i].a), free(t->norm[i].b);
+    free(t->norm);
     for (int i = 0; i < t->n_added; i++) free(t->added[i].content);
     free(t->added);
     free(t->post_prefix);
@@ -311,6 +313,7 @@ int32_t tok_token_to_id(const tok_t *t, const char *token) {
 typedef struct {
     const tok_t *t;
     tok_ivec_t *out;
+    int at0; /* the text being handed down starts at offset 0 of the input */
 } enc_t;
 
 static int piece_cb(void *ctx, const char *s, size_t n) {
@@ -319,7 +322,7 @@ static int piece_cb(void *ctx, const char *s, size_t n) {
 }
 
 static int encode_plain(enc_t *e, const char *s, size_t n) {
-    return tok_pretok_run(e->t->pre, e->t->n_pre, s, n, piece_cb, e);
+    return tok_pretok_run(e->t->pre, e->t->n_pre, s, n, e->at0, piece_cb, e);
 }
 
 static int ends_with_word(const char *s, size_t n) {
@@ -336,6 +339,15 @@ static int starts_with_word(const char *s, size_t n) {
     int32_t cp;
     tok_utf8_next(s, n, &cp);
     return tok_cp_is_word(cp);
+}
+
+/* A gap between added tokens, at offset 0 of its text or not. */
+static int gap_at(enc_t *e, int (*gap)(enc_t *, const char *, size_t), const char *s, size_t n, int first) {
+    int keep = e->at0;
+    e->at0 = keep && first;
+    int rc = gap(e, s, n);
+    e->at0 = keep;
+    return rc;
 }
 
 /* Split s on added tokens of one kind (normalized or not), the way HF's AddedVocabulary does
@@ -386,11 +398,11 @@ static int split_added(enc_t *e, const char *s, size_t n, int normalized, int (*
             }
             i = me;
         }
-        if (ms > start_off && (rc = gap(e, s + start_off, ms - start_off))) return rc;
+        if (ms > start_off && (rc = gap_at(e, gap, s + start_off, ms - start_off, start_off == 0))) return rc;
         if ((rc = tok_ivec_push(e->out, a->id))) return rc;
         start_off = me;
     }
-    if (start_off < n) return gap(e, s + start_off, n - start_off);
+    if (start_off < n) return gap_at(e, gap, s + start_off, n - start_off, start_off == 0);
     return 0;
 }
 
@@ -466,7 +478,7 @@ int tok_encode(const tok_t *t, const char *text, size_t len, int add_special, in
     size_t bad = len ? tok_utf8_invalid_at(text, len) : (size_t)-1;
     if (bad != (size_t)-1) return rlc_errc(RLC_EINVAL, "tok_encode: input is not valid UTF-8 (byte %zu)", bad);
     tok_ivec_t out = {0};
-    enc_t e = {t, &out};
+    enc_t e = {t, &out, 1};
     int rc = 0;
     int bos = 0, eos = 0;
     if (add_special) {
@@ -520,7 +532,7 @@ int tok_decode(const tok_t *t, const int32_t *ids, int n, int skip_special, char
         if (special && skip_special) continue;
         const char *b = t->blob + t->boff[id];
         size_t bl = t->blen[id];
-        if (first && t->kind == TOK_KIND_SPM && t->spm_dummy_prefix && !special && bl && b[0] == ' ') b++, bl--;
+        if (first && t->spm_dummy_prefix && !special && bl && b[0] == ' ') b++, bl--;
         first = 0;
         memcpy(o + k, b, bl);
         k += bl;

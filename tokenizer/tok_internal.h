@@ -49,7 +49,9 @@ int tok_cp_is_word(int32_t cp);
 /* ---- byte-level BPE model ---- */
 typedef struct tok_bpe tok_bpe_t;
 /* vocab/merges from the tokenizer.json "model" object; sets *vocab (string -> id). */
-int tok_bpe_build(tok_bpe_t **out, const void *model_json, tok_strmap_t *vocab, int *max_id);
+/* chars: the initial symbols are characters (looked up whole, with byte_fallback to <0xXX>
+ * tokens or unk), not GPT-2 byte characters. */
+int tok_bpe_build(tok_bpe_t **out, const void *model_json, tok_strmap_t *vocab, int *max_id, int chars);
 void tok_bpe_free(tok_bpe_t *b);
 /* Encode one pre-token (raw bytes) and append ids; uses and fills the shared word cache. */
 int tok_bpe_word(const tok_bpe_t *b, const char *w, size_t n, tok_ivec_t *out);
@@ -57,7 +59,8 @@ int tok_bpe_word(const tok_bpe_t *b, const char *w, size_t n, tok_ivec_t *out);
 int tok_bytelevel_decode(const char *s, size_t n, char *out, size_t *outn);
 
 /* ---- pre-tokenizer pipeline ---- */
-enum { PT_SPLIT = 1, PT_BYTELEVEL, PT_DIGITS };
+enum { PT_SPLIT = 1, PT_BYTELEVEL, PT_DIGITS, PT_METASPACE };
+enum { PREPEND_ALWAYS = 0, PREPEND_FIRST, PREPEND_NEVER };
 enum { SPLIT_REMOVED = 0, SPLIT_ISOLATED, SPLIT_MERGED_PREV, SPLIT_MERGED_NEXT, SPLIT_CONTIGUOUS };
 typedef struct {
     int type;
@@ -66,13 +69,27 @@ typedef struct {
     int add_prefix_space; /* ByteLevel */
     int individual_digits;
     char *pattern;       /* translated pattern, for messages */
+    char rep[8];         /* Metaspace: the replacement character (UTF-8), its length, */
+    int rep_len, prepend, split; /* prepend scheme (PREPEND_*) and whether it splits */
 } tok_pretok_t;
 /* Compile a tokenizer.json regex (Oniguruma syntax) for PCRE2; literal when is_literal. */
 int tok_regex_compile(const char *pattern, int is_literal, void **out, char **translated);
 void tok_regex_free(void *re);
 typedef int (*tok_piece_fn)(void *ctx, const char *s, size_t n);
-/* Run steps[0..nsteps) over s, calling fn for every final piece in order. */
-int tok_pretok_run(const tok_pretok_t *steps, int nsteps, const char *s, size_t n, tok_piece_fn fn, void *ctx);
+/* Run steps[0..nsteps) over s, calling fn for every final piece in order. at_origin: s starts
+ * at offset 0 of the text being encoded (Metaspace's prepend_scheme "first"). */
+int tok_pretok_run(const tok_pretok_t *steps, int nsteps, const char *s, size_t n, int at_origin, tok_piece_fn fn,
+                   void *ctx);
+
+/* ---- normalizers (normalize.c) ---- */
+enum { NORM_UNICODE = 1, NORM_PREPEND, NORM_REPLACE, NORM_LOWERCASE, NORM_STRIP };
+typedef struct {
+    int kind;
+    int opts;          /* NORM_UNICODE: the utf8proc option set (NFC/NFD/NFKC/NFKD) */
+    char *a, *b;       /* PREPEND: a; REPLACE: a (a literal) by b */
+    size_t an, bn;
+    int left, right;   /* STRIP */
+} tok_norm_t;
 
 /* ---- added tokens ---- */
 typedef struct {
@@ -113,8 +130,10 @@ struct tok {
 
     /* byte-level BPE (kind BPE) */
     tok_bpe_t *bpe;
-    int nfc_opts[4], n_norm; /* utf8proc option sets applied in order */
-    int norm_is_nfc;         /* the normalizer is exactly NFC */
+    tok_norm_t *norm; /* the normalizer's steps, in order */
+    int n_norm;
+    int norm_is_nfc; /* the normalizer is exactly NFC */
+    int spm_style;   /* BPE over characters (no ByteLevel): sentencepiece-style tokenizer.json */
     tok_pretok_t *pre;
     int n_pre;
     tok_added_t *added;
@@ -126,7 +145,7 @@ struct tok {
 
     /* sentencepiece (kind SPM) */
     spm_t *spm;
-    int spm_dummy_prefix;
+    int spm_dummy_prefix; /* decode drops the first token's leading space (sentencepiece; a Strip decoder) */
     int32_t *spm_specials; /* control and unknown pieces, split out of the text before encoding */
     int n_spm_specials;
 
