@@ -334,6 +334,12 @@ PRETOK_VARIANTS = {  # pre-tokenizer / normalizer variants on the tiny vocabular
     "nfkc": ({"type": "NFKC"}, None),
     "nfd-nfc": ({"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "NFC"}]}, None),
     "nfkd": ({"type": "NFKD"}, None),
+    "lowercase": ({"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Lowercase"}]}, None),
+    "strip": ({"type": "Strip", "strip_left": True, "strip_right": True}, None),
+    "strip-right": ({"type": "Strip", "strip_left": False, "strip_right": True}, None),
+    "replace": ({"type": "Sequence", "normalizers": [{"type": "Replace", "pattern": {"String": "  "}, "content": " "},
+                                                     {"type": "Replace", "pattern": {"String": "e"}, "content": "E"}]},
+                None),
 }
 
 
@@ -351,7 +357,8 @@ def pretok_variants(cases):
         d = os.path.join(OUT, "variants", name)
         os.makedirs(d, exist_ok=True)
         write_json(os.path.join(d, "tokenizer.json"), js, compact=True)
-        expected_ids(Tokenizer.from_file(os.path.join(d, "tokenizer.json")), d, cases)
+        extra = ["\u0130STANBUL \u039f\u0394\u039f\u03a3 Stra\u00dfe \u01c5 \u212a\u212b \uff21\uff22"]  # case mappings
+        expected_ids(Tokenizer.from_file(os.path.join(d, "tokenizer.json")), d, cases + extra)
     print(f"variants: {len(PRETOK_VARIANTS)}")
 
 
@@ -658,6 +665,10 @@ def main():
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--variants"]:  # only the pre-tokenizer / normalizer variants
+        c = test_cases(random.Random(99))
+        pretok_variants(c[:75] + c[-25:])
+        sys.exit(0)
     if sys.argv[1:] == ["--spm-json"]:  # only the sentencepiece-style tokenizer.json fixtures
         spm_json_fixtures(test_cases(random.Random(99))[:150])
         sys.exit(0)

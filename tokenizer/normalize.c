@@ -43,13 +43,18 @@ static int norm_step(const tok_norm_t *st, const char *src, size_t n, char **out
             utf8proc_int32_t cp;
             utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)src + i, (utf8proc_ssize_t)(n - i), &cp);
             if (k <= 0) k = 1, cp = (unsigned char)src[i];
-            if ((size_t)(p - o) + 4 > cap) { /* grow */
+            if ((size_t)(p - o) + 8 > cap) { /* grow */
                 size_t used = (size_t)(p - o);
                 char *no = rlc_realloc(o, cap * 2);
                 if (!no) return free(o), RLC_ENOMEM;
                 o = no, p = o + used, cap *= 2;
             }
-            p += utf8proc_encode_char(utf8proc_tolower(cp), (utf8proc_uint8_t *)p);
+            if (cp == 0x130) { /* the one unconditional multi-character lower case: İ -> i + U+0307 */
+                p += utf8proc_encode_char(0x69, (utf8proc_uint8_t *)p);
+                p += utf8proc_encode_char(0x307, (utf8proc_uint8_t *)p);
+            } else {
+                p += utf8proc_encode_char(utf8proc_tolower(cp), (utf8proc_uint8_t *)p);
+            }
             i += (size_t)k;
         }
         break;

@@ -141,11 +141,13 @@ static void test_parity_spm_unigram(void **s) { (void)s; parity_dir("tokenizers/
 static void test_parity_spm_legacy(void **s) { (void)s; parity_dir("tokenizers/spm-llama", 1, 8); }
 
 /* Pre-tokenizer and normalizer variants (every Split behaviour, invert, Digits, GPT-2's
- * ByteLevel regex with and without prefix space, NFKC/NFKD/NFD+NFC) on the tiny vocabulary. */
+ * ByteLevel regex with and without prefix space, NFKC/NFKD/NFD+NFC, NFKC+Lowercase, Strip
+ * both sides and right only, Replace) on the tiny vocabulary. */
 static void test_parity_variants(void **s) {
     (void)s;
     const char *v[] = {"gpt2", "gpt2-prefix", "split-removed", "merged-prev", "merged-next", "contiguous",
-                       "invert", "digits", "digits-runs", "nfkc", "nfd-nfc", "nfkd"};
+                       "invert", "digits", "digits-runs", "nfkc", "nfd-nfc", "nfkd", "lowercase", "strip",
+                       "strip-right", "replace"};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         char rel[128];
         snprintf(rel, sizeof rel, "tokenizers/variants/%s", v[i]);
