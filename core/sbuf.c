@@ -31,6 +31,22 @@ void rlc_sbuf_printf(rlc_sbuf_t *b, const char *fmt, ...) {
     b->len += (size_t)n;
 }
 
+void rlc_sbuf_add(rlc_sbuf_t *b, const char *s, size_t n) {
+    if (b->failed) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->cap ? b->cap * 2 : 1024) + n;
+        char *ns = realloc(b->s, cap);
+        if (!ns) {
+            b->failed = 1;
+            return;
+        }
+        b->s = ns, b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
 char *rlc_sbuf_done(rlc_sbuf_t *b) {
     if (b->failed) {
         free(b->s);

@@ -1,8 +1,9 @@
-/* Chat templates without a Jinja engine: the template text from tokenizer_config.json is
- * recognised as one of a few families (ChatML/Qwen, Llama 3, Llama 3.1+, DeepSeek-R1) and
- * its parameters (default system prompt, date, <think> handling) are read from it; each
- * family is then rendered by C code that reproduces what transformers' apply_chat_template
- * renders for plain system/user/assistant(/tool) conversations. */
+/* Chat templates. The model's own template (tokenizer_config.json's chat_template) is
+ * rendered by the Jinja interpreter (jinja*.c, through chat_jinja.c). Beside it, the template
+ * text is recognised as one of a few families (ChatML/Qwen, Llama 3, Llama 3.1+, DeepSeek-R1)
+ * whose built-in renderers reproduce transformers' output for plain conversations: they serve
+ * `--chat-format NAME` (forcing a format, e.g. qwen-math) and a template the interpreter
+ * cannot run. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 #include <time.h>
 
 #include "core/err.h"
+#include "core/log.h"
+#include "tokenizer/jinja.h"
 #include "tokenizer/tok_internal.h"
 
 #define QWEN_DEFAULT_SYSTEM "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
@@ -21,6 +24,7 @@ void tok_chat_clear(tok_chat_t *c) {
     memcpy(keep, c->date_override, sizeof keep); /* a pinned date outlives a template change */
     free(c->source);
     free(c->default_system);
+    jinja_free(c->jinja);
     memset(c, 0, sizeof *c);
     memcpy(c->date_override, keep, sizeof keep);
 }
@@ -116,6 +120,15 @@ int tok_set_chat_template(tok_t *t, const char *jinja) {
     t->chat.source = rlc_strdup(jinja);
     if (!t->chat.source) return RLC_ENOMEM;
     tok_chat_detect(&t->chat);
+    int rc = jinja_compile(jinja, &t->chat.jinja);
+    if (rc == RLC_ENOMEM) return rc;
+    if (rc) { /* rendered by its recognised family, or refused at use with this message */
+        snprintf(t->chat.jinja_err, sizeof t->chat.jinja_err, "%s", rlc_errmsg());
+        rlc_err_clear();
+        if (t->chat.family)
+            LOG_WARN("%s; the template is rendered as the built-in '%s' format instead", t->chat.jinja_err,
+                     t->chat.family);
+    }
     return 0;
 }
 
@@ -290,9 +303,9 @@ int tok_chat_apply(const tok_t *t, const tok_msg_t *msgs, int n, int add_generat
     if (!family) {
         if (!c->source)
             return rlc_errc(RLC_EINVAL, "chat: the tokenizer has no chat_template; choose a format (" FAMILIES ")");
+        if (c->jinja) return tok_chat_render_msgs(t, msgs, n, add_generation_prompt, out); /* the model's own */
         if (!c->family)
-            return rlc_errc(RLC_EUNSUP, "chat: the tokenizer's chat_template is not recognised (not ChatML, Llama 3 or "
-                                        "DeepSeek-R1); choose a format explicitly (" FAMILIES ")");
+            return rlc_errc(RLC_EUNSUP, "chat: %s; choose a format explicitly (" FAMILIES ")", c->jinja_err);
         family = c->family;
     }
     const char *bos = "";

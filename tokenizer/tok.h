@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 typedef struct tok tok_t; /* opaque */
 
 /* path: a model directory, a tokenizer.json or a tokenizer.model. Beside it, when present,
@@ -67,6 +69,13 @@ const char *tok_chat_family(const tok_t *t);
  * apply_chat_template(date_string=...) sets it; NULL restores the template's own (its
  * fixed date, or today's for Llama 3.2 templates). Pin it for reproducible prompts. */
 int tok_set_chat_date(tok_t *t, const char *date);
+/* The model's own chat template (Jinja) over messages given as JSON: an array of objects
+ * with role and content plus whatever the template reads (tool_calls, reasoning_content,
+ * name, ...); extra (may be NULL) holds more variables as transformers passes them (tools,
+ * documents, enable_thinking, date_string, ...). bos_token/eos_token/pad_token and
+ * add_generation_prompt are set as apply_chat_template sets them. */
+int tok_chat_render_json(const tok_t *t, const cJSON *messages, const cJSON *extra, int add_generation_prompt,
+                         char **out);
 /* Replace the chat template (Jinja source) and re-detect its family; NULL clears it.
  * Returns 0 even when the template is not recognised (tok_chat_family then gives NULL). */
 int tok_set_chat_template(tok_t *t, const char *jinja);

@@ -110,8 +110,12 @@ typedef struct {
     int llama_today;      /* Llama 3.2: date is today's (strftime_now) */
     char date[32];        /* Llama 3.1: "26 Jul 2024" */
     char date_override[32]; /* tok_set_chat_date; "" = none */
+    struct jinja *jinja;    /* the template compiled (chat_jinja.c), or NULL */
+    char jinja_err[320];    /* why it did not compile */
 } tok_chat_t;
 void tok_chat_detect(tok_chat_t *c);
+/* tok_chat_render_json over plain role/content messages (chat_jinja.c). */
+int tok_chat_render_msgs(const tok_t *t, const tok_msg_t *msgs, int n, int add_generation_prompt, char **out);
 void tok_chat_clear(tok_chat_t *c);
 
 enum { TOK_KIND_BPE = 1, TOK_KIND_SPM = 2 };

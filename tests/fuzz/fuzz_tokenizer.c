@@ -1,7 +1,8 @@
 /* Fuzz target: tokenizer encode/decode/chat on arbitrary bytes, and tokenizer.json loading
  * from arbitrary bytes. Valid UTF-8 must round-trip exactly (with the tokenizer that has no
  * normalizer and no stripping added tokens); anything else must fail with an error, never crash. The first byte picks
- * the operation; an input starting with '{' is loaded as a tokenizer.json. Fixture tokenizers come from $RLC_FIXTURES (or the source tree). */
+ * the operation; an input starting with '{' is loaded as a tokenizer.json, one starting with 'J' is a chat template
+ * for the Jinja interpreter. Fixture tokenizers come from $RLC_FIXTURES (or the source tree). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "tokenizer/jinja.h"
 #include "tokenizer/tok.h"
 
 static tok_t *toks[3]; /* loaded once for the whole run (fuzz harness only) */
@@ -51,9 +53,33 @@ static void roundtrip(const tok_t *t, const uint8_t *d, size_t n, int exact) {
     free(ids);
 }
 
+/* A chat template from arbitrary bytes: compiled, then rendered over a small conversation
+ * with tools; errors are fine, crashes and hangs are not. */
+static void jinja_case(const uint8_t *d, size_t n) {
+    char *src = malloc(n + 1);
+    memcpy(src, d, n);
+    src[n] = 0;
+    jinja_t *j;
+    if (!jinja_compile(src, &j)) {
+        cJSON *ctx = cJSON_Parse("{\"messages\": [{\"role\": \"system\", \"content\": \"s\"}, {\"role\": \"user\", "
+                                 "\"content\": \"u <think>x</think>\"}, {\"role\": \"assistant\", \"content\": null, "
+                                 "\"tool_calls\": [{\"function\": {\"name\": \"f\", \"arguments\": {\"a\": [1, 2.5]}}}]}], "
+                                 "\"tools\": [{\"name\": \"f\"}], \"add_generation_prompt\": true, \"bos_token\": \"<s>\"}");
+        char *out;
+        if (!jinja_render(j, ctx, &out)) free(out);
+        cJSON_Delete(ctx);
+        jinja_free(j);
+    }
+    free(src);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     load_all();
     if (size < 2) return 0;
+    if (data[0] == 'J') { /* a Jinja template */
+        jinja_case(data + 1, size - 1);
+        return 0;
+    }
     int op = data[0] == '{' ? 4 : data[0] % 4, which = data[1] % 3;
     const uint8_t *d = op == 4 ? data : data + 2;
     size_t n = op == 4 ? size : size - 2;

@@ -1,4 +1,4 @@
-# Fuzz target for the tokenizer (encode/decode/chat/tokenizer.json loading) under ASan+UBSan.
+# Fuzz target for the tokenizer (encode/decode/chat/tokenizer.json loading/Jinja templates) under ASan+UBSan.
 # Included by tests/fuzz/CMakeLists.txt; sources are compiled here with the sanitizers.
 pkg_check_modules(FUZZ_PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(FUZZ_UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
@@ -10,5 +10,7 @@ rlc_fuzz(fuzz_tokenizer TARGET ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_tokenizer.c
   LIBS PkgConfig::FUZZ_PCRE2 PkgConfig::FUZZ_UTF8PROC PkgConfig::FUZZ_SPM Threads::Threads
   SEEDS ${CMAKE_SOURCE_DIR}/tests/fixtures/tokenizers/tiny-chatml/tokenizer.json
         ${CMAKE_SOURCE_DIR}/tests/fixtures/tokenizers/templates.json
+        ${CMAKE_CURRENT_SOURCE_DIR}/seeds/qwen3.jinja ${CMAKE_CURRENT_SOURCE_DIR}/seeds/llama31.jinja
+        ${CMAKE_CURRENT_SOURCE_DIR}/seeds/r1.jinja
   SECONDS 20)
 target_compile_definitions(fuzz_tokenizer PRIVATE RLC_FIXTURE_DIR="${CMAKE_SOURCE_DIR}/tests/fixtures")

@@ -1,0 +1,63 @@
+/* The model's own chat template through the Jinja interpreter, with the variables
+ * transformers' apply_chat_template passes: messages, tools and documents (None unless
+ * given), add_generation_prompt, the tokenizer's special tokens (bos_token, eos_token, ...),
+ * and the caller's extra variables (enable_thinking, date_string, ...). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "tokenizer/jinja.h"
+#include "tokenizer/tok_internal.h"
+
+static int add_token(cJSON *ctx, const tok_t *t, const char *key, int32_t id) {
+    const char *b;
+    size_t n;
+    if (id < 0 || tok_token_bytes(t, id, &b, &n)) return 0;
+    char *s = malloc(n + 1);
+    if (!s) return RLC_ENOMEM;
+    memcpy(s, b, n), s[n] = 0;
+    int ok = cJSON_AddStringToObject(ctx, key, s) != NULL;
+    free(s);
+    return ok ? 0 : RLC_ENOMEM;
+}
+
+int tok_chat_render_json(const tok_t *t, const cJSON *messages, const cJSON *extra, int add_generation_prompt,
+                         char **out) {
+    *out = NULL;
+    const tok_chat_t *c = &t->chat;
+    if (!c->source) return rlc_errc(RLC_EINVAL, "chat: the tokenizer has no chat_template");
+    if (!c->jinja) return rlc_errc(RLC_EUNSUP, "chat: %s", c->jinja_err);
+    if (!cJSON_IsArray(messages)) return rlc_errc(RLC_EINVAL, "chat: messages must be a JSON array");
+    if (extra && !cJSON_IsObject(extra)) return rlc_errc(RLC_EINVAL, "chat: the template variables must be an object");
+    cJSON *ctx = cJSON_CreateObject();
+    int rc = ctx ? 0 : RLC_ENOMEM;
+    if (!rc && (!cJSON_AddItemToObject(ctx, "messages", cJSON_Duplicate(messages, 1)) || !cJSON_AddNullToObject(ctx, "tools") ||
+                !cJSON_AddNullToObject(ctx, "documents") ||
+                !cJSON_AddBoolToObject(ctx, "add_generation_prompt", add_generation_prompt)))
+        rc = RLC_ENOMEM;
+    if (!rc) rc = add_token(ctx, t, "bos_token", t->bos);
+    if (!rc) rc = add_token(ctx, t, "eos_token", t->eos);
+    if (!rc) rc = add_token(ctx, t, "pad_token", t->pad);
+    if (!rc && c->date_override[0] && !cJSON_AddStringToObject(ctx, "date_string", c->date_override)) rc = RLC_ENOMEM;
+    for (const cJSON *e = extra ? extra->child : NULL; !rc && e; e = e->next) { /* the caller's win */
+        cJSON_DeleteItemFromObjectCaseSensitive(ctx, e->string);
+        if (!cJSON_AddItemToObject(ctx, e->string, cJSON_Duplicate(e, 1))) rc = RLC_ENOMEM;
+    }
+    if (!rc) rc = jinja_render(c->jinja, ctx, out);
+    cJSON_Delete(ctx);
+    return rc;
+}
+
+int tok_chat_render_msgs(const tok_t *t, const tok_msg_t *msgs, int n, int add_generation_prompt, char **out) {
+    cJSON *arr = cJSON_CreateArray();
+    int rc = arr ? 0 : RLC_ENOMEM;
+    for (int i = 0; i < n && !rc; i++) {
+        cJSON *m = cJSON_CreateObject();
+        if (!m || !cJSON_AddItemToArray(arr, m) || !cJSON_AddStringToObject(m, "role", msgs[i].role) ||
+            !cJSON_AddStringToObject(m, "content", msgs[i].content))
+            rc = RLC_ENOMEM;
+    }
+    if (!rc) rc = tok_chat_render_json(t, arr, NULL, add_generation_prompt, out);
+    cJSON_Delete(arr);
+    return rc;
+}

@@ -1,0 +1,60 @@
+/* Private to tokenizer/jinja_eval.c and jinja_filters.c: Jinja values (Python's None, bool,
+ * int, float, str, list, dict, plus Jinja's undefined, namespaces and callables), allocated
+ * from the render's pool and freed with it. */
+#pragma once
+#include <stddef.h>
+
+#include "core/sbuf.h"
+#include "tokenizer/jinja_internal.h"
+
+enum { V_UNDEF = 0, V_NONE, V_BOOL, V_INT, V_FLOAT, V_STR, V_LIST, V_DICT, V_FUNC };
+
+typedef struct jv jv_t;
+struct jv {
+    int k;
+    long long i;     /* BOOL, INT */
+    double f;        /* FLOAT */
+    char *s;         /* STR (NUL-terminated), FUNC name */
+    size_t n;        /* STR bytes */
+    jv_t **items;    /* LIST items, DICT values */
+    char **keys;     /* DICT keys (insertion order) */
+    int len, cap;
+    int ns;          /* DICT: a namespace() (attributes may be set) */
+    int tuple;       /* LIST: a tuple (repr with parentheses: dict items) */
+    jv_t *self;      /* FUNC: the bound object of a method */
+};
+
+typedef struct {
+    void **ptrs;
+    int n, cap;
+    int rc;          /* first allocation failure */
+} jpool_t;
+
+void *jp_alloc(jpool_t *p, size_t n);
+jv_t *jv_new(jpool_t *p, int k);
+jv_t *jv_str(jpool_t *p, const char *s, size_t n);
+jv_t *jv_int(jpool_t *p, long long i);
+jv_t *jv_bool(jpool_t *p, int b);
+int jv_push(jpool_t *p, jv_t *list, jv_t *v);
+int jv_set(jpool_t *p, jv_t *dict, const char *key, jv_t *v);
+jv_t *jv_get(const jv_t *dict, const char *key); /* NULL when absent */
+int jv_truthy(const jv_t *v);
+int jv_equal(const jv_t *a, const jv_t *b);
+/* Python str(v) appended to b (undefined: nothing). */
+void jv_str_into(rlc_sbuf_t *b, const jv_t *v);
+/* json.dumps(v, ensure_ascii=False, indent=indent (<0: none), sort_keys) appended to b. */
+int jv_json(rlc_sbuf_t *b, const jv_t *v, int indent, int sort_keys);
+/* Code points in a UTF-8 string. */
+size_t jv_cplen(const char *s, size_t n);
+
+/* Filters and tests (jinja_filters.c): the result of name(v, args...) into *out; an unknown
+ * name is an error naming the line. */
+typedef struct {
+    jv_t **args;
+    char **kw;
+    int n;
+} jargs_t;
+int jinja_filter(jpool_t *p, const char *name, jv_t *v, const jargs_t *a, int line, jv_t **out);
+int jinja_test(jpool_t *p, const char *name, jv_t *v, const jargs_t *a, int line, int *out);
+/* A method of a str or dict value (x.strip(), x.get(k), ...). */
+int jinja_method(jpool_t *p, jv_t *self, const char *name, const jargs_t *a, int line, jv_t **out);
