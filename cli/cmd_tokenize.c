@@ -28,20 +28,32 @@ static int tokenize_one(const tok_t *t, const char *text, size_t len, int specia
     return 0;
 }
 
-/* --chat '[{"role": "user", "content": "..."}]' */
-static int render_chat(const tok_t *t, const char *js, const char *family, int gen, char **out) {
+/* --chat '[{"role": "user", "content": "..."}]': the model's own template (any message fields
+ * it reads: tool_calls, reasoning_content, ...; --chat-vars adds variables such as tools or
+ * enable_thinking), or a built-in format with --chat-format. */
+static int render_chat(const tok_t *t, const char *js, const char *family, const char *vars, int gen, char **out) {
     cJSON *arr = rlc_json_parse(js, strlen(js), "--chat");
     if (!arr) return RLC_EINVAL;
-    tok_msg_t *m = NULL;
-    int n = 0, rc = cli_messages_from_json(arr, "--chat", &m, &n);
-    if (!rc) rc = tok_chat_apply(t, m, n, gen, family, out);
-    free(m);
+    int rc = 0;
+    if (!family || !*family || !strcmp(family, "auto")) {
+        cJSON *extra = vars ? rlc_json_parse(vars, strlen(vars), "--chat-vars") : NULL;
+        if (vars && !extra) rc = RLC_EINVAL;
+        else rc = tok_chat_render_json(t, arr, extra, gen, out);
+        cJSON_Delete(extra);
+    } else {
+        tok_msg_t *m = NULL;
+        int n = 0;
+        rc = vars ? rlc_errc(RLC_EINVAL, "--chat-vars needs the model's own template (no --chat-format)")
+                  : cli_messages_from_json(arr, "--chat", &m, &n);
+        if (!rc) rc = tok_chat_apply(t, m, n, gen, family, out);
+        free(m);
+    }
     cJSON_Delete(arr);
     return rc;
 }
 
 int cmd_tokenize(int argc, char **argv) {
-    const char *path = NULL, *text = NULL, *file = NULL, *chat = NULL, *family = NULL, *date = NULL;
+    const char *path = NULL, *text = NULL, *file = NULL, *chat = NULL, *family = NULL, *date = NULL, *vars = NULL;
     int json = 0, special = 0, render = 0, nogen = 0, info = 0;
     cli_opt_t opts[] = {
         {"--tokenizer", OPT_STR, &path, "model directory, tokenizer.json or tokenizer.model", 1, 0},
@@ -49,8 +61,11 @@ int cmd_tokenize(int argc, char **argv) {
         {"--file", OPT_STR, &file, "tokenize every line of this file (one output line each; - for stdin)", 0, 0},
         {"--chat", OPT_STR, &chat, "JSON messages [{\"role\":..,\"content\":..}] rendered with the chat template", 0, 0},
         {"--chat-format", OPT_STR, &family,
-         "chat family: chatml, qwen, qwen-math, llama3, llama3.1, deepseek-r1, plain (default: from the template)", 0, 0},
+         "a built-in format instead of the model's template: chatml, qwen, qwen-math, llama3, llama3.1, deepseek-r1, "
+         "plain", 0, 0},
         {"--chat-date", OPT_STR, &date, "with --chat: the date Llama 3.1+ system blocks show (\"26 Jul 2024\")", 0, 0},
+        {"--chat-vars", OPT_STR, &vars,
+         "with --chat: more template variables as JSON ({\"enable_thinking\": false, \"tools\": [...]})", 0, 0},
         {"--no-generation-prompt", OPT_FLAG, &nogen, "with --chat: do not open an assistant turn", 0, 0},
         {"--render", OPT_FLAG, &render, "with --chat: print the rendered prompt instead of ids", 0, 0},
         {"--special", OPT_FLAG, &special, "add the tokenizer's BOS/EOS (post-processor / add_bos_token)", 0, 0},
@@ -87,7 +102,7 @@ int cmd_tokenize(int argc, char **argv) {
         rc = tokenize_one(t, text, strlen(text), special, json);
     } else if (chat) {
         char *prompt;
-        rc = render_chat(t, chat, family, !nogen, &prompt);
+        rc = render_chat(t, chat, family, vars, !nogen, &prompt);
         if (!rc) {
             if (render) fputs(prompt, stdout);
             else rc = tokenize_one(t, prompt, strlen(prompt), special, json);

@@ -29,6 +29,14 @@ int tok_chat_render_json(const tok_t *t, const cJSON *messages, const cJSON *ext
     if (!c->jinja) return rlc_errc(RLC_EUNSUP, "chat: %s", c->jinja_err);
     if (!cJSON_IsArray(messages)) return rlc_errc(RLC_EINVAL, "chat: messages must be a JSON array");
     if (extra && !cJSON_IsObject(extra)) return rlc_errc(RLC_EINVAL, "chat: the template variables must be an object");
+    int i = 0;
+    for (const cJSON *m = messages->child; m; m = m->next, i++) { /* what every template reads */
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        if (!cJSON_IsObject(m) || !cJSON_IsString(role) || !role->valuestring[0])
+            return rlc_errc(RLC_EINVAL, "chat: message %d has no \"role\"", i + 1);
+        if (!cJSON_GetObjectItemCaseSensitive(m, "content") && !cJSON_GetObjectItemCaseSensitive(m, "tool_calls"))
+            return rlc_errc(RLC_EINVAL, "chat: message %d has no \"content\"", i + 1);
+    }
     cJSON *ctx = cJSON_CreateObject();
     int rc = ctx ? 0 : RLC_ENOMEM;
     if (!rc && (!cJSON_AddItemToObject(ctx, "messages", cJSON_Duplicate(messages, 1)) || !cJSON_AddNullToObject(ctx, "tools") ||
