@@ -10,7 +10,7 @@
 
 typedef struct {
     double correct, wrong, no_answer;
-    int flags, after_think, truncated_wrong;
+    int flags, after_think, truncated_wrong, require_think_close;
     char answer_key[64];
     math_opts_t mo;
 } math_state_t;
@@ -57,6 +57,16 @@ int rlc_reward_parse_extract(const cJSON *v, int *flags, const char *what) {
     return 0;
 }
 
+/* The rollout opened a <think> block (in its completion, or its prompt ends inside one, as
+ * R1-style generation prompts do) and never closed it. */
+static int think_open(const rlc_rollout_t *r) {
+    if (strstr(r->completion, "</think>")) return 0;
+    if (strstr(r->completion, "<think>")) return 1;
+    const char *p = r->prompt, *last = NULL;
+    for (const char *q = p ? strstr(p, "<think>") : NULL; q; q = strstr(q + 1, "<think>")) last = q;
+    return last && !strstr(last, "</think>");
+}
+
 static int math_score(rlc_reward_t *self, const rlc_reward_ctx_t *ctx, const rlc_rollout_t *r, int n, float *out,
                       float *const *tok_out, rlc_metrics_t *metrics) {
     (void)ctx;
@@ -71,6 +81,8 @@ static int math_score(rlc_reward_t *self, const rlc_reward_ctx_t *ctx, const rlc
                             sizeof ans);
         int found = ans[0] != 0;
         if (s->truncated_wrong && r[i].finish == RLC_FINISH_LENGTH) ok = 0;
+        if (s->after_think && s->require_think_close && think_open(&r[i]))
+            ok = found = 0; /* still thinking when it stopped: unfinished, whatever it boxed */
         out[i] = (float)(ok ? s->correct : found ? s->wrong : s->no_answer);
         if (metrics) {
             rc = rlc_metrics_add(metrics, "accuracy", ok);
@@ -85,7 +97,8 @@ static void math_destroy(rlc_reward_t *self) { free(self->state); }
 
 int rlc_reward_math_create(rlc_reward_t *r, const cJSON *o) {
     static const char *const keys[] = {"correct", "wrong",   "no_answer",   "answer_key", "extract",         "percent",
-                                       "percent_strict", "chains", "rel_tol", "after_think", "truncated_wrong", NULL};
+                                       "percent_strict", "chains", "rel_tol", "after_think", "truncated_wrong",
+                                       "require_think_close", NULL};
     const char *what = "reward math options";
     math_state_t *s = rlc_calloc(1, sizeof *s);
     if (!s) return RLC_ENOMEM;
@@ -115,6 +128,7 @@ int rlc_reward_math_create(rlc_reward_t *r, const cJSON *o) {
         (rc = rlc_json_get_num(o, "rel_tol", &s->mo.rel_tol, 0, what)) < 0 ||
         (rc = rlc_json_get_bool(o, "after_think", &s->after_think, 0, what)) < 0 ||
         (rc = rlc_json_get_bool(o, "truncated_wrong", &s->truncated_wrong, 0, what)) < 0 ||
+        (rc = rlc_json_get_bool(o, "require_think_close", &s->require_think_close, 0, what)) < 0 ||
         (rc = rlc_reward_parse_extract(cJSON_GetObjectItemCaseSensitive(o, "extract"), &s->flags, what)) < 0)
         return rc;
     if (has_na == 1) s->no_answer = s->wrong;

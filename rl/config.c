@@ -144,6 +144,8 @@ static const rl_config_key_t KEYS[] = {
     K("run_dir", run_dir, STR, S_PATH, "runs/rl", "run directory: config, metrics, samples, checkpoints"),
     K("ref_model", ref_model, STR, S_PATH, "", "reference model directory; empty = the initial policy"),
     K("template", template_name, STR, S_PATH, "qwen-math-cot", "prompt template: qwen-math-cot, boxed, r1, dapo or raw"),
+    K("chat_vars", chat_vars, STR, S_PATH, "",
+      "variables for the model's chat template, a JSON object (e.g. {\"enable_thinking\": false})"),
     K("reward", reward, STR, S_PATH, "math", "reward function"),
     K("eval_data", eval_data, STR, S_PATH, "", "held-out prompts for eval_every (JSONL)"),
 };

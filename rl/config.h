@@ -95,6 +95,7 @@ typedef struct {
     char *dist; /* data-parallel transport: auto | none | mpi | nccl (dist/dist.h) */
     /* paths and names */
     char *model, *data, *run_dir, *ref_model, *template_name, *reward, *eval_data;
+    char *chat_vars; /* JSON object of chat-template variables ("" = none) */
     unsigned char set_[RL_KEYS_MAX]; /* keys set other than by default (rl/keys.h) */
 } rl_config_t;
 

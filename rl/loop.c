@@ -183,6 +183,7 @@ static int setup_models(rl_ctx_t *c, const char *ckdir) {
     if (rc) return rc;
     c->policy->recompute = cfg->recompute;
     if ((rc = tok_load(&c->tok, ckdir ? ckdir : cfg->model))) return rc;
+    if ((rc = tok_set_chat_vars(c->tok, cfg->chat_vars))) return rlc_err_ctx(rc, "chat_vars");
     if (cfg->kl_coef > 0) {
         const char *refp = cfg->ref_model && cfg->ref_model[0] ? cfg->ref_model : cfg->model;
         if ((rc = rlc_model_load(&c->ref, refp, c->be)) || (rc = check_fits(c->ref, c->policy, "ref_model", refp)))

@@ -47,10 +47,12 @@ int tok_chat_render_json(const tok_t *t, const cJSON *messages, const cJSON *ext
     if (!rc) rc = add_token(ctx, t, "eos_token", t->eos);
     if (!rc) rc = add_token(ctx, t, "pad_token", t->pad);
     if (!rc && c->date_override[0] && !cJSON_AddStringToObject(ctx, "date_string", c->date_override)) rc = RLC_ENOMEM;
-    for (const cJSON *e = extra ? extra->child : NULL; !rc && e; e = e->next) { /* the caller's win */
-        cJSON_DeleteItemFromObjectCaseSensitive(ctx, e->string);
-        if (!cJSON_AddItemToObject(ctx, e->string, cJSON_Duplicate(e, 1))) rc = RLC_ENOMEM;
-    }
+    const cJSON *layers[2] = {t->chat_vars, extra}; /* the tokenizer's, then the caller's (which win) */
+    for (int k = 0; k < 2; k++)
+        for (const cJSON *e = layers[k] ? layers[k]->child : NULL; !rc && e; e = e->next) {
+            cJSON_DeleteItemFromObjectCaseSensitive(ctx, e->string);
+            if (!cJSON_AddItemToObject(ctx, e->string, cJSON_Duplicate(e, 1))) rc = RLC_ENOMEM;
+        }
     if (!rc) rc = jinja_render(c->jinja, ctx, out);
     cJSON_Delete(ctx);
     return rc;
@@ -68,4 +70,17 @@ int tok_chat_render_msgs(const tok_t *t, const tok_msg_t *msgs, int n, int add_g
     if (!rc) rc = tok_chat_render_json(t, arr, NULL, add_generation_prompt, out);
     cJSON_Delete(arr);
     return rc;
+}
+
+int tok_set_chat_vars(tok_t *t, const char *json) {
+    cJSON_Delete(t->chat_vars);
+    t->chat_vars = NULL;
+    if (!json || !*json) return 0;
+    cJSON *v = cJSON_Parse(json);
+    if (!cJSON_IsObject(v)) {
+        cJSON_Delete(v);
+        return rlc_errc(RLC_EINVAL, "chat template variables must be a JSON object (got '%.60s')", json);
+    }
+    t->chat_vars = v;
+    return 0;
 }

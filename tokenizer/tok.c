@@ -291,6 +291,7 @@ void tok_free(tok_t *t) {
     free(t->eos_ids);
     free(t->spm_specials);
     tok_chat_clear(&t->chat);
+    cJSON_Delete(t->chat_vars);
     free(t);
 }
 

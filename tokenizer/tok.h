@@ -76,6 +76,9 @@ int tok_set_chat_date(tok_t *t, const char *date);
  * add_generation_prompt are set as apply_chat_template sets them. */
 int tok_chat_render_json(const tok_t *t, const cJSON *messages, const cJSON *extra, int add_generation_prompt,
                          char **out);
+/* Variables every rendering of the model's template gets (a JSON object as text, e.g.
+ * {"enable_thinking": false}); a call's own extra variables win. NULL or "" clears them. */
+int tok_set_chat_vars(tok_t *t, const char *json);
 /* Replace the chat template (Jinja source) and re-detect its family; NULL clears it.
  * Returns 0 even when the template is not recognised (tok_chat_family then gives NULL). */
 int tok_set_chat_template(tok_t *t, const char *jinja);

@@ -5,6 +5,7 @@
  * tok.c; hf_json.c; chat.c, bpe.c, pretok.c; vocab.c, normalize.c, util.c — a file calls
  * only files below it. Nothing outside tokenizer/ includes this. */
 #pragma once
+#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -159,6 +160,7 @@ struct tok {
     int32_t *eos_ids;
     int n_eos;
     tok_chat_t chat;
+    cJSON *chat_vars; /* template variables set for every rendering (tok_set_chat_vars) */
 };
 
 enum { TOKF_PRESENT = 1, TOKF_SPECIAL = 2, TOKF_ADDED = 4 };

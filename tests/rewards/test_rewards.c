@@ -62,6 +62,19 @@ static void test_math_reward(void **state) {
     assert_int_equal(rlc_reward_score(r, NULL, t, 2, out, NULL, NULL), 0);
     assert_true(out[0] == 0.0f && out[1] == 0.0f);
     rlc_reward_free(r);
+    /* a thinking model that never closed </think> is unfinished, even with a right box inside */
+    r = make("{\"name\": \"math\", \"options\": {\"after_think\": true, \"require_think_close\": true, "
+             "\"no_answer\": -1}}");
+    rlc_rollout_t th[4] = {ro("<think>so \\boxed{0.5}", m), ro("<think>hmm</think> \\boxed{0.5}", m),
+                           ro("\\boxed{0.5}", m), ro("so \\boxed{0.5}", m)};
+    th[3].prompt = "<｜User｜>q<｜Assistant｜><think>\n"; /* R1: the prompt opens the block */
+    assert_int_equal(rlc_reward_score(r, NULL, th, 4, out, NULL, NULL), 0);
+    assert_true(out[0] == -1.0f && out[1] == 1.0f && out[2] == 1.0f && out[3] == -1.0f);
+    rlc_reward_free(r);
+    r = make("{\"name\": \"math\", \"options\": {\"after_think\": true}}"); /* without it: graded as a whole */
+    assert_int_equal(rlc_reward_score(r, NULL, th, 1, out, NULL, NULL), 0);
+    assert_true(out[0] == 1.0f);
+    rlc_reward_free(r);
     /* gold answers may be numbers (AIME) and under another key */
     cJSON *m2 = cJSON_CreateObject();
     cJSON_AddNumberToObject(m2, "gold", 204);

@@ -205,6 +205,36 @@ static void test_jinja_parity(void **s) {
     assert_int_equal(bad, 0);
 }
 
+/* Template variables set on the tokenizer (chat_vars): Qwen3's enable_thinking switch. */
+static void test_chat_vars(void **s) {
+    (void)s;
+    rlc_jsonl_t r;
+    assert_int_equal(rlc_jsonl_open(&r, fixture("tokenizers/jinja.jsonl")), 0);
+    cJSON *o;
+    assert_int_equal(rlc_jsonl_next(&r, &o), 1); /* the first case carries the Qwen3-style template */
+    rlc_jsonl_close(&r);
+    tok_t *t = load("tokenizers/bpe-qwen");
+    assert_int_equal(tok_set_chat_template(t, cJSON_GetObjectItem(o, "template")->valuestring), 0);
+    tok_msg_t m = {"user", "Hi"};
+    char *out;
+    assert_int_equal(tok_set_chat_vars(t, "{\"enable_thinking\": false}"), 0);
+    assert_int_equal(tok_chat_apply(t, &m, 1, 1, NULL, &out), 0);
+    assert_string_equal(out, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
+    free(out);
+    cJSON *extra = cJSON_Parse("{\"enable_thinking\": true}"), *msgs = cJSON_Parse("[{\"role\": \"user\", \"content\": \"Hi\"}]");
+    assert_int_equal(tok_chat_render_json(t, msgs, extra, 1, &out), 0); /* the call's own variables win */
+    assert_string_equal(out, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    free(out);
+    assert_int_equal(tok_set_chat_vars(t, NULL), 0);
+    assert_int_equal(tok_chat_apply(t, &m, 1, 1, NULL, &out), 0);
+    assert_string_equal(out, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    free(out);
+    assert_int_not_equal(tok_set_chat_vars(t, "[1]"), 0);
+    assert_non_null(strstr(rlc_errmsg(), "JSON object"));
+    cJSON_Delete(extra), cJSON_Delete(msgs), cJSON_Delete(o);
+    tok_free(t);
+}
+
 /* Chat renderings of the real templates vs transformers' apply_chat_template. */
 static void test_chat_parity(void **s) {
     (void)s;
@@ -615,7 +645,7 @@ int main(void) {
         cmocka_unit_test(test_parity_llama3), cmocka_unit_test(test_parity_tiny),
         cmocka_unit_test(test_parity_spm_bpe), cmocka_unit_test(test_parity_spm_unigram),
         cmocka_unit_test(test_parity_spm_legacy),
-        cmocka_unit_test(test_parity_variants), cmocka_unit_test(test_parity_spm_json), cmocka_unit_test(test_jinja_parity), cmocka_unit_test(test_chat_parity),   cmocka_unit_test(test_chat_families),
+        cmocka_unit_test(test_parity_variants), cmocka_unit_test(test_parity_spm_json), cmocka_unit_test(test_jinja_parity), cmocka_unit_test(test_chat_vars), cmocka_unit_test(test_chat_parity),   cmocka_unit_test(test_chat_families),
         cmocka_unit_test(test_special_ids),   cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_long_runs),     cmocka_unit_test(test_partial_utf8),
         cmocka_unit_test(test_threads),       cmocka_unit_test(test_config_files),
