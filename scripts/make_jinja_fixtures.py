@@ -52,6 +52,7 @@ SNIPPETS = [
     ("scopes", "{% set x = 1 %}{% for i in [1, 2] %}{% set x = x + i %}{{ x }}{% endfor %}{{ x }}|{% set ns = namespace(n=0, s='') %}{% for i in [1, 2, 3] %}{% set ns.n = ns.n + i %}{% set ns.s = ns.s ~ i %}{% endfor %}{{ ns.n }}{{ ns.s }}|{% if true %}{% set y = 'in-if' %}{% endif %}{{ y }}|{% set blk %}B{{ x }}{% endset %}{{ blk }}|{{ 'yes' if x == 1 else 'no' }}{{ 'u' if false }}|{{ not x == 2 }}{{ x != 1 or 'r' }}{{ x and 'and' }}|{{ d.get('a') }}{{ d.get('zz', 'none') }}{{ d['b'] }}{{ d.keys() | list }}{{ d.values() | list }}|{{ {'a': 1}.items() | list }}", {"d": {"a": 1, "b": [2]}}),
     ("raise", "{% if messages | length == 0 %}{{ raise_exception('no messages!') }}{% endif %}ok", {"messages": []}),
     ("undefined-add", "{{ 'a' + nothing }}", {}),
+    ("macro", "{% macro render(m, prefix='> ', end='') %}{{ prefix }}{{ m.role }}: {{ m.content | trim }}{{ end }}\n{% endmacro %}{% for m in messages %}{{ render(m) }}{{ render(m, prefix='* ', end='.') }}{% endfor %}{{ render(messages[0], '# ') }}", {"messages": [{"role": "user", "content": " hi "}, {"role": "assistant", "content": "yo"}]}),
     ("generation", "{% for m in messages %}{% generation %}<{{ m.content }}>{% endgeneration %}{% endfor %}", {"messages": [{"content": "x"}]}),
 ]
 

@@ -81,10 +81,41 @@ static jv_t *kwarg(const jargs_t *a, const char *name, int pos) {
     return pos >= 0 && pos < a->n && !(a->kw && a->kw[pos]) ? a->args[pos] : NULL;
 }
 
-/* Global functions and bound methods. */
+static int exec_body(ev_t *E, const jbody_t *b);
+
+/* A macro call: its parameters bound (positional, then by name, then defaults) in a scope of
+ * its own, its body rendered into a string. */
+static int call_macro(ev_t *E, const js_t *m, const jargs_t *a, int line, jv_t **out) {
+    int base = E->ns, rc = push_scope(E), pos = 0;
+    jv_t *sc = rc ? NULL : E->scopes[E->ns - 1];
+    for (int i = 0; !rc && i < a->n; i++) {
+        const char *name = a->kw && a->kw[i] ? a->kw[i] : pos < m->nnames ? m->names[pos++] : NULL;
+        if (!name) rc = ERR(line, "too many arguments for macro '%s'", line, m->attr);
+        else rc = jv_set(&E->pool, sc, name, a->args[i]);
+    }
+    for (int k = 0; !rc && k < m->nnames; k++) {
+        if (jv_get(sc, m->names[k])) continue;
+        jv_t *v = NULL;
+        if (m->defaults[k] && (rc = eval(E, m->defaults[k], &v))) break;
+        rc = jv_set(&E->pool, sc, m->names[k], v ? v : jv_new(&E->pool, V_UNDEF));
+    }
+    rlc_sbuf_t keep = E->out;
+    memset(&E->out, 0, sizeof E->out);
+    if (!rc) rc = exec_body(E, &m->body);
+    char *t = rlc_sbuf_done(&E->out);
+    E->out = keep;
+    E->ns = base;
+    if (!rc && !t) rc = RLC_ENOMEM;
+    if (!rc) *out = jv_str(&E->pool, t, strlen(t));
+    free(t);
+    return rc ? rc : *out ? 0 : RLC_ENOMEM;
+}
+
+/* Global functions, bound methods and macros. */
 static int call(ev_t *E, jv_t *f, const jargs_t *a, int line, jv_t **out) {
     jpool_t *p = &E->pool;
     if (!f || f->k != V_FUNC) return ERR(line, "calling something that is not a function", line);
+    if (f->macro) return call_macro(E, f->macro, a, line, out);
     if (f->self) return jinja_method(p, f->self, f->s, a, line, out);
     if (!strcmp(f->s, "namespace") || !strcmp(f->s, "dict")) {
         jv_t *d = jv_new(p, V_DICT);
@@ -387,8 +418,6 @@ static int eval(ev_t *E, const jx_t *x, jv_t **out) {
     }
 }
 
-static int exec_body(ev_t *E, const jbody_t *b);
-
 /* The items a for loop walks: a list's items, a dict's keys, a string's characters. */
 static int loop_items(ev_t *E, jv_t *it, int line, jv_t **out) {
     if (!it || it->k == V_UNDEF || it->k == V_NONE) return ERR(line, "looping over an undefined value", line);
@@ -510,6 +539,12 @@ static int exec_body(ev_t *E, const jbody_t *b) {
         case S_FOR: rc = exec_for(E, s); break;
         case S_SET:
         case S_SETBLOCK: rc = exec_set(E, s); break;
+        case S_MACRO: { /* defined where it stands, in the current scope */
+            jv_t *f = jv_new(&E->pool, V_FUNC);
+            if (!f) rc = RLC_ENOMEM;
+            else f->macro = s, f->s = s->attr, rc = jv_set(&E->pool, E->scopes[E->ns - 1], s->attr, f);
+            break;
+        }
         case S_BREAK: E->brk = 1; break;
         case S_CONTINUE: E->cont = 1; break;
         default: rc = ERR(s->line, "statement not supported", s->line);

@@ -606,6 +606,29 @@ static int parse_stmt(ps_t *P, const char *w, js_t *s) {
         if ((rc = parse_expr(P, &s->e))) return rc;
         return at_end(P);
     }
+    if (!strcmp(w, "macro")) { /* {% macro name(a, b=default) %}...{% endmacro %} */
+        s->kind = S_MACRO;
+        tok_t_ t = next(P);
+        if (t.kind != T_NAME || !(s->attr = dup_n(t.s, t.n))) return perr(P, "expected a macro name", t);
+        if ((rc = expect_op(P, "("))) return rc;
+        while (!rc && !is_op(peek(P), ")")) {
+            tok_t_ a = next(P);
+            if (a.kind != T_NAME) return perr(P, "expected a parameter name", a);
+            char **nn = rlc_realloc(s->names, (size_t)(s->nnames + 1) * sizeof *nn);
+            jx_t **nd = rlc_realloc(s->defaults, (size_t)(s->nnames + 1) * sizeof *nd);
+            if (nn) s->names = nn;
+            if (nd) s->defaults = nd;
+            if (!nn || !nd) return RLC_ENOMEM;
+            s->defaults[s->nnames] = NULL;
+            if (!(s->names[s->nnames++] = dup_n(a.s, a.n))) return RLC_ENOMEM;
+            if (is_op(peek(P), "=")) next(P), rc = parse_expr(P, &s->defaults[s->nnames - 1]);
+            if (!rc && is_op(peek(P), ",")) next(P);
+        }
+        if (!rc) rc = expect_op(P, ")");
+        if (!rc) rc = at_end(P);
+        if (!rc) rc = parse_body(P, &s->body, "endmacro", which, sizeof which);
+        return rc ? rc : at_end(P);
+    }
     if (!strcmp(w, "break") || !strcmp(w, "continue")) {
         s->kind = w[0] == 'b' ? S_BREAK : S_CONTINUE;
         return at_end(P);

@@ -22,6 +22,7 @@ struct jv {
     int ns;          /* DICT: a namespace() (attributes may be set) */
     int tuple;       /* LIST: a tuple (repr with parentheses: dict items) */
     jv_t *self;      /* FUNC: the bound object of a method */
+    const js_t *macro; /* FUNC: a template macro */
 };
 
 typedef struct {
