@@ -165,6 +165,7 @@ static long long norm_index(long long i, long long n) { return i < 0 ? i + n : i
 static int index_of(ev_t *E, jv_t *o, jv_t *k, jv_t **out) {
     *out = NULL;
     if (!o) return 0;
+    if (o->gen) return rlc_errc(RLC_EINVAL, "chat template: indexing a generator (map/select/reject give one; add |list)");
     if (o->k == V_DICT && k && k->k == V_STR) *out = jv_get(o, k->s);
     else if (o->k == V_LIST && k && k->k == V_INT) {
         long long i = norm_index(k->i, o->len);
@@ -355,6 +356,7 @@ static int eval_lit(ev_t *E, const jx_t *x, jv_t **out) {
 static int eval_display(ev_t *E, const jx_t *x, jv_t **out) {
     jv_t *c = jv_new(&E->pool, x->kind == E_LIST ? V_LIST : V_DICT), *v, *k;
     if (!c) return RLC_ENOMEM;
+    c->tuple = x->kind == E_LIST && x->negated;
     for (int i = 0; i < x->nargs; i++) {
         int rc = eval(E, x->args[i], &k);
         if (rc) return rc;

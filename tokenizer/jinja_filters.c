@@ -169,6 +169,7 @@ static int select_items(jpool_t *p, jv_t *v, const jargs_t *a, int by_attr, int 
         }
         if (r == keep && jv_push(p, l, v->items[i])) return RLC_ENOMEM;
     }
+    if (l) l->gen = 1;
     return (*out = l) ? 0 : RLC_ENOMEM;
 }
 
@@ -185,7 +186,8 @@ static int join(jpool_t *p, jv_t *v, jv_t *sep, jv_t **out) {
     return *out ? 0 : RLC_ENOMEM;
 }
 
-static int tojson(jpool_t *p, jv_t *v, const jargs_t *a, jv_t **out) {
+static int tojson(jpool_t *p, jv_t *v, const jargs_t *a, int line, jv_t **out) {
+    if (v && v->gen) return ERR(line, "tojson of a generator (map/select/reject give one; add |list)", line);
     jv_t *ind = arg(a, "indent", 0), *sk = arg(a, "sort_keys", -1);
     rlc_sbuf_t b = {0};
     int rc = jv_json(&b, v, ind && ind->k == V_INT ? (int)ind->i : -1, jv_truthy(sk));
@@ -219,6 +221,7 @@ static int filter_seq(jpool_t *p, const char *f, jv_t *v, const jargs_t *a, int 
             }
             if (jv_push(p, l, x ? x : jv_new(p, V_UNDEF))) return RLC_ENOMEM;
         }
+        l->gen = 1;
         return *out = l, 0;
     }
     if (!strcmp(f, "first") || !strcmp(f, "last")) {
@@ -247,6 +250,7 @@ static int filter_seq(jpool_t *p, const char *f, jv_t *v, const jargs_t *a, int 
             for (int k = 0; f[0] == 'u' && k < l->len && !dup; k++) dup = jv_equal(l->items[k], x);
             if (!dup && jv_push(p, l, x)) return RLC_ENOMEM;
         }
+        l->gen = f[0] == 'u';
         return *out = l, 0;
     }
     if (!strcmp(f, "items")) {
@@ -260,8 +264,11 @@ int jinja_filter(jpool_t *p, const char *f, jv_t *v, const jargs_t *a, int line,
     *out = NULL;
     int rc = filter_seq(p, f, v, a, line, out);
     if (rc <= 0) return rc;
-    if (!strcmp(f, "tojson")) return tojson(p, v, a, out);
-    if (!strcmp(f, "length") || !strcmp(f, "count")) return (*out = jv_int(p, length(v))) ? 0 : RLC_ENOMEM;
+    if (!strcmp(f, "tojson")) return tojson(p, v, a, line, out);
+    if (!strcmp(f, "length") || !strcmp(f, "count")) {
+        if (v && v->gen) return ERR(line, "length of a generator (map/select/reject give one; add |list)", line);
+        return (*out = jv_int(p, length(v))) ? 0 : RLC_ENOMEM;
+    }
     if (!strcmp(f, "default") || !strcmp(f, "d")) {
         jv_t *d = arg(a, "default_value", 0), *b = arg(a, "boolean", 1);
         *out = (!v || v->k == V_UNDEF || (jv_truthy(b) && !jv_truthy(v))) ? (d ? d : jv_str(p, "", 0)) : v;

@@ -25,7 +25,7 @@ struct jx {
     jx_t **args;      /* call / filter / test arguments, list and dict items */
     char **kw;        /* keyword names of args (NULL entries: positional) */
     int nargs;
-    int negated;      /* E_TEST: "is not" */
+    int negated;      /* E_TEST: "is not"; E_LIST: a tuple */
 };
 
 /* ---- statements ---- */

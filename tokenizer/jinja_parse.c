@@ -281,7 +281,20 @@ static int parse_primary(ps_t *P, jx_t **out) {
         }
     } else if (is_op(t, "(")) {
         if ((rc = parse_expr(P, &e))) return jinja_expr_free(e), rc;
-        if (is_op(peek(P), ",")) return jinja_expr_free(e), perr(P, "tuples are not supported", peek(P));
+        if (is_op(peek(P), ",")) { /* a tuple: (a, b, ...) */
+            jx_t *tu = mk(P, E_LIST);
+            if (!tu || !(tu->args = rlc_calloc(1, sizeof *tu->args))) return jinja_expr_free(e), jinja_expr_free(tu), RLC_ENOMEM;
+            tu->negated = 1, tu->args[0] = e, tu->nargs = 1, e = tu;
+            while (!rc && is_op(peek(P), ",")) {
+                next(P);
+                if (is_op(peek(P), ")")) break;
+                jx_t **na = rlc_realloc(e->args, (size_t)(e->nargs + 1) * sizeof *na);
+                if (!na) return jinja_expr_free(e), RLC_ENOMEM;
+                e->args = na, e->args[e->nargs++] = NULL;
+                rc = parse_expr(P, &e->args[e->nargs - 1]);
+            }
+            if (rc) return jinja_expr_free(e), rc;
+        }
         if ((rc = expect_op(P, ")"))) return jinja_expr_free(e), rc;
     } else if (is_op(t, "[") || is_op(t, "{")) {
         int dict = is_op(t, "{");

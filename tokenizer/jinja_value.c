@@ -264,6 +264,7 @@ static int json_rec(rlc_sbuf_t *b, const jv_t *v, int indent, int sort, int dept
     }
     if (v->k == V_STR) return json_str(b, v->s, v->n), 0;
     if (v->k != V_LIST && v->k != V_DICT) return rlc_errc(RLC_EINVAL, "chat template: tojson of a function");
+    if (v->gen) return rlc_errc(RLC_EINVAL, "chat template: tojson of a generator (add |list)");
     int d = v->k == V_DICT;
     if (!v->len) return rlc_sbuf_add(b, d ? "{}" : "[]", 2), 0;
     rlc_sbuf_add(b, d ? "{" : "[", 1);

@@ -21,6 +21,7 @@ struct jv {
     int len, cap;
     int ns;          /* DICT: a namespace() (attributes may be set) */
     int tuple;       /* LIST: a tuple (repr with parentheses: dict items) */
+    int gen;         /* LIST: a generator (what map/select/reject/unique return in Jinja: no len, no JSON) */
     jv_t *self;      /* FUNC: the bound object of a method */
     const js_t *macro; /* FUNC: a template macro */
 };

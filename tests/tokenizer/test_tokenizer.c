@@ -205,6 +205,68 @@ static void test_jinja_parity(void **s) {
     assert_int_equal(bad, 0);
 }
 
+/* Real templates of public models (fixtures/tokenizers/real_templates: Qwen2.5, Qwen3, QwQ,
+ * Qwen3-Coder, Llama 3.1/3.2/3.3, DeepSeek R1 distills and V3.1, Mistral Nemo, Devstral,
+ * Ministral, Phi-3.5, Gemma 2, Granite 3.3/4.0, SmolLM3, Hermes 2/3, Firefunction, Functionary,
+ * Command R7B, gpt-oss) over system, multi-turn, thinking and tool conversations: the
+ * interpreter's rendering equals transformers' (or, where the template refuses the
+ * conversation, it refuses too). */
+static void test_real_templates(void **s) {
+    (void)s;
+    cJSON *convs = rlc_json_load_file(fixture("tokenizers/real_templates/conversations.json"));
+    assert_non_null(convs);
+    rlc_jsonl_t r;
+    assert_int_equal(rlc_jsonl_open(&r, fixture("tokenizers/real_templates/cases.jsonl")), 0);
+    cJSON *o;
+    int n = 0, bad = 0, refused = 0;
+    char shown[64][96];
+    int nshown = 0;
+    while (rlc_jsonl_next(&r, &o) == 1) {
+        const char *name = cJSON_GetObjectItem(o, "template")->valuestring;
+        char rel[256], *src = NULL, *out = NULL;
+        size_t len;
+        snprintf(rel, sizeof rel, "tokenizers/real_templates/%s.jinja", name);
+        assert_int_equal(fs_read_all(fixture(rel), &src, &len), 0);
+        cJSON *ctx = cJSON_Duplicate(cJSON_GetObjectItem(o, "vars"), 1);
+        cJSON_AddItemToObject(ctx, "messages",
+                              cJSON_Duplicate(cJSON_GetObjectItem(convs, cJSON_GetObjectItem(o, "conversation")->valuestring), 1));
+        if (!cJSON_GetObjectItem(ctx, "tools")) cJSON_AddNullToObject(ctx, "tools");
+        cJSON_AddNullToObject(ctx, "documents");
+        cJSON_AddItemToObject(ctx, "add_generation_prompt", cJSON_Duplicate(cJSON_GetObjectItem(o, "add_generation_prompt"), 1));
+        cJSON_AddItemToObject(ctx, "bos_token", cJSON_Duplicate(cJSON_GetObjectItem(o, "bos_token"), 1));
+        cJSON_AddItemToObject(ctx, "eos_token", cJSON_Duplicate(cJSON_GetObjectItem(o, "eos_token"), 1));
+        jinja_t *j = NULL;
+        int rc = jinja_compile(src, &j);
+        if (!rc) rc = jinja_render(j, ctx, &out);
+        const cJSON *want = cJSON_GetObjectItem(o, "text");
+        refused += !want;
+        if (want ? rc || strcmp(out, want->valuestring) : !rc) {
+            int seen = 0;
+            for (int k = 0; k < nshown; k++) seen |= !strcmp(shown[k], name);
+            if (!seen && nshown < 64) {
+                snprintf(shown[nshown++], sizeof shown[0], "%s", name);
+                size_t at = 0; /* the first difference */
+                while (out && want && out[at] && out[at] == want->valuestring[at]) at++;
+                size_t from = at > 200 ? at - 200 : 0;
+                fprintf(stderr, "template %s (%s): %s\n--- ours (differs at %zu, from byte %zu)\n%.400s\n--- ref\n%.400s\n", name,
+                        cJSON_GetObjectItem(o, "conversation")->valuestring, rc ? rlc_errmsg() : "", at, from,
+                        out ? out + (from < strlen(out) ? from : 0) : "",
+                        want ? want->valuestring + from : "(refused)");
+            }
+            bad++;
+        }
+        free(out), free(src);
+        jinja_free(j);
+        cJSON_Delete(ctx), cJSON_Delete(o);
+        n++;
+    }
+    rlc_jsonl_close(&r);
+    cJSON_Delete(convs);
+    fprintf(stderr, "real templates: %d renderings (%d refused by the template), %d mismatches\n", n, refused, bad);
+    assert_true(n >= 160);
+    assert_int_equal(bad, 0);
+}
+
 /* Template variables set on the tokenizer (chat_vars): Qwen3's enable_thinking switch. */
 static void test_chat_vars(void **s) {
     (void)s;
@@ -645,7 +707,7 @@ int main(void) {
         cmocka_unit_test(test_parity_llama3), cmocka_unit_test(test_parity_tiny),
         cmocka_unit_test(test_parity_spm_bpe), cmocka_unit_test(test_parity_spm_unigram),
         cmocka_unit_test(test_parity_spm_legacy),
-        cmocka_unit_test(test_parity_variants), cmocka_unit_test(test_parity_spm_json), cmocka_unit_test(test_jinja_parity), cmocka_unit_test(test_chat_vars), cmocka_unit_test(test_chat_parity),   cmocka_unit_test(test_chat_families),
+        cmocka_unit_test(test_parity_variants), cmocka_unit_test(test_parity_spm_json), cmocka_unit_test(test_jinja_parity), cmocka_unit_test(test_chat_vars), cmocka_unit_test(test_real_templates), cmocka_unit_test(test_chat_parity),   cmocka_unit_test(test_chat_families),
         cmocka_unit_test(test_special_ids),   cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_long_runs),     cmocka_unit_test(test_partial_utf8),
         cmocka_unit_test(test_threads),       cmocka_unit_test(test_config_files),
