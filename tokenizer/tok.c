@@ -168,7 +168,15 @@ static int read_configs(tok_t *t, const char *dir) {
         }
         ct = pick ? cJSON_GetObjectItemCaseSensitive(pick, "template") : NULL;
     }
-    if (cJSON_IsString(ct)) rc = tok_set_chat_template(t, ct->valuestring);
+    char *jpath = fs_join(dir, "chat_template.jinja"), *jsrc = NULL;
+    size_t jlen = 0;
+    if (jpath && fs_exists(jpath)) { /* transformers 4.43+: the template in a file of its own wins */
+        rc = fs_read_all(jpath, &jsrc, &jlen);
+        if (!rc) rc = tok_set_chat_template(t, jsrc);
+    } else if (cJSON_IsString(ct)) {
+        rc = tok_set_chat_template(t, ct->valuestring);
+    }
+    free(jpath), free(jsrc);
     if (!rc && gc) {
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(gc, "eos_token_id"), *it;
         if (cJSON_IsNumber(e)) rc = add_eos(t, (int32_t)e->valuedouble);

@@ -295,6 +295,22 @@ static void test_chat_vars(void **s) {
     assert_non_null(strstr(rlc_errmsg(), "JSON object"));
     cJSON_Delete(extra), cJSON_Delete(msgs), cJSON_Delete(o);
     tok_free(t);
+    /* chat_template.jinja beside the tokenizer wins over tokenizer_config.json's template */
+    char *dir = test_tmpdir(), src[1024], dst[1024];
+    const char *files[] = {"tokenizer.json", "tokenizer_config.json"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(src, sizeof src, "%s/%s", fixture("tokenizers/tiny-chatml"), files[i]);
+        snprintf(dst, sizeof dst, "%s/%s", dir, files[i]);
+        assert_int_equal(fs_copy_file(src, dst), 0);
+    }
+    snprintf(dst, sizeof dst, "%s/chat_template.jinja", dir);
+    const char *tpl = "[{{ messages[0].content }}]\n"; /* (the final newline is dropped, as Jinja does) */
+    assert_int_equal(fs_write_atomic(dst, tpl, strlen(tpl)), 0);
+    assert_int_equal(tok_load(&t, dir), 0);
+    assert_int_equal(tok_chat_apply(t, &m, 1, 1, NULL, &out), 0);
+    assert_string_equal(out, "[Hi]");
+    free(out);
+    tok_free(t);
 }
 
 /* Chat renderings of the real templates vs transformers' apply_chat_template. */
