@@ -96,7 +96,7 @@ int cmd_tokenize(int argc, char **argv) {
         printf("kind %s\nvocab_size %d\nbos %d\neos %d\npad %d\neos_ids", tok_kind(t), tok_vocab_size(t), tok_bos_id(t),
                tok_eos_id(t), tok_pad_id(t));
         for (int i = 0; i < ne; i++) printf(" %d", e[i]);
-        printf("\nchat_family %s\n", tok_chat_family(t) ? tok_chat_family(t) : "none");
+        printf("\nchat_template %s\n", tok_chat_template_status(t));
     }
     if (text) {
         rc = tokenize_one(t, text, strlen(text), special, json);

@@ -1,9 +1,9 @@
-/* Chat templates. The model's own template (tokenizer_config.json's chat_template) is
- * rendered by the Jinja interpreter (jinja*.c, through chat_jinja.c). Beside it, the template
- * text is recognised as one of a few families (ChatML/Qwen, Llama 3, Llama 3.1+, DeepSeek-R1)
- * whose built-in renderers reproduce transformers' output for plain conversations: they serve
- * `--chat-format NAME` (forcing a format, e.g. qwen-math) and a template the interpreter
- * cannot run. */
+/* Chat templates. The model's own template (chat_template.jinja or tokenizer_config.json's
+ * chat_template) is rendered by the Jinja interpreter (jinja*.c, through chat_jinja.c). The
+ * built-in formats here (ChatML, Qwen2.5, Qwen2.5-Math, Llama 3, Llama 3.1+, DeepSeek-R1,
+ * plain) reproduce those models' templates for plain conversations and are used only when
+ * forced by name (`--chat-format`): for a model without a template, or to prompt one in
+ * another model's format. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +23,6 @@ void tok_chat_clear(tok_chat_t *c) {
     char keep[sizeof c->date_override];
     memcpy(keep, c->date_override, sizeof keep); /* a pinned date outlives a template change */
     free(c->source);
-    free(c->default_system);
     jinja_free(c->jinja);
     memset(c, 0, sizeof *c);
     memcpy(c->date_override, keep, sizeof keep);
@@ -40,99 +39,24 @@ int tok_set_chat_date(tok_t *t, const char *date) {
     return 0;
 }
 
-/* Undo Jinja/Python string-literal escapes. */
-static char *unescape(const char *s, size_t n) {
-    char *o = malloc(n + 1);
-    if (!o) return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 1 < n) {
-            char d = s[++i];
-            o[k++] = d == 'n' ? '\n' : d == 't' ? '\t' : d == 'r' ? '\r' : d;
-        } else {
-            o[k++] = s[i];
-        }
-    }
-    o[k] = 0;
-    return o;
-}
-
-/* A ChatML template's built-in system prompt: the literal text in
- * '<|im_start|>system\n ... <|im_end|>' that is not followed by a message variable. */
-static char *chatml_default_system(const char *src) {
-    const char *key = "<|im_start|>system";
-    for (const char *p = strstr(src, key); p; p = strstr(p + 1, key)) {
-        const char *q = p + strlen(key);
-        if (q[0] == '\\' && q[1] == 'n') q += 2;
-        else if (q[0] == '\n') q += 1;
-        else continue;
-        if (*q == '\'' || *q == '"') continue; /* '...system\n' + messages[0]['content'] */
-        const char *e = strstr(q, "<|im_end|>");
-        if (!e) return NULL;
-        const char *quote = memchr(q, '\'', (size_t)(e - q));
-        if (quote && quote[-1] != '\\') continue; /* not one literal */
-        return unescape(q, (size_t)(e - q));
-    }
-    return NULL;
-}
-
-void tok_chat_detect(tok_chat_t *c) {
-    const char *s = c->source;
-    c->family = NULL;
-    free(c->default_system);
-    c->default_system = NULL;
-    c->qwen_tools = c->r1_think_prompt = c->r1_strip_think = c->llama_today = 0;
-    c->date[0] = 0;
-    if (!s) return;
-    if (strstr(s, "<\xEF\xBD\x9CUser\xEF\xBD\x9C>") && strstr(s, "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>")) {
-        c->family = "deepseek-r1";
-        c->r1_think_prompt = strstr(s, "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C><think>") != NULL;
-        c->r1_strip_think = strstr(s, "split('</think>')") || strstr(s, "split(\"</think>\")");
-    } else if (strstr(s, "<|start_header_id|>") && strstr(s, "<|end_header_id|>")) {
-        if (strstr(s, "Cutting Knowledge Date")) {
-            c->family = "llama3.1";
-            c->llama_today = strstr(s, "strftime_now") != NULL;
-            const char *d = strstr(s, "set date_string = \"");
-            snprintf(c->date, sizeof c->date, "26 Jul 2024");
-            if (d) {
-                d += strlen("set date_string = \"");
-                const char *e = strchr(d, '"');
-                if (e && e - d < (long)sizeof c->date) snprintf(c->date, sizeof c->date, "%.*s", (int)(e - d), d);
-            }
-        } else {
-            c->family = "llama3";
-        }
-    } else if (strstr(s, "<|im_start|>") && strstr(s, "<|im_end|>") && !strstr(s, "reasoning_content") &&
-               !strstr(s, "enable_thinking")) {
-        /* (Qwen3-style templates rewrite <think> blocks in the history: not rendered here) */
-        c->default_system = chatml_default_system(s);
-        c->qwen_tools = strstr(s, "<tool_response>") != NULL;
-        if (c->qwen_tools)
-            c->family = c->default_system && !strcmp(c->default_system, QWEN_MATH_SYSTEM) ? "qwen-math" : "qwen";
-        else
-            c->family = "chatml";
-    }
-}
-
 int tok_set_chat_template(tok_t *t, const char *jinja) {
     tok_chat_clear(&t->chat);
     if (!jinja) return 0;
     t->chat.source = rlc_strdup(jinja);
     if (!t->chat.source) return RLC_ENOMEM;
-    tok_chat_detect(&t->chat);
     int rc = jinja_compile(jinja, &t->chat.jinja);
     if (rc == RLC_ENOMEM) return rc;
-    if (rc) { /* rendered by its recognised family, or refused at use with this message */
+    if (rc) { /* refused at use with this message (a built-in format can still be forced) */
         snprintf(t->chat.jinja_err, sizeof t->chat.jinja_err, "%s", rlc_errmsg());
         rlc_err_clear();
-        if (t->chat.family)
-            LOG_WARN("%s; the template is rendered as the built-in '%s' format instead", t->chat.jinja_err,
-                     t->chat.family);
+        LOG_WARN("%s: prompts need a built-in format (--chat-format)", t->chat.jinja_err);
     }
     return 0;
 }
 
-const char *tok_chat_family(const tok_t *t) { return t->chat.family; }
+const char *tok_chat_template_status(const tok_t *t) {
+    return !t->chat.source ? "none" : t->chat.jinja ? "ok" : t->chat.jinja_err;
+}
 
 /* ---- rendering ---- */
 
@@ -300,39 +224,27 @@ int tok_chat_apply(const tok_t *t, const tok_msg_t *msgs, int n, int add_generat
     }
     const tok_chat_t *c = &t->chat;
     if (family && (!*family || !strcmp(family, "auto"))) family = NULL;
-    if (!family) {
+    if (!family) { /* the model's own template */
         if (!c->source)
             return rlc_errc(RLC_EINVAL, "chat: the tokenizer has no chat_template; choose a format (" FAMILIES ")");
-        if (c->jinja) return tok_chat_render_msgs(t, msgs, n, add_generation_prompt, out); /* the model's own */
-        if (!c->family)
-            return rlc_errc(RLC_EUNSUP, "chat: %s; choose a format explicitly (" FAMILIES ")", c->jinja_err);
-        family = c->family;
+        if (!c->jinja) return rlc_errc(RLC_EUNSUP, "chat: %s; choose a format explicitly (" FAMILIES ")", c->jinja_err);
+        return tok_chat_render_msgs(t, msgs, n, add_generation_prompt, out);
     }
     const char *bos = "";
     size_t bl;
     if (t->bos >= 0 && tok_token_bytes(t, t->bos, &bos, &bl)) bos = "";
-    int same = c->family && !strcmp(family, c->family);
     sbuf_t b = {0};
     int rc = 0;
     if (!strcmp(family, "chatml")) {
-        render_chatml(&b, msgs, n, add_generation_prompt, same ? c->default_system : NULL, 0);
+        render_chatml(&b, msgs, n, add_generation_prompt, NULL, 0);
     } else if (!strcmp(family, "qwen") || !strcmp(family, "qwen-math")) {
-        const char *def = !strcmp(family, "qwen-math") ? QWEN_MATH_SYSTEM : QWEN_DEFAULT_SYSTEM;
-        if (same) def = c->default_system; /* the template's own, or none */
-        render_chatml(&b, msgs, n, add_generation_prompt, def, 1);
+        render_chatml(&b, msgs, n, add_generation_prompt,
+                      !strcmp(family, "qwen-math") ? QWEN_MATH_SYSTEM : QWEN_DEFAULT_SYSTEM, 1);
     } else if (!strcmp(family, "llama3") || !strcmp(family, "llama3.1")) {
-        char date[32];
-        snprintf(date, sizeof date, "%s", same && c->date[0] ? c->date : "26 Jul 2024");
-        if (c->date_override[0]) {
-            snprintf(date, sizeof date, "%s", c->date_override);
-        } else if (same && c->llama_today) {
-            time_t now = time(NULL);
-            struct tm tmv;
-            if (localtime_r(&now, &tmv)) strftime(date, sizeof date, "%d %b %Y", &tmv);
-        }
-        rc = render_llama(&b, msgs, n, add_generation_prompt, bos, !strcmp(family, "llama3.1"), date);
+        rc = render_llama(&b, msgs, n, add_generation_prompt, bos, !strcmp(family, "llama3.1"),
+                          c->date_override[0] ? c->date_override : "26 Jul 2024");
     } else if (!strcmp(family, "deepseek-r1")) {
-        render_r1(&b, msgs, n, add_generation_prompt, bos, same ? c->r1_think_prompt : 1, same ? c->r1_strip_think : 1);
+        render_r1(&b, msgs, n, add_generation_prompt, bos, 1, 1);
     } else if (!strcmp(family, "plain")) {
         render_plain(&b, msgs, n, add_generation_prompt);
     } else {

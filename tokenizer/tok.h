@@ -47,12 +47,13 @@ int32_t tok_token_to_id(const tok_t *t, const char *token);
 /* 1 for special tokens (HF added tokens marked special; sentencepiece control tokens). */
 int tok_is_special(const tok_t *t, int32_t id);
 
-/* Chat templates. Families: "chatml" (ChatML, optional default system prompt), "qwen"
- * (ChatML + Qwen2.5 rules: default system prompt, tool turns), "qwen-math" (Qwen2.5-Math's
- * default system prompt), "llama3" (Llama 3.0 headers), "llama3.1" (Llama 3.1/3.2 dated
- * system block), "deepseek-r1" (DeepSeek-R1-Distill), "plain" ("Role: content" blocks).
- * family NULL: the family recognised in tokenizer_config.json's chat_template; a template
- * that is not recognised (or absent) is an error naming the families that can be forced. */
+/* Chat prompts. family NULL (or "auto"): the model's own chat template, rendered by the Jinja
+ * interpreter (an error when there is none or it cannot run). Otherwise a built-in format:
+ * "chatml" (ChatML, no default system prompt), "qwen" (ChatML + Qwen2.5 rules: its default
+ * system prompt, tool turns), "qwen-math" (Qwen2.5-Math's default system prompt), "llama3"
+ * (Llama 3.0 headers), "llama3.1" (Llama 3.1/3.2 dated system block, "26 Jul 2024" unless
+ * tok_set_chat_date), "deepseek-r1" (DeepSeek-R1-Distill: <think> opened, history cut after
+ * </think>), "plain" ("Role: content" blocks). */
 typedef struct {
     const char *role;    /* "system", "user", "assistant", "tool" */
     const char *content;
@@ -63,11 +64,12 @@ int tok_chat_apply(const tok_t *t, const tok_msg_t *msgs, int n, int add_generat
  * template already holds BOS and the role markers): the ids a chat prompt is fed as. */
 int tok_chat_encode(const tok_t *t, const tok_msg_t *msgs, int n, int add_generation_prompt, const char *family,
                     int32_t **ids, int *n_ids);
-/* Detected family name, or NULL when there is no template or it was not recognised. */
-const char *tok_chat_family(const tok_t *t);
-/* The date the Llama 3.1+ system block shows ("26 Jul 2024" style), as transformers'
- * apply_chat_template(date_string=...) sets it; NULL restores the template's own (its
- * fixed date, or today's for Llama 3.2 templates). Pin it for reproducible prompts. */
+/* "none" (no chat template), "ok" (the interpreter runs it), or why it cannot run. */
+const char *tok_chat_template_status(const tok_t *t);
+/* The date the Llama 3.1+ system block shows ("26 Jul 2024" style), passed to the template
+ * as transformers' apply_chat_template(date_string=...) passes it, and used by the built-in
+ * "llama3.1" format; NULL restores the template's own (its fixed date, or today's for Llama
+ * 3.2 templates). Pin it for reproducible prompts. */
 int tok_set_chat_date(tok_t *t, const char *date);
 /* The model's own chat template (Jinja) over messages given as JSON: an array of objects
  * with role and content plus whatever the template reads (tool_calls, reasoning_content,
@@ -79,6 +81,6 @@ int tok_chat_render_json(const tok_t *t, const cJSON *messages, const cJSON *ext
 /* Variables every rendering of the model's template gets (a JSON object as text, e.g.
  * {"enable_thinking": false}); a call's own extra variables win. NULL or "" clears them. */
 int tok_set_chat_vars(tok_t *t, const char *json);
-/* Replace the chat template (Jinja source) and re-detect its family; NULL clears it.
- * Returns 0 even when the template is not recognised (tok_chat_family then gives NULL). */
+/* Replace the chat template (Jinja source) and compile it; NULL clears it.
+ * Returns 0 even when the interpreter cannot run it (tok_chat_template_status says why). */
 int tok_set_chat_template(tok_t *t, const char *jinja);

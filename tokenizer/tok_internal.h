@@ -102,19 +102,11 @@ typedef struct {
 
 /* ---- chat template description (chat.c) ---- */
 typedef struct {
-    char *source;         /* Jinja text as given, or NULL */
-    const char *family;   /* recognised family name or NULL */
-    char *default_system; /* ChatML default system prompt, or NULL */
-    int qwen_tools;       /* Qwen2.5 rules: tool turns grouped into a user turn, unknown roles dropped */
-    int r1_think_prompt;  /* DeepSeek-R1: generation prompt opens "<think>\n" */
-    int r1_strip_think;   /* DeepSeek-R1: past assistant turns keep only the text after </think> */
-    int llama_today;      /* Llama 3.2: date is today's (strftime_now) */
-    char date[32];        /* Llama 3.1: "26 Jul 2024" */
+    char *source;           /* Jinja text as given, or NULL */
     char date_override[32]; /* tok_set_chat_date; "" = none */
     struct jinja *jinja;    /* the template compiled (chat_jinja.c), or NULL */
     char jinja_err[320];    /* why it did not compile */
 } tok_chat_t;
-void tok_chat_detect(tok_chat_t *c);
 /* tok_chat_render_json over plain role/content messages (chat_jinja.c). */
 int tok_chat_render_msgs(const tok_t *t, const tok_msg_t *msgs, int n, int add_generation_prompt, char **out);
 void tok_chat_clear(tok_chat_t *c);

@@ -330,7 +330,16 @@ static void test_chat_parity(void **s) {
         assert_int_equal(tok_set_chat_template(t, cJSON_GetObjectItem(templates, tname)->valuestring), 0);
         const cJSON *date = cJSON_GetObjectItem(o, "date_string");
         if (date) assert_int_equal(tok_set_chat_date(t, date->valuestring), 0);
-        assert_non_null(tok_chat_family(t));
+        assert_string_equal(tok_chat_template_status(t), "ok");
+        /* the built-in format with these templates' defaults (Qwen2's own default system prompt
+         * has none) */
+        static const char *const builtin[][2] = {{"qwen2.5", "qwen"},         {"qwen2.5-math", "qwen-math"},
+                                                 {"chatml", "chatml"},        {"llama3", "llama3"},
+                                                 {"llama3.1", "llama3.1"},    {"llama3.2", "llama3.1"},
+                                                 {"deepseek-r1", "deepseek-r1"}};
+        const char *fname = NULL;
+        for (size_t k = 0; k < sizeof builtin / sizeof builtin[0]; k++)
+            if (!strcmp(builtin[k][0], tname)) fname = builtin[k][1];
         const cJSON *msgs = cJSON_GetObjectItem(o, "messages");
         int nm = cJSON_GetArraySize(msgs);
         tok_msg_t m[16];
@@ -342,14 +351,15 @@ static void test_chat_parity(void **s) {
         int gen = cJSON_IsTrue(cJSON_GetObjectItem(o, "add_generation_prompt"));
         /* the template itself (Jinja), and the recognised family's built-in renderer */
         assert_int_equal(tok_chat_apply(t, m, nm, gen, NULL, &out), 0);
-        assert_int_equal(tok_chat_apply(t, m, nm, gen, tok_chat_family(t), &fam), 0);
+        fam = NULL;
+        if (fname) assert_int_equal(tok_chat_apply(t, m, nm, gen, fname, &fam), 0);
         const char *want = cJSON_GetObjectItem(o, "text")->valuestring;
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < (fam ? 2 : 1); k++) {
             const char *got = k ? fam : out;
             if (strcmp(got, want)) {
                 if (bad < 3)
                     fprintf(stderr, "chat %s (%s) conv %d:\n--- ours\n%s\n--- ref\n%s\n", tname,
-                            k ? tok_chat_family(t) : "jinja", (int)cJSON_GetObjectItem(o, "conversation")->valuedouble,
+                            k ? fname : "jinja", (int)cJSON_GetObjectItem(o, "conversation")->valuedouble,
                             got, want);
                 bad++;
             }
@@ -376,11 +386,14 @@ static void test_chat_parity(void **s) {
 static void test_chat_families(void **s) {
     (void)s;
     tok_t *t = load("tokenizers/bpe-qwen");
-    assert_string_equal(tok_chat_family(t), "qwen");
     tok_msg_t m[2] = {{"user", "Hi"}, {"assistant", "Hello"}};
     char *out;
+    /* built-in formats, forced by name */
     assert_int_equal(tok_chat_apply(t, m, 1, 1, "qwen-math", &out), 0);
     assert_non_null(strstr(out, "Please reason step by step, and put your final answer within \\boxed{}."));
+    free(out);
+    assert_int_equal(tok_chat_apply(t, m, 1, 1, "qwen", &out), 0);
+    assert_non_null(strstr(out, "You are Qwen"));
     free(out);
     assert_int_equal(tok_chat_apply(t, m, 2, 1, "plain", &out), 0);
     assert_string_equal(out, "User: Hi\n\nAssistant: Hello\n\nAssistant:");
@@ -388,41 +401,33 @@ static void test_chat_families(void **s) {
     assert_int_equal(tok_chat_apply(t, m, 1, 0, "chatml", &out), 0);
     assert_string_equal(out, "<|im_start|>user\nHi<|im_end|>\n");
     free(out);
+    assert_int_equal(tok_chat_apply(t, m, 1, 1, "deepseek-r1", &out), 0);
+    assert_non_null(strstr(out, "<\xEF\xBD\x9CUser\xEF\xBD\x9C>Hi<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C><think>\n"));
+    free(out);
     assert_int_not_equal(tok_chat_apply(t, m, 1, 1, "jinja2", &out), 0);
     assert_non_null(strstr(rlc_errmsg(), "unknown format"));
     /* any template renders through the interpreter; one it cannot run is a clear error
      * naming the line unless a format is forced */
     assert_int_equal(tok_set_chat_template(t, "{{ messages[0]['content'] }}"), 0);
-    assert_null(tok_chat_family(t));
+    assert_string_equal(tok_chat_template_status(t), "ok");
     assert_int_equal(tok_chat_apply(t, m, 1, 1, NULL, &out), 0);
     assert_string_equal(out, "Hi");
     free(out);
     assert_int_equal(tok_set_chat_template(t, "{{ messages[0].content }}\n{% include 'other.jinja' %}"), 0);
+    assert_non_null(strstr(tok_chat_template_status(t), "line 2: statement 'include' is not supported"));
     assert_int_not_equal(tok_chat_apply(t, m, 1, 1, NULL, &out), 0);
     assert_non_null(strstr(rlc_errmsg(), "line 2: statement 'include' is not supported"));
     assert_int_equal(tok_chat_apply(t, m, 1, 1, "qwen", &out), 0);
     assert_non_null(strstr(out, "You are Qwen"));
     free(out);
-    /* a Qwen3-style template (thinking rules in the history) is not taken for Qwen2.5's */
-    assert_int_equal(tok_set_chat_template(t, "{%- for message in messages %}{{ '<|im_start|>' + message.role }}"
-                                              "{% if message.reasoning_content %}<think>{% endif %}<|im_end|>"
-                                              "{% endfor %}{% if enable_thinking is defined %}{% endif %}"),
-                     0);
-    assert_null(tok_chat_family(t));
-    /* a ChatML template with tool rules but no default system prompt gets none */
-    assert_int_equal(tok_set_chat_template(t, "{{ '<|im_start|>' + message.role + '\\n' }}<tool_response><|im_end|>"), 0);
-    assert_string_equal(tok_chat_family(t), "qwen");
-    assert_int_equal(tok_chat_apply(t, m, 1, 1, tok_chat_family(t), &out), 0);
-    assert_string_equal(out, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
-    free(out);
     assert_int_equal(tok_set_chat_template(t, NULL), 0);
+    assert_string_equal(tok_chat_template_status(t), "none");
     assert_int_not_equal(tok_chat_apply(t, m, 1, 1, NULL, &out), 0);
     assert_non_null(strstr(rlc_errmsg(), "no chat_template"));
     tok_msg_t badm = {NULL, "x"};
     assert_int_not_equal(tok_chat_apply(t, &badm, 1, 1, "plain", &out), 0);
     tok_free(t);
     t = load("tokenizers/bpe-llama3");
-    assert_string_equal(tok_chat_family(t), "llama3.1");
     assert_int_equal(tok_chat_apply(t, m, 1, 1, NULL, &out), 0);
     assert_non_null(strstr(out, "Today Date: 26 Jul 2024\n\n"));
     free(out);
@@ -430,7 +435,6 @@ static void test_chat_families(void **s) {
     cJSON *templates = rlc_json_load_file(fixture("tokenizers/templates.json"));
     assert_int_equal(tok_set_chat_template(t, cJSON_GetObjectItem(templates, "llama3.2")->valuestring), 0);
     cJSON_Delete(templates);
-    assert_string_equal(tok_chat_family(t), "llama3.1");
     char today[64], want[96];
     time_t now = time(NULL);
     struct tm tmv;
@@ -444,13 +448,10 @@ static void test_chat_families(void **s) {
     assert_int_equal(tok_chat_apply(t, m, 1, 1, NULL, &out), 0);
     assert_non_null(strstr(out, "Today Date: 01 Jan 2030\n\n"));
     free(out);
+    assert_int_equal(tok_chat_apply(t, m, 1, 1, "llama3.1", &out), 0); /* the built-in takes the pin too */
+    assert_non_null(strstr(out, "Today Date: 01 Jan 2030\n\n"));
+    free(out);
     assert_int_not_equal(tok_set_chat_date(t, ""), 0);
-    tok_free(t);
-    t = load("tokenizers/bpe-r1");
-    assert_string_equal(tok_chat_family(t), "deepseek-r1");
-    tok_free(t);
-    t = load("tokenizers/tiny-chatml");
-    assert_string_equal(tok_chat_family(t), "chatml");
     tok_free(t);
 }
 
@@ -669,7 +670,7 @@ static void test_config_files(void **s) {
     assert_int_equal(tok_eos_ids(t, &e), 2);
     assert_int_equal(e[0], 3);
     assert_int_equal(e[1], 2);
-    assert_string_equal(tok_chat_family(t), "chatml");
+    assert_string_equal(tok_chat_template_status(t), "ok"); /* the list's "default" entry */
     int32_t *ids;
     int n;
     assert_int_equal(tok_encode(t, "hi", 2, 1, &ids, &n), 0); /* no BOS, EOS appended */
