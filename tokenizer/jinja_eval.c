@@ -83,6 +83,17 @@ static jv_t *kwarg(const jargs_t *a, const char *name, int pos) {
 
 static int exec_body(ev_t *E, const jbody_t *b);
 
+/* A body rendered into a string value of its own (a macro call, a {% set %} block). */
+static int render_body(ev_t *E, const jbody_t *b, jv_t **out) {
+    rlc_sbuf_t keep = E->out;
+    memset(&E->out, 0, sizeof E->out);
+    int rc = exec_body(E, b);
+    jv_t *v = jv_from_sbuf(&E->pool, &E->out);
+    E->out = keep;
+    if (rc) return rc;
+    return (*out = v) ? 0 : RLC_ENOMEM;
+}
+
 /* A macro call: its parameters bound (positional, then by name, then defaults) in a scope of
  * its own, its body rendered into a string. */
 static int call_macro(ev_t *E, const js_t *m, const jargs_t *a, int line, jv_t **out) {
@@ -99,16 +110,9 @@ static int call_macro(ev_t *E, const js_t *m, const jargs_t *a, int line, jv_t *
         if (m->defaults[k] && (rc = eval(E, m->defaults[k], &v))) break;
         rc = jv_set(&E->pool, sc, m->names[k], v ? v : jv_new(&E->pool, V_UNDEF));
     }
-    rlc_sbuf_t keep = E->out;
-    memset(&E->out, 0, sizeof E->out);
-    if (!rc) rc = exec_body(E, &m->body);
-    char *t = rlc_sbuf_done(&E->out);
-    E->out = keep;
+    if (!rc) rc = render_body(E, &m->body, out);
     E->ns = base;
-    if (!rc && !t) rc = RLC_ENOMEM;
-    if (!rc) *out = jv_str(&E->pool, t, strlen(t));
-    free(t);
-    return rc ? rc : *out ? 0 : RLC_ENOMEM;
+    return rc;
 }
 
 /* Global functions, bound methods and macros. */
@@ -175,9 +179,7 @@ static int index_of(ev_t *E, jv_t *o, jv_t *k, jv_t **out) {
         for (size_t b = 0; b < o->n && i >= 0 && i < n; b++) {
             if (((unsigned char)o->s[b] & 0xC0) == 0x80) continue;
             if (c++ == i) {
-                size_t e = b + 1;
-                while (e < o->n && ((unsigned char)o->s[e] & 0xC0) == 0x80) e++;
-                *out = jv_str(&E->pool, o->s + b, e - b);
+                *out = jv_str(&E->pool, o->s + b, jv_char_end(o->s, o->n, b) - b);
                 break;
             }
         }
@@ -213,11 +215,7 @@ static int slice_of(ev_t *E, jv_t *o, jv_t *lo, jv_t *hi, jv_t *stp, int line, j
         if (cp) rlc_sbuf_add(&sb, o->s + cp[i], cp[i + 1] - cp[i]);
     }
     if (o->k == V_LIST) return (*out = l) ? 0 : RLC_ENOMEM;
-    rlc_sbuf_add(&sb, "", 0);
-    char *t = rlc_sbuf_done(&sb);
-    *out = t ? jv_str(&E->pool, t, strlen(t)) : NULL;
-    free(t);
-    return *out ? 0 : RLC_ENOMEM;
+    return (*out = jv_from_sbuf(&E->pool, &sb)) ? 0 : RLC_ENOMEM;
 }
 
 static const char *const DICT_METHODS[] = {"items", "keys", "values", "get", NULL};
@@ -298,10 +296,7 @@ static int arith(ev_t *E, int op, jv_t *a, jv_t *b, int line, jv_t **out) {
     if (op == OP_CONCAT) {
         rlc_sbuf_t s = {0};
         jv_str_into(&s, a), jv_str_into(&s, b);
-        char *t = rlc_sbuf_done(&s);
-        *out = t ? jv_str(p, t, strlen(t)) : NULL;
-        free(t);
-        return *out ? 0 : RLC_ENOMEM;
+        return (*out = jv_from_sbuf(p, &s)) ? 0 : RLC_ENOMEM;
     }
     if (op == OP_ADD && a && b && a->k == V_STR && b->k == V_STR) {
         jv_t *r = jv_new(p, V_STR);
@@ -430,11 +425,9 @@ static int loop_items(ev_t *E, jv_t *it, int line, jv_t **out) {
         for (int i = 0; i < it->len; i++)
             if (jv_push(&E->pool, l, jv_str(&E->pool, it->keys[i], strlen(it->keys[i])))) return RLC_ENOMEM;
     if (it->k == V_STR)
-        for (size_t b = 0; b < it->n;) {
-            size_t e = b + 1;
-            while (e < it->n && ((unsigned char)it->s[e] & 0xC0) == 0x80) e++;
+        for (size_t b = 0, e; b < it->n; b = e) {
+            e = jv_char_end(it->s, it->n, b);
             if (jv_push(&E->pool, l, jv_str(&E->pool, it->s + b, e - b))) return RLC_ENOMEM;
-            b = e;
         }
     if (it->k != V_DICT && it->k != V_STR) return ERR(line, "looping over something that is not iterable", line);
     return *out = l, 0;
@@ -495,15 +488,7 @@ static int exec_set(ev_t *E, const js_t *s) {
     jv_t *v;
     int rc;
     if (s->kind == S_SETBLOCK) { /* the body's rendering becomes the value */
-        rlc_sbuf_t keep = E->out;
-        memset(&E->out, 0, sizeof E->out);
-        rc = exec_body(E, &s->body);
-        char *t = rlc_sbuf_done(&E->out);
-        E->out = keep;
-        if (!rc && !t) rc = RLC_ENOMEM;
-        v = rc ? NULL : jv_str(&E->pool, t, strlen(t));
-        free(t);
-        if (rc) return rc;
+        if ((rc = render_body(E, &s->body, &v))) return rc;
     } else if ((rc = eval(E, s->e, &v))) {
         return rc;
     }

@@ -24,10 +24,7 @@ static jv_t *to_str(jpool_t *p, const jv_t *v) {
     if (v && v->k == V_STR) return (jv_t *)v;
     rlc_sbuf_t b = {0};
     jv_str_into(&b, v);
-    char *t = rlc_sbuf_done(&b);
-    jv_t *r = t ? jv_str(p, t, strlen(t)) : NULL;
-    free(t);
-    return r;
+    return jv_from_sbuf(p, &b);
 }
 
 /* strip / lstrip / rstrip of white space (or of the characters in chars). */
@@ -51,11 +48,7 @@ static jv_t *replace_all(jpool_t *p, const jv_t *s, const jv_t *from, const jv_t
             i++;
         }
     }
-    if (!from->n) rlc_sbuf_add(&b, "", 0);
-    char *t = rlc_sbuf_done(&b);
-    jv_t *r = t ? jv_str(p, t, strlen(t)) : NULL;
-    free(t);
-    return r;
+    return jv_from_sbuf(p, &b);
 }
 
 /* str.split(sep=None): on runs of white space, or on each occurrence of sep. */
@@ -179,11 +172,7 @@ static int join(jpool_t *p, jv_t *v, jv_t *sep, jv_t **out) {
         if (i && sep) jv_str_into(&b, sep);
         jv_str_into(&b, v->items[i]);
     }
-    rlc_sbuf_add(&b, "", 0);
-    char *t = rlc_sbuf_done(&b);
-    *out = t ? jv_str(p, t, strlen(t)) : NULL;
-    free(t);
-    return *out ? 0 : RLC_ENOMEM;
+    return (*out = jv_from_sbuf(p, &b)) ? 0 : RLC_ENOMEM;
 }
 
 static int tojson(jpool_t *p, jv_t *v, const jargs_t *a, int line, jv_t **out) {
@@ -191,11 +180,7 @@ static int tojson(jpool_t *p, jv_t *v, const jargs_t *a, int line, jv_t **out) {
     jv_t *ind = arg(a, "indent", 0), *sk = arg(a, "sort_keys", -1);
     rlc_sbuf_t b = {0};
     int rc = jv_json(&b, v, ind && ind->k == V_INT ? (int)ind->i : -1, jv_truthy(sk));
-    rlc_sbuf_add(&b, "", 0);
-    char *t = rlc_sbuf_done(&b);
-    if (!rc && !t) rc = RLC_ENOMEM;
-    if (!rc) *out = jv_str(p, t, strlen(t));
-    free(t);
+    *out = jv_from_sbuf(p, &b);
     return rc ? rc : *out ? 0 : RLC_ENOMEM;
 }
 
@@ -229,20 +214,16 @@ static int filter_seq(jpool_t *p, const char *f, jv_t *v, const jargs_t *a, int 
         else if (v && v->k == V_STR && v->n) {
             size_t b = f[0] == 'f' ? 0 : v->n - 1;
             while (f[0] != 'f' && b > 0 && ((unsigned char)v->s[b] & 0xC0) == 0x80) b--;
-            size_t e = b + 1;
-            while (e < v->n && ((unsigned char)v->s[e] & 0xC0) == 0x80) e++;
-            *out = jv_str(p, v->s + b, e - b);
+            *out = jv_str(p, v->s + b, jv_char_end(v->s, v->n, b) - b);
         }
         return 0;
     }
     if (!strcmp(f, "unique") || !strcmp(f, "list")) {
         jv_t *l = jv_new(p, V_LIST);
         if (!l) return RLC_ENOMEM;
-        for (size_t b = 0; v && v->k == V_STR && b < v->n;) { /* a string: its characters */
-            size_t e = b + 1;
-            while (e < v->n && ((unsigned char)v->s[e] & 0xC0) == 0x80) e++;
+        for (size_t b = 0, e; v && v->k == V_STR && b < v->n; b = e) { /* a string: its characters */
+            e = jv_char_end(v->s, v->n, b);
             if (jv_push(p, l, jv_str(p, v->s + b, e - b))) return RLC_ENOMEM;
-            b = e;
         }
         for (int i = 0; v && (v->k == V_LIST || v->k == V_DICT) && i < v->len; i++) {
             jv_t *x = v->k == V_DICT ? jv_str(p, v->keys[i], strlen(v->keys[i])) : v->items[i];
@@ -304,10 +285,7 @@ int jinja_filter(jpool_t *p, const char *f, jv_t *v, const jargs_t *a, int line,
                 for (long long k = 0; k < n; k++) rlc_sbuf_add(&b, " ", 1);
             rlc_sbuf_add(&b, s->s + i, 1);
         }
-        rlc_sbuf_add(&b, "", 0);
-        char *t = rlc_sbuf_done(&b);
-        *out = t ? jv_str(p, t, strlen(t)) : NULL;
-        free(t);
+        *out = jv_from_sbuf(p, &b);
     } else {
         return ERR(line, "filter '%s' is not supported", line, f);
     }

@@ -131,6 +131,20 @@ int jv_equal(const jv_t *a, const jv_t *b) {
     }
 }
 
+size_t jv_char_end(const char *s, size_t n, size_t i) {
+    size_t e = i + 1;
+    while (e < n && ((unsigned char)s[e] & 0xC0) == 0x80) e++;
+    return e;
+}
+
+jv_t *jv_from_sbuf(jpool_t *p, rlc_sbuf_t *b) {
+    size_t n = b->len;
+    char *t = rlc_sbuf_done(b); /* "" when empty, NULL after a failure */
+    jv_t *v = t ? jv_str(p, t, n) : NULL;
+    free(t);
+    return v;
+}
+
 size_t jv_cplen(const char *s, size_t n) {
     size_t c = 0;
     for (size_t i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xC0) != 0x80;

@@ -48,6 +48,10 @@ void jv_str_into(rlc_sbuf_t *b, const jv_t *v);
 int jv_json(rlc_sbuf_t *b, const jv_t *v, int indent, int sort_keys);
 /* Code points in a UTF-8 string. */
 size_t jv_cplen(const char *s, size_t n);
+/* The offset just past the character that starts at byte i of s[0..n). */
+size_t jv_char_end(const char *s, size_t n, size_t i);
+/* A string value of b's text; b is consumed (its buffer freed). NULL on allocation failure. */
+jv_t *jv_from_sbuf(jpool_t *p, rlc_sbuf_t *b);
 
 /* Filters and tests (jinja_filters.c): the result of name(v, args...) into *out; an unknown
  * name is an error naming the line. */
