@@ -166,9 +166,6 @@ int dist_allgather_win(dist_comm_t *c, rlc_backend_t *be, void *p, rlc_buf_kind_
     if (a > b || b > n) return rlc_errc(RLC_EINVAL, "dist: window [%zu, %zu) outside %zu elements", a, b, n);
     return c->world > 1 && b > a ? c->allgather_dev(c, be, p, kind, n, a, b) : 0;
 }
-int dist_reduce_scatter_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n) {
-    return dist_reduce_scatter_buckets(c, be, buf, kind, n, 0);
-}
 int dist_allgather_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n) {
     return dist_allgather_buckets(c, be, buf, kind, n, 0);
 }

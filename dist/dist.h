@@ -140,7 +140,6 @@ int dist_allreduce_i64(dist_comm_t *c, int64_t *x, size_t n, dist_op_t op);
 int dist_bcast(dist_comm_t *c, void *buf, size_t bytes, int root);
 int dist_allgather(dist_comm_t *c, const void *send, size_t bytes, void *recv);
 int dist_barrier(dist_comm_t *c);
-int dist_reduce_scatter_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n);
 int dist_allgather_dev(dist_comm_t *c, rlc_backend_t *be, void *buf, rlc_buf_kind_t kind, size_t n);
 /* The windowed forms: [a, b) of an n-element buffer sharded by dist_shard(n), p at element a
  * (see reduce_scatter_dev). */

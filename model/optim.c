@@ -95,21 +95,23 @@ int rlc_optim_step_norm(rlc_optim_t *o, float lr, uint32_t seed, double norm) {
         size_t a = m->info[i].offset > o->lo ? m->info[i].offset : o->lo;
         size_t b = m->info[i].offset + n < o->hi ? m->info[i].offset + n : o->hi;
         float wd = m->info[i].decay ? o->cfg.weight_decay : 0.0f;
-        if (a < b)
-            be->adamw(be, (char *)m->params + a * ep, o->master ? o->master + (a - o->lo) : NULL,
-                      o->gshard ? (char *)o->gshard + (a - o->lo) * eg : (char *)m->grads + a * eg, o->mom + (a - o->lo), o->var + (a - o->lo), b - a, lr, o->cfg.beta1,
-                      o->cfg.beta2, o->cfg.eps, wd, o->step, scale, seed + (uint32_t)i);
+        if (a < b) {
+            void *g = o->gshard ? (char *)o->gshard + (a - o->lo) * eg : (char *)m->grads + a * eg;
+            be->adamw(be, (char *)m->params + a * ep, o->master ? o->master + (a - o->lo) : NULL, g, o->mom + (a - o->lo),
+                      o->var + (a - o->lo), b - a, lr, o->cfg.beta1, o->cfg.beta2, o->cfg.eps, wd, o->step, scale,
+                      seed + (uint32_t)i);
+        }
         i = j;
     }
     return be->check(be);
 }
 
-static int sharded(const rlc_optim_t *o) { return o->lo != 0 || o->hi != o->m->n_params; }
+int rlc_optim_sharded(const rlc_optim_t *o) { return o && (o->lo != 0 || o->hi != o->m->n_params); }
 
 int rlc_optim_get_state(const rlc_optim_t *o, float *mom, float *var) {
     rlc_backend_t *be = o->m->be;
     size_t n = o->m->n_params;
-    if (sharded(o)) return rlc_errc(RLC_EINVAL, "a sharded optimizer state is saved per rank, not in full");
+    if (rlc_optim_sharded(o)) return rlc_errc(RLC_EINVAL, "a sharded optimizer state is saved per rank, not in full");
     int rc = be->download(be, mom, o->mom, RLC_BUF_F32, n);
     if (!rc) rc = be->download(be, var, o->var, RLC_BUF_F32, n);
     return rc;
@@ -125,7 +127,7 @@ int rlc_optim_set_state(rlc_optim_t *o, const float *mom, const float *var, int 
 
 int rlc_optim_get_master(const rlc_optim_t *o, float *w) {
     if (!o->master) return rlc_errc(RLC_EINVAL, "the optimizer keeps no master weights");
-    if (sharded(o)) return rlc_errc(RLC_EINVAL, "sharded master weights are saved per rank, not in full");
+    if (rlc_optim_sharded(o)) return rlc_errc(RLC_EINVAL, "sharded master weights are saved per rank, not in full");
     return o->m->be->download(o->m->be, w, o->master, RLC_BUF_F32, o->m->n_params);
 }
 

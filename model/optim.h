@@ -34,6 +34,8 @@ int rlc_optim_create(rlc_optim_t **out, rlc_model_t *m, const rlc_adamw_cfg_t *c
 /* An optimizer for the shard [lo, hi) of the parameter vector only (its state is hi - lo
  * floats per buffer). */
 int rlc_optim_create_shard(rlc_optim_t **out, rlc_model_t *m, const rlc_adamw_cfg_t *cfg, size_t lo, size_t hi);
+/* 1 when the state covers only part of the parameters (a ZeRO shard); 0 for NULL. */
+int rlc_optim_sharded(const rlc_optim_t *o);
 void rlc_optim_free(rlc_optim_t *o);
 /* Global L2 norm of the gradients (double accumulation). */
 double rlc_model_grad_norm(rlc_model_t *m);

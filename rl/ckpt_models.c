@@ -1,13 +1,13 @@
 /* The models' training state in a checkpoint (rl/ckpt.c does the directory): the weights
  * directory of each model, its optimizer state and fp32 master weights, saved and restored.
  *
- * Unsharded optimizers go into trainer_state.safetensors. Per-rank optimizer shards (ZeRO
- * stages 1-2; docs/distributed.md "ZeRO"). Each rank writes the AdamW moments (and fp32 master weights) of its shard
- * into RUN/checkpoints/step-N.shards/ as "<model>.optim-RRRRR-of-WWWWW.safetensors", with
- * its range and the layout in the file's metadata; rank 0's save then moves them into the
- * checkpoint beside the model, lists them in trainer_state.json with their ranges, and the
- * manifest covers them. A resume reads whichever files cover its own shard, at any world size
- * or stage. */
+ * Unsharded optimizers go into trainer_state.safetensors. Sharded ones (ZeRO stages 1-2;
+ * docs/distributed.md "ZeRO") are saved per rank: each rank writes the AdamW moments (and
+ * fp32 master weights) of its shard into RUN/checkpoints/step-N.shards/ as
+ * "<model>.optim-RRRRR-of-WWWWW.safetensors", with its range and the layout in the file's
+ * metadata; rank 0's save then moves them into the checkpoint beside the model, lists them in
+ * trainer_state.json with their ranges, and the manifest covers them. A resume reads every
+ * file into full arrays and keeps its own range, so any world size or stage resumes. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +30,6 @@ char *rl_ckpt_shard_stage_dir(const char *run_dir, long step) {
 static void shard_name(char *buf, size_t cap, const char *key, int rank, int world) {
     snprintf(buf, cap, "%s.optim-%05d-of-%05d.safetensors", key, rank, world);
 }
-
-static int optim_sharded(const rlc_optim_t *o) { return o && o->shards > 1; }
 
 const char *rl_ckpt_model_key(const rl_ckpt_model_t *m) { return m->name && m->name[0] ? m->name : "policy"; }
 
@@ -67,12 +65,12 @@ static int write_one(const char *dir, const rl_ckpt_model_t *cm, long step) {
 
 int rl_ckpt_write_shards(const char *run_dir, long step, const rl_ckpt_model_t *models, int n_models) {
     int any = 0;
-    for (int k = 0; k < n_models; k++) any |= models[k].model && optim_sharded(models[k].optim);
+    for (int k = 0; k < n_models; k++) any |= models[k].model && rlc_optim_sharded(models[k].optim);
     if (!any) return 0;
     char *dir = rl_ckpt_shard_stage_dir(run_dir, step);
     int rc = dir ? fs_mkdir_p(dir) : RLC_ENOMEM;
     for (int k = 0; k < n_models && !rc; k++)
-        if (models[k].model && optim_sharded(models[k].optim)) rc = write_one(dir, &models[k], step);
+        if (models[k].model && rlc_optim_sharded(models[k].optim)) rc = write_one(dir, &models[k], step);
     if (rc) rc = rlc_err_ctx(rc, "writing the optimizer shard of step %ld", step);
     free(dir);
     return rc;
@@ -128,7 +126,10 @@ static int shards_publish(const char *stage_dir, const char *dst_dir, const char
     return rc;
 }
 
-static int shards_read(const char *ckpt_dir, const cJSON *jm, size_t n, const char *tensor, float *full) {
+/* Tensors names[0..k) of the shard files listed in jm, each into full[i][n], one pass over
+ * the files. */
+static int shards_read(const char *ckpt_dir, const cJSON *jm, size_t n, const char *const *names, float *const *full,
+                       int k) {
     const cJSON *js = cJSON_GetObjectItemCaseSensitive(jm, "optim_shards");
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(js, "files");
     const cJSON *jw = cJSON_GetObjectItemCaseSensitive(js, "world");
@@ -145,11 +146,13 @@ static int shards_read(const char *ckpt_dir, const cJSON *jm, size_t n, const ch
         rc = path ? rlc_st_open(&f, path) : RLC_ENOMEM;
         if (!rc) {
             rc = shard_range(&f, path, n, jw->valueint, &lo, &hi);
-            const rlc_st_tensor_t *t = rc ? NULL : rlc_st_find(&f, tensor);
             if (!rc && lo != next) rc = rlc_errc(RLC_EFMT, "%s: starts at %zu, expected %zu", path, lo, next);
-            if (!rc && (!t || t->numel != hi - lo))
-                rc = rlc_errc(RLC_EFMT, "%s: tensor '%s' missing or not of %zu values", path, tensor, hi - lo);
-            if (!rc) rc = rlc_st_to_f32(t, full + lo);
+            for (int i = 0; i < k && !rc; i++) {
+                const rlc_st_tensor_t *t = rlc_st_find(&f, names[i]);
+                if (!t || t->numel != hi - lo)
+                    rc = rlc_errc(RLC_EFMT, "%s: tensor '%s' missing or not of %zu values", path, names[i], hi - lo);
+                else rc = rlc_st_to_f32(t, full[i] + lo);
+            }
             rlc_st_close(&f);
         }
         next = hi;
@@ -196,7 +199,7 @@ static int save_optim(const char *tmp, const char *stage_dir, const rl_ckpt_mode
                       const char *prefix, cJSON *jm, st_list_t *L) {
     rlc_model_t *m = cm->model;
     rlc_optim_t *o = cm->optim;
-    int sharded = optim_sharded(o), rc = 0;
+    int sharded = rlc_optim_sharded(o), rc = 0;
     /* The fp32 truth of the weights: the optimizer's master copy where the backend stores
      * bf16 parameters (in the shards when sharded), else the parameters themselves when the
      * weights file is of lower precision. */
@@ -251,7 +254,6 @@ int rl_ckpt_save_models(const char *tmp, const char *stage_dir, const rl_ckpt_mo
     return 0;
 }
 
-
 int rl_ckpt_get_long(const cJSON *j, const char *key, long *out, const char *what) {
     long long v;
     int rc = rlc_json_get_int(j, key, &v, 1, what);
@@ -274,7 +276,7 @@ static int read_full(const rlc_st_t *sf, const char *what, const char *prefix, c
 /* One model's optimizer state and fp32 master weights, from trainer_state.safetensors or
  * from the per-rank shard files listed in its entry. */
 int rl_ckpt_load_model(const char *ckpt_dir, const char *what, const rlc_st_t *sf, const cJSON *jm,
-                            const rl_ckpt_model_t *cm) {
+                       const rl_ckpt_model_t *cm) {
     rlc_model_t *m = cm->model;
     long np;
     int rc = rl_ckpt_get_long(jm, "n_params", &np, what);
@@ -290,7 +292,10 @@ int rl_ckpt_load_model(const char *ckpt_dir, const char *what, const rlc_st_t *s
     float *a = rlc_malloc(m->n_params * sizeof(float)), *b = rlc_malloc(m->n_params * sizeof(float));
     if (!a || !b) rc = RLC_ENOMEM;
     int found = rc ? rc : read_full(sf, what, prefix, "master", m->n_params, a);
-    if (found == 0 && cJSON_IsTrue(jshm)) found = (rc = shards_read(ckpt_dir, jm, m->n_params, "master", a)) ? rc : 1;
+    static const char *const master_name[] = {"master"}, *const moment_names[] = {"exp_avg", "exp_avg_sq"};
+    float *const moments[] = {a, b};
+    if (found == 0 && cJSON_IsTrue(jshm))
+        found = (rc = shards_read(ckpt_dir, jm, m->n_params, master_name, &a, 1)) ? rc : 1;
     if (found < 0) rc = found;
     if (found > 0) {
         /* Where the backend keeps bf16 parameters beside an fp32 master, the weights file
@@ -303,8 +308,7 @@ int rl_ckpt_load_model(const char *ckpt_dir, const char *what, const rlc_st_t *s
     if (!rc && cm->optim) {
         long ostep;
         if (jsh) {
-            rc = shards_read(ckpt_dir, jm, m->n_params, "exp_avg", a);
-            if (!rc) rc = shards_read(ckpt_dir, jm, m->n_params, "exp_avg_sq", b);
+            rc = shards_read(ckpt_dir, jm, m->n_params, moment_names, moments, 2);
         } else {
             int fa = read_full(sf, what, prefix, "optim.exp_avg", m->n_params, a);
             int fb = fa < 0 ? 0 : read_full(sf, what, prefix, "optim.exp_avg_sq", m->n_params, b);

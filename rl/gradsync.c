@@ -39,7 +39,7 @@ struct rl_gradsync {
     char msg[512];
     /* the queue of windows in the order every rank sends them; done <= sent */
     win_t *q;
-    int qcap, sent, done, quit;
+    int sent, done, quit;
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -215,7 +215,6 @@ static void hook_ready(void *ctx, size_t lo) {
 }
 
 void *rl_gradsync_shard(const rl_gradsync_t *g) { return g && staged(g) ? g->shard : NULL; }
-int rl_gradsync_overlapped(const rl_gradsync_t *g) { return g && g->threaded; }
 
 static int setup_regions(rl_gradsync_t *g) {
     rlc_model_t *m = g->m;
@@ -233,8 +232,7 @@ static int setup_regions(rl_gradsync_t *g) {
             return rlc_errc(RLC_EINVAL, "gradient exchange: parameter region %d is empty or out of order", r);
         qcap += B ? (region_len(g, r) + B - 1) / B : 1;
     }
-    g->qcap = (int)qcap;
-    g->q = rlc_calloc(qcap, sizeof *g->q);
+    g->q = rlc_calloc(qcap, sizeof *g->q); /* one update's windows: every region once */
     return g->q ? 0 : RLC_ENOMEM;
 }
 

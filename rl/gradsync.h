@@ -44,5 +44,3 @@ int rl_gradsync_begin(rl_gradsync_t *g, int n_micro);
 int rl_gradsync_finish(rl_gradsync_t *g, int rc);
 /* Stage 2: the gradient shard (hi - lo elements of kind GRAD); else NULL. */
 void *rl_gradsync_shard(const rl_gradsync_t *g);
-/* Whether the exchange runs on its own thread (decided at the first begin). */
-int rl_gradsync_overlapped(const rl_gradsync_t *g);
