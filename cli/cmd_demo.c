@@ -178,7 +178,7 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
     *d = (demo_opts_t){.dir = "demo_run", .ops = "+-", .task = "arith", .algo = "grpo", .seed = 1, .sft_steps = 1200, .rl_steps = 200,
                        .n_train = 3000, .n_rl = 3000, .n_eval = 500, .hidden = 128, .layers = 4, .min_digits = 1,
                        .max_digits = 2, .group = 8, .prompts = 16, .sft_lr = 3e-3, .rl_lr = 2e-4,
-                       .temperature = 1.0, .column_frac = 0.5};
+                       .temperature = 1.0, .column_frac = 0.5, .easy_frac = 1.0 / 3};
     cli_opt_t opts[] = {
         {"--dir", OPT_STR, &d->dir, "working directory (model, data, runs)", 0, 0},
         {"--task", OPT_STR, &d->task,
@@ -198,6 +198,10 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
         {"--max-digits", OPT_INT, &d->max_digits, "digits per operand, at most", 0, 0},
         {"--ops", OPT_STR, &d->ops, "operators drawn from (subset of +-*)", 0, 0},
         {"--column-frac", OPT_FLOAT, &d->column_frac, "warm-start solutions worked column by column (the rest direct)",
+         0, 0},
+        {"--easy-frac", OPT_FLOAT, &d->easy_frac,
+         "--task tools: share of problems that need no tool (a number times 1 or 10); the rest are products of two "
+         "2-3 digit numbers",
          0, 0},
         {"--sft-lr", OPT_FLOAT, &d->sft_lr, "warm-start learning rate", 0, 0},
         {"--rl-lr", OPT_FLOAT, &d->rl_lr, "GRPO learning rate", 0, 0},
@@ -232,6 +236,7 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
     if (strcmp(d->task, "arith") && strcmp(d->task, "tools") && strcmp(d->task, "mrt"))
         return rlc_errc(RLC_EINVAL, "--task: arith, tools or mrt (got '%s')", d->task);
     if (strcmp(d->task, "arith") && d->model) return rlc_errc(RLC_EINVAL, "--task %s runs on the tiny model only", d->task);
+    if (!(d->easy_frac >= 0 && d->easy_frac < 1)) return rlc_errc(RLC_EINVAL, "--easy-frac: in [0, 1) (got %g)", d->easy_frac);
     if (strcmp(d->algo, "grpo") && strcmp(d->algo, "oreal"))
         return rlc_errc(RLC_EINVAL, "--algo: grpo or oreal (got '%s')", d->algo);
     if (strcmp(d->algo, "grpo") && strcmp(d->task, "arith"))

@@ -11,7 +11,7 @@ typedef struct {
     const char *dir, *model, *data, *eval_data, *template_name, *ops, *task, *algo;
     long seed, threads, sft_steps, rl_steps, n_train, n_rl, n_eval, hidden, layers;
     long min_digits, max_digits, group, prompts;
-    double sft_lr, rl_lr, temperature, column_frac;
+    double sft_lr, rl_lr, temperature, column_frac, easy_frac;
     int quick;
 } demo_opts_t;
 

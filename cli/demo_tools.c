@@ -1,5 +1,6 @@
 /* `rlc demo --task tools`: a task where a tool really helps — multiplying two- and
- * three-digit numbers, which the tiny model cannot do in its head — and OTC. The model is
+ * three-digit numbers, which the tiny model cannot do in its head — mixed with problems it
+ * does not need one for (--easy-frac of them: a number times 1 or 10), and OTC. The model is
  * warm-started on traces that call the python tool 0-3 times (the extra calls redundant:
  * the same product asked again), then trained with GRPO from that same warm start twice,
  * without and with OTC-GRPO on the same seed; held-out pass@1 and tool calls per sample are
@@ -35,19 +36,49 @@ static char *trace(const char *expr, const char *answer, int k) {
     return s;
 }
 
-/* Warm-start traces (0-3 calls: 10/40/30/20 %), GRPO and held-out problems, disjoint. */
-static int tools_data(const demo_opts_t *d, char **sft, char **rl, char **heldout) {
+/* n problems of the task: a share easy_frac of "a * 1" / "a * 10" (a of 2-3 digits: no tool
+ * needed), the rest products of two 2-3 digit numbers, in a seeded random order. */
+static int tools_problems(data_set_t *ds, long n, double easy_frac, uint64_t seed) {
     data_arith_opts_t o;
     data_arith_opts_default(&o);
     o.min_digits = 2;
     o.max_digits = 3;
     o.min_operands = o.max_operands = 2;
     o.ops = "*";
+    long n_easy = lround((double)n * easy_frac);
+    data_set_t hard = {0};
+    int rc = data_synth_arith(&hard, n - n_easy, &o, seed);
+    cJSON *meta = cJSON_CreateObject();
+    if (!rc && (!meta || !cJSON_AddStringToObject(meta, "task", "arith") || !cJSON_AddTrueToObject(meta, "easy")))
+        rc = RLC_ENOMEM;
+    rlc_rng_t rng;
+    rlc_rng_init(&rng, seed, 91);
+    for (long i = 0, h = 0; !rc && i < n; i++) {
+        /* an easy problem with probability (easy left) / (all left): a uniform interleaving */
+        if ((long)rlc_rng_below(&rng, (uint32_t)(n - i)) < n_easy - (i - h)) {
+            long a = 10 + (long)rlc_rng_below(&rng, 990), k = rlc_rng_below(&rng, 2) ? 10 : 1;
+            char id[48], prob[64], ans[32];
+            snprintf(id, sizeof id, "easy-%llx-%ld", (unsigned long long)seed, i);
+            snprintf(prob, sizeof prob, "Compute %ld * %ld.", a, k);
+            snprintf(ans, sizeof ans, "%ld", a * k);
+            rc = data_set_add(ds, id, prob, ans, NULL, meta);
+        } else {
+            data_row_t *r = &hard.rows[h++];
+            rc = data_set_add(ds, r->id, r->problem, r->answer, r->solution, r->meta);
+        }
+    }
+    cJSON_Delete(meta);
+    data_set_free(&hard);
+    return rc;
+}
+
+/* Warm-start traces (0-3 calls: 10/40/30/20 %), GRPO and held-out problems, disjoint. */
+static int tools_data(const demo_opts_t *d, char **sft, char **rl, char **heldout) {
     data_set_t a = {0}, b = {0}, ev = {0};
     long r1 = 0, r2 = 0, r3 = 0;
-    int rc = data_synth_arith(&ev, d->n_eval, &o, (uint64_t)d->seed * 5 + 1);
-    if (!rc) rc = data_synth_arith(&b, d->n_rl, &o, (uint64_t)d->seed * 5 + 2);
-    if (!rc) rc = data_synth_arith(&a, d->n_train, &o, (uint64_t)d->seed * 5 + 3);
+    int rc = tools_problems(&ev, d->n_eval, d->easy_frac, (uint64_t)d->seed * 5 + 1);
+    if (!rc) rc = tools_problems(&b, d->n_rl, d->easy_frac, (uint64_t)d->seed * 5 + 2);
+    if (!rc) rc = tools_problems(&a, d->n_train, d->easy_frac, (uint64_t)d->seed * 5 + 3);
     if (!rc) rc = data_set_exclude(&a, &ev, &r1);
     if (!rc) rc = data_set_exclude(&b, &ev, &r2);
     if (!rc) rc = data_set_exclude(&b, &a, &r3);
@@ -70,8 +101,9 @@ static int tools_data(const demo_opts_t *d, char **sft, char **rl, char **heldou
     if (!rc) rc = data_set_write_jsonl(&b, *rl);
     if (!rc) rc = data_set_write_jsonl(&ev, *heldout);
     if (!rc)
-        LOG_INFO("data: %d warm-start traces (0-3 python calls), %d GRPO and %d held-out problems (%ld duplicates removed)",
-                 a.n, b.n, ev.n, r1 + r2 + r3);
+        LOG_INFO("data: %d warm-start traces (0-3 python calls), %d GRPO and %d held-out problems, %.0f%% of them "
+                 "a number times 1 or 10 (%ld duplicates removed)",
+                 a.n, b.n, ev.n, 100 * d->easy_frac, r1 + r2 + r3);
     data_set_free(&a), data_set_free(&b), data_set_free(&ev);
     return rc;
 }
@@ -89,7 +121,8 @@ int demo_tools(const demo_opts_t *d, double t0) {
     char *sft = NULL, *rl = NULL, *heldout = NULL, *ckpt = NULL;
     char *init = fs_join(d->dir, "tools_init"), *sft_run = fs_join(d->dir, "tools_sft");
     int rc = init && sft_run ? 0 : RLC_ENOMEM;
-    LOG_INFO("[1/4] tiny Qwen2-shaped model and multiplication problems (2-3 digit operands)");
+    LOG_INFO("[1/4] tiny Qwen2-shaped model and multiplication problems (2-3 digit operands; %.0f%% times 1 or 10)",
+             100 * d->easy_frac);
     if (!rc) rc = write_model(init, d->seed, (int)d->hidden, (int)d->layers);
     if (!rc) rc = tools_data(d, &sft, &rl, &heldout);
     if (!rc) rc = demo_sft(d, init, sft, sft_run, &ckpt);

@@ -61,8 +61,10 @@ int rlc_cpu_backend_create(rlc_backend_t **out, int threads) {
     be->name = "cpu";
     be->threads = threads;
     for (int k = 0; k < RLC_BUF_KINDS; k++) be->esize[k] = 4;
-    snprintf(be->device_desc, sizeof be->device_desc, "CPU (%d thread%s, fp32, OpenBLAS)", threads,
-             threads == 1 ? "" : "s");
+    char model[64];
+    cpu_model_name(model, sizeof model);
+    snprintf(be->device_desc, sizeof be->device_desc, "CPU %s (%d thread%s, fp32, %s, OpenBLAS)", model, threads,
+             threads == 1 ? "" : "s", cpu_isa_name(cpu_isa()));
     openblas_set_num_threads(threads);
     be->destroy = cpu_destroy;
     be->check = cpu_check;

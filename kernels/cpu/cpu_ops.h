@@ -3,6 +3,16 @@
 #pragma once
 #include "kernels/backend.h"
 
+/* The instruction-set path (kernels/cpu/isa.c): the best the machine has, capped by
+ * RLC_CPU_ISA=avx512|avx2|portable. */
+enum { CPU_ISA_PORTABLE = 0, CPU_ISA_AVX2 = 1, CPU_ISA_AVX512 = 2 };
+int cpu_isa(void);
+/* The best path this CPU and OS support, whatever RLC_CPU_ISA says. */
+int cpu_isa_supported(void);
+const char *cpu_isa_name(int isa);
+/* /proc/cpuinfo's "model name" ("unknown CPU" when it cannot tell). */
+void cpu_model_name(char *out, size_t cap);
+
 /* Threads for OpenMP regions of this backend. */
 #define CPU_THREADS(be) ((be)->threads > 0 ? (be)->threads : 1)
 
@@ -35,6 +45,21 @@ void cpu_swiglu_fwd(rlc_backend_t *be, void *out, const void *gu, int N, int F);
 void cpu_swiglu_bwd(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F);
 void cpu_gemm_rows(rlc_backend_t *be, float *out, const float *x, const float *w, const float *bias, int M, int K,
                    int N);
+/* The attention kernels of one instruction-set path (tests; isa is lowered to what this
+ * machine supports). The arguments are those of the ops minus the unused ones. */
+typedef struct {
+    void (*fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int nseq,
+                int max_seqlen, int N, int Hq, int Hk, int D, float scale);
+    void (*bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const void *qkv, const float *lse,
+                const int32_t *cu_seqlens, int nseq, int max_seqlen, int Hq, int Hk, int D, float scale);
+    void (*paged)(rlc_backend_t *be, void *out, const void *qkv, const void *k_cache, const void *v_cache,
+                  const int32_t *cu_q, const int32_t *ctx_len, const int32_t *block_table, int max_pages,
+                  int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx);
+} cpu_attn_impl_t;
+const cpu_attn_impl_t *cpu_attn_impl(int isa);
+/* The same on a given path (tests): isa is lowered to what this machine supports. */
+void cpu_gemm_rows_isa(rlc_backend_t *be, int isa, float *out, const float *x, const float *w, const float *bias,
+                       int M, int K, int N);
 void cpu_matmul_fwd(rlc_backend_t *be, void *out, const void *inp, const void *w, const void *bias, int N, int IC,
                     int OC);
 void cpu_matmul_bwd(rlc_backend_t *be, void *dinp, void *dw, void *dbias, const void *dout, const void *inp,

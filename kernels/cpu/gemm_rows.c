@@ -4,8 +4,11 @@
  * k tail — so a row's result never depends on M or on the blocking. The rollout engine uses
  * it for every step (prefill and decode alike), which makes generation batch-invariant by
  * construction, and it reads the weights in place: no packing, which is what small-M decode
- * steps pay most for in a general GEMM. AVX2+FMA with runtime dispatch; the portable path
- * sums in the same order (fmaf), so results agree bit for bit where both can run. */
+ * steps pay most for in a general GEMM. AVX-512 and AVX2+FMA paths with runtime dispatch
+ * (kernels/cpu/isa.c); the AVX-512 one keeps the eight-lane order by holding two outputs in
+ * each 16-lane register (two weight rows side by side), and the portable path sums in the
+ * same order (fmaf), so all three agree bit for bit: a rollout does not depend on which
+ * of them the machine takes. */
 #include <math.h>
 #include <omp.h>
 #include <stddef.h>
@@ -118,37 +121,124 @@ __attribute__((target("avx2,fma"))) static void rows_avx2(float *out, const floa
             out[(size_t)m * N + n] = bias ? v + bias[n] : v;
         }
 }
-#endif
 
-static int have_avx2(void) {
-#ifdef RLC_HAVE_AVX2_PATH
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); /* reads libgcc's cpu model */
-#else
-    return 0;
-#endif
+/* Two weight rows' eight-wide chunks side by side: [a[0..8) | b[0..8)]. */
+#define RLC_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,fma")))
+RLC_AVX512 static inline __m512 pair8(const float *a, const float *b) {
+    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(a)), _mm256_loadu_ps(b), 1);
 }
+
+/* An accumulator holding the lane sums of x·wa and x·wb (wb = wa + K), reduced and finished
+ * as the AVX2 path finishes one. */
+RLC_AVX512 static inline void put_pair(__m512 acc, const float *xr, const float *wa, int K8, int K, const float *bias,
+                                       float *o) {
+    float l[16];
+    _mm512_storeu_ps(l, acc);
+    float sa = reduce8(l), sb = reduce8(l + 8);
+    for (int k = K8; k < K; k++) {
+        sa = fmaf(xr[k], wa[k], sa);
+        sb = fmaf(xr[k], wa[(size_t)K + k], sb);
+    }
+    o[0] = bias ? sa + bias[0] : sa;
+    o[1] = bias ? sb + bias[1] : sb;
+}
+
+#define FMA3(j)                                       \
+    X = XROW(j);                                      \
+    a0##j = _mm512_fmadd_ps(X, W0, a0##j);            \
+    a1##j = _mm512_fmadd_ps(X, W1, a1##j);            \
+    a2##j = _mm512_fmadd_ps(X, W2, a2##j)
+#define ZERO8(p)                                                                                        \
+    __m512 a##p##0 = _mm512_setzero_ps(), a##p##1 = a##p##0, a##p##2 = a##p##0, a##p##3 = a##p##0,       \
+           a##p##4 = a##p##0, a##p##5 = a##p##0, a##p##6 = a##p##0, a##p##7 = a##p##0
+#define XROW(j) _mm512_broadcast_f32x8(_mm256_loadu_ps(xm + (size_t)(j) * K + k))
+
+/* Eight input rows × six weight rows (three pairs): 24 accumulators for 48 outputs; pf, when
+ * set, is the next weight block, pulled into cache while this one is used. */
+RLC_AVX512 static void block_8x6(float *out, const float *x, const float *w, const float *bias, int K, int N, int m,
+                                 int n, const float *pf) {
+    int K8 = K & ~7;
+    const float *w0 = w + (size_t)n * K, *xm = x + (size_t)m * K;
+    ZERO8(0);
+    ZERO8(1);
+    ZERO8(2);
+    for (int k = 0; k < K8; k += 8) {
+        if (pf && !(k & 15))
+            for (int i = 0; i < 6; i++) _mm_prefetch((const char *)(pf + (size_t)i * K + k), _MM_HINT_T0);
+        __m512 W0 = pair8(w0 + k, w0 + K + k), W1 = pair8(w0 + 2 * (size_t)K + k, w0 + 3 * (size_t)K + k);
+        __m512 W2 = pair8(w0 + 4 * (size_t)K + k, w0 + 5 * (size_t)K + k), X;
+        FMA3(0);
+        FMA3(1);
+        FMA3(2);
+        FMA3(3);
+        FMA3(4);
+        FMA3(5);
+        FMA3(6);
+        FMA3(7);
+    }
+    const __m512 acc[3][8] = {{a00, a01, a02, a03, a04, a05, a06, a07},
+                              {a10, a11, a12, a13, a14, a15, a16, a17},
+                              {a20, a21, a22, a23, a24, a25, a26, a27}};
+    for (int p = 0; p < 3; p++)
+        for (int j = 0; j < 8; j++)
+            put_pair(acc[p][j], xm + (size_t)j * K, w0 + (size_t)2 * p * K, K8, K, bias ? bias + n + 2 * p : NULL,
+                     out + (size_t)(m + j) * N + n + 2 * p);
+}
+
+/* Columns [n0, n1) for all rows: blocks of 6 weight rows × 8 input rows while the weight
+ * rows stay in L1; the rows left over take the pairs one input row at a time, the columns
+ * left over the AVX2 path (the same sums). */
+RLC_AVX512 static void rows_avx512(float *out, const float *x, const float *w, const float *bias, int M, int K,
+                                   int N, int n0, int n1) {
+    int K8 = K & ~7;
+    int n = n0;
+    for (; n + 6 <= n1; n += 6) {
+        const float *w0 = w + (size_t)n * K, *pf = n + 12 <= n1 ? w0 + 6 * (size_t)K : NULL;
+        int m = 0;
+        for (; m + 8 <= M; m += 8) block_8x6(out, x, w, bias, K, N, m, n, m == 0 ? pf : NULL);
+        for (; m < M; m++) {
+            const float *xr = x + (size_t)m * K;
+            for (int p = 0; p < 3; p++) {
+                const float *wa = w0 + (size_t)2 * p * K;
+                __m512 a = _mm512_setzero_ps();
+                for (int k = 0; k < K8; k += 8)
+                    a = _mm512_fmadd_ps(_mm512_broadcast_f32x8(_mm256_loadu_ps(xr + k)), pair8(wa + k, wa + K + k), a);
+                put_pair(a, xr, wa, K8, K, bias ? bias + n + 2 * p : NULL, out + (size_t)m * N + n + 2 * p);
+            }
+        }
+    }
+    if (n < n1) rows_avx2(out, x, w, bias, M, K, N, n, n1);
+}
+#endif
 
 void cpu_gemm_rows(rlc_backend_t *be, float *out, const float *x, const float *w, const float *bias, int M, int K,
                    int N) {
-    int avx = have_avx2();
-    /* column ranges per thread, in multiples of 3 so the blocking (not the result) is stable */
+    cpu_gemm_rows_isa(be, cpu_isa(), out, x, w, bias, M, K, N);
+}
+
+void cpu_gemm_rows_isa(rlc_backend_t *be, int isa, float *out, const float *x, const float *w, const float *bias,
+                       int M, int K, int N) {
+    if (isa > cpu_isa_supported()) isa = cpu_isa_supported();
+    /* column ranges per thread, in multiples of 6 (the widest block) so the blocking (not the
+     * result, which no blocking changes) is stable */
     int nt = CPU_THREADS(be);
     long work = (long)M * N * K;
     if (work < (1L << 18)) nt = 1;
 #pragma omp parallel num_threads(nt)
     {
         int t = omp_get_thread_num(), T = omp_get_num_threads();
-        int blocks = (N + 2) / 3;
+        int blocks = (N + 5) / 6;
         int b0 = (int)((long)blocks * t / T), b1 = (int)((long)blocks * (t + 1) / T);
-        int n0 = b0 * 3, n1 = b1 * 3 < N ? b1 * 3 : N;
+        int n0 = b0 * 6, n1 = b1 * 6 < N ? b1 * 6 : N;
         if (n0 < n1) {
 #ifdef RLC_HAVE_AVX2_PATH
-            if (avx)
+            if (isa == CPU_ISA_AVX512)
+                rows_avx512(out, x, w, bias, M, K, N, n0, n1);
+            else if (isa == CPU_ISA_AVX2)
                 rows_avx2(out, x, w, bias, M, K, N, n0, n1);
             else
 #endif
                 rows_portable(out, x, w, bias, M, K, N, n0, n1);
         }
     }
-    (void)avx;
 }

@@ -15,7 +15,7 @@
 #define SAMPLE_VEC 1
 __m256 _ZGVdN8v_expf(__m256 x);
 __m256 _ZGVdN8v_logf(__m256 x);
-static int vec_ok(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+static int vec_ok(void) { return cpu_isa() >= CPU_ISA_AVX2; }
 #else
 static int vec_ok(void) { return 0; }
 #endif

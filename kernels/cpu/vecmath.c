@@ -17,7 +17,7 @@ __attribute__((target("avx2,fma"))) static void vexpf_avx2(float *y, const float
 }
 
 void cpu_vexpf(float *y, const float *x, int n, float shift) {
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (cpu_isa() >= CPU_ISA_AVX2) {
         vexpf_avx2(y, x, n, shift);
         return;
     }

@@ -190,6 +190,89 @@ static void test_row_invariant_matmul(void **s) {
     free(x), free(w), free(b), free(ref), free(all), free(one), free(part), free(lg);
 }
 
+/* Every instruction-set path of the row-invariant matmul gives the portable path's sums bit
+ * for bit (blocks of 8 rows x 6 columns and their leftovers, K tails, one and two threads);
+ * the paths this machine lacks are reported as not run. */
+static void test_gemm_rows_paths_bitwise(void **s) {
+    (void)s;
+    rlc_rng_t r;
+    rlc_rng_init(&r, 23, 0);
+    const int Ms[] = {1, 7, 8, 19, 40}, Ks[] = {5, 64, 203, 520}, Ns[] = {1, 5, 6, 13, 71};
+    int best = cpu_isa_supported();
+    for (int isa = CPU_ISA_AVX2; isa <= CPU_ISA_AVX512; isa++)
+        if (isa > best) print_message("gemm_rows: the %s path is not run (this CPU has %s)\n", cpu_isa_name(isa),
+                                      cpu_isa_name(best));
+    for (int a = 0; a < 5; a++)
+        for (int b = 0; b < 4; b++)
+            for (int c = 0; c < 5; c++) {
+                int M = Ms[a], K = Ks[b], N = Ns[c];
+                float *x = malloc((size_t)M * K * 4), *w = malloc((size_t)N * K * 4), *bias = malloc((size_t)N * 4);
+                float *ref = malloc((size_t)M * N * 4), *got = malloc((size_t)M * N * 4);
+                for (int i = 0; i < M * K; i++) x[i] = (float)rlc_rng_normal(&r);
+                for (int i = 0; i < N * K; i++) w[i] = (float)rlc_rng_normal(&r);
+                for (int i = 0; i < N; i++) bias[i] = (float)rlc_rng_normal(&r);
+                cpu_gemm_rows_isa(be, CPU_ISA_PORTABLE, ref, x, w, c & 1 ? bias : NULL, M, K, N);
+                for (int isa = CPU_ISA_AVX2; isa <= best; isa++) {
+                    memset(got, 0xff, (size_t)M * N * 4);
+                    cpu_gemm_rows_isa(be, isa, got, x, w, c & 1 ? bias : NULL, M, K, N);
+                    if (memcmp(got, ref, (size_t)M * N * 4))
+                        fail_msg("%s differs from portable at M=%d K=%d N=%d", cpu_isa_name(isa), M, K, N);
+                }
+                free(x), free(w), free(bias), free(ref), free(got);
+            }
+}
+
+/* The attention kernels' instruction-set paths: AVX2 and AVX-512 equal bit for bit (the same
+ * sums, the same libmvec exp); the portable path (scalar expf) within rounding; paged decode
+ * attention over the whole context equals the training forward bit for bit on every path.
+ * Forward, backward and paged, group sizes 2, 4 and 12 (register tiles of 4 heads and their
+ * leftovers), head dimensions 64, 40 and 13 (vector tiles and tails). */
+static void attention_paths_case(int Hq, int Hk, int D) {
+    rlc_rng_t r;
+    rlc_rng_init(&r, 29 + (uint64_t)(Hq * 100 + D), 0);
+    int best = cpu_isa_supported();
+    const int N = 58, P = 4, MAXP = 16, ld = (Hq + 2 * Hk) * D;
+    int32_t cu[4] = {0, 1, 18, 58}, ctx[3] = {1, 17, 40}, bt[3 * 16], slots[58];
+    for (int i = 0; i < 3 * MAXP; i++) bt[i] = (i * 7 + 3) % (3 * MAXP); /* scrambled pages */
+    float sc = 1.0f / sqrtf((float)D);
+    size_t no = (size_t)N * Hq * D, nx = (size_t)N * ld, nc = (size_t)3 * MAXP * P * Hk * D;
+    float *qkv = malloc(nx * 4), *dO = malloc(no * 4), *kc = calloc(nc, 4), *vc = calloc(nc, 4);
+    for (size_t i = 0; i < nx; i++) qkv[i] = (float)rlc_rng_normal(&r);
+    for (size_t i = 0; i < no; i++) dO[i] = (float)rlc_rng_normal(&r);
+    for (int sq = 0; sq < 3; sq++)
+        for (int n = cu[sq]; n < cu[sq + 1]; n++) slots[n] = bt[sq * MAXP + (n - cu[sq]) / P] * P + (n - cu[sq]) % P;
+    be->kv_store(be, kc, vc, qkv, slots, N, Hq, Hk, D);
+    float *o[3], *lse[3], *dx[3], *pg[3];
+    for (int isa = 0; isa <= best; isa++) {
+        const cpu_attn_impl_t *im = cpu_attn_impl(isa);
+        o[isa] = malloc(no * 4), lse[isa] = malloc((size_t)N * Hq * 4), dx[isa] = malloc(nx * 4);
+        pg[isa] = malloc(no * 4);
+        im->fwd(be, o[isa], lse[isa], qkv, cu, 3, 40, N, Hq, Hk, D, sc);
+        im->bwd(be, dx[isa], dO, qkv, lse[isa], cu, 3, 40, Hq, Hk, D, sc);
+        im->paged(be, pg[isa], qkv, kc, vc, cu, ctx, bt, MAXP, P, 3, N, Hq, Hk, D, sc, 40);
+        assert_memory_equal(pg[isa], o[isa], no * 4);
+        if (isa == 0) continue;
+        assert_true(max_abs_diff(o[isa], o[0], no) < 1e-5);
+        assert_true(max_abs_diff(dx[isa], dx[0], nx) < 1e-4);
+        if (isa == 2) {
+            assert_memory_equal(o[2], o[1], no * 4);
+            assert_memory_equal(lse[2], lse[1], (size_t)N * Hq * 4);
+            assert_memory_equal(dx[2], dx[1], nx * 4);
+        }
+    }
+    for (int isa = 0; isa <= best; isa++) free(o[isa]), free(lse[isa]), free(dx[isa]), free(pg[isa]);
+    free(qkv), free(dO), free(kc), free(vc);
+}
+
+static void test_attention_paths(void **s) {
+    (void)s;
+    const int heads[][2] = {{4, 2}, {8, 2}, {12, 1}}, Ds[] = {64, 40, 13};
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) attention_paths_case(heads[a][0], heads[a][1], Ds[b]);
+    if (cpu_isa_supported() < CPU_ISA_AVX512)
+        print_message("attention: paths above %s not run on this CPU\n", cpu_isa_name(cpu_isa_supported()));
+}
+
 static int setup(void **s) {
     (void)s;
     return rlc_backend_create(&be, "cpu", 0, 2);
@@ -207,6 +290,8 @@ int main(void) {
         cmocka_unit_test(test_sample_batch_invariant),
         cmocka_unit_test(test_row_invariant_matmul),
         cmocka_unit_test(test_philox_vector_path),
+        cmocka_unit_test(test_gemm_rows_paths_bitwise),
+        cmocka_unit_test(test_attention_paths),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
