@@ -18,16 +18,22 @@ int cmd_info(int argc, char **argv) {
     int ndev = rlc_backend_cuda_devices(desc, sizeof desc);
     int compiled = rlc_backend_cuda_compiled();
     int mpi = dist_mpi_compiled(), nccl = dist_nccl_compiled();
+    char cpu[96];
+    const char *isa = rlc_cpu_info(cpu, sizeof cpu);
+    for (char *c = cpu; *c; c++)
+        if (*c == '"' || *c == '\\') *c = ' '; /* printed inside a JSON string */
     if (json) {
-        printf("{\"version\":\"%s\",\"backends\":[\"cpu\"%s],\"cpu_threads\":%d,\"cuda_compiled\":%s,"
-               "\"cuda_devices\":%d,\"dist\":[\"none\"%s%s],\"mpi_compiled\":%s,\"nccl_compiled\":%s}\n",
-               RLC_VERSION, compiled ? ",\"cuda\"" : "", omp_get_num_procs(), compiled ? "true" : "false", ndev,
-               mpi ? ",\"mpi\"" : "", nccl ? ",\"nccl\"" : "", mpi ? "true" : "false", nccl ? "true" : "false");
+        printf("{\"version\":\"%s\",\"backends\":[\"cpu\"%s],\"cpu_threads\":%d,\"cpu_model\":\"%s\","
+               "\"cpu_isa\":\"%s\",\"cuda_compiled\":%s,\"cuda_devices\":%d,\"dist\":[\"none\"%s%s],"
+               "\"mpi_compiled\":%s,\"nccl_compiled\":%s}\n",
+               RLC_VERSION, compiled ? ",\"cuda\"" : "", omp_get_num_procs(), cpu, isa, compiled ? "true" : "false",
+               ndev, mpi ? ",\"mpi\"" : "", nccl ? ",\"nccl\"" : "", mpi ? "true" : "false", nccl ? "true" : "false");
         return 0;
     }
     printf("rlc %s\n", RLC_VERSION);
     printf("backends: cpu (fp32, OpenMP + OpenBLAS, %d threads)%s\n", omp_get_num_procs(),
            compiled ? ", cuda (bf16)" : "");
+    printf("cpu: %s, %s kernels (RLC_CPU_ISA=avx2|portable selects a lower path)\n", cpu, isa);
     if (!compiled)
         printf("cuda: not compiled (build with nvcc on PATH, or -DRLC_CUDA=ON)\n");
     else if (ndev == 0)

@@ -238,6 +238,10 @@ struct rlc_backend {
 #define RLC_MAX_THREADS 1024
 int rlc_backend_create(rlc_backend_t **out, const char *name, int device, int threads);
 void rlc_backend_destroy(rlc_backend_t *be);
+/* The CPU: its model name (/proc/cpuinfo, "unknown CPU" when it cannot tell) into model, and
+ * the instruction-set path the CPU kernels take ("avx512", "avx2" or "portable": the best
+ * this machine has, capped by RLC_CPU_ISA). */
+const char *rlc_cpu_info(char *model, size_t cap);
 /* 1 if the CUDA backend was compiled in. */
 int rlc_backend_cuda_compiled(void);
 /* Number of CUDA devices usable now (0 without a GPU or driver, or when not compiled). */

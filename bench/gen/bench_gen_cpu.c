@@ -54,8 +54,9 @@ int main(int argc, char **argv) {
     gen_stats_t st;
     gen_stats(e, &st);
     printf("{\"bench\":\"generate_cpu\",\"impl\":\"rlc\",\"prompts\":%d,\"G\":%d,\"batch\":%d,\"prompt_len\":%d,"
-           "\"new_tokens\":%d,\"threads\":%d,\"new_tok_per_s\":%.1f,\"seconds\":%.3f,\"prefill_tokens\":%ld}\n",
-           P, G, P * G, L, NEW, be->threads, (double)st.sampled_tokens / dt, dt, st.prefill_tokens);
+           "\"new_tokens\":%d,\"threads\":%d,\"new_tok_per_s\":%.1f,\"seconds\":%.3f,\"prefill_tokens\":%ld,"
+           "\"device\":\"%s\"}\n",
+           P, G, P * G, L, NEW, be->threads, (double)st.sampled_tokens / dt, dt, st.prefill_tokens, be->device_desc);
     gen_engine_free(e);
     rlc_model_free(m);
     rlc_backend_destroy(be);

@@ -15,14 +15,15 @@ for shape in "1 1" "4 8"; do
   for r in $(seq "$ROUNDS"); do
     o=$(OMP_NUM_THREADS=$THREADS "$BUILD/bench/gen/bench_gen_cpu" "$CFG" "$1" "$2" "$L" "$NEW" "$THREADS"); echo "$o"
     p=$(python3 "$here/bench_gen_hf.py" "$tmpd" "$1" "$2" "$L" "$NEW" "$THREADS" 2>/dev/null); echo "$p"
-    ours+=("$(echo "$o" | python3 -c 'import json,sys;print(json.load(sys.stdin)["new_tok_per_s"])')")
-    peer+=("$(echo "$p" | python3 -c 'import json,sys;print(json.load(sys.stdin)["new_tok_per_s"])')")
+    ours+=("$o"); peer+=("$p")
   done
-  python3 - "${ours[*]}" "${peer[*]}" "$(( $1 * $2 ))" "$THREADS" <<'PY'
+  python3 - "$(( $1 * $2 ))" "$THREADS" "${ours[@]}" "${peer[@]}" <<'PY'
 import json, sys
-o = max(float(x) for x in sys.argv[1].split()); p = max(float(x) for x in sys.argv[2].split())
-print(json.dumps({"bench": "generate_cpu_batch%s" % sys.argv[3], "ours": o, "peer": p, "unit": "new tok/s",
-                  "ratio": round(o / p, 3), "threads": int(sys.argv[4])}))
+n = (len(sys.argv) - 3) // 2
+o = [json.loads(x) for x in sys.argv[3:3 + n]]; p = [json.loads(x) for x in sys.argv[3 + n:]]
+ob, pb = max(x["new_tok_per_s"] for x in o), max(x["new_tok_per_s"] for x in p)
+print(json.dumps({"bench": "generate_cpu_batch%s" % sys.argv[1], "ours": ob, "peer": pb, "unit": "new tok/s",
+                  "ratio": round(ob / pb, 3), "threads": int(sys.argv[2]), "device": o[0].get("device", "?")}))
 PY
 done
 rm -rf "$tmpd"

@@ -53,8 +53,8 @@ int main(int argc, char **argv) {
     double loss = 0;
     for (int i = 0; i < N; i++) loss += -lp[i] * (i % T == T - 1 ? 0 : 1.0 / (N - B));
     printf("{\"bench\":\"train_fwd_bwd_cpu\",\"impl\":\"rlc\",\"mode\":%d,\"params_m\":%.1f,\"tokens\":%d,\"threads\":%d,"
-           "\"tok_per_s\":%.1f,\"best_tok_per_s\":%.1f,\"loss\":%.4f}\n",
-           mode, (double)m->n_params / 1e6, N, be->threads, N * iters / total, N / best, loss);
+           "\"tok_per_s\":%.1f,\"best_tok_per_s\":%.1f,\"loss\":%.4f,\"device\":\"%s\"}\n",
+           mode, (double)m->n_params / 1e6, N, be->threads, N * iters / total, N / best, loss, be->device_desc);
     rlc_model_free(m);
     rlc_backend_destroy(be);
     cJSON_Delete(cfg);

@@ -13,13 +13,18 @@ ours=(); peer=()
 for r in $(seq "$ROUNDS"); do
   o=$(OMP_NUM_THREADS=$THREADS "$BUILD/bench/model/bench_train_cpu" "$CFG" "$B" "$T" "$ITERS" "$THREADS"); echo "$o"
   p=$(python3 "$here/bench_train_torch.py" "$tmpd" "$B" "$T" "$ITERS" "$THREADS" 2>/dev/null); echo "$p"
-  ours+=("$(echo "$o" | python3 -c 'import json,sys;print(json.load(sys.stdin)["tok_per_s"])')")
-  peer+=("$(echo "$p" | python3 -c 'import json,sys;print(json.load(sys.stdin)["tok_per_s"])')")
+  ours+=("$o"); peer+=("$p")
 done
-python3 - "${ours[*]}" "${peer[*]}" "$THREADS" <<'PY'
+# mean vs mean (each side's best round of per-iteration means) and best vs best (fastest iteration)
+python3 - "$THREADS" "${ours[@]}" "${peer[@]}" <<'PY'
 import json, sys
-o = max(float(x) for x in sys.argv[1].split()); p = max(float(x) for x in sys.argv[2].split())
-print(json.dumps({"bench": "train_fwd_bwd_cpu_40m", "ours": o, "peer": p, "unit": "tok/s",
-                  "ratio": round(o / p, 3), "threads": int(sys.argv[3])}))
+n = (len(sys.argv) - 2) // 2
+o = [json.loads(x) for x in sys.argv[2:2 + n]]; p = [json.loads(x) for x in sys.argv[2 + n:]]
+om, pm = max(x["tok_per_s"] for x in o), max(x["tok_per_s"] for x in p)
+ob, pb = max(x["best_tok_per_s"] for x in o), max(x["best_tok_per_s"] for x in p)
+print(json.dumps({"bench": "train_fwd_bwd_cpu_40m", "unit": "tok/s", "threads": int(sys.argv[1]),
+                  "ours_mean": om, "peer_mean": pm, "ratio_mean": round(om / pm, 3),
+                  "ours_best": ob, "peer_best": pb, "ratio_best": round(ob / pb, 3),
+                  "device": o[0].get("device", "?")}))
 PY
 rm -rf "$tmpd"

@@ -56,12 +56,13 @@ for cfg in "0 0" "1 0" "0 1"; do
   echo "$line"
   best=$(python3 -c "import json,sys; a=sys.argv[1]; b=json.loads(sys.argv[2]); print(json.dumps(b) if not a or b['total']<json.loads(a)['total'] else a)" "$best" "$line")
 done
-python3 - "$tmp/run/metrics.jsonl" "$best" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" <<'PY'
+python3 - "$tmp/run/metrics.jsonl" "$best" "$("$RLC" info --json)" "${RAGGED:-0}" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])][1:]
 ours = sum(r["t_total"] for r in rows) / len(rows)
-p = json.loads(sys.argv[2])
-print(json.dumps({"bench": "grpo_step_vs_trl", "rlc_s_per_step": round(ours, 2), "trl_best_s_per_step": p["total"],
+p = json.loads(sys.argv[2]); info = json.loads(sys.argv[3])
+print(json.dumps({"bench": "grpo_step_vs_trl", "ragged": sys.argv[4] == "1", "rlc_s_per_step": round(ours, 2),
+                  "trl_best_s_per_step": p["total"],
                   "trl_best": {"gradient_checkpointing": p["gradient_checkpointing"], "paged": p["paged"]},
-                  "ratio": round(p["total"] / ours, 2), "cpu": sys.argv[3]}))
+                  "ratio": round(p["total"] / ours, 2), "cpu": info["cpu_model"], "isa": info["cpu_isa"]}))
 PY

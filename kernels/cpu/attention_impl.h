@@ -145,14 +145,19 @@ void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv
     float *o = out;
     const int ld = (Hq + 2 * Hk) * D, grp = Hq / Hk;
     int *start = malloc((size_t)(N > 0 ? N : 1) * sizeof *start);
-    if (!start) return;
+    if (!start) {
+        cpu_scratch_failed("attention_fwd");
+        return;
+    }
     for (int s = 0; s < nseq; s++)
         for (int n = cu_seqlens[s]; n < cu_seqlens[s + 1]; n++) start[n] = cu_seqlens[s];
 #pragma omp parallel num_threads(CPU_THREADS(be))
     {
         float *sc = malloc((size_t)(max_seqlen > 0 ? max_seqlen : 1) * sizeof *sc);
+        if (!sc) cpu_scratch_failed("attention_fwd");
 #pragma omp for schedule(dynamic, 16)
         for (long nh = 0; nh < (long)N * Hq; nh++) {
+            if (!sc) continue;
             int n = (int)(nh / Hq), h = (int)(nh % Hq), g = h / grp;
             const float *q = x + (size_t)n * ld + (size_t)h * D;
             const float *kb = x + (size_t)Hq * D + (size_t)g * D;
@@ -190,9 +195,11 @@ void AF(attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const vo
 #pragma omp parallel num_threads(CPU_THREADS(be))
     {
         float *pr = malloc((size_t)(max_seqlen > 0 ? max_seqlen : 1) * 2 * sizeof *pr);
-        float *dp = pr + (max_seqlen > 0 ? max_seqlen : 1);
+        if (!pr) cpu_scratch_failed("attention_bwd");
 #pragma omp for schedule(dynamic, 1)
         for (int task = 0; task < nseq * Hk; task++) {
+            if (!pr) continue;
+            float *dp = pr + (max_seqlen > 0 ? max_seqlen : 1);
             int s = task / Hk, g = task % Hk;
             int s0 = cu_seqlens[s], L = cu_seqlens[s + 1] - s0;
             const float *kb = x + (size_t)Hq * D + (size_t)g * D;
@@ -213,10 +220,11 @@ void AF(attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const vo
                     double dd = 0;
                     for (int j = 0; j <= t; j++) {
                         const float *k = kb + (size_t)(s0 + j) * ld, *v = vb + (size_t)(s0 + j) * ld;
-                        pr[j] = expf(scale * AF(dot)(q, k, D) - l);
+                        pr[j] = scale * AF(dot)(q, k, D);
                         dp[j] = AF(dot)(dor, v, D);
-                        dd += (double)pr[j] * dp[j];
                     }
+                    cpu_vexpf(pr, pr, t + 1, l); /* P = exp(S - lse) */
+                    for (int j = 0; j <= t; j++) dd += (double)pr[j] * dp[j];
                     memset(dq, 0, (size_t)D * sizeof(float));
                     for (int j = 0; j <= t; j++) {
                         const float *k = kb + (size_t)(s0 + j) * ld;
@@ -241,16 +249,21 @@ void AF(paged_attention)(rlc_backend_t *be, void *out, const void *qkv, const vo
     const int ld = (Hq + 2 * Hk) * D, grp = Hq / Hk;
     const size_t kvw = (size_t)Hk * D;
     int *seq_of = malloc((size_t)(N > 0 ? N : 1) * sizeof *seq_of);
-    if (!seq_of) return;
+    if (!seq_of) {
+        cpu_scratch_failed("paged_attention");
+        return;
+    }
     for (int s = 0; s < nseq; s++)
         for (int n = cu_q[s]; n < cu_q[s + 1]; n++) seq_of[n] = s;
 #pragma omp parallel num_threads(CPU_THREADS(be))
     {
         int cap = max_ctx > 0 ? max_ctx : 1;
         float *sc = malloc(((size_t)cap + 1) * grp * sizeof *sc);
-        float *mx = sc + (size_t)cap * grp; /* per query head of the group */
+        if (!sc) cpu_scratch_failed("paged_attention");
 #pragma omp for schedule(dynamic, 4)
         for (long ng = 0; ng < (long)N * Hk; ng++) {
+            if (!sc) continue;
+            float *mx = sc + (size_t)cap * grp; /* per query head of the group */
             int n = (int)(ng / Hk), g = (int)(ng % Hk), s = seq_of[n];
             int qlen = cu_q[s + 1] - cu_q[s];
             int pos = ctx_len[s] - qlen + (n - cu_q[s]);

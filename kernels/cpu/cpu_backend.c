@@ -13,9 +13,23 @@
 #include "kernels/cpu/cpu_ops.h"
 
 static void cpu_destroy(rlc_backend_t *be) { free(be); }
+/* A kernel that could not get its scratch memory skips its work and says so here; the next
+ * check() reports it (the ops have no return value, as on the GPU). */
+static volatile int scratch_failed;
+
+void cpu_scratch_failed(const char *op) {
+#pragma omp critical(rlc_cpu_scratch)
+    {
+        if (!scratch_failed) rlc_errc(RLC_ENOMEM, "out of host memory for %s's scratch buffers", op);
+        scratch_failed = 1;
+    }
+}
+
 static int cpu_check(rlc_backend_t *be) {
     (void)be;
-    return 0;
+    if (!scratch_failed) return 0;
+    scratch_failed = 0;
+    return RLC_ENOMEM;
 }
 static void cpu_sync(rlc_backend_t *be) { (void)be; }
 

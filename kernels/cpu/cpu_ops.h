@@ -13,6 +13,10 @@ const char *cpu_isa_name(int isa);
 /* /proc/cpuinfo's "model name" ("unknown CPU" when it cannot tell). */
 void cpu_model_name(char *out, size_t cap);
 
+/* A kernel whose scratch allocation failed calls this and skips its work; be->check()
+ * then returns RLC_ENOMEM (the message names op). */
+void cpu_scratch_failed(const char *op);
+
 /* Threads for OpenMP regions of this backend. */
 #define CPU_THREADS(be) ((be)->threads > 0 ? (be)->threads : 1)
 

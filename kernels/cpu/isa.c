@@ -68,3 +68,8 @@ void cpu_model_name(char *out, size_t cap) {
     }
     fclose(f);
 }
+
+const char *rlc_cpu_info(char *model, size_t cap) {
+    if (model && cap) cpu_model_name(model, cap);
+    return cpu_isa_name(cpu_isa());
+}

@@ -14,20 +14,23 @@ static int chunk_rows(int V) {
     return ch < 1 ? 1 : ch;
 }
 
-/* Softmax statistics of one row of scaled logits z (length V). */
-static void row_stats(const float *z, int V, float *lse_out, float *ent_out) {
+/* Softmax statistics of one row of scaled logits z (length V): e[v] = exp(z[v] - max z)
+ * (vectorised, cpu_vexpf), their sum and the log-sum-exp and entropy, summed in double.
+ * Returns the sum. */
+static double row_stats(const float *z, float *e, int V, float *lse_out, float *ent_out) {
     float mx = -INFINITY;
     for (int v = 0; v < V; v++)
         if (z[v] > mx) mx = z[v];
+    cpu_vexpf(e, z, V, mx);
     double s = 0, sz = 0;
     for (int v = 0; v < V; v++) {
-        double e = exp((double)(z[v] - mx));
-        s += e;
-        sz += e * (double)z[v];
+        s += e[v];
+        sz += (double)e[v] * (double)z[v];
     }
     double lse = (double)mx + log(s);
     *lse_out = (float)lse;
     *ent_out = (float)(lse - sz / s);
+    return s;
 }
 
 static void head_chunk(rlc_backend_t *be, float *ws, const float *h, const float *w, int rows, int C, int V,
@@ -40,24 +43,31 @@ void cpu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *
                     const int32_t *targets, int N, int C, int V, float inv_temp) {
     int ch = chunk_rows(V);
     float *ws = malloc((size_t)(ch < N ? ch : N) * V * sizeof(float) + 64);
-    if (!ws) return;
+    if (!ws) {
+        cpu_scratch_failed("lmhead");
+        return;
+    }
     const float *H = h;
     for (int n0 = 0; n0 < N; n0 += ch) {
         int rows = N - n0 < ch ? N - n0 : ch;
         head_chunk(be, ws, H + (size_t)n0 * C, w, rows, C, V, inv_temp);
-#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
-        for (int r = 0; r < rows; r++) {
-            int n = n0 + r, t = targets[n];
-            if (t < 0) {
+#pragma omp parallel num_threads(CPU_THREADS(be))
+        {
+            float *e = malloc((size_t)V * sizeof *e);
+#pragma omp for schedule(static)
+            for (int r = 0; r < rows; r++) {
+                int n = n0 + r, t = targets[n];
                 logp[n] = 0;
                 if (entropy) entropy[n] = 0;
-                continue;
+                if (t < 0 || !e) continue;
+                const float *z = ws + (size_t)r * V;
+                float lse, ent;
+                row_stats(z, e, V, &lse, &ent);
+                logp[n] = z[t] - lse;
+                if (entropy) entropy[n] = ent;
             }
-            const float *z = ws + (size_t)r * V;
-            float lse, ent;
-            row_stats(z, V, &lse, &ent);
-            logp[n] = z[t] - lse;
-            if (entropy) entropy[n] = ent;
+            if (!e) cpu_scratch_failed("lmhead_fwd");
+            free(e);
         }
     }
     free(ws);
@@ -68,35 +78,44 @@ void cpu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *e
                     float inv_temp) {
     int ch = chunk_rows(V);
     float *ws = malloc((size_t)(ch < N ? ch : N) * V * sizeof(float) + 64);
-    if (!ws) return;
+    if (!ws) {
+        cpu_scratch_failed("lmhead");
+        return;
+    }
     const float *H = h;
     float *DH = dh;
     for (int n0 = 0; n0 < N; n0 += ch) {
         int rows = N - n0 < ch ? N - n0 : ch;
         head_chunk(be, ws, H + (size_t)n0 * C, w, rows, C, V, inv_temp);
         /* Turn each row of logits into d(loss)/d(raw logits) in place. */
-#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
-        for (int r = 0; r < rows; r++) {
-            int n = n0 + r, t = targets[n];
-            float *z = ws + (size_t)r * V;
-            if (t < 0) {
-                for (int v = 0; v < V; v++) z[v] = 0;
-                if (logp) logp[n] = 0;
-                if (entropy) entropy[n] = 0;
-                continue;
+#pragma omp parallel num_threads(CPU_THREADS(be))
+        {
+            float *e = malloc((size_t)V * sizeof *e);
+            if (!e) cpu_scratch_failed("lmhead_bwd");
+#pragma omp for schedule(static)
+            for (int r = 0; r < rows; r++) {
+                int n = n0 + r, t = targets[n];
+                float *z = ws + (size_t)r * V;
+                if (t < 0 || !e) {
+                    for (int v = 0; v < V; v++) z[v] = 0;
+                    if (logp) logp[n] = 0;
+                    if (entropy) entropy[n] = 0;
+                    continue;
+                }
+                float lse, ent;
+                float inv_s = (float)(1.0 / row_stats(z, e, V, &lse, &ent));
+                if (logp) logp[n] = z[t] - lse;
+                if (entropy) entropy[n] = ent;
+                float gl = dlogp[n], ge = dent ? dent[n] : 0.0f;
+                for (int v = 0; v < V; v++) {
+                    float lp = z[v] - lse, p = e[v] * inv_s;
+                    /* d logp_t/dz_v = [v==t] - p_v ; d H/dz_v = -p_v (log p_v + H) */
+                    float g = -gl * p - ge * p * (lp + ent);
+                    z[v] = g * inv_temp;
+                }
+                z[t] += gl * inv_temp;
             }
-            float lse, ent;
-            row_stats(z, V, &lse, &ent);
-            if (logp) logp[n] = z[t] - lse;
-            if (entropy) entropy[n] = ent;
-            float gl = dlogp[n], ge = dent ? dent[n] : 0.0f;
-            for (int v = 0; v < V; v++) {
-                float lp = z[v] - lse, p = expf(lp);
-                /* d logp_t/dz_v = [v==t] - p_v ; d H/dz_v = -p_v (log p_v + H) */
-                float g = -gl * p - ge * p * (lp + ent);
-                z[v] = g * inv_temp;
-            }
-            z[t] += gl * inv_temp;
+            free(e);
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, C, V, 1.0f, ws, V, w, C, 0.0f,
                     DH + (size_t)n0 * C, C);

@@ -148,6 +148,14 @@ static void test_info(void **s) {
     cJSON *j = run_json("%s info --json%s", "");
     assert_string_equal(cJSON_GetObjectItem(j, "version")->valuestring, "0.1.0");
     assert_true(cJSON_IsArray(cJSON_GetObjectItem(j, "backends")));
+    const cJSON *isa = cJSON_GetObjectItem(j, "cpu_isa"), *model = cJSON_GetObjectItem(j, "cpu_model");
+    assert_true(cJSON_IsString(isa) && cJSON_IsString(model) && model->valuestring[0]);
+    assert_true(!strcmp(isa->valuestring, "avx512") || !strcmp(isa->valuestring, "avx2") ||
+                !strcmp(isa->valuestring, "portable"));
+    cJSON_Delete(j);
+    /* RLC_CPU_ISA lowers the path */
+    j = run_json("RLC_CPU_ISA=portable %s info --json%s", "");
+    assert_string_equal(cJSON_GetObjectItem(j, "cpu_isa")->valuestring, "portable");
     cJSON_Delete(j);
 }
 
