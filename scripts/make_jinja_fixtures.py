@@ -54,6 +54,7 @@ SNIPPETS = [
     ("undefined-add", "{{ 'a' + nothing }}", {}),
     ("macro", "{% macro render(m, prefix='> ', end='') %}{{ prefix }}{{ m.role }}: {{ m.content | trim }}{{ end }}\n{% endmacro %}{% for m in messages %}{{ render(m) }}{{ render(m, prefix='* ', end='.') }}{% endfor %}{{ render(messages[0], '# ') }}", {"messages": [{"role": "user", "content": " hi "}, {"role": "assistant", "content": "yo"}]}),
     ("generation", "{% for m in messages %}{% generation %}<{{ m.content }}>{% endgeneration %}{% endfor %}", {"messages": [{"content": "x"}]}),
+    ("unicode-space", "[{{ s | trim }}]|[{{ s.strip() }}]|[{{ s.lstrip() }}]|[{{ s.rstrip() }}]|{{ s.split() }}|[{{ t.strip('\u00e9x') }}]|[{{ t | trim('\u00e9') }}]", {"s": "\u3000\x1c hi\u00a0there\u2003\x1f\u2029", "t": "\u00e9x\u00e9caf\u00e9\u00e9"}),
 ]
 
 
