@@ -85,24 +85,13 @@ static void put(sbuf_t *b, const char *s, size_t n) {
 static void puts_(sbuf_t *b, const char *s) { put(b, s, strlen(s)); }
 
 /* Python str.strip(), which Jinja's trim filter calls. */
-static int py_space(int32_t cp) { return tok_cp_is_space(cp) || (cp >= 0x1C && cp <= 0x1F); }
+static int py_space(int32_t cp, const void *ctx) {
+    (void)ctx;
+    return tok_cp_is_pyspace(cp);
+}
 static void put_trimmed(sbuf_t *b, const char *s) {
-    size_t n = strlen(s), a = 0;
-    while (a < n) {
-        int32_t cp;
-        int k = tok_utf8_next(s + a, n - a, &cp);
-        if (!py_space(cp)) break;
-        a += (size_t)k;
-    }
-    size_t e = n;
-    while (e > a) {
-        size_t p = e - 1;
-        while (p > a && ((unsigned char)s[p] & 0xC0) == 0x80) p--;
-        int32_t cp;
-        tok_utf8_next(s + p, e - p, &cp);
-        if (!py_space(cp)) break;
-        e = p;
-    }
+    size_t a = 0, e = strlen(s);
+    tok_utf8_trim(s, &a, &e, 1, 1, py_space, NULL);
     put(b, s + a, e - a);
 }
 

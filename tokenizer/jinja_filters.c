@@ -19,25 +19,14 @@ static jv_t *arg(const jargs_t *a, const char *name, int pos) {
     return pos >= 0 && pos < a->n && !(a->kw && a->kw[pos]) ? a->args[pos] : NULL;
 }
 
-/* Python's str.isspace, per code point (tok_cp_is_space plus the separators 0x1C-0x1F). */
-static int is_ws(int32_t cp) { return tok_cp_is_space(cp) || (cp >= 0x1C && cp <= 0x1F); }
-
-/* The code point starting at byte i of s (length n) and its byte length. */
-static int cp_at(const char *s, size_t n, size_t i, int32_t *cp) { return tok_utf8_next(s + i, n - i, cp); }
-
-/* The start of the character that ends at byte b (> a) of s. */
-static size_t cp_start_before(const char *s, size_t a, size_t b) {
-    size_t i = b - 1;
-    while (i > a && ((unsigned char)s[i] & 0xC0) == 0x80 && b - i < 4) i--;
-    return i;
-}
-
-/* Whether code point cp is strippable: in chars (a string), or white space. */
-static int strippable(int32_t cp, const jv_t *chars) {
-    if (!(chars && chars->k == V_STR)) return is_ws(cp);
+/* Whether code point cp is strippable: in chars (a string, when given), or white space as
+ * Python's str.isspace has it. */
+static int strippable(int32_t cp, const void *ctx) {
+    const jv_t *chars = ctx;
+    if (!(chars && chars->k == V_STR)) return tok_cp_is_pyspace(cp);
     for (size_t i = 0; i < chars->n;) {
         int32_t c;
-        i += (size_t)cp_at(chars->s, chars->n, i, &c);
+        i += (size_t)tok_utf8_next(chars->s + i, chars->n - i, &c);
         if (c == cp) return 1;
     }
     return 0;
@@ -53,10 +42,7 @@ static jv_t *to_str(jpool_t *p, const jv_t *v) {
 /* strip / lstrip / rstrip of white space (or of the characters in chars), by code point. */
 static jv_t *strip(jpool_t *p, const jv_t *s, int left, int right, const jv_t *chars) {
     size_t a = 0, b = s->n;
-    int32_t cp;
-    for (int len; left && a < b && (len = cp_at(s->s, b, a, &cp), strippable(cp, chars));) a += (size_t)len;
-    for (size_t st; right && b > a && (st = cp_start_before(s->s, a, b), cp_at(s->s, b, st, &cp), strippable(cp, chars));)
-        b = st;
+    tok_utf8_trim(s->s, &a, &b, left, right, strippable, chars);
     return jv_str(p, s->s + a, b - a);
 }
 
@@ -82,9 +68,9 @@ static jv_t *split(jpool_t *p, const jv_t *s, const jv_t *sep) {
         for (size_t i = 0; i < s->n;) {
             int32_t cp;
             int len;
-            while (i < s->n && (len = cp_at(s->s, s->n, i, &cp), is_ws(cp))) i += (size_t)len;
+            while (i < s->n && (len = tok_utf8_next(s->s + i, s->n - i, &cp), tok_cp_is_pyspace(cp))) i += (size_t)len;
             size_t a = i;
-            while (i < s->n && (len = cp_at(s->s, s->n, i, &cp), !is_ws(cp))) i += (size_t)len;
+            while (i < s->n && (len = tok_utf8_next(s->s + i, s->n - i, &cp), !tok_cp_is_pyspace(cp))) i += (size_t)len;
             if (i > a && jv_push(p, l, jv_str(p, s->s + a, i - a))) return NULL;
         }
         return l;

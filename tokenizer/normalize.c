@@ -59,22 +59,7 @@ static int norm_step(const tok_norm_t *st, const char *src, size_t n, char **out
         }
         break;
     case NORM_STRIP:
-        if (st->left)
-            while (i < end) {
-                utf8proc_int32_t cp;
-                utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)src + i, (utf8proc_ssize_t)(end - i), &cp);
-                if (k <= 0 || !tok_cp_is_space(cp)) break;
-                i += (size_t)k;
-            }
-        if (st->right)
-            while (end > i) {
-                size_t q = end - 1;
-                while (q > i && ((unsigned char)src[q] & 0xC0) == 0x80) q--;
-                int32_t cp;
-                tok_utf8_next(src + q, end - q, &cp);
-                if (!tok_cp_is_space(cp)) break;
-                end = q;
-            }
+        tok_utf8_trim(src, &i, &end, st->left, st->right, NULL, NULL);
         memcpy(p, src + i, end - i), p += end - i;
         break;
     default: free(o); return rlc_errc(RLC_EINVAL, "tokenizer: unknown normalizer step %d", st->kind);

@@ -386,25 +386,13 @@ static int split_added(enc_t *e, const char *s, size_t n, int normalized, int (*
         i = me;
         if (a->single_word && ((ms > 0 && ends_with_word(s, ms)) || (me < n && starts_with_word(s + me, n - me))))
             continue;
-        if (a->lstrip) {
-            size_t ns = ms;
-            while (ns > start_off) {
-                size_t p = ns - 1;
-                while (p > start_off && ((unsigned char)s[p] & 0xC0) == 0x80) p--;
-                int32_t cp;
-                tok_utf8_next(s + p, ns - p, &cp);
-                if (!tok_cp_is_space(cp)) break;
-                ns = p;
-            }
-            ms = ns;
+        if (a->lstrip) { /* the white space before the match joins it */
+            size_t from = start_off;
+            tok_utf8_trim(s, &from, &ms, 0, 1, NULL, NULL);
         }
-        if (a->rstrip) {
-            while (me < n) {
-                int32_t cp;
-                int k = tok_utf8_next(s + me, n - me, &cp);
-                if (!tok_cp_is_space(cp)) break;
-                me += (size_t)k;
-            }
+        if (a->rstrip) { /* and the white space after it */
+            size_t to = n;
+            tok_utf8_trim(s, &me, &to, 1, 0, NULL, NULL);
             i = me;
         }
         if (ms > start_off && (rc = gap_at(e, gap, s + start_off, ms - start_off, start_off == 0))) return rc;

@@ -46,6 +46,12 @@ int tok_utf8_encode(int32_t cp, char *out);
 /* Python's str.isspace and the Rust regex \w / \s classes, per code point. */
 int tok_cp_is_space(int32_t cp);
 int tok_cp_is_word(int32_t cp);
+/* Python's str.isspace exactly: tok_cp_is_space plus the separators 0x1C-0x1F. */
+int tok_cp_is_pyspace(int32_t cp);
+/* Narrow [*a, *b) of s: drop code points for which strip(cp, ctx) holds from the left
+ * (left != 0) and the right (right != 0). strip NULL = tok_cp_is_space. */
+void tok_utf8_trim(const char *s, size_t *a, size_t *b, int left, int right, int (*strip)(int32_t, const void *),
+                   const void *ctx);
 
 /* ---- byte-level BPE model ---- */
 typedef struct tok_bpe tok_bpe_t;

@@ -235,6 +235,34 @@ int tok_cp_is_space(int32_t cp) {
            cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
+int tok_cp_is_pyspace(int32_t cp) { return tok_cp_is_space(cp) || (cp >= 0x1C && cp <= 0x1F); }
+
+static int cp_is_space_pred(int32_t cp, const void *ctx) {
+    (void)ctx;
+    return tok_cp_is_space(cp);
+}
+
+void tok_utf8_trim(const char *s, size_t *a, size_t *b, int left, int right, int (*strip)(int32_t, const void *),
+                   const void *ctx) {
+    if (!strip) strip = cp_is_space_pred;
+    size_t i = *a, e = *b;
+    while (left && i < e) {
+        int32_t cp;
+        int k = tok_utf8_next(s + i, e - i, &cp);
+        if (!strip(cp, ctx)) break;
+        i += (size_t)k;
+    }
+    while (right && e > i) {
+        size_t q = e - 1;
+        while (q > i && ((unsigned char)s[q] & 0xC0) == 0x80 && e - q < 4) q--;
+        int32_t cp;
+        tok_utf8_next(s + q, e - q, &cp);
+        if (!strip(cp, ctx)) break;
+        e = q;
+    }
+    *a = i, *b = e;
+}
+
 /* Rust regex \w: alphabetic, marks, decimal digits, connector punctuation, joiners. */
 int tok_cp_is_word(int32_t cp) {
     if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || cp == '_';
