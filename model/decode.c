@@ -10,7 +10,7 @@
 #include "core/err.h"
 #include "core/log.h"
 
-#define P(off) ((off) == RLC_NO_OFFSET ? NULL : (void *)((char *)m->params + (off) * be->esize[RLC_BUF_PARAM]))
+#define P(off) rlc_model_param_at(m, be, (off))
 
 size_t rlc_kv_page_bytes(const rlc_model_t *m, int page_size) {
     return (size_t)2 * m->cfg.num_layers * page_size * m->cfg.num_kv_heads * m->cfg.head_dim *

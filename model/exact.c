@@ -7,7 +7,7 @@
 
 #include "core/err.h"
 
-#define P(off) ((off) == RLC_NO_OFFSET ? NULL : (void *)((char *)m->params + (off) * be->esize[RLC_BUF_PARAM]))
+#define P(off) rlc_model_param_at(m, be, (off))
 
 enum { EXACT_PAGE = 16 };
 

@@ -12,7 +12,7 @@
 #include "model/exact.h"
 #include "model/model.h"
 
-#define P(off) ((off) == RLC_NO_OFFSET ? NULL : (void *)((char *)m->params + (off) * be->esize[RLC_BUF_PARAM]))
+#define P(off) rlc_model_param_at(m, be, (off))
 #define G(off) ((off) == RLC_NO_OFFSET ? NULL : rlc_model_grad_at(m, (off)))
 #define READY(lo) (m->grad_ready ? m->grad_ready(m->grad_ctx, (lo)) : (void)0)
 

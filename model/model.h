@@ -76,6 +76,11 @@ typedef struct rlc_model {
     size_t grad_elems; /* elements of m->grads (n_params unless staged) */
 } rlc_model_t;
 
+/* The device pointer of the parameter at element offset off (NULL for RLC_NO_OFFSET). */
+static inline void *rlc_model_param_at(const rlc_model_t *m, const rlc_backend_t *be, size_t off) {
+    return off == RLC_NO_OFFSET ? NULL : (void *)((char *)m->params + off * be->esize[RLC_BUF_PARAM]);
+}
+
 /* A packed varlen batch (host arrays). Sequence s is tokens [cu_seqlens[s], cu_seqlens[s+1]).
  * pos NULL: positions 0.. within each sequence. targets NULL: the next token of the same
  * sequence (-1 for the last); a target < 0 is ignored by the LM head. */
