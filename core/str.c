@@ -10,3 +10,9 @@ const char *rlc_last_in(const char *s, const char *end, const char *pat) {
         if (*p == pat[0] && !memcmp(p, pat, m)) return p;
     return NULL;
 }
+
+int rlc_is_blank(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' && s[i] != '\v' && s[i] != '\f') return 0;
+    return 1;
+}

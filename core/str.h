@@ -4,3 +4,5 @@
 
 /* The last occurrence of the NUL-terminated pattern inside [s, end), or NULL. */
 const char *rlc_last_in(const char *s, const char *end, const char *pat);
+/* 1 when s[0..n) holds only ASCII white space (space, \t, \n, \r, \v, \f) or is empty. */
+int rlc_is_blank(const char *s, size_t n);

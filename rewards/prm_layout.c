@@ -5,6 +5,7 @@
 
 #include "core/err.h"
 #include "core/json.h"
+#include "core/str.h"
 #include "rewards/prm_formats.h"
 #include "rewards/steps.h"
 
@@ -201,9 +202,7 @@ int rlc_prm_steps(int format, const char *text, size_t len, size_t *starts, size
     int ns = 0;
     for (size_t i = 0, s = 0; i <= len; i++) {
         if (i < len && text[i] != '\n') continue;
-        int blank = 1;
-        for (size_t j = s; j < i && blank; j++) blank = text[j] == ' ' || text[j] == '\t' || text[j] == '\r';
-        if (!blank) {
+        if (!rlc_is_blank(text + s, i - s)) { /* a line (no \n inside) */
             if (ns < cap && starts) starts[ns] = s;
             if (ns < cap && ends) ends[ns] = i;
             ns++;

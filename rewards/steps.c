@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/str.h"
 
 static const char *const agg_names[] = {"last", "min", "prod", "mean"};
 
@@ -32,12 +33,6 @@ double rlc_step_aggregate(const float *scores, int n, rlc_step_agg_t agg) {
     return agg == RLC_STEP_AGG_MEAN ? v / n : v;
 }
 
-static int blank(const char *s, size_t a, size_t b) {
-    for (size_t i = a; i < b; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' && s[i] != '\v' && s[i] != '\f') return 0;
-    return 1;
-}
-
 int rlc_split_steps(const char *text, size_t len, size_t *starts, size_t *ends, int cap) {
     int n = 0;
     size_t a = 0;
@@ -46,7 +41,7 @@ int rlc_split_steps(const char *text, size_t len, size_t *starts, size_t *ends, 
         while (b + 1 < len && !(text[b] == '\n' && text[b + 1] == '\n')) b++;
         int last = b + 1 >= len; /* no separator left: the rest is the last piece */
         if (last) b = len;
-        if (!blank(text, a, b)) {
+        if (!rlc_is_blank(text + a, b - a)) {
             if (n < cap) {
                 if (starts) starts[n] = a;
                 ends[n] = b;

@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "core/str.h"
 #include "rl/algo.h"
 
 /* ---------------------------------------------------------------- JSONL writer */
@@ -98,14 +99,11 @@ int rl_jsonl_truncate_steps(const char *path, long max_step) {
             keep = o && (!cJSON_IsNumber(s) || s->valuedouble <= (double)max_step);
             cJSON_Delete(o);
         }
-        int blank = 1;
-        for (size_t i = 0; i < ll; i++)
-            if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') blank = 0;
         if (keep) {
             memcpy(out + n, line, ll);
             n += ll;
             out[n++] = '\n';
-        } else if (!blank) {
+        } else if (!rlc_is_blank(line, ll)) {
             dropped++;
         }
         line += ll + (nl ? 1 : 0);

@@ -6,6 +6,7 @@
 
 #include "core/err.h"
 #include "core/philox.h"
+#include "core/str.h"
 
 typedef struct {
     int req, sample, problem, live;
@@ -130,12 +131,6 @@ static int fork_parent(tts_engine_ops_t *o, int parent, int k, int mode, int *re
     return grow_req(o, r);
 }
 
-static int is_blank(const char *t, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (t[i] != ' ' && t[i] != '\n' && t[i] != '\t' && t[i] != '\r') return 0;
-    return 1;
-}
-
 /* Child j of request req (forked from parent) as a node. */
 static int make_child(tts_engine_ops_t *o, int parent, int req, int j, tts_child_t *out) {
     const gen_output_t *g = gen_output(o->c.e, req, j);
@@ -163,7 +158,7 @@ static int make_child(tts_engine_ops_t *o, int parent, int req, int j, tts_child
     o->nodes[node] = s;
     o->req_live[req]++;
     o->live_nodes++;
-    *out = (tts_child_t){node, end, is_blank(g->text, g->text_len), strstr(s.text, "boxed{") != NULL, g->n_tokens};
+    *out = (tts_child_t){node, end, rlc_is_blank(g->text, g->text_len), strstr(s.text, "boxed{") != NULL, g->n_tokens};
     return 0;
 }
 
