@@ -27,6 +27,10 @@ def reward_fn(completions, answer, **kw):
     return out
 
 
+def mean_of(v):
+    return round(sum(v[1:] or v) / len(v[1:] or v), 3) if v else None
+
+
 def main():
     model_dir, data, steps, threads, gc, paged = sys.argv[1:7]
     steps, threads, gc, paged = int(steps), int(threads), int(gc), int(paged)
@@ -61,6 +65,7 @@ def main():
 
     trainer._generate_and_score_completions = timed
     per_step = []
+    lens = {}
 
     class Clock(TrainerCallback):
         def on_step_begin(self, args, state, control, **k):
@@ -68,6 +73,11 @@ def main():
 
         def on_step_end(self, args, state, control, **k):
             per_step.append((time.time() - self.t0, gen["t"] - self.g0))
+
+        def on_log(self, args, state, control, logs=None, **k):
+            for key in ("completions/mean_length", "completions/clipped_ratio"):
+                if logs and key in logs:
+                    lens.setdefault(key, []).append(logs[key])
 
     trainer.add_callback(Clock())
     trainer.train()
@@ -79,7 +89,9 @@ def main():
     print(json.dumps({"peer": "trl GRPOTrainer", "trl": trl.__version__, "transformers": transformers.__version__,
                       "torch": torch.__version__, "gradient_checkpointing": bool(gc), "paged": bool(paged),
                       "threads": threads, "steps_averaged": len(rest), "total": round(tot, 3),
-                      "generation": round(g, 3), "training": round(tot - g, 3)}))
+                      "generation": round(g, 3), "training": round(tot - g, 3),
+                      "completion_len_mean": mean_of(lens.get("completions/mean_length")),
+                      "truncated_frac": mean_of(lens.get("completions/clipped_ratio"))}))
 
 
 if __name__ == "__main__":

@@ -46,7 +46,9 @@ print(json.dumps({"bench": "grpo_step_cpu_40m", "unit": "s/step", "threads": int
                   "seqs_per_step": int(sys.argv[3]) * int(sys.argv[4]), "steps_averaged": len(rows),
                   "generation": round(avg("t_rollout"), 3), "scoring": round(avg("t_score"), 3),
                   "training": round(avg("t_train"), 3), "total": round(avg("t_total"), 3),
-                  "tokens_generated": round(avg("tokens_gen")), "tokens_trained": round(avg("tokens_train"))}))
+                  "tokens_generated": round(avg("tokens_gen")), "tokens_trained": round(avg("tokens_train")),
+                  "completion_len_mean": round(avg("resp_len_mean"), 1), "completion_len_max": max(r["resp_len_max"] for r in rows),
+                  "truncated_frac": round(avg("truncated_frac"), 3)}))
 PY
 [ "${PEER:-1}" = 1 ] || exit 0
 best=""
