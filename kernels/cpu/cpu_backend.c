@@ -12,7 +12,32 @@
 #include "core/err.h"
 #include "kernels/cpu/cpu_ops.h"
 
-static void cpu_destroy(rlc_backend_t *be) { free(be); }
+/* The backend's private state (be->impl): a workspace kept across calls, so a kernel that
+ * needs tens of MiB per call does not map and fault in fresh pages every time. */
+typedef struct {
+    void *ws;
+    size_t ws_cap;
+} cpu_state_t;
+
+void *cpu_workspace(rlc_backend_t *be, size_t bytes, const char *op) {
+    cpu_state_t *st = be->impl;
+    if (st && st->ws_cap >= bytes) return st->ws;
+    void *p = st ? malloc(bytes) : NULL;
+    if (!p) {
+        cpu_scratch_failed(op);
+        return NULL;
+    }
+    free(st->ws);
+    st->ws = p, st->ws_cap = bytes;
+    return p;
+}
+
+static void cpu_destroy(rlc_backend_t *be) {
+    cpu_state_t *st = be->impl;
+    if (st) free(st->ws);
+    free(st);
+    free(be);
+}
 /* A kernel that could not get its scratch memory skips its work and says so here; the next
  * check() reports it (the ops have no return value, as on the GPU). */
 static volatile int scratch_failed;
@@ -74,6 +99,10 @@ int rlc_cpu_backend_create(rlc_backend_t **out, int threads) {
     if (threads <= 0) threads = omp_get_num_procs();
     be->name = "cpu";
     be->threads = threads;
+    if (!(be->impl = rlc_calloc(1, sizeof(cpu_state_t)))) {
+        free(be);
+        return RLC_ENOMEM;
+    }
     for (int k = 0; k < RLC_BUF_KINDS; k++) be->esize[k] = 4;
     char model[64];
     cpu_model_name(model, sizeof model);

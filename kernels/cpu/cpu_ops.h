@@ -16,6 +16,9 @@ void cpu_model_name(char *out, size_t cap);
 /* A kernel whose scratch allocation failed calls this and skips its work; be->check()
  * then returns RLC_ENOMEM (the message names op). */
 void cpu_scratch_failed(const char *op);
+/* The backend's workspace, at least `bytes` long, kept across calls (one caller at a time);
+ * NULL, after cpu_scratch_failed(op), when it cannot grow. */
+void *cpu_workspace(rlc_backend_t *be, size_t bytes, const char *op);
 
 /* Threads for OpenMP regions of this backend. */
 #define CPU_THREADS(be) ((be)->threads > 0 ? (be)->threads : 1)

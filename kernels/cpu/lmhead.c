@@ -44,11 +44,8 @@ static void head_chunk(rlc_backend_t *be, float *ws, const float *h, const float
 void cpu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *h, const void *w,
                     const int32_t *targets, int N, int C, int V, float inv_temp) {
     int ch = chunk_rows(V);
-    float *ws = malloc((size_t)(ch < N ? ch : N) * V * sizeof(float) + 64);
-    if (!ws) {
-        cpu_scratch_failed("lmhead");
-        return;
-    }
+    float *ws = cpu_workspace(be, (size_t)(ch < N ? ch : N) * V * sizeof(float) + 64, "lmhead");
+    if (!ws) return;
     const float *H = h;
     for (int n0 = 0; n0 < N; n0 += ch) {
         int rows = N - n0 < ch ? N - n0 : ch;
@@ -72,18 +69,14 @@ void cpu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *
             free(e);
         }
     }
-    free(ws);
 }
 
 void cpu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *entropy, const float *dlogp,
                     const float *dent, const void *h, const void *w, const int32_t *targets, int N, int C, int V,
                     float inv_temp) {
     int ch = chunk_rows(V);
-    float *ws = malloc((size_t)(ch < N ? ch : N) * V * sizeof(float) + 64);
-    if (!ws) {
-        cpu_scratch_failed("lmhead");
-        return;
-    }
+    float *ws = cpu_workspace(be, (size_t)(ch < N ? ch : N) * V * sizeof(float) + 64, "lmhead");
+    if (!ws) return;
     const float *H = h;
     float *DH = dh;
     for (int n0 = 0; n0 < N; n0 += ch) {
@@ -125,7 +118,6 @@ void cpu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *e
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, rows, 1.0f, ws, V, H + (size_t)n0 * C, C, 1.0f,
                         dw, C);
     }
-    free(ws);
 }
 
 void cpu_logits(rlc_backend_t *be, float *out, const void *h, const void *w, int M, int C, int V) {
