@@ -61,44 +61,43 @@ static void token_weights(const uint8_t *lab, seqbuf_t *b, float *v, float *w, d
     }
 }
 
+/* The token reward model's loss: BCE(mean_t s_t, label) per sequence over n sequences. */
+typedef struct {
+    const uint8_t *lab;
+    double n, loss;
+    float *sv, *g;
+} rm_loss_t;
+
+static void rm_grad(void *user, const seqbuf_t *b, int s, int e, int base, const float *v, float *dv, int n) {
+    rm_loss_t *L = user;
+    memset(dv, 0, (size_t)n * sizeof *dv);
+    for (int q = s; q < e; q++) {
+        int T = gather_rows(b, q, v, base, L->sv);
+        if (!T) continue;
+        L->loss += rl_oreal_rm_loss(L->sv, T, L->lab[q], L->g);
+        for (int t = 0; t < T; t++) L->g[t] = (float)(L->g[t] / L->n);
+        scatter_rows(b, q, L->g, dv, base);
+    }
+}
+
 /* One update of the token reward model: BCE(mean_t s_t, label) per sequence, summed and
  * divided by the global number of sequences that have trainable tokens. Collective. */
 static int rm_update(rl_ctx_t *c, const uint8_t *lab, seqbuf_t *b, float lr, uint32_t seed, double *loss_out) {
     micro_t mb = {(int)c->cfg->micro_batch, c->cfg->micro_tokens};
     int maxn = sb_max_micro_tokens(b, 0, b->nseq, &mb);
     size_t cap = (size_t)(maxn > 0 ? maxn : 1);
-    float *v = rlc_malloc(cap * sizeof(float)), *dv = rlc_malloc(cap * sizeof(float));
-    float *sv = rlc_malloc(cap * sizeof(float)), *g = rlc_malloc(cap * sizeof(float));
-    int32_t *cu = rlc_malloc((size_t)(mb.seqs + 1) * sizeof *cu);
-    int rc = (!v || !dv || !sv || !g || !cu) ? RLC_ENOMEM : 0;
+    rm_loss_t L = {.lab = lab, .sv = rlc_malloc(cap * sizeof(float)), .g = rlc_malloc(cap * sizeof(float))};
+    int rc = dist_agree(c->comm, !L.sv || !L.g ? RLC_ENOMEM : 0);
     rl_agg_count_t cnt = {0}; /* its n_seq_valid: the sequences with a trainable token */
     rl_agg_count_add(&cnt, b->mask, b->cu, b->nseq);
-    double n = cnt.n_seq_valid, loss = 0;
-    rc = dist_agree(c->comm, rc);
-    if (!rc) rc = dist_allreduce_f64(c->comm, &n, 1, DIST_SUM);
-    if (!rc && n > 0) {
-        rc = rl_grad_begin(c->copt, sb_count_micro(b, 0, b->nseq, &mb));
-        for (int s = 0, e; s < b->nseq && !rc; s = e) {
-            e = micro_end(b, s, b->nseq, &mb);
-            rlc_batch_t bv = sb_view(b, s, e, cu);
-            int base = b->cu[s];
-            rlc_fwd_opts_t fo = {.inv_temp = 1, .train = 1, .head = RLC_HEAD_SCORE};
-            if ((rc = rlc_model_forward(c->critic, &bv, &fo, NULL, NULL, v))) break;
-            memset(dv, 0, (size_t)bv.n_tokens * sizeof *dv);
-            for (int q = s; q < e; q++) {
-                int T = gather_rows(b, q, v, base, sv);
-                if (!T) continue;
-                loss += rl_oreal_rm_loss(sv, T, lab[q], g);
-                for (int t = 0; t < T; t++) g[t] = (float)(g[t] / n);
-                scatter_rows(b, q, g, dv, base);
-            }
-            rc = rlc_model_backward(c->critic, &bv, &fo, NULL, NULL, dv, NULL, NULL);
-        }
-        rc = rl_reduce_and_step(c->comm, c->critic, c->copt, rc, lr, seed, NULL);
-        if (!rc) rc = dist_allreduce_f64(c->comm, &loss, 1, DIST_SUM);
+    L.n = cnt.n_seq_valid;
+    if (!rc) rc = dist_allreduce_f64(c->comm, &L.n, 1, DIST_SUM);
+    if (!rc && L.n > 0) {
+        rc = rl_score_update(c, b, 0, b->nseq, &mb, lr, seed, rm_grad, &L);
+        if (!rc) rc = dist_allreduce_f64(c->comm, &L.loss, 1, DIST_SUM);
     }
-    *loss_out = n > 0 ? loss / n : NAN;
-    free(v), free(dv), free(sv), free(g), free(cu);
+    *loss_out = L.n > 0 ? L.loss / L.n : NAN;
+    free(L.sv), free(L.g);
     return rc;
 }
 

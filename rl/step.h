@@ -202,6 +202,14 @@ int rl_grad_begin(rlc_optim_t *opt, int n_micro);
 size_t rl_bucket_elems(double mb);
 /* The micro-batches of sequences [s0, s1) (micro_end's cuts). */
 int sb_count_micro(const seqbuf_t *b, int s0, int s1, const micro_t *mb);
+/* One optimizer update of the score-head model (c->critic with c->copt: PPO's critic, OREAL's
+ * token reward model) over sequences [s0, s1): per micro-batch the score head's values v
+ * (n tokens, the first at b->cu[s]) go to grad, which writes their gradient dv (and keeps its
+ * loss in user); backward; then the gradients summed over ranks and the step. Collective. */
+typedef void (*rl_score_grad_fn)(void *user, const seqbuf_t *b, int s, int e, int base, const float *v, float *dv,
+                                 int n);
+int rl_score_update(rl_ctx_t *c, seqbuf_t *b, int s0, int s1, const micro_t *mb, float lr, uint32_t seed,
+                    rl_score_grad_fn grad, void *user);
 /* Advantages, then the step's optimizer updates (policy, and the critic for PPO) over the
  * packed batch b; the loss statistics, gradient norm and value loss go into mt. rew_glob:
  * the global batch's rewards. Collective. */

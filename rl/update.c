@@ -203,46 +203,69 @@ static int ppo_advantages(rl_ctx_t *c, const rollout_t *R, seqbuf_t *b, const mi
     return rc;
 }
 
+int rl_score_update(rl_ctx_t *c, seqbuf_t *b, int s0, int s1, const micro_t *mb, float lr, uint32_t seed,
+                    rl_score_grad_fn grad, void *user) {
+    int maxn = sb_max_micro_tokens(b, s0, s1, mb);
+    size_t cap = (size_t)(maxn > 0 ? maxn : 1);
+    float *v = rlc_malloc(cap * sizeof(float)), *dv = rlc_malloc(cap * sizeof(float));
+    int32_t *cu = rlc_malloc((size_t)(mb->seqs + 1) * sizeof *cu);
+    int rc = dist_agree(c->comm, !v || !dv || !cu ? RLC_ENOMEM : 0);
+    if (!rc) {
+        rc = rl_grad_begin(c->copt, sb_count_micro(b, s0, s1, mb));
+        for (int s = s0, e; s < s1 && !rc; s = e) {
+            e = micro_end(b, s, s1, mb);
+            rlc_batch_t bv = sb_view(b, s, e, cu);
+            rlc_fwd_opts_t fo = {.inv_temp = 1, .train = 1, .head = RLC_HEAD_SCORE};
+            if ((rc = rlc_model_forward(c->critic, &bv, &fo, NULL, NULL, v))) break;
+            grad(user, b, s, e, b->cu[s], v, dv, bv.n_tokens);
+            rc = rlc_model_backward(c->critic, &bv, &fo, NULL, NULL, dv, NULL, NULL);
+        }
+        rc = rl_reduce_and_step(c->comm, c->critic, c->copt, rc, lr, seed, NULL);
+    }
+    free(v), free(dv), free(cu);
+    return rc;
+}
+
+/* The critic's clipped value loss against the GAE returns, token-mean over the global batch
+ * (ntok tokens): per micro-batch the loss sums and the value gradient. */
+typedef struct {
+    const rl_config_t *cfg;
+    double ntok, sum, nclip;
+    float *loss;
+    uint8_t *clip;
+} critic_loss_t;
+
+static void critic_grad(void *user, const seqbuf_t *b, int s, int e, int base, const float *v, float *dv, int n) {
+    (void)s, (void)e;
+    critic_loss_t *L = user;
+    rl_value_loss(v, b->values + base, b->ret + base, (size_t)n, (float)L->cfg->value_clip, L->loss, dv, L->clip);
+    for (int t = 0; t < n; t++) {
+        float m = b->mask[base + t];
+        L->sum += m * L->loss[t];
+        L->nclip += m * L->clip[t];
+        dv[t] *= (float)(m / L->ntok);
+    }
+}
+
 /* Critic update: clipped value loss against the GAE returns, token-mean over the global
  * batch; the critic's gradients are summed over ranks like the policy's. Collective. */
 static int critic_update(rl_ctx_t *c, seqbuf_t *b, int s0, int s1, const micro_t *mb, float lr, uint32_t seed,
                          double *vloss, double *vclip) {
     int maxn = sb_max_micro_tokens(b, s0, s1, mb);
     size_t cap = (size_t)(maxn > 0 ? maxn : 1);
-    float *v = rlc_malloc(cap * sizeof(float)), *loss = rlc_malloc(cap * sizeof(float));
-    float *dv = rlc_malloc(cap * sizeof(float));
-    uint8_t *clip = rlc_malloc(cap);
-    int32_t *cu = rlc_malloc((size_t)(mb->seqs + 1) * sizeof *cu);
-    int rc = (!v || !loss || !dv || !clip || !cu) ? RLC_ENOMEM : 0;
-    double ntok = 0, sum = 0, nclip = 0;
-    for (int t = b->cu[s0]; t < b->cu[s1]; t++) ntok += b->mask[t];
-    rc = dist_agree(c->comm, rc);
-    if (!rc) rc = dist_allreduce_f64(c->comm, &ntok, 1, DIST_SUM); /* the global token count */
+    critic_loss_t L = {.cfg = c->cfg, .loss = rlc_malloc(cap * sizeof(float)), .clip = rlc_malloc(cap)};
+    int rc = dist_agree(c->comm, !L.loss || !L.clip ? RLC_ENOMEM : 0);
+    for (int t = b->cu[s0]; t < b->cu[s1]; t++) L.ntok += b->mask[t];
+    if (!rc) rc = dist_allreduce_f64(c->comm, &L.ntok, 1, DIST_SUM); /* the global token count */
     *vloss = *vclip = 0;
-    if (rc || !(ntok > 0)) goto out; /* the same on every rank */
-    rc = rl_grad_begin(c->copt, sb_count_micro(b, s0, s1, mb));
-    for (int s = s0, e; s < s1 && !rc; s = e) {
-        e = micro_end(b, s, s1, mb);
-        rlc_batch_t bv = sb_view(b, s, e, cu);
-        int base = b->cu[s], n = bv.n_tokens;
-        rlc_fwd_opts_t fo = {.inv_temp = 1, .train = 1, .head = RLC_HEAD_SCORE};
-        if ((rc = rlc_model_forward(c->critic, &bv, &fo, NULL, NULL, v))) break;
-        rl_value_loss(v, b->values + base, b->ret + base, (size_t)n, (float)c->cfg->value_clip, loss, dv, clip);
-        for (int t = 0; t < n; t++) {
-            float m = b->mask[base + t];
-            sum += m * loss[t];
-            nclip += m * clip[t];
-            dv[t] *= (float)(m / ntok);
-        }
-        rc = rlc_model_backward(c->critic, &bv, &fo, NULL, NULL, dv, NULL, NULL);
+    if (!rc && L.ntok > 0) { /* the same on every rank */
+        rc = rl_score_update(c, b, s0, s1, mb, lr, seed, critic_grad, &L);
+        double sv[2] = {L.sum, L.nclip};
+        if (!rc) rc = dist_allreduce_f64(c->comm, sv, 2, DIST_SUM);
+        *vloss = sv[0] / L.ntok;
+        *vclip = sv[1] / L.ntok;
     }
-    rc = rl_reduce_and_step(c->comm, c->critic, c->copt, rc, lr, seed, NULL);
-    double sv[2] = {sum, nclip};
-    if (!rc) rc = dist_allreduce_f64(c->comm, sv, 2, DIST_SUM);
-    *vloss = sv[0] / ntok;
-    *vclip = sv[1] / ntok;
-out:
-    free(v), free(loss), free(dv), free(clip), free(cu);
+    free(L.loss), free(L.clip);
     return rc;
 }
 
