@@ -86,6 +86,14 @@ struct rlc_backend {
      * gemm_rows.cu (SIMT) with RLC_CUDA_ROWINV=simt; RLC_CUDA_ROW_INVARIANT=0 ignores the
      * flag and keeps cuBLASLt (docs/cuda.md). */
     int row_invariant;
+    /* A hint between a training forward's lmhead_fwd and the lmhead_bwd of the same batch
+     * (set by the model around those two calls, 0 otherwise): lmhead_keep = 1 asks
+     * lmhead_fwd to keep the logits it computes, and it sets lmhead_kept to a fresh nonzero
+     * id when it did (0 when it did not: too large, or a backend that never keeps);
+     * lmhead_use = that id asks lmhead_bwd to use them instead of recomputing. Any other
+     * lmhead_fwd or lmhead_bwd call drops what was kept. The CPU keeps up to 512 MiB. */
+    int lmhead_keep;
+    unsigned lmhead_kept, lmhead_use;
     void *impl;
     /* Live-buffer accounting installed by rlc_backend_create (rlc_backend_track): alloc and
      * free then keep a table of every buffer's name and size for the memory report. */
@@ -183,7 +191,8 @@ struct rlc_backend {
     void (*lmhead_fwd)(rlc_backend_t *be, float *logp, float *entropy, const void *h, const void *w,
                        const int32_t *targets, int N, int C, int V, float inv_temp);
     /* Backward of L = Σ_n dlogp[n]·logp[n] + dent[n]·entropy[n] (dent may be NULL):
-     * dh (=) and dw (+=). Recomputes the logits; optionally also writes logp/entropy. */
+     * dh (=) and dw (+=). Recomputes the logits (unless kept: lmhead_use above); optionally
+     * also writes logp/entropy. */
     void (*lmhead_bwd)(rlc_backend_t *be, void *dh, void *dw, float *logp, float *entropy, const float *dlogp,
                        const float *dent, const void *h, const void *w, const int32_t *targets, int N, int C, int V,
                        float inv_temp);

@@ -309,6 +309,7 @@ int rlc_model_forward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t
         return rlc_errc(RLC_EINVAL, "the model has no LM head");
     if (o->train && !m->grads && (rc = rlc_model_alloc_grads(m))) return rc;
     if ((rc = ensure_acts(m, b->n_tokens, o->train))) return rc;
+    m->head_kept = 0;
     int maxlen = upload_batch(m, b);
     if (maxlen < 0) return maxlen;
     rlc_acts_t *a = &m->acts;
@@ -332,8 +333,11 @@ int rlc_model_forward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t
     be->row_invariant = ri;
     if (!o->skip_head) {
         if (o->head == RLC_HEAD_LM) {
+            be->lmhead_keep = o->train; /* the backward of this batch may reuse the logits */
             be->lmhead_fwd(be, a->logp, entropy ? a->ent : NULL, a->lnf, P(m->off_lm_head), a->targets, N, C,
                            c->vocab_size, o->inv_temp);
+            m->head_kept = o->train ? be->lmhead_kept : 0;
+            be->lmhead_keep = 0, be->lmhead_kept = 0;
             if (logp) rc = be->download(be, logp, a->logp, RLC_BUF_F32, (size_t)N);
             if (!rc && entropy) rc = be->download(be, entropy, a->ent, RLC_BUF_F32, (size_t)N);
             float T = o->temperature > 0 ? o->temperature : 1.0f / o->inv_temp;
@@ -372,9 +376,11 @@ int rlc_model_backward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_
         if (!dlogp) return rlc_errc(RLC_EINVAL, "backward through the LM head needs dlogp");
         if ((rc = be->upload(be, a->dlogp, RLC_BUF_F32, dlogp, (size_t)N))) return rc;
         if (dent && (rc = be->upload(be, a->dent, RLC_BUF_F32, dent, (size_t)N))) return rc;
+        be->lmhead_use = m->head_kept; /* the forward's logits, when it kept them */
         be->lmhead_bwd(be, a->dln, G(m->off_lm_head), logp ? a->logp : NULL, entropy ? a->ent : NULL, a->dlogp,
                        dent ? a->dent : NULL, a->lnf, P(m->off_lm_head), a->targets, N, C, c->vocab_size,
                        o->inv_temp);
+        be->lmhead_use = 0, m->head_kept = 0;
         if (logp && (rc = be->download(be, logp, a->logp, RLC_BUF_F32, (size_t)N))) return rc;
         if (entropy && (rc = be->download(be, entropy, a->ent, RLC_BUF_F32, (size_t)N))) return rc;
     } else {

@@ -61,6 +61,7 @@ typedef struct rlc_model {
     int params_changed; /* parameters differ from src_dir's file (set_param, optimizer step) */
     /* The batch whose activations are stored (set by a training forward). */
     int fwd_tokens, fwd_nseq, fwd_max_seqlen, fwd_trained;
+    unsigned head_kept; /* the backend's id for the last training forward's kept LM-head logits, 0 if none */
     void *step_ws; /* inference-step workspace (model/decode.c) */
     /* Data-parallel gradient hooks (rl/gradsync.c; NULL: none). Backward calls
      * grad_begin(ctx) before it writes any gradient, then grad_ready(ctx, lo) each time the

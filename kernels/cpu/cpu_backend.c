@@ -17,7 +17,40 @@
 typedef struct {
     void *ws;
     size_t ws_cap;
+    float *kept; /* the LM head's kept logits (lmhead_keep in kernels/backend.h) */
+    size_t kept_cap;
+    unsigned kept_id, next_id;
+    int kept_n, kept_v;
 } cpu_state_t;
+
+float *cpu_kept_buffer(rlc_backend_t *be, size_t floats) {
+    cpu_state_t *st = be->impl;
+    if (!st) return NULL;
+    st->kept_id = 0;
+    if (st->kept_cap >= floats) return st->kept;
+    free(st->kept);
+    st->kept = malloc(floats * sizeof(float));
+    st->kept_cap = st->kept ? floats : 0;
+    return st->kept; /* NULL: the caller recomputes instead */
+}
+
+unsigned cpu_kept_set(rlc_backend_t *be, int n, int v) {
+    cpu_state_t *st = be->impl;
+    if (++st->next_id == 0) st->next_id = 1;
+    st->kept_id = st->next_id, st->kept_n = n, st->kept_v = v;
+    return st->kept_id;
+}
+
+float *cpu_kept_take(rlc_backend_t *be, unsigned id, int n, int v) {
+    cpu_state_t *st = be->impl;
+    if (!st || !id || st->kept_id != id || st->kept_n != n || st->kept_v != v) return NULL;
+    return st->kept;
+}
+
+void cpu_kept_drop(rlc_backend_t *be) {
+    cpu_state_t *st = be->impl;
+    if (st) st->kept_id = 0;
+}
 
 void *cpu_workspace(rlc_backend_t *be, size_t bytes, const char *op) {
     cpu_state_t *st = be->impl;
@@ -34,7 +67,7 @@ void *cpu_workspace(rlc_backend_t *be, size_t bytes, const char *op) {
 
 static void cpu_destroy(rlc_backend_t *be) {
     cpu_state_t *st = be->impl;
-    if (st) free(st->ws);
+    if (st) free(st->ws), free(st->kept);
     free(st);
     free(be);
 }

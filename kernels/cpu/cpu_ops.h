@@ -19,6 +19,14 @@ void cpu_scratch_failed(const char *op);
 /* The backend's workspace, at least `bytes` long, kept across calls (one caller at a time);
  * NULL, after cpu_scratch_failed(op), when it cannot grow. */
 void *cpu_workspace(rlc_backend_t *be, size_t bytes, const char *op);
+/* The LM head's kept logits (be->lmhead_keep / lmhead_use): a buffer of `floats` for a
+ * forward to keep its logits in (drops what was kept; NULL when it cannot be had), the id
+ * that marks them kept for an [n, v] block, the block for that id (NULL when something else
+ * was kept or dropped since), and dropping it. */
+float *cpu_kept_buffer(rlc_backend_t *be, size_t floats);
+unsigned cpu_kept_set(rlc_backend_t *be, int n, int v);
+float *cpu_kept_take(rlc_backend_t *be, unsigned id, int n, int v);
+void cpu_kept_drop(rlc_backend_t *be);
 
 /* Threads for OpenMP regions of this backend. */
 #define CPU_THREADS(be) ((be)->threads > 0 ? (be)->threads : 1)

@@ -10,6 +10,7 @@
 #include "kernels/cpu/cpu_ops.h"
 
 #define WS_FLOATS (16u << 20)
+#define KEEP_MAX_FLOATS ((size_t)128 << 20) /* 512 MiB of kept logits at most */
 
 static int chunk_rows(int V) {
     int ch = (int)(WS_FLOATS / (unsigned)V);
@@ -43,13 +44,18 @@ static void head_chunk(rlc_backend_t *be, float *ws, const float *h, const float
 
 void cpu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *h, const void *w,
                     const int32_t *targets, int N, int C, int V, float inv_temp) {
-    int ch = chunk_rows(V);
-    float *ws = cpu_workspace(be, (size_t)(ch < N ? ch : N) * V * sizeof(float) + 64, "lmhead");
-    if (!ws) return;
+    int ch = chunk_rows(V), keep = be->lmhead_keep;
+    be->lmhead_kept = 0;
+    cpu_kept_drop(be);
+    /* a training forward keeps its logits for the backward when they fit */
+    float *kept = keep && (size_t)N * V <= KEEP_MAX_FLOATS ? cpu_kept_buffer(be, (size_t)N * V) : NULL;
+    float *ws = kept ? NULL : cpu_workspace(be, (size_t)(ch < N ? ch : N) * V * sizeof(float) + 64, "lmhead");
+    if (!kept && !ws) return;
     const float *H = h;
     for (int n0 = 0; n0 < N; n0 += ch) {
         int rows = N - n0 < ch ? N - n0 : ch;
-        head_chunk(be, ws, H + (size_t)n0 * C, w, rows, C, V, inv_temp);
+        float *blk = kept ? kept + (size_t)n0 * V : ws;
+        head_chunk(be, blk, H + (size_t)n0 * C, w, rows, C, V, inv_temp);
 #pragma omp parallel num_threads(CPU_THREADS(be))
         {
             float *e = malloc((size_t)V * sizeof *e);
@@ -59,7 +65,7 @@ void cpu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *
                 logp[n] = 0;
                 if (entropy) entropy[n] = 0;
                 if (t < 0 || !e) continue;
-                const float *z = ws + (size_t)r * V;
+                const float *z = blk + (size_t)r * V;
                 float lse, ent;
                 row_stats(z, e, V, &lse, &ent);
                 logp[n] = z[t] - lse;
@@ -69,19 +75,24 @@ void cpu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *
             free(e);
         }
     }
+    if (kept) be->lmhead_kept = cpu_kept_set(be, N, V);
 }
 
 void cpu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *entropy, const float *dlogp,
                     const float *dent, const void *h, const void *w, const int32_t *targets, int N, int C, int V,
                     float inv_temp) {
     int ch = chunk_rows(V);
-    float *ws = cpu_workspace(be, (size_t)(ch < N ? ch : N) * V * sizeof(float) + 64, "lmhead");
-    if (!ws) return;
+    /* the training forward's logits when it kept them (the same GEMM calls, the same bits) */
+    float *kept = cpu_kept_take(be, be->lmhead_use, N, V);
+    cpu_kept_drop(be); /* used once: its rows become gradients below */
+    float *ws = kept ? NULL : cpu_workspace(be, (size_t)(ch < N ? ch : N) * V * sizeof(float) + 64, "lmhead");
+    if (!kept && !ws) return;
     const float *H = h;
     float *DH = dh;
     for (int n0 = 0; n0 < N; n0 += ch) {
         int rows = N - n0 < ch ? N - n0 : ch;
-        head_chunk(be, ws, H + (size_t)n0 * C, w, rows, C, V, inv_temp);
+        float *blk = kept ? kept + (size_t)n0 * V : ws;
+        if (!kept) head_chunk(be, blk, H + (size_t)n0 * C, w, rows, C, V, inv_temp);
         /* Turn each row of logits into d(loss)/d(raw logits) in place. */
 #pragma omp parallel num_threads(CPU_THREADS(be))
         {
@@ -90,7 +101,7 @@ void cpu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *e
 #pragma omp for schedule(static)
             for (int r = 0; r < rows; r++) {
                 int n = n0 + r, t = targets[n];
-                float *z = ws + (size_t)r * V;
+                float *z = blk + (size_t)r * V;
                 if (t < 0 || !e) {
                     for (int v = 0; v < V; v++) z[v] = 0;
                     if (logp) logp[n] = 0;
@@ -112,10 +123,10 @@ void cpu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *e
             }
             free(e);
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, C, V, 1.0f, ws, V, w, C, 0.0f,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, C, V, 1.0f, blk, V, w, C, 0.0f,
                     DH + (size_t)n0 * C, C);
         if (dw)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, rows, 1.0f, ws, V, H + (size_t)n0 * C, C, 1.0f,
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, rows, 1.0f, blk, V, H + (size_t)n0 * C, C, 1.0f,
                         dw, C);
     }
 }

@@ -424,13 +424,67 @@ static void test_backend_names(void **s) {
     rlc_backend_destroy(b);
 }
 
+/* lmhead_keep / lmhead_use: a kept forward's logits give the backward exactly what
+ * recomputing gives; another lmhead call in between drops them (the backward then
+ * recomputes, so stale logits are never used). */
+static void test_lmhead_keep(void **s) {
+    (void)s;
+    const int N = 37, C = 16, V = 53;
+    int32_t tg[37];
+    for (int n = 0; n < N; n++) tg[n] = n % 5 == 4 ? -1 : (n * 7) % V;
+    float *h = randv((size_t)N * C, 1), *h2 = randv((size_t)N * C, 1), *w = randv((size_t)V * C, 1);
+    float *a = randv(N, 1), *b = randv(N, 1), *lp = zeros(N), *en = zeros(N);
+    float *dh[3], *dw[3];
+    for (int i = 0; i < 3; i++) dh[i] = zeros((size_t)N * C), dw[i] = zeros((size_t)V * C);
+    /* 0: plain (recomputed) */
+    be->lmhead_fwd(be, lp, en, h, w, tg, N, C, V, 1.3f);
+    be->lmhead_bwd(be, dh[0], dw[0], NULL, NULL, a, b, h, w, tg, N, C, V, 1.3f);
+    /* 1: kept */
+    be->lmhead_keep = 1;
+    be->lmhead_fwd(be, lp, en, h, w, tg, N, C, V, 1.3f);
+    unsigned id = be->lmhead_kept;
+    be->lmhead_keep = 0;
+    assert_true(id != 0);
+    be->lmhead_use = id;
+    be->lmhead_bwd(be, dh[1], dw[1], NULL, NULL, a, b, h, w, tg, N, C, V, 1.3f);
+    assert_memory_equal(dh[1], dh[0], (size_t)N * C * 4);
+    assert_memory_equal(dw[1], dw[0], (size_t)V * C * 4);
+    /* 2: logits of other rows kept, then a plain forward before the backward: the id is
+     * stale, and using it would give the other rows' gradients */
+    be->lmhead_keep = 1;
+    be->lmhead_fwd(be, lp, en, h2, w, tg, N, C, V, 1.3f);
+    id = be->lmhead_kept;
+    be->lmhead_keep = 0;
+    be->lmhead_fwd(be, lp, en, h, w, tg, N, C, V, 1.3f);
+    assert_int_equal(be->lmhead_kept, 0);
+    be->lmhead_use = id;
+    be->lmhead_bwd(be, dh[2], dw[2], NULL, NULL, a, b, h, w, tg, N, C, V, 1.3f);
+    assert_memory_equal(dh[2], dh[0], (size_t)N * C * 4);
+    assert_memory_equal(dw[2], dw[0], (size_t)V * C * 4);
+    /* 3: an id is used once (the block becomes gradients): a second backward recomputes */
+    be->lmhead_keep = 1;
+    be->lmhead_fwd(be, lp, en, h, w, tg, N, C, V, 1.3f);
+    id = be->lmhead_kept;
+    be->lmhead_keep = 0;
+    for (int k = 0; k < 2; k++) {
+        memset(dw[2], 0, (size_t)V * C * 4);
+        be->lmhead_use = id;
+        be->lmhead_bwd(be, dh[2], dw[2], NULL, NULL, a, b, h, w, tg, N, C, V, 1.3f);
+        assert_memory_equal(dh[2], dh[0], (size_t)N * C * 4);
+        assert_memory_equal(dw[2], dw[0], (size_t)V * C * 4);
+    }
+    be->lmhead_use = 0;
+    for (int i = 0; i < 3; i++) free(dh[i]), free(dw[i]);
+    free(h), free(h2), free(w), free(a), free(b), free(lp), free(en);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rmsnorm), cmocka_unit_test(test_embedding), cmocka_unit_test(test_rope),
         cmocka_unit_test(test_attention), cmocka_unit_test(test_swiglu), cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_lmhead), cmocka_unit_test(test_adamw), cmocka_unit_test(test_backend_names),
         /* last: the tests share one random stream, and the earlier ones keep theirs */
-        cmocka_unit_test(test_qk_norm),
+        cmocka_unit_test(test_qk_norm), cmocka_unit_test(test_lmhead_keep),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

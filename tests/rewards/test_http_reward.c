@@ -121,10 +121,13 @@ static int start_server(void **state) {
     return 0;
 }
 
+/* A reward on path: a 1 s timeout where the test wants one (/slow answers after 3 s), else
+ * 10 s, so a loaded machine (a parallel ctest, a build) does not turn answers into
+ * timeouts. */
 static rlc_reward_t *make(const char *path, const char *extra) {
     char cfg[512];
-    snprintf(cfg, sizeof cfg, "{\"kind\": \"http\", \"options\": {\"url\": \"http://127.0.0.1:%d%s\", \"timeout_s\": 1%s}}",
-             g_port, path, extra);
+    snprintf(cfg, sizeof cfg, "{\"kind\": \"http\", \"options\": {\"url\": \"http://127.0.0.1:%d%s\", \"timeout_s\": %d%s}}",
+             g_port, path, strcmp(path, "/slow") ? 10 : 1, extra);
     cJSON *j = cJSON_Parse(cfg);
     rlc_reward_t *r = NULL;
     if (rlc_reward_create(j, &r)) fail_msg("create: %s", rlc_errmsg());
@@ -208,7 +211,7 @@ static void test_http_tool(void **state) {
     c.tools = RLC_TOOL_HTTP;
     c.format = RLC_TOOL_FMT_TAGS;
     c.http_url = url;
-    c.timeout_s = 1;
+    c.timeout_s = 10; /* 1 s below, where a timeout is wanted */
     rlc_tools_t *t;
     assert_int_equal(rlc_tools_create(&t, &c), 0);
     const char *text = "Let me look it up. <search>capital of France</search>";
@@ -220,6 +223,7 @@ static void test_http_tool(void **state) {
     free(out);
     rlc_tools_free(t);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/slow", g_port); /* a timeout is the tool's error text */
+    c.timeout_s = 1;
     assert_int_equal(rlc_tools_create(&t, &c), 0);
     assert_int_equal(rlc_tools_engine_batch(t, &call, 1, &out, &n), 0);
     assert_non_null(strstr(out, "error:"));
