@@ -146,7 +146,7 @@ void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv
     const int ld = (Hq + 2 * Hk) * D, grp = Hq / Hk;
     int *start = malloc((size_t)(N > 0 ? N : 1) * sizeof *start);
     if (!start) {
-        cpu_scratch_failed("attention_fwd");
+        cpu_scratch_failed(be, "attention_fwd");
         return;
     }
     for (int s = 0; s < nseq; s++)
@@ -154,7 +154,7 @@ void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv
 #pragma omp parallel num_threads(CPU_THREADS(be))
     {
         float *sc = malloc((size_t)(max_seqlen > 0 ? max_seqlen : 1) * sizeof *sc);
-        if (!sc) cpu_scratch_failed("attention_fwd");
+        if (!sc) cpu_scratch_failed(be, "attention_fwd");
 #pragma omp for schedule(dynamic, 16)
         for (long nh = 0; nh < (long)N * Hq; nh++) {
             if (!sc) continue;
@@ -195,7 +195,7 @@ void AF(attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const vo
 #pragma omp parallel num_threads(CPU_THREADS(be))
     {
         float *pr = malloc((size_t)(max_seqlen > 0 ? max_seqlen : 1) * 2 * sizeof *pr);
-        if (!pr) cpu_scratch_failed("attention_bwd");
+        if (!pr) cpu_scratch_failed(be, "attention_bwd");
 #pragma omp for schedule(dynamic, 1)
         for (int task = 0; task < nseq * Hk; task++) {
             if (!pr) continue;
@@ -250,7 +250,7 @@ void AF(paged_attention)(rlc_backend_t *be, void *out, const void *qkv, const vo
     const size_t kvw = (size_t)Hk * D;
     int *seq_of = malloc((size_t)(N > 0 ? N : 1) * sizeof *seq_of);
     if (!seq_of) {
-        cpu_scratch_failed("paged_attention");
+        cpu_scratch_failed(be, "paged_attention");
         return;
     }
     for (int s = 0; s < nseq; s++)
@@ -259,7 +259,7 @@ void AF(paged_attention)(rlc_backend_t *be, void *out, const void *qkv, const vo
     {
         int cap = max_ctx > 0 ? max_ctx : 1;
         float *sc = malloc(((size_t)cap + 1) * grp * sizeof *sc);
-        if (!sc) cpu_scratch_failed("paged_attention");
+        if (!sc) cpu_scratch_failed(be, "paged_attention");
 #pragma omp for schedule(dynamic, 4)
         for (long ng = 0; ng < (long)N * Hk; ng++) {
             if (!sc) continue;

@@ -12,26 +12,36 @@
 #include "core/err.h"
 #include "kernels/cpu/cpu_ops.h"
 
-/* The backend's private state (be->impl): a workspace kept across calls, so a kernel that
- * needs tens of MiB per call does not map and fault in fresh pages every time. */
+/* A buffer kept across calls, grown (never shrunk) on demand. */
 typedef struct {
-    void *ws;
-    size_t ws_cap;
-    float *kept; /* the LM head's kept logits (lmhead_keep in kernels/backend.h) */
-    size_t kept_cap;
+    void *p;
+    size_t cap;
+} cpu_buf_t;
+
+/* b->p with at least `bytes`, or NULL (the old buffer freed) when it cannot grow. */
+static void *buf_grow(cpu_buf_t *b, size_t bytes) {
+    if (b->cap >= bytes) return b->p;
+    free(b->p);
+    b->p = malloc(bytes);
+    b->cap = b->p ? bytes : 0;
+    return b->p;
+}
+
+/* The backend's private state (be->impl): buffers kept across calls, so a kernel that needs
+ * tens of MiB per call does not map and fault in fresh pages every time, and the scratch
+ * failure a kernel reports for the next check(). */
+typedef struct {
+    cpu_buf_t ws;
+    cpu_buf_t kept; /* the LM head's kept logits (lmhead_keep in kernels/backend.h) */
     unsigned kept_id, next_id;
     int kept_n, kept_v;
+    volatile int scratch_failed;
 } cpu_state_t;
 
 float *cpu_kept_buffer(rlc_backend_t *be, size_t floats) {
     cpu_state_t *st = be->impl;
-    if (!st) return NULL;
     st->kept_id = 0;
-    if (st->kept_cap >= floats) return st->kept;
-    free(st->kept);
-    st->kept = malloc(floats * sizeof(float));
-    st->kept_cap = st->kept ? floats : 0;
-    return st->kept; /* NULL: the caller recomputes instead */
+    return buf_grow(&st->kept, floats * sizeof(float)); /* NULL: the caller recomputes instead */
 }
 
 unsigned cpu_kept_set(rlc_backend_t *be, int n, int v) {
@@ -43,50 +53,44 @@ unsigned cpu_kept_set(rlc_backend_t *be, int n, int v) {
 
 float *cpu_kept_take(rlc_backend_t *be, unsigned id, int n, int v) {
     cpu_state_t *st = be->impl;
-    if (!st || !id || st->kept_id != id || st->kept_n != n || st->kept_v != v) return NULL;
-    return st->kept;
+    if (!id || st->kept_id != id || st->kept_n != n || st->kept_v != v) return NULL;
+    return st->kept.p;
 }
 
 void cpu_kept_drop(rlc_backend_t *be) {
     cpu_state_t *st = be->impl;
-    if (st) st->kept_id = 0;
+    st->kept_id = 0;
 }
 
 void *cpu_workspace(rlc_backend_t *be, size_t bytes, const char *op) {
     cpu_state_t *st = be->impl;
-    if (st && st->ws_cap >= bytes) return st->ws;
-    void *p = st ? malloc(bytes) : NULL;
-    if (!p) {
-        cpu_scratch_failed(op);
-        return NULL;
-    }
-    free(st->ws);
-    st->ws = p, st->ws_cap = bytes;
+    void *p = buf_grow(&st->ws, bytes);
+    if (!p) cpu_scratch_failed(be, op);
     return p;
 }
 
 static void cpu_destroy(rlc_backend_t *be) {
     cpu_state_t *st = be->impl;
-    if (st) free(st->ws), free(st->kept);
+    free(st->ws.p), free(st->kept.p);
     free(st);
     free(be);
 }
-/* A kernel that could not get its scratch memory skips its work and says so here; the next
- * check() reports it (the ops have no return value, as on the GPU). */
-static volatile int scratch_failed;
 
-void cpu_scratch_failed(const char *op) {
+/* A kernel that could not get its scratch memory skips its work and says so here; the next
+ * check() of its backend reports it (the ops have no return value, as on the GPU). */
+void cpu_scratch_failed(rlc_backend_t *be, const char *op) {
+    cpu_state_t *st = be->impl;
 #pragma omp critical(rlc_cpu_scratch)
     {
-        if (!scratch_failed) rlc_errc(RLC_ENOMEM, "out of host memory for %s's scratch buffers", op);
-        scratch_failed = 1;
+        if (!st->scratch_failed) rlc_errc(RLC_ENOMEM, "out of host memory for %s's scratch buffers", op);
+        st->scratch_failed = 1;
     }
 }
 
 static int cpu_check(rlc_backend_t *be) {
-    (void)be;
-    if (!scratch_failed) return 0;
-    scratch_failed = 0;
+    cpu_state_t *st = be->impl;
+    if (!st->scratch_failed) return 0;
+    st->scratch_failed = 0;
     return RLC_ENOMEM;
 }
 static void cpu_sync(rlc_backend_t *be) { (void)be; }

@@ -15,9 +15,9 @@ void cpu_model_name(char *out, size_t cap);
 
 /* A kernel whose scratch allocation failed calls this and skips its work; be->check()
  * then returns RLC_ENOMEM (the message names op). */
-void cpu_scratch_failed(const char *op);
+void cpu_scratch_failed(rlc_backend_t *be, const char *op);
 /* The backend's workspace, at least `bytes` long, kept across calls (one caller at a time);
- * NULL, after cpu_scratch_failed(op), when it cannot grow. */
+ * NULL, after cpu_scratch_failed(be, op), when it cannot grow. */
 void *cpu_workspace(rlc_backend_t *be, size_t bytes, const char *op);
 /* The LM head's kept logits (be->lmhead_keep / lmhead_use): a buffer of `floats` for a
  * forward to keep its logits in (drops what was kept; NULL when it cannot be had), the id

@@ -71,7 +71,7 @@ void cpu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *
                 logp[n] = z[t] - lse;
                 if (entropy) entropy[n] = ent;
             }
-            if (!e) cpu_scratch_failed("lmhead_fwd");
+            if (!e) cpu_scratch_failed(be, "lmhead_fwd");
             free(e);
         }
     }
@@ -97,7 +97,7 @@ void cpu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *e
 #pragma omp parallel num_threads(CPU_THREADS(be))
         {
             float *e = malloc((size_t)V * sizeof *e);
-            if (!e) cpu_scratch_failed("lmhead_bwd");
+            if (!e) cpu_scratch_failed(be, "lmhead_bwd");
 #pragma omp for schedule(static)
             for (int r = 0; r < rows; r++) {
                 int n = n0 + r, t = targets[n];

@@ -268,7 +268,7 @@ void cpu_sample(rlc_backend_t *be, int32_t *tokens, float *logp, const float *lo
     {
         float *e = malloc((size_t)V * 2 * sizeof(float));
         uint8_t *keep = malloc((size_t)V);
-        if (!e || !keep) cpu_scratch_failed("sample");
+        if (!e || !keep) cpu_scratch_failed(be, "sample");
 #pragma omp for schedule(dynamic, 1)
         for (int r = 0; r < M; r++)
             if (e && keep) sample_row(logits + (size_t)r * V, V, &params[r], e, e + V, keep, &tokens[r], &logp[r]);
