@@ -1,5 +1,6 @@
 /* Private to gen/: the engine's sequences, requests and state, shared by the scheduler
- * (engine.c: pages, requests, the step) and the sequences' token/text bookkeeping (seq.c). */
+ * (engine.c: pages, requests; step.c: the step) and the sequences' token/text bookkeeping
+ * (seq.c). */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +63,12 @@ struct gen_engine {
 
 /* engine.c: grow *p (elements of `elem` bytes) to hold `need`; 0 or RLC_ENOMEM. */
 int gen_grow(void **p, int *cap, int need, size_t elem);
+/* engine.c, pages: new pages and copy-on-write copies needed to store positions
+ * [n_cached, n_cached + take); making them private and present; a sequence's pages all
+ * released (it recomputes from scratch when scheduled again). */
+int gen_pages_needed(const gen_engine_t *e, const seq_t *s, int take);
+int gen_prepare_pages(gen_engine_t *e, seq_t *s, int take);
+void gen_drop_pages(gen_engine_t *e, seq_t *s);
 
 /* seq.c */
 seq_t *seq_new(gen_engine_t *e, int req, int sample, const int32_t *toks, int n, int n_prompt);
