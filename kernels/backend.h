@@ -91,8 +91,11 @@ struct rlc_backend {
      * lmhead_fwd to keep the logits it computes, and it sets lmhead_kept to a fresh nonzero
      * id when it did (0 when it did not: too large, or a backend that never keeps);
      * lmhead_use = that id asks lmhead_bwd to use them instead of recomputing. Any other
-     * lmhead_fwd or lmhead_bwd call drops what was kept. The CPU keeps up to 512 MiB. */
+     * lmhead_fwd or lmhead_bwd call drops what was kept. lmhead_keep_max: the most bytes
+     * of logits the backend keeps (0: it never keeps); the CPU keeps up to 512 MiB, outside
+     * the tracked buffers (the training memory report names it). */
     int lmhead_keep;
+    size_t lmhead_keep_max;
     unsigned lmhead_kept, lmhead_use;
     void *impl;
     /* Live-buffer accounting installed by rlc_backend_create (rlc_backend_track): alloc and

@@ -140,6 +140,12 @@ void report_memory(rlc_model_t *m, const micro_t *mb, int seq_len) {
     LOG_INFO("activations reserved for %d tokens (%s); the largest micro-batch that fits is about %d tokens%s",
              m->acts.cap_tokens, how, most,
              be->is_gpu ? " (the KV cache takes most free memory; kv_cache_mb trades it for activations)" : "");
+    /* kept LM-head logits live outside the tracked buffers (kernels/backend.h) */
+    double kept = (double)m->acts.cap_tokens * m->cfg.vocab_size * sizeof(float);
+    if (be->lmhead_keep_max && kept > (double)be->lmhead_keep_max) kept = (double)be->lmhead_keep_max;
+    if (be->lmhead_keep_max && m->acts.train)
+        LOG_INFO("  and, not in the table, up to %.1f MiB of LM-head logits kept from each forward for its backward",
+                 kept / 1048576.0);
 }
 
 /* Forward (no gradient) over sequences in micro-batches: per-row log-probs (LM head) or

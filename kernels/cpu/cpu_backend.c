@@ -136,6 +136,7 @@ int rlc_cpu_backend_create(rlc_backend_t **out, int threads) {
     if (threads <= 0) threads = omp_get_num_procs();
     be->name = "cpu";
     be->threads = threads;
+    be->lmhead_keep_max = (size_t)512 << 20;
     if (!(be->impl = rlc_calloc(1, sizeof(cpu_state_t)))) {
         free(be);
         return RLC_ENOMEM;

@@ -10,11 +10,18 @@
 #include "kernels/cpu/cpu_ops.h"
 
 #define WS_FLOATS (16u << 20)
-#define KEEP_MAX_FLOATS ((size_t)128 << 20) /* 512 MiB of kept logits at most */
 
 static int chunk_rows(int V) {
     int ch = (int)(WS_FLOATS / (unsigned)V);
     return ch < 1 ? 1 : ch;
+}
+
+/* Where the logits of N rows go: the kept block (rows at kept + n0 * V), else the workspace
+ * of one chunk (reused per chunk). NULL after a failed allocation (reported). */
+static float *logits_base(rlc_backend_t *be, float *kept, int N, int V) {
+    if (kept) return kept;
+    int ch = chunk_rows(V);
+    return cpu_workspace(be, (size_t)(ch < N ? ch : N) * V * sizeof(float) + 64, "lmhead");
 }
 
 /* Softmax statistics of one row of scaled logits z (length V): e[v] = exp(z[v] - max z)
@@ -48,13 +55,14 @@ void cpu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *
     be->lmhead_kept = 0;
     cpu_kept_drop(be);
     /* a training forward keeps its logits for the backward when they fit */
-    float *kept = keep && (size_t)N * V <= KEEP_MAX_FLOATS ? cpu_kept_buffer(be, (size_t)N * V) : NULL;
-    float *ws = kept ? NULL : cpu_workspace(be, (size_t)(ch < N ? ch : N) * V * sizeof(float) + 64, "lmhead");
-    if (!kept && !ws) return;
+    size_t bytes = (size_t)N * V * sizeof(float);
+    float *kept = keep && bytes <= be->lmhead_keep_max ? cpu_kept_buffer(be, (size_t)N * V) : NULL;
+    float *base = logits_base(be, kept, N, V);
+    if (!base) return;
     const float *H = h;
     for (int n0 = 0; n0 < N; n0 += ch) {
         int rows = N - n0 < ch ? N - n0 : ch;
-        float *blk = kept ? kept + (size_t)n0 * V : ws;
+        float *blk = kept ? base + (size_t)n0 * V : base;
         head_chunk(be, blk, H + (size_t)n0 * C, w, rows, C, V, inv_temp);
 #pragma omp parallel num_threads(CPU_THREADS(be))
         {
@@ -85,13 +93,13 @@ void cpu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *e
     /* the training forward's logits when it kept them (the same GEMM calls, the same bits) */
     float *kept = cpu_kept_take(be, be->lmhead_use, N, V);
     cpu_kept_drop(be); /* used once: its rows become gradients below */
-    float *ws = kept ? NULL : cpu_workspace(be, (size_t)(ch < N ? ch : N) * V * sizeof(float) + 64, "lmhead");
-    if (!kept && !ws) return;
+    float *base = logits_base(be, kept, N, V);
+    if (!base) return;
     const float *H = h;
     float *DH = dh;
     for (int n0 = 0; n0 < N; n0 += ch) {
         int rows = N - n0 < ch ? N - n0 : ch;
-        float *blk = kept ? kept + (size_t)n0 * V : ws;
+        float *blk = kept ? base + (size_t)n0 * V : base;
         if (!kept) head_chunk(be, blk, H + (size_t)n0 * C, w, rows, C, V, inv_temp);
         /* Turn each row of logits into d(loss)/d(raw logits) in place. */
 #pragma omp parallel num_threads(CPU_THREADS(be))
