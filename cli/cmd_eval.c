@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/tool_args.h"
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/json.h"
@@ -49,6 +50,8 @@ static void print_summary(const cJSON *s) {
     if (t && sec)
         printf("generated %.0f tokens in %.1f s (%.1f tok/s)\n", t->valuedouble, sec->valuedouble,
                tps ? tps->valuedouble : 0);
+    const cJSON *calls = cJSON_GetObjectItem(s, "tool_calls_mean");
+    if (cJSON_IsNumber(calls)) printf("tool calls per sample %.3f\n", calls->valuedouble);
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -56,7 +59,9 @@ int cmd_eval(int argc, char **argv) {
     long samples = 1;
     cli_sample_args_t sa;
     cli_sample_args_default(&sa);
-    cli_opt_t opts[5 + CLI_SAMPLE_NOPTS] = {
+    cli_tool_args_t ta;
+    cli_tool_args_default(&ta);
+    cli_opt_t opts[5 + CLI_SAMPLE_NOPTS + CLI_TOOL_NOPTS] = {
         {"--model", OPT_STR, &model, "Hugging Face model directory", 1, 0},
         {"--data", OPT_STR, &data, "JSONL dataset", 1, 0},
         {"--out", OPT_STR, &out, "per-item records (JSONL)", 1, 0},
@@ -64,6 +69,7 @@ int cmd_eval(int argc, char **argv) {
         {"--samples", OPT_INT, &samples, "completions per problem (K)", 0, 0},
     };
     int nopts = 5 + cli_sample_opts(opts + 5, &sa);
+    nopts += cli_tool_opts(opts + nopts, &ta, 1);
     int rc = cli_parse(argc, argv, opts, nopts,
                        "rlc eval --model DIR --data FILE.jsonl --out results.jsonl [--profile P] [--samples K] [...]",
                        "Evaluate a model on a math dataset: pass@1 (mean over K), maj@K, pass@k, by subject/level.");
@@ -92,16 +98,23 @@ int cmd_eval(int argc, char **argv) {
     }
     data_set_t ds = {0};
     if ((rc = cli_sample_load(data, &sa, &ds))) return cli_fail();
+    gen_engine_cfg_t ec = cli_sample_engine_cfg(&sa);
+    rlc_tools_t *tools = NULL;
+    if ((rc = cli_tools_open(&ta, &tools, &ec, &ds))) {
+        data_set_free(&ds);
+        return cli_fail();
+    }
+    cli_tools_params(&ta, tools, &eo.tool_markers, &eo.n_tool_markers, &eo.max_tool_calls);
     cli_model_t cm;
     if ((rc = cli_model_open(&cm, model, sa.device, (int)sa.threads, 1)) ||
         (rc = data_encode_all(cm.tok, eo.tpl, sa.family, data, cm.m->cfg.max_position_embeddings - 1,
                               "the model's context", sa.strict, &ds, NULL))) {
         cli_model_close(&cm);
         data_set_free(&ds);
+        rlc_tools_free(tools);
         return cli_fail();
     }
     gen_engine_t *e = NULL;
-    gen_engine_cfg_t ec = cli_sample_engine_cfg(&sa);
     rlc_eval_result_t res = {0};
     rc = gen_engine_create(&e, cm.m, cm.tok, &ec);
     if (!rc) {
@@ -130,6 +143,7 @@ int cmd_eval(int argc, char **argv) {
     free(sp);
     rlc_eval_result_free(&res);
     gen_engine_free(e);
+    rlc_tools_free(tools);
     cli_model_close(&cm);
     data_set_free(&ds);
     return rc ? cli_fail() : 0;

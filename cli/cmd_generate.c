@@ -7,6 +7,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/tool_args.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -114,13 +115,30 @@ static void print_json(const gen_engine_t *e, int req, const prompt_t *p, int n,
     cJSON_Delete(o);
 }
 
+/* Every completion: JSON lines, or text under a header per sample. */
+static void print_outputs(const gen_engine_t *e, const int *reqs, const prompt_t *ps, int np, int n, int json, int tools,
+                          const tok_t *tok) {
+    for (int i = 0; i < np; i++) {
+        if (json) {
+            print_json(e, reqs[i], &ps[i], n, tok);
+            continue;
+        }
+        for (int k = 0; k < n; k++) {
+            const gen_output_t *g = gen_output(e, reqs[i], k);
+            printf("=== prompt %d sample %d (%d tokens, %s", i + 1, k + 1, g->n_tokens, gen_finish_name(g->finish));
+            if (tools) printf(", %d tool call%s", g->n_tool_calls, g->n_tool_calls == 1 ? "" : "s");
+            printf(") ===\n%s\n", g->text);
+        }
+    }
+}
+
 int cmd_generate(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL, *prompts = NULL, *system = NULL, *family = NULL, *device = "cpu";
     long n = 1, max_new = 256, top_k = 0, seed = 0, threads = 0, kv_mb = 0, page = 16, batch_tokens = 512;
     double temperature = 1.0, top_p = 1.0, min_p = 0.0;
     int chat = 0, json = 0, ignore_eos = 0;
     cli_list_t stops = {0};
-    cli_opt_t opts[] = {
+    cli_opt_t base[] = {
         {"--model", OPT_STR, &model, "Hugging Face model directory", 1, 0},
         {"--prompt", OPT_STR, &prompt, "a prompt", 0, 0},
         {"--prompts", OPT_STR, &prompts, "JSONL of {prompt} | {messages} | {ids}", 0, 0},
@@ -143,7 +161,12 @@ int cmd_generate(int argc, char **argv) {
         {"--page-size", OPT_INT, &page, "tokens per KV page", 0, 0},
         {"--batch-tokens", OPT_INT, &batch_tokens, "tokens per engine step", 0, 0},
     };
-    int nopts = (int)(sizeof opts / sizeof opts[0]);
+    cli_tool_args_t ta;
+    cli_tool_args_default(&ta);
+    cli_opt_t opts[sizeof base / sizeof base[0] + CLI_TOOL_NOPTS];
+    memcpy(opts, base, sizeof base);
+    int nopts = (int)(sizeof base / sizeof base[0]);
+    nopts += cli_tool_opts(opts + nopts, &ta, 0);
     int rc = cli_parse(argc, argv, opts, nopts,
                        "rlc generate --model DIR (--prompt P | --prompts FILE.jsonl) [--chat] [-n G] [options]",
                        "Generate completions with the rollout engine; a tokens/s summary goes to stderr.");
@@ -177,14 +200,15 @@ int cmd_generate(int argc, char **argv) {
     }
     gen_engine_t *e = NULL;
     int *reqs = NULL;
-    if (!rc) {
-        gen_engine_cfg_t cfg = {.kv_budget_bytes = (size_t)kv_mb << 20, .page_size = (int)page,
-                                .max_batch_tokens = (int)batch_tokens};
-        rc = gen_engine_create(&e, cm.m, cm.tok, &cfg);
-    }
-    if (!rc && !(reqs = rlc_malloc((size_t)np * sizeof *reqs))) rc = RLC_ENOMEM;
+    rlc_tools_t *tools = NULL;
+    gen_engine_cfg_t cfg = {.kv_budget_bytes = (size_t)kv_mb << 20, .page_size = (int)page,
+                            .max_batch_tokens = (int)batch_tokens};
     gen_params_t gp;
     gen_params_default(&gp);
+    if (!rc) rc = cli_tools_open(&ta, &tools, &cfg, NULL);
+    cli_tools_params(&ta, tools, &gp.tool_markers, &gp.n_tool_markers, &gp.max_tool_calls);
+    if (!rc) rc = gen_engine_create(&e, cm.m, cm.tok, &cfg);
+    if (!rc && !(reqs = rlc_malloc((size_t)np * sizeof *reqs))) rc = RLC_ENOMEM;
     gp.n = (int)n;
     gp.max_new_tokens = (int)max_new;
     gp.temperature = (float)temperature;
@@ -205,17 +229,7 @@ int cmd_generate(int argc, char **argv) {
         rc = gen_run(e, &pg);
         rlc_progress_end(&pg);
     }
-    for (int i = 0; !rc && i < np; i++) {
-        if (json) {
-            print_json(e, reqs[i], &ps[i], (int)n, cm.tok);
-            continue;
-        }
-        for (int k = 0; k < n; k++) {
-            const gen_output_t *g = gen_output(e, reqs[i], k);
-            printf("=== prompt %d sample %d (%d tokens, %s) ===\n%s\n", i + 1, k + 1, g->n_tokens,
-                   gen_finish_name(g->finish), g->text);
-        }
-    }
+    if (!rc) print_outputs(e, reqs, ps, np, (int)n, json, tools != NULL, cm.tok);
     if (!rc) {
         gen_stats_t st;
         gen_stats(e, &st);
@@ -227,6 +241,7 @@ int cmd_generate(int argc, char **argv) {
     free(ps);
     free(reqs);
     gen_engine_free(e);
+    rlc_tools_free(tools);
     cli_model_close(&cm);
     return rc ? cli_fail() : 0;
 }

@@ -242,6 +242,22 @@ static uint64_t fnv1a(const char *s) {
     return h;
 }
 
+int data_set_prefix_problems(data_set_t *ds, const char *pre) {
+    size_t lp = strlen(pre);
+    for (int i = 0; i < ds->n; i++) {
+        data_row_t *r = &ds->rows[i];
+        size_t lq = strlen(r->problem);
+        char *q = rlc_malloc(lp + lq + 3);
+        if (!q) return RLC_ENOMEM;
+        memcpy(q, pre, lp);
+        memcpy(q + lp, "\n\n", 2);
+        memcpy(q + lp + 2, r->problem, lq + 1);
+        free(r->problem);
+        r->problem = q;
+    }
+    return 0;
+}
+
 int data_set_exclude(data_set_t *ds, const data_set_t *other, long *removed) {
     if (removed) *removed = 0;
     size_t cap = 16;

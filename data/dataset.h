@@ -55,6 +55,9 @@ int data_set_add(data_set_t *ds, const char *id, const char *problem, const char
 void data_row_free(data_row_t *r);
 /* Drop rows whose problem text also occurs in `other` (held-out sets that must be unseen). */
 int data_set_exclude(data_set_t *ds, const data_set_t *other, long *removed);
+/* Put `pre` and a blank line before every row's problem (a tool description, say); before
+ * the rows are encoded. */
+int data_set_prefix_problems(data_set_t *ds, const char *pre);
 /* Write rows as JSONL {"id","problem","answer","solution", ...meta}; atomic. */
 int data_set_write_jsonl(const data_set_t *ds, const char *path);
 void data_set_free(data_set_t *ds);

@@ -105,6 +105,7 @@ int rlc_eval_run(gen_engine_t *e, const tok_t *tok, const data_set_t *ds, const 
                 cJSON_AddBoolToObject(c, "correct", correct[k]);
                 cJSON_AddStringToObject(c, "finish_reason", gen_finish_name(g->finish));
                 cJSON_AddNumberToObject(c, "tokens", g->n_tokens);
+                if (o->n_tool_markers) cJSON_AddNumberToObject(c, "tool_calls", g->n_tool_calls);
                 cJSON_AddItemToArray(comps, c);
             }
         }
@@ -131,6 +132,8 @@ int rlc_eval_run(gen_engine_t *e, const tok_t *tok, const data_set_t *ds, const 
         gen_stats(e, &st);
         rlc_evalsum_add_usage(sum, tokens, st.seconds);
         out->summary = rlc_evalsum_json(sum);
+        if (out->summary && o->n_tool_markers)
+            cJSON_AddNumberToObject(out->summary, "tool_calls_mean", n ? (double)calls / ((double)n * K) : 0);
         out->pass1 = n ? total / ((double)n * K) : 0;
         out->tool_calls = n ? (double)calls / ((double)n * K) : 0;
         out->tokens = n ? (double)tokens / ((double)n * K) : 0;

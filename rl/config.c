@@ -254,12 +254,8 @@ static int validate_tools(const rl_config_t *c) {
     int tools;
     rlc_tool_format_t f;
     if (rlc_tools_parse_list(c->tools, &tools) || rlc_tools_parse_format(c->tool_format, &f)) return RLC_EINVAL;
-    if (c->max_tool_calls < 0 || c->max_tool_calls > 64) BAD("max_tool_calls = %ld: must lie in [0, 64]", c->max_tool_calls);
-    if (!(c->tool_timeout_s > 0 && c->tool_timeout_s <= 3600))
-        BAD("tool_timeout_s = %g: must lie in (0, 3600]", c->tool_timeout_s);
-    if (c->tool_max_output_bytes < 16 || c->tool_max_output_bytes > (1L << 24))
-        BAD("tool_max_output_bytes = %ld: must lie in [16, 16777216]", c->tool_max_output_bytes);
-    if (c->tool_workers < 1 || c->tool_workers > 256) BAD("tool_workers = %ld: must lie in [1, 256]", c->tool_workers);
+    if (rlc_tools_check_settings(c->max_tool_calls, c->tool_timeout_s, c->tool_max_output_bytes, c->tool_workers))
+        return rlc_err_ctx(RLC_EINVAL, "config");
     if (strcmp(c->otc, "off") && strcmp(c->otc, "grpo") && strcmp(c->otc, "ppo"))
         BAD("otc = '%s': choose off, grpo or ppo", c->otc);
     if (strcmp(c->otc, "off") && !tools) BAD("otc = %s shapes tool calls, but no tools are enabled (tools = ...)", c->otc);

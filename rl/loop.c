@@ -95,6 +95,12 @@ static int make_reward(const char *spec, rlc_reward_t **out) {
 
 /* Held-out pass@1 (4 samples per problem at the training temperature). With several ranks
  * each evaluates a contiguous share of the problems and the correct counts are summed. */
+static void log_eval(const rl_ctx_t *c, const char *when, double pass1, double tool_calls) {
+    char calls[48] = "";
+    if (c->tools) snprintf(calls, sizeof calls, ", %.2f tool calls per sample", tool_calls);
+    LOG_INFO("held-out pass@1 %s training: %.4f (%d problems x 4 samples%s)", when, pass1, c->eval_data.n, calls);
+}
+
 static int run_eval(rl_ctx_t *c, double *pass1, double *tool_calls, double *tokens) {
     const int K = 4;
     rlc_eval_opts_t eo;
@@ -496,7 +502,7 @@ int rl_train(const rl_config_t *cfg_in, rl_run_opts_t *o) {
     rl_signal_install();
     if (c.eval_data.n && st.step == 0) {
         if (!(rc = run_eval(&c, &o->eval_before, &o->eval_calls_before, &o->eval_tokens_before)))
-            LOG_INFO("held-out pass@1 before training: %.4f (%d problems x 4 samples)", o->eval_before, c.eval_data.n);
+            log_eval(&c, "before", o->eval_before, o->eval_calls_before);
     }
     seqbuf_t b = {0};
     float *rew_glob = NULL;
@@ -516,7 +522,7 @@ int rl_train(const rl_config_t *cfg_in, rl_run_opts_t *o) {
         }
     }
     if (!rc && c.eval_data.n && isnan(o->eval_after)) rc = run_eval(&c, &o->eval_after, &o->eval_calls_after, &o->eval_tokens_after);
-    if (!rc && c.eval_data.n) LOG_INFO("held-out pass@1 after training: %.4f", o->eval_after);
+    if (!rc && c.eval_data.n) log_eval(&c, "after", o->eval_after, o->eval_calls_after);
     if (!rc && c.rank0) { /* the run's curves (rlc report); a failure here does not fail the run */
         rl_sync_writer(&c.metrics);
         rl_sync_writer(&c.samples);

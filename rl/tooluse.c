@@ -65,22 +65,8 @@ int rl_tools_prompt_rows(const rl_config_t *cfg, data_set_t *train, data_set_t *
     if (rc || !tools) return rc;
     char *pre = rlc_tool_prompt(f, tools);
     if (!pre) return RLC_ENOMEM;
-    size_t lp = strlen(pre);
-    data_set_t *sets[2] = {train, heldout};
-    for (int k = 0; k < 2 && !rc; k++)
-        for (int i = 0; i < sets[k]->n && !rc; i++) {
-            data_row_t *r = &sets[k]->rows[i];
-            size_t lq = strlen(r->problem);
-            char *q = rlc_malloc(lp + lq + 3);
-            if (!q) rc = RLC_ENOMEM;
-            else {
-                memcpy(q, pre, lp);
-                memcpy(q + lp, "\n\n", 2);
-                memcpy(q + lp + 2, r->problem, lq + 1);
-                free(r->problem);
-                r->problem = q;
-            }
-        }
+    rc = data_set_prefix_problems(train, pre);
+    if (!rc) rc = data_set_prefix_problems(heldout, pre);
     free(pre);
     return rc;
 }

@@ -44,3 +44,13 @@ int rlc_tools_parse_format(const char *name, rlc_tool_format_t *f) {
 
 const char *rlc_tools_format_name(rlc_tool_format_t f) { return (unsigned)f < 3 ? FORMAT_NAMES[f] : "?"; }
 
+
+int rlc_tools_check_settings(long max_calls, double timeout_s, long max_output_bytes, long workers) {
+    if (max_calls < 0 || max_calls > 64) return rlc_errc(RLC_EINVAL, "max_tool_calls = %ld: must lie in [0, 64]", max_calls);
+    if (!(timeout_s > 0 && timeout_s <= 3600))
+        return rlc_errc(RLC_EINVAL, "tool_timeout_s = %g: must lie in (0, 3600]", timeout_s);
+    if (max_output_bytes < 16 || max_output_bytes > (1L << 24))
+        return rlc_errc(RLC_EINVAL, "tool_max_output_bytes = %ld: must lie in [16, 16777216]", max_output_bytes);
+    if (workers < 1 || workers > 256) return rlc_errc(RLC_EINVAL, "tool_workers = %ld: must lie in [1, 256]", workers);
+    return 0;
+}

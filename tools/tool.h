@@ -34,6 +34,9 @@ void rlc_tools_cfg_default(rlc_tools_cfg_t *c);
 int rlc_tools_parse_list(const char *csv, int *tools);
 int rlc_tools_parse_format(const char *name, rlc_tool_format_t *f);
 const char *rlc_tools_format_name(rlc_tool_format_t f);
+/* The numeric settings' ranges, shared by the trainer's keys and the CLI flags: 0, or an
+ * error naming the key (max_tool_calls, tool_timeout_s, tool_max_output_bytes, tool_workers). */
+int rlc_tools_check_settings(long max_calls, double timeout_s, long max_output_bytes, long workers);
 
 typedef struct {
     long calls, errors, timeouts, malformed;

@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include "core/fs.h"
+#include "core/json.h"
 
 static void test_cli_tool(void **state) {
     (void)state;
@@ -80,7 +81,120 @@ static void test_train_with_tools(void **state) {
     free(run2), free(run), free(data), free(dir);
 }
 
+static cJSON *read_json(const char *path) {
+    char *text = NULL;
+    size_t n;
+    assert_int_equal(fs_read_all(path, &text, &n), 0);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    assert_non_null(j);
+    return j;
+}
+
+/* Every completion of eval records that called the python tool carries the tool's real answer
+ * to the call it wrote: "print(a * b)" is followed by "```output\n<a*b>". Returns the calls. */
+static int check_tool_answers(const char *records) {
+    char *text = NULL;
+    size_t n;
+    assert_int_equal(fs_read_all(records, &text, &n), 0);
+    int calls = 0, checked = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *r = cJSON_Parse(line);
+        assert_non_null(r);
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(r, "completions")) {
+            const cJSON *k = cJSON_GetObjectItem(c, "tool_calls");
+            assert_non_null(k); /* present with --tools, even when 0 */
+            calls += k->valueint;
+            const char *t = cJSON_GetObjectItem(c, "text")->valuestring, *p = strstr(t, "```python\nprint(");
+            long a, b, v;
+            if (k->valueint && p && sscanf(p, "```python\nprint(%ld * %ld)\n```\n```output\n%ld", &a, &b, &v) == 3) {
+                assert_int_equal(v, a * b);
+                checked++;
+            }
+        }
+        cJSON_Delete(r);
+    }
+    free(text);
+    assert_true(checked > 0);
+    return calls;
+}
+
+/* rlc eval / generate --tools: a model warm-started (briefly) on traces that call the python
+ * tool calls it during evaluation, and the real tool answers; bad tool flags fail at once. */
+static void test_eval_with_tools(void **state) {
+    (void)state;
+    char *dir = test_tmpdir(), *tr = fs_join(dir, "traces.jsonl"), *ev = fs_join(dir, "ev.jsonl"),
+         *sft = fs_join(dir, "sft"), *rec = fs_join(dir, "rec.jsonl"), *sum = fs_join(dir, "rec.jsonl.summary.json");
+    FILE *f = fopen(tr, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 64; i++) {
+        int a = 12 + i * 7 % 80, b = 3 + i * 13 % 50;
+        fprintf(f,
+                "{\"prompt\": \"Compute %d * %d.\", \"response\": \"```python\\nprint(%d * %d)\\n```\\n```output\\n%d"
+                "\\n```\\nThe answer is \\\\boxed{%d}.\"}\n",
+                a, b, a, b, a * b, a * b);
+    }
+    fclose(f);
+    assert_non_null(f = fopen(ev, "w"));
+    for (int i = 0; i < 3; i++) fprintf(f, "{\"problem\": \"Compute %d * %d.\", \"answer\": \"%d\"}\n", 21 + i * 11, 7 + i * 5, (21 + i * 11) * (7 + i * 5));
+    fclose(f);
+    char out[16384];
+    int rc = test_run(out, sizeof out,
+                      "%s sft --model %s --data %s --run-dir %s --template raw --steps 60 --batch-size 8 --micro-batch 8 "
+                      "--lr 5e-3 --threads 2 --save-every 0 --mask-tool-output --tool-format code --quiet",
+                      rlc_bin(), fixture("models/qwen2-tiny"), tr, sft);
+    if (rc) fail_msg("sft: %s", out);
+    char *ck = fs_join(sft, "checkpoints/step-000060");
+    const char *common = "--template raw --temperature 0 --max-new-tokens 48 --threads 2";
+    rc = test_run(out, sizeof out, "%s eval --model %s --data %s --out %s %s --tools python", rlc_bin(), ck, ev, rec,
+                  common);
+    if (rc) fail_msg("eval --tools: %s", out);
+    assert_non_null(strstr(out, "tool calls per sample"));
+    int calls = check_tool_answers(rec);
+    assert_true(calls >= 1);
+    cJSON *s = read_json(sum);
+    assert_true(cJSON_GetObjectItem(s, "tool_calls_mean")->valuedouble == calls / 3.0);
+    cJSON_Delete(s);
+    /* without --tools nothing answers the call: no tool fields */
+    rc = test_run(out, sizeof out, "%s eval --model %s --data %s --out %s %s", rlc_bin(), ck, ev, rec, common);
+    if (rc) fail_msg("eval: %s", out);
+    s = read_json(sum);
+    assert_null(cJSON_GetObjectItem(s, "tool_calls_mean"));
+    cJSON_Delete(s);
+    /* --tool-prompt: the description before every problem, as in training */
+    rc = test_run(out, sizeof out, "%s eval --model %s --data %s --out %s %s --tools python --tool-prompt", rlc_bin(),
+                  ck, ev, rec, common);
+    if (rc) fail_msg("eval --tool-prompt: %s", out);
+    char *text = NULL;
+    size_t n;
+    assert_int_equal(fs_read_all(rec, &text, &n), 0);
+    assert_non_null(strstr(text, "\"problem\":\"You may run Python: write a ```python block"));
+    free(text);
+    rc = test_run(out, sizeof out,
+                  "%s generate --model %s --prompt 'Compute 25 * 4.' --temperature 0 --max-new-tokens 48 --threads 2 "
+                  "--tools python",
+                  rlc_bin(), ck);
+    if (rc) fail_msg("generate --tools: %s", out);
+    assert_non_null(strstr(out, ", 1 tool call) ==="));
+    assert_non_null(strstr(out, "```output\n"));
+    /* bad tool flags: one line, exit 1, before the model loads */
+    const char *bad[][2] = {{"--tool-prompt", "give --tools too"},
+                            {"--tools python --max-tool-calls 99", "max_tool_calls = 99"},
+                            {"--tools shell", "unknown tool 'shell'"},
+                            {"--tools python --tool-format xml", "unknown tool format 'xml'"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rc = test_run(out, sizeof out, "%s eval --model %s --data %s --out %s %s %s", rlc_bin(), ck, ev, rec, common,
+                      bad[i][0]);
+        assert_int_equal(rc, 1);
+        if (!strstr(out, bad[i][1])) fail_msg("%s: %s", bad[i][0], out);
+    }
+    fs_rm_rf(dir);
+    free(ck), free(tr), free(ev), free(sft), free(rec), free(sum), free(dir);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cli_tool), cmocka_unit_test(test_train_with_tools)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cli_tool), cmocka_unit_test(test_train_with_tools),
+                                       cmocka_unit_test(test_eval_with_tools)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

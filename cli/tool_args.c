@@ -1,0 +1,67 @@
+/* Tool flags for the sampling commands (cli/tool_args.h). */
+#include "cli/tool_args.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+void cli_tool_args_default(cli_tool_args_t *a) {
+    rlc_tools_cfg_t d;
+    rlc_tools_cfg_default(&d);
+    *a = (cli_tool_args_t){.format = "code", .python = d.python, .max_calls = 4, .max_output = (long)d.max_output_bytes,
+                           .workers = d.workers, .timeout = d.timeout_s};
+}
+
+int cli_tool_opts(cli_opt_t *o, cli_tool_args_t *a, int with_prompt) {
+    const cli_opt_t rows[CLI_TOOL_NOPTS] = {
+        {"--tools", OPT_STR, &a->tools, "tools the model may call: calculator,python,http (default: none)", 0, 0},
+        {"--tool-format", OPT_STR, &a->format, "how calls are written: code, hermes or tags", 0, 0},
+        {"--max-tool-calls", OPT_INT, &a->max_calls, "tool calls per sample at most", 0, 0},
+        {"--tool-timeout-s", OPT_FLOAT, &a->timeout, "wall-clock seconds per tool call", 0, 0},
+        {"--tool-max-output-bytes", OPT_INT, &a->max_output, "a call's output is cut here", 0, 0},
+        {"--tool-workers", OPT_INT, &a->workers, "tool calls run at once", 0, 0},
+        {"--tool-python", OPT_STR, &a->python, "the python tool's interpreter", 0, 0},
+        {"--tool-http-url", OPT_STR, &a->url, "the http tool's endpoint", 0, 0},
+        {"--tool-prompt", OPT_FLAG, &a->prompt, "put the tools' description before every problem (as tool_prompt)", 0,
+         0},
+    };
+    int n = with_prompt ? CLI_TOOL_NOPTS : CLI_TOOL_NOPTS - 1;
+    memcpy(o, rows, (size_t)n * sizeof rows[0]);
+    return n;
+}
+
+int cli_tools_open(const cli_tool_args_t *a, rlc_tools_t **out, gen_engine_cfg_t *ec, data_set_t *ds) {
+    *out = NULL;
+    rlc_tools_cfg_t tc;
+    rlc_tools_cfg_default(&tc);
+    int rc = rlc_tools_parse_list(a->tools, &tc.tools);
+    if (!rc) rc = rlc_tools_parse_format(a->format, &tc.format);
+    if (!rc) rc = rlc_tools_check_settings(a->max_calls, a->timeout, a->max_output, a->workers);
+    if (rc || !tc.tools) {
+        if (!rc && a->prompt) rc = rlc_errc(RLC_EINVAL, "--tool-prompt describes the tools: give --tools too");
+        return rc;
+    }
+    tc.timeout_s = a->timeout;
+    tc.max_output_bytes = (size_t)a->max_output;
+    tc.workers = (int)a->workers;
+    tc.python = a->python;
+    tc.http_url = a->url;
+    if (a->prompt && ds) {
+        char *pre = rlc_tool_prompt(tc.format, tc.tools);
+        rc = pre ? data_set_prefix_problems(ds, pre) : RLC_ENOMEM;
+        free(pre);
+        if (rc) return rc;
+    }
+    if ((rc = rlc_tools_create(out, &tc))) return rc;
+    ec->tool_batch_fn = rlc_tools_engine_batch;
+    ec->tool_user = *out;
+    return 0;
+}
+
+void cli_tools_params(const cli_tool_args_t *a, const rlc_tools_t *t, const char *const **markers, int *n_markers,
+                      int *max_calls) {
+    *n_markers = t ? rlc_tools_markers(t, markers) : 0;
+    if (!t) *markers = NULL;
+    *max_calls = t ? (int)a->max_calls : 0;
+}
