@@ -173,6 +173,27 @@ static int metric_value(const cJSON *row, const void *user, double *v) {
     return 1;
 }
 
+/* Was the flag given (as "--flag V" or "--flag=V")? */
+static int given(int argc, char **argv, const char *flag) {
+    size_t n = strlen(flag);
+    for (int i = 1; i < argc; i++)
+        if (!strncmp(argv[i], flag, n) && (argv[i][n] == 0 || argv[i][n] == '=')) return 1;
+    return 0;
+}
+
+/* --task tools runs the recipe measured in bench/RESULTS.md unless a flag says otherwise. */
+static void tools_defaults(int argc, char **argv, demo_opts_t *d) {
+    const struct {
+        const char *flag;
+        long *v;
+        long def;
+    } ints[] = {{"--sft-steps", &d->sft_steps, 2400}, {"--rl-steps", &d->rl_steps, 60},
+                {"--eval-size", &d->n_eval, 100},     {"--prompts-per-step", &d->prompts, 8}};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        if (!given(argc, argv, ints[i].flag)) *ints[i].v = ints[i].def;
+    if (!given(argc, argv, "--rl-lr")) d->rl_lr = 5e-5;
+}
+
 /* Returns 1 after --help. */
 static int demo_parse(int argc, char **argv, demo_opts_t *d) {
     *d = (demo_opts_t){.dir = "demo_run", .ops = "+-", .task = "arith", .algo = "grpo", .seed = 1, .sft_steps = 1200, .rl_steps = 200,
@@ -182,7 +203,8 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
     cli_opt_t opts[] = {
         {"--dir", OPT_STR, &d->dir, "working directory (model, data, runs)", 0, 0},
         {"--task", OPT_STR, &d->task,
-         "arith; tools: multiplication with a python tool, GRPO without and with OTC (docs/tools.md); mrt: "
+         "arith; tools: multiplication with a python tool, GRPO without and with OTC (docs/tools.md; its own defaults: "
+         "--sft-steps 2400 --rl-steps 60 --rl-lr 5e-5 --eval-size 100 --prompts-per-step 8); mrt: "
          "solutions that re-check themselves, GRPO without and with the MRT progress bonus (docs/rewards.md)",
          0, 0},
         {"--model", OPT_STR, &d->model, "run GRPO on this Hugging Face model instead of the tiny one", 0, 0},
@@ -225,6 +247,7 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
     if (launch.world > 1) /* N copies would write one directory */
         return rlc_errc(RLC_EINVAL, "rlc demo runs in one process; start it without mpirun/srun (found %s=%d)",
                         launch.source, launch.world);
+    if (!strcmp(d->task, "tools")) tools_defaults(argc, argv, d);
     if (d->quick) {
         d->sft_steps = d->sft_steps < 30 ? d->sft_steps : 30;
         d->rl_steps = d->rl_steps < 3 ? d->rl_steps : 3;
@@ -251,15 +274,22 @@ int set_num(rl_config_t *cfg, const char *key, double v) {
     return rl_config_set(cfg, key, num, "demo");
 }
 
+/* Sequences per forward/backward: the largest divisor of the step's batch up to 64. */
+static long micro_of(long batch) {
+    long m = batch < 64 ? batch : 64;
+    while (m > 1 && batch % m) m--;
+    return m;
+}
+
 int demo_grpo(const demo_opts_t *d, const char *ckpt, const char *rl, const char *heldout, const char *const (*kv)[2],
-              int n_kv, const char *name, demo_result_t *res) {
+              int n_kv, const char *name, const demo_result_t *start, demo_result_t *res) {
     rl_config_t cfg;
     rl_config_init(&cfg);
     char *run = fs_join(d->dir, name);
     int rc = run ? 0 : RLC_ENOMEM;
     if (!rc) fs_rm_rf(run);
     const char *strs[][2] = {{"model", ckpt},          {"data", rl},           {"eval_data", heldout},
-                             {"run_dir", run},          {"template", "raw"},   {"micro_batch", "64"},
+                             {"run_dir", run},          {"template", "raw"},
                              {"max_new_tokens", "160"}, {"kl_coef", "0"},      {"clip_high", "0.28"},
                              {"weight_decay", "0"},     {"save_every", "0"},   {"keep_last", "1"},
                              {"log_samples", "4"},      {"dynamic_sampling", "false"}};
@@ -268,18 +298,22 @@ int demo_grpo(const demo_opts_t *d, const char *ckpt, const char *rl, const char
         const char *k;
         double v;
     } nums[] = {{"group_size", (double)d->group}, {"prompts_per_step", (double)d->prompts},
+                {"micro_batch", (double)micro_of(d->group * d->prompts)},
                 {"temperature", d->temperature},  {"lr", d->rl_lr},
                 {"total_steps", (double)d->rl_steps}, {"seed", (double)d->seed},
                 {"threads", (double)d->threads}};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0] && !rc; i++) rc = set_num(&cfg, nums[i].k, nums[i].v);
     for (int i = 0; i < n_kv && !rc; i++) rc = rl_config_set(&cfg, kv[i][0], kv[i][1], "demo");
     res->curve.n = 0;
-    rl_run_opts_t ro = {.on_step = on_rl_step, .user = &res->curve, .quiet = 1};
+    rl_run_opts_t ro = {.on_step = on_rl_step, .user = &res->curve, .quiet = 1, .skip_eval_before = start != NULL};
     double t0 = rlc_now();
     if (!rc) rc = rl_train(&cfg, &ro);
-    res->before = ro.eval_before, res->after = ro.eval_after;
-    res->calls_before = ro.eval_calls_before, res->calls_after = ro.eval_calls_after;
-    res->tokens_before = ro.eval_tokens_before, res->tokens_after = ro.eval_tokens_after;
+    if (start) {
+        res->before = start->before, res->calls_before = start->calls_before, res->tokens_before = start->tokens_before;
+    } else {
+        res->before = ro.eval_before, res->calls_before = ro.eval_calls_before, res->tokens_before = ro.eval_tokens_before;
+    }
+    res->after = ro.eval_after, res->calls_after = ro.eval_calls_after, res->tokens_after = ro.eval_tokens_after;
     res->seconds = rlc_now() - t0;
     free(run);
     rl_config_free(&cfg);

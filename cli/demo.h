@@ -40,9 +40,11 @@ typedef struct {
 } demo_result_t;
 /* GRPO from the warm start ckpt on rl, held-out checks on heldout, in DIR/<name>: the demo's
  * settings (raw template, no KL, clip-higher 0.28, 160 new tokens, ...), then the n_kv
- * key/value pairs kv (they win). */
+ * key/value pairs kv (they win). With `start` (the result of an earlier run from the same
+ * warm start, on the same seed and held-out set) the warm start is not evaluated again: its
+ * before-figures are copied. */
 int demo_grpo(const demo_opts_t *d, const char *ckpt, const char *rl, const char *heldout, const char *const (*kv)[2],
-              int n_kv, const char *name, demo_result_t *res);
+              int n_kv, const char *name, const demo_result_t *start, demo_result_t *res);
 /* --task mrt: the whole demo (model, traces with re-checks, warm start, GRPO without and with MRT). */
 int demo_mrt(const demo_opts_t *d, double t0);
 /* --task tools: the whole demo (model, traces, warm start, GRPO without and with OTC). */

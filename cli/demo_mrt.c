@@ -92,8 +92,8 @@ int demo_mrt(const demo_opts_t *d, double t0) {
                               {"mrt_gap", "0"},          {"mrt_answer_tokens", "8"}, {"mrt_temperature", "0.6"},
                               {"mrt_termination", "The answer is \\boxed{"}};
     if (!rc) LOG_INFO("[3/4] GRPO from the same warm start, without and with MRT (%ld steps each)", d->rl_steps);
-    if (!rc) rc = demo_grpo(d, ckpt, rl, heldout, kv_off, 1, "grpo_no_mrt", &off);
-    if (!rc) rc = demo_grpo(d, ckpt, rl, heldout, kv_on, 7, "grpo_mrt", &on);
+    if (!rc) rc = demo_grpo(d, ckpt, rl, heldout, kv_off, 1, "grpo_no_mrt", NULL, &off);
+    if (!rc) rc = demo_grpo(d, ckpt, rl, heldout, kv_on, 7, "grpo_mrt", &off, &on);
     if (!rc) {
         printf("\n[4/4] results (%s; held-out: %ld problems never trained on, 4 samples each, T=%.1f)\n", d->dir,
                d->n_eval, d->temperature);

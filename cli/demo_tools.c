@@ -1,8 +1,8 @@
 /* `rlc demo --task tools`: a task where a tool really helps — multiplying two- and
  * three-digit numbers, which the tiny model cannot do in its head — mixed with problems it
  * does not need one for (--easy-frac of them: a number times 1 or 10), and OTC. The model is
- * warm-started on traces that call the python tool 0-3 times (the extra calls redundant:
- * the same product asked again), then trained with GRPO from that same warm start twice,
+ * warm-started on traces that call the python tool 0-3 times (never 0 for a product; the
+ * extra calls redundant: the same product asked again), then trained with GRPO from that same warm start twice,
  * without and with OTC-GRPO on the same seed; held-out pass@1 and tool calls per sample are
  * reported for both (docs/tools.md). */
 #include <math.h>
@@ -72,7 +72,8 @@ static int tools_problems(data_set_t *ds, long n, double easy_frac, uint64_t see
     return rc;
 }
 
-/* Warm-start traces (0-3 calls: 10/40/30/20 %), GRPO and held-out problems, disjoint. */
+/* Warm-start traces (easy problems 0-3 calls: 10/40/30/20 %; products 1-3: 50/30/20 %), GRPO
+ * and held-out problems, disjoint. */
 static int tools_data(const demo_opts_t *d, char **sft, char **rl, char **heldout) {
     data_set_t a = {0}, b = {0}, ev = {0};
     long r1 = 0, r2 = 0, r3 = 0;
@@ -89,6 +90,8 @@ static int tools_data(const demo_opts_t *d, char **sft, char **rl, char **heldou
         demo_expr_of(a.rows[i].problem, expr, sizeof expr);
         uint32_t u = rlc_rng_below(&rng, 10);
         int k = u < 1 ? 0 : u < 5 ? 1 : u < 8 ? 2 : 3;
+        /* a product is never answered without the tool: such a trace would teach guessing */
+        if (k == 0 && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a.rows[i].meta, "easy"))) k = 1;
         free(a.rows[i].solution);
         if (!(a.rows[i].solution = trace(expr, a.rows[i].answer, k))) rc = RLC_ENOMEM;
     }
@@ -101,7 +104,7 @@ static int tools_data(const demo_opts_t *d, char **sft, char **rl, char **heldou
     if (!rc) rc = data_set_write_jsonl(&b, *rl);
     if (!rc) rc = data_set_write_jsonl(&ev, *heldout);
     if (!rc)
-        LOG_INFO("data: %d warm-start traces (0-3 python calls), %d GRPO and %d held-out problems, %.0f%% of them "
+        LOG_INFO("data: %d warm-start traces (0-3 python calls, 1-3 for products), %d GRPO and %d held-out problems, %.0f%% of them "
                  "a number times 1 or 10 (%ld duplicates removed)",
                  a.n, b.n, ev.n, 100 * d->easy_frac, r1 + r2 + r3);
     data_set_free(&a), data_set_free(&b), data_set_free(&ev);
@@ -110,11 +113,11 @@ static int tools_data(const demo_opts_t *d, char **sft, char **rl, char **heldou
 
 /* GRPO from the warm start, with OTC or without; the run lives in DIR/<name>. */
 static int tools_grpo(const demo_opts_t *d, const char *ckpt, const char *rl, const char *heldout, const char *otc,
-                      const char *name, demo_result_t *res) {
+                      const char *name, const demo_result_t *start, demo_result_t *res) {
     const char *kv[][2] = {{"tools", "python"}, {"tool_format", "code"}, {"otc", otc}, {"max_tool_calls", "4"}};
     LOG_INFO("GRPO %s OTC: %ld steps, %ld prompts x %ld samples per step", strcmp(otc, "off") ? "with" : "without",
              d->rl_steps, d->prompts, d->group);
-    return demo_grpo(d, ckpt, rl, heldout, kv, 4, name, res);
+    return demo_grpo(d, ckpt, rl, heldout, kv, 4, name, start, res);
 }
 
 int demo_tools(const demo_opts_t *d, double t0) {
@@ -128,8 +131,8 @@ int demo_tools(const demo_opts_t *d, double t0) {
     if (!rc) rc = demo_sft(d, init, sft, sft_run, &ckpt);
     demo_result_t off = {0}, on = {0};
     if (!rc) LOG_INFO("[3/4] GRPO from the same warm start, without and with OTC");
-    if (!rc) rc = tools_grpo(d, ckpt, rl, heldout, "off", "grpo_no_otc", &off);
-    if (!rc) rc = tools_grpo(d, ckpt, rl, heldout, "grpo", "grpo_otc", &on);
+    if (!rc) rc = tools_grpo(d, ckpt, rl, heldout, "off", "grpo_no_otc", NULL, &off);
+    if (!rc) rc = tools_grpo(d, ckpt, rl, heldout, "grpo", "grpo_otc", &off, &on);
     if (!rc) {
         printf("\n[4/4] results (%s; held-out: %ld problems never trained on, 4 samples each, T=%.1f)\n", d->dir,
                d->n_eval, d->temperature);

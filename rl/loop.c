@@ -500,7 +500,7 @@ int rl_train(const rl_config_t *cfg_in, rl_run_opts_t *o) {
         return rc;
     }
     rl_signal_install();
-    if (c.eval_data.n && st.step == 0) {
+    if (c.eval_data.n && st.step == 0 && !o->skip_eval_before) {
         if (!(rc = run_eval(&c, &o->eval_before, &o->eval_calls_before, &o->eval_tokens_before)))
             log_eval(&c, "before", o->eval_before, o->eval_calls_before);
     }

@@ -19,6 +19,8 @@ typedef struct {
     int quiet;         /* no step lines on stdout */
     rl_step_cb on_step; /* called after each step (may be NULL) */
     void *user;
+    /* No held-out evaluation at step 0 (the caller has it already: eval_before stays NaN). */
+    int skip_eval_before;
     /* Held-out evaluation results of the last evaluation (filled when cfg->eval_data is set):
      * pass@1 before training (step 0) and after the last step. */
     double eval_before, eval_after;

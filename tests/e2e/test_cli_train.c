@@ -500,6 +500,52 @@ static void test_demo_mrt_quick(void **s) {
     free(m), free(m0), free(sft), free(d);
 }
 
+/* `rlc demo --task tools --quick`: both runs from one warm start, the report compares pass@1
+ * and tool calls, the OTC run logged its factor; the warm-start traces answer every product
+ * through the tool (0-call traces only for the problems that need none). */
+static void test_demo_tools_quick(void **s) {
+    (void)s;
+    char *d = fs_join(g_dir, "demo_tools");
+    char out[65536];
+    int rc = test_run(out, sizeof out,
+                      "%s demo --task tools --quick --dir %s --threads 2 --prompts-per-step 2 --group-size 4 "
+                      "--train-size 200 --rl-size 50 --eval-size 4",
+                      rlc_bin(), d);
+    if (rc) fail_msg("demo failed: %s", out);
+    assert_non_null(strstr(out, "GRPO + OTC-GRPO"));
+    assert_non_null(strstr(out, "calls/sample after"));
+    char *m = fs_join(d, "grpo_otc/metrics.jsonl"), *c0 = fs_join(d, "grpo_no_otc/config.json"),
+         *c1 = fs_join(d, "grpo_otc/config.json"), *sft = fs_join(d, "tools_sft.jsonl"), *txt;
+    size_t n;
+    assert_int_equal(fs_read_all(m, &txt, &n), 0);
+    assert_non_null(strstr(txt, "\"tool_calls_mean\""));
+    free(txt);
+    const char *cfg[2] = {c0, c1}, *otc[2] = {"off", "grpo"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(fs_read_all(cfg[i], &txt, &n), 0);
+        cJSON *j = cJSON_Parse(txt);
+        assert_string_equal(cJSON_GetObjectItem(j, "otc")->valuestring, otc[i]);
+        assert_string_equal(cJSON_GetObjectItem(j, "tools")->valuestring, "python");
+        cJSON_Delete(j);
+        free(txt);
+    }
+    rlc_jsonl_t r;
+    assert_int_equal(rlc_jsonl_open(&r, sft), 0);
+    cJSON *row = NULL;
+    int easy_none = 0, products = 0;
+    while (rlc_jsonl_next(&r, &row) > 0) {
+        int easy = cJSON_IsTrue(cJSON_GetObjectItem(row, "easy"));
+        const char *sol = cJSON_GetObjectItem(row, "solution")->valuestring;
+        int calls = strstr(sol, "```python") != NULL;
+        if (!easy) assert_true(calls), products++;
+        easy_none += easy && !calls;
+        cJSON_Delete(row);
+    }
+    rlc_jsonl_close(&r);
+    assert_true(products > 0 && easy_none > 0);
+    free(m), free(c0), free(c1), free(sft), free(d);
+}
+
 /* First-step metrics of a run (one line of metrics.jsonl), parsed. */
 static cJSON *first_metrics(const char *run) {
     char *p = fs_join(run, "metrics.jsonl");
@@ -565,7 +611,7 @@ static void test_nan_stops_cleanly(void **s) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_grpo_run_and_resume), cmocka_unit_test(test_algorithms_run), cmocka_unit_test(test_mrt_runs), cmocka_unit_test(test_demo_mrt_quick), cmocka_unit_test(test_oreal_runs),
+        cmocka_unit_test(test_grpo_run_and_resume), cmocka_unit_test(test_algorithms_run), cmocka_unit_test(test_mrt_runs), cmocka_unit_test(test_demo_mrt_quick), cmocka_unit_test(test_demo_tools_quick), cmocka_unit_test(test_oreal_runs),
         cmocka_unit_test(test_sigkill_then_resume), cmocka_unit_test(test_sft), cmocka_unit_test(test_sft_mask_tool_output), cmocka_unit_test(test_flag_grammar),
         cmocka_unit_test(test_bad_config), cmocka_unit_test(test_demo_quick), cmocka_unit_test(test_micro_tokens),
         cmocka_unit_test(test_nan_stops_cleanly),
