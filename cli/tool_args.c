@@ -33,20 +33,14 @@ int cli_tool_opts(cli_opt_t *o, cli_tool_args_t *a, int with_prompt) {
 
 int cli_tools_open(const cli_tool_args_t *a, rlc_tools_t **out, gen_engine_cfg_t *ec, data_set_t *ds) {
     *out = NULL;
+    const rlc_tools_settings_t ts = {a->tools, a->format, a->python, a->url, a->max_calls, a->max_output, a->workers,
+                                     a->timeout};
     rlc_tools_cfg_t tc;
-    rlc_tools_cfg_default(&tc);
-    int rc = rlc_tools_parse_list(a->tools, &tc.tools);
-    if (!rc) rc = rlc_tools_parse_format(a->format, &tc.format);
-    if (!rc) rc = rlc_tools_check_settings(a->max_calls, a->timeout, a->max_output, a->workers);
+    int rc = rlc_tools_cfg_from(&ts, &tc);
     if (rc || !tc.tools) {
         if (!rc && a->prompt) rc = rlc_errc(RLC_EINVAL, "--tool-prompt describes the tools: give --tools too");
         return rc;
     }
-    tc.timeout_s = a->timeout;
-    tc.max_output_bytes = (size_t)a->max_output;
-    tc.workers = (int)a->workers;
-    tc.python = a->python;
-    tc.http_url = a->url;
     if (a->prompt && ds) {
         char *pre = rlc_tool_prompt(tc.format, tc.tools);
         rc = pre ? data_set_prefix_problems(ds, pre) : RLC_ENOMEM;

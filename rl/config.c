@@ -250,12 +250,16 @@ int rl_check_save_dtype(const char *s) {
 }
 
 /* The tool keys (docs/tools.md). */
+rlc_tools_settings_t rl_config_tools(const rl_config_t *c) {
+    return (rlc_tools_settings_t){c->tools,          c->tool_format,           c->tool_python,  c->tool_http_url,
+                                  c->max_tool_calls, c->tool_max_output_bytes, c->tool_workers, c->tool_timeout_s};
+}
+
 static int validate_tools(const rl_config_t *c) {
-    int tools;
-    rlc_tool_format_t f;
-    if (rlc_tools_parse_list(c->tools, &tools) || rlc_tools_parse_format(c->tool_format, &f)) return RLC_EINVAL;
-    if (rlc_tools_check_settings(c->max_tool_calls, c->tool_timeout_s, c->tool_max_output_bytes, c->tool_workers))
-        return rlc_err_ctx(RLC_EINVAL, "config");
+    const rlc_tools_settings_t ts = rl_config_tools(c);
+    rlc_tools_cfg_t tc;
+    if (rlc_tools_cfg_from(&ts, &tc)) return rlc_err_ctx(RLC_EINVAL, "config");
+    int tools = tc.tools;
     if (strcmp(c->otc, "off") && strcmp(c->otc, "grpo") && strcmp(c->otc, "ppo"))
         BAD("otc = '%s': choose off, grpo or ppo", c->otc);
     if (strcmp(c->otc, "off") && !tools) BAD("otc = %s shapes tool calls, but no tools are enabled (tools = ...)", c->otc);

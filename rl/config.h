@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "rl/keys.h"
+#include "tools/tool.h"
 
 typedef struct {
     /* algorithm */
@@ -136,6 +137,9 @@ int rl_config_from_argv(rl_config_t *cfg, int argc, char **argv, int *rest, int 
 /* Check every value before any compute; the message names the key and the rule. Paths
  * (model, data) are the caller's to check. */
 int rl_config_validate(const rl_config_t *cfg);
+
+/* The tool keys as the tools library takes them (tools/tool.h). */
+rlc_tools_settings_t rl_config_tools(const rl_config_t *cfg);
 
 /* Every key in table order with its resolved value (caller deletes). */
 cJSON *rl_config_to_json(const rl_config_t *cfg);

@@ -37,16 +37,10 @@ static int restore_otc(rl_ctx_t *c, const cJSON *saved) {
 
 int rl_tools_setup(rl_ctx_t *c, const rl_train_state_t *st) {
     const rl_config_t *cfg = c->cfg;
+    const rlc_tools_settings_t ts = rl_config_tools(cfg);
     rlc_tools_cfg_t tc;
-    rlc_tools_cfg_default(&tc);
-    int rc = rlc_tools_parse_list(cfg->tools, &tc.tools);
-    if (!rc) rc = rlc_tools_parse_format(cfg->tool_format, &tc.format);
+    int rc = rlc_tools_cfg_from(&ts, &tc);
     if (rc || !tc.tools) return rc;
-    tc.timeout_s = cfg->tool_timeout_s;
-    tc.max_output_bytes = (size_t)cfg->tool_max_output_bytes;
-    tc.workers = (int)cfg->tool_workers;
-    tc.python = cfg->tool_python;
-    tc.http_url = cfg->tool_http_url;
     if ((rc = rlc_tools_create(&c->tools, &tc))) return rc;
     c->n_tool_markers = rlc_tools_markers(c->tools, &c->tool_markers);
     if (!strcmp(cfg->otc, "off")) return 0;

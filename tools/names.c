@@ -54,3 +54,17 @@ int rlc_tools_check_settings(long max_calls, double timeout_s, long max_output_b
     if (workers < 1 || workers > 256) return rlc_errc(RLC_EINVAL, "tool_workers = %ld: must lie in [1, 256]", workers);
     return 0;
 }
+
+int rlc_tools_cfg_from(const rlc_tools_settings_t *s, rlc_tools_cfg_t *cfg) {
+    rlc_tools_cfg_default(cfg);
+    int rc = rlc_tools_parse_list(s->tools, &cfg->tools);
+    if (!rc) rc = rlc_tools_parse_format(s->format, &cfg->format);
+    if (!rc) rc = rlc_tools_check_settings(s->max_calls, s->timeout_s, s->max_output_bytes, s->workers);
+    if (rc) return rc;
+    cfg->timeout_s = s->timeout_s;
+    cfg->max_output_bytes = (size_t)s->max_output_bytes;
+    cfg->workers = (int)s->workers;
+    if (s->python) cfg->python = s->python;
+    cfg->http_url = s->http_url;
+    return 0;
+}

@@ -45,6 +45,15 @@ typedef struct {
 
 typedef struct rlc_tools rlc_tools_t;
 
+/* The tool settings as the trainer's keys and the CLI flags give them (names, not bits). */
+typedef struct {
+    const char *tools, *format, *python, *http_url; /* tools: "calculator,python"; NULL/"" = none */
+    long max_calls, max_output_bytes, workers;
+    double timeout_s;
+} rlc_tools_settings_t;
+/* Parse and check the settings into a config (rlc_tools_check_settings' ranges). */
+int rlc_tools_cfg_from(const rlc_tools_settings_t *s, rlc_tools_cfg_t *cfg);
+
 int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg);
 void rlc_tools_free(rlc_tools_t *t);
 /* The strings whose appearance pauses generation for the format (for gen_params_t). */
