@@ -196,15 +196,19 @@ RLC_AVX512 static void rows_avx512(float *out, const float *x, const float *w, c
         const float *w0 = w + (size_t)n * K, *pf = n + 12 <= n1 ? w0 + 6 * (size_t)K : NULL;
         int m = 0;
         for (; m + 8 <= M; m += 8) block_8x6(out, x, w, bias, K, N, m, n, m == 0 ? pf : NULL);
-        for (; m < M; m++) {
+        for (; m < M; m++) { /* one row: the three pairs' chains side by side (batch-1 decode) */
             const float *xr = x + (size_t)m * K;
-            for (int p = 0; p < 3; p++) {
-                const float *wa = w0 + (size_t)2 * p * K;
-                __m512 a = _mm512_setzero_ps();
-                for (int k = 0; k < K8; k += 8)
-                    a = _mm512_fmadd_ps(_mm512_broadcast_f32x8(_mm256_loadu_ps(xr + k)), pair8(wa + k, wa + K + k), a);
-                put_pair(a, xr, wa, K8, K, bias ? bias + n + 2 * p : NULL, out + (size_t)m * N + n + 2 * p);
+            __m512 a[3] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+            for (int k = 0; k < K8; k += 8) {
+                __m512 X = _mm512_broadcast_f32x8(_mm256_loadu_ps(xr + k));
+                for (int p = 0; p < 3; p++) {
+                    const float *wa = w0 + (size_t)2 * p * K;
+                    a[p] = _mm512_fmadd_ps(X, pair8(wa + k, wa + K + k), a[p]);
+                }
             }
+            for (int p = 0; p < 3; p++)
+                put_pair(a[p], xr, w0 + (size_t)2 * p * K, K8, K, bias ? bias + n + 2 * p : NULL,
+                         out + (size_t)m * N + n + 2 * p);
         }
     }
     if (n < n1) rows_avx2(out, x, w, bias, M, K, N, n, n1);
