@@ -173,16 +173,8 @@ static int metric_value(const cJSON *row, const void *user, double *v) {
     return 1;
 }
 
-/* Was the flag given (as "--flag V" or "--flag=V")? */
-static int given(int argc, char **argv, const char *flag) {
-    size_t n = strlen(flag);
-    for (int i = 1; i < argc; i++)
-        if (!strncmp(argv[i], flag, n) && (argv[i][n] == 0 || argv[i][n] == '=')) return 1;
-    return 0;
-}
-
 /* --task tools runs the recipe measured in bench/RESULTS.md unless a flag says otherwise. */
-static void tools_defaults(int argc, char **argv, demo_opts_t *d) {
+static void tools_defaults(const cli_opt_t *opts, int nopts, demo_opts_t *d) {
     const struct {
         const char *flag;
         long *v;
@@ -190,8 +182,8 @@ static void tools_defaults(int argc, char **argv, demo_opts_t *d) {
     } ints[] = {{"--sft-steps", &d->sft_steps, 2400}, {"--rl-steps", &d->rl_steps, 60},
                 {"--eval-size", &d->n_eval, 100},     {"--prompts-per-step", &d->prompts, 8}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
-        if (!given(argc, argv, ints[i].flag)) *ints[i].v = ints[i].def;
-    if (!given(argc, argv, "--rl-lr")) d->rl_lr = 5e-5;
+        if (!cli_opt(opts, nopts, ints[i].flag)->seen) *ints[i].v = ints[i].def;
+    if (!cli_opt(opts, nopts, "--rl-lr")->seen) d->rl_lr = 5e-5;
 }
 
 /* Returns 1 after --help. */
@@ -247,7 +239,7 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
     if (launch.world > 1) /* N copies would write one directory */
         return rlc_errc(RLC_EINVAL, "rlc demo runs in one process; start it without mpirun/srun (found %s=%d)",
                         launch.source, launch.world);
-    if (!strcmp(d->task, "tools")) tools_defaults(argc, argv, d);
+    if (!strcmp(d->task, "tools")) tools_defaults(opts, (int)(sizeof opts / sizeof opts[0]), d);
     if (d->quick) {
         d->sft_steps = d->sft_steps < 30 ? d->sft_steps : 30;
         d->rl_steps = d->rl_steps < 3 ? d->rl_steps : 3;

@@ -184,8 +184,15 @@ int cmd_generate(int argc, char **argv) {
         rlc_errc(RLC_EINVAL, "--temperature must be >= 0, --top-p in (0, 1] and --min-p in [0, 1]");
         return cli_fail();
     }
+    rlc_tools_t *tools = NULL; /* tool flags, too, before the model loads */
+    gen_engine_cfg_t cfg = {.kv_budget_bytes = (size_t)kv_mb << 20, .page_size = (int)page,
+                            .max_batch_tokens = (int)batch_tokens};
+    if (cli_tools_open(&ta, &tools, &cfg, NULL)) return cli_fail();
     cli_model_t cm;
-    if (cli_model_open(&cm, model, device, (int)threads, 1)) return cli_fail();
+    if (cli_model_open(&cm, model, device, (int)threads, 1)) {
+        rlc_tools_free(tools);
+        return cli_fail();
+    }
     prompt_t *ps = NULL;
     int np = 0;
     if (prompt) {
@@ -200,12 +207,8 @@ int cmd_generate(int argc, char **argv) {
     }
     gen_engine_t *e = NULL;
     int *reqs = NULL;
-    rlc_tools_t *tools = NULL;
-    gen_engine_cfg_t cfg = {.kv_budget_bytes = (size_t)kv_mb << 20, .page_size = (int)page,
-                            .max_batch_tokens = (int)batch_tokens};
     gen_params_t gp;
     gen_params_default(&gp);
-    if (!rc) rc = cli_tools_open(&ta, &tools, &cfg, NULL);
     cli_tools_params(&ta, tools, &gp.tool_markers, &gp.n_tool_markers, &gp.max_tool_calls);
     if (!rc) rc = gen_engine_create(&e, cm.m, cm.tok, &cfg);
     if (!rc && !(reqs = rlc_malloc((size_t)np * sizeof *reqs))) rc = RLC_ENOMEM;

@@ -132,10 +132,9 @@ int rlc_eval_run(gen_engine_t *e, const tok_t *tok, const data_set_t *ds, const 
         gen_stats(e, &st);
         rlc_evalsum_add_usage(sum, tokens, st.seconds);
         out->summary = rlc_evalsum_json(sum);
-        if (out->summary && o->n_tool_markers)
-            cJSON_AddNumberToObject(out->summary, "tool_calls_mean", n ? (double)calls / ((double)n * K) : 0);
         out->pass1 = n ? total / ((double)n * K) : 0;
         out->tool_calls = n ? (double)calls / ((double)n * K) : 0;
+        if (out->summary && o->n_tool_markers) cJSON_AddNumberToObject(out->summary, "tool_calls_mean", out->tool_calls);
         out->tokens = n ? (double)tokens / ((double)n * K) : 0;
         if (!out->summary) rc = RLC_ENOMEM;
     }

@@ -93,14 +93,15 @@ static int make_reward(const char *spec, rlc_reward_t **out) {
     return rc;
 }
 
-/* Held-out pass@1 (4 samples per problem at the training temperature). With several ranks
- * each evaluates a contiguous share of the problems and the correct counts are summed. */
+/* The held-out result as one log line ("before" or "after" training). */
 static void log_eval(const rl_ctx_t *c, const char *when, double pass1, double tool_calls) {
     char calls[48] = "";
     if (c->tools) snprintf(calls, sizeof calls, ", %.2f tool calls per sample", tool_calls);
     LOG_INFO("held-out pass@1 %s training: %.4f (%d problems x 4 samples%s)", when, pass1, c->eval_data.n, calls);
 }
 
+/* Held-out pass@1 (4 samples per problem at the training temperature). With several ranks
+ * each evaluates a contiguous share of the problems and the correct counts are summed. */
 static int run_eval(rl_ctx_t *c, double *pass1, double *tool_calls, double *tokens) {
     const int K = 4;
     rlc_eval_opts_t eo;

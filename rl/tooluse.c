@@ -52,12 +52,11 @@ int rl_tools_setup(rl_ctx_t *c, const rl_train_state_t *st) {
 }
 
 int rl_tools_prompt_rows(const rl_config_t *cfg, data_set_t *train, data_set_t *heldout) {
-    int tools;
-    rlc_tool_format_t f;
-    int rc = rlc_tools_parse_list(cfg->tools, &tools);
-    if (!rc) rc = rlc_tools_parse_format(cfg->tool_format, &f);
-    if (rc || !tools) return rc;
-    char *pre = rlc_tool_prompt(f, tools);
+    const rlc_tools_settings_t ts = rl_config_tools(cfg);
+    rlc_tools_cfg_t tc;
+    int rc = rlc_tools_cfg_from(&ts, &tc);
+    if (rc || !tc.tools) return rc;
+    char *pre = rlc_tool_prompt(tc.format, tc.tools);
     if (!pre) return RLC_ENOMEM;
     rc = data_set_prefix_problems(train, pre);
     if (!rc) rc = data_set_prefix_problems(heldout, pre);

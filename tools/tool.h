@@ -34,9 +34,6 @@ void rlc_tools_cfg_default(rlc_tools_cfg_t *c);
 int rlc_tools_parse_list(const char *csv, int *tools);
 int rlc_tools_parse_format(const char *name, rlc_tool_format_t *f);
 const char *rlc_tools_format_name(rlc_tool_format_t f);
-/* The numeric settings' ranges, shared by the trainer's keys and the CLI flags: 0, or an
- * error naming the key (max_tool_calls, tool_timeout_s, tool_max_output_bytes, tool_workers). */
-int rlc_tools_check_settings(long max_calls, double timeout_s, long max_output_bytes, long workers);
 
 typedef struct {
     long calls, errors, timeouts, malformed;
@@ -51,7 +48,10 @@ typedef struct {
     long max_calls, max_output_bytes, workers;
     double timeout_s;
 } rlc_tools_settings_t;
-/* Parse and check the settings into a config (rlc_tools_check_settings' ranges). */
+/* Parse and check the settings into a config, shared by the trainer's keys and the CLI flags:
+ * 0, or an error naming the key (unknown tool or format; max_tool_calls in [0, 64],
+ * tool_timeout_s in (0, 3600], tool_max_output_bytes in [16, 16 MiB], tool_workers in
+ * [1, 256]). */
 int rlc_tools_cfg_from(const rlc_tools_settings_t *s, rlc_tools_cfg_t *cfg);
 
 int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg);
