@@ -58,6 +58,64 @@ static int get_u64(const cJSON *v, uint64_t *out) {
     return 0;
 }
 
+/* One header entry (not __metadata__) into *x and its byte span *sp: 0 or an error. */
+static int parse_entry(const cJSON *e, const char *what, const unsigned char *data, size_t data_size,
+                       rlc_st_tensor_t *x, span_t *sp) {
+    const char *name = e->string ? e->string : "";
+    if (!cJSON_IsObject(e)) return rlc_errc(RLC_EFMT, "%s: entry '%s' is not an object", what, name);
+    const cJSON *jd = cJSON_GetObjectItemCaseSensitive(e, "dtype");
+    const cJSON *js = cJSON_GetObjectItemCaseSensitive(e, "shape");
+    const cJSON *jo = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+    if (!cJSON_IsString(jd) || !cJSON_IsArray(js) || !cJSON_IsArray(jo) || cJSON_GetArraySize(jo) != 2)
+        return rlc_errc(RLC_EFMT, "%s: tensor '%s' lacks dtype, shape or data_offsets", what, name);
+    int dt = rlc_dtype_parse(jd->valuestring);
+    if (dt < 0) return rlc_errc(RLC_EUNSUP, "%s: tensor '%s' has unknown dtype '%s'", what, name, jd->valuestring);
+    x->dtype = (rlc_dtype_t)dt;
+    x->ndim = cJSON_GetArraySize(js);
+    if (x->ndim > RLC_ST_MAXDIM)
+        return rlc_errc(RLC_EFMT, "%s: tensor '%s' has %d dimensions (max %d)", what, name, x->ndim, RLC_ST_MAXDIM);
+    uint64_t numel = 1;
+    int d = 0;
+    for (const cJSON *s = js->child; s; s = s->next, d++) {
+        uint64_t v;
+        if (get_u64(s, &v) || v > (1ull << 40))
+            return rlc_errc(RLC_EFMT, "%s: tensor '%s' has an invalid shape", what, name);
+        x->shape[d] = (int64_t)v;
+        if (v && numel > (UINT64_MAX / 16) / v)
+            return rlc_errc(RLC_EFMT, "%s: tensor '%s' shape overflows", what, name);
+        numel *= v;
+    }
+    uint64_t ob, oe;
+    if (get_u64(jo->child, &ob) || get_u64(jo->child->next, &oe) || ob > oe)
+        return rlc_errc(RLC_EFMT, "%s: tensor '%s' has invalid data_offsets", what, name);
+    if (oe > data_size)
+        return rlc_errc(RLC_EFMT, "%s: tensor '%s' offset %llu beyond file end (data is %zu bytes)", what, name,
+                        (unsigned long long)oe, data_size);
+    uint64_t nbytes = numel * DT_SIZES[dt];
+    if (oe - ob != nbytes)
+        return rlc_errc(RLC_EFMT, "%s: tensor '%s' occupies %llu bytes but its shape and dtype need %llu", what,
+                        name, (unsigned long long)(oe - ob), (unsigned long long)nbytes);
+    x->numel = (size_t)numel;
+    x->nbytes = (size_t)nbytes;
+    x->data = data + ob;
+    x->name = rlc_strdup(name);
+    if (!x->name) return RLC_ENOMEM;
+    *sp = (span_t){.begin = ob, .end = oe, .name = x->name};
+    return 0;
+}
+
+/* No two tensors share bytes or a name (sorts sp by offset and t by name). */
+static int check_disjoint(rlc_st_tensor_t *t, span_t *sp, int n, const char *what) {
+    qsort(sp, (size_t)n, sizeof *sp, cmp_span);
+    for (int i = 1; i < n; i++)
+        if (sp[i].begin < sp[i - 1].end)
+            return rlc_errc(RLC_EFMT, "%s: tensors '%s' and '%s' overlap", what, sp[i - 1].name, sp[i].name);
+    qsort(t, (size_t)n, sizeof *t, cmp_name);
+    for (int i = 1; i < n; i++)
+        if (!strcmp(t[i].name, t[i - 1].name)) return rlc_errc(RLC_EFMT, "%s: duplicate tensor '%s'", what, t[i].name);
+    return 0;
+}
+
 int rlc_st_parse(const void *buf, size_t size, const char *what, rlc_st_tensor_t **out, int *n_out,
                  cJSON **metadata) {
     *out = NULL;
@@ -86,101 +144,17 @@ int rlc_st_parse(const void *buf, size_t size, const char *what, rlc_st_tensor_t
     int cap = cJSON_GetArraySize(h);
     rlc_st_tensor_t *t = rlc_calloc((size_t)cap + 1, sizeof *t);
     span_t *sp = rlc_calloc((size_t)cap + 1, sizeof *sp);
-    int n = 0, rc = 0;
-    if (!t || !sp) {
-        rc = RLC_ENOMEM;
-        goto done;
-    }
-    for (cJSON *e = h->child; e; e = e->next) {
-        const char *name = e->string ? e->string : "";
-        if (!strcmp(name, "__metadata__")) {
-            if (!cJSON_IsObject(e)) {
-                rc = rlc_errc(RLC_EFMT, "%s: __metadata__ is not an object", what);
-                goto done;
-            }
-            if (metadata && !*metadata) *metadata = cJSON_Duplicate(e, 1);
+    int n = 0, rc = (t && sp) ? 0 : RLC_ENOMEM;
+    for (cJSON *e = h->child; e && !rc; e = e->next) {
+        if (e->string && !strcmp(e->string, "__metadata__")) {
+            if (!cJSON_IsObject(e)) rc = rlc_errc(RLC_EFMT, "%s: __metadata__ is not an object", what);
+            else if (metadata && !*metadata) *metadata = cJSON_Duplicate(e, 1);
             continue;
         }
-        if (!cJSON_IsObject(e)) {
-            rc = rlc_errc(RLC_EFMT, "%s: entry '%s' is not an object", what, name);
-            goto done;
-        }
-        const cJSON *jd = cJSON_GetObjectItemCaseSensitive(e, "dtype");
-        const cJSON *js = cJSON_GetObjectItemCaseSensitive(e, "shape");
-        const cJSON *jo = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
-        if (!cJSON_IsString(jd) || !cJSON_IsArray(js) || !cJSON_IsArray(jo) || cJSON_GetArraySize(jo) != 2) {
-            rc = rlc_errc(RLC_EFMT, "%s: tensor '%s' lacks dtype, shape or data_offsets", what, name);
-            goto done;
-        }
-        int dt = rlc_dtype_parse(jd->valuestring);
-        if (dt < 0) {
-            rc = rlc_errc(RLC_EUNSUP, "%s: tensor '%s' has unknown dtype '%s'", what, name, jd->valuestring);
-            goto done;
-        }
-        rlc_st_tensor_t *x = &t[n];
-        x->dtype = (rlc_dtype_t)dt;
-        x->ndim = cJSON_GetArraySize(js);
-        if (x->ndim > RLC_ST_MAXDIM) {
-            rc = rlc_errc(RLC_EFMT, "%s: tensor '%s' has %d dimensions (max %d)", what, name, x->ndim, RLC_ST_MAXDIM);
-            goto done;
-        }
-        uint64_t numel = 1;
-        int d = 0;
-        for (cJSON *s = js->child; s; s = s->next, d++) {
-            uint64_t v;
-            if (get_u64(s, &v) || v > (1ull << 40)) {
-                rc = rlc_errc(RLC_EFMT, "%s: tensor '%s' has an invalid shape", what, name);
-                goto done;
-            }
-            x->shape[d] = (int64_t)v;
-            if (v && numel > (UINT64_MAX / 16) / v) {
-                rc = rlc_errc(RLC_EFMT, "%s: tensor '%s' shape overflows", what, name);
-                goto done;
-            }
-            numel *= v;
-        }
-        uint64_t ob, oe;
-        if (get_u64(jo->child, &ob) || get_u64(jo->child->next, &oe) || ob > oe) {
-            rc = rlc_errc(RLC_EFMT, "%s: tensor '%s' has invalid data_offsets", what, name);
-            goto done;
-        }
-        if (oe > data_size) {
-            rc = rlc_errc(RLC_EFMT, "%s: tensor '%s' offset %llu beyond file end (data is %zu bytes)", what, name,
-                          (unsigned long long)oe, data_size);
-            goto done;
-        }
-        uint64_t nbytes = numel * DT_SIZES[dt];
-        if (oe - ob != nbytes) {
-            rc = rlc_errc(RLC_EFMT, "%s: tensor '%s' occupies %llu bytes but its shape and dtype need %llu", what,
-                          name, (unsigned long long)(oe - ob), (unsigned long long)nbytes);
-            goto done;
-        }
-        x->numel = (size_t)numel;
-        x->nbytes = (size_t)nbytes;
-        x->data = data + ob;
-        x->name = rlc_strdup(name);
-        if (!x->name) {
-            rc = RLC_ENOMEM;
-            goto done;
-        }
-        sp[n].begin = ob;
-        sp[n].end = oe;
-        sp[n].name = x->name;
-        n++;
+        rc = parse_entry(e, what, data, data_size, &t[n], &sp[n]);
+        if (!rc) n++;
     }
-    qsort(sp, (size_t)n, sizeof *sp, cmp_span);
-    for (int i = 1; i < n; i++)
-        if (sp[i].begin < sp[i - 1].end) {
-            rc = rlc_errc(RLC_EFMT, "%s: tensors '%s' and '%s' overlap", what, sp[i - 1].name, sp[i].name);
-            goto done;
-        }
-    qsort(t, (size_t)n, sizeof *t, cmp_name);
-    for (int i = 1; i < n; i++)
-        if (!strcmp(t[i].name, t[i - 1].name)) {
-            rc = rlc_errc(RLC_EFMT, "%s: duplicate tensor '%s'", what, t[i].name);
-            goto done;
-        }
-done:
+    if (!rc) rc = check_disjoint(t, sp, n, what);
     free(sp);
     cJSON_Delete(h);
     if (rc) {

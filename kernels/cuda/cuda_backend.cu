@@ -236,37 +236,8 @@ static size_t env_size(const char *name, size_t dflt) {
     return (end && *end == 0) ? (size_t)v : dflt;
 }
 
-static int create(rlc_backend_t **out, int device, int threads) {
-    *out = NULL;
-    int n = 0;
-    cudaError_t e = cudaGetDeviceCount(&n);
-    if (e != cudaSuccess) {
-        (void)cudaGetLastError();
-        return rlc_errc(RLC_EUNSUP, "cuda: no usable CUDA driver or GPU (%s)", cudaGetErrorString(e));
-    }
-    if (n <= 0) return rlc_errc(RLC_EUNSUP, "cuda: no CUDA device found");
-    if (device < 0 || device >= n)
-        return rlc_errc(RLC_EINVAL, "cuda: device %d does not exist (%d device%s found)", device, n, n == 1 ? "" : "s");
-    cudaDeviceProp prop;
-    if ((e = cudaSetDevice(device)) != cudaSuccess || (e = cudaGetDeviceProperties(&prop, device)) != cudaSuccess) {
-        (void)cudaGetLastError();
-        return rlc_errc(RLC_EUNSUP, "cuda: cannot use device %d (%s)", device, cudaGetErrorString(e));
-    }
-    if (prop.major < 8)
-        return rlc_errc(RLC_EUNSUP, "cuda: %s is sm_%d%d; the CUDA backend needs sm_80 or newer (bf16)", prop.name,
-                        prop.major, prop.minor);
-
-    rlc_backend_t *be = (rlc_backend_t *)calloc(1, sizeof *be);
-    cu_impl *im = (cu_impl *)calloc(1, sizeof *im);
-    if (!be || !im) {
-        free(be);
-        free(im);
-        return rlc_errc(RLC_ENOMEM, "cuda: out of host memory");
-    }
-    be->impl = im;
-    im->device = device;
-    im->sm_count = prop.multiProcessorCount;
-    im->smem_optin = prop.sharedMemPerBlockOptin;
+/* The environment overrides (docs/cuda.md). */
+static void read_settings(cu_impl *im) {
     im->lmhead_chunk = env_size("RLC_CUDA_LMHEAD_CHUNK", 0);
     im->lmhead_budget = env_size("RLC_CUDA_LMHEAD_MB", 512) << 20;
     if (im->lmhead_budget == 0) im->lmhead_budget = (size_t)512 << 20;
@@ -289,7 +260,11 @@ static int create(rlc_backend_t **out, int device, int threads) {
         else if (strcmp(rk, "tc"))
             LOG_WARN("cuda: RLC_CUDA_ROWINV=%s is not simt, tc, tc-split or tc-tile; using tc", rk);
     }
+}
 
+/* The stream, scratch buffers and cuBLASLt handle: NULL, or what could not be made (and
+ * *bytes its size). */
+static const char *alloc_resources(cu_impl *im, size_t *bytes_out) {
     const char *what = NULL;
     size_t bytes = 0;
     if (cudaStreamCreate(&im->stream) != cudaSuccess) {
@@ -300,33 +275,19 @@ static int create(rlc_backend_t **out, int device, int threads) {
         what = "the reduction buffer";
     } else if (cudaMallocHost((void **)&im->stage, bytes = STAGE_ELEMS * sizeof(float)) != cudaSuccess) {
         what = "the pinned staging buffer";
-    }
-    else if (cublasLtCreate(&im->lt) != CUBLAS_STATUS_SUCCESS) {
+    } else if (cublasLtCreate(&im->lt) != CUBLAS_STATUS_SUCCESS) {
         what = "the cuBLASLt handle";
     } else if (cudaMalloc(&im->lt_ws, bytes = LT_WORKSPACE) != cudaSuccess) {
         what = "the cuBLASLt workspace";
     }
     im->lt_ws_size = im->lt_ws ? LT_WORKSPACE : 0;
     if (!what && cudaMemset(im->d_flag, 0, sizeof(int)) != cudaSuccess) what = "the error flag";
-    if (what) {
-        char w[96];
-        snprintf(w, sizeof w, "%s", what);
-        oom_message(w, bytes);
-        int rc = rlc_err_ctx(RLC_ENOMEM, "cuda: creating the backend on device %d", device);
-        be_destroy(be);
-        return rc;
-    }
+    *bytes_out = bytes;
+    return what;
+}
 
-    be->name = "cuda";
-    be->is_gpu = 1;
-    be->threads = threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    be->esize[RLC_BUF_PARAM] = 2;
-    be->esize[RLC_BUF_GRAD] = 4;
-    be->esize[RLC_BUF_ACT] = 2;
-    be->esize[RLC_BUF_F32] = 4;
-    be->esize[RLC_BUF_I32] = 4;
-    snprintf(be->device_desc, sizeof be->device_desc, "%.100s (sm_%d%d)", prop.name, prop.major, prop.minor);
-
+/* The CUDA ops; RLC_CUDA_GRAPHS=0 leaves the graph hooks out. */
+static void set_ops(rlc_backend_t *be) {
     be->destroy = be_destroy;
     be->check = be_check;
     be->sync = be_sync;
@@ -372,6 +333,62 @@ static int create(rlc_backend_t **out, int device, int threads) {
     be->paged_attention = cu_paged_attention;
     be->sample = cu_sample;
     be->adamw = cu_adamw;
+}
+
+static int create(rlc_backend_t **out, int device, int threads) {
+    *out = NULL;
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+        (void)cudaGetLastError();
+        return rlc_errc(RLC_EUNSUP, "cuda: no usable CUDA driver or GPU (%s)", cudaGetErrorString(e));
+    }
+    if (n <= 0) return rlc_errc(RLC_EUNSUP, "cuda: no CUDA device found");
+    if (device < 0 || device >= n)
+        return rlc_errc(RLC_EINVAL, "cuda: device %d does not exist (%d device%s found)", device, n, n == 1 ? "" : "s");
+    cudaDeviceProp prop;
+    if ((e = cudaSetDevice(device)) != cudaSuccess || (e = cudaGetDeviceProperties(&prop, device)) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return rlc_errc(RLC_EUNSUP, "cuda: cannot use device %d (%s)", device, cudaGetErrorString(e));
+    }
+    if (prop.major < 8)
+        return rlc_errc(RLC_EUNSUP, "cuda: %s is sm_%d%d; the CUDA backend needs sm_80 or newer (bf16)", prop.name,
+                        prop.major, prop.minor);
+
+    rlc_backend_t *be = (rlc_backend_t *)calloc(1, sizeof *be);
+    cu_impl *im = (cu_impl *)calloc(1, sizeof *im);
+    if (!be || !im) {
+        free(be);
+        free(im);
+        return rlc_errc(RLC_ENOMEM, "cuda: out of host memory");
+    }
+    be->impl = im;
+    im->device = device;
+    im->sm_count = prop.multiProcessorCount;
+    im->smem_optin = prop.sharedMemPerBlockOptin;
+    read_settings(im);
+    size_t bytes = 0;
+    const char *what = alloc_resources(im, &bytes);
+    if (what) {
+        char w[96];
+        snprintf(w, sizeof w, "%s", what);
+        oom_message(w, bytes);
+        int rc = rlc_err_ctx(RLC_ENOMEM, "cuda: creating the backend on device %d", device);
+        be_destroy(be);
+        return rc;
+    }
+
+    be->name = "cuda";
+    be->is_gpu = 1;
+    be->threads = threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    be->esize[RLC_BUF_PARAM] = 2;
+    be->esize[RLC_BUF_GRAD] = 4;
+    be->esize[RLC_BUF_ACT] = 2;
+    be->esize[RLC_BUF_F32] = 4;
+    be->esize[RLC_BUF_I32] = 4;
+    snprintf(be->device_desc, sizeof be->device_desc, "%.100s (sm_%d%d)", prop.name, prop.major, prop.minor);
+
+    set_ops(be);
     *out = be;
     LOG_DEBUG("cuda: backend on %s, %d SMs, %zu KiB shared memory per block", be->device_desc, im->sm_count,
               im->smem_optin / 1024);
