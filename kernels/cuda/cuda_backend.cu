@@ -19,6 +19,7 @@
 #include "kernels/cuda/gemm_rows_tc.cuh"
 #include "kernels/cuda/graph.cuh"
 #include "kernels/cuda/lmhead.cuh"
+#include "kernels/cuda/lt_loader.cuh"
 #include "kernels/cuda/matmul.cuh"
 #include "kernels/cuda/meminfo.cuh"
 #include "kernels/cuda/rmsnorm.cuh"
@@ -354,6 +355,8 @@ static int create(rlc_backend_t **out, int device, int threads) {
     if (prop.major < 8)
         return rlc_errc(RLC_EUNSUP, "cuda: %s is sm_%d%d; the CUDA backend needs sm_80 or newer (bf16)", prop.name,
                         prop.major, prop.minor);
+
+    if (rlc_lt_load()) return rlc_errc(RLC_EUNSUP, "cuda: %s", rlc_lt_load_error());
 
     rlc_backend_t *be = (rlc_backend_t *)calloc(1, sizeof *be);
     cu_impl *im = (cu_impl *)calloc(1, sizeof *im);
