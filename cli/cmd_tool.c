@@ -32,7 +32,7 @@ static int run_call(rlc_tools_t *t, rlc_tool_format_t f, const char *call) {
 
 int cmd_tool(int argc, char **argv) {
     const char *code = NULL, *expr = NULL, *input = NULL, *call = NULL, *format = "code", *python = "python3";
-    const char *tools_csv = "calculator,python", *url = NULL;
+    const char *tools_csv = "calculator,python", *url = NULL, *mode = "fork";
     double timeout = 5.0;
     long max_out = 2048;
     cli_opt_t opts[] = {
@@ -45,6 +45,7 @@ int cmd_tool(int argc, char **argv) {
         {"--timeout", OPT_FLOAT, &timeout, "seconds per call (tool_timeout_s)", 0, 0},
         {"--max-output", OPT_INT, &max_out, "bytes of output kept (tool_max_output_bytes)", 0, 0},
         {"--python", OPT_STR, &python, "the interpreter for the python tool", 0, 0},
+        {"--python-mode", OPT_STR, &mode, "fork or exec (tool_python_mode)", 0, 0},
         {"--url", OPT_STR, &url, "the http tool's endpoint (tool_http_url)", 0, 0},
     };
     /* the tool's name comes first: `rlc tool python --code ...` */
@@ -65,6 +66,11 @@ int cmd_tool(int argc, char **argv) {
     cfg.max_output_bytes = (size_t)max_out;
     cfg.python = python;
     cfg.workers = 1;
+    if (strcmp(mode, "fork") && strcmp(mode, "exec")) {
+        rlc_errc(RLC_EINVAL, "--python-mode '%s': must be fork or exec", mode);
+        return cli_fail();
+    }
+    cfg.python_exec = !strcmp(mode, "exec");
     cfg.http_url = url;
     if (rlc_tools_parse_format(format, &cfg.format)) return cli_fail();
     if (call) {

@@ -9,8 +9,13 @@
 void cli_tool_args_default(cli_tool_args_t *a) {
     rlc_tools_cfg_t d;
     rlc_tools_cfg_default(&d);
-    *a = (cli_tool_args_t){.format = "code", .python = d.python, .max_calls = 4, .max_output = (long)d.max_output_bytes,
-                           .workers = d.workers, .timeout = d.timeout_s};
+    *a = (cli_tool_args_t){.format = "code",
+                           .python = d.python,
+                           .python_mode = "fork",
+                           .max_calls = 4,
+                           .max_output = (long)d.max_output_bytes,
+                           .workers = d.workers,
+                           .timeout = d.timeout_s};
 }
 
 int cli_tool_opts(cli_opt_t *o, cli_tool_args_t *a, int with_prompt) {
@@ -22,6 +27,8 @@ int cli_tool_opts(cli_opt_t *o, cli_tool_args_t *a, int with_prompt) {
         {"--tool-max-output-bytes", OPT_INT, &a->max_output, "a call's output is cut here", 0, 0},
         {"--tool-workers", OPT_INT, &a->workers, "tool calls run at once", 0, 0},
         {"--tool-python", OPT_STR, &a->python, "the python tool's interpreter", 0, 0},
+        {"--tool-python-mode", OPT_STR, &a->python_mode, "fork (calls forked from a started interpreter) or exec", 0,
+         0},
         {"--tool-http-url", OPT_STR, &a->url, "the http tool's endpoint", 0, 0},
         {"--tool-prompt", OPT_FLAG, &a->prompt, "put the tools' description before every problem (as tool_prompt)", 0,
          0},
@@ -33,8 +40,15 @@ int cli_tool_opts(cli_opt_t *o, cli_tool_args_t *a, int with_prompt) {
 
 int cli_tools_open(const cli_tool_args_t *a, rlc_tools_t **out, gen_engine_cfg_t *ec, data_set_t *ds) {
     *out = NULL;
-    const rlc_tools_settings_t ts = {a->tools, a->format, a->python, a->url, a->max_calls, a->max_output, a->workers,
-                                     a->timeout};
+    const rlc_tools_settings_t ts = {.tools = a->tools,
+                                     .format = a->format,
+                                     .python = a->python,
+                                     .http_url = a->url,
+                                     .python_mode = a->python_mode,
+                                     .max_calls = a->max_calls,
+                                     .max_output_bytes = a->max_output,
+                                     .workers = a->workers,
+                                     .timeout_s = a->timeout};
     rlc_tools_cfg_t tc;
     int rc = rlc_tools_cfg_from(&ts, &tc);
     if (rc || !tc.tools) {

@@ -102,6 +102,8 @@ static const rl_config_key_t KEYS[] = {
     K("tool_max_output_bytes", tool_max_output_bytes, INT, S_TOOL, "2048", "a call's output is cut here"),
     K("tool_workers", tool_workers, INT, S_TOOL, "8", "tool calls run at once"),
     K("tool_python", tool_python, STR, S_TOOL, "python3", "the python tool's interpreter"),
+    K("tool_python_mode", tool_python_mode, STR, S_TOOL, "fork",
+      "fork: calls forked from a started interpreter (~2 ms); exec: a fresh interpreter per call"),
     K("tool_http_url", tool_http_url, STR, S_TOOL, "", "the http tool's endpoint"),
     K("tool_prompt", tool_prompt, BOOL, S_TOOL, "false",
       "put the enabled tools' description (in the tool format) before every problem"),
@@ -251,8 +253,15 @@ int rl_check_save_dtype(const char *s) {
 
 /* The tool keys (docs/tools.md). */
 rlc_tools_settings_t rl_config_tools(const rl_config_t *c) {
-    return (rlc_tools_settings_t){c->tools,          c->tool_format,           c->tool_python,  c->tool_http_url,
-                                  c->max_tool_calls, c->tool_max_output_bytes, c->tool_workers, c->tool_timeout_s};
+    return (rlc_tools_settings_t){.tools = c->tools,
+                                  .format = c->tool_format,
+                                  .python = c->tool_python,
+                                  .http_url = c->tool_http_url,
+                                  .python_mode = c->tool_python_mode,
+                                  .max_calls = c->max_tool_calls,
+                                  .max_output_bytes = c->tool_max_output_bytes,
+                                  .workers = c->tool_workers,
+                                  .timeout_s = c->tool_timeout_s};
 }
 
 static int validate_tools(const rl_config_t *c) {

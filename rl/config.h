@@ -55,6 +55,7 @@ typedef struct {
     long max_tool_calls, tool_max_output_bytes, tool_workers;
     double tool_timeout_s;
     char *tool_python, *tool_http_url;
+    char *tool_python_mode; /* fork | exec */
     int tool_prompt;   /* the tools' description before every problem */
     char *otc;         /* off | grpo | ppo: OTC tool-efficiency shaping */
     double otc_c;      /* smoothing constant c; 0 = max_tool_calls */

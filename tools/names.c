@@ -65,6 +65,11 @@ int rlc_tools_cfg_from(const rlc_tools_settings_t *s, rlc_tools_cfg_t *cfg) {
     cfg->max_output_bytes = (size_t)s->max_output_bytes;
     cfg->workers = (int)s->workers;
     if (s->python) cfg->python = s->python;
+    if (s->python_mode && strcmp(s->python_mode, "fork")) {
+        if (strcmp(s->python_mode, "exec"))
+            return rlc_errc(RLC_EINVAL, "tool_python_mode = '%s': must be fork or exec", s->python_mode);
+        cfg->python_exec = 1;
+    }
     cfg->http_url = s->http_url;
     return 0;
 }

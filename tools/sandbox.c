@@ -1,5 +1,5 @@
-/* The python tool's sandbox (docs/tools.md "Sandbox"): every call runs `python -I main.py`
- * in a fresh empty directory, in a child that, before exec,
+/* The python tool's sandbox (docs/tools.md "Sandbox"). With tool_python_mode = exec every
+ * call runs `python -I main.py` in a fresh empty directory, in a child that, before exec,
  *   - gets its own process group, stdin from /dev/null, stdout+stderr into one pipe;
  *   - enters new namespaces where the kernel allows: network (no interfaces: no network),
  *     mount (the whole filesystem remounted read-only but its directory), PID (it is init
@@ -10,7 +10,9 @@
  *     CLONE_THREAD, clone3), no IPv4/IPv6 sockets; threads stay allowed.
  * The parent reads at most max_out bytes, kills the whole tree at the wall-clock timeout or
  * when the output runs past its cap, and removes the directory. Every step that the kernel
- * refuses is skipped (the rest still apply); rlc_python_isolation() says what held. */
+ * refuses is skipped (the rest still apply). The fork servers (pyfork.c, the default mode)
+ * are started by the same spawn, without the CPU limit and the filter, which their children
+ * set for themselves. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,41 +40,54 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "tools/sandbox.h"
 #include "tools/tool.h"
 
 #ifdef __x86_64__
-/* No new processes, no internet sockets; threads allowed. */
+/* No new processes, no internet sockets; threads allowed. The fork server's children install
+ * the same program (rlc_sandbox_filter). */
+/* jump offsets count instructions after the jump: keep them in step with the layout */
+static const struct sock_filter FILTER[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fork, 8, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_vfork, 7, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 7, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 2, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 6, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    /* clone: allowed for threads only */
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS), /* clone3: glibc falls back to clone */
+    /* socket: no AF_INET / AF_INET6 */
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2 /* AF_INET */, 1, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 10 /* AF_INET6 */, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+};
+
+size_t rlc_sandbox_filter(const void **prog) {
+    *prog = FILTER;
+    return sizeof FILTER;
+}
+
 static int install_seccomp(void) {
-    /* jump offsets count instructions after the jump: keep them in step with the layout */
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fork, 8, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_vfork, 7, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 7, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 2, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 6, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        /* clone: allowed for threads only */
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS), /* clone3: glibc falls back to clone */
-        /* socket: no AF_INET / AF_INET6 */
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2 /* AF_INET */, 1, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 10 /* AF_INET6 */, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = {.len = (unsigned short)(sizeof f / sizeof f[0]), .filter = f};
+    struct sock_fprog prog = {.len = (unsigned short)(sizeof FILTER / sizeof FILTER[0]),
+                              .filter = (struct sock_filter *)FILTER};
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) return -1;
     return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) ? -1 : 0;
 }
 #else
+size_t rlc_sandbox_filter(const void **prog) {
+    *prog = NULL;
+    return 0;
+}
 static int install_seccomp(void) { return -1; }
 #endif
 
@@ -94,27 +109,27 @@ static int readonly_but(const char *dir) {
 }
 
 typedef struct {
-    const char *python, *dir;
+    const rlc_sandbox_spec_t *spec;
     char uid_map[64], gid_map[64];
-    int out_fd;
-    double timeout_s;
 } child_args_t;
 
 /* In the child, up to exec: never returns. Only system calls (the parent may have threads). */
 static void child_run(const child_args_t *a) {
+    const rlc_sandbox_spec_t *s = a->spec;
     setpgid(0, 0);
     int null = open("/dev/null", O_RDONLY);
     if (null >= 0) dup2(null, 0);
-    dup2(a->out_fd, 1);
-    dup2(a->out_fd, 2);
-    syscall(SYS_close_range, 3, ~0U, 0);
+    dup2(s->out_fd, 1);
+    dup2(s->out_fd, 2);
+    if (s->keep_fd >= 0) dup2(s->keep_fd, 3);
+    syscall(SYS_close_range, s->keep_fd >= 0 ? 4 : 3, ~0U, 0);
     if (geteuid() != 0 && unshare(CLONE_NEWUSER) == 0) {
         write_file("/proc/self/setgroups", "deny");
         write_file("/proc/self/uid_map", a->uid_map);
         write_file("/proc/self/gid_map", a->gid_map);
     }
     unshare(CLONE_NEWNET);
-    if (unshare(CLONE_NEWNS) == 0) readonly_but(a->dir);
+    if (unshare(CLONE_NEWNS) == 0) readonly_but(s->dir);
     if (unshare(CLONE_NEWPID) == 0) {
         pid_t init = fork(); /* the first child in the new namespace is its init */
         if (init < 0) _exit(126);
@@ -126,11 +141,13 @@ static void child_run(const child_args_t *a) {
         }
         prctl(PR_SET_PDEATHSIG, SIGKILL); /* the tree dies with its parent */
     }
-    if (chdir(a->dir)) _exit(126);
-    rlim_t cpu = (rlim_t)a->timeout_s + 1;
+    if (chdir(s->dir)) _exit(126);
     struct rlimit l;
-    l = (struct rlimit){cpu, cpu + 1};
-    setrlimit(RLIMIT_CPU, &l);
+    if (s->cpu_s > 0) {
+        rlim_t cpu = (rlim_t)s->cpu_s;
+        l = (struct rlimit){cpu, cpu + 1};
+        setrlimit(RLIMIT_CPU, &l);
+    }
     l = (struct rlimit){(rlim_t)2 << 30, (rlim_t)2 << 30};
     setrlimit(RLIMIT_AS, &l);
     l = (struct rlimit){16 << 20, 16 << 20};
@@ -139,14 +156,24 @@ static void child_run(const child_args_t *a) {
     setrlimit(RLIMIT_NOFILE, &l);
     l = (struct rlimit){0, 0};
     setrlimit(RLIMIT_CORE, &l);
-    if (install_seccomp()) _exit(125);
-    char *argv[] = {(char *)a->python, "-I", "main.py", NULL};
+    if (s->seccomp && install_seccomp()) _exit(125);
+    char *argv[8] = {(char *)s->python};
+    for (int i = 0; i < 6 && s->args[i]; i++) argv[i + 1] = (char *)s->args[i];
     char home[600];
-    snprintf(home, sizeof home, "HOME=%s", a->dir);
+    snprintf(home, sizeof home, "HOME=%s", s->dir);
     char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", home, "LANG=C.UTF-8", "PYTHONIOENCODING=utf-8",
                     "PYTHONDONTWRITEBYTECODE=1", "OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1", NULL};
-    execve(a->python, argv, envp);
+    execve(s->python, argv, envp);
     _exit(127);
+}
+
+pid_t rlc_sandbox_spawn(const rlc_sandbox_spec_t *spec) {
+    child_args_t a = {.spec = spec};
+    snprintf(a.uid_map, sizeof a.uid_map, "0 %u 1", (unsigned)geteuid());
+    snprintf(a.gid_map, sizeof a.gid_map, "0 %u 1", (unsigned)getegid());
+    pid_t pid = fork();
+    if (pid == 0) child_run(&a);
+    return pid;
 }
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
@@ -154,8 +181,9 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-/* Read the child's output until EOF, the deadline or the cap (then *killed / *cut). */
-static size_t drain(int fd, pid_t pid, double deadline, char *buf, size_t cap, int *timed_out, int *cut) {
+void rlc_sandbox_rmdir(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+size_t rlc_sandbox_drain(int fd, pid_t pid, double deadline, char *buf, size_t cap, int *timed_out, int *cut) {
     size_t n = 0;
     for (;;) {
         double left = deadline - rlc_now();
@@ -176,13 +204,14 @@ static size_t drain(int fd, pid_t pid, double deadline, char *buf, size_t cap, i
             break;
         }
     }
-    kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
+    if (pid > 0) {
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+    }
     return n;
 }
 
-/* Output text with a note on how the run ended; malloc'd. */
-static char *finish_text(char *buf, size_t n, int timed_out, int cut, int status, double timeout_s) {
+char *rlc_sandbox_result_text(char *buf, size_t n, int timed_out, int cut, int status, double timeout_s) {
     char note[128] = "";
     if (timed_out) snprintf(note, sizeof note, "\nerror: timed out after %g s (killed)", timeout_s);
     else if (cut) snprintf(note, sizeof note, "\n[output truncated]");
@@ -212,26 +241,25 @@ char *rlc_python_run(const char *python, const char *code, double timeout_s, siz
     pid_t pid = -1;
     char *out = NULL;
     if (ok && buf && pipe2(pfd, O_CLOEXEC) == 0) {
-        child_args_t a = {.python = python, .dir = dir, .out_fd = pfd[1], .timeout_s = timeout_s};
-        snprintf(a.uid_map, sizeof a.uid_map, "0 %u 1", (unsigned)geteuid());
-        snprintf(a.gid_map, sizeof a.gid_map, "0 %u 1", (unsigned)getegid());
-        pid = fork();
-        if (pid == 0) child_run(&a);
+        const char *args[] = {"-I", "main.py", NULL};
+        rlc_sandbox_spec_t sp = {.python = python, .dir = dir, .args = args, .out_fd = pfd[1], .keep_fd = -1,
+                                 .cpu_s = (double)(rlim_t)timeout_s + 1, .seccomp = 1};
+        pid = rlc_sandbox_spawn(&sp);
         close(pfd[1]);
     }
     if (pid > 0) {
         int timed_out = 0, cut = 0, status = 0;
-        size_t n = drain(pfd[0], pid, rlc_now() + timeout_s, buf, max_out, &timed_out, &cut);
+        size_t n = rlc_sandbox_drain(pfd[0], pid, rlc_now() + timeout_s, buf, max_out, &timed_out, &cut);
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
         }
-        out = finish_text(buf, n, timed_out, cut, status, timeout_s);
+        out = rlc_sandbox_result_text(buf, n, timed_out, cut, status, timeout_s);
         *st = timed_out ? RLC_TOOL_TIMEOUT : (WIFEXITED(status) && WEXITSTATUS(status) == 0) ? RLC_TOOL_OK : RLC_TOOL_ERROR;
     } else {
         out = rlc_strdup("error: cannot start the sandbox");
     }
     if (pfd[0] >= 0) close(pfd[0]);
     free(buf);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rlc_sandbox_rmdir(dir);
     return out;
 }
 

@@ -13,12 +13,14 @@
 #include <cjson/cJSON.h>
 
 #include "net/http.h"
+#include "tools/pyfork.h"
 #include "tools/tool.h"
 
 struct rlc_tools {
     rlc_tools_cfg_t cfg;
-    char *python;   /* resolved interpreter, or NULL */
-    char *http_url; /* owned copy */
+    char *python;         /* resolved interpreter, or NULL */
+    rlc_pyfork_t *pyfork; /* the fork servers (NULL: every call execs its interpreter) */
+    char *http_url;       /* owned copy */
     const char *markers[1];
     pthread_mutex_t mu;
     rlc_tools_stats_t st;
@@ -43,6 +45,7 @@ int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg) {
             free(t);
             return rlc_errc(RLC_EINVAL, "the python tool: no interpreter runs as '%s'", cfg->python ? cfg->python : "python3");
         }
+        if (!cfg->python_exec) t->pyfork = rlc_pyfork_create(t->python, cfg->workers);
     }
     if (cfg->http_url) t->http_url = strdup(cfg->http_url);
     rlc_http_set_max_inflight(cfg->workers);
@@ -56,6 +59,7 @@ int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg) {
 void rlc_tools_free(rlc_tools_t *t) {
     if (!t) return;
     pthread_mutex_destroy(&t->mu);
+    rlc_pyfork_free(t->pyfork);
     free(t->python);
     free(t->http_url);
     free(t);
@@ -118,7 +122,8 @@ int rlc_tool_run(rlc_tools_t *t, const char *tool, const char *input, char **out
     } else if (k == 0) {
         *out = rlc_calculator(input, st);
     } else if (k == 1) {
-        *out = rlc_python_run(t->python, input, t->cfg.timeout_s, t->cfg.max_output_bytes, st);
+        *out = rlc_pyfork_run(t->pyfork, input, t->cfg.timeout_s, t->cfg.max_output_bytes, st);
+        if (!*out) *out = rlc_python_run(t->python, input, t->cfg.timeout_s, t->cfg.max_output_bytes, st);
     } else {
         *out = http_call(t, tool, input, st);
     }

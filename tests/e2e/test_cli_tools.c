@@ -13,6 +13,14 @@ static void test_cli_tool(void **state) {
     assert_string_equal(out, "12157665459056928800\n");
     assert_int_equal(test_run(out, sizeof out, "%s tool python --code 'print(sum(range(101)))'", rlc_bin()), 0);
     assert_string_equal(out, "5050\n");
+    /* the two ways of running a call: a fork of the server's interpreter, or a fresh one */
+    const char *probe = "import sys; print(\"socket\" in sys.modules)";
+    assert_int_equal(test_run(out, sizeof out, "%s tool python --code '%s'", rlc_bin(), probe), 0);
+    assert_string_equal(out, "True\n");
+    assert_int_equal(test_run(out, sizeof out, "%s tool python --python-mode exec --code '%s'", rlc_bin(), probe), 0);
+    assert_string_equal(out, "False\n");
+    assert_int_equal(test_run(out, sizeof out, "%s tool python --python-mode vm --code 1", rlc_bin()), 1);
+    assert_non_null(strstr(out, "--python-mode 'vm': must be fork or exec"));
     /* a tool's own failure: exit 2, its text printed */
     assert_int_equal(test_run(out, sizeof out, "%s tool python --timeout 1 --code 'while True: pass'", rlc_bin()), 2);
     assert_non_null(strstr(out, "timed out"));
@@ -77,6 +85,10 @@ static void test_train_with_tools(void **state) {
                   rlc_bin(), fixture("models/qwen2-tiny"), data, run2, common);
     assert_int_equal(rc, 1);
     assert_non_null(strstr(out, "unknown tool format 'xml'"));
+    rc = test_run(out, sizeof out, "%s train --model %s --data %s --run-dir %s %s --tools python --tool-python-mode vm",
+                  rlc_bin(), fixture("models/qwen2-tiny"), data, run2, common);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "tool_python_mode = 'vm': must be fork or exec"));
     fs_rm_rf(dir);
     free(run2), free(run), free(data), free(dir);
 }
@@ -182,7 +194,8 @@ static void test_eval_with_tools(void **state) {
     const char *bad[][2] = {{"--tool-prompt", "give --tools too"},
                             {"--tools python --max-tool-calls 99", "max_tool_calls = 99"},
                             {"--tools shell", "unknown tool 'shell'"},
-                            {"--tools python --tool-format xml", "unknown tool format 'xml'"}};
+                            {"--tools python --tool-format xml", "unknown tool format 'xml'"},
+                            {"--tools python --tool-python-mode spawn", "tool_python_mode = 'spawn'"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rc = test_run(out, sizeof out, "%s eval --model %s --data %s --out %s %s %s", rlc_bin(), ck, ev, rec, common,
                       bad[i][0]);

@@ -3,6 +3,10 @@
  * loop, a fork bomb, a memory hog, huge output, writing outside its directory and a network
  * connection (each contained, reported as the tool's error text, within the timeout); the
  * batch runner's concurrency; OTC shaping values and n carried across steps. */
+#include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,9 +118,12 @@ static void test_calculator(void **state) {
     assert_true(now_s() - t0 < 1.0);
 }
 
+static int g_python_exec; /* the python mode make_tools gives (0: fork servers) */
+
 static rlc_tools_t *make_tools(int tools, double timeout, size_t max_out, int workers) {
     rlc_tools_cfg_t c;
     rlc_tools_cfg_default(&c);
+    c.python_exec = g_python_exec;
     c.tools = tools;
     c.timeout_s = timeout;
     c.max_output_bytes = max_out;
@@ -146,8 +153,17 @@ static void expect_contained(rlc_tools_t *t, const char *what, const char *code,
     free(out);
 }
 
-static void test_sandbox(void **state) {
-    (void)state;
+static void expect_output(rlc_tools_t *t, const char *code, rlc_tool_status_t want_st, const char *want) {
+    rlc_tool_status_t st;
+    char *out;
+    run_py(t, code, &st, &out);
+    if (st != want_st || strcmp(out, want))
+        fail_msg("[%s]: status %d (want %d), output [%s] (want [%s])", code, st, want_st, out, want);
+    free(out);
+}
+
+/* The sandbox's promises (docs/tools.md), in the mode of g_python_exec. */
+static void sandbox_suite(void) {
     rlc_tools_t *t = make_tools(RLC_TOOL_PYTHON, 2.0, 1024, 1);
     rlc_tool_status_t st;
     char *out;
@@ -174,6 +190,18 @@ static void test_sandbox(void **state) {
     run_py(t, "import os; print(os.listdir('.'))", &st, &out);
     assert_string_equal(out, "['main.py']\n");
     free(out);
+    /* what a script run as `python main.py` sees and does */
+    expect_output(t, "if __name__ == '__main__': print(__file__.endswith('/main.py'))", RLC_TOOL_OK, "True\n");
+    expect_output(t, "import sys; print('out'); sys.exit(3)", RLC_TOOL_ERROR, "out\n");
+    expect_output(t, "import sys; sys.exit(0)", RLC_TOOL_OK, "");
+    expect_output(t, "import sys; sys.exit('bye')", RLC_TOOL_ERROR, "bye\n");
+    expect_output(t, "import threading, time\nthreading.Thread(target=lambda: (time.sleep(0.2), print('late'))).start()",
+                  RLC_TOOL_OK, "late\n");
+    expect_output(t, "import atexit; atexit.register(print, 'bye')", RLC_TOOL_OK, "bye\n");
+    expect_output(t, "# -*- coding: latin-1 -*-\nprint(len('\xe9'))", RLC_TOOL_OK, "1\n");
+    expect_output(t, "import builtins; print(hasattr(builtins, 'left_by_a_call')); builtins.left_by_a_call = 1",
+                  RLC_TOOL_OK, "False\n");
+    expect_output(t, "import builtins; print(hasattr(builtins, 'left_by_a_call'))", RLC_TOOL_OK, "False\n");
     /* an unknown or disabled tool is an error text, not a failure */
     size_t n;
     assert_int_equal(rlc_tool_run(t, "calculator", "1+1", &out, &n, &st), 0);
@@ -181,6 +209,119 @@ static void test_sandbox(void **state) {
     assert_non_null(strstr(out, "no tool named 'calculator'"));
     free(out);
     rlc_tools_free(t);
+}
+
+
+/* SIGKILL this process's child processes (the sandboxes: a fork server dies with its
+ * sandbox's outer process); returns how many. */
+static int kill_children(void) {
+    DIR *d = opendir("/proc");
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t k = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[k] = 0;
+        char *rp = strrchr(buf, ')');
+        int ppid = 0;
+        if (rp && sscanf(rp + 2, "%*c %d", &ppid) == 1 && ppid == getpid()) {
+            kill(atoi(e->d_name), SIGKILL);
+            n++;
+        }
+    }
+    closedir(d);
+    usleep(100 * 1000);
+    return n;
+}
+
+static void *kill_children_later(void *arg) {
+    (void)arg;
+    usleep(500 * 1000);
+    kill_children();
+    return NULL;
+}
+
+static void test_sandbox_fork(void **state) {
+    (void)state;
+    g_python_exec = 0;
+    sandbox_suite();
+}
+
+static void test_sandbox_exec(void **state) {
+    (void)state;
+    g_python_exec = 1;
+    sandbox_suite();
+    g_python_exec = 0;
+}
+
+/* Fork mode: the calls come from one started interpreter (the server's modules are there, a
+ * fresh interpreter's are not); a call that kills its server loses itself only, and the next
+ * call gets a new server. */
+static void test_fork_server(void **state) {
+    (void)state;
+    for (int mode = 0; mode < 2; mode++) {
+        g_python_exec = mode;
+        rlc_tools_t *t = make_tools(RLC_TOOL_PYTHON, 2.0, 1024, 2);
+        expect_output(t, "import sys; print('socket' in sys.modules)", RLC_TOOL_OK, mode ? "False\n" : "True\n");
+        rlc_tools_free(t);
+    }
+    g_python_exec = 0;
+    rlc_tools_t *t = make_tools(RLC_TOOL_PYTHON, 2.0, 1024, 1);
+    /* the server is init of its PID namespace: a call cannot kill it */
+    expect_output(t, "import os, signal; os.kill(os.getppid(), signal.SIGKILL); print(os.getppid())", RLC_TOOL_OK,
+                  "1\n");
+    /* files left beside the call's directory are gone for the next call */
+    expect_output(t, "open('../left', 'w').write('x'); print('ok')", RLC_TOOL_OK, "ok\n");
+    expect_output(t, "import os; print(os.listdir('..'))", RLC_TOOL_OK, "['c3']\n");
+    /* a server killed between calls is replaced unseen; one killed during a call loses it */
+    assert_true(kill_children() >= 1);
+    expect_output(t, "print(6 * 7)", RLC_TOOL_OK, "42\n");
+    pthread_t killer;
+    assert_int_equal(pthread_create(&killer, NULL, kill_children_later, NULL), 0);
+    rlc_tool_status_t st;
+    char *out;
+    run_py(t, "import time; time.sleep(1.5); print('slept')", &st, &out);
+    pthread_join(killer, NULL);
+    assert_int_equal(st, RLC_TOOL_ERROR);
+    if (!strstr(out, "server stopped")) fail_msg("a call whose server was killed: [%s]", out);
+    free(out);
+    expect_output(t, "import sys; print('socket' in sys.modules)", RLC_TOOL_OK, "True\n");
+    rlc_tools_free(t);
+}
+
+/* An interpreter that cannot run the server (here a wrapper that refuses `-c`): the calls run
+ * the exec way, with the same answers. */
+static void test_fork_server_fallback(void **state) {
+    (void)state;
+    char *real = rlc_python_resolve("python3");
+    assert_non_null(real);
+    char *dir = test_tmpdir(), path[600];
+    snprintf(path, sizeof path, "%s/python-without-c", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\ncase \"$*\" in *sys.executable*) echo \"$0\"; exit 0;; esac\n"
+               "[ \"$2\" = -c ] && { echo 'no -c here' >&2; exit 3; }\nexec '%s' \"$@\"\n", real);
+    fclose(f);
+    chmod(path, 0755);
+    rlc_tools_cfg_t c;
+    rlc_tools_cfg_default(&c);
+    c.tools = RLC_TOOL_PYTHON;
+    c.python = path;
+    rlc_tools_t *t = NULL;
+    if (rlc_tools_create(&t, &c)) fail_msg("tools: %s", rlc_errmsg());
+    for (int i = 0; i < 2; i++) {
+        expect_output(t, "print(2 ** 10)", RLC_TOOL_OK, "1024\n");
+        expect_output(t, "import sys; print('socket' in sys.modules)", RLC_TOOL_OK, "False\n");
+    }
+    rlc_tools_free(t);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+    free(real);
 }
 
 /* A step's calls run concurrently: 6 calls of 0.6 s on 6 workers take about 0.6 s, not 3.6. */
@@ -289,8 +430,11 @@ static void test_otc_state(void **state) {
 int main(void) {
     rlc_log_set_level(RLC_LOG_WARN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_formats), cmocka_unit_test(test_calculator), cmocka_unit_test(test_sandbox),
-        cmocka_unit_test(test_batch),   cmocka_unit_test(test_otc),        cmocka_unit_test(test_otc_state),
+        cmocka_unit_test(test_formats),      cmocka_unit_test(test_calculator),
+        cmocka_unit_test(test_sandbox_fork), cmocka_unit_test(test_sandbox_exec),
+        cmocka_unit_test(test_fork_server),  cmocka_unit_test(test_fork_server_fallback),
+        cmocka_unit_test(test_batch),        cmocka_unit_test(test_otc),
+        cmocka_unit_test(test_otc_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,168 @@
+# The python tool's fork server (tools/pyfork.c, docs/tools.md "Fork server"). rlc starts it
+# inside the sandbox (namespaces, rlimits; its working directory the one writable place) with
+# a stream socket as fd 3 and the seccomp program as hex in argv[1]. Each request:
+#   32 bytes "R <timeout_ms> <code_bytes>" (space padded) carrying one descriptor (the call's
+#   output pipe), then the code.
+# The server forks; the child takes the pipe as stdout and stderr, enters a fresh directory,
+# sets its CPU limit, installs the filter and runs the code as __main__ in the interpreter
+# this server started once. The server answers 16 bytes: "E <code>", "S <signal>" or "T"
+# (killed at the timeout). EOF on the socket, or a byte while a call runs: rlc is gone, so the
+# server kills the call and exits. Python >= 3.9 (socket.recv_fds).
+import atexit, builtins, ctypes, os, resource, select, shutil, signal, socket, sys, time, traceback, types
+
+HDR, ANS = 32, 16
+
+
+def recv_exact(sock, n, first=b""):
+    buf = bytearray(first)
+    while len(buf) < n:
+        more = sock.recv(n - len(buf))
+        if not more:
+            return None
+        buf += more
+    return bytes(buf)
+
+
+def answer(sock, text):
+    sock.sendall(text.encode().ljust(ANS))
+
+
+def child(code, fd, path, timeout_ms, libc, prog):
+    try:
+        os.setpgid(0, 0)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.closerange(3, 64)
+        os.chdir(path)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        cpu = timeout_ms // 1000 + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        if libc.prctl(38, 1, 0, 0, 0) or libc.prctl(22, 2, ctypes.addressof(prog), 0, 0):
+            os._exit(125)
+    except BaseException:
+        os._exit(125)
+    name = os.path.join(path, "main.py")
+    sys.argv = ["main.py"]
+    main_mod = types.ModuleType("__main__")
+    main_mod.__file__ = name
+    main_mod.__builtins__ = builtins
+    sys.modules["__main__"] = main_mod
+    rc = 0
+    try:
+        exec(compile(code, name, "exec"), main_mod.__dict__)
+    except SystemExit as e:
+        rc = exit_code(e)
+    except BaseException as e:
+        traceback.print_exception(type(e), e, e.__traceback__.tb_next)
+        rc = 1
+    # as the interpreter's own exit would: wait for threads, run atexit, flush
+    try:
+        if "threading" in sys.modules:
+            sys.modules["threading"]._shutdown()
+        atexit._run_exitfuncs()
+    except SystemExit as e:
+        rc = exit_code(e)
+    except BaseException:
+        pass
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except BaseException:
+            pass
+    os._exit(rc)
+
+
+def exit_code(e):
+    if e.code is None:
+        return 0
+    if isinstance(e.code, int):
+        return e.code & 0xFF
+    print(e.code, file=sys.stderr)
+    return 1
+
+
+def wait_child(sock, pid, timeout_ms):
+    """'E n' / 'S n' / 'T'; None when rlc is gone (the call killed)."""
+    deadline = time.monotonic() + timeout_ms / 1000.0
+    try:
+        pfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        pfd = None
+    status, verdict = None, ""
+    while status is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            verdict = "T"
+            break
+        watch = [sock] if pfd is None else [sock, pfd]
+        ready = select.select(watch, [], [], left if pfd is not None else min(left, 0.002))[0]
+        if sock in ready:
+            verdict = None
+            break
+        if pfd is None or pfd in ready:
+            got, st = os.waitpid(pid, os.WNOHANG)
+            if got == pid:
+                status = st
+    if status is None:
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        status = os.waitpid(pid, 0)[1]
+    if pfd is not None:
+        os.close(pfd)
+    if verdict is None or verdict == "T":
+        return verdict
+    if os.WIFSIGNALED(status):
+        return "S %d" % os.WTERMSIG(status)
+    return "E %d" % os.WEXITSTATUS(status)
+
+
+def main():
+    sock = socket.socket(fileno=3)
+    flt = bytes.fromhex(sys.argv[1])
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+    class Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fbuf = ctypes.create_string_buffer(flt, len(flt))
+    prog = Prog(len(flt) // 8, ctypes.addressof(fbuf))
+    root = os.getcwd()
+    null = os.open(os.devnull, os.O_RDWR)
+    answer(sock, "ready")
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    seq = 0
+    while True:
+        first, fds, _, _ = socket.recv_fds(sock, HDR, 1)
+        hdr = recv_exact(sock, HDR, first) if first else None
+        if hdr is None or len(fds) != 1 or not hdr.startswith(b"R "):
+            return
+        timeout_ms, n = (int(x) for x in hdr[2:].split())
+        code = recv_exact(sock, n)
+        if code is None:
+            return
+        seq += 1
+        path = os.path.join(root, "c%d" % seq)
+        os.mkdir(path, 0o700)
+        with open(os.path.join(path, "main.py"), "wb") as f:
+            f.write(code)
+        pid = os.fork()
+        if pid == 0:
+            child(code, fds[0], path, timeout_ms, libc, prog)
+        os.close(fds[0])
+        verdict = wait_child(sock, pid, timeout_ms)
+        for e in os.scandir(root):  # whatever the call wrote, here or beside its directory
+            if e.is_dir(follow_symlinks=False):
+                shutil.rmtree(e.path, ignore_errors=True)
+            else:
+                os.unlink(e.path)
+        if verdict is None:
+            return
+        answer(sock, verdict)
+
+
+main()
