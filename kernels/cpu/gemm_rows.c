@@ -185,31 +185,46 @@ RLC_AVX512 static void block_8x6(float *out, const float *x, const float *w, con
                      out + (size_t)(m + j) * N + n + 2 * p);
 }
 
+/* R (1, 2 or 4) input rows × six weight rows: the rows an 8-row block leaves over. Each
+ * accumulator is one output pair's chain, summed in the order of block_8x6 (the same bits);
+ * R rows share each weight load, and the 3R chains run side by side. */
+RLC_AVX512 static inline __attribute__((always_inline)) void block_rx6(float *out, const float *x, const float *w,
+                                                                       const float *bias, int K, int N, int m, int n,
+                                                                       const int R) {
+    int K8 = K & ~7;
+    const float *w0 = w + (size_t)n * K, *xm = x + (size_t)m * K;
+    __m512 a[3][4];
+    for (int p = 0; p < 3; p++)
+        for (int j = 0; j < R; j++) a[p][j] = _mm512_setzero_ps();
+    for (int k = 0; k < K8; k += 8) {
+        __m512 W0 = pair8(w0 + k, w0 + K + k), W1 = pair8(w0 + 2 * (size_t)K + k, w0 + 3 * (size_t)K + k);
+        __m512 W2 = pair8(w0 + 4 * (size_t)K + k, w0 + 5 * (size_t)K + k);
+        for (int j = 0; j < R; j++) {
+            __m512 X = XROW(j);
+            a[0][j] = _mm512_fmadd_ps(X, W0, a[0][j]);
+            a[1][j] = _mm512_fmadd_ps(X, W1, a[1][j]);
+            a[2][j] = _mm512_fmadd_ps(X, W2, a[2][j]);
+        }
+    }
+    for (int p = 0; p < 3; p++)
+        for (int j = 0; j < R; j++)
+            put_pair(a[p][j], xm + (size_t)j * K, w0 + (size_t)2 * p * K, K8, K, bias ? bias + n + 2 * p : NULL,
+                     out + (size_t)(m + j) * N + n + 2 * p);
+}
+
 /* Columns [n0, n1) for all rows: blocks of 6 weight rows × 8 input rows while the weight
- * rows stay in L1; the rows left over take the pairs one input row at a time, the columns
- * left over the AVX2 path (the same sums). */
+ * rows stay in L1; the rows left over in blocks of 4, 2 and 1 (a batch-1 decode step is all
+ * 1-row blocks), the columns left over the AVX2 path (the same sums). */
 RLC_AVX512 static void rows_avx512(float *out, const float *x, const float *w, const float *bias, int M, int K,
                                    int N, int n0, int n1) {
-    int K8 = K & ~7;
     int n = n0;
     for (; n + 6 <= n1; n += 6) {
-        const float *w0 = w + (size_t)n * K, *pf = n + 12 <= n1 ? w0 + 6 * (size_t)K : NULL;
+        const float *pf = n + 12 <= n1 ? w + (size_t)(n + 6) * K : NULL;
         int m = 0;
         for (; m + 8 <= M; m += 8) block_8x6(out, x, w, bias, K, N, m, n, m == 0 ? pf : NULL);
-        for (; m < M; m++) { /* one row: the three pairs' chains side by side (batch-1 decode) */
-            const float *xr = x + (size_t)m * K;
-            __m512 a[3] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-            for (int k = 0; k < K8; k += 8) {
-                __m512 X = _mm512_broadcast_f32x8(_mm256_loadu_ps(xr + k));
-                for (int p = 0; p < 3; p++) {
-                    const float *wa = w0 + (size_t)2 * p * K;
-                    a[p] = _mm512_fmadd_ps(X, pair8(wa + k, wa + K + k), a[p]);
-                }
-            }
-            for (int p = 0; p < 3; p++)
-                put_pair(a[p], xr, w0 + (size_t)2 * p * K, K8, K, bias ? bias + n + 2 * p : NULL,
-                         out + (size_t)m * N + n + 2 * p);
-        }
+        if (m + 4 <= M) block_rx6(out, x, w, bias, K, N, m, n, 4), m += 4;
+        if (m + 2 <= M) block_rx6(out, x, w, bias, K, N, m, n, 2), m += 2;
+        if (m < M) block_rx6(out, x, w, bias, K, N, m, n, 1);
     }
     if (n < n1) rows_avx2(out, x, w, bias, M, K, N, n, n1);
 }

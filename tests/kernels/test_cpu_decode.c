@@ -197,12 +197,12 @@ static void test_gemm_rows_paths_bitwise(void **s) {
     (void)s;
     rlc_rng_t r;
     rlc_rng_init(&r, 23, 0);
-    const int Ms[] = {1, 7, 8, 19, 40}, Ks[] = {5, 64, 203, 520}, Ns[] = {1, 5, 6, 13, 71};
+    const int Ms[] = {1, 2, 5, 7, 8, 12, 14, 19, 40}, Ks[] = {5, 64, 203, 520}, Ns[] = {1, 5, 6, 13, 71};
     int best = cpu_isa_supported();
     for (int isa = CPU_ISA_AVX2; isa <= CPU_ISA_AVX512; isa++)
         if (isa > best) print_message("gemm_rows: the %s path is not run (this CPU has %s)\n", cpu_isa_name(isa),
                                       cpu_isa_name(best));
-    for (int a = 0; a < 5; a++)
+    for (int a = 0; a < 9; a++)
         for (int b = 0; b < 4; b++)
             for (int c = 0; c < 5; c++) {
                 int M = Ms[a], K = Ks[b], N = Ns[c];
