@@ -54,8 +54,34 @@ __attribute__((target("avx2,fma"))) static inline float hsum_fixed(__m256 v, con
     return s;
 }
 
+/* R (1 or 2) input rows × 3 weight rows, the rows a 4-row block leaves over: 3R chains side
+ * by side sharing each weight load, each summed as in the 4-row block (the same bits). */
+__attribute__((target("avx2,fma"), always_inline)) static inline void block_rx3_avx2(float *out, const float *x,
+                                                                                      const float *w, const float *bias,
+                                                                                      int K, int N, int m, int n,
+                                                                                      const int R) {
+    int K8 = K & ~7;
+    const float *w0 = w + (size_t)n * K, *xm = x + (size_t)m * K;
+    __m256 a[3][2];
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < R; j++) a[i][j] = _mm256_setzero_ps();
+    for (int k = 0; k < K8; k += 8) {
+        __m256 b[3] = {_mm256_loadu_ps(w0 + k), _mm256_loadu_ps(w0 + K + k), _mm256_loadu_ps(w0 + 2 * (size_t)K + k)};
+        for (int j = 0; j < R; j++) {
+            __m256 v = _mm256_loadu_ps(xm + (size_t)j * K + k);
+            for (int i = 0; i < 3; i++) a[i][j] = _mm256_fmadd_ps(v, b[i], a[i][j]);
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < R; j++) {
+            float v = hsum_fixed(a[i][j], xm + (size_t)j * K, w0 + (size_t)i * K, K8, K);
+            out[(size_t)(m + j) * N + n + i] = bias ? v + bias[n + i] : v;
+        }
+}
+
 /* Columns [n0, n1) for all rows: blocks of 3 weight rows × 4 input rows (12 accumulators)
- * while the three weight rows stay in L1; leftovers one element at a time in the same order. */
+ * while the three weight rows stay in L1; leftover rows in blocks of 2 and 1, leftover
+ * columns one element at a time, all in the same order. */
 __attribute__((target("avx2,fma"))) static void rows_avx2(float *out, const float *x, const float *w, const float *bias,
                                                           int M, int K, int N, int n0, int n1) {
     int K8 = K & ~7;
@@ -103,14 +129,8 @@ __attribute__((target("avx2,fma"))) static void rows_avx2(float *out, const floa
                     out[(size_t)(m + j) * N + n + i] = bias ? v + bias[n + i] : v;
                 }
         }
-        for (; m < M; m++)
-            for (int i = 0; i < 3; i++) {
-                const float *xr = x + (size_t)m * K, *wr = w + (size_t)(n + i) * K;
-                __m256 a = _mm256_setzero_ps();
-                for (int k = 0; k < K8; k += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k), _mm256_loadu_ps(wr + k), a);
-                float v = hsum_fixed(a, xr, wr, K8, K);
-                out[(size_t)m * N + n + i] = bias ? v + bias[n + i] : v;
-            }
+        if (m + 2 <= M) block_rx3_avx2(out, x, w, bias, K, N, m, n, 2), m += 2;
+        if (m < M) block_rx3_avx2(out, x, w, bias, K, N, m, n, 1);
     }
     for (; n < n1; n++)
         for (int m = 0; m < M; m++) {
