@@ -66,13 +66,20 @@ static int parse_hermes(const char *text, size_t len, char *tool, size_t tool_ca
         return fail_text(input, "error: the tool call is not a JSON object {\"name\": ..., \"arguments\": {...}}");
     }
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
+    /* "arguments" (Qwen2.5 / Hermes) or "parameters" (Llama 3.x), an object or, as OpenAI's
+     * API writes it, a string holding one */
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(j, "arguments");
+    if (!args) args = cJSON_GetObjectItemCaseSensitive(j, "parameters");
+    cJSON *decoded = cJSON_IsString(args) ? cJSON_ParseWithOpts(args->valuestring, NULL, 1) : NULL;
+    if (decoded) args = decoded;
     if (!cJSON_IsString(name) || !name->valuestring[0] || (args && !cJSON_IsObject(args))) {
+        cJSON_Delete(decoded);
         cJSON_Delete(j);
         return fail_text(input, "error: the tool call needs a \"name\" string and an \"arguments\" object");
     }
     snprintf(tool, tool_cap, "%s", name->valuestring);
     *input = hermes_input(name->valuestring, args);
+    cJSON_Delete(decoded);
     cJSON_Delete(j);
     return *input ? 1 : RLC_ENOMEM;
 }

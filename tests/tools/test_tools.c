@@ -47,6 +47,13 @@ static void test_formats(void **state) {
                  "calculator", "2+3");
     expect_parse(H, "<tool_call>{\"name\": \"python\", \"arguments\": {\"code\": \"print(7)\"}}</tool_call>", 1, "python",
                  "print(7)");
+    /* Llama 3.x's "parameters"; arguments as a JSON string (OpenAI's API) */
+    expect_parse(H, "<tool_call>{\"name\": \"python\", \"parameters\": {\"code\": \"print(8)\"}}</tool_call>", 1,
+                 "python", "print(8)");
+    expect_parse(H, "<tool_call>{\"name\": \"calculator\", \"arguments\": \"{\\\"expression\\\": \\\"6*7\\\"}\"}</tool_call>",
+                 1, "calculator", "6*7");
+    expect_parse(H, "<tool_call>{\"name\": \"calculator\", \"arguments\": \"6*7\"}</tool_call>", 2, "", NULL);
+    expect_parse(H, "<tool_call>{\"name\": \"calculator\", \"arguments\": [1]}</tool_call>", 2, "", NULL);
     expect_parse(H, "<tool_call>{\"name\": \"calc\"</tool_call>", 2, "", NULL);           /* bad JSON */
     expect_parse(H, "<tool_call>{\"arguments\": {}}</tool_call>", 2, "", NULL);          /* no name */
     expect_parse(H, "<tool_call>{\"name\": 3}</tool_call>", 2, "", NULL);                 /* name not a string */
