@@ -32,7 +32,7 @@ static int run_call(rlc_tools_t *t, rlc_tool_format_t f, const char *call) {
 
 int cmd_tool(int argc, char **argv) {
     const char *code = NULL, *expr = NULL, *input = NULL, *call = NULL, *format = "code", *python = "python3";
-    const char *tools_csv = "calculator,python", *url = NULL, *mode = "fork";
+    const char *tools_csv = "calculator,python", *url = NULL, *mode = "fork", *preload = NULL;
     double timeout = 5.0;
     long max_out = 2048;
     cli_opt_t opts[] = {
@@ -46,6 +46,7 @@ int cmd_tool(int argc, char **argv) {
         {"--max-output", OPT_INT, &max_out, "bytes of output kept (tool_max_output_bytes)", 0, 0},
         {"--python", OPT_STR, &python, "the interpreter for the python tool", 0, 0},
         {"--python-mode", OPT_STR, &mode, "fork or exec (tool_python_mode)", 0, 0},
+        {"--python-preload", OPT_STR, &preload, "modules the fork server imports once (tool_python_preload)", 0, 0},
         {"--url", OPT_STR, &url, "the http tool's endpoint (tool_http_url)", 0, 0},
     };
     /* the tool's name comes first: `rlc tool python --code ...` */
@@ -59,32 +60,15 @@ int cmd_tool(int argc, char **argv) {
                        "rlc tool NAME (--code C | --expr E | --input X) [--url U] | rlc tool --call TEXT [--format F]",
                        "Run one tool call as the trainer would (docs/tools.md) and print its output.");
     if (rc) return rc > 0 ? 0 : cli_fail();
-    if (cli_check_range("--max-output", max_out, 16, 16777216)) return cli_fail();
-    rlc_tools_cfg_t cfg;
-    rlc_tools_cfg_default(&cfg);
-    cfg.timeout_s = timeout;
-    cfg.max_output_bytes = (size_t)max_out;
-    cfg.python = python;
-    cfg.workers = 1;
-    if (strcmp(mode, "fork") && strcmp(mode, "exec")) {
-        rlc_errc(RLC_EINVAL, "--python-mode '%s': must be fork or exec", mode);
+    if (call && (name || code || expr || input)) {
+        rlc_errc(RLC_EINVAL, "--call takes the whole text: no tool name, --code, --expr or --input with it");
         return cli_fail();
     }
-    cfg.python_exec = !strcmp(mode, "exec");
-    cfg.http_url = url;
-    if (rlc_tools_parse_format(format, &cfg.format)) return cli_fail();
-    if (call) {
-        if (name || code || expr || input) {
-            rlc_errc(RLC_EINVAL, "--call takes the whole text: no tool name, --code, --expr or --input with it");
-            return cli_fail();
-        }
-        if (rlc_tools_parse_list(tools_csv, &cfg.tools)) return cli_fail();
-    } else {
+    if (!call) {
         if (!name) {
             rlc_errc(RLC_EINVAL, "name a tool (calculator, python) or give --call TEXT (see --help)");
             return cli_fail();
         }
-        if (rlc_tools_parse_list(name, &cfg.tools)) return cli_fail();
         const char *in = code ? code : expr ? expr : input;
         if (!in || (!!code + !!expr + !!input) != 1) {
             rlc_errc(RLC_EINVAL, "give the input once: --code, --expr or --input");
@@ -92,6 +76,19 @@ int cmd_tool(int argc, char **argv) {
         }
         input = in;
     }
+    /* checked as the trainer checks its tool keys (one worker: one call) */
+    const rlc_tools_settings_t ts = {.tools = call ? tools_csv : name,
+                                     .format = format,
+                                     .python = python,
+                                     .http_url = url,
+                                     .python_mode = mode,
+                                     .python_preload = preload,
+                                     .max_calls = 4,
+                                     .max_output_bytes = max_out,
+                                     .workers = 1,
+                                     .timeout_s = timeout};
+    rlc_tools_cfg_t cfg;
+    if (rlc_tools_cfg_from(&ts, &cfg)) return cli_fail();
     rlc_tools_t *t;
     if (rlc_tools_create(&t, &cfg)) return cli_fail();
     if (call) {

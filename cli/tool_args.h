@@ -8,13 +8,13 @@
 #include "tools/tool.h"
 
 typedef struct {
-    const char *tools, *format, *python, *url, *python_mode;
+    const char *tools, *format, *python, *url, *python_mode, *python_preload;
     long max_calls, max_output, workers;
     double timeout;
     int prompt;
 } cli_tool_args_t;
 
-enum { CLI_TOOL_NOPTS = 10 };
+enum { CLI_TOOL_NOPTS = 11 };
 void cli_tool_args_default(cli_tool_args_t *a);
 /* Write the option rows (at most CLI_TOOL_NOPTS) into opts; returns the count. --tool-prompt
  * only when with_prompt (commands that read problems from a dataset). */

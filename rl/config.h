@@ -56,6 +56,7 @@ typedef struct {
     double tool_timeout_s;
     char *tool_python, *tool_http_url;
     char *tool_python_mode; /* fork | exec */
+    char *tool_python_preload; /* modules the fork servers import once */
     int tool_prompt;   /* the tools' description before every problem */
     char *otc;         /* off | grpo | ppo: OTC tool-efficiency shaping */
     double otc_c;      /* smoothing constant c; 0 = max_tool_calls */

@@ -1,5 +1,6 @@
 /* The names of tools and call formats (config keys and flags); no dependencies, so the
  * config readers and their fuzz target use it alone. */
+#include <ctype.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -70,6 +71,10 @@ int rlc_tools_cfg_from(const rlc_tools_settings_t *s, rlc_tools_cfg_t *cfg) {
             return rlc_errc(RLC_EINVAL, "tool_python_mode = '%s': must be fork or exec", s->python_mode);
         cfg->python_exec = 1;
     }
+    for (const char *c = s->python_preload; c && *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '.' || *c == ',' || *c == ' '))
+            return rlc_errc(RLC_EINVAL, "tool_python_preload = '%s': module names separated by commas", s->python_preload);
+    cfg->python_preload = s->python_preload;
     cfg->http_url = s->http_url;
     return 0;
 }

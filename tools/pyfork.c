@@ -26,7 +26,7 @@
 extern const unsigned char rlc_pyfork_server_py[];
 extern const size_t rlc_pyfork_server_py_len;
 
-enum { HDR = 32, ANS = 16, START_S = 20 };
+enum { HDR = 32, ANS = 16, START_S = 60 }; /* start-up: preloaded modules may take seconds */
 
 typedef struct {
     int sock;   /* -1: no server */
@@ -39,23 +39,25 @@ struct rlc_pyfork {
     char *python;
     char *script; /* the server's source, NUL-terminated */
     char *filter_hex;
+    char *preload; /* "" or module names */
     server_t *s;
     int cap;
     int disabled; /* a server failed to start: the exec way from now on */
     pthread_mutex_t mu;
 };
 
-rlc_pyfork_t *rlc_pyfork_create(const char *python, int max_servers) {
+rlc_pyfork_t *rlc_pyfork_create(const char *python, const char *preload, int max_servers) {
     const void *prog;
     size_t plen = rlc_sandbox_filter(&prog);
     if (!plen) return NULL; /* no seccomp program to give the children: the exec way */
     rlc_pyfork_t *p = rlc_calloc(1, sizeof *p);
     if (!p) return NULL;
     p->python = rlc_strdup(python);
+    p->preload = rlc_strdup(preload ? preload : "");
     p->script = rlc_malloc(rlc_pyfork_server_py_len + 1);
     p->filter_hex = rlc_malloc(2 * plen + 1);
     p->s = rlc_calloc((size_t)max_servers, sizeof *p->s);
-    if (!p->python || !p->script || !p->filter_hex || !p->s) {
+    if (!p->python || !p->preload || !p->script || !p->filter_hex || !p->s) {
         rlc_pyfork_free(p);
         return NULL;
     }
@@ -88,6 +90,7 @@ void rlc_pyfork_free(rlc_pyfork_t *p) {
     if (p->s) pthread_mutex_destroy(&p->mu);
     free(p->s);
     free(p->python);
+    free(p->preload);
     free(p->script);
     free(p->filter_hex);
     free(p);
@@ -128,7 +131,7 @@ static int server_start(rlc_pyfork_t *p, server_t *s, char *why, size_t why_len)
         server_stop(s);
         return -1;
     }
-    const char *args[] = {"-I", "-c", p->script, p->filter_hex, NULL};
+    const char *args[] = {"-I", "-c", p->script, p->filter_hex, p->preload, NULL};
     rlc_sandbox_spec_t sp = {.python = p->python, .dir = s->dir, .args = args, .out_fd = out[1], .keep_fd = sv[1],
                              .cpu_s = 0, .seccomp = 0};
     s->pid = rlc_sandbox_spawn(&sp);

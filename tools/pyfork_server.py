@@ -1,6 +1,8 @@
 # The python tool's fork server (tools/pyfork.c, docs/tools.md "Fork server"). rlc starts it
 # inside the sandbox (namespaces, rlimits; its working directory the one writable place) with
-# a stream socket as fd 3 and the seccomp program as hex in argv[1]. Each request:
+# a stream socket as fd 3, the seccomp program as hex in argv[1] and the modules to import
+# before serving in argv[2] (comma-separated; one that fails to import is skipped: the call
+# that needs it gets the ImportError). Each request:
 #   32 bytes "R <timeout_ms> <code_bytes>" (space padded) carrying one descriptor (the call's
 #   output pipe), then the code.
 # The server forks; the child takes the pipe as stdout and stderr, enters a fresh directory,
@@ -8,7 +10,7 @@
 # this server started once. The server answers 16 bytes: "E <code>", "S <signal>" or "T"
 # (killed at the timeout). EOF on the socket, or a byte while a call runs: rlc is gone, so the
 # server kills the call and exits. Python >= 3.9 (socket.recv_fds).
-import atexit, builtins, ctypes, os, resource, select, shutil, signal, socket, sys, time, traceback, types
+import atexit, builtins, ctypes, importlib, os, resource, select, shutil, signal, socket, sys, time, traceback, types
 
 HDR, ANS = 32, 16
 
@@ -130,6 +132,11 @@ def main():
 
     fbuf = ctypes.create_string_buffer(flt, len(flt))
     prog = Prog(len(flt) // 8, ctypes.addressof(fbuf))
+    for name in filter(None, (m.strip() for m in sys.argv[2].split(","))):
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass
     root = os.getcwd()
     null = os.open(os.devnull, os.O_RDWR)
     answer(sock, "ready")

@@ -27,6 +27,7 @@ typedef struct {
     int workers;             /* calls run at once (8) */
     const char *python;      /* interpreter for the python tool ("python3": resolved once to its real path) */
     int python_exec;         /* 1: a fresh interpreter per call; 0 (default): fork servers (docs/tools.md) */
+    const char *python_preload; /* fork servers import these modules once ("numpy,sympy"); NULL/"": none */
     const char *http_url;    /* the http tool's endpoint */
 } rlc_tools_cfg_t;
 
@@ -47,13 +48,14 @@ typedef struct rlc_tools rlc_tools_t;
 typedef struct {
     const char *tools, *format, *python, *http_url; /* tools: "calculator,python"; NULL/"" = none */
     const char *python_mode;                        /* "fork" (NULL: the default) or "exec" */
+    const char *python_preload;                     /* modules the fork servers import once; NULL/"" = none */
     long max_calls, max_output_bytes, workers;
     double timeout_s;
 } rlc_tools_settings_t;
 /* Parse and check the settings into a config, shared by the trainer's keys and the CLI flags:
  * 0, or an error naming the key (unknown tool or format; max_tool_calls in [0, 64],
  * tool_timeout_s in (0, 3600], tool_max_output_bytes in [16, 16 MiB], tool_workers in
- * [1, 256], tool_python_mode fork or exec). */
+ * [1, 256], tool_python_mode fork or exec, tool_python_preload module names). */
 int rlc_tools_cfg_from(const rlc_tools_settings_t *s, rlc_tools_cfg_t *cfg);
 
 int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg);

@@ -45,7 +45,7 @@ int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg) {
             free(t);
             return rlc_errc(RLC_EINVAL, "the python tool: no interpreter runs as '%s'", cfg->python ? cfg->python : "python3");
         }
-        if (!cfg->python_exec) t->pyfork = rlc_pyfork_create(t->python, cfg->workers);
+        if (!cfg->python_exec) t->pyfork = rlc_pyfork_create(t->python, cfg->python_preload, cfg->workers);
     }
     if (cfg->http_url) t->http_url = strdup(cfg->http_url);
     rlc_http_set_max_inflight(cfg->workers);

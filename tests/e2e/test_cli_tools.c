@@ -20,7 +20,19 @@ static void test_cli_tool(void **state) {
     assert_int_equal(test_run(out, sizeof out, "%s tool python --python-mode exec --code '%s'", rlc_bin(), probe), 0);
     assert_string_equal(out, "False\n");
     assert_int_equal(test_run(out, sizeof out, "%s tool python --python-mode vm --code 1", rlc_bin()), 1);
-    assert_non_null(strstr(out, "--python-mode 'vm': must be fork or exec"));
+    assert_non_null(strstr(out, "tool_python_mode = 'vm': must be fork or exec"));
+    /* modules the server imports before serving: already there when the call starts */
+    const char *probe2 = "import sys; print(\"fractions\" in sys.modules)";
+    assert_int_equal(test_run(out, sizeof out, "%s tool python --code '%s'", rlc_bin(), probe2), 0);
+    assert_string_equal(out, "False\n");
+    assert_int_equal(test_run(out, sizeof out, "%s tool python --python-preload fractions,no_such_module --code '%s'",
+                              rlc_bin(), probe2),
+                     0);
+    assert_string_equal(out, "True\n");
+    assert_int_equal(test_run(out, sizeof out, "%s tool python --python-preload 'os;x' --code 1", rlc_bin()), 1);
+    assert_non_null(strstr(out, "tool_python_preload = 'os;x'"));
+    assert_int_equal(test_run(out, sizeof out, "%s tool python --max-output 8 --code 1", rlc_bin()), 1);
+    assert_non_null(strstr(out, "tool_max_output_bytes = 8"));
     /* a tool's own failure: exit 2, its text printed */
     assert_int_equal(test_run(out, sizeof out, "%s tool python --timeout 1 --code 'while True: pass'", rlc_bin()), 2);
     assert_non_null(strstr(out, "timed out"));
