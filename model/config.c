@@ -35,6 +35,42 @@ static int get_bool(const cJSON *j, const char *key, int *out, int def, const ch
     return 0;
 }
 
+static double yarn_mscale(double scale, double m) { return scale <= 1 ? 1.0 : 0.1 * m * log(scale) + 1.0; }
+
+/* yarn, as transformers 5 reads it: original_max_position_embeddings from the config's top
+ * level, else the rope dict, else max_position_embeddings; factor, when absent, the ratio of
+ * max_position_embeddings to it; beta_fast 32 and beta_slow 1 when absent or 0; the
+ * attention factor given, or from factor (and mscale / mscale_all_dim when both are set). */
+static int parse_yarn(rlc_model_config_t *c, const cJSON *j, const cJSON *src, const char *what) {
+    int rc;
+    c->rope_type = RLC_ROPE_YARN;
+    if ((rc = get_int(src, "original_max_position_embeddings", &c->rope_original_max_pos, 0,
+                      c->max_position_embeddings, what)) ||
+        (rc = get_int(j, "original_max_position_embeddings", &c->rope_original_max_pos, 0, c->rope_original_max_pos,
+                      what)))
+        return rc;
+    if (c->rope_original_max_pos <= 0)
+        return rlc_errc(RLC_EINVAL, "%s: yarn rope needs original_max_position_embeddings > 0", what);
+    double mscale = 0, mscale_all = 0;
+    if ((rc = get_num(src, "factor", &c->rope_factor,
+                      (double)c->max_position_embeddings / c->rope_original_max_pos, what)) ||
+        (rc = get_num(src, "beta_fast", &c->rope_beta_fast, 0, what)) ||
+        (rc = get_num(src, "beta_slow", &c->rope_beta_slow, 0, what)) ||
+        (rc = get_num(src, "mscale", &mscale, 0, what)) || (rc = get_num(src, "mscale_all_dim", &mscale_all, 0, what)) ||
+        (rc = get_bool(src, "truncate", &c->rope_truncate, 1, what)))
+        return rc;
+    if (c->rope_beta_fast == 0) c->rope_beta_fast = 32;
+    if (c->rope_beta_slow == 0) c->rope_beta_slow = 1;
+    if (!(c->rope_factor > 0) || !(c->rope_beta_fast > 0) || !(c->rope_beta_slow > 0))
+        return rlc_errc(RLC_EINVAL, "%s: yarn rope needs positive factor, beta_fast and beta_slow", what);
+    double f = c->rope_factor;
+    double dflt = mscale != 0 && mscale_all != 0 ? yarn_mscale(f, mscale) / yarn_mscale(f, mscale_all) : yarn_mscale(f, 1);
+    if ((rc = get_num(src, "attention_factor", &c->rope_attn_factor, dflt, what))) return rc;
+    if (!(c->rope_attn_factor > 0) || !isfinite(c->rope_attn_factor))
+        return rlc_errc(RLC_EINVAL, "%s: yarn attention_factor must be a positive number", what);
+    return 0;
+}
+
 static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
     /* transformers 5: rope_parameters {rope_type, rope_theta, ...}; 4.x: rope_theta + rope_scaling */
     const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "rope_parameters");
@@ -53,6 +89,7 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
     if (!(c->rope_theta > 0) || !isfinite(c->rope_theta)) /* inv_freq = theta^(-2i/D) would be NaN or infinite */
         return rlc_errc(RLC_EINVAL, "%s: rope_theta = %g must be a positive number", what, c->rope_theta);
     c->rope_type = RLC_ROPE_DEFAULT;
+    c->rope_attn_factor = 1;
     if (!src) return 0;
     const char *type = NULL;
     if ((rc = rlc_json_get_str(src, "rope_type", &type, 0, what)) < 0) return rc;
@@ -72,8 +109,10 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
             return rc;
         if (!(c->rope_high_freq_factor > c->rope_low_freq_factor))
             return rlc_errc(RLC_EINVAL, "%s: llama3 rope needs high_freq_factor > low_freq_factor", what);
+    } else if (!strcmp(type, "yarn")) {
+        if ((rc = parse_yarn(c, j, src, what))) return rc;
     } else {
-        return rlc_errc(RLC_EUNSUP, "%s: rope type '%s' is not supported (default, linear, llama3)", what, type);
+        return rlc_errc(RLC_EUNSUP, "%s: rope type '%s' is not supported (default, linear, llama3, yarn)", what, type);
     }
     if (!(c->rope_factor > 0)) return rlc_errc(RLC_EINVAL, "%s: rope factor must be positive", what);
     return 0;
@@ -229,6 +268,28 @@ void rlc_config_free(rlc_model_config_t *c) {
     c->json = NULL;
 }
 
+/* yarn's blend of the plain frequencies (extrapolation) and the ones divided by factor
+ * (interpolation) over a ramp between the correction dimensions of beta_fast and beta_slow
+ * rotations, in fp32 as transformers computes it. */
+static void yarn_inv_freq(const rlc_model_config_t *c, float *inv) {
+    int D = c->head_dim;
+    double base = c->rope_theta, orig = c->rope_original_max_pos;
+    double low = D * log(orig / (c->rope_beta_fast * 2 * M_PI)) / (2 * log(base));
+    double high = D * log(orig / (c->rope_beta_slow * 2 * M_PI)) / (2 * log(base));
+    if (c->rope_truncate) low = floor(low), high = ceil(high);
+    if (low < 0) low = 0;
+    if (high > D - 1) high = D - 1;
+    if (low == high) high += 0.001;
+    for (int i = 0; i < D / 2; i++) {
+        float pos = powf((float)base, (float)(2 * i) / (float)D);
+        float extra = 1.0f / pos, inter = 1.0f / ((float)c->rope_factor * pos);
+        float ramp = ((float)i - (float)low) / (float)(high - low);
+        ramp = ramp < 0 ? 0 : ramp > 1 ? 1 : ramp;
+        float keep = 1.0f - ramp; /* the share of extrapolation */
+        inv[i] = inter * (1.0f - keep) + extra * keep;
+    }
+}
+
 void rlc_config_inv_freq(const rlc_model_config_t *c, float *inv) {
     int D = c->head_dim;
     for (int i = 0; i < D / 2; i++) {
@@ -251,7 +312,16 @@ void rlc_config_inv_freq(const rlc_model_config_t *c, float *inv) {
             }
             inv[i] = scaled;
         }
+    } else if (c->rope_type == RLC_ROPE_YARN) {
+        yarn_inv_freq(c, inv);
     }
+}
+
+float rlc_config_attn_scale(const rlc_model_config_t *c) {
+    float s = 1.0f / sqrtf((float)c->head_dim);
+    if (c->rope_type != RLC_ROPE_YARN) return s;
+    float a = (float)c->rope_attn_factor; /* transformers: cos * a and sin * a, in fp32 */
+    return s * a * a;
 }
 
 size_t rlc_config_num_params(const rlc_model_config_t *c) {

@@ -1,11 +1,11 @@
 /* Transformer configuration read from a Hugging Face config.json (Qwen2/2.5, Llama 3.x,
  * Mistral and TinyLlama keys; both the transformers-4 `rope_theta`/`rope_scaling` and the
- * transformers-5 `rope_parameters` spellings). The parsed JSON is kept so a saved
+ * transformers-5 `rope_parameters` spellings; rope default, linear, llama3 and yarn). The parsed JSON is kept so a saved
  * checkpoint carries every key the user's config had. */
 #pragma once
 #include <cjson/cJSON.h>
 
-typedef enum { RLC_ROPE_DEFAULT = 0, RLC_ROPE_LINEAR, RLC_ROPE_LLAMA3 } rlc_rope_type_t;
+typedef enum { RLC_ROPE_DEFAULT = 0, RLC_ROPE_LINEAR, RLC_ROPE_LLAMA3, RLC_ROPE_YARN } rlc_rope_type_t;
 /* RLC_HEAD_NONE: the trunk only, for reward models whose head is not one linear layer
  * (Qwen2ForProcessRewardModel's MLP, Skywork's value head): rewards/rm.c reads those heads
  * itself and applies them to rlc_model_hidden's rows. */
@@ -21,6 +21,10 @@ typedef struct {
     rlc_rope_type_t rope_type;
     double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
     int rope_original_max_pos;
+    /* yarn: the correction range's rotations, whether it is rounded outwards, and the factor
+     * transformers multiplies cos and sin by (folded into the attention scale: its square) */
+    double rope_beta_fast, rope_beta_slow, rope_attn_factor;
+    int rope_truncate;
     int tie_word_embeddings;
     int qkv_bias, o_bias, mlp_bias;
     int qk_norm; /* Qwen3: per-head RMSNorm of queries and keys before RoPE (q_norm, k_norm) */
@@ -40,5 +44,8 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *json /* takes ownership *
 void rlc_config_free(rlc_model_config_t *c);
 /* fp32 inverse frequencies [head_dim/2] as transformers computes them (incl. scaling). */
 void rlc_config_inv_freq(const rlc_model_config_t *c, float *inv_freq);
+/* The softmax scale of attention: 1/sqrt(head_dim), times attention_factor² under yarn
+ * (transformers scales the rotated q and k by it; q·k carries it twice). */
+float rlc_config_attn_scale(const rlc_model_config_t *c);
 /* Parameters of the trunk + heads (elements). */
 size_t rlc_config_num_params(const rlc_model_config_t *c);

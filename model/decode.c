@@ -235,7 +235,7 @@ static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc
     const int32_t *ids = w->i32_block + w->o_ids, *pos = w->i32_block + w->o_pos, *slots = w->i32_block + w->o_slots;
     const int32_t *cu = w->i32_block + w->o_cu, *ctx = w->i32_block + w->o_ctx, *bt = w->i32_block + w->o_bt;
     const int32_t *out_rows = w->i32_block + w->o_out;
-    float scale = 1.0f / sqrtf((float)D);
+    float scale = rlc_config_attn_scale(c);
     be->embedding_fwd(be, w->x, ids, P(m->off_embed), N, C);
     be->rmsnorm_fwd(be, w->ln, w->rstd, w->x, P(m->layer[0].ln1), N, C, c->rms_norm_eps);
     for (int l = 0; l < L; l++) {

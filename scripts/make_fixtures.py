@@ -89,6 +89,19 @@ FIXTURES = {
     # no q/k/v bias, tied embeddings; the tiny ChatML tokenizer.
     "qwen3-tiny": dict(make=lambda: qwen3_cfg(eos_token_id=[511, 509], pad_token_id=509), cls="causal",
                        dtype=torch.bfloat16, shard=None, tokenizer="tiny-chatml"),
+    # Qwen2 with yarn rope scaling (Qwen2.5's long-context setting), original context 32 so the
+    # correction ramp falls inside the head's frequencies; the attention factor (0.1 ln 4 + 1)
+    # scales the rotated q and k.
+    "qwen2-yarn": dict(make=lambda: qwen2_cfg(rope_scaling={"type": "yarn", "factor": 4.0,
+                                                              "original_max_position_embeddings": 32}),
+                       cls="causal", dtype=torch.float32, shard=None),
+    # Llama with yarn given every knob: beta_fast/beta_slow, mscale/mscale_all_dim, no truncation.
+    "llama-yarn": dict(make=lambda: llama_cfg(rope_scaling={"rope_type": "yarn", "factor": 8.0, "beta_fast": 16,
+                                                              "beta_slow": 2, "mscale": 0.8, "mscale_all_dim": 0.5,
+                                                              "original_max_position_embeddings": 64,
+                                                              "truncate": False},
+                                               rope_theta=500000.0),
+                       cls="causal", dtype=torch.float32, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

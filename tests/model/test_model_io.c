@@ -145,8 +145,10 @@ static void edit_config(const char *dir, const char *key, cJSON *val) {
     char *p = fs_join(dir, "config.json");
     cJSON *j = rlc_json_load_file(p);
     assert_non_null(j);
-    if (val)
+    if (val && cJSON_GetObjectItemCaseSensitive(j, key))
         cJSON_ReplaceItemInObjectCaseSensitive(j, key, val);
+    else if (val)
+        cJSON_AddItemToObject(j, key, val);
     else
         cJSON_DeleteItemFromObjectCaseSensitive(j, key);
     char *t = cJSON_Print(j);
@@ -154,6 +156,36 @@ static void edit_config(const char *dir, const char *key, cJSON *val) {
     free(t);
     cJSON_Delete(j);
     free(p);
+}
+
+/* yarn written the transformers-4 way (rope_scaling with "type", rope_theta at the top) is
+ * the same model as the transformers-5 rope_parameters of the fixture: the same bits. */
+static void test_yarn_spellings(void **s) {
+    (void)s;
+    rlc_model_t *m;
+    float lp1[11], lp2[11];
+    assert_int_equal(rlc_model_load(&m, fixture("models/qwen2-yarn"), be), 0);
+    logp_of(m, lp1);
+    rlc_model_free(m);
+    char *d = sub("yarn4");
+    copy_fixture("qwen2-yarn", d);
+    edit_config(d, "rope_parameters", NULL);
+    edit_config(d, "rope_scaling",
+                cJSON_Parse("{\"type\": \"yarn\", \"factor\": 4.0, \"original_max_position_embeddings\": 32}"));
+    assert_int_equal(rlc_model_load(&m, d, be), 0);
+    logp_of(m, lp2);
+    assert_memory_equal(lp1, lp2, sizeof lp1);
+    rlc_model_free(m);
+    /* and the attention factor matters: a given one of 1 changes the log-probs */
+    edit_config(d, "rope_scaling",
+                cJSON_Parse("{\"type\": \"yarn\", \"factor\": 4.0, \"original_max_position_embeddings\": 32, "
+                            "\"attention_factor\": 1.0}"));
+    assert_int_equal(rlc_model_load(&m, d, be), 0);
+    logp_of(m, lp2);
+    assert_true(max_abs_diff(lp1, lp2, 11) > 1e-3);
+    rlc_model_free(m);
+    fs_rm_rf(d);
+    free(d);
 }
 
 static void test_bad_checkpoints(void **s) {
@@ -199,6 +231,21 @@ static void test_bad_checkpoints(void **s) {
     copy_fixture("qwen2-tiny", d);
     edit_config(d, "vocab_size", cJSON_CreateNumber(-5));
     expect_load_error(d, "must be positive");
+    /* rope scaling: an unknown type, and yarn with impossible values */
+    const char *ropes[][2] = {
+        {"{\"rope_type\": \"longrope\", \"factor\": 2}", "rope type 'longrope' is not supported"},
+        {"{\"rope_type\": \"yarn\", \"factor\": -4, \"original_max_position_embeddings\": 32}",
+         "yarn rope needs positive factor"},
+        {"{\"rope_type\": \"yarn\", \"factor\": 4, \"original_max_position_embeddings\": 0}",
+         "original_max_position_embeddings > 0"},
+        {"{\"rope_type\": \"yarn\", \"factor\": 4, \"attention_factor\": 0}", "attention_factor must be a positive"},
+        {"{\"rope_type\": \"yarn\", \"factor\": \"4\"}", "field 'factor' must be a number"},
+    };
+    for (size_t i = 0; i < sizeof ropes / sizeof ropes[0]; i++) {
+        copy_fixture("qwen2-tiny", d);
+        edit_config(d, "rope_parameters", cJSON_Parse(ropes[i][0])); /* transformers 5 spelling */
+        expect_load_error(d, ropes[i][1]);
+    }
     /* unknown dtype inside the weights */
     copy_fixture("qwen2-tiny", d);
     assert_int_equal(test_run(out, sizeof out, "sed -i '0,/\"F32\"/s//\"Q4K\"/' '%s'", st), 0);
@@ -326,7 +373,7 @@ int main(void) {
         cmocka_unit_test(test_save_load_save), cmocka_unit_test(test_save_dtypes),
         cmocka_unit_test(test_value_head_roundtrip), cmocka_unit_test(test_bad_checkpoints),
         cmocka_unit_test(test_bad_batches), cmocka_unit_test(test_memory_accounting),
-        cmocka_unit_test(test_streaming_save_failure),
+        cmocka_unit_test(test_streaming_save_failure), cmocka_unit_test(test_yarn_spellings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -124,6 +124,17 @@ static void test_llama_bias_f16(void **s) {
     causal_parity("llama-bias");
 }
 
+/* yarn rope scaling: the blended frequencies and the attention factor (Qwen2.5's defaults;
+ * and every knob given, on a Llama) */
+static void test_qwen2_yarn(void **s) {
+    (void)s;
+    causal_parity("qwen2-yarn");
+}
+static void test_llama_yarn(void **s) {
+    (void)s;
+    causal_parity("llama-yarn");
+}
+
 /* Qwen3: per-head q/k RMSNorm before RoPE, explicit head_dim (q width != hidden), bf16 file. */
 static void test_qwen3_tiny(void **s) {
     (void)s;
@@ -167,6 +178,8 @@ int main(void) {
         cmocka_unit_test(test_qwen2_tiny),     cmocka_unit_test(test_qwen2_untied_sharded),
         cmocka_unit_test(test_llama3_bf16),    cmocka_unit_test(test_llama_bias_f16),
         cmocka_unit_test(test_qwen3_tiny),
+        cmocka_unit_test(test_qwen2_yarn),
+        cmocka_unit_test(test_llama_yarn),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
