@@ -184,6 +184,8 @@ static void sandbox_suite(void) {
                      4.0);
     expect_contained(t, "memory hog", "x = bytearray(8 * 1024**3)", RLC_TOOL_ERROR, "MemoryError", 4.0);
     expect_contained(t, "huge output", "while True: print('x' * 1000)", RLC_TOOL_ERROR, "[output truncated]", 4.0);
+    expect_contained(t, "cut, then silent", "print('x' * 5000, flush=True)\nimport time\ntime.sleep(30)", RLC_TOOL_ERROR,
+                     "[output truncated]", 4.0);
     expect_contained(t, "write outside", "open('/tmp/rlc_sandbox_escape_test', 'w').write('x')", RLC_TOOL_ERROR,
                      "Read-only file system", 4.0);
     assert_false(access("/tmp/rlc_sandbox_escape_test", F_OK) == 0);
