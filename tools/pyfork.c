@@ -242,6 +242,12 @@ char *rlc_pyfork_run(rlc_pyfork_t *p, const char *code, double timeout_s, size_t
     /* the server kills the call at timeout_s; past this grace it is itself stuck */
     double deadline = rlc_now() + timeout_s + 5;
     int sent = send_request(s->sock, pfd[1], code, strlen(code), timeout_s) == 0;
+    if (!sent) { /* the server went away since the idle check: nothing ran, try a new one once */
+        char why[320];
+        server_stop(s);
+        sent = server_start(p, s, why, sizeof why) == 0 &&
+               send_request(s->sock, pfd[1], code, strlen(code), timeout_s) == 0;
+    }
     close(pfd[1]);
     int timed_out = 0, cut = 0, status = -1;
     size_t n = 0;
