@@ -23,8 +23,6 @@
 #include "core/log.h"
 #include "tools/sandbox.h"
 
-extern const unsigned char rlc_pyfork_server_py[];
-extern const size_t rlc_pyfork_server_py_len;
 
 enum { HDR = 32, ANS = 16, START_S = 60 }; /* start-up: preloaded modules may take seconds */
 
@@ -37,7 +35,6 @@ typedef struct {
 
 struct rlc_pyfork {
     char *python;
-    char *script; /* the server's source, NUL-terminated */
     char *filter_hex;
     char *preload; /* "" or module names */
     server_t *s;
@@ -54,15 +51,12 @@ rlc_pyfork_t *rlc_pyfork_create(const char *python, const char *preload, int max
     if (!p) return NULL;
     p->python = rlc_strdup(python);
     p->preload = rlc_strdup(preload ? preload : "");
-    p->script = rlc_malloc(rlc_pyfork_server_py_len + 1);
     p->filter_hex = rlc_malloc(2 * plen + 1);
     p->s = rlc_calloc((size_t)max_servers, sizeof *p->s);
-    if (!p->python || !p->preload || !p->script || !p->filter_hex || !p->s) {
+    if (!p->python || !p->preload || !p->filter_hex || !p->s) {
         rlc_pyfork_free(p);
         return NULL;
     }
-    memcpy(p->script, rlc_pyfork_server_py, rlc_pyfork_server_py_len);
-    p->script[rlc_pyfork_server_py_len] = 0;
     for (size_t i = 0; i < plen; i++) snprintf(p->filter_hex + 2 * i, 3, "%02x", ((const unsigned char *)prog)[i]);
     p->cap = max_servers;
     for (int i = 0; i < max_servers; i++) p->s[i].sock = -1;
@@ -91,7 +85,6 @@ void rlc_pyfork_free(rlc_pyfork_t *p) {
     free(p->s);
     free(p->python);
     free(p->preload);
-    free(p->script);
     free(p->filter_hex);
     free(p);
 }
@@ -131,7 +124,7 @@ static int server_start(rlc_pyfork_t *p, server_t *s, char *why, size_t why_len)
         server_stop(s);
         return -1;
     }
-    const char *args[] = {"-I", "-c", p->script, p->filter_hex, p->preload, NULL};
+    const char *args[] = {"-I", "-c", (const char *)rlc_pyfork_server_py, p->filter_hex, p->preload, NULL};
     rlc_sandbox_spec_t sp = {.python = p->python, .dir = s->dir, .args = args, .out_fd = out[1], .keep_fd = sv[1],
                              .cpu_s = 0, .seccomp = 0};
     s->pid = rlc_sandbox_spawn(&sp);

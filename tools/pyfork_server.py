@@ -1,16 +1,26 @@
-# The python tool's fork server (tools/pyfork.c, docs/tools.md "Fork server"). rlc starts it
-# inside the sandbox (namespaces, rlimits; its working directory the one writable place) with
-# a stream socket as fd 3, the seccomp program as hex in argv[1] and the modules to import
-# before serving in argv[2] (comma-separated; one that fails to import is skipped: the call
-# that needs it gets the ImportError). Each request:
+# The python tool's runner (docs/tools.md "Fork server"), embedded in rlc. Both ways of
+# running a call go through run_as_main: main.py of the current directory runs as __main__
+# under the file name "main.py" (relative, as Python < 3.9 named scripts), so a traceback
+# reads `File "main.py", line 1` whatever directory the call got: a run's tool outputs, and
+# so the run, do not depend on random directory names, nor on the mode.
+#
+# `python -I -c <this> --run` (tool_python_mode = exec): this process is the call; sandbox.c
+# has set its limits and filter before exec.
+#
+# `python -I -c <this> <filter hex> <preload>` (fork, tools/pyfork.c): a server, started in
+# the sandbox (namespaces, rlimits; its working directory the one writable place) with a
+# stream socket as fd 3, the seccomp program as hex and the modules to import before serving
+# (comma-separated; one that fails to import is skipped: the call that needs it gets the
+# ImportError). Each request:
 #   32 bytes "R <timeout_ms> <code_bytes>" (space padded) carrying one descriptor (the call's
 #   output pipe), then the code.
 # The server forks; the child takes the pipe as stdout and stderr, enters a fresh directory,
-# sets its CPU limit, installs the filter and runs the code as __main__ in the interpreter
-# this server started once. The server answers 16 bytes: "E <code>", "S <signal>" or "T"
-# (killed at the timeout). EOF on the socket, or a byte while a call runs: rlc is gone, so the
-# server kills the call and exits. Python >= 3.9 (socket.recv_fds).
-import atexit, builtins, ctypes, importlib, os, resource, select, shutil, signal, socket, sys, time, traceback, types
+# sets its CPU limit, installs the filter and runs the code. The server answers 16 bytes:
+# "E <code>", "S <signal>" or "T" (killed at the timeout). EOF on the socket, or a byte while
+# a call runs: rlc is gone, so the server kills the call and exits. Python >= 3.9
+# (socket.recv_fds). Only the server imports its modules (socket, ctypes, ...): a call run
+# the exec way finds a fresh interpreter's.
+import atexit, builtins, os, sys, traceback, types
 
 HDR, ANS = 32, 16
 
@@ -29,22 +39,10 @@ def answer(sock, text):
     sock.sendall(text.encode().ljust(ANS))
 
 
-def child(code, fd, path, timeout_ms, libc, prog):
-    try:
-        os.setpgid(0, 0)
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        os.closerange(3, 64)
-        os.chdir(path)
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-        cpu = timeout_ms // 1000 + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        if libc.prctl(38, 1, 0, 0, 0) or libc.prctl(22, 2, ctypes.addressof(prog), 0, 0):
-            os._exit(125)
-    except BaseException:
-        os._exit(125)
-    name = os.path.join(path, "main.py")
-    sys.argv = ["main.py"]
+def run_as_main(code):
+    """Run code (bytes) as the script main.py would run; returns the exit status."""
+    name = "main.py"
+    sys.argv = [name]
     main_mod = types.ModuleType("__main__")
     main_mod.__file__ = name
     main_mod.__builtins__ = builtins
@@ -71,7 +69,26 @@ def child(code, fd, path, timeout_ms, libc, prog):
             f.flush()
         except BaseException:
             pass
-    os._exit(rc)
+    return rc
+
+
+def child(code, fd, path, timeout_ms, libc, prog):
+    import ctypes, resource, signal
+
+    try:
+        os.setpgid(0, 0)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.closerange(3, 64)
+        os.chdir(path)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        cpu = timeout_ms // 1000 + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        if libc.prctl(38, 1, 0, 0, 0) or libc.prctl(22, 2, ctypes.addressof(prog), 0, 0):
+            os._exit(125)
+    except BaseException:
+        os._exit(125)
+    os._exit(run_as_main(code))
 
 
 def exit_code(e):
@@ -85,6 +102,8 @@ def exit_code(e):
 
 def wait_child(sock, pid, timeout_ms):
     """'E n' / 'S n' / 'T'; None when rlc is gone (the call killed)."""
+    import select, signal, time
+
     deadline = time.monotonic() + timeout_ms / 1000.0
     try:
         pfd = os.pidfd_open(pid)
@@ -121,7 +140,9 @@ def wait_child(sock, pid, timeout_ms):
     return "E %d" % os.WEXITSTATUS(status)
 
 
-def main():
+def serve():
+    import ctypes, importlib, resource, select, shutil, signal, socket, time  # noqa: F401 (the children's, loaded once)
+
     sock = socket.socket(fileno=3)
     flt = bytes.fromhex(sys.argv[1])
     libc = ctypes.CDLL(None, use_errno=True)
@@ -172,4 +193,8 @@ def main():
         answer(sock, verdict)
 
 
-main()
+if sys.argv[1] == "--run":
+    with open("main.py", "rb") as f:
+        source = f.read()
+    os._exit(run_as_main(source))
+serve()

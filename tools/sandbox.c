@@ -1,5 +1,6 @@
 /* The python tool's sandbox (docs/tools.md "Sandbox"). With tool_python_mode = exec every
- * call runs `python -I main.py` in a fresh empty directory, in a child that, before exec,
+ * call runs main.py (through the runner, `python -I -c <pyfork_server.py> --run`, as
+ * `python -I main.py` would) in a fresh empty directory, in a child that, before exec,
  *   - gets its own process group, stdin from /dev/null, stdout+stderr into one pipe;
  *   - enters new namespaces where the kernel allows: network (no interfaces: no network),
  *     mount (the whole filesystem remounted read-only but its directory), PID (it is init
@@ -241,7 +242,7 @@ char *rlc_python_run(const char *python, const char *code, double timeout_s, siz
     pid_t pid = -1;
     char *out = NULL;
     if (ok && buf && pipe2(pfd, O_CLOEXEC) == 0) {
-        const char *args[] = {"-I", "main.py", NULL};
+        const char *args[] = {"-I", "-c", (const char *)rlc_pyfork_server_py, "--run", NULL};
         rlc_sandbox_spec_t sp = {.python = python, .dir = dir, .args = args, .out_fd = pfd[1], .keep_fd = -1,
                                  .cpu_s = (double)(rlim_t)timeout_s + 1, .seccomp = 1};
         pid = rlc_sandbox_spawn(&sp);

@@ -25,5 +25,8 @@ size_t rlc_sandbox_filter(const void **prog);
 size_t rlc_sandbox_drain(int fd, pid_t pid, double deadline, char *buf, size_t cap, int *timed_out, int *cut);
 /* buf[0, n) with a note on how the run ended (status as waitpid gives it); malloc'd. */
 char *rlc_sandbox_result_text(char *buf, size_t n, int timed_out, int cut, int status, double timeout_s);
+/* The runner (pyfork_server.py, embedded, NUL-terminated): `python -I -c <it> --run` runs
+ * main.py of the current directory as the fork server's children run their code. */
+extern const unsigned char rlc_pyfork_server_py[];
 /* Remove a directory tree (what a call wrote). */
 void rlc_sandbox_rmdir(const char *dir);

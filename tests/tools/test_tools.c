@@ -200,7 +200,19 @@ static void sandbox_suite(void) {
     assert_string_equal(out, "['main.py']\n");
     free(out);
     /* what a script run as `python main.py` sees and does */
-    expect_output(t, "if __name__ == '__main__': print(__file__.endswith('/main.py'))", RLC_TOOL_OK, "True\n");
+    expect_output(t, "if __name__ == '__main__': print(__file__, open(__file__).read().startswith('if'))", RLC_TOOL_OK,
+                  "main.py True\n");
+    /* a traceback names the file "main.py", whatever directory the call got: the same text
+     * in every run and both modes */
+    {
+        rlc_tool_status_t st;
+        char *out;
+        run_py(t, "x = 1\nprint(x / 0)", &st, &out);
+        const char *head = "Traceback (most recent call last):\n  File \"main.py\", line 2, in <module>\n    print(x / 0)\n";
+        if (st != RLC_TOOL_ERROR || strncmp(out, head, strlen(head)) || !strstr(out, "ZeroDivisionError: division by zero\n"))
+            fail_msg("traceback: status %d, [%s]", st, out);
+        free(out);
+    }
     expect_output(t, "import sys; print('out'); sys.exit(3)", RLC_TOOL_ERROR, "out\n");
     expect_output(t, "import sys; sys.exit(0)", RLC_TOOL_OK, "");
     expect_output(t, "import sys; sys.exit('bye')", RLC_TOOL_ERROR, "bye\n");
@@ -302,8 +314,8 @@ static void test_fork_server(void **state) {
     rlc_tools_free(t);
 }
 
-/* An interpreter that cannot run the server (here a wrapper that refuses `-c`): the calls run
- * the exec way, with the same answers. */
+/* An interpreter that cannot run the server (here a wrapper that refuses to start one): the
+ * calls run the exec way, with the same answers. */
 static void test_fork_server_fallback(void **state) {
     (void)state;
     char *real = rlc_python_resolve("python3");
@@ -313,7 +325,8 @@ static void test_fork_server_fallback(void **state) {
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fprintf(f, "#!/bin/sh\ncase \"$*\" in *sys.executable*) echo \"$0\"; exit 0;; esac\n"
-               "[ \"$2\" = -c ] && { echo 'no -c here' >&2; exit 3; }\nexec '%s' \"$@\"\n", real);
+               "[ \"$2\" = -c ] && [ \"$4\" != --run ] && { echo 'no server here' >&2; exit 3; }\nexec '%s' \"$@\"\n",
+            real);
     fclose(f);
     chmod(path, 0755);
     rlc_tools_cfg_t c;
