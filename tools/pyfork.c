@@ -124,7 +124,7 @@ static int server_start(rlc_pyfork_t *p, server_t *s, char *why, size_t why_len)
         server_stop(s);
         return -1;
     }
-    const char *args[] = {"-I", "-c", (const char *)rlc_pyfork_server_py, p->filter_hex, p->preload, NULL};
+    const char *args[] = {"-s", "-c", (const char *)rlc_pyfork_server_py, p->filter_hex, p->preload, NULL};
     rlc_sandbox_spec_t sp = {.python = p->python, .dir = s->dir, .args = args, .out_fd = out[1], .keep_fd = sv[1],
                              .cpu_s = 0, .seccomp = 0};
     s->pid = rlc_sandbox_spawn(&sp);

@@ -162,7 +162,11 @@ static void child_run(const child_args_t *a) {
     for (int i = 0; i < 6 && s->args[i]; i++) argv[i + 1] = (char *)s->args[i];
     char home[600];
     snprintf(home, sizeof home, "HOME=%s", s->dir);
+    /* the whole environment: so the interpreter runs with -s rather than -I (-I ignores every
+     * PYTHON* variable), which lets PYTHONHASHSEED fix str hashing (set order, say) from run
+     * to run; PYTHONSAFEPATH keeps the directory out of sys.path (Python >= 3.11, as -I) */
     char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", home, "LANG=C.UTF-8", "PYTHONIOENCODING=utf-8",
+                    "PYTHONHASHSEED=0", "PYTHONSAFEPATH=1", "PYTHONNOUSERSITE=1",
                     "PYTHONDONTWRITEBYTECODE=1", "OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1", NULL};
     execve(s->python, argv, envp);
     _exit(127);
@@ -242,7 +246,7 @@ char *rlc_python_run(const char *python, const char *code, double timeout_s, siz
     pid_t pid = -1;
     char *out = NULL;
     if (ok && buf && pipe2(pfd, O_CLOEXEC) == 0) {
-        const char *args[] = {"-I", "-c", (const char *)rlc_pyfork_server_py, "--run", NULL};
+        const char *args[] = {"-s", "-c", (const char *)rlc_pyfork_server_py, "--run", NULL};
         rlc_sandbox_spec_t sp = {.python = python, .dir = dir, .args = args, .out_fd = pfd[1], .keep_fd = -1,
                                  .cpu_s = (double)(rlim_t)timeout_s + 1, .seccomp = 1};
         pid = rlc_sandbox_spawn(&sp);

@@ -223,6 +223,19 @@ static void sandbox_suite(void) {
     expect_output(t, "import builtins; print(hasattr(builtins, 'left_by_a_call')); builtins.left_by_a_call = 1",
                   RLC_TOOL_OK, "False\n");
     expect_output(t, "import builtins; print(hasattr(builtins, 'left_by_a_call'))", RLC_TOOL_OK, "False\n");
+    /* str hashing is fixed (PYTHONHASHSEED=0): the same value on another interpreter or
+     * server, so set orders and the like repeat from run to run */
+    {
+        rlc_tool_status_t st;
+        char *a, *b;
+        run_py(t, "print(hash('rlc'), list({'a', 'b', 'c', 'd'}))", &st, &a);
+        rlc_tools_t *t2 = make_tools(RLC_TOOL_PYTHON, 2.0, 1024, 1);
+        run_py(t2, "print(hash('rlc'), list({'a', 'b', 'c', 'd'}))", &st, &b);
+        assert_int_equal(st, RLC_TOOL_OK);
+        assert_string_equal(a, b);
+        free(a), free(b);
+        rlc_tools_free(t2);
+    }
     /* an unknown or disabled tool is an error text, not a failure */
     size_t n;
     assert_int_equal(rlc_tool_run(t, "calculator", "1+1", &out, &n, &st), 0);
