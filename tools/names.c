@@ -45,8 +45,7 @@ int rlc_tools_parse_format(const char *name, rlc_tool_format_t *f) {
 
 const char *rlc_tools_format_name(rlc_tool_format_t f) { return (unsigned)f < 3 ? FORMAT_NAMES[f] : "?"; }
 
-/* The numeric settings' ranges: 0, or an error naming the key. */
-static int check_settings(long max_calls, double timeout_s, long max_output_bytes, long workers) {
+int rlc_tools_check_ranges(long max_calls, double timeout_s, long max_output_bytes, long workers) {
     if (max_calls < 0 || max_calls > 64) return rlc_errc(RLC_EINVAL, "max_tool_calls = %ld: must lie in [0, 64]", max_calls);
     if (!(timeout_s > 0 && timeout_s <= 3600))
         return rlc_errc(RLC_EINVAL, "tool_timeout_s = %g: must lie in (0, 3600]", timeout_s);
@@ -60,7 +59,7 @@ int rlc_tools_cfg_from(const rlc_tools_settings_t *s, rlc_tools_cfg_t *cfg) {
     rlc_tools_cfg_default(cfg);
     int rc = rlc_tools_parse_list(s->tools, &cfg->tools);
     if (!rc) rc = rlc_tools_parse_format(s->format, &cfg->format);
-    if (!rc) rc = check_settings(s->max_calls, s->timeout_s, s->max_output_bytes, s->workers);
+    if (!rc) rc = rlc_tools_check_ranges(s->max_calls, s->timeout_s, s->max_output_bytes, s->workers);
     if (rc) return rc;
     cfg->timeout_s = s->timeout_s;
     cfg->max_output_bytes = (size_t)s->max_output_bytes;

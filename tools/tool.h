@@ -57,6 +57,9 @@ typedef struct {
  * tool_timeout_s in (0, 3600], tool_max_output_bytes in [16, 16 MiB], tool_workers in
  * [1, 256], tool_python_mode fork or exec, tool_python_preload module names). */
 int rlc_tools_cfg_from(const rlc_tools_settings_t *s, rlc_tools_cfg_t *cfg);
+/* The numeric ranges above: 0, or an error naming the key (rlc_tools_create checks a
+ * config made by hand with it too). */
+int rlc_tools_check_ranges(long max_calls, double timeout_s, long max_output_bytes, long workers);
 
 int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg);
 void rlc_tools_free(rlc_tools_t *t);

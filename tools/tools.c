@@ -28,12 +28,8 @@ struct rlc_tools {
 
 int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg) {
     *out = NULL;
-    if (!(cfg->timeout_s > 0 && cfg->timeout_s <= 3600))
-        return rlc_errc(RLC_EINVAL, "tool_timeout_s must be in (0, 3600] (got %g)", cfg->timeout_s);
-    if (cfg->max_output_bytes < 16 || cfg->max_output_bytes > (1u << 24))
-        return rlc_errc(RLC_EINVAL, "tool_max_output_bytes must be in [16, 16777216] (got %zu)", cfg->max_output_bytes);
-    if (cfg->workers < 1 || cfg->workers > 256)
-        return rlc_errc(RLC_EINVAL, "tool workers must be in [1, 256] (got %d)", cfg->workers);
+    int rc = rlc_tools_check_ranges(0, cfg->timeout_s, (long)cfg->max_output_bytes, cfg->workers);
+    if (rc) return rc;
     if ((cfg->tools & RLC_TOOL_HTTP) && !(cfg->http_url && *cfg->http_url))
         return rlc_errc(RLC_EINVAL, "the http tool needs a URL (tool_http_url)");
     rlc_tools_t *t = rlc_calloc(1, sizeof *t);
