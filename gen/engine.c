@@ -194,6 +194,7 @@ static void free_request(request_t *r) {
         for (int i = 0; i < r->p.n_tool_markers; i++) free(r->markers[i]);
     free(r->stops);
     free(r->markers);
+    free(r->marker_ids);
     memset(r, 0, sizeof *r);
 }
 
@@ -271,9 +272,16 @@ static int new_request(gen_engine_t *e, const gen_params_t *p, void *tag) {
     r->stop_ids = rlc_malloc((size_t)(p->n_stop_ids ? p->n_stop_ids : 1) * sizeof *r->stop_ids);
     r->stops = dup_strs(p->stop_strings, p->n_stop_strings);
     r->markers = dup_strs(p->tool_markers, p->n_tool_markers);
-    if (!r->seqs || !r->outs || !r->stop_ids || !r->stops || !r->markers) {
+    r->marker_ids = rlc_malloc((size_t)(p->n_tool_markers ? p->n_tool_markers : 1) * sizeof *r->marker_ids);
+    if (!r->seqs || !r->outs || !r->stop_ids || !r->stops || !r->markers || !r->marker_ids) {
         free_request(r);
         return RLC_ENOMEM;
+    }
+    for (int k = 0; k < p->n_tool_markers; k++) { /* a marker that is one special token's text */
+        int32_t id = e->tok ? tok_token_to_id(e->tok, p->tool_markers[k]) : -1;
+        int special = id >= 0 && id < e->m->cfg.vocab_size && tok_is_special(e->tok, id);
+        r->marker_ids[k] = special ? id : -1;
+        r->n_special_markers += special;
     }
     for (int i = 0; i < p->n; i++) r->seqs[i] = -1;
     if (p->n_stop_ids) memcpy(r->stop_ids, p->stop_ids, (size_t)p->n_stop_ids * sizeof *r->stop_ids);

@@ -34,6 +34,10 @@ typedef struct {
     /* owned copies of the parameter arrays */
     int32_t *stop_ids, *score_pos;
     char **stops, **markers;
+    /* per tool marker: the special token whose text it is (Llama 3's <|eom_id|>), or -1;
+     * such a marker fires when that token is sampled, never on text */
+    int32_t *marker_ids;
+    int n_special_markers;
 } request_t;
 
 struct gen_engine {
@@ -79,8 +83,9 @@ int seq_build_output(gen_engine_t *e, seq_t *s);
 int seq_finish(gen_engine_t *e, seq_t *s, gen_finish_t why);
 /* After a token was appended: text, stop ids and strings, length, tool pauses. */
 int seq_after_token(gen_engine_t *e, seq_t *s, int32_t t, int sampled);
-/* A tool's answer to a pause: out == NULL means the marker was no call (nothing appended,
- * not counted); else the text is appended as untrainable tokens. Then the length check. */
-int seq_tool_result(gen_engine_t *e, seq_t *s, char *out, size_t out_len);
+/* A tool's answer to the pause at marker k: out == NULL means the marker was no call (nothing
+ * appended, not counted; at a special-token marker the sequence then ends as at EOS); else
+ * the text is appended as untrainable tokens. Then the length check. */
+int seq_tool_result(gen_engine_t *e, seq_t *s, int k, char *out, size_t out_len);
 /* Answer every pending tool call of this step in one batch (cfg.tool_batch_fn). */
 int seq_resolve_tools(gen_engine_t *e);

@@ -73,8 +73,9 @@ int seq_append_text(seq_t *s, const char *b, size_t n) {
 
 /* Index of the first string of `strs` ending within the last `tail` bytes of the text
  * (so it overlaps the newly appended bytes), or -1. */
-static int seq_find_suffix(const seq_t *s, char *const *strs, int n, size_t tail) {
+static int seq_find_suffix(const seq_t *s, char *const *strs, int n, size_t tail, const int32_t *skip) {
     for (int i = 0; i < n; i++) {
+        if (skip && skip[i] >= 0) continue; /* a special-token marker fires on its token only */
         size_t L = strlen(strs[i]);
         if (!L || L > s->text_len) continue;
         size_t from = s->text_len > tail + L - 1 ? s->text_len - tail - L + 1 : 0;
@@ -117,6 +118,44 @@ int seq_finish(gen_engine_t *e, seq_t *s, gen_finish_t why) {
 
 static int seq_check_length(gen_engine_t *e, seq_t *s);
 
+/* The tool marker that is the special token t (Llama 3's <|eom_id|> / <|eot_id|>), when
+ * calls remain: its index, else -1. */
+static int special_marker(const request_t *r, const seq_t *s, int32_t t) {
+    if (!r->n_special_markers || s->n_tool_calls >= r->p.max_tool_calls) return -1;
+    for (int k = 0; k < r->p.n_tool_markers; k++)
+        if (r->marker_ids[k] == t) return k;
+    return -1;
+}
+
+/* The text a token adds: none for special tokens, except in a request with special-token
+ * markers, where the format reads them (Llama 3's <|python_tag|>, the marker itself) —
+ * only the end of the text (EOS) stays silent. */
+static int seq_token_text(gen_engine_t *e, seq_t *s, int32_t t, int keep_special) {
+    /* Ids beyond the tokenizer's vocabulary exist when the embedding is padded (Qwen2.5:
+     * 151936 rows, 151665 tokens); they contribute no text, as in transformers' decode. */
+    if (!e->tok || t >= tok_vocab_size(e->tok) || (tok_is_special(e->tok, t) && !keep_special)) return 0;
+    const char *b;
+    size_t len;
+    int rc = tok_token_bytes(e->tok, t, &b, &len);
+    return rc ? rc : seq_append_text(s, b, len);
+}
+
+/* The tool call closed by marker k: paused for the step's batch, or answered now. */
+static int seq_tool_pause(gen_engine_t *e, seq_t *s, int k) {
+    if (e->cfg.tool_batch_fn) {
+        s->tool_pending = k; /* answered with the step's other calls (seq_resolve_tools) */
+        return 0;
+    }
+    request_t *r = &e->reqs[s->req];
+    gen_tool_call_t call = {.request = s->req, .sample = s->sample, .marker = k, .text = s->text,
+                            .text_len = s->text_len, .tag = r->tag};
+    char *out = NULL;
+    size_t out_len = 0;
+    int rc = e->cfg.tool_fn(e->cfg.tool_user, &call, &out, &out_len);
+    if (rc) return rlc_err_ctx(rc, "tool call");
+    return seq_tool_result(e, s, k, out, out_len);
+}
+
 /* After a sampled or appended token: stops, tools, length. */
 int seq_after_token(gen_engine_t *e, seq_t *s, int32_t t, int sampled) {
     request_t *r = &e->reqs[s->req];
@@ -125,46 +164,36 @@ int seq_after_token(gen_engine_t *e, seq_t *s, int32_t t, int sampled) {
     if (!p->ignore_eos)
         for (int i = 0; i < e->n_eos; i++) is_eos |= t == e->eos[i];
     for (int i = 0; i < p->n_stop_ids; i++) is_eos |= t == p->stop_ids[i];
-    if (sampled && is_eos) return seq_finish(e, s, GEN_FINISH_EOS);
+    int sk = sampled ? special_marker(r, s, t) : -1;
+    if (sampled && is_eos && sk < 0) return seq_finish(e, s, GEN_FINISH_EOS);
     size_t before = s->text_len;
-    /* Ids beyond the tokenizer's vocabulary exist when the embedding is padded (Qwen2.5:
-     * 151936 rows, 151665 tokens); they contribute no text, as in transformers' decode. */
-    if (e->tok && t < tok_vocab_size(e->tok) && !tok_is_special(e->tok, t)) {
-        const char *b;
-        size_t len;
-        int rc = tok_token_bytes(e->tok, t, &b, &len);
-        if (rc) return rc;
-        if ((rc = seq_append_text(s, b, len))) return rc;
-    }
+    int rc = seq_token_text(e, s, t, sk >= 0 || (r->n_special_markers && !is_eos));
+    if (rc) return rc;
     size_t added = s->text_len - before;
     if (added && p->n_stop_strings) {
-        int k = seq_find_suffix(s, r->stops, p->n_stop_strings, added);
+        int k = seq_find_suffix(s, r->stops, p->n_stop_strings, added, NULL);
         if (k >= 0) {
             s->stop_index = k;
             return seq_finish(e, s, GEN_FINISH_STOP);
         }
     }
+    if (sk >= 0) return seq_tool_pause(e, s, sk);
     if (added && p->n_tool_markers && s->n_tool_calls < p->max_tool_calls) {
-        int k = seq_find_suffix(s, r->markers, p->n_tool_markers, added);
-        if (k >= 0 && e->cfg.tool_batch_fn) {
-            s->tool_pending = k; /* answered with the step's other calls (seq_resolve_tools) */
-            return 0;
-        }
-        if (k >= 0) {
-            gen_tool_call_t call = {.request = s->req, .sample = s->sample, .marker = k, .text = s->text,
-                                    .text_len = s->text_len, .tag = r->tag};
-            char *out = NULL;
-            size_t out_len = 0;
-            int rc = e->cfg.tool_fn(e->cfg.tool_user, &call, &out, &out_len);
-            if (rc) return rlc_err_ctx(rc, "tool call");
-            return seq_tool_result(e, s, out, out_len);
-        }
+        int k = seq_find_suffix(s, r->markers, p->n_tool_markers, added, r->marker_ids);
+        if (k >= 0) return seq_tool_pause(e, s, k);
     }
     return seq_check_length(e, s);
 }
 
-int seq_tool_result(gen_engine_t *e, seq_t *s, char *out, size_t out_len) {
+int seq_tool_result(gen_engine_t *e, seq_t *s, int k, char *out, size_t out_len) {
     int rc = 0;
+    const request_t *r = &e->reqs[s->req];
+    if (!out && r->marker_ids[k] >= 0) { /* the turn ended without a call: the end of the text */
+        size_t L = strlen(r->markers[k]);
+        s->text_len -= L <= s->text_len ? L : s->text_len;
+        s->text[s->text_len] = 0;
+        return seq_finish(e, s, GEN_FINISH_EOS);
+    }
     if (out) {
         s->n_tool_calls++;
         if (out_len) {
@@ -200,8 +229,9 @@ int seq_resolve_tools(gen_engine_t *e) {
     if (!rc && (rc = e->cfg.tool_batch_fn(e->cfg.tool_user, calls, n, outs, lens))) rc = rlc_err_ctx(rc, "tool calls");
     for (int k = 0; k < n && who; k++) {
         if (!who[k]) continue;
+        int marker = who[k]->tool_pending;
         who[k]->tool_pending = -1;
-        if (!rc) rc = seq_tool_result(e, who[k], outs[k], lens[k]);
+        if (!rc) rc = seq_tool_result(e, who[k], marker, outs[k], lens[k]);
         else free(outs ? outs[k] : NULL);
     }
     free(calls), free(outs), free(lens), free(who);

@@ -51,7 +51,7 @@ typedef struct {
     long top_k;
     /* tools (docs/tools.md) */
     char *tools;       /* "calculator,python,http"; "" = none */
-    char *tool_format; /* code | hermes | tags */
+    char *tool_format; /* code | hermes | tags | llama3 */
     long max_tool_calls, tool_max_output_bytes, tool_workers;
     double tool_timeout_s;
     char *tool_python, *tool_http_url;

@@ -65,7 +65,7 @@ enum { E_NONE = 0, E_ADV, E_KL, E_AGG, E_LR, E_STD };
            "process")
 #define D_MODEL RL_DEF("model", STR, S_PATH, "", "policy model directory (Hugging Face format)")
 #define D_TOOL_FORMAT                                                                                                   \
-    RL_DEF("tool_format", STR, S_TOOL, "code", "how calls are written: code (```python), hermes (<tool_call>), tags (<search>)")
+    RL_DEF("tool_format", STR, S_TOOL, "code", "how calls are written: code (```python), hermes (<tool_call>), tags (<search>), llama3 (Llama 3.1 JSON / <|python_tag|>)")
 
 /* Checks of shared keys, the same in both commands (0 or an error naming the key). */
 int rl_check_device(const char *device);

@@ -20,7 +20,7 @@ typedef struct {
     long micro_tokens;               /* and at most this many tokens per forward-backward; 0 = no limit */
     long max_len;                    /* longer examples are truncated (logged) */
     int mask_tool_output;            /* no loss on tool outputs inside responses */
-    char *tool_format;               /* code | hermes | tags: how those outputs are wrapped */
+    char *tool_format;               /* code | hermes | tags | llama3: how those outputs are wrapped */
     double lr, min_lr_ratio, weight_decay, max_grad_norm;
     int lr_schedule;
     long warmup_steps;

@@ -4,7 +4,12 @@
  *   hermes (Qwen2.5): "<tool_call>\n{"name": ..., "arguments": {...}}\n</tool_call>" -> the
  *            tool turn as Qwen2.5's chat template renders it: "<|im_end|>\n<|im_start|>user\n
  *            <tool_response>\n<output>\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
- *   tags   (Search-R1): "<search>query</search>" -> "\n\n<information>output</information>\n\n" */
+ *   tags   (Search-R1): "<search>query</search>" -> "\n\n<information>output</information>\n\n"
+ *   llama3 (Llama 3.1-3.3): the assistant turn {"name": ..., "parameters": {...}} or
+ *            <|python_tag|>code, ended by <|eot_id|> / <|eom_id|> (special tokens: the engine
+ *            pauses on the token) -> the ipython turn as Llama 3.1's chat template renders it:
+ *            "<|start_header_id|>ipython<|end_header_id|>\n\n<output as a JSON string><|eot_id|>
+ *            <|start_header_id|>assistant<|end_header_id|>\n\n" */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/err.h"
+#include "core/sbuf.h"
 #include "core/str.h"
 #include "tools/tool.h"
 
@@ -52,19 +58,10 @@ static char *hermes_input(const char *name, const cJSON *args) {
     return whole ? whole : dup_n("{}", 2);
 }
 
-static int parse_hermes(const char *text, size_t len, char *tool, size_t tool_cap, char **input) {
-    const char *end = text + len - strlen("</tool_call>");
-    const char *open = rlc_last_in(text, end, "<tool_call>");
-    if (!open) return fail_text(input, "error: </tool_call> without <tool_call>");
-    const char *b = open + strlen("<tool_call>");
-    char *body = dup_n(b, (size_t)(end - b));
-    if (!body) return RLC_ENOMEM;
-    cJSON *j = cJSON_Parse(body);
-    free(body);
-    if (!j || !cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return fail_text(input, "error: the tool call is not a JSON object {\"name\": ..., \"arguments\": {...}}");
-    }
+/* A parsed call object: {"name": ..., "arguments" | "parameters": {...} or a string holding
+ * one}. 1 with the tool and its input, 2 with an error text (args_key names the expected
+ * arguments in it). */
+static int json_call(const cJSON *j, const char *args_key, char *tool, size_t tool_cap, char **input) {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
     /* "arguments" (Qwen2.5 / Hermes) or "parameters" (Llama 3.x), an object or, as OpenAI's
      * API writes it, a string holding one */
@@ -74,14 +71,65 @@ static int parse_hermes(const char *text, size_t len, char *tool, size_t tool_ca
     if (decoded) args = decoded;
     if (!cJSON_IsString(name) || !name->valuestring[0] || (args && !cJSON_IsObject(args))) {
         cJSON_Delete(decoded);
-        cJSON_Delete(j);
-        return fail_text(input, "error: the tool call needs a \"name\" string and an \"arguments\" object");
+        char msg[120];
+        snprintf(msg, sizeof msg, "error: the tool call needs a \"name\" string and a%s \"%s\" object",
+                 args_key[0] == 'a' ? "n" : "", args_key);
+        return fail_text(input, msg);
     }
     snprintf(tool, tool_cap, "%s", name->valuestring);
     *input = hermes_input(name->valuestring, args);
     cJSON_Delete(decoded);
-    cJSON_Delete(j);
     return *input ? 1 : RLC_ENOMEM;
+}
+
+static int parse_hermes(const char *text, size_t len, char *tool, size_t tool_cap, char **input) {
+    const char *end = text + len - strlen("</tool_call>");
+    const char *open = rlc_last_in(text, end, "<tool_call>");
+    if (!open) return fail_text(input, "error: </tool_call> without <tool_call>");
+    const char *b = open + strlen("<tool_call>");
+    char *body = dup_n(b, (size_t)(end - b));
+    if (!body) return RLC_ENOMEM;
+    cJSON *j = cJSON_Parse(body);
+    free(body);
+    int rc = j && cJSON_IsObject(j)
+                 ? json_call(j, "arguments", tool, tool_cap, input)
+                 : fail_text(input, "error: the tool call is not a JSON object {\"name\": ..., \"arguments\": {...}}");
+    cJSON_Delete(j);
+    return rc;
+}
+
+/* llama3: the assistant turn that the marker token ends (after the last assistant header a
+ * tool answer opened, or the whole text). <|python_tag|> starts a call: JSON, or else Python
+ * code (Llama 3.1's code interpreter); a bare JSON object with a "name" is a call; a turn
+ * that only starts like one ({"name") is a malformed call; anything else is the answer. */
+static int parse_llama3(const char *text, size_t len, size_t marker_len, char *tool, size_t tool_cap, char **input) {
+    const char *end = text + len - marker_len, *hdr = "<|start_header_id|>assistant<|end_header_id|>\n\n";
+    const char *b = rlc_last_in(text, end, hdr);
+    b = b ? b + strlen(hdr) : text;
+    while (b < end && strchr(" \t\r\n", *b)) b++;
+    int tagged = (size_t)(end - b) >= 14 && !memcmp(b, "<|python_tag|>", 14);
+    if (tagged)
+        for (b += 14; b < end && strchr(" \t\r\n", *b);) b++;
+    char *body = dup_n(b, (size_t)(end - b));
+    if (!body) return RLC_ENOMEM;
+    cJSON *j = body[0] == '{' ? cJSON_ParseWithOpts(body, NULL, 1) : NULL;
+    int named = cJSON_IsObject(j) && cJSON_GetObjectItemCaseSensitive(j, "name");
+    int rc = 0;
+    if (named) {
+        rc = json_call(j, "parameters", tool, tool_cap, input);
+    } else if (tagged) { /* the code interpreter */
+        snprintf(tool, tool_cap, "python");
+        *input = body, body = NULL;
+        rc = 1;
+    } else {
+        const char *q = body + (body[0] == '{');
+        while (*q && strchr(" \t\r\n", *q)) q++;
+        if (body[0] == '{' && !strncmp(q, "\"name\"", 6))
+            rc = fail_text(input, "error: the tool call is not a JSON object {\"name\": ..., \"parameters\": {...}}");
+    }
+    cJSON_Delete(j);
+    free(body);
+    return rc;
 }
 
 static int parse_tags(const char *text, size_t len, char *tool, size_t tool_cap, char **input) {
@@ -118,15 +166,24 @@ int rlc_tool_parse(rlc_tool_format_t f, const char *text, size_t len, char *tool
     case RLC_TOOL_FMT_TAGS:
         if (!cut_at_marker(text, &len, "</search>")) return 0;
         return parse_tags(text, len, tool, tool_cap, input);
+    case RLC_TOOL_FMT_LLAMA3:
+        for (int k = 0; k < 2; k++) { /* the marker token's text ends the text */
+            size_t m = strlen(rlc_tool_llama3_markers[k]);
+            if (len >= m && !memcmp(text + len - m, rlc_tool_llama3_markers[k], m))
+                return parse_llama3(text, len, m, tool, tool_cap, input);
+        }
+        return 0;
     }
     return 0;
 }
 
 /* What the engine puts around a tool's output, per format. */
 static const char *const pre[] = {"\n```output\n", "<|im_end|>\n<|im_start|>user\n<tool_response>\n",
-                                  "\n\n<information>"};
+                                  "\n\n<information>", "<|start_header_id|>ipython<|end_header_id|>\n\n"};
 static const char *const post[] = {"\n```\n", "\n</tool_response><|im_end|>\n<|im_start|>assistant\n",
-                                   "</information>\n\n"};
+                                   "</information>\n\n", "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"};
+
+const char *const rlc_tool_llama3_markers[2] = {"<|eom_id|>", "<|eot_id|>"};
 
 int rlc_tool_output_spans(rlc_tool_format_t f, const char *text, size_t len, size_t *starts, size_t *ends, int cap) {
     int n = 0;
@@ -144,48 +201,105 @@ int rlc_tool_output_spans(rlc_tool_format_t f, const char *text, size_t len, siz
     return n;
 }
 
+/* s[0..n) as a JSON string, as Python's json.dumps(ensure_ascii=False) writes it (the
+ * chat templates' tojson). */
+static void json_string(rlc_sbuf_t *b, const char *s, size_t n) {
+    rlc_sbuf_add(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r"
+                        : c == '\t' ? "\\t" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+        if (esc) rlc_sbuf_add(b, esc, 2);
+        else if (c < 0x20) rlc_sbuf_printf(b, "\\u%04x", c);
+        else rlc_sbuf_add(b, (const char *)&s[i], 1);
+    }
+    rlc_sbuf_add(b, "\"", 1);
+}
+
 char *rlc_tool_render(rlc_tool_format_t f, const char *out, size_t out_len, size_t *len) {
-    size_t a = strlen(pre[f]), b = strlen(post[f]);
-    char *s = malloc(a + out_len + b + 1);
-    if (!s) return NULL;
-    memcpy(s, pre[f], a);
-    memcpy(s + a, out, out_len);
-    memcpy(s + a + out_len, post[f], b + 1);
-    *len = a + out_len + b;
+    rlc_sbuf_t b = {0};
+    rlc_sbuf_add(&b, pre[f], strlen(pre[f]));
+    if (f == RLC_TOOL_FMT_LLAMA3) json_string(&b, out, out_len); /* the template's tojson of the content */
+    else rlc_sbuf_add(&b, out, out_len);
+    rlc_sbuf_add(&b, post[f], strlen(post[f]));
+    size_t n = b.len;
+    char *s = rlc_sbuf_done(&b);
+    if (s) *len = n;
     return s;
 }
 
-char *rlc_tool_prompt(rlc_tool_format_t f, int tools) {
-    char buf[2048];
-    size_t n = 0;
-    if (f == RLC_TOOL_FMT_CODE)
-        n = (size_t)snprintf(buf, sizeof buf,
-                             "You may run Python: write a ```python block; its output is shown in an ```output "
-                             "block after it. Use print() to see values.");
-    else if (f == RLC_TOOL_FMT_TAGS)
-        n = (size_t)snprintf(buf, sizeof buf,
-                             "You may search: write <search>query</search> and the results appear between "
-                             "<information> and </information>.");
-    else {
-        n = (size_t)snprintf(buf, sizeof buf,
-                             "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
-                             "You are provided with function signatures within <tools></tools> XML tags:\n<tools>");
-        if (tools & RLC_TOOL_CALCULATOR)
-            n += (size_t)snprintf(buf + n, sizeof buf - n,
-                                  "\n{\"type\": \"function\", \"function\": {\"name\": \"calculator\", \"description\": "
-                                  "\"Exact arithmetic: + - * / ^ and parentheses on integers and fractions\", "
-                                  "\"parameters\": {\"type\": \"object\", \"properties\": {\"expression\": "
-                                  "{\"type\": \"string\"}}, \"required\": [\"expression\"]}}}");
-        if (tools & RLC_TOOL_PYTHON)
-            n += (size_t)snprintf(buf + n, sizeof buf - n,
-                                  "\n{\"type\": \"function\", \"function\": {\"name\": \"python\", \"description\": "
-                                  "\"Run Python code and return what it prints\", \"parameters\": {\"type\": "
-                                  "\"object\", \"properties\": {\"code\": {\"type\": \"string\"}}, \"required\": "
-                                  "[\"code\"]}}}");
-        n += (size_t)snprintf(buf + n, sizeof buf - n,
-                              "\n</tools>\n\nFor each function call, return a json object with function name and "
-                              "arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": "
-                              "<function-name>, \"arguments\": <args-json-object>}\n</tool_call>");
+/* A JSON value as Python's json.dumps writes it: indent 0 gives one line with ", " and ": "
+ * (Qwen2.5's tools block), indent > 0 one item per line (Llama 3.1's tojson(indent=4)). */
+static void json_value(rlc_sbuf_t *b, const cJSON *v, int indent, int level) {
+    if (cJSON_IsString(v)) return json_string(b, v->valuestring, strlen(v->valuestring));
+    if (cJSON_IsNumber(v)) return rlc_sbuf_printf(b, "%g", v->valuedouble);
+    if (cJSON_IsBool(v)) return rlc_sbuf_printf(b, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    if (!cJSON_IsObject(v) && !cJSON_IsArray(v)) return rlc_sbuf_printf(b, "null");
+    int obj = cJSON_IsObject(v);
+    rlc_sbuf_add(b, obj ? "{" : "[", 1);
+    for (const cJSON *c = v->child; c; c = c->next) {
+        if (indent) rlc_sbuf_printf(b, "\n%*s", indent * (level + 1), "");
+        if (obj) {
+            json_string(b, c->string, strlen(c->string));
+            rlc_sbuf_add(b, ": ", 2);
+        }
+        json_value(b, c, indent, level + 1);
+        if (c->next) rlc_sbuf_add(b, indent ? "," : ", ", indent ? 1 : 2);
     }
-    return dup_n(buf, n < sizeof buf ? n : sizeof buf - 1);
+    if (indent && v->child) rlc_sbuf_printf(b, "\n%*s", indent * level, "");
+    rlc_sbuf_add(b, obj ? "}" : "]", 1);
+}
+
+/* The function-calling tools, in bit order, as OpenAI-style tool definitions. */
+static const char *const TOOL_DEFS[3] = {
+    "{\"type\": \"function\", \"function\": {\"name\": \"calculator\", \"description\": \"Exact arithmetic: + - * / ^ "
+    "and parentheses on integers and fractions\", \"parameters\": {\"type\": \"object\", \"properties\": "
+    "{\"expression\": {\"type\": \"string\"}}, \"required\": [\"expression\"]}}}",
+    "{\"type\": \"function\", \"function\": {\"name\": \"python\", \"description\": \"Run Python code and return what "
+    "it prints\", \"parameters\": {\"type\": \"object\", \"properties\": {\"code\": {\"type\": \"string\"}}, "
+    "\"required\": [\"code\"]}}}",
+    "{\"type\": \"function\", \"function\": {\"name\": \"http\", \"description\": \"Send a query to the search "
+    "service and return its answer\", \"parameters\": {\"type\": \"object\", \"properties\": {\"query\": "
+    "{\"type\": \"string\"}}, \"required\": [\"query\"]}}}",
+};
+
+/* The enabled tools' definitions, each after `before` (the first after `first`). */
+static void tool_defs(rlc_sbuf_t *b, int tools, int indent, const char *first, const char *before) {
+    int n = 0;
+    for (int k = 0; k < 3; k++) {
+        if (!(tools & (1 << k))) continue;
+        cJSON *j = cJSON_Parse(TOOL_DEFS[k]);
+        if (!j) {
+            b->failed = 1;
+            return;
+        }
+        rlc_sbuf_printf(b, "%s", n++ ? before : first);
+        json_value(b, j, indent, 0);
+        cJSON_Delete(j);
+    }
+}
+
+char *rlc_tool_prompt(rlc_tool_format_t f, int tools) {
+    rlc_sbuf_t b = {0};
+    if (f == RLC_TOOL_FMT_CODE)
+        rlc_sbuf_printf(&b, "You may run Python: write a ```python block; its output is shown in an ```output "
+                            "block after it. Use print() to see values.");
+    else if (f == RLC_TOOL_FMT_TAGS)
+        rlc_sbuf_printf(&b, "You may search: write <search>query</search> and the results appear between "
+                            "<information> and </information>.");
+    else if (f == RLC_TOOL_FMT_LLAMA3) { /* Llama 3.1's template, tools in the first user message */
+        rlc_sbuf_printf(&b, "Given the following functions, please respond with a JSON for a function call with its "
+                            "proper arguments that best answers the given prompt.\n\nRespond in the format "
+                            "{\"name\": function name, \"parameters\": dictionary of argument name and its value}."
+                            "Do not use variables.");
+        tool_defs(&b, tools, 4, "\n\n", "\n\n");
+    } else {
+        rlc_sbuf_printf(&b, "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+                            "You are provided with function signatures within <tools></tools> XML tags:\n<tools>");
+        tool_defs(&b, tools, 0, "\n", "\n");
+        rlc_sbuf_printf(&b, "\n</tools>\n\nFor each function call, return a json object with function name and "
+                            "arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": "
+                            "<function-name>, \"arguments\": <args-json-object>}\n</tool_call>");
+    }
+    return rlc_sbuf_done(&b);
 }

@@ -7,7 +7,7 @@
 #include "tools/tool.h"
 
 const char *const rlc_tool_names[3] = {"calculator", "python", "http"};
-static const char *const FORMAT_NAMES[] = {"code", "hermes", "tags"};
+static const char *const FORMAT_NAMES[RLC_TOOL_N_FORMATS] = {"code", "hermes", "tags", "llama3"};
 
 void rlc_tools_cfg_default(rlc_tools_cfg_t *c) {
     memset(c, 0, sizeof *c);
@@ -35,15 +35,15 @@ int rlc_tools_parse_list(const char *csv, int *tools) {
 }
 
 int rlc_tools_parse_format(const char *name, rlc_tool_format_t *f) {
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < RLC_TOOL_N_FORMATS; k++)
         if (!strcmp(name, FORMAT_NAMES[k])) {
             *f = (rlc_tool_format_t)k;
             return 0;
         }
-    return rlc_errc(RLC_EINVAL, "unknown tool format '%s' (code, hermes, tags)", name);
+    return rlc_errc(RLC_EINVAL, "unknown tool format '%s' (code, hermes, tags, llama3)", name);
 }
 
-const char *rlc_tools_format_name(rlc_tool_format_t f) { return (unsigned)f < 3 ? FORMAT_NAMES[f] : "?"; }
+const char *rlc_tools_format_name(rlc_tool_format_t f) { return (unsigned)f < RLC_TOOL_N_FORMATS ? FORMAT_NAMES[f] : "?"; }
 
 int rlc_tools_check_ranges(long max_calls, double timeout_s, long max_output_bytes, long workers) {
     if (max_calls < 0 || max_calls > 64) return rlc_errc(RLC_EINVAL, "max_tool_calls = %ld: must lie in [0, 64]", max_calls);

@@ -1,5 +1,5 @@
 /* Tools a policy calls during a rollout (docs/tools.md): the call formats (code / hermes /
- * tags: how a call is written, where generation pauses, how the answer is rendered), the
+ * tags / llama3: how a call is written, where generation pauses, how the answer is rendered), the
  * tools (calculator in-process, python in a sandboxed child, http), and the batch runner the
  * rollout engine calls once per step so the calls of many samples run concurrently. */
 #pragma once
@@ -11,7 +11,12 @@ typedef enum {
     RLC_TOOL_FMT_CODE = 0,   /* ToRL: ```python ... ``` answered by ```output ... ``` */
     RLC_TOOL_FMT_HERMES = 1, /* Qwen2.5 / Hermes: <tool_call>{json}</tool_call> -> <tool_response> turn */
     RLC_TOOL_FMT_TAGS = 2,   /* Search-R1: <search>q</search> -> <information>...</information> */
+    RLC_TOOL_FMT_LLAMA3 = 3, /* Llama 3.1-3.3: {"name", "parameters"} or <|python_tag|>code, ended by
+                                <|eot_id|> / <|eom_id|> -> the ipython turn */
 } rlc_tool_format_t;
+#define RLC_TOOL_N_FORMATS 4
+/* llama3's markers: special tokens, on which the engine pauses when they are sampled. */
+extern const char *const rlc_tool_llama3_markers[2];
 
 enum { RLC_TOOL_CALCULATOR = 1 << 0, RLC_TOOL_PYTHON = 1 << 1, RLC_TOOL_HTTP = 1 << 2 };
 /* The tools' names, in bit order: rlc_tool_names[k] is tool 1 << k. */
@@ -32,7 +37,7 @@ typedef struct {
 } rlc_tools_cfg_t;
 
 void rlc_tools_cfg_default(rlc_tools_cfg_t *c);
-/* "calculator,python" -> bits; "code" / "hermes" / "tags" -> format. Unknown names: error. */
+/* "calculator,python" -> bits; "code" / "hermes" / "tags" / "llama3" -> format. Unknown names: error. */
 int rlc_tools_parse_list(const char *csv, int *tools);
 int rlc_tools_parse_format(const char *name, rlc_tool_format_t *f);
 const char *rlc_tools_format_name(rlc_tool_format_t f);

@@ -21,7 +21,8 @@ struct rlc_tools {
     char *python;         /* resolved interpreter, or NULL */
     rlc_pyfork_t *pyfork; /* the fork servers (NULL: every call execs its interpreter) */
     char *http_url;       /* owned copy */
-    const char *markers[1];
+    const char *markers[2];
+    int n_markers;
     pthread_mutex_t mu;
     rlc_tools_stats_t st;
 };
@@ -30,6 +31,7 @@ int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg) {
     *out = NULL;
     int rc = rlc_tools_check_ranges(0, cfg->timeout_s, (long)cfg->max_output_bytes, cfg->workers);
     if (rc) return rc;
+    if ((unsigned)cfg->format >= RLC_TOOL_N_FORMATS) return rlc_errc(RLC_EINVAL, "unknown tool format %d", (int)cfg->format);
     if ((cfg->tools & RLC_TOOL_HTTP) && !(cfg->http_url && *cfg->http_url))
         return rlc_errc(RLC_EINVAL, "the http tool needs a URL (tool_http_url)");
     rlc_tools_t *t = rlc_calloc(1, sizeof *t);
@@ -46,7 +48,14 @@ int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg) {
     if (cfg->http_url) t->http_url = strdup(cfg->http_url);
     rlc_http_set_max_inflight(cfg->workers);
     t->cfg.http_url = t->http_url;
-    t->markers[0] = cfg->format == RLC_TOOL_FMT_CODE ? "```" : cfg->format == RLC_TOOL_FMT_HERMES ? "</tool_call>" : "</search>";
+    static const char *const one[] = {"```", "</tool_call>", "</search>"};
+    if (cfg->format == RLC_TOOL_FMT_LLAMA3) {
+        memcpy(t->markers, rlc_tool_llama3_markers, sizeof t->markers);
+        t->n_markers = 2;
+    } else {
+        t->markers[0] = one[cfg->format];
+        t->n_markers = 1;
+    }
     pthread_mutex_init(&t->mu, NULL);
     *out = t;
     return 0;
@@ -63,7 +72,7 @@ void rlc_tools_free(rlc_tools_t *t) {
 
 int rlc_tools_markers(const rlc_tools_t *t, const char *const **markers) {
     *markers = t->markers;
-    return 1;
+    return t->n_markers;
 }
 
 /* The http tool: POST {"name", "input"} to the configured URL; the answer's "output" string,

@@ -49,6 +49,12 @@ static void test_cli_tool(void **state) {
     assert_non_null(strstr(out, "```output\n9\n```"));
     assert_int_equal(test_run(out, sizeof out, "%s tool --format hermes --call '<tool_call>{oops</tool_call>'", rlc_bin()), 2);
     assert_non_null(strstr(out, "not a JSON object"));
+    assert_int_equal(test_run(out, sizeof out,
+                              "%s tool --format llama3 --call '<|python_tag|>print(6*7)<|eom_id|>'", rlc_bin()),
+                     0);
+    assert_non_null(strstr(out, "<|start_header_id|>ipython<|end_header_id|>\n\n\"42\"<|eot_id|>"));
+    assert_int_equal(test_run(out, sizeof out, "%s tool --format llama3 --call 'It is 42.<|eot_id|>'", rlc_bin()), 2);
+    assert_non_null(strstr(out, "does not end with a llama3 tool call"));
     /* usage errors: one line, exit 1 */
     assert_int_equal(test_run(out, sizeof out, "%s tool shell --input ls", rlc_bin()), 1);
     assert_non_null(strstr(out, "unknown tool 'shell'"));

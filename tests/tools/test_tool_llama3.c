@@ -1,0 +1,322 @@
+/* The llama3 tool format (docs/tools.md): its parsing of JSON calls, <|python_tag|> code and
+ * plain answers; its rendering of the ipython turn, checked byte for byte against Llama
+ * 3.1's real chat template run by rlc's interpreter; and the engine pausing on a special
+ * token that is also an EOS id, run end to end with the real tools on a model built to
+ * write a given token sequence (a "bigram" model: no attention or MLP, so each token's
+ * embedding alone picks the next token). */
+#include "testutil.h"
+
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "gen/engine.h"
+#include "tools/tool.h"
+
+static rlc_backend_t *be;
+static const rlc_tool_format_t L = RLC_TOOL_FMT_LLAMA3;
+#define HDR "<|start_header_id|>assistant<|end_header_id|>\n\n"
+#define IPY "<|start_header_id|>ipython<|end_header_id|>\n\n"
+
+static void expect(const char *text, int want, const char *tool, const char *input) {
+    char name[64] = "", *in = NULL;
+    int rc = rlc_tool_parse(L, text, strlen(text), name, sizeof name, &in);
+    if (rc != want || (tool && strcmp(name, tool)) || (input && (!in || strcmp(in, input)))) {
+        fprintf(stderr, "parse([%s]) = %d tool [%s] input [%s]; want %d [%s] [%s]\n", text, rc, name,
+                in ? in : "(null)", want, tool ? tool : "", input ? input : "");
+        fail();
+    }
+    free(in);
+}
+
+static void test_parse(void **s) {
+    (void)s;
+    expect("{\"name\": \"calculator\", \"parameters\": {\"expression\": \"6*7\"}}<|eot_id|>", 1, "calculator", "6*7");
+    expect(" \n{\"name\": \"python\", \"parameters\": \"{\\\"code\\\": \\\"print(1)\\\"}\"}<|eom_id|>", 1, "python",
+           "print(1)");
+    expect("{\"name\": \"calculator\"}<|eot_id|>", 1, "calculator", "{}");
+    /* <|python_tag|>: Llama 3.1's code interpreter, or a JSON call after the tag */
+    expect("<|python_tag|>import math\nprint(math.pi)<|eom_id|>", 1, "python", "import math\nprint(math.pi)");
+    expect("<|python_tag|> {\"name\": \"calculator\", \"parameters\": {\"expression\": \"1/3\"}}<|eom_id|>", 1,
+           "calculator", "1/3");
+    /* answers: no call */
+    expect("The answer is \\boxed{42}.<|eot_id|>", 0, NULL, NULL);
+    expect("{\"answer\": 42}<|eot_id|>", 0, NULL, NULL);
+    expect("{x} is a set<|eot_id|>", 0, NULL, NULL);
+    expect("<|eot_id|>", 0, NULL, NULL);
+    expect("{\"name\": \"calculator\"}", 0, NULL, NULL); /* no marker at the end */
+    /* starts like a call but is none: the model is told */
+    expect("{\"name\": \"calculator\", \"parameters\": {<|eot_id|>", 2, NULL, NULL);
+    expect("{ \"name\": \"a\"}; {\"name\": \"b\"}<|eot_id|>", 2, NULL, NULL);
+    expect("{\"name\": 5}<|eot_id|>", 2, NULL, NULL);
+    expect("{\"name\": \"python\", \"parameters\": [1]}<|eot_id|>", 2, NULL, NULL);
+    /* only the turn after the last tool answer counts */
+    const char *first = "{\"name\": \"calculator\", \"parameters\": {\"expression\": \"6*7\"}}<|eot_id|>" IPY
+                        "\"42\"<|eot_id|>" HDR;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%sSo it is 42.<|eot_id|>", first);
+    expect(buf, 0, NULL, NULL);
+    snprintf(buf, sizeof buf, "%s<|python_tag|>x = 1<|eom_id|>", first);
+    expect(buf, 1, "python", "x = 1");
+    rlc_tool_format_t f;
+    assert_int_equal(rlc_tools_parse_format("llama3", &f), 0);
+    assert_int_equal(f, L);
+    assert_string_equal(rlc_tools_format_name(L), "llama3");
+    assert_true(rlc_tools_parse_format("llama4", &f) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "llama3"));
+}
+
+static void test_render_and_spans(void **s) {
+    (void)s;
+    size_t n;
+    const char out[] = "a\"b\\c\n\t\x01\x1f\x7f é/<";
+    char *r = rlc_tool_render(L, out, sizeof out - 1, &n);
+    assert_string_equal(r, IPY "\"a\\\"b\\\\c\\n\\t\\u0001\\u001f\x7f é/<\"<|eot_id|>" HDR);
+    assert_int_equal(n, strlen(r));
+    free(r);
+    /* a trace with two answers: both spans, the wrappers included */
+    char trace[512];
+    snprintf(trace, sizeof trace, "<|python_tag|>1<|eom_id|>%s\"1\"<|eot_id|>%s<|python_tag|>2<|eom_id|>%s\"2\"", IPY,
+             HDR, IPY);
+    size_t st[4], en[4];
+    assert_int_equal(rlc_tool_output_spans(L, trace, strlen(trace), st, en, 4), 2);
+    assert_memory_equal(trace + st[0], IPY "\"1\"<|eot_id|>" HDR, en[0] - st[0]);
+    assert_int_equal(en[0] - st[0], strlen(IPY "\"1\"<|eot_id|>" HDR));
+    assert_int_equal(en[1], strlen(trace)); /* unclosed: to the end */
+    /* the set's markers: the two special tokens */
+    rlc_tools_cfg_t c;
+    rlc_tools_cfg_default(&c);
+    c.tools = RLC_TOOL_CALCULATOR;
+    c.format = L;
+    rlc_tools_t *t;
+    assert_int_equal(rlc_tools_create(&t, &c), 0);
+    const char *const *mk;
+    assert_int_equal(rlc_tools_markers(t, &mk), 2);
+    assert_string_equal(mk[0], "<|eom_id|>");
+    assert_string_equal(mk[1], "<|eot_id|>");
+    rlc_tools_free(t);
+    c.format = (rlc_tool_format_t)7;
+    assert_true(rlc_tools_create(&t, &c) < 0);
+}
+
+/* The prompt and the turns the format writes, put together as a rollout does, equal Llama
+ * 3.1's real template rendering the same conversation with `tools` (but for the system
+ * line "Environment: ipython", which only a rendering with tools gets). */
+static void test_matches_real_template(void **s) {
+    (void)s;
+    tok_t *tok;
+    assert_int_equal(tok_load(&tok, fixture("tokenizers/bpe-llama3")), 0);
+    char *jinja;
+    size_t jl;
+    assert_int_equal(fs_read_all(fixture("tokenizers/real_templates/meta-llama-Llama-3.1-8B-Instruct.jinja"), &jinja, &jl), 0);
+    assert_int_equal(tok_set_chat_template(tok, jinja), 0);
+    free(jinja);
+    const char *calc = "{\"type\": \"function\", \"function\": {\"name\": \"calculator\", \"description\": \"Exact "
+                       "arithmetic: + - * / ^ and parentheses on integers and fractions\", \"parameters\": {\"type\": "
+                       "\"object\", \"properties\": {\"expression\": {\"type\": \"string\"}}, \"required\": "
+                       "[\"expression\"]}}}";
+    const char *py = "{\"type\": \"function\", \"function\": {\"name\": \"python\", \"description\": \"Run Python code "
+                     "and return what it prints\", \"parameters\": {\"type\": \"object\", \"properties\": {\"code\": "
+                     "{\"type\": \"string\"}}, \"required\": [\"code\"]}}}";
+    char extra[2048], conv[1024];
+    snprintf(extra, sizeof extra, "{\"tools\": [%s, %s]}", calc, py);
+    snprintf(conv, sizeof conv,
+             "[{\"role\": \"system\", \"content\": \"Reason step by step.\"}, {\"role\": \"user\", \"content\": "
+             "\"What is 6*7?\"}, {\"role\": \"assistant\", \"tool_calls\": [{\"type\": \"function\", \"function\": "
+             "{\"name\": \"calculator\", \"arguments\": {\"expression\": \"6*7\"}}}]}, {\"role\": \"tool\", "
+             "\"content\": \"42 \\\"exact\\\"\\n\\tok\"}, {\"role\": \"assistant\", \"content\": \"It is 42.\"}]");
+    cJSON *msgs = cJSON_Parse(conv), *ex = cJSON_Parse(extra);
+    char *want;
+    assert_int_equal(tok_chat_render_json(tok, msgs, ex, 0, &want), 0);
+    const char *env = "Environment: ipython\n";
+    char *at = strstr(want, env);
+    assert_non_null(at);
+    memmove(at, at + strlen(env), strlen(at + strlen(env)) + 1);
+    /* rlc's side: the tool prompt before the problem, the generation prompt, the call, the
+     * rendered answer, the final turn */
+    char *pre = rlc_tool_prompt(L, RLC_TOOL_CALCULATOR | RLC_TOOL_PYTHON), user[4096];
+    snprintf(user, sizeof user, "%s\n\n%s", pre, "What is 6*7?");
+    cJSON *m2 = cJSON_CreateArray(), *sys = cJSON_CreateObject(), *u = cJSON_CreateObject();
+    cJSON_AddStringToObject(sys, "role", "system");
+    cJSON_AddStringToObject(sys, "content", "Reason step by step.");
+    cJSON_AddStringToObject(u, "role", "user");
+    cJSON_AddStringToObject(u, "content", user);
+    cJSON_AddItemToArray(m2, sys);
+    cJSON_AddItemToArray(m2, u);
+    char *prompt;
+    assert_int_equal(tok_chat_render_json(tok, m2, NULL, 1, &prompt), 0);
+    size_t n;
+    const char res[] = "42 \"exact\"\n\tok";
+    char *ans = rlc_tool_render(L, res, sizeof res - 1, &n);
+    char got[8192];
+    snprintf(got, sizeof got, "%s{\"name\": \"calculator\", \"parameters\": {\"expression\": \"6*7\"}}<|eot_id|>%sIt is 42.<|eot_id|>",
+             prompt, ans);
+    assert_string_equal(got, want);
+    free(ans), free(prompt), free(pre), free(want);
+    cJSON_Delete(m2), cJSON_Delete(msgs), cJSON_Delete(ex);
+    tok_free(tok);
+}
+
+/* A model that writes chain[1..] after chain[0], for each chain: token a's embedding is a
+ * unit vector of its own, and the LM head's row of a's successor reads it (a token has one
+ * successor in all chains). Other tokens have a zero embedding. No attention or MLP: every
+ * layer's weights are zero, so the residual stream is the embedding. */
+static rlc_model_t *bigram_model(const int32_t *const *chains, const int *lens, int n_chains) {
+    const char *cfg = "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"hidden_size\": 64, "
+                      "\"intermediate_size\": 64, \"num_hidden_layers\": 1, \"num_attention_heads\": 4, "
+                      "\"num_key_value_heads\": 2, \"head_dim\": 16, \"vocab_size\": 1811, \"rms_norm_eps\": 1e-5, "
+                      "\"max_position_embeddings\": 512, \"rope_theta\": 10000.0, \"tie_word_embeddings\": false, "
+                      "\"bos_token_id\": 1800, \"eos_token_id\": [1801, 1808, 1809]}";
+    cJSON *j = cJSON_Parse(cfg);
+    rlc_model_t *m;
+    if (rlc_model_create(&m, j, be, 1, 0.0f)) fail_msg("%s", rlc_errmsg());
+    cJSON_Delete(j);
+    enum { D = 64, V = 1811 };
+    float *emb = calloc((size_t)V * D, sizeof *emb), *head = calloc((size_t)V * D, sizeof *head);
+    int slot_of[V], next = 0;
+    for (int v = 0; v < V; v++) slot_of[v] = -1;
+    for (int c = 0; c < n_chains; c++)
+        for (int i = 0; i + 1 < lens[c]; i++) {
+            int32_t a = chains[c][i], b = chains[c][i + 1];
+            if (slot_of[a] < 0) {
+                assert_true(next < D);
+                slot_of[a] = next++;
+                emb[(size_t)a * D + slot_of[a]] = 1;
+            } else {
+                assert_true(head[(size_t)b * D + slot_of[a]] == 1); /* the same successor */
+            }
+            head[(size_t)b * D + slot_of[a]] = 1;
+        }
+    assert_int_equal(rlc_model_set_param(m, rlc_model_param(m, "model.embed_tokens.weight"), emb), 0);
+    assert_int_equal(rlc_model_set_param(m, rlc_model_param(m, "lm_head.weight"), head), 0);
+    free(emb), free(head);
+    return m;
+}
+
+static int32_t *encode(const tok_t *tok, const char *s, int *n) {
+    int32_t *ids;
+    assert_int_equal(tok_encode(tok, s, strlen(s), 0, &ids, n), 0);
+    return ids;
+}
+
+typedef struct {
+    int calls;
+} no_call_t;
+
+static int no_call(void *user, const gen_tool_call_t *c, char **out, size_t *len) {
+    (void)c;
+    ((no_call_t *)user)->calls++;
+    *out = NULL;
+    *len = 0;
+    return 0;
+}
+
+static void check_trainable(const gen_output_t *o, int sampled_before, int tool_tokens, int sampled_after) {
+    assert_int_equal(o->n_tokens, sampled_before + tool_tokens + sampled_after);
+    for (int j = 0; j < o->n_tokens; j++)
+        assert_int_equal(o->trainable[j], j < sampled_before || j >= sampled_before + tool_tokens);
+}
+
+/* <|eom_id|> and <|eot_id|> are EOS ids of this model: the engine pauses on them while calls
+ * remain, the real tool set runs <|python_tag|> code, and a turn that is no call ends the
+ * sample as at EOS. */
+static void test_engine_pauses_on_special_tokens(void **s) {
+    (void)s;
+    tok_t *tok;
+    assert_int_equal(tok_load(&tok, fixture("tokenizers/bpe-llama3")), 0);
+    int n1, n2, nc, nt;
+    int32_t *p1 = encode(tok, "Compute 6 times 7.", &n1), *p2 = encode(tok, "Hello there", &n2);
+    int32_t *code = encode(tok, "print(6*7)", &nc);
+    int32_t chain1[16] = {p1[n1 - 1], 1810}, chain2[] = {198, 1287, 282, 1809}, chain3[] = {p2[n2 - 1], 1287};
+    memcpy(chain1 + 2, code, (size_t)nc * sizeof *code);
+    chain1[2 + nc] = 1808;
+    const int32_t *chains[] = {chain1, chain2, chain3};
+    int lens[] = {nc + 3, 4, 2};
+    rlc_model_t *m = bigram_model(chains, lens, 3);
+    rlc_tools_cfg_t tc;
+    rlc_tools_cfg_default(&tc);
+    tc.tools = RLC_TOOL_CALCULATOR | RLC_TOOL_PYTHON;
+    tc.format = L;
+    tc.workers = 2;
+    rlc_tools_t *tools;
+    assert_int_equal(rlc_tools_create(&tools, &tc), 0);
+    gen_engine_cfg_t ec = {.page_size = 8, .tool_batch_fn = rlc_tools_engine_batch, .tool_user = tools};
+    gen_engine_t *e;
+    assert_int_equal(gen_engine_create(&e, m, tok, &ec), 0);
+    gen_params_t p;
+    gen_params_default(&p);
+    p.temperature = 0;
+    p.max_new_tokens = 60;
+    p.n_tool_markers = rlc_tools_markers(tools, &p.tool_markers);
+    p.max_tool_calls = 2;
+    int r1 = gen_submit(e, p1, n1, &p, NULL), r2 = gen_submit(e, p2, n2, &p, NULL);
+    assert_int_equal(gen_run(e, NULL), 0);
+    const gen_output_t *o1 = gen_output(e, r1, 0), *o2 = gen_output(e, r2, 0);
+    assert_int_equal(o1->finish, GEN_FINISH_EOS);
+    assert_int_equal(o1->n_tool_calls, 1);
+    assert_string_equal(o1->text, "<|python_tag|>print(6*7)<|eom_id|>" IPY "\"42\"<|eot_id|>" HDR "The answer");
+    int32_t *ans = encode(tok, IPY "\"42\"<|eot_id|>" HDR, &nt);
+    check_trainable(o1, nc + 2, nt, 3);
+    assert_memory_equal(o1->tokens + nc + 2, ans, (size_t)nt * sizeof *ans);
+    assert_int_equal(o1->tokens[nc + 1], 1808);
+    assert_int_equal(o1->tokens[o1->n_tokens - 1], 1809);
+    assert_int_equal(o2->finish, GEN_FINISH_EOS); /* an answer: the turn ends at <|eot_id|> */
+    assert_int_equal(o2->n_tool_calls, 0);
+    assert_string_equal(o2->text, "The answer");
+    check_trainable(o2, 3, 0, 0);
+    /* no calls left: <|eom_id|> is an EOS again; the tag's text stays in the output */
+    p.max_tool_calls = 0;
+    int r3 = gen_submit(e, p1, n1, &p, NULL);
+    assert_int_equal(gen_run(e, NULL), 0);
+    const gen_output_t *o3 = gen_output(e, r3, 0);
+    assert_int_equal(o3->finish, GEN_FINISH_EOS);
+    assert_int_equal(o3->n_tool_calls, 0);
+    assert_string_equal(o3->text, "<|python_tag|>print(6*7)");
+    check_trainable(o3, nc + 2, 0, 0);
+    /* without markers, special tokens write no text (as before) */
+    gen_params_t plain;
+    gen_params_default(&plain);
+    plain.temperature = 0;
+    plain.max_new_tokens = 60;
+    int r4 = gen_submit(e, p1, n1, &plain, NULL);
+    assert_int_equal(gen_run(e, NULL), 0);
+    assert_string_equal(gen_output(e, r4, 0)->text, "print(6*7)");
+    assert_int_equal(gen_output(e, r4, 0)->finish, GEN_FINISH_EOS);
+    gen_engine_free(e);
+    /* the one-call-at-a-time hook: a NULL answer at a special marker ends the sample too */
+    no_call_t nc_user = {0};
+    gen_engine_cfg_t ec2 = {.page_size = 8, .tool_fn = no_call, .tool_user = &nc_user};
+    assert_int_equal(gen_engine_create(&e, m, tok, &ec2), 0);
+    p.max_tool_calls = 2;
+    int r5 = gen_submit(e, p1, n1, &p, NULL);
+    assert_int_equal(gen_run(e, NULL), 0);
+    const gen_output_t *o5 = gen_output(e, r5, 0);
+    assert_int_equal(nc_user.calls, 1);
+    assert_int_equal(o5->finish, GEN_FINISH_EOS);
+    assert_int_equal(o5->n_tool_calls, 0);
+    assert_string_equal(o5->text, "<|python_tag|>print(6*7)");
+    gen_engine_free(e);
+    rlc_tools_free(tools);
+    free(p1), free(p2), free(code), free(ans);
+    rlc_model_free(m);
+    tok_free(tok);
+}
+
+static int setup(void **s) {
+    (void)s;
+    return rlc_backend_create(&be, "cpu", 0, 2);
+}
+static int teardown(void **s) {
+    (void)s;
+    rlc_backend_destroy(be);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_render_and_spans),
+        cmocka_unit_test(test_matches_real_template),
+        cmocka_unit_test(test_engine_pauses_on_special_tokens),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
