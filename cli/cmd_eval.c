@@ -100,13 +100,14 @@ int cmd_eval(int argc, char **argv) {
     if ((rc = cli_sample_load(data, &sa, &ds))) return cli_fail();
     gen_engine_cfg_t ec = cli_sample_engine_cfg(&sa);
     rlc_tools_t *tools = NULL;
-    if ((rc = cli_tools_open(&ta, &tools, &ec, &ds))) {
+    if ((rc = cli_tools_open(&ta, &tools, &ec))) {
         data_set_free(&ds);
         return cli_fail();
     }
     cli_tools_params(&ta, tools, &eo.tool_markers, &eo.n_tool_markers, &eo.max_tool_calls);
     cli_model_t cm;
-    if ((rc = cli_model_open(&cm, model, sa.device, (int)sa.threads, 1)) ||
+    if ((rc = cli_model_open(&cm, model, sa.device, (int)sa.threads, 1)) || (rc = cli_chat_vars(cm.tok, sa.chat_vars, sa.family)) ||
+        (rc = cli_tools_describe(&ta, cm.tok, eo.tpl, sa.family, &ds)) ||
         (rc = data_encode_all(cm.tok, eo.tpl, sa.family, data, cm.m->cfg.max_position_embeddings - 1,
                               "the model's context", sa.strict, &ds, NULL))) {
         cli_model_close(&cm);

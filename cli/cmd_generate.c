@@ -133,7 +133,8 @@ static void print_outputs(const gen_engine_t *e, const int *reqs, const prompt_t
 }
 
 int cmd_generate(int argc, char **argv) {
-    const char *model = NULL, *prompt = NULL, *prompts = NULL, *system = NULL, *family = NULL, *device = "cpu";
+    const char *model = NULL, *prompt = NULL, *prompts = NULL, *system = NULL, *family = NULL, *device = "cpu",
+               *vars = NULL;
     long n = 1, max_new = 256, top_k = 0, seed = 0, threads = 0, kv_mb = 0, page = 16, batch_tokens = 512;
     double temperature = 1.0, top_p = 1.0, min_p = 0.0;
     int chat = 0, json = 0, ignore_eos = 0;
@@ -145,6 +146,7 @@ int cmd_generate(int argc, char **argv) {
         {"--chat", OPT_FLAG, &chat, "render prompts with the model's chat template", 0, 0},
         {"--system", OPT_STR, &system, "system message (with --chat)", 0, 0},
         {"--chat-template", OPT_STR, &family, "force a template family (chatml, qwen, llama3, ...)", 0, 0},
+        {"--chat-vars", OPT_STR, &vars, "variables for the model's chat template, a JSON object (as chat_vars)", 0, 0},
         {"-n", OPT_INT, &n, "samples per prompt (share the prompt's KV pages)", 0, 0},
         {"--max-new-tokens", OPT_INT, &max_new, "tokens to generate at most", 0, 0},
         {"--temperature", OPT_FLOAT, &temperature, "0 = greedy", 0, 0},
@@ -187,9 +189,10 @@ int cmd_generate(int argc, char **argv) {
     rlc_tools_t *tools = NULL; /* tool flags, too, before the model loads */
     gen_engine_cfg_t cfg = {.kv_budget_bytes = (size_t)kv_mb << 20, .page_size = (int)page,
                             .max_batch_tokens = (int)batch_tokens};
-    if (cli_tools_open(&ta, &tools, &cfg, NULL)) return cli_fail();
+    if (cli_tools_open(&ta, &tools, &cfg)) return cli_fail();
     cli_model_t cm;
-    if (cli_model_open(&cm, model, device, (int)threads, 1)) {
+    if (cli_model_open(&cm, model, device, (int)threads, 1) || cli_chat_vars(cm.tok, vars, family)) {
+        cli_model_close(&cm);
         rlc_tools_free(tools);
         return cli_fail();
     }

@@ -151,6 +151,9 @@ int cli_sample_opts(cli_opt_t *o, cli_sample_args_t *a) {
         {"--answer-key", OPT_STR, &a->answer_key, "field holding the gold answer (custom)", 0, 0},
         {"--template", OPT_STR, &a->tpl_name, "qwen-math-cot, boxed, r1, dapo or raw", 0, 0},
         {"--chat-template", OPT_STR, &a->family, "force a chat template family", 0, 0},
+        {"--chat-vars", OPT_STR, &a->chat_vars,
+         "variables for the model's chat template, a JSON object (as chat_vars), e.g. {\"enable_thinking\": false}", 0,
+         0},
         {"--temperature", OPT_FLOAT, &a->temperature, "sampling temperature (0 = greedy)", 0, 0},
         {"--top-p", OPT_FLOAT, &a->top_p, "nucleus sampling mass", 0, 0},
         {"--top-k", OPT_INT, &a->top_k, "top-k (0 = off)", 0, 0},
@@ -173,6 +176,14 @@ int cli_sample_opts(cli_opt_t *o, cli_sample_args_t *a) {
     };
     memcpy(o, rows, sizeof rows);
     return CLI_SAMPLE_NOPTS;
+}
+
+int cli_chat_vars(tok_t *tok, const char *vars, const char *family) {
+    if (!vars) return 0;
+    if (family && *family)
+        return rlc_errc(RLC_EINVAL, "--chat-vars needs the model's own template (not --chat-template %s)", family);
+    int rc = tok_set_chat_vars(tok, vars);
+    return rc ? rlc_err_ctx(rc, "--chat-vars") : 0;
 }
 
 void cli_sample_math_opts(const cli_sample_args_t *a, math_opts_t *mo) {

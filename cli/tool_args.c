@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "rl/toolprompt.h"
 
 void cli_tool_args_default(cli_tool_args_t *a) {
     rlc_tools_cfg_t d;
@@ -32,16 +33,16 @@ int cli_tool_opts(cli_opt_t *o, cli_tool_args_t *a, int with_prompt) {
         {"--tool-python-preload", OPT_STR, &a->python_preload, "modules the fork servers import once (numpy,sympy)", 0,
          0},
         {"--tool-http-url", OPT_STR, &a->url, "the http tool's endpoint", 0, 0},
-        {"--tool-prompt", OPT_FLAG, &a->prompt, "put the tools' description before every problem (as tool_prompt)", 0,
-         0},
+        {"--tool-prompt", OPT_FLAG, &a->prompt, "describe the tools in every prompt (as tool_prompt)", 0, 0},
+        {"--tool-prompt-in", OPT_STR, &a->prompt_in,
+         "with --tool-prompt: problem (before the problem text) or template (the chat template's tools)", 0, 0},
     };
-    int n = with_prompt ? CLI_TOOL_NOPTS : CLI_TOOL_NOPTS - 1;
+    int n = with_prompt ? CLI_TOOL_NOPTS : CLI_TOOL_NOPTS - 2;
     memcpy(o, rows, (size_t)n * sizeof rows[0]);
     return n;
 }
 
-int cli_tools_open(const cli_tool_args_t *a, rlc_tools_t **out, gen_engine_cfg_t *ec, data_set_t *ds) {
-    *out = NULL;
+static int tools_cfg(const cli_tool_args_t *a, rlc_tools_cfg_t *tc) {
     const rlc_tools_settings_t ts = {.tools = a->tools,
                                      .format = a->format,
                                      .python = a->python,
@@ -52,22 +53,29 @@ int cli_tools_open(const cli_tool_args_t *a, rlc_tools_t **out, gen_engine_cfg_t
                                      .max_output_bytes = a->max_output,
                                      .workers = a->workers,
                                      .timeout_s = a->timeout};
+    int rc = rlc_tools_cfg_from(&ts, tc);
+    if (!rc && a->prompt_in && !a->prompt) rc = rlc_errc(RLC_EINVAL, "--tool-prompt-in says where --tool-prompt puts "
+                                                                     "the tools: give --tool-prompt too");
+    if (!rc && !tc->tools && a->prompt) rc = rlc_errc(RLC_EINVAL, "--tool-prompt describes the tools: give --tools too");
+    return rc;
+}
+
+int cli_tools_open(const cli_tool_args_t *a, rlc_tools_t **out, gen_engine_cfg_t *ec) {
+    *out = NULL;
     rlc_tools_cfg_t tc;
-    int rc = rlc_tools_cfg_from(&ts, &tc);
-    if (rc || !tc.tools) {
-        if (!rc && a->prompt) rc = rlc_errc(RLC_EINVAL, "--tool-prompt describes the tools: give --tools too");
-        return rc;
-    }
-    if (a->prompt && ds) {
-        char *pre = rlc_tool_prompt(tc.format, tc.tools);
-        rc = pre ? data_set_prefix_problems(ds, pre) : RLC_ENOMEM;
-        free(pre);
-        if (rc) return rc;
-    }
+    int rc = tools_cfg(a, &tc);
+    if (rc || !tc.tools) return rc;
     if ((rc = rlc_tools_create(out, &tc))) return rc;
     ec->tool_batch_fn = rlc_tools_engine_batch;
     ec->tool_user = *out;
     return 0;
+}
+
+int cli_tools_describe(const cli_tool_args_t *a, tok_t *tok, data_tpl_t tpl, const char *family, data_set_t *ds) {
+    rlc_tools_cfg_t tc;
+    int rc = tools_cfg(a, &tc);
+    if (rc || !a->prompt) return rc;
+    return rl_tool_prompt_apply(tok, tpl, family, tc.format, tc.tools, a->prompt_in ? a->prompt_in : "problem", ds, NULL);
 }
 
 void cli_tools_params(const cli_tool_args_t *a, const rlc_tools_t *t, const char *const **markers, int *n_markers,

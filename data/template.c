@@ -19,6 +19,8 @@ int data_template_from_name(const char *name, data_tpl_t *out) {
                     name ? name : "(null)");
 }
 
+int data_template_is_chat(data_tpl_t t) { return t == DATA_TPL_QWEN_MATH_COT; }
+
 const char *data_template_name(data_tpl_t t) {
     return (int)t >= 0 && t <= DATA_TPL_RAW ? data_template_names[t] : "?";
 }

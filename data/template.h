@@ -15,6 +15,8 @@ typedef enum {
 /* "qwen-math-cot", "boxed", "r1", "dapo", "raw" -> enum; unknown names are an error. */
 int data_template_from_name(const char *name, data_tpl_t *out);
 const char *data_template_name(data_tpl_t t);
+/* 1 when t's prompts are chat messages rendered by the tokenizer's chat template. */
+int data_template_is_chat(data_tpl_t t);
 /* All names, NULL-terminated (for --help). */
 extern const char *const data_template_names[];
 

@@ -109,6 +109,9 @@ static const rl_config_key_t KEYS[] = {
     K("tool_http_url", tool_http_url, STR, S_TOOL, "", "the http tool's endpoint"),
     K("tool_prompt", tool_prompt, BOOL, S_TOOL, "false",
       "put the enabled tools' description (in the tool format) before every problem"),
+    K("tool_prompt_in", tool_prompt_in, STR, S_TOOL, "problem",
+      "with tool_prompt: problem (the description before the problem text) or template (the tools given to the "
+      "model's chat template as `tools`; hermes and llama3 formats)"),
     K("otc", otc, STR, S_TOOL, "off", "OTC tool-efficiency shaping of correct samples: off, grpo or ppo"),
     K("otc_c", otc_c, FLOAT, S_TOOL, "0", "OTC smoothing constant c; 0 = max_tool_calls"),
     K("otc_alpha", otc_alpha, FLOAT, S_TOOL, "1", "OTC alpha: r = alpha * r_tool * r for correct samples"),
@@ -274,6 +277,11 @@ static int validate_tools(const rl_config_t *c) {
     int tools = tc.tools;
     if (strcmp(c->otc, "off") && strcmp(c->otc, "grpo") && strcmp(c->otc, "ppo"))
         BAD("otc = '%s': choose off, grpo or ppo", c->otc);
+    if (strcmp(c->tool_prompt_in, "problem") && strcmp(c->tool_prompt_in, "template"))
+        BAD("tool_prompt_in = '%s': choose problem or template", c->tool_prompt_in);
+    if (c->tool_prompt && !strcmp(c->tool_prompt_in, "template") && tc.format != RLC_TOOL_FMT_HERMES &&
+        tc.format != RLC_TOOL_FMT_LLAMA3)
+        BAD("tool_prompt_in = template needs tool_format hermes or llama3 (chat templates describe function calls)");
     if (strcmp(c->otc, "off") && !tools) BAD("otc = %s shapes tool calls, but no tools are enabled (tools = ...)", c->otc);
     if (!(c->otc_c >= 0 && c->otc_c <= 1e6)) BAD("otc_c = %g: must lie in [0, 1e6]", c->otc_c);
     if (!(c->otc_alpha > 0 && c->otc_alpha <= 100)) BAD("otc_alpha = %g: must lie in (0, 100]", c->otc_alpha);

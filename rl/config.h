@@ -57,7 +57,8 @@ typedef struct {
     char *tool_python, *tool_http_url;
     char *tool_python_mode; /* fork | exec */
     char *tool_python_preload; /* modules the fork servers import once */
-    int tool_prompt;   /* the tools' description before every problem */
+    int tool_prompt;   /* describe the tools in every prompt */
+    char *tool_prompt_in; /* problem (before the problem text) | template (the chat template's `tools`) */
     char *otc;         /* off | grpo | ppo: OTC tool-efficiency shaping */
     double otc_c;      /* smoothing constant c; 0 = max_tool_calls */
     double otc_alpha;

@@ -159,9 +159,9 @@ int rl_tools_setup(rl_ctx_t *c, const rl_train_state_t *st);
  * samples' rewards (rw) with the per-question n. */
 int rl_tools_score(rl_ctx_t *c, const group_t *g, const rlc_rollout_t *ro, float *rw, const float *cr, int mine,
                    rlc_metrics_t *ms);
-/* tool_prompt: the enabled tools' description (rlc_tool_prompt, in the run's format) put
- * before every problem of both sets, ahead of encoding. */
-int rl_tools_prompt_rows(const rl_config_t *cfg, data_set_t *train, data_set_t *heldout);
+/* tool_prompt: the enabled tools described in the prompts of both sets, ahead of encoding,
+ * where tool_prompt_in says (rl/toolprompt.h). */
+int rl_tools_prompt_rows(rl_ctx_t *c);
 /* The per-question n made equal on every rank (the minimum). Collective. */
 int rl_tools_sync(rl_ctx_t *c);
 /* extra (borrowed) plus "otc_n" for the checkpoint; extra itself when there is nothing to add,

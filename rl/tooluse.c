@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "rl/step.h"
+#include "rl/toolprompt.h"
 
 typedef struct {
     const char *id;
@@ -51,17 +52,33 @@ int rl_tools_setup(rl_ctx_t *c, const rl_train_state_t *st) {
     return saved ? restore_otc(c, saved) : 0;
 }
 
-int rl_tools_prompt_rows(const rl_config_t *cfg, data_set_t *train, data_set_t *heldout) {
+int rl_tool_prompt_apply(tok_t *tok, data_tpl_t tpl, const char *chat_family, rlc_tool_format_t f, int tools,
+                         const char *where, data_set_t *a, data_set_t *b) {
+    if (!strcmp(where, "template")) {
+        if (!data_template_is_chat(tpl))
+            return rlc_errc(RLC_EINVAL, "tool_prompt_in = template: the prompt template %s is no chat template "
+                                        "(qwen-math-cot is)", data_template_name(tpl));
+        if (chat_family && *chat_family)
+            return rlc_errc(RLC_EINVAL, "tool_prompt_in = template: needs the model's own chat template, not the "
+                                        "built-in %s", chat_family);
+        return rlc_tools_template_vars(tok, f, tools);
+    }
+    if (strcmp(where, "problem")) return rlc_errc(RLC_EINVAL, "tool_prompt_in = '%s': choose problem or template", where);
+    char *pre = rlc_tool_prompt(f, tools);
+    int rc = pre ? 0 : RLC_ENOMEM;
+    if (!rc && a) rc = data_set_prefix_problems(a, pre);
+    if (!rc && b) rc = data_set_prefix_problems(b, pre);
+    free(pre);
+    return rc;
+}
+
+int rl_tools_prompt_rows(rl_ctx_t *c) {
+    const rl_config_t *cfg = c->cfg;
     const rlc_tools_settings_t ts = rl_config_tools(cfg);
     rlc_tools_cfg_t tc;
     int rc = rlc_tools_cfg_from(&ts, &tc);
     if (rc || !tc.tools) return rc;
-    char *pre = rlc_tool_prompt(tc.format, tc.tools);
-    if (!pre) return RLC_ENOMEM;
-    rc = data_set_prefix_problems(train, pre);
-    if (!rc) rc = data_set_prefix_problems(heldout, pre);
-    free(pre);
-    return rc;
+    return rl_tool_prompt_apply(c->tok, c->tpl, NULL, tc.format, tc.tools, cfg->tool_prompt_in, &c->data, &c->eval_data);
 }
 
 int rl_tools_score(rl_ctx_t *c, const group_t *g, const rlc_rollout_t *ro, float *rw, const float *cr, int mine,

@@ -72,6 +72,8 @@ int tok_chat_render_msgs(const tok_t *t, const tok_msg_t *msgs, int n, int add_g
     return rc;
 }
 
+const cJSON *tok_chat_vars(const tok_t *t) { return t->chat_vars; }
+
 int tok_set_chat_vars(tok_t *t, const char *json) {
     cJSON_Delete(t->chat_vars);
     t->chat_vars = NULL;

@@ -81,6 +81,8 @@ int tok_chat_render_json(const tok_t *t, const cJSON *messages, const cJSON *ext
 /* Variables every rendering of the model's template gets (a JSON object as text, e.g.
  * {"enable_thinking": false}); a call's own extra variables win. NULL or "" clears them. */
 int tok_set_chat_vars(tok_t *t, const char *json);
+/* Those variables (borrowed; NULL when none are set). */
+const cJSON *tok_chat_vars(const tok_t *t);
 /* Replace the chat template (Jinja source) and compile it; NULL clears it.
  * Returns 0 even when the interpreter cannot run it (tok_chat_template_status says why). */
 int tok_set_chat_template(tok_t *t, const char *jinja);

@@ -263,20 +263,30 @@ static const char *const TOOL_DEFS[3] = {
     "{\"type\": \"string\"}}, \"required\": [\"query\"]}}}",
 };
 
-/* The enabled tools' definitions, each after `before` (the first after `first`). */
-static void tool_defs(rlc_sbuf_t *b, int tools, int indent, const char *first, const char *before) {
-    int n = 0;
-    for (int k = 0; k < 3; k++) {
+cJSON *rlc_tool_defs(int tools) {
+    cJSON *a = cJSON_CreateArray();
+    for (int k = 0; k < 3 && a; k++) {
         if (!(tools & (1 << k))) continue;
         cJSON *j = cJSON_Parse(TOOL_DEFS[k]);
-        if (!j) {
-            b->failed = 1;
-            return;
+        if (!j || !cJSON_AddItemToArray(a, j)) {
+            cJSON_Delete(j);
+            cJSON_Delete(a);
+            a = NULL;
         }
+    }
+    return a;
+}
+
+/* The enabled tools' definitions, each after `before` (the first after `first`). */
+static void tool_defs(rlc_sbuf_t *b, int tools, int indent, const char *first, const char *before) {
+    cJSON *a = rlc_tool_defs(tools);
+    if (!a) b->failed = 1;
+    int n = 0;
+    for (const cJSON *j = a ? a->child : NULL; j; j = j->next) {
         rlc_sbuf_printf(b, "%s", n++ ? before : first);
         json_value(b, j, indent, 0);
-        cJSON_Delete(j);
     }
+    cJSON_Delete(a);
 }
 
 char *rlc_tool_prompt(rlc_tool_format_t f, int tools) {

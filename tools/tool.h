@@ -97,6 +97,15 @@ char *rlc_tool_render(rlc_tool_format_t f, const char *out, size_t out_len, size
 int rlc_tool_output_spans(rlc_tool_format_t f, const char *text, size_t len, size_t *starts, size_t *ends, int cap);
 /* The prompt-side description of the enabled tools in the format (for templates); malloc'd. */
 char *rlc_tool_prompt(rlc_tool_format_t f, int tools);
+/* The enabled tools' definitions as chat templates take `tools` (OpenAI-style function
+ * schemas, the same rlc_tool_prompt lists); a new array, NULL on allocation failure. */
+cJSON *rlc_tool_defs(int tools);
+/* tool_prompt_in = template: the definitions added to tok's chat-template variables as
+ * `tools` (beside the variables already set), so the model's own template describes them as
+ * it was trained to (Qwen2.5: a system-turn <tools> block; Llama 3.1: "Environment: ipython"
+ * and the schemas in the first user turn). Errors: a format other than hermes or llama3, a
+ * template that does not run or renders the same without tools, `tools` already set. */
+int rlc_tools_template_vars(tok_t *tok, rlc_tool_format_t f, int tools);
 
 /* ---- tools ---- */
 /* calculator.c: exact arithmetic; returns the result text (or an error text) malloc'd. */

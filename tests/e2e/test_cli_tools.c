@@ -107,6 +107,19 @@ static void test_train_with_tools(void **state) {
                   rlc_bin(), fixture("models/qwen2-tiny"), data, run2, common);
     assert_int_equal(rc, 1);
     assert_non_null(strstr(out, "tool_python_mode = 'vm': must be fork or exec"));
+    const char *bad[][2] = {{"--tools python --tool-prompt --tool-prompt-in system", "tool_prompt_in = 'system'"},
+                            {"--tools python --tool-prompt --tool-prompt-in template", "needs tool_format hermes or llama3"},
+                            {"--tools calculator --tool-format hermes --tool-prompt --tool-prompt-in template",
+                             "prompt template raw is no chat template"},
+                            {"--tools calculator --tool-format hermes --tool-prompt --tool-prompt-in template "
+                             "--template qwen-math-cot",
+                             "chat template ignores `tools`"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rc = test_run(out, sizeof out, "%s train --model %s --data %s --run-dir %s %s %s", rlc_bin(),
+                      fixture("models/qwen2-tiny"), data, run2, common, bad[i][0]);
+        assert_int_equal(rc, 1);
+        if (!strstr(out, bad[i][1])) fail_msg("%s: %s", bad[i][0], out);
+    }
     fs_rm_rf(dir);
     free(run2), free(run), free(data), free(dir);
 }
@@ -148,6 +161,21 @@ static int check_tool_answers(const char *records) {
     free(text);
     assert_true(checked > 0);
     return calls;
+}
+
+/* The JSON object in the file at path with key set to v. */
+static void set_json_key(const char *path, const char *key, cJSON *v) {
+    cJSON *o = rlc_json_load_file(path);
+    assert_non_null(o);
+    cJSON_DeleteItemFromObject(o, key);
+    cJSON_AddItemToObject(o, key, v);
+    char *js = cJSON_Print(o);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(js, f);
+    fclose(f);
+    free(js);
+    cJSON_Delete(o);
 }
 
 /* rlc eval / generate --tools: a model warm-started (briefly) on traces that call the python
@@ -208,8 +236,19 @@ static void test_eval_with_tools(void **state) {
     if (rc) fail_msg("generate --tools: %s", out);
     assert_non_null(strstr(out, ", 1 tool call) ==="));
     assert_non_null(strstr(out, "```output\n"));
-    /* bad tool flags: one line, exit 1, before the model loads */
+    /* bad tool and chat flags: one line, exit 1 */
     const char *bad[][2] = {{"--tool-prompt", "give --tools too"},
+                            {"--tools python --tool-prompt-in template", "give --tool-prompt too"},
+                            {"--tools python --tool-prompt --tool-prompt-in system", "choose problem or template"},
+                            {"--tools python --tool-prompt --tool-prompt-in template --template qwen-math-cot",
+                             "needs tool_format hermes or llama3"},
+                            {"--tools calculator --tool-format hermes --tool-prompt --tool-prompt-in template "
+                             "--template qwen-math-cot",
+                             "chat template ignores `tools`"},
+                            {"--tools calculator --tool-format hermes --tool-prompt --tool-prompt-in template --template boxed",
+                             "no chat template"},
+                            {"--chat-vars '[1]'", "must be a JSON object"},
+                            {"--chat-vars '{}' --chat-template chatml", "--chat-vars needs the model's own template"},
                             {"--tools python --max-tool-calls 99", "max_tool_calls = 99"},
                             {"--tools shell", "unknown tool 'shell'"},
                             {"--tools python --tool-format xml", "unknown tool format 'xml'"},
@@ -220,6 +259,21 @@ static void test_eval_with_tools(void **state) {
         assert_int_equal(rc, 1);
         if (!strstr(out, bad[i][1])) fail_msg("%s: %s", bad[i][0], out);
     }
+    /* --tool-prompt-in template with a template that renders tools (Qwen2.5's, put into a
+     * copy of the checkpoint whose context holds its 510-token prompts), beside --chat-vars */
+    char *qk = fs_join(dir, "qwen-template"), *cfgp = fs_join(qk, "tokenizer_config.json"), *jinja = NULL;
+    assert_int_equal(test_run(out, sizeof out, "cp -r %s %s", ck, qk), 0);
+    assert_int_equal(fs_read_all(fixture("tokenizers/real_templates/Qwen-Qwen2.5-7B-Instruct.jinja"), &jinja, &n), 0);
+    char *mc = fs_join(qk, "config.json");
+    set_json_key(cfgp, "chat_template", cJSON_CreateString(jinja));
+    set_json_key(mc, "max_position_embeddings", cJSON_CreateNumber(1024));
+    free(mc);
+    rc = test_run(out, sizeof out,
+                  "%s eval --model %s --data %s --out %s %s --template qwen-math-cot --tools calculator --tool-format "
+                  "hermes --tool-prompt --tool-prompt-in template --chat-vars '{\"custom\": 1}' --max-new-tokens 4",
+                  rlc_bin(), qk, ev, rec, common);
+    if (rc) fail_msg("eval --tool-prompt-in template: %s", out);
+    free(jinja), free(qk), free(cfgp);
     fs_rm_rf(dir);
     free(ck), free(tr), free(ev), free(sft), free(rec), free(sum), free(dir);
 }

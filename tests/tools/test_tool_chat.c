@@ -1,9 +1,10 @@
-/* The llama3 tool format (docs/tools.md): its parsing of JSON calls, <|python_tag|> code and
- * plain answers; its rendering of the ipython turn, checked byte for byte against Llama
- * 3.1's real chat template run by rlc's interpreter; and the engine pausing on a special
- * token that is also an EOS id, run end to end with the real tools on a model built to
- * write a given token sequence (a "bigram" model: no attention or MLP, so each token's
- * embedding alone picks the next token). */
+/* Tools with chat models (docs/tools.md). The llama3 format: its parsing of JSON calls,
+ * <|python_tag|> code and plain answers; its rendering of the ipython turn, checked byte for
+ * byte against Llama 3.1's real chat template run by rlc's interpreter; the engine pausing
+ * on a special token that is also an EOS id, run end to end with the real tools on a model
+ * built to write a given token sequence (a "bigram" model: no attention or MLP, so each
+ * token's embedding alone picks the next token). tool_prompt_in = template: the tools given
+ * to the real Qwen2.5 and Llama 3.1 templates, and the refusals. */
 #include "testutil.h"
 
 #include "core/err.h"
@@ -153,6 +154,78 @@ static void test_matches_real_template(void **s) {
     assert_string_equal(got, want);
     free(ans), free(prompt), free(pre), free(want);
     cJSON_Delete(m2), cJSON_Delete(msgs), cJSON_Delete(ex);
+    tok_free(tok);
+}
+
+static const char *CALC_DEF =
+    "{\"type\": \"function\", \"function\": {\"name\": \"calculator\", \"description\": \"Exact arithmetic: + - * / ^ "
+    "and parentheses on integers and fractions\", \"parameters\": {\"type\": \"object\", \"properties\": "
+    "{\"expression\": {\"type\": \"string\"}}, \"required\": [\"expression\"]}}}";
+
+static tok_t *tok_with_template(const char *tokdir, const char *jinja_name) {
+    tok_t *tok;
+    assert_int_equal(tok_load(&tok, fixture(tokdir)), 0);
+    if (jinja_name) {
+        char rel[256], *jinja;
+        size_t jl;
+        snprintf(rel, sizeof rel, "tokenizers/real_templates/%s", jinja_name);
+        assert_int_equal(fs_read_all(fixture(rel), &jinja, &jl), 0);
+        assert_int_equal(tok_set_chat_template(tok, jinja), 0);
+        free(jinja);
+    }
+    return tok;
+}
+
+static char *render(const tok_t *tok, const char *extra_json) {
+    cJSON *m = cJSON_Parse("[{\"role\": \"system\", \"content\": \"Reason step by step.\"}, {\"role\": \"user\", "
+                           "\"content\": \"What is 6*7?\"}]");
+    cJSON *ex = extra_json ? cJSON_Parse(extra_json) : NULL;
+    char *out = NULL;
+    assert_int_equal(tok_chat_render_json(tok, m, ex, 1, &out), 0);
+    cJSON_Delete(m), cJSON_Delete(ex);
+    return out;
+}
+
+/* tool_prompt_in = template: the prompt equals the template's own rendering with `tools`
+ * (the definitions written out here), the variables already set stay, and the templates or
+ * formats that cannot describe tools are refused. */
+static void test_template_tools(void **s) {
+    (void)s;
+    tok_t *tok = tok_with_template("tokenizers/bpe-qwen", "Qwen-Qwen2.5-7B-Instruct.jinja");
+    char extra[1024];
+    snprintf(extra, sizeof extra, "{\"tools\": [%s]}", CALC_DEF);
+    char *want = render(tok, extra), *plain = render(tok, NULL);
+    assert_string_not_equal(want, plain);
+    assert_int_equal(tok_set_chat_vars(tok, "{\"custom\": 1}"), 0);
+    assert_int_equal(rlc_tools_template_vars(tok, RLC_TOOL_FMT_HERMES, RLC_TOOL_CALCULATOR), 0);
+    char *got = render(tok, NULL);
+    assert_string_equal(got, want);
+    /* Qwen2.5: the tools in the system turn, after its content */
+    assert_non_null(strstr(got, "<|im_start|>system\nReason step by step.\n\n# Tools\n"));
+    assert_non_null(strstr(got, "<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"calculator\""));
+    assert_non_null(cJSON_GetObjectItem(tok_chat_vars(tok), "custom"));
+    /* tools set twice: refused */
+    assert_true(rlc_tools_template_vars(tok, RLC_TOOL_FMT_HERMES, RLC_TOOL_CALCULATOR) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "already sets tools"));
+    free(want), free(plain), free(got);
+    tok_free(tok);
+    /* Llama 3.1 with the llama3 format: its system line and the schemas in the user turn */
+    tok = tok_with_template("tokenizers/bpe-llama3", "meta-llama-Llama-3.1-8B-Instruct.jinja");
+    assert_int_equal(rlc_tools_template_vars(tok, L, RLC_TOOL_CALCULATOR | RLC_TOOL_PYTHON), 0);
+    got = render(tok, NULL);
+    assert_non_null(strstr(got, "<|start_header_id|>system<|end_header_id|>\n\nEnvironment: ipython\n"));
+    assert_non_null(strstr(got, "<|start_header_id|>user<|end_header_id|>\n\nGiven the following functions"));
+    assert_non_null(strstr(got, "\"name\": \"python\""));
+    free(got);
+    /* formats whose calls no chat template describes */
+    assert_true(rlc_tools_template_vars(tok, RLC_TOOL_FMT_CODE, RLC_TOOL_PYTHON) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "hermes or llama3"));
+    tok_free(tok);
+    /* a template that ignores tools (plain ChatML) */
+    tok = tok_with_template("tokenizers/tiny-chatml", NULL);
+    assert_true(rlc_tools_template_vars(tok, RLC_TOOL_FMT_HERMES, RLC_TOOL_CALCULATOR) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "ignores `tools`"));
+    assert_null(tok_chat_vars(tok)); /* nothing set */
     tok_free(tok);
 }
 
@@ -316,6 +389,7 @@ int main(void) {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_render_and_spans),
         cmocka_unit_test(test_matches_real_template),
+        cmocka_unit_test(test_template_tools),
         cmocka_unit_test(test_engine_pauses_on_special_tokens),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
