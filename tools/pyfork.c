@@ -109,12 +109,9 @@ static int read_exact(int fd, char *buf, size_t n, double deadline) {
 
 /* Start a server in s (which has none): 0, or -1 with *why set. */
 static int server_start(rlc_pyfork_t *p, server_t *s, char *why, size_t why_len) {
-    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(s->dir, sizeof s->dir, "%s/rlc-pyfork-XXXXXX", tmp);
     int sv[2] = {-1, -1}, out[2] = {-1, -1};
-    if (!mkdtemp(s->dir)) {
-        s->dir[0] = 0;
-        snprintf(why, why_len, "has no directory (cannot create one under %s)", tmp);
+    if (rlc_tool_mkdtemp("pyfork", s->dir, sizeof s->dir)) {
+        snprintf(why, why_len, "has no directory (%s)", strerror(errno));
         return -1;
     }
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) || pipe2(out, O_CLOEXEC)) {

@@ -233,10 +233,8 @@ char *rlc_sandbox_result_text(char *buf, size_t n, int timed_out, int cut, int s
 
 char *rlc_python_run(const char *python, const char *code, double timeout_s, size_t max_out, rlc_tool_status_t *st) {
     *st = RLC_TOOL_ERROR;
-    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char dir[512], file[600];
-    snprintf(dir, sizeof dir, "%s/rlc-tool-XXXXXX", tmp);
-    if (!mkdtemp(dir)) return rlc_strdup("error: cannot create the sandbox directory");
+    if (rlc_tool_mkdtemp("tool", dir, sizeof dir)) return rlc_strdup("error: cannot create the sandbox directory");
     snprintf(file, sizeof file, "%s/main.py", dir);
     FILE *f = fopen(file, "w");
     int ok = f && fputs(code, f) >= 0;

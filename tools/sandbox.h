@@ -30,3 +30,8 @@ char *rlc_sandbox_result_text(char *buf, size_t n, int timed_out, int cut, int s
 extern const unsigned char rlc_pyfork_server_py[];
 /* Remove a directory tree (what a call wrote). */
 void rlc_sandbox_rmdir(const char *dir);
+/* workdir.c: a fresh directory $TMPDIR/rlc-<kind>-<pid>-XXXXXX into dir: 0, or -1 (dir ""). */
+int rlc_tool_mkdtemp(const char *kind, char *dir, size_t cap);
+/* Remove the rlc-tool-* / rlc-pyfork-* directories of $TMPDIR whose owner process is gone,
+ * that belong to this user and were not modified for min_age_s seconds; returns how many. */
+int rlc_tool_sweep_stale(double min_age_s);

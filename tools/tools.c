@@ -14,6 +14,7 @@
 
 #include "net/http.h"
 #include "tools/pyfork.h"
+#include "tools/sandbox.h"
 #include "tools/tool.h"
 
 struct rlc_tools {
@@ -26,6 +27,9 @@ struct rlc_tools {
     pthread_mutex_t mu;
     rlc_tools_stats_t st;
 };
+
+/* Two hours: longer than any call may run (tool_timeout_s <= 3600). */
+static void sweep_stale(void) { rlc_tool_sweep_stale(7200); }
 
 int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg) {
     *out = NULL;
@@ -43,6 +47,8 @@ int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg) {
             free(t);
             return rlc_errc(RLC_EINVAL, "the python tool: no interpreter runs as '%s'", cfg->python ? cfg->python : "python3");
         }
+        static pthread_once_t swept = PTHREAD_ONCE_INIT; /* what killed runs left, once per process */
+        pthread_once(&swept, sweep_stale);
         if (!cfg->python_exec) t->pyfork = rlc_pyfork_create(t->python, cfg->python_preload, cfg->workers);
     }
     if (cfg->http_url) t->http_url = strdup(cfg->http_url);

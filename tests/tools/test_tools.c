@@ -2,8 +2,11 @@
  * the calculator's exact values and its refusals; the python sandbox against an infinite
  * loop, a fork bomb, a memory hog, huge output, writing outside its directory and a network
  * connection (each contained, reported as the tool's error text, within the timeout); the
- * batch runner's concurrency; OTC shaping values and n carried across steps. */
+ * batch runner's concurrency; OTC shaping values and n carried across steps; the removal of the
+ * directories killed runs left. */
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -15,6 +18,7 @@
 #include "rl/algo.h"
 #include "rl/step.h"
 #include "testutil.h"
+#include "tools/sandbox.h"
 #include "tools/tool.h"
 
 static double now_s(void) {
@@ -359,6 +363,49 @@ static void test_fork_server_fallback(void **state) {
     free(real);
 }
 
+/* What killed runs left: only the directories whose owner is gone and that are old go. */
+static void test_sweep_stale(void **state) {
+    (void)state;
+    char *root = test_tmpdir(), *old_tmp = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+    setenv("TMPDIR", root, 1);
+    pid_t dead = fork();
+    if (!dead) _exit(0);
+    waitpid(dead, NULL, 0);
+    char made[512];
+    assert_int_equal(rlc_tool_mkdtemp("pyfork", made, sizeof made), 0); /* this process's own */
+    char names[5][600];
+    snprintf(names[0], 600, "%s/rlc-pyfork-%ld-abc123", root, (long)dead);    /* gone, old: removed */
+    snprintf(names[1], 600, "%s/rlc-tool-%ld-xyz789", root, (long)dead);      /* gone, old: removed */
+    snprintf(names[2], 600, "%s/rlc-tool-%ld-young1", root, (long)dead);      /* gone, recent: kept */
+    snprintf(names[3], 600, "%s/rlc-tool-%ld-alive1", root, (long)getppid()); /* owner runs: kept */
+    snprintf(names[4], 600, "%s/rlc-other-%ld-abc123", root, (long)dead);     /* not ours: kept */
+    struct timespec old_t[2] = {{.tv_sec = time(NULL) - 3 * 3600}, {.tv_sec = time(NULL) - 3 * 3600}};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(mkdir(names[i], 0700), 0);
+        char f[700];
+        snprintf(f, sizeof f, "%s/main.py", names[i]);
+        FILE *fp = fopen(f, "w");
+        fputs("print(1)\n", fp);
+        fclose(fp);
+        if (i != 2) assert_int_equal(utimensat(AT_FDCWD, names[i], old_t, 0), 0);
+    }
+    assert_int_equal(utimensat(AT_FDCWD, made, old_t, 0), 0);
+    assert_int_equal(rlc_tool_sweep_stale(7200), 2);
+    struct stat st;
+    assert_int_not_equal(stat(names[0], &st), 0);
+    assert_int_not_equal(stat(names[1], &st), 0);
+    for (int i = 2; i < 5; i++) assert_int_equal(stat(names[i], &st), 0);
+    assert_int_equal(stat(made, &st), 0);
+    assert_non_null(strstr(made, "/rlc-pyfork-"));
+    if (old_tmp) setenv("TMPDIR", old_tmp, 1);
+    else unsetenv("TMPDIR");
+    free(old_tmp);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+    assert_int_equal(system(cmd), 0);
+    free(root);
+}
+
 /* A step's calls run concurrently: 6 calls of 0.6 s on 6 workers take about 0.6 s, not 3.6. */
 static void test_batch(void **state) {
     (void)state;
@@ -469,7 +516,7 @@ int main(void) {
         cmocka_unit_test(test_sandbox_fork), cmocka_unit_test(test_sandbox_exec),
         cmocka_unit_test(test_fork_server),  cmocka_unit_test(test_fork_server_fallback),
         cmocka_unit_test(test_batch),        cmocka_unit_test(test_otc),
-        cmocka_unit_test(test_otc_state),
+        cmocka_unit_test(test_otc_state),    cmocka_unit_test(test_sweep_stale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
