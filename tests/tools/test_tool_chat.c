@@ -233,7 +233,7 @@ static void test_template_tools(void **s) {
  * unit vector of its own, and the LM head's row of a's successor reads it (a token has one
  * successor in all chains). Other tokens have a zero embedding. No attention or MLP: every
  * layer's weights are zero, so the residual stream is the embedding. */
-static rlc_model_t *bigram_model(const int32_t *const *chains, const int *lens, int n_chains) {
+static rlc_model_t *bigram_model(const int32_t *const *chains, const int *lens, int n_chains, float scale) {
     const char *cfg = "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"hidden_size\": 64, "
                       "\"intermediate_size\": 64, \"num_hidden_layers\": 1, \"num_attention_heads\": 4, "
                       "\"num_key_value_heads\": 2, \"head_dim\": 16, \"vocab_size\": 1811, \"rms_norm_eps\": 1e-5, "
@@ -255,9 +255,9 @@ static rlc_model_t *bigram_model(const int32_t *const *chains, const int *lens, 
                 slot_of[a] = next++;
                 emb[(size_t)a * D + slot_of[a]] = 1;
             } else {
-                assert_true(head[(size_t)b * D + slot_of[a]] == 1); /* the same successor */
+                assert_true(head[(size_t)b * D + slot_of[a]] == scale); /* the same successor */
             }
-            head[(size_t)b * D + slot_of[a]] = 1;
+            head[(size_t)b * D + slot_of[a]] = scale;
         }
     assert_int_equal(rlc_model_set_param(m, rlc_model_param(m, "model.embed_tokens.weight"), emb), 0);
     assert_int_equal(rlc_model_set_param(m, rlc_model_param(m, "lm_head.weight"), head), 0);
@@ -304,7 +304,7 @@ static void test_engine_pauses_on_special_tokens(void **s) {
     chain1[2 + nc] = 1808;
     const int32_t *chains[] = {chain1, chain2, chain3};
     int lens[] = {nc + 3, 4, 2};
-    rlc_model_t *m = bigram_model(chains, lens, 3);
+    rlc_model_t *m = bigram_model(chains, lens, 3, 1.0f);
     rlc_tools_cfg_t tc;
     rlc_tools_cfg_default(&tc);
     tc.tools = RLC_TOOL_CALCULATOR | RLC_TOOL_PYTHON;
@@ -374,6 +374,67 @@ static void test_engine_pauses_on_special_tokens(void **s) {
     tok_free(tok);
 }
 
+/* rlc train and rlc eval with --tool-format llama3: a saved bigram model that calls the
+ * python tool with <|python_tag|> after every problem, then answers; its logits are sharp
+ * (scale 4), so sampling at T = 1 writes that sequence. Every sample makes one call, the
+ * trainer's samples show the ipython turn, and the run finishes with finite losses. */
+static void test_train_llama3(void **s) {
+    (void)s;
+    tok_t *tok;
+    assert_int_equal(tok_load(&tok, fixture("tokenizers/bpe-llama3")), 0);
+    int nc, na;
+    int32_t *code = encode(tok, "print(6*7)", &nc), *ans = encode(tok, "The answer is \\boxed{42}.", &na);
+    int32_t chain1[16] = {13, 1810}, chain2[16] = {198};
+    memcpy(chain1 + 2, code, (size_t)nc * sizeof *code);
+    chain1[2 + nc] = 1808;
+    memcpy(chain2 + 1, ans, (size_t)na * sizeof *ans);
+    chain2[1 + na] = 1809;
+    const int32_t *chains[] = {chain1, chain2};
+    int lens[] = {nc + 3, na + 2};
+    rlc_model_t *m = bigram_model(chains, lens, 2, 4.0f);
+    char *dir = test_tmpdir(), model[600], data[600], run[600], rec[600], out[16384];
+    snprintf(model, sizeof model, "%s/model", dir);
+    snprintf(data, sizeof data, "%s/data.jsonl", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    snprintf(rec, sizeof rec, "%s/rec.jsonl", dir);
+    assert_int_equal(rlc_model_save(m, model, "float32"), 0);
+    assert_int_equal(rlc_model_copy_tokenizer_files(fixture("tokenizers/bpe-llama3"), model), 0);
+    test_write_sum_problems(data, 4); /* "Compute a + b.": every prompt ends with "." (13) */
+    int rc = test_run(out, sizeof out,
+                      "%s train --model %s --data %s --run-dir %s --template raw --group-size 2 --prompts-per-step 2 "
+                      "--micro-batch 4 --max-new-tokens 48 --threads 2 --seed 1 --kl-coef 0 --total-steps 2 --tools "
+                      "python --tool-format llama3 --max-tool-calls 2",
+                      rlc_bin(), model, data, run);
+    if (rc) fail_msg("rlc train --tool-format llama3: %s", out);
+    char path[700], *text = NULL;
+    size_t n;
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run);
+    assert_int_equal(fs_read_all(path, &text, &n), 0);
+    assert_non_null(strstr(text, "\"tool_calls_mean\":1,"));
+    assert_null(strstr(text, "nan"));
+    free(text);
+    snprintf(path, sizeof path, "%s/samples.jsonl", run);
+    assert_int_equal(fs_read_all(path, &text, &n), 0);
+    assert_non_null(strstr(text, "<|python_tag|>print(6*7)<|eom_id|><|start_header_id|>ipython<|end_header_id|>"
+                                 "\\n\\n\\\"42\\\"<|eot_id|>"));
+    free(text);
+    rc = test_run(out, sizeof out,
+                  "%s eval --model %s --data %s --out %s --template raw --temperature 0 --max-new-tokens 48 "
+                  "--threads 2 --tools python --tool-format llama3",
+                  rlc_bin(), model, data, rec);
+    if (rc) fail_msg("rlc eval --tool-format llama3: %s", out);
+    snprintf(path, sizeof path, "%s.summary.json", rec);
+    cJSON *sum = rlc_json_load_file(path);
+    assert_non_null(sum);
+    assert_true(cJSON_GetObjectItem(sum, "tool_calls_mean")->valuedouble == 1.0);
+    cJSON_Delete(sum);
+    snprintf(out, sizeof out, "rm -rf %s", dir);
+    assert_int_equal(system(out), 0);
+    free(dir), free(code), free(ans);
+    rlc_model_free(m);
+    tok_free(tok);
+}
+
 static int setup(void **s) {
     (void)s;
     return rlc_backend_create(&be, "cpu", 0, 2);
@@ -391,6 +452,7 @@ int main(void) {
         cmocka_unit_test(test_matches_real_template),
         cmocka_unit_test(test_template_tools),
         cmocka_unit_test(test_engine_pauses_on_special_tokens),
+        cmocka_unit_test(test_train_llama3),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
