@@ -146,7 +146,7 @@ void cli_sample_args_default(cli_sample_args_t *a) {
 
 int cli_sample_opts(cli_opt_t *o, cli_sample_args_t *a) {
     const cli_opt_t rows[CLI_SAMPLE_NOPTS] = {
-        {"--profile", OPT_STR, &a->profile, "auto, math500, aime, gsm8k or custom", 0, 0},
+        {"--profile", OPT_STR, &a->profile, "auto, math500, aime, gsm8k, verl or custom", 0, 0},
         {"--prompt-key", OPT_STR, &a->prompt_key, "field holding the problem (custom)", 0, 0},
         {"--answer-key", OPT_STR, &a->answer_key, "field holding the gold answer (custom)", 0, 0},
         {"--template", OPT_STR, &a->tpl_name, "qwen-math-cot, boxed, r1, dapo or raw", 0, 0},

@@ -24,15 +24,16 @@ static const profile_t PROFILES[] = {
     {"math500", {"problem"}, {"answer"}, {"unique_id", "id"}, {"solution"}},
     {"aime", {"problem", "Problem"}, {"answer", "Answer"}, {"id", "ID"}, {"solution", "Solution"}},
     {"gsm8k", {"question"}, {"answer"}, {"id"}, {NULL}},
+    {"verl", {"prompt"}, {"reward_model.ground_truth"}, {"extra_info.index", "id"}, {NULL}},
     {"custom", {NULL}, {NULL}, {"id"}, {NULL}},
     {"auto",
      {"problem", "Problem", "question", "prompt"},
-     {"answer", "Answer", "final_answer"},
+     {"answer", "Answer", "final_answer", "reward_model.ground_truth"},
      {"unique_id", "id", "ID"},
      {"solution", "Solution"}},
 };
 
-const char *const data_profiles[] = {"math500", "aime", "gsm8k", "custom", "auto", NULL};
+const char *const data_profiles[] = {"math500", "aime", "gsm8k", "verl", "custom", "auto", NULL};
 
 static const profile_t *find_profile(const char *name) {
     for (size_t i = 0; i < sizeof PROFILES / sizeof PROFILES[0]; i++)
@@ -40,15 +41,31 @@ static const profile_t *find_profile(const char *name) {
     return NULL;
 }
 
+/* obj's value at key: the key itself, or else a dotted path through nested objects. */
+static const cJSON *lookup(const cJSON *obj, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (v || !strchr(key, '.')) return v;
+    char part[256];
+    for (const char *p = key; obj && *p;) {
+        size_t n = strcspn(p, ".");
+        if (!n || n >= sizeof part) return NULL;
+        memcpy(part, p, n);
+        part[n] = 0;
+        obj = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, part) : NULL;
+        p += n + (p[n] == '.');
+    }
+    return obj;
+}
+
 /* First key of `keys` present in obj (or the override when given). */
 static const cJSON *field(const cJSON *obj, const char *override, const char *const *keys, int nkeys,
                           const char **which) {
     if (override) {
         *which = override;
-        return cJSON_GetObjectItemCaseSensitive(obj, override);
+        return lookup(obj, override);
     }
     for (int i = 0; i < nkeys && keys[i]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, keys[i]);
+        const cJSON *v = lookup(obj, keys[i]);
         if (v && !cJSON_IsNull(v)) {
             *which = keys[i];
             return v;
@@ -85,6 +102,7 @@ void data_row_free(data_row_t *r) {
     free(r->answer);
     free(r->solution);
     cJSON_Delete(r->meta);
+    cJSON_Delete(r->messages);
     memset(r, 0, sizeof *r);
 }
 
@@ -112,6 +130,22 @@ int data_set_add(data_set_t *ds, const char *id, const char *problem, const char
     return 0;
 }
 
+const char *data_messages_check(const cJSON *arr, const char **why) {
+    const char *last = NULL;
+    *why = "not a non-empty array of messages";
+    if (!cJSON_IsArray(arr) || !arr->child) return NULL;
+    for (const cJSON *m = arr->child; m; m = m->next) {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role"), *c = cJSON_GetObjectItemCaseSensitive(m, "content");
+        if (!cJSON_IsObject(m) || !cJSON_IsString(role) || !cJSON_IsString(c)) {
+            *why = "a message is not {\"role\": string, \"content\": string}";
+            return NULL;
+        }
+        if (!strcmp(role->valuestring, "user")) last = c->valuestring;
+    }
+    *why = last && last[0] ? NULL : "no user message with text";
+    return *why ? NULL : last;
+}
+
 /* One JSON object -> a row. Returns 0, 1 (malformed: message set), or a negative error. */
 static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_opts_t *o, const char *path,
                          const char *base, long line, data_set_t *ds) {
@@ -120,7 +154,12 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
     const cJSON *av = field(obj, o->answer_key, pf->answer, 4, &ak);
     const cJSON *iv = field(obj, o->id_key, pf->id, 4, &ik);
     const cJSON *sv = field(obj, o->solution_key, pf->solution, 3, &sk);
-    if (!pv || !cJSON_IsString(pv) || !pv->valuestring[0]) {
+    const char *problem = pv && cJSON_IsString(pv) ? pv->valuestring : NULL, *why = NULL;
+    if (cJSON_IsArray(pv) && !(problem = data_messages_check(pv, &why))) {
+        rlc_errc(RLC_EFMT, "%s:%ld: chat prompt in field '%s': %s", path, line, pk, why);
+        return 1;
+    }
+    if (!problem || !problem[0]) {
         rlc_errc(RLC_EFMT, "%s:%ld: %s text field '%s' (profile %s)", path, line, pv ? "non-text or empty" : "missing",
                  pk, pf->name);
         return 1;
@@ -169,8 +208,10 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
         cJSON_DeleteItemFromObjectCaseSensitive(meta, pk);
         if (sv) cJSON_DeleteItemFromObjectCaseSensitive(meta, sk);
         cJSON_DeleteItemFromObjectCaseSensitive(meta, ak);
-        rc = data_set_add(ds, id, pv->valuestring, ans, sol, meta);
+        rc = data_set_add(ds, id, problem, ans, sol, meta);
         if (!rc) ds->rows[ds->n - 1].line = line;
+        if (!rc && cJSON_IsArray(pv) && !(ds->rows[ds->n - 1].messages = cJSON_Duplicate(pv, 1)))
+            rc = rlc_errc(RLC_ENOMEM, "out of memory loading %s", path);
     }
     cJSON_Delete(meta);
     free(id), free(ans), free(sol);
@@ -184,7 +225,8 @@ int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *
     if (n_skipped) *n_skipped = 0;
     const char *pname = o->profile ? o->profile : "auto";
     const profile_t *pf = find_profile(pname);
-    if (!pf) return rlc_errc(RLC_EINVAL, "unknown dataset profile '%s' (math500, aime, gsm8k, custom, auto)", pname);
+    if (!pf)
+        return rlc_errc(RLC_EINVAL, "unknown dataset profile '%s' (math500, aime, gsm8k, verl, custom, auto)", pname);
     if (!strcmp(pname, "custom") && (!o->prompt_key || !o->answer_key))
         return rlc_errc(RLC_EINVAL, "profile custom needs --prompt-key and --answer-key");
     rlc_jsonl_t r;
@@ -242,18 +284,33 @@ static uint64_t fnv1a(const char *s) {
     return h;
 }
 
+/* pre + "\n\n" + text, malloc'd. */
+static char *prefixed(const char *pre, const char *text) {
+    size_t lp = strlen(pre), lq = strlen(text);
+    char *q = rlc_malloc(lp + lq + 3);
+    if (!q) return NULL;
+    memcpy(q, pre, lp);
+    memcpy(q + lp, "\n\n", 2);
+    memcpy(q + lp + 2, text, lq + 1);
+    return q;
+}
+
 int data_set_prefix_problems(data_set_t *ds, const char *pre) {
-    size_t lp = strlen(pre);
     for (int i = 0; i < ds->n; i++) {
         data_row_t *r = &ds->rows[i];
-        size_t lq = strlen(r->problem);
-        char *q = rlc_malloc(lp + lq + 3);
+        char *q = prefixed(pre, r->problem);
         if (!q) return RLC_ENOMEM;
-        memcpy(q, pre, lp);
-        memcpy(q + lp, "\n\n", 2);
-        memcpy(q + lp + 2, r->problem, lq + 1);
         free(r->problem);
         r->problem = q;
+        cJSON *m = r->messages ? r->messages->child : NULL; /* the first user turn of a chat prompt */
+        while (m && strcmp(cJSON_GetObjectItemCaseSensitive(m, "role")->valuestring, "user")) m = m->next;
+        if (!m) continue;
+        char *c = prefixed(pre, cJSON_GetObjectItemCaseSensitive(m, "content")->valuestring);
+        if (!c || !cJSON_ReplaceItemInObjectCaseSensitive(m, "content", cJSON_CreateString(c))) {
+            free(c);
+            return RLC_ENOMEM;
+        }
+        free(c);
     }
     return 0;
 }
@@ -304,7 +361,8 @@ int data_set_write_jsonl(const data_set_t *ds, const char *path) {
             break;
         }
         cJSON_AddStringToObject(o, "id", r->id);
-        cJSON_AddStringToObject(o, "problem", r->problem);
+        if (r->messages) cJSON_AddItemToObject(o, "prompt", cJSON_Duplicate(r->messages, 1));
+        else cJSON_AddStringToObject(o, "problem", r->problem);
         cJSON_AddStringToObject(o, "answer", r->answer);
         if (r->solution) cJSON_AddStringToObject(o, "solution", r->solution);
         for (const cJSON *c = r->meta ? r->meta->child : NULL; c; c = c->next)

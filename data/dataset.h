@@ -14,7 +14,10 @@ typedef struct {
 
 typedef struct {
     char *id;       /* stable: the profile's id field, else "<file basename>:<line>" */
-    char *problem;  /* question text */
+    char *problem;  /* question text (a chat prompt's: its last user message) */
+    /* The prompt as chat messages, when the data gives it so (verl's "prompt": [{"role",
+     * "content"}, ...]): rendered with the chat template as they are; else NULL. Owned. */
+    cJSON *messages;
     char *answer;   /* gold answer (GSM8K: the text after "####", commas removed) */
     char *solution; /* reference solution or NULL */
     cJSON *meta;    /* owned; always holds "id" and "answer", plus "subject", "level", task fields */
@@ -40,13 +43,19 @@ typedef struct {
     long limit;               /* keep at most this many rows (0 = all) */
 } data_load_opts_t;
 
-/* Load a JSONL file. Malformed lines (bad JSON, not an object, missing or non-text
- * problem/answer) are reported as "<path>:<line>: ..." (LOG_WARN) and skipped, counted in
+/* Load a JSONL file. A field name may be a dotted path into nested objects
+ * ("reward_model.ground_truth"); the prompt field may hold text or chat messages. Malformed
+ * lines (bad JSON, not an object, missing or non-text problem/answer, messages without a
+ * user turn) are reported as "<path>:<line>: ..." (LOG_WARN) and skipped, counted in
  * *n_skipped (may be NULL), or fatal when o->strict. A file with no usable row is an error. */
 int data_load_jsonl(const char *path, const data_load_opts_t *o, data_set_t *out, long *n_skipped);
 
 /* Names of the built-in profiles, NULL-terminated. */
 extern const char *const data_profiles[];
+/* Chat messages from JSON: a non-empty array of {"role": string, "content": string} objects
+ * with at least one user turn. Returns the content of the last user message (borrowed from
+ * arr), or NULL with why set (a short reason). */
+const char *data_messages_check(const cJSON *arr, const char **why);
 
 /* Append a row (takes copies of the strings; meta is deep-copied, may be NULL). */
 int data_set_add(data_set_t *ds, const char *id, const char *problem, const char *answer, const char *solution,
@@ -55,10 +64,11 @@ int data_set_add(data_set_t *ds, const char *id, const char *problem, const char
 void data_row_free(data_row_t *r);
 /* Drop rows whose problem text also occurs in `other` (held-out sets that must be unseen). */
 int data_set_exclude(data_set_t *ds, const data_set_t *other, long *removed);
-/* Put `pre` and a blank line before every row's problem (a tool description, say); before
- * the rows are encoded. */
+/* Put `pre` and a blank line before every row's problem (a tool description, say), and
+ * before the first user message of a chat prompt; before the rows are encoded. */
 int data_set_prefix_problems(data_set_t *ds, const char *pre);
-/* Write rows as JSONL {"id","problem","answer","solution", ...meta}; atomic. */
+/* Write rows as JSONL {"id","problem","answer","solution", ...meta} (a chat prompt as
+ * "prompt": its messages, instead of "problem"); atomic. */
 int data_set_write_jsonl(const data_set_t *ds, const char *path);
 void data_set_free(data_set_t *ds);
 

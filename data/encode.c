@@ -25,13 +25,32 @@ int data_encode_problem(const tok_t *tok, data_tpl_t tpl, const char *chat_famil
     return rc;
 }
 
+int data_encode_row(const tok_t *tok, data_tpl_t tpl, const char *chat_family, const data_row_t *row, int32_t **ids,
+                    int *n, const char **format) {
+    if (!row->messages) return data_encode_problem(tok, tpl, chat_family, row->problem, ids, n, format);
+    data_prompt_t dp;
+    int rc = data_prompt_build(tpl, row->problem, &dp); /* for its answer format */
+    if (rc) return rc;
+    if (format) *format = dp.format;
+    data_prompt_free(&dp);
+    int k = cJSON_GetArraySize(row->messages), i = 0;
+    tok_msg_t *msgs = rlc_malloc(sizeof *msgs * (size_t)(k ? k : 1));
+    if (!msgs) return RLC_ENOMEM;
+    for (const cJSON *m = row->messages->child; m; m = m->next, i++)
+        msgs[i] = (tok_msg_t){cJSON_GetObjectItemCaseSensitive(m, "role")->valuestring,
+                              cJSON_GetObjectItemCaseSensitive(m, "content")->valuestring};
+    rc = tok_chat_encode(tok, msgs, k, 1, chat_family, ids, n);
+    free(msgs);
+    return rc;
+}
+
 /* The reason row r is bad (into why), or 0 with its ids stored. */
 static int encode_row(const tok_t *tok, data_tpl_t tpl, const char *family, long max_len, const char *limit,
                       data_row_t *r, char *why, size_t cap) {
     int32_t *ids = NULL;
     int n = 0;
     const char *fmt = NULL;
-    int rc = data_encode_problem(tok, tpl, family, r->problem, &ids, &n, &fmt);
+    int rc = data_encode_row(tok, tpl, family, r, &ids, &n, &fmt);
     if (rc == RLC_ENOMEM) return rc;
     if (rc) {
         snprintf(why, cap, "%s", rlc_errmsg());

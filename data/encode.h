@@ -10,6 +10,11 @@
 /* *ids malloc'd (*n tokens); *format (may be NULL) receives the template's answer format. */
 int data_encode_problem(const tok_t *tok, data_tpl_t tpl, const char *chat_family, const char *problem, int32_t **ids,
                         int *n, const char **format);
+/* A row's prompt: its chat messages when it has them (rendered with the chat template as they
+ * are, with the generation prompt; tpl gives only the answer format), else its problem
+ * through tpl as above. */
+int data_encode_row(const tok_t *tok, data_tpl_t tpl, const char *chat_family, const data_row_t *row, int32_t **ids,
+                    int *n, const char **format);
 
 /* How skipped rows are reported, one policy for every reader: data_bad_row warns
  * "<where: reason>; row skipped" for the first few and counts every one; data_bad_total

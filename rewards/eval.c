@@ -65,7 +65,7 @@ int rlc_eval_run(gen_engine_t *e, const tok_t *tok, const data_set_t *ds, const 
         int32_t *ids = row->prompt_ids; /* encoded up front (data_encode_all), else now */
         int nid = row->n_prompt_ids;
         formats[i] = row->format;
-        if (!ids) rc = data_encode_problem(tok, o->tpl, o->chat_family, row->problem, &ids, &nid, &formats[i]);
+        if (!ids) rc = data_encode_row(tok, o->tpl, o->chat_family, row, &ids, &nid, &formats[i]);
         if (!rc) {
             gp.seed = o->seed * 1000003ull + o->first_index + (uint64_t)i;
             reqs[i] = gen_submit(e, ids, nid, &gp, NULL);

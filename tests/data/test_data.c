@@ -1,9 +1,10 @@
 /* data/ tests: profiles over the committed fixtures (MATH-style, both AIME spellings, GSM8K,
- * custom keys), malformed-line reporting, the shuffling/sharding iterator and exact resume,
+ * verl's chat-message layout, custom and dotted keys), malformed-line reporting, the shuffling/sharding iterator and exact resume,
  * templates, and the synthetic tasks checked against independent computations. */
 #include "core/err.h"
 #include "core/log.h"
 #include "data/dataset.h"
+#include "data/encode.h"
 #include "data/synth.h"
 #include "data/template.h"
 #include "testutil.h"
@@ -98,6 +99,91 @@ static void test_malformed(void **state) {
     assert_true(data_load_jsonl(fixture("math/malformed.jsonl"), &o, &ds, &skipped) < 0);
     assert_non_null(strstr(rlc_errmsg(), "malformed.jsonl:2"));
     assert_null(ds.rows);
+}
+
+/* verl's layout (its parquet files exported as JSONL): the prompt as chat messages, the
+ * gold answer at reward_model.ground_truth, the id at extra_info.index. */
+static void test_verl_messages(void **state) {
+    (void)state;
+    data_set_t ds;
+    long skipped = 0;
+    const char *profiles[] = {"verl", "auto"};
+    for (int k = 0; k < 2; k++) {
+        data_load_opts_t o = {.profile = profiles[k]};
+        assert_int_equal(data_load_jsonl(fixture("math/verl_sample.jsonl"), &o, &ds, &skipped), 0);
+        assert_int_equal(ds.n, 3);
+        assert_int_equal(skipped, 4); /* no user turn, a message without content, no messages, no answer */
+        assert_string_equal(ds.rows[0].answer, "72");
+        assert_int_equal(cJSON_GetArraySize(ds.rows[0].messages), 1);
+        assert_non_null(strstr(ds.rows[0].problem, "Natalia sold clips"));
+        assert_string_equal(ds.rows[1].answer, "\\frac{5}{6}");
+        assert_string_equal(ds.rows[2].answer, "6");
+        assert_string_equal(ds.rows[2].problem, "And 3 + 3?"); /* the last user turn */
+        assert_int_equal(cJSON_GetArraySize(ds.rows[2].messages), 4);
+        assert_null(cJSON_GetObjectItem(ds.rows[0].meta, "prompt")); /* the messages live in the row */
+        assert_string_equal(meta_str(&ds.rows[0], "data_source"), "openai/gsm8k");
+        if (k == 0) assert_string_equal(ds.rows[1].id, "1"); /* extra_info.index */
+        if (k == 1) assert_non_null(strstr(ds.rows[1].id, "verl_sample.jsonl:2"));
+        data_set_free(&ds);
+    }
+    /* dotted keys in custom profiles too; a missing path is a missing field */
+    data_load_opts_t c = {.profile = "custom", .prompt_key = "prompt", .answer_key = "reward_model.ground_truth"};
+    assert_int_equal(data_load_jsonl(fixture("math/verl_sample.jsonl"), &c, &ds, &skipped), 0);
+    assert_int_equal(ds.n, 3);
+    data_set_free(&ds);
+    c.answer_key = "reward_model.truth";
+    assert_true(data_load_jsonl(fixture("math/verl_sample.jsonl"), &c, &ds, &skipped) < 0);
+    c.answer_key = "reward_model.ground_truth";
+    c.strict = 1;
+    assert_true(data_load_jsonl(fixture("math/verl_sample.jsonl"), &c, &ds, &skipped) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "verl_sample.jsonl:3: chat prompt in field 'prompt': no user message"));
+    /* a tool description goes before the first user turn; rows are written back as messages */
+    data_load_opts_t o = {.profile = "verl"};
+    assert_int_equal(data_load_jsonl(fixture("math/verl_sample.jsonl"), &o, &ds, &skipped), 0);
+    assert_int_equal(data_set_prefix_problems(&ds, "TOOLS"), 0);
+    const cJSON *m2 = ds.rows[2].messages;
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(m2, 1), "content")->valuestring, "TOOLS\n\nWhat is 2 + 2?");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(m2, 3), "content")->valuestring, "And 3 + 3?");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(m2, 0), "content")->valuestring, "Hello.");
+    char *dir = test_tmpdir(), path[600];
+    snprintf(path, sizeof path, "%s/w.jsonl", dir);
+    assert_int_equal(data_set_write_jsonl(&ds, path), 0);
+    data_set_t back;
+    data_load_opts_t a = {.profile = "auto"};
+    assert_int_equal(data_load_jsonl(path, &a, &back, &skipped), 0);
+    assert_int_equal(back.n, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_true(cJSON_Compare(back.rows[i].messages, ds.rows[i].messages, 1));
+        assert_string_equal(back.rows[i].answer, ds.rows[i].answer);
+        assert_string_equal(back.rows[i].id, ds.rows[i].id);
+    }
+    /* encoded: the messages through the chat template, as they are; a text row as before */
+    tok_t *tok;
+    assert_int_equal(tok_load(&tok, fixture("tokenizers/tiny-chatml")), 0);
+    int32_t *ids, *want;
+    int n, nw;
+    const char *fmt = NULL;
+    assert_int_equal(data_encode_row(tok, DATA_TPL_BOXED, NULL, &ds.rows[2], &ids, &n, &fmt), 0);
+    assert_string_equal(fmt, "boxed");
+    tok_msg_t msgs[4] = {{"assistant", "Hello."}, {"user", "TOOLS\n\nWhat is 2 + 2?"}, {"assistant", "4"},
+                         {"user", "And 3 + 3?"}};
+    assert_int_equal(tok_chat_encode(tok, msgs, 4, 1, NULL, &want, &nw), 0);
+    assert_int_equal(n, nw);
+    assert_memory_equal(ids, want, (size_t)n * sizeof *ids);
+    free(ids), free(want);
+    cJSON_Delete(ds.rows[2].messages);
+    ds.rows[2].messages = NULL;
+    assert_int_equal(data_encode_row(tok, DATA_TPL_QWEN_MATH_COT, NULL, &ds.rows[2], &ids, &n, &fmt), 0);
+    assert_int_equal(data_encode_problem(tok, DATA_TPL_QWEN_MATH_COT, NULL, ds.rows[2].problem, &want, &nw, NULL), 0);
+    assert_int_equal(n, nw);
+    assert_memory_equal(ids, want, (size_t)n * sizeof *ids);
+    free(ids), free(want);
+    tok_free(tok);
+    data_set_free(&back);
+    data_set_free(&ds);
+    remove(path);
+    rmdir(dir);
+    free(dir);
 }
 
 static void test_iterator(void **state) {
@@ -421,7 +507,7 @@ static void test_countdown(void **state) {
 int main(void) {
     rlc_log_set_level(RLC_LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_profiles),  cmocka_unit_test(test_malformed), cmocka_unit_test(test_iterator),
+        cmocka_unit_test(test_profiles),  cmocka_unit_test(test_malformed), cmocka_unit_test(test_verl_messages), cmocka_unit_test(test_iterator),
         cmocka_unit_test(test_exclude_and_write), cmocka_unit_test(test_templates), cmocka_unit_test(test_arith),
         cmocka_unit_test(test_countdown), cmocka_unit_test(test_arith_columns),
     };
