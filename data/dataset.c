@@ -16,7 +16,7 @@
 
 typedef struct {
     const char *name;
-    const char *prompt[5], *answer[4], *id[4], *solution[3];
+    const char *prompt[5], *answer[6], *id[4], *solution[3];
 } profile_t;
 
 /* Field spellings per profile, first present wins. "auto" accepts all of them. */
@@ -28,7 +28,9 @@ static const profile_t PROFILES[] = {
     {"custom", {NULL}, {NULL}, {"id"}, {NULL}},
     {"auto",
      {"problem", "Problem", "question", "prompt"},
-     {"answer", "Answer", "final_answer", "reward_model.ground_truth"},
+     /* no answer field but a solution (TRL's NuminaMath-style data): the solution is the gold,
+      * whose final answer the grader reads as it reads a completion's */
+     {"answer", "Answer", "final_answer", "reward_model.ground_truth", "solution"},
      {"unique_id", "id", "ID"},
      {"solution", "Solution"}},
 };
@@ -151,7 +153,7 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
                          const char *base, long line, data_set_t *ds) {
     const char *pk, *ak, *ik, *sk;
     const cJSON *pv = field(obj, o->prompt_key, pf->prompt, 5, &pk);
-    const cJSON *av = field(obj, o->answer_key, pf->answer, 4, &ak);
+    const cJSON *av = field(obj, o->answer_key, pf->answer, 6, &ak);
     const cJSON *iv = field(obj, o->id_key, pf->id, 4, &ik);
     const cJSON *sv = field(obj, o->solution_key, pf->solution, 3, &sk);
     const char *problem = pv && cJSON_IsString(pv) ? pv->valuestring : NULL, *why = NULL;

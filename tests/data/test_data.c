@@ -181,6 +181,20 @@ static void test_verl_messages(void **state) {
     tok_free(tok);
     data_set_free(&back);
     data_set_free(&ds);
+    /* TRL's conversational layout with only a solution (NuminaMath-TIR style): with no answer
+     * field the solution is the gold, read by the grader as a completion is */
+    FILE *f = fopen(path, "w");
+    fputs("{\"prompt\": [{\"role\": \"user\", \"content\": \"What is 2+3?\"}], \"solution\": \"2+3 = 5, so "
+          "$\\\\boxed{5}$.\"}\n{\"problem\": \"And 1+1?\", \"answer\": \"2\", \"solution\": \"1+1 = 2\"}\n",
+          f);
+    fclose(f);
+    assert_int_equal(data_load_jsonl(path, &a, &ds, &skipped), 0);
+    assert_int_equal(ds.n, 2);
+    assert_string_equal(ds.rows[0].answer, "2+3 = 5, so $\\boxed{5}$.");
+    assert_non_null(ds.rows[0].messages);
+    assert_string_equal(ds.rows[1].answer, "2"); /* an answer field wins */
+    assert_string_equal(ds.rows[1].solution, "1+1 = 2");
+    data_set_free(&ds);
     remove(path);
     rmdir(dir);
     free(dir);
