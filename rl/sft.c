@@ -67,21 +67,64 @@ static int encode_response(const rl_sft_opts_t *o, const tok_t *tok, const char 
     return 0;
 }
 
-/* Render, tokenize and check every example before training starts. */
-/* One example: prompt rendered with the template, response, EOS; > 0 with the reason in
- * the error message when the row is bad, negative on a real error. */
+/* The text of a response given as one assistant message ([{"role": "assistant", ...}]). */
+static const char *assistant_text(const cJSON *v) {
+    const cJSON *m = cJSON_IsArray(v) && cJSON_GetArraySize(v) == 1 ? v->child : v;
+    const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role"), *c = cJSON_GetObjectItemCaseSensitive(m, "content");
+    return cJSON_IsString(role) && !strcmp(role->valuestring, "assistant") && cJSON_IsString(c) ? c->valuestring : NULL;
+}
+
+/* A row's prompt (text or chat messages, into pr: problem, messages owned) and response
+ * text (borrowed from row). Fields: the keys given, else "messages" (a conversation whose
+ * last turn, an assistant's, is the response and the turns before it the prompt), else
+ * "prompt" or "problem" and "completion", "response" or "solution"; a prompt may be chat
+ * messages, a response one assistant message (TRL's conversational prompt-completion). 1
+ * with the reason set when the row has none of these. */
+static int sft_fields(const rl_sft_opts_t *o, const cJSON *row, const char *where, data_row_t *pr, const char **resp) {
+    const char *pk = o->prompt_key && o->prompt_key[0] ? o->prompt_key : NULL;
+    const char *rk = o->response_key && o->response_key[0] ? o->response_key : NULL, *why = NULL;
+    const cJSON *conv = pk || rk ? NULL : cJSON_GetObjectItemCaseSensitive(row, "messages"), *pv, *rv;
+    memset(pr, 0, sizeof *pr);
+    if (conv) {
+        const cJSON *last = cJSON_IsArray(conv) ? cJSON_GetArrayItem(conv, cJSON_GetArraySize(conv) - 1) : NULL;
+        if (!(*resp = assistant_text(last)))
+            return rlc_errc(RLC_EINVAL, "%s: field 'messages': the last message is no assistant turn with text", where), 1;
+        pv = pr->messages = cJSON_Duplicate(conv, 1);
+        if (!pv) return RLC_ENOMEM;
+        cJSON_Delete(cJSON_DetachItemFromArray(pr->messages, cJSON_GetArraySize(pr->messages) - 1));
+    } else {
+        if (!pk) pk = cJSON_GetObjectItemCaseSensitive(row, "prompt") ? "prompt" : "problem";
+        if (!rk) rk = cJSON_GetObjectItemCaseSensitive(row, "completion") ? "completion"
+                      : cJSON_GetObjectItemCaseSensitive(row, "response") ? "response" : "solution";
+        pv = cJSON_GetObjectItemCaseSensitive(row, pk);
+        rv = cJSON_GetObjectItemCaseSensitive(row, rk);
+        *resp = cJSON_IsString(rv) ? rv->valuestring : assistant_text(rv);
+        if (!*resp) return rlc_errc(RLC_EINVAL, "%s: field '%s': %s", where, rk, rv ? "not text or one assistant message" : "missing"), 1;
+        if (cJSON_IsArray(pv) && !(pr->messages = cJSON_Duplicate(pv, 1))) return RLC_ENOMEM;
+    }
+    const char *problem = pr->messages ? data_messages_check(pr->messages, &why) : cJSON_IsString(pv) ? pv->valuestring : NULL;
+    if (!problem) {
+        rlc_errc(RLC_EINVAL, "%s: field '%s': %s", where, conv ? "messages" : pk, why ? why : pv ? "not text" : "missing");
+        data_row_free(pr);
+        return 1;
+    }
+    pr->problem = (char *)problem; /* borrowed: taken back before data_row_free */
+    return 0;
+}
+
+/* One example: prompt rendered with the template (or its own chat messages), response, EOS;
+ * > 0 with the reason in the error message when the row is bad, negative on a real error. */
 static int sft_example(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl, const cJSON *row, const char *where,
                        sft_ex_t *ex, long *truncated) {
-    const char *pk = o->prompt_key && o->prompt_key[0] ? o->prompt_key : NULL;
-    const char *rk = o->response_key && o->response_key[0] ? o->response_key : NULL;
-    if (!pk) pk = cJSON_GetObjectItemCaseSensitive(row, "prompt") ? "prompt" : "problem";
-    if (!rk) rk = cJSON_GetObjectItemCaseSensitive(row, "response") ? "response" : "solution";
-    const char *ptxt = NULL, *rtxt = NULL;
-    if (rlc_json_get_str(row, pk, &ptxt, 1, where) || rlc_json_get_str(row, rk, &rtxt, 1, where)) return 1;
+    data_row_t pr;
+    const char *rtxt = NULL;
+    int rc = sft_fields(o, row, where, &pr, &rtxt);
+    if (rc) return rc;
     int32_t *p = NULL, *resp = NULL, eos = tok_eos_id(tok);
     int np = 0, nr = 0;
-    int rc = data_encode_problem(tok, tpl, o->chat_family && o->chat_family[0] ? o->chat_family : NULL, ptxt, &p, &np,
-                                 NULL);
+    rc = data_encode_row(tok, tpl, o->chat_family && o->chat_family[0] ? o->chat_family : NULL, &pr, &p, &np, NULL);
+    pr.problem = NULL;
+    data_row_free(&pr);
     uint8_t *tr = NULL;
     if (!rc) rc = encode_response(o, tok, rtxt, &resp, &nr, &tr);
     int total = np + nr + (eos >= 0);

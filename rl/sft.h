@@ -12,7 +12,7 @@
 typedef struct {
     /* table keys (rl_sft_table) */
     char *model, *data, *run_dir;
-    char *prompt_key, *response_key; /* JSONL fields; empty: prompt/response, else problem/solution */
+    char *prompt_key, *response_key; /* JSONL fields; empty: messages, prompt/completion|response, problem/solution */
     char *template_name;             /* how prompts are rendered (as in training) */
     char *chat_family;               /* empty: detected from the tokenizer */
     long steps, epochs;              /* steps = 0: epochs over the data */

@@ -16,8 +16,10 @@
 #define KS(field, def) RL_KEY(rl_sft_opts_t, field, def)
 
 static const rl_config_key_t SFT_KEYS[] = {
-    K("prompt_key", prompt_key, STR, S_SFT, "", "prompt field; empty = prompt, else problem"),
-    K("response_key", response_key, STR, S_SFT, "", "response field; empty = response, else solution"),
+    K("prompt_key", prompt_key, STR, S_SFT, "",
+      "prompt field (text or chat messages); empty = messages (a conversation), prompt, else problem"),
+    K("response_key", response_key, STR, S_SFT, "",
+      "response field (text or one assistant message); empty = completion, response, else solution"),
     K("template", template_name, STR, S_SFT, "raw", "prompt template: qwen-math-cot, boxed, r1, dapo or raw"),
     K("chat_template", chat_family, STR, S_SFT, "", "force a chat template family; empty = the tokenizer's"),
     K("max_len", max_len, INT, S_SFT, "1024", "tokens per example at most (longer ones are truncated)"),

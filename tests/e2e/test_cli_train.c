@@ -368,6 +368,57 @@ static void test_sft(void **s) {
     free(ck), free(mp), free(run);
 }
 
+/* rlc sft on the chat layouts of TRL and verl: a conversation ("messages"), chat-message
+ * prompts with a text or one-message completion, all give the very examples that the
+ * qwen-math-cot template makes of problem/solution (same loss and loss tokens at step 1). */
+static void test_sft_chat_layouts(void **s) {
+    (void)s;
+    const char *names[] = {"plain", "messages", "prompt_completion", "prompt_completion_msg"};
+    double loss[4], ntok[4];
+    for (int k = 0; k < 4; k++) {
+        char file[64], out[16384];
+        snprintf(file, sizeof file, "sft_%s.jsonl", names[k]);
+        char *data = fs_join(g_dir, file), *run = fs_join(g_dir, file + 4);
+        FILE *f = fopen(data, "w");
+        assert_non_null(f);
+        for (int i = 0; i < 8; i++) {
+            char q[64], a[96], sys[] = "Please reason step by step, and put your final answer within \\\\boxed{}.";
+            snprintf(q, sizeof q, "Compute %d + %d.", i + 10, 2 * i + 3);
+            snprintf(a, sizeof a, "%d + %d = %d\\nThe answer is \\\\boxed{%d}.", i + 10, 2 * i + 3, 3 * i + 13, 3 * i + 13);
+            if (k == 0) fprintf(f, "{\"problem\": \"%s\", \"solution\": \"%s\"}\n", q, a);
+            const char *pmsgs = "[{\"role\": \"system\", \"content\": \"%s\"}, {\"role\": \"user\", \"content\": \"%s\"}";
+            char pm[512];
+            snprintf(pm, sizeof pm, pmsgs, sys, q);
+            if (k == 1) fprintf(f, "{\"messages\": %s, {\"role\": \"assistant\", \"content\": \"%s\"}]}\n", pm, a);
+            if (k == 2) fprintf(f, "{\"prompt\": %s], \"completion\": \"%s\"}\n", pm, a);
+            if (k == 3) fprintf(f, "{\"prompt\": %s], \"completion\": [{\"role\": \"assistant\", \"content\": \"%s\"}]}\n", pm, a);
+        }
+        fclose(f);
+        int rc = test_run(out, sizeof out,
+                          "%s sft --model %s --data %s --run-dir %s --steps 1 --batch-size 8 --micro-batch 8 --lr 1e-3 "
+                          "--quiet --threads 2 --save-every 0 --template %s",
+                          rlc_bin(), fixture("models/qwen2-tiny"), data, run, k ? "raw" : "qwen-math-cot");
+        if (rc) fail_msg("sft %s: %s", names[k], out);
+        cJSON *m = first_metrics(run);
+        loss[k] = cJSON_GetObjectItem(m, "loss")->valuedouble;
+        ntok[k] = cJSON_GetObjectItem(m, "loss_tokens")->valuedouble;
+        cJSON_Delete(m);
+        free(data), free(run);
+    }
+    for (int k = 1; k < 4; k++) {
+        if (loss[k] != loss[0] || ntok[k] != ntok[0])
+            fail_msg("%s: loss %.9g over %g tokens, problem/solution %.9g over %g", names[k], loss[k], ntok[k], loss[0], ntok[0]);
+    }
+    /* a conversation that does not end with the assistant: one line naming the field */
+    char *bad = fs_join(g_dir, "sft_bad.jsonl");
+    FILE *f = fopen(bad, "w");
+    fputs("{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}\n", f);
+    fclose(f);
+    test_expect_cli_error("no assistant turn", "%s sft --model %s --data %s --run-dir %s/sft_bad --steps 1 --strict",
+                          rlc_bin(), fixture("models/qwen2-tiny"), bad, g_dir);
+    free(bad);
+}
+
 static void expect_config_error(const char *flags, const char *needle) {
     char out[16384];
     char *run = fs_join(g_dir, "bad");
@@ -612,7 +663,7 @@ static void test_nan_stops_cleanly(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grpo_run_and_resume), cmocka_unit_test(test_algorithms_run), cmocka_unit_test(test_mrt_runs), cmocka_unit_test(test_demo_mrt_quick), cmocka_unit_test(test_demo_tools_quick), cmocka_unit_test(test_oreal_runs),
-        cmocka_unit_test(test_sigkill_then_resume), cmocka_unit_test(test_sft), cmocka_unit_test(test_sft_mask_tool_output), cmocka_unit_test(test_flag_grammar),
+        cmocka_unit_test(test_sigkill_then_resume), cmocka_unit_test(test_sft), cmocka_unit_test(test_sft_mask_tool_output), cmocka_unit_test(test_sft_chat_layouts), cmocka_unit_test(test_flag_grammar),
         cmocka_unit_test(test_bad_config), cmocka_unit_test(test_demo_quick), cmocka_unit_test(test_micro_tokens),
         cmocka_unit_test(test_nan_stops_cleanly),
     };
