@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/philox.h"
+#include "core/str.h"
 
 typedef struct {
     const char *name;
@@ -174,7 +175,7 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
     }
     char *sol = sv && cJSON_IsString(sv) ? rlc_strdup(sv->valuestring) : NULL;
     /* GSM8K: the answer field is the worked solution ending in "#### 42" */
-    const char *hash = strstr(ans, "####");
+    const char *hash = rlc_last_in(ans, ans + strlen(ans), "####"); /* the last: what follows it is the answer */
     if (hash && (!strcmp(pf->name, "gsm8k") || !strcmp(pf->name, "auto"))) {
         char *g = trim_dup(hash + 4, ans + strlen(ans));
         char *s = trim_dup(ans, hash);
@@ -351,6 +352,18 @@ int data_set_exclude(data_set_t *ds, const data_set_t *other, long *removed) {
     return 0;
 }
 
+/* 1 when the auto profile reads key as a problem, answer, id or solution field: metadata
+ * under such a name is not written back, so the row reads back as it was. */
+static int auto_field(const char *key) {
+    const profile_t *a = find_profile("auto");
+    const char *const *lists[] = {a->prompt, a->answer, a->id, a->solution};
+    const int lens[] = {5, 6, 4, 3};
+    for (int l = 0; l < 4; l++)
+        for (int i = 0; i < lens[l] && lists[l][i]; i++)
+            if (!strcmp(key, lists[l][i])) return 1;
+    return 0;
+}
+
 int data_set_write_jsonl(const data_set_t *ds, const char *path) {
     fs_atomic_t a;
     int rc = fs_atomic_open(&a, path);
@@ -368,8 +381,7 @@ int data_set_write_jsonl(const data_set_t *ds, const char *path) {
         cJSON_AddStringToObject(o, "answer", r->answer);
         if (r->solution) cJSON_AddStringToObject(o, "solution", r->solution);
         for (const cJSON *c = r->meta ? r->meta->child : NULL; c; c = c->next)
-            if (c->string && strcmp(c->string, "id") && strcmp(c->string, "answer"))
-                cJSON_AddItemToObject(o, c->string, cJSON_Duplicate(c, 1));
+            if (c->string && !auto_field(c->string)) cJSON_AddItemToObject(o, c->string, cJSON_Duplicate(c, 1));
         rc = rlc_json_write_line(&a, o);
         cJSON_Delete(o);
     }
