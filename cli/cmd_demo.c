@@ -191,7 +191,7 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
     *d = (demo_opts_t){.dir = "demo_run", .ops = "+-", .task = "arith", .algo = "grpo", .seed = 1, .sft_steps = 1200, .rl_steps = 200,
                        .n_train = 3000, .n_rl = 3000, .n_eval = 500, .hidden = 128, .layers = 4, .min_digits = 1,
                        .max_digits = 2, .group = 8, .prompts = 16, .sft_lr = 3e-3, .rl_lr = 2e-4,
-                       .temperature = 1.0, .column_frac = 0.5, .easy_frac = 1.0 / 3};
+                       .temperature = 1.0, .column_frac = 0.5, .easy_frac = 1.0 / 3, .tool_format = "code"};
     cli_opt_t opts[] = {
         {"--dir", OPT_STR, &d->dir, "working directory (model, data, runs)", 0, 0},
         {"--task", OPT_STR, &d->task,
@@ -216,6 +216,10 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
         {"--easy-frac", OPT_FLOAT, &d->easy_frac,
          "--task tools: share of problems that need no tool (a number times 1 or 10); the rest are products of two "
          "2-3 digit numbers",
+         0, 0},
+        {"--tool-format", OPT_STR, &d->tool_format,
+         "--task tools: how the traces and the policy call the tool: code (```python blocks) or hermes (<tool_call> "
+         "JSON, answered in a ChatML tool turn)",
          0, 0},
         {"--sft-lr", OPT_FLOAT, &d->sft_lr, "warm-start learning rate", 0, 0},
         {"--rl-lr", OPT_FLOAT, &d->rl_lr, "GRPO learning rate", 0, 0},
@@ -252,6 +256,11 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
         return rlc_errc(RLC_EINVAL, "--task: arith, tools or mrt (got '%s')", d->task);
     if (strcmp(d->task, "arith") && d->model) return rlc_errc(RLC_EINVAL, "--task %s runs on the tiny model only", d->task);
     if (!(d->easy_frac >= 0 && d->easy_frac < 1)) return rlc_errc(RLC_EINVAL, "--easy-frac: in [0, 1) (got %g)", d->easy_frac);
+    if (strcmp(d->tool_format, "code") && strcmp(d->tool_format, "hermes"))
+        return rlc_errc(RLC_EINVAL, "--tool-format: code or hermes (the demo's tokenizer has no Llama 3 tokens; got '%s')",
+                        d->tool_format);
+    if (strcmp(d->tool_format, "code") && strcmp(d->task, "tools"))
+        return rlc_errc(RLC_EINVAL, "--tool-format goes with --task tools");
     if (strcmp(d->algo, "grpo") && strcmp(d->algo, "oreal"))
         return rlc_errc(RLC_EINVAL, "--algo: grpo or oreal (got '%s')", d->algo);
     if (strcmp(d->algo, "grpo") && strcmp(d->task, "arith"))
@@ -331,6 +340,7 @@ int demo_sft(const demo_opts_t *d, const char *init, const char *train, const ch
     if (!rc) rc = rl_sft_set(&so, "device", "cpu", "demo");
     /* tool traces: the outputs are the tool's, not the model's to learn (as in the rollouts) */
     if (!rc && !strcmp(d->task, "tools")) rc = rl_sft_set(&so, "mask_tool_output", "true", "demo");
+    if (!rc && !strcmp(d->task, "tools")) rc = rl_sft_set(&so, "tool_format", d->tool_format, "demo");
     for (size_t i = 0; i < sizeof nums / sizeof nums[0] && !rc; i++) {
         snprintf(num, sizeof num, "%.17g", nums[i].v);
         rc = rl_sft_set(&so, nums[i].k, num, "demo");

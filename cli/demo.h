@@ -8,7 +8,7 @@
 
 /* The demo's knobs. */
 typedef struct {
-    const char *dir, *model, *data, *eval_data, *template_name, *ops, *task, *algo;
+    const char *dir, *model, *data, *eval_data, *template_name, *ops, *task, *algo, *tool_format;
     long seed, threads, sft_steps, rl_steps, n_train, n_rl, n_eval, hidden, layers;
     long min_digits, max_digits, group, prompts;
     double sft_lr, rl_lr, temperature, column_frac, easy_frac;

@@ -4,7 +4,8 @@
  * warm-started on traces that call the python tool 0-3 times (never 0 for a product; the
  * extra calls redundant: the same product asked again), then trained with GRPO from that same warm start twice,
  * without and with OTC-GRPO on the same seed; held-out pass@1 and tool calls per sample are
- * reported for both (docs/tools.md). */
+ * reported for both (docs/tools.md). --tool-format hermes writes the calls as <tool_call> JSON
+ * answered in a ChatML tool turn instead of ```python blocks. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "core/philox.h"
 #include "data/synth.h"
 #include "rl/loop.h"
+#include "tools/tool.h"
 
 void demo_expr_of(const char *problem, char *out, size_t cap) {
     const char *b = strncmp(problem, "Compute ", 8) ? problem : problem + 8;
@@ -25,14 +27,29 @@ void demo_expr_of(const char *problem, char *out, size_t cap) {
     snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), b);
 }
 
-/* A trace with k calls of the python tool, each answered as the engine answers it. */
-static char *trace(const char *expr, const char *answer, int k) {
-    char *s = malloc(1024);
+/* A trace with k calls of the python tool in format f, each answered as the engine answers
+ * it (rlc_tool_render). */
+static char *trace(rlc_tool_format_t f, const char *expr, const char *answer, int k) {
+    char *s = malloc(2048);
     if (!s) return NULL;
     size_t n = 0;
-    for (int j = 0; j < k; j++)
-        n += (size_t)snprintf(s + n, 1024 - n, "```python\nprint(%s)\n```\n```output\n%s\n```\n", expr, answer);
-    snprintf(s + n, 1024 - n, "The answer is \\boxed{%s}.", answer);
+    for (int j = 0; j < k && n < 1536; j++) {
+        if (f == RLC_TOOL_FMT_HERMES)
+            n += (size_t)snprintf(s + n, 2048 - n,
+                                  "<tool_call>\n{\"name\": \"python\", \"arguments\": {\"code\": \"print(%s)\"}}\n</tool_call>",
+                                  expr);
+        else
+            n += (size_t)snprintf(s + n, 2048 - n, "```python\nprint(%s)\n```", expr);
+        size_t len;
+        char *out = rlc_tool_render(f, answer, strlen(answer), &len);
+        if (!out) {
+            free(s);
+            return NULL;
+        }
+        n += (size_t)snprintf(s + n, 2048 - n, "%s", out);
+        free(out);
+    }
+    snprintf(s + n, 2048 - n, "The answer is \\boxed{%s}.", answer);
     return s;
 }
 
@@ -85,6 +102,8 @@ static int tools_data(const demo_opts_t *d, char **sft, char **rl, char **heldou
     if (!rc) rc = data_set_exclude(&b, &a, &r3);
     rlc_rng_t rng;
     rlc_rng_init(&rng, (uint64_t)d->seed, 77);
+    rlc_tool_format_t f = RLC_TOOL_FMT_CODE;
+    if (!rc) rc = rlc_tools_parse_format(d->tool_format, &f);
     for (int i = 0; i < a.n && !rc; i++) {
         char expr[64];
         demo_expr_of(a.rows[i].problem, expr, sizeof expr);
@@ -93,7 +112,7 @@ static int tools_data(const demo_opts_t *d, char **sft, char **rl, char **heldou
         /* a product is never answered without the tool: such a trace would teach guessing */
         if (k == 0 && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a.rows[i].meta, "easy"))) k = 1;
         free(a.rows[i].solution);
-        if (!(a.rows[i].solution = trace(expr, a.rows[i].answer, k))) rc = RLC_ENOMEM;
+        if (!(a.rows[i].solution = trace(f, expr, a.rows[i].answer, k))) rc = RLC_ENOMEM;
     }
     *sft = fs_join(d->dir, "tools_sft.jsonl");
     *rl = fs_join(d->dir, "tools_rl.jsonl");
@@ -114,10 +133,16 @@ static int tools_data(const demo_opts_t *d, char **sft, char **rl, char **heldou
 /* GRPO from the warm start, with OTC or without; the run lives in DIR/<name>. */
 static int tools_grpo(const demo_opts_t *d, const char *ckpt, const char *rl, const char *heldout, const char *otc,
                       const char *name, const demo_result_t *start, demo_result_t *res) {
-    const char *kv[][2] = {{"tools", "python"}, {"tool_format", "code"}, {"otc", otc}, {"max_tool_calls", "4"}};
+    /* a hermes call and its tool turn take about four times the tokens of a code block */
+    int hermes = !strcmp(d->tool_format, "hermes");
+    const char *kv[][2] = {{"tools", "python"},
+                           {"tool_format", d->tool_format},
+                           {"otc", otc},
+                           {"max_tool_calls", "4"},
+                           {"max_new_tokens", hermes ? "448" : "160"}};
     LOG_INFO("GRPO %s OTC: %ld steps, %ld prompts x %ld samples per step", strcmp(otc, "off") ? "with" : "without",
              d->rl_steps, d->prompts, d->group);
-    return demo_grpo(d, ckpt, rl, heldout, kv, 4, name, start, res);
+    return demo_grpo(d, ckpt, rl, heldout, kv, 5, name, start, res);
 }
 
 int demo_tools(const demo_opts_t *d, double t0) {

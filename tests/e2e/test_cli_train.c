@@ -554,14 +554,17 @@ static void test_demo_mrt_quick(void **s) {
 /* `rlc demo --task tools --quick`: both runs from one warm start, the report compares pass@1
  * and tool calls, the OTC run logged its factor; the warm-start traces answer every product
  * through the tool (0-call traces only for the problems that need none). */
-static void test_demo_tools_quick(void **s) {
-    (void)s;
-    char *d = fs_join(g_dir, "demo_tools");
+/* One quick tools demo in a call format: both arms ran with their OTC setting, and every
+ * product's warm-start trace calls the tool in that format. */
+static void demo_tools_quick(const char *format, const char *call) {
+    char sub[64];
+    snprintf(sub, sizeof sub, "demo_tools_%s", format);
+    char *d = fs_join(g_dir, sub);
     char out[65536];
     int rc = test_run(out, sizeof out,
                       "%s demo --task tools --quick --dir %s --threads 2 --prompts-per-step 2 --group-size 4 "
-                      "--train-size 200 --rl-size 50 --eval-size 4",
-                      rlc_bin(), d);
+                      "--train-size 200 --rl-size 50 --eval-size 4 --tool-format %s",
+                      rlc_bin(), d, format);
     if (rc) fail_msg("demo failed: %s", out);
     assert_non_null(strstr(out, "GRPO + OTC-GRPO"));
     assert_non_null(strstr(out, "calls/sample after"));
@@ -577,6 +580,7 @@ static void test_demo_tools_quick(void **s) {
         cJSON *j = cJSON_Parse(txt);
         assert_string_equal(cJSON_GetObjectItem(j, "otc")->valuestring, otc[i]);
         assert_string_equal(cJSON_GetObjectItem(j, "tools")->valuestring, "python");
+        assert_string_equal(cJSON_GetObjectItem(j, "tool_format")->valuestring, format);
         cJSON_Delete(j);
         free(txt);
     }
@@ -587,7 +591,7 @@ static void test_demo_tools_quick(void **s) {
     while (rlc_jsonl_next(&r, &row) > 0) {
         int easy = cJSON_IsTrue(cJSON_GetObjectItem(row, "easy"));
         const char *sol = cJSON_GetObjectItem(row, "solution")->valuestring;
-        int calls = strstr(sol, "```python") != NULL;
+        int calls = strstr(sol, call) != NULL;
         if (!easy) assert_true(calls), products++;
         easy_none += easy && !calls;
         cJSON_Delete(row);
@@ -595,6 +599,14 @@ static void test_demo_tools_quick(void **s) {
     rlc_jsonl_close(&r);
     assert_true(products > 0 && easy_none > 0);
     free(m), free(c0), free(c1), free(sft), free(d);
+}
+
+static void test_demo_tools_quick(void **s) {
+    (void)s;
+    demo_tools_quick("code", "```python\nprint(");
+    demo_tools_quick("hermes", "<tool_call>\n{\"name\": \"python\", \"arguments\": {\"code\": \"print(");
+    test_expect_cli_error("no Llama 3 tokens", "%s demo --task tools --tool-format llama3 --dir %s/x", rlc_bin(), g_dir);
+    test_expect_cli_error("goes with --task tools", "%s demo --tool-format hermes --dir %s/x", rlc_bin(), g_dir);
 }
 
 /* First-step metrics of a run (one line of metrics.jsonl), parsed. */
