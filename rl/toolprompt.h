@@ -9,6 +9,7 @@
 /* where = "problem": the enabled tools' description (rlc_tool_prompt, in format f) put before
  * every problem of a and b (either may be NULL), ahead of encoding. where = "template": the
  * tools given to the model's chat template as `tools` (rlc_tools_template_vars), which needs
- * a chat prompt template (tpl) and the model's own chat template (chat_family NULL). */
+ * chat prompts (a chat prompt template tpl, or rows that all give chat messages) and the
+ * model's own chat template (chat_family NULL). */
 int rl_tool_prompt_apply(tok_t *tok, data_tpl_t tpl, const char *chat_family, rlc_tool_format_t f, int tools,
                          const char *where, data_set_t *a, data_set_t *b);

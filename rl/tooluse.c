@@ -52,12 +52,22 @@ int rl_tools_setup(rl_ctx_t *c, const rl_train_state_t *st) {
     return saved ? restore_otc(c, saved) : 0;
 }
 
+/* 1 when every row of the sets (NULL: none) gives its prompt as chat messages. */
+static int all_chat(const data_set_t *a, const data_set_t *b) {
+    const data_set_t *sets[2] = {a, b};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; sets[k] && i < sets[k]->n; i++)
+            if (!sets[k]->rows[i].messages) return 0;
+    return 1;
+}
+
 int rl_tool_prompt_apply(tok_t *tok, data_tpl_t tpl, const char *chat_family, rlc_tool_format_t f, int tools,
                          const char *where, data_set_t *a, data_set_t *b) {
     if (!strcmp(where, "template")) {
-        if (!data_template_is_chat(tpl))
+        if (!data_template_is_chat(tpl) && !all_chat(a, b))
             return rlc_errc(RLC_EINVAL, "tool_prompt_in = template: the prompt template %s is no chat template "
-                                        "(qwen-math-cot is)", data_template_name(tpl));
+                                        "(qwen-math-cot is) and not every problem is given as chat messages",
+                            data_template_name(tpl));
         if (chat_family && *chat_family)
             return rlc_errc(RLC_EINVAL, "tool_prompt_in = template: needs the model's own chat template, not the "
                                         "built-in %s", chat_family);

@@ -273,6 +273,17 @@ static void test_eval_with_tools(void **state) {
                   "hermes --tool-prompt --tool-prompt-in template --chat-vars '{\"custom\": 1}' --max-new-tokens 4",
                   rlc_bin(), qk, ev, rec, common);
     if (rc) fail_msg("eval --tool-prompt-in template: %s", out);
+    /* chat-message problems need no chat prompt template */
+    char *msgs = fs_join(dir, "msgs.jsonl");
+    FILE *mf = fopen(msgs, "w");
+    fputs("{\"prompt\": [{\"role\": \"user\", \"content\": \"Compute 25 * 4.\"}], \"answer\": \"100\"}\n", mf);
+    fclose(mf);
+    rc = test_run(out, sizeof out,
+                  "%s eval --model %s --data %s --out %s %s --tools calculator --tool-format hermes --tool-prompt "
+                  "--tool-prompt-in template --max-new-tokens 4",
+                  rlc_bin(), qk, msgs, rec, common);
+    if (rc) fail_msg("eval --tool-prompt-in template, chat-message data: %s", out);
+    free(msgs);
     free(jinja), free(qk), free(cfgp);
     fs_rm_rf(dir);
     free(ck), free(tr), free(ev), free(sft), free(rec), free(sum), free(dir);
