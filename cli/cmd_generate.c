@@ -134,7 +134,7 @@ static void print_outputs(const gen_engine_t *e, const int *reqs, const prompt_t
 
 int cmd_generate(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL, *prompts = NULL, *system = NULL, *family = NULL, *device = "cpu",
-               *vars = NULL;
+               *vars = NULL, *date = NULL;
     long n = 1, max_new = 256, top_k = 0, seed = 0, threads = 0, kv_mb = 0, page = 16, batch_tokens = 512;
     double temperature = 1.0, top_p = 1.0, min_p = 0.0;
     int chat = 0, json = 0, ignore_eos = 0;
@@ -147,6 +147,8 @@ int cmd_generate(int argc, char **argv) {
         {"--system", OPT_STR, &system, "system message (with --chat)", 0, 0},
         {"--chat-template", OPT_STR, &family, "force a template family (chatml, qwen, llama3, ...)", 0, 0},
         {"--chat-vars", OPT_STR, &vars, "variables for the model's chat template, a JSON object (as chat_vars)", 0, 0},
+        {"--chat-date", OPT_STR, &date, "the day the chat template shows: 26 Jul 2024 or 2024-07-26 [default: today]", 0,
+         0},
         {"-n", OPT_INT, &n, "samples per prompt (share the prompt's KV pages)", 0, 0},
         {"--max-new-tokens", OPT_INT, &max_new, "tokens to generate at most", 0, 0},
         {"--temperature", OPT_FLOAT, &temperature, "0 = greedy", 0, 0},
@@ -191,7 +193,7 @@ int cmd_generate(int argc, char **argv) {
                             .max_batch_tokens = (int)batch_tokens};
     if (cli_tools_open(&ta, &tools, &cfg)) return cli_fail();
     cli_model_t cm;
-    if (cli_model_open(&cm, model, device, (int)threads, 1) || cli_chat_vars(cm.tok, vars, family)) {
+    if (cli_model_open(&cm, model, device, (int)threads, 1) || cli_chat_setup(cm.tok, vars, date, family)) {
         cli_model_close(&cm);
         rlc_tools_free(tools);
         return cli_fail();

@@ -63,7 +63,8 @@ int cmd_tokenize(int argc, char **argv) {
         {"--chat-format", OPT_STR, &family,
          "a built-in format instead of the model's template: chatml, qwen, qwen-math, llama3, llama3.1, deepseek-r1, "
          "plain", 0, 0},
-        {"--chat-date", OPT_STR, &date, "with --chat: the date Llama 3.1+ system blocks show (\"26 Jul 2024\")", 0, 0},
+        {"--chat-date", OPT_STR, &date,
+         "with --chat: the day the template shows (date_string, strftime_now): 26 Jul 2024 or 2024-07-26", 0, 0},
         {"--chat-vars", OPT_STR, &vars,
          "with --chat: more template variables as JSON ({\"enable_thinking\": false, \"tools\": [...]})", 0, 0},
         {"--no-generation-prompt", OPT_FLAG, &nogen, "with --chat: do not open an assistant turn", 0, 0},

@@ -171,7 +171,7 @@ static int tts_open(tts_run_t *r) {
         !r->pnsteps)
         return RLC_ENOMEM;
     if ((rc = cli_model_open(&r->cm, r->model, r->sa.device, (int)r->sa.threads, 1)) ||
-        (rc = cli_chat_vars(r->cm.tok, r->sa.chat_vars, r->sa.family)))
+        (rc = cli_chat_setup(r->cm.tok, r->sa.chat_vars, r->sa.chat_date, r->sa.family)))
         return rc;
     /* every prompt encoded before any sampling; bad rows skipped (or fatal with --strict) */
     if ((rc = data_encode_all(r->cm.tok, r->tpl, r->sa.family, r->data, r->cm.m->cfg.max_position_embeddings - 1,

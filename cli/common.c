@@ -154,6 +154,8 @@ int cli_sample_opts(cli_opt_t *o, cli_sample_args_t *a) {
         {"--chat-vars", OPT_STR, &a->chat_vars,
          "variables for the model's chat template, a JSON object (as chat_vars), e.g. {\"enable_thinking\": false}", 0,
          0},
+        {"--chat-date", OPT_STR, &a->chat_date,
+         "the day the chat template shows (as chat_date): 26 Jul 2024 or 2024-07-26 [default: today]", 0, 0},
         {"--temperature", OPT_FLOAT, &a->temperature, "sampling temperature (0 = greedy)", 0, 0},
         {"--top-p", OPT_FLOAT, &a->top_p, "nucleus sampling mass", 0, 0},
         {"--top-k", OPT_INT, &a->top_k, "top-k (0 = off)", 0, 0},
@@ -178,12 +180,12 @@ int cli_sample_opts(cli_opt_t *o, cli_sample_args_t *a) {
     return CLI_SAMPLE_NOPTS;
 }
 
-int cli_chat_vars(tok_t *tok, const char *vars, const char *family) {
-    if (!vars) return 0;
-    if (family && *family)
+int cli_chat_setup(tok_t *tok, const char *vars, const char *date, const char *family) {
+    if (vars && family && *family)
         return rlc_errc(RLC_EINVAL, "--chat-vars needs the model's own template (not --chat-template %s)", family);
-    int rc = tok_set_chat_vars(tok, vars);
-    return rc ? rlc_err_ctx(rc, "--chat-vars") : 0;
+    int rc = vars ? tok_set_chat_vars(tok, vars) : 0;
+    if (rc) return rlc_err_ctx(rc, "--chat-vars");
+    return date ? tok_set_chat_date(tok, date) : 0;
 }
 
 void cli_sample_math_opts(const cli_sample_args_t *a, math_opts_t *mo) {

@@ -46,19 +46,20 @@ int cli_messages_from_json(const cJSON *arr, const char *what, tok_msg_t **out, 
 
 /* The options of commands that sample completions for a math dataset (eval, tts). */
 typedef struct {
-    const char *profile, *prompt_key, *answer_key, *tpl_name, *family, *extract, *device, *chat_vars;
+    const char *profile, *prompt_key, *answer_key, *tpl_name, *family, *extract, *device, *chat_vars, *chat_date;
     double temperature, top_p;
     long top_k, max_new, seed, limit, threads, kv_mb, batch_tokens;
     int strict, percent, percent_strict, no_chains;
 } cli_sample_args_t;
 
-enum { CLI_SAMPLE_NOPTS = 21 };
+enum { CLI_SAMPLE_NOPTS = 22 };
 void cli_sample_args_default(cli_sample_args_t *a);
 /* Write the shared option rows (CLI_SAMPLE_NOPTS of them) into opts; returns the count. */
 int cli_sample_opts(cli_opt_t *opts, cli_sample_args_t *a);
-/* --chat-vars (the trainer's chat_vars): variables every rendering of tok's chat template
- * gets; an error with a forced built-in format (family), which reads none. NULL: nothing. */
-int cli_chat_vars(tok_t *tok, const char *vars, const char *family);
+/* --chat-vars and --chat-date (the trainer's chat_vars, chat_date): variables every
+ * rendering of tok's chat template gets (an error with a forced built-in format, family,
+ * which reads none), and the day it shows. NULL: nothing. */
+int cli_chat_setup(tok_t *tok, const char *vars, const char *date, const char *family);
 /* The grading options a's flags choose (--percent, --percent-strict, --no-chains). */
 void cli_sample_math_opts(const cli_sample_args_t *a, math_opts_t *mo);
 /* The dataset at path with a's profile, keys, strictness and limit; skipped malformed lines

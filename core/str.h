@@ -6,3 +6,7 @@
 const char *rlc_last_in(const char *s, const char *end, const char *pat);
 /* 1 when s[0..n) holds only ASCII white space (space, \t, \n, \r, \v, \f) or is empty. */
 int rlc_is_blank(const char *s, size_t n);
+/* A calendar day written "26 Jul 2024" (Llama's date_string; English month names) or
+ * "2024-07-26", into *out (midnight; weekday and day of the year filled): 0, or -1. */
+struct tm;
+int rlc_parse_day(const char *s, struct tm *out);

@@ -6,9 +6,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include "core/err.h"
+#include "core/str.h"
 #include "kernels/backend.h"
 #include "rl/algo.h"
 #include "rl/keydefs.h"
@@ -153,6 +155,9 @@ static const rl_config_key_t KEYS[] = {
     K("template", template_name, STR, S_PATH, "qwen-math-cot", "prompt template: qwen-math-cot, boxed, r1, dapo or raw"),
     K("chat_vars", chat_vars, STR, S_PATH, "",
       "variables for the model's chat template, a JSON object (e.g. {\"enable_thinking\": false})"),
+    K("chat_date", chat_date, STR, S_PATH, "",
+      "the day chat templates show (date_string, strftime_now): 26 Jul 2024 or 2024-07-26; empty = the day the run "
+      "starts, recorded in config.json so a resume renders the same prompts"),
     K("reward", reward, STR, S_PATH, "math", "reward function"),
     K("eval_data", eval_data, STR, S_PATH, "", "held-out prompts for eval_every (JSONL)"),
 };
@@ -420,6 +425,9 @@ int rl_config_validate(const rl_config_t *c) {
         BAD("threads = %ld: must lie in [0, %d] (0 = all cores)", c->threads, RLC_MAX_THREADS);
     if ((rc = rl_check_device(c->device)) || (rc = rl_check_dist(c->dist))) return rc;
     if (!c->run_dir || !c->run_dir[0]) BAD("run_dir is empty");
+    struct tm day;
+    if (c->chat_date && c->chat_date[0] && rlc_parse_day(c->chat_date, &day))
+        BAD("chat_date = '%s': give a day as 26 Jul 2024 or 2024-07-26", c->chat_date);
     return 0;
 }
 

@@ -100,6 +100,7 @@ typedef struct {
     /* paths and names */
     char *model, *data, *run_dir, *ref_model, *template_name, *reward, *eval_data;
     char *chat_vars; /* JSON object of chat-template variables ("" = none) */
+    char *chat_date; /* the day templates show ("" = the run's first day, filled in by rl_train) */
     unsigned char set_[RL_KEYS_MAX]; /* keys set other than by default (rl/keys.h) */
 } rl_config_t;
 

@@ -191,6 +191,8 @@ static int setup_models(rl_ctx_t *c, const char *ckdir) {
     c->policy->recompute = cfg->recompute;
     if ((rc = tok_load(&c->tok, ckdir ? ckdir : cfg->model))) return rc;
     if ((rc = tok_set_chat_vars(c->tok, cfg->chat_vars))) return rlc_err_ctx(rc, "chat_vars");
+    if (cfg->chat_date && cfg->chat_date[0] && (rc = tok_set_chat_date(c->tok, cfg->chat_date)))
+        return rlc_err_ctx(rc, "chat_date");
     if (cfg->kl_coef > 0) {
         const char *refp = cfg->ref_model && cfg->ref_model[0] ? cfg->ref_model : cfg->model;
         if ((rc = rlc_model_load(&c->ref, refp, c->be)) || (rc = check_fits(c->ref, c->policy, "ref_model", refp)))
@@ -482,6 +484,13 @@ static int train_step(rl_ctx_t *c, rl_run_opts_t *o, long step, seqbuf_t *b, flo
 int rl_train(const rl_config_t *cfg_in, rl_run_opts_t *o) {
     rl_config_t eff = *cfg_in; /* a shallow copy (the strings stay cfg_in's) with the algorithm's defaults */
     rl_config_algo_defaults(&eff);
+    /* the day chat templates show: pinned to the first day of a run (config.json keeps it,
+     * so prompts rendered on a resume, or after midnight, are the same) */
+    char today[32];
+    time_t now = time(NULL);
+    struct tm tmv;
+    if ((!eff.chat_date || !eff.chat_date[0]) && localtime_r(&now, &tmv) && strftime(today, sizeof today, "%d %b %Y", &tmv))
+        eff.chat_date = today;
     const rl_config_t *cfg = &eff;
     rl_ctx_t c;
     rl_train_state_t st;

@@ -10,12 +10,17 @@ the conversations in conversations.json.
 Usage: python3 scripts/make_template_fixtures.py DIR_WITH_JINJA_FILES
   (e.g. vendor/llama.cpp/models/templates of `pip download --no-binary :all: llama-cpp-python`).
 Needs: transformers, jinja2. Tests never run this script."""
+import datetime
 import json
 import os
 import shutil
 import sys
 
 from transformers.utils.chat_template_utils import _compile_jinja_template
+
+# strftime_now() shows this day, not today's (test_tokenizer.c renders with the same day
+# pinned), so the references do not change at midnight.
+DAY = datetime.datetime(2026, 12, 3)
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "tokenizers", "real_templates")
 
@@ -85,7 +90,8 @@ def main():
                 for gen in (True, False):
                     extra = {"tools": TOOLS} if cname == "tools" else {}
                     ctx = {"messages": conv, "tools": None, "documents": None, "add_generation_prompt": gen,
-                           "bos_token": bos, "eos_token": eos, "date_string": "26 Jul 2024", **extra}
+                           "bos_token": bos, "eos_token": eos, "date_string": "26 Jul 2024",
+                           "strftime_now": DAY.strftime, **extra}
                     rec = {"template": name, "conversation": cname, "add_generation_prompt": gen,
                            "bos_token": bos, "eos_token": eos, "vars": {"date_string": "26 Jul 2024", **extra}}
                     try:

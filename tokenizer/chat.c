@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/str.h"
 #include "core/log.h"
 #include "tokenizer/jinja.h"
 #include "tokenizer/tok_internal.h"
@@ -20,11 +21,13 @@
 
 void tok_chat_clear(tok_chat_t *c) {
     char keep[sizeof c->date_override];
+    struct tm keep_tm = c->date_tm;
     memcpy(keep, c->date_override, sizeof keep); /* a pinned date outlives a template change */
     free(c->source);
     jinja_free(c->jinja);
     memset(c, 0, sizeof *c);
     memcpy(c->date_override, keep, sizeof keep);
+    c->date_tm = keep_tm;
 }
 
 int tok_set_chat_date(tok_t *t, const char *date) {
@@ -32,9 +35,11 @@ int tok_set_chat_date(tok_t *t, const char *date) {
         t->chat.date_override[0] = 0;
         return 0;
     }
-    if (!*date || strlen(date) >= sizeof t->chat.date_override)
-        return rlc_errc(RLC_EINVAL, "chat: date '%.40s' is empty or too long", date);
+    struct tm day;
+    if (!*date || strlen(date) >= sizeof t->chat.date_override || rlc_parse_day(date, &day))
+        return rlc_errc(RLC_EINVAL, "chat date '%.40s': give a day as '26 Jul 2024' or 2024-07-26", date);
     snprintf(t->chat.date_override, sizeof t->chat.date_override, "%s", date);
+    t->chat.date_tm = day;
     return 0;
 }
 

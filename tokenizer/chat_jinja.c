@@ -53,7 +53,7 @@ int tok_chat_render_json(const tok_t *t, const cJSON *messages, const cJSON *ext
             cJSON_DeleteItemFromObjectCaseSensitive(ctx, e->string);
             if (!cJSON_AddItemToObject(ctx, e->string, cJSON_Duplicate(e, 1))) rc = RLC_ENOMEM;
         }
-    if (!rc) rc = jinja_render(c->jinja, ctx, out);
+    if (!rc) rc = jinja_render_at(c->jinja, ctx, c->date_override[0] ? &c->date_tm : NULL, out);
     cJSON_Delete(ctx);
     return rc;
 }

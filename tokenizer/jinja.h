@@ -15,3 +15,8 @@ void jinja_free(jinja_t *j);
  * bos_token, ...); *out malloc'd. raise_exception() in the template is an error carrying its
  * message. */
 int jinja_render(const jinja_t *j, const cJSON *ctx, char **out);
+/* The same with strftime_now() showing `today` (its date; the time of day 00:00:00) instead
+ * of the clock's: a pinned date, so that a prompt does not change at midnight. NULL: the
+ * clock. */
+struct tm;
+int jinja_render_at(const jinja_t *j, const cJSON *ctx, const struct tm *today, char **out);

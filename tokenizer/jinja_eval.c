@@ -17,6 +17,7 @@ typedef struct {
     jv_t **scopes;
     int ns, cap;
     int brk, cont;
+    const struct tm *today; /* strftime_now's date when pinned; NULL: the clock */
 } ev_t;
 
 #define ERR(line, ...) rlc_errc(RLC_EINVAL, "chat template line %d: " __VA_ARGS__)
@@ -143,7 +144,8 @@ static int call(ev_t *E, jv_t *f, const jargs_t *a, int line, jv_t **out) {
         char buf[128] = "";
         time_t now = time(NULL);
         struct tm tmv;
-        if (fmt && fmt->k == V_STR && localtime_r(&now, &tmv)) strftime(buf, sizeof buf, fmt->s, &tmv);
+        const struct tm *when = E->today ? E->today : localtime_r(&now, &tmv);
+        if (fmt && fmt->k == V_STR && when) strftime(buf, sizeof buf, fmt->s, when);
         return (*out = jv_str(p, buf, strlen(buf))) ? 0 : RLC_ENOMEM;
     }
     if (!strcmp(f->s, "range")) {
@@ -541,9 +543,12 @@ static int exec_body(ev_t *E, const jbody_t *b) {
     return rc;
 }
 
-int jinja_render(const jinja_t *j, const cJSON *ctx, char **out) {
+int jinja_render(const jinja_t *j, const cJSON *ctx, char **out) { return jinja_render_at(j, ctx, NULL, out); }
+
+int jinja_render_at(const jinja_t *j, const cJSON *ctx, const struct tm *today, char **out) {
     *out = NULL;
     ev_t E = {0};
+    E.today = today;
     int rc = push_scope(&E);
     if (!rc) {
         jv_t *g = from_json(&E.pool, ctx);

@@ -66,10 +66,12 @@ int tok_chat_encode(const tok_t *t, const tok_msg_t *msgs, int n, int add_genera
                     int32_t **ids, int *n_ids);
 /* "none" (no chat template), "ok" (the interpreter runs it), or why it cannot run. */
 const char *tok_chat_template_status(const tok_t *t);
-/* The date the Llama 3.1+ system block shows ("26 Jul 2024" style), passed to the template
- * as transformers' apply_chat_template(date_string=...) passes it, and used by the built-in
- * "llama3.1" format; NULL restores the template's own (its fixed date, or today's for Llama
- * 3.2 templates). Pin it for reproducible prompts. */
+/* The day templates show: "26 Jul 2024" or "2024-07-26" (anything else is an error), passed
+ * as written to the template as transformers' apply_chat_template(date_string=...) passes
+ * it (Llama 3.1+), used by the built-in "llama3.1" format, and the day strftime_now()
+ * formats (templates that read the clock: gpt-oss, Granite, Llama 3.2 without a
+ * date_string); NULL restores the template's own (its fixed date, or today's). Pin it for
+ * reproducible prompts. */
 int tok_set_chat_date(tok_t *t, const char *date);
 /* The model's own chat template (Jinja) over messages given as JSON: an array of objects
  * with role and content plus whatever the template reads (tool_calls, reasoning_content,

@@ -5,6 +5,7 @@
  * tok.c; hf_json.c; chat.c, bpe.c, pretok.c; vocab.c, normalize.c, util.c — a file calls
  * only files below it. Nothing outside tokenizer/ includes this. */
 #pragma once
+#include <time.h>
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -110,6 +111,7 @@ typedef struct {
 typedef struct {
     char *source;           /* Jinja text as given, or NULL */
     char date_override[32]; /* tok_set_chat_date; "" = none */
+    struct tm date_tm;      /* that date, for strftime_now() */
     struct jinja *jinja;    /* the template compiled (chat_jinja.c), or NULL */
     char jinja_err[320];    /* why it did not compile */
 } tok_chat_t;

@@ -1,6 +1,8 @@
 /* core/: errors, fs (atomic writes), JSON/JSONL errors, Philox known answers, half floats. */
 #include "testutil.h"
 
+#include <time.h>
+
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/fs.h"
@@ -8,6 +10,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/philox.h"
+#include "core/str.h"
 
 static void test_err_context(void **s) {
     (void)s;
@@ -177,6 +180,27 @@ static void test_utf8_valid(void **s) {
     free(o);
 }
 
+/* Days as chat templates show them: both spellings, the weekday filled, no such day refused. */
+static void test_parse_day(void **s) {
+    (void)s;
+    struct tm t;
+    assert_int_equal(rlc_parse_day("26 Jul 2024", &t), 0);
+    assert_int_equal(t.tm_year, 124);
+    assert_int_equal(t.tm_mon, 6);
+    assert_int_equal(t.tm_mday, 26);
+    assert_int_equal(t.tm_wday, 5); /* a Friday */
+    char buf[64];
+    strftime(buf, sizeof buf, "%A %d %B %Y, %j", &t);
+    assert_string_equal(buf, "Friday 26 July 2024, 208");
+    assert_int_equal(rlc_parse_day("2026-12-03", &t), 0);
+    assert_int_equal(t.tm_wday, 4);
+    assert_int_equal(rlc_parse_day("1 Jan 2030", &t), 0);
+    const char *bad[] = {"", "31 Feb 2024", "2024-13-01", "2024-7-26", "26 July 2024", "26 Jul 2024 ", "Jul 26 2024",
+                         "26 jul 2024", "00 Jan 2024", "today"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (!rlc_parse_day(bad[i], &t)) fail_msg("'%s' was read as a day", bad[i]);
+}
+
 static void test_layout(void **s) {
     (void)s;
     rlc_layout_t l;
@@ -201,7 +225,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_context), cmocka_unit_test(test_fs_atomic),  cmocka_unit_test(test_json_errors),
         cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_half),
-        cmocka_unit_test(test_layout), cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_layout), cmocka_unit_test(test_utf8_valid), cmocka_unit_test(test_parse_day),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -248,6 +248,7 @@ static void test_eval_with_tools(void **state) {
                             {"--tools calculator --tool-format hermes --tool-prompt --tool-prompt-in template --template boxed",
                              "no chat template"},
                             {"--chat-vars '[1]'", "must be a JSON object"},
+                            {"--chat-date tomorrow", "chat date 'tomorrow': give a day as"},
                             {"--chat-vars '{}' --chat-template chatml", "--chat-vars needs the model's own template"},
                             {"--tools python --max-tool-calls 99", "max_tool_calls = 99"},
                             {"--tools shell", "unknown tool 'shell'"},

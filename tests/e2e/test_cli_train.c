@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "core/str.h"
 #include "model/model.h"
 #include "rl/ckpt.h"
 #include "tokenizer/tok.h"
@@ -121,6 +122,13 @@ static void test_grpo_run_and_resume(void **s) {
     assert_true(fs_exists(tj));
     assert_true(fs_exists(sp));
     assert_true(fs_exists(cj));
+    /* the day chat templates show is pinned to the run's first day and recorded */
+    cJSON *conf = rlc_json_load_file(cj);
+    assert_non_null(conf);
+    struct tm day;
+    const cJSON *cd = cJSON_GetObjectItem(conf, "chat_date");
+    if (!cJSON_IsString(cd) || rlc_parse_day(cd->valuestring, &day)) fail_msg("config.json: chat_date missing or no day");
+    cJSON_Delete(conf);
     /* interrupted run: 2 steps, then --resume to 4: identical metrics (timings aside) */
     train(b, "--total-steps 2 --save-every 2", 0);
     char out[16384];
@@ -432,6 +440,7 @@ static void expect_config_error(const char *flags, const char *needle) {
 static void test_bad_config(void **s) {
     (void)s;
     expect_config_error("--group-size 1", "group_size");
+    expect_config_error("--chat-date 31/12/2024", "chat_date = '31/12/2024'");
     expect_config_error("--clip-low 0", "clip_low");
     expect_config_error("--prompts-per-step 3 --group-size 4 --micro-batch 3 --mini-batch 5", "mini_batch");
     expect_config_error("--clip-hihg 0.3", "unknown");

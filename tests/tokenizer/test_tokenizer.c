@@ -237,7 +237,9 @@ static void test_real_templates(void **s) {
         cJSON_AddItemToObject(ctx, "eos_token", cJSON_Duplicate(cJSON_GetObjectItem(o, "eos_token"), 1));
         jinja_t *j = NULL;
         int rc = jinja_compile(src, &j);
-        if (!rc) rc = jinja_render(j, ctx, &out);
+        /* the day the references were rendered on (make_template_fixtures.py pins it) */
+        struct tm day = {.tm_year = 2026 - 1900, .tm_mon = 11, .tm_mday = 3, .tm_wday = 4, .tm_yday = 336};
+        if (!rc) rc = jinja_render_at(j, ctx, &day, &out);
         const cJSON *want = cJSON_GetObjectItem(o, "text");
         refused += !want;
         if (want ? rc || strcmp(out, want->valuestring) : !rc) {
@@ -452,7 +454,26 @@ static void test_chat_families(void **s) {
     assert_non_null(strstr(out, "Today Date: 01 Jan 2030\n\n"));
     free(out);
     assert_int_not_equal(tok_set_chat_date(t, ""), 0);
+    assert_int_not_equal(tok_set_chat_date(t, "next Tuesday"), 0);
+    assert_non_null(strstr(rlc_errmsg(), "give a day as"));
     tok_free(t);
+    /* templates that read the clock themselves (gpt-oss, Granite): the pinned day too, in
+     * either spelling */
+    const char *clocked[][2] = {{"openai-gpt-oss-120b.jinja", "Current date: 2024-07-26\n"},
+                                {"ibm-granite-granite-3.3-2B-Instruct.jinja", "Today's Date: July 26, 2024."}};
+    for (int k = 0; k < 2; k++) {
+        char rel[256], *src;
+        size_t len;
+        snprintf(rel, sizeof rel, "tokenizers/real_templates/%s", clocked[k][0]);
+        assert_int_equal(fs_read_all(fixture(rel), &src, &len), 0);
+        assert_int_equal(tok_load(&t, fixture("tokenizers/bpe-qwen")), 0);
+        assert_int_equal(tok_set_chat_template(t, src), 0);
+        assert_int_equal(tok_set_chat_date(t, k ? "26 Jul 2024" : "2024-07-26"), 0);
+        assert_int_equal(tok_chat_apply(t, m, 1, 1, NULL, &out), 0);
+        if (!strstr(out, clocked[k][1])) fail_msg("%s: %s", clocked[k][0], out);
+        free(out), free(src);
+        tok_free(t);
+    }
 }
 
 static void test_special_ids(void **s) {
