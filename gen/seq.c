@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/json.h"
 #include "gen/engine_internal.h"
 
 seq_t *seq_new(gen_engine_t *e, int req, int sample, const int32_t *toks, int n, int n_prompt) {
@@ -196,14 +197,21 @@ int seq_tool_result(gen_engine_t *e, seq_t *s, int k, char *out, size_t out_len)
     }
     if (out) {
         s->n_tool_calls++;
-        if (out_len) {
+        /* a tool may answer any bytes (a cut multi-byte character, an echo of the model's own
+         * invalid UTF-8): invalid sequences and NULs become U+FFFD, as Python decodes with
+         * errors="replace", rather than failing the step */
+        char *clean = out_len ? rlc_utf8_dup_valid(out, out_len) : NULL;
+        if (out_len && !clean) rc = RLC_ENOMEM;
+        if (clean) {
+            size_t cl = strlen(clean);
             int32_t *ids = NULL;
             int n = 0;
-            rc = tok_encode(e->tok, out, out_len, 0, &ids, &n);
-            if (!rc) rc = seq_append_text(s, out, out_len);
+            rc = tok_encode(e->tok, clean, cl, 0, &ids, &n);
+            if (!rc) rc = seq_append_text(s, clean, cl);
             for (int i = 0; !rc && i < n; i++) rc = seq_append_token(s, ids[i], 0.0f, 0);
             free(ids);
         }
+        free(clean);
         free(out);
     }
     return rc ? rc : seq_check_length(e, s);

@@ -275,6 +275,17 @@ typedef struct {
     int calls;
 } no_call_t;
 
+/* A tool answering bytes that are not UTF-8 (a NUL, a stray continuation byte, a cut
+ * character). */
+static int bad_bytes(void *user, const gen_tool_call_t *c, char **out, size_t *len) {
+    (void)user, (void)c;
+    static const char b[] = "\xff" "4" "\x00" "2" "\xe2\x82";
+    *out = malloc(sizeof b);
+    memcpy(*out, b, sizeof b);
+    *len = sizeof b - 1;
+    return 0;
+}
+
 static int no_call(void *user, const gen_tool_call_t *c, char **out, size_t *len) {
     (void)c;
     ((no_call_t *)user)->calls++;
@@ -367,6 +378,16 @@ static void test_engine_pauses_on_special_tokens(void **s) {
     assert_int_equal(o5->finish, GEN_FINISH_EOS);
     assert_int_equal(o5->n_tool_calls, 0);
     assert_string_equal(o5->text, "<|python_tag|>print(6*7)");
+    gen_engine_free(e);
+    /* an answer that is not UTF-8 goes in with U+FFFD, as Python decodes with errors="replace" */
+    gen_engine_cfg_t ec3 = {.page_size = 8, .tool_fn = bad_bytes};
+    assert_int_equal(gen_engine_create(&e, m, tok, &ec3), 0);
+    p.max_new_tokens = 16;
+    int r6 = gen_submit(e, p1, n1, &p, NULL);
+    assert_int_equal(gen_run(e, NULL), 0);
+    const gen_output_t *o6 = gen_output(e, r6, 0);
+    assert_int_equal(o6->n_tool_calls, 1);
+    assert_non_null(strstr(o6->text, "<|eom_id|>\xEF\xBF\xBD" "4" "\xEF\xBF\xBD" "2" "\xEF\xBF\xBD\xEF\xBF\xBD"));
     gen_engine_free(e);
     rlc_tools_free(tools);
     free(p1), free(p2), free(code), free(ans);
