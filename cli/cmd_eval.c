@@ -106,7 +106,8 @@ int cmd_eval(int argc, char **argv) {
     }
     cli_tools_params(&ta, tools, &eo.tool_markers, &eo.n_tool_markers, &eo.max_tool_calls);
     cli_model_t cm;
-    if ((rc = cli_model_open(&cm, model, sa.device, (int)sa.threads, 1)) || (rc = cli_chat_setup(cm.tok, sa.chat_vars, sa.chat_date, sa.family)) ||
+    if ((rc = cli_model_open(&cm, model, sa.device, (int)sa.threads, 1)) ||
+        (rc = cli_chat_setup(cm.tok, sa.chat_vars, sa.chat_date, sa.family)) ||
         (rc = cli_tools_describe(&ta, cm.tok, eo.tpl, sa.family, &ds)) ||
         (rc = data_encode_all(cm.tok, eo.tpl, sa.family, data, cm.m->cfg.max_position_embeddings - 1,
                               "the model's context", sa.strict, &ds, NULL))) {

@@ -75,7 +75,7 @@ int cli_tools_describe(const cli_tool_args_t *a, tok_t *tok, data_tpl_t tpl, con
     rlc_tools_cfg_t tc;
     int rc = tools_cfg(a, &tc);
     if (rc || !a->prompt) return rc;
-    return rl_tool_prompt_apply(tok, tpl, family, tc.format, tc.tools, a->prompt_in ? a->prompt_in : "problem", ds, NULL);
+    return rl_tool_prompt_apply(tok, tpl, family, tc.format, tc.tools, a->prompt_in, ds, NULL);
 }
 
 void cli_tools_params(const cli_tool_args_t *a, const rlc_tools_t *t, const char *const **markers, int *n_markers,

@@ -20,6 +20,8 @@ typedef struct {
     const char *prompt[5], *answer[6], *id[4], *solution[3];
 } profile_t;
 
+#define NKEYS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
 /* Field spellings per profile, first present wins. "auto" accepts all of them. */
 static const profile_t PROFILES[] = {
     {"math500", {"problem"}, {"answer"}, {"unique_id", "id"}, {"solution"}},
@@ -153,10 +155,10 @@ const char *data_messages_check(const cJSON *arr, const char **why) {
 static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_opts_t *o, const char *path,
                          const char *base, long line, data_set_t *ds) {
     const char *pk, *ak, *ik, *sk;
-    const cJSON *pv = field(obj, o->prompt_key, pf->prompt, 5, &pk);
-    const cJSON *av = field(obj, o->answer_key, pf->answer, 6, &ak);
-    const cJSON *iv = field(obj, o->id_key, pf->id, 4, &ik);
-    const cJSON *sv = field(obj, o->solution_key, pf->solution, 3, &sk);
+    const cJSON *pv = field(obj, o->prompt_key, pf->prompt, NKEYS(pf->prompt), &pk);
+    const cJSON *av = field(obj, o->answer_key, pf->answer, NKEYS(pf->answer), &ak);
+    const cJSON *iv = field(obj, o->id_key, pf->id, NKEYS(pf->id), &ik);
+    const cJSON *sv = field(obj, o->solution_key, pf->solution, NKEYS(pf->solution), &sk);
     const char *problem = pv && cJSON_IsString(pv) ? pv->valuestring : NULL, *why = NULL;
     if (cJSON_IsArray(pv) && !(problem = data_messages_check(pv, &why))) {
         rlc_errc(RLC_EFMT, "%s:%ld: chat prompt in field '%s': %s", path, line, pk, why);
@@ -357,7 +359,7 @@ int data_set_exclude(data_set_t *ds, const data_set_t *other, long *removed) {
 static int auto_field(const char *key) {
     const profile_t *a = find_profile("auto");
     const char *const *lists[] = {a->prompt, a->answer, a->id, a->solution};
-    const int lens[] = {5, 6, 4, 3};
+    const int lens[] = {NKEYS(a->prompt), NKEYS(a->answer), NKEYS(a->id), NKEYS(a->solution)};
     for (int l = 0; l < 4; l++)
         for (int i = 0; i < lens[l] && lists[l][i]; i++)
             if (!strcmp(key, lists[l][i])) return 1;

@@ -28,12 +28,10 @@ int data_encode_problem(const tok_t *tok, data_tpl_t tpl, const char *chat_famil
 int data_encode_row(const tok_t *tok, data_tpl_t tpl, const char *chat_family, const data_row_t *row, int32_t **ids,
                     int *n, const char **format) {
     if (!row->messages) return data_encode_problem(tok, tpl, chat_family, row->problem, ids, n, format);
-    data_prompt_t dp;
-    int rc = data_prompt_build(tpl, row->problem, &dp); /* for its answer format */
-    if (rc) return rc;
-    if (format) *format = dp.format;
-    data_prompt_free(&dp);
-    int k = cJSON_GetArraySize(row->messages), i = 0;
+    const char *fmt = data_template_format(tpl);
+    if (!fmt) return rlc_errc(RLC_EINVAL, "prompt template: unknown template %d", (int)tpl);
+    if (format) *format = fmt;
+    int k = cJSON_GetArraySize(row->messages), i = 0, rc;
     tok_msg_t *msgs = rlc_malloc(sizeof *msgs * (size_t)(k ? k : 1));
     if (!msgs) return RLC_ENOMEM;
     for (const cJSON *m = row->messages->child; m; m = m->next, i++)

@@ -21,6 +21,17 @@ int data_template_from_name(const char *name, data_tpl_t *out) {
 
 int data_template_is_chat(data_tpl_t t) { return t == DATA_TPL_QWEN_MATH_COT; }
 
+const char *data_template_format(data_tpl_t t) {
+    switch (t) {
+    case DATA_TPL_R1: return "think";
+    case DATA_TPL_DAPO: return "answer_line";
+    case DATA_TPL_QWEN_MATH_COT:
+    case DATA_TPL_BOXED:
+    case DATA_TPL_RAW: return "boxed";
+    }
+    return NULL;
+}
+
 const char *data_template_name(data_tpl_t t) {
     return (int)t >= 0 && t <= DATA_TPL_RAW ? data_template_names[t] : "?";
 }
@@ -63,14 +74,15 @@ int data_prompt_build(data_tpl_t t, const char *problem, data_prompt_t *out) {
         out->msgs[1].role = "user";
         out->msgs[1].content = out->text;
         out->n_msgs = 2;
-        out->format = "boxed";
+        out->format = data_template_format(t);
         return 0;
-    case DATA_TPL_BOXED: out->text = fmt_dup(BOXED_FMT, problem), out->format = "boxed"; break;
-    case DATA_TPL_R1: out->text = fmt_dup(R1_FMT, problem), out->format = "think"; break;
-    case DATA_TPL_DAPO: out->text = fmt_dup(DAPO_FMT, problem), out->format = "answer_line"; break;
-    case DATA_TPL_RAW: out->text = rlc_strdup(problem), out->format = "boxed"; break;
+    case DATA_TPL_BOXED: out->text = fmt_dup(BOXED_FMT, problem); break;
+    case DATA_TPL_R1: out->text = fmt_dup(R1_FMT, problem); break;
+    case DATA_TPL_DAPO: out->text = fmt_dup(DAPO_FMT, problem); break;
+    case DATA_TPL_RAW: out->text = rlc_strdup(problem); break;
     default: return rlc_errc(RLC_EINVAL, "prompt template: unknown template %d", (int)t);
     }
+    out->format = data_template_format(t);
     return out->text ? 0 : RLC_ENOMEM;
 }
 

@@ -17,6 +17,9 @@ int data_template_from_name(const char *name, data_tpl_t *out);
 const char *data_template_name(data_tpl_t t);
 /* 1 when t's prompts are chat messages rendered by the tokenizer's chat template. */
 int data_template_is_chat(data_tpl_t t);
+/* How t's answers look ("boxed", "think", "answer_line"; data_prompt_t.format), NULL for an
+ * unknown t. */
+const char *data_template_format(data_tpl_t t);
 /* All names, NULL-terminated (for --help). */
 extern const char *const data_template_names[];
 

@@ -282,11 +282,10 @@ static int validate_tools(const rl_config_t *c) {
     int tools = tc.tools;
     if (strcmp(c->otc, "off") && strcmp(c->otc, "grpo") && strcmp(c->otc, "ppo"))
         BAD("otc = '%s': choose off, grpo or ppo", c->otc);
-    if (strcmp(c->tool_prompt_in, "problem") && strcmp(c->tool_prompt_in, "template"))
-        BAD("tool_prompt_in = '%s': choose problem or template", c->tool_prompt_in);
-    if (c->tool_prompt && !strcmp(c->tool_prompt_in, "template") && tc.format != RLC_TOOL_FMT_HERMES &&
-        tc.format != RLC_TOOL_FMT_LLAMA3)
-        BAD("tool_prompt_in = template needs tool_format hermes or llama3 (chat templates describe function calls)");
+    int in_template;
+    if (rlc_tools_prompt_in(c->tool_prompt_in, &in_template) ||
+        (c->tool_prompt && in_template && rlc_tools_check_template_format(tc.format)))
+        return rlc_err_ctx(RLC_EINVAL, "config");
     if (strcmp(c->otc, "off") && !tools) BAD("otc = %s shapes tool calls, but no tools are enabled (tools = ...)", c->otc);
     if (!(c->otc_c >= 0 && c->otc_c <= 1e6)) BAD("otc_c = %g: must lie in [0, 1e6]", c->otc_c);
     if (!(c->otc_alpha > 0 && c->otc_alpha <= 100)) BAD("otc_alpha = %g: must lie in (0, 100]", c->otc_alpha);

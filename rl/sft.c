@@ -87,8 +87,10 @@ static int sft_fields(const rl_sft_opts_t *o, const cJSON *row, const char *wher
     memset(pr, 0, sizeof *pr);
     if (conv) {
         const cJSON *last = cJSON_IsArray(conv) ? cJSON_GetArrayItem(conv, cJSON_GetArraySize(conv) - 1) : NULL;
-        if (!(*resp = assistant_text(last)))
-            return rlc_errc(RLC_EINVAL, "%s: field 'messages': the last message is no assistant turn with text", where), 1;
+        if (!(*resp = assistant_text(last))) {
+            rlc_errc(RLC_EINVAL, "%s: field 'messages': the last message is no assistant turn with text", where);
+            return 1;
+        }
         pv = pr->messages = cJSON_Duplicate(conv, 1);
         if (!pv) return RLC_ENOMEM;
         cJSON_Delete(cJSON_DetachItemFromArray(pr->messages, cJSON_GetArraySize(pr->messages) - 1));
@@ -99,10 +101,15 @@ static int sft_fields(const rl_sft_opts_t *o, const cJSON *row, const char *wher
         pv = cJSON_GetObjectItemCaseSensitive(row, pk);
         rv = cJSON_GetObjectItemCaseSensitive(row, rk);
         *resp = cJSON_IsString(rv) ? rv->valuestring : assistant_text(rv);
-        if (!*resp) return rlc_errc(RLC_EINVAL, "%s: field '%s': %s", where, rk, rv ? "not text or one assistant message" : "missing"), 1;
+        if (!*resp) {
+            rlc_errc(RLC_EINVAL, "%s: field '%s': %s", where, rk, rv ? "not text or one assistant message" : "missing");
+            return 1;
+        }
         if (cJSON_IsArray(pv) && !(pr->messages = cJSON_Duplicate(pv, 1))) return RLC_ENOMEM;
     }
-    const char *problem = pr->messages ? data_messages_check(pr->messages, &why) : cJSON_IsString(pv) ? pv->valuestring : NULL;
+    const char *problem = pr->messages      ? data_messages_check(pr->messages, &why)
+                          : cJSON_IsString(pv) ? pv->valuestring
+                                               : NULL;
     if (!problem) {
         rlc_errc(RLC_EINVAL, "%s: field '%s': %s", where, conv ? "messages" : pk, why ? why : pv ? "not text" : "missing");
         data_row_free(pr);

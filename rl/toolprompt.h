@@ -6,7 +6,7 @@
 #include "data/template.h"
 #include "tools/tool.h"
 
-/* where = "problem": the enabled tools' description (rlc_tool_prompt, in format f) put before
+/* where = "problem" (or NULL): the enabled tools' description (rlc_tool_prompt, in format f) put before
  * every problem of a and b (either may be NULL), ahead of encoding. where = "template": the
  * tools given to the model's chat template as `tools` (rlc_tools_template_vars), which needs
  * chat prompts (a chat prompt template tpl, or rows that all give chat messages) and the

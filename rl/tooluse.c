@@ -63,7 +63,9 @@ static int all_chat(const data_set_t *a, const data_set_t *b) {
 
 int rl_tool_prompt_apply(tok_t *tok, data_tpl_t tpl, const char *chat_family, rlc_tool_format_t f, int tools,
                          const char *where, data_set_t *a, data_set_t *b) {
-    if (!strcmp(where, "template")) {
+    int in_template, rc = rlc_tools_prompt_in(where, &in_template);
+    if (rc) return rc;
+    if (in_template) {
         if (!data_template_is_chat(tpl) && !all_chat(a, b))
             return rlc_errc(RLC_EINVAL, "tool_prompt_in = template: the prompt template %s is no chat template "
                                         "(qwen-math-cot is) and not every problem is given as chat messages",
@@ -73,9 +75,8 @@ int rl_tool_prompt_apply(tok_t *tok, data_tpl_t tpl, const char *chat_family, rl
                                         "built-in %s", chat_family);
         return rlc_tools_template_vars(tok, f, tools);
     }
-    if (strcmp(where, "problem")) return rlc_errc(RLC_EINVAL, "tool_prompt_in = '%s': choose problem or template", where);
     char *pre = rlc_tool_prompt(f, tools);
-    int rc = pre ? 0 : RLC_ENOMEM;
+    rc = pre ? 0 : RLC_ENOMEM;
     if (!rc && a) rc = data_set_prefix_problems(a, pre);
     if (!rc && b) rc = data_set_prefix_problems(b, pre);
     free(pre);

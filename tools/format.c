@@ -153,28 +153,32 @@ static int cut_at_marker(const char *text, size_t *len, const char *marker) {
     return 1;
 }
 
+/* Where generation pauses, per format: text, or (llama3) special tokens' text, on which the
+ * engine pauses when the token is sampled. */
+static const char *const MARKERS[RLC_TOOL_N_FORMATS][2] = {
+    {"```"}, {"</tool_call>"}, {"</search>"}, {"<|eom_id|>", "<|eot_id|>"}};
+
+int rlc_tool_format_markers(rlc_tool_format_t f, const char *const **markers) {
+    *markers = MARKERS[f];
+    return MARKERS[f][1] ? 2 : 1;
+}
+
 int rlc_tool_parse(rlc_tool_format_t f, const char *text, size_t len, char *tool, size_t tool_cap, char **input) {
     *input = NULL;
     tool[0] = 0;
-    switch (f) {
-    case RLC_TOOL_FMT_CODE:
-        if (!cut_at_marker(text, &len, "```")) return 0;
-        return parse_code(text, len, tool, tool_cap, input);
-    case RLC_TOOL_FMT_HERMES:
-        if (!cut_at_marker(text, &len, "</tool_call>")) return 0;
-        return parse_hermes(text, len, tool, tool_cap, input);
-    case RLC_TOOL_FMT_TAGS:
-        if (!cut_at_marker(text, &len, "</search>")) return 0;
-        return parse_tags(text, len, tool, tool_cap, input);
-    case RLC_TOOL_FMT_LLAMA3:
+    if ((unsigned)f >= RLC_TOOL_N_FORMATS) return 0;
+    if (f == RLC_TOOL_FMT_LLAMA3) {
         for (int k = 0; k < 2; k++) { /* the marker token's text ends the text */
-            size_t m = strlen(rlc_tool_llama3_markers[k]);
-            if (len >= m && !memcmp(text + len - m, rlc_tool_llama3_markers[k], m))
+            size_t m = strlen(MARKERS[f][k]);
+            if (len >= m && !memcmp(text + len - m, MARKERS[f][k], m))
                 return parse_llama3(text, len, m, tool, tool_cap, input);
         }
         return 0;
     }
-    return 0;
+    if (!cut_at_marker(text, &len, MARKERS[f][0])) return 0;
+    return f == RLC_TOOL_FMT_CODE     ? parse_code(text, len, tool, tool_cap, input)
+           : f == RLC_TOOL_FMT_HERMES ? parse_hermes(text, len, tool, tool_cap, input)
+                                      : parse_tags(text, len, tool, tool_cap, input);
 }
 
 /* What the engine puts around a tool's output, per format. */
@@ -182,8 +186,6 @@ static const char *const pre[] = {"\n```output\n", "<|im_end|>\n<|im_start|>user
                                   "\n\n<information>", "<|start_header_id|>ipython<|end_header_id|>\n\n"};
 static const char *const post[] = {"\n```\n", "\n</tool_response><|im_end|>\n<|im_start|>assistant\n",
                                    "</information>\n\n", "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"};
-
-const char *const rlc_tool_llama3_markers[2] = {"<|eom_id|>", "<|eot_id|>"};
 
 int rlc_tool_output_spans(rlc_tool_format_t f, const char *text, size_t len, size_t *starts, size_t *ends, int cap) {
     int n = 0;

@@ -45,6 +45,19 @@ int rlc_tools_parse_format(const char *name, rlc_tool_format_t *f) {
 
 const char *rlc_tools_format_name(rlc_tool_format_t f) { return (unsigned)f < RLC_TOOL_N_FORMATS ? FORMAT_NAMES[f] : "?"; }
 
+int rlc_tools_prompt_in(const char *where, int *template_) {
+    *template_ = where && !strcmp(where, "template");
+    if (where && strcmp(where, "problem") && !*template_)
+        return rlc_errc(RLC_EINVAL, "tool_prompt_in = '%s': choose problem or template", where);
+    return 0;
+}
+
+int rlc_tools_check_template_format(rlc_tool_format_t f) {
+    if (f == RLC_TOOL_FMT_HERMES || f == RLC_TOOL_FMT_LLAMA3) return 0;
+    return rlc_errc(RLC_EINVAL, "tool_prompt_in = template needs tool_format hermes or llama3 (chat templates describe "
+                                "function calls), not %s", rlc_tools_format_name(f));
+}
+
 int rlc_tools_check_ranges(long max_calls, double timeout_s, long max_output_bytes, long workers) {
     if (max_calls < 0 || max_calls > 64) return rlc_errc(RLC_EINVAL, "max_tool_calls = %ld: must lie in [0, 64]", max_calls);
     if (!(timeout_s > 0 && timeout_s <= 3600))

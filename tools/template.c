@@ -17,9 +17,8 @@ static int probe(const tok_t *tok, const cJSON *extra, char **out) {
 }
 
 int rlc_tools_template_vars(tok_t *tok, rlc_tool_format_t f, int tools) {
-    if (f != RLC_TOOL_FMT_HERMES && f != RLC_TOOL_FMT_LLAMA3)
-        return rlc_errc(RLC_EINVAL, "tool_prompt_in = template: needs tool_format hermes or llama3 (chat templates "
-                                    "describe function calls), not %s", rlc_tools_format_name(f));
+    int rc = rlc_tools_check_template_format(f);
+    if (rc) return rc;
     const char *st = tok_chat_template_status(tok);
     if (strcmp(st, "ok"))
         return rlc_errc(RLC_EINVAL, "tool_prompt_in = template: the model's chat template cannot render tools (%s)", st);
@@ -28,7 +27,7 @@ int rlc_tools_template_vars(tok_t *tok, rlc_tool_format_t f, int tools) {
         return rlc_errc(RLC_EINVAL, "tool_prompt_in = template: chat_vars already sets tools");
     cJSON *vars = have ? cJSON_Duplicate(have, 1) : cJSON_CreateObject(), *defs = rlc_tool_defs(tools);
     char *with = NULL, *without = NULL, *text = NULL;
-    int rc = vars && defs && cJSON_AddItemToObject(vars, "tools", defs) ? 0 : RLC_ENOMEM;
+    rc = vars && defs && cJSON_AddItemToObject(vars, "tools", defs) ? 0 : RLC_ENOMEM;
     if (rc) cJSON_Delete(defs);
     if (!rc) rc = probe(tok, vars, &with);
     if (!rc) rc = probe(tok, NULL, &without);

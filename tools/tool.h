@@ -15,8 +15,6 @@ typedef enum {
                                 <|eot_id|> / <|eom_id|> -> the ipython turn */
 } rlc_tool_format_t;
 #define RLC_TOOL_N_FORMATS 4
-/* llama3's markers: special tokens, on which the engine pauses when they are sampled. */
-extern const char *const rlc_tool_llama3_markers[2];
 
 enum { RLC_TOOL_CALCULATOR = 1 << 0, RLC_TOOL_PYTHON = 1 << 1, RLC_TOOL_HTTP = 1 << 2 };
 /* The tools' names, in bit order: rlc_tool_names[k] is tool 1 << k. */
@@ -65,6 +63,10 @@ int rlc_tools_cfg_from(const rlc_tools_settings_t *s, rlc_tools_cfg_t *cfg);
 /* The numeric ranges above: 0, or an error naming the key (rlc_tools_create checks a
  * config made by hand with it too). */
 int rlc_tools_check_ranges(long max_calls, double timeout_s, long max_output_bytes, long workers);
+/* tool_prompt_in: "problem" (or NULL) or "template" (*template_ 1); anything else an error. */
+int rlc_tools_prompt_in(const char *where, int *template_);
+/* tool_prompt_in = template describes function calls: 0 for hermes and llama3, else an error. */
+int rlc_tools_check_template_format(rlc_tool_format_t f);
 
 int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg);
 void rlc_tools_free(rlc_tools_t *t);
@@ -82,6 +84,10 @@ int rlc_tool_run(rlc_tools_t *t, const char *tool, const char *input, char **out
                  rlc_tool_status_t *st);
 
 /* ---- formats (format.c) ---- */
+/* The strings that end a call in format f (for gen_params_t.tool_markers): one, or llama3's
+ * two special tokens (<|eom_id|>, <|eot_id|>), on which the engine pauses when they are
+ * sampled. Returns the count. */
+int rlc_tool_format_markers(rlc_tool_format_t f, const char *const **markers);
 /* The call that ends `text` (which ends with a marker of f): 1 with the tool's name and
  * malloc'd input; 0 when the marker closes no call (a code fence of another language, an
  * opening fence); 2 when the call is malformed (bad JSON, no name): *input is then a

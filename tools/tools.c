@@ -22,8 +22,6 @@ struct rlc_tools {
     char *python;         /* resolved interpreter, or NULL */
     rlc_pyfork_t *pyfork; /* the fork servers (NULL: every call execs its interpreter) */
     char *http_url;       /* owned copy */
-    const char *markers[2];
-    int n_markers;
     pthread_mutex_t mu;
     rlc_tools_stats_t st;
 };
@@ -54,14 +52,6 @@ int rlc_tools_create(rlc_tools_t **out, const rlc_tools_cfg_t *cfg) {
     if (cfg->http_url) t->http_url = strdup(cfg->http_url);
     rlc_http_set_max_inflight(cfg->workers);
     t->cfg.http_url = t->http_url;
-    static const char *const one[] = {"```", "</tool_call>", "</search>"};
-    if (cfg->format == RLC_TOOL_FMT_LLAMA3) {
-        memcpy(t->markers, rlc_tool_llama3_markers, sizeof t->markers);
-        t->n_markers = 2;
-    } else {
-        t->markers[0] = one[cfg->format];
-        t->n_markers = 1;
-    }
     pthread_mutex_init(&t->mu, NULL);
     *out = t;
     return 0;
@@ -77,8 +67,7 @@ void rlc_tools_free(rlc_tools_t *t) {
 }
 
 int rlc_tools_markers(const rlc_tools_t *t, const char *const **markers) {
-    *markers = t->markers;
-    return t->n_markers;
+    return rlc_tool_format_markers(t->cfg.format, markers);
 }
 
 /* The http tool: POST {"name", "input"} to the configured URL; the answer's "output" string,

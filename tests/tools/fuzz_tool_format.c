@@ -26,16 +26,18 @@ static void one(rlc_tool_format_t f, const char *text, size_t len) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static const char *const ends[] = {"```", "</tool_call>", "</search>", "<|eom_id|>", "<|eot_id|>"};
     char *buf = malloc(size + 16);
     if (!buf) return 0;
     memcpy(buf, data, size);
     buf[size] = 0;
     for (int f = 0; f < RLC_TOOL_N_FORMATS; f++) one((rlc_tool_format_t)f, buf, size);
-    for (int k = 0; k < 5; k++) { /* the text ending with a marker, as the engine hands it over */
-        size_t m = strlen(ends[k]);
-        memcpy(buf + size, ends[k], m + 1);
-        one(k < 3 ? (rlc_tool_format_t)k : RLC_TOOL_FMT_LLAMA3, buf, size + m);
+    for (int f = 0; f < RLC_TOOL_N_FORMATS; f++) { /* the text ending with a marker, as the engine hands it over */
+        const char *const *ends;
+        for (int k = 0, n = rlc_tool_format_markers((rlc_tool_format_t)f, &ends); k < n; k++) {
+            size_t m = strlen(ends[k]);
+            memcpy(buf + size, ends[k], m + 1);
+            one((rlc_tool_format_t)f, buf, size + m);
+        }
     }
     buf[size] = 0;
     size_t n;
