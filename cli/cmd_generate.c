@@ -44,7 +44,7 @@ static int read_prompts(const char *path, const tok_t *tok, int chat, const char
         prompt_t *p = &ps[n];
         memset(p, 0, sizeof *p);
         const cJSON *jp = cJSON_GetObjectItemCaseSensitive(row, "prompt");
-        const cJSON *jm = cJSON_GetObjectItemCaseSensitive(row, "messages");
+        cJSON *jm = cJSON_GetObjectItemCaseSensitive(row, "messages");
         const cJSON *ji = cJSON_GetObjectItemCaseSensitive(row, "ids");
         if (cJSON_IsString(jp)) {
             rc = cli_encode_prompt(tok, jp->valuestring, chat, system, family, &p->ids, &p->n);

@@ -100,11 +100,14 @@ int cli_parse_ids(const char *s, const char *what, int32_t **ids, int *n) {
     return 0;
 }
 
-int cli_messages_from_json(const cJSON *arr, const char *what, tok_msg_t **out, int *n) {
+int cli_messages_from_json(cJSON *arr, const char *what, tok_msg_t **out, int *n) {
     *out = NULL;
     *n = 0;
     if (!cJSON_IsArray(arr))
         return rlc_errc(RLC_EINVAL, "%s: expected a JSON array of {\"role\", \"content\"}", what);
+    const char *why;
+    int f = rlc_json_flatten_content(arr, &why);
+    if (f) return f < 0 ? rlc_errc(f, "out of memory reading %s", what) : rlc_errc(RLC_EINVAL, "%s: %s", what, why);
     int k = cJSON_GetArraySize(arr), rc = 0, i = 0;
     tok_msg_t *m = rlc_calloc((size_t)k + 1, sizeof *m);
     if (!m) return RLC_ENOMEM;

@@ -8,6 +8,7 @@
 
 #include "core/err.h"
 #include "core/fs.h"
+#include "core/sbuf.h"
 
 static void position(const char *text, const char *at, long *line, long *col) {
     *line = 1;
@@ -296,4 +297,53 @@ char *rlc_json_text(const cJSON *v) {
         return rlc_strdup(tmp);
     }
     return NULL;
+}
+
+/* The parts' texts joined with "\n" (malloc'd), or NULL with *why set (or out of memory). */
+static char *parts_text(const cJSON *parts, const char **why) {
+    rlc_sbuf_t b = {0};
+    int k = 0;
+    for (const cJSON *p = parts->child; p; p = p->next, k++) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(p, "type");
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(p, "text");
+        if (!cJSON_IsObject(p) || !cJSON_IsString(type) || strcmp(type->valuestring, "text") || !cJSON_IsString(text)) {
+            *why = cJSON_IsString(type) && strcmp(type->valuestring, "text")
+                       ? "a content part is not text (this model reads text only)"
+                       : "a content part is not {\"type\": \"text\", \"text\": string}";
+            free(rlc_sbuf_done(&b));
+            return NULL;
+        }
+        if (k) rlc_sbuf_add(&b, "\n", 1);
+        rlc_sbuf_add(&b, text->valuestring, strlen(text->valuestring));
+    }
+    if (!k) *why = "a message's content is an empty list of parts";
+    char *s = rlc_sbuf_done(&b);
+    if (!k) free(s);
+    return k ? s : NULL;
+}
+
+int rlc_json_flatten_content(cJSON *messages, const char **why) {
+    *why = NULL;
+    int arr = cJSON_IsArray(messages);
+    if (!arr && !cJSON_IsObject(messages)) {
+        *why = "not an array of messages";
+        return 1;
+    }
+    for (cJSON *m = arr ? messages->child : messages; m; m = arr ? m->next : NULL) {
+        if (!cJSON_IsObject(m)) {
+            *why = "a message is not an object";
+            return 1;
+        }
+        cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "content");
+        if (!cJSON_IsArray(c)) continue;
+        char *s = parts_text(c, why);
+        if (!s) return *why ? 1 : RLC_ENOMEM;
+        cJSON *v = cJSON_CreateString(s);
+        free(s);
+        if (!v || !cJSON_ReplaceItemInObjectCaseSensitive(m, "content", v)) {
+            cJSON_Delete(v);
+            return RLC_ENOMEM;
+        }
+    }
+    return 0;
 }

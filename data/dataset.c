@@ -160,9 +160,15 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
     const cJSON *iv = field(obj, o->id_key, pf->id, NKEYS(pf->id), &ik);
     const cJSON *sv = field(obj, o->solution_key, pf->solution, NKEYS(pf->solution), &sk);
     const char *problem = pv && cJSON_IsString(pv) ? pv->valuestring : NULL, *why = NULL;
-    if (cJSON_IsArray(pv) && !(problem = data_messages_check(pv, &why))) {
-        rlc_errc(RLC_EFMT, "%s:%ld: chat prompt in field '%s': %s", path, line, pk, why);
-        return 1;
+    cJSON *msgs = NULL; /* a chat prompt, its content parts joined */
+    if (cJSON_IsArray(pv)) {
+        int f = (msgs = cJSON_Duplicate(pv, 1)) ? rlc_json_flatten_content(msgs, &why) : RLC_ENOMEM;
+        if (f < 0 || f || !(problem = data_messages_check(msgs, &why))) {
+            cJSON_Delete(msgs);
+            if (f < 0) return rlc_errc(f, "out of memory loading %s", path);
+            rlc_errc(RLC_EFMT, "%s:%ld: chat prompt in field '%s': %s", path, line, pk, why);
+            return 1;
+        }
     }
     if (!problem || !problem[0]) {
         rlc_errc(RLC_EFMT, "%s:%ld: %s text field '%s' (profile %s)", path, line, pv ? "non-text or empty" : "missing",
@@ -171,6 +177,7 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
     }
     char *ans = av ? rlc_json_text(av) : NULL;
     if (!ans) {
+        cJSON_Delete(msgs);
         rlc_errc(RLC_EFMT, "%s:%ld: %s answer field '%s' (profile %s)", path, line, av ? "non-text" : "missing", ak,
                  pf->name);
         return 1;
@@ -183,6 +190,7 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
         char *s = trim_dup(ans, hash);
         if (!g || !s) {
             free(g), free(s), free(ans), free(sol);
+            cJSON_Delete(msgs);
             return RLC_ENOMEM;
         }
         size_t k = 0;
@@ -196,6 +204,7 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
     }
     if (!ans[0]) {
         free(ans), free(sol);
+        cJSON_Delete(msgs);
         rlc_errc(RLC_EFMT, "%s:%ld: empty answer in field '%s'", path, line, ak);
         return 1;
     }
@@ -215,9 +224,12 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
         cJSON_DeleteItemFromObjectCaseSensitive(meta, ak);
         rc = data_set_add(ds, id, problem, ans, sol, meta);
         if (!rc) ds->rows[ds->n - 1].line = line;
-        if (!rc && cJSON_IsArray(pv) && !(ds->rows[ds->n - 1].messages = cJSON_Duplicate(pv, 1)))
-            rc = rlc_errc(RLC_ENOMEM, "out of memory loading %s", path);
+        if (!rc) {
+            ds->rows[ds->n - 1].messages = msgs;
+            msgs = NULL;
+        }
     }
+    cJSON_Delete(msgs);
     cJSON_Delete(meta);
     free(id), free(ans), free(sol);
     return rc;

@@ -74,17 +74,29 @@ static const char *assistant_text(const cJSON *v) {
     return cJSON_IsString(role) && !strcmp(role->valuestring, "assistant") && cJSON_IsString(c) ? c->valuestring : NULL;
 }
 
+/* Chat content given as a list of text parts, joined in place (rlc_json_flatten_content)
+ * when v holds messages; 1 with the reason set when it cannot be. */
+static int flatten_field(cJSON *v, const char *name, const char *where) {
+    const char *why;
+    int rc = cJSON_IsArray(v) || cJSON_IsObject(v) ? rlc_json_flatten_content(v, &why) : 0;
+    if (rc < 0) return rlc_errc(rc, "out of memory reading %s", where);
+    if (rc) rlc_errc(RLC_EINVAL, "%s: field '%s': %s", where, name, why);
+    return rc;
+}
+
 /* A row's prompt (text or chat messages, into pr: problem, messages owned) and response
  * text (borrowed from row). Fields: the keys given, else "messages" (a conversation whose
  * last turn, an assistant's, is the response and the turns before it the prompt), else
  * "prompt" or "problem" and "completion", "response" or "solution"; a prompt may be chat
  * messages, a response one assistant message (TRL's conversational prompt-completion). 1
  * with the reason set when the row has none of these. */
-static int sft_fields(const rl_sft_opts_t *o, const cJSON *row, const char *where, data_row_t *pr, const char **resp) {
+static int sft_fields(const rl_sft_opts_t *o, cJSON *row, const char *where, data_row_t *pr, const char **resp) {
     const char *pk = o->prompt_key && o->prompt_key[0] ? o->prompt_key : NULL;
     const char *rk = o->response_key && o->response_key[0] ? o->response_key : NULL, *why = NULL;
-    const cJSON *conv = pk || rk ? NULL : cJSON_GetObjectItemCaseSensitive(row, "messages"), *pv, *rv;
+    cJSON *conv = pk || rk ? NULL : cJSON_GetObjectItemCaseSensitive(row, "messages"), *pv, *rv;
     memset(pr, 0, sizeof *pr);
+    int rc = flatten_field(conv, "messages", where);
+    if (rc) return rc;
     if (conv) {
         const cJSON *last = cJSON_IsArray(conv) ? cJSON_GetArrayItem(conv, cJSON_GetArraySize(conv) - 1) : NULL;
         if (!(*resp = assistant_text(last))) {
@@ -100,6 +112,7 @@ static int sft_fields(const rl_sft_opts_t *o, const cJSON *row, const char *wher
                       : cJSON_GetObjectItemCaseSensitive(row, "response") ? "response" : "solution";
         pv = cJSON_GetObjectItemCaseSensitive(row, pk);
         rv = cJSON_GetObjectItemCaseSensitive(row, rk);
+        if ((rc = flatten_field(pv, pk, where)) || (rc = flatten_field(rv, rk, where))) return rc;
         *resp = cJSON_IsString(rv) ? rv->valuestring : assistant_text(rv);
         if (!*resp) {
             rlc_errc(RLC_EINVAL, "%s: field '%s': %s", where, rk, rv ? "not text or one assistant message" : "missing");
@@ -121,7 +134,7 @@ static int sft_fields(const rl_sft_opts_t *o, const cJSON *row, const char *wher
 
 /* One example: prompt rendered with the template (or its own chat messages), response, EOS;
  * > 0 with the reason in the error message when the row is bad, negative on a real error. */
-static int sft_example(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl, const cJSON *row, const char *where,
+static int sft_example(const rl_sft_opts_t *o, const tok_t *tok, data_tpl_t tpl, cJSON *row, const char *where,
                        sft_ex_t *ex, long *truncated) {
     data_row_t pr;
     const char *rtxt = NULL;

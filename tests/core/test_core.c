@@ -88,6 +88,47 @@ static void test_json_errors(void **s) {
     cJSON_Delete(j);
 }
 
+/* Contents given as lists of parts become strings; the rest is refused with a reason. */
+static void test_flatten_content(void **s) {
+    (void)s;
+    const char *ok = "[{\"role\": \"system\", \"content\": \"be brief\"},"
+                     " {\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": \"a\", \"image\": null},"
+                     " {\"type\": \"text\", \"text\": \"b\"}], \"name\": \"x\"}]";
+    cJSON *j = rlc_json_parse(ok, strlen(ok), "ok");
+    const char *why = "unset";
+    assert_int_equal(rlc_json_flatten_content(j, &why), 0);
+    assert_null(why);
+    cJSON *u = cJSON_GetArrayItem(j, 1);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(u, "content")->valuestring, "a\nb");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(u, "name")->valuestring, "x"); /* other fields kept */
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(j, 0), "content")->valuestring, "be brief");
+    cJSON_Delete(j);
+    const char *one = "{\"role\": \"assistant\", \"content\": [{\"type\": \"text\", \"text\": \"42\"}]}";
+    j = rlc_json_parse(one, strlen(one), "one"); /* one message object */
+    assert_int_equal(rlc_json_flatten_content(j, &why), 0);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(j, "content")->valuestring, "42");
+    cJSON_Delete(j);
+    const struct {
+        const char *js, *why;
+    } bad[] = {
+        {"[{\"role\": \"user\", \"content\": [{\"type\": \"image_url\", \"image_url\": {}}]}]", "not text"},
+        {"[{\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": 3}]}]", "is not {"},
+        {"[{\"role\": \"user\", \"content\": [\"plain\"]}]", "is not {"},
+        {"[{\"role\": \"user\", \"content\": []}]", "empty list"},
+        {"[1]", "not an object"},
+        {"\"text\"", "not an array"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        j = rlc_json_parse(bad[i].js, strlen(bad[i].js), "bad");
+        assert_non_null(j);
+        why = NULL;
+        assert_int_equal(rlc_json_flatten_content(j, &why), 1);
+        assert_non_null(why);
+        assert_non_null(strstr(why, bad[i].why));
+        cJSON_Delete(j);
+    }
+}
+
 static void test_jsonl_lines(void **s) {
     (void)s;
     char *d = test_tmpdir();
@@ -224,6 +265,7 @@ static void test_layout(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_context), cmocka_unit_test(test_fs_atomic),  cmocka_unit_test(test_json_errors),
+        cmocka_unit_test(test_flatten_content),
         cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_half),
         cmocka_unit_test(test_layout), cmocka_unit_test(test_utf8_valid), cmocka_unit_test(test_parse_day),
     };

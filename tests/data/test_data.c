@@ -195,6 +195,26 @@ static void test_verl_messages(void **state) {
     assert_string_equal(ds.rows[1].answer, "2"); /* an answer field wins */
     assert_string_equal(ds.rows[1].solution, "1+1 = 2");
     data_set_free(&ds);
+    /* content as a list of text parts (OpenAI / TRL multimodal schema): joined into a string;
+     * a part that is not text makes the row bad, with the reason */
+    f = fopen(path, "w");
+    fputs("{\"prompt\": [{\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": \"What is 2+3?\", "
+          "\"image\": null}, {\"type\": \"text\", \"text\": \"Be brief.\"}]}], \"answer\": \"5\"}\n"
+          "{\"prompt\": [{\"role\": \"user\", \"content\": [{\"type\": \"image\", \"image\": \"x.png\"}]}], "
+          "\"answer\": \"1\"}\n",
+          f);
+    fclose(f);
+    assert_int_equal(data_load_jsonl(path, &a, &ds, &skipped), 0);
+    assert_int_equal(ds.n, 1);
+    assert_int_equal(skipped, 1);
+    assert_string_equal(ds.rows[0].problem, "What is 2+3?\nBe brief.");
+    const cJSON *c0 = cJSON_GetObjectItem(cJSON_GetArrayItem(ds.rows[0].messages, 0), "content");
+    assert_true(cJSON_IsString(c0));
+    assert_string_equal(c0->valuestring, "What is 2+3?\nBe brief.");
+    data_set_free(&ds);
+    a.strict = 1;
+    assert_true(data_load_jsonl(path, &a, &ds, &skipped) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "w.jsonl:2: chat prompt in field 'prompt': a content part is not text"));
     remove(path);
     rmdir(dir);
     free(dir);

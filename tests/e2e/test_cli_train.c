@@ -377,13 +377,14 @@ static void test_sft(void **s) {
 }
 
 /* rlc sft on the chat layouts of TRL and verl: a conversation ("messages"), chat-message
- * prompts with a text or one-message completion, all give the very examples that the
- * qwen-math-cot template makes of problem/solution (same loss and loss tokens at step 1). */
+ * prompts with a text or one-message completion, contents as lists of text parts, all give
+ * the very examples that the qwen-math-cot template makes of problem/solution (same loss
+ * and loss tokens at step 1). */
 static void test_sft_chat_layouts(void **s) {
     (void)s;
-    const char *names[] = {"plain", "messages", "prompt_completion", "prompt_completion_msg"};
-    double loss[4], ntok[4];
-    for (int k = 0; k < 4; k++) {
+    const char *names[] = {"plain", "messages", "prompt_completion", "prompt_completion_msg", "content_parts"};
+    double loss[5], ntok[5];
+    for (int k = 0; k < 5; k++) {
         char file[64], out[16384];
         snprintf(file, sizeof file, "sft_%s.jsonl", names[k]);
         char *data = fs_join(g_dir, file), *run = fs_join(g_dir, file + 4);
@@ -400,6 +401,12 @@ static void test_sft_chat_layouts(void **s) {
             if (k == 1) fprintf(f, "{\"messages\": %s, {\"role\": \"assistant\", \"content\": \"%s\"}]}\n", pm, a);
             if (k == 2) fprintf(f, "{\"prompt\": %s], \"completion\": \"%s\"}\n", pm, a);
             if (k == 3) fprintf(f, "{\"prompt\": %s], \"completion\": [{\"role\": \"assistant\", \"content\": \"%s\"}]}\n", pm, a);
+            const char *part = "[{\"type\": \"text\", \"text\": \"%s\"}]";
+            char ps[256], pq[128], pa[192];
+            snprintf(ps, sizeof ps, part, sys), snprintf(pq, sizeof pq, part, q), snprintf(pa, sizeof pa, part, a);
+            if (k == 4)
+                fprintf(f, "{\"messages\": [{\"role\": \"system\", \"content\": %s}, {\"role\": \"user\", \"content\": %s}, "
+                        "{\"role\": \"assistant\", \"content\": %s}]}\n", ps, pq, pa);
         }
         fclose(f);
         int rc = test_run(out, sizeof out,
@@ -413,7 +420,7 @@ static void test_sft_chat_layouts(void **s) {
         cJSON_Delete(m);
         free(data), free(run);
     }
-    for (int k = 1; k < 4; k++) {
+    for (int k = 1; k < 5; k++) {
         if (loss[k] != loss[0] || ntok[k] != ntok[0])
             fail_msg("%s: loss %.9g over %g tokens, problem/solution %.9g over %g", names[k], loss[k], ntok[k], loss[0], ntok[0]);
     }
