@@ -484,13 +484,6 @@ static int train_step(rl_ctx_t *c, rl_run_opts_t *o, long step, seqbuf_t *b, flo
 int rl_train(const rl_config_t *cfg_in, rl_run_opts_t *o) {
     rl_config_t eff = *cfg_in; /* a shallow copy (the strings stay cfg_in's) with the algorithm's defaults */
     rl_config_algo_defaults(&eff);
-    /* the day chat templates show: pinned to the first day of a run (config.json keeps it,
-     * so prompts rendered on a resume, or after midnight, are the same) */
-    char today[32];
-    time_t now = time(NULL);
-    struct tm tmv;
-    if ((!eff.chat_date || !eff.chat_date[0]) && localtime_r(&now, &tmv) && strftime(today, sizeof today, "%d %b %Y", &tmv))
-        eff.chat_date = today;
     const rl_config_t *cfg = &eff;
     rl_ctx_t c;
     rl_train_state_t st;
@@ -502,7 +495,20 @@ int rl_train(const rl_config_t *cfg_in, rl_run_opts_t *o) {
         dist_none_init(&one);
         comm = &one;
     }
-    int rc = dist_agree(comm, setup(&c, cfg, o, &st, &resumed, comm));
+    /* the day chat templates show: pinned to the first day of a run (config.json keeps it,
+     * so prompts rendered on a resume, or after midnight, are the same); rank 0's day on
+     * every rank, so a start at midnight cannot give the ranks different prompts */
+    char today[32] = "";
+    time_t now = time(NULL);
+    struct tm tmv;
+    int rc = 0;
+    if (!eff.chat_date || !eff.chat_date[0]) {
+        if (localtime_r(&now, &tmv)) strftime(today, sizeof today, "%d %b %Y", &tmv);
+        if ((rc = dist_bcast(comm, today, sizeof today, 0))) return rc;
+        today[sizeof today - 1] = 0;
+        if (today[0]) eff.chat_date = today;
+    }
+    rc = dist_agree(comm, setup(&c, cfg, o, &st, &resumed, comm));
     if (!rc) rc = setup_shared(&c, resumed, o->overrides);
     if (rc) {
         ctx_free(&c);
