@@ -57,12 +57,7 @@ static int read_prompts(const char *path, const tok_t *tok, int chat, const char
             if (!rc) p->label = rlc_strdup(nm ? msgs[nm - 1].content : "");
             free(msgs);
         } else if (cJSON_IsArray(ji)) {
-            p->n = cJSON_GetArraySize(ji);
-            p->ids = rlc_malloc((size_t)(p->n ? p->n : 1) * sizeof *p->ids);
-            if (!p->ids) rc = RLC_ENOMEM;
-            int k = 0;
-            for (const cJSON *x = ji->child; x && p->ids; x = x->next)
-                p->ids[k++] = cJSON_IsNumber(x) ? (int32_t)x->valuedouble : -1;
+            rc = cli_ids_from_json(ji, "ids", &p->ids, &p->n);
             p->label = rlc_strdup("(ids)");
         } else {
             rc = rlc_errc(RLC_EFMT, "%s: needs \"prompt\", \"messages\" or \"ids\"", where);

@@ -134,9 +134,7 @@ static int run_file(ctx_t *c, const char *path, int per_token) {
         if (rc >= 0) {
             rc = 0;
             if (cJSON_IsArray(jids)) {
-                char *s = cJSON_PrintUnformatted(jids);
-                rc = s ? cli_parse_ids(s, where, &ids, &n) : RLC_ENOMEM;
-                free(s);
+                rc = cli_ids_from_json(jids, where, &ids, &n);
             } else if (text || (prompt && completion)) {
                 rc = build_ids(c, text, prompt, completion, &ids, &n, &first);
             } else {

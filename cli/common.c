@@ -100,6 +100,13 @@ int cli_parse_ids(const char *s, const char *what, int32_t **ids, int *n) {
     return 0;
 }
 
+int cli_ids_from_json(const cJSON *arr, const char *what, int32_t **ids, int *n) {
+    char *s = cJSON_PrintUnformatted(arr);
+    int rc = s ? cli_parse_ids(s, what, ids, n) : RLC_ENOMEM;
+    free(s);
+    return rc;
+}
+
 int cli_messages_from_json(cJSON *arr, const char *what, tok_msg_t **out, int *n) {
     *out = NULL;
     *n = 0;
