@@ -52,7 +52,7 @@ static int read_prompts(const char *path, const tok_t *tok, int chat, const char
         } else if (cJSON_IsArray(jm)) {
             tok_msg_t *msgs = NULL;
             int nm = 0;
-            rc = cli_messages_from_json(jm, "messages", &msgs, &nm);
+            rc = tok_msgs_from_json(jm, "messages", &msgs, &nm);
             if (!rc) rc = tok_chat_encode(tok, msgs, nm, 1, family, &p->ids, &p->n);
             if (!rc) p->label = rlc_strdup(nm ? msgs[nm - 1].content : "");
             free(msgs);

@@ -44,7 +44,7 @@ static int render_chat(const tok_t *t, const char *js, const char *family, const
         tok_msg_t *m = NULL;
         int n = 0;
         rc = vars ? rlc_errc(RLC_EINVAL, "--chat-vars needs the model's own template (no --chat-format)")
-                  : cli_messages_from_json(arr, "--chat", &m, &n);
+                  : tok_msgs_from_json(arr, "--chat", &m, &n);
         if (!rc) rc = tok_chat_apply(t, m, n, gen, family, out);
         free(m);
     }

@@ -107,32 +107,6 @@ int cli_ids_from_json(const cJSON *arr, const char *what, int32_t **ids, int *n)
     return rc;
 }
 
-int cli_messages_from_json(cJSON *arr, const char *what, tok_msg_t **out, int *n) {
-    *out = NULL;
-    *n = 0;
-    if (!cJSON_IsArray(arr))
-        return rlc_errc(RLC_EINVAL, "%s: expected a JSON array of {\"role\", \"content\"}", what);
-    const char *why;
-    int f = rlc_json_flatten_content(arr, &why);
-    if (f) return f < 0 ? rlc_errc(f, "out of memory reading %s", what) : rlc_errc(RLC_EINVAL, "%s: %s", what, why);
-    int k = cJSON_GetArraySize(arr), rc = 0, i = 0;
-    tok_msg_t *m = rlc_calloc((size_t)k + 1, sizeof *m);
-    if (!m) return RLC_ENOMEM;
-    for (const cJSON *e = arr->child; e && !rc; e = e->next, i++) {
-        char where[128];
-        snprintf(where, sizeof where, "%s entry %d", what, i + 1);
-        rc = rlc_json_get_str(e, "role", &m[i].role, 1, where);
-        if (!rc) rc = rlc_json_get_str(e, "content", &m[i].content, 1, where);
-    }
-    if (rc) {
-        free(m);
-        return rc;
-    }
-    *out = m;
-    *n = k;
-    return 0;
-}
-
 int cli_encode_prompt(const tok_t *tok, const char *text, int chat, const char *system, const char *family,
                       int32_t **ids, int *n) {
     if (!chat) return tok_encode(tok, text, strlen(text), 1, ids, n);

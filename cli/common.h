@@ -42,9 +42,6 @@ int cli_encode_prompt(const tok_t *tok, const char *text, int chat, const char *
 int cli_parse_ids(const char *s, const char *what, int32_t **ids, int *n);
 /* A JSON array of token ids, read as cli_parse_ids reads them (a non-integer is an error). */
 int cli_ids_from_json(const cJSON *arr, const char *what, int32_t **ids, int *n);
-/* A JSON array of {"role", "content"} objects as messages; *out (malloc'd) points into arr,
- * whose contents given as lists of text parts are first joined (rlc_json_flatten_content). */
-int cli_messages_from_json(cJSON *arr, const char *what, tok_msg_t **out, int *n);
 
 
 /* The options of commands that sample completions for a math dataset (eval, tts). */

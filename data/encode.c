@@ -31,13 +31,9 @@ int data_encode_row(const tok_t *tok, data_tpl_t tpl, const char *chat_family, c
     const char *fmt = data_template_format(tpl);
     if (!fmt) return rlc_errc(RLC_EINVAL, "prompt template: unknown template %d", (int)tpl);
     if (format) *format = fmt;
-    int k = cJSON_GetArraySize(row->messages), i = 0, rc;
-    tok_msg_t *msgs = rlc_malloc(sizeof *msgs * (size_t)(k ? k : 1));
-    if (!msgs) return RLC_ENOMEM;
-    for (const cJSON *m = row->messages->child; m; m = m->next, i++)
-        msgs[i] = (tok_msg_t){cJSON_GetObjectItemCaseSensitive(m, "role")->valuestring,
-                              cJSON_GetObjectItemCaseSensitive(m, "content")->valuestring};
-    rc = tok_chat_encode(tok, msgs, k, 1, chat_family, ids, n);
+    tok_msg_t *msgs = NULL;
+    int k = 0, rc = tok_msgs_from_json(row->messages, "chat prompt", &msgs, &k);
+    if (!rc) rc = tok_chat_encode(tok, msgs, k, 1, chat_family, ids, n);
     free(msgs);
     return rc;
 }

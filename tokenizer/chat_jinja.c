@@ -2,10 +2,12 @@
  * transformers' apply_chat_template passes: messages, tools and documents (None unless
  * given), add_generation_prompt, the tokenizer's special tokens (bos_token, eos_token, ...),
  * and the caller's extra variables (enable_thinking, date_string, ...). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
+#include "core/json.h"
 #include "tokenizer/jinja.h"
 #include "tokenizer/tok_internal.h"
 
@@ -84,5 +86,31 @@ int tok_set_chat_vars(tok_t *t, const char *json) {
         return rlc_errc(RLC_EINVAL, "chat template variables must be a JSON object (got '%.60s')", json);
     }
     t->chat_vars = v;
+    return 0;
+}
+
+int tok_msgs_from_json(cJSON *arr, const char *what, tok_msg_t **out, int *n) {
+    *out = NULL;
+    *n = 0;
+    if (!cJSON_IsArray(arr))
+        return rlc_errc(RLC_EINVAL, "%s: expected a JSON array of {\"role\", \"content\"}", what);
+    const char *why;
+    int f = rlc_json_flatten_content(arr, &why);
+    if (f) return f < 0 ? rlc_errc(f, "out of memory reading %s", what) : rlc_errc(RLC_EINVAL, "%s: %s", what, why);
+    int k = cJSON_GetArraySize(arr), rc = 0, i = 0;
+    tok_msg_t *m = calloc((size_t)k + 1, sizeof *m);
+    if (!m) return rlc_errc(RLC_ENOMEM, "out of memory reading %s", what);
+    for (const cJSON *e = arr->child; e && !rc; e = e->next, i++) {
+        char where[128];
+        snprintf(where, sizeof where, "%s entry %d", what, i + 1);
+        rc = rlc_json_get_str(e, "role", &m[i].role, 1, where);
+        if (!rc) rc = rlc_json_get_str(e, "content", &m[i].content, 1, where);
+    }
+    if (rc) {
+        free(m);
+        return rc;
+    }
+    *out = m;
+    *n = k;
     return 0;
 }

@@ -85,6 +85,10 @@ int tok_chat_render_json(const tok_t *t, const cJSON *messages, const cJSON *ext
 int tok_set_chat_vars(tok_t *t, const char *json);
 /* Those variables (borrowed; NULL when none are set). */
 const cJSON *tok_chat_vars(const tok_t *t);
+/* A JSON array of {"role", "content"} objects as messages; *out (malloc'd) points into arr,
+ * whose contents given as lists of text parts are first joined (rlc_json_flatten_content).
+ * what names the source in errors ("--chat"). */
+int tok_msgs_from_json(cJSON *arr, const char *what, tok_msg_t **out, int *n);
 /* Replace the chat template (Jinja source) and compile it; NULL clears it.
  * Returns 0 even when the interpreter cannot run it (tok_chat_template_status says why). */
 int tok_set_chat_template(tok_t *t, const char *jinja);

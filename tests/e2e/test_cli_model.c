@@ -90,6 +90,41 @@ static void test_generate_logprobs_agree(void **s) {
                  fixture("models/qwen2-tiny"));
 }
 
+/* --prompts rows: messages whose content is a list of text parts give what the same text
+ * as a string gives; ids that are not integers are refused, naming the line. */
+static void test_generate_prompt_rows(void **s) {
+    (void)s;
+    char *d = test_tmpdir(), *f = fs_join(d, "p.jsonl");
+    const char *rows = "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": \"What is\"}, "
+                       "{\"type\": \"text\", \"text\": \"2 + 2?\"}]}]}\n"
+                       "{\"messages\": [{\"role\": \"user\", \"content\": \"What is\\n2 + 2?\"}]}\n";
+    assert_int_equal(fs_write_atomic(f, rows, strlen(rows)), 0);
+    assert_int_equal(test_run_stdout(out, sizeof out, "%s generate --model %s --prompts %s --max-new-tokens 6 "
+                                     "--temperature 0 --json", rlc_bin(), fixture("models/qwen2-tiny"), f), 0);
+    char *nl = strchr(out, '\n');
+    assert_non_null(nl);
+    *nl = 0;
+    cJSON *a = cJSON_Parse(out), *b = cJSON_Parse(nl + 1);
+    assert_non_null(a), assert_non_null(b);
+    assert_int_equal(cJSON_GetObjectItem(a, "prompt_tokens")->valueint, cJSON_GetObjectItem(b, "prompt_tokens")->valueint);
+    cJSON *ia = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(a, "completions"), 0), "ids");
+    cJSON *ib = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(b, "completions"), 0), "ids");
+    assert_true(cJSON_GetArraySize(ia) > 0);
+    assert_true(cJSON_Compare(ia, ib, 1));
+    cJSON_Delete(a), cJSON_Delete(b);
+    const char *bad[][2] = {{"{\"ids\": [1, 2.5]}\n", "'.5]' is not a token id"},
+                            {"{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"image\"}]}]}\n",
+                             "a content part is not text"}};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(fs_write_atomic(f, bad[i][0], strlen(bad[i][0])), 0);
+        test_expect_cli_error(bad[i][1], "%s generate --model %s --prompts %s --max-new-tokens 2", rlc_bin(),
+                              fixture("models/qwen2-tiny"), f);
+    }
+    remove(f);
+    rmdir(d);
+    free(f), free(d);
+}
+
 static void test_eval(void **s) {
     (void)s;
     char *d = test_tmpdir();
@@ -162,7 +197,7 @@ static void test_info(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_logprobs_vs_reference),
-        cmocka_unit_test(test_generate_logprobs_agree),
+        cmocka_unit_test(test_generate_logprobs_agree), cmocka_unit_test(test_generate_prompt_rows),
         cmocka_unit_test(test_eval),
         cmocka_unit_test(test_info),
     };
