@@ -185,7 +185,7 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
     char *sol = sv && cJSON_IsString(sv) ? rlc_strdup(sv->valuestring) : NULL;
     /* GSM8K: the answer field is the worked solution ending in "#### 42" */
     const char *hash = rlc_last_in(ans, ans + strlen(ans), "####"); /* the last: what follows it is the answer */
-    if (hash && (!strcmp(pf->name, "gsm8k") || !strcmp(pf->name, "auto"))) {
+    if (hash && (!strcmp(pf->name, "gsm8k") || (!strcmp(pf->name, "auto") && !strcmp(ak, "answer")))) {
         char *g = trim_dup(hash + 4, ans + strlen(ans));
         char *s = trim_dup(ans, hash);
         if (!g || !s) {
@@ -392,7 +392,9 @@ int data_set_write_jsonl(const data_set_t *ds, const char *path) {
         cJSON_AddStringToObject(o, "id", r->id);
         if (r->messages) cJSON_AddItemToObject(o, "prompt", cJSON_Duplicate(r->messages, 1));
         else cJSON_AddStringToObject(o, "problem", r->problem);
-        cJSON_AddStringToObject(o, "answer", r->answer);
+        /* an answer holding "####" (read by a profile that keeps it) as final_answer, which
+         * auto reads as it is: under "answer" it would be cut at the "####" */
+        cJSON_AddStringToObject(o, strstr(r->answer, "####") ? "final_answer" : "answer", r->answer);
         if (r->solution) cJSON_AddStringToObject(o, "solution", r->solution);
         for (const cJSON *c = r->meta ? r->meta->child : NULL; c; c = c->next)
             if (c->string && !auto_field(c->string)) cJSON_AddItemToObject(o, c->string, cJSON_Duplicate(c, 1));

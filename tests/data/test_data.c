@@ -195,6 +195,30 @@ static void test_verl_messages(void **state) {
     assert_string_equal(ds.rows[1].answer, "2"); /* an answer field wins */
     assert_string_equal(ds.rows[1].solution, "1+1 = 2");
     data_set_free(&ds);
+    /* an answer holding "####" read by a profile that keeps it (aime) is written so that auto
+     * reads it back whole, not cut as a GSM8K answer; auto cuts only GSM8K's "answer" field */
+    f = fopen(path, "w");
+    fputs("{\"Problem\": \"How many?\", \"Answer\": \"3 * 6 = 18\\n#### 18\"}\n"
+          "{\"problem\": \"And?\", \"final_answer\": \"x #### 2\"}\n",
+          f);
+    fclose(f);
+    data_load_opts_t aime = {.profile = "aime"};
+    assert_int_equal(data_load_jsonl(path, &aime, &ds, &skipped), 0);
+    assert_int_equal(ds.n, 1);
+    assert_string_equal(ds.rows[0].answer, "3 * 6 = 18\n#### 18");
+    char path2[620];
+    snprintf(path2, sizeof path2, "%s.out", path);
+    assert_int_equal(data_set_write_jsonl(&ds, path2), 0);
+    data_set_free(&ds);
+    assert_int_equal(data_load_jsonl(path2, &a, &ds, &skipped), 0);
+    assert_string_equal(ds.rows[0].answer, "3 * 6 = 18\n#### 18");
+    data_set_free(&ds);
+    remove(path2);
+    assert_int_equal(data_load_jsonl(path, &a, &ds, &skipped), 0);
+    assert_int_equal(ds.n, 2);
+    assert_string_equal(ds.rows[0].answer, "3 * 6 = 18\n#### 18"); /* "Answer" is no GSM8K field */
+    assert_string_equal(ds.rows[1].answer, "x #### 2");
+    data_set_free(&ds);
     /* content as a list of text parts (OpenAI / TRL multimodal schema): joined into a string;
      * a part that is not text makes the row bad, with the reason */
     f = fopen(path, "w");

@@ -13,6 +13,8 @@ if(TARGET rlc)
   target_include_directories(fuzz_cli PRIVATE ${CMAKE_BINARY_DIR}/cli ${CMAKE_BINARY_DIR})
   # error paths of a command may leave memory to the process exit: crashes and undefined
   # behaviour are what this target hunts
-  set_tests_properties(fuzz_cli PROPERTIES ENVIRONMENT
-    "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1;UBSAN_OPTIONS=print_stacktrace=1;RLC_FIXTURES=${CMAKE_SOURCE_DIR}/tests/fixtures;OMP_NUM_THREADS=1")
+  if(NOT RLC_LIBFUZZER)
+    set_tests_properties(fuzz_cli PROPERTIES ENVIRONMENT
+      "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1;UBSAN_OPTIONS=print_stacktrace=1;RLC_FIXTURES=${CMAKE_SOURCE_DIR}/tests/fixtures;OMP_NUM_THREADS=1")
+  endif()
 endif()
