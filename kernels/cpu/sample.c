@@ -7,14 +7,12 @@
 
 #include "core/philox.h"
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/mvec.h"
 
 /* glibc's libmvec gives 8-wide AVX2 expf/logf; the vocabulary-sized passes of the sampler
- * use them when the CPU has AVX2 (RLC_HAVE_MVEC is set by kernels/CMakeLists.txt). */
-#if defined(RLC_HAVE_MVEC) && defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
+ * use them when the CPU has AVX2. */
+#ifdef RLC_MVEC
 #define SAMPLE_VEC 1
-__m256 _ZGVdN8v_expf(__m256 x);
-__m256 _ZGVdN8v_logf(__m256 x);
 static int vec_ok(void) { return cpu_isa() >= CPU_ISA_AVX2; }
 #else
 static int vec_ok(void) { return 0; }

@@ -4,10 +4,9 @@
 #include <math.h>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cpu/mvec.h"
 
-#if defined(RLC_HAVE_MVEC) && defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-__m256 _ZGVdN8v_expf(__m256 x);
+#ifdef RLC_MVEC
 
 __attribute__((target("avx2,fma"))) static void vexpf_avx2(float *y, const float *x, int n, float shift) {
     __m256 s = _mm256_set1_ps(shift);
