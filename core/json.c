@@ -23,6 +23,40 @@ static void position(const char *text, const char *at, long *line, long *col) {
     }
 }
 
+static int cmp_key(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first key that an object under v holds twice, or NULL (also when out of memory, which
+ * only skips the check). cJSON keeps both and reads the first, Python's json the last: such
+ * a file means different things to the two, so it is refused. */
+static const char *duplicate_key(const cJSON *v) {
+    for (const cJSON *c = v ? v->child : NULL; c; c = c->next) {
+        const char *d = duplicate_key(c);
+        if (d) return d;
+    }
+    if (!cJSON_IsObject(v) || !v->child || !v->child->next) return NULL;
+    int n = 0;
+    for (const cJSON *c = v->child; c; c = c->next) n++;
+    if (n <= 8) { /* small objects: pairwise */
+        for (const cJSON *a = v->child; a; a = a->next)
+            for (const cJSON *b = a->next; b; b = b->next)
+                if (a->string && b->string && !strcmp(a->string, b->string)) return a->string;
+        return NULL;
+    }
+    const char **k = malloc((size_t)n * sizeof *k);
+    if (!k) return NULL;
+    int m = 0;
+    for (const cJSON *c = v->child; c; c = c->next)
+        if (c->string) k[m++] = c->string;
+    qsort(k, (size_t)m, sizeof *k, cmp_key);
+    const char *d = NULL;
+    for (int i = 1; i < m && !d; i++)
+        if (!strcmp(k[i - 1], k[i])) d = k[i];
+    free(k);
+    return d;
+}
+
 cJSON *rlc_json_parse(const char *text, size_t len, const char *what) {
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
@@ -42,6 +76,12 @@ cJSON *rlc_json_parse(const char *text, size_t len, const char *what) {
         position(text, p, &line, &col);
         cJSON_Delete(j);
         rlc_errc(RLC_EFMT, "%s: unexpected text after JSON value at line %ld col %ld", what, line, col);
+        return NULL;
+    }
+    const char *dup = duplicate_key(j);
+    if (dup) {
+        rlc_errc(RLC_EFMT, "%s: the key '%.60s' appears twice in one object", what, dup);
+        cJSON_Delete(j);
         return NULL;
     }
     return j;

@@ -6,7 +6,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Parse `len` bytes; on error returns NULL and sets "<what>: malformed JSON at line L col C". */
+/* Parse `len` bytes; on error returns NULL and sets "<what>: malformed JSON at line L col C"
+ * (or names the trailing text, or a key that one object holds twice). */
 cJSON *rlc_json_parse(const char *text, size_t len, const char *what);
 cJSON *rlc_json_load_file(const char *path);
 

@@ -82,6 +82,20 @@ static void test_json_errors(void **s) {
     assert_int_equal(rlc_json_get_bool(j, "d", &bl, 1, "ok"), 0);
     assert_int_equal(rlc_json_get_num(j, "zz", &d, 0, "ok"), 1);
     assert_true(rlc_json_get_num(j, "zz", &d, 1, "ok") < 0);
+    /* a key twice in one object (cJSON reads the first, Python the last) is refused, nested
+     * and in objects past the pairwise size too; the same key in two objects is fine */
+    const char *dups[] = {"{\"a\": 1, \"b\": 2, \"a\": 3}", "{\"x\": [{\"k\": 1}, {\"k\": 2, \"k\": 2}]}",
+                          "{\"a0\":0,\"a1\":1,\"a2\":2,\"a3\":3,\"a4\":4,\"a5\":5,\"a6\":6,\"a7\":7,\"a8\":8,\"a3\":9}"};
+    for (int k = 0; k < 3; k++) {
+        assert_null(rlc_json_parse(dups[k], strlen(dups[k]), "dup.json"));
+        assert_non_null(strstr(rlc_errmsg(), "dup.json: the key '"));
+        assert_non_null(strstr(rlc_errmsg(), "' appears twice in one object"));
+    }
+    const char *same = "{\"x\": [{\"k\": 1}, {\"k\": 2}], \"k\": {\"k\": 3},"
+                       " \"a0\":0,\"a1\":1,\"a2\":2,\"a3\":3,\"a4\":4,\"a5\":5,\"a6\":6,\"a7\":7}";
+    cJSON *sj = rlc_json_parse(same, strlen(same), "same");
+    assert_non_null(sj);
+    cJSON_Delete(sj);
     static const char *const allowed[] = {"a", "b", "c", NULL};
     assert_true(rlc_json_check_keys(j, allowed, "ok") < 0);
     assert_non_null(strstr(rlc_errmsg(), "unknown key 'd'"));
