@@ -1,0 +1,40 @@
+/* Fuzz target: a model's config.json (model/config.c) on arbitrary bytes: parse and
+ * validate, then what the loader computes from an accepted config (RoPE frequencies, the
+ * attention scale, the parameter count), which must be finite where the config was. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "model/config.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    static int init;
+    if (!init) rlc_log_set_level(RLC_LOG_QUIET), init = 1;
+    cJSON *j = rlc_json_parse((const char *)data, size, "config.json");
+    if (!j) return 0;
+    rlc_model_config_t c;
+    if (rlc_config_from_json(&c, j, "config.json")) return 0; /* j is the config's either way */
+    if (c.head_dim > 0 && c.head_dim <= 65536) {
+        float *inv = malloc((size_t)(c.head_dim / 2 + 1) * sizeof *inv);
+        if (inv) {
+            rlc_config_inv_freq(&c, inv);
+            for (int i = 0; i < c.head_dim / 2; i++)
+                if (!isfinite(inv[i])) {
+                    fprintf(stderr, "fuzz_model_config: inv_freq[%d] = %g\n", i, inv[i]);
+                    abort();
+                }
+            free(inv);
+        }
+    }
+    float s = rlc_config_attn_scale(&c);
+    if (!isfinite(s) || s <= 0) {
+        fprintf(stderr, "fuzz_model_config: attention scale %g\n", s);
+        abort();
+    }
+    (void)rlc_config_num_params(&c);
+    rlc_config_free(&c);
+    return 0;
+}
