@@ -80,7 +80,7 @@ cJSON *rlc_json_parse(const char *text, size_t len, const char *what) {
     }
     const char *dup = duplicate_key(j);
     if (dup) {
-        rlc_errc(RLC_EFMT, "%s: the key '%.60s' appears twice in one object", what, dup);
+        rlc_errc(RLC_EFMT, "%s: key '%.60s' given twice in one object", what, dup);
         cJSON_Delete(j);
         return NULL;
     }
