@@ -25,6 +25,8 @@ static int get_num(const cJSON *j, const char *key, double *out, double def, con
     int rc = rlc_json_get_num(j, key, out, 0, what);
     if (rc < 0) return rc;
     if (rc == 1) *out = def;
+    else if (!isfinite(*out)) /* a literal such as 1e999 */
+        return rlc_errc(RLC_EINVAL, "%s: field '%s' must be a finite number", what, key);
     return 0;
 }
 
@@ -44,6 +46,8 @@ static double yarn_mscale(double scale, double m) { return scale <= 1 ? 1.0 : 0.
 static int parse_yarn(rlc_model_config_t *c, const cJSON *j, const cJSON *src, const char *what) {
     int rc;
     c->rope_type = RLC_ROPE_YARN;
+    if (!(c->rope_theta > 1)) /* its correction range divides by log(rope_theta) */
+        return rlc_errc(RLC_EINVAL, "%s: yarn rope needs rope_theta > 1 (got %g)", what, c->rope_theta);
     if ((rc = get_int(src, "original_max_position_embeddings", &c->rope_original_max_pos, 0,
                       c->max_position_embeddings, what)) ||
         (rc = get_int(j, "original_max_position_embeddings", &c->rope_original_max_pos, 0, c->rope_original_max_pos,
@@ -107,6 +111,8 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
         if ((rc = get_int(src, "original_max_position_embeddings", &c->rope_original_max_pos, 0,
                           c->max_position_embeddings, what)))
             return rc;
+        if (!isfinite(c->rope_low_freq_factor) || !isfinite(c->rope_high_freq_factor))
+            return rlc_errc(RLC_EINVAL, "%s: llama3 rope factors must be finite numbers", what);
         if (!(c->rope_high_freq_factor > c->rope_low_freq_factor))
             return rlc_errc(RLC_EINVAL, "%s: llama3 rope needs high_freq_factor > low_freq_factor", what);
     } else if (!strcmp(type, "yarn")) {
@@ -114,7 +120,8 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
     } else {
         return rlc_errc(RLC_EUNSUP, "%s: rope type '%s' is not supported (default, linear, llama3, yarn)", what, type);
     }
-    if (!(c->rope_factor > 0)) return rlc_errc(RLC_EINVAL, "%s: rope factor must be positive", what);
+    if (!(c->rope_factor > 0) || !isfinite(c->rope_factor))
+        return rlc_errc(RLC_EINVAL, "%s: rope factor must be a positive number", what);
     return 0;
 }
 

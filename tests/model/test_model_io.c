@@ -141,22 +141,34 @@ static void expect_load_error(const char *dir, const char *needle) {
     if (!strstr(rlc_errmsg(), needle)) fail_msg("error '%s' lacks '%s'", rlc_errmsg(), needle);
 }
 
-static void edit_config(const char *dir, const char *key, cJSON *val) {
+/* config.json with key set to val (removed when val is NULL), or to the JSON text raw as
+ * written (cJSON would print a literal such as 1e999 as null) */
+static void edit_config_as(const char *dir, const char *key, cJSON *val, const char *raw) {
     char *p = fs_join(dir, "config.json");
     cJSON *j = rlc_json_load_file(p);
     assert_non_null(j);
+    if (raw) val = cJSON_CreateString("@RAW@");
     if (val && cJSON_GetObjectItemCaseSensitive(j, key))
         cJSON_ReplaceItemInObjectCaseSensitive(j, key, val);
     else if (val)
         cJSON_AddItemToObject(j, key, val);
     else
         cJSON_DeleteItemFromObjectCaseSensitive(j, key);
-    char *t = cJSON_Print(j);
+    char *t = cJSON_Print(j), *at = raw ? strstr(t, "\"@RAW@\"") : NULL;
+    if (raw) {
+        assert_non_null(at);
+        char *u = malloc(strlen(t) + strlen(raw) + 1);
+        sprintf(u, "%.*s%s%s", (int)(at - t), t, raw, at + 7);
+        free(t);
+        t = u;
+    }
     assert_int_equal(fs_write_atomic(p, t, strlen(t)), 0);
     free(t);
     cJSON_Delete(j);
     free(p);
 }
+
+static void edit_config(const char *dir, const char *key, cJSON *val) { edit_config_as(dir, key, val, NULL); }
 
 /* yarn written the transformers-4 way (rope_scaling with "type", rope_theta at the top) is
  * the same model as the transformers-5 rope_parameters of the fixture: the same bits. */
@@ -240,10 +252,17 @@ static void test_bad_checkpoints(void **s) {
          "original_max_position_embeddings > 0"},
         {"{\"rope_type\": \"yarn\", \"factor\": 4, \"attention_factor\": 0}", "attention_factor must be a positive"},
         {"{\"rope_type\": \"yarn\", \"factor\": \"4\"}", "field 'factor' must be a number"},
+        /* found by fuzz_model_config: yarn's correction range divides by log(rope_theta) */
+        {"{\"rope_type\": \"yarn\", \"factor\": 4, \"rope_theta\": 1.0}", "yarn rope needs rope_theta > 1"},
+        {"{\"rope_type\": \"yarn\", \"factor\": 1e999}", "field 'factor' must be a finite number"},
+        {"{\"rope_type\": \"linear\", \"factor\": 1e999}", "rope factor must be a positive number"},
+        {"{\"rope_type\": \"llama3\", \"factor\": 8, \"low_freq_factor\": -1e999, \"high_freq_factor\": 4}",
+         "llama3 rope factors must be finite"},
+        {"{\"rope_type\": \"default\", \"rope_theta\": 1e999}", "field 'rope_theta' must be a finite number"},
     };
     for (size_t i = 0; i < sizeof ropes / sizeof ropes[0]; i++) {
         copy_fixture("qwen2-tiny", d);
-        edit_config(d, "rope_parameters", cJSON_Parse(ropes[i][0])); /* transformers 5 spelling */
+        edit_config_as(d, "rope_parameters", NULL, ropes[i][0]); /* transformers 5 spelling */
         expect_load_error(d, ropes[i][1]);
     }
     /* unknown dtype inside the weights */
