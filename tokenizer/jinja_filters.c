@@ -158,8 +158,9 @@ static int select_items(jpool_t *p, jv_t *v, const jargs_t *a, int by_attr, int 
     jv_t *attr = by_attr ? arg(a, "", 0) : NULL;
     if (by_attr && (!attr || attr->k != V_STR)) return ERR(line, "selectattr/rejectattr need an attribute name", line);
     jv_t *test = arg(a, "", by_attr ? 1 : 0);
-    jargs_t rest = {a->args + (by_attr ? 2 : 1), a->kw ? a->kw + (by_attr ? 2 : 1) : NULL, a->n - (by_attr ? 2 : 1)};
-    if (rest.n < 0) rest.n = 0;
+    int skip = by_attr ? 2 : 1; /* the test's own arguments follow (none: args may be NULL) */
+    jargs_t rest = {NULL, NULL, 0};
+    if (a->n > skip) rest = (jargs_t){a->args + skip, a->kw ? a->kw + skip : NULL, a->n - skip};
     jv_t *l = jv_new(p, V_LIST);
     for (int i = 0; l && i < v->len; i++) {
         jv_t *x = by_attr ? jv_get(v->items[i], attr->s) : v->items[i];
