@@ -254,6 +254,16 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
             goto fail;
         }
     }
+    /* whatever the RoPE parameters, the frequencies they give must be numbers (a llama3
+     * factor of 1e-60 divides them into infinity) */
+    float inv[512]; /* head_dim <= 1024 */
+    rlc_config_inv_freq(c, inv);
+    for (int i = 0; i < c->head_dim / 2; i++)
+        if (!isfinite(inv[i])) {
+            rc = rlc_errc(RLC_EINVAL, "%s: the rope parameters give a non-finite frequency (%g at %d)", what,
+                          (double)inv[i], i);
+            goto fail;
+        }
     return 0;
 fail:
     cJSON_Delete(j);

@@ -482,7 +482,7 @@ merge:;
     int start = out->n, rc = 0;
     for (int i = 0; i < ns && !rc; i++)
         if (sy[i].len) rc = tok_ivec_push(out, sy[i].id);
-    if (!rc && n <= CACHE_MAX_WORD) cache_put(b, w, n, h, out->v + start, out->n - start);
+    if (!rc && n <= CACHE_MAX_WORD && out->n > start) cache_put(b, w, n, h, out->v + start, out->n - start);
     if (sy != sbuf) free(sy);
     if (hp != cbuf) free(hp);
     return rc;

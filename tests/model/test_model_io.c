@@ -259,6 +259,8 @@ static void test_bad_checkpoints(void **s) {
         {"{\"rope_type\": \"llama3\", \"factor\": 8, \"low_freq_factor\": -1e999, \"high_freq_factor\": 4}",
          "llama3 rope factors must be finite"},
         {"{\"rope_type\": \"default\", \"rope_theta\": 1e999}", "field 'rope_theta' must be a finite number"},
+        {"{\"rope_type\": \"llama3\", \"factor\": 8.1e-60, \"low_freq_factor\": 2, \"high_freq_factor\": 4}",
+         "the rope parameters give a non-finite frequency"},
     };
     for (size_t i = 0; i < sizeof ropes / sizeof ropes[0]; i++) {
         copy_fixture("qwen2-tiny", d);
