@@ -264,6 +264,12 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
                           (double)inv[i], i);
             goto fail;
         }
+    float scale = rlc_config_attn_scale(c); /* yarn's factor, squared in fp32, can over- or underflow */
+    if (!(scale > 0) || !isfinite(scale)) {
+        rc = rlc_errc(RLC_EINVAL, "%s: the rope parameters give an attention scale of %g (yarn attention factor %g)",
+                      what, (double)scale, c->rope_attn_factor);
+        goto fail;
+    }
     return 0;
 fail:
     cJSON_Delete(j);

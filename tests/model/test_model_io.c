@@ -261,6 +261,8 @@ static void test_bad_checkpoints(void **s) {
         {"{\"rope_type\": \"default\", \"rope_theta\": 1e999}", "field 'rope_theta' must be a finite number"},
         {"{\"rope_type\": \"llama3\", \"factor\": 8.1e-60, \"low_freq_factor\": 2, \"high_freq_factor\": 4}",
          "the rope parameters give a non-finite frequency"},
+        {"{\"rope_type\": \"yarn\", \"factor\": 8, \"mscale\": 0.8, \"mscale_all_dim\": 3e51}",
+         "the rope parameters give an attention scale of 0"},
     };
     for (size_t i = 0; i < sizeof ropes / sizeof ropes[0]; i++) {
         copy_fixture("qwen2-tiny", d);
