@@ -36,8 +36,9 @@ char *rlc_json_text(const cJSON *v);
 /* Chat messages whose "content" is a list of parts (OpenAI's and TRL's
  * [{"type": "text", "text": "..."}], extra keys such as a null "image" allowed) get that
  * content as one string: the texts joined with "\n", as vLLM gives templates that read text.
- * In place, over an array of messages or one message object; 0, or 1 with *why set (not an array of objects, a part that is not text, an
- * empty list), or RLC_ENOMEM. String contents and other fields are left as they are. */
+ * In place, over an array of messages or one message object; 0, or 1 with *why set (not an
+ * array of objects, a part that is not text, an empty list), or RLC_ENOMEM. String contents
+ * and other fields are left as they are. */
 int rlc_json_flatten_content(cJSON *messages, const char **why);
 
 /* Print compactly into a malloc'd string (caller frees), deterministic key order = insertion. */

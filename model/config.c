@@ -141,6 +141,23 @@ static int parse_eos(rlc_model_config_t *c, const cJSON *j, const char *what) {
     return 0;
 }
 
+/* Whatever the RoPE parameters, the frequencies and the attention scale they give must be
+ * numbers: a llama3 factor of 1e-60 divides the frequencies into infinity, and yarn's
+ * attention factor, squared in fp32, can over- or underflow. */
+static int check_rope_outputs(const rlc_model_config_t *c, const char *what) {
+    float inv[512]; /* head_dim <= 1024 */
+    rlc_config_inv_freq(c, inv);
+    for (int i = 0; i < c->head_dim / 2; i++)
+        if (!isfinite(inv[i]))
+            return rlc_errc(RLC_EINVAL, "%s: the rope parameters give a non-finite frequency (%g at %d)", what,
+                            (double)inv[i], i);
+    float scale = rlc_config_attn_scale(c);
+    if (!(scale > 0) || !isfinite(scale))
+        return rlc_errc(RLC_EINVAL, "%s: the rope parameters give an attention scale of %g (yarn attention factor %g)",
+                        what, (double)scale, c->rope_attn_factor);
+    return 0;
+}
+
 int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     memset(c, 0, sizeof *c);
     c->json = j;
@@ -254,22 +271,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
             goto fail;
         }
     }
-    /* whatever the RoPE parameters, the frequencies they give must be numbers (a llama3
-     * factor of 1e-60 divides them into infinity) */
-    float inv[512]; /* head_dim <= 1024 */
-    rlc_config_inv_freq(c, inv);
-    for (int i = 0; i < c->head_dim / 2; i++)
-        if (!isfinite(inv[i])) {
-            rc = rlc_errc(RLC_EINVAL, "%s: the rope parameters give a non-finite frequency (%g at %d)", what,
-                          (double)inv[i], i);
-            goto fail;
-        }
-    float scale = rlc_config_attn_scale(c); /* yarn's factor, squared in fp32, can over- or underflow */
-    if (!(scale > 0) || !isfinite(scale)) {
-        rc = rlc_errc(RLC_EINVAL, "%s: the rope parameters give an attention scale of %g (yarn attention factor %g)",
-                      what, (double)scale, c->rope_attn_factor);
-        goto fail;
-    }
+    if ((rc = check_rope_outputs(c, what))) goto fail;
     return 0;
 fail:
     cJSON_Delete(j);
