@@ -163,7 +163,7 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
     cJSON *msgs = NULL; /* a chat prompt, its content parts joined */
     if (cJSON_IsArray(pv)) {
         int f = (msgs = cJSON_Duplicate(pv, 1)) ? rlc_json_flatten_content(msgs, &why) : RLC_ENOMEM;
-        if (f < 0 || f || !(problem = data_messages_check(msgs, &why))) {
+        if (f || !(problem = data_messages_check(msgs, &why))) {
             cJSON_Delete(msgs);
             if (f < 0) return rlc_errc(f, "out of memory loading %s", path);
             rlc_errc(RLC_EFMT, "%s:%ld: chat prompt in field '%s': %s", path, line, pk, why);

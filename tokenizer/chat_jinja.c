@@ -98,8 +98,8 @@ int tok_msgs_from_json(cJSON *arr, const char *what, tok_msg_t **out, int *n) {
     int f = rlc_json_flatten_content(arr, &why);
     if (f) return f < 0 ? rlc_errc(f, "out of memory reading %s", what) : rlc_errc(RLC_EINVAL, "%s: %s", what, why);
     int k = cJSON_GetArraySize(arr), rc = 0, i = 0;
-    tok_msg_t *m = calloc((size_t)k + 1, sizeof *m);
-    if (!m) return rlc_errc(RLC_ENOMEM, "out of memory reading %s", what);
+    tok_msg_t *m = rlc_calloc((size_t)k + 1, sizeof *m);
+    if (!m) return RLC_ENOMEM;
     for (const cJSON *e = arr->child; e && !rc; e = e->next, i++) {
         char where[128];
         snprintf(where, sizeof where, "%s entry %d", what, i + 1);
