@@ -59,7 +59,7 @@ static const rl_config_key_t KEYS[] = {
       "correct the engine/trainer gap: none, tis (weights min(rho, is_cap)) or mis (drop outside [1/is_cap, is_cap])"),
     K("is_level", is_level, STR, S_ALG, "token", "importance ratios per token or per sequence"),
     K("is_cap", is_cap, FLOAT, S_ALG, "2", "the TIS cap / MIS bound C (> 1)"),
-    K("tensorboard", tensorboard, BOOL, S_ALG, "false",
+    K("tensorboard", tensorboard, BOOL, S_RUN, "false",
       "also write TensorBoard event files under RUN/tensorboard/ (every metric, samples as text)"),
     KS(zero_stage, D_ZERO_STAGE),
     KS(overlap_comm, D_OVERLAP_COMM),

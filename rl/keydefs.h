@@ -21,6 +21,7 @@ enum { E_NONE = 0, E_ADV, E_KL, E_AGG, E_LR, E_STD };
 #define S_TOOL "tools"
 #define S_MRT "MRT progress bonus"
 #define S_OREAL "OREAL"
+#define S_DIST "distributed (several ranks)"
 
 /* A table entry for `field` of struct `st` from a definition list
  * (name, type, section, default, help, choices, enum kind). */
@@ -44,12 +45,12 @@ enum { E_NONE = 0, E_ADV, E_KL, E_AGG, E_LR, E_STD };
     RL_DEF("save_every", INT, S_RUN, "50", "checkpoint every N steps (and at the end); 0 = only at the end")
 #define D_KEEP_LAST RL_DEF("keep_last", INT, S_RUN, "3", "checkpoints kept; 0 = all")
 #define D_ZERO_STAGE                                                                                                    \
-    RL_DEF("zero_stage", INT, S_ALG, "0", "ZeRO sharding across ranks: 0 none, 1 AdamW state sharded, 2 gradients sharded too")
+    RL_DEF("zero_stage", INT, S_DIST, "0", "ZeRO sharding across ranks: 0 none, 1 AdamW state sharded, 2 gradients sharded too")
 #define D_OVERLAP_COMM                                                                                                  \
-    RL_DEF("overlap_comm", BOOL, S_ALG, "true",                                                                          \
+    RL_DEF("overlap_comm", BOOL, S_DIST, "true",                                                                          \
            "exchange gradients on a communication thread during backward (several ranks)")
 #define D_REDUCE_BUCKET_MB                                                                                              \
-    RL_DEF("reduce_bucket_mb", FLOAT, S_ALG, "25", "gradient exchange bucket size in MiB (several ranks)")
+    RL_DEF("reduce_bucket_mb", FLOAT, S_DIST, "25", "gradient exchange bucket size in MiB (several ranks)")
 #define D_SAVE_DTYPE                                                                                                    \
     RL_DEF("save_dtype", STR, S_RUN, "", "checkpoint weight dtype: float32|bfloat16|float16; empty = as loaded")
 #define D_RECOMPUTE RL_DEF("recompute", BOOL, S_RUN, "false", "recompute layer activations in backward (saves memory)")

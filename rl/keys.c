@@ -541,28 +541,45 @@ int rl_keys_write(const rl_keytab_t *t, const void *obj, const char *path) {
     return rc;
 }
 
-void rl_keys_print_help(const rl_keytab_t *t, FILE *f) {
+/* One key's --help line(s). */
+static void print_key_help(const rl_config_key_t *k, FILE *f) {
     static const char *const tn[] = {"", "INT", "FLOAT", "STR", ""};
-    const char *sect = NULL;
+    char flag[128];
+    int n = snprintf(flag, sizeof flag, "--%s", k->name);
+    for (int j = 2; j < n; j++)
+        if (flag[j] == '_') flag[j] = '-';
+    if (k->type == RL_CFG_ENUM)
+        snprintf(flag + n, sizeof flag - (size_t)n, " {%s}", k->choices);
+    else if (tn[k->type][0])
+        snprintf(flag + n, sizeof flag - (size_t)n, " %s", tn[k->type]);
+    const char *def = k->def[0] ? k->def : "\"\"";
+    if (strlen(flag) > 30)
+        fprintf(f, "  %s\n  %-30s %s (default %s)\n", flag, "", k->help, def);
+    else
+        fprintf(f, "  %-30s %s (default %s)\n", flag, k->help, def);
+}
+
+/* The order --help lists the sections in; a section not named here follows them. */
+static int section_rank(const char *s) {
+    static const char *const order[] = {S_SFT,  S_ALG, S_FLT,  S_PPO, S_OREAL, S_OPT, S_GEN,
+                                        S_TOOL, S_MRT, S_PATH, S_RUN, S_DIST};
+    int n = (int)(sizeof order / sizeof *order);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(order[i], s)) return i;
+    return n;
+}
+
+/* The keys grouped by section, in table order within a section. */
+void rl_keys_print_help(const rl_keytab_t *t, FILE *f) {
     fprintf(f, "Boolean keys: --KEY (or --KEY true|false) turns one on, --no-KEY turns it off.\n");
-    for (int i = 0; i < t->n; i++) {
-        const rl_config_key_t *k = &t->keys[i];
-        if (!sect || strcmp(sect, k->section)) {
-            sect = k->section;
+    for (int r = 0, last = section_rank(""); r <= last; r++)
+        for (int i = 0; i < t->n; i++) {
+            const char *sect = t->keys[i].section;
+            int seen = section_rank(sect) != r;
+            for (int j = 0; j < i && !seen; j++) seen = !strcmp(t->keys[j].section, sect);
+            if (seen) continue;
             fprintf(f, "\n%s:\n", sect);
+            for (int j = i; j < t->n; j++)
+                if (!strcmp(t->keys[j].section, sect)) print_key_help(&t->keys[j], f);
         }
-        char flag[128];
-        int n = snprintf(flag, sizeof flag, "--%s", k->name);
-        for (int j = 2; j < n; j++)
-            if (flag[j] == '_') flag[j] = '-';
-        if (k->type == RL_CFG_ENUM)
-            snprintf(flag + n, sizeof flag - (size_t)n, " {%s}", k->choices);
-        else if (tn[k->type][0])
-            snprintf(flag + n, sizeof flag - (size_t)n, " %s", tn[k->type]);
-        const char *def = k->def[0] ? k->def : "\"\"";
-        if (strlen(flag) > 30)
-            fprintf(f, "  %s\n  %-30s %s (default %s)\n", flag, "", k->help, def);
-        else
-            fprintf(f, "  %-30s %s (default %s)\n", flag, k->help, def);
-    }
 }

@@ -296,6 +296,13 @@ static void test_roundtrip_and_help(void **s) {
             if (*q == '_') *q = '-';
         if (!strstr(text, flag)) fail_msg("--help lacks %s", flag);
         assert_non_null(k[i].help);
+        /* each section is one block: its header once, and this key after it */
+        char hdr[96];
+        snprintf(hdr, sizeof hdr, "\n%s:\n", k[i].section);
+        const char *h = strstr(text, hdr);
+        if (!h || strstr(h + 1, hdr)) fail_msg("--help: section '%s' not exactly once", k[i].section);
+        const char *at = strstr(h, flag), *end = strstr(h + strlen(hdr), "\n\n");
+        if (!at || (end && at > end)) fail_msg("--help: %s is not under '%s'", flag, k[i].section);
     }
     assert_non_null(strstr(text, "(default 0.2)"));
     assert_non_null(strstr(text, "{grpo|drgrpo|rloo|reinforce++|ppo|oreal}"));
