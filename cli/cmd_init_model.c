@@ -33,21 +33,28 @@ int cmd_init_model(int argc, char **argv) {
         rlc_errc(RLC_EINVAL, "--std must be positive");
         return cli_fail();
     }
-    if (tokenizer) { /* checked before anything is written */
+    tok_t *tok = NULL;
+    if (tokenizer) { /* loaded (so checked) before anything is written */
         if (!cli_has_tokenizer(tokenizer)) {
             rlc_errc(RLC_EINVAL, "--tokenizer %s: no tokenizer.json or tokenizer.model there", tokenizer);
             return cli_fail();
         }
+        if (tok_load(&tok, tokenizer)) return cli_fail();
     }
     cJSON *j = rlc_json_load_file(config);
-    if (!j) return cli_fail();
+    if (!j) {
+        if (tok) tok_free(tok);
+        return cli_fail();
+    }
     rlc_backend_t *be = NULL;
     rlc_model_t *m = NULL;
     rc = rlc_backend_create(&be, "cpu", 0, 0);
     if (!rc) rc = rlc_model_create(&m, j, be, (uint64_t)seed, (float)std);
+    if (!rc && tok) tok_set_model_vocab(tok, m->cfg.vocab_size); /* warns when the tokenizer is the larger */
     if (!rc) rc = rlc_model_save(m, out, dtype ? dtype : "float32");
     if (!rc && tokenizer) rc = rlc_model_copy_tokenizer_files(tokenizer, out);
     if (!rc) printf("%s: %.1fM parameters\n", out, (double)m->n_params / 1e6);
+    if (tok) tok_free(tok);
     rlc_model_free(m);
     rlc_backend_destroy(be);
     cJSON_Delete(j);

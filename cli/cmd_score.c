@@ -129,6 +129,7 @@ int cmd_score(int argc, char **argv) {
     if (!rc) rc = tok_load(&tok, tdir);
     s.tok = tok;
     if (!rc) rc = outcome ? rlc_orm_open(&s.orm, "--model", dir, be) : rlc_prm_open(&s.prm, "--model", dir, pf, be);
+    if (!rc) tok_set_model_vocab(tok, (outcome ? s.orm.m : s.prm.m)->cfg.vocab_size);
     if (!rc && jsonl) {
         rc = score_file(&s, jsonl);
     } else if (!rc) {

@@ -103,6 +103,7 @@ static int open_shepherd(rlc_prm_t *p) {
                         p->dir);
     int rc = tok_load(&p->tok, p->dir);
     if (rc) return rlc_err_ctx(rc, "%s %s (math-shepherd): its tokenizer", p->what, p->dir);
+    tok_set_model_vocab(p->tok, p->m->cfg.vocab_size);
     if ((rc = single_token(p, "+", &p->plus)) || (rc = single_token(p, "-", &p->minus))) return rc;
     int C = p->m->cfg.hidden_size;
     int32_t rows[2] = {p->minus, p->plus}; /* l0 = "-", l1 = "+" */
@@ -136,6 +137,7 @@ static int open_trunk_head(rlc_prm_t *p) {
     }
     rlc_st_close(&st);
     if (!rc && (rc = tok_load(&p->tok, p->dir))) rlc_err_ctx(rc, "%s %s (%s): its tokenizer", p->what, p->dir, fmt);
+    if (!rc) tok_set_model_vocab(p->tok, p->m->cfg.vocab_size);
     if (!rc && p->format == RLC_PRM_QWEN) rc = single_token(p, RLC_QWEN_PRM_SEP, &p->sep);
     return rc;
 }

@@ -190,6 +190,7 @@ static int setup_models(rl_ctx_t *c, const char *ckdir) {
     if (rc) return rc;
     c->policy->recompute = cfg->recompute;
     if ((rc = tok_load(&c->tok, ckdir ? ckdir : cfg->model))) return rc;
+    tok_set_model_vocab(c->tok, c->policy->cfg.vocab_size);
     if ((rc = tok_set_chat_vars(c->tok, cfg->chat_vars))) return rlc_err_ctx(rc, "chat_vars");
     if (cfg->chat_date && cfg->chat_date[0] && (rc = tok_set_chat_date(c->tok, cfg->chat_date)))
         return rlc_err_ctx(rc, "chat_date");

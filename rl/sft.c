@@ -263,6 +263,7 @@ static int sft_setup(sft_t *s) {
     if ((rc = rlc_backend_create(&s->be, o->device, ordinal, dist_cpu_threads(comm, (int)o->threads)))) return rc;
     if ((rc = rlc_model_load(&s->m, src, s->be))) return rc;
     if ((rc = tok_load(&s->tok, src))) return rc;
+    tok_set_model_vocab(s->tok, s->m->cfg.vocab_size);
     gen_warn_vocab(s->m, s->tok);
     if ((rc = sft_prepare(o, s->tok, s->tpl, &s->ex, &s->nex, &truncated))) return rc;
     if (truncated) LOG_WARN("%ld example(s) longer than max_len %ld were truncated", truncated, o->max_len);

@@ -500,10 +500,32 @@ int tok_encode(const tok_t *t, const char *text, size_t len, int add_special, in
         free(out.v);
         return rc;
     }
+    for (int i = 0; t->model_vocab > 0 && i < out.n; i++)
+        if (out.v[i] >= t->model_vocab) {
+            int32_t id = out.v[i];
+            free(out.v);
+            char shown[41];
+            size_t k = 0;
+            for (; k < t->blen[id] && k + 1 < sizeof shown; k++) {
+                unsigned char c = (unsigned char)t->blob[t->boff[id] + k];
+                shown[k] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+            }
+            shown[k] = 0;
+            return rlc_errc(RLC_ERANGE, "the text holds token '%s' (id %d), outside the model's vocabulary of %d ids",
+                            shown, id, t->model_vocab);
+        }
     if (!out.v && !(out.v = rlc_malloc(sizeof(int32_t)))) return RLC_ENOMEM;
     *ids = out.v;
     *n = out.n;
     return 0;
+}
+
+void tok_set_model_vocab(tok_t *t, int n) {
+    t->model_vocab = n > 0 ? n : 0;
+    if (n > 0 && t->vocab_size > n)
+        LOG_WARN("the tokenizer knows %d tokens but the model's embedding has %d rows: a text holding ids %d..%d is "
+                 "refused",
+                 t->vocab_size, n, n, t->vocab_size - 1);
 }
 
 /* ---------------- decode ---------------- */

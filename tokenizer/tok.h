@@ -22,6 +22,13 @@ const char *tok_kind(const tok_t *t);
 /* Size including added tokens (max id + 1). */
 int tok_vocab_size(const tok_t *t);
 
+/* The embedding rows of the model this tokenizer feeds (0 = no bound). Afterwards an
+ * encoding (tok_encode, tok_chat_encode) that yields an id >= n is an error naming the
+ * token, so a text the model cannot read is refused where it is encoded (a data row is
+ * then skipped or fatal under strict) rather than at a forward. When the tokenizer knows
+ * more than n tokens this warns once. Set it before sharing t between threads. */
+void tok_set_model_vocab(tok_t *t, int n);
+
 /* Encode `len` bytes of UTF-8 (invalid UTF-8 is an error). Special-token text in `text`
  * (e.g. "<|im_end|>") becomes the special token, as Hugging Face does by default.
  * add_special: add what the tokenizer adds around a sequence (the tokenizer.json

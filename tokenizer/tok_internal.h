@@ -161,6 +161,7 @@ struct tok {
     int n_eos;
     tok_chat_t chat;
     cJSON *chat_vars; /* template variables set for every rendering (tok_set_chat_vars) */
+    int model_vocab;  /* > 0: encoded ids must be below it (tok_set_model_vocab) */
 };
 
 enum { TOKF_PRESENT = 1, TOKF_SPECIAL = 2, TOKF_ADDED = 4 };

@@ -562,12 +562,50 @@ static void test_countdown(void **state) {
     assert_true(data_synth_countdown(&ds, 1, &o, 5) < 0);
 }
 
+/* A row whose prompt holds a token the model has no embedding row for (a tokenizer larger
+ * than the model) is a bad row: skipped with its reason, or fatal under strict. */
+static void test_encode_model_vocab(void **s) {
+    (void)s;
+    char *dir = test_tmpdir(), path[600];
+    snprintf(path, sizeof path, "%s/v.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"problem\": \"What is 1+1?\", \"answer\": \"2\"}\n"
+          "{\"problem\": \"Say <|im_end|> now.\", \"answer\": \"3\"}\n",
+          f);
+    fclose(f);
+    tok_t *tok;
+    assert_int_equal(tok_load(&tok, fixture("tokenizers/tiny-chatml")), 0);
+    tok_set_model_vocab(tok, tok_token_to_id(tok, "<|im_end|>"));
+    data_load_opts_t o = {.profile = "auto"};
+    data_set_t ds;
+    long skipped, bad;
+    for (int strict = 1; strict >= 0; strict--) {
+        assert_int_equal(data_load_jsonl(path, &o, &ds, &skipped), 0);
+        int rc = data_encode_all(tok, DATA_TPL_RAW, NULL, path, 0, NULL, strict, &ds, &bad);
+        if (strict) {
+            assert_int_equal(rc, RLC_EINVAL);
+            assert_non_null(strstr(rlc_errmsg(), "v.jsonl:2: "));
+            assert_non_null(strstr(rlc_errmsg(), "'<|im_end|>'"));
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(ds.n, 1);
+            assert_int_equal(bad, 1);
+            assert_string_equal(ds.rows[0].answer, "2");
+        }
+        data_set_free(&ds);
+    }
+    tok_free(tok);
+    remove(path);
+    remove(dir);
+    free(dir);
+}
+
 int main(void) {
     rlc_log_set_level(RLC_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_profiles),  cmocka_unit_test(test_malformed), cmocka_unit_test(test_verl_messages), cmocka_unit_test(test_iterator),
         cmocka_unit_test(test_exclude_and_write), cmocka_unit_test(test_templates), cmocka_unit_test(test_arith),
-        cmocka_unit_test(test_countdown), cmocka_unit_test(test_arith_columns),
+        cmocka_unit_test(test_countdown), cmocka_unit_test(test_arith_columns), cmocka_unit_test(test_encode_model_vocab),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

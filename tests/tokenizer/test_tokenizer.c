@@ -609,6 +609,33 @@ static void test_bad_input(void **s) {
     tok_free(t);
 }
 
+/* tok_set_model_vocab: an encoding holding an id the model has no row for is refused,
+ * naming the token; ids below the bound, and no bound, encode as before. */
+static void test_model_vocab(void **s) {
+    (void)s;
+    tok_t *t = load("tokenizers/bpe-qwen");
+    int32_t end = tok_token_to_id(t, "<|im_end|>"), *ids;
+    int n;
+    assert_true(end > 0);
+    tok_set_model_vocab(t, end);
+    assert_int_equal(tok_encode(t, "ab<|im_end|>", 12, 0, &ids, &n), RLC_ERANGE);
+    assert_null(ids);
+    assert_non_null(strstr(rlc_errmsg(), "'<|im_end|>'"));
+    assert_non_null(strstr(rlc_errmsg(), "vocabulary of"));
+    tok_msg_t m = {"user", "hi"};
+    assert_int_equal(tok_chat_encode(t, &m, 1, 1, "chatml", &ids, &n), RLC_ERANGE);
+    assert_int_equal(tok_encode(t, "ab", 2, 0, &ids, &n), 0);
+    free(ids);
+    tok_set_model_vocab(t, end + 1);
+    assert_int_equal(tok_encode(t, "ab<|im_end|>", 12, 0, &ids, &n), 0);
+    assert_int_equal(ids[n - 1], end);
+    free(ids);
+    tok_set_model_vocab(t, 0);
+    assert_int_equal(tok_chat_encode(t, &m, 1, 1, "chatml", &ids, &n), 0);
+    free(ids);
+    tok_free(t);
+}
+
 /* Long runs (one huge pre-token; deep regex backtracking) still encode and round-trip. */
 static void test_long_runs(void **s) {
     (void)s;
@@ -746,7 +773,7 @@ int main(void) {
         cmocka_unit_test(test_parity_spm_bpe), cmocka_unit_test(test_parity_spm_unigram),
         cmocka_unit_test(test_parity_spm_legacy),
         cmocka_unit_test(test_parity_variants), cmocka_unit_test(test_parity_spm_json), cmocka_unit_test(test_jinja_parity), cmocka_unit_test(test_chat_vars), cmocka_unit_test(test_real_templates), cmocka_unit_test(test_chat_parity),   cmocka_unit_test(test_chat_families),
-        cmocka_unit_test(test_special_ids),   cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_special_ids),   cmocka_unit_test(test_bad_input), cmocka_unit_test(test_model_vocab),
         cmocka_unit_test(test_long_runs),     cmocka_unit_test(test_partial_utf8),
         cmocka_unit_test(test_threads),       cmocka_unit_test(test_config_files),
     };
