@@ -61,6 +61,9 @@ static const cmd_spec_t CMDS[] = {
                 "--eval-size --min-digits --max-digits --ops --column-frac --sft-lr --rl-lr --temperature "
                 "--group-size --prompts-per-step --hidden --layers --seed --threads --quick"},
     {"info", 0, "--json"},
+    {"score", 0, "--model --prm-format --outcome --tokenizer --problem --solution --jsonl --device --threads"},
+    {"report", 0, "--out --x --smooth --run"},
+    {"tool", 0, "--expr --format --timeout --max-output"}, /* the calculator only: no code from the bytes runs */
 };
 #define NCMDS ((int)(sizeof CMDS / sizeof CMDS[0]))
 
@@ -112,7 +115,7 @@ static int opt_names(const char *opts, char names[][40], int cap) {
 static int is_path_opt(const char *o) {
     static const char *const P[] = {"--model", "--data", "--prompts", "--jsonl", "--file", "--eval-data",
                                     "--run-dir", "--dir", "--out", "--summary", "--plot", "--resume", "--config",
-                                    "--tokenizer", "--orm", "--prm", "--ref-model", "--critic-model", NULL};
+                                    "--tokenizer", "--orm", "--prm", "--ref-model", "--critic-model", "--run", NULL};
     for (int i = 0; P[i]; i++)
         if (!strcmp(o, P[i])) return 1;
     return 0;
