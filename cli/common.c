@@ -30,9 +30,9 @@ int cli_model_open(cli_model_t *cm, const char *spec, const char *device, int th
     rc = rlc_backend_create(&cm->be, device, 0, threads);
     if (!rc) rc = rlc_model_load(&cm->m, dir, cm->be);
     if (!rc && need_tok >= 0) {
-        if (cli_has_tokenizer(dir) && !(rc = tok_load(&cm->tok, dir)))
-            tok_set_model_vocab(cm->tok, cm->m->cfg.vocab_size);
-        else if (need_tok)
+        if (cli_has_tokenizer(dir)) {
+            if (!(rc = tok_load(&cm->tok, dir))) tok_set_model_vocab(cm->tok, cm->m->cfg.vocab_size);
+        } else if (need_tok)
             rc = rlc_errc(RLC_EINVAL, "%s has no tokenizer.json or tokenizer.model", dir);
     }
     if (rc) cli_model_close(cm);

@@ -380,6 +380,46 @@ static void test_vocab_warning(void **s) {
     free(txt), free(cfg), free(cfgp), free(mdir);
 }
 
+/* A tokenizer larger than the model: a warning when the pair is loaded; a prompt holding a
+ * token the model has no row for is a skipped row in eval (fatal with --strict) and an
+ * error naming the token in generate. A damaged tokenizer.json is named as damaged. */
+static void test_tokenizer_beyond_model(void **s) {
+    (void)s;
+    char *cfgp = fs_join(g_dir, "small.json"), *mdir = fs_join(g_dir, "smallvocab");
+    char *cfg = read_file(fixture("models/qwen2-tiny"), "config.json");
+    cJSON *j = cJSON_Parse(cfg);
+    cJSON_ReplaceItemInObject(j, "vocab_size", cJSON_CreateNumber(300));
+    cJSON_ReplaceItemInObject(j, "eos_token_id", cJSON_CreateNumber(299));
+    cJSON_ReplaceItemInObject(j, "pad_token_id", cJSON_CreateNumber(299));
+    char *txt = cJSON_Print(j);
+    assert_int_equal(fs_write_atomic(cfgp, txt, strlen(txt)), 0);
+    assert_int_equal(test_run(out, sizeof out, "%s init-model --config %s --out %s --tokenizer %s", rlc_bin(), cfgp,
+                              mdir, fixture("models/qwen2-tiny")),
+                     0);
+    assert_non_null(strstr(out, "the tokenizer knows 512 tokens but the model's embedding has 300 rows"));
+    assert_int_not_equal(test_run(out, sizeof out, "%s generate --model %s --prompt 'hello world' --max-new-tokens 2",
+                                  rlc_bin(), mdir),
+                         0);
+    assert_non_null(strstr(out, "outside the model's vocabulary of 300 ids"));
+    char *data = fs_join(g_dir, "vocab.jsonl"), *res = fs_join(g_dir, "vocab_eval.jsonl");
+    const char *rows = "{\"problem\": \"Compute 10 + 3.\", \"answer\": \"13\"}\n"
+                       "{\"problem\": \"hello world\", \"answer\": \"1\"}\n";
+    assert_int_equal(fs_write_atomic(data, rows, strlen(rows)), 0);
+    const char *ev = "%s eval --model %s --data %s --out %s --template raw --max-new-tokens 2 --threads 1 %s";
+    assert_int_equal(test_run(out, sizeof out, ev, rlc_bin(), mdir, data, res, ""), 0);
+    assert_non_null(strstr(out, "vocab.jsonl:2: the text holds token"));
+    assert_int_not_equal(test_run(out, sizeof out, ev, rlc_bin(), mdir, data, res, "--strict"), 0);
+    assert_non_null(strstr(out, "vocab.jsonl:2: "));
+    /* a truncated tokenizer.json is reported as what it is, not as a missing tokenizer */
+    char *tj = fs_join(mdir, "tokenizer.json");
+    assert_int_equal(truncate(tj, 3000), 0);
+    assert_int_not_equal(test_run(out, sizeof out, "%s generate --model %s --prompt hi", rlc_bin(), mdir), 0);
+    assert_non_null(strstr(out, "malformed JSON"));
+    assert_null(strstr(out, "has no tokenizer"));
+    cJSON_Delete(j);
+    free(tj), free(data), free(res), free(txt), free(cfg), free(cfgp), free(mdir);
+}
+
 /* A run is a model: every form a --model takes (run directory, its checkpoints/, the latest
  * pointer, RUN@STEP, RUN/checkpoints/step-N) loads, says what it loaded and records it; what
  * is none of these is an error that says what was expected and what was found. */
@@ -455,7 +495,7 @@ int main(void) {
         cmocka_unit_test(test_resume_rules),          cmocka_unit_test(test_signal_exit_codes),
         cmocka_unit_test(test_bad_rows),              cmocka_unit_test(test_output_paths),
         cmocka_unit_test(test_json_numbers_exact),    cmocka_unit_test(test_vocab_warning),
-        cmocka_unit_test(test_run_as_model),
+        cmocka_unit_test(test_run_as_model),          cmocka_unit_test(test_tokenizer_beyond_model),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
