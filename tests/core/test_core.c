@@ -1,6 +1,8 @@
 /* core/: errors, fs (atomic writes), JSON/JSONL errors, Philox known answers, half floats. */
 #include "testutil.h"
 
+#include <zlib.h>
+
 #include <time.h>
 
 #include "core/arena.h"
@@ -170,6 +172,81 @@ static void test_jsonl_lines(void **s) {
     free(d);
 }
 
+/* Writes `text` gzip-compressed to path. */
+static void write_gz(const char *path, const char *text) {
+    gzFile g = gzopen(path, "wb");
+    assert_non_null(g);
+    assert_int_equal(gzwrite(g, text, (unsigned)strlen(text)), (int)strlen(text));
+    assert_int_equal(gzclose(g), Z_OK);
+}
+
+/* Reads every row of path: the objects' "a" members as text (joined by ' ', errors as 'E'),
+ * the last row's line number in *last. */
+static void read_rows(const char *path, char *got, size_t cap, long *last) {
+    rlc_jsonl_t r;
+    assert_int_equal(rlc_jsonl_open(&r, path), 0);
+    got[0] = 0;
+    cJSON *o;
+    int rc;
+    while ((rc = rlc_jsonl_next(&r, &o)) != 0) {
+        char *t = rc > 0 ? rlc_json_text(cJSON_GetObjectItem(o, "a")) : NULL;
+        snprintf(got + strlen(got), cap - strlen(got), "%s%s", got[0] ? " " : "", rc > 0 ? (t ? t : "-") : "E");
+        if (rc > 0) *last = r.lineno;
+        free(t);
+        cJSON_Delete(o);
+    }
+    rlc_jsonl_close(&r);
+}
+
+/* One JSON array of objects (pretty-printed, BOM, trailing comma) and gzip-compressed files
+ * (JSONL or an array) read as JSONL rows are; an element's index is its line number. */
+static void test_jsonl_arrays_gzip(void **s) {
+    (void)s;
+    char *d = test_tmpdir(), *f = fs_join(d, "x.json"), *g = fs_join(d, "x.gz"), got[256];
+    long last = 0;
+    const char *arr = "\xEF\xBB\xBF\n [\n  {\"a\": 0.10, \"s\": \"],{\\\"\"},\n  {\"a\": \"x\", \"n\": [1, {\"b\": []}]},\n"
+                      "  {\"a\": 9007199254740993},\n]\n";
+    assert_int_equal(fs_write_atomic(f, arr, strlen(arr)), 0);
+    read_rows(f, got, sizeof got, &last);
+    assert_string_equal(got, "0.10 x 9007199254740993");
+    assert_int_equal(last, 3);
+    write_gz(g, arr);
+    read_rows(g, got, sizeof got, &last);
+    assert_string_equal(got, "0.10 x 9007199254740993");
+    write_gz(g, "{\"a\":1}\n\n{\"a\":2}\r\n{\"a\": 3\n[1,2]\n{\"a\":4}");
+    read_rows(g, got, sizeof got, &last);
+    assert_string_equal(got, "1 2 E E 4");
+    assert_int_equal(last, 6);
+    /* bad elements are errors of their own; reading goes on */
+    const char *bad[][2] = {{"[{\"a\":1}, 5, {\"a\":2}]", "1 E 2"},
+                            {"[{\"a\":1},, {\"a\":2}]", "1 E 2"},
+                            {"[]", ""},
+                            {"  [ ]  \n", ""},
+                            {"[{\"a\":1}] x", "1 E"},
+                            {"[{\"a\":1}, {\"a\":", "1 E E"},
+                            {"[{\"a\":1}", "1 E"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(fs_write_atomic(f, bad[i][0], strlen(bad[i][0])), 0);
+        read_rows(f, got, sizeof got, &last);
+        if (strcmp(got, bad[i][1])) fail_msg("%s: got '%s', want '%s'", bad[i][0], got, bad[i][1]);
+    }
+    assert_int_equal(fs_write_atomic(f, "[{\"a\":1}", 8), 0);
+    rlc_jsonl_t r;
+    cJSON *o;
+    assert_int_equal(rlc_jsonl_open(&r, f), 0);
+    assert_int_equal(rlc_jsonl_next(&r, &o), 1);
+    cJSON_Delete(o);
+    assert_true(rlc_jsonl_next(&r, &o) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "x.json: the JSON array is not closed"));
+    rlc_jsonl_close(&r);
+    /* a damaged gzip file is named as one */
+    assert_int_equal(fs_write_atomic(g, "\x1f\x8b\x08garbage", 10), 0);
+    assert_true(rlc_jsonl_open(&r, g) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "x.gz: not a readable gzip file (zlib: "));
+    fs_rm_rf(d);
+    free(f), free(g), free(d);
+}
+
 static void test_philox_kat(void **s) {
     (void)s;
     /* Random123 known-answer vectors for Philox4x32-10. */
@@ -280,7 +357,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_context), cmocka_unit_test(test_fs_atomic),  cmocka_unit_test(test_json_errors),
         cmocka_unit_test(test_flatten_content),
-        cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_half),
+        cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_jsonl_arrays_gzip), cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_half),
         cmocka_unit_test(test_layout), cmocka_unit_test(test_utf8_valid), cmocka_unit_test(test_parse_day),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
-# Fuzz target for the JSONL dataset loader (profiles, chat-message prompts, dotted paths) and
+# Fuzz target for the dataset loader (profiles, chat-message prompts, dotted paths) and
 # its writer's round trip.
-file(GLOB RLC_DATASET_FUZZ_SEEDS ${CMAKE_SOURCE_DIR}/tests/fixtures/math/*.jsonl)
+# (and the other forms rows come in: one JSON array, a gzip-compressed file)
+file(GLOB RLC_DATASET_FUZZ_SEEDS ${CMAKE_SOURCE_DIR}/tests/fixtures/math/*.jsonl ${CMAKE_CURRENT_SOURCE_DIR}/seeds/dataset_*)
 rlc_fuzz(fuzz_dataset TARGET ${CMAKE_SOURCE_DIR}/tests/data/fuzz_dataset.c
   SOURCES ${CMAKE_SOURCE_DIR}/data/dataset.c ${RLC_CORE_SOURCES}
   SEEDS ${RLC_DATASET_FUZZ_SEEDS} SECONDS 10)
