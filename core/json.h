@@ -51,7 +51,7 @@ int rlc_json_write_line(struct fs_atomic_s *a, const cJSON *obj);
 /* Row reader (core/jsonl.c): JSON Lines (one object per non-blank line), or one JSON array
  * of objects (the file's first character is '['; an element's 1-based index stands for its
  * line number in messages), either of them gzip-compressed (recognised by its magic bytes,
- * whatever the name). A number keeps its literal text in its item's valuestring
+ * whatever the name), or a parquet file (core/parquet.h; a row's 1-based index is its line). A number keeps its literal text in its item's valuestring
  * (rlc_json_text returns it), and a string holding \u0000 makes the row malformed (it would
  * silently cut the text). */
 typedef struct {
@@ -63,6 +63,7 @@ typedef struct {
     char *text; /* the whole text: a JSON array, or a decompressed file */
     size_t text_len, pos;
     int array; /* 1: reading a top-level array's elements, 2: it ended */
+    cJSON *rows; /* a parquet file's rows, not yet returned */
 } rlc_jsonl_t;
 
 int rlc_jsonl_open(rlc_jsonl_t *r, const char *path);

@@ -1,5 +1,6 @@
 /* The row reader of every data file rlc reads (declared in core/json.h): JSON Lines, one
- * JSON array of objects, either of them gzip-compressed. Numbers keep their literal text. */
+ * JSON array of objects, either of them gzip-compressed, or parquet (core/parquet.c).
+ * Numbers keep their literal text. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "core/parquet.h"
 
 /* The whole of a gzip file, decompressed (*out malloc'd, NUL-terminated). Concatenated
  * members are read as gzip(1) reads them. */
@@ -75,7 +77,10 @@ int rlc_jsonl_open(rlc_jsonl_t *r, const char *path) {
     int gz = got >= 2 && head[0] == 0x1f && head[1] == 0x8b;
     size_t at = first_content((const char *)head, got);
     int rc = 0;
-    if (gz || (at < got && head[at] == '[')) { /* the whole text in memory */
+    if (rlc_parquet_is(head, got)) {
+        fclose(f);
+        rc = rlc_parquet_read(path, &r->rows);
+    } else if (gz || (at < got && head[at] == '[')) { /* the whole text in memory */
         fclose(f);
         rc = gz ? gunzip_file(path, &r->text, &r->text_len) : fs_read_all(path, &r->text, &r->text_len);
         size_t k = rc ? 0 : first_content(r->text, r->text_len);
@@ -231,6 +236,12 @@ static ssize_t text_line(rlc_jsonl_t *r) {
 
 int rlc_jsonl_next(rlc_jsonl_t *r, cJSON **out) {
     *out = NULL;
+    if (r->rows) { /* a parquet file's rows */
+        if (!r->rows->child) return 0;
+        r->lineno++;
+        *out = cJSON_DetachItemViaPointer(r->rows, r->rows->child);
+        return 1;
+    }
     if (r->array) return next_element(r, out);
     for (;;) {
         ssize_t n = r->f ? getline(&r->line, &r->cap, r->f) : text_line(r);
@@ -254,5 +265,6 @@ void rlc_jsonl_close(rlc_jsonl_t *r) {
     free(r->line);
     free(r->path);
     free(r->text);
+    cJSON_Delete(r->rows);
     memset(r, 0, sizeof *r);
 }

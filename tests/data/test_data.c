@@ -562,6 +562,32 @@ static void test_countdown(void **state) {
     assert_true(data_synth_countdown(&ds, 1, &o, 5) < 0);
 }
 
+/* verl's own parquet layout loads as its JSONL export does: chat prompts, ground truths, ids
+ * from extra_info.index (exact beyond 2^53); rows without a user turn are malformed. */
+static void test_parquet_verl(void **s) {
+    (void)s;
+    data_load_opts_t o = {.profile = "verl"};
+    data_set_t ds, js;
+    long skipped, js_skipped;
+    assert_int_equal(data_load_jsonl(fixture("parquet/rows_snappy_v1.parquet"), &o, &ds, &skipped), 0);
+    assert_int_equal(data_load_jsonl(fixture("parquet/rows.jsonl"), &o, &js, &js_skipped), 0);
+    assert_int_equal(ds.n, 7);
+    assert_int_equal(skipped, 4);
+    assert_int_equal(js.n, ds.n);
+    assert_int_equal(js_skipped, skipped);
+    for (int i = 0; i < ds.n; i++) {
+        assert_string_equal(ds.rows[i].answer, js.rows[i].answer);
+        assert_string_equal(ds.rows[i].id, js.rows[i].id);
+        assert_string_equal(ds.rows[i].problem, js.rows[i].problem);
+        assert_true(cJSON_Compare(ds.rows[i].messages, js.rows[i].messages, 1));
+    }
+    assert_string_equal(ds.rows[0].answer, "5");
+    assert_string_equal(ds.rows[1].id, "9007199254740993");
+    assert_int_equal(cJSON_GetArraySize(ds.rows[1].messages), 2);
+    data_set_free(&ds);
+    data_set_free(&js);
+}
+
 /* A row whose prompt holds a token the model has no embedding row for (a tokenizer larger
  * than the model) is a bad row: skipped with its reason, or fatal under strict. */
 static void test_encode_model_vocab(void **s) {
@@ -605,7 +631,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_profiles),  cmocka_unit_test(test_malformed), cmocka_unit_test(test_verl_messages), cmocka_unit_test(test_iterator),
         cmocka_unit_test(test_exclude_and_write), cmocka_unit_test(test_templates), cmocka_unit_test(test_arith),
-        cmocka_unit_test(test_countdown), cmocka_unit_test(test_arith_columns), cmocka_unit_test(test_encode_model_vocab),
+        cmocka_unit_test(test_countdown), cmocka_unit_test(test_arith_columns), cmocka_unit_test(test_encode_model_vocab), cmocka_unit_test(test_parquet_verl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
