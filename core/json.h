@@ -51,9 +51,11 @@ int rlc_json_write_line(struct fs_atomic_s *a, const cJSON *obj);
 /* Row reader (core/jsonl.c): JSON Lines (one object per non-blank line), or one JSON array
  * of objects (the file's first character is '['; an element's 1-based index stands for its
  * line number in messages), either of them gzip-compressed (recognised by its magic bytes,
- * whatever the name), or a parquet file (core/parquet.h; a row's 1-based index is its line). A number keeps its literal text in its item's valuestring
- * (rlc_json_text returns it), and a string holding \u0000 makes the row malformed (it would
- * silently cut the text). */
+ * whatever the name), or a parquet file (core/parquet.h; a row's 1-based index is its line).
+ * A directory stands for its data files (*.jsonl, *.json, *.ndjson, *.parquet, *.gz) read
+ * in name order, as a dataset's shards; path and lineno then follow the current file.
+ * A number keeps its literal text in its item's valuestring (rlc_json_text returns it), and
+ * a string holding \u0000 makes the row malformed (it would silently cut the text). */
 typedef struct {
     FILE *f; /* JSONL streamed from the file; NULL when the text is held in memory */
     char *path;
@@ -64,6 +66,8 @@ typedef struct {
     size_t text_len, pos;
     int array; /* 1: reading a top-level array's elements, 2: it ended */
     cJSON *rows; /* a parquet file's rows, not yet returned */
+    char **files; /* a directory's data files, read one after another; path is the current one */
+    int nfiles, fi;
 } rlc_jsonl_t;
 
 int rlc_jsonl_open(rlc_jsonl_t *r, const char *path);

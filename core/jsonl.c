@@ -1,6 +1,7 @@
 /* The row reader of every data file rlc reads (declared in core/json.h): JSON Lines, one
  * JSON array of objects, either of them gzip-compressed, or parquet (core/parquet.c).
  * Numbers keep their literal text. */
+#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,16 +63,12 @@ static size_t first_content(const char *s, size_t n) {
     return i;
 }
 
-int rlc_jsonl_open(rlc_jsonl_t *r, const char *path) {
-    memset(r, 0, sizeof *r);
+/* Opens one file of rows (its kind told by its first bytes) into r's per-file state. */
+static int open_one(rlc_jsonl_t *r, const char *path) {
     r->path = rlc_strdup(path);
     if (!r->path) return RLC_ENOMEM;
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        int rc = rlc_err_errno("cannot open %s", path);
-        rlc_jsonl_close(r);
-        return rc;
-    }
+    if (!f) return rlc_err_errno("cannot open %s", path);
     unsigned char head[4096];
     size_t got = fread(head, 1, sizeof head, f);
     int gz = got >= 2 && head[0] == 0x1f && head[1] == 0x8b;
@@ -89,6 +86,68 @@ int rlc_jsonl_open(rlc_jsonl_t *r, const char *path) {
         rewind(f);
         r->f = f;
     }
+    return rc;
+}
+
+/* Frees the per-file state, keeping a directory's file list. */
+static void close_one(rlc_jsonl_t *r) {
+    if (r->f) fclose(r->f);
+    free(r->line);
+    free(r->path);
+    free(r->text);
+    cJSON_Delete(r->rows);
+    char **files = r->files;
+    int nfiles = r->nfiles, fi = r->fi;
+    memset(r, 0, sizeof *r);
+    r->files = files, r->nfiles = nfiles, r->fi = fi;
+}
+
+static int is_data_file(const char *name) {
+    static const char *const ext[] = {".jsonl", ".json", ".ndjson", ".parquet", ".gz"};
+    size_t n = strlen(name);
+    if (name[0] == '.') return 0;
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+        size_t e = strlen(ext[i]);
+        if (n > e && !strcmp(name + n - e, ext[i])) return 1;
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* A directory's data files, by name (its shards in order). */
+static int list_dir(rlc_jsonl_t *r, const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return rlc_err_errno("cannot open %s", dir);
+    int rc = 0, cap = 0;
+    for (struct dirent *e; !rc && (e = readdir(d));) {
+        if (!is_data_file(e->d_name)) continue;
+        char *p = fs_join(dir, e->d_name);
+        if (p && fs_is_dir(p)) {
+            free(p);
+            continue;
+        }
+        if (r->nfiles == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **nf = realloc(r->files, sizeof *nf * (size_t)cap);
+            if (!nf) rc = RLC_ENOMEM;
+            else r->files = nf;
+        }
+        if (!p) rc = RLC_ENOMEM;
+        if (rc) free(p);
+        else r->files[r->nfiles++] = p;
+    }
+    closedir(d);
+    if (!rc && !r->nfiles)
+        rc = rlc_errc(RLC_EINVAL, "%s: a directory with no data files (*.jsonl, *.json, *.ndjson, *.parquet, *.gz)", dir);
+    if (!rc) qsort(r->files, (size_t)r->nfiles, sizeof *r->files, cmp_str);
+    return rc;
+}
+
+int rlc_jsonl_open(rlc_jsonl_t *r, const char *path) {
+    memset(r, 0, sizeof *r);
+    int rc = fs_is_dir(path) ? list_dir(r, path) : 0;
+    if (!rc) rc = open_one(r, r->files ? r->files[0] : path);
     if (rc) rlc_jsonl_close(r);
     return rc;
 }
@@ -234,8 +293,21 @@ static ssize_t text_line(rlc_jsonl_t *r) {
     return (ssize_t)len;
 }
 
+static int next_in_file(rlc_jsonl_t *r, cJSON **out);
+
 int rlc_jsonl_next(rlc_jsonl_t *r, cJSON **out) {
+    for (;;) {
+        int rc = next_in_file(r, out);
+        if (rc || !r->files || r->fi + 1 >= r->nfiles) return rc;
+        close_one(r); /* the directory's next file */
+        r->fi++;
+        if ((rc = open_one(r, r->files[r->fi]))) return rc;
+    }
+}
+
+static int next_in_file(rlc_jsonl_t *r, cJSON **out) {
     *out = NULL;
+    if (!r->path) return 0; /* a file of a directory that failed to open */
     if (r->rows) { /* a parquet file's rows */
         if (!r->rows->child) return 0;
         r->lineno++;
@@ -261,10 +333,8 @@ int rlc_jsonl_next(rlc_jsonl_t *r, cJSON **out) {
 }
 
 void rlc_jsonl_close(rlc_jsonl_t *r) {
-    if (r->f) fclose(r->f);
-    free(r->line);
-    free(r->path);
-    free(r->text);
-    cJSON_Delete(r->rows);
+    close_one(r);
+    for (int i = 0; i < r->nfiles; i++) free(r->files[i]);
+    free(r->files);
     memset(r, 0, sizeof *r);
 }

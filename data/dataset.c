@@ -249,8 +249,6 @@ int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *
     rlc_jsonl_t r;
     int rc = rlc_jsonl_open(&r, path);
     if (rc) return rc;
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
     long skipped = 0;
     for (;;) {
         if (o->limit > 0 && out->n >= o->limit) break;
@@ -263,7 +261,8 @@ int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *
             skipped++;
             continue;
         }
-        rc = row_from_json(obj, pf, o, path, base, r.lineno, out);
+        const char *base = strrchr(r.path, '/'); /* the current file (a directory's shard) */
+        rc = row_from_json(obj, pf, o, r.path, base ? base + 1 : r.path, r.lineno, out);
         cJSON_Delete(obj);
         if (rc < 0) goto fail;
         if (rc == 1) {

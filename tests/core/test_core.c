@@ -247,6 +247,39 @@ static void test_jsonl_arrays_gzip(void **s) {
     free(f), free(g), free(d);
 }
 
+/* A directory stands for its data files in name order (shards): other files, hidden files
+ * and subdirectories are passed over; path and lineno follow the file being read. */
+static void test_jsonl_directory(void **s) {
+    (void)s;
+    char *d = test_tmpdir(), got[256], p[600];
+    long last = 0;
+    const char *files[][2] = {{"b.json", "[{\"a\": 3}]"},       {"a.jsonl", "{\"a\": 1}\n{\"a\": 2}\n"},
+                              {"notes.txt", "{\"a\": 9}\n"},    {".hidden.jsonl", "{\"a\": 9}\n"},
+                              {"c.ndjson", "{\"a\": 4}\n"}};
+    for (int i = 0; i < 5; i++) {
+        snprintf(p, sizeof p, "%s/%s", d, files[i][0]);
+        assert_int_equal(fs_write_atomic(p, files[i][1], strlen(files[i][1])), 0);
+    }
+    snprintf(p, sizeof p, "%s/d.jsonl.gz", d);
+    write_gz(p, "\n{\"a\": 5}\n");
+    snprintf(p, sizeof p, "%s/sub.jsonl", d);
+    assert_int_equal(fs_mkdir_p(p), 0);
+    read_rows(d, got, sizeof got, &last);
+    assert_string_equal(got, "1 2 3 4 5");
+    assert_int_equal(last, 2); /* the line in d.jsonl.gz */
+    rlc_jsonl_t r;
+    cJSON *o;
+    assert_int_equal(rlc_jsonl_open(&r, d), 0);
+    for (int k = 0; k < 3; k++) assert_int_equal(rlc_jsonl_next(&r, &o), 1), cJSON_Delete(o);
+    assert_non_null(strstr(r.path, "/b.json"));
+    assert_int_equal(r.lineno, 1);
+    rlc_jsonl_close(&r);
+    assert_int_equal(rlc_jsonl_open(&r, p), RLC_EINVAL); /* sub.jsonl/: no data files */
+    assert_non_null(strstr(rlc_errmsg(), "a directory with no data files"));
+    fs_rm_rf(d);
+    free(d);
+}
+
 static void test_philox_kat(void **s) {
     (void)s;
     /* Random123 known-answer vectors for Philox4x32-10. */
@@ -357,7 +390,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_context), cmocka_unit_test(test_fs_atomic),  cmocka_unit_test(test_json_errors),
         cmocka_unit_test(test_flatten_content),
-        cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_jsonl_arrays_gzip), cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_half),
+        cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_jsonl_arrays_gzip), cmocka_unit_test(test_jsonl_directory), cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_half),
         cmocka_unit_test(test_layout), cmocka_unit_test(test_utf8_valid), cmocka_unit_test(test_parse_day),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

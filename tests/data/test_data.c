@@ -2,6 +2,7 @@
  * verl's chat-message layout, custom and dotted keys), malformed-line reporting, the shuffling/sharding iterator and exact resume,
  * templates, and the synthetic tasks checked against independent computations. */
 #include "core/err.h"
+#include "core/fs.h"
 #include "core/log.h"
 #include "data/dataset.h"
 #include "data/encode.h"
@@ -588,6 +589,30 @@ static void test_parquet_verl(void **s) {
     data_set_free(&js);
 }
 
+/* A directory of shards loads as one data set; rows without an id are named by their own
+ * file and line, so ids stay unique across shards. */
+static void test_directory_shards(void **s) {
+    (void)s;
+    char *dir = test_tmpdir(), a[600], b[600];
+    snprintf(a, sizeof a, "%s/train-00000.jsonl", dir);
+    snprintf(b, sizeof b, "%s/train-00001.jsonl", dir);
+    const char *ra = "{\"problem\": \"1+1?\", \"answer\": \"2\"}\n";
+    const char *rb = "{\"problem\": \"2+2?\", \"answer\": \"4\"}\n";
+    assert_int_equal(fs_write_atomic(a, ra, strlen(ra)), 0);
+    assert_int_equal(fs_write_atomic(b, rb, strlen(rb)), 0);
+    data_load_opts_t o = {.profile = "auto"};
+    data_set_t ds;
+    long skipped;
+    assert_int_equal(data_load_jsonl(dir, &o, &ds, &skipped), 0);
+    assert_int_equal(ds.n, 2);
+    assert_string_equal(ds.rows[0].id, "train-00000.jsonl:1");
+    assert_string_equal(ds.rows[1].id, "train-00001.jsonl:1");
+    assert_string_equal(ds.rows[1].answer, "4");
+    data_set_free(&ds);
+    fs_rm_rf(dir);
+    free(dir);
+}
+
 /* A row whose prompt holds a token the model has no embedding row for (a tokenizer larger
  * than the model) is a bad row: skipped with its reason, or fatal under strict. */
 static void test_encode_model_vocab(void **s) {
@@ -631,7 +656,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_profiles),  cmocka_unit_test(test_malformed), cmocka_unit_test(test_verl_messages), cmocka_unit_test(test_iterator),
         cmocka_unit_test(test_exclude_and_write), cmocka_unit_test(test_templates), cmocka_unit_test(test_arith),
-        cmocka_unit_test(test_countdown), cmocka_unit_test(test_arith_columns), cmocka_unit_test(test_encode_model_vocab), cmocka_unit_test(test_parquet_verl),
+        cmocka_unit_test(test_countdown), cmocka_unit_test(test_arith_columns), cmocka_unit_test(test_encode_model_vocab), cmocka_unit_test(test_parquet_verl), cmocka_unit_test(test_directory_shards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
