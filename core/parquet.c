@@ -230,7 +230,11 @@ static int read_group(const uint8_t *f, size_t fn, const pq_group_t *g, pq_plan_
                       const char *path) {
     if (g->ncols != plan->nleaves)
         return rlc_errc(RLC_EFMT, "%s: a row group has %d columns, the schema %d", path, g->ncols, plan->nleaves);
-    if (g->num_rows < 0 || g->num_rows > (int64_t)fn * 8 + 8) return rlc_errc(RLC_EFMT, "%s: bad row count", path);
+    if (g->num_rows < 0) return rlc_errc(RLC_EFMT, "%s: bad row count", path);
+    if (g->num_rows > PQ_MAX_GROUP_ROWS)
+        return rlc_errc(RLC_EUNSUP, "%s: a row group of %lld rows, more than rlc reads (%d): write the file with "
+                                    "smaller row groups",
+                        path, (long long)g->num_rows, PQ_MAX_GROUP_ROWS);
     cJSON **rows = calloc((size_t)(g->num_rows ? g->num_rows : 1), sizeof *rows);
     if (!rows) return RLC_ENOMEM;
     int rc = 0;

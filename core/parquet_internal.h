@@ -10,6 +10,10 @@ typedef struct {
     int bad;
 } pq_thrift_t;
 
+/* Bounds on what one row group may claim, so a damaged or hostile file cannot make the
+ * reader allocate without limit (pyarrow writes at most 1Mi rows per group by default). */
+enum { PQ_MAX_GROUP_ROWS = 1 << 24, PQ_MAX_CHUNK_VALUES = 1 << 25 };
+
 /* Parquet enums used here (parquet.thrift). */
 enum { PQ_BOOLEAN = 0, PQ_INT32, PQ_INT64, PQ_INT96, PQ_FLOAT, PQ_DOUBLE, PQ_BYTE_ARRAY, PQ_FIXED };
 enum { PQ_REQUIRED = 0, PQ_OPTIONAL = 1, PQ_REPEATED = 2 };

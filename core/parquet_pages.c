@@ -362,12 +362,15 @@ static int data_page(pq_col_t *c, const pq_page_t *h, int type, int codec, const
 
 /* A column chunk's pages, from the whole file f[0..fn). */
 int pq_read_chunk(const uint8_t *f, size_t fn, const pq_chunk_t *ch, int max_rep, int max_def, pq_col_t *c,
-                      const char *path) {
+                  const char *path) {
     memset(c, 0, sizeof *c);
     int64_t start = ch->dict_off > 0 && ch->dict_off < ch->data_off ? ch->dict_off : ch->data_off;
-    if (start < 4 || ch->size < 0 || ch->num_values < 0 || (uint64_t)start > fn || (uint64_t)ch->size > fn - start ||
-        ch->num_values > (int64_t)1 << 31)
+    if (start < 4 || ch->size < 0 || ch->num_values < 0 || (uint64_t)start > fn || (uint64_t)ch->size > fn - start)
         return rlc_errc(RLC_EFMT, "%s: a column chunk lies outside the file", path);
+    if (ch->num_values > PQ_MAX_CHUNK_VALUES) /* a bound on memory whatever the file claims */
+        return rlc_errc(RLC_EUNSUP, "%s: a column chunk of %lld values, more than rlc reads (%d): write the file with "
+                                    "smaller row groups",
+                        path, (long long)ch->num_values, PQ_MAX_CHUNK_VALUES);
     c->cap = ch->num_values;
     size_t nb = (size_t)(c->cap ? c->cap : 1);
     c->rep = malloc(sizeof *c->rep * nb), c->def = malloc(sizeof *c->def * nb), c->vals = malloc(sizeof *c->vals * nb);
