@@ -164,6 +164,13 @@ static size_t utf8_len(const unsigned char *p, size_t left) {
     return n;
 }
 
+int rlc_utf8_is_text(const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0, L; i < n; i += L)
+        if (!p[i] || !(L = utf8_len(p + i, n - i))) return 0;
+    return 1;
+}
+
 char *rlc_utf8_dup_valid(const char *s, size_t n) {
     char *o = rlc_malloc(3 * n + 1);
     if (!o) return NULL;

@@ -26,6 +26,8 @@ int rlc_json_check_keys(const cJSON *obj, const char *const *allowed, const char
 /* A NUL-terminated, valid UTF-8 copy of n bytes: invalid or truncated sequences become
  * U+FFFD (generated text can end inside a multi-byte character). Caller frees. */
 char *rlc_utf8_dup_valid(const char *s, size_t n);
+/* 1 if s[0..n) is valid UTF-8 holding no NUL (text a JSON string can carry whole). */
+int rlc_utf8_is_text(const char *s, size_t n);
 /* cJSON_AddStringToObject with rlc_utf8_dup_valid applied first. */
 cJSON *rlc_json_add_text(cJSON *obj, const char *key, const char *s, size_t n);
 /* A value as text (malloc'd): a string as it is, a number as written in the JSONL source

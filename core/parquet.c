@@ -11,6 +11,7 @@
 
 #include "core/err.h"
 #include "core/fs.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/parquet_internal.h"
 
@@ -29,6 +30,7 @@ typedef struct {
 typedef struct {
     pq_step_t steps[32];
     int nsteps, max_rep, max_def, type, skip;
+    long nontext;    /* byte-array values that are not text (binary, or holding NUL): read as null */
     char where[256]; /* the dotted column path, for messages */
 } pq_leaf_t;
 
@@ -121,8 +123,11 @@ static int plan_node(pq_plan_t *p, pq_leaf_t cur, int depth) {
     return plan_value(p, &cur, n, depth);
 }
 
-/* A leaf value as JSON: numbers keep an exact literal, strings must hold no NUL. */
-static cJSON *json_value(int type, const pq_val_t *v) {
+/* A leaf value as JSON: numbers keep an exact literal; byte arrays that are not text
+ * (binary data such as images, or holding NUL, which would cut the text) become null,
+ * counted in l->nontext. */
+static cJSON *json_value(pq_leaf_t *l, const pq_val_t *v) {
+    int type = l->type;
     char lit[40];
     cJSON *j;
     switch (type) {
@@ -144,7 +149,10 @@ static cJSON *json_value(int type, const pq_val_t *v) {
         j = cJSON_CreateNumber(v->d);
         break;
     default: {
-        if (memchr(v->s, 0, v->len)) return NULL;
+        if (!rlc_utf8_is_text((const char *)v->s, v->len)) {
+            l->nontext++;
+            return cJSON_CreateNull();
+        }
         char *s = malloc((size_t)v->len + 1);
         if (!s) return NULL;
         memcpy(s, v->s, v->len);
@@ -163,8 +171,8 @@ static cJSON *json_value(int type, const pq_val_t *v) {
 
 /* A new slot for what step k of leaf l leads to: an object (a FIELD next), an array (a
  * LIST next) or the leaf's value. */
-static cJSON *new_slot(const pq_leaf_t *l, int k, const pq_val_t *v) {
-    if (k + 1 >= l->nsteps) return v ? json_value(l->type, v) : cJSON_CreateNull();
+static cJSON *new_slot(pq_leaf_t *l, int k, const pq_val_t *v) {
+    if (k + 1 >= l->nsteps) return v ? json_value(l, v) : cJSON_CreateNull();
     return l->steps[k + 1].kind == STEP_LIST ? cJSON_CreateArray() : cJSON_CreateObject();
 }
 
@@ -294,6 +302,10 @@ int rlc_parquet_read(const char *path, cJSON **rows) {
     cJSON *out = rc ? NULL : cJSON_CreateArray();
     if (!rc && !out) rc = RLC_ENOMEM;
     for (int g = 0; !rc && g < m.ngroups; g++) rc = read_group(f, n, &m.groups[g], &plan, out, path);
+    for (int i = 0; !rc && i < plan.nleaves; i++)
+        if (plan.leaves[i].nontext)
+            LOG_WARN("%s: column %s: %ld value(s) are not text (binary, or holding a NUL) and read as null", path,
+                     plan.leaves[i].where, plan.leaves[i].nontext);
     free(plan.leaves);
     pq_meta_free(&m);
     free(buf);

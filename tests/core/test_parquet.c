@@ -59,6 +59,13 @@ static void test_fixtures(void **s) {
                              "{\"problem\":\"2 + 2?\",\"answer\":\"4\",\"level\":2}]");
     free(txt);
     cJSON_Delete(got);
+    /* bytes that are not text (an image; a string holding NUL) read as null, text bytes as text */
+    assert_int_equal(read_all(fixture("parquet/binary.parquet"), &got), 0);
+    txt = cJSON_PrintUnformatted(got);
+    assert_string_equal(txt, "[{\"problem\":\"Look.\",\"image\":{\"bytes\":null,\"path\":\"a.png\"},\"nul\":null},"
+                             "{\"problem\":\"Plain.\",\"image\":{\"bytes\":\"text\",\"path\":null},\"nul\":\"ok\"}]");
+    free(txt);
+    cJSON_Delete(got);
 }
 
 /* 700 rows through DELTA_BINARY_PACKED (int32 and int64, extremes and wide deltas, several
