@@ -139,7 +139,8 @@ static int list_dir(rlc_jsonl_t *r, const char *dir) {
     }
     closedir(d);
     if (!rc && !r->nfiles)
-        rc = rlc_errc(RLC_EINVAL, "%s: a directory with no data files (*.jsonl, *.json, *.ndjson, *.parquet, *.gz)", dir);
+        rc = rlc_errc(RLC_EINVAL, "%s: a directory with no data files (*.jsonl, *.json, *.ndjson, *.parquet, *.gz)",
+                      dir);
     if (!rc) qsort(r->files, (size_t)r->nfiles, sizeof *r->files, cmp_str);
     return rc;
 }
