@@ -9,6 +9,7 @@
 
 #include "core/err.h"
 #include "core/fs.h"
+#include "core/arrow_ipc.h"
 #include "core/json.h"
 #include "core/parquet.h"
 
@@ -74,9 +75,9 @@ static int open_one(rlc_jsonl_t *r, const char *path) {
     int gz = got >= 2 && head[0] == 0x1f && head[1] == 0x8b;
     size_t at = first_content((const char *)head, got);
     int rc = 0;
-    if (rlc_parquet_is(head, got)) {
+    if (rlc_parquet_is(head, got) || rlc_arrow_is(head, got)) {
         fclose(f);
-        rc = rlc_parquet_read(path, &r->rows);
+        rc = rlc_parquet_is(head, got) ? rlc_parquet_read(path, &r->rows) : rlc_arrow_read(path, &r->rows);
     } else if (gz || (at < got && head[at] == '[')) { /* the whole text in memory */
         fclose(f);
         rc = gz ? gunzip_file(path, &r->text, &r->text_len) : fs_read_all(path, &r->text, &r->text_len);
@@ -102,13 +103,14 @@ static void close_one(rlc_jsonl_t *r) {
     r->files = files, r->nfiles = nfiles, r->fi = fi;
 }
 
-static int is_data_file(const char *name) {
-    static const char *const ext[] = {".jsonl", ".json", ".ndjson", ".parquet", ".gz"};
+/* 2 for a columnar shard (*.parquet, *.arrow), 1 for another data file, 0 for the rest. */
+static int data_file_kind(const char *name) {
+    static const char *const ext[] = {".parquet", ".arrow", ".jsonl", ".json", ".ndjson", ".gz"};
     size_t n = strlen(name);
     if (name[0] == '.') return 0;
     for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
         size_t e = strlen(ext[i]);
-        if (n > e && !strcmp(name + n - e, ext[i])) return 1;
+        if (n > e && !strcmp(name + n - e, ext[i])) return i < 2 ? 2 : 1;
     }
     return 0;
 }
@@ -119,9 +121,10 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 static int list_dir(rlc_jsonl_t *r, const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return rlc_err_errno("cannot open %s", dir);
-    int rc = 0, cap = 0;
+    int rc = 0, cap = 0, columnar = 0;
     for (struct dirent *e; !rc && (e = readdir(d));) {
-        if (!is_data_file(e->d_name)) continue;
+        int kind = data_file_kind(e->d_name);
+        if (!kind || kind < columnar) continue;
         char *p = fs_join(dir, e->d_name);
         if (p && fs_is_dir(p)) {
             free(p);
@@ -134,12 +137,17 @@ static int list_dir(rlc_jsonl_t *r, const char *dir) {
             else r->files = nf;
         }
         if (!p) rc = RLC_ENOMEM;
+        if (!rc && kind > columnar) { /* columnar shards: the JSON files beside them are metadata */
+            for (int i = 0; i < r->nfiles; i++) free(r->files[i]);
+            r->nfiles = 0, columnar = kind;
+        }
         if (rc) free(p);
         else r->files[r->nfiles++] = p;
     }
     closedir(d);
     if (!rc && !r->nfiles)
-        rc = rlc_errc(RLC_EINVAL, "%s: a directory with no data files (*.jsonl, *.json, *.ndjson, *.parquet, *.gz)",
+        rc = rlc_errc(RLC_EINVAL, "%s: a directory with no data files (*.jsonl, *.json, *.ndjson, *.gz, *.parquet, "
+                                  "*.arrow)",
                       dir);
     if (!rc) qsort(r->files, (size_t)r->nfiles, sizeof *r->files, cmp_str);
     return rc;

@@ -563,7 +563,7 @@ static void test_countdown(void **state) {
     assert_true(data_synth_countdown(&ds, 1, &o, 5) < 0);
 }
 
-/* verl's own parquet layout loads as its JSONL export does: chat prompts, ground truths, ids
+/* verl's own parquet layout (and a save_to_disk directory) loads as its JSONL export does: chat prompts, ground truths, ids
  * from extra_info.index (exact beyond 2^53); rows without a user turn are malformed. */
 static void test_parquet_verl(void **s) {
     (void)s;
@@ -585,6 +585,14 @@ static void test_parquet_verl(void **s) {
     assert_string_equal(ds.rows[0].answer, "5");
     assert_string_equal(ds.rows[1].id, "9007199254740993");
     assert_int_equal(cJSON_GetArraySize(ds.rows[1].messages), 2);
+    data_set_free(&ds);
+    /* the same rows saved by Hugging Face datasets (save_to_disk: Arrow shards and metadata) */
+    assert_int_equal(data_load_jsonl(fixture("arrow/hf_saved"), &o, &ds, &skipped), 0);
+    assert_int_equal(ds.n, js.n);
+    for (int i = 0; i < ds.n; i++) {
+        assert_string_equal(ds.rows[i].id, js.rows[i].id);
+        assert_true(cJSON_Compare(ds.rows[i].messages, js.rows[i].messages, 1));
+    }
     data_set_free(&ds);
     data_set_free(&js);
 }

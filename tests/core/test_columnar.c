@@ -1,8 +1,10 @@
-/* Parquet files read as rows (core/parquet.c through the row reader): the fixtures written by
- * pyarrow with every codec and page version read as exactly the rows of rows.jsonl (nulls at
- * every level, empty and nested lists, structs, booleans, floats, int64, unicode, several row
- * groups, with and without dictionaries); a pandas file; and damaged files (every truncation,
- * flipped bytes) end in an error or in rows, never a crash. */
+/* Columnar files read as rows through the row reader: parquet (core/parquet.c) written by
+ * pyarrow with every codec, encoding and page version, and Arrow IPC (core/arrow_ipc.c) as
+ * Hugging Face datasets' save_to_disk writes it and in the ARROW1 file format, read as exactly
+ * the rows of rows.jsonl (nulls at every level, empty and nested lists, structs, booleans,
+ * floats, int64, unicode, several row groups or batches); a pandas file; the other types;
+ * and damaged files (every truncation, flipped bytes) end in an error or in rows, never a
+ * crash. */
 #include "testutil.h"
 
 #include "core/err.h"
@@ -29,11 +31,11 @@ static void test_fixtures(void **s) {
     cJSON *want = NULL, *got = NULL;
     assert_int_equal(read_all(fixture("parquet/rows.jsonl"), &want), 0);
     assert_int_equal(cJSON_GetArraySize(want), 11);
-    const char *files[] = {"rows_snappy_v1", "rows_gzip_v2", "rows_zstd_v2_dict", "rows_none_v1", "rows_delta_v2"};
-    for (int i = 0; i < 5; i++) {
-        char rel[128];
-        snprintf(rel, sizeof rel, "parquet/%s.parquet", files[i]);
-        assert_int_equal(read_all(fixture(rel), &got), 0);
+    const char *files[] = {"parquet/rows_snappy_v1.parquet", "parquet/rows_gzip_v2.parquet",
+                           "parquet/rows_zstd_v2_dict.parquet", "parquet/rows_none_v1.parquet",
+                           "parquet/rows_delta_v2.parquet", "arrow/hf_saved", "arrow/rows_file.arrow"};
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(read_all(fixture(files[i]), &got), 0);
         for (int k = 0; k < cJSON_GetArraySize(want); k++) {
             cJSON *a = cJSON_GetArrayItem(want, k), *b = cJSON_GetArrayItem(got, k);
             if (!cJSON_Compare(a, b, 1)) {
@@ -68,6 +70,30 @@ static void test_fixtures(void **s) {
     cJSON_Delete(got);
 }
 
+/* The Arrow types beyond the rows fixture: large strings and lists, fixed-size lists of
+ * float32 (shortest literal of the float), uint64 beyond int64, int8, half floats, a map (a
+ * list of its entries), a date column left out, a null-typed column. */
+static void test_arrow_types(void **s) {
+    (void)s;
+    cJSON *got = NULL;
+    assert_int_equal(read_all(fixture("arrow/types_stream.arrow"), &got), 0);
+    char *txt = cJSON_PrintUnformatted(got);
+    assert_string_equal(txt, "[{\"text\":\"large ünï\",\"ll\":[1,2],\"fixed\":[1.5,2],\"u64\":1.8446744073709552e+19,"
+                             "\"i8\":-128,\"half\":1.5,\"m\":[{\"key\":\"a\",\"value\":1}],\"nothing\":null},"
+                             "{\"text\":null,\"ll\":[],\"fixed\":[null,-3.25],\"u64\":0,\"i8\":127,\"half\":-0.25,"
+                             "\"m\":[],\"nothing\":null},"
+                             "{\"text\":\"\",\"ll\":null,\"fixed\":[0,0.0010000000474974513],\"u64\":7,\"i8\":null,"
+                             "\"half\":null,\"m\":null,\"nothing\":null}]");
+    free(txt);
+    char *t = rlc_json_text(cJSON_GetObjectItem(cJSON_GetArrayItem(got, 0), "u64"));
+    assert_string_equal(t, "18446744073709551615");
+    free(t);
+    t = rlc_json_text(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(got, 2), "fixed"), 1));
+    assert_string_equal(t, "0.001");
+    free(t);
+    cJSON_Delete(got);
+}
+
 /* 700 rows through DELTA_BINARY_PACKED (int32 and int64, extremes and wide deltas, several
  * pages), DELTA_BYTE_ARRAY (shared prefixes) and BYTE_STREAM_SPLIT (doubles): the same text
  * for every number and string as the JSONL twin, and the same doubles. */
@@ -98,9 +124,11 @@ static void test_delta_encodings(void **s) {
 static void test_damaged(void **s) {
     (void)s;
     const char *files[] = {"parquet/rows_snappy_v1.parquet", "parquet/rows_zstd_v2_dict.parquet",
-                           "parquet/rows_gzip_v2.parquet", "parquet/rows_delta_v2.parquet"};
+                           "parquet/rows_gzip_v2.parquet", "parquet/rows_delta_v2.parquet",
+                           "arrow/hf_saved/data-00000-of-00001.arrow", "arrow/rows_file.arrow",
+                           "arrow/types_stream.arrow"};
     char *dir = test_tmpdir(), *path = fs_join(dir, "d.parquet");
-    for (int fi = 0; fi < 4; fi++) {
+    for (int fi = 0; fi < 7; fi++) {
         char *buf;
         size_t n;
         assert_int_equal(fs_read_all(fixture(files[fi]), &buf, &n), 0);
@@ -138,7 +166,8 @@ static void test_damaged(void **s) {
 
 int main(void) {
     rlc_log_set_level(RLC_LOG_ERROR);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_fixtures), cmocka_unit_test(test_delta_encodings),
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_fixtures), cmocka_unit_test(test_arrow_types),
+                                       cmocka_unit_test(test_delta_encodings),
                                        cmocka_unit_test(test_damaged)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

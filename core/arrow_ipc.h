@@ -1,0 +1,17 @@
+/* Arrow IPC files read as rows of JSON objects (core/arrow_ipc.c): the stream format that
+ * Hugging Face datasets' save_to_disk writes (data-00000-of-00001.arrow) and the ARROW1 file
+ * format. Values as the parquet reader gives them (core/parquet.h): strings, numbers with an
+ * exact literal, booleans, nulls, structs as objects, lists (and maps, as lists of their
+ * entries) as arrays; byte values that are not text read as null. Dates, times, decimals
+ * and fixed-size binaries are left out with a warning; unions, dictionary-encoded columns
+ * and compressed batches are errors. A damaged file is an error naming it, never a crash. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+/* 1 if the first bytes start an Arrow stream (a continuation mark) or file ("ARROW1"). */
+int rlc_arrow_is(const uint8_t *head, size_t n);
+/* Every row of the file as an array of objects (*rows; the caller deletes it). */
+int rlc_arrow_read(const char *path, cJSON **rows);
