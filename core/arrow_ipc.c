@@ -81,6 +81,14 @@ typedef struct ar_field {
     struct ar_field *child;
 } ar_field_t;
 
+/* 1 when two of the n fields share a name (each becomes a key of one JSON object). */
+static int names_repeat(const ar_field_t *f, int n) {
+    for (int i = 1; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(f[i].name, f[j].name)) return 1;
+    return 0;
+}
+
 static void field_free(ar_field_t *a) {
     for (int i = 0; i < a->nchild; i++) field_free(&a->child[i]);
     free(a->child);
@@ -114,7 +122,8 @@ static int read_field(fb_t *f, size_t t, ar_field_t *a, int depth) {
         if (read_field(f, c + (uint32_t)rd(f, c, 4), &a->child[i], depth + 1)) return -1;
     }
     if ((a->type == A_INT && a->bits != 8 && a->bits != 16 && a->bits != 32 && a->bits != 64) || a->list_size < 0 ||
-        ((a->type == A_LIST || a->type == A_LARGELIST || a->type == A_FIXEDLIST || a->type == A_MAP) && nc != 1))
+        ((a->type == A_LIST || a->type == A_LARGELIST || a->type == A_FIXEDLIST || a->type == A_MAP) && nc != 1) ||
+        (a->type == A_STRUCT && names_repeat(a->child, a->nchild)))
         return -1;
     return f->bad ? -1 : 0;
 }
@@ -312,7 +321,7 @@ static int read_schema(ar_reader_t *r, fb_t *f, size_t schema) {
         r->nfields++;
         if (read_field(f, c + (uint32_t)rd(f, c, 4), &r->fields[i], 0)) return -1;
     }
-    return 0;
+    return names_repeat(r->fields, r->nfields) ? -1 : 0;
 }
 
 static int read_batch(ar_reader_t *r, fb_t *f, size_t rb, const uint8_t *body, size_t body_n, cJSON *out) {

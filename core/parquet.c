@@ -54,9 +54,19 @@ static int add_step(pq_leaf_t *l, pq_step_t s) {
 
 static int plan_node(pq_plan_t *p, pq_leaf_t cur, int depth);
 
+/* A group's children; their names must differ (each becomes a key of one JSON object). */
 static int plan_children(pq_plan_t *p, const pq_leaf_t *cur, int nchild, int depth) {
-    int rc = 0;
-    for (int k = 0; k < nchild && !rc; k++) rc = plan_node(p, *cur, depth + 1);
+    int rc = 0, *at = malloc(sizeof *at * (size_t)(nchild > 0 ? nchild : 1));
+    if (!at) return RLC_ENOMEM;
+    for (int k = 0; k < nchild && !rc; k++) {
+        at[k] = p->next;
+        const char *name = p->next < p->m->nnodes ? p->m->nodes[p->next].name : NULL;
+        for (int j = 0; name && j < k && !rc; j++)
+            if (p->m->nodes[at[j]].name && !strcmp(p->m->nodes[at[j]].name, name))
+                rc = rlc_errc(RLC_EFMT, "%s: two columns named '%s' in one struct", p->path, name);
+        if (!rc) rc = plan_node(p, *cur, depth + 1);
+    }
+    free(at);
     return rc;
 }
 
@@ -192,7 +202,9 @@ static int place(pq_leaf_t *l, cJSON *row, int rep, int def, const pq_val_t *v) 
             if (!slot || cJSON_IsNull(slot)) {
                 cJSON *n = new_slot(l, k, v);
                 if (!n) return -1;
-                if (slot) cJSON_ReplaceItemViaPointer(cur, slot, n);
+                /* (a null another column left: a damaged file's columns disagree; the key is
+                 * kept, as ReplaceItemViaPointer would not) */
+                if (slot) cJSON_ReplaceItemInObjectCaseSensitive(cur, s->name, n);
                 else cJSON_AddItemToObject(cur, s->name, n);
                 slot = n;
             }
