@@ -321,7 +321,9 @@ static int read_schema(ar_reader_t *r, fb_t *f, size_t schema) {
         r->nfields++;
         if (read_field(f, c + (uint32_t)rd(f, c, 4), &r->fields[i], 0)) return -1;
     }
-    return names_repeat(r->fields, r->nfields) ? -1 : 0;
+    if (names_repeat(r->fields, r->nfields))
+        return rlc_errc(RLC_EFMT, "%s: two columns with the same name (each is a key of a row)", r->path);
+    return 0;
 }
 
 static int read_batch(ar_reader_t *r, fb_t *f, size_t rb, const uint8_t *body, size_t body_n, cJSON *out) {
@@ -390,7 +392,8 @@ static int read_messages(ar_reader_t *r, const uint8_t *d, size_t pos, size_t en
         pos += ml;
         if (f.bad || !header || body_len < 0 || (uint64_t)body_len > end - pos)
             return rlc_errc(RLC_EFMT, "%s: a damaged message", r->path);
-        if (htype == 1 && read_schema(r, &f, header)) rc = rlc_errc(RLC_EFMT, "%s: a damaged schema", r->path);
+        if (htype == 1 && (rc = read_schema(r, &f, header)) == -1)
+            rc = rlc_errc(RLC_EFMT, "%s: a damaged schema", r->path);
         else if (htype == 2) rc = rlc_errc(RLC_EUNSUP, "%s: dictionary-encoded columns are not read", r->path);
         else if (htype == 3) rc = read_batch(r, &f, header, d + pos, (size_t)body_len, out);
         pos += (size_t)body_len;

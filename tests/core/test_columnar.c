@@ -89,6 +89,11 @@ static void test_columns_disagree(void **s) {
     assert_string_equal(t, "{\"split\":\"train\"}");
     free(t);
     cJSON_Delete(got);
+    /* two columns with one name would be one key twice: refused, naming the file */
+    assert_int_equal(read_all(fixture("parquet/dup_names.parquet"), &got), RLC_EFMT);
+    assert_non_null(strstr(rlc_errmsg(), "dup_names.parquet: two columns named 'x'"));
+    assert_int_equal(read_all(fixture("arrow/dup_names.arrow"), &got), RLC_EFMT);
+    assert_non_null(strstr(rlc_errmsg(), "dup_names.arrow: two columns with the same name"));
 }
 
 /* The Arrow types beyond the rows fixture: large strings and lists, fixed-size lists of
