@@ -149,7 +149,7 @@ static const rl_config_key_t KEYS[] = {
     KS(dist, D_DIST),
 
     KS(model, D_MODEL),
-    K("data", data, STR, S_PATH, "", "training prompts (JSONL)"),
+    K("data", data, STR, S_PATH, "", "training prompts: JSONL, JSON array, parquet, Arrow (.gz too), or a directory of shards"),
     K("run_dir", run_dir, STR, S_PATH, "runs/rl", "run directory: config, metrics, samples, checkpoints"),
     K("ref_model", ref_model, STR, S_PATH, "", "reference model directory; empty = the initial policy"),
     K("template", template_name, STR, S_PATH, "qwen-math-cot", "prompt template: qwen-math-cot, boxed, r1, dapo or raw"),
@@ -159,7 +159,7 @@ static const rl_config_key_t KEYS[] = {
       "the day chat templates show (date_string, strftime_now): 26 Jul 2024 or 2024-07-26; empty = the day the run "
       "starts, recorded in config.json so a resume renders the same prompts"),
     K("reward", reward, STR, S_PATH, "math", "reward function"),
-    K("eval_data", eval_data, STR, S_PATH, "", "held-out prompts for eval_every (JSONL)"),
+    K("eval_data", eval_data, STR, S_PATH, "", "held-out prompts for eval_every (the forms data takes)"),
 };
 
 static const rl_keytab_t TAB = {KEYS, (int)(sizeof KEYS / sizeof KEYS[0]), offsetof(rl_config_t, set_)};
