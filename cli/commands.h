@@ -20,6 +20,7 @@ int cmd_sft(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_init_model(int argc, char **argv);
 int cmd_grade(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 int cmd_tool(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);

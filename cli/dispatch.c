@@ -20,6 +20,7 @@ static const cli_command_t COMMANDS[] = {
     {"generate", cmd_generate, "sample completions with the rollout engine"},
     {"logprobs", cmd_logprobs, "per-token log-probabilities of a text under a model (score a completion)"},
     {"grade", cmd_grade, "grade math answers (a pair, or a JSONL file)"},
+    {"data", cmd_data, "how rlc reads a data set (JSONL, parquet, Arrow, shards): counts, first rows, JSONL out"},
     {"tool", cmd_tool, "run one tool call (calculator, python) as the trainer would"},
     {"tokenize", cmd_tokenize, "text (or a chat prompt) to token ids"},
     {"detokenize", cmd_detokenize, "token ids to text"},

@@ -200,8 +200,37 @@ cJSON *rlc_json_add_text(cJSON *obj, const char *key, const char *s, size_t n) {
     return r;
 }
 
+/* A number item that still holds the literal it was read as (valuestring; a later
+ * cJSON_SetNumberValue leaves a stale one, which no longer reads as its value). */
+static int literal_number(const cJSON *j) {
+    return cJSON_IsNumber(j) && j->valuestring && strtod(j->valuestring, NULL) == j->valuedouble;
+}
+
+static int has_literals(const cJSON *j) {
+    for (; j; j = j->next)
+        if (literal_number(j) || has_literals(j->child)) return 1;
+    return 0;
+}
+
+/* Number items printed as their literal (raw items), in a copy. */
+static void literals_to_raw(cJSON *j) {
+    for (; j; j = j->next) {
+        if (literal_number(j)) j->type = (j->type & ~0xFF) | cJSON_Raw;
+        literals_to_raw(j->child);
+    }
+}
+
 char *rlc_json_print(const cJSON *obj, int pretty) {
-    char *s = pretty ? cJSON_Print(obj) : cJSON_PrintUnformatted(obj);
+    cJSON *copy = NULL;
+    if (obj && (literal_number(obj) || has_literals(obj->child))) { /* 9007199254740993 stays exact */
+        if ((copy = cJSON_Duplicate(obj, 1))) {
+            if (literal_number(copy)) copy->type = (copy->type & ~0xFF) | cJSON_Raw;
+            literals_to_raw(copy->child);
+        }
+    }
+    const cJSON *o = copy ? copy : obj;
+    char *s = pretty ? cJSON_Print(o) : cJSON_PrintUnformatted(o);
+    cJSON_Delete(copy);
     if (!s) rlc_errc(RLC_ENOMEM, "out of memory printing JSON");
     return s;
 }

@@ -83,6 +83,9 @@ static int open_one(rlc_jsonl_t *r, const char *path) {
         rc = gz ? gunzip_file(path, &r->text, &r->text_len) : fs_read_all(path, &r->text, &r->text_len);
         size_t k = rc ? 0 : first_content(r->text, r->text_len);
         if (!rc && k < r->text_len && r->text[k] == '[') r->array = 1, r->pos = k + 1;
+    } else if (memchr(head, 0, got)) { /* JSON text holds no NUL byte */
+        fclose(f);
+        rc = rlc_errc(RLC_EFMT, "%s: binary content, not a data file (JSONL, JSON, parquet, Arrow or gzip)", path);
     } else {
         rewind(f);
         r->f = f;

@@ -235,6 +235,8 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
     return rc;
 }
 
+enum { SHOWN = 5 }; /* malformed lines whose reasons are shown; the rest are counted */
+
 int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *out, long *n_skipped) {
     data_load_opts_t def = {0};
     const data_load_opts_t *o = opts ? opts : &def;
@@ -256,9 +258,8 @@ int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *
         rc = rlc_jsonl_next(&r, &obj);
         if (rc == 0) break;
         if (rc < 0) {
-            if (rc == RLC_EIO || o->strict) goto fail;
-            LOG_WARN("%s (line skipped)", rlc_errmsg());
-            skipped++;
+            if (rc == RLC_EIO || o->strict || !r.lineno) goto fail; /* the file itself, not one of its rows */
+            if (skipped++ < SHOWN) LOG_WARN("%s (line skipped)", rlc_errmsg());
             continue;
         }
         const char *base = strrchr(r.path, '/'); /* the current file (a directory's shard) */
@@ -270,13 +271,14 @@ int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *
                 rc = RLC_EFMT;
                 goto fail;
             }
-            LOG_WARN("%s (line skipped)", rlc_errmsg());
-            skipped++;
+            if (skipped++ < SHOWN) LOG_WARN("%s (line skipped)", rlc_errmsg());
         }
     }
     rlc_jsonl_close(&r);
     if (n_skipped) *n_skipped = skipped;
-    if (skipped) LOG_WARN("%s: %ld malformed line%s skipped, %d rows loaded", path, skipped, skipped == 1 ? "" : "s", out->n);
+    if (skipped)
+        LOG_WARN("%s: %ld malformed line%s skipped%s, %d rows loaded", path, skipped, skipped == 1 ? "" : "s",
+                 skipped > SHOWN ? " (the first shown)" : "", out->n);
     if (out->n == 0) {
         data_set_free(out);
         return rlc_errc(RLC_EFMT, "%s: no usable rows (profile %s)", path, pname);

@@ -247,6 +247,33 @@ static void test_jsonl_arrays_gzip(void **s) {
     free(f), free(g), free(d);
 }
 
+/* Numbers print as the literal they were read as (9007199254740993 and 0.10 stay exact
+ * through a read and a write), unless a later change made the literal stale. */
+static void test_print_literals(void **s) {
+    (void)s;
+    char *d = test_tmpdir(), *f = fs_join(d, "n.jsonl");
+    const char *row = "{\"big\": 9007199254740993, \"x\": [0.10, 1e2], \"neg\": -0.0}\n";
+    assert_int_equal(fs_write_atomic(f, row, strlen(row)), 0);
+    rlc_jsonl_t r;
+    cJSON *o;
+    assert_int_equal(rlc_jsonl_open(&r, f), 0);
+    assert_int_equal(rlc_jsonl_next(&r, &o), 1);
+    rlc_jsonl_close(&r);
+    char *t = rlc_json_print(o, 0);
+    assert_string_equal(t, "{\"big\":9007199254740993,\"x\":[0.10,1e2],\"neg\":-0.0}");
+    free(t);
+    cJSON_SetNumberValue(cJSON_GetObjectItem(o, "big"), 5);
+    t = rlc_json_print(o, 0);
+    assert_string_equal(t, "{\"big\":5,\"x\":[0.10,1e2],\"neg\":-0.0}");
+    free(t);
+    t = rlc_json_print(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "x"), 0), 0); /* a number alone */
+    assert_string_equal(t, "0.10");
+    free(t);
+    cJSON_Delete(o);
+    fs_rm_rf(d);
+    free(f), free(d);
+}
+
 /* A directory stands for its data files in name order (shards): other files, hidden files
  * and subdirectories are passed over; path and lineno follow the file being read. */
 static void test_jsonl_directory(void **s) {
@@ -390,7 +417,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_context), cmocka_unit_test(test_fs_atomic),  cmocka_unit_test(test_json_errors),
         cmocka_unit_test(test_flatten_content),
-        cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_jsonl_arrays_gzip), cmocka_unit_test(test_jsonl_directory), cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_half),
+        cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_jsonl_arrays_gzip), cmocka_unit_test(test_jsonl_directory), cmocka_unit_test(test_print_literals), cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_half),
         cmocka_unit_test(test_layout), cmocka_unit_test(test_utf8_valid), cmocka_unit_test(test_parse_day),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -420,6 +420,34 @@ static void test_tokenizer_beyond_model(void **s) {
     free(tj), free(data), free(res), free(txt), free(cfg), free(cfgp), free(mdir);
 }
 
+/* `rlc data` shows how a set is read (verl's parquet here) and writes it as JSONL that reads
+ * back to the same rows, int64 ids exact; a file that is none of the forms, or --strict with
+ * a malformed row, is an error. */
+static void test_data_command(void **s) {
+    (void)s;
+    char *conv = fs_join(g_dir, "conv.jsonl");
+    assert_int_equal(test_run(out, sizeof out, "%s data --data %s --profile verl --head 2 --out %s", rlc_bin(),
+                              fixture("parquet/rows_snappy_v1.parquet"), conv),
+                     0);
+    assert_non_null(strstr(out, "rows: 7 kept, 4 skipped as malformed"));
+    assert_non_null(strstr(out, "prompts: 7 as chat messages, 0 as text"));
+    assert_non_null(strstr(out, "[2] id \"9007199254740993\"  answer \"42\""));
+    assert_null(strstr(out, "[3] id"));
+    char *txt = read_file(g_dir, "conv.jsonl");
+    assert_non_null(txt);
+    assert_non_null(strstr(txt, "\"index\":9007199254740993"));
+    free(txt);
+    assert_int_equal(test_run(out, sizeof out, "%s data --data %s --head 0", rlc_bin(), conv), 0);
+    assert_non_null(strstr(out, "rows: 7 kept, 0 skipped"));
+    assert_int_not_equal(test_run(out, sizeof out, "%s data --data %s --profile verl --strict", rlc_bin(),
+                                  fixture("parquet/rows_snappy_v1.parquet")),
+                         0);
+    assert_non_null(strstr(out, "rows_snappy_v1.parquet:3: "));
+    assert_int_not_equal(test_run(out, sizeof out, "%s data --data %s", rlc_bin(), fixture("models/qwen2-tiny/model.safetensors")), 0);
+    assert_int_equal(count(out, "rlc: error: "), 1);
+    free(conv);
+}
+
 /* A run is a model: every form a --model takes (run directory, its checkpoints/, the latest
  * pointer, RUN@STEP, RUN/checkpoints/step-N) loads, says what it loaded and records it; what
  * is none of these is an error that says what was expected and what was found. */
@@ -496,6 +524,7 @@ int main(void) {
         cmocka_unit_test(test_bad_rows),              cmocka_unit_test(test_output_paths),
         cmocka_unit_test(test_json_numbers_exact),    cmocka_unit_test(test_vocab_warning),
         cmocka_unit_test(test_run_as_model),          cmocka_unit_test(test_tokenizer_beyond_model),
+        cmocka_unit_test(test_data_command),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -64,6 +64,7 @@ static const cmd_spec_t CMDS[] = {
     {"score", 0, "--model --prm-format --outcome --tokenizer --problem --solution --jsonl --device --threads"},
     {"report", 0, "--out --x --smooth --run"},
     {"tool", 0, "--expr --format --timeout --max-output"}, /* the calculator only: no code from the bytes runs */
+    {"data", 0, "--data --profile --prompt-key --answer-key --head --out --strict"},
 };
 #define NCMDS ((int)(sizeof CMDS / sizeof CMDS[0]))
 

@@ -51,6 +51,8 @@ SEEDS = {
     "report": [("--run", "sub"), ("--out", "out"), ("--smooth", "3")],
     "tool": [("--expr", "3"), ("--format", "grpo"), ("--timeout", "1")],
     "info": [("--json", None)],
+    "data": [("--data", "data"), ("--head", "3"), ("--out", "out"), ("--profile", "grpo")],
+    "data_model": [("--data", "model"), ("--strict", None)],
     "train": [("--algo", "grpo"), ("--group-size", "3"), ("--data", "data"), ("--config", "cfg"),
               ("--kl-estimator", "k9"), ("--lr", "1e-300")],
     "sft": [("--data", "data"), ("--steps", "3"), ("--lr", "1e-300"), ("--batch-size", "65536")],
