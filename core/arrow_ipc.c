@@ -130,6 +130,8 @@ static int read_field(fb_t *f, size_t t, ar_field_t *a, int depth) {
 
 /* ---- a record batch's columns */
 
+enum { AR_MAX_BATCH_ROWS = 1 << 24 };
+
 typedef struct ar_col {
     const ar_field_t *f;
     int64_t len;
@@ -167,6 +169,27 @@ static int next_buf(ar_batch_t *b, const uint8_t **p, size_t *n) {
     return 0;
 }
 
+/* 0 when c's buffers (and children) hold its claimed length: a batch's size is then backed
+ * by its bytes, whatever its header says (only null-typed columns need none). */
+static int backed(const ar_col_t *c) {
+    const ar_field_t *f = c->f;
+    uint64_t len = (uint64_t)c->len, w = 0;
+    if (c->skip || !len || f->type == A_NULL) return 0;
+    if (f->type == A_INT) w = (uint64_t)f->bits / 8;
+    if (f->type == A_FLOAT) w = f->prec == 0 ? 2 : f->prec == 1 ? 4 : 8;
+    if (w) return c->n1 / w >= len ? 0 : -1;
+    if (f->type == A_BOOL) return c->n1 >= (len + 7) / 8 ? 0 : -1;
+    if (f->type == A_BINARY || f->type == A_UTF8 || f->type == A_LIST || f->type == A_MAP)
+        return c->n1 / 4 >= len + 1 ? 0 : -1;
+    if (f->type == A_LARGEBIN || f->type == A_LARGEUTF8 || f->type == A_LARGELIST)
+        return c->n1 / 8 >= len + 1 ? 0 : -1;
+    if (f->type == A_FIXEDLIST)
+        return f->list_size && (uint64_t)c->child[0].len / (uint64_t)f->list_size < len ? -1 : 0;
+    for (int i = 0; i < f->nchild; i++) /* a struct */
+        if ((uint64_t)c->child[i].len < len) return -1;
+    return 0;
+}
+
 /* Binds field f to its node and buffers (depth first, as the batch lists them). */
 static int bind_col(ar_batch_t *b, const ar_field_t *f, ar_col_t *c) {
     memset(c, 0, sizeof *c);
@@ -188,7 +211,7 @@ static int bind_col(ar_batch_t *b, const ar_field_t *f, ar_col_t *c) {
               t == A_FIXEDBIN || t > A_LARGELIST || (t == A_FLOAT && (f->prec < 0 || f->prec > 2));
     if (f->nchild && !(c->child = calloc((size_t)f->nchild, sizeof *c->child))) return -1;
     for (int i = 0; i < f->nchild && !rc; i++) rc = bind_col(b, &f->child[i], &c->child[i]);
-    return rc;
+    return rc ? rc : backed(c);
 }
 
 static cJSON *number_lit(double d, const char *lit) {
@@ -335,6 +358,9 @@ static int read_batch(ar_reader_t *r, fb_t *f, size_t rb, const uint8_t *body, s
     b.nbufs = fb_vec(f, rb, 2, &b.bufs);
     if (f->bad || length < 0 || (uint64_t)b.nnodes * 16 > f->n || (uint64_t)b.nbufs * 16 > f->n)
         return rlc_errc(RLC_EFMT, "%s: a damaged record batch", r->path);
+    if (length > AR_MAX_BATCH_ROWS) /* a bound on memory whatever the file claims */
+        return rlc_errc(RLC_EUNSUP, "%s: a record batch of %lld rows, more than rlc reads (%d)", r->path,
+                        (long long)length, AR_MAX_BATCH_ROWS);
     ar_col_t *cols = calloc((size_t)(r->nfields ? r->nfields : 1), sizeof *cols);
     int rc = cols ? 0 : RLC_ENOMEM;
     for (int k = 0; !rc && k < r->nfields; k++)

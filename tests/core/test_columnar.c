@@ -94,6 +94,9 @@ static void test_columns_disagree(void **s) {
     assert_non_null(strstr(rlc_errmsg(), "dup_names.parquet: two columns named 'x'"));
     assert_int_equal(read_all(fixture("arrow/dup_names.arrow"), &got), RLC_EFMT);
     assert_non_null(strstr(rlc_errmsg(), "dup_names.arrow: two columns with the same name"));
+    /* a batch claiming 2.8e16 rows (found by fuzzing: it ran out of memory) is refused */
+    assert_int_equal(read_all(fixture("arrow/damaged_huge_batch.arrow"), &got), RLC_EUNSUP);
+    assert_non_null(strstr(rlc_errmsg(), "more than rlc reads"));
 }
 
 /* The Arrow types beyond the rows fixture: large strings and lists, fixed-size lists of
