@@ -33,11 +33,16 @@ for t in "${TARGETS[@]}"; do
     echo "== $t: ${SECS}s, corpus $(ls "$B/corpus/$t" | wc -l) inputs"
     # the same environment as the suite's runs; leaks are checked except for the whole CLI,
     # whose error paths may leave memory to the process exit
-    leaks=1
-    [ "$t" = fuzz_cli ] && leaks=0
-    if ! ASAN_OPTIONS="detect_leaks=$leaks:abort_on_error=1" UBSAN_OPTIONS=print_stacktrace=1 \
-        RLC_FIXTURES="$PWD/tests/fixtures" OMP_NUM_THREADS=1 \
-        "$exe" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
+    # (the CLI may be asked for a huge buffer on purpose, --kv-cache-mb 65536 say: its
+    # allocation failing must give rlc's out-of-memory error, so there a failed allocation
+    # returns NULL instead of stopping the run; elsewhere a huge allocation claimed by an
+    # input file is a fault to find)
+    leaks=1 mlimit=4096
+    [ "$t" = fuzz_cli ] && leaks=0 mlimit=1048576
+    if ! ASAN_OPTIONS="detect_leaks=$leaks:abort_on_error=1:allocator_may_return_null=1" \
+        UBSAN_OPTIONS=print_stacktrace=1 RLC_FIXTURES="$PWD/tests/fixtures" OMP_NUM_THREADS=1 \
+        "$exe" -max_total_time="$SECS" -timeout=20 -rss_limit_mb=4096 -malloc_limit_mb="$mlimit" \
+        -print_final_stats=1 \
         -artifact_prefix="$B/crashes/$t/" "$B/corpus/$t" >"$B/$t.log" 2>&1; then
         failed+=("$t")
         echo "   FAILED: see $B/$t.log and $B/crashes/$t/"

@@ -18,6 +18,6 @@ if(TARGET rlc)
   # behaviour are what this target hunts
   if(NOT RLC_LIBFUZZER)
     set_tests_properties(fuzz_cli PROPERTIES ENVIRONMENT
-      "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1;UBSAN_OPTIONS=print_stacktrace=1;RLC_FIXTURES=${CMAKE_SOURCE_DIR}/tests/fixtures;OMP_NUM_THREADS=1")
+      "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1;UBSAN_OPTIONS=print_stacktrace=1;RLC_FIXTURES=${CMAKE_SOURCE_DIR}/tests/fixtures;OMP_NUM_THREADS=1")
   endif()
 endif()
