@@ -204,7 +204,8 @@ static void test_jsonl_arrays_gzip(void **s) {
     (void)s;
     char *d = test_tmpdir(), *f = fs_join(d, "x.json"), *g = fs_join(d, "x.gz"), got[256];
     long last = 0;
-    const char *arr = "\xEF\xBB\xBF\n [\n  {\"a\": 0.10, \"s\": \"],{\\\"\"},\n  {\"a\": \"x\", \"n\": [1, {\"b\": []}]},\n"
+    const char *arr = "\xEF\xBB\xBF\n [\n  {\"a\": 0.10, \"s\": \"],{\\\"\"},\n"
+                      "  {\"a\": \"x\", \"n\": [1, {\"b\": []}]},\n"
                       "  {\"a\": 9007199254740993},\n]\n";
     assert_int_equal(fs_write_atomic(f, arr, strlen(arr)), 0);
     read_rows(f, got, sizeof got, &last);
@@ -417,7 +418,9 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_context), cmocka_unit_test(test_fs_atomic),  cmocka_unit_test(test_json_errors),
         cmocka_unit_test(test_flatten_content),
-        cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_jsonl_arrays_gzip), cmocka_unit_test(test_jsonl_directory), cmocka_unit_test(test_print_literals), cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_half),
+        cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_jsonl_arrays_gzip),
+        cmocka_unit_test(test_jsonl_directory), cmocka_unit_test(test_print_literals),
+        cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_half),
         cmocka_unit_test(test_layout), cmocka_unit_test(test_utf8_valid), cmocka_unit_test(test_parse_day),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -563,8 +563,9 @@ static void test_countdown(void **state) {
     assert_true(data_synth_countdown(&ds, 1, &o, 5) < 0);
 }
 
-/* verl's own parquet layout (and a save_to_disk directory) loads as its JSONL export does: chat prompts, ground truths, ids
- * from extra_info.index (exact beyond 2^53); rows without a user turn are malformed. */
+/* verl's own parquet layout (and a save_to_disk directory) loads as its JSONL export does:
+ * chat prompts, ground truths, ids from extra_info.index (exact beyond 2^53); rows without
+ * a user turn are malformed. */
 static void test_parquet_verl(void **s) {
     (void)s;
     data_load_opts_t o = {.profile = "verl"};
@@ -664,7 +665,9 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_profiles),  cmocka_unit_test(test_malformed), cmocka_unit_test(test_verl_messages), cmocka_unit_test(test_iterator),
         cmocka_unit_test(test_exclude_and_write), cmocka_unit_test(test_templates), cmocka_unit_test(test_arith),
-        cmocka_unit_test(test_countdown), cmocka_unit_test(test_arith_columns), cmocka_unit_test(test_encode_model_vocab), cmocka_unit_test(test_parquet_verl), cmocka_unit_test(test_directory_shards),
+        cmocka_unit_test(test_countdown), cmocka_unit_test(test_arith_columns),
+        cmocka_unit_test(test_encode_model_vocab), cmocka_unit_test(test_parquet_verl),
+        cmocka_unit_test(test_directory_shards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -443,7 +443,8 @@ static void test_data_command(void **s) {
                                   fixture("parquet/rows_snappy_v1.parquet")),
                          0);
     assert_non_null(strstr(out, "rows_snappy_v1.parquet:3: "));
-    assert_int_not_equal(test_run(out, sizeof out, "%s data --data %s", rlc_bin(), fixture("models/qwen2-tiny/model.safetensors")), 0);
+    assert_int_not_equal(
+        test_run(out, sizeof out, "%s data --data %s", rlc_bin(), fixture("models/qwen2-tiny/model.safetensors")), 0);
     assert_int_equal(count(out, "rlc: error: "), 1);
     free(conv);
 }
