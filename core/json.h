@@ -61,7 +61,8 @@ int rlc_json_write_line(struct fs_atomic_s *a, const cJSON *obj);
  * A number keeps its literal text in its item's valuestring (rlc_json_text returns it), and
  * a string holding \u0000 makes the row malformed (it would silently cut the text). */
 typedef struct {
-    FILE *f; /* JSONL streamed from the file; NULL when the text is held in memory */
+    FILE *f;  /* JSONL streamed from the file; NULL when the text is held in memory */
+    void *gz; /* gzip-compressed JSONL, streamed (a zlib gzFile) */
     char *path;
     char *line;
     size_t cap;

@@ -13,6 +13,15 @@
 #include "core/json.h"
 #include "core/parquet.h"
 
+/* The error of a gzip file zlib cannot read, with zlib's reason. */
+static int gz_error(gzFile g, const char *path) {
+    int zerr;
+    const char *m = gzerror(g, &zerr);
+    size_t pl = strlen(path); /* zlib's message may start with the path again */
+    if (m && !strncmp(m, path, pl) && m[pl] == ':') m += pl + 1 + (m[pl + 1] == ' ');
+    return rlc_errc(RLC_EFMT, "%s: not a readable gzip file (zlib: %s)", path, m && *m ? m : "error");
+}
+
 /* The whole of a gzip file, decompressed (*out malloc'd, NUL-terminated). Concatenated
  * members are read as gzip(1) reads them. */
 static int gunzip_file(const char *path, char **out, size_t *n) {
@@ -34,17 +43,9 @@ static int gunzip_file(const char *path, char **out, size_t *n) {
         }
         int want = cap - len < (1u << 30) ? (int)(cap - len) : 1 << 30;
         int got = gzread(g, buf + len, (unsigned)want);
-        if (got < 0) {
-            int zerr;
-            const char *m = gzerror(g, &zerr);
-            size_t pl = strlen(path); /* zlib's message may start with the path again */
-            if (m && !strncmp(m, path, pl) && m[pl] == ':') m += pl + 1 + (m[pl + 1] == ' ');
-            rc = rlc_errc(RLC_EFMT, "%s: not a readable gzip file (zlib: %s)", path, m ? m : "error");
-        } else if (got == 0) {
-            break;
-        } else {
-            len += (size_t)got;
-        }
+        if (got < 0) rc = gz_error(g, path);
+        else if (got == 0) break;
+        else len += (size_t)got;
     }
     gzclose(g);
     if (rc) {
@@ -55,6 +56,26 @@ static int gunzip_file(const char *path, char **out, size_t *n) {
     *out = buf;
     *n = len;
     return 0;
+}
+
+/* The offset of the first byte that is not a UTF-8 BOM or whitespace. */
+static size_t first_content(const char *s, size_t n);
+
+/* 1 when the decompressed text of gzip file `path` starts (after whitespace) with '[' (one
+ * JSON array, read whole); 0 for JSONL; *rc set on a damaged file. */
+static int gz_is_array(const char *path, int *rc) {
+    gzFile g = gzopen(path, "rb");
+    if (!g) {
+        *rc = rlc_err_errno("cannot open %s", path);
+        return 0;
+    }
+    char head[4096];
+    int got = gzread(g, head, sizeof head);
+    if (got < 0) *rc = gz_error(g, path);
+    gzclose(g);
+    if (got < 0) return 0;
+    size_t at = first_content(head, (size_t)got);
+    return at < (size_t)got && head[at] == '[';
 }
 
 /* The offset of the first byte that is not a UTF-8 BOM or whitespace. */
@@ -78,9 +99,12 @@ static int open_one(rlc_jsonl_t *r, const char *path) {
     if (rlc_parquet_is(head, got) || rlc_arrow_is(head, got)) {
         fclose(f);
         rc = rlc_parquet_is(head, got) ? rlc_parquet_read(path, &r->rows) : rlc_arrow_read(path, &r->rows);
+    } else if (gz && !gz_is_array(path, &rc)) { /* gzip JSONL: streamed line by line, as plain JSONL */
+        fclose(f);
+        if (!rc && !(r->gz = gzopen(path, "rb"))) rc = rlc_err_errno("cannot open %s", path);
     } else if (gz || (at < got && head[at] == '[')) { /* the whole text in memory */
         fclose(f);
-        rc = gz ? gunzip_file(path, &r->text, &r->text_len) : fs_read_all(path, &r->text, &r->text_len);
+        if (!rc) rc = gz ? gunzip_file(path, &r->text, &r->text_len) : fs_read_all(path, &r->text, &r->text_len);
         size_t k = rc ? 0 : first_content(r->text, r->text_len);
         if (!rc && k < r->text_len && r->text[k] == '[') r->array = 1, r->pos = k + 1;
     } else if (memchr(head, 0, got)) { /* JSON text holds no NUL byte */
@@ -96,6 +120,7 @@ static int open_one(rlc_jsonl_t *r, const char *path) {
 /* Frees the per-file state, keeping a directory's file list. */
 static void close_one(rlc_jsonl_t *r) {
     if (r->f) fclose(r->f);
+    if (r->gz) gzclose(r->gz);
     free(r->line);
     free(r->path);
     free(r->text);
@@ -307,6 +332,29 @@ static ssize_t text_line(rlc_jsonl_t *r) {
 
 static int next_in_file(rlc_jsonl_t *r, cJSON **out);
 
+/* The next line of a gzip-compressed JSONL file (getline's contract: -1 at the end, -2 out
+ * of memory, -3 damaged data). */
+static ssize_t gz_line(rlc_jsonl_t *r) {
+    size_t len = 0;
+    for (;;) {
+        if (r->cap - len < 2) {
+            size_t cap = r->cap ? 2 * r->cap : 256;
+            char *nl = realloc(r->line, cap);
+            if (!nl) return -2;
+            r->line = nl, r->cap = cap;
+        }
+        int want = r->cap - len < (1u << 30) ? (int)(r->cap - len) : 1 << 30;
+        if (!gzgets(r->gz, r->line + len, want)) {
+            int zerr;
+            gzerror(r->gz, &zerr);
+            if (zerr != Z_OK) return -3; /* Z_BUF_ERROR: the stream ends early (truncated) */
+            return len ? (ssize_t)len : -1;
+        }
+        len += strlen(r->line + len);
+        if (len && r->line[len - 1] == '\n') return (ssize_t)len;
+    }
+}
+
 int rlc_jsonl_next(rlc_jsonl_t *r, cJSON **out) {
     for (;;) {
         int rc = next_in_file(r, out);
@@ -328,8 +376,13 @@ static int next_in_file(rlc_jsonl_t *r, cJSON **out) {
     }
     if (r->array) return next_element(r, out);
     for (;;) {
-        ssize_t n = r->f ? getline(&r->line, &r->cap, r->f) : text_line(r);
+        ssize_t n = r->f ? getline(&r->line, &r->cap, r->f) : r->gz ? gz_line(r) : text_line(r);
         if (n == -2) return RLC_ENOMEM;
+        if (n == -3) { /* reported once; the file then ends */
+            gzclose(r->gz);
+            r->gz = NULL;
+            return rlc_errc(RLC_EIO, "%s: damaged or truncated gzip data after line %ld", r->path, r->lineno);
+        }
         if (n < 0) {
             if (r->f && ferror(r->f)) return rlc_err_errno("read %s failed", r->path);
             return 0;

@@ -240,6 +240,26 @@ static void test_jsonl_arrays_gzip(void **s) {
     assert_true(rlc_jsonl_next(&r, &o) < 0);
     assert_non_null(strstr(rlc_errmsg(), "x.json: the JSON array is not closed"));
     rlc_jsonl_close(&r);
+    /* gzip JSONL streams line by line; a truncated stream gives its rows, then one error */
+    static char big[65536];
+    big[0] = 0;
+    for (int i = 0; i < 2000; i++)
+        snprintf(big + strlen(big), sizeof big - strlen(big), "{\"a\":%u}\n", (unsigned)i * 2654435761u % 1000003u);
+    write_gz(g, big);
+    char *zb;
+    size_t zn;
+    assert_int_equal(fs_read_all(g, &zb, &zn), 0);
+    assert_int_equal(fs_write_atomic(g, zb, zn / 2), 0);
+    free(zb);
+    assert_int_equal(rlc_jsonl_open(&r, g), 0);
+    int rows = 0, errs = 0, rc;
+    while ((rc = rlc_jsonl_next(&r, &o)) != 0) {
+        if (rc > 0) rows++, cJSON_Delete(o);
+        else if (rc == RLC_EIO) errs++, assert_non_null(strstr(rlc_errmsg(), "damaged or truncated gzip data"));
+    }
+    rlc_jsonl_close(&r);
+    assert_true(rows > 0 && rows < 2000);
+    assert_int_equal(errs, 1);
     /* a damaged gzip file is named as one */
     assert_int_equal(fs_write_atomic(g, "\x1f\x8b\x08garbage", 10), 0);
     assert_true(rlc_jsonl_open(&r, g) < 0);
