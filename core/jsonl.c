@@ -43,7 +43,9 @@ static int gunzip_file(const char *path, char **out, size_t *n) {
         }
         int want = cap - len < (1u << 30) ? (int)(cap - len) : 1 << 30;
         int got = gzread(g, buf + len, (unsigned)want);
-        if (got < 0) rc = gz_error(g, path);
+        int zerr = Z_OK;
+        if (got == 0) gzerror(g, &zerr);
+        if (got < 0 || zerr != Z_OK) rc = gz_error(g, path); /* Z_BUF_ERROR at the end: truncated */
         else if (got == 0) break;
         else len += (size_t)got;
     }
