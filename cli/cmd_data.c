@@ -12,6 +12,7 @@
 #include "cli/common.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "data/dataset.h"
 
 /* s on one line, cut to `max` bytes (at a character boundary) with "..." after. */
@@ -28,14 +29,12 @@ static void print_short(const char *s, size_t max) {
     fputs(k < n ? "...\"" : "\"", stdout);
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* How many of the rows' `which` strings (0 ids, 1 problems) repeat an earlier one. */
 static long repeats(const data_set_t *ds, int which) {
     char **v = malloc(sizeof *v * (size_t)(ds->n ? ds->n : 1));
     if (!v) return -1;
     for (int i = 0; i < ds->n; i++) v[i] = which ? ds->rows[i].problem : ds->rows[i].id;
-    qsort(v, (size_t)ds->n, sizeof *v, cmp_str);
+    qsort(v, (size_t)ds->n, sizeof *v, rlc_cmp_str);
     long r = 0;
     for (int i = 1; i < ds->n; i++) r += !strcmp(v[i], v[i - 1]);
     free(v);

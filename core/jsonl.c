@@ -12,6 +12,7 @@
 #include "core/arrow_ipc.h"
 #include "core/json.h"
 #include "core/parquet.h"
+#include "core/str.h"
 
 /* The error of a gzip file zlib cannot read, with zlib's reason. */
 static int gz_error(gzFile g, const char *path) {
@@ -145,8 +146,6 @@ static int data_file_kind(const char *name) {
     return 0;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* A directory's data files, by name (its shards in order). */
 static int list_dir(rlc_jsonl_t *r, const char *dir) {
     DIR *d = opendir(dir);
@@ -179,7 +178,7 @@ static int list_dir(rlc_jsonl_t *r, const char *dir) {
         rc = rlc_errc(RLC_EINVAL, "%s: a directory with no data files (*.jsonl, *.json, *.ndjson, *.gz, *.parquet, "
                                   "*.arrow)",
                       dir);
-    if (!rc) qsort(r->files, (size_t)r->nfiles, sizeof *r->files, cmp_str);
+    if (!rc) qsort(r->files, (size_t)r->nfiles, sizeof *r->files, rlc_cmp_str);
     return rc;
 }
 

@@ -35,3 +35,5 @@ int rlc_parse_day(const char *s, struct tm *out) {
     if (t == (time_t)-1 || !gmtime_r(&t, out) || out->tm_mday != d) return -1; /* 31 Feb: no such day */
     return 0;
 }
+
+int rlc_cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }

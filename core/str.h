@@ -4,6 +4,8 @@
 
 /* The last occurrence of the NUL-terminated pattern inside [s, end), or NULL. */
 const char *rlc_last_in(const char *s, const char *end, const char *pat);
+/* qsort comparator for an array of C strings (char *), by strcmp. */
+int rlc_cmp_str(const void *a, const void *b);
 /* 1 when s[0..n) holds only ASCII white space (space, \t, \n, \r, \v, \f) or is empty. */
 int rlc_is_blank(const char *s, size_t n);
 /* A calendar day written "26 Jul 2024" (Llama's date_string; English month names) or

@@ -19,6 +19,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/safetensors.h"
+#include "core/str.h"
 #include "rl/ckpt_internal.h"
 
 #define STATE_JSON "trainer_state.json"
@@ -116,8 +117,6 @@ static int fsync_path(const char *path) {
     return rc;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* Sorted names of a directory's entries (without . and ..). */
 static int list_dir(const char *dir, char ***names, int *n) {
     *names = NULL;
@@ -144,7 +143,7 @@ static int list_dir(const char *dir, char ***names, int *n) {
         (*n)++;
     }
     closedir(d);
-    if (!rc && *n) qsort(*names, (size_t)*n, sizeof **names, cmp_str);
+    if (!rc && *n) qsort(*names, (size_t)*n, sizeof **names, rlc_cmp_str);
     return rc;
 }
 

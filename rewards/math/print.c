@@ -4,9 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/str.h"
 #include "rewards/math/internal.h"
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static void print_num(const mnode_t *nd, mbuf_t *o) {
     char tmp[64];
@@ -45,7 +44,7 @@ void math_tree_print(const mtree_t *t, int node, mbuf_t *o) {
             parts[j] = sub.p;
         }
         if (!o->failed) {
-            qsort(parts, (size_t)nd->nk, sizeof *parts, cmp_str);
+            qsort(parts, (size_t)nd->nk, sizeof *parts, rlc_cmp_str);
             for (int j = 0; j < nd->nk; j++) {
                 if (j) mbuf_putc(o, ',');
                 mbuf_puts(o, parts[j]);
