@@ -294,7 +294,7 @@ int rlc_parquet_read(const char *path, cJSON **rows) {
         return rlc_errc(RLC_EFMT, "%s: not a parquet file (or truncated: no PAR1 footer)%s", path,
                         enc ? "; encrypted footers are not read" : "");
     }
-    uint32_t ml = (uint32_t)f[n - 8] | (uint32_t)f[n - 7] << 8 | (uint32_t)f[n - 6] << 16 | (uint32_t)f[n - 5] << 24;
+    uint32_t ml = (uint32_t)pq_le(f + n - 8, 4);
     pq_meta_t m;
     if (ml > n - 12) rc = rlc_errc(RLC_EFMT, "%s: damaged parquet footer", path);
     if (!rc) rc = pq_meta_parse(f + n - 8 - ml, ml, path, &m);

@@ -55,6 +55,17 @@ typedef struct {
     int32_t def_len, rep_len, v2_compressed;                 /* v2 only */
 } pq_page_t;
 
+/* An unsigned LEB128 varint at p[*i] (at most max_bytes bytes, within n): 0 with *v, *i past
+ * it; -1 when it overruns (parquet_meta.c). */
+int pq_uvar(const uint8_t *p, size_t n, size_t *i, int max_bytes, uint64_t *v);
+
+/* `bytes` (at most 8) little-endian bytes at p. */
+static inline uint64_t pq_le(const uint8_t *p, int bytes) {
+    uint64_t v = 0;
+    for (int b = 0; b < bytes; b++) v |= (uint64_t)p[b] << (8 * b);
+    return v;
+}
+
 /* The file metadata from its footer bytes (meta, n). Errors name `path`. */
 int pq_meta_parse(const uint8_t *meta, size_t n, const char *path, pq_meta_t *m);
 void pq_meta_free(pq_meta_t *m);

@@ -9,16 +9,24 @@
 
 enum { T_STOP = 0, T_TRUE, T_FALSE, T_BYTE, T_I16, T_I32, T_I64, T_DOUBLE, T_BINARY, T_LIST, T_SET, T_MAP, T_STRUCT };
 
-static uint64_t th_uvar(pq_thrift_t *t) {
-    uint64_t v = 0;
-    for (int s = 0; s < 64; s += 7) {
-        if (t->p >= t->end) break;
-        uint8_t b = *t->p++;
-        v |= (uint64_t)(b & 0x7f) << s;
-        if (!(b & 0x80)) return v;
+int pq_uvar(const uint8_t *p, size_t n, size_t *i, int max_bytes, uint64_t *v) {
+    *v = 0;
+    for (int k = 0, sh = 0; k < max_bytes && sh < 64; k++, sh += 7) {
+        if (*i >= n) return -1;
+        uint8_t b = p[(*i)++];
+        *v |= (uint64_t)(b & 0x7f) << sh;
+        if (!(b & 0x80)) return 0;
     }
-    t->bad = 1;
-    return 0;
+    return -1;
+}
+
+static uint64_t th_uvar(pq_thrift_t *t) {
+    uint64_t v;
+    size_t i = 0;
+    int bad = pq_uvar(t->p, (size_t)(t->end - t->p), &i, 10, &v);
+    t->p += i;
+    if (bad) t->bad = 1;
+    return bad ? 0 : v;
 }
 
 static int64_t th_svar(pq_thrift_t *t) {

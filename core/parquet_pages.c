@@ -15,12 +15,8 @@
 /* Raw snappy (the block format parquet uses). */
 static int unsnappy(const uint8_t *s, size_t n, uint8_t *d, size_t dn) {
     size_t i = 0, o = 0;
-    uint64_t len = 0;
-    for (int sh = 0; i < n && sh < 35; sh += 7) {
-        len |= (uint64_t)(s[i] & 0x7f) << sh;
-        if (!(s[i++] & 0x80)) break;
-    }
-    if (len != dn) return -1;
+    uint64_t len;
+    if (pq_uvar(s, n, &i, 5, &len) || len != dn) return -1;
     while (i < n) {
         uint8_t tag = s[i++];
         size_t l, off = 0;
@@ -89,6 +85,12 @@ static int decompress(int codec, const uint8_t *s, size_t n, size_t dn, uint8_t 
 
 /* ---- values and levels */
 
+/* w bits (at most 64) starting at bit `bit` of p, least significant bit first. */
+static uint64_t bits_at(const uint8_t *p, uint64_t bit, uint64_t w) {
+    uint64_t x = 0;
+    for (uint64_t b = 0; b < w; b++, bit++) x |= (uint64_t)((p[bit / 8] >> (bit % 8)) & 1) << b;
+    return x;
+}
 
 /* The RLE / bit-packed hybrid: count values of bw bits from p[0..n). */
 static int hybrid(const uint8_t *p, size_t n, int bw, int64_t count, int32_t *out) {
@@ -96,28 +98,20 @@ static int hybrid(const uint8_t *p, size_t n, int bw, int64_t count, int32_t *ou
     int64_t k = 0;
     size_t vb = (size_t)(bw + 7) / 8;
     while (k < count) {
-        uint64_t h = 0;
-        for (int sh = 0;; sh += 7) {
-            if (i >= n || sh > 35) return -1;
-            h |= (uint64_t)(p[i] & 0x7f) << sh;
-            if (!(p[i++] & 0x80)) break;
-        }
+        uint64_t h;
+        if (pq_uvar(p, n, &i, 6, &h)) return -1;
         if (h & 1) { /* bit-packed: (h >> 1) groups of 8 */
             uint64_t vals = (h >> 1) * 8, bytes = (h >> 1) * (uint64_t)bw;
             if (bytes > n - i) return -1;
-            for (uint64_t v = 0; v < vals && k < count; v++, k++) {
-                uint64_t bit = v * (uint64_t)bw, x = 0;
-                for (int b = 0; b < bw; b++, bit++) x |= (uint64_t)((p[i + bit / 8] >> (bit % 8)) & 1) << b;
-                out[k] = (int32_t)x;
-            }
+            for (uint64_t v = 0; v < vals && k < count; v++, k++)
+                out[k] = (int32_t)bits_at(p + i, v * (uint64_t)bw, (uint64_t)bw);
             i += (size_t)bytes;
         } else {
             uint64_t run = h >> 1;
             if (vb > n - i) return -1;
-            int64_t x = 0;
-            for (size_t b = 0; b < vb; b++) x |= (int64_t)p[i + b] << (8 * b);
+            int32_t x = (int32_t)pq_le(p + i, (int)vb);
             i += vb;
-            for (uint64_t r = 0; r < run && k < count; r++) out[k++] = (int32_t)x;
+            for (uint64_t r = 0; r < run && k < count; r++) out[k++] = x;
         }
     }
     return 0;
@@ -140,21 +134,20 @@ static int plain(int type, const uint8_t *p, size_t n, int64_t count, pq_val_t *
             i = (size_t)(k / 8 + 1);
         } else if (type == PQ_INT32 || type == PQ_FLOAT) {
             if (n - i < 4) return -1;
-            uint32_t x = (uint32_t)p[i] | (uint32_t)p[i + 1] << 8 | (uint32_t)p[i + 2] << 16 | (uint32_t)p[i + 3] << 24;
+            uint32_t x = (uint32_t)pq_le(p + i, 4);
             float f;
             memcpy(&f, &x, 4);
             v[k].i = (int32_t)x, v[k].d = f;
             i += 4;
         } else if (type == PQ_INT64 || type == PQ_DOUBLE) {
             if (n - i < 8) return -1;
-            uint64_t x = 0;
-            for (int b = 0; b < 8; b++) x |= (uint64_t)p[i + b] << (8 * b);
+            uint64_t x = pq_le(p + i, 8);
             memcpy(&v[k].d, &x, 8);
             v[k].i = (int64_t)x;
             i += 8;
         } else { /* BYTE_ARRAY */
             if (n - i < 4) return -1;
-            uint32_t l = (uint32_t)p[i] | (uint32_t)p[i + 1] << 8 | (uint32_t)p[i + 2] << 16 | (uint32_t)p[i + 3] << 24;
+            uint32_t l = (uint32_t)pq_le(p + i, 4);
             i += 4;
             if (l > n - i) return -1;
             v[k].s = p + i, v[k].len = l;
@@ -174,23 +167,12 @@ void pq_col_free(pq_col_t *c) {
     memset(c, 0, sizeof *c);
 }
 
-/* The values section of a data page: cnt values (PLAIN or dictionary indices). */
-static int uvar(const uint8_t *p, size_t n, size_t *i, uint64_t *v) {
-    *v = 0;
-    for (int sh = 0; sh < 64; sh += 7) {
-        if (*i >= n) return -1;
-        uint8_t b = p[(*i)++];
-        *v |= (uint64_t)(b & 0x7f) << sh;
-        if (!(b & 0x80)) return 0;
-    }
-    return -1;
-}
-
 /* DELTA_BINARY_PACKED: the first `count` of its integers into out; *used: the bytes it takes. */
 static int delta_ints(const uint8_t *p, size_t n, int64_t count, int64_t *out, size_t *used) {
     size_t i = 0;
     uint64_t block, nmini, total, z;
-    if (uvar(p, n, &i, &block) || uvar(p, n, &i, &nmini) || uvar(p, n, &i, &total) || uvar(p, n, &i, &z)) return -1;
+    if (pq_uvar(p, n, &i, 10, &block) || pq_uvar(p, n, &i, 10, &nmini) || pq_uvar(p, n, &i, 10, &total) ||
+        pq_uvar(p, n, &i, 10, &z)) return -1;
     if (!nmini || block % nmini || (block / nmini) % 8 || block > (1u << 20) || total < (uint64_t)count ||
         total > (uint64_t)n * 8 + 1)
         return -1;
@@ -198,7 +180,7 @@ static int delta_ints(const uint8_t *p, size_t n, int64_t count, int64_t *out, s
     if (total && count) out[0] = (int64_t)prev;
     for (k = total ? 1 : 0; k < total;) {
         uint64_t zm;
-        if (uvar(p, n, &i, &zm) || nmini > n - i) return -1;
+        if (pq_uvar(p, n, &i, 10, &zm) || nmini > n - i) return -1;
         uint64_t min_delta = (zm >> 1) ^ -(zm & 1);
         const uint8_t *widths = p + i;
         i += nmini;
@@ -206,9 +188,7 @@ static int delta_ints(const uint8_t *p, size_t n, int64_t count, int64_t *out, s
             uint64_t w = widths[m], bytes = vpm * w / 8;
             if (w > 64 || bytes > n - i) return -1;
             for (uint64_t j = 0; j < vpm && k < total; j++, k++) {
-                uint64_t d = 0, bit = j * w;
-                for (uint64_t b = 0; b < w; b++, bit++) d |= (uint64_t)((p[i + bit / 8] >> (bit % 8)) & 1) << b;
-                prev += min_delta + d; /* wraps as the writer's arithmetic does */
+                prev += min_delta + bits_at(p + i, j * w, w); /* wraps as the writer's arithmetic does */
                 if (k < (uint64_t)count) out[k] = (int64_t)prev;
             }
             i += (size_t)bytes;
@@ -327,7 +307,7 @@ static int data_page(pq_col_t *c, const pq_page_t *h, int type, int codec, const
             if ((which ? h->def_encoding : h->rep_encoding) != 3)
                 return rlc_errc(RLC_EUNSUP, "%s: levels in the deprecated BIT_PACKED encoding are not read", path);
             if (m < 4) return rlc_errc(RLC_EFMT, "%s: a page's levels overrun it", path);
-            len = (size_t)q[0] | (size_t)q[1] << 8 | (size_t)q[2] << 16 | (size_t)q[3] << 24;
+            len = (size_t)pq_le(q, 4);
             q += 4, m -= 4;
             if (len > m) return rlc_errc(RLC_EFMT, "%s: a page's levels overrun it", path);
         }
