@@ -214,12 +214,6 @@ static int bind_col(ar_batch_t *b, const ar_field_t *f, ar_col_t *c) {
     return rc ? rc : backed(c);
 }
 
-static cJSON *number_lit(double d, const char *lit) {
-    cJSON *j = cJSON_CreateNumber(d);
-    if (j && !(j->valuestring = strdup(lit))) cJSON_Delete(j), j = NULL;
-    return j;
-}
-
 /* Element [lo, hi) of a list's offsets at row i (32- or 64-bit offsets). */
 static int offsets(const ar_col_t *c, int64_t i, int wide, int64_t *lo, int64_t *hi) {
     size_t w = wide ? 8 : 4;
@@ -244,7 +238,7 @@ static cJSON *leaf_value(ar_batch_t *b, const ar_col_t *c, int64_t i) {
         if (f->is_signed && w < 8) v = (v ^ sign) - sign;
         if (f->is_signed) snprintf(lit, sizeof lit, "%lld", (long long)v);
         else snprintf(lit, sizeof lit, "%llu", (unsigned long long)v);
-        return number_lit(f->is_signed ? (double)(int64_t)v : (double)v, lit);
+        return rlc_json_number_lit(f->is_signed ? (double)(int64_t)v : (double)v, lit);
     }
     if (f->type == A_FLOAT) {
         double d;
@@ -263,34 +257,11 @@ static cJSON *leaf_value(ar_batch_t *b, const ar_col_t *c, int64_t i) {
             d = e == 31 ? (m ? NAN : INFINITY) : e ? ldexp(1024 + m, (int)e - 25) : ldexp(m, -24);
             if (h >> 15) d = -d;
         }
-        if (fb.bad) return NULL;
-        if (!isfinite(d)) return cJSON_CreateNull();
-        snprintf(lit, sizeof lit, "%.17g", d);
-        for (int prec = 1; prec < 17; prec++) {
-            char t[40];
-            snprintf(t, sizeof t, "%.*g", prec, d);
-            if (strtod(t, NULL) == d || (single && (float)strtod(t, NULL) == (float)d)) {
-                memcpy(lit, t, sizeof t);
-                break;
-            }
-        }
-        return number_lit(d, lit);
+        return fb.bad ? NULL : rlc_json_float(d, single);
     }
     int64_t lo, hi; /* binary and text */
     if (offsets(c, i, f->type == A_LARGEBIN || f->type == A_LARGEUTF8, &lo, &hi) || (uint64_t)hi > c->n2) return NULL;
-    const char *s = (const char *)c->b2 + lo;
-    size_t n = (size_t)(hi - lo);
-    if (!rlc_utf8_is_text(s, n)) {
-        b->nontext++;
-        return cJSON_CreateNull();
-    }
-    char *t = malloc(n + 1);
-    if (!t) return NULL;
-    if (n) memcpy(t, s, n);
-    t[n] = 0;
-    cJSON *j = cJSON_CreateString(t);
-    free(t);
-    return j;
+    return rlc_json_bytes((const char *)c->b2 + lo, (size_t)(hi - lo), &b->nontext);
 }
 
 /* Row i of column c as JSON (NULL: damaged data or no memory). */

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,6 +170,41 @@ int rlc_utf8_is_text(const char *s, size_t n) {
     for (size_t i = 0, L; i < n; i += L)
         if (!p[i] || !(L = utf8_len(p + i, n - i))) return 0;
     return 1;
+}
+
+cJSON *rlc_json_number_lit(double d, const char *lit) {
+    cJSON *j = cJSON_CreateNumber(d);
+    if (j && !(j->valuestring = strdup(lit))) cJSON_Delete(j), j = NULL;
+    return j;
+}
+
+cJSON *rlc_json_float(double d, int single) {
+    if (!isfinite(d)) return cJSON_CreateNull();
+    char lit[40];
+    snprintf(lit, sizeof lit, "%.17g", d);
+    for (int prec = 1; prec < 17; prec++) { /* the shortest text that reads back the same */
+        char t[40];
+        snprintf(t, sizeof t, "%.*g", prec, d);
+        if (strtod(t, NULL) == d || (single && (float)strtod(t, NULL) == (float)d)) {
+            memcpy(lit, t, sizeof t);
+            break;
+        }
+    }
+    return rlc_json_number_lit(d, lit);
+}
+
+cJSON *rlc_json_bytes(const char *s, size_t n, long *nontext) {
+    if (!rlc_utf8_is_text(s, n)) {
+        (*nontext)++;
+        return cJSON_CreateNull();
+    }
+    char *t = malloc(n + 1);
+    if (!t) return NULL;
+    if (n) memcpy(t, s, n);
+    t[n] = 0;
+    cJSON *j = cJSON_CreateString(t);
+    free(t);
+    return j;
 }
 
 char *rlc_utf8_dup_valid(const char *s, size_t n) {

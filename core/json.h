@@ -28,6 +28,15 @@ int rlc_json_check_keys(const cJSON *obj, const char *const *allowed, const char
 char *rlc_utf8_dup_valid(const char *s, size_t n);
 /* 1 if s[0..n) is valid UTF-8 holding no NUL (text a JSON string can carry whole). */
 int rlc_utf8_is_text(const char *s, size_t n);
+
+/* Values built from binary columns (parquet, Arrow), as the JSONL reader would give them:
+ * a number carrying its literal text (valuestring; rlc_json_text and rlc_json_print use it);
+ * a float with the shortest literal that reads back as d (as a float when single), null
+ * when d is not finite; a string of the n bytes at s when they are text, else null with
+ * *nontext counted. NULL only when out of memory. */
+cJSON *rlc_json_number_lit(double d, const char *lit);
+cJSON *rlc_json_float(double d, int single);
+cJSON *rlc_json_bytes(const char *s, size_t n, long *nontext);
 /* cJSON_AddStringToObject with rlc_utf8_dup_valid applied first. */
 cJSON *rlc_json_add_text(cJSON *obj, const char *key, const char *s, size_t n);
 /* A value as text (malloc'd): a string as it is, a number as written in the JSONL source

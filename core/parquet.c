@@ -4,7 +4,6 @@
  * row's nested values assembled from the levels (structs become objects, lists arrays). */
 #include "core/parquet.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,46 +136,15 @@ static int plan_node(pq_plan_t *p, pq_leaf_t cur, int depth) {
  * (binary data such as images, or holding NUL, which would cut the text) become null,
  * counted in l->nontext. */
 static cJSON *json_value(pq_leaf_t *l, const pq_val_t *v) {
-    int type = l->type;
-    char lit[40];
-    cJSON *j;
-    switch (type) {
+    char lit[32];
+    switch (l->type) {
     case PQ_BOOLEAN: return cJSON_CreateBool(v->i != 0);
     case PQ_INT32:
-    case PQ_INT64: snprintf(lit, sizeof lit, "%lld", (long long)v->i); j = cJSON_CreateNumber((double)v->i); break;
+    case PQ_INT64: snprintf(lit, sizeof lit, "%lld", (long long)v->i); return rlc_json_number_lit((double)v->i, lit);
     case PQ_FLOAT:
-    case PQ_DOUBLE:
-        if (!isfinite(v->d)) return cJSON_CreateNull();
-        snprintf(lit, sizeof lit, "%.*g", type == PQ_FLOAT ? 9 : 17, v->d);
-        for (int prec = 1; prec < 17; prec++) { /* the shortest text that reads back the same */
-            char t[40];
-            snprintf(t, sizeof t, "%.*g", prec, v->d);
-            if (strtod(t, NULL) == v->d || (type == PQ_FLOAT && (float)strtod(t, NULL) == (float)v->d)) {
-                memcpy(lit, t, sizeof t);
-                break;
-            }
-        }
-        j = cJSON_CreateNumber(v->d);
-        break;
-    default: {
-        if (!rlc_utf8_is_text((const char *)v->s, v->len)) {
-            l->nontext++;
-            return cJSON_CreateNull();
-        }
-        char *s = malloc((size_t)v->len + 1);
-        if (!s) return NULL;
-        memcpy(s, v->s, v->len);
-        s[v->len] = 0;
-        j = cJSON_CreateString(s);
-        free(s);
-        return j;
+    case PQ_DOUBLE: return rlc_json_float(v->d, l->type == PQ_FLOAT);
+    default: return rlc_json_bytes((const char *)v->s, v->len, &l->nontext);
     }
-    }
-    if (j && !(j->valuestring = strdup(lit))) {
-        cJSON_Delete(j);
-        j = NULL;
-    }
-    return j;
 }
 
 /* A new slot for what step k of leaf l leads to: an object (a FIELD next), an array (a
