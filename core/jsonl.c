@@ -23,13 +23,11 @@ static int gz_error(gzFile g, const char *path) {
     return rlc_errc(RLC_EFMT, "%s: not a readable gzip file (zlib: %s)", path, m && *m ? m : "error");
 }
 
-/* The whole of a gzip file, decompressed (*out malloc'd, NUL-terminated). Concatenated
- * members are read as gzip(1) reads them. */
-static int gunzip_file(const char *path, char **out, size_t *n) {
+/* The rest of gzip stream g, decompressed (*out malloc'd, NUL-terminated). Concatenated
+ * members are read as gzip(1) reads them; a stream that ends early is an error. */
+static int gunzip_all(gzFile g, const char *path, char **out, size_t *n) {
     *out = NULL;
     *n = 0;
-    gzFile g = gzopen(path, "rb");
-    if (!g) return rlc_err_errno("cannot open %s", path);
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap + 1);
     int rc = buf ? 0 : RLC_ENOMEM;
@@ -50,7 +48,6 @@ static int gunzip_file(const char *path, char **out, size_t *n) {
         else if (got == 0) break;
         else len += (size_t)got;
     }
-    gzclose(g);
     if (rc) {
         free(buf);
         return rc;
@@ -62,30 +59,34 @@ static int gunzip_file(const char *path, char **out, size_t *n) {
 }
 
 /* The offset of the first byte that is not a UTF-8 BOM or whitespace. */
-static size_t first_content(const char *s, size_t n);
-
-/* 1 when the decompressed text of gzip file `path` starts (after whitespace) with '[' (one
- * JSON array, read whole); 0 for JSONL; *rc set on a damaged file. */
-static int gz_is_array(const char *path, int *rc) {
-    gzFile g = gzopen(path, "rb");
-    if (!g) {
-        *rc = rlc_err_errno("cannot open %s", path);
-        return 0;
-    }
-    char head[4096];
-    int got = gzread(g, head, sizeof head);
-    if (got < 0) *rc = gz_error(g, path);
-    gzclose(g);
-    if (got < 0) return 0;
-    size_t at = first_content(head, (size_t)got);
-    return at < (size_t)got && head[at] == '[';
-}
-
-/* The offset of the first byte that is not a UTF-8 BOM or whitespace. */
 static size_t first_content(const char *s, size_t n) {
     size_t i = n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3) ? 3 : 0;
     while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) i++;
     return i;
+}
+
+/* Reads the text in memory as one JSON array when it starts with '['. */
+static void start_array(rlc_jsonl_t *r) {
+    size_t k = first_content(r->text, r->text_len);
+    if (k < r->text_len && r->text[k] == '[') r->array = 1, r->pos = k + 1;
+}
+
+/* A gzip file, opened once: JSONL is streamed line by line, as plain JSONL; a text that
+ * starts with '[' (one JSON array) is read whole. */
+static int open_gz(rlc_jsonl_t *r, const char *path) {
+    gzFile g = gzopen(path, "rb");
+    if (!g) return rlc_err_errno("cannot open %s", path);
+    char head[4096];
+    int got = gzread(g, head, sizeof head);
+    int rc = got < 0 ? gz_error(g, path) : 0;
+    size_t at = got > 0 ? first_content(head, (size_t)got) : 0;
+    int array = !rc && at < (size_t)got && head[at] == '[';
+    if (!rc && gzrewind(g)) rc = gz_error(g, path);
+    if (!rc && array) rc = gunzip_all(g, path, &r->text, &r->text_len);
+    if (!rc && array) start_array(r);
+    if (!rc && !array) r->gz = g;
+    else gzclose(g);
+    return rc;
 }
 
 /* Opens one file of rows (its kind told by its first bytes) into r's per-file state. */
@@ -102,14 +103,13 @@ static int open_one(rlc_jsonl_t *r, const char *path) {
     if (rlc_parquet_is(head, got) || rlc_arrow_is(head, got)) {
         fclose(f);
         rc = rlc_parquet_is(head, got) ? rlc_parquet_read(path, &r->rows) : rlc_arrow_read(path, &r->rows);
-    } else if (gz && !gz_is_array(path, &rc)) { /* gzip JSONL: streamed line by line, as plain JSONL */
+    } else if (gz) {
         fclose(f);
-        if (!rc && !(r->gz = gzopen(path, "rb"))) rc = rlc_err_errno("cannot open %s", path);
-    } else if (gz || (at < got && head[at] == '[')) { /* the whole text in memory */
+        rc = open_gz(r, path);
+    } else if (at < got && head[at] == '[') { /* one JSON array: the whole text in memory */
         fclose(f);
-        if (!rc) rc = gz ? gunzip_file(path, &r->text, &r->text_len) : fs_read_all(path, &r->text, &r->text_len);
-        size_t k = rc ? 0 : first_content(r->text, r->text_len);
-        if (!rc && k < r->text_len && r->text[k] == '[') r->array = 1, r->pos = k + 1;
+        rc = fs_read_all(path, &r->text, &r->text_len);
+        if (!rc) start_array(r);
     } else if (memchr(head, 0, got)) { /* JSON text holds no NUL byte */
         fclose(f);
         rc = rlc_errc(RLC_EFMT, "%s: binary content, not a data file (JSONL, JSON, parquet, Arrow or gzip)", path);
