@@ -11,6 +11,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "core/arrow_ipc.h"
 
 /* ---- flatbuffers: every read bounded by the buffer */
@@ -81,12 +82,16 @@ typedef struct ar_field {
     struct ar_field *child;
 } ar_field_t;
 
-/* 1 when two of the n fields share a name (each becomes a key of one JSON object). */
+/* 1 when two of the n fields share a name (each becomes a key of one JSON object), or when
+ * out of memory checking. */
 static int names_repeat(const ar_field_t *f, int n) {
-    for (int i = 1; i < n; i++)
-        for (int j = 0; j < i; j++)
-            if (!strcmp(f[i].name, f[j].name)) return 1;
-    return 0;
+    if (n < 2) return 0;
+    const char **v = malloc(sizeof *v * (size_t)n);
+    if (!v) return 1;
+    for (int i = 0; i < n; i++) v[i] = f[i].name;
+    int rep = rlc_sorted_repeat(v, (size_t)n) != NULL;
+    free(v);
+    return rep;
 }
 
 static void field_free(ar_field_t *a) {

@@ -10,6 +10,7 @@
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/sbuf.h"
+#include "core/str.h"
 
 static void position(const char *text, const char *at, long *line, long *col) {
     *line = 1;
@@ -22,10 +23,6 @@ static void position(const char *text, const char *at, long *line, long *col) {
             (*col)++;
         }
     }
-}
-
-static int cmp_key(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* The first key that an object under v holds twice, or NULL (also when out of memory, which
@@ -45,10 +42,7 @@ static const char *duplicate_key(const cJSON *v) {
     int m = 0;
     for (const cJSON *c = v->child; c; c = c->next)
         if (c->string) k[m++] = c->string;
-    qsort(k, (size_t)m, sizeof *k, cmp_key);
-    const char *d = NULL;
-    for (int i = 1; i < m && !d; i++)
-        if (!strcmp(k[i - 1], k[i])) d = k[i];
+    const char *d = rlc_sorted_repeat(k, (size_t)m);
     free(k);
     return d;
 }

@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/parquet_internal.h"
+#include "core/str.h"
 
 /* ---- the schema's leaves and record assembly */
 
@@ -55,17 +56,17 @@ static int plan_node(pq_plan_t *p, pq_leaf_t cur, int depth);
 
 /* A group's children; their names must differ (each becomes a key of one JSON object). */
 static int plan_children(pq_plan_t *p, const pq_leaf_t *cur, int nchild, int depth) {
-    int rc = 0, *at = malloc(sizeof *at * (size_t)(nchild > 0 ? nchild : 1));
-    if (!at) return RLC_ENOMEM;
+    int left = p->m->nnodes - p->next, cap = nchild < left ? nchild : left; /* a claim beyond the schema fails */
+    const char **names = malloc(sizeof *names * (size_t)(cap > 0 ? cap : 1));
+    if (!names) return RLC_ENOMEM;
+    int rc = 0, n = 0;
     for (int k = 0; k < nchild && !rc; k++) {
-        at[k] = p->next;
-        const char *name = p->next < p->m->nnodes ? p->m->nodes[p->next].name : NULL;
-        for (int j = 0; name && j < k && !rc; j++)
-            if (p->m->nodes[at[j]].name && !strcmp(p->m->nodes[at[j]].name, name))
-                rc = rlc_errc(RLC_EFMT, "%s: two columns named '%s' in one struct", p->path, name);
-        if (!rc) rc = plan_node(p, *cur, depth + 1);
+        if (p->next < p->m->nnodes && p->m->nodes[p->next].name && n < cap) names[n++] = p->m->nodes[p->next].name;
+        rc = plan_node(p, *cur, depth + 1);
     }
-    free(at);
+    const char *d = rc ? NULL : rlc_sorted_repeat(names, (size_t)n);
+    if (d) rc = rlc_errc(RLC_EFMT, "%s: two columns named '%s' in one struct", p->path, d);
+    free(names);
     return rc;
 }
 

@@ -2,6 +2,7 @@
 #include "core/str.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -37,3 +38,11 @@ int rlc_parse_day(const char *s, struct tm *out) {
 }
 
 int rlc_cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+const char *rlc_sorted_repeat(const char **v, size_t n) {
+    if (n < 2) return NULL;
+    qsort(v, n, sizeof *v, rlc_cmp_str);
+    for (size_t i = 1; i < n; i++)
+        if (!strcmp(v[i - 1], v[i])) return v[i];
+    return NULL;
+}

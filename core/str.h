@@ -6,6 +6,9 @@
 const char *rlc_last_in(const char *s, const char *end, const char *pat);
 /* qsort comparator for an array of C strings (char *), by strcmp. */
 int rlc_cmp_str(const void *a, const void *b);
+/* A string that occurs twice among v[0..n), or NULL; sorts v in place (n log n, so a
+ * 152k-key object or a schema of any width is checked quickly). */
+const char *rlc_sorted_repeat(const char **v, size_t n);
 /* 1 when s[0..n) holds only ASCII white space (space, \t, \n, \r, \v, \f) or is empty. */
 int rlc_is_blank(const char *s, size_t n);
 /* A calendar day written "26 Jul 2024" (Llama's date_string; English month names) or
