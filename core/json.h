@@ -89,3 +89,7 @@ int rlc_jsonl_open(rlc_jsonl_t *r, const char *path);
  * "<path>:<line>: ..." in the message; after a parse error reading may continue. */
 int rlc_jsonl_next(rlc_jsonl_t *r, cJSON **out);
 void rlc_jsonl_close(rlc_jsonl_t *r);
+/* The most text a gzip-compressed JSON array, or one line of gzip JSONL, may decompress to
+ * (2 GiB): past it reading ends with an error instead of exhausting memory (a "zip bomb").
+ * Returns the previous bound; tests lower it. */
+size_t rlc_jsonl_gz_limit(size_t bytes);

@@ -23,8 +23,29 @@ static int gz_error(gzFile g, const char *path) {
     return rlc_errc(RLC_EFMT, "%s: not a readable gzip file (zlib: %s)", path, m && *m ? m : "error");
 }
 
-/* The rest of gzip stream g, decompressed (*out malloc'd, NUL-terminated). Concatenated
- * members are read as gzip(1) reads them; a stream that ends early is an error. */
+static size_t gz_limit = (size_t)2 << 30;
+
+size_t rlc_jsonl_gz_limit(size_t bytes) {
+    size_t was = gz_limit;
+    gz_limit = bytes;
+    return was;
+}
+
+/* The error of gzip text larger than gz_limit (a "zip bomb", or an array meant to stream):
+ * line 0 stands for a JSON array. */
+static int gz_too_big(const char *path, long line) {
+    if (line)
+        return rlc_errc(RLC_EFMT, "%s: line %ld decompresses to more than %zu MiB; refusing to hold it in memory",
+                        path, line, gz_limit >> 20);
+    return rlc_errc(RLC_EFMT,
+                    "%s: its JSON array decompresses to more than %zu MiB; refusing to hold it in memory "
+                    "(JSONL, one row a line, is read as a stream)",
+                    path, gz_limit >> 20);
+}
+
+/* The rest of gzip stream g, decompressed (*out malloc'd, NUL-terminated), at most gz_limit
+ * bytes. Concatenated members are read as gzip(1) reads them; a stream that ends early is an
+ * error. */
 static int gunzip_all(gzFile g, const char *path, char **out, size_t *n) {
     *out = NULL;
     *n = 0;
@@ -33,12 +54,13 @@ static int gunzip_all(gzFile g, const char *path, char **out, size_t *n) {
     int rc = buf ? 0 : RLC_ENOMEM;
     while (!rc) {
         if (len == cap) {
-            char *nb = cap < ((size_t)1 << 40) ? realloc(buf, 2 * cap + 1) : NULL;
+            size_t ncap = cap > gz_limit / 2 ? gz_limit + 1 : 2 * cap;
+            char *nb = len > gz_limit ? NULL : realloc(buf, ncap + 1);
             if (!nb) {
-                rc = RLC_ENOMEM;
+                rc = len > gz_limit ? gz_too_big(path, 0) : RLC_ENOMEM;
                 break;
             }
-            buf = nb, cap *= 2;
+            buf = nb, cap = ncap;
         }
         int want = cap - len < (1u << 30) ? (int)(cap - len) : 1 << 30;
         int got = gzread(g, buf + len, (unsigned)want);
@@ -334,11 +356,12 @@ static ssize_t text_line(rlc_jsonl_t *r) {
 static int next_in_file(rlc_jsonl_t *r, cJSON **out);
 
 /* The next line of a gzip-compressed JSONL file (getline's contract: -1 at the end, -2 out
- * of memory, -3 damaged data). */
+ * of memory, -3 damaged data, -4 a line longer than gz_limit). */
 static ssize_t gz_line(rlc_jsonl_t *r) {
     size_t len = 0;
     for (;;) {
         if (r->cap - len < 2) {
+            if (len > gz_limit) return -4;
             size_t cap = r->cap ? 2 * r->cap : 256;
             char *nl = realloc(r->line, cap);
             if (!nl) return -2;
@@ -379,9 +402,10 @@ static int next_in_file(rlc_jsonl_t *r, cJSON **out) {
     for (;;) {
         ssize_t n = r->f ? getline(&r->line, &r->cap, r->f) : r->gz ? gz_line(r) : text_line(r);
         if (n == -2) return RLC_ENOMEM;
-        if (n == -3) { /* reported once; the file then ends */
+        if (n == -3 || n == -4) { /* reported once; the file then ends */
             gzclose(r->gz);
             r->gz = NULL;
+            if (n == -4) return gz_too_big(r->path, r->lineno + 1);
             return rlc_errc(RLC_EIO, "%s: damaged or truncated gzip data after line %ld", r->path, r->lineno);
         }
         if (n < 0) {

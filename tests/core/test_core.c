@@ -260,6 +260,38 @@ static void test_jsonl_arrays_gzip(void **s) {
     rlc_jsonl_close(&r);
     assert_true(rows > 0 && rows < 2000);
     assert_int_equal(errs, 1);
+    /* a gzip file that decompresses past the bound (a "zip bomb") is an error, not an
+     * exhausted memory: an array as a whole, JSONL line by line (its shorter lines read) */
+    size_t was = rlc_jsonl_gz_limit((size_t)1 << 20);
+    size_t bn = (size_t)3 << 20;
+    char *bomb = malloc(bn + 32);
+    assert_non_null(bomb);
+    memset(bomb, ' ', bn);
+    memcpy(bomb, "[{\"a\":1},", 9);
+    strcpy(bomb + bn, "{\"a\":2}]");
+    write_gz(g, bomb);
+    assert_int_equal(rlc_jsonl_open(&r, g), RLC_EFMT);
+    assert_non_null(strstr(rlc_errmsg(), "x.gz: its JSON array decompresses to more than 1 MiB"));
+    memcpy(bomb, "{\"a\":1}\n{\"a\":2}\n{\"a\":\"", 22);
+    write_gz(g, bomb);
+    read_rows(g, got, sizeof got, &last);
+    assert_string_equal(got, "1 2 E");
+    assert_non_null(strstr(rlc_errmsg(), "x.gz: line 3 decompresses to more than 1 MiB"));
+    memset(bomb + 22, 'x', (1 << 20) - 42); /* under the bound: read */
+    strcpy(bomb + (1 << 20) - 20, "\"}\n{\"a\":4}\n");
+    write_gz(g, bomb);
+    assert_int_equal(rlc_jsonl_open(&r, g), 0);
+    for (int i = 1; i <= 4; i++) {
+        assert_int_equal(rlc_jsonl_next(&r, &o), 1);
+        cJSON *a = cJSON_GetObjectItem(o, "a");
+        if (i == 3) assert_int_equal(strlen(cJSON_GetStringValue(a)), (1 << 20) - 42);
+        else assert_int_equal(a->valueint, i);
+        cJSON_Delete(o);
+    }
+    assert_int_equal(rlc_jsonl_next(&r, &o), 0);
+    rlc_jsonl_close(&r);
+    free(bomb);
+    rlc_jsonl_gz_limit(was);
     /* a damaged gzip file is named as one */
     assert_int_equal(fs_write_atomic(g, "\x1f\x8b\x08garbage", 10), 0);
     assert_true(rlc_jsonl_open(&r, g) < 0);
