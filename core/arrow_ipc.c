@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/half.h"
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -77,7 +78,7 @@ enum { A_NULL = 1, A_INT, A_FLOAT, A_BINARY, A_UTF8, A_BOOL, A_DECIMAL, A_DATE, 
 
 typedef struct ar_field {
     char *name;
-    int type, bits, is_signed, prec, list_size, dict;
+    int type, bits, is_signed, prec, list_size, dict, scale; /* bits: of an integer (a date or time's too) */
     int nchild;
     struct ar_field *child;
 } ar_field_t;
@@ -100,6 +101,11 @@ static void field_free(ar_field_t *a) {
     free(a->name);
 }
 
+/* Types whose values are little-endian integers of f->bits bits. */
+static int is_integral(int t) {
+    return t == A_INT || t == A_DATE || t == A_TIME || t == A_TIMESTAMP || t == A_DURATION;
+}
+
 static int read_field(fb_t *f, size_t t, ar_field_t *a, int depth) {
     memset(a, 0, sizeof *a);
     if (depth > 32) return -1;
@@ -115,7 +121,11 @@ static int read_field(fb_t *f, size_t t, ar_field_t *a, int depth) {
     if (a->type == A_FLOAT) a->prec = (int)fb_int(f, ty, 0, 2, 0);
     if (a->type == A_FIXEDLIST) a->list_size = (int)fb_int(f, ty, 0, 4, 0);
     if (a->type == A_FIXEDBIN) a->list_size = (int)fb_int(f, ty, 0, 4, 0);
-    if (a->type == A_DECIMAL) a->bits = (int)fb_int(f, ty, 2, 4, 128);
+    if (a->type == A_DECIMAL) a->bits = (int)fb_int(f, ty, 2, 4, 128), a->scale = (int)fb_int(f, ty, 1, 4, 0);
+    /* dates, times, timestamps and durations read as the integers they hold, as from parquet */
+    if (a->type == A_DATE) a->bits = fb_int(f, ty, 0, 2, 1) ? 64 : 32, a->is_signed = 1; /* unit: DAY or MILLI */
+    if (a->type == A_TIME) a->bits = (int)fb_int(f, ty, 1, 4, 32), a->is_signed = 1;
+    if (a->type == A_TIMESTAMP || a->type == A_DURATION) a->bits = 64, a->is_signed = 1;
     a->dict = fb_field(f, t, 4) != 0;
     size_t at;
     uint32_t nc = fb_vec(f, t, 5, &at);
@@ -126,7 +136,8 @@ static int read_field(fb_t *f, size_t t, ar_field_t *a, int depth) {
         a->nchild++;
         if (read_field(f, c + (uint32_t)rd(f, c, 4), &a->child[i], depth + 1)) return -1;
     }
-    if ((a->type == A_INT && a->bits != 8 && a->bits != 16 && a->bits != 32 && a->bits != 64) || a->list_size < 0 ||
+    if ((is_integral(a->type) && a->bits != 8 && a->bits != 16 && a->bits != 32 && a->bits != 64) || a->list_size < 0 ||
+        (a->type == A_DECIMAL && (a->bits < 32 || a->bits > 256 || a->bits % 32)) ||
         ((a->type == A_LIST || a->type == A_LARGELIST || a->type == A_FIXEDLIST || a->type == A_MAP) && nc != 1) ||
         (a->type == A_STRUCT && names_repeat(a->child, a->nchild)))
         return -1;
@@ -180,7 +191,8 @@ static int backed(const ar_col_t *c) {
     const ar_field_t *f = c->f;
     uint64_t len = (uint64_t)c->len, w = 0;
     if (c->skip || !len || f->type == A_NULL) return 0;
-    if (f->type == A_INT) w = (uint64_t)f->bits / 8;
+    if (is_integral(f->type) || f->type == A_DECIMAL) w = (uint64_t)f->bits / 8;
+    if (f->type == A_FIXEDBIN) w = (uint64_t)f->list_size;
     if (f->type == A_FLOAT) w = f->prec == 0 ? 2 : f->prec == 1 ? 4 : 8;
     if (w) return c->n1 / w >= len ? 0 : -1;
     if (f->type == A_BOOL) return c->n1 >= (len + 7) / 8 ? 0 : -1;
@@ -212,8 +224,8 @@ static int bind_col(ar_batch_t *b, const ar_field_t *f, ar_col_t *c) {
     int t = f->type;
     if (t != A_NULL && t != A_STRUCT && t != A_FIXEDLIST && next_buf(b, &c->b1, &c->n1)) return -1;
     if ((t == A_BINARY || t == A_UTF8 || t == A_LARGEBIN || t == A_LARGEUTF8) && next_buf(b, &c->b2, &c->n2)) return -1;
-    c->skip = t == A_DATE || t == A_TIME || t == A_TIMESTAMP || t == A_INTERVAL || t == A_DURATION || t == A_DECIMAL ||
-              t == A_FIXEDBIN || t > A_LARGELIST || (t == A_FLOAT && (f->prec < 0 || f->prec > 2));
+    c->skip = t == A_INTERVAL || t > A_LARGELIST || (t == A_FLOAT && (f->prec < 0 || f->prec > 2)) ||
+              (t == A_FIXEDBIN && !f->list_size);
     if (f->nchild && !(c->child = calloc((size_t)f->nchild, sizeof *c->child))) return -1;
     for (int i = 0; i < f->nchild && !rc; i++) rc = bind_col(b, &f->child[i], &c->child[i]);
     return rc ? rc : backed(c);
@@ -236,7 +248,14 @@ static cJSON *leaf_value(ar_batch_t *b, const ar_col_t *c, int64_t i) {
     char lit[40];
     fb_t fb = {c->b1, c->n1, 0};
     if (f->type == A_BOOL) return (uint64_t)i / 8 < c->n1 ? cJSON_CreateBool((c->b1[i / 8] >> (i % 8)) & 1) : NULL;
-    if (f->type == A_INT) {
+    if (f->type == A_DECIMAL || f->type == A_FIXEDBIN) {
+        size_t w = f->type == A_DECIMAL ? (size_t)f->bits / 8 : (size_t)f->list_size;
+        if ((uint64_t)i >= c->n1 / w) return NULL;
+        const uint8_t *p = c->b1 + (size_t)i * w;
+        if (f->type == A_DECIMAL) return rlc_json_decimal(p, w, 0, f->scale);
+        return rlc_json_bytes((const char *)p, w, &b->nontext);
+    }
+    if (is_integral(f->type)) {
         int w = f->bits / 8;
         uint64_t v = rd(&fb, (size_t)i * (size_t)w, w), sign = (uint64_t)1 << (f->bits - 1);
         if (fb.bad) return NULL;
@@ -257,10 +276,8 @@ static cJSON *leaf_value(ar_batch_t *b, const ar_col_t *c, int64_t i) {
             memcpy(&x, &v, 4);
             d = x;
             single = 1;
-        } else { /* half */
-            uint32_t h = (uint32_t)rd(&fb, (size_t)i * 2, 2), e = (h >> 10) & 31, m = h & 1023;
-            d = e == 31 ? (m ? NAN : INFINITY) : e ? ldexp(1024 + m, (int)e - 25) : ldexp(m, -24);
-            if (h >> 15) d = -d;
+        } else { /* half, exactly */
+            d = rlc_f16_to_f32((uint16_t)rd(&fb, (size_t)i * 2, 2));
         }
         return fb.bad ? NULL : rlc_json_float(d, single);
     }
@@ -346,7 +363,7 @@ static int read_batch(ar_reader_t *r, fb_t *f, size_t rb, const uint8_t *body, s
                           r->path, r->fields[k].name);
     for (int k = 0; !rc && k < r->nfields && !r->skipped_warned; k++)
         if (cols[k].skip) {
-            LOG_WARN("%s: column %s is not read (dates, times, decimals and fixed-size binaries are not)", r->path,
+            LOG_WARN("%s: column %s is not read (intervals and unknown types are not)", r->path,
                      r->fields[k].name);
             r->skipped_warned = 1;
         }

@@ -2,9 +2,9 @@
  * Hugging Face datasets' save_to_disk writes (data-00000-of-00001.arrow) and the ARROW1 file
  * format. Values as the parquet reader gives them (core/parquet.h): strings, numbers with an
  * exact literal, booleans, nulls, structs as objects, lists (and maps, as lists of their
- * entries) as arrays; byte values that are not text read as null. Dates, times, decimals
- * and fixed-size binaries are left out with a warning; unions, dictionary-encoded columns
- * and compressed batches are errors. A damaged file is an error naming it, never a crash. */
+ * entries) as arrays, decimals exact, dates and times as their integers; byte values that
+ * are not text read as null. Intervals are left out with a warning; unions,
+ * dictionary-encoded columns and compressed batches are errors. A damaged file is an error naming it, never a crash. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

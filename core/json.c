@@ -184,7 +184,7 @@ cJSON *rlc_json_float(double d, int single) {
             break;
         }
     }
-    return rlc_json_number_lit(d, lit);
+    return rlc_json_number_lit(single ? strtod(lit, NULL) : d, lit); /* a float's value is its literal's */
 }
 
 cJSON *rlc_json_bytes(const char *s, size_t n, long *nontext) {
@@ -199,6 +199,41 @@ cJSON *rlc_json_bytes(const char *s, size_t n, long *nontext) {
     cJSON *j = cJSON_CreateString(t);
     free(t);
     return j;
+}
+
+cJSON *rlc_json_decimal(const uint8_t *bytes, size_t n, int be, int scale) {
+    uint8_t mag[32]; /* big-endian magnitude */
+    if (!n || n > sizeof mag || scale < 0 || scale > 76) return cJSON_CreateNull();
+    for (size_t i = 0; i < n; i++) mag[i] = bytes[be ? i : n - 1 - i];
+    int neg = mag[0] >> 7;
+    if (neg) { /* two's complement: invert, add one */
+        unsigned carry = 1;
+        for (size_t i = n; i-- > 0;) {
+            unsigned x = (uint8_t)~mag[i] + carry;
+            mag[i] = (uint8_t)x, carry = x >> 8;
+        }
+    }
+    char dig[96]; /* decimal digits, least significant first (at most 78 for 32 bytes) */
+    int nd = 0;
+    for (int nonzero = 1; nonzero || nd <= scale;) {
+        unsigned rem = 0;
+        nonzero = 0;
+        for (size_t i = 0; i < n; i++) { /* mag /= 10 */
+            unsigned cur = rem << 8 | mag[i];
+            mag[i] = (uint8_t)(cur / 10), rem = cur % 10;
+            nonzero |= mag[i];
+        }
+        dig[nd++] = (char)('0' + rem);
+    }
+    char lit[100];
+    int k = 0;
+    if (neg) lit[k++] = '-';
+    for (int i = nd - 1; i >= 0; i--) {
+        lit[k++] = dig[i];
+        if (i == scale && scale) lit[k++] = '.';
+    }
+    lit[k] = 0;
+    return rlc_json_number_lit(strtod(lit, NULL), lit);
 }
 
 char *rlc_utf8_dup_valid(const char *s, size_t n) {

@@ -4,6 +4,7 @@
 #pragma once
 #include <cjson/cJSON.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Parse `len` bytes; on error returns NULL and sets "<what>: malformed JSON at line L col C"
@@ -31,12 +32,17 @@ int rlc_utf8_is_text(const char *s, size_t n);
 
 /* Values built from binary columns (parquet, Arrow), as the JSONL reader would give them:
  * a number carrying its literal text (valuestring; rlc_json_text and rlc_json_print use it);
- * a float with the shortest literal that reads back as d (as a float when single), null
+ * a float with the shortest literal that reads back as d (as a float when single, whose
+ * value is then the literal's, so 0.001f is 0.001 however it is read or printed), null
  * when d is not finite; a string of the n bytes at s when they are text, else null with
  * *nontext counted. NULL only when out of memory. */
 cJSON *rlc_json_number_lit(double d, const char *lit);
 cJSON *rlc_json_float(double d, int single);
 cJSON *rlc_json_bytes(const char *s, size_t n, long *nontext);
+/* A decimal: the two's-complement integer in n bytes (big-endian when be, else little-endian)
+ * divided by 10^scale, as a number with its exact literal ("-0.05"); null when n > 32 or
+ * the scale is outside 0..76. NULL only when out of memory. */
+cJSON *rlc_json_decimal(const uint8_t *bytes, size_t n, int be, int scale);
 /* cJSON_AddStringToObject with rlc_utf8_dup_valid applied first. */
 cJSON *rlc_json_add_text(cJSON *obj, const char *key, const char *s, size_t n);
 /* A value as text (malloc'd): a string as it is, a number as written in the JSONL source

@@ -10,6 +10,7 @@
 
 #include "core/err.h"
 #include "core/fs.h"
+#include "core/half.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/parquet_internal.h"
@@ -30,6 +31,7 @@ typedef struct {
 typedef struct {
     pq_step_t steps[32];
     int nsteps, max_rep, max_def, type, skip;
+    int tlen, scale, decimal, logical; /* the leaf node's: FIXED length, DECIMAL, LogicalType id */
     long nontext;    /* byte-array values that are not text (binary, or holding NUL): read as null */
     char where[256]; /* the dotted column path, for messages */
 } pq_leaf_t;
@@ -77,8 +79,9 @@ static int add_leaf(pq_plan_t *p, pq_leaf_t *cur, const pq_node_t *n) {
         if (!l) return RLC_ENOMEM;
         p->leaves = l, p->cap = cap;
     }
-    cur->type = n->type;
-    if (n->type == PQ_INT96 || n->type == PQ_FIXED || n->type > PQ_FIXED) cur->skip = 1;
+    cur->type = n->type, cur->tlen = n->type_len, cur->scale = n->scale, cur->logical = n->logical;
+    cur->decimal = n->logical == PQ_LOGICAL_DECIMAL || n->conv == PQ_CONV_DECIMAL;
+    if (n->type > PQ_FIXED || n->type < 0 || (n->type == PQ_FIXED && n->type_len <= 0)) cur->skip = 1;
     p->leaves[p->nleaves++] = *cur;
     return 0;
 }
@@ -88,9 +91,10 @@ static int plan_value(pq_plan_t *p, pq_leaf_t *cur, const pq_node_t *n, int dept
     return n->type < 0 ? plan_children(p, cur, n->nchild, depth) : add_leaf(p, cur, n);
 }
 
-/* n, the node just taken, is a LIST-annotated group whose one child (next) is repeated. */
+/* n, the node just taken, is a LIST- or MAP-annotated group whose one child (next) is
+ * repeated: a map reads as a list of its {key, value} entries, as Arrow's maps do. */
 static int is_list_group(const pq_plan_t *p, const pq_node_t *n) {
-    return n->type < 0 && is_list(n) && n->nchild == 1 && p->next < p->m->nnodes &&
+    return n->type < 0 && (is_list(n) || is_map(n)) && n->nchild == 1 && p->next < p->m->nnodes &&
            p->m->nodes[p->next].rep == PQ_REPEATED;
 }
 
@@ -108,7 +112,7 @@ static int plan_list(pq_plan_t *p, pq_leaf_t *cur, int depth) {
     if (p->next >= p->m->nnodes) return rlc_errc(RLC_EFMT, "%s: a damaged schema", p->path);
     const pq_node_t *e = &p->m->nodes[p->next++]; /* three levels: list -> element */
     if (e->rep == PQ_OPTIONAL) cur->steps[cur->nsteps - 1].elem_thr = ++cur->max_def;
-    if (e->rep == PQ_REPEATED || is_map(e)) cur->skip = 1;
+    if (e->rep == PQ_REPEATED) cur->skip = 1;
     if (is_list_group(p, e)) return plan_list(p, cur, depth + 1); /* a list of lists */
     return plan_value(p, cur, e, depth);
 }
@@ -128,7 +132,6 @@ static int plan_node(pq_plan_t *p, pq_leaf_t cur, int depth) {
         bad |= add_step(&cur, (pq_step_t){STEP_LIST, NULL, cur.max_def, cur.max_rep, 0, NULL});
     }
     if (bad) return rlc_errc(RLC_EFMT, "%s: a schema too deep", p->path);
-    if (is_map(n)) cur.skip = 1;
     if (n->rep != PQ_REPEATED && is_list_group(p, n)) return plan_list(p, &cur, depth);
     return plan_value(p, &cur, n, depth);
 }
@@ -137,13 +140,36 @@ static int plan_node(pq_plan_t *p, pq_leaf_t cur, int depth) {
  * (binary data such as images, or holding NUL, which would cut the text) become null,
  * counted in l->nontext. */
 static cJSON *json_value(pq_leaf_t *l, const pq_val_t *v) {
-    char lit[32];
+    char lit[40];
+    uint8_t be[8];
+    if (l->decimal && (l->type == PQ_INT32 || l->type == PQ_INT64)) {
+        for (int b = 0; b < 8; b++) be[b] = (uint8_t)((uint64_t)v->i >> (56 - 8 * b));
+        return rlc_json_decimal(be, 8, 1, l->scale);
+    }
+    if (l->decimal && (l->type == PQ_FIXED || l->type == PQ_BYTE_ARRAY))
+        return rlc_json_decimal(v->s, v->len, 1, l->scale);
     switch (l->type) {
     case PQ_BOOLEAN: return cJSON_CreateBool(v->i != 0);
     case PQ_INT32:
     case PQ_INT64: snprintf(lit, sizeof lit, "%lld", (long long)v->i); return rlc_json_number_lit((double)v->i, lit);
     case PQ_FLOAT:
     case PQ_DOUBLE: return rlc_json_float(v->d, l->type == PQ_FLOAT);
+    case PQ_INT96: { /* a legacy timestamp: nanoseconds of the day, then the Julian day */
+        int64_t day = (int64_t)pq_le(v->s + 8, 4) - 2440588, ns = (int64_t)pq_le(v->s, 8);
+        if (day < -106000 || day > 106000) return rlc_json_float((double)day * 864e11 + (double)ns, 0);
+        snprintf(lit, sizeof lit, "%lld", (long long)(day * 86400000000000LL + ns));
+        return rlc_json_number_lit((double)day * 864e11 + (double)ns, lit);
+    }
+    case PQ_FIXED:
+        if (l->logical == PQ_LOGICAL_FLOAT16 && v->len == 2) /* exactly, as Arrow's half floats */
+            return rlc_json_float(rlc_f16_to_f32((uint16_t)pq_le(v->s, 2)), 0);
+        if (l->logical == PQ_LOGICAL_UUID && v->len == 16) {
+            int k = 0;
+            for (int b = 0; b < 16; b++) k += snprintf(lit + k, sizeof lit - (size_t)k, "%s%02x",
+                                                       b == 4 || b == 6 || b == 8 || b == 10 ? "-" : "", v->s[b]);
+            return cJSON_CreateString(lit);
+        }
+        return rlc_json_bytes((const char *)v->s, v->len, &l->nontext);
     default: return rlc_json_bytes((const char *)v->s, v->len, &l->nontext);
     }
 }
@@ -236,7 +262,7 @@ static int read_group(const uint8_t *f, size_t fn, const pq_group_t *g, pq_plan_
             rc = rlc_errc(RLC_EFMT, "%s: column %s: its chunk's type differs from the schema's", path, l->where);
         pq_col_t c;
         memset(&c, 0, sizeof c);
-        if (!rc) rc = pq_read_chunk(f, fn, &g->cols[i], l->max_rep, l->max_def, &c, path);
+        if (!rc) rc = pq_read_chunk(f, fn, &g->cols[i], l->tlen, l->max_rep, l->max_def, &c, path);
         if (!rc) rc = assemble(l, &c, rows, g->num_rows, path);
         pq_col_free(&c);
     }
@@ -278,7 +304,7 @@ int rlc_parquet_read(const char *path, cJSON **rows) {
     if (!rc && plan.next != m.nnodes) rc = rlc_errc(RLC_EFMT, "%s: a damaged schema", path);
     for (int i = 0; !rc && i < plan.nleaves; i++)
         if (plan.leaves[i].skip)
-            LOG_WARN("%s: column %s is not read (maps, INT96 and fixed-length values are not)", path,
+            LOG_WARN("%s: column %s is not read (an unknown physical type, or a list repeated without a level)", path,
                      plan.leaves[i].where);
     cJSON *out = rc ? NULL : cJSON_CreateArray();
     if (!rc && !out) rc = RLC_ENOMEM;

@@ -1,9 +1,9 @@
 /* Parquet files read as rows of JSON objects, so a dataset in parquet (verl's format) loads
  * as its JSONL export would: strings, numbers (an exact literal kept in valuestring, as the
- * JSONL reader keeps them), booleans and nulls; structs become objects and lists arrays.
- * Columns of maps, INT96 timestamps and fixed-length binaries are left out with a warning.
- * Codecs: uncompressed, snappy, gzip, zstd; encodings: PLAIN, dictionaries, DELTA_* and
- * BYTE_STREAM_SPLIT; data pages v1 and v2. A damaged file is an error naming it, never a crash. */
+ * JSONL reader keeps them; decimals exact with their scale; INT96 timestamps as nanoseconds),
+ * booleans and nulls; structs become objects, lists arrays, maps lists of {key, value}.
+ * Codecs: all but LZO; encodings: PLAIN, dictionaries, DELTA_* and BYTE_STREAM_SPLIT; data
+ * pages v1 and v2. A damaged file is an error naming it, never a crash. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

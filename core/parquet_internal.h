@@ -27,7 +27,12 @@ typedef struct {
     int nchild;   /* children (groups) */
     int conv;     /* converted type, -1 none */
     int logical;  /* LogicalType union field id (1 STRING, 2 MAP, 3 LIST, ...), 0 none */
+    int type_len; /* FIXED_LEN_BYTE_ARRAY: the values' length in bytes */
+    int scale;    /* DECIMAL: digits after the point */
 } pq_node_t;
+
+/* LogicalType ids and converted types read for values. */
+enum { PQ_LOGICAL_DECIMAL = 5, PQ_LOGICAL_UUID = 14, PQ_LOGICAL_FLOAT16 = 15, PQ_CONV_DECIMAL = 5 };
 
 typedef struct {
     int type, codec;
@@ -72,7 +77,8 @@ void pq_meta_free(pq_meta_t *m);
 /* A page header at p (at most n bytes): *used receives its length. */
 int pq_page_parse(const uint8_t *p, size_t n, pq_page_t *h, size_t *used);
 
-/* One decoded value: BYTE_ARRAY bytes, or an integer (BOOLEAN, INT32, INT64), or a float. */
+/* One decoded value: BYTE_ARRAY, FIXED_LEN_BYTE_ARRAY or INT96 bytes, or an integer
+ * (BOOLEAN, INT32, INT64), or a float. */
 typedef struct {
     const uint8_t *s; /* BYTE_ARRAY bytes */
     uint32_t len;
@@ -90,6 +96,12 @@ typedef struct {
     int nbufs;
 } pq_col_t;
 
-int pq_read_chunk(const uint8_t *f, size_t fn, const pq_chunk_t *ch, int max_rep, int max_def, pq_col_t *c,
-                  const char *path);
+/* A page's bytes s[0..n) decompressed by `codec` (parquet's CompressionCodec: snappy, gzip,
+ * brotli, lz4 (Hadoop-framed or raw), zstd, lz4_raw) to exactly dn bytes (*out malloc'd). */
+int pq_decompress(int codec, const uint8_t *s, size_t n, size_t dn, uint8_t **out, const char *path);
+
+/* type_len: a FIXED_LEN_BYTE_ARRAY column's value length (its values then have s and len;
+ * INT96 values are their 12 bytes). */
+int pq_read_chunk(const uint8_t *f, size_t fn, const pq_chunk_t *ch, int type_len, int max_rep, int max_def,
+                  pq_col_t *c, const char *path);
 void pq_col_free(pq_col_t *c);

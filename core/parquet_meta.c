@@ -125,11 +125,20 @@ static void th_skip(pq_thrift_t *t, int type, int depth) {
 
 /* ---- SchemaElement, ColumnMetaData, RowGroup, FileMetaData */
 
-static int logical_kind(pq_thrift_t *t) { /* LogicalType is a union: the id of its one field */
+/* LogicalType is a union: the id of its one field (a DECIMAL's scale into *scale). */
+static int logical_kind(pq_thrift_t *t, int *scale) {
     int id = 0, kind = 0;
     for (int ft; !t->bad && (ft = th_field(t, &id)) != T_STOP;) {
         kind = id;
-        th_skip(t, ft, 1);
+        if (id != PQ_LOGICAL_DECIMAL || ft != T_STRUCT) {
+            th_skip(t, ft, 1);
+            continue;
+        }
+        int did = 0; /* DecimalType {1: scale, 2: precision} */
+        for (int dt; !t->bad && (dt = th_field(t, &did)) != T_STOP;) {
+            if (did == 1 && dt == T_I32) *scale = th_i32(t);
+            else th_skip(t, dt, 2);
+        }
     }
     return kind;
 }
@@ -142,7 +151,9 @@ static void read_node(pq_thrift_t *t, pq_node_t *n) {
         size_t len;
         const uint8_t *s;
         if (id == 1 && ft == T_I32) n->type = th_i32(t);
+        else if (id == 2 && ft == T_I32) n->type_len = th_i32(t);
         else if (id == 3 && ft == T_I32) n->rep = th_i32(t);
+        else if (id == 7 && ft == T_I32) n->scale = th_i32(t);
         else if (id == 4 && ft == T_BINARY && (s = th_bin(t, &len))) {
             free(n->name);
             n->name = malloc(len + 1);
@@ -150,7 +161,7 @@ static void read_node(pq_thrift_t *t, pq_node_t *n) {
             else memcpy(n->name, s, len), n->name[len] = 0;
         } else if (id == 5 && ft == T_I32) n->nchild = th_i32(t);
         else if (id == 6 && ft == T_I32) n->conv = th_i32(t);
-        else if (id == 10 && ft == T_STRUCT) n->logical = logical_kind(t);
+        else if (id == 10 && ft == T_STRUCT) n->logical = logical_kind(t, &n->scale);
         else th_skip(t, ft, 1);
     }
 }

@@ -1,9 +1,11 @@
 /* Parquet column chunks to (repetition, definition, value) triples: pages decompressed
- * (snappy, gzip, zstd), levels in the RLE / bit-packed hybrid, values PLAIN, dictionary,
+ * (snappy, gzip, zstd, lz4, brotli), levels in the RLE / bit-packed hybrid, values PLAIN, dictionary,
  * DELTA_* or BYTE_STREAM_SPLIT encoded (core/parquet_internal.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <brotli/decode.h>
+#include <lz4.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -63,17 +65,44 @@ static int ungzip(const uint8_t *s, size_t n, uint8_t *d, size_t dn) {
     return r == Z_STREAM_END && got == dn ? 0 : -1;
 }
 
-/* The page bytes s[0..n) decompressed to exactly dn bytes (*out malloc'd). */
-static int decompress(int codec, const uint8_t *s, size_t n, size_t dn, uint8_t **out, const char *path) {
+/* One raw LZ4 block of exactly dn bytes. */
+static int unlz4_raw(const uint8_t *s, size_t n, uint8_t *d, size_t dn) {
+    if (n > INT32_MAX || dn > INT32_MAX) return -1;
+    return LZ4_decompress_safe((const char *)s, (char *)d, (int)n, (int)dn) == (int)dn ? 0 : -1;
+}
+
+/* Parquet's deprecated LZ4 codec: Hadoop's framing (blocks of a big-endian decompressed and
+ * compressed length, then the raw block), or, as some older writers did, one raw block. */
+static int unlz4_hadoop(const uint8_t *s, size_t n, uint8_t *d, size_t dn) {
+    size_t i = 0, o = 0;
+    while (n - i >= 8) {
+        uint64_t dl = 0, cl = 0;
+        for (int b = 0; b < 4; b++) dl = dl << 8 | s[i + b], cl = cl << 8 | s[i + 4 + b];
+        if (cl > n - i - 8 || dl > dn - o || unlz4_raw(s + i + 8, (size_t)cl, d + o, (size_t)dl)) break;
+        i += 8 + (size_t)cl, o += (size_t)dl;
+    }
+    if (i == n && o == dn) return 0;
+    return unlz4_raw(s, n, d, dn);
+}
+
+static int unbrotli(const uint8_t *s, size_t n, uint8_t *d, size_t dn) {
+    size_t got = dn;
+    return BrotliDecoderDecompress(n, s, &got, d) == BROTLI_DECODER_RESULT_SUCCESS && got == dn ? 0 : -1;
+}
+
+int pq_decompress(int codec, const uint8_t *s, size_t n, size_t dn, uint8_t **out, const char *path) {
     static const char *const names[] = {"none", "snappy", "gzip", "lzo", "brotli", "lz4", "zstd", "lz4_raw"};
     *out = NULL;
-    if (codec != 1 && codec != 2 && codec != 6)
-        return rlc_errc(RLC_EUNSUP, "%s: compression %s is not read (uncompressed, snappy, gzip and zstd are)", path,
-                        codec >= 0 && codec < 8 ? names[codec] : "unknown");
+    if (codec < 1 || codec > 7 || codec == 3)
+        return rlc_errc(RLC_EUNSUP, "%s: compression %s is not read (all but LZO are)", path,
+                        codec == 3 ? names[codec] : "unknown");
     uint8_t *d = malloc(dn ? dn : 1);
     if (!d) return RLC_ENOMEM;
     int bad = codec == 1   ? unsnappy(s, n, d, dn)
               : codec == 2 ? ungzip(s, n, d, dn)
+              : codec == 4 ? unbrotli(s, n, d, dn)
+              : codec == 5 ? unlz4_hadoop(s, n, d, dn)
+              : codec == 7 ? unlz4_raw(s, n, d, dn)
                            : (ZSTD_decompress(d, dn, s, n) != dn);
     if (bad) {
         free(d);
@@ -123,8 +152,18 @@ static int bit_width(int v) {
     return b;
 }
 
-/* count PLAIN values of `type` from p[0..n); *used receives the bytes read. */
-static int plain(int type, const uint8_t *p, size_t n, int64_t count, pq_val_t *v, size_t *used) {
+/* The byte width of a fixed-width type's values (tlen: FIXED_LEN_BYTE_ARRAY's), 0 for the others. */
+static size_t fixed_width(int type, int tlen) {
+    return type == PQ_INT32 || type == PQ_FLOAT ? 4
+           : type == PQ_INT64 || type == PQ_DOUBLE ? 8
+           : type == PQ_INT96                      ? 12
+           : type == PQ_FIXED && tlen > 0          ? (size_t)tlen
+                                                   : 0;
+}
+
+/* count PLAIN values of `type` (tlen: FIXED_LEN_BYTE_ARRAY's length) from p[0..n); *used
+ * receives the bytes read. */
+static int plain(int type, int tlen, const uint8_t *p, size_t n, int64_t count, pq_val_t *v, size_t *used) {
     size_t i = 0;
     for (int64_t k = 0; k < count; k++) {
         memset(&v[k], 0, sizeof v[k]);
@@ -145,6 +184,11 @@ static int plain(int type, const uint8_t *p, size_t n, int64_t count, pq_val_t *
             memcpy(&v[k].d, &x, 8);
             v[k].i = (int64_t)x;
             i += 8;
+        } else if (type == PQ_INT96 || type == PQ_FIXED) { /* the bytes as they are */
+            size_t w = fixed_width(type, tlen);
+            if (!w || n - i < w) return -1;
+            v[k].s = p + i, v[k].len = (uint32_t)w;
+            i += w;
         } else { /* BYTE_ARRAY */
             if (n - i < 4) return -1;
             uint32_t l = (uint32_t)pq_le(p + i, 4);
@@ -236,22 +280,28 @@ static int delta_strings(pq_col_t *c, int prefixed, const uint8_t *p, size_t n, 
     return bad ? -1 : 0;
 }
 
-/* BYTE_STREAM_SPLIT: byte b of value k at p[b * cnt + k]; then read as PLAIN. */
-static int stream_split(int type, const uint8_t *p, size_t n, int64_t cnt, pq_val_t *v) {
-    size_t w = type == PQ_INT32 || type == PQ_FLOAT ? 4 : type == PQ_INT64 || type == PQ_DOUBLE ? 8 : 0;
+/* BYTE_STREAM_SPLIT: byte b of value k at p[b * cnt + k]; gathered in a buffer c keeps, then
+ * read as PLAIN. */
+static int stream_split(pq_col_t *c, int type, int tlen, const uint8_t *p, size_t n, int64_t cnt, pq_val_t *v) {
+    size_t w = type == PQ_INT96 ? 0 : fixed_width(type, tlen);
     if (!w || (uint64_t)cnt > n / w) return -1;
-    uint8_t one[8];
-    for (int64_t k = 0; k < cnt; k++) {
-        for (size_t b = 0; b < w; b++) one[b] = p[b * (size_t)cnt + (size_t)k];
-        if (plain(type, one, w, 1, &v[k], NULL)) return -1;
+    size_t bytes = (size_t)cnt * w;
+    uint8_t *buf = malloc(bytes ? bytes : 1), **nbufs = buf ? realloc(c->bufs, sizeof *nbufs * (size_t)(c->nbufs + 2))
+                                                             : NULL;
+    if (!nbufs) {
+        free(buf);
+        return -1;
     }
-    return 0;
+    c->bufs = nbufs, c->bufs[c->nbufs++] = buf;
+    for (int64_t k = 0; k < cnt; k++)
+        for (size_t b = 0; b < w; b++) buf[(size_t)k * w + b] = p[b * (size_t)cnt + (size_t)k];
+    return plain(type, tlen, buf, bytes, cnt, v, NULL);
 }
 
 /* The values section of a data page: cnt values in encoding enc (-2: an encoding not read). */
-static int page_values(pq_col_t *c, int type, int enc, const uint8_t *p, size_t n, int64_t cnt) {
+static int page_values(pq_col_t *c, int type, int tlen, int enc, const uint8_t *p, size_t n, int64_t cnt) {
     pq_val_t *v = c->vals + c->nvals;
-    if (enc == 0) return plain(type, p, n, cnt, v, NULL);
+    if (enc == 0) return plain(type, tlen, p, n, cnt, v, NULL);
     if (enc == 3 && type == PQ_BOOLEAN) { /* RLE booleans: a 4-byte length, then the hybrid */
         int32_t *b = malloc(sizeof *b * (size_t)(cnt ? cnt : 1));
         int bad = !b || n < 4 || hybrid(p + 4, n - 4, 1, cnt, b);
@@ -269,7 +319,12 @@ static int page_values(pq_col_t *c, int type, int enc, const uint8_t *p, size_t 
         return bad ? -1 : 0;
     }
     if ((enc == 6 || enc == 7) && type == PQ_BYTE_ARRAY) return delta_strings(c, enc == 7, p, n, cnt, v);
-    if (enc == 9) return stream_split(type, p, n, cnt, v);
+    if (enc == 7 && type == PQ_FIXED) { /* DELTA_BYTE_ARRAY of fixed-length values */
+        int bad = delta_strings(c, 1, p, n, cnt, v);
+        for (int64_t k = 0; !bad && k < cnt; k++) bad = v[k].len != (uint32_t)tlen;
+        return bad ? -1 : 0;
+    }
+    if (enc == 9) return stream_split(c, type, tlen, p, n, cnt, v);
     if (enc != 2 && enc != 8) return -2;
     if (!c->dict || n < 1 || p[0] > 32) return -1;
     int32_t *idx = malloc(sizeof *idx * (size_t)(cnt ? cnt : 1));
@@ -283,8 +338,9 @@ static int page_values(pq_col_t *c, int type, int enc, const uint8_t *p, size_t 
 }
 
 /* One data page (v1 or v2) of a column with the given maximum levels. */
-static int data_page(pq_col_t *c, const pq_page_t *h, int type, int codec, const uint8_t *p, size_t n, int max_rep,
-                     int max_def, const char *path) {
+static int data_page(pq_col_t *c, const pq_page_t *h, const pq_chunk_t *ch, int tlen, const uint8_t *p, size_t n,
+                     int max_rep, int max_def, const char *path) {
+    int type = ch->type, codec = ch->codec;
     int64_t cnt = h->num_values;
     if (c->n + cnt > c->cap) return rlc_errc(RLC_EFMT, "%s: a column holds more values than its metadata says", path);
     int32_t *rep = c->rep + c->n, *def = c->def + c->n;
@@ -323,12 +379,12 @@ static int data_page(pq_col_t *c, const pq_page_t *h, int type, int codec, const
     if (h->type == PQ_PAGE_DATA_V2 && codec && h->v2_compressed) {
         size_t dn = (size_t)h->uncompressed - lv[0] - lv[1];
         if ((size_t)h->uncompressed < lv[0] + lv[1]) return rlc_errc(RLC_EFMT, "%s: bad page sizes", path);
-        int rc = decompress(codec, q, m, dn, &buf, path);
+        int rc = pq_decompress(codec, q, m, dn, &buf, path);
         if (rc) return rc;
         q = buf, m = dn;
         c->bufs[c->nbufs++] = buf; /* room reserved by the caller */
     }
-    int r = page_values(c, type, h->encoding, q, m, nv);
+    int r = page_values(c, type, tlen, h->encoding, q, m, nv);
     static const char *const enc[] = {"PLAIN", "GROUP_VAR_INT", "PLAIN_DICTIONARY", "RLE", "BIT_PACKED",
                                       "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY",
                                       "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"};
@@ -341,8 +397,8 @@ static int data_page(pq_col_t *c, const pq_page_t *h, int type, int codec, const
 }
 
 /* A column chunk's pages, from the whole file f[0..fn). */
-int pq_read_chunk(const uint8_t *f, size_t fn, const pq_chunk_t *ch, int max_rep, int max_def, pq_col_t *c,
-                  const char *path) {
+int pq_read_chunk(const uint8_t *f, size_t fn, const pq_chunk_t *ch, int tlen, int max_rep, int max_def,
+                  pq_col_t *c, const char *path) {
     memset(c, 0, sizeof *c);
     int64_t start = ch->dict_off > 0 && ch->dict_off < ch->data_off ? ch->dict_off : ch->data_off;
     if (start < 4 || ch->size < 0 || ch->num_values < 0 || (uint64_t)start > fn || (uint64_t)ch->size > fn - start)
@@ -371,7 +427,7 @@ int pq_read_chunk(const uint8_t *f, size_t fn, const pq_chunk_t *ch, int max_rep
         size_t n = (size_t)h.compressed;
         if (ch->codec && h.type != PQ_PAGE_DATA_V2) { /* v2 pages keep their levels uncompressed */
             uint8_t *buf;
-            if ((rc = decompress(ch->codec, p, n, (size_t)h.uncompressed, &buf, path))) return rc;
+            if ((rc = pq_decompress(ch->codec, p, n, (size_t)h.uncompressed, &buf, path))) return rc;
             c->bufs[c->nbufs++] = buf;
             p = buf, n = (size_t)h.uncompressed;
             nbufs = realloc(c->bufs, sizeof *nbufs * (size_t)(c->nbufs + 1));
@@ -383,10 +439,10 @@ int pq_read_chunk(const uint8_t *f, size_t fn, const pq_chunk_t *ch, int max_rep
             c->ndict = h.num_values;
             c->dict = malloc(sizeof *c->dict * (size_t)(c->ndict ? c->ndict : 1));
             if (!c->dict) return RLC_ENOMEM;
-            if ((uint64_t)c->ndict > n * 8 + 8 || plain(ch->type, p, n, c->ndict, c->dict, NULL))
+            if ((uint64_t)c->ndict > n * 8 + 8 || plain(ch->type, tlen, p, n, c->ndict, c->dict, NULL))
                 return rlc_errc(RLC_EFMT, "%s: a damaged dictionary page", path);
         } else {
-            rc = data_page(c, &h, ch->type, ch->codec, p, n, max_rep, max_def, path);
+            rc = data_page(c, &h, ch, tlen, p, n, max_rep, max_def, path);
         }
     }
     if (!rc && c->n != c->cap) rc = rlc_errc(RLC_EFMT, "%s: a column chunk ends before its values", path);

@@ -2,7 +2,8 @@
 # Install rlc's build and test dependencies from apt, only what is missing (idempotent).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcmocka-dev libcjson-dev libopenblas-openmp-dev
-      libpcre2-dev libutf8proc-dev zlib1g-dev libzstd-dev libsentencepiece-dev libyaml-dev libgmp-dev libcurl4-openssl-dev
+      libpcre2-dev libutf8proc-dev zlib1g-dev libzstd-dev liblz4-dev libbrotli-dev
+      libsentencepiece-dev libyaml-dev libgmp-dev libcurl4-openssl-dev
       libopenmpi-dev openmpi-bin  # MPI: data-parallel training and its mpi tests
       librsvg2-bin)  # rsvg-convert: test_cli_report renders the report's SVGs
 missing=()

@@ -11,6 +11,9 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/parquet_internal.h"
+
+#include <lz4.h>
 
 /* Every row of a file, as one array. */
 static int read_all(const char *path, cJSON **rows) {
@@ -33,8 +36,9 @@ static void test_fixtures(void **s) {
     assert_int_equal(cJSON_GetArraySize(want), 11);
     const char *files[] = {"parquet/rows_snappy_v1.parquet", "parquet/rows_gzip_v2.parquet",
                            "parquet/rows_zstd_v2_dict.parquet", "parquet/rows_none_v1.parquet",
-                           "parquet/rows_delta_v2.parquet", "arrow/hf_saved", "arrow/rows_file.arrow"};
-    for (int i = 0; i < 7; i++) {
+                           "parquet/rows_delta_v2.parquet", "parquet/rows_brotli_v1.parquet",
+                           "parquet/rows_lz4_v2.parquet", "arrow/hf_saved", "arrow/rows_file.arrow"};
+    for (int i = 0; i < 9; i++) {
         assert_int_equal(read_all(fixture(files[i]), &got), 0);
         for (int k = 0; k < cJSON_GetArraySize(want); k++) {
             cJSON *a = cJSON_GetArrayItem(want, k), *b = cJSON_GetArrayItem(got, k);
@@ -68,6 +72,62 @@ static void test_fixtures(void **s) {
                              "{\"problem\":\"Plain.\",\"image\":{\"bytes\":\"text\",\"path\":null},\"nul\":\"ok\"}]");
     free(txt);
     cJSON_Delete(got);
+}
+
+/* The other value types, from types.parquet (decimals as fixed-length bytes, dictionaries)
+ * and types_int.parquet (decimals as INT32/INT64, BYTE_STREAM_SPLIT and DELTA_BYTE_ARRAY over
+ * fixed-length values, v2 pages): each reads as types.jsonl's rows, decimals exactly. */
+static void test_value_types(void **s) {
+    (void)s;
+    cJSON *want = NULL, *got = NULL;
+    assert_int_equal(read_all(fixture("parquet/types.jsonl"), &want), 0);
+    assert_int_equal(cJSON_GetArraySize(want), 3);
+    const char *files[] = {"parquet/types.parquet", "parquet/types_int.parquet"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(read_all(fixture(files[i]), &got), 0);
+        assert_int_equal(cJSON_GetArraySize(got), 3);
+        for (int k = 0; k < 3; k++) {
+            char *ta = rlc_json_print(cJSON_GetArrayItem(want, k), 0);
+            char *tb = rlc_json_print(cJSON_GetArrayItem(got, k), 0);
+            if (strcmp(ta, tb)) fail_msg("%s row %d:\n want %s\n got  %s", files[i], k + 1, ta, tb);
+            free(ta), free(tb);
+        }
+        cJSON_Delete(got);
+    }
+    cJSON_Delete(want);
+}
+
+/* Parquet's deprecated LZ4 codec (5) as writers framed it: Hadoop's blocks (big-endian lengths,
+ * then a raw block, as parquet-mr wrote it), several of them, or one raw block (older
+ * parquet-cpp); a damaged one is an error, and LZO is refused by name. */
+static void test_lz4_framings(void **s) {
+    (void)s;
+    char text[3000];
+    for (size_t i = 0; i < sizeof text; i++) text[i] = (char)('a' + (i * i / 7) % 26);
+    char z[4096], framed[8200];
+    size_t fn = 0;
+    for (size_t at = 0; at < sizeof text; at += 1000) { /* three Hadoop blocks of 1000 bytes */
+        int zn = LZ4_compress_default(text + at, z, 1000, (int)sizeof z);
+        assert_true(zn > 0);
+        uint32_t lens[2] = {1000, (uint32_t)zn};
+        for (int k = 0; k < 2; k++)
+            for (int b = 0; b < 4; b++) framed[fn++] = (char)(lens[k] >> (24 - 8 * b));
+        memcpy(framed + fn, z, (size_t)zn), fn += (size_t)zn;
+    }
+    uint8_t *out;
+    assert_int_equal(pq_decompress(5, (uint8_t *)framed, fn, sizeof text, &out, "x"), 0);
+    assert_memory_equal(out, text, sizeof text);
+    free(out);
+    int zn = LZ4_compress_default(text, z, (int)sizeof text, (int)sizeof z); /* one raw block */
+    assert_int_equal(pq_decompress(5, (uint8_t *)z, (size_t)zn, sizeof text, &out, "x"), 0);
+    assert_memory_equal(out, text, sizeof text);
+    free(out);
+    assert_int_equal(pq_decompress(7, (uint8_t *)z, (size_t)zn, sizeof text, &out, "x"), 0);
+    free(out);
+    assert_int_equal(pq_decompress(5, (uint8_t *)framed, fn - 1, sizeof text, &out, "x"), RLC_EFMT);
+    assert_non_null(strstr(rlc_errmsg(), "x: a lz4 page does not decompress"));
+    assert_int_equal(pq_decompress(3, (uint8_t *)z, (size_t)zn, sizeof text, &out, "x"), RLC_EUNSUP);
+    assert_non_null(strstr(rlc_errmsg(), "compression lzo is not read"));
 }
 
 /* A damaged file (found by fuzzing) whose columns disagree: extra_info is null by one column
@@ -106,20 +166,30 @@ static void test_arrow_types(void **s) {
     (void)s;
     cJSON *got = NULL;
     assert_int_equal(read_all(fixture("arrow/types_stream.arrow"), &got), 0);
-    char *txt = cJSON_PrintUnformatted(got);
-    assert_string_equal(txt, "[{\"text\":\"large ünï\",\"ll\":[1,2],\"fixed\":[1.5,2],\"u64\":1.8446744073709552e+19,"
-                             "\"i8\":-128,\"half\":1.5,\"m\":[{\"key\":\"a\",\"value\":1}],\"nothing\":null},"
-                             "{\"text\":null,\"ll\":[],\"fixed\":[null,-3.25],\"u64\":0,\"i8\":127,\"half\":-0.25,"
-                             "\"m\":[],\"nothing\":null},"
-                             "{\"text\":\"\",\"ll\":null,\"fixed\":[0,0.0010000000474974513],\"u64\":7,\"i8\":null,"
-                             "\"half\":null,\"m\":null,\"nothing\":null}]");
-    free(txt);
-    char *t = rlc_json_text(cJSON_GetObjectItem(cJSON_GetArrayItem(got, 0), "u64"));
-    assert_string_equal(t, "18446744073709551615");
-    free(t);
-    t = rlc_json_text(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(got, 2), "fixed"), 1));
-    assert_string_equal(t, "0.001");
-    free(t);
+    /* as printed (numbers by their literals): unsigned 64-bit exact, a float32 by its shortest
+     * literal, decimals exact with their scale, a fixed-size binary as text or null, dates,
+     * times, timestamps and durations as the integers they hold in their units */
+    const char *want[] = {
+        "{\"text\":\"large ünï\",\"ll\":[1,2],\"fixed\":[1.5,2],\"u64\":18446744073709551615,\"i8\":-128,"
+        "\"half\":1.5,\"m\":[{\"key\":\"a\",\"value\":1}],\"day\":19930,\"dec\":123.45,"
+        "\"dec256\":-1234567890123456789012345678901234.56789,\"fbin\":\"abc\",\"ts\":1704164645006,"
+        "\"t64\":3723000004000,\"dur\":-5,\"d64\":86400000,\"nothing\":null}",
+        "{\"text\":null,\"ll\":[],\"fixed\":[null,-3.25],\"u64\":0,\"i8\":127,\"half\":-0.25,\"m\":[],"
+        "\"day\":19930,\"dec\":-0.05,\"dec256\":0.00000,\"fbin\":null,\"ts\":null,\"t64\":null,\"dur\":null,"
+        "\"d64\":null,\"nothing\":null}",
+        "{\"text\":\"\",\"ll\":null,\"fixed\":[0,0.001],\"u64\":7,\"i8\":null,\"half\":null,\"m\":null,"
+        "\"day\":19930,\"dec\":null,\"dec256\":1.00000,\"fbin\":null,\"ts\":-86400000,\"t64\":0,"
+        "\"dur\":86400,\"d64\":-86400000,\"nothing\":null}"};
+    assert_int_equal(cJSON_GetArraySize(got), 3);
+    for (int k = 0; k < 3; k++) {
+        char *txt = rlc_json_print(cJSON_GetArrayItem(got, k), 0);
+        if (strcmp(txt, want[k])) fail_msg("row %d:\n want %s\n got  %s", k + 1, want[k], txt);
+        free(txt);
+    }
+    /* the values behind the literals */
+    cJSON *r0 = cJSON_GetArrayItem(got, 0);
+    assert_true(cJSON_GetObjectItem(r0, "dec")->valuedouble == 123.45);
+    assert_true(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(got, 2), "fixed"), 1)->valuedouble == 0.001);
     cJSON_Delete(got);
 }
 
@@ -155,9 +225,10 @@ static void test_damaged(void **s) {
     const char *files[] = {"parquet/rows_snappy_v1.parquet", "parquet/rows_zstd_v2_dict.parquet",
                            "parquet/rows_gzip_v2.parquet", "parquet/rows_delta_v2.parquet",
                            "arrow/hf_saved/data-00000-of-00001.arrow", "arrow/rows_file.arrow",
-                           "arrow/types_stream.arrow"};
+                           "arrow/types_stream.arrow", "parquet/types.parquet", "parquet/types_int.parquet",
+                           "parquet/rows_brotli_v1.parquet", "parquet/rows_lz4_v2.parquet"};
     char *dir = test_tmpdir(), *path = fs_join(dir, "d.parquet");
-    for (int fi = 0; fi < 7; fi++) {
+    for (int fi = 0; fi < (int)(sizeof files / sizeof *files); fi++) {
         char *buf;
         size_t n;
         assert_int_equal(fs_read_all(fixture(files[fi]), &buf, &n), 0);
@@ -195,7 +266,8 @@ static void test_damaged(void **s) {
 
 int main(void) {
     rlc_log_set_level(RLC_LOG_ERROR);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_fixtures), cmocka_unit_test(test_arrow_types),
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_fixtures), cmocka_unit_test(test_value_types),
+                                       cmocka_unit_test(test_lz4_framings), cmocka_unit_test(test_arrow_types),
                                        cmocka_unit_test(test_columns_disagree),
                                        cmocka_unit_test(test_delta_encodings),
                                        cmocka_unit_test(test_damaged)};

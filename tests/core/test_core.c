@@ -260,8 +260,22 @@ static void test_jsonl_arrays_gzip(void **s) {
     rlc_jsonl_close(&r);
     assert_true(rows > 0 && rows < 2000);
     assert_int_equal(errs, 1);
-    /* a gzip file that decompresses past the bound (a "zip bomb") is an error, not an
-     * exhausted memory: an array as a whole, JSONL line by line (its shorter lines read) */
+    /* a damaged gzip file is named as one */
+    assert_int_equal(fs_write_atomic(g, "\x1f\x8b\x08garbage", 10), 0);
+    assert_true(rlc_jsonl_open(&r, g) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "x.gz: not a readable gzip file (zlib: "));
+    fs_rm_rf(d);
+    free(f), free(g), free(d);
+}
+
+/* A gzip file that decompresses past the bound (a "zip bomb") is an error, not an exhausted
+ * memory: an array as a whole, JSONL line by line (its shorter lines read). */
+static void test_jsonl_gzip_bound(void **s) {
+    (void)s;
+    char *d = test_tmpdir(), *g = fs_join(d, "x.gz"), got[256];
+    long last = 0;
+    rlc_jsonl_t r;
+    cJSON *o;
     size_t was = rlc_jsonl_gz_limit((size_t)1 << 20);
     size_t bn = (size_t)3 << 20;
     char *bomb = malloc(bn + 32);
@@ -292,12 +306,8 @@ static void test_jsonl_arrays_gzip(void **s) {
     rlc_jsonl_close(&r);
     free(bomb);
     rlc_jsonl_gz_limit(was);
-    /* a damaged gzip file is named as one */
-    assert_int_equal(fs_write_atomic(g, "\x1f\x8b\x08garbage", 10), 0);
-    assert_true(rlc_jsonl_open(&r, g) < 0);
-    assert_non_null(strstr(rlc_errmsg(), "x.gz: not a readable gzip file (zlib: "));
     fs_rm_rf(d);
-    free(f), free(g), free(d);
+    free(g), free(d);
 }
 
 /* Numbers print as the literal they were read as (9007199254740993 and 0.10 stay exact
@@ -471,6 +481,7 @@ int main(void) {
         cmocka_unit_test(test_err_context), cmocka_unit_test(test_fs_atomic),  cmocka_unit_test(test_json_errors),
         cmocka_unit_test(test_flatten_content),
         cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_jsonl_arrays_gzip),
+        cmocka_unit_test(test_jsonl_gzip_bound),
         cmocka_unit_test(test_jsonl_directory), cmocka_unit_test(test_print_literals),
         cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_half),
         cmocka_unit_test(test_layout), cmocka_unit_test(test_utf8_valid), cmocka_unit_test(test_parse_day),
