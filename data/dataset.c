@@ -237,6 +237,19 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
 
 enum { SHOWN = 5 }; /* malformed lines whose reasons are shown; the rest are counted */
 
+/* A row's top-level field names, comma-separated, within cap (cut with "..."). */
+static void field_names(const cJSON *obj, char *buf, size_t cap) {
+    size_t n = 0;
+    for (const cJSON *e = obj->child; e && e->string; e = e->next) {
+        size_t l = strlen(e->string);
+        if (n + l + 6 >= cap) {
+            snprintf(buf + n, cap - n, "%s...", n ? ", " : "");
+            return;
+        }
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", e->string);
+    }
+}
+
 int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *out, long *n_skipped) {
     data_load_opts_t def = {0};
     const data_load_opts_t *o = opts ? opts : &def;
@@ -252,6 +265,7 @@ int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *
     int rc = rlc_jsonl_open(&r, path);
     if (rc) return rc;
     long skipped = 0;
+    char fields[160] = ""; /* the first skipped row's fields, to name when no row is usable */
     for (;;) {
         if (o->limit > 0 && out->n >= o->limit) break;
         cJSON *obj = NULL;
@@ -264,6 +278,7 @@ int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *
         }
         const char *base = strrchr(r.path, '/'); /* the current file (a directory's shard) */
         rc = row_from_json(obj, pf, o, r.path, base ? base + 1 : r.path, r.lineno, out);
+        if (rc == 1 && !fields[0] && cJSON_IsObject(obj)) field_names(obj, fields, sizeof fields);
         cJSON_Delete(obj);
         if (rc < 0) goto fail;
         if (rc == 1) {
@@ -281,6 +296,10 @@ int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *
                  skipped > SHOWN ? " (the first shown)" : "", out->n);
     if (out->n == 0) {
         data_set_free(out);
+        if (fields[0])
+            return rlc_errc(RLC_EFMT, "%s: no usable rows (profile %s); its rows have the fields %s: name the "
+                                      "problem and answer with --profile custom --prompt-key K --answer-key K",
+                            path, pname, fields);
         return rlc_errc(RLC_EFMT, "%s: no usable rows (profile %s)", path, pname);
     }
     return 0;
