@@ -158,6 +158,40 @@ static int check_rope_outputs(const rlc_model_config_t *c, const char *what) {
     return 0;
 }
 
+/* Whether any layer slides, as transformers decides it: transformers 5 lists layer_types;
+ * before it, Mistral slides when sliding_window is a number, and Qwen2/Qwen3 with
+ * use_sliding_window in the layers from max_window_layers (28 when absent) on. Sets
+ * sliding_window and max_context. */
+static int parse_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
+    int sliding = 0, use = 0, from = 28, rc;
+    const cJSON *lt = cJSON_GetObjectItemCaseSensitive(j, "layer_types");
+    if (lt && !cJSON_IsNull(lt)) {
+        if (!cJSON_IsArray(lt) || cJSON_GetArraySize(lt) != c->num_layers)
+            return rlc_errc(RLC_EINVAL, "%s: layer_types must list one type per layer (%d)", what, c->num_layers);
+        for (const cJSON *e = lt->child; e; e = e->next) {
+            int full = cJSON_IsString(e) && !strcmp(e->valuestring, "full_attention");
+            if (!full && !(cJSON_IsString(e) && !strcmp(e->valuestring, "sliding_attention")))
+                return rlc_errc(RLC_EUNSUP, "%s: layer type '%s' is not supported (full_attention, sliding_attention)",
+                                what, cJSON_IsString(e) ? e->valuestring : "?");
+            sliding |= !full;
+        }
+    } else if (!strcmp(mt, "mistral")) {
+        const cJSON *sw = cJSON_GetObjectItemCaseSensitive(j, "sliding_window");
+        sliding = sw && !cJSON_IsNull(sw);
+    } else {
+        if ((rc = get_bool(j, "use_sliding_window", &use, 0, what)) ||
+            (rc = get_int(j, "max_window_layers", &from, 0, from, what)))
+            return rc;
+        sliding = use && from < c->num_layers;
+    }
+    c->max_context = c->max_position_embeddings;
+    if (!sliding) return 0;
+    if ((rc = get_int(j, "sliding_window", &c->sliding_window, 1, 0, what))) return rc;
+    if (c->sliding_window <= 0) return rlc_errc(RLC_EINVAL, "%s: sliding_window must be a positive number", what);
+    if (c->sliding_window < c->max_context) c->max_context = c->sliding_window;
+    return 0;
+}
+
 int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     memset(c, 0, sizeof *c);
     c->json = j;
@@ -221,17 +255,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         rc = rlc_errc(RLC_EUNSUP, "%s: hidden_act '%s' is not supported (silu)", what, act);
         goto fail;
     }
-    int sliding = 0;
-    if ((rc = get_bool(j, "use_sliding_window", &sliding, 0, what))) goto fail;
-    const cJSON *sw = cJSON_GetObjectItemCaseSensitive(j, "sliding_window");
-    if (!strcmp(mt, "mistral") && cJSON_IsNumber(sw)) sliding = 1;
-    const cJSON *lt = cJSON_GetObjectItemCaseSensitive(j, "layer_types"); /* transformers 5: per layer */
-    for (const cJSON *e = cJSON_IsArray(lt) ? lt->child : NULL; e && !sliding; e = e->next)
-        if (!cJSON_IsString(e) || strcmp(e->valuestring, "full_attention")) sliding = 1;
-    if (sliding) {
-        rc = rlc_errc(RLC_EUNSUP, "%s: sliding-window attention is not supported", what);
-        goto fail;
-    }
+    if ((rc = parse_sliding(c, j, mt, what))) goto fail;
     if ((rc = get_bool(j, "tie_word_embeddings", &c->tie_word_embeddings, 0, what))) goto fail;
     int attention_bias = 0;
     if ((rc = get_bool(j, "attention_bias", &attention_bias, 0, what)) ||

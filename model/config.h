@@ -16,6 +16,12 @@ typedef struct {
     int vocab_size, hidden_size, intermediate_size, num_layers;
     int num_heads, num_kv_heads, head_dim;
     int max_position_embeddings;
+    /* Sliding-window attention (Mistral v0.1, Qwen2 with use_sliding_window, transformers-5
+     * layer_types): a query sees the last sliding_window keys (0: no layer slides). rlc
+     * attends over whole sequences, which is the same only while a sequence has at most that
+     * many tokens, so max_context, the longest sequence rlc runs, is then the smaller of the
+     * two; a longer one is an error (rlc_batch_check), generation stops there ("length"). */
+    int sliding_window, max_context;
     float rms_norm_eps;
     double rope_theta;
     rlc_rope_type_t rope_type;

@@ -234,9 +234,15 @@ int rlc_batch_check(const rlc_model_t *m, const rlc_batch_t *b) {
     if (!b->ids || !b->cu_seqlens) return rlc_errc(RLC_EINVAL, "batch lacks ids or cu_seqlens");
     if (b->cu_seqlens[0] != 0 || b->cu_seqlens[b->nseq] != b->n_tokens)
         return rlc_errc(RLC_EINVAL, "cu_seqlens must start at 0 and end at n_tokens");
-    for (int s = 0; s < b->nseq; s++)
-        if (b->cu_seqlens[s + 1] <= b->cu_seqlens[s])
-            return rlc_errc(RLC_EINVAL, "sequence %d is empty or cu_seqlens is not increasing", s);
+    for (int s = 0; s < b->nseq; s++) {
+        int len = b->cu_seqlens[s + 1] - b->cu_seqlens[s];
+        if (len <= 0) return rlc_errc(RLC_EINVAL, "sequence %d is empty or cu_seqlens is not increasing", s);
+        if (m->cfg.sliding_window && len > m->cfg.sliding_window)
+            return rlc_errc(RLC_EUNSUP,
+                            "a sequence of %d tokens is longer than the model's sliding window (%d): rlc attends "
+                            "over whole sequences, which equals sliding-window attention only up to %d tokens",
+                            len, m->cfg.sliding_window, m->cfg.sliding_window);
+    }
     int V = m->cfg.vocab_size;
     for (int i = 0; i < b->n_tokens; i++) {
         if (b->ids[i] < 0 || b->ids[i] >= V)

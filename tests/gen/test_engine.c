@@ -474,6 +474,20 @@ static void test_bad_input(void **s) {
     /* a budget below two pages is refused */
     gen_engine_cfg_t tiny = {.page_size = 4, .num_pages = 1};
     assert_true(gen_engine_create(&e, m, NULL, &tiny) < 0);
+    /* a sliding-window model's context is its window (model/config.h): a sequence stops there
+     * ("length"), and a prompt beyond it is refused */
+    m->cfg.sliding_window = m->cfg.max_context = 10;
+    gen_engine_cfg_t c2 = {.page_size = 4};
+    assert_int_equal(gen_engine_create(&e, m, NULL, &c2), 0);
+    make_prompt(x, 7, 2);
+    int r = gen_submit(e, x, 7, &p, NULL);
+    assert_true(r >= 0);
+    assert_true(gen_submit(e, x, 11, &p, NULL) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "does not fit the model's context (10)"));
+    assert_int_equal(gen_run(e, NULL), 0);
+    assert_int_equal(gen_output(e, r, 0)->n_tokens, 3);
+    assert_int_equal(gen_output(e, r, 0)->finish, GEN_FINISH_LENGTH);
+    gen_engine_free(e);
     rlc_model_free(m);
 }
 

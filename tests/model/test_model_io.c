@@ -200,6 +200,74 @@ static void test_yarn_spellings(void **s) {
     free(d);
 }
 
+/* A config's sliding window, as transformers decides whether a layer slides. */
+static int sliding_of(const char *extra, int *max_context) {
+    char txt[512];
+    snprintf(txt, sizeof txt,
+             "{\"model_type\": \"%s\", \"vocab_size\": 16, \"hidden_size\": 8, \"intermediate_size\": 8, "
+             "\"num_hidden_layers\": 2, \"num_attention_heads\": 2, \"max_position_embeddings\": 64, %s}",
+             strstr(extra, "\"use_sliding") ? "qwen2" : "mistral", extra);
+    rlc_model_config_t c;
+    int rc = rlc_config_from_json(&c, cJSON_Parse(txt), "cfg");
+    if (rc) return rc;
+    int w = c.sliding_window;
+    *max_context = c.max_context;
+    rlc_config_free(&c);
+    return w;
+}
+
+/* Sliding-window attention: a model whose layers slide is exact up to its window, so its
+ * sequences are limited to it (max_context; a longer batch sequence is an error naming the
+ * window); within it the log-probs are those of full attention, bit for bit. */
+static void test_sliding_window(void **s) {
+    (void)s;
+    int ctx = 0;
+    assert_int_equal(sliding_of("\"sliding_window\": 4096", &ctx), 4096); /* Mistral v0.1 */
+    assert_int_equal(ctx, 64);
+    assert_int_equal(sliding_of("\"sliding_window\": 16", &ctx), 16);
+    assert_int_equal(ctx, 16);
+    assert_int_equal(sliding_of("\"sliding_window\": null", &ctx), 0); /* Mistral v0.2 on */
+    assert_int_equal(ctx, 64);
+    assert_int_equal(sliding_of("\"use_sliding_window\": true, \"sliding_window\": 8, \"max_window_layers\": 1", &ctx),
+                     8);
+    assert_int_equal(sliding_of("\"use_sliding_window\": true, \"sliding_window\": 8, \"max_window_layers\": 2", &ctx),
+                     0); /* no layer from max_window_layers on */
+    assert_int_equal(sliding_of("\"use_sliding_window\": false, \"sliding_window\": 8", &ctx), 0);
+    assert_int_equal(sliding_of("\"layer_types\": [\"full_attention\", \"sliding_attention\"], \"sliding_window\": 8",
+                                &ctx), 8);
+    assert_int_equal(sliding_of("\"layer_types\": [\"full_attention\", \"full_attention\"], \"sliding_window\": 8",
+                                &ctx), 0);
+    assert_true(sliding_of("\"layer_types\": [\"full_attention\", \"chunked_attention\"]", &ctx) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "layer type 'chunked_attention' is not supported"));
+    assert_true(sliding_of("\"layer_types\": [\"full_attention\"]", &ctx) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "one type per layer (2)"));
+    assert_true(sliding_of("\"sliding_window\": -3", &ctx) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "sliding_window must be a positive number"));
+    /* the model: the fixture's weights with a window of 6 */
+    rlc_model_t *m;
+    float lp1[11], lp2[11];
+    assert_int_equal(rlc_model_load(&m, fixture("models/qwen2-tiny"), be), 0);
+    logp_of(m, lp1);
+    rlc_model_free(m);
+    char *d = sub("sliding");
+    copy_fixture("qwen2-tiny", d);
+    edit_config(d, "use_sliding_window", cJSON_CreateTrue()); /* transformers 5 keeps layer_types */
+    edit_config(d, "sliding_window", cJSON_CreateNumber(6));
+    edit_config_as(d, "layer_types", NULL, "[\"sliding_attention\", \"sliding_attention\"]");
+    assert_int_equal(rlc_model_load(&m, d, be), 0);
+    assert_int_equal(m->cfg.max_context, 6);
+    logp_of(m, lp2); /* sequences of 6 and 5 tokens */
+    assert_memory_equal(lp1, lp2, sizeof lp1);
+    int32_t cu[3] = {0, 7, 11};
+    rlc_batch_t b = {.n_tokens = 11, .nseq = 2, .ids = IDS, .cu_seqlens = cu};
+    rlc_fwd_opts_t o = {.inv_temp = 1};
+    assert_int_equal(rlc_model_forward(m, &b, &o, lp2, NULL, NULL), RLC_EUNSUP);
+    assert_non_null(strstr(rlc_errmsg(), "a sequence of 7 tokens is longer than the model's sliding window (6)"));
+    rlc_model_free(m);
+    fs_rm_rf(d);
+    free(d);
+}
+
 static void test_bad_checkpoints(void **s) {
     (void)s;
     char *d = sub("bad"), *st = NULL, *cfg = NULL;
@@ -397,6 +465,7 @@ int main(void) {
         cmocka_unit_test(test_value_head_roundtrip), cmocka_unit_test(test_bad_checkpoints),
         cmocka_unit_test(test_bad_batches), cmocka_unit_test(test_memory_accounting),
         cmocka_unit_test(test_streaming_save_failure), cmocka_unit_test(test_yarn_spellings),
+        cmocka_unit_test(test_sliding_window),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
