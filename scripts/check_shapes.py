@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Checks rlc against transformers on random models of shapes no fixture has: per-token
+log-probs (fp32) and greedy decoding, sharded bf16/fp16 files with llama3/linear RoPE
+scaling, and sliding-window models within their window (and refused beyond it).
+Needs PyPI torch + transformers and a built rlc:  python3 scripts/check_shapes.py [build/cli/rlc]
+Not part of the suite (tests need no Python); README's "Correctness" quotes its result."""
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import torch
+import transformers as T
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RLC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build", "cli", "rlc")
+TOK = os.path.join(HERE, "..", "tests", "fixtures", "models", "qwen2-tiny")
+KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, T.Qwen2ForCausalLM),
+         "qwen3": (T.Qwen3Config, T.Qwen3ForCausalLM), "mistral": (T.MistralConfig, T.MistralForCausalLM)}
+SHAPES = [
+    ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
+                   num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
+    ("llama", dict(hidden_size=40, num_attention_heads=4, num_key_value_heads=1, head_dim=20, intermediate_size=33,
+                   vocab_size=97, num_hidden_layers=1, rms_norm_eps=1e-6, mlp_bias=True, attention_bias=True)),
+    ("qwen2", dict(hidden_size=36, num_attention_heads=3, num_key_value_heads=3, intermediate_size=129,
+                   vocab_size=1000, num_hidden_layers=2)),
+    ("qwen3", dict(hidden_size=24, num_attention_heads=5, num_key_value_heads=1, head_dim=14, intermediate_size=50,
+                   vocab_size=211, num_hidden_layers=2)),
+    ("mistral", dict(hidden_size=48, num_attention_heads=8, num_key_value_heads=2, intermediate_size=100,
+                     vocab_size=150, num_hidden_layers=2, sliding_window=None)),
+    ("qwen2", dict(hidden_size=130, num_attention_heads=5, num_key_value_heads=5, intermediate_size=333,
+                   vocab_size=517, num_hidden_layers=2, tie_word_embeddings=False)),
+]
+
+
+def rlc(*args):
+    return subprocess.run([RLC, *args], capture_output=True, text=True)
+
+
+def save(m, d, **kw):
+    m.save_pretrained(d, **kw)
+    for f in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(os.path.join(TOK, f), d)
+
+
+def logprob_err(m, d, ids):
+    """Largest |rlc - transformers| per-token log-prob, or rlc's error text."""
+    with torch.no_grad():
+        lp = torch.log_softmax(m(torch.tensor([ids])).logits.double(), -1)[0]
+    out = rlc("logprobs", "--model", d, "--ids", " ".join(map(str, ids)), "--json")
+    if out.returncode:
+        return out.stderr.strip().splitlines()[-1]
+    got = [t["logprob"] for t in json.loads(out.stdout)["tokens"]]
+    return max(abs(lp[t - 1, ids[t]].item() - g) for t, g in zip(range(1, len(ids)), got))
+
+
+def greedy_same(m, d, prompt, n):
+    with open(os.path.join(d, "p.jsonl"), "w") as f:
+        f.write(json.dumps({"ids": prompt}) + "\n")
+    out = rlc("generate", "--model", d, "--prompts", os.path.join(d, "p.jsonl"), "--temperature", "0",
+              "--max-new-tokens", str(n), "--ignore-eos", "--json")
+    if out.returncode:
+        return out.stderr.strip()
+    with torch.no_grad():
+        ref = m.generate(torch.tensor([prompt]), max_new_tokens=n, do_sample=False, eos_token_id=None,
+                         pad_token_id=0)[0, len(prompt):].tolist()
+    return json.loads(out.stdout)["completions"][0]["ids"] == ref
+
+
+def main():
+    torch.manual_seed(0)
+    tmp = tempfile.mkdtemp()
+    worst, ok = 0.0, True
+    for i, (kind, kw) in enumerate(SHAPES):
+        C, M = KINDS[kind]
+        m = M(C(**kw, bos_token_id=1, eos_token_id=2)).eval()
+        with torch.no_grad():
+            for p in m.parameters():
+                p.mul_(3.0)  # sharper distributions than the init's
+        d = os.path.join(tmp, f"shape{i}")
+        save(m, d)
+        ids = [random.Random(i).randrange(3, kw["vocab_size"]) for _ in range(45)]
+        err, same = logprob_err(m, d, ids), greedy_same(m, d, ids[:10], 20)
+        print(f"{kind:8s} {json.dumps(kw)[:70]}... log-prob err {err}, greedy equal: {same}")
+        ok &= isinstance(err, float) and err < 1e-4 and same is True
+        worst = max(worst, err if isinstance(err, float) else 1.0)
+    scalings = [(torch.bfloat16, dict(rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                                    "high_freq_factor": 4.0, "original_max_position_embeddings": 64},
+                                      max_position_embeddings=1024)),
+                (torch.float16, dict(rope_scaling={"rope_type": "linear", "factor": 2.0}))]
+    for i, (dt, kw) in enumerate(scalings):
+        m = T.LlamaForCausalLM(T.LlamaConfig(hidden_size=64, num_attention_heads=4, num_key_value_heads=2,
+                                             intermediate_size=96, vocab_size=300, num_hidden_layers=3,
+                                             tie_word_embeddings=i == 0, **kw)).eval()
+        d = os.path.join(tmp, f"sharded{i}")
+        save(m.to(dt), d, max_shard_size="40KB")
+        m32 = T.LlamaForCausalLM.from_pretrained(d, dtype=torch.float32).eval()
+        err = logprob_err(m32, d, [random.Random(i).randrange(3, 300) for _ in range(200)])
+        shards = len([f for f in os.listdir(d) if f.endswith(".safetensors")])
+        print(f"llama {dt} in {shards} shards, {kw['rope_scaling']['rope_type']} rope: log-prob err {err}")
+        ok &= isinstance(err, float) and err < 1e-4
+    W = 8
+    for kind, kw in [("mistral", dict(sliding_window=W)),
+                     ("qwen2", dict(use_sliding_window=True, sliding_window=W, max_window_layers=1))]:
+        C, M = KINDS[kind]
+        m = M(C(hidden_size=32, num_attention_heads=4, num_key_value_heads=2, intermediate_size=64, vocab_size=512,
+                num_hidden_layers=2, bos_token_id=1, eos_token_id=2, **kw)).eval()
+        d = os.path.join(tmp, f"sliding_{kind}")
+        save(m, d)
+        ids = [random.Random(5).randrange(3, 512) for _ in range(W + 1)]
+        within, beyond = logprob_err(m, d, ids[:W]), logprob_err(m, d, ids)
+        print(f"{kind} sliding window {W}: {W} tokens err {within}; {W + 1} tokens: {beyond}")
+        ok &= isinstance(within, float) and within < 1e-4 and "sliding window" in str(beyond)
+    shutil.rmtree(tmp)
+    print(f"worst log-prob error {worst:.2e}:", "all match" if ok else "MISMATCH")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
