@@ -1,7 +1,10 @@
 /* Arrow IPC files (the stream format Hugging Face datasets' save_to_disk and cache write,
  * and the ARROW1 file format) as rows of JSON objects (core/arrow_ipc.h). The flatbuffer
- * metadata is read with bounds on every access; record batches are uncompressed; each row
+ * metadata is read with bounds on every access; buffers compressed with LZ4 frames or zstd
+ * (Feather v2, pandas' to_feather) are inflated per batch; dictionary batches (categorical
+ * columns, deltas too) are kept as arrays of values the columns' indices pick from; each row
  * is built by random access into its columns. */
+#include <lz4frame.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +17,8 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "core/arrow_ipc.h"
+
+#include <zstd.h>
 
 /* ---- flatbuffers: every read bounded by the buffer */
 
@@ -79,6 +84,8 @@ enum { A_NULL = 1, A_INT, A_FLOAT, A_BINARY, A_UTF8, A_BOOL, A_DECIMAL, A_DATE, 
 typedef struct ar_field {
     char *name;
     int type, bits, is_signed, prec, list_size, dict, scale; /* bits: of an integer (a date or time's too) */
+    int64_t dict_id;                 /* dict: the dictionary its indices point into */
+    int index_bits, index_signed;    /* dict: the indices' integer type */
     int nchild;
     struct ar_field *child;
 } ar_field_t;
@@ -126,7 +133,14 @@ static int read_field(fb_t *f, size_t t, ar_field_t *a, int depth) {
     if (a->type == A_DATE) a->bits = fb_int(f, ty, 0, 2, 1) ? 64 : 32, a->is_signed = 1; /* unit: DAY or MILLI */
     if (a->type == A_TIME) a->bits = (int)fb_int(f, ty, 1, 4, 32), a->is_signed = 1;
     if (a->type == A_TIMESTAMP || a->type == A_DURATION) a->bits = 64, a->is_signed = 1;
-    a->dict = fb_field(f, t, 4) != 0;
+    size_t de = fb_ref(f, t, 4); /* DictionaryEncoding {id, indexType, ...} */
+    a->dict = de != 0;
+    if (de) {
+        size_t it = fb_ref(f, de, 1);
+        a->dict_id = fb_int(f, de, 0, 8, 0);
+        a->index_bits = it ? (int)fb_int(f, it, 0, 4, 0) : 32, a->index_signed = it ? (int)fb_int(f, it, 1, 1, 0) : 1;
+        if (a->index_bits != 8 && a->index_bits != 16 && a->index_bits != 32 && a->index_bits != 64) return -1;
+    }
     size_t at;
     uint32_t nc = fb_vec(f, t, 5, &at);
     if (f->bad || nc > 4096) return -1;
@@ -158,6 +172,15 @@ typedef struct ar_col {
     int skip;                /* a type not read: the field is left out */
 } ar_col_t;
 
+/* A dictionary's values (dictionary batches, deltas appended), by id. */
+typedef struct {
+    int64_t id;
+    cJSON **v;
+    int64_t n, cap;
+} ar_dict_t;
+
+enum { AR_MAX_BUFFER = 1 << 30 }; /* the most one compressed buffer may inflate to */
+
 typedef struct {
     fb_t *f;
     size_t nodes, bufs; /* positions of the FieldNode and Buffer vectors */
@@ -165,7 +188,50 @@ typedef struct {
     const uint8_t *body;
     size_t body_n;
     long nontext;
+    int codec;           /* -1: buffers as they are; 0: LZ4 frames; 1: zstd */
+    uint8_t **own;       /* inflated buffers, freed with the batch */
+    int nown;
+    const ar_dict_t *dicts;
+    int ndicts;
 } ar_batch_t;
+
+/* One LZ4 frame at s[0..n) to exactly dn bytes. */
+static int unlz4_frame(const uint8_t *s, size_t n, uint8_t *d, size_t dn) {
+    LZ4F_dctx *ctx;
+    if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION))) return -1;
+    size_t i = 0, o = 0, r = 1;
+    while (r && i < n) {
+        size_t sn = n - i, dl = dn - o;
+        r = LZ4F_decompress(ctx, d + o, &dl, s + i, &sn, NULL);
+        if (LZ4F_isError(r) || (!sn && !dl)) break;
+        i += sn, o += dl;
+    }
+    LZ4F_freeDecompressionContext(ctx);
+    return r == 0 && o == dn ? 0 : -1;
+}
+
+/* A compressed batch's buffer: its uncompressed length (-1: stored as it is), then the
+ * compressed bytes; *p and *n become the inflated bytes, which the batch keeps. */
+static int inflate_buf(ar_batch_t *b, const uint8_t **p, size_t *n) {
+    if (*n < 8) return -1;
+    fb_t h = {*p, 8, 0};
+    int64_t ul = (int64_t)rd(&h, 0, 8);
+    if (ul == -1) {
+        *p += 8, *n -= 8;
+        return 0;
+    }
+    if (ul < 0 || ul > AR_MAX_BUFFER) return -1;
+    uint8_t *d = malloc(ul ? (size_t)ul : 1), **no = d ? realloc(b->own, sizeof *no * (size_t)(b->nown + 1)) : NULL;
+    if (!no) {
+        free(d);
+        return -1;
+    }
+    b->own = no, b->own[b->nown++] = d;
+    int bad = b->codec ? ZSTD_decompress(d, (size_t)ul, *p + 8, *n - 8) != (size_t)ul
+                       : unlz4_frame(*p + 8, *n - 8, d, (size_t)ul);
+    *p = d, *n = (size_t)ul;
+    return bad ? -1 : 0;
+}
 
 static void col_free(ar_col_t *c) {
     if (!c->child) return;
@@ -182,7 +248,7 @@ static int next_buf(ar_batch_t *b, const uint8_t **p, size_t *n) {
     if (b->f->bad || off < 0 || len < 0 || (uint64_t)off > b->body_n || (uint64_t)len > b->body_n - (uint64_t)off)
         return -1;
     *p = len ? b->body + off : NULL, *n = (size_t)len;
-    return 0;
+    return len && b->codec >= 0 ? inflate_buf(b, p, n) : 0;
 }
 
 /* 0 when c's buffers (and children) hold its claimed length: a batch's size is then backed
@@ -211,7 +277,7 @@ static int backed(const ar_col_t *c) {
 static int bind_col(ar_batch_t *b, const ar_field_t *f, ar_col_t *c) {
     memset(c, 0, sizeof *c);
     c->f = f;
-    if (b->ni >= b->nnodes || f->type == A_UNION || f->dict) return -1;
+    if (b->ni >= b->nnodes || f->type == A_UNION) return -1;
     c->len = (int64_t)rd(b->f, b->nodes + 16 * (size_t)b->ni, 8);
     b->ni++;
     if (c->len < 0 || c->len > ((int64_t)1 << 40)) return -1;
@@ -221,6 +287,8 @@ static int bind_col(ar_batch_t *b, const ar_field_t *f, ar_col_t *c) {
     if (nb && next_buf(b, &vp, &vn)) return -1;
     if (vn && vn * 8 < (uint64_t)c->len) return -1;
     c->valid = vn ? vp : NULL;
+    if (f->dict) /* the indices; the values are in the dictionary batches */
+        return !next_buf(b, &c->b1, &c->n1) && c->n1 / (size_t)(f->index_bits / 8) >= (uint64_t)c->len ? 0 : -1;
     int t = f->type;
     if (t != A_NULL && t != A_STRUCT && t != A_FIXEDLIST && next_buf(b, &c->b1, &c->n1)) return -1;
     if ((t == A_BINARY || t == A_UTF8 || t == A_LARGEBIN || t == A_LARGEUTF8) && next_buf(b, &c->b2, &c->n2)) return -1;
@@ -286,11 +354,25 @@ static cJSON *leaf_value(ar_batch_t *b, const ar_col_t *c, int64_t i) {
     return rlc_json_bytes((const char *)c->b2 + lo, (size_t)(hi - lo), &b->nontext);
 }
 
+/* Row i of a dictionary-encoded column: a copy of the value its index picks. */
+static cJSON *dict_value(ar_batch_t *b, const ar_col_t *c, int64_t i) {
+    const ar_field_t *f = c->f;
+    int w = f->index_bits / 8;
+    fb_t fb = {c->b1, c->n1, 0};
+    uint64_t v = rd(&fb, (size_t)i * (size_t)w, w), sign = (uint64_t)1 << (f->index_bits - 1);
+    int64_t k = f->index_signed && w < 8 ? (int64_t)((v ^ sign) - sign) : (int64_t)v;
+    for (int d = 0; !fb.bad && d < b->ndicts; d++)
+        if (b->dicts[d].id == f->dict_id)
+            return k >= 0 && k < b->dicts[d].n ? cJSON_Duplicate(b->dicts[d].v[k], 1) : NULL;
+    return NULL; /* no dictionary with that id (yet) */
+}
+
 /* Row i of column c as JSON (NULL: damaged data or no memory). */
 static cJSON *value(ar_batch_t *b, const ar_col_t *c, int64_t i) {
     const ar_field_t *f = c->f;
     if (i < 0 || i >= c->len) return NULL;
     if (f->type == A_NULL || (c->valid && !((c->valid[i / 8] >> (i % 8)) & 1))) return cJSON_CreateNull();
+    if (f->dict) return dict_value(b, c, i);
     if (f->type == A_STRUCT) {
         cJSON *o = cJSON_CreateObject();
         for (int k = 0; o && k < f->nchild; k++) {
@@ -324,6 +406,8 @@ typedef struct {
     const char *path;
     long nontext;
     int skipped_warned;
+    ar_dict_t *dicts;
+    int ndicts;
 } ar_reader_t;
 
 static int read_schema(ar_reader_t *r, fb_t *f, size_t schema) {
@@ -342,24 +426,94 @@ static int read_schema(ar_reader_t *r, fb_t *f, size_t schema) {
     return 0;
 }
 
+/* A RecordBatch table's nodes, buffers and compression, with its row count in *length. */
+static int batch_open(ar_reader_t *r, fb_t *f, size_t rb, const uint8_t *body, size_t body_n, ar_batch_t *b,
+                      int64_t *length) {
+    *b = (ar_batch_t){.f = f, .body = body, .body_n = body_n, .codec = -1, .dicts = r->dicts, .ndicts = r->ndicts};
+    size_t comp = fb_ref(f, rb, 3); /* BodyCompression {codec: LZ4_FRAME | ZSTD, method: BUFFER} */
+    if (comp) b->codec = (int)fb_int(f, comp, 0, 1, 0);
+    if (comp && (b->codec > 1 || fb_int(f, comp, 1, 1, 0)))
+        return rlc_errc(RLC_EUNSUP, "%s: a record batch compressed in a way not read (LZ4 frames and zstd are)",
+                        r->path);
+    *length = fb_int(f, rb, 0, 8, 0);
+    b->nnodes = fb_vec(f, rb, 1, &b->nodes);
+    b->nbufs = fb_vec(f, rb, 2, &b->bufs);
+    if (f->bad || !rb || *length < 0 || (uint64_t)b->nnodes * 16 > f->n || (uint64_t)b->nbufs * 16 > f->n)
+        return rlc_errc(RLC_EFMT, "%s: a damaged record batch", r->path);
+    if (*length > AR_MAX_BATCH_ROWS) /* a bound on memory whatever the file claims */
+        return rlc_errc(RLC_EUNSUP, "%s: a record batch of %lld rows, more than rlc reads (%d)", r->path,
+                        (long long)*length, AR_MAX_BATCH_ROWS);
+    return 0;
+}
+
+static void batch_close(ar_batch_t *b) {
+    for (int i = 0; i < b->nown; i++) free(b->own[i]);
+    free(b->own);
+    b->own = NULL, b->nown = 0;
+}
+
+static const ar_field_t *dict_field(const ar_field_t *f, int n, int64_t id) {
+    for (int i = 0; i < n; i++) {
+        if (f[i].dict && f[i].dict_id == id) return &f[i];
+        const ar_field_t *c = dict_field(f[i].child, f[i].nchild, id);
+        if (c) return c;
+    }
+    return NULL;
+}
+
+/* A DictionaryBatch {id, data, isDelta}: its values replace (or, a delta, extend) the
+ * dictionary with that id. */
+static int read_dict_batch(ar_reader_t *r, fb_t *f, size_t db, const uint8_t *body, size_t body_n) {
+    if (!r->have_schema) return rlc_errc(RLC_EFMT, "%s: a dictionary batch before the schema", r->path);
+    int64_t id = fb_int(f, db, 0, 8, 0), length;
+    int delta = (int)fb_int(f, db, 2, 1, 0);
+    const ar_field_t *fd = dict_field(r->fields, r->nfields, id);
+    if (!fd) return rlc_errc(RLC_EFMT, "%s: a dictionary batch for no column", r->path);
+    ar_field_t vf = *fd; /* the values' type: the field without its encoding */
+    vf.dict = 0;
+    ar_batch_t b;
+    int rc = batch_open(r, f, fb_ref(f, db, 1), body, body_n, &b, &length);
+    ar_dict_t *d = NULL;
+    for (int k = 0; !rc && k < r->ndicts && !d; k++)
+        if (r->dicts[k].id == id) d = &r->dicts[k];
+    if (!rc && !d) {
+        ar_dict_t *nd = realloc(r->dicts, sizeof *nd * (size_t)(r->ndicts + 1));
+        if (!nd) rc = RLC_ENOMEM;
+        else r->dicts = nd, d = &r->dicts[r->ndicts++], *d = (ar_dict_t){.id = id};
+    }
+    if (d && !delta) {
+        for (int64_t k = 0; k < d->n; k++) cJSON_Delete(d->v[k]);
+        d->n = 0;
+    }
+    if (!rc && d->n + length > AR_MAX_BATCH_ROWS)
+        rc = rlc_errc(RLC_EUNSUP, "%s: a dictionary of more than %d values", r->path, AR_MAX_BATCH_ROWS);
+    if (!rc && d->n + length > d->cap) {
+        cJSON **nv = realloc(d->v, sizeof *nv * (size_t)(d->n + length + 1));
+        if (!nv) rc = RLC_ENOMEM;
+        else d->v = nv, d->cap = d->n + length + 1;
+    }
+    ar_col_t col = {0};
+    if (!rc && (bind_col(&b, &vf, &col) || col.len < length))
+        rc = rlc_errc(RLC_EFMT, "%s: a damaged dictionary batch", r->path);
+    for (int64_t i = 0; !rc && i < length; i++)
+        if (!(d->v[d->n] = value(&b, &col, i))) rc = rlc_errc(RLC_EFMT, "%s: damaged values in a dictionary", r->path);
+        else d->n++;
+    col_free(&col);
+    r->nontext += b.nontext;
+    batch_close(&b);
+    return rc;
+}
+
 static int read_batch(ar_reader_t *r, fb_t *f, size_t rb, const uint8_t *body, size_t body_n, cJSON *out) {
     if (!r->have_schema) return rlc_errc(RLC_EFMT, "%s: a record batch before the schema", r->path);
-    if (fb_field(f, rb, 3)) return rlc_errc(RLC_EUNSUP, "%s: compressed record batches are not read", r->path);
-    ar_batch_t b = {.f = f, .body = body, .body_n = body_n};
-    int64_t length = fb_int(f, rb, 0, 8, 0);
-    b.nnodes = fb_vec(f, rb, 1, &b.nodes);
-    b.nbufs = fb_vec(f, rb, 2, &b.bufs);
-    if (f->bad || length < 0 || (uint64_t)b.nnodes * 16 > f->n || (uint64_t)b.nbufs * 16 > f->n)
-        return rlc_errc(RLC_EFMT, "%s: a damaged record batch", r->path);
-    if (length > AR_MAX_BATCH_ROWS) /* a bound on memory whatever the file claims */
-        return rlc_errc(RLC_EUNSUP, "%s: a record batch of %lld rows, more than rlc reads (%d)", r->path,
-                        (long long)length, AR_MAX_BATCH_ROWS);
-    ar_col_t *cols = calloc((size_t)(r->nfields ? r->nfields : 1), sizeof *cols);
-    int rc = cols ? 0 : RLC_ENOMEM;
+    ar_batch_t b;
+    int64_t length;
+    int rc = batch_open(r, f, rb, body, body_n, &b, &length);
+    ar_col_t *cols = rc ? NULL : calloc((size_t)(r->nfields ? r->nfields : 1), sizeof *cols);
+    if (!rc && !cols) rc = RLC_ENOMEM;
     for (int k = 0; !rc && k < r->nfields; k++)
         if (bind_col(&b, &r->fields[k], &cols[k]) || cols[k].len < length)
-            rc = rlc_errc(RLC_EFMT, "%s: column %s does not match its record batch (or has a type not read: unions, "
-                                    "dictionaries)",
+            rc = rlc_errc(RLC_EFMT, "%s: column %s does not match its record batch (or has a type not read: unions)",
                           r->path, r->fields[k].name);
     for (int k = 0; !rc && k < r->nfields && !r->skipped_warned; k++)
         if (cols[k].skip) {
@@ -382,6 +536,7 @@ static int read_batch(ar_reader_t *r, fb_t *f, size_t rb, const uint8_t *body, s
     for (int k = 0; cols && k < r->nfields; k++) col_free(&cols[k]);
     free(cols);
     r->nontext += b.nontext;
+    batch_close(&b);
     return rc;
 }
 
@@ -413,7 +568,7 @@ static int read_messages(ar_reader_t *r, const uint8_t *d, size_t pos, size_t en
             return rlc_errc(RLC_EFMT, "%s: a damaged message", r->path);
         if (htype == 1 && (rc = read_schema(r, &f, header)) == -1)
             rc = rlc_errc(RLC_EFMT, "%s: a damaged schema", r->path);
-        else if (htype == 2) rc = rlc_errc(RLC_EUNSUP, "%s: dictionary-encoded columns are not read", r->path);
+        else if (htype == 2) rc = read_dict_batch(r, &f, header, d + pos, (size_t)body_len);
         else if (htype == 3) rc = read_batch(r, &f, header, d + pos, (size_t)body_len, out);
         pos += (size_t)body_len;
     }
@@ -452,6 +607,11 @@ int rlc_arrow_read(const char *path, cJSON **rows) {
         LOG_WARN("%s: %ld value(s) are not text (binary, or holding a NUL) and read as null", path, r.nontext);
     for (int i = 0; i < r.nfields; i++) field_free(&r.fields[i]);
     free(r.fields);
+    for (int i = 0; i < r.ndicts; i++) {
+        for (int64_t k = 0; k < r.dicts[i].n; k++) cJSON_Delete(r.dicts[i].v[k]);
+        free(r.dicts[i].v);
+    }
+    free(r.dicts);
     free(buf);
     if (rc) {
         cJSON_Delete(out);

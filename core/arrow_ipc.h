@@ -3,8 +3,9 @@
  * format. Values as the parquet reader gives them (core/parquet.h): strings, numbers with an
  * exact literal, booleans, nulls, structs as objects, lists (and maps, as lists of their
  * entries) as arrays, decimals exact, dates and times as their integers; byte values that
- * are not text read as null. Intervals are left out with a warning; unions,
- * dictionary-encoded columns and compressed batches are errors. A damaged file is an error naming it, never a crash. */
+ * are not text read as null; dictionary-encoded (categorical) columns as their values, and
+ * LZ4-frame or zstd compressed batches (Feather v2) inflated. Intervals are left out with a
+ * warning; unions are errors. A damaged file is an error naming it, never a crash. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

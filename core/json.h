@@ -69,8 +69,8 @@ int rlc_json_write_line(struct fs_atomic_s *a, const cJSON *obj);
  * of objects (the file's first character is '['; an element's 1-based index stands for its
  * line number in messages), either of them gzip-compressed (recognised by its magic bytes,
  * whatever the name), or a parquet file (core/parquet.h; a row's 1-based index is its line).
- * A directory stands for its data files (*.jsonl, *.json, *.ndjson, *.gz, *.parquet, *.arrow)
- * read in name order, as a dataset's shards (only its *.parquet / *.arrow ones when it holds
+ * A directory stands for its data files (*.jsonl, *.json, *.ndjson, *.gz, *.parquet, *.arrow,
+ * *.feather, *.arrows) read in name order, as a dataset's shards (only its columnar ones when it holds
  * such: save_to_disk's JSON files beside them are metadata); path and lineno then follow the
  * current file. An Arrow IPC file (core/arrow_ipc.h) reads as parquet does.
  * A number keeps its literal text in its item's valuestring (rlc_json_text returns it), and

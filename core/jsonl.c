@@ -156,14 +156,16 @@ static void close_one(rlc_jsonl_t *r) {
     r->files = files, r->nfiles = nfiles, r->fi = fi;
 }
 
-/* 2 for a columnar shard (*.parquet, *.arrow), 1 for another data file, 0 for the rest. */
+/* 2 for a columnar shard (*.parquet, *.arrow, *.feather, *.arrows), 1 for another data
+ * file, 0 for the rest. */
 static int data_file_kind(const char *name) {
-    static const char *const ext[] = {".parquet", ".arrow", ".jsonl", ".json", ".ndjson", ".gz"};
+    static const char *const ext[] = {".parquet", ".arrow", ".feather", ".arrows", /* columnar first */
+                                      ".jsonl",   ".json",  ".ndjson",  ".gz"};
     size_t n = strlen(name);
     if (name[0] == '.') return 0;
     for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
         size_t e = strlen(ext[i]);
-        if (n > e && !strcmp(name + n - e, ext[i])) return i < 2 ? 2 : 1;
+        if (n > e && !strcmp(name + n - e, ext[i])) return i < 4 ? 2 : 1;
     }
     return 0;
 }
@@ -198,7 +200,7 @@ static int list_dir(rlc_jsonl_t *r, const char *dir) {
     closedir(d);
     if (!rc && !r->nfiles)
         rc = rlc_errc(RLC_EINVAL, "%s: a directory with no data files (*.jsonl, *.json, *.ndjson, *.gz, *.parquet, "
-                                  "*.arrow)",
+                                  "*.arrow, *.feather)",
                       dir);
     if (!rc) qsort(r->files, (size_t)r->nfiles, sizeof *r->files, rlc_cmp_str);
     return rc;

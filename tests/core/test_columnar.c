@@ -97,6 +97,28 @@ static void test_value_types(void **s) {
     cJSON_Delete(want);
 }
 
+/* Compressed and dictionary-encoded Arrow: pandas' to_feather (LZ4-frame buffers, a
+ * categorical column) and a zstd stream whose dictionaries (top level, in a struct, under a
+ * list) are extended by a delta or replaced between batches: the rows of dict_rows.jsonl. */
+static void test_arrow_dictionaries(void **s) {
+    (void)s;
+    cJSON *want = NULL, *got = NULL, *all = cJSON_CreateArray();
+    assert_int_equal(read_all(fixture("arrow/dict_rows.jsonl"), &want), 0);
+    const char *files[] = {"arrow/dict_lz4.feather", "arrow/dict_zstd_stream.arrow"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(read_all(fixture(files[i]), &got), 0);
+        while (got->child) cJSON_AddItemToArray(all, cJSON_DetachItemViaPointer(got, got->child));
+        cJSON_Delete(got);
+    }
+    assert_int_equal(cJSON_GetArraySize(all), 8);
+    for (int k = 0; k < 8; k++) {
+        char *ta = rlc_json_print(cJSON_GetArrayItem(want, k), 0), *tb = rlc_json_print(cJSON_GetArrayItem(all, k), 0);
+        if (strcmp(ta, tb)) fail_msg("row %d:\n want %s\n got  %s", k + 1, ta, tb);
+        free(ta), free(tb);
+    }
+    cJSON_Delete(want), cJSON_Delete(all);
+}
+
 /* Parquet's deprecated LZ4 codec (5) as writers framed it: Hadoop's blocks (big-endian lengths,
  * then a raw block, as parquet-mr wrote it), several of them, or one raw block (older
  * parquet-cpp); a damaged one is an error, and LZO is refused by name. */
@@ -226,7 +248,8 @@ static void test_damaged(void **s) {
                            "parquet/rows_gzip_v2.parquet", "parquet/rows_delta_v2.parquet",
                            "arrow/hf_saved/data-00000-of-00001.arrow", "arrow/rows_file.arrow",
                            "arrow/types_stream.arrow", "parquet/types.parquet", "parquet/types_int.parquet",
-                           "parquet/rows_brotli_v1.parquet", "parquet/rows_lz4_v2.parquet"};
+                           "parquet/rows_brotli_v1.parquet", "parquet/rows_lz4_v2.parquet",
+                           "arrow/dict_lz4.feather", "arrow/dict_zstd_stream.arrow"};
     char *dir = test_tmpdir(), *path = fs_join(dir, "d.parquet");
     for (int fi = 0; fi < (int)(sizeof files / sizeof *files); fi++) {
         char *buf;
@@ -267,7 +290,8 @@ static void test_damaged(void **s) {
 int main(void) {
     rlc_log_set_level(RLC_LOG_ERROR);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_fixtures), cmocka_unit_test(test_value_types),
-                                       cmocka_unit_test(test_lz4_framings), cmocka_unit_test(test_arrow_types),
+                                       cmocka_unit_test(test_lz4_framings),
+                                       cmocka_unit_test(test_arrow_dictionaries), cmocka_unit_test(test_arrow_types),
                                        cmocka_unit_test(test_columns_disagree),
                                        cmocka_unit_test(test_delta_encodings),
                                        cmocka_unit_test(test_damaged)};
