@@ -179,7 +179,10 @@ typedef struct {
     int64_t n, cap;
 } ar_dict_t;
 
-enum { AR_MAX_BUFFER = 1 << 30 }; /* the most one compressed buffer may inflate to */
+/* The most one compressed buffer, and all of a batch's, may inflate to: a bound on memory
+ * whatever a file claims (a batch of pandas' to_feather holds 64Ki rows). */
+enum { AR_MAX_BUFFER = 1 << 30 };
+#define AR_MAX_INFLATED ((size_t)2 << 30)
 
 typedef struct {
     fb_t *f;
@@ -191,6 +194,7 @@ typedef struct {
     int codec;           /* -1: buffers as they are; 0: LZ4 frames; 1: zstd */
     uint8_t **own;       /* inflated buffers, freed with the batch */
     int nown;
+    size_t inflated;     /* their bytes */
     const ar_dict_t *dicts;
     int ndicts;
 } ar_batch_t;
@@ -220,7 +224,8 @@ static int inflate_buf(ar_batch_t *b, const uint8_t **p, size_t *n) {
         *p += 8, *n -= 8;
         return 0;
     }
-    if (ul < 0 || ul > AR_MAX_BUFFER) return -1;
+    if (ul < 0 || ul > AR_MAX_BUFFER || (size_t)ul > AR_MAX_INFLATED - b->inflated) return -1;
+    b->inflated += (size_t)ul;
     uint8_t *d = malloc(ul ? (size_t)ul : 1), **no = d ? realloc(b->own, sizeof *no * (size_t)(b->nown + 1)) : NULL;
     if (!no) {
         free(d);
@@ -351,7 +356,7 @@ static cJSON *leaf_value(ar_batch_t *b, const ar_col_t *c, int64_t i) {
     }
     int64_t lo, hi; /* binary and text */
     if (offsets(c, i, f->type == A_LARGEBIN || f->type == A_LARGEUTF8, &lo, &hi) || (uint64_t)hi > c->n2) return NULL;
-    return rlc_json_bytes((const char *)c->b2 + lo, (size_t)(hi - lo), &b->nontext);
+    return rlc_json_bytes(c->b2 ? (const char *)c->b2 + lo : "", (size_t)(hi - lo), &b->nontext); /* "": no bytes */
 }
 
 /* Row i of a dictionary-encoded column: a copy of the value its index picks. */
