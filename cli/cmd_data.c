@@ -41,10 +41,12 @@ static long repeats(const data_set_t *ds, int which) {
     return r;
 }
 
-static void summarize(const char *path, const char *profile, const data_set_t *ds, long skipped, long head) {
+static void summarize(const char *path, const char *profile, const char *fields, const data_set_t *ds, long skipped,
+                      long head) {
     long chat = 0, sol = 0;
     for (int i = 0; i < ds->n; i++) chat += ds->rows[i].messages != NULL, sol += ds->rows[i].solution != NULL;
     printf("data: %s (profile %s)\n", path, profile);
+    if (fields[0]) printf("fields (of the first row): %s\n", fields);
     printf("rows: %d kept, %ld skipped as malformed%s\n", ds->n, skipped, skipped ? " (reasons above)" : "");
     printf("prompts: %ld as chat messages, %ld as text; %ld with a reference solution\n", chat, ds->n - chat, sol);
     long dup_id = repeats(ds, 0), dup_problem = repeats(ds, 1);
@@ -88,11 +90,13 @@ int cmd_data(int argc, char **argv) {
     if (rc) return rc > 0 ? 0 : cli_fail();
     const char *inputs[1] = {data};
     if (cli_check_range("--head", head, 0, 1L << 30) || cli_check_output("--out", out, inputs, 1)) return cli_fail();
-    data_load_opts_t lo = {.profile = profile, .prompt_key = prompt_key, .answer_key = answer_key, .strict = strict};
+    char fields[240] = "";
+    data_load_opts_t lo = {.profile = profile, .prompt_key = prompt_key, .answer_key = answer_key, .strict = strict,
+                           .fields = fields, .fields_cap = sizeof fields};
     data_set_t ds;
     long skipped = 0;
     if (data_load_jsonl(data, &lo, &ds, &skipped)) return cli_fail();
-    summarize(data, profile, &ds, skipped, head);
+    summarize(data, profile, fields, &ds, skipped, head);
     if (out && !(rc = data_set_write_jsonl(&ds, out))) LOG_INFO("wrote %d row(s) to %s", ds.n, out);
     data_set_free(&ds);
     return rc ? cli_fail() : 0;

@@ -237,16 +237,23 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
 
 enum { SHOWN = 5 }; /* malformed lines whose reasons are shown; the rest are counted */
 
-/* A row's top-level field names, comma-separated, within cap (cut with "..."). */
-static void field_names(const cJSON *obj, char *buf, size_t cap) {
-    size_t n = 0;
+/* A row's field names, comma-separated, an object's members as dotted paths (the form
+ * --prompt-key takes), within cap (cut with "..."). */
+static void field_names(const cJSON *obj, const char *prefix, char *buf, size_t cap) {
     for (const cJSON *e = obj->child; e && e->string; e = e->next) {
-        size_t l = strlen(e->string);
+        char path[128];
+        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", e->string);
+        if (cJSON_IsObject(e) && e->child && *prefix == 0) {
+            field_names(e, path, buf, cap);
+            continue;
+        }
+        size_t n = strlen(buf), l = strlen(path);
+        if (strstr(buf, "...")) return;
         if (n + l + 6 >= cap) {
             snprintf(buf + n, cap - n, "%s...", n ? ", " : "");
             return;
         }
-        n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", e->string);
+        snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", path);
     }
 }
 
@@ -265,7 +272,7 @@ int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *
     int rc = rlc_jsonl_open(&r, path);
     if (rc) return rc;
     long skipped = 0;
-    char fields[160] = ""; /* the first skipped row's fields, to name when no row is usable */
+    char fields[240] = ""; /* the first row's fields, to name when no row is usable */
     for (;;) {
         if (o->limit > 0 && out->n >= o->limit) break;
         cJSON *obj = NULL;
@@ -278,7 +285,7 @@ int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *
         }
         const char *base = strrchr(r.path, '/'); /* the current file (a directory's shard) */
         rc = row_from_json(obj, pf, o, r.path, base ? base + 1 : r.path, r.lineno, out);
-        if (rc == 1 && !fields[0] && cJSON_IsObject(obj)) field_names(obj, fields, sizeof fields);
+        if (!fields[0] && cJSON_IsObject(obj)) field_names(obj, "", fields, sizeof fields);
         cJSON_Delete(obj);
         if (rc < 0) goto fail;
         if (rc == 1) {
@@ -291,13 +298,14 @@ int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *
     }
     rlc_jsonl_close(&r);
     if (n_skipped) *n_skipped = skipped;
+    if (o->fields && o->fields_cap) snprintf(o->fields, o->fields_cap, "%s", fields);
     if (skipped)
         LOG_WARN("%s: %ld malformed line%s skipped%s, %d rows loaded", path, skipped, skipped == 1 ? "" : "s",
                  skipped > SHOWN ? " (the first shown)" : "", out->n);
     if (out->n == 0) {
         data_set_free(out);
         if (fields[0])
-            return rlc_errc(RLC_EFMT, "%s: no usable rows (profile %s); its rows have the fields %s: name the "
+            return rlc_errc(RLC_EFMT, "%s: no usable rows (profile %s); its first row has the fields %s: name the "
                                       "problem and answer with --profile custom --prompt-key K --answer-key K",
                             path, pname, fields);
         return rlc_errc(RLC_EFMT, "%s: no usable rows (profile %s)", path, pname);

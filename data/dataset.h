@@ -41,6 +41,8 @@ typedef struct {
     const char *solution_key;
     int strict;               /* 1: the first malformed line is a fatal error; 0: warn and skip */
     long limit;               /* keep at most this many rows (0 = all) */
+    char *fields;             /* if set: the first row's field names, comma-separated (rlc data) */
+    size_t fields_cap;
 } data_load_opts_t;
 
 /* Load a JSONL file. A field name may be a dotted path into nested objects

@@ -83,7 +83,7 @@ static void test_profiles(void **state) {
     assert_true(data_load_jsonl(fixture("math/math500_sample.jsonl"), &o, &ds, NULL) < 0);
     assert_non_null(strstr(rlc_errmsg(), "no usable rows"));
     /* ... naming the fields the rows do have, and how to point at them */
-    assert_non_null(strstr(rlc_errmsg(), "its rows have the fields problem, "));
+    assert_non_null(strstr(rlc_errmsg(), "its first row has the fields problem, "));
     assert_non_null(strstr(rlc_errmsg(), "--profile custom --prompt-key K --answer-key K"));
     assert_true(data_load_jsonl("/nonexistent/x.jsonl", NULL, &ds, NULL) < 0);
 }

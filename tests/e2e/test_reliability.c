@@ -431,6 +431,8 @@ static void test_data_command(void **s) {
                      0);
     assert_non_null(strstr(out, "rows: 7 kept, 4 skipped as malformed"));
     assert_non_null(strstr(out, "prompts: 7 as chat messages, 0 as text"));
+    assert_non_null(strstr(out, "fields (of the first row): data_source, prompt, ability, reward_model.ground_truth, "
+                                "reward_model.style, extra_info.index"));
     assert_non_null(strstr(out, "[2] id \"9007199254740993\"  answer \"42\""));
     assert_null(strstr(out, "[3] id"));
     char *txt = read_file(g_dir, "conv.jsonl");
