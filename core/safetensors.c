@@ -69,7 +69,11 @@ static int parse_entry(const cJSON *e, const char *what, const unsigned char *da
     if (!cJSON_IsString(jd) || !cJSON_IsArray(js) || !cJSON_IsArray(jo) || cJSON_GetArraySize(jo) != 2)
         return rlc_errc(RLC_EFMT, "%s: tensor '%s' lacks dtype, shape or data_offsets", what, name);
     int dt = rlc_dtype_parse(jd->valuestring);
-    if (dt < 0) return rlc_errc(RLC_EUNSUP, "%s: tensor '%s' has unknown dtype '%s'", what, name, jd->valuestring);
+    if (dt < 0)
+        return rlc_errc(RLC_EUNSUP,
+                        "%s: tensor '%s' has dtype '%s', which rlc does not read (weights are F32, BF16, F16 or F64: "
+                        "dequantize an FP8 or integer checkpoint first)",
+                        what, name, jd->valuestring);
     x->dtype = (rlc_dtype_t)dt;
     x->ndim = cJSON_GetArraySize(js);
     if (x->ndim > RLC_ST_MAXDIM)
