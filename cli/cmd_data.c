@@ -1,5 +1,5 @@
 /* `rlc data`: how rlc reads a data set, before a run depends on it. Loads a file or a
- * directory of shards (JSONL, JSON array, parquet, Arrow, gzip; data_load_jsonl) with a
+ * directory of shards (JSONL, JSON array, CSV, parquet, Arrow, gzip; data_load_jsonl) with a
  * profile, prints what it found (rows kept and skipped, chat prompts, solutions, duplicate
  * ids and problems) and the first rows as rlc sees them, and with --out writes the rows as
  * rlc's own JSONL (a parquet set converted, say). */
@@ -75,7 +75,7 @@ int cmd_data(int argc, char **argv) {
     int strict = 0;
     cli_opt_t opts[] = {
         {"--data", OPT_STR, &data,
-         "the data: JSONL, JSON array, parquet, Arrow (.gz too), or a directory of shards", 1, 0},
+         "the data: JSONL, JSON array, CSV, parquet, Arrow (.gz too), or a directory of shards", 1, 0},
         {"--profile", OPT_STR, &profile, "auto, math500, aime, gsm8k, verl or custom", 0, 0},
         {"--prompt-key", OPT_STR, &prompt_key, "field holding the problem (a dotted path; custom)", 0, 0},
         {"--answer-key", OPT_STR, &answer_key, "field holding the gold answer (a dotted path; custom)", 0, 0},

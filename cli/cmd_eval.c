@@ -63,7 +63,8 @@ int cmd_eval(int argc, char **argv) {
     cli_tool_args_default(&ta);
     cli_opt_t opts[5 + CLI_SAMPLE_NOPTS + CLI_TOOL_NOPTS] = {
         {"--model", OPT_STR, &model, "Hugging Face model directory", 1, 0},
-        {"--data", OPT_STR, &data, "dataset: JSONL, JSON array, parquet, Arrow (.gz too), or a directory of shards",
+        {"--data", OPT_STR, &data,
+         "dataset: JSONL, JSON array, CSV, parquet, Arrow (.gz too), or a directory of shards",
          1, 0},
         {"--out", OPT_STR, &out, "per-item records (JSONL)", 1, 0},
         {"--summary", OPT_STR, &summary, "summary JSON path [default: OUT.summary.json]", 0, 0},

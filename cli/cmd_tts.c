@@ -84,7 +84,7 @@ static int tts_parse(tts_run_t *r, int argc, char **argv) {
     cli_opt_t opts[NOPTS + CLI_SAMPLE_NOPTS] = {
         {"--model", OPT_STR, &r->model, "Hugging Face model directory (the policy)", 1, 0},
         {"--data", OPT_STR, &r->data,
-         "dataset: JSONL, JSON array, parquet, Arrow (.gz too), or a directory of shards", 1, 0},
+         "dataset: JSONL, JSON array, CSV, parquet, Arrow (.gz too), or a directory of shards", 1, 0},
         {"--n", OPT_STR, &r->ns_str, "the sweep: increasing sample counts, e.g. 1,2,4,8,16 [default: 1,2,4,8,16]", 0,
          0},
         {"--orm", OPT_STR, &r->orm_dir, "outcome reward model: HF directory with a 1-label score head", 0, 0},

@@ -72,7 +72,8 @@ int rlc_json_write_line(struct fs_atomic_s *a, const cJSON *obj);
  * A directory stands for its data files (*.jsonl, *.json, *.ndjson, *.gz, *.parquet, *.arrow,
  * *.feather, *.arrows) read in name order, as a dataset's shards (only its columnar ones when it holds
  * such: save_to_disk's JSON files beside them are metadata); path and lineno then follow the
- * current file. An Arrow IPC file (core/arrow_ipc.h) reads as parquet does.
+ * current file. An Arrow IPC file (core/arrow_ipc.h) reads as parquet does; a *.csv or
+ * *.tsv file (core/csv.h; gzip-compressed too) by its header, a record's first line its line.
  * A number keeps its literal text in its item's valuestring (rlc_json_text returns it), and
  * a string holding \u0000 makes the row malformed (it would silently cut the text). */
 typedef struct {
@@ -85,7 +86,8 @@ typedef struct {
     char *text; /* the whole text: a JSON array, or a decompressed file */
     size_t text_len, pos;
     int array; /* 1: reading a top-level array's elements, 2: it ended */
-    cJSON *rows; /* a parquet file's rows, not yet returned */
+    cJSON *rows; /* a parquet, Arrow or CSV file's rows, not yet returned */
+    long *row_lines, row_i; /* CSV: the line each row starts on (rows then may hold error strings) */
     char **files; /* a directory's data files, read one after another; path is the current one */
     int nfiles, fi;
 } rlc_jsonl_t;

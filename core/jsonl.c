@@ -10,6 +10,7 @@
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/arrow_ipc.h"
+#include "core/csv.h"
 #include "core/json.h"
 #include "core/parquet.h"
 #include "core/str.h"
@@ -111,7 +112,28 @@ static int open_gz(rlc_jsonl_t *r, const char *path) {
     return rc;
 }
 
-/* Opens one file of rows (its kind told by its first bytes) into r's per-file state. */
+/* A CSV or TSV file (gzip-compressed when gz), parsed whole into rows. */
+static int open_csv(rlc_jsonl_t *r, const char *path, int gz) {
+    char *text = NULL;
+    size_t n = 0;
+    int rc;
+    if (gz) {
+        gzFile g = gzopen(path, "rb");
+        if (!g) return rlc_err_errno("cannot open %s", path);
+        rc = gunzip_all(g, path, &text, &n);
+        gzclose(g);
+    } else {
+        rc = fs_read_all(path, &text, &n);
+    }
+    if (!rc && memchr(text, 0, n))
+        rc = rlc_errc(RLC_EFMT, "%s: binary content, not CSV text", path);
+    if (!rc) rc = rlc_csv_parse(text, n, (char)rlc_csv_delim(path), path, &r->rows, &r->row_lines);
+    free(text);
+    return rc;
+}
+
+/* Opens one file of rows (its kind told by its first bytes, or a *.csv / *.tsv name) into
+ * r's per-file state. */
 static int open_one(rlc_jsonl_t *r, const char *path) {
     r->path = rlc_strdup(path);
     if (!r->path) return RLC_ENOMEM;
@@ -125,6 +147,9 @@ static int open_one(rlc_jsonl_t *r, const char *path) {
     if (rlc_parquet_is(head, got) || rlc_arrow_is(head, got)) {
         fclose(f);
         rc = rlc_parquet_is(head, got) ? rlc_parquet_read(path, &r->rows) : rlc_arrow_read(path, &r->rows);
+    } else if (rlc_csv_delim(path)) {
+        fclose(f);
+        rc = open_csv(r, path, gz);
     } else if (gz) {
         fclose(f);
         rc = open_gz(r, path);
@@ -134,7 +159,7 @@ static int open_one(rlc_jsonl_t *r, const char *path) {
         if (!rc) start_array(r);
     } else if (memchr(head, 0, got)) { /* JSON text holds no NUL byte */
         fclose(f);
-        rc = rlc_errc(RLC_EFMT, "%s: binary content, not a data file (JSONL, JSON, parquet, Arrow or gzip)", path);
+        rc = rlc_errc(RLC_EFMT, "%s: binary content, not a data file (JSONL, JSON, CSV, parquet, Arrow or gzip)", path);
     } else {
         rewind(f);
         r->f = f;
@@ -150,6 +175,7 @@ static void close_one(rlc_jsonl_t *r) {
     free(r->path);
     free(r->text);
     cJSON_Delete(r->rows);
+    free(r->row_lines);
     char **files = r->files;
     int nfiles = r->nfiles, fi = r->fi;
     memset(r, 0, sizeof *r);
@@ -160,7 +186,7 @@ static void close_one(rlc_jsonl_t *r) {
  * file, 0 for the rest. */
 static int data_file_kind(const char *name) {
     static const char *const ext[] = {".parquet", ".arrow", ".feather", ".arrows", /* columnar first */
-                                      ".jsonl",   ".json",  ".ndjson",  ".gz"};
+                                      ".jsonl",   ".json",  ".ndjson",  ".gz",     ".csv", ".tsv"};
     size_t n = strlen(name);
     if (name[0] == '.') return 0;
     for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
@@ -200,7 +226,7 @@ static int list_dir(rlc_jsonl_t *r, const char *dir) {
     closedir(d);
     if (!rc && !r->nfiles)
         rc = rlc_errc(RLC_EINVAL, "%s: a directory with no data files (*.jsonl, *.json, *.ndjson, *.gz, *.parquet, "
-                                  "*.arrow, *.feather)",
+                                  "*.arrow, *.feather, *.csv, *.tsv)",
                       dir);
     if (!rc) qsort(r->files, (size_t)r->nfiles, sizeof *r->files, rlc_cmp_str);
     return rc;
@@ -398,7 +424,12 @@ static int next_in_file(rlc_jsonl_t *r, cJSON **out) {
         if (!r->rows->child) return 0;
         r->lineno++;
         *out = cJSON_DetachItemViaPointer(r->rows, r->rows->child);
-        return 1;
+        if (r->row_lines) r->lineno = r->row_lines[r->row_i++];
+        if (!cJSON_IsString(*out)) return 1;
+        int rc = rlc_errc(RLC_EFMT, "%s:%ld: %s", r->path, r->lineno, (*out)->valuestring); /* a malformed record */
+        cJSON_Delete(*out);
+        *out = NULL;
+        return rc;
     }
     if (r->array) return next_element(r, out);
     for (;;) {

@@ -150,7 +150,7 @@ static const rl_config_key_t KEYS[] = {
 
     KS(model, D_MODEL),
     K("data", data, STR, S_PATH, "",
-      "training prompts: JSONL, JSON array, parquet, Arrow (.gz too), or a directory of shards"),
+      "training prompts: JSONL, JSON array, CSV, parquet, Arrow (.gz too), or a directory of shards"),
     K("run_dir", run_dir, STR, S_PATH, "runs/rl", "run directory: config, metrics, samples, checkpoints"),
     K("ref_model", ref_model, STR, S_PATH, "", "reference model directory; empty = the initial policy"),
     K("template", template_name, STR, S_PATH, "qwen-math-cot", "prompt template: qwen-math-cot, boxed, r1, dapo or raw"),

@@ -55,7 +55,7 @@ static const rl_config_key_t SFT_KEYS[] = {
 
     KS(model, D_MODEL),
     K("data", data, STR, S_PATH, "",
-      "prompt/response pairs: JSONL, JSON array, parquet, Arrow, or a directory of shards"),
+      "prompt/response pairs: JSONL, JSON array, CSV, parquet, Arrow, or a directory of shards"),
     K("run_dir", run_dir, STR, S_PATH, "", "run directory: config, metrics, checkpoints"),
 };
 

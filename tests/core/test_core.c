@@ -310,6 +310,64 @@ static void test_jsonl_gzip_bound(void **s) {
     free(g), free(d);
 }
 
+/* CSV and TSV files (by name; gzip-compressed too) read as pandas' read_csv gives them: the
+ * header names the keys (an empty name "Unnamed: i", a repeated one "name.1"), quoted fields
+ * hold delimiters, doubled quotes and line breaks, a column of JSON numbers reads as numbers
+ * with their literals and one of True/False as booleans, others as text ("002" stays text),
+ * empty fields as null; a record of more fields than the header is an error for its line
+ * (reading goes on); a quoted field left open is an error naming its line. */
+static void test_jsonl_csv(void **s) {
+    (void)s;
+    char *d = test_tmpdir(), *c = fs_join(d, "a.csv"), *t = fs_join(d, "a.tsv"), *g = fs_join(d, "a.csv.gz");
+    const char *csv = "\xEF\xBB\xBFid,n,problem,answer,,ok,answer\r\n"
+                      "p1,1983,\"What is 1+1, if \"\"x\"\"=2?\nTwo lines.\",002,a,True,x\r\n"
+                      "\r\n"
+                      "p2,-1.5e3,Plain,25,,false,y\n"
+                      "p3,7,x,1,b,,z,EXTRA\n"
+                      "p4,,\"y\"\n";
+    const char *want = "{\"id\":\"p1\",\"n\":1983,\"problem\":\"What is 1+1, if \\\"x\\\"=2?\\nTwo lines.\","
+                       "\"answer\":\"002\",\"Unnamed: 4\":\"a\",\"ok\":true,\"answer.1\":\"x\"}@2 "
+                       "{\"id\":\"p2\",\"n\":-1.5e3,\"problem\":\"Plain\",\"answer\":\"25\",\"Unnamed: 4\":null,"
+                       "\"ok\":false,\"answer.1\":\"y\"}@5 E@6 "
+                       "{\"id\":\"p4\",\"n\":null,\"problem\":\"y\",\"answer\":null,\"Unnamed: 4\":null,"
+                       "\"ok\":null,\"answer.1\":null}@7";
+    char tsv[512];
+    size_t k = 0;
+    for (const char *p = csv; *p; p++) tsv[k++] = *p == ',' ? '\t' : *p; /* no quoted comma matters here */
+    tsv[k] = 0;
+    char *q = strstr(tsv, "1+1\t if"); /* the quoted comma is text, not a delimiter */
+    assert_non_null(q);
+    q[3] = ',';
+    assert_int_equal(fs_write_atomic(c, csv, strlen(csv)), 0);
+    assert_int_equal(fs_write_atomic(t, tsv, strlen(tsv)), 0);
+    write_gz(g, csv);
+    const char *paths[] = {c, t, g};
+    for (int i = 0; i < 3; i++) {
+        rlc_jsonl_t r;
+        assert_int_equal(rlc_jsonl_open(&r, paths[i]), 0);
+        char got[1024] = "";
+        cJSON *o;
+        int rc;
+        while ((rc = rlc_jsonl_next(&r, &o)) != 0) {
+            char *txt = rc > 0 ? rlc_json_print(o, 0) : NULL;
+            if (rc < 0) assert_non_null(strstr(rlc_errmsg(), ":6: a record of 8 fields; the header has 7"));
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s@%ld", got[0] ? " " : "", txt ? txt : "E",
+                     r.lineno);
+            free(txt);
+            cJSON_Delete(o);
+        }
+        rlc_jsonl_close(&r);
+        if (strcmp(got, want)) fail_msg("%s:\n got  %s\n want %s", paths[i], got, want);
+    }
+    const char *open_quote = "a,b\n1,\"never closed\n2,3\n";
+    assert_int_equal(fs_write_atomic(c, open_quote, strlen(open_quote)), 0);
+    rlc_jsonl_t r;
+    assert_int_equal(rlc_jsonl_open(&r, c), RLC_EFMT);
+    assert_non_null(strstr(rlc_errmsg(), "a.csv:2: a quoted field is not closed before the file ends"));
+    fs_rm_rf(d);
+    free(c), free(t), free(g), free(d);
+}
+
 /* Numbers print as the literal they were read as (9007199254740993 and 0.10 stay exact
  * through a read and a write), unless a later change made the literal stale. */
 static void test_print_literals(void **s) {
@@ -482,6 +540,7 @@ int main(void) {
         cmocka_unit_test(test_flatten_content),
         cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_jsonl_arrays_gzip),
         cmocka_unit_test(test_jsonl_gzip_bound),
+        cmocka_unit_test(test_jsonl_csv),
         cmocka_unit_test(test_jsonl_directory), cmocka_unit_test(test_print_literals),
         cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_half),
         cmocka_unit_test(test_layout), cmocka_unit_test(test_utf8_valid), cmocka_unit_test(test_parse_day),

@@ -1,6 +1,7 @@
 /* Fuzz target: the JSONL dataset loader (data/dataset.c) on arbitrary bytes, under every
  * profile: text and chat-message prompts, dotted field paths, GSM8K answers; then the tool
- * prefix, and the rows written back and read again (the same count, answers and messages). */
+ * prefix, and the rows written back and read again (the same count, answers and messages);
+ * the same bytes as a CSV file too. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +18,10 @@ static void fail(const char *what, int profile, int row) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static char in[64], out[64];
+    static char in[64], out[64], csv[64];
     if (!in[0]) {
         snprintf(in, sizeof in, "/tmp/rlc_fuzz_ds_%d.jsonl", (int)getpid());
+        snprintf(csv, sizeof csv, "/tmp/rlc_fuzz_ds_%d.csv", (int)getpid());
         snprintf(out, sizeof out, "/tmp/rlc_fuzz_ds_%d.out.jsonl", (int)getpid());
         rlc_log_set_level(RLC_LOG_QUIET);
     }
@@ -48,6 +50,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     data_set_t ds;
     if (!data_load_jsonl(in, &c, &ds, NULL)) data_set_free(&ds);
     remove(in);
+    /* the same bytes as a CSV file (core/csv.c): its rows, written back as JSONL, read again */
+    f = fopen(csv, "wb");
+    if (f) {
+        fwrite(data, 1, size, f);
+        fclose(f);
+        data_load_opts_t p = {.profile = "custom", .prompt_key = "problem", .answer_key = "answer"};
+        if (!data_load_jsonl(csv, &p, &ds, NULL)) {
+            data_set_t back;
+            data_load_opts_t a = {.profile = "auto"};
+            if (data_set_write_jsonl(&ds, out) || data_load_jsonl(out, &a, &back, NULL) || back.n != ds.n)
+                fail("csv read back", 5, 0);
+            for (int i = 0; i < ds.n; i++)
+                if (strcmp(back.rows[i].answer, ds.rows[i].answer) || strcmp(back.rows[i].problem, ds.rows[i].problem))
+                    fail("a csv row read back differs", 5, i);
+            data_set_free(&back);
+            data_set_free(&ds);
+        }
+        remove(csv);
+    }
     remove(out);
     return 0;
 }

@@ -1,0 +1,229 @@
+/* CSV and TSV text as rows of JSON objects (core/csv.h), read as pandas' read_csv reads it
+ * by default: the first record names the columns, quoted fields may hold delimiters,
+ * doubled quotes and line breaks, blank lines are passed over, a missing field is null. A
+ * column whose every value is a JSON number reads as numbers (each keeping its literal), one
+ * of True/False values as booleans, any other as text; an empty field is null. */
+#include "core/csv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/json.h"
+#include "core/str.h"
+
+/* One record's fields (copies, quotes undone). */
+typedef struct {
+    char **v;   /* NUL-terminated copies */
+    int n, cap;
+    long line;  /* the physical line the record starts on */
+} rec_t;
+
+static void rec_free(rec_t *r) {
+    for (int i = 0; i < r->n; i++) free(r->v[i]);
+    free(r->v);
+    memset(r, 0, sizeof *r);
+}
+
+static int rec_add(rec_t *r, const char *s, size_t n) {
+    if (r->n == r->cap) {
+        int cap = r->cap ? 2 * r->cap : 8;
+        char **nv = realloc(r->v, sizeof *nv * (size_t)cap);
+        if (!nv) return RLC_ENOMEM;
+        r->v = nv, r->cap = cap;
+    }
+    char *c = malloc(n + 1);
+    if (!c) return RLC_ENOMEM;
+    if (n) memcpy(c, s, n);
+    c[n] = 0;
+    r->v[r->n++] = c;
+    return 0;
+}
+
+/* The record at t[*i]: its fields into r, *i past its line end, *line counting the lines it
+ * spans. 1: a quoted field is not closed before the text ends. */
+static int next_record(const char *t, size_t n, size_t *i, char delim, long *line, rec_t *r) {
+    size_t k = *i;
+    char *buf = NULL;
+    size_t bn = 0, bcap = 0;
+    int rc = 0;
+    for (;;) {
+        bn = 0;
+        int quoted = k < n && t[k] == '"', closed = !quoted;
+        if (quoted) k++;
+        while (k < n) {
+            char c = t[k];
+            if (quoted && !closed) {
+                if (c == '"' && k + 1 < n && t[k + 1] == '"') k++; /* "" is one quote */
+                else if (c == '"') {
+                    closed = 1, k++;
+                    continue;
+                }
+                if (c == '\n') (*line)++;
+            } else if (c == delim || c == '\n' || (c == '\r' && (k + 1 >= n || t[k + 1] == '\n'))) {
+                break;
+            }
+            if (bn + 1 >= bcap) {
+                size_t cap = bcap ? 2 * bcap : 64;
+                char *nb = realloc(buf, cap);
+                if (!nb) {
+                    free(buf);
+                    return RLC_ENOMEM;
+                }
+                buf = nb, bcap = cap;
+            }
+            buf[bn++] = c, k++;
+        }
+        if (!closed) {
+            free(buf);
+            return 1;
+        }
+        if ((rc = rec_add(r, buf ? buf : "", bn))) break;
+        if (k < n && t[k] == delim) {
+            k++;
+            continue;
+        }
+        if (k < n && t[k] == '\r') k++;
+        if (k < n && t[k] == '\n') k++, (*line)++;
+        break;
+    }
+    free(buf);
+    *i = k;
+    return rc;
+}
+
+/* 1 when s is a JSON number literal. */
+static int is_number(const char *s) {
+    const char *p = s + (*s == '-');
+    if (*p == '0') p++;
+    else if (*p >= '1' && *p <= '9') while (*p >= '0' && *p <= '9') p++;
+    else return 0;
+    if (*p == '.') {
+        if (!(*++p >= '0' && *p <= '9')) return 0;
+        while (*p >= '0' && *p <= '9') p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p += p[1] == '+' || p[1] == '-' ? 2 : 1;
+        if (!(*p >= '0' && *p <= '9')) return 0;
+        while (*p >= '0' && *p <= '9') p++;
+    }
+    return *p == 0;
+}
+
+static int is_bool(const char *s, int *v) {
+    static const char *const t[] = {"True", "true", "TRUE"}, *const f[] = {"False", "false", "FALSE"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(s, t[i]) || !strcmp(s, f[i])) return *v = !strcmp(s, t[i]), 1;
+    return 0;
+}
+
+/* Column kinds from every record's values: 2 numbers, 1 booleans, 0 text. */
+static void column_kinds(rec_t *recs, long nrec, int ncol, int *kind) {
+    for (int c = 0; c < ncol; c++) {
+        int num = 1, boo = 1, any = 0, b;
+        for (long k = 0; k < nrec && (num || boo); k++) {
+            if (recs[k].n > ncol || c >= recs[k].n || !recs[k].v[c][0]) continue;
+            any = 1;
+            num &= is_number(recs[k].v[c]);
+            boo &= is_bool(recs[k].v[c], &b);
+        }
+        kind[c] = !any ? 0 : num ? 2 : boo ? 1 : 0;
+    }
+}
+
+/* The header's names: an empty one is "Unnamed: i" and a repeated one "name.1", "name.2"
+ * (pandas' names). */
+static int header_names(rec_t *h) {
+    for (int i = 0; i < h->n; i++) {
+        char name[64];
+        if (!h->v[i][0]) {
+            snprintf(name, sizeof name, "Unnamed: %d", i);
+            free(h->v[i]);
+            if (!(h->v[i] = rlc_strdup(name))) return RLC_ENOMEM;
+        }
+        for (int dup = 1, j = 0; j < i; j++) {
+            if (strcmp(h->v[i], h->v[j])) continue;
+            size_t l = strlen(h->v[i]) + 24;
+            char *nn = malloc(l);
+            if (!nn) return RLC_ENOMEM;
+            snprintf(nn, l, "%s.%d", h->v[i], dup++);
+            free(h->v[i]);
+            h->v[i] = nn, j = -1; /* check the new name again */
+        }
+    }
+    return 0;
+}
+
+static cJSON *row_object(const rec_t *h, const rec_t *r, const int *kind) {
+    cJSON *o = cJSON_CreateObject();
+    for (int c = 0; o && c < h->n; c++) {
+        const char *s = c < r->n ? r->v[c] : "";
+        int b = 0;
+        cJSON *v = !*s                           ? cJSON_CreateNull()
+                   : kind[c] == 2                ? rlc_json_number_lit(strtod(s, NULL), s)
+                   : kind[c] == 1 && is_bool(s, &b) ? cJSON_CreateBool(b)
+                                                    : cJSON_CreateString(s);
+        if (!v) cJSON_Delete(o), o = NULL;
+        else cJSON_AddItemToObject(o, h->v[c], v);
+    }
+    return o;
+}
+
+int rlc_csv_parse(const char *text, size_t n, char delim, const char *path, cJSON **rows, long **lines) {
+    *rows = NULL, *lines = NULL;
+    size_t i = n >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3) ? 3 : 0;
+    long line = 1, nrec = 0, cap = 0;
+    rec_t *recs = NULL;
+    int rc = 0;
+    while (!rc && i < n) {
+        if (text[i] == '\n' || text[i] == '\r') { /* a blank line */
+            line += text[i++] == '\n';
+            continue;
+        }
+        if (nrec == cap) {
+            cap = cap ? 2 * cap : 64;
+            rec_t *nr = realloc(recs, sizeof *nr * (size_t)cap);
+            if (!nr) {
+                rc = RLC_ENOMEM;
+                break;
+            }
+            recs = nr;
+        }
+        memset(&recs[nrec], 0, sizeof *recs);
+        recs[nrec].line = line;
+        rc = next_record(text, n, &i, delim, &line, &recs[nrec]);
+        nrec++;
+        if (rc == 1)
+            rc = rlc_errc(RLC_EFMT, "%s:%ld: a quoted field is not closed before the file ends", path,
+                          recs[nrec - 1].line);
+    }
+    int *kind = !rc && nrec ? calloc((size_t)recs[0].n, sizeof *kind) : NULL;
+    if (!rc && nrec && (!kind || (rc = header_names(&recs[0])))) rc = rc ? rc : RLC_ENOMEM;
+    if (!rc && nrec) column_kinds(recs + 1, nrec - 1, recs[0].n, kind);
+    cJSON *out = rc ? NULL : cJSON_CreateArray();
+    long *ln = rc ? NULL : malloc(sizeof *ln * (size_t)(nrec ? nrec : 1));
+    if (!rc && (!out || !ln)) rc = RLC_ENOMEM;
+    for (long k = 1; !rc && k < nrec; k++) {
+        char why[96];
+        snprintf(why, sizeof why, "a record of %d fields; the header has %d", recs[k].n, recs[0].n);
+        cJSON *o = recs[k].n > recs[0].n ? cJSON_CreateString(why) : row_object(&recs[0], &recs[k], kind);
+        if (!o) rc = RLC_ENOMEM;
+        else cJSON_AddItemToArray(out, o), ln[k - 1] = recs[k].line;
+    }
+    for (long k = 0; k < nrec; k++) rec_free(&recs[k]);
+    free(recs), free(kind);
+    if (rc) {
+        cJSON_Delete(out), free(ln);
+        return rc;
+    }
+    *rows = out, *lines = ln;
+    return 0;
+}
+
+int rlc_csv_delim(const char *path) {
+    size_t n = strlen(path);
+    if (n > 3 && !strcmp(path + n - 3, ".gz")) n -= 3;
+    if (n > 4 && !strncmp(path + n - 4, ".csv", 4)) return ',';
+    if (n > 4 && !strncmp(path + n - 4, ".tsv", 4)) return '\t';
+    return 0;
+}
