@@ -25,12 +25,13 @@ typedef struct {
 /* Field spellings per profile, first present wins. "auto" accepts all of them. */
 static const profile_t PROFILES[] = {
     {"math500", {"problem"}, {"answer"}, {"unique_id", "id"}, {"solution"}},
-    {"aime", {"problem", "Problem"}, {"answer", "Answer"}, {"id", "ID"}, {"solution", "Solution"}},
+    {"aime", {"problem", "Problem", "Question", "question"}, {"answer", "Answer"}, {"id", "ID"},
+     {"solution", "Solution"}},
     {"gsm8k", {"question"}, {"answer"}, {"id"}, {NULL}},
     {"verl", {"prompt"}, {"reward_model.ground_truth"}, {"extra_info.index", "id"}, {NULL}},
     {"custom", {NULL}, {NULL}, {"id"}, {NULL}},
     {"auto",
-     {"problem", "Problem", "question", "prompt"},
+     {"problem", "Problem", "question", "Question", "prompt"},
      /* no answer field but a solution (TRL's NuminaMath-style data): the solution is the gold,
       * whose final answer the grader reads as it reads a completion's */
      {"answer", "Answer", "final_answer", "reward_model.ground_truth", "solution"},

@@ -46,6 +46,16 @@ static void test_profiles(void **state) {
     assert_string_equal(ds.rows[2].answer, "343"); /* an integer field becomes text */
     assert_non_null(strstr(ds.rows[2].problem, "7^3"));
     data_set_free(&ds);
+    /* the 1983-2024 set as CSV: ID, Question, Answer (a numeric column) */
+    assert_int_equal(data_load_jsonl(fixture("math/aime_1983_2024.csv"), &o, &ds, NULL), 0);
+    assert_int_equal(ds.n, 3);
+    assert_string_equal(ds.rows[0].id, "1983-1");
+    assert_string_equal(ds.rows[0].problem, "Find $x$ if $2x + 3 = 11$, with \"x\" an integer.");
+    assert_string_equal(ds.rows[1].answer, "28");
+    assert_non_null(strstr(ds.rows[1].problem, "49$.\nWhat"));
+    assert_string_equal(ds.rows[2].answer, "343");
+    assert_int_equal(ds.rows[2].line, 5); /* a record's first line: the one before spans two */
+    data_set_free(&ds);
 
     o.profile = "gsm8k";
     assert_int_equal(data_load_jsonl(fixture("math/gsm8k_sample.jsonl"), &o, &ds, NULL), 0);
