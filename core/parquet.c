@@ -156,7 +156,8 @@ static cJSON *json_value(pq_leaf_t *l, const pq_val_t *v) {
     case PQ_DOUBLE: return rlc_json_float(v->d, l->type == PQ_FLOAT);
     case PQ_INT96: { /* a legacy timestamp: nanoseconds of the day, then the Julian day */
         int64_t day = (int64_t)pq_le(v->s + 8, 4) - 2440588, ns = (int64_t)pq_le(v->s, 8);
-        if (day < -106000 || day > 106000) return rlc_json_float((double)day * 864e11 + (double)ns, 0);
+        if (day < -106000 || day > 106000 || ns < 0 || ns >= 86400000000000LL) /* beyond int64 ns, or damaged */
+            return rlc_json_float((double)day * 864e11 + (double)ns, 0);
         snprintf(lit, sizeof lit, "%lld", (long long)(day * 86400000000000LL + ns));
         return rlc_json_number_lit((double)day * 864e11 + (double)ns, lit);
     }
