@@ -497,6 +497,7 @@ static int read_dict_batch(ar_reader_t *r, fb_t *f, size_t db, const uint8_t *bo
         if (!nv) rc = RLC_ENOMEM;
         else d->v = nv, d->cap = d->n + length + 1;
     }
+    b.dicts = r->dicts, b.ndicts = r->ndicts; /* as they are now (a nested encoding reads them) */
     ar_col_t col = {0};
     if (!rc && (bind_col(&b, &vf, &col) || col.len < length))
         rc = rlc_errc(RLC_EFMT, "%s: a damaged dictionary batch", r->path);
