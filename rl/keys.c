@@ -16,6 +16,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "rl/algo.h"
+#include "rl/foreign.h"
 #include "rl/keydefs.h"
 
 /* "--clip-high" / "clip-high" / "clip_high" -> "clip_high" */
@@ -75,8 +76,11 @@ static int unknown_key(const rl_keytab_t *t, const char *origin, const char *key
     norm_name(key, n, sizeof n);
     int negated = flag && !strncmp(n, "no", 2);
     const char *s = suggest(t, n, negated);
-    char hint[160] = "";
-    if (s && flag) {
+    char hint[240] = "", foreign[200];
+    const char *target;
+    if (rl_foreign_hint(key, flag, &target, foreign, sizeof foreign) && (!target || rl_keys_find(t, target) >= 0)) {
+        snprintf(hint, sizeof hint, " (%s)", foreign);
+    } else if (s && flag) {
         char f[96];
         snprintf(f, sizeof f, "%s", s);
         for (char *p = f; *p; p++)
@@ -329,8 +333,12 @@ int rl_keys_load_yaml(const rl_keytab_t *t, void *obj, const char *text, size_t 
                 depth = 1;
                 have_map = 1;
             } else {
-                rc = rlc_errc(RLC_EINVAL, "%s: %s: nested mappings are not allowed (keys are flat)", origin,
-                              key ? key : "?");
+                char foreign[200] = "";
+                const char *target;
+                if (key && rl_foreign_hint(key, 0, &target, foreign + 2, sizeof foreign - 3))
+                    foreign[0] = ';', foreign[1] = ' ';
+                rc = rlc_errc(RLC_EINVAL, "%s: %s: nested mappings are not allowed (keys are flat)%s", origin,
+                              key ? key : "?", foreign);
             }
             break;
         case YAML_MAPPING_END_EVENT: depth = 0; break;

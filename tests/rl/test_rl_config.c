@@ -8,6 +8,7 @@
 #include "core/json.h"
 #include "rl/algo.h"
 #include "rl/config.h"
+#include "rl/foreign.h"
 #include "rl/sft.h"
 
 static char *g_dir;
@@ -137,6 +138,9 @@ static void test_yaml(void **s) {
         {"- a\n- b\n", "lists are not allowed"},
         {"just a string\n", "must be a mapping"},
         {"a: &x 1\nb: *x\n", "unknown key 'a'"},
+        {"epsilon_high: 0.28\n", "unknown key 'epsilon_high' (TRL's epsilon_high is rlc's clip_high)"},
+        {"trainer:\n  total_training_steps: 5\n",
+         "unknown key 'trainer' (trainer is a section of verl's config; rlc's keys are flat"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         p = write_file("bad.yaml", bad[i].text);
@@ -195,6 +199,18 @@ static void test_argv(void **s) {
     assert_int_not_equal(rl_config_from_argv(&c, 3, bad1, NULL, NULL), 0);
     has("unknown flag --clip-hihg (did you mean --clip-high?)");
     rl_config_free(&c);
+    /* a name from TRL or verl is answered with rlc's */
+    char *trl[] = {"train", "--num-generations", "8"};
+    assert_int_not_equal(rl_config_from_argv(&c, 3, trl, NULL, NULL), 0);
+    has("unknown flag --num-generations (TRL's num_generations is rlc's --group-size)");
+    rl_config_free(&c);
+    char *verl[] = {"train", "--actor_rollout_ref.actor.kl_loss_type", "low_var_kl"};
+    assert_int_not_equal(rl_config_from_argv(&c, 3, verl, NULL, NULL), 0);
+    has("(verl's actor_rollout_ref.actor.kl_loss_type is rlc's --kl-estimator; low_var_kl is k3)");
+    rl_config_free(&c);
+    for (int i = 0; i < rl_foreign_count(); i++) /* every name the table gives is a key */
+        if (rl_foreign_rlc_name(i) && rl_keys_find(rl_config_table(), rl_foreign_rlc_name(i)) < 0)
+            fail_msg("rl/foreign.c names '%s', no key", rl_foreign_rlc_name(i));
     char *bad2[] = {"train", "--lr"};
     assert_int_not_equal(rl_config_from_argv(&c, 2, bad2, NULL, NULL), 0);
     has("--lr needs a value");
