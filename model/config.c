@@ -21,13 +21,20 @@ static int get_int(const cJSON *j, const char *key, int *out, int required, int 
     return 0;
 }
 
+/* A finite number at key (a literal such as 1e999 is an error), def when absent. */
 static int get_num(const cJSON *j, const char *key, double *out, double def, const char *what) {
     int rc = rlc_json_get_num(j, key, out, 0, what);
     if (rc < 0) return rc;
     if (rc == 1) *out = def;
-    else if (!isfinite(*out)) /* a literal such as 1e999 */
+    else if (!isfinite(*out))
         return rlc_errc(RLC_EINVAL, "%s: field '%s' must be a finite number", what, key);
     return 0;
+}
+
+/* get_num for a key that must be present. */
+static int need_num(const cJSON *j, const char *key, double *out, const char *what) {
+    int rc = rlc_json_get_num(j, key, out, 1, what);
+    return rc < 0 ? rc : get_num(j, key, out, 0, what);
 }
 
 static int get_bool(const cJSON *j, const char *key, int *out, int def, const char *what) {
@@ -105,14 +112,12 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
     } else if (!strcmp(type, "llama3")) {
         c->rope_type = RLC_ROPE_LLAMA3;
         if ((rc = rlc_json_get_num(src, "factor", &c->rope_factor, 1, what)) < 0 ||
-            (rc = rlc_json_get_num(src, "low_freq_factor", &c->rope_low_freq_factor, 1, what)) < 0 ||
-            (rc = rlc_json_get_num(src, "high_freq_factor", &c->rope_high_freq_factor, 1, what)) < 0)
+            (rc = need_num(src, "low_freq_factor", &c->rope_low_freq_factor, what)) ||
+            (rc = need_num(src, "high_freq_factor", &c->rope_high_freq_factor, what)))
             return rc;
         if ((rc = get_int(src, "original_max_position_embeddings", &c->rope_original_max_pos, 0,
                           c->max_position_embeddings, what)))
             return rc;
-        if (!isfinite(c->rope_low_freq_factor) || !isfinite(c->rope_high_freq_factor))
-            return rlc_errc(RLC_EINVAL, "%s: llama3 rope factors must be finite numbers", what);
         if (!(c->rope_high_freq_factor > c->rope_low_freq_factor))
             return rlc_errc(RLC_EINVAL, "%s: llama3 rope needs high_freq_factor > low_freq_factor", what);
     } else if (!strcmp(type, "yarn")) {

@@ -325,7 +325,7 @@ static void test_bad_checkpoints(void **s) {
         {"{\"rope_type\": \"yarn\", \"factor\": 1e999}", "field 'factor' must be a finite number"},
         {"{\"rope_type\": \"linear\", \"factor\": 1e999}", "rope factor must be a positive number"},
         {"{\"rope_type\": \"llama3\", \"factor\": 8, \"low_freq_factor\": -1e999, \"high_freq_factor\": 4}",
-         "llama3 rope factors must be finite"},
+         "field 'low_freq_factor' must be a finite number"},
         {"{\"rope_type\": \"default\", \"rope_theta\": 1e999}", "field 'rope_theta' must be a finite number"},
         {"{\"rope_type\": \"llama3\", \"factor\": 8.1e-60, \"low_freq_factor\": 2, \"high_freq_factor\": 4}",
          "the rope parameters give a non-finite frequency"},
