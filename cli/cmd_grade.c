@@ -12,6 +12,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "data/dataset.h"
 #include "rewards/math/math.h"
 
 static int grade_jsonl(const char *path, const char *out_path, const char *gold_key, const char *pred_key, int flags,
@@ -40,8 +41,7 @@ static int grade_jsonl(const char *path, const char *out_path, const char *gold_
                 rc = got;
                 break;
             }
-            LOG_WARN("%s (line skipped)", rlc_errmsg());
-            skipped++;
+            data_bad_row(&skipped, rlc_errmsg());
             continue;
         }
         char *gold = rlc_json_text(cJSON_GetObjectItemCaseSensitive(obj, gold_key));
@@ -49,8 +49,7 @@ static int grade_jsonl(const char *path, const char *out_path, const char *gold_
         if (!gold || !pred) {
             rc = rlc_errc(RLC_EFMT, "%s:%ld: missing or non-text field '%s'", path, r.lineno, !gold ? gold_key : pred_key);
             if (!strict) {
-                LOG_WARN("%s (line skipped)", rlc_errmsg());
-                skipped++;
+                data_bad_row(&skipped, rlc_errmsg());
                 rc = 0;
             }
         } else {

@@ -236,7 +236,6 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
     return rc;
 }
 
-enum { SHOWN = 5 }; /* malformed lines whose reasons are shown; the rest are counted */
 
 /* A row's field names, comma-separated, an object's members as dotted paths (the form
  * --prompt-key takes), within cap (cut with "..."). */
@@ -256,6 +255,15 @@ static void field_names(const cJSON *obj, const char *prefix, char *buf, size_t 
         }
         snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", path);
     }
+}
+
+void data_bad_row(long *count, const char *where_reason) {
+    if ((*count)++ < DATA_BAD_SHOWN) LOG_WARN("%s; row skipped", where_reason);
+}
+
+void data_bad_total(const char *path, long count) {
+    if (count > DATA_BAD_SHOWN)
+        LOG_WARN("%s: %ld bad row(s) skipped in all (the first %d shown)", path, count, (int)DATA_BAD_SHOWN);
 }
 
 int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *out, long *n_skipped) {
@@ -281,7 +289,7 @@ int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *
         if (rc == 0) break;
         if (rc < 0) {
             if (rc == RLC_EIO || o->strict || !r.lineno) goto fail; /* the file itself, not one of its rows */
-            if (skipped++ < SHOWN) LOG_WARN("%s (line skipped)", rlc_errmsg());
+            data_bad_row(&skipped, rlc_errmsg());
             continue;
         }
         const char *base = strrchr(r.path, '/'); /* the current file (a directory's shard) */
@@ -294,7 +302,7 @@ int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *
                 rc = RLC_EFMT;
                 goto fail;
             }
-            if (skipped++ < SHOWN) LOG_WARN("%s (line skipped)", rlc_errmsg());
+            data_bad_row(&skipped, rlc_errmsg());
         }
     }
     rlc_jsonl_close(&r);
@@ -302,7 +310,7 @@ int data_load_jsonl(const char *path, const data_load_opts_t *opts, data_set_t *
     if (o->fields && o->fields_cap) snprintf(o->fields, o->fields_cap, "%s", fields);
     if (skipped)
         LOG_WARN("%s: %ld malformed line%s skipped%s, %d rows loaded", path, skipped, skipped == 1 ? "" : "s",
-                 skipped > SHOWN ? " (the first shown)" : "", out->n);
+                 skipped > DATA_BAD_SHOWN ? " (the first shown)" : "", out->n);
     if (out->n == 0) {
         data_set_free(out);
         if (fields[0])

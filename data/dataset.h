@@ -52,6 +52,14 @@ typedef struct {
  * *n_skipped (may be NULL), or fatal when o->strict. A file with no usable row is an error. */
 int data_load_jsonl(const char *path, const data_load_opts_t *o, data_set_t *out, long *n_skipped);
 
+/* How skipped rows are reported, one policy for every reader (loading, encoding, SFT,
+ * rlc grade): data_bad_row warns "<where: reason>; row skipped" for the first
+ * DATA_BAD_SHOWN and counts every one; data_bad_total then says how many were skipped in
+ * all when some went unshown. */
+enum { DATA_BAD_SHOWN = 5 };
+void data_bad_row(long *count, const char *where_reason);
+void data_bad_total(const char *path, long count);
+
 /* Names of the built-in profiles, NULL-terminated. */
 extern const char *const data_profiles[];
 /* Chat messages from JSON: a non-empty array of {"role": string, "content": string} objects

@@ -62,17 +62,6 @@ static int encode_row(const tok_t *tok, data_tpl_t tpl, const char *family, long
     return 0;
 }
 
-enum { BAD_SHOWN = 3 };
-
-void data_bad_row(long *count, const char *where_reason) {
-    if ((*count)++ < BAD_SHOWN) LOG_WARN("%s; row skipped", where_reason);
-}
-
-void data_bad_total(const char *path, long count) {
-    if (count > BAD_SHOWN)
-        LOG_WARN("%s: %ld bad row(s) skipped in all (the first %d shown)", path, count, (int)BAD_SHOWN);
-}
-
 int data_encode_all(const tok_t *tok, data_tpl_t tpl, const char *chat_family, const char *path, long max_len,
                     const char *limit, int strict, data_set_t *ds, long *n_bad) {
     long bad = 0;

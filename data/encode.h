@@ -16,11 +16,6 @@ int data_encode_problem(const tok_t *tok, data_tpl_t tpl, const char *chat_famil
 int data_encode_row(const tok_t *tok, data_tpl_t tpl, const char *chat_family, const data_row_t *row, int32_t **ids,
                     int *n, const char **format);
 
-/* How skipped rows are reported, one policy for every reader: data_bad_row warns
- * "<where: reason>; row skipped" for the first few and counts every one; data_bad_total
- * then says how many were skipped in all when some went unshown. */
-void data_bad_row(long *count, const char *where_reason);
-void data_bad_total(const char *path, long count);
 
 /* Every row of ds encoded once, before any work (row->prompt_ids, ->format): a row that
  * cannot be encoded (invalid UTF-8, a template error) or whose prompt is longer than
