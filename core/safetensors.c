@@ -287,6 +287,23 @@ out:
     return rc;
 }
 
+/* The error for a directory without safetensors weights, naming PyTorch ones when present
+ * (older checkpoints) and how to convert them. */
+static int no_safetensors(const char *dir) {
+    static const char *const torch[] = {"pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt"};
+    for (size_t i = 0; i < sizeof torch / sizeof *torch; i++) {
+        char *p = fs_join(dir, torch[i]);
+        int has = p && fs_exists(p);
+        free(p);
+        if (has)
+            return rlc_errc(RLC_EUNSUP,
+                            "%s: the weights are in PyTorch's %s, which rlc does not read; save them as safetensors "
+                            "first (transformers: AutoModelForCausalLM.from_pretrained(DIR).save_pretrained(OUT))",
+                            dir, torch[i]);
+    }
+    return rlc_errc(RLC_EIO, "%s: no model.safetensors or model.safetensors.index.json", dir);
+}
+
 int rlc_st_open(rlc_st_t *st, const char *path) {
     memset(st, 0, sizeof *st);
     int rc;
@@ -300,7 +317,7 @@ int rlc_st_open(rlc_st_t *st, const char *path) {
         else if (fs_exists(one))
             rc = add_file(st, one);
         else
-            rc = rlc_errc(RLC_EIO, "%s: no model.safetensors or model.safetensors.index.json", path);
+            rc = no_safetensors(path);
         free(idx);
         free(one);
     } else {

@@ -349,6 +349,10 @@ static void test_bad_checkpoints(void **s) {
     copy_fixture("qwen2-tiny", d);
     unlink(st);
     expect_load_error(d, "no model.safetensors");
+    char *pt = fs_join(d, "pytorch_model.bin"); /* an older checkpoint's weights */
+    assert_int_equal(fs_write_atomic(pt, "PK", 2), 0);
+    free(pt);
+    expect_load_error(d, "the weights are in PyTorch's pytorch_model.bin, which rlc does not read");
     expect_load_error("/nonexistent/model", "does not exist");
     fs_rm_rf(d);
     free(st), free(cfg), free(d);
