@@ -33,7 +33,7 @@ int cli_model_open(cli_model_t *cm, const char *spec, const char *device, int th
         if (cli_has_tokenizer(dir)) {
             if (!(rc = tok_load(&cm->tok, dir))) tok_set_model_vocab(cm->tok, cm->m->cfg.vocab_size);
         } else if (need_tok)
-            rc = rlc_errc(RLC_EINVAL, "%s has no tokenizer.json or tokenizer.model", dir);
+            rc = tok_missing(dir);
     }
     if (rc) cli_model_close(cm);
     return rc;

@@ -202,6 +202,18 @@ static int ends_with(const char *s, const char *suf) {
     return a >= b && !strcmp(s + a - b, suf);
 }
 
+int tok_missing(const char *dir) {
+    char *v = fs_join(dir, "vocab.json"), *m = fs_join(dir, "merges.txt");
+    int slow = v && m && fs_exists(v) && fs_exists(m);
+    free(v), free(m);
+    if (slow)
+        return rlc_errc(RLC_EUNSUP,
+                        "%s has a slow tokenizer's vocab.json and merges.txt but no tokenizer.json, which rlc "
+                        "reads: write it with transformers (AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR))",
+                        dir);
+    return rlc_errc(RLC_EIO, "%s has no tokenizer.json or tokenizer.model", dir);
+}
+
 int tok_load(tok_t **out, const char *path) {
     *out = NULL;
     if (!path || !*path) return rlc_errc(RLC_EINVAL, "tokenizer: no path given");
@@ -217,7 +229,7 @@ int tok_load(tok_t **out, const char *path) {
         if (!dir || !js || !sp) rc = RLC_ENOMEM;
         else if (fs_exists(js)) file = js, js = NULL, kind = TOK_KIND_BPE;
         else if (fs_exists(sp)) file = sp, sp = NULL, kind = TOK_KIND_SPM;
-        else rc = rlc_errc(RLC_EIO, "no tokenizer.json or tokenizer.model in this directory");
+        else rc = tok_missing(path);
         if (!rc && kind == TOK_KIND_BPE && sp && fs_exists(sp)) {
             /* both present: prefer tokenizer.json unless it is a sentencepiece-style one */
             t->kind = TOK_KIND_BPE;

@@ -15,6 +15,9 @@ typedef struct tok tok_t; /* opaque */
  * tokenizer_config.json (bos/eos/pad, add_bos_token, chat_template), generation_config.json
  * (eos_token_id int or list) and special_tokens_map.json are read. */
 int tok_load(tok_t **out, const char *path);
+/* The error for a model directory without tokenizer.json or tokenizer.model (naming a slow
+ * tokenizer's vocab.json / merges.txt when present, and how to convert them). */
+int tok_missing(const char *dir);
 void tok_free(tok_t *t);
 
 /* "bpe" or "sentencepiece". */

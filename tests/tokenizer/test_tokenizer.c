@@ -543,6 +543,18 @@ static void test_bad_input(void **s) {
     assert_int_not_equal(tok_load(&t, dir), 0);
     assert_non_null(strstr(rlc_errmsg(), "no tokenizer.json or tokenizer.model"));
     assert_non_null(strstr(rlc_errmsg(), dir));
+    /* a slow tokenizer's files only: said so, with how to write tokenizer.json */
+    const char *slow[] = {"vocab.json", "merges.txt"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, slow[i]);
+        assert_int_equal(fs_write_atomic(p, "{}", 2), 0);
+    }
+    assert_int_equal(tok_load(&t, dir), RLC_EUNSUP);
+    assert_non_null(strstr(rlc_errmsg(), "a slow tokenizer's vocab.json and merges.txt but no tokenizer.json"));
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, slow[i]);
+        unlink(p);
+    }
     struct {
         const char *name, *body, *expect;
     } bad[] = {
