@@ -236,25 +236,24 @@ static int row_from_json(const cJSON *obj, const profile_t *pf, const data_load_
     return rc;
 }
 
-
 /* A row's field names, comma-separated, an object's members as dotted paths (the form
- * --prompt-key takes), within cap (cut with "..."). */
-static void field_names(const cJSON *obj, const char *prefix, char *buf, size_t cap) {
+ * --prompt-key takes), within cap (cut with "..."). 1 once the buffer is full. */
+static int field_names(const cJSON *obj, const char *prefix, char *buf, size_t cap) {
     for (const cJSON *e = obj->child; e && e->string; e = e->next) {
         char path[128];
         snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", e->string);
         if (cJSON_IsObject(e) && e->child && *prefix == 0) {
-            field_names(e, path, buf, cap);
+            if (field_names(e, path, buf, cap)) return 1;
             continue;
         }
         size_t n = strlen(buf), l = strlen(path);
-        if (strstr(buf, "...")) return;
         if (n + l + 6 >= cap) {
             snprintf(buf + n, cap - n, "%s...", n ? ", " : "");
-            return;
+            return 1;
         }
         snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", path);
     }
+    return 0;
 }
 
 void data_bad_row(long *count, const char *where_reason) {
