@@ -169,9 +169,22 @@ static cJSON *row_object(const rec_t *h, const rec_t *r, const int *kind) {
     return o;
 }
 
+/* A *.csv file's delimiter: ',' unless its header line has none but has ';' or a tab (as
+ * spreadsheets in many locales write CSV). */
+static char sniff(const char *t, size_t n, char delim) {
+    if (delim != ',') return delim;
+    int semi = 0, tab = 0;
+    for (size_t i = 0; i < n && t[i] != '\n'; i++) {
+        if (t[i] == ',') return ',';
+        semi += t[i] == ';', tab += t[i] == '\t';
+    }
+    return tab > semi ? '\t' : semi ? ';' : ',';
+}
+
 int rlc_csv_parse(const char *text, size_t n, char delim, const char *path, cJSON **rows, long **lines) {
     *rows = NULL, *lines = NULL;
     size_t i = n >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3) ? 3 : 0;
+    delim = sniff(text + i, n - i, delim);
     long line = 1, nrec = 0, cap = 0;
     rec_t *recs = NULL;
     int rc = 0;

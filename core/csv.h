@@ -11,7 +11,8 @@
 int rlc_csv_delim(const char *path);
 
 /* The records of text[0..n) after its header as an array (*rows) whose items are row
- * objects, or strings giving why a record is malformed (more fields than the header);
+ * objects (delim ',' becomes ';' or a tab when the header line holds no comma but those),
+ * or strings giving why a record is malformed (more fields than the header);
  * (*lines)[k] is the line item k starts on. A quoted field left open is an error naming
  * `path` and its line. Both malloc'd; the caller frees them. */
 int rlc_csv_parse(const char *text, size_t n, char delim, const char *path, cJSON **rows, long **lines);

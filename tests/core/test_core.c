@@ -359,6 +359,14 @@ static void test_jsonl_csv(void **s) {
         rlc_jsonl_close(&r);
         if (strcmp(got, want)) fail_msg("%s:\n got  %s\n want %s", paths[i], got, want);
     }
+    /* a spreadsheet's CSV separated by ';' (its header holds no comma) */
+    const char *semi = "b;a;n\n\"1,5 + 1\";2,5;3\n";
+    assert_int_equal(fs_write_atomic(c, semi, strlen(semi)), 0);
+    char got[256];
+    long last = 0;
+    read_rows(c, got, sizeof got, &last);
+    assert_string_equal(got, "2,5");
+    assert_int_equal(last, 2);
     const char *open_quote = "a,b\n1,\"never closed\n2,3\n";
     assert_int_equal(fs_write_atomic(c, open_quote, strlen(open_quote)), 0);
     rlc_jsonl_t r;
