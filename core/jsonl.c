@@ -197,7 +197,30 @@ static int data_file_kind(const char *name) {
 }
 
 /* A directory's data files, by name (its shards in order). */
+/* A Hugging Face DatasetDict (save_to_disk of several splits) is no data set itself: the
+ * error names its splits and the directory to give instead. 0 for any other directory. */
+static int dataset_dict(const char *dir) {
+    char *p = fs_join(dir, "dataset_dict.json");
+    cJSON *j = p && fs_exists(p) ? rlc_json_load_file(p) : NULL;
+    free(p);
+    if (!j) return 0;
+    char splits[200] = "";
+    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(j, "splits");
+    for (const cJSON *e = cJSON_IsArray(sp) ? sp->child : NULL; e; e = e->next)
+        if (cJSON_IsString(e) && strlen(splits) + strlen(e->valuestring) + 3 < sizeof splits)
+            snprintf(splits + strlen(splits), sizeof splits - strlen(splits), "%s%s", splits[0] ? ", " : "",
+                     e->valuestring);
+    const cJSON *first = cJSON_IsArray(sp) && cJSON_IsString(sp->child) ? sp->child : NULL;
+    int rc = rlc_errc(RLC_EINVAL, "%s is a Hugging Face DatasetDict (splits: %s): give one split's directory, e.g. "
+                                  "%s/%s",
+                      dir, splits[0] ? splits : "none listed", dir, first ? first->valuestring : "train");
+    cJSON_Delete(j);
+    return rc;
+}
+
 static int list_dir(rlc_jsonl_t *r, const char *dir) {
+    int dd = dataset_dict(dir);
+    if (dd) return dd;
     DIR *d = opendir(dir);
     if (!d) return rlc_err_errno("cannot open %s", dir);
     int rc = 0, cap = 0, columnar = 0;

@@ -376,6 +376,28 @@ static void test_jsonl_csv(void **s) {
     free(c), free(t), free(g), free(d);
 }
 
+/* A Hugging Face DatasetDict directory (save_to_disk of several splits) is refused with its
+ * splits named and the directory to give; a split's directory reads. */
+static void test_jsonl_dataset_dict(void **s) {
+    (void)s;
+    char *d = test_tmpdir(), *j = fs_join(d, "dataset_dict.json"), *tr = fs_join(d, "train"), *f = NULL;
+    assert_int_equal(fs_write_atomic(j, "{\"splits\": [\"train\", \"test\"]}", 31), 0);
+    assert_int_equal(fs_mkdir_p(tr), 0);
+    f = fs_join(tr, "rows.jsonl");
+    assert_int_equal(fs_write_atomic(f, "{\"a\": 1}\n", 9), 0);
+    rlc_jsonl_t r;
+    assert_int_equal(rlc_jsonl_open(&r, d), RLC_EINVAL);
+    assert_non_null(strstr(rlc_errmsg(), "is a Hugging Face DatasetDict (splits: train, test): give one split's "
+                                         "directory, e.g. "));
+    assert_non_null(strstr(rlc_errmsg(), "/train"));
+    char got[64];
+    long last = 0;
+    read_rows(tr, got, sizeof got, &last);
+    assert_string_equal(got, "1");
+    fs_rm_rf(d);
+    free(d), free(j), free(tr), free(f);
+}
+
 /* Numbers print as the literal they were read as (9007199254740993 and 0.10 stay exact
  * through a read and a write), unless a later change made the literal stale. */
 static void test_print_literals(void **s) {
@@ -549,6 +571,7 @@ int main(void) {
         cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_jsonl_arrays_gzip),
         cmocka_unit_test(test_jsonl_gzip_bound),
         cmocka_unit_test(test_jsonl_csv),
+        cmocka_unit_test(test_jsonl_dataset_dict),
         cmocka_unit_test(test_jsonl_directory), cmocka_unit_test(test_print_literals),
         cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_half),
         cmocka_unit_test(test_layout), cmocka_unit_test(test_utf8_valid), cmocka_unit_test(test_parse_day),
