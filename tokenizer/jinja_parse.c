@@ -752,6 +752,7 @@ static void stmt_free(js_t *s) {
     for (int k = 0; k < s->nnames; k++) free(s->names[k]);
     free(s->names), free(s->attr);
     jinja_body_free(&s->body), jinja_body_free(&s->els);
+    for (int k = 0; s->defaults && k < s->nnames; k++) jinja_expr_free(s->defaults[k]); /* a macro's */
     free(s->defaults);
     free(s);
 }

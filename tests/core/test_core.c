@@ -381,7 +381,8 @@ static void test_jsonl_csv(void **s) {
 static void test_jsonl_dataset_dict(void **s) {
     (void)s;
     char *d = test_tmpdir(), *j = fs_join(d, "dataset_dict.json"), *tr = fs_join(d, "train"), *f = NULL;
-    assert_int_equal(fs_write_atomic(j, "{\"splits\": [\"train\", \"test\"]}", 31), 0);
+    const char *dd = "{\"splits\": [\"train\", \"test\"]}";
+    assert_int_equal(fs_write_atomic(j, dd, strlen(dd)), 0);
     assert_int_equal(fs_mkdir_p(tr), 0);
     f = fs_join(tr, "rows.jsonl");
     assert_int_equal(fs_write_atomic(f, "{\"a\": 1}\n", 9), 0);

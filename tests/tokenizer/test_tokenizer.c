@@ -313,6 +313,8 @@ static void test_chat_vars(void **s) {
     assert_string_equal(out, "[Hi]");
     free(out);
     tok_free(t);
+    fs_rm_rf(dir);
+    free(dir);
 }
 
 /* Chat renderings of the real templates vs transformers' apply_chat_template. */
