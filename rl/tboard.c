@@ -38,7 +38,7 @@ typedef struct {
 } pb_t;
 
 static void put(pb_t *p, const void *x, size_t n) {
-    if (p->failed) return;
+    if (p->failed || !n) return; /* nothing to copy (x may then be NULL, as an empty string's bytes) */
     if (p->n + n > p->cap) {
         size_t cap = 2 * (p->n + n) + 64;
         uint8_t *q = realloc(p->b, cap);

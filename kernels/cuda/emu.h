@@ -102,6 +102,9 @@ struct state_t {
      * synchronous call while capturing invalidates the capture, as on a GPU */
     std::vector<std::function<void()>> *capture = nullptr;
     bool capture_bad = false;
+    ~state_t() { /* the fibers' stacks, kept from block to block */
+        for (char *p : stacks) free(p);
+    }
 };
 inline state_t &S() {
     static state_t s;
