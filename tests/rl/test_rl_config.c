@@ -339,7 +339,6 @@ static void test_algo_defaults(void **s) {
     assert_true(c.kl_coef == 0.01);
     assert_int_equal(c.kl_estimator, RL_KL_K3);
     rl_config_free(&c);
-    assert_int_equal(rl_config_init(&c), 0);
     char *argv[] = {"train", "--algo", "oreal", "--kl-coef", "0.001", "--kl-estimator", "k1"};
     int rest = 0, nrest = 0;
     assert_int_equal(rl_config_from_argv(&c, 7, argv, &rest, &nrest), 0);
