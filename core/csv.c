@@ -1,8 +1,9 @@
 /* CSV and TSV text as rows of JSON objects (core/csv.h), read as pandas' read_csv reads it
  * by default: the first record names the columns, quoted fields may hold delimiters,
  * doubled quotes and line breaks, blank lines are passed over, a missing field is null. A
- * column whose every value is a JSON number reads as numbers (each keeping its literal), one
- * of True/False values as booleans, any other as text; an empty field is null. */
+ * column whose every value is a JSON number reads as numbers (each keeping its literal, so
+ * its text is unchanged), any other as text (True/False too, which pandas would make
+ * booleans: a gold answer must stay text); an empty field is null. */
 #include "core/csv.h"
 
 #include <stdlib.h>
@@ -110,24 +111,16 @@ static int is_number(const char *s) {
     return *p == 0;
 }
 
-static int is_bool(const char *s, int *v) {
-    static const char *const t[] = {"True", "true", "TRUE"}, *const f[] = {"False", "false", "FALSE"};
-    for (int i = 0; i < 3; i++)
-        if (!strcmp(s, t[i]) || !strcmp(s, f[i])) return *v = !strcmp(s, t[i]), 1;
-    return 0;
-}
-
-/* Column kinds from every record's values: 2 numbers, 1 booleans, 0 text. */
+/* Column kinds from every record's values: 1 numbers, 0 text. */
 static void column_kinds(rec_t *recs, long nrec, int ncol, int *kind) {
     for (int c = 0; c < ncol; c++) {
-        int num = 1, boo = 1, any = 0, b;
-        for (long k = 0; k < nrec && (num || boo); k++) {
+        int num = 1, any = 0;
+        for (long k = 0; k < nrec && num; k++) {
             if (recs[k].n > ncol || c >= recs[k].n || !recs[k].v[c][0]) continue;
             any = 1;
             num &= is_number(recs[k].v[c]);
-            boo &= is_bool(recs[k].v[c], &b);
         }
-        kind[c] = !any ? 0 : num ? 2 : boo ? 1 : 0;
+        kind[c] = any && num;
     }
 }
 
@@ -158,11 +151,7 @@ static cJSON *row_object(const rec_t *h, const rec_t *r, const int *kind) {
     cJSON *o = cJSON_CreateObject();
     for (int c = 0; o && c < h->n; c++) {
         const char *s = c < r->n ? r->v[c] : "";
-        int b = 0;
-        cJSON *v = !*s                           ? cJSON_CreateNull()
-                   : kind[c] == 2                ? rlc_json_number_lit(strtod(s, NULL), s)
-                   : kind[c] == 1 && is_bool(s, &b) ? cJSON_CreateBool(b)
-                                                    : cJSON_CreateString(s);
+        cJSON *v = !*s ? cJSON_CreateNull() : kind[c] ? rlc_json_number_lit(strtod(s, NULL), s) : cJSON_CreateString(s);
         if (!v) cJSON_Delete(o), o = NULL;
         else cJSON_AddItemToObject(o, h->v[c], v);
     }

@@ -1,7 +1,7 @@
 /* CSV and TSV files as rows of JSON objects (core/csv.c), for the row reader (core/json.h):
  * a file named *.csv or *.tsv (or *.csv.gz, *.tsv.gz) reads as pandas' read_csv would give
- * it to to_json: a header of column names, quoted fields, numbers and booleans by column,
- * empty fields as null. */
+ * it to to_json: a header of column names, quoted fields, numbers by column (True/False
+ * stay text), empty fields as null. */
 #pragma once
 #include <stddef.h>
 

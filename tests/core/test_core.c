@@ -313,7 +313,7 @@ static void test_jsonl_gzip_bound(void **s) {
 /* CSV and TSV files (by name; gzip-compressed too) read as pandas' read_csv gives them: the
  * header names the keys (an empty name "Unnamed: i", a repeated one "name.1"), quoted fields
  * hold delimiters, doubled quotes and line breaks, a column of JSON numbers reads as numbers
- * with their literals and one of True/False as booleans, others as text ("002" stays text),
+ * with their literals, others as text ("002" and True/False stay text),
  * empty fields as null; a record of more fields than the header is an error for its line
  * (reading goes on); a quoted field left open is an error naming its line. */
 static void test_jsonl_csv(void **s) {
@@ -326,9 +326,9 @@ static void test_jsonl_csv(void **s) {
                       "p3,7,x,1,b,,z,EXTRA\n"
                       "p4,,\"y\"\n";
     const char *want = "{\"id\":\"p1\",\"n\":1983,\"problem\":\"What is 1+1, if \\\"x\\\"=2?\\nTwo lines.\","
-                       "\"answer\":\"002\",\"Unnamed: 4\":\"a\",\"ok\":true,\"answer.1\":\"x\"}@2 "
+                       "\"answer\":\"002\",\"Unnamed: 4\":\"a\",\"ok\":\"True\",\"answer.1\":\"x\"}@2 "
                        "{\"id\":\"p2\",\"n\":-1.5e3,\"problem\":\"Plain\",\"answer\":\"25\",\"Unnamed: 4\":null,"
-                       "\"ok\":false,\"answer.1\":\"y\"}@5 E@6 "
+                       "\"ok\":\"false\",\"answer.1\":\"y\"}@5 E@6 "
                        "{\"id\":\"p4\",\"n\":null,\"problem\":\"y\",\"answer\":null,\"Unnamed: 4\":null,"
                        "\"ok\":null,\"answer.1\":null}@7";
     char tsv[512];
