@@ -148,7 +148,8 @@ static void test_corrupt(void **s) {
     expect_bad(good, gl, 4, "beyond file end");                         /* truncated data */
     expect_bad(good, gl + 100, 8, "header length");                     /* header length beyond file */
     expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]", 0, 8, "malformed JSON");
-    expect_bad("{\"a\":{\"dtype\":\"Q4\",\"shape\":[2],\"data_offsets\":[0,8]}}", 0, 8, "has dtype 'Q4', which rlc does not read");
+    expect_bad("{\"a\":{\"dtype\":\"Q4\",\"shape\":[2],\"data_offsets\":[0,8]}}", 0, 8,
+               "has dtype 'Q4', which rlc does not read");
     expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 0, 8, "need 12");
     expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", 0, 8, "invalid data_offsets");
     expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 0, 8, "invalid shape");
