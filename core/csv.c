@@ -11,6 +11,7 @@
 
 #include "core/err.h"
 #include "core/json.h"
+#include "core/sbuf.h"
 #include "core/str.h"
 
 /* One record's fields (copies, quotes undone). */
@@ -45,11 +46,10 @@ static int rec_add(rec_t *r, const char *s, size_t n) {
  * spans. 1: a quoted field is not closed before the text ends. */
 static int next_record(const char *t, size_t n, size_t *i, char delim, long *line, rec_t *r) {
     size_t k = *i;
-    char *buf = NULL;
-    size_t bn = 0, bcap = 0;
+    rlc_sbuf_t b = {0}; /* the field being read, reused for each */
     int rc = 0;
     for (;;) {
-        bn = 0;
+        b.len = 0;
         int quoted = k < n && t[k] == '"', closed = !quoted;
         if (quoted) k++;
         while (k < n) {
@@ -64,22 +64,12 @@ static int next_record(const char *t, size_t n, size_t *i, char delim, long *lin
             } else if (c == delim || c == '\n' || (c == '\r' && (k + 1 >= n || t[k + 1] == '\n'))) {
                 break;
             }
-            if (bn + 1 >= bcap) {
-                size_t cap = bcap ? 2 * bcap : 64;
-                char *nb = realloc(buf, cap);
-                if (!nb) {
-                    free(buf);
-                    return RLC_ENOMEM;
-                }
-                buf = nb, bcap = cap;
-            }
-            buf[bn++] = c, k++;
+            rlc_sbuf_add(&b, &c, 1), k++;
         }
-        if (!closed) {
-            free(buf);
-            return 1;
-        }
-        if ((rc = rec_add(r, buf ? buf : "", bn))) break;
+        if (!closed) rc = 1;
+        else if (b.failed) rc = RLC_ENOMEM;
+        else rc = rec_add(r, b.s ? b.s : "", b.len);
+        if (rc) break;
         if (k < n && t[k] == delim) {
             k++;
             continue;
@@ -88,7 +78,7 @@ static int next_record(const char *t, size_t n, size_t *i, char delim, long *lin
         if (k < n && t[k] == '\n') k++, (*line)++;
         break;
     }
-    free(buf);
+    free(b.s);
     *i = k;
     return rc;
 }
