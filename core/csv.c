@@ -189,9 +189,12 @@ int rlc_csv_parse(const char *text, size_t n, char delim, const char *path, cJSO
             rc = rlc_errc(RLC_EFMT, "%s:%ld: a quoted field is not closed before the file ends", path,
                           recs[nrec - 1].line);
     }
-    int *kind = !rc && nrec ? calloc((size_t)recs[0].n, sizeof *kind) : NULL;
-    if (!rc && nrec && (!kind || (rc = header_names(&recs[0])))) rc = rc ? rc : RLC_ENOMEM;
-    if (!rc && nrec) column_kinds(recs + 1, nrec - 1, recs[0].n, kind);
+    int *kind = NULL;
+    if (!rc && nrec) { /* the header's names, and the columns' kinds from the records after it */
+        kind = calloc((size_t)recs[0].n, sizeof *kind);
+        rc = kind ? header_names(&recs[0]) : RLC_ENOMEM;
+        if (!rc) column_kinds(recs + 1, nrec - 1, recs[0].n, kind);
+    }
     cJSON *out = rc ? NULL : cJSON_CreateArray();
     long *ln = rc ? NULL : malloc(sizeof *ln * (size_t)(nrec ? nrec : 1));
     if (!rc && (!out || !ln)) rc = RLC_ENOMEM;
@@ -213,9 +216,7 @@ int rlc_csv_parse(const char *text, size_t n, char delim, const char *path, cJSO
 }
 
 int rlc_csv_delim(const char *path) {
-    size_t n = strlen(path);
-    if (n > 3 && !strcmp(path + n - 3, ".gz")) n -= 3;
-    if (n > 4 && !strncmp(path + n - 4, ".csv", 4)) return ',';
-    if (n > 4 && !strncmp(path + n - 4, ".tsv", 4)) return '\t';
+    if (rlc_ends_with(path, ".csv") || rlc_ends_with(path, ".csv.gz")) return ',';
+    if (rlc_ends_with(path, ".tsv") || rlc_ends_with(path, ".tsv.gz")) return '\t';
     return 0;
 }

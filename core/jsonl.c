@@ -187,12 +187,9 @@ static void close_one(rlc_jsonl_t *r) {
 static int data_file_kind(const char *name) {
     static const char *const ext[] = {".parquet", ".arrow", ".feather", ".arrows", /* columnar first */
                                       ".jsonl",   ".json",  ".ndjson",  ".gz",     ".csv", ".tsv"};
-    size_t n = strlen(name);
-    if (name[0] == '.') return 0;
-    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
-        size_t e = strlen(ext[i]);
-        if (n > e && !strcmp(name + n - e, ext[i])) return i < 4 ? 2 : 1;
-    }
+    if (name[0] == '.') return 0; /* hidden: so a name is never the bare extension */
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+        if (rlc_ends_with(name, ext[i])) return i < 4 ? 2 : 1;
     return 0;
 }
 

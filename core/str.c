@@ -6,6 +6,11 @@
 #include <string.h>
 #include <time.h>
 
+int rlc_ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
 const char *rlc_last_in(const char *s, const char *end, const char *pat) {
     size_t m = strlen(pat);
     if (!m || end < s || (size_t)(end - s) < m) return NULL;

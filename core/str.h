@@ -4,6 +4,8 @@
 
 /* The last occurrence of the NUL-terminated pattern inside [s, end), or NULL. */
 const char *rlc_last_in(const char *s, const char *end, const char *pat);
+/* 1 when s ends with suffix (case-sensitive). */
+int rlc_ends_with(const char *s, const char *suffix);
 /* qsort comparator for an array of C strings (char *), by strcmp. */
 int rlc_cmp_str(const void *a, const void *b);
 /* A string that occurs twice among v[0..n), or NULL; sorts v in place (n log n, so a

@@ -10,6 +10,7 @@
 #include "core/fs.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "tokenizer/tok_internal.h"
 
 /* ---------------- sentencepiece ---------------- */
@@ -197,11 +198,6 @@ static int read_configs(tok_t *t, const char *dir) {
 
 /* ---------------- load ---------------- */
 
-static int ends_with(const char *s, const char *suf) {
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && !strcmp(s + a - b, suf);
-}
-
 int tok_missing(const char *dir) {
     char *v = fs_join(dir, "vocab.json"), *m = fs_join(dir, "merges.txt");
     int slow = v && m && fs_exists(v) && fs_exists(m);
@@ -256,8 +252,8 @@ int tok_load(tok_t **out, const char *path) {
         file = rlc_strdup(path);
         dir = fs_dirname(path);
         if (!file || !dir) rc = RLC_ENOMEM;
-        else if (ends_with(path, ".json")) kind = TOK_KIND_BPE;
-        else if (ends_with(path, ".model")) kind = TOK_KIND_SPM;
+        else if (rlc_ends_with(path, ".json")) kind = TOK_KIND_BPE;
+        else if (rlc_ends_with(path, ".model")) kind = TOK_KIND_SPM;
         else {
             char *buf;
             size_t n;
