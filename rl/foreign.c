@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rl/keys.h"
+
 typedef struct {
     const char *name, *who, *rlc, *note;
 } foreign_t;
@@ -89,22 +91,16 @@ static const char *const SECTIONS[] = {"actor_rollout_ref", "algorithm", "traine
 int rl_foreign_count(void) { return (int)(sizeof NAMES / sizeof *NAMES); }
 const char *rl_foreign_rlc_name(int i) { return i >= 0 && i < rl_foreign_count() ? NAMES[i].rlc : NULL; }
 
-int rl_foreign_hint(const char *name, int flag, const char **target, char *out, size_t cap) {
+int rl_foreign_hint(const char *n, int flag, const char **target, char *out, size_t cap) {
     *target = NULL;
-    if (!name || !cap) return 0;
-    while (*name == '-') name++;
-    char n[128];
-    size_t i = 0;
-    for (; name[i] && i + 1 < sizeof n; i++) n[i] = name[i] == '-' ? '_' : name[i];
-    n[i] = 0;
+    if (!n || !cap) return 0;
     for (size_t k = 0; k < sizeof NAMES / sizeof *NAMES; k++) {
         const foreign_t *f = &NAMES[k];
         if (strcmp(n, f->name)) continue;
         char r[64];
         *target = f->rlc;
-        snprintf(r, sizeof r, "%s%s", flag && f->rlc ? "--" : "", f->rlc ? f->rlc : "");
-        for (char *p = r; flag && *p; p++)
-            if (*p == '_') *p = '-';
+        if (flag && f->rlc) rl_keys_flag_name(f->rlc, r, sizeof r);
+        else snprintf(r, sizeof r, "%s", f->rlc ? f->rlc : "");
         if (!f->rlc) snprintf(out, cap, "%s's %s has no counterpart: %s", f->who, f->name, f->note);
         else snprintf(out, cap, "%s's %s is rlc's %s%s%s", f->who, f->name, r, f->note ? "; " : "",
                       f->note ? f->note : "");

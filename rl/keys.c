@@ -27,6 +27,12 @@ static void norm_name(const char *in, char *out, size_t cap) {
     out[i] = 0;
 }
 
+void rl_keys_flag_name(const char *key, char *out, size_t cap) {
+    snprintf(out, cap, "--%s", key);
+    for (char *p = out; *p; p++)
+        if (*p == '_') *p = '-';
+}
+
 int rl_keys_find(const rl_keytab_t *t, const char *name) {
     if (!name) return -1;
     char n[96];
@@ -78,14 +84,13 @@ static int unknown_key(const rl_keytab_t *t, const char *origin, const char *key
     const char *s = suggest(t, n, negated);
     char hint[240] = "", foreign[200];
     const char *target;
-    if (rl_foreign_hint(key, flag, &target, foreign, sizeof foreign) && (!target || rl_keys_find(t, target) >= 0)) {
+    if (rl_foreign_hint(n, flag, &target, foreign, sizeof foreign) && (!target || rl_keys_find(t, target) >= 0)) {
         snprintf(hint, sizeof hint, " (%s)", foreign);
     } else if (s && flag) {
-        char f[96];
-        snprintf(f, sizeof f, "%s", s);
-        for (char *p = f; *p; p++)
-            if (*p == '_') *p = '-';
-        snprintf(hint, sizeof hint, " (did you mean --%s%s?)", negated ? "no-" : "", f);
+        char nk[112], f[120];
+        snprintf(nk, sizeof nk, "%s%s", negated ? "no_" : "", s);
+        rl_keys_flag_name(nk, f, sizeof f);
+        snprintf(hint, sizeof hint, " (did you mean %s?)", f);
     } else if (s) {
         snprintf(hint, sizeof hint, " (did you mean '%s'?)", s);
     } else if (negated && rl_keys_find(t, n + (n[2] == '_' ? 3 : 2)) >= 0) {
@@ -333,9 +338,10 @@ int rl_keys_load_yaml(const rl_keytab_t *t, void *obj, const char *text, size_t 
                 depth = 1;
                 have_map = 1;
             } else {
-                char foreign[200] = "";
+                char foreign[200] = "", n[96];
                 const char *target;
-                if (key && rl_foreign_hint(key, 0, &target, foreign + 2, sizeof foreign - 3))
+                if (key) norm_name(key, n, sizeof n);
+                if (key && rl_foreign_hint(n, 0, &target, foreign + 2, sizeof foreign - 3))
                     foreign[0] = ';', foreign[1] = ' ';
                 rc = rlc_errc(RLC_EINVAL, "%s: %s: nested mappings are not allowed (keys are flat)%s", origin,
                               key ? key : "?", foreign);

@@ -37,6 +37,8 @@ enum { RL_KEYS_MAX = 192 };
 int rl_keys_was_set(const rl_keytab_t *t, const void *obj, const char *key);
 
 /* Index of a key ("clip_high", "clip-high" or "--clip-high"), -1 if unknown. */
+/* A key's flag spelling: "--clip-high" for clip_high (out holds at least strlen + 3). */
+void rl_keys_flag_name(const char *key, char *out, size_t cap);
 int rl_keys_find(const rl_keytab_t *t, const char *name);
 /* Defaults from the table (obj zeroed first). rl_keys_free releases the strings (safe on a
  * zeroed struct). */
