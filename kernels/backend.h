@@ -167,13 +167,15 @@ struct rlc_backend {
 
     /* Causal GQA attention over packed qkv [N, (Hq+2Hk)·D] → out [N, Hq·D]; lse [N, Hq]
      * (log-sum-exp of scaled scores) saved for backward. Query head h uses kv head
-     * h / (Hq/Hk). max_seqlen bounds cu_seqlens gaps (for launch geometry). */
+     * h / (Hq/Hk). max_seqlen bounds cu_seqlens gaps (for launch geometry). window > 0:
+     * sliding-window attention, the query at position t sees keys t-window < j <= t (its
+     * last `window` keys, itself included, as transformers masks them); 0: every j <= t. */
     void (*attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv, const int32_t *cu_seqlens,
-                          int nseq, int max_seqlen, int N, int Hq, int Hk, int D, float scale);
+                          int nseq, int max_seqlen, int N, int Hq, int Hk, int D, float scale, int window);
     /* dqkv [N, (Hq+2Hk)·D] written (=). */
     void (*attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const void *qkv, const void *out,
                           const float *lse, const int32_t *cu_seqlens, int nseq, int max_seqlen, int N, int Hq,
-                          int Hk, int D, float scale);
+                          int Hk, int D, float scale, int window);
 
     /* out[N,F] = silu(gu[:, :F]) * gu[:, F:]. */
     void (*swiglu_fwd)(rlc_backend_t *be, void *out, const void *gu, int N, int F);
@@ -213,10 +215,12 @@ struct rlc_backend {
      * including them (already stored); its j-th query sits at position
      * ctx_len[s] - (cu_q[s+1]-cu_q[s]) + j and attends to cache positions <= that, found
      * through block_table[s * max_pages + position / page_size]. q is read from qkv rows
-     * (as in attention_fwd); out [N, Hq·D]. max_ctx bounds ctx_len (launch geometry). */
+     * (as in attention_fwd); out [N, Hq·D]. max_ctx bounds ctx_len (launch geometry). window
+     * as in attention_fwd: a query at position p then reads cache positions > p - window only. */
     void (*paged_attention)(rlc_backend_t *be, void *out, const void *qkv, const void *k_cache, const void *v_cache,
                             const int32_t *cu_q, const int32_t *ctx_len, const int32_t *block_table, int max_pages,
-                            int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx);
+                            int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx,
+                            int window);
     /* Sample one token per row of logits [M, V] (f32, device). Results go to the host:
      * tokens[M], logp[M] = log_softmax(logits/T)[token] (T = 1 when greedy). See
      * rlc_sample_params_t for the exact, batch-independent definition. */

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -163,38 +164,62 @@ static int check_rope_outputs(const rlc_model_config_t *c, const char *what) {
     return 0;
 }
 
-/* Whether any layer slides, as transformers decides it: transformers 5 lists layer_types;
- * before it, Mistral slides when sliding_window is a number, and Qwen2/Qwen3 with
- * use_sliding_window in the layers from max_window_layers (28 when absent) on. Sets
- * sliding_window and max_context. */
-static int parse_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
-    int sliding = 0, use = 0, from = 28, rc;
+/* Qwen's layer_types, if given: one known type per layer (validated whether or not the model
+ * slides, as transformers does); slides[l] set for sliding_attention. 1 when absent. */
+static int parse_layer_types(const rlc_model_config_t *c, const cJSON *j, unsigned char *slides, const char *what) {
     const cJSON *lt = cJSON_GetObjectItemCaseSensitive(j, "layer_types");
-    if (lt && !cJSON_IsNull(lt)) {
-        if (!cJSON_IsArray(lt) || cJSON_GetArraySize(lt) != c->num_layers)
-            return rlc_errc(RLC_EINVAL, "%s: layer_types must list one type per layer (%d)", what, c->num_layers);
-        for (const cJSON *e = lt->child; e; e = e->next) {
-            int full = cJSON_IsString(e) && !strcmp(e->valuestring, "full_attention");
-            if (!full && !(cJSON_IsString(e) && !strcmp(e->valuestring, "sliding_attention")))
-                return rlc_errc(RLC_EUNSUP, "%s: layer type '%s' is not supported (full_attention, sliding_attention)",
-                                what, cJSON_IsString(e) ? e->valuestring : "?");
-            sliding |= !full;
-        }
-    } else if (!strcmp(mt, "mistral")) {
-        const cJSON *sw = cJSON_GetObjectItemCaseSensitive(j, "sliding_window");
-        sliding = sw && !cJSON_IsNull(sw);
-    } else {
+    if (!lt || cJSON_IsNull(lt)) return 1;
+    if (!cJSON_IsArray(lt) || cJSON_GetArraySize(lt) != c->num_layers)
+        return rlc_errc(RLC_EINVAL, "%s: layer_types must list one type per layer (%d)", what, c->num_layers);
+    int l = 0;
+    for (const cJSON *e = lt->child; e; e = e->next, l++) {
+        const char *t = cJSON_IsString(e) ? e->valuestring : "?";
+        if (strcmp(t, "full_attention") && strcmp(t, "sliding_attention"))
+            return rlc_errc(RLC_EUNSUP, "%s: layer type '%s' is not supported (full_attention, sliding_attention)",
+                            what, t);
+        slides[l] = !strcmp(t, "sliding_attention");
+    }
+    return 0;
+}
+
+/* Which layers slide and how far, as transformers 5 decides it. Mistral: every layer when
+ * sliding_window is a number (4096 when the key is absent, MistralConfig's default), none when
+ * null; its layer_types are ignored. Qwen2/Qwen3: a window only with use_sliding_window, and
+ * then in the layers layer_types names sliding_attention, or without layer_types those from
+ * max_window_layers (28 when absent) on. Llama never slides. Sets sliding_window and
+ * layer_slides (NULL when no layer slides). */
+static int parse_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
+    int use = 0, from = 28, rc, W = 4096, any = 0;
+    int mistral = !strcmp(mt, "mistral"), qwen = !strcmp(mt, "qwen2") || !strcmp(mt, "qwen3");
+    if (!mistral && !qwen) return 0;
+    if (!(c->layer_slides = calloc((size_t)c->num_layers, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+    int listed = 0;
+    if (qwen) {
+        if ((rc = parse_layer_types(c, j, c->layer_slides, what)) < 0) return rc;
+        listed = !rc;
         if ((rc = get_bool(j, "use_sliding_window", &use, 0, what)) ||
             (rc = get_int(j, "max_window_layers", &from, 0, from, what)))
             return rc;
-        sliding = use && from < c->num_layers;
     }
-    c->max_context = c->max_position_embeddings;
-    if (!sliding) return 0;
-    if ((rc = get_int(j, "sliding_window", &c->sliding_window, 1, 0, what))) return rc;
-    if (c->sliding_window <= 0) return rlc_errc(RLC_EINVAL, "%s: sliding_window must be a positive number", what);
-    if (c->sliding_window < c->max_context) c->max_context = c->sliding_window;
+    const cJSON *sw = cJSON_GetObjectItemCaseSensitive(j, "sliding_window");
+    if ((mistral || use) && !(sw && cJSON_IsNull(sw))) {
+        if ((rc = get_int(j, "sliding_window", &W, 0, W, what))) return rc;
+        if (W <= 0) return rlc_errc(RLC_EINVAL, "%s: sliding_window must be a positive number", what);
+        for (int l = 0; l < c->num_layers; l++) {
+            if (!listed) c->layer_slides[l] = (unsigned char)(mistral || l >= from);
+            any |= c->layer_slides[l];
+        }
+    }
+    if (any) c->sliding_window = W;
+    else {
+        free(c->layer_slides);
+        c->layer_slides = NULL;
+    }
     return 0;
+}
+
+int rlc_config_layer_window(const rlc_model_config_t *c, int layer) {
+    return c->layer_slides && layer >= 0 && layer < c->num_layers && c->layer_slides[layer] ? c->sliding_window : 0;
 }
 
 int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
@@ -303,8 +328,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if ((rc = check_rope_outputs(c, what))) goto fail;
     return 0;
 fail:
-    cJSON_Delete(j);
-    c->json = NULL;
+    rlc_config_free(c);
     return rc;
 }
 
@@ -320,6 +344,8 @@ int rlc_config_load(rlc_model_config_t *c, const char *path) {
 void rlc_config_free(rlc_model_config_t *c) {
     cJSON_Delete(c->json);
     c->json = NULL;
+    free(c->layer_slides);
+    c->layer_slides = NULL;
 }
 
 /* yarn's blend of the plain frequencies (extrapolation) and the ones divided by factor

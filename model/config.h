@@ -16,12 +16,12 @@ typedef struct {
     int vocab_size, hidden_size, intermediate_size, num_layers;
     int num_heads, num_kv_heads, head_dim;
     int max_position_embeddings;
-    /* Sliding-window attention (Mistral v0.1, Qwen2 with use_sliding_window, transformers-5
-     * layer_types): a query sees the last sliding_window keys (0: no layer slides). rlc
-     * attends over whole sequences, which is the same only while a sequence has at most that
-     * many tokens, so max_context, the longest sequence rlc runs, is then the smaller of the
-     * two; a longer one is an error (rlc_batch_check), generation stops there ("length"). */
-    int sliding_window, max_context;
+    /* Sliding-window attention (Mistral v0.1, Qwen2/Qwen3 with use_sliding_window, transformers-5
+     * layer_types): in a layer that slides, a query sees its last sliding_window keys, itself
+     * included. layer_slides[l] (owned; NULL when no layer slides) marks those layers; use
+     * rlc_config_layer_window. */
+    int sliding_window;
+    unsigned char *layer_slides;
     float rms_norm_eps;
     double rope_theta;
     rlc_rope_type_t rope_type;
@@ -48,6 +48,9 @@ typedef struct {
 int rlc_config_load(rlc_model_config_t *c, const char *config_json_path);
 int rlc_config_from_json(rlc_model_config_t *c, cJSON *json /* takes ownership */, const char *what);
 void rlc_config_free(rlc_model_config_t *c);
+/* The attention window of layer `layer` (backend.h's window argument): sliding_window if the
+ * layer slides, else 0. */
+int rlc_config_layer_window(const rlc_model_config_t *c, int layer);
 /* fp32 inverse frequencies [head_dim/2] as transformers computes them (incl. scaling). */
 void rlc_config_inv_freq(const rlc_model_config_t *c, float *inv_freq);
 /* The softmax scale of attention: 1/sqrt(head_dim), times attention_factor² under yarn

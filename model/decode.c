@@ -247,7 +247,7 @@ static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc
         void *kc = layer_ptr(kv, m, kv->k, l, 0), *vc = layer_ptr(kv, m, kv->v, l, 0);
         be->kv_store(be, kc, vc, w->qkv, slots, N, Hq, Hk, D);
         be->paged_attention(be, w->att, w->qkv, kc, vc, cu, ctx, bt, b->max_pages, kv->page_size, b->nseq,
-                            N, Hq, Hk, D, scale, b->max_ctx);
+                            N, Hq, Hk, D, scale, b->max_ctx, rlc_config_layer_window(&m->cfg, l));
         be->matmul_fwd(be, w->tmp, w->att, P(W->o_w), P(W->o_b), N, Hq * D, C);
         be->residual_rmsnorm_fwd(be, w->xmid, w->ln, w->rstd, w->x, w->tmp, P(W->ln2), N, C, c->rms_norm_eps);
         be->matmul_fwd(be, w->gu, w->ln, P(W->gu_w), P(W->gu_b), N, C, 2 * F);

@@ -265,10 +265,6 @@ static int sft_setup(sft_t *s) {
     if ((rc = tok_load(&s->tok, src))) return rc;
     tok_set_model_vocab(s->tok, s->m->cfg.vocab_size);
     gen_warn_vocab(s->m, s->tok);
-    if (s->m->cfg.sliding_window && o->max_len > s->m->cfg.sliding_window) /* model/config.h */
-        return rlc_errc(RLC_EINVAL, "max_len %ld is longer than the model's sliding window (%d), beyond which rlc's "
-                                    "attention would differ: set --max-len %d or less",
-                        o->max_len, s->m->cfg.sliding_window, s->m->cfg.sliding_window);
     if ((rc = sft_prepare(o, s->tok, s->tpl, &s->ex, &s->nex, &truncated))) return rc;
     if (truncated) LOG_WARN("%ld example(s) longer than max_len %ld were truncated", truncated, o->max_len);
     s->steps = o->steps > 0 ? o->steps : (long)((double)s->nex * o->epochs / o->batch_size);

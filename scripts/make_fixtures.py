@@ -64,6 +64,15 @@ def llama_cfg(**kw):
     return LlamaConfig(**base)
 
 
+def mistral_cfg(**kw):
+    from transformers import MistralConfig
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-5, rope_theta=10000.0,
+                tie_word_embeddings=False, bos_token_id=1, eos_token_id=2)
+    base.update(kw)
+    return MistralConfig(**base)
+
+
 FIXTURES = {
     # Qwen2: tied embeddings, GQA 4/2, q/k/v bias; vocab and special ids match the tiny ChatML
     # tokenizer (tests/fixtures/tokenizers/tiny-chatml), whose files are copied in.
@@ -102,6 +111,13 @@ FIXTURES = {
                                                               "truncate": False},
                                                rope_theta=500000.0),
                        cls="causal", dtype=torch.float32, shard=None),
+    # Sliding-window attention past the window: Mistral v0.1-style (every layer slides), a
+    # window of 4 under sequences of 5-16 tokens.
+    "mistral-sliding": dict(make=lambda: mistral_cfg(sliding_window=4), cls="causal", dtype=torch.float32,
+                            shard=None),
+    # Qwen2 with use_sliding_window from max_window_layers=1 on: layer 0 full, layer 1 a window of 6.
+    "qwen2-sliding": dict(make=lambda: qwen2_cfg(use_sliding_window=True, sliding_window=6, max_window_layers=1),
+                          cls="causal", dtype=torch.float32, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

@@ -159,12 +159,12 @@ typedef struct {
 static void attn_fwd(void *p) {
     attn_t *a = p;
     be->attention_fwd(be, a->out, a->lse, a->qkv, a->cu, a->nseq, a->L, a->N, a->Hq, a->Hk, a->D,
-                      1.0f / sqrtf((float)a->D));
+                      1.0f / sqrtf((float)a->D), 0);
 }
 static void attn_bwd(void *p) {
     attn_t *a = p;
     be->attention_bwd(be, a->dqkv, a->dout, a->qkv, a->out, a->lse, a->cu, a->nseq, a->L, a->N, a->Hq, a->Hk, a->D,
-                      1.0f / sqrtf((float)a->D));
+                      1.0f / sqrtf((float)a->D), 0);
 }
 
 static void bench_attention(const char *name, int nseq, int L, int Hq, int Hk, int D) {

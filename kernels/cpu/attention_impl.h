@@ -81,7 +81,11 @@ static inline void AF(axpy)(float *restrict y, float a, const float *restrict x,
     for (int i = 0; i < D; i++) y[i] = fmaf(a, x[i], y[i]);
 }
 
-/* o[h][0..D) = sum_{j < n} p[h][j] · v_j for the nh heads of a group (p rows pcap apart, v_j
+/* The first key the query at position t of its sequence sees: t - window + 1 under a sliding
+ * window (backend.h), else 0. */
+static inline int AF(first_key)(int t, int window) { return window > 0 && t >= window ? t - window + 1 : 0; }
+
+/* o[h][0..D) = sum_{lo <= j < n} p[h][j] · v_j for the nh heads of a group (p rows pcap apart, v_j
  * at vrow(j)), each element summed over j in increasing order with fused multiply-adds,
  * from 0 — exactly what memset + an axpy per j computes — but in register tiles of up to 4
  * heads × one vector, so the outputs are not reloaded and stored for every j. */
@@ -103,21 +107,21 @@ static inline void AF(axpy)(float *restrict y, float a, const float *restrict x,
 #define PV_ZERO _mm256_setzero_ps
 #endif
 
-static inline void AF(pv_group)(float *o, size_t ldo, const float *p, size_t pcap, int nh, int n, const float *vc,
-                                const int32_t *bt, int page_size, size_t kvw, size_t voff, int D) {
+static inline void AF(pv_group)(float *o, size_t ldo, const float *p, size_t pcap, int nh, int lo, int n,
+                                const float *vc, const int32_t *bt, int page_size, size_t kvw, size_t voff, int D) {
     int D4 = 0;
     for (int h = 0; h < nh; h++) memset(o + h * ldo, 0, (size_t)D * sizeof(float));
 #ifdef PV_W
     /* page by page (its rows stay in L1 while every vector column of the output passes over
      * them), the four heads' partial sums carried in the output rows between pages */
     if (nh == 4) D4 = D - D % PV_W;
-    for (int pg = 0, j0 = 0; D4 && j0 < n; pg++, j0 += page_size) {
+    for (int pg = lo / page_size, j0 = pg * page_size; D4 && j0 < n; pg++, j0 += page_size) {
         const float *vp = vc + (size_t)bt[pg] * page_size * kvw + voff;
-        int tn = n - j0 < page_size ? n - j0 : page_size;
+        int tn = n - j0 < page_size ? n - j0 : page_size, t0 = lo > j0 ? lo - j0 : 0;
         for (int i0 = 0; i0 < D4; i0 += PV_W) {
             PV_VEC a0 = PV_LOAD(o + i0), a1 = PV_LOAD(o + ldo + i0);
             PV_VEC a2 = PV_LOAD(o + 2 * ldo + i0), a3 = PV_LOAD(o + 3 * ldo + i0);
-            for (int t = 0; t < tn; t++) {
+            for (int t = t0; t < tn; t++) {
                 PV_VEC v = PV_LOAD(vp + (size_t)t * kvw + i0);
                 int j = j0 + t;
                 a0 = PV_FMA(PV_SET1(p[j]), v, a0);
@@ -133,14 +137,14 @@ static inline void AF(pv_group)(float *o, size_t ldo, const float *p, size_t pca
     }
 #endif
     if (D4 == D) return;
-    for (int j = 0; j < n; j++) {
+    for (int j = lo; j < n; j++) {
         const float *v = vc + ((size_t)bt[j / page_size] * page_size + (size_t)(j % page_size)) * kvw + voff;
         for (int h = 0; h < nh; h++) AF(axpy)(o + h * ldo + D4, p[h * pcap + j], v + D4, D - D4);
     }
 }
 
 void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int nseq,
-                       int max_seqlen, int N, int Hq, int Hk, int D, float scale) {
+                       int max_seqlen, int N, int Hq, int Hk, int D, float scale, int window) {
     const float *x = qkv;
     float *o = out;
     const int ld = (Hq + 2 * Hk) * D, grp = Hq / Hk;
@@ -162,7 +166,7 @@ void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv
             const float *q = x + (size_t)n * ld + (size_t)h * D;
             const float *kb = x + (size_t)Hq * D + (size_t)g * D;
             const float *vb = x + (size_t)(Hq + Hk) * D + (size_t)g * D;
-            int s0 = start[n], L = n - s0 + 1;
+            int j0 = AF(first_key)(n - start[n], window), s0 = start[n] + j0, L = n - s0 + 1; /* keys s0..n */
             float mx = -INFINITY;
             for (int j = 0; j < L; j++) {
                 sc[j] = scale * AF(dot)(q, kb + (size_t)(s0 + j) * ld, D);
@@ -188,7 +192,8 @@ void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv
  * vanishes to rounding, which keeps small gradients that rely on that cancellation (e.g.
  * k_proj.bias) accurate. */
 void AF(attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const void *qkv, const float *lse,
-                       const int32_t *cu_seqlens, int nseq, int max_seqlen, int Hq, int Hk, int D, float scale) {
+                       const int32_t *cu_seqlens, int nseq, int max_seqlen, int Hq, int Hk, int D, float scale,
+                       int window) {
     const float *x = qkv, *dO = dout;
     float *dx = dqkv;
     const int ld = (Hq + 2 * Hk) * D, grp = Hq / Hk;
@@ -218,15 +223,16 @@ void AF(attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const vo
                     float *dq = dx + (size_t)n * ld + (size_t)h * D;
                     float l = lse[(size_t)n * Hq + h];
                     double dd = 0;
-                    for (int j = 0; j <= t; j++) {
+                    int j0 = AF(first_key)(t, window);
+                    for (int j = j0; j <= t; j++) {
                         const float *k = kb + (size_t)(s0 + j) * ld, *v = vb + (size_t)(s0 + j) * ld;
                         pr[j] = scale * AF(dot)(q, k, D);
                         dp[j] = AF(dot)(dor, v, D);
                     }
-                    cpu_vexpf(pr, pr, t + 1, l); /* P = exp(S - lse) */
-                    for (int j = 0; j <= t; j++) dd += (double)pr[j] * dp[j];
+                    cpu_vexpf(pr + j0, pr + j0, t - j0 + 1, l); /* P = exp(S - lse) */
+                    for (int j = j0; j <= t; j++) dd += (double)pr[j] * dp[j];
                     memset(dq, 0, (size_t)D * sizeof(float));
-                    for (int j = 0; j <= t; j++) {
+                    for (int j = j0; j <= t; j++) {
                         const float *k = kb + (size_t)(s0 + j) * ld;
                         float ds = pr[j] * (float)(dp[j] - dd);
                         AF(axpy)(dq, scale * ds, k, D);
@@ -243,7 +249,8 @@ void AF(attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const vo
  * query heads sharing it. */
 void AF(paged_attention)(rlc_backend_t *be, void *out, const void *qkv, const void *k_cache, const void *v_cache,
                          const int32_t *cu_q, const int32_t *ctx_len, const int32_t *block_table, int max_pages,
-                         int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx) {
+                         int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx,
+                         int window) {
     const float *x = qkv, *kc = k_cache, *vc = v_cache;
     float *o = out;
     const int ld = (Hq + 2 * Hk) * D, grp = Hq / Hk;
@@ -269,10 +276,11 @@ void AF(paged_attention)(rlc_backend_t *be, void *out, const void *qkv, const vo
             int pos = ctx_len[s] - qlen + (n - cu_q[s]);
             const int32_t *bt = block_table + (size_t)s * max_pages;
             const float *q0 = x + (size_t)n * ld + (size_t)g * grp * D;
+            int j0 = AF(first_key)(pos, window); /* cache positions j0..pos */
             for (int h = 0; h < grp; h++) mx[h] = -INFINITY;
-            for (int pg = 0, j = 0; j <= pos; pg++) {
+            for (int pg = j0 / page_size, j = j0; j <= pos; pg++) {
                 const float *kp = kc + (size_t)bt[pg] * page_size * kvw + (size_t)g * D;
-                for (int t = 0; t < page_size && j <= pos; t++, j++) {
+                for (int t = j % page_size; t < page_size && j <= pos; t++, j++) {
                     const float *k = kp + (size_t)t * kvw;
                     float d[4];
                     for (int h0 = 0; h0 < grp; h0 += 4) {
@@ -291,15 +299,15 @@ void AF(paged_attention)(rlc_backend_t *be, void *out, const void *qkv, const vo
             for (int h = 0; h < grp; h++) {
                 double sum = 0;
                 float *row = sc + (size_t)h * cap;
-                cpu_vexpf(row, row, pos + 1, mx[h]);
-                for (int j = 0; j <= pos; j++) sum += row[j];
+                cpu_vexpf(row + j0, row + j0, pos - j0 + 1, mx[h]);
+                for (int j = j0; j <= pos; j++) sum += row[j];
                 float iv = (float)(1.0 / sum);
-                for (int j = 0; j <= pos; j++) row[j] *= iv;
+                for (int j = j0; j <= pos; j++) row[j] *= iv;
             }
             float *og = o + (size_t)n * Hq * D + (size_t)g * grp * D;
             for (int h0 = 0; h0 < grp; h0 += 4)
                 AF(pv_group)(og + (size_t)h0 * D, (size_t)D, sc + (size_t)h0 * cap, (size_t)cap,
-                             grp - h0 < 4 ? grp - h0 : 4, pos + 1, vc, bt, page_size, kvw, (size_t)g * D, D);
+                             grp - h0 < 4 ? grp - h0 : 4, j0, pos + 1, vc, bt, page_size, kvw, (size_t)g * D, D);
         }
         free(sc);
     }

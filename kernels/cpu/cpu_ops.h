@@ -52,10 +52,10 @@ void cpu_qk_norm_bwd(rlc_backend_t *be, void *dqkv, void *dwq, void *dwk, const 
 void cpu_rope_fwd(rlc_backend_t *be, void *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int ld);
 void cpu_rope_bwd(rlc_backend_t *be, void *dx, const int32_t *pos, const float *inv_freq, int N, int H, int D, int ld);
 void cpu_attention_fwd(rlc_backend_t *be, void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int nseq,
-                       int max_seqlen, int N, int Hq, int Hk, int D, float scale);
+                       int max_seqlen, int N, int Hq, int Hk, int D, float scale, int window);
 void cpu_attention_bwd(rlc_backend_t *be, void *dqkv, const void *dout, const void *qkv, const void *out,
                        const float *lse, const int32_t *cu_seqlens, int nseq, int max_seqlen, int N, int Hq, int Hk,
-                       int D, float scale);
+                       int D, float scale, int window);
 void cpu_swiglu_fwd(rlc_backend_t *be, void *out, const void *gu, int N, int F);
 void cpu_swiglu_bwd(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F);
 void cpu_gemm_rows(rlc_backend_t *be, float *out, const float *x, const float *w, const float *bias, int M, int K,
@@ -64,12 +64,12 @@ void cpu_gemm_rows(rlc_backend_t *be, float *out, const float *x, const float *w
  * machine supports). The arguments are those of the ops minus the unused ones. */
 typedef struct {
     void (*fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int nseq,
-                int max_seqlen, int N, int Hq, int Hk, int D, float scale);
+                int max_seqlen, int N, int Hq, int Hk, int D, float scale, int window);
     void (*bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const void *qkv, const float *lse,
-                const int32_t *cu_seqlens, int nseq, int max_seqlen, int Hq, int Hk, int D, float scale);
+                const int32_t *cu_seqlens, int nseq, int max_seqlen, int Hq, int Hk, int D, float scale, int window);
     void (*paged)(rlc_backend_t *be, void *out, const void *qkv, const void *k_cache, const void *v_cache,
                   const int32_t *cu_q, const int32_t *ctx_len, const int32_t *block_table, int max_pages,
-                  int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx);
+                  int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx, int window);
 } cpu_attn_impl_t;
 const cpu_attn_impl_t *cpu_attn_impl(int isa);
 /* The same on a given path (tests): isa is lowered to what this machine supports. */
@@ -89,7 +89,8 @@ void cpu_kv_store(rlc_backend_t *be, void *k_cache, void *v_cache, const void *q
                   int Hq, int Hk, int D);
 void cpu_paged_attention(rlc_backend_t *be, void *out, const void *qkv, const void *k_cache, const void *v_cache,
                          const int32_t *cu_q, const int32_t *ctx_len, const int32_t *block_table, int max_pages,
-                         int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx);
+                         int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx,
+                         int window);
 void cpu_sample(rlc_backend_t *be, int32_t *tokens, float *logp, const float *logits, const rlc_sample_params_t *params,
                 int M, int V);
 /* y[i] = exp(x[i] - shift) (y may alias x), vectorised where the machine allows. */

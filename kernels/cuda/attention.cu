@@ -6,7 +6,9 @@
  * owns a key tile of one kv head and accumulates dK, dV over every query tile of every query
  * head in its group. Two implementations of that one algorithm: tensor cores (WMMA, 64-row
  * tiles) for head sizes 64 and 128, and plain fp32 FMAs (32-row tiles) for any even head size
- * up to 256. Query head h reads kv head h / (Hq / Hk).
+ * up to 256. Query head h reads kv head h / (Hq / Hk). Under a sliding window (win > 0) the
+ * query at position q sees keys q - win < k <= q: tiles wholly outside it are skipped, the
+ * rest masked (att_sees).
  * Exports: cu_attention_fwd, cu_attention_bwd. */
 #include "kernels/cuda/attention.cuh"
 
@@ -54,6 +56,19 @@ __device__ __forceinline__ void load_tile(bf16 *dst, const bf16 *src, size_t ld,
     }
 }
 
+/* Whether the query at position q sees the key at position k (causal, within the window). */
+__device__ __forceinline__ bool att_sees(int q, int k, int win) { return k <= q && (win <= 0 || q - k < win); }
+
+/* The first tile (of size T) holding a key the query tile starting at q0 sees. */
+__device__ __forceinline__ int first_tile(int q0, int win, int T) {
+    return win > 0 && q0 >= win ? (q0 - win + 1) / T : 0;
+}
+
+/* One past the last query a key tile starting at k0 (T keys) is seen by, at most L. */
+__device__ __forceinline__ int query_end(int k0, int T, int win, int L) {
+    return win > 0 && k0 + T - 1 + win < L ? k0 + T - 1 + win : L;
+}
+
 __device__ __forceinline__ float dot_bf(const bf16 *a, const bf16 *b, int D) {
     float acc = 0.f;
     for (int d = 0; d < D; d++) acc += __bfloat162float(a[d]) * __bfloat162float(b[d]);
@@ -63,7 +78,7 @@ __device__ __forceinline__ float dot_bf(const bf16 *a, const bf16 *b, int D) {
 /* grid (query tile, query head, sequence) */
 __global__ void __launch_bounds__(ATT_THREADS)
     attn_fwd_k(bf16 *out, float *lse, const bf16 *qkv, const int32_t *cu, int N, int max_seqlen, int Hq, int Hk, int D,
-               float scale, int *flag) {
+               float scale, int win, int *flag) {
     int start, L;
     if (!seq_range(cu, blockIdx.z, N, max_seqlen, &start, &L, flag)) return;
     int q0 = blockIdx.x * BR, h = blockIdx.y;
@@ -84,7 +99,7 @@ __global__ void __launch_bounds__(ATT_THREADS)
     }
     int nkt = (q0 + nq - 1) / BC + 1; /* key tiles up to the last query's position */
     int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-    for (int kt = 0; kt < nkt; kt++) {
+    for (int kt = first_tile(q0, win, BC); kt < nkt; kt++) {
         int k0 = kt * BC, nk = L - k0 < BC ? L - k0 : BC;
         __syncthreads(); /* the previous tile's K, V, S are no longer read */
         load_tile(Ks, base + (size_t)k0 * W + (size_t)(Hq + kh) * D, W, BC, nk, D);
@@ -93,7 +108,7 @@ __global__ void __launch_bounds__(ATT_THREADS)
         for (int i = threadIdx.x; i < BR * BC; i += blockDim.x) {
             int r = i / BC, c = i % BC;
             float s = -INFINITY;
-            if (r < nq && k0 + c <= q0 + r) s = dot_bf(Qs + r * DP, Ks + c * DP, D) * scale;
+            if (r < nq && att_sees(q0 + r, k0 + c, win)) s = dot_bf(Qs + r * DP, Ks + c * DP, D) * scale;
             Ss[r * SP + c] = s;
         }
         __syncthreads();
@@ -143,7 +158,7 @@ __global__ void attn_delta_k(float *delta, const bf16 *dout, const bf16 *out, in
 /* dQ for one (query tile, query head, sequence): dS = P (dP - delta), dQ = scale * dS K. */
 __global__ void __launch_bounds__(ATT_THREADS)
     attn_dq_k(bf16 *dqkv, const bf16 *dout, const bf16 *qkv, const float *lse, const float *delta, const int32_t *cu,
-              int N, int max_seqlen, int Hq, int Hk, int D, float scale, int *flag) {
+              int N, int max_seqlen, int Hq, int Hk, int D, float scale, int win, int *flag) {
     int start, L;
     if (!seq_range(cu, blockIdx.z, N, max_seqlen, &start, &L, flag)) return;
     int q0 = blockIdx.x * BR, h = blockIdx.y;
@@ -166,7 +181,7 @@ __global__ void __launch_bounds__(ATT_THREADS)
         dl_s[threadIdx.x] = ok ? delta[row] : 0.f;
     }
     int nkt = (q0 + nq - 1) / BC + 1;
-    for (int kt = 0; kt < nkt; kt++) {
+    for (int kt = first_tile(q0, win, BC); kt < nkt; kt++) {
         int k0 = kt * BC, nk = L - k0 < BC ? L - k0 : BC;
         __syncthreads();
         load_tile(Ks, base + (size_t)k0 * W + (size_t)(Hq + kh) * D, W, BC, nk, D);
@@ -175,7 +190,7 @@ __global__ void __launch_bounds__(ATT_THREADS)
         for (int i = threadIdx.x; i < BR * BC; i += blockDim.x) {
             int r = i / BC, c = i % BC;
             float ds = 0.f;
-            if (r < nq && k0 + c <= q0 + r) {
+            if (r < nq && att_sees(q0 + r, k0 + c, win)) {
                 float p = expf(dot_bf(Qs + r * DP, Ks + c * DP, D) * scale - lse_s[r]);
                 ds = p * (dot_bf(dOs + r * DP, Vs + c * DP, D) - dl_s[r]);
             }
@@ -200,7 +215,7 @@ __global__ void __launch_bounds__(ATT_THREADS)
  * and every query tile at or after the key tile: dV = P^T dO, dK = scale * dS^T Q. */
 __global__ void __launch_bounds__(ATT_THREADS)
     attn_dkv_k(bf16 *dqkv, const bf16 *dout, const bf16 *qkv, const float *lse, const float *delta, const int32_t *cu,
-               int N, int max_seqlen, int Hq, int Hk, int D, float scale, int *flag) {
+               int N, int max_seqlen, int Hq, int Hk, int D, float scale, int win, int *flag) {
     int start, L;
     if (!seq_range(cu, blockIdx.z, N, max_seqlen, &start, &L, flag)) return;
     int k0 = blockIdx.x * BC, kh = blockIdx.y;
@@ -219,7 +234,7 @@ __global__ void __launch_bounds__(ATT_THREADS)
     for (int i = threadIdx.x; i < BC * D; i += blockDim.x) dKs[i] = dVs[i] = 0.f;
     for (int g = 0; g < G; g++) {
         int h = kh * G + g;
-        for (int q0 = k0 - k0 % BR; q0 < L; q0 += BR) {
+        for (int q0 = k0 - k0 % BR, qe = query_end(k0, BC, win, L); q0 < qe; q0 += BR) {
             int nq = L - q0 < BR ? L - q0 : BR;
             __syncthreads(); /* the previous query tile is no longer read */
             load_tile(Qs, base + (size_t)q0 * W + (size_t)h * D, W, BR, nq, D);
@@ -234,7 +249,7 @@ __global__ void __launch_bounds__(ATT_THREADS)
             for (int i = threadIdx.x; i < BR * BC; i += blockDim.x) {
                 int r = i / BC, c = i % BC;
                 float p = 0.f, ds = 0.f;
-                if (r < nq && k0 + c <= q0 + r) {
+                if (r < nq && att_sees(q0 + r, k0 + c, win)) {
                     p = expf(dot_bf(Qs + r * DP, Ks + c * DP, D) * scale - lse_s[r]);
                     ds = p * (dot_bf(dOs + r * DP, Vs + c * DP, D) - dl_s[r]);
                 }
@@ -328,7 +343,7 @@ template <int D> static size_t tc_dkv_smem() {
 template <int D>
 __global__ void __launch_bounds__(TC_THREADS)
     attn_fwd_tc_k(bf16 *out, float *lse, const bf16 *qkv, const int32_t *cu, int N, int max_seqlen, int Hq, int Hk,
-                  float scale, int *flag) {
+                  float scale, int win, int *flag) {
     const int DS = D + 8, OS = D + 4;
     int start, L;
     if (!seq_range(cu, blockIdx.z, N, max_seqlen, &start, &L, flag)) return;
@@ -352,7 +367,7 @@ __global__ void __launch_bounds__(TC_THREADS)
     }
     const int r = lane >> 1, cb = (lane & 1) * 32, row = w * 16 + r, qp = q0 + row;
     int nkt = (q0 + nq - 1) / TK + 1;
-    for (int kt = 0; kt < nkt; kt++) {
+    for (int kt = first_tile(q0, win, TK); kt < nkt; kt++) {
         int k0 = kt * TK, nk = L - k0 < TK ? L - k0 : TK;
         __syncthreads();
         load_tile(Ks, base + (size_t)k0 * W + (size_t)(Hq + kh) * D, W, TK, nk, D, DS);
@@ -362,7 +377,7 @@ __global__ void __launch_bounds__(TC_THREADS)
         __syncwarp();
         float mx = -INFINITY;
         for (int c = cb; c < cb + 32; c++) {
-            float v = (qp < L && k0 + c <= qp) ? S[r * SSTR + c] * scale : -INFINITY;
+            float v = (qp < L && att_sees(qp, k0 + c, win)) ? S[r * SSTR + c] * scale : -INFINITY;
             S[r * SSTR + c] = v;
             mx = fmaxf(mx, v);
         }
@@ -407,7 +422,7 @@ RLC_UNROLL
 template <int D>
 __global__ void __launch_bounds__(TC_THREADS)
     attn_dq_tc_k(bf16 *dqkv, const bf16 *dout, const bf16 *qkv, const float *lse, const float *delta,
-                 const int32_t *cu, int N, int max_seqlen, int Hq, int Hk, float scale, int *flag) {
+                 const int32_t *cu, int N, int max_seqlen, int Hq, int Hk, float scale, int win, int *flag) {
     const int DS = D + 8, OS = D + 4;
     int start, L;
     if (!seq_range(cu, blockIdx.z, N, max_seqlen, &start, &L, flag)) return;
@@ -437,7 +452,7 @@ RLC_UNROLL
     for (int j = 0; j < D / 16; j++) wmma::fill_fragment(dq[j], 0.f);
     const int r = lane >> 1, cb = (lane & 1) * 32, row = w * 16 + r, qp = q0 + row;
     int nkt = (q0 + nq - 1) / TK + 1;
-    for (int kt = 0; kt < nkt; kt++) {
+    for (int kt = first_tile(q0, win, TK); kt < nkt; kt++) {
         int k0 = kt * TK, nk = L - k0 < TK ? L - k0 : TK;
         __syncthreads();
         load_tile(Ks, base + (size_t)k0 * W + (size_t)(Hq + kh) * D, W, TK, nk, D, DS);
@@ -448,7 +463,7 @@ RLC_UNROLL
         __syncwarp();
         for (int c = cb; c < cb + 32; c++) {
             float ds = 0.f;
-            if (qp < L && k0 + c <= qp) {
+            if (qp < L && att_sees(qp, k0 + c, win)) {
                 float p = expf(S[r * SSTR + c] * scale - lse_s[row]);
                 ds = p * (dP[r * SSTR + c] - dl_s[row]);
             }
@@ -489,7 +504,7 @@ RLC_UNROLL
 template <int D>
 __global__ void __launch_bounds__(TC_THREADS)
     attn_dkv_tc_k(bf16 *dqkv, const bf16 *dout, const bf16 *qkv, const float *lse, const float *delta,
-                  const int32_t *cu, int N, int max_seqlen, int Hq, int Hk, float scale, int *flag) {
+                  const int32_t *cu, int N, int max_seqlen, int Hq, int Hk, float scale, int win, int *flag) {
     const int DS = D + 8, OS = D + 4;
     int start, L;
     if (!seq_range(cu, blockIdx.z, N, max_seqlen, &start, &L, flag)) return;
@@ -517,7 +532,7 @@ RLC_UNROLL
     const int r = lane >> 1, cb = (lane & 1) * 32, kp = k0 + w * 16 + r;
     for (int g = 0; g < G; g++) {
         int h = kh * G + g;
-        for (int q0 = k0 - k0 % TQ; q0 < L; q0 += TQ) {
+        for (int q0 = k0 - k0 % TQ, qe = query_end(k0, TK, win, L); q0 < qe; q0 += TQ) {
             int nq = L - q0 < TQ ? L - q0 : TQ;
             __syncthreads();
             load_tile(Qs, base + (size_t)q0 * W + (size_t)h * D, W, TQ, nq, D, DS);
@@ -534,7 +549,7 @@ RLC_UNROLL
             __syncwarp();
             for (int c = cb; c < cb + 32; c++) {
                 float p = 0.f, ds = 0.f;
-                if (c < nq && kp <= q0 + c) { /* also excludes keys at or beyond L */
+                if (c < nq && att_sees(q0 + c, kp, win)) { /* also excludes keys at or beyond L */
                     p = expf(St[r * SSTR + c] * scale - lse_s[c]);
                     ds = p * (dPt[r * SSTR + c] - dl_s[c]);
                 }
@@ -552,28 +567,28 @@ RLC_UNROLL
 
 template <int D>
 static void tc_fwd(cu_impl *im, void *out, float *lse, const void *qkv, const int32_t *cu, int nseq, int max_seqlen,
-                   int N, int Hq, int Hk, float scale) {
+                   int N, int Hq, int Hk, float scale, int win) {
     size_t smem = tc_fwd_smem<D>();
     if (smem_allow(im, attn_fwd_tc_k<D>, smem, "attention")) return;
     dim3 grid(cdiv(max_seqlen, TQ), (unsigned)Hq, (unsigned)nseq);
     RLC_LAUNCH(attn_fwd_tc_k<D>, grid, TC_THREADS, smem, im->stream, (bf16 *)out, lse, (const bf16 *)qkv, cu, N,
-               max_seqlen, Hq, Hk, scale, im->d_flag);
+               max_seqlen, Hq, Hk, scale, win, im->d_flag);
     LAUNCH_CHECK(im);
 }
 
 template <int D>
 static void tc_bwd(cu_impl *im, void *dqkv, const void *dout, const void *qkv, const float *lse, const float *delta,
-                   const int32_t *cu, int nseq, int max_seqlen, int N, int Hq, int Hk, float scale) {
+                   const int32_t *cu, int nseq, int max_seqlen, int N, int Hq, int Hk, float scale, int win) {
     size_t s1 = tc_dq_smem<D>(), s2 = tc_dkv_smem<D>();
     if (smem_allow(im, attn_dq_tc_k<D>, s1, "attention backward")) return;
     if (smem_allow(im, attn_dkv_tc_k<D>, s2, "attention backward")) return;
     dim3 gq(cdiv(max_seqlen, TQ), (unsigned)Hq, (unsigned)nseq);
     RLC_LAUNCH(attn_dq_tc_k<D>, gq, TC_THREADS, s1, im->stream, (bf16 *)dqkv, (const bf16 *)dout, (const bf16 *)qkv,
-               lse, delta, cu, N, max_seqlen, Hq, Hk, scale, im->d_flag);
+               lse, delta, cu, N, max_seqlen, Hq, Hk, scale, win, im->d_flag);
     LAUNCH_CHECK(im);
     dim3 gk(cdiv(max_seqlen, TK), (unsigned)Hk, (unsigned)nseq);
     RLC_LAUNCH(attn_dkv_tc_k<D>, gk, TC_THREADS, s2, im->stream, (bf16 *)dqkv, (const bf16 *)dout, (const bf16 *)qkv,
-               lse, delta, cu, N, max_seqlen, Hq, Hk, scale, im->d_flag);
+               lse, delta, cu, N, max_seqlen, Hq, Hk, scale, win, im->d_flag);
     LAUNCH_CHECK(im);
 }
 
@@ -598,7 +613,7 @@ static int attn_check(cu_impl *im, const char *who, int nseq, int Hq, int Hk, in
 }
 
 void cu_attention_fwd(rlc_backend_t *be, void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int nseq,
-                      int max_seqlen, int N, int Hq, int Hk, int D, float scale) {
+                      int max_seqlen, int N, int Hq, int Hk, int D, float scale, int window) {
     cu_impl *im = IM(be);
     if (N <= 0) return;
     size_t smem = fwd_smem(D);
@@ -609,21 +624,21 @@ void cu_attention_fwd(rlc_backend_t *be, void *out, float *lse, const void *qkv,
     if (nseq <= 0 || max_seqlen <= 0) return;
     if (use_tc(im, D)) {
         if (D == 64)
-            tc_fwd<64>(im, out, lse, qkv, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale);
+            tc_fwd<64>(im, out, lse, qkv, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale, window);
         else
-            tc_fwd<128>(im, out, lse, qkv, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale);
+            tc_fwd<128>(im, out, lse, qkv, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale, window);
         return;
     }
     if (smem_allow(im, attn_fwd_k, smem, "attention")) return;
     dim3 grid(cdiv(max_seqlen, BR), (unsigned)Hq, (unsigned)nseq);
     RLC_LAUNCH(attn_fwd_k, grid, ATT_THREADS, smem, im->stream, (bf16 *)out, lse, (const bf16 *)qkv, cu_seqlens, N,
-               max_seqlen, Hq, Hk, D, scale, im->d_flag);
+               max_seqlen, Hq, Hk, D, scale, window, im->d_flag);
     LAUNCH_CHECK(im);
 }
 
 void cu_attention_bwd(rlc_backend_t *be, void *dqkv, const void *dout, const void *qkv, const void *out,
                       const float *lse, const int32_t *cu_seqlens, int nseq, int max_seqlen, int N, int Hq, int Hk,
-                      int D, float scale) {
+                      int D, float scale, int window) {
     cu_impl *im = IM(be);
     if (N <= 0) return;
     size_t s1 = dq_smem(D), s2 = dkv_smem(D);
@@ -638,20 +653,20 @@ void cu_attention_bwd(rlc_backend_t *be, void *dqkv, const void *dout, const voi
     LAUNCH_CHECK(im);
     if (use_tc(im, D)) {
         if (D == 64)
-            tc_bwd<64>(im, dqkv, dout, qkv, lse, delta, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale);
+            tc_bwd<64>(im, dqkv, dout, qkv, lse, delta, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale, window);
         else
-            tc_bwd<128>(im, dqkv, dout, qkv, lse, delta, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale);
+            tc_bwd<128>(im, dqkv, dout, qkv, lse, delta, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale, window);
         return;
     }
     if (smem_allow(im, attn_dq_k, s1, "attention backward")) return;
     if (smem_allow(im, attn_dkv_k, s2, "attention backward")) return;
     dim3 gq(cdiv(max_seqlen, BR), (unsigned)Hq, (unsigned)nseq);
     RLC_LAUNCH(attn_dq_k, gq, ATT_THREADS, s1, im->stream, (bf16 *)dqkv, (const bf16 *)dout, (const bf16 *)qkv, lse,
-               delta, cu_seqlens, N, max_seqlen, Hq, Hk, D, scale, im->d_flag);
+               delta, cu_seqlens, N, max_seqlen, Hq, Hk, D, scale, window, im->d_flag);
     LAUNCH_CHECK(im);
     dim3 gk(cdiv(max_seqlen, BC), (unsigned)Hk, (unsigned)nseq);
     RLC_LAUNCH(attn_dkv_k, gk, ATT_THREADS, s2, im->stream, (bf16 *)dqkv, (const bf16 *)dout, (const bf16 *)qkv, lse,
-               delta, cu_seqlens, N, max_seqlen, Hq, Hk, D, scale, im->d_flag);
+               delta, cu_seqlens, N, max_seqlen, Hq, Hk, D, scale, window, im->d_flag);
     LAUNCH_CHECK(im);
 }
 

@@ -4,7 +4,8 @@
  * of 128 positions (slots looked up through the block table) with an online softmax in fp32,
  * so each token's result depends only on its own sequence. A block serves one token and one
  * kv head with its whole group of query heads (K/V read once per group); groups larger than
- * 16 use one block per query head.
+ * 16 use one block per query head. Under a sliding window (win > 0) the walk starts at the
+ * first position the token sees, pos - win + 1.
  * Exports: cu_gather_rows, cu_kv_store, cu_paged_attention. */
 #include "kernels/cuda/decode.cuh"
 
@@ -51,11 +52,14 @@ __device__ __forceinline__ bool pa_locate(int n, const int32_t *cu_q, const int3
     return true;
 }
 
+/* The first context position the token at position pos sees. */
+__device__ __forceinline__ int pa_first(int pos, int win) { return win > 0 && pos >= win ? pos - win + 1 : 0; }
+
 /* grid (token, query head) */
 __global__ void __launch_bounds__(PA_THREADS)
     paged_attn_k(bf16 *out, const bf16 *qkv, const bf16 *kc, const bf16 *vc, const int32_t *cu_q,
                  const int32_t *ctx_len, const int32_t *bt, int max_pages, int page_size, int nseq, int Hq, int Hk,
-                 int D, float scale, int *flag) {
+                 int D, float scale, int win, int *flag) {
     __shared__ float sh[32];
     __shared__ float pr[PA_THREADS];
     __shared__ long long slot_s[PA_THREADS];
@@ -72,7 +76,7 @@ __global__ void __launch_bounds__(PA_THREADS)
     }
     const int32_t *tab = bt + (size_t)s * max_pages;
     float m = -INFINITY, l = 0.f;
-    for (int j0 = 0; j0 <= pos; j0 += PA_THREADS) {
+    for (int j0 = pa_first(pos, win); j0 <= pos; j0 += PA_THREADS) {
         __syncthreads(); /* q ready; the previous chunk's pr / slot_s no longer read */
         int j = j0 + threadIdx.x;
         float sc = -INFINITY;
@@ -121,7 +125,7 @@ enum { PA_MAXG = 16 };
 __global__ void __launch_bounds__(PA_THREADS)
     paged_attn_gqa_k(bf16 *out, const bf16 *qkv, const bf16 *kc, const bf16 *vc, const int32_t *cu_q,
                      const int32_t *ctx_len, const int32_t *bt, int max_pages, int page_size, int nseq, int Hq,
-                     int Hk, int D, float scale, int *flag) {
+                     int Hk, int D, float scale, int win, int *flag) {
     __shared__ long long slot_s[PA_THREADS];
     __shared__ float m_s[PA_MAXG], l_s[PA_MAXG], a_s[PA_MAXG];
     const int G = Hq / Hk, g = blockIdx.y, n = blockIdx.x, KS = D + 2;
@@ -142,7 +146,7 @@ __global__ void __launch_bounds__(PA_THREADS)
     }
     const int32_t *tab = bt + (size_t)s * max_pages;
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-    for (int j0 = 0; j0 <= pos; j0 += PA_THREADS) {
+    for (int j0 = pa_first(pos, win); j0 <= pos; j0 += PA_THREADS) {
         int nc = pos - j0 + 1 < PA_THREADS ? pos - j0 + 1 : PA_THREADS;
         __syncthreads(); /* the previous chunk's ks, vs, sc, slot_s are no longer read */
         {
@@ -239,7 +243,8 @@ void cu_kv_store(rlc_backend_t *be, void *k_cache, void *v_cache, const void *qk
 
 void cu_paged_attention(rlc_backend_t *be, void *out, const void *qkv, const void *k_cache, const void *v_cache,
                         const int32_t *cu_q, const int32_t *ctx_len, const int32_t *block_table, int max_pages,
-                        int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx) {
+                        int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx,
+                        int window) {
     cu_impl *im = IM(be);
     (void)max_ctx; /* the context is walked in chunks: no per-context launch geometry */
     if (N <= 0) return;
@@ -261,7 +266,7 @@ void cu_paged_attention(rlc_backend_t *be, void *out, const void *qkv, const voi
         dim3 grid((unsigned)N, (unsigned)Hk);
         RLC_LAUNCH(paged_attn_gqa_k, grid, PA_THREADS, smem, im->stream, (bf16 *)out, (const bf16 *)qkv,
                    (const bf16 *)k_cache, (const bf16 *)v_cache, cu_q, ctx_len, block_table, max_pages, page_size, nseq,
-                   Hq, Hk, D, scale, im->d_flag);
+                   Hq, Hk, D, scale, window, im->d_flag);
         LAUNCH_CHECK(im);
         return;
     }
@@ -270,7 +275,7 @@ void cu_paged_attention(rlc_backend_t *be, void *out, const void *qkv, const voi
     dim3 grid((unsigned)N, (unsigned)Hq);
     RLC_LAUNCH(paged_attn_k, grid, PA_THREADS, smem, im->stream, (bf16 *)out, (const bf16 *)qkv, (const bf16 *)k_cache,
                (const bf16 *)v_cache, cu_q, ctx_len, block_table, max_pages, page_size, nseq, Hq, Hk, D, scale,
-               im->d_flag);
+               window, im->d_flag);
     LAUNCH_CHECK(im);
 }
 

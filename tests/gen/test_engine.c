@@ -19,9 +19,9 @@ static rlc_model_t *load(const char *name) {
 
 static void test_greedy_matches_hf(void **s) {
     (void)s;
-    const char *names[] = {"qwen2-tiny", "qwen2-untied", "llama3-tiny", "llama-bias", "qwen3-tiny", "qwen2-yarn",
-                           "llama-yarn"};
-    for (int k = 0; k < 7; k++) {
+    const char *names[] = {"qwen2-tiny", "qwen2-untied", "llama3-tiny", "llama-bias",      "qwen3-tiny",
+                           "qwen2-yarn", "llama-yarn",   "mistral-sliding", "qwen2-sliding"};
+    for (int k = 0; k < 9; k++) {
         rlc_model_t *m = load(names[k]);
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s.ref/gen.json", names[k]);
@@ -474,19 +474,47 @@ static void test_bad_input(void **s) {
     /* a budget below two pages is refused */
     gen_engine_cfg_t tiny = {.page_size = 4, .num_pages = 1};
     assert_true(gen_engine_create(&e, m, NULL, &tiny) < 0);
-    /* a sliding-window model's context is its window (model/config.h): a sequence stops there
-     * ("length"), and a prompt beyond it is refused */
-    m->cfg.sliding_window = m->cfg.max_context = 10;
-    gen_engine_cfg_t c2 = {.page_size = 4};
-    assert_int_equal(gen_engine_create(&e, m, NULL, &c2), 0);
-    make_prompt(x, 7, 2);
-    int r = gen_submit(e, x, 7, &p, NULL);
-    assert_true(r >= 0);
-    assert_true(gen_submit(e, x, 11, &p, NULL) < 0);
-    assert_non_null(strstr(rlc_errmsg(), "does not fit the model's context (10)"));
+    rlc_model_free(m);
+}
+
+/* A sliding-window model (layer 1 slides with a window of 5, layer 0 attends to everything)
+ * generates past its window with the log-probs of its training forward, in chunked prefill
+ * and decode alike, and a sequence alone equals itself in a crowd. */
+static void test_sliding_window(void **s) {
+    (void)s;
+    rlc_model_t *m = load("qwen2-tiny");
+    m->cfg.sliding_window = 5;
+    m->cfg.layer_slides = calloc(2, 1); /* freed with the model */
+    m->cfg.layer_slides[1] = 1;
+    gen_params_t p;
+    gen_params_default(&p);
+    p.temperature = 0.8f;
+    p.max_new_tokens = 14;
+    p.n = 2;
+    p.seed = 5;
+    p.ignore_eos = 1;
+    int32_t x[12];
+    gen_engine_t *e;
+    gen_engine_cfg_t c1 = {.page_size = 4, .max_batch_tokens = 6}; /* prefill in chunks of up to 6 */
+    assert_int_equal(gen_engine_create(&e, m, NULL, &c1), 0);
+    int req[3];
+    for (int i = 0; i < 3; i++) {
+        make_prompt(x, 4 + 4 * i, 20 + i);
+        req[i] = gen_submit(e, x, 4 + 4 * i, &p, NULL);
+        assert_true(req[i] >= 0);
+    }
     assert_int_equal(gen_run(e, NULL), 0);
-    assert_int_equal(gen_output(e, r, 0)->n_tokens, 3);
-    assert_int_equal(gen_output(e, r, 0)->finish, GEN_FINISH_LENGTH);
+    int32_t crowd[14];
+    memcpy(crowd, gen_output(e, req[2], 1)->tokens, sizeof crowd);
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 2; k++) check_logprobs(m, e, req[i], k, 0.8f);
+    gen_engine_free(e);
+    gen_engine_cfg_t c2 = {.page_size = 8};
+    assert_int_equal(gen_engine_create(&e, m, NULL, &c2), 0);
+    make_prompt(x, 12, 22);
+    int r = gen_submit(e, x, 12, &p, NULL);
+    assert_int_equal(gen_run(e, NULL), 0);
+    assert_memory_equal(gen_output(e, r, 1)->tokens, crowd, sizeof crowd);
     gen_engine_free(e);
     rlc_model_free(m);
 }
@@ -505,7 +533,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_greedy_matches_hf), cmocka_unit_test(test_batch_invariance),
         cmocka_unit_test(test_prefix_sharing),    cmocka_unit_test(test_stops_and_tools),
-        cmocka_unit_test(test_fork),              cmocka_unit_test(test_bad_input), cmocka_unit_test(test_padded_vocab),
+        cmocka_unit_test(test_fork),              cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_sliding_window), cmocka_unit_test(test_padded_vocab),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -453,7 +453,9 @@ static void test_decode_graphs(void **s) {
         }
 }
 
-static const char *models[] = {"qwen2-tiny", "llama3-tiny", "llama-bias", "qwen2-untied", "qwen3-tiny"};
+static const char *models[] = {"qwen2-tiny", "llama3-tiny",     "llama-bias",   "qwen2-untied",
+                               "qwen3-tiny", "mistral-sliding", "qwen2-sliding"};
+enum { N_MODELS = (int)(sizeof models / sizeof models[0]) };
 
 /* exact_on_policy on the CUDA backend: the training forward with exact = 1 reproduces the
  * engine's sampled log-probs bit for bit (preempted sequences, two micro-batch packings),
@@ -469,12 +471,12 @@ static void test_exact_on_policy(void **s) {
 
 static void test_forward_backward(void **s) {
     (void)s;
-    for (int i = 0; i < 5; i++) forward_backward(models[i]);
+    for (int i = 0; i < N_MODELS; i++) forward_backward(models[i]);
 }
 
 static void test_greedy_decode(void **s) {
     (void)s;
-    for (int i = 0; i < 5; i++) greedy_decode(models[i]);
+    for (int i = 0; i < N_MODELS; i++) greedy_decode(models[i]);
 }
 
 int main(void) {

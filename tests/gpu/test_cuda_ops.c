@@ -488,22 +488,23 @@ static void test_row_invariant_knob(void **s) {
 
 /* ---------------------------------------------------------------- attention */
 
-static void attention_case(int nseq, const int *lens, int Hq, int Hk, int D) {
+/* win > 0: a sliding window (backend.h) */
+static void attention_case(int nseq, const int *lens, int Hq, int Hk, int D, int win) {
     int cu[8] = {0}, N = 0, maxlen = 0;
     for (int i = 0; i < nseq; i++) {
         N += lens[i];
         cu[i + 1] = N;
         if (lens[i] > maxlen) maxlen = lens[i];
     }
-    print_message(" attention nseq=%d N=%d max=%d Hq=%d Hk=%d D=%d\n", nseq, N, maxlen, Hq, Hk, D);
+    print_message(" attention nseq=%d N=%d max=%d Hq=%d Hk=%d D=%d window=%d\n", nseq, N, maxlen, Hq, Hk, D, win);
     size_t W = (size_t)(Hq + 2 * Hk) * D;
     float scale = 1.0f / sqrtf((float)D);
     buf_t *qkv = B(RLC_BUF_ACT, N * W), *out = B(RLC_BUF_ACT, (size_t)N * Hq * D), *lse = B(RLC_BUF_F32, (size_t)N * Hq);
     buf_t *cus = B(RLC_BUF_I32, nseq + 1), *dout = B(RLC_BUF_ACT, (size_t)N * Hq * D), *dqkv = B(RLC_BUF_ACT, N * W);
     free(fill(qkv, 1.5f)); /* scores of a few units: a peaked but not one-hot softmax */
     set_i(cus, cu);
-    cpu->attention_fwd(cpu, out->c, lse->c, qkv->c, cus->c, nseq, maxlen, N, Hq, Hk, D, scale);
-    gpu->attention_fwd(gpu, out->g, lse->g, qkv->g, cus->g, nseq, maxlen, N, Hq, Hk, D, scale);
+    cpu->attention_fwd(cpu, out->c, lse->c, qkv->c, cus->c, nseq, maxlen, N, Hq, Hk, D, scale, win);
+    gpu->attention_fwd(gpu, out->g, lse->g, qkv->g, cus->g, nseq, maxlen, N, Hq, Hk, D, scale, win);
     cmp("attention_fwd out", out, BF16_ONE);
     cmp("attention_fwd lse", lse, F32_ORDER);
     /* backward from identical inputs: the CPU's out (rounded to bf16) and lse on both sides */
@@ -512,12 +513,12 @@ static void attention_case(int nseq, const int *lens, int Hq, int Hk, int D) {
     set(out, ho);
     set(lse, hl);
     free(fill(dout, 1.0f));
-    cpu->attention_bwd(cpu, dqkv->c, dout->c, qkv->c, out->c, lse->c, cus->c, nseq, maxlen, N, Hq, Hk, D, scale);
-    gpu->attention_bwd(gpu, dqkv->g, dout->g, qkv->g, out->g, lse->g, cus->g, nseq, maxlen, N, Hq, Hk, D, scale);
+    cpu->attention_bwd(cpu, dqkv->c, dout->c, qkv->c, out->c, lse->c, cus->c, nseq, maxlen, N, Hq, Hk, D, scale, win);
+    gpu->attention_bwd(gpu, dqkv->g, dout->g, qkv->g, out->g, lse->g, cus->g, nseq, maxlen, N, Hq, Hk, D, scale, win);
     /* one rounding of dq/dk/dv; dS = P (dP - delta) loses a little to cancellation */
     cmp("attention_bwd dqkv", dqkv, BF16_TWO);
     float *a = get(gpu, dqkv);
-    gpu->attention_bwd(gpu, dqkv->g, dout->g, qkv->g, out->g, lse->g, cus->g, nseq, maxlen, N, Hq, Hk, D, scale);
+    gpu->attention_bwd(gpu, dqkv->g, dout->g, qkv->g, out->g, lse->g, cus->g, nseq, maxlen, N, Hq, Hk, D, scale, win);
     float *b = get(gpu, dqkv);
     same_bits("attention_bwd", a, b, dqkv->n);
     free(a);
@@ -530,13 +531,16 @@ static void attention_case(int nseq, const int *lens, int Hq, int Hk, int D) {
 static void test_attention(void **s) {
     (void)s;
     int l1[3] = {1, 37, 70}; /* a 1-token sequence, partial tiles, several tiles */
-    attention_case(3, l1, 4, 2, 64);
+    attention_case(3, l1, 4, 2, 64, 0);
     int l2[1] = {100};
-    attention_case(1, l2, 2, 2, 128); /* MHA, D = 128 */
+    attention_case(1, l2, 2, 2, 128, 0); /* MHA, D = 128 */
     int l3[2] = {33, 32};
-    attention_case(2, l3, 6, 1, 80); /* MQA, a head size that is not a power of two (fp32 kernels) */
+    attention_case(2, l3, 6, 1, 80, 0); /* MQA, a head size that is not a power of two (fp32 kernels) */
+    attention_case(2, l3, 6, 1, 80, 5); /* sliding window: tiles of 32 skipped and partly masked */
     int l4[2] = {130, 64};
-    attention_case(2, l4, 8, 2, 64); /* 3 tiles of 64, 4 query heads per kv head */
+    attention_case(2, l4, 8, 2, 64, 0); /* 3 tiles of 64, 4 query heads per kv head */
+    attention_case(2, l4, 8, 2, 64, 40); /* a window of 40: tiles of 64 skipped, straddled */
+    attention_case(3, l1, 4, 2, 64, 1);  /* each token sees only itself */
     /* D 64 and 128 run on tensor cores; the fp32 kernels must stay right for them too */
     rlc_backend_t *tc = gpu, *simple = NULL;
     setenv("RLC_CUDA_ATTN", "simple", 1);
@@ -545,8 +549,9 @@ static void test_attention(void **s) {
     assert_int_equal(rc, 0);
     gpu = simple;
     print_message(" (fp32 attention kernels, RLC_CUDA_ATTN=simple)\n");
-    attention_case(3, l1, 4, 2, 64);
-    attention_case(1, l2, 2, 2, 128);
+    attention_case(3, l1, 4, 2, 64, 0);
+    attention_case(1, l2, 2, 2, 128, 0);
+    attention_case(2, l4, 8, 2, 64, 40);
     gpu = tc;
     rlc_backend_destroy(simple);
 }

@@ -194,54 +194,74 @@ static void test_rope(void **s) {
 
 /* ---------- attention ---------- */
 typedef struct {
-    int N, Hq, Hk, D, nseq, maxlen;
+    int N, Hq, Hk, D, nseq, maxlen, window;
     int32_t cu[4];
     float *qkv, *r, *out, *lse;
 } att_ctx;
 static double att_loss(void *p) {
     att_ctx *c = p;
     be->attention_fwd(be, c->out, c->lse, c->qkv, c->cu, c->nseq, c->maxlen, c->N, c->Hq, c->Hk, c->D,
-                      1.0f / sqrtf((float)c->D));
+                      1.0f / sqrtf((float)c->D), c->window);
     return dotd(c->out, c->r, (size_t)c->N * c->Hq * c->D);
 }
+/* Every query of c against a double-precision softmax over the keys it sees: those of its
+ * sequence at or before it, and with a window W > 0 only its last W. */
+static void att_naive_check(const att_ctx *c) {
+    int ld = (c->Hq + 2 * c->Hk) * c->D, grp = c->Hq / c->Hk;
+    for (int s = 0; s < c->nseq; s++)
+        for (int n = c->cu[s]; n < c->cu[s + 1]; n++)
+            for (int h = 0; h < c->Hq; h++) {
+                int g = h / grp, j0 = c->cu[s];
+                if (c->window > 0 && n - c->window + 1 > j0) j0 = n - c->window + 1;
+                double sc[16], mx = -1e30, sum = 0;
+                for (int j = j0; j <= n; j++) {
+                    double d = 0;
+                    for (int i = 0; i < c->D; i++)
+                        d += (double)c->qkv[n * ld + h * c->D + i] * c->qkv[j * ld + (c->Hq + g) * c->D + i];
+                    sc[j - j0] = d / sqrt(c->D);
+                    if (sc[j - j0] > mx) mx = sc[j - j0];
+                }
+                for (int j = j0; j <= n; j++) sum += exp(sc[j - j0] - mx);
+                assert_true(fabs(c->lse[n * c->Hq + h] - (mx + log(sum))) < 1e-5);
+                for (int i = 0; i < c->D; i++) {
+                    double o = 0;
+                    for (int j = j0; j <= n; j++)
+                        o += exp(sc[j - j0] - mx) / sum * c->qkv[j * ld + (c->Hq + c->Hk + g) * c->D + i];
+                    assert_true(fabs(c->out[n * c->Hq * c->D + h * c->D + i] - o) < 1e-5);
+                }
+            }
+}
+/* Full causal attention and sliding windows of 1 (each token sees itself), 3 (narrower than
+ * the longest sequence) and 6 (as long as it: the same as full attention). */
 static void test_attention(void **s) {
     (void)s;
-    att_ctx c = {.Hq = 4, .Hk = 2, .D = 8, .nseq = 3, .maxlen = 6, .cu = {0, 6, 7, 11}};
-    c.N = c.cu[3];
-    int ld = (c.Hq + 2 * c.Hk) * c.D;
-    c.qkv = randv((size_t)c.N * ld, 1);
-    c.r = randv((size_t)c.N * c.Hq * c.D, 1);
-    c.out = zeros((size_t)c.N * c.Hq * c.D);
-    c.lse = zeros((size_t)c.N * c.Hq);
-    att_loss(&c);
-    /* naive check of one query: sequence 2 (tokens 7..10), token 9, head 3 (kv head 1) */
-    {
-        int n = 9, h = 3, g = 1, s0 = 7;
-        double sc[8], mx = -1e30, sum = 0;
-        for (int j = s0; j <= n; j++) {
-            double d = 0;
-            for (int i = 0; i < c.D; i++) d += (double)c.qkv[n * ld + h * c.D + i] * c.qkv[j * ld + (c.Hq + g) * c.D + i];
-            sc[j - s0] = d / sqrt(c.D);
-            if (sc[j - s0] > mx) mx = sc[j - s0];
-        }
-        for (int j = s0; j <= n; j++) sum += exp(sc[j - s0] - mx);
-        assert_true(fabs(c.lse[n * c.Hq + h] - (mx + log(sum))) < 1e-5);
-        for (int i = 0; i < c.D; i++) {
-            double o = 0;
-            for (int j = s0; j <= n; j++)
-                o += exp(sc[j - s0] - mx) / sum * c.qkv[j * ld + (c.Hq + c.Hk + g) * c.D + i];
-            assert_true(fabs(c.out[n * c.Hq * c.D + h * c.D + i] - o) < 1e-5);
-        }
+    const int windows[] = {0, 1, 3, 6};
+    float *full_out = NULL, *qkv = randv(11 * 8 * 8, 1), *r = randv(11 * 4 * 8, 1);
+    for (int w = 0; w < 4; w++) {
+        att_ctx c = {.Hq = 4, .Hk = 2, .D = 8, .nseq = 3, .maxlen = 6, .window = windows[w], .cu = {0, 6, 7, 11}};
+        c.N = c.cu[3];
+        int ld = (c.Hq + 2 * c.Hk) * c.D;
+        c.qkv = qkv, c.r = r;
+        c.out = zeros((size_t)c.N * c.Hq * c.D);
+        c.lse = zeros((size_t)c.N * c.Hq);
+        att_loss(&c);
+        att_naive_check(&c);
+        /* single-token sequence attends only to itself: out = v */
+        for (int h = 0; h < c.Hq; h++)
+            for (int i = 0; i < c.D; i++)
+                assert_true(fabs(c.out[6 * c.Hq * c.D + h * c.D + i] -
+                                 c.qkv[6 * ld + (c.Hq + c.Hk + h / 2) * c.D + i]) < 1e-6);
+        size_t no = (size_t)c.N * c.Hq * c.D;
+        if (!c.window) full_out = zeros(no), memcpy(full_out, c.out, no * sizeof(float));
+        if (c.window == 6) assert_memory_equal(full_out, c.out, no * sizeof(float)); /* bitwise */
+        if (c.window == 3) assert_memory_not_equal(full_out, c.out, no * sizeof(float));
+        float *dqkv = randv((size_t)c.N * ld, 1); /* garbage: bwd must overwrite */
+        be->attention_bwd(be, dqkv, c.r, c.qkv, c.out, c.lse, c.cu, c.nseq, c.maxlen, c.N, c.Hq, c.Hk, c.D,
+                          1.0f / sqrtf((float)c.D), c.window);
+        check_dir("attention dqkv", att_loss, &c, c.qkv, dqkv, (size_t)c.N * ld, 1e-2f, 2e-3);
+        free(dqkv), free(c.out), free(c.lse);
     }
-    /* single-token sequence attends only to itself: out = v */
-    for (int h = 0; h < c.Hq; h++)
-        for (int i = 0; i < c.D; i++)
-            assert_true(fabs(c.out[6 * c.Hq * c.D + h * c.D + i] - c.qkv[6 * ld + (c.Hq + c.Hk + h / 2) * c.D + i]) < 1e-6);
-    float *dqkv = randv((size_t)c.N * ld, 1); /* garbage: bwd must overwrite */
-    be->attention_bwd(be, dqkv, c.r, c.qkv, c.out, c.lse, c.cu, c.nseq, c.maxlen, c.N, c.Hq, c.Hk, c.D,
-                      1.0f / sqrtf((float)c.D));
-    check_dir("attention dqkv", att_loss, &c, c.qkv, dqkv, (size_t)c.N * ld, 1e-2f, 2e-3);
-    free(dqkv), free(c.qkv), free(c.r), free(c.out), free(c.lse);
+    free(full_out), free(qkv), free(r);
 }
 
 /* ---------- swiglu ---------- */

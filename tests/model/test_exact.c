@@ -1,5 +1,5 @@
 /* exact_on_policy on the CPU backend: the training forward with exact = 1 gives the rollout
- * engine's sampled log-probs bit for bit, on every fixture architecture, including sequences
+ * engine's sampled log-probs bit for bit, on every fixture architecture (sliding windows too), including sequences
  * the engine preempted and recomputed and sequences packed in different micro-batches; the
  * ordinary forward does not (it differs by summation order). */
 #include "testutil.h"
@@ -10,10 +10,11 @@ static void test_exact(void **s) {
     (void)s;
     rlc_backend_t *be;
     assert_int_equal(rlc_backend_create(&be, "cpu", 0, 2), 0);
-    const char *names[5] = {"models/qwen2-tiny", "models/qwen2-untied", "models/llama3-tiny", "models/llama-bias",
-                            "models/qwen3-tiny"};
+    const char *names[] = {"models/qwen2-tiny",  "models/qwen2-untied",     "models/llama3-tiny",
+                           "models/llama-bias",  "models/qwen3-tiny",       "models/mistral-sliding",
+                           "models/qwen2-sliding"};
     int loose = 0;
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         rlc_model_t *m;
         if (rlc_model_load(&m, fixture(names[k]), be)) fail_msg("%s: %s", names[k], rlc_errmsg());
         int n = exact_check(m, 1);

@@ -200,54 +200,73 @@ static void test_yarn_spellings(void **s) {
     free(d);
 }
 
-/* A config's sliding window, as transformers decides whether a layer slides. */
-static int sliding_of(const char *extra, int *max_context) {
+/* The attention window of each of a 2-layer config's layers, as transformers 5 decides it;
+ * "w0 w1" or the error code. */
+static const char *sliding_of(const char *type, const char *extra) {
+    static char out[32];
     char txt[512];
     snprintf(txt, sizeof txt,
              "{\"model_type\": \"%s\", \"vocab_size\": 16, \"hidden_size\": 8, \"intermediate_size\": 8, "
-             "\"num_hidden_layers\": 2, \"num_attention_heads\": 2, \"max_position_embeddings\": 64, %s}",
-             strstr(extra, "\"use_sliding") ? "qwen2" : "mistral", extra);
+             "\"num_hidden_layers\": 2, \"num_attention_heads\": 2, \"max_position_embeddings\": 64%s%s}",
+             type, *extra ? ", " : "", extra);
     rlc_model_config_t c;
     int rc = rlc_config_from_json(&c, cJSON_Parse(txt), "cfg");
-    if (rc) return rc;
-    int w = c.sliding_window;
-    *max_context = c.max_context;
+    if (rc) return "error";
+    snprintf(out, sizeof out, "%d %d", rlc_config_layer_window(&c, 0), rlc_config_layer_window(&c, 1));
     rlc_config_free(&c);
-    return w;
+    return out;
 }
 
-/* Sliding-window attention: a model whose layers slide is exact up to its window, so its
- * sequences are limited to it (max_context; a longer batch sequence is an error naming the
- * window); within it the log-probs are those of full attention, bit for bit. */
+/* Which layers slide, by model type and keys (transformers 5: MistralConfig defaults to 4096
+ * and ignores layer_types; Qwen2/Qwen3 slide only with use_sliding_window, in the layers
+ * layer_types names or from max_window_layers on; Llama never). */
+static void test_sliding_config(void **s) {
+    (void)s;
+    const char *LT_FS = "\"layer_types\": [\"full_attention\", \"sliding_attention\"]";
+    char buf[256];
+    assert_string_equal(sliding_of("mistral", "\"sliding_window\": 4096"), "4096 4096"); /* Mistral v0.1 */
+    assert_string_equal(sliding_of("mistral", ""), "4096 4096");
+    assert_string_equal(sliding_of("mistral", "\"sliding_window\": null"), "0 0"); /* Mistral v0.2 on */
+    snprintf(buf, sizeof buf, "\"sliding_window\": 8, %s", LT_FS);
+    assert_string_equal(sliding_of("mistral", buf), "8 8");
+    assert_string_equal(sliding_of("qwen2", "\"use_sliding_window\": true, \"sliding_window\": 8, "
+                                            "\"max_window_layers\": 1"), "0 8");
+    assert_string_equal(sliding_of("qwen2", "\"use_sliding_window\": true, \"sliding_window\": 8, "
+                                            "\"max_window_layers\": 2"), "0 0");
+    assert_string_equal(sliding_of("qwen2", "\"use_sliding_window\": true, \"max_window_layers\": 0"), "4096 4096");
+    assert_string_equal(sliding_of("qwen2", "\"use_sliding_window\": true, \"sliding_window\": 8"), "0 0"); /* 28 */
+    assert_string_equal(sliding_of("qwen2", "\"use_sliding_window\": false, \"sliding_window\": 8, "
+                                            "\"max_window_layers\": 0"), "0 0");
+    snprintf(buf, sizeof buf, "\"use_sliding_window\": true, \"sliding_window\": 8, %s", LT_FS);
+    assert_string_equal(sliding_of("qwen2", buf), "0 8");
+    snprintf(buf, sizeof buf, "\"use_sliding_window\": false, \"sliding_window\": 8, %s", LT_FS);
+    assert_string_equal(sliding_of("qwen2", buf), "0 0");
+    assert_string_equal(sliding_of("qwen3", "\"use_sliding_window\": true, \"sliding_window\": 5, \"layer_types\": "
+                                            "[\"sliding_attention\", \"full_attention\"]"), "5 0");
+    assert_string_equal(sliding_of("qwen2", "\"use_sliding_window\": true, \"sliding_window\": null, "
+                                            "\"max_window_layers\": 0"), "0 0");
+    assert_string_equal(sliding_of("llama", "\"sliding_window\": 8, \"use_sliding_window\": true"), "0 0");
+    assert_string_equal(sliding_of("qwen2", "\"layer_types\": [\"full_attention\", \"chunked_attention\"]"), "error");
+    assert_non_null(strstr(rlc_errmsg(), "layer type 'chunked_attention' is not supported"));
+    assert_string_equal(sliding_of("qwen2", "\"layer_types\": [\"full_attention\"]"), "error");
+    assert_non_null(strstr(rlc_errmsg(), "one type per layer (2)"));
+    assert_string_equal(sliding_of("mistral", "\"sliding_window\": -3"), "error");
+    assert_non_null(strstr(rlc_errmsg(), "sliding_window must be a positive number"));
+    assert_string_equal(sliding_of("mistral", "\"sliding_window\": \"4096\""), "error");
+}
+
+/* A sliding-window model runs past its window: up to it the log-probs are those of full
+ * attention bit for bit, beyond it they differ (transformers parity: test_model_parity's
+ * mistral-sliding and qwen2-sliding fixtures). */
 static void test_sliding_window(void **s) {
     (void)s;
-    int ctx = 0;
-    assert_int_equal(sliding_of("\"sliding_window\": 4096", &ctx), 4096); /* Mistral v0.1 */
-    assert_int_equal(ctx, 64);
-    assert_int_equal(sliding_of("\"sliding_window\": 16", &ctx), 16);
-    assert_int_equal(ctx, 16);
-    assert_int_equal(sliding_of("\"sliding_window\": null", &ctx), 0); /* Mistral v0.2 on */
-    assert_int_equal(ctx, 64);
-    assert_int_equal(sliding_of("\"use_sliding_window\": true, \"sliding_window\": 8, \"max_window_layers\": 1", &ctx),
-                     8);
-    assert_int_equal(sliding_of("\"use_sliding_window\": true, \"sliding_window\": 8, \"max_window_layers\": 2", &ctx),
-                     0); /* no layer from max_window_layers on */
-    assert_int_equal(sliding_of("\"use_sliding_window\": false, \"sliding_window\": 8", &ctx), 0);
-    assert_int_equal(sliding_of("\"layer_types\": [\"full_attention\", \"sliding_attention\"], \"sliding_window\": 8",
-                                &ctx), 8);
-    assert_int_equal(sliding_of("\"layer_types\": [\"full_attention\", \"full_attention\"], \"sliding_window\": 8",
-                                &ctx), 0);
-    assert_true(sliding_of("\"layer_types\": [\"full_attention\", \"chunked_attention\"]", &ctx) < 0);
-    assert_non_null(strstr(rlc_errmsg(), "layer type 'chunked_attention' is not supported"));
-    assert_true(sliding_of("\"layer_types\": [\"full_attention\"]", &ctx) < 0);
-    assert_non_null(strstr(rlc_errmsg(), "one type per layer (2)"));
-    assert_true(sliding_of("\"sliding_window\": -3", &ctx) < 0);
-    assert_non_null(strstr(rlc_errmsg(), "sliding_window must be a positive number"));
-    /* the model: the fixture's weights with a window of 6 */
     rlc_model_t *m;
     float lp1[11], lp2[11];
+    int32_t cu1[2] = {0, 11};
+    rlc_batch_t b = {.n_tokens = 11, .nseq = 1, .ids = IDS, .cu_seqlens = cu1};
+    rlc_fwd_opts_t o = {.inv_temp = 1};
     assert_int_equal(rlc_model_load(&m, fixture("models/qwen2-tiny"), be), 0);
-    logp_of(m, lp1);
+    assert_int_equal(rlc_model_forward(m, &b, &o, lp1, NULL, NULL), 0);
     rlc_model_free(m);
     char *d = sub("sliding");
     copy_fixture("qwen2-tiny", d);
@@ -255,14 +274,9 @@ static void test_sliding_window(void **s) {
     edit_config(d, "sliding_window", cJSON_CreateNumber(6));
     edit_config_as(d, "layer_types", NULL, "[\"sliding_attention\", \"sliding_attention\"]");
     assert_int_equal(rlc_model_load(&m, d, be), 0);
-    assert_int_equal(m->cfg.max_context, 6);
-    logp_of(m, lp2); /* sequences of 6 and 5 tokens */
-    assert_memory_equal(lp1, lp2, sizeof lp1);
-    int32_t cu[3] = {0, 7, 11};
-    rlc_batch_t b = {.n_tokens = 11, .nseq = 2, .ids = IDS, .cu_seqlens = cu};
-    rlc_fwd_opts_t o = {.inv_temp = 1};
-    assert_int_equal(rlc_model_forward(m, &b, &o, lp2, NULL, NULL), RLC_EUNSUP);
-    assert_non_null(strstr(rlc_errmsg(), "a sequence of 7 tokens is longer than the model's sliding window (6)"));
+    assert_int_equal(rlc_model_forward(m, &b, &o, lp2, NULL, NULL), 0);
+    assert_memory_equal(lp1, lp2, 6 * sizeof(float)); /* positions 0..5 see all their keys */
+    for (int i = 6; i < 10; i++) assert_true(lp1[i] != lp2[i]);
     rlc_model_free(m);
     fs_rm_rf(d);
     free(d);
@@ -469,7 +483,7 @@ int main(void) {
         cmocka_unit_test(test_value_head_roundtrip), cmocka_unit_test(test_bad_checkpoints),
         cmocka_unit_test(test_bad_batches), cmocka_unit_test(test_memory_accounting),
         cmocka_unit_test(test_streaming_save_failure), cmocka_unit_test(test_yarn_spellings),
-        cmocka_unit_test(test_sliding_window),
+        cmocka_unit_test(test_sliding_config), cmocka_unit_test(test_sliding_window),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -135,6 +135,17 @@ static void test_llama_yarn(void **s) {
     causal_parity("llama-yarn");
 }
 
+/* Sliding-window attention past the window: Mistral (every layer, window 4) and Qwen2
+ * (layer 1 only, window 6), sequences of 5 to 16 tokens. */
+static void test_mistral_sliding(void **s) {
+    (void)s;
+    causal_parity("mistral-sliding");
+}
+static void test_qwen2_sliding(void **s) {
+    (void)s;
+    causal_parity("qwen2-sliding");
+}
+
 /* Qwen3: per-head q/k RMSNorm before RoPE, explicit head_dim (q width != hidden), bf16 file. */
 static void test_qwen3_tiny(void **s) {
     (void)s;
@@ -180,6 +191,8 @@ int main(void) {
         cmocka_unit_test(test_qwen3_tiny),
         cmocka_unit_test(test_qwen2_yarn),
         cmocka_unit_test(test_llama_yarn),
+        cmocka_unit_test(test_mistral_sliding),
+        cmocka_unit_test(test_qwen2_sliding),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
