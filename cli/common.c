@@ -14,13 +14,7 @@
 #include "core/log.h"
 #include "rl/rundir.h"
 
-int cli_has_tokenizer(const char *dir) {
-    char *tj = fs_join(dir, "tokenizer.json"), *tm = fs_join(dir, "tokenizer.model");
-    int have = (tj && fs_exists(tj)) || (tm && fs_exists(tm));
-    free(tj);
-    free(tm);
-    return have;
-}
+int cli_has_tokenizer(const char *dir) { return tok_present(dir); }
 
 int cli_model_open(cli_model_t *cm, const char *spec, const char *device, int threads, int need_tok) {
     memset(cm, 0, sizeof *cm);

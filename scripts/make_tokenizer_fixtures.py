@@ -662,9 +662,62 @@ def main():
     spm_legacy_fixture()
     spm_json_fixtures(cases[:150])
     chat_fixtures()
+    slow_fixtures(cases[:150] + cases[-50:])
+
+
+def slow_fixtures(cases):
+    """Slow-tokenizer directories (vocab.json + merges.txt + tokenizer_config.json, no
+    tokenizer.json) made from two fixtures' tokenizer.json, with the ids transformers gives
+    when it builds the tokenizer from those files (Qwen2Tokenizer; GPT2Tokenizer with and
+    without add_prefix_space)."""
+    from transformers import AutoTokenizer
+    gpt2_cfg = dict(tokenizer_class="GPT2Tokenizer", bos_token="<|endoftext|>", eos_token="<|endoftext|>",
+                    unk_token="<|endoftext|>", clean_up_tokenization_spaces=False, model_max_length=1024)
+    with open(os.path.join(OUT, "bpe-qwen", "tokenizer_config.json"), encoding="utf-8") as f:
+        qwen_cfg = json.load(f)
+    # slow-gpt2-legacy: no added_tokens_decoder; added_tokens.json and special_tokens_map.json
+    # name the added tokens; bos added by add_bos_token; unk/bos/eos left to GPT2Tokenizer's defaults
+    legacy_cfg = dict(tokenizer_class="GPT2Tokenizer", add_bos_token=True, model_max_length=1024,
+                      clean_up_tokenization_spaces=False)
+    legacy_files = {"added_tokens.json": {"<|im_start|>": 509, "<|im_end|>": 510},
+                    "special_tokens_map.json": {"additional_special_tokens": ["<|im_end|>"]}}
+    for name, src, cfg in [("slow-qwen", "bpe-qwen", qwen_cfg),
+                           ("slow-gpt2", os.path.join("variants", "gpt2"), dict(gpt2_cfg, add_prefix_space=False)),
+                           ("slow-gpt2-prefix", os.path.join("variants", "gpt2"), dict(gpt2_cfg, add_prefix_space=True)),
+                           ("slow-gpt2-legacy", os.path.join("variants", "gpt2"), legacy_cfg)]:
+        with open(os.path.join(OUT, src, "tokenizer.json"), encoding="utf-8") as f:
+            js = json.load(f)
+        d = os.path.join(OUT, name)
+        os.makedirs(d, exist_ok=True)
+        write_json(os.path.join(d, "vocab.json"), js["model"]["vocab"], compact=True)
+        lines = [m if isinstance(m, str) else " ".join(m) for m in js["model"]["merges"]]
+        with open(os.path.join(d, "merges.txt"), "w", encoding="utf-8") as f:
+            f.write("#version: 0.2\n" + "\n".join(lines) + "\n")
+        if name.endswith("legacy"):
+            for f, obj in legacy_files.items():
+                write_json(os.path.join(d, f), obj)
+        else:
+            cfg = dict(cfg, added_tokens_decoder={
+                str(a["id"]): {k: a[k] for k in ("content", "lstrip", "normalized", "rstrip", "single_word", "special")}
+                for a in js["added_tokens"]})
+        write_json(os.path.join(d, "tokenizer_config.json"), cfg)
+        tok = AutoTokenizer.from_pretrained(d)
+        assert not os.path.exists(os.path.join(d, "tokenizer.json"))
+        with open(os.path.join(d, "expected.jsonl"), "w", encoding="utf-8") as f:
+            for text in cases:
+                enc = tok.encode(text, add_special_tokens=False)
+                rec = {"text": text, "ids": enc, "ids_special": tok.encode(text, add_special_tokens=True),
+                       "decoded": tok.decode(enc, skip_special_tokens=False),
+                       "decoded_skip": tok.decode(enc, skip_special_tokens=True)}
+                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        print(f"{name}: {type(tok).__name__}, {len(cases)} cases")
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--slow"]:  # only the slow-tokenizer (vocab.json + merges.txt) fixtures
+        c = test_cases(random.Random(99))
+        slow_fixtures(c[:150] + c[-50:])
+        sys.exit(0)
     if sys.argv[1:] == ["--variants"]:  # only the pre-tokenizer / normalizer variants
         c = test_cases(random.Random(99))
         pretok_variants(c[:75] + c[-25:])

@@ -292,6 +292,10 @@ static void spm_piece_bytes(const char *s, size_t n, char *out, size_t *outn) {
 int tok_load_hf_json(tok_t *t, const char *path) {
     cJSON *root = rlc_json_load_file(path);
     if (!root) return rlc_err_ctx(RLC_EFMT, "tokenizer");
+    return tok_load_hf_root(t, root, path);
+}
+
+int tok_load_hf_root(tok_t *t, cJSON *root, const char *path) {
     int rc = 0;
     if (!cJSON_IsObject(root)) {
         rc = rlc_errc(RLC_EFMT, "%s: not a JSON object", path);

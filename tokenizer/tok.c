@@ -198,16 +198,20 @@ static int read_configs(tok_t *t, const char *dir) {
 
 /* ---------------- load ---------------- */
 
+static int has_file(const char *dir, const char *name) {
+    char *p = fs_join(dir, name);
+    int have = p && fs_exists(p);
+    free(p);
+    return have;
+}
+
+int tok_present(const char *dir) {
+    return has_file(dir, "tokenizer.json") || has_file(dir, "tokenizer.model") ||
+           (has_file(dir, "vocab.json") && has_file(dir, "merges.txt"));
+}
+
 int tok_missing(const char *dir) {
-    char *v = fs_join(dir, "vocab.json"), *m = fs_join(dir, "merges.txt");
-    int slow = v && m && fs_exists(v) && fs_exists(m);
-    free(v), free(m);
-    if (slow)
-        return rlc_errc(RLC_EUNSUP,
-                        "%s has a slow tokenizer's vocab.json and merges.txt but no tokenizer.json, which rlc "
-                        "reads: write it with transformers (AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR))",
-                        dir);
-    return rlc_errc(RLC_EIO, "%s has no tokenizer.json or tokenizer.model", dir);
+    return rlc_errc(RLC_EIO, "%s has no tokenizer (tokenizer.json, tokenizer.model, or vocab.json + merges.txt)", dir);
 }
 
 int tok_load(tok_t **out, const char *path) {
@@ -225,7 +229,12 @@ int tok_load(tok_t **out, const char *path) {
         if (!dir || !js || !sp) rc = RLC_ENOMEM;
         else if (fs_exists(js)) file = js, js = NULL, kind = TOK_KIND_BPE;
         else if (fs_exists(sp)) file = sp, sp = NULL, kind = TOK_KIND_SPM;
-        else rc = tok_missing(path);
+        else {
+            cJSON *root;
+            rc = tok_slow_root(path, &root);
+            if (rc == 1) rc = tok_missing(path);
+            else if (!rc) t->kind = TOK_KIND_BPE, kind = -1, rc = tok_load_hf_root(t, root, path);
+        }
         if (!rc && kind == TOK_KIND_BPE && sp && fs_exists(sp)) {
             /* both present: prefer tokenizer.json unless it is a sentencepiece-style one */
             t->kind = TOK_KIND_BPE;

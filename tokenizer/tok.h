@@ -11,12 +11,15 @@
 
 typedef struct tok tok_t; /* opaque */
 
-/* path: a model directory, a tokenizer.json or a tokenizer.model. Beside it, when present,
+/* path: a model directory (tokenizer.json, tokenizer.model, or a slow tokenizer's vocab.json
+ * + merges.txt), a tokenizer.json or a tokenizer.model. Beside it, when present,
  * tokenizer_config.json (bos/eos/pad, add_bos_token, chat_template), generation_config.json
  * (eos_token_id int or list) and special_tokens_map.json are read. */
 int tok_load(tok_t **out, const char *path);
-/* The error for a model directory without tokenizer.json or tokenizer.model (naming a slow
- * tokenizer's vocab.json / merges.txt when present, and how to convert them). */
+/* Whether dir holds a tokenizer tok_load reads: tokenizer.json, tokenizer.model, or a slow
+ * tokenizer's vocab.json + merges.txt. */
+int tok_present(const char *dir);
+/* The error for a model directory without any of them. */
 int tok_missing(const char *dir);
 void tok_free(tok_t *t);
 

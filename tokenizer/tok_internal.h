@@ -1,8 +1,9 @@
 /* Internal to tokenizer/: the tok_t layout shared by the front (tok.c: load, encode,
- * decode, chat encoding), the tokenizer.json loader (hf_json.c), chat rendering (chat.c),
+ * decode, chat encoding), the tokenizer.json loader (hf_json.c), slow-tokenizer files as a
+ * tokenizer.json (slow.c), chat rendering (chat.c),
  * the byte-level BPE (bpe.c), pre-tokenization (pretok.c), the vocabulary table (vocab.c),
  * normalization (normalize.c) and helpers (util.c). Calls form a tree, top to leaves:
- * tok.c; hf_json.c; chat.c, bpe.c, pretok.c; vocab.c, normalize.c, util.c — a file calls
+ * tok.c; hf_json.c, slow.c; chat.c, bpe.c, pretok.c; vocab.c, normalize.c, util.c — a file calls
  * only files below it. Nothing outside tokenizer/ includes this. */
 #pragma once
 #include <time.h>
@@ -168,6 +169,12 @@ enum { TOKF_PRESENT = 1, TOKF_SPECIAL = 2, TOKF_ADDED = 4 };
 
 /* Loaders (hf_json.c / tok.c). */
 int tok_load_hf_json(tok_t *t, const char *path);
+/* The same from a parsed tokenizer.json (taken and freed); path names it in errors. */
+int tok_load_hf_root(tok_t *t, cJSON *root, const char *path);
+/* A slow tokenizer's files in dir (vocab.json + merges.txt, with tokenizer_config.json,
+ * special_tokens_map.json, added_tokens.json, config.json) as the tokenizer.json transformers
+ * builds from them (slow.c): *root, or 1 when dir has no vocab.json + merges.txt. */
+int tok_slow_root(const char *dir, cJSON **root);
 int tok_load_spm(tok_t *t, const char *path);
 /* Grow the id -> bytes table to hold `id` and set its bytes and flags (vocab.c). */
 int tok_set_token(tok_t *t, int32_t id, const char *bytes, size_t n, int flags);

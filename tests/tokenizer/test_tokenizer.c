@@ -141,6 +141,17 @@ static void test_parity_spm_unigram(void **s) { (void)s; parity_dir("tokenizers/
 /* legacy=false (TinyLlama, newer Llama 2 configs): no dummy prefix after a special token */
 static void test_parity_spm_legacy(void **s) { (void)s; parity_dir("tokenizers/spm-llama", 1, 8); }
 
+/* Slow-tokenizer directories (vocab.json + merges.txt + tokenizer_config.json, no
+ * tokenizer.json) against the ids transformers gives from the same files: Qwen2Tokenizer, and
+ * GPT2Tokenizer with and without add_prefix_space. */
+static void test_parity_slow(void **s) {
+    (void)s;
+    parity_dir("tokenizers/slow-qwen", 0, 200);
+    parity_dir("tokenizers/slow-gpt2", 0, 200);
+    parity_dir("tokenizers/slow-gpt2-prefix", 0, 200);
+    parity_dir("tokenizers/slow-gpt2-legacy", 0, 200); /* added_tokens.json, add_bos_token, default specials */
+}
+
 /* Pre-tokenizer and normalizer variants (every Split behaviour, invert, Digits, GPT-2's
  * ByteLevel regex with and without prefix space, NFKC/NFKD/NFD+NFC, NFKC+Lowercase, Strip
  * both sides and right only, Replace) on the tiny vocabulary. */
@@ -536,6 +547,62 @@ static void test_special_ids(void **s) {
     tok_free(t);
 }
 
+static void put(const char *dir, const char *name, const char *body) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    assert_int_equal(fs_write_atomic(p, body, strlen(body)), 0);
+}
+
+/* Slow-tokenizer files: a minimal valid pair loads (GPT-2 rules: <|endoftext|> added after the
+ * vocabulary), and each kind of damage is one clear error naming the file. The files are
+ * removed at the end. */
+static void slow_bad_input(const char *dir) {
+    tok_t *t = NULL;
+    put(dir, "vocab.json", "{\"a\": 0, \"b\": 1, \"ab\": 2}");
+    put(dir, "merges.txt", "#version: 0.2\r\na b\r\n\n");
+    assert_int_equal(tok_load(&t, dir), 0);
+    int32_t *ids;
+    int n;
+    assert_int_equal(tok_encode(t, "ab<|endoftext|>b", 16, 0, &ids, &n), 0);
+    assert_int_equal(n, 3);
+    assert_true(ids[0] == 2 && ids[1] == 3 && ids[2] == 1);
+    assert_int_equal(tok_eos_id(t), -1); /* no tokenizer_config.json names it */
+    free(ids);
+    tok_free(t);
+    struct {
+        const char *file, *body, *expect;
+    } bad[] = {
+        {"merges.txt", "a b\nab\n", "merges.txt:2: a merge is two symbols separated by one space"},
+        {"merges.txt", "a  b\n", "merges.txt:1: a merge is two symbols"},
+        {"vocab.json", "[1, 2]", "vocab.json: not a JSON object"},
+        {"vocab.json", "{\"a\": 0, \"b\": ", "vocab.json"},
+        {"vocab.json", "{\"a\": \"x\", \"b\": 1}", "vocab"},
+        {"tokenizer_config.json", "{\"tokenizer_class\": \"BertTokenizer\"}", "tokenizer_class 'BertTokenizer'"},
+        {"tokenizer_config.json", "{\"added_tokens_decoder\": {\"x\": {\"content\": \"<s>\"}}}",
+         "added_tokens_decoder entry 'x'"},
+        {"added_tokens.json", "{\"<s>\": -4}", "added_tokens.json: '<s>' needs a non-negative id"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        put(dir, "vocab.json", "{\"a\": 0, \"b\": 1, \"ab\": 2}");
+        put(dir, "merges.txt", "a b\n");
+        put(dir, bad[i].file, bad[i].body);
+        assert_true(tok_load(&t, dir) < 0);
+        assert_null(t);
+        if (!strstr(rlc_errmsg(), bad[i].expect)) fail_msg("case %zu: '%s' lacks '%s'", i, rlc_errmsg(), bad[i].expect);
+        if (strcmp(bad[i].file, "vocab.json") && strcmp(bad[i].file, "merges.txt")) {
+            char p[512];
+            snprintf(p, sizeof p, "%s/%s", dir, bad[i].file);
+            unlink(p);
+        }
+    }
+    const char *files[] = {"vocab.json", "merges.txt"};
+    for (int i = 0; i < 2; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        unlink(p);
+    }
+}
+
 static void test_bad_input(void **s) {
     (void)s;
     tok_t *t = NULL;
@@ -543,20 +610,10 @@ static void test_bad_input(void **s) {
     assert_int_not_equal(tok_load(&t, "/nonexistent/tokenizer.json"), 0);
     assert_non_null(strstr(rlc_errmsg(), "no such file"));
     assert_int_not_equal(tok_load(&t, dir), 0);
-    assert_non_null(strstr(rlc_errmsg(), "no tokenizer.json or tokenizer.model"));
+    assert_non_null(strstr(rlc_errmsg(), "has no tokenizer (tokenizer.json, tokenizer.model"));
     assert_non_null(strstr(rlc_errmsg(), dir));
-    /* a slow tokenizer's files only: said so, with how to write tokenizer.json */
-    const char *slow[] = {"vocab.json", "merges.txt"};
-    for (int i = 0; i < 2; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, slow[i]);
-        assert_int_equal(fs_write_atomic(p, "{}", 2), 0);
-    }
-    assert_int_equal(tok_load(&t, dir), RLC_EUNSUP);
-    assert_non_null(strstr(rlc_errmsg(), "a slow tokenizer's vocab.json and merges.txt but no tokenizer.json"));
-    for (int i = 0; i < 2; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, slow[i]);
-        unlink(p);
-    }
+    assert_non_null(strstr(rlc_errmsg(), "vocab.json + merges.txt"));
+    slow_bad_input(dir);
     struct {
         const char *name, *body, *expect;
     } bad[] = {
@@ -786,7 +843,7 @@ int main(void) {
         cmocka_unit_test(test_parity_llama3), cmocka_unit_test(test_parity_tiny),
         cmocka_unit_test(test_parity_spm_bpe), cmocka_unit_test(test_parity_spm_unigram),
         cmocka_unit_test(test_parity_spm_legacy),
-        cmocka_unit_test(test_parity_variants), cmocka_unit_test(test_parity_spm_json), cmocka_unit_test(test_jinja_parity), cmocka_unit_test(test_chat_vars), cmocka_unit_test(test_real_templates), cmocka_unit_test(test_chat_parity),   cmocka_unit_test(test_chat_families),
+        cmocka_unit_test(test_parity_variants), cmocka_unit_test(test_parity_slow), cmocka_unit_test(test_parity_spm_json), cmocka_unit_test(test_jinja_parity), cmocka_unit_test(test_chat_vars), cmocka_unit_test(test_real_templates), cmocka_unit_test(test_chat_parity),   cmocka_unit_test(test_chat_families),
         cmocka_unit_test(test_special_ids),   cmocka_unit_test(test_bad_input), cmocka_unit_test(test_model_vocab),
         cmocka_unit_test(test_long_runs),     cmocka_unit_test(test_partial_utf8),
         cmocka_unit_test(test_threads),       cmocka_unit_test(test_config_files),
