@@ -14,6 +14,8 @@
 #include "core/fs.h"
 #include "core/half.h"
 #include "core/json.h"
+#include "core/str.h"
+#include "core/torch_bin.h"
 
 #define MAX_HEADER (100u << 20)
 
@@ -214,7 +216,10 @@ static int add_file(rlc_st_t *st, const char *path) {
     rlc_st_tensor_t *t;
     int n;
     cJSON *meta = NULL;
-    rc = rlc_st_parse(m, size, path, &t, &n, st->metadata ? NULL : &meta);
+    if (rlc_ends_with(path, ".bin") || rlc_ends_with(path, ".pt") || rlc_ends_with(path, ".pth"))
+        rc = rlc_torch_parse(m, size, path, &t, &n); /* PyTorch's torch.save zip */
+    else
+        rc = rlc_st_parse(m, size, path, &t, &n, st->metadata ? NULL : &meta);
     if (rc) return rc;
     if (meta) st->metadata = meta;
     rlc_st_tensor_t *all = rlc_realloc(st->t, (size_t)(st->n + n + 1) * sizeof *all);
@@ -287,39 +292,25 @@ out:
     return rc;
 }
 
-/* The error for a directory without safetensors weights, naming PyTorch ones when present
- * (older checkpoints) and how to convert them. */
-static int no_safetensors(const char *dir) {
-    static const char *const torch[] = {"pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt"};
-    for (size_t i = 0; i < sizeof torch / sizeof *torch; i++) {
-        char *p = fs_join(dir, torch[i]);
-        int has = p && fs_exists(p);
-        free(p);
-        if (has)
-            return rlc_errc(RLC_EUNSUP,
-                            "%s: the weights are in PyTorch's %s, which rlc does not read; save them as safetensors "
-                            "first (transformers: AutoModelForCausalLM.from_pretrained(DIR).save_pretrained(OUT))",
-                            dir, torch[i]);
-    }
-    return rlc_errc(RLC_EIO, "%s: no model.safetensors or model.safetensors.index.json", dir);
-}
 
 int rlc_st_open(rlc_st_t *st, const char *path) {
     memset(st, 0, sizeof *st);
     int rc;
     if (fs_is_dir(path)) {
-        char *idx = fs_join(path, "model.safetensors.index.json");
-        char *one = fs_join(path, "model.safetensors");
-        if (!idx || !one)
-            rc = RLC_ENOMEM;
-        else if (fs_exists(idx))
-            rc = open_index(st, idx);
-        else if (fs_exists(one))
-            rc = add_file(st, one);
-        else
-            rc = no_safetensors(path);
-        free(idx);
-        free(one);
+        /* as transformers picks: safetensors first, then PyTorch's pickled weights */
+        static const char *const names[] = {"model.safetensors.index.json", "model.safetensors",
+                                            "pytorch_model.bin.index.json", "pytorch_model.bin"};
+        rc = 1;
+        for (int i = 0; i < 4 && rc == 1; i++) {
+            char *p = fs_join(path, names[i]);
+            if (!p) rc = RLC_ENOMEM;
+            else if (fs_exists(p)) rc = i % 2 ? add_file(st, p) : open_index(st, p);
+            free(p);
+        }
+        if (rc == 1)
+            rc = rlc_errc(RLC_EIO, "%s: no model weights (model.safetensors, pytorch_model.bin, or their "
+                                   ".index.json)", path);
+        if (!rc) qsort(st->t, (size_t)st->n, sizeof *st->t, cmp_name);
     } else {
         size_t n = strlen(path);
         if (n > 5 && !strcmp(path + n - 5, ".json"))

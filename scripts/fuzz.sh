@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 SECS=${1:-300}
 shift || true
 B=${FUZZ_BUILD:-build-fuzz}
-ALL=(fuzz_grader fuzz_dataset fuzz_tool_format fuzz_rl_config fuzz_safetensors fuzz_model_config fuzz_tokenizer fuzz_cli)
+ALL=(fuzz_grader fuzz_dataset fuzz_tool_format fuzz_rl_config fuzz_safetensors fuzz_torch_bin fuzz_model_config fuzz_tokenizer
+     fuzz_cli)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL[@]}")
 command -v clang >/dev/null || { echo "fuzz.sh: clang not found (apt-get install clang)" >&2; exit 2; }

@@ -196,10 +196,10 @@ static cJSON *post_processor(const cJSON *added, const specials_t *sp) {
     if (bos < 0 && eos < 0) return NULL;
     char txt[320];
     snprintf(txt, sizeof txt,
-             "{\"type\": \"TemplateProcessing\", \"single\": [%s{\"Sequence\": {\"id\": \"A\"}}%s], \"special_tokens\": "
-             "{\"bos\": {\"ids\": [%d]}, \"eos\": {\"ids\": [%d]}}}",
-             bos >= 0 ? "{\"SpecialToken\": {\"id\": \"bos\"}}, " : "", eos >= 0 ? ", {\"SpecialToken\": {\"id\": \"eos\"}}" : "",
-             bos, eos);
+             "{\"type\": \"TemplateProcessing\", \"single\": [%s{\"Sequence\": {\"id\": \"A\"}}%s], "
+             "\"special_tokens\": {\"bos\": {\"ids\": [%d]}, \"eos\": {\"ids\": [%d]}}}",
+             bos >= 0 ? "{\"SpecialToken\": {\"id\": \"bos\"}}, " : "",
+             eos >= 0 ? ", {\"SpecialToken\": {\"id\": \"eos\"}}" : "", bos, eos);
     return cJSON_Parse(txt);
 }
 
@@ -226,8 +226,8 @@ static int pick_class(const char *dir, const cJSON *tc, int *qwen) {
 
 static cJSON *pre_tokenizer(int qwen, int prefix) {
     cJSON *bl = cJSON_CreateObject();
-    if (!bl || !cJSON_AddStringToObject(bl, "type", "ByteLevel") || !cJSON_AddBoolToObject(bl, "add_prefix_space", prefix) ||
-        !cJSON_AddBoolToObject(bl, "use_regex", !qwen))
+    if (!bl || !cJSON_AddStringToObject(bl, "type", "ByteLevel") ||
+        !cJSON_AddBoolToObject(bl, "add_prefix_space", prefix) || !cJSON_AddBoolToObject(bl, "use_regex", !qwen))
         return cJSON_Delete(bl), NULL;
     if (!qwen) return bl;
     cJSON *seq = cJSON_Parse("{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Split\", \"pattern\": {}, "

@@ -362,14 +362,47 @@ static void test_bad_checkpoints(void **s) {
     /* no weights at all / no directory */
     copy_fixture("qwen2-tiny", d);
     unlink(st);
-    expect_load_error(d, "no model.safetensors");
-    char *pt = fs_join(d, "pytorch_model.bin"); /* an older checkpoint's weights */
+    expect_load_error(d, "no model weights (model.safetensors, pytorch_model.bin");
+    char *pt = fs_join(d, "pytorch_model.bin"); /* an older checkpoint's weights, damaged */
     assert_int_equal(fs_write_atomic(pt, "PK", 2), 0);
     free(pt);
-    expect_load_error(d, "the weights are in PyTorch's pytorch_model.bin, which rlc does not read");
+    expect_load_error(d, "pytorch_model.bin: too short for a zip archive");
     expect_load_error("/nonexistent/model", "does not exist");
     fs_rm_rf(d);
     free(st), free(cfg), free(d);
+}
+
+/* PyTorch weights (pytorch_model.bin: bf16 Parameters in one file; fp16 in two shards with an
+ * index) give the log-probs of the same weights in safetensors bit for bit; with both forms
+ * present, safetensors is read (as transformers prefers it). */
+static void test_torch_weights(void **s) {
+    (void)s;
+    const char *pairs[][2] = {{"llama3-tiny", "llama3-tiny-bin"}, {"llama-bias", "llama-bias-bin"}};
+    for (int i = 0; i < 2; i++) {
+        float a[11], b[11];
+        rlc_model_t *m;
+        char rel[128];
+        for (int k = 0; k < 2; k++) {
+            snprintf(rel, sizeof rel, "models/%s", pairs[i][k]);
+            if (rlc_model_load(&m, fixture(rel), be)) fail_msg("%s: %s", pairs[i][k], rlc_errmsg());
+            logp_of(m, k ? b : a);
+            rlc_model_free(m);
+        }
+        assert_memory_equal(a, b, sizeof a);
+    }
+    char *d = sub("both");
+    copy_fixture("llama-bias-bin", d);
+    char *st = fs_join(d, "model.safetensors"), *src = fs_join(fixture("models/llama-bias"), "model.safetensors");
+    char *bin = fs_join(d, "pytorch_model-00001-of-00002.bin"), out[256];
+    assert_int_equal(fs_write_atomic(bin, "PK", 2), 0); /* damaged: never read */
+    rlc_model_t *m;
+    assert_true(rlc_model_load(&m, d, be) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "pytorch_model-00001-of-00002.bin: too short for a zip archive"));
+    assert_int_equal(test_run(out, sizeof out, "cp '%s' '%s'", src, st), 0);
+    assert_int_equal(rlc_model_load(&m, d, be), 0);
+    rlc_model_free(m);
+    fs_rm_rf(d);
+    free(d), free(st), free(src), free(bin);
 }
 
 static void test_bad_batches(void **s) {
@@ -484,6 +517,7 @@ int main(void) {
         cmocka_unit_test(test_bad_batches), cmocka_unit_test(test_memory_accounting),
         cmocka_unit_test(test_streaming_save_failure), cmocka_unit_test(test_yarn_spellings),
         cmocka_unit_test(test_sliding_config), cmocka_unit_test(test_sliding_window),
+        cmocka_unit_test(test_torch_weights),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
