@@ -251,7 +251,7 @@ static int bpe_model(cJSON *root, cJSON *vocab, const char *merges_path) {
     return read_merges(merges_path, merges);
 }
 
-static int build(cJSON *root, const char *dir, const char *vpath, const char *mpath) {
+static int build(cJSON *root, const char *dir, const char *vpath, const char *mpath, int32_t dflt[2]) {
     cJSON *vocab = rlc_json_load_file(vpath), *tc = NULL, *sm = NULL, *atj = NULL;
     if (!vocab) return rlc_err_ctx(RLC_EFMT, "tokenizer");
     if (!cJSON_IsObject(vocab)) return cJSON_Delete(vocab), rlc_errc(RLC_EFMT, "%s: not a JSON object", vpath);
@@ -271,6 +271,10 @@ static int build(cJSON *root, const char *dir, const char *vpath, const char *mp
     specials_t sp = {tc, sm, !qwen};
     if (!rc) rc = special_tokens(added, &sp, vocab, &next);
     if (rc) goto out;
+    for (int k = 1; k <= 2; k++) /* GPT-2's defaults, when neither config names the token */
+        if (!qwen && !cJSON_GetObjectItemCaseSensitive(tc, SPECIAL_KEYS[k]) &&
+            !cJSON_GetObjectItemCaseSensitive(sm, SPECIAL_KEYS[k]))
+            dflt[k - 1] = named_id(added, &sp, k);
     int prefix = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tc, "add_prefix_space"));
     cJSON *pre = pre_tokenizer(qwen, prefix), *dec = cJSON_Parse("{\"type\": \"ByteLevel\"}");
     cJSON *norm = qwen ? cJSON_Parse("{\"type\": \"NFC\"}") : cJSON_CreateNull(), *post = post_processor(added, &sp);
@@ -285,13 +289,14 @@ out:
     return rc;
 }
 
-int tok_slow_root(const char *dir, cJSON **root) {
+int tok_slow_root(const char *dir, cJSON **root, int32_t dflt[2]) {
     *root = NULL;
+    dflt[0] = dflt[1] = -1;
     char *v = fs_join(dir, "vocab.json"), *m = fs_join(dir, "merges.txt");
     int rc = !v || !m ? RLC_ENOMEM : 1;
     if (rc == 1 && fs_exists(v) && fs_exists(m)) {
         if (!(*root = cJSON_CreateObject())) rc = RLC_ENOMEM;
-        else rc = build(*root, dir, v, m);
+        else rc = build(*root, dir, v, m, dflt);
         if (rc) cJSON_Delete(*root), *root = NULL;
     }
     free(v), free(m);

@@ -132,7 +132,8 @@ static cJSON *load_opt_json(const char *dir, const char *name, int *rc) {
     return j;
 }
 
-static int read_configs(tok_t *t, const char *dir) {
+/* dflt: bos and eos ids for when neither config names them (slow GPT-2 files), or NULL. */
+static int read_configs(tok_t *t, const char *dir, const int32_t *dflt) {
     int rc;
     cJSON *tc = load_opt_json(dir, "tokenizer_config.json", &rc);
     if (rc) return rc;
@@ -155,6 +156,7 @@ static int read_configs(tok_t *t, const char *dir) {
         int32_t id = cfg_token(t, tc, keys[k], &present);
         if (!present) id = cfg_token(t, sm, keys[k], &present);
         if (present) *dst[k] = id, named[k] = 1;
+        else if (k < 2 && dflt && dflt[k] >= 0) *dst[k] = dflt[k], named[k] = 1;
     }
     const cJSON *x;
     if (cJSON_IsBool(x = cJSON_GetObjectItemCaseSensitive(tc, "add_bos_token"))) t->cfg_add_bos = cJSON_IsTrue(x);
@@ -223,6 +225,7 @@ int tok_load(tok_t **out, const char *path) {
     t->cfg_add_bos = t->cfg_add_eos = t->cfg_legacy = -1;
     char *dir = NULL, *file = NULL;
     int rc = 0, kind = 0;
+    int32_t slow_dflt[2] = {-1, -1};
     if (fs_is_dir(path)) {
         dir = rlc_strdup(path);
         char *js = fs_join(path, "tokenizer.json"), *sp = fs_join(path, "tokenizer.model");
@@ -231,7 +234,7 @@ int tok_load(tok_t **out, const char *path) {
         else if (fs_exists(sp)) file = sp, sp = NULL, kind = TOK_KIND_SPM;
         else {
             cJSON *root;
-            rc = tok_slow_root(path, &root);
+            rc = tok_slow_root(path, &root, slow_dflt);
             if (rc == 1) rc = tok_missing(path);
             else if (!rc) t->kind = TOK_KIND_BPE, kind = -1, rc = tok_load_hf_root(t, root, path);
         }
@@ -281,7 +284,7 @@ int tok_load(tok_t **out, const char *path) {
         t->kind = kind;
         rc = kind == TOK_KIND_BPE ? tok_load_hf_json(t, file) : tok_load_spm(t, file);
     }
-    if (!rc) rc = read_configs(t, dir);
+    if (!rc) rc = read_configs(t, dir, slow_dflt[0] >= 0 || slow_dflt[1] >= 0 ? slow_dflt : NULL);
     if (rc) {
         tok_free(t);
         if (!strstr(rlc_errmsg(), path)) rlc_err_ctx(rc, "tokenizer %s", path);

@@ -2,7 +2,8 @@
  * from arbitrary bytes. Valid UTF-8 must round-trip exactly (with the tokenizer that has no
  * normalizer and no stripping added tokens); anything else must fail with an error, never crash. The first byte picks
  * the operation; an input starting with '{' is loaded as a tokenizer.json, one starting with 'J' is a chat template
- * for the Jinja interpreter. Fixture tokenizers come from $RLC_FIXTURES (or the source tree). */
+ * for the Jinja interpreter, one starting with 'S' is a slow tokenizer's vocab.json, merges.txt and
+ * tokenizer_config.json (NUL-separated). Fixture tokenizers come from $RLC_FIXTURES (or the source tree). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,11 +74,46 @@ static void jinja_case(const uint8_t *d, size_t n) {
     free(src);
 }
 
+/* A slow tokenizer's directory from arbitrary bytes: NUL-separated vocab.json, merges.txt and
+ * (when present) tokenizer_config.json, loaded and used. */
+static void slow_case(const uint8_t *d, size_t n) {
+    static const char *const files[] = {"vocab.json", "merges.txt", "tokenizer_config.json"};
+    char dir[] = "/tmp/rlc_fuzz_slow_XXXXXX";
+    if (!mkdtemp(dir)) return;
+    const uint8_t *p = d, *end = d + n;
+    int k = 0;
+    for (; k < 3 && p <= end; k++) {
+        const uint8_t *z = memchr(p, 0, (size_t)(end - p));
+        size_t len = z ? (size_t)(z - p) : (size_t)(end - p);
+        char path[128];
+        snprintf(path, sizeof path, "%s/%s", dir, files[k]);
+        FILE *f = fopen(path, "wb");
+        if (f) fwrite(p, 1, len, f), fclose(f);
+        p += len + 1;
+        if (!z) break;
+    }
+    tok_t *lt;
+    if (!tok_load(&lt, dir)) {
+        roundtrip(lt, (const uint8_t *)"Hello world 123 <|im_end|>", 26, 0);
+        tok_free(lt);
+    }
+    for (int i = 0; i < 3; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     load_all();
     if (size < 2) return 0;
     if (data[0] == 'J') { /* a Jinja template */
         jinja_case(data + 1, size - 1);
+        return 0;
+    }
+    if (data[0] == 'S') { /* slow-tokenizer files */
+        slow_case(data + 1, size - 1);
         return 0;
     }
     int op = data[0] == '{' ? 4 : data[0] % 4, which = data[1] % 3;

@@ -13,5 +13,6 @@ rlc_fuzz(fuzz_tokenizer TARGET ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_tokenizer.c
         ${CMAKE_CURRENT_SOURCE_DIR}/seeds/qwen3.jinja ${CMAKE_CURRENT_SOURCE_DIR}/seeds/llama31.jinja
         ${CMAKE_CURRENT_SOURCE_DIR}/seeds/r1.jinja
         ${CMAKE_CURRENT_SOURCE_DIR}/seeds/jinja_select_noargs.bin ${CMAKE_CURRENT_SOURCE_DIR}/seeds/bpe_empty_word.bin
+        ${CMAKE_CURRENT_SOURCE_DIR}/seeds/slow_gpt2.bin ${CMAKE_CURRENT_SOURCE_DIR}/seeds/slow_qwen.bin
   SECONDS 20)
 target_compile_definitions(fuzz_tokenizer PRIVATE RLC_FIXTURE_DIR="${CMAKE_SOURCE_DIR}/tests/fixtures")

@@ -150,6 +150,14 @@ static void test_parity_slow(void **s) {
     parity_dir("tokenizers/slow-gpt2", 0, 200);
     parity_dir("tokenizers/slow-gpt2-prefix", 0, 200);
     parity_dir("tokenizers/slow-gpt2-legacy", 0, 200); /* added_tokens.json, add_bos_token, default specials */
+    tok_t *t = load("tokenizers/slow-gpt2-legacy"); /* bos = eos = <|endoftext|>, as transformers has them */
+    assert_int_equal(tok_bos_id(t), 511);
+    assert_int_equal(tok_eos_id(t), 511);
+    tok_free(t);
+    t = load("tokenizers/slow-qwen"); /* named by tokenizer_config.json: eos <|im_end|>, no bos */
+    assert_int_equal(tok_bos_id(t), -1);
+    assert_int_equal(tok_eos_id(t), tok_token_to_id(t, "<|im_end|>"));
+    tok_free(t);
 }
 
 /* Pre-tokenizer and normalizer variants (every Split behaviour, invert, Digits, GPT-2's
@@ -566,7 +574,8 @@ static void slow_bad_input(const char *dir) {
     assert_int_equal(tok_encode(t, "ab<|endoftext|>b", 16, 0, &ids, &n), 0);
     assert_int_equal(n, 3);
     assert_true(ids[0] == 2 && ids[1] == 3 && ids[2] == 1);
-    assert_int_equal(tok_eos_id(t), -1); /* no tokenizer_config.json names it */
+    assert_int_equal(tok_eos_id(t), 3); /* GPT2Tokenizer's default, no config naming another */
+    assert_int_equal(tok_bos_id(t), 3);
     free(ids);
     tok_free(t);
     struct {
