@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/philox.h"
+#include "core/str.h"
 #include "model/decode.h"
 #include "model/model.h"
 
@@ -340,6 +341,7 @@ int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
         const char *nm = st.t[i].name;
         if (rlc_model_param(m, nm)) continue;
         if (!strcmp(nm, "lm_head.weight") && m->cfg.tie_word_embeddings) continue; /* tied: same as embed */
+        if (rlc_ends_with(nm, "rotary_emb.inv_freq")) continue; /* a buffer older checkpoints saved; recomputed */
         if (m->cfg.head == RLC_HEAD_NONE && (!strncmp(nm, "score.", 6) || !strncmp(nm, "v_head.", 7) ||
                                              !strcmp(nm, "lm_head.weight")))
             continue; /* a PRM's head, read by its scorer */

@@ -3,7 +3,8 @@
 checkpoints ship their weights in pytorch_model.bin) with PyPI torch:
 
   tests/fixtures/models/llama3-tiny-bin/   llama3-tiny's bf16 weights in one pytorch_model.bin,
-                                           saved as Parameters (state_dict(keep_vars=True))
+                                           saved as Parameters (state_dict(keep_vars=True)), with
+                                           the rotary inv_freq buffers older checkpoints held
   tests/fixtures/models/llama-bias-bin/    llama-bias's fp16 weights in two .bin shards with a
                                            pytorch_model.bin.index.json
   tests/fixtures/torch/dtypes.bin          one small tensor per dtype, a scalar, an empty tensor,
@@ -42,6 +43,12 @@ def main():
     # one file, bf16 Parameters (pickled through torch._utils._rebuild_parameter)
     d, sd = model_dir("llama3-tiny", "llama3-tiny-bin")
     params = {k: torch.nn.Parameter(v, requires_grad=False) for k, v in sd.items()}
+    # the rotary inv_freq buffers checkpoints of transformers < 4.31 saved beside the weights
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    hd = cfg["hidden_size"] // cfg["num_attention_heads"]
+    for i in range(cfg["num_hidden_layers"]):
+        params[f"model.layers.{i}.self_attn.rotary_emb.inv_freq"] = 1.0 / (
+            cfg.get("rope_theta", 10000.0) ** (torch.arange(0, hd, 2).float() / hd))
     torch.save(params, os.path.join(d, "pytorch_model.bin"))
     # two fp16 shards and their index
     d, sd = model_dir("llama-bias", "llama-bias-bin")
