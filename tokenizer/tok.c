@@ -3,6 +3,7 @@
  * normalize, pre-tokenize, BPE or sentencepiece, post-processor), decode, chat encoding
  * (chat.c renders, this file encodes), and the special-token accessors. The top of the
  * tokenizer's file tree (tok_internal.h); nothing below calls back up. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,27 @@
 
 static const char SPM_SPACE[] = "\xE2\x96\x81"; /* U+2581 */
 
+/* Whether the file starts like a tiktoken BPE file ("<base64 token> <rank>" lines, as Meta's
+ * original Llama 3 tokenizer.model), not a sentencepiece protobuf. */
+static int is_tiktoken(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char line[160];
+    int yes = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    size_t i = 0;
+    while (yes && line[i] && strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", line[i])) i++;
+    if (!yes || !i || line[i] != ' ' || !line[i + 1]) return 0;
+    for (i++; line[i] && line[i] != '\n' && line[i] != '\r'; i++)
+        if (line[i] < '0' || line[i] > '9') return 0;
+    return 1;
+}
+
 int tok_load_spm(tok_t *t, const char *path) {
+    if (is_tiktoken(path))
+        return rlc_errc(RLC_EUNSUP, "%s is a tiktoken BPE file (Meta's original Llama 3 download), not a sentencepiece "
+                                    "model: use the Hugging Face release's tokenizer.json",
+                        path);
     int rc = spm_load(&t->spm, path);
     if (rc) return rc;
     int n = spm_piece_size(t->spm);

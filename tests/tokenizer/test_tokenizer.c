@@ -623,6 +623,11 @@ static void test_bad_input(void **s) {
     assert_non_null(strstr(rlc_errmsg(), dir));
     assert_non_null(strstr(rlc_errmsg(), "vocab.json + merges.txt"));
     slow_bad_input(dir);
+    put(dir, "tokenizer.model", "IQ== 0\nIg== 1\nIw== 2\n"); /* tiktoken, not sentencepiece */
+    assert_int_equal(tok_load(&t, dir), RLC_EUNSUP);
+    assert_non_null(strstr(rlc_errmsg(), "is a tiktoken BPE file"));
+    snprintf(p, sizeof p, "%s/tokenizer.model", dir);
+    unlink(p);
     struct {
         const char *name, *body, *expect;
     } bad[] = {
