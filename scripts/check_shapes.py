@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks rlc against transformers on random models of shapes no fixture has: per-token
 log-probs (fp32) and greedy decoding, sharded bf16/fp16 files with llama3/linear RoPE
-scaling, and sliding-window models (Mistral, Qwen2, Qwen3) far past their window.
+scaling, PyTorch pytorch_model.bin weights (one file, and bf16 shards), and sliding-window
+models (Mistral, Qwen2, Qwen3) far past their window.
 Needs PyPI torch + transformers and a built rlc:  python3 scripts/check_shapes.py [build/cli/rlc]
 Not part of the suite (tests need no Python); README's "Correctness" quotes its result."""
 import json
@@ -102,6 +103,36 @@ def main():
         shards = len([f for f in os.listdir(d) if f.endswith(".safetensors")])
         print(f"llama {dt} in {shards} shards, {kw['rope_scaling']['rope_type']} rope: log-prob err {err}")
         ok &= isinstance(err, float) and err < 1e-4
+    # PyTorch weights: a random Qwen2 saved with torch.save as pytorch_model.bin (the form of older
+    # checkpoints), its tied lm_head included, and a Llama in two .bin shards with an index
+    for i, (kind, kw) in enumerate([("qwen2", dict(hidden_size=40, num_attention_heads=5, num_key_value_heads=1,
+                                                    intermediate_size=70, vocab_size=300, num_hidden_layers=2)),
+                                    ("llama", dict(hidden_size=32, num_attention_heads=2, num_key_value_heads=2,
+                                                   intermediate_size=50, vocab_size=260, num_hidden_layers=2,
+                                                   tie_word_embeddings=False))]):
+        C, M = KINDS[kind]
+        m = M(C(**kw, bos_token_id=1, eos_token_id=2)).eval()
+        d = os.path.join(tmp, f"bin{i}")
+        save(m, d)
+        os.remove(os.path.join(d, "model.safetensors"))
+        sd = {k: v.to(torch.bfloat16 if i else torch.float32) for k, v in m.state_dict().items()}
+        if i:
+            names = sorted(sd)
+            wm = {}
+            for s_, part in enumerate([names[: len(names) // 2], names[len(names) // 2:]]):
+                fn = f"pytorch_model-0000{s_ + 1}-of-00002.bin"
+                torch.save({k: sd[k] for k in part}, os.path.join(d, fn))
+                wm.update({k: fn for k in part})
+            with open(os.path.join(d, "pytorch_model.bin.index.json"), "w") as f:
+                json.dump({"metadata": {}, "weight_map": wm}, f)
+            m = M.from_pretrained(d, dtype=torch.float32).eval()
+        else:
+            torch.save(sd, os.path.join(d, "pytorch_model.bin"))
+        ids = [random.Random(i).randrange(3, kw["vocab_size"]) for _ in range(40)]
+        err, same = logprob_err(m, d, ids), greedy_same(m, d, ids[:8], 16)
+        print(f"{kind} from pytorch_model.bin{' shards (bf16)' if i else ''}: log-prob err {err}, greedy equal: {same}")
+        ok &= isinstance(err, float) and err < 1e-4 and same is True
+        worst = max(worst, err if isinstance(err, float) else 1.0)
     W = 8
     for kind, kw in [("mistral", dict(sliding_window=W)),
                      ("qwen2", dict(use_sliding_window=True, sliding_window=W, max_window_layers=1)),
