@@ -165,19 +165,21 @@ static int check_rope_outputs(const rlc_model_config_t *c, const char *what) {
 }
 
 /* Qwen's layer_types, if given: one known type per layer (validated whether or not the model
- * slides, as transformers does); slides[l] set for sliding_attention. 1 when absent. */
-static int parse_layer_types(const rlc_model_config_t *c, const cJSON *j, unsigned char *slides, const char *what) {
+ * slides, as transformers does); *slides (allocated) marks the sliding_attention ones. 1 when
+ * absent. */
+static int parse_layer_types(const rlc_model_config_t *c, const cJSON *j, unsigned char **slides, const char *what) {
     const cJSON *lt = cJSON_GetObjectItemCaseSensitive(j, "layer_types");
     if (!lt || cJSON_IsNull(lt)) return 1;
     if (!cJSON_IsArray(lt) || cJSON_GetArraySize(lt) != c->num_layers)
         return rlc_errc(RLC_EINVAL, "%s: layer_types must list one type per layer (%d)", what, c->num_layers);
+    if (!(*slides = calloc((size_t)c->num_layers, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
     int l = 0;
     for (const cJSON *e = lt->child; e; e = e->next, l++) {
         const char *t = cJSON_IsString(e) ? e->valuestring : "?";
         if (strcmp(t, "full_attention") && strcmp(t, "sliding_attention"))
             return rlc_errc(RLC_EUNSUP, "%s: layer type '%s' is not supported (full_attention, sliding_attention)",
                             what, t);
-        slides[l] = !strcmp(t, "sliding_attention");
+        (*slides)[l] = !strcmp(t, "sliding_attention");
     }
     return 0;
 }
@@ -186,17 +188,14 @@ static int parse_layer_types(const rlc_model_config_t *c, const cJSON *j, unsign
  * sliding_window is a number (4096 when the key is absent, MistralConfig's default), none when
  * null; its layer_types are ignored. Qwen2/Qwen3: a window only with use_sliding_window, and
  * then in the layers layer_types names sliding_attention, or without layer_types those from
- * max_window_layers (28 when absent) on. Llama never slides. Sets sliding_window and
- * layer_slides (NULL when no layer slides). */
+ * max_window_layers (28 when absent) on. Llama never slides. Sets sliding_window, slide_from
+ * and layer_slides (model/config.h). */
 static int parse_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
     int use = 0, from = 28, rc, W = 4096, any = 0;
     int mistral = !strcmp(mt, "mistral"), qwen = !strcmp(mt, "qwen2") || !strcmp(mt, "qwen3");
     if (!mistral && !qwen) return 0;
-    if (!(c->layer_slides = calloc((size_t)c->num_layers, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
-    int listed = 0;
     if (qwen) {
-        if ((rc = parse_layer_types(c, j, c->layer_slides, what)) < 0) return rc;
-        listed = !rc;
+        if ((rc = parse_layer_types(c, j, &c->layer_slides, what)) < 0) return rc;
         if ((rc = get_bool(j, "use_sliding_window", &use, 0, what)) ||
             (rc = get_int(j, "max_window_layers", &from, 0, from, what)))
             return rc;
@@ -205,21 +204,18 @@ static int parse_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, 
     if ((mistral || use) && !(sw && cJSON_IsNull(sw))) {
         if ((rc = get_int(j, "sliding_window", &W, 0, W, what))) return rc;
         if (W <= 0) return rlc_errc(RLC_EINVAL, "%s: sliding_window must be a positive number", what);
-        for (int l = 0; l < c->num_layers; l++) {
-            if (!listed) c->layer_slides[l] = (unsigned char)(mistral || l >= from);
-            any |= c->layer_slides[l];
-        }
+        c->slide_from = mistral || from < 0 ? 0 : from;
+        for (int l = 0; c->layer_slides && l < c->num_layers; l++) any |= c->layer_slides[l];
+        if (!c->layer_slides) any = c->slide_from < c->num_layers;
     }
     if (any) c->sliding_window = W;
-    else {
-        free(c->layer_slides);
-        c->layer_slides = NULL;
-    }
     return 0;
 }
 
 int rlc_config_layer_window(const rlc_model_config_t *c, int layer) {
-    return c->layer_slides && layer >= 0 && layer < c->num_layers && c->layer_slides[layer] ? c->sliding_window : 0;
+    if (!c->sliding_window || layer < 0 || layer >= c->num_layers) return 0;
+    int slides = c->layer_slides ? c->layer_slides[layer] : layer >= c->slide_from;
+    return slides ? c->sliding_window : 0;
 }
 
 int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {

@@ -18,9 +18,10 @@ typedef struct {
     int max_position_embeddings;
     /* Sliding-window attention (Mistral v0.1, Qwen2/Qwen3 with use_sliding_window, transformers-5
      * layer_types): in a layer that slides, a query sees its last sliding_window keys, itself
-     * included. layer_slides[l] (owned; NULL when no layer slides) marks those layers; use
+     * included (0: no layer slides). The layers that slide: those layer_slides[l] marks when
+     * the config lists layer types (owned, else NULL), else those from slide_from on. Use
      * rlc_config_layer_window. */
-    int sliding_window;
+    int sliding_window, slide_from;
     unsigned char *layer_slides;
     float rms_norm_eps;
     double rope_theta;
