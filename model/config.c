@@ -83,6 +83,25 @@ static int parse_yarn(rlc_model_config_t *c, const cJSON *j, const cJSON *src, c
     return 0;
 }
 
+/* rotary_dim: head_dim, or int(head_dim x partial_rotary_factor) for phi3 (transformers 5 keeps
+ * the factor in rope_parameters, 4.x at the top level); another model type with a factor other
+ * than 1 is refused, as its attention in transformers cannot apply one. */
+static int parse_partial_rotary(rlc_model_config_t *c, const cJSON *j, const cJSON *src, const char *what) {
+    double f = 1;
+    int rc;
+    if ((rc = get_num(j, "partial_rotary_factor", &f, 1, what)) ||
+        (src && (rc = get_num(src, "partial_rotary_factor", &f, f, what))))
+        return rc;
+    if (f != 1 && !c->fused_proj)
+        return rlc_errc(RLC_EUNSUP, "%s: partial_rotary_factor %g is supported for phi3 models only", what, f);
+    if (!(f > 0 && f <= 1)) return rlc_errc(RLC_EINVAL, "%s: partial_rotary_factor %g must be in (0, 1]", what, f);
+    c->rotary_dim = (int)(c->head_dim * f);
+    if (c->rotary_dim < 2 || c->rotary_dim % 2)
+        return rlc_errc(RLC_EINVAL, "%s: partial_rotary_factor %g gives %d rotary dims of %d (must be even)", what, f,
+                        c->rotary_dim, c->head_dim);
+    return 0;
+}
+
 static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
     /* transformers 5: rope_parameters {rope_type, rope_theta, ...}; 4.x: rope_theta + rope_scaling */
     const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "rope_parameters");
@@ -102,11 +121,15 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
         return rlc_errc(RLC_EINVAL, "%s: rope_theta = %g must be a positive number", what, c->rope_theta);
     c->rope_type = RLC_ROPE_DEFAULT;
     c->rope_attn_factor = 1;
+    if ((rc = parse_partial_rotary(c, j, src, what))) return rc;
     if (!src) return 0;
     const char *type = NULL;
     if ((rc = rlc_json_get_str(src, "rope_type", &type, 0, what)) < 0) return rc;
     if (!type && (rc = rlc_json_get_str(src, "type", &type, 0, what)) < 0) return rc;
     if (!type || !strcmp(type, "default")) return 0;
+    if (c->fused_proj) /* Phi3Config reads su and yarn as longrope too */
+        return rlc_errc(RLC_EUNSUP, "%s: rope type '%s' of a phi3 model (LongRoPE: Phi-3.5, Phi-4-mini) is not "
+                                    "supported (default)", what, type);
     if (!strcmp(type, "linear")) {
         c->rope_type = RLC_ROPE_LINEAR;
         if ((rc = rlc_json_get_num(src, "factor", &c->rope_factor, 1, what)) < 0) return rc;
@@ -153,7 +176,7 @@ static int parse_eos(rlc_model_config_t *c, const cJSON *j, const char *what) {
 static int check_rope_outputs(const rlc_model_config_t *c, const char *what) {
     float inv[512]; /* head_dim <= 1024 */
     rlc_config_inv_freq(c, inv);
-    for (int i = 0; i < c->head_dim / 2; i++)
+    for (int i = 0; i < c->rotary_dim / 2; i++)
         if (!isfinite(inv[i]))
             return rlc_errc(RLC_EINVAL, "%s: the rope parameters give a non-finite frequency (%g at %d)", what,
                             (double)inv[i], i);
@@ -188,11 +211,16 @@ static int parse_layer_types(const rlc_model_config_t *c, const cJSON *j, unsign
  * sliding_window is a number (4096 when the key is absent, MistralConfig's default), none when
  * null; its layer_types are ignored. Qwen2/Qwen3: a window only with use_sliding_window, and
  * then in the layers layer_types names sliding_attention, or without layer_types those from
- * max_window_layers (28 when absent) on. Llama never slides. Sets sliding_window, slide_from
+ * max_window_layers (28 when absent) on. Phi-3 as Mistral, without a default window (Phi-3-mini
+ * has 2047). Llama never slides. Sets sliding_window, slide_from
  * and layer_slides (model/config.h). */
 static int parse_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
     int use = 0, from = 28, rc, W = 4096, any = 0;
     int mistral = !strcmp(mt, "mistral"), qwen = !strcmp(mt, "qwen2") || !strcmp(mt, "qwen3");
+    if (!strcmp(mt, "phi3")) { /* as Mistral, but Phi3Config's default is no window */
+        if (!cJSON_GetObjectItemCaseSensitive(j, "sliding_window")) return 0;
+        mistral = 1;
+    }
     if (!mistral && !qwen) return 0;
     if (qwen) {
         if ((rc = parse_layer_types(c, j, &c->layer_slides, what)) < 0) return rc;
@@ -228,10 +256,13 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     }
     const char *mt = NULL;
     if ((rc = rlc_json_get_str(j, "model_type", &mt, 1, what))) goto fail;
-    if (strcmp(mt, "qwen2") && strcmp(mt, "qwen3") && strcmp(mt, "llama") && strcmp(mt, "mistral")) {
-        rc = rlc_errc(RLC_EUNSUP, "%s: model_type '%s' is not supported (qwen2, qwen3, llama, mistral)", what, mt);
+    if (strcmp(mt, "qwen2") && strcmp(mt, "qwen3") && strcmp(mt, "llama") && strcmp(mt, "mistral") &&
+        strcmp(mt, "phi3")) {
+        rc = rlc_errc(RLC_EUNSUP, "%s: model_type '%s' is not supported (qwen2, qwen3, llama, mistral, phi3)", what,
+                      mt);
         goto fail;
     }
+    c->fused_proj = !strcmp(mt, "phi3");
     snprintf(c->model_type, sizeof c->model_type, "%s", mt);
     int qwen = !strcmp(mt, "qwen2");
     c->qk_norm = !strcmp(mt, "qwen3");
@@ -348,7 +379,7 @@ void rlc_config_free(rlc_model_config_t *c) {
  * (interpolation) over a ramp between the correction dimensions of beta_fast and beta_slow
  * rotations, in fp32 as transformers computes it. */
 static void yarn_inv_freq(const rlc_model_config_t *c, float *inv) {
-    int D = c->head_dim;
+    int D = c->rotary_dim;
     double base = c->rope_theta, orig = c->rope_original_max_pos;
     double low = D * log(orig / (c->rope_beta_fast * 2 * M_PI)) / (2 * log(base));
     double high = D * log(orig / (c->rope_beta_slow * 2 * M_PI)) / (2 * log(base));
@@ -367,7 +398,7 @@ static void yarn_inv_freq(const rlc_model_config_t *c, float *inv) {
 }
 
 void rlc_config_inv_freq(const rlc_model_config_t *c, float *inv) {
-    int D = c->head_dim;
+    int D = c->rotary_dim;
     for (int i = 0; i < D / 2; i++) {
         /* float32 arithmetic as in transformers: base ** (arange(0, D, 2).float() / D) */
         float e = (float)(2 * i) / (float)D;

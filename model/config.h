@@ -1,5 +1,5 @@
-/* Transformer configuration read from a Hugging Face config.json (Qwen2/2.5, Llama 3.x,
- * Mistral and TinyLlama keys; both the transformers-4 `rope_theta`/`rope_scaling` and the
+/* Transformer configuration read from a Hugging Face config.json (Qwen2/2.5, Qwen3, Llama 3.x,
+ * Mistral, TinyLlama and Phi-3/Phi-4 keys; both the transformers-4 `rope_theta`/`rope_scaling` and the
  * transformers-5 `rope_parameters` spellings; rope default, linear, llama3 and yarn). The parsed JSON is kept so a saved
  * checkpoint carries every key the user's config had. */
 #pragma once
@@ -35,6 +35,11 @@ typedef struct {
     int tie_word_embeddings;
     int qkv_bias, o_bias, mlp_bias;
     int qk_norm; /* Qwen3: per-head RMSNorm of queries and keys before RoPE (q_norm, k_norm) */
+    /* Phi-3 / Phi-4: q|k|v and gate|up stored fused (self_attn.qkv_proj, mlp.gate_up_proj) */
+    int fused_proj;
+    /* RoPE turns each head's first rotary_dim dims (head_dim, or head_dim x Phi-3's
+     * partial_rotary_factor); inv_freq has rotary_dim / 2 entries */
+    int rotary_dim;
     /* Architecture's main head: a causal LM, or a score head (sequence/token classification:
      * reward and value models); num_labels is the width of the score head. */
     rlc_head_kind_t head;

@@ -56,9 +56,13 @@ static int build_table(rlc_model_t *m) {
         rlc_layer_off_t *L = &m->layer[l];
 #define NAME(fmt) (snprintf(nm, sizeof nm, "model.layers.%d." fmt, l), nm)
         L->ln1 = add(&t, NAME("input_layernorm.weight"), C, 0, 0);
-        L->qkv_w = add(&t, NAME("self_attn.q_proj.weight"), Hq * D, C, 1);
-        add(&t, NAME("self_attn.k_proj.weight"), Hk * D, C, 1);
-        add(&t, NAME("self_attn.v_proj.weight"), Hk * D, C, 1);
+        if (c->fused_proj) { /* Phi-3: the same q|k|v rows, one tensor */
+            L->qkv_w = add(&t, NAME("self_attn.qkv_proj.weight"), (Hq + 2 * Hk) * D, C, 1);
+        } else {
+            L->qkv_w = add(&t, NAME("self_attn.q_proj.weight"), Hq * D, C, 1);
+            add(&t, NAME("self_attn.k_proj.weight"), Hk * D, C, 1);
+            add(&t, NAME("self_attn.v_proj.weight"), Hk * D, C, 1);
+        }
         L->qkv_b = RLC_NO_OFFSET;
         if (c->qkv_bias) {
             L->qkv_b = add(&t, NAME("self_attn.q_proj.bias"), Hq * D, 0, 0);
@@ -73,8 +77,12 @@ static int build_table(rlc_model_t *m) {
         L->o_w = add(&t, NAME("self_attn.o_proj.weight"), C, Hq * D, 1);
         L->o_b = c->o_bias ? add(&t, NAME("self_attn.o_proj.bias"), C, 0, 0) : RLC_NO_OFFSET;
         L->ln2 = add(&t, NAME("post_attention_layernorm.weight"), C, 0, 0);
-        L->gu_w = add(&t, NAME("mlp.gate_proj.weight"), F, C, 1);
-        add(&t, NAME("mlp.up_proj.weight"), F, C, 1);
+        if (c->fused_proj) { /* gate rows then up rows, as gate_proj|up_proj */
+            L->gu_w = add(&t, NAME("mlp.gate_up_proj.weight"), 2 * F, C, 1);
+        } else {
+            L->gu_w = add(&t, NAME("mlp.gate_proj.weight"), F, C, 1);
+            add(&t, NAME("mlp.up_proj.weight"), F, C, 1);
+        }
         L->gu_b = RLC_NO_OFFSET;
         if (c->mlp_bias) {
             L->gu_b = add(&t, NAME("mlp.gate_proj.bias"), F, 0, 0);
@@ -109,12 +117,12 @@ static int alloc_params(rlc_model_t *m) {
     rlc_backend_t *be = m->be;
     m->params = be->alloc(be, "parameters", m->n_params, RLC_BUF_PARAM);
     if (!m->params) return RLC_ENOMEM;
-    int D = m->cfg.head_dim;
-    m->inv_freq = be->alloc(be, "rope inv_freq", (size_t)D / 2, RLC_BUF_F32);
+    int R = m->cfg.rotary_dim;
+    m->inv_freq = be->alloc(be, "rope inv_freq", (size_t)R / 2, RLC_BUF_F32);
     if (!m->inv_freq) return RLC_ENOMEM;
     float f[512];
     rlc_config_inv_freq(&m->cfg, f);
-    return be->upload(be, m->inv_freq, RLC_BUF_F32, f, (size_t)D / 2);
+    return be->upload(be, m->inv_freq, RLC_BUF_F32, f, (size_t)R / 2);
 }
 
 const rlc_param_info_t *rlc_model_param(const rlc_model_t *m, const char *name) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks rlc against transformers on random models of shapes no fixture has: per-token
 log-probs (fp32) and greedy decoding, sharded bf16/fp16 files with llama3/linear RoPE
-scaling, PyTorch pytorch_model.bin weights (one file, and bf16 shards), and sliding-window
+scaling, Phi-3/Phi-4 (fused projections, partial rotary), PyTorch pytorch_model.bin weights (one file, and bf16 shards), and sliding-window
 models (Mistral, Qwen2, Qwen3) far past their window.
 Needs PyPI torch + transformers and a built rlc:  python3 scripts/check_shapes.py [build/cli/rlc]
 Not part of the suite (tests need no Python); README's "Correctness" quotes its result."""
@@ -20,7 +20,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RLC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build", "cli", "rlc")
 TOK = os.path.join(HERE, "..", "tests", "fixtures", "models", "qwen2-tiny")
 KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, T.Qwen2ForCausalLM),
-         "qwen3": (T.Qwen3Config, T.Qwen3ForCausalLM), "mistral": (T.MistralConfig, T.MistralForCausalLM)}
+         "qwen3": (T.Qwen3Config, T.Qwen3ForCausalLM), "mistral": (T.MistralConfig, T.MistralForCausalLM),
+         "phi3": (T.Phi3Config, T.Phi3ForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -34,6 +35,11 @@ SHAPES = [
                      vocab_size=150, num_hidden_layers=2, sliding_window=None)),
     ("qwen2", dict(hidden_size=130, num_attention_heads=5, num_key_value_heads=5, intermediate_size=333,
                    vocab_size=517, num_hidden_layers=2, tie_word_embeddings=False)),
+    ("phi3", dict(hidden_size=96, num_attention_heads=6, num_key_value_heads=2, intermediate_size=150,
+                  vocab_size=403, num_hidden_layers=2, rope_theta=250000.0, pad_token_id=0)),  # Phi-4's shape of parts
+    ("phi3", dict(hidden_size=64, num_attention_heads=4, num_key_value_heads=1, intermediate_size=90,
+                  vocab_size=333, num_hidden_layers=3, partial_rotary_factor=0.75, tie_word_embeddings=True,
+                  sliding_window=7, pad_token_id=0)),  # Phi-4-mini's partial rotary, Phi-3-mini's sliding window
 ]
 
 

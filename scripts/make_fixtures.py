@@ -73,6 +73,16 @@ def mistral_cfg(**kw):
     return MistralConfig(**base)
 
 
+def phi3_cfg(**kw):
+    from transformers import Phi3Config
+    base = dict(vocab_size=320, hidden_size=64, intermediate_size=112, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, max_position_embeddings=256, original_max_position_embeddings=256,
+                rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False, bos_token_id=1, eos_token_id=2,
+                pad_token_id=0)
+    base.update(kw)
+    return Phi3Config(**base)
+
+
 FIXTURES = {
     # Qwen2: tied embeddings, GQA 4/2, q/k/v bias; vocab and special ids match the tiny ChatML
     # tokenizer (tests/fixtures/tokenizers/tiny-chatml), whose files are copied in.
@@ -118,6 +128,11 @@ FIXTURES = {
     # Qwen2 with use_sliding_window from max_window_layers=1 on: layer 0 full, layer 1 a window of 6.
     "qwen2-sliding": dict(make=lambda: qwen2_cfg(use_sliding_window=True, sliding_window=6, max_window_layers=1),
                           cls="causal", dtype=torch.float32, shard=None),
+    # Phi-3 (Phi-4's architecture): fused qkv_proj and gate_up_proj, a partial rotary factor of
+    # 0.5 (only the first half of each head turns, as Phi-4-mini's 0.75), a sliding window of 6
+    # in every layer (Phi-3-mini has 2047).
+    "phi3-tiny": dict(make=lambda: phi3_cfg(partial_rotary_factor=0.5, sliding_window=6), cls="causal",
+                      dtype=torch.bfloat16, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

@@ -1,13 +1,14 @@
 /* Rotary position embedding, rotate-half convention (transformers' apply_rotary_pos_emb):
- * for i < D/2, (x_i, x_{i+D/2}) is rotated by angle pos * inv_freq_i. The angle is formed in
- * fp32 as transformers does, so long positions round the same way. */
+ * over a head's first R dims (all D, or fewer under a partial rotary factor), for i < R/2,
+ * (x_i, x_{i+R/2}) is rotated by angle pos * inv_freq_i; dims R..D pass through. The angle is
+ * formed in fp32 as transformers does, so long positions round the same way. */
 #include <math.h>
 
 #include "kernels/cpu/cpu_ops.h"
 
-static void rope(rlc_backend_t *be, float *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int ld,
-                 float sign) {
-    int half = D / 2;
+static void rope(rlc_backend_t *be, float *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int R,
+                 int ld, float sign) {
+    int half = R / 2;
 #pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
     for (int n = 0; n < N; n++) {
         float cs[512], sn[512]; /* head_dim <= 1024 */
@@ -28,11 +29,12 @@ static void rope(rlc_backend_t *be, float *x, const int32_t *pos, const float *i
     }
 }
 
-void cpu_rope_fwd(rlc_backend_t *be, void *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int ld) {
-    rope(be, x, pos, inv_freq, N, H, D, ld, 1.0f);
+void cpu_rope_fwd(rlc_backend_t *be, void *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int R,
+                  int ld) {
+    rope(be, x, pos, inv_freq, N, H, D, R, ld, 1.0f);
 }
 
-void cpu_rope_bwd(rlc_backend_t *be, void *dx, const int32_t *pos, const float *inv_freq, int N, int H, int D,
+void cpu_rope_bwd(rlc_backend_t *be, void *dx, const int32_t *pos, const float *inv_freq, int N, int H, int D, int R,
                   int ld) {
-    rope(be, dx, pos, inv_freq, N, H, D, ld, -1.0f);
+    rope(be, dx, pos, inv_freq, N, H, D, R, ld, -1.0f);
 }

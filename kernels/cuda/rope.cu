@@ -1,5 +1,6 @@
-/* Rotate-half RoPE in place on the first H heads of each row: for i < D/2, the pair
- * (x[i], x[i+D/2]) turns by angle pos[n] * inv_freq[i] (the caller folds llama3/linear
+/* Rotate-half RoPE in place on the first H heads of each row, over each head's first R dims
+ * (R < D under a partial rotary factor; the rest pass through): for i < R/2, the pair
+ * (x[i], x[i+R/2]) turns by angle pos[n] * inv_freq[i] (the caller folds llama3/linear
  * scaling into inv_freq); backward turns by the opposite angle. Angles and sin/cos in fp32
  * with full-precision sincosf, as transformers computes them.
  * Exports: cu_rope_fwd, cu_rope_bwd. */
@@ -8,8 +9,9 @@
 namespace RLC_CU_NS {
 
 /* One thread per (row, head, pair); dir = +1 forward, -1 backward. */
-__global__ void rope_k(bf16 *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int ld, float dir) {
-    int half = D / 2;
+__global__ void rope_k(bf16 *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int R, int ld,
+                       float dir) {
+    int half = R / 2;
     size_t total = (size_t)N * H * half;
     for (size_t t = (size_t)blockIdx.x * blockDim.x + threadIdx.x; t < total; t += (size_t)gridDim.x * blockDim.x) {
         int i = (int)(t % half);
@@ -26,24 +28,27 @@ __global__ void rope_k(bf16 *x, const int32_t *pos, const float *inv_freq, int N
     }
 }
 
-static void rope(rlc_backend_t *be, void *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int ld,
-                 float dir) {
+static void rope(rlc_backend_t *be, void *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int R,
+                 int ld, float dir) {
     cu_impl *im = IM(be);
-    if (N <= 0 || H <= 0 || D <= 0) return;
-    if (D % 2 || ld < H * D) {
-        cu_fail(im, RLC_EINVAL, "rope: head size %d must be even and row stride %d >= %d heads x %d", D, ld, H, D);
+    if (N <= 0 || H <= 0 || D <= 0 || R <= 0) return;
+    if (D % 2 || R % 2 || R > D || ld < H * D) {
+        cu_fail(im, RLC_EINVAL, "rope: head size %d and rotary dims %d must be even (%d <= %d), row stride %d >= %d x %d",
+                D, R, R, D, ld, H, D);
         return;
     }
-    size_t total = (size_t)N * H * (D / 2);
-    RLC_LAUNCH(rope_k, grid_for(total, 256), 256, 0, im->stream, (bf16 *)x, pos, inv_freq, N, H, D, ld, dir);
+    size_t total = (size_t)N * H * (R / 2);
+    RLC_LAUNCH(rope_k, grid_for(total, 256), 256, 0, im->stream, (bf16 *)x, pos, inv_freq, N, H, D, R, ld, dir);
     LAUNCH_CHECK(im);
 }
 
-void cu_rope_fwd(rlc_backend_t *be, void *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int ld) {
-    rope(be, x, pos, inv_freq, N, H, D, ld, 1.f);
+void cu_rope_fwd(rlc_backend_t *be, void *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int R,
+                 int ld) {
+    rope(be, x, pos, inv_freq, N, H, D, R, ld, 1.f);
 }
-void cu_rope_bwd(rlc_backend_t *be, void *dx, const int32_t *pos, const float *inv_freq, int N, int H, int D, int ld) {
-    rope(be, dx, pos, inv_freq, N, H, D, ld, -1.f);
+void cu_rope_bwd(rlc_backend_t *be, void *dx, const int32_t *pos, const float *inv_freq, int N, int H, int D, int R,
+                 int ld) {
+    rope(be, dx, pos, inv_freq, N, H, D, R, ld, -1.f);
 }
 
 } // namespace RLC_CU_NS

@@ -155,31 +155,39 @@ static void test_embedding(void **s) {
 
 /* ---------------------------------------------------------------- rope */
 
-static void test_rope(void **s) {
-    (void)s;
+/* R: the rotated dims of each head (D, or fewer under a partial rotary factor) */
+static void rope_case(int R) {
     const int N = 45, Hq = 4, Hk = 2, D = 64, ld = (Hq + 2 * Hk) * D;
+    print_message(" rope D=%d R=%d\n", D, R);
     buf_t *x = B(RLC_BUF_ACT, (size_t)N * ld), *pos = B(RLC_BUF_I32, N), *inv = B(RLC_BUF_F32, D / 2);
     float *hx = fill(x, 1.0f);
     int32_t p[45];
     for (int n = 0; n < N; n++) p[n] = n < 20 ? n : (int32_t)rlc_rng_below(&rng, 32768); /* long positions too */
     set_i(pos, p);
     float f[32];
-    for (int i = 0; i < D / 2; i++) f[i] = (float)pow(1e6, -2.0 * i / D);
+    for (int i = 0; i < D / 2; i++) f[i] = (float)pow(1e6, -2.0 * i / R);
     set(inv, f);
-    cpu->rope_fwd(cpu, x->c, pos->c, inv->c, N, Hq + Hk, D, ld);
-    gpu->rope_fwd(gpu, x->g, pos->g, inv->g, N, Hq + Hk, D, ld);
+    cpu->rope_fwd(cpu, x->c, pos->c, inv->c, N, Hq + Hk, D, R, ld);
+    gpu->rope_fwd(gpu, x->g, pos->g, inv->g, N, Hq + Hk, D, R, ld);
     cmp("rope_fwd", x, BF16_ONE);
     float *g = get(gpu, x);
-    for (int n = 0; n < N; n++) /* the v heads are not rotated */
-        for (int j = (Hq + Hk) * D; j < ld; j++)
-            if (g[(size_t)n * ld + j] != hx[(size_t)n * ld + j]) fail_msg("rope_fwd touched a v head at [%d,%d]", n, j);
+    for (int n = 0; n < N; n++) /* the v heads are not rotated, nor a head's dims from R on */
+        for (int j = 0; j < ld; j++)
+            if ((j >= (Hq + Hk) * D || j % D >= R) && g[(size_t)n * ld + j] != hx[(size_t)n * ld + j])
+                fail_msg("rope_fwd touched an unrotated element at [%d,%d]", n, j);
     free(g);
     free(hx);
     free(fill(x, 1.0f));
-    cpu->rope_bwd(cpu, x->c, pos->c, inv->c, N, Hq + Hk, D, ld);
-    gpu->rope_bwd(gpu, x->g, pos->g, inv->g, N, Hq + Hk, D, ld);
+    cpu->rope_bwd(cpu, x->c, pos->c, inv->c, N, Hq + Hk, D, R, ld);
+    gpu->rope_bwd(gpu, x->g, pos->g, inv->g, N, Hq + Hk, D, R, ld);
     cmp("rope_bwd", x, BF16_ONE);
     bufs_free();
+}
+
+static void test_rope(void **s) {
+    (void)s;
+    rope_case(64);
+    rope_case(48); /* partial rotary factor 0.75 (Phi-4-mini's) */
 }
 
 /* ---------------------------------------------------------------- swiglu */

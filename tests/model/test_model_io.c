@@ -44,8 +44,9 @@ static void files_equal(const char *a, const char *b) {
 
 static void test_save_load_save(void **s) {
     (void)s;
-    const char *names[] = {"qwen2-tiny", "llama3-tiny", "llama-bias", "qwen2-untied", "qwen2-score", "qwen3-tiny"};
-    for (int k = 0; k < 6; k++) {
+    const char *names[] = {"qwen2-tiny",  "llama3-tiny", "llama-bias", "qwen2-untied",
+                           "qwen2-score", "qwen3-tiny",  "phi3-tiny",  "llama3-tiny-bin"};
+    for (int k = 0; k < 8; k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s", names[k]);
         rlc_model_t *m;
@@ -351,6 +352,23 @@ static void test_bad_checkpoints(void **s) {
         edit_config_as(d, "rope_parameters", NULL, ropes[i][0]); /* transformers 5 spelling */
         expect_load_error(d, ropes[i][1]);
     }
+    /* Phi-3: LongRoPE (and its su / yarn spellings) refused; a partial rotary factor only there */
+    const char *phi[][2] = {
+        {"{\"rope_type\": \"longrope\", \"short_factor\": [1], \"long_factor\": [1]}",
+         "rope type 'longrope' of a phi3 model"},
+        {"{\"type\": \"su\", \"short_factor\": [1], \"long_factor\": [1]}", "rope type 'su' of a phi3 model"},
+        {"{\"rope_type\": \"yarn\", \"factor\": 4}", "rope type 'yarn' of a phi3 model"},
+        {"{\"rope_type\": \"default\", \"partial_rotary_factor\": 0.35}", "gives 5 rotary dims of 16"},
+        {"{\"rope_type\": \"default\", \"partial_rotary_factor\": 0}", "must be in (0, 1]"},
+    };
+    for (size_t i = 0; i < sizeof phi / sizeof phi[0]; i++) {
+        copy_fixture("phi3-tiny", d);
+        edit_config_as(d, "rope_parameters", NULL, phi[i][0]);
+        expect_load_error(d, phi[i][1]);
+    }
+    copy_fixture("qwen2-tiny", d);
+    edit_config(d, "partial_rotary_factor", cJSON_CreateNumber(0.5));
+    expect_load_error(d, "partial_rotary_factor 0.5 is supported for phi3 models only");
     /* unknown dtype inside the weights */
     copy_fixture("qwen2-tiny", d);
     assert_int_equal(test_run(out, sizeof out, "sed -i '0,/\"F32\"/s//\"Q4K\"/' '%s'", st), 0);

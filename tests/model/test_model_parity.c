@@ -146,6 +146,13 @@ static void test_qwen2_sliding(void **s) {
     causal_parity("qwen2-sliding");
 }
 
+/* Phi-3 / Phi-4: fused qkv_proj and gate_up_proj, a partial rotary factor (0.5), a sliding
+ * window in every layer, bf16 weights. */
+static void test_phi3_tiny(void **s) {
+    (void)s;
+    causal_parity("phi3-tiny");
+}
+
 /* Qwen3: per-head q/k RMSNorm before RoPE, explicit head_dim (q width != hidden), bf16 file. */
 static void test_qwen3_tiny(void **s) {
     (void)s;
@@ -193,6 +200,7 @@ int main(void) {
         cmocka_unit_test(test_llama_yarn),
         cmocka_unit_test(test_mistral_sliding),
         cmocka_unit_test(test_qwen2_sliding),
+        cmocka_unit_test(test_phi3_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
