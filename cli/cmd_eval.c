@@ -111,7 +111,7 @@ int cmd_eval(int argc, char **argv) {
     if ((rc = cli_model_open(&cm, model, sa.device, (int)sa.threads, 1)) ||
         (rc = cli_chat_setup(cm.tok, sa.chat_vars, sa.chat_date, sa.family)) ||
         (rc = cli_tools_describe(&ta, cm.tok, eo.tpl, sa.family, &ds)) ||
-        (rc = data_encode_all(cm.tok, eo.tpl, sa.family, data, cm.m->cfg.max_position_embeddings - 1,
+        (rc = data_encode_all(cm.tok, eo.tpl, sa.family, data, cm.m->cfg.max_context - 1,
                               "the model's context", sa.strict, &ds, NULL))) {
         cli_model_close(&cm);
         data_set_free(&ds);

@@ -175,7 +175,7 @@ static int tts_open(tts_run_t *r) {
         (rc = cli_chat_setup(r->cm.tok, r->sa.chat_vars, r->sa.chat_date, r->sa.family)))
         return rc;
     /* every prompt encoded before any sampling; bad rows skipped (or fatal with --strict) */
-    if ((rc = data_encode_all(r->cm.tok, r->tpl, r->sa.family, r->data, r->cm.m->cfg.max_position_embeddings - 1,
+    if ((rc = data_encode_all(r->cm.tok, r->tpl, r->sa.family, r->data, r->cm.m->cfg.max_context - 1,
                               "the model's context", r->sa.strict, &r->ds, NULL)))
         return rc;
     r->P = r->ds.n;

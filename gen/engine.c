@@ -108,7 +108,7 @@ static size_t kv_auto_budget(const gen_engine_t *e) {
     rlc_backend_t *be = e->m->be;
     size_t fr = 0, tot = 0;
     if (!be->is_gpu || rlc_backend_mem_info(be, &fr, &tot)) return dflt;
-    int pages_per_seq = (e->m->cfg.max_position_embeddings + e->cfg.page_size - 1) / e->cfg.page_size;
+    int pages_per_seq = (e->m->cfg.max_context + e->cfg.page_size - 1) / e->cfg.page_size;
     size_t ws = rlc_model_step_bytes(e->m, e->cfg.max_batch_tokens, e->cfg.max_seqs, e->cfg.max_seqs, pages_per_seq);
     size_t usable = fr > ws ? (size_t)((double)(fr - ws) * 0.9) : 0;
     return usable > dflt ? usable : dflt;
@@ -305,7 +305,7 @@ static int new_request(gen_engine_t *e, const gen_params_t *p, void *tag) {
 }
 
 static int check_fits(const gen_engine_t *e, int n_prompt, const gen_params_t *p) {
-    int ctx = e->m->cfg.max_position_embeddings;
+    int ctx = e->m->cfg.max_context;
     if (n_prompt >= ctx + (p->score_only != 0))
         return rlc_errc(RLC_ERANGE, "prompt of %d tokens does not fit the model's context (%d)", n_prompt, ctx);
     long total = (long)n_prompt + (p->score_only ? 0 : p->max_new_tokens);

@@ -250,7 +250,7 @@ int seq_resolve_tools(gen_engine_t *e) {
 static int seq_check_length(gen_engine_t *e, seq_t *s) {
     const gen_params_t *p = &e->reqs[s->req].p;
     int gen = s->n_toks - s->n_prompt;
-    if (gen >= p->max_new_tokens || s->n_toks >= e->m->cfg.max_position_embeddings)
+    if (gen >= p->max_new_tokens || s->n_toks >= e->m->cfg.max_context)
         return seq_finish(e, s, GEN_FINISH_LENGTH);
     return 0;
 }

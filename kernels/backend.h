@@ -161,11 +161,12 @@ struct rlc_backend {
     /* Rotate-half RoPE in place on the first H heads of each row of x (row stride `ld`
      * elements, head size D) over each head's first R dims (R = D, or fewer under a partial
      * rotary factor; the rest pass through): (x_i, x_{i+R/2}) turns by pos[n] * inv_freq[i],
-     * i < R/2. bwd rotates by -angle. */
+     * i < R/2, and is multiplied by mscale (yarn's and LongRoPE's attention factor, which
+     * transformers multiplies into cos and sin; 1 otherwise). bwd applies the transpose. */
     void (*rope_fwd)(rlc_backend_t *be, void *x, const int32_t *pos, const float *inv_freq, int N, int H, int D,
-                     int R, int ld);
+                     int R, float mscale, int ld);
     void (*rope_bwd)(rlc_backend_t *be, void *dx, const int32_t *pos, const float *inv_freq, int N, int H, int D,
-                     int R, int ld);
+                     int R, float mscale, int ld);
 
     /* Causal GQA attention over packed qkv [N, (Hq+2Hk)·D] → out [N, Hq·D]; lse [N, Hq]
      * (log-sum-exp of scaled scores) saved for backward. Query head h uses kv head

@@ -102,6 +102,46 @@ static int parse_partial_rotary(rlc_model_config_t *c, const cJSON *j, const cJS
     return 0;
 }
 
+/* LongRoPE as transformers 5 reads it for Phi-3: original_max_position_embeddings from the
+ * config's top level (Phi3Config's field, 4096 by default) before the rope dict; short_factor
+ * and long_factor of rotary_dim / 2 numbers; attention_factor given, or from factor (itself
+ * max_position_embeddings / original when absent): sqrt(1 + ln factor / ln original), 1 when
+ * factor <= 1. Only the short factors are used: rlc runs sequences up to the original context
+ * (max_context), where transformers uses them. */
+static int parse_longrope(rlc_model_config_t *c, const cJSON *j, const cJSON *src, const char *what) {
+    int rc, n = c->rotary_dim / 2;
+    c->rope_type = RLC_ROPE_LONGROPE;
+    if ((rc = get_int(src, "original_max_position_embeddings", &c->rope_original_max_pos, 0, 4096, what)) ||
+        (rc = get_int(j, "original_max_position_embeddings", &c->rope_original_max_pos, 0, c->rope_original_max_pos,
+                      what)))
+        return rc;
+    if (c->rope_original_max_pos <= 1)
+        return rlc_errc(RLC_EINVAL, "%s: longrope needs original_max_position_embeddings > 1", what);
+    const char *keys[2] = {"short_factor", "long_factor"};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(src, keys[k]), *x;
+        if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n)
+            return rlc_errc(RLC_EINVAL, "%s: longrope %s must list %d numbers (rotary dims / 2)", what, keys[k], n);
+        int i = 0;
+        cJSON_ArrayForEach(x, a) {
+            if (!cJSON_IsNumber(x) || !(x->valuedouble > 0) || !isfinite(x->valuedouble))
+                return rlc_errc(RLC_EINVAL, "%s: longrope %s[%d] must be a positive number", what, keys[k], i);
+            if (k == 0) c->rope_short_factor[i] = (float)x->valuedouble;
+            i++;
+        }
+    }
+    double f;
+    if ((rc = get_num(src, "factor", &f, (double)c->max_position_embeddings / c->rope_original_max_pos, what)))
+        return rc;
+    double dflt = f <= 1 ? 1.0 : sqrt(1 + log(f) / log((double)c->rope_original_max_pos));
+    if ((rc = get_num(src, "attention_factor", &c->rope_attn_factor, dflt, what))) return rc;
+    if (!(c->rope_attn_factor > 0) || !isfinite(c->rope_attn_factor))
+        return rlc_errc(RLC_EINVAL, "%s: longrope attention_factor must be a positive number", what);
+    c->rope_factor = 1;
+    if (c->rope_original_max_pos < c->max_context) c->max_context = c->rope_original_max_pos;
+    return 0;
+}
+
 static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
     /* transformers 5: rope_parameters {rope_type, rope_theta, ...}; 4.x: rope_theta + rope_scaling */
     const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "rope_parameters");
@@ -127,9 +167,12 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
     if ((rc = rlc_json_get_str(src, "rope_type", &type, 0, what)) < 0) return rc;
     if (!type && (rc = rlc_json_get_str(src, "type", &type, 0, what)) < 0) return rc;
     if (!type || !strcmp(type, "default")) return 0;
-    if (c->fused_proj) /* Phi3Config reads su and yarn as longrope too */
-        return rlc_errc(RLC_EUNSUP, "%s: rope type '%s' of a phi3 model (LongRoPE: Phi-3.5, Phi-4-mini) is not "
-                                    "supported (default)", what, type);
+    if (c->fused_proj) { /* Phi3Config reads su and yarn as longrope too */
+        if (strcmp(type, "longrope") && strcmp(type, "su") && strcmp(type, "yarn"))
+            return rlc_errc(RLC_EUNSUP, "%s: rope type '%s' of a phi3 model is not supported (default, longrope)", what,
+                            type);
+        return parse_longrope(c, j, src, what);
+    }
     if (!strcmp(type, "linear")) {
         c->rope_type = RLC_ROPE_LINEAR;
         if ((rc = rlc_json_get_num(src, "factor", &c->rope_factor, 1, what)) < 0) return rc;
@@ -180,10 +223,10 @@ static int check_rope_outputs(const rlc_model_config_t *c, const char *what) {
         if (!isfinite(inv[i]))
             return rlc_errc(RLC_EINVAL, "%s: the rope parameters give a non-finite frequency (%g at %d)", what,
                             (double)inv[i], i);
-    float scale = rlc_config_attn_scale(c);
+    float scale = rlc_config_rope_mscale(c);
     if (!(scale > 0) || !isfinite(scale))
-        return rlc_errc(RLC_EINVAL, "%s: the rope parameters give an attention scale of %g (yarn attention factor %g)",
-                        what, (double)scale, c->rope_attn_factor);
+        return rlc_errc(RLC_EINVAL, "%s: the rope parameters give an attention factor of %g in fp32 (%g given)", what,
+                        (double)scale, c->rope_attn_factor);
     return 0;
 }
 
@@ -280,6 +323,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         rc = rlc_errc(RLC_EINVAL, "%s: sizes, layer and head counts must be positive", what);
         goto fail;
     }
+    c->max_context = c->max_position_embeddings; /* LongRoPE lowers it (parse_longrope) */
     if (c->num_heads % c->num_kv_heads) {
         rc = rlc_errc(RLC_EINVAL, "%s: num_attention_heads (%d) is not a multiple of num_key_value_heads (%d)", what,
                       c->num_heads, c->num_kv_heads);
@@ -421,14 +465,16 @@ void rlc_config_inv_freq(const rlc_model_config_t *c, float *inv) {
         }
     } else if (c->rope_type == RLC_ROPE_YARN) {
         yarn_inv_freq(c, inv);
+    } else if (c->rope_type == RLC_ROPE_LONGROPE) { /* 1 / (ext * base ** (2i / D)), fp32 as transformers */
+        for (int i = 0; i < D / 2; i++)
+            inv[i] = 1.0f / (c->rope_short_factor[i] * powf((float)c->rope_theta, (float)(2 * i) / (float)D));
     }
 }
 
-float rlc_config_attn_scale(const rlc_model_config_t *c) {
-    float s = 1.0f / sqrtf((float)c->head_dim);
-    if (c->rope_type != RLC_ROPE_YARN) return s;
-    float a = (float)c->rope_attn_factor; /* transformers: cos * a and sin * a, in fp32 */
-    return s * a * a;
+float rlc_config_attn_scale(const rlc_model_config_t *c) { return 1.0f / sqrtf((float)c->head_dim); }
+
+float rlc_config_rope_mscale(const rlc_model_config_t *c) {
+    return c->rope_type == RLC_ROPE_YARN || c->rope_type == RLC_ROPE_LONGROPE ? (float)c->rope_attn_factor : 1.0f;
 }
 
 size_t rlc_config_num_params(const rlc_model_config_t *c) {

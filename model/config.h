@@ -5,7 +5,7 @@
 #pragma once
 #include <cjson/cJSON.h>
 
-typedef enum { RLC_ROPE_DEFAULT = 0, RLC_ROPE_LINEAR, RLC_ROPE_LLAMA3, RLC_ROPE_YARN } rlc_rope_type_t;
+typedef enum { RLC_ROPE_DEFAULT = 0, RLC_ROPE_LINEAR, RLC_ROPE_LLAMA3, RLC_ROPE_YARN, RLC_ROPE_LONGROPE } rlc_rope_type_t;
 /* RLC_HEAD_NONE: the trunk only, for reward models whose head is not one linear layer
  * (Qwen2ForProcessRewardModel's MLP, Skywork's value head): rewards/rm.c reads those heads
  * itself and applies them to rlc_model_hidden's rows. */
@@ -16,6 +16,10 @@ typedef struct {
     int vocab_size, hidden_size, intermediate_size, num_layers;
     int num_heads, num_kv_heads, head_dim;
     int max_position_embeddings;
+    /* The longest sequence rlc runs: max_position_embeddings, or under LongRoPE the original
+     * context (original_max_position_embeddings), within which transformers uses the short
+     * factors; a longer one is an error (rlc_batch_check), generation stops there. */
+    int max_context;
     /* Sliding-window attention (Mistral v0.1, Qwen2/Qwen3 with use_sliding_window, transformers-5
      * layer_types): in a layer that slides, a query sees its last sliding_window keys, itself
      * included (0: no layer slides). The layers that slide: those layer_slides[l] marks when
@@ -32,6 +36,8 @@ typedef struct {
      * transformers multiplies cos and sin by (folded into the attention scale: its square) */
     double rope_beta_fast, rope_beta_slow, rope_attn_factor;
     int rope_truncate;
+    /* longrope (Phi-3.5, Phi-4-mini): the short factors, rotary_dim / 2 of them */
+    float rope_short_factor[512];
     int tie_word_embeddings;
     int qkv_bias, o_bias, mlp_bias;
     int qk_norm; /* Qwen3: per-head RMSNorm of queries and keys before RoPE (q_norm, k_norm) */
@@ -59,8 +65,10 @@ void rlc_config_free(rlc_model_config_t *c);
 int rlc_config_layer_window(const rlc_model_config_t *c, int layer);
 /* fp32 inverse frequencies [head_dim/2] as transformers computes them (incl. scaling). */
 void rlc_config_inv_freq(const rlc_model_config_t *c, float *inv_freq);
-/* The softmax scale of attention: 1/sqrt(head_dim), times attention_factor² under yarn
- * (transformers scales the rotated q and k by it; q·k carries it twice). */
+/* The softmax scale of attention: 1/sqrt(head_dim). */
 float rlc_config_attn_scale(const rlc_model_config_t *c);
+/* The factor RoPE multiplies cos and sin by (the rotated q and k dims): yarn's and LongRoPE's
+ * attention factor, as transformers applies it; 1 for the other rope types. */
+float rlc_config_rope_mscale(const rlc_model_config_t *c);
 /* Parameters of the trunk + heads (elements). */
 size_t rlc_config_num_params(const rlc_model_config_t *c);

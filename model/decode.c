@@ -243,7 +243,7 @@ static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc
         be->matmul_fwd(be, w->qkv, w->ln, P(W->qkv_w), P(W->qkv_b), N, C, QKV);
         if (m->cfg.qk_norm)
             be->qk_norm_fwd(be, w->qkv, NULL, NULL, P(W->q_norm), P(W->k_norm), N, Hq, Hk, D, QKV, m->cfg.rms_norm_eps);
-        be->rope_fwd(be, w->qkv, pos, m->inv_freq, N, Hq + Hk, D, m->cfg.rotary_dim, QKV);
+        be->rope_fwd(be, w->qkv, pos, m->inv_freq, N, Hq + Hk, D, m->cfg.rotary_dim, rlc_config_rope_mscale(c), QKV);
         void *kc = layer_ptr(kv, m, kv->k, l, 0), *vc = layer_ptr(kv, m, kv->v, l, 0);
         be->kv_store(be, kc, vc, w->qkv, slots, N, Hq, Hk, D);
         be->paged_attention(be, w->att, w->qkv, kc, vc, cu, ctx, bt, b->max_pages, kv->page_size, b->nseq,

@@ -237,6 +237,11 @@ int rlc_batch_check(const rlc_model_t *m, const rlc_batch_t *b) {
     for (int s = 0; s < b->nseq; s++) {
         int len = b->cu_seqlens[s + 1] - b->cu_seqlens[s];
         if (len <= 0) return rlc_errc(RLC_EINVAL, "sequence %d is empty or cu_seqlens is not increasing", s);
+        if (m->cfg.rope_type == RLC_ROPE_LONGROPE && len > m->cfg.max_context)
+            return rlc_errc(RLC_EUNSUP,
+                            "a sequence of %d tokens is longer than the model's LongRoPE original context (%d): rlc "
+                            "runs the short factors only, which transformers uses up to that length",
+                            len, m->cfg.max_context);
     }
     int V = m->cfg.vocab_size;
     for (int i = 0; i < b->n_tokens; i++) {
@@ -288,7 +293,7 @@ static void layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int n
     if (c->qk_norm)
         be->qk_norm_fwd(be, a->qkv[l], a->qk_raw[l], a->rstd_qk[l], P(W->q_norm), P(W->k_norm), N, Hq, Hk, D, QKV,
                         c->rms_norm_eps);
-    be->rope_fwd(be, a->qkv[l], a->pos, m->inv_freq, N, Hq + Hk, D, c->rotary_dim, QKV);
+    be->rope_fwd(be, a->qkv[l], a->pos, m->inv_freq, N, Hq + Hk, D, c->rotary_dim, rlc_config_rope_mscale(c), QKV);
     be->attention_fwd(be, a->att[l], a->lse[l], a->qkv[l], a->cu, nseq, maxlen, N, Hq, Hk, D,
                       rlc_config_attn_scale(c), rlc_config_layer_window(c, l));
     if (ex) rlc_exact_attention(m, ex, l, N, nseq, maxlen); /* the output the engine computes (lse kept) */
@@ -404,7 +409,7 @@ int rlc_model_backward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_
         be->matmul_bwd(be, a->datt, G(W->o_w), G(W->o_b), a->dres, a->att[l], P(W->o_w), N, Hq * D, C);
         be->attention_bwd(be, a->dqkv, a->datt, a->qkv[l], a->att[l], a->lse[l], a->cu, b->nseq, maxlen, N, Hq, Hk, D,
                           rlc_config_attn_scale(c), rlc_config_layer_window(c, l));
-        be->rope_bwd(be, a->dqkv, a->pos, m->inv_freq, N, Hq + Hk, D, c->rotary_dim, QKV);
+        be->rope_bwd(be, a->dqkv, a->pos, m->inv_freq, N, Hq + Hk, D, c->rotary_dim, rlc_config_rope_mscale(c), QKV);
         if (c->qk_norm)
             be->qk_norm_bwd(be, a->dqkv, G(W->q_norm), G(W->k_norm), a->qk_raw[l], P(W->q_norm), P(W->k_norm),
                             a->rstd_qk[l], N, Hq, Hk, D, QKV);

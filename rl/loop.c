@@ -243,7 +243,7 @@ static int setup(rl_ctx_t *c, const rl_config_t *cfg, rl_run_opts_t *o, rl_train
     if ((rc = setup_models(c, ckdir))) goto out;
     /* every prompt encoded once now: bad rows are skipped (or fatal with strict) before step 1,
      * and a resumed run sees the same rows */
-    long ctx = c->policy->cfg.max_position_embeddings - 1;
+    long ctx = c->policy->cfg.max_context - 1;
     long lim = cfg->max_prompt_len < ctx ? cfg->max_prompt_len : ctx;
     if (cfg->tool_prompt && (rc = rl_tools_prompt_rows(c))) goto out;
     if ((rc = data_encode_all(c->tok, c->tpl, NULL, cfg->data, lim, lim < ctx ? "max_prompt_len" : "the model's context",

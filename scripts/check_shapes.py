@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks rlc against transformers on random models of shapes no fixture has: per-token
 log-probs (fp32) and greedy decoding, sharded bf16/fp16 files with llama3/linear RoPE
-scaling, Phi-3/Phi-4 (fused projections, partial rotary), PyTorch pytorch_model.bin weights (one file, and bf16 shards), and sliding-window
+scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), PyTorch pytorch_model.bin weights (one file, and bf16 shards), and sliding-window
 models (Mistral, Qwen2, Qwen3) far past their window.
 Needs PyPI torch + transformers and a built rlc:  python3 scripts/check_shapes.py [build/cli/rlc]
 Not part of the suite (tests need no Python); README's "Correctness" quotes its result."""
@@ -40,6 +40,11 @@ SHAPES = [
     ("phi3", dict(hidden_size=64, num_attention_heads=4, num_key_value_heads=1, intermediate_size=90,
                   vocab_size=333, num_hidden_layers=3, partial_rotary_factor=0.75, tie_word_embeddings=True,
                   sliding_window=7, pad_token_id=0)),  # Phi-4-mini's partial rotary, Phi-3-mini's sliding window
+    ("phi3", dict(hidden_size=96, num_attention_heads=4, num_key_value_heads=2, intermediate_size=120,
+                  vocab_size=290, num_hidden_layers=2, partial_rotary_factor=0.75, pad_token_id=0,
+                  max_position_embeddings=512, original_max_position_embeddings=64,
+                  rope_scaling={"rope_type": "longrope", "short_factor": [1.0 + 0.3 * i for i in range(9)],
+                                "long_factor": [2.0 + i for i in range(9)]})),  # Phi-4-mini's LongRoPE
 ]
 
 

@@ -133,6 +133,14 @@ FIXTURES = {
     # in every layer (Phi-3-mini has 2047).
     "phi3-tiny": dict(make=lambda: phi3_cfg(partial_rotary_factor=0.5, sliding_window=6), cls="causal",
                       dtype=torch.bfloat16, shard=None),
+    # Phi-3.5 / Phi-4-mini: LongRoPE (short factors within the original context of 32, the
+    # attention factor from max/original = 4) over a partial rotary factor of 0.75.
+    "phi3-longrope": dict(make=lambda: phi3_cfg(partial_rotary_factor=0.75, max_position_embeddings=128,
+                                                original_max_position_embeddings=32,
+                                                rope_scaling={"rope_type": "longrope",
+                                                              "short_factor": [1.0, 1.1, 1.3, 1.7, 2.5, 4.0],
+                                                              "long_factor": [1.0, 1.5, 2.5, 4.0, 8.0, 16.0]}),
+                          cls="causal", dtype=torch.float32, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

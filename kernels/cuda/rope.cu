@@ -1,6 +1,7 @@
 /* Rotate-half RoPE in place on the first H heads of each row, over each head's first R dims
  * (R < D under a partial rotary factor; the rest pass through): for i < R/2, the pair
- * (x[i], x[i+R/2]) turns by angle pos[n] * inv_freq[i] (the caller folds llama3/linear
+ * (x[i], x[i+R/2]) turns by angle pos[n] * inv_freq[i], cos and sin times mscale (the
+ * attention factor of yarn / LongRoPE, else 1) (the caller folds llama3/linear
  * scaling into inv_freq); backward turns by the opposite angle. Angles and sin/cos in fp32
  * with full-precision sincosf, as transformers computes them.
  * Exports: cu_rope_fwd, cu_rope_bwd. */
@@ -9,8 +10,8 @@
 namespace RLC_CU_NS {
 
 /* One thread per (row, head, pair); dir = +1 forward, -1 backward. */
-__global__ void rope_k(bf16 *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int R, int ld,
-                       float dir) {
+__global__ void rope_k(bf16 *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int R, float mscale,
+                       int ld, float dir) {
     int half = R / 2;
     size_t total = (size_t)N * H * half;
     for (size_t t = (size_t)blockIdx.x * blockDim.x + threadIdx.x; t < total; t += (size_t)gridDim.x * blockDim.x) {
@@ -20,7 +21,8 @@ __global__ void rope_k(bf16 *x, const int32_t *pos, const float *inv_freq, int N
         size_t n = nh / H;
         float s, c;
         sincosf((float)pos[n] * inv_freq[i], &s, &c);
-        s *= dir;
+        c *= mscale;
+        s = dir * (s * mscale);
         bf16 *p = x + n * (size_t)ld + (size_t)h * D;
         float x1 = __bfloat162float(p[i]), x2 = __bfloat162float(p[i + half]);
         p[i] = __float2bfloat16_rn(x1 * c - x2 * s);
@@ -29,7 +31,7 @@ __global__ void rope_k(bf16 *x, const int32_t *pos, const float *inv_freq, int N
 }
 
 static void rope(rlc_backend_t *be, void *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int R,
-                 int ld, float dir) {
+                 float mscale, int ld, float dir) {
     cu_impl *im = IM(be);
     if (N <= 0 || H <= 0 || D <= 0 || R <= 0) return;
     if (D % 2 || R % 2 || R > D || ld < H * D) {
@@ -38,17 +40,18 @@ static void rope(rlc_backend_t *be, void *x, const int32_t *pos, const float *in
         return;
     }
     size_t total = (size_t)N * H * (R / 2);
-    RLC_LAUNCH(rope_k, grid_for(total, 256), 256, 0, im->stream, (bf16 *)x, pos, inv_freq, N, H, D, R, ld, dir);
+    RLC_LAUNCH(rope_k, grid_for(total, 256), 256, 0, im->stream, (bf16 *)x, pos, inv_freq, N, H, D, R, mscale, ld,
+               dir);
     LAUNCH_CHECK(im);
 }
 
 void cu_rope_fwd(rlc_backend_t *be, void *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int R,
-                 int ld) {
-    rope(be, x, pos, inv_freq, N, H, D, R, ld, 1.f);
+                 float mscale, int ld) {
+    rope(be, x, pos, inv_freq, N, H, D, R, mscale, ld, 1.f);
 }
 void cu_rope_bwd(rlc_backend_t *be, void *dx, const int32_t *pos, const float *inv_freq, int N, int H, int D, int R,
-                 int ld) {
-    rope(be, dx, pos, inv_freq, N, H, D, R, ld, -1.f);
+                 float mscale, int ld) {
+    rope(be, dx, pos, inv_freq, N, H, D, R, mscale, ld, -1.f);
 }
 
 } // namespace RLC_CU_NS

@@ -20,8 +20,9 @@ static rlc_model_t *load(const char *name) {
 static void test_greedy_matches_hf(void **s) {
     (void)s;
     const char *names[] = {"qwen2-tiny", "qwen2-untied", "llama3-tiny",     "llama-bias",    "qwen3-tiny",
-                           "qwen2-yarn", "llama-yarn",   "mistral-sliding", "qwen2-sliding", "phi3-tiny"};
-    for (int k = 0; k < 10; k++) {
+                           "qwen2-yarn", "llama-yarn",   "mistral-sliding", "qwen2-sliding", "phi3-tiny",
+                           "phi3-longrope"};
+    for (int k = 0; k < 11; k++) {
         rlc_model_t *m = load(names[k]);
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s.ref/gen.json", names[k]);
@@ -519,6 +520,34 @@ static void test_sliding_window(void **s) {
     rlc_model_free(m);
 }
 
+/* A LongRoPE model's context is its original one (model/config.h): a sequence stops there
+ * ("length"), a prompt beyond it is refused. */
+static void test_longrope_context(void **s) {
+    (void)s;
+    rlc_model_t *m = load("phi3-longrope");
+    gen_params_t p;
+    gen_params_default(&p);
+    p.temperature = 0;
+    p.max_new_tokens = 30;
+    p.ignore_eos = 1;
+    gen_engine_t *e;
+    gen_engine_cfg_t c = {.page_size = 4};
+    assert_int_equal(gen_engine_create(&e, m, NULL, &c), 0);
+    int32_t x[40];
+    make_prompt(x, 40, 3);
+    for (int i = 0; i < 40; i++) x[i] %= 300;
+    int r = gen_submit(e, x, 20, &p, NULL);
+    assert_true(r >= 0);
+    assert_true(gen_submit(e, x, 33, &p, NULL) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "does not fit the model's context (32)"));
+    assert_int_equal(gen_run(e, NULL), 0);
+    assert_int_equal(gen_output(e, r, 0)->n_tokens, 12);
+    assert_int_equal(gen_output(e, r, 0)->finish, GEN_FINISH_LENGTH);
+    check_logprobs(m, e, r, 0, 1.0f);
+    gen_engine_free(e);
+    rlc_model_free(m);
+}
+
 static int setup(void **s) {
     (void)s;
     return rlc_backend_create(&be, "cpu", 0, 2);
@@ -534,7 +563,7 @@ int main(void) {
         cmocka_unit_test(test_greedy_matches_hf), cmocka_unit_test(test_batch_invariance),
         cmocka_unit_test(test_prefix_sharing),    cmocka_unit_test(test_stops_and_tools),
         cmocka_unit_test(test_fork),              cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_sliding_window), cmocka_unit_test(test_padded_vocab),
+        cmocka_unit_test(test_sliding_window),    cmocka_unit_test(test_longrope_context), cmocka_unit_test(test_padded_vocab),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -155,10 +155,11 @@ static void test_embedding(void **s) {
 
 /* ---------------------------------------------------------------- rope */
 
-/* R: the rotated dims of each head (D, or fewer under a partial rotary factor) */
-static void rope_case(int R) {
+/* R: the rotated dims of each head (D, or fewer under a partial rotary factor); ms: the
+ * factor on cos and sin */
+static void rope_case(int R, float ms) {
     const int N = 45, Hq = 4, Hk = 2, D = 64, ld = (Hq + 2 * Hk) * D;
-    print_message(" rope D=%d R=%d\n", D, R);
+    print_message(" rope D=%d R=%d mscale=%g\n", D, R, (double)ms);
     buf_t *x = B(RLC_BUF_ACT, (size_t)N * ld), *pos = B(RLC_BUF_I32, N), *inv = B(RLC_BUF_F32, D / 2);
     float *hx = fill(x, 1.0f);
     int32_t p[45];
@@ -167,8 +168,8 @@ static void rope_case(int R) {
     float f[32];
     for (int i = 0; i < D / 2; i++) f[i] = (float)pow(1e6, -2.0 * i / R);
     set(inv, f);
-    cpu->rope_fwd(cpu, x->c, pos->c, inv->c, N, Hq + Hk, D, R, ld);
-    gpu->rope_fwd(gpu, x->g, pos->g, inv->g, N, Hq + Hk, D, R, ld);
+    cpu->rope_fwd(cpu, x->c, pos->c, inv->c, N, Hq + Hk, D, R, ms, ld);
+    gpu->rope_fwd(gpu, x->g, pos->g, inv->g, N, Hq + Hk, D, R, ms, ld);
     cmp("rope_fwd", x, BF16_ONE);
     float *g = get(gpu, x);
     for (int n = 0; n < N; n++) /* the v heads are not rotated, nor a head's dims from R on */
@@ -178,16 +179,16 @@ static void rope_case(int R) {
     free(g);
     free(hx);
     free(fill(x, 1.0f));
-    cpu->rope_bwd(cpu, x->c, pos->c, inv->c, N, Hq + Hk, D, R, ld);
-    gpu->rope_bwd(gpu, x->g, pos->g, inv->g, N, Hq + Hk, D, R, ld);
+    cpu->rope_bwd(cpu, x->c, pos->c, inv->c, N, Hq + Hk, D, R, ms, ld);
+    gpu->rope_bwd(gpu, x->g, pos->g, inv->g, N, Hq + Hk, D, R, ms, ld);
     cmp("rope_bwd", x, BF16_ONE);
     bufs_free();
 }
 
 static void test_rope(void **s) {
     (void)s;
-    rope_case(64);
-    rope_case(48); /* partial rotary factor 0.75 (Phi-4-mini's) */
+    rope_case(64, 1.0f);
+    rope_case(48, 1.1832f); /* partial rotary factor 0.75 under LongRoPE's attention factor (Phi-4-mini) */
 }
 
 /* ---------------------------------------------------------------- swiglu */

@@ -165,22 +165,23 @@ static void test_embedding(void **s) {
 }
 
 /* ---------- rope ---------- */
-/* R: rotated dims per head (D, or fewer as under Phi-3's partial_rotary_factor) */
-static void rope_case(int R) {
+/* R: rotated dims per head (D, or fewer as under Phi-3's partial_rotary_factor); ms: the factor
+ * on cos and sin (yarn's / LongRoPE's attention factor) */
+static void rope_case(int R, float ms) {
     int N = 6, H = 3, D = 8, ld = 40; /* 3 rotated heads inside wider rows */
     int32_t pos[6] = {0, 1, 2, 7, 100, 5000};
     float inv[4];
     for (int i = 0; i < R / 2; i++) inv[i] = 1.0f / powf(10000.0f, 2.0f * i / R);
     float *x = randv((size_t)N * ld, 1), *y = malloc((size_t)N * ld * 4);
     memcpy(y, x, (size_t)N * ld * 4);
-    be->rope_fwd(be, y, pos, inv, N, H, D, R, ld);
+    be->rope_fwd(be, y, pos, inv, N, H, D, R, ms, ld);
     for (int n = 0; n < N; n++) {
         for (int h = 0; h < H; h++) {
             for (int i = 0; i < R / 2; i++) {
                 float ang = (float)pos[n] * inv[i];
                 float a = x[n * ld + h * D + i], b = x[n * ld + h * D + i + R / 2];
-                assert_true(fabs(y[n * ld + h * D + i] - (a * cosf(ang) - b * sinf(ang))) < 1e-5);
-                assert_true(fabs(y[n * ld + h * D + i + R / 2] - (b * cosf(ang) + a * sinf(ang))) < 1e-5);
+                assert_true(fabs(y[n * ld + h * D + i] - ms * (a * cosf(ang) - b * sinf(ang))) < 1e-5);
+                assert_true(fabs(y[n * ld + h * D + i + R / 2] - ms * (b * cosf(ang) + a * sinf(ang))) < 1e-5);
             }
             for (int i = R; i < D; i++) assert_true(y[n * ld + h * D + i] == x[n * ld + h * D + i]); /* passed */
         }
@@ -189,15 +190,17 @@ static void rope_case(int R) {
     /* bwd is the transpose: <R x, g> == <x, R^T g> */
     float *g = randv((size_t)N * ld, 1), *gt = malloc((size_t)N * ld * 4);
     memcpy(gt, g, (size_t)N * ld * 4);
-    be->rope_bwd(be, gt, pos, inv, N, H, D, R, ld);
+    be->rope_bwd(be, gt, pos, inv, N, H, D, R, ms, ld);
     assert_true(fabs(dotd(y, g, (size_t)N * ld) - dotd(x, gt, (size_t)N * ld)) < 1e-3);
     free(x), free(y), free(g), free(gt);
 }
 
 static void test_rope(void **s) {
     (void)s;
-    rope_case(8);
-    rope_case(4); /* partial: half of each head turns */
+    rope_case(8, 1.0f);
+    rope_case(4, 1.0f);  /* partial: half of each head turns */
+    rope_case(4, 1.25f); /* and scaled (Phi-4-mini: partial rotary under LongRoPE) */
+    rope_case(8, 0.8f);
 }
 
 /* ---------- attention ---------- */

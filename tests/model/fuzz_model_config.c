@@ -1,6 +1,7 @@
 /* Fuzz target: a model's config.json (model/config.c) on arbitrary bytes: parse and
  * validate, then what the loader computes from an accepted config (RoPE frequencies, the
- * attention scale, the parameter count), which must be finite where the config was. */
+ * attention scale and RoPE's attention factor, the parameter count), which must be finite
+ * where the config was. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         float *inv = malloc((size_t)(c.head_dim / 2 + 1) * sizeof *inv);
         if (inv) {
             rlc_config_inv_freq(&c, inv);
-            for (int i = 0; i < c.head_dim / 2; i++)
+            for (int i = 0; i < c.rotary_dim / 2; i++)
                 if (!isfinite(inv[i])) {
                     fprintf(stderr, "fuzz_model_config: inv_freq[%d] = %g\n", i, inv[i]);
                     abort();
@@ -29,11 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             free(inv);
         }
     }
-    float s = rlc_config_attn_scale(&c);
-    if (!isfinite(s) || s <= 0) {
-        fprintf(stderr, "fuzz_model_config: attention scale %g\n", s);
+    float s = rlc_config_attn_scale(&c), ms = rlc_config_rope_mscale(&c);
+    if (!isfinite(s) || s <= 0 || !isfinite(ms) || ms <= 0) {
+        fprintf(stderr, "fuzz_model_config: attention scale %g, rope factor %g\n", s, ms);
         abort();
     }
+    if (c.rotary_dim < 2 || c.rotary_dim > c.head_dim || c.rotary_dim % 2) abort();
     (void)rlc_config_num_params(&c);
     rlc_config_free(&c);
     return 0;

@@ -345,19 +345,23 @@ static void test_bad_checkpoints(void **s) {
         {"{\"rope_type\": \"llama3\", \"factor\": 8.1e-60, \"low_freq_factor\": 2, \"high_freq_factor\": 4}",
          "the rope parameters give a non-finite frequency"},
         {"{\"rope_type\": \"yarn\", \"factor\": 8, \"mscale\": 0.8, \"mscale_all_dim\": 3e51}",
-         "the rope parameters give an attention scale of 0"},
+         "the rope parameters give an attention factor of 0 in fp32"},
     };
     for (size_t i = 0; i < sizeof ropes / sizeof ropes[0]; i++) {
         copy_fixture("qwen2-tiny", d);
         edit_config_as(d, "rope_parameters", NULL, ropes[i][0]); /* transformers 5 spelling */
         expect_load_error(d, ropes[i][1]);
     }
-    /* Phi-3: LongRoPE (and its su / yarn spellings) refused; a partial rotary factor only there */
+    /* Phi-3: LongRoPE's factor lists (su and yarn are its older spellings there); a partial
+     * rotary factor, on phi3 only */
     const char *phi[][2] = {
         {"{\"rope_type\": \"longrope\", \"short_factor\": [1], \"long_factor\": [1]}",
-         "rope type 'longrope' of a phi3 model"},
-        {"{\"type\": \"su\", \"short_factor\": [1], \"long_factor\": [1]}", "rope type 'su' of a phi3 model"},
-        {"{\"rope_type\": \"yarn\", \"factor\": 4}", "rope type 'yarn' of a phi3 model"},
+         "longrope short_factor must list 4 numbers"}, /* head_dim 16, partial_rotary_factor 0.5 */
+        {"{\"type\": \"su\", \"short_factor\": [1, 1, 1, 1], \"long_factor\": 2}",
+         "longrope long_factor must list 4 numbers"},
+        {"{\"rope_type\": \"yarn\", \"short_factor\": [1, 1, 1, -1], \"long_factor\": []}",
+         "longrope short_factor[3] must be a positive number"},
+        {"{\"rope_type\": \"llama3\", \"factor\": 8}", "rope type 'llama3' of a phi3 model is not supported"},
         {"{\"rope_type\": \"default\", \"partial_rotary_factor\": 0.35}", "gives 5 rotary dims of 16"},
         {"{\"rope_type\": \"default\", \"partial_rotary_factor\": 0}", "must be in (0, 1]"},
     };
@@ -393,6 +397,27 @@ static void test_bad_checkpoints(void **s) {
 /* PyTorch weights (pytorch_model.bin: bf16 Parameters in one file; fp16 in two shards with an
  * index) give the log-probs of the same weights in safetensors bit for bit; with both forms
  * present, safetensors is read (as transformers prefers it). */
+/* LongRoPE: rlc runs its short factors, as transformers does up to the original context, and
+ * stops there: max_context is that context, a longer sequence is an error naming it. */
+static void test_longrope_context(void **s) {
+    (void)s;
+    rlc_model_t *m;
+    assert_int_equal(rlc_model_load(&m, fixture("models/phi3-longrope"), be), 0);
+    assert_int_equal(m->cfg.max_context, 32);
+    assert_int_equal(m->cfg.max_position_embeddings, 128);
+    assert_true(fabsf(rlc_config_rope_mscale(&m->cfg) - sqrtf(1.4f)) < 1e-6f); /* sqrt(1 + ln 4 / ln 32) */
+    int32_t ids[33], cu[2] = {0, 33};
+    for (int i = 0; i < 33; i++) ids[i] = 3 + i;
+    rlc_batch_t b = {.n_tokens = 33, .nseq = 1, .ids = ids, .cu_seqlens = cu};
+    rlc_fwd_opts_t o = {.inv_temp = 1};
+    float lp[33];
+    assert_int_equal(rlc_model_forward(m, &b, &o, lp, NULL, NULL), RLC_EUNSUP);
+    assert_non_null(strstr(rlc_errmsg(), "longer than the model's LongRoPE original context (32)"));
+    cu[1] = b.n_tokens = 32;
+    assert_int_equal(rlc_model_forward(m, &b, &o, lp, NULL, NULL), 0);
+    rlc_model_free(m);
+}
+
 static void test_torch_weights(void **s) {
     (void)s;
     const char *pairs[][2] = {{"llama3-tiny", "llama3-tiny-bin"}, {"llama-bias", "llama-bias-bin"}};
@@ -535,7 +560,7 @@ int main(void) {
         cmocka_unit_test(test_bad_batches), cmocka_unit_test(test_memory_accounting),
         cmocka_unit_test(test_streaming_save_failure), cmocka_unit_test(test_yarn_spellings),
         cmocka_unit_test(test_sliding_config), cmocka_unit_test(test_sliding_window),
-        cmocka_unit_test(test_torch_weights),
+        cmocka_unit_test(test_torch_weights),   cmocka_unit_test(test_longrope_context),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -152,6 +152,11 @@ static void test_phi3_tiny(void **s) {
     (void)s;
     causal_parity("phi3-tiny");
 }
+/* Phi-3.5 / Phi-4-mini: LongRoPE's short factors and attention factor, partial rotary 0.75. */
+static void test_phi3_longrope(void **s) {
+    (void)s;
+    causal_parity("phi3-longrope");
+}
 
 /* Qwen3: per-head q/k RMSNorm before RoPE, explicit head_dim (q width != hidden), bf16 file. */
 static void test_qwen3_tiny(void **s) {
@@ -201,6 +206,7 @@ int main(void) {
         cmocka_unit_test(test_mistral_sliding),
         cmocka_unit_test(test_qwen2_sliding),
         cmocka_unit_test(test_phi3_tiny),
+        cmocka_unit_test(test_phi3_longrope),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
