@@ -1,7 +1,8 @@
 /* Transformer configuration read from a Hugging Face config.json (Qwen2/2.5, Qwen3, Llama 3.x,
- * Mistral, TinyLlama and Phi-3/Phi-4 keys; both the transformers-4 `rope_theta`/`rope_scaling` and the
- * transformers-5 `rope_parameters` spellings; rope default, linear, llama3 and yarn). The parsed JSON is kept so a saved
- * checkpoint carries every key the user's config had. */
+ * Mistral, TinyLlama and Phi-3/Phi-4 keys; both the transformers-4 `rope_theta`/`rope_scaling`
+ * and the transformers-5 `rope_parameters` spellings; rope default, linear, llama3, yarn and,
+ * for Phi-3, longrope). The parsed JSON is kept so a saved checkpoint carries every key the
+ * user's config had. */
 #pragma once
 #include <cjson/cJSON.h>
 
