@@ -485,6 +485,7 @@ static void test_sliding_window(void **s) {
     (void)s;
     rlc_model_t *m = load("qwen2-tiny");
     m->cfg.sliding_window = 5;
+    free(m->cfg.layer_slides); /* the fixture's layer_types: both full */
     m->cfg.layer_slides = calloc(2, 1); /* freed with the model */
     m->cfg.layer_slides[1] = 1;
     gen_params_t p;
