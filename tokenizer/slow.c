@@ -145,7 +145,7 @@ static int listed_tokens(cJSON *added, const cJSON *tc, const cJSON *atj, const 
 /* The configs a slow tokenizer's special tokens come from. */
 typedef struct {
     const cJSON *tc, *sm; /* tokenizer_config.json, special_tokens_map.json (either may be NULL) */
-    int gpt2;             /* GPT2Tokenizer: unk, bos and eos default to <|endoftext|> */
+    unsigned dflt;        /* bit k: SPECIAL_KEYS[k] defaults to <|endoftext|> (the class's __init__) */
 } specials_t;
 
 /* The entry naming special token `key` (a string, an object, a list, or NULL). */
@@ -153,7 +153,7 @@ static const cJSON *named(const specials_t *sp, const char *key, int k) {
     static cJSON eot = {.type = cJSON_String, .valuestring = "<|endoftext|>"};
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(sp->tc, key);
     if (!v) v = cJSON_GetObjectItemCaseSensitive(sp->sm, key);
-    return !v && sp->gpt2 && k < 3 ? &eot : v;
+    return !v && (sp->dflt >> k & 1) ? &eot : v;
 }
 
 static const char *const SPECIAL_KEYS[] = {"unk_token", "bos_token", "eos_token", "pad_token",
@@ -177,7 +177,7 @@ static int special_tokens(cJSON *added, const specials_t *sp, const cJSON *vocab
     return 0;
 }
 
-/* The id among added of special token k (1 bos, 2 eos), -1 when absent. */
+/* The id among added of special token k (1 bos, 2 eos, 3 pad), -1 when absent. */
 static int named_id(const cJSON *added, const specials_t *sp, int k) {
     const char *c = token_content(named(sp, SPECIAL_KEYS[k], k));
     const cJSON *e;
@@ -251,7 +251,7 @@ static int bpe_model(cJSON *root, cJSON *vocab, const char *merges_path) {
     return read_merges(merges_path, merges);
 }
 
-static int build(cJSON *root, const char *dir, const char *vpath, const char *mpath, int32_t dflt[2]) {
+static int build(cJSON *root, const char *dir, const char *vpath, const char *mpath, int32_t dflt[3]) {
     cJSON *vocab = rlc_json_load_file(vpath), *tc = NULL, *sm = NULL, *atj = NULL;
     if (!vocab) return rlc_err_ctx(RLC_EFMT, "tokenizer");
     if (!cJSON_IsObject(vocab)) return cJSON_Delete(vocab), rlc_errc(RLC_EFMT, "%s: not a JSON object", vpath);
@@ -268,11 +268,12 @@ static int build(cJSON *root, const char *dir, const char *vpath, const char *mp
     cJSON *added = cJSON_AddArrayToObject(root, "added_tokens");
     if (!added) rc = RLC_ENOMEM;
     if (!rc) rc = listed_tokens(added, tc, atj, dir, &next);
-    specials_t sp = {tc, sm, !qwen};
+    /* GPT2Tokenizer: unk, bos, eos default to <|endoftext|>; Qwen2Tokenizer: unk, eos, pad */
+    specials_t sp = {tc, sm, qwen ? 1u | 4u | 8u : 1u | 2u | 4u};
     if (!rc) rc = special_tokens(added, &sp, vocab, &next);
     if (rc) goto out;
-    for (int k = 1; k <= 2; k++) /* GPT-2's defaults, when neither config names the token */
-        if (!qwen && !cJSON_GetObjectItemCaseSensitive(tc, SPECIAL_KEYS[k]) &&
+    for (int k = 1; k <= 3; k++) /* the class's defaults, when neither config names the token */
+        if (!cJSON_GetObjectItemCaseSensitive(tc, SPECIAL_KEYS[k]) &&
             !cJSON_GetObjectItemCaseSensitive(sm, SPECIAL_KEYS[k]))
             dflt[k - 1] = named_id(added, &sp, k);
     int prefix = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tc, "add_prefix_space"));
@@ -289,9 +290,9 @@ out:
     return rc;
 }
 
-int tok_slow_root(const char *dir, cJSON **root, int32_t dflt[2]) {
+int tok_slow_root(const char *dir, cJSON **root, int32_t dflt[3]) {
     *root = NULL;
-    dflt[0] = dflt[1] = -1;
+    dflt[0] = dflt[1] = dflt[2] = -1;
     char *v = fs_join(dir, "vocab.json"), *m = fs_join(dir, "merges.txt");
     int rc = !v || !m ? RLC_ENOMEM : 1;
     if (rc == 1 && fs_exists(v) && fs_exists(m)) {

@@ -153,7 +153,7 @@ static cJSON *load_opt_json(const char *dir, const char *name, int *rc) {
     return j;
 }
 
-/* dflt: bos and eos ids for when neither config names them (slow GPT-2 files), or NULL. */
+/* dflt: bos, eos and pad ids for when neither config names them (slow-tokenizer files), or NULL. */
 static int read_configs(tok_t *t, const char *dir, const int32_t *dflt) {
     int rc;
     cJSON *tc = load_opt_json(dir, "tokenizer_config.json", &rc);
@@ -177,7 +177,7 @@ static int read_configs(tok_t *t, const char *dir, const int32_t *dflt) {
         int32_t id = cfg_token(t, tc, keys[k], &present);
         if (!present) id = cfg_token(t, sm, keys[k], &present);
         if (present) *dst[k] = id, named[k] = 1;
-        else if (k < 2 && dflt && dflt[k] >= 0) *dst[k] = dflt[k], named[k] = 1;
+        else if (dflt && dflt[k] >= 0) *dst[k] = dflt[k], named[k] = 1;
     }
     const cJSON *x;
     if (cJSON_IsBool(x = cJSON_GetObjectItemCaseSensitive(tc, "add_bos_token"))) t->cfg_add_bos = cJSON_IsTrue(x);
@@ -246,7 +246,7 @@ int tok_load(tok_t **out, const char *path) {
     t->cfg_add_bos = t->cfg_add_eos = t->cfg_legacy = -1;
     char *dir = NULL, *file = NULL;
     int rc = 0, kind = 0;
-    int32_t slow_dflt[2] = {-1, -1};
+    int32_t slow_dflt[3] = {-1, -1, -1};
     if (fs_is_dir(path)) {
         dir = rlc_strdup(path);
         char *js = fs_join(path, "tokenizer.json"), *sp = fs_join(path, "tokenizer.model");
@@ -305,7 +305,7 @@ int tok_load(tok_t **out, const char *path) {
         t->kind = kind;
         rc = kind == TOK_KIND_BPE ? tok_load_hf_json(t, file) : tok_load_spm(t, file);
     }
-    if (!rc) rc = read_configs(t, dir, slow_dflt[0] >= 0 || slow_dflt[1] >= 0 ? slow_dflt : NULL);
+    if (!rc) rc = read_configs(t, dir, slow_dflt); /* all -1 but for slow-tokenizer files */
     if (rc) {
         tok_free(t);
         if (!strstr(rlc_errmsg(), path)) rlc_err_ctx(rc, "tokenizer %s", path);

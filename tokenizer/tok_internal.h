@@ -173,9 +173,9 @@ int tok_load_hf_json(tok_t *t, const char *path);
 int tok_load_hf_root(tok_t *t, cJSON *root, const char *path);
 /* A slow tokenizer's files in dir (vocab.json + merges.txt, with tokenizer_config.json,
  * special_tokens_map.json, added_tokens.json, config.json) as the tokenizer.json transformers
- * builds from them (slow.c): *root, or 1 when dir has no vocab.json + merges.txt. dflt[0..1]:
- * the bos and eos ids the class gives when no config names them (GPT-2's <|endoftext|>), or -1. */
-int tok_slow_root(const char *dir, cJSON **root, int32_t dflt[2]);
+ * builds from them (slow.c): *root, or 1 when dir has no vocab.json + merges.txt. dflt[0..2]:
+ * the bos, eos and pad ids the class gives when no config names them (<|endoftext|>), or -1. */
+int tok_slow_root(const char *dir, cJSON **root, int32_t dflt[3]);
 int tok_load_spm(tok_t *t, const char *path);
 /* Grow the id -> bytes table to hold `id` and set its bytes and flags (vocab.c). */
 int tok_set_token(tok_t *t, int32_t id, const char *bytes, size_t n, int flags);

@@ -141,6 +141,12 @@ static void test_parity_spm_unigram(void **s) { (void)s; parity_dir("tokenizers/
 /* legacy=false (TinyLlama, newer Llama 2 configs): no dummy prefix after a special token */
 static void test_parity_spm_legacy(void **s) { (void)s; parity_dir("tokenizers/spm-llama", 1, 8); }
 
+static void put(const char *dir, const char *name, const char *body) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    assert_int_equal(fs_write_atomic(p, body, strlen(body)), 0);
+}
+
 /* Slow-tokenizer directories (vocab.json + merges.txt + tokenizer_config.json, no
  * tokenizer.json) against the ids transformers gives from the same files: Qwen2Tokenizer, and
  * GPT2Tokenizer with and without add_prefix_space. */
@@ -157,7 +163,28 @@ static void test_parity_slow(void **s) {
     t = load("tokenizers/slow-qwen"); /* named by tokenizer_config.json: eos <|im_end|>, no bos */
     assert_int_equal(tok_bos_id(t), -1);
     assert_int_equal(tok_eos_id(t), tok_token_to_id(t, "<|im_end|>"));
+    int32_t eot = tok_token_to_id(t, "<|endoftext|>");
     tok_free(t);
+    /* named by no config: Qwen2Tokenizer's own defaults, eos = pad = <|endoftext|>, no bos (as
+     * transformers gives them) */
+    char *dir = test_tmpdir();
+    const char *files[] = {"vocab.json", "merges.txt"};
+    for (int i = 0; i < 2; i++) {
+        char rel[128], *buf;
+        size_t n;
+        snprintf(rel, sizeof rel, "tokenizers/slow-qwen/%s", files[i]);
+        assert_int_equal(fs_read_all(fixture(rel), &buf, &n), 0);
+        put(dir, files[i], buf);
+        free(buf);
+    }
+    put(dir, "tokenizer_config.json", "{\"tokenizer_class\": \"Qwen2Tokenizer\"}");
+    assert_int_equal(tok_load(&t, dir), 0);
+    assert_int_equal(tok_bos_id(t), -1);
+    assert_int_equal(tok_eos_id(t), eot);
+    assert_int_equal(tok_pad_id(t), eot);
+    tok_free(t);
+    fs_rm_rf(dir);
+    free(dir);
 }
 
 /* Pre-tokenizer and normalizer variants (every Split behaviour, invert, Digits, GPT-2's
@@ -555,11 +582,6 @@ static void test_special_ids(void **s) {
     tok_free(t);
 }
 
-static void put(const char *dir, const char *name, const char *body) {
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    assert_int_equal(fs_write_atomic(p, body, strlen(body)), 0);
-}
 
 /* Slow-tokenizer files: a minimal valid pair loads (GPT-2 rules: <|endoftext|> added after the
  * vocabulary), and each kind of damage is one clear error naming the file. The files are
