@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/csv.h"
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/half.h"
@@ -310,6 +311,40 @@ static void test_jsonl_gzip_bound(void **s) {
     free(g), free(d);
 }
 
+/* Header names made unique as pandas' read_csv makes them (its C parser: a renamed column
+ * skips names present elsewhere in the header; unnamed columns last), and a header of 3000
+ * equal names in linear time. */
+static void test_csv_header_names(void **s) {
+    (void)s;
+    const char *cases[][2] = {
+        {"a,a,a.1,,a\n1,2,3,4,5\n", "[\"a\",\"a.2\",\"a.1\",\"Unnamed: 3\",\"a.3\"]"},
+        {"x,x.1,x,x\n1,2,3,4\n", "[\"x\",\"x.1\",\"x.2\",\"x.3\"]"},
+        {",Unnamed: 0,\n1,2,3\n", "[\"Unnamed: 0.1\",\"Unnamed: 0\",\"Unnamed: 2\"]"},
+    };
+    for (int k = 0; k < 3; k++) {
+        cJSON *rows;
+        long *lines;
+        assert_int_equal(rlc_csv_parse(cases[k][0], strlen(cases[k][0]), ',', "t.csv", &rows, &lines), 0);
+        cJSON *names = cJSON_CreateArray(), *e;
+        cJSON_ArrayForEach(e, rows->child) cJSON_AddItemToArray(names, cJSON_CreateString(e->string));
+        char *got = cJSON_PrintUnformatted(names);
+        if (strcmp(got, cases[k][1])) fail_msg("header %d: %s, pandas gives %s", k, got, cases[k][1]);
+        free(got), free(lines);
+        cJSON_Delete(names), cJSON_Delete(rows);
+    }
+    enum { W = 3000 };
+    char *big = malloc(4 * W + 8);
+    size_t n = 0;
+    for (int i = 0; i < W; i++) n += (size_t)sprintf(big + n, "%sc", i ? "," : "");
+    n += (size_t)sprintf(big + n, "\n");
+    cJSON *rows;
+    long *lines;
+    assert_int_equal(rlc_csv_parse(big, n, ',', "big.csv", &rows, &lines), 0);
+    assert_int_equal(cJSON_GetArraySize(rows), 0); /* a header, no rows */
+    free(big), free(lines);
+    cJSON_Delete(rows);
+}
+
 /* CSV and TSV files (by name; gzip-compressed too) read as pandas' read_csv gives them: the
  * header names the keys (an empty name "Unnamed: i", a repeated one "name.1"), quoted fields
  * hold delimiters, doubled quotes and line breaks, a column of JSON numbers reads as numbers
@@ -571,7 +606,7 @@ int main(void) {
         cmocka_unit_test(test_flatten_content),
         cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_jsonl_arrays_gzip),
         cmocka_unit_test(test_jsonl_gzip_bound),
-        cmocka_unit_test(test_jsonl_csv),
+        cmocka_unit_test(test_jsonl_csv), cmocka_unit_test(test_csv_header_names),
         cmocka_unit_test(test_jsonl_dataset_dict),
         cmocka_unit_test(test_jsonl_directory), cmocka_unit_test(test_print_literals),
         cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_half),
