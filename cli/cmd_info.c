@@ -1,19 +1,28 @@
-/* `rlc info`: version, compiled backends, data-parallel transports and the devices found. */
+/* `rlc info`: version, compiled backends, data-parallel transports and the devices found; with
+ * --model, a checkpoint's summary (cli/info_model.c). */
 #include <omp.h>
 #include <stdio.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/info_model.h"
 #include "dist/dist.h"
 #include "kernels/backend.h"
 #include "rlc_version.h"
 
 int cmd_info(int argc, char **argv) {
     int json = 0;
-    cli_opt_t opts[] = {{"--json", OPT_FLAG, &json, "print as one JSON object", 0, 0}};
-    int rc = cli_parse(argc, argv, opts, 1, "rlc info [--json]",
-                       "Print the version, compiled backends, data-parallel transports and devices.");
+    const char *model = NULL;
+    cli_opt_t opts[] = {{"--json", OPT_FLAG, &json, "print as one JSON object", 0, 0},
+                        {"--model", OPT_STR, &model,
+                         "instead: what rlc makes of a checkpoint (directory or run) without loading its weights: "
+                         "architecture, shapes, parameters, context, RoPE, sliding windows, weight files, tokenizer",
+                         0, 0}};
+    int rc = cli_parse(argc, argv, opts, 2, "rlc info [--json] [--model DIR]",
+                       "Print the version, compiled backends, data-parallel transports and devices; with --model, a "
+                       "checkpoint's summary.");
     if (rc) return rc > 0 ? 0 : cli_fail();
+    if (model) return info_model(model, json) ? cli_fail() : 0;
     char desc[256] = "";
     int ndev = rlc_backend_cuda_devices(desc, sizeof desc);
     int compiled = rlc_backend_cuda_compiled();

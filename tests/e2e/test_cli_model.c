@@ -192,6 +192,34 @@ static void test_info(void **s) {
     j = run_json("RLC_CPU_ISA=portable %s info --json%s", "");
     assert_string_equal(cJSON_GetObjectItem(j, "cpu_isa")->valuestring, "portable");
     cJSON_Delete(j);
+    /* --model: a checkpoint's summary without loading it */
+    j = run_json("%s info --json --model %s", fixture("models/phi3-longrope"));
+#define JN(k) cJSON_GetObjectItem(j, k)->valuedouble
+#define JS(k) cJSON_GetObjectItem(j, k)->valuestring
+    assert_string_equal(JS("model_type"), "phi3");
+    assert_true(JN("layers") == 2 && JN("heads") == 4 && JN("kv_heads") == 2 && JN("head_dim") == 16);
+    assert_true(JN("context") == 32 && JN("max_position_embeddings") == 128 && JN("rotary_dim") == 12);
+    assert_string_equal(JS("rope"), "longrope");
+    assert_string_equal(JS("weights_format"), "safetensors");
+    assert_string_equal(JS("tokenizer"), "none");
+    cJSON_Delete(j);
+    j = run_json("%s info --json --model %s", fixture("models/llama-bias-bin"));
+    assert_string_equal(JS("weights_format"), "pytorch");
+    assert_true(JN("weight_files") == 2 && JN("tensors") == 35);
+    assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "tensor_dtypes"), "F16")->valuedouble == 35);
+    cJSON_Delete(j);
+    j = run_json("%s info --json --model %s", fixture("models/qwen2-sliding"));
+    assert_string_equal(JS("sliding"), "window 6 in 1 of 2 layers");
+    cJSON_Delete(j);
+    j = run_json("%s info --json --model %s", fixture("models/qwen2-tiny"));
+    assert_true(JN("parameters") == 119360 && JN("tokenizer_vocab") == 512);
+    assert_string_equal(JS("tokenizer"), "bpe");
+    cJSON_Delete(j);
+#undef JN
+#undef JS
+    assert_int_equal(test_run_stdout(out, sizeof out, "%s info --model %s", rlc_bin(), fixture("models/qwen2-tiny")), 0);
+    assert_non_null(strstr(out, "shape: 2 layers, hidden 64, 4 heads (2 kv, head_dim 16)"));
+    test_expect_cli_error("does not exist", "%s info --model /nonexistent", rlc_bin());
 }
 
 int main(void) {

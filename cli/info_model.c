@@ -1,0 +1,153 @@
+/* `rlc info --model DIR`: what rlc makes of a checkpoint without loading it — architecture
+ * and shapes from config.json, the parameter count, context, RoPE and sliding windows, the
+ * weight files (format, tensors, dtypes) and the tokenizer — as text or one JSON object.
+ * Everything it reads is validated as loading would validate it, so a checkpoint rlc cannot
+ * load fails here with the same one-line error. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/info_model.h"
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "core/safetensors.h"
+#include "core/str.h"
+#include "model/config.h"
+#include "rl/rundir.h"
+#include "tokenizer/tok.h"
+
+static const char *rope_name(rlc_rope_type_t t) {
+    static const char *const n[] = {"default", "linear", "llama3", "yarn", "longrope"};
+    return (unsigned)t < sizeof n / sizeof n[0] ? n[t] : "?";
+}
+
+static const char *head_name(rlc_head_kind_t h) {
+    return h == RLC_HEAD_LM ? "causal LM" : h == RLC_HEAD_SCORE ? "score (reward / value)" : "trunk only (PRM)";
+}
+
+/* The layers that slide, as "all", "none" or a count "k of L". */
+static void sliding_desc(const rlc_model_config_t *c, char *out, size_t cap) {
+    int k = 0;
+    for (int l = 0; l < c->num_layers; l++) k += rlc_config_layer_window(c, l) > 0;
+    if (!k) snprintf(out, cap, "none");
+    else if (k == c->num_layers) snprintf(out, cap, "window %d in every layer", c->sliding_window);
+    else snprintf(out, cap, "window %d in %d of %d layers", c->sliding_window, k, c->num_layers);
+}
+
+/* The weight files: their format, tensor count and tensors per dtype. */
+static int weights_of(const char *dir, cJSON *o) {
+    rlc_st_t st;
+    int rc = rlc_st_open(&st, dir);
+    if (rc) return rc;
+    int per[RLC_DT_COUNT] = {0};
+    size_t bytes = 0;
+    for (int i = 0; i < st.n; i++) per[st.t[i].dtype]++, bytes += st.t[i].nbytes;
+    const char *first = st.nfiles ? st.files[0].path : "";
+    cJSON_AddStringToObject(o, "weights_format", rlc_ends_with(first, ".safetensors") ? "safetensors" : "pytorch");
+    cJSON_AddNumberToObject(o, "weight_files", st.nfiles);
+    cJSON_AddNumberToObject(o, "tensors", st.n);
+    cJSON_AddNumberToObject(o, "weight_bytes", (double)bytes);
+    cJSON *d = cJSON_AddObjectToObject(o, "tensor_dtypes");
+    for (int t = 0; t < RLC_DT_COUNT; t++)
+        if (per[t]) cJSON_AddNumberToObject(d, rlc_dtype_name((rlc_dtype_t)t), per[t]);
+    rlc_st_close(&st);
+    return 0;
+}
+
+static void tokenizer_of(const char *dir, cJSON *o) {
+    if (!tok_present(dir)) {
+        cJSON_AddStringToObject(o, "tokenizer", "none");
+        return;
+    }
+    tok_t *t;
+    if (tok_load(&t, dir)) {
+        cJSON_AddStringToObject(o, "tokenizer_error", rlc_errmsg());
+        return;
+    }
+    cJSON_AddStringToObject(o, "tokenizer", tok_kind(t));
+    cJSON_AddNumberToObject(o, "tokenizer_vocab", tok_vocab_size(t));
+    cJSON_AddNumberToObject(o, "eos_id", tok_eos_id(t));
+    cJSON_AddStringToObject(o, "chat_template", tok_chat_template_status(t));
+    tok_free(t);
+}
+
+static cJSON *summary(const char *dir, const rlc_model_config_t *c) {
+    cJSON *o = cJSON_CreateObject();
+    char buf[96];
+    cJSON_AddStringToObject(o, "model", dir);
+    cJSON_AddStringToObject(o, "model_type", c->model_type);
+    cJSON_AddStringToObject(o, "head", head_name(c->head));
+    cJSON_AddNumberToObject(o, "layers", c->num_layers);
+    cJSON_AddNumberToObject(o, "hidden", c->hidden_size);
+    cJSON_AddNumberToObject(o, "heads", c->num_heads);
+    cJSON_AddNumberToObject(o, "kv_heads", c->num_kv_heads);
+    cJSON_AddNumberToObject(o, "head_dim", c->head_dim);
+    cJSON_AddNumberToObject(o, "ffn", c->intermediate_size);
+    cJSON_AddNumberToObject(o, "vocab", c->vocab_size);
+    cJSON_AddBoolToObject(o, "tied_embeddings", c->tie_word_embeddings);
+    cJSON_AddNumberToObject(o, "parameters", (double)rlc_config_num_params(c));
+    cJSON_AddNumberToObject(o, "max_position_embeddings", c->max_position_embeddings);
+    cJSON_AddNumberToObject(o, "context", c->max_context);
+    cJSON_AddStringToObject(o, "rope", rope_name(c->rope_type));
+    cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
+    cJSON_AddNumberToObject(o, "rotary_dim", c->rotary_dim);
+    sliding_desc(c, buf, sizeof buf);
+    cJSON_AddStringToObject(o, "sliding", buf);
+    cJSON_AddStringToObject(o, "dtype", c->dtype);
+    return o;
+}
+
+static void print_text(const cJSON *o) {
+#define S(k) cJSON_GetObjectItem(o, k)->valuestring
+#define N(k) cJSON_GetObjectItem(o, k)->valuedouble
+    printf("model: %s\n", S("model"));
+    printf("  architecture: %s, %s head, %s\n", S("model_type"), S("head"), S("dtype"));
+    printf("  shape: %.0f layers, hidden %.0f, %.0f heads (%.0f kv, head_dim %.0f), ffn %.0f, vocab %.0f%s\n",
+           N("layers"), N("hidden"), N("heads"), N("kv_heads"), N("head_dim"), N("ffn"), N("vocab"),
+           cJSON_IsTrue(cJSON_GetObjectItem(o, "tied_embeddings")) ? ", tied embeddings" : "");
+    printf("  parameters: %.1fM\n", N("parameters") / 1e6);
+    printf("  context: %.0f tokens%s\n", N("context"),
+           N("context") < N("max_position_embeddings") ? " (LongRoPE's original context)" : "");
+    printf("  rope: %s, theta %g, rotary dims %.0f of %.0f\n", S("rope"), N("rope_theta"), N("rotary_dim"),
+           N("head_dim"));
+    printf("  sliding window: %s\n", S("sliding"));
+    const cJSON *d = cJSON_GetObjectItem(o, "tensor_dtypes"), *e;
+    printf("  weights: %s, %.0f file(s), %.0f tensors, %.1f MB (", S("weights_format"), N("weight_files"), N("tensors"),
+           N("weight_bytes") / 1e6);
+    for (e = d ? d->child : NULL; e; e = e->next) printf("%s%s %.0f", e == d->child ? "" : ", ", e->string, e->valuedouble);
+    printf(")\n");
+    if (cJSON_GetObjectItem(o, "tokenizer_error")) printf("  tokenizer: cannot load (%s)\n", S("tokenizer_error"));
+    else if (!strcmp(S("tokenizer"), "none")) printf("  tokenizer: none in the directory\n");
+    else
+        printf("  tokenizer: %s, %.0f tokens, eos %.0f, chat template %s\n", S("tokenizer"), N("tokenizer_vocab"),
+               N("eos_id"), S("chat_template"));
+#undef S
+#undef N
+}
+
+int info_model(const char *spec, int json) {
+    char *dir = NULL;
+    long step;
+    int rc = rl_model_resolve(spec, "--model", &dir, &step);
+    if (rc) return rc;
+    char *cfg_path = fs_join(dir, "config.json");
+    rlc_model_config_t c;
+    rc = cfg_path ? rlc_config_load(&c, cfg_path) : RLC_ENOMEM;
+    free(cfg_path);
+    if (rc) return free(dir), rc;
+    cJSON *o = summary(dir, &c);
+    rlc_config_free(&c);
+    rc = o ? weights_of(dir, o) : RLC_ENOMEM;
+    if (!rc) tokenizer_of(dir, o);
+    if (!rc && json) {
+        char *s = cJSON_PrintUnformatted(o);
+        if (s) puts(s);
+        free(s);
+    } else if (!rc) {
+        print_text(o);
+    }
+    cJSON_Delete(o);
+    free(dir);
+    return rc;
+}
