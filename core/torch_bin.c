@@ -44,6 +44,7 @@ static int zip_entries(const unsigned char *b, size_t size, const char *what, ze
     }
     if (cd_off > size || cd_size > size - cd_off || count > cd_size / 46)
         return rlc_errc(RLC_EFMT, "%s: the zip directory lies outside the file", what);
+    if (count > (1u << 30)) return rlc_errc(RLC_EFMT, "%s: a zip of %llu entries", what, (unsigned long long)count);
     zentry_t *z = calloc(count + 1, sizeof *z);
     if (!z) return RLC_ENOMEM;
     size_t p = cd_off, end = cd_off + cd_size;
