@@ -299,6 +299,17 @@ void rl_policy_loss(const float *logp, const float *old_logp, const float *adv, 
     }
 }
 
+void rl_seq_ratio_old(const float *logp, const float *old_logp, const float *mask, const int32_t *cu, int n_seq,
+                      float *old_out) {
+    for (int i = 0; i < n_seq; i++) {
+        double sum = 0, n = 0;
+        for (int t = cu[i]; t < cu[i + 1]; t++)
+            if (!mask || mask[t] > 0) sum += (double)logp[t] - (double)old_logp[t], n += 1;
+        double d = n > 0 ? sum / n : 0;
+        for (int t = cu[i]; t < cu[i + 1]; t++) old_out[t] = (float)((double)logp[t] - d);
+    }
+}
+
 /* ---------------------------------------------------------------- KL */
 
 static inline void kl_token(int kind, double logp, double ref, double *k, double *dk) {

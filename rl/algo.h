@@ -92,6 +92,14 @@ typedef struct {
  * saturates, else -A·ratio. */
 void rl_policy_loss(const float *logp, const float *old_logp, const float *adv, size_t n, const rl_clip_t *c,
                     float *loss, float *dloss, uint8_t *clip, float *ratio_out);
+/* GSPO's sequence-level ratio (Zheng et al. 2025, "Group Sequence Policy Optimization"): for
+ * each sequence i (rows [cu[i], cu[i+1])), d_i = the mean of logp − old_logp over its tokens
+ * with mask > 0, and old_out[t] = logp[t] − d_i for all its rows, so that the token loss above
+ * sees ratio = exp(d_i) = s_i on every token of the sequence, clips it as one, and hands back
+ * dL/dlogp_t = −A·s_i where unclipped — GSPO-token's gradient (s_i·A/|y_i| per token once the
+ * seq-mean-token-mean weights apply). A sequence without trainable tokens gets d = 0. */
+void rl_seq_ratio_old(const float *logp, const float *old_logp, const float *mask, const int32_t *cu, int n_seq,
+                      float *old_out);
 
 /* ---------------------------------------------------------------- KL */
 

@@ -36,6 +36,8 @@ static const rl_config_key_t KEYS[] = {
     K("clip_low", clip_low, FLOAT, S_ALG, "0.2", "eps_low: ratio clipped below at 1 - eps_low"),
     K("clip_high", clip_high, FLOAT, S_ALG, "0.2", "eps_high: ratio clipped above at 1 + eps_high (DAPO: 0.28)"),
     K("dual_clip", dual_clip, FLOAT, S_ALG, "0", "dual-clip constant c > 1 for A < 0 (3 typical); 0 = off"),
+    K("ratio_level", ratio_level, STR, S_ALG, "token",
+      "the clipped ratio per token (PPO/GRPO) or per sequence (GSPO: exp of the mean log-ratio)"),
     K("kl_coef", kl_coef, FLOAT, S_ALG, "0.001", "beta of the KL to the reference model; 0 = no reference model"),
     KE("kl_estimator", kl_estimator, S_ALG, "k3", "KL estimator", "k1|k2|k3", E_KL),
     K("entropy_coef", entropy_coef, FLOAT, S_ALG, "0", "entropy bonus coefficient"),
@@ -324,6 +326,8 @@ static int validate_gap(const rl_config_t *c) {
     if (rl_is_parse(c->is_correction) < 0) BAD("is_correction = '%s': choose none, tis or mis", c->is_correction);
     if (strcmp(c->is_level, "token") && strcmp(c->is_level, "sequence"))
         BAD("is_level = '%s': choose token or sequence", c->is_level);
+    if (strcmp(c->ratio_level, "token") && strcmp(c->ratio_level, "sequence"))
+        BAD("ratio_level = '%s': choose token or sequence (GSPO)", c->ratio_level);
     if (!(c->is_cap > 1 && c->is_cap <= 1e6)) BAD("is_cap = %g: must lie in (1, 1e6]", c->is_cap);
     if (c->zero_stage == 3) BAD("zero_stage = 3 (parameters sharded too) is not built; use 0, 1 or 2");
     if (c->zero_stage < 0 || c->zero_stage > 3) BAD("zero_stage = %ld: choose 0, 1 or 2", c->zero_stage);
@@ -347,6 +351,7 @@ static int validate_oreal(const rl_config_t *c) {
     if (c->group_size < 2) BAD("group_size = %ld: oreal needs G >= 2 (its RLOO baseline and its filter)", c->group_size);
     if (c->mrt_alpha > 0) BAD("oreal takes no MRT bonus: its rewards are +-1 correctness and its token weights its own");
     if (c->dual_clip != 0) BAD("dual_clip: oreal has no clipped surrogate (its ratio is 1 by construction)");
+    if (strcmp(c->ratio_level, "token")) BAD("ratio_level: oreal has no clipped surrogate (its ratio is 1)");
     if (c->entropy_coef != 0) BAD("entropy_coef: oreal has no entropy term");
     return 0;
 }

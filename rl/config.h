@@ -75,6 +75,7 @@ typedef struct {
     char *behavior_logprobs; /* recompute | engine */
     char *is_correction;     /* none | tis | mis */
     char *is_level;          /* token | sequence */
+    char *ratio_level;       /* token | sequence (GSPO) */
     double is_cap;
     int tensorboard;         /* TensorBoard event files under RUN/tensorboard/ */
     long zero_stage;         /* ZeRO: 0, 1 (AdamW state sharded), 2 (gradients sharded too) */

@@ -33,6 +33,7 @@ static const foreign_t NAMES[] = {
     {"per_device_train_batch_size", "TRL", "micro_batch", "completions per forward/backward pass"},
     {"lr_scheduler_type", "TRL", "lr_schedule", NULL},
     {"mask_truncated_completions", "TRL", "mask_truncated", NULL},
+    {"importance_sampling_level", "TRL", "ratio_level", "sequence is GSPO"},
     {"repetition_penalty", "TRL", NULL, "rlc samples without one"},
     /* verl (ppo_trainer.yaml), as dotted overrides or their last part */
     {"data.train_files", "verl", "data", NULL},
@@ -67,6 +68,8 @@ static const foreign_t NAMES[] = {
     {"entropy_coeff", "verl", "entropy_coef", NULL},
     {"actor_rollout_ref.actor.loss_agg_mode", "verl", "loss_agg", NULL},
     {"loss_agg_mode", "verl", "loss_agg", NULL},
+    {"actor_rollout_ref.actor.policy_loss.loss_mode", "verl", "ratio_level", "loss_mode gspo is ratio_level sequence"},
+    {"loss_mode", "verl", "ratio_level", "loss_mode gspo is ratio_level sequence"},
     {"algorithm.adv_estimator", "verl", "algo", NULL},
     {"adv_estimator", "verl", "algo", NULL},
     {"algorithm.gamma", "verl", "gamma", NULL},

@@ -23,6 +23,7 @@ typedef struct {
     float temperature;
     rl_gap_t *gap;           /* non-NULL: the engine/trainer gap from this update's forward */
     int is_mode, is_seq;     /* importance-sampling correction (is_correction, is_level) */
+    int seq_ratio;           /* ratio_level: sequence (GSPO) */
     double is_cap;
     long *is_hits;           /* tokens capped or masked */
 } update_cfg_t;
@@ -33,9 +34,9 @@ static int policy_update(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, se
     int maxn = sb_max_micro_tokens(b, s0, s1, &u->micro);
     size_t cap = (size_t)(maxn > 0 ? maxn : 1) * sizeof(float); /* a rank may own no sequence of an update */
     float *lp = rlc_malloc(cap), *ent = rlc_malloc(cap), *w = rlc_malloc(cap), *dl = rlc_malloc(cap);
-    float *de = rlc_malloc(cap), *iw = rlc_malloc(cap);
+    float *de = rlc_malloc(cap), *iw = rlc_malloc(cap), *old_seq = rlc_malloc(cap);
     int32_t *cu = rlc_malloc((size_t)(u->micro.seqs + 1) * sizeof *cu);
-    int rc = (!lp || !ent || !w || !dl || !de || !iw || !cu) ? RLC_ENOMEM : 0;
+    int rc = (!lp || !ent || !w || !dl || !de || !iw || !old_seq || !cu) ? RLC_ENOMEM : 0;
     /* global denominators over the whole update: every micro-batch of every rank */
     rl_agg_count_t g = {0};
     for (int s = s0, e; s < s1 && !rc; s = e) {
@@ -59,6 +60,10 @@ static int policy_update(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, se
                              .temperature = u->temperature};
         if ((rc = rlc_model_forward(m, &v, &fo, lp, u->want_entropy ? ent : NULL, NULL))) break;
         const float *old = u->on_policy ? lp : b->old_logp + base, *isw = NULL;
+        if (u->seq_ratio) { /* GSPO: every token of a sequence sees its sequence's ratio */
+            rl_seq_ratio_old(lp, old, b->mask + base, v.cu_seqlens, v.nseq, old_seq);
+            old = old_seq;
+        }
         if (u->gap) rl_gap_add(u->gap, lp, b->eng_logp + base, b->mask + base, v.cu_seqlens, v.nseq);
         if (u->is_mode && u->on_policy) { /* the behaviour policy is this forward: ρ = exp(lp − engine) */
             *u->is_hits += rl_is_weights(u->is_mode, u->is_seq, u->is_cap, lp, b->eng_logp + base, b->mask + base,
@@ -83,7 +88,7 @@ static int policy_update(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, se
     }
     rc = rl_reduce_and_step(comm, m, opt, rc, lr, seed, gnorm);
 out:
-    free(lp), free(ent), free(w), free(dl), free(de), free(iw), free(cu);
+    free(lp), free(ent), free(w), free(dl), free(de), free(iw), free(old_seq), free(cu);
     return rc;
 }
 
@@ -379,6 +384,7 @@ int rl_update(rl_ctx_t *c, rollout_t *R, seqbuf_t *b, const float *rew_glob, lon
                       .want_entropy = !oreal, .inv_temp = inv_temp, .exact = cfg->exact_on_policy,
                       .temperature = (float)cfg->temperature, .gap = on_policy || engine_behav ? &gap : NULL,
                       .is_mode = is_mode, .is_seq = is_seq, .is_cap = cfg->is_cap,
+                      .seq_ratio = !strcmp(cfg->ratio_level, "sequence"),
                       .is_hits = &is_hits};
     long tokens = 0;
     double vl_sum = 0, vc_sum = 0, gnorm = NAN;

@@ -327,6 +327,73 @@ static void test_token_loss_fd(void **s) {
     assert_int_equal(rl_token_loss(&cfg, N, lp, old, NULL, adv, NULL, m, w, dl, NULL, NULL), 0);
 }
 
+/* GSPO's objective, -mean_i min(s_i A_i, clip(s_i) A_i) with s_i = exp(mean over sequence i's
+ * trainable tokens of logp - old): the value, computed directly in double. */
+static double gspo_objective(const float *lp, const float *old, const float *adv, const float *m, const int32_t *cu,
+                             int nseq, double el, double eh) {
+    double J = 0;
+    for (int i = 0; i < nseq; i++) {
+        double d = 0, n = 0;
+        for (int t = cu[i]; t < cu[i + 1]; t++)
+            if (m[t] > 0) d += (double)lp[t] - old[t], n++;
+        double sr = exp(d / n), A = adv[cu[i]], c = sr < 1 - el ? 1 - el : sr > 1 + eh ? 1 + eh : sr;
+        J += fmin(sr * A, c * A);
+    }
+    return -J / nseq;
+}
+
+/* ratio_level: sequence (GSPO). rl_seq_ratio_old makes every token of a sequence (masked ones
+ * too) see its sequence's ratio; with seq-mean-token-mean weights the token loss is GSPO's
+ * objective and its dlogp that objective's gradient (finite differences), clipped sequences
+ * giving zero gradient as a whole. */
+static void test_gspo(void **s) {
+    (void)s;
+    enum { N = 10, S = 3 };
+    int32_t cu[S + 1] = {0, 4, 7, 10};
+    float lp[N], old[N], adv[N], m[N], w[N], dl[N], o2[N], ratio[N];
+    const double dlr[S] = {0.002, -0.03, 0.3}; /* inside the clip; below 1 - eps (A < 0); above 1 + eps */
+    const float A[S] = {0.7f, -1.2f, 0.9f};
+    rlc_rng_t r;
+    rlc_rng_init(&r, 5, 0);
+    for (int i = 0; i < S; i++)
+        for (int t = cu[i]; t < cu[i + 1]; t++) {
+            old[t] = (float)(-1 - 3 * rlc_rng_unit(&r));
+            lp[t] = old[t] + (float)(dlr[i] + 0.2 * (rlc_rng_unit(&r) - 0.5)); /* token log-ratios differ */
+            adv[t] = A[i];
+            m[t] = t == 5 ? 0.0f : 1.0f; /* a tool-output token inside sequence 1 */
+        }
+    rl_seq_ratio_old(lp, old, m, cu, S, o2);
+    rl_clip_t c = {0.02f, 0.02f, 0};
+    rl_policy_loss(lp, o2, adv, N, &c, NULL, NULL, NULL, ratio);
+    for (int i = 0; i < S; i++) {
+        double d = 0, n = 0;
+        for (int t = cu[i]; t < cu[i + 1]; t++)
+            if (m[t] > 0) d += (double)lp[t] - old[t], n++;
+        for (int t = cu[i]; t < cu[i + 1]; t++) CLOSE(ratio[t], exp(d / n), 3e-6);
+    }
+    rl_agg_count_t g = {0};
+    rl_agg_count_add(&g, m, cu, S);
+    assert_int_equal(rl_agg_weights(RL_AGG_SEQ_MEAN_TOKEN_MEAN, m, cu, S, &g, 0, w), 0);
+    rl_loss_cfg_t cfg = {c, 0, RL_KL_K3, 0};
+    rl_loss_stats_t st;
+    rl_loss_stats_init(&st);
+    assert_int_equal(rl_token_loss(&cfg, N, lp, o2, NULL, adv, NULL, m, w, dl, NULL, &st), 0);
+    CLOSE(st.loss, gspo_objective(lp, old, adv, m, cu, S, 0.02, 0.02), 1e-6);
+    for (int t = 0; t < N; t++) {
+        float save = lp[t];
+        double h = 1e-3;
+        lp[t] = save + (float)h;
+        double hi = gspo_objective(lp, old, adv, m, cu, S, 0.02, 0.02);
+        lp[t] = save - (float)h;
+        double lo = gspo_objective(lp, old, adv, m, cu, S, 0.02, 0.02);
+        lp[t] = save;
+        double fd = (hi - lo) / ((double)(save + (float)h) - (double)(save - (float)h));
+        if (fabs(fd - dl[t]) > 1e-4) fail_msg("token %d: finite difference %g vs dlogp %g", t, fd, dl[t]);
+        if (t >= 4) CLOSE(dl[t], 0, 0); /* sequences 1 and 2 are clipped whole (and 5 is masked) */
+    }
+    assert_true(dl[0] != 0);
+}
+
 static void test_token_loss_stats(void **s) {
     (void)s;
     /* 3 tokens: ratio 1.5 with A=+1 (clipped high), ratio 0.5 with A=-1 (clipped low), ratio 4 with
@@ -497,6 +564,7 @@ int main(void) {
         cmocka_unit_test(test_policy_loss),   cmocka_unit_test(test_kl),
         cmocka_unit_test(test_agg_values),    cmocka_unit_test(test_agg_microbatches),
         cmocka_unit_test(test_token_loss_fd), cmocka_unit_test(test_token_loss_stats),
+        cmocka_unit_test(test_gspo),
         cmocka_unit_test(test_value_loss),    cmocka_unit_test(test_filters),
         cmocka_unit_test(test_overlong),      cmocka_unit_test(test_lr),
         cmocka_unit_test(test_otc),           cmocka_unit_test(test_oreal),

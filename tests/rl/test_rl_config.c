@@ -139,6 +139,8 @@ static void test_yaml(void **s) {
         {"just a string\n", "must be a mapping"},
         {"a: &x 1\nb: *x\n", "unknown key 'a'"},
         {"epsilon_high: 0.28\n", "unknown key 'epsilon_high' (TRL's epsilon_high is rlc's clip_high)"},
+        {"importance_sampling_level: sequence\n",
+         "unknown key 'importance_sampling_level' (TRL's importance_sampling_level is rlc's ratio_level"},
         {"trainer:\n  total_training_steps: 5\n",
          "unknown key 'trainer' (trainer is a section of verl's config; rlc's keys are flat"},
     };
@@ -252,6 +254,7 @@ static void test_validate(void **s) {
     expect_invalid("mini_batch", "12", "mini_batch");
     expect_invalid("lr", "0", "lr = 0: must be > 0");
     expect_invalid("dual_clip", "0.5", "dual_clip");
+    expect_invalid("ratio_level", "sentence", "ratio_level = 'sentence': choose token or sequence (GSPO)");
     expect_invalid("pass_high", "0.1", "pass_high");
     expect_invalid("top_p", "0", "top_p");
     expect_invalid("temperature", "0", "temperature");
