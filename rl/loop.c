@@ -348,6 +348,10 @@ static int setup_shared(rl_ctx_t *c, long resumed_from, const cJSON *overrides) 
             LOG_WARN("prompts_per_step %ld < %d ranks: some ranks will have no prompt groups", cfg->prompts_per_step,
                      comm->world);
     }
+    if (!rc && c->rank0 && !strcmp(cfg->ratio_level, "sequence") && (cfg->clip_low > 0.01 || cfg->clip_high > 0.01))
+        LOG_WARN("ratio_level sequence (GSPO) clips sequence ratios at 1 - %g / 1 + %g; GSPO's paper uses 3e-4 / 4e-4 "
+                 "(--clip-low, --clip-high; it matters when a batch takes several updates)",
+                 cfg->clip_low, cfg->clip_high);
     if (!rc && c->rank0) {
         char *cfgp = fs_join(cfg->run_dir, "config.json");
         rc = cfgp ? rl_config_write(cfg, cfgp) : RLC_ENOMEM;
