@@ -6,7 +6,6 @@
  * booleans: a gold answer must stay text); an empty field is null. */
 #include "core/csv.h"
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +13,7 @@
 #include "core/json.h"
 #include "core/sbuf.h"
 #include "core/str.h"
+#include "core/strmap.h"
 
 /* One record's fields (copies, quotes undone). */
 typedef struct {
@@ -115,79 +115,31 @@ static void column_kinds(rec_t *recs, long nrec, int ncol, int *kind) {
     }
 }
 
-/* Counts of names for header_names: open addressing over FNV-1a hashes, keys copied. */
-typedef struct {
-    char **key;
-    int *count;
-    size_t cap, used;
-} name_counts_t;
-
-static size_t nc_slot(const name_counts_t *m, const char *k) {
-    uint64_t h = 1469598103934665603ULL;
-    for (const unsigned char *p = (const unsigned char *)k; *p; p++) h = (h ^ *p) * 1099511628211ULL;
-    size_t i = (size_t)h & (m->cap - 1);
-    while (m->key[i] && strcmp(m->key[i], k)) i = (i + 1) & (m->cap - 1);
-    return i;
+/* name's count in m, 0 when absent; and setting it. */
+static int count_of(const rlc_strmap_t *m, const char *name) {
+    int32_t v = rlc_strmap_get(m, name, strlen(name));
+    return v < 0 ? 0 : v;
 }
-
-/* The slot of k, inserted with count 0 when new (the table doubling past half full);
- * (size_t)-1 when out of memory. */
-static size_t nc_get(name_counts_t *m, const char *k) {
-    size_t i = nc_slot(m, k);
-    if (m->key[i]) return i;
-    if ((m->used + 1) * 2 > m->cap) {
-        name_counts_t g = {rlc_calloc(m->cap * 2, sizeof *g.key), rlc_calloc(m->cap * 2, sizeof *g.count),
-                           m->cap * 2, m->used};
-        if (!g.key || !g.count) return free(g.key), free(g.count), (size_t)-1;
-        for (size_t j = 0; j < m->cap; j++)
-            if (m->key[j]) {
-                size_t t = nc_slot(&g, m->key[j]);
-                g.key[t] = m->key[j], g.count[t] = m->count[j];
-            }
-        free(m->key), free(m->count);
-        *m = g;
-        i = nc_slot(m, k);
-    }
-    if (!(m->key[i] = rlc_strdup(k))) return (size_t)-1;
-    m->used++;
-    return i;
-}
-
-/* name's counter in m (inserted at 0); NULL when out of memory. */
-static int *nc_at(name_counts_t *m, const char *name) {
-    size_t i = nc_get(m, name);
-    return i == (size_t)-1 ? NULL : &m->count[i];
-}
+static int set_count(rlc_strmap_t *m, const char *name, int v) { return rlc_strmap_put(m, name, strlen(name), v); }
 
 /* Column i's name made unique as pandas' C parser does it: while the name was seen (counts),
  * try "old.k" with the old name's count k, going on to k+1 while that name is somewhere in the
  * header as it stands (present); "a", "a", "a.1" -> "a", "a.2", "a.1". */
-static int dedup_one(rec_t *h, int i, name_counts_t *counts, name_counts_t *present) {
-    int *cnt = nc_at(counts, h->v[i]);
-    if (!cnt) return RLC_ENOMEM;
-    int cur = *cnt;
-    if (!cur) return ++*cnt, 0;
+static int dedup_one(rec_t *h, int i, rlc_strmap_t *counts, rlc_strmap_t *present) {
+    int cur = count_of(counts, h->v[i]), rc;
+    if (!cur) return set_count(counts, h->v[i], 1);
     char *old = h->v[i], *col = NULL;
     while (cur > 0) {
-        if (!(cnt = nc_at(counts, old))) return free(col), RLC_ENOMEM;
-        *cnt = cur + 1;
+        if ((rc = set_count(counts, old, cur + 1))) return free(col), rc;
         size_t l = strlen(old) + 24;
         free(col);
         if (!(col = malloc(l))) return RLC_ENOMEM;
         snprintf(col, l, "%s.%d", old, cur);
-        int *pr = nc_at(present, col), *c2 = nc_at(counts, col);
-        if (!pr || !c2) return free(col), RLC_ENOMEM;
-        cur = *pr > 0 ? cur + 1 : *c2;
+        cur = count_of(present, col) > 0 ? cur + 1 : count_of(counts, col);
     }
-    int *po = nc_at(present, old); /* each fetched just before use: an insertion may move the table */
-    if (!po) return free(col), RLC_ENOMEM;
-    --*po;
-    int *pn = nc_at(present, col);
-    if (!pn) return free(col), RLC_ENOMEM;
-    ++*pn;
-    int *cn = nc_at(counts, col);
-    if (!cn) return free(col), RLC_ENOMEM;
-    *cn = cur + 1;
+    if ((rc = set_count(present, old, count_of(present, old) - 1)) ||
+        (rc = set_count(present, col, count_of(present, col) + 1)) || (rc = set_count(counts, col, cur + 1)))
+        return free(col), rc;
     free(old);
     h->v[i] = col;
     return 0;
@@ -197,12 +149,12 @@ static int dedup_one(rec_t *h, int i, name_counts_t *counts, name_counts_t *pres
  * ones are renamed by dedup_one, named columns before unnamed ones (as pandas does, so given
  * names keep their form); linear in the header but for the renaming itself. */
 static int header_names(rec_t *h) {
-    name_counts_t counts = {0}, present = {0};
-    counts.cap = present.cap = 16;
-    counts.key = rlc_calloc(16, sizeof *counts.key), counts.count = rlc_calloc(16, sizeof *counts.count);
-    present.key = rlc_calloc(16, sizeof *present.key), present.count = rlc_calloc(16, sizeof *present.count);
+    rlc_strmap_t counts, present;
+    int rc = rlc_strmap_init(&counts, (size_t)h->n);
+    if (rc) return rc;
+    if ((rc = rlc_strmap_init(&present, (size_t)h->n))) return rlc_strmap_free(&counts), rc;
     unsigned char *unnamed = rlc_calloc((size_t)h->n + 1, 1);
-    int rc = counts.key && counts.count && present.key && present.count && unnamed ? 0 : RLC_ENOMEM;
+    if (!unnamed) rc = RLC_ENOMEM;
     for (int i = 0; !rc && i < h->n; i++) {
         char name[64];
         if (!h->v[i][0]) {
@@ -211,18 +163,12 @@ static int header_names(rec_t *h) {
             if (!(h->v[i] = rlc_strdup(name))) rc = RLC_ENOMEM;
             unnamed[i] = 1;
         }
-        int *p = rc ? NULL : nc_at(&present, h->v[i]);
-        if (p) ++*p;
-        else rc = RLC_ENOMEM;
+        if (!rc) rc = set_count(&present, h->v[i], count_of(&present, h->v[i]) + 1);
     }
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; !rc && i < h->n; i++)
             if (unnamed[i] == pass) rc = dedup_one(h, i, &counts, &present);
-    name_counts_t *maps[2] = {&counts, &present};
-    for (int k = 0; k < 2; k++) {
-        for (size_t i = 0; maps[k]->key && i < maps[k]->cap; i++) free(maps[k]->key[i]);
-        free(maps[k]->key), free(maps[k]->count);
-    }
+    rlc_strmap_free(&counts), rlc_strmap_free(&present);
     free(unnamed);
     return rc;
 }

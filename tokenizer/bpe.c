@@ -35,7 +35,7 @@ struct tok_bpe {
     int chars, byte_fallback; /* sentencepiece-style: characters are the initial symbols */
     int32_t fb_id[256];       /* <0xXX> tokens, -1 where absent */
     int32_t unk;
-    const tok_strmap_t *vocab;
+    const rlc_strmap_t *vocab;
     /* word cache */
     pthread_mutex_t mu;
     cache_slot_t *slots;
@@ -130,7 +130,7 @@ static int get_merge_parts(const cJSON *m, int idx, const char **a, size_t *an, 
     return rlc_errc(RLC_EFMT, "tokenizer.json: merge %d is neither \"a b\" nor [\"a\", \"b\"]", idx);
 }
 
-int tok_bpe_build(tok_bpe_t **out, const void *model_json, tok_strmap_t *vocab, int *max_id, int chars) {
+int tok_bpe_build(tok_bpe_t **out, const void *model_json, rlc_strmap_t *vocab, int *max_id, int chars) {
     const cJSON *model = model_json;
     *out = NULL;
     const cJSON *jv = cJSON_GetObjectItemCaseSensitive(model, "vocab");
@@ -165,7 +165,7 @@ int tok_bpe_build(tok_bpe_t **out, const void *model_json, tok_strmap_t *vocab, 
             goto fail;
         }
         int32_t id = (int32_t)e->valuedouble;
-        if ((rc = tok_strmap_put(vocab, e->string, strlen(e->string), id))) goto fail;
+        if ((rc = rlc_strmap_put(vocab, e->string, strlen(e->string), id))) goto fail;
         if (id > mx) mx = id;
     }
     *max_id = mx;
@@ -173,14 +173,14 @@ int tok_bpe_build(tok_bpe_t **out, const void *model_json, tok_strmap_t *vocab, 
     b->byte_fallback = cJSON_IsTrue(bf);
     for (int x = 0; x < 256; x++) {
         b->byte_strlen[x] = (uint8_t)tok_utf8_encode(byte_to_cp(x), b->byte_str[x]);
-        b->byte_id[x] = tok_strmap_get(vocab, b->byte_str[x], b->byte_strlen[x]);
+        b->byte_id[x] = rlc_strmap_get(vocab, b->byte_str[x], b->byte_strlen[x]);
         char fb[8];
         snprintf(fb, sizeof fb, "<0x%02X>", x);
-        b->fb_id[x] = tok_strmap_get(vocab, fb, 6);
+        b->fb_id[x] = rlc_strmap_get(vocab, fb, 6);
     }
     const cJSON *unk = cJSON_GetObjectItemCaseSensitive(model, "unk_token");
     if (cJSON_IsString(unk)) {
-        b->unk = tok_strmap_get(vocab, unk->valuestring, strlen(unk->valuestring));
+        b->unk = rlc_strmap_get(vocab, unk->valuestring, strlen(unk->valuestring));
         if (b->unk < 0) {
             rc = rlc_errc(RLC_EFMT, "tokenizer.json: unk_token \"%.40s\" is not in the vocab", unk->valuestring);
             goto fail;
@@ -206,7 +206,7 @@ int tok_bpe_build(tok_bpe_t **out, const void *model_json, tok_strmap_t *vocab, 
         const char *a = NULL, *c = NULL;
         size_t an = 0, cn = 0;
         if ((rc = get_merge_parts(e, idx, &a, &an, &c, &cn))) break;
-        int32_t ia = tok_strmap_get(vocab, a, an), ic = tok_strmap_get(vocab, c, cn);
+        int32_t ia = rlc_strmap_get(vocab, a, an), ic = rlc_strmap_get(vocab, c, cn);
         if (ia < 0 || ic < 0) {
             rc = rlc_errc(RLC_EFMT, "tokenizer.json: merge %d uses a token not in the vocab (\"%.*s\")", idx,
                           (int)(ia < 0 ? (an > 40 ? 40 : an) : (cn > 40 ? 40 : cn)), ia < 0 ? a : c);
@@ -223,7 +223,7 @@ int tok_bpe_build(tok_bpe_t **out, const void *model_json, tok_strmap_t *vocab, 
         }
         memcpy(cat, a, an);
         memcpy(cat + an, c, cn);
-        int32_t inew = tok_strmap_get(vocab, cat, an + cn);
+        int32_t inew = rlc_strmap_get(vocab, cat, an + cn);
         if (inew < 0) {
             rc = rlc_errc(RLC_EFMT, "tokenizer.json: merge %d produces \"%.*s\", which is not in the vocab", idx,
                           (int)(an + cn > 60 ? 60 : an + cn), cat);
@@ -367,7 +367,7 @@ static int char_symbols(const tok_bpe_t *b, const char *w, size_t n, sym_t *sy) 
         int32_t cp;
         int k = tok_utf8_next(w + i, n - i, &cp);
         if (k <= 0) k = 1;
-        int32_t id = tok_strmap_get(b->vocab, w + i, (size_t)k);
+        int32_t id = rlc_strmap_get(b->vocab, w + i, (size_t)k);
         int fb = id < 0 && b->byte_fallback;
         for (int j = 0; fb && j < k; j++) fb = b->fb_id[(unsigned char)w[i + j]] >= 0;
         if (id >= 0) {
@@ -389,7 +389,7 @@ int tok_bpe_word(const tok_bpe_t *cb, const char *w, size_t n, tok_ivec_t *out) 
     tok_bpe_t *b = (tok_bpe_t *)cb; /* only the locked cache is written */
     if (!n) return 0;
     if (b->ignore_merges && b->chars) {
-        int32_t id = tok_strmap_get(b->vocab, w, n);
+        int32_t id = rlc_strmap_get(b->vocab, w, n);
         if (id >= 0) return tok_ivec_push(out, id);
     } else if (b->ignore_merges) {
         char sbuf[512];
@@ -401,13 +401,13 @@ int tok_bpe_word(const tok_bpe_t *cb, const char *w, size_t n, tok_ivec_t *out) 
             memcpy(m + k, b->byte_str[c], b->byte_strlen[c]);
             k += b->byte_strlen[c];
         }
-        int32_t id = tok_strmap_get(b->vocab, m, k);
+        int32_t id = rlc_strmap_get(b->vocab, m, k);
         if (m != sbuf) free(m);
         if (id >= 0) return tok_ivec_push(out, id);
     }
     uint64_t h = 0;
     if (n <= CACHE_MAX_WORD) {
-        h = tok_hash_bytes(w, n);
+        h = rlc_hash_bytes(w, n);
         int r = cache_get(b, w, n, h, out);
         if (r) return r < 0 ? r : 0;
     }

@@ -321,7 +321,7 @@ int tok_load_hf_root(tok_t *t, cJSON *root, const char *path) {
     if ((rc = check_decoder(t, cJSON_GetObjectItemCaseSensitive(root, "decoder")))) goto out;
     if ((rc = post_template(t, cJSON_GetObjectItemCaseSensitive(root, "post_processor")))) goto out;
     const cJSON *jv = cJSON_GetObjectItemCaseSensitive(model, "vocab");
-    if ((rc = tok_strmap_init(&t->vocab, cJSON_IsObject(jv) ? (size_t)cJSON_GetArraySize(jv) + 64 : 64))) goto out;
+    if ((rc = rlc_strmap_init(&t->vocab, cJSON_IsObject(jv) ? (size_t)cJSON_GetArraySize(jv) + 64 : 64))) goto out;
     int max_id = -1;
     if ((rc = tok_bpe_build(&t->bpe, model, &t->vocab, &max_id, t->spm_style))) goto out;
     if ((rc = load_added(t, cJSON_GetObjectItemCaseSensitive(root, "added_tokens")))) goto out;
@@ -366,7 +366,7 @@ int tok_load_hf_root(tok_t *t, cJSON *root, const char *path) {
         if (t->spm_style) spm_piece_bytes(content, n, tmp, &bn), rc = tok_set_token(t, a->id, tmp, bn, fl);
         else if (tok_bytelevel_decode(content, n, tmp, &bn)) rc = tok_set_token(t, a->id, content, n, fl);
         else rc = tok_set_token(t, a->id, tmp, bn, fl);
-        if (!rc) rc = tok_strmap_put(&t->vocab, content, n, a->id);
+        if (!rc) rc = rlc_strmap_put(&t->vocab, content, n, a->id);
     }
     free(tmp);
     if (rc) goto out;

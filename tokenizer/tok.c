@@ -42,14 +42,14 @@ int tok_load_spm(tok_t *t, const char *path) {
     int rc = spm_load(&t->spm, path);
     if (rc) return rc;
     int n = spm_piece_size(t->spm);
-    if ((rc = tok_strmap_init(&t->vocab, (size_t)n + 16))) return rc;
+    if ((rc = rlc_strmap_init(&t->vocab, (size_t)n + 16))) return rc;
     char *buf = NULL;
     size_t cap = 0;
     for (int id = 0; id < n && !rc; id++) {
         size_t pl;
         const char *p = spm_piece(t->spm, id, &pl);
         int ty = spm_piece_type(t->spm, id);
-        if ((rc = tok_strmap_put(&t->vocab, p, pl, id))) break;
+        if ((rc = rlc_strmap_put(&t->vocab, p, pl, id))) break;
         if (pl + 8 > cap) {
             cap = pl * 2 + 16;
             char *nb = rlc_realloc(buf, cap);
@@ -332,7 +332,7 @@ void tok_free(tok_t *t) {
     free(t->added);
     free(t->post_prefix);
     free(t->post_suffix);
-    tok_strmap_free(&t->vocab);
+    rlc_strmap_free(&t->vocab);
     free(t->blob);
     free(t->boff);
     free(t->blen);
@@ -356,7 +356,7 @@ int tok_eos_ids(const tok_t *t, const int32_t **ids) {
 }
 int32_t tok_token_to_id(const tok_t *t, const char *token) {
     if (!token) return -1;
-    return tok_strmap_get(&t->vocab, token, strlen(token));
+    return rlc_strmap_get(&t->vocab, token, strlen(token));
 }
 /* ---------------- encode ---------------- */
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/strmap.h"
 #include "tokenizer/spm.h"
 #include "tokenizer/tok.h"
 
@@ -21,23 +22,6 @@ typedef struct {
 } tok_ivec_t;
 int tok_ivec_push(tok_ivec_t *a, int32_t x);
 int tok_ivec_append(tok_ivec_t *a, const int32_t *x, int n);
-
-/* ---- string -> int32 open-addressing map; keys are copied into the map's own arena ---- */
-typedef struct {
-    uint64_t *hash;   /* 0 = empty slot */
-    uint32_t *koff, *klen;
-    int32_t *val;
-    size_t cap, n;
-    char *keys;
-    size_t kused, kcap;
-} tok_strmap_t;
-uint64_t tok_hash_bytes(const void *p, size_t n);
-int tok_strmap_init(tok_strmap_t *m, size_t expected);
-void tok_strmap_free(tok_strmap_t *m);
-/* Insert or overwrite. */
-int tok_strmap_put(tok_strmap_t *m, const char *k, size_t n, int32_t v);
-/* -1 when absent. */
-int32_t tok_strmap_get(const tok_strmap_t *m, const char *k, size_t n);
 
 /* ---- UTF-8 helpers ---- */
 /* Offset of the first invalid byte, or (size_t)-1 when s is valid UTF-8. */
@@ -60,7 +44,7 @@ typedef struct tok_bpe tok_bpe_t;
 /* vocab/merges from the tokenizer.json "model" object; sets *vocab (string -> id). */
 /* chars: the initial symbols are characters (looked up whole, with byte_fallback to <0xXX>
  * tokens or unk), not GPT-2 byte characters. */
-int tok_bpe_build(tok_bpe_t **out, const void *model_json, tok_strmap_t *vocab, int *max_id, int chars);
+int tok_bpe_build(tok_bpe_t **out, const void *model_json, rlc_strmap_t *vocab, int *max_id, int chars);
 void tok_bpe_free(tok_bpe_t *b);
 /* Encode one pre-token (raw bytes) and append ids; uses and fills the shared word cache. */
 int tok_bpe_word(const tok_bpe_t *b, const char *w, size_t n, tok_ivec_t *out);
@@ -132,7 +116,7 @@ struct tok {
     uint32_t *blen;
     uint8_t *flags; /* TOKF_* */
     /* token strings as written in the file (vocab + added contents) -> id */
-    tok_strmap_t vocab;
+    rlc_strmap_t vocab;
 
     /* byte-level BPE (kind BPE) */
     tok_bpe_t *bpe;
