@@ -35,7 +35,7 @@ int cmd_init_model(int argc, char **argv) {
     }
     tok_t *tok = NULL;
     if (tokenizer) { /* loaded (so checked) before anything is written */
-        if (!cli_has_tokenizer(tokenizer)) {
+        if (!tok_present(tokenizer)) {
             rlc_errc(RLC_EINVAL, "--tokenizer %s: no tokenizer.json or tokenizer.model there", tokenizer);
             return cli_fail();
         }

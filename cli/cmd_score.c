@@ -124,7 +124,7 @@ int cmd_score(int argc, char **argv) {
     if ((rc = rlc_prm_format_parse(fmt, &pf))) return cli_fail();
     if (!(rc = rl_model_resolve(model, "--model", &dir, &step))) rc = rlc_backend_create(&be, device, 0, (int)threads);
     const char *tdir = tokp ? tokp : dir;
-    if (!rc && !(outcome == 0 && pf == RLC_PRM_SHEPHERD && !tokp) && !cli_has_tokenizer(tdir))
+    if (!rc && !(outcome == 0 && pf == RLC_PRM_SHEPHERD && !tokp) && !tok_present(tdir))
         rc = rlc_errc(RLC_EINVAL, "%s has no tokenizer: give the policy's with --tokenizer", tdir);
     if (!rc) rc = tok_load(&tok, tdir);
     s.tok = tok;

@@ -14,8 +14,6 @@
 #include "core/log.h"
 #include "rl/rundir.h"
 
-int cli_has_tokenizer(const char *dir) { return tok_present(dir); }
-
 int cli_model_open(cli_model_t *cm, const char *spec, const char *device, int threads, int need_tok) {
     memset(cm, 0, sizeof *cm);
     int rc = rl_model_resolve(spec, "--model", &cm->dir, &cm->step);
@@ -24,7 +22,7 @@ int cli_model_open(cli_model_t *cm, const char *spec, const char *device, int th
     rc = rlc_backend_create(&cm->be, device, 0, threads);
     if (!rc) rc = rlc_model_load(&cm->m, dir, cm->be);
     if (!rc && need_tok >= 0) {
-        if (cli_has_tokenizer(dir)) {
+        if (tok_present(dir)) {
             if (!(rc = tok_load(&cm->tok, dir))) tok_set_model_vocab(cm->tok, cm->m->cfg.vocab_size);
         } else if (need_tok)
             rc = tok_missing(dir);

@@ -22,8 +22,6 @@ typedef struct {
     long step;  /* its step when it came from a run, else -1 */
 } cli_model_t;
 
-/* 1 when dir holds a tokenizer (tokenizer.json or tokenizer.model). */
-int cli_has_tokenizer(const char *dir);
 /* spec: a model directory, a run directory or a checkpoint pointer (rl_model_resolve).
  * need_tok: 1 fail when the model directory has no tokenizer; 0 load it when present;
  * -1 do not load it. */

@@ -50,6 +50,13 @@ int fs_exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
+int fs_exists_in(const char *dir, const char *name) {
+    char *p = fs_join(dir, name);
+    int have = p && fs_exists(p);
+    free(p);
+    return have;
+}
+
 int fs_is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);

@@ -7,6 +7,8 @@
 /* Read a whole file; *buf is NUL-terminated (not counted in *len). Caller frees. */
 int fs_read_all(const char *path, char **buf, size_t *len);
 int fs_exists(const char *path);
+/* Whether dir/name exists (0 also when the path cannot be built). */
+int fs_exists_in(const char *dir, const char *name);
 int fs_is_dir(const char *path);
 int fs_mkdir_p(const char *path);
 int fs_rm_rf(const char *path);

@@ -21,20 +21,6 @@
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|" \
     "\\s+(?!\\S)|\\s+"
 
-/* An optional JSON object file of dir (NULL when absent); -1 on a bad file. */
-static int opt_json(const char *dir, const char *name, cJSON **out) {
-    *out = NULL;
-    char *p = fs_join(dir, name);
-    if (!p) return RLC_ENOMEM;
-    int rc = 0;
-    if (fs_exists(p)) {
-        if (!(*out = rlc_json_load_file(p))) rc = rlc_err_ctx(RLC_EFMT, "tokenizer");
-        else if (!cJSON_IsObject(*out)) rc = rlc_errc(RLC_EFMT, "%s: not a JSON object", p);
-    }
-    free(p);
-    return rc;
-}
-
 /* merges.txt as a JSON array of "a b" strings: a "#version" first line and empty lines are
  * skipped; every other line holds two symbols separated by one space. */
 static int read_merges(const char *path, cJSON *arr) {
@@ -216,8 +202,8 @@ static int pick_class(const char *dir, const cJSON *tc, int *qwen) {
                         "(AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR))",
                         dir, c);
     }
-    cJSON *cfg;
-    int rc = opt_json(dir, "config.json", &cfg);
+    int rc;
+    cJSON *cfg = tok_load_opt_json(dir, "config.json", &rc);
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(cfg, "model_type");
     *qwen = !rc && cJSON_IsString(mt) && (!strcmp(mt->valuestring, "qwen2") || !strcmp(mt->valuestring, "qwen3"));
     cJSON_Delete(cfg);
@@ -262,9 +248,10 @@ static int build(cJSON *root, const char *dir, const char *vpath, const char *mp
     }
     if ((rc = bpe_model(root, vocab, mpath))) return rc;
     vocab = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "model"), "vocab");
-    if ((rc = opt_json(dir, "tokenizer_config.json", &tc)) || (rc = opt_json(dir, "special_tokens_map.json", &sm)) ||
-        (rc = opt_json(dir, "added_tokens.json", &atj)) || (rc = pick_class(dir, tc, &qwen)))
-        goto out;
+    if (!(tc = tok_load_opt_json(dir, "tokenizer_config.json", &rc)) && rc) goto out;
+    if (!(sm = tok_load_opt_json(dir, "special_tokens_map.json", &rc)) && rc) goto out;
+    if (!(atj = tok_load_opt_json(dir, "added_tokens.json", &rc)) && rc) goto out;
+    if ((rc = pick_class(dir, tc, &qwen))) goto out;
     cJSON *added = cJSON_AddArrayToObject(root, "added_tokens");
     if (!added) rc = RLC_ENOMEM;
     if (!rc) rc = listed_tokens(added, tc, atj, dir, &next);
@@ -293,13 +280,10 @@ out:
 int tok_slow_root(const char *dir, cJSON **root, int32_t dflt[3]) {
     *root = NULL;
     dflt[0] = dflt[1] = dflt[2] = -1;
+    if (!fs_exists_in(dir, "vocab.json") || !fs_exists_in(dir, "merges.txt")) return 1;
     char *v = fs_join(dir, "vocab.json"), *m = fs_join(dir, "merges.txt");
-    int rc = !v || !m ? RLC_ENOMEM : 1;
-    if (rc == 1 && fs_exists(v) && fs_exists(m)) {
-        if (!(*root = cJSON_CreateObject())) rc = RLC_ENOMEM;
-        else rc = build(*root, dir, v, m, dflt);
-        if (rc) cJSON_Delete(*root), *root = NULL;
-    }
+    int rc = !v || !m || !(*root = cJSON_CreateObject()) ? RLC_ENOMEM : build(*root, dir, v, m, dflt);
+    if (rc) cJSON_Delete(*root), *root = NULL;
     free(v), free(m);
     return rc;
 }

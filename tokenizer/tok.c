@@ -132,38 +132,17 @@ static int add_eos(tok_t *t, int32_t id) {
     return 0;
 }
 
-static cJSON *load_opt_json(const char *dir, const char *name, int *rc) {
-    char *p = fs_join(dir, name);
-    *rc = 0;
-    if (!p) {
-        *rc = RLC_ENOMEM;
-        return NULL;
-    }
-    cJSON *j = NULL;
-    if (fs_exists(p)) {
-        j = rlc_json_load_file(p);
-        if (!j) *rc = rlc_err_ctx(RLC_EFMT, "tokenizer");
-        else if (!cJSON_IsObject(j)) {
-            *rc = rlc_errc(RLC_EFMT, "%s: not a JSON object", p);
-            cJSON_Delete(j);
-            j = NULL;
-        }
-    }
-    free(p);
-    return j;
-}
-
 /* dflt: bos, eos and pad ids for when neither config names them (slow-tokenizer files), or NULL. */
 static int read_configs(tok_t *t, const char *dir, const int32_t *dflt) {
     int rc;
-    cJSON *tc = load_opt_json(dir, "tokenizer_config.json", &rc);
+    cJSON *tc = tok_load_opt_json(dir, "tokenizer_config.json", &rc);
     if (rc) return rc;
-    cJSON *sm = load_opt_json(dir, "special_tokens_map.json", &rc);
+    cJSON *sm = tok_load_opt_json(dir, "special_tokens_map.json", &rc);
     if (rc) {
         cJSON_Delete(tc);
         return rc;
     }
-    cJSON *gc = load_opt_json(dir, "generation_config.json", &rc);
+    cJSON *gc = tok_load_opt_json(dir, "generation_config.json", &rc);
     if (rc) {
         cJSON_Delete(tc);
         cJSON_Delete(sm);
@@ -221,16 +200,9 @@ static int read_configs(tok_t *t, const char *dir, const int32_t *dflt) {
 
 /* ---------------- load ---------------- */
 
-static int has_file(const char *dir, const char *name) {
-    char *p = fs_join(dir, name);
-    int have = p && fs_exists(p);
-    free(p);
-    return have;
-}
-
 int tok_present(const char *dir) {
-    return has_file(dir, "tokenizer.json") || has_file(dir, "tokenizer.model") ||
-           (has_file(dir, "vocab.json") && has_file(dir, "merges.txt"));
+    return fs_exists_in(dir, "tokenizer.json") || fs_exists_in(dir, "tokenizer.model") ||
+           (fs_exists_in(dir, "vocab.json") && fs_exists_in(dir, "merges.txt"));
 }
 
 int tok_missing(const char *dir) {

@@ -23,6 +23,10 @@ typedef struct {
 int tok_ivec_push(tok_ivec_t *a, int32_t x);
 int tok_ivec_append(tok_ivec_t *a, const int32_t *x, int n);
 
+/* dir/name parsed when the file exists (NULL and *rc = 0 when it does not); *rc set and NULL
+ * when it is no JSON object (util.c). */
+cJSON *tok_load_opt_json(const char *dir, const char *name, int *rc);
+
 /* ---- UTF-8 helpers ---- */
 /* Offset of the first invalid byte, or (size_t)-1 when s is valid UTF-8. */
 size_t tok_utf8_invalid_at(const char *s, size_t n);

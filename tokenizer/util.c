@@ -6,6 +6,8 @@
 #include <utf8proc.h>
 
 #include "core/err.h"
+#include "core/fs.h"
+#include "core/json.h"
 #include "tokenizer/tok_internal.h"
 
 int tok_ivec_push(tok_ivec_t *a, int32_t x) {
@@ -155,4 +157,25 @@ int tok_cp_is_word(int32_t cp) {
     case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_PC: return 1;
     default: return 0;
     }
+}
+
+cJSON *tok_load_opt_json(const char *dir, const char *name, int *rc) {
+    char *p = fs_join(dir, name);
+    *rc = 0;
+    if (!p) {
+        *rc = RLC_ENOMEM;
+        return NULL;
+    }
+    cJSON *j = NULL;
+    if (fs_exists(p)) {
+        j = rlc_json_load_file(p);
+        if (!j) *rc = rlc_err_ctx(RLC_EFMT, "tokenizer");
+        else if (!cJSON_IsObject(j)) {
+            *rc = rlc_errc(RLC_EFMT, "%s: not a JSON object", p);
+            cJSON_Delete(j);
+            j = NULL;
+        }
+    }
+    free(p);
+    return j;
 }
