@@ -110,16 +110,20 @@ static int parse_entry(const cJSON *e, const char *what, const unsigned char *da
     return 0;
 }
 
+int rlc_st_sort_unique(rlc_st_tensor_t *t, int n, const char *what) {
+    qsort(t, (size_t)n, sizeof *t, cmp_name);
+    for (int i = 1; i < n; i++)
+        if (!strcmp(t[i].name, t[i - 1].name)) return rlc_errc(RLC_EFMT, "%s: duplicate tensor '%s'", what, t[i].name);
+    return 0;
+}
+
 /* No two tensors share bytes or a name (sorts sp by offset and t by name). */
 static int check_disjoint(rlc_st_tensor_t *t, span_t *sp, int n, const char *what) {
     qsort(sp, (size_t)n, sizeof *sp, cmp_span);
     for (int i = 1; i < n; i++)
         if (sp[i].begin < sp[i - 1].end)
             return rlc_errc(RLC_EFMT, "%s: tensors '%s' and '%s' overlap", what, sp[i - 1].name, sp[i].name);
-    qsort(t, (size_t)n, sizeof *t, cmp_name);
-    for (int i = 1; i < n; i++)
-        if (!strcmp(t[i].name, t[i - 1].name)) return rlc_errc(RLC_EFMT, "%s: duplicate tensor '%s'", what, t[i].name);
-    return 0;
+    return rlc_st_sort_unique(t, n, what);
 }
 
 int rlc_st_parse(const void *buf, size_t size, const char *what, rlc_st_tensor_t **out, int *n_out,
@@ -292,7 +296,6 @@ out:
     return rc;
 }
 
-
 int rlc_st_open(rlc_st_t *st, const char *path) {
     memset(st, 0, sizeof *st);
     int rc;
@@ -310,7 +313,6 @@ int rlc_st_open(rlc_st_t *st, const char *path) {
         if (rc == 1)
             rc = rlc_errc(RLC_EIO, "%s: no model weights (model.safetensors, pytorch_model.bin, or their "
                                    ".index.json)", path);
-        if (!rc) qsort(st->t, (size_t)st->n, sizeof *st->t, cmp_name);
     } else {
         size_t n = strlen(path);
         if (n > 5 && !strcmp(path + n - 5, ".json"))

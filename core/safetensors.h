@@ -56,6 +56,8 @@ typedef struct {
 int rlc_st_open(rlc_st_t *st, const char *path);
 void rlc_st_close(rlc_st_t *st);
 const rlc_st_tensor_t *rlc_st_find(const rlc_st_t *st, const char *name);
+/* Sort t by name; a name given twice is an error naming it (what: the file). */
+int rlc_st_sort_unique(rlc_st_tensor_t *t, int n, const char *what);
 /* Convert a floating tensor (F32/F16/BF16/F64) to fp32; `dst` holds t->numel floats. */
 int rlc_st_to_f32(const rlc_st_tensor_t *t, float *dst);
 /* Parse and validate one safetensors image held in memory (used by the reader and the

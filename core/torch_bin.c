@@ -483,10 +483,7 @@ static int tensors_of(vm_t *vm, const pv_t *top, const zentry_t *z, int nz, cons
     if (!t) return RLC_ENOMEM;
     for (int i = 0; i < n && !rc; i++)
         rc = make_tensor(vm, top->it[2 * i], top->it[2 * i + 1], z, nz, prefix, pl, &t[i]);
-    for (int i = 0; i < n && !rc; i++)
-        for (int j = 0; j < i && !rc; j++)
-            if (!strcmp(t[i].name, t[j].name))
-                rc = rlc_errc(RLC_EFMT, "%s: tensor '%s' appears twice", vm->what, t[i].name);
+    if (!rc) rc = rlc_st_sort_unique(t, n, vm->what);
     if (rc) {
         for (int i = 0; i < n; i++) free(t[i].name);
         free(t);

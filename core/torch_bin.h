@@ -10,7 +10,8 @@
 #include "core/safetensors.h"
 
 /* Parse one torch.save zip image held in memory (a state dict of name -> tensor). On
- * success *out (names malloc'd, the array too) and *n_out. Every offset, size, stride and
- * dtype is checked; big-endian files, legacy (pre-1.6) files, compressed or encrypted
- * entries, non-contiguous tensors and objects other than tensors are clear errors. */
+ * success *out (sorted by name; names malloc'd, the array too) and *n_out. Every offset,
+ * size, stride and dtype is checked; big-endian files, legacy (pre-1.6) files, compressed or
+ * encrypted entries, non-contiguous tensors, objects other than tensors and a name given twice
+ * are clear errors. */
 int rlc_torch_parse(const void *buf, size_t size, const char *what, rlc_st_tensor_t **out, int *n_out);
