@@ -255,8 +255,8 @@ static int parse_layer_types(const rlc_model_config_t *c, const cJSON *j, unsign
  * null; its layer_types are ignored. Qwen2/Qwen3: a window only with use_sliding_window, and
  * then in the layers layer_types names sliding_attention, or without layer_types those from
  * max_window_layers (28 when absent) on. Phi-3 as Mistral, without a default window (Phi-3-mini
- * has 2047). Llama never slides. Sets sliding_window, slide_from
- * and layer_slides (model/config.h). */
+ * has 2047). Llama never slides. Sets sliding_window, slide_from and layer_slides
+ * (model/config.h). */
 static int parse_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
     int use = 0, from = 28, rc, W = 4096, any = 0;
     int mistral = !strcmp(mt, "mistral"), qwen = !strcmp(mt, "qwen2") || !strcmp(mt, "qwen3");

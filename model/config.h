@@ -33,8 +33,8 @@ typedef struct {
     rlc_rope_type_t rope_type;
     double rope_factor, rope_low_freq_factor, rope_high_freq_factor;
     int rope_original_max_pos;
-    /* yarn: the correction range's rotations, whether it is rounded outwards, and the factor
-     * transformers multiplies cos and sin by (folded into the attention scale: its square) */
+    /* yarn: the correction range's rotations, whether it is rounded outwards; yarn and
+     * longrope: the factor transformers multiplies cos and sin by (rlc_config_rope_mscale) */
     double rope_beta_fast, rope_beta_slow, rope_attn_factor;
     int rope_truncate;
     /* longrope (Phi-3.5, Phi-4-mini): the short factors, rotary_dim / 2 of them */
@@ -64,7 +64,7 @@ void rlc_config_free(rlc_model_config_t *c);
 /* The attention window of layer `layer` (backend.h's window argument): sliding_window if the
  * layer slides, else 0. */
 int rlc_config_layer_window(const rlc_model_config_t *c, int layer);
-/* fp32 inverse frequencies [head_dim/2] as transformers computes them (incl. scaling). */
+/* fp32 inverse frequencies [rotary_dim/2] as transformers computes them (incl. scaling). */
 void rlc_config_inv_freq(const rlc_model_config_t *c, float *inv_freq);
 /* The softmax scale of attention: 1/sqrt(head_dim). */
 float rlc_config_attn_scale(const rlc_model_config_t *c);

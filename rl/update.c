@@ -60,7 +60,7 @@ static int policy_update(dist_comm_t *comm, rlc_model_t *m, rlc_optim_t *opt, se
                              .temperature = u->temperature};
         if ((rc = rlc_model_forward(m, &v, &fo, lp, u->want_entropy ? ent : NULL, NULL))) break;
         const float *old = u->on_policy ? lp : b->old_logp + base, *isw = NULL;
-        if (u->seq_ratio) { /* GSPO: every token of a sequence sees its sequence's ratio */
+        if (u->seq_ratio && !u->on_policy) { /* GSPO: every token sees its sequence's ratio (1 on policy) */
             rl_seq_ratio_old(lp, old, b->mask + base, v.cu_seqlens, v.nseq, old_seq);
             old = old_seq;
         }
