@@ -86,6 +86,11 @@ struct rlc_backend {
      * gemm_rows.cu (SIMT) with RLC_CUDA_ROWINV=simt; RLC_CUDA_ROW_INVARIANT=0 ignores the
      * flag and keeps cuBLASLt (docs/cuda.md). */
     int row_invariant;
+    /* Set by the model around the ops of its forward, backward and inference step (0
+     * otherwise): every RMSNorm op (rmsnorm_fwd, residual_rmsnorm_fwd, rmsnorm_bwd,
+     * qk_norm_fwd, qk_norm_bwd) scales by (norm_offset + w) in fp32 instead of w. Gemma's
+     * norms are 1 + w; the weight gradient is the same either way. */
+    float norm_offset;
     /* A hint between a training forward's lmhead_fwd and the lmhead_bwd of the same batch
      * (set by the model around those two calls, 0 otherwise): lmhead_keep = 1 asks
      * lmhead_fwd to keep the logits it computes, and it sets lmhead_kept to a fresh nonzero
@@ -137,7 +142,7 @@ struct rlc_backend {
     /* dwte[ids[n], :] += dout[n, :] (deterministic order). */
     void (*embedding_bwd)(rlc_backend_t *be, void *dwte, const void *dout, const int32_t *ids, int N, int C);
 
-    /* out = x * rsqrt(mean(x^2) + eps) * w; rstd[N] saved for backward. */
+    /* out = x * rsqrt(mean(x^2) + eps) * w (w + norm_offset, see above); rstd[N] saved. */
     void (*rmsnorm_fwd)(rlc_backend_t *be, void *out, float *rstd, const void *inp, const void *w, int N, int C,
                         float eps);
     /* resid = a + b, then out = rmsnorm(resid) (the residual add fused with the next norm). */
@@ -150,7 +155,10 @@ struct rlc_backend {
     /* Qwen3's per-head RMSNorm of queries and keys, in place on the first Hq + Hk heads of each
      * row of qkv (row stride ld elements, head size D): y = x * rsqrt(mean(x^2) + eps) * w
      * with w = wq[D] for the Hq query heads and wk[D] for the Hk key heads. raw [N, Hq+Hk, D]
-     * and rstd [N, Hq+Hk] (both NULL at inference) keep the input and the scale for backward. */
+     * and rstd [N, Hq+Hk] (both NULL at inference) keep the input and the scale for backward.
+     * OLMo's norms over the whole q (or k) projection are this op with one head of Hq·D (or
+     * Hk·D) and no heads of the other kind (Hk = 0 or Hq = 0: its weight is not read, nor its
+     * gradient written). */
     void (*qk_norm_fwd)(rlc_backend_t *be, void *qkv, void *raw, float *rstd, const void *wq, const void *wk, int N,
                         int Hq, int Hk, int D, int ld, float eps);
     /* Backward, in place on dqkv's query and key heads (the gradient after the norm becomes
@@ -184,6 +192,10 @@ struct rlc_backend {
     void (*swiglu_fwd)(rlc_backend_t *be, void *out, const void *gu, int N, int F);
     /* dgu [N, 2F] written (=). */
     void (*swiglu_bwd)(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F);
+    /* GeGLU (Gemma): out[N,F] = gelu_tanh(gu[:, :F]) * gu[:, F:] with PyTorch's tanh form
+     * gelu_tanh(g) = g/2 (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))); bwd writes dgu (=). */
+    void (*geglu_fwd)(rlc_backend_t *be, void *out, const void *gu, int N, int F);
+    void (*geglu_bwd)(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F);
 
     /* out[N,OC] = inp[N,IC] · w[OC,IC]^T (+ bias[OC]). */
     void (*matmul_fwd)(rlc_backend_t *be, void *out, const void *inp, const void *w, const void *bias, int N, int IC,

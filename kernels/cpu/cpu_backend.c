@@ -176,6 +176,8 @@ int rlc_cpu_backend_create(rlc_backend_t **out, int threads) {
     be->attention_bwd = cpu_attention_bwd;
     be->swiglu_fwd = cpu_swiglu_fwd;
     be->swiglu_bwd = cpu_swiglu_bwd;
+    be->geglu_fwd = cpu_geglu_fwd;
+    be->geglu_bwd = cpu_geglu_bwd;
     be->matmul_fwd = cpu_matmul_fwd;
     be->matmul_bwd = cpu_matmul_bwd;
     be->lmhead_fwd = cpu_lmhead_fwd;

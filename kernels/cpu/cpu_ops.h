@@ -60,6 +60,8 @@ void cpu_attention_bwd(rlc_backend_t *be, void *dqkv, const void *dout, const vo
                        int D, float scale, int window);
 void cpu_swiglu_fwd(rlc_backend_t *be, void *out, const void *gu, int N, int F);
 void cpu_swiglu_bwd(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F);
+void cpu_geglu_fwd(rlc_backend_t *be, void *out, const void *gu, int N, int F);
+void cpu_geglu_bwd(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F);
 void cpu_gemm_rows(rlc_backend_t *be, float *out, const float *x, const float *w, const float *bias, int M, int K,
                    int N);
 /* The attention kernels of one instruction-set path (tests; isa is lowered to what this

@@ -325,6 +325,8 @@ static void set_ops(rlc_backend_t *be) {
     be->attention_bwd = cu_attention_bwd;
     be->swiglu_fwd = cu_swiglu_fwd;
     be->swiglu_bwd = cu_swiglu_bwd;
+    be->geglu_fwd = cu_geglu_fwd;
+    be->geglu_bwd = cu_geglu_bwd;
     be->matmul_fwd = cu_matmul_fwd;
     be->matmul_bwd = cu_matmul_bwd;
     be->lmhead_fwd = cu_lmhead_fwd;

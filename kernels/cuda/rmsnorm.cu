@@ -4,6 +4,7 @@
  * keeps a partial over its rows in shared memory, then a second kernel adds the partials in
  * block order. Qwen3's per-head form (cu_qk_norm_fwd/bwd) normalizes each query and key head
  * of the qkv rows in place, one block per (row, head) forward and the same partials backward.
+ * Every norm scales by w + off in fp32 (off = be->norm_offset: Gemma's 1 + w).
  * Exports: cu_rmsnorm_fwd, cu_residual_rmsnorm_fwd, cu_rmsnorm_bwd, cu_colsum_add,
  * cu_qk_norm_fwd, cu_qk_norm_bwd. */
 #include "kernels/cuda/rmsnorm.cuh"
@@ -14,7 +15,7 @@ enum { NORM_THREADS = 256, PART_ROWS_MAX = 256 };
 
 template <bool RESID>
 __global__ void rmsnorm_fwd_k(bf16 *resid, bf16 *out, float *rstd, const bf16 *a, const bf16 *b, const bf16 *w,
-                              int C, float eps) {
+                              int C, float eps, float off) {
     __shared__ float sh[32];
     size_t row = (size_t)blockIdx.x * C;
     const bf16 *x = RESID ? resid + row : a + row;
@@ -33,7 +34,7 @@ __global__ void rmsnorm_fwd_k(bf16 *resid, bf16 *out, float *rstd, const bf16 *a
     float r = 1.0f / sqrtf(ss / (float)C + eps);
     /* Each thread re-reads only the columns it wrote itself, so no barrier is needed. */
     for (int c = threadIdx.x; c < C; c += blockDim.x)
-        out[row + c] = __float2bfloat16_rn(__bfloat162float(x[c]) * r * __bfloat162float(w[c]));
+        out[row + c] = __float2bfloat16_rn(__bfloat162float(x[c]) * r * (__bfloat162float(w[c]) + off));
     if (threadIdx.x == 0) rstd[blockIdx.x] = r;
 }
 RLC_STATIC_SMEM(32 * sizeof(float), rmsnorm_fwd_k<true>);
@@ -42,7 +43,7 @@ RLC_STATIC_SMEM(32 * sizeof(float), rmsnorm_fwd_k<false>);
 /* Block b handles rows b, b+gridDim.x, ...: dinp += dx (bf16), part[b, :] = its dw partial.
  * dx = r*w*dy - x * r^3 * sum(dy*w*x) / C. */
 __global__ void rmsnorm_bwd_k(bf16 *dinp, float *part, const bf16 *dout, const bf16 *inp, const bf16 *w,
-                              const float *rstd, int N, int C) {
+                              const float *rstd, int N, int C, float off) {
     __shared__ float sh[32];
     RLC_DYN_SMEM(float, dwp);
     for (int c = threadIdx.x; c < C; c += blockDim.x) dwp[c] = 0.f;
@@ -51,12 +52,12 @@ __global__ void rmsnorm_bwd_k(bf16 *dinp, float *part, const bf16 *dout, const b
         float r = rstd[n];
         float dot = 0.f;
         for (int c = threadIdx.x; c < C; c += blockDim.x)
-            dot += __bfloat162float(dout[row + c]) * __bfloat162float(w[c]) * __bfloat162float(inp[row + c]);
+            dot += __bfloat162float(dout[row + c]) * (__bfloat162float(w[c]) + off) * __bfloat162float(inp[row + c]);
         dot = block_sum(dot, sh);
         float k = r * r * r * dot / (float)C;
         for (int c = threadIdx.x; c < C; c += blockDim.x) {
             float dy = __bfloat162float(dout[row + c]), x = __bfloat162float(inp[row + c]);
-            float dx = r * __bfloat162float(w[c]) * dy - x * k;
+            float dx = r * (__bfloat162float(w[c]) + off) * dy - x * k;
             dinp[row + c] = __float2bfloat16_rn(__bfloat162float(dinp[row + c]) + dx);
             dwp[c] += dy * x * r;
         }
@@ -89,7 +90,7 @@ void cu_rmsnorm_fwd(rlc_backend_t *be, void *out, float *rstd, const void *inp, 
     cu_impl *im = IM(be);
     if (N <= 0 || C <= 0) return;
     RLC_LAUNCH(rmsnorm_fwd_k<false>, N, NORM_THREADS, 0, im->stream, (bf16 *)NULL, (bf16 *)out, rstd,
-               (const bf16 *)inp, (const bf16 *)NULL, (const bf16 *)w, C, eps);
+               (const bf16 *)inp, (const bf16 *)NULL, (const bf16 *)w, C, eps, be->norm_offset);
     LAUNCH_CHECK(im);
 }
 
@@ -98,7 +99,7 @@ void cu_residual_rmsnorm_fwd(rlc_backend_t *be, void *resid, void *out, float *r
     cu_impl *im = IM(be);
     if (N <= 0 || C <= 0) return;
     RLC_LAUNCH(rmsnorm_fwd_k<true>, N, NORM_THREADS, 0, im->stream, (bf16 *)resid, (bf16 *)out, rstd,
-               (const bf16 *)a, (const bf16 *)b, (const bf16 *)w, C, eps);
+               (const bf16 *)a, (const bf16 *)b, (const bf16 *)w, C, eps, be->norm_offset);
     LAUNCH_CHECK(im);
 }
 
@@ -113,7 +114,7 @@ void cu_rmsnorm_bwd(rlc_backend_t *be, void *dinp, void *dw, const void *dout, c
     size_t smem = (size_t)C * sizeof(float);
     if (smem_allow(im, rmsnorm_bwd_k, smem, "rmsnorm backward")) return;
     RLC_LAUNCH(rmsnorm_bwd_k, P, NORM_THREADS, smem, im->stream, (bf16 *)dinp, part, (const bf16 *)dout,
-               (const bf16 *)inp, (const bf16 *)w, rstd, N, C);
+               (const bf16 *)inp, (const bf16 *)w, rstd, N, C, be->norm_offset);
     LAUNCH_CHECK(im);
     RLC_LAUNCH(partial_sum_k, cdiv(C, 256), 256, 0, im->stream, (float *)dw, part, P, C);
     LAUNCH_CHECK(im);
@@ -133,7 +134,7 @@ void cu_colsum_add(cu_impl *im, float *dst, const bf16 *src, int R, int C) {
 
 /* Block (n, h): head h of row n of qkv, normalized in place; raw/rstd kept when non-NULL. */
 __global__ void qk_norm_fwd_k(bf16 *qkv, bf16 *raw, float *rstd, const bf16 *wq, const bf16 *wk, int Hq, int H,
-                              int D, int ld, float eps) {
+                              int D, int ld, float eps, float off) {
     __shared__ float sh[32];
     int n = blockIdx.x / H, h = blockIdx.x % H;
     bf16 *x = qkv + (size_t)n * ld + (size_t)h * D;
@@ -148,7 +149,7 @@ __global__ void qk_norm_fwd_k(bf16 *qkv, bf16 *raw, float *rstd, const bf16 *wq,
     for (int d = threadIdx.x; d < D; d += blockDim.x) { /* each thread rewrites only its own columns */
         bf16 v = x[d];
         if (raw) raw[(size_t)blockIdx.x * D + d] = v;
-        x[d] = __float2bfloat16_rn(__bfloat162float(v) * r * __bfloat162float(w[d]));
+        x[d] = __float2bfloat16_rn(__bfloat162float(v) * r * (__bfloat162float(w[d]) + off));
     }
     if (rstd && threadIdx.x == 0) rstd[blockIdx.x] = r;
 }
@@ -157,7 +158,7 @@ RLC_STATIC_SMEM(32 * sizeof(float), qk_norm_fwd_k);
 /* Block b handles rows b, b+gridDim.x, ...: every head's dx in place, and part[b, 0:D] /
  * part[b, D:2D] the query / key weight-gradient partials of its rows. */
 __global__ void qk_norm_bwd_k(bf16 *dqkv, float *part, const bf16 *raw, const bf16 *wq, const bf16 *wk,
-                              const float *rstd, int N, int Hq, int H, int D, int ld) {
+                              const float *rstd, int N, int Hq, int H, int D, int ld, float off) {
     __shared__ float sh[32];
     RLC_DYN_SMEM(float, dwp); /* [2D]: thread t owns columns d = t (mod blockDim) of both halves */
     for (int d = threadIdx.x; d < D; d += blockDim.x) dwp[d] = dwp[D + d] = 0.f;
@@ -167,14 +168,14 @@ __global__ void qk_norm_bwd_k(bf16 *dqkv, float *part, const bf16 *raw, const bf
             const bf16 *x = raw + ((size_t)n * H + h) * D, *w = h < Hq ? wq : wk;
             float r = rstd[(size_t)n * H + h], dot = 0.f;
             for (int d = threadIdx.x; d < D; d += blockDim.x)
-                dot += __bfloat162float(dy[d]) * __bfloat162float(w[d]) * __bfloat162float(x[d]);
+                dot += __bfloat162float(dy[d]) * (__bfloat162float(w[d]) + off) * __bfloat162float(x[d]);
             dot = block_sum(dot, sh);
             float k = r * r * r * dot / (float)D;
             float *acc = dwp + (h < Hq ? 0 : D);
             for (int d = threadIdx.x; d < D; d += blockDim.x) {
                 float g = __bfloat162float(dy[d]), xv = __bfloat162float(x[d]);
                 acc[d] += g * xv * r;
-                dy[d] = __float2bfloat16_rn(r * __bfloat162float(w[d]) * g - xv * k);
+                dy[d] = __float2bfloat16_rn(r * (__bfloat162float(w[d]) + off) * g - xv * k);
             }
         }
     float *out = part + (size_t)blockIdx.x * 2 * D;
@@ -182,10 +183,11 @@ __global__ void qk_norm_bwd_k(bf16 *dqkv, float *part, const bf16 *raw, const bf
 }
 RLC_STATIC_SMEM(32 * sizeof(float), qk_norm_bwd_k);
 
-/* dq[c] / dk[c] += the partials' sums, p = 0..P-1 in order. */
-__global__ void qk_partial_sum_k(float *dq, float *dk, const float *part, int P, int D) {
+/* dq[c] / dk[c] += the partials' sums, p = 0..P-1 in order (only for the kinds of heads
+ * there are: has_q, has_k). */
+__global__ void qk_partial_sum_k(float *dq, float *dk, const float *part, int P, int D, int has_q, int has_k) {
     int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= 2 * D) return;
+    if (c >= 2 * D || (c < D && !has_q) || (c >= D && !has_k)) return;
     float acc = 0.f;
     for (int p = 0; p < P; p++) acc += part[(size_t)p * 2 * D + c];
     if (c < D) dq[c] += acc;
@@ -197,7 +199,7 @@ void cu_qk_norm_fwd(rlc_backend_t *be, void *qkv, void *raw, float *rstd, const 
     cu_impl *im = IM(be);
     if (N <= 0 || D <= 0 || Hq + Hk <= 0) return;
     RLC_LAUNCH(qk_norm_fwd_k, N * (Hq + Hk), D < 128 ? 32 : 128, 0, im->stream, (bf16 *)qkv, (bf16 *)raw, rstd,
-               (const bf16 *)wq, (const bf16 *)wk, Hq, Hq + Hk, D, ld, eps);
+               (const bf16 *)wq, (const bf16 *)wk, Hq, Hq + Hk, D, ld, eps, be->norm_offset);
     LAUNCH_CHECK(im);
 }
 
@@ -211,9 +213,10 @@ void cu_qk_norm_bwd(rlc_backend_t *be, void *dqkv, void *dwq, void *dwk, const v
     size_t smem = (size_t)2 * D * sizeof(float);
     if (smem_allow(im, qk_norm_bwd_k, smem, "qk-norm backward")) return;
     RLC_LAUNCH(qk_norm_bwd_k, P, 128, smem, im->stream, (bf16 *)dqkv, part, (const bf16 *)raw, (const bf16 *)wq,
-               (const bf16 *)wk, rstd, N, Hq, Hq + Hk, D, ld);
+               (const bf16 *)wk, rstd, N, Hq, Hq + Hk, D, ld, be->norm_offset);
     LAUNCH_CHECK(im);
-    RLC_LAUNCH(qk_partial_sum_k, cdiv(2 * D, 256), 256, 0, im->stream, (float *)dwq, (float *)dwk, part, P, D);
+    RLC_LAUNCH(qk_partial_sum_k, cdiv(2 * D, 256), 256, 0, im->stream, (float *)dwq, (float *)dwk, part, P, D, Hq > 0,
+               Hk > 0);
     LAUNCH_CHECK(im);
 
 }

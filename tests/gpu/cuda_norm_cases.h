@@ -14,7 +14,8 @@ static void rmsnorm_case(int N, int C) {
     free(fill(x, 2.0f));
     free(fill(x2, 1.0f));
     float *hw = malloc(C * sizeof(float));
-    for (int c = 0; c < C; c++) hw[c] = bfr(1.0f + 0.3f * (float)rlc_rng_normal(&rng));
+    /* weights around 1 - norm_offset: the scale (offset + w) is around 1 either way */
+    for (int c = 0; c < C; c++) hw[c] = bfr(1.0f - cpu->norm_offset + 0.3f * (float)rlc_rng_normal(&rng));
     set(w, hw);
     cpu->rmsnorm_fwd(cpu, out->c, rstd->c, x->c, w->c, N, C, 1e-6f);
     gpu->rmsnorm_fwd(gpu, out->g, rstd->g, x->g, w->g, N, C, 1e-6f);
@@ -62,6 +63,10 @@ static void test_rmsnorm(void **s) {
     rmsnorm_case(37, 896);
     rmsnorm_case(300, 64); /* more rows than partial blocks: blocks loop over rows */
     rmsnorm_case(3, 13000); /* a dw partial over 48 KiB of shared memory (opt-in) */
+    cpu->norm_offset = gpu->norm_offset = 1.0f; /* Gemma's (1 + w) */
+    rmsnorm_case(37, 896);
+    rmsnorm_case(300, 64);
+    cpu->norm_offset = gpu->norm_offset = 0.0f;
 }
 
 /* Qwen3's per-head norm of the query and key heads, in place on qkv rows (the value heads
@@ -75,9 +80,9 @@ static void qk_norm_case(int N, int Hq, int Hk, int D) {
     buf_t *wq = B(RLC_BUF_PARAM, D), *wk = B(RLC_BUF_PARAM, D);
     float *h0 = fill(qkv, 2.0f);
     float *hw = malloc(D * sizeof(float));
-    for (int d = 0; d < D; d++) hw[d] = bfr(1.0f + 0.3f * (float)rlc_rng_normal(&rng));
+    for (int d = 0; d < D; d++) hw[d] = bfr(1.0f - cpu->norm_offset + 0.3f * (float)rlc_rng_normal(&rng));
     set(wq, hw);
-    for (int d = 0; d < D; d++) hw[d] = bfr(1.0f + 0.3f * (float)rlc_rng_normal(&rng));
+    for (int d = 0; d < D; d++) hw[d] = bfr(1.0f - cpu->norm_offset + 0.3f * (float)rlc_rng_normal(&rng));
     set(wk, hw);
     cpu->qk_norm_fwd(cpu, qkv->c, raw->c, rstd->c, wq->c, wk->c, N, Hq, Hk, D, ld, 1e-6f);
     gpu->qk_norm_fwd(gpu, qkv->g, raw->g, rstd->g, wq->g, wk->g, N, Hq, Hk, D, ld, 1e-6f);
@@ -100,6 +105,14 @@ static void qk_norm_case(int N, int Hq, int Hk, int D) {
     cmp("qk_norm_bwd dqkv", dq, BF16_ONE);
     cmp("qk_norm_bwd dwq (+=)", dwq, F32_ORDER);
     cmp("qk_norm_bwd dwk (+=)", dwk, F32_ORDER);
+    /* OLMo's whole-projection form (one kind of head only): the other weight's gradient is not
+     * written on either backend */
+    float *gq = get(gpu, dwq), *gk = get(gpu, dwk);
+    for (int d = 0; d < D; d++) {
+        if (!Hq) assert_true(gq[d] == wq0[d]);
+        if (!Hk) assert_true(gk[d] == wk0[d]);
+    }
+    free(gq), free(gk);
     float *a = get(gpu, dwq);
     set_g(dwq, wq0);
     set_g(dq, d0);
@@ -116,5 +129,11 @@ static void test_qk_norm(void **s) {
     qk_norm_case(7, 4, 2, 32);
     qk_norm_case(300, 2, 1, 128); /* more rows than partial blocks */
     qk_norm_case(5, 16, 8, 256);
+    cpu->norm_offset = gpu->norm_offset = 1.0f; /* Gemma 3's (1 + w) q/k norms */
+    qk_norm_case(7, 4, 2, 32);
+    qk_norm_case(5, 8, 4, 256);
+    cpu->norm_offset = gpu->norm_offset = 0.0f;
+    qk_norm_case(7, 1, 0, 96); /* OLMo: the whole q projection (4 heads of 24), then the k one */
+    qk_norm_case(300, 0, 1, 40);
 }
 

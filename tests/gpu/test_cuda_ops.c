@@ -209,6 +209,23 @@ static void test_swiglu(void **s) {
     bufs_free();
 }
 
+/* Gemma's GeGLU (gelu_pytorch_tanh), past the tanh's saturation on both sides. */
+static void test_geglu(void **s) {
+    (void)s;
+    const int N = 29, F = 389;
+    buf_t *gu = B(RLC_BUF_ACT, (size_t)N * 2 * F), *out = B(RLC_BUF_ACT, (size_t)N * F);
+    buf_t *dout = B(RLC_BUF_ACT, (size_t)N * F), *dgu = B(RLC_BUF_ACT, (size_t)N * 2 * F);
+    free(fill(gu, 3.0f));
+    cpu->geglu_fwd(cpu, out->c, gu->c, N, F);
+    gpu->geglu_fwd(gpu, out->g, gu->g, N, F);
+    cmp("geglu_fwd", out, BF16_ONE);
+    free(fill(dout, 1.0f));
+    cpu->geglu_bwd(cpu, dgu->c, dout->c, gu->c, N, F);
+    gpu->geglu_bwd(gpu, dgu->g, dout->g, gu->g, N, F);
+    cmp("geglu_bwd", dgu, BF16_ONE);
+    bufs_free();
+}
+
 /* ---------------------------------------------------------------- matmul */
 
 static void matmul_case(int N, int IC, int OC, int bias) {
@@ -713,6 +730,7 @@ int main(void) {
         cmocka_unit_test_setup(test_embedding, setup),   cmocka_unit_test_setup(test_rmsnorm, setup),
         cmocka_unit_test_setup(test_qk_norm, setup),     cmocka_unit_test_setup(test_rope, setup),
         cmocka_unit_test_setup(test_swiglu, setup),
+        cmocka_unit_test_setup(test_geglu, setup),
         cmocka_unit_test_setup(test_matmul, setup),      cmocka_unit_test_setup(test_attention, setup),
         cmocka_unit_test_setup(test_lmhead, setup),      cmocka_unit_test_setup(test_adamw, setup),
         cmocka_unit_test_setup(test_adamw_stochastic_rounding, setup),

@@ -61,8 +61,9 @@ static double norm_loss(void *p) {
     be->rmsnorm_fwd(be, c->out, c->rstd, c->x, c->w, c->N, c->C, 1e-6f);
     return dotd(c->out, c->r, (size_t)c->N * c->C);
 }
-static void test_rmsnorm(void **s) {
-    (void)s;
+/* off: the backend's norm offset (Gemma's weight 1 + w) */
+static void rmsnorm_run(float off) {
+    be->norm_offset = off;
     norm_ctx c = {.N = 5, .C = 24};
     size_t nc = (size_t)c.N * c.C;
     c.x = randv(nc, 1);
@@ -76,7 +77,8 @@ static void test_rmsnorm(void **s) {
         double ss = 0;
         for (int k = 0; k < c.C; k++) ss += (double)c.x[n * c.C + k] * c.x[n * c.C + k];
         double r = 1.0 / sqrt(ss / c.C + 1e-6);
-        for (int k = 0; k < c.C; k++) assert_true(fabs(c.out[n * c.C + k] - c.w[k] * c.x[n * c.C + k] * r) < 1e-5);
+        for (int k = 0; k < c.C; k++)
+            assert_true(fabs(c.out[n * c.C + k] - (c.w[k] + off) * c.x[n * c.C + k] * r) < 1e-5);
     }
     float *dx = randv(nc, 1), *dx0 = malloc(nc * 4), *dw = zeros(c.C);
     memcpy(dx0, dx, nc * 4); /* dinp accumulates: start from non-zero */
@@ -92,6 +94,12 @@ static void test_rmsnorm(void **s) {
     assert_memory_equal(o2, c.out, nc * 4);
     free(a), free(b), free(res), free(o2), free(r2), free(dx), free(dx0), free(dw);
     free(c.x), free(c.w), free(c.r), free(c.out), free(c.rstd);
+    be->norm_offset = 0;
+}
+static void test_rmsnorm(void **s) {
+    (void)s;
+    rmsnorm_run(0.0f);
+    rmsnorm_run(1.0f);
 }
 
 /* ---------- qk_norm (Qwen3) ---------- */
@@ -107,8 +115,8 @@ static double qkn_loss(void *p) {
     be->qk_norm_fwd(be, c->buf, NULL, NULL, c->wq, c->wk, c->N, c->Hq, c->Hk, c->D, c->ld, 1e-6f);
     return dotd(c->buf, c->r, n);
 }
-static void test_qk_norm(void **s) {
-    (void)s;
+static void qk_norm_run(float off) {
+    be->norm_offset = off;
     qkn_ctx c = {.N = 3, .Hq = 4, .Hk = 2, .D = 8};
     c.ld = (c.Hq + 2 * c.Hk) * c.D + 2;
     int H = c.Hq + c.Hk;
@@ -127,7 +135,7 @@ static void test_qk_norm(void **s) {
             }
             double ss = 0;
             for (int k = 0; k < c.D; k++) ss += (double)xh[k] * xh[k];
-            double want = (h < c.Hq ? c.wq : c.wk)[d] * xh[d] / sqrt(ss / c.D + 1e-6);
+            double want = ((h < c.Hq ? c.wq : c.wk)[d] + off) * xh[d] / sqrt(ss / c.D + 1e-6);
             assert_true(fabs(y[(size_t)t * c.ld + i] - want) < 1e-5);
             assert_true(raw[((size_t)t * H + h) * c.D + d] == xh[d]);
         }
@@ -142,6 +150,12 @@ static void test_qk_norm(void **s) {
     check_dir("qk_norm dwk", qkn_loss, &c, c.wk, dwk, c.D, 1e-2f, 2e-3);
     free(y), free(raw), free(rstd), free(dq), free(dwq), free(dwk), free(wq0), free(wk0);
     free(c.x), free(c.wq), free(c.wk), free(c.r), free(c.buf);
+    be->norm_offset = 0;
+}
+static void test_qk_norm(void **s) {
+    (void)s;
+    qk_norm_run(0.0f);
+    qk_norm_run(1.0f);
 }
 
 /* ---------- embedding ---------- */
@@ -297,6 +311,31 @@ static void test_swiglu(void **s) {
     float *d = zeros((size_t)c.N * 2 * c.F);
     be->swiglu_bwd(be, d, c.r, c.gu, c.N, c.F);
     check_dir("swiglu", sw_loss, &c, c.gu, d, (size_t)c.N * 2 * c.F, 1e-2f, 2e-3);
+    free(d), free(c.gu), free(c.r), free(c.out);
+}
+
+/* ---------- geglu (Gemma) ---------- */
+static double gg_loss(void *p) {
+    sw_ctx *c = p;
+    be->geglu_fwd(be, c->out, c->gu, c->N, c->F);
+    return dotd(c->out, c->r, (size_t)c->N * c->F);
+}
+static void test_geglu(void **s) {
+    (void)s;
+    sw_ctx c = {.N = 4, .F = 10};
+    c.gu = randv((size_t)c.N * 2 * c.F, 3);
+    c.r = randv((size_t)c.N * c.F, 1);
+    c.out = zeros((size_t)c.N * c.F);
+    gg_loss(&c);
+    for (int i = 0; i < c.N * c.F; i++) { /* PyTorch's gelu(approximate='tanh'), in double */
+        int n = i / c.F, f = i % c.F;
+        double g = c.gu[(size_t)n * 2 * c.F + f], u = c.gu[(size_t)n * 2 * c.F + c.F + f];
+        double want = 0.5 * g * (1 + tanh(sqrt(2 / M_PI) * (g + 0.044715 * g * g * g))) * u;
+        assert_true(fabs(c.out[i] - want) < 1e-5 * (1 + fabs(want)));
+    }
+    float *d = zeros((size_t)c.N * 2 * c.F);
+    be->geglu_bwd(be, d, c.r, c.gu, c.N, c.F);
+    check_dir("geglu", gg_loss, &c, c.gu, d, (size_t)c.N * 2 * c.F, 1e-2f, 2e-3);
     free(d), free(c.gu), free(c.r), free(c.out);
 }
 
@@ -512,7 +551,8 @@ static void test_lmhead_keep(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rmsnorm), cmocka_unit_test(test_embedding), cmocka_unit_test(test_rope),
-        cmocka_unit_test(test_attention), cmocka_unit_test(test_swiglu), cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_attention), cmocka_unit_test(test_swiglu), cmocka_unit_test(test_geglu),
+        cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_lmhead), cmocka_unit_test(test_adamw), cmocka_unit_test(test_backend_names),
         /* last: the tests share one random stream, and the earlier ones keep theirs */
         cmocka_unit_test(test_qk_norm), cmocka_unit_test(test_lmhead_keep),
