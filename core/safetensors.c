@@ -336,6 +336,24 @@ void rlc_st_close(rlc_st_t *st) {
     memset(st, 0, sizeof *st);
 }
 
+int rlc_st_rename_prefix(rlc_st_t *st, const char *from, const char *to, const char *what) {
+    size_t nf = strlen(from), nt = strlen(to);
+    int renamed = 0;
+    for (int i = 0; i < st->n; i++) {
+        const char *nm = st->t[i].name;
+        if (strncmp(nm, from, nf)) continue;
+        char *r = malloc(nt + strlen(nm + nf) + 1);
+        if (!r) return rlc_errc(RLC_ENOMEM, "%s: out of memory renaming tensors", what);
+        memcpy(r, to, nt);
+        strcpy(r + nt, nm + nf);
+        free(st->t[i].name);
+        st->t[i].name = r;
+        renamed++;
+    }
+    int rc = renamed ? rlc_st_sort_unique(st->t, st->n, what) : 0;
+    return rc ? rc : renamed;
+}
+
 const rlc_st_tensor_t *rlc_st_find(const rlc_st_t *st, const char *name) {
     size_t lo = 0, hi = (size_t)st->n;
     while (lo < hi) {

@@ -56,6 +56,10 @@ typedef struct {
 int rlc_st_open(rlc_st_t *st, const char *path);
 void rlc_st_close(rlc_st_t *st);
 const rlc_st_tensor_t *rlc_st_find(const rlc_st_t *st, const char *name);
+/* Rename every tensor whose name starts with `from` to `to` + the rest (a checkpoint whose
+ * tensors sit under a wrapper's prefix); the number renamed, or an error when two names then
+ * coincide. */
+int rlc_st_rename_prefix(rlc_st_t *st, const char *from, const char *to, const char *what);
 /* Sort t by name; a name given twice is an error naming it (what: the file). */
 int rlc_st_sort_unique(rlc_st_tensor_t *t, int n, const char *what);
 /* Convert a floating tensor (F32/F16/BF16/F64) to fp32; `dst` holds t->numel floats. */
