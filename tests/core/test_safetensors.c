@@ -141,6 +141,34 @@ static void expect_bad(const char *header, size_t declared, size_t data, const c
     free(p);
 }
 
+/* Tensors under a wrapper's prefix renamed (a multimodal checkpoint's language model): found
+ * by their new names, the others untouched; a rename onto an existing name is an error. */
+static void test_rename_prefix(void **s) {
+    (void)s;
+    char *p = path("prefixed.safetensors");
+    float a[1] = {1}, b[1] = {2}, c[1] = {3};
+    rlc_st_wtensor_t t[3] = {{.name = "lm.model.x", .dtype = RLC_DT_F32, .ndim = 1, .shape = {1}, .f32 = a},
+                             {.name = "lm.model.y", .dtype = RLC_DT_F32, .ndim = 1, .shape = {1}, .f32 = b},
+                             {.name = "model.y", .dtype = RLC_DT_F32, .ndim = 1, .shape = {1}, .f32 = c}};
+    assert_int_equal(rlc_st_write(p, t, 3, NULL), 0);
+    rlc_st_t st;
+    float v;
+    assert_int_equal(rlc_st_open(&st, p), 0);
+    assert_int_equal(rlc_st_rename_prefix(&st, "vision.", "model.", p), 0); /* nothing under it */
+    assert_int_equal(rlc_st_rename_prefix(&st, "lm.model.", "a.", p), 2);
+    assert_null(rlc_st_find(&st, "lm.model.x"));
+    assert_int_equal(rlc_st_to_f32(rlc_st_find(&st, "a.x"), &v), 0);
+    assert_true(v == 1);
+    assert_int_equal(rlc_st_to_f32(rlc_st_find(&st, "a.y"), &v), 0);
+    assert_true(v == 2);
+    assert_int_equal(rlc_st_to_f32(rlc_st_find(&st, "model.y"), &v), 0);
+    assert_true(v == 3);
+    assert_true(rlc_st_rename_prefix(&st, "a.", "model.", p) < 0); /* a.y -> model.y exists */
+    assert_non_null(strstr(rlc_errmsg(), "duplicate tensor 'model.y'"));
+    rlc_st_close(&st);
+    free(p);
+}
+
 static void test_corrupt(void **s) {
     (void)s;
     const char *good = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
@@ -181,6 +209,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_sharded),
+        cmocka_unit_test(test_rename_prefix),
         cmocka_unit_test(test_corrupt),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
