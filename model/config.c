@@ -8,8 +8,9 @@
 
 #include "core/err.h"
 #include "core/json.h"
+#include "model/config_json.h"
 
-static int get_int(const cJSON *j, const char *key, int *out, int required, int def, const char *what) {
+int cfg_get_int(const cJSON *j, const char *key, int *out, int required, int def, const char *what) {
     long long v;
     int rc = rlc_json_get_int(j, key, &v, required, what);
     if (rc < 0) return rc;
@@ -23,7 +24,7 @@ static int get_int(const cJSON *j, const char *key, int *out, int required, int 
 }
 
 /* A finite number at key (a literal such as 1e999 is an error), def when absent. */
-static int get_num(const cJSON *j, const char *key, double *out, double def, const char *what) {
+int cfg_get_num(const cJSON *j, const char *key, double *out, double def, const char *what) {
     int rc = rlc_json_get_num(j, key, out, 0, what);
     if (rc < 0) return rc;
     if (rc == 1) *out = def;
@@ -33,12 +34,12 @@ static int get_num(const cJSON *j, const char *key, double *out, double def, con
 }
 
 /* get_num for a key that must be present. */
-static int need_num(const cJSON *j, const char *key, double *out, const char *what) {
+int cfg_need_num(const cJSON *j, const char *key, double *out, const char *what) {
     int rc = rlc_json_get_num(j, key, out, 1, what);
-    return rc < 0 ? rc : get_num(j, key, out, 0, what);
+    return rc < 0 ? rc : cfg_get_num(j, key, out, 0, what);
 }
 
-static int get_bool(const cJSON *j, const char *key, int *out, int def, const char *what) {
+int cfg_get_bool(const cJSON *j, const char *key, int *out, int def, const char *what) {
     int rc = rlc_json_get_bool(j, key, out, 0, what);
     if (rc < 0) return rc;
     if (rc == 1) *out = def;
@@ -56,20 +57,21 @@ static int parse_yarn(rlc_model_config_t *c, const cJSON *j, const cJSON *src, c
     c->rope_type = RLC_ROPE_YARN;
     if (!(c->rope_theta > 1)) /* its correction range divides by log(rope_theta) */
         return rlc_errc(RLC_EINVAL, "%s: yarn rope needs rope_theta > 1 (got %g)", what, c->rope_theta);
-    if ((rc = get_int(src, "original_max_position_embeddings", &c->rope_original_max_pos, 0,
+    if ((rc = cfg_get_int(src, "original_max_position_embeddings", &c->rope_original_max_pos, 0,
                       c->max_position_embeddings, what)) ||
-        (rc = get_int(j, "original_max_position_embeddings", &c->rope_original_max_pos, 0, c->rope_original_max_pos,
+        (rc = cfg_get_int(j, "original_max_position_embeddings", &c->rope_original_max_pos, 0, c->rope_original_max_pos,
                       what)))
         return rc;
     if (c->rope_original_max_pos <= 0)
         return rlc_errc(RLC_EINVAL, "%s: yarn rope needs original_max_position_embeddings > 0", what);
     double mscale = 0, mscale_all = 0;
-    if ((rc = get_num(src, "factor", &c->rope_factor,
+    if ((rc = cfg_get_num(src, "factor", &c->rope_factor,
                       (double)c->max_position_embeddings / c->rope_original_max_pos, what)) ||
-        (rc = get_num(src, "beta_fast", &c->rope_beta_fast, 0, what)) ||
-        (rc = get_num(src, "beta_slow", &c->rope_beta_slow, 0, what)) ||
-        (rc = get_num(src, "mscale", &mscale, 0, what)) || (rc = get_num(src, "mscale_all_dim", &mscale_all, 0, what)) ||
-        (rc = get_bool(src, "truncate", &c->rope_truncate, 1, what)))
+        (rc = cfg_get_num(src, "beta_fast", &c->rope_beta_fast, 0, what)) ||
+        (rc = cfg_get_num(src, "beta_slow", &c->rope_beta_slow, 0, what)) ||
+        (rc = cfg_get_num(src, "mscale", &mscale, 0, what)) ||
+        (rc = cfg_get_num(src, "mscale_all_dim", &mscale_all, 0, what)) ||
+        (rc = cfg_get_bool(src, "truncate", &c->rope_truncate, 1, what)))
         return rc;
     if (c->rope_beta_fast == 0) c->rope_beta_fast = 32;
     if (c->rope_beta_slow == 0) c->rope_beta_slow = 1;
@@ -77,7 +79,7 @@ static int parse_yarn(rlc_model_config_t *c, const cJSON *j, const cJSON *src, c
         return rlc_errc(RLC_EINVAL, "%s: yarn rope needs positive factor, beta_fast and beta_slow", what);
     double f = c->rope_factor;
     double dflt = mscale != 0 && mscale_all != 0 ? yarn_mscale(f, mscale) / yarn_mscale(f, mscale_all) : yarn_mscale(f, 1);
-    if ((rc = get_num(src, "attention_factor", &c->rope_attn_factor, dflt, what))) return rc;
+    if ((rc = cfg_get_num(src, "attention_factor", &c->rope_attn_factor, dflt, what))) return rc;
     if (!(c->rope_attn_factor > 0) || !isfinite(c->rope_attn_factor))
         return rlc_errc(RLC_EINVAL, "%s: yarn attention_factor must be a positive number", what);
     return 0;
@@ -89,8 +91,8 @@ static int parse_yarn(rlc_model_config_t *c, const cJSON *j, const cJSON *src, c
 static int parse_partial_rotary(rlc_model_config_t *c, const cJSON *j, const cJSON *src, const char *what) {
     double f = 1;
     int rc;
-    if ((rc = get_num(j, "partial_rotary_factor", &f, 1, what)) ||
-        (src && (rc = get_num(src, "partial_rotary_factor", &f, f, what))))
+    if ((rc = cfg_get_num(j, "partial_rotary_factor", &f, 1, what)) ||
+        (src && (rc = cfg_get_num(src, "partial_rotary_factor", &f, f, what))))
         return rc;
     if (f != 1 && !c->fused_proj)
         return rlc_errc(RLC_EUNSUP, "%s: partial_rotary_factor %g is supported for phi3 models only", what, f);
@@ -111,8 +113,8 @@ static int parse_partial_rotary(rlc_model_config_t *c, const cJSON *j, const cJS
 static int parse_longrope(rlc_model_config_t *c, const cJSON *j, const cJSON *src, const char *what) {
     int rc, n = c->rotary_dim / 2;
     c->rope_type = RLC_ROPE_LONGROPE;
-    if ((rc = get_int(src, "original_max_position_embeddings", &c->rope_original_max_pos, 0, 4096, what)) ||
-        (rc = get_int(j, "original_max_position_embeddings", &c->rope_original_max_pos, 0, c->rope_original_max_pos,
+    if ((rc = cfg_get_int(src, "original_max_position_embeddings", &c->rope_original_max_pos, 0, 4096, what)) ||
+        (rc = cfg_get_int(j, "original_max_position_embeddings", &c->rope_original_max_pos, 0, c->rope_original_max_pos,
                       what)))
         return rc;
     if (c->rope_original_max_pos <= 1)
@@ -131,10 +133,10 @@ static int parse_longrope(rlc_model_config_t *c, const cJSON *j, const cJSON *sr
         }
     }
     double f;
-    if ((rc = get_num(src, "factor", &f, (double)c->max_position_embeddings / c->rope_original_max_pos, what)))
+    if ((rc = cfg_get_num(src, "factor", &f, (double)c->max_position_embeddings / c->rope_original_max_pos, what)))
         return rc;
     double dflt = f <= 1 ? 1.0 : sqrt(1 + log(f) / log((double)c->rope_original_max_pos));
-    if ((rc = get_num(src, "attention_factor", &c->rope_attn_factor, dflt, what))) return rc;
+    if ((rc = cfg_get_num(src, "attention_factor", &c->rope_attn_factor, dflt, what))) return rc;
     if (!(c->rope_attn_factor > 0) || !isfinite(c->rope_attn_factor))
         return rlc_errc(RLC_EINVAL, "%s: longrope attention_factor must be a positive number", what);
     c->rope_factor = 1;
@@ -147,11 +149,16 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
     const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "rope_parameters");
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(j, "rope_scaling");
     const cJSON *src = NULL;
-    int rc = get_num(j, "rope_theta", &c->rope_theta, 10000.0, what);
-    if (rc) return rc;
+    int gemma3 = !strcmp(c->model_type, "gemma3_text"), olmo3 = !strcmp(c->model_type, "olmo3"), rc;
+    /* OLMo 3's sliding layers take its default theta when their dict lacks one, as transformers'
+     * conversion leaves them */
+    if (gemma3 && (rc = cfg_layer_rope(c, j, &rp, "rope_local_base_freq", 10000.0, what))) return rc;
+    if (olmo3 && (rc = cfg_layer_rope(c, j, &rp, NULL, 500000.0, what))) return rc;
+    double theta0 = gemma3 ? 1e6 : olmo3 ? 500000.0 : 10000.0;
+    if ((rc = cfg_get_num(j, "rope_theta", &c->rope_theta, theta0, what))) return rc;
     if (cJSON_IsObject(rp)) {
         src = rp;
-        if ((rc = get_num(rp, "rope_theta", &c->rope_theta, c->rope_theta, what))) return rc;
+        if ((rc = cfg_get_num(rp, "rope_theta", &c->rope_theta, c->rope_theta, what))) return rc;
     } else if (cJSON_IsObject(rs)) {
         src = rs;
     } else if (rs && !cJSON_IsNull(rs)) {
@@ -179,10 +186,10 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
     } else if (!strcmp(type, "llama3")) {
         c->rope_type = RLC_ROPE_LLAMA3;
         if ((rc = rlc_json_get_num(src, "factor", &c->rope_factor, 1, what)) < 0 ||
-            (rc = need_num(src, "low_freq_factor", &c->rope_low_freq_factor, what)) ||
-            (rc = need_num(src, "high_freq_factor", &c->rope_high_freq_factor, what)))
+            (rc = cfg_need_num(src, "low_freq_factor", &c->rope_low_freq_factor, what)) ||
+            (rc = cfg_need_num(src, "high_freq_factor", &c->rope_high_freq_factor, what)))
             return rc;
-        if ((rc = get_int(src, "original_max_position_embeddings", &c->rope_original_max_pos, 0,
+        if ((rc = cfg_get_int(src, "original_max_position_embeddings", &c->rope_original_max_pos, 0,
                           c->max_position_embeddings, what)))
             return rc;
         if (!(c->rope_high_freq_factor > c->rope_low_freq_factor))
@@ -233,7 +240,7 @@ static int check_rope_outputs(const rlc_model_config_t *c, const char *what) {
 /* Qwen's layer_types, if given: one known type per layer (validated whether or not the model
  * slides, as transformers does); *slides (allocated) marks the sliding_attention ones. 1 when
  * absent. */
-static int parse_layer_types(const rlc_model_config_t *c, const cJSON *j, unsigned char **slides, const char *what) {
+int cfg_layer_types(const rlc_model_config_t *c, const cJSON *j, unsigned char **slides, const char *what) {
     const cJSON *lt = cJSON_GetObjectItemCaseSensitive(j, "layer_types");
     if (!lt || cJSON_IsNull(lt)) return 1;
     if (!cJSON_IsArray(lt) || cJSON_GetArraySize(lt) != c->num_layers)
@@ -266,14 +273,14 @@ static int parse_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, 
     }
     if (!mistral && !qwen) return 0;
     if (qwen) {
-        if ((rc = parse_layer_types(c, j, &c->layer_slides, what)) < 0) return rc;
-        if ((rc = get_bool(j, "use_sliding_window", &use, 0, what)) ||
-            (rc = get_int(j, "max_window_layers", &from, 0, from, what)))
+        if ((rc = cfg_layer_types(c, j, &c->layer_slides, what)) < 0) return rc;
+        if ((rc = cfg_get_bool(j, "use_sliding_window", &use, 0, what)) ||
+            (rc = cfg_get_int(j, "max_window_layers", &from, 0, from, what)))
             return rc;
     }
     const cJSON *sw = cJSON_GetObjectItemCaseSensitive(j, "sliding_window");
     if ((mistral || use) && !(sw && cJSON_IsNull(sw))) {
-        if ((rc = get_int(j, "sliding_window", &W, 0, W, what))) return rc;
+        if ((rc = cfg_get_int(j, "sliding_window", &W, 0, W, what))) return rc;
         if (W <= 0) return rlc_errc(RLC_EINVAL, "%s: sliding_window must be a positive number", what);
         c->slide_from = mistral || from < 0 ? 0 : from;
         for (int l = 0; c->layer_slides && l < c->num_layers; l++) any |= c->layer_slides[l];
@@ -283,10 +290,44 @@ static int parse_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, 
     return 0;
 }
 
+int rlc_config_layer_typed_sliding(const rlc_model_config_t *c, int layer) {
+    if (layer < 0 || layer >= c->num_layers) return 0;
+    return c->layer_slides ? c->layer_slides[layer] : c->slide_pattern ? (layer + 1) % c->slide_pattern != 0 : 0;
+}
+
 int rlc_config_layer_window(const rlc_model_config_t *c, int layer) {
     if (!c->sliding_window || layer < 0 || layer >= c->num_layers) return 0;
-    int slides = c->layer_slides ? c->layer_slides[layer] : layer >= c->slide_from;
+    int slides = c->layer_slides || c->slide_pattern ? rlc_config_layer_typed_sliding(c, layer) : layer >= c->slide_from;
     return slides ? c->sliding_window : 0;
+}
+
+float rlc_config_layer_rope_mscale(const rlc_model_config_t *c, int layer) {
+    return c->rope_local_theta > 0 && rlc_config_layer_typed_sliding(c, layer) ? 1.0f : rlc_config_rope_mscale(c);
+}
+
+/* Head: CausalLM by default; *ForSequenceClassification / *ForTokenClassification are
+ * score-head models (reward and value models); *ForProcessRewardModel (Qwen2.5-Math-PRM)
+ * and *ForPrmModel (Skywork PRM) are loaded as trunks (their heads: rewards/rm.c). */
+static int parse_head(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    c->head = RLC_HEAD_LM;
+    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(j, "architectures");
+    if (!cJSON_IsArray(arch) || !cJSON_IsString(arch->child)) return 0;
+    const char *a = arch->child->valuestring;
+    int seq = strstr(a, "ForSequenceClassification") != NULL, tokc = strstr(a, "ForTokenClassification") != NULL;
+    if (seq || tokc) {
+        c->head = RLC_HEAD_SCORE;
+        c->score_bias = tokc; /* transformers: token classification's score Linear has a bias */
+        const cJSON *id2 = cJSON_GetObjectItemCaseSensitive(j, "id2label");
+        int nl = cJSON_IsObject(id2) ? cJSON_GetArraySize(id2) : 2, rc;
+        if ((rc = cfg_get_int(j, "num_labels", &c->num_labels, 0, nl, what))) return rc;
+        if (c->num_labels <= 0 || c->num_labels > 16)
+            return rlc_errc(RLC_EINVAL, "%s: num_labels %d out of range", what, c->num_labels);
+    } else if (strstr(a, "ForProcessRewardModel") || strstr(a, "ForPrmModel")) {
+        c->head = RLC_HEAD_NONE; /* the reward head is read by the PRM scorer */
+    } else if (!strstr(a, "ForCausalLM")) {
+        return rlc_errc(RLC_EUNSUP, "%s: architecture '%s' is not supported", what, a);
+    }
+    return 0;
 }
 
 int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
@@ -298,25 +339,31 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         goto fail;
     }
     const char *mt = NULL;
+    if ((rc = cfg_gemma3_text(j, &c->multimodal, what))) goto fail;
     if ((rc = rlc_json_get_str(j, "model_type", &mt, 1, what))) goto fail;
+    int gemma = !strcmp(mt, "gemma"), gemma3 = !strcmp(mt, "gemma3_text");
+    int olmo = !strcmp(mt, "olmo2") || !strcmp(mt, "olmo3");
     if (strcmp(mt, "qwen2") && strcmp(mt, "qwen3") && strcmp(mt, "llama") && strcmp(mt, "mistral") &&
-        strcmp(mt, "phi3")) {
-        rc = rlc_errc(RLC_EUNSUP, "%s: model_type '%s' is not supported (qwen2, qwen3, llama, mistral, phi3)", what,
-                      mt);
+        strcmp(mt, "phi3") && !gemma && !gemma3 && !olmo) {
+        rc = rlc_errc(RLC_EUNSUP,
+                      "%s: model_type '%s' is not supported (qwen2, qwen3, llama, mistral, phi3, gemma, gemma3_text, "
+                      "olmo2, olmo3)%s",
+                      what, mt,
+                      !strcmp(mt, "gemma2") ? ": Gemma 2 needs logit soft-capping, which rlc does not implement" : "");
         goto fail;
     }
     c->fused_proj = !strcmp(mt, "phi3");
     snprintf(c->model_type, sizeof c->model_type, "%s", mt);
     int qwen = !strcmp(mt, "qwen2");
     c->qk_norm = !strcmp(mt, "qwen3");
-    if ((rc = get_int(j, "vocab_size", &c->vocab_size, 1, 0, what)) ||
-        (rc = get_int(j, "hidden_size", &c->hidden_size, 1, 0, what)) ||
-        (rc = get_int(j, "intermediate_size", &c->intermediate_size, 1, 0, what)) ||
-        (rc = get_int(j, "num_hidden_layers", &c->num_layers, 1, 0, what)) ||
-        (rc = get_int(j, "num_attention_heads", &c->num_heads, 1, 0, what)) ||
-        (rc = get_int(j, "num_key_value_heads", &c->num_kv_heads, 0, c->num_heads, what)) ||
-        (rc = get_int(j, "max_position_embeddings", &c->max_position_embeddings, 0, 4096, what)) ||
-        (rc = get_int(j, "bos_token_id", &c->bos_token_id, 0, -1, what)))
+    if ((rc = cfg_get_int(j, "vocab_size", &c->vocab_size, 1, 0, what)) ||
+        (rc = cfg_get_int(j, "hidden_size", &c->hidden_size, 1, 0, what)) ||
+        (rc = cfg_get_int(j, "intermediate_size", &c->intermediate_size, 1, 0, what)) ||
+        (rc = cfg_get_int(j, "num_hidden_layers", &c->num_layers, 1, 0, what)) ||
+        (rc = cfg_get_int(j, "num_attention_heads", &c->num_heads, 1, 0, what)) ||
+        (rc = cfg_get_int(j, "num_key_value_heads", &c->num_kv_heads, 0, c->num_heads, what)) ||
+        (rc = cfg_get_int(j, "max_position_embeddings", &c->max_position_embeddings, 0, 4096, what)) ||
+        (rc = cfg_get_int(j, "bos_token_id", &c->bos_token_id, 0, -1, what)))
         goto fail;
     if (c->vocab_size <= 0 || c->hidden_size <= 0 || c->intermediate_size <= 0 || c->num_layers <= 0 ||
         c->num_heads <= 0 || c->num_kv_heads <= 0 || c->max_position_embeddings <= 0) {
@@ -331,7 +378,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     }
     const cJSON *hd = cJSON_GetObjectItemCaseSensitive(j, "head_dim");
     if (hd && !cJSON_IsNull(hd)) {
-        if ((rc = get_int(j, "head_dim", &c->head_dim, 1, 0, what))) goto fail;
+        if ((rc = cfg_get_int(j, "head_dim", &c->head_dim, 1, 0, what))) goto fail;
     } else {
         if (c->hidden_size % c->num_heads) {
             rc = rlc_errc(RLC_EINVAL, "%s: hidden_size is not a multiple of num_attention_heads", what);
@@ -344,23 +391,29 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         goto fail;
     }
     double eps;
-    if ((rc = get_num(j, "rms_norm_eps", &eps, 1e-6, what))) goto fail;
+    /* the config classes' defaults: 1e-5 for OLMo and Phi-3, 1e-6 for the others */
+    if ((rc = cfg_get_num(j, "rms_norm_eps", &eps, olmo || c->fused_proj ? 1e-5 : 1e-6, what))) goto fail;
     c->rms_norm_eps = (float)eps;
     if (!(c->rms_norm_eps > 0)) { /* rsqrt(mean(x^2) + eps) is NaN or infinite for a zero row */
         rc = rlc_errc(RLC_EINVAL, "%s: rms_norm_eps = %g must be positive", what, eps);
         goto fail;
     }
     const char *act = NULL;
-    if ((rc = rlc_json_get_str(j, "hidden_act", &act, 0, what)) < 0) goto fail;
-    if (act && strcmp(act, "silu")) {
-        rc = rlc_errc(RLC_EUNSUP, "%s: hidden_act '%s' is not supported (silu)", what, act);
-        goto fail;
+    if (gemma || gemma3) {
+        if ((rc = cfg_gemma(c, j, gemma3, what))) goto fail;
+    } else {
+        if ((rc = rlc_json_get_str(j, "hidden_act", &act, 0, what)) < 0) goto fail;
+        if (act && strcmp(act, "silu")) {
+            rc = rlc_errc(RLC_EUNSUP, "%s: hidden_act '%s' is not supported (silu)", what, act);
+            goto fail;
+        }
+        if ((rc = olmo ? cfg_olmo(c, j, !strcmp(mt, "olmo3"), what) : parse_sliding(c, j, mt, what))) goto fail;
     }
-    if ((rc = parse_sliding(c, j, mt, what))) goto fail;
-    if ((rc = get_bool(j, "tie_word_embeddings", &c->tie_word_embeddings, 0, what))) goto fail;
+    /* Gemma ties the LM head to the embeddings unless told otherwise */
+    if ((rc = cfg_get_bool(j, "tie_word_embeddings", &c->tie_word_embeddings, gemma || gemma3, what))) goto fail;
     int attention_bias = 0;
-    if ((rc = get_bool(j, "attention_bias", &attention_bias, 0, what)) ||
-        (rc = get_bool(j, "mlp_bias", &c->mlp_bias, 0, what)))
+    if ((rc = cfg_get_bool(j, "attention_bias", &attention_bias, 0, what)) ||
+        (rc = cfg_get_bool(j, "mlp_bias", &c->mlp_bias, 0, what)))
         goto fail;
     /* Qwen2 always has q/k/v biases and no o_proj bias; Llama's (and Qwen3's) attention_bias
      * covers all four. */
@@ -371,31 +424,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if ((rc = rlc_json_get_str(j, "dtype", &dt, 0, what)) < 0) goto fail;
     if (!dt && (rc = rlc_json_get_str(j, "torch_dtype", &dt, 0, what)) < 0) goto fail;
     snprintf(c->dtype, sizeof c->dtype, "%s", dt ? dt : "float32");
-    /* Head: CausalLM by default; *ForSequenceClassification / *ForTokenClassification are
-     * score-head models (reward and value models); *ForProcessRewardModel (Qwen2.5-Math-PRM)
-     * and *ForPrmModel (Skywork PRM) are loaded as trunks (their heads: rewards/rm.c). */
-    c->head = RLC_HEAD_LM;
-    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(j, "architectures");
-    if (cJSON_IsArray(arch) && cJSON_IsString(arch->child)) {
-        const char *a = arch->child->valuestring;
-        int seq = strstr(a, "ForSequenceClassification") != NULL, tokc = strstr(a, "ForTokenClassification") != NULL;
-        if (seq || tokc) {
-            c->head = RLC_HEAD_SCORE;
-            c->score_bias = tokc; /* transformers: token classification's score Linear has a bias */
-            const cJSON *id2 = cJSON_GetObjectItemCaseSensitive(j, "id2label");
-            int nl = cJSON_IsObject(id2) ? cJSON_GetArraySize(id2) : 2;
-            if ((rc = get_int(j, "num_labels", &c->num_labels, 0, nl, what))) goto fail;
-            if (c->num_labels <= 0 || c->num_labels > 16) {
-                rc = rlc_errc(RLC_EINVAL, "%s: num_labels %d out of range", what, c->num_labels);
-                goto fail;
-            }
-        } else if (strstr(a, "ForProcessRewardModel") || strstr(a, "ForPrmModel")) {
-            c->head = RLC_HEAD_NONE; /* the reward head is read by the PRM scorer */
-        } else if (!strstr(a, "ForCausalLM")) {
-            rc = rlc_errc(RLC_EUNSUP, "%s: architecture '%s' is not supported", what, a);
-            goto fail;
-        }
-    }
+    if ((rc = parse_head(c, j, what))) goto fail;
     if ((rc = check_rope_outputs(c, what))) goto fail;
     return 0;
 fail:
@@ -471,7 +500,15 @@ void rlc_config_inv_freq(const rlc_model_config_t *c, float *inv) {
     }
 }
 
-float rlc_config_attn_scale(const rlc_model_config_t *c) { return 1.0f / sqrtf((float)c->head_dim); }
+void rlc_config_inv_freq_local(const rlc_model_config_t *c, float *inv) {
+    int D = c->rotary_dim;
+    for (int i = 0; i < D / 2; i++) inv[i] = 1.0f / powf((float)c->rope_local_theta, (float)(2 * i) / (float)D);
+}
+
+float rlc_config_attn_scale(const rlc_model_config_t *c) {
+    if (c->query_pre_attn_scalar > 0) return (float)pow(c->query_pre_attn_scalar, -0.5);
+    return 1.0f / sqrtf((float)c->head_dim);
+}
 
 float rlc_config_rope_mscale(const rlc_model_config_t *c) {
     return c->rope_type == RLC_ROPE_YARN || c->rope_type == RLC_ROPE_LONGROPE ? (float)c->rope_attn_factor : 1.0f;
@@ -482,7 +519,9 @@ size_t rlc_config_num_params(const rlc_model_config_t *c) {
     size_t Hq = (size_t)c->num_heads, Hk = (size_t)c->num_kv_heads, V = (size_t)c->vocab_size;
     size_t qkv = (Hq + 2 * Hk) * D;
     size_t layer = C + qkv * C + (c->qkv_bias ? qkv : 0) + C * Hq * D + (c->o_bias ? C : 0) + C + 2 * F * C +
-                   (c->mlp_bias ? 2 * F : 0) + C * F + (c->mlp_bias ? C : 0);
+                   (c->mlp_bias ? 2 * F : 0) + C * F + (c->mlp_bias ? C : 0) +
+                   (c->qk_norm ? (c->qk_norm_full ? (Hq + Hk) * D : 2 * D) : 0) + (c->post_norms ? 2 * C : 0) -
+                   (c->post_only ? 2 * C : 0);
     size_t n = V * C + (size_t)c->num_layers * layer + C;
     if (c->head == RLC_HEAD_LM && !c->tie_word_embeddings) n += V * C;
     return n;

@@ -1,5 +1,5 @@
 /* Transformer configuration read from a Hugging Face config.json (Qwen2/2.5, Qwen3, Llama 3.x,
- * Mistral, TinyLlama and Phi-3/Phi-4 keys; both the transformers-4 `rope_theta`/`rope_scaling`
+ * Mistral, TinyLlama, Phi-3/Phi-4, Gemma and Gemma 3 text keys; both the transformers-4 `rope_theta`/`rope_scaling`
  * and the transformers-5 `rope_parameters` spellings; rope default, linear, llama3, yarn and,
  * for Phi-3, longrope). The parsed JSON is kept so a saved checkpoint carries every key the
  * user's config had. */
@@ -11,6 +11,9 @@ typedef enum { RLC_ROPE_DEFAULT = 0, RLC_ROPE_LINEAR, RLC_ROPE_LLAMA3, RLC_ROPE_
  * (Qwen2ForProcessRewardModel's MLP, Skywork's value head): rewards/rm.c reads those heads
  * itself and applies them to rlc_model_hidden's rows. */
 typedef enum { RLC_HEAD_LM = 0, RLC_HEAD_SCORE, RLC_HEAD_NONE } rlc_head_kind_t;
+/* The gated MLP's activation: silu(gate) * up (SwiGLU), or gelu_pytorch_tanh(gate) * up
+ * (GeGLU: Gemma's gelu_pytorch_tanh, and its legacy "gelu", which transformers reads as it). */
+typedef enum { RLC_ACT_SILU = 0, RLC_ACT_GELU_TANH } rlc_act_t;
 
 typedef struct {
     char model_type[32];
@@ -24,9 +27,9 @@ typedef struct {
     /* Sliding-window attention (Mistral v0.1, Qwen2/Qwen3 with use_sliding_window, transformers-5
      * layer_types): in a layer that slides, a query sees its last sliding_window keys, itself
      * included (0: no layer slides). The layers that slide: those layer_slides[l] marks when
-     * the config lists layer types (owned, else NULL), else those from slide_from on. Use
-     * rlc_config_layer_window. */
-    int sliding_window, slide_from;
+     * the config lists layer types (owned, else NULL), else under Gemma 3's slide_pattern P
+     * (0: none) all but every P-th, else those from slide_from on. Use rlc_config_layer_window. */
+    int sliding_window, slide_from, slide_pattern;
     unsigned char *layer_slides;
     float rms_norm_eps;
     double rope_theta;
@@ -47,6 +50,23 @@ typedef struct {
     /* RoPE turns each head's first rotary_dim dims (head_dim, or head_dim x Phi-3's
      * partial_rotary_factor); inv_freq has rotary_dim / 2 entries */
     int rotary_dim;
+    /* Gemma: every RMSNorm multiplies by (norm_offset + w) with norm_offset 1 (0 elsewhere);
+     * the embedding rows are multiplied by embed_scale (sqrt(hidden_size); 0: none); Gemma 3
+     * (post_norms) also normalizes each block's output before the residual add
+     * (post_attention_layernorm, post_feedforward_layernorm; its pre-MLP norm is
+     * pre_feedforward_layernorm); query_pre_attn_scalar sets the attention scale (0: head_dim);
+     * sliding layers turn with their own RoPE base rope_local_theta (0: the global table). */
+    rlc_act_t act;
+    float norm_offset, embed_scale;
+    /* read from a multimodal Gemma 3 checkpoint: the language model's tensors sit under
+     * language_model.model. (or model.language_model.); the config is its text_config */
+    int multimodal;
+    int post_norms;
+    /* OLMo 2/3: no norms before the blocks (post_norms only: input_layernorm and the pre-MLP
+     * norm are absent), and q/k norms over the whole q and k projections (weights [Hq·D],
+     * [Hk·D]) instead of per head */
+    int post_only, qk_norm_full;
+    double query_pre_attn_scalar, rope_local_theta;
     /* Architecture's main head: a causal LM, or a score head (sequence/token classification:
      * reward and value models); num_labels is the width of the score head. */
     rlc_head_kind_t head;
@@ -64,9 +84,17 @@ void rlc_config_free(rlc_model_config_t *c);
 /* The attention window of layer `layer` (backend.h's window argument): sliding_window if the
  * layer slides, else 0. */
 int rlc_config_layer_window(const rlc_model_config_t *c, int layer);
+/* 1 when the config's layer types (layer_types, or Gemma 3's / OLMo 3's pattern) call layer
+ * `layer` sliding_attention, whatever its window: such a layer takes the local RoPE when the
+ * config has one (rope_local_theta). */
+int rlc_config_layer_typed_sliding(const rlc_model_config_t *c, int layer);
+/* rlc_config_rope_mscale for layer `layer`: 1 in a layer on the local RoPE (plain rope). */
+float rlc_config_layer_rope_mscale(const rlc_model_config_t *c, int layer);
 /* fp32 inverse frequencies [rotary_dim/2] as transformers computes them (incl. scaling). */
 void rlc_config_inv_freq(const rlc_model_config_t *c, float *inv_freq);
-/* The softmax scale of attention: 1/sqrt(head_dim). */
+/* Gemma 3's sliding layers: default RoPE with base rope_local_theta (fp32 as transformers). */
+void rlc_config_inv_freq_local(const rlc_model_config_t *c, float *inv_freq);
+/* The softmax scale of attention: 1/sqrt(head_dim), or 1/sqrt(query_pre_attn_scalar). */
 float rlc_config_attn_scale(const rlc_model_config_t *c);
 /* The factor RoPE multiplies cos and sin by (the rotated q and k dims): yarn's and LongRoPE's
  * attention factor, as transformers applies it; 1 for the other rope types. */

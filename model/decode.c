@@ -72,7 +72,7 @@ typedef struct {
     float *f32_block;
     int32_t *i32_block, *i32_host;
     size_t i32_n;
-    void *x, *xmid, *ln, *qkv, *att, *tmp, *gu, *h, *rows;
+    void *x, *xmid, *ln, *qkv, *att, *tmp, *gu, *h, *rows, *br;
     float *rstd, *logits;
     /* element offsets of ids, pos, slots, cu_q, ctx_len, block tables, out rows */
     size_t o_ids, o_pos, o_slots, o_cu, o_ctx, o_bt, o_out;
@@ -105,7 +105,7 @@ static void ws_free(rlc_model_t *m, step_ws_t *w) {
     w->gstats = gs;
 }
 
-enum { W_X, W_XMID, W_LN, W_QKV, W_ATT, W_TMP, W_GU, W_H, W_ROWS, W_RSTD, W_LOGITS,
+enum { W_X, W_XMID, W_LN, W_QKV, W_ATT, W_TMP, W_GU, W_H, W_ROWS, W_BR, W_RSTD, W_LOGITS,
        W_IDS, W_POS, W_SLOTS, W_CU, W_CTX, W_BT, W_OUT, W_N };
 
 /* The three layouts of a workspace for T tokens, O sampled rows, S sequences and BT block
@@ -128,6 +128,7 @@ static int ws_plan(const rlc_model_t *m, size_t T, size_t O, size_t S, size_t BT
     idx[W_GU] = rlc_layout_add(la, "gate|up", T * 2 * F * ea);
     idx[W_H] = rlc_layout_add(la, "swiglu", T * F * ea);
     idx[W_ROWS] = rlc_layout_add(la, "sampled rows", O * C * ea);
+    idx[W_BR] = rlc_layout_add(la, "post-normed block out", (c->post_norms ? T : 1) * C * ea);
     idx[W_RSTD] = rlc_layout_add(lf, "rstd", T * 4);
     size_t W = (size_t)c->vocab_size; /* room for any output kind */
     if ((size_t)c->hidden_size > W) W = (size_t)c->hidden_size;
@@ -184,8 +185,8 @@ static int ws_ensure(rlc_model_t *m, step_ws_t *w, const rlc_step_batch_t *b) {
     if (!w->act_block || !w->f32_block || !w->i32_block || !w->i32_host) rc = RLC_ENOMEM;
     if (!rc) {
         char *AB = w->act_block;
-        void **act[] = {&w->x, &w->xmid, &w->ln, &w->qkv, &w->att, &w->tmp, &w->gu, &w->h, &w->rows};
-        for (int i = W_X; i <= W_ROWS; i++) *act[i - W_X] = AB + la.e[ix[i]].offset;
+        void **act[] = {&w->x, &w->xmid, &w->ln, &w->qkv, &w->att, &w->tmp, &w->gu, &w->h, &w->rows, &w->br};
+        for (int i = W_X; i <= W_BR; i++) *act[i - W_X] = AB + la.e[ix[i]].offset;
         w->rstd = w->f32_block + lf.e[ix[W_RSTD]].offset / 4;
         w->logits = w->f32_block + lf.e[ix[W_LOGITS]].offset / 4;
         size_t *off[] = {&w->o_ids, &w->o_pos, &w->o_slots, &w->o_cu, &w->o_ctx, &w->o_bt, &w->o_out};
@@ -236,25 +237,36 @@ static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc
     const int32_t *cu = w->i32_block + w->o_cu, *ctx = w->i32_block + w->o_ctx, *bt = w->i32_block + w->o_bt;
     const int32_t *out_rows = w->i32_block + w->o_out;
     float scale = rlc_config_attn_scale(c);
+    /* Gemma 3's and OLMo's post-norms: each block output is normalized (into br) before the
+     * residual add; OLMo (post_only) has no norms before the blocks, which read the residual */
+    int post = c->post_norms, pre = !c->post_only;
+    void *blk = post ? w->br : w->tmp, *in_att = pre ? w->ln : w->x, *in_mlp = pre ? w->ln : w->xmid;
     be->embedding_fwd(be, w->x, ids, P(m->off_embed), N, C);
-    be->rmsnorm_fwd(be, w->ln, w->rstd, w->x, P(m->layer[0].ln1), N, C, c->rms_norm_eps);
+    rlc_model_embed_scale(m, w->x, (size_t)N * C);
+    if (pre) be->rmsnorm_fwd(be, w->ln, w->rstd, w->x, P(m->layer[0].ln1), N, C, c->rms_norm_eps);
     for (int l = 0; l < L; l++) {
         const rlc_layer_off_t *W = &m->layer[l];
-        be->matmul_fwd(be, w->qkv, w->ln, P(W->qkv_w), P(W->qkv_b), N, C, QKV);
-        if (m->cfg.qk_norm)
-            be->qk_norm_fwd(be, w->qkv, NULL, NULL, P(W->q_norm), P(W->k_norm), N, Hq, Hk, D, QKV, m->cfg.rms_norm_eps);
-        be->rope_fwd(be, w->qkv, pos, m->inv_freq, N, Hq + Hk, D, m->cfg.rotary_dim, rlc_config_rope_mscale(c), QKV);
+        be->matmul_fwd(be, w->qkv, in_att, P(W->qkv_w), P(W->qkv_b), N, C, QKV);
+        if (m->cfg.qk_norm) rlc_model_qk_norm_fwd(m, l, w->qkv, NULL, NULL, N);
+        be->rope_fwd(be, w->qkv, pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, m->cfg.rotary_dim,
+                     rlc_config_layer_rope_mscale(c, l), QKV);
         void *kc = layer_ptr(kv, m, kv->k, l, 0), *vc = layer_ptr(kv, m, kv->v, l, 0);
         be->kv_store(be, kc, vc, w->qkv, slots, N, Hq, Hk, D);
         be->paged_attention(be, w->att, w->qkv, kc, vc, cu, ctx, bt, b->max_pages, kv->page_size, b->nseq,
                             N, Hq, Hk, D, scale, b->max_ctx, rlc_config_layer_window(&m->cfg, l));
         be->matmul_fwd(be, w->tmp, w->att, P(W->o_w), P(W->o_b), N, Hq * D, C);
-        be->residual_rmsnorm_fwd(be, w->xmid, w->ln, w->rstd, w->x, w->tmp, P(W->ln2), N, C, c->rms_norm_eps);
-        be->matmul_fwd(be, w->gu, w->ln, P(W->gu_w), P(W->gu_b), N, C, 2 * F);
-        be->swiglu_fwd(be, w->h, w->gu, N, F);
+        if (post) be->rmsnorm_fwd(be, w->br, w->rstd, w->tmp, P(W->post_attn), N, C, c->rms_norm_eps);
+        if (pre) be->residual_rmsnorm_fwd(be, w->xmid, w->ln, w->rstd, w->x, blk, P(W->ln2), N, C, c->rms_norm_eps);
+        else be->add(be, w->xmid, w->x, blk, RLC_BUF_ACT, (size_t)N * C);
+        be->matmul_fwd(be, w->gu, in_mlp, P(W->gu_w), P(W->gu_b), N, C, 2 * F);
+        rlc_model_glu_fwd(m, w->h, w->gu, N, F);
         be->matmul_fwd(be, w->tmp, w->h, P(W->down_w), P(W->down_b), N, F, C);
+        if (post) be->rmsnorm_fwd(be, w->br, w->rstd, w->tmp, P(W->post_ffn), N, C, c->rms_norm_eps);
         const void *next_norm = l + 1 < L ? P(m->layer[l + 1].ln1) : P(m->off_norm);
-        be->residual_rmsnorm_fwd(be, w->x, w->ln, w->rstd, w->xmid, w->tmp, next_norm, N, C, c->rms_norm_eps);
+        if (pre || l + 1 == L) /* the final norm is there either way */
+            be->residual_rmsnorm_fwd(be, w->x, w->ln, w->rstd, w->xmid, blk, next_norm, N, C, c->rms_norm_eps);
+        else
+            be->add(be, w->x, w->xmid, blk, RLC_BUF_ACT, (size_t)N * C);
     }
     be->gather_rows(be, w->rows, w->ln, out_rows, b->n_out, C);
     int out = step_out_kind(m, b->out);
@@ -409,9 +421,11 @@ int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b
     if (rc) return rc;
     if ((rc = upload_inputs(m, w, run))) return rc;
     be->row_invariant = 1; /* batch-invariant matmuls for generation */
+    be->norm_offset = c->norm_offset;
     rc = graphed ? step_graphed(m, kv, w, run) : 1;
     if (rc == 1) step_ops(m, kv, w, run);
     be->row_invariant = 0;
+    be->norm_offset = 0;
     if (rc < 0) return rc;
     if ((rc = be->check(be))) return rc;
     *logits = w->logits; /* rows beyond b->n_out (padding) are ignored */

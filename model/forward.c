@@ -21,7 +21,8 @@ enum {
     A_XIN, A_LN1, A_QKV, A_ATT, A_XMID, A_LN2, A_GU, A_H, A_XF, A_LNF, A_TMP, A_VAL,
     A_DRES, A_DLN, A_DQKV, A_DATT, A_DGU, A_DH, A_DVAL, /* training only */
     A_QKR,                                              /* training with qk_norm only */
-    F_R1, F_LSE, F_R2, F_RF, F_LP, F_ENT, F_DLP, F_DEN, F_VALUES, F_RQK,
+    A_OOUT, A_DNOUT, A_BR,                              /* post_norms only */
+    F_R1, F_LSE, F_R2, F_RF, F_LP, F_ENT, F_DLP, F_DEN, F_VALUES, F_RQK, F_RPA, F_RPF,
     I_IDS, I_POS, I_TG, I_CU, PLAN_N
 };
 
@@ -74,6 +75,13 @@ static int plan_acts(const rlc_model_t *m, int N, int train, rlc_layout_t *la, r
     idx[F_DEN] = rlc_layout_add(lf, "dentropy", n * 4);
     idx[F_VALUES] = rlc_layout_add(lf, "values", n * S * 4);
     if (train && c->qk_norm) idx[F_RQK] = rlc_layout_add(lf, "q/k norm rstd", n * HQK * 4 * nl);
+    if (c->post_norms) {
+        idx[A_OOUT] = rlc_layout_add(la, "attention block out", n * C * ea * nl);
+        idx[A_DNOUT] = rlc_layout_add(la, "mlp block out", n * C * ea * nl);
+        idx[A_BR] = rlc_layout_add(la, "post-normed block out", n * C * ea);
+        idx[F_RPA] = rlc_layout_add(lf, "post-attention norm rstd", n * 4 * nl);
+        idx[F_RPF] = rlc_layout_add(lf, "post-mlp norm rstd", n * 4 * nl);
+    }
     idx[I_IDS] = rlc_layout_add(li, "ids", n * 4);
     idx[I_POS] = rlc_layout_add(li, "positions", n * 4);
     idx[I_TG] = rlc_layout_add(li, "targets", n * 4);
@@ -99,6 +107,31 @@ size_t rlc_model_act_bytes(const rlc_model_t *m, int n_tokens, int train) {
     return total;
 }
 
+/* The per-layer pointer arrays of a: 11 act + 6 f32 arrays of L entries, one allocation
+ * (owned through a->x_in). */
+static int layer_ptrs(rlc_acts_t *a, int L) {
+    void **ptrs = rlc_calloc((size_t)L * 17, sizeof(void *));
+    if (!ptrs) return RLC_ENOMEM;
+    a->x_in = ptrs;
+    a->ln1 = ptrs + L;
+    a->qkv = ptrs + 2 * L;
+    a->att = ptrs + 3 * L;
+    a->x_mid = ptrs + 4 * L;
+    a->ln2 = ptrs + 5 * L;
+    a->gu = ptrs + 6 * L;
+    a->h = ptrs + 7 * L;
+    a->rstd1 = (float **)(ptrs + 8 * L);
+    a->lse = (float **)(ptrs + 9 * L);
+    a->rstd2 = (float **)(ptrs + 10 * L);
+    a->qk_raw = ptrs + 11 * L;
+    a->rstd_qk = (float **)(ptrs + 12 * L);
+    a->o_out = ptrs + 13 * L;
+    a->dn_out = ptrs + 14 * L;
+    a->rstd_pa = (float **)(ptrs + 15 * L);
+    a->rstd_pf = (float **)(ptrs + 16 * L);
+    return 0;
+}
+
 /* Plan and allocate activations for `N` tokens (kept when the current plan is big enough). */
 static int ensure_acts(rlc_model_t *m, int N, int train) {
     rlc_acts_t *a = &m->acts;
@@ -114,22 +147,7 @@ static int ensure_acts(rlc_model_t *m, int N, int train) {
     if (a->i32_block) be->free(be, a->i32_block);
     free(a->x_in);
     memset(a, 0, sizeof *a);
-    /* pointer arrays: 9 act + 4 f32 arrays of L entries, one allocation */
-    void **ptrs = rlc_calloc((size_t)L * 13, sizeof(void *));
-    if (!ptrs) return RLC_ENOMEM;
-    a->x_in = ptrs;
-    a->ln1 = ptrs + L;
-    a->qkv = ptrs + 2 * L;
-    a->att = ptrs + 3 * L;
-    a->x_mid = ptrs + 4 * L;
-    a->ln2 = ptrs + 5 * L;
-    a->gu = ptrs + 6 * L;
-    a->h = ptrs + 7 * L;
-    a->rstd1 = (float **)(ptrs + 8 * L);
-    a->lse = (float **)(ptrs + 9 * L);
-    a->rstd2 = (float **)(ptrs + 10 * L);
-    a->qk_raw = ptrs + 11 * L;
-    a->rstd_qk = (float **)(ptrs + 12 * L);
+    if (layer_ptrs(a, L)) return RLC_ENOMEM;
 
     rlc_layout_t la, lf, li;
     int ix[PLAN_N];
@@ -171,7 +189,16 @@ static int ensure_acts(rlc_model_t *m, int N, int train) {
             a->qk_raw[l] = AOFF(A_QKR) + (size_t)k * n * hqk * m->cfg.head_dim * ea;
             a->rstd_qk[l] = FOFF(F_RQK) + (size_t)k * n * hqk;
         }
+        if (ix[A_OOUT] >= 0) { /* Gemma 3: the block outputs before their post-norms, and its scales */
+            a->o_out[l] = AOFF(A_OOUT) + (size_t)k * n * C * ea;
+            a->dn_out[l] = AOFF(A_DNOUT) + (size_t)k * n * C * ea;
+            a->rstd_pa[l] = FOFF(F_RPA) + (size_t)k * n;
+            a->rstd_pf[l] = FOFF(F_RPF) + (size_t)k * n;
+        }
     }
+    if (ix[A_BR] >= 0) a->br = AOFF(A_BR);
+    if (m->cfg.post_only) /* OLMo: no norms before the blocks; they read the residual stream */
+        for (int l = 0; l < L; l++) a->ln1[l] = a->x_in[l], a->ln2[l] = a->x_mid[l];
     a->x_final = AOFF(A_XF);
     a->lnf = AOFF(A_LNF);
     a->tmp = AOFF(A_TMP);
@@ -279,33 +306,79 @@ static int upload_batch(rlc_model_t *m, const rlc_batch_t *b) {
     return rc ? rc : maxlen;
 }
 
-/* Layer l up to the SwiGLU output (what backward needs). need_ln1: compute ln1 from x_in
- * (layer 0, or recomputation); otherwise the previous layer's fused residual+norm did. */
-static void layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int need_ln1, const rlc_exact_t *ex) {
+void rlc_model_qk_norm_fwd(rlc_model_t *m, int l, void *qkv, void *raw, float *rstd, int N) {
+    rlc_backend_t *be = m->be;
+    const rlc_model_config_t *c = &m->cfg;
+    const rlc_layer_off_t *W = &m->layer[l];
+    int D = c->head_dim, Hq = c->num_heads, Hk = c->num_kv_heads, QKV = (Hq + 2 * Hk) * D;
+    if (!c->qk_norm_full) {
+        be->qk_norm_fwd(be, qkv, raw, rstd, P(W->q_norm), P(W->k_norm), N, Hq, Hk, D, QKV, c->rms_norm_eps);
+        return;
+    }
+    /* one "head" of Hq·D, then one of Hk·D (raw: the q rows, then the k rows; rstd likewise) */
+    size_t ea = be->esize[RLC_BUF_ACT];
+    be->qk_norm_fwd(be, qkv, raw, rstd, P(W->q_norm), NULL, N, 1, 0, Hq * D, QKV, c->rms_norm_eps);
+    be->qk_norm_fwd(be, (char *)qkv + (size_t)Hq * D * ea, raw ? (char *)raw + (size_t)N * Hq * D * ea : NULL,
+                    rstd ? rstd + N : NULL, NULL, P(W->k_norm), N, 0, 1, Hk * D, QKV, c->rms_norm_eps);
+}
+
+void rlc_model_qk_norm_bwd(rlc_model_t *m, int l, void *dqkv, const void *raw, const float *rstd, int N) {
+    rlc_backend_t *be = m->be;
+    const rlc_model_config_t *c = &m->cfg;
+    const rlc_layer_off_t *W = &m->layer[l];
+    int D = c->head_dim, Hq = c->num_heads, Hk = c->num_kv_heads, QKV = (Hq + 2 * Hk) * D;
+    if (!c->qk_norm_full) {
+        be->qk_norm_bwd(be, dqkv, G(W->q_norm), G(W->k_norm), raw, P(W->q_norm), P(W->k_norm), rstd, N, Hq, Hk, D,
+                        QKV);
+        return;
+    }
+    size_t ea = be->esize[RLC_BUF_ACT];
+    be->qk_norm_bwd(be, dqkv, G(W->q_norm), NULL, raw, P(W->q_norm), NULL, rstd, N, 1, 0, Hq * D, QKV);
+    be->qk_norm_bwd(be, (char *)dqkv + (size_t)Hq * D * ea, NULL, G(W->k_norm),
+                    (const char *)raw + (size_t)N * Hq * D * ea, NULL, P(W->k_norm), rstd + N, N, 0, 1, Hk * D, QKV);
+}
+
+/* The block output layer l adds to the residual: the projection's output (in tmp), or under
+ * Gemma 3's post-norms its normalized copy. */
+static void *block_out(const rlc_model_t *m) { return m->cfg.post_norms ? m->acts.br : m->acts.tmp; }
+
+/* Layer l up to the gated MLP's output (what backward needs), and with `down` the MLP's down
+ * projection (and its post-norm) into block_out(m). need_ln1: compute ln1 from x_in (layer 0,
+ * or recomputation); otherwise the previous layer's fused residual+norm did. */
+static void layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int need_ln1, int down,
+                       const rlc_exact_t *ex) {
     rlc_backend_t *be = m->be;
     const rlc_model_config_t *c = &m->cfg;
     rlc_acts_t *a = &m->acts;
     const rlc_layer_off_t *W = &m->layer[l];
     int C = c->hidden_size, F = c->intermediate_size, D = c->head_dim, Hq = c->num_heads, Hk = c->num_kv_heads;
     int QKV = (Hq + 2 * Hk) * D;
-    if (need_ln1) be->rmsnorm_fwd(be, a->ln1[l], a->rstd1[l], a->x_in[l], P(W->ln1), N, C, c->rms_norm_eps);
-    be->matmul_fwd(be, a->qkv[l], a->ln1[l], P(W->qkv_w), P(W->qkv_b), N, C, QKV);
-    if (c->qk_norm)
-        be->qk_norm_fwd(be, a->qkv[l], a->qk_raw[l], a->rstd_qk[l], P(W->q_norm), P(W->k_norm), N, Hq, Hk, D, QKV,
-                        c->rms_norm_eps);
-    be->rope_fwd(be, a->qkv[l], a->pos, m->inv_freq, N, Hq + Hk, D, c->rotary_dim, rlc_config_rope_mscale(c), QKV);
+    if (need_ln1 && !c->post_only)
+        be->rmsnorm_fwd(be, a->ln1[l], a->rstd1[l], a->x_in[l], P(W->ln1), N, C, c->rms_norm_eps);
+    be->matmul_fwd(be, a->qkv[l], a->ln1[l], P(W->qkv_w), P(W->qkv_b), N, C, QKV); /* ln1 is x_in under post_only */
+    if (c->qk_norm) rlc_model_qk_norm_fwd(m, l, a->qkv[l], a->qk_raw[l], a->rstd_qk[l], N);
+    be->rope_fwd(be, a->qkv[l], a->pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, c->rotary_dim,
+                 rlc_config_layer_rope_mscale(c, l), QKV);
     be->attention_fwd(be, a->att[l], a->lse[l], a->qkv[l], a->cu, nseq, maxlen, N, Hq, Hk, D,
                       rlc_config_attn_scale(c), rlc_config_layer_window(c, l));
     if (ex) rlc_exact_attention(m, ex, l, N, nseq, maxlen); /* the output the engine computes (lse kept) */
-    be->matmul_fwd(be, a->tmp, a->att[l], P(W->o_w), P(W->o_b), N, Hq * D, C);
-    be->residual_rmsnorm_fwd(be, a->x_mid[l], a->ln2[l], a->rstd2[l], a->x_in[l], a->tmp, P(W->ln2), N, C,
-                             c->rms_norm_eps);
+    int post = c->post_norms;
+    be->matmul_fwd(be, post ? a->o_out[l] : a->tmp, a->att[l], P(W->o_w), P(W->o_b), N, Hq * D, C);
+    if (post) be->rmsnorm_fwd(be, a->br, a->rstd_pa[l], a->o_out[l], P(W->post_attn), N, C, c->rms_norm_eps);
+    if (c->post_only) /* OLMo: the MLP reads the residual itself (ln2 is x_mid) */
+        be->add(be, a->x_mid[l], a->x_in[l], block_out(m), RLC_BUF_ACT, (size_t)N * C);
+    else
+        be->residual_rmsnorm_fwd(be, a->x_mid[l], a->ln2[l], a->rstd2[l], a->x_in[l], block_out(m), P(W->ln2), N, C,
+                                 c->rms_norm_eps);
     be->matmul_fwd(be, a->gu[l], a->ln2[l], P(W->gu_w), P(W->gu_b), N, C, 2 * F);
-    be->swiglu_fwd(be, a->h[l], a->gu[l], N, F);
+    rlc_model_glu_fwd(m, a->h[l], a->gu[l], N, F);
+    if (!down) return;
+    be->matmul_fwd(be, post ? a->dn_out[l] : a->tmp, a->h[l], P(W->down_w), P(W->down_b), N, F, C);
+    if (post) be->rmsnorm_fwd(be, a->br, a->rstd_pf[l], a->dn_out[l], P(W->post_ffn), N, C, c->rms_norm_eps);
 }
 
-int rlc_model_forward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t *o, float *logp, float *entropy,
-                      float *values) {
+static int forward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t *o, float *logp, float *entropy,
+                       float *values) {
     rlc_backend_t *be = m->be;
     const rlc_model_config_t *c = &m->cfg;
     int rc = rlc_batch_check(m, b);
@@ -323,18 +396,19 @@ int rlc_model_forward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t
     if (o->exact && (rc = rlc_exact_begin(m, b, &ex))) return rc;
     int ri = be->row_invariant;
     if (o->exact) be->row_invariant = 1; /* the engine's matmuls */
-    int N = b->n_tokens, L = c->num_layers, C = c->hidden_size, F = c->intermediate_size;
+    int N = b->n_tokens, L = c->num_layers, C = c->hidden_size;
     be->embedding_fwd(be, a->x_in[0], a->ids, P(m->off_embed), N, C);
+    rlc_model_embed_scale(m, a->x_in[0], (size_t)N * C);
     for (int l = 0; l < L; l++) {
-        layer_body(m, l, N, b->nseq, maxlen, l == 0, o->exact ? &ex : NULL);
-        const rlc_layer_off_t *W = &m->layer[l];
-        be->matmul_fwd(be, a->tmp, a->h[l], P(W->down_w), P(W->down_b), N, F, C);
-        if (l + 1 < L)
-            be->residual_rmsnorm_fwd(be, a->x_in[l + 1], a->ln1[l + 1], a->rstd1[l + 1], a->x_mid[l], a->tmp,
+        layer_body(m, l, N, b->nseq, maxlen, l == 0, 1, o->exact ? &ex : NULL);
+        if (l + 1 < L && c->post_only)
+            be->add(be, a->x_in[l + 1], a->x_mid[l], block_out(m), RLC_BUF_ACT, (size_t)N * C);
+        else if (l + 1 < L)
+            be->residual_rmsnorm_fwd(be, a->x_in[l + 1], a->ln1[l + 1], a->rstd1[l + 1], a->x_mid[l], block_out(m),
                                      P(m->layer[l + 1].ln1), N, C, c->rms_norm_eps);
         else
-            be->residual_rmsnorm_fwd(be, a->x_final, a->lnf, a->rstdf, a->x_mid[l], a->tmp, P(m->off_norm), N, C,
-                                     c->rms_norm_eps);
+            be->residual_rmsnorm_fwd(be, a->x_final, a->lnf, a->rstdf, a->x_mid[l], block_out(m), P(m->off_norm), N,
+                                     C, c->rms_norm_eps);
     }
     be->row_invariant = ri;
     if (!o->skip_head) {
@@ -366,8 +440,8 @@ int rlc_model_forward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t
     return 0;
 }
 
-int rlc_model_backward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t *o, const float *dlogp,
-                       const float *dent, const float *dvalues, float *logp, float *entropy) {
+static int backward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t *o, const float *dlogp,
+                        const float *dent, const float *dvalues, float *logp, float *entropy) {
     rlc_backend_t *be = m->be;
     const rlc_model_config_t *c = &m->cfg;
     rlc_acts_t *a = &m->acts;
@@ -401,25 +475,56 @@ int rlc_model_backward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_
     READY(m->off_norm);
     for (int l = L - 1; l >= 0; l--) {
         const rlc_layer_off_t *W = &m->layer[l];
-        if (!a->per_layer) layer_body(m, l, N, b->nseq, maxlen, 1, NULL);
-        be->matmul_bwd(be, a->dh, G(W->down_w), G(W->down_b), a->dres, a->h[l], P(W->down_w), N, F, C);
-        be->swiglu_bwd(be, a->dgu, a->dh, a->gu[l], N, F);
+        if (!a->per_layer) layer_body(m, l, N, b->nseq, maxlen, 1, c->post_norms, NULL);
+        /* under post-norms the block outputs' gradients go through their norms (into dln, free
+         * until the projections below write it) */
+        const void *dblk = a->dres;
+        if (c->post_norms) {
+            be->zero(be, a->dln, RLC_BUF_ACT, (size_t)N * C);
+            be->rmsnorm_bwd(be, a->dln, G(W->post_ffn), a->dres, a->dn_out[l], P(W->post_ffn), a->rstd_pf[l], N, C);
+            dblk = a->dln;
+        }
+        be->matmul_bwd(be, a->dh, G(W->down_w), G(W->down_b), dblk, a->h[l], P(W->down_w), N, F, C);
+        rlc_model_glu_bwd(m, a->dgu, a->dh, a->gu[l], N, F);
         be->matmul_bwd(be, a->dln, G(W->gu_w), G(W->gu_b), a->dgu, a->ln2[l], P(W->gu_w), N, C, 2 * F);
-        be->rmsnorm_bwd(be, a->dres, G(W->ln2), a->dln, a->x_mid[l], P(W->ln2), a->rstd2[l], N, C);
-        be->matmul_bwd(be, a->datt, G(W->o_w), G(W->o_b), a->dres, a->att[l], P(W->o_w), N, Hq * D, C);
+        if (c->post_only) be->add(be, a->dres, a->dres, a->dln, RLC_BUF_ACT, (size_t)N * C);
+        else be->rmsnorm_bwd(be, a->dres, G(W->ln2), a->dln, a->x_mid[l], P(W->ln2), a->rstd2[l], N, C);
+        if (c->post_norms) {
+            be->zero(be, a->dln, RLC_BUF_ACT, (size_t)N * C);
+            be->rmsnorm_bwd(be, a->dln, G(W->post_attn), a->dres, a->o_out[l], P(W->post_attn), a->rstd_pa[l], N, C);
+        }
+        be->matmul_bwd(be, a->datt, G(W->o_w), G(W->o_b), dblk, a->att[l], P(W->o_w), N, Hq * D, C);
         be->attention_bwd(be, a->dqkv, a->datt, a->qkv[l], a->att[l], a->lse[l], a->cu, b->nseq, maxlen, N, Hq, Hk, D,
                           rlc_config_attn_scale(c), rlc_config_layer_window(c, l));
-        be->rope_bwd(be, a->dqkv, a->pos, m->inv_freq, N, Hq + Hk, D, c->rotary_dim, rlc_config_rope_mscale(c), QKV);
-        if (c->qk_norm)
-            be->qk_norm_bwd(be, a->dqkv, G(W->q_norm), G(W->k_norm), a->qk_raw[l], P(W->q_norm), P(W->k_norm),
-                            a->rstd_qk[l], N, Hq, Hk, D, QKV);
+        be->rope_bwd(be, a->dqkv, a->pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, c->rotary_dim,
+                     rlc_config_layer_rope_mscale(c, l), QKV);
+        if (c->qk_norm) rlc_model_qk_norm_bwd(m, l, a->dqkv, a->qk_raw[l], a->rstd_qk[l], N);
         be->matmul_bwd(be, a->dln, G(W->qkv_w), G(W->qkv_b), a->dqkv, a->ln1[l], P(W->qkv_w), N, C, QKV);
-        be->rmsnorm_bwd(be, a->dres, G(W->ln1), a->dln, a->x_in[l], P(W->ln1), a->rstd1[l], N, C);
-        READY(W->ln1);
+        if (c->post_only) be->add(be, a->dres, a->dres, a->dln, RLC_BUF_ACT, (size_t)N * C);
+        else be->rmsnorm_bwd(be, a->dres, G(W->ln1), a->dln, a->x_in[l], P(W->ln1), a->rstd1[l], N, C);
+        READY(W->start);
     }
+    rlc_model_embed_scale(m, a->dres, (size_t)N * C); /* d(embedding row) = scale * d(scaled row) */
     be->embedding_bwd(be, G(m->off_embed), a->dres, a->ids, N, C);
     READY(0);
     return be->check(be);
+}
+
+/* The model's norm offset (Gemma's 1 + w) holds for the backend while its ops run. */
+int rlc_model_forward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t *o, float *logp, float *entropy,
+                      float *values) {
+    m->be->norm_offset = m->cfg.norm_offset;
+    int rc = forward_ops(m, b, o, logp, entropy, values);
+    m->be->norm_offset = 0;
+    return rc;
+}
+
+int rlc_model_backward(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t *o, const float *dlogp,
+                       const float *dent, const float *dvalues, float *logp, float *entropy) {
+    m->be->norm_offset = m->cfg.norm_offset;
+    int rc = backward_ops(m, b, o, dlogp, dent, dvalues, logp, entropy);
+    m->be->norm_offset = 0;
+    return rc;
 }
 
 int rlc_model_hidden(rlc_model_t *m, const rlc_batch_t *b, const int32_t *rows, int n_rows, float *out) {

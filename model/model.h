@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/half.h"
 #include "core/safetensors.h"
 #include "kernels/backend.h"
 #include "model/config.h"
@@ -24,6 +25,8 @@ typedef struct {
 
 typedef struct {
     size_t ln1, qkv_w, qkv_b, q_norm, k_norm, o_w, o_b, ln2, gu_w, gu_b, down_w, down_b; /* RLC_NO_OFFSET if absent */
+    size_t post_attn, post_ffn; /* Gemma 3's and OLMo's norms of the attention and MLP outputs */
+    size_t start;               /* the layer's first parameter: its tensors are [start, next layer's start) */
 } rlc_layer_off_t;
 
 /* Activation buffers (device pointers into three backend blocks). Per-layer arrays point to
@@ -37,6 +40,9 @@ typedef struct {
     float **rstd1, **lse, **rstd2;                               /* [L] */
     void **qk_raw;                                               /* [L] Qwen3: q/k heads before their norm */
     float **rstd_qk;                                             /* [L] Qwen3: their scales */
+    void **o_out, **dn_out;    /* [L] Gemma 3: attention and MLP outputs before their post-norms */
+    float **rstd_pa, **rstd_pf; /* [L] their scales */
+    void *br;                   /* Gemma 3: a post-normed block output on its way to the residual */
     void *x_final, *lnf, *tmp, *values_act;
     float *rstdf;
     void *dres, *dln, *dqkv, *datt, *dgu, *dh, *dvalues_act;
@@ -55,6 +61,7 @@ typedef struct rlc_model {
     int score_labels; /* width of the score head; 0 if the model has none */
     void *params, *grads;
     float *inv_freq;
+    float *inv_freq_local; /* Gemma 3's sliding layers (NULL: every layer uses inv_freq) */
     rlc_acts_t acts;
     int recompute; /* recompute layer activations in backward instead of storing them */
     char *src_dir; /* where the model was loaded from (tokenizer files are copied on save) */
@@ -66,7 +73,7 @@ typedef struct rlc_model {
     /* Data-parallel gradient hooks (rl/gradsync.c; NULL: none). Backward calls
      * grad_begin(ctx) before it writes any gradient, then grad_ready(ctx, lo) each time the
      * gradients of [lo, n_params) are final for this backward: after the final norm (lo =
-     * off_norm), after each layer l (lo = layer[l].ln1), and at the end (lo = 0).
+     * off_norm), after each layer l (lo = layer[l].start), and at the end (lo = 0).
      * grad_ptr, when set, maps a parameter offset to where its gradient lives (gradients
      * staged per layer instead of one flat buffer: ZeRO stage 2); m->grads then holds
      * grad_elems elements, not n_params. */
@@ -80,6 +87,33 @@ typedef struct rlc_model {
 /* The device pointer of the parameter at element offset off (NULL for RLC_NO_OFFSET). */
 static inline void *rlc_model_param_at(const rlc_model_t *m, const rlc_backend_t *be, size_t off) {
     return off == RLC_NO_OFFSET ? NULL : (void *)((char *)m->params + off * be->esize[RLC_BUF_PARAM]);
+}
+
+/* The RoPE table of layer l. */
+static inline const float *rlc_model_inv_freq(const rlc_model_t *m, int l) {
+    return m->inv_freq_local && rlc_config_layer_typed_sliding(&m->cfg, l) ? m->inv_freq_local : m->inv_freq;
+}
+
+/* Layer l's q/k norms in place on qkv [N, (Hq+2Hk)·D] (Qwen3's and Gemma 3's per head, or
+ * OLMo's over the whole q and k projections); raw and rstd (NULL at inference) as the
+ * backend's qk_norm_fwd lays them out. bwd: in place on dqkv, weight gradients accumulated. */
+void rlc_model_qk_norm_fwd(rlc_model_t *m, int l, void *qkv, void *raw, float *rstd, int N);
+void rlc_model_qk_norm_bwd(rlc_model_t *m, int l, void *dqkv, const void *raw, const float *rstd, int N);
+
+/* The gated MLP activation of the model's config (SwiGLU or Gemma's GeGLU). */
+static inline void rlc_model_glu_fwd(const rlc_model_t *m, void *out, const void *gu, int N, int F) {
+    (m->cfg.act == RLC_ACT_GELU_TANH ? m->be->geglu_fwd : m->be->swiglu_fwd)(m->be, out, gu, N, F);
+}
+static inline void rlc_model_glu_bwd(const rlc_model_t *m, void *dgu, const void *dout, const void *gu, int N, int F) {
+    (m->cfg.act == RLC_ACT_GELU_TANH ? m->be->geglu_bwd : m->be->swiglu_bwd)(m->be, dgu, dout, gu, N, F);
+}
+/* Gemma: embeddings times sqrt(hidden), rounded to the parameters' dtype as transformers does
+ * (embed_scale.to(weight.dtype)): bf16 on a backend that stores bf16 parameters. */
+static inline void rlc_model_embed_scale(const rlc_model_t *m, void *x, size_t n) {
+    float s = m->cfg.embed_scale;
+    if (s == 0) return;
+    if (m->be->esize[RLC_BUF_PARAM] == 2) s = rlc_bf16_to_f32(rlc_f32_to_bf16(s));
+    m->be->scale(m->be, x, RLC_BUF_ACT, n, s);
 }
 
 /* A packed varlen batch (host arrays). Sequence s is tokens [cu_seqlens[s], cu_seqlens[s+1]).

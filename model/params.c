@@ -55,7 +55,8 @@ static int build_table(rlc_model_t *m) {
     for (int l = 0; l < c->num_layers; l++) {
         rlc_layer_off_t *L = &m->layer[l];
 #define NAME(fmt) (snprintf(nm, sizeof nm, "model.layers.%d." fmt, l), nm)
-        L->ln1 = add(&t, NAME("input_layernorm.weight"), C, 0, 0);
+        L->start = t.total;
+        L->ln1 = c->post_only ? RLC_NO_OFFSET : add(&t, NAME("input_layernorm.weight"), C, 0, 0);
         if (c->fused_proj) { /* Phi-3: the same q|k|v rows, one tensor */
             L->qkv_w = add(&t, NAME("self_attn.qkv_proj.weight"), (Hq + 2 * Hk) * D, C, 1);
         } else {
@@ -70,13 +71,19 @@ static int build_table(rlc_model_t *m) {
             add(&t, NAME("self_attn.v_proj.bias"), Hk * D, 0, 0);
         }
         L->q_norm = L->k_norm = RLC_NO_OFFSET;
-        if (c->qk_norm) {
-            L->q_norm = add(&t, NAME("self_attn.q_norm.weight"), D, 0, 0);
-            L->k_norm = add(&t, NAME("self_attn.k_norm.weight"), D, 0, 0);
+        if (c->qk_norm) { /* per head [D], or OLMo's over the whole projections */
+            L->q_norm = add(&t, NAME("self_attn.q_norm.weight"), c->qk_norm_full ? Hq * D : D, 0, 0);
+            L->k_norm = add(&t, NAME("self_attn.k_norm.weight"), c->qk_norm_full ? Hk * D : D, 0, 0);
         }
         L->o_w = add(&t, NAME("self_attn.o_proj.weight"), C, Hq * D, 1);
         L->o_b = c->o_bias ? add(&t, NAME("self_attn.o_proj.bias"), C, 0, 0) : RLC_NO_OFFSET;
-        L->ln2 = add(&t, NAME("post_attention_layernorm.weight"), C, 0, 0);
+        L->post_attn = L->post_ffn = RLC_NO_OFFSET;
+        if (c->post_norms) { /* Gemma 3, OLMo: post_attention_layernorm normalizes the attention output */
+            L->post_attn = add(&t, NAME("post_attention_layernorm.weight"), C, 0, 0);
+            L->ln2 = c->post_only ? RLC_NO_OFFSET : add(&t, NAME("pre_feedforward_layernorm.weight"), C, 0, 0);
+        } else {
+            L->ln2 = add(&t, NAME("post_attention_layernorm.weight"), C, 0, 0);
+        }
         if (c->fused_proj) { /* gate rows then up rows, as gate_proj|up_proj */
             L->gu_w = add(&t, NAME("mlp.gate_up_proj.weight"), 2 * F, C, 1);
         } else {
@@ -90,6 +97,7 @@ static int build_table(rlc_model_t *m) {
         }
         L->down_w = add(&t, NAME("mlp.down_proj.weight"), C, F, 1);
         L->down_b = c->mlp_bias ? add(&t, NAME("mlp.down_proj.bias"), C, 0, 0) : RLC_NO_OFFSET;
+        if (c->post_norms) L->post_ffn = add(&t, NAME("post_feedforward_layernorm.weight"), C, 0, 0);
 #undef NAME
     }
     m->off_norm = add(&t, "model.norm.weight", C, 0, 0);
@@ -102,7 +110,7 @@ static int build_table(rlc_model_t *m) {
         if (c->score_bias) m->off_score_b = add(&t, "score.bias", m->score_labels, 0, 0);
     }
     for (int i = 0; i < t.n; i++)
-        if (t.info[i].offset == RLC_NO_OFFSET) {
+        if (t.info[i].offset == RLC_NO_OFFSET) { /* add() failed */
             free(t.info);
             return rlc_errc(RLC_ENOMEM, "out of memory building the parameter table");
         }
@@ -122,7 +130,13 @@ static int alloc_params(rlc_model_t *m) {
     if (!m->inv_freq) return RLC_ENOMEM;
     float f[512];
     rlc_config_inv_freq(&m->cfg, f);
-    return be->upload(be, m->inv_freq, RLC_BUF_F32, f, (size_t)R / 2);
+    int rc = be->upload(be, m->inv_freq, RLC_BUF_F32, f, (size_t)R / 2);
+    if (rc || !(m->cfg.rope_local_theta > 0)) return rc;
+    /* Gemma 3: the sliding layers' own table */
+    m->inv_freq_local = be->alloc(be, "rope inv_freq (sliding layers)", (size_t)R / 2, RLC_BUF_F32);
+    if (!m->inv_freq_local) return RLC_ENOMEM;
+    rlc_config_inv_freq_local(&m->cfg, f);
+    return be->upload(be, m->inv_freq_local, RLC_BUF_F32, f, (size_t)R / 2);
 }
 
 const rlc_param_info_t *rlc_model_param(const rlc_model_t *m, const char *name) {
@@ -187,7 +201,7 @@ static int init_random(rlc_model_t *m, int from, uint64_t seed, float std) {
         rlc_rng_t r;
         rlc_rng_init(&r, seed, (uint64_t)i + 1); /* one stream per tensor: independent of layout */
         for (size_t k = 0; k < p->numel; k++)
-            buf[k] = is_norm ? 1.0f : is_bias ? 0.0f : (float)(rlc_rng_normal(&r) * std);
+            buf[k] = is_norm ? 1.0f - m->cfg.norm_offset : is_bias ? 0.0f : (float)(rlc_rng_normal(&r) * std);
         rc = upload_param(m, p, buf);
     }
     free(buf);
@@ -271,6 +285,25 @@ static int read_tensor(const rlc_st_t *st, const char *dir, const rlc_param_info
     return 0;
 }
 
+/* Open a checkpoint's weights under the names the parameter table uses: a multimodal Gemma 3
+ * checkpoint's language model sits under language_model.model. (the Hub's naming) or
+ * model.language_model. (transformers 4.5x's); its vision tower is not read. */
+static int open_weights(const rlc_model_t *m, const char *dir, rlc_st_t *st) {
+    int rc = rlc_st_open(st, dir);
+    if (rc || !m->cfg.multimodal) return rc;
+    const char *ren[][2] = {{"language_model.model.", "model."}, {"language_model.lm_head.", "lm_head."},
+                            {"model.language_model.", "model."}};
+    for (int i = 0; i < 3 && rc >= 0; i++) rc = rlc_st_rename_prefix(st, ren[i][0], ren[i][1], dir);
+    if (rc < 0) rlc_st_close(st);
+    return rc < 0 ? rc : 0;
+}
+
+/* Tensors of a multimodal checkpoint that belong to its vision side. */
+static int is_vision_tensor(const char *nm) {
+    if (!strncmp(nm, "model.", 6)) nm += 6;
+    return !strncmp(nm, "vision_tower.", 13) || !strncmp(nm, "multi_modal_projector.", 22);
+}
+
 static size_t max_numel(const rlc_model_t *m) {
     size_t n = 0;
     for (int i = 0; i < m->n_info; i++)
@@ -289,7 +322,7 @@ int rlc_model_params_f32(rlc_model_t *m, float *dst) {
     if (!buf) return RLC_ENOMEM;
     rlc_st_t st;
     memset(&st, 0, sizeof st);
-    if (reread && rlc_st_open(&st, m->src_dir)) {
+    if (reread && open_weights(m, m->src_dir, &st)) {
         LOG_WARN("cannot re-read %s (%s); fp32 master weights start from the bf16 parameters", m->src_dir,
                  rlc_errmsg());
         reread = 0;
@@ -323,7 +356,7 @@ int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
     int rc = cfgp ? rlc_config_load(&m->cfg, cfgp) : RLC_ENOMEM;
     free(cfgp);
     if (rc) goto fail;
-    if ((rc = rlc_st_open(&st, dir))) goto fail;
+    if ((rc = open_weights(m, dir, &st))) goto fail;
     /* A value head saved by rlc on a causal LM travels as an extra "score.weight". */
     m->score_labels = m->cfg.head == RLC_HEAD_SCORE ? m->cfg.num_labels : 0;
     const rlc_st_tensor_t *sw = rlc_st_find(&st, "score.weight");
@@ -343,11 +376,15 @@ int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
         p->file_dtype = t->dtype;
         if ((rc = upload_param(m, p, buf))) goto fail;
     }
-    int unused = 0;
+    int unused = 0, vision = 0;
     const char *first = NULL;
     for (int i = 0; i < st.n; i++) {
         const char *nm = st.t[i].name;
         if (rlc_model_param(m, nm)) continue;
+        if (m->cfg.multimodal && is_vision_tensor(nm)) {
+            vision++;
+            continue;
+        }
         if (!strcmp(nm, "lm_head.weight") && m->cfg.tie_word_embeddings) continue; /* tied: same as embed */
         if (rlc_ends_with(nm, "rotary_emb.inv_freq")) continue; /* a buffer older checkpoints saved; recomputed */
         if (m->cfg.head == RLC_HEAD_NONE && (!strncmp(nm, "score.", 6) || !strncmp(nm, "v_head.", 7) ||
@@ -357,6 +394,10 @@ int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
         unused++;
     }
     if (unused) LOG_WARN("%s: %d tensor(s) not used by the model (first: %s)", dir, unused, first);
+    if (m->cfg.multimodal)
+        LOG_INFO("%s: the language model of a multimodal Gemma 3 checkpoint (%d vision tensors not loaded); rlc "
+                 "saves it as a text-only Gemma3ForCausalLM",
+                 dir, vision);
     free(buf);
     rlc_st_close(&st);
     *out = m;
@@ -478,6 +519,7 @@ void rlc_model_free(rlc_model_t *m) {
         if (m->params) be->free(be, m->params);
         if (m->grads) be->free(be, m->grads);
         if (m->inv_freq) be->free(be, m->inv_freq);
+        if (m->inv_freq_local) be->free(be, m->inv_freq_local);
         if (m->acts.act_block) be->free(be, m->acts.act_block);
         if (m->acts.f32_block) be->free(be, m->acts.f32_block);
         if (m->acts.i32_block) be->free(be, m->acts.i32_block);

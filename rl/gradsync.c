@@ -223,7 +223,7 @@ static int setup_regions(rl_gradsync_t *g) {
     g->start = rlc_calloc((size_t)g->R + 1, sizeof *g->start);
     g->region_end = rlc_calloc((size_t)g->R, sizeof *g->region_end);
     if (!g->start || !g->region_end) return RLC_ENOMEM;
-    for (int l = 0; l < L; l++) g->start[1 + l] = m->layer[l].ln1;
+    for (int l = 0; l < L; l++) g->start[1 + l] = m->layer[l].start;
     g->start[g->R - 1] = m->off_norm;
     g->start[g->R] = g->n;
     size_t qcap = 0, B = g->cfg.bucket;

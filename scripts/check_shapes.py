@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Checks rlc against transformers on random models of shapes no fixture has: per-token
 log-probs (fp32) and greedy decoding, sharded bf16/fp16 files with llama3/linear RoPE
-scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), PyTorch pytorch_model.bin weights (one file, and bf16 shards), and sliding-window
-models (Mistral, Qwen2, Qwen3) far past their window.
+scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), Gemma, Gemma 3, OLMo 2 and 3, PyTorch
+pytorch_model.bin weights (one file, and bf16 shards), and sliding-window models (Mistral,
+Qwen2, Qwen3, Gemma 3 with a 4.x-style config) far past their window.
 Needs PyPI torch + transformers and a built rlc:  python3 scripts/check_shapes.py [build/cli/rlc]
 Not part of the suite (tests need no Python); README's "Correctness" quotes its result."""
 import json
@@ -21,7 +22,9 @@ RLC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build", "c
 TOK = os.path.join(HERE, "..", "tests", "fixtures", "models", "qwen2-tiny")
 KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, T.Qwen2ForCausalLM),
          "qwen3": (T.Qwen3Config, T.Qwen3ForCausalLM), "mistral": (T.MistralConfig, T.MistralForCausalLM),
-         "phi3": (T.Phi3Config, T.Phi3ForCausalLM)}
+         "phi3": (T.Phi3Config, T.Phi3ForCausalLM), "gemma": (T.GemmaConfig, T.GemmaForCausalLM),
+         "gemma3_text": (T.Gemma3TextConfig, T.Gemma3ForCausalLM), "olmo2": (T.Olmo2Config, T.Olmo2ForCausalLM),
+         "olmo3": (T.Olmo3Config, T.Olmo3ForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -45,7 +48,36 @@ SHAPES = [
                   max_position_embeddings=512, original_max_position_embeddings=64,
                   rope_scaling={"rope_type": "longrope", "short_factor": [1.0 + 0.3 * i for i in range(9)],
                                 "long_factor": [2.0 + i for i in range(9)]})),  # Phi-4-mini's LongRoPE
+    ("gemma", dict(hidden_size=64, num_attention_heads=4, num_key_value_heads=4, head_dim=32, intermediate_size=90,
+                   vocab_size=301, num_hidden_layers=2)),  # Gemma-7B's q width above hidden
+    ("gemma3_text", dict(hidden_size=40, num_attention_heads=2, num_key_value_heads=1, head_dim=36,
+                         intermediate_size=70, vocab_size=277, num_hidden_layers=3, query_pre_attn_scalar=30,
+                         sliding_window=64, layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+                         rope_parameters={"full_attention": {"rope_type": "linear", "factor": 8.0,
+                                                             "rope_theta": 1e6},
+                                          "sliding_attention": {"rope_type": "default", "rope_theta": 1e4}})),
+    ("olmo2", dict(hidden_size=56, num_attention_heads=7, num_key_value_heads=7, intermediate_size=100,
+                   vocab_size=311, num_hidden_layers=2, rope_theta=500000.0)),  # OLMo 2 7B's MHA
+    ("olmo2", dict(hidden_size=48, num_attention_heads=6, num_key_value_heads=2, head_dim=12, intermediate_size=64,
+                   vocab_size=199, num_hidden_layers=3, attention_bias=True)),  # GQA as 32B, q width 72 != hidden
+    ("olmo3", dict(hidden_size=40, num_attention_heads=4, num_key_value_heads=2, intermediate_size=90,
+                   vocab_size=257, num_hidden_layers=5, sliding_window=7,
+                   rope_scaling={"rope_type": "yarn", "factor": 8.0, "original_max_position_embeddings": 16})),
 ]
+
+
+def gemma3_v4_config(d, pattern, local_theta, theta, scaling):
+    """Rewrite a saved Gemma 3 config.json as the Hub's gemma-3 configs spell it (transformers
+    4.x): rope_theta, rope_local_base_freq, rope_scaling and sliding_window_pattern instead of
+    rope_parameters and layer_types."""
+    p = os.path.join(d, "config.json")
+    with open(p) as f:
+        c = json.load(f)
+    for k in ("rope_parameters", "layer_types", "_sliding_window_pattern"):
+        c.pop(k, None)
+    c.update(rope_theta=theta, rope_local_base_freq=local_theta, rope_scaling=scaling, sliding_window_pattern=pattern)
+    with open(p, "w") as f:
+        json.dump(c, f)
 
 
 def rlc(*args):
@@ -90,8 +122,10 @@ def main():
         C, M = KINDS[kind]
         m = M(C(**kw, bos_token_id=1, eos_token_id=2)).eval()
         with torch.no_grad():
-            for p in m.parameters():
+            for name, p in m.named_parameters():
                 p.mul_(3.0)  # sharper distributions than the init's
+                if kind.startswith("gemma") and "norm" in name:  # (1 + w) norms start at w = 0
+                    p.add_(0.3 * torch.randn_like(p))
         d = os.path.join(tmp, f"shape{i}")
         save(m, d)
         ids = [random.Random(i).randrange(3, kw["vocab_size"]) for _ in range(45)]
@@ -163,6 +197,29 @@ def main():
               f"greedy ({W + 2} + {4 * W} tokens) equal: {same}")
         ok &= isinstance(err, float) and err < 1e-4 and same is True
         worst = max(worst, err if isinstance(err, float) else 1.0)
+    # Gemma 3 past its window, its config in the Hub's (transformers 4.x) spelling: every third
+    # layer full, the others sliding with their own rope base; transformers reloads the rewritten
+    # directory for the reference
+    m = T.Gemma3ForCausalLM(T.Gemma3TextConfig(hidden_size=48, num_attention_heads=4, num_key_value_heads=2,
+                                               head_dim=16, intermediate_size=80, vocab_size=512, num_hidden_layers=4,
+                                               query_pre_attn_scalar=16, sliding_window=W, bos_token_id=2,
+                                               eos_token_id=1, pad_token_id=0)).eval()
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            p.mul_(3.0)
+            if "norm" in name:
+                p.add_(0.3 * torch.randn_like(p))
+    d = os.path.join(tmp, "sliding_gemma3")
+    save(m, d)
+    gemma3_v4_config(d, 3, 1e4, 1e6, {"rope_type": "linear", "factor": 4.0})
+    m = T.Gemma3ForCausalLM.from_pretrained(d, dtype=torch.float32).eval()
+    assert m.config.layer_types[2] == "full_attention" and m.config.layer_types[1] == "sliding_attention"
+    ids = [random.Random(6).randrange(3, 512) for _ in range(6 * W)]
+    err, same = logprob_err(m, d, ids), greedy_same(m, d, ids[:W + 2], 4 * W)
+    print(f"gemma3 (4.x config) sliding window {W}: {6 * W} tokens log-prob err {err}, "
+          f"greedy ({W + 2} + {4 * W} tokens) equal: {same}")
+    ok &= isinstance(err, float) and err < 1e-4 and same is True
+    worst = max(worst, err if isinstance(err, float) else 1.0)
     shutil.rmtree(tmp)
     print(f"worst log-prob error {worst:.2e}:", "all match" if ok else "MISMATCH")
     sys.exit(0 if ok else 1)

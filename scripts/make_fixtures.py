@@ -83,6 +83,33 @@ def phi3_cfg(**kw):
     return Phi3Config(**base)
 
 
+def gemma3_cfg(**kw):
+    from transformers import Gemma3TextConfig
+    base = dict(vocab_size=288, hidden_size=64, intermediate_size=128, num_hidden_layers=3, num_attention_heads=4,
+                num_key_value_heads=2, head_dim=24, max_position_embeddings=256, rms_norm_eps=1e-6,
+                query_pre_attn_scalar=20, tie_word_embeddings=True, bos_token_id=2, eos_token_id=1, pad_token_id=0)
+    base.update(kw)
+    return Gemma3TextConfig(**base)
+
+
+def gemma_cfg(**kw):
+    from transformers import GemmaConfig
+    base = dict(vocab_size=288, hidden_size=48, intermediate_size=112, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=1, head_dim=16, max_position_embeddings=256, rms_norm_eps=1e-6,
+                hidden_act="gelu", tie_word_embeddings=True, bos_token_id=2, eos_token_id=1, pad_token_id=0)
+    base.update(kw)
+    return GemmaConfig(**base)
+
+
+def olmo_cfg(olmo3=False, **kw):
+    from transformers import Olmo2Config, Olmo3Config
+    base = dict(vocab_size=280, hidden_size=64, intermediate_size=112, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-6, tie_word_embeddings=False,
+                bos_token_id=None, eos_token_id=2, pad_token_id=1)
+    base.update(kw)
+    return (Olmo3Config if olmo3 else Olmo2Config)(**base)
+
+
 FIXTURES = {
     # Qwen2: tied embeddings, GQA 4/2, q/k/v bias; vocab and special ids match the tiny ChatML
     # tokenizer (tests/fixtures/tokenizers/tiny-chatml), whose files are copied in.
@@ -141,6 +168,35 @@ FIXTURES = {
                                                               "short_factor": [1.0, 1.1, 1.3, 1.7, 2.5, 4.0],
                                                               "long_factor": [1.0, 1.5, 2.5, 4.0, 8.0, 16.0]}),
                           cls="causal", dtype=torch.float32, shard=None),
+    # Gemma 3 (text): RMSNorm by (1 + w), embeddings times sqrt(hidden), GeGLU (tanh), q/k norms,
+    # post-attention and post-MLP norms, query_pre_attn_scalar 20 (not head_dim 24), layers
+    # 0 and 2 sliding (window 5) with their own rope base (local 10000, global 1e6 with linear
+    # scaling 4), layer 1 full; head_dim 24 with hidden 64 (q width 96), bf16 weights.
+    "gemma3-tiny": dict(make=lambda: gemma3_cfg(sliding_window=5,
+                                                layer_types=["sliding_attention", "full_attention",
+                                                             "sliding_attention"],
+                                                rope_parameters={"full_attention": {"rope_type": "linear",
+                                                                                    "factor": 4.0,
+                                                                                    "rope_theta": 1e6},
+                                                                 "sliding_attention": {"rope_type": "default",
+                                                                                       "rope_theta": 10000.0}}),
+                        cls="causal", dtype=torch.bfloat16, shard=None),
+    # Gemma (1): the (1 + w) norms, scaled embeddings and GeGLU with the legacy hidden_act
+    # "gelu" (read as the tanh form), multi-query attention, fp32.
+    "gemma-tiny": dict(make=lambda: gemma_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # OLMo 2: no norms before the blocks, post-attention and post-MLP norms, q/k norms over the
+    # whole projections (widths 64 and 32: grouped-query attention, as OLMo 2 32B), fp32.
+    "olmo2-tiny": dict(make=lambda: olmo_cfg(rope_theta=500000.0), cls="causal", dtype=torch.float32, shard=None),
+    # OLMo 3: OLMo 2 with sliding layers (3 of every 4 by default: layers 0-2 a window of 5,
+    # layer 3 full) whose RoPE stays plain while the full layer's is yarn (as OLMo 3's long-context
+    # models), bf16.
+    "olmo3-tiny": dict(make=lambda: olmo_cfg(olmo3=True, num_hidden_layers=4, sliding_window=5,
+                                             rope_parameters={"full_attention": {"rope_type": "yarn", "factor": 4.0,
+                                                                                 "original_max_position_embeddings": 32,
+                                                                                 "rope_theta": 500000.0},
+                                                              "sliding_attention": {"rope_type": "default",
+                                                                                    "rope_theta": 500000.0}}),
+                       cls="causal", dtype=torch.bfloat16, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,
@@ -159,8 +215,8 @@ def build(name, spec):
         model = AutoModelForTokenClassification.from_config(cfg)
     with torch.no_grad():
         for pname, p in model.named_parameters():
-            if "norm" in pname:
-                p.copy_(1.0 + 0.1 * torch.randn_like(p))
+            if "norm" in pname:  # Gemma's norms scale by (1 + w): the same spread around 1
+                p.copy_((0.0 if "gemma" in name else 1.0) + 0.1 * torch.randn_like(p))
             elif pname.endswith("bias"):
                 p.copy_(0.1 * torch.randn_like(p))
             else:
@@ -300,6 +356,59 @@ def write_fixture(name, spec):
     print(f"{name}: {sum(p.numel() for p in model.parameters())} params -> {mdir}")
 
 
+def write_gemma3_mm():
+    """gemma3-mm/: a multimodal Gemma 3 checkpoint (Gemma3ForConditionalGeneration, a 1-layer
+    SigLIP vision tower) as transformers 5 saves it, named as the Hub's gemma-3 checkpoints
+    (language_model.model.*, vision_tower.*, multi_modal_projector.*), and gemma3-mm-v4/: the
+    same weights under the names transformers 4.5x's refactored class used
+    (model.language_model.*, model.vision_tower.*, lm_head.*). gemma3-mm.ref/ref.safetensors:
+    per-token log-probs and entropies of the text batch (no images) from the multimodal
+    model, fp32."""
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, SiglipVisionConfig
+    torch.manual_seed(4321)
+    text = gemma3_cfg(vocab_size=300, num_hidden_layers=2, sliding_window=6,
+                      layer_types=["sliding_attention", "full_attention"])
+    vision = SiglipVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                image_size=28, patch_size=14)
+    cfg = Gemma3Config(text_config=text.to_dict(), vision_config=vision.to_dict(), mm_tokens_per_image=4,
+                       boi_token_index=296, eoi_token_index=297, image_token_index=298)
+    cfg.eos_token_id = [1, 106 % 300]
+    model = Gemma3ForConditionalGeneration(cfg)
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            p.copy_((0.0 if "norm" in pname and "language_model" in pname else 0.1) * torch.ones_like(p) +
+                    0.1 * torch.randn_like(p))
+            p.copy_(p.to(torch.bfloat16).to(torch.float32))
+    model.eval()
+    mdir = os.path.join(ROOT, "gemma3-mm")
+    rdir = os.path.join(ROOT, "gemma3-mm.ref")
+    os.makedirs(rdir, exist_ok=True)
+    model.to(torch.bfloat16).save_pretrained(mdir)
+    model.to(torch.float32)
+    seqs, ids, mask = batch(300)
+    with torch.no_grad():
+        logits = model(input_ids=ids, attention_mask=mask).logits
+    lp, ent = packed_logp(logits, seqs)
+    packed = torch.cat(seqs).to(torch.int32)
+    cu = torch.tensor([0] + list(torch.cumsum(torch.tensor(SEQ_LENS), 0)), dtype=torch.int32)
+    save_file({"ids": packed, "cu_seqlens": cu, "logp": lp.contiguous(), "entropy": ent.contiguous()},
+              os.path.join(rdir, "ref.safetensors"), metadata={"format": "pt"})
+    v4 = os.path.join(ROOT, "gemma3-mm-v4")
+    os.makedirs(v4, exist_ok=True)
+    sd = load_file(os.path.join(mdir, "model.safetensors"))
+    assert all(k.startswith(("language_model.model.", "vision_tower.", "multi_modal_projector.")) for k in sd)
+    ren = {}
+    for k, v in sd.items():
+        if k.startswith("language_model.model."):
+            k = "model.language_model." + k[len("language_model.model."):]
+        else:
+            k = "model." + k
+        ren[k] = v
+    save_file(ren, os.path.join(v4, "model.safetensors"), metadata={"format": "pt"})
+    shutil.copyfile(os.path.join(mdir, "config.json"), os.path.join(v4, "config.json"))
+    print(f"gemma3-mm: {len(sd)} tensors ({sorted(sd)[0]} ...), 4.5x naming {sorted(ren)[0]} ...")
+
+
 def verify(dirpath, name):
     """Load a directory in transformers and compare log-probs with the fixture's reference."""
     from transformers import AutoModelForCausalLM
@@ -350,6 +459,8 @@ def main():
         if a.only and name != a.only:
             continue
         write_fixture(name, spec)
+    if not a.only or a.only == "gemma3-mm":
+        write_gemma3_mm()
 
 
 if __name__ == "__main__":

@@ -540,6 +540,14 @@ SPM_JSON_VARIANTS = {  # sentencepiece-style tokenizer.json: edits of transforme
     "prepend-replace": {"normalizer": {"type": "Sequence", "normalizers": [
         {"type": "Prepend", "prepend": "\u2581"}, {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
         "pre_tokenizer": None},
+    # Gemma / Gemma 3 (transformers' GemmaTokenizer): spaces become ▁ with no prefix space,
+    # a Split on " " that finds none after that, the whole text one BPE word; no Strip decoder
+    "gemma": {"normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "▁"},
+              "pre_tokenizer": {"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious",
+                                "invert": False},
+              "decoder": {"type": "Sequence", "decoders": [
+                  {"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"},
+                  {"type": "Fuse"}]}},
     # no byte fallback: unknown characters become <unk> (consecutive ones fused)
     "unk-fused": {"model.byte_fallback": False, "model.unk_token": "<unk>"},
 }

@@ -203,6 +203,11 @@ static void test_info(void **s) {
     assert_string_equal(JS("weights_format"), "safetensors");
     assert_string_equal(JS("tokenizer"), "none");
     cJSON_Delete(j);
+    j = run_json("%s info --json --model %s", fixture("models/gemma3-mm")); /* a multimodal Gemma 3 */
+    assert_string_equal(JS("model_type"), "gemma3_text");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "multimodal")));
+    assert_true(JN("rope_theta") == 1e6 && JN("rope_local_theta") == 1e4 && JN("vocab") == 300);
+    cJSON_Delete(j);
     j = run_json("%s info --json --model %s", fixture("models/llama-bias-bin"));
     assert_string_equal(JS("weights_format"), "pytorch");
     assert_true(JN("weight_files") == 2 && JN("tensors") == 35);

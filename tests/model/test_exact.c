@@ -12,7 +12,9 @@ static void test_exact(void **s) {
     assert_int_equal(rlc_backend_create(&be, "cpu", 0, 2), 0);
     const char *names[] = {"models/qwen2-tiny",  "models/qwen2-untied",     "models/llama3-tiny",
                            "models/llama-bias",  "models/qwen3-tiny",       "models/mistral-sliding",
-                           "models/qwen2-sliding", "models/phi3-tiny"};
+                           "models/qwen2-sliding", "models/phi3-tiny",      "models/gemma3-tiny",
+                           "models/gemma-tiny",       "models/olmo2-tiny",
+                           "models/olmo3-tiny"};
     int loose = 0;
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         rlc_model_t *m;

@@ -45,8 +45,9 @@ static void files_equal(const char *a, const char *b) {
 static void test_save_load_save(void **s) {
     (void)s;
     const char *names[] = {"qwen2-tiny",  "llama3-tiny", "llama-bias", "qwen2-untied",
-                           "qwen2-score", "qwen3-tiny",  "phi3-tiny",  "llama3-tiny-bin"};
-    for (int k = 0; k < 8; k++) {
+                           "qwen2-score", "qwen3-tiny",  "phi3-tiny",  "llama3-tiny-bin",
+                           "gemma3-tiny", "gemma-tiny",  "olmo2-tiny", "olmo3-tiny"};
+    for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s", names[k]);
         rlc_model_t *m;
@@ -254,6 +255,93 @@ static void test_sliding_config(void **s) {
     assert_string_equal(sliding_of("mistral", "\"sliding_window\": -3"), "error");
     assert_non_null(strstr(rlc_errmsg(), "sliding_window must be a positive number"));
     assert_string_equal(sliding_of("mistral", "\"sliding_window\": \"4096\""), "error");
+    /* Gemma 3: every layer but each sliding_window_pattern-th (6) slides, 4096 by default (its
+     * config's default of 4 kv heads would not divide these 2 heads) */
+    const char *KV1 = "\"num_key_value_heads\": 1";
+    assert_string_equal(sliding_of("gemma3_text", KV1), "4096 4096");
+    snprintf(buf, sizeof buf, "%s, \"sliding_window\": 512, \"sliding_window_pattern\": 2", KV1);
+    assert_string_equal(sliding_of("gemma3_text", buf), "512 0");
+    snprintf(buf, sizeof buf, "%s, \"sliding_window\": null", KV1);
+    assert_string_equal(sliding_of("gemma3_text", buf), "0 0");
+    snprintf(buf, sizeof buf, "%s, \"sliding_window\": 8, \"sliding_window_pattern\": 1, %s", KV1, LT_FS);
+    assert_string_equal(sliding_of("gemma3_text", buf), "0 8"); /* layer_types win */
+    assert_string_equal(sliding_of("gemma", "\"sliding_window\": 8"), "0 0");
+    /* OLMo 3: three of every four layers (layer_types first); OLMo 2 never */
+    assert_string_equal(sliding_of("olmo3", ""), "4096 4096");
+    assert_string_equal(sliding_of("olmo3", "\"sliding_window\": 16, \"layer_types\": [\"sliding_attention\", "
+                                            "\"full_attention\"]"), "16 0");
+    assert_string_equal(sliding_of("olmo2", "\"sliding_window\": 8"), "0 0");
+    snprintf(buf, sizeof buf, "%s, \"sliding_window_pattern\": 0", KV1);
+    assert_string_equal(sliding_of("gemma3_text", buf), "error");
+}
+
+/* Gemma 3 as the Hub's configs spell it (transformers 4.x: rope_theta, rope_local_base_freq,
+ * rope_scaling, sliding_window_pattern) is the fixture's transformers-5 config (rope_parameters
+ * by layer type, layer_types): the same bits. What rlc does not run is refused by name. */
+static void test_gemma_configs(void **s) {
+    (void)s;
+    rlc_model_t *m;
+    float lp1[11], lp2[11];
+    assert_int_equal(rlc_model_load(&m, fixture("models/gemma3-tiny"), be), 0);
+    logp_of(m, lp1);
+    rlc_model_free(m);
+    char *d = sub("gemma4x");
+    copy_fixture("gemma3-tiny", d);
+    edit_config(d, "rope_parameters", NULL);
+    edit_config(d, "layer_types", NULL);
+    edit_config(d, "rope_theta", cJSON_CreateNumber(1e6));
+    edit_config(d, "rope_local_base_freq", cJSON_CreateNumber(1e4));
+    edit_config(d, "rope_scaling", cJSON_Parse("{\"rope_type\": \"linear\", \"factor\": 4.0}"));
+    edit_config(d, "sliding_window_pattern", cJSON_CreateNumber(2)); /* layers 0 and 2 slide */
+    assert_int_equal(rlc_model_load(&m, d, be), 0);
+    logp_of(m, lp2);
+    assert_memory_equal(lp1, lp2, sizeof lp1);
+    rlc_model_free(m);
+    /* the sliding layers' own rope base matters */
+    edit_config(d, "rope_local_base_freq", cJSON_CreateNumber(1e6));
+    assert_int_equal(rlc_model_load(&m, d, be), 0);
+    logp_of(m, lp2);
+    assert_true(max_abs_diff(lp1, lp2, 11) > 1e-3);
+    rlc_model_free(m);
+    /* gemma-3-4b-it's config: the text_config gives only what differs from Gemma3TextConfig */
+    rlc_model_config_t c;
+    const char *mm = "{\"model_type\": \"gemma3\", \"architectures\": [\"Gemma3ForConditionalGeneration\"], "
+                     "\"eos_token_id\": [1, 106], \"text_config\": {\"hidden_size\": 2560, \"intermediate_size\": "
+                     "10240, \"model_type\": \"gemma3_text\", \"num_hidden_layers\": 34, \"rope_scaling\": "
+                     "{\"factor\": 8.0, \"rope_type\": \"linear\"}, \"sliding_window\": 1024}, "
+                     "\"vision_config\": {\"model_type\": \"siglip_vision_model\"}}";
+    assert_int_equal(rlc_config_from_json(&c, cJSON_Parse(mm), "mm"), 0);
+    assert_true(c.multimodal);
+    assert_int_equal(c.vocab_size, 262208);
+    assert_int_equal(c.num_heads, 8);
+    assert_int_equal(c.num_kv_heads, 4);
+    assert_int_equal(c.head_dim, 256);
+    assert_int_equal(c.num_layers, 34);
+    assert_int_equal(c.n_eos, 2);
+    assert_int_equal(c.eos_token_ids[1], 106);
+    assert_true(c.tie_word_embeddings && c.qk_norm && c.post_norms && c.act == RLC_ACT_GELU_TANH);
+    assert_int_equal(rlc_config_layer_window(&c, 0), 1024);
+    assert_int_equal(rlc_config_layer_window(&c, 5), 0); /* every sixth layer is global */
+    assert_int_equal(c.rope_type, RLC_ROPE_LINEAR);
+    assert_true(c.rope_factor == 8.0 && c.rope_theta == 1e6 && c.rope_local_theta == 1e4);
+    assert_true(rlc_config_attn_scale(&c) == 0.0625f && c.embed_scale == sqrtf(2560.0f));
+    assert_null(cJSON_GetObjectItem(c.json, "text_config"));
+    rlc_config_free(&c);
+    assert_true(rlc_config_from_json(&c, cJSON_Parse("{\"model_type\": \"gemma3\"}"), "mm") < 0);
+    assert_non_null(strstr(rlc_errmsg(), "without a text_config"));
+    const char *refused[][3] = {{"final_logit_softcapping", "30.0", "final_logit_softcapping is not supported"},
+                                {"attn_logit_softcapping", "50.0", "attn_logit_softcapping is not supported"},
+                                {"use_bidirectional_attention", "true", "use_bidirectional_attention"},
+                                {"hidden_activation", "\"gelu\"", "hidden_activation 'gelu' is not supported"},
+                                {"model_type", "\"gemma2\"", "Gemma 2 needs logit soft-capping"}};
+    for (int i = 0; i < 5; i++) {
+        copy_fixture("gemma3-tiny", d);
+        edit_config(d, refused[i][0], cJSON_Parse(refused[i][1]));
+        assert_true(rlc_model_load(&m, d, be) < 0);
+        if (!strstr(rlc_errmsg(), refused[i][2])) fail_msg("%s: %s", refused[i][0], rlc_errmsg());
+    }
+    fs_rm_rf(d);
+    free(d);
 }
 
 /* A sliding-window model runs past its window: up to it the log-probs are those of full
@@ -560,6 +648,7 @@ int main(void) {
         cmocka_unit_test(test_bad_batches), cmocka_unit_test(test_memory_accounting),
         cmocka_unit_test(test_streaming_save_failure), cmocka_unit_test(test_yarn_spellings),
         cmocka_unit_test(test_sliding_config), cmocka_unit_test(test_sliding_window),
+        cmocka_unit_test(test_gemma_configs),
         cmocka_unit_test(test_torch_weights),   cmocka_unit_test(test_longrope_context),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

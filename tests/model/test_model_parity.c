@@ -6,6 +6,7 @@
 
 #include "core/err.h"
 #include "core/fs.h"
+#include "core/json.h"
 #include "core/safetensors.h"
 #include "model/model.h"
 #include "model/optim.h"
@@ -158,6 +159,77 @@ static void test_phi3_longrope(void **s) {
     causal_parity("phi3-longrope");
 }
 
+/* Gemma 3 (text): (1 + w) norms, scaled embeddings, GeGLU, q/k norms, post-attention and
+ * post-MLP norms, query_pre_attn_scalar, sliding layers with their own RoPE base, bf16 file. */
+static void test_gemma3_tiny(void **s) {
+    (void)s;
+    causal_parity("gemma3-tiny");
+}
+/* Gemma (1): (1 + w) norms, scaled embeddings, GeGLU from the legacy hidden_act "gelu". */
+static void test_gemma_tiny(void **s) {
+    (void)s;
+    causal_parity("gemma-tiny");
+}
+
+/* OLMo 2: no norms before the blocks, post-norms, q/k norms over the whole projections (GQA:
+ * widths 64 and 32). OLMo 3: sliding layers on plain RoPE, the full one on yarn, bf16. */
+static void test_olmo2_tiny(void **s) {
+    (void)s;
+    causal_parity("olmo2-tiny");
+}
+static void test_olmo3_tiny(void **s) {
+    (void)s;
+    causal_parity("olmo3-tiny");
+}
+
+/* A multimodal Gemma 3 checkpoint (Gemma3ForConditionalGeneration): its language model, under
+ * the Hub's tensor names and under transformers 4.5x's, gives the multimodal model's text
+ * log-probs; saved, it is a text-only Gemma3ForCausalLM that reloads to the same bits. */
+static void test_gemma3_multimodal(void **s) {
+    (void)s;
+    ref_t r;
+    load_ref(&r, "gemma3-mm");
+    rlc_batch_t b = {.n_tokens = r.N, .nseq = r.nseq, .ids = r.ids, .cu_seqlens = r.cu};
+    float *want_lp = ref_f32(&r, "logp", NULL), *want_ent = ref_f32(&r, "entropy", NULL);
+    float *lp = calloc(r.N, 4), *ent = calloc(r.N, 4), *lp2 = calloc(r.N, 4);
+    rlc_fwd_opts_t o = {.inv_temp = 1.0f, .head = RLC_HEAD_LM};
+    rlc_model_t *m = load_model("gemma3-mm");
+    assert_true(m->cfg.multimodal);
+    assert_string_equal(m->cfg.model_type, "gemma3_text");
+    assert_int_equal(m->cfg.n_eos, 2); /* the multimodal config's top-level eos list */
+    assert_int_equal(rlc_model_forward(m, &b, &o, lp, ent, NULL), 0);
+    double e1 = max_abs_diff(lp, want_lp, r.N), e2 = max_abs_diff(ent, want_ent, r.N);
+    if (e1 > 1e-4 || e2 > 1e-4) fail_msg("gemma3-mm: logp max err %.3g, entropy max err %.3g", e1, e2);
+    char *d = test_tmpdir(), path[512];
+    assert_int_equal(rlc_model_save(m, d, NULL), 0);
+    rlc_model_free(m);
+    m = load_model("gemma3-mm-v4");
+    assert_int_equal(rlc_model_forward(m, &b, &o, lp2, NULL, NULL), 0);
+    assert_memory_equal(lp, lp2, (size_t)r.N * 4);
+    rlc_model_free(m);
+    assert_int_equal(rlc_model_load(&m, d, be), 0);
+    assert_false(m->cfg.multimodal);
+    assert_int_equal(rlc_model_forward(m, &b, &o, lp2, NULL, NULL), 0);
+    assert_memory_equal(lp, lp2, (size_t)r.N * 4);
+    rlc_model_free(m);
+    snprintf(path, sizeof path, "%s/config.json", d);
+    cJSON *cfg = rlc_json_load_file(path);
+    assert_non_null(cfg);
+    assert_string_equal(cJSON_GetObjectItem(cfg, "model_type")->valuestring, "gemma3_text");
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(cfg, "architectures"), 0)->valuestring,
+                        "Gemma3ForCausalLM");
+    assert_null(cJSON_GetObjectItem(cfg, "vision_config"));
+    cJSON_Delete(cfg);
+    rlc_st_t st;
+    assert_int_equal(rlc_st_open(&st, d), 0);
+    assert_non_null(rlc_st_find(&st, "model.layers.1.post_feedforward_layernorm.weight"));
+    for (int i = 0; i < st.n; i++) assert_null(strstr(st.t[i].name, "vision"));
+    rlc_st_close(&st);
+    fs_rm_rf(d);
+    free(d), free(lp), free(ent), free(lp2), free(want_lp), free(want_ent);
+    free_ref(&r);
+}
+
 /* Qwen3: per-head q/k RMSNorm before RoPE, explicit head_dim (q width != hidden), bf16 file. */
 static void test_qwen3_tiny(void **s) {
     (void)s;
@@ -207,6 +279,8 @@ int main(void) {
         cmocka_unit_test(test_qwen2_sliding),
         cmocka_unit_test(test_phi3_tiny),
         cmocka_unit_test(test_phi3_longrope),
+        cmocka_unit_test(test_gemma3_tiny), cmocka_unit_test(test_gemma_tiny),
+        cmocka_unit_test(test_gemma3_multimodal), cmocka_unit_test(test_olmo2_tiny), cmocka_unit_test(test_olmo3_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -180,12 +180,13 @@ static void test_parity_variants(void **s) {
 
 /* Sentencepiece-style tokenizer.json (BPE over characters with byte_fallback; Metaspace with
  * prepend_scheme always / first / never, split or not; Llama 2's Prepend + Replace
- * normalizers; no byte fallback with a fused unk), loaded without any tokenizer.model: ids,
+ * normalizers; Gemma's Replace normalizer with no prefix space, the whole text one BPE word;
+ * no byte fallback with a fused unk), loaded without any tokenizer.model: ids,
  * BOS from the TemplateProcessing post-processor, and decodes equal HF tokenizers'. */
 static void test_parity_spm_json(void **s) {
     (void)s;
     const char *v[] = {"metaspace-always", "metaspace-first", "metaspace-split", "metaspace-never",
-                       "prepend-replace",  "unk-fused"};
+                       "prepend-replace",  "unk-fused",       "gemma"};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         char rel[128];
         snprintf(rel, sizeof rel, "tokenizers/spm-json/%s", v[i]);

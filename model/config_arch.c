@@ -1,0 +1,170 @@
+/* The config keys of the architecture families beyond the Llama core, as transformers 5 reads
+ * them (see config_json.h): Gemma (1), Gemma 3 (text, and multimodal checkpoints' text
+ * models), OLMo 2 and OLMo 3. */
+#include <math.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/json.h"
+#include "model/config_json.h"
+
+/* Two RoPE tables by layer type (Gemma 3, OLMo 3). transformers 5 keys rope_parameters by
+ * layer type: the full_attention dict is the global rope (*rp is set to it; rope_scaling,
+ * 4.x's spelling, applies to it too), the sliding_attention dict must be plain (default) and
+ * gives the local base; else local_key (Gemma 3's rope_local_base_freq) or local_def. */
+int cfg_layer_rope(rlc_model_config_t *c, const cJSON *j, const cJSON **rp, const char *local_key, double local_def,
+                   const char *what) {
+    double local = local_def;
+    int rc = local_key ? cfg_get_num(j, local_key, &local, local_def, what) : 0;
+    if (rc) return rc;
+    const cJSON *full = cJSON_GetObjectItemCaseSensitive(*rp, "full_attention");
+    const cJSON *slide = cJSON_GetObjectItemCaseSensitive(*rp, "sliding_attention");
+    if (cJSON_IsObject(*rp) && (full || slide)) {
+        if ((full && !cJSON_IsObject(full)) || (slide && !cJSON_IsObject(slide)))
+            return rlc_errc(RLC_EINVAL, "%s: rope_parameters.full_attention / sliding_attention must be objects", what);
+        const char *type = NULL;
+        if (slide && ((rc = rlc_json_get_str(slide, "rope_type", &type, 0, what)) < 0 ||
+                      (rc = cfg_get_num(slide, "rope_theta", &local, local, what))))
+            return rc;
+        if (type && strcmp(type, "default"))
+            return rlc_errc(RLC_EUNSUP, "%s: rope type '%s' of the sliding layers is not supported (default)", what,
+                            type);
+        *rp = full;
+    }
+    if (!(local > 0) || !isfinite(local))
+        return rlc_errc(RLC_EINVAL, "%s: the sliding layers' rope_theta = %g must be a positive number", what, local);
+    c->rope_local_theta = local;
+    return 0;
+}
+
+/* Sliding layers by type, as Gemma 3 and OLMo 3 configs give them: layer_types, else all but
+ * every P-th (P from pattern_key, or def_pattern), with a window of sliding_window (4096 when
+ * absent, none when null). */
+static int layer_windows(rlc_model_config_t *c, const cJSON *j, const char *pattern_key, int def_pattern,
+                         const char *what) {
+    int rc, W = 4096, pattern = def_pattern, any = 0;
+    if ((rc = cfg_layer_types(c, j, &c->layer_slides, what)) < 0) return rc;
+    if (rc == 1) { /* no layer_types: transformers' pattern (layer 0 slides unless the pattern is 1) */
+        if (pattern_key && (rc = cfg_get_int(j, pattern_key, &pattern, 0, pattern, what))) return rc;
+        if (pattern <= 0) return rlc_errc(RLC_EINVAL, "%s: sliding_window_pattern must be positive", what);
+        c->slide_pattern = pattern;
+        any = pattern > 1;
+    } else {
+        for (int l = 0; l < c->num_layers; l++) any |= c->layer_slides[l];
+    }
+    const cJSON *sw = cJSON_GetObjectItemCaseSensitive(j, "sliding_window");
+    if (sw && cJSON_IsNull(sw)) return 0;
+    if ((rc = cfg_get_int(j, "sliding_window", &W, 0, W, what))) return rc;
+    if (W <= 0) return rlc_errc(RLC_EINVAL, "%s: sliding_window must be a positive number", what);
+    if (any) c->sliding_window = W;
+    return 0;
+}
+
+/* Gemma (1) and Gemma 3 text, as transformers 5 reads them: RMSNorm by (1 + w), embeddings
+ * times sqrt(hidden_size) (rounded to fp32, as torch.tensor(hidden_size ** 0.5)), the GeGLU
+ * MLP (Gemma's legacy hidden_act "gelu" is read as gelu_pytorch_tanh; Gemma 3 reads
+ * hidden_activation). Gemma 3 adds q/k norms, the post-attention and post-MLP norms,
+ * query_pre_attn_scalar (256 when absent) and sliding layers: layer_types, else every layer
+ * but each sliding_window_pattern-th (6), with a window of sliding_window (4096 when absent,
+ * none when null). Logit soft-capping (Gemma 2) and bidirectional attention are refused. */
+int cfg_gemma(rlc_model_config_t *c, const cJSON *j, int gemma3, const char *what) {
+    const char *act = NULL, *key = gemma3 ? "hidden_activation" : "hidden_act";
+    int rc;
+    if ((rc = rlc_json_get_str(j, key, &act, 0, what)) < 0) return rc;
+    if (act && strcmp(act, "gelu_pytorch_tanh") && (gemma3 || strcmp(act, "gelu")))
+        return rlc_errc(RLC_EUNSUP, "%s: %s '%s' is not supported (gelu_pytorch_tanh)", what, key, act);
+    c->act = RLC_ACT_GELU_TANH;
+    c->norm_offset = 1.0f;
+    c->embed_scale = (float)sqrt((double)c->hidden_size);
+    if (!gemma3) return 0;
+    c->qk_norm = c->post_norms = 1;
+    const char *refused[] = {"final_logit_softcapping", "attn_logit_softcapping"};
+    for (int i = 0; i < 2; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, refused[i]);
+        if (v && !cJSON_IsNull(v))
+            return rlc_errc(RLC_EUNSUP, "%s: %s is not supported (rlc runs Gemma 3 without soft-capping)", what,
+                            refused[i]);
+    }
+    int bidi = 0;
+    if ((rc = cfg_get_bool(j, "use_bidirectional_attention", &bidi, 0, what))) return rc;
+    if (bidi) return rlc_errc(RLC_EUNSUP, "%s: use_bidirectional_attention is not supported (causal models)", what);
+    if ((rc = cfg_get_num(j, "query_pre_attn_scalar", &c->query_pre_attn_scalar, 256, what))) return rc;
+    if (!(c->query_pre_attn_scalar > 0))
+        return rlc_errc(RLC_EINVAL, "%s: query_pre_attn_scalar must be positive", what);
+    return layer_windows(c, j, "sliding_window_pattern", 6, what);
+}
+
+/* OLMo 2: no norms before the blocks, a norm of each block's output before the residual add
+ * (post_attention_layernorm, post_feedforward_layernorm), and q/k norms over the whole q and k
+ * projections before RoPE. OLMo 3 adds sliding layers (layer_types, else 3 of every 4), with
+ * their own default RoPE. */
+int cfg_olmo(rlc_model_config_t *c, const cJSON *j, int olmo3, const char *what) {
+    c->qk_norm = c->qk_norm_full = c->post_norms = c->post_only = 1;
+    return olmo3 ? layer_windows(c, j, NULL, 4, what) : 0;
+}
+
+/* Gemma3TextConfig's defaults (transformers 5) of the keys rlc reads as required or with
+ * another default: a multimodal checkpoint's text_config gives only what differs from them
+ * (gemma-3-4b-it: hidden and intermediate sizes, layers, rope scaling, window). */
+static const struct {
+    const char *key;
+    double v;
+} GEMMA3_DEFAULTS[] = {{"vocab_size", 262208},       {"hidden_size", 2304},         {"intermediate_size", 9216},
+                       {"num_hidden_layers", 26},    {"num_attention_heads", 8},    {"num_key_value_heads", 4},
+                       {"head_dim", 256},            {"max_position_embeddings", 131072}, {"pad_token_id", 0},
+                       {"eos_token_id", 1},          {"bos_token_id", 2}};
+
+/* Keys of a multimodal config's top level that hold for its text model (over text_config's:
+ * the stop tokens generation uses, the tied head, the dtype). */
+static const char *const GEMMA3_SHARED[] = {"eos_token_id", "bos_token_id", "pad_token_id", "dtype", "torch_dtype",
+                                            "tie_word_embeddings"};
+
+static int add_missing(cJSON *dst, const char *key, cJSON *val) {
+    if (cJSON_GetObjectItemCaseSensitive(dst, key)) {
+        cJSON_Delete(val);
+        return 0;
+    }
+    return val && cJSON_AddItemToObject(dst, key, val) ? 0 : RLC_ENOMEM;
+}
+
+int cfg_gemma3_text(cJSON *j, int *multimodal, const char *what) {
+    *multimodal = 0;
+    const char *mt = NULL;
+    if (rlc_json_get_str(j, "model_type", &mt, 0, what) != 0) return 0; /* the caller reports it */
+    if (!strcmp(mt, "gemma3")) {
+        cJSON *tc = cJSON_DetachItemFromObjectCaseSensitive(j, "text_config");
+        if (!cJSON_IsObject(tc)) {
+            cJSON_Delete(tc);
+            return rlc_errc(RLC_EUNSUP, "%s: a multimodal Gemma 3 checkpoint without a text_config object", what);
+        }
+        int rc = 0;
+        for (size_t i = 0; i < sizeof GEMMA3_SHARED / sizeof *GEMMA3_SHARED && !rc; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, GEMMA3_SHARED[i]);
+            if (!v) continue;
+            cJSON_DeleteItemFromObjectCaseSensitive(tc, GEMMA3_SHARED[i]); /* what the multimodal model runs */
+            rc = add_missing(tc, GEMMA3_SHARED[i], cJSON_Duplicate(v, 1));
+        }
+        /* j becomes the text model's config: Gemma3ForCausalLM, what rlc saves */
+        while (j->child) cJSON_Delete(cJSON_DetachItemViaPointer(j, j->child));
+        while (tc->child && !rc) { /* moved with their keys (the key is copied before the old one is freed) */
+            cJSON *it = cJSON_DetachItemViaPointer(tc, tc->child);
+            if (!cJSON_AddItemToObject(j, it->string, it)) {
+                cJSON_Delete(it);
+                rc = RLC_ENOMEM;
+            }
+        }
+        cJSON_Delete(tc);
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "model_type");
+        cJSON *arch = cJSON_CreateStringArray((const char *const[]){"Gemma3ForCausalLM"}, 1);
+        if (rc || !cJSON_AddStringToObject(j, "model_type", "gemma3_text") || !arch ||
+            !cJSON_AddItemToObject(j, "architectures", arch))
+            return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+        *multimodal = 1;
+    } else if (strcmp(mt, "gemma3_text")) {
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof GEMMA3_DEFAULTS / sizeof *GEMMA3_DEFAULTS; i++)
+        if (add_missing(j, GEMMA3_DEFAULTS[i].key, cJSON_CreateNumber(GEMMA3_DEFAULTS[i].v)))
+            return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+    return 0;
+}

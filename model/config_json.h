@@ -1,0 +1,31 @@
+/* The config.json readers model/config.c and model/config_arch.c (the architecture families
+ * beyond the Llama core) share, internal to model/: typed getters that default absent (or null) keys and name the key in errors. */
+#pragma once
+#include <cjson/cJSON.h>
+
+#include "model/config.h"
+
+/* An int at key (def when absent; required: absence is an error); a finite number (def when
+ * absent); cfg_need_num: a number that must be present; a bool (def when absent). */
+int cfg_get_int(const cJSON *j, const char *key, int *out, int required, int def, const char *what);
+int cfg_get_num(const cJSON *j, const char *key, double *out, double def, const char *what);
+int cfg_need_num(const cJSON *j, const char *key, double *out, const char *what);
+int cfg_get_bool(const cJSON *j, const char *key, int *out, int def, const char *what);
+/* layer_types, if given: one known type per layer; *slides (allocated) marks the
+ * sliding_attention ones. 1 when absent. */
+int cfg_layer_types(const rlc_model_config_t *c, const cJSON *j, unsigned char **slides, const char *what);
+
+/* model/config_arch.c: Gemma and Gemma 3's keys (norm offset, embedding scale, GeGLU, post
+ * norms, query_pre_attn_scalar, sliding pattern), after the common ones. */
+int cfg_gemma(rlc_model_config_t *c, const cJSON *j, int gemma3, const char *what);
+/* A multimodal Gemma 3 config (model_type gemma3) is replaced by its text_config (with the top
+ * level's token ids and dtype, model_type gemma3_text, architectures Gemma3ForCausalLM;
+ * *multimodal = 1); a gemma3_text config gains Gemma3TextConfig's defaults for absent keys.
+ * Other configs pass unchanged. */
+int cfg_gemma3_text(cJSON *j, int *multimodal, const char *what);
+/* model/config_arch.c: OLMo 2 and OLMo 3's keys. */
+int cfg_olmo(rlc_model_config_t *c, const cJSON *j, int olmo3, const char *what);
+/* RoPE by layer type (Gemma 3, OLMo 3): *rp (the config's rope_parameters) becomes the global
+ * dict; sets c->rope_local_theta (from the sliding dict, else local_key, else local_def). */
+int cfg_layer_rope(rlc_model_config_t *c, const cJSON *j, const cJSON **rp, const char *local_key, double local_def,
+                   const char *what);
