@@ -92,6 +92,8 @@ static cJSON *summary(const char *dir, const rlc_model_config_t *c) {
     cJSON_AddStringToObject(o, "rope", rope_name(c->rope_type));
     cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
     cJSON_AddNumberToObject(o, "rotary_dim", c->rotary_dim);
+    if (c->rope_local_theta > 0) cJSON_AddNumberToObject(o, "rope_local_theta", c->rope_local_theta);
+    cJSON_AddBoolToObject(o, "multimodal", c->multimodal);
     sliding_desc(c, buf, sizeof buf);
     cJSON_AddStringToObject(o, "sliding", buf);
     cJSON_AddStringToObject(o, "dtype", c->dtype);
@@ -102,15 +104,21 @@ static void print_text(const cJSON *o) {
 #define S(k) cJSON_GetObjectItem(o, k)->valuestring
 #define N(k) cJSON_GetObjectItem(o, k)->valuedouble
     printf("model: %s\n", S("model"));
-    printf("  architecture: %s, %s head, %s\n", S("model_type"), S("head"), S("dtype"));
+    printf("  architecture: %s, %s head, %s%s\n", S("model_type"), S("head"), S("dtype"),
+           cJSON_IsTrue(cJSON_GetObjectItem(o, "multimodal"))
+               ? " (the language model of a multimodal checkpoint; its vision tower is not loaded)"
+               : "");
     printf("  shape: %.0f layers, hidden %.0f, %.0f heads (%.0f kv, head_dim %.0f), ffn %.0f, vocab %.0f%s\n",
            N("layers"), N("hidden"), N("heads"), N("kv_heads"), N("head_dim"), N("ffn"), N("vocab"),
            cJSON_IsTrue(cJSON_GetObjectItem(o, "tied_embeddings")) ? ", tied embeddings" : "");
     printf("  parameters: %.1fM\n", N("parameters") / 1e6);
     printf("  context: %.0f tokens%s\n", N("context"),
            N("context") < N("max_position_embeddings") ? " (LongRoPE's original context)" : "");
-    printf("  rope: %s, theta %g, rotary dims %.0f of %.0f\n", S("rope"), N("rope_theta"), N("rotary_dim"),
+    printf("  rope: %s, theta %g, rotary dims %.0f of %.0f", S("rope"), N("rope_theta"), N("rotary_dim"),
            N("head_dim"));
+    if (cJSON_GetObjectItem(o, "rope_local_theta"))
+        printf("; sliding layers: default, theta %g", N("rope_local_theta"));
+    printf("\n");
     printf("  sliding window: %s\n", S("sliding"));
     const cJSON *d = cJSON_GetObjectItem(o, "tensor_dtypes"), *e;
     printf("  weights: %s, %.0f file(s), %.0f tensors, %.1f MB (", S("weights_format"), N("weight_files"), N("tensors"),
