@@ -342,12 +342,12 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if ((rc = cfg_gemma3_text(j, &c->multimodal, what))) goto fail;
     if ((rc = rlc_json_get_str(j, "model_type", &mt, 1, what))) goto fail;
     int gemma = !strcmp(mt, "gemma"), gemma3 = !strcmp(mt, "gemma3_text");
-    int olmo = !strcmp(mt, "olmo2") || !strcmp(mt, "olmo3");
+    int olmo = !strcmp(mt, "olmo2") || !strcmp(mt, "olmo3"), granite = !strcmp(mt, "granite");
     if (strcmp(mt, "qwen2") && strcmp(mt, "qwen3") && strcmp(mt, "llama") && strcmp(mt, "mistral") &&
-        strcmp(mt, "phi3") && !gemma && !gemma3 && !olmo) {
+        strcmp(mt, "phi3") && !gemma && !gemma3 && !olmo && !granite) {
         rc = rlc_errc(RLC_EUNSUP,
                       "%s: model_type '%s' is not supported (qwen2, qwen3, llama, mistral, phi3, gemma, gemma3_text, "
-                      "olmo2, olmo3)%s",
+                      "olmo2, olmo3, granite)%s",
                       what, mt,
                       !strcmp(mt, "gemma2") ? ": Gemma 2 needs logit soft-capping, which rlc does not implement" : "");
         goto fail;
@@ -407,7 +407,10 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
             rc = rlc_errc(RLC_EUNSUP, "%s: hidden_act '%s' is not supported (silu)", what, act);
             goto fail;
         }
-        if ((rc = olmo ? cfg_olmo(c, j, !strcmp(mt, "olmo3"), what) : parse_sliding(c, j, mt, what))) goto fail;
+        if ((rc = olmo ? cfg_olmo(c, j, !strcmp(mt, "olmo3"), what)
+                  : granite ? cfg_granite(c, j, what)
+                            : parse_sliding(c, j, mt, what)))
+            goto fail;
     }
     /* Gemma ties the LM head to the embeddings unless told otherwise */
     if ((rc = cfg_get_bool(j, "tie_word_embeddings", &c->tie_word_embeddings, gemma || gemma3, what))) goto fail;
@@ -506,7 +509,7 @@ void rlc_config_inv_freq_local(const rlc_model_config_t *c, float *inv) {
 }
 
 float rlc_config_attn_scale(const rlc_model_config_t *c) {
-    if (c->query_pre_attn_scalar > 0) return (float)pow(c->query_pre_attn_scalar, -0.5);
+    if (c->attn_scale > 0) return c->attn_scale;
     return 1.0f / sqrtf((float)c->head_dim);
 }
 

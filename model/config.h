@@ -51,13 +51,18 @@ typedef struct {
      * partial_rotary_factor); inv_freq has rotary_dim / 2 entries */
     int rotary_dim;
     /* Gemma: every RMSNorm multiplies by (norm_offset + w) with norm_offset 1 (0 elsewhere);
-     * the embedding rows are multiplied by embed_scale (sqrt(hidden_size); 0: none); Gemma 3
+     * the embedding rows are multiplied by embed_scale (sqrt(hidden_size), rounded to the
+     * weights' dtype when embed_scale_round; Granite's embedding_multiplier; 0: none); Gemma 3
      * (post_norms) also normalizes each block's output before the residual add
      * (post_attention_layernorm, post_feedforward_layernorm; its pre-MLP norm is
-     * pre_feedforward_layernorm); query_pre_attn_scalar sets the attention scale (0: head_dim);
-     * sliding layers turn with their own RoPE base rope_local_theta (0: the global table). */
+     * pre_feedforward_layernorm); attn_scale is the softmax scale when set (Gemma 3:
+     * query_pre_attn_scalar^-1/2, Granite: attention_multiplier; 0: 1/sqrt(head_dim));
+     * sliding layers turn with their own RoPE base rope_local_theta (0: the global table).
+     * Granite also scales each block's output by residual_scale before the residual add and
+     * divides the logits by logit_scale (0: neither). */
     rlc_act_t act;
-    float norm_offset, embed_scale;
+    float norm_offset, embed_scale, attn_scale, residual_scale, logit_scale;
+    int embed_scale_round;
     /* read from a multimodal Gemma 3 checkpoint: the language model's tensors sit under
      * language_model.model. (or model.language_model.); the config is its text_config */
     int multimodal;
@@ -66,7 +71,7 @@ typedef struct {
      * norm are absent), and q/k norms over the whole q and k projections (weights [Hq·D],
      * [Hk·D]) instead of per head */
     int post_only, qk_norm_full;
-    double query_pre_attn_scalar, rope_local_theta;
+    double rope_local_theta;
     /* Architecture's main head: a causal LM, or a score head (sequence/token classification:
      * reward and value models); num_labels is the width of the score head. */
     rlc_head_kind_t head;
@@ -94,7 +99,7 @@ float rlc_config_layer_rope_mscale(const rlc_model_config_t *c, int layer);
 void rlc_config_inv_freq(const rlc_model_config_t *c, float *inv_freq);
 /* Gemma 3's sliding layers: default RoPE with base rope_local_theta (fp32 as transformers). */
 void rlc_config_inv_freq_local(const rlc_model_config_t *c, float *inv_freq);
-/* The softmax scale of attention: 1/sqrt(head_dim), or 1/sqrt(query_pre_attn_scalar). */
+/* The softmax scale of attention: 1/sqrt(head_dim), or the config's (attn_scale). */
 float rlc_config_attn_scale(const rlc_model_config_t *c);
 /* The factor RoPE multiplies cos and sin by (the rotated q and k dims): yarn's and LongRoPE's
  * attention factor, as transformers applies it; 1 for the other rope types. */

@@ -1,6 +1,6 @@
 /* The config keys of the architecture families beyond the Llama core, as transformers 5 reads
  * them (see config_json.h): Gemma (1), Gemma 3 (text, and multimodal checkpoints' text
- * models), OLMo 2 and OLMo 3. */
+ * models), OLMo 2 and OLMo 3, Granite. */
 #include <math.h>
 #include <string.h>
 
@@ -76,6 +76,7 @@ int cfg_gemma(rlc_model_config_t *c, const cJSON *j, int gemma3, const char *wha
     c->act = RLC_ACT_GELU_TANH;
     c->norm_offset = 1.0f;
     c->embed_scale = (float)sqrt((double)c->hidden_size);
+    c->embed_scale_round = 1;
     if (!gemma3) return 0;
     c->qk_norm = c->post_norms = 1;
     const char *refused[] = {"final_logit_softcapping", "attn_logit_softcapping"};
@@ -88,8 +89,10 @@ int cfg_gemma(rlc_model_config_t *c, const cJSON *j, int gemma3, const char *wha
     int bidi = 0;
     if ((rc = cfg_get_bool(j, "use_bidirectional_attention", &bidi, 0, what))) return rc;
     if (bidi) return rlc_errc(RLC_EUNSUP, "%s: use_bidirectional_attention is not supported (causal models)", what);
-    if ((rc = cfg_get_num(j, "query_pre_attn_scalar", &c->query_pre_attn_scalar, 256, what))) return rc;
-    if (!(c->query_pre_attn_scalar > 0))
+    double q;
+    if ((rc = cfg_get_num(j, "query_pre_attn_scalar", &q, 256, what))) return rc;
+    c->attn_scale = (float)pow(q, -0.5);
+    if (!(q > 0) || !(c->attn_scale > 0) || !isfinite(c->attn_scale))
         return rlc_errc(RLC_EINVAL, "%s: query_pre_attn_scalar must be positive", what);
     return layer_windows(c, j, "sliding_window_pattern", 6, what);
 }
@@ -101,6 +104,24 @@ int cfg_gemma(rlc_model_config_t *c, const cJSON *j, int gemma3, const char *wha
 int cfg_olmo(rlc_model_config_t *c, const cJSON *j, int olmo3, const char *what) {
     c->qk_norm = c->qk_norm_full = c->post_norms = c->post_only = 1;
     return olmo3 ? layer_windows(c, j, NULL, 4, what) : 0;
+}
+
+/* Granite (3.x dense: GraniteForCausalLM), a Llama with four multipliers: the embeddings
+ * (embedding_multiplier), each block's output before the residual add (residual_multiplier),
+ * the attention scale (attention_multiplier, in place of 1/sqrt(head_dim)) and the logits
+ * (divided by logits_scaling); 1 when absent. */
+int cfg_granite(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    const char *keys[4] = {"embedding_multiplier", "residual_multiplier", "attention_multiplier", "logits_scaling"};
+    float *dst[4] = {&c->embed_scale, &c->residual_scale, &c->attn_scale, &c->logit_scale};
+    for (int i = 0; i < 4; i++) {
+        double v;
+        int rc = cfg_get_num(j, keys[i], &v, 1.0, what);
+        if (rc) return rc;
+        *dst[i] = (float)v;
+        if (!(*dst[i] > 0) || !isfinite(*dst[i]))
+            return rlc_errc(RLC_EINVAL, "%s: %s = %g must be a positive number (in fp32)", what, keys[i], v);
+    }
+    return 0;
 }
 
 /* Gemma3TextConfig's defaults (transformers 5) of the keys rlc reads as required or with

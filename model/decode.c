@@ -256,12 +256,14 @@ static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc
                             N, Hq, Hk, D, scale, b->max_ctx, rlc_config_layer_window(&m->cfg, l));
         be->matmul_fwd(be, w->tmp, w->att, P(W->o_w), P(W->o_b), N, Hq * D, C);
         if (post) be->rmsnorm_fwd(be, w->br, w->rstd, w->tmp, P(W->post_attn), N, C, c->rms_norm_eps);
+        rlc_model_residual_scale(m, blk, (size_t)N * C);
         if (pre) be->residual_rmsnorm_fwd(be, w->xmid, w->ln, w->rstd, w->x, blk, P(W->ln2), N, C, c->rms_norm_eps);
         else be->add(be, w->xmid, w->x, blk, RLC_BUF_ACT, (size_t)N * C);
         be->matmul_fwd(be, w->gu, in_mlp, P(W->gu_w), P(W->gu_b), N, C, 2 * F);
         rlc_model_glu_fwd(m, w->h, w->gu, N, F);
         be->matmul_fwd(be, w->tmp, w->h, P(W->down_w), P(W->down_b), N, F, C);
         if (post) be->rmsnorm_fwd(be, w->br, w->rstd, w->tmp, P(W->post_ffn), N, C, c->rms_norm_eps);
+        rlc_model_residual_scale(m, blk, (size_t)N * C);
         const void *next_norm = l + 1 < L ? P(m->layer[l + 1].ln1) : P(m->off_norm);
         if (pre || l + 1 == L) /* the final norm is there either way */
             be->residual_rmsnorm_fwd(be, w->x, w->ln, w->rstd, w->xmid, blk, next_norm, N, C, c->rms_norm_eps);
@@ -272,6 +274,8 @@ static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc
     int out = step_out_kind(m, b->out);
     if (out == RLC_STEP_OUT_DEFAULT) {
         be->logits(be, w->logits, w->rows, P(m->off_lm_head), b->n_out, C, c->vocab_size);
+        if (rlc_model_logit_mul(m) != 1) /* Granite's logits_scaling */
+            be->scale(be, w->logits, RLC_BUF_F32, (size_t)b->n_out * c->vocab_size, rlc_model_logit_mul(m));
     } else if (out == RLC_STEP_OUT_SCORE) { /* the score head's values (tmp holds T >= n_out rows of C >= labels) */
         be->matmul_fwd(be, w->tmp, w->rows, P(m->off_score_w), P(m->off_score_b), b->n_out, C, m->score_labels);
         be->act_to_f32(be, w->logits, w->tmp, (size_t)b->n_out * m->score_labels);

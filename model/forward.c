@@ -365,6 +365,7 @@ static void layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int n
     int post = c->post_norms;
     be->matmul_fwd(be, post ? a->o_out[l] : a->tmp, a->att[l], P(W->o_w), P(W->o_b), N, Hq * D, C);
     if (post) be->rmsnorm_fwd(be, a->br, a->rstd_pa[l], a->o_out[l], P(W->post_attn), N, C, c->rms_norm_eps);
+    rlc_model_residual_scale(m, block_out(m), (size_t)N * C); /* Granite (never with post-norms) */
     if (c->post_only) /* OLMo: the MLP reads the residual itself (ln2 is x_mid) */
         be->add(be, a->x_mid[l], a->x_in[l], block_out(m), RLC_BUF_ACT, (size_t)N * C);
     else
@@ -375,6 +376,7 @@ static void layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int n
     if (!down) return;
     be->matmul_fwd(be, post ? a->dn_out[l] : a->tmp, a->h[l], P(W->down_w), P(W->down_b), N, F, C);
     if (post) be->rmsnorm_fwd(be, a->br, a->rstd_pf[l], a->dn_out[l], P(W->post_ffn), N, C, c->rms_norm_eps);
+    rlc_model_residual_scale(m, block_out(m), (size_t)N * C);
 }
 
 static int forward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t *o, float *logp, float *entropy,
@@ -415,7 +417,7 @@ static int forward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_
         if (o->head == RLC_HEAD_LM) {
             be->lmhead_keep = o->train; /* the backward of this batch may reuse the logits */
             be->lmhead_fwd(be, a->logp, entropy ? a->ent : NULL, a->lnf, P(m->off_lm_head), a->targets, N, C,
-                           c->vocab_size, o->inv_temp);
+                           c->vocab_size, o->inv_temp * rlc_model_logit_mul(m));
             m->head_kept = o->train ? be->lmhead_kept : 0;
             be->lmhead_keep = 0, be->lmhead_kept = 0;
             if (logp) rc = be->download(be, logp, a->logp, RLC_BUF_F32, (size_t)N);
@@ -440,6 +442,25 @@ static int forward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_
     return 0;
 }
 
+/* The gradient of a block's output before the residual add, from dres (the residual's):
+ * dres itself, or under Gemma 3's and OLMo's post-norms through the norm (post_w, its input
+ * pre and scales rstd), or under Granite's residual_multiplier r · dres; the last two in dln,
+ * which is free until the block's projections write it. */
+static const void *block_grad(rlc_model_t *m, size_t post_w, const void *pre, const float *rstd, int N) {
+    rlc_backend_t *be = m->be;
+    rlc_acts_t *a = &m->acts;
+    size_t n = (size_t)N * m->cfg.hidden_size;
+    if (m->cfg.post_norms) { /* (configs never give post-norms a residual multiplier) */
+        be->zero(be, a->dln, RLC_BUF_ACT, n);
+        be->rmsnorm_bwd(be, a->dln, G(post_w), a->dres, pre, P(post_w), rstd, N, m->cfg.hidden_size);
+        return a->dln;
+    }
+    if (!(m->cfg.residual_scale > 0 && m->cfg.residual_scale != 1)) return a->dres;
+    be->copy(be, a->dln, a->dres, RLC_BUF_ACT, n);
+    rlc_model_residual_scale(m, a->dln, n);
+    return a->dln;
+}
+
 static int backward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t *o, const float *dlogp,
                         const float *dent, const float *dvalues, float *logp, float *entropy) {
     rlc_backend_t *be = m->be;
@@ -459,7 +480,7 @@ static int backward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts
         be->lmhead_use = m->head_kept; /* the forward's logits, when it kept them */
         be->lmhead_bwd(be, a->dln, G(m->off_lm_head), logp ? a->logp : NULL, entropy ? a->ent : NULL, a->dlogp,
                        dent ? a->dent : NULL, a->lnf, P(m->off_lm_head), a->targets, N, C, c->vocab_size,
-                       o->inv_temp);
+                       o->inv_temp * rlc_model_logit_mul(m));
         be->lmhead_use = 0, m->head_kept = 0;
         if (logp && (rc = be->download(be, logp, a->logp, RLC_BUF_F32, (size_t)N))) return rc;
         if (entropy && (rc = be->download(be, entropy, a->ent, RLC_BUF_F32, (size_t)N))) return rc;
@@ -476,23 +497,13 @@ static int backward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts
     for (int l = L - 1; l >= 0; l--) {
         const rlc_layer_off_t *W = &m->layer[l];
         if (!a->per_layer) layer_body(m, l, N, b->nseq, maxlen, 1, c->post_norms, NULL);
-        /* under post-norms the block outputs' gradients go through their norms (into dln, free
-         * until the projections below write it) */
-        const void *dblk = a->dres;
-        if (c->post_norms) {
-            be->zero(be, a->dln, RLC_BUF_ACT, (size_t)N * C);
-            be->rmsnorm_bwd(be, a->dln, G(W->post_ffn), a->dres, a->dn_out[l], P(W->post_ffn), a->rstd_pf[l], N, C);
-            dblk = a->dln;
-        }
+        const void *dblk = block_grad(m, W->post_ffn, a->dn_out[l], a->rstd_pf[l], N);
         be->matmul_bwd(be, a->dh, G(W->down_w), G(W->down_b), dblk, a->h[l], P(W->down_w), N, F, C);
         rlc_model_glu_bwd(m, a->dgu, a->dh, a->gu[l], N, F);
         be->matmul_bwd(be, a->dln, G(W->gu_w), G(W->gu_b), a->dgu, a->ln2[l], P(W->gu_w), N, C, 2 * F);
         if (c->post_only) be->add(be, a->dres, a->dres, a->dln, RLC_BUF_ACT, (size_t)N * C);
         else be->rmsnorm_bwd(be, a->dres, G(W->ln2), a->dln, a->x_mid[l], P(W->ln2), a->rstd2[l], N, C);
-        if (c->post_norms) {
-            be->zero(be, a->dln, RLC_BUF_ACT, (size_t)N * C);
-            be->rmsnorm_bwd(be, a->dln, G(W->post_attn), a->dres, a->o_out[l], P(W->post_attn), a->rstd_pa[l], N, C);
-        }
+        dblk = block_grad(m, W->post_attn, a->o_out[l], a->rstd_pa[l], N);
         be->matmul_bwd(be, a->datt, G(W->o_w), G(W->o_b), dblk, a->att[l], P(W->o_w), N, Hq * D, C);
         be->attention_bwd(be, a->dqkv, a->datt, a->qkv[l], a->att[l], a->lse[l], a->cu, b->nseq, maxlen, N, Hq, Hk, D,
                           rlc_config_attn_scale(c), rlc_config_layer_window(c, l));

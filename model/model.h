@@ -108,12 +108,25 @@ static inline void rlc_model_glu_bwd(const rlc_model_t *m, void *dgu, const void
     (m->cfg.act == RLC_ACT_GELU_TANH ? m->be->geglu_bwd : m->be->swiglu_bwd)(m->be, dgu, dout, gu, N, F);
 }
 /* Gemma: embeddings times sqrt(hidden), rounded to the parameters' dtype as transformers does
- * (embed_scale.to(weight.dtype)): bf16 on a backend that stores bf16 parameters. */
+ * (embed_scale.to(weight.dtype)): bf16 on a backend that stores bf16 parameters. Granite:
+ * times embedding_multiplier, as given. */
 static inline void rlc_model_embed_scale(const rlc_model_t *m, void *x, size_t n) {
     float s = m->cfg.embed_scale;
-    if (s == 0) return;
-    if (m->be->esize[RLC_BUF_PARAM] == 2) s = rlc_bf16_to_f32(rlc_f32_to_bf16(s));
+    if (s == 0 || s == 1) return;
+    if (m->cfg.embed_scale_round && m->be->esize[RLC_BUF_PARAM] == 2) s = rlc_bf16_to_f32(rlc_f32_to_bf16(s));
     m->be->scale(m->be, x, RLC_BUF_ACT, n, s);
+}
+
+/* Granite: the factor the LM head's logits are multiplied by (1 / logits_scaling; 1 for the
+ * others). Training folds it into inv_temp; the engine and the exact path scale the logits
+ * themselves, the same op in both so their log-probs stay equal bit for bit. */
+static inline float rlc_model_logit_mul(const rlc_model_t *m) {
+    return m->cfg.logit_scale > 0 ? 1.0f / m->cfg.logit_scale : 1.0f;
+}
+/* Granite: a block's output times residual_multiplier before the residual add (n elements). */
+static inline void rlc_model_residual_scale(const rlc_model_t *m, void *x, size_t n) {
+    float r = m->cfg.residual_scale;
+    if (r > 0 && r != 1) m->be->scale(m->be, x, RLC_BUF_ACT, n, r);
 }
 
 /* A packed varlen batch (host arrays). Sequence s is tokens [cu_seqlens[s], cu_seqlens[s+1]).

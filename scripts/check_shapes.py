@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks rlc against transformers on random models of shapes no fixture has: per-token
 log-probs (fp32) and greedy decoding, sharded bf16/fp16 files with llama3/linear RoPE
-scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), Gemma, Gemma 3, OLMo 2 and 3, PyTorch
+scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), Gemma, Gemma 3, OLMo 2 and 3, Granite, PyTorch
 pytorch_model.bin weights (one file, and bf16 shards), and sliding-window models (Mistral,
 Qwen2, Qwen3, Gemma 3 with a 4.x-style config) far past their window.
 Needs PyPI torch + transformers and a built rlc:  python3 scripts/check_shapes.py [build/cli/rlc]
@@ -24,7 +24,7 @@ KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, 
          "qwen3": (T.Qwen3Config, T.Qwen3ForCausalLM), "mistral": (T.MistralConfig, T.MistralForCausalLM),
          "phi3": (T.Phi3Config, T.Phi3ForCausalLM), "gemma": (T.GemmaConfig, T.GemmaForCausalLM),
          "gemma3_text": (T.Gemma3TextConfig, T.Gemma3ForCausalLM), "olmo2": (T.Olmo2Config, T.Olmo2ForCausalLM),
-         "olmo3": (T.Olmo3Config, T.Olmo3ForCausalLM)}
+         "olmo3": (T.Olmo3Config, T.Olmo3ForCausalLM), "granite": (T.GraniteConfig, T.GraniteForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -63,6 +63,9 @@ SHAPES = [
     ("olmo3", dict(hidden_size=40, num_attention_heads=4, num_key_value_heads=2, intermediate_size=90,
                    vocab_size=257, num_hidden_layers=5, sliding_window=7,
                    rope_scaling={"rope_type": "yarn", "factor": 8.0, "original_max_position_embeddings": 16})),
+    ("granite", dict(hidden_size=72, num_attention_heads=6, num_key_value_heads=2, intermediate_size=130,
+                     vocab_size=333, num_hidden_layers=3, tie_word_embeddings=True, embedding_multiplier=6.0,
+                     residual_multiplier=0.3, attention_multiplier=0.03, logits_scaling=5.5, rope_theta=1e7)),
 ]
 
 

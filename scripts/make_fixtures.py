@@ -110,6 +110,16 @@ def olmo_cfg(olmo3=False, **kw):
     return (Olmo3Config if olmo3 else Olmo2Config)(**base)
 
 
+def granite_cfg(**kw):
+    from transformers import GraniteConfig
+    base = dict(vocab_size=260, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=1, max_position_embeddings=256, rms_norm_eps=1e-5, tie_word_embeddings=True,
+                rope_theta=10000000.0, embedding_multiplier=12.0, residual_multiplier=0.22,
+                attention_multiplier=0.015625, logits_scaling=8.0, bos_token_id=0, eos_token_id=0, pad_token_id=0)
+    base.update(kw)
+    return GraniteConfig(**base)
+
+
 FIXTURES = {
     # Qwen2: tied embeddings, GQA 4/2, q/k/v bias; vocab and special ids match the tiny ChatML
     # tokenizer (tests/fixtures/tokenizers/tiny-chatml), whose files are copied in.
@@ -197,6 +207,9 @@ FIXTURES = {
                                                               "sliding_attention": {"rope_type": "default",
                                                                                     "rope_theta": 500000.0}}),
                        cls="causal", dtype=torch.bfloat16, shard=None),
+    # Granite 3.x: a Llama with multipliers (embeddings x12, block outputs x0.22 before the
+    # residual add, attention scale 1/64 instead of 1/4, logits / 8), tied, multi-query, bf16.
+    "granite-tiny": dict(make=lambda: granite_cfg(), cls="causal", dtype=torch.bfloat16, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

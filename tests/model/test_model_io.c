@@ -46,12 +46,17 @@ static void test_save_load_save(void **s) {
     (void)s;
     const char *names[] = {"qwen2-tiny",  "llama3-tiny", "llama-bias", "qwen2-untied",
                            "qwen2-score", "qwen3-tiny",  "phi3-tiny",  "llama3-tiny-bin",
-                           "gemma3-tiny", "gemma-tiny",  "olmo2-tiny", "olmo3-tiny"};
+                           "gemma3-tiny", "gemma-tiny",  "olmo2-tiny", "olmo3-tiny", "granite-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s", names[k]);
         rlc_model_t *m;
         assert_int_equal(rlc_model_load(&m, fixture(rel), be), 0);
+        /* the count `rlc info` reports from config.json alone is the table's (score head aside) */
+        size_t score = m->score_labels ? (size_t)m->score_labels * (m->cfg.hidden_size + m->cfg.score_bias) : 0;
+        if (rlc_config_num_params(&m->cfg) + score != m->n_params)
+            fail_msg("%s: config gives %zu parameters, the table %zu", names[k], rlc_config_num_params(&m->cfg) + score,
+                     m->n_params);
         char *d1 = sub("s1"), *d2 = sub("s2");
         assert_int_equal(rlc_model_save(m, d1, NULL), 0);
         rlc_model_t *m2;
@@ -277,8 +282,9 @@ static void test_sliding_config(void **s) {
 
 /* Gemma 3 as the Hub's configs spell it (transformers 4.x: rope_theta, rope_local_base_freq,
  * rope_scaling, sliding_window_pattern) is the fixture's transformers-5 config (rope_parameters
- * by layer type, layer_types): the same bits. What rlc does not run is refused by name. */
-static void test_gemma_configs(void **s) {
+ * by layer type, layer_types): the same bits. What rlc does not run is refused by name, and
+ * Granite's multipliers must be positive. */
+static void test_arch_configs(void **s) {
     (void)s;
     rlc_model_t *m;
     float lp1[11], lp2[11];
@@ -333,13 +339,19 @@ static void test_gemma_configs(void **s) {
                                 {"attn_logit_softcapping", "50.0", "attn_logit_softcapping is not supported"},
                                 {"use_bidirectional_attention", "true", "use_bidirectional_attention"},
                                 {"hidden_activation", "\"gelu\"", "hidden_activation 'gelu' is not supported"},
-                                {"model_type", "\"gemma2\"", "Gemma 2 needs logit soft-capping"}};
-    for (int i = 0; i < 5; i++) {
+                                {"model_type", "\"gemma2\"", "Gemma 2 needs logit soft-capping"},
+                                {"query_pre_attn_scalar", "0", "query_pre_attn_scalar must be positive"}};
+    for (int i = 0; i < 6; i++) {
         copy_fixture("gemma3-tiny", d);
         edit_config(d, refused[i][0], cJSON_Parse(refused[i][1]));
         assert_true(rlc_model_load(&m, d, be) < 0);
         if (!strstr(rlc_errmsg(), refused[i][2])) fail_msg("%s: %s", refused[i][0], rlc_errmsg());
     }
+    /* Granite's multipliers must be positive numbers */
+    copy_fixture("granite-tiny", d);
+    edit_config(d, "logits_scaling", cJSON_CreateNumber(-8));
+    assert_true(rlc_model_load(&m, d, be) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "logits_scaling = -8 must be a positive number"));
     fs_rm_rf(d);
     free(d);
 }
@@ -648,7 +660,7 @@ int main(void) {
         cmocka_unit_test(test_bad_batches), cmocka_unit_test(test_memory_accounting),
         cmocka_unit_test(test_streaming_save_failure), cmocka_unit_test(test_yarn_spellings),
         cmocka_unit_test(test_sliding_config), cmocka_unit_test(test_sliding_window),
-        cmocka_unit_test(test_gemma_configs),
+        cmocka_unit_test(test_arch_configs),
         cmocka_unit_test(test_torch_weights),   cmocka_unit_test(test_longrope_context),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
