@@ -172,7 +172,7 @@ static int index_of(ev_t *E, jv_t *o, jv_t *k, jv_t **out) {
     *out = NULL;
     if (!o) return 0;
     if (o->gen) return rlc_errc(RLC_EINVAL, "chat template: indexing a generator (map/select/reject give one; add |list)");
-    if (o->k == V_DICT && k && k->k == V_STR) *out = jv_get(o, k->s);
+    if (o->k == V_DICT) *out = jv_get_key(o, k);
     else if (o->k == V_LIST && k && k->k == V_INT) {
         long long i = norm_index(k->i, o->len);
         if (i >= 0 && i < o->len) *out = o->items[i];
@@ -222,7 +222,7 @@ static int slice_of(ev_t *E, jv_t *o, jv_t *lo, jv_t *hi, jv_t *stp, int line, j
 
 static const char *const DICT_METHODS[] = {"items", "keys", "values", "get", NULL};
 static const char *const STR_METHODS[] = {"strip", "lstrip", "rstrip", "split", "startswith", "endswith", "upper",
-                                          "lower", "replace", "title", "capitalize", "count", "find", NULL};
+                                          "lower", "replace", "title", "capitalize", "count", "find", "format", NULL};
 
 static int in_list(const char *const *l, const char *s) {
     for (; *l; l++)
@@ -255,7 +255,7 @@ static int compare(int op, jv_t *a, jv_t *b, int line, int *res) {
         if (b && b->k == V_STR && a && a->k == V_STR) in = a->n <= b->n && (a->n == 0 || memmem(b->s, b->n, a->s, a->n));
         else if (b && b->k == V_LIST)
             for (int i = 0; i < b->len && !in; i++) in = jv_equal(a, b->items[i]);
-        else if (b && b->k == V_DICT && a && a->k == V_STR) in = jv_get(b, a->s) != NULL;
+        else if (b && b->k == V_DICT) in = jv_get_key(b, a) != NULL;
         else if (b && b->k != V_UNDEF) return ERR(line, "'in' needs a string, list or dict on the right", line);
         return *res = in == (op == OP_IN), 0;
     }
@@ -300,11 +300,22 @@ static int arith(ev_t *E, int op, jv_t *a, jv_t *b, int line, jv_t **out) {
         jv_str_into(&s, a), jv_str_into(&s, b);
         return (*out = jv_from_sbuf(p, &s)) ? 0 : RLC_ENOMEM;
     }
+    if (op == OP_ADD && a && b && a->k == V_STR && b->k == V_STR && a->markup != b->markup) {
+        /* Markup + str (either way round): the plain string is HTML-escaped, the sum is Markup */
+        rlc_sbuf_t s = {0};
+        if (a->markup) rlc_sbuf_add(&s, a->s, a->n);
+        else jv_html_escape_into(&s, a->s, a->n);
+        if (b->markup) rlc_sbuf_add(&s, b->s, b->n);
+        else jv_html_escape_into(&s, b->s, b->n);
+        if (!(*out = jv_from_sbuf(p, &s))) return RLC_ENOMEM;
+        return (*out)->markup = 1, 0;
+    }
     if (op == OP_ADD && a && b && a->k == V_STR && b->k == V_STR) {
         jv_t *r = jv_new(p, V_STR);
         if (!r || !(r->s = jp_alloc(p, a->n + b->n + 1))) return RLC_ENOMEM;
         memcpy(r->s, a->s, a->n), memcpy(r->s + a->n, b->s, b->n);
         r->n = a->n + b->n;
+        r->markup = a->markup; /* Markup + Markup stays Markup */
         return *out = r, 0;
     }
     if (op == OP_ADD && a && b && a->k == V_LIST && b->k == V_LIST) {
@@ -362,8 +373,8 @@ static int eval_display(ev_t *E, const jx_t *x, jv_t **out) {
             continue;
         }
         if ((rc = eval(E, x->args[++i], &v))) return rc;
-        if (!k || k->k != V_STR) return ERR(x->line, "dict keys must be strings", x->line);
-        if (jv_set(&E->pool, c, k->s, v)) return RLC_ENOMEM;
+        if ((rc = jv_set_key(&E->pool, c, k, v)))
+            return rc == RLC_EINVAL ? ERR(x->line, "dict keys must be strings or integers", x->line) : rc;
     }
     return *out = c, 0;
 }
@@ -425,7 +436,7 @@ static int loop_items(ev_t *E, jv_t *it, int line, jv_t **out) {
     if (!l) return RLC_ENOMEM;
     if (it->k == V_DICT)
         for (int i = 0; i < it->len; i++)
-            if (jv_push(&E->pool, l, jv_str(&E->pool, it->keys[i], strlen(it->keys[i])))) return RLC_ENOMEM;
+            if (jv_push(&E->pool, l, jv_key_at(&E->pool, it, i))) return RLC_ENOMEM;
     if (it->k == V_STR)
         for (size_t b = 0, e; b < it->n; b = e) {
             e = jv_char_end(it->s, it->n, b);

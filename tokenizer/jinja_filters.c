@@ -1,6 +1,6 @@
 /* Jinja filters (trim, tojson, length, lower, upper, replace, items, selectattr, rejectattr,
  * select, reject, map, join, first, last, default, string, int, float, list, capitalize,
- * title, unique, indent, safe, abs), tests (defined, none, string, number, mapping, iterable,
+ * title, unique, indent, safe, abs, dictsort, sort, min, max), tests (defined, none, string, number, mapping, iterable,
  * sequence, boolean, equalto, in, odd, even, ...) and the str / dict methods templates call. */
 #include <ctype.h>
 #include <stdio.h>
@@ -103,17 +103,58 @@ static jv_t *case_map(jpool_t *p, const jv_t *s, int mode) { /* 0 lower, 1 upper
     return r;
 }
 
+/* Python's str.format with {} / {0} / {name} fields and {{ }} escapes (no format specs). */
+static int str_format(jpool_t *p, const jv_t *self, const jargs_t *a, int line, jv_t **out) {
+    rlc_sbuf_t b = {0};
+    int next = 0, rc = 0;
+    for (size_t i = 0; i < self->n && !rc; i++) {
+        char c = self->s[i];
+        if ((c == '{' || c == '}') && i + 1 < self->n && self->s[i + 1] == c) {
+            rlc_sbuf_add(&b, &c, 1), i++;
+            continue;
+        }
+        if (c == '}') rc = ERR(line, "format(): single '}' in the format string", line);
+        if (c != '{') {
+            rlc_sbuf_add(&b, &c, 1);
+            continue;
+        }
+        size_t e = i + 1;
+        while (e < self->n && self->s[e] != '}' && self->s[e] != '{') e++;
+        if (rc || e == self->n || self->s[e] != '}') {
+            rc = rc ? rc : ERR(line, "format(): unmatched '{' in the format string", line);
+            break;
+        }
+        char name[64];
+        size_t nl = e - i - 1;
+        if (nl >= sizeof name || memchr(self->s + i + 1, ':', nl) || memchr(self->s + i + 1, '!', nl)) {
+            rc = ERR(line, "format(): only {}, {N} and {name} fields are supported", line);
+            break;
+        }
+        memcpy(name, self->s + i + 1, nl), name[nl] = 0;
+        int pos = nl == 0 ? next++ : isdigit((unsigned char)name[0]) ? atoi(name) : -1;
+        jv_t *v = pos >= 0 ? arg(a, "", pos) : arg(a, name, -1);
+        if (!v) rc = ERR(line, "format(): no argument for field {%s}", line, name);
+        else jv_str_into(&b, v);
+        i = e;
+    }
+    if (rc) {
+        free(b.s);
+        return rc;
+    }
+    return (*out = jv_from_sbuf(p, &b)) ? 0 : RLC_ENOMEM;
+}
+
 int jinja_method(jpool_t *p, jv_t *self, const char *m, const jargs_t *a, int line, jv_t **out) {
     jv_t *x = arg(a, "", 0), *y = arg(a, "", 1);
     if (self->k == V_DICT) {
         if (!strcmp(m, "get")) {
-            jv_t *v = x && x->k == V_STR ? jv_get(self, x->s) : NULL;
+            jv_t *v = jv_get_key(self, x);
             *out = v ? v : y ? y : jv_new(p, V_NONE);
             return *out ? 0 : RLC_ENOMEM;
         }
         jv_t *l = jv_new(p, V_LIST);
         for (int i = 0; l && i < self->len; i++) {
-            jv_t *k = jv_str(p, self->keys[i], strlen(self->keys[i])), *e = k;
+            jv_t *k = jv_key_at(p, self, i), *e = k;
             if (!strcmp(m, "values")) e = self->items[i];
             else if (!strcmp(m, "items") && (e = jv_new(p, V_LIST)) &&
                      ((e->tuple = 1, jv_push(p, e, k)) || jv_push(p, e, self->items[i])))
@@ -134,6 +175,8 @@ int jinja_method(jpool_t *p, jv_t *self, const char *m, const jargs_t *a, int li
     else if (!strcmp(m, "replace")) {
         if (!x || !y || x->k != V_STR || y->k != V_STR) return ERR(line, "replace() takes two strings", line);
         *out = replace_all(p, self, x, y);
+    } else if (!strcmp(m, "format")) {
+        return str_format(p, self, a, line, out);
     } else if (!strcmp(m, "count") || !strcmp(m, "find")) {
         if (!x || x->k != V_STR) return ERR(line, "%s() takes a string", line, m);
         long long c = 0, first = -1;
@@ -154,7 +197,14 @@ int jinja_method(jpool_t *p, jv_t *self, const char *m, const jargs_t *a, int li
 
 /* selectattr / rejectattr / select / reject: items kept by a test (or by truth). */
 static int select_items(jpool_t *p, jv_t *v, const jargs_t *a, int by_attr, int keep, int line, jv_t **out) {
-    if (!v || v->k != V_LIST) return ERR(line, "select/reject filters need a list", line);
+    if (!jv_truthy(v)) v = jv_new(p, V_LIST); /* Jinja yields nothing from an empty or false value (None) */
+    else if (v->k == V_DICT || v->k == V_STR) { /* their keys, their characters */
+        jargs_t none = {0};
+        int rc = jinja_filter(p, "list", v, &none, line, &v);
+        if (rc) return rc;
+    }
+    if (!v) return RLC_ENOMEM;
+    if (v->k != V_LIST) return ERR(line, "select/reject filters need a sequence", line);
     jv_t *attr = by_attr ? arg(a, "", 0) : NULL;
     if (by_attr && (!attr || attr->k != V_STR)) return ERR(line, "selectattr/rejectattr need an attribute name", line);
     jv_t *test = arg(a, "", by_attr ? 1 : 0);
@@ -200,10 +250,84 @@ static long long length(const jv_t *v) {
     return !v ? 0 : v->k == V_STR ? (long long)jv_cplen(v->s, v->n) : (v->k == V_LIST || v->k == V_DICT) ? v->len : 0;
 }
 
+/* Python's order of two values (numbers by value, strings by code point, lower-cased first
+ * unless case-sensitive); 1 when they cannot be ordered. */
+static int order(const jv_t *x, const jv_t *y, int cs, int *res) {
+    int nx = x && (x->k == V_INT || x->k == V_BOOL || x->k == V_FLOAT), ny = y && (y->k == V_INT || y->k == V_BOOL || y->k == V_FLOAT);
+    if (nx && ny) {
+        double a = x->k == V_FLOAT ? x->f : (double)x->i, b = y->k == V_FLOAT ? y->f : (double)y->i;
+        return *res = (a > b) - (a < b), 0;
+    }
+    if (!x || !y || x->k != V_STR || y->k != V_STR) return 1;
+    size_t n = x->n < y->n ? x->n : y->n;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char a = (unsigned char)x->s[i], b = (unsigned char)y->s[i];
+        if (!cs) a = (unsigned char)tolower(a), b = (unsigned char)tolower(b);
+        if (a != b) return *res = a < b ? -1 : 1, 0;
+    }
+    return *res = (x->n > y->n) - (x->n < y->n), 0;
+}
+
+/* The value a sort compares for item x: x itself, its attribute, or (dictsort) its key or value. */
+static jv_t *sort_key(jv_t *x, const jv_t *attr, int pair_index) {
+    if (pair_index >= 0) return x->items[pair_index];
+    return attr && attr->k == V_STR ? jv_get(x, attr->s) : x;
+}
+
+/* A stable sort of l's items in place (insertion: templates sort a handful of items). */
+static int sort_list(jv_t *l, const jv_t *attr, int pair_index, int cs, int rev, int line) {
+    for (int i = 1; i < l->len; i++) {
+        jv_t *x = l->items[i];
+        int j = i - 1, c = 0;
+        while (j >= 0) {
+            if (order(sort_key(l->items[j], attr, pair_index), sort_key(x, attr, pair_index), cs, &c))
+                return ERR(line, "sort: values that cannot be ordered", line);
+            if (rev ? c >= 0 : c <= 0) break;
+            l->items[j + 1] = l->items[j];
+            j--;
+        }
+        l->items[j + 1] = x;
+    }
+    return 0;
+}
+
+/* dictsort, sort, min, max. */
+static int filter_sort(jpool_t *p, const char *f, jv_t *v, const jargs_t *a, int line, jv_t **out) {
+    int dict = f[0] == 'd', mm = !strcmp(f, "min") || !strcmp(f, "max");
+    jv_t *cs = arg(a, "case_sensitive", dict ? 0 : mm ? 0 : 1), *by = dict ? arg(a, "by", 1) : NULL;
+    jv_t *rev = arg(a, "reverse", dict ? 2 : mm ? -1 : 0), *attr = dict ? NULL : arg(a, "attribute", mm ? 1 : 2);
+    jv_t *l = jv_new(p, V_LIST);
+    if (!l) return RLC_ENOMEM;
+    if (dict) {
+        if (!v || v->k != V_DICT) return ERR(line, "dictsort needs a mapping", line);
+        for (int i = 0; i < v->len; i++) {
+            jv_t *e = jv_new(p, V_LIST);
+            if (!e || (e->tuple = 1, jv_push(p, e, jv_key_at(p, v, i))) || jv_push(p, e, v->items[i]) ||
+                jv_push(p, l, e))
+                return RLC_ENOMEM;
+        }
+    } else {
+        jargs_t none = {0};
+        int rc = v && v->k == V_LIST ? (l = v, 0) : jinja_filter(p, "list", v, &none, line, &l);
+        if (rc) return rc;
+        jv_t *c = jv_new(p, V_LIST); /* a copy: sort must not reorder the caller's list */
+        for (int i = 0; c && i < l->len; i++)
+            if (jv_push(p, c, l->items[i])) return RLC_ENOMEM;
+        if (!(l = c)) return RLC_ENOMEM;
+    }
+    int pair = dict ? (by && by->k == V_STR && !strcmp(by->s, "value") ? 1 : 0) : -1;
+    int rc = sort_list(l, attr, pair, jv_truthy(cs), jv_truthy(rev) || !strcmp(f, "max"), line);
+    if (rc) return rc;
+    if (mm) return *out = l->len ? l->items[0] : jv_new(p, V_UNDEF), *out ? 0 : RLC_ENOMEM;
+    return *out = l, 0;
+}
+
 static int filter_seq(jpool_t *p, const char *f, jv_t *v, const jargs_t *a, int line, jv_t **out) {
     if (!strcmp(f, "selectattr") || !strcmp(f, "rejectattr")) return select_items(p, v, a, 1, f[0] == 's', line, out);
     if (!strcmp(f, "select") || !strcmp(f, "reject")) return select_items(p, v, a, 0, f[0] == 's', line, out);
     if (!strcmp(f, "join")) return join(p, v, arg(a, "d", 0), out);
+    if (!strcmp(f, "dictsort") || !strcmp(f, "sort") || !strcmp(f, "min") || !strcmp(f, "max"))
+        return filter_sort(p, f, v, a, line, out);
     if (!strcmp(f, "map")) {
         jv_t *at = arg(a, "attribute", -1), *fl = arg(a, "", 0);
         jv_t *l = v && v->k == V_LIST ? jv_new(p, V_LIST) : NULL;
@@ -238,7 +362,7 @@ static int filter_seq(jpool_t *p, const char *f, jv_t *v, const jargs_t *a, int 
             if (jv_push(p, l, jv_str(p, v->s + b, e - b))) return RLC_ENOMEM;
         }
         for (int i = 0; v && (v->k == V_LIST || v->k == V_DICT) && i < v->len; i++) {
-            jv_t *x = v->k == V_DICT ? jv_str(p, v->keys[i], strlen(v->keys[i])) : v->items[i];
+            jv_t *x = v->k == V_DICT ? jv_key_at(p, v, i) : v->items[i];
             int dup = 0;
             for (int k = 0; f[0] == 'u' && k < l->len && !dup; k++) dup = jv_equal(l->items[k], x);
             if (!dup && jv_push(p, l, x)) return RLC_ENOMEM;
@@ -267,7 +391,11 @@ int jinja_filter(jpool_t *p, const char *f, jv_t *v, const jargs_t *a, int line,
         *out = (!v || v->k == V_UNDEF || (jv_truthy(b) && !jv_truthy(v))) ? (d ? d : jv_str(p, "", 0)) : v;
         return *out ? 0 : RLC_ENOMEM;
     }
-    if (!strcmp(f, "safe")) return *out = v, 0;
+    if (!strcmp(f, "safe")) { /* MarkupSafe's Markup: what is added to it gets escaped */
+        if (!v || v->k != V_STR || v->markup) return *out = v, 0;
+        if (!(*out = jv_str(p, v->s, v->n))) return RLC_ENOMEM;
+        return (*out)->markup = 1, 0;
+    }
     if (!strcmp(f, "string")) return (*out = to_str(p, v)) ? 0 : RLC_ENOMEM;
     if (!strcmp(f, "int") || !strcmp(f, "float") || !strcmp(f, "abs")) {
         double d = !v ? 0 : v->k == V_FLOAT ? v->f : (v->k == V_INT || v->k == V_BOOL) ? (double)v->i
@@ -329,7 +457,7 @@ int jinja_test(jpool_t *p, const char *t, jv_t *v, const jargs_t *a, int line, i
         *out = 0;
         for (int i = 0; x && x->k == V_LIST && i < x->len && !*out; i++) *out = jv_equal(v, x->items[i]);
         if (x && x->k == V_STR && k == V_STR) *out = v->n <= x->n && (!v->n || memmem(x->s, x->n, v->s, v->n));
-        if (x && x->k == V_DICT && k == V_STR) *out = jv_get(x, v->s) != NULL;
+        if (x && x->k == V_DICT) *out = jv_get_key(x, v) != NULL;
     } else if (!strcmp(t, "lower") || !strcmp(t, "upper")) {
         *out = k == V_STR;
         for (size_t i = 0; *out && i < v->n; i++)

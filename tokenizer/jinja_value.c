@@ -92,6 +92,40 @@ int jv_set(jpool_t *p, jv_t *d, const char *key, jv_t *v) {
     return 0;
 }
 
+/* The stored form of a key value into buf (cap bytes): NULL when it cannot be a key. */
+static const char *key_text(const jv_t *k, char *buf, size_t cap) {
+    if (k && k->k == V_STR) return k->s;
+    if (!k || (k->k != V_INT && k->k != V_BOOL)) return NULL;
+    snprintf(buf, cap, "%c%lld", JV_INTKEY, k->i);
+    return buf;
+}
+
+int jv_set_key(jpool_t *p, jv_t *d, const jv_t *key, jv_t *v) {
+    char buf[32];
+    const char *t = key_text(key, buf, sizeof buf);
+    return t ? jv_set(p, d, t, v) : RLC_EINVAL;
+}
+
+jv_t *jv_get_key(const jv_t *d, const jv_t *key) {
+    char buf[32];
+    const char *t = key_text(key, buf, sizeof buf);
+    return t ? jv_get(d, t) : NULL;
+}
+
+jv_t *jv_key_at(jpool_t *p, const jv_t *d, int i) {
+    const char *k = d->keys[i];
+    return k[0] == JV_INTKEY ? jv_int(p, strtoll(k + 1, NULL, 10)) : jv_str(p, k, strlen(k));
+}
+
+void jv_html_escape_into(rlc_sbuf_t *b, const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const char *e = s[i] == '&' ? "&amp;" : s[i] == '<' ? "&lt;" : s[i] == '>' ? "&gt;" : s[i] == '\'' ? "&#39;"
+                      : s[i] == '"' ? "&#34;" : NULL;
+        if (e) rlc_sbuf_add(b, e, strlen(e));
+        else rlc_sbuf_add(b, s + i, 1);
+    }
+}
+
 int jv_truthy(const jv_t *v) {
     if (!v) return 0;
     switch (v->k) {
@@ -214,7 +248,9 @@ static void repr(rlc_sbuf_t *b, const jv_t *v) {
         rlc_sbuf_add(b, d ? "{" : t ? "(" : "[", 1);
         for (int i = 0; i < v->len; i++) {
             if (i) rlc_sbuf_add(b, ", ", 2);
-            if (d) repr_str(b, v->keys[i], strlen(v->keys[i])), rlc_sbuf_add(b, ": ", 2);
+            if (d && v->keys[i][0] == JV_INTKEY) rlc_sbuf_add(b, v->keys[i] + 1, strlen(v->keys[i] + 1));
+            else if (d) repr_str(b, v->keys[i], strlen(v->keys[i]));
+            if (d) rlc_sbuf_add(b, ": ", 2);
             repr(b, v->items[i]);
         }
         if (t && v->len == 1) rlc_sbuf_add(b, ",", 1);
@@ -294,7 +330,8 @@ static int json_rec(rlc_sbuf_t *b, const jv_t *v, int indent, int sort, int dept
         int i = order ? (int)((char **)order[j] - v->keys) : j;
         if (j) rlc_sbuf_add(b, indent >= 0 ? "," : ", ", indent >= 0 ? 1 : 2);
         if (indent >= 0) newline(b, indent, depth + 1);
-        if (d) json_str(b, v->keys[i], strlen(v->keys[i])), rlc_sbuf_add(b, ": ", 2);
+        const char *key = d ? v->keys[i] + (v->keys[i][0] == JV_INTKEY) : NULL; /* json.dumps: "0" for 0 */
+        if (d) json_str(b, key, strlen(key)), rlc_sbuf_add(b, ": ", 2);
         rc = json_rec(b, v->items[i], indent, sort, depth + 1);
     }
     free(order);

@@ -14,5 +14,8 @@ rlc_fuzz(fuzz_tokenizer TARGET ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_tokenizer.c
         ${CMAKE_CURRENT_SOURCE_DIR}/seeds/r1.jinja
         ${CMAKE_CURRENT_SOURCE_DIR}/seeds/jinja_select_noargs.bin ${CMAKE_CURRENT_SOURCE_DIR}/seeds/bpe_empty_word.bin
         ${CMAKE_CURRENT_SOURCE_DIR}/seeds/slow_gpt2.bin ${CMAKE_CURRENT_SOURCE_DIR}/seeds/slow_qwen.bin
+        ${CMAKE_CURRENT_SOURCE_DIR}/seeds/jinja_sorting.bin ${CMAKE_CURRENT_SOURCE_DIR}/seeds/jinja_int_keys.bin
+        ${CMAKE_CURRENT_SOURCE_DIR}/seeds/jinja_format_markup.bin ${CMAKE_CURRENT_SOURCE_DIR}/seeds/seed_oss.jinja
+        ${CMAKE_CURRENT_SOURCE_DIR}/seeds/functionary31.jinja
   SECONDS 20)
 target_compile_definitions(fuzz_tokenizer PRIVATE RLC_FIXTURE_DIR="${CMAKE_SOURCE_DIR}/tests/fixtures")
