@@ -295,9 +295,17 @@ int rlc_config_layer_typed_sliding(const rlc_model_config_t *c, int layer) {
     return c->layer_slides ? c->layer_slides[layer] : c->slide_pattern ? (layer + 1) % c->slide_pattern != 0 : 0;
 }
 
+int rlc_config_layer_rope(const rlc_model_config_t *c, int layer) {
+    if (layer < 0 || layer >= c->num_layers) return 1;
+    if (c->layer_rope) return c->layer_rope[layer];
+    return !c->nope_interval || (layer + 1) % c->nope_interval != 0;
+}
+
 int rlc_config_layer_window(const rlc_model_config_t *c, int layer) {
     if (!c->sliding_window || layer < 0 || layer >= c->num_layers) return 0;
-    int slides = c->layer_slides || c->slide_pattern ? rlc_config_layer_typed_sliding(c, layer) : layer >= c->slide_from;
+    int slides = c->layer_slides || c->slide_pattern ? rlc_config_layer_typed_sliding(c, layer)
+                 : c->slide_nope                     ? !rlc_config_layer_rope(c, layer)
+                                                     : layer >= c->slide_from;
     return slides ? c->sliding_window : 0;
 }
 
@@ -343,11 +351,12 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if ((rc = rlc_json_get_str(j, "model_type", &mt, 1, what))) goto fail;
     int gemma = !strcmp(mt, "gemma"), gemma3 = !strcmp(mt, "gemma3_text");
     int olmo = !strcmp(mt, "olmo2") || !strcmp(mt, "olmo3"), granite = !strcmp(mt, "granite");
+    int smol = !strcmp(mt, "smollm3");
     if (strcmp(mt, "qwen2") && strcmp(mt, "qwen3") && strcmp(mt, "llama") && strcmp(mt, "mistral") &&
-        strcmp(mt, "phi3") && !gemma && !gemma3 && !olmo && !granite) {
+        strcmp(mt, "phi3") && !gemma && !gemma3 && !olmo && !granite && !smol) {
         rc = rlc_errc(RLC_EUNSUP,
                       "%s: model_type '%s' is not supported (qwen2, qwen3, llama, mistral, phi3, gemma, gemma3_text, "
-                      "olmo2, olmo3, granite)%s",
+                      "olmo2, olmo3, granite, smollm3)%s",
                       what, mt,
                       !strcmp(mt, "gemma2") ? ": Gemma 2 needs logit soft-capping, which rlc does not implement" : "");
         goto fail;
@@ -409,11 +418,13 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         }
         if ((rc = olmo ? cfg_olmo(c, j, !strcmp(mt, "olmo3"), what)
                   : granite ? cfg_granite(c, j, what)
+                  : smol    ? cfg_smollm3(c, j, what)
                             : parse_sliding(c, j, mt, what)))
             goto fail;
     }
-    /* Gemma ties the LM head to the embeddings unless told otherwise */
-    if ((rc = cfg_get_bool(j, "tie_word_embeddings", &c->tie_word_embeddings, gemma || gemma3, what))) goto fail;
+    /* Gemma and SmolLM3 tie the LM head to the embeddings unless told otherwise */
+    if ((rc = cfg_get_bool(j, "tie_word_embeddings", &c->tie_word_embeddings, gemma || gemma3 || smol, what)))
+        goto fail;
     int attention_bias = 0;
     if ((rc = cfg_get_bool(j, "attention_bias", &attention_bias, 0, what)) ||
         (rc = cfg_get_bool(j, "mlp_bias", &c->mlp_bias, 0, what)))
@@ -449,6 +460,8 @@ void rlc_config_free(rlc_model_config_t *c) {
     c->json = NULL;
     free(c->layer_slides);
     c->layer_slides = NULL;
+    free(c->layer_rope);
+    c->layer_rope = NULL;
 }
 
 /* yarn's blend of the plain frequencies (extrapolation) and the ones divided by factor

@@ -30,6 +30,11 @@ typedef struct {
      * the config lists layer types (owned, else NULL), else under Gemma 3's slide_pattern P
      * (0: none) all but every P-th, else those from slide_from on. Use rlc_config_layer_window. */
     int sliding_window, slide_from, slide_pattern;
+    /* SmolLM3: layers without RoPE (NoPE): those layer_rope[l] = 0 marks (owned, from
+     * no_rope_layers), else every nope_interval-th (0: every layer turns); with
+     * use_sliding_window and no layer_types, the NoPE layers are the sliding ones (slide_nope). */
+    unsigned char *layer_rope;
+    int nope_interval, slide_nope;
     unsigned char *layer_slides;
     float rms_norm_eps;
     double rope_theta;
@@ -93,6 +98,8 @@ int rlc_config_layer_window(const rlc_model_config_t *c, int layer);
  * `layer` sliding_attention, whatever its window: such a layer takes the local RoPE when the
  * config has one (rope_local_theta). */
 int rlc_config_layer_typed_sliding(const rlc_model_config_t *c, int layer);
+/* 1 when layer `layer` applies RoPE (0 in SmolLM3's NoPE layers). */
+int rlc_config_layer_rope(const rlc_model_config_t *c, int layer);
 /* rlc_config_rope_mscale for layer `layer`: 1 in a layer on the local RoPE (plain rope). */
 float rlc_config_layer_rope_mscale(const rlc_model_config_t *c, int layer);
 /* fp32 inverse frequencies [rotary_dim/2] as transformers computes them (incl. scaling). */

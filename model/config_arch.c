@@ -1,7 +1,8 @@
 /* The config keys of the architecture families beyond the Llama core, as transformers 5 reads
  * them (see config_json.h): Gemma (1), Gemma 3 (text, and multimodal checkpoints' text
- * models), OLMo 2 and OLMo 3, Granite. */
+ * models), OLMo 2 and OLMo 3, Granite, SmolLM3. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -121,6 +122,45 @@ int cfg_granite(rlc_model_config_t *c, const cJSON *j, const char *what) {
         if (!(*dst[i] > 0) || !isfinite(*dst[i]))
             return rlc_errc(RLC_EINVAL, "%s: %s = %g must be a positive number (in fp32)", what, keys[i], v);
     }
+    return 0;
+}
+
+/* SmolLM3: a Llama (tied by default) whose NoPE layers skip RoPE: no_rope_layers (1: RoPE, 0:
+ * none; one per layer), else every no_rope_layer_interval-th (4). With use_sliding_window and
+ * a sliding_window, the layers layer_types names slide, else the NoPE ones, as transformers'
+ * config derives its layer types. */
+int cfg_smollm3(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    const cJSON *nr = cJSON_GetObjectItemCaseSensitive(j, "no_rope_layers"), *e;
+    int rc, any = 0, use = 0, W = 0;
+    if (nr && !cJSON_IsNull(nr)) {
+        if (!cJSON_IsArray(nr) || cJSON_GetArraySize(nr) != c->num_layers)
+            return rlc_errc(RLC_EINVAL, "%s: no_rope_layers must list one 0 or 1 per layer (%d)", what, c->num_layers);
+        if (!(c->layer_rope = calloc((size_t)c->num_layers, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+        int l = 0;
+        cJSON_ArrayForEach(e, nr) {
+            if (!cJSON_IsNumber(e) || (e->valuedouble != 0 && e->valuedouble != 1))
+                return rlc_errc(RLC_EINVAL, "%s: no_rope_layers[%d] must be 0 or 1", what, l);
+            c->layer_rope[l] = e->valuedouble == 1;
+            any |= !c->layer_rope[l++];
+        }
+    } else {
+        if ((rc = cfg_get_int(j, "no_rope_layer_interval", &c->nope_interval, 0, 4, what))) return rc;
+        if (c->nope_interval <= 0) return rlc_errc(RLC_EINVAL, "%s: no_rope_layer_interval must be positive", what);
+        any = c->nope_interval <= c->num_layers;
+    }
+    const cJSON *sw = cJSON_GetObjectItemCaseSensitive(j, "sliding_window");
+    if ((rc = cfg_get_bool(j, "use_sliding_window", &use, 0, what))) return rc;
+    if (!use || !sw || cJSON_IsNull(sw)) return 0;
+    if ((rc = cfg_get_int(j, "sliding_window", &W, 0, 0, what))) return rc;
+    if (W <= 0) return rlc_errc(RLC_EINVAL, "%s: sliding_window must be a positive number", what);
+    if ((rc = cfg_layer_types(c, j, &c->layer_slides, what)) < 0) return rc;
+    if (rc == 1) {
+        c->slide_nope = 1;
+    } else {
+        any = 0;
+        for (int l = 0; l < c->num_layers; l++) any |= c->layer_slides[l];
+    }
+    if (any) c->sliding_window = W;
     return 0;
 }
 

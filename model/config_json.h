@@ -25,6 +25,8 @@ int cfg_gemma(rlc_model_config_t *c, const cJSON *j, int gemma3, const char *wha
 int cfg_gemma3_text(cJSON *j, int *multimodal, const char *what);
 /* model/config_arch.c: OLMo 2 and OLMo 3's keys; Granite's multipliers. */
 int cfg_granite(rlc_model_config_t *c, const cJSON *j, const char *what);
+/* SmolLM3's NoPE layers and its sliding windows. */
+int cfg_smollm3(rlc_model_config_t *c, const cJSON *j, const char *what);
 int cfg_olmo(rlc_model_config_t *c, const cJSON *j, int olmo3, const char *what);
 /* RoPE by layer type (Gemma 3, OLMo 3): *rp (the config's rope_parameters) becomes the global
  * dict; sets c->rope_local_theta (from the sliding dict, else local_key, else local_def). */

@@ -248,8 +248,9 @@ static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc
         const rlc_layer_off_t *W = &m->layer[l];
         be->matmul_fwd(be, w->qkv, in_att, P(W->qkv_w), P(W->qkv_b), N, C, QKV);
         if (m->cfg.qk_norm) rlc_model_qk_norm_fwd(m, l, w->qkv, NULL, NULL, N);
-        be->rope_fwd(be, w->qkv, pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, m->cfg.rotary_dim,
-                     rlc_config_layer_rope_mscale(c, l), QKV);
+        if (rlc_config_layer_rope(c, l))
+            be->rope_fwd(be, w->qkv, pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, m->cfg.rotary_dim,
+                         rlc_config_layer_rope_mscale(c, l), QKV);
         void *kc = layer_ptr(kv, m, kv->k, l, 0), *vc = layer_ptr(kv, m, kv->v, l, 0);
         be->kv_store(be, kc, vc, w->qkv, slots, N, Hq, Hk, D);
         be->paged_attention(be, w->att, w->qkv, kc, vc, cu, ctx, bt, b->max_pages, kv->page_size, b->nseq,

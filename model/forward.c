@@ -357,8 +357,9 @@ static void layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int n
         be->rmsnorm_fwd(be, a->ln1[l], a->rstd1[l], a->x_in[l], P(W->ln1), N, C, c->rms_norm_eps);
     be->matmul_fwd(be, a->qkv[l], a->ln1[l], P(W->qkv_w), P(W->qkv_b), N, C, QKV); /* ln1 is x_in under post_only */
     if (c->qk_norm) rlc_model_qk_norm_fwd(m, l, a->qkv[l], a->qk_raw[l], a->rstd_qk[l], N);
-    be->rope_fwd(be, a->qkv[l], a->pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, c->rotary_dim,
-                 rlc_config_layer_rope_mscale(c, l), QKV);
+    if (rlc_config_layer_rope(c, l)) /* SmolLM3's NoPE layers skip it */
+        be->rope_fwd(be, a->qkv[l], a->pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, c->rotary_dim,
+                     rlc_config_layer_rope_mscale(c, l), QKV);
     be->attention_fwd(be, a->att[l], a->lse[l], a->qkv[l], a->cu, nseq, maxlen, N, Hq, Hk, D,
                       rlc_config_attn_scale(c), rlc_config_layer_window(c, l));
     if (ex) rlc_exact_attention(m, ex, l, N, nseq, maxlen); /* the output the engine computes (lse kept) */
@@ -507,8 +508,9 @@ static int backward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts
         be->matmul_bwd(be, a->datt, G(W->o_w), G(W->o_b), dblk, a->att[l], P(W->o_w), N, Hq * D, C);
         be->attention_bwd(be, a->dqkv, a->datt, a->qkv[l], a->att[l], a->lse[l], a->cu, b->nseq, maxlen, N, Hq, Hk, D,
                           rlc_config_attn_scale(c), rlc_config_layer_window(c, l));
-        be->rope_bwd(be, a->dqkv, a->pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, c->rotary_dim,
-                     rlc_config_layer_rope_mscale(c, l), QKV);
+        if (rlc_config_layer_rope(c, l))
+            be->rope_bwd(be, a->dqkv, a->pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, c->rotary_dim,
+                         rlc_config_layer_rope_mscale(c, l), QKV);
         if (c->qk_norm) rlc_model_qk_norm_bwd(m, l, a->dqkv, a->qk_raw[l], a->rstd_qk[l], N);
         be->matmul_bwd(be, a->dln, G(W->qkv_w), G(W->qkv_b), a->dqkv, a->ln1[l], P(W->qkv_w), N, C, QKV);
         if (c->post_only) be->add(be, a->dres, a->dres, a->dln, RLC_BUF_ACT, (size_t)N * C);

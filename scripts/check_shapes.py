@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks rlc against transformers on random models of shapes no fixture has: per-token
 log-probs (fp32) and greedy decoding, sharded bf16/fp16 files with llama3/linear RoPE
-scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), Gemma, Gemma 3, OLMo 2 and 3, Granite, PyTorch
+scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), Gemma, Gemma 3, OLMo 2 and 3, Granite, SmolLM3, PyTorch
 pytorch_model.bin weights (one file, and bf16 shards), and sliding-window models (Mistral,
 Qwen2, Qwen3, Gemma 3 with a 4.x-style config) far past their window.
 Needs PyPI torch + transformers and a built rlc:  python3 scripts/check_shapes.py [build/cli/rlc]
@@ -24,7 +24,8 @@ KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, 
          "qwen3": (T.Qwen3Config, T.Qwen3ForCausalLM), "mistral": (T.MistralConfig, T.MistralForCausalLM),
          "phi3": (T.Phi3Config, T.Phi3ForCausalLM), "gemma": (T.GemmaConfig, T.GemmaForCausalLM),
          "gemma3_text": (T.Gemma3TextConfig, T.Gemma3ForCausalLM), "olmo2": (T.Olmo2Config, T.Olmo2ForCausalLM),
-         "olmo3": (T.Olmo3Config, T.Olmo3ForCausalLM), "granite": (T.GraniteConfig, T.GraniteForCausalLM)}
+         "olmo3": (T.Olmo3Config, T.Olmo3ForCausalLM), "granite": (T.GraniteConfig, T.GraniteForCausalLM),
+         "smollm3": (T.SmolLM3Config, T.SmolLM3ForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -66,6 +67,9 @@ SHAPES = [
     ("granite", dict(hidden_size=72, num_attention_heads=6, num_key_value_heads=2, intermediate_size=130,
                      vocab_size=333, num_hidden_layers=3, tie_word_embeddings=True, embedding_multiplier=6.0,
                      residual_multiplier=0.3, attention_multiplier=0.03, logits_scaling=5.5, rope_theta=1e7)),
+    ("smollm3", dict(hidden_size=48, num_attention_heads=6, num_key_value_heads=2, intermediate_size=80,
+                     vocab_size=301, num_hidden_layers=5, no_rope_layer_interval=2,
+                     pad_token_id=0)),  # NoPE in layers 1 and 3
 ]
 
 
@@ -182,7 +186,9 @@ def main():
         ok &= isinstance(err, float) and err < 1e-4 and same is True
         worst = max(worst, err if isinstance(err, float) else 1.0)
     W = 8
-    for kind, kw in [("mistral", dict(sliding_window=W)),
+    for kind, kw in [("smollm3", dict(use_sliding_window=True, sliding_window=W, no_rope_layers=[1, 0, 1],
+                                      pad_token_id=0)),
+                     ("mistral", dict(sliding_window=W)),
                      ("qwen2", dict(use_sliding_window=True, sliding_window=W, max_window_layers=1)),
                      ("qwen3", dict(use_sliding_window=True, sliding_window=W - 3,
                                     layer_types=["sliding_attention", "full_attention", "sliding_attention"]))]:

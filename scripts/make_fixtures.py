@@ -120,6 +120,15 @@ def granite_cfg(**kw):
     return GraniteConfig(**base)
 
 
+def smollm3_cfg(**kw):
+    from transformers import SmolLM3Config
+    base = dict(vocab_size=270, hidden_size=48, intermediate_size=96, num_hidden_layers=4, num_attention_heads=4,
+                num_key_value_heads=2, max_position_embeddings=256, rms_norm_eps=1e-6, rope_theta=5000000.0,
+                bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    base.update(kw)
+    return SmolLM3Config(**base)
+
+
 FIXTURES = {
     # Qwen2: tied embeddings, GQA 4/2, q/k/v bias; vocab and special ids match the tiny ChatML
     # tokenizer (tests/fixtures/tokenizers/tiny-chatml), whose files are copied in.
@@ -210,6 +219,8 @@ FIXTURES = {
     # Granite 3.x: a Llama with multipliers (embeddings x12, block outputs x0.22 before the
     # residual add, attention scale 1/64 instead of 1/4, logits / 8), tied, multi-query, bf16.
     "granite-tiny": dict(make=lambda: granite_cfg(), cls="causal", dtype=torch.bfloat16, shard=None),
+    # SmolLM3: a Llama, tied, whose every fourth layer has no RoPE (NoPE: layer 3 here), fp32.
+    "smollm3-tiny": dict(make=lambda: smollm3_cfg(), cls="causal", dtype=torch.float32, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

@@ -46,7 +46,8 @@ static void test_save_load_save(void **s) {
     (void)s;
     const char *names[] = {"qwen2-tiny",  "llama3-tiny", "llama-bias", "qwen2-untied",
                            "qwen2-score", "qwen3-tiny",  "phi3-tiny",  "llama3-tiny-bin",
-                           "gemma3-tiny", "gemma-tiny",  "olmo2-tiny", "olmo3-tiny", "granite-tiny"};
+                           "gemma3-tiny", "gemma-tiny",  "olmo2-tiny", "olmo3-tiny", "granite-tiny",
+                           "smollm3-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s", names[k]);
@@ -276,6 +277,17 @@ static void test_sliding_config(void **s) {
     assert_string_equal(sliding_of("olmo3", "\"sliding_window\": 16, \"layer_types\": [\"sliding_attention\", "
                                             "\"full_attention\"]"), "16 0");
     assert_string_equal(sliding_of("olmo2", "\"sliding_window\": 8"), "0 0");
+    /* SmolLM3: only with use_sliding_window, in the layer_types, else the NoPE layers */
+    assert_string_equal(sliding_of("smollm3", "\"sliding_window\": 8"), "0 0");
+    assert_string_equal(sliding_of("smollm3", "\"use_sliding_window\": true, \"sliding_window\": 8, "
+                                              "\"no_rope_layers\": [1, 0]"), "0 8");
+    assert_string_equal(sliding_of("smollm3", "\"use_sliding_window\": true, \"sliding_window\": 8, "
+                                              "\"no_rope_layer_interval\": 1"), "8 8");
+    assert_string_equal(sliding_of("smollm3", "\"use_sliding_window\": true, \"sliding_window\": 8"), "0 0");
+    snprintf(buf, sizeof buf, "\"use_sliding_window\": true, \"sliding_window\": 8, %s", LT_FS);
+    assert_string_equal(sliding_of("smollm3", buf), "0 8");
+    assert_string_equal(sliding_of("smollm3", "\"no_rope_layers\": [1, 2]"), "error");
+    assert_string_equal(sliding_of("smollm3", "\"no_rope_layers\": [1]"), "error");
     snprintf(buf, sizeof buf, "%s, \"sliding_window_pattern\": 0", KV1);
     assert_string_equal(sliding_of("gemma3_text", buf), "error");
 }
