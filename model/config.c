@@ -347,7 +347,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         goto fail;
     }
     const char *mt = NULL;
-    if ((rc = cfg_gemma3_text(j, &c->multimodal, what))) goto fail;
+    if ((rc = cfg_multimodal_text(j, &c->multimodal, what))) goto fail;
     if ((rc = rlc_json_get_str(j, "model_type", &mt, 1, what))) goto fail;
     int gemma = !strcmp(mt, "gemma"), gemma3 = !strcmp(mt, "gemma3_text");
     int olmo = !strcmp(mt, "olmo2") || !strcmp(mt, "olmo3"), granite = !strcmp(mt, "granite");

@@ -68,8 +68,8 @@ typedef struct {
     rlc_act_t act;
     float norm_offset, embed_scale, attn_scale, residual_scale, logit_scale;
     int embed_scale_round;
-    /* read from a multimodal Gemma 3 checkpoint: the language model's tensors sit under
-     * language_model.model. (or model.language_model.); the config is its text_config */
+    /* read from a multimodal checkpoint (Gemma 3, Mistral 3): the language model's tensors sit
+     * under language_model.model. (or model.language_model.); the config is its text_config */
     int multimodal;
     int post_norms;
     /* OLMo 2/3: no norms before the blocks (post_norms only: input_layernorm and the pre-MLP

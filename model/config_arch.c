@@ -177,8 +177,15 @@ static const struct {
 
 /* Keys of a multimodal config's top level that hold for its text model (over text_config's:
  * the stop tokens generation uses, the tied head, the dtype). */
-static const char *const GEMMA3_SHARED[] = {"eos_token_id", "bos_token_id", "pad_token_id", "dtype", "torch_dtype",
-                                            "tie_word_embeddings"};
+static const char *const MM_SHARED[] = {"eos_token_id", "bos_token_id", "pad_token_id", "dtype", "torch_dtype",
+                                        "tie_word_embeddings"};
+
+/* The multimodal wrappers whose language model rlc loads: their model_type, the text model's
+ * (when text_config does not say) and the class rlc saves it as. Both configs tie the head by
+ * default at the top level (Gemma3Config, Mistral3Config), which is what transformers follows. */
+static const struct {
+    const char *wrapper, *text, *arch;
+} MM_KINDS[] = {{"gemma3", "gemma3_text", "Gemma3ForCausalLM"}, {"mistral3", "mistral", "MistralForCausalLM"}};
 
 static int add_missing(cJSON *dst, const char *key, cJSON *val) {
     if (cJSON_GetObjectItemCaseSensitive(dst, key)) {
@@ -188,42 +195,61 @@ static int add_missing(cJSON *dst, const char *key, cJSON *val) {
     return val && cJSON_AddItemToObject(dst, key, val) ? 0 : RLC_ENOMEM;
 }
 
-int cfg_gemma3_text(cJSON *j, int *multimodal, const char *what) {
+/* j becomes its text_config, with the top level's shared keys (tie_word_embeddings true when
+ * the top level does not say) and the text model's type and class. */
+static int unwrap_text(cJSON *j, int kind, const char *what) {
+    cJSON *tc = cJSON_DetachItemFromObjectCaseSensitive(j, "text_config");
+    if (!cJSON_IsObject(tc)) {
+        cJSON_Delete(tc);
+        return rlc_errc(RLC_EUNSUP, "%s: a multimodal %s checkpoint without a text_config object", what,
+                        MM_KINDS[kind].wrapper);
+    }
+    int rc = 0;
+    if (!cJSON_GetObjectItemCaseSensitive(j, "tie_word_embeddings") && !cJSON_AddTrueToObject(j, "tie_word_embeddings"))
+        rc = RLC_ENOMEM;
+    for (size_t i = 0; i < sizeof MM_SHARED / sizeof *MM_SHARED && !rc; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, MM_SHARED[i]);
+        if (!v) continue;
+        cJSON_DeleteItemFromObjectCaseSensitive(tc, MM_SHARED[i]); /* what the multimodal model runs */
+        rc = add_missing(tc, MM_SHARED[i], cJSON_Duplicate(v, 1));
+    }
+    while (j->child) cJSON_Delete(cJSON_DetachItemViaPointer(j, j->child));
+    while (tc->child && !rc) { /* moved with their keys (the key is copied before the old one is freed) */
+        cJSON *it = cJSON_DetachItemViaPointer(tc, tc->child);
+        if (!cJSON_AddItemToObject(j, it->string, it)) {
+            cJSON_Delete(it);
+            rc = RLC_ENOMEM;
+        }
+    }
+    cJSON_Delete(tc);
+    const char *mt = NULL;
+    if (!rc && rlc_json_get_str(j, "model_type", &mt, 0, what) < 0) return RLC_EINVAL;
+    if (rc || (!mt && !cJSON_AddStringToObject(j, "model_type", MM_KINDS[kind].text)))
+        return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+    if (mt && strcmp(mt, MM_KINDS[kind].text))
+        return rlc_errc(RLC_EUNSUP, "%s: the text model of a %s checkpoint is '%s' (rlc reads %s)", what,
+                        MM_KINDS[kind].wrapper, mt, MM_KINDS[kind].text);
+    cJSON_DeleteItemFromObjectCaseSensitive(j, "architectures");
+    cJSON *arch = cJSON_CreateStringArray((const char *const[]){MM_KINDS[kind].arch}, 1);
+    if (!arch || !cJSON_AddItemToObject(j, "architectures", arch)) {
+        cJSON_Delete(arch);
+        return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+    }
+    return 0;
+}
+
+int cfg_multimodal_text(cJSON *j, int *multimodal, const char *what) {
     *multimodal = 0;
     const char *mt = NULL;
     if (rlc_json_get_str(j, "model_type", &mt, 0, what) != 0) return 0; /* the caller reports it */
-    if (!strcmp(mt, "gemma3")) {
-        cJSON *tc = cJSON_DetachItemFromObjectCaseSensitive(j, "text_config");
-        if (!cJSON_IsObject(tc)) {
-            cJSON_Delete(tc);
-            return rlc_errc(RLC_EUNSUP, "%s: a multimodal Gemma 3 checkpoint without a text_config object", what);
+    for (int k = 0; k < (int)(sizeof MM_KINDS / sizeof *MM_KINDS); k++)
+        if (!strcmp(mt, MM_KINDS[k].wrapper)) {
+            int rc = unwrap_text(j, k, what);
+            if (rc) return rc;
+            *multimodal = 1;
+            break;
         }
-        int rc = 0;
-        for (size_t i = 0; i < sizeof GEMMA3_SHARED / sizeof *GEMMA3_SHARED && !rc; i++) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, GEMMA3_SHARED[i]);
-            if (!v) continue;
-            cJSON_DeleteItemFromObjectCaseSensitive(tc, GEMMA3_SHARED[i]); /* what the multimodal model runs */
-            rc = add_missing(tc, GEMMA3_SHARED[i], cJSON_Duplicate(v, 1));
-        }
-        /* j becomes the text model's config: Gemma3ForCausalLM, what rlc saves */
-        while (j->child) cJSON_Delete(cJSON_DetachItemViaPointer(j, j->child));
-        while (tc->child && !rc) { /* moved with their keys (the key is copied before the old one is freed) */
-            cJSON *it = cJSON_DetachItemViaPointer(tc, tc->child);
-            if (!cJSON_AddItemToObject(j, it->string, it)) {
-                cJSON_Delete(it);
-                rc = RLC_ENOMEM;
-            }
-        }
-        cJSON_Delete(tc);
-        cJSON_DeleteItemFromObjectCaseSensitive(j, "model_type");
-        cJSON *arch = cJSON_CreateStringArray((const char *const[]){"Gemma3ForCausalLM"}, 1);
-        if (rc || !cJSON_AddStringToObject(j, "model_type", "gemma3_text") || !arch ||
-            !cJSON_AddItemToObject(j, "architectures", arch))
-            return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
-        *multimodal = 1;
-    } else if (strcmp(mt, "gemma3_text")) {
-        return 0;
-    }
+    if (rlc_json_get_str(j, "model_type", &mt, 0, what) != 0 || strcmp(mt, "gemma3_text")) return 0;
     for (size_t i = 0; i < sizeof GEMMA3_DEFAULTS / sizeof *GEMMA3_DEFAULTS; i++)
         if (add_missing(j, GEMMA3_DEFAULTS[i].key, cJSON_CreateNumber(GEMMA3_DEFAULTS[i].v)))
             return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);

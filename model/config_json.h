@@ -18,11 +18,11 @@ int cfg_layer_types(const rlc_model_config_t *c, const cJSON *j, unsigned char *
 /* model/config_arch.c: Gemma and Gemma 3's keys (norm offset, embedding scale, GeGLU, post
  * norms, query_pre_attn_scalar, sliding pattern), after the common ones. */
 int cfg_gemma(rlc_model_config_t *c, const cJSON *j, int gemma3, const char *what);
-/* A multimodal Gemma 3 config (model_type gemma3) is replaced by its text_config (with the top
- * level's token ids and dtype, model_type gemma3_text, architectures Gemma3ForCausalLM;
+/* A multimodal config (model_type gemma3, mistral3) is replaced by its text_config (with the
+ * top level's token ids, tied head and dtype, the text model's type and class: what rlc saves;
  * *multimodal = 1); a gemma3_text config gains Gemma3TextConfig's defaults for absent keys.
  * Other configs pass unchanged. */
-int cfg_gemma3_text(cJSON *j, int *multimodal, const char *what);
+int cfg_multimodal_text(cJSON *j, int *multimodal, const char *what);
 /* model/config_arch.c: OLMo 2 and OLMo 3's keys; Granite's multipliers. */
 int cfg_granite(rlc_model_config_t *c, const cJSON *j, const char *what);
 /* SmolLM3's NoPE layers and its sliding windows. */

@@ -285,8 +285,8 @@ static int read_tensor(const rlc_st_t *st, const char *dir, const rlc_param_info
     return 0;
 }
 
-/* Open a checkpoint's weights under the names the parameter table uses: a multimodal Gemma 3
- * checkpoint's language model sits under language_model.model. (the Hub's naming) or
+/* Open a checkpoint's weights under the names the parameter table uses: a multimodal (Gemma 3,
+ * Mistral 3) checkpoint's language model sits under language_model.model. (the Hub's naming) or
  * model.language_model. (transformers 4.5x's); its vision tower is not read. */
 static int open_weights(const rlc_model_t *m, const char *dir, rlc_st_t *st) {
     int rc = rlc_st_open(st, dir);
@@ -395,9 +395,9 @@ int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
     }
     if (unused) LOG_WARN("%s: %d tensor(s) not used by the model (first: %s)", dir, unused, first);
     if (m->cfg.multimodal)
-        LOG_INFO("%s: the language model of a multimodal Gemma 3 checkpoint (%d vision tensors not loaded); rlc "
-                 "saves it as a text-only Gemma3ForCausalLM",
-                 dir, vision);
+        LOG_INFO("%s: the language model of a multimodal checkpoint (%d vision tensors not loaded); rlc saves it "
+                 "as a text-only %s",
+                 dir, vision, m->cfg.model_type);
     free(buf);
     rlc_st_close(&st);
     *out = m;

@@ -408,7 +408,9 @@ def write_gemma3_mm():
     rdir = os.path.join(ROOT, "gemma3-mm.ref")
     os.makedirs(rdir, exist_ok=True)
     model.to(torch.bfloat16).save_pretrained(mdir)
-    model.to(torch.float32)
+    # the reference from the checkpoint reloaded in fp32 (converting the model back would keep
+    # its rotary inv_freq buffer rounded to bf16)
+    model = Gemma3ForConditionalGeneration.from_pretrained(mdir, dtype=torch.float32).eval()
     seqs, ids, mask = batch(300)
     with torch.no_grad():
         logits = model(input_ids=ids, attention_mask=mask).logits
@@ -431,6 +433,41 @@ def write_gemma3_mm():
     save_file(ren, os.path.join(v4, "model.safetensors"), metadata={"format": "pt"})
     shutil.copyfile(os.path.join(mdir, "config.json"), os.path.join(v4, "config.json"))
     print(f"gemma3-mm: {len(sd)} tensors ({sorted(sd)[0]} ...), 4.5x naming {sorted(ren)[0]} ...")
+
+
+def write_mistral3_mm():
+    """mistral3-mm/: a multimodal Mistral 3 checkpoint (Mistral3ForConditionalGeneration: Mistral
+    Small 3.1/3.2, a 1-layer Pixtral tower) as transformers 5 saves it; its text_config leaves
+    tie_word_embeddings false while Mistral3Config's top level ties the head (transformers ties
+    it). mistral3-mm.ref: the text batch's log-probs and entropies from the multimodal model."""
+    from transformers import Mistral3Config, Mistral3ForConditionalGeneration, PixtralVisionConfig
+    torch.manual_seed(999)
+    text = mistral_cfg(vocab_size=300, hidden_size=64, num_attention_heads=4, num_key_value_heads=2, head_dim=24,
+                       intermediate_size=96, sliding_window=None, rope_theta=1e6, tie_word_embeddings=False)
+    vision = PixtralVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                                 image_size=28, patch_size=14, head_dim=16)
+    cfg = Mistral3Config(text_config=text.to_dict(), vision_config=vision.to_dict(), image_token_index=299,
+                         spatial_merge_size=1)
+    model = Mistral3ForConditionalGeneration(cfg)
+    assert model.lm_head.weight.data_ptr() == model.model.language_model.embed_tokens.weight.data_ptr()
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            p.copy_((1.0 if "norm" in pname else 0.0) + 0.1 * torch.randn_like(p))
+            p.copy_(p.to(torch.bfloat16).to(torch.float32))
+    model.eval()
+    mdir, rdir = os.path.join(ROOT, "mistral3-mm"), os.path.join(ROOT, "mistral3-mm.ref")
+    os.makedirs(rdir, exist_ok=True)
+    model.to(torch.bfloat16).save_pretrained(mdir)
+    model = Mistral3ForConditionalGeneration.from_pretrained(mdir, dtype=torch.float32).eval()  # as gemma3-mm
+    seqs, ids, mask = batch(300)
+    with torch.no_grad():
+        logits = model(input_ids=ids, attention_mask=mask).logits
+    lp, ent = packed_logp(logits, seqs)
+    packed = torch.cat(seqs).to(torch.int32)
+    cu = torch.tensor([0] + list(torch.cumsum(torch.tensor(SEQ_LENS), 0)), dtype=torch.int32)
+    save_file({"ids": packed, "cu_seqlens": cu, "logp": lp.contiguous(), "entropy": ent.contiguous()},
+              os.path.join(rdir, "ref.safetensors"), metadata={"format": "pt"})
+    print(f"mistral3-mm: {sum(p.numel() for p in model.parameters())} params")
 
 
 def verify(dirpath, name):
@@ -485,6 +522,8 @@ def main():
         write_fixture(name, spec)
     if not a.only or a.only == "gemma3-mm":
         write_gemma3_mm()
+    if not a.only or a.only == "mistral3-mm":
+        write_mistral3_mm()
 
 
 if __name__ == "__main__":

@@ -242,6 +242,38 @@ static void test_gemma3_multimodal(void **s) {
     free_ref(&r);
 }
 
+/* A multimodal Mistral 3 checkpoint (Mistral Small 3.1/3.2): its language model, the head
+ * tied as Mistral3Config's top level says (its text_config says otherwise), gives the multimodal
+ * model's text log-probs; saved, a MistralForCausalLM. */
+static void test_mistral3_multimodal(void **s) {
+    (void)s;
+    ref_t r;
+    load_ref(&r, "mistral3-mm");
+    rlc_batch_t b = {.n_tokens = r.N, .nseq = r.nseq, .ids = r.ids, .cu_seqlens = r.cu};
+    float *want_lp = ref_f32(&r, "logp", NULL), *want_ent = ref_f32(&r, "entropy", NULL);
+    float *lp = calloc(r.N, 4), *ent = calloc(r.N, 4);
+    rlc_fwd_opts_t o = {.inv_temp = 1.0f, .head = RLC_HEAD_LM};
+    rlc_model_t *m = load_model("mistral3-mm");
+    assert_true(m->cfg.multimodal && m->cfg.tie_word_embeddings);
+    assert_string_equal(m->cfg.model_type, "mistral");
+    assert_int_equal(rlc_model_forward(m, &b, &o, lp, ent, NULL), 0);
+    double e1 = max_abs_diff(lp, want_lp, r.N), e2 = max_abs_diff(ent, want_ent, r.N);
+    if (e1 > 1e-4 || e2 > 1e-4) fail_msg("mistral3-mm: logp max err %.3g, entropy max err %.3g", e1, e2);
+    char *d = test_tmpdir(), path[512];
+    assert_int_equal(rlc_model_save(m, d, NULL), 0);
+    rlc_model_free(m);
+    snprintf(path, sizeof path, "%s/config.json", d);
+    cJSON *cfg = rlc_json_load_file(path);
+    assert_non_null(cfg);
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(cfg, "architectures"), 0)->valuestring,
+                        "MistralForCausalLM");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cfg, "tie_word_embeddings")));
+    cJSON_Delete(cfg);
+    fs_rm_rf(d);
+    free(d), free(lp), free(ent), free(want_lp), free(want_ent);
+    free_ref(&r);
+}
+
 /* Qwen3: per-head q/k RMSNorm before RoPE, explicit head_dim (q width != hidden), bf16 file. */
 static void test_qwen3_tiny(void **s) {
     (void)s;
@@ -292,7 +324,7 @@ int main(void) {
         cmocka_unit_test(test_phi3_tiny),
         cmocka_unit_test(test_phi3_longrope),
         cmocka_unit_test(test_gemma3_tiny), cmocka_unit_test(test_gemma_tiny),
-        cmocka_unit_test(test_gemma3_multimodal), cmocka_unit_test(test_olmo2_tiny), cmocka_unit_test(test_olmo3_tiny),
+        cmocka_unit_test(test_gemma3_multimodal), cmocka_unit_test(test_mistral3_multimodal), cmocka_unit_test(test_olmo2_tiny), cmocka_unit_test(test_olmo3_tiny),
         cmocka_unit_test(test_granite_tiny), cmocka_unit_test(test_smollm3_tiny),
         cmocka_unit_test(test_score_head),
     };
