@@ -380,6 +380,25 @@ def write_fixture(name, spec):
     print(f"{name}: {sum(p.numel() for p in model.parameters())} params -> {mdir}")
 
 
+def save_mm(model, name):
+    """Save a multimodal model in bf16 as fixture NAME and write NAME.ref/ref.safetensors: the
+    text batch's log-probs and entropies from the checkpoint reloaded in fp32 (converting the
+    model back would keep its rotary inv_freq buffer rounded to bf16)."""
+    mdir, rdir = os.path.join(ROOT, name), os.path.join(ROOT, name + ".ref")
+    os.makedirs(rdir, exist_ok=True)
+    model.to(torch.bfloat16).save_pretrained(mdir)
+    model = type(model).from_pretrained(mdir, dtype=torch.float32).eval()
+    seqs, ids, mask = batch(model.config.get_text_config().vocab_size)
+    with torch.no_grad():
+        logits = model(input_ids=ids, attention_mask=mask).logits
+    lp, ent = packed_logp(logits, seqs)
+    packed = torch.cat(seqs).to(torch.int32)
+    cu = torch.tensor([0] + list(torch.cumsum(torch.tensor(SEQ_LENS), 0)), dtype=torch.int32)
+    save_file({"ids": packed, "cu_seqlens": cu, "logp": lp.contiguous(), "entropy": ent.contiguous()},
+              os.path.join(rdir, "ref.safetensors"), metadata={"format": "pt"})
+    return mdir
+
+
 def write_gemma3_mm():
     """gemma3-mm/: a multimodal Gemma 3 checkpoint (Gemma3ForConditionalGeneration, a 1-layer
     SigLIP vision tower) as transformers 5 saves it, named as the Hub's gemma-3 checkpoints
@@ -404,21 +423,7 @@ def write_gemma3_mm():
                     0.1 * torch.randn_like(p))
             p.copy_(p.to(torch.bfloat16).to(torch.float32))
     model.eval()
-    mdir = os.path.join(ROOT, "gemma3-mm")
-    rdir = os.path.join(ROOT, "gemma3-mm.ref")
-    os.makedirs(rdir, exist_ok=True)
-    model.to(torch.bfloat16).save_pretrained(mdir)
-    # the reference from the checkpoint reloaded in fp32 (converting the model back would keep
-    # its rotary inv_freq buffer rounded to bf16)
-    model = Gemma3ForConditionalGeneration.from_pretrained(mdir, dtype=torch.float32).eval()
-    seqs, ids, mask = batch(300)
-    with torch.no_grad():
-        logits = model(input_ids=ids, attention_mask=mask).logits
-    lp, ent = packed_logp(logits, seqs)
-    packed = torch.cat(seqs).to(torch.int32)
-    cu = torch.tensor([0] + list(torch.cumsum(torch.tensor(SEQ_LENS), 0)), dtype=torch.int32)
-    save_file({"ids": packed, "cu_seqlens": cu, "logp": lp.contiguous(), "entropy": ent.contiguous()},
-              os.path.join(rdir, "ref.safetensors"), metadata={"format": "pt"})
+    mdir = save_mm(model, "gemma3-mm")
     v4 = os.path.join(ROOT, "gemma3-mm-v4")
     os.makedirs(v4, exist_ok=True)
     sd = load_file(os.path.join(mdir, "model.safetensors"))
@@ -454,19 +459,7 @@ def write_mistral3_mm():
         for pname, p in model.named_parameters():
             p.copy_((1.0 if "norm" in pname else 0.0) + 0.1 * torch.randn_like(p))
             p.copy_(p.to(torch.bfloat16).to(torch.float32))
-    model.eval()
-    mdir, rdir = os.path.join(ROOT, "mistral3-mm"), os.path.join(ROOT, "mistral3-mm.ref")
-    os.makedirs(rdir, exist_ok=True)
-    model.to(torch.bfloat16).save_pretrained(mdir)
-    model = Mistral3ForConditionalGeneration.from_pretrained(mdir, dtype=torch.float32).eval()  # as gemma3-mm
-    seqs, ids, mask = batch(300)
-    with torch.no_grad():
-        logits = model(input_ids=ids, attention_mask=mask).logits
-    lp, ent = packed_logp(logits, seqs)
-    packed = torch.cat(seqs).to(torch.int32)
-    cu = torch.tensor([0] + list(torch.cumsum(torch.tensor(SEQ_LENS), 0)), dtype=torch.int32)
-    save_file({"ids": packed, "cu_seqlens": cu, "logp": lp.contiguous(), "entropy": ent.contiguous()},
-              os.path.join(rdir, "ref.safetensors"), metadata={"format": "pt"})
+    save_mm(model.eval(), "mistral3-mm")
     print(f"mistral3-mm: {sum(p.numel() for p in model.parameters())} params")
 
 
