@@ -140,7 +140,10 @@ static int parse_longrope(rlc_model_config_t *c, const cJSON *j, const cJSON *sr
     if (!(c->rope_attn_factor > 0) || !isfinite(c->rope_attn_factor))
         return rlc_errc(RLC_EINVAL, "%s: longrope attention_factor must be a positive number", what);
     c->rope_factor = 1;
-    if (c->rope_original_max_pos < c->max_context) c->max_context = c->rope_original_max_pos;
+    if (c->rope_original_max_pos < c->max_context) {
+        c->max_context = c->rope_original_max_pos;
+        c->context_why = "LongRoPE original context"; /* rlc runs the short factors, as transformers does within it */
+    }
     return 0;
 }
 
@@ -267,7 +270,7 @@ int cfg_layer_types(const rlc_model_config_t *c, const cJSON *j, unsigned char *
 static int parse_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
     int use = 0, from = 28, rc, W = 4096, any = 0;
     int mistral = !strcmp(mt, "mistral"), qwen = !strcmp(mt, "qwen2") || !strcmp(mt, "qwen3");
-    if (!strcmp(mt, "phi3")) { /* as Mistral, but Phi3Config's default is no window */
+    if (!strcmp(mt, "phi3") || !strcmp(mt, "ministral3")) { /* as Mistral, but their default is no window */
         if (!cJSON_GetObjectItemCaseSensitive(j, "sliding_window")) return 0;
         mistral = 1;
     }
@@ -347,16 +350,16 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         goto fail;
     }
     const char *mt = NULL;
-    if ((rc = cfg_multimodal_text(j, &c->multimodal, what))) goto fail;
+    if ((rc = cfg_multimodal_text(j, &c->multimodal, what)) || (rc = cfg_ministral3_rope(j, what))) goto fail;
     if ((rc = rlc_json_get_str(j, "model_type", &mt, 1, what))) goto fail;
     int gemma = !strcmp(mt, "gemma"), gemma3 = !strcmp(mt, "gemma3_text");
     int olmo = !strcmp(mt, "olmo2") || !strcmp(mt, "olmo3"), granite = !strcmp(mt, "granite");
-    int smol = !strcmp(mt, "smollm3");
+    int smol = !strcmp(mt, "smollm3"), ministral3 = !strcmp(mt, "ministral3");
     if (strcmp(mt, "qwen2") && strcmp(mt, "qwen3") && strcmp(mt, "llama") && strcmp(mt, "mistral") &&
-        strcmp(mt, "phi3") && !gemma && !gemma3 && !olmo && !granite && !smol) {
+        strcmp(mt, "phi3") && !gemma && !gemma3 && !olmo && !granite && !smol && !ministral3) {
         rc = rlc_errc(RLC_EUNSUP,
-                      "%s: model_type '%s' is not supported (qwen2, qwen3, llama, mistral, phi3, gemma, gemma3_text, "
-                      "olmo2, olmo3, granite, smollm3)%s",
+                      "%s: model_type '%s' is not supported (qwen2, qwen3, llama, mistral, ministral3, phi3, gemma, "
+                      "gemma3_text, olmo2, olmo3, granite, smollm3)%s",
                       what, mt,
                       !strcmp(mt, "gemma2") ? ": Gemma 2 needs logit soft-capping, which rlc does not implement" : "");
         goto fail;
@@ -434,6 +437,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     c->qkv_bias = qwen ? 1 : attention_bias;
     c->o_bias = qwen ? 0 : attention_bias;
     if ((rc = parse_rope(c, j, what)) || (rc = parse_eos(c, j, what))) goto fail;
+    if (ministral3 && (rc = cfg_ministral3(c, j, what))) goto fail;
     const char *dt = NULL;
     if ((rc = rlc_json_get_str(j, "dtype", &dt, 0, what)) < 0) goto fail;
     if (!dt && (rc = rlc_json_get_str(j, "torch_dtype", &dt, 0, what)) < 0) goto fail;

@@ -20,10 +20,12 @@ typedef struct {
     int vocab_size, hidden_size, intermediate_size, num_layers;
     int num_heads, num_kv_heads, head_dim;
     int max_position_embeddings;
-    /* The longest sequence rlc runs: max_position_embeddings, or under LongRoPE the original
-     * context (original_max_position_embeddings), within which transformers uses the short
-     * factors; a longer one is an error (rlc_batch_check), generation stops there. */
+    /* The longest sequence rlc runs: max_position_embeddings, or (context_why set) the original
+     * context within which rlc computes what transformers does: LongRoPE's, where it uses the
+     * short factors; Ministral 3's Llama-4 attention scaling's, below which it scales nothing.
+     * A longer sequence is an error (rlc_batch_check), generation stops there. */
     int max_context;
+    const char *context_why;
     /* Sliding-window attention (Mistral v0.1, Qwen2/Qwen3 with use_sliding_window, transformers-5
      * layer_types): in a layer that slides, a query sees its last sliding_window keys, itself
      * included (0: no layer slides). The layers that slide: those layer_slides[l] marks when

@@ -1,6 +1,6 @@
 /* The config keys of the architecture families beyond the Llama core, as transformers 5 reads
  * them (see config_json.h): Gemma (1), Gemma 3 (text, and multimodal checkpoints' text
- * models), OLMo 2 and OLMo 3, Granite, SmolLM3. */
+ * models), OLMo 2 and OLMo 3, Granite, SmolLM3, Ministral 3. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +164,50 @@ int cfg_smollm3(rlc_model_config_t *c, const cJSON *j, const char *what) {
     return 0;
 }
 
+/* Ministral3Config's rope when a config gives none: yarn ×16 over an original 16384, and the
+ * Llama-4 attention scaling's beta 0.1. */
+static const char MINISTRAL3_ROPE[] = "{\"rope_type\": \"yarn\", \"rope_theta\": 1000000.0, \"factor\": 16.0, "
+                                      "\"original_max_position_embeddings\": 16384, \"beta_fast\": 32.0, "
+                                      "\"beta_slow\": 1.0, \"mscale_all_dim\": 1.0, \"mscale\": 1.0, "
+                                      "\"llama_4_scaling_beta\": 0.1}";
+
+int cfg_ministral3_rope(cJSON *j, const char *what) {
+    const char *mt = NULL;
+    if (rlc_json_get_str(j, "model_type", &mt, 0, what) != 0 || strcmp(mt, "ministral3")) return 0;
+    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "rope_parameters");
+    if ((rp && !cJSON_IsNull(rp)) || cJSON_GetObjectItemCaseSensitive(j, "rope_scaling")) return 0;
+    cJSON_DeleteItemFromObjectCaseSensitive(j, "rope_parameters");
+    cJSON *d = cJSON_Parse(MINISTRAL3_ROPE);
+    if (!d || !cJSON_AddItemToObject(j, "rope_parameters", d)) {
+        cJSON_Delete(d);
+        return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+    }
+    return 0;
+}
+
+/* Ministral 3 (Mistral's Dec. 2025 models): a Mistral without biases whose queries are scaled by
+ * 1 + beta ln(1 + floor(position / original)) after RoPE (rope_parameters' llama_4_scaling_beta
+ * and original_max_position_embeddings). Below the original context the factor is exactly 1,
+ * so rlc runs sequences up to it (max_context) and refuses longer ones. */
+int cfg_ministral3(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    c->qkv_bias = c->o_bias = 0;
+    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "rope_parameters");
+    double beta = 0, orig = 0;
+    int rc;
+    if (!cJSON_IsObject(rp)) return 0;
+    if ((rc = cfg_get_num(rp, "llama_4_scaling_beta", &beta, 0, what))) return rc;
+    if (beta == 0) return 0;
+    if ((rc = cfg_get_num(rp, "original_max_position_embeddings", &orig, 0, what))) return rc;
+    if (!(orig >= 1) || orig > 2147483647.0)
+        return rlc_errc(RLC_EINVAL, "%s: llama_4_scaling_beta needs original_max_position_embeddings in the rope "
+                                    "parameters", what);
+    if ((int)orig < c->max_context) {
+        c->max_context = (int)orig;
+        c->context_why = "original context of its Llama-4 attention scaling"; /* which is 1 within it */
+    }
+    return 0;
+}
+
 /* Gemma3TextConfig's defaults (transformers 5) of the keys rlc reads as required or with
  * another default: a multimodal checkpoint's text_config gives only what differs from them
  * (gemma-3-4b-it: hidden and intermediate sizes, layers, rope scaling, window). */
@@ -180,12 +224,15 @@ static const struct {
 static const char *const MM_SHARED[] = {"eos_token_id", "bos_token_id", "pad_token_id", "dtype", "torch_dtype",
                                         "tie_word_embeddings"};
 
-/* The multimodal wrappers whose language model rlc loads: their model_type, the text model's
- * (when text_config does not say) and the class rlc saves it as. Both configs tie the head by
- * default at the top level (Gemma3Config, Mistral3Config), which is what transformers follows. */
+/* The multimodal wrappers whose language model rlc loads: their model_type, a text model type
+ * they may hold (the first of a wrapper's: when text_config does not say) and the class rlc saves
+ * it as. Both configs tie the head by default at the top level (Gemma3Config, Mistral3Config),
+ * which is what transformers follows. */
 static const struct {
     const char *wrapper, *text, *arch;
-} MM_KINDS[] = {{"gemma3", "gemma3_text", "Gemma3ForCausalLM"}, {"mistral3", "mistral", "MistralForCausalLM"}};
+} MM_KINDS[] = {{"gemma3", "gemma3_text", "Gemma3ForCausalLM"},
+                {"mistral3", "mistral", "MistralForCausalLM"},
+                {"mistral3", "ministral3", "Ministral3ForCausalLM"}};
 
 static int add_missing(cJSON *dst, const char *key, cJSON *val) {
     if (cJSON_GetObjectItemCaseSensitive(dst, key)) {
@@ -226,11 +273,14 @@ static int unwrap_text(cJSON *j, int kind, const char *what) {
     if (!rc && rlc_json_get_str(j, "model_type", &mt, 0, what) < 0) return RLC_EINVAL;
     if (rc || (!mt && !cJSON_AddStringToObject(j, "model_type", MM_KINDS[kind].text)))
         return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
-    if (mt && strcmp(mt, MM_KINDS[kind].text))
-        return rlc_errc(RLC_EUNSUP, "%s: the text model of a %s checkpoint is '%s' (rlc reads %s)", what,
-                        MM_KINDS[kind].wrapper, mt, MM_KINDS[kind].text);
+    int k = mt ? -1 : kind;
+    for (int i = 0; mt && i < (int)(sizeof MM_KINDS / sizeof *MM_KINDS); i++)
+        if (!strcmp(MM_KINDS[i].wrapper, MM_KINDS[kind].wrapper) && !strcmp(MM_KINDS[i].text, mt)) k = i;
+    if (k < 0)
+        return rlc_errc(RLC_EUNSUP, "%s: the text model of a %s checkpoint is '%s', which rlc does not read", what,
+                        MM_KINDS[kind].wrapper, mt);
     cJSON_DeleteItemFromObjectCaseSensitive(j, "architectures");
-    cJSON *arch = cJSON_CreateStringArray((const char *const[]){MM_KINDS[kind].arch}, 1);
+    cJSON *arch = cJSON_CreateStringArray((const char *const[]){MM_KINDS[k].arch}, 1);
     if (!arch || !cJSON_AddItemToObject(j, "architectures", arch)) {
         cJSON_Delete(arch);
         return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);

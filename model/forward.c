@@ -264,11 +264,11 @@ int rlc_batch_check(const rlc_model_t *m, const rlc_batch_t *b) {
     for (int s = 0; s < b->nseq; s++) {
         int len = b->cu_seqlens[s + 1] - b->cu_seqlens[s];
         if (len <= 0) return rlc_errc(RLC_EINVAL, "sequence %d is empty or cu_seqlens is not increasing", s);
-        if (m->cfg.rope_type == RLC_ROPE_LONGROPE && len > m->cfg.max_context)
+        if (m->cfg.context_why && len > m->cfg.max_context)
             return rlc_errc(RLC_EUNSUP,
-                            "a sequence of %d tokens is longer than the model's LongRoPE original context (%d): rlc "
-                            "runs the short factors only, which transformers uses up to that length",
-                            len, m->cfg.max_context);
+                            "a sequence of %d tokens is longer than the model's %s (%d), beyond which rlc would not "
+                            "compute what transformers does",
+                            len, m->cfg.context_why, m->cfg.max_context);
     }
     int V = m->cfg.vocab_size;
     for (int i = 0; i < b->n_tokens; i++) {

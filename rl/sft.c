@@ -265,10 +265,9 @@ static int sft_setup(sft_t *s) {
     if ((rc = tok_load(&s->tok, src))) return rc;
     tok_set_model_vocab(s->tok, s->m->cfg.vocab_size);
     gen_warn_vocab(s->m, s->tok);
-    if (s->m->cfg.rope_type == RLC_ROPE_LONGROPE && o->max_len > s->m->cfg.max_context) /* model/config.h */
-        return rlc_errc(RLC_EINVAL, "max_len %ld is longer than the model's LongRoPE original context (%d): set "
-                                    "--max-len %d or less",
-                        o->max_len, s->m->cfg.max_context, s->m->cfg.max_context);
+    if (s->m->cfg.context_why && o->max_len > s->m->cfg.max_context) /* model/config.h */
+        return rlc_errc(RLC_EINVAL, "max_len %ld is longer than the model's %s (%d): set --max-len %d or less",
+                        o->max_len, s->m->cfg.context_why, s->m->cfg.max_context, s->m->cfg.max_context);
     if ((rc = sft_prepare(o, s->tok, s->tpl, &s->ex, &s->nex, &truncated))) return rc;
     if (truncated) LOG_WARN("%ld example(s) longer than max_len %ld were truncated", truncated, o->max_len);
     s->steps = o->steps > 0 ? o->steps : (long)((double)s->nex * o->epochs / o->batch_size);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks rlc against transformers on random models of shapes no fixture has: per-token
 log-probs (fp32) and greedy decoding, sharded bf16/fp16 files with llama3/linear RoPE
-scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), Gemma, Gemma 3, OLMo 2 and 3, Granite, SmolLM3, PyTorch
+scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), Gemma, Gemma 3, OLMo 2 and 3, Granite, SmolLM3, Ministral 3, PyTorch
 pytorch_model.bin weights (one file, and bf16 shards), and sliding-window models (Mistral,
 Qwen2, Qwen3, Gemma 3 with a 4.x-style config) far past their window.
 Needs PyPI torch + transformers and a built rlc:  python3 scripts/check_shapes.py [build/cli/rlc]
@@ -25,7 +25,8 @@ KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, 
          "phi3": (T.Phi3Config, T.Phi3ForCausalLM), "gemma": (T.GemmaConfig, T.GemmaForCausalLM),
          "gemma3_text": (T.Gemma3TextConfig, T.Gemma3ForCausalLM), "olmo2": (T.Olmo2Config, T.Olmo2ForCausalLM),
          "olmo3": (T.Olmo3Config, T.Olmo3ForCausalLM), "granite": (T.GraniteConfig, T.GraniteForCausalLM),
-         "smollm3": (T.SmolLM3Config, T.SmolLM3ForCausalLM)}
+         "smollm3": (T.SmolLM3Config, T.SmolLM3ForCausalLM),
+         "ministral3": (T.Ministral3Config, T.Ministral3ForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -70,6 +71,11 @@ SHAPES = [
     ("smollm3", dict(hidden_size=48, num_attention_heads=6, num_key_value_heads=2, intermediate_size=80,
                      vocab_size=301, num_hidden_layers=5, no_rope_layer_interval=2,
                      pad_token_id=0)),  # NoPE in layers 1 and 3
+    ("ministral3", dict(hidden_size=48, num_attention_heads=4, num_key_value_heads=1, head_dim=20, intermediate_size=70,
+                        vocab_size=257, num_hidden_layers=2, max_position_embeddings=512,
+                        rope_parameters={"rope_type": "yarn", "rope_theta": 1e6, "factor": 8.0,
+                                         "original_max_position_embeddings": 64, "beta_fast": 32.0, "beta_slow": 1.0,
+                                         "mscale_all_dim": 1.0, "mscale": 1.0, "llama_4_scaling_beta": 0.1})),
 ]
 
 

@@ -120,6 +120,18 @@ def granite_cfg(**kw):
     return GraniteConfig(**base)
 
 
+def ministral3_cfg(**kw):
+    from transformers import Ministral3Config
+    base = dict(vocab_size=300, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, head_dim=24, max_position_embeddings=128, rms_norm_eps=1e-5,
+                rope_parameters={"rope_type": "yarn", "rope_theta": 1000000.0, "factor": 4.0,
+                                 "original_max_position_embeddings": 32, "beta_fast": 32.0, "beta_slow": 1.0,
+                                 "mscale_all_dim": 1.0, "mscale": 1.0, "llama_4_scaling_beta": 0.1},
+                bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    base.update(kw)
+    return Ministral3Config(**base)
+
+
 def smollm3_cfg(**kw):
     from transformers import SmolLM3Config
     base = dict(vocab_size=270, hidden_size=48, intermediate_size=96, num_hidden_layers=4, num_attention_heads=4,
@@ -221,6 +233,9 @@ FIXTURES = {
     "granite-tiny": dict(make=lambda: granite_cfg(), cls="causal", dtype=torch.bfloat16, shard=None),
     # SmolLM3: a Llama, tied, whose every fourth layer has no RoPE (NoPE: layer 3 here), fp32.
     "smollm3-tiny": dict(make=lambda: smollm3_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # Ministral 3: a Mistral with yarn (x4 over an original 32) and the Llama-4 attention scaling,
+    # which is 1 below the original context (the batch's sequences are up to 16 tokens), bf16.
+    "ministral3-tiny": dict(make=lambda: ministral3_cfg(), cls="causal", dtype=torch.bfloat16, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

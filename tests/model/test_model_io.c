@@ -47,7 +47,7 @@ static void test_save_load_save(void **s) {
     const char *names[] = {"qwen2-tiny",  "llama3-tiny", "llama-bias", "qwen2-untied",
                            "qwen2-score", "qwen3-tiny",  "phi3-tiny",  "llama3-tiny-bin",
                            "gemma3-tiny", "gemma-tiny",  "olmo2-tiny", "olmo3-tiny", "granite-tiny",
-                           "smollm3-tiny"};
+                           "smollm3-tiny", "ministral3-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s", names[k]);
@@ -364,6 +364,23 @@ static void test_arch_configs(void **s) {
     edit_config(d, "logits_scaling", cJSON_CreateNumber(-8));
     assert_true(rlc_model_load(&m, d, be) < 0);
     assert_non_null(strstr(rlc_errmsg(), "logits_scaling = -8 must be a positive number"));
+    /* Ministral 3 without rope parameters takes Ministral3Config's (yarn x16 over 16384, Llama-4
+     * scaling), hence a context of 16384; as a multimodal checkpoint's text model too */
+    const char *m3 = "{\"model_type\": \"ministral3\", \"vocab_size\": 16, \"hidden_size\": 8, "
+                     "\"intermediate_size\": 8, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, "
+                     "\"max_position_embeddings\": 262144}";
+    assert_int_equal(rlc_config_from_json(&c, cJSON_Parse(m3), "m3"), 0);
+    assert_true(c.rope_type == RLC_ROPE_YARN && c.rope_factor == 16 && c.rope_original_max_pos == 16384);
+    assert_true(c.max_context == 16384 && c.rope_theta == 1e6 && !c.multimodal);
+    rlc_config_free(&c);
+    char mm3[512];
+    snprintf(mm3, sizeof mm3, "{\"model_type\": \"mistral3\", \"text_config\": %s}", m3);
+    assert_int_equal(rlc_config_from_json(&c, cJSON_Parse(mm3), "mm3"), 0);
+    assert_true(c.multimodal && !strcmp(c.model_type, "ministral3") && c.tie_word_embeddings);
+    rlc_config_free(&c);
+    assert_true(rlc_config_from_json(&c, cJSON_Parse("{\"model_type\": \"mistral3\", \"text_config\": "
+                                                     "{\"model_type\": \"llama\"}}"), "mm3") < 0);
+    assert_non_null(strstr(rlc_errmsg(), "is 'llama', which rlc does not read"));
     fs_rm_rf(d);
     free(d);
 }
@@ -527,6 +544,14 @@ static void test_longrope_context(void **s) {
     assert_non_null(strstr(rlc_errmsg(), "longer than the model's LongRoPE original context (32)"));
     cu[1] = b.n_tokens = 32;
     assert_int_equal(rlc_model_forward(m, &b, &o, lp, NULL, NULL), 0);
+    rlc_model_free(m);
+    /* Ministral 3's Llama-4 attention scaling: exactly 1 within its original context, which is
+     * then the model's context */
+    assert_int_equal(rlc_model_load(&m, fixture("models/ministral3-tiny"), be), 0);
+    assert_int_equal(m->cfg.max_context, 32);
+    cu[1] = b.n_tokens = 33;
+    assert_int_equal(rlc_model_forward(m, &b, &o, lp, NULL, NULL), RLC_EUNSUP);
+    assert_non_null(strstr(rlc_errmsg(), "original context of its Llama-4 attention scaling (32)"));
     rlc_model_free(m);
 }
 

@@ -194,6 +194,12 @@ static void test_smollm3_tiny(void **s) {
     causal_parity("smollm3-tiny");
 }
 
+/* Ministral 3: yarn and the Llama-4 attention scaling (1 within the original context of 32). */
+static void test_ministral3_tiny(void **s) {
+    (void)s;
+    causal_parity("ministral3-tiny");
+}
+
 /* A multimodal Gemma 3 checkpoint (Gemma3ForConditionalGeneration): its language model, under
  * the Hub's tensor names and under transformers 4.5x's, gives the multimodal model's text
  * log-probs; saved, it is a text-only Gemma3ForCausalLM that reloads to the same bits. */
@@ -326,6 +332,7 @@ int main(void) {
         cmocka_unit_test(test_gemma3_tiny), cmocka_unit_test(test_gemma_tiny),
         cmocka_unit_test(test_gemma3_multimodal), cmocka_unit_test(test_mistral3_multimodal), cmocka_unit_test(test_olmo2_tiny), cmocka_unit_test(test_olmo3_tiny),
         cmocka_unit_test(test_granite_tiny), cmocka_unit_test(test_smollm3_tiny),
+        cmocka_unit_test(test_ministral3_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
