@@ -1,5 +1,6 @@
 /* The config.json readers model/config.c and model/config_arch.c (the architecture families
- * beyond the Llama core) share, internal to model/: typed getters that default absent (or null) keys and name the key in errors. */
+ * beyond the Llama core) share, internal to model/: typed getters that default absent (or
+ * null) keys and name the key in errors. */
 #pragma once
 #include <cjson/cJSON.h>
 

@@ -253,7 +253,8 @@ static long long length(const jv_t *v) {
 /* Python's order of two values (numbers by value, strings by code point, lower-cased first
  * unless case-sensitive); 1 when they cannot be ordered. */
 static int order(const jv_t *x, const jv_t *y, int cs, int *res) {
-    int nx = x && (x->k == V_INT || x->k == V_BOOL || x->k == V_FLOAT), ny = y && (y->k == V_INT || y->k == V_BOOL || y->k == V_FLOAT);
+    int nx = x && (x->k == V_INT || x->k == V_BOOL || x->k == V_FLOAT);
+    int ny = y && (y->k == V_INT || y->k == V_BOOL || y->k == V_FLOAT);
     if (nx && ny) {
         double a = x->k == V_FLOAT ? x->f : (double)x->i, b = y->k == V_FLOAT ? y->f : (double)y->i;
         return *res = (a > b) - (a < b), 0;
