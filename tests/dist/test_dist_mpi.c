@@ -637,6 +637,50 @@ static void test_zero_overlap(void **s) {
     free(err), free(cfgp), free(untied);
 }
 
+/* ZeRO stage 2 on architectures whose layers do not start with input_layernorm (OLMo 2: no
+ * norms before the blocks, q/k norms over whole projections) or hold four norms (Gemma 3:
+ * post-norms, (1 + w) norms, GeGLU): the gradient staging follows each layer's first parameter,
+ * and -np 3 stage 2 ends within weights_close of -np 3 stage 0. The models are qwen2-tiny's
+ * config under the other model types (Gemma 3's defaults fill what it lacks: head_dim 256),
+ * randomly initialised, with its tokenizer. */
+static void test_zero_archs(void **s) {
+    (void)s;
+    const char *types[] = {"olmo2", "gemma3_text"};
+    char log[32768], extra[1024];
+    for (int t = 0; t < 2; t++) {
+        char name[64];
+        snprintf(name, sizeof name, "arch_%s", types[t]);
+        char *cfgp = fs_join(g_dir, "arch.json"), *init = fs_join(g_dir, name), *txt;
+        size_t len;
+        assert_int_equal(fs_read_all(fixture("models/qwen2-tiny/config.json"), &txt, &len), 0);
+        cJSON *cj = cJSON_Parse(txt);
+        assert_non_null(cj);
+        cJSON_ReplaceItemInObject(cj, "model_type", cJSON_CreateString(types[t]));
+        cJSON_DeleteItemFromObject(cj, "layer_types");
+        cJSON_DeleteItemFromObject(cj, "sliding_window");
+        cJSON_AddItemToObject(cj, "sliding_window", cJSON_CreateNumber(12)); /* Gemma 3: layer 0 slides */
+        cJSON_AddItemToObject(cj, "sliding_window_pattern", cJSON_CreateNumber(2));
+        char *out = cJSON_Print(cj);
+        assert_int_equal(fs_write_atomic(cfgp, out, strlen(out)), 0);
+        free(out), free(txt), cJSON_Delete(cj);
+        if (test_run(log, sizeof log, "%s init-model --config %s --out %s --tokenizer %s --seed 7", rlc_bin(), cfgp,
+                     init, fixture("models/qwen2-tiny")))
+            fail_msg("init-model %s: %s", types[t], log);
+        char *run[2];
+        for (int z = 0; z < 2; z++) {
+            snprintf(name, sizeof name, "arch_%s_z%d", types[t], z * 2);
+            run[z] = fs_join(g_dir, name);
+            snprintf(extra, sizeof extra, "%s --total-steps 3 --zero-stage %d --reduce-bucket-mb 0.01", GRPO, z * 2);
+            if (test_run(log, sizeof log, "timeout 60 %s -np 3 %s train --model %s --data %s --run-dir %s %s", g_mpirun,
+                         rlc_bin(), init, g_data, run[z], extra))
+                fail_msg("-np 3 %s stage %d: %s", types[t], z * 2, log);
+        }
+        char *c0 = fs_join(run[0], "checkpoints/step-000003"), *c2 = fs_join(run[1], "checkpoints/step-000003");
+        weights_close_from(c0, c2, init, LR, 3);
+        free(c0), free(c2), free(run[0]), free(run[1]), free(cfgp), free(init);
+    }
+}
+
 int main(void) {
     if (!dist_mpi_compiled()) {
         printf("skipped: this build has no MPI transport (install libopenmpi-dev and rebuild)\n");
@@ -652,6 +696,7 @@ int main(void) {
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_zero),
         cmocka_unit_test(test_zero_overlap),
+        cmocka_unit_test(test_zero_archs),
         cmocka_unit_test(test_error_on_one_rank),
         cmocka_unit_test(test_sigterm_one_rank),
         cmocka_unit_test(test_sft),
