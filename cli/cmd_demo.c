@@ -56,17 +56,39 @@ void sparkline(const double *v, int n, char *out, size_t cap) {
     }
 }
 
-int write_model(const char *dir, long seed, int hidden, int layers) {
+/* The demo architectures: model_type, class, and what each adds to the common keys (Gemma 3:
+ * head_dim and its attention scalar spelled out, since Gemma3TextConfig's defaults are 256, and
+ * every second layer sliding over 128 tokens). */
+static const struct {
+    const char *arch, *type, *cls, *extra;
+} DEMO_ARCHS[] = {
+    {"qwen2", "qwen2", "Qwen2ForCausalLM", "\"hidden_act\":\"silu\""},
+    {"llama", "llama", "LlamaForCausalLM", "\"hidden_act\":\"silu\""},
+    {"gemma3", "gemma3_text", "Gemma3ForCausalLM",
+     "\"head_dim\":%d,\"query_pre_attn_scalar\":%d,\"sliding_window\":128,\"sliding_window_pattern\":2"},
+    {"olmo2", "olmo2", "Olmo2ForCausalLM", "\"hidden_act\":\"silu\""},
+};
+
+static int demo_arch(const char *arch) {
+    for (int i = 0; i < (int)(sizeof DEMO_ARCHS / sizeof *DEMO_ARCHS); i++)
+        if (!strcmp(DEMO_ARCHS[i].arch, arch ? arch : "qwen2")) return i;
+    return rlc_errc(RLC_EINVAL, "--arch: qwen2, llama, gemma3 or olmo2 (got '%s')", arch);
+}
+
+int write_model(const char *dir, long seed, int hidden, int layers, const char *arch) {
+    int a = demo_arch(arch);
+    if (a < 0) return a;
     int rc = fs_mkdir_p(dir);
     if (rc) return rc;
-    char cfg[1024];
+    char cfg[1024], extra[256];
+    snprintf(extra, sizeof extra, DEMO_ARCHS[a].extra, hidden / 4, hidden / 4);
     snprintf(cfg, sizeof cfg,
-             "{\"architectures\":[\"Qwen2ForCausalLM\"],\"model_type\":\"qwen2\",\"vocab_size\":512,"
+             "{\"architectures\":[\"%s\"],\"model_type\":\"%s\",\"vocab_size\":512,"
              "\"hidden_size\":%d,\"intermediate_size\":%d,\"num_hidden_layers\":%d,\"num_attention_heads\":4,"
              "\"num_key_value_heads\":2,\"max_position_embeddings\":512,\"rms_norm_eps\":1e-06,"
-             "\"rope_theta\":10000.0,\"tie_word_embeddings\":true,\"hidden_act\":\"silu\","
+             "\"rope_theta\":10000.0,\"tie_word_embeddings\":true,%s,"
              "\"bos_token_id\":null,\"eos_token_id\":[511,509],\"pad_token_id\":509,\"torch_dtype\":\"float32\"}",
-             hidden, hidden * 3, layers);
+             DEMO_ARCHS[a].cls, DEMO_ARCHS[a].type, hidden, hidden * 3, layers, extra);
     cJSON *j = cJSON_Parse(cfg);
     if (!j) return rlc_errc(RLC_ENOMEM, "demo config");
     rlc_backend_t *be = NULL;
@@ -189,7 +211,7 @@ static void tools_defaults(const cli_opt_t *opts, int nopts, demo_opts_t *d) {
 /* Returns 1 after --help. */
 static int demo_parse(int argc, char **argv, demo_opts_t *d) {
     *d = (demo_opts_t){.dir = "demo_run", .ops = "+-", .task = "arith", .algo = "grpo", .seed = 1, .sft_steps = 1200, .rl_steps = 200,
-                       .n_train = 3000, .n_rl = 3000, .n_eval = 500, .hidden = 128, .layers = 4, .min_digits = 1,
+                       .n_train = 3000, .n_rl = 3000, .n_eval = 500, .hidden = 128, .layers = 4, .arch = "qwen2", .min_digits = 1,
                        .max_digits = 2, .group = 8, .prompts = 16, .sft_lr = 3e-3, .rl_lr = 2e-4,
                        .temperature = 1.0, .column_frac = 0.5, .easy_frac = 1.0 / 3, .tool_format = "code"};
     cli_opt_t opts[] = {
@@ -228,6 +250,8 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
         {"--prompts-per-step", OPT_INT, &d->prompts, "GRPO prompts per step", 0, 0},
         {"--hidden", OPT_INT, &d->hidden, "tiny model width", 0, 0},
         {"--layers", OPT_INT, &d->layers, "tiny model depth", 0, 0},
+        {"--arch", OPT_STR, &d->arch, "tiny model architecture: qwen2, llama, gemma3 (post-norms, GeGLU, sliding layers) "
+                                      "or olmo2 (norms after the blocks only)", 0, 0},
         {"--seed", OPT_INT, &d->seed, "seed for the model, data and sampling", 0, 0},
         {"--algo", OPT_STR, &d->algo,
          "the arith task's algorithm: grpo, or oreal (token reward model trained online; docs/training.md)", 0, 0},
@@ -252,6 +276,8 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
         d->n_eval = d->n_eval < 20 ? d->n_eval : 20;
     }
     if ((d->model != NULL) != (d->data != NULL)) return rlc_errc(RLC_EINVAL, "--model and --data go together");
+    int arch = demo_arch(d->arch);
+    if (arch < 0) return arch;
     if (strcmp(d->task, "arith") && strcmp(d->task, "tools") && strcmp(d->task, "mrt"))
         return rlc_errc(RLC_EINVAL, "--task: arith, tools or mrt (got '%s')", d->task);
     if (strcmp(d->task, "arith") && d->model) return rlc_errc(RLC_EINVAL, "--task %s runs on the tiny model only", d->task);
@@ -359,9 +385,9 @@ static int demo_tiny(const demo_opts_t *d, rl_config_t *cfg, char **rl_data_out)
     char *train = NULL, *rl_data = NULL, *heldout = NULL, *sft_ckpt = NULL;
     char *init = fs_join(d->dir, "init"), *sft_run = fs_join(d->dir, "sft");
     int rc = (!init || !sft_run) ? RLC_ENOMEM : 0;
-    LOG_INFO("[1/4] tiny Qwen2-shaped model (hidden %ld, %ld layers, vocab 512) and synthetic arithmetic", d->hidden,
-             d->layers);
-    if (!rc) rc = write_model(init, d->seed, (int)d->hidden, (int)d->layers);
+    LOG_INFO("[1/4] tiny %s-shaped model (hidden %ld, %ld layers, vocab 512) and synthetic arithmetic",
+             d->arch ? d->arch : "qwen2", d->hidden, d->layers);
+    if (!rc) rc = write_model(init, d->seed, (int)d->hidden, (int)d->layers, d->arch);
     if (!rc)
         rc = write_data(d->dir, d->n_train, d->n_rl, d->n_eval, d->seed, (int)d->min_digits, (int)d->max_digits,
                         d->ops, d->column_frac, &train, &rl_data, &heldout);

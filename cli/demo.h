@@ -8,7 +8,7 @@
 
 /* The demo's knobs. */
 typedef struct {
-    const char *dir, *model, *data, *eval_data, *template_name, *ops, *task, *algo, *tool_format;
+    const char *dir, *model, *data, *eval_data, *template_name, *ops, *task, *algo, *tool_format, *arch;
     long seed, threads, sft_steps, rl_steps, n_train, n_rl, n_eval, hidden, layers;
     long min_digits, max_digits, group, prompts;
     double sft_lr, rl_lr, temperature, column_frac, easy_frac;
@@ -24,8 +24,9 @@ typedef struct {
 void on_rl_step(void *user, const rl_step_metrics_t *m);
 /* The curve as a line of block characters. */
 void sparkline(const double *v, int n, char *out, size_t cap);
-/* A tiny Qwen2-shaped model directory with the demo tokenizer. */
-int write_model(const char *dir, long seed, int hidden, int layers);
+/* A tiny model directory with the demo tokenizer: arch qwen2 (the default), llama, gemma3 or
+ * olmo2 (the same widths, each family's own layer structure). */
+int write_model(const char *dir, long seed, int hidden, int layers, const char *arch);
 /* Set a numeric key (the demo's values are all in range). */
 int set_num(rl_config_t *cfg, const char *key, double v);
 /* The warm start: SFT of the model at init on train (JSONL); *ckpt its checkpoint. */

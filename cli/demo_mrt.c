@@ -81,7 +81,7 @@ int demo_mrt(const demo_opts_t *d, double t0) {
     int rc = init && sft_run ? 0 : RLC_ENOMEM;
     LOG_INFO("[1/4] tiny Qwen2-shaped model and addition/subtraction problems (%ld-%ld digit operands)", d->min_digits,
              d->max_digits);
-    if (!rc) rc = write_model(init, d->seed, (int)d->hidden, (int)d->layers);
+    if (!rc) rc = write_model(init, d->seed, (int)d->hidden, (int)d->layers, d->arch);
     if (!rc) rc = mrt_data(d, &sft, &rl, &heldout);
     if (!rc) rc = demo_sft(d, init, sft, sft_run, &ckpt);
     demo_result_t off = {0}, on = {0};

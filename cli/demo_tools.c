@@ -151,7 +151,7 @@ int demo_tools(const demo_opts_t *d, double t0) {
     int rc = init && sft_run ? 0 : RLC_ENOMEM;
     LOG_INFO("[1/4] tiny Qwen2-shaped model and multiplication problems (2-3 digit operands; %.0f%% times 1 or 10)",
              100 * d->easy_frac);
-    if (!rc) rc = write_model(init, d->seed, (int)d->hidden, (int)d->layers);
+    if (!rc) rc = write_model(init, d->seed, (int)d->hidden, (int)d->layers, d->arch);
     if (!rc) rc = tools_data(d, &sft, &rl, &heldout);
     if (!rc) rc = demo_sft(d, init, sft, sft_run, &ckpt);
     demo_result_t off = {0}, on = {0};

@@ -530,6 +530,23 @@ static void test_demo_quick(void **s) {
     char *ck = fs_join(d, "grpo/checkpoints/step-000003/config.json");
     assert_true(fs_exists(ck));
     free(ck);
+    /* --arch: the same demo on a Gemma 3-shaped tiny model (a few steps); an unknown one is refused */
+    char *d3 = fs_join(g_dir, "demo-gemma3");
+    rc = test_run(out, sizeof out,
+                  "%s demo --quick --arch gemma3 --sft-steps 4 --rl-steps 1 --train-size 60 --rl-size 40 --eval-size 8 "
+                  "--dir %s --threads 2",
+                  rlc_bin(), d3);
+    if (rc || !strstr(out, "after GRPO:") || !strstr(out, "tiny gemma3-shaped model"))
+        fail_msg("demo --arch gemma3 failed: %s", out);
+    ck = fs_join(d3, "grpo/checkpoints/step-000001/config.json");
+    cJSON *cj = rlc_json_load_file(ck);
+    assert_non_null(cj);
+    assert_string_equal(cJSON_GetObjectItem(cj, "model_type")->valuestring, "gemma3_text");
+    cJSON_Delete(cj);
+    free(ck), free(d3);
+    rc = test_run(out, sizeof out, "%s demo --quick --arch gpt2 --dir %s", rlc_bin(), d);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "--arch: qwen2, llama, gemma3 or olmo2 (got 'gpt2')"));
     /* under mpirun the demo refuses (N copies would share its directory) and writes nothing */
     char *d2 = fs_join(g_dir, "demo-mpi");
     rc = test_run(out, sizeof out, "OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=1 %s demo --quick --dir %s", rlc_bin(),
