@@ -248,9 +248,7 @@ static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc
         const rlc_layer_off_t *W = &m->layer[l];
         be->matmul_fwd(be, w->qkv, in_att, P(W->qkv_w), P(W->qkv_b), N, C, QKV);
         if (m->cfg.qk_norm) rlc_model_qk_norm_fwd(m, l, w->qkv, NULL, NULL, N);
-        if (rlc_config_layer_rope(c, l))
-            be->rope_fwd(be, w->qkv, pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, m->cfg.rotary_dim,
-                         rlc_config_layer_rope_mscale(c, l), QKV);
+        rlc_model_rope_fwd(m, l, w->qkv, pos, N);
         void *kc = layer_ptr(kv, m, kv->k, l, 0), *vc = layer_ptr(kv, m, kv->v, l, 0);
         be->kv_store(be, kc, vc, w->qkv, slots, N, Hq, Hk, D);
         be->paged_attention(be, w->att, w->qkv, kc, vc, cu, ctx, bt, b->max_pages, kv->page_size, b->nseq,
@@ -258,25 +256,20 @@ static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc
         be->matmul_fwd(be, w->tmp, w->att, P(W->o_w), P(W->o_b), N, Hq * D, C);
         if (post) be->rmsnorm_fwd(be, w->br, w->rstd, w->tmp, P(W->post_attn), N, C, c->rms_norm_eps);
         rlc_model_residual_scale(m, blk, (size_t)N * C);
-        if (pre) be->residual_rmsnorm_fwd(be, w->xmid, w->ln, w->rstd, w->x, blk, P(W->ln2), N, C, c->rms_norm_eps);
-        else be->add(be, w->xmid, w->x, blk, RLC_BUF_ACT, (size_t)N * C);
+        rlc_model_residual_norm(m, w->xmid, w->ln, w->rstd, w->x, blk, P(W->ln2), N);
         be->matmul_fwd(be, w->gu, in_mlp, P(W->gu_w), P(W->gu_b), N, C, 2 * F);
         rlc_model_glu_fwd(m, w->h, w->gu, N, F);
         be->matmul_fwd(be, w->tmp, w->h, P(W->down_w), P(W->down_b), N, F, C);
         if (post) be->rmsnorm_fwd(be, w->br, w->rstd, w->tmp, P(W->post_ffn), N, C, c->rms_norm_eps);
         rlc_model_residual_scale(m, blk, (size_t)N * C);
-        const void *next_norm = l + 1 < L ? P(m->layer[l + 1].ln1) : P(m->off_norm);
-        if (pre || l + 1 == L) /* the final norm is there either way */
-            be->residual_rmsnorm_fwd(be, w->x, w->ln, w->rstd, w->xmid, blk, next_norm, N, C, c->rms_norm_eps);
-        else
-            be->add(be, w->x, w->xmid, blk, RLC_BUF_ACT, (size_t)N * C);
+        const void *next_norm = l + 1 < L ? P(m->layer[l + 1].ln1) : P(m->off_norm); /* the final norm always */
+        rlc_model_residual_norm(m, w->x, w->ln, w->rstd, w->xmid, blk, next_norm, N);
     }
     be->gather_rows(be, w->rows, w->ln, out_rows, b->n_out, C);
     int out = step_out_kind(m, b->out);
     if (out == RLC_STEP_OUT_DEFAULT) {
         be->logits(be, w->logits, w->rows, P(m->off_lm_head), b->n_out, C, c->vocab_size);
-        if (rlc_model_logit_mul(m) != 1) /* Granite's logits_scaling */
-            be->scale(be, w->logits, RLC_BUF_F32, (size_t)b->n_out * c->vocab_size, rlc_model_logit_mul(m));
+        rlc_model_logits_scale(m, w->logits, (size_t)b->n_out * c->vocab_size); /* Granite's logits_scaling */
     } else if (out == RLC_STEP_OUT_SCORE) { /* the score head's values (tmp holds T >= n_out rows of C >= labels) */
         be->matmul_fwd(be, w->tmp, w->rows, P(m->off_score_w), P(m->off_score_b), b->n_out, C, m->score_labels);
         be->act_to_f32(be, w->logits, w->tmp, (size_t)b->n_out * m->score_labels);

@@ -85,8 +85,7 @@ int rlc_exact_logp(rlc_model_t *m, const rlc_batch_t *b, float T, float *logp) {
         int rows = N - r0 < ch ? N - r0 : ch;
         const char *h = (const char *)m->acts.lnf + (size_t)r0 * C * be->esize[RLC_BUF_ACT];
         be->logits(be, logits, h, P(m->off_lm_head), rows, C, V);
-        if (rlc_model_logit_mul(m) != 1) /* the engine's op, so the bits agree */
-            be->scale(be, logits, RLC_BUF_F32, (size_t)rows * V, rlc_model_logit_mul(m));
+        rlc_model_logits_scale(m, logits, (size_t)rows * V); /* the engine's op, so the bits agree */
         for (int r = 0; r < rows; r++)
             sp[r] = (rlc_sample_params_t){.temperature = T, .top_p = 1.0f, .force1 = tg[r0 + r] >= 0 ? tg[r0 + r] + 1 : 1};
         be->sample(be, tok, logp + r0, logits, sp, rows, V);

@@ -338,6 +338,29 @@ void rlc_model_qk_norm_bwd(rlc_model_t *m, int l, void *dqkv, const void *raw, c
                     (const char *)raw + (size_t)N * Hq * D * ea, NULL, P(W->k_norm), rstd + N, N, 0, 1, Hk * D, QKV);
 }
 
+void rlc_model_rope_fwd(rlc_model_t *m, int l, void *qkv, const int32_t *pos, int N) {
+    const rlc_model_config_t *c = &m->cfg;
+    int Hq = c->num_heads, Hk = c->num_kv_heads, D = c->head_dim;
+    if (rlc_config_layer_rope(c, l)) /* SmolLM3's NoPE layers skip it */
+        m->be->rope_fwd(m->be, qkv, pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, c->rotary_dim,
+                        rlc_config_layer_rope_mscale(c, l), (Hq + 2 * Hk) * D);
+}
+
+void rlc_model_rope_bwd(rlc_model_t *m, int l, void *dqkv, const int32_t *pos, int N) {
+    const rlc_model_config_t *c = &m->cfg;
+    int Hq = c->num_heads, Hk = c->num_kv_heads, D = c->head_dim;
+    if (rlc_config_layer_rope(c, l))
+        m->be->rope_bwd(m->be, dqkv, pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, c->rotary_dim,
+                        rlc_config_layer_rope_mscale(c, l), (Hq + 2 * Hk) * D);
+}
+
+void rlc_model_residual_norm(rlc_model_t *m, void *resid, void *out, float *rstd, const void *a, const void *b,
+                             const void *w, int N) {
+    int C = m->cfg.hidden_size;
+    if (w) m->be->residual_rmsnorm_fwd(m->be, resid, out, rstd, a, b, w, N, C, m->cfg.rms_norm_eps);
+    else m->be->add(m->be, resid, a, b, RLC_BUF_ACT, (size_t)N * C);
+}
+
 /* The block output layer l adds to the residual: the projection's output (in tmp), or under
  * Gemma 3's post-norms its normalized copy. */
 static void *block_out(const rlc_model_t *m) { return m->cfg.post_norms ? m->acts.br : m->acts.tmp; }
@@ -357,9 +380,7 @@ static void layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int n
         be->rmsnorm_fwd(be, a->ln1[l], a->rstd1[l], a->x_in[l], P(W->ln1), N, C, c->rms_norm_eps);
     be->matmul_fwd(be, a->qkv[l], a->ln1[l], P(W->qkv_w), P(W->qkv_b), N, C, QKV); /* ln1 is x_in under post_only */
     if (c->qk_norm) rlc_model_qk_norm_fwd(m, l, a->qkv[l], a->qk_raw[l], a->rstd_qk[l], N);
-    if (rlc_config_layer_rope(c, l)) /* SmolLM3's NoPE layers skip it */
-        be->rope_fwd(be, a->qkv[l], a->pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, c->rotary_dim,
-                     rlc_config_layer_rope_mscale(c, l), QKV);
+    rlc_model_rope_fwd(m, l, a->qkv[l], a->pos, N);
     be->attention_fwd(be, a->att[l], a->lse[l], a->qkv[l], a->cu, nseq, maxlen, N, Hq, Hk, D,
                       rlc_config_attn_scale(c), rlc_config_layer_window(c, l));
     if (ex) rlc_exact_attention(m, ex, l, N, nseq, maxlen); /* the output the engine computes (lse kept) */
@@ -367,11 +388,8 @@ static void layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int n
     be->matmul_fwd(be, post ? a->o_out[l] : a->tmp, a->att[l], P(W->o_w), P(W->o_b), N, Hq * D, C);
     if (post) be->rmsnorm_fwd(be, a->br, a->rstd_pa[l], a->o_out[l], P(W->post_attn), N, C, c->rms_norm_eps);
     rlc_model_residual_scale(m, block_out(m), (size_t)N * C); /* Granite (never with post-norms) */
-    if (c->post_only) /* OLMo: the MLP reads the residual itself (ln2 is x_mid) */
-        be->add(be, a->x_mid[l], a->x_in[l], block_out(m), RLC_BUF_ACT, (size_t)N * C);
-    else
-        be->residual_rmsnorm_fwd(be, a->x_mid[l], a->ln2[l], a->rstd2[l], a->x_in[l], block_out(m), P(W->ln2), N, C,
-                                 c->rms_norm_eps);
+    /* OLMo has no ln2: the MLP reads the residual itself (ln2[l] is x_mid[l]) */
+    rlc_model_residual_norm(m, a->x_mid[l], a->ln2[l], a->rstd2[l], a->x_in[l], block_out(m), P(W->ln2), N);
     be->matmul_fwd(be, a->gu[l], a->ln2[l], P(W->gu_w), P(W->gu_b), N, C, 2 * F);
     rlc_model_glu_fwd(m, a->h[l], a->gu[l], N, F);
     if (!down) return;
@@ -404,14 +422,11 @@ static int forward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_
     rlc_model_embed_scale(m, a->x_in[0], (size_t)N * C);
     for (int l = 0; l < L; l++) {
         layer_body(m, l, N, b->nseq, maxlen, l == 0, 1, o->exact ? &ex : NULL);
-        if (l + 1 < L && c->post_only)
-            be->add(be, a->x_in[l + 1], a->x_mid[l], block_out(m), RLC_BUF_ACT, (size_t)N * C);
-        else if (l + 1 < L)
-            be->residual_rmsnorm_fwd(be, a->x_in[l + 1], a->ln1[l + 1], a->rstd1[l + 1], a->x_mid[l], block_out(m),
-                                     P(m->layer[l + 1].ln1), N, C, c->rms_norm_eps);
+        if (l + 1 < L)
+            rlc_model_residual_norm(m, a->x_in[l + 1], a->ln1[l + 1], a->rstd1[l + 1], a->x_mid[l], block_out(m),
+                                    P(m->layer[l + 1].ln1), N);
         else
-            be->residual_rmsnorm_fwd(be, a->x_final, a->lnf, a->rstdf, a->x_mid[l], block_out(m), P(m->off_norm), N,
-                                     C, c->rms_norm_eps);
+            rlc_model_residual_norm(m, a->x_final, a->lnf, a->rstdf, a->x_mid[l], block_out(m), P(m->off_norm), N);
     }
     be->row_invariant = ri;
     if (!o->skip_head) {
@@ -508,9 +523,7 @@ static int backward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts
         be->matmul_bwd(be, a->datt, G(W->o_w), G(W->o_b), dblk, a->att[l], P(W->o_w), N, Hq * D, C);
         be->attention_bwd(be, a->dqkv, a->datt, a->qkv[l], a->att[l], a->lse[l], a->cu, b->nseq, maxlen, N, Hq, Hk, D,
                           rlc_config_attn_scale(c), rlc_config_layer_window(c, l));
-        if (rlc_config_layer_rope(c, l))
-            be->rope_bwd(be, a->dqkv, a->pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, c->rotary_dim,
-                         rlc_config_layer_rope_mscale(c, l), QKV);
+        rlc_model_rope_bwd(m, l, a->dqkv, a->pos, N);
         if (c->qk_norm) rlc_model_qk_norm_bwd(m, l, a->dqkv, a->qk_raw[l], a->rstd_qk[l], N);
         be->matmul_bwd(be, a->dln, G(W->qkv_w), G(W->qkv_b), a->dqkv, a->ln1[l], P(W->qkv_w), N, C, QKV);
         if (c->post_only) be->add(be, a->dres, a->dres, a->dln, RLC_BUF_ACT, (size_t)N * C);

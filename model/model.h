@@ -100,6 +100,16 @@ static inline const float *rlc_model_inv_freq(const rlc_model_t *m, int l) {
 void rlc_model_qk_norm_fwd(rlc_model_t *m, int l, void *qkv, void *raw, float *rstd, int N);
 void rlc_model_qk_norm_bwd(rlc_model_t *m, int l, void *dqkv, const void *raw, const float *rstd, int N);
 
+/* Layer l's RoPE in place on the q and k heads of qkv [N, (Hq+2Hk)·D] at positions pos: its
+ * table and attention factor (Gemma 3's and OLMo 3's sliding layers: the local ones), nothing
+ * in SmolLM3's NoPE layers; bwd applies the transpose. */
+void rlc_model_rope_fwd(rlc_model_t *m, int l, void *qkv, const int32_t *pos, int N);
+void rlc_model_rope_bwd(rlc_model_t *m, int l, void *dqkv, const int32_t *pos, int N);
+/* resid = a + b, then out = rmsnorm(resid) with weight w; without a weight (OLMo has no norm
+ * before its blocks, whose input is then resid itself) only the add. */
+void rlc_model_residual_norm(rlc_model_t *m, void *resid, void *out, float *rstd, const void *a, const void *b,
+                             const void *w, int N);
+
 /* The gated MLP activation of the model's config (SwiGLU or Gemma's GeGLU). */
 static inline void rlc_model_glu_fwd(const rlc_model_t *m, void *out, const void *gu, int N, int F) {
     (m->cfg.act == RLC_ACT_GELU_TANH ? m->be->geglu_fwd : m->be->swiglu_fwd)(m->be, out, gu, N, F);
@@ -118,10 +128,14 @@ static inline void rlc_model_embed_scale(const rlc_model_t *m, void *x, size_t n
 }
 
 /* Granite: the factor the LM head's logits are multiplied by (1 / logits_scaling; 1 for the
- * others). Training folds it into inv_temp; the engine and the exact path scale the logits
- * themselves, the same op in both so their log-probs stay equal bit for bit. */
+ * others). Training folds it into inv_temp; the engine and the exact path scale their fp32
+ * logits [n] with rlc_model_logits_scale, one op for both so their log-probs stay equal bit
+ * for bit. */
 static inline float rlc_model_logit_mul(const rlc_model_t *m) {
     return m->cfg.logit_scale > 0 ? 1.0f / m->cfg.logit_scale : 1.0f;
+}
+static inline void rlc_model_logits_scale(const rlc_model_t *m, float *logits, size_t n) {
+    if (rlc_model_logit_mul(m) != 1) m->be->scale(m->be, logits, RLC_BUF_F32, n, rlc_model_logit_mul(m));
 }
 /* Granite: a block's output times residual_multiplier before the residual add (n elements). */
 static inline void rlc_model_residual_scale(const rlc_model_t *m, void *x, size_t n) {
