@@ -316,6 +316,20 @@ float rlc_config_layer_rope_mscale(const rlc_model_config_t *c, int layer) {
     return c->rope_local_theta > 0 && rlc_config_layer_typed_sliding(c, layer) ? 1.0f : rlc_config_rope_mscale(c);
 }
 
+/* The model types rlc reads (multimodal wrappers become one of them first: config_arch.c). */
+static const char *const MODEL_TYPES[] = {"qwen2", "qwen3",       "llama", "mistral", "ministral3", "phi3",
+                                          "gemma", "gemma3_text", "olmo2", "olmo3",   "granite",    "smollm3"};
+
+static int check_model_type(const char *mt, const char *what) {
+    char list[256] = "";
+    for (size_t i = 0; i < sizeof MODEL_TYPES / sizeof *MODEL_TYPES; i++) {
+        if (!strcmp(mt, MODEL_TYPES[i])) return 0;
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", MODEL_TYPES[i]);
+    }
+    return rlc_errc(RLC_EUNSUP, "%s: model_type '%s' is not supported (%s)%s", what, mt, list,
+                    !strcmp(mt, "gemma2") ? ": Gemma 2 needs logit soft-capping, which rlc does not implement" : "");
+}
+
 /* Head: CausalLM by default; *ForSequenceClassification / *ForTokenClassification are
  * score-head models (reward and value models); *ForProcessRewardModel (Qwen2.5-Math-PRM)
  * and *ForPrmModel (Skywork PRM) are loaded as trunks (their heads: rewards/rm.c). */
@@ -352,18 +366,10 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     const char *mt = NULL;
     if ((rc = cfg_multimodal_text(j, &c->multimodal, what)) || (rc = cfg_ministral3_rope(j, what))) goto fail;
     if ((rc = rlc_json_get_str(j, "model_type", &mt, 1, what))) goto fail;
+    if ((rc = check_model_type(mt, what))) goto fail;
     int gemma = !strcmp(mt, "gemma"), gemma3 = !strcmp(mt, "gemma3_text");
     int olmo = !strcmp(mt, "olmo2") || !strcmp(mt, "olmo3"), granite = !strcmp(mt, "granite");
     int smol = !strcmp(mt, "smollm3"), ministral3 = !strcmp(mt, "ministral3");
-    if (strcmp(mt, "qwen2") && strcmp(mt, "qwen3") && strcmp(mt, "llama") && strcmp(mt, "mistral") &&
-        strcmp(mt, "phi3") && !gemma && !gemma3 && !olmo && !granite && !smol && !ministral3) {
-        rc = rlc_errc(RLC_EUNSUP,
-                      "%s: model_type '%s' is not supported (qwen2, qwen3, llama, mistral, ministral3, phi3, gemma, "
-                      "gemma3_text, olmo2, olmo3, granite, smollm3)%s",
-                      what, mt,
-                      !strcmp(mt, "gemma2") ? ": Gemma 2 needs logit soft-capping, which rlc does not implement" : "");
-        goto fail;
-    }
     c->fused_proj = !strcmp(mt, "phi3");
     snprintf(c->model_type, sizeof c->model_type, "%s", mt);
     int qwen = !strcmp(mt, "qwen2");
@@ -382,7 +388,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         rc = rlc_errc(RLC_EINVAL, "%s: sizes, layer and head counts must be positive", what);
         goto fail;
     }
-    c->max_context = c->max_position_embeddings; /* LongRoPE lowers it (parse_longrope) */
+    c->max_context = c->max_position_embeddings; /* LongRoPE and Ministral 3 lower it (context_why) */
     if (c->num_heads % c->num_kv_heads) {
         rc = rlc_errc(RLC_EINVAL, "%s: num_attention_heads (%d) is not a multiple of num_key_value_heads (%d)", what,
                       c->num_heads, c->num_kv_heads);
@@ -432,10 +438,10 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if ((rc = cfg_get_bool(j, "attention_bias", &attention_bias, 0, what)) ||
         (rc = cfg_get_bool(j, "mlp_bias", &c->mlp_bias, 0, what)))
         goto fail;
-    /* Qwen2 always has q/k/v biases and no o_proj bias; Llama's (and Qwen3's) attention_bias
-     * covers all four. */
-    c->qkv_bias = qwen ? 1 : attention_bias;
-    c->o_bias = qwen ? 0 : attention_bias;
+    /* Qwen2 always has q/k/v biases and no o_proj bias; Ministral 3 never has any (its config has
+     * no attention_bias); Llama's (and Qwen3's) attention_bias covers all four. */
+    c->qkv_bias = qwen ? 1 : ministral3 ? 0 : attention_bias;
+    c->o_bias = qwen || ministral3 ? 0 : attention_bias;
     if ((rc = parse_rope(c, j, what)) || (rc = parse_eos(c, j, what))) goto fail;
     if (ministral3 && (rc = cfg_ministral3(c, j, what))) goto fail;
     const char *dt = NULL;
@@ -490,13 +496,14 @@ static void yarn_inv_freq(const rlc_model_config_t *c, float *inv) {
     }
 }
 
+/* Default RoPE: 1 / base ** (arange(0, D, 2).float() / D), in float32 as transformers. */
+static void default_inv_freq(double base, int D, float *inv) {
+    for (int i = 0; i < D / 2; i++) inv[i] = 1.0f / powf((float)base, (float)(2 * i) / (float)D);
+}
+
 void rlc_config_inv_freq(const rlc_model_config_t *c, float *inv) {
     int D = c->rotary_dim;
-    for (int i = 0; i < D / 2; i++) {
-        /* float32 arithmetic as in transformers: base ** (arange(0, D, 2).float() / D) */
-        float e = (float)(2 * i) / (float)D;
-        inv[i] = 1.0f / powf((float)c->rope_theta, e);
-    }
+    default_inv_freq(c->rope_theta, D, inv);
     if (c->rope_type == RLC_ROPE_LINEAR) {
         for (int i = 0; i < D / 2; i++) inv[i] = (float)(inv[i] / c->rope_factor);
     } else if (c->rope_type == RLC_ROPE_LLAMA3) {
@@ -521,8 +528,7 @@ void rlc_config_inv_freq(const rlc_model_config_t *c, float *inv) {
 }
 
 void rlc_config_inv_freq_local(const rlc_model_config_t *c, float *inv) {
-    int D = c->rotary_dim;
-    for (int i = 0; i < D / 2; i++) inv[i] = 1.0f / powf((float)c->rope_local_theta, (float)(2 * i) / (float)D);
+    default_inv_freq(c->rope_local_theta, c->rotary_dim, inv);
 }
 
 float rlc_config_attn_scale(const rlc_model_config_t *c) {

@@ -185,12 +185,11 @@ int cfg_ministral3_rope(cJSON *j, const char *what) {
     return 0;
 }
 
-/* Ministral 3 (Mistral's Dec. 2025 models): a Mistral without biases whose queries are scaled by
+/* Ministral 3 (Mistral's Dec. 2025 models): a Mistral (without biases) whose queries are scaled by
  * 1 + beta ln(1 + floor(position / original)) after RoPE (rope_parameters' llama_4_scaling_beta
  * and original_max_position_embeddings). Below the original context the factor is exactly 1,
  * so rlc runs sequences up to it (max_context) and refuses longer ones. */
 int cfg_ministral3(rlc_model_config_t *c, const cJSON *j, const char *what) {
-    c->qkv_bias = c->o_bias = 0;
     const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "rope_parameters");
     double beta = 0, orig = 0;
     int rc;

@@ -27,7 +27,7 @@ int cfg_multimodal_text(cJSON *j, int *multimodal, const char *what);
 /* model/config_arch.c: OLMo 2 and OLMo 3's keys; Granite's multipliers. */
 int cfg_granite(rlc_model_config_t *c, const cJSON *j, const char *what);
 /* Ministral 3: the default rope_parameters added to a config that has none (before parsing);
- * then no biases and the context its attention scaling leaves exact (after the rope). */
+ * then the context its attention scaling leaves exact (after the rope). */
 int cfg_ministral3_rope(cJSON *j, const char *what);
 int cfg_ministral3(rlc_model_config_t *c, const cJSON *j, const char *what);
 /* SmolLM3's NoPE layers and its sliding windows. */
