@@ -259,17 +259,8 @@ static int compare(int op, jv_t *a, jv_t *b, int line, int *res) {
         else if (b && b->k != V_UNDEF) return ERR(line, "'in' needs a string, list or dict on the right", line);
         return *res = in == (op == OP_IN), 0;
     }
-    double c;
-    if (a && b && a->k == V_STR && b->k == V_STR) {
-        int r = memcmp(a->s, b->s, a->n < b->n ? a->n : b->n);
-        c = r ? r : (double)a->n - (double)b->n;
-    } else if (a && b && (a->k == V_INT || a->k == V_FLOAT || a->k == V_BOOL) &&
-               (b->k == V_INT || b->k == V_FLOAT || b->k == V_BOOL)) {
-        double x = a->k == V_FLOAT ? a->f : (double)a->i, y = b->k == V_FLOAT ? b->f : (double)b->i;
-        c = x < y ? -1 : x > y ? 1 : 0;
-    } else {
-        return ERR(line, "cannot order these values", line);
-    }
+    int c;
+    if (jv_order(a, b, 1, &c)) return ERR(line, "cannot order these values", line);
     *res = op == OP_LT ? c < 0 : op == OP_LE ? c <= 0 : op == OP_GT ? c > 0 : c >= 0;
     return 0;
 }

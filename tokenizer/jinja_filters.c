@@ -250,25 +250,6 @@ static long long length(const jv_t *v) {
     return !v ? 0 : v->k == V_STR ? (long long)jv_cplen(v->s, v->n) : (v->k == V_LIST || v->k == V_DICT) ? v->len : 0;
 }
 
-/* Python's order of two values (numbers by value, strings by code point, lower-cased first
- * unless case-sensitive); 1 when they cannot be ordered. */
-static int order(const jv_t *x, const jv_t *y, int cs, int *res) {
-    int nx = x && (x->k == V_INT || x->k == V_BOOL || x->k == V_FLOAT);
-    int ny = y && (y->k == V_INT || y->k == V_BOOL || y->k == V_FLOAT);
-    if (nx && ny) {
-        double a = x->k == V_FLOAT ? x->f : (double)x->i, b = y->k == V_FLOAT ? y->f : (double)y->i;
-        return *res = (a > b) - (a < b), 0;
-    }
-    if (!x || !y || x->k != V_STR || y->k != V_STR) return 1;
-    size_t n = x->n < y->n ? x->n : y->n;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char a = (unsigned char)x->s[i], b = (unsigned char)y->s[i];
-        if (!cs) a = (unsigned char)tolower(a), b = (unsigned char)tolower(b);
-        if (a != b) return *res = a < b ? -1 : 1, 0;
-    }
-    return *res = (x->n > y->n) - (x->n < y->n), 0;
-}
-
 /* The value a sort compares for item x: x itself, its attribute, or (dictsort) its key or value. */
 static jv_t *sort_key(jv_t *x, const jv_t *attr, int pair_index) {
     if (pair_index >= 0) return x->items[pair_index];
@@ -281,7 +262,7 @@ static int sort_list(jv_t *l, const jv_t *attr, int pair_index, int cs, int rev,
         jv_t *x = l->items[i];
         int j = i - 1, c = 0;
         while (j >= 0) {
-            if (order(sort_key(l->items[j], attr, pair_index), sort_key(x, attr, pair_index), cs, &c))
+            if (jv_order(sort_key(l->items[j], attr, pair_index), sort_key(x, attr, pair_index), cs, &c))
                 return ERR(line, "sort: values that cannot be ordered", line);
             if (rev ? c >= 0 : c <= 0) break;
             l->items[j + 1] = l->items[j];

@@ -1,6 +1,7 @@
 /* Jinja values: the pool, constructors, truth and equality as Python has them, str() and
  * repr(), and json.dumps's formatting (ensure_ascii=False; separators ", " and ": ", or ","
  * and ": " with an indent). */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,23 @@ void jv_html_escape_into(rlc_sbuf_t *b, const char *s, size_t n) {
         if (e) rlc_sbuf_add(b, e, strlen(e));
         else rlc_sbuf_add(b, s + i, 1);
     }
+}
+
+int jv_order(const jv_t *x, const jv_t *y, int cs, int *res) {
+    int nx = x && (x->k == V_INT || x->k == V_BOOL || x->k == V_FLOAT);
+    int ny = y && (y->k == V_INT || y->k == V_BOOL || y->k == V_FLOAT);
+    if (nx && ny) {
+        double a = x->k == V_FLOAT ? x->f : (double)x->i, b = y->k == V_FLOAT ? y->f : (double)y->i;
+        return *res = (a > b) - (a < b), 0;
+    }
+    if (!x || !y || x->k != V_STR || y->k != V_STR) return 1;
+    size_t n = x->n < y->n ? x->n : y->n;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char a = (unsigned char)x->s[i], b = (unsigned char)y->s[i];
+        if (!cs) a = (unsigned char)tolower(a), b = (unsigned char)tolower(b);
+        if (a != b) return *res = a < b ? -1 : 1, 0;
+    }
+    return *res = (x->n > y->n) - (x->n < y->n), 0;
 }
 
 int jv_truthy(const jv_t *v) {

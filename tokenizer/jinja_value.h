@@ -51,6 +51,10 @@ jv_t *jv_get_key(const jv_t *dict, const jv_t *key);
 jv_t *jv_key_at(jpool_t *p, const jv_t *dict, int i);
 int jv_truthy(const jv_t *v);
 int jv_equal(const jv_t *a, const jv_t *b);
+/* Python's order of two values into *res (-1, 0, 1): numbers (bool, int, float) by value,
+ * strings by code point (UTF-8 bytes), lower-cased first unless case_sensitive (Jinja's sort
+ * filters); 1 when they cannot be ordered. */
+int jv_order(const jv_t *x, const jv_t *y, int case_sensitive, int *res);
 /* Python str(v) appended to b (undefined: nothing). */
 void jv_str_into(rlc_sbuf_t *b, const jv_t *v);
 /* json.dumps(v, ensure_ascii=False, indent=indent (<0: none), sort_keys) appended to b. */
