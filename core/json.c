@@ -77,6 +77,82 @@ cJSON *rlc_json_parse(const char *text, size_t len, const char *what) {
     return j;
 }
 
+int rlc_json_scan(const char *s, size_t n, size_t *starts, size_t *lens, int cap, int *nul) {
+    int k = 0;
+    *nul = 0;
+    for (size_t i = 0; i < n;) {
+        char c = s[i];
+        if (c == '"') {
+            for (i++; i < n && s[i] != '"'; i++)
+                if (s[i] == '\\' && i + 1 < n) {
+                    if (s[i + 1] == 'u' && i + 5 < n && !memcmp(s + i + 2, "0000", 4)) *nul = 1;
+                    i++;
+                }
+            i++;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t b = i;
+            while (i < n && (s[i] == '-' || s[i] == '+' || s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
+                             (s[i] >= '0' && s[i] <= '9')))
+                i++;
+            if (k < cap && starts) starts[k] = b, lens[k] = i - b;
+            k++;
+        } else {
+            i++;
+        }
+    }
+    return k;
+}
+
+/* Number items of the tree in document order (cJSON keeps members and elements in order). */
+static void number_items(cJSON *j, cJSON **items, int cap, int *k) {
+    for (; j; j = j->next) {
+        if (cJSON_IsNumber(j)) {
+            if (*k < cap) items[*k] = j;
+            (*k)++;
+        }
+        if (j->child) number_items(j->child, items, cap, k);
+    }
+}
+
+void rlc_json_keep_literals(cJSON *root, const char *s, const size_t *starts, const size_t *lens, int cap,
+                                 int found) {
+    if (!root || found > cap) return;
+    cJSON **items = malloc(sizeof *items * (size_t)(found ? found : 1));
+    int k = 0;
+    if (items) number_items(root->child, items, found, &k);
+    for (int i = 0; items && k == found && i < k; i++) {
+        char *lit = malloc(lens[i] + 1);
+        if (!lit) break;
+        memcpy(lit, s + starts[i], lens[i]);
+        lit[lens[i]] = 0;
+        items[i]->valuestring = lit;
+    }
+    free(items);
+}
+
+cJSON *rlc_json_parse_lit(const char *text, size_t len, const char *what) {
+    int nul, found = rlc_json_scan(text, len, NULL, NULL, 0, &nul);
+    size_t *sp = malloc(sizeof *sp * 2 * (size_t)(found ? found : 1));
+    if (!sp) {
+        rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+        return NULL;
+    }
+    rlc_json_scan(text, len, sp, sp + found, found, &nul);
+    cJSON *j = rlc_json_parse(text, len, what);
+    rlc_json_keep_literals(j, text, sp, sp + found, found, found);
+    free(sp);
+    return j;
+}
+
+cJSON *rlc_json_load_file_lit(const char *path) {
+    char *buf;
+    size_t n;
+    if (fs_read_all(path, &buf, &n)) return NULL;
+    cJSON *j = rlc_json_parse_lit(buf, n, path);
+    free(buf);
+    return j;
+}
+
 cJSON *rlc_json_load_file(const char *path) {
     char *buf;
     size_t n;

@@ -11,6 +11,19 @@
  * (or names the trailing text, or a key that one object holds twice). */
 cJSON *rlc_json_parse(const char *text, size_t len, const char *what);
 cJSON *rlc_json_load_file(const char *path);
+/* The same, with every number keeping its literal text (valuestring, as the row reader gives
+ * them): rlc_json_print writes 50.0 back as 50.0, not 50, which Python would read as an int
+ * (transformers' typed configs refuse an int where a float is declared). */
+cJSON *rlc_json_parse_lit(const char *text, size_t len, const char *what);
+cJSON *rlc_json_load_file_lit(const char *path);
+/* One pass over a JSON text: the number of number literals, their spans in document order
+ * (into starts/lens when not NULL, up to cap), and *nul = whether a string holds the escape
+ * \u0000 (a NUL that would cut a C string). */
+int rlc_json_scan(const char *s, size_t n, size_t *starts, size_t *lens, int cap, int *nul);
+/* Give the number items under root, in document order, the literals rlc_json_scan found
+ * (nothing when found > cap or the counts disagree; cJSON frees them with the items), so
+ * "0.1" or 9007199254740993 reach graders, records and rewritten files as written. */
+void rlc_json_keep_literals(cJSON *root, const char *s, const size_t *starts, const size_t *lens, int cap, int found);
 
 /* Getters: return 0 on success; RLC_EINVAL with "<what>: field 'key' ..." when the key is
  * present with the wrong type; when absent return 1 (and leave *out) unless `required`,

@@ -260,69 +260,12 @@ int rlc_jsonl_open(rlc_jsonl_t *r, const char *path) {
     return rc;
 }
 
-/* One pass over a JSON text: the spans of its number literals in document order (up to
- * cap), and whether a string holds the escape \u0000 (a NUL that would cut a C string). */
-static int scan_json(const char *s, size_t n, size_t *starts, size_t *lens, int cap, int *nul) {
-    int k = 0;
-    *nul = 0;
-    for (size_t i = 0; i < n;) {
-        char c = s[i];
-        if (c == '"') {
-            for (i++; i < n && s[i] != '"'; i++)
-                if (s[i] == '\\' && i + 1 < n) {
-                    if (s[i + 1] == 'u' && i + 5 < n && !memcmp(s + i + 2, "0000", 4)) *nul = 1;
-                    i++;
-                }
-            i++;
-        } else if (c == '-' || (c >= '0' && c <= '9')) {
-            size_t b = i;
-            while (i < n && (s[i] == '-' || s[i] == '+' || s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
-                             (s[i] >= '0' && s[i] <= '9')))
-                i++;
-            if (k < cap) starts[k] = b, lens[k] = i - b;
-            k++;
-        } else {
-            i++;
-        }
-    }
-    return k;
-}
-
-/* Number items of the tree in document order (cJSON keeps members and elements in order). */
-static void number_items(cJSON *j, cJSON **items, int cap, int *k) {
-    for (; j; j = j->next) {
-        if (cJSON_IsNumber(j)) {
-            if (*k < cap) items[*k] = j;
-            (*k)++;
-        }
-        if (j->child) number_items(j->child, items, cap, k);
-    }
-}
-
-/* Keep every number's literal text (valuestring; cJSON frees it with the item), so "0.1"
- * or 9007199254740993 reach graders and records as written, not as a double. */
-static void keep_number_literals(cJSON *root, const char *s, const size_t *starts, const size_t *lens, int cap,
-                                 int found) {
-    if (found > cap) return;
-    cJSON **items = malloc(sizeof *items * (size_t)(found ? found : 1));
-    int k = 0;
-    if (items) number_items(root->child, items, found, &k);
-    for (int i = 0; items && k == found && i < k; i++) {
-        char *lit = malloc(lens[i] + 1);
-        if (!lit) break;
-        memcpy(lit, s + starts[i], lens[i]);
-        lit[lens[i]] = 0;
-        items[i]->valuestring = lit;
-    }
-    free(items);
-}
-
 /* One row's text (a line, or an array element) to an object; errors name PATH:N. */
 static int parse_row(const rlc_jsonl_t *r, const char *s, size_t len, cJSON **out) {
     if (memchr(s, 0, len)) return rlc_errc(RLC_EFMT, "%s:%ld: NUL byte in line", r->path, r->lineno);
     enum { CAP = 256 };
     size_t starts[CAP], lens[CAP];
-    int nul, found = scan_json(s, len, starts, lens, CAP, &nul);
+    int nul, found = rlc_json_scan(s, len, starts, lens, CAP, &nul);
     if (nul)
         return rlc_errc(RLC_EFMT, "%s:%ld: a string holds \\u0000 (a NUL character, which would cut its text)",
                         r->path, r->lineno);
@@ -334,7 +277,7 @@ static int parse_row(const rlc_jsonl_t *r, const char *s, size_t len, cJSON **ou
         cJSON_Delete(j);
         return rlc_errc(RLC_EFMT, "%s:%ld: expected a JSON object", r->path, r->lineno);
     }
-    keep_number_literals(j, s, starts, lens, CAP, found);
+    rlc_json_keep_literals(j, s, starts, lens, CAP, found);
     *out = j;
     return 1;
 }

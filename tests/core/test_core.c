@@ -61,6 +61,24 @@ static void test_fs_atomic(void **s) {
     free(d);
 }
 
+/* Numbers read with their literals print back as written (50.0 stays a float for Python). */
+static void test_json_literals(void **s) {
+    (void)s;
+    const char *txt = "{\"a\": 50.0, \"b\": [1e-06, 3, -0.50], \"c\": {\"d\": 9007199254740993}, \"e\": \"1.0\"}";
+    cJSON *j = rlc_json_parse_lit(txt, strlen(txt), "lit");
+    assert_non_null(j);
+    char *out = rlc_json_print(j, 0);
+    assert_string_equal(out, "{\"a\":50.0,\"b\":[1e-06,3,-0.50],\"c\":{\"d\":9007199254740993},\"e\":\"1.0\"}");
+    free(out);
+    cJSON_SetNumberValue(cJSON_GetObjectItem(j, "a"), 7); /* a changed value drops its stale literal */
+    out = rlc_json_print(j, 0);
+    assert_non_null(strstr(out, "\"a\":7,"));
+    free(out);
+    cJSON_Delete(j);
+    assert_null(rlc_json_parse_lit("{\"a\": 1.0,", 11, "bad"));
+    assert_non_null(strstr(rlc_errmsg(), "malformed JSON"));
+}
+
 static void test_json_errors(void **s) {
     (void)s;
     const char *txt = "{\n  \"a\": 1,\n  \"b\": [1, 2,, 3]\n}";
@@ -603,6 +621,7 @@ static void test_layout(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_context), cmocka_unit_test(test_fs_atomic),  cmocka_unit_test(test_json_errors),
+        cmocka_unit_test(test_json_literals),
         cmocka_unit_test(test_flatten_content),
         cmocka_unit_test(test_jsonl_lines), cmocka_unit_test(test_jsonl_arrays_gzip),
         cmocka_unit_test(test_jsonl_gzip_bound),
