@@ -132,6 +132,8 @@ struct rlc_backend {
     void (*sumsq)(rlc_backend_t *be, double *out_host, const void *x, rlc_buf_kind_t kind, size_t n);
     /* dst[m, :] = src[rows[m], :] for m < M (ACT, row width C). */
     void (*gather_rows)(rlc_backend_t *be, void *dst, const void *src, const int32_t *rows, int M, int C);
+    /* x = cap·tanh(x / cap) in place (F32; cap > 0): the soft-capping of generation's logits. */
+    void (*softcap)(rlc_backend_t *be, float *x, size_t n, float cap);
     /* ACT <-> F32 conversions. */
     void (*act_to_f32)(rlc_backend_t *be, float *dst, const void *src, size_t n);
     void (*f32_to_act)(rlc_backend_t *be, void *dst, const float *src, size_t n);
@@ -180,13 +182,16 @@ struct rlc_backend {
      * (log-sum-exp of scaled scores) saved for backward. Query head h uses kv head
      * h / (Hq/Hk). max_seqlen bounds cu_seqlens gaps (for launch geometry). window > 0:
      * sliding-window attention, the query at position t sees keys t-window < j <= t (its
-     * last `window` keys, itself included, as transformers masks them); 0: every j <= t. */
+     * last `window` keys, itself included, as transformers masks them); 0: every j <= t.
+     * The score of query q and key k is s = scale·(q·k), soft-capped when softcap > 0 (Gemma 2's
+     * attn_logit_softcapping): s = softcap·tanh(scale·(q·k) / softcap); lse is over those s. */
     void (*attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv, const int32_t *cu_seqlens,
-                          int nseq, int max_seqlen, int N, int Hq, int Hk, int D, float scale, int window);
+                          int nseq, int max_seqlen, int N, int Hq, int Hk, int D, float scale, float softcap,
+                          int window);
     /* dqkv [N, (Hq+2Hk)·D] written (=). */
     void (*attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const void *qkv, const void *out,
                           const float *lse, const int32_t *cu_seqlens, int nseq, int max_seqlen, int N, int Hq,
-                          int Hk, int D, float scale, int window);
+                          int Hk, int D, float scale, float softcap, int window);
 
     /* out[N,F] = silu(gu[:, :F]) * gu[:, F:]. */
     void (*swiglu_fwd)(rlc_backend_t *be, void *out, const void *gu, int N, int F);
@@ -205,17 +210,18 @@ struct rlc_backend {
                        const void *w, int N, int IC, int OC);
 
     /* Fused LM head, chunked over tokens so [N, V] logits never exist at once.
-     * z = inv_temp · (h · w^T); for each n with target[n] >= 0:
+     * z = inv_temp · (h · w^T), or inv_temp · softcap·tanh((h · w^T) / softcap) when softcap > 0
+     * (Gemma 2's final_logit_softcapping); for each n with target[n] >= 0:
      *   logp[n] = log_softmax(z)[target[n]],  entropy[n] = -Σ p log p  (NULL to skip);
      * rows with target < 0 get logp = entropy = 0. */
     void (*lmhead_fwd)(rlc_backend_t *be, float *logp, float *entropy, const void *h, const void *w,
-                       const int32_t *targets, int N, int C, int V, float inv_temp);
+                       const int32_t *targets, int N, int C, int V, float inv_temp, float softcap);
     /* Backward of L = Σ_n dlogp[n]·logp[n] + dent[n]·entropy[n] (dent may be NULL):
      * dh (=) and dw (+=). Recomputes the logits (unless kept: lmhead_use above); optionally
      * also writes logp/entropy. */
     void (*lmhead_bwd)(rlc_backend_t *be, void *dh, void *dw, float *logp, float *entropy, const float *dlogp,
                        const float *dent, const void *h, const void *w, const int32_t *targets, int N, int C, int V,
-                       float inv_temp);
+                       float inv_temp, float softcap);
     /* Full logits for M rows (generation): out[M, V] (f32) = h · w^T. */
     void (*logits)(rlc_backend_t *be, float *out, const void *h, const void *w, int M, int C, int V);
 
@@ -231,11 +237,12 @@ struct rlc_backend {
      * ctx_len[s] - (cu_q[s+1]-cu_q[s]) + j and attends to cache positions <= that, found
      * through block_table[s * max_pages + position / page_size]. q is read from qkv rows
      * (as in attention_fwd); out [N, Hq·D]. max_ctx bounds ctx_len (launch geometry). window
-     * as in attention_fwd: a query at position p then reads cache positions > p - window only. */
+     * as in attention_fwd: a query at position p then reads cache positions > p - window only;
+     * softcap as in attention_fwd. */
     void (*paged_attention)(rlc_backend_t *be, void *out, const void *qkv, const void *k_cache, const void *v_cache,
                             const int32_t *cu_q, const int32_t *ctx_len, const int32_t *block_table, int max_pages,
-                            int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx,
-                            int window);
+                            int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, float softcap,
+                            int max_ctx, int window);
     /* Sample one token per row of logits [M, V] (f32, device). Results go to the host:
      * tokens[M], logp[M] = log_softmax(logits/T)[token] (T = 1 when greedy). See
      * rlc_sample_params_t for the exact, batch-independent definition. */

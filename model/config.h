@@ -66,9 +66,11 @@ typedef struct {
      * query_pre_attn_scalar^-1/2, Granite: attention_multiplier; 0: 1/sqrt(head_dim));
      * sliding layers turn with their own RoPE base rope_local_theta (0: the global table).
      * Granite also scales each block's output by residual_scale before the residual add and
-     * divides the logits by logit_scale (0: neither). */
+     * divides the logits by logit_scale (0: neither). Gemma 2 soft-caps the attention scores
+     * (attn_softcap: s = cap·tanh(s / cap)) and the logits (final_softcap), 0: none. */
     rlc_act_t act;
     float norm_offset, embed_scale, attn_scale, residual_scale, logit_scale;
+    float attn_softcap, final_softcap;
     int embed_scale_round;
     /* read from a multimodal checkpoint (Gemma 3, Mistral 3): the language model's tensors sit
      * under language_model.model. (or model.language_model.); the config is its text_config */

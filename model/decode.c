@@ -252,7 +252,7 @@ static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc
         void *kc = layer_ptr(kv, m, kv->k, l, 0), *vc = layer_ptr(kv, m, kv->v, l, 0);
         be->kv_store(be, kc, vc, w->qkv, slots, N, Hq, Hk, D);
         be->paged_attention(be, w->att, w->qkv, kc, vc, cu, ctx, bt, b->max_pages, kv->page_size, b->nseq,
-                            N, Hq, Hk, D, scale, b->max_ctx, rlc_config_layer_window(&m->cfg, l));
+                            N, Hq, Hk, D, scale, c->attn_softcap, b->max_ctx, rlc_config_layer_window(&m->cfg, l));
         be->matmul_fwd(be, w->tmp, w->att, P(W->o_w), P(W->o_b), N, Hq * D, C);
         if (post) be->rmsnorm_fwd(be, w->br, w->rstd, w->tmp, P(W->post_attn), N, C, c->rms_norm_eps);
         rlc_model_residual_scale(m, blk, (size_t)N * C);
@@ -269,7 +269,7 @@ static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc
     int out = step_out_kind(m, b->out);
     if (out == RLC_STEP_OUT_DEFAULT) {
         be->logits(be, w->logits, w->rows, P(m->off_lm_head), b->n_out, C, c->vocab_size);
-        rlc_model_logits_scale(m, w->logits, (size_t)b->n_out * c->vocab_size); /* Granite's logits_scaling */
+        rlc_model_logits_scale(m, w->logits, (size_t)b->n_out * c->vocab_size); /* Granite, Gemma 2 */
     } else if (out == RLC_STEP_OUT_SCORE) { /* the score head's values (tmp holds T >= n_out rows of C >= labels) */
         be->matmul_fwd(be, w->tmp, w->rows, P(m->off_score_w), P(m->off_score_b), b->n_out, C, m->score_labels);
         be->act_to_f32(be, w->logits, w->tmp, (size_t)b->n_out * m->score_labels);

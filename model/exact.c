@@ -63,7 +63,7 @@ void rlc_exact_attention(rlc_model_t *m, const rlc_exact_t *ex, int l, int N, in
     int D = c->head_dim, Hq = c->num_heads, Hk = c->num_kv_heads;
     be->kv_store(be, ex->kc, ex->vc, a->qkv[l], ex->slots, N, Hq, Hk, D);
     be->paged_attention(be, a->att[l], a->qkv[l], ex->kc, ex->vc, a->cu, ex->ctx, ex->bt, ex->max_pages, ex->page, nseq,
-                        N, Hq, Hk, D, rlc_config_attn_scale(c), maxlen, rlc_config_layer_window(c, l));
+                        N, Hq, Hk, D, rlc_config_attn_scale(c), c->attn_softcap, maxlen, rlc_config_layer_window(c, l));
 }
 
 int rlc_exact_logp(rlc_model_t *m, const rlc_batch_t *b, float T, float *logp) {

@@ -382,7 +382,7 @@ static void layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int n
     if (c->qk_norm) rlc_model_qk_norm_fwd(m, l, a->qkv[l], a->qk_raw[l], a->rstd_qk[l], N);
     rlc_model_rope_fwd(m, l, a->qkv[l], a->pos, N);
     be->attention_fwd(be, a->att[l], a->lse[l], a->qkv[l], a->cu, nseq, maxlen, N, Hq, Hk, D,
-                      rlc_config_attn_scale(c), rlc_config_layer_window(c, l));
+                      rlc_config_attn_scale(c), c->attn_softcap, rlc_config_layer_window(c, l));
     if (ex) rlc_exact_attention(m, ex, l, N, nseq, maxlen); /* the output the engine computes (lse kept) */
     int post = c->post_norms;
     be->matmul_fwd(be, post ? a->o_out[l] : a->tmp, a->att[l], P(W->o_w), P(W->o_b), N, Hq * D, C);
@@ -433,7 +433,7 @@ static int forward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_
         if (o->head == RLC_HEAD_LM) {
             be->lmhead_keep = o->train; /* the backward of this batch may reuse the logits */
             be->lmhead_fwd(be, a->logp, entropy ? a->ent : NULL, a->lnf, P(m->off_lm_head), a->targets, N, C,
-                           c->vocab_size, o->inv_temp * rlc_model_logit_mul(m));
+                           c->vocab_size, o->inv_temp * rlc_model_logit_mul(m), c->final_softcap);
             m->head_kept = o->train ? be->lmhead_kept : 0;
             be->lmhead_keep = 0, be->lmhead_kept = 0;
             if (logp) rc = be->download(be, logp, a->logp, RLC_BUF_F32, (size_t)N);
@@ -496,7 +496,7 @@ static int backward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts
         be->lmhead_use = m->head_kept; /* the forward's logits, when it kept them */
         be->lmhead_bwd(be, a->dln, G(m->off_lm_head), logp ? a->logp : NULL, entropy ? a->ent : NULL, a->dlogp,
                        dent ? a->dent : NULL, a->lnf, P(m->off_lm_head), a->targets, N, C, c->vocab_size,
-                       o->inv_temp * rlc_model_logit_mul(m));
+                       o->inv_temp * rlc_model_logit_mul(m), c->final_softcap);
         be->lmhead_use = 0, m->head_kept = 0;
         if (logp && (rc = be->download(be, logp, a->logp, RLC_BUF_F32, (size_t)N))) return rc;
         if (entropy && (rc = be->download(be, entropy, a->ent, RLC_BUF_F32, (size_t)N))) return rc;
@@ -522,7 +522,7 @@ static int backward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts
         dblk = block_grad(m, W->post_attn, a->o_out[l], a->rstd_pa[l], N);
         be->matmul_bwd(be, a->datt, G(W->o_w), G(W->o_b), dblk, a->att[l], P(W->o_w), N, Hq * D, C);
         be->attention_bwd(be, a->dqkv, a->datt, a->qkv[l], a->att[l], a->lse[l], a->cu, b->nseq, maxlen, N, Hq, Hk, D,
-                          rlc_config_attn_scale(c), rlc_config_layer_window(c, l));
+                          rlc_config_attn_scale(c), c->attn_softcap, rlc_config_layer_window(c, l));
         rlc_model_rope_bwd(m, l, a->dqkv, a->pos, N);
         if (c->qk_norm) rlc_model_qk_norm_bwd(m, l, a->dqkv, a->qk_raw[l], a->rstd_qk[l], N);
         be->matmul_bwd(be, a->dln, G(W->qkv_w), G(W->qkv_b), a->dqkv, a->ln1[l], P(W->qkv_w), N, C, QKV);

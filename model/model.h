@@ -128,13 +128,15 @@ static inline void rlc_model_embed_scale(const rlc_model_t *m, void *x, size_t n
 }
 
 /* Granite: the factor the LM head's logits are multiplied by (1 / logits_scaling; 1 for the
- * others). Training folds it into inv_temp; the engine and the exact path scale their fp32
- * logits [n] with rlc_model_logits_scale, one op for both so their log-probs stay equal bit
- * for bit. */
+ * others). Training folds it into inv_temp (and passes Gemma 2's final_softcap to the LM
+ * head, which caps before scaling); the engine and the exact path soft-cap and scale their
+ * fp32 logits [n] with rlc_model_logits_scale, one function for both so their log-probs stay
+ * equal bit for bit. */
 static inline float rlc_model_logit_mul(const rlc_model_t *m) {
     return m->cfg.logit_scale > 0 ? 1.0f / m->cfg.logit_scale : 1.0f;
 }
 static inline void rlc_model_logits_scale(const rlc_model_t *m, float *logits, size_t n) {
+    if (m->cfg.final_softcap > 0) m->be->softcap(m->be, logits, n, m->cfg.final_softcap);
     if (rlc_model_logit_mul(m) != 1) m->be->scale(m->be, logits, RLC_BUF_F32, n, rlc_model_logit_mul(m));
 }
 /* Granite: a block's output times residual_multiplier before the residual add (n elements). */

@@ -159,12 +159,12 @@ typedef struct {
 static void attn_fwd(void *p) {
     attn_t *a = p;
     be->attention_fwd(be, a->out, a->lse, a->qkv, a->cu, a->nseq, a->L, a->N, a->Hq, a->Hk, a->D,
-                      1.0f / sqrtf((float)a->D), 0);
+                      1.0f / sqrtf((float)a->D), 0.0f, 0);
 }
 static void attn_bwd(void *p) {
     attn_t *a = p;
     be->attention_bwd(be, a->dqkv, a->dout, a->qkv, a->out, a->lse, a->cu, a->nseq, a->L, a->N, a->Hq, a->Hk, a->D,
-                      1.0f / sqrtf((float)a->D), 0);
+                      1.0f / sqrtf((float)a->D), 0.0f, 0);
 }
 
 static void bench_attention(const char *name, int nseq, int L, int Hq, int Hk, int D) {
@@ -280,11 +280,11 @@ typedef struct {
 } lm_t;
 static void lm_fwd(void *p) {
     lm_t *l = p;
-    be->lmhead_fwd(be, l->logp, l->ent, l->h, l->w, l->tg, l->N, l->C, l->V, 1.0f);
+    be->lmhead_fwd(be, l->logp, l->ent, l->h, l->w, l->tg, l->N, l->C, l->V, 1.0f, 0.0f);
 }
 static void lm_bwd(void *p) { /* recomputes the logits: forward and backward in one call */
     lm_t *l = p;
-    be->lmhead_bwd(be, l->dh, l->dw, l->logp, l->ent, l->dlogp, NULL, l->h, l->w, l->tg, l->N, l->C, l->V, 1.0f);
+    be->lmhead_bwd(be, l->dh, l->dw, l->logp, l->ent, l->dlogp, NULL, l->h, l->w, l->tg, l->N, l->C, l->V, 1.0f, 0.0f);
 }
 
 static void bench_lmhead(const char *name, int N, int C, int V) {

@@ -81,6 +81,13 @@ static inline void AF(axpy)(float *restrict y, float a, const float *restrict x,
     for (int i = 0; i < D; i++) y[i] = fmaf(a, x[i], y[i]);
 }
 
+/* The score of a query-key dot product: scale·dot, soft-capped to cap·tanh(scale·dot / cap)
+ * when cap > 0 (Gemma 2). The backward's factor d(score)/d(scale·dot) is 1 - (score/cap)^2. */
+static inline float AF(score)(float dot, float scale, float cap) {
+    float s = scale * dot;
+    return cap > 0 ? cap * tanhf(s / cap) : s;
+}
+
 /* The first key the query at position t of its sequence sees: t - window + 1 under a sliding
  * window (backend.h), else 0. */
 static inline int AF(first_key)(int t, int window) { return window > 0 && t >= window ? t - window + 1 : 0; }
@@ -144,7 +151,7 @@ static inline void AF(pv_group)(float *o, size_t ldo, const float *p, size_t pca
 }
 
 void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int nseq,
-                       int max_seqlen, int N, int Hq, int Hk, int D, float scale, int window) {
+                       int max_seqlen, int N, int Hq, int Hk, int D, float scale, float softcap, int window) {
     const float *x = qkv;
     float *o = out;
     const int ld = (Hq + 2 * Hk) * D, grp = Hq / Hk;
@@ -169,7 +176,7 @@ void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv
             int j0 = AF(first_key)(n - start[n], window), s0 = start[n] + j0, L = n - s0 + 1; /* keys s0..n */
             float mx = -INFINITY;
             for (int j = 0; j < L; j++) {
-                sc[j] = scale * AF(dot)(q, kb + (size_t)(s0 + j) * ld, D);
+                sc[j] = AF(score)(AF(dot)(q, kb + (size_t)(s0 + j) * ld, D), scale, softcap);
                 if (sc[j] > mx) mx = sc[j];
             }
             double sum = 0;
@@ -193,18 +200,18 @@ void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv
  * k_proj.bias) accurate. */
 void AF(attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const void *qkv, const float *lse,
                        const int32_t *cu_seqlens, int nseq, int max_seqlen, int Hq, int Hk, int D, float scale,
-                       int window) {
+                       float softcap, int window) {
     const float *x = qkv, *dO = dout;
     float *dx = dqkv;
     const int ld = (Hq + 2 * Hk) * D, grp = Hq / Hk;
 #pragma omp parallel num_threads(CPU_THREADS(be))
     {
-        float *pr = malloc((size_t)(max_seqlen > 0 ? max_seqlen : 1) * 2 * sizeof *pr);
+        float *pr = malloc((size_t)(max_seqlen > 0 ? max_seqlen : 1) * 3 * sizeof *pr);
         if (!pr) cpu_scratch_failed(be, "attention_bwd");
 #pragma omp for schedule(dynamic, 1)
         for (int task = 0; task < nseq * Hk; task++) {
             if (!pr) continue;
-            float *dp = pr + (max_seqlen > 0 ? max_seqlen : 1);
+            float *dp = pr + (max_seqlen > 0 ? max_seqlen : 1), *dc = dp + (max_seqlen > 0 ? max_seqlen : 1);
             int s = task / Hk, g = task % Hk;
             int s0 = cu_seqlens[s], L = cu_seqlens[s + 1] - s0;
             const float *kb = x + (size_t)Hq * D + (size_t)g * D;
@@ -226,8 +233,9 @@ void AF(attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const vo
                     int j0 = AF(first_key)(t, window);
                     for (int j = j0; j <= t; j++) {
                         const float *k = kb + (size_t)(s0 + j) * ld, *v = vb + (size_t)(s0 + j) * ld;
-                        pr[j] = scale * AF(dot)(q, k, D);
+                        pr[j] = AF(score)(AF(dot)(q, k, D), scale, softcap);
                         dp[j] = AF(dot)(dor, v, D);
+                        if (softcap > 0) dc[j] = 1.0f - (pr[j] / softcap) * (pr[j] / softcap);
                     }
                     cpu_vexpf(pr + j0, pr + j0, t - j0 + 1, l); /* P = exp(S - lse) */
                     for (int j = j0; j <= t; j++) dd += (double)pr[j] * dp[j];
@@ -235,6 +243,7 @@ void AF(attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const vo
                     for (int j = j0; j <= t; j++) {
                         const float *k = kb + (size_t)(s0 + j) * ld;
                         float ds = pr[j] * (float)(dp[j] - dd);
+                        if (softcap > 0) ds *= dc[j];
                         AF(axpy)(dq, scale * ds, k, D);
                         AF(axpy)(dkb + (size_t)(s0 + j) * ld, scale * ds, q, D);
                         AF(axpy)(dvb + (size_t)(s0 + j) * ld, pr[j], dor, D);
@@ -249,8 +258,8 @@ void AF(attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const vo
  * query heads sharing it. */
 void AF(paged_attention)(rlc_backend_t *be, void *out, const void *qkv, const void *k_cache, const void *v_cache,
                          const int32_t *cu_q, const int32_t *ctx_len, const int32_t *block_table, int max_pages,
-                         int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx,
-                         int window) {
+                         int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, float softcap,
+                         int max_ctx, int window) {
     const float *x = qkv, *kc = k_cache, *vc = v_cache;
     float *o = out;
     const int ld = (Hq + 2 * Hk) * D, grp = Hq / Hk;
@@ -289,7 +298,7 @@ void AF(paged_attention)(rlc_backend_t *be, void *out, const void *qkv, const vo
                         else
                             for (int h = 0; h < nh; h++) d[h] = AF(dot)(q0 + (size_t)(h0 + h) * D, k, D);
                         for (int h = 0; h < nh; h++) {
-                            float v = scale * d[h];
+                            float v = AF(score)(d[h], scale, softcap);
                             sc[(size_t)(h0 + h) * cap + j] = v;
                             if (v > mx[h0 + h]) mx[h0 + h] = v;
                         }

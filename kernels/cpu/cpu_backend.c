@@ -159,6 +159,7 @@ int rlc_cpu_backend_create(rlc_backend_t **out, int threads) {
     be->copy = cpu_copy;
     be->add = cpu_add;
     be->scale = cpu_scale;
+    be->softcap = cpu_softcap;
     be->sumsq = cpu_sumsq;
     be->gather_rows = cpu_gather_rows;
     be->act_to_f32 = cpu_act_to_f32;

@@ -1,6 +1,8 @@
 /* Internal: the CPU op implementations, one file per family (named as the family's
  * kernels/cuda/ file), wired into the vtable by cpu_backend.c. Signatures follow kernels/backend.h exactly (pointers are host fp32). */
 #pragma once
+#include <math.h>
+
 #include "kernels/backend.h"
 
 /* The instruction-set path (kernels/cpu/isa.c): the best the machine has, capped by
@@ -36,6 +38,9 @@ void cpu_add(rlc_backend_t *be, void *out, const void *a, const void *b, rlc_buf
 void cpu_scale(rlc_backend_t *be, void *x, rlc_buf_kind_t kind, size_t n, float s);
 void cpu_sumsq(rlc_backend_t *be, double *out, const void *x, rlc_buf_kind_t kind, size_t n);
 void cpu_gather_rows(rlc_backend_t *be, void *dst, const void *src, const int32_t *rows, int M, int C);
+void cpu_softcap(rlc_backend_t *be, float *x, size_t n, float cap);
+/* One soft-capped value, as transformers computes it: cap·tanh(x / cap). */
+static inline float cpu_softcap1(float x, float cap) { return cap * tanhf(x / cap); }
 void cpu_act_to_f32(rlc_backend_t *be, float *dst, const void *src, size_t n);
 void cpu_f32_to_act(rlc_backend_t *be, void *dst, const float *src, size_t n);
 void cpu_embedding_fwd(rlc_backend_t *be, void *out, const int32_t *ids, const void *wte, int N, int C);
@@ -54,10 +59,10 @@ void cpu_rope_fwd(rlc_backend_t *be, void *x, const int32_t *pos, const float *i
 void cpu_rope_bwd(rlc_backend_t *be, void *dx, const int32_t *pos, const float *inv_freq, int N, int H, int D, int R,
                   float mscale, int ld);
 void cpu_attention_fwd(rlc_backend_t *be, void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int nseq,
-                       int max_seqlen, int N, int Hq, int Hk, int D, float scale, int window);
+                       int max_seqlen, int N, int Hq, int Hk, int D, float scale, float softcap, int window);
 void cpu_attention_bwd(rlc_backend_t *be, void *dqkv, const void *dout, const void *qkv, const void *out,
                        const float *lse, const int32_t *cu_seqlens, int nseq, int max_seqlen, int N, int Hq, int Hk,
-                       int D, float scale, int window);
+                       int D, float scale, float softcap, int window);
 void cpu_swiglu_fwd(rlc_backend_t *be, void *out, const void *gu, int N, int F);
 void cpu_swiglu_bwd(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F);
 void cpu_geglu_fwd(rlc_backend_t *be, void *out, const void *gu, int N, int F);
@@ -68,12 +73,14 @@ void cpu_gemm_rows(rlc_backend_t *be, float *out, const float *x, const float *w
  * machine supports). The arguments are those of the ops minus the unused ones. */
 typedef struct {
     void (*fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int nseq,
-                int max_seqlen, int N, int Hq, int Hk, int D, float scale, int window);
+                int max_seqlen, int N, int Hq, int Hk, int D, float scale, float softcap, int window);
     void (*bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const void *qkv, const float *lse,
-                const int32_t *cu_seqlens, int nseq, int max_seqlen, int Hq, int Hk, int D, float scale, int window);
+                const int32_t *cu_seqlens, int nseq, int max_seqlen, int Hq, int Hk, int D, float scale, float softcap,
+                int window);
     void (*paged)(rlc_backend_t *be, void *out, const void *qkv, const void *k_cache, const void *v_cache,
                   const int32_t *cu_q, const int32_t *ctx_len, const int32_t *block_table, int max_pages,
-                  int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx, int window);
+                  int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, float softcap, int max_ctx,
+                  int window);
 } cpu_attn_impl_t;
 const cpu_attn_impl_t *cpu_attn_impl(int isa);
 /* The same on a given path (tests): isa is lowered to what this machine supports. */
@@ -84,17 +91,17 @@ void cpu_matmul_fwd(rlc_backend_t *be, void *out, const void *inp, const void *w
 void cpu_matmul_bwd(rlc_backend_t *be, void *dinp, void *dw, void *dbias, const void *dout, const void *inp,
                     const void *w, int N, int IC, int OC);
 void cpu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *h, const void *w,
-                    const int32_t *targets, int N, int C, int V, float inv_temp);
+                    const int32_t *targets, int N, int C, int V, float inv_temp, float softcap);
 void cpu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *entropy, const float *dlogp,
                     const float *dent, const void *h, const void *w, const int32_t *targets, int N, int C, int V,
-                    float inv_temp);
+                    float inv_temp, float softcap);
 void cpu_logits(rlc_backend_t *be, float *out, const void *h, const void *w, int M, int C, int V);
 void cpu_kv_store(rlc_backend_t *be, void *k_cache, void *v_cache, const void *qkv, const int32_t *slots, int N,
                   int Hq, int Hk, int D);
 void cpu_paged_attention(rlc_backend_t *be, void *out, const void *qkv, const void *k_cache, const void *v_cache,
                          const int32_t *cu_q, const int32_t *ctx_len, const int32_t *block_table, int max_pages,
-                         int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx,
-                         int window);
+                         int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, float softcap,
+                         int max_ctx, int window);
 void cpu_sample(rlc_backend_t *be, int32_t *tokens, float *logp, const float *logits, const rlc_sample_params_t *params,
                 int M, int V);
 /* y[i] = exp(x[i] - shift) (y may alias x), vectorised where the machine allows. */

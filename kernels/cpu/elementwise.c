@@ -1,4 +1,4 @@
-/* Elementwise ops and whole-buffer reductions on the CPU: add, scale, the sum of squares
+/* Elementwise ops and whole-buffer reductions on the CPU: add, scale, soft-capping, the sum of squares
  * (the gradient norm; a fixed block partition keeps it independent of the thread count),
  * and the ACT <-> F32 conversions (copies: ACT is f32 here). */
 #include <stdlib.h>
@@ -19,6 +19,11 @@ void cpu_scale(rlc_backend_t *be, void *x, rlc_buf_kind_t kind, size_t n, float 
     float *p = x;
 #pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static) if (n > 65536)
     for (size_t i = 0; i < n; i++) p[i] *= s;
+}
+
+void cpu_softcap(rlc_backend_t *be, float *x, size_t n, float cap) {
+#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) x[i] = cpu_softcap1(x[i], cap);
 }
 
 void cpu_sumsq(rlc_backend_t *be, double *out, const void *x, rlc_buf_kind_t kind, size_t n) {

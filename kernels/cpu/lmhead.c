@@ -43,14 +43,26 @@ static double row_stats(const float *z, float *e, int V, float *lse_out, float *
     return s;
 }
 
+/* z = inv_temp · (h w^T) for a chunk of rows, soft-capped first when softcap > 0. */
 static void head_chunk(rlc_backend_t *be, float *ws, const float *h, const float *w, int rows, int C, int V,
-                       float inv_temp) {
-    (void)be;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, V, C, inv_temp, h, C, w, C, 0.0f, ws, V);
+                       float inv_temp, float softcap) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, V, C, softcap > 0 ? 1.0f : inv_temp, h, C, w, C, 0.0f,
+                ws, V);
+    if (!(softcap > 0)) return;
+    size_t n = (size_t)rows * V;
+#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
+    for (size_t i = 0; i < n; i++) ws[i] = inv_temp * cpu_softcap1(ws[i], softcap);
+}
+
+/* d z / d (h w^T) at a logit z of head_chunk: inv_temp, times 1 - tanh^2 under soft-capping. */
+static inline float head_slope(float z, float inv_temp, float softcap) {
+    if (!(softcap > 0)) return inv_temp;
+    float t = z / (inv_temp * softcap);
+    return inv_temp * (1.0f - t * t);
 }
 
 void cpu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *h, const void *w,
-                    const int32_t *targets, int N, int C, int V, float inv_temp) {
+                    const int32_t *targets, int N, int C, int V, float inv_temp, float softcap) {
     int ch = chunk_rows(V), keep = be->lmhead_keep;
     be->lmhead_kept = 0;
     cpu_kept_drop(be);
@@ -63,7 +75,7 @@ void cpu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *
     for (int n0 = 0; n0 < N; n0 += ch) {
         int rows = N - n0 < ch ? N - n0 : ch;
         float *blk = kept ? base + (size_t)n0 * V : base;
-        head_chunk(be, blk, H + (size_t)n0 * C, w, rows, C, V, inv_temp);
+        head_chunk(be, blk, H + (size_t)n0 * C, w, rows, C, V, inv_temp, softcap);
 #pragma omp parallel num_threads(CPU_THREADS(be))
         {
             float *e = malloc((size_t)V * sizeof *e);
@@ -88,7 +100,7 @@ void cpu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *
 
 void cpu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *entropy, const float *dlogp,
                     const float *dent, const void *h, const void *w, const int32_t *targets, int N, int C, int V,
-                    float inv_temp) {
+                    float inv_temp, float softcap) {
     int ch = chunk_rows(V);
     /* the training forward's logits when it kept them (the same GEMM calls, the same bits) */
     float *kept = cpu_kept_take(be, be->lmhead_use, N, V);
@@ -100,7 +112,7 @@ void cpu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *e
     for (int n0 = 0; n0 < N; n0 += ch) {
         int rows = N - n0 < ch ? N - n0 : ch;
         float *blk = kept ? base + (size_t)n0 * V : base;
-        if (!kept) head_chunk(be, blk, H + (size_t)n0 * C, w, rows, C, V, inv_temp);
+        if (!kept) head_chunk(be, blk, H + (size_t)n0 * C, w, rows, C, V, inv_temp, softcap);
         /* Turn each row of logits into d(loss)/d(raw logits) in place. */
 #pragma omp parallel num_threads(CPU_THREADS(be))
         {
@@ -120,14 +132,14 @@ void cpu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *e
                 float inv_s = (float)(1.0 / row_stats(z, e, V, &lse, &ent));
                 if (logp) logp[n] = z[t] - lse;
                 if (entropy) entropy[n] = ent;
-                float gl = dlogp[n], ge = dent ? dent[n] : 0.0f;
+                float gl = dlogp[n], ge = dent ? dent[n] : 0.0f, slope_t = head_slope(z[t], inv_temp, softcap);
                 for (int v = 0; v < V; v++) {
                     float lp = z[v] - lse, p = e[v] * inv_s;
                     /* d logp_t/dz_v = [v==t] - p_v ; d H/dz_v = -p_v (log p_v + H) */
                     float g = -gl * p - ge * p * (lp + ent);
-                    z[v] = g * inv_temp;
+                    z[v] = g * head_slope(z[v], inv_temp, softcap);
                 }
-                z[t] += gl * inv_temp;
+                z[t] += gl * slope_t;
             }
             free(e);
         }
@@ -144,5 +156,5 @@ void cpu_logits(rlc_backend_t *be, float *out, const void *h, const void *w, int
         cpu_gemm_rows(be, out, h, w, NULL, M, C, V);
         return;
     }
-    head_chunk(be, out, h, w, M, C, V, 1.0f);
+    head_chunk(be, out, h, w, M, C, V, 1.0f, 0.0f);
 }

@@ -8,7 +8,7 @@
  * tiles) for head sizes 64 and 128, and plain fp32 FMAs (32-row tiles) for any even head size
  * up to 256. Query head h reads kv head h / (Hq / Hk). Under a sliding window (win > 0) the
  * query at position q sees keys q - win < k <= q: tiles wholly outside it are skipped, the
- * rest masked (att_sees).
+ * rest masked (att_sees). Scores are soft-capped when cap > 0 (att_score, common.cuh).
  * Exports: cu_attention_fwd, cu_attention_bwd. */
 #include "kernels/cuda/attention.cuh"
 
@@ -78,7 +78,7 @@ __device__ __forceinline__ float dot_bf(const bf16 *a, const bf16 *b, int D) {
 /* grid (query tile, query head, sequence) */
 __global__ void __launch_bounds__(ATT_THREADS)
     attn_fwd_k(bf16 *out, float *lse, const bf16 *qkv, const int32_t *cu, int N, int max_seqlen, int Hq, int Hk, int D,
-               float scale, int win, int *flag) {
+               float scale, float cap, int win, int *flag) {
     int start, L;
     if (!seq_range(cu, blockIdx.z, N, max_seqlen, &start, &L, flag)) return;
     int q0 = blockIdx.x * BR, h = blockIdx.y;
@@ -108,7 +108,7 @@ __global__ void __launch_bounds__(ATT_THREADS)
         for (int i = threadIdx.x; i < BR * BC; i += blockDim.x) {
             int r = i / BC, c = i % BC;
             float s = -INFINITY;
-            if (r < nq && att_sees(q0 + r, k0 + c, win)) s = dot_bf(Qs + r * DP, Ks + c * DP, D) * scale;
+            if (r < nq && att_sees(q0 + r, k0 + c, win)) s = att_score(dot_bf(Qs + r * DP, Ks + c * DP, D), scale, cap);
             Ss[r * SP + c] = s;
         }
         __syncthreads();
@@ -158,7 +158,7 @@ __global__ void attn_delta_k(float *delta, const bf16 *dout, const bf16 *out, in
 /* dQ for one (query tile, query head, sequence): dS = P (dP - delta), dQ = scale * dS K. */
 __global__ void __launch_bounds__(ATT_THREADS)
     attn_dq_k(bf16 *dqkv, const bf16 *dout, const bf16 *qkv, const float *lse, const float *delta, const int32_t *cu,
-              int N, int max_seqlen, int Hq, int Hk, int D, float scale, int win, int *flag) {
+              int N, int max_seqlen, int Hq, int Hk, int D, float scale, float cap, int win, int *flag) {
     int start, L;
     if (!seq_range(cu, blockIdx.z, N, max_seqlen, &start, &L, flag)) return;
     int q0 = blockIdx.x * BR, h = blockIdx.y;
@@ -191,8 +191,8 @@ __global__ void __launch_bounds__(ATT_THREADS)
             int r = i / BC, c = i % BC;
             float ds = 0.f;
             if (r < nq && att_sees(q0 + r, k0 + c, win)) {
-                float p = expf(dot_bf(Qs + r * DP, Ks + c * DP, D) * scale - lse_s[r]);
-                ds = p * (dot_bf(dOs + r * DP, Vs + c * DP, D) - dl_s[r]);
+                float sc = att_score(dot_bf(Qs + r * DP, Ks + c * DP, D), scale, cap), p = expf(sc - lse_s[r]);
+                ds = p * (dot_bf(dOs + r * DP, Vs + c * DP, D) - dl_s[r]) * att_slope(sc, cap);
             }
             Ss[r * SP + c] = ds;
         }
@@ -215,7 +215,7 @@ __global__ void __launch_bounds__(ATT_THREADS)
  * and every query tile at or after the key tile: dV = P^T dO, dK = scale * dS^T Q. */
 __global__ void __launch_bounds__(ATT_THREADS)
     attn_dkv_k(bf16 *dqkv, const bf16 *dout, const bf16 *qkv, const float *lse, const float *delta, const int32_t *cu,
-               int N, int max_seqlen, int Hq, int Hk, int D, float scale, int win, int *flag) {
+               int N, int max_seqlen, int Hq, int Hk, int D, float scale, float cap, int win, int *flag) {
     int start, L;
     if (!seq_range(cu, blockIdx.z, N, max_seqlen, &start, &L, flag)) return;
     int k0 = blockIdx.x * BC, kh = blockIdx.y;
@@ -250,8 +250,9 @@ __global__ void __launch_bounds__(ATT_THREADS)
                 int r = i / BC, c = i % BC;
                 float p = 0.f, ds = 0.f;
                 if (r < nq && att_sees(q0 + r, k0 + c, win)) {
-                    p = expf(dot_bf(Qs + r * DP, Ks + c * DP, D) * scale - lse_s[r]);
-                    ds = p * (dot_bf(dOs + r * DP, Vs + c * DP, D) - dl_s[r]);
+                    float sc = att_score(dot_bf(Qs + r * DP, Ks + c * DP, D), scale, cap);
+                    p = expf(sc - lse_s[r]);
+                    ds = p * (dot_bf(dOs + r * DP, Vs + c * DP, D) - dl_s[r]) * att_slope(sc, cap);
                 }
                 Ps[r * SP + c] = p;
                 dSs[r * SP + c] = ds;
@@ -343,7 +344,7 @@ template <int D> static size_t tc_dkv_smem() {
 template <int D>
 __global__ void __launch_bounds__(TC_THREADS)
     attn_fwd_tc_k(bf16 *out, float *lse, const bf16 *qkv, const int32_t *cu, int N, int max_seqlen, int Hq, int Hk,
-                  float scale, int win, int *flag) {
+                  float scale, float cap, int win, int *flag) {
     const int DS = D + 8, OS = D + 4;
     int start, L;
     if (!seq_range(cu, blockIdx.z, N, max_seqlen, &start, &L, flag)) return;
@@ -377,7 +378,7 @@ __global__ void __launch_bounds__(TC_THREADS)
         __syncwarp();
         float mx = -INFINITY;
         for (int c = cb; c < cb + 32; c++) {
-            float v = (qp < L && att_sees(qp, k0 + c, win)) ? S[r * SSTR + c] * scale : -INFINITY;
+            float v = (qp < L && att_sees(qp, k0 + c, win)) ? att_score(S[r * SSTR + c], scale, cap) : -INFINITY;
             S[r * SSTR + c] = v;
             mx = fmaxf(mx, v);
         }
@@ -422,7 +423,8 @@ RLC_UNROLL
 template <int D>
 __global__ void __launch_bounds__(TC_THREADS)
     attn_dq_tc_k(bf16 *dqkv, const bf16 *dout, const bf16 *qkv, const float *lse, const float *delta,
-                 const int32_t *cu, int N, int max_seqlen, int Hq, int Hk, float scale, int win, int *flag) {
+                 const int32_t *cu, int N, int max_seqlen, int Hq, int Hk, float scale, float cap, int win,
+                 int *flag) {
     const int DS = D + 8, OS = D + 4;
     int start, L;
     if (!seq_range(cu, blockIdx.z, N, max_seqlen, &start, &L, flag)) return;
@@ -464,8 +466,8 @@ RLC_UNROLL
         for (int c = cb; c < cb + 32; c++) {
             float ds = 0.f;
             if (qp < L && att_sees(qp, k0 + c, win)) {
-                float p = expf(S[r * SSTR + c] * scale - lse_s[row]);
-                ds = p * (dP[r * SSTR + c] - dl_s[row]);
+                float sc = att_score(S[r * SSTR + c], scale, cap), p = expf(sc - lse_s[row]);
+                ds = p * (dP[r * SSTR + c] - dl_s[row]) * att_slope(sc, cap);
             }
             P[r * PSTR + c] = __float2bfloat16_rn(ds);
         }
@@ -504,7 +506,8 @@ RLC_UNROLL
 template <int D>
 __global__ void __launch_bounds__(TC_THREADS)
     attn_dkv_tc_k(bf16 *dqkv, const bf16 *dout, const bf16 *qkv, const float *lse, const float *delta,
-                  const int32_t *cu, int N, int max_seqlen, int Hq, int Hk, float scale, int win, int *flag) {
+                  const int32_t *cu, int N, int max_seqlen, int Hq, int Hk, float scale, float cap, int win,
+                  int *flag) {
     const int DS = D + 8, OS = D + 4;
     int start, L;
     if (!seq_range(cu, blockIdx.z, N, max_seqlen, &start, &L, flag)) return;
@@ -550,8 +553,9 @@ RLC_UNROLL
             for (int c = cb; c < cb + 32; c++) {
                 float p = 0.f, ds = 0.f;
                 if (c < nq && att_sees(q0 + c, kp, win)) { /* also excludes keys at or beyond L */
-                    p = expf(St[r * SSTR + c] * scale - lse_s[c]);
-                    ds = p * (dPt[r * SSTR + c] - dl_s[c]);
+                    float sc = att_score(St[r * SSTR + c], scale, cap);
+                    p = expf(sc - lse_s[c]);
+                    ds = p * (dPt[r * SSTR + c] - dl_s[c]) * att_slope(sc, cap);
                 }
                 Pt[r * PSTR + c] = __float2bfloat16_rn(p);
                 dSt[r * PSTR + c] = __float2bfloat16_rn(ds);
@@ -567,28 +571,29 @@ RLC_UNROLL
 
 template <int D>
 static void tc_fwd(cu_impl *im, void *out, float *lse, const void *qkv, const int32_t *cu, int nseq, int max_seqlen,
-                   int N, int Hq, int Hk, float scale, int win) {
+                   int N, int Hq, int Hk, float scale, float cap, int win) {
     size_t smem = tc_fwd_smem<D>();
     if (smem_allow(im, attn_fwd_tc_k<D>, smem, "attention")) return;
     dim3 grid(cdiv(max_seqlen, TQ), (unsigned)Hq, (unsigned)nseq);
     RLC_LAUNCH(attn_fwd_tc_k<D>, grid, TC_THREADS, smem, im->stream, (bf16 *)out, lse, (const bf16 *)qkv, cu, N,
-               max_seqlen, Hq, Hk, scale, win, im->d_flag);
+               max_seqlen, Hq, Hk, scale, cap, win, im->d_flag);
     LAUNCH_CHECK(im);
 }
 
 template <int D>
 static void tc_bwd(cu_impl *im, void *dqkv, const void *dout, const void *qkv, const float *lse, const float *delta,
-                   const int32_t *cu, int nseq, int max_seqlen, int N, int Hq, int Hk, float scale, int win) {
+                   const int32_t *cu, int nseq, int max_seqlen, int N, int Hq, int Hk, float scale, float cap,
+                   int win) {
     size_t s1 = tc_dq_smem<D>(), s2 = tc_dkv_smem<D>();
     if (smem_allow(im, attn_dq_tc_k<D>, s1, "attention backward")) return;
     if (smem_allow(im, attn_dkv_tc_k<D>, s2, "attention backward")) return;
     dim3 gq(cdiv(max_seqlen, TQ), (unsigned)Hq, (unsigned)nseq);
     RLC_LAUNCH(attn_dq_tc_k<D>, gq, TC_THREADS, s1, im->stream, (bf16 *)dqkv, (const bf16 *)dout, (const bf16 *)qkv,
-               lse, delta, cu, N, max_seqlen, Hq, Hk, scale, win, im->d_flag);
+               lse, delta, cu, N, max_seqlen, Hq, Hk, scale, cap, win, im->d_flag);
     LAUNCH_CHECK(im);
     dim3 gk(cdiv(max_seqlen, TK), (unsigned)Hk, (unsigned)nseq);
     RLC_LAUNCH(attn_dkv_tc_k<D>, gk, TC_THREADS, s2, im->stream, (bf16 *)dqkv, (const bf16 *)dout, (const bf16 *)qkv,
-               lse, delta, cu, N, max_seqlen, Hq, Hk, scale, win, im->d_flag);
+               lse, delta, cu, N, max_seqlen, Hq, Hk, scale, cap, win, im->d_flag);
     LAUNCH_CHECK(im);
 }
 
@@ -613,7 +618,7 @@ static int attn_check(cu_impl *im, const char *who, int nseq, int Hq, int Hk, in
 }
 
 void cu_attention_fwd(rlc_backend_t *be, void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int nseq,
-                      int max_seqlen, int N, int Hq, int Hk, int D, float scale, int window) {
+                      int max_seqlen, int N, int Hq, int Hk, int D, float scale, float softcap, int window) {
     cu_impl *im = IM(be);
     if (N <= 0) return;
     size_t smem = fwd_smem(D);
@@ -624,21 +629,21 @@ void cu_attention_fwd(rlc_backend_t *be, void *out, float *lse, const void *qkv,
     if (nseq <= 0 || max_seqlen <= 0) return;
     if (use_tc(im, D)) {
         if (D == 64)
-            tc_fwd<64>(im, out, lse, qkv, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale, window);
+            tc_fwd<64>(im, out, lse, qkv, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale, softcap, window);
         else
-            tc_fwd<128>(im, out, lse, qkv, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale, window);
+            tc_fwd<128>(im, out, lse, qkv, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale, softcap, window);
         return;
     }
     if (smem_allow(im, attn_fwd_k, smem, "attention")) return;
     dim3 grid(cdiv(max_seqlen, BR), (unsigned)Hq, (unsigned)nseq);
     RLC_LAUNCH(attn_fwd_k, grid, ATT_THREADS, smem, im->stream, (bf16 *)out, lse, (const bf16 *)qkv, cu_seqlens, N,
-               max_seqlen, Hq, Hk, D, scale, window, im->d_flag);
+               max_seqlen, Hq, Hk, D, scale, softcap, window, im->d_flag);
     LAUNCH_CHECK(im);
 }
 
 void cu_attention_bwd(rlc_backend_t *be, void *dqkv, const void *dout, const void *qkv, const void *out,
                       const float *lse, const int32_t *cu_seqlens, int nseq, int max_seqlen, int N, int Hq, int Hk,
-                      int D, float scale, int window) {
+                      int D, float scale, float softcap, int window) {
     cu_impl *im = IM(be);
     if (N <= 0) return;
     size_t s1 = dq_smem(D), s2 = dkv_smem(D);
@@ -653,20 +658,22 @@ void cu_attention_bwd(rlc_backend_t *be, void *dqkv, const void *dout, const voi
     LAUNCH_CHECK(im);
     if (use_tc(im, D)) {
         if (D == 64)
-            tc_bwd<64>(im, dqkv, dout, qkv, lse, delta, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale, window);
+            tc_bwd<64>(im, dqkv, dout, qkv, lse, delta, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale, softcap,
+                       window);
         else
-            tc_bwd<128>(im, dqkv, dout, qkv, lse, delta, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale, window);
+            tc_bwd<128>(im, dqkv, dout, qkv, lse, delta, cu_seqlens, nseq, max_seqlen, N, Hq, Hk, scale, softcap,
+                        window);
         return;
     }
     if (smem_allow(im, attn_dq_k, s1, "attention backward")) return;
     if (smem_allow(im, attn_dkv_k, s2, "attention backward")) return;
     dim3 gq(cdiv(max_seqlen, BR), (unsigned)Hq, (unsigned)nseq);
     RLC_LAUNCH(attn_dq_k, gq, ATT_THREADS, s1, im->stream, (bf16 *)dqkv, (const bf16 *)dout, (const bf16 *)qkv, lse,
-               delta, cu_seqlens, N, max_seqlen, Hq, Hk, D, scale, window, im->d_flag);
+               delta, cu_seqlens, N, max_seqlen, Hq, Hk, D, scale, softcap, window, im->d_flag);
     LAUNCH_CHECK(im);
     dim3 gk(cdiv(max_seqlen, BC), (unsigned)Hk, (unsigned)nseq);
     RLC_LAUNCH(attn_dkv_k, gk, ATT_THREADS, s2, im->stream, (bf16 *)dqkv, (const bf16 *)dout, (const bf16 *)qkv, lse,
-               delta, cu_seqlens, N, max_seqlen, Hq, Hk, D, scale, window, im->d_flag);
+               delta, cu_seqlens, N, max_seqlen, Hq, Hk, D, scale, softcap, window, im->d_flag);
     LAUNCH_CHECK(im);
 }
 

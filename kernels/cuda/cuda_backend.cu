@@ -308,6 +308,7 @@ static void set_ops(rlc_backend_t *be) {
     be->copy = be_copy;
     be->add = cu_add;
     be->scale = cu_scale;
+    be->softcap = cu_softcap;
     be->sumsq = cu_sumsq;
     be->gather_rows = cu_gather_rows;
     be->act_to_f32 = cu_act_to_f32;

@@ -5,7 +5,8 @@
  * so each token's result depends only on its own sequence. A block serves one token and one
  * kv head with its whole group of query heads (K/V read once per group); groups larger than
  * 16 use one block per query head. Under a sliding window (win > 0) the walk starts at the
- * first position the token sees, pos - win + 1.
+ * first position the token sees, pos - win + 1. Scores are soft-capped when cap > 0
+ * (att_score, common.cuh).
  * Exports: cu_gather_rows, cu_kv_store, cu_paged_attention. */
 #include "kernels/cuda/decode.cuh"
 
@@ -59,7 +60,7 @@ __device__ __forceinline__ int pa_first(int pos, int win) { return win > 0 && po
 __global__ void __launch_bounds__(PA_THREADS)
     paged_attn_k(bf16 *out, const bf16 *qkv, const bf16 *kc, const bf16 *vc, const int32_t *cu_q,
                  const int32_t *ctx_len, const int32_t *bt, int max_pages, int page_size, int nseq, int Hq, int Hk,
-                 int D, float scale, int win, int *flag) {
+                 int D, float scale, float cap, int win, int *flag) {
     __shared__ float sh[32];
     __shared__ float pr[PA_THREADS];
     __shared__ long long slot_s[PA_THREADS];
@@ -90,7 +91,7 @@ __global__ void __launch_bounds__(PA_THREADS)
                 const bf16 *k = kc + (size_t)slot * kvw + (size_t)g * D;
                 float acc = 0.f;
                 for (int d = 0; d < D; d++) acc += q[d] * __bfloat162float(k[d]);
-                sc = acc * scale;
+                sc = att_score(acc, scale, cap);
             }
         }
         float mn = fmaxf(m, block_max(sc, sh));
@@ -125,7 +126,7 @@ enum { PA_MAXG = 16 };
 __global__ void __launch_bounds__(PA_THREADS)
     paged_attn_gqa_k(bf16 *out, const bf16 *qkv, const bf16 *kc, const bf16 *vc, const int32_t *cu_q,
                      const int32_t *ctx_len, const int32_t *bt, int max_pages, int page_size, int nseq, int Hq,
-                     int Hk, int D, float scale, int win, int *flag) {
+                     int Hk, int D, float scale, float cap, int win, int *flag) {
     __shared__ long long slot_s[PA_THREADS];
     __shared__ float m_s[PA_MAXG], l_s[PA_MAXG], a_s[PA_MAXG];
     const int G = Hq / Hk, g = blockIdx.y, n = blockIdx.x, KS = D + 2;
@@ -185,7 +186,7 @@ RLC_UNROLL
             bool ok = c < nc && slot_s[c] >= 0;
 RLC_UNROLL
             for (int hh = 0; hh < PA_MAXG; hh++)
-                if (hh < G) sc[hh * PA_THREADS + c] = ok ? acc[hh] * scale : -INFINITY;
+                if (hh < G) sc[hh * PA_THREADS + c] = ok ? att_score(acc[hh], scale, cap) : -INFINITY;
         }
         __syncthreads();
         for (int hh = warp; hh < G; hh += PA_THREADS / 32) { /* one warp per head */
@@ -243,8 +244,8 @@ void cu_kv_store(rlc_backend_t *be, void *k_cache, void *v_cache, const void *qk
 
 void cu_paged_attention(rlc_backend_t *be, void *out, const void *qkv, const void *k_cache, const void *v_cache,
                         const int32_t *cu_q, const int32_t *ctx_len, const int32_t *block_table, int max_pages,
-                        int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, int max_ctx,
-                        int window) {
+                        int page_size, int nseq, int N, int Hq, int Hk, int D, float scale, float softcap,
+                        int max_ctx, int window) {
     cu_impl *im = IM(be);
     (void)max_ctx; /* the context is walked in chunks: no per-context launch geometry */
     if (N <= 0) return;
@@ -266,7 +267,7 @@ void cu_paged_attention(rlc_backend_t *be, void *out, const void *qkv, const voi
         dim3 grid((unsigned)N, (unsigned)Hk);
         RLC_LAUNCH(paged_attn_gqa_k, grid, PA_THREADS, smem, im->stream, (bf16 *)out, (const bf16 *)qkv,
                    (const bf16 *)k_cache, (const bf16 *)v_cache, cu_q, ctx_len, block_table, max_pages, page_size, nseq,
-                   Hq, Hk, D, scale, window, im->d_flag);
+                   Hq, Hk, D, scale, softcap, window, im->d_flag);
         LAUNCH_CHECK(im);
         return;
     }
@@ -275,7 +276,7 @@ void cu_paged_attention(rlc_backend_t *be, void *out, const void *qkv, const voi
     dim3 grid((unsigned)N, (unsigned)Hq);
     RLC_LAUNCH(paged_attn_k, grid, PA_THREADS, smem, im->stream, (bf16 *)out, (const bf16 *)qkv, (const bf16 *)k_cache,
                (const bf16 *)v_cache, cu_q, ctx_len, block_table, max_pages, page_size, nseq, Hq, Hk, D, scale,
-               window, im->d_flag);
+               softcap, window, im->d_flag);
     LAUNCH_CHECK(im);
 }
 

@@ -1,6 +1,7 @@
-/* Elementwise ops and whole-buffer reductions: add, scale, sum of squares (the gradient
- * norm, accumulated in double in a fixed order so it is deterministic), ACT <-> f32 casts.
- * Exports: cu_add, cu_scale, cu_sumsq, cu_act_to_f32, cu_f32_to_act. */
+/* Elementwise ops and whole-buffer reductions: add, scale, soft-capping, sum of squares (the
+ * gradient norm, accumulated in double in a fixed order so it is deterministic), ACT <-> f32
+ * casts.
+ * Exports: cu_add, cu_scale, cu_softcap, cu_sumsq, cu_act_to_f32, cu_f32_to_act. */
 #include "kernels/cuda/elementwise.cuh"
 
 namespace RLC_CU_NS {
@@ -13,6 +14,9 @@ template <class T> __global__ void add_k(T *out, const T *a, const T *b, size_t 
 }
 template <class T> __global__ void scale_k(T *x, size_t n, float s) {
     GRID_STRIDE(i, n) stf(x + i, ldf(x + i) * s);
+}
+__global__ void softcap_k(float *x, size_t n, float cap) {
+    GRID_STRIDE(i, n) x[i] = cap * tanhf(x[i] / cap);
 }
 template <class S, class D> __global__ void cast_k(D *dst, const S *src, size_t n) {
     GRID_STRIDE(i, n) stf(dst + i, ldf(src + i));
@@ -82,6 +86,13 @@ void cu_scale(rlc_backend_t *be, void *x, rlc_buf_kind_t kind, size_t n, float s
         cu_fail(im, RLC_EINVAL, "scale: unsupported buffer kind %d", (int)kind);
         return;
     }
+    LAUNCH_CHECK(im);
+}
+
+void cu_softcap(rlc_backend_t *be, float *x, size_t n, float cap) {
+    cu_impl *im = IM(be);
+    if (n == 0) return;
+    RLC_LAUNCH(softcap_k, grid_for(n, 256), 256, 0, im->stream, x, n, cap);
     LAUNCH_CHECK(im);
 }
 

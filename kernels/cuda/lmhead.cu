@@ -27,12 +27,21 @@ __device__ __forceinline__ sm_stat sm_merge(sm_stat a, sm_stat b) {
     return r;
 }
 
-/* One block per row of the chunk. dz == NULL: forward only. dlogp/dent index the chunk. */
-__global__ void lm_row_k(const float *z, int V, const int32_t *tgt, float *logp, float *ent, bf16 *dz,
-                         const float *dlogp, const float *dent, float inv_temp, int *flag) {
+/* d z / d (h w^T) at a logit z: inv_temp, times 1 - tanh^2 under soft-capping (cap > 0). */
+__device__ __forceinline__ float lm_slope(float z, float inv_temp, float cap) {
+    if (!(cap > 0.f)) return inv_temp;
+    float t = z / (inv_temp * cap);
+    return inv_temp * (1.f - t * t);
+}
+
+/* One block per row of the chunk. dz == NULL: forward only. dlogp/dent index the chunk. With
+ * cap > 0 the chunk holds h w^T, soft-capped and scaled in place by the first pass (each
+ * thread rewrites the entries it later reads again). */
+__global__ void lm_row_k(float *z, int V, const int32_t *tgt, float *logp, float *ent, bf16 *dz,
+                         const float *dlogp, const float *dent, float inv_temp, float cap, int *flag) {
     __shared__ sm_stat sh[LM_THREADS / 32];
     int r = blockIdx.x;
-    const float *zr = z + (size_t)r * V;
+    float *zr = z + (size_t)r * V;
     int t = tgt[r];
     bool skip = t < 0 || t >= V;
     if (t >= V && threadIdx.x == 0) atomicOr(flag, FLAG_BAD_TARGET);
@@ -48,6 +57,7 @@ __global__ void lm_row_k(const float *z, int V, const int32_t *tgt, float *logp,
     sm_stat st = {-INFINITY, 0.f, 0.f};
     for (int v = threadIdx.x; v < V; v += blockDim.x) {
         float x = zr[v];
+        if (cap > 0.f) zr[v] = x = inv_temp * cap * tanhf(x / cap);
         if (x > st.m) {
             float sc = expf(st.m - x);
             st.s = st.s * sc + 1.f;
@@ -80,7 +90,7 @@ __global__ void lm_row_k(const float *z, int V, const int32_t *tgt, float *logp,
     for (int v = threadIdx.x; v < V; v += blockDim.x) {
         float lp = zr[v] - lse, p = expf(lp);
         float g = dl * ((v == t ? 1.f : 0.f) - p) - de * p * (lp + H);
-        dz[(size_t)r * V + v] = __float2bfloat16_rn(inv_temp * g);
+        dz[(size_t)r * V + v] = __float2bfloat16_rn(lm_slope(zr[v], inv_temp, cap) * g);
     }
 }
 RLC_STATIC_SMEM(LM_THREADS / 32 * sizeof(sm_stat), lm_row_k);
@@ -98,7 +108,7 @@ static int lm_chunk(cu_impl *im, int N, int V, size_t bytes_per_logit) {
 }
 
 void cu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *h, const void *w,
-                   const int32_t *targets, int N, int C, int V, float inv_temp) {
+                   const int32_t *targets, int N, int C, int V, float inv_temp, float softcap) {
     cu_impl *im = IM(be);
     if (N <= 0) return;
     if (C <= 0 || V <= 0) {
@@ -110,17 +120,18 @@ void cu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *h
     if (!z) return;
     for (int n0 = 0; n0 < N; n0 += T) {
         int t = N - n0 < T ? N - n0 : T;
-        mm_fwd(im, z, GEMM_F32, (const bf16 *)h + (size_t)n0 * C, (const bf16 *)w, NULL, t, C, V, inv_temp);
+        mm_fwd(im, z, GEMM_F32, (const bf16 *)h + (size_t)n0 * C, (const bf16 *)w, NULL, t, C, V,
+               softcap > 0 ? 1.f : inv_temp);
         RLC_LAUNCH(lm_row_k, t, LM_THREADS, 0, im->stream, z, V, targets + n0, logp ? logp + n0 : (float *)NULL,
                    entropy ? entropy + n0 : (float *)NULL, (bf16 *)NULL, (const float *)NULL, (const float *)NULL,
-                   inv_temp, im->d_flag);
+                   inv_temp, softcap, im->d_flag);
         LAUNCH_CHECK(im);
     }
 }
 
 void cu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *entropy, const float *dlogp,
                    const float *dent, const void *h, const void *w, const int32_t *targets, int N, int C, int V,
-                   float inv_temp) {
+                   float inv_temp, float softcap) {
     cu_impl *im = IM(be);
     if (N <= 0) return;
     if (C <= 0 || V <= 0) {
@@ -136,10 +147,10 @@ void cu_lmhead_bwd(rlc_backend_t *be, void *dh, void *dw, float *logp, float *en
     const bf16 *hb = (const bf16 *)h;
     for (int n0 = 0; n0 < N; n0 += T) {
         int t = N - n0 < T ? N - n0 : T;
-        mm_fwd(im, z, GEMM_F32, hb + (size_t)n0 * C, (const bf16 *)w, NULL, t, C, V, inv_temp);
+        mm_fwd(im, z, GEMM_F32, hb + (size_t)n0 * C, (const bf16 *)w, NULL, t, C, V, softcap > 0 ? 1.f : inv_temp);
         RLC_LAUNCH(lm_row_k, t, LM_THREADS, 0, im->stream, z, V, targets + n0, logp ? logp + n0 : (float *)NULL,
                    entropy ? entropy + n0 : (float *)NULL, dz, dlogp + n0, dent ? dent + n0 : (const float *)NULL,
-                   inv_temp, im->d_flag);
+                   inv_temp, softcap, im->d_flag);
         LAUNCH_CHECK(im);
         if (dh) mm_dinp(im, (bf16 *)dh + (size_t)n0 * C, dz, (const bf16 *)w, t, C, V);
         if (dw) mm_dw(im, (float *)dw, dz, hb + (size_t)n0 * C, t, C, V);

@@ -23,7 +23,7 @@ static void test_gather_rows(void **s) {
 /* kv_store of the new tokens into a paged cache with shuffled block tables, then attention of
  * decode tokens (qlen 1) and a prefill chunk over it. Pages no sequence owns hold NaN, so a
  * read through a wrong slot fails loudly on either backend. */
-static void paged_case(int page, int Hq, int Hk, int D, int win) {
+static void paged_case_cap(int page, int Hq, int Hk, int D, int win, float cap) {
     enum { NS = 3 };
     int ctx[NS] = {1, 45, 150}, ql[NS] = {1, 1, 20};
     int maxp = 0, npages = 4, cuq[NS + 1] = {0};
@@ -34,8 +34,8 @@ static void paged_case(int page, int Hq, int Hk, int D, int win) {
         cuq[i + 1] = cuq[i] + ql[i];
     }
     int N = cuq[NS];
-    print_message(" paged attention page=%d Hq=%d Hk=%d D=%d N=%d pages=%d window=%d\n", page, Hq, Hk, D, N, npages,
-                  win);
+    print_message(" paged attention page=%d Hq=%d Hk=%d D=%d N=%d pages=%d window=%d softcap=%g\n", page, Hq, Hk, D, N,
+                  npages, win, cap);
     size_t W = (size_t)(Hq + 2 * Hk) * D, kvw = (size_t)Hk * D, slots = (size_t)npages * page;
     /* a random permutation of the pages, dealt to the sequences in order */
     int *perm = malloc(npages * sizeof(int));
@@ -78,9 +78,9 @@ static void paged_case(int page, int Hq, int Hk, int D, int win) {
     guards_ok("kv_store v", vc);
     float scale = 1.0f / sqrtf((float)D);
     cpu->paged_attention(cpu, out->c, qkv->c, kc->c, vc->c, bcu->c, bctx->c, bbt->c, maxp, page, NS, N, Hq, Hk, D, scale,
-                         150, win);
+                         cap, 150, win);
     gpu->paged_attention(gpu, out->g, qkv->g, kc->g, vc->g, bcu->g, bctx->g, bbt->g, maxp, page, NS, N, Hq, Hk, D, scale,
-                         150, win);
+                         cap, 150, win);
     cmp("paged_attention", out, BF16_ONE); /* fp32 softmax and sums, one bf16 rounding */
     free(gk);
     free(ck);
@@ -93,6 +93,8 @@ static void paged_case(int page, int Hq, int Hk, int D, int win) {
     bufs_free();
 }
 
+static void paged_case(int page, int Hq, int Hk, int D, int win) { paged_case_cap(page, Hq, Hk, D, win, 0.0f); }
+
 static void test_paged_attention(void **s) {
     (void)s;
     paged_case(16, 4, 2, 64, 0);
@@ -102,6 +104,9 @@ static void test_paged_attention(void **s) {
     paged_case(16, 4, 2, 64, 37);
     paged_case(8, 4, 2, 64, 1);
     paged_case(16, 34, 2, 64, 37);
+    /* Gemma 2's soft-capped scores, both kernels */
+    paged_case_cap(16, 4, 2, 64, 37, 1.5f);
+    paged_case_cap(16, 34, 2, 64, 0, 1.5f);
 }
 
 /* A sequence's paged-attention output must be the same bits alone, batched with other
@@ -175,7 +180,7 @@ static void paged_invariance_case(int Hq, int Hk, int D) {
         assert_int_equal(gpu->upload(gpu, bctx->g, RLC_BUF_I32, ctx, (size_t)(nseq)), 0);                              \
         assert_int_equal(gpu->upload(gpu, bbt->g, RLC_BUF_I32, bt, (size_t)(nseq) * PI_MAXP), 0);                      \
         gpu->paged_attention(gpu, out->g, qkv->g, kc->g, vc->g, bcu->g, bctx->g, bbt->g, PI_MAXP, PI_PS, (nseq), N_,   \
-                             Hq, Hk, D, scale, 22, 0);                                                                 \
+                             Hq, Hk, D, scale, 0.0f, 22, 0);                                                           \
         gpu_ok();                                                                                                      \
         assert_int_equal(gpu->download(gpu, got, out->g, RLC_BUF_ACT, (size_t)N_ * OW), 0);                           \
     } while (0)
@@ -483,7 +488,7 @@ static void test_bad_input(void **s) {
     buf_t *tg = B(RLC_BUF_I32, N), *logp = B(RLC_BUF_F32, N);
     int32_t t[8] = {0, 1, 2, 3, 4, 5, 6, 10};
     set_i(tg, t);
-    gpu->lmhead_fwd(gpu, logp->g, NULL, out->g, wte->g, tg->g, N, C, V, 1.0f);
+    gpu->lmhead_fwd(gpu, logp->g, NULL, out->g, wte->g, tg->g, N, C, V, 1.0f, 0.0f);
     expect_error("target >= V", "target");
     const int Hq = 3, Hk = 2, D = 8;
     buf_t *qkv = B(RLC_BUF_ACT, (size_t)N * (Hq + 2 * Hk) * D), *ao = B(RLC_BUF_ACT, (size_t)N * Hq * D);
@@ -491,15 +496,15 @@ static void test_bad_input(void **s) {
     free(fill(qkv, 1.0f));
     int32_t cu[3] = {0, 6, 4}; /* decreasing */
     set_i(cus, cu);
-    gpu->attention_fwd(gpu, ao->g, lse->g, qkv->g, cus->g, 2, 8, N, Hq, Hk, D, 0.3f, 0);
+    gpu->attention_fwd(gpu, ao->g, lse->g, qkv->g, cus->g, 2, 8, N, Hq, Hk, D, 0.3f, 0.0f, 0);
     expect_error("Hq not a multiple of Hk", "multiple");
-    gpu->attention_fwd(gpu, ao->g, lse->g, qkv->g, cus->g, 2, 8, N, 2, 1, D, 0.3f, 0);
+    gpu->attention_fwd(gpu, ao->g, lse->g, qkv->g, cus->g, 2, 8, N, 2, 1, D, 0.3f, 0.0f, 0);
     expect_error("bad cu_seqlens", "cu_seqlens");
     int32_t cu2[3] = {0, 6, 8};
     set_i(cus, cu2);
-    gpu->attention_fwd(gpu, ao->g, lse->g, qkv->g, cus->g, 2, 4, N, 2, 1, D, 0.3f, 0);
+    gpu->attention_fwd(gpu, ao->g, lse->g, qkv->g, cus->g, 2, 4, N, 2, 1, D, 0.3f, 0.0f, 0);
     expect_error("sequence over max_seqlen", "max_seqlen");
-    gpu->attention_fwd(gpu, ao->g, lse->g, qkv->g, cus->g, 2, 6, N, 2, 1, D, 0.3f, 0);
+    gpu->attention_fwd(gpu, ao->g, lse->g, qkv->g, cus->g, 2, 6, N, 2, 1, D, 0.3f, 0.0f, 0);
     gpu_ok(); /* and valid input works again */
     bufs_free();
 }

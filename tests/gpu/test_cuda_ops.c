@@ -80,6 +80,13 @@ static void test_elementwise(void **s) {
         cpu->scale(cpu, b->c, kinds[k], n, -0.37f);
         gpu->scale(gpu, b->g, kinds[k], n, -0.37f);
         cmp("scale", b, kinds[k] == RLC_BUF_ACT ? BF16_ONE : 0);
+        if (kinds[k] == RLC_BUF_F32) { /* soft-capping (F32 only): values from -3.5 to 3.5 against a cap of 2 */
+            cpu->scale(cpu, a->c, kinds[k], n, 1.7f);
+            gpu->scale(gpu, a->g, kinds[k], n, 1.7f);
+            cpu->softcap(cpu, a->c, n, 2.0f);
+            gpu->softcap(gpu, a->g, n, 2.0f);
+            cmp("softcap", a, F32_ORDER); /* tanhf of each backend: a few ulps apart */
+        }
         double sc = 0, sg = 0;
         cpu->sumsq(cpu, &sc, b->c, kinds[k], n);
         gpu->sumsq(gpu, &sg, b->g, kinds[k], n);
@@ -514,23 +521,24 @@ static void test_row_invariant_knob(void **s) {
 
 /* ---------------------------------------------------------------- attention */
 
-/* win > 0: a sliding window (backend.h) */
-static void attention_case(int nseq, const int *lens, int Hq, int Hk, int D, int win) {
+/* win > 0: a sliding window (backend.h); cap > 0: soft-capped scores */
+static void attention_case_cap(int nseq, const int *lens, int Hq, int Hk, int D, int win, float cap) {
     int cu[8] = {0}, N = 0, maxlen = 0;
     for (int i = 0; i < nseq; i++) {
         N += lens[i];
         cu[i + 1] = N;
         if (lens[i] > maxlen) maxlen = lens[i];
     }
-    print_message(" attention nseq=%d N=%d max=%d Hq=%d Hk=%d D=%d window=%d\n", nseq, N, maxlen, Hq, Hk, D, win);
+    print_message(" attention nseq=%d N=%d max=%d Hq=%d Hk=%d D=%d window=%d softcap=%g\n", nseq, N, maxlen, Hq, Hk, D,
+                  win, cap);
     size_t W = (size_t)(Hq + 2 * Hk) * D;
     float scale = 1.0f / sqrtf((float)D);
     buf_t *qkv = B(RLC_BUF_ACT, N * W), *out = B(RLC_BUF_ACT, (size_t)N * Hq * D), *lse = B(RLC_BUF_F32, (size_t)N * Hq);
     buf_t *cus = B(RLC_BUF_I32, nseq + 1), *dout = B(RLC_BUF_ACT, (size_t)N * Hq * D), *dqkv = B(RLC_BUF_ACT, N * W);
     free(fill(qkv, 1.5f)); /* scores of a few units: a peaked but not one-hot softmax */
     set_i(cus, cu);
-    cpu->attention_fwd(cpu, out->c, lse->c, qkv->c, cus->c, nseq, maxlen, N, Hq, Hk, D, scale, win);
-    gpu->attention_fwd(gpu, out->g, lse->g, qkv->g, cus->g, nseq, maxlen, N, Hq, Hk, D, scale, win);
+    cpu->attention_fwd(cpu, out->c, lse->c, qkv->c, cus->c, nseq, maxlen, N, Hq, Hk, D, scale, cap, win);
+    gpu->attention_fwd(gpu, out->g, lse->g, qkv->g, cus->g, nseq, maxlen, N, Hq, Hk, D, scale, cap, win);
     cmp("attention_fwd out", out, BF16_ONE);
     cmp("attention_fwd lse", lse, F32_ORDER);
     /* backward from identical inputs: the CPU's out (rounded to bf16) and lse on both sides */
@@ -539,12 +547,15 @@ static void attention_case(int nseq, const int *lens, int Hq, int Hk, int D, int
     set(out, ho);
     set(lse, hl);
     free(fill(dout, 1.0f));
-    cpu->attention_bwd(cpu, dqkv->c, dout->c, qkv->c, out->c, lse->c, cus->c, nseq, maxlen, N, Hq, Hk, D, scale, win);
-    gpu->attention_bwd(gpu, dqkv->g, dout->g, qkv->g, out->g, lse->g, cus->g, nseq, maxlen, N, Hq, Hk, D, scale, win);
+    cpu->attention_bwd(cpu, dqkv->c, dout->c, qkv->c, out->c, lse->c, cus->c, nseq, maxlen, N, Hq, Hk, D, scale, cap,
+                       win);
+    gpu->attention_bwd(gpu, dqkv->g, dout->g, qkv->g, out->g, lse->g, cus->g, nseq, maxlen, N, Hq, Hk, D, scale, cap,
+                       win);
     /* one rounding of dq/dk/dv; dS = P (dP - delta) loses a little to cancellation */
     cmp("attention_bwd dqkv", dqkv, BF16_TWO);
     float *a = get(gpu, dqkv);
-    gpu->attention_bwd(gpu, dqkv->g, dout->g, qkv->g, out->g, lse->g, cus->g, nseq, maxlen, N, Hq, Hk, D, scale, win);
+    gpu->attention_bwd(gpu, dqkv->g, dout->g, qkv->g, out->g, lse->g, cus->g, nseq, maxlen, N, Hq, Hk, D, scale, cap,
+                       win);
     float *b = get(gpu, dqkv);
     same_bits("attention_bwd", a, b, dqkv->n);
     free(a);
@@ -552,6 +563,10 @@ static void attention_case(int nseq, const int *lens, int Hq, int Hk, int D, int
     free(ho);
     free(hl);
     bufs_free();
+}
+
+static void attention_case(int nseq, const int *lens, int Hq, int Hk, int D, int win) {
+    attention_case_cap(nseq, lens, Hq, Hk, D, win, 0.0f);
 }
 
 static void test_attention(void **s) {
@@ -567,6 +582,10 @@ static void test_attention(void **s) {
     attention_case(2, l4, 8, 2, 64, 0); /* 3 tiles of 64, 4 query heads per kv head */
     attention_case(2, l4, 8, 2, 64, 40); /* a window of 40: tiles of 64 skipped, straddled */
     attention_case(3, l1, 4, 2, 64, 1);  /* each token sees only itself */
+    /* Gemma 2's soft-capped scores (a cap of 1.5: well inside tanh's bend), fp32 and tensor-core kernels */
+    attention_case_cap(2, l3, 6, 1, 80, 5, 1.5f);
+    attention_case_cap(2, l4, 8, 2, 64, 40, 1.5f);
+    attention_case_cap(1, l2, 2, 2, 128, 0, 1.5f);
     /* D 64 and 128 run on tensor cores; the fp32 kernels must stay right for them too */
     rlc_backend_t *tc = gpu, *simple = NULL;
     setenv("RLC_CUDA_ATTN", "simple", 1);
@@ -578,14 +597,15 @@ static void test_attention(void **s) {
     attention_case(3, l1, 4, 2, 64, 0);
     attention_case(1, l2, 2, 2, 128, 0);
     attention_case(2, l4, 8, 2, 64, 40);
+    attention_case_cap(3, l1, 4, 2, 64, 0, 1.5f);
     gpu = tc;
     rlc_backend_destroy(simple);
 }
 
 /* ---------------------------------------------------------------- LM head */
 
-static void lmhead_case(int N, int C, int V, int with_dent) {
-    print_message(" lmhead N=%d C=%d V=%d dent=%d\n", N, C, V, with_dent);
+static void lmhead_case(int N, int C, int V, int with_dent, float cap) {
+    print_message(" lmhead N=%d C=%d V=%d dent=%d softcap=%g\n", N, C, V, with_dent, cap);
     float inv_temp = 1.0f / 0.7f;
     buf_t *h = B(RLC_BUF_ACT, (size_t)N * C), *w = B(RLC_BUF_PARAM, (size_t)V * C), *tg = B(RLC_BUF_I32, N);
     buf_t *logp = B(RLC_BUF_F32, N), *ent = B(RLC_BUF_F32, N), *dlogp = B(RLC_BUF_F32, N), *dent = B(RLC_BUF_F32, N);
@@ -596,8 +616,8 @@ static void lmhead_case(int N, int C, int V, int with_dent) {
     for (int n = 0; n < N; n++) t[n] = (n % 5 == 3) ? -1 : (int32_t)rlc_rng_below(&rng, V); /* some masked rows */
     t[0] = V - 1;
     set_i(tg, t);
-    cpu->lmhead_fwd(cpu, logp->c, ent->c, h->c, w->c, tg->c, N, C, V, inv_temp);
-    gpu->lmhead_fwd(gpu, logp->g, ent->g, h->g, w->g, tg->g, N, C, V, inv_temp);
+    cpu->lmhead_fwd(cpu, logp->c, ent->c, h->c, w->c, tg->c, N, C, V, inv_temp, cap);
+    gpu->lmhead_fwd(gpu, logp->g, ent->g, h->g, w->g, tg->g, N, C, V, inv_temp, cap);
     /* fp32 logits from identical bf16 inputs: only the summation order differs */
     cmp("lmhead_fwd logp", logp, 1e-8);
     cmp("lmhead_fwd entropy", ent, 1e-8);
@@ -605,9 +625,9 @@ static void lmhead_case(int N, int C, int V, int with_dent) {
     free(fill(dent, 0.1f));
     free(fill(dw, 1.0f));
     cpu->lmhead_bwd(cpu, dh->c, dw->c, logp->c, ent->c, dlogp->c, with_dent ? dent->c : NULL, h->c, w->c, tg->c, N, C,
-                    V, inv_temp);
+                    V, inv_temp, cap);
     gpu->lmhead_bwd(gpu, dh->g, dw->g, logp->g, ent->g, dlogp->g, with_dent ? dent->g : NULL, h->g, w->g, tg->g, N, C,
-                    V, inv_temp);
+                    V, inv_temp, cap);
     cmp("lmhead_bwd logp", logp, 1e-8);
     cmp("lmhead_bwd entropy", ent, 1e-8);
     /* dz is stored in bf16 before the two GEMMs: one rounding feeding dh (rounded again) and dw */
@@ -621,8 +641,9 @@ static void lmhead_case(int N, int C, int V, int with_dent) {
 
 static void test_lmhead(void **s) {
     (void)s;
-    lmhead_case(20, 64, 1003, 1); /* RLC_CUDA_LMHEAD_CHUNK=7 (set in main): chunks 7, 7, 6 */
-    lmhead_case(9, 128, 512, 0);
+    lmhead_case(20, 64, 1003, 1, 0); /* RLC_CUDA_LMHEAD_CHUNK=7 (set in main): chunks 7, 7, 6 */
+    lmhead_case(9, 128, 512, 0, 0);
+    lmhead_case(20, 64, 1003, 1, 1.5f); /* Gemma 2's soft-capped logits (logits of a few units, capped at 1.5) */
 }
 
 /* ---------------------------------------------------------------- AdamW */

@@ -9,8 +9,9 @@
 
 static rlc_backend_t *be;
 
-/* window 0: full causal attention; 5: a sliding window that starts mid-page */
-static void paged_attention_case(int W) {
+/* window 0: full causal attention; 5: a sliding window that starts mid-page; cap > 0:
+ * soft-capped scores */
+static void paged_attention_case(int W, float cap) {
     rlc_rng_t r;
     rlc_rng_init(&r, 11, 0);
     const int Hq = 4, Hk = 2, D = 8, ld = (Hq + 2 * Hk) * D, P = 4, MAXP = 8, NPAGES = 16;
@@ -18,7 +19,7 @@ static void paged_attention_case(int W) {
     int N = 20;
     float *qkv = malloc((size_t)N * ld * 4), *ref = calloc((size_t)N * Hq * D, 4), *lse = calloc((size_t)N * Hq, 4);
     for (int i = 0; i < N * ld; i++) qkv[i] = (float)rlc_rng_normal(&r);
-    be->attention_fwd(be, ref, lse, qkv, cu, 2, 13, N, Hq, Hk, D, 1.0f / sqrtf(D), W);
+    be->attention_fwd(be, ref, lse, qkv, cu, 2, 13, N, Hq, Hk, D, 1.0f / sqrtf(D), cap, W);
     /* pages handed out in a scrambled order */
     int32_t bt[2 * 8];
     int perm[16] = {9, 3, 14, 0, 7, 12, 1, 5, 11, 2, 15, 6, 8, 13, 4, 10};
@@ -33,7 +34,7 @@ static void paged_attention_case(int W) {
     be->kv_store(be, kc, vc, qkv, slots, N, Hq, Hk, D);
     float *out = calloc((size_t)N * Hq * D, 4);
     int32_t ctx[2] = {7, 13};
-    be->paged_attention(be, out, qkv, kc, vc, cu, ctx, bt, MAXP, P, 2, N, Hq, Hk, D, 1.0f / sqrtf(D), 13, W);
+    be->paged_attention(be, out, qkv, kc, vc, cu, ctx, bt, MAXP, P, 2, N, Hq, Hk, D, 1.0f / sqrtf(D), cap, 13, W);
     assert_true(max_abs_diff(out, ref, (size_t)N * Hq * D) < 1e-6);
     /* chunked: the last 5 tokens of sequence 1 as queries against 13 cached tokens, and
      * one decode token of sequence 0 (its last) */
@@ -41,7 +42,7 @@ static void paged_attention_case(int W) {
     memcpy(qkv2, qkv + (size_t)6 * ld, (size_t)ld * 4);
     memcpy(qkv2 + ld, qkv + (size_t)15 * ld, (size_t)5 * ld * 4);
     int32_t cu2[3] = {0, 1, 6};
-    be->paged_attention(be, out2, qkv2, kc, vc, cu2, ctx, bt, MAXP, P, 2, 6, Hq, Hk, D, 1.0f / sqrtf(D), 13, W);
+    be->paged_attention(be, out2, qkv2, kc, vc, cu2, ctx, bt, MAXP, P, 2, 6, Hq, Hk, D, 1.0f / sqrtf(D), cap, 13, W);
     assert_true(max_abs_diff(out2, ref + (size_t)6 * Hq * D, (size_t)Hq * D) < 1e-6);
     assert_true(max_abs_diff(out2 + Hq * D, ref + (size_t)15 * Hq * D, (size_t)5 * Hq * D) < 1e-6);
     /* negative slot = not stored */
@@ -54,8 +55,10 @@ static void paged_attention_case(int W) {
 
 static void test_paged_attention(void **s) {
     (void)s;
-    paged_attention_case(0);
-    paged_attention_case(5);
+    paged_attention_case(0, 0.0f);
+    paged_attention_case(5, 0.0f);
+    paged_attention_case(0, 1.0f);
+    paged_attention_case(5, 1.0f);
 }
 
 static void draw(const float *logits, int V, rlc_sample_params_t p, int n, int *hist) {
@@ -233,8 +236,9 @@ static void test_gemm_rows_paths_bitwise(void **s) {
  * attention over the whole context equals the training forward bit for bit on every path.
  * Forward, backward and paged, group sizes 2, 4 and 12 (register tiles of 4 heads and their
  * leftovers), head dimensions 64, 40 and 13 (vector tiles and tails), full attention and a
- * sliding window of W (7: its start moves across 4-token pages). */
-static void attention_paths_case(int Hq, int Hk, int D, int W) {
+ * sliding window of W (7: its start moves across 4-token pages), with soft-capped scores
+ * (cap > 0) or not. */
+static void attention_paths_case(int Hq, int Hk, int D, int W, float cap) {
     rlc_rng_t r;
     rlc_rng_init(&r, 29 + (uint64_t)(Hq * 100 + D), 0);
     int best = cpu_isa_supported();
@@ -254,9 +258,9 @@ static void attention_paths_case(int Hq, int Hk, int D, int W) {
         const cpu_attn_impl_t *im = cpu_attn_impl(isa);
         o[isa] = malloc(no * 4), lse[isa] = malloc((size_t)N * Hq * 4), dx[isa] = malloc(nx * 4);
         pg[isa] = malloc(no * 4);
-        im->fwd(be, o[isa], lse[isa], qkv, cu, 3, 40, N, Hq, Hk, D, sc, W);
-        im->bwd(be, dx[isa], dO, qkv, lse[isa], cu, 3, 40, Hq, Hk, D, sc, W);
-        im->paged(be, pg[isa], qkv, kc, vc, cu, ctx, bt, MAXP, P, 3, N, Hq, Hk, D, sc, 40, W);
+        im->fwd(be, o[isa], lse[isa], qkv, cu, 3, 40, N, Hq, Hk, D, sc, cap, W);
+        im->bwd(be, dx[isa], dO, qkv, lse[isa], cu, 3, 40, Hq, Hk, D, sc, cap, W);
+        im->paged(be, pg[isa], qkv, kc, vc, cu, ctx, bt, MAXP, P, 3, N, Hq, Hk, D, sc, cap, 40, W);
         assert_memory_equal(pg[isa], o[isa], no * 4);
         if (isa == 0) continue;
         assert_true(max_abs_diff(o[isa], o[0], no) < 1e-5);
@@ -276,7 +280,10 @@ static void test_attention_paths(void **s) {
     const int heads[][2] = {{4, 2}, {8, 2}, {12, 1}}, Ds[] = {64, 40, 13};
     for (int a = 0; a < 3; a++)
         for (int b = 0; b < 3; b++)
-            for (int W = 0; W <= 7; W += 7) attention_paths_case(heads[a][0], heads[a][1], Ds[b], W);
+            for (int W = 0; W <= 7; W += 7) {
+                attention_paths_case(heads[a][0], heads[a][1], Ds[b], W, 0.0f);
+                if (W) attention_paths_case(heads[a][0], heads[a][1], Ds[b], W, 2.0f);
+            }
     if (cpu_isa_supported() < CPU_ISA_AVX512)
         print_message("attention: paths above %s not run on this CPU\n", cpu_isa_name(cpu_isa_supported()));
 }

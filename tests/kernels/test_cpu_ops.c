@@ -220,13 +220,14 @@ static void test_rope(void **s) {
 /* ---------- attention ---------- */
 typedef struct {
     int N, Hq, Hk, D, nseq, maxlen, window;
+    float cap; /* > 0: soft-capped scores (Gemma 2) */
     int32_t cu[4];
     float *qkv, *r, *out, *lse;
 } att_ctx;
 static double att_loss(void *p) {
     att_ctx *c = p;
     be->attention_fwd(be, c->out, c->lse, c->qkv, c->cu, c->nseq, c->maxlen, c->N, c->Hq, c->Hk, c->D,
-                      1.0f / sqrtf((float)c->D), c->window);
+                      1.0f / sqrtf((float)c->D), c->cap, c->window);
     return dotd(c->out, c->r, (size_t)c->N * c->Hq * c->D);
 }
 /* Every query of c against a double-precision softmax over the keys it sees: those of its
@@ -244,6 +245,7 @@ static void att_naive_check(const att_ctx *c) {
                     for (int i = 0; i < c->D; i++)
                         d += (double)c->qkv[n * ld + h * c->D + i] * c->qkv[j * ld + (c->Hq + g) * c->D + i];
                     sc[j - j0] = d / sqrt(c->D);
+                    if (c->cap > 0) sc[j - j0] = c->cap * tanh(sc[j - j0] / c->cap);
                     if (sc[j - j0] > mx) mx = sc[j - j0];
                 }
                 for (int j = j0; j <= n; j++) sum += exp(sc[j - j0] - mx);
@@ -257,13 +259,15 @@ static void att_naive_check(const att_ctx *c) {
             }
 }
 /* Full causal attention and sliding windows of 1 (each token sees itself), 3 (narrower than
- * the longest sequence) and 6 (as long as it: the same as full attention). */
+ * the longest sequence) and 6 (as long as it: the same as full attention); then full and
+ * windowed attention with soft-capped scores (a cap of 0.6 bends tanh hard at these scores). */
 static void test_attention(void **s) {
     (void)s;
-    const int windows[] = {0, 1, 3, 6};
+    const int windows[] = {0, 1, 3, 6, 0, 3};
     float *full_out = NULL, *qkv = randv(11 * 8 * 8, 1), *r = randv(11 * 4 * 8, 1);
-    for (int w = 0; w < 4; w++) {
+    for (int w = 0; w < 6; w++) {
         att_ctx c = {.Hq = 4, .Hk = 2, .D = 8, .nseq = 3, .maxlen = 6, .window = windows[w], .cu = {0, 6, 7, 11}};
+        c.cap = w >= 4 ? 0.6f : 0.0f;
         c.N = c.cu[3];
         int ld = (c.Hq + 2 * c.Hk) * c.D;
         c.qkv = qkv, c.r = r;
@@ -277,13 +281,15 @@ static void test_attention(void **s) {
                 assert_true(fabs(c.out[6 * c.Hq * c.D + h * c.D + i] -
                                  c.qkv[6 * ld + (c.Hq + c.Hk + h / 2) * c.D + i]) < 1e-6);
         size_t no = (size_t)c.N * c.Hq * c.D;
-        if (!c.window) full_out = zeros(no), memcpy(full_out, c.out, no * sizeof(float));
+        if (!c.window && !c.cap) full_out = zeros(no), memcpy(full_out, c.out, no * sizeof(float));
         if (c.window == 6) assert_memory_equal(full_out, c.out, no * sizeof(float)); /* bitwise */
-        if (c.window == 3) assert_memory_not_equal(full_out, c.out, no * sizeof(float));
+        if (c.window == 3 || c.cap) assert_memory_not_equal(full_out, c.out, no * sizeof(float));
         float *dqkv = randv((size_t)c.N * ld, 1); /* garbage: bwd must overwrite */
         be->attention_bwd(be, dqkv, c.r, c.qkv, c.out, c.lse, c.cu, c.nseq, c.maxlen, c.N, c.Hq, c.Hk, c.D,
-                          1.0f / sqrtf((float)c.D), c.window);
-        check_dir("attention dqkv", att_loss, &c, c.qkv, dqkv, (size_t)c.N * ld, 1e-2f, 2e-3);
+                          1.0f / sqrtf((float)c.D), c.cap, c.window);
+        /* tanh's curvature at a cap of 0.6 needs a finer step (at 1e-2 the difference quotient is off by 2.5e-3) */
+        check_dir(c.cap ? "attention dqkv (soft-capped)" : "attention dqkv", att_loss, &c, c.qkv, dqkv,
+                  (size_t)c.N * ld, c.cap ? 3e-3f : 1e-2f, 2e-3);
         free(dqkv), free(c.out), free(c.lse);
     }
     free(full_out), free(qkv), free(r);
@@ -377,18 +383,18 @@ static void test_matmul(void **s) {
 /* ---------- fused LM head ---------- */
 typedef struct {
     int N, C, V;
-    float inv_temp;
+    float inv_temp, cap;
     int32_t *tg;
     float *h, *w, *a, *b, *logp, *ent;
 } lm_ctx;
 static double lm_loss(void *p) {
     lm_ctx *c = p;
-    be->lmhead_fwd(be, c->logp, c->ent, c->h, c->w, c->tg, c->N, c->C, c->V, c->inv_temp);
+    be->lmhead_fwd(be, c->logp, c->ent, c->h, c->w, c->tg, c->N, c->C, c->V, c->inv_temp, c->cap);
     return dotd(c->logp, c->a, c->N) + dotd(c->ent, c->b, c->N);
 }
-static void test_lmhead(void **s) {
-    (void)s;
-    lm_ctx c = {.N = 6, .C = 8, .V = 11, .inv_temp = 1.0f / 0.7f};
+/* cap > 0: Gemma 2's soft-capped logits */
+static void lmhead_case(float cap) {
+    lm_ctx c = {.N = 6, .C = 8, .V = 11, .inv_temp = 1.0f / 0.7f, .cap = cap};
     int32_t tg[6] = {3, -1, 0, 10, 5, 5};
     c.tg = tg;
     c.h = randv((size_t)c.N * c.C, 1);
@@ -407,6 +413,7 @@ static void test_lmhead(void **s) {
         for (int v = 0; v < c.V; v++) {
             z[v] = 0;
             for (int k = 0; k < c.C; k++) z[v] += (double)c.h[n * c.C + k] * c.w[v * c.C + k];
+            if (c.cap > 0) z[v] = c.cap * tanh(z[v] / c.cap);
             z[v] *= c.inv_temp;
             if (z[v] > mx) mx = z[v];
         }
@@ -419,7 +426,7 @@ static void test_lmhead(void **s) {
         assert_true(fabs(c.ent[n] - H) < 1e-5);
     }
     float *dh = randv((size_t)c.N * c.C, 1), *dw = zeros((size_t)c.V * c.C), *lp2 = zeros(c.N), *en2 = zeros(c.N);
-    be->lmhead_bwd(be, dh, dw, lp2, en2, c.a, c.b, c.h, c.w, c.tg, c.N, c.C, c.V, c.inv_temp);
+    be->lmhead_bwd(be, dh, dw, lp2, en2, c.a, c.b, c.h, c.w, c.tg, c.N, c.C, c.V, c.inv_temp, c.cap);
     assert_true(max_abs_diff(lp2, c.logp, c.N) < 1e-6);
     assert_true(max_abs_diff(en2, c.ent, c.N) < 1e-6);
     for (int k = 0; k < c.C; k++) assert_true(dh[1 * c.C + k] == 0); /* ignored row: zero gradient */
@@ -431,8 +438,20 @@ static void test_lmhead(void **s) {
     double z = 0;
     for (int k = 0; k < c.C; k++) z += (double)c.h[2 * c.C + k] * c.w[4 * c.C + k];
     assert_true(fabs(lg[2 * c.V + 4] - z) < 1e-5);
+    if (c.cap > 0) { /* the softcap op on those logits, against double */
+        float *lc = zeros((size_t)c.N * c.V);
+        memcpy(lc, lg, (size_t)c.N * c.V * sizeof(float));
+        be->softcap(be, lc, (size_t)c.N * c.V, c.cap);
+        for (int i = 0; i < c.N * c.V; i++) assert_true(fabs(lc[i] - c.cap * tanh((double)lg[i] / c.cap)) < 1e-6);
+        free(lc);
+    }
     free(lg), free(dh), free(dw), free(lp2), free(en2), free(c.h), free(c.w), free(c.a), free(c.b), free(c.logp),
         free(c.ent);
+}
+static void test_lmhead(void **s) {
+    (void)s;
+    lmhead_case(0.0f);
+    lmhead_case(1.5f);
 }
 
 /* ---------- AdamW and reductions ---------- */
@@ -507,39 +526,39 @@ static void test_lmhead_keep(void **s) {
     float *dh[3], *dw[3];
     for (int i = 0; i < 3; i++) dh[i] = zeros((size_t)N * C), dw[i] = zeros((size_t)V * C);
     /* 0: plain (recomputed) */
-    be->lmhead_fwd(be, lp, en, h, w, tg, N, C, V, 1.3f);
-    be->lmhead_bwd(be, dh[0], dw[0], NULL, NULL, a, b, h, w, tg, N, C, V, 1.3f);
+    be->lmhead_fwd(be, lp, en, h, w, tg, N, C, V, 1.3f, 0.0f);
+    be->lmhead_bwd(be, dh[0], dw[0], NULL, NULL, a, b, h, w, tg, N, C, V, 1.3f, 0.0f);
     /* 1: kept */
     be->lmhead_keep = 1;
-    be->lmhead_fwd(be, lp, en, h, w, tg, N, C, V, 1.3f);
+    be->lmhead_fwd(be, lp, en, h, w, tg, N, C, V, 1.3f, 0.0f);
     unsigned id = be->lmhead_kept;
     be->lmhead_keep = 0;
     assert_true(id != 0);
     be->lmhead_use = id;
-    be->lmhead_bwd(be, dh[1], dw[1], NULL, NULL, a, b, h, w, tg, N, C, V, 1.3f);
+    be->lmhead_bwd(be, dh[1], dw[1], NULL, NULL, a, b, h, w, tg, N, C, V, 1.3f, 0.0f);
     assert_memory_equal(dh[1], dh[0], (size_t)N * C * 4);
     assert_memory_equal(dw[1], dw[0], (size_t)V * C * 4);
     /* 2: logits of other rows kept, then a plain forward before the backward: the id is
      * stale, and using it would give the other rows' gradients */
     be->lmhead_keep = 1;
-    be->lmhead_fwd(be, lp, en, h2, w, tg, N, C, V, 1.3f);
+    be->lmhead_fwd(be, lp, en, h2, w, tg, N, C, V, 1.3f, 0.0f);
     id = be->lmhead_kept;
     be->lmhead_keep = 0;
-    be->lmhead_fwd(be, lp, en, h, w, tg, N, C, V, 1.3f);
+    be->lmhead_fwd(be, lp, en, h, w, tg, N, C, V, 1.3f, 0.0f);
     assert_int_equal(be->lmhead_kept, 0);
     be->lmhead_use = id;
-    be->lmhead_bwd(be, dh[2], dw[2], NULL, NULL, a, b, h, w, tg, N, C, V, 1.3f);
+    be->lmhead_bwd(be, dh[2], dw[2], NULL, NULL, a, b, h, w, tg, N, C, V, 1.3f, 0.0f);
     assert_memory_equal(dh[2], dh[0], (size_t)N * C * 4);
     assert_memory_equal(dw[2], dw[0], (size_t)V * C * 4);
     /* 3: an id is used once (the block becomes gradients): a second backward recomputes */
     be->lmhead_keep = 1;
-    be->lmhead_fwd(be, lp, en, h, w, tg, N, C, V, 1.3f);
+    be->lmhead_fwd(be, lp, en, h, w, tg, N, C, V, 1.3f, 0.0f);
     id = be->lmhead_kept;
     be->lmhead_keep = 0;
     for (int k = 0; k < 2; k++) {
         memset(dw[2], 0, (size_t)V * C * 4);
         be->lmhead_use = id;
-        be->lmhead_bwd(be, dh[2], dw[2], NULL, NULL, a, b, h, w, tg, N, C, V, 1.3f);
+        be->lmhead_bwd(be, dh[2], dw[2], NULL, NULL, a, b, h, w, tg, N, C, V, 1.3f, 0.0f);
         assert_memory_equal(dh[2], dh[0], (size_t)N * C * 4);
         assert_memory_equal(dw[2], dw[0], (size_t)V * C * 4);
     }
