@@ -56,9 +56,10 @@ void sparkline(const double *v, int n, char *out, size_t cap) {
     }
 }
 
-/* The demo architectures: model_type, class, and what each adds to the common keys (Gemma 3:
- * head_dim and its attention scalar spelled out, since Gemma3TextConfig's defaults are 256, and
- * every second layer sliding over 128 tokens). */
+/* The demo architectures: model_type, class, and what each adds to the common keys (Gemma 2
+ * and 3: head_dim and its attention scalar spelled out, since their config classes' defaults are
+ * 256, and every second layer sliding over 128 tokens; Gemma 2 soft-caps its attention scores
+ * and logits at Gemma2Config's 50 and 30). */
 static const struct {
     const char *arch, *type, *cls, *extra;
 } DEMO_ARCHS[] = {
@@ -67,12 +68,13 @@ static const struct {
     {"gemma3", "gemma3_text", "Gemma3ForCausalLM",
      "\"head_dim\":%d,\"query_pre_attn_scalar\":%d,\"sliding_window\":128,\"sliding_window_pattern\":2"},
     {"olmo2", "olmo2", "Olmo2ForCausalLM", "\"hidden_act\":\"silu\""},
+    {"gemma2", "gemma2", "Gemma2ForCausalLM", "\"head_dim\":%d,\"query_pre_attn_scalar\":%d,\"sliding_window\":128"},
 };
 
 static int demo_arch(const char *arch) {
     for (int i = 0; i < (int)(sizeof DEMO_ARCHS / sizeof *DEMO_ARCHS); i++)
         if (!strcmp(DEMO_ARCHS[i].arch, arch ? arch : "qwen2")) return i;
-    return rlc_errc(RLC_EINVAL, "--arch: qwen2, llama, gemma3 or olmo2 (got '%s')", arch);
+    return rlc_errc(RLC_EINVAL, "--arch: qwen2, llama, gemma3, olmo2 or gemma2 (got '%s')", arch);
 }
 
 int write_model(const char *dir, long seed, int hidden, int layers, const char *arch) {
@@ -250,8 +252,9 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
         {"--prompts-per-step", OPT_INT, &d->prompts, "GRPO prompts per step", 0, 0},
         {"--hidden", OPT_INT, &d->hidden, "tiny model width", 0, 0},
         {"--layers", OPT_INT, &d->layers, "tiny model depth", 0, 0},
-        {"--arch", OPT_STR, &d->arch, "tiny model architecture: qwen2, llama, gemma3 (post-norms, GeGLU, sliding layers) "
-                                      "or olmo2 (norms after the blocks only)", 0, 0},
+        {"--arch", OPT_STR, &d->arch,
+         "tiny model architecture: qwen2, llama, gemma3 (post-norms, GeGLU, sliding layers), olmo2 (norms after the "
+         "blocks only) or gemma2 (gemma3's layers without q/k norms, soft-capped scores and logits)", 0, 0},
         {"--seed", OPT_INT, &d->seed, "seed for the model, data and sampling", 0, 0},
         {"--algo", OPT_STR, &d->algo,
          "the arith task's algorithm: grpo, or oreal (token reward model trained online; docs/training.md)", 0, 0},

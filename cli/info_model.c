@@ -96,6 +96,8 @@ static cJSON *summary(const char *dir, const rlc_model_config_t *c) {
     cJSON_AddBoolToObject(o, "multimodal", c->multimodal);
     sliding_desc(c, buf, sizeof buf);
     cJSON_AddStringToObject(o, "sliding", buf);
+    if (c->attn_softcap > 0) cJSON_AddNumberToObject(o, "attn_softcap", c->attn_softcap);
+    if (c->final_softcap > 0) cJSON_AddNumberToObject(o, "final_softcap", c->final_softcap);
     cJSON_AddStringToObject(o, "dtype", c->dtype);
     return o;
 }
@@ -120,6 +122,10 @@ static void print_text(const cJSON *o) {
         printf("; sliding layers: default, theta %g", N("rope_local_theta"));
     printf("\n");
     printf("  sliding window: %s\n", S("sliding"));
+    if (cJSON_GetObjectItem(o, "attn_softcap") || cJSON_GetObjectItem(o, "final_softcap"))
+        printf("  soft-capping: attention scores %g, logits %g (0: none)\n",
+               cJSON_GetObjectItem(o, "attn_softcap") ? N("attn_softcap") : 0.0,
+               cJSON_GetObjectItem(o, "final_softcap") ? N("final_softcap") : 0.0);
     const cJSON *d = cJSON_GetObjectItem(o, "tensor_dtypes"), *e;
     printf("  weights: %s, %.0f file(s), %.0f tensors, %.1f MB (", S("weights_format"), N("weight_files"), N("tensors"),
            N("weight_bytes") / 1e6);

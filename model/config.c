@@ -317,8 +317,8 @@ float rlc_config_layer_rope_mscale(const rlc_model_config_t *c, int layer) {
 }
 
 /* The model types rlc reads (multimodal wrappers become one of them first: config_arch.c). */
-static const char *const MODEL_TYPES[] = {"qwen2", "qwen3",       "llama", "mistral", "ministral3", "phi3",
-                                          "gemma", "gemma3_text", "olmo2", "olmo3",   "granite",    "smollm3"};
+static const char *const MODEL_TYPES[] = {"qwen2",  "qwen3",       "llama", "mistral", "ministral3", "phi3",   "gemma",
+                                          "gemma2", "gemma3_text", "olmo2", "olmo3",   "granite",    "smollm3"};
 
 static int check_model_type(const char *mt, const char *what) {
     char list[256] = "";
@@ -326,8 +326,7 @@ static int check_model_type(const char *mt, const char *what) {
         if (!strcmp(mt, MODEL_TYPES[i])) return 0;
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", MODEL_TYPES[i]);
     }
-    return rlc_errc(RLC_EUNSUP, "%s: model_type '%s' is not supported (%s)%s", what, mt, list,
-                    !strcmp(mt, "gemma2") ? ": Gemma 2 needs logit soft-capping, which rlc does not implement" : "");
+    return rlc_errc(RLC_EUNSUP, "%s: model_type '%s' is not supported (%s)", what, mt, list);
 }
 
 /* Head: CausalLM by default; *ForSequenceClassification / *ForTokenClassification are
@@ -367,7 +366,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if ((rc = cfg_multimodal_text(j, &c->multimodal, what)) || (rc = cfg_ministral3_rope(j, what))) goto fail;
     if ((rc = rlc_json_get_str(j, "model_type", &mt, 1, what))) goto fail;
     if ((rc = check_model_type(mt, what))) goto fail;
-    int gemma = !strcmp(mt, "gemma"), gemma3 = !strcmp(mt, "gemma3_text");
+    int gemma = !strcmp(mt, "gemma"), gemma2 = !strcmp(mt, "gemma2"), gemma3 = !strcmp(mt, "gemma3_text");
     int olmo = !strcmp(mt, "olmo2") || !strcmp(mt, "olmo3"), granite = !strcmp(mt, "granite");
     int smol = !strcmp(mt, "smollm3"), ministral3 = !strcmp(mt, "ministral3");
     c->fused_proj = !strcmp(mt, "phi3");
@@ -417,8 +416,8 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         goto fail;
     }
     const char *act = NULL;
-    if (gemma || gemma3) {
-        if ((rc = cfg_gemma(c, j, gemma3, what))) goto fail;
+    if (gemma || gemma2 || gemma3) {
+        if ((rc = cfg_gemma(c, j, gemma3 ? 3 : gemma2 ? 2 : 1, what))) goto fail;
     } else {
         if ((rc = rlc_json_get_str(j, "hidden_act", &act, 0, what)) < 0) goto fail;
         if (act && strcmp(act, "silu")) {
@@ -432,7 +431,8 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
             goto fail;
     }
     /* Gemma and SmolLM3 tie the LM head to the embeddings unless told otherwise */
-    if ((rc = cfg_get_bool(j, "tie_word_embeddings", &c->tie_word_embeddings, gemma || gemma3 || smol, what)))
+    int tie_def = gemma || gemma2 || gemma3 || smol;
+    if ((rc = cfg_get_bool(j, "tie_word_embeddings", &c->tie_word_embeddings, tie_def, what)))
         goto fail;
     int attention_bias = 0;
     if ((rc = cfg_get_bool(j, "attention_bias", &attention_bias, 0, what)) ||
@@ -457,7 +457,7 @@ fail:
 }
 
 int rlc_config_load(rlc_model_config_t *c, const char *path) {
-    cJSON *j = rlc_json_load_file(path);
+    cJSON *j = rlc_json_load_file_lit(path);
     if (!j) {
         memset(c, 0, sizeof *c);
         return RLC_EFMT;

@@ -1,6 +1,6 @@
 /* The config keys of the architecture families beyond the Llama core, as transformers 5 reads
- * them (see config_json.h): Gemma (1), Gemma 3 (text, and multimodal checkpoints' text
- * models), OLMo 2 and OLMo 3, Granite, SmolLM3, Ministral 3. */
+ * them (see config_json.h): Gemma (1), Gemma 2, Gemma 3 (text, and multimodal checkpoints'
+ * text models), OLMo 2 and OLMo 3, Granite, SmolLM3, Ministral 3. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,32 +61,51 @@ static int layer_windows(rlc_model_config_t *c, const cJSON *j, const char *patt
     return 0;
 }
 
-/* Gemma (1) and Gemma 3 text, as transformers 5 reads them: RMSNorm by (1 + w), embeddings
- * times sqrt(hidden_size) (rounded to fp32, as torch.tensor(hidden_size ** 0.5)), the GeGLU
- * MLP (Gemma's legacy hidden_act "gelu" is read as gelu_pytorch_tanh; Gemma 3 reads
- * hidden_activation). Gemma 3 adds q/k norms, the post-attention and post-MLP norms,
- * query_pre_attn_scalar (256 when absent) and sliding layers: layer_types, else every layer
- * but each sliding_window_pattern-th (6), with a window of sliding_window (4096 when absent,
- * none when null). Logit soft-capping (Gemma 2) and bidirectional attention are refused. */
-int cfg_gemma(rlc_model_config_t *c, const cJSON *j, int gemma3, const char *what) {
-    const char *act = NULL, *key = gemma3 ? "hidden_activation" : "hidden_act";
+/* Soft-capping (Gemma 2, and Gemma 3 when its config sets it): final_logit_softcapping and
+ * attn_logit_softcapping, def when absent, none when null. */
+static int gemma_softcaps(rlc_model_config_t *c, const cJSON *j, double def_final, double def_attn,
+                          const char *what) {
+    const char *keys[2] = {"final_logit_softcapping", "attn_logit_softcapping"};
+    double defs[2] = {def_final, def_attn};
+    float *dst[2] = {&c->final_softcap, &c->attn_softcap};
+    for (int i = 0; i < 2; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
+        double cap = defs[i];
+        if (v && cJSON_IsNull(v)) cap = 0;
+        else if (v) {
+            int rc = cfg_get_num(j, keys[i], &cap, 0, what);
+            if (rc) return rc;
+            if (!(cap > 0) || !isfinite((float)cap))
+                return rlc_errc(RLC_EINVAL, "%s: %s = %g must be positive (or null)", what, keys[i], cap);
+        }
+        *dst[i] = (float)cap;
+    }
+    return 0;
+}
+
+/* Gemma (1), Gemma 2 and Gemma 3 text (version 1, 2, 3), as transformers 5 reads them: RMSNorm
+ * by (1 + w), embeddings times sqrt(hidden_size) (rounded to fp32, as
+ * torch.tensor(hidden_size ** 0.5)), the GeGLU MLP (Gemma's legacy hidden_act "gelu" is read as
+ * gelu_pytorch_tanh; Gemma 2 and 3 read hidden_activation). Gemma 2 adds the post-attention and
+ * post-MLP norms, query_pre_attn_scalar (256 when absent), soft-capped attention scores and
+ * logits (50 and 30 when absent, none when null) and sliding layers: layer_types, else every
+ * other layer from the first, with a window of sliding_window (4096 when absent, none when
+ * null). Gemma 3 has no soft-capping unless its config sets it, q/k norms, and every layer but
+ * each sliding_window_pattern-th (6) slides. Bidirectional attention is refused. */
+int cfg_gemma(rlc_model_config_t *c, const cJSON *j, int version, const char *what) {
+    const char *act = NULL, *key = version >= 2 ? "hidden_activation" : "hidden_act";
     int rc;
     if ((rc = rlc_json_get_str(j, key, &act, 0, what)) < 0) return rc;
-    if (act && strcmp(act, "gelu_pytorch_tanh") && (gemma3 || strcmp(act, "gelu")))
+    if (act && strcmp(act, "gelu_pytorch_tanh") && (version >= 2 || strcmp(act, "gelu")))
         return rlc_errc(RLC_EUNSUP, "%s: %s '%s' is not supported (gelu_pytorch_tanh)", what, key, act);
     c->act = RLC_ACT_GELU_TANH;
     c->norm_offset = 1.0f;
     c->embed_scale = (float)sqrt((double)c->hidden_size);
     c->embed_scale_round = 1;
-    if (!gemma3) return 0;
-    c->qk_norm = c->post_norms = 1;
-    const char *refused[] = {"final_logit_softcapping", "attn_logit_softcapping"};
-    for (int i = 0; i < 2; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, refused[i]);
-        if (v && !cJSON_IsNull(v))
-            return rlc_errc(RLC_EUNSUP, "%s: %s is not supported (rlc runs Gemma 3 without soft-capping)", what,
-                            refused[i]);
-    }
+    if (version < 2) return 0;
+    c->post_norms = 1;
+    c->qk_norm = version >= 3;
+    if ((rc = version >= 3 ? gemma_softcaps(c, j, 0, 0, what) : gemma_softcaps(c, j, 30.0, 50.0, what))) return rc;
     int bidi = 0;
     if ((rc = cfg_get_bool(j, "use_bidirectional_attention", &bidi, 0, what))) return rc;
     if (bidi) return rlc_errc(RLC_EUNSUP, "%s: use_bidirectional_attention is not supported (causal models)", what);
@@ -95,7 +114,8 @@ int cfg_gemma(rlc_model_config_t *c, const cJSON *j, int gemma3, const char *wha
     c->attn_scale = (float)pow(q, -0.5);
     if (!(q > 0) || !(c->attn_scale > 0) || !isfinite(c->attn_scale))
         return rlc_errc(RLC_EINVAL, "%s: query_pre_attn_scalar must be positive", what);
-    return layer_windows(c, j, "sliding_window_pattern", 6, what);
+    return version >= 3 ? layer_windows(c, j, "sliding_window_pattern", 6, what)
+                        : layer_windows(c, j, NULL, 2, what);
 }
 
 /* OLMo 2: no norms before the blocks, a norm of each block's output before the residual add
@@ -207,16 +227,26 @@ int cfg_ministral3(rlc_model_config_t *c, const cJSON *j, const char *what) {
     return 0;
 }
 
-/* Gemma3TextConfig's defaults (transformers 5) of the keys rlc reads as required or with
- * another default: a multimodal checkpoint's text_config gives only what differs from them
- * (gemma-3-4b-it: hidden and intermediate sizes, layers, rope scaling, window). */
+/* Gemma3TextConfig's and Gemma2Config's defaults (transformers 5) of the keys rlc reads as
+ * required or with another default: a multimodal checkpoint's text_config gives only what
+ * differs from them (gemma-3-4b-it: hidden and intermediate sizes, layers, rope scaling,
+ * window). They differ in the vocabulary and the context. */
+enum { GEMMA_NDEF = 11 };
 static const struct {
-    const char *key;
-    double v;
-} GEMMA3_DEFAULTS[] = {{"vocab_size", 262208},       {"hidden_size", 2304},         {"intermediate_size", 9216},
-                       {"num_hidden_layers", 26},    {"num_attention_heads", 8},    {"num_key_value_heads", 4},
-                       {"head_dim", 256},            {"max_position_embeddings", 131072}, {"pad_token_id", 0},
-                       {"eos_token_id", 1},          {"bos_token_id", 2}};
+    const char *model_type;
+    struct {
+        const char *key;
+        double v;
+    } kv[GEMMA_NDEF];
+} GEMMA_DEFAULTS[] = {
+    {"gemma3_text",
+     {{"vocab_size", 262208}, {"max_position_embeddings", 131072}, {"hidden_size", 2304}, {"intermediate_size", 9216},
+      {"num_hidden_layers", 26}, {"num_attention_heads", 8}, {"num_key_value_heads", 4}, {"head_dim", 256},
+      {"pad_token_id", 0}, {"eos_token_id", 1}, {"bos_token_id", 2}}},
+    {"gemma2",
+     {{"vocab_size", 256000}, {"max_position_embeddings", 8192}, {"hidden_size", 2304}, {"intermediate_size", 9216},
+      {"num_hidden_layers", 26}, {"num_attention_heads", 8}, {"num_key_value_heads", 4}, {"head_dim", 256},
+      {"pad_token_id", 0}, {"eos_token_id", 1}, {"bos_token_id", 2}}}};
 
 /* Keys of a multimodal config's top level that hold for its text model (over text_config's:
  * the stop tokens generation uses, the tied head, the dtype). */
@@ -298,9 +328,12 @@ int cfg_multimodal_text(cJSON *j, int *multimodal, const char *what) {
             *multimodal = 1;
             break;
         }
-    if (rlc_json_get_str(j, "model_type", &mt, 0, what) != 0 || strcmp(mt, "gemma3_text")) return 0;
-    for (size_t i = 0; i < sizeof GEMMA3_DEFAULTS / sizeof *GEMMA3_DEFAULTS; i++)
-        if (add_missing(j, GEMMA3_DEFAULTS[i].key, cJSON_CreateNumber(GEMMA3_DEFAULTS[i].v)))
-            return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+    if (rlc_json_get_str(j, "model_type", &mt, 0, what) != 0) return 0;
+    for (size_t d = 0; d < sizeof GEMMA_DEFAULTS / sizeof *GEMMA_DEFAULTS; d++) {
+        if (strcmp(mt, GEMMA_DEFAULTS[d].model_type)) continue;
+        for (int i = 0; i < GEMMA_NDEF; i++)
+            if (add_missing(j, GEMMA_DEFAULTS[d].kv[i].key, cJSON_CreateNumber(GEMMA_DEFAULTS[d].kv[i].v)))
+                return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+    }
     return 0;
 }

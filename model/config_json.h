@@ -16,12 +16,14 @@ int cfg_get_bool(const cJSON *j, const char *key, int *out, int def, const char 
  * sliding_attention ones. 1 when absent. */
 int cfg_layer_types(const rlc_model_config_t *c, const cJSON *j, unsigned char **slides, const char *what);
 
-/* model/config_arch.c: Gemma and Gemma 3's keys (norm offset, embedding scale, GeGLU, post
- * norms, query_pre_attn_scalar, sliding pattern), after the common ones. */
-int cfg_gemma(rlc_model_config_t *c, const cJSON *j, int gemma3, const char *what);
+/* model/config_arch.c: the keys of Gemma (version 1), Gemma 2 and Gemma 3 (norm offset,
+ * embedding scale, GeGLU, post norms, query_pre_attn_scalar, soft-capping, sliding pattern),
+ * after the common ones. */
+int cfg_gemma(rlc_model_config_t *c, const cJSON *j, int version, const char *what);
 /* A multimodal config (model_type gemma3, mistral3) is replaced by its text_config (with the
  * top level's token ids, tied head and dtype, the text model's type and class: what rlc saves;
- * *multimodal = 1); a gemma3_text config gains Gemma3TextConfig's defaults for absent keys.
+ * *multimodal = 1); a gemma3_text or gemma2 config gains its config class's defaults for
+ * absent keys.
  * Other configs pass unchanged. */
 int cfg_multimodal_text(cJSON *j, int *multimodal, const char *what);
 /* model/config_arch.c: OLMo 2 and OLMo 3's keys; Granite's multipliers. */

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Checks rlc against transformers on random models of shapes no fixture has: per-token
 log-probs (fp32) and greedy decoding, sharded bf16/fp16 files with llama3/linear RoPE
-scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), Gemma, Gemma 3, OLMo 2 and 3, Granite, SmolLM3, Ministral 3, PyTorch
-pytorch_model.bin weights (one file, and bf16 shards), and sliding-window models (Mistral,
-Qwen2, Qwen3, Gemma 3 with a 4.x-style config) far past their window.
+scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), Gemma, Gemma 2 (soft-capping), Gemma 3,
+OLMo 2 and 3, Granite, SmolLM3, Ministral 3, PyTorch pytorch_model.bin weights (one file, and bf16
+shards), and sliding-window models (Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3 with a 4.x-style
+config) far past their window.
 Needs PyPI torch + transformers and a built rlc:  python3 scripts/check_shapes.py [build/cli/rlc]
 Not part of the suite (tests need no Python); README's "Correctness" quotes its result."""
 import json
@@ -23,6 +24,7 @@ TOK = os.path.join(HERE, "..", "tests", "fixtures", "models", "qwen2-tiny")
 KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, T.Qwen2ForCausalLM),
          "qwen3": (T.Qwen3Config, T.Qwen3ForCausalLM), "mistral": (T.MistralConfig, T.MistralForCausalLM),
          "phi3": (T.Phi3Config, T.Phi3ForCausalLM), "gemma": (T.GemmaConfig, T.GemmaForCausalLM),
+         "gemma2": (T.Gemma2Config, T.Gemma2ForCausalLM),
          "gemma3_text": (T.Gemma3TextConfig, T.Gemma3ForCausalLM), "olmo2": (T.Olmo2Config, T.Olmo2ForCausalLM),
          "olmo3": (T.Olmo3Config, T.Olmo3ForCausalLM), "granite": (T.GraniteConfig, T.GraniteForCausalLM),
          "smollm3": (T.SmolLM3Config, T.SmolLM3ForCausalLM),
@@ -58,6 +60,11 @@ SHAPES = [
                          rope_parameters={"full_attention": {"rope_type": "linear", "factor": 8.0,
                                                              "rope_theta": 1e6},
                                           "sliding_attention": {"rope_type": "default", "rope_theta": 1e4}})),
+    ("gemma2", dict(hidden_size=48, num_attention_heads=4, num_key_value_heads=2, head_dim=20, intermediate_size=70,
+                    vocab_size=301, num_hidden_layers=3, query_pre_attn_scalar=24, sliding_window=7,
+                    attn_logit_softcapping=2.0, final_logit_softcapping=3.0)),  # caps where tanh bends
+    ("gemma2", dict(hidden_size=40, num_attention_heads=2, num_key_value_heads=1, head_dim=72, intermediate_size=64,
+                    vocab_size=257, num_hidden_layers=2)),  # Gemma2Config's caps (50, 30) and window
     ("olmo2", dict(hidden_size=56, num_attention_heads=7, num_key_value_heads=7, intermediate_size=100,
                    vocab_size=311, num_hidden_layers=2, rope_theta=500000.0)),  # OLMo 2 7B's MHA
     ("olmo2", dict(hidden_size=48, num_attention_heads=6, num_key_value_heads=2, head_dim=12, intermediate_size=64,
@@ -197,7 +204,9 @@ def main():
                      ("mistral", dict(sliding_window=W)),
                      ("qwen2", dict(use_sliding_window=True, sliding_window=W, max_window_layers=1)),
                      ("qwen3", dict(use_sliding_window=True, sliding_window=W - 3,
-                                    layer_types=["sliding_attention", "full_attention", "sliding_attention"]))]:
+                                    layer_types=["sliding_attention", "full_attention", "sliding_attention"])),
+                     ("gemma2", dict(sliding_window=W, head_dim=8, query_pre_attn_scalar=8,
+                                     attn_logit_softcapping=2.0, final_logit_softcapping=4.0))]:
         C, M = KINDS[kind]
         m = M(C(hidden_size=32, num_attention_heads=4, num_key_value_heads=2, intermediate_size=64, vocab_size=512,
                 num_hidden_layers=3, bos_token_id=1, eos_token_id=2, **kw)).eval()

@@ -92,6 +92,16 @@ def gemma3_cfg(**kw):
     return Gemma3TextConfig(**base)
 
 
+def gemma2_cfg(**kw):
+    from transformers import Gemma2Config
+    base = dict(vocab_size=288, hidden_size=64, intermediate_size=128, num_hidden_layers=3, num_attention_heads=4,
+                num_key_value_heads=2, head_dim=16, max_position_embeddings=256, rms_norm_eps=1e-6,
+                query_pre_attn_scalar=12, sliding_window=5, attn_logit_softcapping=1.0, final_logit_softcapping=1.5,
+                tie_word_embeddings=True, bos_token_id=2, eos_token_id=1, pad_token_id=0)
+    base.update(kw)
+    return Gemma2Config(**base)
+
+
 def gemma_cfg(**kw):
     from transformers import GemmaConfig
     base = dict(vocab_size=288, hidden_size=48, intermediate_size=112, num_hidden_layers=2, num_attention_heads=4,
@@ -212,6 +222,11 @@ FIXTURES = {
                                                                  "sliding_attention": {"rope_type": "default",
                                                                                        "rope_theta": 10000.0}}),
                         cls="causal", dtype=torch.bfloat16, shard=None),
+    # Gemma 2: Gemma's (1 + w) norms, scaled embeddings and GeGLU, post-attention and post-MLP
+    # norms, query_pre_attn_scalar 12 (not head_dim 16), layers 0 and 2 sliding (window 5),
+    # and soft-capping of the attention scores (1.0) and the logits (1.5): caps far below the
+    # real 50 and 30 so that tanh bends at this model's small scores, fp32.
+    "gemma2-tiny": dict(make=lambda: gemma2_cfg(), cls="causal", dtype=torch.float32, shard=None),
     # Gemma (1): the (1 + w) norms, scaled embeddings and GeGLU with the legacy hidden_act
     # "gelu" (read as the tanh form), multi-query attention, fp32.
     "gemma-tiny": dict(make=lambda: gemma_cfg(), cls="causal", dtype=torch.float32, shard=None),
@@ -315,7 +330,10 @@ def causal_refs(model, seqs, ids, mask):
     out["entropy"] = ent
     out["logp_t07"] = lp7
     m64 = copy.deepcopy(model).double()
-    lp64, ent64 = packed_logp(m64(input_ids=ids, attention_mask=mask).logits, seqs)
+    # one sequence at a time: no padding (Gemma 2's eager attention in float64 turns padded
+    # rows into NaN, which their keys and values then carry into the real rows)
+    lp64, ent64 = zip(*(packed_logp(m64(input_ids=s[None]).logits, [s]) for s in seqs))
+    lp64, ent64 = torch.cat(lp64), torch.cat(ent64)
     loss = -lp64.sum() / n_valid() - ENT_COEF * ent64.sum() / n_valid()
     loss.backward()
     out["loss"] = loss.detach().float().reshape(1)

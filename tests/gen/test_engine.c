@@ -21,7 +21,7 @@ static void test_greedy_matches_hf(void **s) {
     (void)s;
     const char *names[] = {"qwen2-tiny", "qwen2-untied", "llama3-tiny",     "llama-bias",    "qwen3-tiny",
                            "qwen2-yarn", "llama-yarn",   "mistral-sliding", "qwen2-sliding", "phi3-tiny",
-                           "phi3-longrope", "gemma3-tiny", "gemma-tiny", "olmo2-tiny", "olmo3-tiny",
+                           "phi3-longrope", "gemma3-tiny", "gemma-tiny", "gemma2-tiny", "olmo2-tiny", "olmo3-tiny",
                            "granite-tiny", "smollm3-tiny", "ministral3-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         rlc_model_t *m = load(names[k]);

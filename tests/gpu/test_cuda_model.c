@@ -455,7 +455,7 @@ static void test_decode_graphs(void **s) {
 
 static const char *models[] = {"qwen2-tiny", "llama3-tiny",     "llama-bias",   "qwen2-untied",
                                "qwen3-tiny", "mistral-sliding", "qwen2-sliding", "phi3-tiny",
-                               "gemma3-tiny", "gemma-tiny", "olmo2-tiny", "olmo3-tiny", "granite-tiny",
+                               "gemma3-tiny", "gemma-tiny", "gemma2-tiny", "olmo2-tiny", "olmo3-tiny", "granite-tiny",
                                "smollm3-tiny", "ministral3-tiny"};
 enum { N_MODELS = (int)(sizeof models / sizeof models[0]) };
 

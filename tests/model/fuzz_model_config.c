@@ -1,7 +1,7 @@
-/* Fuzz target: a model's config.json (model/config.c) on arbitrary bytes: parse and
- * validate, then what the loader computes from an accepted config (RoPE frequencies, the
- * attention scale and RoPE's attention factor, the parameter count), which must be finite
- * where the config was. */
+/* Fuzz target: a model's config.json (model/config.c) on arbitrary bytes: parse (keeping the
+ * numbers' literals, as the loader does) and validate, then what the loader computes from an
+ * accepted config (RoPE frequencies, the attention scale and RoPE's attention factor, the
+ * soft-caps, the parameter count), which must be finite where the config was. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,7 +14,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static int init;
     if (!init) rlc_log_set_level(RLC_LOG_QUIET), init = 1;
-    cJSON *j = rlc_json_parse((const char *)data, size, "config.json");
+    cJSON *j = rlc_json_parse_lit((const char *)data, size, "config.json");
     if (!j) return 0;
     rlc_model_config_t c;
     if (rlc_config_from_json(&c, j, "config.json")) return 0; /* j is the config's either way */
@@ -36,6 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         abort();
     }
     if (c.rotary_dim < 2 || c.rotary_dim > c.head_dim || c.rotary_dim % 2) abort();
+    if (!(c.attn_softcap >= 0) || !isfinite(c.attn_softcap) || !(c.final_softcap >= 0) || !isfinite(c.final_softcap))
+        abort();
     (void)rlc_config_num_params(&c);
     rlc_config_free(&c);
     return 0;

@@ -13,7 +13,7 @@ static void test_exact(void **s) {
     const char *names[] = {"models/qwen2-tiny",  "models/qwen2-untied",     "models/llama3-tiny",
                            "models/llama-bias",  "models/qwen3-tiny",       "models/mistral-sliding",
                            "models/qwen2-sliding", "models/phi3-tiny",      "models/gemma3-tiny",
-                           "models/gemma-tiny",       "models/olmo2-tiny",
+                           "models/gemma-tiny",       "models/gemma2-tiny",     "models/olmo2-tiny",
                            "models/olmo3-tiny",       "models/granite-tiny",
                            "models/smollm3-tiny",     "models/ministral3-tiny"};
     int loose = 0;

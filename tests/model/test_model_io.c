@@ -42,11 +42,29 @@ static void files_equal(const char *a, const char *b) {
     free(y);
 }
 
+/* Every top-level number of the source config.json is saved as written (transformers reads
+ * 50 as an int, and its typed configs refuse an int where a float is declared). */
+static void literals_kept(const char *src_rel, const char *saved) {
+    char *sp = fs_join(fixture(src_rel), "config.json");
+    cJSON *a = rlc_json_load_file_lit(sp), *b = rlc_json_load_file_lit(saved);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (const cJSON *v = a->child; v; v = v->next) {
+        if (!cJSON_IsNumber(v)) continue;
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(b, v->string);
+        if (!w || !w->valuestring || strcmp(v->valuestring, w->valuestring))
+            fail_msg("%s: %s = %s saved as %s", src_rel, v->string, v->valuestring,
+                     w && w->valuestring ? w->valuestring : "?");
+    }
+    cJSON_Delete(a), cJSON_Delete(b);
+    free(sp);
+}
+
 static void test_save_load_save(void **s) {
     (void)s;
     const char *names[] = {"qwen2-tiny",  "llama3-tiny", "llama-bias", "qwen2-untied",
                            "qwen2-score", "qwen3-tiny",  "phi3-tiny",  "llama3-tiny-bin",
-                           "gemma3-tiny", "gemma-tiny",  "olmo2-tiny", "olmo3-tiny", "granite-tiny",
+                           "gemma3-tiny", "gemma-tiny",  "gemma2-tiny", "olmo2-tiny", "olmo3-tiny", "granite-tiny",
                            "smollm3-tiny", "ministral3-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         char rel[128];
@@ -68,6 +86,7 @@ static void test_save_load_save(void **s) {
         free(f1), free(f2);
         f1 = fs_join(d1, "config.json"), f2 = fs_join(d2, "config.json");
         files_equal(f1, f2);
+        literals_kept(rel, f1);
         free(f1), free(f2);
         if (m->cfg.head == RLC_HEAD_LM) {
             float a[11], b[11];
@@ -345,13 +364,31 @@ static void test_arch_configs(void **s) {
     assert_true(rlc_config_attn_scale(&c) == 0.0625f && c.embed_scale == sqrtf(2560.0f));
     assert_null(cJSON_GetObjectItem(c.json, "text_config"));
     rlc_config_free(&c);
+    /* Gemma 2 with keys left out takes Gemma2Config's: caps 50 and 30, every other layer sliding
+     * over 4096 from the first, head_dim 256 and its scalar; null turns a cap off */
+    const char *g2 = "{\"model_type\": \"gemma2\", \"attn_logit_softcapping\": null}";
+    assert_int_equal(rlc_config_from_json(&c, cJSON_Parse(g2), "g2"), 0);
+    assert_true(c.attn_softcap == 0 && c.final_softcap == 30.0f && c.post_norms && !c.qk_norm);
+    assert_true(c.vocab_size == 256000 && c.head_dim == 256 && c.max_position_embeddings == 8192);
+    assert_true(rlc_config_layer_window(&c, 0) == 4096 && rlc_config_layer_window(&c, 1) == 0 &&
+                rlc_config_layer_window(&c, 24) == 4096 && c.tie_word_embeddings && c.rope_local_theta == 0);
+    assert_true(rlc_config_attn_scale(&c) == 0.0625f && c.act == RLC_ACT_GELU_TANH && c.norm_offset == 1.0f);
+    rlc_config_free(&c);
+    assert_int_equal(rlc_config_from_json(&c, cJSON_Parse("{\"model_type\": \"gemma2\"}"), "g2"), 0);
+    assert_true(c.attn_softcap == 50.0f && c.final_softcap == 30.0f);
+    rlc_config_free(&c);
+    /* Gemma 3 soft-caps only when its config says so */
+    const char *g3 = "{\"model_type\": \"gemma3_text\", \"final_logit_softcapping\": 25.0}";
+    assert_int_equal(rlc_config_from_json(&c, cJSON_Parse(g3), "g3"), 0);
+    assert_true(c.attn_softcap == 0 && c.final_softcap == 25.0f && c.qk_norm);
+    rlc_config_free(&c);
     assert_true(rlc_config_from_json(&c, cJSON_Parse("{\"model_type\": \"gemma3\"}"), "mm") < 0);
     assert_non_null(strstr(rlc_errmsg(), "without a text_config"));
-    const char *refused[][3] = {{"final_logit_softcapping", "30.0", "final_logit_softcapping is not supported"},
-                                {"attn_logit_softcapping", "50.0", "attn_logit_softcapping is not supported"},
+    const char *refused[][3] = {{"final_logit_softcapping", "-30.0", "final_logit_softcapping = -30 must be positive"},
+                                {"attn_logit_softcapping", "\"50\"", "attn_logit_softcapping"},
                                 {"use_bidirectional_attention", "true", "use_bidirectional_attention"},
                                 {"hidden_activation", "\"gelu\"", "hidden_activation 'gelu' is not supported"},
-                                {"model_type", "\"gemma2\"", "Gemma 2 needs logit soft-capping"},
+                                {"model_type", "\"gemma4_text\"", "model_type 'gemma4_text' is not supported"},
                                 {"query_pre_attn_scalar", "0", "query_pre_attn_scalar must be positive"}};
     for (int i = 0; i < 6; i++) {
         copy_fixture("gemma3-tiny", d);

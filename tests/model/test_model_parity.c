@@ -165,6 +165,12 @@ static void test_gemma3_tiny(void **s) {
     (void)s;
     causal_parity("gemma3-tiny");
 }
+/* Gemma 2: Gemma's norms, embeddings and GeGLU, post-norms, query_pre_attn_scalar, sliding
+ * layers, and soft-capped attention scores and logits (caps 1.0 and 1.5: tanh bends). */
+static void test_gemma2_tiny(void **s) {
+    (void)s;
+    causal_parity("gemma2-tiny");
+}
 /* Gemma (1): (1 + w) norms, scaled embeddings, GeGLU from the legacy hidden_act "gelu". */
 static void test_gemma_tiny(void **s) {
     (void)s;
@@ -329,7 +335,7 @@ int main(void) {
         cmocka_unit_test(test_qwen2_sliding),
         cmocka_unit_test(test_phi3_tiny),
         cmocka_unit_test(test_phi3_longrope),
-        cmocka_unit_test(test_gemma3_tiny), cmocka_unit_test(test_gemma_tiny),
+        cmocka_unit_test(test_gemma3_tiny), cmocka_unit_test(test_gemma_tiny), cmocka_unit_test(test_gemma2_tiny),
         cmocka_unit_test(test_gemma3_multimodal), cmocka_unit_test(test_mistral3_multimodal),
         cmocka_unit_test(test_olmo2_tiny), cmocka_unit_test(test_olmo3_tiny),
         cmocka_unit_test(test_granite_tiny), cmocka_unit_test(test_smollm3_tiny),
