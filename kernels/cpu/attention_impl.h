@@ -5,8 +5,10 @@
  * arithmetic is written once, with its order fixed in the source (dot products in eight
  * lanes k ≡ j mod 8 with fused multiply-adds, the lanes reduced in a fixed tree; fused
  * y += a·x elementwise), so every path computes the same sums; the compiler only chooses the
- * vector width. What the paths do not share is cpu_vexpf (libmvec where AVX2 is present,
- * scalar expf on the portable path).
+ * vector width. What the paths do not share is cpu_vexpf and cpu_vsoftcap (libmvec where AVX2
+ * is present, scalar expf / tanhf on the portable path). Soft-capped scores (softcap > 0,
+ * Gemma 2) are capped a row at a time by cpu_vsoftcap, which maps each value alone, so the
+ * paged path's rows and the training forward's give the same bits.
  *
  * Forward saves the log-sum-exp per (token, head); backward recomputes probabilities from it
  * (the contract the flash-style CUDA kernels follow). Each (token, head) of the decode path
@@ -79,13 +81,6 @@ static inline void AF(dot4)(const float *q, const float *k, int D, float *out) {
 
 static inline void AF(axpy)(float *restrict y, float a, const float *restrict x, int D) {
     for (int i = 0; i < D; i++) y[i] = fmaf(a, x[i], y[i]);
-}
-
-/* The score of a query-key dot product: scale·dot, soft-capped to cap·tanh(scale·dot / cap)
- * when cap > 0 (Gemma 2). The backward's factor d(score)/d(scale·dot) is 1 - (score/cap)^2. */
-static inline float AF(score)(float dot, float scale, float cap) {
-    float s = scale * dot;
-    return cap > 0 ? cap * tanhf(s / cap) : s;
 }
 
 /* The first key the query at position t of its sequence sees: t - window + 1 under a sliding
@@ -175,10 +170,10 @@ void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv
             const float *vb = x + (size_t)(Hq + Hk) * D + (size_t)g * D;
             int j0 = AF(first_key)(n - start[n], window), s0 = start[n] + j0, L = n - s0 + 1; /* keys s0..n */
             float mx = -INFINITY;
-            for (int j = 0; j < L; j++) {
-                sc[j] = AF(score)(AF(dot)(q, kb + (size_t)(s0 + j) * ld, D), scale, softcap);
+            for (int j = 0; j < L; j++) sc[j] = scale * AF(dot)(q, kb + (size_t)(s0 + j) * ld, D);
+            if (softcap > 0) cpu_vsoftcap(sc, sc, (size_t)L, softcap, 1.0f);
+            for (int j = 0; j < L; j++)
                 if (sc[j] > mx) mx = sc[j];
-            }
             double sum = 0;
             cpu_vexpf(sc, sc, L, mx);
             for (int j = 0; j < L; j++) sum += sc[j];
@@ -233,9 +228,12 @@ void AF(attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const vo
                     int j0 = AF(first_key)(t, window);
                     for (int j = j0; j <= t; j++) {
                         const float *k = kb + (size_t)(s0 + j) * ld, *v = vb + (size_t)(s0 + j) * ld;
-                        pr[j] = AF(score)(AF(dot)(q, k, D), scale, softcap);
+                        pr[j] = scale * AF(dot)(q, k, D);
                         dp[j] = AF(dot)(dor, v, D);
-                        if (softcap > 0) dc[j] = 1.0f - (pr[j] / softcap) * (pr[j] / softcap);
+                    }
+                    if (softcap > 0) { /* the capped score, and d(score)/d(scale·dot) = 1 - (score/cap)^2 */
+                        cpu_vsoftcap(pr + j0, pr + j0, (size_t)(t - j0 + 1), softcap, 1.0f);
+                        for (int j = j0; j <= t; j++) dc[j] = 1.0f - (pr[j] / softcap) * (pr[j] / softcap);
                     }
                     cpu_vexpf(pr + j0, pr + j0, t - j0 + 1, l); /* P = exp(S - lse) */
                     for (int j = j0; j <= t; j++) dd += (double)pr[j] * dp[j];
@@ -298,7 +296,7 @@ void AF(paged_attention)(rlc_backend_t *be, void *out, const void *qkv, const vo
                         else
                             for (int h = 0; h < nh; h++) d[h] = AF(dot)(q0 + (size_t)(h0 + h) * D, k, D);
                         for (int h = 0; h < nh; h++) {
-                            float v = AF(score)(d[h], scale, softcap);
+                            float v = scale * d[h];
                             sc[(size_t)(h0 + h) * cap + j] = v;
                             if (v > mx[h0 + h]) mx[h0 + h] = v;
                         }
@@ -308,6 +306,12 @@ void AF(paged_attention)(rlc_backend_t *be, void *out, const void *qkv, const vo
             for (int h = 0; h < grp; h++) {
                 double sum = 0;
                 float *row = sc + (size_t)h * cap;
+                if (softcap > 0) { /* capped as the training forward caps its rows, then the max again */
+                    cpu_vsoftcap(row + j0, row + j0, (size_t)(pos - j0 + 1), softcap, 1.0f);
+                    mx[h] = -INFINITY;
+                    for (int j = j0; j <= pos; j++)
+                        if (row[j] > mx[h]) mx[h] = row[j];
+                }
                 cpu_vexpf(row + j0, row + j0, pos - j0 + 1, mx[h]);
                 for (int j = j0; j <= pos; j++) sum += row[j];
                 float iv = (float)(1.0 / sum);

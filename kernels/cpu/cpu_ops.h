@@ -1,8 +1,6 @@
 /* Internal: the CPU op implementations, one file per family (named as the family's
  * kernels/cuda/ file), wired into the vtable by cpu_backend.c. Signatures follow kernels/backend.h exactly (pointers are host fp32). */
 #pragma once
-#include <math.h>
-
 #include "kernels/backend.h"
 
 /* The instruction-set path (kernels/cpu/isa.c): the best the machine has, capped by
@@ -39,8 +37,8 @@ void cpu_scale(rlc_backend_t *be, void *x, rlc_buf_kind_t kind, size_t n, float 
 void cpu_sumsq(rlc_backend_t *be, double *out, const void *x, rlc_buf_kind_t kind, size_t n);
 void cpu_gather_rows(rlc_backend_t *be, void *dst, const void *src, const int32_t *rows, int M, int C);
 void cpu_softcap(rlc_backend_t *be, float *x, size_t n, float cap);
-/* One soft-capped value, as transformers computes it: cap·tanh(x / cap). */
-static inline float cpu_softcap1(float x, float cap) { return cap * tanhf(x / cap); }
+/* x = (cap·tanh(x / cap))·mul in place, over the backend's threads (cpu_vsoftcap). */
+void cpu_softcap_mul(rlc_backend_t *be, float *x, size_t n, float cap, float mul);
 void cpu_act_to_f32(rlc_backend_t *be, float *dst, const void *src, size_t n);
 void cpu_f32_to_act(rlc_backend_t *be, void *dst, const float *src, size_t n);
 void cpu_embedding_fwd(rlc_backend_t *be, void *out, const int32_t *ids, const void *wte, int N, int C);
@@ -106,6 +104,12 @@ void cpu_sample(rlc_backend_t *be, int32_t *tokens, float *logp, const float *lo
                 int M, int V);
 /* y[i] = exp(x[i] - shift) (y may alias x), vectorised where the machine allows. */
 void cpu_vexpf(float *y, const float *x, int n, float shift);
+/* y[i] = (cap·tanh(x[i] / cap))·mul (y may alias x; cap > 0), vectorised where the machine
+ * allows: the soft-capping of Gemma 2's scores and logits, as transformers computes it (mul:
+ * a scale after it, 1 for none), and tanh itself with cap = mul = 1 (exact: x / 1 and 1·t
+ * round to themselves). Each element is the same function of its value alone, so a value's
+ * result does not depend on the row or batch it is in. */
+void cpu_vsoftcap(float *y, const float *x, size_t n, float cap, float mul);
 /* 0 when the AVX2 Philox used by the sampler equals rlc_philox4x32 bit for bit, 1 when the
  * vector path is not available here, -1 on a mismatch (tests). */
 int cpu_philox8_selfcheck(void);

@@ -21,9 +21,17 @@ void cpu_scale(rlc_backend_t *be, void *x, rlc_buf_kind_t kind, size_t n, float 
     for (size_t i = 0; i < n; i++) p[i] *= s;
 }
 
-void cpu_softcap(rlc_backend_t *be, float *x, size_t n, float cap) {
-#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) x[i] = cpu_softcap1(x[i], cap);
+/* cpu_softcap_mul with mul = 1 */
+void cpu_softcap(rlc_backend_t *be, float *x, size_t n, float cap) { cpu_softcap_mul(be, x, n, cap, 1.0f); }
+
+void cpu_softcap_mul(rlc_backend_t *be, float *x, size_t n, float cap, float mul) {
+    enum { BLK = 4096 }; /* any split gives the same bits: cpu_vsoftcap is elementwise */
+    long nb = (long)((n + BLK - 1) / BLK);
+#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static) if (nb > 16)
+    for (long b = 0; b < nb; b++) {
+        size_t i = (size_t)b * BLK, m = n - i < BLK ? n - i : BLK;
+        cpu_vsoftcap(x + i, x + i, m, cap, mul);
+    }
 }
 
 void cpu_sumsq(rlc_backend_t *be, double *out, const void *x, rlc_buf_kind_t kind, size_t n) {

@@ -48,10 +48,7 @@ static void head_chunk(rlc_backend_t *be, float *ws, const float *h, const float
                        float inv_temp, float softcap) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, V, C, softcap > 0 ? 1.0f : inv_temp, h, C, w, C, 0.0f,
                 ws, V);
-    if (!(softcap > 0)) return;
-    size_t n = (size_t)rows * V;
-#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
-    for (size_t i = 0; i < n; i++) ws[i] = inv_temp * cpu_softcap1(ws[i], softcap);
+    if (softcap > 0) cpu_softcap_mul(be, ws, (size_t)rows * V, softcap, inv_temp);
 }
 
 /* d z / d (h w^T) at a logit z of head_chunk: inv_temp, times 1 - tanh^2 under soft-capping. */

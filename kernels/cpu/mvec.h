@@ -7,4 +7,7 @@
 #define RLC_MVEC 1
 __attribute__((target("avx2"))) __m256 _ZGVdN8v_expf(__m256 x);
 __attribute__((target("avx2"))) __m256 _ZGVdN8v_logf(__m256 x);
+#ifdef RLC_HAVE_MVEC_TANH
+__attribute__((target("avx2"))) __m256 _ZGVdN8v_tanhf(__m256 x);
+#endif
 #endif

@@ -1,67 +1,112 @@
 /* Gated MLP activations on the fused gate|up projection, gu = [g | u] per row: SwiGLU
  * out = silu(g) * u, and Gemma's GeGLU out = gelu_tanh(g) * u (PyTorch's tanh approximation,
- * gelu_pytorch_tanh). */
+ * gelu_pytorch_tanh). The exponentials and tanh of a row are vectorised (cpu_vexpf,
+ * cpu_vsoftcap: libmvec where the machine has AVX2), a row at a time, so each row's result is
+ * the same whatever else is in the batch. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "kernels/cpu/cpu_ops.h"
+
+/* e[i] = exp(-g[i]) for a row of gates. */
+static void exp_neg_row(float *e, const float *g, int F) {
+    for (int i = 0; i < F; i++) e[i] = -g[i];
+    cpu_vexpf(e, e, F, 0.0f);
+}
 
 void cpu_swiglu_fwd(rlc_backend_t *be, void *out, const void *gu, int N, int F) {
     float *o = out;
     const float *x = gu;
-#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
-    for (int n = 0; n < N; n++) {
-        const float *g = x + (size_t)n * 2 * F, *u = g + F;
-        float *orow = o + (size_t)n * F;
-        for (int i = 0; i < F; i++) orow[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+#pragma omp parallel num_threads(CPU_THREADS(be))
+    {
+        float *e = malloc((size_t)(F > 0 ? F : 1) * sizeof *e);
+        if (!e) cpu_scratch_failed(be, "swiglu_fwd");
+#pragma omp for schedule(static)
+        for (int n = 0; n < N; n++) {
+            if (!e) continue;
+            const float *g = x + (size_t)n * 2 * F, *u = g + F;
+            float *orow = o + (size_t)n * F;
+            exp_neg_row(e, g, F);
+            for (int i = 0; i < F; i++) orow[i] = g[i] / (1.0f + e[i]) * u[i];
+        }
+        free(e);
     }
 }
 
 void cpu_swiglu_bwd(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F) {
     float *d = dgu;
     const float *dy = dout, *x = gu;
-#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
-    for (int n = 0; n < N; n++) {
-        const float *g = x + (size_t)n * 2 * F, *u = g + F, *dyr = dy + (size_t)n * F;
-        float *dg = d + (size_t)n * 2 * F, *du = dg + F;
-        for (int i = 0; i < F; i++) {
-            float s = 1.0f / (1.0f + expf(-g[i]));
-            float silu = g[i] * s;
-            du[i] = dyr[i] * silu;
-            dg[i] = dyr[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
+#pragma omp parallel num_threads(CPU_THREADS(be))
+    {
+        float *e = malloc((size_t)(F > 0 ? F : 1) * sizeof *e);
+        if (!e) cpu_scratch_failed(be, "swiglu_bwd");
+#pragma omp for schedule(static)
+        for (int n = 0; n < N; n++) {
+            if (!e) continue;
+            const float *g = x + (size_t)n * 2 * F, *u = g + F, *dyr = dy + (size_t)n * F;
+            float *dg = d + (size_t)n * 2 * F, *du = dg + F;
+            exp_neg_row(e, g, F);
+            for (int i = 0; i < F; i++) {
+                float s = 1.0f / (1.0f + e[i]);
+                float silu = g[i] * s;
+                du[i] = dyr[i] * silu;
+                dg[i] = dyr[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
+            }
         }
+        free(e);
     }
 }
 
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 #define GELU_C 0.044715f
 
+/* t[i] = tanh(sqrt(2/pi) (g + 0.044715 g^3)) for a row of gates, vectorised (cpu_vsoftcap with
+ * cap = mul = 1 is tanh itself). */
+static void gelu_tanh_row(float *t, const float *g, int F) {
+    for (int i = 0; i < F; i++) t[i] = GELU_K * (g[i] + GELU_C * g[i] * g[i] * g[i]);
+    cpu_vsoftcap(t, t, (size_t)F, 1.0f, 1.0f);
+}
+
 void cpu_geglu_fwd(rlc_backend_t *be, void *out, const void *gu, int N, int F) {
     float *o = out;
     const float *x = gu;
-#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
-    for (int n = 0; n < N; n++) {
-        const float *g = x + (size_t)n * 2 * F, *u = g + F;
-        float *orow = o + (size_t)n * F;
-        for (int i = 0; i < F; i++) {
-            float v = g[i], t = tanhf(GELU_K * (v + GELU_C * v * v * v));
-            orow[i] = 0.5f * v * (1.0f + t) * u[i];
+#pragma omp parallel num_threads(CPU_THREADS(be))
+    {
+        float *t = malloc((size_t)(F > 0 ? F : 1) * sizeof *t);
+        if (!t) cpu_scratch_failed(be, "geglu_fwd");
+#pragma omp for schedule(static)
+        for (int n = 0; n < N; n++) {
+            if (!t) continue;
+            const float *g = x + (size_t)n * 2 * F, *u = g + F;
+            float *orow = o + (size_t)n * F;
+            gelu_tanh_row(t, g, F);
+            for (int i = 0; i < F; i++) orow[i] = 0.5f * g[i] * (1.0f + t[i]) * u[i];
         }
+        free(t);
     }
 }
 
 void cpu_geglu_bwd(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F) {
     float *d = dgu;
     const float *dy = dout, *x = gu;
-#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
-    for (int n = 0; n < N; n++) {
-        const float *g = x + (size_t)n * 2 * F, *u = g + F, *dyr = dy + (size_t)n * F;
-        float *dg = d + (size_t)n * 2 * F, *du = dg + F;
-        for (int i = 0; i < F; i++) {
-            float v = g[i], t = tanhf(GELU_K * (v + GELU_C * v * v * v));
-            float gelu = 0.5f * v * (1.0f + t);
-            float dgelu = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * v * v);
-            du[i] = dyr[i] * gelu;
-            dg[i] = dyr[i] * u[i] * dgelu;
+#pragma omp parallel num_threads(CPU_THREADS(be))
+    {
+        float *tr = malloc((size_t)(F > 0 ? F : 1) * sizeof *tr);
+        if (!tr) cpu_scratch_failed(be, "geglu_bwd");
+#pragma omp for schedule(static)
+        for (int n = 0; n < N; n++) {
+            if (!tr) continue;
+            const float *g = x + (size_t)n * 2 * F, *u = g + F, *dyr = dy + (size_t)n * F;
+            float *dg = d + (size_t)n * 2 * F, *du = dg + F;
+            gelu_tanh_row(tr, g, F);
+            for (int i = 0; i < F; i++) {
+                float v = g[i], t = tr[i];
+                float gelu = 0.5f * v * (1.0f + t);
+                float dgelu = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * v * v);
+                du[i] = dyr[i] * gelu;
+                dg[i] = dyr[i] * u[i] * dgelu;
+            }
         }
+        free(tr);
     }
 }

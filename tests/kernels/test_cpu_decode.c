@@ -288,6 +288,36 @@ static void test_attention_paths(void **s) {
         print_message("attention: paths above %s not run on this CPU\n", cpu_isa_name(cpu_isa_supported()));
 }
 
+/* cpu_vsoftcap, on whichever path RLC_CPU_ISA leaves (this test also runs as _avx2 and
+ * _portable): cap·tanh(x / cap)·mul within a few ulps of double precision; tanh itself with
+ * cap = mul = 1; and each element the same bits whatever its position and the call's length
+ * (the vector tail is padded, not scalar), which the paged attention = training attention
+ * and batch-invariance contracts rely on. */
+static void test_vsoftcap(void **s) {
+    (void)s;
+    enum { N = 45 };
+    float x[N], y[N], one[1], cap = 2.5f, mul = 1.0f / 0.7f;
+    for (int i = 0; i < N; i++) x[i] = -40.0f + 80.0f * (float)i / (N - 1) + 0.013f * (float)i; /* into saturation */
+    x[7] = 0, x[8] = 1e-6f, x[9] = -3e-5f;
+    cpu_vsoftcap(y, x, N, cap, mul);
+    for (int i = 0; i < N; i++) {
+        double want = cap * tanh((double)x[i] / cap) * mul;
+        if (fabs(y[i] - want) > 4e-7 * (fabs(want) + 1e-3)) fail_msg("softcap(%g) = %.9g, want %.9g", x[i], y[i], want);
+        cpu_vsoftcap(one, x + i, 1, cap, mul);
+        assert_memory_equal(one, y + i, sizeof one);
+    }
+    for (int n = 1; n < N; n += 6) { /* other lengths and offsets, in place */
+        float z[N];
+        memcpy(z, x, sizeof z);
+        cpu_vsoftcap(z + 3, z + 3, (size_t)(n < N - 3 ? n : N - 3), cap, mul);
+        for (int i = 3; i < 3 + n && i < N; i++) assert_memory_equal(z + i, y + i, sizeof(float));
+    }
+    cpu_vsoftcap(y, x, N, 1.0f, 1.0f);
+    for (int i = 0; i < N; i++)
+        if (fabs(y[i] - tanh((double)x[i])) > 3e-7) fail_msg("tanh(%g) = %.9g", x[i], y[i]);
+    print_message("vsoftcap on the %s path\n", cpu_isa_name(cpu_isa()));
+}
+
 static int setup(void **s) {
     (void)s;
     return rlc_backend_create(&be, "cpu", 0, 2);
@@ -307,6 +337,7 @@ int main(void) {
         cmocka_unit_test(test_philox_vector_path),
         cmocka_unit_test(test_gemm_rows_paths_bitwise),
         cmocka_unit_test(test_attention_paths),
+        cmocka_unit_test(test_vsoftcap),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
