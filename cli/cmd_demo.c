@@ -91,8 +91,8 @@ int write_model(const char *dir, long seed, int hidden, int layers, const char *
              "\"rope_theta\":10000.0,\"tie_word_embeddings\":true,%s,"
              "\"bos_token_id\":null,\"eos_token_id\":[511,509],\"pad_token_id\":509,\"torch_dtype\":\"float32\"}",
              DEMO_ARCHS[a].cls, DEMO_ARCHS[a].type, hidden, hidden * 3, layers, extra);
-    cJSON *j = cJSON_Parse(cfg);
-    if (!j) return rlc_errc(RLC_ENOMEM, "demo config");
+    cJSON *j = rlc_json_parse_lit(cfg, strlen(cfg), "demo config"); /* 10000.0 saved as 10000.0 */
+    if (!j) return RLC_ENOMEM;
     rlc_backend_t *be = NULL;
     rlc_model_t *m = NULL;
     rc = rlc_backend_create(&be, "cpu", 0, 1);

@@ -41,7 +41,7 @@ int cmd_init_model(int argc, char **argv) {
         }
         if (tok_load(&tok, tokenizer)) return cli_fail();
     }
-    cJSON *j = rlc_json_load_file(config);
+    cJSON *j = rlc_json_load_file_lit(config); /* numbers saved as written (50.0 stays a float) */
     if (!j) {
         if (tok) tok_free(tok);
         return cli_fail();

@@ -361,6 +361,18 @@ static void test_json_numbers_exact(void **s) {
     free(g);
 }
 
+/* init-model saves the config's numbers as written: Gemma 2's caps stay floats (1.0, not 1,
+ * which transformers 5 refuses for a float field). */
+static void test_init_model_literals(void **s) {
+    (void)s;
+    char *mdir = fs_join(g_dir, "g2init"), *src = fs_join(fixture("models/gemma2-tiny"), "config.json");
+    assert_int_equal(test_run(out, sizeof out, "%s init-model --config %s --out %s", rlc_bin(), src, mdir), 0);
+    char *cfg = read_file(mdir, "config.json");
+    assert_non_null(strstr(cfg, "\"attn_logit_softcapping\":\t1.0,"));
+    assert_non_null(strstr(cfg, "\"rope_theta\":\t10000.0"));
+    free(cfg), free(src), free(mdir);
+}
+
 /* A model whose embedding is larger than its tokenizer's vocabulary is warned about. */
 static void test_vocab_warning(void **s) {
     (void)s;
@@ -526,6 +538,7 @@ int main(void) {
         cmocka_unit_test(test_resume_rules),          cmocka_unit_test(test_signal_exit_codes),
         cmocka_unit_test(test_bad_rows),              cmocka_unit_test(test_output_paths),
         cmocka_unit_test(test_json_numbers_exact),    cmocka_unit_test(test_vocab_warning),
+        cmocka_unit_test(test_init_model_literals),
         cmocka_unit_test(test_run_as_model),          cmocka_unit_test(test_tokenizer_beyond_model),
         cmocka_unit_test(test_data_command),
     };
