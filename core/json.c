@@ -115,7 +115,7 @@ static void number_items(cJSON *j, cJSON **items, int cap, int *k) {
 }
 
 void rlc_json_keep_literals(cJSON *root, const char *s, const size_t *starts, const size_t *lens, int cap,
-                                 int found) {
+                            int found) {
     if (!root || found > cap) return;
     cJSON **items = malloc(sizeof *items * (size_t)(found ? found : 1));
     int k = 0;
