@@ -231,9 +231,9 @@ void AF(attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const vo
                         pr[j] = scale * AF(dot)(q, k, D);
                         dp[j] = AF(dot)(dor, v, D);
                     }
-                    if (softcap > 0) { /* the capped score, and d(score)/d(scale·dot) = 1 - (score/cap)^2 */
+                    if (softcap > 0) { /* the capped score, and d(score)/d(scale·dot) */
                         cpu_vsoftcap(pr + j0, pr + j0, (size_t)(t - j0 + 1), softcap, 1.0f);
-                        for (int j = j0; j <= t; j++) dc[j] = 1.0f - (pr[j] / softcap) * (pr[j] / softcap);
+                        for (int j = j0; j <= t; j++) dc[j] = cpu_softcap_slope(pr[j], softcap);
                     }
                     cpu_vexpf(pr + j0, pr + j0, t - j0 + 1, l); /* P = exp(S - lse) */
                     for (int j = j0; j <= t; j++) dd += (double)pr[j] * dp[j];

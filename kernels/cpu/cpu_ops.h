@@ -110,6 +110,11 @@ void cpu_vexpf(float *y, const float *x, int n, float shift);
  * round to themselves). Each element is the same function of its value alone, so a value's
  * result does not depend on the row or batch it is in. */
 void cpu_vsoftcap(float *y, const float *x, size_t n, float cap, float mul);
+/* The soft-capping's slope d(cap·tanh(x / cap))/dx, from the capped value s: 1 - (s/cap)^2. */
+static inline float cpu_softcap_slope(float s, float cap) {
+    float t = s / cap;
+    return 1.0f - t * t;
+}
 /* 0 when the AVX2 Philox used by the sampler equals rlc_philox4x32 bit for bit, 1 when the
  * vector path is not available here, -1 on a mismatch (tests). */
 int cpu_philox8_selfcheck(void);

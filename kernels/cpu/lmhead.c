@@ -51,11 +51,10 @@ static void head_chunk(rlc_backend_t *be, float *ws, const float *h, const float
     if (softcap > 0) cpu_softcap_mul(be, ws, (size_t)rows * V, softcap, inv_temp);
 }
 
-/* d z / d (h w^T) at a logit z of head_chunk: inv_temp, times 1 - tanh^2 under soft-capping. */
+/* d z / d (h w^T) at a logit z of head_chunk: inv_temp, times the capping's slope (z is capped
+ * at inv_temp·softcap) when softcap > 0. */
 static inline float head_slope(float z, float inv_temp, float softcap) {
-    if (!(softcap > 0)) return inv_temp;
-    float t = z / (inv_temp * softcap);
-    return inv_temp * (1.0f - t * t);
+    return softcap > 0 ? inv_temp * cpu_softcap_slope(z, inv_temp * softcap) : inv_temp;
 }
 
 void cpu_lmhead_fwd(rlc_backend_t *be, float *logp, float *entropy, const void *h, const void *w,

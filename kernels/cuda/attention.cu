@@ -192,7 +192,7 @@ __global__ void __launch_bounds__(ATT_THREADS)
             float ds = 0.f;
             if (r < nq && att_sees(q0 + r, k0 + c, win)) {
                 float sc = att_score(dot_bf(Qs + r * DP, Ks + c * DP, D), scale, cap), p = expf(sc - lse_s[r]);
-                ds = p * (dot_bf(dOs + r * DP, Vs + c * DP, D) - dl_s[r]) * att_slope(sc, cap);
+                ds = p * (dot_bf(dOs + r * DP, Vs + c * DP, D) - dl_s[r]) * softcap_slope(sc, cap);
             }
             Ss[r * SP + c] = ds;
         }
@@ -252,7 +252,7 @@ __global__ void __launch_bounds__(ATT_THREADS)
                 if (r < nq && att_sees(q0 + r, k0 + c, win)) {
                     float sc = att_score(dot_bf(Qs + r * DP, Ks + c * DP, D), scale, cap);
                     p = expf(sc - lse_s[r]);
-                    ds = p * (dot_bf(dOs + r * DP, Vs + c * DP, D) - dl_s[r]) * att_slope(sc, cap);
+                    ds = p * (dot_bf(dOs + r * DP, Vs + c * DP, D) - dl_s[r]) * softcap_slope(sc, cap);
                 }
                 Ps[r * SP + c] = p;
                 dSs[r * SP + c] = ds;
@@ -467,7 +467,7 @@ RLC_UNROLL
             float ds = 0.f;
             if (qp < L && att_sees(qp, k0 + c, win)) {
                 float sc = att_score(S[r * SSTR + c], scale, cap), p = expf(sc - lse_s[row]);
-                ds = p * (dP[r * SSTR + c] - dl_s[row]) * att_slope(sc, cap);
+                ds = p * (dP[r * SSTR + c] - dl_s[row]) * softcap_slope(sc, cap);
             }
             P[r * PSTR + c] = __float2bfloat16_rn(ds);
         }
@@ -555,7 +555,7 @@ RLC_UNROLL
                 if (c < nq && att_sees(q0 + c, kp, win)) { /* also excludes keys at or beyond L */
                     float sc = att_score(St[r * SSTR + c], scale, cap);
                     p = expf(sc - lse_s[c]);
-                    ds = p * (dPt[r * SSTR + c] - dl_s[c]) * att_slope(sc, cap);
+                    ds = p * (dPt[r * SSTR + c] - dl_s[c]) * softcap_slope(sc, cap);
                 }
                 Pt[r * PSTR + c] = __float2bfloat16_rn(p);
                 dSt[r * PSTR + c] = __float2bfloat16_rn(ds);

@@ -43,17 +43,18 @@ __device__ __forceinline__ void stf(bf16 *p, float v) { *p = __float2bfloat16_rn
 /* Round a float to the nearest bf16 value, kept as float. */
 __device__ __forceinline__ float round_bf(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
 
-/* Attention's score of a raw query-key dot product: scale·dot, soft-capped to
- * cap·tanh(scale·dot / cap) when cap > 0 (Gemma 2). att_slope: d(score)/d(scale·dot) at a
- * score s, 1 - (s/cap)^2 (1 without capping). */
-__device__ __forceinline__ float att_score(float dot, float scale, float cap) {
-    float s = dot * scale;
-    return cap > 0.f ? cap * tanhf(s / cap) : s;
-}
-__device__ __forceinline__ float att_slope(float s, float cap) {
+/* Gemma 2's soft-capping, as transformers computes it: cap·tanh(x / cap) (cap > 0), and its
+ * slope d/dx from the capped value s: 1 - (s/cap)^2 (1 without capping, cap <= 0). */
+__device__ __forceinline__ float softcap_val(float x, float cap) { return cap * tanhf(x / cap); }
+__device__ __forceinline__ float softcap_slope(float s, float cap) {
     if (!(cap > 0.f)) return 1.f;
     float t = s / cap;
     return 1.f - t * t;
+}
+/* Attention's score of a raw query-key dot product: scale·dot, soft-capped when cap > 0. */
+__device__ __forceinline__ float att_score(float dot, float scale, float cap) {
+    float s = dot * scale;
+    return cap > 0.f ? softcap_val(s, cap) : s;
 }
 
 /* ---- reductions (full warps only; block sizes are multiples of 32) ---- */

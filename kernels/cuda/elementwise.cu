@@ -16,7 +16,7 @@ template <class T> __global__ void scale_k(T *x, size_t n, float s) {
     GRID_STRIDE(i, n) stf(x + i, ldf(x + i) * s);
 }
 __global__ void softcap_k(float *x, size_t n, float cap) {
-    GRID_STRIDE(i, n) x[i] = cap * tanhf(x[i] / cap);
+    GRID_STRIDE(i, n) x[i] = softcap_val(x[i], cap);
 }
 template <class S, class D> __global__ void cast_k(D *dst, const S *src, size_t n) {
     GRID_STRIDE(i, n) stf(dst + i, ldf(src + i));

@@ -27,11 +27,10 @@ __device__ __forceinline__ sm_stat sm_merge(sm_stat a, sm_stat b) {
     return r;
 }
 
-/* d z / d (h w^T) at a logit z: inv_temp, times 1 - tanh^2 under soft-capping (cap > 0). */
+/* d z / d (h w^T) at a logit z = inv_temp · softcap_val(h w^T, cap): inv_temp, times the
+ * capping's slope (z is capped at inv_temp·cap) when cap > 0. */
 __device__ __forceinline__ float lm_slope(float z, float inv_temp, float cap) {
-    if (!(cap > 0.f)) return inv_temp;
-    float t = z / (inv_temp * cap);
-    return inv_temp * (1.f - t * t);
+    return cap > 0.f ? inv_temp * softcap_slope(z, inv_temp * cap) : inv_temp;
 }
 
 /* One block per row of the chunk. dz == NULL: forward only. dlogp/dent index the chunk. With
@@ -57,7 +56,7 @@ __global__ void lm_row_k(float *z, int V, const int32_t *tgt, float *logp, float
     sm_stat st = {-INFINITY, 0.f, 0.f};
     for (int v = threadIdx.x; v < V; v += blockDim.x) {
         float x = zr[v];
-        if (cap > 0.f) zr[v] = x = inv_temp * cap * tanhf(x / cap);
+        if (cap > 0.f) zr[v] = x = inv_temp * softcap_val(x, cap);
         if (x > st.m) {
             float sc = expf(st.m - x);
             st.s = st.s * sc + 1.f;
