@@ -477,6 +477,17 @@ static const void *block_grad(rlc_model_t *m, size_t post_w, const void *pre, co
     return a->dln;
 }
 
+/* The backward of rlc_model_residual_norm's norm: dres += the gradient through the pre-block
+ * norm w (input x, scales rstd) of dln, its output's gradient; where the layer has no such norm
+ * (OLMo: the block read the residual itself) dln adds to dres as it is. */
+static void pre_norm_bwd(rlc_model_t *m, size_t w, const void *x, const float *rstd, int N) {
+    rlc_backend_t *be = m->be;
+    rlc_acts_t *a = &m->acts;
+    int C = m->cfg.hidden_size;
+    if (w == RLC_NO_OFFSET) be->add(be, a->dres, a->dres, a->dln, RLC_BUF_ACT, (size_t)N * C);
+    else be->rmsnorm_bwd(be, a->dres, G(w), a->dln, x, P(w), rstd, N, C);
+}
+
 static int backward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t *o, const float *dlogp,
                         const float *dent, const float *dvalues, float *logp, float *entropy) {
     rlc_backend_t *be = m->be;
@@ -517,8 +528,7 @@ static int backward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts
         be->matmul_bwd(be, a->dh, G(W->down_w), G(W->down_b), dblk, a->h[l], P(W->down_w), N, F, C);
         rlc_model_glu_bwd(m, a->dgu, a->dh, a->gu[l], N, F);
         be->matmul_bwd(be, a->dln, G(W->gu_w), G(W->gu_b), a->dgu, a->ln2[l], P(W->gu_w), N, C, 2 * F);
-        if (c->post_only) be->add(be, a->dres, a->dres, a->dln, RLC_BUF_ACT, (size_t)N * C);
-        else be->rmsnorm_bwd(be, a->dres, G(W->ln2), a->dln, a->x_mid[l], P(W->ln2), a->rstd2[l], N, C);
+        pre_norm_bwd(m, W->ln2, a->x_mid[l], a->rstd2[l], N);
         dblk = block_grad(m, W->post_attn, a->o_out[l], a->rstd_pa[l], N);
         be->matmul_bwd(be, a->datt, G(W->o_w), G(W->o_b), dblk, a->att[l], P(W->o_w), N, Hq * D, C);
         be->attention_bwd(be, a->dqkv, a->datt, a->qkv[l], a->att[l], a->lse[l], a->cu, b->nseq, maxlen, N, Hq, Hk, D,
@@ -526,8 +536,7 @@ static int backward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts
         rlc_model_rope_bwd(m, l, a->dqkv, a->pos, N);
         if (c->qk_norm) rlc_model_qk_norm_bwd(m, l, a->dqkv, a->qk_raw[l], a->rstd_qk[l], N);
         be->matmul_bwd(be, a->dln, G(W->qkv_w), G(W->qkv_b), a->dqkv, a->ln1[l], P(W->qkv_w), N, C, QKV);
-        if (c->post_only) be->add(be, a->dres, a->dres, a->dln, RLC_BUF_ACT, (size_t)N * C);
-        else be->rmsnorm_bwd(be, a->dres, G(W->ln1), a->dln, a->x_in[l], P(W->ln1), a->rstd1[l], N, C);
+        pre_norm_bwd(m, W->ln1, a->x_in[l], a->rstd1[l], N);
         READY(W->start);
     }
     rlc_model_embed_scale(m, a->dres, (size_t)N * C); /* d(embedding row) = scale * d(scaled row) */
