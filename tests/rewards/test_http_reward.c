@@ -74,7 +74,7 @@ static void serve_one(int fd) {
     }
     char path[64] = "/";
     sscanf(req, "POST %63s", path);
-    static char body[65536];
+    char body[65536]; /* per connection: concurrent batches are served by concurrent threads */
     int status = answer(path, hdr_end + 4, body, sizeof body);
     if (!status) return;
     char head[256];
