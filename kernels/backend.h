@@ -202,6 +202,25 @@ struct rlc_backend {
     void (*geglu_fwd)(rlc_backend_t *be, void *out, const void *gu, int N, int F);
     void (*geglu_bwd)(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F);
 
+    /* ---- mixture of experts (Qwen3-MoE, Mixtral, OLMoE) ----
+     * Routing of N tokens over E experts, K per token: p = softmax(logits[n, :]) in fp32
+     * (probs [N,E], kept for backward); the K largest in descending order (ties: the lower
+     * expert first) → idx [N,K]; their probabilities → w [N,K], divided by their sum when
+     * norm (norm_topk_prob). E <= RLC_MOE_MAX_EXPERTS, K <= RLC_MOE_MAX_TOPK. */
+    void (*moe_route_fwd)(rlc_backend_t *be, float *probs, float *w, int32_t *idx, const void *logits, int N, int E,
+                          int K, int norm);
+    /* The gradient of the logits (ACT [N,E], =) from that of the weights dw [N,K]. */
+    void (*moe_route_bwd)(rlc_backend_t *be, void *dlogits, const float *dw, const float *probs, const float *w,
+                          const int32_t *idx, int N, int E, int K, int norm);
+    /* out[n] (ACT [N,C], =) = Σ_k w[n,k] · y[inv[n·K+k]], summed in fp32 in k order and rounded
+     * once (w NULL: every weight 1). y holds the experts' output rows [N·K, C]. */
+    void (*moe_combine_fwd)(rlc_backend_t *be, void *out, const void *y, const float *w, const int32_t *inv, int N,
+                            int K, int C);
+    /* Its backward: dy[inv[n·K+k]] = w[n,k] · dout[n] (ACT [N·K, C], =) and, when dw is not
+     * NULL, dw[n,k] = dout[n] · y[inv[n·K+k]] (F32 [N,K], =). */
+    void (*moe_combine_bwd)(rlc_backend_t *be, void *dy, float *dw, const void *dout, const void *y, const float *w,
+                            const int32_t *inv, int N, int K, int C);
+
     /* out[N,OC] = inp[N,IC] · w[OC,IC]^T (+ bias[OC]). */
     void (*matmul_fwd)(rlc_backend_t *be, void *out, const void *inp, const void *w, const void *bias, int N, int IC,
                        int OC);
@@ -274,6 +293,10 @@ struct rlc_backend {
  * present). threads <= 0: all available cores; more than RLC_MAX_THREADS is an error.
  * device: GPU ordinal for "cuda"/"auto". */
 #define RLC_MAX_THREADS 1024
+/* The largest expert count and top-k the MoE ops take (Qwen3-MoE: 128 and 8; DeepSeek-class
+ * configs beyond them are refused when the config is read). */
+#define RLC_MOE_MAX_EXPERTS 512
+#define RLC_MOE_MAX_TOPK 32
 int rlc_backend_create(rlc_backend_t **out, const char *name, int device, int threads);
 void rlc_backend_destroy(rlc_backend_t *be);
 /* The CPU: its model name (/proc/cpuinfo, "unknown CPU" when it cannot tell) into model, and

@@ -157,7 +157,7 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
      * conversion leaves them */
     if (gemma3 && (rc = cfg_layer_rope(c, j, &rp, "rope_local_base_freq", 10000.0, what))) return rc;
     if (olmo3 && (rc = cfg_layer_rope(c, j, &rp, NULL, 500000.0, what))) return rc;
-    double theta0 = gemma3 ? 1e6 : olmo3 ? 500000.0 : 10000.0;
+    double theta0 = gemma3 || !strcmp(c->model_type, "mixtral") ? 1e6 : olmo3 ? 500000.0 : 10000.0;
     if ((rc = cfg_get_num(j, "rope_theta", &c->rope_theta, theta0, what))) return rc;
     if (cJSON_IsObject(rp)) {
         src = rp;
@@ -270,8 +270,12 @@ int cfg_layer_types(const rlc_model_config_t *c, const cJSON *j, unsigned char *
 static int parse_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
     int use = 0, from = 28, rc, W = 4096, any = 0;
     int mistral = !strcmp(mt, "mistral"), qwen = !strcmp(mt, "qwen2") || !strcmp(mt, "qwen3");
-    if (!strcmp(mt, "phi3") || !strcmp(mt, "ministral3")) { /* as Mistral, but their default is no window */
+    if (!strcmp(mt, "phi3") || !strcmp(mt, "ministral3") || !strcmp(mt, "mixtral")) { /* as Mistral, no default window */
         if (!cJSON_GetObjectItemCaseSensitive(j, "sliding_window")) return 0;
+        mistral = 1;
+    }
+    if (!strcmp(mt, "qwen3_moe")) { /* every layer slides under use_sliding_window (4096 by default) */
+        if ((rc = cfg_get_bool(j, "use_sliding_window", &use, 0, what)) || !use) return rc;
         mistral = 1;
     }
     if (!mistral && !qwen) return 0;
@@ -317,8 +321,9 @@ float rlc_config_layer_rope_mscale(const rlc_model_config_t *c, int layer) {
 }
 
 /* The model types rlc reads (multimodal wrappers become one of them first: config_arch.c). */
-static const char *const MODEL_TYPES[] = {"qwen2",  "qwen3",       "llama", "mistral", "ministral3", "phi3",   "gemma",
-                                          "gemma2", "gemma3_text", "olmo2", "olmo3",   "granite",    "smollm3"};
+static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",   "llama", "mistral", "ministral3", "phi3",
+                                          "gemma",     "gemma2",  "gemma3_text", "olmo2", "olmo3", "granite",
+                                          "smollm3",   "qwen3_moe", "mixtral", "olmoe"};
 
 static int check_model_type(const char *mt, const char *what) {
     char list[256] = "";
@@ -372,7 +377,8 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     c->fused_proj = !strcmp(mt, "phi3");
     snprintf(c->model_type, sizeof c->model_type, "%s", mt);
     int qwen = !strcmp(mt, "qwen2");
-    c->qk_norm = !strcmp(mt, "qwen3");
+    c->qk_norm = !strcmp(mt, "qwen3") || !strcmp(mt, "qwen3_moe");
+    int eps5 = olmo || c->fused_proj || !strcmp(mt, "mixtral") || !strcmp(mt, "olmoe");
     if ((rc = cfg_get_int(j, "vocab_size", &c->vocab_size, 1, 0, what)) ||
         (rc = cfg_get_int(j, "hidden_size", &c->hidden_size, 1, 0, what)) ||
         (rc = cfg_get_int(j, "intermediate_size", &c->intermediate_size, 1, 0, what)) ||
@@ -408,8 +414,8 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         goto fail;
     }
     double eps;
-    /* the config classes' defaults: 1e-5 for OLMo and Phi-3, 1e-6 for the others */
-    if ((rc = cfg_get_num(j, "rms_norm_eps", &eps, olmo || c->fused_proj ? 1e-5 : 1e-6, what))) goto fail;
+    /* the config classes' defaults: 1e-5 for OLMo, OLMoE, Mixtral and Phi-3, 1e-6 for the others */
+    if ((rc = cfg_get_num(j, "rms_norm_eps", &eps, eps5 ? 1e-5 : 1e-6, what))) goto fail;
     c->rms_norm_eps = (float)eps;
     if (!(c->rms_norm_eps > 0)) { /* rsqrt(mean(x^2) + eps) is NaN or infinite for a zero row */
         rc = rlc_errc(RLC_EINVAL, "%s: rms_norm_eps = %g must be positive", what, eps);
@@ -429,6 +435,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
                   : smol    ? cfg_smollm3(c, j, what)
                             : parse_sliding(c, j, mt, what)))
             goto fail;
+        if ((rc = cfg_moe(c, j, mt, what))) goto fail;
     }
     /* Gemma and SmolLM3 tie the LM head to the embeddings unless told otherwise */
     int tie_def = gemma || gemma2 || gemma3 || smol;
@@ -438,10 +445,11 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if ((rc = cfg_get_bool(j, "attention_bias", &attention_bias, 0, what)) ||
         (rc = cfg_get_bool(j, "mlp_bias", &c->mlp_bias, 0, what)))
         goto fail;
-    /* Qwen2 always has q/k/v biases and no o_proj bias; Ministral 3 never has any (its config has
-     * no attention_bias); Llama's (and Qwen3's) attention_bias covers all four. */
-    c->qkv_bias = qwen ? 1 : ministral3 ? 0 : attention_bias;
-    c->o_bias = qwen || ministral3 ? 0 : attention_bias;
+    /* Qwen2 always has q/k/v biases and no o_proj bias; Ministral 3 and Mixtral never have any
+     * (their configs have no attention_bias); Llama's (and Qwen3's) attention_bias covers all four. */
+    int nobias = ministral3 || !strcmp(mt, "mixtral");
+    c->qkv_bias = qwen ? 1 : nobias ? 0 : attention_bias;
+    c->o_bias = qwen || nobias ? 0 : attention_bias;
     if ((rc = parse_rope(c, j, what)) || (rc = parse_eos(c, j, what))) goto fail;
     if (ministral3 && (rc = cfg_ministral3(c, j, what))) goto fail;
     const char *dt = NULL;
@@ -472,6 +480,8 @@ void rlc_config_free(rlc_model_config_t *c) {
     c->layer_slides = NULL;
     free(c->layer_rope);
     c->layer_rope = NULL;
+    free(c->layer_moe);
+    c->layer_moe = NULL;
 }
 
 /* yarn's blend of the plain frequencies (extrapolation) and the ones divided by factor
@@ -549,6 +559,10 @@ size_t rlc_config_num_params(const rlc_model_config_t *c) {
                    (c->qk_norm ? (c->qk_norm_full ? (Hq + Hk) * D : 2 * D) : 0) + (c->post_norms ? 2 * C : 0) -
                    (c->post_only ? 2 * C : 0);
     size_t n = V * C + (size_t)c->num_layers * layer + C;
+    for (int l = 0; l < c->num_layers; l++) /* a sparse layer's router and experts replace its MLP */
+        if (rlc_config_layer_moe(c, l))
+            n += (size_t)c->num_experts * C * (1 + 3 * (size_t)c->moe_intermediate_size) -
+                 (3 * F * C + (c->mlp_bias ? 2 * F + C : 0));
     if (c->head == RLC_HEAD_LM && !c->tie_word_embeddings) n += V * C;
     return n;
 }

@@ -84,6 +84,14 @@ typedef struct {
     /* Architecture's main head: a causal LM, or a score head (sequence/token classification:
      * reward and value models); num_labels is the width of the score head. */
     rlc_head_kind_t head;
+    /* Mixture of experts (Qwen3-MoE, Mixtral, OLMoE): the MLP of a sparse layer (layer_moe[l],
+     * owned; NULL: none) is a router (mlp.gate [num_experts, C]) that sends each token to the
+     * experts_per_tok experts of largest softmax probability, each a SwiGLU MLP of width
+     * moe_intermediate_size, and sums their outputs weighted by those probabilities (divided
+     * by their sum when moe_norm_topk). moe_naming: 0 for Qwen's and OLMoE's tensor names
+     * (mlp.experts.e.gate_proj), 1 for Mixtral's (block_sparse_moe.experts.e.w1, w3, w2). */
+    int num_experts, experts_per_tok, moe_intermediate_size, moe_norm_topk, moe_naming;
+    unsigned char *layer_moe;
     int num_labels, score_bias;
     int bos_token_id;
     int eos_token_ids[8], n_eos;
@@ -115,5 +123,10 @@ float rlc_config_attn_scale(const rlc_model_config_t *c);
 /* The factor RoPE multiplies cos and sin by (the rotated q and k dims): yarn's and LongRoPE's
  * attention factor, as transformers applies it; 1 for the other rope types. */
 float rlc_config_rope_mscale(const rlc_model_config_t *c);
+/* 1 when layer `layer`'s MLP is a mixture of experts. */
+int rlc_config_layer_moe(const rlc_model_config_t *c, int layer);
+/* The widest MLP activation per token: intermediate_size, or a sparse layer's
+ * experts_per_tok x moe_intermediate_size when larger (activation planning). */
+int rlc_config_mlp_width(const rlc_model_config_t *c);
 /* Parameters of the trunk + heads (elements). */
 size_t rlc_config_num_params(const rlc_model_config_t *c);

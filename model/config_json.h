@@ -39,3 +39,5 @@ int cfg_olmo(rlc_model_config_t *c, const cJSON *j, int olmo3, const char *what)
  * dict; sets c->rope_local_theta (from the sliding dict, else local_key, else local_def). */
 int cfg_layer_rope(rlc_model_config_t *c, const cJSON *j, const cJSON **rp, const char *local_key, double local_def,
                    const char *what);
+/* model/config_moe.c: Qwen3-MoE's, Mixtral's and OLMoE's expert keys (nothing for the others). */
+int cfg_moe(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what);

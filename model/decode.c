@@ -74,6 +74,8 @@ typedef struct {
     size_t i32_n;
     void *x, *xmid, *ln, *qkv, *att, *tmp, *gu, *h, *rows, *br;
     float *rstd, *logits;
+    rlc_moe_bufs_t moe; /* sparse layers (gu, h shared with the dense MLP's) */
+    int *moe_off;       /* host [E+1] (owned) */
     /* element offsets of ids, pos, slots, cu_q, ctx_len, block tables, out rows */
     size_t o_ids, o_pos, o_slots, o_cu, o_ctx, o_bt, o_out;
     /* decode-step graphs by bucket (see step_graphed) and the padded batch's host arrays */
@@ -94,6 +96,7 @@ static void ws_free(rlc_model_t *m, step_ws_t *w) {
     if (w->f32_block) m->be->free(m->be, w->f32_block);
     if (w->i32_block) m->be->free(m->be, w->i32_block);
     free(w->i32_host);
+    free(w->moe_off);
     int32_t *pad = w->pad;
     size_t pad_cap = w->pad_cap;
     int off = w->graphs_off;
@@ -105,17 +108,18 @@ static void ws_free(rlc_model_t *m, step_ws_t *w) {
     w->gstats = gs;
 }
 
-enum { W_X, W_XMID, W_LN, W_QKV, W_ATT, W_TMP, W_GU, W_H, W_ROWS, W_BR, W_RSTD, W_LOGITS,
-       W_IDS, W_POS, W_SLOTS, W_CU, W_CTX, W_BT, W_OUT, W_N };
+enum { W_X, W_XMID, W_LN, W_QKV, W_ATT, W_TMP, W_GU, W_H, W_ROWS, W_BR, W_MXS, W_MLOG, W_MY, W_RSTD, W_LOGITS,
+       W_MPROB, W_MW, W_MIDX, W_MSRC, W_MINV, W_IDS, W_POS, W_SLOTS, W_CU, W_CTX, W_BT, W_OUT, W_N };
 
 /* The three layouts of a workspace for T tokens, O sampled rows, S sequences and BT block
  * table entries; idx[] receives each entry's index within its layout. */
 static int ws_plan(const rlc_model_t *m, size_t T, size_t O, size_t S, size_t BT, rlc_layout_t *la, rlc_layout_t *lf,
                    rlc_layout_t *li, int idx[W_N]) {
     const rlc_model_config_t *c = &m->cfg;
-    size_t C = (size_t)c->hidden_size, F = (size_t)c->intermediate_size;
+    size_t C = (size_t)c->hidden_size, F = (size_t)rlc_config_mlp_width(c);
     size_t QKV = (size_t)(c->num_heads + 2 * c->num_kv_heads) * c->head_dim, A = (size_t)c->num_heads * c->head_dim;
     size_t ea = m->be->esize[RLC_BUF_ACT];
+    size_t E = (size_t)(c->layer_moe ? c->num_experts : 0), R = c->layer_moe ? T * c->experts_per_tok : 0;
     rlc_layout_init(la);
     rlc_layout_init(lf);
     rlc_layout_init(li);
@@ -129,10 +133,18 @@ static int ws_plan(const rlc_model_t *m, size_t T, size_t O, size_t S, size_t BT
     idx[W_H] = rlc_layout_add(la, "swiglu", T * F * ea);
     idx[W_ROWS] = rlc_layout_add(la, "sampled rows", O * C * ea);
     idx[W_BR] = rlc_layout_add(la, "post-normed block out", (c->post_norms ? T : 1) * C * ea);
+    idx[W_MXS] = rlc_layout_add(la, "moe inputs by expert", R * C * ea); /* sparse models only (else empty) */
+    idx[W_MLOG] = rlc_layout_add(la, "router logits", T * E * ea);
+    idx[W_MY] = rlc_layout_add(la, "expert outputs", R * C * ea);
     idx[W_RSTD] = rlc_layout_add(lf, "rstd", T * 4);
     size_t W = (size_t)c->vocab_size; /* room for any output kind */
     if ((size_t)c->hidden_size > W) W = (size_t)c->hidden_size;
     idx[W_LOGITS] = rlc_layout_add(lf, "logits", O * W * 4);
+    idx[W_MPROB] = rlc_layout_add(lf, "router probabilities", T * E * 4);
+    idx[W_MW] = rlc_layout_add(lf, "routing weights", R * 4);
+    idx[W_MIDX] = rlc_layout_add(li, "picked experts", R * 4);
+    idx[W_MSRC] = rlc_layout_add(li, "expert rows' tokens", R * 4);
+    idx[W_MINV] = rlc_layout_add(li, "tokens' expert rows", R * 4);
     idx[W_IDS] = rlc_layout_add(li, "ids", T * 4);
     idx[W_POS] = rlc_layout_add(li, "positions", T * 4);
     idx[W_SLOTS] = rlc_layout_add(li, "slots", T * 4);
@@ -182,13 +194,21 @@ static int ws_ensure(rlc_model_t *m, step_ws_t *w, const rlc_step_batch_t *b) {
     w->i32_n = li.total / 4;
     w->i32_block = be->alloc(be, "generation step indices", w->i32_n, RLC_BUF_I32);
     w->i32_host = rlc_calloc(w->i32_n, sizeof(int32_t));
-    if (!w->act_block || !w->f32_block || !w->i32_block || !w->i32_host) rc = RLC_ENOMEM;
+    w->moe_off = rlc_calloc((size_t)m->cfg.num_experts + 1, sizeof(int));
+    if (!w->act_block || !w->f32_block || !w->i32_block || !w->i32_host || !w->moe_off) rc = RLC_ENOMEM;
     if (!rc) {
         char *AB = w->act_block;
         void **act[] = {&w->x, &w->xmid, &w->ln, &w->qkv, &w->att, &w->tmp, &w->gu, &w->h, &w->rows, &w->br};
         for (int i = W_X; i <= W_BR; i++) *act[i - W_X] = AB + la.e[ix[i]].offset;
         w->rstd = w->f32_block + lf.e[ix[W_RSTD]].offset / 4;
         w->logits = w->f32_block + lf.e[ix[W_LOGITS]].offset / 4;
+        w->moe = (rlc_moe_bufs_t){.logits = AB + la.e[ix[W_MLOG]].offset, .xs = AB + la.e[ix[W_MXS]].offset,
+                                  .gu = w->gu, .h = w->h, .y = AB + la.e[ix[W_MY]].offset,
+                                  .probs = w->f32_block + lf.e[ix[W_MPROB]].offset / 4,
+                                  .w = w->f32_block + lf.e[ix[W_MW]].offset / 4,
+                                  .idx = w->i32_block + li.e[ix[W_MIDX]].offset / 4,
+                                  .src = w->i32_block + li.e[ix[W_MSRC]].offset / 4,
+                                  .inv = w->i32_block + li.e[ix[W_MINV]].offset / 4, .off = w->moe_off};
         size_t *off[] = {&w->o_ids, &w->o_pos, &w->o_slots, &w->o_cu, &w->o_ctx, &w->o_bt, &w->o_out};
         for (int i = W_IDS; i <= W_OUT; i++) *off[i - W_IDS] = li.e[ix[i]].offset / 4;
         w->cap_tokens = T;
@@ -228,7 +248,7 @@ static int step_out_kind(const rlc_model_t *m, int out) {
 }
 
 /* Issue the ops of one step (the inputs are on the device already). */
-static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc_step_batch_t *b) {
+static int step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc_step_batch_t *b) {
     rlc_backend_t *be = m->be;
     const rlc_model_config_t *c = &m->cfg;
     int N = b->n_tokens, L = c->num_layers, C = c->hidden_size, F = c->intermediate_size, D = c->head_dim;
@@ -257,9 +277,14 @@ static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc
         if (post) be->rmsnorm_fwd(be, w->br, w->rstd, w->tmp, P(W->post_attn), N, C, c->rms_norm_eps);
         rlc_model_residual_scale(m, blk, (size_t)N * C);
         rlc_model_residual_norm(m, w->xmid, w->ln, w->rstd, w->x, blk, P(W->ln2), N);
-        be->matmul_fwd(be, w->gu, in_mlp, P(W->gu_w), P(W->gu_b), N, C, 2 * F);
-        rlc_model_glu_fwd(m, w->h, w->gu, N, F);
-        be->matmul_fwd(be, w->tmp, w->h, P(W->down_w), P(W->down_b), N, F, C);
+        if (rlc_config_layer_moe(c, l)) {
+            int rc = rlc_moe_fwd(m, l, w->tmp, in_mlp, N, &w->moe);
+            if (rc) return rc;
+        } else {
+            be->matmul_fwd(be, w->gu, in_mlp, P(W->gu_w), P(W->gu_b), N, C, 2 * F);
+            rlc_model_glu_fwd(m, w->h, w->gu, N, F);
+            be->matmul_fwd(be, w->tmp, w->h, P(W->down_w), P(W->down_b), N, F, C);
+        }
         if (post) be->rmsnorm_fwd(be, w->br, w->rstd, w->tmp, P(W->post_ffn), N, C, c->rms_norm_eps);
         rlc_model_residual_scale(m, blk, (size_t)N * C);
         const void *next_norm = l + 1 < L ? P(m->layer[l + 1].ln1) : P(m->off_norm); /* the final norm always */
@@ -276,6 +301,7 @@ static void step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc
     } else { /* the final hidden states themselves */
         be->act_to_f32(be, w->logits, w->rows, (size_t)b->n_out * C);
     }
+    return 0;
 }
 
 int rlc_model_step_width(const rlc_model_t *m, int out) {
@@ -376,7 +402,7 @@ static int step_graphed(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const 
     if (!g->graph) {
         int rc = be->graph_begin(be);
         if (!rc) {
-            step_ops(m, kv, w, pb);
+            step_ops(m, kv, w, pb); /* a sparse model never gets here (no graphs: its routing is read back) */
             rc = be->graph_end(be, &g->graph);
         }
         if (rc) { /* this backend cannot capture the step: stay eager from now on */
@@ -412,7 +438,7 @@ int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b
     }
     step_ws_t *w = m->step_ws;
     rlc_step_batch_t pb;
-    int graphed = be->graph_begin && !w->graphs_off && is_pure_decode(b);
+    int graphed = be->graph_begin && !w->graphs_off && !c->layer_moe && is_pure_decode(b);
     if (graphed && pad_batch(w, b, kv->page_size, &pb)) return RLC_ENOMEM;
     const rlc_step_batch_t *run = graphed ? &pb : b;
     int rc = ws_ensure(m, w, run); /* a reallocation drops the graphs */
@@ -421,7 +447,7 @@ int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b
     be->row_invariant = 1; /* batch-invariant matmuls for generation */
     be->norm_offset = c->norm_offset;
     rc = graphed ? step_graphed(m, kv, w, run) : 1;
-    if (rc == 1) step_ops(m, kv, w, run);
+    if (rc == 1) rc = step_ops(m, kv, w, run);
     be->row_invariant = 0;
     be->norm_offset = 0;
     if (rc < 0) return rc;

@@ -22,9 +22,28 @@ enum {
     A_DRES, A_DLN, A_DQKV, A_DATT, A_DGU, A_DH, A_DVAL, /* training only */
     A_QKR,                                              /* training with qk_norm only */
     A_OOUT, A_DNOUT, A_BR,                              /* post_norms only */
+    A_MXS, A_MLOG, A_MY, A_MDY, F_MPROB, F_MW, F_MDW, I_MIDX, I_MSRC, I_MINV, /* sparse layers only */
     F_R1, F_LSE, F_R2, F_RF, F_LP, F_ENT, F_DLP, F_DEN, F_VALUES, F_RQK, F_RPA, F_RPF,
     I_IDS, I_POS, I_TG, I_CU, PLAN_N
 };
+
+/* A sparse model's MoE buffers (model.h's rlc_moe_bufs_t): the routing and the experts'
+ * outputs kept per layer (nl), the grouped inputs and router logits shared. */
+static void plan_moe(const rlc_model_config_t *c, size_t n, size_t ea, int train, size_t nl, rlc_layout_t *la,
+                     rlc_layout_t *lf, rlc_layout_t *li, int idx[PLAN_N]) {
+    size_t C = (size_t)c->hidden_size, E = (size_t)c->num_experts, R = n * (size_t)c->experts_per_tok;
+    idx[A_MXS] = rlc_layout_add(la, "moe inputs by expert", R * C * ea);
+    idx[A_MLOG] = rlc_layout_add(la, "router logits", n * E * ea);
+    idx[A_MY] = rlc_layout_add(la, "expert outputs", R * C * ea * nl);
+    idx[F_MPROB] = rlc_layout_add(lf, "router probabilities", n * E * 4 * nl);
+    idx[F_MW] = rlc_layout_add(lf, "routing weights", R * 4 * nl);
+    idx[I_MIDX] = rlc_layout_add(li, "picked experts", R * 4 * nl);
+    idx[I_MSRC] = rlc_layout_add(li, "expert rows' tokens", R * 4 * nl);
+    idx[I_MINV] = rlc_layout_add(li, "tokens' expert rows", R * 4 * nl);
+    if (!train) return;
+    idx[A_MDY] = rlc_layout_add(la, "grad expert rows", R * C * ea);
+    idx[F_MDW] = rlc_layout_add(lf, "grad routing weights", R * 4);
+}
 
 /* Plan the activations of N tokens into la (ACT), lf (F32) and li (I32); idx[] receives
  * each entry's index within its layout. per_layer: every layer keeps its buffers (training
@@ -33,7 +52,7 @@ static int plan_acts(const rlc_model_t *m, int N, int train, rlc_layout_t *la, r
                      int idx[PLAN_N]) {
     const rlc_model_config_t *c = &m->cfg;
     int L = c->num_layers, per_layer = train && !m->recompute;
-    size_t n = (size_t)N, C = (size_t)c->hidden_size, F = (size_t)c->intermediate_size;
+    size_t n = (size_t)N, C = (size_t)c->hidden_size, F = (size_t)rlc_config_mlp_width(c);
     size_t QKV = (size_t)(c->num_heads + 2 * c->num_kv_heads) * c->head_dim, A = (size_t)c->num_heads * c->head_dim;
     size_t S = (size_t)(m->score_labels > 0 ? m->score_labels : 1);
     size_t ea = m->be->esize[RLC_BUF_ACT];
@@ -82,6 +101,7 @@ static int plan_acts(const rlc_model_t *m, int N, int train, rlc_layout_t *la, r
         idx[F_RPA] = rlc_layout_add(lf, "post-attention norm rstd", n * 4 * nl);
         idx[F_RPF] = rlc_layout_add(lf, "post-mlp norm rstd", n * 4 * nl);
     }
+    if (c->layer_moe) plan_moe(c, n, ea, train, nl, la, lf, li, idx);
     idx[I_IDS] = rlc_layout_add(li, "ids", n * 4);
     idx[I_POS] = rlc_layout_add(li, "positions", n * 4);
     idx[I_TG] = rlc_layout_add(li, "targets", n * 4);
@@ -146,8 +166,15 @@ static int ensure_acts(rlc_model_t *m, int N, int train) {
     if (a->f32_block) be->free(be, a->f32_block);
     if (a->i32_block) be->free(be, a->i32_block);
     free(a->x_in);
+    free(a->moe);
+    free(a->moe_off);
     memset(a, 0, sizeof *a);
     if (layer_ptrs(a, L)) return RLC_ENOMEM;
+    if (m->cfg.layer_moe) {
+        a->moe = rlc_calloc((size_t)L, sizeof *a->moe);
+        a->moe_off = rlc_calloc((size_t)L * (m->cfg.num_experts + 1), sizeof(int));
+        if (!a->moe || !a->moe_off) return RLC_ENOMEM;
+    }
 
     rlc_layout_t la, lf, li;
     int ix[PLAN_N];
@@ -165,7 +192,7 @@ static int ensure_acts(rlc_model_t *m, int N, int train) {
                            (double)(la.total + lf.total + li.total) / 1048576.0);
     }
     char *AB = a->act_block, *FB = (char *)a->f32_block, *IB = (char *)a->i32_block;
-    size_t n = (size_t)N, C = (size_t)m->cfg.hidden_size, F = (size_t)m->cfg.intermediate_size;
+    size_t n = (size_t)N, C = (size_t)m->cfg.hidden_size, F = (size_t)rlc_config_mlp_width(&m->cfg);
     size_t QKV = (size_t)(m->cfg.num_heads + 2 * m->cfg.num_kv_heads) * m->cfg.head_dim;
     size_t A = (size_t)m->cfg.num_heads * m->cfg.head_dim;
 #define AOFF(i) (AB + la.e[ix[i]].offset)
@@ -195,7 +222,16 @@ static int ensure_acts(rlc_model_t *m, int N, int train) {
             a->rstd_pa[l] = FOFF(F_RPA) + (size_t)k * n;
             a->rstd_pf[l] = FOFF(F_RPF) + (size_t)k * n;
         }
+        if (a->moe) { /* sparse layers: the routing and the experts' outputs per layer, the rest shared */
+            size_t E = (size_t)m->cfg.num_experts, R = n * m->cfg.experts_per_tok;
+            a->moe[l] = (rlc_moe_bufs_t){.logits = AOFF(A_MLOG), .xs = AOFF(A_MXS), .gu = a->gu[l], .h = a->h[l],
+                                         .y = AOFF(A_MY) + (size_t)k * R * C * ea,
+                                         .probs = FOFF(F_MPROB) + (size_t)k * n * E, .w = FOFF(F_MW) + (size_t)k * R,
+                                         .idx = IOFF(I_MIDX) + (size_t)k * R, .src = IOFF(I_MSRC) + (size_t)k * R,
+                                         .inv = IOFF(I_MINV) + (size_t)k * R, .off = a->moe_off + (size_t)l * (E + 1)};
+        }
     }
+    if (train && a->moe) a->moe_dy = AOFF(A_MDY), a->moe_dw = FOFF(F_MDW);
     if (ix[A_BR] >= 0) a->br = AOFF(A_BR);
     if (m->cfg.post_only) /* OLMo: no norms before the blocks; they read the residual stream */
         for (int l = 0; l < L; l++) a->ln1[l] = a->x_in[l], a->ln2[l] = a->x_mid[l];
@@ -368,8 +404,8 @@ static void *block_out(const rlc_model_t *m) { return m->cfg.post_norms ? m->act
 /* Layer l up to the gated MLP's output (what backward needs), and with `down` the MLP's down
  * projection (and its post-norm) into block_out(m). need_ln1: compute ln1 from x_in (layer 0,
  * or recomputation); otherwise the previous layer's fused residual+norm did. */
-static void layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int need_ln1, int down,
-                       const rlc_exact_t *ex) {
+static int layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int need_ln1, int down,
+                      const rlc_exact_t *ex) {
     rlc_backend_t *be = m->be;
     const rlc_model_config_t *c = &m->cfg;
     rlc_acts_t *a = &m->acts;
@@ -390,12 +426,18 @@ static void layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int n
     rlc_model_residual_scale(m, block_out(m), (size_t)N * C); /* Granite (never with post-norms) */
     /* OLMo has no ln2: the MLP reads the residual itself (ln2[l] is x_mid[l]) */
     rlc_model_residual_norm(m, a->x_mid[l], a->ln2[l], a->rstd2[l], a->x_in[l], block_out(m), P(W->ln2), N);
-    be->matmul_fwd(be, a->gu[l], a->ln2[l], P(W->gu_w), P(W->gu_b), N, C, 2 * F);
-    rlc_model_glu_fwd(m, a->h[l], a->gu[l], N, F);
-    if (!down) return;
-    be->matmul_fwd(be, post ? a->dn_out[l] : a->tmp, a->h[l], P(W->down_w), P(W->down_b), N, F, C);
+    if (rlc_config_layer_moe(c, l)) { /* the experts' weighted sum (backward needs all of it) */
+        int rc = rlc_moe_fwd(m, l, post ? a->dn_out[l] : a->tmp, a->ln2[l], N, &a->moe[l]);
+        if (rc || !down) return rc;
+    } else {
+        be->matmul_fwd(be, a->gu[l], a->ln2[l], P(W->gu_w), P(W->gu_b), N, C, 2 * F);
+        rlc_model_glu_fwd(m, a->h[l], a->gu[l], N, F);
+        if (!down) return 0;
+        be->matmul_fwd(be, post ? a->dn_out[l] : a->tmp, a->h[l], P(W->down_w), P(W->down_b), N, F, C);
+    }
     if (post) be->rmsnorm_fwd(be, a->br, a->rstd_pf[l], a->dn_out[l], P(W->post_ffn), N, C, c->rms_norm_eps);
     rlc_model_residual_scale(m, block_out(m), (size_t)N * C);
+    return 0;
 }
 
 static int forward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_t *o, float *logp, float *entropy,
@@ -420,8 +462,8 @@ static int forward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_
     int N = b->n_tokens, L = c->num_layers, C = c->hidden_size;
     be->embedding_fwd(be, a->x_in[0], a->ids, P(m->off_embed), N, C);
     rlc_model_embed_scale(m, a->x_in[0], (size_t)N * C);
-    for (int l = 0; l < L; l++) {
-        layer_body(m, l, N, b->nseq, maxlen, l == 0, 1, o->exact ? &ex : NULL);
+    for (int l = 0; l < L && !rc; l++) {
+        rc = layer_body(m, l, N, b->nseq, maxlen, l == 0, 1, o->exact ? &ex : NULL);
         if (l + 1 < L)
             rlc_model_residual_norm(m, a->x_in[l + 1], a->ln1[l + 1], a->rstd1[l + 1], a->x_mid[l], block_out(m),
                                     P(m->layer[l + 1].ln1), N);
@@ -429,7 +471,7 @@ static int forward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts_
             rlc_model_residual_norm(m, a->x_final, a->lnf, a->rstdf, a->x_mid[l], block_out(m), P(m->off_norm), N);
     }
     be->row_invariant = ri;
-    if (!o->skip_head) {
+    if (!rc && !o->skip_head) {
         if (o->head == RLC_HEAD_LM) {
             be->lmhead_keep = o->train; /* the backward of this batch may reuse the logits */
             be->lmhead_fwd(be, a->logp, entropy ? a->ent : NULL, a->lnf, P(m->off_lm_head), a->targets, N, C,
@@ -523,11 +565,16 @@ static int backward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts
     READY(m->off_norm);
     for (int l = L - 1; l >= 0; l--) {
         const rlc_layer_off_t *W = &m->layer[l];
-        if (!a->per_layer) layer_body(m, l, N, b->nseq, maxlen, 1, c->post_norms, NULL);
+        if (!a->per_layer && (rc = layer_body(m, l, N, b->nseq, maxlen, 1, c->post_norms, NULL))) return rc;
         const void *dblk = block_grad(m, W->post_ffn, a->dn_out[l], a->rstd_pf[l], N);
-        be->matmul_bwd(be, a->dh, G(W->down_w), G(W->down_b), dblk, a->h[l], P(W->down_w), N, F, C);
-        rlc_model_glu_bwd(m, a->dgu, a->dh, a->gu[l], N, F);
-        be->matmul_bwd(be, a->dln, G(W->gu_w), G(W->gu_b), a->dgu, a->ln2[l], P(W->gu_w), N, C, 2 * F);
+        if (rlc_config_layer_moe(c, l)) { /* dblk may be dln: the MoE backward reads it before writing dln */
+            rc = rlc_moe_bwd(m, l, a->dln, dblk, a->ln2[l], N, &a->moe[l], a->moe_dy, a->moe_dw, a->dgu, a->dh);
+            if (rc) return rc;
+        } else {
+            be->matmul_bwd(be, a->dh, G(W->down_w), G(W->down_b), dblk, a->h[l], P(W->down_w), N, F, C);
+            rlc_model_glu_bwd(m, a->dgu, a->dh, a->gu[l], N, F);
+            be->matmul_bwd(be, a->dln, G(W->gu_w), G(W->gu_b), a->dgu, a->ln2[l], P(W->gu_w), N, C, 2 * F);
+        }
         pre_norm_bwd(m, W->ln2, a->x_mid[l], a->rstd2[l], N);
         dblk = block_grad(m, W->post_attn, a->o_out[l], a->rstd_pa[l], N);
         be->matmul_bwd(be, a->datt, G(W->o_w), G(W->o_b), dblk, a->att[l], P(W->o_w), N, Hq * D, C);

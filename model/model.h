@@ -27,7 +27,29 @@ typedef struct {
     size_t ln1, qkv_w, qkv_b, q_norm, k_norm, o_w, o_b, ln2, gu_w, gu_b, down_w, down_b; /* RLC_NO_OFFSET if absent */
     size_t post_attn, post_ffn; /* Gemma 3's and OLMo's norms of the attention and MLP outputs */
     size_t start;               /* the layer's first parameter: its tensors are [start, next layer's start) */
+    /* a sparse (MoE) layer, whose gu and down offsets are absent: the router [E, C], and expert 0's gate
+     * rows; expert e's gate|up [2I, C] sits at rlc_expert_gu, its down [C, I] 2·I·C after it */
+    size_t router, experts;
 } rlc_layer_off_t;
+
+static inline size_t rlc_expert_gu(const rlc_model_config_t *c, const rlc_layer_off_t *L, int e) {
+    return L->experts + (size_t)e * 3 * c->moe_intermediate_size * c->hidden_size;
+}
+static inline size_t rlc_expert_down(const rlc_model_config_t *c, const rlc_layer_off_t *L, int e) {
+    return rlc_expert_gu(c, L, e) + (size_t)2 * c->moe_intermediate_size * c->hidden_size;
+}
+
+/* The buffers of a sparse layer's MLP over N tokens, K picks each (rows = N·K), E experts of
+ * width I: ACT logits [N,E] (router), xs [rows, C] (the picked tokens' inputs grouped by
+ * expert), gu [rows, 2I], h [rows, I], y [rows, C] (the experts' outputs); F32 probs [N,E],
+ * w [N,K] (routing weights); I32 idx [N,K] (picked experts), src [rows] (row → token), inv
+ * [N·K] ((token, pick) → row); host off [E+1]: expert e's rows are [off[e], off[e+1]). */
+typedef struct {
+    void *logits, *xs, *gu, *h, *y;
+    float *probs, *w;
+    int32_t *idx, *src, *inv;
+    int *off;
+} rlc_moe_bufs_t;
 
 /* Activation buffers (device pointers into three backend blocks). Per-layer arrays point to
  * distinct buffers when activations are stored for backward, or all to one scratch buffer. */
@@ -43,6 +65,10 @@ typedef struct {
     void **o_out, **dn_out;    /* [L] Gemma 3: attention and MLP outputs before their post-norms */
     float **rstd_pa, **rstd_pf; /* [L] their scales */
     void *br;                   /* Gemma 3: a post-normed block output on its way to the residual */
+    rlc_moe_bufs_t *moe;        /* [L] sparse layers' buffers (xs and logits shared; NULL without MoE) */
+    void *moe_dy;               /* MoE backward: gradient rows [N·K, C] */
+    float *moe_dw;              /* MoE backward: routing weights' gradient [N,K] */
+    int *moe_off;               /* host [L][E+1] (owned) */
     void *x_final, *lnf, *tmp, *values_act;
     float *rstdf;
     void *dres, *dln, *dqkv, *datt, *dgu, *dh, *dvalues_act;
@@ -70,6 +96,8 @@ typedef struct rlc_model {
     int fwd_tokens, fwd_nseq, fwd_max_seqlen, fwd_trained;
     unsigned head_kept; /* the backend's id for the last training forward's kept LM-head logits, 0 if none */
     void *step_ws; /* inference-step workspace (model/decode.c) */
+    int32_t *moe_host; /* host scratch of MoE dispatch (model/moe.c) */
+    size_t moe_host_cap;
     /* Data-parallel gradient hooks (rl/gradsync.c; NULL: none). Backward calls
      * grad_begin(ctx) before it writes any gradient, then grad_ready(ctx, lo) each time the
      * gradients of [lo, n_params) are final for this backward: after the final norm (lo =
@@ -126,6 +154,15 @@ static inline void rlc_model_embed_scale(const rlc_model_t *m, void *x, size_t n
     if (m->cfg.embed_scale_round && m->be->esize[RLC_BUF_PARAM] == 2) s = rlc_bf16_to_f32(rlc_f32_to_bf16(s));
     m->be->scale(m->be, x, RLC_BUF_ACT, n, s);
 }
+
+/* A sparse layer's MLP (model/moe.c): out [N,C] (=) from its input x [N,C] through the
+ * router, the picked experts and their weighted sum, the intermediates left in b (b->off
+ * filled on the host: the routing is read back once per call). Backward: dx (=) from dout,
+ * with b as the forward left it (b->xs is refilled), dy [N·K, C] ACT and dw [N,K] F32 as
+ * scratch (b->logits receives the router logits' gradient); weight gradients accumulate. */
+int rlc_moe_fwd(rlc_model_t *m, int l, void *out, const void *x, int N, const rlc_moe_bufs_t *b);
+int rlc_moe_bwd(rlc_model_t *m, int l, void *dx, const void *dout, const void *x, int N, const rlc_moe_bufs_t *b,
+                void *dy, float *dw, void *dgu, void *dh);
 
 /* Granite: the factor the LM head's logits are multiplied by (1 / logits_scaling; 1 for the
  * others). Training folds it into inv_temp (and passes Gemma 2's final_softcap to the LM

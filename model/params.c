@@ -43,6 +43,24 @@ static size_t add(table_t *t, const char *name, int64_t d0, int64_t d1, int deca
     return p->offset;
 }
 
+/* A sparse layer's MLP: the router, then each expert's gate, up and down projections in
+ * that order (so its gate|up rows are one [2I, C] matrix, as a dense layer's). */
+static void add_experts(table_t *t, rlc_layer_off_t *L, const rlc_model_config_t *c, int l) {
+    int64_t C = c->hidden_size, I = c->moe_intermediate_size;
+    char nm[96];
+    const char *blk = c->moe_naming ? "block_sparse_moe" : "mlp";
+    const char *names[2][3] = {{"gate_proj", "up_proj", "down_proj"}, {"w1", "w3", "w2"}};
+    snprintf(nm, sizeof nm, "model.layers.%d.%s.gate.weight", l, blk);
+    L->router = add(t, nm, c->num_experts, C, 1);
+    L->gu_w = L->gu_b = L->down_w = L->down_b = RLC_NO_OFFSET;
+    for (int e = 0; e < c->num_experts; e++)
+        for (int k = 0; k < 3; k++) {
+            snprintf(nm, sizeof nm, "model.layers.%d.%s.experts.%d.%s.weight", l, blk, e, names[c->moe_naming][k]);
+            size_t off = k < 2 ? add(t, nm, I, C, 1) : add(t, nm, C, I, 1);
+            if (e == 0 && k == 0) L->experts = off;
+        }
+}
+
 /* Build the table for m->cfg (and m->score_labels). */
 static int build_table(rlc_model_t *m) {
     const rlc_model_config_t *c = &m->cfg;
@@ -83,6 +101,12 @@ static int build_table(rlc_model_t *m) {
             L->ln2 = c->post_only ? RLC_NO_OFFSET : add(&t, NAME("pre_feedforward_layernorm.weight"), C, 0, 0);
         } else {
             L->ln2 = add(&t, NAME("post_attention_layernorm.weight"), C, 0, 0);
+        }
+        L->router = L->experts = RLC_NO_OFFSET;
+        if (rlc_config_layer_moe(c, l)) {
+            add_experts(&t, L, c, l);
+            if (c->post_norms) L->post_ffn = add(&t, NAME("post_feedforward_layernorm.weight"), C, 0, 0);
+            continue;
         }
         if (c->fused_proj) { /* gate rows then up rows, as gate_proj|up_proj */
             L->gu_w = add(&t, NAME("mlp.gate_up_proj.weight"), 2 * F, C, 1);
@@ -525,6 +549,9 @@ void rlc_model_free(rlc_model_t *m) {
         if (m->acts.i32_block) be->free(be, m->acts.i32_block);
     }
     free(m->acts.x_in);
+    free(m->acts.moe);
+    free(m->acts.moe_off);
+    free(m->moe_host);
     free(m->info);
     free(m->layer);
     free(m->src_dir);

@@ -2,9 +2,9 @@
 """Checks rlc against transformers on random models of shapes no fixture has: per-token
 log-probs (fp32) and greedy decoding, sharded bf16/fp16 files with llama3/linear RoPE
 scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), Gemma, Gemma 2 (soft-capping), Gemma 3,
-OLMo 2 and 3, Granite, SmolLM3, Ministral 3, PyTorch pytorch_model.bin weights (one file, and bf16
-shards), and sliding-window models (Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3 with a 4.x-style
-config) far past their window.
+OLMo 2 and 3, Granite, SmolLM3, Ministral 3, mixtures of experts (Qwen3-MoE, Mixtral, OLMoE),
+PyTorch pytorch_model.bin weights (one file, and bf16 shards), and sliding-window models (Mistral,
+Qwen2, Qwen3, Gemma 2, Mixtral, Qwen3-MoE, Gemma 3 with a 4.x-style config) far past their window.
 Needs PyPI torch + transformers and a built rlc:  python3 scripts/check_shapes.py [build/cli/rlc]
 Not part of the suite (tests need no Python); README's "Correctness" quotes its result."""
 import json
@@ -28,7 +28,9 @@ KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, 
          "gemma3_text": (T.Gemma3TextConfig, T.Gemma3ForCausalLM), "olmo2": (T.Olmo2Config, T.Olmo2ForCausalLM),
          "olmo3": (T.Olmo3Config, T.Olmo3ForCausalLM), "granite": (T.GraniteConfig, T.GraniteForCausalLM),
          "smollm3": (T.SmolLM3Config, T.SmolLM3ForCausalLM),
-         "ministral3": (T.Ministral3Config, T.Ministral3ForCausalLM)}
+         "ministral3": (T.Ministral3Config, T.Ministral3ForCausalLM),
+         "qwen3_moe": (T.Qwen3MoeConfig, T.Qwen3MoeForCausalLM), "mixtral": (T.MixtralConfig, T.MixtralForCausalLM),
+         "olmoe": (T.OlmoeConfig, T.OlmoeForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -83,6 +85,16 @@ SHAPES = [
                         rope_parameters={"rope_type": "yarn", "rope_theta": 1e6, "factor": 8.0,
                                          "original_max_position_embeddings": 64, "beta_fast": 32.0, "beta_slow": 1.0,
                                          "mscale_all_dim": 1.0, "mscale": 1.0, "llama_4_scaling_beta": 0.1})),
+    ("qwen3_moe", dict(hidden_size=48, num_attention_heads=4, num_key_value_heads=2, head_dim=16, intermediate_size=70,
+                       moe_intermediate_size=20, num_experts=16, num_experts_per_tok=4, norm_topk_prob=False,
+                       decoder_sparse_step=2, vocab_size=301, num_hidden_layers=4)),  # sparse layers 1 and 3
+    ("qwen3_moe", dict(hidden_size=64, num_attention_heads=4, num_key_value_heads=4, head_dim=24, intermediate_size=90,
+                       moe_intermediate_size=24, num_experts=40, num_experts_per_tok=8, norm_topk_prob=True,
+                       mlp_only_layers=[0], vocab_size=257, num_hidden_layers=2)),  # Qwen3-30B-A3B's top-8
+    ("mixtral", dict(hidden_size=64, num_attention_heads=8, num_key_value_heads=2, intermediate_size=40,
+                     num_local_experts=8, num_experts_per_tok=2, vocab_size=257, num_hidden_layers=2)),
+    ("olmoe", dict(hidden_size=48, num_attention_heads=6, num_key_value_heads=6, intermediate_size=30, num_experts=12,
+                   num_experts_per_tok=4, vocab_size=311, num_hidden_layers=2, pad_token_id=0)),
 ]
 
 
@@ -98,6 +110,15 @@ def gemma3_v4_config(d, pattern, local_theta, theta, scaling):
     c.update(rope_theta=theta, rope_local_base_freq=local_theta, rope_scaling=scaling, sliding_window_pattern=pattern)
     with open(p, "w") as f:
         json.dump(c, f)
+
+
+def build(M, cfg):
+    """The model in eval mode; a mixture of experts on transformers' reference loop (its grouped
+    matmul needs 16-byte-aligned strides these odd widths lack)."""
+    m = M(cfg).eval()
+    if hasattr(cfg, "num_experts_per_tok"):
+        m.set_experts_implementation("eager")
+    return m
 
 
 def rlc(*args):
@@ -140,7 +161,7 @@ def main():
     worst, ok = 0.0, True
     for i, (kind, kw) in enumerate(SHAPES):
         C, M = KINDS[kind]
-        m = M(C(**kw, bos_token_id=1, eos_token_id=2)).eval()
+        m = build(M, C(**kw, bos_token_id=1, eos_token_id=2))
         with torch.no_grad():
             for name, p in m.named_parameters():
                 p.mul_(3.0)  # sharper distributions than the init's
@@ -206,10 +227,13 @@ def main():
                      ("qwen3", dict(use_sliding_window=True, sliding_window=W - 3,
                                     layer_types=["sliding_attention", "full_attention", "sliding_attention"])),
                      ("gemma2", dict(sliding_window=W, head_dim=8, query_pre_attn_scalar=8,
-                                     attn_logit_softcapping=2.0, final_logit_softcapping=4.0))]:
+                                     attn_logit_softcapping=2.0, final_logit_softcapping=4.0)),
+                     ("mixtral", dict(sliding_window=W, num_local_experts=4)),
+                     ("qwen3_moe", dict(use_sliding_window=True, sliding_window=W, num_experts=6,
+                                        num_experts_per_tok=2, moe_intermediate_size=16, norm_topk_prob=True))]:
         C, M = KINDS[kind]
-        m = M(C(hidden_size=32, num_attention_heads=4, num_key_value_heads=2, intermediate_size=64, vocab_size=512,
-                num_hidden_layers=3, bos_token_id=1, eos_token_id=2, **kw)).eval()
+        m = build(M, C(hidden_size=32, num_attention_heads=4, num_key_value_heads=2, intermediate_size=64,
+                       vocab_size=512, num_hidden_layers=3, bos_token_id=1, eos_token_id=2, **kw))
         with torch.no_grad():
             for p in m.parameters():
                 p.mul_(3.0)

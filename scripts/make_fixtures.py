@@ -151,6 +151,61 @@ def smollm3_cfg(**kw):
     return SmolLM3Config(**base)
 
 
+def qwen3_moe_cfg(**kw):
+    from transformers import Qwen3MoeConfig
+    base = dict(vocab_size=256, hidden_size=64, intermediate_size=96, moe_intermediate_size=32, num_hidden_layers=3,
+                num_attention_heads=4, num_key_value_heads=2, head_dim=16, num_experts=8, num_experts_per_tok=2,
+                norm_topk_prob=True, mlp_only_layers=[1], max_position_embeddings=256, rope_theta=1000000.0,
+                rms_norm_eps=1e-6, tie_word_embeddings=False, bos_token_id=None, eos_token_id=2)
+    base.update(kw)
+    return Qwen3MoeConfig(**base)
+
+
+def mixtral_cfg(**kw):
+    from transformers import MixtralConfig
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=1, num_local_experts=4, num_experts_per_tok=2, max_position_embeddings=256,
+                rope_theta=1000000.0, rms_norm_eps=1e-5, sliding_window=6, tie_word_embeddings=False,
+                bos_token_id=1, eos_token_id=2)
+    base.update(kw)
+    return MixtralConfig(**base)
+
+
+def olmoe_cfg(**kw):
+    from transformers import OlmoeConfig
+    base = dict(vocab_size=256, hidden_size=64, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, num_experts=6, num_experts_per_tok=3, norm_topk_prob=False,
+                max_position_embeddings=256, rms_norm_eps=1e-5, tie_word_embeddings=False, bos_token_id=None,
+                eos_token_id=2, pad_token_id=1)
+    base.update(kw)
+    return OlmoeConfig(**base)
+
+
+def checkpoint_grads(model, grads):
+    """transformers 5 holds a MoE layer's experts as fused [E, 2I, C] gate|up and [E, C, I] down
+    parameters (and Mixtral's block_sparse_moe under mlp.); its checkpoints, and rlc, name each
+    expert's projections. Rename and split the gradients to the checkpoint's names."""
+    mixtral = model.config.model_type == "mixtral"
+    out = {}
+    for k, g in grads.items():
+        if ".mlp.experts." not in k and not (mixtral and ".mlp.gate." in k):
+            out[k] = g
+            continue
+        pre = k.split(".mlp.")[0] + (".block_sparse_moe." if mixtral else ".mlp.")
+        if k.endswith(".mlp.gate.weight"):
+            out[pre + "gate.weight"] = g
+            continue
+        names = ("w1", "w3", "w2") if mixtral else ("gate_proj", "up_proj", "down_proj")
+        for e in range(g.shape[0]):
+            if k.endswith("gate_up_proj"):
+                half = g.shape[1] // 2
+                out[f"{pre}experts.{e}.{names[0]}.weight"] = g[e, :half].contiguous()
+                out[f"{pre}experts.{e}.{names[1]}.weight"] = g[e, half:].contiguous()
+            else:
+                out[f"{pre}experts.{e}.{names[2]}.weight"] = g[e].contiguous()
+    return out
+
+
 FIXTURES = {
     # Qwen2: tied embeddings, GQA 4/2, q/k/v bias; vocab and special ids match the tiny ChatML
     # tokenizer (tests/fixtures/tokenizers/tiny-chatml), whose files are copied in.
@@ -251,6 +306,16 @@ FIXTURES = {
     # Ministral 3: a Mistral with yarn (x4 over an original 32) and the Llama-4 attention scaling,
     # which is 1 below the original context (the batch's sequences are up to 16 tokens), bf16.
     "ministral3-tiny": dict(make=lambda: ministral3_cfg(), cls="causal", dtype=torch.bfloat16, shard=None),
+    # Qwen3-MoE: 8 experts of width 32, 2 per token, renormalised (norm_topk_prob, as
+    # Qwen3-30B-A3B), layer 1 dense (mlp_only_layers, intermediate 96) between sparse layers
+    # 0 and 2; Qwen3's per-head q/k norms, untied, fp32.
+    "qwen3moe-tiny": dict(make=lambda: qwen3_moe_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # Mixtral: 4 experts (w1/w3/w2 under block_sparse_moe), top-2 always renormalised, a sliding
+    # window of 6 in every layer, multi-query attention, bf16 weights.
+    "mixtral-tiny": dict(make=lambda: mixtral_cfg(), cls="causal", dtype=torch.bfloat16, shard=None),
+    # OLMoE: 6 experts, 3 per token, weights not renormalised, q/k norms over the whole
+    # projections (pre-norm layout, unlike OLMo 2), fp32.
+    "olmoe-tiny": dict(make=lambda: olmoe_cfg(), cls="causal", dtype=torch.float32, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,
@@ -282,6 +347,8 @@ def build(name, spec):
         for p in model.parameters():
             p.copy_(p.to(spec["dtype"]).to(torch.float32))
     model.eval()
+    if hasattr(cfg, "num_experts_per_tok"):  # the reference loop (grouped_mm refuses float64)
+        model.set_experts_implementation("eager")
     return model
 
 
@@ -337,8 +404,9 @@ def causal_refs(model, seqs, ids, mask):
     loss = -lp64.sum() / n_valid() - ENT_COEF * ent64.sum() / n_valid()
     loss.backward()
     out["loss"] = loss.detach().float().reshape(1)
-    for pname, p in m64.named_parameters():
-        out["grad." + pname] = p.grad.detach().float().clone()
+    grads = checkpoint_grads(model, {pname: p.grad.detach().float().clone() for pname, p in m64.named_parameters()})
+    for pname, g in grads.items():
+        out["grad." + pname] = g
     return out
 
 

@@ -164,6 +164,10 @@ int rlc_cpu_backend_create(rlc_backend_t **out, int threads) {
     be->gather_rows = cpu_gather_rows;
     be->act_to_f32 = cpu_act_to_f32;
     be->f32_to_act = cpu_f32_to_act;
+    be->moe_route_fwd = cpu_moe_route_fwd;
+    be->moe_route_bwd = cpu_moe_route_bwd;
+    be->moe_combine_fwd = cpu_moe_combine_fwd;
+    be->moe_combine_bwd = cpu_moe_combine_bwd;
     be->embedding_fwd = cpu_embedding_fwd;
     be->embedding_bwd = cpu_embedding_bwd;
     be->rmsnorm_fwd = cpu_rmsnorm_fwd;

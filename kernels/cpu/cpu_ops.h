@@ -41,6 +41,14 @@ void cpu_softcap(rlc_backend_t *be, float *x, size_t n, float cap);
 void cpu_softcap_mul(rlc_backend_t *be, float *x, size_t n, float cap, float mul);
 void cpu_act_to_f32(rlc_backend_t *be, float *dst, const void *src, size_t n);
 void cpu_f32_to_act(rlc_backend_t *be, void *dst, const float *src, size_t n);
+void cpu_moe_route_fwd(rlc_backend_t *be, float *probs, float *w, int32_t *idx, const void *logits, int N, int E,
+                       int K, int norm);
+void cpu_moe_route_bwd(rlc_backend_t *be, void *dlogits, const float *dw, const float *probs, const float *w,
+                       const int32_t *idx, int N, int E, int K, int norm);
+void cpu_moe_combine_fwd(rlc_backend_t *be, void *out, const void *y, const float *w, const int32_t *inv, int N, int K,
+                         int C);
+void cpu_moe_combine_bwd(rlc_backend_t *be, void *dy, float *dw, const void *dout, const void *y, const float *w,
+                         const int32_t *inv, int N, int K, int C);
 void cpu_embedding_fwd(rlc_backend_t *be, void *out, const int32_t *ids, const void *wte, int N, int C);
 void cpu_embedding_bwd(rlc_backend_t *be, void *dwte, const void *dout, const int32_t *ids, int N, int C);
 void cpu_rmsnorm_fwd(rlc_backend_t *be, void *out, float *rstd, const void *inp, const void *w, int N, int C, float eps);

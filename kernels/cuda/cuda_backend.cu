@@ -16,6 +16,7 @@
 #include "kernels/cuda/decode.cuh"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/embedding.cuh"
+#include "kernels/cuda/moe.cuh"
 #include "kernels/cuda/gemm_rows_tc.cuh"
 #include "kernels/cuda/graph.cuh"
 #include "kernels/cuda/lmhead.cuh"
@@ -313,6 +314,10 @@ static void set_ops(rlc_backend_t *be) {
     be->gather_rows = cu_gather_rows;
     be->act_to_f32 = cu_act_to_f32;
     be->f32_to_act = cu_f32_to_act;
+    be->moe_route_fwd = cu_moe_route_fwd;
+    be->moe_route_bwd = cu_moe_route_bwd;
+    be->moe_combine_fwd = cu_moe_combine_fwd;
+    be->moe_combine_bwd = cu_moe_combine_bwd;
     be->embedding_fwd = cu_embedding_fwd;
     be->embedding_bwd = cu_embedding_bwd;
     be->rmsnorm_fwd = cu_rmsnorm_fwd;

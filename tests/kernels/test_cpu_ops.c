@@ -320,6 +320,78 @@ static void test_swiglu(void **s) {
     free(d), free(c.gu), free(c.r), free(c.out);
 }
 
+/* ---------- mixture of experts: routing and combination ---------- */
+typedef struct {
+    int N, E, K, norm;
+    float *z, *p, *w, *dw;
+    int32_t *idx;
+} route_ctx;
+static double route_loss(void *v) {
+    route_ctx *c = v;
+    be->moe_route_fwd(be, c->p, c->w, c->idx, c->z, c->N, c->E, c->K, c->norm);
+    return dotd(c->w, c->dw, (size_t)c->N * c->K);
+}
+/* The forward against softmax and a sort by hand; the backward against finite differences
+ * (the picks stay put under the small steps: the logits are well apart). */
+static void route_run(int E, int K, int norm) {
+    route_ctx c = {.N = 6, .E = E, .K = K, .norm = norm};
+    size_t ne = (size_t)c.N * E, nk = (size_t)c.N * K;
+    c.z = randv(ne, 2), c.p = zeros(ne), c.w = zeros(nk), c.dw = randv(nk, 1);
+    c.idx = calloc(nk, sizeof(int32_t));
+    route_loss(&c);
+    for (int n = 0; n < c.N; n++) {
+        const float *z = c.z + (size_t)n * E;
+        double mx = -INFINITY, sum = 0, picked = 0;
+        for (int e = 0; e < E; e++) mx = fmax(mx, z[e]);
+        for (int e = 0; e < E; e++) sum += exp(z[e] - mx);
+        for (int k = 0; k < K; k++) {
+            int e = c.idx[n * K + k], above = 0;
+            for (int j = 0; j < E; j++) above += z[j] > z[e];
+            assert_int_equal(above, k); /* the k-th largest */
+            picked += exp(z[e] - mx) / sum;
+        }
+        for (int k = 0; k < K; k++) {
+            double want = exp(z[c.idx[n * K + k]] - mx) / sum / (norm ? picked : 1.0);
+            assert_true(fabs(c.w[n * K + k] - want) < 1e-6);
+        }
+    }
+    float *dz = zeros(ne);
+    be->moe_route_bwd(be, dz, c.dw, c.p, c.w, c.idx, c.N, E, K, norm);
+    check_dir(norm ? "moe route (renormalised)" : "moe route", route_loss, &c, c.z, dz, ne, 1e-3f, 3e-3);
+    free(dz), free(c.z), free(c.p), free(c.w), free(c.dw), free(c.idx);
+}
+
+typedef struct {
+    int N, K, C;
+    float *y, *w, *r, *out;
+    int32_t *inv;
+} comb_ctx;
+static double comb_loss(void *v) {
+    comb_ctx *c = v;
+    be->moe_combine_fwd(be, c->out, c->y, c->w, c->inv, c->N, c->K, c->C);
+    return dotd(c->out, c->r, (size_t)c->N * c->C);
+}
+static void test_moe(void **s) {
+    (void)s;
+    route_run(8, 2, 1);
+    route_run(6, 3, 0);
+    route_run(5, 5, 1); /* every expert picked: the renormalised weights are the probabilities */
+    comb_ctx c = {.N = 4, .K = 3, .C = 7};
+    size_t R = (size_t)c.N * c.K;
+    c.y = randv(R * c.C, 1), c.w = randv(R, 1), c.r = randv((size_t)c.N * c.C, 1), c.out = zeros((size_t)c.N * c.C);
+    c.inv = calloc(R, sizeof(int32_t));
+    for (size_t i = 0; i < R; i++) c.inv[i] = (int32_t)((i * 5) % R); /* 5 is prime to 12: a permutation */
+    comb_loss(&c);
+    double want = 0;
+    for (int k = 0; k < c.K; k++) want += c.w[c.K + k] * c.y[(size_t)c.inv[c.K + k] * c.C + 2];
+    assert_true(fabs(c.out[c.C + 2] - want) < 1e-6);
+    float *dy = zeros(R * c.C), *dw = zeros(R);
+    be->moe_combine_bwd(be, dy, dw, c.r, c.y, c.w, c.inv, c.N, c.K, c.C);
+    check_dir("moe combine dy", comb_loss, &c, c.y, dy, R * c.C, 1e-2f, 2e-3);
+    check_dir("moe combine dw", comb_loss, &c, c.w, dw, R, 1e-2f, 2e-3);
+    free(dy), free(dw), free(c.y), free(c.w), free(c.r), free(c.out), free(c.inv);
+}
+
 /* ---------- geglu (Gemma) ---------- */
 static double gg_loss(void *p) {
     sw_ctx *c = p;
@@ -574,7 +646,7 @@ int main(void) {
         cmocka_unit_test(test_matmul),
         cmocka_unit_test(test_lmhead), cmocka_unit_test(test_adamw), cmocka_unit_test(test_backend_names),
         /* last: the tests share one random stream, and the earlier ones keep theirs */
-        cmocka_unit_test(test_qk_norm), cmocka_unit_test(test_lmhead_keep),
+        cmocka_unit_test(test_qk_norm), cmocka_unit_test(test_lmhead_keep), cmocka_unit_test(test_moe),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -188,6 +188,23 @@ static void test_olmo3_tiny(void **s) {
     causal_parity("olmo3-tiny");
 }
 
+/* Mixtures of experts. Qwen3-MoE: 8 experts, top-2 renormalised, a dense layer between two
+ * sparse ones (mlp_only_layers). Mixtral: Mixtral's names, top-2 of 4, a sliding window, bf16.
+ * OLMoE: top-3 of 6 not renormalised, q/k norms over the whole projections. The gradients
+ * include the router's (through the softmax and the renormalisation) and every expert's. */
+static void test_qwen3moe_tiny(void **s) {
+    (void)s;
+    causal_parity("qwen3moe-tiny");
+}
+static void test_mixtral_tiny(void **s) {
+    (void)s;
+    causal_parity("mixtral-tiny");
+}
+static void test_olmoe_tiny(void **s) {
+    (void)s;
+    causal_parity("olmoe-tiny");
+}
+
 /* Granite 3.x: embedding, residual and attention multipliers and logits scaling, bf16. */
 static void test_granite_tiny(void **s) {
     (void)s;
@@ -340,6 +357,7 @@ int main(void) {
         cmocka_unit_test(test_olmo2_tiny), cmocka_unit_test(test_olmo3_tiny),
         cmocka_unit_test(test_granite_tiny), cmocka_unit_test(test_smollm3_tiny),
         cmocka_unit_test(test_ministral3_tiny),
+        cmocka_unit_test(test_qwen3moe_tiny), cmocka_unit_test(test_mixtral_tiny), cmocka_unit_test(test_olmoe_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

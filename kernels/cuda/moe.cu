@@ -1,0 +1,126 @@
+/* Mixture-of-experts routing and combination. Routing runs one warp per token: the softmax
+ * over E experts (lane-strided, fp32), then K rounds of a warp argmax over the experts not yet
+ * taken (ties: the lower expert, as the CPU reference). Combination runs one thread per
+ * (token, column) summing its K rows in k order; its backward one block per (token, pick)
+ * with a block reduction for the weight's gradient. Every token's result depends on its own
+ * row only (batch invariance).
+ * Exports: cu_moe_route_fwd, cu_moe_route_bwd, cu_moe_combine_fwd, cu_moe_combine_bwd. */
+#include "kernels/cuda/moe.cuh"
+
+namespace RLC_CU_NS {
+
+enum { MOE_THREADS = 256 };
+
+__global__ void moe_route_fwd_k(float *probs, float *w, int32_t *idx, const bf16 *logits, int E, int K, int norm) {
+    int n = blockIdx.x, lane = (int)threadIdx.x;
+    const bf16 *z = logits + (size_t)n * E;
+    float *p = probs + (size_t)n * E;
+    float mx = -INFINITY, sum = 0.f;
+    for (int e = lane; e < E; e += 32) mx = fmaxf(mx, ldf(z + e));
+    mx = warp_max(mx);
+    for (int e = lane; e < E; e += 32) sum += expf(ldf(z + e) - mx);
+    float inv = 1.0f / warp_sum(sum);
+    for (int e = lane; e < E; e += 32) p[e] = expf(ldf(z + e) - mx) * inv; /* each lane re-reads only its own */
+    unsigned taken = 0;                                                    /* bit j: expert lane + 32 j */
+    float s = 0.f;
+    for (int k = 0; k < K; k++) {
+        float bv = -1.f;
+        int bi = 0x7fffffff;
+        for (int j = 0, e = lane; e < E; j++, e += 32)
+            if (!((taken >> j) & 1u) && p[e] > bv) bv = p[e], bi = e;
+        for (int o = 16; o > 0; o >>= 1) {
+            float ov = __shfl_xor_sync(0xffffffffu, bv, o);
+            int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+            if (ov > bv || (ov == bv && oi < bi)) bv = ov, bi = oi;
+        }
+        if ((bi & 31) == lane) taken |= 1u << (bi >> 5);
+        if (lane == 0) idx[(size_t)n * K + k] = bi, w[(size_t)n * K + k] = bv;
+        s += bv;
+    }
+    if (norm && lane == 0)
+        for (int k = 0; k < K; k++) w[(size_t)n * K + k] /= s;
+}
+
+__global__ void moe_route_bwd_k(bf16 *dlogits, const float *dw, const float *probs, const float *w,
+                                const int32_t *idx, int E, int K, int norm) {
+    int n = blockIdx.x, lane = (int)threadIdx.x;
+    const float *p = probs + (size_t)n * E;
+    int mi = lane < K ? idx[(size_t)n * K + lane] : 0;
+    float pk = lane < K ? p[mi] : 0.f, dwk = lane < K ? dw[(size_t)n * K + lane] : 0.f;
+    float wk = lane < K ? w[(size_t)n * K + lane] : 0.f;
+    float S = warp_sum(pk), dot = warp_sum(dwk * wk);
+    float ds = norm ? (dwk - dot) / S : dwk;
+    float sds = warp_sum(lane < K ? pk * ds : 0.f);
+    int ik[RLC_MOE_MAX_TOPK];
+    float dk[RLC_MOE_MAX_TOPK];
+    for (int k = 0; k < K; k++) ik[k] = __shfl_sync(0xffffffffu, mi, k), dk[k] = __shfl_sync(0xffffffffu, ds, k);
+    bf16 *d = dlogits + (size_t)n * E;
+    for (int e = lane; e < E; e += 32) {
+        float acc = -p[e] * sds;
+        for (int k = 0; k < K; k++)
+            if (ik[k] == e) acc += p[e] * dk[k];
+        d[e] = __float2bfloat16_rn(acc);
+    }
+}
+
+__global__ void moe_combine_fwd_k(bf16 *out, const bf16 *y, const float *w, const int32_t *inv, int K, int C) {
+    int n = blockIdx.x, c = (int)(blockIdx.y * blockDim.x + threadIdx.x);
+    if (c >= C) return;
+    float acc = 0.f;
+    for (int k = 0; k < K; k++)
+        acc += (w ? w[(size_t)n * K + k] : 1.0f) * ldf(y + (size_t)inv[(size_t)n * K + k] * C + c);
+    out[(size_t)n * C + c] = __float2bfloat16_rn(acc);
+}
+
+__global__ void moe_combine_bwd_k(bf16 *dy, float *dw, const bf16 *dout, const bf16 *y, const float *w,
+                                  const int32_t *inv, int C) {
+    __shared__ float sh[32];
+    int K = (int)gridDim.y;
+    size_t tok = blockIdx.x, pick = blockIdx.y, r = (size_t)inv[tok * K + pick];
+    float wk = w ? w[tok * K + pick] : 1.0f, dot = 0.f;
+    for (int c = (int)threadIdx.x; c < C; c += blockDim.x) {
+        float g = ldf(dout + tok * C + c);
+        dy[r * C + c] = __float2bfloat16_rn(wk * g);
+        dot += g * ldf(y + r * C + c);
+    }
+    dot = block_sum(dot, sh);
+    if (dw && threadIdx.x == 0) dw[tok * K + pick] = dot;
+}
+RLC_STATIC_SMEM(32 * sizeof(float), moe_combine_bwd_k);
+
+void cu_moe_route_fwd(rlc_backend_t *be, float *probs, float *w, int32_t *idx, const void *logits, int N, int E, int K,
+                      int norm) {
+    cu_impl *im = IM(be);
+    if (N <= 0 || E <= 0 || K <= 0) return;
+    RLC_LAUNCH(moe_route_fwd_k, N, 32, 0, im->stream, probs, w, idx, (const bf16 *)logits, E, K, norm);
+    LAUNCH_CHECK(im);
+}
+
+void cu_moe_route_bwd(rlc_backend_t *be, void *dlogits, const float *dw, const float *probs, const float *w,
+                      const int32_t *idx, int N, int E, int K, int norm) {
+    cu_impl *im = IM(be);
+    if (N <= 0 || E <= 0 || K <= 0) return;
+    RLC_LAUNCH(moe_route_bwd_k, N, 32, 0, im->stream, (bf16 *)dlogits, dw, probs, w, idx, E, K, norm);
+    LAUNCH_CHECK(im);
+}
+
+void cu_moe_combine_fwd(rlc_backend_t *be, void *out, const void *y, const float *w, const int32_t *inv, int N, int K,
+                        int C) {
+    cu_impl *im = IM(be);
+    if (N <= 0 || C <= 0) return;
+    dim3 grid((unsigned)N, cdiv(C, MOE_THREADS));
+    RLC_LAUNCH(moe_combine_fwd_k, grid, MOE_THREADS, 0, im->stream, (bf16 *)out, (const bf16 *)y, w, inv, K, C);
+    LAUNCH_CHECK(im);
+}
+
+void cu_moe_combine_bwd(rlc_backend_t *be, void *dy, float *dw, const void *dout, const void *y, const float *w,
+                        const int32_t *inv, int N, int K, int C) {
+    cu_impl *im = IM(be);
+    if (N <= 0 || K <= 0 || C <= 0) return;
+    dim3 grid((unsigned)N, (unsigned)K);
+    RLC_LAUNCH(moe_combine_bwd_k, grid, MOE_THREADS, 0, im->stream, (bf16 *)dy, dw, (const bf16 *)dout,
+               (const bf16 *)y, w, inv, C);
+    LAUNCH_CHECK(im);
+}
+
+} // namespace RLC_CU_NS

@@ -1,0 +1,78 @@
+/* Mixture-of-experts keys (Qwen3-MoE, Mixtral, OLMoE): how many experts, how many each token
+ * takes, their width, whether the picked weights are renormalised, and which layers are
+ * sparse. The attention side of these families is read by config.c as their dense kin's. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "kernels/backend.h"
+#include "model/config_json.h"
+
+/* The expert count under either spelling (transformers maps num_experts and num_local_experts
+ * onto one attribute, and its own saves of Qwen3-MoE write the other one). */
+static int expert_count(const cJSON *j, int def, int *out, const char *what) {
+    int a = -1, b = -1, rc;
+    if ((rc = cfg_get_int(j, "num_experts", &a, 0, -1, what)) || (rc = cfg_get_int(j, "num_local_experts", &b, 0, -1, what)))
+        return rc;
+    if (a >= 0 && b >= 0 && a != b)
+        return rlc_errc(RLC_EINVAL, "%s: num_experts (%d) and num_local_experts (%d) disagree", what, a, b);
+    *out = a >= 0 ? a : b >= 0 ? b : def;
+    return 0;
+}
+
+/* Qwen3-MoE's sparse layers: not in mlp_only_layers, and every decoder_sparse_step-th
+ * ((l + 1) % step == 0). */
+static int qwen_sparse_layers(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    int step, rc;
+    if ((rc = cfg_get_int(j, "decoder_sparse_step", &step, 0, 1, what))) return rc;
+    if (step <= 0) return rlc_errc(RLC_EINVAL, "%s: decoder_sparse_step must be positive", what);
+    for (int l = 0; l < c->num_layers; l++) c->layer_moe[l] = (l + 1) % step == 0;
+    const cJSON *only = cJSON_GetObjectItemCaseSensitive(j, "mlp_only_layers"), *e;
+    if (!only || cJSON_IsNull(only)) return 0;
+    if (!cJSON_IsArray(only)) return rlc_errc(RLC_EINVAL, "%s: mlp_only_layers must be a list of layer indices", what);
+    cJSON_ArrayForEach(e, only) {
+        if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble))
+            return rlc_errc(RLC_EINVAL, "%s: mlp_only_layers must be a list of layer indices", what);
+        if (e->valuedouble >= 0 && e->valuedouble < c->num_layers) c->layer_moe[(int)e->valuedouble] = 0;
+    }
+    return 0;
+}
+
+int cfg_moe(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
+    int qwen = !strcmp(mt, "qwen3_moe"), mixtral = !strcmp(mt, "mixtral"), olmoe = !strcmp(mt, "olmoe"), rc;
+    if (!qwen && !mixtral && !olmoe) return 0;
+    int def_e = qwen ? 128 : mixtral ? 8 : 64, def_k = qwen ? 8 : mixtral ? 2 : 8;
+    if ((rc = expert_count(j, def_e, &c->num_experts, what)) ||
+        (rc = cfg_get_int(j, "num_experts_per_tok", &c->experts_per_tok, 0, def_k, what)))
+        return rc;
+    c->moe_intermediate_size = c->intermediate_size; /* Mixtral's and OLMoE's experts */
+    if (qwen && (rc = cfg_get_int(j, "moe_intermediate_size", &c->moe_intermediate_size, 0, 768, what))) return rc;
+    c->moe_norm_topk = mixtral; /* Mixtral always renormalises */
+    if (!mixtral && (rc = cfg_get_bool(j, "norm_topk_prob", &c->moe_norm_topk, 0, what))) return rc;
+    c->moe_naming = mixtral;
+    if (c->num_experts <= 0 || c->num_experts > RLC_MOE_MAX_EXPERTS)
+        return rlc_errc(RLC_EUNSUP, "%s: %d experts (rlc takes 1 to %d)", what, c->num_experts, RLC_MOE_MAX_EXPERTS);
+    if (c->experts_per_tok <= 0 || c->experts_per_tok > c->num_experts || c->experts_per_tok > RLC_MOE_MAX_TOPK)
+        return rlc_errc(RLC_EINVAL, "%s: num_experts_per_tok = %d must be between 1 and the experts (%d, at most %d)",
+                        what, c->experts_per_tok, c->num_experts, RLC_MOE_MAX_TOPK);
+    if (c->moe_intermediate_size <= 0) return rlc_errc(RLC_EINVAL, "%s: moe_intermediate_size must be positive", what);
+    if (olmoe) { /* OLMoE: q/k norms over the whole projections, and no clipping rlc would not apply */
+        const cJSON *clip = cJSON_GetObjectItemCaseSensitive(j, "clip_qkv");
+        if (clip && !cJSON_IsNull(clip)) return rlc_errc(RLC_EUNSUP, "%s: clip_qkv is not supported", what);
+        c->qk_norm = c->qk_norm_full = 1;
+    }
+    if (!(c->layer_moe = calloc((size_t)c->num_layers, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+    if (qwen) return qwen_sparse_layers(c, j, what);
+    memset(c->layer_moe, 1, (size_t)c->num_layers);
+    return 0;
+}
+
+int rlc_config_layer_moe(const rlc_model_config_t *c, int layer) {
+    return c->layer_moe && layer >= 0 && layer < c->num_layers && c->layer_moe[layer];
+}
+
+int rlc_config_mlp_width(const rlc_model_config_t *c) {
+    int w = c->intermediate_size, m = c->experts_per_tok * c->moe_intermediate_size;
+    return c->layer_moe && m > w ? m : w;
+}

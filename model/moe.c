@@ -1,0 +1,105 @@
+/* The sparse MLP of Qwen3-MoE, Mixtral and OLMoE: route each token to K of E experts, run each
+ * expert over its tokens (gathered into one contiguous block per expert, so an expert is one
+ * matmul), and sum the K outputs of each token weighted by their routing weights. Which rows
+ * go to which expert is decided on the host from the picked experts, read back once per
+ * layer: the per-expert matmuls need their row counts there. The training forward, the
+ * exact on-policy forward and the rollout engine's step all run this one function, so the
+ * engine's log-probs and the exact path's agree bit for bit on MoE models too. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "model/model.h"
+
+#define P(off) rlc_model_param_at(m, be, (off))
+#define G(off) rlc_model_grad_at(m, (off))
+
+/* Read the picked experts back and group the N·K (token, pick) pairs by expert, tokens in
+ * order within each: b->src, b->inv uploaded, b->off on the host. */
+static int dispatch(rlc_model_t *m, const rlc_moe_bufs_t *b, int N) {
+    rlc_backend_t *be = m->be;
+    int E = m->cfg.num_experts, K = m->cfg.experts_per_tok;
+    size_t R = (size_t)N * K;
+    if (3 * R > m->moe_host_cap) {
+        int32_t *h = realloc(m->moe_host, 3 * R * sizeof(int32_t));
+        if (!h) return rlc_errc(RLC_ENOMEM, "MoE dispatch of %d tokens: out of memory", N);
+        m->moe_host = h;
+        m->moe_host_cap = 3 * R;
+    }
+    int32_t *idx = m->moe_host, *src = idx + R, *inv = src + R;
+    int rc = be->download(be, idx, b->idx, RLC_BUF_I32, R);
+    if (rc) return rc;
+    int *off = b->off;
+    memset(off, 0, sizeof(int) * (size_t)(E + 1));
+    for (size_t i = 0; i < R; i++) {
+        if (idx[i] < 0 || idx[i] >= E) return rlc_errc(RLC_EINVAL, "MoE routing picked expert %d of %d", idx[i], E);
+        off[idx[i] + 1]++;
+    }
+    for (int e = 0; e < E; e++) off[e + 1] += off[e];
+    int cur[RLC_MOE_MAX_EXPERTS];
+    memcpy(cur, off, sizeof(int) * (size_t)E);
+    for (int t = 0; t < N; t++)
+        for (int k = 0; k < K; k++) {
+            int r = cur[idx[(size_t)t * K + k]]++;
+            src[r] = t;
+            inv[(size_t)t * K + k] = r;
+        }
+    if ((rc = be->upload(be, b->src, RLC_BUF_I32, src, R))) return rc;
+    return be->upload(be, b->inv, RLC_BUF_I32, inv, R);
+}
+
+static void *rows_at(const rlc_model_t *m, const void *base, int row, size_t width) {
+    return (char *)base + (size_t)row * width * m->be->esize[RLC_BUF_ACT];
+}
+
+int rlc_moe_fwd(rlc_model_t *m, int l, void *out, const void *x, int N, const rlc_moe_bufs_t *b) {
+    rlc_backend_t *be = m->be;
+    const rlc_model_config_t *c = &m->cfg;
+    const rlc_layer_off_t *W = &m->layer[l];
+    int C = c->hidden_size, E = c->num_experts, K = c->experts_per_tok, I = c->moe_intermediate_size;
+    be->matmul_fwd(be, b->logits, x, P(W->router), NULL, N, C, E);
+    be->moe_route_fwd(be, b->probs, b->w, b->idx, b->logits, N, E, K, c->moe_norm_topk);
+    int rc = be->check(be);
+    if (rc || (rc = dispatch(m, b, N))) return rc;
+    be->gather_rows(be, b->xs, x, b->src, N * K, C);
+    for (int e = 0; e < E; e++) {
+        int r0 = b->off[e], n = b->off[e + 1] - r0;
+        if (n) be->matmul_fwd(be, rows_at(m, b->gu, r0, 2 * (size_t)I), rows_at(m, b->xs, r0, C),
+                              P(rlc_expert_gu(c, W, e)), NULL, n, C, 2 * I);
+    }
+    rlc_model_glu_fwd(m, b->h, b->gu, N * K, I);
+    for (int e = 0; e < E; e++) {
+        int r0 = b->off[e], n = b->off[e + 1] - r0;
+        if (n) be->matmul_fwd(be, rows_at(m, b->y, r0, C), rows_at(m, b->h, r0, I), P(rlc_expert_down(c, W, e)), NULL,
+                              n, I, C);
+    }
+    be->moe_combine_fwd(be, out, b->y, b->w, b->inv, N, K, C);
+    return 0;
+}
+
+int rlc_moe_bwd(rlc_model_t *m, int l, void *dx, const void *dout, const void *x, int N, const rlc_moe_bufs_t *b,
+                void *dy, float *dw, void *dgu, void *dh) {
+    rlc_backend_t *be = m->be;
+    const rlc_model_config_t *c = &m->cfg;
+    const rlc_layer_off_t *W = &m->layer[l];
+    int C = c->hidden_size, E = c->num_experts, K = c->experts_per_tok, I = c->moe_intermediate_size;
+    be->moe_combine_bwd(be, dy, dw, dout, b->y, b->w, b->inv, N, K, C);
+    for (int e = 0; e < E; e++) {
+        int r0 = b->off[e], n = b->off[e + 1] - r0;
+        if (n) be->matmul_bwd(be, rows_at(m, dh, r0, I), G(rlc_expert_down(c, W, e)), NULL, rows_at(m, dy, r0, C),
+                              rows_at(m, b->h, r0, I), P(rlc_expert_down(c, W, e)), n, I, C);
+    }
+    rlc_model_glu_bwd(m, dgu, dh, b->gu, N * K, I);
+    be->gather_rows(be, b->xs, x, b->src, N * K, C);
+    for (int e = 0; e < E; e++) { /* expert e's input gradient overwrites its own rows of dy, read above */
+        int r0 = b->off[e], n = b->off[e + 1] - r0;
+        if (n) be->matmul_bwd(be, rows_at(m, dy, r0, C), G(rlc_expert_gu(c, W, e)), NULL,
+                              rows_at(m, dgu, r0, 2 * (size_t)I), rows_at(m, b->xs, r0, C), P(rlc_expert_gu(c, W, e)),
+                              n, C, 2 * I);
+    }
+    be->moe_combine_fwd(be, dx, dy, NULL, b->inv, N, K, C); /* each token's K input gradients */
+    be->moe_route_bwd(be, b->logits, dw, b->probs, b->w, b->idx, N, E, K, c->moe_norm_topk);
+    be->matmul_bwd(be, dy, G(W->router), NULL, b->logits, x, P(W->router), N, C, E); /* dy's first N rows */
+    be->add(be, dx, dx, dy, RLC_BUF_ACT, (size_t)N * C);
+    return 0;
+}

@@ -1,0 +1,99 @@
+/* Parity of the CUDA mixture-of-experts ops (routing, its backward, the weighted combination
+ * and its backward) with the CPU reference, through the backend vtable and the shared harness
+ * (cuda_harness.h: bf16-rounded inputs on both sides, NaN-filled outputs between guards).
+ * Built twice: test_cuda_emu_moe (the emulator, CI) and test_gpu_moe (a real GPU; 77 without). */
+#include "cuda_harness.h"
+
+/* The picks must agree exactly (ties go to the lower expert on both sides), the probabilities
+ * and weights to fp32 summation order. */
+static void route_case(int N, int E, int K, int norm, float scale) {
+    buf_t *z = B(RLC_BUF_ACT, (size_t)N * E), *p = B(RLC_BUF_F32, (size_t)N * E), *w = B(RLC_BUF_F32, (size_t)N * K);
+    buf_t *idx = B(RLC_BUF_I32, (size_t)N * K);
+    free(fill(z, scale));
+    cpu->moe_route_fwd(cpu, p->c, w->c, idx->c, z->c, N, E, K, norm);
+    gpu->moe_route_fwd(gpu, p->g, w->g, idx->g, z->g, N, E, K, norm);
+    char what[64];
+    snprintf(what, sizeof what, "route E=%d K=%d norm=%d probs", E, K, norm);
+    cmp(what, p, 1e-12);
+    snprintf(what, sizeof what, "route E=%d K=%d norm=%d w", E, K, norm);
+    cmp(what, w, 1e-12);
+    int32_t *ic = malloc((size_t)N * K * 4), *ig = malloc((size_t)N * K * 4);
+    assert_int_equal(cpu->download(cpu, ic, idx->c, RLC_BUF_I32, (size_t)N * K), 0);
+    assert_int_equal(gpu->download(gpu, ig, idx->g, RLC_BUF_I32, (size_t)N * K), 0);
+    for (int i = 0; i < N * K; i++) {
+        if (ic[i] != ig[i]) fail_msg("route E=%d K=%d: pick %d is expert %d on the GPU, %d on the CPU", E, K, i, ig[i], ic[i]);
+        assert_true(ic[i] >= 0 && ic[i] < E);
+    }
+    /* backward from the CPU's routing (the same inputs on both sides) */
+    float *hp = get(cpu, p), *hw = get(cpu, w);
+    set(p, hp);
+    set(w, hw);
+    set_i(idx, ic);
+    buf_t *dw = B(RLC_BUF_F32, (size_t)N * K), *dz = B(RLC_BUF_ACT, (size_t)N * E);
+    free(fill(dw, 1.0f));
+    cpu->moe_route_bwd(cpu, dz->c, dw->c, p->c, w->c, idx->c, N, E, K, norm);
+    gpu->moe_route_bwd(gpu, dz->g, dw->g, p->g, w->g, idx->g, N, E, K, norm);
+    snprintf(what, sizeof what, "route bwd E=%d K=%d norm=%d", E, K, norm);
+    cmp(what, dz, BF16_ONE);
+    free(hp), free(hw), free(ic), free(ig);
+    bufs_free();
+}
+
+static void test_moe_route(void **s) {
+    (void)s;
+    route_case(37, 8, 2, 1, 2.0f);    /* Mixtral-like */
+    route_case(29, 128, 8, 1, 1.0f);  /* Qwen3-MoE: 128 experts, 8 each (ties between bf16 logits) */
+    route_case(19, 40, 3, 0, 1.5f);   /* E not a multiple of 32, not renormalised (OLMoE) */
+    route_case(5, 300, 32, 1, 0.5f);  /* the largest top-k, experts past 256 */
+}
+
+/* A random permutation of the N·K rows as inv, weights given or NULL. */
+static void combine_case(int N, int K, int C, int weighted) {
+    size_t R = (size_t)N * K;
+    buf_t *y = B(RLC_BUF_ACT, R * C), *w = B(RLC_BUF_F32, R), *inv = B(RLC_BUF_I32, R), *out = B(RLC_BUF_ACT, (size_t)N * C);
+    free(fill(y, 1.0f));
+    float *hw = fill(w, 1.0f);
+    int32_t *perm = malloc(R * 4);
+    for (size_t i = 0; i < R; i++) perm[i] = (int32_t)i;
+    for (size_t i = R - 1; i > 0; i--) {
+        size_t j = rlc_rng_below(&rng, (uint32_t)(i + 1));
+        int32_t t = perm[i];
+        perm[i] = perm[j], perm[j] = t;
+    }
+    set_i(inv, perm);
+    const float *wc = weighted ? w->c : NULL, *wg = weighted ? w->g : NULL;
+    cpu->moe_combine_fwd(cpu, out->c, y->c, wc, inv->c, N, K, C);
+    gpu->moe_combine_fwd(gpu, out->g, y->g, wg, inv->g, N, K, C);
+    char what[64];
+    snprintf(what, sizeof what, "combine K=%d C=%d%s", K, C, weighted ? "" : " (w = 1)");
+    cmp(what, out, BF16_ONE);
+    buf_t *dout = B(RLC_BUF_ACT, (size_t)N * C), *dy = B(RLC_BUF_ACT, R * C), *dw = B(RLC_BUF_F32, R);
+    free(fill(dout, 1.0f));
+    cpu->moe_combine_bwd(cpu, dy->c, dw->c, dout->c, y->c, wc, inv->c, N, K, C);
+    gpu->moe_combine_bwd(gpu, dy->g, dw->g, dout->g, y->g, wg, inv->g, N, K, C);
+    snprintf(what, sizeof what, "combine bwd dy K=%d C=%d", K, C);
+    cmp(what, dy, BF16_ONE);
+    snprintf(what, sizeof what, "combine bwd dw K=%d C=%d", K, C);
+    cmp(what, dw, 1e-9);
+    free(hw), free(perm);
+    bufs_free();
+}
+
+static void test_moe_combine(void **s) {
+    (void)s;
+    combine_case(23, 2, 48, 1);
+    combine_case(17, 8, 300, 1); /* C past one block of threads */
+    combine_case(9, 3, 64, 0);   /* the backward's sum of input gradients */
+}
+
+int main(void) {
+    int rc = harness_start("mixture of experts");
+    if (rc) return rc;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_moe_route, setup),
+        cmocka_unit_test_setup(test_moe_combine, setup),
+    };
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    harness_stop();
+    return rc;
+}

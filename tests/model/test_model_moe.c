@@ -1,0 +1,155 @@
+/* Mixture-of-experts configs and checkpoints: each family's keys and defaults (both spellings
+ * of the expert count, Qwen3-MoE's sparse-layer rules, Mixtral's and OLMoE's fixed choices),
+ * the parameter count, and every bad value or mismatched checkpoint as a clear error. The
+ * numerics (log-probs, gradients, training, decoding) are in test_model_parity, test_exact,
+ * test_engine and the CUDA tests. */
+#include "testutil.h"
+
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "model/model.h"
+
+static rlc_backend_t *be;
+static char *g_dir;
+
+static int parse(rlc_model_config_t *c, const char *extra) {
+    char j[1024];
+    snprintf(j, sizeof j,
+             "{\"vocab_size\": 64, \"hidden_size\": 16, \"intermediate_size\": 24, \"num_hidden_layers\": 4, "
+             "\"num_attention_heads\": 2, \"num_key_value_heads\": 1, %s}",
+             extra);
+    cJSON *p = cJSON_Parse(j);
+    assert_non_null(p);
+    return rlc_config_from_json(c, p, "cfg");
+}
+
+static void test_family_defaults(void **s) {
+    (void)s;
+    rlc_model_config_t c;
+    /* Qwen3-MoE: 128 experts, 8 each, width 768, not renormalised, every layer sparse */
+    assert_int_equal(parse(&c, "\"model_type\": \"qwen3_moe\""), 0);
+    assert_true(c.num_experts == 128 && c.experts_per_tok == 8 && c.moe_intermediate_size == 768);
+    assert_true(!c.moe_norm_topk && c.qk_norm && !c.qk_norm_full && !c.moe_naming && c.rms_norm_eps == 1e-6f);
+    for (int l = 0; l < 4; l++) assert_true(rlc_config_layer_moe(&c, l));
+    assert_int_equal(rlc_config_mlp_width(&c), 8 * 768);
+    assert_int_equal(rlc_config_layer_window(&c, 0), 0);
+    rlc_config_free(&c);
+    /* decoder_sparse_step 2: layers 1 and 3; mlp_only_layers takes 3 out; the other spelling */
+    assert_int_equal(parse(&c, "\"model_type\": \"qwen3_moe\", \"decoder_sparse_step\": 2, \"mlp_only_layers\": [3], "
+                               "\"num_local_experts\": 6, \"num_experts_per_tok\": 2, \"moe_intermediate_size\": 4, "
+                               "\"norm_topk_prob\": true, \"use_sliding_window\": true, \"sliding_window\": 9"),
+                     0);
+    assert_true(!rlc_config_layer_moe(&c, 0) && rlc_config_layer_moe(&c, 1) && !rlc_config_layer_moe(&c, 2) &&
+                !rlc_config_layer_moe(&c, 3));
+    assert_true(c.num_experts == 6 && c.experts_per_tok == 2 && c.moe_norm_topk);
+    assert_int_equal(rlc_config_mlp_width(&c), 24); /* the dense layers are wider than 2 x 4 */
+    assert_true(rlc_config_layer_window(&c, 0) == 9 && rlc_config_layer_window(&c, 3) == 9); /* every layer */
+    /* one sparse layer: router 6x16 and 6 experts of 3 x 4 x 16, in place of a 3 x 24 x 16 MLP */
+    rlc_model_config_t d;
+    assert_int_equal(parse(&d, "\"model_type\": \"qwen3\""), 0);
+    assert_int_equal(rlc_config_num_params(&c), rlc_config_num_params(&d) + 6 * 16 + 6 * 3 * 4 * 16 - 3 * 24 * 16);
+    rlc_config_free(&d);
+    rlc_config_free(&c);
+    /* Mixtral: 8 experts, top-2 renormalised, its names, no attention biases, theta 1e6, eps
+     * 1e-5, no window unless given; the expert width is intermediate_size */
+    assert_int_equal(parse(&c, "\"model_type\": \"mixtral\", \"attention_bias\": true, \"norm_topk_prob\": false"), 0);
+    assert_true(c.num_experts == 8 && c.experts_per_tok == 2 && c.moe_norm_topk && c.moe_naming);
+    assert_true(c.moe_intermediate_size == 24 && !c.qkv_bias && !c.o_bias && c.rope_theta == 1e6);
+    assert_true(c.rms_norm_eps == 1e-5f && rlc_config_layer_window(&c, 0) == 0 && !c.qk_norm);
+    rlc_config_free(&c);
+    assert_int_equal(parse(&c, "\"model_type\": \"mixtral\", \"sliding_window\": 4096"), 0);
+    assert_int_equal(rlc_config_layer_window(&c, 2), 4096);
+    rlc_config_free(&c);
+    /* OLMoE: 64 experts, 8 each, not renormalised, q/k norms over the whole projections */
+    assert_int_equal(parse(&c, "\"model_type\": \"olmoe\", \"num_experts\": 16"), 0);
+    assert_true(c.num_experts == 16 && c.experts_per_tok == 8 && !c.moe_norm_topk && c.qk_norm && c.qk_norm_full);
+    assert_true(!c.post_norms && !c.post_only && c.rms_norm_eps == 1e-5f);
+    rlc_config_free(&c);
+    /* dense families have no experts */
+    assert_int_equal(parse(&c, "\"model_type\": \"llama\", \"num_experts\": 8"), 0);
+    assert_true(!c.layer_moe && !rlc_config_layer_moe(&c, 0) && rlc_config_mlp_width(&c) == 24);
+    rlc_config_free(&c);
+}
+
+static void test_bad_configs(void **s) {
+    (void)s;
+    const char *bad[][2] = {
+        {"\"model_type\": \"qwen3_moe\", \"num_experts_per_tok\": 200", "num_experts_per_tok = 200"},
+        {"\"model_type\": \"qwen3_moe\", \"num_experts\": 0", "0 experts"},
+        {"\"model_type\": \"qwen3_moe\", \"num_experts\": 1024", "1024 experts (rlc takes 1 to 512)"},
+        {"\"model_type\": \"qwen3_moe\", \"num_experts\": 8, \"num_local_experts\": 4", "disagree"},
+        {"\"model_type\": \"qwen3_moe\", \"decoder_sparse_step\": 0", "decoder_sparse_step must be positive"},
+        {"\"model_type\": \"qwen3_moe\", \"mlp_only_layers\": [\"x\"]", "mlp_only_layers"},
+        {"\"model_type\": \"qwen3_moe\", \"moe_intermediate_size\": -1", "moe_intermediate_size must be positive"},
+        {"\"model_type\": \"mixtral\", \"num_local_experts\": 64, \"num_experts_per_tok\": 40", "between 1 and"},
+        {"\"model_type\": \"olmoe\", \"clip_qkv\": 8.0", "clip_qkv is not supported"},
+        {"\"model_type\": \"qwen2_moe\"", "model_type 'qwen2_moe' is not supported"},
+        {"\"model_type\": \"mixtral\", \"hidden_act\": \"gelu\"", "hidden_act 'gelu' is not supported"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rlc_model_config_t c;
+        assert_true(parse(&c, bad[i][0]) < 0);
+        if (!strstr(rlc_errmsg(), bad[i][1])) fail_msg("%s: %s", bad[i][0], rlc_errmsg());
+    }
+}
+
+/* config.json of a copy of fixture name with key set to the JSON text val */
+static char *edited(const char *name, const char *key, const char *val) {
+    char rel[128], out[512];
+    snprintf(rel, sizeof rel, "models/%s", name);
+    char *d = fs_join(g_dir, name);
+    assert_int_equal(test_run(out, sizeof out, "rm -rf '%s' && cp -r '%s' '%s'", d, fixture(rel), d), 0);
+    char *p = fs_join(d, "config.json");
+    cJSON *j = rlc_json_load_file(p);
+    assert_non_null(j);
+    cJSON_DeleteItemFromObjectCaseSensitive(j, key);
+    cJSON_AddItemToObject(j, key, cJSON_Parse(val));
+    char *t = cJSON_Print(j);
+    assert_int_equal(fs_write_atomic(p, t, strlen(t)), 0);
+    free(t), free(p);
+    cJSON_Delete(j);
+    return d;
+}
+
+/* A config that does not match the file's experts is refused by name, and nothing half-loaded
+ * is left behind. */
+static void test_mismatched_checkpoints(void **s) {
+    (void)s;
+    const char *cases[][4] = {
+        {"mixtral-tiny", "num_local_experts", "5", "'model.layers.0.block_sparse_moe.gate.weight' has shape [4,48] but config.json implies [5,48]"},
+        {"qwen3moe-tiny", "moe_intermediate_size", "16", "'model.layers.0.mlp.experts.0.gate_proj.weight' has shape"},
+        {"qwen3moe-tiny", "mlp_only_layers", "[]", "missing tensor 'model.layers.1.mlp.gate.weight'"},
+        {"olmoe-tiny", "model_type", "\"olmo2\"", "missing tensor"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *d = edited(cases[i][0], cases[i][1], cases[i][2]);
+        rlc_model_t *m = NULL;
+        assert_true(rlc_model_load(&m, d, be) < 0);
+        assert_null(m);
+        if (!strstr(rlc_errmsg(), cases[i][3])) fail_msg("%s %s: %s", cases[i][0], cases[i][1], rlc_errmsg());
+        free(d);
+    }
+}
+
+static int setup(void **s) {
+    (void)s;
+    g_dir = test_tmpdir();
+    return rlc_backend_create(&be, "cpu", 0, 2);
+}
+static int teardown(void **s) {
+    (void)s;
+    rlc_backend_destroy(be);
+    fs_rm_rf(g_dir);
+    free(g_dir);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_family_defaults),
+        cmocka_unit_test(test_bad_configs),
+        cmocka_unit_test(test_mismatched_checkpoints),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
