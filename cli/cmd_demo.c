@@ -62,19 +62,21 @@ void sparkline(const double *v, int n, char *out, size_t cap) {
  * and logits at Gemma2Config's 50 and 30). */
 static const struct {
     const char *arch, *type, *cls, *extra;
+    int moe; /* a mixture of experts: 8 experts of width 1.5 x hidden, 2 per token (the dense width, active) */
 } DEMO_ARCHS[] = {
-    {"qwen2", "qwen2", "Qwen2ForCausalLM", "\"hidden_act\":\"silu\""},
-    {"llama", "llama", "LlamaForCausalLM", "\"hidden_act\":\"silu\""},
+    {"qwen2", "qwen2", "Qwen2ForCausalLM", "\"hidden_act\":\"silu\"", 0},
+    {"llama", "llama", "LlamaForCausalLM", "\"hidden_act\":\"silu\"", 0},
     {"gemma3", "gemma3_text", "Gemma3ForCausalLM",
-     "\"head_dim\":%d,\"query_pre_attn_scalar\":%d,\"sliding_window\":128,\"sliding_window_pattern\":2"},
-    {"olmo2", "olmo2", "Olmo2ForCausalLM", "\"hidden_act\":\"silu\""},
-    {"gemma2", "gemma2", "Gemma2ForCausalLM", "\"head_dim\":%d,\"query_pre_attn_scalar\":%d,\"sliding_window\":128"},
+     "\"head_dim\":%d,\"query_pre_attn_scalar\":%d,\"sliding_window\":128,\"sliding_window_pattern\":2", 0},
+    {"olmo2", "olmo2", "Olmo2ForCausalLM", "\"hidden_act\":\"silu\"", 0},
+    {"gemma2", "gemma2", "Gemma2ForCausalLM", "\"head_dim\":%d,\"query_pre_attn_scalar\":%d,\"sliding_window\":128", 0},
+    {"qwen3_moe", "qwen3_moe", "Qwen3MoeForCausalLM", "\"head_dim\":%d,\"hidden_act\":\"silu\"", 1},
 };
 
 static int demo_arch(const char *arch) {
     for (int i = 0; i < (int)(sizeof DEMO_ARCHS / sizeof *DEMO_ARCHS); i++)
         if (!strcmp(DEMO_ARCHS[i].arch, arch ? arch : "qwen2")) return i;
-    return rlc_errc(RLC_EINVAL, "--arch: qwen2, llama, gemma3, olmo2 or gemma2 (got '%s')", arch);
+    return rlc_errc(RLC_EINVAL, "--arch: qwen2, llama, gemma3, olmo2, gemma2 or qwen3_moe (got '%s')", arch);
 }
 
 int write_model(const char *dir, long seed, int hidden, int layers, const char *arch) {
@@ -83,7 +85,11 @@ int write_model(const char *dir, long seed, int hidden, int layers, const char *
     int rc = fs_mkdir_p(dir);
     if (rc) return rc;
     char cfg[1024], extra[256];
-    snprintf(extra, sizeof extra, DEMO_ARCHS[a].extra, hidden / 4, hidden / 4);
+    int n = snprintf(extra, sizeof extra, DEMO_ARCHS[a].extra, hidden / 4, hidden / 4);
+    if (DEMO_ARCHS[a].moe)
+        snprintf(extra + n, sizeof extra - (size_t)n,
+                 ",\"num_experts\":8,\"num_experts_per_tok\":2,\"norm_topk_prob\":true,\"moe_intermediate_size\":%d",
+                 hidden * 3 / 2);
     snprintf(cfg, sizeof cfg,
              "{\"architectures\":[\"%s\"],\"model_type\":\"%s\",\"vocab_size\":512,"
              "\"hidden_size\":%d,\"intermediate_size\":%d,\"num_hidden_layers\":%d,\"num_attention_heads\":4,"
@@ -254,7 +260,8 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
         {"--layers", OPT_INT, &d->layers, "tiny model depth", 0, 0},
         {"--arch", OPT_STR, &d->arch,
          "tiny model architecture: qwen2, llama, gemma3 (post-norms, GeGLU, sliding layers), olmo2 (norms after the "
-         "blocks only) or gemma2 (gemma3's layers without q/k norms, soft-capped scores and logits)", 0, 0},
+         "blocks only), gemma2 (gemma3's layers without q/k norms, soft-capped scores and logits) or qwen3_moe (a "
+         "mixture of 8 experts, 2 per token)", 0, 0},
         {"--seed", OPT_INT, &d->seed, "seed for the model, data and sampling", 0, 0},
         {"--algo", OPT_STR, &d->algo,
          "the arith task's algorithm: grpo, or oreal (token reward model trained online; docs/training.md)", 0, 0},

@@ -98,6 +98,18 @@ static cJSON *summary(const char *dir, const rlc_model_config_t *c) {
     cJSON_AddStringToObject(o, "sliding", buf);
     if (c->attn_softcap > 0) cJSON_AddNumberToObject(o, "attn_softcap", c->attn_softcap);
     if (c->final_softcap > 0) cJSON_AddNumberToObject(o, "final_softcap", c->final_softcap);
+    if (c->layer_moe) { /* mixture of experts: the experts, and the parameters a token runs through */
+        int sparse = 0;
+        for (int l = 0; l < c->num_layers; l++) sparse += rlc_config_layer_moe(c, l);
+        double idle = (double)sparse * (c->num_experts - c->experts_per_tok) * 3.0 * c->moe_intermediate_size *
+                      c->hidden_size;
+        cJSON_AddNumberToObject(o, "experts", c->num_experts);
+        cJSON_AddNumberToObject(o, "experts_per_token", c->experts_per_tok);
+        cJSON_AddNumberToObject(o, "expert_ffn", c->moe_intermediate_size);
+        cJSON_AddBoolToObject(o, "experts_renormalised", c->moe_norm_topk);
+        cJSON_AddNumberToObject(o, "sparse_layers", sparse);
+        cJSON_AddNumberToObject(o, "active_parameters", (double)rlc_config_num_params(c) - idle);
+    }
     cJSON_AddStringToObject(o, "dtype", c->dtype);
     return o;
 }
@@ -114,6 +126,12 @@ static void print_text(const cJSON *o) {
            N("layers"), N("hidden"), N("heads"), N("kv_heads"), N("head_dim"), N("ffn"), N("vocab"),
            cJSON_IsTrue(cJSON_GetObjectItem(o, "tied_embeddings")) ? ", tied embeddings" : "");
     printf("  parameters: %.1fM\n", N("parameters") / 1e6);
+    if (cJSON_GetObjectItem(o, "experts"))
+        printf("  experts: %.0f of width %.0f, %.0f per token%s, in %.0f of %.0f layers; %.1fM parameters active per "
+               "token\n",
+               N("experts"), N("expert_ffn"), N("experts_per_token"),
+               cJSON_IsTrue(cJSON_GetObjectItem(o, "experts_renormalised")) ? " (weights renormalised)" : "",
+               N("sparse_layers"), N("layers"), N("active_parameters") / 1e6);
     printf("  context: %.0f tokens%s\n", N("context"),
            N("context") < N("max_position_embeddings") ? " (LongRoPE's original context)" : "");
     printf("  rope: %s, theta %g, rotary dims %.0f of %.0f", S("rope"), N("rope_theta"), N("rotary_dim"),

@@ -108,7 +108,7 @@ static void ws_free(rlc_model_t *m, step_ws_t *w) {
     w->gstats = gs;
 }
 
-enum { W_X, W_XMID, W_LN, W_QKV, W_ATT, W_TMP, W_GU, W_H, W_ROWS, W_BR, W_MXS, W_MLOG, W_MY, W_RSTD, W_LOGITS,
+enum { W_X, W_XMID, W_LN, W_QKV, W_ATT, W_TMP, W_GU, W_H, W_ROWS, W_BR, W_MXS, W_MLOG, W_RSTD, W_LOGITS,
        W_MPROB, W_MW, W_MIDX, W_MSRC, W_MINV, W_IDS, W_POS, W_SLOTS, W_CU, W_CTX, W_BT, W_OUT, W_N };
 
 /* The three layouts of a workspace for T tokens, O sampled rows, S sequences and BT block
@@ -133,9 +133,8 @@ static int ws_plan(const rlc_model_t *m, size_t T, size_t O, size_t S, size_t BT
     idx[W_H] = rlc_layout_add(la, "swiglu", T * F * ea);
     idx[W_ROWS] = rlc_layout_add(la, "sampled rows", O * C * ea);
     idx[W_BR] = rlc_layout_add(la, "post-normed block out", (c->post_norms ? T : 1) * C * ea);
-    idx[W_MXS] = rlc_layout_add(la, "moe inputs by expert", R * C * ea); /* sparse models only (else empty) */
+    idx[W_MXS] = rlc_layout_add(la, "moe rows by expert", R * C * ea); /* sparse models only (else empty) */
     idx[W_MLOG] = rlc_layout_add(la, "router logits", T * E * ea);
-    idx[W_MY] = rlc_layout_add(la, "expert outputs", R * C * ea);
     idx[W_RSTD] = rlc_layout_add(lf, "rstd", T * 4);
     size_t W = (size_t)c->vocab_size; /* room for any output kind */
     if ((size_t)c->hidden_size > W) W = (size_t)c->hidden_size;
@@ -203,7 +202,7 @@ static int ws_ensure(rlc_model_t *m, step_ws_t *w, const rlc_step_batch_t *b) {
         w->rstd = w->f32_block + lf.e[ix[W_RSTD]].offset / 4;
         w->logits = w->f32_block + lf.e[ix[W_LOGITS]].offset / 4;
         w->moe = (rlc_moe_bufs_t){.logits = AB + la.e[ix[W_MLOG]].offset, .xs = AB + la.e[ix[W_MXS]].offset,
-                                  .gu = w->gu, .h = w->h, .y = AB + la.e[ix[W_MY]].offset,
+                                  .gu = w->gu, .h = w->h,
                                   .probs = w->f32_block + lf.e[ix[W_MPROB]].offset / 4,
                                   .w = w->f32_block + lf.e[ix[W_MW]].offset / 4,
                                   .idx = w->i32_block + li.e[ix[W_MIDX]].offset / 4,

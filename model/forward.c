@@ -22,19 +22,18 @@ enum {
     A_DRES, A_DLN, A_DQKV, A_DATT, A_DGU, A_DH, A_DVAL, /* training only */
     A_QKR,                                              /* training with qk_norm only */
     A_OOUT, A_DNOUT, A_BR,                              /* post_norms only */
-    A_MXS, A_MLOG, A_MY, A_MDY, F_MPROB, F_MW, F_MDW, I_MIDX, I_MSRC, I_MINV, /* sparse layers only */
+    A_MXS, A_MLOG, A_MDY, F_MPROB, F_MW, F_MDW, I_MIDX, I_MSRC, I_MINV, /* sparse layers only */
     F_R1, F_LSE, F_R2, F_RF, F_LP, F_ENT, F_DLP, F_DEN, F_VALUES, F_RQK, F_RPA, F_RPF,
     I_IDS, I_POS, I_TG, I_CU, PLAN_N
 };
 
-/* A sparse model's MoE buffers (model.h's rlc_moe_bufs_t): the routing and the experts'
- * outputs kept per layer (nl), the grouped inputs and router logits shared. */
+/* A sparse model's MoE buffers (model.h's rlc_moe_bufs_t): the routing kept per layer (nl),
+ * the grouped rows and router logits shared (gu and h are the dense MLP's, sized for both). */
 static void plan_moe(const rlc_model_config_t *c, size_t n, size_t ea, int train, size_t nl, rlc_layout_t *la,
                      rlc_layout_t *lf, rlc_layout_t *li, int idx[PLAN_N]) {
     size_t C = (size_t)c->hidden_size, E = (size_t)c->num_experts, R = n * (size_t)c->experts_per_tok;
-    idx[A_MXS] = rlc_layout_add(la, "moe inputs by expert", R * C * ea);
+    idx[A_MXS] = rlc_layout_add(la, "moe rows by expert", R * C * ea);
     idx[A_MLOG] = rlc_layout_add(la, "router logits", n * E * ea);
-    idx[A_MY] = rlc_layout_add(la, "expert outputs", R * C * ea * nl);
     idx[F_MPROB] = rlc_layout_add(lf, "router probabilities", n * E * 4 * nl);
     idx[F_MW] = rlc_layout_add(lf, "routing weights", R * 4 * nl);
     idx[I_MIDX] = rlc_layout_add(li, "picked experts", R * 4 * nl);
@@ -222,10 +221,9 @@ static int ensure_acts(rlc_model_t *m, int N, int train) {
             a->rstd_pa[l] = FOFF(F_RPA) + (size_t)k * n;
             a->rstd_pf[l] = FOFF(F_RPF) + (size_t)k * n;
         }
-        if (a->moe) { /* sparse layers: the routing and the experts' outputs per layer, the rest shared */
+        if (a->moe) { /* sparse layers: the routing per layer, the rows by expert and router logits shared */
             size_t E = (size_t)m->cfg.num_experts, R = n * m->cfg.experts_per_tok;
             a->moe[l] = (rlc_moe_bufs_t){.logits = AOFF(A_MLOG), .xs = AOFF(A_MXS), .gu = a->gu[l], .h = a->h[l],
-                                         .y = AOFF(A_MY) + (size_t)k * R * C * ea,
                                          .probs = FOFF(F_MPROB) + (size_t)k * n * E, .w = FOFF(F_MW) + (size_t)k * R,
                                          .idx = IOFF(I_MIDX) + (size_t)k * R, .src = IOFF(I_MSRC) + (size_t)k * R,
                                          .inv = IOFF(I_MINV) + (size_t)k * R, .off = a->moe_off + (size_t)l * (E + 1)};

@@ -41,11 +41,12 @@ static inline size_t rlc_expert_down(const rlc_model_config_t *c, const rlc_laye
 
 /* The buffers of a sparse layer's MLP over N tokens, K picks each (rows = N·K), E experts of
  * width I: ACT logits [N,E] (router), xs [rows, C] (the picked tokens' inputs grouped by
- * expert), gu [rows, 2I], h [rows, I], y [rows, C] (the experts' outputs); F32 probs [N,E],
+ * expert, then the experts' outputs: scratch), gu [rows, 2I], h [rows, I]; F32 probs [N,E],
  * w [N,K] (routing weights); I32 idx [N,K] (picked experts), src [rows] (row → token), inv
- * [N·K] ((token, pick) → row); host off [E+1]: expert e's rows are [off[e], off[e+1]). */
+ * [N·K] ((token, pick) → row); host off [E+1]: expert e's rows are [off[e], off[e+1]). What
+ * backward needs is gu, h, probs, w, idx, src, inv and off (the outputs are recomputed). */
 typedef struct {
-    void *logits, *xs, *gu, *h, *y;
+    void *logits, *xs, *gu, *h;
     float *probs, *w;
     int32_t *idx, *src, *inv;
     int *off;
@@ -158,8 +159,9 @@ static inline void rlc_model_embed_scale(const rlc_model_t *m, void *x, size_t n
 /* A sparse layer's MLP (model/moe.c): out [N,C] (=) from its input x [N,C] through the
  * router, the picked experts and their weighted sum, the intermediates left in b (b->off
  * filled on the host: the routing is read back once per call). Backward: dx (=) from dout,
- * with b as the forward left it (b->xs is refilled), dy [N·K, C] ACT and dw [N,K] F32 as
- * scratch (b->logits receives the router logits' gradient); weight gradients accumulate. */
+ * with b as the forward left it (b->xs is rewritten: the experts' outputs are recomputed from
+ * b->h, then the inputs gathered again), dy [N·K, C] ACT, dw [N,K] F32, dgu and dh as scratch
+ * (b->logits receives the router logits' gradient); weight gradients accumulate. */
 int rlc_moe_fwd(rlc_model_t *m, int l, void *out, const void *x, int N, const rlc_moe_bufs_t *b);
 int rlc_moe_bwd(rlc_model_t *m, int l, void *dx, const void *dout, const void *x, int N, const rlc_moe_bufs_t *b,
                 void *dy, float *dw, void *dgu, void *dh);

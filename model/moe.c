@@ -52,6 +52,18 @@ static void *rows_at(const rlc_model_t *m, const void *base, int row, size_t wid
     return (char *)base + (size_t)row * width * m->be->esize[RLC_BUF_ACT];
 }
 
+/* y [rows, C] = each expert's down projection of its rows of b->h. */
+static void expert_outputs(rlc_model_t *m, int l, const rlc_moe_bufs_t *b, void *y) {
+    rlc_backend_t *be = m->be;
+    const rlc_model_config_t *c = &m->cfg;
+    int C = c->hidden_size, I = c->moe_intermediate_size;
+    for (int e = 0; e < c->num_experts; e++) {
+        int r0 = b->off[e], n = b->off[e + 1] - r0;
+        if (n) be->matmul_fwd(be, rows_at(m, y, r0, C), rows_at(m, b->h, r0, I), P(rlc_expert_down(c, &m->layer[l], e)),
+                              NULL, n, I, C);
+    }
+}
+
 int rlc_moe_fwd(rlc_model_t *m, int l, void *out, const void *x, int N, const rlc_moe_bufs_t *b) {
     rlc_backend_t *be = m->be;
     const rlc_model_config_t *c = &m->cfg;
@@ -68,12 +80,8 @@ int rlc_moe_fwd(rlc_model_t *m, int l, void *out, const void *x, int N, const rl
                               P(rlc_expert_gu(c, W, e)), NULL, n, C, 2 * I);
     }
     rlc_model_glu_fwd(m, b->h, b->gu, N * K, I);
-    for (int e = 0; e < E; e++) {
-        int r0 = b->off[e], n = b->off[e + 1] - r0;
-        if (n) be->matmul_fwd(be, rows_at(m, b->y, r0, C), rows_at(m, b->h, r0, I), P(rlc_expert_down(c, W, e)), NULL,
-                              n, I, C);
-    }
-    be->moe_combine_fwd(be, out, b->y, b->w, b->inv, N, K, C);
+    expert_outputs(m, l, b, b->xs); /* the inputs are spent: the outputs take their place */
+    be->moe_combine_fwd(be, out, b->xs, b->w, b->inv, N, K, C);
     return 0;
 }
 
@@ -83,7 +91,8 @@ int rlc_moe_bwd(rlc_model_t *m, int l, void *dx, const void *dout, const void *x
     const rlc_model_config_t *c = &m->cfg;
     const rlc_layer_off_t *W = &m->layer[l];
     int C = c->hidden_size, E = c->num_experts, K = c->experts_per_tok, I = c->moe_intermediate_size;
-    be->moe_combine_bwd(be, dy, dw, dout, b->y, b->w, b->inv, N, K, C);
+    expert_outputs(m, l, b, b->xs); /* recomputed rather than kept: K rows of C per token and layer */
+    be->moe_combine_bwd(be, dy, dw, dout, b->xs, b->w, b->inv, N, K, C);
     for (int e = 0; e < E; e++) {
         int r0 = b->off[e], n = b->off[e + 1] - r0;
         if (n) be->matmul_bwd(be, rows_at(m, dh, r0, I), G(rlc_expert_down(c, W, e)), NULL, rows_at(m, dy, r0, C),

@@ -640,14 +640,15 @@ static void test_zero_overlap(void **s) {
 /* ZeRO stage 2 on architectures whose layers do not start with input_layernorm (OLMo 2: no
  * norms before the blocks, q/k norms over whole projections) or hold four norms (Gemma 3:
  * post-norms, (1 + w) norms, GeGLU): the gradient staging follows each layer's first parameter,
- * and -np 3 stage 2 ends within weights_close of -np 3 stage 0. The models are qwen2-tiny's
- * config under the other model types (Gemma 3's defaults fill what it lacks: head_dim 256),
- * randomly initialised, with its tokenizer. */
+ * and -np 3 stage 2 ends within weights_close of -np 3 stage 0; and a mixture of experts (Qwen3-MoE:
+ * 4 experts, 2 per token, whose gradients each rank reduces as any other). The models are
+ * qwen2-tiny's config under the other model types (Gemma 3's defaults fill what it lacks:
+ * head_dim 256), randomly initialised, with its tokenizer. */
 static void test_zero_archs(void **s) {
     (void)s;
-    const char *types[] = {"olmo2", "gemma3_text"};
+    const char *types[] = {"olmo2", "gemma3_text", "qwen3_moe"};
     char log[32768], extra[1024];
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < 3; t++) {
         char name[64];
         snprintf(name, sizeof name, "arch_%s", types[t]);
         char *cfgp = fs_join(g_dir, "arch.json"), *init = fs_join(g_dir, name), *txt;
@@ -660,6 +661,12 @@ static void test_zero_archs(void **s) {
         cJSON_DeleteItemFromObject(cj, "sliding_window");
         cJSON_AddItemToObject(cj, "sliding_window", cJSON_CreateNumber(12)); /* Gemma 3: layer 0 slides */
         cJSON_AddItemToObject(cj, "sliding_window_pattern", cJSON_CreateNumber(2));
+        if (t == 2) {
+            cJSON_AddItemToObject(cj, "num_experts", cJSON_CreateNumber(4));
+            cJSON_AddItemToObject(cj, "num_experts_per_tok", cJSON_CreateNumber(2));
+            cJSON_AddItemToObject(cj, "moe_intermediate_size", cJSON_CreateNumber(48));
+            cJSON_AddItemToObject(cj, "norm_topk_prob", cJSON_CreateTrue());
+        }
         char *out = cJSON_Print(cj);
         assert_int_equal(fs_write_atomic(cfgp, out, strlen(out)), 0);
         free(out), free(txt), cJSON_Delete(cj);

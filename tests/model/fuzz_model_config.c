@@ -1,7 +1,7 @@
 /* Fuzz target: a model's config.json (model/config.c) on arbitrary bytes: parse (keeping the
  * numbers' literals, as the loader does) and validate, then what the loader computes from an
  * accepted config (RoPE frequencies, the attention scale and RoPE's attention factor, the
- * soft-caps, the parameter count), which must be finite where the config was. */
+ * soft-caps, the experts, the parameter count), which must be finite where the config was. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +38,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (c.rotary_dim < 2 || c.rotary_dim > c.head_dim || c.rotary_dim % 2) abort();
     if (!(c.attn_softcap >= 0) || !isfinite(c.attn_softcap) || !(c.final_softcap >= 0) || !isfinite(c.final_softcap))
         abort();
+    if (c.layer_moe) { /* a mixture of experts within what the MoE ops take */
+        if (c.num_experts < 1 || c.num_experts > 512 || c.experts_per_tok < 1 || c.experts_per_tok > c.num_experts ||
+            c.experts_per_tok > 32 || c.moe_intermediate_size < 1)
+            abort();
+        for (int l = 0; l < c.num_layers; l++) (void)rlc_config_layer_moe(&c, l);
+        if (rlc_config_mlp_width(&c) < c.intermediate_size) abort();
+    }
     (void)rlc_config_num_params(&c);
     rlc_config_free(&c);
     return 0;
