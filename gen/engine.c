@@ -46,9 +46,12 @@ static void page_unref(gen_engine_t *e, int p) {
 }
 
 void gen_drop_pages(gen_engine_t *e, seq_t *s) {
-    for (int i = 0; i < s->n_pages; i++) page_unref(e, s->pages[i]);
+    for (int g = 0; g < e->kv.n_groups; g++)
+        for (int j = 0; j < s->n_pages; j++)
+            if (SEQ_PAGE(s, g, j) >= 0) page_unref(e, SEQ_PAGE(s, g, j)), SEQ_PAGE(s, g, j) = -1;
     s->n_pages = 0;
     s->n_cached = 0;
+    s->win_lo = 0;
 }
 
 int gen_grow(void **p, int *cap, int need, size_t elem) {
@@ -62,39 +65,83 @@ int gen_grow(void **p, int *cap, int need, size_t elem) {
     return 0;
 }
 
+int gen_reserve_pages(gen_engine_t *e, seq_t *s, int n) {
+    if (n <= s->cap_pages) return 0;
+    int G = e->kv.n_groups, nc = s->cap_pages ? s->cap_pages : 16;
+    while (nc < n) nc *= 2;
+    int32_t *p = rlc_malloc((size_t)G * nc * sizeof *p);
+    if (!p) return RLC_ENOMEM;
+    for (size_t i = 0; i < (size_t)G * nc; i++) p[i] = -1;
+    for (int g = 0; g < G; g++)
+        if (s->n_pages) memcpy(p + (size_t)g * nc, s->pages + (size_t)g * s->cap_pages, (size_t)s->n_pages * sizeof *p);
+    free(s->pages);
+    s->pages = p;
+    s->cap_pages = nc;
+    return 0;
+}
+
+int gen_share_pages(gen_engine_t *e, seq_t *s, const seq_t *src, int n) {
+    if (gen_reserve_pages(e, s, n + 1)) return RLC_ENOMEM;
+    for (int g = 0; g < e->kv.n_groups; g++)
+        for (int j = 0; j < n; j++) {
+            int32_t p = SEQ_PAGE(src, g, j);
+            SEQ_PAGE(s, g, j) = p;
+            if (p >= 0) e->refcnt[p]++;
+        }
+    s->n_pages = n;
+    return 0;
+}
+
+void gen_release_window(gen_engine_t *e, seq_t *s) {
+    int P = e->kv.page_size, lowest = -1; /* the lowest page end among the sliding groups */
+    for (int g = 0; g < e->kv.n_groups; g++) {
+        int W = e->kv.group_window[g];
+        if (!W) continue;
+        /* pages wholly before the window of a query at n_cached - 1 (a fork from the whole
+         * sequence recomputes its last token) and so of every later one */
+        int end = s->n_cached - W > 0 ? (s->n_cached - W) / P : 0;
+        if (end > s->n_pages) end = s->n_pages;
+        for (int j = s->win_lo; j < end; j++)
+            if (SEQ_PAGE(s, g, j) >= 0) {
+                page_unref(e, SEQ_PAGE(s, g, j));
+                SEQ_PAGE(s, g, j) = -1;
+                e->st.pages_released++;
+            }
+        if (lowest < 0 || end < lowest) lowest = end;
+    }
+    if (lowest > s->win_lo) s->win_lo = lowest;
+}
+
 /* New pages and copy-on-write copies needed to store positions [n_cached, n_cached+take). */
 int gen_pages_needed(const gen_engine_t *e, const seq_t *s, int take) {
     int P = e->kv.page_size, need = 0;
     int first = s->n_cached / P, last = (s->n_cached + take - 1) / P;
-    for (int j = first; j <= last; j++) {
-        if (j >= s->n_pages)
-            need++;
-        else if (e->refcnt[s->pages[j]] > 1)
-            need++;
-    }
+    for (int g = 0; g < e->kv.n_groups; g++)
+        for (int j = first; j <= last; j++)
+            if (j >= s->n_pages || SEQ_PAGE(s, g, j) < 0 || e->refcnt[SEQ_PAGE(s, g, j)] > 1) need++;
     return need;
 }
 
-/* Make pages for positions [n_cached, n_cached+take) private and present. */
+/* Make pages for positions [n_cached, n_cached+take) private and present, in every group. */
 int gen_prepare_pages(gen_engine_t *e, seq_t *s, int take) {
     int P = e->kv.page_size;
     int first = s->n_cached / P, last = (s->n_cached + take - 1) / P;
-    if (gen_grow((void **)&s->pages, &s->cap_pages, last + 1, sizeof *s->pages)) return RLC_ENOMEM;
-    for (int j = first; j <= last; j++) {
-        if (j >= s->n_pages) {
+    if (gen_reserve_pages(e, s, last + 1)) return RLC_ENOMEM;
+    for (int g = 0; g < e->kv.n_groups; g++)
+        for (int j = first; j <= last; j++) {
+            int32_t old = j < s->n_pages ? SEQ_PAGE(s, g, j) : -1;
+            if (old >= 0 && e->refcnt[old] == 1) continue;
             int p = page_alloc(e);
             if (p < 0) return rlc_errc(RLC_ENOMEM, "KV pages exhausted");
-            s->pages[s->n_pages++] = p;
-        } else if (e->refcnt[s->pages[j]] > 1) {
-            int p = page_alloc(e);
-            if (p < 0) return rlc_errc(RLC_ENOMEM, "KV pages exhausted");
-            int valid = s->n_cached - j * P; /* slots of this page already holding K/V */
-            if (valid > 0) rlc_kv_copy_page(&e->kv, e->m, p, s->pages[j], valid);
-            page_unref(e, s->pages[j]);
-            s->pages[j] = p;
-            e->st.cow_copies++;
+            if (old >= 0) { /* shared: copy-on-write */
+                int valid = s->n_cached - j * P; /* slots of this page already holding K/V */
+                if (valid > 0) rlc_kv_copy_page(&e->kv, e->m, p, old, valid);
+                page_unref(e, old);
+                e->st.cow_copies++;
+            }
+            SEQ_PAGE(s, g, j) = p;
         }
-    }
+    if (last + 1 > s->n_pages) s->n_pages = last + 1;
     return 0;
 }
 
@@ -153,9 +200,12 @@ int gen_engine_create(gen_engine_t **out, rlc_model_t *m, const tok_t *tok, cons
         return rc;
     }
     if (m->be->is_gpu || rlc_log_get_level() <= RLC_LOG_DEBUG)
-        LOG_INFO("KV cache: %d pages x %d tokens = %ld tokens (%.1f MiB%s)", pages, e->cfg.page_size,
+        LOG_INFO("KV cache: %d pages x %d tokens = %ld tokens (%.1f MiB%s)%s", pages, e->cfg.page_size,
                  (long)pages * e->cfg.page_size, pages * (double)rlc_kv_page_bytes(m, e->cfg.page_size) / 1048576.0,
-                 e->cfg.num_pages > 0 || e->cfg.kv_budget_bytes ? "" : ", sized automatically");
+                 e->cfg.num_pages > 0 || e->cfg.kv_budget_bytes ? "" : ", sized automatically",
+                 e->kv.n_groups > 1 ? "; its layers in groups of full and sliding-window attention, each page holding "
+                                      "one group's, the sliding groups' released out of their window"
+                                    : "");
     /* hand out low page numbers first */
     for (int i = 0; i < pages; i++) e->free_list[i] = pages - 1 - i;
     e->n_free = pages;
@@ -304,13 +354,24 @@ static int new_request(gen_engine_t *e, const gen_params_t *p, void *tag) {
     return e->n_reqs++;
 }
 
+/* The most pages a sequence of `total` tokens holds at once: every position's page in a
+ * full-attention group; in a sliding group its window and the longest step chunk. */
+static long pages_at_most(const gen_engine_t *e, long total) {
+    long P = e->kv.page_size, all = (total + P - 1) / P, n = 0;
+    for (int g = 0; g < e->kv.n_groups; g++) {
+        long W = e->kv.group_window[g], win = W ? (W + e->cfg.max_batch_tokens + P - 1) / P + 1 : all;
+        n += win < all ? win : all;
+    }
+    return n;
+}
+
 static int check_fits(const gen_engine_t *e, int n_prompt, const gen_params_t *p) {
     int ctx = e->m->cfg.max_context;
     if (n_prompt >= ctx + (p->score_only != 0))
         return rlc_errc(RLC_ERANGE, "prompt of %d tokens does not fit the model's context (%d)", n_prompt, ctx);
     long total = (long)n_prompt + (p->score_only ? 0 : p->max_new_tokens);
     if (total > ctx) total = ctx;
-    long pages = (total + e->kv.page_size - 1) / e->kv.page_size;
+    long pages = pages_at_most(e, total);
     if (pages > e->kv.num_pages)
         return rlc_errc(RLC_ENOMEM,
                         "a sequence of %ld tokens needs %ld KV pages but the budget holds %d (raise the KV budget)",
@@ -372,13 +433,13 @@ int gen_fork(gen_engine_t *e, int req, int sample, int prefix_len, const int32_t
     s->seed = rlc_splitmix64(p->seed ^ 0x6a09e667f3bcc909ull);
     /* share the pages of the cached part; the last prefix token is recomputed for logits */
     int cached = src->n_cached < prefix_len - 1 ? src->n_cached : prefix_len - 1;
-    int np = (cached + e->kv.page_size - 1) / e->kv.page_size;
-    if (gen_grow((void **)&s->pages, &s->cap_pages, np + 1, sizeof *s->pages)) return RLC_ENOMEM;
-    for (int i = 0; i < np; i++) {
-        s->pages[i] = src->pages[i];
-        e->refcnt[src->pages[i]]++;
+    int P = e->kv.page_size, np = (cached + P - 1) / P;
+    for (int g = 0; g < e->kv.n_groups && np; g++) { /* a sliding group must still hold the fork's window */
+        int W = e->kv.group_window[g], from = W && cached - W + 1 > 0 ? (cached - W + 1) / P : 0;
+        for (int j = from; j < np; j++)
+            if (SEQ_PAGE(src, g, j) < 0) cached = np = 0; /* released already: recompute the prefix */
     }
-    s->n_pages = np;
+    if (gen_share_pages(e, s, src, np)) return RLC_ENOMEM;
     s->n_cached = cached;
     e->reqs[nr].seqs[0] = e->n_seqs - 1;
     e->reqs[nr].spawned = 1;

@@ -100,6 +100,7 @@ typedef struct {
     long steps, prefill_tokens, decode_tokens, sampled_tokens;
     long pages_allocated; /* pages taken from the free list over the engine's life */
     long cow_copies, preemptions;
+    long pages_released; /* pages a sliding-window layer group gave back once out of its window */
     int pages_total, pages_free;
     double seconds;
 } gen_stats_t;

@@ -11,8 +11,11 @@ typedef struct {
     int req, sample, finished;
     int32_t *toks;
     int n_toks, cap_toks, n_prompt, n_cached;
+    /* KV pages, one table per KV group (group-major, stride cap_pages: SEQ_PAGE); -1 where a
+     * sliding group released a page out of its window (or none is held). n_pages: the table
+     * length; win_lo: the pages below it were already checked for release. */
     int32_t *pages;
-    int n_pages, cap_pages;
+    int n_pages, cap_pages, win_lo;
     float *logp;        /* per generated position */
     int cap_gen;
     uint8_t *trainable; /* per generated position */
@@ -65,6 +68,9 @@ struct gen_engine {
     int cap_b, cap_s, cap_bt;
 };
 
+/* Page j of KV group g of sequence s. */
+#define SEQ_PAGE(s, g, j) ((s)->pages[(size_t)(g) * (size_t)(s)->cap_pages + (size_t)(j)])
+
 /* engine.c: grow *p (elements of `elem` bytes) to hold `need`; 0 or RLC_ENOMEM. */
 int gen_grow(void **p, int *cap, int need, size_t elem);
 /* engine.c, pages: new pages and copy-on-write copies needed to store positions
@@ -73,6 +79,14 @@ int gen_grow(void **p, int *cap, int need, size_t elem);
 int gen_pages_needed(const gen_engine_t *e, const seq_t *s, int take);
 int gen_prepare_pages(gen_engine_t *e, seq_t *s, int take);
 void gen_drop_pages(gen_engine_t *e, seq_t *s);
+/* Room for n pages in every group's table (new entries -1). */
+int gen_reserve_pages(gen_engine_t *e, seq_t *s, int n);
+/* s shares src's pages [0, n) in every group (references taken; released ones stay -1). */
+int gen_share_pages(gen_engine_t *e, seq_t *s, const seq_t *src, int n);
+/* Release the pages of s's sliding groups that every later query's window has passed
+ * (positions below n_cached - window: a margin of one for forks, which recompute the last
+ * prefix token). */
+void gen_release_window(gen_engine_t *e, seq_t *s);
 
 /* seq.c */
 seq_t *seq_new(gen_engine_t *e, int req, int sample, const int32_t *toks, int n, int n_prompt);

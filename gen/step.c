@@ -21,25 +21,24 @@ static int spawn_siblings(gen_engine_t *e, seq_t *leader) {
         leader = e->seqs[r->seqs[0]];
         s->seed = rlc_splitmix64(r->p.seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)) ^ 0x6a09e667f3bcc909ull);
         s->order = leader->order;
-        if (gen_grow((void **)&s->pages, &s->cap_pages, leader->n_pages + 1, sizeof *s->pages)) return RLC_ENOMEM;
-        for (int k = 0; k < leader->n_pages; k++) {
-            s->pages[k] = leader->pages[k];
-            e->refcnt[leader->pages[k]]++;
-        }
-        s->n_pages = leader->n_pages;
+        if (gen_share_pages(e, s, leader, leader->n_pages)) return RLC_ENOMEM;
         s->n_cached = leader->n_cached;
+        s->win_lo = leader->win_lo;
         r->seqs[i] = e->n_seqs - 1;
     }
     r->spawned = r->n;
     return 0;
 }
 
+/* Host scratch of a step: tokens rows (slots: one array per KV group), seqs sequences, bt
+ * block-table entries per group. */
 static int ensure_scratch(gen_engine_t *e, int tokens, int seqs, int bt) {
+    size_t G = (size_t)e->kv.n_groups;
     if (tokens > e->cap_b) {
         int n = tokens;
         void *a[] = {&e->b_ids, &e->b_pos, &e->b_slots};
         for (int i = 0; i < 3; i++) {
-            void *q = rlc_realloc(*(void **)a[i], (size_t)n * sizeof(int32_t));
+            void *q = rlc_realloc(*(void **)a[i], (i == 2 ? G : 1) * (size_t)n * sizeof(int32_t));
             if (!q) return RLC_ENOMEM;
             *(void **)a[i] = q;
         }
@@ -60,7 +59,7 @@ static int ensure_scratch(gen_engine_t *e, int tokens, int seqs, int bt) {
         e->cap_s = n;
     }
     if (bt > e->cap_bt) {
-        if (!(e->b_bt = rlc_realloc(e->b_bt, (size_t)bt * sizeof(int32_t)))) return RLC_ENOMEM;
+        if (!(e->b_bt = rlc_realloc(e->b_bt, G * (size_t)bt * sizeof(int32_t)))) return RLC_ENOMEM;
         e->cap_bt = bt;
     }
     return 0;
@@ -189,7 +188,7 @@ static int step_pack(gen_engine_t *e, int nsel, int ntok, rlc_step_batch_t *sb, 
     int rows = n_out + n_score;
     int rc = ensure_scratch(e, ntok, rows > nsel ? rows : nsel, nsel * max_pages);
     if (rc) return rc;
-    int t = 0, o = 0;
+    int t = 0, o = 0, G = e->kv.n_groups;
     e->b_cu[0] = 0;
     for (int i = 0; i < nsel; i++) {
         seq_t *s = e->seqs[e->sel[i]];
@@ -198,11 +197,15 @@ static int step_pack(gen_engine_t *e, int nsel, int ntok, rlc_step_batch_t *sb, 
             int pos = s->n_cached + j;
             e->b_ids[t] = s->toks[pos];
             e->b_pos[t] = pos;
-            e->b_slots[t] = s->pages[pos / P] * P + pos % P;
+            for (int g = 0; g < G; g++) e->b_slots[(size_t)g * ntok + t] = SEQ_PAGE(s, g, pos / P) * P + pos % P;
         }
         e->b_cu[i + 1] = t;
         e->b_ctx[i] = s->n_cached + take;
-        for (int j = 0; j < max_pages; j++) e->b_bt[i * max_pages + j] = j < s->n_pages ? s->pages[j] : 0;
+        for (int g = 0; g < G; g++) /* a page released out of a window is never read: any valid one stands in */
+            for (int j = 0; j < max_pages; j++) {
+                int32_t pg = j < s->n_pages ? SEQ_PAGE(s, g, j) : -1;
+                e->b_bt[((size_t)g * nsel + i) * max_pages + j] = pg >= 0 ? pg : 0;
+            }
         for (int rep = out_reps(e, i); rep > 0; rep--) {
             e->b_rows[o] = t - 1;
             e->out_seq[o] = e->sel[i];
@@ -310,6 +313,7 @@ int gen_step(gen_engine_t *e) {
         else
             e->st.decode_tokens += 1;
         s->n_cached += e->sel_take[i];
+        gen_release_window(e, s);
         if (e->reqs[s->req].p.score_only && s->n_cached == s->n_toks) rc = seq_finish(e, s, GEN_FINISH_SCORED);
     }
     if (rc) return rc;

@@ -12,49 +12,6 @@
 
 #define P(off) rlc_model_param_at(m, be, (off))
 
-size_t rlc_kv_page_bytes(const rlc_model_t *m, int page_size) {
-    return (size_t)2 * m->cfg.num_layers * page_size * m->cfg.num_kv_heads * m->cfg.head_dim *
-           m->be->esize[RLC_BUF_ACT];
-}
-
-int rlc_kv_cache_init(rlc_kv_cache_t *kv, rlc_model_t *m, int num_pages, int page_size) {
-    memset(kv, 0, sizeof *kv);
-    if (num_pages <= 0 || page_size <= 0) return rlc_errc(RLC_EINVAL, "KV cache needs pages and a page size");
-    kv->num_pages = num_pages;
-    kv->page_size = page_size;
-    kv->num_layers = m->cfg.num_layers;
-    kv->kv_width = m->cfg.num_kv_heads * m->cfg.head_dim;
-    size_t n = (size_t)kv->num_layers * num_pages * page_size * kv->kv_width;
-    kv->k = m->be->alloc(m->be, "KV cache", 2 * n, RLC_BUF_ACT); /* K then V, one block */
-    if (!kv->k) {
-        rlc_kv_cache_free(kv, m);
-        return RLC_ENOMEM;
-    }
-    kv->v = (char *)kv->k + n * m->be->esize[RLC_BUF_ACT];
-    return 0;
-}
-
-void rlc_kv_cache_free(rlc_kv_cache_t *kv, rlc_model_t *m) {
-    if (kv->k) m->be->free(m->be, kv->k);
-    memset(kv, 0, sizeof *kv);
-}
-
-static void *layer_ptr(const rlc_kv_cache_t *kv, const rlc_model_t *m, void *base, int l, size_t slot) {
-    size_t per_layer = (size_t)kv->num_pages * kv->page_size * kv->kv_width;
-    return (char *)base + ((size_t)l * per_layer + slot * kv->kv_width) * m->be->esize[RLC_BUF_ACT];
-}
-
-void rlc_kv_copy_page(rlc_kv_cache_t *kv, rlc_model_t *m, int dst, int src, int ntokens) {
-    rlc_backend_t *be = m->be;
-    size_t n = (size_t)ntokens * kv->kv_width;
-    for (int l = 0; l < kv->num_layers; l++) {
-        be->copy(be, layer_ptr(kv, m, kv->k, l, (size_t)dst * kv->page_size),
-                 layer_ptr(kv, m, kv->k, l, (size_t)src * kv->page_size), RLC_BUF_ACT, n);
-        be->copy(be, layer_ptr(kv, m, kv->v, l, (size_t)dst * kv->page_size),
-                 layer_ptr(kv, m, kv->v, l, (size_t)src * kv->page_size), RLC_BUF_ACT, n);
-    }
-}
-
 enum { STEP_GRAPHS_MAX = 64 };
 
 typedef struct {
@@ -67,7 +24,7 @@ typedef struct {
  * (activations, f32, int32). The int32 inputs are packed on the host in the block's layout
  * so a step uploads them in one copy. */
 typedef struct {
-    int cap_tokens, cap_out, cap_seqs, cap_bt;
+    int cap_tokens, cap_out, cap_seqs, cap_bt, groups; /* cap_bt: block-table entries per KV group */
     void *act_block;
     float *f32_block;
     int32_t *i32_block, *i32_host;
@@ -113,8 +70,8 @@ enum { W_X, W_XMID, W_LN, W_QKV, W_ATT, W_TMP, W_GU, W_H, W_ROWS, W_BR, W_MXS, W
 
 /* The three layouts of a workspace for T tokens, O sampled rows, S sequences and BT block
  * table entries; idx[] receives each entry's index within its layout. */
-static int ws_plan(const rlc_model_t *m, size_t T, size_t O, size_t S, size_t BT, rlc_layout_t *la, rlc_layout_t *lf,
-                   rlc_layout_t *li, int idx[W_N]) {
+static int ws_plan(const rlc_model_t *m, size_t T, size_t O, size_t S, size_t BT, size_t G, rlc_layout_t *la,
+                   rlc_layout_t *lf, rlc_layout_t *li, int idx[W_N]) {
     const rlc_model_config_t *c = &m->cfg;
     size_t C = (size_t)c->hidden_size, F = (size_t)rlc_config_mlp_width(c);
     size_t QKV = (size_t)(c->num_heads + 2 * c->num_kv_heads) * c->head_dim, A = (size_t)c->num_heads * c->head_dim;
@@ -146,10 +103,10 @@ static int ws_plan(const rlc_model_t *m, size_t T, size_t O, size_t S, size_t BT
     idx[W_MINV] = rlc_layout_add(li, "tokens' expert rows", R * 4);
     idx[W_IDS] = rlc_layout_add(li, "ids", T * 4);
     idx[W_POS] = rlc_layout_add(li, "positions", T * 4);
-    idx[W_SLOTS] = rlc_layout_add(li, "slots", T * 4);
+    idx[W_SLOTS] = rlc_layout_add(li, "slots", G * T * 4);
     idx[W_CU] = rlc_layout_add(li, "cu_q", (S + 1) * 4);
     idx[W_CTX] = rlc_layout_add(li, "ctx_len", S * 4);
-    idx[W_BT] = rlc_layout_add(li, "block tables", BT * 4);
+    idx[W_BT] = rlc_layout_add(li, "block tables", G * BT * 4);
     idx[W_OUT] = rlc_layout_add(li, "out rows", O * 4); /* last: a step uploads up to its end */
     for (int i = 0; i < W_N; i++)
         if (idx[i] < 0) {
@@ -164,7 +121,9 @@ static int ws_plan(const rlc_model_t *m, size_t T, size_t O, size_t S, size_t BT
 size_t rlc_model_step_bytes(const rlc_model_t *m, int n_tokens, int n_out, int nseq, int max_pages) {
     rlc_layout_t la, lf, li;
     int idx[W_N];
-    if (ws_plan(m, (size_t)n_tokens, (size_t)n_out, (size_t)nseq, (size_t)nseq * max_pages, &la, &lf, &li, idx))
+    int gl, G = rlc_kv_groups(&m->cfg, rlc_kv_release_default(), &gl, NULL, NULL, NULL);
+    if (ws_plan(m, (size_t)n_tokens, (size_t)n_out, (size_t)nseq, (size_t)nseq * max_pages, (size_t)G, &la, &lf, &li,
+                idx))
         return 0;
     size_t total = la.total + lf.total + li.total;
     rlc_layout_free(&la);
@@ -173,9 +132,9 @@ size_t rlc_model_step_bytes(const rlc_model_t *m, int n_tokens, int n_out, int n
     return total;
 }
 
-static int ws_ensure(rlc_model_t *m, step_ws_t *w, const rlc_step_batch_t *b) {
+static int ws_ensure(rlc_model_t *m, step_ws_t *w, const rlc_step_batch_t *b, int G) {
     if (w->cap_tokens >= b->n_tokens && w->cap_out >= b->n_out && w->cap_seqs >= b->nseq &&
-        w->cap_bt >= b->nseq * b->max_pages)
+        w->cap_bt >= b->nseq * b->max_pages && w->groups == G)
         return 0;
     int T = b->n_tokens > w->cap_tokens ? b->n_tokens : w->cap_tokens;
     int O = b->n_out > w->cap_out ? b->n_out : w->cap_out;
@@ -186,7 +145,7 @@ static int ws_ensure(rlc_model_t *m, step_ws_t *w, const rlc_step_batch_t *b) {
     size_t ea = be->esize[RLC_BUF_ACT];
     rlc_layout_t la, lf, li;
     int ix[W_N];
-    int rc = ws_plan(m, (size_t)T, (size_t)O, (size_t)S, (size_t)BT, &la, &lf, &li, ix);
+    int rc = ws_plan(m, (size_t)T, (size_t)O, (size_t)S, (size_t)BT, (size_t)G, &la, &lf, &li, ix);
     if (rc) return rc;
     w->act_block = be->alloc(be, "generation step activations", la.total / ea, RLC_BUF_ACT);
     w->f32_block = be->alloc(be, "generation step logits", lf.total / 4, RLC_BUF_F32);
@@ -214,6 +173,7 @@ static int ws_ensure(rlc_model_t *m, step_ws_t *w, const rlc_step_batch_t *b) {
         w->cap_out = O;
         w->cap_seqs = S;
         w->cap_bt = BT;
+        w->groups = G;
     }
     rlc_layout_free(&la);
     rlc_layout_free(&lf);
@@ -228,10 +188,10 @@ static int upload_inputs(rlc_model_t *m, step_ws_t *w, const rlc_step_batch_t *b
     size_t N = (size_t)b->n_tokens, S = (size_t)b->nseq;
     memcpy(hi + w->o_ids, b->ids, N * sizeof(int32_t));
     memcpy(hi + w->o_pos, b->pos, N * sizeof(int32_t));
-    memcpy(hi + w->o_slots, b->slots, N * sizeof(int32_t));
+    memcpy(hi + w->o_slots, b->slots, (size_t)w->groups * N * sizeof(int32_t));
     memcpy(hi + w->o_cu, b->cu_q, (S + 1) * sizeof(int32_t));
     memcpy(hi + w->o_ctx, b->ctx_len, S * sizeof(int32_t));
-    memcpy(hi + w->o_bt, b->block_table, S * (size_t)b->max_pages * sizeof(int32_t));
+    memcpy(hi + w->o_bt, b->block_table, (size_t)w->groups * S * (size_t)b->max_pages * sizeof(int32_t));
     memcpy(hi + w->o_out, b->out_rows, (size_t)b->n_out * sizeof(int32_t));
     size_t used = w->o_out + (size_t)b->n_out; /* the layout's last entry */
     return m->be->upload(m->be, w->i32_block, RLC_BUF_I32, hi, used);
@@ -268,10 +228,12 @@ static int step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc_
         be->matmul_fwd(be, w->qkv, in_att, P(W->qkv_w), P(W->qkv_b), N, C, QKV);
         if (m->cfg.qk_norm) rlc_model_qk_norm_fwd(m, l, w->qkv, NULL, NULL, N);
         rlc_model_rope_fwd(m, l, w->qkv, pos, N);
-        void *kc = layer_ptr(kv, m, kv->k, l, 0), *vc = layer_ptr(kv, m, kv->v, l, 0);
-        be->kv_store(be, kc, vc, w->qkv, slots, N, Hq, Hk, D);
-        be->paged_attention(be, w->att, w->qkv, kc, vc, cu, ctx, bt, b->max_pages, kv->page_size, b->nseq,
-                            N, Hq, Hk, D, scale, c->attn_softcap, b->max_ctx, rlc_config_layer_window(&m->cfg, l));
+        void *kc = rlc_kv_layer(kv, m, kv->k, l), *vc = rlc_kv_layer(kv, m, kv->v, l);
+        size_t g = (size_t)kv->layer_group[l]; /* the layer's group: its slots and block tables */
+        be->kv_store(be, kc, vc, w->qkv, slots + g * N, N, Hq, Hk, D);
+        be->paged_attention(be, w->att, w->qkv, kc, vc, cu, ctx, bt + g * b->nseq * b->max_pages, b->max_pages,
+                            kv->page_size, b->nseq, N, Hq, Hk, D, scale, c->attn_softcap, b->max_ctx,
+                            rlc_config_layer_window(&m->cfg, l));
         be->matmul_fwd(be, w->tmp, w->att, P(W->o_w), P(W->o_b), N, Hq * D, C);
         if (post) be->rmsnorm_fwd(be, w->br, w->rstd, w->tmp, P(W->post_attn), N, C, c->rms_norm_eps);
         rlc_model_residual_scale(m, blk, (size_t)N * C);
@@ -346,27 +308,30 @@ static void graphs_clear(rlc_model_t *m, step_ws_t *w) {
 }
 
 /* The batch padded to its bucket, in w's padding arrays. */
-static int pad_batch(step_ws_t *w, const rlc_step_batch_t *b, int page_size, rlc_step_batch_t *pb) {
+static int pad_batch(step_ws_t *w, const rlc_step_batch_t *b, int page_size, int G, rlc_step_batch_t *pb) {
     int B = seq_bucket(b->nseq), SP = pow2_at_least(b->max_pages);
-    size_t need = (size_t)B * (6 + (size_t)SP) + 1; /* ids pos slots ctx rows cu(B+1) bt(B*SP) */
+    size_t need = (size_t)B * (5 + (size_t)G * (1 + (size_t)SP)) + 1; /* ids pos ctx rows cu(B+1) slots(G*B) bt(G*B*SP) */
     if (need > w->pad_cap) {
         int32_t *np = rlc_realloc(w->pad, need * sizeof(int32_t));
         if (!np) return RLC_ENOMEM;
         w->pad = np;
         w->pad_cap = need;
     }
-    int32_t *ids = w->pad, *pos = ids + B, *slots = pos + B, *ctx = slots + B, *rows = ctx + B, *cu = rows + B;
-    int32_t *bt = cu + B + 1;
+    int32_t *ids = w->pad, *pos = ids + B, *ctx = pos + B, *rows = ctx + B, *cu = rows + B, *slots = cu + B + 1;
+    int32_t *bt = slots + (size_t)G * B;
     for (int i = 0; i < B; i++) {
         int real = i < b->nseq;
         ids[i] = real ? b->ids[i] : 0;
         pos[i] = real ? b->pos[i] : 0;
-        slots[i] = real ? b->slots[i] : -1;
         ctx[i] = real ? b->ctx_len[i] : 1;
         rows[i] = i;
         cu[i] = i;
-        for (int j = 0; j < SP; j++)
-            bt[(size_t)i * SP + j] = real && j < b->max_pages ? b->block_table[(size_t)i * b->max_pages + j] : 0;
+        for (int g = 0; g < G; g++) { /* each KV group's slots and tables */
+            const int32_t *gs = b->slots + (size_t)g * b->nseq, *gt = b->block_table + (size_t)g * b->nseq * b->max_pages;
+            slots[(size_t)g * B + i] = real ? gs[i] : -1;
+            for (int j = 0; j < SP; j++)
+                bt[((size_t)g * B + i) * SP + j] = real && j < b->max_pages ? gt[(size_t)i * b->max_pages + j] : 0;
+        }
     }
     cu[B] = B;
     *pb = *b;
@@ -438,9 +403,9 @@ int rlc_model_step(rlc_model_t *m, rlc_kv_cache_t *kv, const rlc_step_batch_t *b
     step_ws_t *w = m->step_ws;
     rlc_step_batch_t pb;
     int graphed = be->graph_begin && !w->graphs_off && !c->layer_moe && is_pure_decode(b);
-    if (graphed && pad_batch(w, b, kv->page_size, &pb)) return RLC_ENOMEM;
+    if (graphed && pad_batch(w, b, kv->page_size, kv->n_groups, &pb)) return RLC_ENOMEM;
     const rlc_step_batch_t *run = graphed ? &pb : b;
-    int rc = ws_ensure(m, w, run); /* a reallocation drops the graphs */
+    int rc = ws_ensure(m, w, run, kv->n_groups); /* a reallocation drops the graphs */
     if (rc) return rc;
     if ((rc = upload_inputs(m, w, run))) return rc;
     be->row_invariant = 1; /* batch-invariant matmuls for generation */

@@ -537,6 +537,120 @@ static void test_sliding_window(void **s) {
     rlc_model_free(m);
 }
 
+/* The bytes of n pages of 4 tokens holding every layer (as with RLC_KV_KEEP_WINDOW=1). */
+static size_t keep_pages_bytes(const rlc_model_t *m, int n) {
+    return (size_t)n * 2 * m->cfg.num_layers * 4 * m->cfg.num_kv_heads * m->cfg.head_dim * m->be->esize[RLC_BUF_ACT];
+}
+
+/* One hybrid run (release: sliding groups give pages back; else RLC_KV_KEEP_WINDOW=1): three
+ * requests of 3 samples (shared prompt pages) under a budget (30 all-layer pages' bytes) that
+ * forces preemption either way, then a
+ * fork of a finished sample from deep in its generation; tokens and log-probs into tok / lp
+ * (4 outputs of 3 samples x 40 tokens). */
+typedef struct {
+    int32_t tok[4][3][40];
+    float lp[4][3][40];
+    gen_stats_t st;
+} hybrid_run_t;
+static void hybrid_run(rlc_model_t **m, const char *name, int release, hybrid_run_t *h) {
+    setenv("RLC_KV_KEEP_WINDOW", release ? "0" : "1", 1);
+    *m = load(name); /* (the KV layout is the engine's: chosen when it is created) */
+    gen_params_t p;
+    gen_params_default(&p);
+    p.temperature = 0.9f;
+    p.max_new_tokens = 40;
+    p.n = 3;
+    p.seed = 11;
+    p.ignore_eos = 1;
+    gen_engine_t *e;
+    gen_engine_cfg_t c = {.page_size = 4, .max_batch_tokens = 8, .kv_budget_bytes = keep_pages_bytes(*m, 30)};
+    assert_int_equal(gen_engine_create(&e, *m, NULL, &c), 0);
+    int req[4];
+    int32_t x[20];
+    for (int i = 0; i < 3; i++) {
+        make_prompt(x, 6 + 5 * i, 40 + i);
+        fit_vocab(x, 6 + 5 * i, (*m)->cfg.vocab_size);
+        req[i] = gen_submit(e, x, 6 + 5 * i, &p, NULL);
+        assert_true(req[i] >= 0);
+    }
+    assert_int_equal(gen_run(e, NULL), 0);
+    int32_t extra[2] = {7, 9};
+    req[3] = gen_fork(e, req[1], 2, 45, extra, 2, &p, NULL); /* prompt 11 + 34 generated tokens */
+    assert_true(req[3] >= 0);
+    assert_int_equal(gen_run(e, NULL), 0);
+    for (int r = 0; r < 4; r++)
+        for (int k = 0; k < 3; k++) {
+            const gen_output_t *o = gen_output(e, req[r], k);
+            assert_int_equal(o->n_tokens, 40);
+            memcpy(h->tok[r][k], o->tokens, sizeof h->tok[r][k]);
+            memcpy(h->lp[r][k], o->logp, sizeof h->lp[r][k]);
+        }
+    gen_stats(e, &h->st);
+    gen_engine_free(e);
+    unsetenv("RLC_KV_KEEP_WINDOW");
+}
+
+/* Models that mix full and sliding-window layers release a sliding layer's KV pages once no
+ * later query's window reaches them: the same tokens and log-probs, bit for bit, as keeping
+ * every page, through prefix sharing, preemption and a fork (whose window the source had
+ * released: it recomputes); and a sequence 24 windows long fits a budget that keeping every
+ * page would not. */
+static void test_window_release(void **s) {
+    (void)s;
+    const char *names[] = {"gemma2-tiny", "gemma3-tiny", "olmo3-tiny"};
+    for (int n = 0; n < 3; n++) {
+        static hybrid_run_t keep, rel;
+        rlc_model_t *m;
+        hybrid_run(&m, names[n], 0, &keep);
+        rlc_model_free(m);
+        hybrid_run(&m, names[n], 1, &rel);
+        if (memcmp(keep.tok, rel.tok, sizeof keep.tok) || memcmp(keep.lp, rel.lp, sizeof keep.lp))
+            fail_msg("%s: releasing window pages changed the output", names[n]);
+        assert_true(keep.st.pages_released == 0 && rel.st.pages_released > 0);
+        assert_true(keep.st.preemptions > 0 && rel.st.preemptions > 0);
+        print_message("%s: %ld pages released, preemptions %ld (kept: %ld)\n", names[n], rel.st.pages_released,
+                      rel.st.preemptions, keep.st.preemptions);
+        /* 6 + 120 tokens, a window of 5, the bytes of 20 all-layer pages: keeping every page would
+         * take 32 of them; the sliding layers' release leaves them a few pages each */
+        gen_params_t p;
+        gen_params_default(&p);
+        p.temperature = 0.0f;
+        p.max_new_tokens = 120;
+        p.ignore_eos = 1;
+        int32_t x[6];
+        make_prompt(x, 6, 3);
+        fit_vocab(x, 6, m->cfg.vocab_size);
+        gen_engine_t *e;
+        gen_engine_cfg_t c = {.page_size = 4, .max_batch_tokens = 8, .kv_budget_bytes = keep_pages_bytes(m, 20)};
+        assert_int_equal(gen_engine_create(&e, m, NULL, &c), 0);
+        int r = gen_submit(e, x, 6, &p, NULL);
+        assert_true(r >= 0);
+        assert_int_equal(gen_run(e, NULL), 0);
+        check_logprobs(m, e, r, 0, 1.0f);
+        /* a fork from the whole sequence still shares its pages: it prefills 2 tokens, not 127 */
+        gen_stats_t before, after;
+        gen_stats(e, &before);
+        int32_t one = 5;
+        p.max_new_tokens = 1;
+        int f = gen_fork(e, r, 0, 126, &one, 1, &p, NULL);
+        assert_true(f >= 0);
+        assert_int_equal(gen_run(e, NULL), 0);
+        gen_stats(e, &after);
+        assert_int_equal(after.prefill_tokens - before.prefill_tokens, 2);
+        p.max_new_tokens = 120;
+        gen_engine_free(e);
+        rlc_model_free(m);
+        setenv("RLC_KV_KEEP_WINDOW", "1", 1);
+        m = load(names[n]);
+        assert_int_equal(gen_engine_create(&e, m, NULL, &c), 0);
+        assert_true(gen_submit(e, x, 6, &p, NULL) < 0);
+        assert_non_null(strstr(rlc_errmsg(), "needs 32 KV pages but the budget holds 20"));
+        gen_engine_free(e);
+        rlc_model_free(m);
+        unsetenv("RLC_KV_KEEP_WINDOW");
+    }
+}
+
 /* A LongRoPE model's context is its original one (model/config.h): a sequence stops there
  * ("length"), a prompt beyond it is refused. */
 static void test_longrope_context(void **s) {
@@ -578,6 +692,7 @@ static int teardown(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_greedy_matches_hf), cmocka_unit_test(test_batch_invariance),
+        cmocka_unit_test(test_window_release),
         cmocka_unit_test(test_prefix_sharing),    cmocka_unit_test(test_stops_and_tools),
         cmocka_unit_test(test_fork),              cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_sliding_window),    cmocka_unit_test(test_longrope_context), cmocka_unit_test(test_padded_vocab),
