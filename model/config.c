@@ -270,7 +270,8 @@ int cfg_layer_types(const rlc_model_config_t *c, const cJSON *j, unsigned char *
 static int parse_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
     int use = 0, from = 28, rc, W = 4096, any = 0;
     int mistral = !strcmp(mt, "mistral"), qwen = !strcmp(mt, "qwen2") || !strcmp(mt, "qwen3");
-    if (!strcmp(mt, "phi3") || !strcmp(mt, "ministral3") || !strcmp(mt, "mixtral")) { /* as Mistral, no default window */
+    /* as Mistral, without a default window */
+    if (!strcmp(mt, "phi3") || !strcmp(mt, "ministral3") || !strcmp(mt, "mixtral")) {
         if (!cJSON_GetObjectItemCaseSensitive(j, "sliding_window")) return 0;
         mistral = 1;
     }

@@ -13,7 +13,8 @@
  * onto one attribute, and its own saves of Qwen3-MoE write the other one). */
 static int expert_count(const cJSON *j, int def, int *out, const char *what) {
     int a = -1, b = -1, rc;
-    if ((rc = cfg_get_int(j, "num_experts", &a, 0, -1, what)) || (rc = cfg_get_int(j, "num_local_experts", &b, 0, -1, what)))
+    if ((rc = cfg_get_int(j, "num_experts", &a, 0, -1, what)) ||
+        (rc = cfg_get_int(j, "num_local_experts", &b, 0, -1, what)))
         return rc;
     if (a >= 0 && b >= 0 && a != b)
         return rlc_errc(RLC_EINVAL, "%s: num_experts (%d) and num_local_experts (%d) disagree", what, a, b);

@@ -310,7 +310,8 @@ static void graphs_clear(rlc_model_t *m, step_ws_t *w) {
 /* The batch padded to its bucket, in w's padding arrays. */
 static int pad_batch(step_ws_t *w, const rlc_step_batch_t *b, int page_size, int G, rlc_step_batch_t *pb) {
     int B = seq_bucket(b->nseq), SP = pow2_at_least(b->max_pages);
-    size_t need = (size_t)B * (5 + (size_t)G * (1 + (size_t)SP)) + 1; /* ids pos ctx rows cu(B+1) slots(G*B) bt(G*B*SP) */
+    /* ids pos ctx rows cu(B+1) slots(G*B) bt(G*B*SP) */
+    size_t need = (size_t)B * (5 + (size_t)G * (1 + (size_t)SP)) + 1;
     if (need > w->pad_cap) {
         int32_t *np = rlc_realloc(w->pad, need * sizeof(int32_t));
         if (!np) return RLC_ENOMEM;
@@ -327,7 +328,8 @@ static int pad_batch(step_ws_t *w, const rlc_step_batch_t *b, int page_size, int
         rows[i] = i;
         cu[i] = i;
         for (int g = 0; g < G; g++) { /* each KV group's slots and tables */
-            const int32_t *gs = b->slots + (size_t)g * b->nseq, *gt = b->block_table + (size_t)g * b->nseq * b->max_pages;
+            const int32_t *gs = b->slots + (size_t)g * b->nseq;
+            const int32_t *gt = b->block_table + (size_t)g * b->nseq * b->max_pages;
             slots[(size_t)g * B + i] = real ? gs[i] : -1;
             for (int j = 0; j < SP; j++)
                 bt[((size_t)g * B + i) * SP + j] = real && j < b->max_pages ? gt[(size_t)i * b->max_pages + j] : 0;

@@ -21,7 +21,8 @@ static void route_case(int N, int E, int K, int norm, float scale) {
     assert_int_equal(cpu->download(cpu, ic, idx->c, RLC_BUF_I32, (size_t)N * K), 0);
     assert_int_equal(gpu->download(gpu, ig, idx->g, RLC_BUF_I32, (size_t)N * K), 0);
     for (int i = 0; i < N * K; i++) {
-        if (ic[i] != ig[i]) fail_msg("route E=%d K=%d: pick %d is expert %d on the GPU, %d on the CPU", E, K, i, ig[i], ic[i]);
+        if (ic[i] != ig[i])
+            fail_msg("route E=%d K=%d: pick %d is expert %d on the GPU, %d on the CPU", E, K, i, ig[i], ic[i]);
         assert_true(ic[i] >= 0 && ic[i] < E);
     }
     /* backward from the CPU's routing (the same inputs on both sides) */
@@ -50,7 +51,8 @@ static void test_moe_route(void **s) {
 /* A random permutation of the N·K rows as inv, weights given or NULL. */
 static void combine_case(int N, int K, int C, int weighted) {
     size_t R = (size_t)N * K;
-    buf_t *y = B(RLC_BUF_ACT, R * C), *w = B(RLC_BUF_F32, R), *inv = B(RLC_BUF_I32, R), *out = B(RLC_BUF_ACT, (size_t)N * C);
+    buf_t *y = B(RLC_BUF_ACT, R * C), *w = B(RLC_BUF_F32, R), *inv = B(RLC_BUF_I32, R);
+    buf_t *out = B(RLC_BUF_ACT, (size_t)N * C);
     free(fill(y, 1.0f));
     float *hw = fill(w, 1.0f);
     int32_t *perm = malloc(R * 4);

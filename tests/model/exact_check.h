@@ -13,7 +13,8 @@
 static int exact_check(rlc_model_t *m, int with_exact_expected_equal) {
     enum { R = 12, NMAX = 64 };
     /* the bytes of 30 pages of every layer (a model with sliding layers gets more, smaller pages) */
-    size_t page_all = (size_t)2 * m->cfg.num_layers * 4 * m->cfg.num_kv_heads * m->cfg.head_dim * m->be->esize[RLC_BUF_ACT];
+    size_t page_all =
+        (size_t)2 * m->cfg.num_layers * 4 * m->cfg.num_kv_heads * m->cfg.head_dim * m->be->esize[RLC_BUF_ACT];
     gen_engine_cfg_t cfg = {.page_size = 4, .max_batch_tokens = 24, .kv_budget_bytes = 30 * page_all};
     gen_engine_t *e;
     assert_int_equal(gen_engine_create(&e, m, NULL, &cfg), 0);

@@ -117,7 +117,8 @@ static char *edited(const char *name, const char *key, const char *val) {
 static void test_mismatched_checkpoints(void **s) {
     (void)s;
     const char *cases[][4] = {
-        {"mixtral-tiny", "num_local_experts", "5", "'model.layers.0.block_sparse_moe.gate.weight' has shape [4,48] but config.json implies [5,48]"},
+        {"mixtral-tiny", "num_local_experts", "5",
+         "'model.layers.0.block_sparse_moe.gate.weight' has shape [4,48] but config.json implies [5,48]"},
         {"qwen3moe-tiny", "moe_intermediate_size", "16", "'model.layers.0.mlp.experts.0.gate_proj.weight' has shape"},
         {"qwen3moe-tiny", "mlp_only_layers", "[]", "missing tensor 'model.layers.1.mlp.gate.weight'"},
         {"olmoe-tiny", "model_type", "\"olmo2\"", "missing tensor"},
