@@ -127,9 +127,10 @@ int gen_prepare_pages(gen_engine_t *e, seq_t *s, int take) {
     int P = e->kv.page_size;
     int first = s->n_cached / P, last = (s->n_cached + take - 1) / P;
     if (gen_reserve_pages(e, s, last + 1)) return RLC_ENOMEM;
+    if (last + 1 > s->n_pages) s->n_pages = last + 1; /* new entries are -1 until filled (dropped alike) */
     for (int g = 0; g < e->kv.n_groups; g++)
         for (int j = first; j <= last; j++) {
-            int32_t old = j < s->n_pages ? SEQ_PAGE(s, g, j) : -1;
+            int32_t old = SEQ_PAGE(s, g, j);
             if (old >= 0 && e->refcnt[old] == 1) continue;
             int p = page_alloc(e);
             if (p < 0) return rlc_errc(RLC_ENOMEM, "KV pages exhausted");
@@ -141,7 +142,6 @@ int gen_prepare_pages(gen_engine_t *e, seq_t *s, int take) {
             }
             SEQ_PAGE(s, g, j) = p;
         }
-    if (last + 1 > s->n_pages) s->n_pages = last + 1;
     return 0;
 }
 
