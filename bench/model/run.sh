@@ -16,13 +16,14 @@ for r in $(seq "$ROUNDS"); do
   ours+=("$o"); peer+=("$p")
 done
 # mean vs mean (each side's best round of per-iteration means) and best vs best (fastest iteration)
-python3 - "$THREADS" "${ours[@]}" "${peer[@]}" <<'PY'
+name=$(basename "$CFG" .json); name=${name#config_}
+python3 - "$THREADS" "$name" "${ours[@]}" "${peer[@]}" <<'PY'
 import json, sys
-n = (len(sys.argv) - 2) // 2
-o = [json.loads(x) for x in sys.argv[2:2 + n]]; p = [json.loads(x) for x in sys.argv[2 + n:]]
+n = (len(sys.argv) - 3) // 2
+o = [json.loads(x) for x in sys.argv[3:3 + n]]; p = [json.loads(x) for x in sys.argv[3 + n:]]
 om, pm = max(x["tok_per_s"] for x in o), max(x["tok_per_s"] for x in p)
 ob, pb = max(x["best_tok_per_s"] for x in o), max(x["best_tok_per_s"] for x in p)
-print(json.dumps({"bench": "train_fwd_bwd_cpu_40m", "unit": "tok/s", "threads": int(sys.argv[1]),
+print(json.dumps({"bench": "train_fwd_bwd_cpu_" + sys.argv[2], "unit": "tok/s", "threads": int(sys.argv[1]),
                   "ours_mean": om, "peer_mean": pm, "ratio_mean": round(om / pm, 3),
                   "ours_best": ob, "peer_best": pb, "ratio_best": round(ob / pb, 3),
                   "device": o[0].get("device", "?")}))
