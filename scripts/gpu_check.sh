@@ -75,7 +75,8 @@ JOBS=$(nproc 2>/dev/null || echo 8)
 if cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DRLC_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
   "${CMAKE_EXTRA[@]}" >"$REPORT/build.log" 2>&1 &&
   GPU_TESTS=$(cd "$BUILD" && ctest -N -L gpu | sed -n 's/^ *Test *#[0-9]*: *//p') &&
-  cmake --build "$BUILD" -j "$JOBS" --target test_cuda_emu test_cuda_emu_decode test_cuda_emu_model bench_gpu $GPU_TESTS \
+  cmake --build "$BUILD" -j "$JOBS" --target test_cuda_emu test_cuda_emu_decode test_cuda_emu_model test_cuda_emu_moe \
+    bench_gpu $GPU_TESTS \
     >>"$REPORT/build.log" 2>&1; then
   say "- build: ok ($(($(date +%s) - t_start)) s)"
   built=1
