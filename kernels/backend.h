@@ -216,6 +216,13 @@ struct rlc_backend {
      * once (w NULL: every weight 1). y holds the experts' output rows [N·K, C]. */
     void (*moe_combine_fwd)(rlc_backend_t *be, void *out, const void *y, const float *w, const int32_t *inv, int N,
                             int K, int C);
+    /* A gated shared expert (Qwen2-MoE): out[n] (ACT [N,C]) += sigmoid(z[n]) · y[n], in fp32,
+     * rounded once (z ACT [N]: the gate's logit). bwd: dy[n] = sigmoid(z[n]) · dout[n] (=) and
+     * dz[n] = sigmoid'(z[n]) · (dout[n] · y[n]) (=; dz may alias z and dy may alias y: each
+     * row reads z[n] first, each element y before dy). */
+    void (*moe_gate_add_fwd)(rlc_backend_t *be, void *out, const void *y, const void *z, int N, int C);
+    void (*moe_gate_add_bwd)(rlc_backend_t *be, void *dy, void *dz, const void *dout, const void *y, const void *z,
+                             int N, int C);
     /* Its backward: dy[inv[n·K+k]] = w[n,k] · dout[n] (ACT [N·K, C], =) and, when dw is not
      * NULL, dw[n,k] = dout[n] · y[inv[n·K+k]] (F32 [N,K], =). */
     void (*moe_combine_bwd)(rlc_backend_t *be, void *dy, float *dw, const void *dout, const void *y, const float *w,

@@ -279,6 +279,7 @@ static int parse_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, 
         if ((rc = cfg_get_bool(j, "use_sliding_window", &use, 0, what)) || !use) return rc;
         mistral = 1;
     }
+    if (!strcmp(mt, "qwen2_moe")) return cfg_qwen2moe_sliding(c, j, what);
     if (!mistral && !qwen) return 0;
     if (qwen) {
         if ((rc = cfg_layer_types(c, j, &c->layer_slides, what)) < 0) return rc;
@@ -324,7 +325,7 @@ float rlc_config_layer_rope_mscale(const rlc_model_config_t *c, int layer) {
 /* The model types rlc reads (multimodal wrappers become one of them first: config_arch.c). */
 static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",   "llama", "mistral", "ministral3", "phi3",
                                           "gemma",     "gemma2",  "gemma3_text", "olmo2", "olmo3", "granite",
-                                          "smollm3",   "qwen3_moe", "mixtral", "olmoe"};
+                                          "smollm3",   "qwen3_moe", "mixtral", "olmoe", "qwen2_moe"};
 
 static int check_model_type(const char *mt, const char *what) {
     char list[256] = "";
@@ -448,9 +449,10 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         goto fail;
     /* Qwen2 always has q/k/v biases and no o_proj bias; Ministral 3 and Mixtral never have any
      * (their configs have no attention_bias); Llama's (and Qwen3's) attention_bias covers all four. */
-    int nobias = ministral3 || !strcmp(mt, "mixtral");
+    int nobias = ministral3 || !strcmp(mt, "mixtral"), qwen2moe = !strcmp(mt, "qwen2_moe");
+    if (qwen2moe && (rc = cfg_get_bool(j, "qkv_bias", &attention_bias, 1, what))) goto fail; /* its own key */
     c->qkv_bias = qwen ? 1 : nobias ? 0 : attention_bias;
-    c->o_bias = qwen || nobias ? 0 : attention_bias;
+    c->o_bias = qwen || qwen2moe || nobias ? 0 : attention_bias;
     if ((rc = parse_rope(c, j, what)) || (rc = parse_eos(c, j, what))) goto fail;
     if (ministral3 && (rc = cfg_ministral3(c, j, what))) goto fail;
     const char *dt = NULL;
@@ -563,7 +565,8 @@ size_t rlc_config_num_params(const rlc_model_config_t *c) {
     for (int l = 0; l < c->num_layers; l++) /* a sparse layer's router and experts replace its MLP */
         if (rlc_config_layer_moe(c, l))
             n += (size_t)c->num_experts * C * (1 + 3 * (size_t)c->moe_intermediate_size) -
-                 (3 * F * C + (c->mlp_bias ? 2 * F + C : 0));
+                 (3 * F * C + (c->mlp_bias ? 2 * F + C : 0)) +
+                 (c->moe_shared_size ? C * (1 + 3 * (size_t)c->moe_shared_size) : 0); /* Qwen2-MoE's shared one */
     if (c->head == RLC_HEAD_LM && !c->tie_word_embeddings) n += V * C;
     return n;
 }

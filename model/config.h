@@ -84,13 +84,16 @@ typedef struct {
     /* Architecture's main head: a causal LM, or a score head (sequence/token classification:
      * reward and value models); num_labels is the width of the score head. */
     rlc_head_kind_t head;
-    /* Mixture of experts (Qwen3-MoE, Mixtral, OLMoE): the MLP of a sparse layer (layer_moe[l],
+    /* Mixture of experts (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE): the MLP of a sparse layer (layer_moe[l],
      * owned; NULL: none) is a router (mlp.gate [num_experts, C]) that sends each token to the
      * experts_per_tok experts of largest softmax probability, each a SwiGLU MLP of width
      * moe_intermediate_size, and sums their outputs weighted by those probabilities (divided
      * by their sum when moe_norm_topk). moe_naming: 0 for Qwen's and OLMoE's tensor names
      * (mlp.experts.e.gate_proj), 1 for Mixtral's (block_sparse_moe.experts.e.w1, w3, w2). */
     int num_experts, experts_per_tok, moe_intermediate_size, moe_norm_topk, moe_naming;
+    /* Qwen2-MoE: a shared expert of this width (0: none) beside the routed ones, its output
+     * times sigmoid(mlp.shared_expert_gate · x) added to theirs */
+    int moe_shared_size;
     unsigned char *layer_moe;
     int num_labels, score_bias;
     int bos_token_id;

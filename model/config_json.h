@@ -41,3 +41,6 @@ int cfg_layer_rope(rlc_model_config_t *c, const cJSON *j, const cJSON **rp, cons
                    const char *what);
 /* model/config_moe.c: Qwen3-MoE's, Mixtral's and OLMoE's expert keys (nothing for the others). */
 int cfg_moe(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what);
+/* Qwen2-MoE's sliding layers: with use_sliding_window, those layer_types names, else every
+ * other layer from the first below max_window_layers (its config's own rule). */
+int cfg_qwen2moe_sliding(rlc_model_config_t *c, const cJSON *j, const char *what);

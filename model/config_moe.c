@@ -1,6 +1,7 @@
-/* Mixture-of-experts keys (Qwen3-MoE, Mixtral, OLMoE): how many experts, how many each token
- * takes, their width, whether the picked weights are renormalised, and which layers are
- * sparse. The attention side of these families is read by config.c as their dense kin's. */
+/* Mixture-of-experts keys (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE): how many experts, how many
+ * each token takes, their width, whether the picked weights are renormalised, which layers are
+ * sparse, and Qwen2-MoE's shared expert and sliding rule. The attention side of these families
+ * is read by config.c as their dense kin's. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,15 +41,41 @@ static int qwen_sparse_layers(rlc_model_config_t *c, const cJSON *j, const char 
     return 0;
 }
 
+int cfg_qwen2moe_sliding(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    int use = 0, from = 28, W = 4096, rc = cfg_layer_types(c, j, &c->layer_slides, what), typed = rc == 0;
+    if (rc < 0 || (rc = cfg_get_bool(j, "use_sliding_window", &use, 0, what)) ||
+        (rc = cfg_get_int(j, "max_window_layers", &from, 0, 28, what)))
+        return rc;
+    const cJSON *sw = cJSON_GetObjectItemCaseSensitive(j, "sliding_window");
+    if (!use || (sw && cJSON_IsNull(sw))) return 0; /* no window: the layer types do not matter */
+    if ((rc = cfg_get_int(j, "sliding_window", &W, 0, W, what))) return rc;
+    if (W <= 0) return rlc_errc(RLC_EINVAL, "%s: sliding_window must be a positive number", what);
+    if (!typed) {
+        if (!(c->layer_slides = calloc((size_t)c->num_layers, 1)))
+            return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+        for (int l = 0; l < c->num_layers; l++) c->layer_slides[l] = (l + 1) % 2 && l < from;
+    }
+    for (int l = 0; l < c->num_layers; l++)
+        if (c->layer_slides[l]) c->sliding_window = W;
+    return 0;
+}
+
 int cfg_moe(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
-    int qwen = !strcmp(mt, "qwen3_moe"), mixtral = !strcmp(mt, "mixtral"), olmoe = !strcmp(mt, "olmoe"), rc;
+    int qwen3 = !strcmp(mt, "qwen3_moe"), qwen2 = !strcmp(mt, "qwen2_moe"), qwen = qwen2 || qwen3;
+    int mixtral = !strcmp(mt, "mixtral"), olmoe = !strcmp(mt, "olmoe"), rc;
     if (!qwen && !mixtral && !olmoe) return 0;
-    int def_e = qwen ? 128 : mixtral ? 8 : 64, def_k = qwen ? 8 : mixtral ? 2 : 8;
+    int def_e = qwen3 ? 128 : qwen2 ? 60 : mixtral ? 8 : 64, def_k = qwen3 ? 8 : qwen2 ? 4 : mixtral ? 2 : 8;
     if ((rc = expert_count(j, def_e, &c->num_experts, what)) ||
         (rc = cfg_get_int(j, "num_experts_per_tok", &c->experts_per_tok, 0, def_k, what)))
         return rc;
     c->moe_intermediate_size = c->intermediate_size; /* Mixtral's and OLMoE's experts */
-    if (qwen && (rc = cfg_get_int(j, "moe_intermediate_size", &c->moe_intermediate_size, 0, 768, what))) return rc;
+    if (qwen && (rc = cfg_get_int(j, "moe_intermediate_size", &c->moe_intermediate_size, 0, qwen2 ? 1408 : 768, what)))
+        return rc;
+    if (qwen2) { /* Qwen2-MoE's shared expert and its gate */
+        if ((rc = cfg_get_int(j, "shared_expert_intermediate_size", &c->moe_shared_size, 0, 5632, what))) return rc;
+        if (c->moe_shared_size <= 0)
+            return rlc_errc(RLC_EINVAL, "%s: shared_expert_intermediate_size must be positive", what);
+    }
     c->moe_norm_topk = mixtral; /* Mixtral always renormalises */
     if (!mixtral && (rc = cfg_get_bool(j, "norm_topk_prob", &c->moe_norm_topk, 0, what))) return rc;
     c->moe_naming = mixtral;
@@ -74,6 +101,6 @@ int rlc_config_layer_moe(const rlc_model_config_t *c, int layer) {
 }
 
 int rlc_config_mlp_width(const rlc_model_config_t *c) {
-    int w = c->intermediate_size, m = c->experts_per_tok * c->moe_intermediate_size;
+    int w = c->intermediate_size, m = c->experts_per_tok * c->moe_intermediate_size + c->moe_shared_size;
     return c->layer_moe && m > w ? m : w;
 }

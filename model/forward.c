@@ -22,7 +22,7 @@ enum {
     A_DRES, A_DLN, A_DQKV, A_DATT, A_DGU, A_DH, A_DVAL, /* training only */
     A_QKR,                                              /* training with qk_norm only */
     A_OOUT, A_DNOUT, A_BR,                              /* post_norms only */
-    A_MXS, A_MLOG, A_MDY, F_MPROB, F_MW, F_MDW, I_MIDX, I_MSRC, I_MINV, /* sparse layers only */
+    A_MXS, A_MLOG, A_MDY, A_MSDX, F_MPROB, F_MW, F_MDW, I_MIDX, I_MSRC, I_MINV, /* sparse layers only */
     F_R1, F_LSE, F_R2, F_RF, F_LP, F_ENT, F_DLP, F_DEN, F_VALUES, F_RQK, F_RPA, F_RPF,
     I_IDS, I_POS, I_TG, I_CU, PLAN_N
 };
@@ -42,6 +42,7 @@ static void plan_moe(const rlc_model_config_t *c, size_t n, size_t ea, int train
     if (!train) return;
     idx[A_MDY] = rlc_layout_add(la, "grad expert rows", R * C * ea);
     idx[F_MDW] = rlc_layout_add(lf, "grad routing weights", R * 4);
+    if (c->moe_shared_size) idx[A_MSDX] = rlc_layout_add(la, "grad shared expert input", n * C * ea);
 }
 
 /* Plan the activations of N tokens into la (ACT), lf (F32) and li (I32); idx[] receives
@@ -230,6 +231,7 @@ static int ensure_acts(rlc_model_t *m, int N, int train) {
         }
     }
     if (train && a->moe) a->moe_dy = AOFF(A_MDY), a->moe_dw = FOFF(F_MDW);
+    if (train && ix[A_MSDX] >= 0) a->moe_sdx = AOFF(A_MSDX);
     if (ix[A_BR] >= 0) a->br = AOFF(A_BR);
     if (m->cfg.post_only) /* OLMo: no norms before the blocks; they read the residual stream */
         for (int l = 0; l < L; l++) a->ln1[l] = a->x_in[l], a->ln2[l] = a->x_mid[l];
@@ -566,7 +568,8 @@ static int backward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts
         if (!a->per_layer && (rc = layer_body(m, l, N, b->nseq, maxlen, 1, c->post_norms, NULL))) return rc;
         const void *dblk = block_grad(m, W->post_ffn, a->dn_out[l], a->rstd_pf[l], N);
         if (rlc_config_layer_moe(c, l)) { /* dblk may be dln: the MoE backward reads it before writing dln */
-            rc = rlc_moe_bwd(m, l, a->dln, dblk, a->ln2[l], N, &a->moe[l], a->moe_dy, a->moe_dw, a->dgu, a->dh);
+            rc = rlc_moe_bwd(m, l, a->dln, dblk, a->ln2[l], N, &a->moe[l], a->moe_dy, a->moe_dw, a->dgu, a->dh,
+                             a->moe_sdx);
             if (rc) return rc;
         } else {
             be->matmul_bwd(be, a->dh, G(W->down_w), G(W->down_b), dblk, a->h[l], P(W->down_w), N, F, C);

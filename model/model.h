@@ -30,6 +30,8 @@ typedef struct {
     /* a sparse (MoE) layer, whose gu and down offsets are absent: the router [E, C], and expert 0's gate
      * rows; expert e's gate|up [2I, C] sits at rlc_expert_gu, its down [C, I] 2·I·C after it */
     size_t router, experts;
+    /* Qwen2-MoE: the shared expert is gu_w / down_w (mlp.shared_expert.*), its gate [1, C] */
+    size_t shared_gate;
 } rlc_layer_off_t;
 
 static inline size_t rlc_expert_gu(const rlc_model_config_t *c, const rlc_layer_off_t *L, int e) {
@@ -68,6 +70,7 @@ typedef struct {
     void *br;                   /* Gemma 3: a post-normed block output on its way to the residual */
     rlc_moe_bufs_t *moe;        /* [L] sparse layers' buffers (xs and logits shared; NULL without MoE) */
     void *moe_dy;               /* MoE backward: gradient rows [N·K, C] */
+    void *moe_sdx;              /* MoE backward: the shared expert's input gradient [N, C] (Qwen2-MoE) */
     float *moe_dw;              /* MoE backward: routing weights' gradient [N,K] */
     int *moe_off;               /* host [L][E+1] (owned) */
     void *x_final, *lnf, *tmp, *values_act;
@@ -161,10 +164,11 @@ static inline void rlc_model_embed_scale(const rlc_model_t *m, void *x, size_t n
  * filled on the host: the routing is read back once per call). Backward: dx (=) from dout,
  * with b as the forward left it (b->xs is rewritten: the experts' outputs are recomputed from
  * b->h, then the inputs gathered again), dy [N·K, C] ACT, dw [N,K] F32, dgu and dh as scratch
- * (b->logits receives the router logits' gradient); weight gradients accumulate. */
+ * (b->logits receives the router logits' gradient), and sdx [N,C] ACT when the layer has a
+ * shared expert (Qwen2-MoE); weight gradients accumulate. */
 int rlc_moe_fwd(rlc_model_t *m, int l, void *out, const void *x, int N, const rlc_moe_bufs_t *b);
 int rlc_moe_bwd(rlc_model_t *m, int l, void *dx, const void *dout, const void *x, int N, const rlc_moe_bufs_t *b,
-                void *dy, float *dw, void *dgu, void *dh);
+                void *dy, float *dw, void *dgu, void *dh, void *sdx);
 
 /* Granite: the factor the LM head's logits are multiplied by (1 / logits_scaling; 1 for the
  * others). Training folds it into inv_temp (and passes Gemma 2's final_softcap to the LM

@@ -1,4 +1,5 @@
-/* The sparse MLP of Qwen3-MoE, Mixtral and OLMoE: route each token to K of E experts, run each
+/* The sparse MLP of Qwen3-MoE, Mixtral, OLMoE and Qwen2-MoE (whose shared expert runs beside
+ * the routed ones, gated by a sigmoid): route each token to K of E experts, run each
  * expert over its tokens (gathered into one contiguous block per expert, so an expert is one
  * matmul), and sum the K outputs of each token weighted by their routing weights. Which rows
  * go to which expert is decided on the host from the picked experts, read back once per
@@ -64,6 +65,47 @@ static void expert_outputs(rlc_model_t *m, int l, const rlc_moe_bufs_t *b, void 
     }
 }
 
+/* Qwen2-MoE's shared expert (width S): its gate|up [N, 2S] and activation [N, S] rows follow
+ * the routed ones in b->gu and b->h (kept for backward). */
+static void *shared_gu(const rlc_model_t *m, const rlc_moe_bufs_t *b, int N) {
+    return rows_at(m, b->gu, N * m->cfg.experts_per_tok, 2 * (size_t)m->cfg.moe_intermediate_size);
+}
+static void *shared_h(const rlc_model_t *m, const rlc_moe_bufs_t *b, int N) {
+    return rows_at(m, b->h, N * m->cfg.experts_per_tok, (size_t)m->cfg.moe_intermediate_size);
+}
+
+/* out += sigmoid(x · g) · down(glu(x · gate|up)); its output goes through b->xs and the gate's
+ * logit through b->logits (both free once the routed experts are combined). */
+static void shared_fwd(rlc_model_t *m, int l, void *out, const void *x, int N, const rlc_moe_bufs_t *b) {
+    rlc_backend_t *be = m->be;
+    const rlc_layer_off_t *W = &m->layer[l];
+    int C = m->cfg.hidden_size, S = m->cfg.moe_shared_size;
+    be->matmul_fwd(be, shared_gu(m, b, N), x, P(W->gu_w), NULL, N, C, 2 * S);
+    rlc_model_glu_fwd(m, shared_h(m, b, N), shared_gu(m, b, N), N, S);
+    be->matmul_fwd(be, b->xs, shared_h(m, b, N), P(W->down_w), NULL, N, S, C);
+    be->matmul_fwd(be, b->logits, x, P(W->shared_gate), NULL, N, C, 1);
+    be->moe_gate_add_fwd(be, out, b->xs, b->logits, N, C);
+}
+
+/* Its backward into sdx [N,C] (=), reading dout (before anything writes dx, which it may alias);
+ * b->xs, b->logits and the tails of dgu and dh beyond the routed rows as scratch. */
+static void shared_bwd(rlc_model_t *m, int l, void *sdx, const void *dout, const void *x, int N,
+                       const rlc_moe_bufs_t *b, void *dgu, void *dh) {
+    rlc_backend_t *be = m->be;
+    const rlc_layer_off_t *W = &m->layer[l];
+    int C = m->cfg.hidden_size, S = m->cfg.moe_shared_size, R = N * m->cfg.experts_per_tok;
+    int I = m->cfg.moe_intermediate_size;
+    void *sdgu = rows_at(m, dgu, R, 2 * (size_t)I), *sdh = rows_at(m, dh, R, (size_t)I);
+    be->matmul_fwd(be, b->xs, shared_h(m, b, N), P(W->down_w), NULL, N, S, C); /* its output, again */
+    be->matmul_fwd(be, b->logits, x, P(W->shared_gate), NULL, N, C, 1);
+    be->moe_gate_add_bwd(be, b->xs, b->logits, dout, b->xs, b->logits, N, C); /* in place: dy over y, dz over z */
+    be->matmul_bwd(be, sdh, G(W->down_w), NULL, b->xs, shared_h(m, b, N), P(W->down_w), N, S, C);
+    rlc_model_glu_bwd(m, sdgu, sdh, shared_gu(m, b, N), N, S);
+    be->matmul_bwd(be, sdx, G(W->gu_w), NULL, sdgu, x, P(W->gu_w), N, C, 2 * S);
+    be->matmul_bwd(be, b->xs, G(W->shared_gate), NULL, b->logits, x, P(W->shared_gate), N, C, 1);
+    be->add(be, sdx, sdx, b->xs, RLC_BUF_ACT, (size_t)N * C);
+}
+
 int rlc_moe_fwd(rlc_model_t *m, int l, void *out, const void *x, int N, const rlc_moe_bufs_t *b) {
     rlc_backend_t *be = m->be;
     const rlc_model_config_t *c = &m->cfg;
@@ -82,17 +124,19 @@ int rlc_moe_fwd(rlc_model_t *m, int l, void *out, const void *x, int N, const rl
     rlc_model_glu_fwd(m, b->h, b->gu, N * K, I);
     expert_outputs(m, l, b, b->xs); /* the inputs are spent: the outputs take their place */
     be->moe_combine_fwd(be, out, b->xs, b->w, b->inv, N, K, C);
+    if (c->moe_shared_size) shared_fwd(m, l, out, x, N, b);
     return 0;
 }
 
 int rlc_moe_bwd(rlc_model_t *m, int l, void *dx, const void *dout, const void *x, int N, const rlc_moe_bufs_t *b,
-                void *dy, float *dw, void *dgu, void *dh) {
+                void *dy, float *dw, void *dgu, void *dh, void *sdx) {
     rlc_backend_t *be = m->be;
     const rlc_model_config_t *c = &m->cfg;
     const rlc_layer_off_t *W = &m->layer[l];
     int C = c->hidden_size, E = c->num_experts, K = c->experts_per_tok, I = c->moe_intermediate_size;
     expert_outputs(m, l, b, b->xs); /* recomputed rather than kept: K rows of C per token and layer */
     be->moe_combine_bwd(be, dy, dw, dout, b->xs, b->w, b->inv, N, K, C);
+    if (c->moe_shared_size) shared_bwd(m, l, sdx, dout, x, N, b, dgu, dh); /* the last read of dout */
     for (int e = 0; e < E; e++) {
         int r0 = b->off[e], n = b->off[e + 1] - r0;
         if (n) be->matmul_bwd(be, rows_at(m, dh, r0, I), G(rlc_expert_down(c, W, e)), NULL, rows_at(m, dy, r0, C),
@@ -110,5 +154,6 @@ int rlc_moe_bwd(rlc_model_t *m, int l, void *dx, const void *dout, const void *x
     be->moe_route_bwd(be, b->logits, dw, b->probs, b->w, b->idx, N, E, K, c->moe_norm_topk);
     be->matmul_bwd(be, dy, G(W->router), NULL, b->logits, x, P(W->router), N, C, E); /* dy's first N rows */
     be->add(be, dx, dx, dy, RLC_BUF_ACT, (size_t)N * C);
+    if (c->moe_shared_size) be->add(be, dx, dx, sdx, RLC_BUF_ACT, (size_t)N * C);
     return 0;
 }

@@ -59,6 +59,17 @@ static void add_experts(table_t *t, rlc_layer_off_t *L, const rlc_model_config_t
             size_t off = k < 2 ? add(t, nm, I, C, 1) : add(t, nm, C, I, 1);
             if (e == 0 && k == 0) L->experts = off;
         }
+    L->shared_gate = RLC_NO_OFFSET;
+    if (!c->moe_shared_size) return;
+    int64_t S = c->moe_shared_size; /* Qwen2-MoE: gate and up rows contiguous, as a dense layer's */
+    snprintf(nm, sizeof nm, "model.layers.%d.mlp.shared_expert.gate_proj.weight", l);
+    L->gu_w = add(t, nm, S, C, 1);
+    snprintf(nm, sizeof nm, "model.layers.%d.mlp.shared_expert.up_proj.weight", l);
+    add(t, nm, S, C, 1);
+    snprintf(nm, sizeof nm, "model.layers.%d.mlp.shared_expert.down_proj.weight", l);
+    L->down_w = add(t, nm, C, S, 1);
+    snprintf(nm, sizeof nm, "model.layers.%d.mlp.shared_expert_gate.weight", l);
+    L->shared_gate = add(t, nm, 1, C, 1);
 }
 
 /* Build the table for m->cfg (and m->score_labels). */
@@ -102,7 +113,7 @@ static int build_table(rlc_model_t *m) {
         } else {
             L->ln2 = add(&t, NAME("post_attention_layernorm.weight"), C, 0, 0);
         }
-        L->router = L->experts = RLC_NO_OFFSET;
+        L->router = L->experts = L->shared_gate = RLC_NO_OFFSET;
         if (rlc_config_layer_moe(c, l)) {
             add_experts(&t, L, c, l);
             if (c->post_norms) L->post_ffn = add(&t, NAME("post_feedforward_layernorm.weight"), C, 0, 0);

@@ -2,7 +2,7 @@
 """Checks rlc against transformers on random models of shapes no fixture has: per-token
 log-probs (fp32) and greedy decoding, sharded bf16/fp16 files with llama3/linear RoPE
 scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), Gemma, Gemma 2 (soft-capping), Gemma 3,
-OLMo 2 and 3, Granite, SmolLM3, Ministral 3, mixtures of experts (Qwen3-MoE, Mixtral, OLMoE),
+OLMo 2 and 3, Granite, SmolLM3, Ministral 3, mixtures of experts (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE),
 PyTorch pytorch_model.bin weights (one file, and bf16 shards), and sliding-window models (Mistral,
 Qwen2, Qwen3, Gemma 2, Mixtral, Qwen3-MoE, Gemma 3 with a 4.x-style config) far past their window.
 Needs PyPI torch + transformers and a built rlc:  python3 scripts/check_shapes.py [build/cli/rlc]
@@ -30,7 +30,7 @@ KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, 
          "smollm3": (T.SmolLM3Config, T.SmolLM3ForCausalLM),
          "ministral3": (T.Ministral3Config, T.Ministral3ForCausalLM),
          "qwen3_moe": (T.Qwen3MoeConfig, T.Qwen3MoeForCausalLM), "mixtral": (T.MixtralConfig, T.MixtralForCausalLM),
-         "olmoe": (T.OlmoeConfig, T.OlmoeForCausalLM)}
+         "olmoe": (T.OlmoeConfig, T.OlmoeForCausalLM), "qwen2_moe": (T.Qwen2MoeConfig, T.Qwen2MoeForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -95,6 +95,10 @@ SHAPES = [
                      num_local_experts=8, num_experts_per_tok=2, vocab_size=257, num_hidden_layers=2)),
     ("olmoe", dict(hidden_size=48, num_attention_heads=6, num_key_value_heads=6, intermediate_size=30, num_experts=12,
                    num_experts_per_tok=4, vocab_size=311, num_hidden_layers=2, pad_token_id=0)),
+    ("qwen2_moe", dict(hidden_size=40, num_attention_heads=5, num_key_value_heads=1, intermediate_size=66,
+                       moe_intermediate_size=18, shared_expert_intermediate_size=52, num_experts=10,
+                       num_experts_per_tok=4, norm_topk_prob=True, decoder_sparse_step=2, vocab_size=277,
+                       num_hidden_layers=4)),  # a shared expert beside top-4 of 10, every second layer sparse
 ]
 
 

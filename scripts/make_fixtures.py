@@ -181,6 +181,17 @@ def olmoe_cfg(**kw):
     return OlmoeConfig(**base)
 
 
+def qwen2_moe_cfg(**kw):
+    from transformers import Qwen2MoeConfig
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, moe_intermediate_size=24,
+                shared_expert_intermediate_size=40, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2,
+                num_experts=6, num_experts_per_tok=3, norm_topk_prob=False, mlp_only_layers=[1],
+                use_sliding_window=True, sliding_window=6, max_window_layers=2, max_position_embeddings=256,
+                rope_theta=1000000.0, rms_norm_eps=1e-6, tie_word_embeddings=False, bos_token_id=None, eos_token_id=2)
+    base.update(kw)
+    return Qwen2MoeConfig(**base)
+
+
 def checkpoint_grads(model, grads):
     """transformers 5 holds a MoE layer's experts as fused [E, 2I, C] gate|up and [E, C, I] down
     parameters (and Mixtral's block_sparse_moe under mlp.); its checkpoints, and rlc, name each
@@ -316,6 +327,10 @@ FIXTURES = {
     # OLMoE: 6 experts, 3 per token, weights not renormalised, q/k norms over the whole
     # projections (pre-norm layout, unlike OLMo 2), fp32.
     "olmoe-tiny": dict(make=lambda: olmoe_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # Qwen2-MoE: top-3 of 6 experts (width 24) not renormalised, plus a shared expert (width 40)
+    # gated by a sigmoid, q/k/v biases, layer 1 dense (mlp_only_layers), and its own sliding rule
+    # (use_sliding_window below max_window_layers 2: layer 0 a window of 6), fp32.
+    "qwen2moe-tiny": dict(make=lambda: qwen2_moe_cfg(), cls="causal", dtype=torch.float32, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

@@ -168,6 +168,8 @@ int rlc_cpu_backend_create(rlc_backend_t **out, int threads) {
     be->moe_route_bwd = cpu_moe_route_bwd;
     be->moe_combine_fwd = cpu_moe_combine_fwd;
     be->moe_combine_bwd = cpu_moe_combine_bwd;
+    be->moe_gate_add_fwd = cpu_moe_gate_add_fwd;
+    be->moe_gate_add_bwd = cpu_moe_gate_add_bwd;
     be->embedding_fwd = cpu_embedding_fwd;
     be->embedding_bwd = cpu_embedding_bwd;
     be->rmsnorm_fwd = cpu_rmsnorm_fwd;

@@ -49,6 +49,9 @@ void cpu_moe_combine_fwd(rlc_backend_t *be, void *out, const void *y, const floa
                          int C);
 void cpu_moe_combine_bwd(rlc_backend_t *be, void *dy, float *dw, const void *dout, const void *y, const float *w,
                          const int32_t *inv, int N, int K, int C);
+void cpu_moe_gate_add_fwd(rlc_backend_t *be, void *out, const void *y, const void *z, int N, int C);
+void cpu_moe_gate_add_bwd(rlc_backend_t *be, void *dy, void *dz, const void *dout, const void *y, const void *z, int N,
+                          int C);
 void cpu_embedding_fwd(rlc_backend_t *be, void *out, const int32_t *ids, const void *wte, int N, int C);
 void cpu_embedding_bwd(rlc_backend_t *be, void *dwte, const void *dout, const int32_t *ids, int N, int C);
 void cpu_rmsnorm_fwd(rlc_backend_t *be, void *out, float *rstd, const void *inp, const void *w, int N, int C, float eps);

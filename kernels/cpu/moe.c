@@ -1,6 +1,7 @@
 /* Mixture-of-experts routing and combination (the reference the CUDA kernels are checked
- * against): softmax → top-k → optional renormalisation per token, its backward, and the
- * weighted sum of each token's K expert rows with its backward. One token per iteration,
+ * against): softmax → top-k → optional renormalisation per token, its backward, the
+ * weighted sum of each token's K expert rows with its backward, and a shared expert's
+ * sigmoid-gated add (Qwen2-MoE) with its backward. One token per iteration,
  * fp32 throughout, so each token's result depends on its own row only (batch invariance). */
 #include <math.h>
 
@@ -90,5 +91,33 @@ void cpu_moe_combine_bwd(rlc_backend_t *be, void *dy, float *dw, const void *dou
             }
             if (dw) dw[(size_t)n * K + k] = dot;
         }
+    }
+}
+
+static float sigm(float z) { return 1.0f / (1.0f + expf(-z)); }
+
+void cpu_moe_gate_add_fwd(rlc_backend_t *be, void *out, const void *y, const void *z, int N, int C) {
+    float *o = out;
+    const float *yr = y, *zr = z;
+#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
+    for (int n = 0; n < N; n++) {
+        float g = sigm(zr[n]);
+        for (int c = 0; c < C; c++) o[(size_t)n * C + c] += g * yr[(size_t)n * C + c];
+    }
+}
+
+void cpu_moe_gate_add_bwd(rlc_backend_t *be, void *dy, void *dz, const void *dout, const void *y, const void *z, int N,
+                          int C) {
+    float *d = dy, *dzr = dz;
+    const float *g0 = dout, *yr = y, *zr = z;
+#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
+    for (int n = 0; n < N; n++) {
+        float g = sigm(zr[n]), dot = 0;
+        for (int c = 0; c < C; c++) {
+            size_t i = (size_t)n * C + c;
+            dot += g0[i] * yr[i]; /* y read before dy is written: dy may alias y */
+            d[i] = g * g0[i];
+        }
+        dzr[n] = g * (1.0f - g) * dot;
     }
 }

@@ -318,6 +318,8 @@ static void set_ops(rlc_backend_t *be) {
     be->moe_route_bwd = cu_moe_route_bwd;
     be->moe_combine_fwd = cu_moe_combine_fwd;
     be->moe_combine_bwd = cu_moe_combine_bwd;
+    be->moe_gate_add_fwd = cu_moe_gate_add_fwd;
+    be->moe_gate_add_bwd = cu_moe_gate_add_bwd;
     be->embedding_fwd = cu_embedding_fwd;
     be->embedding_bwd = cu_embedding_bwd;
     be->rmsnorm_fwd = cu_rmsnorm_fwd;

@@ -2,9 +2,11 @@
  * over E experts (lane-strided, fp32), then K rounds of a warp argmax over the experts not yet
  * taken (ties: the lower expert, as the CPU reference). Combination runs one thread per
  * (token, column) summing its K rows in k order; its backward one block per (token, pick)
- * with a block reduction for the weight's gradient. Every token's result depends on its own
- * row only (batch invariance).
- * Exports: cu_moe_route_fwd, cu_moe_route_bwd, cu_moe_combine_fwd, cu_moe_combine_bwd. */
+ * with a block reduction for the weight's gradient; a shared expert's sigmoid-gated add
+ * (Qwen2-MoE) one thread per element, its backward one block per row. Every token's result
+ * depends on its own row only (batch invariance).
+ * Exports: cu_moe_route_fwd, cu_moe_route_bwd, cu_moe_combine_fwd, cu_moe_combine_bwd,
+ * cu_moe_gate_add_fwd, cu_moe_gate_add_bwd. */
 #include "kernels/cuda/moe.cuh"
 
 namespace RLC_CU_NS {
@@ -88,6 +90,32 @@ __global__ void moe_combine_bwd_k(bf16 *dy, float *dw, const bf16 *dout, const b
 }
 RLC_STATIC_SMEM(32 * sizeof(float), moe_combine_bwd_k);
 
+__device__ __forceinline__ float sigm(float z) { return 1.0f / (1.0f + expf(-z)); }
+
+__global__ void moe_gate_add_fwd_k(bf16 *out, const bf16 *y, const bf16 *z, int C) {
+    int n = blockIdx.x, c = (int)(blockIdx.y * blockDim.x + threadIdx.x);
+    if (c >= C) return;
+    size_t i = (size_t)n * C + c;
+    out[i] = __float2bfloat16_rn(ldf(out + i) + sigm(ldf(z + n)) * ldf(y + i));
+}
+
+/* One block per row; z[n] is read by every thread before the block reduction's barriers, so
+ * thread 0 may overwrite it with dz[n] after (dz may alias z); each element of y is read by
+ * the thread that then writes dy there (dy may alias y). */
+__global__ void moe_gate_add_bwd_k(bf16 *dy, bf16 *dz, const bf16 *dout, const bf16 *y, const bf16 *z, int C) {
+    __shared__ float sh[32];
+    size_t n = blockIdx.x;
+    float g = sigm(ldf(z + n)), dot = 0.f;
+    for (int c = (int)threadIdx.x; c < C; c += blockDim.x) {
+        float d = ldf(dout + n * C + c);
+        dot += d * ldf(y + n * C + c); /* y read before dy is written: dy may alias y */
+        dy[n * C + c] = __float2bfloat16_rn(g * d);
+    }
+    dot = block_sum(dot, sh);
+    if (threadIdx.x == 0) dz[n] = __float2bfloat16_rn(g * (1.0f - g) * dot);
+}
+RLC_STATIC_SMEM(32 * sizeof(float), moe_gate_add_bwd_k);
+
 void cu_moe_route_fwd(rlc_backend_t *be, float *probs, float *w, int32_t *idx, const void *logits, int N, int E, int K,
                       int norm) {
     cu_impl *im = IM(be);
@@ -120,6 +148,23 @@ void cu_moe_combine_bwd(rlc_backend_t *be, void *dy, float *dw, const void *dout
     dim3 grid((unsigned)N, (unsigned)K);
     RLC_LAUNCH(moe_combine_bwd_k, grid, MOE_THREADS, 0, im->stream, (bf16 *)dy, dw, (const bf16 *)dout,
                (const bf16 *)y, w, inv, C);
+    LAUNCH_CHECK(im);
+}
+
+void cu_moe_gate_add_fwd(rlc_backend_t *be, void *out, const void *y, const void *z, int N, int C) {
+    cu_impl *im = IM(be);
+    if (N <= 0 || C <= 0) return;
+    dim3 grid((unsigned)N, cdiv(C, MOE_THREADS));
+    RLC_LAUNCH(moe_gate_add_fwd_k, grid, MOE_THREADS, 0, im->stream, (bf16 *)out, (const bf16 *)y, (const bf16 *)z, C);
+    LAUNCH_CHECK(im);
+}
+
+void cu_moe_gate_add_bwd(rlc_backend_t *be, void *dy, void *dz, const void *dout, const void *y, const void *z, int N,
+                         int C) {
+    cu_impl *im = IM(be);
+    if (N <= 0 || C <= 0) return;
+    RLC_LAUNCH(moe_gate_add_bwd_k, N, MOE_THREADS, 0, im->stream, (bf16 *)dy, (bf16 *)dz, (const bf16 *)dout,
+               (const bf16 *)y, (const bf16 *)z, C);
     LAUNCH_CHECK(im);
 }
 

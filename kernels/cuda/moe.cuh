@@ -12,6 +12,9 @@ void cu_moe_route_bwd(rlc_backend_t *be, void *dlogits, const float *dw, const f
                       const int32_t *idx, int N, int E, int K, int norm);
 void cu_moe_combine_fwd(rlc_backend_t *be, void *out, const void *y, const float *w, const int32_t *inv, int N, int K,
                         int C);
+void cu_moe_gate_add_fwd(rlc_backend_t *be, void *out, const void *y, const void *z, int N, int C);
+void cu_moe_gate_add_bwd(rlc_backend_t *be, void *dy, void *dz, const void *dout, const void *y, const void *z, int N,
+                         int C);
 void cu_moe_combine_bwd(rlc_backend_t *be, void *dy, float *dw, const void *dout, const void *y, const float *w,
                         const int32_t *inv, int N, int K, int C);
 } // namespace RLC_CU_NS

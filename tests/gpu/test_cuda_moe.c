@@ -81,6 +81,32 @@ static void combine_case(int N, int K, int C, int weighted) {
     bufs_free();
 }
 
+/* The shared expert's gated add and its backward (dz also in place over z). */
+static void test_moe_gate_add(void **s) {
+    (void)s;
+    const int N = 21, C = 300;
+    buf_t *out = B(RLC_BUF_ACT, (size_t)N * C), *y = B(RLC_BUF_ACT, (size_t)N * C), *z = B(RLC_BUF_ACT, (size_t)N);
+    free(fill(out, 1.0f));
+    free(fill(y, 1.0f));
+    float *hz = fill(z, 2.0f);
+    cpu->moe_gate_add_fwd(cpu, out->c, y->c, z->c, N, C);
+    gpu->moe_gate_add_fwd(gpu, out->g, y->g, z->g, N, C);
+    cmp("gate add", out, BF16_TWO);
+    buf_t *dout = B(RLC_BUF_ACT, (size_t)N * C), *dy = B(RLC_BUF_ACT, (size_t)N * C), *dz = B(RLC_BUF_ACT, (size_t)N);
+    free(fill(dout, 1.0f));
+    cpu->moe_gate_add_bwd(cpu, dy->c, dz->c, dout->c, y->c, z->c, N, C);
+    gpu->moe_gate_add_bwd(gpu, dy->g, dz->g, dout->g, y->g, z->g, N, C);
+    cmp("gate add bwd dy", dy, BF16_ONE);
+    cmp("gate add bwd dz", dz, BF16_ONE);
+    float *want = get(gpu, dz), *want_dy = get(gpu, dy);
+    gpu->moe_gate_add_bwd(gpu, y->g, z->g, dout->g, y->g, z->g, N, C); /* in place: dy over y, dz over z */
+    float *got = get(gpu, z), *got_dy = get(gpu, y);
+    same_bits("gate add bwd dz in place", got, want, (size_t)N);
+    same_bits("gate add bwd dy in place", got_dy, want_dy, (size_t)N * C);
+    free(hz), free(want), free(got), free(want_dy), free(got_dy);
+    bufs_free();
+}
+
 static void test_moe_combine(void **s) {
     (void)s;
     combine_case(23, 2, 48, 1);
@@ -94,6 +120,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_moe_route, setup),
         cmocka_unit_test_setup(test_moe_combine, setup),
+        cmocka_unit_test_setup(test_moe_gate_add, setup),
     };
     rc = cmocka_run_group_tests(tests, NULL, NULL);
     harness_stop();

@@ -371,6 +371,16 @@ static double comb_loss(void *v) {
     be->moe_combine_fwd(be, c->out, c->y, c->w, c->inv, c->N, c->K, c->C);
     return dotd(c->out, c->r, (size_t)c->N * c->C);
 }
+typedef struct {
+    int N, C;
+    float *y, *z, *r, *out0, *out;
+} gate_ctx;
+static double gate_loss(void *v) {
+    gate_ctx *c = v;
+    memcpy(c->out, c->out0, (size_t)c->N * c->C * sizeof(float));
+    be->moe_gate_add_fwd(be, c->out, c->y, c->z, c->N, c->C);
+    return dotd(c->out, c->r, (size_t)c->N * c->C);
+}
 static void test_moe(void **s) {
     (void)s;
     route_run(8, 2, 1);
@@ -390,6 +400,26 @@ static void test_moe(void **s) {
     check_dir("moe combine dy", comb_loss, &c, c.y, dy, R * c.C, 1e-2f, 2e-3);
     check_dir("moe combine dw", comb_loss, &c, c.w, dw, R, 1e-2f, 2e-3);
     free(dy), free(dw), free(c.y), free(c.w), free(c.r), free(c.out), free(c.inv);
+    /* the shared expert's gated add: out += sigmoid(z) y */
+    gate_ctx gc = {.N = 5, .C = 6};
+    size_t nc = (size_t)gc.N * gc.C;
+    gc.y = randv(nc, 1), gc.z = randv((size_t)gc.N, 2), gc.r = randv(nc, 1), gc.out0 = randv(nc, 1);
+    gc.out = zeros(nc);
+    gate_loss(&gc);
+    assert_true(fabs(gc.out[7] - (gc.out0[7] + gc.y[7] / (1 + exp(-gc.z[1])))) < 1e-6);
+    float *gdy = zeros(nc), *gdz = zeros((size_t)gc.N);
+    be->moe_gate_add_bwd(be, gdy, gdz, gc.r, gc.y, gc.z, gc.N, gc.C);
+    check_dir("moe gate dy", gate_loss, &gc, gc.y, gdy, nc, 1e-2f, 2e-3);
+    check_dir("moe gate dz", gate_loss, &gc, gc.z, gdz, (size_t)gc.N, 1e-2f, 2e-3);
+    /* dz over z and dy over y (in place) give the same */
+    float *gdz2 = zeros((size_t)gc.N), *gdy2 = zeros(nc);
+    be->moe_gate_add_bwd(be, gdy2, gdz2, gc.r, gc.y, gc.z, gc.N, gc.C);
+    memcpy(gdz, gc.z, (size_t)gc.N * 4);
+    memcpy(gdy, gc.y, nc * 4);
+    be->moe_gate_add_bwd(be, gdy, gdz, gc.r, gdy, gdz, gc.N, gc.C);
+    assert_memory_equal(gdz, gdz2, (size_t)gc.N * 4);
+    assert_memory_equal(gdy, gdy2, nc * 4);
+    free(gdy), free(gdz), free(gdz2), free(gdy2), free(gc.y), free(gc.z), free(gc.r), free(gc.out0), free(gc.out);
 }
 
 /* ---------- geglu (Gemma) ---------- */

@@ -65,7 +65,8 @@ static void test_save_load_save(void **s) {
     const char *names[] = {"qwen2-tiny",  "llama3-tiny", "llama-bias", "qwen2-untied",
                            "qwen2-score", "qwen3-tiny",  "phi3-tiny",  "llama3-tiny-bin",
                            "gemma3-tiny", "gemma-tiny",  "gemma2-tiny", "olmo2-tiny", "olmo3-tiny", "granite-tiny",
-                           "smollm3-tiny", "ministral3-tiny", "qwen3moe-tiny", "mixtral-tiny", "olmoe-tiny"};
+                           "smollm3-tiny", "ministral3-tiny", "qwen3moe-tiny", "mixtral-tiny", "olmoe-tiny",
+                           "qwen2moe-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s", names[k]);

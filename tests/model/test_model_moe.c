@@ -66,6 +66,21 @@ static void test_family_defaults(void **s) {
     assert_true(c.num_experts == 16 && c.experts_per_tok == 8 && !c.moe_norm_topk && c.qk_norm && c.qk_norm_full);
     assert_true(!c.post_norms && !c.post_only && c.rms_norm_eps == 1e-5f);
     rlc_config_free(&c);
+    /* Qwen2-MoE: 60 experts, 4 each, width 1408, a shared expert of 5632, q/k/v biases (its
+     * qkv_bias key), and under use_sliding_window every other layer from the first below
+     * max_window_layers */
+    assert_int_equal(parse(&c, "\"model_type\": \"qwen2_moe\", \"use_sliding_window\": true, \"sliding_window\": 7, "
+                               "\"max_window_layers\": 3"),
+                     0);
+    assert_true(c.num_experts == 60 && c.experts_per_tok == 4 && c.moe_intermediate_size == 1408);
+    assert_true(c.moe_shared_size == 5632 && c.qkv_bias && !c.o_bias && !c.moe_norm_topk && !c.qk_norm);
+    assert_true(rlc_config_layer_window(&c, 0) == 7 && rlc_config_layer_window(&c, 1) == 0 &&
+                rlc_config_layer_window(&c, 2) == 7 && rlc_config_layer_window(&c, 3) == 0);
+    assert_int_equal(rlc_config_mlp_width(&c), 4 * 1408 + 5632);
+    rlc_config_free(&c);
+    assert_int_equal(parse(&c, "\"model_type\": \"qwen2_moe\", \"qkv_bias\": false, \"sliding_window\": 7"), 0);
+    assert_true(!c.qkv_bias && rlc_config_layer_window(&c, 0) == 0); /* no window without use_sliding_window */
+    rlc_config_free(&c);
     /* dense families have no experts */
     assert_int_equal(parse(&c, "\"model_type\": \"llama\", \"num_experts\": 8"), 0);
     assert_true(!c.layer_moe && !rlc_config_layer_moe(&c, 0) && rlc_config_mlp_width(&c) == 24);
@@ -84,7 +99,8 @@ static void test_bad_configs(void **s) {
         {"\"model_type\": \"qwen3_moe\", \"moe_intermediate_size\": -1", "moe_intermediate_size must be positive"},
         {"\"model_type\": \"mixtral\", \"num_local_experts\": 64, \"num_experts_per_tok\": 40", "between 1 and"},
         {"\"model_type\": \"olmoe\", \"clip_qkv\": 8.0", "clip_qkv is not supported"},
-        {"\"model_type\": \"qwen2_moe\"", "model_type 'qwen2_moe' is not supported"},
+        {"\"model_type\": \"qwen2_moe\", \"shared_expert_intermediate_size\": 0", "shared_expert_intermediate_size"},
+        {"\"model_type\": \"deepseek_v3\"", "model_type 'deepseek_v3' is not supported"},
         {"\"model_type\": \"mixtral\", \"hidden_act\": \"gelu\"", "hidden_act 'gelu' is not supported"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -204,6 +204,12 @@ static void test_olmoe_tiny(void **s) {
     (void)s;
     causal_parity("olmoe-tiny");
 }
+/* Qwen2-MoE: top-3 of 6 not renormalised, a shared expert gated by a sigmoid beside them,
+ * q/k/v biases, a dense layer, its own sliding rule (layer 0 a window of 6). */
+static void test_qwen2moe_tiny(void **s) {
+    (void)s;
+    causal_parity("qwen2moe-tiny");
+}
 
 /* Granite 3.x: embedding, residual and attention multipliers and logits scaling, bf16. */
 static void test_granite_tiny(void **s) {
@@ -358,6 +364,7 @@ int main(void) {
         cmocka_unit_test(test_granite_tiny), cmocka_unit_test(test_smollm3_tiny),
         cmocka_unit_test(test_ministral3_tiny),
         cmocka_unit_test(test_qwen3moe_tiny), cmocka_unit_test(test_mixtral_tiny), cmocka_unit_test(test_olmoe_tiny),
+        cmocka_unit_test(test_qwen2moe_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
