@@ -202,7 +202,7 @@ struct rlc_backend {
     void (*geglu_fwd)(rlc_backend_t *be, void *out, const void *gu, int N, int F);
     void (*geglu_bwd)(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F);
 
-    /* ---- mixture of experts (Qwen3-MoE, Mixtral, OLMoE) ----
+    /* ---- mixture of experts (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE) ----
      * Routing of N tokens over E experts, K per token: p = softmax(logits[n, :]) in fp32
      * (probs [N,E], kept for backward); the K largest in descending order (ties: the lower
      * expert first) → idx [N,K]; their probabilities → w [N,K], divided by their sum when
@@ -216,6 +216,10 @@ struct rlc_backend {
      * once (w NULL: every weight 1). y holds the experts' output rows [N·K, C]. */
     void (*moe_combine_fwd)(rlc_backend_t *be, void *out, const void *y, const float *w, const int32_t *inv, int N,
                             int K, int C);
+    /* Its backward: dy[inv[n·K+k]] = w[n,k] · dout[n] (ACT [N·K, C], =) and, when dw is not
+     * NULL, dw[n,k] = dout[n] · y[inv[n·K+k]] (F32 [N,K], =). */
+    void (*moe_combine_bwd)(rlc_backend_t *be, void *dy, float *dw, const void *dout, const void *y, const float *w,
+                            const int32_t *inv, int N, int K, int C);
     /* A gated shared expert (Qwen2-MoE): out[n] (ACT [N,C]) += sigmoid(z[n]) · y[n], in fp32,
      * rounded once (z ACT [N]: the gate's logit). bwd: dy[n] = sigmoid(z[n]) · dout[n] (=) and
      * dz[n] = sigmoid'(z[n]) · (dout[n] · y[n]) (=; dz may alias z and dy may alias y: each
@@ -223,10 +227,6 @@ struct rlc_backend {
     void (*moe_gate_add_fwd)(rlc_backend_t *be, void *out, const void *y, const void *z, int N, int C);
     void (*moe_gate_add_bwd)(rlc_backend_t *be, void *dy, void *dz, const void *dout, const void *y, const void *z,
                              int N, int C);
-    /* Its backward: dy[inv[n·K+k]] = w[n,k] · dout[n] (ACT [N·K, C], =) and, when dw is not
-     * NULL, dw[n,k] = dout[n] · y[inv[n·K+k]] (F32 [N,K], =). */
-    void (*moe_combine_bwd)(rlc_backend_t *be, void *dy, float *dw, const void *dout, const void *y, const float *w,
-                            const int32_t *inv, int N, int K, int C);
 
     /* out[N,OC] = inp[N,IC] · w[OC,IC]^T (+ bias[OC]). */
     void (*matmul_fwd)(rlc_backend_t *be, void *out, const void *inp, const void *w, const void *bias, int N, int IC,
