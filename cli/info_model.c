@@ -74,7 +74,7 @@ static void tokenizer_of(const char *dir, cJSON *o) {
 
 static cJSON *summary(const char *dir, const rlc_model_config_t *c) {
     cJSON *o = cJSON_CreateObject();
-    char buf[96];
+    char buf[160];
     cJSON_AddStringToObject(o, "model", dir);
     cJSON_AddStringToObject(o, "model_type", c->model_type);
     cJSON_AddStringToObject(o, "head", head_name(c->head));
@@ -108,6 +108,13 @@ static cJSON *summary(const char *dir, const rlc_model_config_t *c) {
         cJSON_AddNumberToObject(o, "expert_ffn", c->moe_intermediate_size);
         cJSON_AddBoolToObject(o, "experts_renormalised", c->moe_norm_topk);
         cJSON_AddNumberToObject(o, "sparse_layers", sparse);
+        if (c->moe_sigmoid)
+            snprintf(buf, sizeof buf, "sigmoid scores with a correction bias, the best %d of %d expert groups, "
+                     "weights x%g", c->moe_topk_groups, c->moe_groups, c->moe_scale);
+        else
+            snprintf(buf, sizeof buf, "softmax");
+        cJSON_AddStringToObject(o, "routing", buf);
+        if (c->moe_shared_size) cJSON_AddNumberToObject(o, "shared_expert_ffn", c->moe_shared_size);
         cJSON_AddNumberToObject(o, "active_parameters", (double)rlc_config_num_params(c) - idle);
     }
     cJSON_AddStringToObject(o, "dtype", c->dtype);
@@ -132,6 +139,12 @@ static void print_text(const cJSON *o) {
                N("experts"), N("expert_ffn"), N("experts_per_token"),
                cJSON_IsTrue(cJSON_GetObjectItem(o, "experts_renormalised")) ? " (weights renormalised)" : "",
                N("sparse_layers"), N("layers"), N("active_parameters") / 1e6);
+    if (cJSON_GetObjectItem(o, "experts")) {
+        printf("  routing: %s", S("routing"));
+        if (cJSON_GetObjectItem(o, "shared_expert_ffn"))
+            printf("; a shared expert of width %.0f", N("shared_expert_ffn"));
+        printf("\n");
+    }
     printf("  context: %.0f tokens%s\n", N("context"),
            N("context") < N("max_position_embeddings") ? " (LongRoPE's original context)" : "");
     printf("  rope: %s, theta %g, rotary dims %.0f of %.0f", S("rope"), N("rope_theta"), N("rotary_dim"),

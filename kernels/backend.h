@@ -202,7 +202,7 @@ struct rlc_backend {
     void (*geglu_fwd)(rlc_backend_t *be, void *out, const void *gu, int N, int F);
     void (*geglu_bwd)(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F);
 
-    /* ---- mixture of experts (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE) ----
+    /* ---- mixture of experts (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE, GLM-4.5) ----
      * Routing of N tokens over E experts, K per token: p = softmax(logits[n, :]) in fp32
      * (probs [N,E], kept for backward); the K largest in descending order (ties: the lower
      * expert first) → idx [N,K]; their probabilities → w [N,K], divided by their sum when
@@ -212,6 +212,17 @@ struct rlc_backend {
     /* The gradient of the logits (ACT [N,E], =) from that of the weights dw [N,K]. */
     void (*moe_route_bwd)(rlc_backend_t *be, void *dlogits, const float *dw, const float *probs, const float *w,
                           const int32_t *idx, int N, int E, int K, int norm);
+    /* GLM-4.5's routing: scores s = sigmoid(logits) (F32 [N,E], kept for backward; scores may
+     * alias logits); the K largest s + bias[e] (F32 [E]; ties: the lower expert first) → idx
+     * among the experts of the TG best of G equal groups, a group ranked by the sum of its two
+     * best s + bias (ties: the lower group); w = the picked s, divided by (their sum + 1e-20)
+     * when norm, times scale. E/G >= 2, K <= TG·E/G. */
+    void (*moe_route_sig_fwd)(rlc_backend_t *be, float *scores, float *w, int32_t *idx, const float *logits,
+                              const float *bias, int N, int E, int K, int G, int TG, int norm, float scale);
+    /* Its backward: the logits' gradient (F32 [N,E], =; nonzero at the picks only; dlogits
+     * may alias scores) from that of the weights dw [N,K]. */
+    void (*moe_route_sig_bwd)(rlc_backend_t *be, float *dlogits, const float *dw, const float *scores, const float *w,
+                              const int32_t *idx, int N, int E, int K, int norm, float scale);
     /* out[n] (ACT [N,C], =) = Σ_k w[n,k] · y[inv[n·K+k]], summed in fp32 in k order and rounded
      * once (w NULL: every weight 1). y holds the experts' output rows [N·K, C]. */
     void (*moe_combine_fwd)(rlc_backend_t *be, void *out, const void *y, const float *w, const int32_t *inv, int N,

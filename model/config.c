@@ -85,17 +85,19 @@ static int parse_yarn(rlc_model_config_t *c, const cJSON *j, const cJSON *src, c
     return 0;
 }
 
-/* rotary_dim: head_dim, or int(head_dim x partial_rotary_factor) for phi3 (transformers 5 keeps
- * the factor in rope_parameters, 4.x at the top level); another model type with a factor other
- * than 1 is refused, as its attention in transformers cannot apply one. */
+/* rotary_dim: head_dim, or int(head_dim x partial_rotary_factor) for phi3 and glm4_moe (0.5 by
+ * default there; transformers 5 keeps the factor in rope_parameters, 4.x at the top level); the
+ * first rotary_dim dims of each head rotate, half against half. Another model type with a
+ * factor other than 1 is refused, as its attention in transformers cannot apply one. */
 static int parse_partial_rotary(rlc_model_config_t *c, const cJSON *j, const cJSON *src, const char *what) {
-    double f = 1;
-    int rc;
-    if ((rc = cfg_get_num(j, "partial_rotary_factor", &f, 1, what)) ||
+    int glm = !strcmp(c->model_type, "glm4_moe"), rc;
+    double f = glm ? 0.5 : 1;
+    if ((rc = cfg_get_num(j, "partial_rotary_factor", &f, f, what)) ||
         (src && (rc = cfg_get_num(src, "partial_rotary_factor", &f, f, what))))
         return rc;
-    if (f != 1 && !c->fused_proj)
-        return rlc_errc(RLC_EUNSUP, "%s: partial_rotary_factor %g is supported for phi3 models only", what, f);
+    if (f != 1 && !c->fused_proj && !glm)
+        return rlc_errc(RLC_EUNSUP, "%s: partial_rotary_factor %g is supported for phi3 and glm4_moe models only", what,
+                        f);
     if (!(f > 0 && f <= 1)) return rlc_errc(RLC_EINVAL, "%s: partial_rotary_factor %g must be in (0, 1]", what, f);
     c->rotary_dim = (int)(c->head_dim * f);
     if (c->rotary_dim < 2 || c->rotary_dim % 2)
@@ -325,7 +327,7 @@ float rlc_config_layer_rope_mscale(const rlc_model_config_t *c, int layer) {
 /* The model types rlc reads (multimodal wrappers become one of them first: config_arch.c). */
 static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",   "llama", "mistral", "ministral3", "phi3",
                                           "gemma",     "gemma2",  "gemma3_text", "olmo2", "olmo3", "granite",
-                                          "smollm3",   "qwen3_moe", "mixtral", "olmoe", "qwen2_moe"};
+                                          "smollm3",   "qwen3_moe", "mixtral", "olmoe", "qwen2_moe", "glm4_moe"};
 
 static int check_model_type(const char *mt, const char *what) {
     char list[256] = "";
@@ -380,7 +382,8 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     snprintf(c->model_type, sizeof c->model_type, "%s", mt);
     int qwen = !strcmp(mt, "qwen2");
     c->qk_norm = !strcmp(mt, "qwen3") || !strcmp(mt, "qwen3_moe");
-    int eps5 = olmo || c->fused_proj || !strcmp(mt, "mixtral") || !strcmp(mt, "olmoe");
+    int glm = !strcmp(mt, "glm4_moe");
+    int eps5 = olmo || c->fused_proj || glm || !strcmp(mt, "mixtral") || !strcmp(mt, "olmoe");
     if ((rc = cfg_get_int(j, "vocab_size", &c->vocab_size, 1, 0, what)) ||
         (rc = cfg_get_int(j, "hidden_size", &c->hidden_size, 1, 0, what)) ||
         (rc = cfg_get_int(j, "intermediate_size", &c->intermediate_size, 1, 0, what)) ||
@@ -452,7 +455,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     int nobias = ministral3 || !strcmp(mt, "mixtral"), qwen2moe = !strcmp(mt, "qwen2_moe");
     if (qwen2moe && (rc = cfg_get_bool(j, "qkv_bias", &attention_bias, 1, what))) goto fail; /* its own key */
     c->qkv_bias = qwen ? 1 : nobias ? 0 : attention_bias;
-    c->o_bias = qwen || qwen2moe || nobias ? 0 : attention_bias;
+    c->o_bias = qwen || qwen2moe || glm || nobias ? 0 : attention_bias; /* GLM-4.5: q/k/v biases only */
     if ((rc = parse_rope(c, j, what)) || (rc = parse_eos(c, j, what))) goto fail;
     if (ministral3 && (rc = cfg_ministral3(c, j, what))) goto fail;
     const char *dt = NULL;
@@ -566,7 +569,8 @@ size_t rlc_config_num_params(const rlc_model_config_t *c) {
         if (rlc_config_layer_moe(c, l))
             n += (size_t)c->num_experts * C * (1 + 3 * (size_t)c->moe_intermediate_size) -
                  (3 * F * C + (c->mlp_bias ? 2 * F + C : 0)) +
-                 (c->moe_shared_size ? C * (1 + 3 * (size_t)c->moe_shared_size) : 0); /* Qwen2-MoE's shared one */
+                 (size_t)c->moe_shared_gated * C + 3 * C * (size_t)c->moe_shared_size + /* shared, its gate */
+                 (c->moe_sigmoid ? (size_t)c->num_experts : 0);                         /* GLM's router bias */
     if (c->head == RLC_HEAD_LM && !c->tie_word_embeddings) n += V * C;
     return n;
 }

@@ -84,16 +84,27 @@ typedef struct {
     /* Architecture's main head: a causal LM, or a score head (sequence/token classification:
      * reward and value models); num_labels is the width of the score head. */
     rlc_head_kind_t head;
-    /* Mixture of experts (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE): the MLP of a sparse layer (layer_moe[l],
+    /* Mixture of experts (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE, GLM-4.5): the MLP of a sparse layer (layer_moe[l],
      * owned; NULL: none) is a router (mlp.gate [num_experts, C]) that sends each token to the
      * experts_per_tok experts of largest softmax probability, each a SwiGLU MLP of width
      * moe_intermediate_size, and sums their outputs weighted by those probabilities (divided
      * by their sum when moe_norm_topk). moe_naming: 0 for Qwen's and OLMoE's tensor names
      * (mlp.experts.e.gate_proj), 1 for Mixtral's (block_sparse_moe.experts.e.w1, w3, w2). */
     int num_experts, experts_per_tok, moe_intermediate_size, moe_norm_topk, moe_naming;
-    /* Qwen2-MoE: a shared expert of this width (0: none) beside the routed ones, its output
-     * times sigmoid(mlp.shared_expert_gate · x) added to theirs */
-    int moe_shared_size;
+    /* A shared expert of this width (0: none) beside the routed ones, its output added to
+     * theirs: Qwen2-MoE's (mlp.shared_expert) times sigmoid(mlp.shared_expert_gate · x)
+     * (moe_shared_gated); GLM-4.5's (mlp.shared_experts, n_shared_experts of them as one) plainly */
+    int moe_shared_size, moe_shared_gated;
+    /* GLM-4.5's routing (moe_sigmoid; the softmax otherwise): fp32 logits, scores
+     * s = sigmoid(logits); the picks are the K largest s + mlp.gate.e_score_correction_bias
+     * within the moe_topk_groups best of moe_groups equal expert groups (ranked by the sum
+     * of their two best); the weights are the picked s, divided by their sum under
+     * moe_norm_topk, times moe_scale (routed_scaling_factor). */
+    int moe_sigmoid, moe_groups, moe_topk_groups;
+    float moe_scale;
+    /* layers after the last that checkpoints carry for multi-token prediction (GLM-4.5's
+     * num_nextn_predict_layers): not loaded, as transformers does not */
+    int mtp_layers;
     unsigned char *layer_moe;
     int num_labels, score_bias;
     int bos_token_id;

@@ -1,7 +1,7 @@
-/* Mixture-of-experts keys (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE): how many experts, how many
- * each token takes, their width, whether the picked weights are renormalised, which layers are
- * sparse, and Qwen2-MoE's shared expert and sliding rule. The attention side of these families
- * is read by config.c as their dense kin's. */
+/* Mixture-of-experts keys (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE, GLM-4.5): how many experts, how
+ * many each token takes, their width, whether the picked weights are renormalised, which layers
+ * are sparse, the shared experts, GLM-4.5's sigmoid routing and Qwen2-MoE's sliding rule. The
+ * attention side of these families is read by config.c as their dense kin's. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,9 +60,71 @@ int cfg_qwen2moe_sliding(rlc_model_config_t *c, const cJSON *j, const char *what
     return 0;
 }
 
+/* The expert bounds every family shares. */
+static int check_experts(const rlc_model_config_t *c, const char *what) {
+    if (c->num_experts <= 0 || c->num_experts > RLC_MOE_MAX_EXPERTS)
+        return rlc_errc(RLC_EUNSUP, "%s: %d experts (rlc takes 1 to %d)", what, c->num_experts, RLC_MOE_MAX_EXPERTS);
+    if (c->experts_per_tok <= 0 || c->experts_per_tok > c->num_experts || c->experts_per_tok > RLC_MOE_MAX_TOPK)
+        return rlc_errc(RLC_EINVAL, "%s: num_experts_per_tok = %d must be between 1 and the experts (%d, at most %d)",
+                        what, c->experts_per_tok, c->num_experts, RLC_MOE_MAX_TOPK);
+    if (c->moe_intermediate_size <= 0) return rlc_errc(RLC_EINVAL, "%s: moe_intermediate_size must be positive", what);
+    return 0;
+}
+
+/* GLM-4.5 (glm4_moe): sigmoid routing with a correction bias and expert groups, shared
+ * experts added ungated, the first first_k_dense_replace layers dense; its attention's
+ * optional per-head q/k norms (use_qk_norm). */
+static int cfg_glm_moe(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    int a = -1, b = -1, shared, dense, rc;
+    double scale;
+    if ((rc = cfg_get_int(j, "n_routed_experts", &a, 0, -1, what)) ||
+        (rc = cfg_get_int(j, "num_local_experts", &b, 0, -1, what)))
+        return rc;
+    if (a >= 0 && b >= 0 && a != b)
+        return rlc_errc(RLC_EINVAL, "%s: n_routed_experts (%d) and num_local_experts (%d) disagree", what, a, b);
+    c->num_experts = a >= 0 ? a : b >= 0 ? b : 128;
+    if ((rc = cfg_get_int(j, "num_experts_per_tok", &c->experts_per_tok, 0, 8, what)) ||
+        (rc = cfg_get_int(j, "moe_intermediate_size", &c->moe_intermediate_size, 0, 1408, what)) ||
+        (rc = cfg_get_int(j, "n_shared_experts", &shared, 0, 1, what)) ||
+        (rc = cfg_get_num(j, "routed_scaling_factor", &scale, 1.0, what)) ||
+        (rc = cfg_get_int(j, "n_group", &c->moe_groups, 0, 1, what)) ||
+        (rc = cfg_get_int(j, "topk_group", &c->moe_topk_groups, 0, 1, what)) ||
+        (rc = cfg_get_int(j, "first_k_dense_replace", &dense, 0, 1, what)) ||
+        (rc = cfg_get_bool(j, "norm_topk_prob", &c->moe_norm_topk, 1, what)) ||
+        (rc = cfg_get_bool(j, "use_qk_norm", &c->qk_norm, 0, what)) ||
+        (rc = cfg_get_int(j, "num_nextn_predict_layers", &c->mtp_layers, 0, 1, what)) ||
+        (rc = cfg_get_int(j, "num_mtp_layers", &c->mtp_layers, 0, c->mtp_layers, what)) ||
+        (rc = check_experts(c, what)))
+        return rc;
+    if (shared < 0 || dense < 0 || c->mtp_layers < 0)
+        return rlc_errc(RLC_EINVAL, "%s: n_shared_experts, first_k_dense_replace and num_nextn_predict_layers must "
+                        "not be negative", what);
+    if (!(scale > 0) || !isfinite(scale))
+        return rlc_errc(RLC_EINVAL, "%s: routed_scaling_factor = %g must be a positive number", what, scale);
+    int G = c->moe_groups, TG = c->moe_topk_groups, E = c->num_experts;
+    if (G <= 0 || E % G || TG <= 0 || TG > G)
+        return rlc_errc(RLC_EINVAL,
+                        "%s: n_group = %d must divide the %d experts and topk_group = %d be between 1 and it", what,
+                        G, E, TG);
+    if (E / G < 2) /* a group is ranked by its two best experts */
+        return rlc_errc(RLC_EINVAL, "%s: %d experts in %d groups: a group needs at least 2", what, E, G);
+    if (c->experts_per_tok > TG * (E / G))
+        return rlc_errc(RLC_EINVAL, "%s: num_experts_per_tok = %d exceeds the %d experts of the topk_group groups",
+                        what, c->experts_per_tok, TG * (E / G));
+    if ((size_t)shared * c->moe_intermediate_size > (size_t)1 << 30)
+        return rlc_errc(RLC_EINVAL, "%s: n_shared_experts = %d is too large", what, shared);
+    c->moe_sigmoid = 1;
+    c->moe_scale = (float)scale;
+    c->moe_shared_size = shared * c->moe_intermediate_size;
+    if (!(c->layer_moe = calloc((size_t)c->num_layers, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+    for (int l = dense; l < c->num_layers; l++) c->layer_moe[l] = 1;
+    return 0;
+}
+
 int cfg_moe(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
     int qwen3 = !strcmp(mt, "qwen3_moe"), qwen2 = !strcmp(mt, "qwen2_moe"), qwen = qwen2 || qwen3;
     int mixtral = !strcmp(mt, "mixtral"), olmoe = !strcmp(mt, "olmoe"), rc;
+    if (!strcmp(mt, "glm4_moe")) return cfg_glm_moe(c, j, what);
     if (!qwen && !mixtral && !olmoe) return 0;
     int def_e = qwen3 ? 128 : qwen2 ? 60 : mixtral ? 8 : 64, def_k = qwen3 ? 8 : qwen2 ? 4 : mixtral ? 2 : 8;
     if ((rc = expert_count(j, def_e, &c->num_experts, what)) ||
@@ -75,16 +137,12 @@ int cfg_moe(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *w
         if ((rc = cfg_get_int(j, "shared_expert_intermediate_size", &c->moe_shared_size, 0, 5632, what))) return rc;
         if (c->moe_shared_size <= 0)
             return rlc_errc(RLC_EINVAL, "%s: shared_expert_intermediate_size must be positive", what);
+        c->moe_shared_gated = 1;
     }
     c->moe_norm_topk = mixtral; /* Mixtral always renormalises */
     if (!mixtral && (rc = cfg_get_bool(j, "norm_topk_prob", &c->moe_norm_topk, 0, what))) return rc;
     c->moe_naming = mixtral;
-    if (c->num_experts <= 0 || c->num_experts > RLC_MOE_MAX_EXPERTS)
-        return rlc_errc(RLC_EUNSUP, "%s: %d experts (rlc takes 1 to %d)", what, c->num_experts, RLC_MOE_MAX_EXPERTS);
-    if (c->experts_per_tok <= 0 || c->experts_per_tok > c->num_experts || c->experts_per_tok > RLC_MOE_MAX_TOPK)
-        return rlc_errc(RLC_EINVAL, "%s: num_experts_per_tok = %d must be between 1 and the experts (%d, at most %d)",
-                        what, c->experts_per_tok, c->num_experts, RLC_MOE_MAX_TOPK);
-    if (c->moe_intermediate_size <= 0) return rlc_errc(RLC_EINVAL, "%s: moe_intermediate_size must be positive", what);
+    if ((rc = check_experts(c, what))) return rc;
     if (olmoe) { /* OLMoE: q/k norms over the whole projections, and no clipping rlc would not apply */
         const cJSON *clip = cJSON_GetObjectItemCaseSensitive(j, "clip_qkv");
         if (clip && !cJSON_IsNull(clip)) return rlc_errc(RLC_EUNSUP, "%s: clip_qkv is not supported", what);

@@ -21,6 +21,10 @@ typedef struct {
     int64_t shape[2];
     int decay;              /* AdamW weight decay applies (matrices, not norms or biases) */
     rlc_dtype_t file_dtype; /* dtype it was loaded from; the default when saving */
+    /* A tensor transformers keeps in fp32 whatever the model's dtype and that no gradient reaches
+     * (GLM-4.5's e_score_correction_bias): its element offset in m->keep_f32, where an exact fp32
+     * copy beside the PARAM one serves the computation, reads and saves (RLC_NO_OFFSET: none). */
+    size_t f32_off;
 } rlc_param_info_t;
 
 typedef struct {
@@ -30,8 +34,11 @@ typedef struct {
     /* a sparse (MoE) layer, whose gu and down offsets are absent: the router [E, C], and expert 0's gate
      * rows; expert e's gate|up [2I, C] sits at rlc_expert_gu, its down [C, I] 2·I·C after it */
     size_t router, experts;
-    /* Qwen2-MoE: the shared expert is gu_w / down_w (mlp.shared_expert.*), its gate [1, C] */
+    /* the shared expert is gu_w / down_w (Qwen2-MoE's mlp.shared_expert.*, GLM-4.5's
+     * mlp.shared_experts.*); Qwen2-MoE's gate [1, C] */
     size_t shared_gate;
+    /* GLM-4.5: the router's correction bias [E], an element offset in m->keep_f32 */
+    size_t router_bias;
 } rlc_layer_off_t;
 
 static inline size_t rlc_expert_gu(const rlc_model_config_t *c, const rlc_layer_off_t *L, int e) {
@@ -92,6 +99,8 @@ typedef struct rlc_model {
     void *params, *grads;
     float *inv_freq;
     float *inv_freq_local; /* Gemma 3's sliding layers (NULL: every layer uses inv_freq) */
+    float *keep_f32;       /* fp32 copies of the tensors with an f32_off (NULL: none) */
+    size_t n_keep_f32;
     rlc_acts_t acts;
     int recompute; /* recompute layer activations in backward instead of storing them */
     char *src_dir; /* where the model was loaded from (tokenizer files are copied on save) */

@@ -1,5 +1,6 @@
-/* The sparse MLP of Qwen3-MoE, Mixtral, OLMoE and Qwen2-MoE (whose shared expert runs beside
- * the routed ones, gated by a sigmoid): route each token to K of E experts, run each
+/* The sparse MLP of Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE and GLM-4.5 (whose shared experts run
+ * beside the routed ones, Qwen2-MoE's gated by a sigmoid; GLM-4.5 routes by sigmoid scores, a
+ * correction bias and expert groups): route each token to K of E experts, run each
  * expert over its tokens (gathered into one contiguous block per expert, so an expert is one
  * matmul), and sum the K outputs of each token weighted by their routing weights. Which rows
  * go to which expert is decided on the host from the picked experts, read back once per
@@ -74,8 +75,9 @@ static void *shared_h(const rlc_model_t *m, const rlc_moe_bufs_t *b, int N) {
     return rows_at(m, b->h, N * m->cfg.experts_per_tok, (size_t)m->cfg.moe_intermediate_size);
 }
 
-/* out += sigmoid(x · g) · down(glu(x · gate|up)); its output goes through b->xs and the gate's
- * logit through b->logits (both free once the routed experts are combined). */
+/* out += down(glu(x · gate|up)), times sigmoid(x · g) when gated (Qwen2-MoE); its output goes
+ * through b->xs and the gate's logit through b->logits (both free once the routed experts are
+ * combined). */
 static void shared_fwd(rlc_model_t *m, int l, void *out, const void *x, int N, const rlc_moe_bufs_t *b) {
     rlc_backend_t *be = m->be;
     const rlc_layer_off_t *W = &m->layer[l];
@@ -83,6 +85,10 @@ static void shared_fwd(rlc_model_t *m, int l, void *out, const void *x, int N, c
     be->matmul_fwd(be, shared_gu(m, b, N), x, P(W->gu_w), NULL, N, C, 2 * S);
     rlc_model_glu_fwd(m, shared_h(m, b, N), shared_gu(m, b, N), N, S);
     be->matmul_fwd(be, b->xs, shared_h(m, b, N), P(W->down_w), NULL, N, S, C);
+    if (!m->cfg.moe_shared_gated) {
+        be->add(be, out, out, b->xs, RLC_BUF_ACT, (size_t)N * C);
+        return;
+    }
     be->matmul_fwd(be, b->logits, x, P(W->shared_gate), NULL, N, C, 1);
     be->moe_gate_add_fwd(be, out, b->xs, b->logits, N, C);
 }
@@ -96,14 +102,51 @@ static void shared_bwd(rlc_model_t *m, int l, void *sdx, const void *dout, const
     int C = m->cfg.hidden_size, S = m->cfg.moe_shared_size, R = N * m->cfg.experts_per_tok;
     int I = m->cfg.moe_intermediate_size;
     void *sdgu = rows_at(m, dgu, R, 2 * (size_t)I), *sdh = rows_at(m, dh, R, (size_t)I);
-    be->matmul_fwd(be, b->xs, shared_h(m, b, N), P(W->down_w), NULL, N, S, C); /* its output, again */
-    be->matmul_fwd(be, b->logits, x, P(W->shared_gate), NULL, N, C, 1);
-    be->moe_gate_add_bwd(be, b->xs, b->logits, dout, b->xs, b->logits, N, C); /* in place: dy over y, dz over z */
-    be->matmul_bwd(be, sdh, G(W->down_w), NULL, b->xs, shared_h(m, b, N), P(W->down_w), N, S, C);
+    int gated = m->cfg.moe_shared_gated;
+    if (gated) {
+        be->matmul_fwd(be, b->xs, shared_h(m, b, N), P(W->down_w), NULL, N, S, C); /* its output, again */
+        be->matmul_fwd(be, b->logits, x, P(W->shared_gate), NULL, N, C, 1);
+        be->moe_gate_add_bwd(be, b->xs, b->logits, dout, b->xs, b->logits, N, C); /* in place: dy over y, dz over z */
+    }
+    be->matmul_bwd(be, sdh, G(W->down_w), NULL, gated ? b->xs : dout, shared_h(m, b, N), P(W->down_w), N, S, C);
     rlc_model_glu_bwd(m, sdgu, sdh, shared_gu(m, b, N), N, S);
     be->matmul_bwd(be, sdx, G(W->gu_w), NULL, sdgu, x, P(W->gu_w), N, C, 2 * S);
+    if (!gated) return;
     be->matmul_bwd(be, b->xs, G(W->shared_gate), NULL, b->logits, x, P(W->shared_gate), N, C, 1);
     be->add(be, sdx, sdx, b->xs, RLC_BUF_ACT, (size_t)N * C);
+}
+
+/* The router: logits, then the picks and weights into b (GLM-4.5's in fp32: the logits go
+ * through b->probs, which the scores then overwrite). */
+static void route_fwd(rlc_model_t *m, int l, const void *x, int N, const rlc_moe_bufs_t *b) {
+    rlc_backend_t *be = m->be;
+    const rlc_model_config_t *c = &m->cfg;
+    const rlc_layer_off_t *W = &m->layer[l];
+    int C = c->hidden_size, E = c->num_experts, K = c->experts_per_tok;
+    if (!c->moe_sigmoid) {
+        be->matmul_fwd(be, b->logits, x, P(W->router), NULL, N, C, E);
+        be->moe_route_fwd(be, b->probs, b->w, b->idx, b->logits, N, E, K, c->moe_norm_topk);
+        return;
+    }
+    be->logits(be, b->probs, x, P(W->router), N, C, E);
+    be->moe_route_sig_fwd(be, b->probs, b->w, b->idx, b->probs, m->keep_f32 + W->router_bias, N, E, K, c->moe_groups,
+                          c->moe_topk_groups, c->moe_norm_topk, c->moe_scale);
+}
+
+/* Its backward from the weights' gradient dw: the router's weight gradient, and its input
+ * gradient into dy's first N rows (=). b->probs is spent (GLM-4.5's logit gradient over it). */
+static void route_bwd(rlc_model_t *m, int l, void *dy, const float *dw, const void *x, int N, const rlc_moe_bufs_t *b) {
+    rlc_backend_t *be = m->be;
+    const rlc_model_config_t *c = &m->cfg;
+    const rlc_layer_off_t *W = &m->layer[l];
+    int C = c->hidden_size, E = c->num_experts, K = c->experts_per_tok;
+    if (c->moe_sigmoid) {
+        be->moe_route_sig_bwd(be, b->probs, dw, b->probs, b->w, b->idx, N, E, K, c->moe_norm_topk, c->moe_scale);
+        be->f32_to_act(be, b->logits, b->probs, (size_t)N * E);
+    } else {
+        be->moe_route_bwd(be, b->logits, dw, b->probs, b->w, b->idx, N, E, K, c->moe_norm_topk);
+    }
+    be->matmul_bwd(be, dy, G(W->router), NULL, b->logits, x, P(W->router), N, C, E);
 }
 
 int rlc_moe_fwd(rlc_model_t *m, int l, void *out, const void *x, int N, const rlc_moe_bufs_t *b) {
@@ -111,8 +154,7 @@ int rlc_moe_fwd(rlc_model_t *m, int l, void *out, const void *x, int N, const rl
     const rlc_model_config_t *c = &m->cfg;
     const rlc_layer_off_t *W = &m->layer[l];
     int C = c->hidden_size, E = c->num_experts, K = c->experts_per_tok, I = c->moe_intermediate_size;
-    be->matmul_fwd(be, b->logits, x, P(W->router), NULL, N, C, E);
-    be->moe_route_fwd(be, b->probs, b->w, b->idx, b->logits, N, E, K, c->moe_norm_topk);
+    route_fwd(m, l, x, N, b);
     int rc = be->check(be);
     if (rc || (rc = dispatch(m, b, N))) return rc;
     be->gather_rows(be, b->xs, x, b->src, N * K, C);
@@ -151,8 +193,7 @@ int rlc_moe_bwd(rlc_model_t *m, int l, void *dx, const void *dout, const void *x
                               n, C, 2 * I);
     }
     be->moe_combine_fwd(be, dx, dy, NULL, b->inv, N, K, C); /* each token's K input gradients */
-    be->moe_route_bwd(be, b->logits, dw, b->probs, b->w, b->idx, N, E, K, c->moe_norm_topk);
-    be->matmul_bwd(be, dy, G(W->router), NULL, b->logits, x, P(W->router), N, C, E); /* dy's first N rows */
+    route_bwd(m, l, dy, dw, x, N, b);
     be->add(be, dx, dx, dy, RLC_BUF_ACT, (size_t)N * C);
     if (c->moe_shared_size) be->add(be, dx, dx, sdx, RLC_BUF_ACT, (size_t)N * C);
     return 0;

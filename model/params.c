@@ -18,7 +18,7 @@
 typedef struct {
     rlc_param_info_t *info;
     int n, cap;
-    size_t total;
+    size_t total, keep_f32; /* elements of the parameter buffer and of the fp32 copies */
 } table_t;
 
 static size_t add(table_t *t, const char *name, int64_t d0, int64_t d1, int decay) {
@@ -39,12 +39,14 @@ static size_t add(table_t *t, const char *name, int64_t d0, int64_t d1, int deca
     p->offset = t->total;
     p->decay = decay;
     p->file_dtype = RLC_DT_F32;
+    p->f32_off = RLC_NO_OFFSET;
     t->total += p->numel;
     return p->offset;
 }
 
-/* A sparse layer's MLP: the router, then each expert's gate, up and down projections in
- * that order (so its gate|up rows are one [2I, C] matrix, as a dense layer's). */
+/* A sparse layer's MLP: the router (and GLM-4.5's correction bias, also kept in fp32), then
+ * each expert's gate, up and down projections in that order (so its gate|up rows are one
+ * [2I, C] matrix, as a dense layer's), then the shared expert. */
 static void add_experts(table_t *t, rlc_layer_off_t *L, const rlc_model_config_t *c, int l) {
     int64_t C = c->hidden_size, I = c->moe_intermediate_size;
     char nm[96];
@@ -52,6 +54,14 @@ static void add_experts(table_t *t, rlc_layer_off_t *L, const rlc_model_config_t
     const char *names[2][3] = {{"gate_proj", "up_proj", "down_proj"}, {"w1", "w3", "w2"}};
     snprintf(nm, sizeof nm, "model.layers.%d.%s.gate.weight", l, blk);
     L->router = add(t, nm, c->num_experts, C, 1);
+    L->router_bias = RLC_NO_OFFSET;
+    if (c->moe_sigmoid) {
+        snprintf(nm, sizeof nm, "model.layers.%d.mlp.gate.e_score_correction_bias", l);
+        if (add(t, nm, c->num_experts, 0, 0) != RLC_NO_OFFSET) {
+            L->router_bias = t->info[t->n - 1].f32_off = t->keep_f32;
+            t->keep_f32 += (size_t)c->num_experts;
+        }
+    }
     L->gu_w = L->gu_b = L->down_w = L->down_b = RLC_NO_OFFSET;
     for (int e = 0; e < c->num_experts; e++)
         for (int k = 0; k < 3; k++) {
@@ -61,13 +71,15 @@ static void add_experts(table_t *t, rlc_layer_off_t *L, const rlc_model_config_t
         }
     L->shared_gate = RLC_NO_OFFSET;
     if (!c->moe_shared_size) return;
-    int64_t S = c->moe_shared_size; /* Qwen2-MoE: gate and up rows contiguous, as a dense layer's */
-    snprintf(nm, sizeof nm, "model.layers.%d.mlp.shared_expert.gate_proj.weight", l);
+    int64_t S = c->moe_shared_size; /* gate and up rows contiguous, as a dense layer's */
+    const char *sh = c->moe_shared_gated ? "shared_expert" : "shared_experts";
+    snprintf(nm, sizeof nm, "model.layers.%d.mlp.%s.gate_proj.weight", l, sh);
     L->gu_w = add(t, nm, S, C, 1);
-    snprintf(nm, sizeof nm, "model.layers.%d.mlp.shared_expert.up_proj.weight", l);
+    snprintf(nm, sizeof nm, "model.layers.%d.mlp.%s.up_proj.weight", l, sh);
     add(t, nm, S, C, 1);
-    snprintf(nm, sizeof nm, "model.layers.%d.mlp.shared_expert.down_proj.weight", l);
+    snprintf(nm, sizeof nm, "model.layers.%d.mlp.%s.down_proj.weight", l, sh);
     L->down_w = add(t, nm, C, S, 1);
+    if (!c->moe_shared_gated) return;
     snprintf(nm, sizeof nm, "model.layers.%d.mlp.shared_expert_gate.weight", l);
     L->shared_gate = add(t, nm, 1, C, 1);
 }
@@ -113,7 +125,7 @@ static int build_table(rlc_model_t *m) {
         } else {
             L->ln2 = add(&t, NAME("post_attention_layernorm.weight"), C, 0, 0);
         }
-        L->router = L->experts = L->shared_gate = RLC_NO_OFFSET;
+        L->router = L->experts = L->shared_gate = L->router_bias = RLC_NO_OFFSET;
         if (rlc_config_layer_moe(c, l)) {
             add_experts(&t, L, c, l);
             if (c->post_norms) L->post_ffn = add(&t, NAME("post_feedforward_layernorm.weight"), C, 0, 0);
@@ -153,6 +165,7 @@ static int build_table(rlc_model_t *m) {
     m->info = t.info;
     m->n_info = t.n;
     m->n_params = t.total;
+    m->n_keep_f32 = t.keep_f32;
     return 0;
 }
 
@@ -160,6 +173,8 @@ static int alloc_params(rlc_model_t *m) {
     rlc_backend_t *be = m->be;
     m->params = be->alloc(be, "parameters", m->n_params, RLC_BUF_PARAM);
     if (!m->params) return RLC_ENOMEM;
+    if (m->n_keep_f32 && !(m->keep_f32 = be->alloc(be, "fp32 tensors", m->n_keep_f32, RLC_BUF_F32)))
+        return RLC_ENOMEM;
     int R = m->cfg.rotary_dim;
     m->inv_freq = be->alloc(be, "rope inv_freq", (size_t)R / 2, RLC_BUF_F32);
     if (!m->inv_freq) return RLC_ENOMEM;
@@ -185,6 +200,8 @@ static void *pptr(const rlc_model_t *m, void *base, rlc_buf_kind_t k, size_t off
 }
 
 int rlc_model_get_param(const rlc_model_t *m, const rlc_param_info_t *p, float *dst) {
+    if (p->f32_off != RLC_NO_OFFSET) /* the exact copy */
+        return m->be->download(m->be, dst, m->keep_f32 + p->f32_off, RLC_BUF_F32, p->numel);
     return m->be->download(m->be, dst, pptr(m, m->params, RLC_BUF_PARAM, p->offset), RLC_BUF_PARAM, p->numel);
 }
 
@@ -195,7 +212,9 @@ int rlc_model_get_grad(const rlc_model_t *m, const rlc_param_info_t *p, float *d
 }
 
 static int upload_param(rlc_model_t *m, const rlc_param_info_t *p, const float *src) {
-    return m->be->upload(m->be, pptr(m, m->params, RLC_BUF_PARAM, p->offset), RLC_BUF_PARAM, src, p->numel);
+    int rc = m->be->upload(m->be, pptr(m, m->params, RLC_BUF_PARAM, p->offset), RLC_BUF_PARAM, src, p->numel);
+    if (rc || p->f32_off == RLC_NO_OFFSET) return rc;
+    return m->be->upload(m->be, m->keep_f32 + p->f32_off, RLC_BUF_F32, src, p->numel);
 }
 
 int rlc_model_set_param(rlc_model_t *m, const rlc_param_info_t *p, const float *src) {
@@ -232,7 +251,7 @@ static int init_random(rlc_model_t *m, int from, uint64_t seed, float std) {
     for (int i = from; i < m->n_info && !rc; i++) {
         rlc_param_info_t *p = &m->info[i];
         int is_norm = strstr(p->name, "layernorm") || strstr(p->name, "model.norm") || strstr(p->name, "_norm.weight");
-        int is_bias = strstr(p->name, ".bias") != NULL;
+        int is_bias = strstr(p->name, ".bias") || strstr(p->name, "_bias"); /* GLM's e_score_correction_bias too */
         rlc_rng_t r;
         rlc_rng_init(&r, seed, (uint64_t)i + 1); /* one stream per tensor: independent of layout */
         for (size_t k = 0; k < p->numel; k++)
@@ -339,6 +358,15 @@ static int is_vision_tensor(const char *nm) {
     return !strncmp(nm, "vision_tower.", 13) || !strncmp(nm, "multi_modal_projector.", 22);
 }
 
+/* A tensor of the multi-token-prediction layers a checkpoint carries after its last layer
+ * (GLM-4.5's num_nextn_predict_layers): model.layers.i. with L <= i < L + mtp_layers. */
+static int is_mtp_tensor(const rlc_model_config_t *c, const char *nm) {
+    if (!c->mtp_layers || strncmp(nm, "model.layers.", 13)) return 0;
+    char *end;
+    long i = strtol(nm + 13, &end, 10);
+    return end != nm + 13 && *end == '.' && i >= c->num_layers && i < (long)c->num_layers + c->mtp_layers;
+}
+
 static size_t max_numel(const rlc_model_t *m) {
     size_t n = 0;
     for (int i = 0; i < m->n_info; i++)
@@ -411,11 +439,15 @@ int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
         p->file_dtype = t->dtype;
         if ((rc = upload_param(m, p, buf))) goto fail;
     }
-    int unused = 0, vision = 0;
+    int unused = 0, vision = 0, mtp = 0;
     const char *first = NULL;
     for (int i = 0; i < st.n; i++) {
         const char *nm = st.t[i].name;
         if (rlc_model_param(m, nm)) continue;
+        if (is_mtp_tensor(&m->cfg, nm)) {
+            mtp++;
+            continue;
+        }
         if (m->cfg.multimodal && is_vision_tensor(nm)) {
             vision++;
             continue;
@@ -429,6 +461,9 @@ int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
         unused++;
     }
     if (unused) LOG_WARN("%s: %d tensor(s) not used by the model (first: %s)", dir, unused, first);
+    if (mtp)
+        LOG_INFO("%s: %d tensor(s) of the multi-token-prediction layer(s) not loaded (as transformers); a save "
+                 "leaves them out", dir, mtp);
     if (m->cfg.multimodal)
         LOG_INFO("%s: the language model of a multimodal checkpoint (%d vision tensors not loaded); rlc saves it "
                  "as a text-only %s",
@@ -506,7 +541,7 @@ int rlc_model_save(rlc_model_t *m, const char *dir, const char *dtype) {
         const rlc_param_info_t *p = &m->info[i];
         rlc_st_wtensor_t *t = &w[nw++];
         t->name = p->name;
-        t->dtype = forced ? force : p->file_dtype;
+        t->dtype = p->f32_off != RLC_NO_OFFSET ? RLC_DT_F32 : forced ? force : p->file_dtype; /* kept fp32: stays */
         if (t->dtype != RLC_DT_F32 && t->dtype != RLC_DT_BF16 && t->dtype != RLC_DT_F16) t->dtype = RLC_DT_F32;
         t->ndim = p->ndim;
         t->shape[0] = p->shape[0];
@@ -555,6 +590,7 @@ void rlc_model_free(rlc_model_t *m) {
         if (m->grads) be->free(be, m->grads);
         if (m->inv_freq) be->free(be, m->inv_freq);
         if (m->inv_freq_local) be->free(be, m->inv_freq_local);
+        if (m->keep_f32) be->free(be, m->keep_f32);
         if (m->acts.act_block) be->free(be, m->acts.act_block);
         if (m->acts.f32_block) be->free(be, m->acts.f32_block);
         if (m->acts.i32_block) be->free(be, m->acts.i32_block);

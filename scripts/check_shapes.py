@@ -30,7 +30,8 @@ KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, 
          "smollm3": (T.SmolLM3Config, T.SmolLM3ForCausalLM),
          "ministral3": (T.Ministral3Config, T.Ministral3ForCausalLM),
          "qwen3_moe": (T.Qwen3MoeConfig, T.Qwen3MoeForCausalLM), "mixtral": (T.MixtralConfig, T.MixtralForCausalLM),
-         "olmoe": (T.OlmoeConfig, T.OlmoeForCausalLM), "qwen2_moe": (T.Qwen2MoeConfig, T.Qwen2MoeForCausalLM)}
+         "olmoe": (T.OlmoeConfig, T.OlmoeForCausalLM), "qwen2_moe": (T.Qwen2MoeConfig, T.Qwen2MoeForCausalLM),
+         "glm4_moe": (T.Glm4MoeConfig, T.Glm4MoeForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -99,6 +100,14 @@ SHAPES = [
                        moe_intermediate_size=18, shared_expert_intermediate_size=52, num_experts=10,
                        num_experts_per_tok=4, norm_topk_prob=True, decoder_sparse_step=2, vocab_size=277,
                        num_hidden_layers=4)),  # a shared expert beside top-4 of 10, every second layer sparse
+    ("glm4_moe", dict(hidden_size=48, num_attention_heads=6, num_key_value_heads=2, head_dim=24, intermediate_size=70,
+                      moe_intermediate_size=12, n_routed_experts=16, num_experts_per_tok=4, n_group=4, topk_group=2,
+                      n_shared_experts=2, routed_scaling_factor=2.5, first_k_dense_replace=1, use_qk_norm=True,
+                      attention_bias=True, vocab_size=301, num_hidden_layers=3)),  # DeepSeek-V3-style groups
+    ("glm4_moe", dict(hidden_size=40, num_attention_heads=4, num_key_value_heads=1, head_dim=16, intermediate_size=50,
+                      moe_intermediate_size=14, n_routed_experts=20, num_experts_per_tok=6, norm_topk_prob=False,
+                      first_k_dense_replace=0, partial_rotary_factor=0.75, vocab_size=257,
+                      num_hidden_layers=2)),  # no groups, not renormalised, every layer sparse, 3/4 rotary
 ]
 
 
@@ -122,6 +131,10 @@ def build(M, cfg):
     m = M(cfg).eval()
     if hasattr(cfg, "num_experts_per_tok"):
         m.set_experts_implementation("eager")
+    with torch.no_grad():  # GLM-4.5's router bias starts at zero: make it select
+        for name, b in m.named_buffers():
+            if name.endswith("e_score_correction_bias"):
+                b.copy_(0.2 * torch.randn_like(b))
     return m
 
 

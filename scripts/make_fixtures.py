@@ -192,6 +192,18 @@ def qwen2_moe_cfg(**kw):
     return Qwen2MoeConfig(**base)
 
 
+def glm4_moe_cfg(**kw):
+    from transformers import Glm4MoeConfig
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, moe_intermediate_size=16, num_hidden_layers=3,
+                num_attention_heads=4, num_key_value_heads=2, head_dim=16, n_routed_experts=8, num_experts_per_tok=3,
+                n_shared_experts=2, n_group=4, topk_group=2, first_k_dense_replace=1, routed_scaling_factor=2.5,
+                norm_topk_prob=True, use_qk_norm=True, attention_bias=True, partial_rotary_factor=0.5,
+                max_position_embeddings=256, rms_norm_eps=1e-5, tie_word_embeddings=False, bos_token_id=None,
+                eos_token_id=2)
+    base.update(kw)
+    return Glm4MoeConfig(**base)
+
+
 def checkpoint_grads(model, grads):
     """transformers 5 holds a MoE layer's experts as fused [E, 2I, C] gate|up and [E, C, I] down
     parameters (and Mixtral's block_sparse_moe under mlp.); its checkpoints, and rlc, name each
@@ -331,6 +343,11 @@ FIXTURES = {
     # gated by a sigmoid, q/k/v biases, layer 1 dense (mlp_only_layers), and its own sliding rule
     # (use_sliding_window below max_window_layers 2: layer 0 a window of 6), fp32.
     "qwen2moe-tiny": dict(make=lambda: qwen2_moe_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # GLM-4.5: top-3 of 8 experts (width 16) by sigmoid scores plus a random correction bias,
+    # within the best 2 of 4 groups, renormalised and scaled by 2.5; two shared experts as one
+    # of width 32 added ungated; layer 0 dense (first_k_dense_replace); q/k/v biases, per-head
+    # q/k norms, RoPE on half of each head (partial_rotary_factor 0.5), fp32.
+    "glm4moe-tiny": dict(make=lambda: glm4_moe_cfg(), cls="causal", dtype=torch.float32, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,
@@ -355,6 +372,9 @@ def build(name, spec):
                 p.copy_(0.1 * torch.randn_like(p))
             else:
                 p.copy_(0.1 * torch.randn_like(p))
+        for bname, b in model.named_buffers():  # GLM-4.5's router bias: zeros at init; make it select
+            if bname.endswith("e_score_correction_bias"):
+                b.copy_(0.2 * torch.randn_like(b))
     # Store in the fixture dtype; the fp32 reference runs on exactly those (rounded) values.
     # Only parameters are rounded: buffers such as rotary inv_freq stay fp32, as when
     # transformers loads a bf16 checkpoint with dtype=float32.

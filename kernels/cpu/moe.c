@@ -1,9 +1,11 @@
 /* Mixture-of-experts routing and combination (the reference the CUDA kernels are checked
- * against): softmax → top-k → optional renormalisation per token, its backward, the
+ * against): softmax → top-k → optional renormalisation per token, its backward; GLM-4.5's
+ * sigmoid routing (a correction bias in the selection, expert groups) and its backward; the
  * weighted sum of each token's K expert rows with its backward, and a shared expert's
  * sigmoid-gated add (Qwen2-MoE) with its backward. One token per iteration,
  * fp32 throughout, so each token's result depends on its own row only (batch invariance). */
 #include <math.h>
+#include <string.h>
 
 #include "kernels/cpu/cpu_ops.h"
 
@@ -57,6 +59,86 @@ void cpu_moe_route_bwd(rlc_backend_t *be, void *dlogits, const float *dw, const 
     }
 }
 
+static float sigm(float z) { return 1.0f / (1.0f + expf(-z)); }
+
+/* The k-th pick: the largest choice value among the allowed experts not yet taken, the lower
+ * expert on ties (allowed NULL: every expert). */
+static int pick_best(const float *ch, const unsigned char *allowed, const unsigned char *taken, int E) {
+    int best = -1;
+    for (int e = 0; e < E; e++)
+        if (!taken[e] && (!allowed || allowed[e]) && (best < 0 || ch[e] > ch[best])) best = e;
+    return best;
+}
+
+/* Of G groups of E/G experts, mark in allowed the experts of the TG groups whose two best
+ * choice values sum highest (ties: the lower group). */
+static void allowed_groups(const float *ch, int E, int G, int TG, unsigned char *allowed) {
+    int gs = E / G;
+    float gsc[RLC_MOE_MAX_EXPERTS / 2];
+    unsigned char gtaken[RLC_MOE_MAX_EXPERTS / 2] = {0};
+    for (int g = 0; g < G; g++) {
+        float b1 = -INFINITY, b2 = -INFINITY;
+        for (int e = g * gs; e < (g + 1) * gs; e++) {
+            if (ch[e] > b1) b2 = b1, b1 = ch[e];
+            else if (ch[e] > b2) b2 = ch[e];
+        }
+        gsc[g] = b1 + b2;
+    }
+    memset(allowed, 0, (size_t)E);
+    for (int t = 0; t < TG; t++) {
+        int best = pick_best(gsc, NULL, gtaken, G);
+        gtaken[best] = 1;
+        memset(allowed + (size_t)best * gs, 1, (size_t)gs);
+    }
+}
+
+void cpu_moe_route_sig_fwd(rlc_backend_t *be, float *scores, float *w, int32_t *idx, const float *logits,
+                           const float *bias, int N, int E, int K, int G, int TG, int norm, float scale) {
+#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
+    for (int n = 0; n < N; n++) {
+        const float *z = logits + (size_t)n * E;
+        float *s = scores + (size_t)n * E, ch[RLC_MOE_MAX_EXPERTS], sum = 0;
+        for (int e = 0; e < E; e++) {
+            s[e] = sigm(z[e]); /* z[e] read before s[e] is written: scores may alias logits */
+            ch[e] = s[e] + bias[e];
+        }
+        unsigned char allowed[RLC_MOE_MAX_EXPERTS], taken[RLC_MOE_MAX_EXPERTS] = {0};
+        if (TG < G) allowed_groups(ch, E, G, TG, allowed);
+        int32_t *ir = idx + (size_t)n * K;
+        float *wr = w + (size_t)n * K;
+        for (int k = 0; k < K; k++) {
+            int best = pick_best(ch, TG < G ? allowed : NULL, taken, E);
+            taken[best] = 1;
+            ir[k] = best;
+            wr[k] = s[best];
+            sum += s[best];
+        }
+        float den = sum + 1e-20f;
+        for (int k = 0; k < K; k++) wr[k] = (norm ? wr[k] / den : wr[k]) * scale;
+    }
+}
+
+/* With s_k the picked scores and D = Σ s_k + 1e-20: w_k = scale s_k / D (norm) or scale s_k, so
+ * ds_k = (scale dw_k - Σ_j dw_j w_j) / D or scale dw_k; dz = ds s (1 - s) at the picks, 0 elsewhere
+ * (the bias only selects). */
+void cpu_moe_route_sig_bwd(rlc_backend_t *be, float *dlogits, const float *dw, const float *scores, const float *w,
+                           const int32_t *idx, int N, int E, int K, int norm, float scale) {
+#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
+    for (int n = 0; n < N; n++) {
+        const float *s = scores + (size_t)n * E, *dwr = dw + (size_t)n * K, *wr = w + (size_t)n * K;
+        const int32_t *ir = idx + (size_t)n * K;
+        float sk[RLC_MOE_MAX_TOPK], D = 0, dot = 0;
+        for (int k = 0; k < K; k++) sk[k] = s[ir[k]], D += sk[k], dot += dwr[k] * wr[k];
+        D += 1e-20f;
+        float *d = dlogits + (size_t)n * E; /* the row's scores are read: dlogits may alias scores */
+        for (int e = 0; e < E; e++) d[e] = 0;
+        for (int k = 0; k < K; k++) {
+            float ds = norm ? (scale * dwr[k] - dot) / D : scale * dwr[k];
+            d[ir[k]] = ds * sk[k] * (1.0f - sk[k]);
+        }
+    }
+}
+
 void cpu_moe_combine_fwd(rlc_backend_t *be, void *out, const void *y, const float *w, const int32_t *inv, int N, int K,
                          int C) {
     float *o = out;
@@ -94,7 +176,6 @@ void cpu_moe_combine_bwd(rlc_backend_t *be, void *dy, float *dw, const void *dou
     }
 }
 
-static float sigm(float z) { return 1.0f / (1.0f + expf(-z)); }
 
 void cpu_moe_gate_add_fwd(rlc_backend_t *be, void *out, const void *y, const void *z, int N, int C) {
     float *o = out;

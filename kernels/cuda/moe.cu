@@ -5,8 +5,10 @@
  * with a block reduction for the weight's gradient; a shared expert's sigmoid-gated add
  * (Qwen2-MoE) one thread per element, its backward one block per row. Every token's result
  * depends on its own row only (batch invariance).
- * Exports: cu_moe_route_fwd, cu_moe_route_bwd, cu_moe_combine_fwd, cu_moe_combine_bwd,
- * cu_moe_gate_add_fwd, cu_moe_gate_add_bwd. */
+ * GLM-4.5's sigmoid routing runs one warp per token too: group scores by a warp merge of
+ * each lane's two best, then argmax rounds over the groups and over the allowed experts.
+ * Exports: cu_moe_route_fwd, cu_moe_route_bwd, cu_moe_route_sig_fwd, cu_moe_route_sig_bwd,
+ * cu_moe_combine_fwd, cu_moe_combine_bwd, cu_moe_gate_add_fwd, cu_moe_gate_add_bwd. */
 #include "kernels/cuda/moe.cuh"
 
 namespace RLC_CU_NS {
@@ -65,6 +67,95 @@ __global__ void moe_route_bwd_k(bf16 *dlogits, const float *dw, const float *pro
     }
 }
 
+__device__ __forceinline__ float sigm(float z) { return 1.0f / (1.0f + expf(-z)); }
+
+/* The warp's largest (v, i) pair, the lower index on ties (i = 0x7fffffff: none). */
+__device__ __forceinline__ void warp_argmax(float &bv, int &bi) {
+    for (int o = 16; o > 0; o >>= 1) {
+        float ov = __shfl_xor_sync(0xffffffffu, bv, o);
+        int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+        if (ov > bv || (ov == bv && oi < bi)) bv = ov, bi = oi;
+    }
+}
+
+/* GLM-4.5's routing, one warp per token: the scores written lane-strided (each lane re-reads
+ * only its own); the groups' top-two sums by a warp merge per group into shared memory; TG
+ * rounds of a warp argmax over the groups, then K over the allowed experts not yet taken. */
+__global__ void moe_route_sig_fwd_k(float *scores, float *w, int32_t *idx, const float *logits, const float *bias,
+                                    int E, int K, int G, int TG, int norm, float scale) {
+    __shared__ float gsc[RLC_MOE_MAX_EXPERTS / 2];
+    __shared__ unsigned char gsel[RLC_MOE_MAX_EXPERTS / 2];
+    int n = blockIdx.x, lane = (int)threadIdx.x, gs = E / G;
+    const float *z = logits + (size_t)n * E;
+    float *s = scores + (size_t)n * E;
+    for (int e = lane; e < E; e += 32) s[e] = sigm(z[e]);
+    for (int g = lane; g < G; g += 32) gsel[g] = TG >= G;
+    __syncwarp();
+    for (int g = 0; TG < G && g < G; g++) {
+        float b1 = -INFINITY, b2 = -INFINITY; /* this lane's two best of group g, then the warp's */
+        for (int e = g * gs + lane; e < (g + 1) * gs; e += 32) {
+            float c = s[e] + bias[e];
+            if (c > b1) b2 = b1, b1 = c;
+            else if (c > b2) b2 = c;
+        }
+        for (int o = 16; o > 0; o >>= 1) {
+            float o1 = __shfl_xor_sync(0xffffffffu, b1, o), o2 = __shfl_xor_sync(0xffffffffu, b2, o);
+            float hi = fmaxf(b1, o1), lo = fmaxf(fminf(b1, o1), fmaxf(b2, o2));
+            b1 = hi, b2 = lo;
+        }
+        if (lane == 0) gsc[g] = b1 + b2;
+    }
+    __syncwarp();
+    for (int t = 0; TG < G && t < TG; t++) {
+        float bv = -INFINITY;
+        int bi = 0x7fffffff;
+        for (int g = lane; g < G; g += 32)
+            if (!gsel[g] && (gsc[g] > bv || bi == 0x7fffffff)) bv = gsc[g], bi = g;
+        warp_argmax(bv, bi);
+        __syncwarp();
+        if (lane == 0) gsel[bi] = 1;
+        __syncwarp();
+    }
+    unsigned taken = 0; /* bit j: expert lane + 32 j */
+    float sum = 0.f;
+    for (int k = 0; k < K; k++) {
+        float bv = -INFINITY;
+        int bi = 0x7fffffff;
+        for (int j = 0, e = lane; e < E; j++, e += 32) {
+            float c = s[e] + bias[e];
+            if (!((taken >> j) & 1u) && gsel[e / gs] && (c > bv || bi == 0x7fffffff)) bv = c, bi = e;
+        }
+        warp_argmax(bv, bi);
+        if ((bi & 31) == lane) taken |= 1u << (bi >> 5);
+        float sk = s[bi]; /* every lane wrote its own s before the barriers above */
+        if (lane == 0) idx[(size_t)n * K + k] = bi, w[(size_t)n * K + k] = sk;
+        sum += sk;
+    }
+    float den = sum + 1e-20f;
+    if (lane == 0)
+        for (int k = 0; k < K; k++) {
+            float v = w[(size_t)n * K + k];
+            w[(size_t)n * K + k] = (norm ? v / den : v) * scale;
+        }
+}
+RLC_STATIC_SMEM(RLC_MOE_MAX_EXPERTS / 2 * (sizeof(float) + 1), moe_route_sig_fwd_k);
+
+/* One warp per token: lane k < K holds pick k; the row is zeroed after every lane has read its
+ * pick's score (dlogits may alias scores), then each pick's lane writes its gradient. */
+__global__ void moe_route_sig_bwd_k(float *dl, const float *dw, const float *scores, const float *w,
+                                    const int32_t *idx, int E, int K, int norm, float scale) {
+    int n = blockIdx.x, lane = (int)threadIdx.x;
+    int mi = lane < K ? idx[(size_t)n * K + lane] : 0;
+    float sk = lane < K ? scores[(size_t)n * E + mi] : 0.f, dwk = lane < K ? dw[(size_t)n * K + lane] : 0.f;
+    float wk = lane < K ? w[(size_t)n * K + lane] : 0.f;
+    float D = warp_sum(sk) + 1e-20f, dot = warp_sum(dwk * wk);
+    float ds = norm ? (scale * dwk - dot) / D : scale * dwk;
+    float *d = dl + (size_t)n * E;
+    for (int e = lane; e < E; e += 32) d[e] = 0.f;
+    __syncwarp();
+    if (lane < K) d[mi] = ds * sk * (1.0f - sk);
+}
+
 __global__ void moe_combine_fwd_k(bf16 *out, const bf16 *y, const float *w, const int32_t *inv, int K, int C) {
     int n = blockIdx.x, c = (int)(blockIdx.y * blockDim.x + threadIdx.x);
     if (c >= C) return;
@@ -89,8 +180,6 @@ __global__ void moe_combine_bwd_k(bf16 *dy, float *dw, const bf16 *dout, const b
     if (dw && threadIdx.x == 0) dw[tok * K + pick] = dot;
 }
 RLC_STATIC_SMEM(32 * sizeof(float), moe_combine_bwd_k);
-
-__device__ __forceinline__ float sigm(float z) { return 1.0f / (1.0f + expf(-z)); }
 
 __global__ void moe_gate_add_fwd_k(bf16 *out, const bf16 *y, const bf16 *z, int C) {
     int n = blockIdx.x, c = (int)(blockIdx.y * blockDim.x + threadIdx.x);
@@ -129,6 +218,22 @@ void cu_moe_route_bwd(rlc_backend_t *be, void *dlogits, const float *dw, const f
     cu_impl *im = IM(be);
     if (N <= 0 || E <= 0 || K <= 0) return;
     RLC_LAUNCH(moe_route_bwd_k, N, 32, 0, im->stream, (bf16 *)dlogits, dw, probs, w, idx, E, K, norm);
+    LAUNCH_CHECK(im);
+}
+
+void cu_moe_route_sig_fwd(rlc_backend_t *be, float *scores, float *w, int32_t *idx, const float *logits,
+                          const float *bias, int N, int E, int K, int G, int TG, int norm, float scale) {
+    cu_impl *im = IM(be);
+    if (N <= 0 || E <= 0 || K <= 0 || G <= 0) return;
+    RLC_LAUNCH(moe_route_sig_fwd_k, N, 32, 0, im->stream, scores, w, idx, logits, bias, E, K, G, TG, norm, scale);
+    LAUNCH_CHECK(im);
+}
+
+void cu_moe_route_sig_bwd(rlc_backend_t *be, float *dlogits, const float *dw, const float *scores, const float *w,
+                          const int32_t *idx, int N, int E, int K, int norm, float scale) {
+    cu_impl *im = IM(be);
+    if (N <= 0 || E <= 0 || K <= 0) return;
+    RLC_LAUNCH(moe_route_sig_bwd_k, N, 32, 0, im->stream, dlogits, dw, scores, w, idx, E, K, norm, scale);
     LAUNCH_CHECK(im);
 }
 

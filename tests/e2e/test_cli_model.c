@@ -225,6 +225,14 @@ static void test_info(void **s) {
     assert_true(JN("experts") == 8 && JN("experts_per_token") == 2 && JN("expert_ffn") == 32);
     assert_true(JN("sparse_layers") == 2);
     assert_true(JN("parameters") == 187936 && JN("active_parameters") == 187936 - 2 * 6 * 3 * 32 * 64);
+    assert_string_equal(JS("routing"), "softmax");
+    cJSON_Delete(j);
+    /* GLM-4.5: sigmoid routing within groups, a shared expert (2 x 16 wide) */
+    j = run_json("%s info --json --model %s", fixture("models/glm4moe-tiny"));
+    assert_string_equal(JS("routing"),
+                        "sigmoid scores with a correction bias, the best 2 of 4 expert groups, weights x2.5");
+    assert_true(JN("shared_expert_ffn") == 32 && JN("parameters") == 111424 &&
+                JN("active_parameters") == 111424 - 2 * 5 * 3 * 16 * 48);
     cJSON_Delete(j);
 #undef JN
 #undef JS

@@ -66,7 +66,7 @@ static void test_save_load_save(void **s) {
                            "qwen2-score", "qwen3-tiny",  "phi3-tiny",  "llama3-tiny-bin",
                            "gemma3-tiny", "gemma-tiny",  "gemma2-tiny", "olmo2-tiny", "olmo3-tiny", "granite-tiny",
                            "smollm3-tiny", "ministral3-tiny", "qwen3moe-tiny", "mixtral-tiny", "olmoe-tiny",
-                           "qwen2moe-tiny"};
+                           "qwen2moe-tiny", "glm4moe-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s", names[k]);
@@ -539,7 +539,7 @@ static void test_bad_checkpoints(void **s) {
     }
     copy_fixture("qwen2-tiny", d);
     edit_config(d, "partial_rotary_factor", cJSON_CreateNumber(0.5));
-    expect_load_error(d, "partial_rotary_factor 0.5 is supported for phi3 models only");
+    expect_load_error(d, "partial_rotary_factor 0.5 is supported for phi3 and glm4_moe models only");
     /* unknown dtype inside the weights */
     copy_fixture("qwen2-tiny", d);
     assert_int_equal(test_run(out, sizeof out, "sed -i '0,/\"F32\"/s//\"Q4K\"/' '%s'", st), 0);

@@ -8,7 +8,9 @@
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "core/safetensors.h"
 #include "model/model.h"
+#include "model/optim.h"
 
 static rlc_backend_t *be;
 static char *g_dir;
@@ -26,7 +28,7 @@ static int parse(rlc_model_config_t *c, const char *extra) {
 
 static void test_family_defaults(void **s) {
     (void)s;
-    rlc_model_config_t c;
+    rlc_model_config_t c, d;
     /* Qwen3-MoE: 128 experts, 8 each, width 768, not renormalised, every layer sparse */
     assert_int_equal(parse(&c, "\"model_type\": \"qwen3_moe\""), 0);
     assert_true(c.num_experts == 128 && c.experts_per_tok == 8 && c.moe_intermediate_size == 768);
@@ -46,7 +48,6 @@ static void test_family_defaults(void **s) {
     assert_int_equal(rlc_config_mlp_width(&c), 24); /* the dense layers are wider than 2 x 4 */
     assert_true(rlc_config_layer_window(&c, 0) == 9 && rlc_config_layer_window(&c, 3) == 9); /* every layer */
     /* one sparse layer: router 6x16 and 6 experts of 3 x 4 x 16, in place of a 3 x 24 x 16 MLP */
-    rlc_model_config_t d;
     assert_int_equal(parse(&d, "\"model_type\": \"qwen3\""), 0);
     assert_int_equal(rlc_config_num_params(&c), rlc_config_num_params(&d) + 6 * 16 + 6 * 3 * 4 * 16 - 3 * 24 * 16);
     rlc_config_free(&d);
@@ -81,6 +82,35 @@ static void test_family_defaults(void **s) {
     assert_int_equal(parse(&c, "\"model_type\": \"qwen2_moe\", \"qkv_bias\": false, \"sliding_window\": 7"), 0);
     assert_true(!c.qkv_bias && rlc_config_layer_window(&c, 0) == 0); /* no window without use_sliding_window */
     rlc_config_free(&c);
+    /* GLM-4.5: 128 experts, 8 each, width 1408, one shared expert of that width added ungated,
+     * sigmoid routing without groups, renormalised, scale 1, layer 0 dense, q/k/v biases only,
+     * RoPE over half of each head, eps 1e-5, one MTP layer */
+    assert_int_equal(parse(&c, "\"model_type\": \"glm4_moe\", \"attention_bias\": true, \"head_dim\": 8"), 0);
+    assert_true(c.num_experts == 128 && c.experts_per_tok == 8 && c.moe_intermediate_size == 1408);
+    assert_true(c.moe_sigmoid && c.moe_groups == 1 && c.moe_topk_groups == 1 && c.moe_scale == 1.0f);
+    assert_true(c.moe_shared_size == 1408 && !c.moe_shared_gated && c.moe_norm_topk && c.mtp_layers == 1);
+    assert_true(c.qkv_bias && !c.o_bias && !c.qk_norm && c.rotary_dim == 4 && c.rms_norm_eps == 1e-5f);
+    assert_true(!rlc_config_layer_moe(&c, 0) && rlc_config_layer_moe(&c, 1) && rlc_config_layer_moe(&c, 3));
+    rlc_config_free(&c);
+    /* DeepSeek-V3-like groups and scale, two shared experts, three dense layers, q/k norms, the
+     * other spelling of the expert count and of the MTP layers, a full rotary */
+    assert_int_equal(parse(&c, "\"model_type\": \"glm4_moe\", \"num_local_experts\": 16, \"n_group\": 4, "
+                               "\"topk_group\": 2, \"num_experts_per_tok\": 6, \"routed_scaling_factor\": 2.5, "
+                               "\"n_shared_experts\": 2, \"moe_intermediate_size\": 4, \"first_k_dense_replace\": 3, "
+                               "\"use_qk_norm\": true, \"num_mtp_layers\": 0, \"norm_topk_prob\": false, "
+                               "\"rope_parameters\": {\"rope_theta\": 1e6, \"partial_rotary_factor\": 1.0}"),
+                     0);
+    assert_true(c.num_experts == 16 && c.moe_groups == 4 && c.moe_topk_groups == 2 && c.moe_scale == 2.5f);
+    assert_true(c.moe_shared_size == 8 && c.qk_norm && !c.qk_norm_full && !c.mtp_layers && !c.moe_norm_topk);
+    assert_true(!rlc_config_layer_moe(&c, 2) && rlc_config_layer_moe(&c, 3) && c.rotary_dim == c.head_dim);
+    /* its sparse layer: router 16x16, bias 16, 16 experts and a shared one of 3 x 4 x 16 / 3 x 8 x 16 */
+    assert_int_equal(parse(&d, "\"model_type\": \"glm4_moe\", \"first_k_dense_replace\": 4, \"use_qk_norm\": true, "
+                               "\"rope_parameters\": {\"rope_theta\": 1e6, \"partial_rotary_factor\": 1.0}"),
+                     0);
+    assert_int_equal(rlc_config_num_params(&c),
+                     rlc_config_num_params(&d) + 16 * 16 + 16 + 16 * 3 * 4 * 16 + 3 * 8 * 16 - 3 * 24 * 16);
+    rlc_config_free(&d);
+    rlc_config_free(&c);
     /* dense families have no experts */
     assert_int_equal(parse(&c, "\"model_type\": \"llama\", \"num_experts\": 8"), 0);
     assert_true(!c.layer_moe && !rlc_config_layer_moe(&c, 0) && rlc_config_mlp_width(&c) == 24);
@@ -101,6 +131,17 @@ static void test_bad_configs(void **s) {
         {"\"model_type\": \"olmoe\", \"clip_qkv\": 8.0", "clip_qkv is not supported"},
         {"\"model_type\": \"qwen2_moe\", \"shared_expert_intermediate_size\": 0", "shared_expert_intermediate_size"},
         {"\"model_type\": \"deepseek_v3\"", "model_type 'deepseek_v3' is not supported"},
+        {"\"model_type\": \"glm4_moe\", \"n_routed_experts\": 12, \"n_group\": 5", "n_group = 5 must divide"},
+        {"\"model_type\": \"glm4_moe\", \"n_group\": 4, \"topk_group\": 5", "topk_group = 5"},
+        {"\"model_type\": \"glm4_moe\", \"n_routed_experts\": 8, \"n_group\": 8, \"num_experts_per_tok\": 1",
+         "a group needs at least 2"},
+        {"\"model_type\": \"glm4_moe\", \"n_routed_experts\": 16, \"n_group\": 4, \"num_experts_per_tok\": 5",
+         "exceeds the 4 experts of the topk_group groups"},
+        {"\"model_type\": \"glm4_moe\", \"routed_scaling_factor\": 0", "routed_scaling_factor = 0"},
+        {"\"model_type\": \"glm4_moe\", \"n_shared_experts\": -1", "must not be negative"},
+        {"\"model_type\": \"glm4_moe\", \"n_routed_experts\": 8, \"num_local_experts\": 16", "disagree"},
+        {"\"model_type\": \"glm4_moe\", \"partial_rotary_factor\": 0.2", "gives 1 rotary dims of 8"},
+        {"\"model_type\": \"qwen3_moe\", \"partial_rotary_factor\": 0.5", "phi3 and glm4_moe models only"},
         {"\"model_type\": \"mixtral\", \"hidden_act\": \"gelu\"", "hidden_act 'gelu' is not supported"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -138,6 +179,9 @@ static void test_mismatched_checkpoints(void **s) {
         {"qwen3moe-tiny", "moe_intermediate_size", "16", "'model.layers.0.mlp.experts.0.gate_proj.weight' has shape"},
         {"qwen3moe-tiny", "mlp_only_layers", "[]", "missing tensor 'model.layers.1.mlp.gate.weight'"},
         {"olmoe-tiny", "model_type", "\"olmo2\"", "missing tensor"},
+        {"glm4moe-tiny", "n_shared_experts", "1", "'model.layers.1.mlp.shared_experts.gate_proj.weight' has shape"},
+        {"glm4moe-tiny", "first_k_dense_replace", "0", "missing tensor 'model.layers.0.mlp.gate.weight'"},
+        {"glm4moe-tiny", "model_type", "\"qwen2_moe\"", "partial_rotary_factor 0.5 is supported for phi3 and glm4_moe"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *d = edited(cases[i][0], cases[i][1], cases[i][2]);
@@ -147,6 +191,94 @@ static void test_mismatched_checkpoints(void **s) {
         if (!strstr(rlc_errmsg(), cases[i][3])) fail_msg("%s %s: %s", cases[i][0], cases[i][1], rlc_errmsg());
         free(d);
     }
+}
+
+/* GLM-4.5's router bias: no gradient reaches it, so AdamW steps (weight decay on) leave it bit
+ * for bit while the router moves; a save writes it exactly. */
+static void test_glm_router_bias(void **s) {
+    (void)s;
+    rlc_model_t *m = NULL;
+    assert_int_equal(rlc_model_load(&m, fixture("models/glm4moe-tiny"), be), 0);
+    const rlc_param_info_t *pb = rlc_model_param(m, "model.layers.1.mlp.gate.e_score_correction_bias");
+    const rlc_param_info_t *pr = rlc_model_param(m, "model.layers.1.mlp.gate.weight");
+    assert_non_null(pb);
+    assert_non_null(pr);
+    assert_true(pb->f32_off != RLC_NO_OFFSET && pr->f32_off == RLC_NO_OFFSET);
+    float b0[8], b1[8], *r0 = malloc(pr->numel * 4), *r1 = malloc(pr->numel * 4);
+    assert_int_equal(rlc_model_get_param(m, pb, b0), 0);
+    assert_int_equal(rlc_model_get_param(m, pr, r0), 0);
+    int32_t ids[12] = {5, 17, 99, 23, 44, 8, 150, 201, 3, 77, 66, 12}, cu[3] = {0, 7, 12};
+    rlc_batch_t b = {.n_tokens = 12, .nseq = 2, .ids = ids, .cu_seqlens = cu};
+    rlc_fwd_opts_t o = {.inv_temp = 1.0f, .train = 1, .head = RLC_HEAD_LM};
+    float lp[12], dlp[12];
+    for (int i = 0; i < 12; i++) dlp[i] = i == 6 || i == 11 ? 0 : -1.0f / 10;
+    assert_int_equal(rlc_model_alloc_grads(m), 0);
+    rlc_optim_t *opt;
+    rlc_adamw_cfg_t ac = {.lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f};
+    assert_int_equal(rlc_optim_create(&opt, m, &ac), 0);
+    for (int step = 0; step < 3; step++) {
+        rlc_model_zero_grads(m);
+        assert_int_equal(rlc_model_forward(m, &b, &o, lp, NULL, NULL), 0);
+        assert_int_equal(rlc_model_backward(m, &b, &o, dlp, NULL, NULL, NULL, NULL), 0);
+        assert_int_equal(rlc_optim_step(opt, ac.lr, 0, NULL), 0);
+    }
+    assert_int_equal(rlc_model_get_param(m, pb, b1), 0);
+    assert_int_equal(rlc_model_get_param(m, pr, r1), 0);
+    assert_memory_equal(b0, b1, sizeof b0);
+    assert_memory_not_equal(r0, r1, pr->numel * 4);
+    char *d = fs_join(g_dir, "glm-saved");
+    assert_int_equal(rlc_model_save(m, d, "bfloat16"), 0); /* even a bf16 save keeps it in fp32 */
+    rlc_st_t st;
+    assert_int_equal(rlc_st_open(&st, d), 0);
+    const rlc_st_tensor_t *t = rlc_st_find(&st, pb->name);
+    assert_non_null(t);
+    assert_int_equal(t->dtype, RLC_DT_F32);
+    assert_int_equal(rlc_st_to_f32(t, b1), 0);
+    assert_memory_equal(b0, b1, sizeof b0);
+    rlc_st_close(&st);
+    rlc_optim_free(opt);
+    rlc_model_free(m);
+    free(r0), free(r1), free(d);
+}
+
+/* Two tensors of a layer after the last (model.layers.3.*) in mtp.safetensors beside d's
+ * weights, an index naming both files. */
+static void add_mtp_file(const char *d) {
+    char *extra = fs_join(d, "mtp.safetensors"), *idx = fs_join(d, "model.safetensors.index.json");
+    char *main_st = fs_join(d, "model.safetensors");
+    float w[16] = {0};
+    rlc_st_wtensor_t t[2] = {{.name = "model.layers.3.eh_proj.weight", .dtype = RLC_DT_F32, .ndim = 2, .shape = {4, 4},
+                              .f32 = w},
+                             {.name = "model.layers.3.enorm.weight", .dtype = RLC_DT_F32, .ndim = 1, .shape = {4},
+                              .f32 = w}};
+    assert_int_equal(rlc_st_write(extra, t, 2, NULL), 0);
+    rlc_st_t st;
+    assert_int_equal(rlc_st_open(&st, main_st), 0);
+    cJSON *j = cJSON_CreateObject(), *map = cJSON_AddObjectToObject(j, "weight_map");
+    for (int i = 0; i < st.n; i++) cJSON_AddStringToObject(map, st.t[i].name, "model.safetensors");
+    rlc_st_close(&st);
+    for (int i = 0; i < 2; i++) cJSON_AddStringToObject(map, t[i].name, "mtp.safetensors");
+    char *txt = cJSON_Print(j);
+    assert_int_equal(fs_write_atomic(idx, txt, strlen(txt)), 0);
+    free(txt), free(extra), free(idx), free(main_st);
+    cJSON_Delete(j);
+}
+
+/* The multi-token-prediction layer a GLM-4.5 checkpoint carries after its last layer is left
+ * out quietly (an info line); without num_nextn_predict_layers it is reported as unused. */
+static void test_glm_mtp_layers(void **s) {
+    (void)s;
+    char out[4096], *d = edited("glm4moe-tiny", "num_nextn_predict_layers", "1");
+    add_mtp_file(d);
+    assert_int_equal(test_run(out, sizeof out, "'%s' logprobs --model '%s' --ids '5 6 7'", rlc_bin(), d), 0);
+    if (!strstr(out, "2 tensor(s) of the multi-token-prediction layer(s) not loaded") || strstr(out, "not used"))
+        fail_msg("MTP layer: %s", out);
+    free(d);
+    d = edited("glm4moe-tiny", "num_nextn_predict_layers", "0");
+    add_mtp_file(d);
+    assert_int_equal(test_run(out, sizeof out, "'%s' logprobs --model '%s' --ids '5 6 7'", rlc_bin(), d), 0);
+    if (!strstr(out, "2 tensor(s) not used by the model (first: model.layers.3.")) fail_msg("no MTP layer: %s", out);
+    free(d);
 }
 
 static int setup(void **s) {
@@ -167,6 +299,8 @@ int main(void) {
         cmocka_unit_test(test_family_defaults),
         cmocka_unit_test(test_bad_configs),
         cmocka_unit_test(test_mismatched_checkpoints),
+        cmocka_unit_test(test_glm_router_bias),
+        cmocka_unit_test(test_glm_mtp_layers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
