@@ -62,7 +62,10 @@ void sparkline(const double *v, int n, char *out, size_t cap) {
  * and logits at Gemma2Config's 50 and 30). */
 static const struct {
     const char *arch, *type, *cls, *extra;
-    int moe; /* a mixture of experts: 8 experts of width 1.5 x hidden, 2 per token (the dense width, active) */
+    /* a mixture of experts: 1, 8 experts of width 1.5 x hidden, 2 per token (the dense width, active);
+     * 2, GLM-4.5's: 8 of width hidden, 2 per token by sigmoid scores within the best 2 of 4 groups,
+     * a shared expert of width hidden, the first layer dense */
+    int moe;
 } DEMO_ARCHS[] = {
     {"qwen2", "qwen2", "Qwen2ForCausalLM", "\"hidden_act\":\"silu\"", 0},
     {"llama", "llama", "LlamaForCausalLM", "\"hidden_act\":\"silu\"", 0},
@@ -71,12 +74,14 @@ static const struct {
     {"olmo2", "olmo2", "Olmo2ForCausalLM", "\"hidden_act\":\"silu\"", 0},
     {"gemma2", "gemma2", "Gemma2ForCausalLM", "\"head_dim\":%d,\"query_pre_attn_scalar\":%d,\"sliding_window\":128", 0},
     {"qwen3_moe", "qwen3_moe", "Qwen3MoeForCausalLM", "\"head_dim\":%d,\"hidden_act\":\"silu\"", 1},
+    {"glm4_moe", "glm4_moe", "Glm4MoeForCausalLM",
+     "\"head_dim\":%d,\"hidden_act\":\"silu\",\"attention_bias\":true", 2},
 };
 
 static int demo_arch(const char *arch) {
     for (int i = 0; i < (int)(sizeof DEMO_ARCHS / sizeof *DEMO_ARCHS); i++)
         if (!strcmp(DEMO_ARCHS[i].arch, arch ? arch : "qwen2")) return i;
-    return rlc_errc(RLC_EINVAL, "--arch: qwen2, llama, gemma3, olmo2, gemma2 or qwen3_moe (got '%s')", arch);
+    return rlc_errc(RLC_EINVAL, "--arch: qwen2, llama, gemma3, olmo2, gemma2, qwen3_moe or glm4_moe (got '%s')", arch);
 }
 
 int write_model(const char *dir, long seed, int hidden, int layers, const char *arch) {
@@ -84,12 +89,17 @@ int write_model(const char *dir, long seed, int hidden, int layers, const char *
     if (a < 0) return a;
     int rc = fs_mkdir_p(dir);
     if (rc) return rc;
-    char cfg[1024], extra[256];
+    char cfg[1024], extra[384];
     int n = snprintf(extra, sizeof extra, DEMO_ARCHS[a].extra, hidden / 4, hidden / 4);
-    if (DEMO_ARCHS[a].moe)
+    if (DEMO_ARCHS[a].moe == 1)
         snprintf(extra + n, sizeof extra - (size_t)n,
                  ",\"num_experts\":8,\"num_experts_per_tok\":2,\"norm_topk_prob\":true,\"moe_intermediate_size\":%d",
                  hidden * 3 / 2);
+    if (DEMO_ARCHS[a].moe == 2)
+        snprintf(extra + n, sizeof extra - (size_t)n,
+                 ",\"n_routed_experts\":8,\"num_experts_per_tok\":2,\"n_group\":4,\"topk_group\":2,"
+                 "\"n_shared_experts\":1,\"first_k_dense_replace\":1,\"moe_intermediate_size\":%d",
+                 hidden);
     snprintf(cfg, sizeof cfg,
              "{\"architectures\":[\"%s\"],\"model_type\":\"%s\",\"vocab_size\":512,"
              "\"hidden_size\":%d,\"intermediate_size\":%d,\"num_hidden_layers\":%d,\"num_attention_heads\":4,"
@@ -260,8 +270,9 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
         {"--layers", OPT_INT, &d->layers, "tiny model depth", 0, 0},
         {"--arch", OPT_STR, &d->arch,
          "tiny model architecture: qwen2, llama, gemma3 (post-norms, GeGLU, sliding layers), olmo2 (norms after the "
-         "blocks only), gemma2 (gemma3's layers without q/k norms, soft-capped scores and logits) or qwen3_moe (a "
-         "mixture of 8 experts, 2 per token)", 0, 0},
+         "blocks only), gemma2 (gemma3's layers without q/k norms, soft-capped scores and logits), qwen3_moe (a "
+         "mixture of 8 experts, 2 per token) or glm4_moe (8 experts, 2 per token by sigmoid scores within expert "
+         "groups, a shared expert, half-rotary heads)", 0, 0},
         {"--seed", OPT_INT, &d->seed, "seed for the model, data and sampling", 0, 0},
         {"--algo", OPT_STR, &d->algo,
          "the arith task's algorithm: grpo, or oreal (token reward model trained online; docs/training.md)", 0, 0},
