@@ -281,7 +281,7 @@ static int parse_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, 
         if ((rc = cfg_get_bool(j, "use_sliding_window", &use, 0, what)) || !use) return rc;
         mistral = 1;
     }
-    if (!strcmp(mt, "qwen2_moe")) return cfg_qwen2moe_sliding(c, j, what);
+    if (!strcmp(mt, "qwen2_moe") || !strcmp(mt, "dots1")) return cfg_moe_sliding(c, j, mt, what);
     if (!mistral && !qwen) return 0;
     if (qwen) {
         if ((rc = cfg_layer_types(c, j, &c->layer_slides, what)) < 0) return rc;
@@ -327,7 +327,7 @@ float rlc_config_layer_rope_mscale(const rlc_model_config_t *c, int layer) {
 /* The model types rlc reads (multimodal wrappers become one of them first: config_arch.c). */
 static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",   "llama", "mistral", "ministral3", "phi3",
                                           "gemma",     "gemma2",  "gemma3_text", "olmo2", "olmo3", "granite",
-                                          "smollm3",   "qwen3_moe", "mixtral", "olmoe", "qwen2_moe", "glm4_moe"};
+                                          "smollm3",   "qwen3_moe", "mixtral", "olmoe", "qwen2_moe", "glm4_moe", "dots1"};
 
 static int check_model_type(const char *mt, const char *what) {
     char list[256] = "";
@@ -381,7 +381,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     c->fused_proj = !strcmp(mt, "phi3");
     snprintf(c->model_type, sizeof c->model_type, "%s", mt);
     int qwen = !strcmp(mt, "qwen2");
-    c->qk_norm = !strcmp(mt, "qwen3") || !strcmp(mt, "qwen3_moe");
+    c->qk_norm = !strcmp(mt, "qwen3") || !strcmp(mt, "qwen3_moe") || !strcmp(mt, "dots1");
     int glm = !strcmp(mt, "glm4_moe");
     int eps5 = olmo || c->fused_proj || glm || !strcmp(mt, "mixtral") || !strcmp(mt, "olmoe");
     if ((rc = cfg_get_int(j, "vocab_size", &c->vocab_size, 1, 0, what)) ||

@@ -41,6 +41,8 @@ int cfg_layer_rope(rlc_model_config_t *c, const cJSON *j, const cJSON **rp, cons
                    const char *what);
 /* model/config_moe.c: Qwen3-MoE's, Mixtral's and OLMoE's expert keys (nothing for the others). */
 int cfg_moe(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what);
-/* Qwen2-MoE's sliding layers: with use_sliding_window, those layer_types names, else every
- * other layer from the first below max_window_layers (its config's own rule). */
-int cfg_qwen2moe_sliding(rlc_model_config_t *c, const cJSON *j, const char *what);
+/* Qwen2-MoE's and dots.llm1's sliding layers: those layer_types names, else their configs' own
+ * rules over max_window_layers: Qwen2-MoE's every other layer from the first below it (under
+ * use_sliding_window), dots.llm1's every layer from it on (62 when absent); no window when
+ * sliding_window is null. */
+int cfg_moe_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what);

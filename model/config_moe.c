@@ -1,4 +1,4 @@
-/* Mixture-of-experts keys (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE, GLM-4.5): how many experts, how
+/* Mixture-of-experts keys (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE, GLM-4.5, dots.llm1): how many experts, how
  * many each token takes, their width, whether the picked weights are renormalised, which layers
  * are sparse, the shared experts, GLM-4.5's sigmoid routing and Qwen2-MoE's sliding rule. The
  * attention side of these families is read by config.c as their dense kin's. */
@@ -41,10 +41,11 @@ static int qwen_sparse_layers(rlc_model_config_t *c, const cJSON *j, const char 
     return 0;
 }
 
-int cfg_qwen2moe_sliding(rlc_model_config_t *c, const cJSON *j, const char *what) {
-    int use = 0, from = 28, W = 4096, rc = cfg_layer_types(c, j, &c->layer_slides, what), typed = rc == 0;
-    if (rc < 0 || (rc = cfg_get_bool(j, "use_sliding_window", &use, 0, what)) ||
-        (rc = cfg_get_int(j, "max_window_layers", &from, 0, 28, what)))
+int cfg_moe_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
+    int dots = !strcmp(mt, "dots1"), use = dots, from = dots ? 62 : 28, W = 4096;
+    int rc = cfg_layer_types(c, j, &c->layer_slides, what), typed = rc == 0;
+    if (rc < 0 || (!dots && (rc = cfg_get_bool(j, "use_sliding_window", &use, 0, what))) ||
+        (rc = cfg_get_int(j, "max_window_layers", &from, 0, from, what)))
         return rc;
     const cJSON *sw = cJSON_GetObjectItemCaseSensitive(j, "sliding_window");
     if (!use || (sw && cJSON_IsNull(sw))) return 0; /* no window: the layer types do not matter */
@@ -53,7 +54,7 @@ int cfg_qwen2moe_sliding(rlc_model_config_t *c, const cJSON *j, const char *what
     if (!typed) {
         if (!(c->layer_slides = calloc((size_t)c->num_layers, 1)))
             return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
-        for (int l = 0; l < c->num_layers; l++) c->layer_slides[l] = (l + 1) % 2 && l < from;
+        for (int l = 0; l < c->num_layers; l++) c->layer_slides[l] = dots ? l >= from : (l + 1) % 2 && l < from;
     }
     for (int l = 0; l < c->num_layers; l++)
         if (c->layer_slides[l]) c->sliding_window = W;
@@ -71,31 +72,36 @@ static int check_experts(const rlc_model_config_t *c, const char *what) {
     return 0;
 }
 
-/* GLM-4.5 (glm4_moe): sigmoid routing with a correction bias and expert groups, shared
- * experts added ungated, the first first_k_dense_replace layers dense; its attention's
- * optional per-head q/k norms (use_qk_norm). */
-static int cfg_glm_moe(rlc_model_config_t *c, const cJSON *j, const char *what) {
-    int a = -1, b = -1, shared, dense, rc;
+/* GLM-4.5 (glm4_moe) and dots.llm1 (dots1): sigmoid routing with a correction bias and expert
+ * groups, shared experts added ungated, the first first_k_dense_replace layers dense; GLM's
+ * optional per-head q/k norms (use_qk_norm; dots.llm1 always has them) and MTP layers. Their
+ * config classes' defaults differ: dots.llm1 has none for the expert counts (a config without
+ * them fails in transformers too), keeps its first layer sparse and does not renormalise. */
+static int cfg_sig_moe(rlc_model_config_t *c, const cJSON *j, int dots, const char *what) {
+    int a = -1, b = -1, shared = -1, dense, rc;
     double scale;
     if ((rc = cfg_get_int(j, "n_routed_experts", &a, 0, -1, what)) ||
         (rc = cfg_get_int(j, "num_local_experts", &b, 0, -1, what)))
         return rc;
     if (a >= 0 && b >= 0 && a != b)
         return rlc_errc(RLC_EINVAL, "%s: n_routed_experts (%d) and num_local_experts (%d) disagree", what, a, b);
-    c->num_experts = a >= 0 ? a : b >= 0 ? b : 128;
-    if ((rc = cfg_get_int(j, "num_experts_per_tok", &c->experts_per_tok, 0, 8, what)) ||
+    c->num_experts = a >= 0 ? a : b >= 0 ? b : dots ? -1 : 128;
+    if ((rc = cfg_get_int(j, "num_experts_per_tok", &c->experts_per_tok, 0, dots ? -1 : 8, what)) ||
         (rc = cfg_get_int(j, "moe_intermediate_size", &c->moe_intermediate_size, 0, 1408, what)) ||
-        (rc = cfg_get_int(j, "n_shared_experts", &shared, 0, 1, what)) ||
+        (rc = cfg_get_int(j, "n_shared_experts", &shared, 0, dots ? -1 : 1, what)) ||
         (rc = cfg_get_num(j, "routed_scaling_factor", &scale, 1.0, what)) ||
         (rc = cfg_get_int(j, "n_group", &c->moe_groups, 0, 1, what)) ||
         (rc = cfg_get_int(j, "topk_group", &c->moe_topk_groups, 0, 1, what)) ||
-        (rc = cfg_get_int(j, "first_k_dense_replace", &dense, 0, 1, what)) ||
-        (rc = cfg_get_bool(j, "norm_topk_prob", &c->moe_norm_topk, 1, what)) ||
-        (rc = cfg_get_bool(j, "use_qk_norm", &c->qk_norm, 0, what)) ||
-        (rc = cfg_get_int(j, "num_nextn_predict_layers", &c->mtp_layers, 0, 1, what)) ||
-        (rc = cfg_get_int(j, "num_mtp_layers", &c->mtp_layers, 0, c->mtp_layers, what)) ||
-        (rc = check_experts(c, what)))
+        (rc = cfg_get_int(j, "first_k_dense_replace", &dense, 0, !dots, what)) ||
+        (rc = cfg_get_bool(j, "norm_topk_prob", &c->moe_norm_topk, !dots, what)))
         return rc;
+    if (dots && (c->num_experts < 0 || c->experts_per_tok < 0 || shared < 0))
+        return rlc_errc(RLC_EINVAL, "%s: n_routed_experts, num_experts_per_tok and n_shared_experts are required", what);
+    if (!dots && ((rc = cfg_get_bool(j, "use_qk_norm", &c->qk_norm, 0, what)) ||
+                  (rc = cfg_get_int(j, "num_nextn_predict_layers", &c->mtp_layers, 0, 1, what)) ||
+                  (rc = cfg_get_int(j, "num_mtp_layers", &c->mtp_layers, 0, c->mtp_layers, what))))
+        return rc;
+    if ((rc = check_experts(c, what))) return rc;
     if (shared < 0 || dense < 0 || c->mtp_layers < 0)
         return rlc_errc(RLC_EINVAL, "%s: n_shared_experts, first_k_dense_replace and num_nextn_predict_layers must "
                         "not be negative", what);
@@ -124,7 +130,7 @@ static int cfg_glm_moe(rlc_model_config_t *c, const cJSON *j, const char *what) 
 int cfg_moe(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
     int qwen3 = !strcmp(mt, "qwen3_moe"), qwen2 = !strcmp(mt, "qwen2_moe"), qwen = qwen2 || qwen3;
     int mixtral = !strcmp(mt, "mixtral"), olmoe = !strcmp(mt, "olmoe"), rc;
-    if (!strcmp(mt, "glm4_moe")) return cfg_glm_moe(c, j, what);
+    if (!strcmp(mt, "glm4_moe") || !strcmp(mt, "dots1")) return cfg_sig_moe(c, j, !strcmp(mt, "dots1"), what);
     if (!qwen && !mixtral && !olmoe) return 0;
     int def_e = qwen3 ? 128 : qwen2 ? 60 : mixtral ? 8 : 64, def_k = qwen3 ? 8 : qwen2 ? 4 : mixtral ? 2 : 8;
     if ((rc = expert_count(j, def_e, &c->num_experts, what)) ||

@@ -31,7 +31,7 @@ KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, 
          "ministral3": (T.Ministral3Config, T.Ministral3ForCausalLM),
          "qwen3_moe": (T.Qwen3MoeConfig, T.Qwen3MoeForCausalLM), "mixtral": (T.MixtralConfig, T.MixtralForCausalLM),
          "olmoe": (T.OlmoeConfig, T.OlmoeForCausalLM), "qwen2_moe": (T.Qwen2MoeConfig, T.Qwen2MoeForCausalLM),
-         "glm4_moe": (T.Glm4MoeConfig, T.Glm4MoeForCausalLM)}
+         "glm4_moe": (T.Glm4MoeConfig, T.Glm4MoeForCausalLM), "dots1": (T.Dots1Config, T.Dots1ForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -108,6 +108,10 @@ SHAPES = [
                       moe_intermediate_size=14, n_routed_experts=20, num_experts_per_tok=6, norm_topk_prob=False,
                       first_k_dense_replace=0, partial_rotary_factor=0.75, vocab_size=257,
                       num_hidden_layers=2)),  # no groups, not renormalised, every layer sparse, 3/4 rotary
+    ("dots1", dict(hidden_size=56, num_attention_heads=4, num_key_value_heads=2, head_dim=18, intermediate_size=64,
+                   moe_intermediate_size=10, n_routed_experts=12, num_experts_per_tok=3, n_shared_experts=2, n_group=6,
+                   topk_group=3, first_k_dense_replace=2, norm_topk_prob=True, routed_scaling_factor=2.0,
+                   vocab_size=263, num_hidden_layers=3, sliding_window=None)),  # dots.llm1: groups of 2, layer 2 sparse
 ]
 
 

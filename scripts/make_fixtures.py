@@ -204,6 +204,18 @@ def glm4_moe_cfg(**kw):
     return Glm4MoeConfig(**base)
 
 
+def dots1_cfg(**kw):
+    from transformers import Dots1Config
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=72, moe_intermediate_size=20, num_hidden_layers=3,
+                num_attention_heads=4, num_key_value_heads=2, head_dim=12, n_routed_experts=6, num_experts_per_tok=2,
+                n_shared_experts=1, n_group=3, topk_group=2, first_k_dense_replace=1, routed_scaling_factor=1.5,
+                norm_topk_prob=False, attention_bias=True, sliding_window=6, max_window_layers=1,
+                max_position_embeddings=256, rms_norm_eps=1e-6, tie_word_embeddings=False, bos_token_id=None,
+                eos_token_id=2)
+    base.update(kw)
+    return Dots1Config(**base)
+
+
 def checkpoint_grads(model, grads):
     """transformers 5 holds a MoE layer's experts as fused [E, 2I, C] gate|up and [E, C, I] down
     parameters (and Mixtral's block_sparse_moe under mlp.); its checkpoints, and rlc, name each
@@ -348,6 +360,10 @@ FIXTURES = {
     # of width 32 added ungated; layer 0 dense (first_k_dense_replace); q/k/v biases, per-head
     # q/k norms, RoPE on half of each head (partial_rotary_factor 0.5), fp32.
     "glm4moe-tiny": dict(make=lambda: glm4_moe_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # dots.llm1: GLM-4.5's routing (top-2 of 6 within the best 2 of 3 groups of 2, not
+    # renormalised, scaled by 1.5), a shared expert, layer 0 dense; Qwen3's per-head q/k norms
+    # with all four attention biases; layers 1 and 2 a window of 6 (from max_window_layers), bf16.
+    "dots1-tiny": dict(make=lambda: dots1_cfg(), cls="causal", dtype=torch.bfloat16, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

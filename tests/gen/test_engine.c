@@ -23,7 +23,8 @@ static void test_greedy_matches_hf(void **s) {
                            "qwen2-yarn", "llama-yarn",   "mistral-sliding", "qwen2-sliding", "phi3-tiny",
                            "phi3-longrope", "gemma3-tiny", "gemma-tiny", "gemma2-tiny", "olmo2-tiny", "olmo3-tiny",
                            "granite-tiny", "smollm3-tiny", "ministral3-tiny", "qwen3moe-tiny", "mixtral-tiny",
-                           "olmoe-tiny", "qwen2moe-tiny", "glm4moe-tiny"};
+                           "olmoe-tiny", "qwen2moe-tiny", "glm4moe-tiny",
+                           "dots1-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         rlc_model_t *m = load(names[k]);
         char rel[128];

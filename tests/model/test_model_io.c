@@ -66,7 +66,7 @@ static void test_save_load_save(void **s) {
                            "qwen2-score", "qwen3-tiny",  "phi3-tiny",  "llama3-tiny-bin",
                            "gemma3-tiny", "gemma-tiny",  "gemma2-tiny", "olmo2-tiny", "olmo3-tiny", "granite-tiny",
                            "smollm3-tiny", "ministral3-tiny", "qwen3moe-tiny", "mixtral-tiny", "olmoe-tiny",
-                           "qwen2moe-tiny", "glm4moe-tiny"};
+                           "qwen2moe-tiny", "glm4moe-tiny", "dots1-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s", names[k]);

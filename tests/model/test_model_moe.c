@@ -111,6 +111,29 @@ static void test_family_defaults(void **s) {
                      rlc_config_num_params(&d) + 16 * 16 + 16 + 16 * 3 * 4 * 16 + 3 * 8 * 16 - 3 * 24 * 16);
     rlc_config_free(&d);
     rlc_config_free(&c);
+    /* dots.llm1: its counts given (no defaults), layer 0 sparse, not renormalised, q/k norms and
+     * all four biases, full rotary; with sliding_window (4096 when absent) every layer from
+     * max_window_layers on slides; layer_types wins; a null window is none */
+    assert_int_equal(parse(&c, "\"model_type\": \"dots1\", \"n_routed_experts\": 8, \"num_experts_per_tok\": 2, "
+                               "\"n_shared_experts\": 2, \"moe_intermediate_size\": 4, \"attention_bias\": true, "
+                               "\"max_window_layers\": 2"),
+                     0);
+    assert_true(c.moe_sigmoid && !c.moe_norm_topk && c.moe_shared_size == 8 && !c.moe_shared_gated && !c.mtp_layers);
+    assert_true(c.qk_norm && !c.qk_norm_full && c.qkv_bias && c.o_bias && c.rotary_dim == c.head_dim);
+    assert_true(rlc_config_layer_moe(&c, 0) && rlc_config_layer_window(&c, 1) == 0 &&
+                rlc_config_layer_window(&c, 2) == 4096 && rlc_config_layer_window(&c, 3) == 4096);
+    rlc_config_free(&c);
+    assert_int_equal(parse(&c, "\"model_type\": \"dots1\", \"n_routed_experts\": 8, \"num_experts_per_tok\": 2, "
+                               "\"n_shared_experts\": 1, \"sliding_window\": 9, \"layer_types\": [\"sliding_attention\", "
+                               "\"full_attention\", \"full_attention\", \"full_attention\"]"),
+                     0);
+    assert_true(rlc_config_layer_window(&c, 0) == 9 && rlc_config_layer_window(&c, 1) == 0);
+    rlc_config_free(&c);
+    assert_int_equal(parse(&c, "\"model_type\": \"dots1\", \"n_routed_experts\": 8, \"num_experts_per_tok\": 2, "
+                               "\"n_shared_experts\": 1, \"sliding_window\": null, \"max_window_layers\": 0"),
+                     0);
+    assert_int_equal(rlc_config_layer_window(&c, 3), 0);
+    rlc_config_free(&c);
     /* dense families have no experts */
     assert_int_equal(parse(&c, "\"model_type\": \"llama\", \"num_experts\": 8"), 0);
     assert_true(!c.layer_moe && !rlc_config_layer_moe(&c, 0) && rlc_config_mlp_width(&c) == 24);
@@ -142,6 +165,10 @@ static void test_bad_configs(void **s) {
         {"\"model_type\": \"glm4_moe\", \"n_routed_experts\": 8, \"num_local_experts\": 16", "disagree"},
         {"\"model_type\": \"glm4_moe\", \"partial_rotary_factor\": 0.2", "gives 1 rotary dims of 8"},
         {"\"model_type\": \"qwen3_moe\", \"partial_rotary_factor\": 0.5", "phi3 and glm4_moe models only"},
+        {"\"model_type\": \"dots1\", \"n_routed_experts\": 8, \"num_experts_per_tok\": 2",
+         "n_routed_experts, num_experts_per_tok and n_shared_experts are required"},
+        {"\"model_type\": \"dots1\", \"n_routed_experts\": 8, \"num_experts_per_tok\": 2, \"n_shared_experts\": 1, "
+         "\"partial_rotary_factor\": 0.5", "phi3 and glm4_moe models only"},
         {"\"model_type\": \"mixtral\", \"hidden_act\": \"gelu\"", "hidden_act 'gelu' is not supported"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -181,6 +208,8 @@ static void test_mismatched_checkpoints(void **s) {
         {"olmoe-tiny", "model_type", "\"olmo2\"", "missing tensor"},
         {"glm4moe-tiny", "n_shared_experts", "1", "'model.layers.1.mlp.shared_experts.gate_proj.weight' has shape"},
         {"glm4moe-tiny", "first_k_dense_replace", "0", "missing tensor 'model.layers.0.mlp.gate.weight'"},
+        {"dots1-tiny", "n_shared_experts", "2", "'model.layers.1.mlp.shared_experts.gate_proj.weight' has shape"},
+        {"dots1-tiny", "n_group", "4", "n_group = 4 must divide the 6 experts"},
         {"glm4moe-tiny", "model_type", "\"qwen2_moe\"", "partial_rotary_factor 0.5 is supported for phi3 and glm4_moe"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

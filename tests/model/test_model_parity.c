@@ -218,6 +218,13 @@ static void test_glm4moe_tiny(void **s) {
     (void)s;
     causal_parity("glm4moe-tiny");
 }
+/* dots.llm1: the same routing (top-2 of 6 within 2 of 3 groups, not renormalised), a shared
+ * expert, a dense first layer; per-head q/k norms, all four attention biases, two sliding
+ * layers, bf16. */
+static void test_dots1_tiny(void **s) {
+    (void)s;
+    causal_parity("dots1-tiny");
+}
 
 /* Granite 3.x: embedding, residual and attention multipliers and logits scaling, bf16. */
 static void test_granite_tiny(void **s) {
@@ -373,6 +380,7 @@ int main(void) {
         cmocka_unit_test(test_ministral3_tiny),
         cmocka_unit_test(test_qwen3moe_tiny), cmocka_unit_test(test_mixtral_tiny), cmocka_unit_test(test_olmoe_tiny),
         cmocka_unit_test(test_qwen2moe_tiny), cmocka_unit_test(test_glm4moe_tiny),
+        cmocka_unit_test(test_dots1_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
