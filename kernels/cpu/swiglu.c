@@ -8,53 +8,63 @@
 
 #include "kernels/cpu/cpu_ops.h"
 
+/* One call's rows: gu [N, 2F] (gate then up), dout [N, F] in backward, out [N, F] or dgu [N, 2F]. */
+typedef struct {
+    float *out;
+    const float *gu, *dy;
+    int F;
+} glu_ctx_t;
+
+/* Run row(c, scratch, n) for each of N rows on the backend's threads, each thread with its own
+ * scratch row of F floats (op names a failed allocation). */
+static void glu_rows(rlc_backend_t *be, const char *op, const glu_ctx_t *c, int N,
+                     void (*row)(const glu_ctx_t *c, float *scratch, int n)) {
+#pragma omp parallel num_threads(CPU_THREADS(be))
+    {
+        float *t = malloc((size_t)(c->F > 0 ? c->F : 1) * sizeof *t);
+        if (!t) cpu_scratch_failed(be, op);
+#pragma omp for schedule(static)
+        for (int n = 0; n < N; n++)
+            if (t) row(c, t, n);
+        free(t);
+    }
+}
+
 /* e[i] = exp(-g[i]) for a row of gates. */
 static void exp_neg_row(float *e, const float *g, int F) {
     for (int i = 0; i < F; i++) e[i] = -g[i];
     cpu_vexpf(e, e, F, 0.0f);
 }
 
+static void swiglu_fwd_row(const glu_ctx_t *c, float *e, int n) {
+    int F = c->F;
+    const float *g = c->gu + (size_t)n * 2 * F, *u = g + F;
+    float *orow = c->out + (size_t)n * F;
+    exp_neg_row(e, g, F);
+    for (int i = 0; i < F; i++) orow[i] = g[i] / (1.0f + e[i]) * u[i];
+}
+
 void cpu_swiglu_fwd(rlc_backend_t *be, void *out, const void *gu, int N, int F) {
-    float *o = out;
-    const float *x = gu;
-#pragma omp parallel num_threads(CPU_THREADS(be))
-    {
-        float *e = malloc((size_t)(F > 0 ? F : 1) * sizeof *e);
-        if (!e) cpu_scratch_failed(be, "swiglu_fwd");
-#pragma omp for schedule(static)
-        for (int n = 0; n < N; n++) {
-            if (!e) continue;
-            const float *g = x + (size_t)n * 2 * F, *u = g + F;
-            float *orow = o + (size_t)n * F;
-            exp_neg_row(e, g, F);
-            for (int i = 0; i < F; i++) orow[i] = g[i] / (1.0f + e[i]) * u[i];
-        }
-        free(e);
+    glu_ctx_t c = {out, gu, NULL, F};
+    glu_rows(be, "swiglu_fwd", &c, N, swiglu_fwd_row);
+}
+
+static void swiglu_bwd_row(const glu_ctx_t *c, float *e, int n) {
+    int F = c->F;
+    const float *g = c->gu + (size_t)n * 2 * F, *u = g + F, *dyr = c->dy + (size_t)n * F;
+    float *dg = c->out + (size_t)n * 2 * F, *du = dg + F;
+    exp_neg_row(e, g, F);
+    for (int i = 0; i < F; i++) {
+        float s = 1.0f / (1.0f + e[i]);
+        float silu = g[i] * s;
+        du[i] = dyr[i] * silu;
+        dg[i] = dyr[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
     }
 }
 
 void cpu_swiglu_bwd(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F) {
-    float *d = dgu;
-    const float *dy = dout, *x = gu;
-#pragma omp parallel num_threads(CPU_THREADS(be))
-    {
-        float *e = malloc((size_t)(F > 0 ? F : 1) * sizeof *e);
-        if (!e) cpu_scratch_failed(be, "swiglu_bwd");
-#pragma omp for schedule(static)
-        for (int n = 0; n < N; n++) {
-            if (!e) continue;
-            const float *g = x + (size_t)n * 2 * F, *u = g + F, *dyr = dy + (size_t)n * F;
-            float *dg = d + (size_t)n * 2 * F, *du = dg + F;
-            exp_neg_row(e, g, F);
-            for (int i = 0; i < F; i++) {
-                float s = 1.0f / (1.0f + e[i]);
-                float silu = g[i] * s;
-                du[i] = dyr[i] * silu;
-                dg[i] = dyr[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
-            }
-        }
-        free(e);
-    }
+    glu_ctx_t c = {dgu, gu, dout, F};
+    glu_rows(be, "swiglu_bwd", &c, N, swiglu_bwd_row);
 }
 
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
@@ -67,46 +77,34 @@ static void gelu_tanh_row(float *t, const float *g, int F) {
     cpu_vsoftcap(t, t, (size_t)F, 1.0f, 1.0f);
 }
 
+static void geglu_fwd_row(const glu_ctx_t *c, float *t, int n) {
+    int F = c->F;
+    const float *g = c->gu + (size_t)n * 2 * F, *u = g + F;
+    float *orow = c->out + (size_t)n * F;
+    gelu_tanh_row(t, g, F);
+    for (int i = 0; i < F; i++) orow[i] = 0.5f * g[i] * (1.0f + t[i]) * u[i];
+}
+
 void cpu_geglu_fwd(rlc_backend_t *be, void *out, const void *gu, int N, int F) {
-    float *o = out;
-    const float *x = gu;
-#pragma omp parallel num_threads(CPU_THREADS(be))
-    {
-        float *t = malloc((size_t)(F > 0 ? F : 1) * sizeof *t);
-        if (!t) cpu_scratch_failed(be, "geglu_fwd");
-#pragma omp for schedule(static)
-        for (int n = 0; n < N; n++) {
-            if (!t) continue;
-            const float *g = x + (size_t)n * 2 * F, *u = g + F;
-            float *orow = o + (size_t)n * F;
-            gelu_tanh_row(t, g, F);
-            for (int i = 0; i < F; i++) orow[i] = 0.5f * g[i] * (1.0f + t[i]) * u[i];
-        }
-        free(t);
+    glu_ctx_t c = {out, gu, NULL, F};
+    glu_rows(be, "geglu_fwd", &c, N, geglu_fwd_row);
+}
+
+static void geglu_bwd_row(const glu_ctx_t *c, float *tr, int n) {
+    int F = c->F;
+    const float *g = c->gu + (size_t)n * 2 * F, *u = g + F, *dyr = c->dy + (size_t)n * F;
+    float *dg = c->out + (size_t)n * 2 * F, *du = dg + F;
+    gelu_tanh_row(tr, g, F);
+    for (int i = 0; i < F; i++) {
+        float v = g[i], t = tr[i];
+        float gelu = 0.5f * v * (1.0f + t);
+        float dgelu = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * v * v);
+        du[i] = dyr[i] * gelu;
+        dg[i] = dyr[i] * u[i] * dgelu;
     }
 }
 
 void cpu_geglu_bwd(rlc_backend_t *be, void *dgu, const void *dout, const void *gu, int N, int F) {
-    float *d = dgu;
-    const float *dy = dout, *x = gu;
-#pragma omp parallel num_threads(CPU_THREADS(be))
-    {
-        float *tr = malloc((size_t)(F > 0 ? F : 1) * sizeof *tr);
-        if (!tr) cpu_scratch_failed(be, "geglu_bwd");
-#pragma omp for schedule(static)
-        for (int n = 0; n < N; n++) {
-            if (!tr) continue;
-            const float *g = x + (size_t)n * 2 * F, *u = g + F, *dyr = dy + (size_t)n * F;
-            float *dg = d + (size_t)n * 2 * F, *du = dg + F;
-            gelu_tanh_row(tr, g, F);
-            for (int i = 0; i < F; i++) {
-                float v = g[i], t = tr[i];
-                float gelu = 0.5f * v * (1.0f + t);
-                float dgelu = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * v * v);
-                du[i] = dyr[i] * gelu;
-                dg[i] = dyr[i] * u[i] * dgelu;
-            }
-        }
-        free(tr);
-    }
+    glu_ctx_t c = {dgu, gu, dout, F};
+    glu_rows(be, "geglu_bwd", &c, N, geglu_bwd_row);
 }
