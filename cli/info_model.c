@@ -90,6 +90,7 @@ static cJSON *summary(const char *dir, const rlc_model_config_t *c) {
     cJSON_AddNumberToObject(o, "max_position_embeddings", c->max_position_embeddings);
     cJSON_AddNumberToObject(o, "context", c->max_context);
     cJSON_AddStringToObject(o, "rope", rope_name(c->rope_type));
+    cJSON_AddBoolToObject(o, "rope_interleaved", c->rope_interleaved);
     cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
     cJSON_AddNumberToObject(o, "rotary_dim", c->rotary_dim);
     if (c->rope_local_theta > 0) cJSON_AddNumberToObject(o, "rope_local_theta", c->rope_local_theta);
@@ -147,8 +148,9 @@ static void print_text(const cJSON *o) {
     }
     printf("  context: %.0f tokens%s\n", N("context"),
            N("context") < N("max_position_embeddings") ? " (LongRoPE's original context)" : "");
-    printf("  rope: %s, theta %g, rotary dims %.0f of %.0f", S("rope"), N("rope_theta"), N("rotary_dim"),
-           N("head_dim"));
+    printf("  rope: %s%s, theta %g, rotary dims %.0f of %.0f", S("rope"),
+           cJSON_IsTrue(cJSON_GetObjectItem(o, "rope_interleaved")) ? " (interleaved pairs)" : "", N("rope_theta"),
+           N("rotary_dim"), N("head_dim"));
     if (cJSON_GetObjectItem(o, "rope_local_theta"))
         printf("; sliding layers: default, theta %g", N("rope_local_theta"));
     printf("\n");

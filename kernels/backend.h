@@ -168,15 +168,16 @@ struct rlc_backend {
     void (*qk_norm_bwd)(rlc_backend_t *be, void *dqkv, void *dwq, void *dwk, const void *raw, const void *wq,
                         const void *wk, const float *rstd, int N, int Hq, int Hk, int D, int ld);
 
-    /* Rotate-half RoPE in place on the first H heads of each row of x (row stride `ld`
-     * elements, head size D) over each head's first R dims (R = D, or fewer under a partial
-     * rotary factor; the rest pass through): (x_i, x_{i+R/2}) turns by pos[n] * inv_freq[i],
-     * i < R/2, and is multiplied by mscale (yarn's and LongRoPE's attention factor, which
-     * transformers multiplies into cos and sin; 1 otherwise). bwd applies the transpose. */
+    /* RoPE in place on the first H heads of each row of x (row stride `ld` elements, head size
+     * D) over each head's first R dims (R = D, or fewer under a partial rotary factor; the rest
+     * pass through): pair i < R/2 turns by pos[n] * inv_freq[i] and is multiplied by mscale
+     * (yarn's and LongRoPE's attention factor, which transformers multiplies into cos and sin;
+     * 1 otherwise). The pair is (x_i, x_{i+R/2}) (rotate-half), or (x_{2i}, x_{2i+1}) when
+     * interleaved (ERNIE 4.5, GLM-4's GPT-J style). bwd applies the transpose. */
     void (*rope_fwd)(rlc_backend_t *be, void *x, const int32_t *pos, const float *inv_freq, int N, int H, int D,
-                     int R, float mscale, int ld);
+                     int R, float mscale, int ld, int interleaved);
     void (*rope_bwd)(rlc_backend_t *be, void *dx, const int32_t *pos, const float *inv_freq, int N, int H, int D,
-                     int R, float mscale, int ld);
+                     int R, float mscale, int ld, int interleaved);
 
     /* Causal GQA attention over packed qkv [N, (Hq+2Hk)·D] → out [N, Hq·D]; lse [N, Hq]
      * (log-sum-exp of scaled scores) saved for backward. Query head h uses kv head

@@ -159,7 +159,9 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
      * conversion leaves them */
     if (gemma3 && (rc = cfg_layer_rope(c, j, &rp, "rope_local_base_freq", 10000.0, what))) return rc;
     if (olmo3 && (rc = cfg_layer_rope(c, j, &rp, NULL, 500000.0, what))) return rc;
-    double theta0 = gemma3 || !strcmp(c->model_type, "mixtral") ? 1e6 : olmo3 ? 500000.0 : 10000.0;
+    double theta0 = gemma3 || !strcmp(c->model_type, "mixtral")                  ? 1e6
+                    : olmo3 || !strcmp(c->model_type, "ernie4_5") ? 500000.0
+                                                                   : 10000.0;
     if ((rc = cfg_get_num(j, "rope_theta", &c->rope_theta, theta0, what))) return rc;
     if (cJSON_IsObject(rp)) {
         src = rp;
@@ -327,7 +329,7 @@ float rlc_config_layer_rope_mscale(const rlc_model_config_t *c, int layer) {
 /* The model types rlc reads (multimodal wrappers become one of them first: config_arch.c). */
 static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",   "llama", "mistral", "ministral3", "phi3",
                                           "gemma",     "gemma2",  "gemma3_text", "olmo2", "olmo3", "granite",
-                                          "smollm3",   "qwen3_moe", "mixtral", "olmoe", "qwen2_moe", "glm4_moe", "dots1"};
+                                          "smollm3",   "qwen3_moe", "mixtral", "olmoe", "qwen2_moe", "glm4_moe", "dots1", "ernie4_5"};
 
 static int check_model_type(const char *mt, const char *what) {
     char list[256] = "";
@@ -382,8 +384,8 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     snprintf(c->model_type, sizeof c->model_type, "%s", mt);
     int qwen = !strcmp(mt, "qwen2");
     c->qk_norm = !strcmp(mt, "qwen3") || !strcmp(mt, "qwen3_moe") || !strcmp(mt, "dots1");
-    int glm = !strcmp(mt, "glm4_moe");
-    int eps5 = olmo || c->fused_proj || glm || !strcmp(mt, "mixtral") || !strcmp(mt, "olmoe");
+    int glm = !strcmp(mt, "glm4_moe"), ernie = !strcmp(mt, "ernie4_5");
+    int eps5 = olmo || c->fused_proj || glm || ernie || !strcmp(mt, "mixtral") || !strcmp(mt, "olmoe");
     if ((rc = cfg_get_int(j, "vocab_size", &c->vocab_size, 1, 0, what)) ||
         (rc = cfg_get_int(j, "hidden_size", &c->hidden_size, 1, 0, what)) ||
         (rc = cfg_get_int(j, "intermediate_size", &c->intermediate_size, 1, 0, what)) ||
@@ -405,8 +407,8 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         goto fail;
     }
     const cJSON *hd = cJSON_GetObjectItemCaseSensitive(j, "head_dim");
-    if (hd && !cJSON_IsNull(hd)) {
-        if ((rc = cfg_get_int(j, "head_dim", &c->head_dim, 1, 0, what))) goto fail;
+    if ((hd && !cJSON_IsNull(hd)) || (ernie && !hd)) { /* ERNIE 4.5's config class: 128 when absent */
+        if ((rc = cfg_get_int(j, "head_dim", &c->head_dim, 0, 128, what))) goto fail;
     } else {
         if (c->hidden_size % c->num_heads) {
             rc = rlc_errc(RLC_EINVAL, "%s: hidden_size is not a multiple of num_attention_heads", what);
@@ -438,12 +440,13 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         if ((rc = olmo ? cfg_olmo(c, j, !strcmp(mt, "olmo3"), what)
                   : granite ? cfg_granite(c, j, what)
                   : smol    ? cfg_smollm3(c, j, what)
+                  : ernie   ? cfg_ernie(c, j, what)
                             : parse_sliding(c, j, mt, what)))
             goto fail;
         if ((rc = cfg_moe(c, j, mt, what))) goto fail;
     }
-    /* Gemma and SmolLM3 tie the LM head to the embeddings unless told otherwise */
-    int tie_def = gemma || gemma2 || gemma3 || smol;
+    /* Gemma, SmolLM3 and ERNIE 4.5 tie the LM head to the embeddings unless told otherwise */
+    int tie_def = gemma || gemma2 || gemma3 || smol || ernie;
     if ((rc = cfg_get_bool(j, "tie_word_embeddings", &c->tie_word_embeddings, tie_def, what)))
         goto fail;
     int attention_bias = 0;
@@ -456,6 +459,8 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if (qwen2moe && (rc = cfg_get_bool(j, "qkv_bias", &attention_bias, 1, what))) goto fail; /* its own key */
     c->qkv_bias = qwen ? 1 : nobias ? 0 : attention_bias;
     c->o_bias = qwen || qwen2moe || glm || nobias ? 0 : attention_bias; /* GLM-4.5: q/k/v biases only */
+    if (ernie && (rc = cfg_get_bool(j, "use_bias", &c->mlp_bias, 0, what))) goto fail; /* ERNIE: every projection */
+    if (ernie) c->qkv_bias = c->o_bias = c->mlp_bias;
     if ((rc = parse_rope(c, j, what)) || (rc = parse_eos(c, j, what))) goto fail;
     if (ministral3 && (rc = cfg_ministral3(c, j, what))) goto fail;
     const char *dt = NULL;

@@ -105,6 +105,8 @@ typedef struct {
     /* layers after the last that checkpoints carry for multi-token prediction (GLM-4.5's
      * num_nextn_predict_layers): not loaded, as transformers does not */
     int mtp_layers;
+    /* RoPE turns the pairs (x_2i, x_2i+1) of each head (ERNIE 4.5) instead of (x_i, x_i+R/2) */
+    int rope_interleaved;
     unsigned char *layer_moe;
     int num_labels, score_bias;
     int bos_token_id;

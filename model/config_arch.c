@@ -191,6 +191,15 @@ static const char MINISTRAL3_ROPE[] = "{\"rope_type\": \"yarn\", \"rope_theta\":
                                       "\"beta_slow\": 1.0, \"mscale_all_dim\": 1.0, \"mscale\": 1.0, "
                                       "\"llama_4_scaling_beta\": 0.1}";
 
+/* ERNIE 4.5 (dense): interleaved RoPE pairs (its use_bias, a bias on every attention and MLP
+ * projection but never the LM head, is read with the other biases); no sliding window. */
+int cfg_ernie(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    c->rope_interleaved = 1;
+    const cJSON *sw = cJSON_GetObjectItemCaseSensitive(j, "sliding_window");
+    if (sw && !cJSON_IsNull(sw)) return rlc_errc(RLC_EUNSUP, "%s: ERNIE 4.5 has no sliding window", what);
+    return 0;
+}
+
 int cfg_ministral3_rope(cJSON *j, const char *what) {
     const char *mt = NULL;
     if (rlc_json_get_str(j, "model_type", &mt, 0, what) != 0 || strcmp(mt, "ministral3")) return 0;

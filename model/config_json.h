@@ -35,6 +35,8 @@ int cfg_ministral3(rlc_model_config_t *c, const cJSON *j, const char *what);
 /* SmolLM3's NoPE layers and its sliding windows. */
 int cfg_smollm3(rlc_model_config_t *c, const cJSON *j, const char *what);
 int cfg_olmo(rlc_model_config_t *c, const cJSON *j, int olmo3, const char *what);
+/* ERNIE 4.5: interleaved RoPE. */
+int cfg_ernie(rlc_model_config_t *c, const cJSON *j, const char *what);
 /* RoPE by layer type (Gemma 3, OLMo 3): *rp (the config's rope_parameters) becomes the global
  * dict; sets c->rope_local_theta (from the sliding dict, else local_key, else local_def). */
 int cfg_layer_rope(rlc_model_config_t *c, const cJSON *j, const cJSON **rp, const char *local_key, double local_def,

@@ -379,7 +379,7 @@ void rlc_model_rope_fwd(rlc_model_t *m, int l, void *qkv, const int32_t *pos, in
     int Hq = c->num_heads, Hk = c->num_kv_heads, D = c->head_dim;
     if (rlc_config_layer_rope(c, l)) /* SmolLM3's NoPE layers skip it */
         m->be->rope_fwd(m->be, qkv, pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, c->rotary_dim,
-                        rlc_config_layer_rope_mscale(c, l), (Hq + 2 * Hk) * D);
+                        rlc_config_layer_rope_mscale(c, l), (Hq + 2 * Hk) * D, c->rope_interleaved);
 }
 
 void rlc_model_rope_bwd(rlc_model_t *m, int l, void *dqkv, const int32_t *pos, int N) {
@@ -387,7 +387,7 @@ void rlc_model_rope_bwd(rlc_model_t *m, int l, void *dqkv, const int32_t *pos, i
     int Hq = c->num_heads, Hk = c->num_kv_heads, D = c->head_dim;
     if (rlc_config_layer_rope(c, l))
         m->be->rope_bwd(m->be, dqkv, pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, c->rotary_dim,
-                        rlc_config_layer_rope_mscale(c, l), (Hq + 2 * Hk) * D);
+                        rlc_config_layer_rope_mscale(c, l), (Hq + 2 * Hk) * D, c->rope_interleaved);
 }
 
 void rlc_model_residual_norm(rlc_model_t *m, void *resid, void *out, float *rstd, const void *a, const void *b,

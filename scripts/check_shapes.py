@@ -31,7 +31,8 @@ KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, 
          "ministral3": (T.Ministral3Config, T.Ministral3ForCausalLM),
          "qwen3_moe": (T.Qwen3MoeConfig, T.Qwen3MoeForCausalLM), "mixtral": (T.MixtralConfig, T.MixtralForCausalLM),
          "olmoe": (T.OlmoeConfig, T.OlmoeForCausalLM), "qwen2_moe": (T.Qwen2MoeConfig, T.Qwen2MoeForCausalLM),
-         "glm4_moe": (T.Glm4MoeConfig, T.Glm4MoeForCausalLM), "dots1": (T.Dots1Config, T.Dots1ForCausalLM)}
+         "glm4_moe": (T.Glm4MoeConfig, T.Glm4MoeForCausalLM), "dots1": (T.Dots1Config, T.Dots1ForCausalLM),
+         "ernie4_5": (T.Ernie4_5Config, T.Ernie4_5ForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -112,6 +113,10 @@ SHAPES = [
                    moe_intermediate_size=10, n_routed_experts=12, num_experts_per_tok=3, n_shared_experts=2, n_group=6,
                    topk_group=3, first_k_dense_replace=2, norm_topk_prob=True, routed_scaling_factor=2.0,
                    vocab_size=263, num_hidden_layers=3, sliding_window=None)),  # dots.llm1: groups of 2, layer 2 sparse
+    ("ernie4_5", dict(hidden_size=64, num_attention_heads=2, num_key_value_heads=1, intermediate_size=90,
+                      vocab_size=301, num_hidden_layers=2, tie_word_embeddings=False)),  # head_dim 128 by default
+    ("ernie4_5", dict(hidden_size=72, num_attention_heads=6, num_key_value_heads=2, head_dim=20, intermediate_size=100,
+                      use_bias=True, vocab_size=257, num_hidden_layers=3)),  # biases everywhere, tied
 ]
 
 

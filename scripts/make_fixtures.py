@@ -216,6 +216,15 @@ def dots1_cfg(**kw):
     return Dots1Config(**base)
 
 
+def ernie45_cfg(**kw):
+    from transformers import Ernie4_5Config
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, head_dim=16, use_bias=True, max_position_embeddings=256, rms_norm_eps=1e-5,
+                bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    base.update(kw)
+    return Ernie4_5Config(**base)
+
+
 def checkpoint_grads(model, grads):
     """transformers 5 holds a MoE layer's experts as fused [E, 2I, C] gate|up and [E, C, I] down
     parameters (and Mixtral's block_sparse_moe under mlp.); its checkpoints, and rlc, name each
@@ -364,6 +373,9 @@ FIXTURES = {
     # renormalised, scaled by 1.5), a shared expert, layer 0 dense; Qwen3's per-head q/k norms
     # with all four attention biases; layers 1 and 2 a window of 6 (from max_window_layers), bf16.
     "dots1-tiny": dict(make=lambda: dots1_cfg(), cls="causal", dtype=torch.bfloat16, shard=None),
+    # ERNIE 4.5 (dense, as ERNIE-4.5-0.3B): interleaved RoPE pairs, use_bias on every attention
+    # and MLP projection, tied embeddings, theta 500000, fp32.
+    "ernie45-tiny": dict(make=lambda: ernie45_cfg(), cls="causal", dtype=torch.float32, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

@@ -68,9 +68,9 @@ void cpu_qk_norm_fwd(rlc_backend_t *be, void *qkv, void *raw, float *rstd, const
 void cpu_qk_norm_bwd(rlc_backend_t *be, void *dqkv, void *dwq, void *dwk, const void *raw, const void *wq,
                      const void *wk, const float *rstd, int N, int Hq, int Hk, int D, int ld);
 void cpu_rope_fwd(rlc_backend_t *be, void *x, const int32_t *pos, const float *inv_freq, int N, int H, int D, int R,
-                  float mscale, int ld);
+                  float mscale, int ld, int interleaved);
 void cpu_rope_bwd(rlc_backend_t *be, void *dx, const int32_t *pos, const float *inv_freq, int N, int H, int D, int R,
-                  float mscale, int ld);
+                  float mscale, int ld, int interleaved);
 void cpu_attention_fwd(rlc_backend_t *be, void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int nseq,
                        int max_seqlen, int N, int Hq, int Hk, int D, float scale, float softcap, int window);
 void cpu_attention_bwd(rlc_backend_t *be, void *dqkv, const void *dout, const void *qkv, const void *out,

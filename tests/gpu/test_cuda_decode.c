@@ -279,7 +279,7 @@ static void test_decode_ops_row_invariant(void **s) {
     set(inv, f);
     gpu->rmsnorm_fwd(gpu, out->g, rstd->g, x->g, w->g, N, C, 1e-6f);
     gpu->swiglu_fwd(gpu, sw->g, gu->g, N, F);
-    gpu->rope_fwd(gpu, qk->g, pos->g, inv->g, N, H, D, D, 1.0f, LD);
+    gpu->rope_fwd(gpu, qk->g, pos->g, inv->g, N, H, D, D, 1.0f, LD, 0);
     rlc_sample_params_t par[N];
     int32_t tok[N];
     float lp[N];
@@ -299,7 +299,7 @@ static void test_decode_ops_row_invariant(void **s) {
         gpu->swiglu_fwd(gpu, sw1->g, (const char *)gu->g + (size_t)r * 2 * F * 2, 1, F);
         row_same("swiglu_fwd", sw, sw1, r);
         set_g(qk1, hqk + (size_t)r * LD);
-        gpu->rope_fwd(gpu, qk1->g, (const int32_t *)pos->g + r, inv->g, 1, H, D, D, 1.0f, LD);
+        gpu->rope_fwd(gpu, qk1->g, (const int32_t *)pos->g + r, inv->g, 1, H, D, D, 1.0f, LD, 0);
         row_same("rope_fwd", qk, qk1, r);
         int32_t t1;
         float l1;

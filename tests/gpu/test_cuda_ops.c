@@ -163,10 +163,10 @@ static void test_embedding(void **s) {
 /* ---------------------------------------------------------------- rope */
 
 /* R: the rotated dims of each head (D, or fewer under a partial rotary factor); ms: the
- * factor on cos and sin */
-static void rope_case(int R, float ms) {
+ * factor on cos and sin; il: interleaved pairs */
+static void rope_case(int R, float ms, int il) {
     const int N = 45, Hq = 4, Hk = 2, D = 64, ld = (Hq + 2 * Hk) * D;
-    print_message(" rope D=%d R=%d mscale=%g\n", D, R, (double)ms);
+    print_message(" rope D=%d R=%d mscale=%g%s\n", D, R, (double)ms, il ? " interleaved" : "");
     buf_t *x = B(RLC_BUF_ACT, (size_t)N * ld), *pos = B(RLC_BUF_I32, N), *inv = B(RLC_BUF_F32, D / 2);
     float *hx = fill(x, 1.0f);
     int32_t p[45];
@@ -175,8 +175,8 @@ static void rope_case(int R, float ms) {
     float f[32];
     for (int i = 0; i < D / 2; i++) f[i] = (float)pow(1e6, -2.0 * i / R);
     set(inv, f);
-    cpu->rope_fwd(cpu, x->c, pos->c, inv->c, N, Hq + Hk, D, R, ms, ld);
-    gpu->rope_fwd(gpu, x->g, pos->g, inv->g, N, Hq + Hk, D, R, ms, ld);
+    cpu->rope_fwd(cpu, x->c, pos->c, inv->c, N, Hq + Hk, D, R, ms, ld, il);
+    gpu->rope_fwd(gpu, x->g, pos->g, inv->g, N, Hq + Hk, D, R, ms, ld, il);
     cmp("rope_fwd", x, BF16_ONE);
     float *g = get(gpu, x);
     for (int n = 0; n < N; n++) /* the v heads are not rotated, nor a head's dims from R on */
@@ -186,16 +186,18 @@ static void rope_case(int R, float ms) {
     free(g);
     free(hx);
     free(fill(x, 1.0f));
-    cpu->rope_bwd(cpu, x->c, pos->c, inv->c, N, Hq + Hk, D, R, ms, ld);
-    gpu->rope_bwd(gpu, x->g, pos->g, inv->g, N, Hq + Hk, D, R, ms, ld);
+    cpu->rope_bwd(cpu, x->c, pos->c, inv->c, N, Hq + Hk, D, R, ms, ld, il);
+    gpu->rope_bwd(gpu, x->g, pos->g, inv->g, N, Hq + Hk, D, R, ms, ld, il);
     cmp("rope_bwd", x, BF16_ONE);
     bufs_free();
 }
 
 static void test_rope(void **s) {
     (void)s;
-    rope_case(64, 1.0f);
-    rope_case(48, 1.1832f); /* partial rotary factor 0.75 under LongRoPE's attention factor (Phi-4-mini) */
+    rope_case(64, 1.0f, 0);
+    rope_case(48, 1.1832f, 0); /* partial rotary factor 0.75 under LongRoPE's attention factor (Phi-4-mini) */
+    rope_case(64, 1.0f, 1);    /* interleaved pairs (ERNIE 4.5) */
+    rope_case(32, 1.0f, 1);    /* interleaved over half of each head */
 }
 
 /* ---------------------------------------------------------------- swiglu */

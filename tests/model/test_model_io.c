@@ -66,7 +66,8 @@ static void test_save_load_save(void **s) {
                            "qwen2-score", "qwen3-tiny",  "phi3-tiny",  "llama3-tiny-bin",
                            "gemma3-tiny", "gemma-tiny",  "gemma2-tiny", "olmo2-tiny", "olmo3-tiny", "granite-tiny",
                            "smollm3-tiny", "ministral3-tiny", "qwen3moe-tiny", "mixtral-tiny", "olmoe-tiny",
-                           "qwen2moe-tiny", "glm4moe-tiny", "dots1-tiny"};
+                           "qwen2moe-tiny", "glm4moe-tiny", "dots1-tiny",
+                           "ernie45-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s", names[k]);
@@ -426,6 +427,31 @@ static void test_arch_configs(void **s) {
 /* A sliding-window model runs past its window: up to it the log-probs are those of full
  * attention bit for bit, beyond it they differ (transformers parity: test_model_parity's
  * mistral-sliding and qwen2-sliding fixtures). */
+/* ERNIE 4.5's config class defaults: head_dim 128 when absent (hidden / heads when null), theta
+ * 500000, tied, eps 1e-5, interleaved RoPE; use_bias puts biases on all seven projections; a
+ * sliding window is refused. */
+static void test_ernie_config(void **s) {
+    (void)s;
+    const char *base = "{\"model_type\": \"ernie4_5\", \"vocab_size\": 64, \"hidden_size\": 32, "
+                       "\"intermediate_size\": 48, \"num_hidden_layers\": 2, \"num_attention_heads\": 4%s}";
+    const char *extra[] = {"", ", \"head_dim\": null, \"use_bias\": true", ", \"sliding_window\": 8"};
+    for (int k = 0; k < 3; k++) {
+        char txt[512];
+        snprintf(txt, sizeof txt, base, extra[k]);
+        rlc_model_config_t c;
+        int rc = rlc_config_from_json(&c, cJSON_Parse(txt), "ernie");
+        if (k == 2) {
+            assert_true(rc < 0 && strstr(rlc_errmsg(), "ERNIE 4.5 has no sliding window"));
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(c.head_dim, k ? 8 : 128);
+        assert_true(c.rope_interleaved && c.rope_theta == 500000.0 && c.tie_word_embeddings && c.rms_norm_eps == 1e-5f);
+        assert_true(c.qkv_bias == k && c.o_bias == k && c.mlp_bias == k && c.num_kv_heads == 4);
+        rlc_config_free(&c);
+    }
+}
+
 static void test_sliding_window(void **s) {
     (void)s;
     rlc_model_t *m;
@@ -735,7 +761,7 @@ int main(void) {
         cmocka_unit_test(test_bad_batches), cmocka_unit_test(test_memory_accounting),
         cmocka_unit_test(test_streaming_save_failure), cmocka_unit_test(test_yarn_spellings),
         cmocka_unit_test(test_sliding_config), cmocka_unit_test(test_sliding_window),
-        cmocka_unit_test(test_arch_configs),
+        cmocka_unit_test(test_arch_configs), cmocka_unit_test(test_ernie_config),
         cmocka_unit_test(test_torch_weights),   cmocka_unit_test(test_longrope_context),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

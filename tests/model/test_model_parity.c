@@ -225,6 +225,11 @@ static void test_dots1_tiny(void **s) {
     (void)s;
     causal_parity("dots1-tiny");
 }
+/* ERNIE 4.5: RoPE on interleaved pairs, biases on every projection, tied embeddings. */
+static void test_ernie45_tiny(void **s) {
+    (void)s;
+    causal_parity("ernie45-tiny");
+}
 
 /* Granite 3.x: embedding, residual and attention multipliers and logits scaling, bf16. */
 static void test_granite_tiny(void **s) {
@@ -380,7 +385,7 @@ int main(void) {
         cmocka_unit_test(test_ministral3_tiny),
         cmocka_unit_test(test_qwen3moe_tiny), cmocka_unit_test(test_mixtral_tiny), cmocka_unit_test(test_olmoe_tiny),
         cmocka_unit_test(test_qwen2moe_tiny), cmocka_unit_test(test_glm4moe_tiny),
-        cmocka_unit_test(test_dots1_tiny),
+        cmocka_unit_test(test_dots1_tiny), cmocka_unit_test(test_ernie45_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
