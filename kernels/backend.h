@@ -47,6 +47,15 @@ typedef enum { RLC_BUF_PARAM = 0, RLC_BUF_GRAD, RLC_BUF_ACT, RLC_BUF_F32, RLC_BU
 
 typedef struct rlc_backend rlc_backend_t;
 
+/* Routing with a correction bias (moe_route_biased_*): E experts, K picks among the experts of
+ * the TG best of G equal groups; scores sigmoid(logits) (GLM-4.5, dots.llm1) or softmax(logits)
+ * (softmax: ERNIE 4.5); under norm the picked scores are divided by their sum + 1e-20 (sigmoid)
+ * or max(their sum, norm_min) (softmax); then times scale. */
+typedef struct {
+    int E, K, G, TG, norm, softmax;
+    float scale, norm_min;
+} rlc_moe_route_t;
+
 /* Per-row sampling parameters. The definition is exact so every backend draws the same
  * token from the same logits, whatever else is in the batch:
  *   temperature == 0: greedy (argmax, lowest id on ties).
@@ -213,17 +222,17 @@ struct rlc_backend {
     /* The gradient of the logits (ACT [N,E], =) from that of the weights dw [N,K]. */
     void (*moe_route_bwd)(rlc_backend_t *be, void *dlogits, const float *dw, const float *probs, const float *w,
                           const int32_t *idx, int N, int E, int K, int norm);
-    /* GLM-4.5's routing: scores s = sigmoid(logits) (F32 [N,E], kept for backward; scores may
-     * alias logits); the K largest s + bias[e] (F32 [E]; ties: the lower expert first) → idx
-     * among the experts of the TG best of G equal groups, a group ranked by the sum of its two
-     * best s + bias (ties: the lower group); w = the picked s, divided by (their sum + 1e-20)
-     * when norm, times scale. E/G >= 2, K <= TG·E/G. */
-    void (*moe_route_sig_fwd)(rlc_backend_t *be, float *scores, float *w, int32_t *idx, const float *logits,
-                              const float *bias, int N, int E, int K, int G, int TG, int norm, float scale);
-    /* Its backward: the logits' gradient (F32 [N,E], =; nonzero at the picks only; dlogits
-     * may alias scores) from that of the weights dw [N,K]. */
-    void (*moe_route_sig_bwd)(rlc_backend_t *be, float *dlogits, const float *dw, const float *scores, const float *w,
-                              const int32_t *idx, int N, int E, int K, int norm, float scale);
+    /* Routing with a correction bias (rlc_moe_route_t r): scores s = sigmoid or softmax of the
+     * logits (F32 [N,E], kept for backward; scores may alias logits); the K largest s + bias[e]
+     * (F32 [E]; ties: the lower expert first) → idx, among the experts of the TG best of G equal
+     * groups, a group ranked by the sum of its two best s + bias (ties: the lower group); w =
+     * the picked s, renormalised under r->norm, times r->scale. E/G >= 2, K <= TG·E/G. */
+    void (*moe_route_biased_fwd)(rlc_backend_t *be, float *scores, float *w, int32_t *idx, const float *logits,
+                                 const float *bias, int N, const rlc_moe_route_t *r);
+    /* Its backward: the logits' gradient (F32 [N,E], =; under sigmoid nonzero at the picks
+     * only; dlogits may alias scores) from that of the weights dw [N,K]. */
+    void (*moe_route_biased_bwd)(rlc_backend_t *be, float *dlogits, const float *dw, const float *scores,
+                                 const float *w, const int32_t *idx, int N, const rlc_moe_route_t *r);
     /* out[n] (ACT [N,C], =) = Σ_k w[n,k] · y[inv[n·K+k]], summed in fp32 in k order and rounded
      * once (w NULL: every weight 1). y holds the experts' output rows [N·K, C]. */
     void (*moe_combine_fwd)(rlc_backend_t *be, void *out, const void *y, const float *w, const int32_t *inv, int N,

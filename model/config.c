@@ -160,7 +160,7 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
     if (gemma3 && (rc = cfg_layer_rope(c, j, &rp, "rope_local_base_freq", 10000.0, what))) return rc;
     if (olmo3 && (rc = cfg_layer_rope(c, j, &rp, NULL, 500000.0, what))) return rc;
     double theta0 = gemma3 || !strcmp(c->model_type, "mixtral")                  ? 1e6
-                    : olmo3 || !strcmp(c->model_type, "ernie4_5") ? 500000.0
+                    : olmo3 || !strncmp(c->model_type, "ernie4_5", 8) ? 500000.0
                                                                    : 10000.0;
     if ((rc = cfg_get_num(j, "rope_theta", &c->rope_theta, theta0, what))) return rc;
     if (cJSON_IsObject(rp)) {
@@ -329,10 +329,10 @@ float rlc_config_layer_rope_mscale(const rlc_model_config_t *c, int layer) {
 /* The model types rlc reads (multimodal wrappers become one of them first: config_arch.c). */
 static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",   "llama", "mistral", "ministral3", "phi3",
                                           "gemma",     "gemma2",  "gemma3_text", "olmo2", "olmo3", "granite",
-                                          "smollm3",   "qwen3_moe", "mixtral", "olmoe", "qwen2_moe", "glm4_moe", "dots1", "ernie4_5"};
+                                          "smollm3",   "qwen3_moe", "mixtral", "olmoe", "qwen2_moe", "glm4_moe", "dots1", "ernie4_5", "ernie4_5_moe"};
 
 static int check_model_type(const char *mt, const char *what) {
-    char list[256] = "";
+    char list[512] = "";
     for (size_t i = 0; i < sizeof MODEL_TYPES / sizeof *MODEL_TYPES; i++) {
         if (!strcmp(mt, MODEL_TYPES[i])) return 0;
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", MODEL_TYPES[i]);
@@ -384,7 +384,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     snprintf(c->model_type, sizeof c->model_type, "%s", mt);
     int qwen = !strcmp(mt, "qwen2");
     c->qk_norm = !strcmp(mt, "qwen3") || !strcmp(mt, "qwen3_moe") || !strcmp(mt, "dots1");
-    int glm = !strcmp(mt, "glm4_moe"), ernie = !strcmp(mt, "ernie4_5");
+    int glm = !strcmp(mt, "glm4_moe"), ernie = !strncmp(mt, "ernie4_5", 8); /* ernie4_5 and ernie4_5_moe */
     int eps5 = olmo || c->fused_proj || glm || ernie || !strcmp(mt, "mixtral") || !strcmp(mt, "olmoe");
     if ((rc = cfg_get_int(j, "vocab_size", &c->vocab_size, 1, 0, what)) ||
         (rc = cfg_get_int(j, "hidden_size", &c->hidden_size, 1, 0, what)) ||
@@ -407,7 +407,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         goto fail;
     }
     const cJSON *hd = cJSON_GetObjectItemCaseSensitive(j, "head_dim");
-    if ((hd && !cJSON_IsNull(hd)) || (ernie && !hd)) { /* ERNIE 4.5's config class: 128 when absent */
+    if ((hd && !cJSON_IsNull(hd)) || (!strcmp(mt, "ernie4_5") && !hd)) { /* ERNIE 4.5's: 128 when absent */
         if ((rc = cfg_get_int(j, "head_dim", &c->head_dim, 0, 128, what))) goto fail;
     } else {
         if (c->hidden_size % c->num_heads) {
@@ -575,7 +575,7 @@ size_t rlc_config_num_params(const rlc_model_config_t *c) {
             n += (size_t)c->num_experts * C * (1 + 3 * (size_t)c->moe_intermediate_size) -
                  (3 * F * C + (c->mlp_bias ? 2 * F + C : 0)) +
                  (size_t)c->moe_shared_gated * C + 3 * C * (size_t)c->moe_shared_size + /* shared, its gate */
-                 (c->moe_sigmoid ? (size_t)c->num_experts : 0);                         /* GLM's router bias */
+                 (c->moe_biased ? (size_t)c->num_experts : 0);                         /* GLM's router bias */
     if (c->head == RLC_HEAD_LM && !c->tie_word_embeddings) n += V * C;
     return n;
 }

@@ -95,13 +95,14 @@ typedef struct {
      * theirs: Qwen2-MoE's (mlp.shared_expert) times sigmoid(mlp.shared_expert_gate · x)
      * (moe_shared_gated); GLM-4.5's (mlp.shared_experts, n_shared_experts of them as one) plainly */
     int moe_shared_size, moe_shared_gated;
-    /* GLM-4.5's routing (moe_sigmoid; the softmax otherwise): fp32 logits, scores
-     * s = sigmoid(logits); the picks are the K largest s + mlp.gate.e_score_correction_bias
-     * within the moe_topk_groups best of moe_groups equal expert groups (ranked by the sum
-     * of their two best); the weights are the picked s, divided by their sum under
-     * moe_norm_topk, times moe_scale (routed_scaling_factor). */
-    int moe_sigmoid, moe_groups, moe_topk_groups;
-    float moe_scale;
+    /* Routing with a correction bias (moe_biased: GLM-4.5, dots.llm1, ERNIE 4.5; else the
+     * plain softmax top-k): fp32 logits, scores s = sigmoid(logits), or softmax(logits) under
+     * moe_softmax (ERNIE); the picks are the K largest s + the router's correction bias within
+     * the moe_topk_groups best of moe_groups equal expert groups (ranked by the sum of their
+     * two best); the weights are the picked s, divided by their sum under moe_norm_topk (ERNIE:
+     * by max(sum, moe_norm_min)), times moe_scale (routed_scaling_factor). */
+    int moe_biased, moe_softmax, moe_groups, moe_topk_groups;
+    float moe_scale, moe_norm_min;
     /* layers after the last that checkpoints carry for multi-token prediction (GLM-4.5's
      * num_nextn_predict_layers): not loaded, as transformers does not */
     int mtp_layers;

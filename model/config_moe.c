@@ -1,6 +1,7 @@
 /* Mixture-of-experts keys (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE, GLM-4.5, dots.llm1): how many experts, how
  * many each token takes, their width, whether the picked weights are renormalised, which layers
- * are sparse, the shared experts, GLM-4.5's sigmoid routing and Qwen2-MoE's sliding rule. The
+ * are sparse, the shared experts, the routings with a correction bias (GLM-4.5's, dots.llm1's,
+ * ERNIE 4.5's) and Qwen2-MoE's sliding rule. The
  * attention side of these families is read by config.c as their dense kin's. */
 #include <math.h>
 #include <stdlib.h>
@@ -119,7 +120,7 @@ static int cfg_sig_moe(rlc_model_config_t *c, const cJSON *j, int dots, const ch
                         what, c->experts_per_tok, TG * (E / G));
     if ((size_t)shared * c->moe_intermediate_size > (size_t)1 << 30)
         return rlc_errc(RLC_EINVAL, "%s: n_shared_experts = %d is too large", what, shared);
-    c->moe_sigmoid = 1;
+    c->moe_biased = 1;
     c->moe_scale = (float)scale;
     c->moe_shared_size = shared * c->moe_intermediate_size;
     if (!(c->layer_moe = calloc((size_t)c->num_layers, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
@@ -127,10 +128,56 @@ static int cfg_sig_moe(rlc_model_config_t *c, const cJSON *j, int dots, const ch
     return 0;
 }
 
+/* One of two spellings of a key (ERNIE's moe_k or the num_experts_per_tok transformers maps onto
+ * it), def when neither is given; both must agree. */
+static int get_either(const cJSON *j, const char *a, const char *b, int def, int *out, const char *what) {
+    int x = -1, y = -1, rc;
+    if ((rc = cfg_get_int(j, a, &x, 0, -1, what)) || (rc = cfg_get_int(j, b, &y, 0, -1, what))) return rc;
+    if (x >= 0 && y >= 0 && x != y) return rlc_errc(RLC_EINVAL, "%s: %s (%d) and %s (%d) disagree", what, a, x, b, y);
+    *out = x >= 0 ? x : y >= 0 ? y : def;
+    return 0;
+}
+
+/* ERNIE 4.5's MoE (ernie4_5_moe): softmax scores plus a correction bias select the experts,
+ * the picked scores renormalised by max(sum, moe_norm_min); shared experts added ungated; the
+ * sparse layers every moe_layer_interval-th from moe_layer_start_index to moe_layer_end_index. */
+static int cfg_ernie_moe(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    int shared, start, end, step, bias, rc;
+    double norm_min;
+    if ((rc = get_either(j, "moe_num_experts", "num_experts", 64, &c->num_experts, what)) ||
+        (rc = get_either(j, "moe_k", "num_experts_per_tok", 6, &c->experts_per_tok, what)) ||
+        (rc = cfg_get_int(j, "moe_intermediate_size", &c->moe_intermediate_size, 0, 1536, what)) ||
+        (rc = cfg_get_int(j, "moe_num_shared_experts", &shared, 0, 2, what)) ||
+        (rc = cfg_get_int(j, "moe_layer_start_index", &start, 0, 1, what)) ||
+        (rc = cfg_get_int(j, "moe_layer_end_index", &end, 0, -1, what)) ||
+        (rc = cfg_get_int(j, "moe_layer_interval", &step, 0, 1, what)) ||
+        (rc = cfg_get_num(j, "moe_norm_min", &norm_min, 1e-12, what)) ||
+        (rc = cfg_get_bool(j, "use_bias", &bias, 0, what)) || (rc = check_experts(c, what)))
+        return rc;
+    if (bias) return rlc_errc(RLC_EUNSUP, "%s: use_bias (biases on the shared experts) is not supported", what);
+    if (shared < 0 || step <= 0 || c->num_experts < 2)
+        return rlc_errc(RLC_EINVAL, "%s: moe_num_shared_experts >= 0, moe_layer_interval > 0 and 2 experts or more "
+                        "are required", what);
+    if (!(norm_min > 0) || !isfinite(norm_min))
+        return rlc_errc(RLC_EINVAL, "%s: moe_norm_min = %g must be a positive number", what, norm_min);
+    if ((size_t)shared * c->moe_intermediate_size > (size_t)1 << 30)
+        return rlc_errc(RLC_EINVAL, "%s: moe_num_shared_experts = %d is too large", what, shared);
+    c->moe_biased = c->moe_softmax = c->moe_norm_topk = 1;
+    c->moe_groups = c->moe_topk_groups = 1;
+    c->moe_scale = 1.0f;
+    c->moe_norm_min = (float)norm_min;
+    c->moe_shared_size = shared * c->moe_intermediate_size;
+    if (end == -1) end = c->num_layers - 1;
+    if (!(c->layer_moe = calloc((size_t)c->num_layers, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+    for (int l = 0; l < c->num_layers; l++) c->layer_moe[l] = (l + 1) % step == 0 && l >= start && l <= end;
+    return 0;
+}
+
 int cfg_moe(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
     int qwen3 = !strcmp(mt, "qwen3_moe"), qwen2 = !strcmp(mt, "qwen2_moe"), qwen = qwen2 || qwen3;
     int mixtral = !strcmp(mt, "mixtral"), olmoe = !strcmp(mt, "olmoe"), rc;
     if (!strcmp(mt, "glm4_moe") || !strcmp(mt, "dots1")) return cfg_sig_moe(c, j, !strcmp(mt, "dots1"), what);
+    if (!strcmp(mt, "ernie4_5_moe")) return cfg_ernie_moe(c, j, what);
     if (!qwen && !mixtral && !olmoe) return 0;
     int def_e = qwen3 ? 128 : qwen2 ? 60 : mixtral ? 8 : 64, def_k = qwen3 ? 8 : qwen2 ? 4 : mixtral ? 2 : 8;
     if ((rc = expert_count(j, def_e, &c->num_experts, what)) ||

@@ -168,6 +168,9 @@ static inline void rlc_model_embed_scale(const rlc_model_t *m, void *x, size_t n
     m->be->scale(m->be, x, RLC_BUF_ACT, n, s);
 }
 
+/* The routing of a model with a correction bias (GLM-4.5, dots.llm1, ERNIE 4.5) as the
+ * moe_route_biased ops take it. */
+rlc_moe_route_t rlc_model_moe_route(const rlc_model_config_t *c);
 /* A sparse layer's MLP (model/moe.c): out [N,C] (=) from its input x [N,C] through the
  * router, the picked experts and their weighted sum, the intermediates left in b (b->off
  * filled on the host: the routing is read back once per call). Backward: dx (=) from dout,

@@ -116,6 +116,12 @@ static void shared_bwd(rlc_model_t *m, int l, void *sdx, const void *dout, const
     be->add(be, sdx, sdx, b->xs, RLC_BUF_ACT, (size_t)N * C);
 }
 
+rlc_moe_route_t rlc_model_moe_route(const rlc_model_config_t *c) {
+    rlc_moe_route_t r = {c->num_experts, c->experts_per_tok, c->moe_groups,  c->moe_topk_groups,
+                         c->moe_norm_topk, c->moe_softmax,   c->moe_scale, c->moe_norm_min};
+    return r;
+}
+
 /* The router: logits, then the picks and weights into b (GLM-4.5's in fp32: the logits go
  * through b->probs, which the scores then overwrite). */
 static void route_fwd(rlc_model_t *m, int l, const void *x, int N, const rlc_moe_bufs_t *b) {
@@ -123,14 +129,14 @@ static void route_fwd(rlc_model_t *m, int l, const void *x, int N, const rlc_moe
     const rlc_model_config_t *c = &m->cfg;
     const rlc_layer_off_t *W = &m->layer[l];
     int C = c->hidden_size, E = c->num_experts, K = c->experts_per_tok;
-    if (!c->moe_sigmoid) {
+    if (!c->moe_biased) {
         be->matmul_fwd(be, b->logits, x, P(W->router), NULL, N, C, E);
         be->moe_route_fwd(be, b->probs, b->w, b->idx, b->logits, N, E, K, c->moe_norm_topk);
         return;
     }
     be->logits(be, b->probs, x, P(W->router), N, C, E);
-    be->moe_route_sig_fwd(be, b->probs, b->w, b->idx, b->probs, m->keep_f32 + W->router_bias, N, E, K, c->moe_groups,
-                          c->moe_topk_groups, c->moe_norm_topk, c->moe_scale);
+    rlc_moe_route_t r = rlc_model_moe_route(c);
+    be->moe_route_biased_fwd(be, b->probs, b->w, b->idx, b->probs, m->keep_f32 + W->router_bias, N, &r);
 }
 
 /* Its backward from the weights' gradient dw: the router's weight gradient, and its input
@@ -140,8 +146,9 @@ static void route_bwd(rlc_model_t *m, int l, void *dy, const float *dw, const vo
     const rlc_model_config_t *c = &m->cfg;
     const rlc_layer_off_t *W = &m->layer[l];
     int C = c->hidden_size, E = c->num_experts, K = c->experts_per_tok;
-    if (c->moe_sigmoid) {
-        be->moe_route_sig_bwd(be, b->probs, dw, b->probs, b->w, b->idx, N, E, K, c->moe_norm_topk, c->moe_scale);
+    if (c->moe_biased) {
+        rlc_moe_route_t r = rlc_model_moe_route(c);
+        be->moe_route_biased_bwd(be, b->probs, dw, b->probs, b->w, b->idx, N, &r);
         be->f32_to_act(be, b->logits, b->probs, (size_t)N * E);
     } else {
         be->moe_route_bwd(be, b->logits, dw, b->probs, b->w, b->idx, N, E, K, c->moe_norm_topk);

@@ -55,9 +55,9 @@ static void add_experts(table_t *t, rlc_layer_off_t *L, const rlc_model_config_t
     snprintf(nm, sizeof nm, "model.layers.%d.%s.gate.weight", l, blk);
     L->router = add(t, nm, c->num_experts, C, 1);
     L->router_bias = RLC_NO_OFFSET;
-    if (c->moe_sigmoid) {
-        snprintf(nm, sizeof nm, "model.layers.%d.mlp.gate.e_score_correction_bias", l);
-        if (add(t, nm, c->num_experts, 0, 0) != RLC_NO_OFFSET) {
+    if (c->moe_biased) { /* ERNIE's: mlp.moe_statics.e_score_correction_bias [1, E] */
+        snprintf(nm, sizeof nm, "model.layers.%d.mlp.%s.e_score_correction_bias", l, c->moe_softmax ? "moe_statics" : "gate");
+        if ((c->moe_softmax ? add(t, nm, 1, c->num_experts, 0) : add(t, nm, c->num_experts, 0, 0)) != RLC_NO_OFFSET) {
             L->router_bias = t->info[t->n - 1].f32_off = t->keep_f32;
             t->keep_f32 += (size_t)c->num_experts;
         }
@@ -358,9 +358,11 @@ static int is_vision_tensor(const char *nm) {
     return !strncmp(nm, "vision_tower.", 13) || !strncmp(nm, "multi_modal_projector.", 22);
 }
 
-/* A tensor of the multi-token-prediction layers a checkpoint carries after its last layer
- * (GLM-4.5's num_nextn_predict_layers): model.layers.i. with L <= i < L + mtp_layers. */
+/* A tensor of the multi-token-prediction layers a checkpoint carries (GLM-4.5's
+ * num_nextn_predict_layers after its last layer: model.layers.i. with L <= i < L + mtp_layers;
+ * ERNIE 4.5's under names with "mtp", which transformers ignores whatever the config says). */
 static int is_mtp_tensor(const rlc_model_config_t *c, const char *nm) {
+    if (!strcmp(c->model_type, "ernie4_5_moe")) return strstr(nm, "mtp") != NULL;
     if (!c->mtp_layers || strncmp(nm, "model.layers.", 13)) return 0;
     char *end;
     long i = strtol(nm + 13, &end, 10);

@@ -32,7 +32,8 @@ KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, 
          "qwen3_moe": (T.Qwen3MoeConfig, T.Qwen3MoeForCausalLM), "mixtral": (T.MixtralConfig, T.MixtralForCausalLM),
          "olmoe": (T.OlmoeConfig, T.OlmoeForCausalLM), "qwen2_moe": (T.Qwen2MoeConfig, T.Qwen2MoeForCausalLM),
          "glm4_moe": (T.Glm4MoeConfig, T.Glm4MoeForCausalLM), "dots1": (T.Dots1Config, T.Dots1ForCausalLM),
-         "ernie4_5": (T.Ernie4_5Config, T.Ernie4_5ForCausalLM)}
+         "ernie4_5": (T.Ernie4_5Config, T.Ernie4_5ForCausalLM),
+         "ernie4_5_moe": (T.Ernie4_5_MoeConfig, T.Ernie4_5_MoeForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -117,6 +118,10 @@ SHAPES = [
                       vocab_size=301, num_hidden_layers=2, tie_word_embeddings=False)),  # head_dim 128 by default
     ("ernie4_5", dict(hidden_size=72, num_attention_heads=6, num_key_value_heads=2, head_dim=20, intermediate_size=100,
                       use_bias=True, vocab_size=257, num_hidden_layers=3)),  # biases everywhere, tied
+    ("ernie4_5_moe", dict(hidden_size=56, num_attention_heads=4, num_key_value_heads=1, intermediate_size=70,
+                          moe_num_experts=10, moe_k=3, moe_intermediate_size=12, moe_num_shared_experts=2,
+                          moe_layer_start_index=1, moe_layer_end_index=3, moe_layer_interval=2, vocab_size=263,
+                          num_hidden_layers=4, tie_word_embeddings=False)),  # sparse layers 1 and 3
 ]
 
 
@@ -144,6 +149,9 @@ def build(M, cfg):
         for name, b in m.named_buffers():
             if name.endswith("e_score_correction_bias"):
                 b.copy_(0.2 * torch.randn_like(b))
+        for name, p in m.named_parameters():  # ERNIE's is a parameter without gradient, on the softmax's scale
+            if name.endswith("e_score_correction_bias"):
+                p.copy_(0.5 / p.shape[-1] * torch.randn_like(p))
     return m
 
 

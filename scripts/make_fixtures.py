@@ -225,6 +225,16 @@ def ernie45_cfg(**kw):
     return Ernie4_5Config(**base)
 
 
+def ernie45_moe_cfg(**kw):
+    from transformers import Ernie4_5_MoeConfig
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
+                num_key_value_heads=2, moe_num_experts=6, moe_k=2, moe_intermediate_size=16, moe_num_shared_experts=1,
+                moe_layer_start_index=1, moe_layer_interval=1, max_position_embeddings=256, rms_norm_eps=1e-5,
+                bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    base.update(kw)
+    return Ernie4_5_MoeConfig(**base)
+
+
 def checkpoint_grads(model, grads):
     """transformers 5 holds a MoE layer's experts as fused [E, 2I, C] gate|up and [E, C, I] down
     parameters (and Mixtral's block_sparse_moe under mlp.); its checkpoints, and rlc, name each
@@ -376,6 +386,9 @@ FIXTURES = {
     # ERNIE 4.5 (dense, as ERNIE-4.5-0.3B): interleaved RoPE pairs, use_bias on every attention
     # and MLP projection, tied embeddings, theta 500000, fp32.
     "ernie45-tiny": dict(make=lambda: ernie45_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # ERNIE 4.5 MoE (as ERNIE-4.5-21B-A3B): top-2 of 6 by softmax scores plus a correction bias,
+    # renormalised, a shared expert, layer 0 dense; interleaved RoPE, tied embeddings, bf16.
+    "ernie45moe-tiny": dict(make=lambda: ernie45_moe_cfg(), cls="causal", dtype=torch.bfloat16, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,
@@ -467,7 +480,8 @@ def causal_refs(model, seqs, ids, mask):
     loss = -lp64.sum() / n_valid() - ENT_COEF * ent64.sum() / n_valid()
     loss.backward()
     out["loss"] = loss.detach().float().reshape(1)
-    grads = checkpoint_grads(model, {pname: p.grad.detach().float().clone() for pname, p in m64.named_parameters()})
+    grads = checkpoint_grads(model, {pname: p.grad.detach().float().clone() for pname, p in m64.named_parameters()
+                                                 if p.grad is not None})  # not ERNIE's frozen router bias
     for pname, g in grads.items():
         out["grad." + pname] = g
     return out

@@ -166,8 +166,8 @@ int rlc_cpu_backend_create(rlc_backend_t **out, int threads) {
     be->f32_to_act = cpu_f32_to_act;
     be->moe_route_fwd = cpu_moe_route_fwd;
     be->moe_route_bwd = cpu_moe_route_bwd;
-    be->moe_route_sig_fwd = cpu_moe_route_sig_fwd;
-    be->moe_route_sig_bwd = cpu_moe_route_sig_bwd;
+    be->moe_route_biased_fwd = cpu_moe_route_biased_fwd;
+    be->moe_route_biased_bwd = cpu_moe_route_biased_bwd;
     be->moe_combine_fwd = cpu_moe_combine_fwd;
     be->moe_combine_bwd = cpu_moe_combine_bwd;
     be->moe_gate_add_fwd = cpu_moe_gate_add_fwd;

@@ -45,10 +45,10 @@ void cpu_moe_route_fwd(rlc_backend_t *be, float *probs, float *w, int32_t *idx, 
                        int K, int norm);
 void cpu_moe_route_bwd(rlc_backend_t *be, void *dlogits, const float *dw, const float *probs, const float *w,
                        const int32_t *idx, int N, int E, int K, int norm);
-void cpu_moe_route_sig_fwd(rlc_backend_t *be, float *scores, float *w, int32_t *idx, const float *logits,
-                           const float *bias, int N, int E, int K, int G, int TG, int norm, float scale);
-void cpu_moe_route_sig_bwd(rlc_backend_t *be, float *dlogits, const float *dw, const float *scores, const float *w,
-                           const int32_t *idx, int N, int E, int K, int norm, float scale);
+void cpu_moe_route_biased_fwd(rlc_backend_t *be, float *scores, float *w, int32_t *idx, const float *logits,
+                              const float *bias, int N, const rlc_moe_route_t *r);
+void cpu_moe_route_biased_bwd(rlc_backend_t *be, float *dlogits, const float *dw, const float *scores, const float *w,
+                              const int32_t *idx, int N, const rlc_moe_route_t *r);
 void cpu_moe_combine_fwd(rlc_backend_t *be, void *out, const void *y, const float *w, const int32_t *inv, int N, int K,
                          int C);
 void cpu_moe_combine_bwd(rlc_backend_t *be, void *dy, float *dw, const void *dout, const void *y, const float *w,

@@ -92,50 +92,70 @@ static void allowed_groups(const float *ch, int E, int G, int TG, unsigned char 
     }
 }
 
-void cpu_moe_route_sig_fwd(rlc_backend_t *be, float *scores, float *w, int32_t *idx, const float *logits,
-                           const float *bias, int N, int E, int K, int G, int TG, int norm, float scale) {
+/* A row of scores from its logits (s may alias z): sigmoid, or softmax (max-subtracted, fp32). */
+static void score_row(float *s, const float *z, int E, int softmax) {
+    if (!softmax) {
+        for (int e = 0; e < E; e++) s[e] = sigm(z[e]); /* z[e] read before s[e] is written */
+        return;
+    }
+    float mx = -INFINITY, sum = 0;
+    for (int e = 0; e < E; e++) mx = z[e] > mx ? z[e] : mx;
+    for (int e = 0; e < E; e++) sum += s[e] = expf(z[e] - mx);
+    float inv = 1.0f / sum;
+    for (int e = 0; e < E; e++) s[e] *= inv;
+}
+
+/* The renormalisation's denominator of picked scores summing to sum. */
+static float route_den(const rlc_moe_route_t *r, float sum) {
+    return r->softmax ? (sum > r->norm_min ? sum : r->norm_min) : sum + 1e-20f;
+}
+
+void cpu_moe_route_biased_fwd(rlc_backend_t *be, float *scores, float *w, int32_t *idx, const float *logits,
+                              const float *bias, int N, const rlc_moe_route_t *r) {
+    int E = r->E, K = r->K, grouped = r->TG < r->G;
 #pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
     for (int n = 0; n < N; n++) {
-        const float *z = logits + (size_t)n * E;
         float *s = scores + (size_t)n * E, ch[RLC_MOE_MAX_EXPERTS], sum = 0;
-        for (int e = 0; e < E; e++) {
-            s[e] = sigm(z[e]); /* z[e] read before s[e] is written: scores may alias logits */
-            ch[e] = s[e] + bias[e];
-        }
+        score_row(s, logits + (size_t)n * E, E, r->softmax);
+        for (int e = 0; e < E; e++) ch[e] = s[e] + bias[e];
         unsigned char allowed[RLC_MOE_MAX_EXPERTS], taken[RLC_MOE_MAX_EXPERTS] = {0};
-        if (TG < G) allowed_groups(ch, E, G, TG, allowed);
+        if (grouped) allowed_groups(ch, E, r->G, r->TG, allowed);
         int32_t *ir = idx + (size_t)n * K;
         float *wr = w + (size_t)n * K;
         for (int k = 0; k < K; k++) {
-            int best = pick_best(ch, TG < G ? allowed : NULL, taken, E);
+            int best = pick_best(ch, grouped ? allowed : NULL, taken, E);
             taken[best] = 1;
             ir[k] = best;
             wr[k] = s[best];
             sum += s[best];
         }
-        float den = sum + 1e-20f;
-        for (int k = 0; k < K; k++) wr[k] = (norm ? wr[k] / den : wr[k]) * scale;
+        float den = route_den(r, sum);
+        for (int k = 0; k < K; k++) wr[k] = (r->norm ? wr[k] / den : wr[k]) * r->scale;
     }
 }
 
-/* With s_k the picked scores and D = Σ s_k + 1e-20: w_k = scale s_k / D (norm) or scale s_k, so
- * ds_k = (scale dw_k - Σ_j dw_j w_j) / D or scale dw_k; dz = ds s (1 - s) at the picks, 0 elsewhere
- * (the bias only selects). */
-void cpu_moe_route_sig_bwd(rlc_backend_t *be, float *dlogits, const float *dw, const float *scores, const float *w,
-                           const int32_t *idx, int N, int E, int K, int norm, float scale) {
+/* With s_k the picked scores and D their denominator: w_k = scale s_k / D (norm) or scale s_k,
+ * so ds_k = (scale dw_k - Σ_j dw_j w_j) / D (scale dw_k / D when a softmax's D is the clamp
+ * norm_min, a constant) or scale dw_k; 0 at the other experts (the bias only selects). Through
+ * the sigmoid dz = ds s (1 - s); through the softmax dz_e = s_e (ds_e - Σ_k s_k ds_k). */
+void cpu_moe_route_biased_bwd(rlc_backend_t *be, float *dlogits, const float *dw, const float *scores, const float *w,
+                              const int32_t *idx, int N, const rlc_moe_route_t *r) {
+    int E = r->E, K = r->K;
 #pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
     for (int n = 0; n < N; n++) {
         const float *s = scores + (size_t)n * E, *dwr = dw + (size_t)n * K, *wr = w + (size_t)n * K;
         const int32_t *ir = idx + (size_t)n * K;
-        float sk[RLC_MOE_MAX_TOPK], D = 0, dot = 0;
-        for (int k = 0; k < K; k++) sk[k] = s[ir[k]], D += sk[k], dot += dwr[k] * wr[k];
-        D += 1e-20f;
-        float *d = dlogits + (size_t)n * E; /* the row's scores are read: dlogits may alias scores */
-        for (int e = 0; e < E; e++) d[e] = 0;
+        float sk[RLC_MOE_MAX_TOPK], ds[RLC_MOE_MAX_TOPK], sum = 0, dot = 0, sds = 0;
+        for (int k = 0; k < K; k++) sk[k] = s[ir[k]], sum += sk[k], dot += dwr[k] * wr[k];
+        float D = route_den(r, sum);
+        int renorm = r->norm && !(r->softmax && sum <= r->norm_min);
         for (int k = 0; k < K; k++) {
-            float ds = norm ? (scale * dwr[k] - dot) / D : scale * dwr[k];
-            d[ir[k]] = ds * sk[k] * (1.0f - sk[k]);
+            ds[k] = renorm ? (r->scale * dwr[k] - dot) / D : r->norm ? r->scale * dwr[k] / D : r->scale * dwr[k];
+            sds += sk[k] * ds[k];
         }
+        float *d = dlogits + (size_t)n * E; /* each score is read before its gradient overwrites it */
+        for (int e = 0; e < E; e++) d[e] = r->softmax ? -s[e] * sds : 0.0f;
+        for (int k = 0; k < K; k++) d[ir[k]] += r->softmax ? sk[k] * ds[k] : ds[k] * sk[k] * (1.0f - sk[k]);
     }
 }
 

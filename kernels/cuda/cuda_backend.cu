@@ -316,8 +316,8 @@ static void set_ops(rlc_backend_t *be) {
     be->f32_to_act = cu_f32_to_act;
     be->moe_route_fwd = cu_moe_route_fwd;
     be->moe_route_bwd = cu_moe_route_bwd;
-    be->moe_route_sig_fwd = cu_moe_route_sig_fwd;
-    be->moe_route_sig_bwd = cu_moe_route_sig_bwd;
+    be->moe_route_biased_fwd = cu_moe_route_biased_fwd;
+    be->moe_route_biased_bwd = cu_moe_route_biased_bwd;
     be->moe_combine_fwd = cu_moe_combine_fwd;
     be->moe_combine_bwd = cu_moe_combine_bwd;
     be->moe_gate_add_fwd = cu_moe_gate_add_fwd;

@@ -7,7 +7,7 @@
  * depends on its own row only (batch invariance).
  * GLM-4.5's sigmoid routing runs one warp per token too: group scores by a warp merge of
  * each lane's two best, then argmax rounds over the groups and over the allowed experts.
- * Exports: cu_moe_route_fwd, cu_moe_route_bwd, cu_moe_route_sig_fwd, cu_moe_route_sig_bwd,
+ * Exports: cu_moe_route_fwd, cu_moe_route_bwd, cu_moe_route_biased_fwd, cu_moe_route_biased_bwd,
  * cu_moe_combine_fwd, cu_moe_combine_bwd, cu_moe_gate_add_fwd, cu_moe_gate_add_bwd. */
 #include "kernels/cuda/moe.cuh"
 
@@ -81,14 +81,28 @@ __device__ __forceinline__ void warp_argmax(float &bv, int &bi) {
 /* GLM-4.5's routing, one warp per token: the scores written lane-strided (each lane re-reads
  * only its own); the groups' top-two sums by a warp merge per group into shared memory; TG
  * rounds of a warp argmax over the groups, then K over the allowed experts not yet taken. */
-__global__ void moe_route_sig_fwd_k(float *scores, float *w, int32_t *idx, const float *logits, const float *bias,
-                                    int E, int K, int G, int TG, int norm, float scale) {
+/* The renormalisation's denominator of picked scores summing to sum (rlc_moe_route_t). */
+__device__ __forceinline__ float route_den(const rlc_moe_route_t &r, float sum) {
+    return r.softmax ? fmaxf(sum, r.norm_min) : sum + 1e-20f;
+}
+
+__global__ void moe_route_biased_fwd_k(float *scores, float *w, int32_t *idx, const float *logits, const float *bias,
+                                       rlc_moe_route_t r) {
     __shared__ float gsc[RLC_MOE_MAX_EXPERTS / 2];
     __shared__ unsigned char gsel[RLC_MOE_MAX_EXPERTS / 2];
-    int n = blockIdx.x, lane = (int)threadIdx.x, gs = E / G;
+    int n = blockIdx.x, lane = (int)threadIdx.x, E = r.E, K = r.K, G = r.G, TG = r.TG, gs = E / G;
     const float *z = logits + (size_t)n * E;
     float *s = scores + (size_t)n * E;
-    for (int e = lane; e < E; e += 32) s[e] = sigm(z[e]);
+    if (r.softmax) { /* each lane reads and writes its own experts only (scores may alias logits) */
+        float mx = -INFINITY, sum = 0.f;
+        for (int e = lane; e < E; e += 32) mx = fmaxf(mx, z[e]);
+        mx = warp_max(mx);
+        for (int e = lane; e < E; e += 32) sum += s[e] = expf(z[e] - mx);
+        float inv = 1.0f / warp_sum(sum);
+        for (int e = lane; e < E; e += 32) s[e] *= inv;
+    } else {
+        for (int e = lane; e < E; e += 32) s[e] = sigm(z[e]);
+    }
     for (int g = lane; g < G; g += 32) gsel[g] = TG >= G;
     __syncwarp();
     for (int g = 0; TG < G && g < G; g++) {
@@ -131,29 +145,33 @@ __global__ void moe_route_sig_fwd_k(float *scores, float *w, int32_t *idx, const
         if (lane == 0) idx[(size_t)n * K + k] = bi, w[(size_t)n * K + k] = sk;
         sum += sk;
     }
-    float den = sum + 1e-20f;
+    float den = route_den(r, sum);
     if (lane == 0)
         for (int k = 0; k < K; k++) {
             float v = w[(size_t)n * K + k];
-            w[(size_t)n * K + k] = (norm ? v / den : v) * scale;
+            w[(size_t)n * K + k] = (r.norm ? v / den : v) * r.scale;
         }
 }
-RLC_STATIC_SMEM(RLC_MOE_MAX_EXPERTS / 2 * (sizeof(float) + 1), moe_route_sig_fwd_k);
+RLC_STATIC_SMEM(RLC_MOE_MAX_EXPERTS / 2 * (sizeof(float) + 1), moe_route_biased_fwd_k);
 
-/* One warp per token: lane k < K holds pick k; the row is zeroed after every lane has read its
- * pick's score (dlogits may alias scores), then each pick's lane writes its gradient. */
-__global__ void moe_route_sig_bwd_k(float *dl, const float *dw, const float *scores, const float *w,
-                                    const int32_t *idx, int E, int K, int norm, float scale) {
-    int n = blockIdx.x, lane = (int)threadIdx.x;
+/* One warp per token: lane k < K holds pick k. Every lane reads its pick's score first; then
+ * each lane writes its own experts' gradients (the softmax's -s_e Σ s_k ds_k read from s_e
+ * there, or 0) and, after a barrier, each pick's lane adds its own (dlogits may alias scores). */
+__global__ void moe_route_biased_bwd_k(float *dl, const float *dw, const float *scores, const float *w,
+                                       const int32_t *idx, rlc_moe_route_t r) {
+    int n = blockIdx.x, lane = (int)threadIdx.x, E = r.E, K = r.K;
     int mi = lane < K ? idx[(size_t)n * K + lane] : 0;
     float sk = lane < K ? scores[(size_t)n * E + mi] : 0.f, dwk = lane < K ? dw[(size_t)n * K + lane] : 0.f;
     float wk = lane < K ? w[(size_t)n * K + lane] : 0.f;
-    float D = warp_sum(sk) + 1e-20f, dot = warp_sum(dwk * wk);
-    float ds = norm ? (scale * dwk - dot) / D : scale * dwk;
+    float sum = warp_sum(sk), dot = warp_sum(dwk * wk), D = route_den(r, sum);
+    int renorm = r.norm && !(r.softmax && sum <= r.norm_min);
+    float ds = renorm ? (r.scale * dwk - dot) / D : r.norm ? r.scale * dwk / D : r.scale * dwk;
+    float sds = warp_sum(lane < K ? sk * ds : 0.f);
+    const float *s = scores + (size_t)n * E;
     float *d = dl + (size_t)n * E;
-    for (int e = lane; e < E; e += 32) d[e] = 0.f;
+    for (int e = lane; e < E; e += 32) d[e] = r.softmax ? -s[e] * sds : 0.f; /* s[e] read before d[e] overwrites it */
     __syncwarp();
-    if (lane < K) d[mi] = ds * sk * (1.0f - sk);
+    if (lane < K) d[mi] += r.softmax ? sk * ds : ds * sk * (1.0f - sk);
 }
 
 __global__ void moe_combine_fwd_k(bf16 *out, const bf16 *y, const float *w, const int32_t *inv, int K, int C) {
@@ -221,19 +239,19 @@ void cu_moe_route_bwd(rlc_backend_t *be, void *dlogits, const float *dw, const f
     LAUNCH_CHECK(im);
 }
 
-void cu_moe_route_sig_fwd(rlc_backend_t *be, float *scores, float *w, int32_t *idx, const float *logits,
-                          const float *bias, int N, int E, int K, int G, int TG, int norm, float scale) {
+void cu_moe_route_biased_fwd(rlc_backend_t *be, float *scores, float *w, int32_t *idx, const float *logits,
+                             const float *bias, int N, const rlc_moe_route_t *r) {
     cu_impl *im = IM(be);
-    if (N <= 0 || E <= 0 || K <= 0 || G <= 0) return;
-    RLC_LAUNCH(moe_route_sig_fwd_k, N, 32, 0, im->stream, scores, w, idx, logits, bias, E, K, G, TG, norm, scale);
+    if (N <= 0 || r->E <= 0 || r->K <= 0 || r->G <= 0) return;
+    RLC_LAUNCH(moe_route_biased_fwd_k, N, 32, 0, im->stream, scores, w, idx, logits, bias, *r);
     LAUNCH_CHECK(im);
 }
 
-void cu_moe_route_sig_bwd(rlc_backend_t *be, float *dlogits, const float *dw, const float *scores, const float *w,
-                          const int32_t *idx, int N, int E, int K, int norm, float scale) {
+void cu_moe_route_biased_bwd(rlc_backend_t *be, float *dlogits, const float *dw, const float *scores, const float *w,
+                             const int32_t *idx, int N, const rlc_moe_route_t *r) {
     cu_impl *im = IM(be);
-    if (N <= 0 || E <= 0 || K <= 0) return;
-    RLC_LAUNCH(moe_route_sig_bwd_k, N, 32, 0, im->stream, dlogits, dw, scores, w, idx, E, K, norm, scale);
+    if (N <= 0 || r->E <= 0 || r->K <= 0) return;
+    RLC_LAUNCH(moe_route_biased_bwd_k, N, 32, 0, im->stream, dlogits, dw, scores, w, idx, *r);
     LAUNCH_CHECK(im);
 }
 

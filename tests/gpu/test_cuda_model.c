@@ -65,7 +65,7 @@ static float *nll_grad(const ref_t *r) {
  * or GLM-4.5's sigmoid score plus its correction bias. */
 static float cpu_choice(rlc_model_t *mc, int l, int n, int e, const float *probs) {
     float c = probs[(size_t)n * mc->cfg.num_experts + e], bias = 0;
-    if (mc->cfg.moe_sigmoid)
+    if (mc->cfg.moe_biased)
         assert_int_equal(cpu->download(cpu, &bias, mc->keep_f32 + mc->layer[l].router_bias + e, RLC_BUF_F32, 1), 0);
     return c + bias;
 }
@@ -529,7 +529,7 @@ static const char *models[] = {"qwen2-tiny", "llama3-tiny",     "llama-bias",   
                                "gemma3-tiny", "gemma-tiny", "gemma2-tiny", "olmo2-tiny", "olmo3-tiny", "granite-tiny",
                                "smollm3-tiny", "ministral3-tiny", "qwen3moe-tiny", "mixtral-tiny", "olmoe-tiny",
                                "qwen2moe-tiny", "glm4moe-tiny", "dots1-tiny",
-                               "ernie45-tiny"};
+                               "ernie45-tiny", "ernie45moe-tiny"};
 enum { N_MODELS = (int)(sizeof models / sizeof models[0]) };
 
 /* exact_on_policy on the CUDA backend: the training forward with exact = 1 reproduces the

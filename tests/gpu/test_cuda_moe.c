@@ -48,26 +48,28 @@ static void test_moe_route(void **s) {
     route_case(5, 300, 32, 1, 0.5f);  /* the largest top-k, experts past 256 */
 }
 
-/* GLM-4.5's sigmoid routing: the picks equal exactly, scores and weights to fp32 order; the
- * backward from the CPU's routing, also in place over the scores on the GPU. */
-static void route_sig_case(int N, int E, int K, int G, int TG, int norm, float scale) {
+/* Routing with a correction bias (GLM-4.5's sigmoid scores, ERNIE 4.5's softmax ones): the picks
+ * equal exactly, scores and weights to fp32 order; the backward from the CPU's routing, also in
+ * place over the scores on the GPU. */
+static void route_biased_case(int N, rlc_moe_route_t r) {
+    int E = r.E, K = r.K;
     buf_t *z = B(RLC_BUF_F32, (size_t)N * E), *bias = B(RLC_BUF_F32, (size_t)E), *s = B(RLC_BUF_F32, (size_t)N * E);
     buf_t *w = B(RLC_BUF_F32, (size_t)N * K), *idx = B(RLC_BUF_I32, (size_t)N * K);
     free(fill(z, 1.5f));
-    free(fill(bias, 0.3f));
-    cpu->moe_route_sig_fwd(cpu, s->c, w->c, idx->c, z->c, bias->c, N, E, K, G, TG, norm, scale);
-    gpu->moe_route_sig_fwd(gpu, s->g, w->g, idx->g, z->g, bias->g, N, E, K, G, TG, norm, scale);
-    char what[80];
-    snprintf(what, sizeof what, "route sig E=%d K=%d G=%d/%d scores", E, K, TG, G);
+    free(fill(bias, r.softmax ? 0.3f / E : 0.3f)); /* on the scores' scale */
+    cpu->moe_route_biased_fwd(cpu, s->c, w->c, idx->c, z->c, bias->c, N, &r);
+    gpu->moe_route_biased_fwd(gpu, s->g, w->g, idx->g, z->g, bias->g, N, &r);
+    char what[96], tag[48];
+    snprintf(tag, sizeof tag, "%s E=%d K=%d G=%d/%d", r.softmax ? "softmax" : "sigmoid", E, K, r.TG, r.G);
+    snprintf(what, sizeof what, "%s scores", tag);
     cmp(what, s, F32_ORDER);
-    snprintf(what, sizeof what, "route sig E=%d K=%d G=%d/%d w", E, K, TG, G);
+    snprintf(what, sizeof what, "%s w", tag);
     cmp(what, w, F32_ORDER);
     int32_t *ic = malloc((size_t)N * K * 4), *ig = malloc((size_t)N * K * 4);
     assert_int_equal(cpu->download(cpu, ic, idx->c, RLC_BUF_I32, (size_t)N * K), 0);
     assert_int_equal(gpu->download(gpu, ig, idx->g, RLC_BUF_I32, (size_t)N * K), 0);
     for (int i = 0; i < N * K; i++) {
-        if (ic[i] != ig[i])
-            fail_msg("route sig E=%d K=%d: pick %d is expert %d on the GPU, %d on the CPU", E, K, i, ig[i], ic[i]);
+        if (ic[i] != ig[i]) fail_msg("%s: pick %d is expert %d on the GPU, %d on the CPU", tag, i, ig[i], ic[i]);
         assert_true(ic[i] >= 0 && ic[i] < E);
     }
     float *hs = get(cpu, s), *hw = get(cpu, w);
@@ -76,25 +78,28 @@ static void route_sig_case(int N, int E, int K, int G, int TG, int norm, float s
     set_i(idx, ic);
     buf_t *dw = B(RLC_BUF_F32, (size_t)N * K), *dz = B(RLC_BUF_F32, (size_t)N * E);
     free(fill(dw, 1.0f));
-    cpu->moe_route_sig_bwd(cpu, dz->c, dw->c, s->c, w->c, idx->c, N, E, K, norm, scale);
-    gpu->moe_route_sig_bwd(gpu, dz->g, dw->g, s->g, w->g, idx->g, N, E, K, norm, scale);
-    snprintf(what, sizeof what, "route sig bwd E=%d K=%d", E, K);
+    cpu->moe_route_biased_bwd(cpu, dz->c, dw->c, s->c, w->c, idx->c, N, &r);
+    gpu->moe_route_biased_bwd(gpu, dz->g, dw->g, s->g, w->g, idx->g, N, &r);
+    snprintf(what, sizeof what, "%s bwd", tag);
     cmp(what, dz, F32_ORDER);
     float *want = get(gpu, dz);
-    gpu->moe_route_sig_bwd(gpu, s->g, dw->g, s->g, w->g, idx->g, N, E, K, norm, scale); /* over the scores */
+    gpu->moe_route_biased_bwd(gpu, s->g, dw->g, s->g, w->g, idx->g, N, &r); /* over the scores */
     float *got = get(gpu, s);
-    same_bits("route sig bwd in place", got, want, (size_t)N * E);
+    same_bits("route bwd in place", got, want, (size_t)N * E);
     free(hs), free(hw), free(ic), free(ig), free(want), free(got);
     bufs_free();
 }
 
-static void test_moe_route_sig(void **s) {
+static void test_moe_route_biased(void **s) {
     (void)s;
-    route_sig_case(31, 8, 3, 4, 2, 1, 2.5f);     /* the fixture's shape */
-    route_sig_case(23, 160, 8, 1, 1, 1, 1.0f);   /* GLM-4.5: 160 experts, no groups */
-    route_sig_case(17, 256, 8, 8, 4, 1, 2.5f);   /* DeepSeek-V3's groups: 4 of 8 */
-    route_sig_case(13, 40, 5, 20, 3, 0, 1.0f);   /* groups of 2, not renormalised */
-    route_sig_case(7, 512, 32, 64, 8, 1, 0.5f);  /* the largest E and K, groups of 8 */
+    /*                                E    K  G   TG norm softmax scale norm_min */
+    route_biased_case(31, (rlc_moe_route_t){8, 3, 4, 2, 1, 0, 2.5f, 0});    /* the GLM fixture's shape */
+    route_biased_case(23, (rlc_moe_route_t){160, 8, 1, 1, 1, 0, 1.0f, 0});  /* GLM-4.5: 160 experts, no groups */
+    route_biased_case(17, (rlc_moe_route_t){256, 8, 8, 4, 1, 0, 2.5f, 0});  /* DeepSeek-V3's groups: 4 of 8 */
+    route_biased_case(13, (rlc_moe_route_t){40, 5, 20, 3, 0, 0, 1.0f, 0});  /* groups of 2, not renormalised */
+    route_biased_case(7, (rlc_moe_route_t){512, 32, 64, 8, 1, 0, 0.5f, 0}); /* the largest E and K, groups of 8 */
+    route_biased_case(29, (rlc_moe_route_t){64, 6, 1, 1, 1, 1, 1.0f, 1e-12f}); /* ERNIE-4.5-21B-A3B: softmax */
+    route_biased_case(11, (rlc_moe_route_t){300, 12, 1, 1, 1, 1, 1.0f, 1e-12f}); /* softmax past 256 experts */
 }
 
 /* A random permutation of the N·K rows as inv, weights given or NULL. */
@@ -168,7 +173,7 @@ int main(void) {
     if (rc) return rc;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_moe_route, setup),
-        cmocka_unit_test_setup(test_moe_route_sig, setup),
+        cmocka_unit_test_setup(test_moe_route_biased, setup),
         cmocka_unit_test_setup(test_moe_combine, setup),
         cmocka_unit_test_setup(test_moe_gate_add, setup),
     };

@@ -367,82 +367,93 @@ static void route_run(int E, int K, int norm) {
     free(dz), free(c.z), free(c.p), free(c.w), free(c.dw), free(c.idx);
 }
 
-/* GLM-4.5's sigmoid routing: the forward against a reference written another way (the allowed
- * groups are those with fewer than TG groups ranked above them; the k-th pick has exactly k
- * allowed experts ranked above it); the backward against finite differences. */
+/* Routing with a correction bias (GLM-4.5's sigmoid scores, ERNIE 4.5's softmax ones): the
+ * forward against a reference written another way (the allowed groups are those with fewer than
+ * TG groups ranked above them; the k-th pick has exactly k allowed experts ranked above it); the
+ * backward against finite differences. */
 typedef struct {
-    int N, E, K, G, TG, norm;
-    float scale, *z, *bias, *s, *w, *dw;
+    int N;
+    rlc_moe_route_t r;
+    float *z, *bias, *s, *w, *dw;
     int32_t *idx;
 } rsig_ctx;
 static double rsig_loss(void *v) {
     rsig_ctx *c = v;
-    be->moe_route_sig_fwd(be, c->s, c->w, c->idx, c->z, c->bias, c->N, c->E, c->K, c->G, c->TG, c->norm, c->scale);
-    return dotd(c->w, c->dw, (size_t)c->N * c->K);
+    be->moe_route_biased_fwd(be, c->s, c->w, c->idx, c->z, c->bias, c->N, &c->r);
+    return dotd(c->w, c->dw, (size_t)c->N * c->r.K);
 }
-static int rsig_allowed(const double *ch, int E, int G, int TG, int e) {
-    int gs = E / G, above = 0;
-    double sc[64];
-    for (int g = 0; g < G; g++) { /* the sum of the group's two largest */
-        double b1 = -INFINITY, b2 = -INFINITY;
-        for (int j = g * gs; j < (g + 1) * gs; j++) {
-            if (ch[j] > b1) b2 = b1, b1 = ch[j];
-            else if (ch[j] > b2) b2 = ch[j];
-        }
-        sc[g] = b1 + b2;
-    }
-    for (int g = 0; g < G; g++) above += sc[g] > sc[e / gs];
-    return above < TG;
+/* A token's scores in double, and its choice values (scores + bias). */
+static void rsig_ref(const float *z, const float *bias, int E, int softmax, double *sc, double *ch) {
+    double mx = -INFINITY, sum = 0;
+    for (int e = 0; e < E; e++) mx = fmax(mx, z[e]);
+    for (int e = 0; e < E; e++) sum += exp(z[e] - mx);
+    for (int e = 0; e < E; e++) sc[e] = softmax ? exp(z[e] - mx) / sum : 1 / (1 + exp(-z[e]));
+    for (int e = 0; e < E; e++) ch[e] = sc[e] + bias[e];
 }
-/* The smallest gap between two of a token's choice values or two of its group scores. */
-static double rsig_gap(const float *z, const float *bias, int E, int G) {
-    double ch[64], sc[64], gap = INFINITY;
+/* Each group's score: the sum of its two largest choice values. */
+static void rsig_groups(const double *ch, int E, int G, double *gsc) {
     int gs = E / G;
-    for (int e = 0; e < E; e++) ch[e] = 1 / (1 + exp(-z[e])) + bias[e];
     for (int g = 0; g < G; g++) {
         double b1 = -INFINITY, b2 = -INFINITY;
         for (int j = g * gs; j < (g + 1) * gs; j++) {
             if (ch[j] > b1) b2 = b1, b1 = ch[j];
             else if (ch[j] > b2) b2 = ch[j];
         }
-        sc[g] = b1 + b2;
+        gsc[g] = b1 + b2;
     }
-    for (int a = 0; a < E; a++)
+}
+static int rsig_allowed(const double *ch, int E, int G, int TG, int e) {
+    int above = 0;
+    double sc[64];
+    rsig_groups(ch, E, G, sc);
+    for (int g = 0; g < G; g++) above += sc[g] > sc[e / (E / G)];
+    return above < TG;
+}
+/* The smallest gap between two of a token's choice values or two of its group scores. */
+static double rsig_gap(const float *z, const float *bias, const rlc_moe_route_t *r) {
+    double sc[64], ch[64], gsc[64], gap = INFINITY;
+    rsig_ref(z, bias, r->E, r->softmax, sc, ch);
+    rsig_groups(ch, r->E, r->G, gsc);
+    for (int a = 0; a < r->E; a++)
         for (int b = 0; b < a; b++) gap = fmin(gap, fabs(ch[a] - ch[b]));
-    for (int a = 0; a < G; a++)
-        for (int b = 0; b < a; b++) gap = fmin(gap, fabs(sc[a] - sc[b]));
+    for (int a = 0; a < r->G; a++)
+        for (int b = 0; b < a; b++) gap = fmin(gap, fabs(gsc[a] - gsc[b]));
     return gap;
 }
-static void route_sig_run(int E, int K, int G, int TG, int norm, float scale) {
-    rsig_ctx c = {.N = 7, .E = E, .K = K, .G = G, .TG = TG, .norm = norm, .scale = scale};
+static void route_biased_run(rlc_moe_route_t r) {
+    rsig_ctx c = {.N = 7, .r = r};
+    int E = r.E, K = r.K;
     size_t ne = (size_t)c.N * E, nk = (size_t)c.N * K;
-    c.z = randv(ne, 2), c.bias = randv((size_t)E, 0.5f), c.s = zeros(ne), c.w = zeros(nk), c.dw = randv(nk, 1);
+    c.z = randv(ne, 2), c.bias = randv((size_t)E, r.softmax ? 0.5f / E : 0.5f), c.s = zeros(ne), c.w = zeros(nk);
+    c.dw = randv(nk, 1);
     for (int n = 0; n < c.N; n++) /* no near ties, so the picks stay put under the finite differences' steps */
-        while (rsig_gap(c.z + (size_t)n * E, c.bias, E, G) < 4e-3)
+        while (rsig_gap(c.z + (size_t)n * E, c.bias, &r) < (r.softmax ? 1e-3 : 4e-3))
             for (int e = 0; e < E; e++) c.z[(size_t)n * E + e] = (float)(rlc_rng_normal(&rng) * 2);
     c.idx = calloc(nk, sizeof(int32_t));
     rsig_loss(&c);
     int bias_mattered = 0;
     for (int n = 0; n < c.N; n++) {
         double ch[64], sg[64], sum = 0;
-        for (int e = 0; e < E; e++) sg[e] = 1 / (1 + exp(-c.z[n * E + e])), ch[e] = sg[e] + c.bias[e];
+        rsig_ref(c.z + (size_t)n * E, c.bias, E, r.softmax, sg, ch);
         for (int k = 0; k < K; k++) {
             int e = c.idx[n * K + k], above = 0;
-            assert_true(rsig_allowed(ch, E, G, TG, e));
-            for (int j = 0; j < E; j++) above += rsig_allowed(ch, E, G, TG, j) && ch[j] > ch[e];
+            assert_true(rsig_allowed(ch, E, r.G, r.TG, e));
+            for (int j = 0; j < E; j++) above += rsig_allowed(ch, E, r.G, r.TG, j) && ch[j] > ch[e];
             assert_int_equal(above, k);
             for (int j = 0; j < E; j++) bias_mattered |= sg[j] > sg[e] && ch[j] < ch[e];
             sum += sg[e];
         }
         for (int k = 0; k < K; k++) {
-            double want = sg[c.idx[n * K + k]] / (norm ? sum : 1.0) * scale;
-            assert_true(fabs(c.w[n * K + k] - want) < 2e-6 * scale);
+            double want = sg[c.idx[n * K + k]] / (r.norm ? sum : 1.0) * r.scale;
+            assert_true(fabs(c.w[n * K + k] - want) < 2e-6 * r.scale);
         }
     }
     assert_true(bias_mattered); /* some pick was passed over by the scores alone */
     float *dz = zeros(ne);
-    be->moe_route_sig_bwd(be, dz, c.dw, c.s, c.w, c.idx, c.N, E, K, norm, scale);
-    check_dir(norm ? "moe sigmoid route (renormalised)" : "moe sigmoid route", rsig_loss, &c, c.z, dz, ne, 1e-3f, 3e-3);
+    be->moe_route_biased_bwd(be, dz, c.dw, c.s, c.w, c.idx, c.N, &r);
+    char what[64];
+    snprintf(what, sizeof what, "moe %s route%s", r.softmax ? "softmax-biased" : "sigmoid", r.norm ? " (renormalised)" : "");
+    check_dir(what, rsig_loss, &c, c.z, dz, ne, 1e-3f, 3e-3);
     free(dz), free(c.z), free(c.bias), free(c.s), free(c.w), free(c.dw), free(c.idx);
 }
 
@@ -471,9 +482,12 @@ static void test_moe(void **s) {
     route_run(8, 2, 1);
     route_run(6, 3, 0);
     route_run(5, 5, 1); /* every expert picked: the renormalised weights are the probabilities */
-    route_sig_run(8, 3, 4, 2, 1, 2.5f);  /* the best 2 of 4 groups */
-    route_sig_run(12, 4, 1, 1, 1, 1.0f); /* no groups */
-    route_sig_run(24, 5, 6, 3, 0, 1.5f); /* not renormalised */
+    /*                                E   K  G  TG norm softmax scale norm_min */
+    route_biased_run((rlc_moe_route_t){8, 3, 4, 2, 1, 0, 2.5f, 0});  /* the best 2 of 4 groups */
+    route_biased_run((rlc_moe_route_t){12, 4, 1, 1, 1, 0, 1.0f, 0}); /* no groups */
+    route_biased_run((rlc_moe_route_t){24, 5, 6, 3, 0, 0, 1.5f, 0}); /* not renormalised */
+    route_biased_run((rlc_moe_route_t){12, 3, 1, 1, 1, 1, 1.0f, 1e-12f}); /* ERNIE 4.5: softmax scores */
+    route_biased_run((rlc_moe_route_t){16, 4, 4, 2, 0, 1, 2.0f, 1e-12f}); /* softmax in groups, not renormalised */
     comb_ctx c = {.N = 4, .K = 3, .C = 7};
     size_t R = (size_t)c.N * c.K;
     c.y = randv(R * c.C, 1), c.w = randv(R, 1), c.r = randv((size_t)c.N * c.C, 1), c.out = zeros((size_t)c.N * c.C);

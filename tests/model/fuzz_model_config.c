@@ -42,11 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (c.num_experts < 1 || c.num_experts > 512 || c.experts_per_tok < 1 || c.experts_per_tok > c.num_experts ||
             c.experts_per_tok > 32 || c.moe_intermediate_size < 1)
             abort();
-        if (c.moe_sigmoid && (c.moe_groups < 1 || c.num_experts % c.moe_groups || c.num_experts / c.moe_groups < 2 ||
+        if (c.moe_biased && (c.moe_groups < 1 || c.num_experts % c.moe_groups || c.num_experts / c.moe_groups < 2 ||
                               c.moe_topk_groups < 1 || c.moe_topk_groups > c.moe_groups ||
                               c.experts_per_tok > c.moe_topk_groups * (c.num_experts / c.moe_groups) ||
                               !(c.moe_scale > 0) || !isfinite(c.moe_scale) || c.moe_shared_size < 0))
-            abort(); /* GLM-4.5's groups within what moe_route_sig_fwd takes */
+            abort(); /* GLM-4.5's groups within what moe_route_biased_fwd takes */
         for (int l = 0; l < c.num_layers; l++) (void)rlc_config_layer_moe(&c, l);
         if (rlc_config_mlp_width(&c) < c.intermediate_size) abort();
     }

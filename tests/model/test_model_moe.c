@@ -87,7 +87,7 @@ static void test_family_defaults(void **s) {
      * RoPE over half of each head, eps 1e-5, one MTP layer */
     assert_int_equal(parse(&c, "\"model_type\": \"glm4_moe\", \"attention_bias\": true, \"head_dim\": 8"), 0);
     assert_true(c.num_experts == 128 && c.experts_per_tok == 8 && c.moe_intermediate_size == 1408);
-    assert_true(c.moe_sigmoid && c.moe_groups == 1 && c.moe_topk_groups == 1 && c.moe_scale == 1.0f);
+    assert_true(c.moe_biased && c.moe_groups == 1 && c.moe_topk_groups == 1 && c.moe_scale == 1.0f);
     assert_true(c.moe_shared_size == 1408 && !c.moe_shared_gated && c.moe_norm_topk && c.mtp_layers == 1);
     assert_true(c.qkv_bias && !c.o_bias && !c.qk_norm && c.rotary_dim == 4 && c.rms_norm_eps == 1e-5f);
     assert_true(!rlc_config_layer_moe(&c, 0) && rlc_config_layer_moe(&c, 1) && rlc_config_layer_moe(&c, 3));
@@ -118,7 +118,7 @@ static void test_family_defaults(void **s) {
                                "\"n_shared_experts\": 2, \"moe_intermediate_size\": 4, \"attention_bias\": true, "
                                "\"max_window_layers\": 2"),
                      0);
-    assert_true(c.moe_sigmoid && !c.moe_norm_topk && c.moe_shared_size == 8 && !c.moe_shared_gated && !c.mtp_layers);
+    assert_true(c.moe_biased && !c.moe_norm_topk && c.moe_shared_size == 8 && !c.moe_shared_gated && !c.mtp_layers);
     assert_true(c.qk_norm && !c.qk_norm_full && c.qkv_bias && c.o_bias && c.rotary_dim == c.head_dim);
     assert_true(rlc_config_layer_moe(&c, 0) && rlc_config_layer_window(&c, 1) == 0 &&
                 rlc_config_layer_window(&c, 2) == 4096 && rlc_config_layer_window(&c, 3) == 4096);
@@ -133,6 +133,23 @@ static void test_family_defaults(void **s) {
                                "\"n_shared_experts\": 1, \"sliding_window\": null, \"max_window_layers\": 0"),
                      0);
     assert_int_equal(rlc_config_layer_window(&c, 3), 0);
+    rlc_config_free(&c);
+    /* ERNIE 4.5 MoE: 64 experts, 6 each, width 1536, two shared experts, softmax scores plus a
+     * bias, always renormalised (norm_min 1e-12), sparse from layer 1; the other spellings; the
+     * sparse layers every interval-th from start to end; interleaved RoPE, head_dim hidden/heads */
+    assert_int_equal(parse(&c, "\"model_type\": \"ernie4_5_moe\""), 0);
+    assert_true(c.num_experts == 64 && c.experts_per_tok == 6 && c.moe_intermediate_size == 1536);
+    assert_true(c.moe_biased && c.moe_softmax && c.moe_norm_topk && c.moe_norm_min == 1e-12f && c.moe_scale == 1.0f);
+    assert_true(c.moe_shared_size == 2 * 1536 && !c.moe_shared_gated && c.rope_interleaved && c.head_dim == 8);
+    assert_true(!rlc_config_layer_moe(&c, 0) && rlc_config_layer_moe(&c, 1) && rlc_config_layer_moe(&c, 3));
+    rlc_config_free(&c);
+    assert_int_equal(parse(&c, "\"model_type\": \"ernie4_5_moe\", \"num_experts\": 8, \"num_experts_per_tok\": 2, "
+                               "\"moe_layer_start_index\": 0, \"moe_layer_end_index\": 2, \"moe_layer_interval\": 2, "
+                               "\"moe_num_shared_experts\": 0"),
+                     0);
+    assert_true(c.num_experts == 8 && c.experts_per_tok == 2 && !c.moe_shared_size);
+    assert_true(!rlc_config_layer_moe(&c, 0) && rlc_config_layer_moe(&c, 1) && !rlc_config_layer_moe(&c, 2) &&
+                !rlc_config_layer_moe(&c, 3)); /* (l + 1) % 2 == 0 and l <= 2 */
     rlc_config_free(&c);
     /* dense families have no experts */
     assert_int_equal(parse(&c, "\"model_type\": \"llama\", \"num_experts\": 8"), 0);
@@ -165,6 +182,11 @@ static void test_bad_configs(void **s) {
         {"\"model_type\": \"glm4_moe\", \"n_routed_experts\": 8, \"num_local_experts\": 16", "disagree"},
         {"\"model_type\": \"glm4_moe\", \"partial_rotary_factor\": 0.2", "gives 1 rotary dims of 8"},
         {"\"model_type\": \"qwen3_moe\", \"partial_rotary_factor\": 0.5", "phi3 and glm4_moe models only"},
+        {"\"model_type\": \"ernie4_5_moe\", \"use_bias\": true", "use_bias (biases on the shared experts)"},
+        {"\"model_type\": \"ernie4_5_moe\", \"moe_layer_interval\": 0", "moe_layer_interval > 0"},
+        {"\"model_type\": \"ernie4_5_moe\", \"moe_norm_min\": 0", "moe_norm_min = 0"},
+        {"\"model_type\": \"ernie4_5_moe\", \"moe_k\": 4, \"num_experts_per_tok\": 2", "disagree"},
+        {"\"model_type\": \"ernie4_5_moe\", \"sliding_window\": 64", "ERNIE 4.5 has no sliding window"},
         {"\"model_type\": \"dots1\", \"n_routed_experts\": 8, \"num_experts_per_tok\": 2",
          "n_routed_experts, num_experts_per_tok and n_shared_experts are required"},
         {"\"model_type\": \"dots1\", \"n_routed_experts\": 8, \"num_experts_per_tok\": 2, \"n_shared_experts\": 1, "
@@ -210,6 +232,8 @@ static void test_mismatched_checkpoints(void **s) {
         {"glm4moe-tiny", "first_k_dense_replace", "0", "missing tensor 'model.layers.0.mlp.gate.weight'"},
         {"dots1-tiny", "n_shared_experts", "2", "'model.layers.1.mlp.shared_experts.gate_proj.weight' has shape"},
         {"dots1-tiny", "n_group", "4", "n_group = 4 must divide the 6 experts"},
+        {"ernie45moe-tiny", "moe_num_shared_experts", "2", "'model.layers.1.mlp.shared_experts.gate_proj.weight' has"},
+        {"ernie45moe-tiny", "moe_layer_start_index", "0", "missing tensor 'model.layers.0.mlp.gate.weight'"},
         {"glm4moe-tiny", "model_type", "\"qwen2_moe\"", "partial_rotary_factor 0.5 is supported for phi3 and glm4_moe"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -270,16 +294,13 @@ static void test_glm_router_bias(void **s) {
     free(r0), free(r1), free(d);
 }
 
-/* Two tensors of a layer after the last (model.layers.3.*) in mtp.safetensors beside d's
- * weights, an index naming both files. */
-static void add_mtp_file(const char *d) {
+/* Two tensors (names n0, n1) in mtp.safetensors beside d's weights, an index naming both files. */
+static void add_mtp_file(const char *d, const char *n0, const char *n1) {
     char *extra = fs_join(d, "mtp.safetensors"), *idx = fs_join(d, "model.safetensors.index.json");
     char *main_st = fs_join(d, "model.safetensors");
     float w[16] = {0};
-    rlc_st_wtensor_t t[2] = {{.name = "model.layers.3.eh_proj.weight", .dtype = RLC_DT_F32, .ndim = 2, .shape = {4, 4},
-                              .f32 = w},
-                             {.name = "model.layers.3.enorm.weight", .dtype = RLC_DT_F32, .ndim = 1, .shape = {4},
-                              .f32 = w}};
+    rlc_st_wtensor_t t[2] = {{.name = n0, .dtype = RLC_DT_F32, .ndim = 2, .shape = {4, 4}, .f32 = w},
+                             {.name = n1, .dtype = RLC_DT_F32, .ndim = 1, .shape = {4}, .f32 = w}};
     assert_int_equal(rlc_st_write(extra, t, 2, NULL), 0);
     rlc_st_t st;
     assert_int_equal(rlc_st_open(&st, main_st), 0);
@@ -297,16 +318,24 @@ static void add_mtp_file(const char *d) {
  * out quietly (an info line); without num_nextn_predict_layers it is reported as unused. */
 static void test_glm_mtp_layers(void **s) {
     (void)s;
+    const char *glm0 = "model.layers.3.eh_proj.weight", *glm1 = "model.layers.3.enorm.weight";
     char out[4096], *d = edited("glm4moe-tiny", "num_nextn_predict_layers", "1");
-    add_mtp_file(d);
+    add_mtp_file(d, glm0, glm1);
     assert_int_equal(test_run(out, sizeof out, "'%s' logprobs --model '%s' --ids '5 6 7'", rlc_bin(), d), 0);
     if (!strstr(out, "2 tensor(s) of the multi-token-prediction layer(s) not loaded") || strstr(out, "not used"))
         fail_msg("MTP layer: %s", out);
     free(d);
     d = edited("glm4moe-tiny", "num_nextn_predict_layers", "0");
-    add_mtp_file(d);
+    add_mtp_file(d, glm0, glm1);
     assert_int_equal(test_run(out, sizeof out, "'%s' logprobs --model '%s' --ids '5 6 7'", rlc_bin(), d), 0);
     if (!strstr(out, "2 tensor(s) not used by the model (first: model.layers.3.")) fail_msg("no MTP layer: %s", out);
+    free(d);
+    /* ERNIE 4.5's MTP tensors are named so: transformers ignores any name with "mtp" */
+    d = edited("ernie45moe-tiny", "num_nextn_predict_layers", "1");
+    add_mtp_file(d, "model.mtp_block.0.mlp.up_proj.weight", "model.mtp_emb_norm.0.weight");
+    assert_int_equal(test_run(out, sizeof out, "'%s' logprobs --model '%s' --ids '5 6 7'", rlc_bin(), d), 0);
+    if (!strstr(out, "2 tensor(s) of the multi-token-prediction layer(s) not loaded") || strstr(out, "not used"))
+        fail_msg("ERNIE's MTP layer: %s", out);
     free(d);
 }
 

@@ -230,6 +230,12 @@ static void test_ernie45_tiny(void **s) {
     (void)s;
     causal_parity("ernie45-tiny");
 }
+/* ERNIE 4.5 MoE: top-2 of 6 by softmax scores plus a correction bias, a shared expert, a dense
+ * first layer, interleaved RoPE, bf16. */
+static void test_ernie45moe_tiny(void **s) {
+    (void)s;
+    causal_parity("ernie45moe-tiny");
+}
 
 /* Granite 3.x: embedding, residual and attention multipliers and logits scaling, bf16. */
 static void test_granite_tiny(void **s) {
@@ -386,6 +392,7 @@ int main(void) {
         cmocka_unit_test(test_qwen3moe_tiny), cmocka_unit_test(test_mixtral_tiny), cmocka_unit_test(test_olmoe_tiny),
         cmocka_unit_test(test_qwen2moe_tiny), cmocka_unit_test(test_glm4moe_tiny),
         cmocka_unit_test(test_dots1_tiny), cmocka_unit_test(test_ernie45_tiny),
+        cmocka_unit_test(test_ernie45moe_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
