@@ -64,7 +64,8 @@ static const struct {
     const char *arch, *type, *cls, *extra;
     /* a mixture of experts: 1, 8 experts of width 1.5 x hidden, 2 per token (the dense width, active);
      * 2, GLM-4.5's: 8 of width hidden, 2 per token by sigmoid scores within the best 2 of 4 groups,
-     * a shared expert of width hidden, the first layer dense */
+     * a shared expert of width hidden, the first layer dense; 3, ERNIE 4.5's: the same widths, 2 per
+     * token by softmax scores plus the correction bias, a shared expert, the first layer dense */
     int moe;
 } DEMO_ARCHS[] = {
     {"qwen2", "qwen2", "Qwen2ForCausalLM", "\"hidden_act\":\"silu\"", 0},
@@ -76,12 +77,15 @@ static const struct {
     {"qwen3_moe", "qwen3_moe", "Qwen3MoeForCausalLM", "\"head_dim\":%d,\"hidden_act\":\"silu\"", 1},
     {"glm4_moe", "glm4_moe", "Glm4MoeForCausalLM",
      "\"head_dim\":%d,\"hidden_act\":\"silu\",\"attention_bias\":true", 2},
+    {"ernie4_5", "ernie4_5", "Ernie4_5ForCausalLM", "\"head_dim\":%d,\"hidden_act\":\"silu\"", 0},
+    {"ernie4_5_moe", "ernie4_5_moe", "Ernie4_5_MoeForCausalLM", "\"head_dim\":%d,\"hidden_act\":\"silu\"", 3},
 };
 
 static int demo_arch(const char *arch) {
     for (int i = 0; i < (int)(sizeof DEMO_ARCHS / sizeof *DEMO_ARCHS); i++)
         if (!strcmp(DEMO_ARCHS[i].arch, arch ? arch : "qwen2")) return i;
-    return rlc_errc(RLC_EINVAL, "--arch: qwen2, llama, gemma3, olmo2, gemma2, qwen3_moe or glm4_moe (got '%s')", arch);
+    return rlc_errc(RLC_EINVAL, "--arch: qwen2, llama, gemma3, olmo2, gemma2, qwen3_moe, glm4_moe, ernie4_5 or "
+                    "ernie4_5_moe (got '%s')", arch);
 }
 
 int write_model(const char *dir, long seed, int hidden, int layers, const char *arch) {
@@ -99,6 +103,11 @@ int write_model(const char *dir, long seed, int hidden, int layers, const char *
         snprintf(extra + n, sizeof extra - (size_t)n,
                  ",\"n_routed_experts\":8,\"num_experts_per_tok\":2,\"n_group\":4,\"topk_group\":2,"
                  "\"n_shared_experts\":1,\"first_k_dense_replace\":1,\"moe_intermediate_size\":%d",
+                 hidden);
+    if (DEMO_ARCHS[a].moe == 3)
+        snprintf(extra + n, sizeof extra - (size_t)n,
+                 ",\"moe_num_experts\":8,\"moe_k\":2,\"moe_num_shared_experts\":1,\"moe_layer_start_index\":1,"
+                 "\"moe_intermediate_size\":%d",
                  hidden);
     snprintf(cfg, sizeof cfg,
              "{\"architectures\":[\"%s\"],\"model_type\":\"%s\",\"vocab_size\":512,"
@@ -271,8 +280,9 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
         {"--arch", OPT_STR, &d->arch,
          "tiny model architecture: qwen2, llama, gemma3 (post-norms, GeGLU, sliding layers), olmo2 (norms after the "
          "blocks only), gemma2 (gemma3's layers without q/k norms, soft-capped scores and logits), qwen3_moe (a "
-         "mixture of 8 experts, 2 per token) or glm4_moe (8 experts, 2 per token by sigmoid scores within expert "
-         "groups, a shared expert, half-rotary heads)", 0, 0},
+         "mixture of 8 experts, 2 per token), glm4_moe (8 experts, 2 per token by sigmoid scores within expert "
+         "groups, a shared expert, half-rotary heads), ernie4_5 (interleaved RoPE) or ernie4_5_moe (8 experts, 2 "
+         "per token by softmax scores plus a correction bias, a shared expert)", 0, 0},
         {"--seed", OPT_INT, &d->seed, "seed for the model, data and sampling", 0, 0},
         {"--algo", OPT_STR, &d->algo,
          "the arith task's algorithm: grpo, or oreal (token reward model trained online; docs/training.md)", 0, 0},

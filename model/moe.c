@@ -1,6 +1,7 @@
-/* The sparse MLP of Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE and GLM-4.5 (whose shared experts run
- * beside the routed ones, Qwen2-MoE's gated by a sigmoid; GLM-4.5 routes by sigmoid scores, a
- * correction bias and expert groups): route each token to K of E experts, run each
+/* The sparse MLP of Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE, GLM-4.5, dots.llm1 and ERNIE 4.5 MoE
+ * (whose shared experts run beside the routed ones, Qwen2-MoE's gated by a sigmoid; the last
+ * three route with a correction bias: GLM's and dots' by sigmoid scores within expert groups,
+ * ERNIE's by softmax ones): route each token to K of E experts, run each
  * expert over its tokens (gathered into one contiguous block per expert, so an expert is one
  * matmul), and sum the K outputs of each token weighted by their routing weights. Which rows
  * go to which expert is decided on the host from the picked experts, read back once per
@@ -122,8 +123,8 @@ rlc_moe_route_t rlc_model_moe_route(const rlc_model_config_t *c) {
     return r;
 }
 
-/* The router: logits, then the picks and weights into b (GLM-4.5's in fp32: the logits go
- * through b->probs, which the scores then overwrite). */
+/* The router: logits, then the picks and weights into b (a biased routing's logits in fp32:
+ * they go through b->probs, which the scores then overwrite). */
 static void route_fwd(rlc_model_t *m, int l, const void *x, int N, const rlc_moe_bufs_t *b) {
     rlc_backend_t *be = m->be;
     const rlc_model_config_t *c = &m->cfg;
@@ -140,7 +141,8 @@ static void route_fwd(rlc_model_t *m, int l, const void *x, int N, const rlc_moe
 }
 
 /* Its backward from the weights' gradient dw: the router's weight gradient, and its input
- * gradient into dy's first N rows (=). b->probs is spent (GLM-4.5's logit gradient over it). */
+ * gradient into dy's first N rows (=). b->probs is spent (a biased routing's logit gradient
+ * over it). */
 static void route_bwd(rlc_model_t *m, int l, void *dy, const float *dw, const void *x, int N, const rlc_moe_bufs_t *b) {
     rlc_backend_t *be = m->be;
     const rlc_model_config_t *c = &m->cfg;
