@@ -400,6 +400,11 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         rc = rlc_errc(RLC_EINVAL, "%s: sizes, layer and head counts must be positive", what);
         goto fail;
     }
+    if (c->num_layers > RLC_MAX_LAYERS) { /* per-layer tables and loops; the largest models have ~130 */
+        rc = rlc_errc(RLC_EINVAL, "%s: num_hidden_layers = %d is more than rlc takes (%d)", what, c->num_layers,
+                      RLC_MAX_LAYERS);
+        goto fail;
+    }
     c->max_context = c->max_position_embeddings; /* LongRoPE and Ministral 3 lower it (context_why) */
     if (c->num_heads % c->num_kv_heads) {
         rc = rlc_errc(RLC_EINVAL, "%s: num_attention_heads (%d) is not a multiple of num_key_value_heads (%d)", what,

@@ -116,6 +116,9 @@ typedef struct {
     cJSON *json;    /* owned: the full config.json */
 } rlc_model_config_t;
 
+/* The most layers a config may declare. */
+#define RLC_MAX_LAYERS 4096
+
 /* Parse and validate; errors name the file and the key. */
 int rlc_config_load(rlc_model_config_t *c, const char *config_json_path);
 int rlc_config_from_json(rlc_model_config_t *c, cJSON *json /* takes ownership */, const char *what);

@@ -35,6 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fprintf(stderr, "fuzz_model_config: attention scale %g, rope factor %g\n", s, ms);
         abort();
     }
+    if (c.num_layers < 1 || c.num_layers > RLC_MAX_LAYERS) abort();
     if (c.rotary_dim < 2 || c.rotary_dim > c.head_dim || c.rotary_dim % 2) abort();
     if (!(c.attn_softcap >= 0) || !isfinite(c.attn_softcap) || !(c.final_softcap >= 0) || !isfinite(c.final_softcap))
         abort();
