@@ -327,9 +327,11 @@ float rlc_config_layer_rope_mscale(const rlc_model_config_t *c, int layer) {
 }
 
 /* The model types rlc reads (multimodal wrappers become one of them first: config_arch.c). */
-static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",   "llama", "mistral", "ministral3", "phi3",
-                                          "gemma",     "gemma2",  "gemma3_text", "olmo2", "olmo3", "granite",
-                                          "smollm3",   "qwen3_moe", "mixtral", "olmoe", "qwen2_moe", "glm4_moe", "dots1", "ernie4_5", "ernie4_5_moe"};
+static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",     "llama",   "mistral",  "ministral3",
+                                          "phi3",      "gemma",     "gemma2",  "gemma3_text", "olmo2",
+                                          "olmo3",     "granite",   "smollm3", "qwen3_moe", "mixtral",
+                                          "olmoe",     "qwen2_moe", "glm4_moe", "dots1",    "ernie4_5",
+                                          "ernie4_5_moe"};
 
 static int check_model_type(const char *mt, const char *what) {
     char list[512] = "";

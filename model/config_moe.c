@@ -97,7 +97,8 @@ static int cfg_sig_moe(rlc_model_config_t *c, const cJSON *j, int dots, const ch
         (rc = cfg_get_bool(j, "norm_topk_prob", &c->moe_norm_topk, !dots, what)))
         return rc;
     if (dots && (c->num_experts < 0 || c->experts_per_tok < 0 || shared < 0))
-        return rlc_errc(RLC_EINVAL, "%s: n_routed_experts, num_experts_per_tok and n_shared_experts are required", what);
+        return rlc_errc(RLC_EINVAL, "%s: n_routed_experts, num_experts_per_tok and n_shared_experts are required",
+                        what);
     if (!dots && ((rc = cfg_get_bool(j, "use_qk_norm", &c->qk_norm, 0, what)) ||
                   (rc = cfg_get_int(j, "num_nextn_predict_layers", &c->mtp_layers, 0, 1, what)) ||
                   (rc = cfg_get_int(j, "num_mtp_layers", &c->mtp_layers, 0, c->mtp_layers, what))))

@@ -1,8 +1,8 @@
 /* RoPE in place on the first H heads of each row, over each head's first R dims (R < D under
  * a partial rotary factor; the rest pass through): for i < R/2, the pair (x[i], x[i+R/2])
- * (rotate-half) or (x[2i], x[2i+1]) (interleaved: ERNIE 4.5) turns by angle pos[n] * inv_freq[i], cos and sin times mscale (the
- * attention factor of yarn / LongRoPE, else 1) (the caller folds llama3/linear
- * scaling into inv_freq); backward turns by the opposite angle. Angles and sin/cos in fp32
+ * (rotate-half) or (x[2i], x[2i+1]) (interleaved: ERNIE 4.5) turns by angle pos[n] * inv_freq[i],
+ * cos and sin times mscale (the attention factor of yarn / LongRoPE, else 1) (the caller folds
+ * llama3/linear scaling into inv_freq); backward turns by the opposite angle. Angles and sin/cos in fp32
  * with full-precision sincosf, as transformers computes them.
  * Exports: cu_rope_fwd, cu_rope_bwd. */
 #include "kernels/cuda/rope.cuh"

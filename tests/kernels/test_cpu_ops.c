@@ -452,7 +452,8 @@ static void route_biased_run(rlc_moe_route_t r) {
     float *dz = zeros(ne);
     be->moe_route_biased_bwd(be, dz, c.dw, c.s, c.w, c.idx, c.N, &r);
     char what[64];
-    snprintf(what, sizeof what, "moe %s route%s", r.softmax ? "softmax-biased" : "sigmoid", r.norm ? " (renormalised)" : "");
+    snprintf(what, sizeof what, "moe %s route%s", r.softmax ? "softmax-biased" : "sigmoid",
+             r.norm ? " (renormalised)" : "");
     check_dir(what, rsig_loss, &c, c.z, dz, ne, 1e-3f, 3e-3);
     free(dz), free(c.z), free(c.bias), free(c.s), free(c.w), free(c.dw), free(c.idx);
 }

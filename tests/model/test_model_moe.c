@@ -124,8 +124,9 @@ static void test_family_defaults(void **s) {
                 rlc_config_layer_window(&c, 2) == 4096 && rlc_config_layer_window(&c, 3) == 4096);
     rlc_config_free(&c);
     assert_int_equal(parse(&c, "\"model_type\": \"dots1\", \"n_routed_experts\": 8, \"num_experts_per_tok\": 2, "
-                               "\"n_shared_experts\": 1, \"sliding_window\": 9, \"layer_types\": [\"sliding_attention\", "
-                               "\"full_attention\", \"full_attention\", \"full_attention\"]"),
+                               "\"n_shared_experts\": 1, \"sliding_window\": 9, "
+                               "\"layer_types\": [\"sliding_attention\", \"full_attention\", \"full_attention\", "
+                               "\"full_attention\"]"),
                      0);
     assert_true(rlc_config_layer_window(&c, 0) == 9 && rlc_config_layer_window(&c, 1) == 0);
     rlc_config_free(&c);
