@@ -90,14 +90,14 @@ static int parse_yarn(rlc_model_config_t *c, const cJSON *j, const cJSON *src, c
  * first rotary_dim dims of each head rotate, half against half. Another model type with a
  * factor other than 1 is refused, as its attention in transformers cannot apply one. */
 static int parse_partial_rotary(rlc_model_config_t *c, const cJSON *j, const cJSON *src, const char *what) {
-    int glm = !strcmp(c->model_type, "glm4_moe"), rc;
+    int glm = !strcmp(c->model_type, "glm4_moe") || !strcmp(c->model_type, "glm4"), rc;
     double f = glm ? 0.5 : 1;
     if ((rc = cfg_get_num(j, "partial_rotary_factor", &f, f, what)) ||
         (src && (rc = cfg_get_num(src, "partial_rotary_factor", &f, f, what))))
         return rc;
     if (f != 1 && !c->fused_proj && !glm)
-        return rlc_errc(RLC_EUNSUP, "%s: partial_rotary_factor %g is supported for phi3 and glm4_moe models only", what,
-                        f);
+        return rlc_errc(RLC_EUNSUP, "%s: partial_rotary_factor %g is supported for phi3, glm4 and glm4_moe models only",
+                        what, f);
     if (!(f > 0 && f <= 1)) return rlc_errc(RLC_EINVAL, "%s: partial_rotary_factor %g must be in (0, 1]", what, f);
     c->rotary_dim = (int)(c->head_dim * f);
     if (c->rotary_dim < 2 || c->rotary_dim % 2)
@@ -331,7 +331,7 @@ static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",     "llama",   "
                                           "phi3",      "gemma",     "gemma2",  "gemma3_text", "olmo2",
                                           "olmo3",     "granite",   "smollm3", "qwen3_moe", "mixtral",
                                           "olmoe",     "qwen2_moe", "glm4_moe", "dots1",    "ernie4_5",
-                                          "ernie4_5_moe"};
+                                          "ernie4_5_moe", "glm4"};
 
 static int check_model_type(const char *mt, const char *what) {
     char list[512] = "";
@@ -383,6 +383,9 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     int olmo = !strcmp(mt, "olmo2") || !strcmp(mt, "olmo3"), granite = !strcmp(mt, "granite");
     int smol = !strcmp(mt, "smollm3"), ministral3 = !strcmp(mt, "ministral3");
     c->fused_proj = !strcmp(mt, "phi3");
+    int glm4 = !strcmp(mt, "glm4"); /* GLM-4-0414, GLM-Z1: fused gate|up, four norms a layer, interleaved RoPE */
+    c->fused_mlp = c->fused_proj || glm4;
+    c->post_norms = c->glm4_norms = c->rope_interleaved = glm4;
     snprintf(c->model_type, sizeof c->model_type, "%s", mt);
     int qwen = !strcmp(mt, "qwen2");
     c->qk_norm = !strcmp(mt, "qwen3") || !strcmp(mt, "qwen3_moe") || !strcmp(mt, "dots1");
@@ -414,7 +417,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         goto fail;
     }
     const cJSON *hd = cJSON_GetObjectItemCaseSensitive(j, "head_dim");
-    if ((hd && !cJSON_IsNull(hd)) || (!strcmp(mt, "ernie4_5") && !hd)) { /* ERNIE 4.5's: 128 when absent */
+    if ((hd && !cJSON_IsNull(hd)) || ((!strcmp(mt, "ernie4_5") || glm4) && !hd)) { /* their classes': 128 */
         if ((rc = cfg_get_int(j, "head_dim", &c->head_dim, 0, 128, what))) goto fail;
     } else {
         if (c->hidden_size % c->num_heads) {
@@ -429,7 +432,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     }
     double eps;
     /* the config classes' defaults: 1e-5 for OLMo, OLMoE, Mixtral and Phi-3, 1e-6 for the others */
-    if ((rc = cfg_get_num(j, "rms_norm_eps", &eps, eps5 ? 1e-5 : 1e-6, what))) goto fail;
+    if ((rc = cfg_get_num(j, "rms_norm_eps", &eps, glm4 ? 1.5625e-7 : eps5 ? 1e-5 : 1e-6, what))) goto fail;
     c->rms_norm_eps = (float)eps;
     if (!(c->rms_norm_eps > 0)) { /* rsqrt(mean(x^2) + eps) is NaN or infinite for a zero row */
         rc = rlc_errc(RLC_EINVAL, "%s: rms_norm_eps = %g must be positive", what, eps);
@@ -457,7 +460,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if ((rc = cfg_get_bool(j, "tie_word_embeddings", &c->tie_word_embeddings, tie_def, what)))
         goto fail;
     int attention_bias = 0;
-    if ((rc = cfg_get_bool(j, "attention_bias", &attention_bias, 0, what)) ||
+    if ((rc = cfg_get_bool(j, "attention_bias", &attention_bias, glm4, what)) || /* GLM-4's class: true */
         (rc = cfg_get_bool(j, "mlp_bias", &c->mlp_bias, 0, what)))
         goto fail;
     /* Qwen2 always has q/k/v biases and no o_proj bias; Ministral 3 and Mixtral never have any
@@ -465,7 +468,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     int nobias = ministral3 || !strcmp(mt, "mixtral"), qwen2moe = !strcmp(mt, "qwen2_moe");
     if (qwen2moe && (rc = cfg_get_bool(j, "qkv_bias", &attention_bias, 1, what))) goto fail; /* its own key */
     c->qkv_bias = qwen ? 1 : nobias ? 0 : attention_bias;
-    c->o_bias = qwen || qwen2moe || glm || nobias ? 0 : attention_bias; /* GLM-4.5: q/k/v biases only */
+    c->o_bias = qwen || qwen2moe || glm || glm4 || nobias ? 0 : attention_bias; /* GLMs: q/k/v biases only */
     if (ernie && (rc = cfg_get_bool(j, "use_bias", &c->mlp_bias, 0, what))) goto fail; /* ERNIE: every projection */
     if (ernie) c->qkv_bias = c->o_bias = c->mlp_bias;
     if ((rc = parse_rope(c, j, what)) || (rc = parse_eos(c, j, what))) goto fail;

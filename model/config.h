@@ -54,6 +54,11 @@ typedef struct {
     int qk_norm; /* Qwen3: per-head RMSNorm of queries and keys before RoPE (q_norm, k_norm) */
     /* Phi-3 / Phi-4: q|k|v and gate|up stored fused (self_attn.qkv_proj, mlp.gate_up_proj) */
     int fused_proj;
+    /* gate|up stored fused (mlp.gate_up_proj): Phi-3 and GLM-4 */
+    int fused_mlp;
+    /* GLM-4's names for the post-norm layout: post_self_attn_layernorm after attention,
+     * post_attention_layernorm before the MLP, post_mlp_layernorm after it */
+    int glm4_norms;
     /* RoPE turns each head's first rotary_dim dims (head_dim, or head_dim x Phi-3's
      * partial_rotary_factor); inv_freq has rotary_dim / 2 entries */
     int rotary_dim;

@@ -120,7 +120,10 @@ static int build_table(rlc_model_t *m) {
         L->o_w = add(&t, NAME("self_attn.o_proj.weight"), C, Hq * D, 1);
         L->o_b = c->o_bias ? add(&t, NAME("self_attn.o_proj.bias"), C, 0, 0) : RLC_NO_OFFSET;
         L->post_attn = L->post_ffn = RLC_NO_OFFSET;
-        if (c->post_norms) { /* Gemma 3, OLMo: post_attention_layernorm normalizes the attention output */
+        if (c->glm4_norms) { /* GLM-4: the same four norms, other names */
+            L->post_attn = add(&t, NAME("post_self_attn_layernorm.weight"), C, 0, 0);
+            L->ln2 = add(&t, NAME("post_attention_layernorm.weight"), C, 0, 0);
+        } else if (c->post_norms) { /* Gemma 3, OLMo: post_attention_layernorm normalizes the attention output */
             L->post_attn = add(&t, NAME("post_attention_layernorm.weight"), C, 0, 0);
             L->ln2 = c->post_only ? RLC_NO_OFFSET : add(&t, NAME("pre_feedforward_layernorm.weight"), C, 0, 0);
         } else {
@@ -132,7 +135,7 @@ static int build_table(rlc_model_t *m) {
             if (c->post_norms) L->post_ffn = add(&t, NAME("post_feedforward_layernorm.weight"), C, 0, 0);
             continue;
         }
-        if (c->fused_proj) { /* gate rows then up rows, as gate_proj|up_proj */
+        if (c->fused_mlp) { /* gate rows then up rows, as gate_proj|up_proj */
             L->gu_w = add(&t, NAME("mlp.gate_up_proj.weight"), 2 * F, C, 1);
         } else {
             L->gu_w = add(&t, NAME("mlp.gate_proj.weight"), F, C, 1);
@@ -145,7 +148,9 @@ static int build_table(rlc_model_t *m) {
         }
         L->down_w = add(&t, NAME("mlp.down_proj.weight"), C, F, 1);
         L->down_b = c->mlp_bias ? add(&t, NAME("mlp.down_proj.bias"), C, 0, 0) : RLC_NO_OFFSET;
-        if (c->post_norms) L->post_ffn = add(&t, NAME("post_feedforward_layernorm.weight"), C, 0, 0);
+        if (c->post_norms)
+            L->post_ffn = add(&t, c->glm4_norms ? NAME("post_mlp_layernorm.weight")
+                                                : NAME("post_feedforward_layernorm.weight"), C, 0, 0);
 #undef NAME
     }
     m->off_norm = add(&t, "model.norm.weight", C, 0, 0);

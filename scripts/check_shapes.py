@@ -33,7 +33,8 @@ KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, 
          "olmoe": (T.OlmoeConfig, T.OlmoeForCausalLM), "qwen2_moe": (T.Qwen2MoeConfig, T.Qwen2MoeForCausalLM),
          "glm4_moe": (T.Glm4MoeConfig, T.Glm4MoeForCausalLM), "dots1": (T.Dots1Config, T.Dots1ForCausalLM),
          "ernie4_5": (T.Ernie4_5Config, T.Ernie4_5ForCausalLM),
-         "ernie4_5_moe": (T.Ernie4_5_MoeConfig, T.Ernie4_5_MoeForCausalLM)}
+         "ernie4_5_moe": (T.Ernie4_5_MoeConfig, T.Ernie4_5_MoeForCausalLM),
+         "glm4": (T.Glm4Config, T.Glm4ForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -122,6 +123,11 @@ SHAPES = [
                           moe_num_experts=10, moe_k=3, moe_intermediate_size=12, moe_num_shared_experts=2,
                           moe_layer_start_index=1, moe_layer_end_index=3, moe_layer_interval=2, vocab_size=263,
                           num_hidden_layers=4, tie_word_embeddings=False)),  # sparse layers 1 and 3
+    ("glm4", dict(hidden_size=64, num_attention_heads=2, num_key_value_heads=1, intermediate_size=90, vocab_size=301,
+                  pad_token_id=0, num_hidden_layers=2)),  # GLM-4's defaults: head_dim 128, half rotary, biases
+    ("glm4", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=2, head_dim=20, intermediate_size=70,
+                  vocab_size=257, num_hidden_layers=3, attention_bias=False, partial_rotary_factor=1.0, pad_token_id=0,
+                  tie_word_embeddings=True)),  # full rotary, no biases, tied
 ]
 
 

@@ -235,6 +235,15 @@ def ernie45_moe_cfg(**kw):
     return Ernie4_5_MoeConfig(**base)
 
 
+def glm4_cfg(**kw):
+    from transformers import Glm4Config
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, head_dim=16, max_position_embeddings=256, tie_word_embeddings=False,
+                bos_token_id=None, eos_token_id=2, pad_token_id=0)
+    base.update(kw)
+    return Glm4Config(**base)
+
+
 def checkpoint_grads(model, grads):
     """transformers 5 holds a MoE layer's experts as fused [E, 2I, C] gate|up and [E, C, I] down
     parameters (and Mixtral's block_sparse_moe under mlp.); its checkpoints, and rlc, name each
@@ -389,6 +398,10 @@ FIXTURES = {
     # ERNIE 4.5 MoE (as ERNIE-4.5-21B-A3B): top-2 of 6 by softmax scores plus a correction bias,
     # renormalised, a shared expert, layer 0 dense; interleaved RoPE, tied embeddings, bf16.
     "ernie45moe-tiny": dict(make=lambda: ernie45_moe_cfg(), cls="causal", dtype=torch.bfloat16, shard=None),
+    # GLM-4 (GLM-4-9B-0414, GLM-Z1): fused gate|up, four norms a layer (after attention, before and
+    # after the MLP), q/k/v biases, RoPE on interleaved pairs over half of each head, eps 1.5625e-7
+    # (its config class's defaults), fp32.
+    "glm4-tiny": dict(make=lambda: glm4_cfg(), cls="causal", dtype=torch.float32, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

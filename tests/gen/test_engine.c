@@ -24,7 +24,8 @@ static void test_greedy_matches_hf(void **s) {
                            "phi3-longrope", "gemma3-tiny", "gemma-tiny", "gemma2-tiny", "olmo2-tiny", "olmo3-tiny",
                            "granite-tiny", "smollm3-tiny", "ministral3-tiny", "qwen3moe-tiny", "mixtral-tiny",
                            "olmoe-tiny", "qwen2moe-tiny", "glm4moe-tiny",
-                           "dots1-tiny", "ernie45-tiny", "ernie45moe-tiny"};
+                           "dots1-tiny", "ernie45-tiny", "ernie45moe-tiny",
+                           "glm4-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         rlc_model_t *m = load(names[k]);
         char rel[128];

@@ -67,7 +67,7 @@ static void test_save_load_save(void **s) {
                            "gemma3-tiny", "gemma-tiny",  "gemma2-tiny", "olmo2-tiny", "olmo3-tiny", "granite-tiny",
                            "smollm3-tiny", "ministral3-tiny", "qwen3moe-tiny", "mixtral-tiny", "olmoe-tiny",
                            "qwen2moe-tiny", "glm4moe-tiny", "dots1-tiny",
-                           "ernie45-tiny", "ernie45moe-tiny"};
+                           "ernie45-tiny", "ernie45moe-tiny", "glm4-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s", names[k]);
@@ -452,6 +452,20 @@ static void test_ernie_config(void **s) {
     }
 }
 
+/* GLM-4's config class defaults: head_dim 128, eps 1.5625e-7, q/k/v biases (no o_proj bias),
+ * interleaved RoPE over half of each head, fused gate|up and the four norms of a layer. */
+static void test_glm4_config(void **s) {
+    (void)s;
+    rlc_model_config_t c;
+    const char *txt = "{\"model_type\": \"glm4\", \"vocab_size\": 64, \"hidden_size\": 32, "
+                      "\"intermediate_size\": 48, \"num_hidden_layers\": 2, \"num_attention_heads\": 4}";
+    assert_int_equal(rlc_config_from_json(&c, cJSON_Parse(txt), "glm4"), 0);
+    assert_true(c.head_dim == 128 && c.rotary_dim == 64 && c.rope_interleaved && c.rms_norm_eps == 1.5625e-7f);
+    assert_true(c.qkv_bias && !c.o_bias && !c.mlp_bias && c.fused_mlp && !c.fused_proj && c.post_norms && c.glm4_norms);
+    assert_true(!c.post_only && !c.tie_word_embeddings && c.num_kv_heads == 4);
+    rlc_config_free(&c);
+}
+
 static void test_sliding_window(void **s) {
     (void)s;
     rlc_model_t *m;
@@ -569,7 +583,7 @@ static void test_bad_checkpoints(void **s) {
     }
     copy_fixture("qwen2-tiny", d);
     edit_config(d, "partial_rotary_factor", cJSON_CreateNumber(0.5));
-    expect_load_error(d, "partial_rotary_factor 0.5 is supported for phi3 and glm4_moe models only");
+    expect_load_error(d, "partial_rotary_factor 0.5 is supported for phi3, glm4 and glm4_moe models only");
     /* unknown dtype inside the weights */
     copy_fixture("qwen2-tiny", d);
     assert_int_equal(test_run(out, sizeof out, "sed -i '0,/\"F32\"/s//\"Q4K\"/' '%s'", st), 0);
@@ -766,6 +780,7 @@ int main(void) {
         cmocka_unit_test(test_streaming_save_failure), cmocka_unit_test(test_yarn_spellings),
         cmocka_unit_test(test_sliding_config), cmocka_unit_test(test_sliding_window),
         cmocka_unit_test(test_arch_configs), cmocka_unit_test(test_ernie_config),
+        cmocka_unit_test(test_glm4_config),
         cmocka_unit_test(test_torch_weights),   cmocka_unit_test(test_longrope_context),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

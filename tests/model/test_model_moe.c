@@ -182,7 +182,7 @@ static void test_bad_configs(void **s) {
         {"\"model_type\": \"glm4_moe\", \"n_shared_experts\": -1", "must not be negative"},
         {"\"model_type\": \"glm4_moe\", \"n_routed_experts\": 8, \"num_local_experts\": 16", "disagree"},
         {"\"model_type\": \"glm4_moe\", \"partial_rotary_factor\": 0.2", "gives 1 rotary dims of 8"},
-        {"\"model_type\": \"qwen3_moe\", \"partial_rotary_factor\": 0.5", "phi3 and glm4_moe models only"},
+        {"\"model_type\": \"qwen3_moe\", \"partial_rotary_factor\": 0.5", "phi3, glm4 and glm4_moe models only"},
         {"\"model_type\": \"ernie4_5_moe\", \"use_bias\": true", "use_bias (biases on the shared experts)"},
         {"\"model_type\": \"ernie4_5_moe\", \"moe_layer_interval\": 0", "moe_layer_interval > 0"},
         {"\"model_type\": \"ernie4_5_moe\", \"moe_norm_min\": 0", "moe_norm_min = 0"},
@@ -191,7 +191,7 @@ static void test_bad_configs(void **s) {
         {"\"model_type\": \"dots1\", \"n_routed_experts\": 8, \"num_experts_per_tok\": 2",
          "n_routed_experts, num_experts_per_tok and n_shared_experts are required"},
         {"\"model_type\": \"dots1\", \"n_routed_experts\": 8, \"num_experts_per_tok\": 2, \"n_shared_experts\": 1, "
-         "\"partial_rotary_factor\": 0.5", "phi3 and glm4_moe models only"},
+         "\"partial_rotary_factor\": 0.5", "phi3, glm4 and glm4_moe models only"},
         {"\"model_type\": \"mixtral\", \"hidden_act\": \"gelu\"", "hidden_act 'gelu' is not supported"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -235,7 +235,7 @@ static void test_mismatched_checkpoints(void **s) {
         {"dots1-tiny", "n_group", "4", "n_group = 4 must divide the 6 experts"},
         {"ernie45moe-tiny", "moe_num_shared_experts", "2", "'model.layers.1.mlp.shared_experts.gate_proj.weight' has"},
         {"ernie45moe-tiny", "moe_layer_start_index", "0", "missing tensor 'model.layers.0.mlp.gate.weight'"},
-        {"glm4moe-tiny", "model_type", "\"qwen2_moe\"", "partial_rotary_factor 0.5 is supported for phi3 and glm4_moe"},
+        {"glm4moe-tiny", "model_type", "\"qwen2_moe\"", "partial_rotary_factor 0.5 is supported for phi3, glm4 and glm4_moe"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *d = edited(cases[i][0], cases[i][1], cases[i][2]);

@@ -236,6 +236,12 @@ static void test_ernie45moe_tiny(void **s) {
     (void)s;
     causal_parity("ernie45moe-tiny");
 }
+/* GLM-4 (0414, Z1): fused gate|up, four norms a layer, q/k/v biases, interleaved RoPE over half
+ * of each head. */
+static void test_glm4_tiny(void **s) {
+    (void)s;
+    causal_parity("glm4-tiny");
+}
 
 /* Granite 3.x: embedding, residual and attention multipliers and logits scaling, bf16. */
 static void test_granite_tiny(void **s) {
@@ -392,7 +398,7 @@ int main(void) {
         cmocka_unit_test(test_qwen3moe_tiny), cmocka_unit_test(test_mixtral_tiny), cmocka_unit_test(test_olmoe_tiny),
         cmocka_unit_test(test_qwen2moe_tiny), cmocka_unit_test(test_glm4moe_tiny),
         cmocka_unit_test(test_dots1_tiny), cmocka_unit_test(test_ernie45_tiny),
-        cmocka_unit_test(test_ernie45moe_tiny),
+        cmocka_unit_test(test_ernie45moe_tiny), cmocka_unit_test(test_glm4_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
