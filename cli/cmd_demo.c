@@ -78,14 +78,15 @@ static const struct {
     {"glm4_moe", "glm4_moe", "Glm4MoeForCausalLM",
      "\"head_dim\":%d,\"hidden_act\":\"silu\",\"attention_bias\":true", 2},
     {"ernie4_5", "ernie4_5", "Ernie4_5ForCausalLM", "\"head_dim\":%d,\"hidden_act\":\"silu\"", 0},
+    {"glm4", "glm4", "Glm4ForCausalLM", "\"head_dim\":%d,\"hidden_act\":\"silu\"", 0},
     {"ernie4_5_moe", "ernie4_5_moe", "Ernie4_5_MoeForCausalLM", "\"head_dim\":%d,\"hidden_act\":\"silu\"", 3},
 };
 
 static int demo_arch(const char *arch) {
     for (int i = 0; i < (int)(sizeof DEMO_ARCHS / sizeof *DEMO_ARCHS); i++)
         if (!strcmp(DEMO_ARCHS[i].arch, arch ? arch : "qwen2")) return i;
-    return rlc_errc(RLC_EINVAL, "--arch: qwen2, llama, gemma3, olmo2, gemma2, qwen3_moe, glm4_moe, ernie4_5 or "
-                    "ernie4_5_moe (got '%s')", arch);
+    return rlc_errc(RLC_EINVAL, "--arch: qwen2, llama, gemma3, olmo2, gemma2, glm4, ernie4_5, qwen3_moe, glm4_moe "
+                    "or ernie4_5_moe (got '%s')", arch);
 }
 
 int write_model(const char *dir, long seed, int hidden, int layers, const char *arch) {
@@ -281,8 +282,9 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
          "tiny model architecture: qwen2, llama, gemma3 (post-norms, GeGLU, sliding layers), olmo2 (norms after the "
          "blocks only), gemma2 (gemma3's layers without q/k norms, soft-capped scores and logits), qwen3_moe (a "
          "mixture of 8 experts, 2 per token), glm4_moe (8 experts, 2 per token by sigmoid scores within expert "
-         "groups, a shared expert, half-rotary heads), ernie4_5 (interleaved RoPE) or ernie4_5_moe (8 experts, 2 "
-         "per token by softmax scores plus a correction bias, a shared expert)", 0, 0},
+         "groups, a shared expert, half-rotary heads), ernie4_5 (interleaved RoPE), ernie4_5_moe (8 experts, 2 "
+         "per token by softmax scores plus a correction bias, a shared expert) or glm4 (four norms a layer, "
+         "interleaved half-rotary heads)", 0, 0},
         {"--seed", OPT_INT, &d->seed, "seed for the model, data and sampling", 0, 0},
         {"--algo", OPT_STR, &d->algo,
          "the arith task's algorithm: grpo, or oreal (token reward model trained online; docs/training.md)", 0, 0},
