@@ -132,6 +132,52 @@ static int parse_llama3(const char *text, size_t len, size_t marker_len, char *t
     return rc;
 }
 
+/* The first occurrence of tag in [p, end), or NULL. */
+static const char *find(const char *p, const char *end, const char *tag) {
+    size_t n = strlen(tag);
+    return p < end ? memmem(p, (size_t)(end - p), tag, n) : NULL;
+}
+
+/* glm (GLM-4.5 / 4.6): <tool_call>name\n<arg_key>k</arg_key>\n<arg_value>v</arg_value>...</tool_call>.
+ * The arguments become a JSON object of strings (the template writes a string value as it is and
+ * others with tojson; every argument of rlc's tools is a string), whose input the tool takes as
+ * from a hermes call. */
+static int parse_glm(const char *text, size_t len, char *tool, size_t tool_cap, char **input) {
+    const char *end = text + len - strlen("</tool_call>");
+    const char *open = rlc_last_in(text, end, "<tool_call>");
+    if (!open) return fail_text(input, "error: </tool_call> without <tool_call>");
+    const char *p = open + strlen("<tool_call>"), *k = find(p, end, "<arg_key>"), *ne = k ? k : end;
+    while (p < ne && strchr(" \t\r\n", *p)) p++;
+    const char *q = p;
+    while (q < ne && !strchr("\r\n", *q)) q++;
+    while (q > p && strchr(" \t", q[-1])) q--;
+    if (q == p || (size_t)(q - p) >= tool_cap)
+        return fail_text(input, "error: the tool call needs a function name right after <tool_call>");
+    cJSON *args = cJSON_CreateObject();
+    int bad = !args;
+    for (; k && !bad; k = find(k, end, "<arg_key>")) {
+        const char *ke = find(k, end, "</arg_key>"), *v = ke ? find(ke, end, "<arg_value>") : NULL;
+        const char *ve = v ? find(v, end, "</arg_value>") : NULL;
+        if (!ve) {
+            bad = 2;
+            break;
+        }
+        char *key = dup_n(k + 9, (size_t)(ke - k - 9)), *val = dup_n(v + 11, (size_t)(ve - v - 11));
+        bad = !key || !val || !cJSON_AddStringToObject(args, key, val);
+        free(key), free(val);
+        k = ve;
+    }
+    if (bad) {
+        cJSON_Delete(args);
+        return bad == 2 ? fail_text(input, "error: each <arg_key>key</arg_key> needs an <arg_value>value</arg_value>")
+                        : RLC_ENOMEM;
+    }
+    snprintf(tool, tool_cap, "%.*s", (int)(q - p), p);
+    *input = hermes_input(tool, args);
+    cJSON_Delete(args);
+    return *input ? 1 : RLC_ENOMEM;
+}
+
 static int parse_tags(const char *text, size_t len, char *tool, size_t tool_cap, char **input) {
     const char *end = text + len - strlen("</search>");
     const char *open = rlc_last_in(text, end, "<search>");
@@ -156,7 +202,7 @@ static int cut_at_marker(const char *text, size_t *len, const char *marker) {
 /* Where generation pauses, per format: text, or (llama3) special tokens' text, on which the
  * engine pauses when the token is sampled. */
 static const char *const MARKERS[RLC_TOOL_N_FORMATS][2] = {
-    {"```"}, {"</tool_call>"}, {"</search>"}, {"<|eom_id|>", "<|eot_id|>"}};
+    {"```"}, {"</tool_call>"}, {"</search>"}, {"<|eom_id|>", "<|eot_id|>"}, {"</tool_call>"}};
 
 int rlc_tool_format_markers(rlc_tool_format_t f, const char *const **markers) {
     *markers = MARKERS[f];
@@ -178,14 +224,18 @@ int rlc_tool_parse(rlc_tool_format_t f, const char *text, size_t len, char *tool
     if (!cut_at_marker(text, &len, MARKERS[f][0])) return 0;
     return f == RLC_TOOL_FMT_CODE     ? parse_code(text, len, tool, tool_cap, input)
            : f == RLC_TOOL_FMT_HERMES ? parse_hermes(text, len, tool, tool_cap, input)
+           : f == RLC_TOOL_FMT_GLM    ? parse_glm(text, len, tool, tool_cap, input)
                                       : parse_tags(text, len, tool, tool_cap, input);
 }
 
-/* What the engine puts around a tool's output, per format. */
+/* What the engine puts around a tool's output, per format (GLM's: the observation turn as its
+ * chat template writes it, then the assistant's header). */
 static const char *const pre[] = {"\n```output\n", "<|im_end|>\n<|im_start|>user\n<tool_response>\n",
-                                  "\n\n<information>", "<|start_header_id|>ipython<|end_header_id|>\n\n"};
+                                  "\n\n<information>", "<|start_header_id|>ipython<|end_header_id|>\n\n",
+                                  "<|observation|>\n<tool_response>\n"};
 static const char *const post[] = {"\n```\n", "\n</tool_response><|im_end|>\n<|im_start|>assistant\n",
-                                   "</information>\n\n", "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"};
+                                   "</information>\n\n", "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+                                   "\n</tool_response><|assistant|>"};
 
 int rlc_tool_output_spans(rlc_tool_format_t f, const char *text, size_t len, size_t *starts, size_t *ends, int cap) {
     int n = 0;
@@ -305,6 +355,14 @@ char *rlc_tool_prompt(rlc_tool_format_t f, int tools) {
                             "{\"name\": function name, \"parameters\": dictionary of argument name and its value}."
                             "Do not use variables.");
         tool_defs(&b, tools, 4, "\n\n", "\n\n");
+    } else if (f == RLC_TOOL_FMT_GLM) { /* GLM-4.5/4.6's template, tools in the system turn */
+        rlc_sbuf_printf(&b, "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+                            "You are provided with function signatures within <tools></tools> XML tags:\n<tools>");
+        tool_defs(&b, tools, 0, "\n", "\n");
+        rlc_sbuf_printf(&b, "\n</tools>\n\nFor each function call, output the function name and arguments within the "
+                            "following XML format:\n<tool_call>{function-name}\n<arg_key>{arg-key-1}</arg_key>\n"
+                            "<arg_value>{arg-value-1}</arg_value>\n<arg_key>{arg-key-2}</arg_key>\n<arg_value>"
+                            "{arg-value-2}</arg_value>\n...\n</tool_call>");
     } else {
         rlc_sbuf_printf(&b, "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
                             "You are provided with function signatures within <tools></tools> XML tags:\n<tools>");

@@ -1,0 +1,145 @@
+/* The glm tool format (GLM-4.5 / 4.6, docs/tools.md): its parsing of <tool_call> name
+ * <arg_key>/<arg_value> calls and of malformed ones; and, against GLM-4.6's real chat template
+ * run by rlc's interpreter, the prompt with the tools (both ways rlc writes it), the call as the
+ * template writes it parsed back to its tool and input, and the observation turn rlc renders
+ * equal to the template's bytes. */
+#include "testutil.h"
+
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "tools/tool.h"
+#include "tokenizer/tok.h"
+
+static const rlc_tool_format_t F = RLC_TOOL_FMT_GLM;
+
+static void expect(const char *text, int want, const char *tool, const char *input) {
+    char name[64] = "", *in = NULL;
+    int rc = rlc_tool_parse(F, text, strlen(text), name, sizeof name, &in);
+    if (rc != want || (tool && strcmp(name, tool)) || (input && (!in || strcmp(in, input)))) {
+        fprintf(stderr, "parse([%s]) = %d tool [%s] input [%s]; want %d [%s] [%s]\n", text, rc, name,
+                in ? in : "(null)", want, tool ? tool : "", input ? input : "");
+        fail();
+    }
+    free(in);
+}
+
+static void test_parse(void **s) {
+    (void)s;
+    expect("\n<tool_call>calculator\n<arg_key>expression</arg_key>\n<arg_value>6*7</arg_value>\n</tool_call>", 1,
+           "calculator", "6*7");
+    /* the value as it is, newlines and quotes kept; the tag split over the end ("</tool_call>\n") */
+    expect("<tool_call>python\n<arg_key>code</arg_key>\n<arg_value>x = \"a\"\nprint(x)</arg_value>\n</tool_call>\n", 1,
+           "python", "x = \"a\"\nprint(x)");
+    /* two arguments: the one the tool reads; no arguments: the tool gets {} */
+    expect("<tool_call>calculator<arg_key>note</arg_key><arg_value>n</arg_value><arg_key>expression</arg_key>"
+           "<arg_value>1/3</arg_value></tool_call>",
+           1, "calculator", "1/3");
+    expect("<tool_call>calculator\n</tool_call>", 1, "calculator", "{}");
+    /* only the last call counts */
+    expect("<tool_call>python\n<arg_key>code</arg_key>\n<arg_value>1</arg_value>\n</tool_call><|observation|>x"
+           "<tool_call>calculator\n<arg_key>expression</arg_key>\n<arg_value>2+2</arg_value>\n</tool_call>",
+           1, "calculator", "2+2");
+    /* malformed: the model is told */
+    expect("<tool_call>\n<arg_key>expression</arg_key>\n<arg_value>1</arg_value>\n</tool_call>", 2, NULL, NULL);
+    expect("<tool_call>calculator\n<arg_key>expression</arg_key>\n</tool_call>", 2, NULL, NULL);
+    expect("<tool_call>calculator\n<arg_key>expression</arg_key><arg_value>1</tool_call>", 2, NULL, NULL);
+    expect("stray </tool_call>", 2, NULL, NULL);
+    /* no call: no marker at the end */
+    expect("The answer is \\boxed{42}.", 0, NULL, NULL);
+    expect("<tool_call>calculator\n<arg_key>expression</arg_key>\n<arg_value>1", 0, NULL, NULL);
+}
+
+static const char *CALC =
+    "{\"type\": \"function\", \"function\": {\"name\": \"calculator\", \"description\": \"Exact arithmetic: + - * / ^ "
+    "and parentheses on integers and fractions\", \"parameters\": {\"type\": \"object\", \"properties\": "
+    "{\"expression\": {\"type\": \"string\"}}, \"required\": [\"expression\"]}}}";
+
+static tok_t *glm_template(void) {
+    tok_t *tok;
+    assert_int_equal(tok_load(&tok, fixture("tokenizers/bpe-qwen")), 0); /* the rendering needs no GLM vocabulary */
+    char *jinja;
+    size_t jl;
+    assert_int_equal(fs_read_all(fixture("tokenizers/real_templates/GLM-4.6.jinja"), &jinja, &jl), 0);
+    assert_int_equal(tok_set_chat_template(tok, jinja), 0);
+    free(jinja);
+    return tok;
+}
+
+static void render(const tok_t *tok, const char *msgs_json, const char *extra_json, int gen, char **out) {
+    cJSON *m = cJSON_Parse(msgs_json), *ex = extra_json ? cJSON_Parse(extra_json) : NULL;
+    assert_non_null(m);
+    assert_int_equal(tok_chat_render_json(tok, m, ex, gen, out), 0);
+    cJSON_Delete(m), cJSON_Delete(ex);
+}
+
+/* The template's rendering of a whole tool conversation equals rlc's pieces put together as a
+ * rollout does: the prompt (the tools given to the template), the call as GLM writes it, the
+ * observation turn rlc renders, the final answer. And the tool prompt rlc writes itself is the
+ * template's system text. */
+static void test_matches_real_template(void **s) {
+    (void)s;
+    tok_t *tok = glm_template();
+    char extra[1024];
+    snprintf(extra, sizeof extra, "{\"tools\": [%s]}", CALC);
+    const char *conv =
+        "[{\"role\": \"user\", \"content\": \"What is 6*7?\"}, {\"role\": \"assistant\", \"content\": \"\", "
+        "\"tool_calls\": [{\"type\": \"function\", \"function\": {\"name\": \"calculator\", \"arguments\": "
+        "{\"expression\": \"6*7\"}}}]}, {\"role\": \"tool\", \"content\": \"42 \\\"exact\\\"\\n\\tok\"}, "
+        "{\"role\": \"assistant\", \"content\": \"It is 42.\"}]";
+    char *want = NULL, *prompt = NULL;
+    render(tok, conv, extra, 0, &want);
+    render(tok, "[{\"role\": \"user\", \"content\": \"What is 6*7?\"}]", extra, 1, &prompt);
+    /* the call, cut from the template's own rendering after the prompt: it parses to the tool */
+    size_t pl = strlen(prompt);
+    assert_int_equal(strncmp(want, prompt, pl), 0);
+    const char *call = want + pl, *call_end = strstr(call, "</tool_call>");
+    assert_non_null(call_end);
+    size_t cl = (size_t)(call_end - call) + strlen("</tool_call>");
+    char name[64], *in = NULL;
+    assert_int_equal(rlc_tool_parse(F, call, cl, name, sizeof name, &in), 1);
+    assert_string_equal(name, "calculator");
+    assert_string_equal(in, "6*7");
+    /* rlc's observation turn and then the answer as the model writes it */
+    const char res[] = "42 \"exact\"\n\tok";
+    size_t n;
+    char *ans = rlc_tool_render(F, res, sizeof res - 1, &n), got[8192];
+    snprintf(got, sizeof got, "%s%.*s%s\n<think></think>\nIt is 42.", prompt, (int)cl, call, ans);
+    assert_string_equal(got, want);
+    size_t st, en;
+    assert_int_equal(rlc_tool_output_spans(F, got, strlen(got), &st, &en, 1), 1);
+    assert_int_equal(en - st, n); /* the masked span is exactly the rendered turn */
+    /* the tool prompt rlc writes itself is the template's system text */
+    char *p = rlc_tool_prompt(F, RLC_TOOL_CALCULATOR);
+    char *sys = strstr(prompt, "<|system|>\n");
+    assert_non_null(sys);
+    sys += strlen("<|system|>\n");
+    assert_int_equal(strncmp(sys, p, strlen(p)), 0);
+    assert_non_null(strstr(sys + strlen(p), "<|user|>"));
+    free(p), free(ans), free(in), free(prompt), free(want);
+    /* tool_prompt_in = template takes the glm format */
+    assert_int_equal(rlc_tools_template_vars(tok, F, RLC_TOOL_CALCULATOR), 0);
+    tok_free(tok);
+}
+
+static void test_names(void **s) {
+    (void)s;
+    rlc_tool_format_t f;
+    assert_int_equal(rlc_tools_parse_format("glm", &f), 0);
+    assert_int_equal(f, F);
+    assert_string_equal(rlc_tools_format_name(F), "glm");
+    assert_true(rlc_tools_parse_format("glm45", &f) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "code, hermes, tags, llama3, glm"));
+    const char *const *markers;
+    assert_int_equal(rlc_tool_format_markers(F, &markers), 1);
+    assert_string_equal(markers[0], "</tool_call>");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_matches_real_template),
+        cmocka_unit_test(test_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
