@@ -178,6 +178,42 @@ static int parse_glm(const char *text, size_t len, char *tool, size_t tool_cap, 
     return *input ? 1 : RLC_ENOMEM;
 }
 
+/* qwen3_coder (Qwen3-Coder): <tool_call>\n<function=name>\n<parameter=k>\nv\n</parameter>\n...
+ * </function>\n</tool_call>. A value loses the one newline the template writes on each side
+ * of it; the arguments become a JSON object of strings, read as a hermes call's. */
+static int parse_qwen3_coder(const char *text, size_t len, char *tool, size_t tool_cap, char **input) {
+    const char *end = text + len - strlen("</tool_call>");
+    const char *open = rlc_last_in(text, end, "<tool_call>");
+    if (!open) return fail_text(input, "error: </tool_call> without <tool_call>");
+    const char *f = find(open, end, "<function="), *fe = f ? find(f, end, ">") : NULL;
+    if (!fe || fe == f + 10 || (size_t)(fe - f - 10) >= tool_cap)
+        return fail_text(input, "error: the tool call needs <function=name> after <tool_call>");
+    cJSON *args = cJSON_CreateObject();
+    int bad = !args;
+    for (const char *k = find(fe, end, "<parameter="); k && !bad; k = find(k, end, "<parameter=")) {
+        const char *ke = find(k, end, ">"), *v = ke ? ke + 1 : NULL, *ve = v ? find(v, end, "</parameter>") : NULL;
+        if (!ve) {
+            bad = 2;
+            break;
+        }
+        if (v < ve && *v == '\n') v++;
+        const char *vend = ve > v && ve[-1] == '\n' ? ve - 1 : ve;
+        char *key = dup_n(k + 11, (size_t)(ke - k - 11)), *val = dup_n(v, (size_t)(vend - v));
+        bad = !key || !val || !cJSON_AddStringToObject(args, key, val);
+        free(key), free(val);
+        k = ve;
+    }
+    if (bad) {
+        cJSON_Delete(args);
+        return bad == 2 ? fail_text(input, "error: each <parameter=name> needs its value and </parameter>")
+                        : RLC_ENOMEM;
+    }
+    snprintf(tool, tool_cap, "%.*s", (int)(fe - f - 10), f + 10);
+    *input = hermes_input(tool, args);
+    cJSON_Delete(args);
+    return *input ? 1 : RLC_ENOMEM;
+}
+
 static int parse_tags(const char *text, size_t len, char *tool, size_t tool_cap, char **input) {
     const char *end = text + len - strlen("</search>");
     const char *open = rlc_last_in(text, end, "<search>");
@@ -202,7 +238,7 @@ static int cut_at_marker(const char *text, size_t *len, const char *marker) {
 /* Where generation pauses, per format: text, or (llama3) special tokens' text, on which the
  * engine pauses when the token is sampled. */
 static const char *const MARKERS[RLC_TOOL_N_FORMATS][2] = {
-    {"```"}, {"</tool_call>"}, {"</search>"}, {"<|eom_id|>", "<|eot_id|>"}, {"</tool_call>"}};
+    {"```"}, {"</tool_call>"}, {"</search>"}, {"<|eom_id|>", "<|eot_id|>"}, {"</tool_call>"}, {"</tool_call>"}};
 
 int rlc_tool_format_markers(rlc_tool_format_t f, const char *const **markers) {
     *markers = MARKERS[f];
@@ -225,17 +261,20 @@ int rlc_tool_parse(rlc_tool_format_t f, const char *text, size_t len, char *tool
     return f == RLC_TOOL_FMT_CODE     ? parse_code(text, len, tool, tool_cap, input)
            : f == RLC_TOOL_FMT_HERMES ? parse_hermes(text, len, tool, tool_cap, input)
            : f == RLC_TOOL_FMT_GLM    ? parse_glm(text, len, tool, tool_cap, input)
-                                      : parse_tags(text, len, tool, tool_cap, input);
+           : f == RLC_TOOL_FMT_TAGS   ? parse_tags(text, len, tool, tool_cap, input)
+                                      : parse_qwen3_coder(text, len, tool, tool_cap, input);
 }
 
 /* What the engine puts around a tool's output, per format (GLM's: the observation turn as its
  * chat template writes it, then the assistant's header). */
 static const char *const pre[] = {"\n```output\n", "<|im_end|>\n<|im_start|>user\n<tool_response>\n",
                                   "\n\n<information>", "<|start_header_id|>ipython<|end_header_id|>\n\n",
-                                  "<|observation|>\n<tool_response>\n"};
+                                  "<|observation|>\n<tool_response>\n",
+                                  "<|im_end|>\n<|im_start|>user\n<tool_response>\n"};
 static const char *const post[] = {"\n```\n", "\n</tool_response><|im_end|>\n<|im_start|>assistant\n",
                                    "</information>\n\n", "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
-                                   "\n</tool_response><|assistant|>"};
+                                   "\n</tool_response><|assistant|>",
+                                   "\n</tool_response>\n<|im_end|>\n<|im_start|>assistant\n"};
 
 int rlc_tool_output_spans(rlc_tool_format_t f, const char *text, size_t len, size_t *starts, size_t *ends, int cap) {
     int n = 0;
@@ -341,6 +380,33 @@ static void tool_defs(rlc_sbuf_t *b, int tools, int indent, const char *first, c
     cJSON_Delete(a);
 }
 
+/* Qwen3-Coder's tool list: each function's name, description and parameters (name and type),
+ * then any other key of its parameters (required) as JSON, as its chat template writes them. */
+static void coder_tools(rlc_sbuf_t *b, int tools) {
+    cJSON *a = rlc_tool_defs(tools);
+    if (!a) b->failed = 1;
+    rlc_sbuf_printf(b, "<tools>");
+    for (const cJSON *t = a ? a->child : NULL; t; t = t->next) {
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
+        const cJSON *ps = cJSON_GetObjectItemCaseSensitive(fn, "parameters");
+        rlc_sbuf_printf(b, "\n<function>\n<name>%s</name>\n<description>%s</description>\n<parameters>",
+                        cJSON_GetObjectItemCaseSensitive(fn, "name")->valuestring,
+                        cJSON_GetObjectItemCaseSensitive(fn, "description")->valuestring);
+        for (const cJSON *p = cJSON_GetObjectItemCaseSensitive(ps, "properties")->child; p; p = p->next)
+            rlc_sbuf_printf(b, "\n<parameter>\n<name>%s</name>\n<type>%s</type>\n</parameter>", p->string,
+                            cJSON_GetObjectItemCaseSensitive(p, "type")->valuestring);
+        for (const cJSON *k = ps->child; k; k = k->next) {
+            if (!strcmp(k->string, "type") || !strcmp(k->string, "properties")) continue;
+            rlc_sbuf_printf(b, "\n<%s>", k->string);
+            json_value(b, k, 0, 0);
+            rlc_sbuf_printf(b, "</%s>", k->string);
+        }
+        rlc_sbuf_printf(b, "\n</parameters>\n</function>");
+    }
+    rlc_sbuf_printf(b, "\n</tools>");
+    cJSON_Delete(a);
+}
+
 char *rlc_tool_prompt(rlc_tool_format_t f, int tools) {
     rlc_sbuf_t b = {0};
     if (f == RLC_TOOL_FMT_CODE)
@@ -355,6 +421,18 @@ char *rlc_tool_prompt(rlc_tool_format_t f, int tools) {
                             "{\"name\": function name, \"parameters\": dictionary of argument name and its value}."
                             "Do not use variables.");
         tool_defs(&b, tools, 4, "\n\n", "\n\n");
+    } else if (f == RLC_TOOL_FMT_QWEN3_CODER) { /* Qwen3-Coder's template, tools in the system turn */
+        rlc_sbuf_printf(&b, "# Tools\n\nYou have access to the following tools:\n\n");
+        coder_tools(&b, tools);
+        rlc_sbuf_printf(&b, "\n\nIf you choose to call a tool ONLY reply in the following format with NO suffix:\n\n"
+                            "<tool_call>\n<function=example_function_name>\n<parameter=example_parameter_1>\nvalue_1\n"
+                            "</parameter>\n<parameter=example_parameter_2>\nvalue_2\n</parameter>\n</function>\n"
+                            "</tool_call>\n\n<IMPORTANT>\nReminder:\n- Function calls MUST follow the specified "
+                            "format: the tool calling block MUST begin with an opening <tool_call> tag and end with a "
+                            "closing </tool_call> tag.\n- Required parameters MUST be specified\n- You may provide "
+                            "optional reasoning for your function call in natural language BEFORE the function call, "
+                            "but NOT after\n- If there is no function call available, answer the question like normal "
+                            "with your current knowledge and do not tell the user about function calls\n</IMPORTANT>");
     } else if (f == RLC_TOOL_FMT_GLM) { /* GLM-4.5/4.6's template, tools in the system turn */
         rlc_sbuf_printf(&b, "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
                             "You are provided with function signatures within <tools></tools> XML tags:\n<tools>");

@@ -7,7 +7,8 @@
 #include "tools/tool.h"
 
 const char *const rlc_tool_names[3] = {"calculator", "python", "http"};
-static const char *const FORMAT_NAMES[RLC_TOOL_N_FORMATS] = {"code", "hermes", "tags", "llama3", "glm"};
+static const char *const FORMAT_NAMES[RLC_TOOL_N_FORMATS] = {"code", "hermes", "tags", "llama3", "glm",
+                                                                   "qwen3_coder"};
 
 void rlc_tools_cfg_default(rlc_tools_cfg_t *c) {
     memset(c, 0, sizeof *c);
@@ -40,7 +41,7 @@ int rlc_tools_parse_format(const char *name, rlc_tool_format_t *f) {
             *f = (rlc_tool_format_t)k;
             return 0;
         }
-    return rlc_errc(RLC_EINVAL, "unknown tool format '%s' (code, hermes, tags, llama3, glm)", name);
+    return rlc_errc(RLC_EINVAL, "unknown tool format '%s' (code, hermes, tags, llama3, glm, qwen3_coder)", name);
 }
 
 const char *rlc_tools_format_name(rlc_tool_format_t f) { return (unsigned)f < RLC_TOOL_N_FORMATS ? FORMAT_NAMES[f] : "?"; }
@@ -53,9 +54,10 @@ int rlc_tools_prompt_in(const char *where, int *template_) {
 }
 
 int rlc_tools_check_template_format(rlc_tool_format_t f) {
-    if (f == RLC_TOOL_FMT_HERMES || f == RLC_TOOL_FMT_LLAMA3 || f == RLC_TOOL_FMT_GLM) return 0;
-    return rlc_errc(RLC_EINVAL, "tool_prompt_in = template needs tool_format hermes, llama3 or glm (chat templates "
-                                "describe function calls), not %s", rlc_tools_format_name(f));
+    if (f == RLC_TOOL_FMT_HERMES || f == RLC_TOOL_FMT_LLAMA3 || f == RLC_TOOL_FMT_GLM || f == RLC_TOOL_FMT_QWEN3_CODER)
+        return 0;
+    return rlc_errc(RLC_EINVAL, "tool_prompt_in = template needs tool_format hermes, llama3, glm or qwen3_coder (chat "
+                                "templates describe function calls), not %s", rlc_tools_format_name(f));
 }
 
 int rlc_tools_check_ranges(long max_calls, double timeout_s, long max_output_bytes, long workers) {

@@ -1,8 +1,9 @@
-/* The glm tool format (GLM-4.5 / 4.6, docs/tools.md): its parsing of <tool_call> name
- * <arg_key>/<arg_value> calls and of malformed ones; and, against GLM-4.6's real chat template
- * run by rlc's interpreter, the prompt with the tools (both ways rlc writes it), the call as the
- * template writes it parsed back to its tool and input, and the observation turn rlc renders
- * equal to the template's bytes. */
+/* The XML-style tool formats (docs/tools.md): glm (GLM-4.5 / 4.6: <tool_call> name
+ * <arg_key>/<arg_value>) and qwen3_coder (Qwen3-Coder: <function=name><parameter=k>): their
+ * parsing of calls and of malformed ones; and, against the real chat templates (GLM-4.6's,
+ * Qwen3-Coder's) run by rlc's interpreter, the prompt with the tools (both ways rlc writes
+ * it), the call as the template writes it parsed back to its tool and input, and the answer
+ * turn rlc renders equal to the template's bytes. */
 #include "testutil.h"
 
 #include "core/err.h"
@@ -11,11 +12,11 @@
 #include "tools/tool.h"
 #include "tokenizer/tok.h"
 
-static const rlc_tool_format_t F = RLC_TOOL_FMT_GLM;
+static const rlc_tool_format_t F = RLC_TOOL_FMT_GLM, Q = RLC_TOOL_FMT_QWEN3_CODER;
 
-static void expect(const char *text, int want, const char *tool, const char *input) {
+static void expect_f(rlc_tool_format_t f, const char *text, int want, const char *tool, const char *input) {
     char name[64] = "", *in = NULL;
-    int rc = rlc_tool_parse(F, text, strlen(text), name, sizeof name, &in);
+    int rc = rlc_tool_parse(f, text, strlen(text), name, sizeof name, &in);
     if (rc != want || (tool && strcmp(name, tool)) || (input && (!in || strcmp(in, input)))) {
         fprintf(stderr, "parse([%s]) = %d tool [%s] input [%s]; want %d [%s] [%s]\n", text, rc, name,
                 in ? in : "(null)", want, tool ? tool : "", input ? input : "");
@@ -23,6 +24,7 @@ static void expect(const char *text, int want, const char *tool, const char *inp
     }
     free(in);
 }
+#define expect(...) expect_f(F, __VA_ARGS__)
 
 static void test_parse(void **s) {
     (void)s;
@@ -50,17 +52,38 @@ static void test_parse(void **s) {
     expect("<tool_call>calculator\n<arg_key>expression</arg_key>\n<arg_value>1", 0, NULL, NULL);
 }
 
+#undef expect
+
+static void test_parse_qwen3_coder(void **s) {
+    (void)s;
+    expect_f(Q, "<tool_call>\n<function=calculator>\n<parameter=expression>\n6*7\n</parameter>\n</function>\n"
+                "</tool_call>", 1, "calculator", "6*7");
+    /* a value keeps its inner newlines (one each side is the template's) */
+    expect_f(Q, "<tool_call>\n<function=python>\n<parameter=code>\nx = 1\n\nprint(x)\n\n</parameter>\n</function>\n"
+                "</tool_call>", 1, "python", "x = 1\n\nprint(x)\n");
+    expect_f(Q, "<tool_call><function=calculator><parameter=expression>2+2</parameter></function></tool_call>", 1,
+             "calculator", "2+2");
+    expect_f(Q, "<tool_call>\n<function=calculator>\n</function>\n</tool_call>", 1, "calculator", "{}");
+    expect_f(Q, "<tool_call>\n<parameter=expression>\n1\n</parameter>\n</tool_call>", 2, NULL, NULL);
+    expect_f(Q, "<tool_call>\n<function=>\n</function>\n</tool_call>", 2, NULL, NULL);
+    expect_f(Q, "<tool_call>\n<function=calculator>\n<parameter=expression>\n1\n</function>\n</tool_call>", 2, NULL,
+             NULL);
+    expect_f(Q, "stray </tool_call>", 2, NULL, NULL);
+    expect_f(Q, "<tool_call>\n<function=calculator>\n<parameter=expression>\n1", 0, NULL, NULL);
+}
+
 static const char *CALC =
     "{\"type\": \"function\", \"function\": {\"name\": \"calculator\", \"description\": \"Exact arithmetic: + - * / ^ "
     "and parentheses on integers and fractions\", \"parameters\": {\"type\": \"object\", \"properties\": "
     "{\"expression\": {\"type\": \"string\"}}, \"required\": [\"expression\"]}}}";
 
-static tok_t *glm_template(void) {
+static tok_t *real_template(const char *name) {
     tok_t *tok;
-    assert_int_equal(tok_load(&tok, fixture("tokenizers/bpe-qwen")), 0); /* the rendering needs no GLM vocabulary */
-    char *jinja;
+    assert_int_equal(tok_load(&tok, fixture("tokenizers/bpe-qwen")), 0); /* the rendering needs no vocabulary */
+    char *jinja, rel[256];
     size_t jl;
-    assert_int_equal(fs_read_all(fixture("tokenizers/real_templates/GLM-4.6.jinja"), &jinja, &jl), 0);
+    snprintf(rel, sizeof rel, "tokenizers/real_templates/%s", name);
+    assert_int_equal(fs_read_all(fixture(rel), &jinja, &jl), 0);
     assert_int_equal(tok_set_chat_template(tok, jinja), 0);
     free(jinja);
     return tok;
@@ -79,7 +102,7 @@ static void render(const tok_t *tok, const char *msgs_json, const char *extra_js
  * template's system text. */
 static void test_matches_real_template(void **s) {
     (void)s;
-    tok_t *tok = glm_template();
+    tok_t *tok = real_template("GLM-4.6.jinja");
     char extra[1024];
     snprintf(extra, sizeof extra, "{\"tools\": [%s]}", CALC);
     const char *conv =
@@ -122,6 +145,47 @@ static void test_matches_real_template(void **s) {
     tok_free(tok);
 }
 
+/* The same with Qwen3-Coder's template: the tools in its system turn, the answer a user turn
+ * of <tool_response>. */
+static void test_qwen3_coder_template(void **s) {
+    (void)s;
+    tok_t *tok = real_template("Qwen3-Coder.jinja");
+    char extra[1024];
+    snprintf(extra, sizeof extra, "{\"tools\": [%s]}", CALC);
+    const char *conv =
+        "[{\"role\": \"user\", \"content\": \"What is 6*7?\"}, {\"role\": \"assistant\", \"content\": \"\", "
+        "\"tool_calls\": [{\"type\": \"function\", \"function\": {\"name\": \"calculator\", \"arguments\": "
+        "{\"expression\": \"6*7\"}}}]}, {\"role\": \"tool\", \"content\": \"42\\n\\tok\"}, "
+        "{\"role\": \"assistant\", \"content\": \"It is 42.\"}]";
+    char *want = NULL, *prompt = NULL;
+    render(tok, conv, extra, 0, &want);
+    render(tok, "[{\"role\": \"user\", \"content\": \"What is 6*7?\"}]", extra, 1, &prompt);
+    size_t pl = strlen(prompt);
+    assert_int_equal(strncmp(want, prompt, pl), 0);
+    const char *call = want + pl, *call_end = strstr(call, "</tool_call>");
+    assert_non_null(call_end);
+    size_t cl = (size_t)(call_end - call) + strlen("</tool_call>");
+    char name[64], *in = NULL;
+    assert_int_equal(rlc_tool_parse(Q, call, cl, name, sizeof name, &in), 1);
+    assert_string_equal(name, "calculator");
+    assert_string_equal(in, "6*7");
+    const char res[] = "42\n\tok";
+    size_t n;
+    char *ans = rlc_tool_render(Q, res, sizeof res - 1, &n), got[8192];
+    snprintf(got, sizeof got, "%s%.*s%sIt is 42.<|im_end|>\n", prompt, (int)cl, call, ans);
+    assert_string_equal(got, want);
+    char *p = rlc_tool_prompt(Q, RLC_TOOL_CALCULATOR);
+    const char *intro = "<|im_start|>system\nYou are Qwen, a helpful AI assistant that can interact with a computer to "
+                        "solve tasks.\n\n";
+    assert_int_equal(strncmp(prompt, intro, strlen(intro)), 0);
+    const char *sys = prompt + strlen(intro);
+    if (strncmp(sys, p, strlen(p))) fail_msg("tool prompt:\n%s\ntemplate:\n%s", p, sys);
+    assert_int_equal(strncmp(sys + strlen(p), "<|im_end|>\n<|im_start|>user\n", 28), 0);
+    free(p), free(ans), free(in), free(prompt), free(want);
+    assert_int_equal(rlc_tools_template_vars(tok, Q, RLC_TOOL_CALCULATOR), 0);
+    tok_free(tok);
+}
+
 static void test_names(void **s) {
     (void)s;
     rlc_tool_format_t f;
@@ -129,7 +193,9 @@ static void test_names(void **s) {
     assert_int_equal(f, F);
     assert_string_equal(rlc_tools_format_name(F), "glm");
     assert_true(rlc_tools_parse_format("glm45", &f) < 0);
-    assert_non_null(strstr(rlc_errmsg(), "code, hermes, tags, llama3, glm"));
+    assert_non_null(strstr(rlc_errmsg(), "code, hermes, tags, llama3, glm, qwen3_coder"));
+    assert_int_equal(rlc_tools_parse_format("qwen3_coder", &f), 0);
+    assert_int_equal(f, Q);
     const char *const *markers;
     assert_int_equal(rlc_tool_format_markers(F, &markers), 1);
     assert_string_equal(markers[0], "</tool_call>");
@@ -138,7 +204,9 @@ static void test_names(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_parse_qwen3_coder),
         cmocka_unit_test(test_matches_real_template),
+        cmocka_unit_test(test_qwen3_coder_template),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
