@@ -214,6 +214,45 @@ static int parse_qwen3_coder(const char *text, size_t len, char *tool, size_t to
     return *input ? 1 : RLC_ENOMEM;
 }
 
+/* mistral: the assistant turn that </s> ends (after the last [/TOOL_RESULTS] or [/INST], or the
+ * whole text) calls a tool when it holds [TOOL_CALLS]: name[ARGS]{json} (v11 tokenizers: Ministral
+ * 3, Mistral Small 3.2), or a JSON list of {"name", "arguments"} (older ones); the last call
+ * counts. A turn without [TOOL_CALLS] is the answer. */
+static int parse_mistral(const char *text, size_t len, size_t marker_len, char *tool, size_t tool_cap,
+                         char **input) {
+    const char *end = text + len - marker_len, *b = text, *r = rlc_last_in(text, end, "[/TOOL_RESULTS]");
+    const char *inst = rlc_last_in(text, end, "[/INST]");
+    if (r) b = r + strlen("[/TOOL_RESULTS]");
+    if (inst && inst + strlen("[/INST]") > b) b = inst + strlen("[/INST]");
+    const char *call = rlc_last_in(b, end, "[TOOL_CALLS]");
+    if (!call) return 0;
+    const char *p = call + strlen("[TOOL_CALLS]"), *a = find(p, end, "[ARGS]");
+    char *body = dup_n(a ? a + strlen("[ARGS]") : p, (size_t)(end - (a ? a + strlen("[ARGS]") : p)));
+    if (!body) return RLC_ENOMEM;
+    cJSON *j = cJSON_Parse(body);
+    free(body);
+    int rc;
+    if (a) { /* name[ARGS]{...} */
+        while (p < a && strchr(" \t\r\n", *p)) p++;
+        const char *q = a;
+        while (q > p && strchr(" \t\r\n", q[-1])) q--;
+        if (q == p || (size_t)(q - p) >= tool_cap || !cJSON_IsObject(j)) {
+            rc = fail_text(input, "error: the tool call is not [TOOL_CALLS]name[ARGS]{...} with a JSON object");
+        } else {
+            snprintf(tool, tool_cap, "%.*s", (int)(q - p), p);
+            *input = hermes_input(tool, j);
+            rc = *input ? 1 : RLC_ENOMEM;
+        }
+    } else { /* [TOOL_CALLS][{"name": ..., "arguments": {...}}] */
+        const cJSON *c = cJSON_IsArray(j) ? cJSON_GetArrayItem(j, cJSON_GetArraySize(j) - 1) : j;
+        rc = cJSON_IsObject(c) ? json_call(c, "arguments", tool, tool_cap, input)
+                               : fail_text(input, "error: the tool call is not [TOOL_CALLS]name[ARGS]{...} nor a JSON "
+                                                  "list of {\"name\": ..., \"arguments\": {...}}");
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
 static int parse_tags(const char *text, size_t len, char *tool, size_t tool_cap, char **input) {
     const char *end = text + len - strlen("</search>");
     const char *open = rlc_last_in(text, end, "<search>");
@@ -238,7 +277,8 @@ static int cut_at_marker(const char *text, size_t *len, const char *marker) {
 /* Where generation pauses, per format: text, or (llama3) special tokens' text, on which the
  * engine pauses when the token is sampled. */
 static const char *const MARKERS[RLC_TOOL_N_FORMATS][2] = {
-    {"```"}, {"</tool_call>"}, {"</search>"}, {"<|eom_id|>", "<|eot_id|>"}, {"</tool_call>"}, {"</tool_call>"}};
+    {"```"}, {"</tool_call>"}, {"</search>"}, {"<|eom_id|>", "<|eot_id|>"}, {"</tool_call>"}, {"</tool_call>"},
+    {"</s>"}};
 
 int rlc_tool_format_markers(rlc_tool_format_t f, const char *const **markers) {
     *markers = MARKERS[f];
@@ -249,11 +289,12 @@ int rlc_tool_parse(rlc_tool_format_t f, const char *text, size_t len, char *tool
     *input = NULL;
     tool[0] = 0;
     if ((unsigned)f >= RLC_TOOL_N_FORMATS) return 0;
-    if (f == RLC_TOOL_FMT_LLAMA3) {
-        for (int k = 0; k < 2; k++) { /* the marker token's text ends the text */
+    if (f == RLC_TOOL_FMT_LLAMA3 || f == RLC_TOOL_FMT_MISTRAL) {
+        for (int k = 0; k < 2 && MARKERS[f][k]; k++) { /* the marker token's text ends the text */
             size_t m = strlen(MARKERS[f][k]);
             if (len >= m && !memcmp(text + len - m, MARKERS[f][k], m))
-                return parse_llama3(text, len, m, tool, tool_cap, input);
+                return f == RLC_TOOL_FMT_LLAMA3 ? parse_llama3(text, len, m, tool, tool_cap, input)
+                                                : parse_mistral(text, len, m, tool, tool_cap, input);
         }
         return 0;
     }
@@ -270,11 +311,11 @@ int rlc_tool_parse(rlc_tool_format_t f, const char *text, size_t len, char *tool
 static const char *const pre[] = {"\n```output\n", "<|im_end|>\n<|im_start|>user\n<tool_response>\n",
                                   "\n\n<information>", "<|start_header_id|>ipython<|end_header_id|>\n\n",
                                   "<|observation|>\n<tool_response>\n",
-                                  "<|im_end|>\n<|im_start|>user\n<tool_response>\n"};
+                                  "<|im_end|>\n<|im_start|>user\n<tool_response>\n", "[TOOL_RESULTS]"};
 static const char *const post[] = {"\n```\n", "\n</tool_response><|im_end|>\n<|im_start|>assistant\n",
                                    "</information>\n\n", "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
                                    "\n</tool_response><|assistant|>",
-                                   "\n</tool_response>\n<|im_end|>\n<|im_start|>assistant\n"};
+                                   "\n</tool_response>\n<|im_end|>\n<|im_start|>assistant\n", "[/TOOL_RESULTS]"};
 
 int rlc_tool_output_spans(rlc_tool_format_t f, const char *text, size_t len, size_t *starts, size_t *ends, int cap) {
     int n = 0;
@@ -421,6 +462,10 @@ char *rlc_tool_prompt(rlc_tool_format_t f, int tools) {
                             "{\"name\": function name, \"parameters\": dictionary of argument name and its value}."
                             "Do not use variables.");
         tool_defs(&b, tools, 4, "\n\n", "\n\n");
+    } else if (f == RLC_TOOL_FMT_MISTRAL) { /* Mistral's template: the definitions as JSON, before the turns */
+        rlc_sbuf_printf(&b, "[AVAILABLE_TOOLS][");
+        tool_defs(&b, tools, 0, "", ", ");
+        rlc_sbuf_printf(&b, "][/AVAILABLE_TOOLS]");
     } else if (f == RLC_TOOL_FMT_QWEN3_CODER) { /* Qwen3-Coder's template, tools in the system turn */
         rlc_sbuf_printf(&b, "# Tools\n\nYou have access to the following tools:\n\n");
         coder_tools(&b, tools);

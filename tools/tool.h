@@ -17,8 +17,10 @@ typedef enum {
                                 </tool_call> -> the <|observation|> turn */
     RLC_TOOL_FMT_QWEN3_CODER = 5, /* Qwen3-Coder: <tool_call><function=name><parameter=k>v</parameter>...
                                      </function></tool_call> -> a user turn of <tool_response> */
+    RLC_TOOL_FMT_MISTRAL = 6, /* Mistral (v11 tokenizers: Ministral 3, Mistral Small 3.2, Devstral):
+                                 [TOOL_CALLS]name[ARGS]{json} ended by </s> -> [TOOL_RESULTS]...[/TOOL_RESULTS] */
 } rlc_tool_format_t;
-#define RLC_TOOL_N_FORMATS 6
+#define RLC_TOOL_N_FORMATS 7
 
 enum { RLC_TOOL_CALCULATOR = 1 << 0, RLC_TOOL_PYTHON = 1 << 1, RLC_TOOL_HTTP = 1 << 2 };
 /* The tools' names, in bit order: rlc_tool_names[k] is tool 1 << k. */
@@ -39,8 +41,8 @@ typedef struct {
 } rlc_tools_cfg_t;
 
 void rlc_tools_cfg_default(rlc_tools_cfg_t *c);
-/* "calculator,python" -> bits; "code" / "hermes" / "tags" / "llama3" / "glm" / "qwen3_coder" -> format. Unknown
- * names: error. */
+/* "calculator,python" -> bits; "code" / "hermes" / "tags" / "llama3" / "glm" / "qwen3_coder" / "mistral" ->
+ * format. Unknown names: error. */
 int rlc_tools_parse_list(const char *csv, int *tools);
 int rlc_tools_parse_format(const char *name, rlc_tool_format_t *f);
 const char *rlc_tools_format_name(rlc_tool_format_t f);
@@ -114,7 +116,7 @@ cJSON *rlc_tool_defs(int tools);
 /* tool_prompt_in = template: the definitions added to tok's chat-template variables as
  * `tools` (beside the variables already set), so the model's own template describes them as
  * it was trained to (Qwen2.5: a system-turn <tools> block; Llama 3.1: "Environment: ipython"
- * and the schemas in the first user turn). Errors: a format other than hermes, llama3, glm or qwen3_coder, a
+ * and the schemas in the first user turn). Errors: a format without function calls (code, tags), a
  * template that does not run or renders the same without tools, `tools` already set. */
 int rlc_tools_template_vars(tok_t *tok, rlc_tool_format_t f, int tools);
 

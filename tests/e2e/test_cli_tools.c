@@ -108,7 +108,7 @@ static void test_train_with_tools(void **state) {
     assert_int_equal(rc, 1);
     assert_non_null(strstr(out, "tool_python_mode = 'vm': must be fork or exec"));
     const char *bad[][2] = {{"--tools python --tool-prompt --tool-prompt-in system", "tool_prompt_in = 'system'"},
-                            {"--tools python --tool-prompt --tool-prompt-in template", "needs tool_format hermes, llama3, glm or qwen3_coder"},
+                            {"--tools python --tool-prompt --tool-prompt-in template", "needs a function-call tool_format"},
                             {"--tools calculator --tool-format hermes --tool-prompt --tool-prompt-in template",
                              "prompt template raw is no chat template"},
                             {"--tools calculator --tool-format hermes --tool-prompt --tool-prompt-in template "
@@ -241,7 +241,7 @@ static void test_eval_with_tools(void **state) {
                             {"--tools python --tool-prompt-in template", "give --tool-prompt too"},
                             {"--tools python --tool-prompt --tool-prompt-in system", "choose problem or template"},
                             {"--tools python --tool-prompt --tool-prompt-in template --template qwen-math-cot",
-                             "needs tool_format hermes, llama3, glm or qwen3_coder"},
+                             "needs a function-call tool_format"},
                             {"--tools calculator --tool-format hermes --tool-prompt --tool-prompt-in template "
                              "--template qwen-math-cot",
                              "chat template ignores `tools`"},

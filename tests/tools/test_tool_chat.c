@@ -219,7 +219,7 @@ static void test_template_tools(void **s) {
     free(got);
     /* formats whose calls no chat template describes */
     assert_true(rlc_tools_template_vars(tok, RLC_TOOL_FMT_CODE, RLC_TOOL_PYTHON) < 0);
-    assert_non_null(strstr(rlc_errmsg(), "hermes, llama3, glm or qwen3_coder"));
+    assert_non_null(strstr(rlc_errmsg(), "function-call tool_format"));
     tok_free(tok);
     /* a template that ignores tools (plain ChatML) */
     tok = tok_with_template("tokenizers/tiny-chatml", NULL);

@@ -1,9 +1,9 @@
-/* The XML-style tool formats (docs/tools.md): glm (GLM-4.5 / 4.6: <tool_call> name
- * <arg_key>/<arg_value>) and qwen3_coder (Qwen3-Coder: <function=name><parameter=k>): their
- * parsing of calls and of malformed ones; and, against the real chat templates (GLM-4.6's,
- * Qwen3-Coder's) run by rlc's interpreter, the prompt with the tools (both ways rlc writes
- * it), the call as the template writes it parsed back to its tool and input, and the answer
- * turn rlc renders equal to the template's bytes. */
+/* The tool formats of GLM-4.5 / 4.6 (glm: <tool_call> name <arg_key>/<arg_value>), Qwen3-Coder
+ * (qwen3_coder: <function=name><parameter=k>) and Mistral (mistral: [TOOL_CALLS]name[ARGS]{...}
+ * ended by </s>), docs/tools.md: their parsing of calls and of malformed ones; and, against the
+ * real chat templates (GLM-4.6's, Qwen3-Coder's, Ministral 3's) run by rlc's interpreter, the
+ * prompt with the tools (both ways rlc writes it), the call as the template writes it parsed
+ * back to its tool and input, and the answer turn rlc renders equal to the template's bytes. */
 #include "testutil.h"
 
 #include "core/err.h"
@@ -12,7 +12,7 @@
 #include "tools/tool.h"
 #include "tokenizer/tok.h"
 
-static const rlc_tool_format_t F = RLC_TOOL_FMT_GLM, Q = RLC_TOOL_FMT_QWEN3_CODER;
+static const rlc_tool_format_t F = RLC_TOOL_FMT_GLM, Q = RLC_TOOL_FMT_QWEN3_CODER, M = RLC_TOOL_FMT_MISTRAL;
 
 static void expect_f(rlc_tool_format_t f, const char *text, int want, const char *tool, const char *input) {
     char name[64] = "", *in = NULL;
@@ -72,14 +72,32 @@ static void test_parse_qwen3_coder(void **s) {
     expect_f(Q, "<tool_call>\n<function=calculator>\n<parameter=expression>\n1", 0, NULL, NULL);
 }
 
+static void test_parse_mistral(void **s) {
+    (void)s;
+    expect_f(M, "[TOOL_CALLS]calculator[ARGS]{\"expression\": \"6*7\"}</s>", 1, "calculator", "6*7");
+    expect_f(M, "[THINK]hm[/THINK]Let me run it.[TOOL_CALLS]python[ARGS]{\"code\": \"print(1)\"}</s>", 1, "python",
+             "print(1)");
+    /* older tokenizers: a JSON list of calls (the last counts) */
+    expect_f(M, "[TOOL_CALLS][{\"name\": \"calculator\", \"arguments\": {\"expression\": \"1/3\"}}]</s>", 1,
+             "calculator", "1/3");
+    /* only the turn after the last tool result counts */
+    expect_f(M, "[TOOL_CALLS]calculator[ARGS]{\"expression\": \"1\"}</s>[TOOL_RESULTS]1[/TOOL_RESULTS]It is 1.</s>", 0,
+             NULL, NULL);
+    expect_f(M, "[INST]q[/INST]The answer is 4.</s>", 0, NULL, NULL);
+    expect_f(M, "[TOOL_CALLS]calculator[ARGS]{\"expression\": </s>", 2, NULL, NULL);
+    expect_f(M, "[TOOL_CALLS][ARGS]{}</s>", 2, NULL, NULL);
+    expect_f(M, "[TOOL_CALLS]\"calc\"</s>", 2, NULL, NULL);
+    expect_f(M, "[TOOL_CALLS]calculator[ARGS]{\"expression\": \"1\"}", 0, NULL, NULL); /* no </s> yet */
+}
+
 static const char *CALC =
     "{\"type\": \"function\", \"function\": {\"name\": \"calculator\", \"description\": \"Exact arithmetic: + - * / ^ "
     "and parentheses on integers and fractions\", \"parameters\": {\"type\": \"object\", \"properties\": "
     "{\"expression\": {\"type\": \"string\"}}, \"required\": [\"expression\"]}}}";
 
-static tok_t *real_template(const char *name) {
+static tok_t *real_template_with(const char *tokdir, const char *name) {
     tok_t *tok;
-    assert_int_equal(tok_load(&tok, fixture("tokenizers/bpe-qwen")), 0); /* the rendering needs no vocabulary */
+    assert_int_equal(tok_load(&tok, fixture(tokdir)), 0);
     char *jinja, rel[256];
     size_t jl;
     snprintf(rel, sizeof rel, "tokenizers/real_templates/%s", name);
@@ -88,6 +106,9 @@ static tok_t *real_template(const char *name) {
     free(jinja);
     return tok;
 }
+
+/* A template with a tokenizer whose vocabulary it does not need (only its BOS / EOS text). */
+static tok_t *real_template(const char *name) { return real_template_with("tokenizers/bpe-qwen", name); }
 
 static void render(const tok_t *tok, const char *msgs_json, const char *extra_json, int gen, char **out) {
     cJSON *m = cJSON_Parse(msgs_json), *ex = extra_json ? cJSON_Parse(extra_json) : NULL;
@@ -103,6 +124,7 @@ static void render(const tok_t *tok, const char *msgs_json, const char *extra_js
 static void test_matches_real_template(void **s) {
     (void)s;
     tok_t *tok = real_template("GLM-4.6.jinja");
+
     char extra[1024];
     snprintf(extra, sizeof extra, "{\"tools\": [%s]}", CALC);
     const char *conv =
@@ -186,6 +208,41 @@ static void test_qwen3_coder_template(void **s) {
     tok_free(tok);
 }
 
+/* The same with Ministral 3's template (Mistral's SentencePiece tokenizer: </s> ends a turn):
+ * the definitions before the turns, the call ended by </s>, the results, the answer. */
+static void test_mistral_template(void **s) {
+    (void)s;
+    tok_t *tok = real_template_with("tokenizers/spm-llama", "mistralai-Ministral-3-14B-Reasoning-2512.jinja");
+    char extra[1024];
+    snprintf(extra, sizeof extra, "{\"tools\": [%s]}", CALC);
+    const char *conv =
+        "[{\"role\": \"user\", \"content\": \"What is 6*7?\"}, {\"role\": \"assistant\", \"content\": \"\", "
+        "\"tool_calls\": [{\"type\": \"function\", \"function\": {\"name\": \"calculator\", \"arguments\": "
+        "{\"expression\": \"6*7\"}}}]}, {\"role\": \"tool\", \"content\": \"42\"}, "
+        "{\"role\": \"assistant\", \"content\": \"It is 42.\"}]";
+    char *want = NULL, *prompt = NULL;
+    render(tok, conv, extra, 0, &want);
+    render(tok, "[{\"role\": \"user\", \"content\": \"What is 6*7?\"}]", extra, 1, &prompt);
+    size_t pl = strlen(prompt);
+    assert_int_equal(strncmp(want, prompt, pl), 0);
+    const char *call = want + pl, *call_end = strstr(call, "</s>");
+    assert_non_null(call_end);
+    size_t cl = (size_t)(call_end - call) + strlen("</s>");
+    char name[64], *in = NULL;
+    assert_int_equal(rlc_tool_parse(M, call, cl, name, sizeof name, &in), 1);
+    assert_string_equal(name, "calculator");
+    assert_string_equal(in, "6*7");
+    size_t n;
+    char *ans = rlc_tool_render(M, "42", 2, &n), got[16384];
+    snprintf(got, sizeof got, "%s%.*s%sIt is 42.</s>", prompt, (int)cl, call, ans);
+    assert_string_equal(got, want);
+    char *p = rlc_tool_prompt(M, RLC_TOOL_CALCULATOR);
+    assert_non_null(strstr(prompt, p)); /* the definitions as the template writes them */
+    free(p), free(ans), free(in), free(prompt), free(want);
+    assert_int_equal(rlc_tools_template_vars(tok, M, RLC_TOOL_CALCULATOR), 0);
+    tok_free(tok);
+}
+
 static void test_names(void **s) {
     (void)s;
     rlc_tool_format_t f;
@@ -193,7 +250,7 @@ static void test_names(void **s) {
     assert_int_equal(f, F);
     assert_string_equal(rlc_tools_format_name(F), "glm");
     assert_true(rlc_tools_parse_format("glm45", &f) < 0);
-    assert_non_null(strstr(rlc_errmsg(), "code, hermes, tags, llama3, glm, qwen3_coder"));
+    assert_non_null(strstr(rlc_errmsg(), "code, hermes, tags, llama3, glm, qwen3_coder, mistral"));
     assert_int_equal(rlc_tools_parse_format("qwen3_coder", &f), 0);
     assert_int_equal(f, Q);
     const char *const *markers;
@@ -207,6 +264,8 @@ int main(void) {
         cmocka_unit_test(test_parse_qwen3_coder),
         cmocka_unit_test(test_matches_real_template),
         cmocka_unit_test(test_qwen3_coder_template),
+        cmocka_unit_test(test_parse_mistral),
+        cmocka_unit_test(test_mistral_template),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
