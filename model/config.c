@@ -339,6 +339,9 @@ static int check_model_type(const char *mt, const char *what) {
         if (!strcmp(mt, MODEL_TYPES[i])) return 0;
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", MODEL_TYPES[i]);
     }
+    if (!strcmp(mt, "deepseek_v3") || !strcmp(mt, "deepseek_v2") || !strcmp(mt, "kimi_k2"))
+        return rlc_errc(RLC_EUNSUP, "%s: model_type '%s' is not supported: its multi-head latent attention (MLA) is "
+                        "not implemented (its expert routing is, as glm4_moe's)", what, mt);
     return rlc_errc(RLC_EUNSUP, "%s: model_type '%s' is not supported (%s)", what, mt, list);
 }
 
