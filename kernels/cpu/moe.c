@@ -1,6 +1,7 @@
 /* Mixture-of-experts routing and combination (the reference the CUDA kernels are checked
- * against): softmax → top-k → optional renormalisation per token, its backward; GLM-4.5's
- * sigmoid routing (a correction bias in the selection, expert groups) and its backward; the
+ * against): softmax → top-k → optional renormalisation per token, its backward; the routing
+ * with a correction bias in the selection (GLM-4.5's sigmoid scores in expert groups, ERNIE
+ * 4.5's softmax ones) and its backward; the
  * weighted sum of each token's K expert rows with its backward, and a shared expert's
  * sigmoid-gated add (Qwen2-MoE) with its backward. One token per iteration,
  * fp32 throughout, so each token's result depends on its own row only (batch invariance). */
@@ -8,56 +9,6 @@
 #include <string.h>
 
 #include "kernels/cpu/cpu_ops.h"
-
-void cpu_moe_route_fwd(rlc_backend_t *be, float *probs, float *w, int32_t *idx, const void *logits, int N, int E,
-                       int K, int norm) {
-    const float *z = logits;
-#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
-    for (int n = 0; n < N; n++) {
-        const float *zr = z + (size_t)n * E;
-        float *p = probs + (size_t)n * E, mx = -INFINITY, sum = 0;
-        for (int e = 0; e < E; e++) mx = zr[e] > mx ? zr[e] : mx;
-        for (int e = 0; e < E; e++) sum += p[e] = expf(zr[e] - mx);
-        float inv = 1.0f / sum;
-        for (int e = 0; e < E; e++) p[e] *= inv;
-        /* selection: the k-th pick is the largest probability not yet taken, lower expert on ties */
-        unsigned char taken[RLC_MOE_MAX_EXPERTS] = {0};
-        float s = 0;
-        for (int k = 0; k < K; k++) {
-            int best = -1;
-            for (int e = 0; e < E; e++)
-                if (!taken[e] && (best < 0 || p[e] > p[best])) best = e;
-            taken[best] = 1;
-            idx[(size_t)n * K + k] = best;
-            w[(size_t)n * K + k] = p[best];
-            s += p[best];
-        }
-        if (norm)
-            for (int k = 0; k < K; k++) w[(size_t)n * K + k] /= s;
-    }
-}
-
-/* With s_k the picked probabilities and S their sum: w_k = s_k / S (norm) or s_k, so
- * ds_k = (dw_k - Σ_j dw_j w_j) / S or dw_k; then through the softmax dz_e = p_e (dp_e - Σ_k s_k ds_k),
- * where dp_e is ds_k for the picked expert e = idx_k and 0 elsewhere. */
-void cpu_moe_route_bwd(rlc_backend_t *be, void *dlogits, const float *dw, const float *probs, const float *w,
-                       const int32_t *idx, int N, int E, int K, int norm) {
-    float *dz = dlogits;
-#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
-    for (int n = 0; n < N; n++) {
-        const float *p = probs + (size_t)n * E, *dwr = dw + (size_t)n * K, *wr = w + (size_t)n * K;
-        const int32_t *ir = idx + (size_t)n * K;
-        float ds[RLC_MOE_MAX_TOPK], S = 0, dot = 0, sds = 0;
-        for (int k = 0; k < K; k++) S += p[ir[k]], dot += dwr[k] * wr[k];
-        for (int k = 0; k < K; k++) {
-            ds[k] = norm ? (dwr[k] - dot) / S : dwr[k];
-            sds += p[ir[k]] * ds[k];
-        }
-        float *d = dz + (size_t)n * E;
-        for (int e = 0; e < E; e++) d[e] = -p[e] * sds;
-        for (int k = 0; k < K; k++) d[ir[k]] += p[ir[k]] * ds[k];
-    }
-}
 
 static float sigm(float z) { return 1.0f / (1.0f + expf(-z)); }
 
@@ -103,6 +54,50 @@ static void score_row(float *s, const float *z, int E, int softmax) {
     for (int e = 0; e < E; e++) sum += s[e] = expf(z[e] - mx);
     float inv = 1.0f / sum;
     for (int e = 0; e < E; e++) s[e] *= inv;
+}
+
+void cpu_moe_route_fwd(rlc_backend_t *be, float *probs, float *w, int32_t *idx, const void *logits, int N, int E,
+                       int K, int norm) {
+    const float *z = logits;
+#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
+    for (int n = 0; n < N; n++) {
+        float *p = probs + (size_t)n * E;
+        score_row(p, z + (size_t)n * E, E, 1);
+        /* selection: the k-th pick is the largest probability not yet taken, lower expert on ties */
+        unsigned char taken[RLC_MOE_MAX_EXPERTS] = {0};
+        float s = 0;
+        for (int k = 0; k < K; k++) {
+            int best = pick_best(p, NULL, taken, E);
+            taken[best] = 1;
+            idx[(size_t)n * K + k] = best;
+            w[(size_t)n * K + k] = p[best];
+            s += p[best];
+        }
+        if (norm)
+            for (int k = 0; k < K; k++) w[(size_t)n * K + k] /= s;
+    }
+}
+
+/* With s_k the picked probabilities and S their sum: w_k = s_k / S (norm) or s_k, so
+ * ds_k = (dw_k - Σ_j dw_j w_j) / S or dw_k; then through the softmax dz_e = p_e (dp_e - Σ_k s_k ds_k),
+ * where dp_e is ds_k for the picked expert e = idx_k and 0 elsewhere. */
+void cpu_moe_route_bwd(rlc_backend_t *be, void *dlogits, const float *dw, const float *probs, const float *w,
+                       const int32_t *idx, int N, int E, int K, int norm) {
+    float *dz = dlogits;
+#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static)
+    for (int n = 0; n < N; n++) {
+        const float *p = probs + (size_t)n * E, *dwr = dw + (size_t)n * K, *wr = w + (size_t)n * K;
+        const int32_t *ir = idx + (size_t)n * K;
+        float ds[RLC_MOE_MAX_TOPK], S = 0, dot = 0, sds = 0;
+        for (int k = 0; k < K; k++) S += p[ir[k]], dot += dwr[k] * wr[k];
+        for (int k = 0; k < K; k++) {
+            ds[k] = norm ? (dwr[k] - dot) / S : dwr[k];
+            sds += p[ir[k]] * ds[k];
+        }
+        float *d = dz + (size_t)n * E;
+        for (int e = 0; e < E; e++) d[e] = -p[e] * sds;
+        for (int k = 0; k < K; k++) d[ir[k]] += p[ir[k]] * ds[k];
+    }
 }
 
 /* The renormalisation's denominator of picked scores summing to sum. */

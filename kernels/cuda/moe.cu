@@ -15,28 +15,40 @@ namespace RLC_CU_NS {
 
 enum { MOE_THREADS = 256 };
 
-__global__ void moe_route_fwd_k(float *probs, float *w, int32_t *idx, const bf16 *logits, int E, int K, int norm) {
-    int n = blockIdx.x, lane = (int)threadIdx.x;
-    const bf16 *z = logits + (size_t)n * E;
-    float *p = probs + (size_t)n * E;
+__device__ __forceinline__ float sigm(float z) { return 1.0f / (1.0f + expf(-z)); }
+
+/* The warp's largest (v, i) pair, the lower index on ties (i = 0x7fffffff: none). */
+__device__ __forceinline__ void warp_argmax(float &bv, int &bi) {
+    for (int o = 16; o > 0; o >>= 1) {
+        float ov = __shfl_xor_sync(0xffffffffu, bv, o);
+        int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+        if (ov > bv || (ov == bv && oi < bi)) bv = ov, bi = oi;
+    }
+}
+
+/* A row's softmax over E experts in fp32, lane-strided: each lane writes only its own experts
+ * (after reading them: p may alias z). */
+template <typename T> __device__ __forceinline__ void warp_softmax(float *p, const T *z, int E, int lane) {
     float mx = -INFINITY, sum = 0.f;
     for (int e = lane; e < E; e += 32) mx = fmaxf(mx, ldf(z + e));
     mx = warp_max(mx);
-    for (int e = lane; e < E; e += 32) sum += expf(ldf(z + e) - mx);
+    for (int e = lane; e < E; e += 32) sum += p[e] = expf(ldf(z + e) - mx);
     float inv = 1.0f / warp_sum(sum);
-    for (int e = lane; e < E; e += 32) p[e] = expf(ldf(z + e) - mx) * inv; /* each lane re-reads only its own */
-    unsigned taken = 0;                                                    /* bit j: expert lane + 32 j */
+    for (int e = lane; e < E; e += 32) p[e] *= inv;
+}
+
+__global__ void moe_route_fwd_k(float *probs, float *w, int32_t *idx, const bf16 *logits, int E, int K, int norm) {
+    int n = blockIdx.x, lane = (int)threadIdx.x;
+    float *p = probs + (size_t)n * E;
+    warp_softmax(p, logits + (size_t)n * E, E, lane); /* each lane's picks read only its own */
+    unsigned taken = 0;                               /* bit j: expert lane + 32 j */
     float s = 0.f;
     for (int k = 0; k < K; k++) {
         float bv = -1.f;
         int bi = 0x7fffffff;
         for (int j = 0, e = lane; e < E; j++, e += 32)
             if (!((taken >> j) & 1u) && p[e] > bv) bv = p[e], bi = e;
-        for (int o = 16; o > 0; o >>= 1) {
-            float ov = __shfl_xor_sync(0xffffffffu, bv, o);
-            int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-            if (ov > bv || (ov == bv && oi < bi)) bv = ov, bi = oi;
-        }
+        warp_argmax(bv, bi);
         if ((bi & 31) == lane) taken |= 1u << (bi >> 5);
         if (lane == 0) idx[(size_t)n * K + k] = bi, w[(size_t)n * K + k] = bv;
         s += bv;
@@ -67,24 +79,15 @@ __global__ void moe_route_bwd_k(bf16 *dlogits, const float *dw, const float *pro
     }
 }
 
-__device__ __forceinline__ float sigm(float z) { return 1.0f / (1.0f + expf(-z)); }
-
-/* The warp's largest (v, i) pair, the lower index on ties (i = 0x7fffffff: none). */
-__device__ __forceinline__ void warp_argmax(float &bv, int &bi) {
-    for (int o = 16; o > 0; o >>= 1) {
-        float ov = __shfl_xor_sync(0xffffffffu, bv, o);
-        int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-        if (ov > bv || (ov == bv && oi < bi)) bv = ov, bi = oi;
-    }
-}
-
-/* GLM-4.5's routing, one warp per token: the scores written lane-strided (each lane re-reads
- * only its own); the groups' top-two sums by a warp merge per group into shared memory; TG
- * rounds of a warp argmax over the groups, then K over the allowed experts not yet taken. */
 /* The renormalisation's denominator of picked scores summing to sum (rlc_moe_route_t). */
 __device__ __forceinline__ float route_den(const rlc_moe_route_t &r, float sum) {
     return r.softmax ? fmaxf(sum, r.norm_min) : sum + 1e-20f;
 }
+
+/* Routing with a correction bias, one warp per token: the scores written lane-strided (each
+ * lane re-reads only its own); the groups' top-two sums by a warp merge per group into shared
+ * memory; TG rounds of a warp argmax over the groups, then K over the allowed experts not yet
+ * taken. */
 
 __global__ void moe_route_biased_fwd_k(float *scores, float *w, int32_t *idx, const float *logits, const float *bias,
                                        rlc_moe_route_t r) {
@@ -93,16 +96,9 @@ __global__ void moe_route_biased_fwd_k(float *scores, float *w, int32_t *idx, co
     int n = blockIdx.x, lane = (int)threadIdx.x, E = r.E, K = r.K, G = r.G, TG = r.TG, gs = E / G;
     const float *z = logits + (size_t)n * E;
     float *s = scores + (size_t)n * E;
-    if (r.softmax) { /* each lane reads and writes its own experts only (scores may alias logits) */
-        float mx = -INFINITY, sum = 0.f;
-        for (int e = lane; e < E; e += 32) mx = fmaxf(mx, z[e]);
-        mx = warp_max(mx);
-        for (int e = lane; e < E; e += 32) sum += s[e] = expf(z[e] - mx);
-        float inv = 1.0f / warp_sum(sum);
-        for (int e = lane; e < E; e += 32) s[e] *= inv;
-    } else {
+    if (r.softmax) warp_softmax(s, z, E, lane); /* scores may alias logits */
+    else
         for (int e = lane; e < E; e += 32) s[e] = sigm(z[e]);
-    }
     for (int g = lane; g < G; g += 32) gsel[g] = TG >= G;
     __syncwarp();
     for (int g = 0; TG < G && g < G; g++) {
