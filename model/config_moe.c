@@ -1,7 +1,7 @@
-/* Mixture-of-experts keys (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE, GLM-4.5, dots.llm1): how many experts, how
- * many each token takes, their width, whether the picked weights are renormalised, which layers
- * are sparse, the shared experts, the routings with a correction bias (GLM-4.5's, dots.llm1's,
- * ERNIE 4.5's) and Qwen2-MoE's sliding rule. The
+/* Mixture-of-experts keys (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE, GLM-4.5, dots.llm1, ERNIE 4.5):
+ * how many experts, how many each token takes, their width, whether the picked weights are
+ * renormalised, which layers are sparse, the shared experts, the routings with a correction
+ * bias (GLM-4.5's, dots.llm1's, ERNIE 4.5's) and Qwen2-MoE's and dots.llm1's sliding rules. The
  * attention side of these families is read by config.c as their dense kin's. */
 #include <math.h>
 #include <stdlib.h>
@@ -11,16 +11,15 @@
 #include "kernels/backend.h"
 #include "model/config_json.h"
 
-/* The expert count under either spelling (transformers maps num_experts and num_local_experts
- * onto one attribute, and its own saves of Qwen3-MoE write the other one). */
-static int expert_count(const cJSON *j, int def, int *out, const char *what) {
-    int a = -1, b = -1, rc;
-    if ((rc = cfg_get_int(j, "num_experts", &a, 0, -1, what)) ||
-        (rc = cfg_get_int(j, "num_local_experts", &b, 0, -1, what)))
-        return rc;
-    if (a >= 0 && b >= 0 && a != b)
-        return rlc_errc(RLC_EINVAL, "%s: num_experts (%d) and num_local_experts (%d) disagree", what, a, b);
-    *out = a >= 0 ? a : b >= 0 ? b : def;
+/* A key under either of its two spellings (transformers maps each family's onto one attribute:
+ * Qwen3-MoE's num_experts and num_local_experts, whose own saves write the other; GLM's
+ * n_routed_experts; ERNIE's moe_k and num_experts_per_tok), def when neither is given; both
+ * must agree. */
+static int get_either(const cJSON *j, const char *a, const char *b, int def, int *out, const char *what) {
+    int x = -1, y = -1, rc;
+    if ((rc = cfg_get_int(j, a, &x, 0, -1, what)) || (rc = cfg_get_int(j, b, &y, 0, -1, what))) return rc;
+    if (x >= 0 && y >= 0 && x != y) return rlc_errc(RLC_EINVAL, "%s: %s (%d) and %s (%d) disagree", what, a, x, b, y);
+    *out = x >= 0 ? x : y >= 0 ? y : def;
     return 0;
 }
 
@@ -73,21 +72,24 @@ static int check_experts(const rlc_model_config_t *c, const char *what) {
     return 0;
 }
 
+/* n shared experts run as one MLP of n x moe_intermediate_size (key: the config's name for n). */
+static int shared_experts(rlc_model_config_t *c, int n, const char *key, const char *what) {
+    if ((size_t)n * c->moe_intermediate_size > (size_t)1 << 30)
+        return rlc_errc(RLC_EINVAL, "%s: %s = %d is too large", what, key, n);
+    c->moe_shared_size = n * c->moe_intermediate_size;
+    return 0;
+}
+
 /* GLM-4.5 (glm4_moe) and dots.llm1 (dots1): sigmoid routing with a correction bias and expert
  * groups, shared experts added ungated, the first first_k_dense_replace layers dense; GLM's
  * optional per-head q/k norms (use_qk_norm; dots.llm1 always has them) and MTP layers. Their
  * config classes' defaults differ: dots.llm1 has none for the expert counts (a config without
  * them fails in transformers too), keeps its first layer sparse and does not renormalise. */
 static int cfg_sig_moe(rlc_model_config_t *c, const cJSON *j, int dots, const char *what) {
-    int a = -1, b = -1, shared = -1, dense, rc;
+    int shared = -1, dense, rc;
     double scale;
-    if ((rc = cfg_get_int(j, "n_routed_experts", &a, 0, -1, what)) ||
-        (rc = cfg_get_int(j, "num_local_experts", &b, 0, -1, what)))
-        return rc;
-    if (a >= 0 && b >= 0 && a != b)
-        return rlc_errc(RLC_EINVAL, "%s: n_routed_experts (%d) and num_local_experts (%d) disagree", what, a, b);
-    c->num_experts = a >= 0 ? a : b >= 0 ? b : dots ? -1 : 128;
-    if ((rc = cfg_get_int(j, "num_experts_per_tok", &c->experts_per_tok, 0, dots ? -1 : 8, what)) ||
+    if ((rc = get_either(j, "n_routed_experts", "num_local_experts", dots ? -1 : 128, &c->num_experts, what)) ||
+        (rc = cfg_get_int(j, "num_experts_per_tok", &c->experts_per_tok, 0, dots ? -1 : 8, what)) ||
         (rc = cfg_get_int(j, "moe_intermediate_size", &c->moe_intermediate_size, 0, 1408, what)) ||
         (rc = cfg_get_int(j, "n_shared_experts", &shared, 0, dots ? -1 : 1, what)) ||
         (rc = cfg_get_num(j, "routed_scaling_factor", &scale, 1.0, what)) ||
@@ -119,23 +121,11 @@ static int cfg_sig_moe(rlc_model_config_t *c, const cJSON *j, int dots, const ch
     if (c->experts_per_tok > TG * (E / G))
         return rlc_errc(RLC_EINVAL, "%s: num_experts_per_tok = %d exceeds the %d experts of the topk_group groups",
                         what, c->experts_per_tok, TG * (E / G));
-    if ((size_t)shared * c->moe_intermediate_size > (size_t)1 << 30)
-        return rlc_errc(RLC_EINVAL, "%s: n_shared_experts = %d is too large", what, shared);
+    if ((rc = shared_experts(c, shared, "n_shared_experts", what))) return rc;
     c->moe_biased = 1;
     c->moe_scale = (float)scale;
-    c->moe_shared_size = shared * c->moe_intermediate_size;
     if (!(c->layer_moe = calloc((size_t)c->num_layers, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
     for (int l = dense; l < c->num_layers; l++) c->layer_moe[l] = 1;
-    return 0;
-}
-
-/* One of two spellings of a key (ERNIE's moe_k or the num_experts_per_tok transformers maps onto
- * it), def when neither is given; both must agree. */
-static int get_either(const cJSON *j, const char *a, const char *b, int def, int *out, const char *what) {
-    int x = -1, y = -1, rc;
-    if ((rc = cfg_get_int(j, a, &x, 0, -1, what)) || (rc = cfg_get_int(j, b, &y, 0, -1, what))) return rc;
-    if (x >= 0 && y >= 0 && x != y) return rlc_errc(RLC_EINVAL, "%s: %s (%d) and %s (%d) disagree", what, a, x, b, y);
-    *out = x >= 0 ? x : y >= 0 ? y : def;
     return 0;
 }
 
@@ -161,13 +151,11 @@ static int cfg_ernie_moe(rlc_model_config_t *c, const cJSON *j, const char *what
                         "are required", what);
     if (!(norm_min > 0) || !isfinite(norm_min))
         return rlc_errc(RLC_EINVAL, "%s: moe_norm_min = %g must be a positive number", what, norm_min);
-    if ((size_t)shared * c->moe_intermediate_size > (size_t)1 << 30)
-        return rlc_errc(RLC_EINVAL, "%s: moe_num_shared_experts = %d is too large", what, shared);
+    if ((rc = shared_experts(c, shared, "moe_num_shared_experts", what))) return rc;
     c->moe_biased = c->moe_softmax = c->moe_norm_topk = 1;
     c->moe_groups = c->moe_topk_groups = 1;
     c->moe_scale = 1.0f;
     c->moe_norm_min = (float)norm_min;
-    c->moe_shared_size = shared * c->moe_intermediate_size;
     if (end == -1) end = c->num_layers - 1;
     if (!(c->layer_moe = calloc((size_t)c->num_layers, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
     for (int l = 0; l < c->num_layers; l++) c->layer_moe[l] = (l + 1) % step == 0 && l >= start && l <= end;
@@ -181,7 +169,7 @@ int cfg_moe(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *w
     if (!strcmp(mt, "ernie4_5_moe")) return cfg_ernie_moe(c, j, what);
     if (!qwen && !mixtral && !olmoe) return 0;
     int def_e = qwen3 ? 128 : qwen2 ? 60 : mixtral ? 8 : 64, def_k = qwen3 ? 8 : qwen2 ? 4 : mixtral ? 2 : 8;
-    if ((rc = expert_count(j, def_e, &c->num_experts, what)) ||
+    if ((rc = get_either(j, "num_experts", "num_local_experts", def_e, &c->num_experts, what)) ||
         (rc = cfg_get_int(j, "num_experts_per_tok", &c->experts_per_tok, 0, def_k, what)))
         return rc;
     c->moe_intermediate_size = c->intermediate_size; /* Mixtral's and OLMoE's experts */
