@@ -138,10 +138,45 @@ static const char *find(const char *p, const char *end, const char *tag) {
     return p < end ? memmem(p, (size_t)(end - p), tag, n) : NULL;
 }
 
-/* glm (GLM-4.5 / 4.6): <tool_call>name\n<arg_key>k</arg_key>\n<arg_value>v</arg_value>...</tool_call>.
- * The arguments become a JSON object of strings (the template writes a string value as it is and
- * others with tojson; every argument of rlc's tools is a string), whose input the tool takes as
- * from a hermes call. */
+/* The arguments of an XML-style call in [p, end): each key between ko and kc, its value between vo
+ * (NULL: right after kc) and vc, less one newline on each side when nl (Qwen3-Coder's template
+ * writes them); every value a string (rlc's tools take strings). Then the call: its tool
+ * name[0..n) and the input the tool reads from the arguments, as from a hermes call's; 2 with
+ * an error text when a key lacks its value (bad names the expected form). */
+static int xml_call(const char *name, size_t n, const char *p, const char *end, const char *ko, const char *kc,
+                    const char *vo, const char *vc, int nl, const char *bad, char *tool, size_t tool_cap,
+                    char **input) {
+    cJSON *args = cJSON_CreateObject();
+    int rc = args ? 0 : RLC_ENOMEM;
+    for (const char *k = find(p, end, ko); k && !rc; k = find(k, end, ko)) {
+        const char *ke = find(k, end, kc), *v = !ke ? NULL : vo ? find(ke, end, vo) : ke + strlen(kc);
+        const char *ve = v ? find(v, end, vc) : NULL;
+        if (!ve) {
+            rc = 2;
+            break;
+        }
+        if (vo) v += strlen(vo);
+        const char *vend = ve;
+        if (nl && v < vend && *v == '\n') v++;
+        if (nl && vend > v && vend[-1] == '\n') vend--;
+        char *key = dup_n(k + strlen(ko), (size_t)(ke - k - strlen(ko))), *val = dup_n(v, (size_t)(vend - v));
+        if (!key || !val || !cJSON_AddStringToObject(args, key, val)) rc = RLC_ENOMEM;
+        free(key), free(val);
+        k = ve;
+    }
+    if (!rc) {
+        snprintf(tool, tool_cap, "%.*s", (int)n, name);
+        *input = hermes_input(tool, args);
+        rc = *input ? 1 : RLC_ENOMEM;
+    } else if (rc == 2) {
+        rc = fail_text(input, bad);
+    }
+    cJSON_Delete(args);
+    return rc;
+}
+
+/* glm (GLM-4.5 / 4.6): <tool_call>name\n<arg_key>k</arg_key>\n<arg_value>v</arg_value>...</tool_call>
+ * (the template writes a string value as it is, others with tojson). */
 static int parse_glm(const char *text, size_t len, char *tool, size_t tool_cap, char **input) {
     const char *end = text + len - strlen("</tool_call>");
     const char *open = rlc_last_in(text, end, "<tool_call>");
@@ -153,34 +188,12 @@ static int parse_glm(const char *text, size_t len, char *tool, size_t tool_cap, 
     while (q > p && strchr(" \t", q[-1])) q--;
     if (q == p || (size_t)(q - p) >= tool_cap)
         return fail_text(input, "error: the tool call needs a function name right after <tool_call>");
-    cJSON *args = cJSON_CreateObject();
-    int bad = !args;
-    for (; k && !bad; k = find(k, end, "<arg_key>")) {
-        const char *ke = find(k, end, "</arg_key>"), *v = ke ? find(ke, end, "<arg_value>") : NULL;
-        const char *ve = v ? find(v, end, "</arg_value>") : NULL;
-        if (!ve) {
-            bad = 2;
-            break;
-        }
-        char *key = dup_n(k + 9, (size_t)(ke - k - 9)), *val = dup_n(v + 11, (size_t)(ve - v - 11));
-        bad = !key || !val || !cJSON_AddStringToObject(args, key, val);
-        free(key), free(val);
-        k = ve;
-    }
-    if (bad) {
-        cJSON_Delete(args);
-        return bad == 2 ? fail_text(input, "error: each <arg_key>key</arg_key> needs an <arg_value>value</arg_value>")
-                        : RLC_ENOMEM;
-    }
-    snprintf(tool, tool_cap, "%.*s", (int)(q - p), p);
-    *input = hermes_input(tool, args);
-    cJSON_Delete(args);
-    return *input ? 1 : RLC_ENOMEM;
+    return xml_call(p, (size_t)(q - p), q, end, "<arg_key>", "</arg_key>", "<arg_value>", "</arg_value>", 0,
+                    "error: each <arg_key>key</arg_key> needs an <arg_value>value</arg_value>", tool, tool_cap, input);
 }
 
 /* qwen3_coder (Qwen3-Coder): <tool_call>\n<function=name>\n<parameter=k>\nv\n</parameter>\n...
- * </function>\n</tool_call>. A value loses the one newline the template writes on each side
- * of it; the arguments become a JSON object of strings, read as a hermes call's. */
+ * </function>\n</tool_call>. */
 static int parse_qwen3_coder(const char *text, size_t len, char *tool, size_t tool_cap, char **input) {
     const char *end = text + len - strlen("</tool_call>");
     const char *open = rlc_last_in(text, end, "<tool_call>");
@@ -188,30 +201,8 @@ static int parse_qwen3_coder(const char *text, size_t len, char *tool, size_t to
     const char *f = find(open, end, "<function="), *fe = f ? find(f, end, ">") : NULL;
     if (!fe || fe == f + 10 || (size_t)(fe - f - 10) >= tool_cap)
         return fail_text(input, "error: the tool call needs <function=name> after <tool_call>");
-    cJSON *args = cJSON_CreateObject();
-    int bad = !args;
-    for (const char *k = find(fe, end, "<parameter="); k && !bad; k = find(k, end, "<parameter=")) {
-        const char *ke = find(k, end, ">"), *v = ke ? ke + 1 : NULL, *ve = v ? find(v, end, "</parameter>") : NULL;
-        if (!ve) {
-            bad = 2;
-            break;
-        }
-        if (v < ve && *v == '\n') v++;
-        const char *vend = ve > v && ve[-1] == '\n' ? ve - 1 : ve;
-        char *key = dup_n(k + 11, (size_t)(ke - k - 11)), *val = dup_n(v, (size_t)(vend - v));
-        bad = !key || !val || !cJSON_AddStringToObject(args, key, val);
-        free(key), free(val);
-        k = ve;
-    }
-    if (bad) {
-        cJSON_Delete(args);
-        return bad == 2 ? fail_text(input, "error: each <parameter=name> needs its value and </parameter>")
-                        : RLC_ENOMEM;
-    }
-    snprintf(tool, tool_cap, "%.*s", (int)(fe - f - 10), f + 10);
-    *input = hermes_input(tool, args);
-    cJSON_Delete(args);
-    return *input ? 1 : RLC_ENOMEM;
+    return xml_call(f + 10, (size_t)(fe - f - 10), fe, end, "<parameter=", ">", NULL, "</parameter>", 1,
+                    "error: each <parameter=name> needs its value and </parameter>", tool, tool_cap, input);
 }
 
 /* mistral: the assistant turn that </s> ends (after the last [/TOOL_RESULTS] or [/INST], or the
