@@ -120,6 +120,13 @@ static cJSON *summary(const char *dir, const rlc_model_config_t *c) {
         if (c->moe_shared_size) cJSON_AddNumberToObject(o, "shared_expert_ffn", c->moe_shared_size);
         cJSON_AddNumberToObject(o, "active_parameters", (double)rlc_config_num_params(c) - idle);
     }
+    if (c->mla) { /* multi-head latent attention: its ranks and head dims */
+        char q[32] = "no query bottleneck";
+        if (c->q_lora_rank) snprintf(q, sizeof q, "query rank %d", c->q_lora_rank);
+        snprintf(buf, sizeof buf, "%s, key/value latent %d + a shared rope key of %d, per head %d + %d query/key dims "
+                 "and %d value dims", q, c->kv_lora_rank, c->qk_rope_dim, c->qk_nope_dim, c->qk_rope_dim, c->v_head_dim);
+        cJSON_AddStringToObject(o, "mla", buf);
+    }
     cJSON_AddStringToObject(o, "dtype", c->dtype);
     return o;
 }
@@ -148,6 +155,8 @@ static void print_text(const cJSON *o) {
             printf("; a shared expert of width %.0f", N("shared_expert_ffn"));
         printf("\n");
     }
+    if (cJSON_GetObjectItem(o, "mla"))
+        printf("  attention: multi-head latent (%s; the KV cache holds the expanded heads)\n", S("mla"));
     printf("  context: %.0f tokens%s\n", N("context"),
            N("context") < N("max_position_embeddings") ? " (LongRoPE's original context)" : "");
     printf("  rope: %s%s, theta %g, rotary dims %.0f of %.0f", S("rope"),

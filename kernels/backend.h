@@ -141,6 +141,12 @@ struct rlc_backend {
     void (*sumsq)(rlc_backend_t *be, double *out_host, const void *x, rlc_buf_kind_t kind, size_t n);
     /* dst[m, :] = src[rows[m], :] for m < M (ACT, row width C). */
     void (*gather_rows)(rlc_backend_t *be, void *dst, const void *src, const int32_t *rows, int M, int C);
+    /* Column blocks between strided rows (ACT; MLA's assembly of its heads): for n < N, h < H,
+     * j < W, dst[n·dld + h·dhs + j] = src[n·sld + h·shs + j] (shs = 0 broadcasts one block to H
+     * places); with sum, dst[n·dld + j] = the sum over h of src[n·sld + h·shs + j] instead (in
+     * fp32 in h order, rounded once; dhs unused). dst and src do not overlap. */
+    void (*head_copy)(rlc_backend_t *be, void *dst, int dld, int dhs, const void *src, int sld, int shs, int N, int H,
+                      int W, int sum);
     /* x = cap·tanh(x / cap) in place (F32; cap > 0): the soft-capping of generation's logits. */
     void (*softcap)(rlc_backend_t *be, float *x, size_t n, float cap);
     /* ACT <-> F32 conversions. */

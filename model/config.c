@@ -46,7 +46,7 @@ int cfg_get_bool(const cJSON *j, const char *key, int *out, int def, const char 
     return 0;
 }
 
-static double yarn_mscale(double scale, double m) { return scale <= 1 ? 1.0 : 0.1 * m * log(scale) + 1.0; }
+double cfg_yarn_mscale(double scale, double m) { return scale <= 1 ? 1.0 : 0.1 * m * log(scale) + 1.0; }
 
 /* yarn, as transformers 5 reads it: original_max_position_embeddings from the config's top
  * level, else the rope dict, else max_position_embeddings; factor, when absent, the ratio of
@@ -73,12 +73,14 @@ static int parse_yarn(rlc_model_config_t *c, const cJSON *j, const cJSON *src, c
         (rc = cfg_get_num(src, "mscale_all_dim", &mscale_all, 0, what)) ||
         (rc = cfg_get_bool(src, "truncate", &c->rope_truncate, 1, what)))
         return rc;
+    c->rope_mscale_all = mscale_all; /* MLA's attention scale (config_arch.c) */
     if (c->rope_beta_fast == 0) c->rope_beta_fast = 32;
     if (c->rope_beta_slow == 0) c->rope_beta_slow = 1;
     if (!(c->rope_factor > 0) || !(c->rope_beta_fast > 0) || !(c->rope_beta_slow > 0))
         return rlc_errc(RLC_EINVAL, "%s: yarn rope needs positive factor, beta_fast and beta_slow", what);
     double f = c->rope_factor;
-    double dflt = mscale != 0 && mscale_all != 0 ? yarn_mscale(f, mscale) / yarn_mscale(f, mscale_all) : yarn_mscale(f, 1);
+    double dflt = mscale != 0 && mscale_all != 0 ? cfg_yarn_mscale(f, mscale) / cfg_yarn_mscale(f, mscale_all)
+                                                  : cfg_yarn_mscale(f, 1);
     if ((rc = cfg_get_num(src, "attention_factor", &c->rope_attn_factor, dflt, what))) return rc;
     if (!(c->rope_attn_factor > 0) || !isfinite(c->rope_attn_factor))
         return rlc_errc(RLC_EINVAL, "%s: yarn attention_factor must be a positive number", what);
@@ -331,7 +333,7 @@ static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",     "llama",   "
                                           "phi3",      "gemma",     "gemma2",  "gemma3_text", "olmo2",
                                           "olmo3",     "granite",   "smollm3", "qwen3_moe", "mixtral",
                                           "olmoe",     "qwen2_moe", "glm4_moe", "dots1",    "ernie4_5",
-                                          "ernie4_5_moe", "glm4"};
+                                          "ernie4_5_moe", "glm4", "deepseek_v3", "kimi_k2", "glm4_moe_lite"};
 
 static int check_model_type(const char *mt, const char *what) {
     char list[512] = "";
@@ -339,9 +341,9 @@ static int check_model_type(const char *mt, const char *what) {
         if (!strcmp(mt, MODEL_TYPES[i])) return 0;
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", MODEL_TYPES[i]);
     }
-    if (!strcmp(mt, "deepseek_v3") || !strcmp(mt, "deepseek_v2") || !strcmp(mt, "kimi_k2"))
-        return rlc_errc(RLC_EUNSUP, "%s: model_type '%s' is not supported: its multi-head latent attention (MLA) is "
-                        "not implemented (its expert routing is, as glm4_moe's)", what, mt);
+    if (!strcmp(mt, "deepseek_v2"))
+        return rlc_errc(RLC_EUNSUP, "%s: model_type '%s' is not supported: its softmax expert routing (greedy, "
+                        "group_limited_greedy) is not implemented (its attention is, as deepseek_v3's)", what, mt);
     return rlc_errc(RLC_EUNSUP, "%s: model_type '%s' is not supported (%s)", what, mt, list);
 }
 
@@ -393,7 +395,8 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     int qwen = !strcmp(mt, "qwen2");
     c->qk_norm = !strcmp(mt, "qwen3") || !strcmp(mt, "qwen3_moe") || !strcmp(mt, "dots1");
     int glm = !strcmp(mt, "glm4_moe"), ernie = !strncmp(mt, "ernie4_5", 8); /* ernie4_5 and ernie4_5_moe */
-    int eps5 = olmo || c->fused_proj || glm || ernie || !strcmp(mt, "mixtral") || !strcmp(mt, "olmoe");
+    int eps5 = olmo || c->fused_proj || glm || ernie || !strcmp(mt, "mixtral") || !strcmp(mt, "olmoe") ||
+               !strcmp(mt, "glm4_moe_lite");
     if ((rc = cfg_get_int(j, "vocab_size", &c->vocab_size, 1, 0, what)) ||
         (rc = cfg_get_int(j, "hidden_size", &c->hidden_size, 1, 0, what)) ||
         (rc = cfg_get_int(j, "intermediate_size", &c->intermediate_size, 1, 0, what)) ||
@@ -433,6 +436,8 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         rc = rlc_errc(RLC_EINVAL, "%s: head_dim %d must be even and at most 1024", what, c->head_dim);
         goto fail;
     }
+    int mla = !strcmp(mt, "deepseek_v3") || !strcmp(mt, "kimi_k2") || !strcmp(mt, "glm4_moe_lite");
+    if (mla && (rc = cfg_mla(c, j, mt, what))) goto fail;
     double eps;
     /* the config classes' defaults: 1e-5 for OLMo, OLMoE, Mixtral and Phi-3, 1e-6 for the others */
     if ((rc = cfg_get_num(j, "rms_norm_eps", &eps, glm4 ? 1.5625e-7 : eps5 ? 1e-5 : 1e-6, what))) goto fail;
@@ -475,6 +480,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if (ernie && (rc = cfg_get_bool(j, "use_bias", &c->mlp_bias, 0, what))) goto fail; /* ERNIE: every projection */
     if (ernie) c->qkv_bias = c->o_bias = c->mlp_bias;
     if ((rc = parse_rope(c, j, what)) || (rc = parse_eos(c, j, what))) goto fail;
+    if (c->mla && (rc = cfg_mla_finish(c, what))) goto fail;
     if (ministral3 && (rc = cfg_ministral3(c, j, what))) goto fail;
     const char *dt = NULL;
     if ((rc = rlc_json_get_str(j, "dtype", &dt, 0, what)) < 0) goto fail;
@@ -577,8 +583,14 @@ float rlc_config_rope_mscale(const rlc_model_config_t *c) {
 size_t rlc_config_num_params(const rlc_model_config_t *c) {
     size_t C = (size_t)c->hidden_size, F = (size_t)c->intermediate_size, D = (size_t)c->head_dim;
     size_t Hq = (size_t)c->num_heads, Hk = (size_t)c->num_kv_heads, V = (size_t)c->vocab_size;
-    size_t qkv = (Hq + 2 * Hk) * D;
-    size_t layer = C + qkv * C + (c->qkv_bias ? qkv : 0) + C * Hq * D + (c->o_bias ? C : 0) + C + 2 * F * C +
+    size_t qkv = (Hq + 2 * Hk) * D, attn = qkv * C;
+    if (c->mla) { /* the first projection, the norms, q_b_proj, kv_b_proj (config.h) */
+        size_t R = (size_t)c->q_lora_rank, K = (size_t)c->kv_lora_rank, qk = (size_t)(c->qk_nope_dim + c->qk_rope_dim);
+        attn = (size_t)rlc_config_mla_a(c) * C + (R ? R + Hq * qk * R : 0) + K +
+               Hq * (size_t)(c->qk_nope_dim + c->v_head_dim) * K;
+    }
+    size_t layer = C + attn + (c->qkv_bias ? qkv : 0) + C * (size_t)rlc_config_o_width(c) + (c->o_bias ? C : 0) + C +
+                   2 * F * C +
                    (c->mlp_bias ? 2 * F : 0) + C * F + (c->mlp_bias ? C : 0) +
                    (c->qk_norm ? (c->qk_norm_full ? (Hq + Hk) * D : 2 * D) : 0) + (c->post_norms ? 2 * C : 0) -
                    (c->post_only ? 2 * C : 0);

@@ -113,6 +113,18 @@ typedef struct {
     int mtp_layers;
     /* RoPE turns the pairs (x_2i, x_2i+1) of each head (ERNIE 4.5) instead of (x_i, x_i+R/2) */
     int rope_interleaved;
+    /* Multi-head latent attention (DeepSeek-V3, Kimi K2, Moonlight, GLM-4.7-Flash): queries from
+     * q_proj, or through a rank-q_lora_rank bottleneck (q_a_proj, its norm q_a_layernorm, q_b_proj);
+     * keys and values from one latent per token (kv_a_proj_with_mqa: kv_lora_rank dims, normed by
+     * kv_a_layernorm and expanded by kv_b_proj into each head's qk_nope_dim key and v_head_dim value
+     * dims, then qk_rope_dim dims of a RoPE key every head shares). Both bottleneck norms take eps
+     * 1e-6 (their classes' default). rlc runs it as plain attention over num_heads heads of head_dim
+     * = max(qk_nope_dim + qk_rope_dim, v_head_dim) (num_kv_heads = num_heads, zero-padded), each head
+     * laid out [rope dims, nope dims] (rotary_dim = qk_rope_dim), so the attention kernels and the
+     * KV cache serve it unchanged (model/mla.c). attn_scale: qk^-1/2 times yarn's mscale_all_dim
+     * factor squared. */
+    int mla, q_lora_rank, kv_lora_rank, qk_nope_dim, qk_rope_dim, v_head_dim;
+    double rope_mscale_all; /* yarn's mscale_all_dim (0: none) */
     unsigned char *layer_moe;
     int num_labels, score_bias;
     int bos_token_id;
@@ -153,5 +165,18 @@ int rlc_config_layer_moe(const rlc_model_config_t *c, int layer);
 /* The widest MLP activation per token: intermediate_size, or a sparse layer's
  * experts_per_tok x moe_intermediate_size when larger (activation planning). */
 int rlc_config_mlp_width(const rlc_model_config_t *c);
+/* The width of attention's output projection's input: num_heads x head_dim, or under MLA
+ * num_heads x v_head_dim (the heads' zero padding left out). */
+static inline int rlc_config_o_width(const rlc_model_config_t *c) {
+    return c->num_heads * (c->mla ? c->v_head_dim : c->head_dim);
+}
+/* MLA: the width of the first attention projection (the queries' first projection, then
+ * kv_a_proj_with_mqa's latent and rope key), and of the queries' part of it. */
+static inline int rlc_config_mla_qw(const rlc_model_config_t *c) {
+    return c->q_lora_rank ? c->q_lora_rank : c->num_heads * (c->qk_nope_dim + c->qk_rope_dim);
+}
+static inline int rlc_config_mla_a(const rlc_model_config_t *c) {
+    return rlc_config_mla_qw(c) + c->kv_lora_rank + c->qk_rope_dim;
+}
 /* Parameters of the trunk + heads (elements). */
 size_t rlc_config_num_params(const rlc_model_config_t *c);

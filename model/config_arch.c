@@ -346,3 +346,54 @@ int cfg_multimodal_text(cJSON *j, int *multimodal, const char *what) {
     }
     return 0;
 }
+
+/* Multi-head latent attention's keys, their classes' defaults (DeepseekV3Config's; Kimi K2 is a
+ * DeepSeek-V3 whose config names itself kimi_k2; Glm4MoeLiteConfig's), q_lora_rank null: q_proj.
+ * The keys and values have as many heads as the queries (transformers repeats nothing). */
+int cfg_mla(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
+    int lite = !strcmp(mt, "glm4_moe_lite"), rc;
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "q_lora_rank");
+    c->q_lora_rank = lite ? 768 : 1536;
+    if (q && cJSON_IsNull(q)) c->q_lora_rank = 0;
+    else if ((rc = cfg_get_int(j, "q_lora_rank", &c->q_lora_rank, 0, c->q_lora_rank, what))) return rc;
+    if ((rc = cfg_get_int(j, "kv_lora_rank", &c->kv_lora_rank, 0, 512, what)) ||
+        (rc = cfg_get_int(j, "qk_rope_head_dim", &c->qk_rope_dim, 0, 64, what)) ||
+        (rc = cfg_get_int(j, "qk_nope_head_dim", &c->qk_nope_dim, 0, lite ? 192 : 128, what)) ||
+        (rc = cfg_get_int(j, "v_head_dim", &c->v_head_dim, 0, lite ? 256 : 128, what)) ||
+        (rc = cfg_get_bool(j, "rope_interleave", &c->rope_interleaved, 1, what)))
+        return rc;
+    if ((q && !cJSON_IsNull(q) && c->q_lora_rank <= 0) || c->kv_lora_rank <= 0 || c->v_head_dim <= 0 ||
+        c->qk_nope_dim < 0 || c->qk_rope_dim <= 0 || c->qk_rope_dim % 2)
+        return rlc_errc(RLC_EINVAL, "%s: q_lora_rank (or null), kv_lora_rank, v_head_dim and an even qk_rope_head_dim "
+                        "must be positive, qk_nope_head_dim not negative", what);
+    if (c->q_lora_rank > 65536 || c->kv_lora_rank > 65536 || c->qk_nope_dim + c->qk_rope_dim > 1024 ||
+        c->v_head_dim > 1024)
+        return rlc_errc(RLC_EINVAL, "%s: MLA ranks above 65536 or head dims above 1024 are not supported", what);
+    if (c->num_kv_heads != c->num_heads)
+        return rlc_errc(RLC_EINVAL, "%s: num_key_value_heads (%d) must equal num_attention_heads (%d) in multi-head "
+                        "latent attention", what, c->num_kv_heads, c->num_heads);
+    c->mla = 1;
+    c->head_dim = c->qk_rope_dim; /* the rope's dims, as transformers' config sets head_dim */
+    return 0;
+}
+
+int cfg_mla_finish(rlc_model_config_t *c, const char *what) {
+    if (c->rotary_dim != c->qk_rope_dim)
+        return rlc_errc(RLC_EUNSUP, "%s: RoPE over %d of the %d rope dims is not supported", what, c->rotary_dim,
+                        c->qk_rope_dim);
+    if (c->qkv_bias || c->o_bias || c->mlp_bias)
+        return rlc_errc(RLC_EUNSUP, "%s: attention_bias and mlp_bias are not supported in multi-head latent attention",
+                        what);
+    int qk = c->qk_nope_dim + c->qk_rope_dim, D = qk > c->v_head_dim ? qk : c->v_head_dim;
+    c->head_dim = (D + 1) / 2 * 2; /* padded with zeros */
+    c->num_kv_heads = c->num_heads;
+    double s = pow((double)qk, -0.5); /* transformers' yarn_apply_mscale */
+    if (c->rope_type == RLC_ROPE_YARN && c->rope_mscale_all != 0) {
+        double m = cfg_yarn_mscale(c->rope_factor, c->rope_mscale_all);
+        s *= m * m;
+    }
+    c->attn_scale = (float)s;
+    if (!(c->attn_scale > 0) || !isfinite(c->attn_scale))
+        return rlc_errc(RLC_EINVAL, "%s: the rope parameters give an attention scale of %g in fp32", what, s);
+    return 0;
+}

@@ -16,6 +16,13 @@ int cfg_get_bool(const cJSON *j, const char *key, int *out, int def, const char 
  * sliding_attention ones. 1 when absent. */
 int cfg_layer_types(const rlc_model_config_t *c, const cJSON *j, unsigned char **slides, const char *what);
 
+/* yarn's mscale: 0.1·m·ln(scale) + 1 (1 when scale <= 1). */
+double cfg_yarn_mscale(double scale, double m);
+/* Multi-head latent attention (deepseek_v3, kimi_k2, glm4_moe_lite): cfg_mla before the rope
+ * (head_dim becomes qk_rope_head_dim, as their configs read it), cfg_mla_finish after it
+ * (head_dim, kv heads and the attention scale rlc runs it with). */
+int cfg_mla(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what);
+int cfg_mla_finish(rlc_model_config_t *c, const char *what);
 /* model/config_arch.c: the keys of Gemma (version 1), Gemma 2 and Gemma 3 (norm offset,
  * embedding scale, GeGLU, post norms, query_pre_attn_scalar, soft-capping, sliding pattern),
  * after the common ones. */

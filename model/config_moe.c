@@ -1,4 +1,5 @@
-/* Mixture-of-experts keys (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE, GLM-4.5, dots.llm1, ERNIE 4.5):
+/* Mixture-of-experts keys (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE, GLM-4.5, dots.llm1, ERNIE 4.5,
+ * DeepSeek-V3 / Kimi K2, GLM-4.7-Flash):
  * how many experts, how many each token takes, their width, whether the picked weights are
  * renormalised, which layers are sparse, the shared experts, the routings with a correction
  * bias (GLM-4.5's, dots.llm1's, ERNIE 4.5's) and Qwen2-MoE's and dots.llm1's sliding rules. The
@@ -80,29 +81,58 @@ static int shared_experts(rlc_model_config_t *c, int n, const char *key, const c
     return 0;
 }
 
-/* GLM-4.5 (glm4_moe) and dots.llm1 (dots1): sigmoid routing with a correction bias and expert
- * groups, shared experts added ungated, the first first_k_dense_replace layers dense; GLM's
- * optional per-head q/k norms (use_qk_norm; dots.llm1 always has them) and MTP layers. Their
- * config classes' defaults differ: dots.llm1 has none for the expert counts (a config without
- * them fails in transformers too), keeps its first layer sparse and does not renormalise. */
-static int cfg_sig_moe(rlc_model_config_t *c, const cJSON *j, int dots, const char *what) {
-    int shared = -1, dense, rc;
+/* The config classes' defaults of the sigmoid-routed families. dots.llm1 has none for the
+ * expert counts (a config without them fails in transformers too; -1: required). */
+typedef struct {
+    const char *mt;
+    int experts, per_tok, width, shared, groups, topk_groups, dense, norm, mtp;
     double scale;
-    if ((rc = get_either(j, "n_routed_experts", "num_local_experts", dots ? -1 : 128, &c->num_experts, what)) ||
-        (rc = cfg_get_int(j, "num_experts_per_tok", &c->experts_per_tok, 0, dots ? -1 : 8, what)) ||
-        (rc = cfg_get_int(j, "moe_intermediate_size", &c->moe_intermediate_size, 0, 1408, what)) ||
-        (rc = cfg_get_int(j, "n_shared_experts", &shared, 0, dots ? -1 : 1, what)) ||
-        (rc = cfg_get_num(j, "routed_scaling_factor", &scale, 1.0, what)) ||
-        (rc = cfg_get_int(j, "n_group", &c->moe_groups, 0, 1, what)) ||
-        (rc = cfg_get_int(j, "topk_group", &c->moe_topk_groups, 0, 1, what)) ||
-        (rc = cfg_get_int(j, "first_k_dense_replace", &dense, 0, !dots, what)) ||
-        (rc = cfg_get_bool(j, "norm_topk_prob", &c->moe_norm_topk, !dots, what)))
+} sig_defaults_t;
+static const sig_defaults_t SIG_DEFAULTS[] = {
+    {"glm4_moe", 128, 8, 1408, 1, 1, 1, 1, 1, 1, 1.0},     {"dots1", -1, -1, 1408, -1, 1, 1, 0, 0, 0, 1.0},
+    {"deepseek_v3", 256, 8, 2048, 1, 8, 4, 3, 1, 1, 2.5}, {"kimi_k2", 256, 8, 2048, 1, 8, 4, 3, 1, 1, 2.5},
+    {"glm4_moe_lite", 64, 4, 1536, 1, 1, 1, 1, 1, 0, 1.8}};
+
+/* GLM-4.7-Flash's mlp_layer_types: "dense" or "sparse" per layer (absent: the first dense). */
+static int lite_layer_types(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    const cJSON *lt = cJSON_GetObjectItemCaseSensitive(j, "mlp_layer_types"), *e;
+    if (!lt || cJSON_IsNull(lt)) return 1;
+    if (!cJSON_IsArray(lt) || cJSON_GetArraySize(lt) != c->num_layers)
+        return rlc_errc(RLC_EINVAL, "%s: mlp_layer_types must list one type per layer (%d)", what, c->num_layers);
+    int l = 0;
+    cJSON_ArrayForEach(e, lt) {
+        const char *t = cJSON_IsString(e) ? e->valuestring : "?";
+        if (strcmp(t, "dense") && strcmp(t, "sparse"))
+            return rlc_errc(RLC_EINVAL, "%s: mlp_layer_types[%d] '%s' must be dense or sparse", what, l, t);
+        c->layer_moe[l++] = !strcmp(t, "sparse");
+    }
+    return 0;
+}
+
+/* GLM-4.5 (glm4_moe), dots.llm1 (dots1), DeepSeek-V3 (deepseek_v3, kimi_k2) and GLM-4.7-Flash
+ * (glm4_moe_lite): sigmoid routing with a correction bias and expert groups, shared experts added
+ * ungated, the first first_k_dense_replace layers dense (GLM-4.7-Flash: its mlp_layer_types);
+ * GLM-4.5's optional per-head q/k norms (use_qk_norm; dots.llm1 always has them) and the MTP
+ * layers. */
+static int cfg_sig_moe(rlc_model_config_t *c, const cJSON *j, const sig_defaults_t *d, const char *what) {
+    int shared = -1, dense, rc, dots = !strcmp(d->mt, "dots1"), glm = !strcmp(d->mt, "glm4_moe");
+    double scale;
+    if ((rc = get_either(j, "n_routed_experts", "num_local_experts", d->experts, &c->num_experts, what)) ||
+        (rc = cfg_get_int(j, "num_experts_per_tok", &c->experts_per_tok, 0, d->per_tok, what)) ||
+        (rc = cfg_get_int(j, "moe_intermediate_size", &c->moe_intermediate_size, 0, d->width, what)) ||
+        (rc = cfg_get_int(j, "n_shared_experts", &shared, 0, d->shared, what)) ||
+        (rc = cfg_get_num(j, "routed_scaling_factor", &scale, d->scale, what)) ||
+        (rc = cfg_get_int(j, "n_group", &c->moe_groups, 0, d->groups, what)) ||
+        (rc = cfg_get_int(j, "topk_group", &c->moe_topk_groups, 0, d->topk_groups, what)) ||
+        (rc = cfg_get_int(j, "first_k_dense_replace", &dense, 0, d->dense, what)) ||
+        (rc = cfg_get_bool(j, "norm_topk_prob", &c->moe_norm_topk, d->norm, what)))
         return rc;
     if (dots && (c->num_experts < 0 || c->experts_per_tok < 0 || shared < 0))
         return rlc_errc(RLC_EINVAL, "%s: n_routed_experts, num_experts_per_tok and n_shared_experts are required",
                         what);
-    if (!dots && ((rc = cfg_get_bool(j, "use_qk_norm", &c->qk_norm, 0, what)) ||
-                  (rc = cfg_get_int(j, "num_nextn_predict_layers", &c->mtp_layers, 0, 1, what)) ||
+    if (glm && (rc = cfg_get_bool(j, "use_qk_norm", &c->qk_norm, 0, what))) return rc;
+    if (!strcmp(d->mt, "glm4_moe_lite")) dense = 1; /* its class reads mlp_layer_types, not first_k_dense_replace */
+    if (!dots && ((rc = cfg_get_int(j, "num_nextn_predict_layers", &c->mtp_layers, 0, d->mtp, what)) ||
                   (rc = cfg_get_int(j, "num_mtp_layers", &c->mtp_layers, 0, c->mtp_layers, what))))
         return rc;
     if ((rc = check_experts(c, what))) return rc;
@@ -125,6 +155,7 @@ static int cfg_sig_moe(rlc_model_config_t *c, const cJSON *j, int dots, const ch
     c->moe_biased = 1;
     c->moe_scale = (float)scale;
     if (!(c->layer_moe = calloc((size_t)c->num_layers, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+    if (!strcmp(d->mt, "glm4_moe_lite") && (rc = lite_layer_types(c, j, what)) <= 0) return rc;
     for (int l = dense; l < c->num_layers; l++) c->layer_moe[l] = 1;
     return 0;
 }
@@ -165,7 +196,8 @@ static int cfg_ernie_moe(rlc_model_config_t *c, const cJSON *j, const char *what
 int cfg_moe(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
     int qwen3 = !strcmp(mt, "qwen3_moe"), qwen2 = !strcmp(mt, "qwen2_moe"), qwen = qwen2 || qwen3;
     int mixtral = !strcmp(mt, "mixtral"), olmoe = !strcmp(mt, "olmoe"), rc;
-    if (!strcmp(mt, "glm4_moe") || !strcmp(mt, "dots1")) return cfg_sig_moe(c, j, !strcmp(mt, "dots1"), what);
+    for (size_t i = 0; i < sizeof SIG_DEFAULTS / sizeof *SIG_DEFAULTS; i++)
+        if (!strcmp(mt, SIG_DEFAULTS[i].mt)) return cfg_sig_moe(c, j, &SIG_DEFAULTS[i], what);
     if (!strcmp(mt, "ernie4_5_moe")) return cfg_ernie_moe(c, j, what);
     if (!qwen && !mixtral && !olmoe) return 0;
     int def_e = qwen3 ? 128 : qwen2 ? 60 : mixtral ? 8 : 64, def_k = qwen3 ? 8 : qwen2 ? 4 : mixtral ? 2 : 8;

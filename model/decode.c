@@ -30,6 +30,7 @@ typedef struct {
     int32_t *i32_block, *i32_host;
     size_t i32_n;
     void *x, *xmid, *ln, *qkv, *att, *tmp, *gu, *h, *rows, *br;
+    rlc_mla_bufs_t mla; /* MLA's first projection and scratch (x1, cin, cout) */
     float *rstd, *logits;
     rlc_moe_bufs_t moe; /* sparse layers (gu, h shared with the dense MLP's) */
     int *moe_off;       /* host [E+1] (owned) */
@@ -65,7 +66,8 @@ static void ws_free(rlc_model_t *m, step_ws_t *w) {
     w->gstats = gs;
 }
 
-enum { W_X, W_XMID, W_LN, W_QKV, W_ATT, W_TMP, W_GU, W_H, W_ROWS, W_BR, W_MXS, W_MLOG, W_RSTD, W_LOGITS,
+enum { W_X, W_XMID, W_LN, W_QKV, W_ATT, W_TMP, W_GU, W_H, W_ROWS, W_BR, W_MXS, W_MLOG, W_LX1, W_LCIN, W_LCOUT,
+       W_RSTD, W_LOGITS,
        W_MPROB, W_MW, W_MIDX, W_MSRC, W_MINV, W_IDS, W_POS, W_SLOTS, W_CU, W_CTX, W_BT, W_OUT, W_N };
 
 /* The three layouts of a workspace for T tokens, O sampled rows, S sequences and BT block
@@ -92,6 +94,11 @@ static int ws_plan(const rlc_model_t *m, size_t T, size_t O, size_t S, size_t BT
     idx[W_BR] = rlc_layout_add(la, "post-normed block out", (c->post_norms ? T : 1) * C * ea);
     idx[W_MXS] = rlc_layout_add(la, "moe rows by expert", R * C * ea); /* sparse models only (else empty) */
     idx[W_MLOG] = rlc_layout_add(la, "router logits", T * E * ea);
+    size_t x1 = 0, raw, cin = 0, cout = 0; /* MLA models only (else empty) */
+    if (c->mla) rlc_mla_sizes(c, T, &x1, &raw, &cin, &cout);
+    idx[W_LX1] = rlc_layout_add(la, "mla first projection", x1 * ea);
+    idx[W_LCIN] = rlc_layout_add(la, "mla scratch in", cin * ea);
+    idx[W_LCOUT] = rlc_layout_add(la, "mla scratch out", cout * ea);
     idx[W_RSTD] = rlc_layout_add(lf, "rstd", T * 4);
     size_t W = (size_t)c->vocab_size; /* room for any output kind */
     if ((size_t)c->hidden_size > W) W = (size_t)c->hidden_size;
@@ -167,6 +174,8 @@ static int ws_ensure(rlc_model_t *m, step_ws_t *w, const rlc_step_batch_t *b, in
                                   .idx = w->i32_block + li.e[ix[W_MIDX]].offset / 4,
                                   .src = w->i32_block + li.e[ix[W_MSRC]].offset / 4,
                                   .inv = w->i32_block + li.e[ix[W_MINV]].offset / 4, .off = w->moe_off};
+        w->mla = (rlc_mla_bufs_t){.x1 = AB + la.e[ix[W_LX1]].offset, .cin = AB + la.e[ix[W_LCIN]].offset,
+                                  .cout = AB + la.e[ix[W_LCOUT]].offset};
         size_t *off[] = {&w->o_ids, &w->o_pos, &w->o_slots, &w->o_cu, &w->o_ctx, &w->o_bt, &w->o_out};
         for (int i = W_IDS; i <= W_OUT; i++) *off[i - W_IDS] = li.e[ix[i]].offset / 4;
         w->cap_tokens = T;
@@ -211,7 +220,7 @@ static int step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc_
     rlc_backend_t *be = m->be;
     const rlc_model_config_t *c = &m->cfg;
     int N = b->n_tokens, L = c->num_layers, C = c->hidden_size, F = c->intermediate_size, D = c->head_dim;
-    int Hq = c->num_heads, Hk = c->num_kv_heads, QKV = (Hq + 2 * Hk) * D;
+    int Hq = c->num_heads, Hk = c->num_kv_heads;
     const int32_t *ids = w->i32_block + w->o_ids, *pos = w->i32_block + w->o_pos, *slots = w->i32_block + w->o_slots;
     const int32_t *cu = w->i32_block + w->o_cu, *ctx = w->i32_block + w->o_ctx, *bt = w->i32_block + w->o_bt;
     const int32_t *out_rows = w->i32_block + w->o_out;
@@ -225,16 +234,14 @@ static int step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc_
     if (pre) be->rmsnorm_fwd(be, w->ln, w->rstd, w->x, P(m->layer[0].ln1), N, C, c->rms_norm_eps);
     for (int l = 0; l < L; l++) {
         const rlc_layer_off_t *W = &m->layer[l];
-        be->matmul_fwd(be, w->qkv, in_att, P(W->qkv_w), P(W->qkv_b), N, C, QKV);
-        if (m->cfg.qk_norm) rlc_model_qk_norm_fwd(m, l, w->qkv, NULL, NULL, N);
-        rlc_model_rope_fwd(m, l, w->qkv, pos, N);
+        rlc_model_qkv_fwd(m, l, w->qkv, in_att, NULL, NULL, pos, N, &w->mla);
         void *kc = rlc_kv_layer(kv, m, kv->k, l), *vc = rlc_kv_layer(kv, m, kv->v, l);
         size_t g = (size_t)kv->layer_group[l]; /* the layer's group: its slots and block tables */
         be->kv_store(be, kc, vc, w->qkv, slots + g * N, N, Hq, Hk, D);
         be->paged_attention(be, w->att, w->qkv, kc, vc, cu, ctx, bt + g * b->nseq * b->max_pages, b->max_pages,
                             kv->page_size, b->nseq, N, Hq, Hk, D, scale, c->attn_softcap, b->max_ctx,
                             rlc_config_layer_window(&m->cfg, l));
-        be->matmul_fwd(be, w->tmp, w->att, P(W->o_w), P(W->o_b), N, Hq * D, C);
+        rlc_model_o_fwd(m, l, w->tmp, w->att, N, &w->mla);
         if (post) be->rmsnorm_fwd(be, w->br, w->rstd, w->tmp, P(W->post_attn), N, C, c->rms_norm_eps);
         rlc_model_residual_scale(m, blk, (size_t)N * C);
         rlc_model_residual_norm(m, w->xmid, w->ln, w->rstd, w->x, blk, P(W->ln2), N);

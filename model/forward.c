@@ -23,6 +23,7 @@ enum {
     A_QKR,                                              /* training with qk_norm only */
     A_OOUT, A_DNOUT, A_BR,                              /* post_norms only */
     A_MXS, A_MLOG, A_MDY, A_MSDX, F_MPROB, F_MW, F_MDW, I_MIDX, I_MSRC, I_MINV, /* sparse layers only */
+    A_LX1, A_LCIN, A_LCOUT, A_LDX1, A_LDCIN,                                      /* MLA only */
     F_R1, F_LSE, F_R2, F_RF, F_LP, F_ENT, F_DLP, F_DEN, F_VALUES, F_RQK, F_RPA, F_RPF,
     I_IDS, I_POS, I_TG, I_CU, PLAN_N
 };
@@ -84,6 +85,19 @@ static int plan_acts(const rlc_model_t *m, int N, int train, rlc_layout_t *la, r
     }
     size_t HQK = (size_t)(c->num_heads + c->num_kv_heads);
     if (train && c->qk_norm) idx[A_QKR] = rlc_layout_add(la, "q/k before their norm", n * HQK * c->head_dim * ea * nl);
+    if (c->mla) { /* the bottleneck norms' inputs and scales take the q/k norms' places */
+        size_t x1, raw, cin, cout;
+        rlc_mla_sizes(c, n, &x1, &raw, &cin, &cout);
+        idx[A_LX1] = rlc_layout_add(la, "mla first projection", x1 * ea * nl);
+        idx[A_LCIN] = rlc_layout_add(la, "mla scratch in", cin * ea);
+        idx[A_LCOUT] = rlc_layout_add(la, "mla scratch out", cout * ea);
+        if (train) {
+            idx[A_QKR] = rlc_layout_add(la, "mla norms' inputs", raw * ea * nl);
+            idx[F_RQK] = rlc_layout_add(lf, "mla norms' rstd", n * 2 * 4 * nl);
+            idx[A_LDX1] = rlc_layout_add(la, "grad mla first projection", x1 * ea);
+            idx[A_LDCIN] = rlc_layout_add(la, "grad mla bottlenecks", raw * ea);
+        }
+    }
     idx[F_R1] = rlc_layout_add(lf, "rstd1", n * 4 * nl);
     idx[F_LSE] = rlc_layout_add(lf, "attention lse", n * (size_t)c->num_heads * 4 * nl);
     idx[F_R2] = rlc_layout_add(lf, "rstd2", n * 4 * nl);
@@ -127,10 +141,10 @@ size_t rlc_model_act_bytes(const rlc_model_t *m, int n_tokens, int train) {
     return total;
 }
 
-/* The per-layer pointer arrays of a: 11 act + 6 f32 arrays of L entries, one allocation
+/* The per-layer pointer arrays of a: 12 act + 6 f32 arrays of L entries, one allocation
  * (owned through a->x_in). */
 static int layer_ptrs(rlc_acts_t *a, int L) {
-    void **ptrs = rlc_calloc((size_t)L * 17, sizeof(void *));
+    void **ptrs = rlc_calloc((size_t)L * 18, sizeof(void *));
     if (!ptrs) return RLC_ENOMEM;
     a->x_in = ptrs;
     a->ln1 = ptrs + L;
@@ -149,6 +163,7 @@ static int layer_ptrs(rlc_acts_t *a, int L) {
     a->dn_out = ptrs + 14 * L;
     a->rstd_pa = (float **)(ptrs + 15 * L);
     a->rstd_pf = (float **)(ptrs + 16 * L);
+    a->mla_x1 = ptrs + 17 * L;
     return 0;
 }
 
@@ -211,10 +226,16 @@ static int ensure_acts(rlc_model_t *m, int N, int train) {
         a->rstd1[l] = FOFF(F_R1) + (size_t)k * n;
         a->lse[l] = FOFF(F_LSE) + (size_t)k * n * m->cfg.num_heads;
         a->rstd2[l] = FOFF(F_R2) + (size_t)k * n;
-        if (ix[A_QKR] >= 0) { /* Qwen3 training: the q/k heads before their norm, and its scales */
+        if (ix[A_QKR] >= 0 && !m->cfg.mla) { /* Qwen3 training: the q/k heads before their norm, and its scales */
             size_t hqk = (size_t)(m->cfg.num_heads + m->cfg.num_kv_heads);
             a->qk_raw[l] = AOFF(A_QKR) + (size_t)k * n * hqk * m->cfg.head_dim * ea;
             a->rstd_qk[l] = FOFF(F_RQK) + (size_t)k * n * hqk;
+        }
+        if (ix[A_LX1] >= 0) { /* MLA: its first projection, its norms' inputs and scales */
+            size_t x1, raw, cin, cout;
+            rlc_mla_sizes(&m->cfg, n, &x1, &raw, &cin, &cout);
+            a->mla_x1[l] = AOFF(A_LX1) + (size_t)k * x1 * ea;
+            if (train) a->qk_raw[l] = AOFF(A_QKR) + (size_t)k * raw * ea, a->rstd_qk[l] = FOFF(F_RQK) + (size_t)k * n * 2;
         }
         if (ix[A_OOUT] >= 0) { /* Gemma 3: the block outputs before their post-norms, and its scales */
             a->o_out[l] = AOFF(A_OOUT) + (size_t)k * n * C * ea;
@@ -233,6 +254,8 @@ static int ensure_acts(rlc_model_t *m, int N, int train) {
     if (train && a->moe) a->moe_dy = AOFF(A_MDY), a->moe_dw = FOFF(F_MDW);
     if (train && ix[A_MSDX] >= 0) a->moe_sdx = AOFF(A_MSDX);
     if (ix[A_BR] >= 0) a->br = AOFF(A_BR);
+    if (ix[A_LX1] >= 0) a->mla_cin = AOFF(A_LCIN), a->mla_cout = AOFF(A_LCOUT);
+    if (ix[A_LDX1] >= 0) a->mla_dx1 = AOFF(A_LDX1), a->mla_dcin = AOFF(A_LDCIN);
     if (m->cfg.post_only) /* OLMo: no norms before the blocks; they read the residual stream */
         for (int l = 0; l < L; l++) a->ln1[l] = a->x_in[l], a->ln2[l] = a->x_mid[l];
     a->x_final = AOFF(A_XF);
@@ -342,54 +365,6 @@ static int upload_batch(rlc_model_t *m, const rlc_batch_t *b) {
     return rc ? rc : maxlen;
 }
 
-void rlc_model_qk_norm_fwd(rlc_model_t *m, int l, void *qkv, void *raw, float *rstd, int N) {
-    rlc_backend_t *be = m->be;
-    const rlc_model_config_t *c = &m->cfg;
-    const rlc_layer_off_t *W = &m->layer[l];
-    int D = c->head_dim, Hq = c->num_heads, Hk = c->num_kv_heads, QKV = (Hq + 2 * Hk) * D;
-    if (!c->qk_norm_full) {
-        be->qk_norm_fwd(be, qkv, raw, rstd, P(W->q_norm), P(W->k_norm), N, Hq, Hk, D, QKV, c->rms_norm_eps);
-        return;
-    }
-    /* one "head" of Hq·D, then one of Hk·D (raw: the q rows, then the k rows; rstd likewise) */
-    size_t ea = be->esize[RLC_BUF_ACT];
-    be->qk_norm_fwd(be, qkv, raw, rstd, P(W->q_norm), NULL, N, 1, 0, Hq * D, QKV, c->rms_norm_eps);
-    be->qk_norm_fwd(be, (char *)qkv + (size_t)Hq * D * ea, raw ? (char *)raw + (size_t)N * Hq * D * ea : NULL,
-                    rstd ? rstd + N : NULL, NULL, P(W->k_norm), N, 0, 1, Hk * D, QKV, c->rms_norm_eps);
-}
-
-void rlc_model_qk_norm_bwd(rlc_model_t *m, int l, void *dqkv, const void *raw, const float *rstd, int N) {
-    rlc_backend_t *be = m->be;
-    const rlc_model_config_t *c = &m->cfg;
-    const rlc_layer_off_t *W = &m->layer[l];
-    int D = c->head_dim, Hq = c->num_heads, Hk = c->num_kv_heads, QKV = (Hq + 2 * Hk) * D;
-    if (!c->qk_norm_full) {
-        be->qk_norm_bwd(be, dqkv, G(W->q_norm), G(W->k_norm), raw, P(W->q_norm), P(W->k_norm), rstd, N, Hq, Hk, D,
-                        QKV);
-        return;
-    }
-    size_t ea = be->esize[RLC_BUF_ACT];
-    be->qk_norm_bwd(be, dqkv, G(W->q_norm), NULL, raw, P(W->q_norm), NULL, rstd, N, 1, 0, Hq * D, QKV);
-    be->qk_norm_bwd(be, (char *)dqkv + (size_t)Hq * D * ea, NULL, G(W->k_norm),
-                    (const char *)raw + (size_t)N * Hq * D * ea, NULL, P(W->k_norm), rstd + N, N, 0, 1, Hk * D, QKV);
-}
-
-void rlc_model_rope_fwd(rlc_model_t *m, int l, void *qkv, const int32_t *pos, int N) {
-    const rlc_model_config_t *c = &m->cfg;
-    int Hq = c->num_heads, Hk = c->num_kv_heads, D = c->head_dim;
-    if (rlc_config_layer_rope(c, l)) /* SmolLM3's NoPE layers skip it */
-        m->be->rope_fwd(m->be, qkv, pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, c->rotary_dim,
-                        rlc_config_layer_rope_mscale(c, l), (Hq + 2 * Hk) * D, c->rope_interleaved);
-}
-
-void rlc_model_rope_bwd(rlc_model_t *m, int l, void *dqkv, const int32_t *pos, int N) {
-    const rlc_model_config_t *c = &m->cfg;
-    int Hq = c->num_heads, Hk = c->num_kv_heads, D = c->head_dim;
-    if (rlc_config_layer_rope(c, l))
-        m->be->rope_bwd(m->be, dqkv, pos, rlc_model_inv_freq(m, l), N, Hq + Hk, D, c->rotary_dim,
-                        rlc_config_layer_rope_mscale(c, l), (Hq + 2 * Hk) * D, c->rope_interleaved);
-}
-
 void rlc_model_residual_norm(rlc_model_t *m, void *resid, void *out, float *rstd, const void *a, const void *b,
                              const void *w, int N) {
     int C = m->cfg.hidden_size;
@@ -401,6 +376,13 @@ void rlc_model_residual_norm(rlc_model_t *m, void *resid, void *out, float *rstd
  * Gemma 3's post-norms its normalized copy. */
 static void *block_out(const rlc_model_t *m) { return m->cfg.post_norms ? m->acts.br : m->acts.tmp; }
 
+/* Layer l's MLA buffers (empty without MLA). */
+static rlc_mla_bufs_t layer_mla(const rlc_model_t *m, int l) {
+    const rlc_acts_t *a = &m->acts;
+    return (rlc_mla_bufs_t){.x1 = a->mla_x1[l], .raw = a->qk_raw[l], .rstd = a->rstd_qk[l], .cin = a->mla_cin,
+                            .cout = a->mla_cout, .dx1 = a->mla_dx1, .dcin = a->mla_dcin};
+}
+
 /* Layer l up to the gated MLP's output (what backward needs), and with `down` the MLP's down
  * projection (and its post-norm) into block_out(m). need_ln1: compute ln1 from x_in (layer 0,
  * or recomputation); otherwise the previous layer's fused residual+norm did. */
@@ -411,17 +393,16 @@ static int layer_body(rlc_model_t *m, int l, int N, int nseq, int maxlen, int ne
     rlc_acts_t *a = &m->acts;
     const rlc_layer_off_t *W = &m->layer[l];
     int C = c->hidden_size, F = c->intermediate_size, D = c->head_dim, Hq = c->num_heads, Hk = c->num_kv_heads;
-    int QKV = (Hq + 2 * Hk) * D;
     if (need_ln1 && !c->post_only)
         be->rmsnorm_fwd(be, a->ln1[l], a->rstd1[l], a->x_in[l], P(W->ln1), N, C, c->rms_norm_eps);
-    be->matmul_fwd(be, a->qkv[l], a->ln1[l], P(W->qkv_w), P(W->qkv_b), N, C, QKV); /* ln1 is x_in under post_only */
-    if (c->qk_norm) rlc_model_qk_norm_fwd(m, l, a->qkv[l], a->qk_raw[l], a->rstd_qk[l], N);
-    rlc_model_rope_fwd(m, l, a->qkv[l], a->pos, N);
+    rlc_mla_bufs_t mb = layer_mla(m, l);
+    /* ln1 is x_in under post_only */
+    rlc_model_qkv_fwd(m, l, a->qkv[l], a->ln1[l], a->qk_raw[l], a->rstd_qk[l], a->pos, N, &mb);
     be->attention_fwd(be, a->att[l], a->lse[l], a->qkv[l], a->cu, nseq, maxlen, N, Hq, Hk, D,
                       rlc_config_attn_scale(c), c->attn_softcap, rlc_config_layer_window(c, l));
     if (ex) rlc_exact_attention(m, ex, l, N, nseq, maxlen); /* the output the engine computes (lse kept) */
     int post = c->post_norms;
-    be->matmul_fwd(be, post ? a->o_out[l] : a->tmp, a->att[l], P(W->o_w), P(W->o_b), N, Hq * D, C);
+    rlc_model_o_fwd(m, l, post ? a->o_out[l] : a->tmp, a->att[l], N, &mb);
     if (post) be->rmsnorm_fwd(be, a->br, a->rstd_pa[l], a->o_out[l], P(W->post_attn), N, C, c->rms_norm_eps);
     rlc_model_residual_scale(m, block_out(m), (size_t)N * C); /* Granite (never with post-norms) */
     /* OLMo has no ln2: the MLP reads the residual itself (ln2[l] is x_mid[l]) */
@@ -578,12 +559,18 @@ static int backward_ops(rlc_model_t *m, const rlc_batch_t *b, const rlc_fwd_opts
         }
         pre_norm_bwd(m, W->ln2, a->x_mid[l], a->rstd2[l], N);
         dblk = block_grad(m, W->post_attn, a->o_out[l], a->rstd_pa[l], N);
-        be->matmul_bwd(be, a->datt, G(W->o_w), G(W->o_b), dblk, a->att[l], P(W->o_w), N, Hq * D, C);
+        rlc_mla_bufs_t mb = layer_mla(m, l);
+        if (c->mla) rlc_mla_out_bwd(m, l, a->datt, dblk, a->att[l], N, &mb);
+        else be->matmul_bwd(be, a->datt, G(W->o_w), G(W->o_b), dblk, a->att[l], P(W->o_w), N, Hq * D, C);
         be->attention_bwd(be, a->dqkv, a->datt, a->qkv[l], a->att[l], a->lse[l], a->cu, b->nseq, maxlen, N, Hq, Hk, D,
                           rlc_config_attn_scale(c), c->attn_softcap, rlc_config_layer_window(c, l));
-        rlc_model_rope_bwd(m, l, a->dqkv, a->pos, N);
-        if (c->qk_norm) rlc_model_qk_norm_bwd(m, l, a->dqkv, a->qk_raw[l], a->rstd_qk[l], N);
-        be->matmul_bwd(be, a->dln, G(W->qkv_w), G(W->qkv_b), a->dqkv, a->ln1[l], P(W->qkv_w), N, C, QKV);
+        if (c->mla) {
+            rlc_mla_qkv_bwd(m, l, a->dln, a->dqkv, a->ln1[l], a->pos, N, &mb);
+        } else {
+            rlc_model_rope_bwd(m, l, a->dqkv, a->pos, N);
+            if (c->qk_norm) rlc_model_qk_norm_bwd(m, l, a->dqkv, a->qk_raw[l], a->rstd_qk[l], N);
+            be->matmul_bwd(be, a->dln, G(W->qkv_w), G(W->qkv_b), a->dqkv, a->ln1[l], P(W->qkv_w), N, C, QKV);
+        }
         pre_norm_bwd(m, W->ln1, a->x_in[l], a->rstd1[l], N);
         READY(W->start);
     }

@@ -39,6 +39,10 @@ typedef struct {
     size_t shared_gate;
     /* GLM-4.5: the router's correction bias [E], an element offset in m->keep_f32 */
     size_t router_bias;
+    /* MLA (model/mla.c): qkv_w is the queries' first projection (q_a_proj, or q_proj) with
+     * kv_a_proj_with_mqa's rows after it, q_norm and k_norm the bottlenecks' norms (q_a_layernorm,
+     * absent without one; kv_a_layernorm); q_b_proj and kv_b_proj */
+    size_t q_b, kv_b;
 } rlc_layer_off_t;
 
 static inline size_t rlc_expert_gu(const rlc_model_config_t *c, const rlc_layer_off_t *L, int e) {
@@ -61,6 +65,16 @@ typedef struct {
     int *off;
 } rlc_moe_bufs_t;
 
+/* The buffers of MLA's attention projections over N tokens (model/mla.c; A = the first
+ * projection's width, rlc_config_mla_a; R, K the q and kv ranks): x1 [N, A] (that projection,
+ * its bottlenecks normed in place; kept for backward), raw [N·(R+K)] and rstd [N·2] (the
+ * norms' inputs and scales for backward; NULL at inference), scratch cin [N·max(R+K, H·v)] and
+ * cout [N·H·(qk + nope + v)]; backward scratch dx1 [N, A] and dcin [N·(R+K)]. */
+typedef struct {
+    void *x1, *raw, *cin, *cout, *dx1, *dcin;
+    float *rstd;
+} rlc_mla_bufs_t;
+
 /* Activation buffers (device pointers into three backend blocks). Per-layer arrays point to
  * distinct buffers when activations are stored for backward, or all to one scratch buffer. */
 typedef struct {
@@ -75,6 +89,8 @@ typedef struct {
     void **o_out, **dn_out;    /* [L] Gemma 3: attention and MLP outputs before their post-norms */
     float **rstd_pa, **rstd_pf; /* [L] their scales */
     void *br;                   /* Gemma 3: a post-normed block output on its way to the residual */
+    void **mla_x1;              /* [L] MLA's first projection (q/k raw and rstd: qk_raw, rstd_qk) */
+    void *mla_cin, *mla_cout, *mla_dx1, *mla_dcin; /* MLA's scratch (rlc_mla_bufs_t) */
     rlc_moe_bufs_t *moe;        /* [L] sparse layers' buffers (xs and logits shared; NULL without MoE) */
     void *moe_dy;               /* MoE backward: gradient rows [N·K, C] */
     void *moe_sdx;              /* MoE backward: the shared expert's input gradient [N, C] (Qwen2-MoE) */
@@ -150,6 +166,28 @@ void rlc_model_rope_bwd(rlc_model_t *m, int l, void *dqkv, const int32_t *pos, i
  * before its blocks, whose input is then resid itself) only the add. */
 void rlc_model_residual_norm(rlc_model_t *m, void *resid, void *out, float *rstd, const void *a, const void *b,
                              const void *w, int N);
+
+/* Layer l's attention projections around the attention op, for every architecture: qkv
+ * [N, (Hq+2Hk)·D] from the normed rows `in`, its q/k norms (raw, rstd as above) and RoPE
+ * applied; out [N, C] (=) from the attention output att [N, Hq·D]; under MLA through model/mla.c
+ * with its buffers mb (NULL otherwise). */
+void rlc_model_qkv_fwd(rlc_model_t *m, int l, void *qkv, const void *in, void *raw, float *rstd, const int32_t *pos,
+                       int N, const rlc_mla_bufs_t *mb);
+void rlc_model_o_fwd(rlc_model_t *m, int l, void *out, const void *att, int N, const rlc_mla_bufs_t *mb);
+/* MLA (model/mla.c): qkv as rlc_model_qkv_fwd, laid out [rope dims, nope dims] per head, zero
+ * padded to D, RoPE applied; the output projection of the heads' first v_head_dim dims; their
+ * backward: datt (=) from dout; din (=) from dqkv (rewritten: RoPE's transpose is applied in
+ * place) and the stored b->x1, b->raw, b->rstd; weight gradients accumulate. */
+void rlc_mla_qkv_fwd(rlc_model_t *m, int l, void *qkv, const void *in, const int32_t *pos, int N,
+                     const rlc_mla_bufs_t *b);
+void rlc_mla_out_fwd(rlc_model_t *m, int l, void *out, const void *att, int N, const rlc_mla_bufs_t *b);
+void rlc_mla_out_bwd(rlc_model_t *m, int l, void *datt, const void *dout, const void *att, int N,
+                     const rlc_mla_bufs_t *b);
+void rlc_mla_qkv_bwd(rlc_model_t *m, int l, void *din, void *dqkv, const void *in, const int32_t *pos, int N,
+                     const rlc_mla_bufs_t *b);
+/* The sizes (elements) of rlc_mla_bufs_t's buffers for n tokens: x1 (and dx1), raw (and
+ * dcin), cin, cout. */
+void rlc_mla_sizes(const rlc_model_config_t *c, size_t n, size_t *x1, size_t *raw, size_t *cin, size_t *cout);
 
 /* The gated MLP activation of the model's config (SwiGLU or Gemma's GeGLU). */
 static inline void rlc_model_glu_fwd(const rlc_model_t *m, void *out, const void *gu, int N, int F) {

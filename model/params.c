@@ -85,6 +85,22 @@ static void add_experts(table_t *t, rlc_layer_off_t *L, const rlc_model_config_t
     L->shared_gate = add(t, nm, 1, C, 1);
 }
 
+/* MLA's attention tensors (config.h): the queries' first projection and kv_a_proj_with_mqa
+ * contiguous as one matmul (qkv_w), the bottlenecks' norms, q_b_proj and kv_b_proj. */
+static void add_mla(table_t *t, rlc_layer_off_t *L, const rlc_model_config_t *c, int l) {
+    int64_t C = c->hidden_size, H = c->num_heads, R = c->q_lora_rank, K = c->kv_lora_rank;
+    int64_t qk = c->qk_nope_dim + c->qk_rope_dim;
+    char nm[96];
+#define NAME(fmt) (snprintf(nm, sizeof nm, "model.layers.%d.self_attn." fmt, l), nm)
+    L->qkv_w = R ? add(t, NAME("q_a_proj.weight"), R, C, 1) : add(t, NAME("q_proj.weight"), H * qk, C, 1);
+    add(t, NAME("kv_a_proj_with_mqa.weight"), K + c->qk_rope_dim, C, 1);
+    L->q_norm = R ? add(t, NAME("q_a_layernorm.weight"), R, 0, 0) : RLC_NO_OFFSET;
+    L->k_norm = add(t, NAME("kv_a_layernorm.weight"), K, 0, 0);
+    L->q_b = R ? add(t, NAME("q_b_proj.weight"), H * qk, R, 1) : RLC_NO_OFFSET;
+    L->kv_b = add(t, NAME("kv_b_proj.weight"), H * (c->qk_nope_dim + c->v_head_dim), K, 1);
+#undef NAME
+}
+
 /* Build the table for m->cfg (and m->score_labels). */
 static int build_table(rlc_model_t *m) {
     const rlc_model_config_t *c = &m->cfg;
@@ -99,25 +115,26 @@ static int build_table(rlc_model_t *m) {
 #define NAME(fmt) (snprintf(nm, sizeof nm, "model.layers.%d." fmt, l), nm)
         L->start = t.total;
         L->ln1 = c->post_only ? RLC_NO_OFFSET : add(&t, NAME("input_layernorm.weight"), C, 0, 0);
-        if (c->fused_proj) { /* Phi-3: the same q|k|v rows, one tensor */
+        L->q_b = L->kv_b = L->qkv_b = L->q_norm = L->k_norm = RLC_NO_OFFSET;
+        if (c->mla) {
+            add_mla(&t, L, c, l);
+        } else if (c->fused_proj) { /* Phi-3: the same q|k|v rows, one tensor */
             L->qkv_w = add(&t, NAME("self_attn.qkv_proj.weight"), (Hq + 2 * Hk) * D, C, 1);
         } else {
             L->qkv_w = add(&t, NAME("self_attn.q_proj.weight"), Hq * D, C, 1);
             add(&t, NAME("self_attn.k_proj.weight"), Hk * D, C, 1);
             add(&t, NAME("self_attn.v_proj.weight"), Hk * D, C, 1);
         }
-        L->qkv_b = RLC_NO_OFFSET;
         if (c->qkv_bias) {
             L->qkv_b = add(&t, NAME("self_attn.q_proj.bias"), Hq * D, 0, 0);
             add(&t, NAME("self_attn.k_proj.bias"), Hk * D, 0, 0);
             add(&t, NAME("self_attn.v_proj.bias"), Hk * D, 0, 0);
         }
-        L->q_norm = L->k_norm = RLC_NO_OFFSET;
         if (c->qk_norm) { /* per head [D], or OLMo's over the whole projections */
             L->q_norm = add(&t, NAME("self_attn.q_norm.weight"), c->qk_norm_full ? Hq * D : D, 0, 0);
             L->k_norm = add(&t, NAME("self_attn.k_norm.weight"), c->qk_norm_full ? Hk * D : D, 0, 0);
         }
-        L->o_w = add(&t, NAME("self_attn.o_proj.weight"), C, Hq * D, 1);
+        L->o_w = add(&t, NAME("self_attn.o_proj.weight"), C, rlc_config_o_width(c), 1);
         L->o_b = c->o_bias ? add(&t, NAME("self_attn.o_proj.bias"), C, 0, 0) : RLC_NO_OFFSET;
         L->post_attn = L->post_ffn = RLC_NO_OFFSET;
         if (c->glm4_norms) { /* GLM-4: the same four norms, other names */

@@ -244,6 +244,32 @@ def glm4_cfg(**kw):
     return Glm4Config(**base)
 
 
+def deepseek_v3_cfg(**kw):
+    from transformers import DeepseekV3Config
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, moe_intermediate_size=16, num_hidden_layers=3,
+                num_attention_heads=4, num_key_value_heads=4, q_lora_rank=24, kv_lora_rank=20, qk_rope_head_dim=8,
+                qk_nope_head_dim=12, v_head_dim=16, n_routed_experts=8, num_experts_per_tok=2, n_shared_experts=1,
+                n_group=4, topk_group=2, first_k_dense_replace=1, routed_scaling_factor=2.0, norm_topk_prob=True,
+                max_position_embeddings=256, rms_norm_eps=1e-6, tie_word_embeddings=False, bos_token_id=None,
+                eos_token_id=2, rope_parameters=dict(rope_type="yarn", rope_theta=10000.0, factor=4.0,
+                                                     original_max_position_embeddings=64, beta_fast=32.0,
+                                                     beta_slow=1.0, mscale=0.9, mscale_all_dim=0.8))
+    base.update(kw)
+    return DeepseekV3Config(**base)
+
+
+def glm4_moe_lite_cfg(**kw):
+    from transformers import Glm4MoeLiteConfig
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, moe_intermediate_size=16, num_hidden_layers=3,
+                num_attention_heads=4, num_key_value_heads=4, q_lora_rank=16, kv_lora_rank=24, qk_rope_head_dim=8,
+                qk_nope_head_dim=16, v_head_dim=24, n_routed_experts=6, num_experts_per_tok=2, n_shared_experts=1,
+                n_group=1, topk_group=1, routed_scaling_factor=1.8, norm_topk_prob=True,
+                mlp_layer_types=["dense", "sparse", "dense"], max_position_embeddings=256, rms_norm_eps=1e-5,
+                tie_word_embeddings=False, bos_token_id=None, eos_token_id=2)
+    base.update(kw)
+    return Glm4MoeLiteConfig(**base)
+
+
 def checkpoint_grads(model, grads):
     """transformers 5 holds a MoE layer's experts as fused [E, 2I, C] gate|up and [E, C, I] down
     parameters (and Mixtral's block_sparse_moe under mlp.); its checkpoints, and rlc, name each
@@ -402,6 +428,23 @@ FIXTURES = {
     # after the MLP), q/k/v biases, RoPE on interleaved pairs over half of each head, eps 1.5625e-7
     # (its config class's defaults), fp32.
     "glm4-tiny": dict(make=lambda: glm4_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # DeepSeek-V3 (multi-head latent attention): queries through a rank-24 bottleneck, keys and
+    # values from a rank-20 latent plus a shared rope key of 8 dims, nope 12, values 16 (padded to
+    # the q/k width 20 in rlc); yarn x4 with mscale 0.9 / mscale_all_dim 0.8 (the attention scale's
+    # mscale squared); interleaved rope; GLM-4.5's routing (top-2 of 8 within 2 of 4 groups, scaled by
+    # 2: with 2.5 a routing near-tie made torch's own fp32 and fp64 AdamW curves differ by 2e-4), a
+    # shared expert, layer 0 dense, fp32.
+    "dsv3-tiny": dict(make=lambda: deepseek_v3_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # Moonlight-style DeepSeek-V3 without a query bottleneck (q_proj), values wider than the
+    # queries and keys (24 > 8 + 8: q and k padded in rlc), rotate-half rope (rope_interleave
+    # false), default rope, no expert groups, bf16.
+    "moonlight-tiny": dict(make=lambda: deepseek_v3_cfg(q_lora_rank=None, kv_lora_rank=16, qk_nope_head_dim=8,
+                                                        v_head_dim=24, n_group=1, topk_group=1, rope_interleave=False,
+                                                        rope_parameters=dict(rope_type="default", rope_theta=50000.0)),
+                           cls="causal", dtype=torch.bfloat16, shard=None),
+    # GLM-4.7-Flash (glm4_moe_lite): MLA (q rank 16, kv rank 24, nope 16, rope 8, values 24),
+    # sparse layers by mlp_layer_types (only layer 1), routed scale 1.8, eps 1e-5, fp32.
+    "glm47flash-tiny": dict(make=lambda: glm4_moe_lite_cfg(), cls="causal", dtype=torch.float32, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,
@@ -432,9 +475,14 @@ def build(name, spec):
     # Store in the fixture dtype; the fp32 reference runs on exactly those (rounded) values.
     # Only parameters are rounded: buffers such as rotary inv_freq stay fp32, as when
     # transformers loads a bf16 checkpoint with dtype=float32.
+    # The routers' correction bias (a buffer) is rounded too: the checkpoint stores it in the
+    # model's dtype, and the reference must run what rlc loads.
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(p.to(spec["dtype"]).to(torch.float32))
+        for bname, b in model.named_buffers():
+            if bname.endswith("e_score_correction_bias"):
+                b.copy_(b.to(spec["dtype"]).to(torch.float32))
     model.eval()
     if hasattr(cfg, "num_experts_per_tok"):  # the reference loop (grouped_mm refuses float64)
         model.set_experts_implementation("eager")

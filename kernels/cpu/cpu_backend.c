@@ -164,6 +164,7 @@ int rlc_cpu_backend_create(rlc_backend_t **out, int threads) {
     be->gather_rows = cpu_gather_rows;
     be->act_to_f32 = cpu_act_to_f32;
     be->f32_to_act = cpu_f32_to_act;
+    be->head_copy = cpu_head_copy;
     be->moe_route_fwd = cpu_moe_route_fwd;
     be->moe_route_bwd = cpu_moe_route_bwd;
     be->moe_route_biased_fwd = cpu_moe_route_biased_fwd;

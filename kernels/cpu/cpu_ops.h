@@ -41,6 +41,8 @@ void cpu_softcap(rlc_backend_t *be, float *x, size_t n, float cap);
 void cpu_softcap_mul(rlc_backend_t *be, float *x, size_t n, float cap, float mul);
 void cpu_act_to_f32(rlc_backend_t *be, float *dst, const void *src, size_t n);
 void cpu_f32_to_act(rlc_backend_t *be, void *dst, const float *src, size_t n);
+void cpu_head_copy(rlc_backend_t *be, void *dst, int dld, int dhs, const void *src, int sld, int shs, int N,
+                   int H, int W, int sum);
 void cpu_moe_route_fwd(rlc_backend_t *be, float *probs, float *w, int32_t *idx, const void *logits, int N, int E,
                        int K, int norm);
 void cpu_moe_route_bwd(rlc_backend_t *be, void *dlogits, const float *dw, const float *probs, const float *w,

@@ -1,6 +1,6 @@
 /* Elementwise ops and whole-buffer reductions on the CPU: add, scale, soft-capping, the sum of squares
  * (the gradient norm; a fixed block partition keeps it independent of the thread count),
- * and the ACT <-> F32 conversions (copies: ACT is f32 here). */
+ * the ACT <-> F32 conversions (copies: ACT is f32 here) and the strided head copies of MLA. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,4 +69,24 @@ void cpu_act_to_f32(rlc_backend_t *be, float *dst, const void *src, size_t n) {
 void cpu_f32_to_act(rlc_backend_t *be, void *dst, const float *src, size_t n) {
     (void)be;
     if (n && dst != (const void *)src) memmove(dst, src, n * 4);
+}
+
+void cpu_head_copy(rlc_backend_t *be, void *dst, int dld, int dhs, const void *src, int sld, int shs, int N, int H,
+                   int W, int sum) {
+    float *d = dst;
+    const float *s = src;
+#pragma omp parallel for num_threads(CPU_THREADS(be)) schedule(static) if ((size_t)N * H * W > 65536)
+    for (int n = 0; n < N; n++) {
+        float *dr = d + (size_t)n * dld;
+        const float *sr = s + (size_t)n * sld;
+        if (!sum) {
+            for (int h = 0; h < H; h++) memcpy(dr + (size_t)h * dhs, sr + (size_t)h * shs, (size_t)W * sizeof(float));
+            continue;
+        }
+        for (int j = 0; j < W; j++) {
+            float acc = 0;
+            for (int h = 0; h < H; h++) acc += sr[(size_t)h * shs + j];
+            dr[j] = acc;
+        }
+    }
 }

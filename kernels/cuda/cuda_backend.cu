@@ -314,6 +314,7 @@ static void set_ops(rlc_backend_t *be) {
     be->gather_rows = cu_gather_rows;
     be->act_to_f32 = cu_act_to_f32;
     be->f32_to_act = cu_f32_to_act;
+    be->head_copy = cu_head_copy;
     be->moe_route_fwd = cu_moe_route_fwd;
     be->moe_route_bwd = cu_moe_route_bwd;
     be->moe_route_biased_fwd = cu_moe_route_biased_fwd;

@@ -1,7 +1,7 @@
 /* Elementwise ops and whole-buffer reductions: add, scale, soft-capping, sum of squares (the
  * gradient norm, accumulated in double in a fixed order so it is deterministic), ACT <-> f32
- * casts.
- * Exports: cu_add, cu_scale, cu_softcap, cu_sumsq, cu_act_to_f32, cu_f32_to_act. */
+ * casts, MLA's strided head copies.
+ * Exports: cu_add, cu_scale, cu_softcap, cu_sumsq, cu_act_to_f32, cu_f32_to_act, cu_head_copy. */
 #include "kernels/cuda/elementwise.cuh"
 
 namespace RLC_CU_NS {
@@ -20,6 +20,22 @@ __global__ void softcap_k(float *x, size_t n, float cap) {
 }
 template <class S, class D> __global__ void cast_k(D *dst, const S *src, size_t n) {
     GRID_STRIDE(i, n) stf(dst + i, ldf(src + i));
+}
+/* One element (n, h, j) a thread: a plain copy (bf16 bits move unchanged). */
+__global__ void head_copy_k(bf16 *dst, int dld, int dhs, const bf16 *src, int sld, int shs, int H, int W, size_t n) {
+    GRID_STRIDE(i, n) {
+        size_t j = i % (size_t)W, r = i / (size_t)W, h = r % (size_t)H, t = r / (size_t)H;
+        dst[t * (size_t)dld + h * (size_t)dhs + j] = src[t * (size_t)sld + h * (size_t)shs + j];
+    }
+}
+/* One output (n, j) a thread: the fp32 sum over the heads in h order, rounded once. */
+__global__ void head_sum_k(bf16 *dst, int dld, const bf16 *src, int sld, int shs, int H, int W, size_t n) {
+    GRID_STRIDE(i, n) {
+        size_t j = i % (size_t)W, t = i / (size_t)W;
+        float acc = 0;
+        for (int h = 0; h < H; h++) acc += ldf(src + t * (size_t)sld + (size_t)h * shs + j);
+        stf(dst + t * (size_t)dld + j, acc);
+    }
 }
 
 enum { RED_BLOCKS = 1024, RED_THREADS = 256 };
@@ -132,6 +148,20 @@ void cu_f32_to_act(rlc_backend_t *be, void *dst, const float *src, size_t n) {
     cu_impl *im = IM(be);
     if (n == 0) return;
     RLC_LAUNCH((cast_k<float, bf16>), grid_for(n, 256), 256, 0, im->stream, (bf16 *)dst, src, n);
+    LAUNCH_CHECK(im);
+}
+
+void cu_head_copy(rlc_backend_t *be, void *dst, int dld, int dhs, const void *src, int sld, int shs, int N, int H,
+                  int W, int sum) {
+    cu_impl *im = IM(be);
+    size_t n = (size_t)N * (sum ? 1 : H) * W;
+    if (n == 0) return;
+    if (sum)
+        RLC_LAUNCH(head_sum_k, grid_for(n, 256), 256, 0, im->stream, (bf16 *)dst, dld, (const bf16 *)src, sld, shs, H,
+                   W, n);
+    else
+        RLC_LAUNCH(head_copy_k, grid_for(n, 256), 256, 0, im->stream, (bf16 *)dst, dld, dhs, (const bf16 *)src, sld,
+                   shs, H, W, n);
     LAUNCH_CHECK(im);
 }
 

@@ -243,6 +243,25 @@ static void test_glm4_tiny(void **s) {
     causal_parity("glm4-tiny");
 }
 
+/* DeepSeek-V3's multi-head latent attention: a query bottleneck, the key/value latent with a
+ * shared rope key, values narrower than the queries and keys, yarn's mscale_all_dim in the
+ * attention scale, interleaved rope; GLM-4.5's grouped routing. */
+static void test_dsv3_tiny(void **s) {
+    (void)s;
+    causal_parity("dsv3-tiny");
+}
+/* Moonlight-style DeepSeek-V3: q_proj (no query bottleneck), values wider than q/k, rotate-half
+ * rope, bf16. */
+static void test_moonlight_tiny(void **s) {
+    (void)s;
+    causal_parity("moonlight-tiny");
+}
+/* GLM-4.7-Flash (glm4_moe_lite): MLA, its sparse layers by mlp_layer_types. */
+static void test_glm47flash_tiny(void **s) {
+    (void)s;
+    causal_parity("glm47flash-tiny");
+}
+
 /* Granite 3.x: embedding, residual and attention multipliers and logits scaling, bf16. */
 static void test_granite_tiny(void **s) {
     (void)s;
@@ -399,6 +418,7 @@ int main(void) {
         cmocka_unit_test(test_qwen2moe_tiny), cmocka_unit_test(test_glm4moe_tiny),
         cmocka_unit_test(test_dots1_tiny), cmocka_unit_test(test_ernie45_tiny),
         cmocka_unit_test(test_ernie45moe_tiny), cmocka_unit_test(test_glm4_tiny),
+        cmocka_unit_test(test_dsv3_tiny), cmocka_unit_test(test_moonlight_tiny), cmocka_unit_test(test_glm47flash_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

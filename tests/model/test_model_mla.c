@@ -1,0 +1,205 @@
+/* Multi-head latent attention configs and checkpoints (DeepSeek-V3, Kimi K2, Moonlight,
+ * GLM-4.7-Flash): each family's keys and defaults, the head layout rlc runs it with, the attention
+ * scale under yarn, the parameter count against the table a model builds, `rlc info`, and every
+ * bad value or mismatched checkpoint as a clear error. The numerics (log-probs, gradients, AdamW,
+ * decoding, the engine, the CUDA emulator) are in test_model_parity, test_exact, test_engine and
+ * test_cuda_emu_model with the dsv3-tiny, moonlight-tiny and glm47flash-tiny fixtures. */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "core/err.h"
+#include "core/fs.h"
+#include "core/json.h"
+#include "model/model.h"
+
+static rlc_backend_t *be;
+static char *g_dir;
+
+static const char BASE[] = "\"vocab_size\": 64, \"hidden_size\": 32, \"intermediate_size\": 24, "
+                           "\"num_hidden_layers\": 4, \"num_attention_heads\": 2";
+
+static int parse(rlc_model_config_t *c, const char *extra) {
+    char j[1024];
+    snprintf(j, sizeof j, "{%s, %s}", BASE, extra);
+    cJSON *p = cJSON_Parse(j);
+    assert_non_null(p);
+    return rlc_config_from_json(c, p, "cfg");
+}
+
+/* A random model of the config: its table must have the count the config gives. */
+static void params_agree(const char *extra) {
+    char j[1024];
+    snprintf(j, sizeof j, "{%s, %s}", BASE, extra);
+    cJSON *p = cJSON_Parse(j);
+    assert_non_null(p);
+    rlc_model_t *m;
+    if (rlc_model_create(&m, p, be, 1, 0.02f)) fail_msg("%s: %s", extra, rlc_errmsg());
+    assert_int_equal(m->n_params, rlc_config_num_params(&m->cfg));
+    rlc_model_free(m);
+    cJSON_Delete(p);
+}
+
+static void test_deepseek_defaults(void **s) {
+    (void)s;
+    rlc_model_config_t c;
+    /* DeepseekV3Config's: query rank 1536, latent 512, rope 64, nope 128, values 128 */
+    assert_int_equal(parse(&c, "\"model_type\": \"deepseek_v3\""), 0);
+    assert_true(c.mla && c.q_lora_rank == 1536 && c.kv_lora_rank == 512 && c.qk_rope_dim == 64);
+    assert_true(c.qk_nope_dim == 128 && c.v_head_dim == 128 && c.rope_interleaved && c.rms_norm_eps == 1e-6f);
+    assert_true(c.head_dim == 192 && c.rotary_dim == 64 && c.num_kv_heads == 2 && !c.qk_norm);
+    assert_true(fabsf(c.attn_scale - 1.0f / sqrtf(192.0f)) < 1e-9f);
+    assert_true(c.num_experts == 256 && c.experts_per_tok == 8 && c.moe_intermediate_size == 2048);
+    assert_true(c.moe_groups == 8 && c.moe_topk_groups == 4 && c.moe_scale == 2.5f && c.moe_norm_topk);
+    assert_true(c.moe_biased && !c.moe_softmax && c.moe_shared_size == 2048 && c.mtp_layers == 1);
+    for (int l = 0; l < 4; l++) assert_int_equal(rlc_config_layer_moe(&c, l), l >= 3);
+    assert_int_equal(rlc_config_mla_a(&c), 1536 + 512 + 64);
+    assert_int_equal(rlc_config_o_width(&c), 2 * 128);
+    rlc_config_free(&c);
+    /* Kimi K2 names itself kimi_k2 and is read as DeepSeek-V3 */
+    assert_int_equal(parse(&c, "\"model_type\": \"kimi_k2\", \"q_lora_rank\": null, \"v_head_dim\": 256, "
+                               "\"rope_interleave\": false"),
+                     0);
+    assert_true(c.mla && c.q_lora_rank == 0 && c.head_dim == 256 && !c.rope_interleaved);
+    assert_int_equal(rlc_config_mla_qw(&c), 2 * 192); /* q_proj */
+    rlc_config_free(&c);
+    /* yarn: the rope's attention factor from mscale / mscale_all_dim, and the scale times
+     * mscale_all_dim's factor squared (DeepSeek-V3's: 40 x 4096, both mscales 1) */
+    assert_int_equal(parse(&c, "\"model_type\": \"deepseek_v3\", \"rope_scaling\": {\"type\": \"yarn\", \"factor\": 40, "
+                               "\"original_max_position_embeddings\": 4096, \"mscale\": 1.0, \"mscale_all_dim\": 1.0, "
+                               "\"beta_fast\": 32, \"beta_slow\": 1}, \"max_position_embeddings\": 163840"),
+                     0);
+    double m = 0.1 * log(40.0) + 1.0;
+    assert_true(fabs(c.attn_scale - pow(192.0, -0.5) * m * m) < 1e-7);
+    assert_true(rlc_config_rope_mscale(&c) == 1.0f && c.rotary_dim == 64 && c.head_dim == 192);
+    rlc_config_free(&c);
+    params_agree("\"model_type\": \"deepseek_v3\", \"q_lora_rank\": 12, \"kv_lora_rank\": 10, \"qk_rope_head_dim\": 4, "
+                 "\"qk_nope_head_dim\": 6, \"v_head_dim\": 8, \"n_routed_experts\": 4, \"n_group\": 2, "
+                 "\"topk_group\": 1, \"num_experts_per_tok\": 2, \"moe_intermediate_size\": 6, "
+                 "\"first_k_dense_replace\": 1, \"num_key_value_heads\": 2");
+    params_agree("\"model_type\": \"deepseek_v3\", \"q_lora_rank\": null, \"kv_lora_rank\": 10, "
+                 "\"qk_rope_head_dim\": 4, \"qk_nope_head_dim\": 5, \"v_head_dim\": 12, \"n_routed_experts\": 4, "
+                 "\"n_group\": 1, \"topk_group\": 1, \"num_experts_per_tok\": 2, \"moe_intermediate_size\": 6");
+}
+
+static void test_glm_lite_defaults(void **s) {
+    (void)s;
+    rlc_model_config_t c;
+    /* Glm4MoeLiteConfig's: query rank 768, nope 192, values 256, 64 experts, 4 each, width 1536,
+     * scaled by 1.8, eps 1e-5, layer 0 dense (first_k_dense_replace is not its key) */
+    assert_int_equal(parse(&c, "\"model_type\": \"glm4_moe_lite\", \"first_k_dense_replace\": 3"), 0);
+    assert_true(c.mla && c.q_lora_rank == 768 && c.kv_lora_rank == 512 && c.qk_nope_dim == 192);
+    assert_true(c.v_head_dim == 256 && c.head_dim == 256 && c.rms_norm_eps == 1e-5f && c.mtp_layers == 0);
+    assert_true(c.num_experts == 64 && c.experts_per_tok == 4 && c.moe_intermediate_size == 1536);
+    assert_true(c.moe_scale == 1.8f && c.moe_groups == 1);
+    for (int l = 0; l < 4; l++) assert_int_equal(rlc_config_layer_moe(&c, l), l >= 1);
+    rlc_config_free(&c);
+    assert_int_equal(parse(&c, "\"model_type\": \"glm4_moe_lite\", "
+                               "\"mlp_layer_types\": [\"sparse\", \"dense\", \"sparse\", \"dense\"]"),
+                     0);
+    for (int l = 0; l < 4; l++) assert_int_equal(rlc_config_layer_moe(&c, l), l % 2 == 0);
+    rlc_config_free(&c);
+}
+
+static void test_bad_configs(void **s) {
+    (void)s;
+    const char *bad[][2] = {
+        {"\"model_type\": \"deepseek_v3\", \"num_key_value_heads\": 1", "must equal num_attention_heads (2)"},
+        {"\"model_type\": \"deepseek_v3\", \"attention_bias\": true", "attention_bias and mlp_bias are not supported"},
+        {"\"model_type\": \"deepseek_v3\", \"q_lora_rank\": 0", "q_lora_rank (or null)"},
+        {"\"model_type\": \"deepseek_v3\", \"qk_rope_head_dim\": 7", "an even qk_rope_head_dim"},
+        {"\"model_type\": \"deepseek_v3\", \"kv_lora_rank\": -4", "kv_lora_rank"},
+        {"\"model_type\": \"deepseek_v3\", \"qk_nope_head_dim\": -1", "qk_nope_head_dim not negative"},
+        {"\"model_type\": \"deepseek_v3\", \"v_head_dim\": 2000", "head dims above 1024"},
+        {"\"model_type\": \"deepseek_v3\", \"kv_lora_rank\": 100000", "MLA ranks above 65536"},
+        {"\"model_type\": \"deepseek_v3\", \"q_lora_rank\": \"x\"", "q_lora_rank"},
+        {"\"model_type\": \"deepseek_v3\", \"partial_rotary_factor\": 0.5", "phi3, glm4 and glm4_moe models only"},
+        {"\"model_type\": \"deepseek_v3\", \"n_routed_experts\": 12", "n_group = 8 must divide the 12 experts"},
+        {"\"model_type\": \"deepseek_v3\", \"rope_scaling\": {\"type\": \"yarn\", \"factor\": 1e300, "
+         "\"mscale_all_dim\": 1e300}", "attention scale"},
+        {"\"model_type\": \"deepseek_v2\"", "softmax expert routing (greedy, group_limited_greedy) is not"},
+        {"\"model_type\": \"glm4_moe_lite\", \"mlp_layer_types\": [\"dense\"]", "one type per layer (4)"},
+        {"\"model_type\": \"glm4_moe_lite\", \"mlp_layer_types\": [\"dense\", \"moe\", \"dense\", \"dense\"]",
+         "mlp_layer_types[1] 'moe' must be dense or sparse"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rlc_model_config_t c;
+        assert_true(parse(&c, bad[i][0]) < 0);
+        if (!strstr(rlc_errmsg(), bad[i][1])) fail_msg("%s: %s", bad[i][0], rlc_errmsg());
+    }
+}
+
+/* config.json of a copy of fixture name with key set to the JSON text val */
+static char *edited(const char *name, const char *key, const char *val) {
+    char rel[128], out[512];
+    snprintf(rel, sizeof rel, "models/%s", name);
+    char *d = fs_join(g_dir, name);
+    assert_int_equal(test_run(out, sizeof out, "rm -rf '%s' && cp -r '%s' '%s'", d, fixture(rel), d), 0);
+    char *p = fs_join(d, "config.json");
+    cJSON *j = rlc_json_load_file(p);
+    assert_non_null(j);
+    cJSON_DeleteItemFromObjectCaseSensitive(j, key);
+    cJSON_AddItemToObject(j, key, cJSON_Parse(val));
+    char *t = cJSON_Print(j);
+    assert_int_equal(fs_write_atomic(p, t, strlen(t)), 0);
+    free(t), free(p);
+    cJSON_Delete(j);
+    return d;
+}
+
+/* A config that does not match the file's MLA tensors is refused by name. */
+static void test_mismatched_checkpoints(void **s) {
+    (void)s;
+    const char *cases[][4] = {
+        {"dsv3-tiny", "kv_lora_rank", "16",
+         "'model.layers.0.self_attn.kv_a_proj_with_mqa.weight' has shape [28,48] but config.json implies [24,48]"},
+        {"dsv3-tiny", "q_lora_rank", "null", "missing tensor 'model.layers.0.self_attn.q_proj.weight'"},
+        {"dsv3-tiny", "v_head_dim", "12", "'model.layers.0.self_attn.kv_b_proj.weight' has shape [112,20] but config.json implies [96,20]"},
+        {"moonlight-tiny", "q_lora_rank", "8", "missing tensor 'model.layers.0.self_attn.q_a_proj.weight'"},
+        {"glm47flash-tiny", "mlp_layer_types", "[\"dense\", \"dense\", \"dense\"]",
+         "missing tensor 'model.layers.1.mlp.gate_proj.weight'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *d = edited(cases[i][0], cases[i][1], cases[i][2]);
+        rlc_model_t *m = NULL;
+        assert_true(rlc_model_load(&m, d, be) < 0);
+        assert_null(m);
+        if (!strstr(rlc_errmsg(), cases[i][3])) fail_msg("%s %s: %s", cases[i][0], cases[i][1], rlc_errmsg());
+        free(d);
+    }
+}
+
+/* `rlc info` names the attention and its shape. */
+static void test_info(void **s) {
+    (void)s;
+    char out[4096];
+    assert_int_equal(test_run(out, sizeof out, "'%s' info --model '%s'", rlc_bin(), fixture("models/moonlight-tiny")),
+                     0);
+    if (!strstr(out, "attention: multi-head latent (no query bottleneck, key/value latent 16 + a shared rope key of 8, "
+                     "per head 8 + 8 query/key dims and 24 value dims"))
+        fail_msg("info: %s", out);
+    assert_int_equal(test_run(out, sizeof out, "'%s' info --model '%s'", rlc_bin(), fixture("models/dsv3-tiny")), 0);
+    if (!strstr(out, "(query rank 24, key/value latent 20") || !strstr(out, "head_dim 20")) fail_msg("info: %s", out);
+}
+
+static int setup(void **s) {
+    (void)s;
+    g_dir = test_tmpdir();
+    return rlc_backend_create(&be, "cpu", 0, 2);
+}
+static int teardown(void **s) {
+    (void)s;
+    rlc_backend_destroy(be);
+    fs_rm_rf(g_dir);
+    free(g_dir);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_deepseek_defaults), cmocka_unit_test(test_glm_lite_defaults),
+        cmocka_unit_test(test_bad_configs),       cmocka_unit_test(test_mismatched_checkpoints),
+        cmocka_unit_test(test_info),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
