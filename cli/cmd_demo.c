@@ -65,7 +65,9 @@ static const struct {
     /* a mixture of experts: 1, 8 experts of width 1.5 x hidden, 2 per token (the dense width, active);
      * 2, GLM-4.5's: 8 of width hidden, 2 per token by sigmoid scores within the best 2 of 4 groups,
      * a shared expert of width hidden, the first layer dense; 3, ERNIE 4.5's: the same widths, 2 per
-     * token by softmax scores plus the correction bias, a shared expert, the first layer dense */
+     * token by softmax scores plus the correction bias, a shared expert, the first layer dense; 4,
+     * DeepSeek-V3's: GLM-4.5's experts and routing under multi-head latent attention (query rank
+     * 3/4 hidden, latent 1/2, rope and nope 1/8 each and values 1/4 of hidden per head, 4 kv heads) */
     int moe;
 } DEMO_ARCHS[] = {
     {"qwen2", "qwen2", "Qwen2ForCausalLM", "\"hidden_act\":\"silu\"", 0},
@@ -80,13 +82,15 @@ static const struct {
     {"ernie4_5", "ernie4_5", "Ernie4_5ForCausalLM", "\"head_dim\":%d,\"hidden_act\":\"silu\"", 0},
     {"glm4", "glm4", "Glm4ForCausalLM", "\"head_dim\":%d,\"hidden_act\":\"silu\"", 0},
     {"ernie4_5_moe", "ernie4_5_moe", "Ernie4_5_MoeForCausalLM", "\"head_dim\":%d,\"hidden_act\":\"silu\"", 3},
+    {"deepseek_v3", "deepseek_v3", "DeepseekV3ForCausalLM",
+     "\"q_lora_rank\":%d,\"kv_lora_rank\":%d,\"qk_rope_head_dim\":%d,\"qk_nope_head_dim\":%d,\"v_head_dim\":%d", 4},
 };
 
 static int demo_arch(const char *arch) {
     for (int i = 0; i < (int)(sizeof DEMO_ARCHS / sizeof *DEMO_ARCHS); i++)
         if (!strcmp(DEMO_ARCHS[i].arch, arch ? arch : "qwen2")) return i;
-    return rlc_errc(RLC_EINVAL, "--arch: qwen2, llama, gemma3, olmo2, gemma2, glm4, ernie4_5, qwen3_moe, glm4_moe "
-                    "or ernie4_5_moe (got '%s')", arch);
+    return rlc_errc(RLC_EINVAL, "--arch: qwen2, llama, gemma3, olmo2, gemma2, glm4, ernie4_5, qwen3_moe, glm4_moe, "
+                    "ernie4_5_moe or deepseek_v3 (got '%s')", arch);
 }
 
 int write_model(const char *dir, long seed, int hidden, int layers, const char *arch) {
@@ -95,12 +99,17 @@ int write_model(const char *dir, long seed, int hidden, int layers, const char *
     int rc = fs_mkdir_p(dir);
     if (rc) return rc;
     char cfg[1024], extra[384];
-    int n = snprintf(extra, sizeof extra, DEMO_ARCHS[a].extra, hidden / 4, hidden / 4);
+    int mla = DEMO_ARCHS[a].moe == 4, n;
+    if (mla)
+        n = snprintf(extra, sizeof extra, DEMO_ARCHS[a].extra, hidden * 3 / 4, hidden / 2, hidden / 8, hidden / 8,
+                     hidden / 4);
+    else
+        n = snprintf(extra, sizeof extra, DEMO_ARCHS[a].extra, hidden / 4, hidden / 4);
     if (DEMO_ARCHS[a].moe == 1)
         snprintf(extra + n, sizeof extra - (size_t)n,
                  ",\"num_experts\":8,\"num_experts_per_tok\":2,\"norm_topk_prob\":true,\"moe_intermediate_size\":%d",
                  hidden * 3 / 2);
-    if (DEMO_ARCHS[a].moe == 2)
+    if (DEMO_ARCHS[a].moe == 2 || mla)
         snprintf(extra + n, sizeof extra - (size_t)n,
                  ",\"n_routed_experts\":8,\"num_experts_per_tok\":2,\"n_group\":4,\"topk_group\":2,"
                  "\"n_shared_experts\":1,\"first_k_dense_replace\":1,\"moe_intermediate_size\":%d",
@@ -113,10 +122,10 @@ int write_model(const char *dir, long seed, int hidden, int layers, const char *
     snprintf(cfg, sizeof cfg,
              "{\"architectures\":[\"%s\"],\"model_type\":\"%s\",\"vocab_size\":512,"
              "\"hidden_size\":%d,\"intermediate_size\":%d,\"num_hidden_layers\":%d,\"num_attention_heads\":4,"
-             "\"num_key_value_heads\":2,\"max_position_embeddings\":512,\"rms_norm_eps\":1e-06,"
+             "\"num_key_value_heads\":%d,\"max_position_embeddings\":512,\"rms_norm_eps\":1e-06,"
              "\"rope_theta\":10000.0,\"tie_word_embeddings\":true,%s,"
              "\"bos_token_id\":null,\"eos_token_id\":[511,509],\"pad_token_id\":509,\"torch_dtype\":\"float32\"}",
-             DEMO_ARCHS[a].cls, DEMO_ARCHS[a].type, hidden, hidden * 3, layers, extra);
+             DEMO_ARCHS[a].cls, DEMO_ARCHS[a].type, hidden, hidden * 3, layers, mla ? 4 : 2, extra);
     cJSON *j = rlc_json_parse_lit(cfg, strlen(cfg), "demo config"); /* 10000.0 saved as 10000.0 */
     if (!j) return RLC_ENOMEM;
     rlc_backend_t *be = NULL;
@@ -283,8 +292,8 @@ static int demo_parse(int argc, char **argv, demo_opts_t *d) {
          "blocks only), gemma2 (gemma3's layers without q/k norms, soft-capped scores and logits), qwen3_moe (a "
          "mixture of 8 experts, 2 per token), glm4_moe (8 experts, 2 per token by sigmoid scores within expert "
          "groups, a shared expert, half-rotary heads), ernie4_5 (interleaved RoPE), ernie4_5_moe (8 experts, 2 "
-         "per token by softmax scores plus a correction bias, a shared expert) or glm4 (four norms a layer, "
-         "interleaved half-rotary heads)", 0, 0},
+         "per token by softmax scores plus a correction bias, a shared expert), glm4 (four norms a layer, "
+         "interleaved half-rotary heads) or deepseek_v3 (glm4_moe's experts under multi-head latent attention)", 0, 0},
         {"--seed", OPT_INT, &d->seed, "seed for the model, data and sampling", 0, 0},
         {"--algo", OPT_STR, &d->algo,
          "the arith task's algorithm: grpo, or oreal (token reward model trained online; docs/training.md)", 0, 0},

@@ -109,7 +109,10 @@ static cJSON *summary(const char *dir, const rlc_model_config_t *c) {
         cJSON_AddNumberToObject(o, "expert_ffn", c->moe_intermediate_size);
         cJSON_AddBoolToObject(o, "experts_renormalised", c->moe_norm_topk);
         cJSON_AddNumberToObject(o, "sparse_layers", sparse);
-        if (c->moe_biased && c->moe_softmax)
+        if (c->moe_no_bias)
+            snprintf(buf, sizeof buf, "softmax scores, the best %d of %d expert groups by their best, weights x%g",
+                     c->moe_topk_groups, c->moe_groups, c->moe_scale);
+        else if (c->moe_biased && c->moe_softmax)
             snprintf(buf, sizeof buf, "softmax scores with a correction bias");
         else if (c->moe_biased)
             snprintf(buf, sizeof buf, "sigmoid scores with a correction bias, the best %d of %d expert groups, "

@@ -48,12 +48,15 @@ typedef enum { RLC_BUF_PARAM = 0, RLC_BUF_GRAD, RLC_BUF_ACT, RLC_BUF_F32, RLC_BU
 typedef struct rlc_backend rlc_backend_t;
 
 /* Routing with a correction bias (moe_route_biased_*): E experts, K picks among the experts of
- * the TG best of G equal groups; scores sigmoid(logits) (GLM-4.5, dots.llm1) or softmax(logits)
- * (softmax: ERNIE 4.5); under norm the picked scores are divided by their sum + 1e-20 (sigmoid)
- * or max(their sum, norm_min) (softmax); then times scale. */
+ * the TG best of G equal groups, a group ranked by the sum of its two best (or, group_max, by its
+ * best: DeepSeek-V2's group_limited_greedy); scores sigmoid(logits) (GLM-4.5, dots.llm1,
+ * DeepSeek-V3) or softmax(logits) (softmax: ERNIE 4.5, DeepSeek-V2); under norm the picked scores
+ * are divided by their sum + 1e-20 (sigmoid) or max(their sum, norm_min) (softmax); then times
+ * scale. */
 typedef struct {
     int E, K, G, TG, norm, softmax;
     float scale, norm_min;
+    int group_max;
 } rlc_moe_route_t;
 
 /* Per-row sampling parameters. The definition is exact so every backend draws the same
@@ -230,9 +233,10 @@ struct rlc_backend {
                           const int32_t *idx, int N, int E, int K, int norm);
     /* Routing with a correction bias (rlc_moe_route_t r): scores s = sigmoid or softmax of the
      * logits (F32 [N,E], kept for backward; scores may alias logits); the K largest s + bias[e]
-     * (F32 [E]; ties: the lower expert first) → idx, among the experts of the TG best of G equal
-     * groups, a group ranked by the sum of its two best s + bias (ties: the lower group); w =
-     * the picked s, renormalised under r->norm, times r->scale. E/G >= 2, K <= TG·E/G. */
+     * (F32 [E], or NULL: none; ties: the lower expert first) → idx, among the experts of the TG
+     * best of G equal groups, a group ranked by the sum of its two best s + bias, or its best under
+     * r->group_max (ties: the lower group); w = the picked s, renormalised under r->norm, times
+     * r->scale. E/G >= 2 (1 under group_max), K <= TG·E/G. */
     void (*moe_route_biased_fwd)(rlc_backend_t *be, float *scores, float *w, int32_t *idx, const float *logits,
                                  const float *bias, int N, const rlc_moe_route_t *r);
     /* Its backward: the logits' gradient (F32 [N,E], =; under sigmoid nonzero at the picks

@@ -333,7 +333,8 @@ static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",     "llama",   "
                                           "phi3",      "gemma",     "gemma2",  "gemma3_text", "olmo2",
                                           "olmo3",     "granite",   "smollm3", "qwen3_moe", "mixtral",
                                           "olmoe",     "qwen2_moe", "glm4_moe", "dots1",    "ernie4_5",
-                                          "ernie4_5_moe", "glm4", "deepseek_v3", "kimi_k2", "glm4_moe_lite"};
+                                          "ernie4_5_moe", "glm4", "deepseek_v2", "deepseek_v3", "kimi_k2",
+                                          "glm4_moe_lite"};
 
 static int check_model_type(const char *mt, const char *what) {
     char list[512] = "";
@@ -341,9 +342,6 @@ static int check_model_type(const char *mt, const char *what) {
         if (!strcmp(mt, MODEL_TYPES[i])) return 0;
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", MODEL_TYPES[i]);
     }
-    if (!strcmp(mt, "deepseek_v2"))
-        return rlc_errc(RLC_EUNSUP, "%s: model_type '%s' is not supported: its softmax expert routing (greedy, "
-                        "group_limited_greedy) is not implemented (its attention is, as deepseek_v3's)", what, mt);
     return rlc_errc(RLC_EUNSUP, "%s: model_type '%s' is not supported (%s)", what, mt, list);
 }
 
@@ -436,7 +434,8 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         rc = rlc_errc(RLC_EINVAL, "%s: head_dim %d must be even and at most 1024", what, c->head_dim);
         goto fail;
     }
-    int mla = !strcmp(mt, "deepseek_v3") || !strcmp(mt, "kimi_k2") || !strcmp(mt, "glm4_moe_lite");
+    int mla = !strcmp(mt, "deepseek_v3") || !strcmp(mt, "kimi_k2") || !strcmp(mt, "glm4_moe_lite") ||
+              !strcmp(mt, "deepseek_v2");
     if (mla && (rc = cfg_mla(c, j, mt, what))) goto fail;
     double eps;
     /* the config classes' defaults: 1e-5 for OLMo, OLMoE, Mixtral and Phi-3, 1e-6 for the others */
@@ -600,7 +599,7 @@ size_t rlc_config_num_params(const rlc_model_config_t *c) {
             n += (size_t)c->num_experts * C * (1 + 3 * (size_t)c->moe_intermediate_size) -
                  (3 * F * C + (c->mlp_bias ? 2 * F + C : 0)) +
                  (size_t)c->moe_shared_gated * C + 3 * C * (size_t)c->moe_shared_size + /* shared, its gate */
-                 (c->moe_biased ? (size_t)c->num_experts : 0);                         /* GLM's router bias */
+                 (c->moe_biased && !c->moe_no_bias ? (size_t)c->num_experts : 0);      /* GLM's router bias */
     if (c->head == RLC_HEAD_LM && !c->tie_word_embeddings) n += V * C;
     return n;
 }

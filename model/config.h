@@ -108,6 +108,9 @@ typedef struct {
      * by max(sum, moe_norm_min)), times moe_scale (routed_scaling_factor). */
     int moe_biased, moe_softmax, moe_groups, moe_topk_groups;
     float moe_scale, moe_norm_min;
+    /* DeepSeek-V2 routes through the same op without a correction bias (moe_no_bias), its groups
+     * ranked by their best score (moe_group_max) */
+    int moe_no_bias, moe_group_max;
     /* layers after the last that checkpoints carry for multi-token prediction (GLM-4.5's
      * num_nextn_predict_layers): not loaded, as transformers does not */
     int mtp_layers;

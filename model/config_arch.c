@@ -347,8 +347,9 @@ int cfg_multimodal_text(cJSON *j, int *multimodal, const char *what) {
     return 0;
 }
 
-/* Multi-head latent attention's keys, their classes' defaults (DeepseekV3Config's; Kimi K2 is a
- * DeepSeek-V3 whose config names itself kimi_k2; Glm4MoeLiteConfig's), q_lora_rank null: q_proj.
+/* Multi-head latent attention's keys, their classes' defaults (DeepseekV3Config's, DeepseekV2Config's
+ * the same; Kimi K2 is a DeepSeek-V3 whose config names itself kimi_k2; Glm4MoeLiteConfig's),
+ * q_lora_rank null: q_proj.
  * The keys and values have as many heads as the queries (transformers repeats nothing). */
 int cfg_mla(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
     int lite = !strcmp(mt, "glm4_moe_lite"), rc;
@@ -362,6 +363,7 @@ int cfg_mla(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *w
         (rc = cfg_get_int(j, "v_head_dim", &c->v_head_dim, 0, lite ? 256 : 128, what)) ||
         (rc = cfg_get_bool(j, "rope_interleave", &c->rope_interleaved, 1, what)))
         return rc;
+    if (!strcmp(mt, "deepseek_v2")) c->rope_interleaved = 1; /* its rope turns pairs as complex numbers, always */
     if ((q && !cJSON_IsNull(q) && c->q_lora_rank <= 0) || c->kv_lora_rank <= 0 || c->v_head_dim <= 0 ||
         c->qk_nope_dim < 0 || c->qk_rope_dim <= 0 || c->qk_rope_dim % 2)
         return rlc_errc(RLC_EINVAL, "%s: q_lora_rank (or null), kv_lora_rank, v_head_dim and an even qk_rope_head_dim "

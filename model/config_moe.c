@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/json.h"
 #include "kernels/backend.h"
 #include "model/config_json.h"
 
@@ -91,7 +92,34 @@ typedef struct {
 static const sig_defaults_t SIG_DEFAULTS[] = {
     {"glm4_moe", 128, 8, 1408, 1, 1, 1, 1, 1, 1, 1.0},     {"dots1", -1, -1, 1408, -1, 1, 1, 0, 0, 0, 1.0},
     {"deepseek_v3", 256, 8, 2048, 1, 8, 4, 3, 1, 1, 2.5}, {"kimi_k2", 256, 8, 2048, 1, 8, 4, 3, 1, 1, 2.5},
-    {"glm4_moe_lite", 64, 4, 1536, 1, 1, 1, 1, 1, 0, 1.8}};
+    {"glm4_moe_lite", 64, 4, 1536, 1, 1, 1, 1, 1, 0, 1.8},  {"deepseek_v2", 64, -1, 1407, 2, -1, -1, 0, 0, 0, 1.0}};
+
+/* DeepSeek-V2's routing as transformers runs it: softmax scores without a correction bias, the
+ * top num_experts_per_tok (topk_method greedy), or those within the topk_group best of n_group
+ * groups, a group ranked by its best score (group_limited_greedy); never renormalised (transformers
+ * reads no norm_topk_prob there, DeepSeek's code does: true is refused), times
+ * routed_scaling_factor. Every layer from first_k_dense_replace on is sparse (moe_layer_freq 1). */
+static int dsv2_routing(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    const char *tm = NULL;
+    int rc, freq = 1;
+    if ((rc = rlc_json_get_str(j, "topk_method", &tm, 0, what)) < 0 ||
+        (rc = cfg_get_int(j, "moe_layer_freq", &freq, 0, 1, what)))
+        return rc;
+    if (freq != 1) return rlc_errc(RLC_EUNSUP, "%s: moe_layer_freq = %d is not supported (1)", what, freq);
+    if (c->moe_norm_topk)
+        return rlc_errc(RLC_EUNSUP, "%s: norm_topk_prob true is not supported for deepseek_v2 (transformers ignores it, "
+                        "DeepSeek's own code does not)", what);
+    if (!tm || !strcmp(tm, "greedy")) {
+        c->moe_groups = c->moe_topk_groups = 1;
+    } else if (strcmp(tm, "group_limited_greedy")) {
+        return rlc_errc(RLC_EUNSUP, "%s: topk_method '%s' is not supported (greedy, group_limited_greedy)", what, tm);
+    } else if (c->moe_groups < 0 || c->moe_topk_groups < 0) {
+        return rlc_errc(RLC_EINVAL, "%s: group_limited_greedy needs n_group and topk_group", what);
+    }
+    c->moe_softmax = c->moe_group_max = c->moe_no_bias = 1;
+    c->moe_norm_min = 1e-12f; /* (unused: not renormalised) */
+    return 0;
+}
 
 /* GLM-4.7-Flash's mlp_layer_types: "dense" or "sparse" per layer (absent: the first dense). */
 static int lite_layer_types(rlc_model_config_t *c, const cJSON *j, const char *what) {
@@ -109,8 +137,9 @@ static int lite_layer_types(rlc_model_config_t *c, const cJSON *j, const char *w
     return 0;
 }
 
-/* GLM-4.5 (glm4_moe), dots.llm1 (dots1), DeepSeek-V3 (deepseek_v3, kimi_k2) and GLM-4.7-Flash
- * (glm4_moe_lite): sigmoid routing with a correction bias and expert groups, shared experts added
+/* GLM-4.5 (glm4_moe), dots.llm1 (dots1), DeepSeek-V3 (deepseek_v3, kimi_k2), GLM-4.7-Flash
+ * (glm4_moe_lite) and DeepSeek-V2 (dsv2_routing's softmax): sigmoid routing with a correction bias
+ * and expert groups, shared experts added
  * ungated, the first first_k_dense_replace layers dense (GLM-4.7-Flash: its mlp_layer_types);
  * GLM-4.5's optional per-head q/k norms (use_qk_norm; dots.llm1 always has them) and the MTP
  * layers. */
@@ -127,12 +156,15 @@ static int cfg_sig_moe(rlc_model_config_t *c, const cJSON *j, const sig_defaults
         (rc = cfg_get_int(j, "first_k_dense_replace", &dense, 0, d->dense, what)) ||
         (rc = cfg_get_bool(j, "norm_topk_prob", &c->moe_norm_topk, d->norm, what)))
         return rc;
-    if (dots && (c->num_experts < 0 || c->experts_per_tok < 0 || shared < 0))
+    if ((d->experts < 0 && c->num_experts < 0) || (d->per_tok < 0 && c->experts_per_tok < 0) ||
+        (d->shared < 0 && shared < 0)) /* no class default: dots.llm1's counts, DeepSeek-V2's per token */
         return rlc_errc(RLC_EINVAL, "%s: n_routed_experts, num_experts_per_tok and n_shared_experts are required",
                         what);
+    int v2 = !strcmp(d->mt, "deepseek_v2");
+    if (v2 && (rc = dsv2_routing(c, j, what))) return rc;
     if (glm && (rc = cfg_get_bool(j, "use_qk_norm", &c->qk_norm, 0, what))) return rc;
     if (!strcmp(d->mt, "glm4_moe_lite")) dense = 1; /* its class reads mlp_layer_types, not first_k_dense_replace */
-    if (!dots && ((rc = cfg_get_int(j, "num_nextn_predict_layers", &c->mtp_layers, 0, d->mtp, what)) ||
+    if (!dots && !v2 && ((rc = cfg_get_int(j, "num_nextn_predict_layers", &c->mtp_layers, 0, d->mtp, what)) ||
                   (rc = cfg_get_int(j, "num_mtp_layers", &c->mtp_layers, 0, c->mtp_layers, what))))
         return rc;
     if ((rc = check_experts(c, what))) return rc;
@@ -146,8 +178,10 @@ static int cfg_sig_moe(rlc_model_config_t *c, const cJSON *j, const sig_defaults
         return rlc_errc(RLC_EINVAL,
                         "%s: n_group = %d must divide the %d experts and topk_group = %d be between 1 and it", what,
                         G, E, TG);
-    if (E / G < 2) /* a group is ranked by its two best experts */
+    if (E / G < 2 && !c->moe_group_max) /* a group is ranked by its two best experts */
         return rlc_errc(RLC_EINVAL, "%s: %d experts in %d groups: a group needs at least 2", what, E, G);
+    if (G > RLC_MOE_MAX_EXPERTS / 2)
+        return rlc_errc(RLC_EUNSUP, "%s: n_group = %d (rlc takes up to %d groups)", what, G, RLC_MOE_MAX_EXPERTS / 2);
     if (c->experts_per_tok > TG * (E / G))
         return rlc_errc(RLC_EINVAL, "%s: num_experts_per_tok = %d exceeds the %d experts of the topk_group groups",
                         what, c->experts_per_tok, TG * (E / G));

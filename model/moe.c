@@ -119,7 +119,7 @@ static void shared_bwd(rlc_model_t *m, int l, void *sdx, const void *dout, const
 
 rlc_moe_route_t rlc_model_moe_route(const rlc_model_config_t *c) {
     rlc_moe_route_t r = {c->num_experts, c->experts_per_tok, c->moe_groups,  c->moe_topk_groups,
-                         c->moe_norm_topk, c->moe_softmax,   c->moe_scale, c->moe_norm_min};
+                         c->moe_norm_topk, c->moe_softmax,   c->moe_scale, c->moe_norm_min, c->moe_group_max};
     return r;
 }
 
@@ -137,7 +137,8 @@ static void route_fwd(rlc_model_t *m, int l, const void *x, int N, const rlc_moe
     }
     be->logits(be, b->probs, x, P(W->router), N, C, E);
     rlc_moe_route_t r = rlc_model_moe_route(c);
-    be->moe_route_biased_fwd(be, b->probs, b->w, b->idx, b->probs, m->keep_f32 + W->router_bias, N, &r);
+    const float *bias = W->router_bias == RLC_NO_OFFSET ? NULL : m->keep_f32 + W->router_bias; /* DeepSeek-V2: none */
+    be->moe_route_biased_fwd(be, b->probs, b->w, b->idx, b->probs, bias, N, &r);
 }
 
 /* Its backward from the weights' gradient dw: the router's weight gradient, and its input

@@ -55,7 +55,7 @@ static void add_experts(table_t *t, rlc_layer_off_t *L, const rlc_model_config_t
     snprintf(nm, sizeof nm, "model.layers.%d.%s.gate.weight", l, blk);
     L->router = add(t, nm, c->num_experts, C, 1);
     L->router_bias = RLC_NO_OFFSET;
-    if (c->moe_biased) { /* ERNIE's: mlp.moe_statics.e_score_correction_bias [1, E] */
+    if (c->moe_biased && !c->moe_no_bias) { /* ERNIE's: mlp.moe_statics.e_score_correction_bias [1, E] */
         snprintf(nm, sizeof nm, "model.layers.%d.mlp.%s.e_score_correction_bias", l,
                  c->moe_softmax ? "moe_statics" : "gate");
         if ((c->moe_softmax ? add(t, nm, 1, c->num_experts, 0) : add(t, nm, c->num_experts, 0, 0)) != RLC_NO_OFFSET) {

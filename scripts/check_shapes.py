@@ -34,7 +34,10 @@ KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, 
          "glm4_moe": (T.Glm4MoeConfig, T.Glm4MoeForCausalLM), "dots1": (T.Dots1Config, T.Dots1ForCausalLM),
          "ernie4_5": (T.Ernie4_5Config, T.Ernie4_5ForCausalLM),
          "ernie4_5_moe": (T.Ernie4_5_MoeConfig, T.Ernie4_5_MoeForCausalLM),
-         "glm4": (T.Glm4Config, T.Glm4ForCausalLM)}
+         "glm4": (T.Glm4Config, T.Glm4ForCausalLM),
+         "deepseek_v3": (T.DeepseekV3Config, T.DeepseekV3ForCausalLM),
+         "glm4_moe_lite": (T.Glm4MoeLiteConfig, T.Glm4MoeLiteForCausalLM),
+         "deepseek_v2": (T.DeepseekV2Config, T.DeepseekV2ForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -128,6 +131,27 @@ SHAPES = [
     ("glm4", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=2, head_dim=20, intermediate_size=70,
                   vocab_size=257, num_hidden_layers=3, attention_bias=False, partial_rotary_factor=1.0, pad_token_id=0,
                   tie_word_embeddings=True)),  # full rotary, no biases, tied
+    ("deepseek_v3", dict(hidden_size=56, num_attention_heads=5, num_key_value_heads=5, q_lora_rank=18,
+                         kv_lora_rank=22, qk_rope_head_dim=6, qk_nope_head_dim=10, v_head_dim=14, intermediate_size=70,
+                         moe_intermediate_size=12, n_routed_experts=12, num_experts_per_tok=3, n_group=4, topk_group=2,
+                         n_shared_experts=2, first_k_dense_replace=1, vocab_size=301, num_hidden_layers=3,
+                         rope_parameters=dict(rope_type="yarn", rope_theta=10000.0, factor=8.0,
+                                              original_max_position_embeddings=32, mscale=1.0, mscale_all_dim=1.0),
+                         max_position_embeddings=256)),  # DeepSeek-V3's yarn (mscale_all_dim), odd head counts
+    ("deepseek_v3", dict(hidden_size=48, num_attention_heads=3, num_key_value_heads=3, q_lora_rank=None,
+                         kv_lora_rank=14, qk_rope_head_dim=4, qk_nope_head_dim=7, v_head_dim=20, intermediate_size=60,
+                         moe_intermediate_size=10, n_routed_experts=6, num_experts_per_tok=2, n_group=1, topk_group=1,
+                         first_k_dense_replace=0, norm_topk_prob=False, rope_interleave=False, vocab_size=257,
+                         num_hidden_layers=2)),  # Moonlight-like: q_proj, an odd nope width, v wider than q/k
+    ("glm4_moe_lite", dict(hidden_size=40, num_attention_heads=4, num_key_value_heads=4, q_lora_rank=12,
+                           kv_lora_rank=16, qk_rope_head_dim=8, qk_nope_head_dim=8, v_head_dim=16, intermediate_size=50,
+                           moe_intermediate_size=10, n_routed_experts=8, num_experts_per_tok=2, vocab_size=263,
+                           num_hidden_layers=3)),  # GLM-4.7-Flash: q/k as wide as v (no padding), layer 0 dense
+    ("deepseek_v2", dict(hidden_size=44, num_attention_heads=2, num_key_value_heads=2, q_lora_rank=20,
+                         kv_lora_rank=12, qk_rope_head_dim=6, qk_nope_head_dim=10, v_head_dim=14, intermediate_size=50,
+                         moe_intermediate_size=8, n_routed_experts=10, num_experts_per_tok=3, n_shared_experts=1,
+                         topk_method="greedy", routed_scaling_factor=2.0, first_k_dense_replace=1, vocab_size=271,
+                         num_hidden_layers=3)),  # DeepSeek-V2: a query bottleneck, greedy softmax top-3 of 10
 ]
 
 

@@ -258,6 +258,18 @@ def deepseek_v3_cfg(**kw):
     return DeepseekV3Config(**base)
 
 
+def deepseek_v2_cfg(**kw):
+    from transformers import DeepseekV2Config
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, moe_intermediate_size=16, num_hidden_layers=3,
+                num_attention_heads=4, num_key_value_heads=4, q_lora_rank=None, kv_lora_rank=16, qk_rope_head_dim=8,
+                qk_nope_head_dim=8, v_head_dim=16, n_routed_experts=8, num_experts_per_tok=2, n_shared_experts=2,
+                topk_method="group_limited_greedy", n_group=4, topk_group=2, first_k_dense_replace=1,
+                routed_scaling_factor=1.5, max_position_embeddings=256, rms_norm_eps=1e-6, tie_word_embeddings=False,
+                bos_token_id=None, eos_token_id=2)
+    base.update(kw)
+    return DeepseekV2Config(**base)
+
+
 def glm4_moe_lite_cfg(**kw):
     from transformers import Glm4MoeLiteConfig
     base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, moe_intermediate_size=16, num_hidden_layers=3,
@@ -442,6 +454,10 @@ FIXTURES = {
                                                         v_head_dim=24, n_group=1, topk_group=1, rope_interleave=False,
                                                         rope_parameters=dict(rope_type="default", rope_theta=50000.0)),
                            cls="causal", dtype=torch.bfloat16, shard=None),
+    # DeepSeek-V2-Lite style (deepseek_v2): MLA without a query bottleneck, rope on pairs as complex
+    # numbers; softmax routing without a bias, top-2 of 8 within the 2 of 4 groups whose best score
+    # is highest (group_limited_greedy), not renormalised, scaled by 1.5; two shared experts; fp32.
+    "dsv2-tiny": dict(make=lambda: deepseek_v2_cfg(), cls="causal", dtype=torch.float32, shard=None),
     # GLM-4.7-Flash (glm4_moe_lite): MLA (q rank 16, kv rank 24, nope 16, rope 8, values 24),
     # sparse layers by mlp_layer_types (only layer 1), routed scale 1.8, eps 1e-5, fp32.
     "glm47flash-tiny": dict(make=lambda: glm4_moe_lite_cfg(), cls="causal", dtype=torch.float32, shard=None),

@@ -1,7 +1,8 @@
 /* Mixture-of-experts routing and combination (the reference the CUDA kernels are checked
  * against): softmax → top-k → optional renormalisation per token, its backward; the routing
  * with a correction bias in the selection (GLM-4.5's sigmoid scores in expert groups, ERNIE
- * 4.5's softmax ones) and its backward; the
+ * 4.5's softmax ones; DeepSeek-V2's softmax ones without a bias, groups ranked by their best) and
+ * its backward; the
  * weighted sum of each token's K expert rows with its backward, and a shared expert's
  * sigmoid-gated add (Qwen2-MoE) with its backward. One token per iteration,
  * fp32 throughout, so each token's result depends on its own row only (batch invariance). */
@@ -22,8 +23,9 @@ static int pick_best(const float *ch, const unsigned char *allowed, const unsign
 }
 
 /* Of G groups of E/G experts, mark in allowed the experts of the TG groups whose two best
- * choice values sum highest (ties: the lower group). */
-static void allowed_groups(const float *ch, int E, int G, int TG, unsigned char *allowed) {
+ * choice values sum highest, or (group_max: DeepSeek-V2) whose best is highest (ties: the lower
+ * group). */
+static void allowed_groups(const float *ch, int E, int G, int TG, int group_max, unsigned char *allowed) {
     int gs = E / G;
     float gsc[RLC_MOE_MAX_EXPERTS / 2];
     unsigned char gtaken[RLC_MOE_MAX_EXPERTS / 2] = {0};
@@ -33,7 +35,7 @@ static void allowed_groups(const float *ch, int E, int G, int TG, unsigned char 
             if (ch[e] > b1) b2 = b1, b1 = ch[e];
             else if (ch[e] > b2) b2 = ch[e];
         }
-        gsc[g] = b1 + b2;
+        gsc[g] = group_max ? b1 : b1 + b2;
     }
     memset(allowed, 0, (size_t)E);
     for (int t = 0; t < TG; t++) {
@@ -112,9 +114,9 @@ void cpu_moe_route_biased_fwd(rlc_backend_t *be, float *scores, float *w, int32_
     for (int n = 0; n < N; n++) {
         float *s = scores + (size_t)n * E, ch[RLC_MOE_MAX_EXPERTS], sum = 0;
         score_row(s, logits + (size_t)n * E, E, r->softmax);
-        for (int e = 0; e < E; e++) ch[e] = s[e] + bias[e];
+        for (int e = 0; e < E; e++) ch[e] = bias ? s[e] + bias[e] : s[e];
         unsigned char allowed[RLC_MOE_MAX_EXPERTS], taken[RLC_MOE_MAX_EXPERTS] = {0};
-        if (grouped) allowed_groups(ch, E, r->G, r->TG, allowed);
+        if (grouped) allowed_groups(ch, E, r->G, r->TG, r->group_max, allowed);
         int32_t *ir = idx + (size_t)n * K;
         float *wr = w + (size_t)n * K;
         for (int k = 0; k < K; k++) {

@@ -84,9 +84,9 @@ __device__ __forceinline__ float route_den(const rlc_moe_route_t &r, float sum) 
     return r.softmax ? fmaxf(sum, r.norm_min) : sum + 1e-20f;
 }
 
-/* Routing with a correction bias, one warp per token: the scores written lane-strided (each
- * lane re-reads only its own); the groups' top-two sums by a warp merge per group into shared
- * memory; TG rounds of a warp argmax over the groups, then K over the allowed experts not yet
+/* Routing with a correction bias (or none: bias NULL), one warp per token: the scores written
+ * lane-strided (each lane re-reads only its own); the groups' top-two sums (or their best:
+ * group_max) by a warp merge per group into shared memory; TG rounds of a warp argmax over the groups, then K over the allowed experts not yet
  * taken. */
 
 __global__ void moe_route_biased_fwd_k(float *scores, float *w, int32_t *idx, const float *logits, const float *bias,
@@ -104,7 +104,7 @@ __global__ void moe_route_biased_fwd_k(float *scores, float *w, int32_t *idx, co
     for (int g = 0; TG < G && g < G; g++) {
         float b1 = -INFINITY, b2 = -INFINITY; /* this lane's two best of group g, then the warp's */
         for (int e = g * gs + lane; e < (g + 1) * gs; e += 32) {
-            float c = s[e] + bias[e];
+            float c = bias ? s[e] + bias[e] : s[e];
             if (c > b1) b2 = b1, b1 = c;
             else if (c > b2) b2 = c;
         }
@@ -113,7 +113,7 @@ __global__ void moe_route_biased_fwd_k(float *scores, float *w, int32_t *idx, co
             float hi = fmaxf(b1, o1), lo = fmaxf(fminf(b1, o1), fmaxf(b2, o2));
             b1 = hi, b2 = lo;
         }
-        if (lane == 0) gsc[g] = b1 + b2;
+        if (lane == 0) gsc[g] = r.group_max ? b1 : b1 + b2;
     }
     __syncwarp();
     for (int t = 0; TG < G && t < TG; t++) {
@@ -132,7 +132,7 @@ __global__ void moe_route_biased_fwd_k(float *scores, float *w, int32_t *idx, co
         float bv = -INFINITY;
         int bi = 0x7fffffff;
         for (int j = 0, e = lane; e < E; j++, e += 32) {
-            float c = s[e] + bias[e];
+            float c = bias ? s[e] + bias[e] : s[e];
             if (!((taken >> j) & 1u) && gsel[e / gs] && (c > bv || bi == 0x7fffffff)) bv = c, bi = e;
         }
         warp_argmax(bv, bi);

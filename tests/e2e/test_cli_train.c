@@ -546,8 +546,8 @@ static void test_demo_quick(void **s) {
     free(ck), free(d3);
     rc = test_run(out, sizeof out, "%s demo --quick --arch gpt2 --dir %s", rlc_bin(), d);
     assert_int_equal(rc, 1);
-    assert_non_null(strstr(out, "--arch: qwen2, llama, gemma3, olmo2, gemma2, glm4, ernie4_5, qwen3_moe, glm4_moe "
-                                "or ernie4_5_moe (got 'gpt2')"));
+    assert_non_null(strstr(out, "--arch: qwen2, llama, gemma3, olmo2, gemma2, glm4, ernie4_5, qwen3_moe, glm4_moe, "
+                                "ernie4_5_moe or deepseek_v3 (got 'gpt2')"));
     /* under mpirun the demo refuses (N copies would share its directory) and writes nothing */
     char *d2 = fs_join(g_dir, "demo-mpi");
     rc = test_run(out, sizeof out, "OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=1 %s demo --quick --dir %s", rlc_bin(),

@@ -25,7 +25,8 @@ static void test_greedy_matches_hf(void **s) {
                            "granite-tiny", "smollm3-tiny", "ministral3-tiny", "qwen3moe-tiny", "mixtral-tiny",
                            "olmoe-tiny", "qwen2moe-tiny", "glm4moe-tiny",
                            "dots1-tiny", "ernie45-tiny", "ernie45moe-tiny",
-                           "glm4-tiny", "dsv3-tiny", "moonlight-tiny", "glm47flash-tiny"};
+                           "glm4-tiny", "dsv3-tiny", "moonlight-tiny", "glm47flash-tiny",
+                           "dsv2-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         rlc_model_t *m = load(names[k]);
         char rel[128];

@@ -62,18 +62,19 @@ static float *nll_grad(const ref_t *r) {
 }
 
 /* A sparse layer's choice value of expert e for token n on the CPU: its routing probability,
- * or GLM-4.5's sigmoid score plus its correction bias. */
+ * or GLM-4.5's sigmoid score plus its correction bias (DeepSeek-V2's softmax score: none). */
 static float cpu_choice(rlc_model_t *mc, int l, int n, int e, const float *probs) {
     float c = probs[(size_t)n * mc->cfg.num_experts + e], bias = 0;
-    if (mc->cfg.moe_biased)
+    if (mc->layer[l].router_bias != RLC_NO_OFFSET)
         assert_int_equal(cpu->download(cpu, &bias, mc->keep_f32 + mc->layer[l].router_bias + e, RLC_BUF_F32, 1), 0);
     return c + bias;
 }
 
 /* Tokens whose picked experts (as a set) differ between the backends in some sparse layer: the
  * bf16 rounding moved a near tie. Each such swap must be one (the CPU's choice values of the
- * swapped experts within 0.02), and they must be few; flipped[n] marks them. */
-static int routing_flips(rlc_model_t *mc, rlc_model_t *mg, int N, unsigned char *flipped) {
+ * swapped experts within 0.02), and they must be few; flipped[n] marks them, swapped[l·E + e]
+ * the experts of layer l a swap involved (their gradients take the token on one side only). */
+static int routing_flips(rlc_model_t *mc, rlc_model_t *mg, int N, unsigned char *flipped, unsigned char *swapped) {
     int E = mc->cfg.num_experts, K = mc->cfg.experts_per_tok, count = 0;
     memset(flipped, 0, (size_t)N);
     if (!mc->cfg.layer_moe) return 0;
@@ -96,6 +97,7 @@ static int routing_flips(rlc_model_t *mc, rlc_model_t *mg, int N, unsigned char 
                     if (!in_cpu && gap > 0.02f)
                         fail_msg("layer %d token %d: expert %d (CPU) vs %d (GPU), not a near tie (%.3g)", l, n, e, f,
                                  gap);
+                    if (!in_cpu) swapped[(size_t)l * E + e] = swapped[(size_t)l * E + f] = 1;
                 }
                 count += !flipped[n];
                 flipped[n] = 1;
@@ -118,7 +120,9 @@ static void forward_backward(const char *name) {
     assert_int_equal(rlc_model_forward(mc, &b, &o, lc, ec, NULL), 0);
     if (rlc_model_forward(mg, &b, &o, lg, eg, NULL)) fail_msg("gpu forward: %s", rlc_errmsg());
     unsigned char *flipped = malloc((size_t)r.N);
-    int flips = routing_flips(mc, mg, r.N, flipped);
+    int E = mc->cfg.num_experts, skipped = 0;
+    unsigned char *swapped = calloc((size_t)mc->cfg.num_layers * (E ? E : 1), 1);
+    int flips = routing_flips(mc, mg, r.N, flipped, swapped);
     for (int n = 0; n < r.N; n++) /* a token routed differently is compared above (a near tie), not here */
         if (flipped[n]) lg[n] = lc[n], eg[n] = ec[n];
     double dl = max_abs(lg, lc, r.N), de = max_abs(eg, ec, r.N);
@@ -142,6 +146,11 @@ static void forward_backward(const char *name) {
     for (int i = 0; i < mc->n_info; i++) {
         const rlc_param_info_t *pc = &mc->info[i], *pg = rlc_model_param(mg, pc->name);
         assert_non_null(pg);
+        int ll, ee;
+        if (sscanf(pc->name, "model.layers.%d.mlp.experts.%d.", &ll, &ee) == 2 && swapped[(size_t)ll * E + ee]) {
+            skipped++; /* an expert a flipped token reached on one backend only */
+            continue;
+        }
         float *a = malloc(pc->numel * 4), *c = malloc(pc->numel * 4);
         assert_int_equal(rlc_model_get_grad(mc, pc, c), 0);
         assert_int_equal(rlc_model_get_grad(mg, pg, a), 0);
@@ -153,7 +162,9 @@ static void forward_backward(const char *name) {
         free(a);
         free(c);
     }
-    print_message("  gradients: worst rel L2 %.3g (%s), limit %.2g\n", worst, wname, GRAD_REL_L2);
+    print_message("  gradients: worst rel L2 %.3g (%s), limit %.2g; %d tensor(s) of the flips' experts left out\n",
+                  worst, wname, GRAD_REL_L2, skipped);
+    free(swapped);
     assert_true(worst <= GRAD_REL_L2);
     /* three AdamW steps: the loss curves agree */
     rlc_adamw_cfg_t ac = {1e-3f, 0.9f, 0.95f, 1e-8f, 0.01f, 1.0f};
@@ -584,7 +595,7 @@ static const char *models[] = {"qwen2-tiny", "llama3-tiny",     "llama-bias",   
                                "smollm3-tiny", "ministral3-tiny", "qwen3moe-tiny", "mixtral-tiny", "olmoe-tiny",
                                "qwen2moe-tiny", "glm4moe-tiny", "dots1-tiny",
                                "ernie45-tiny", "ernie45moe-tiny", "glm4-tiny", "dsv3-tiny", "moonlight-tiny",
-                               "glm47flash-tiny"};
+                               "glm47flash-tiny", "dsv2-tiny"};
 enum { N_MODELS = (int)(sizeof models / sizeof models[0]) };
 
 /* exact_on_policy on the CUDA backend: the training forward with exact = 1 reproduces the

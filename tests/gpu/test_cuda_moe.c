@@ -57,8 +57,9 @@ static void route_biased_case(int N, rlc_moe_route_t r) {
     buf_t *w = B(RLC_BUF_F32, (size_t)N * K), *idx = B(RLC_BUF_I32, (size_t)N * K);
     free(fill(z, 1.5f));
     free(fill(bias, r.softmax ? 0.3f / E : 0.3f)); /* on the scores' scale */
-    cpu->moe_route_biased_fwd(cpu, s->c, w->c, idx->c, z->c, bias->c, N, &r);
-    gpu->moe_route_biased_fwd(gpu, s->g, w->g, idx->g, z->g, bias->g, N, &r);
+    int nob = r.group_max; /* DeepSeek-V2: no bias */
+    cpu->moe_route_biased_fwd(cpu, s->c, w->c, idx->c, z->c, nob ? NULL : bias->c, N, &r);
+    gpu->moe_route_biased_fwd(gpu, s->g, w->g, idx->g, z->g, nob ? NULL : bias->g, N, &r);
     char what[96], tag[48];
     snprintf(tag, sizeof tag, "%s E=%d K=%d G=%d/%d", r.softmax ? "softmax" : "sigmoid", E, K, r.TG, r.G);
     snprintf(what, sizeof what, "%s scores", tag);
@@ -93,13 +94,16 @@ static void route_biased_case(int N, rlc_moe_route_t r) {
 static void test_moe_route_biased(void **s) {
     (void)s;
     /*                                E    K  G   TG norm softmax scale norm_min */
-    route_biased_case(31, (rlc_moe_route_t){8, 3, 4, 2, 1, 0, 2.5f, 0});    /* the GLM fixture's shape */
-    route_biased_case(23, (rlc_moe_route_t){160, 8, 1, 1, 1, 0, 1.0f, 0});  /* GLM-4.5: 160 experts, no groups */
-    route_biased_case(17, (rlc_moe_route_t){256, 8, 8, 4, 1, 0, 2.5f, 0});  /* DeepSeek-V3's groups: 4 of 8 */
-    route_biased_case(13, (rlc_moe_route_t){40, 5, 20, 3, 0, 0, 1.0f, 0});  /* groups of 2, not renormalised */
-    route_biased_case(7, (rlc_moe_route_t){512, 32, 64, 8, 1, 0, 0.5f, 0}); /* the largest E and K, groups of 8 */
-    route_biased_case(29, (rlc_moe_route_t){64, 6, 1, 1, 1, 1, 1.0f, 1e-12f}); /* ERNIE-4.5-21B-A3B: softmax */
-    route_biased_case(11, (rlc_moe_route_t){300, 12, 1, 1, 1, 1, 1.0f, 1e-12f}); /* softmax past 256 experts */
+    route_biased_case(31, (rlc_moe_route_t){8, 3, 4, 2, 1, 0, 2.5f, 0, 0});    /* the GLM fixture's shape */
+    route_biased_case(23, (rlc_moe_route_t){160, 8, 1, 1, 1, 0, 1.0f, 0, 0});  /* GLM-4.5: 160 experts, no groups */
+    route_biased_case(17, (rlc_moe_route_t){256, 8, 8, 4, 1, 0, 2.5f, 0, 0});  /* DeepSeek-V3's groups: 4 of 8 */
+    route_biased_case(13, (rlc_moe_route_t){40, 5, 20, 3, 0, 0, 1.0f, 0, 0});  /* groups of 2, not renormalised */
+    route_biased_case(7, (rlc_moe_route_t){512, 32, 64, 8, 1, 0, 0.5f, 0, 0}); /* the largest E and K, groups of 8 */
+    route_biased_case(29, (rlc_moe_route_t){64, 6, 1, 1, 1, 1, 1.0f, 1e-12f, 0}); /* ERNIE-4.5-21B-A3B: softmax */
+    route_biased_case(11, (rlc_moe_route_t){300, 12, 1, 1, 1, 1, 1.0f, 1e-12f, 0}); /* softmax past 256 experts */
+    /* DeepSeek-V2's group_limited_greedy: softmax, no bias, groups ranked by their best */
+    route_biased_case(19, (rlc_moe_route_t){160, 6, 8, 3, 0, 1, 16.0f, 1e-12f, 1}); /* DeepSeek-V2 (236B) */
+    route_biased_case(9, (rlc_moe_route_t){64, 4, 64, 5, 0, 1, 1.0f, 1e-12f, 1});   /* groups of one expert */
 }
 
 /* A random permutation of the N·K rows as inv, weights given or NULL. */

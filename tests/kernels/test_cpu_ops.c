@@ -388,10 +388,10 @@ static void rsig_ref(const float *z, const float *bias, int E, int softmax, doub
     for (int e = 0; e < E; e++) mx = fmax(mx, z[e]);
     for (int e = 0; e < E; e++) sum += exp(z[e] - mx);
     for (int e = 0; e < E; e++) sc[e] = softmax ? exp(z[e] - mx) / sum : 1 / (1 + exp(-z[e]));
-    for (int e = 0; e < E; e++) ch[e] = sc[e] + bias[e];
+    for (int e = 0; e < E; e++) ch[e] = sc[e] + (bias ? bias[e] : 0); /* DeepSeek-V2: no bias */
 }
-/* Each group's score: the sum of its two largest choice values. */
-static void rsig_groups(const double *ch, int E, int G, double *gsc) {
+/* Each group's score: the sum of its two largest choice values (gmax: its largest). */
+static void rsig_groups(const double *ch, int E, int G, int gmax, double *gsc) {
     int gs = E / G;
     for (int g = 0; g < G; g++) {
         double b1 = -INFINITY, b2 = -INFINITY;
@@ -399,13 +399,13 @@ static void rsig_groups(const double *ch, int E, int G, double *gsc) {
             if (ch[j] > b1) b2 = b1, b1 = ch[j];
             else if (ch[j] > b2) b2 = ch[j];
         }
-        gsc[g] = b1 + b2;
+        gsc[g] = gmax ? b1 : b1 + b2;
     }
 }
-static int rsig_allowed(const double *ch, int E, int G, int TG, int e) {
+static int rsig_allowed(const double *ch, int E, int G, int TG, int gmax, int e) {
     int above = 0;
     double sc[64];
-    rsig_groups(ch, E, G, sc);
+    rsig_groups(ch, E, G, gmax, sc);
     for (int g = 0; g < G; g++) above += sc[g] > sc[e / (E / G)];
     return above < TG;
 }
@@ -413,7 +413,7 @@ static int rsig_allowed(const double *ch, int E, int G, int TG, int e) {
 static double rsig_gap(const float *z, const float *bias, const rlc_moe_route_t *r) {
     double sc[64], ch[64], gsc[64], gap = INFINITY;
     rsig_ref(z, bias, r->E, r->softmax, sc, ch);
-    rsig_groups(ch, r->E, r->G, gsc);
+    rsig_groups(ch, r->E, r->G, r->group_max, gsc);
     for (int a = 0; a < r->E; a++)
         for (int b = 0; b < a; b++) gap = fmin(gap, fabs(ch[a] - ch[b]));
     for (int a = 0; a < r->G; a++)
@@ -424,7 +424,8 @@ static void route_biased_run(rlc_moe_route_t r) {
     rsig_ctx c = {.N = 7, .r = r};
     int E = r.E, K = r.K;
     size_t ne = (size_t)c.N * E, nk = (size_t)c.N * K;
-    c.z = randv(ne, 2), c.bias = randv((size_t)E, r.softmax ? 0.5f / E : 0.5f), c.s = zeros(ne), c.w = zeros(nk);
+    c.z = randv(ne, 2), c.s = zeros(ne), c.w = zeros(nk);
+    c.bias = r.group_max ? NULL : randv((size_t)E, r.softmax ? 0.5f / E : 0.5f); /* DeepSeek-V2's has none */
     c.dw = randv(nk, 1);
     for (int n = 0; n < c.N; n++) /* no near ties, so the picks stay put under the finite differences' steps */
         while (rsig_gap(c.z + (size_t)n * E, c.bias, &r) < (r.softmax ? 1e-3 : 4e-3))
@@ -437,8 +438,8 @@ static void route_biased_run(rlc_moe_route_t r) {
         rsig_ref(c.z + (size_t)n * E, c.bias, E, r.softmax, sg, ch);
         for (int k = 0; k < K; k++) {
             int e = c.idx[n * K + k], above = 0;
-            assert_true(rsig_allowed(ch, E, r.G, r.TG, e));
-            for (int j = 0; j < E; j++) above += rsig_allowed(ch, E, r.G, r.TG, j) && ch[j] > ch[e];
+            assert_true(rsig_allowed(ch, E, r.G, r.TG, r.group_max, e));
+            for (int j = 0; j < E; j++) above += rsig_allowed(ch, E, r.G, r.TG, r.group_max, j) && ch[j] > ch[e];
             assert_int_equal(above, k);
             for (int j = 0; j < E; j++) bias_mattered |= sg[j] > sg[e] && ch[j] < ch[e];
             sum += sg[e];
@@ -448,7 +449,7 @@ static void route_biased_run(rlc_moe_route_t r) {
             assert_true(fabs(c.w[n * K + k] - want) < 2e-6 * r.scale);
         }
     }
-    assert_true(bias_mattered); /* some pick was passed over by the scores alone */
+    assert_true(bias_mattered || !c.bias); /* some pick was passed over by the scores alone */
     float *dz = zeros(ne);
     be->moe_route_biased_bwd(be, dz, c.dw, c.s, c.w, c.idx, c.N, &r);
     char what[64];
@@ -484,11 +485,12 @@ static void test_moe(void **s) {
     route_run(6, 3, 0);
     route_run(5, 5, 1); /* every expert picked: the renormalised weights are the probabilities */
     /*                                E   K  G  TG norm softmax scale norm_min */
-    route_biased_run((rlc_moe_route_t){8, 3, 4, 2, 1, 0, 2.5f, 0});  /* the best 2 of 4 groups */
-    route_biased_run((rlc_moe_route_t){12, 4, 1, 1, 1, 0, 1.0f, 0}); /* no groups */
-    route_biased_run((rlc_moe_route_t){24, 5, 6, 3, 0, 0, 1.5f, 0}); /* not renormalised */
-    route_biased_run((rlc_moe_route_t){12, 3, 1, 1, 1, 1, 1.0f, 1e-12f}); /* ERNIE 4.5: softmax scores */
-    route_biased_run((rlc_moe_route_t){16, 4, 4, 2, 0, 1, 2.0f, 1e-12f}); /* softmax in groups, not renormalised */
+    route_biased_run((rlc_moe_route_t){8, 3, 4, 2, 1, 0, 2.5f, 0, 0});  /* the best 2 of 4 groups */
+    route_biased_run((rlc_moe_route_t){12, 4, 1, 1, 1, 0, 1.0f, 0, 0}); /* no groups */
+    route_biased_run((rlc_moe_route_t){24, 5, 6, 3, 0, 0, 1.5f, 0, 0}); /* not renormalised */
+    route_biased_run((rlc_moe_route_t){12, 3, 1, 1, 1, 1, 1.0f, 1e-12f, 0}); /* ERNIE 4.5: softmax scores */
+    route_biased_run((rlc_moe_route_t){16, 4, 4, 2, 0, 1, 2.0f, 1e-12f, 0}); /* softmax in groups, not renormalised */
+    route_biased_run((rlc_moe_route_t){16, 3, 8, 3, 0, 1, 1.5f, 1e-12f, 1}); /* DeepSeek-V2: no bias, groups' best */
     comb_ctx c = {.N = 4, .K = 3, .C = 7};
     size_t R = (size_t)c.N * c.K;
     c.y = randv(R * c.C, 1), c.w = randv(R, 1), c.r = randv((size_t)c.N * c.C, 1), c.out = zeros((size_t)c.N * c.C);

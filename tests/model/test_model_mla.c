@@ -82,6 +82,36 @@ static void test_deepseek_defaults(void **s) {
                  "\"n_group\": 1, \"topk_group\": 1, \"num_experts_per_tok\": 2, \"moe_intermediate_size\": 6");
 }
 
+static void test_deepseek_v2(void **s) {
+    (void)s;
+    rlc_model_config_t c;
+    /* DeepseekV2Config's: V3's attention, rope always on pairs; 64 experts of 1407, two shared, every
+     * layer sparse, softmax scores without a bias, greedy (no groups), not renormalised */
+    assert_int_equal(parse(&c, "\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 6, \"rope_interleave\": false"),
+                     0);
+    assert_true(c.mla && c.q_lora_rank == 1536 && c.head_dim == 192 && c.rope_interleaved);
+    assert_true(c.num_experts == 64 && c.experts_per_tok == 6 && c.moe_intermediate_size == 1407);
+    assert_true(c.moe_shared_size == 2 * 1407 && c.moe_softmax && c.moe_no_bias && c.moe_group_max);
+    assert_true(c.moe_groups == 1 && c.moe_topk_groups == 1 && !c.moe_norm_topk && c.moe_scale == 1.0f);
+    assert_true(c.mtp_layers == 0);
+    for (int l = 0; l < 4; l++) assert_true(rlc_config_layer_moe(&c, l));
+    rlc_config_free(&c);
+    /* group_limited_greedy: 160 experts in 8 groups (DeepSeek-V2), groups of one expert allowed */
+    assert_int_equal(parse(&c, "\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 6, \"n_routed_experts\": 160, "
+                               "\"topk_method\": \"group_limited_greedy\", \"n_group\": 8, \"topk_group\": 3, "
+                               "\"routed_scaling_factor\": 16.0, \"first_k_dense_replace\": 1"),
+                     0);
+    assert_true(c.moe_groups == 8 && c.moe_topk_groups == 3 && c.moe_scale == 16.0f && !rlc_config_layer_moe(&c, 0));
+    rlc_config_free(&c);
+    assert_int_equal(parse(&c, "\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 2, \"n_routed_experts\": 8, "
+                               "\"topk_method\": \"group_limited_greedy\", \"n_group\": 8, \"topk_group\": 4"),
+                     0);
+    rlc_config_free(&c);
+    params_agree("\"model_type\": \"deepseek_v2\", \"q_lora_rank\": null, \"kv_lora_rank\": 10, \"qk_rope_head_dim\": 4, "
+                 "\"qk_nope_head_dim\": 6, \"v_head_dim\": 8, \"n_routed_experts\": 4, \"num_experts_per_tok\": 2, "
+                 "\"moe_intermediate_size\": 6, \"n_shared_experts\": 1");
+}
+
 static void test_glm_lite_defaults(void **s) {
     (void)s;
     rlc_model_config_t c;
@@ -117,7 +147,15 @@ static void test_bad_configs(void **s) {
         {"\"model_type\": \"deepseek_v3\", \"n_routed_experts\": 12", "n_group = 8 must divide the 12 experts"},
         {"\"model_type\": \"deepseek_v3\", \"rope_scaling\": {\"type\": \"yarn\", \"factor\": 1e300, "
          "\"mscale_all_dim\": 1e300}", "attention scale"},
-        {"\"model_type\": \"deepseek_v2\"", "softmax expert routing (greedy, group_limited_greedy) is not"},
+        {"\"model_type\": \"deepseek_v2\"", "num_experts_per_tok and n_shared_experts are required"},
+        {"\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 2, \"topk_method\": \"noaux_tc\"",
+         "topk_method 'noaux_tc' is not supported"},
+        {"\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 2, \"topk_method\": \"group_limited_greedy\"",
+         "group_limited_greedy needs n_group and topk_group"},
+        {"\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 2, \"norm_topk_prob\": true",
+         "norm_topk_prob true is not supported for deepseek_v2"},
+        {"\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 2, \"moe_layer_freq\": 2", "moe_layer_freq = 2"},
+        {"\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 2, \"mlp_bias\": true", "mlp_bias are not"},
         {"\"model_type\": \"glm4_moe_lite\", \"mlp_layer_types\": [\"dense\"]", "one type per layer (4)"},
         {"\"model_type\": \"glm4_moe_lite\", \"mlp_layer_types\": [\"dense\", \"moe\", \"dense\", \"dense\"]",
          "mlp_layer_types[1] 'moe' must be dense or sparse"},
@@ -197,7 +235,8 @@ static int teardown(void **s) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_deepseek_defaults), cmocka_unit_test(test_glm_lite_defaults),
+        cmocka_unit_test(test_deepseek_defaults), cmocka_unit_test(test_deepseek_v2),
+        cmocka_unit_test(test_glm_lite_defaults),
         cmocka_unit_test(test_bad_configs),       cmocka_unit_test(test_mismatched_checkpoints),
         cmocka_unit_test(test_info),
     };
