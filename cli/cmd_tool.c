@@ -40,7 +40,7 @@ int cmd_tool(int argc, char **argv) {
         {"--expr", OPT_STR, &expr, "calculator: the expression", 0, 0},
         {"--input", OPT_STR, &input, "the tool's input, whatever the tool", 0, 0},
         {"--call", OPT_STR, &call, "a model's text ending in a tool call: parsed and answered as in a rollout", 0, 0},
-        {"--format", OPT_STR, &format, "with --call: code, hermes, tags, llama3, glm, qwen3_coder or mistral", 0, 0},
+        {"--format", OPT_STR, &format, "with --call: code, hermes, tags, llama3, glm, qwen3_coder, mistral or glm47", 0, 0},
         {"--tools", OPT_STR, &tools_csv, "with --call: the enabled tools", 0, 0},
         {"--timeout", OPT_FLOAT, &timeout, "seconds per call (tool_timeout_s)", 0, 0},
         {"--max-output", OPT_INT, &max_out, "bytes of output kept (tool_max_output_bytes)", 0, 0},

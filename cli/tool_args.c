@@ -23,7 +23,7 @@ int cli_tool_opts(cli_opt_t *o, cli_tool_args_t *a, int with_prompt) {
     const cli_opt_t rows[CLI_TOOL_NOPTS] = {
         {"--tools", OPT_STR, &a->tools, "tools the model may call: calculator,python,http (default: none)", 0, 0},
         {"--tool-format", OPT_STR, &a->format,
-         "how calls are written: code, hermes, tags, llama3, glm, qwen3_coder or mistral", 0, 0},
+         "how calls are written: code, hermes, tags, llama3, glm, qwen3_coder, mistral or glm47", 0, 0},
         {"--max-tool-calls", OPT_INT, &a->max_calls, "tool calls per sample at most", 0, 0},
         {"--tool-timeout-s", OPT_FLOAT, &a->timeout, "wall-clock seconds per tool call", 0, 0},
         {"--tool-max-output-bytes", OPT_INT, &a->max_output, "a call's output is cut here", 0, 0},

@@ -183,6 +183,8 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
     if ((rc = rlc_json_get_str(src, "rope_type", &type, 0, what)) < 0) return rc;
     if (!type && (rc = rlc_json_get_str(src, "type", &type, 0, what)) < 0) return rc;
     if (!type || !strcmp(type, "default")) return 0;
+    if (!strcmp(type, "longrope") && !strcmp(c->model_type, "minicpm3")) /* MiniCPM3-4B's */
+        return parse_longrope(c, j, src, what);
     if (c->fused_proj) { /* Phi3Config reads su and yarn as longrope too */
         if (strcmp(type, "longrope") && strcmp(type, "su") && strcmp(type, "yarn"))
             return rlc_errc(RLC_EUNSUP, "%s: rope type '%s' of a phi3 model is not supported (default, longrope)", what,
@@ -334,7 +336,7 @@ static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",     "llama",   "
                                           "olmo3",     "granite",   "smollm3", "qwen3_moe", "mixtral",
                                           "olmoe",     "qwen2_moe", "glm4_moe", "dots1",    "ernie4_5",
                                           "ernie4_5_moe", "glm4", "deepseek_v2", "deepseek_v3", "kimi_k2",
-                                          "glm4_moe_lite"};
+                                          "glm4_moe_lite", "minicpm3"};
 
 static int check_model_type(const char *mt, const char *what) {
     char list[512] = "";
@@ -384,7 +386,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if ((rc = check_model_type(mt, what))) goto fail;
     int gemma = !strcmp(mt, "gemma"), gemma2 = !strcmp(mt, "gemma2"), gemma3 = !strcmp(mt, "gemma3_text");
     int olmo = !strcmp(mt, "olmo2") || !strcmp(mt, "olmo3"), granite = !strcmp(mt, "granite");
-    int smol = !strcmp(mt, "smollm3"), ministral3 = !strcmp(mt, "ministral3");
+    int smol = !strcmp(mt, "smollm3"), ministral3 = !strcmp(mt, "ministral3"), cpm = !strcmp(mt, "minicpm3");
     c->fused_proj = !strcmp(mt, "phi3");
     int glm4 = !strcmp(mt, "glm4"); /* GLM-4-0414, GLM-Z1: fused gate|up, four norms a layer, interleaved RoPE */
     c->fused_mlp = c->fused_proj || glm4;
@@ -394,7 +396,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     c->qk_norm = !strcmp(mt, "qwen3") || !strcmp(mt, "qwen3_moe") || !strcmp(mt, "dots1");
     int glm = !strcmp(mt, "glm4_moe"), ernie = !strncmp(mt, "ernie4_5", 8); /* ernie4_5 and ernie4_5_moe */
     int eps5 = olmo || c->fused_proj || glm || ernie || !strcmp(mt, "mixtral") || !strcmp(mt, "olmoe") ||
-               !strcmp(mt, "glm4_moe_lite");
+               !strcmp(mt, "glm4_moe_lite") || cpm;
     if ((rc = cfg_get_int(j, "vocab_size", &c->vocab_size, 1, 0, what)) ||
         (rc = cfg_get_int(j, "hidden_size", &c->hidden_size, 1, 0, what)) ||
         (rc = cfg_get_int(j, "intermediate_size", &c->intermediate_size, 1, 0, what)) ||
@@ -435,7 +437,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         goto fail;
     }
     int mla = !strcmp(mt, "deepseek_v3") || !strcmp(mt, "kimi_k2") || !strcmp(mt, "glm4_moe_lite") ||
-              !strcmp(mt, "deepseek_v2");
+              !strcmp(mt, "deepseek_v2") || cpm;
     if (mla && (rc = cfg_mla(c, j, mt, what))) goto fail;
     double eps;
     /* the config classes' defaults: 1e-5 for OLMo, OLMoE, Mixtral and Phi-3, 1e-6 for the others */
@@ -456,6 +458,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         }
         if ((rc = olmo ? cfg_olmo(c, j, !strcmp(mt, "olmo3"), what)
                   : granite ? cfg_granite(c, j, what)
+                  : cpm     ? cfg_minicpm3(c, j, what)
                   : smol    ? cfg_smollm3(c, j, what)
                   : ernie   ? cfg_ernie(c, j, what)
                             : parse_sliding(c, j, mt, what)))
@@ -463,7 +466,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         if ((rc = cfg_moe(c, j, mt, what))) goto fail;
     }
     /* Gemma, SmolLM3 and ERNIE 4.5 tie the LM head to the embeddings unless told otherwise */
-    int tie_def = gemma || gemma2 || gemma3 || smol || ernie;
+    int tie_def = gemma || gemma2 || gemma3 || smol || ernie || cpm;
     if ((rc = cfg_get_bool(j, "tie_word_embeddings", &c->tie_word_embeddings, tie_def, what)))
         goto fail;
     int attention_bias = 0;

@@ -348,22 +348,24 @@ int cfg_multimodal_text(cJSON *j, int *multimodal, const char *what) {
 }
 
 /* Multi-head latent attention's keys, their classes' defaults (DeepseekV3Config's, DeepseekV2Config's
- * the same; Kimi K2 is a DeepSeek-V3 whose config names itself kimi_k2; Glm4MoeLiteConfig's),
- * q_lora_rank null: q_proj.
+ * the same; Kimi K2 is a DeepSeek-V3 whose config names itself kimi_k2; Glm4MoeLiteConfig's;
+ * MiniCPM3Config's), q_lora_rank null: q_proj.
  * The keys and values have as many heads as the queries (transformers repeats nothing). */
 int cfg_mla(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
-    int lite = !strcmp(mt, "glm4_moe_lite"), rc;
+    int lite = !strcmp(mt, "glm4_moe_lite"), cpm = !strcmp(mt, "minicpm3"), rc;
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "q_lora_rank");
-    c->q_lora_rank = lite ? 768 : 1536;
+    c->q_lora_rank = lite || cpm ? 768 : 1536;
     if (q && cJSON_IsNull(q)) c->q_lora_rank = 0;
     else if ((rc = cfg_get_int(j, "q_lora_rank", &c->q_lora_rank, 0, c->q_lora_rank, what))) return rc;
-    if ((rc = cfg_get_int(j, "kv_lora_rank", &c->kv_lora_rank, 0, 512, what)) ||
-        (rc = cfg_get_int(j, "qk_rope_head_dim", &c->qk_rope_dim, 0, 64, what)) ||
-        (rc = cfg_get_int(j, "qk_nope_head_dim", &c->qk_nope_dim, 0, lite ? 192 : 128, what)) ||
-        (rc = cfg_get_int(j, "v_head_dim", &c->v_head_dim, 0, lite ? 256 : 128, what)) ||
+    if ((rc = cfg_get_int(j, "kv_lora_rank", &c->kv_lora_rank, 0, cpm ? 256 : 512, what)) ||
+        (rc = cfg_get_int(j, "qk_rope_head_dim", &c->qk_rope_dim, 0, cpm ? 32 : 64, what)) ||
+        (rc = cfg_get_int(j, "qk_nope_head_dim", &c->qk_nope_dim, 0, lite ? 192 : cpm ? 64 : 128, what)) ||
+        (rc = cfg_get_int(j, "v_head_dim", &c->v_head_dim, 0,
+                          lite ? 256 : cpm ? c->hidden_size / c->num_heads : 128, what)) || /* MiniCPM3: null too */
         (rc = cfg_get_bool(j, "rope_interleave", &c->rope_interleaved, 1, what)))
         return rc;
     if (!strcmp(mt, "deepseek_v2")) c->rope_interleaved = 1; /* its rope turns pairs as complex numbers, always */
+    if (cpm) c->rope_interleaved = 0;                       /* MiniCPM3's rotates halves */
     if ((q && !cJSON_IsNull(q) && c->q_lora_rank <= 0) || c->kv_lora_rank <= 0 || c->v_head_dim <= 0 ||
         c->qk_nope_dim < 0 || c->qk_rope_dim <= 0 || c->qk_rope_dim % 2)
         return rlc_errc(RLC_EINVAL, "%s: q_lora_rank (or null), kv_lora_rank, v_head_dim and an even qk_rope_head_dim "
@@ -376,6 +378,30 @@ int cfg_mla(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *w
                         "latent attention", what, c->num_kv_heads, c->num_heads);
     c->mla = 1;
     c->head_dim = c->qk_rope_dim; /* the rope's dims, as transformers' config sets head_dim */
+    return 0;
+}
+
+/* MiniCPM3 (dense, with MLA): Granite's multipliers under its own keys: the embeddings times
+ * scale_emb (12; rounded to the weights' dtype, as transformers), each block's output times
+ * scale_depth / sqrt(layers) (scale_depth 1.4; null: sqrt(layers)), the final hidden states (so
+ * the logits) divided by hidden_size / dim_model_base (256; null: hidden_size). */
+int cfg_minicpm3(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    double emb, depth = sqrt((double)c->num_layers), base = c->hidden_size;
+    int rc;
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "scale_depth"), *b = cJSON_GetObjectItemCaseSensitive(j, "dim_model_base");
+    if ((rc = cfg_get_num(j, "scale_emb", &emb, 12, what)) ||
+        (!(d && cJSON_IsNull(d)) && (rc = cfg_get_num(j, "scale_depth", &depth, 1.4, what))) ||
+        (!(b && cJSON_IsNull(b)) && (rc = cfg_get_num(j, "dim_model_base", &base, 256, what))))
+        return rc;
+    c->embed_scale = (float)emb;
+    c->embed_scale_round = 1;
+    c->residual_scale = (float)(depth / sqrt((double)c->num_layers));
+    c->logit_scale = (float)(c->hidden_size / base);
+    float v[3] = {c->embed_scale, c->residual_scale, c->logit_scale};
+    for (int i = 0; i < 3; i++)
+        if (!(v[i] > 0) || !isfinite(v[i]))
+            return rlc_errc(RLC_EINVAL, "%s: scale_emb, scale_depth and dim_model_base must give positive scales "
+                            "(%g, %g, %g)", what, (double)v[0], (double)v[1], (double)v[2]);
     return 0;
 }
 

@@ -23,6 +23,8 @@ double cfg_yarn_mscale(double scale, double m);
  * (head_dim, kv heads and the attention scale rlc runs it with). */
 int cfg_mla(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what);
 int cfg_mla_finish(rlc_model_config_t *c, const char *what);
+/* MiniCPM3's multipliers (scale_emb, scale_depth, dim_model_base) as Granite's. */
+int cfg_minicpm3(rlc_model_config_t *c, const cJSON *j, const char *what);
 /* model/config_arch.c: the keys of Gemma (version 1), Gemma 2 and Gemma 3 (norm offset,
  * embedding scale, GeGLU, post norms, query_pre_attn_scalar, soft-capping, sliding pattern),
  * after the common ones. */

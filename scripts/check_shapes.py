@@ -37,7 +37,8 @@ KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, 
          "glm4": (T.Glm4Config, T.Glm4ForCausalLM),
          "deepseek_v3": (T.DeepseekV3Config, T.DeepseekV3ForCausalLM),
          "glm4_moe_lite": (T.Glm4MoeLiteConfig, T.Glm4MoeLiteForCausalLM),
-         "deepseek_v2": (T.DeepseekV2Config, T.DeepseekV2ForCausalLM)}
+         "deepseek_v2": (T.DeepseekV2Config, T.DeepseekV2ForCausalLM),
+         "minicpm3": (T.MiniCPM3Config, T.MiniCPM3ForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -152,6 +153,9 @@ SHAPES = [
                          moe_intermediate_size=8, n_routed_experts=10, num_experts_per_tok=3, n_shared_experts=1,
                          topk_method="greedy", routed_scaling_factor=2.0, first_k_dense_replace=1, vocab_size=271,
                          num_hidden_layers=3)),  # DeepSeek-V2: a query bottleneck, greedy softmax top-3 of 10
+    ("minicpm3", dict(hidden_size=60, num_attention_heads=5, num_key_value_heads=5, q_lora_rank=24, kv_lora_rank=18,
+                      qk_nope_head_dim=6, qk_rope_head_dim=10, intermediate_size=70, scale_emb=10, scale_depth=1.2,
+                      dim_model_base=20, vocab_size=263, num_hidden_layers=3)),  # values 12 < q/k 16, multipliers
 ]
 
 

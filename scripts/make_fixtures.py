@@ -270,6 +270,18 @@ def deepseek_v2_cfg(**kw):
     return DeepseekV2Config(**base)
 
 
+def minicpm3_cfg(**kw):
+    from transformers import MiniCPM3Config
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, num_hidden_layers=3, num_attention_heads=4,
+                num_key_value_heads=4, q_lora_rank=16, kv_lora_rank=20, qk_nope_head_dim=8, qk_rope_head_dim=8,
+                v_head_dim=None, scale_emb=12, scale_depth=1.4, dim_model_base=16, max_position_embeddings=256,
+                rms_norm_eps=1e-5, tie_word_embeddings=True, bos_token_id=None, eos_token_id=2,
+                rope_parameters=dict(rope_type="longrope", rope_theta=10000.0, original_max_position_embeddings=256,
+                                     short_factor=[1.0, 1.1, 1.3, 1.6], long_factor=[1.0, 2.0, 3.0, 4.0]))
+    base.update(kw)
+    return MiniCPM3Config(**base)
+
+
 def glm4_moe_lite_cfg(**kw):
     from transformers import Glm4MoeLiteConfig
     base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, moe_intermediate_size=16, num_hidden_layers=3,
@@ -458,6 +470,10 @@ FIXTURES = {
     # numbers; softmax routing without a bias, top-2 of 8 within the 2 of 4 groups whose best score
     # is highest (group_limited_greedy), not renormalised, scaled by 1.5; two shared experts; fp32.
     "dsv2-tiny": dict(make=lambda: deepseek_v2_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # MiniCPM3: MLA (rotate-half rope, values hidden / heads = 12 wide, padded to the q/k width 16)
+    # in a dense model with Granite-like multipliers: embeddings x12, block outputs x1.4/sqrt(3),
+    # hidden states / (48 / 16) before the tied LM head; LongRoPE's short factors; bf16.
+    "minicpm3-tiny": dict(make=lambda: minicpm3_cfg(), cls="causal", dtype=torch.bfloat16, shard=None),
     # GLM-4.7-Flash (glm4_moe_lite): MLA (q rank 16, kv rank 24, nope 16, rope 8, values 24),
     # sparse layers by mlp_layer_types (only layer 1), routed scale 1.8, eps 1e-5, fp32.
     "glm47flash-tiny": dict(make=lambda: glm4_moe_lite_cfg(), cls="causal", dtype=torch.float32, shard=None),

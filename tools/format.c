@@ -176,7 +176,8 @@ static int xml_call(const char *name, size_t n, const char *p, const char *end, 
 }
 
 /* glm (GLM-4.5 / 4.6): <tool_call>name\n<arg_key>k</arg_key>\n<arg_value>v</arg_value>...</tool_call>
- * (the template writes a string value as it is, others with tojson). */
+ * (the template writes a string value as it is, others with tojson); glm47 (GLM-4.7): the same
+ * without the newlines. */
 static int parse_glm(const char *text, size_t len, char *tool, size_t tool_cap, char **input) {
     const char *end = text + len - strlen("</tool_call>");
     const char *open = rlc_last_in(text, end, "<tool_call>");
@@ -269,7 +270,7 @@ static int cut_at_marker(const char *text, size_t *len, const char *marker) {
  * engine pauses when the token is sampled. */
 static const char *const MARKERS[RLC_TOOL_N_FORMATS][2] = {
     {"```"}, {"</tool_call>"}, {"</search>"}, {"<|eom_id|>", "<|eot_id|>"}, {"</tool_call>"}, {"</tool_call>"},
-    {"</s>"}};
+    {"</s>"}, {"</tool_call>"}};
 
 int rlc_tool_format_markers(rlc_tool_format_t f, const char *const **markers) {
     *markers = MARKERS[f];
@@ -292,21 +293,24 @@ int rlc_tool_parse(rlc_tool_format_t f, const char *text, size_t len, char *tool
     if (!cut_at_marker(text, &len, MARKERS[f][0])) return 0;
     return f == RLC_TOOL_FMT_CODE     ? parse_code(text, len, tool, tool_cap, input)
            : f == RLC_TOOL_FMT_HERMES ? parse_hermes(text, len, tool, tool_cap, input)
-           : f == RLC_TOOL_FMT_GLM    ? parse_glm(text, len, tool, tool_cap, input)
+           : f == RLC_TOOL_FMT_GLM || f == RLC_TOOL_FMT_GLM47 ? parse_glm(text, len, tool, tool_cap, input)
            : f == RLC_TOOL_FMT_TAGS   ? parse_tags(text, len, tool, tool_cap, input)
                                       : parse_qwen3_coder(text, len, tool, tool_cap, input);
 }
 
 /* What the engine puts around a tool's output, per format (GLM's: the observation turn as its
- * chat template writes it, then the assistant's header). */
+ * chat template writes it, then the assistant's header; GLM-4.7's header opens its thinking, as
+ * its template's generation prompt does). */
 static const char *const pre[] = {"\n```output\n", "<|im_end|>\n<|im_start|>user\n<tool_response>\n",
                                   "\n\n<information>", "<|start_header_id|>ipython<|end_header_id|>\n\n",
                                   "<|observation|>\n<tool_response>\n",
-                                  "<|im_end|>\n<|im_start|>user\n<tool_response>\n", "[TOOL_RESULTS]"};
+                                  "<|im_end|>\n<|im_start|>user\n<tool_response>\n", "[TOOL_RESULTS]",
+                                  "<|observation|><tool_response>"};
 static const char *const post[] = {"\n```\n", "\n</tool_response><|im_end|>\n<|im_start|>assistant\n",
                                    "</information>\n\n", "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
                                    "\n</tool_response><|assistant|>",
-                                   "\n</tool_response>\n<|im_end|>\n<|im_start|>assistant\n", "[/TOOL_RESULTS]"};
+                                   "\n</tool_response>\n<|im_end|>\n<|im_start|>assistant\n", "[/TOOL_RESULTS]",
+                                   "</tool_response><|assistant|><think>"};
 
 int rlc_tool_output_spans(rlc_tool_format_t f, const char *text, size_t len, size_t *starts, size_t *ends, int cap) {
     int n = 0;
@@ -469,14 +473,15 @@ char *rlc_tool_prompt(rlc_tool_format_t f, int tools) {
                             "optional reasoning for your function call in natural language BEFORE the function call, "
                             "but NOT after\n- If there is no function call available, answer the question like normal "
                             "with your current knowledge and do not tell the user about function calls\n</IMPORTANT>");
-    } else if (f == RLC_TOOL_FMT_GLM) { /* GLM-4.5/4.6's template, tools in the system turn */
+    } else if (f == RLC_TOOL_FMT_GLM || f == RLC_TOOL_FMT_GLM47) { /* GLM-4.5-4.7's templates, in the system turn */
+        const char *nl = f == RLC_TOOL_FMT_GLM ? "\n" : ""; /* GLM-4.7 writes the call on one line */
         rlc_sbuf_printf(&b, "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
                             "You are provided with function signatures within <tools></tools> XML tags:\n<tools>");
         tool_defs(&b, tools, 0, "\n", "\n");
         rlc_sbuf_printf(&b, "\n</tools>\n\nFor each function call, output the function name and arguments within the "
-                            "following XML format:\n<tool_call>{function-name}\n<arg_key>{arg-key-1}</arg_key>\n"
-                            "<arg_value>{arg-value-1}</arg_value>\n<arg_key>{arg-key-2}</arg_key>\n<arg_value>"
-                            "{arg-value-2}</arg_value>\n...\n</tool_call>");
+                            "following XML format:\n<tool_call>{function-name}%s<arg_key>{arg-key-1}</arg_key>%s"
+                            "<arg_value>{arg-value-1}</arg_value>%s<arg_key>{arg-key-2}</arg_key>%s<arg_value>"
+                            "{arg-value-2}</arg_value>%s...%s</tool_call>", nl, nl, nl, nl, nl, nl);
     } else {
         rlc_sbuf_printf(&b, "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
                             "You are provided with function signatures within <tools></tools> XML tags:\n<tools>");

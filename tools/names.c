@@ -8,7 +8,7 @@
 
 const char *const rlc_tool_names[3] = {"calculator", "python", "http"};
 static const char *const FORMAT_NAMES[RLC_TOOL_N_FORMATS] = {"code", "hermes", "tags", "llama3", "glm",
-                                                                   "qwen3_coder", "mistral"};
+                                                                   "qwen3_coder", "mistral", "glm47"};
 
 void rlc_tools_cfg_default(rlc_tools_cfg_t *c) {
     memset(c, 0, sizeof *c);
@@ -41,8 +41,8 @@ int rlc_tools_parse_format(const char *name, rlc_tool_format_t *f) {
             *f = (rlc_tool_format_t)k;
             return 0;
         }
-    return rlc_errc(RLC_EINVAL, "unknown tool format '%s' (code, hermes, tags, llama3, glm, qwen3_coder, mistral)",
-                    name);
+    return rlc_errc(RLC_EINVAL,
+                    "unknown tool format '%s' (code, hermes, tags, llama3, glm, qwen3_coder, mistral, glm47)", name);
 }
 
 const char *rlc_tools_format_name(rlc_tool_format_t f) { return (unsigned)f < RLC_TOOL_N_FORMATS ? FORMAT_NAMES[f] : "?"; }
@@ -57,7 +57,7 @@ int rlc_tools_prompt_in(const char *where, int *template_) {
 int rlc_tools_check_template_format(rlc_tool_format_t f) {
     if (f != RLC_TOOL_FMT_CODE && f != RLC_TOOL_FMT_TAGS) return 0;
     return rlc_errc(RLC_EINVAL, "tool_prompt_in = template needs a function-call tool_format (hermes, llama3, glm, "
-                                "qwen3_coder, mistral: chat templates describe function calls), not %s",
+                                "qwen3_coder, mistral, glm47: chat templates describe function calls), not %s",
                     rlc_tools_format_name(f));
 }
 

@@ -19,8 +19,10 @@ typedef enum {
                                      </function></tool_call> -> a user turn of <tool_response> */
     RLC_TOOL_FMT_MISTRAL = 6, /* Mistral (v11 tokenizers: Ministral 3, Mistral Small 3.2, Devstral):
                                  [TOOL_CALLS]name[ARGS]{json} ended by </s> -> [TOOL_RESULTS]...[/TOOL_RESULTS] */
+    RLC_TOOL_FMT_GLM47 = 7,   /* GLM-4.7 / 4.7-Flash: glm's call without newlines -> <|observation|><tool_response>
+                                 ...</tool_response>, then the assistant's <think> */
 } rlc_tool_format_t;
-#define RLC_TOOL_N_FORMATS 7
+#define RLC_TOOL_N_FORMATS 8
 
 enum { RLC_TOOL_CALCULATOR = 1 << 0, RLC_TOOL_PYTHON = 1 << 1, RLC_TOOL_HTTP = 1 << 2 };
 /* The tools' names, in bit order: rlc_tool_names[k] is tool 1 << k. */
@@ -41,7 +43,7 @@ typedef struct {
 } rlc_tools_cfg_t;
 
 void rlc_tools_cfg_default(rlc_tools_cfg_t *c);
-/* "calculator,python" -> bits; "code" / "hermes" / "tags" / "llama3" / "glm" / "qwen3_coder" / "mistral" ->
+/* "calculator,python" -> bits; "code" / "hermes" / "tags" / "llama3" / "glm" / "qwen3_coder" / "mistral" / "glm47" ->
  * format. Unknown names: error. */
 int rlc_tools_parse_list(const char *csv, int *tools);
 int rlc_tools_parse_format(const char *name, rlc_tool_format_t *f);

@@ -43,13 +43,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (c.num_experts < 1 || c.num_experts > 512 || c.experts_per_tok < 1 || c.experts_per_tok > c.num_experts ||
             c.experts_per_tok > 32 || c.moe_intermediate_size < 1)
             abort();
-        if (c.moe_biased && (c.moe_groups < 1 || c.num_experts % c.moe_groups || c.num_experts / c.moe_groups < 2 ||
+        if (c.moe_biased && (c.moe_groups < 1 || c.num_experts % c.moe_groups || c.moe_groups > 256 ||
+                              (c.num_experts / c.moe_groups < 2 && !c.moe_group_max) ||
                               c.moe_topk_groups < 1 || c.moe_topk_groups > c.moe_groups ||
                               c.experts_per_tok > c.moe_topk_groups * (c.num_experts / c.moe_groups) ||
                               !(c.moe_scale > 0) || !isfinite(c.moe_scale) || c.moe_shared_size < 0))
             abort(); /* GLM-4.5's groups within what moe_route_biased_fwd takes */
         for (int l = 0; l < c.num_layers; l++) (void)rlc_config_layer_moe(&c, l);
         if (rlc_config_mlp_width(&c) < c.intermediate_size) abort();
+    }
+    if (c.mla) { /* MLA's heads fit the padded width the kernels run; ranks within bounds */
+        int qk = c.qk_nope_dim + c.qk_rope_dim;
+        if (c.head_dim < qk || c.head_dim < c.v_head_dim || c.head_dim > 1024 || c.head_dim % 2 ||
+            c.rotary_dim != c.qk_rope_dim || c.num_kv_heads != c.num_heads || c.q_lora_rank < 0 ||
+            c.q_lora_rank > 65536 || c.kv_lora_rank < 1 || c.kv_lora_rank > 65536 || c.v_head_dim < 1 ||
+            c.qkv_bias || c.o_bias || c.mlp_bias)
+            abort();
+        if (rlc_config_mla_a(&c) < 1 || rlc_config_o_width(&c) < 1) abort();
     }
     (void)rlc_config_num_params(&c);
     rlc_config_free(&c);

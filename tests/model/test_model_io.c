@@ -68,7 +68,7 @@ static void test_save_load_save(void **s) {
                            "smollm3-tiny", "ministral3-tiny", "qwen3moe-tiny", "mixtral-tiny", "olmoe-tiny",
                            "qwen2moe-tiny", "glm4moe-tiny", "dots1-tiny",
                            "ernie45-tiny", "ernie45moe-tiny", "glm4-tiny", "dsv3-tiny", "moonlight-tiny",
-                           "glm47flash-tiny", "dsv2-tiny"};
+                           "glm47flash-tiny", "dsv2-tiny", "minicpm3-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s", names[k]);

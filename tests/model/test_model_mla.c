@@ -112,6 +112,26 @@ static void test_deepseek_v2(void **s) {
                  "\"moe_intermediate_size\": 6, \"n_shared_experts\": 1");
 }
 
+/* MiniCPM3Config's: query rank 768, latent 256, nope 64, rope 32, values hidden / heads, rotate-half
+ * rope; Granite-like multipliers; tied, eps 1e-5; dense. */
+static void test_minicpm3(void **s) {
+    (void)s;
+    rlc_model_config_t c;
+    assert_int_equal(parse(&c, "\"model_type\": \"minicpm3\", \"rope_interleave\": true"), 0);
+    assert_true(c.mla && c.q_lora_rank == 768 && c.kv_lora_rank == 256 && c.qk_nope_dim == 64);
+    assert_true(c.qk_rope_dim == 32 && c.v_head_dim == 16 && c.head_dim == 96 && !c.rope_interleaved);
+    assert_true(c.embed_scale == 12.0f && fabsf(c.residual_scale - 1.4f / 2.0f) < 1e-7f);
+    assert_true(c.logit_scale == 32.0f / 256.0f && c.tie_word_embeddings && c.rms_norm_eps == 1e-5f && !c.layer_moe);
+    rlc_config_free(&c);
+    assert_int_equal(parse(&c, "\"model_type\": \"minicpm3\", \"scale_depth\": null, \"dim_model_base\": null, "
+                               "\"v_head_dim\": null"),
+                     0);
+    assert_true(c.residual_scale == 1.0f && c.logit_scale == 1.0f && c.v_head_dim == 16);
+    rlc_config_free(&c);
+    params_agree("\"model_type\": \"minicpm3\", \"q_lora_rank\": 8, \"kv_lora_rank\": 6, \"qk_rope_head_dim\": 4, "
+                 "\"qk_nope_head_dim\": 4, \"num_key_value_heads\": 2");
+}
+
 static void test_glm_lite_defaults(void **s) {
     (void)s;
     rlc_model_config_t c;
@@ -157,6 +177,8 @@ static void test_bad_configs(void **s) {
         {"\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 2, \"moe_layer_freq\": 2", "moe_layer_freq = 2"},
         {"\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 2, \"mlp_bias\": true", "mlp_bias are not"},
         {"\"model_type\": \"glm4_moe_lite\", \"mlp_layer_types\": [\"dense\"]", "one type per layer (4)"},
+        {"\"model_type\": \"minicpm3\", \"scale_emb\": 0", "must give positive scales"},
+        {"\"model_type\": \"minicpm3\", \"dim_model_base\": -2", "must give positive scales"},
         {"\"model_type\": \"glm4_moe_lite\", \"mlp_layer_types\": [\"dense\", \"moe\", \"dense\", \"dense\"]",
          "mlp_layer_types[1] 'moe' must be dense or sparse"},
     };
@@ -236,7 +258,7 @@ static int teardown(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deepseek_defaults), cmocka_unit_test(test_deepseek_v2),
-        cmocka_unit_test(test_glm_lite_defaults),
+        cmocka_unit_test(test_glm_lite_defaults), cmocka_unit_test(test_minicpm3),
         cmocka_unit_test(test_bad_configs),       cmocka_unit_test(test_mismatched_checkpoints),
         cmocka_unit_test(test_info),
     };

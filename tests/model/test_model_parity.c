@@ -262,6 +262,12 @@ static void test_dsv2_tiny(void **s) {
     (void)s;
     causal_parity("dsv2-tiny");
 }
+/* MiniCPM3: MLA in a dense model with its embedding, residual and logit multipliers, LongRoPE's
+ * short factors, tied, bf16. */
+static void test_minicpm3_tiny(void **s) {
+    (void)s;
+    causal_parity("minicpm3-tiny");
+}
 /* GLM-4.7-Flash (glm4_moe_lite): MLA, its sparse layers by mlp_layer_types. */
 static void test_glm47flash_tiny(void **s) {
     (void)s;
@@ -425,7 +431,7 @@ int main(void) {
         cmocka_unit_test(test_dots1_tiny), cmocka_unit_test(test_ernie45_tiny),
         cmocka_unit_test(test_ernie45moe_tiny), cmocka_unit_test(test_glm4_tiny),
         cmocka_unit_test(test_dsv3_tiny), cmocka_unit_test(test_moonlight_tiny), cmocka_unit_test(test_glm47flash_tiny),
-        cmocka_unit_test(test_dsv2_tiny),
+        cmocka_unit_test(test_dsv2_tiny), cmocka_unit_test(test_minicpm3_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -95,7 +95,7 @@ static void test_render_and_spans(void **s) {
     assert_string_equal(mk[0], "<|eom_id|>");
     assert_string_equal(mk[1], "<|eot_id|>");
     rlc_tools_free(t);
-    c.format = (rlc_tool_format_t)7;
+    c.format = (rlc_tool_format_t)RLC_TOOL_N_FORMATS;
     assert_true(rlc_tools_create(&t, &c) < 0);
 }
 

@@ -1,4 +1,5 @@
-/* The tool formats of GLM-4.5 / 4.6 (glm: <tool_call> name <arg_key>/<arg_value>), Qwen3-Coder
+/* The tool formats of GLM-4.5 / 4.6 (glm: <tool_call> name <arg_key>/<arg_value>; glm47: GLM-4.7's,
+ * on one line, its answer turn opening the assistant's thinking), Qwen3-Coder
  * (qwen3_coder: <function=name><parameter=k>) and Mistral (mistral: [TOOL_CALLS]name[ARGS]{...}
  * ended by </s>), docs/tools.md: their parsing of calls and of malformed ones; and, against the
  * real chat templates (GLM-4.6's, Qwen3-Coder's, Ministral 3's) run by rlc's interpreter, the
@@ -13,6 +14,7 @@
 #include "tokenizer/tok.h"
 
 static const rlc_tool_format_t F = RLC_TOOL_FMT_GLM, Q = RLC_TOOL_FMT_QWEN3_CODER, M = RLC_TOOL_FMT_MISTRAL;
+static const rlc_tool_format_t G7 = RLC_TOOL_FMT_GLM47;
 
 static void expect_f(rlc_tool_format_t f, const char *text, int want, const char *tool, const char *input) {
     char name[64] = "", *in = NULL;
@@ -167,6 +169,51 @@ static void test_matches_real_template(void **s) {
     tok_free(tok);
 }
 
+/* The same with GLM-4.7-Flash's template: the call on one line after the model's thinking, the
+ * observation turn, and the template's generation prompt (the assistant's <think>) after it; rlc's
+ * own tool prompt is the template's system text. */
+static void test_glm47_template(void **s) {
+    (void)s;
+    tok_t *tok = real_template("GLM-4.7-Flash.jinja");
+    char extra[1024];
+    snprintf(extra, sizeof extra, "{\"tools\": [%s]}", CALC);
+    const char *conv =
+        "[{\"role\": \"user\", \"content\": \"What is 6*7?\"}, {\"role\": \"assistant\", \"content\": \"\", "
+        "\"reasoning_content\": \"Multiply.\", \"tool_calls\": [{\"type\": \"function\", \"function\": {\"name\": "
+        "\"calculator\", \"arguments\": {\"expression\": \"6*7\"}}}]}, {\"role\": \"tool\", \"content\": "
+        "\"42 \\\"exact\\\"\\n\\tok\"}]";
+    char *want = NULL, *prompt = NULL;
+    render(tok, conv, extra, 1, &want); /* up to the assistant's next turn, as a rollout continues */
+    render(tok, "[{\"role\": \"user\", \"content\": \"What is 6*7?\"}]", extra, 1, &prompt);
+    size_t pl = strlen(prompt);
+    assert_int_equal(strncmp(want, prompt, pl), 0); /* ...<|assistant|><think> */
+    const char *call = want + pl, *call_end = strstr(call, "</tool_call>");
+    assert_non_null(call_end);
+    assert_non_null(strstr(call, "Multiply.</think><tool_call>calculator<arg_key>expression</arg_key><arg_value>6*7"));
+    size_t cl = (size_t)(call_end - call) + strlen("</tool_call>");
+    char name[64], *in = NULL;
+    assert_int_equal(rlc_tool_parse(G7, call, cl, name, sizeof name, &in), 1);
+    assert_string_equal(name, "calculator");
+    assert_string_equal(in, "6*7");
+    const char res[] = "42 \"exact\"\n\tok";
+    size_t n;
+    char *ans = rlc_tool_render(G7, res, sizeof res - 1, &n), got[8192];
+    snprintf(got, sizeof got, "%s%.*s%s", prompt, (int)cl, call, ans);
+    if (strcmp(got, want)) fail_msg("rlc:\n%s\ntemplate:\n%s", got, want);
+    size_t st, en;
+    assert_int_equal(rlc_tool_output_spans(G7, got, strlen(got), &st, &en, 1), 1);
+    assert_int_equal(en - st, n);
+    char *p = rlc_tool_prompt(G7, RLC_TOOL_CALCULATOR);
+    char *sys = strstr(prompt, "<|system|>\n");
+    assert_non_null(sys);
+    sys += strlen("<|system|>\n");
+    if (strncmp(sys, p, strlen(p))) fail_msg("tool prompt:\n%s\ntemplate:\n%s", p, sys);
+    assert_int_equal(strncmp(sys + strlen(p), "<|user|>", 8), 0);
+    free(p), free(ans), free(in), free(prompt), free(want);
+    assert_int_equal(rlc_tools_template_vars(tok, G7, RLC_TOOL_CALCULATOR), 0);
+    tok_free(tok);
+}
+
 /* The same with Qwen3-Coder's template: the tools in its system turn, the answer a user turn
  * of <tool_response>. */
 static void test_qwen3_coder_template(void **s) {
@@ -246,14 +293,17 @@ static void test_mistral_template(void **s) {
 static void test_names(void **s) {
     (void)s;
     rlc_tool_format_t f;
+    const char *const *markers, *const *markers_;
     assert_int_equal(rlc_tools_parse_format("glm", &f), 0);
     assert_int_equal(f, F);
     assert_string_equal(rlc_tools_format_name(F), "glm");
     assert_true(rlc_tools_parse_format("glm45", &f) < 0);
-    assert_non_null(strstr(rlc_errmsg(), "code, hermes, tags, llama3, glm, qwen3_coder, mistral"));
+    assert_non_null(strstr(rlc_errmsg(), "code, hermes, tags, llama3, glm, qwen3_coder, mistral, glm47"));
+    assert_int_equal(rlc_tools_parse_format("glm47", &f), 0);
+    assert_int_equal(f, G7);
+    assert_int_equal(rlc_tool_format_markers(G7, &markers_), 1);
     assert_int_equal(rlc_tools_parse_format("qwen3_coder", &f), 0);
     assert_int_equal(f, Q);
-    const char *const *markers;
     assert_int_equal(rlc_tool_format_markers(F, &markers), 1);
     assert_string_equal(markers[0], "</tool_call>");
 }
@@ -263,6 +313,7 @@ int main(void) {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_parse_qwen3_coder),
         cmocka_unit_test(test_matches_real_template),
+        cmocka_unit_test(test_glm47_template),
         cmocka_unit_test(test_qwen3_coder_template),
         cmocka_unit_test(test_parse_mistral),
         cmocka_unit_test(test_mistral_template),
