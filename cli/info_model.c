@@ -129,6 +129,7 @@ static cJSON *summary(const char *dir, const rlc_model_config_t *c) {
         snprintf(buf, sizeof buf, "%s, key/value latent %d + a shared rope key of %d, per head %d + %d query/key dims "
                  "and %d value dims", q, c->kv_lora_rank, c->qk_rope_dim, c->qk_nope_dim, c->qk_rope_dim, c->v_head_dim);
         cJSON_AddStringToObject(o, "mla", buf);
+        cJSON_AddNumberToObject(o, "kv_row", rlc_config_mla_latent(c));
     }
     cJSON_AddStringToObject(o, "dtype", c->dtype);
     return o;
@@ -159,7 +160,8 @@ static void print_text(const cJSON *o) {
         printf("\n");
     }
     if (cJSON_GetObjectItem(o, "mla"))
-        printf("  attention: multi-head latent (%s; the KV cache holds the expanded heads)\n", S("mla"));
+        printf("  attention: multi-head latent (%s; the KV cache holds the latent and rope key: %.0f values a token "
+               "and layer)\n", S("mla"), N("kv_row"));
     printf("  context: %.0f tokens%s\n", N("context"),
            N("context") < N("max_position_embeddings") ? " (LongRoPE's original context)" : "");
     printf("  rope: %s%s, theta %g, rotary dims %.0f of %.0f", S("rope"),

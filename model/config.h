@@ -181,5 +181,10 @@ static inline int rlc_config_mla_qw(const rlc_model_config_t *c) {
 static inline int rlc_config_mla_a(const rlc_model_config_t *c) {
     return rlc_config_mla_qw(c) + c->kv_lora_rank + c->qk_rope_dim;
 }
+/* MLA's latent KV cache row per token and layer (model/mla_cache.c): kv_lora_rank + qk_rope_dim
+ * (0 without MLA). */
+static inline int rlc_config_mla_latent(const rlc_model_config_t *c) {
+    return c->mla ? c->kv_lora_rank + c->qk_rope_dim : 0;
+}
 /* Parameters of the trunk + heads (elements). */
 size_t rlc_config_num_params(const rlc_model_config_t *c);

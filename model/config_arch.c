@@ -388,7 +388,8 @@ int cfg_mla(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *w
 int cfg_minicpm3(rlc_model_config_t *c, const cJSON *j, const char *what) {
     double emb, depth = sqrt((double)c->num_layers), base = c->hidden_size;
     int rc;
-    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "scale_depth"), *b = cJSON_GetObjectItemCaseSensitive(j, "dim_model_base");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "scale_depth");
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "dim_model_base");
     if ((rc = cfg_get_num(j, "scale_emb", &emb, 12, what)) ||
         (!(d && cJSON_IsNull(d)) && (rc = cfg_get_num(j, "scale_depth", &depth, 1.4, what))) ||
         (!(b && cJSON_IsNull(b)) && (rc = cfg_get_num(j, "dim_model_base", &base, 256, what))))

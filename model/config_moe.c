@@ -107,8 +107,8 @@ static int dsv2_routing(rlc_model_config_t *c, const cJSON *j, const char *what)
         return rc;
     if (freq != 1) return rlc_errc(RLC_EUNSUP, "%s: moe_layer_freq = %d is not supported (1)", what, freq);
     if (c->moe_norm_topk)
-        return rlc_errc(RLC_EUNSUP, "%s: norm_topk_prob true is not supported for deepseek_v2 (transformers ignores it, "
-                        "DeepSeek's own code does not)", what);
+        return rlc_errc(RLC_EUNSUP, "%s: norm_topk_prob true is not supported for deepseek_v2 (transformers "
+                        "ignores it, DeepSeek's own code does not)", what);
     if (!tm || !strcmp(tm, "greedy")) {
         c->moe_groups = c->moe_topk_groups = 1;
     } else if (strcmp(tm, "group_limited_greedy")) {

@@ -31,6 +31,7 @@ typedef struct {
     size_t i32_n;
     void *x, *xmid, *ln, *qkv, *att, *tmp, *gu, *h, *rows, *br;
     rlc_mla_bufs_t mla; /* MLA's first projection and scratch (x1, cin, cout) */
+    void *lq, *latt, *lscr; /* MLA's latent attention (model/mla_cache.c) */
     float *rstd, *logits;
     rlc_moe_bufs_t moe; /* sparse layers (gu, h shared with the dense MLP's) */
     int *moe_off;       /* host [E+1] (owned) */
@@ -67,7 +68,7 @@ static void ws_free(rlc_model_t *m, step_ws_t *w) {
 }
 
 enum { W_X, W_XMID, W_LN, W_QKV, W_ATT, W_TMP, W_GU, W_H, W_ROWS, W_BR, W_MXS, W_MLOG, W_LX1, W_LCIN, W_LCOUT,
-       W_RSTD, W_LOGITS,
+       W_LQ, W_LATT, W_LSCR, W_RSTD, W_LOGITS,
        W_MPROB, W_MW, W_MIDX, W_MSRC, W_MINV, W_IDS, W_POS, W_SLOTS, W_CU, W_CTX, W_BT, W_OUT, W_N };
 
 /* The three layouts of a workspace for T tokens, O sampled rows, S sequences and BT block
@@ -99,6 +100,11 @@ static int ws_plan(const rlc_model_t *m, size_t T, size_t O, size_t S, size_t BT
     idx[W_LX1] = rlc_layout_add(la, "mla first projection", x1 * ea);
     idx[W_LCIN] = rlc_layout_add(la, "mla scratch in", cin * ea);
     idx[W_LCOUT] = rlc_layout_add(la, "mla scratch out", cout * ea);
+    size_t lq = 0, latt = 0, lscr = 0;
+    if (c->mla) rlc_mla_latent_sizes(c, T, &lq, &latt, &lscr);
+    idx[W_LQ] = rlc_layout_add(la, "mla latent q|k|v", lq * ea);
+    idx[W_LATT] = rlc_layout_add(la, "mla latent attention", latt * ea);
+    idx[W_LSCR] = rlc_layout_add(la, "mla latent scratch", lscr * ea);
     idx[W_RSTD] = rlc_layout_add(lf, "rstd", T * 4);
     size_t W = (size_t)c->vocab_size; /* room for any output kind */
     if ((size_t)c->hidden_size > W) W = (size_t)c->hidden_size;
@@ -176,6 +182,8 @@ static int ws_ensure(rlc_model_t *m, step_ws_t *w, const rlc_step_batch_t *b, in
                                   .inv = w->i32_block + li.e[ix[W_MINV]].offset / 4, .off = w->moe_off};
         w->mla = (rlc_mla_bufs_t){.x1 = AB + la.e[ix[W_LX1]].offset, .cin = AB + la.e[ix[W_LCIN]].offset,
                                   .cout = AB + la.e[ix[W_LCOUT]].offset};
+        w->lq = AB + la.e[ix[W_LQ]].offset, w->latt = AB + la.e[ix[W_LATT]].offset;
+        w->lscr = AB + la.e[ix[W_LSCR]].offset;
         size_t *off[] = {&w->o_ids, &w->o_pos, &w->o_slots, &w->o_cu, &w->o_ctx, &w->o_bt, &w->o_out};
         for (int i = W_IDS; i <= W_OUT; i++) *off[i - W_IDS] = li.e[ix[i]].offset / 4;
         w->cap_tokens = T;
@@ -215,16 +223,42 @@ static int step_out_kind(const rlc_model_t *m, int out) {
                                            : RLC_STEP_OUT_HIDDEN;
 }
 
+/* Layer l's attention into w->tmp: q|k|v, the tokens' K/V into the cache, paged attention and the
+ * output projection; under MLA through its latent cache (model/mla_cache.c). */
+static void attn_step(rlc_model_t *m, int l, rlc_kv_cache_t *kv, step_ws_t *w, const rlc_step_batch_t *b,
+                      const void *in) {
+    rlc_backend_t *be = m->be;
+    const rlc_model_config_t *c = &m->cfg;
+    int N = b->n_tokens, D = c->head_dim, Hq = c->num_heads, Hk = c->num_kv_heads;
+    const int32_t *pos = w->i32_block + w->o_pos, *slots = w->i32_block + w->o_slots;
+    const int32_t *cu = w->i32_block + w->o_cu, *ctx = w->i32_block + w->o_ctx, *bt = w->i32_block + w->o_bt;
+    void *kc = rlc_kv_layer(kv, m, kv->k, l), *vc = rlc_kv_layer(kv, m, kv->v, l);
+    size_t g = (size_t)kv->layer_group[l]; /* the layer's group: its slots and block tables */
+    if (c->mla) {
+        const void *q;
+        int qld;
+        rlc_mla_project(m, l, in, N, &w->mla, &q, &qld);
+        rlc_mla_paged_t pg = {kc, slots + g * N, cu, ctx, bt + g * b->nseq * b->max_pages, b->max_pages, kv->page_size,
+                              b->nseq, b->max_ctx};
+        rlc_mla_latent_attn(m, l, w->att, w->mla.x1, q, qld, pos, N, &pg, w->lq, w->latt, w->lscr);
+        be->matmul_fwd(be, w->tmp, w->att, P(m->layer[l].o_w), P(m->layer[l].o_b), N, rlc_config_o_width(c),
+                       c->hidden_size);
+        return;
+    }
+    rlc_model_qkv_fwd(m, l, w->qkv, in, NULL, NULL, pos, N, &w->mla);
+    be->kv_store(be, kc, vc, w->qkv, slots + g * N, N, Hq, Hk, D);
+    be->paged_attention(be, w->att, w->qkv, kc, vc, cu, ctx, bt + g * b->nseq * b->max_pages, b->max_pages,
+                        kv->page_size, b->nseq, N, Hq, Hk, D, rlc_config_attn_scale(c), c->attn_softcap, b->max_ctx,
+                        rlc_config_layer_window(&m->cfg, l));
+    rlc_model_o_fwd(m, l, w->tmp, w->att, N, &w->mla);
+}
+
 /* Issue the ops of one step (the inputs are on the device already). */
 static int step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc_step_batch_t *b) {
     rlc_backend_t *be = m->be;
     const rlc_model_config_t *c = &m->cfg;
-    int N = b->n_tokens, L = c->num_layers, C = c->hidden_size, F = c->intermediate_size, D = c->head_dim;
-    int Hq = c->num_heads, Hk = c->num_kv_heads;
-    const int32_t *ids = w->i32_block + w->o_ids, *pos = w->i32_block + w->o_pos, *slots = w->i32_block + w->o_slots;
-    const int32_t *cu = w->i32_block + w->o_cu, *ctx = w->i32_block + w->o_ctx, *bt = w->i32_block + w->o_bt;
-    const int32_t *out_rows = w->i32_block + w->o_out;
-    float scale = rlc_config_attn_scale(c);
+    int N = b->n_tokens, L = c->num_layers, C = c->hidden_size, F = c->intermediate_size;
+    const int32_t *ids = w->i32_block + w->o_ids, *out_rows = w->i32_block + w->o_out;
     /* Gemma 3's and OLMo's post-norms: each block output is normalized (into br) before the
      * residual add; OLMo (post_only) has no norms before the blocks, which read the residual */
     int post = c->post_norms, pre = !c->post_only;
@@ -234,14 +268,7 @@ static int step_ops(rlc_model_t *m, rlc_kv_cache_t *kv, step_ws_t *w, const rlc_
     if (pre) be->rmsnorm_fwd(be, w->ln, w->rstd, w->x, P(m->layer[0].ln1), N, C, c->rms_norm_eps);
     for (int l = 0; l < L; l++) {
         const rlc_layer_off_t *W = &m->layer[l];
-        rlc_model_qkv_fwd(m, l, w->qkv, in_att, NULL, NULL, pos, N, &w->mla);
-        void *kc = rlc_kv_layer(kv, m, kv->k, l), *vc = rlc_kv_layer(kv, m, kv->v, l);
-        size_t g = (size_t)kv->layer_group[l]; /* the layer's group: its slots and block tables */
-        be->kv_store(be, kc, vc, w->qkv, slots + g * N, N, Hq, Hk, D);
-        be->paged_attention(be, w->att, w->qkv, kc, vc, cu, ctx, bt + g * b->nseq * b->max_pages, b->max_pages,
-                            kv->page_size, b->nseq, N, Hq, Hk, D, scale, c->attn_softcap, b->max_ctx,
-                            rlc_config_layer_window(&m->cfg, l));
-        rlc_model_o_fwd(m, l, w->tmp, w->att, N, &w->mla);
+        attn_step(m, l, kv, w, b, in_att);
         if (post) be->rmsnorm_fwd(be, w->br, w->rstd, w->tmp, P(W->post_attn), N, C, c->rms_norm_eps);
         rlc_model_residual_scale(m, blk, (size_t)N * C);
         rlc_model_residual_norm(m, w->xmid, w->ln, w->rstd, w->x, blk, P(W->ln2), N);

@@ -17,11 +17,11 @@
  * its window (group_window > 0) while the full groups keep theirs. */
 #define RLC_KV_MAX_GROUPS 32
 typedef struct {
-    int num_pages, page_size, num_layers, kv_width; /* kv_width = Hk * D */
+    int num_pages, page_size, num_layers, kv_width; /* kv_width = rlc_kv_width */
     int n_groups, group_layers;
     int *layer_group, *layer_slot; /* [L] (owned): a layer's group, and its slot within a page */
     int group_window[RLC_KV_MAX_GROUPS]; /* the window of a group's layers (0: full attention) */
-    void *k, *v; /* ACT [group_layers][num_pages * page_size][kv_width] */
+    void *k, *v; /* ACT [group_layers][num_pages * page_size][kv_width] (MLA: v = k) */
 } rlc_kv_cache_t;
 
 /* The layer groups of a model's KV cache: their count (at most RLC_KV_MAX_GROUPS), the layer
@@ -39,6 +39,10 @@ int rlc_kv_cache_init(rlc_kv_cache_t *kv, rlc_model_t *m, int num_pages, int pag
 void rlc_kv_cache_free(rlc_kv_cache_t *kv, rlc_model_t *m);
 /* Copy the first `ntokens` slots of page src to page dst (copy-on-write; every layer slot). */
 void rlc_kv_copy_page(rlc_kv_cache_t *kv, rlc_model_t *m, int dst, int src, int ntokens);
+/* A cache row's width per layer: Hk·D, or MLA's latent row (then the V cache is the K cache). */
+static inline int rlc_kv_width(const rlc_model_config_t *c) {
+    return c->mla ? rlc_config_mla_latent(c) : c->num_kv_heads * c->head_dim;
+}
 /* Layer l's K (or V) cache: [num_pages * page_size][kv_width] rows, page p's at p * page_size. */
 static inline void *rlc_kv_layer(const rlc_kv_cache_t *kv, const rlc_model_t *m, void *base, int l) {
     size_t per_slot = (size_t)kv->num_pages * kv->page_size * kv->kv_width;

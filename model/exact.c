@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "model/decode.h"
 
 #define P(off) rlc_model_param_at(m, be, (off))
 
@@ -21,7 +22,7 @@ int rlc_exact_begin(rlc_model_t *m, const rlc_batch_t *b, rlc_exact_t *ex) {
         pages += n;
         if (n > ex->max_pages) ex->max_pages = n;
     }
-    size_t kvw = (size_t)m->cfg.num_kv_heads * m->cfg.head_dim, slots = (size_t)pages * EXACT_PAGE;
+    size_t kvw = (size_t)rlc_kv_width(&m->cfg), slots = (size_t)pages * EXACT_PAGE;
     int32_t *h_slots = malloc(sizeof(int32_t) * (size_t)b->n_tokens), *h_ctx = malloc(sizeof(int32_t) * (size_t)b->nseq);
     int32_t *h_bt = calloc((size_t)b->nseq * ex->max_pages, sizeof(int32_t));
     int rc = h_slots && h_ctx && h_bt ? 0 : RLC_ENOMEM;
@@ -34,11 +35,20 @@ int rlc_exact_begin(rlc_model_t *m, const rlc_batch_t *b, rlc_exact_t *ex) {
     }
     if (!rc) {
         ex->kc = be->alloc(be, "exact attention K", slots * kvw, RLC_BUF_ACT);
-        ex->vc = be->alloc(be, "exact attention V", slots * kvw, RLC_BUF_ACT);
+        ex->vc = m->cfg.mla ? ex->kc : be->alloc(be, "exact attention V", slots * kvw, RLC_BUF_ACT);
         ex->slots = be->alloc(be, "exact attention slots", (size_t)b->n_tokens, RLC_BUF_I32);
         ex->ctx = be->alloc(be, "exact attention lengths", (size_t)b->nseq, RLC_BUF_I32);
         ex->bt = be->alloc(be, "exact attention pages", (size_t)b->nseq * ex->max_pages, RLC_BUF_I32);
         if (!ex->kc || !ex->vc || !ex->slots || !ex->ctx || !ex->bt) rc = RLC_ENOMEM;
+    }
+    if (!rc && m->cfg.mla) { /* the engine's latent attention */
+        size_t lq, latt, scr, n = (size_t)b->n_tokens;
+        rlc_mla_latent_sizes(&m->cfg, n, &lq, &latt, &scr);
+        ex->lq = be->alloc(be, "exact mla latent q|k|v", lq, RLC_BUF_ACT);
+        ex->latt = be->alloc(be, "exact mla latent attention", latt, RLC_BUF_ACT);
+        ex->scr = be->alloc(be, "exact mla scratch", scr, RLC_BUF_ACT);
+        ex->attc = be->alloc(be, "exact mla heads", n * (size_t)rlc_config_o_width(&m->cfg), RLC_BUF_ACT);
+        if (!ex->lq || !ex->latt || !ex->scr || !ex->attc) rc = RLC_ENOMEM;
     }
     if (!rc) rc = be->upload(be, ex->slots, RLC_BUF_I32, h_slots, (size_t)b->n_tokens);
     if (!rc) rc = be->upload(be, ex->ctx, RLC_BUF_I32, h_ctx, (size_t)b->nseq);
@@ -50,8 +60,9 @@ int rlc_exact_begin(rlc_model_t *m, const rlc_batch_t *b, rlc_exact_t *ex) {
 
 void rlc_exact_end(rlc_model_t *m, rlc_exact_t *ex) {
     rlc_backend_t *be = m->be;
-    void *bufs[5] = {ex->kc, ex->vc, ex->slots, ex->ctx, ex->bt};
-    for (int i = 0; i < 5; i++)
+    void *bufs[9] = {ex->kc, ex->vc == ex->kc ? NULL : ex->vc, ex->slots, ex->ctx, ex->bt, ex->lq, ex->latt, ex->scr,
+                     ex->attc};
+    for (int i = 0; i < 9; i++)
         if (bufs[i]) be->free(be, bufs[i]);
     memset(ex, 0, sizeof *ex);
 }
@@ -61,6 +72,15 @@ void rlc_exact_attention(rlc_model_t *m, const rlc_exact_t *ex, int l, int N, in
     const rlc_model_config_t *c = &m->cfg;
     rlc_acts_t *a = &m->acts;
     int D = c->head_dim, Hq = c->num_heads, Hk = c->num_kv_heads;
+    if (c->mla) { /* the latent cache's attention from the layer's projections, into att's heads (zero-padded) */
+        int R = c->q_lora_rank, qk = c->qk_nope_dim + c->qk_rope_dim, v = c->v_head_dim;
+        rlc_mla_paged_t pg = {ex->kc, ex->slots, a->cu, ex->ctx, ex->bt, ex->max_pages, ex->page, nseq, maxlen};
+        rlc_mla_latent_attn(m, l, ex->attc, a->mla_x1[l], R ? a->mla_cout : a->mla_x1[l],
+                            R ? Hq * qk : rlc_config_mla_a(c), a->pos, N, &pg, ex->lq, ex->latt, ex->scr);
+        be->zero(be, a->att[l], RLC_BUF_ACT, (size_t)N * Hq * D);
+        be->head_copy(be, a->att[l], Hq * D, D, ex->attc, Hq * v, v, N, Hq, v, 0);
+        return;
+    }
     be->kv_store(be, ex->kc, ex->vc, a->qkv[l], ex->slots, N, Hq, Hk, D);
     be->paged_attention(be, a->att[l], a->qkv[l], ex->kc, ex->vc, a->cu, ex->ctx, ex->bt, ex->max_pages, ex->page, nseq,
                         N, Hq, Hk, D, rlc_config_attn_scale(c), c->attn_softcap, maxlen, rlc_config_layer_window(c, l));

@@ -8,7 +8,8 @@
 #include "model/model.h"
 
 typedef struct {
-    void *kc, *vc;                   /* ACT [slots, Hk * D] */
+    void *kc, *vc;                   /* ACT [slots, rlc_kv_width] (MLA: vc = kc, the latent rows) */
+    void *lq, *latt, *scr, *attc;    /* MLA: the latent attention's scratch, its [N, H·v] output */
     int32_t *slots, *ctx, *bt;       /* device: per token, per sequence, block tables */
     int page, max_pages;
 } rlc_exact_t;

@@ -50,21 +50,29 @@ static void norms_fwd(rlc_model_t *m, int l, const dims_t *d, const rlc_mla_bufs
                     b->rstd ? b->rstd + (d->R ? N : 0) : NULL, NULL, P(W->k_norm), N, 0, 1, d->K, d->A, MLA_EPS);
 }
 
+void rlc_mla_project(rlc_model_t *m, int l, const void *in, int N, const rlc_mla_bufs_t *b, const void **q, int *qld) {
+    rlc_backend_t *be = m->be;
+    const rlc_layer_off_t *W = &m->layer[l];
+    dims_t d = dims_of(&m->cfg);
+    be->matmul_fwd(be, b->x1, in, P(W->qkv_w), NULL, N, d.C, d.A);
+    norms_fwd(m, l, &d, b, N);
+    *q = b->x1, *qld = d.A;
+    if (d.R) { /* the query bottleneck's rows made contiguous, then expanded */
+        be->head_copy(be, b->cin, d.R, 0, b->x1, d.A, 0, N, 1, d.R, 0);
+        be->matmul_fwd(be, b->cout, b->cin, P(W->q_b), NULL, N, d.R, d.H * d.qk);
+        *q = b->cout, *qld = d.H * d.qk;
+    }
+}
+
 void rlc_mla_qkv_fwd(rlc_model_t *m, int l, void *qkv, const void *in, const int32_t *pos, int N,
                      const rlc_mla_bufs_t *b) {
     rlc_backend_t *be = m->be;
     const rlc_layer_off_t *W = &m->layer[l];
     dims_t d = dims_of(&m->cfg);
     size_t ea = be->esize[RLC_BUF_ACT];
-    be->matmul_fwd(be, b->x1, in, P(W->qkv_w), NULL, N, d.C, d.A);
-    norms_fwd(m, l, &d, b, N);
-    const void *q = b->x1;
-    int qld = d.A;
-    if (d.R) { /* the query bottleneck's rows made contiguous, then expanded */
-        be->head_copy(be, b->cin, d.R, 0, b->x1, d.A, 0, N, 1, d.R, 0);
-        be->matmul_fwd(be, b->cout, b->cin, P(W->q_b), NULL, N, d.R, d.H * d.qk);
-        q = b->cout, qld = d.H * d.qk;
-    }
+    const void *q;
+    int qld;
+    rlc_mla_project(m, l, in, N, b, &q, &qld);
     void *kvc = AT(b->cin, (size_t)N * d.R), *kvb = AT(b->cout, (size_t)N * d.H * d.qk);
     be->head_copy(be, kvc, d.K, 0, AT(b->x1, d.QW), d.A, 0, N, 1, d.K, 0);
     be->matmul_fwd(be, kvb, kvc, P(W->kv_b), NULL, N, d.K, d.KVW);

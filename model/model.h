@@ -185,6 +185,23 @@ void rlc_mla_out_bwd(rlc_model_t *m, int l, void *datt, const void *dout, const 
                      const rlc_mla_bufs_t *b);
 void rlc_mla_qkv_bwd(rlc_model_t *m, int l, void *din, void *dqkv, const void *in, const int32_t *pos, int N,
                      const rlc_mla_bufs_t *b);
+/* MLA's projections alone (x1 normed in place, the queries into b->cout when there is a query
+ * bottleneck): *q and *qld are where the queries [N, H·(nope + rope)] are, and their row stride. */
+void rlc_mla_project(rlc_model_t *m, int l, const void *in, int N, const rlc_mla_bufs_t *b, const void **q, int *qld);
+/* A paged cache and a batch's tables as paged_attention takes them (MLA's latent cache: the K
+ * cache is the V cache). */
+typedef struct {
+    void *kc;
+    const int32_t *slots, *cu, *ctx, *bt;
+    int max_pages, page_size, nseq, max_ctx;
+} rlc_mla_paged_t;
+/* MLA through its latent cache (model/mla_cache.c: the engine's step and the exact path): from
+ * the projections (x1, q as rlc_mla_project left them) of N tokens at positions pos, store their
+ * cache rows at pg->slots and attend; attc [N, H·v] (=) receives what the output projection
+ * reads. Scratch lq, latt, scr as rlc_mla_latent_sizes gives them. */
+void rlc_mla_latent_attn(rlc_model_t *m, int l, void *attc, const void *x1, const void *q, int qld, const int32_t *pos,
+                         int N, const rlc_mla_paged_t *pg, void *lq, void *latt, void *scr);
+void rlc_mla_latent_sizes(const rlc_model_config_t *c, size_t n, size_t *lq, size_t *latt, size_t *scr);
 /* The sizes (elements) of rlc_mla_bufs_t's buffers for n tokens: x1 (and dx1), raw (and
  * dcin), cin, cout. */
 void rlc_mla_sizes(const rlc_model_config_t *c, size_t n, size_t *x1, size_t *raw, size_t *cin, size_t *cout);

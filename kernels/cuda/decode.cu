@@ -261,8 +261,11 @@ void cu_paged_attention(rlc_backend_t *be, void *out, const void *qkv, const voi
     CUDA_CHECK(im, cudaMemsetAsync(out, 0, (size_t)N * Hq * D * sizeof(bf16), im->stream));
     if (nseq <= 0) return;
     int G = Hq / Hk;
-    if (G <= PA_MAXG && Hk <= 65535) {
-        size_t smem = (size_t)(2 * G * D + G * PA_THREADS) * sizeof(float) + (size_t)PA_THREADS * (2 * D + 2) * 2;
+    size_t gsmem = (size_t)(2 * G * D + G * PA_THREADS) * sizeof(float) + (size_t)PA_THREADS * (2 * D + 2) * 2;
+    /* the group kernel stages a chunk's K/V rows in shared memory: wide heads (MLA's latent rows,
+     * 576 wide) take the one-block-per-head kernel, which reads them from global memory */
+    if (G <= PA_MAXG && Hk <= 65535 && gsmem + 4096 <= im->smem_optin) {
+        size_t smem = gsmem;
         if (smem_allow(im, paged_attn_gqa_k, smem, "paged attention")) return;
         dim3 grid((unsigned)N, (unsigned)Hk);
         RLC_LAUNCH(paged_attn_gqa_k, grid, PA_THREADS, smem, im->stream, (bf16 *)out, (const bf16 *)qkv,

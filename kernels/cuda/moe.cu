@@ -86,8 +86,8 @@ __device__ __forceinline__ float route_den(const rlc_moe_route_t &r, float sum) 
 
 /* Routing with a correction bias (or none: bias NULL), one warp per token: the scores written
  * lane-strided (each lane re-reads only its own); the groups' top-two sums (or their best:
- * group_max) by a warp merge per group into shared memory; TG rounds of a warp argmax over the groups, then K over the allowed experts not yet
- * taken. */
+ * group_max) by a warp merge per group into shared memory; TG rounds of a warp argmax over the
+ * groups, then K over the allowed experts not yet taken. */
 
 __global__ void moe_route_biased_fwd_k(float *scores, float *w, int32_t *idx, const float *logits, const float *bias,
                                        rlc_moe_route_t r) {

@@ -104,6 +104,7 @@ static void test_paged_attention(void **s) {
     paged_case(16, 4, 2, 64, 37);
     paged_case(8, 4, 2, 64, 1);
     paged_case(16, 34, 2, 64, 37);
+    paged_case(16, 8, 1, 576, 0); /* MLA's latent cache (DeepSeek-V3: 512 + 64 wide, one kv head) */
     /* Gemma 2's soft-capped scores, both kernels */
     paged_case_cap(16, 4, 2, 64, 37, 1.5f);
     paged_case_cap(16, 34, 2, 64, 0, 1.5f);

@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "model/decode.h"
 #include "model/model.h"
 
 static rlc_backend_t *be;
@@ -214,7 +215,8 @@ static void test_mismatched_checkpoints(void **s) {
         {"dsv3-tiny", "kv_lora_rank", "16",
          "'model.layers.0.self_attn.kv_a_proj_with_mqa.weight' has shape [28,48] but config.json implies [24,48]"},
         {"dsv3-tiny", "q_lora_rank", "null", "missing tensor 'model.layers.0.self_attn.q_proj.weight'"},
-        {"dsv3-tiny", "v_head_dim", "12", "'model.layers.0.self_attn.kv_b_proj.weight' has shape [112,20] but config.json implies [96,20]"},
+        {"dsv3-tiny", "v_head_dim", "12",
+         "'model.layers.0.self_attn.kv_b_proj.weight' has shape [112,20] but config.json implies [96,20]"},
         {"moonlight-tiny", "q_lora_rank", "8", "missing tensor 'model.layers.0.self_attn.q_a_proj.weight'"},
         {"glm47flash-tiny", "mlp_layer_types", "[\"dense\", \"dense\", \"dense\"]",
          "missing tensor 'model.layers.1.mlp.gate_proj.weight'"},
@@ -229,6 +231,21 @@ static void test_mismatched_checkpoints(void **s) {
     }
 }
 
+/* The engine's KV cache holds MLA's latent rows: kv_lora_rank + qk_rope_head_dim values a token
+ * and layer, no separate V rows (against 2 x heads x head_dim expanded). */
+static void test_latent_cache(void **s) {
+    (void)s;
+    rlc_model_t *m;
+    assert_int_equal(rlc_model_load(&m, fixture("models/dsv3-tiny"), be), 0);
+    assert_int_equal(rlc_kv_width(&m->cfg), 20 + 8);
+    assert_int_equal(rlc_kv_page_bytes(m, 16), (size_t)3 * 16 * 28 * be->esize[RLC_BUF_ACT]);
+    rlc_kv_cache_t kv;
+    assert_int_equal(rlc_kv_cache_init(&kv, m, 4, 16), 0);
+    assert_ptr_equal(kv.k, kv.v);
+    rlc_kv_cache_free(&kv, m);
+    rlc_model_free(m);
+}
+
 /* `rlc info` names the attention and its shape. */
 static void test_info(void **s) {
     (void)s;
@@ -239,7 +256,9 @@ static void test_info(void **s) {
                      "per head 8 + 8 query/key dims and 24 value dims"))
         fail_msg("info: %s", out);
     assert_int_equal(test_run(out, sizeof out, "'%s' info --model '%s'", rlc_bin(), fixture("models/dsv3-tiny")), 0);
-    if (!strstr(out, "(query rank 24, key/value latent 20") || !strstr(out, "head_dim 20")) fail_msg("info: %s", out);
+    if (!strstr(out, "(query rank 24, key/value latent 20") || !strstr(out, "head_dim 20") ||
+        !strstr(out, "the KV cache holds the latent and rope key: 28 values a token and layer)"))
+        fail_msg("info: %s", out);
 }
 
 static int setup(void **s) {
@@ -260,7 +279,7 @@ int main(void) {
         cmocka_unit_test(test_deepseek_defaults), cmocka_unit_test(test_deepseek_v2),
         cmocka_unit_test(test_glm_lite_defaults), cmocka_unit_test(test_minicpm3),
         cmocka_unit_test(test_bad_configs),       cmocka_unit_test(test_mismatched_checkpoints),
-        cmocka_unit_test(test_info),
+        cmocka_unit_test(test_latent_cache), cmocka_unit_test(test_info),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
