@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "core/safetensors.h"
 #include "model/model.h"
+#include "model/edit_config.h"
 #include "model/optim.h"
 
 static rlc_backend_t *be;
@@ -201,22 +202,7 @@ static void test_bad_configs(void **s) {
 }
 
 /* config.json of a copy of fixture name with key set to the JSON text val */
-static char *edited(const char *name, const char *key, const char *val) {
-    char rel[128], out[512];
-    snprintf(rel, sizeof rel, "models/%s", name);
-    char *d = fs_join(g_dir, name);
-    assert_int_equal(test_run(out, sizeof out, "rm -rf '%s' && cp -r '%s' '%s'", d, fixture(rel), d), 0);
-    char *p = fs_join(d, "config.json");
-    cJSON *j = rlc_json_load_file(p);
-    assert_non_null(j);
-    cJSON_DeleteItemFromObjectCaseSensitive(j, key);
-    cJSON_AddItemToObject(j, key, cJSON_Parse(val));
-    char *t = cJSON_Print(j);
-    assert_int_equal(fs_write_atomic(p, t, strlen(t)), 0);
-    free(t), free(p);
-    cJSON_Delete(j);
-    return d;
-}
+static char *edited(const char *name, const char *key, const char *val) { return edited_fixture(g_dir, name, key, val); }
 
 /* A config that does not match the file's experts is refused by name, and nothing half-loaded
  * is left behind. */
