@@ -86,7 +86,7 @@ static int ws_plan(const rlc_model_t *m, size_t T, size_t O, size_t S, size_t BT
     idx[W_X] = rlc_layout_add(la, "residual", T * C * ea);
     idx[W_XMID] = rlc_layout_add(la, "residual (mid)", T * C * ea);
     idx[W_LN] = rlc_layout_add(la, "norm", T * C * ea);
-    idx[W_QKV] = rlc_layout_add(la, "qkv", T * QKV * ea);
+    idx[W_QKV] = rlc_layout_add(la, "qkv", c->mla ? 0 : T * QKV * ea); /* MLA: the latent q|k|v (W_LQ) */
     idx[W_ATT] = rlc_layout_add(la, "attention", T * A * ea);
     idx[W_TMP] = rlc_layout_add(la, "projection", T * C * ea);
     idx[W_GU] = rlc_layout_add(la, "gate|up", T * 2 * F * ea);

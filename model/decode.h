@@ -43,6 +43,8 @@ void rlc_kv_copy_page(rlc_kv_cache_t *kv, rlc_model_t *m, int dst, int src, int 
 static inline int rlc_kv_width(const rlc_model_config_t *c) {
     return c->mla ? rlc_config_mla_latent(c) : c->num_kv_heads * c->head_dim;
 }
+/* The caches a layer has: K and V, or MLA's latent rows alone (the V cache is the K cache). */
+static inline int rlc_kv_planes(const rlc_model_config_t *c) { return c->mla ? 1 : 2; }
 /* Layer l's K (or V) cache: [num_pages * page_size][kv_width] rows, page p's at p * page_size. */
 static inline void *rlc_kv_layer(const rlc_kv_cache_t *kv, const rlc_model_t *m, void *base, int l) {
     size_t per_slot = (size_t)kv->num_pages * kv->page_size * kv->kv_width;

@@ -73,10 +73,11 @@ void rlc_exact_attention(rlc_model_t *m, const rlc_exact_t *ex, int l, int N, in
     rlc_acts_t *a = &m->acts;
     int D = c->head_dim, Hq = c->num_heads, Hk = c->num_kv_heads;
     if (c->mla) { /* the latent cache's attention from the layer's projections, into att's heads (zero-padded) */
-        int R = c->q_lora_rank, qk = c->qk_nope_dim + c->qk_rope_dim, v = c->v_head_dim;
+        int v = c->v_head_dim, qld;
+        rlc_mla_bufs_t mb = {.x1 = a->mla_x1[l], .cout = a->mla_cout};
+        const void *q = rlc_mla_queries(c, &mb, &qld);
         rlc_mla_paged_t pg = {ex->kc, ex->slots, a->cu, ex->ctx, ex->bt, ex->max_pages, ex->page, nseq, maxlen};
-        rlc_mla_latent_attn(m, l, ex->attc, a->mla_x1[l], R ? a->mla_cout : a->mla_x1[l],
-                            R ? Hq * qk : rlc_config_mla_a(c), a->pos, N, &pg, ex->lq, ex->latt, ex->scr);
+        rlc_mla_latent_attn(m, l, ex->attc, a->mla_x1[l], q, qld, a->pos, N, &pg, ex->lq, ex->latt, ex->scr);
         be->zero(be, a->att[l], RLC_BUF_ACT, (size_t)N * Hq * D);
         be->head_copy(be, a->att[l], Hq * D, D, ex->attc, Hq * v, v, N, Hq, v, 0);
         return;

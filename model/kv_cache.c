@@ -62,7 +62,7 @@ int rlc_kv_release_default(void) {
 size_t rlc_kv_page_bytes(const rlc_model_t *m, int page_size) {
     int g;
     rlc_kv_groups(&m->cfg, rlc_kv_release_default(), &g, NULL, NULL, NULL);
-    return (size_t)(m->cfg.mla ? 1 : 2) * g * page_size * rlc_kv_width(&m->cfg) * m->be->esize[RLC_BUF_ACT];
+    return (size_t)rlc_kv_planes(&m->cfg) * g * page_size * rlc_kv_width(&m->cfg) * m->be->esize[RLC_BUF_ACT];
 }
 
 int rlc_kv_cache_init(rlc_kv_cache_t *kv, rlc_model_t *m, int num_pages, int page_size) {
@@ -82,13 +82,13 @@ int rlc_kv_cache_init(rlc_kv_cache_t *kv, rlc_model_t *m, int num_pages, int pag
     kv->n_groups = rlc_kv_groups(&m->cfg, rlc_kv_release_default(), &kv->group_layers, kv->layer_group, kv->layer_slot,
                                  kv->group_window);
     size_t n = (size_t)kv->group_layers * num_pages * page_size * kv->kv_width;
-    int mla = m->cfg.mla; /* MLA's latent cache: the value is the key's row */
-    kv->k = m->be->alloc(m->be, "KV cache", (mla ? 1 : 2) * n, RLC_BUF_ACT); /* K then V, one block */
+    int planes = rlc_kv_planes(&m->cfg); /* K then V in one block; MLA's latent rows serve as both */
+    kv->k = m->be->alloc(m->be, "KV cache", (size_t)planes * n, RLC_BUF_ACT);
     if (!kv->k) {
         rlc_kv_cache_free(kv, m);
         return RLC_ENOMEM;
     }
-    kv->v = mla ? kv->k : (char *)kv->k + n * m->be->esize[RLC_BUF_ACT];
+    kv->v = (char *)kv->k + (size_t)(planes - 1) * n * m->be->esize[RLC_BUF_ACT];
     return 0;
 }
 
@@ -105,7 +105,7 @@ void rlc_kv_copy_page(rlc_kv_cache_t *kv, rlc_model_t *m, int dst, int src, int 
     size_t ea = be->esize[RLC_BUF_ACT], d = (size_t)dst * kv->page_size * kv->kv_width;
     size_t s = (size_t)src * kv->page_size * kv->kv_width;
     for (int i = 0; i < kv->group_layers; i++)
-        for (int kvi = 0; kvi < (m->cfg.mla ? 1 : 2); kvi++) {
+        for (int kvi = 0; kvi < rlc_kv_planes(&m->cfg); kvi++) {
             char *base = (char *)(kvi ? kv->v : kv->k) + (size_t)i * per_slot * ea;
             be->copy(be, base + d * ea, base + s * ea, RLC_BUF_ACT, n);
         }

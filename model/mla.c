@@ -56,12 +56,17 @@ void rlc_mla_project(rlc_model_t *m, int l, const void *in, int N, const rlc_mla
     dims_t d = dims_of(&m->cfg);
     be->matmul_fwd(be, b->x1, in, P(W->qkv_w), NULL, N, d.C, d.A);
     norms_fwd(m, l, &d, b, N);
-    *q = b->x1, *qld = d.A;
     if (d.R) { /* the query bottleneck's rows made contiguous, then expanded */
         be->head_copy(be, b->cin, d.R, 0, b->x1, d.A, 0, N, 1, d.R, 0);
         be->matmul_fwd(be, b->cout, b->cin, P(W->q_b), NULL, N, d.R, d.H * d.qk);
-        *q = b->cout, *qld = d.H * d.qk;
     }
+    *q = rlc_mla_queries(&m->cfg, b, qld);
+}
+
+const void *rlc_mla_queries(const rlc_model_config_t *c, const rlc_mla_bufs_t *b, int *qld) {
+    dims_t d = dims_of(c);
+    *qld = d.R ? d.H * d.qk : d.A; /* q_b_proj's output, or q_proj's columns of x1 */
+    return d.R ? b->cout : b->x1;
 }
 
 void rlc_mla_qkv_fwd(rlc_model_t *m, int l, void *qkv, const void *in, const int32_t *pos, int N,

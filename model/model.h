@@ -186,8 +186,10 @@ void rlc_mla_out_bwd(rlc_model_t *m, int l, void *datt, const void *dout, const 
 void rlc_mla_qkv_bwd(rlc_model_t *m, int l, void *din, void *dqkv, const void *in, const int32_t *pos, int N,
                      const rlc_mla_bufs_t *b);
 /* MLA's projections alone (x1 normed in place, the queries into b->cout when there is a query
- * bottleneck): *q and *qld are where the queries [N, H·(nope + rope)] are, and their row stride. */
+ * bottleneck): *q and *qld are where the queries [N, H·(nope + rope)] are, and their row stride,
+ * as rlc_mla_queries gives them afterwards. */
 void rlc_mla_project(rlc_model_t *m, int l, const void *in, int N, const rlc_mla_bufs_t *b, const void **q, int *qld);
+const void *rlc_mla_queries(const rlc_model_config_t *c, const rlc_mla_bufs_t *b, int *qld);
 /* A paged cache and a batch's tables as paged_attention takes them (MLA's latent cache: the K
  * cache is the V cache). */
 typedef struct {

@@ -15,7 +15,7 @@ static int exact_check(rlc_model_t *m, int with_exact_expected_equal) {
     enum { R = 12, NMAX = 64 };
     /* the bytes of 30 pages of every layer (a model with sliding layers gets more, smaller pages;
      * MLA's latent cache has no V rows of its own) */
-    size_t page_all = (size_t)(m->cfg.mla ? 1 : 2) * m->cfg.num_layers * 4 * rlc_kv_width(&m->cfg) *
+    size_t page_all = (size_t)rlc_kv_planes(&m->cfg) * m->cfg.num_layers * 4 * rlc_kv_width(&m->cfg) *
                       m->be->esize[RLC_BUF_ACT];
     gen_engine_cfg_t cfg = {.page_size = 4, .max_batch_tokens = 24, .kv_budget_bytes = 30 * page_all};
     gen_engine_t *e;
