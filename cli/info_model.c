@@ -89,6 +89,8 @@ static cJSON *summary(const char *dir, const rlc_model_config_t *c) {
     cJSON_AddNumberToObject(o, "parameters", (double)rlc_config_num_params(c));
     cJSON_AddNumberToObject(o, "max_position_embeddings", c->max_position_embeddings);
     cJSON_AddNumberToObject(o, "context", c->max_context);
+    if (c->context_why && c->max_context < c->max_position_embeddings)
+        cJSON_AddStringToObject(o, "context_why", c->context_why);
     cJSON_AddStringToObject(o, "rope", rope_name(c->rope_type));
     cJSON_AddBoolToObject(o, "rope_interleaved", c->rope_interleaved);
     cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
@@ -110,8 +112,8 @@ static cJSON *summary(const char *dir, const rlc_model_config_t *c) {
         cJSON_AddBoolToObject(o, "experts_renormalised", c->moe_norm_topk);
         cJSON_AddNumberToObject(o, "sparse_layers", sparse);
         if (c->moe_no_bias)
-            snprintf(buf, sizeof buf, "softmax scores, the best %d of %d expert groups by their best, weights x%g",
-                     c->moe_topk_groups, c->moe_groups, c->moe_scale);
+            snprintf(buf, sizeof buf, "softmax scores, the best %d of %d expert groups by their %s, weights x%g",
+                     c->moe_topk_groups, c->moe_groups, c->moe_group_max ? "best" : "two best", c->moe_scale);
         else if (c->moe_biased && c->moe_softmax)
             snprintf(buf, sizeof buf, "softmax scores with a correction bias");
         else if (c->moe_biased)
@@ -162,8 +164,9 @@ static void print_text(const cJSON *o) {
     if (cJSON_GetObjectItem(o, "mla"))
         printf("  attention: multi-head latent (%s; the KV cache holds the latent and rope key: %.0f values a token "
                "and layer)\n", S("mla"), N("kv_row"));
-    printf("  context: %.0f tokens%s\n", N("context"),
-           N("context") < N("max_position_embeddings") ? " (LongRoPE's original context)" : "");
+    const cJSON *why = cJSON_GetObjectItem(o, "context_why");
+    printf("  context: %.0f tokens%s%s%s\n", N("context"), why ? " (the " : "", why ? why->valuestring : "",
+           why ? ")" : "");
     printf("  rope: %s%s, theta %g, rotary dims %.0f of %.0f", S("rope"),
            cJSON_IsTrue(cJSON_GetObjectItem(o, "rope_interleaved")) ? " (interleaved pairs)" : "", N("rope_theta"),
            N("rotary_dim"), N("head_dim"));

@@ -354,6 +354,46 @@ int rlc_st_rename_prefix(rlc_st_t *st, const char *from, const char *to, const c
     return rc ? rc : renamed;
 }
 
+int rlc_st_unstack(rlc_st_t *st, const char *name, int nparts, char *const *names, const int64_t *rows,
+                   const char *what) {
+    const rlc_st_tensor_t *f = rlc_st_find(st, name);
+    if (!f) return rlc_errc(RLC_EFMT, "%s: no tensor '%s'", what, name);
+    int64_t cols = f->ndim >= 2 ? f->shape[f->ndim - 1] : 0, total = 0;
+    if (cols <= 0 || nparts < 1) return rlc_errc(RLC_EFMT, "%s: tensor '%s' cannot be split into rows", what, name);
+    for (int k = 0; k < nparts; k++) {
+        if (rows[k] <= 0 || rows[k] > (int64_t)(f->numel / (size_t)cols)) total = -1;
+        if (total >= 0) total += rows[k];
+    }
+    if (total < 0 || (size_t)total * (size_t)cols != f->numel)
+        return rlc_errc(RLC_EFMT, "%s: tensor '%s' has %zu values, not the %d parts' rows of %lld", what, name,
+                        f->numel, nparts, (long long)cols);
+    size_t idx = (size_t)(f - st->t), esz = rlc_dtype_size(f->dtype), off = 0;
+    rlc_st_tensor_t *t = realloc(st->t, ((size_t)st->n + (size_t)nparts - 1) * sizeof *t);
+    if (!t) return rlc_errc(RLC_ENOMEM, "%s: out of memory splitting '%s'", what, name);
+    st->t = t;
+    rlc_st_tensor_t src = t[idx];
+    for (int k = 0; k < nparts; k++) {
+        rlc_st_tensor_t *d = k ? &t[st->n + k - 1] : &t[idx];
+        *d = src;
+        d->name = NULL;
+        d->ndim = 2;
+        d->shape[0] = rows[k];
+        d->shape[1] = cols;
+        d->numel = (size_t)rows[k] * (size_t)cols;
+        d->nbytes = d->numel * esz;
+        d->data = (const char *)src.data + off;
+        off += d->nbytes;
+    }
+    st->n += nparts - 1; /* every slot now holds a tensor (names NULL until set: freeing them is safe) */
+    free(src.name);
+    for (int k = 0; k < nparts; k++) {
+        char *nm = strdup(names[k]);
+        if (!nm) return rlc_errc(RLC_ENOMEM, "%s: out of memory splitting '%s'", what, name);
+        (k ? &t[st->n - nparts + k] : &t[idx])->name = nm;
+    }
+    return rlc_st_sort_unique(st->t, st->n, what);
+}
+
 const rlc_st_tensor_t *rlc_st_find(const rlc_st_t *st, const char *name) {
     size_t lo = 0, hi = (size_t)st->n;
     while (lo < hi) {

@@ -60,6 +60,11 @@ const rlc_st_tensor_t *rlc_st_find(const rlc_st_t *st, const char *name);
  * tensors sit under a wrapper's prefix); the number renamed, or an error when two names then
  * coincide. */
 int rlc_st_rename_prefix(rlc_st_t *st, const char *from, const char *to, const char *what);
+/* Replace tensor `name` (2-D or more: its last dim the columns, the others flattened into rows)
+ * by nparts 2-D views of consecutive rows, part k named names[k] with rows[k] rows (their sum:
+ * all the rows), then sort: a stacked tensor (transformers 5's fused experts) read as its parts. */
+int rlc_st_unstack(rlc_st_t *st, const char *name, int nparts, char *const *names, const int64_t *rows,
+                   const char *what);
 /* Sort t by name; a name given twice is an error naming it (what: the file). */
 int rlc_st_sort_unique(rlc_st_tensor_t *t, int n, const char *what);
 /* Convert a floating tensor (F32/F16/BF16/F64) to fp32; `dst` holds t->numel floats. */

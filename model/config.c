@@ -93,13 +93,14 @@ static int parse_yarn(rlc_model_config_t *c, const cJSON *j, const cJSON *src, c
  * factor other than 1 is refused, as its attention in transformers cannot apply one. */
 static int parse_partial_rotary(rlc_model_config_t *c, const cJSON *j, const cJSON *src, const char *what) {
     int glm = !strcmp(c->model_type, "glm4_moe") || !strcmp(c->model_type, "glm4"), rc;
-    double f = glm ? 0.5 : 1;
+    int m4 = !strcmp(c->model_type, "mistral4"); /* its class: qk_rope_head_dim / head_dim (cfg_mla) */
+    double f = glm ? 0.5 : m4 ? (double)c->qk_rope_dim / c->head_dim : 1;
     if ((rc = cfg_get_num(j, "partial_rotary_factor", &f, f, what)) ||
         (src && (rc = cfg_get_num(src, "partial_rotary_factor", &f, f, what))))
         return rc;
-    if (f != 1 && !c->fused_proj && !glm)
-        return rlc_errc(RLC_EUNSUP, "%s: partial_rotary_factor %g is supported for phi3, glm4 and glm4_moe models only",
-                        what, f);
+    if (f != 1 && !c->fused_proj && !glm && !m4)
+        return rlc_errc(RLC_EUNSUP, "%s: partial_rotary_factor %g is supported for phi3, glm4, glm4_moe and mistral4 "
+                        "only", what, f);
     if (!(f > 0 && f <= 1)) return rlc_errc(RLC_EINVAL, "%s: partial_rotary_factor %g must be in (0, 1]", what, f);
     c->rotary_dim = (int)(c->head_dim * f);
     if (c->rotary_dim < 2 || c->rotary_dim % 2)
@@ -183,6 +184,7 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
     if ((rc = rlc_json_get_str(src, "rope_type", &type, 0, what)) < 0) return rc;
     if (!type && (rc = rlc_json_get_str(src, "type", &type, 0, what)) < 0) return rc;
     if (!type || !strcmp(type, "default")) return 0;
+    if (!strcmp(type, "deepseek_yarn") && !strcmp(c->model_type, "sarvam_mla")) type = "yarn"; /* its legacy name */
     if (!strcmp(type, "longrope") && !strcmp(c->model_type, "minicpm3")) /* MiniCPM3-4B's */
         return parse_longrope(c, j, src, what);
     if (c->fused_proj) { /* Phi3Config reads su and yarn as longrope too */
@@ -336,7 +338,7 @@ static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",     "llama",   "
                                           "olmo3",     "granite",   "smollm3", "qwen3_moe", "mixtral",
                                           "olmoe",     "qwen2_moe", "glm4_moe", "dots1",    "ernie4_5",
                                           "ernie4_5_moe", "glm4", "deepseek_v2", "deepseek_v3", "kimi_k2",
-                                          "glm4_moe_lite", "minicpm3"};
+                                          "glm4_moe_lite", "minicpm3", "youtu", "mistral4", "sarvam_mla"};
 
 static int check_model_type(const char *mt, const char *what) {
     char list[512] = "";
@@ -387,6 +389,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     int gemma = !strcmp(mt, "gemma"), gemma2 = !strcmp(mt, "gemma2"), gemma3 = !strcmp(mt, "gemma3_text");
     int olmo = !strcmp(mt, "olmo2") || !strcmp(mt, "olmo3"), granite = !strcmp(mt, "granite");
     int smol = !strcmp(mt, "smollm3"), ministral3 = !strcmp(mt, "ministral3"), cpm = !strcmp(mt, "minicpm3");
+    int youtu = !strcmp(mt, "youtu"), mistral4 = !strcmp(mt, "mistral4");
     c->fused_proj = !strcmp(mt, "phi3");
     int glm4 = !strcmp(mt, "glm4"); /* GLM-4-0414, GLM-Z1: fused gate|up, four norms a layer, interleaved RoPE */
     c->fused_mlp = c->fused_proj || glm4;
@@ -437,7 +440,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         goto fail;
     }
     int mla = !strcmp(mt, "deepseek_v3") || !strcmp(mt, "kimi_k2") || !strcmp(mt, "glm4_moe_lite") ||
-              !strcmp(mt, "deepseek_v2") || cpm;
+              !strcmp(mt, "deepseek_v2") || !strcmp(mt, "sarvam_mla") || cpm || youtu || mistral4;
     if (mla && (rc = cfg_mla(c, j, mt, what))) goto fail;
     double eps;
     /* the config classes' defaults: 1e-5 for OLMo, OLMoE, Mixtral and Phi-3, 1e-6 for the others */
@@ -466,7 +469,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         if ((rc = cfg_moe(c, j, mt, what))) goto fail;
     }
     /* Gemma, SmolLM3 and ERNIE 4.5 tie the LM head to the embeddings unless told otherwise */
-    int tie_def = gemma || gemma2 || gemma3 || smol || ernie || cpm;
+    int tie_def = gemma || gemma2 || gemma3 || smol || ernie || cpm || youtu;
     if ((rc = cfg_get_bool(j, "tie_word_embeddings", &c->tie_word_embeddings, tie_def, what)))
         goto fail;
     int attention_bias = 0;
@@ -483,7 +486,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if (ernie) c->qkv_bias = c->o_bias = c->mlp_bias;
     if ((rc = parse_rope(c, j, what)) || (rc = parse_eos(c, j, what))) goto fail;
     if (c->mla && (rc = cfg_mla_finish(c, what))) goto fail;
-    if (ministral3 && (rc = cfg_ministral3(c, j, what))) goto fail;
+    if ((ministral3 || mistral4) && (rc = cfg_ministral3(c, j, what))) goto fail;
     const char *dt = NULL;
     if ((rc = rlc_json_get_str(j, "dtype", &dt, 0, what)) < 0) goto fail;
     if (!dt && (rc = rlc_json_get_str(j, "torch_dtype", &dt, 0, what)) < 0) goto fail;

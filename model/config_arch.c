@@ -190,6 +190,11 @@ static const char MINISTRAL3_ROPE[] = "{\"rope_type\": \"yarn\", \"rope_theta\":
                                       "\"original_max_position_embeddings\": 16384, \"beta_fast\": 32.0, "
                                       "\"beta_slow\": 1.0, \"mscale_all_dim\": 1.0, \"mscale\": 1.0, "
                                       "\"llama_4_scaling_beta\": 0.1}";
+/* Mistral4Config's: yarn x128 over an original 8192, theta 10000, the same beta. */
+static const char MISTRAL4_ROPE[] = "{\"rope_type\": \"yarn\", \"rope_theta\": 10000.0, \"factor\": 128.0, "
+                                    "\"original_max_position_embeddings\": 8192, \"beta_fast\": 32.0, "
+                                    "\"beta_slow\": 1.0, \"mscale_all_dim\": 1.0, \"mscale\": 1.0, "
+                                    "\"llama_4_scaling_beta\": 0.1}";
 
 /* ERNIE 4.5 (dense): interleaved RoPE pairs (its use_bias, a bias on every attention and MLP
  * projection but never the LM head, is read with the other biases); no sliding window. */
@@ -202,11 +207,13 @@ int cfg_ernie(rlc_model_config_t *c, const cJSON *j, const char *what) {
 
 int cfg_ministral3_rope(cJSON *j, const char *what) {
     const char *mt = NULL;
-    if (rlc_json_get_str(j, "model_type", &mt, 0, what) != 0 || strcmp(mt, "ministral3")) return 0;
+    if (rlc_json_get_str(j, "model_type", &mt, 0, what) != 0 || (strcmp(mt, "ministral3") && strcmp(mt, "mistral4")))
+        return 0;
     const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "rope_parameters");
     if ((rp && !cJSON_IsNull(rp)) || cJSON_GetObjectItemCaseSensitive(j, "rope_scaling")) return 0;
+    const char *def = strcmp(mt, "mistral4") ? MINISTRAL3_ROPE : MISTRAL4_ROPE;
     cJSON_DeleteItemFromObjectCaseSensitive(j, "rope_parameters");
-    cJSON *d = cJSON_Parse(MINISTRAL3_ROPE);
+    cJSON *d = cJSON_Parse(def);
     if (!d || !cJSON_AddItemToObject(j, "rope_parameters", d)) {
         cJSON_Delete(d);
         return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
@@ -214,9 +221,9 @@ int cfg_ministral3_rope(cJSON *j, const char *what) {
     return 0;
 }
 
-/* Ministral 3 (Mistral's Dec. 2025 models): a Mistral (without biases) whose queries are scaled by
- * 1 + beta ln(1 + floor(position / original)) after RoPE (rope_parameters' llama_4_scaling_beta
- * and original_max_position_embeddings). Below the original context the factor is exactly 1,
+/* Ministral 3 (Mistral's Dec. 2025 models; Mistral 4's MLA alike): a Mistral (without biases) whose
+ * queries are scaled by 1 + beta ln(1 + floor(position / original)) after RoPE (rope_parameters'
+ * llama_4_scaling_beta and original_max_position_embeddings). Below the original context the factor is exactly 1,
  * so rlc runs sequences up to it (max_context) and refuses longer ones. */
 int cfg_ministral3(rlc_model_config_t *c, const cJSON *j, const char *what) {
     const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "rope_parameters");
@@ -270,7 +277,8 @@ static const struct {
     const char *wrapper, *text, *arch;
 } MM_KINDS[] = {{"gemma3", "gemma3_text", "Gemma3ForCausalLM"},
                 {"mistral3", "mistral", "MistralForCausalLM"},
-                {"mistral3", "ministral3", "Ministral3ForCausalLM"}};
+                {"mistral3", "ministral3", "Ministral3ForCausalLM"},
+                {"mistral3", "mistral4", "Mistral4ForCausalLM"}};
 
 static int add_missing(cJSON *dst, const char *key, cJSON *val) {
     if (cJSON_GetObjectItemCaseSensitive(dst, key)) {
@@ -347,19 +355,20 @@ int cfg_multimodal_text(cJSON *j, int *multimodal, const char *what) {
     return 0;
 }
 
-/* Multi-head latent attention's keys, their classes' defaults (DeepseekV3Config's, DeepseekV2Config's
- * the same; Kimi K2 is a DeepSeek-V3 whose config names itself kimi_k2; Glm4MoeLiteConfig's;
- * MiniCPM3Config's), q_lora_rank null: q_proj.
+/* Multi-head latent attention's keys, their classes' defaults (DeepseekV3Config's, DeepseekV2Config's,
+ * YoutuConfig's and SarvamMLAConfig's the same but Sarvam's q_lora_rank, null; Kimi K2 is a
+ * DeepSeek-V3 whose config names itself kimi_k2;
+ * Glm4MoeLiteConfig's; MiniCPM3Config's; Mistral4Config's), q_lora_rank null: q_proj.
  * The keys and values have as many heads as the queries (transformers repeats nothing). */
 int cfg_mla(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
-    int lite = !strcmp(mt, "glm4_moe_lite"), cpm = !strcmp(mt, "minicpm3"), rc;
+    int lite = !strcmp(mt, "glm4_moe_lite"), cpm = !strcmp(mt, "minicpm3"), m4 = !strcmp(mt, "mistral4"), rc;
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "q_lora_rank");
-    c->q_lora_rank = lite || cpm ? 768 : 1536;
+    c->q_lora_rank = lite || cpm ? 768 : m4 ? 1024 : strcmp(mt, "sarvam_mla") ? 1536 : 0; /* Sarvam's: null */
     if (q && cJSON_IsNull(q)) c->q_lora_rank = 0;
     else if ((rc = cfg_get_int(j, "q_lora_rank", &c->q_lora_rank, 0, c->q_lora_rank, what))) return rc;
-    if ((rc = cfg_get_int(j, "kv_lora_rank", &c->kv_lora_rank, 0, cpm ? 256 : 512, what)) ||
+    if ((rc = cfg_get_int(j, "kv_lora_rank", &c->kv_lora_rank, 0, cpm || m4 ? 256 : 512, what)) ||
         (rc = cfg_get_int(j, "qk_rope_head_dim", &c->qk_rope_dim, 0, cpm ? 32 : 64, what)) ||
-        (rc = cfg_get_int(j, "qk_nope_head_dim", &c->qk_nope_dim, 0, lite ? 192 : cpm ? 64 : 128, what)) ||
+        (rc = cfg_get_int(j, "qk_nope_head_dim", &c->qk_nope_dim, 0, lite ? 192 : cpm || m4 ? 64 : 128, what)) ||
         (rc = cfg_get_int(j, "v_head_dim", &c->v_head_dim, 0,
                           lite ? 256 : cpm ? c->hidden_size / c->num_heads : 128, what)) || /* MiniCPM3: null too */
         (rc = cfg_get_bool(j, "rope_interleave", &c->rope_interleaved, 1, what)))
@@ -377,7 +386,9 @@ int cfg_mla(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *w
         return rlc_errc(RLC_EINVAL, "%s: num_key_value_heads (%d) must equal num_attention_heads (%d) in multi-head "
                         "latent attention", what, c->num_kv_heads, c->num_heads);
     c->mla = 1;
-    c->head_dim = c->qk_rope_dim; /* the rope's dims, as transformers' config sets head_dim */
+    /* the rope's dims, as transformers' configs set head_dim; Mistral 4's is the q/k width, its rope
+     * running over head_dim x partial_rotary_factor (by default qk_rope_head_dim / head_dim) */
+    c->head_dim = m4 ? c->qk_nope_dim + c->qk_rope_dim : c->qk_rope_dim;
     return 0;
 }
 

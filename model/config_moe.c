@@ -82,7 +82,7 @@ static int shared_experts(rlc_model_config_t *c, int n, const char *key, const c
     return 0;
 }
 
-/* The config classes' defaults of the sigmoid-routed families. dots.llm1 has none for the
+/* The config classes' defaults of the DeepSeek-V3-style routed families. dots.llm1 has none for the
  * expert counts (a config without them fails in transformers too; -1: required). */
 typedef struct {
     const char *mt;
@@ -92,7 +92,8 @@ typedef struct {
 static const sig_defaults_t SIG_DEFAULTS[] = {
     {"glm4_moe", 128, 8, 1408, 1, 1, 1, 1, 1, 1, 1.0},     {"dots1", -1, -1, 1408, -1, 1, 1, 0, 0, 0, 1.0},
     {"deepseek_v3", 256, 8, 2048, 1, 8, 4, 3, 1, 1, 2.5}, {"kimi_k2", 256, 8, 2048, 1, 8, 4, 3, 1, 1, 2.5},
-    {"glm4_moe_lite", 64, 4, 1536, 1, 1, 1, 1, 1, 0, 1.8},  {"deepseek_v2", 64, -1, 1407, 2, -1, -1, 0, 0, 0, 1.0}};
+    {"glm4_moe_lite", 64, 4, 1536, 1, 1, 1, 1, 1, 0, 1.8},  {"deepseek_v2", 64, -1, 1407, 2, -1, -1, 0, 0, 0, 1.0},
+    {"mistral4", 128, 4, 2048, 1, 1, 1, 0, 1, 0, 1.0},      {"sarvam_mla", 128, 8, 2048, 1, 1, 1, 1, 1, 0, 2.5}};
 
 /* DeepSeek-V2's routing as transformers runs it: softmax scores without a correction bias, the
  * top num_experts_per_tok (topk_method greedy), or those within the topk_group best of n_group
@@ -138,7 +139,9 @@ static int lite_layer_types(rlc_model_config_t *c, const cJSON *j, const char *w
 }
 
 /* GLM-4.5 (glm4_moe), dots.llm1 (dots1), DeepSeek-V3 (deepseek_v3, kimi_k2), GLM-4.7-Flash
- * (glm4_moe_lite) and DeepSeek-V2 (dsv2_routing's softmax): sigmoid routing with a correction bias
+ * (glm4_moe_lite), Sarvam (sarvam_mla: DeepSeek-V3's, other defaults), DeepSeek-V2 (dsv2_routing's
+ * softmax) and Mistral 4 (softmax without a bias):
+ * sigmoid routing with a correction bias
  * and expert groups, shared experts added
  * ungated, the first first_k_dense_replace layers dense (GLM-4.7-Flash: its mlp_layer_types);
  * GLM-4.5's optional per-head q/k norms (use_qk_norm; dots.llm1 always has them) and the MTP
@@ -160,8 +163,13 @@ static int cfg_sig_moe(rlc_model_config_t *c, const cJSON *j, const sig_defaults
         (d->shared < 0 && shared < 0)) /* no class default: dots.llm1's counts, DeepSeek-V2's per token */
         return rlc_errc(RLC_EINVAL, "%s: n_routed_experts, num_experts_per_tok and n_shared_experts are required",
                         what);
-    int v2 = !strcmp(d->mt, "deepseek_v2");
+    int v2 = !strcmp(d->mt, "deepseek_v2"), m4 = !strcmp(d->mt, "mistral4");
     if (v2 && (rc = dsv2_routing(c, j, what))) return rc;
+    if (m4) { /* Mistral 4: DeepSeek-V3's groups over softmax scores without a bias; the picked scores
+               * over their sum + 1e-20, which for softmax scores is their sum, max(sum, 1e-20) alike */
+        c->moe_softmax = c->moe_no_bias = 1;
+        c->moe_norm_min = 1e-20f;
+    }
     if (glm && (rc = cfg_get_bool(j, "use_qk_norm", &c->qk_norm, 0, what))) return rc;
     if (!strcmp(d->mt, "glm4_moe_lite")) dense = 1; /* its class reads mlp_layer_types, not first_k_dense_replace */
     if (!dots && !v2 && ((rc = cfg_get_int(j, "num_nextn_predict_layers", &c->mtp_layers, 0, d->mtp, what)) ||

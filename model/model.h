@@ -121,6 +121,7 @@ typedef struct rlc_model {
     int recompute; /* recompute layer activations in backward instead of storing them */
     char *src_dir; /* where the model was loaded from (tokenizer files are copied on save) */
     int params_changed; /* parameters differ from src_dir's file (set_param, optimizer step) */
+    int experts_fused;  /* saved with transformers 5's stacked expert tensors (model/experts_io.c) */
     /* The batch whose activations are stored (set by a training forward). */
     int fwd_tokens, fwd_nseq, fwd_max_seqlen, fwd_trained;
     unsigned head_kept; /* the backend's id for the last training forward's kept LM-head logits, 0 if none */
@@ -293,6 +294,23 @@ void rlc_model_free(rlc_model_t *m);
 int rlc_model_copy_tokenizer_files(const char *src_dir, const char *dst_dir);
 
 const rlc_param_info_t *rlc_model_param(const rlc_model_t *m, const char *name);
+
+/* transformers 5's stacked expert tensors (model/experts_io.c). native_fused: the only layout
+ * transformers reads for the family (a new model is saved in it). unfuse: every sparse layer's
+ * mlp.experts.gate_up_proj / down_proj in st becomes per-expert views under the table's names;
+ * the number of layers found stacked, or an error. param_layer: the sparse layer whose experts
+ * hold p, or -1. A fused tensor is saved by rlc_experts_fill from an rlc_fused_src_t. */
+typedef struct {
+    const rlc_model_t *m;
+    const rlc_param_info_t *first; /* expert 0's gate projection */
+    int down;
+    char name[96];
+} rlc_fused_src_t;
+int rlc_experts_native_fused(const rlc_model_config_t *c);
+int rlc_experts_unfuse(const rlc_model_config_t *c, rlc_st_t *st, const char *dir);
+int rlc_experts_param_layer(const rlc_model_t *m, const rlc_param_info_t *p);
+void rlc_experts_fused_tensor(const rlc_model_t *m, int l, int down, rlc_fused_src_t *src);
+int rlc_experts_fill(void *user, float *dst);
 /* Copy one parameter (or its gradient) to host fp32. */
 int rlc_model_get_param(const rlc_model_t *m, const rlc_param_info_t *p, float *dst);
 int rlc_model_get_grad(const rlc_model_t *m, const rlc_param_info_t *p, float *dst);

@@ -299,6 +299,7 @@ int rlc_model_create(rlc_model_t **out, const cJSON *config_json, rlc_backend_t 
     int rc = j ? rlc_config_from_json(&m->cfg, j, "model config") : RLC_ENOMEM;
     if (!rc) {
         m->score_labels = m->cfg.head == RLC_HEAD_SCORE ? m->cfg.num_labels : 0;
+        m->experts_fused = rlc_experts_native_fused(&m->cfg);
         rc = build_table(m);
     }
     if (!rc) rc = alloc_params(m);
@@ -365,13 +366,15 @@ static int read_tensor(const rlc_st_t *st, const char *dir, const rlc_param_info
 /* Open a checkpoint's weights under the names the parameter table uses: a multimodal (Gemma 3,
  * Mistral 3) checkpoint's language model sits under language_model.model. (the Hub's naming) or
  * model.language_model. (transformers 4.5x's); its vision tower is not read. */
-static int open_weights(const rlc_model_t *m, const char *dir, rlc_st_t *st) {
+static int open_weights(const rlc_model_t *m, const char *dir, rlc_st_t *st, int *fused) {
     int rc = rlc_st_open(st, dir);
-    if (rc || !m->cfg.multimodal) return rc;
+    if (rc) return rc;
     const char *ren[][2] = {{"language_model.model.", "model."}, {"language_model.lm_head.", "lm_head."},
                             {"model.language_model.", "model."}};
-    for (int i = 0; i < 3 && rc >= 0; i++) rc = rlc_st_rename_prefix(st, ren[i][0], ren[i][1], dir);
+    for (int i = 0; i < 3 && rc >= 0 && m->cfg.multimodal; i++) rc = rlc_st_rename_prefix(st, ren[i][0], ren[i][1], dir);
+    if (rc >= 0) rc = rlc_experts_unfuse(&m->cfg, st, dir); /* transformers 5's stacked experts */
     if (rc < 0) rlc_st_close(st);
+    if (fused) *fused = rc > 0;
     return rc < 0 ? rc : 0;
 }
 
@@ -410,7 +413,7 @@ int rlc_model_params_f32(rlc_model_t *m, float *dst) {
     if (!buf) return RLC_ENOMEM;
     rlc_st_t st;
     memset(&st, 0, sizeof st);
-    if (reread && open_weights(m, m->src_dir, &st)) {
+    if (reread && open_weights(m, m->src_dir, &st, NULL)) {
         LOG_WARN("cannot re-read %s (%s); fp32 master weights start from the bf16 parameters", m->src_dir,
                  rlc_errmsg());
         reread = 0;
@@ -444,7 +447,7 @@ int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
     int rc = cfgp ? rlc_config_load(&m->cfg, cfgp) : RLC_ENOMEM;
     free(cfgp);
     if (rc) goto fail;
-    if ((rc = open_weights(m, dir, &st))) goto fail;
+    if ((rc = open_weights(m, dir, &st, &m->experts_fused))) goto fail;
     /* A value head saved by rlc on a causal LM travels as an extra "score.weight". */
     m->score_labels = m->cfg.head == RLC_HEAD_SCORE ? m->cfg.num_labels : 0;
     const rlc_st_tensor_t *sw = rlc_st_find(&st, "score.weight");
@@ -555,25 +558,42 @@ int rlc_model_save(rlc_model_t *m, const char *dir, const char *dtype) {
     /* Tensors are downloaded one at a time as the writer reaches them. */
     rlc_st_wtensor_t *w = rlc_calloc((size_t)m->n_info, sizeof *w);
     save_src_t *src = rlc_calloc((size_t)m->n_info, sizeof *src);
-    if (!w || !src) {
+    rlc_fused_src_t *fs = m->experts_fused ? rlc_calloc(2 * (size_t)m->cfg.num_layers, sizeof *fs) : NULL;
+    if (!w || !src || (m->experts_fused && !fs)) {
         free(w);
         free(src);
+        free(fs);
         return RLC_ENOMEM;
     }
-    int nw = 0;
+    int nw = 0, nfs = 0;
     rlc_dtype_t main_dt = forced ? force : m->info[0].file_dtype;
     for (int i = 0; i < m->n_info; i++) {
         const rlc_param_info_t *p = &m->info[i];
-        rlc_st_wtensor_t *t = &w[nw++];
-        t->name = p->name;
-        t->dtype = p->f32_off != RLC_NO_OFFSET ? RLC_DT_F32 : forced ? force : p->file_dtype; /* kept fp32: stays */
-        if (t->dtype != RLC_DT_F32 && t->dtype != RLC_DT_BF16 && t->dtype != RLC_DT_F16) t->dtype = RLC_DT_F32;
-        t->ndim = p->ndim;
-        t->shape[0] = p->shape[0];
-        t->shape[1] = p->shape[1];
-        src[i] = (save_src_t){m, p};
-        t->fill = fill_param;
-        t->user = &src[i];
+        int l = m->experts_fused ? rlc_experts_param_layer(m, p) : -1;
+        if (l >= 0 && p->offset != m->layer[l].experts) continue; /* in its layer's stacked tensors */
+        for (int k = 0; k < (l >= 0 ? 2 : 1); k++) {
+            rlc_st_wtensor_t *t = &w[nw++];
+            t->name = p->name;
+            t->dtype = p->f32_off != RLC_NO_OFFSET ? RLC_DT_F32 : forced ? force : p->file_dtype; /* kept fp32 */
+            if (t->dtype != RLC_DT_F32 && t->dtype != RLC_DT_BF16 && t->dtype != RLC_DT_F16) t->dtype = RLC_DT_F32;
+            t->ndim = p->ndim;
+            t->shape[0] = p->shape[0];
+            t->shape[1] = p->shape[1];
+            src[i] = (save_src_t){m, p};
+            t->fill = fill_param;
+            t->user = &src[i];
+            if (l < 0) continue;
+            rlc_fused_src_t *f = &fs[nfs++]; /* [E, 2I, C] gate|up, [E, C, I] down */
+            rlc_experts_fused_tensor(m, l, k, f);
+            int64_t I = m->cfg.moe_intermediate_size, C = m->cfg.hidden_size;
+            t->name = f->name;
+            t->ndim = 3;
+            t->shape[0] = m->cfg.num_experts;
+            t->shape[1] = k ? C : 2 * I;
+            t->shape[2] = k ? I : C;
+            t->fill = rlc_experts_fill;
+            t->user = f;
+        }
     }
     char *path = NULL;
     if (!rc && !(path = fs_join(dir, "model.safetensors"))) rc = RLC_ENOMEM;
@@ -582,6 +602,7 @@ int rlc_model_save(rlc_model_t *m, const char *dir, const char *dtype) {
     free(path);
     free(src);
     free(w);
+    free(fs);
     if (rc) return rlc_err_ctx(rc, "saving %s", dir);
     /* config.json: the loaded keys, with the dtype updated when it was forced. */
     cJSON *cfg = cJSON_Duplicate(m->cfg.json, 1);

@@ -3,6 +3,7 @@
 log-probs (fp32) and greedy decoding, sharded bf16/fp16 files with llama3/linear RoPE
 scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), Gemma, Gemma 2 (soft-capping), Gemma 3,
 OLMo 2 and 3, Granite, SmolLM3, Ministral 3, mixtures of experts (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE),
+multi-head latent attention (DeepSeek-V2/V3, GLM-4.7-Flash, MiniCPM3, Mistral 4, Youtu, Sarvam),
 PyTorch pytorch_model.bin weights (one file, and bf16 shards), and sliding-window models (Mistral,
 Qwen2, Qwen3, Gemma 2, Mixtral, Qwen3-MoE, Gemma 3 with a 4.x-style config) far past their window.
 Needs PyPI torch + transformers and a built rlc:  python3 scripts/check_shapes.py [build/cli/rlc]
@@ -38,7 +39,9 @@ KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, 
          "deepseek_v3": (T.DeepseekV3Config, T.DeepseekV3ForCausalLM),
          "glm4_moe_lite": (T.Glm4MoeLiteConfig, T.Glm4MoeLiteForCausalLM),
          "deepseek_v2": (T.DeepseekV2Config, T.DeepseekV2ForCausalLM),
-         "minicpm3": (T.MiniCPM3Config, T.MiniCPM3ForCausalLM)}
+         "minicpm3": (T.MiniCPM3Config, T.MiniCPM3ForCausalLM),
+         "mistral4": (T.Mistral4Config, T.Mistral4ForCausalLM), "youtu": (T.YoutuConfig, T.YoutuForCausalLM),
+         "sarvam_mla": (T.SarvamMLAConfig, T.DeepseekV3ForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -156,6 +159,23 @@ SHAPES = [
     ("minicpm3", dict(hidden_size=60, num_attention_heads=5, num_key_value_heads=5, q_lora_rank=24, kv_lora_rank=18,
                       qk_nope_head_dim=6, qk_rope_head_dim=10, intermediate_size=70, scale_emb=10, scale_depth=1.2,
                       dim_model_base=20, vocab_size=263, num_hidden_layers=3)),  # values 12 < q/k 16, multipliers
+    ("mistral4", dict(hidden_size=56, num_attention_heads=3, num_key_value_heads=3, q_lora_rank=16, kv_lora_rank=12,
+                      qk_rope_head_dim=6, qk_nope_head_dim=10, v_head_dim=18, intermediate_size=70,
+                      moe_intermediate_size=12, n_routed_experts=8, num_experts_per_tok=3, n_group=4, topk_group=2,
+                      first_k_dense_replace=1, routed_scaling_factor=1.3, vocab_size=301, num_hidden_layers=3,
+                      pad_token_id=0)),  # Mistral 4's default rope (yarn x128, Llama 4 scaling), v wider than q/k
+    ("mistral4", dict(hidden_size=40, num_attention_heads=2, num_key_value_heads=2, q_lora_rank=None, kv_lora_rank=10,
+                      qk_rope_head_dim=8, qk_nope_head_dim=0, v_head_dim=8, intermediate_size=50,
+                      moe_intermediate_size=10, n_routed_experts=6, num_experts_per_tok=2, norm_topk_prob=False,
+                      rope_interleave=False, vocab_size=263, num_hidden_layers=2, pad_token_id=0,
+                      rope_parameters=dict(rope_type="yarn", rope_theta=50000.0, factor=4.0,
+                                           original_max_position_embeddings=64, llama_4_scaling_beta=0.2))),
+    ("youtu", dict(hidden_size=40, num_attention_heads=4, num_key_value_heads=4, q_lora_rank=12, kv_lora_rank=14,
+                   qk_rope_head_dim=8, qk_nope_head_dim=6, v_head_dim=10, intermediate_size=50, vocab_size=263,
+                   num_hidden_layers=2)),  # Youtu-LLM: dense MLA, tied by default
+    ("sarvam_mla", dict(hidden_size=48, num_attention_heads=4, kv_lora_rank=16, qk_rope_head_dim=8,
+                        qk_nope_head_dim=8, v_head_dim=16, intermediate_size=60, moe_intermediate_size=12,
+                        n_routed_experts=8, num_experts_per_tok=2, vocab_size=257, num_hidden_layers=3)),  # q_proj
 ]
 
 

@@ -294,6 +294,31 @@ def glm4_moe_lite_cfg(**kw):
     return Glm4MoeLiteConfig(**base)
 
 
+def mistral4_cfg(**kw):
+    from transformers import Mistral4Config
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, moe_intermediate_size=16, num_hidden_layers=3,
+                num_attention_heads=4, num_key_value_heads=4, q_lora_rank=20, kv_lora_rank=16, qk_rope_head_dim=8,
+                qk_nope_head_dim=8, v_head_dim=12, n_routed_experts=8, num_experts_per_tok=2, n_shared_experts=1,
+                n_group=4, topk_group=2, first_k_dense_replace=1, routed_scaling_factor=1.5, norm_topk_prob=True,
+                max_position_embeddings=512, rms_norm_eps=1e-6, tie_word_embeddings=False, bos_token_id=None,
+                eos_token_id=2, pad_token_id=0,
+                rope_parameters=dict(rope_type="yarn", rope_theta=10000.0, factor=8.0,
+                                     original_max_position_embeddings=64, beta_fast=32.0, beta_slow=1.0,
+                                     mscale=1.0, mscale_all_dim=1.0, llama_4_scaling_beta=0.1))
+    base.update(kw)
+    return Mistral4Config(**base)
+
+
+def youtu_cfg(**kw):
+    from transformers import YoutuConfig
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, num_hidden_layers=3, num_attention_heads=4,
+                num_key_value_heads=4, q_lora_rank=16, kv_lora_rank=20, qk_rope_head_dim=8, qk_nope_head_dim=12,
+                v_head_dim=16, max_position_embeddings=256, rms_norm_eps=1e-6, bos_token_id=None, eos_token_id=2,
+                pad_token_id=None)  # with a pad id, transformers' Youtu loading zeroes that embedding row
+    base.update(kw)
+    return YoutuConfig(**base)
+
+
 def checkpoint_grads(model, grads):
     """transformers 5 holds a MoE layer's experts as fused [E, 2I, C] gate|up and [E, C, I] down
     parameters (and Mixtral's block_sparse_moe under mlp.); its checkpoints, and rlc, name each
@@ -477,6 +502,17 @@ FIXTURES = {
     # GLM-4.7-Flash (glm4_moe_lite): MLA (q rank 16, kv rank 24, nope 16, rope 8, values 24),
     # sparse layers by mlp_layer_types (only layer 1), routed scale 1.8, eps 1e-5, fp32.
     "glm47flash-tiny": dict(make=lambda: glm4_moe_lite_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # Mistral 4 (mistral4): MLA (q rank 20, kv rank 16, nope 8, rope 8 as partial_rotary_factor 0.5
+    # of head_dim 16, values 12 padded to 16), interleaved rope, yarn x8 over an original 64 with
+    # Llama 4's query scaling (1 within the original context); softmax routing without a bias, the
+    # best 2 of 4 groups ranked by their two best scores, top-2 renormalised, scaled by 1.5 (with 1
+    # of 2 groups a near tie made rlc's AdamW curve leave torch's by 1.3e-4 at step 6); a shared
+    # expert; layer 0 dense; its experts stacked (transformers 5 has no per-expert names for it);
+    # fp32 (transformers routes a bf16 checkpoint in bf16, rlc in fp32).
+    "mistral4-tiny": dict(make=lambda: mistral4_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # Youtu-LLM (youtu): DeepSeek-V3's MLA in a dense Llama (q rank 16, kv rank 20, nope 12, rope
+    # 8, values 16 padded to 20), interleaved rope, a tied head by default; bf16.
+    "youtu-tiny": dict(make=lambda: youtu_cfg(), cls="causal", dtype=torch.bfloat16, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,
@@ -485,12 +521,29 @@ FIXTURES = {
 }
 
 
+def causal_class(cfg):
+    """The causal-LM class of a config: AutoModelForCausalLM's, or (Mistral 4, which transformers
+    maps only as a multimodal text model) the class its architectures name."""
+    import transformers
+    from transformers import AutoModelForCausalLM
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    if cfg.model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        return AutoModelForCausalLM
+    return getattr(transformers, (cfg.architectures or [type(cfg).__name__.replace("Config", "ForCausalLM")])[0])
+
+
+def load_causal(dirpath):
+    from transformers import AutoConfig
+    return causal_class(AutoConfig.from_pretrained(dirpath)).from_pretrained(dirpath, dtype=torch.float32).eval()
+
+
 def build(name, spec):
-    from transformers import AutoModelForCausalLM, AutoModelForTokenClassification
+    from transformers import AutoModelForTokenClassification
     torch.manual_seed(1234 + sum(map(ord, name)))
     cfg = spec["make"]()
     if spec["cls"] == "causal":
-        model = AutoModelForCausalLM.from_config(cfg)
+        cls = causal_class(cfg)
+        model = cls.from_config(cfg) if hasattr(cls, "from_config") and cls.__name__.startswith("Auto") else cls(cfg)
     else:
         model = AutoModelForTokenClassification.from_config(cfg)
     with torch.no_grad():
@@ -736,10 +789,8 @@ def write_mistral3_mm():
 
 def verify(dirpath, name):
     """Load a directory in transformers and compare log-probs with the fixture's reference."""
-    from transformers import AutoModelForCausalLM
     ref = load_file(os.path.join(ROOT, name + ".ref", "ref.safetensors"))
-    model = AutoModelForCausalLM.from_pretrained(dirpath, dtype=torch.float32)
-    model.eval()
+    model = load_causal(dirpath)
     seqs, ids, mask = batch(model.config.vocab_size)
     with torch.no_grad():
         lp, _ = packed_logp(model(input_ids=ids, attention_mask=mask).logits, seqs)
@@ -752,8 +803,7 @@ def compare_rlc(dirpath, rlc):
     """Load DIR (any checkpoint rlc wrote) in transformers and compare its per-token log-probs
     on a fixed id sequence with `rlc logprobs` on the same directory."""
     import subprocess
-    from transformers import AutoModelForCausalLM
-    model = AutoModelForCausalLM.from_pretrained(dirpath, dtype=torch.float32).eval()
+    model = load_causal(dirpath)
     g = torch.Generator().manual_seed(3)
     ids = torch.randint(3, min(model.config.vocab_size, 500), (24,), generator=g).tolist()
     out = subprocess.run([rlc, "logprobs", "--model", dirpath, "--json", "--ids", " ".join(map(str, ids))],

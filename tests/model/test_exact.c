@@ -20,7 +20,8 @@ static void test_exact(void **s) {
                            "models/glm4moe-tiny",     "models/dots1-tiny",       "models/ernie45-tiny",
                            "models/ernie45moe-tiny",  "models/glm4-tiny",
                            "models/dsv3-tiny",        "models/moonlight-tiny", "models/glm47flash-tiny",
-                           "models/dsv2-tiny",        "models/minicpm3-tiny"};
+                           "models/dsv2-tiny",        "models/minicpm3-tiny",
+                           "models/mistral4-tiny",    "models/youtu-tiny"};
     int loose = 0;
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         rlc_model_t *m;

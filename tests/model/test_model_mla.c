@@ -1,5 +1,5 @@
-/* Multi-head latent attention configs and checkpoints (DeepSeek-V3, Kimi K2, Moonlight,
- * GLM-4.7-Flash): each family's keys and defaults, the head layout rlc runs it with, the attention
+/* Multi-head latent attention configs and checkpoints (DeepSeek-V2/V3, Kimi K2, Moonlight,
+ * GLM-4.7-Flash, MiniCPM3, Mistral 4, Youtu, Sarvam): each family's keys and defaults, the head layout rlc runs it with, the attention
  * scale under yarn, the parameter count against the table a model builds, `rlc info`, and every
  * bad value or mismatched checkpoint as a clear error. The numerics (log-probs, gradients, AdamW,
  * decoding, the engine, the CUDA emulator) are in test_model_parity, test_exact, test_engine and
@@ -153,6 +153,64 @@ static void test_glm_lite_defaults(void **s) {
     rlc_config_free(&c);
 }
 
+/* Mistral4Config's: query rank 1024, latent 256, nope 64, rope 64 (its partial_rotary_factor of
+ * head_dim 128), values 128; yarn x128 over 8192 with Llama 4's scaling when no rope is given; 128
+ * experts, 4 each, softmax scores without a bias in groups ranked by their two best, renormalised;
+ * every layer sparse. YoutuConfig's: DeepSeek-V3's attention, dense, tied. SarvamMLAConfig's:
+ * DeepSeek-V3's routing with q_proj, 128 experts, no groups, layer 0 dense; its legacy
+ * deepseek_yarn rope type and head_dim read as transformers converts them. */
+static void test_mistral4_youtu_sarvam(void **s) {
+    (void)s;
+    rlc_model_config_t c;
+    assert_int_equal(parse(&c, "\"model_type\": \"mistral4\", \"max_position_embeddings\": 1048576"), 0);
+    assert_true(c.mla && c.q_lora_rank == 1024 && c.kv_lora_rank == 256 && c.qk_nope_dim == 64);
+    assert_true(c.qk_rope_dim == 64 && c.v_head_dim == 128 && c.head_dim == 128 && c.rotary_dim == 64);
+    assert_true(c.rope_interleaved && c.rope_type == RLC_ROPE_YARN && c.rope_factor == 128.0);
+    assert_true(c.max_context == 8192 && c.context_why && !c.tie_word_embeddings);
+    double m = 0.1 * log(128.0) + 1.0;
+    assert_true(fabs(c.attn_scale - pow(128.0, -0.5) * m * m) < 1e-7);
+    assert_true(c.num_experts == 128 && c.experts_per_tok == 4 && c.moe_intermediate_size == 2048);
+    assert_true(c.moe_softmax && c.moe_no_bias && !c.moe_group_max && c.moe_norm_topk && c.moe_scale == 1.0f);
+    assert_true(c.moe_shared_size == 2048 && c.moe_groups == 1);
+    for (int l = 0; l < 4; l++) assert_true(rlc_config_layer_moe(&c, l));
+    rlc_config_free(&c);
+    assert_int_equal(parse(&c, "\"model_type\": \"mistral4\", \"qk_nope_head_dim\": 32, \"rope_parameters\": "
+                               "{\"rope_type\": \"default\", \"rope_theta\": 10000, "
+                               "\"partial_rotary_factor\": 0.6666666666666666}"),
+                     0);
+    assert_true(c.rotary_dim == 64 && c.head_dim == 128 && c.rope_type == RLC_ROPE_DEFAULT && c.max_context == 4096);
+    rlc_config_free(&c);
+    /* the text model of a Mistral 3 multimodal checkpoint */
+    cJSON *w = cJSON_Parse("{\"model_type\": \"mistral3\", \"text_config\": {\"model_type\": \"mistral4\", "
+                           "\"vocab_size\": 64, \"hidden_size\": 32, \"intermediate_size\": 24, "
+                           "\"num_hidden_layers\": 2, \"num_attention_heads\": 2}}");
+    assert_int_equal(rlc_config_from_json(&c, w, "cfg"), 0);
+    assert_true(c.multimodal && c.mla && !strcmp(c.model_type, "mistral4") && c.num_experts == 128);
+    rlc_config_free(&c);
+    assert_int_equal(parse(&c, "\"model_type\": \"youtu\""), 0);
+    assert_true(c.mla && c.q_lora_rank == 1536 && c.kv_lora_rank == 512 && c.qk_nope_dim == 128 && c.head_dim == 192);
+    assert_true(c.rope_interleaved && c.tie_word_embeddings && !c.layer_moe && c.rms_norm_eps == 1e-6f);
+    rlc_config_free(&c);
+    assert_int_equal(parse(&c, "\"model_type\": \"sarvam_mla\", \"head_dim\": 192, \"q_head_dim\": 192, "
+                               "\"rope_scaling\": {\"type\": \"deepseek_yarn\", \"factor\": 40, "
+                               "\"original_max_position_embeddings\": 4096, \"mscale\": 1.0, \"mscale_all_dim\": 1.0}"),
+                     0);
+    assert_true(c.mla && c.q_lora_rank == 0 && c.head_dim == 192 && c.rope_type == RLC_ROPE_YARN);
+    assert_true(c.num_experts == 128 && c.experts_per_tok == 8 && c.moe_groups == 1 && c.moe_scale == 2.5f);
+    assert_true(c.moe_biased && !c.moe_softmax && !c.moe_no_bias && c.mtp_layers == 0);
+    for (int l = 0; l < 4; l++) assert_int_equal(rlc_config_layer_moe(&c, l), l >= 1);
+    rlc_config_free(&c);
+    params_agree("\"model_type\": \"mistral4\", \"q_lora_rank\": 8, \"kv_lora_rank\": 6, \"qk_rope_head_dim\": 4, "
+                 "\"qk_nope_head_dim\": 2, \"v_head_dim\": 10, \"n_routed_experts\": 4, \"n_group\": 2, "
+                 "\"topk_group\": 1, \"num_experts_per_tok\": 2, \"moe_intermediate_size\": 6, "
+                 "\"first_k_dense_replace\": 1, \"num_key_value_heads\": 2");
+    params_agree("\"model_type\": \"youtu\", \"q_lora_rank\": null, \"kv_lora_rank\": 6, \"qk_rope_head_dim\": 4, "
+                 "\"qk_nope_head_dim\": 4, \"v_head_dim\": 6, \"num_key_value_heads\": 2");
+    params_agree("\"model_type\": \"sarvam_mla\", \"kv_lora_rank\": 6, \"qk_rope_head_dim\": 4, "
+                 "\"qk_nope_head_dim\": 4, \"v_head_dim\": 6, \"num_key_value_heads\": 2, \"n_routed_experts\": 4, "
+                 "\"num_experts_per_tok\": 2, \"moe_intermediate_size\": 6");
+}
+
 static void test_bad_configs(void **s) {
     (void)s;
     const char *bad[][2] = {
@@ -165,7 +223,7 @@ static void test_bad_configs(void **s) {
         {"\"model_type\": \"deepseek_v3\", \"v_head_dim\": 2000", "head dims above 1024"},
         {"\"model_type\": \"deepseek_v3\", \"kv_lora_rank\": 100000", "MLA ranks above 65536"},
         {"\"model_type\": \"deepseek_v3\", \"q_lora_rank\": \"x\"", "q_lora_rank"},
-        {"\"model_type\": \"deepseek_v3\", \"partial_rotary_factor\": 0.5", "phi3, glm4 and glm4_moe models only"},
+        {"\"model_type\": \"deepseek_v3\", \"partial_rotary_factor\": 0.5", "phi3, glm4, glm4_moe and mistral4 only"},
         {"\"model_type\": \"deepseek_v3\", \"n_routed_experts\": 12", "n_group = 8 must divide the 12 experts"},
         {"\"model_type\": \"deepseek_v3\", \"rope_scaling\": {\"type\": \"yarn\", \"factor\": 1e300, "
          "\"mscale_all_dim\": 1e300}", "attention scale"},
@@ -179,6 +237,11 @@ static void test_bad_configs(void **s) {
         {"\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 2, \"moe_layer_freq\": 2", "moe_layer_freq = 2"},
         {"\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 2, \"mlp_bias\": true", "mlp_bias are not"},
         {"\"model_type\": \"glm4_moe_lite\", \"mlp_layer_types\": [\"dense\"]", "one type per layer (4)"},
+        {"\"model_type\": \"mistral4\", \"rope_parameters\": {\"rope_type\": \"yarn\", \"factor\": 2, "
+         "\"partial_rotary_factor\": 0.25}", "RoPE over 32 of the 64 rope dims is not supported"},
+        {"\"model_type\": \"mistral4\", \"n_routed_experts\": 6, \"n_group\": 4", "n_group = 4 must divide"},
+        {"\"model_type\": \"deepseek_v3\", \"rope_scaling\": {\"type\": \"deepseek_yarn\", \"factor\": 4}",
+         "rope type 'deepseek_yarn' is not supported"},
         {"\"model_type\": \"minicpm3\", \"scale_emb\": 0", "must give positive scales"},
         {"\"model_type\": \"minicpm3\", \"dim_model_base\": -2", "must give positive scales"},
         {"\"model_type\": \"glm4_moe_lite\", \"mlp_layer_types\": [\"dense\", \"moe\", \"dense\", \"dense\"]",
@@ -245,6 +308,11 @@ static void test_info(void **s) {
     if (!strstr(out, "(query rank 24, key/value latent 20") || !strstr(out, "head_dim 20") ||
         !strstr(out, "the KV cache holds the latent and rope key: 28 values a token and layer)"))
         fail_msg("info: %s", out);
+    assert_int_equal(test_run(out, sizeof out, "'%s' info --model '%s'", rlc_bin(), fixture("models/mistral4-tiny")),
+                     0);
+    if (!strstr(out, "softmax scores, the best 2 of 4 expert groups by their two best, weights x1.5") ||
+        !strstr(out, "context: 64 tokens (the original context of its Llama-4 attention scaling)"))
+        fail_msg("info: %s", out);
 }
 
 static int setup(void **s) {
@@ -266,6 +334,7 @@ int main(void) {
         cmocka_unit_test(test_glm_lite_defaults), cmocka_unit_test(test_minicpm3),
         cmocka_unit_test(test_bad_configs),       cmocka_unit_test(test_mismatched_checkpoints),
         cmocka_unit_test(test_latent_cache), cmocka_unit_test(test_info),
+        cmocka_unit_test(test_mistral4_youtu_sarvam),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

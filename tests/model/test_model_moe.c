@@ -182,7 +182,7 @@ static void test_bad_configs(void **s) {
         {"\"model_type\": \"glm4_moe\", \"n_shared_experts\": -1", "must not be negative"},
         {"\"model_type\": \"glm4_moe\", \"n_routed_experts\": 8, \"num_local_experts\": 16", "disagree"},
         {"\"model_type\": \"glm4_moe\", \"partial_rotary_factor\": 0.2", "gives 1 rotary dims of 8"},
-        {"\"model_type\": \"qwen3_moe\", \"partial_rotary_factor\": 0.5", "phi3, glm4 and glm4_moe models only"},
+        {"\"model_type\": \"qwen3_moe\", \"partial_rotary_factor\": 0.5", "phi3, glm4, glm4_moe and mistral4 only"},
         {"\"model_type\": \"ernie4_5_moe\", \"use_bias\": true", "use_bias (biases on the shared experts)"},
         {"\"model_type\": \"ernie4_5_moe\", \"moe_layer_interval\": 0", "moe_layer_interval > 0"},
         {"\"model_type\": \"ernie4_5_moe\", \"moe_norm_min\": 0", "moe_norm_min = 0"},
@@ -191,7 +191,7 @@ static void test_bad_configs(void **s) {
         {"\"model_type\": \"dots1\", \"n_routed_experts\": 8, \"num_experts_per_tok\": 2",
          "n_routed_experts, num_experts_per_tok and n_shared_experts are required"},
         {"\"model_type\": \"dots1\", \"n_routed_experts\": 8, \"num_experts_per_tok\": 2, \"n_shared_experts\": 1, "
-         "\"partial_rotary_factor\": 0.5", "phi3, glm4 and glm4_moe models only"},
+         "\"partial_rotary_factor\": 0.5", "phi3, glm4, glm4_moe and mistral4 only"},
         {"\"model_type\": \"mixtral\", \"hidden_act\": \"gelu\"", "hidden_act 'gelu' is not supported"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -220,7 +220,7 @@ static void test_mismatched_checkpoints(void **s) {
         {"dots1-tiny", "n_group", "4", "n_group = 4 must divide the 6 experts"},
         {"ernie45moe-tiny", "moe_num_shared_experts", "2", "'model.layers.1.mlp.shared_experts.gate_proj.weight' has"},
         {"ernie45moe-tiny", "moe_layer_start_index", "0", "missing tensor 'model.layers.0.mlp.gate.weight'"},
-        {"glm4moe-tiny", "model_type", "\"qwen2_moe\"", "partial_rotary_factor 0.5 is supported for phi3, glm4 and glm4_moe"},
+        {"glm4moe-tiny", "model_type", "\"qwen2_moe\"", "partial_rotary_factor 0.5 is supported for phi3, glm4, glm4_moe and mistral4"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *d = edited(cases[i][0], cases[i][1], cases[i][2]);
@@ -325,6 +325,100 @@ static void test_glm_mtp_layers(void **s) {
     free(d);
 }
 
+/* d's weights rewritten: tensor `drop` left out, tensor `reshape` given its dims reversed. */
+static void rewrite_weights(const char *d, const char *drop, const char *reshape) {
+    char *path = fs_join(d, "model.safetensors"), *tmp = fs_join(d, "orig.safetensors");
+    assert_int_equal(rename(path, tmp), 0);
+    rlc_st_t st;
+    assert_int_equal(rlc_st_open(&st, tmp), 0);
+    rlc_st_wtensor_t *w = calloc((size_t)st.n, sizeof *w);
+    int n = 0;
+    for (int i = 0; i < st.n; i++) {
+        const rlc_st_tensor_t *t = &st.t[i];
+        if (drop && !strcmp(t->name, drop)) continue;
+        rlc_st_wtensor_t *x = &w[n++];
+        *x = (rlc_st_wtensor_t){.name = t->name, .dtype = t->dtype, .ndim = t->ndim, .raw = t->data};
+        for (int k = 0; k < t->ndim; k++)
+            x->shape[k] = reshape && !strcmp(t->name, reshape) ? t->shape[t->ndim - 1 - k] : t->shape[k];
+    }
+    assert_int_equal(rlc_st_write(path, w, n, NULL), 0);
+    rlc_st_close(&st);
+    assert_int_equal(remove(tmp), 0);
+    free(w), free(path), free(tmp);
+}
+
+/* Two safetensors sets with the same tensors, bytes and shapes. */
+static void same_weights(const char *a_dir, const char *b_dir) {
+    rlc_st_t a, b;
+    assert_int_equal(rlc_st_open(&a, a_dir), 0);
+    assert_int_equal(rlc_st_open(&b, b_dir), 0);
+    assert_int_equal(a.n, b.n);
+    for (int i = 0; i < a.n; i++) {
+        assert_string_equal(a.t[i].name, b.t[i].name);
+        assert_int_equal(a.t[i].ndim, b.t[i].ndim);
+        assert_memory_equal(a.t[i].shape, b.t[i].shape, sizeof a.t[i].shape[0] * (size_t)a.t[i].ndim);
+        assert_int_equal(a.t[i].nbytes, b.t[i].nbytes);
+        assert_memory_equal(a.t[i].data, b.t[i].data, a.t[i].nbytes);
+    }
+    rlc_st_close(&a);
+    rlc_st_close(&b);
+}
+
+/* transformers 5's stacked experts (Mistral 4's only layout): read as per-expert views and saved
+ * stacked again, every tensor's bytes as the file's; a checkpoint with per-expert tensors loads
+ * the same and is saved per expert; a new model is written stacked; a stacked tensor of the
+ * wrong shape, or without its pair, is an error naming it. */
+static void test_stacked_experts(void **s) {
+    (void)s;
+    const char *gu = "model.layers.1.mlp.experts.gate_up_proj", *dn = "model.layers.2.mlp.experts.down_proj";
+    const char *e0 = "model.layers.1.mlp.experts.0.gate_proj.weight";
+    int32_t ids[6] = {5, 17, 99, 23, 44, 8}, cu[2] = {0, 6};
+    rlc_batch_t b = {.n_tokens = 6, .nseq = 1, .ids = ids, .cu_seqlens = cu};
+    rlc_fwd_opts_t o = {.inv_temp = 1.0f, .head = RLC_HEAD_LM};
+    float lp0[6], lp1[6];
+    rlc_model_t *m = NULL, *m2 = NULL;
+    assert_int_equal(rlc_model_load(&m, fixture("models/mistral4-tiny"), be), 0);
+    assert_int_equal(m->experts_fused, 1);
+    assert_non_null(rlc_model_param(m, e0));
+    assert_int_equal(rlc_model_forward(m, &b, &o, lp0, NULL, NULL), 0);
+    char *d = fs_join(g_dir, "m4-stacked"), *d2 = fs_join(g_dir, "m4-per-expert"), *d3 = fs_join(g_dir, "m4-again");
+    assert_int_equal(rlc_model_save(m, d, NULL), 0);
+    same_weights(fixture("models/mistral4-tiny"), d);
+    m->experts_fused = 0; /* as a converter would write it: one tensor per expert projection */
+    assert_int_equal(rlc_model_save(m, d2, NULL), 0);
+    assert_int_equal(rlc_model_load(&m2, d2, be), 0);
+    assert_int_equal(m2->experts_fused, 0);
+    assert_int_equal(rlc_model_forward(m2, &b, &o, lp1, NULL, NULL), 0);
+    assert_memory_equal(lp0, lp1, sizeof lp0);
+    assert_int_equal(rlc_model_save(m2, d3, NULL), 0);
+    same_weights(d2, d3);
+    rlc_st_t st;
+    assert_int_equal(rlc_st_open(&st, d3), 0);
+    assert_non_null(rlc_st_find(&st, e0));
+    assert_null(rlc_st_find(&st, gu));
+    rlc_st_close(&st);
+    rlc_model_free(m2);
+    /* rlc init-model's path: a new Mistral 4 is stacked */
+    assert_int_equal(rlc_model_create(&m2, m->cfg.json, be, 1, 0.02f), 0);
+    assert_int_equal(m2->experts_fused, 1);
+    rlc_model_free(m2);
+    rlc_model_free(m);
+    const char *bad[][3] = {{NULL, gu, "'model.layers.1.mlp.experts.gate_up_proj' must have shape [8,32,48]"},
+                            {NULL, dn, "'model.layers.2.mlp.experts.down_proj' must have shape [8,48,16]"},
+                            {dn, NULL, "'model.layers.2.mlp.experts.gate_up_proj' without "
+                                       "'model.layers.2.mlp.experts.down_proj'"}};
+    for (int i = 0; i < 3; i++) {
+        char *x = edited("mistral4-tiny", "dtype", "\"float32\"");
+        rewrite_weights(x, bad[i][0], bad[i][1]);
+        m = NULL;
+        assert_true(rlc_model_load(&m, x, be) < 0);
+        assert_null(m);
+        if (!strstr(rlc_errmsg(), bad[i][2])) fail_msg("case %d: %s", i, rlc_errmsg());
+        free(x);
+    }
+    free(d), free(d2), free(d3);
+}
+
 static int setup(void **s) {
     (void)s;
     g_dir = test_tmpdir();
@@ -345,6 +439,7 @@ int main(void) {
         cmocka_unit_test(test_mismatched_checkpoints),
         cmocka_unit_test(test_glm_router_bias),
         cmocka_unit_test(test_glm_mtp_layers),
+        cmocka_unit_test(test_stacked_experts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
