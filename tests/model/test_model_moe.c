@@ -417,6 +417,39 @@ static void test_stacked_experts(void **s) {
         free(x);
     }
     free(d), free(d2), free(d3);
+    /* any family's experts may come stacked (Qwen3-MoE's per-expert names, Mixtral's w1/w3/w2 under
+     * block_sparse_moe): read the same, saved stacked again */
+    const char *fams[] = {"qwen3moe-tiny", "mixtral-tiny"};
+    for (int f = 0; f < 2; f++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "models/%s", fams[f]);
+        assert_int_equal(rlc_model_load(&m, fixture(rel), be), 0);
+        assert_int_equal(m->experts_fused, 0);
+        assert_int_equal(rlc_model_forward(m, &b, &o, lp0, NULL, NULL), 0);
+        m->experts_fused = 1;
+        d = fs_join(g_dir, "stacked");
+        d2 = fs_join(g_dir, "stacked-again");
+        assert_int_equal(rlc_model_save(m, d, NULL), 0);
+        assert_int_equal(rlc_model_load(&m2, d, be), 0);
+        assert_int_equal(m2->experts_fused, 1);
+        assert_int_equal(rlc_model_forward(m2, &b, &o, lp1, NULL, NULL), 0);
+        assert_memory_equal(lp0, lp1, sizeof lp0);
+        assert_int_equal(rlc_model_save(m2, d2, NULL), 0);
+        same_weights(d, d2);
+        assert_int_equal(rlc_st_open(&st, d), 0);
+        int l = 0;
+        while (!rlc_config_layer_moe(&m->cfg, l)) l++;
+        snprintf(rel, sizeof rel, "model.layers.%d.mlp.experts.gate_up_proj", l);
+        const rlc_st_tensor_t *t = rlc_st_find(&st, rel);
+        assert_true(t && t->ndim == 3 && t->shape[0] == m->cfg.num_experts);
+        assert_int_equal(t->shape[1], 2 * m->cfg.moe_intermediate_size);
+        assert_int_equal(t->shape[2], m->cfg.hidden_size);
+        rlc_st_close(&st);
+        rlc_model_free(m);
+        rlc_model_free(m2);
+        fs_rm_rf(d), fs_rm_rf(d2);
+        free(d), free(d2);
+    }
 }
 
 static int setup(void **s) {
