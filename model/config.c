@@ -338,7 +338,7 @@ static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",     "llama",   "
                                           "olmo3",     "granite",   "smollm3", "qwen3_moe", "mixtral",
                                           "olmoe",     "qwen2_moe", "glm4_moe", "dots1",    "ernie4_5",
                                           "ernie4_5_moe", "glm4", "deepseek_v2", "deepseek_v3", "kimi_k2",
-                                          "glm4_moe_lite", "minicpm3", "youtu", "mistral4", "sarvam_mla"};
+                                          "glm4_moe_lite", "minicpm3", "youtu", "mistral4", "sarvam_mla", "seed_oss"};
 
 static int check_model_type(const char *mt, const char *what) {
     char list[512] = "";
@@ -389,7 +389,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     int gemma = !strcmp(mt, "gemma"), gemma2 = !strcmp(mt, "gemma2"), gemma3 = !strcmp(mt, "gemma3_text");
     int olmo = !strcmp(mt, "olmo2") || !strcmp(mt, "olmo3"), granite = !strcmp(mt, "granite");
     int smol = !strcmp(mt, "smollm3"), ministral3 = !strcmp(mt, "ministral3"), cpm = !strcmp(mt, "minicpm3");
-    int youtu = !strcmp(mt, "youtu"), mistral4 = !strcmp(mt, "mistral4");
+    int youtu = !strcmp(mt, "youtu"), mistral4 = !strcmp(mt, "mistral4"), seed = !strcmp(mt, "seed_oss");
     c->fused_proj = !strcmp(mt, "phi3");
     int glm4 = !strcmp(mt, "glm4"); /* GLM-4-0414, GLM-Z1: fused gate|up, four norms a layer, interleaved RoPE */
     c->fused_mlp = c->fused_proj || glm4;
@@ -426,7 +426,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         goto fail;
     }
     const cJSON *hd = cJSON_GetObjectItemCaseSensitive(j, "head_dim");
-    if ((hd && !cJSON_IsNull(hd)) || ((!strcmp(mt, "ernie4_5") || glm4) && !hd)) { /* their classes': 128 */
+    if ((hd && !cJSON_IsNull(hd)) || ((!strcmp(mt, "ernie4_5") || glm4 || seed) && !hd)) { /* their classes': 128 */
         if ((rc = cfg_get_int(j, "head_dim", &c->head_dim, 0, 128, what))) goto fail;
     } else {
         if (c->hidden_size % c->num_heads) {
@@ -473,7 +473,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if ((rc = cfg_get_bool(j, "tie_word_embeddings", &c->tie_word_embeddings, tie_def, what)))
         goto fail;
     int attention_bias = 0;
-    if ((rc = cfg_get_bool(j, "attention_bias", &attention_bias, glm4, what)) || /* GLM-4's class: true */
+    if ((rc = cfg_get_bool(j, "attention_bias", &attention_bias, glm4 || seed, what)) || /* their classes': true */
         (rc = cfg_get_bool(j, "mlp_bias", &c->mlp_bias, 0, what)))
         goto fail;
     /* Qwen2 always has q/k/v biases and no o_proj bias; Ministral 3 and Mixtral never have any
@@ -484,6 +484,9 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     c->o_bias = qwen || qwen2moe || glm || glm4 || nobias ? 0 : attention_bias; /* GLMs: q/k/v biases only */
     if (ernie && (rc = cfg_get_bool(j, "use_bias", &c->mlp_bias, 0, what))) goto fail; /* ERNIE: every projection */
     if (ernie) c->qkv_bias = c->o_bias = c->mlp_bias;
+    /* Seed-OSS: attention_bias on q/k/v, attention_out_bias on o_proj (its dropouts are training-time
+     * noise rlc never adds: RL needs the deterministic model's log-probs) */
+    if (seed && (rc = cfg_get_bool(j, "attention_out_bias", &c->o_bias, 0, what))) goto fail;
     if ((rc = parse_rope(c, j, what)) || (rc = parse_eos(c, j, what))) goto fail;
     if (c->mla && (rc = cfg_mla_finish(c, what))) goto fail;
     if ((ministral3 || mistral4) && (rc = cfg_ministral3(c, j, what))) goto fail;

@@ -319,6 +319,17 @@ def youtu_cfg(**kw):
     return YoutuConfig(**base)
 
 
+def seed_oss_cfg(**kw):
+    from transformers import SeedOssConfig
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, head_dim=16, max_position_embeddings=256, tie_word_embeddings=False,
+                bos_token_id=None, eos_token_id=2, pad_token_id=None, attention_bias=True, attention_out_bias=True,
+                mlp_bias=True, attention_dropout=0.0, residual_dropout=0.0,
+                rope_parameters=dict(rope_type="default", rope_theta=1e7))
+    base.update(kw)
+    return SeedOssConfig(**base)
+
+
 def checkpoint_grads(model, grads):
     """transformers 5 holds a MoE layer's experts as fused [E, 2I, C] gate|up and [E, C, I] down
     parameters (and Mixtral's block_sparse_moe under mlp.); its checkpoints, and rlc, name each
@@ -513,6 +524,10 @@ FIXTURES = {
     # Youtu-LLM (youtu): DeepSeek-V3's MLA in a dense Llama (q rank 16, kv rank 20, nope 12, rope
     # 8, values 16 padded to 20), interleaved rope, a tied head by default; bf16.
     "youtu-tiny": dict(make=lambda: youtu_cfg(), cls="causal", dtype=torch.bfloat16, shard=None),
+    # Seed-OSS (seed_oss): a Llama with q/k/v biases (attention_bias), an o_proj bias
+    # (attention_out_bias, its own key) and MLP biases, rope theta 1e7; dropouts 0 (the reference's
+    # gradients are taken in train mode); bf16.
+    "seed-oss-tiny": dict(make=lambda: seed_oss_cfg(), cls="causal", dtype=torch.bfloat16, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

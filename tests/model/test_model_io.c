@@ -68,7 +68,8 @@ static void test_save_load_save(void **s) {
                            "smollm3-tiny", "ministral3-tiny", "qwen3moe-tiny", "mixtral-tiny", "olmoe-tiny",
                            "qwen2moe-tiny", "glm4moe-tiny", "dots1-tiny",
                            "ernie45-tiny", "ernie45moe-tiny", "glm4-tiny", "dsv3-tiny", "moonlight-tiny",
-                           "glm47flash-tiny", "dsv2-tiny", "minicpm3-tiny", "mistral4-tiny", "youtu-tiny"};
+                           "glm47flash-tiny", "dsv2-tiny", "minicpm3-tiny", "mistral4-tiny", "youtu-tiny",
+                           "seed-oss-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s", names[k]);
@@ -454,7 +455,7 @@ static void test_ernie_config(void **s) {
 }
 
 /* GLM-4's config class defaults: head_dim 128, eps 1.5625e-7, q/k/v biases (no o_proj bias),
- * interleaved RoPE over half of each head, fused gate|up and the four norms of a layer. */
+ * interleaved RoPE over half of each head, fused gate|up and the four norms of a layer; Seed-OSS's. */
 static void test_glm4_config(void **s) {
     (void)s;
     rlc_model_config_t c;
@@ -464,6 +465,12 @@ static void test_glm4_config(void **s) {
     assert_true(c.head_dim == 128 && c.rotary_dim == 64 && c.rope_interleaved && c.rms_norm_eps == 1.5625e-7f);
     assert_true(c.qkv_bias && !c.o_bias && !c.mlp_bias && c.fused_mlp && !c.fused_proj && c.post_norms && c.glm4_norms);
     assert_true(!c.post_only && !c.tie_word_embeddings && c.num_kv_heads == 4);
+    rlc_config_free(&c);
+    /* Seed-OSS's: head_dim 128, q/k/v biases, attention_out_bias (false) for o_proj */
+    txt = "{\"model_type\": \"seed_oss\", \"vocab_size\": 64, \"hidden_size\": 32, \"intermediate_size\": 48, "
+          "\"num_hidden_layers\": 2, \"num_attention_heads\": 4}";
+    assert_int_equal(rlc_config_from_json(&c, cJSON_Parse(txt), "seed"), 0);
+    assert_true(c.head_dim == 128 && c.qkv_bias && !c.o_bias && !c.mlp_bias && c.rms_norm_eps == 1e-6f);
     rlc_config_free(&c);
 }
 

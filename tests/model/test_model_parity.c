@@ -281,6 +281,11 @@ static void test_youtu_tiny(void **s) {
     (void)s;
     causal_parity("youtu-tiny");
 }
+/* Seed-OSS: q/k/v, o_proj (attention_out_bias) and MLP biases, bf16. */
+static void test_seed_oss_tiny(void **s) {
+    (void)s;
+    causal_parity("seed-oss-tiny");
+}
 /* GLM-4.7-Flash (glm4_moe_lite): MLA, its sparse layers by mlp_layer_types. */
 static void test_glm47flash_tiny(void **s) {
     (void)s;
@@ -446,6 +451,7 @@ int main(void) {
         cmocka_unit_test(test_dsv3_tiny), cmocka_unit_test(test_moonlight_tiny), cmocka_unit_test(test_glm47flash_tiny),
         cmocka_unit_test(test_dsv2_tiny), cmocka_unit_test(test_minicpm3_tiny),
         cmocka_unit_test(test_mistral4_tiny), cmocka_unit_test(test_youtu_tiny),
+        cmocka_unit_test(test_seed_oss_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
