@@ -2,6 +2,7 @@
 #include "core/safetensors.h"
 
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,9 @@
 
 #define MAX_HEADER (100u << 20)
 
-static const char *DT_NAMES[RLC_DT_COUNT] = {"F32", "F16", "BF16", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL"};
-static const size_t DT_SIZES[RLC_DT_COUNT] = {4, 2, 2, 8, 8, 4, 2, 1, 1, 1};
+static const char *DT_NAMES[RLC_DT_COUNT] = {"F32", "F16", "BF16", "F64",     "I64",     "I32",    "I16",
+                                             "I8",  "U8",  "BOOL", "F8_E4M3", "F8_E5M2", "F8_E8M0"};
+static const size_t DT_SIZES[RLC_DT_COUNT] = {4, 2, 2, 8, 8, 4, 2, 1, 1, 1, 1, 1, 1};
 
 const char *rlc_dtype_name(rlc_dtype_t dt) { return (unsigned)dt < RLC_DT_COUNT ? DT_NAMES[dt] : "?"; }
 size_t rlc_dtype_size(rlc_dtype_t dt) { return (unsigned)dt < RLC_DT_COUNT ? DT_SIZES[dt] : 0; }
@@ -73,8 +75,8 @@ static int parse_entry(const cJSON *e, const char *what, const unsigned char *da
     int dt = rlc_dtype_parse(jd->valuestring);
     if (dt < 0)
         return rlc_errc(RLC_EUNSUP,
-                        "%s: tensor '%s' has dtype '%s', which rlc does not read (weights are F32, BF16, F16 or F64: "
-                        "dequantize an FP8 or integer checkpoint first)",
+                        "%s: tensor '%s' has dtype '%s', which rlc does not read (weights are F32, BF16, F16, F64 "
+                        "or FP8: dequantize an integer or FP4 checkpoint first)",
                         what, name, jd->valuestring);
     x->dtype = (rlc_dtype_t)dt;
     x->ndim = cJSON_GetArraySize(js);
@@ -408,9 +410,29 @@ const rlc_st_tensor_t *rlc_st_find(const rlc_st_t *st, const char *name) {
     return NULL;
 }
 
+/* float8_e4m3fn: bias 7, no infinities, S.1111.111 NaN; float8_e5m2: an fp16's top byte;
+ * float8_e8m0fnu: 2^(b - 127), 0xFF NaN. */
+static float f8_e4m3(unsigned char b) {
+    int e = (b >> 3) & 15, m = b & 7;
+    if (e == 15 && m == 7) return NAN;
+    float v = e ? ldexpf(1.0f + (float)m / 8.0f, e - 7) : ldexpf((float)m / 8.0f, -6);
+    return b & 0x80 ? -v : v;
+}
+static float f8_value(rlc_dtype_t dt, unsigned char b) {
+    return dt == RLC_DT_F8_E4M3   ? f8_e4m3(b)
+           : dt == RLC_DT_F8_E5M2 ? rlc_f16_to_f32((uint16_t)(b << 8))
+           : b == 255             ? NAN
+                                  : ldexpf(1.0f, (int)b - 127);
+}
+
 int rlc_st_to_f32(const rlc_st_tensor_t *t, float *dst) {
     const unsigned char *s = t->data;
     switch (t->dtype) {
+    case RLC_DT_F8_E4M3:
+    case RLC_DT_F8_E5M2:
+    case RLC_DT_F8_E8M0:
+        for (size_t i = 0; i < t->numel; i++) dst[i] = f8_value(t->dtype, s[i]);
+        return 0;
     case RLC_DT_F32:
         memcpy(dst, s, t->numel * 4);
         return 0;

@@ -19,6 +19,9 @@ typedef enum {
     RLC_DT_I8,
     RLC_DT_U8,
     RLC_DT_BOOL,
+    RLC_DT_F8_E4M3, /* float8_e4m3fn: FP8 checkpoints' weights (model/fp8.c scales them) */
+    RLC_DT_F8_E5M2,
+    RLC_DT_F8_E8M0, /* float8_e8m0fnu: a power of two, MX-style block scales */
     RLC_DT_COUNT
 } rlc_dtype_t;
 
@@ -67,7 +70,8 @@ int rlc_st_unstack(rlc_st_t *st, const char *name, int nparts, char *const *name
                    const char *what);
 /* Sort t by name; a name given twice is an error naming it (what: the file). */
 int rlc_st_sort_unique(rlc_st_tensor_t *t, int n, const char *what);
-/* Convert a floating tensor (F32/F16/BF16/F64) to fp32; `dst` holds t->numel floats. */
+/* Convert a floating tensor (F32/F16/BF16/F64, the FP8 kinds unscaled) to fp32; `dst` holds
+ * t->numel floats. */
 int rlc_st_to_f32(const rlc_st_tensor_t *t, float *dst);
 /* Parse and validate one safetensors image held in memory (used by the reader and the
  * fuzz target). On success fills tensors (data pointers into buf) and metadata. */

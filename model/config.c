@@ -494,7 +494,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     if ((rc = rlc_json_get_str(j, "dtype", &dt, 0, what)) < 0) goto fail;
     if (!dt && (rc = rlc_json_get_str(j, "torch_dtype", &dt, 0, what)) < 0) goto fail;
     snprintf(c->dtype, sizeof c->dtype, "%s", dt ? dt : "float32");
-    if ((rc = parse_head(c, j, what))) goto fail;
+    if ((rc = parse_head(c, j, what)) || (rc = cfg_quant(c, j, what))) goto fail;
     if ((rc = check_rope_outputs(c, what))) goto fail;
     return 0;
 fail:

@@ -129,6 +129,10 @@ typedef struct {
     int mla, q_lora_rank, kv_lora_rank, qk_nope_dim, qk_rope_dim, v_head_dim;
     double rope_mscale_all; /* yarn's mscale_all_dim (0: none) */
     unsigned char *layer_moe;
+    /* An FP8 checkpoint (quantization_config: quant_method fp8, or compressed-tensors'
+     * float-quantized): its FP8 weights are dequantized at load by their scales (model/fp8.c);
+     * fp8_block: weight_block_size [rows, cols] (0: none given) */
+    int fp8, fp8_block[2];
     int num_labels, score_bias;
     int bos_token_id;
     int eos_token_ids[8], n_eos;

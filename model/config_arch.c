@@ -437,3 +437,36 @@ int cfg_mla_finish(rlc_model_config_t *c, const char *what) {
         return rlc_errc(RLC_EINVAL, "%s: the rope parameters give an attention scale of %g in fp32", what, s);
     return 0;
 }
+
+/* quantization_config: an FP8 checkpoint (transformers' fp8: DeepSeek-V3, Qwen3-FP8, MiniMax-M2,
+ * weight_scale_inv per block of weight_block_size; compressed-tensors' float-quantized: weight_scale
+ * per tensor or channel) is read dequantized; other methods (GPTQ, AWQ, bitsandbytes, MXFP4...)
+ * are refused by name. */
+int cfg_quant(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "quantization_config");
+    if (!q || cJSON_IsNull(q)) return 0;
+    const char *m = NULL, *fmt = NULL;
+    int rc;
+    if (!cJSON_IsObject(q)) return rlc_errc(RLC_EINVAL, "%s: quantization_config must be an object", what);
+    if ((rc = rlc_json_get_str(q, "quant_method", &m, 1, what)) ||
+        (rc = rlc_json_get_str(q, "format", &fmt, 0, what)) < 0)
+        return rc;
+    int ct = !strcmp(m, "compressed-tensors");
+    if (strcmp(m, "fp8") && !(ct && fmt && !strcmp(fmt, "float-quantized")))
+        return rlc_errc(RLC_EUNSUP, "%s: quantization_config quant_method '%s'%s%s is not supported (rlc reads fp8 and "
+                        "compressed-tensors float-quantized checkpoints; dequantize others first)", what, m,
+                        fmt ? " format " : "", fmt ? fmt : "");
+    c->fp8 = 1;
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(q, "weight_block_size");
+    if (!b || cJSON_IsNull(b)) return 0;
+    int k = 0;
+    for (const cJSON *e = cJSON_IsArray(b) ? b->child : NULL; e; e = e->next, k++) {
+        double v = cJSON_IsNumber(e) ? e->valuedouble : 0;
+        if (k >= 2 || !(v >= 1 && v <= 65536) || v != (int)v) break;
+        c->fp8_block[k] = (int)v;
+    }
+    if (k != 2 || cJSON_GetArraySize(b) != 2)
+        return rlc_errc(RLC_EINVAL, "%s: quantization_config weight_block_size must be two integers in [1, 65536]",
+                        what);
+    return 0;
+}

@@ -57,3 +57,5 @@ int cfg_moe(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *w
  * use_sliding_window), dots.llm1's every layer from it on (62 when absent); no window when
  * sliding_window is null. */
 int cfg_moe_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what);
+/* quantization_config: FP8 (c->fp8, fp8_block) or refused. */
+int cfg_quant(rlc_model_config_t *c, const cJSON *j, const char *what);

@@ -311,6 +311,14 @@ int rlc_experts_unfuse(const rlc_model_config_t *c, rlc_st_t *st, const char *di
 int rlc_experts_param_layer(const rlc_model_t *m, const rlc_param_info_t *p);
 void rlc_experts_fused_tensor(const rlc_model_t *m, int l, int down, rlc_fused_src_t *src);
 int rlc_experts_fill(void *user, float *dst);
+
+/* FP8 checkpoints (model/fp8.c): fp8_dtype: a float8 weight dtype; dequant: w (t's values read
+ * unscaled) times t's scale in st (`<name>_scale_inv` per block, `<name>_scale` per tensor or
+ * channel); is_scale: a scale tensor's name. */
+int rlc_fp8_dtype(rlc_dtype_t dt);
+int rlc_fp8_dequant(const rlc_model_config_t *c, const rlc_st_t *st, const rlc_st_tensor_t *t, float *w,
+                    const char *dir);
+int rlc_fp8_is_scale(const char *name);
 /* Copy one parameter (or its gradient) to host fp32. */
 int rlc_model_get_param(const rlc_model_t *m, const rlc_param_info_t *p, float *dst);
 int rlc_model_get_grad(const rlc_model_t *m, const rlc_param_info_t *p, float *dst);

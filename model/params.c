@@ -345,8 +345,8 @@ int rlc_model_add_score_head(rlc_model_t *m, int labels, uint64_t seed, float st
 
 /* Tensor p of an open safetensors set as fp32 in buf (p->numel floats), checked for shape
  * and finite values; *found receives the file's tensor. */
-static int read_tensor(const rlc_st_t *st, const char *dir, const rlc_param_info_t *p, float *buf,
-                       const rlc_st_tensor_t **found) {
+static int read_tensor(const rlc_model_t *m, const rlc_st_t *st, const char *dir, const rlc_param_info_t *p,
+                       float *buf, const rlc_st_tensor_t **found) {
     const rlc_st_tensor_t *t = rlc_st_find(st, p->name);
     if (!t) return rlc_errc(RLC_EFMT, "%s: missing tensor '%s'", dir, p->name);
     int shape_ok = t->ndim == p->ndim && t->shape[0] == p->shape[0] && (p->ndim == 1 || t->shape[1] == p->shape[1]);
@@ -357,6 +357,7 @@ static int read_tensor(const rlc_st_t *st, const char *dir, const rlc_param_info
                         p->ndim > 1 ? (long long)p->shape[1] : 0LL);
     int rc = rlc_st_to_f32(t, buf);
     if (rc) return rlc_err_ctx(rc, "%s", dir);
+    if (rlc_fp8_dtype(t->dtype) && (rc = rlc_fp8_dequant(&m->cfg, st, t, buf, dir))) return rc; /* times its scale */
     for (size_t k = 0; k < p->numel; k++)
         if (!isfinite(buf[k])) return rlc_errc(RLC_EFMT, "%s: tensor '%s' contains NaN or Inf", dir, p->name);
     *found = t;
@@ -423,7 +424,7 @@ int rlc_model_params_f32(rlc_model_t *m, float *dst) {
         const rlc_param_info_t *p = &m->info[i];
         const rlc_st_tensor_t *t = NULL;
         if (reread && rlc_st_find(&st, p->name))
-            rc = read_tensor(&st, m->src_dir, p, buf, &t);
+            rc = read_tensor(m, &st, m->src_dir, p, buf, &t);
         else
             rc = rlc_model_get_param(m, p, buf);
         if (!rc) rc = be->upload(be, dst + p->offset, RLC_BUF_F32, buf, p->numel);
@@ -444,6 +445,7 @@ int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
     rlc_st_t st;
     memset(&st, 0, sizeof st);
     float *buf = NULL;
+    int fp8 = 0; /* FP8 tensors read (dequantized) */
     int rc = cfgp ? rlc_config_load(&m->cfg, cfgp) : RLC_ENOMEM;
     free(cfgp);
     if (rc) goto fail;
@@ -463,17 +465,22 @@ int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
     for (int i = 0; i < m->n_info; i++) {
         rlc_param_info_t *p = &m->info[i];
         const rlc_st_tensor_t *t = NULL;
-        if ((rc = read_tensor(&st, dir, p, buf, &t))) goto fail;
+        if ((rc = read_tensor(m, &st, dir, p, buf, &t))) goto fail;
         p->file_dtype = t->dtype;
+        fp8 += rlc_fp8_dtype(t->dtype);
         if ((rc = upload_param(m, p, buf))) goto fail;
     }
-    int unused = 0, vision = 0, mtp = 0;
+    int unused = 0, vision = 0, mtp = 0, scales = 0;
     const char *first = NULL;
     for (int i = 0; i < st.n; i++) {
         const char *nm = st.t[i].name;
         if (rlc_model_param(m, nm)) continue;
         if (is_mtp_tensor(&m->cfg, nm)) {
             mtp++;
+            continue;
+        }
+        if (fp8 && rlc_fp8_is_scale(nm)) { /* read with its weight (or an activation scale, unused) */
+            scales++;
             continue;
         }
         if (m->cfg.multimodal && is_vision_tensor(nm)) {
@@ -489,6 +496,9 @@ int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
         unused++;
     }
     if (unused) LOG_WARN("%s: %d tensor(s) not used by the model (first: %s)", dir, unused, first);
+    if (fp8)
+        LOG_INFO("%s: %d FP8 tensor(s) dequantized by their scales (%d scale tensors); a save writes them in bf16",
+                 dir, fp8, scales);
     if (mtp)
         LOG_INFO("%s: %d tensor(s) of the multi-token-prediction layer(s) not loaded (as transformers); a save "
                  "leaves them out", dir, mtp);
@@ -575,6 +585,7 @@ int rlc_model_save(rlc_model_t *m, const char *dir, const char *dtype) {
             rlc_st_wtensor_t *t = &w[nw++];
             t->name = p->name;
             t->dtype = p->f32_off != RLC_NO_OFFSET ? RLC_DT_F32 : forced ? force : p->file_dtype; /* kept fp32 */
+            if (rlc_fp8_dtype(t->dtype)) t->dtype = RLC_DT_BF16; /* dequantized FP8: bf16, as transformers' */
             if (t->dtype != RLC_DT_F32 && t->dtype != RLC_DT_BF16 && t->dtype != RLC_DT_F16) t->dtype = RLC_DT_F32;
             t->ndim = p->ndim;
             t->shape[0] = p->shape[0];
@@ -607,6 +618,7 @@ int rlc_model_save(rlc_model_t *m, const char *dir, const char *dtype) {
     /* config.json: the loaded keys, with the dtype updated when it was forced. */
     cJSON *cfg = cJSON_Duplicate(m->cfg.json, 1);
     if (!cfg) return rlc_errc(RLC_ENOMEM, "out of memory saving config.json");
+    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "quantization_config"); /* FP8 weights are saved dequantized */
     const char *key = cJSON_GetObjectItemCaseSensitive(cfg, "dtype")         ? "dtype"
                       : cJSON_GetObjectItemCaseSensitive(cfg, "torch_dtype") ? "torch_dtype"
                                                                              : NULL;

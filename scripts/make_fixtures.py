@@ -528,6 +528,11 @@ FIXTURES = {
     # (attention_out_bias, its own key) and MLP biases, rope theta 1e7; dropouts 0 (the reference's
     # gradients are taken in train mode); bf16.
     "seed-oss-tiny": dict(make=lambda: seed_oss_cfg(), cls="causal", dtype=torch.bfloat16, shard=None),
+    # An FP8 checkpoint (Qwen3-FP8 / DeepSeek-V3 style): Qwen3-tiny's shape with every projection in
+    # float8_e4m3fn and an fp32 scale per block of 16 x 32 (partial blocks at the edges of the
+    # 64-wide, 160-wide and 96-row matrices), quantization_config fp8; the rest bf16.
+    "qwen3-fp8": dict(make=lambda: qwen3_cfg(eos_token_id=[511, 509], pad_token_id=509, intermediate_size=150),
+                      cls="causal", dtype=torch.bfloat16, shard=None, fp8=(16, 32)),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,
@@ -586,7 +591,33 @@ def build(name, spec):
     model.eval()
     if hasattr(cfg, "num_experts_per_tok"):  # the reference loop (grouped_mm refuses float64)
         model.set_experts_implementation("eager")
+    if spec.get("fp8"):
+        model.fp8_tensors = fp8_quantize(model, spec["fp8"])
     return model
+
+
+def fp8_quantize(model, block):
+    """Quantize every 2-D projection weight to float8_e4m3fn with one fp32 scale per block of
+    `block` [rows, cols] (DeepSeek-V3's layout: NAME_scale_inv [ceil(R/bR), ceil(C/bC)], partial
+    blocks at the edges, w = q x s). The model keeps the dequantized values, which the reference
+    runs; returns the checkpoint's tensors (the FP8 weights and their scales)."""
+    bR, bC = block
+    out = {}
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if p.ndim != 2 or not n.endswith("proj.weight"):
+                continue
+            R, C = p.shape
+            sR, sC = -(-R // bR), -(-C // bC)
+            pad = torch.zeros(sR * bR, sC * bC)
+            pad[:R, :C] = p.float()
+            blocks = pad.view(sR, bR, sC, bC)
+            s = blocks.abs().amax(dim=(1, 3)).clamp(min=1e-12) / 448.0
+            q = (blocks / s[:, None, :, None]).reshape(sR * bR, sC * bC)[:R, :C].to(torch.float8_e4m3fn)
+            p.copy_(q.float() * s.repeat_interleave(bR, 0)[:R].repeat_interleave(bC, 1)[:, :C])
+            out[n] = q.contiguous()
+            out[n + "_scale_inv"] = s.contiguous()
+    return out
 
 
 def batch(vocab):
@@ -686,6 +717,17 @@ def write_fixture(name, spec):
     save_model = build(name, spec).to(spec["dtype"])
     kw = {"max_shard_size": spec["shard"]} if spec["shard"] else {}
     save_model.save_pretrained(mdir, **kw)
+    if spec.get("fp8"):  # the projections as FP8 with their block scales, as an FP8 checkpoint ships
+        f = os.path.join(mdir, "model.safetensors")
+        sd = load_file(f)
+        sd.update(save_model.fp8_tensors)
+        save_file(sd, f, metadata={"format": "pt"})
+        with open(os.path.join(mdir, "config.json")) as fh:
+            c = json.load(fh)
+        c["quantization_config"] = {"quant_method": "fp8", "activation_scheme": "dynamic", "fmt": "e4m3",
+                                    "weight_block_size": list(spec["fp8"])}
+        with open(os.path.join(mdir, "config.json"), "w") as fh:
+            json.dump(c, fh, indent=2)
     if spec.get("tokenizer"):
         tdir = os.path.join(ROOT, "..", "tokenizers", spec["tokenizer"])
         for f in ("tokenizer.json", "tokenizer_config.json", "generation_config.json"):

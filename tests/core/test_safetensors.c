@@ -2,6 +2,8 @@
  * kind of corrupt header gives a clear error instead of a crash. */
 #include "testutil.h"
 
+#include <math.h>
+
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/half.h"
@@ -205,12 +207,47 @@ static void test_corrupt(void **s) {
     free(p);
 }
 
+/* The FP8 dtypes read by name from a header and decoded: float8_e4m3fn (bias 7, subnormals, 448
+ * its largest, S.1111.111 NaN) checked on all 256 bytes against the formula, float8_e5m2 (an
+ * fp16's top byte) and float8_e8m0fnu (2^(b - 127)) on known values. */
+static void test_fp8(void **s) {
+    (void)s;
+    unsigned char all[256], e5[6] = {0x3C, 0xBC, 0x7B, 0x01, 0x7C, 0x00}, e8[4] = {127, 0, 254, 130};
+    for (int i = 0; i < 256; i++) all[i] = (unsigned char)i;
+    char *p = path("f8.safetensors");
+    rlc_st_wtensor_t t[3] = {{.name = "a", .dtype = RLC_DT_F8_E4M3, .ndim = 1, .shape = {256}, .raw = all},
+                             {.name = "b", .dtype = RLC_DT_F8_E5M2, .ndim = 1, .shape = {6}, .raw = e5},
+                             {.name = "c", .dtype = RLC_DT_F8_E8M0, .ndim = 1, .shape = {4}, .raw = e8}};
+    assert_int_equal(rlc_st_write(p, t, 3, NULL), 0);
+    rlc_st_t st;
+    assert_int_equal(rlc_st_open(&st, p), 0);
+    float v[256];
+    assert_int_equal(rlc_st_find(&st, "a")->dtype, RLC_DT_F8_E4M3);
+    assert_string_equal(rlc_dtype_name(RLC_DT_F8_E4M3), "F8_E4M3");
+    assert_int_equal(rlc_st_to_f32(rlc_st_find(&st, "a"), v), 0);
+    for (int b = 0; b < 256; b++) {
+        int e = (b >> 3) & 15, m = b & 7;
+        double want = e ? (1 + m / 8.0) * pow(2, e - 7) : m / 8.0 * pow(2, -6);
+        if (b & 0x80) want = -want;
+        if (e == 15 && m == 7) assert_true(isnan(v[b]));
+        else if (v[b] != (float)want) fail_msg("e4m3 0x%02x: %g, not %g", b, (double)v[b], want);
+    }
+    assert_true(v[0x7E] == 448.0f && v[0xFE] == -448.0f && v[0x38] == 1.0f && v[0x01] == 0x1p-9f);
+    assert_int_equal(rlc_st_to_f32(rlc_st_find(&st, "b"), v), 0);
+    assert_true(v[0] == 1.0f && v[1] == -1.0f && v[2] == 57344.0f && v[3] == 0x1p-16f && isinf(v[4]) && v[5] == 0);
+    assert_int_equal(rlc_st_to_f32(rlc_st_find(&st, "c"), v), 0);
+    assert_true(v[0] == 1.0f && v[1] == 0x1p-127f && v[2] == 0x1p127f && v[3] == 8.0f);
+    rlc_st_close(&st);
+    free(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_sharded),
         cmocka_unit_test(test_rename_prefix),
         cmocka_unit_test(test_corrupt),
+        cmocka_unit_test(test_fp8),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

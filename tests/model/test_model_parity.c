@@ -286,6 +286,12 @@ static void test_seed_oss_tiny(void **s) {
     (void)s;
     causal_parity("seed-oss-tiny");
 }
+/* An FP8 checkpoint: every projection float8_e4m3fn with an fp32 scale per 16 x 32 block
+ * (partial blocks at the edges), dequantized at load; the reference runs the dequantized values. */
+static void test_qwen3_fp8(void **s) {
+    (void)s;
+    causal_parity("qwen3-fp8");
+}
 /* GLM-4.7-Flash (glm4_moe_lite): MLA, its sparse layers by mlp_layer_types. */
 static void test_glm47flash_tiny(void **s) {
     (void)s;
@@ -451,7 +457,7 @@ int main(void) {
         cmocka_unit_test(test_dsv3_tiny), cmocka_unit_test(test_moonlight_tiny), cmocka_unit_test(test_glm47flash_tiny),
         cmocka_unit_test(test_dsv2_tiny), cmocka_unit_test(test_minicpm3_tiny),
         cmocka_unit_test(test_mistral4_tiny), cmocka_unit_test(test_youtu_tiny),
-        cmocka_unit_test(test_seed_oss_tiny),
+        cmocka_unit_test(test_seed_oss_tiny), cmocka_unit_test(test_qwen3_fp8),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
