@@ -94,13 +94,17 @@ static int parse_yarn(rlc_model_config_t *c, const cJSON *j, const cJSON *src, c
 static int parse_partial_rotary(rlc_model_config_t *c, const cJSON *j, const cJSON *src, const char *what) {
     int glm = !strcmp(c->model_type, "glm4_moe") || !strcmp(c->model_type, "glm4"), rc;
     int m4 = !strcmp(c->model_type, "mistral4"); /* its class: qk_rope_head_dim / head_dim (cfg_mla) */
-    double f = glm ? 0.5 : m4 ? (double)c->qk_rope_dim / c->head_dim : 1;
+    int mm2 = !strcmp(c->model_type, "minimax_m2"), rd = 0; /* MiniMax-M2's rotary_dim: a factor of head_dim */
+    if (mm2 && (rc = cfg_get_int(j, "rotary_dim", &rd, 0, 0, what))) return rc;
+    if (rd < 0 || rd > c->head_dim)
+        return rlc_errc(RLC_EINVAL, "%s: rotary_dim %d is not in [0, %d]", what, rd, c->head_dim);
+    double f = glm ? 0.5 : m4 ? (double)c->qk_rope_dim / c->head_dim : rd ? (double)rd / c->head_dim : 1;
     if ((rc = cfg_get_num(j, "partial_rotary_factor", &f, f, what)) ||
         (src && (rc = cfg_get_num(src, "partial_rotary_factor", &f, f, what))))
         return rc;
-    if (f != 1 && !c->fused_proj && !glm && !m4)
-        return rlc_errc(RLC_EUNSUP, "%s: partial_rotary_factor %g is supported for phi3, glm4, glm4_moe and mistral4 "
-                        "only", what, f);
+    if (f != 1 && !c->fused_proj && !glm && !m4 && !mm2)
+        return rlc_errc(RLC_EUNSUP, "%s: partial_rotary_factor %g is supported for phi3, glm4, glm4_moe, mistral4 and "
+                        "minimax_m2 only", what, f);
     if (!(f > 0 && f <= 1)) return rlc_errc(RLC_EINVAL, "%s: partial_rotary_factor %g must be in (0, 1]", what, f);
     c->rotary_dim = (int)(c->head_dim * f);
     if (c->rotary_dim < 2 || c->rotary_dim % 2)
@@ -164,6 +168,7 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
     if (olmo3 && (rc = cfg_layer_rope(c, j, &rp, NULL, 500000.0, what))) return rc;
     double theta0 = gemma3 || !strcmp(c->model_type, "mixtral")                  ? 1e6
                     : olmo3 || !strncmp(c->model_type, "ernie4_5", 8) ? 500000.0
+                    : !strcmp(c->model_type, "minimax_m2")             ? 5e6
                                                                    : 10000.0;
     if ((rc = cfg_get_num(j, "rope_theta", &c->rope_theta, theta0, what))) return rc;
     if (cJSON_IsObject(rp)) {
@@ -338,7 +343,8 @@ static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",     "llama",   "
                                           "olmo3",     "granite",   "smollm3", "qwen3_moe", "mixtral",
                                           "olmoe",     "qwen2_moe", "glm4_moe", "dots1",    "ernie4_5",
                                           "ernie4_5_moe", "glm4", "deepseek_v2", "deepseek_v3", "kimi_k2",
-                                          "glm4_moe_lite", "minicpm3", "youtu", "mistral4", "sarvam_mla", "seed_oss"};
+                                          "glm4_moe_lite", "minicpm3", "youtu", "mistral4", "sarvam_mla", "seed_oss",
+                                          "minimax_m2"};
 
 static int check_model_type(const char *mt, const char *what) {
     char list[512] = "";
@@ -390,6 +396,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     int olmo = !strcmp(mt, "olmo2") || !strcmp(mt, "olmo3"), granite = !strcmp(mt, "granite");
     int smol = !strcmp(mt, "smollm3"), ministral3 = !strcmp(mt, "ministral3"), cpm = !strcmp(mt, "minicpm3");
     int youtu = !strcmp(mt, "youtu"), mistral4 = !strcmp(mt, "mistral4"), seed = !strcmp(mt, "seed_oss");
+    int mm2 = !strcmp(mt, "minimax_m2");
     c->fused_proj = !strcmp(mt, "phi3");
     int glm4 = !strcmp(mt, "glm4"); /* GLM-4-0414, GLM-Z1: fused gate|up, four norms a layer, interleaved RoPE */
     c->fused_mlp = c->fused_proj || glm4;
@@ -426,7 +433,8 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         goto fail;
     }
     const cJSON *hd = cJSON_GetObjectItemCaseSensitive(j, "head_dim");
-    if ((hd && !cJSON_IsNull(hd)) || ((!strcmp(mt, "ernie4_5") || glm4 || seed) && !hd)) { /* their classes': 128 */
+    int hd128 = !strcmp(mt, "ernie4_5") || glm4 || seed || mm2; /* their classes' head_dim: 128 */
+    if ((hd && !cJSON_IsNull(hd)) || (hd128 && !hd)) {
         if ((rc = cfg_get_int(j, "head_dim", &c->head_dim, 0, 128, what))) goto fail;
     } else {
         if (c->hidden_size % c->num_heads) {

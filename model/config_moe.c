@@ -237,12 +237,13 @@ static int cfg_ernie_moe(rlc_model_config_t *c, const cJSON *j, const char *what
 
 int cfg_moe(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
     int qwen3 = !strcmp(mt, "qwen3_moe"), qwen2 = !strcmp(mt, "qwen2_moe"), qwen = qwen2 || qwen3;
-    int mixtral = !strcmp(mt, "mixtral"), olmoe = !strcmp(mt, "olmoe"), rc;
+    int mm2 = !strcmp(mt, "minimax_m2"), mixtral = !strcmp(mt, "mixtral") || mm2, olmoe = !strcmp(mt, "olmoe"), rc;
     for (size_t i = 0; i < sizeof SIG_DEFAULTS / sizeof *SIG_DEFAULTS; i++)
         if (!strcmp(mt, SIG_DEFAULTS[i].mt)) return cfg_sig_moe(c, j, &SIG_DEFAULTS[i], what);
     if (!strcmp(mt, "ernie4_5_moe")) return cfg_ernie_moe(c, j, what);
     if (!qwen && !mixtral && !olmoe) return 0;
-    int def_e = qwen3 ? 128 : qwen2 ? 60 : mixtral ? 8 : 64, def_k = qwen3 ? 8 : qwen2 ? 4 : mixtral ? 2 : 8;
+    int def_e = qwen3 ? 128 : qwen2 ? 60 : mm2 ? 256 : mixtral ? 8 : 64;
+    int def_k = qwen3 ? 8 : qwen2 ? 4 : mm2 ? 8 : mixtral ? 2 : 8;
     if ((rc = get_either(j, "num_experts", "num_local_experts", def_e, &c->num_experts, what)) ||
         (rc = cfg_get_int(j, "num_experts_per_tok", &c->experts_per_tok, 0, def_k, what)))
         return rc;
@@ -263,6 +264,13 @@ int cfg_moe(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *w
         const cJSON *clip = cJSON_GetObjectItemCaseSensitive(j, "clip_qkv");
         if (clip && !cJSON_IsNull(clip)) return rlc_errc(RLC_EUNSUP, "%s: clip_qkv is not supported", what);
         c->qk_norm = c->qk_norm_full = 1;
+    }
+    if (mm2) { /* MiniMax-M2: OLMoE's q/k norms; Mixtral's experts routed by sigmoid scores plus a correction
+                * bias (block_sparse_moe.e_score_correction_bias), no groups, renormalised, unscaled */
+        c->qk_norm = c->qk_norm_full = 1;
+        c->moe_biased = 1;
+        c->moe_groups = c->moe_topk_groups = 1;
+        c->moe_scale = 1.0f;
     }
     if (!(c->layer_moe = calloc((size_t)c->num_layers, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
     if (qwen) return qwen_sparse_layers(c, j, what);

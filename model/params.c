@@ -56,8 +56,8 @@ static void add_experts(table_t *t, rlc_layer_off_t *L, const rlc_model_config_t
     L->router = add(t, nm, c->num_experts, C, 1);
     L->router_bias = RLC_NO_OFFSET;
     if (c->moe_biased && !c->moe_no_bias) { /* ERNIE's: mlp.moe_statics.e_score_correction_bias [1, E] */
-        snprintf(nm, sizeof nm, "model.layers.%d.mlp.%s.e_score_correction_bias", l,
-                 c->moe_softmax ? "moe_statics" : "gate");
+        snprintf(nm, sizeof nm, "model.layers.%d.%s%s.e_score_correction_bias", l, blk,
+                 c->moe_naming ? "" : c->moe_softmax ? ".moe_statics" : ".gate"); /* MiniMax-M2: the block's */
         if ((c->moe_softmax ? add(t, nm, 1, c->num_experts, 0) : add(t, nm, c->num_experts, 0, 0)) != RLC_NO_OFFSET) {
             L->router_bias = t->info[t->n - 1].f32_off = t->keep_f32;
             t->keep_f32 += (size_t)c->num_experts;
@@ -372,7 +372,8 @@ static int open_weights(const rlc_model_t *m, const char *dir, rlc_st_t *st, int
     if (rc) return rc;
     const char *ren[][2] = {{"language_model.model.", "model."}, {"language_model.lm_head.", "lm_head."},
                             {"model.language_model.", "model."}};
-    for (int i = 0; i < 3 && rc >= 0 && m->cfg.multimodal; i++) rc = rlc_st_rename_prefix(st, ren[i][0], ren[i][1], dir);
+    for (int i = 0; i < 3 && rc >= 0 && m->cfg.multimodal; i++)
+        rc = rlc_st_rename_prefix(st, ren[i][0], ren[i][1], dir);
     if (rc >= 0) rc = rlc_experts_unfuse(&m->cfg, st, dir); /* transformers 5's stacked experts */
     if (rc < 0) rlc_st_close(st);
     if (fused) *fused = rc > 0;

@@ -3,7 +3,7 @@
 log-probs (fp32) and greedy decoding, sharded bf16/fp16 files with llama3/linear RoPE
 scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), Gemma, Gemma 2 (soft-capping), Gemma 3,
 OLMo 2 and 3, Granite, SmolLM3, Ministral 3, mixtures of experts (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE),
-multi-head latent attention (DeepSeek-V2/V3, GLM-4.7-Flash, MiniCPM3, Mistral 4, Youtu, Sarvam), Seed-OSS,
+multi-head latent attention (DeepSeek-V2/V3, GLM-4.7-Flash, MiniCPM3, Mistral 4, Youtu, Sarvam), Seed-OSS, MiniMax-M2,
 PyTorch pytorch_model.bin weights (one file, and bf16 shards), and sliding-window models (Mistral,
 Qwen2, Qwen3, Gemma 2, Mixtral, Qwen3-MoE, Gemma 3 with a 4.x-style config) far past their window.
 Needs PyPI torch + transformers and a built rlc:  python3 scripts/check_shapes.py [build/cli/rlc]
@@ -42,7 +42,8 @@ KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, 
          "minicpm3": (T.MiniCPM3Config, T.MiniCPM3ForCausalLM),
          "mistral4": (T.Mistral4Config, T.Mistral4ForCausalLM), "youtu": (T.YoutuConfig, T.YoutuForCausalLM),
          "sarvam_mla": (T.SarvamMLAConfig, T.DeepseekV3ForCausalLM),
-         "seed_oss": (T.SeedOssConfig, T.SeedOssForCausalLM)}
+         "seed_oss": (T.SeedOssConfig, T.SeedOssForCausalLM),
+         "minimax_m2": (T.MiniMaxM2Config, T.MiniMaxM2ForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -179,6 +180,9 @@ SHAPES = [
                         n_routed_experts=8, num_experts_per_tok=2, vocab_size=257, num_hidden_layers=3)),  # q_proj
     ("seed_oss", dict(hidden_size=48, num_attention_heads=6, num_key_value_heads=2, head_dim=10, intermediate_size=70,
                       attention_out_bias=True, vocab_size=281, num_hidden_layers=2)),  # Seed-OSS: q/k/v and o biases
+    ("minimax_m2", dict(hidden_size=56, num_attention_heads=7, num_key_value_heads=1, head_dim=12, rotary_dim=6,
+                        intermediate_size=20, num_local_experts=10, num_experts_per_tok=3, vocab_size=263,
+                        num_hidden_layers=2)),  # MiniMax-M2: sigmoid + bias routing, full q/k norms, half rotary
 ]
 
 

@@ -330,11 +330,21 @@ def seed_oss_cfg(**kw):
     return SeedOssConfig(**base)
 
 
+def minimax_m2_cfg(**kw):
+    from transformers import MiniMaxM2Config
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=24, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, head_dim=16, rotary_dim=8, num_local_experts=8, num_experts_per_tok=2,
+                max_position_embeddings=256, rms_norm_eps=1e-6, tie_word_embeddings=False, bos_token_id=None,
+                eos_token_id=2, pad_token_id=None)
+    base.update(kw)
+    return MiniMaxM2Config(**base)
+
+
 def checkpoint_grads(model, grads):
     """transformers 5 holds a MoE layer's experts as fused [E, 2I, C] gate|up and [E, C, I] down
     parameters (and Mixtral's block_sparse_moe under mlp.); its checkpoints, and rlc, name each
     expert's projections. Rename and split the gradients to the checkpoint's names."""
-    mixtral = model.config.model_type == "mixtral"
+    mixtral = model.config.model_type in ("mixtral", "minimax_m2")  # block_sparse_moe, w1/w3/w2
     out = {}
     for k, g in grads.items():
         if ".mlp.experts." not in k and not (mixtral and ".mlp.gate." in k):
@@ -533,6 +543,11 @@ FIXTURES = {
     # 64-wide, 160-wide and 96-row matrices), quantization_config fp8; the rest bf16.
     "qwen3-fp8": dict(make=lambda: qwen3_cfg(eos_token_id=[511, 509], pad_token_id=509, intermediate_size=150),
                       cls="causal", dtype=torch.bfloat16, shard=None, fp8=(16, 32)),
+    # MiniMax-M2 (minimax_m2): Mixtral's experts (block_sparse_moe, w1/w3/w2, every layer sparse,
+    # top-2 of 8) routed by sigmoid scores plus a correction bias (the block's
+    # e_score_correction_bias), renormalised; q/k norms over the whole projections (OLMo's); rope
+    # over rotary_dim 8 of head_dim 16 (rotate-half); fp32.
+    "minimax-m2-tiny": dict(make=lambda: minimax_m2_cfg(), cls="causal", dtype=torch.float32, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

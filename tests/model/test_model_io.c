@@ -69,7 +69,7 @@ static void test_save_load_save(void **s) {
                            "qwen2moe-tiny", "glm4moe-tiny", "dots1-tiny",
                            "ernie45-tiny", "ernie45moe-tiny", "glm4-tiny", "dsv3-tiny", "moonlight-tiny",
                            "glm47flash-tiny", "dsv2-tiny", "minicpm3-tiny", "mistral4-tiny", "youtu-tiny",
-                           "seed-oss-tiny"};
+                           "seed-oss-tiny", "minimax-m2-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s", names[k]);
@@ -591,7 +591,7 @@ static void test_bad_checkpoints(void **s) {
     }
     copy_fixture("qwen2-tiny", d);
     edit_config(d, "partial_rotary_factor", cJSON_CreateNumber(0.5));
-    expect_load_error(d, "partial_rotary_factor 0.5 is supported for phi3, glm4, glm4_moe and mistral4 only");
+    expect_load_error(d, "partial_rotary_factor 0.5 is supported for phi3, glm4, glm4_moe, mistral4 and minimax_m2 only");
     /* unknown dtype inside the weights */
     copy_fixture("qwen2-tiny", d);
     assert_int_equal(test_run(out, sizeof out, "sed -i '0,/\"F32\"/s//\"Q4K\"/' '%s'", st), 0);

@@ -223,7 +223,7 @@ static void test_bad_configs(void **s) {
         {"\"model_type\": \"deepseek_v3\", \"v_head_dim\": 2000", "head dims above 1024"},
         {"\"model_type\": \"deepseek_v3\", \"kv_lora_rank\": 100000", "MLA ranks above 65536"},
         {"\"model_type\": \"deepseek_v3\", \"q_lora_rank\": \"x\"", "q_lora_rank"},
-        {"\"model_type\": \"deepseek_v3\", \"partial_rotary_factor\": 0.5", "phi3, glm4, glm4_moe and mistral4 only"},
+        {"\"model_type\": \"deepseek_v3\", \"partial_rotary_factor\": 0.5", "phi3, glm4, glm4_moe, mistral4 and minimax_m2 only"},
         {"\"model_type\": \"deepseek_v3\", \"n_routed_experts\": 12", "n_group = 8 must divide the 12 experts"},
         {"\"model_type\": \"deepseek_v3\", \"rope_scaling\": {\"type\": \"yarn\", \"factor\": 1e300, "
          "\"mscale_all_dim\": 1e300}", "attention scale"},

@@ -153,6 +153,17 @@ static void test_family_defaults(void **s) {
     assert_true(!rlc_config_layer_moe(&c, 0) && rlc_config_layer_moe(&c, 1) && !rlc_config_layer_moe(&c, 2) &&
                 !rlc_config_layer_moe(&c, 3)); /* (l + 1) % 2 == 0 and l <= 2 */
     rlc_config_free(&c);
+    /* MiniMax-M2: 256 experts of intermediate_size, 8 each, Mixtral's names, sigmoid scores plus a
+     * correction bias, no groups, renormalised, unscaled; OLMo's q/k norms; head_dim 128, theta 5e6;
+     * rope over rotary_dim of each head */
+    assert_int_equal(parse(&c, "\"model_type\": \"minimax_m2\", \"rotary_dim\": 64"), 0);
+    assert_true(c.num_experts == 256 && c.experts_per_tok == 8 && c.moe_intermediate_size == 24 && c.moe_naming);
+    assert_true(c.moe_biased && !c.moe_softmax && c.moe_groups == 1 && c.moe_norm_topk && c.moe_scale == 1.0f);
+    assert_true(c.qk_norm && c.qk_norm_full && c.head_dim == 128 && c.rotary_dim == 64 && c.rope_theta == 5e6);
+    assert_true(!c.moe_shared_size && rlc_config_layer_moe(&c, 0) && rlc_config_layer_moe(&c, 3));
+    rlc_config_free(&c);
+    assert_true(parse(&c, "\"model_type\": \"minimax_m2\", \"rotary_dim\": 129") < 0);
+    assert_non_null(strstr(rlc_errmsg(), "rotary_dim 129 is not in [0, 128]"));
     /* dense families have no experts */
     assert_int_equal(parse(&c, "\"model_type\": \"llama\", \"num_experts\": 8"), 0);
     assert_true(!c.layer_moe && !rlc_config_layer_moe(&c, 0) && rlc_config_mlp_width(&c) == 24);
@@ -182,7 +193,8 @@ static void test_bad_configs(void **s) {
         {"\"model_type\": \"glm4_moe\", \"n_shared_experts\": -1", "must not be negative"},
         {"\"model_type\": \"glm4_moe\", \"n_routed_experts\": 8, \"num_local_experts\": 16", "disagree"},
         {"\"model_type\": \"glm4_moe\", \"partial_rotary_factor\": 0.2", "gives 1 rotary dims of 8"},
-        {"\"model_type\": \"qwen3_moe\", \"partial_rotary_factor\": 0.5", "phi3, glm4, glm4_moe and mistral4 only"},
+        {"\"model_type\": \"qwen3_moe\", \"partial_rotary_factor\": 0.5",
+         "phi3, glm4, glm4_moe, mistral4 and minimax_m2 only"},
         {"\"model_type\": \"ernie4_5_moe\", \"use_bias\": true", "use_bias (biases on the shared experts)"},
         {"\"model_type\": \"ernie4_5_moe\", \"moe_layer_interval\": 0", "moe_layer_interval > 0"},
         {"\"model_type\": \"ernie4_5_moe\", \"moe_norm_min\": 0", "moe_norm_min = 0"},
@@ -191,7 +203,7 @@ static void test_bad_configs(void **s) {
         {"\"model_type\": \"dots1\", \"n_routed_experts\": 8, \"num_experts_per_tok\": 2",
          "n_routed_experts, num_experts_per_tok and n_shared_experts are required"},
         {"\"model_type\": \"dots1\", \"n_routed_experts\": 8, \"num_experts_per_tok\": 2, \"n_shared_experts\": 1, "
-         "\"partial_rotary_factor\": 0.5", "phi3, glm4, glm4_moe and mistral4 only"},
+         "\"partial_rotary_factor\": 0.5", "phi3, glm4, glm4_moe, mistral4 and minimax_m2 only"},
         {"\"model_type\": \"mixtral\", \"hidden_act\": \"gelu\"", "hidden_act 'gelu' is not supported"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -220,7 +232,7 @@ static void test_mismatched_checkpoints(void **s) {
         {"dots1-tiny", "n_group", "4", "n_group = 4 must divide the 6 experts"},
         {"ernie45moe-tiny", "moe_num_shared_experts", "2", "'model.layers.1.mlp.shared_experts.gate_proj.weight' has"},
         {"ernie45moe-tiny", "moe_layer_start_index", "0", "missing tensor 'model.layers.0.mlp.gate.weight'"},
-        {"glm4moe-tiny", "model_type", "\"qwen2_moe\"", "partial_rotary_factor 0.5 is supported for phi3, glm4, glm4_moe and mistral4"},
+        {"glm4moe-tiny", "model_type", "\"qwen2_moe\"", "partial_rotary_factor 0.5 is supported for phi3, glm4"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *d = edited(cases[i][0], cases[i][1], cases[i][2]);

@@ -292,6 +292,12 @@ static void test_qwen3_fp8(void **s) {
     (void)s;
     causal_parity("qwen3-fp8");
 }
+/* MiniMax-M2: Mixtral's experts routed by sigmoid scores plus the block's correction bias, OLMo's
+ * q/k norms over the whole projections, rope over rotary_dim of each head. */
+static void test_minimax_m2_tiny(void **s) {
+    (void)s;
+    causal_parity("minimax-m2-tiny");
+}
 /* GLM-4.7-Flash (glm4_moe_lite): MLA, its sparse layers by mlp_layer_types. */
 static void test_glm47flash_tiny(void **s) {
     (void)s;
@@ -457,7 +463,7 @@ int main(void) {
         cmocka_unit_test(test_dsv3_tiny), cmocka_unit_test(test_moonlight_tiny), cmocka_unit_test(test_glm47flash_tiny),
         cmocka_unit_test(test_dsv2_tiny), cmocka_unit_test(test_minicpm3_tiny),
         cmocka_unit_test(test_mistral4_tiny), cmocka_unit_test(test_youtu_tiny),
-        cmocka_unit_test(test_seed_oss_tiny), cmocka_unit_test(test_qwen3_fp8),
+        cmocka_unit_test(test_seed_oss_tiny), cmocka_unit_test(test_qwen3_fp8), cmocka_unit_test(test_minimax_m2_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
