@@ -50,8 +50,9 @@ static int build_ids(ctx_t *c, const char *text, const char *prompt, const char 
 static int score(ctx_t *c, const int32_t *ids, int n, float *lp) {
     if (n < 2) return rlc_errc(RLC_EINVAL, "need at least two tokens to score (got %d)", n);
     if (n > c->m->cfg.max_context)
-        return rlc_errc(RLC_ERANGE, "sequence of %d tokens exceeds the model's context (%d)", n,
-                        c->m->cfg.max_context);
+        return rlc_errc(RLC_ERANGE, "sequence of %d tokens exceeds the model's context (%d%s%s)", n,
+                        c->m->cfg.max_context, c->m->cfg.context_why ? ": the " : "",
+                        c->m->cfg.context_why ? c->m->cfg.context_why : "");
     int32_t cu[2] = {0, n};
     rlc_batch_t b = {.n_tokens = n, .nseq = 1, .ids = ids, .cu_seqlens = cu};
     rlc_fwd_opts_t o = {.inv_temp = (float)c->inv_temp, .head = RLC_HEAD_LM};

@@ -358,22 +358,34 @@ int cfg_multimodal_text(cJSON *j, int *multimodal, const char *what) {
 /* Multi-head latent attention's keys, their classes' defaults (DeepseekV3Config's, DeepseekV2Config's,
  * YoutuConfig's and SarvamMLAConfig's the same but Sarvam's q_lora_rank, null; Kimi K2 is a
  * DeepSeek-V3 whose config names itself kimi_k2;
- * Glm4MoeLiteConfig's; MiniCPM3Config's; Mistral4Config's), q_lora_rank null: q_proj.
+ * Glm4MoeLiteConfig's; MiniCPM3Config's; Mistral4Config's; DeepseekV32Config's as V3's, GlmMoeDsaConfig's),
+ * q_lora_rank null: q_proj.
  * The keys and values have as many heads as the queries (transformers repeats nothing). */
+static const struct {
+    const char *mt;
+    int q, kv, rope, nope, v; /* v -1: hidden / heads */
+} MLA_DEFAULTS[] = {{"glm4_moe_lite", 768, 512, 64, 192, 256}, {"minicpm3", 768, 256, 32, 64, -1},
+                    {"mistral4", 1024, 256, 64, 64, 128},      {"glm_moe_dsa", 2048, 512, 64, 192, 256},
+                    {"sarvam_mla", 0, 512, 64, 128, 128},      {"", 1536, 512, 64, 128, 128}}; /* "": DeepSeek-V3's */
+
 int cfg_mla(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what) {
-    int lite = !strcmp(mt, "glm4_moe_lite"), cpm = !strcmp(mt, "minicpm3"), m4 = !strcmp(mt, "mistral4"), rc;
+    int cpm = !strcmp(mt, "minicpm3"), m4 = !strcmp(mt, "mistral4"), rc, k = 0;
+    int dsa = !strcmp(mt, "glm_moe_dsa") || !strcmp(mt, "deepseek_v32");
+    while (MLA_DEFAULTS[k].mt[0] && strcmp(mt, MLA_DEFAULTS[k].mt)) k++;
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "q_lora_rank");
-    c->q_lora_rank = lite || cpm ? 768 : m4 ? 1024 : strcmp(mt, "sarvam_mla") ? 1536 : 0; /* Sarvam's: null */
+    c->q_lora_rank = MLA_DEFAULTS[k].q;
     if (q && cJSON_IsNull(q)) c->q_lora_rank = 0;
     else if ((rc = cfg_get_int(j, "q_lora_rank", &c->q_lora_rank, 0, c->q_lora_rank, what))) return rc;
-    if ((rc = cfg_get_int(j, "kv_lora_rank", &c->kv_lora_rank, 0, cpm || m4 ? 256 : 512, what)) ||
-        (rc = cfg_get_int(j, "qk_rope_head_dim", &c->qk_rope_dim, 0, cpm ? 32 : 64, what)) ||
-        (rc = cfg_get_int(j, "qk_nope_head_dim", &c->qk_nope_dim, 0, lite ? 192 : cpm || m4 ? 64 : 128, what)) ||
-        (rc = cfg_get_int(j, "v_head_dim", &c->v_head_dim, 0,
-                          lite ? 256 : cpm ? c->hidden_size / c->num_heads : 128, what)) || /* MiniCPM3: null too */
+    int v = MLA_DEFAULTS[k].v < 0 ? c->hidden_size / c->num_heads : MLA_DEFAULTS[k].v; /* MiniCPM3: null too */
+    if ((rc = cfg_get_int(j, "kv_lora_rank", &c->kv_lora_rank, 0, MLA_DEFAULTS[k].kv, what)) ||
+        (rc = cfg_get_int(j, "qk_rope_head_dim", &c->qk_rope_dim, 0, MLA_DEFAULTS[k].rope, what)) ||
+        (rc = cfg_get_int(j, "qk_nope_head_dim", &c->qk_nope_dim, 0, MLA_DEFAULTS[k].nope, what)) ||
+        (rc = cfg_get_int(j, "v_head_dim", &c->v_head_dim, 0, v, what)) ||
         (rc = cfg_get_bool(j, "rope_interleave", &c->rope_interleaved, 1, what)))
         return rc;
-    if (!strcmp(mt, "deepseek_v2")) c->rope_interleaved = 1; /* its rope turns pairs as complex numbers, always */
+    if (!strcmp(mt, "deepseek_v2") || dsa) c->rope_interleaved = 1; /* always on pairs */
+    if (dsa && !c->q_lora_rank) /* its attention class has no q_proj */
+        return rlc_errc(RLC_EUNSUP, "%s: %s needs a q_lora_rank (its attention has no q_proj)", what, mt);
     if (cpm) c->rope_interleaved = 0;                       /* MiniCPM3's rotates halves */
     if ((q && !cJSON_IsNull(q) && c->q_lora_rank <= 0) || c->kv_lora_rank <= 0 || c->v_head_dim <= 0 ||
         c->qk_nope_dim < 0 || c->qk_rope_dim <= 0 || c->qk_rope_dim % 2)
@@ -468,5 +480,22 @@ int cfg_quant(rlc_model_config_t *c, const cJSON *j, const char *what) {
     if (k != 2 || cJSON_GetArraySize(b) != 2)
         return rlc_errc(RLC_EINVAL, "%s: quantization_config weight_block_size must be two integers in [1, 65536]",
                         what);
+    return 0;
+}
+
+/* DeepSeek-V3.2's sparse attention (DSA): a lightning indexer (self_attn.indexer.*) picks, for each
+ * query, the index_topk (2048) keys of highest index score among those it may see, and attention
+ * runs over them alone. Within index_topk tokens it picks every key, so attention is DeepSeek-V3's
+ * dense MLA there: rlc runs that, makes index_topk the model's context (longer sequences are
+ * refused, as Ministral 3's beyond its original context) and carries the indexer's tensors,
+ * untrained (transformers trains them by no gradient either), from the checkpoint into its saves. */
+int cfg_dsa(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    int topk, rc;
+    if ((rc = cfg_get_int(j, "index_topk", &topk, 0, 2048, what))) return rc;
+    if (topk < 1) return rlc_errc(RLC_EINVAL, "%s: index_topk = %d must be positive", what, topk);
+    if (topk < c->max_context) {
+        c->max_context = topk;
+        c->context_why = "top-k of its sparse attention (index_topk), within which it attends to every token";
+    }
     return 0;
 }

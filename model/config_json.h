@@ -59,3 +59,5 @@ int cfg_moe(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *w
 int cfg_moe_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, const char *what);
 /* quantization_config: FP8 (c->fp8, fp8_block) or refused. */
 int cfg_quant(rlc_model_config_t *c, const cJSON *j, const char *what);
+/* DeepSeek-V3.2's sparse attention: its context capped at index_topk (dense within it). */
+int cfg_dsa(rlc_model_config_t *c, const cJSON *j, const char *what);

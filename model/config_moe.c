@@ -93,7 +93,8 @@ static const sig_defaults_t SIG_DEFAULTS[] = {
     {"glm4_moe", 128, 8, 1408, 1, 1, 1, 1, 1, 1, 1.0},     {"dots1", -1, -1, 1408, -1, 1, 1, 0, 0, 0, 1.0},
     {"deepseek_v3", 256, 8, 2048, 1, 8, 4, 3, 1, 1, 2.5}, {"kimi_k2", 256, 8, 2048, 1, 8, 4, 3, 1, 1, 2.5},
     {"glm4_moe_lite", 64, 4, 1536, 1, 1, 1, 1, 1, 0, 1.8},  {"deepseek_v2", 64, -1, 1407, 2, -1, -1, 0, 0, 0, 1.0},
-    {"mistral4", 128, 4, 2048, 1, 1, 1, 0, 1, 0, 1.0},      {"sarvam_mla", 128, 8, 2048, 1, 1, 1, 1, 1, 0, 2.5}};
+    {"mistral4", 128, 4, 2048, 1, 1, 1, 0, 1, 0, 1.0},      {"sarvam_mla", 128, 8, 2048, 1, 1, 1, 1, 1, 0, 2.5},
+    {"deepseek_v32", 256, 8, 2048, 1, 8, 4, 3, 1, 0, 2.5},  {"glm_moe_dsa", 256, 8, 2048, 1, 1, 1, 3, 1, 0, 2.5}};
 
 /* DeepSeek-V2's routing as transformers runs it: softmax scores without a correction bias, the
  * top num_experts_per_tok (topk_method greedy), or those within the topk_group best of n_group
@@ -197,7 +198,10 @@ static int cfg_sig_moe(rlc_model_config_t *c, const cJSON *j, const sig_defaults
     c->moe_biased = 1;
     c->moe_scale = (float)scale;
     if (!(c->layer_moe = calloc((size_t)c->num_layers, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
-    if (!strcmp(d->mt, "glm4_moe_lite") && (rc = lite_layer_types(c, j, what)) <= 0) return rc;
+    /* GLM-4.7-Flash's, DeepSeek-V3.2's and GLM-5's mlp_layer_types (the last two's default: the first
+     * first_k_dense_replace dense) */
+    int typed = !strcmp(d->mt, "glm4_moe_lite") || !strcmp(d->mt, "deepseek_v32") || !strcmp(d->mt, "glm_moe_dsa");
+    if (typed && (rc = lite_layer_types(c, j, what)) <= 0) return rc;
     for (int l = dense; l < c->num_layers; l++) c->layer_moe[l] = 1;
     return 0;
 }

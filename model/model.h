@@ -319,6 +319,9 @@ int rlc_fp8_dtype(rlc_dtype_t dt);
 int rlc_fp8_dequant(const rlc_model_config_t *c, const rlc_st_t *st, const rlc_st_tensor_t *t, float *w,
                     const char *dir);
 int rlc_fp8_is_scale(const char *name);
+/* A checkpoint tensor the model does not run but carries into its saves, untrained, read again
+ * from its source directory (DeepSeek-V3.2's sparse-attention indexer, self_attn.indexer.*). */
+int rlc_carried_tensor(const rlc_model_config_t *c, const char *name);
 /* Copy one parameter (or its gradient) to host fp32. */
 int rlc_model_get_param(const rlc_model_t *m, const rlc_param_info_t *p, float *dst);
 int rlc_model_get_grad(const rlc_model_t *m, const rlc_param_info_t *p, float *dst);

@@ -1,5 +1,5 @@
 /* Parameter table (HF names → offsets in one buffer, llm.c style), model creation, and
- * Hugging Face checkpoint load/save. q|k|v and gate|up are laid out contiguously so the
+ * Hugging Face checkpoint load (the save: save.c). q|k|v and gate|up are laid out contiguously so the
  * backend can run each pair as one matmul. */
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "core/str.h"
 #include "model/decode.h"
 #include "model/model.h"
+#include "model/params_io.h"
 
 typedef struct {
     rlc_param_info_t *info;
@@ -345,8 +346,8 @@ int rlc_model_add_score_head(rlc_model_t *m, int labels, uint64_t seed, float st
 
 /* Tensor p of an open safetensors set as fp32 in buf (p->numel floats), checked for shape
  * and finite values; *found receives the file's tensor. */
-static int read_tensor(const rlc_model_t *m, const rlc_st_t *st, const char *dir, const rlc_param_info_t *p,
-                       float *buf, const rlc_st_tensor_t **found) {
+int rlc_params_read_tensor(const rlc_model_t *m, const rlc_st_t *st, const char *dir, const rlc_param_info_t *p,
+                           float *buf, const rlc_st_tensor_t **found) {
     const rlc_st_tensor_t *t = rlc_st_find(st, p->name);
     if (!t) return rlc_errc(RLC_EFMT, "%s: missing tensor '%s'", dir, p->name);
     int shape_ok = t->ndim == p->ndim && t->shape[0] == p->shape[0] && (p->ndim == 1 || t->shape[1] == p->shape[1]);
@@ -367,7 +368,7 @@ static int read_tensor(const rlc_model_t *m, const rlc_st_t *st, const char *dir
 /* Open a checkpoint's weights under the names the parameter table uses: a multimodal (Gemma 3,
  * Mistral 3) checkpoint's language model sits under language_model.model. (the Hub's naming) or
  * model.language_model. (transformers 4.5x's); its vision tower is not read. */
-static int open_weights(const rlc_model_t *m, const char *dir, rlc_st_t *st, int *fused) {
+int rlc_params_open_weights(const rlc_model_t *m, const char *dir, rlc_st_t *st, int *fused) {
     int rc = rlc_st_open(st, dir);
     if (rc) return rc;
     const char *ren[][2] = {{"language_model.model.", "model."}, {"language_model.lm_head.", "lm_head."},
@@ -415,7 +416,7 @@ int rlc_model_params_f32(rlc_model_t *m, float *dst) {
     if (!buf) return RLC_ENOMEM;
     rlc_st_t st;
     memset(&st, 0, sizeof st);
-    if (reread && open_weights(m, m->src_dir, &st, NULL)) {
+    if (reread && rlc_params_open_weights(m, m->src_dir, &st, NULL)) {
         LOG_WARN("cannot re-read %s (%s); fp32 master weights start from the bf16 parameters", m->src_dir,
                  rlc_errmsg());
         reread = 0;
@@ -425,7 +426,7 @@ int rlc_model_params_f32(rlc_model_t *m, float *dst) {
         const rlc_param_info_t *p = &m->info[i];
         const rlc_st_tensor_t *t = NULL;
         if (reread && rlc_st_find(&st, p->name))
-            rc = read_tensor(m, &st, m->src_dir, p, buf, &t);
+            rc = rlc_params_read_tensor(m, &st, m->src_dir, p, buf, &t);
         else
             rc = rlc_model_get_param(m, p, buf);
         if (!rc) rc = be->upload(be, dst + p->offset, RLC_BUF_F32, buf, p->numel);
@@ -450,7 +451,7 @@ int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
     int rc = cfgp ? rlc_config_load(&m->cfg, cfgp) : RLC_ENOMEM;
     free(cfgp);
     if (rc) goto fail;
-    if ((rc = open_weights(m, dir, &st, &m->experts_fused))) goto fail;
+    if ((rc = rlc_params_open_weights(m, dir, &st, &m->experts_fused))) goto fail;
     /* A value head saved by rlc on a causal LM travels as an extra "score.weight". */
     m->score_labels = m->cfg.head == RLC_HEAD_SCORE ? m->cfg.num_labels : 0;
     const rlc_st_tensor_t *sw = rlc_st_find(&st, "score.weight");
@@ -466,18 +467,22 @@ int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
     for (int i = 0; i < m->n_info; i++) {
         rlc_param_info_t *p = &m->info[i];
         const rlc_st_tensor_t *t = NULL;
-        if ((rc = read_tensor(m, &st, dir, p, buf, &t))) goto fail;
+        if ((rc = rlc_params_read_tensor(m, &st, dir, p, buf, &t))) goto fail;
         p->file_dtype = t->dtype;
         fp8 += rlc_fp8_dtype(t->dtype);
         if ((rc = upload_param(m, p, buf))) goto fail;
     }
-    int unused = 0, vision = 0, mtp = 0, scales = 0;
+    int unused = 0, vision = 0, mtp = 0, scales = 0, carried = 0;
     const char *first = NULL;
     for (int i = 0; i < st.n; i++) {
         const char *nm = st.t[i].name;
         if (rlc_model_param(m, nm)) continue;
         if (is_mtp_tensor(&m->cfg, nm)) {
             mtp++;
+            continue;
+        }
+        if (rlc_carried_tensor(&m->cfg, nm)) { /* (its FP8 scales too) */
+            carried++;
             continue;
         }
         if (fp8 && rlc_fp8_is_scale(nm)) { /* read with its weight (or an activation scale, unused) */
@@ -497,6 +502,9 @@ int rlc_model_load(rlc_model_t **out, const char *dir, rlc_backend_t *be) {
         unused++;
     }
     if (unused) LOG_WARN("%s: %d tensor(s) not used by the model (first: %s)", dir, unused, first);
+    if (carried)
+        LOG_INFO("%s: %d tensor(s) of its sparse-attention indexer not run (rlc attends to every token within "
+                 "index_topk = %d) and carried untrained into saves", dir, carried, m->cfg.max_context);
     if (fp8)
         LOG_INFO("%s: %d FP8 tensor(s) dequantized by their scales (%d scale tensors); a save writes them in bf16",
                  dir, fp8, scales);
@@ -516,128 +524,6 @@ fail:
     rlc_st_close(&st);
     rlc_model_free(m);
     return rc;
-}
-
-/* ---------------- Hugging Face save ---------------- */
-
-static int parse_save_dtype(const char *s, rlc_dtype_t *out) {
-    if (!strcmp(s, "float32") || !strcmp(s, "fp32")) *out = RLC_DT_F32;
-    else if (!strcmp(s, "bfloat16") || !strcmp(s, "bf16")) *out = RLC_DT_BF16;
-    else if (!strcmp(s, "float16") || !strcmp(s, "fp16")) *out = RLC_DT_F16;
-    else return rlc_errc(RLC_EINVAL, "unknown save dtype '%s' (float32, bfloat16, float16)", s);
-    return 0;
-}
-
-static const char *dtype_torch_name(rlc_dtype_t d) {
-    return d == RLC_DT_BF16 ? "bfloat16" : d == RLC_DT_F16 ? "float16" : "float32";
-}
-
-static const char *const TOKENIZER_FILES[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                                              "tokenizer.model", "generation_config.json", "vocab.json",
-                                              "merges.txt", "added_tokens.json", "chat_template.jinja", NULL};
-
-int rlc_model_copy_tokenizer_files(const char *src_dir, const char *dst_dir) {
-    int rc = 0;
-    for (int i = 0; TOKENIZER_FILES[i] && !rc; i++) {
-        char *s = fs_join(src_dir, TOKENIZER_FILES[i]), *d = fs_join(dst_dir, TOKENIZER_FILES[i]);
-        if (!s || !d) rc = RLC_ENOMEM;
-        else if (fs_exists(s)) rc = fs_copy_file(s, d);
-        free(s);
-        free(d);
-    }
-    return rc;
-}
-
-typedef struct {
-    const rlc_model_t *m;
-    const rlc_param_info_t *p;
-} save_src_t;
-
-static int fill_param(void *user, float *dst) {
-    const save_src_t *s = user;
-    return rlc_model_get_param(s->m, s->p, dst);
-}
-
-int rlc_model_save(rlc_model_t *m, const char *dir, const char *dtype) {
-    rlc_dtype_t force = RLC_DT_F32;
-    int forced = 0, rc;
-    if (dtype) {
-        if ((rc = parse_save_dtype(dtype, &force))) return rc;
-        forced = 1;
-    }
-    if ((rc = fs_mkdir_p(dir))) return rc;
-    /* Tensors are downloaded one at a time as the writer reaches them. */
-    rlc_st_wtensor_t *w = rlc_calloc((size_t)m->n_info, sizeof *w);
-    save_src_t *src = rlc_calloc((size_t)m->n_info, sizeof *src);
-    rlc_fused_src_t *fs = m->experts_fused ? rlc_calloc(2 * (size_t)m->cfg.num_layers, sizeof *fs) : NULL;
-    if (!w || !src || (m->experts_fused && !fs)) {
-        free(w);
-        free(src);
-        free(fs);
-        return RLC_ENOMEM;
-    }
-    int nw = 0, nfs = 0;
-    rlc_dtype_t main_dt = forced ? force : m->info[0].file_dtype;
-    for (int i = 0; i < m->n_info; i++) {
-        const rlc_param_info_t *p = &m->info[i];
-        int l = m->experts_fused ? rlc_experts_param_layer(m, p) : -1;
-        if (l >= 0 && p->offset != m->layer[l].experts) continue; /* in its layer's stacked tensors */
-        for (int k = 0; k < (l >= 0 ? 2 : 1); k++) {
-            rlc_st_wtensor_t *t = &w[nw++];
-            t->name = p->name;
-            t->dtype = p->f32_off != RLC_NO_OFFSET ? RLC_DT_F32 : forced ? force : p->file_dtype; /* kept fp32 */
-            if (rlc_fp8_dtype(t->dtype)) t->dtype = RLC_DT_BF16; /* dequantized FP8: bf16, as transformers' */
-            if (t->dtype != RLC_DT_F32 && t->dtype != RLC_DT_BF16 && t->dtype != RLC_DT_F16) t->dtype = RLC_DT_F32;
-            t->ndim = p->ndim;
-            t->shape[0] = p->shape[0];
-            t->shape[1] = p->shape[1];
-            src[i] = (save_src_t){m, p};
-            t->fill = fill_param;
-            t->user = &src[i];
-            if (l < 0) continue;
-            rlc_fused_src_t *f = &fs[nfs++]; /* [E, 2I, C] gate|up, [E, C, I] down */
-            rlc_experts_fused_tensor(m, l, k, f);
-            int64_t I = m->cfg.moe_intermediate_size, C = m->cfg.hidden_size;
-            t->name = f->name;
-            t->ndim = 3;
-            t->shape[0] = m->cfg.num_experts;
-            t->shape[1] = k ? C : 2 * I;
-            t->shape[2] = k ? I : C;
-            t->fill = rlc_experts_fill;
-            t->user = f;
-        }
-    }
-    char *path = NULL;
-    if (!rc && !(path = fs_join(dir, "model.safetensors"))) rc = RLC_ENOMEM;
-    static const char *const meta[] = {"format", "pt", NULL};
-    if (!rc) rc = rlc_st_write(path, w, nw, meta);
-    free(path);
-    free(src);
-    free(w);
-    free(fs);
-    if (rc) return rlc_err_ctx(rc, "saving %s", dir);
-    /* config.json: the loaded keys, with the dtype updated when it was forced. */
-    cJSON *cfg = cJSON_Duplicate(m->cfg.json, 1);
-    if (!cfg) return rlc_errc(RLC_ENOMEM, "out of memory saving config.json");
-    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "quantization_config"); /* FP8 weights are saved dequantized */
-    const char *key = cJSON_GetObjectItemCaseSensitive(cfg, "dtype")         ? "dtype"
-                      : cJSON_GetObjectItemCaseSensitive(cfg, "torch_dtype") ? "torch_dtype"
-                                                                             : NULL;
-    if (!key)
-        cJSON_AddStringToObject(cfg, "torch_dtype", dtype_torch_name(main_dt));
-    else if (forced) /* in place, so the key order (and a re-save's bytes) stay stable */
-        cJSON_ReplaceItemInObjectCaseSensitive(cfg, key, cJSON_CreateString(dtype_torch_name(main_dt)));
-    char *txt = rlc_json_print(cfg, 1);
-    cJSON_Delete(cfg);
-    if (!txt) return RLC_ENOMEM;
-    char *cp = fs_join(dir, "config.json");
-    rc = cp ? fs_write_atomic(cp, txt, strlen(txt)) : RLC_ENOMEM;
-    free(cp);
-    free(txt);
-    if (rc) return rc;
-    /* Tokenizer and generation files travel with the weights. */
-    if (m->src_dir && strcmp(m->src_dir, dir)) return rlc_model_copy_tokenizer_files(m->src_dir, dir);
-    return 0;
 }
 
 void rlc_model_free(rlc_model_t *m) {

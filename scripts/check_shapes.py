@@ -3,7 +3,7 @@
 log-probs (fp32) and greedy decoding, sharded bf16/fp16 files with llama3/linear RoPE
 scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), Gemma, Gemma 2 (soft-capping), Gemma 3,
 OLMo 2 and 3, Granite, SmolLM3, Ministral 3, mixtures of experts (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE),
-multi-head latent attention (DeepSeek-V2/V3, GLM-4.7-Flash, MiniCPM3, Mistral 4, Youtu, Sarvam), Seed-OSS, MiniMax-M2,
+multi-head latent attention (DeepSeek-V2/V3, GLM-4.7-Flash, MiniCPM3, Mistral 4, Youtu, Sarvam), Seed-OSS, MiniMax-M2, DeepSeek-V3.2 and GLM-5 within index_topk,
 PyTorch pytorch_model.bin weights (one file, and bf16 shards), and sliding-window models (Mistral,
 Qwen2, Qwen3, Gemma 2, Mixtral, Qwen3-MoE, Gemma 3 with a 4.x-style config) far past their window.
 Needs PyPI torch + transformers and a built rlc:  python3 scripts/check_shapes.py [build/cli/rlc]
@@ -43,7 +43,9 @@ KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, 
          "mistral4": (T.Mistral4Config, T.Mistral4ForCausalLM), "youtu": (T.YoutuConfig, T.YoutuForCausalLM),
          "sarvam_mla": (T.SarvamMLAConfig, T.DeepseekV3ForCausalLM),
          "seed_oss": (T.SeedOssConfig, T.SeedOssForCausalLM),
-         "minimax_m2": (T.MiniMaxM2Config, T.MiniMaxM2ForCausalLM)}
+         "minimax_m2": (T.MiniMaxM2Config, T.MiniMaxM2ForCausalLM),
+         "deepseek_v32": (T.DeepseekV32Config, T.DeepseekV32ForCausalLM),
+         "glm_moe_dsa": (T.GlmMoeDsaConfig, T.GlmMoeDsaForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -183,6 +185,16 @@ SHAPES = [
     ("minimax_m2", dict(hidden_size=56, num_attention_heads=7, num_key_value_heads=1, head_dim=12, rotary_dim=6,
                         intermediate_size=20, num_local_experts=10, num_experts_per_tok=3, vocab_size=263,
                         num_hidden_layers=2)),  # MiniMax-M2: sigmoid + bias routing, full q/k norms, half rotary
+    ("deepseek_v32", dict(hidden_size=48, num_attention_heads=3, num_key_value_heads=3, q_lora_rank=20,
+                          kv_lora_rank=14, qk_rope_head_dim=6, qk_nope_head_dim=8, v_head_dim=18, intermediate_size=60,
+                          moe_intermediate_size=10, n_routed_experts=8, num_experts_per_tok=2, n_group=2, topk_group=1,
+                          first_k_dense_replace=1, index_topk=64, index_head_dim=8, index_n_heads=2, vocab_size=263,
+                          num_hidden_layers=3)),  # DeepSeek-V3.2 within index_topk: dense MLA
+    ("glm_moe_dsa", dict(hidden_size=40, num_attention_heads=2, num_key_value_heads=2, q_lora_rank=16,
+                         kv_lora_rank=12, qk_rope_head_dim=8, qk_nope_head_dim=8, v_head_dim=12, intermediate_size=50,
+                         moe_intermediate_size=8, n_routed_experts=6, num_experts_per_tok=2, first_k_dense_replace=1,
+                         index_topk=64, index_head_dim=8, index_n_heads=2, index_topk_pattern="FSF", vocab_size=271,
+                         num_hidden_layers=3)),  # GLM-5: a shared-indexer layer, within index_topk
 ]
 
 

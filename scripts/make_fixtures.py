@@ -340,6 +340,18 @@ def minimax_m2_cfg(**kw):
     return MiniMaxM2Config(**base)
 
 
+def deepseek_v32_cfg(**kw):
+    from transformers import DeepseekV32Config
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, moe_intermediate_size=16, num_hidden_layers=3,
+                num_attention_heads=4, num_key_value_heads=4, q_lora_rank=24, kv_lora_rank=20, qk_rope_head_dim=8,
+                qk_nope_head_dim=12, v_head_dim=16, n_routed_experts=8, num_experts_per_tok=2, n_shared_experts=1,
+                n_group=4, topk_group=2, first_k_dense_replace=1, routed_scaling_factor=1.5, norm_topk_prob=True,
+                index_topk=32, index_head_dim=8, index_n_heads=2, max_position_embeddings=256, rms_norm_eps=1e-6,
+                tie_word_embeddings=False, bos_token_id=None, eos_token_id=2, pad_token_id=None)
+    base.update(kw)
+    return DeepseekV32Config(**base)
+
+
 def checkpoint_grads(model, grads):
     """transformers 5 holds a MoE layer's experts as fused [E, 2I, C] gate|up and [E, C, I] down
     parameters (and Mixtral's block_sparse_moe under mlp.); its checkpoints, and rlc, name each
@@ -548,6 +560,10 @@ FIXTURES = {
     # e_score_correction_bias), renormalised; q/k norms over the whole projections (OLMo's); rope
     # over rotary_dim 8 of head_dim 16 (rotate-half); fp32.
     "minimax-m2-tiny": dict(make=lambda: minimax_m2_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # DeepSeek-V3.2 (deepseek_v32): DeepSeek-V3's MLA and routing with the DSA indexer (2 heads of 8),
+    # index_topk 32: every sequence here (at most 25 tokens) attends to all its keys, as rlc runs it;
+    # layer 0 dense; fp32. The indexer's tensors are carried untrained (their gradients: none).
+    "dsv32-tiny": dict(make=lambda: deepseek_v32_cfg(), cls="causal", dtype=torch.float32, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

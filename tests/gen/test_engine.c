@@ -27,7 +27,8 @@ static void test_greedy_matches_hf(void **s) {
                            "dots1-tiny", "ernie45-tiny", "ernie45moe-tiny",
                            "glm4-tiny", "dsv3-tiny", "moonlight-tiny", "glm47flash-tiny",
                            "dsv2-tiny", "minicpm3-tiny", "mistral4-tiny", "youtu-tiny",
-                           "seed-oss-tiny", "qwen3-fp8", "minimax-m2-tiny"};
+                           "seed-oss-tiny", "qwen3-fp8", "minimax-m2-tiny",
+                           "dsv32-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         rlc_model_t *m = load(names[k]);
         char rel[128];

@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/fs.h"
 #include "core/json.h"
+#include "core/safetensors.h"
 #include "model/decode.h"
 #include "model/model.h"
 #include "model/edit_config.h"
@@ -315,6 +316,70 @@ static void test_info(void **s) {
         fail_msg("info: %s", out);
 }
 
+/* DeepSeek-V3.2: DeepSeek-V3's defaults, rope on pairs, its context index_topk (dense within it);
+ * the indexer's tensors are not parameters but every save carries them from the source
+ * checkpoint, bytes unchanged (after a save from a save too), and a missing source is an error. */
+static void test_dsa(void **s) {
+    (void)s;
+    rlc_model_config_t c;
+    assert_int_equal(parse(&c, "\"model_type\": \"deepseek_v32\", \"max_position_embeddings\": 163840"), 0);
+    assert_true(c.mla && c.q_lora_rank == 1536 && c.rope_interleaved && c.max_context == 2048 && c.num_experts == 256);
+    assert_true(c.moe_groups == 8 && c.moe_topk_groups == 4 && c.moe_scale == 2.5f);
+    for (int l = 0; l < 4; l++) assert_int_equal(rlc_config_layer_moe(&c, l), l >= 3);
+    rlc_config_free(&c);
+    /* GLM-5 (glm_moe_dsa): the same attention with GlmMoeDsaConfig's defaults */
+    assert_int_equal(parse(&c, "\"model_type\": \"glm_moe_dsa\", \"max_position_embeddings\": 202752, "
+                               "\"indexer_types\": [\"full\", \"full\", \"shared\", \"full\"]"),
+                     0);
+    assert_true(c.mla && c.q_lora_rank == 2048 && c.qk_nope_dim == 192 && c.v_head_dim == 256 && c.head_dim == 256);
+    assert_true(c.rope_interleaved && c.max_context == 2048 && c.moe_groups == 1 && c.rms_norm_eps == 1e-5f);
+    for (int l = 0; l < 4; l++) assert_int_equal(rlc_config_layer_moe(&c, l), l >= 3);
+    rlc_config_free(&c);
+    assert_true(parse(&c, "\"model_type\": \"deepseek_v32\", \"q_lora_rank\": null") < 0);
+    assert_non_null(strstr(rlc_errmsg(), "deepseek_v32 needs a q_lora_rank"));
+    assert_true(parse(&c, "\"model_type\": \"deepseek_v32\", \"index_topk\": 0") < 0);
+    assert_non_null(strstr(rlc_errmsg(), "index_topk = 0 must be positive"));
+    rlc_model_t *m, *m2;
+    assert_int_equal(rlc_model_load(&m, fixture("models/dsv32-tiny"), be), 0);
+    assert_int_equal(m->cfg.max_context, 32);
+    assert_null(rlc_model_param(m, "model.layers.0.self_attn.indexer.wk.weight"));
+    char *d = fs_join(g_dir, "dsv32-saved"), *d2 = fs_join(g_dir, "dsv32-again");
+    assert_int_equal(rlc_model_save(m, d, NULL), 0);
+    assert_int_equal(rlc_model_load(&m2, d, be), 0);
+    assert_int_equal(rlc_model_save(m2, d2, NULL), 0);
+    rlc_st_t a, b, e;
+    assert_int_equal(rlc_st_open(&a, fixture("models/dsv32-tiny")), 0);
+    assert_int_equal(rlc_st_open(&b, d), 0);
+    assert_int_equal(rlc_st_open(&e, d2), 0);
+    int n = 0;
+    for (int i = 0; i < a.n; i++) {
+        if (!strstr(a.t[i].name, ".indexer.")) continue;
+        const rlc_st_tensor_t *x = rlc_st_find(&b, a.t[i].name), *y = rlc_st_find(&e, a.t[i].name);
+        assert_true(x && y && x->nbytes == a.t[i].nbytes && y->nbytes == a.t[i].nbytes);
+        assert_memory_equal(x->data, a.t[i].data, a.t[i].nbytes);
+        assert_memory_equal(y->data, a.t[i].data, a.t[i].nbytes);
+        n++;
+    }
+    assert_int_equal(n, 15); /* 5 a layer: wq_b, wk, k_norm's weight and bias, weights_proj */
+    assert_int_equal(b.n, a.n);
+    rlc_st_close(&a), rlc_st_close(&b), rlc_st_close(&e);
+    rlc_model_free(m2);
+    fs_rm_rf(d); /* m2's source is gone: its save cannot carry the indexer */
+    assert_int_equal(rlc_model_load(&m2, d2, be), 0);
+    fs_rm_rf(d2);
+    assert_true(rlc_model_save(m2, d, NULL) < 0);
+    assert_non_null(strstr(rlc_errmsg(), "the tensors it carries are read from"));
+    rlc_model_free(m2);
+    rlc_model_free(m);
+    /* beyond index_topk the model is refused, naming why */
+    char out[4096], ids[200] = "";
+    for (int i = 0; i < 40; i++) snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%d ", 3 + i);
+    assert_true(test_run(out, sizeof out, "'%s' logprobs --model '%s' --ids '%s'", rlc_bin(), fixture("models/dsv32-tiny"),
+                         ids) != 0);
+    if (!strstr(out, "top-k of its sparse attention")) fail_msg("40 tokens: %s", out);
+    free(d), free(d2);
+}
+
 static int setup(void **s) {
     (void)s;
     g_dir = test_tmpdir();
@@ -334,7 +399,7 @@ int main(void) {
         cmocka_unit_test(test_glm_lite_defaults), cmocka_unit_test(test_minicpm3),
         cmocka_unit_test(test_bad_configs),       cmocka_unit_test(test_mismatched_checkpoints),
         cmocka_unit_test(test_latent_cache), cmocka_unit_test(test_info),
-        cmocka_unit_test(test_mistral4_youtu_sarvam),
+        cmocka_unit_test(test_mistral4_youtu_sarvam), cmocka_unit_test(test_dsa),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -298,6 +298,12 @@ static void test_minimax_m2_tiny(void **s) {
     (void)s;
     causal_parity("minimax-m2-tiny");
 }
+/* DeepSeek-V3.2: DeepSeek-V3's MLA and routing; its sparse attention picks every key within
+ * index_topk (32 here, longer than any sequence), so it is dense MLA; the indexer is carried. */
+static void test_dsv32_tiny(void **s) {
+    (void)s;
+    causal_parity("dsv32-tiny");
+}
 /* GLM-4.7-Flash (glm4_moe_lite): MLA, its sparse layers by mlp_layer_types. */
 static void test_glm47flash_tiny(void **s) {
     (void)s;
@@ -464,6 +470,7 @@ int main(void) {
         cmocka_unit_test(test_dsv2_tiny), cmocka_unit_test(test_minicpm3_tiny),
         cmocka_unit_test(test_mistral4_tiny), cmocka_unit_test(test_youtu_tiny),
         cmocka_unit_test(test_seed_oss_tiny), cmocka_unit_test(test_qwen3_fp8), cmocka_unit_test(test_minimax_m2_tiny),
+        cmocka_unit_test(test_dsv32_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
