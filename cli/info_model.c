@@ -134,6 +134,11 @@ static cJSON *summary(const char *dir, const rlc_model_config_t *c) {
         cJSON_AddNumberToObject(o, "kv_row", rlc_config_mla_latent(c));
     }
     cJSON_AddStringToObject(o, "dtype", c->dtype);
+    if (c->fp8) { /* model/fp8.c */
+        char q[96] = "fp8, per tensor or channel";
+        if (c->fp8_block[0]) snprintf(q, sizeof q, "fp8, blocks of %d x %d", c->fp8_block[0], c->fp8_block[1]);
+        cJSON_AddStringToObject(o, "quantization", q);
+    }
     return o;
 }
 
@@ -183,6 +188,8 @@ static void print_text(const cJSON *o) {
            N("weight_bytes") / 1e6);
     for (e = d ? d->child : NULL; e; e = e->next) printf("%s%s %.0f", e == d->child ? "" : ", ", e->string, e->valuedouble);
     printf(")\n");
+    if (cJSON_GetObjectItem(o, "quantization"))
+        printf("  quantization: %s (dequantized as rlc loads it; saved in bf16)\n", S("quantization"));
     if (cJSON_GetObjectItem(o, "tokenizer_error")) printf("  tokenizer: cannot load (%s)\n", S("tokenizer_error"));
     else if (!strcmp(S("tokenizer"), "none")) printf("  tokenizer: none in the directory\n");
     else

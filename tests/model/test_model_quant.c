@@ -143,6 +143,16 @@ static void test_save(void **s) {
     free(cp), free(d);
 }
 
+/* `rlc info` names the quantization. */
+static void test_info(void **s) {
+    (void)s;
+    char out[4096];
+    assert_int_equal(test_run(out, sizeof out, "'%s' info --model '%s'", rlc_bin(), fixture("models/qwen3-fp8")), 0);
+    if (!strstr(out, "quantization: fp8, blocks of 16 x 32 (dequantized as rlc loads it; saved in bf16)") ||
+        !strstr(out, "F8_E4M3 14"))
+        fail_msg("info: %s", out);
+}
+
 static void test_bad(void **s) {
     (void)s;
     unsigned char nan_q[150 * 64];
@@ -205,6 +215,7 @@ int main(void) {
         cmocka_unit_test(test_blocks),
         cmocka_unit_test(test_scale_kinds),
         cmocka_unit_test(test_save),
+        cmocka_unit_test(test_info),
         cmocka_unit_test(test_bad),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
