@@ -56,9 +56,13 @@ static int fill_param(void *user, float *dst) {
     return rlc_model_get_param(s->m, s->p, dst);
 }
 
+/* The families whose checkpoints hold tensors rlc carries (DeepSeek-V3.2's and GLM-5's indexer). */
+static int carries(const rlc_model_config_t *c) {
+    return !strcmp(c->model_type, "deepseek_v32") || !strcmp(c->model_type, "glm_moe_dsa");
+}
+
 int rlc_carried_tensor(const rlc_model_config_t *c, const char *name) {
-    int dsa = !strcmp(c->model_type, "deepseek_v32") || !strcmp(c->model_type, "glm_moe_dsa");
-    return dsa && strstr(name, ".self_attn.indexer.") != NULL;
+    return carries(c) && strstr(name, ".self_attn.indexer.") != NULL;
 }
 
 static rlc_dtype_t save_dtype(rlc_dtype_t file, int forced, rlc_dtype_t force) {
@@ -159,7 +163,7 @@ int rlc_model_save(rlc_model_t *m, const char *dir, const char *dtype) {
     }
     rlc_st_t st;
     memset(&st, 0, sizeof st);
-    carried = m->src_dir && rlc_carried_tensor(&m->cfg, ".self_attn.indexer."); /* a family that carries any */
+    carried = m->src_dir && carries(&m->cfg); /* a model rlc created has none to carry */
     if (carried && (rc = rlc_params_open_weights(m, m->src_dir, &st, NULL)))
         return rlc_err_ctx(rc, "saving %s: the tensors it carries are read from %s", dir, m->src_dir);
     if ((rc = fs_mkdir_p(dir))) goto out;

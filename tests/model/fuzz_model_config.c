@@ -61,6 +61,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             abort();
         if (rlc_config_mla_a(&c) < 1 || rlc_config_o_width(&c) < 1) abort();
     }
+    if (c.max_context < 1 || c.max_context > c.max_position_embeddings) abort(); /* LongRoPE, Llama 4, DSA */
+    if (c.fp8 && (c.fp8_block[0] < 0 || c.fp8_block[0] > 65536 || c.fp8_block[1] < 0 || c.fp8_block[1] > 65536 ||
+                  !c.fp8_block[0] != !c.fp8_block[1]))
+        abort(); /* an FP8 checkpoint's block size: none, or two in range */
     (void)rlc_config_num_params(&c);
     rlc_config_free(&c);
     return 0;
