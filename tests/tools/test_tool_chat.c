@@ -233,12 +233,16 @@ static void test_template_tools(void **s) {
  * unit vector of its own, and the LM head's row of a's successor reads it (a token has one
  * successor in all chains). Other tokens have a zero embedding. No attention or MLP: every
  * layer's weights are zero, so the residual stream is the embedding. */
-static rlc_model_t *bigram_model(const int32_t *const *chains, const int *lens, int n_chains, float scale) {
-    const char *cfg = "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"hidden_size\": 64, "
-                      "\"intermediate_size\": 64, \"num_hidden_layers\": 1, \"num_attention_heads\": 4, "
-                      "\"num_key_value_heads\": 2, \"head_dim\": 16, \"vocab_size\": 1811, \"rms_norm_eps\": 1e-5, "
-                      "\"max_position_embeddings\": 512, \"rope_theta\": 10000.0, \"tie_word_embeddings\": false, "
-                      "\"bos_token_id\": 1800, \"eos_token_id\": [1801, 1808, 1809]}";
+static rlc_model_t *bigram_model_eos(const int32_t *const *chains, const int *lens, int n_chains, float scale,
+                                     const char *eos) {
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg,
+             "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"hidden_size\": 64, "
+             "\"intermediate_size\": 64, \"num_hidden_layers\": 1, \"num_attention_heads\": 4, "
+             "\"num_key_value_heads\": 2, \"head_dim\": 16, \"vocab_size\": 1811, \"rms_norm_eps\": 1e-5, "
+             "\"max_position_embeddings\": 512, \"rope_theta\": 10000.0, \"tie_word_embeddings\": false, "
+             "\"bos_token_id\": 1800, \"eos_token_id\": %s}",
+             eos);
     cJSON *j = cJSON_Parse(cfg);
     rlc_model_t *m;
     if (rlc_model_create(&m, j, be, 1, 0.0f)) fail_msg("%s", rlc_errmsg());
@@ -263,6 +267,10 @@ static rlc_model_t *bigram_model(const int32_t *const *chains, const int *lens, 
     assert_int_equal(rlc_model_set_param(m, rlc_model_param(m, "lm_head.weight"), head), 0);
     free(emb), free(head);
     return m;
+}
+
+static rlc_model_t *bigram_model(const int32_t *const *chains, const int *lens, int n_chains, float scale) {
+    return bigram_model_eos(chains, lens, n_chains, scale, "[1801, 1808, 1809]");
 }
 
 static int32_t *encode(const tok_t *tok, const char *s, int *n) {
@@ -399,6 +407,86 @@ static void test_engine_pauses_on_special_tokens(void **s) {
  * python tool with <|python_tag|> after every problem, then answers; its logits are sharp
  * (scale 4), so sampling at T = 1 writes that sequence. Every sample makes one call, the
  * trainer's samples show the ipython turn, and the run finishes with finite losses. */
+/* Mistral's calls end at the </s> token (an EOS of the model): the engine pauses on it while calls
+ * remain, the format's answer turn [TOOL_RESULTS]...[/TOOL_RESULTS] is appended (here the parser's
+ * error for a call without a JSON object, which a bigram model can write: its tokens never repeat),
+ * the sample goes on after it; a turn without [TOOL_CALLS] ends at </s> as an answer, and with no
+ * calls left </s> is an EOS again. The tokenizer is bpe-llama3's with five reserved specials named
+ * as Mistral's. */
+static void test_engine_pauses_on_mistral_eos(void **s) {
+    (void)s;
+    char *dir = test_tmpdir(), out[512];
+    assert_int_equal(test_run(out, sizeof out, "cp '%s'/* '%s'/", fixture("tokenizers/bpe-llama3"), dir), 0);
+    char *tj = fs_join(dir, "tokenizer.json");
+    cJSON *j = rlc_json_load_file(tj), *a;
+    assert_non_null(j);
+    const char *names[] = {"[TOOL_CALLS]", "[ARGS]", "</s>", "[TOOL_RESULTS]", "[/TOOL_RESULTS]"};
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(j, "added_tokens")) {
+        int id = cJSON_GetObjectItem(a, "id")->valueint;
+        if (id >= 1802 && id <= 1806) cJSON_ReplaceItemInObject(a, "content", cJSON_CreateString(names[id - 1802]));
+    }
+    char *txt = cJSON_PrintUnformatted(j);
+    assert_int_equal(fs_write_atomic(tj, txt, strlen(txt)), 0);
+    free(txt), free(tj);
+    cJSON_Delete(j);
+    tok_t *tok;
+    assert_int_equal(tok_load(&tok, dir), 0);
+    int n1, n2, nn, na, nt;
+    int32_t *p1 = encode(tok, "Compute 6 times 7.", &n1), *p2 = encode(tok, "Hello there", &n2);
+    int32_t *name = encode(tok, "sum", &nn), *args = encode(tok, "6*7", &na);
+    int32_t chain1[32] = {p1[n1 - 1], 1802}, k = 2;
+    for (int i = 0; i < nn; i++) chain1[k++] = name[i];
+    chain1[k++] = 1803;
+    for (int i = 0; i < na; i++) chain1[k++] = args[i];
+    chain1[k++] = 1804;
+    int32_t chain2[] = {1806, 1287, 282, 1804}, chain3[] = {p2[n2 - 1], 1287};
+    const int32_t *chains[] = {chain1, chain2, chain3};
+    int lens[] = {k, 4, 2};
+    rlc_model_t *m = bigram_model_eos(chains, lens, 3, 1.0f, "1804");
+    rlc_tools_cfg_t tc;
+    rlc_tools_cfg_default(&tc);
+    tc.tools = RLC_TOOL_CALCULATOR;
+    tc.format = RLC_TOOL_FMT_MISTRAL;
+    rlc_tools_t *tools;
+    assert_int_equal(rlc_tools_create(&tools, &tc), 0);
+    gen_engine_cfg_t ec = {.page_size = 8, .tool_batch_fn = rlc_tools_engine_batch, .tool_user = tools};
+    gen_engine_t *e;
+    assert_int_equal(gen_engine_create(&e, m, tok, &ec), 0);
+    gen_params_t p;
+    gen_params_default(&p);
+    p.temperature = 0;
+    p.max_new_tokens = 80;
+    p.n_tool_markers = rlc_tools_markers(tools, &p.tool_markers);
+    p.max_tool_calls = 2;
+    int r1 = gen_submit(e, p1, n1, &p, NULL), r2 = gen_submit(e, p2, n2, &p, NULL);
+    assert_int_equal(gen_run(e, NULL), 0);
+    const gen_output_t *o1 = gen_output(e, r1, 0), *o2 = gen_output(e, r2, 0);
+#define ERR "error: the tool call is not [TOOL_CALLS]name[ARGS]{...} with a JSON object"
+    assert_int_equal(o1->finish, GEN_FINISH_EOS);
+    assert_int_equal(o1->n_tool_calls, 1);
+    assert_string_equal(o1->text, "[TOOL_CALLS]sum[ARGS]6*7</s>[TOOL_RESULTS]" ERR "[/TOOL_RESULTS]The answer");
+    int32_t *ans = encode(tok, "[TOOL_RESULTS]" ERR "[/TOOL_RESULTS]", &nt);
+#undef ERR
+    check_trainable(o1, k - 1, nt, 3);
+    assert_memory_equal(o1->tokens + k - 1, ans, (size_t)nt * sizeof *ans);
+    assert_int_equal(o1->tokens[k - 2], 1804);
+    assert_int_equal(o2->finish, GEN_FINISH_EOS); /* no [TOOL_CALLS]: an answer, ended at </s> */
+    assert_int_equal(o2->n_tool_calls, 0);
+    assert_string_equal(o2->text, "The answer");
+    p.max_tool_calls = 0; /* no calls left: </s> is an EOS again */
+    int r3 = gen_submit(e, p1, n1, &p, NULL);
+    assert_int_equal(gen_run(e, NULL), 0);
+    assert_string_equal(gen_output(e, r3, 0)->text, "[TOOL_CALLS]sum[ARGS]6*7");
+    assert_int_equal(gen_output(e, r3, 0)->n_tool_calls, 0);
+    gen_engine_free(e);
+    rlc_tools_free(tools);
+    rlc_model_free(m);
+    tok_free(tok);
+    free(p1), free(p2), free(name), free(args), free(ans);
+    fs_rm_rf(dir);
+    free(dir);
+}
+
 static void test_train_llama3(void **s) {
     (void)s;
     tok_t *tok;
@@ -473,6 +561,7 @@ int main(void) {
         cmocka_unit_test(test_matches_real_template),
         cmocka_unit_test(test_template_tools),
         cmocka_unit_test(test_engine_pauses_on_special_tokens),
+        cmocka_unit_test(test_engine_pauses_on_mistral_eos),
         cmocka_unit_test(test_train_llama3),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
