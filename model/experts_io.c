@@ -3,8 +3,8 @@
  * rows) and mlp.experts.down_proj [E, C, I], instead of per-expert gate_proj/up_proj/down_proj.
  * It is the only layout transformers reads for a family with no checkpoint conversion (Mistral
  * 4). A checkpoint in it is read as per-expert views of the same bytes (the parameter table
- * keeps one name per expert projection) and saved back in it; a new model of such a family is
- * written in it. */
+ * keeps one name per expert projection; an FP8 checkpoint's stacked scales are split alike) and
+ * saved back in it; a new model of such a family is written in it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +22,51 @@ static void expert_name(const rlc_model_config_t *c, char *out, size_t cap, int 
              names[c->moe_naming][k]);
 }
 
-/* Layer l's stacked tensor `which` (gate_up_proj or down_proj), checked against [E, r, C]. */
+/* Tensor `name` of layer l split into its experts' parts of `rows` rows each (gate_up: each
+ * expert's gate, then its up), named as the table's tensors plus `suffix`. */
+static int unstack(const rlc_model_config_t *c, rlc_st_t *st, const char *name, int l, int down, int64_t rows,
+                   const char *suffix, const char *dir) {
+    int n = down ? c->num_experts : 2 * c->num_experts, rc = 0;
+    char **names = calloc((size_t)n, sizeof *names);
+    int64_t *r = malloc((size_t)n * sizeof *r);
+    for (int k = 0; names && r && k < n && !rc; k++) {
+        r[k] = rows;
+        if (!(names[k] = malloc(128))) rc = RLC_ENOMEM;
+        else expert_name(c, names[k], 128, l, down ? k : k / 2, down ? 2 : k % 2);
+        if (!rc) strcat(names[k], suffix);
+    }
+    if (!names || !r) rc = RLC_ENOMEM;
+    if (!rc) rc = rlc_st_unstack(st, name, n, names, r, dir);
+    for (int k = 0; names && k < n; k++) free(names[k]);
+    free(names);
+    free(r);
+    return rc == RLC_ENOMEM ? rlc_errc(RLC_ENOMEM, "%s: out of memory", dir) : rc;
+}
+
+/* An FP8 checkpoint's scales of a stacked tensor (NAME_scale_inv or NAME_scale, [E, sR, sC]), split
+ * as the weight: per expert, and gate_up's per half, whose rows must not share a block. */
+static int split_scale(const rlc_model_config_t *c, rlc_st_t *st, const char *wname, int l, int down,
+                       const char *dir) {
+    char sn[128];
+    const char *suffix = "_scale_inv";
+    snprintf(sn, sizeof sn, "%s%s", wname, suffix);
+    const rlc_st_tensor_t *t = rlc_st_find(st, sn);
+    if (!t) {
+        suffix = "_scale";
+        snprintf(sn, sizeof sn, "%s%s", wname, suffix);
+        if (!(t = rlc_st_find(st, sn))) return 0;
+    }
+    int64_t I = c->moe_intermediate_size, sR = t->ndim == 3 ? t->shape[1] : 0;
+    if (t->ndim != 3 || t->shape[0] != c->num_experts || sR < 1)
+        return rlc_errc(RLC_EFMT, "%s: scale '%s' of stacked experts must be [%d, rows, cols]", dir, sn,
+                        c->num_experts);
+    int64_t bR = c->fp8_block[0] ? c->fp8_block[0] : (2 * I) % sR ? 0 : 2 * I / sR;
+    if (!down && (sR % 2 || !bR || I % bR || sR / 2 != I / bR))
+        return rlc_errc(RLC_EUNSUP, "%s: scale '%s' has blocks that straddle each expert's gate and up rows", dir, sn);
+    return unstack(c, st, sn, l, down, down ? sR : sR / 2, suffix, dir);
+}
+
+/* Layer l's stacked tensor (gate_up_proj or down_proj), checked against [E, r, C], and its scales. */
 static int split_one(const rlc_model_config_t *c, rlc_st_t *st, int l, int down, const char *dir) {
     int E = c->num_experts;
     int64_t I = c->moe_intermediate_size, C = c->hidden_size, r = down ? C : 2 * I, cols = down ? I : C;
@@ -32,20 +76,8 @@ static int split_one(const rlc_model_config_t *c, rlc_st_t *st, int l, int down,
     if (t->ndim != 3 || t->shape[0] != E || t->shape[1] != r || t->shape[2] != cols)
         return rlc_errc(RLC_EFMT, "%s: tensor '%s' must have shape [%d,%lld,%lld] (the config's experts)", dir, name, E,
                         (long long)r, (long long)cols);
-    int n = down ? E : 2 * E, rc = 0;
-    char **names = calloc((size_t)n, sizeof *names);
-    int64_t *rows = malloc((size_t)n * sizeof *rows);
-    for (int k = 0; names && rows && k < n && !rc; k++) {
-        rows[k] = down ? C : I;
-        if (!(names[k] = malloc(96))) rc = RLC_ENOMEM;
-        else expert_name(c, names[k], 96, l, down ? k : k / 2, down ? 2 : k % 2);
-    }
-    if (!names || !rows) rc = RLC_ENOMEM;
-    if (!rc) rc = rlc_st_unstack(st, name, n, names, rows, dir);
-    for (int k = 0; names && k < n; k++) free(names[k]);
-    free(names);
-    free(rows);
-    return rc == RLC_ENOMEM ? rlc_errc(RLC_ENOMEM, "%s: out of memory", dir) : rc;
+    int rc = split_scale(c, st, name, l, down, dir);
+    return rc ? rc : unstack(c, st, name, l, down, down ? C : I, "", dir);
 }
 
 int rlc_experts_unfuse(const rlc_model_config_t *c, rlc_st_t *st, const char *dir) {

@@ -20,23 +20,26 @@ static char *g_dir;
 
 static const char *W = "model.layers.0.mlp.gate_proj.weight"; /* [150, 64] in 16 x 32 blocks: 10 x 2 */
 
-/* d's weights rewritten: tensor `name` replaced by x (its name set), or left out when x is NULL. */
+/* d's weights rewritten: tensor `name` replaced by x (its name set; added when absent), or left
+ * out when x is NULL. */
 static void rewrite(const char *d, const char *name, rlc_st_wtensor_t *x) {
     char *path = fs_join(d, "model.safetensors"), *tmp = fs_join(d, "orig.safetensors");
     assert_int_equal(rename(path, tmp), 0);
     rlc_st_t st;
     assert_int_equal(rlc_st_open(&st, tmp), 0);
-    rlc_st_wtensor_t *w = calloc((size_t)st.n, sizeof *w);
-    int n = 0;
+    rlc_st_wtensor_t *w = calloc((size_t)st.n + 1, sizeof *w);
+    int n = 0, found = 0;
     for (int i = 0; i < st.n; i++) {
         const rlc_st_tensor_t *t = &st.t[i];
         if (!strcmp(t->name, name)) {
             if (x) w[n] = *x, w[n++].name = t->name;
+            found = 1;
             continue;
         }
         w[n] = (rlc_st_wtensor_t){.name = t->name, .dtype = t->dtype, .ndim = t->ndim, .raw = t->data};
         memcpy(w[n++].shape, t->shape, sizeof t->shape);
     }
+    if (!found && x) w[n] = *x, w[n++].name = name;
     assert_int_equal(rlc_st_write(path, w, n, NULL), 0);
     rlc_st_close(&st);
     assert_int_equal(remove(tmp), 0);
@@ -143,6 +146,55 @@ static void test_save(void **s) {
     free(cp), free(d);
 }
 
+/* Stacked experts in FP8 (gate_up_proj [8, 32, 48] with scales [8, 2, 2] in 16 x 32 blocks): the
+ * scales split per expert and per half as the weight; a block straddling an expert's gate and up
+ * rows is refused. */
+static void test_stacked_fp8(void **s) {
+    (void)s;
+    static unsigned char q[8 * 32 * 48];
+    float sc[8 * 2 * 2];
+    for (int i = 0; i < 8 * 32 * 48; i++) q[i] = (unsigned char)(0x38 + (i / (32 * 48)) % 4); /* 1, 1.125, ... */
+    for (int i = 0; i < 32; i++) sc[i] = 0.01f * (float)(i + 1);
+    const char *gu = "model.layers.1.mlp.experts.gate_up_proj";
+    rlc_st_wtensor_t w8 = {.dtype = RLC_DT_F8_E4M3, .ndim = 3, .shape = {8, 32, 48}, .raw = q};
+    rlc_st_wtensor_t ws = {.dtype = RLC_DT_F32, .ndim = 3, .shape = {8, 2, 2}, .f32 = sc};
+    const char *blocks[] = {"{\"quant_method\": \"fp8\", \"weight_block_size\": [16, 32]}",
+                            "{\"quant_method\": \"fp8\", \"weight_block_size\": [24, 32]}"};
+    for (int k = 0; k < 2; k++) {
+        char *d = edited_fixture(g_dir, "mistral4-tiny", "quantization_config", blocks[k]);
+        rewrite(d, gu, &w8);
+        rewrite(d, "model.layers.1.mlp.experts.gate_up_proj_scale_inv", &ws);
+        rlc_model_t *m = NULL;
+        if (k) { /* 24-row blocks: the second covers gate rows 0-15's end and up's start */
+            assert_true(rlc_model_load(&m, d, be) < 0);
+            assert_non_null(strstr(rlc_errmsg(), "has blocks that straddle each expert's gate and up rows"));
+            free(d);
+            continue;
+        }
+        if (rlc_model_load(&m, d, be)) fail_msg("%s", rlc_errmsg());
+        assert_true(m->experts_fused && m->cfg.fp8);
+        for (int e = 0; e < 8; e++)
+            for (int h = 0; h < 2; h++) {
+                char nm[96];
+                snprintf(nm, sizeof nm, "model.layers.1.mlp.experts.%d.%s.weight", e, h ? "up_proj" : "gate_proj");
+                float *v = param(m, nm), qv = 1.0f + 0.125f * (float)(e % 4);
+                for (int i = 0; i < 16 * 48; i++)
+                    if (v[i] != qv * sc[e * 4 + h * 2 + (i % 48) / 32]) fail_msg("%s[%d] = %g", nm, i, (double)v[i]);
+                free(v);
+            }
+        char *sd = fs_join(g_dir, "stacked-fp8-saved"); /* saved stacked, in bf16, without scales */
+        assert_int_equal(rlc_model_save(m, sd, NULL), 0);
+        rlc_st_t st;
+        assert_int_equal(rlc_st_open(&st, sd), 0);
+        assert_int_equal(rlc_st_find(&st, gu)->dtype, RLC_DT_BF16);
+        for (int i = 0; i < st.n; i++) assert_false(rlc_fp8_is_scale(st.t[i].name));
+        rlc_st_close(&st);
+        free(sd);
+        rlc_model_free(m);
+        free(d);
+    }
+}
+
 /* `rlc info` names the quantization. */
 static void test_info(void **s) {
     (void)s;
@@ -215,6 +267,7 @@ int main(void) {
         cmocka_unit_test(test_blocks),
         cmocka_unit_test(test_scale_kinds),
         cmocka_unit_test(test_save),
+        cmocka_unit_test(test_stacked_fp8),
         cmocka_unit_test(test_info),
         cmocka_unit_test(test_bad),
     };
