@@ -344,7 +344,7 @@ static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",     "llama",   "
                                           "olmoe",     "qwen2_moe", "glm4_moe", "dots1",    "ernie4_5",
                                           "ernie4_5_moe", "glm4", "deepseek_v2", "deepseek_v3", "kimi_k2",
                                           "glm4_moe_lite", "minicpm3", "youtu", "mistral4", "sarvam_mla", "seed_oss",
-                                          "minimax_m2", "deepseek_v32", "glm_moe_dsa"};
+                                          "minimax_m2", "deepseek_v32", "glm_moe_dsa", "exaone4"};
 
 static int check_model_type(const char *mt, const char *what) {
     char list[512] = "";
@@ -397,6 +397,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     int smol = !strcmp(mt, "smollm3"), ministral3 = !strcmp(mt, "ministral3"), cpm = !strcmp(mt, "minicpm3");
     int youtu = !strcmp(mt, "youtu"), mistral4 = !strcmp(mt, "mistral4"), seed = !strcmp(mt, "seed_oss");
     int mm2 = !strcmp(mt, "minimax_m2"), dsa = !strcmp(mt, "deepseek_v32") || !strcmp(mt, "glm_moe_dsa");
+    int exaone = !strcmp(mt, "exaone4");
     c->fused_proj = !strcmp(mt, "phi3");
     int glm4 = !strcmp(mt, "glm4"); /* GLM-4-0414, GLM-Z1: fused gate|up, four norms a layer, interleaved RoPE */
     c->fused_mlp = c->fused_proj || glm4;
@@ -406,7 +407,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     c->qk_norm = !strcmp(mt, "qwen3") || !strcmp(mt, "qwen3_moe") || !strcmp(mt, "dots1");
     int glm = !strcmp(mt, "glm4_moe"), ernie = !strncmp(mt, "ernie4_5", 8); /* ernie4_5 and ernie4_5_moe */
     int eps5 = olmo || c->fused_proj || glm || ernie || !strcmp(mt, "mixtral") || !strcmp(mt, "olmoe") ||
-               !strcmp(mt, "glm4_moe_lite") || !strcmp(mt, "glm_moe_dsa") || cpm;
+               !strcmp(mt, "glm4_moe_lite") || !strcmp(mt, "glm_moe_dsa") || cpm || exaone;
     if ((rc = cfg_get_int(j, "vocab_size", &c->vocab_size, 1, 0, what)) ||
         (rc = cfg_get_int(j, "hidden_size", &c->hidden_size, 1, 0, what)) ||
         (rc = cfg_get_int(j, "intermediate_size", &c->intermediate_size, 1, 0, what)) ||
@@ -469,6 +470,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         }
         if ((rc = olmo ? cfg_olmo(c, j, !strcmp(mt, "olmo3"), what)
                   : granite ? cfg_granite(c, j, what)
+                  : exaone  ? cfg_exaone4(c, j, what)
                   : cpm     ? cfg_minicpm3(c, j, what)
                   : smol    ? cfg_smollm3(c, j, what)
                   : ernie   ? cfg_ernie(c, j, what)

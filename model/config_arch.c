@@ -127,6 +127,40 @@ int cfg_olmo(rlc_model_config_t *c, const cJSON *j, int olmo3, const char *what)
     return olmo3 ? layer_windows(c, j, NULL, 4, what) : 0;
 }
 
+/* EXAONE 4.0: OLMo 2's layer (norms after the blocks only) with per-head q/k norms before RoPE;
+ * sliding layers by layer_types, else sliding_window_pattern (an int P: every P-th layer full, 4
+ * by default; or a string of L and G repeated over the layers), the full layers without RoPE
+ * (NoPE); with sliding_window null, every layer full and rotary. */
+int cfg_exaone4(rlc_model_config_t *c, const cJSON *j, const char *what) {
+    c->qk_norm = c->post_norms = c->post_only = 1;
+    const cJSON *sw = cJSON_GetObjectItemCaseSensitive(j, "sliding_window");
+    if (sw && cJSON_IsNull(sw)) return 0;
+    int rc = cfg_layer_types(c, j, &c->layer_slides, what), W = 4096, any = 0;
+    size_t L = (size_t)(c->num_layers > 0 ? c->num_layers : 1);
+    if (rc < 0) return rc;
+    if (rc == 1) {
+        const cJSON *pat = cJSON_GetObjectItemCaseSensitive(j, "sliding_window_pattern");
+        size_t n = cJSON_IsString(pat) ? strlen(pat->valuestring) : 0;
+        int P = 4;
+        if (!(c->layer_slides = calloc(L, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+        if (!n && (rc = cfg_get_int(j, "sliding_window_pattern", &P, 0, P, what))) return rc;
+        if (!n && P <= 0) return rlc_errc(RLC_EINVAL, "%s: sliding_window_pattern must be positive", what);
+        for (int l = 0; l < c->num_layers; l++) {
+            char t = n ? pat->valuestring[l % n] : 0;
+            if (n && t != 'L' && t != 'G')
+                return rlc_errc(RLC_EINVAL, "%s: sliding_window_pattern '%s' must be of L and G", what,
+                                pat->valuestring);
+            c->layer_slides[l] = n ? t == 'L' : (l + 1) % P != 0;
+        }
+    }
+    if (!(c->layer_rope = calloc(L, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
+    for (int l = 0; l < c->num_layers; l++) any |= c->layer_rope[l] = c->layer_slides[l]; /* full layers: NoPE */
+    if ((rc = cfg_get_int(j, "sliding_window", &W, 0, W, what))) return rc;
+    if (W <= 0) return rlc_errc(RLC_EINVAL, "%s: sliding_window must be a positive number", what);
+    if (any) c->sliding_window = W;
+    return 0;
+}
+
 /* Granite (3.x dense: GraniteForCausalLM), a Llama with four multipliers: the embeddings
  * (embedding_multiplier), each block's output before the residual add (residual_multiplier),
  * the attention scale (attention_multiplier, in place of 1/sqrt(head_dim)) and the logits

@@ -61,3 +61,5 @@ int cfg_moe_sliding(rlc_model_config_t *c, const cJSON *j, const char *mt, const
 int cfg_quant(rlc_model_config_t *c, const cJSON *j, const char *what);
 /* DeepSeek-V3.2's sparse attention: its context capped at index_topk (dense within it). */
 int cfg_dsa(rlc_model_config_t *c, const cJSON *j, const char *what);
+/* EXAONE 4.0: post-norms, per-head q/k norms, sliding layers with RoPE and full ones without. */
+int cfg_exaone4(rlc_model_config_t *c, const cJSON *j, const char *what);

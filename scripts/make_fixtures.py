@@ -352,6 +352,16 @@ def deepseek_v32_cfg(**kw):
     return DeepseekV32Config(**base)
 
 
+def exaone4_cfg(**kw):
+    from transformers import Exaone4Config
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, num_hidden_layers=4, num_attention_heads=4,
+                num_key_value_heads=2, head_dim=12, sliding_window=4, sliding_window_pattern=2,
+                max_position_embeddings=256, rms_norm_eps=1e-5, tie_word_embeddings=False, bos_token_id=None,
+                eos_token_id=2, pad_token_id=None)
+    base.update(kw)
+    return Exaone4Config(**base)
+
+
 def checkpoint_grads(model, grads):
     """transformers 5 holds a MoE layer's experts as fused [E, 2I, C] gate|up and [E, C, I] down
     parameters (and Mixtral's block_sparse_moe under mlp.); its checkpoints, and rlc, name each
@@ -564,6 +574,9 @@ FIXTURES = {
     # index_topk 32: every sequence here (at most 25 tokens) attends to all its keys, as rlc runs it;
     # layer 0 dense; fp32. The indexer's tensors are carried untrained (their gradients: none).
     "dsv32-tiny": dict(make=lambda: deepseek_v32_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # EXAONE 4.0 (exaone4): OLMo 2's norms after the blocks, per-head q/k norms; layers 0 and 2 slide
+    # (window 4, RoPE), 1 and 3 attend fully without RoPE (sliding_window_pattern 2); fp32.
+    "exaone4-tiny": dict(make=lambda: exaone4_cfg(), cls="causal", dtype=torch.float32, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

@@ -304,6 +304,12 @@ static void test_dsv32_tiny(void **s) {
     (void)s;
     causal_parity("dsv32-tiny");
 }
+/* EXAONE 4.0: norms after the blocks, per-head q/k norms, sliding layers with RoPE (window 4, past
+ * it) and full ones without. */
+static void test_exaone4_tiny(void **s) {
+    (void)s;
+    causal_parity("exaone4-tiny");
+}
 /* GLM-4.7-Flash (glm4_moe_lite): MLA, its sparse layers by mlp_layer_types. */
 static void test_glm47flash_tiny(void **s) {
     (void)s;
@@ -470,7 +476,7 @@ int main(void) {
         cmocka_unit_test(test_dsv2_tiny), cmocka_unit_test(test_minicpm3_tiny),
         cmocka_unit_test(test_mistral4_tiny), cmocka_unit_test(test_youtu_tiny),
         cmocka_unit_test(test_seed_oss_tiny), cmocka_unit_test(test_qwen3_fp8), cmocka_unit_test(test_minimax_m2_tiny),
-        cmocka_unit_test(test_dsv32_tiny),
+        cmocka_unit_test(test_dsv32_tiny), cmocka_unit_test(test_exaone4_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
