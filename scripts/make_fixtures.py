@@ -354,8 +354,8 @@ def deepseek_v32_cfg(**kw):
 
 def exaone4_cfg(**kw):
     from transformers import Exaone4Config
-    base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, num_hidden_layers=4, num_attention_heads=4,
-                num_key_value_heads=2, head_dim=12, sliding_window=4, sliding_window_pattern=2,
+    base = dict(vocab_size=256, hidden_size=48, intermediate_size=80, num_hidden_layers=3, num_attention_heads=4,
+                num_key_value_heads=2, head_dim=16, sliding_window=4, sliding_window_pattern=2,
                 max_position_embeddings=256, rms_norm_eps=1e-5, tie_word_embeddings=False, bos_token_id=None,
                 eos_token_id=2, pad_token_id=None)
     base.update(kw)
@@ -575,7 +575,9 @@ FIXTURES = {
     # layer 0 dense; fp32. The indexer's tensors are carried untrained (their gradients: none).
     "dsv32-tiny": dict(make=lambda: deepseek_v32_cfg(), cls="causal", dtype=torch.float32, shard=None),
     # EXAONE 4.0 (exaone4): OLMo 2's norms after the blocks, per-head q/k norms; layers 0 and 2 slide
-    # (window 4, RoPE), 1 and 3 attend fully without RoPE (sliding_window_pattern 2); fp32.
+    # (window 4, RoPE), layer 1 attends fully without RoPE (sliding_window_pattern 2); fp32. (Its q_norm
+    # gradients are bf16-sensitive: torch's own bf16 run is 0.039 from fp32 in rel L2 here, 0.14
+    # with 4 layers of head_dim 12, which the emulator's bf16 test could not hold to 0.05.)
     "exaone4-tiny": dict(make=lambda: exaone4_cfg(), cls="causal", dtype=torch.float32, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
