@@ -592,7 +592,7 @@ static void test_bad_checkpoints(void **s) {
     }
     copy_fixture("qwen2-tiny", d);
     edit_config(d, "partial_rotary_factor", cJSON_CreateNumber(0.5));
-    expect_load_error(d, "partial_rotary_factor 0.5 is supported for phi3, glm4, glm4_moe, mistral4 and minimax_m2 only");
+    expect_load_error(d, "partial_rotary_factor 0.5 is supported for phi3, glm4, glm4_moe, mistral4 and minimax_m2");
     /* unknown dtype inside the weights */
     copy_fixture("qwen2-tiny", d);
     assert_int_equal(test_run(out, sizeof out, "sed -i '0,/\"F32\"/s//\"Q4K\"/' '%s'", st), 0);

@@ -1,6 +1,6 @@
 /* Multi-head latent attention configs and checkpoints (DeepSeek-V2/V3, Kimi K2, Moonlight,
- * GLM-4.7-Flash, MiniCPM3, Mistral 4, Youtu, Sarvam): each family's keys and defaults, the head layout rlc runs it with, the attention
- * scale under yarn, the parameter count against the table a model builds, `rlc info`, and every
+ * GLM-4.7-Flash, MiniCPM3, Mistral 4, Youtu, Sarvam, DeepSeek-V3.2, GLM-5): each family's keys and
+ * defaults, the head layout rlc runs it with, the attention scale under yarn, the parameter count against the table a model builds, `rlc info`, and every
  * bad value or mismatched checkpoint as a clear error. The numerics (log-probs, gradients, AdamW,
  * decoding, the engine, the CUDA emulator) are in test_model_parity, test_exact, test_engine and
  * test_cuda_emu_model with the dsv3-tiny, moonlight-tiny and glm47flash-tiny fixtures. */
@@ -224,7 +224,7 @@ static void test_bad_configs(void **s) {
         {"\"model_type\": \"deepseek_v3\", \"v_head_dim\": 2000", "head dims above 1024"},
         {"\"model_type\": \"deepseek_v3\", \"kv_lora_rank\": 100000", "MLA ranks above 65536"},
         {"\"model_type\": \"deepseek_v3\", \"q_lora_rank\": \"x\"", "q_lora_rank"},
-        {"\"model_type\": \"deepseek_v3\", \"partial_rotary_factor\": 0.5", "phi3, glm4, glm4_moe, mistral4 and minimax_m2 only"},
+        {"\"model_type\": \"deepseek_v3\", \"partial_rotary_factor\": 0.5", "glm4_moe, mistral4 and minimax_m2 only"},
         {"\"model_type\": \"deepseek_v3\", \"n_routed_experts\": 12", "n_group = 8 must divide the 12 experts"},
         {"\"model_type\": \"deepseek_v3\", \"rope_scaling\": {\"type\": \"yarn\", \"factor\": 1e300, "
          "\"mscale_all_dim\": 1e300}", "attention scale"},
@@ -256,7 +256,9 @@ static void test_bad_configs(void **s) {
 }
 
 /* config.json of a copy of fixture name with key set to the JSON text val */
-static char *edited(const char *name, const char *key, const char *val) { return edited_fixture(g_dir, name, key, val); }
+static char *edited(const char *name, const char *key, const char *val) {
+    return edited_fixture(g_dir, name, key, val);
+}
 
 /* A config that does not match the file's MLA tensors is refused by name. */
 static void test_mismatched_checkpoints(void **s) {
@@ -374,8 +376,8 @@ static void test_dsa(void **s) {
     /* beyond index_topk the model is refused, naming why */
     char out[4096], ids[200] = "";
     for (int i = 0; i < 40; i++) snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%d ", 3 + i);
-    assert_true(test_run(out, sizeof out, "'%s' logprobs --model '%s' --ids '%s'", rlc_bin(), fixture("models/dsv32-tiny"),
-                         ids) != 0);
+    assert_true(test_run(out, sizeof out, "'%s' logprobs --model '%s' --ids '%s'", rlc_bin(),
+                         fixture("models/dsv32-tiny"), ids) != 0);
     if (!strstr(out, "top-k of its sparse attention")) fail_msg("40 tokens: %s", out);
     free(d), free(d2);
 }

@@ -20,37 +20,12 @@ static char *g_dir;
 
 static const char *W = "model.layers.0.mlp.gate_proj.weight"; /* [150, 64] in 16 x 32 blocks: 10 x 2 */
 
-/* d's weights rewritten: tensor `name` replaced by x (its name set; added when absent), or left
- * out when x is NULL. */
-static void rewrite(const char *d, const char *name, rlc_st_wtensor_t *x) {
-    char *path = fs_join(d, "model.safetensors"), *tmp = fs_join(d, "orig.safetensors");
-    assert_int_equal(rename(path, tmp), 0);
-    rlc_st_t st;
-    assert_int_equal(rlc_st_open(&st, tmp), 0);
-    rlc_st_wtensor_t *w = calloc((size_t)st.n + 1, sizeof *w);
-    int n = 0, found = 0;
-    for (int i = 0; i < st.n; i++) {
-        const rlc_st_tensor_t *t = &st.t[i];
-        if (!strcmp(t->name, name)) {
-            if (x) w[n] = *x, w[n++].name = t->name;
-            found = 1;
-            continue;
-        }
-        w[n] = (rlc_st_wtensor_t){.name = t->name, .dtype = t->dtype, .ndim = t->ndim, .raw = t->data};
-        memcpy(w[n++].shape, t->shape, sizeof t->shape);
-    }
-    if (!found && x) w[n] = *x, w[n++].name = name;
-    assert_int_equal(rlc_st_write(path, w, n, NULL), 0);
-    rlc_st_close(&st);
-    assert_int_equal(remove(tmp), 0);
-    free(w), free(path), free(tmp);
-}
-
 /* The fixture's FP8 bytes of W as floats (unscaled) and its [10, 2] block scales. */
 static void fixture_fp8(float *q, float *sc) {
     rlc_st_t st;
     assert_int_equal(rlc_st_open(&st, fixture("models/qwen3-fp8")), 0);
-    const rlc_st_tensor_t *t = rlc_st_find(&st, W), *s = rlc_st_find(&st, "model.layers.0.mlp.gate_proj.weight_scale_inv");
+    const rlc_st_tensor_t *t = rlc_st_find(&st, W);
+    const rlc_st_tensor_t *s = rlc_st_find(&st, "model.layers.0.mlp.gate_proj.weight_scale_inv");
     assert_true(t && s && t->dtype == RLC_DT_F8_E4M3 && s->numel == 20);
     assert_int_equal(rlc_st_to_f32(t, q), 0);
     assert_int_equal(rlc_st_to_f32(s, sc), 0);
@@ -98,7 +73,7 @@ static void test_scale_kinds(void **s) {
     };
     for (int k = 0; k < 4; k++) {
         char *d = edited_fixture(g_dir, "qwen3-fp8", "dtype", "\"bfloat16\"");
-        rewrite(d, "model.layers.0.mlp.gate_proj.weight_scale_inv", &kinds[k]);
+        rewrite_tensor(d, "model.layers.0.mlp.gate_proj.weight_scale_inv", &kinds[k], 0);
         rlc_model_t *m;
         if (rlc_model_load(&m, d, be)) fail_msg("kind %d: %s", k, rlc_errmsg());
         float *w = param(m, W);
@@ -162,8 +137,8 @@ static void test_stacked_fp8(void **s) {
                             "{\"quant_method\": \"fp8\", \"weight_block_size\": [24, 32]}"};
     for (int k = 0; k < 2; k++) {
         char *d = edited_fixture(g_dir, "mistral4-tiny", "quantization_config", blocks[k]);
-        rewrite(d, gu, &w8);
-        rewrite(d, "model.layers.1.mlp.experts.gate_up_proj_scale_inv", &ws);
+        rewrite_tensor(d, gu, &w8, 0);
+        rewrite_tensor(d, "model.layers.1.mlp.experts.gate_up_proj_scale_inv", &ws, 0);
         rlc_model_t *m = NULL;
         if (k) { /* 24-row blocks: the second covers gate rows 0-15's end and up's start */
             assert_true(rlc_model_load(&m, d, be) < 0);
@@ -220,12 +195,13 @@ static void test_bad(void **s) {
         const char *err;
     } cases[] = {
         {sn, NULL, "FP8 tensor 'model.layers.0.mlp.gate_proj.weight' has no scale"},
-        {sn, &bad_shape, "scale 'model.layers.0.mlp.gate_proj.weight_scale_inv' (20 values) does not tile the [150,64]"},
+        {sn, &bad_shape,
+         "scale 'model.layers.0.mlp.gate_proj.weight_scale_inv' (20 values) does not tile the [150,64]"},
         {W, &nan_w, "tensor 'model.layers.0.mlp.gate_proj.weight' contains NaN or Inf"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *d = edited_fixture(g_dir, "qwen3-fp8", "dtype", "\"bfloat16\"");
-        rewrite(d, cases[i].tensor, cases[i].x);
+        rewrite_tensor(d, cases[i].tensor, cases[i].x, 0);
         rlc_model_t *m = NULL;
         assert_true(rlc_model_load(&m, d, be) < 0);
         assert_null(m);
