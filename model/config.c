@@ -169,6 +169,7 @@ static int parse_rope(rlc_model_config_t *c, const cJSON *j, const char *what) {
     double theta0 = gemma3 || !strcmp(c->model_type, "mixtral")                  ? 1e6
                     : olmo3 || !strncmp(c->model_type, "ernie4_5", 8) ? 500000.0
                     : !strcmp(c->model_type, "minimax_m2")             ? 5e6
+                    : !strcmp(c->model_type, "solar_open")             ? 1e6
                                                                    : 10000.0;
     if ((rc = cfg_get_num(j, "rope_theta", &c->rope_theta, theta0, what))) return rc;
     if (cJSON_IsObject(rp)) {
@@ -344,7 +345,7 @@ static const char *const MODEL_TYPES[] = {"qwen2",     "qwen3",     "llama",   "
                                           "olmoe",     "qwen2_moe", "glm4_moe", "dots1",    "ernie4_5",
                                           "ernie4_5_moe", "glm4", "deepseek_v2", "deepseek_v3", "kimi_k2",
                                           "glm4_moe_lite", "minicpm3", "youtu", "mistral4", "sarvam_mla", "seed_oss",
-                                          "minimax_m2", "deepseek_v32", "glm_moe_dsa", "exaone4"};
+                                          "minimax_m2", "deepseek_v32", "glm_moe_dsa", "exaone4", "solar_open"};
 
 static int check_model_type(const char *mt, const char *what) {
     char list[512] = "";
@@ -406,11 +407,12 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     int qwen = !strcmp(mt, "qwen2");
     c->qk_norm = !strcmp(mt, "qwen3") || !strcmp(mt, "qwen3_moe") || !strcmp(mt, "dots1");
     int glm = !strcmp(mt, "glm4_moe"), ernie = !strncmp(mt, "ernie4_5", 8); /* ernie4_5 and ernie4_5_moe */
+    int solar = !strcmp(mt, "solar_open"); /* Solar Open: GLM-4.5's experts in every layer, Llama's attention */
     int eps5 = olmo || c->fused_proj || glm || ernie || !strcmp(mt, "mixtral") || !strcmp(mt, "olmoe") ||
-               !strcmp(mt, "glm4_moe_lite") || !strcmp(mt, "glm_moe_dsa") || cpm || exaone;
+               !strcmp(mt, "glm4_moe_lite") || !strcmp(mt, "glm_moe_dsa") || cpm || exaone || solar;
     if ((rc = cfg_get_int(j, "vocab_size", &c->vocab_size, 1, 0, what)) ||
         (rc = cfg_get_int(j, "hidden_size", &c->hidden_size, 1, 0, what)) ||
-        (rc = cfg_get_int(j, "intermediate_size", &c->intermediate_size, 1, 0, what)) ||
+        (rc = cfg_get_int(j, "intermediate_size", &c->intermediate_size, !solar, 1, what)) || /* Solar: none */
         (rc = cfg_get_int(j, "num_hidden_layers", &c->num_layers, 1, 0, what)) ||
         (rc = cfg_get_int(j, "num_attention_heads", &c->num_heads, 1, 0, what)) ||
         (rc = cfg_get_int(j, "num_key_value_heads", &c->num_kv_heads, 0, c->num_heads, what)) ||
@@ -434,7 +436,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
         goto fail;
     }
     const cJSON *hd = cJSON_GetObjectItemCaseSensitive(j, "head_dim");
-    int hd128 = !strcmp(mt, "ernie4_5") || glm4 || seed || mm2; /* their classes' head_dim: 128 */
+    int hd128 = !strcmp(mt, "ernie4_5") || glm4 || seed || mm2 || solar; /* their classes' head_dim: 128 */
     if ((hd && !cJSON_IsNull(hd)) || (hd128 && !hd)) {
         if ((rc = cfg_get_int(j, "head_dim", &c->head_dim, 0, 128, what))) goto fail;
     } else {
@@ -491,7 +493,7 @@ int rlc_config_from_json(rlc_model_config_t *c, cJSON *j, const char *what) {
     int nobias = ministral3 || !strcmp(mt, "mixtral"), qwen2moe = !strcmp(mt, "qwen2_moe");
     if (qwen2moe && (rc = cfg_get_bool(j, "qkv_bias", &attention_bias, 1, what))) goto fail; /* its own key */
     c->qkv_bias = qwen ? 1 : nobias ? 0 : attention_bias;
-    c->o_bias = qwen || qwen2moe || glm || glm4 || nobias ? 0 : attention_bias; /* GLMs: q/k/v biases only */
+    c->o_bias = qwen || qwen2moe || glm || glm4 || solar || nobias ? 0 : attention_bias; /* q/k/v biases only */
     if (ernie && (rc = cfg_get_bool(j, "use_bias", &c->mlp_bias, 0, what))) goto fail; /* ERNIE: every projection */
     if (ernie) c->qkv_bias = c->o_bias = c->mlp_bias;
     /* Seed-OSS: attention_bias on q/k/v, attention_out_bias on o_proj (its dropouts are training-time

@@ -94,7 +94,8 @@ static const sig_defaults_t SIG_DEFAULTS[] = {
     {"deepseek_v3", 256, 8, 2048, 1, 8, 4, 3, 1, 1, 2.5}, {"kimi_k2", 256, 8, 2048, 1, 8, 4, 3, 1, 1, 2.5},
     {"glm4_moe_lite", 64, 4, 1536, 1, 1, 1, 1, 1, 0, 1.8},  {"deepseek_v2", 64, -1, 1407, 2, -1, -1, 0, 0, 0, 1.0},
     {"mistral4", 128, 4, 2048, 1, 1, 1, 0, 1, 0, 1.0},      {"sarvam_mla", 128, 8, 2048, 1, 1, 1, 1, 1, 0, 2.5},
-    {"deepseek_v32", 256, 8, 2048, 1, 8, 4, 3, 1, 0, 2.5},  {"glm_moe_dsa", 256, 8, 2048, 1, 1, 1, 3, 1, 0, 2.5}};
+    {"deepseek_v32", 256, 8, 2048, 1, 8, 4, 3, 1, 0, 2.5},  {"glm_moe_dsa", 256, 8, 2048, 1, 1, 1, 3, 1, 0, 2.5},
+    {"solar_open", 128, 8, 1280, 1, 1, 1, 0, 1, 0, 1.0}};
 
 /* DeepSeek-V2's routing as transformers runs it: softmax scores without a correction bias, the
  * top num_experts_per_tok (topk_method greedy), or those within the topk_group best of n_group

@@ -3,7 +3,7 @@
 log-probs (fp32) and greedy decoding, sharded bf16/fp16 files with llama3/linear RoPE
 scaling, Phi-3/Phi-4 (fused projections, partial rotary, LongRoPE), Gemma, Gemma 2 (soft-capping), Gemma 3,
 OLMo 2 and 3, Granite, SmolLM3, Ministral 3, mixtures of experts (Qwen3-MoE, Mixtral, OLMoE, Qwen2-MoE),
-multi-head latent attention (DeepSeek-V2/V3, GLM-4.7-Flash, MiniCPM3, Mistral 4, Youtu, Sarvam), Seed-OSS, MiniMax-M2, DeepSeek-V3.2 and GLM-5 within index_topk, EXAONE 4.0,
+multi-head latent attention (DeepSeek-V2/V3, GLM-4.7-Flash, MiniCPM3, Mistral 4, Youtu, Sarvam), Seed-OSS, MiniMax-M2, DeepSeek-V3.2 and GLM-5 within index_topk, EXAONE 4.0, Solar Open,
 PyTorch pytorch_model.bin weights (one file, and bf16 shards), and sliding-window models (Mistral,
 Qwen2, Qwen3, Gemma 2, Mixtral, Qwen3-MoE, Gemma 3 with a 4.x-style config) far past their window.
 Needs PyPI torch + transformers and a built rlc:  python3 scripts/check_shapes.py [build/cli/rlc]
@@ -46,7 +46,8 @@ KINDS = {"llama": (T.LlamaConfig, T.LlamaForCausalLM), "qwen2": (T.Qwen2Config, 
          "minimax_m2": (T.MiniMaxM2Config, T.MiniMaxM2ForCausalLM),
          "deepseek_v32": (T.DeepseekV32Config, T.DeepseekV32ForCausalLM),
          "glm_moe_dsa": (T.GlmMoeDsaConfig, T.GlmMoeDsaForCausalLM),
-         "exaone4": (T.Exaone4Config, T.Exaone4ForCausalLM)}
+         "exaone4": (T.Exaone4Config, T.Exaone4ForCausalLM),
+         "solar_open": (T.SolarOpenConfig, T.SolarOpenForCausalLM)}
 SHAPES = [
     ("llama", dict(hidden_size=60, num_attention_heads=6, num_key_value_heads=3, intermediate_size=77, vocab_size=301,
                    num_hidden_layers=3, tie_word_embeddings=True, rope_theta=500000.0)),
@@ -199,6 +200,9 @@ SHAPES = [
     ("exaone4", dict(hidden_size=40, num_attention_heads=5, num_key_value_heads=1, head_dim=10, intermediate_size=70,
                      sliding_window=7, sliding_window_pattern=3, vocab_size=263,
                      num_hidden_layers=3)),  # EXAONE 4.0: post-norms, window 7 past it, a NoPE full layer
+    ("solar_open", dict(hidden_size=40, num_attention_heads=5, num_key_value_heads=5, head_dim=8,
+                        moe_intermediate_size=12, n_routed_experts=6, num_experts_per_tok=3, n_group=3, topk_group=2,
+                        vocab_size=271, num_hidden_layers=2)),  # Solar Open: GLM-4.5's routing in every layer
 ]
 
 

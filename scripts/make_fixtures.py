@@ -362,6 +362,16 @@ def exaone4_cfg(**kw):
     return Exaone4Config(**base)
 
 
+def solar_open_cfg(**kw):
+    from transformers import SolarOpenConfig
+    base = dict(vocab_size=256, hidden_size=48, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                head_dim=16, moe_intermediate_size=16, n_routed_experts=8, num_experts_per_tok=2, n_shared_experts=1,
+                n_group=2, topk_group=1, routed_scaling_factor=1.5, max_position_embeddings=256, rms_norm_eps=1e-5,
+                tie_word_embeddings=False, bos_token_id=None, eos_token_id=2, pad_token_id=None)
+    base.update(kw)
+    return SolarOpenConfig(**base)
+
+
 def checkpoint_grads(model, grads):
     """transformers 5 holds a MoE layer's experts as fused [E, 2I, C] gate|up and [E, C, I] down
     parameters (and Mixtral's block_sparse_moe under mlp.); its checkpoints, and rlc, name each
@@ -579,6 +589,10 @@ FIXTURES = {
     # gradients are bf16-sensitive: torch's own bf16 run is 0.039 from fp32 in rel L2 here, 0.14
     # with 4 layers of head_dim 12, which the emulator's bf16 test could not hold to 0.05.)
     "exaone4-tiny": dict(make=lambda: exaone4_cfg(), cls="causal", dtype=torch.float32, shard=None),
+    # Solar Open (solar_open): Llama's attention (no o_proj bias), GLM-4.5's experts and routing in every
+    # layer (top-2 of 8 within the best of 2 groups, a correction bias, a shared expert, scaled by
+    # 1.5); no intermediate_size (no dense MLP); bf16.
+    "solar-open-tiny": dict(make=lambda: solar_open_cfg(), cls="causal", dtype=torch.bfloat16, shard=None),
     # A value/reward model: Qwen2 with a token-classification score head (1 label).
     "qwen2-score": dict(make=lambda: qwen2_cfg(vocab_size=256, hidden_size=48, num_attention_heads=4,
                                                 num_key_value_heads=2, intermediate_size=96, num_labels=1,

@@ -28,7 +28,7 @@ static void test_greedy_matches_hf(void **s) {
                            "glm4-tiny", "dsv3-tiny", "moonlight-tiny", "glm47flash-tiny",
                            "dsv2-tiny", "minicpm3-tiny", "mistral4-tiny", "youtu-tiny",
                            "seed-oss-tiny", "qwen3-fp8", "minimax-m2-tiny",
-                           "dsv32-tiny", "exaone4-tiny"};
+                           "dsv32-tiny", "exaone4-tiny", "solar-open-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         rlc_model_t *m = load(names[k]);
         char rel[128];

@@ -597,7 +597,8 @@ static const char *models[] = {"qwen2-tiny", "llama3-tiny",     "llama-bias",   
                                "ernie45-tiny", "ernie45moe-tiny", "glm4-tiny", "dsv3-tiny", "moonlight-tiny",
                                "glm47flash-tiny", "dsv2-tiny", "minicpm3-tiny", "mistral4-tiny",
                                "youtu-tiny", "seed-oss-tiny", "qwen3-fp8",
-                               "minimax-m2-tiny", "dsv32-tiny", "exaone4-tiny"};
+                               "minimax-m2-tiny", "dsv32-tiny", "exaone4-tiny",
+                               "solar-open-tiny"};
 enum { N_MODELS = (int)(sizeof models / sizeof models[0]) };
 
 /* exact_on_policy on the CUDA backend: the training forward with exact = 1 reproduces the

@@ -23,7 +23,8 @@ static void test_exact(void **s) {
                            "models/dsv2-tiny",        "models/minicpm3-tiny",
                            "models/mistral4-tiny",    "models/youtu-tiny",      "models/seed-oss-tiny",
                            "models/qwen3-fp8",        "models/minimax-m2-tiny",
-                           "models/dsv32-tiny",       "models/exaone4-tiny"};
+                           "models/dsv32-tiny",       "models/exaone4-tiny",
+                           "models/solar-open-tiny"};
     int loose = 0;
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         rlc_model_t *m;

@@ -70,7 +70,7 @@ static void test_save_load_save(void **s) {
                            "ernie45-tiny", "ernie45moe-tiny", "glm4-tiny", "dsv3-tiny", "moonlight-tiny",
                            "glm47flash-tiny", "dsv2-tiny", "minicpm3-tiny", "mistral4-tiny", "youtu-tiny",
                            "seed-oss-tiny", "minimax-m2-tiny", "dsv32-tiny",
-                           "exaone4-tiny"};
+                           "exaone4-tiny", "solar-open-tiny"};
     for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
         char rel[128];
         snprintf(rel, sizeof rel, "models/%s", names[k]);

@@ -164,6 +164,15 @@ static void test_family_defaults(void **s) {
     rlc_config_free(&c);
     assert_true(parse(&c, "\"model_type\": \"minimax_m2\", \"rotary_dim\": 129") < 0);
     assert_non_null(strstr(rlc_errmsg(), "rotary_dim 129 is not in [0, 128]"));
+    /* Solar Open: GLM-4.5's routing in every layer (no groups, scale 1, renormalised, a shared expert of
+     * 1280), no intermediate_size, no q/k norms, head_dim 128, theta 1e6, eps 1e-5, no o_proj bias */
+    assert_int_equal(parse(&c, "\"model_type\": \"solar_open\", \"attention_bias\": true"), 0);
+    assert_true(c.num_experts == 128 && c.experts_per_tok == 8 && c.moe_intermediate_size == 1280 && c.moe_biased);
+    assert_true(c.moe_groups == 1 && c.moe_scale == 1.0f && c.moe_norm_topk && c.moe_shared_size == 1280);
+    assert_true(!c.qk_norm && c.head_dim == 128 && c.rope_theta == 1e6 && c.rms_norm_eps == 1e-5f);
+    assert_true(c.rotary_dim == 128); /* full rotary (GLM-4.5's class turns half) */
+    assert_true(c.qkv_bias && !c.o_bias && rlc_config_layer_moe(&c, 0) && rlc_config_layer_moe(&c, 3));
+    rlc_config_free(&c);
     /* dense families have no experts */
     assert_int_equal(parse(&c, "\"model_type\": \"llama\", \"num_experts\": 8"), 0);
     assert_true(!c.layer_moe && !rlc_config_layer_moe(&c, 0) && rlc_config_mlp_width(&c) == 24);

@@ -310,6 +310,11 @@ static void test_exaone4_tiny(void **s) {
     (void)s;
     causal_parity("exaone4-tiny");
 }
+/* Solar Open: Llama's attention, GLM-4.5's experts in every layer, no dense MLP width, bf16. */
+static void test_solar_open_tiny(void **s) {
+    (void)s;
+    causal_parity("solar-open-tiny");
+}
 /* GLM-4.7-Flash (glm4_moe_lite): MLA, its sparse layers by mlp_layer_types. */
 static void test_glm47flash_tiny(void **s) {
     (void)s;
@@ -477,6 +482,7 @@ int main(void) {
         cmocka_unit_test(test_mistral4_tiny), cmocka_unit_test(test_youtu_tiny),
         cmocka_unit_test(test_seed_oss_tiny), cmocka_unit_test(test_qwen3_fp8), cmocka_unit_test(test_minimax_m2_tiny),
         cmocka_unit_test(test_dsv32_tiny), cmocka_unit_test(test_exaone4_tiny),
+        cmocka_unit_test(test_solar_open_tiny),
         cmocka_unit_test(test_score_head),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
