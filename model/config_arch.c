@@ -44,7 +44,7 @@ int cfg_layer_rope(rlc_model_config_t *c, const cJSON *j, const cJSON **rp, cons
 static int layer_windows(rlc_model_config_t *c, const cJSON *j, const char *pattern_key, int def_pattern,
                          const char *what) {
     int rc, W = 4096, pattern = def_pattern, any = 0;
-    if ((rc = cfg_layer_types(c, j, &c->layer_slides, what)) < 0) return rc;
+    if ((rc = c->layer_slides ? 0 : cfg_layer_types(c, j, &c->layer_slides, what)) < 0) return rc; /* (given) */
     if (rc == 1) { /* no layer_types: transformers' pattern (layer 0 slides unless the pattern is 1) */
         if (pattern_key && (rc = cfg_get_int(j, pattern_key, &pattern, 0, pattern, what))) return rc;
         if (pattern <= 0) return rlc_errc(RLC_EINVAL, "%s: sliding_window_pattern must be positive", what);
@@ -135,29 +135,23 @@ int cfg_exaone4(rlc_model_config_t *c, const cJSON *j, const char *what) {
     c->qk_norm = c->post_norms = c->post_only = 1;
     const cJSON *sw = cJSON_GetObjectItemCaseSensitive(j, "sliding_window");
     if (sw && cJSON_IsNull(sw)) return 0;
-    int rc = cfg_layer_types(c, j, &c->layer_slides, what), W = 4096, any = 0;
-    size_t L = (size_t)(c->num_layers > 0 ? c->num_layers : 1);
-    if (rc < 0) return rc;
-    if (rc == 1) {
-        const cJSON *pat = cJSON_GetObjectItemCaseSensitive(j, "sliding_window_pattern");
-        size_t n = cJSON_IsString(pat) ? strlen(pat->valuestring) : 0;
-        int P = 4;
+    const cJSON *pat = cJSON_GetObjectItemCaseSensitive(j, "sliding_window_pattern");
+    const cJSON *lt = cJSON_GetObjectItemCaseSensitive(j, "layer_types");
+    size_t L = (size_t)(c->num_layers > 0 ? c->num_layers : 1), n = cJSON_IsString(pat) ? strlen(pat->valuestring) : 0;
+    int rc;
+    if (cJSON_IsString(pat) && (!lt || cJSON_IsNull(lt))) { /* "LLLG": the layers' kinds, repeated */
         if (!(c->layer_slides = calloc(L, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
-        if (!n && (rc = cfg_get_int(j, "sliding_window_pattern", &P, 0, P, what))) return rc;
-        if (!n && P <= 0) return rlc_errc(RLC_EINVAL, "%s: sliding_window_pattern must be positive", what);
         for (int l = 0; l < c->num_layers; l++) {
             char t = n ? pat->valuestring[l % n] : 0;
-            if (n && t != 'L' && t != 'G')
+            if (t != 'L' && t != 'G')
                 return rlc_errc(RLC_EINVAL, "%s: sliding_window_pattern '%s' must be of L and G", what,
                                 pat->valuestring);
-            c->layer_slides[l] = n ? t == 'L' : (l + 1) % P != 0;
+            c->layer_slides[l] = t == 'L';
         }
     }
+    if ((rc = layer_windows(c, j, "sliding_window_pattern", 4, what))) return rc; /* layer_types, or the int */
     if (!(c->layer_rope = calloc(L, 1))) return rlc_errc(RLC_ENOMEM, "%s: out of memory", what);
-    for (int l = 0; l < c->num_layers; l++) any |= c->layer_rope[l] = c->layer_slides[l]; /* full layers: NoPE */
-    if ((rc = cfg_get_int(j, "sliding_window", &W, 0, W, what))) return rc;
-    if (W <= 0) return rlc_errc(RLC_EINVAL, "%s: sliding_window must be a positive number", what);
-    if (any) c->sliding_window = W;
+    for (int l = 0; l < c->num_layers; l++) c->layer_rope[l] = rlc_config_layer_typed_sliding(c, l); /* full: NoPE */
     return 0;
 }
 
