@@ -15,7 +15,14 @@ export RLC_BUILD_DIR=$BUILD THREADS
 mkdir -p "$OUT"
 log="$OUT/cpu_kind.jsonl"
 : >"$log"
-run() { "$@" | tee -a "$log" | grep -E '"ratio' || true; }
+# A missing peer (torch, transformers, trl) or a failed benchmark stops the table: no silent rows.
+peers="import torch, transformers"; [ "${PEER_RL:-1}" = 0 ] || peers="$peers, trl"
+python3 -c "$peers" 2>/dev/null ||
+  { echo "cpu_kind: the peers need python3 with torch and transformers (pip install torch transformers trl)" >&2; exit 1; }
+run() {
+  "$@" >"$OUT/part.jsonl" || { echo "cpu_kind: $(basename "$(dirname "$1")")/$(basename "$1") failed" >&2; exit 1; }
+  cat "$OUT/part.jsonl" >>"$log"; grep -E '"ratio' "$OUT/part.jsonl" || true
+}
 echo "# $(date -u +%F), writing $log" >&2
 ROUNDS=$ROUNDS run "$here/model/run.sh"
 ROUNDS=$ROUNDS run "$here/gen/run.sh"

@@ -44,22 +44,22 @@ static inline float AF(dot)(const float *a, const float *b, int D) {
     return s;
 }
 
-/* out[h] = dot(q + h·D, k) for four heads at once: four independent chains instead of one
- * latency-bound chain at a time; each head's sum is the dot above. */
-static inline void AF(dot4)(const float *q, const float *k, int D, float *out) {
+/* out[i] = dot(a + i·as, b + i·bs) for i < 4 at once (four heads against one key, or one query
+ * against four keys): four independent chains instead of one latency-bound chain at a time;
+ * each sum is the dot above. */
+static inline void AF(dot4s)(const float *a, size_t as, const float *b, size_t bs, int D, float *out) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int D8 = D & ~7;
     for (int i = 0; i < D8; i += 8) {
-        __m256 kv = _mm256_loadu_ps(k + i);
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kv, a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + D + i), kv, a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + 2 * D + i), kv, a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + 3 * D + i), kv, a3);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + as + i), _mm256_loadu_ps(b + bs + i), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 2 * as + i), _mm256_loadu_ps(b + 2 * bs + i), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 3 * as + i), _mm256_loadu_ps(b + 3 * bs + i), a3);
     }
     const __m256 acc[4] = {a0, a1, a2, a3};
     for (int h = 0; h < 4; h++) {
         float s = AF(hsum8)(acc[h]);
-        for (int i = D8; i < D; i++) s = fmaf(q[h * D + i], k[i], s);
+        for (int i = D8; i < D; i++) s = fmaf(a[h * as + i], b[h * bs + i], s);
         out[h] = s;
     }
 }
@@ -74,8 +74,8 @@ static inline float AF(dot)(const float *a, const float *b, int D) {
     return s;
 }
 
-static inline void AF(dot4)(const float *q, const float *k, int D, float *out) {
-    for (int h = 0; h < 4; h++) out[h] = AF(dot)(q + h * D, k, D);
+static inline void AF(dot4s)(const float *a, size_t as, const float *b, size_t bs, int D, float *out) {
+    for (int h = 0; h < 4; h++) out[h] = AF(dot)(a + h * as, b + h * bs, D);
 }
 #endif
 
@@ -145,6 +145,49 @@ static inline void AF(pv_group)(float *o, size_t ldo, const float *p, size_t pca
     }
 }
 
+/* out[j] = mul · dot(a, rows + j·rs) for j < n, four rows at a time. */
+static inline void AF(dots)(const float *a, const float *rows, size_t rs, int n, int D, float mul, float *out) {
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        AF(dot4s)(a, 0, rows + (size_t)j * rs, rs, D, out + j);
+        for (int i = 0; i < 4; i++) out[j + i] *= mul;
+    }
+    for (; j < n; j++) out[j] = mul * AF(dot)(a, rows + (size_t)j * rs, D);
+}
+
+/* y[0..D) += sum_{r < n} c[r·cs] · rows[r·rs + 0..D), each element summed over r in increasing
+ * order with fused multiply-adds: exactly n axpys in a row, but in register tiles, so y is
+ * loaded and stored once instead of n times. */
+static inline void AF(axpy_rows)(float *restrict y, const float *c, size_t cs, const float *rows, size_t rs, int n,
+                                 int D) {
+    int i0 = 0;
+#ifdef PV_W
+    for (; i0 + 4 * PV_W <= D; i0 += 4 * PV_W) {
+        PV_VEC a0 = PV_LOAD(y + i0), a1 = PV_LOAD(y + i0 + PV_W);
+        PV_VEC a2 = PV_LOAD(y + i0 + 2 * PV_W), a3 = PV_LOAD(y + i0 + 3 * PV_W);
+        for (int r = 0; r < n; r++) {
+            const float *x = rows + (size_t)r * rs + i0;
+            PV_VEC cv = PV_SET1(c[(size_t)r * cs]);
+            a0 = PV_FMA(cv, PV_LOAD(x), a0);
+            a1 = PV_FMA(cv, PV_LOAD(x + PV_W), a1);
+            a2 = PV_FMA(cv, PV_LOAD(x + 2 * PV_W), a2);
+            a3 = PV_FMA(cv, PV_LOAD(x + 3 * PV_W), a3);
+        }
+        PV_STORE(y + i0, a0);
+        PV_STORE(y + i0 + PV_W, a1);
+        PV_STORE(y + i0 + 2 * PV_W, a2);
+        PV_STORE(y + i0 + 3 * PV_W, a3);
+    }
+    for (; i0 + PV_W <= D; i0 += PV_W) {
+        PV_VEC a0 = PV_LOAD(y + i0);
+        for (int r = 0; r < n; r++) a0 = PV_FMA(PV_SET1(c[(size_t)r * cs]), PV_LOAD(rows + (size_t)r * rs + i0), a0);
+        PV_STORE(y + i0, a0);
+    }
+#endif
+    if (i0 < D)
+        for (int r = 0; r < n; r++) AF(axpy)(y + i0, c[(size_t)r * cs], rows + (size_t)r * rs + i0, D - i0);
+}
+
 void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int nseq,
                        int max_seqlen, int N, int Hq, int Hk, int D, float scale, float softcap, int window) {
     const float *x = qkv;
@@ -170,7 +213,7 @@ void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv
             const float *vb = x + (size_t)(Hq + Hk) * D + (size_t)g * D;
             int j0 = AF(first_key)(n - start[n], window), s0 = start[n] + j0, L = n - s0 + 1; /* keys s0..n */
             float mx = -INFINITY;
-            for (int j = 0; j < L; j++) sc[j] = scale * AF(dot)(q, kb + (size_t)(s0 + j) * ld, D);
+            AF(dots)(q, kb + (size_t)s0 * ld, (size_t)ld, L, D, scale, sc);
             if (softcap > 0) cpu_vsoftcap(sc, sc, (size_t)L, softcap, 1.0f);
             for (int j = 0; j < L; j++)
                 if (sc[j] > mx) mx = sc[j];
@@ -179,8 +222,9 @@ void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv
             for (int j = 0; j < L; j++) sum += sc[j];
             float inv = (float)(1.0 / sum);
             float *orow = o + (size_t)n * Hq * D + (size_t)h * D;
+            for (int j = 0; j < L; j++) sc[j] *= inv;
             memset(orow, 0, (size_t)D * sizeof(float));
-            for (int j = 0; j < L; j++) AF(axpy)(orow, sc[j] * inv, vb + (size_t)(s0 + j) * ld, D);
+            AF(axpy_rows)(orow, sc, 1, vb + (size_t)s0 * ld, (size_t)ld, L, D);
             lse[(size_t)n * Hq + h] = mx + (float)log(sum);
         }
         free(sc);
@@ -188,67 +232,85 @@ void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv
     free(start);
 }
 
+/* Queries per block of the backward (each keeps a row of P and of scale·dS over its keys). */
+#define BWD_QB 32
+
+/* One query row of the backward: p[j] = P_tj and cs[j] = scale·dS_tj for its keys j0..t (rows of
+ * kb / vb, ld apart), and dq = sum_j cs[j]·k_j. dc is scratch for the soft-cap slopes. */
+static void AF(bwd_query)(const float *q, const float *dor, float *dq, const float *kb, const float *vb, int ld,
+                          int j0, int t, int D, float scale, float softcap, float l, float *p, float *cs, float *dc) {
+    int n = t - j0 + 1;
+    AF(dots)(q, kb + (size_t)j0 * ld, (size_t)ld, n, D, scale, p + j0);
+    AF(dots)(dor, vb + (size_t)j0 * ld, (size_t)ld, n, D, 1.0f, cs + j0); /* dP */
+    if (softcap > 0) { /* the capped score, and d(score)/d(scale·dot) */
+        cpu_vsoftcap(p + j0, p + j0, (size_t)n, softcap, 1.0f);
+        for (int j = j0; j <= t; j++) dc[j] = cpu_softcap_slope(p[j], softcap);
+    }
+    cpu_vexpf(p + j0, p + j0, n, l); /* P = exp(S - lse) */
+    double dd = 0;
+    for (int j = j0; j <= t; j++) dd += (double)p[j] * cs[j];
+    for (int j = j0; j <= t; j++) {
+        float ds = p[j] * (float)(cs[j] - dd);
+        if (softcap > 0) ds *= dc[j];
+        cs[j] = scale * ds;
+    }
+    memset(dq, 0, (size_t)D * sizeof(float));
+    AF(axpy_rows)(dq, cs + j0, 1, kb + (size_t)j0 * ld, (size_t)ld, n, D);
+}
+
 /* One task per (sequence, kv head): it owns dk/dv of that head and dq of its query group, so
  * nothing is shared between threads and the result is deterministic. D_t = sum_j P_tj dP_tj
  * is formed from the same P and dP used for dS (rather than as dO.O): then sum_j dS_tj
  * vanishes to rounding, which keeps small gradients that rely on that cancellation (e.g.
- * k_proj.bias) accurate. */
+ * k_proj.bias) accurate. Each head of the group takes its queries in blocks of BWD_QB: every
+ * query's row of P and dS is formed (and its dq finished), then each key the block sees takes
+ * the block's terms into its dk and dv rows in registers. Every dk/dv element is still summed
+ * over the group's heads, then the queries in increasing order (the order of one axpy per
+ * query and key), with each row stored once a block instead of once a query. */
 void AF(attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const void *qkv, const float *lse,
                        const int32_t *cu_seqlens, int nseq, int max_seqlen, int Hq, int Hk, int D, float scale,
                        float softcap, int window) {
     const float *x = qkv, *dO = dout;
     float *dx = dqkv;
     const int ld = (Hq + 2 * Hk) * D, grp = Hq / Hk;
+    const size_t cap = max_seqlen > 0 ? (size_t)max_seqlen : 1, ldo = (size_t)Hq * D;
 #pragma omp parallel num_threads(CPU_THREADS(be))
     {
-        float *pr = malloc((size_t)(max_seqlen > 0 ? max_seqlen : 1) * 3 * sizeof *pr);
-        if (!pr) cpu_scratch_failed(be, "attention_bwd");
+        float *pb = malloc(cap * (2 * BWD_QB + 1) * sizeof *pb); /* P rows, scale·dS rows, slopes */
+        if (!pb) cpu_scratch_failed(be, "attention_bwd");
 #pragma omp for schedule(dynamic, 1)
         for (int task = 0; task < nseq * Hk; task++) {
-            if (!pr) continue;
-            float *dp = pr + (max_seqlen > 0 ? max_seqlen : 1), *dc = dp + (max_seqlen > 0 ? max_seqlen : 1);
+            if (!pb) continue;
+            float *cb = pb + cap * BWD_QB, *dc = cb + cap * BWD_QB;
             int s = task / Hk, g = task % Hk;
             int s0 = cu_seqlens[s], L = cu_seqlens[s + 1] - s0;
-            const float *kb = x + (size_t)Hq * D + (size_t)g * D;
-            const float *vb = x + (size_t)(Hq + Hk) * D + (size_t)g * D;
-            float *dkb = dx + (size_t)Hq * D + (size_t)g * D;
-            float *dvb = dx + (size_t)(Hq + Hk) * D + (size_t)g * D;
+            const float *kb = x + (size_t)s0 * ld + (size_t)Hq * D + (size_t)g * D;
+            const float *vb = kb + (size_t)Hk * D;
+            float *dkb = dx + (size_t)s0 * ld + (size_t)Hq * D + (size_t)g * D, *dvb = dkb + (size_t)Hk * D;
             for (int j = 0; j < L; j++) {
-                memset(dkb + (size_t)(s0 + j) * ld, 0, (size_t)D * sizeof(float));
-                memset(dvb + (size_t)(s0 + j) * ld, 0, (size_t)D * sizeof(float));
+                memset(dkb + (size_t)j * ld, 0, (size_t)D * sizeof(float));
+                memset(dvb + (size_t)j * ld, 0, (size_t)D * sizeof(float));
             }
-            for (int h = g * grp; h < (g + 1) * grp; h++)
-                for (int t = 0; t < L; t++) {
-                    int n = s0 + t;
-                    const float *q = x + (size_t)n * ld + (size_t)h * D;
-                    const float *dor = dO + (size_t)n * Hq * D + (size_t)h * D;
-                    float *dq = dx + (size_t)n * ld + (size_t)h * D;
-                    float l = lse[(size_t)n * Hq + h];
-                    double dd = 0;
-                    int j0 = AF(first_key)(t, window);
-                    for (int j = j0; j <= t; j++) {
-                        const float *k = kb + (size_t)(s0 + j) * ld, *v = vb + (size_t)(s0 + j) * ld;
-                        pr[j] = scale * AF(dot)(q, k, D);
-                        dp[j] = AF(dot)(dor, v, D);
-                    }
-                    if (softcap > 0) { /* the capped score, and d(score)/d(scale·dot) */
-                        cpu_vsoftcap(pr + j0, pr + j0, (size_t)(t - j0 + 1), softcap, 1.0f);
-                        for (int j = j0; j <= t; j++) dc[j] = cpu_softcap_slope(pr[j], softcap);
-                    }
-                    cpu_vexpf(pr + j0, pr + j0, t - j0 + 1, l); /* P = exp(S - lse) */
-                    for (int j = j0; j <= t; j++) dd += (double)pr[j] * dp[j];
-                    memset(dq, 0, (size_t)D * sizeof(float));
-                    for (int j = j0; j <= t; j++) {
-                        const float *k = kb + (size_t)(s0 + j) * ld;
-                        float ds = pr[j] * (float)(dp[j] - dd);
-                        if (softcap > 0) ds *= dc[j];
-                        AF(axpy)(dq, scale * ds, k, D);
-                        AF(axpy)(dkb + (size_t)(s0 + j) * ld, scale * ds, q, D);
-                        AF(axpy)(dvb + (size_t)(s0 + j) * ld, pr[j], dor, D);
+            for (int h = g * grp; h < (g + 1) * grp; h++) {
+                const float *qh = x + (size_t)s0 * ld + (size_t)h * D, *doh = dO + (size_t)s0 * ldo + (size_t)h * D;
+                for (int tb = 0; tb < L; tb += BWD_QB) {
+                    int te = tb + BWD_QB < L ? tb + BWD_QB : L;
+                    for (int t = tb; t < te; t++)
+                        AF(bwd_query)(qh + (size_t)t * ld, doh + (size_t)t * ldo,
+                                      dx + (size_t)(s0 + t) * ld + (size_t)h * D, kb, vb, ld,
+                                      AF(first_key)(t, window), t, D, scale, softcap, lse[(size_t)(s0 + t) * Hq + h],
+                                      pb + (t - tb) * cap, cb + (t - tb) * cap, dc);
+                    for (int j = AF(first_key)(tb, window); j < te; j++) { /* queries ta..tz-1 see key j */
+                        int ta = j > tb ? j : tb, tz = window > 0 && j + window < te ? j + window : te;
+                        if (ta >= tz) continue;
+                        size_t r = (size_t)(ta - tb) * cap + (size_t)j;
+                        AF(axpy_rows)(dkb + (size_t)j * ld, cb + r, cap, qh + (size_t)ta * ld, (size_t)ld, tz - ta, D);
+                        AF(axpy_rows)(dvb + (size_t)j * ld, pb + r, cap, doh + (size_t)ta * ldo, ldo, tz - ta, D);
                     }
                 }
+            }
         }
-        free(pr);
+        free(pb);
     }
 }
 
@@ -292,7 +354,7 @@ void AF(paged_attention)(rlc_backend_t *be, void *out, const void *qkv, const vo
                     float d[4];
                     for (int h0 = 0; h0 < grp; h0 += 4) {
                         int nh = grp - h0 < 4 ? grp - h0 : 4;
-                        if (nh == 4) AF(dot4)(q0 + (size_t)h0 * D, k, D, d);
+                        if (nh == 4) AF(dot4s)(q0 + (size_t)h0 * D, (size_t)D, k, 0, D, d);
                         else
                             for (int h = 0; h < nh; h++) d[h] = AF(dot)(q0 + (size_t)(h0 + h) * D, k, D);
                         for (int h = 0; h < nh; h++) {
