@@ -163,6 +163,8 @@ RLC_AVX512 static inline void put_pair(__m512 acc, const float *xr, const float 
     o[1] = bias ? sb + bias[1] : sb;
 }
 
+#define XROW(j) _mm512_broadcast_f32x8(_mm256_loadu_ps(xm + (size_t)(j) * K + k))
+
 #define FMA3(j)                                       \
     X = XROW(j);                                      \
     a0##j = _mm512_fmadd_ps(X, W0, a0##j);            \
@@ -171,20 +173,18 @@ RLC_AVX512 static inline void put_pair(__m512 acc, const float *xr, const float 
 #define ZERO8(p)                                                                                        \
     __m512 a##p##0 = _mm512_setzero_ps(), a##p##1 = a##p##0, a##p##2 = a##p##0, a##p##3 = a##p##0,       \
            a##p##4 = a##p##0, a##p##5 = a##p##0, a##p##6 = a##p##0, a##p##7 = a##p##0
-#define XROW(j) _mm512_broadcast_f32x8(_mm256_loadu_ps(xm + (size_t)(j) * K + k))
 
-/* Eight input rows × six weight rows (three pairs): 24 accumulators for 48 outputs; pf, when
- * set, is the next weight block, pulled into cache while this one is used. */
+/* Eight input rows × six weight rows (three pairs): 24 accumulators for 48 outputs; the npf
+ * cache lines from pf (a share of a weight block further on) are pulled into L2 on the way. */
 RLC_AVX512 static void block_8x6(float *out, const float *x, const float *w, const float *bias, int K, int N, int m,
-                                 int n, const float *pf) {
-    int K8 = K & ~7;
+                                 int n, const char *pf, int npf) {
+    int K8 = K & ~7, per = K8 ? (npf + K8 / 8 - 1) / (K8 / 8) : 0;
     const float *w0 = w + (size_t)n * K, *xm = x + (size_t)m * K;
     ZERO8(0);
     ZERO8(1);
     ZERO8(2);
     for (int k = 0; k < K8; k += 8) {
-        if (pf && !(k & 15))
-            for (int i = 0; i < 6; i++) _mm_prefetch((const char *)(pf + (size_t)i * K + k), _MM_HINT_T0);
+        for (int i = 0; i < per && npf > 0; i++, npf--, pf += 64) _mm_prefetch(pf, _MM_HINT_T1);
         __m512 W0 = pair8(w0 + k, w0 + K + k), W1 = pair8(w0 + 2 * (size_t)K + k, w0 + 3 * (size_t)K + k);
         __m512 W2 = pair8(w0 + 4 * (size_t)K + k, w0 + 5 * (size_t)K + k), X;
         FMA3(0);
@@ -232,21 +232,31 @@ RLC_AVX512 static inline __attribute__((always_inline)) void block_rx6(float *ou
                      out + (size_t)(m + j) * N + n + 2 * p);
 }
 
-/* Columns [n0, n1) for all rows: blocks of 6 weight rows × 8 input rows while the weight
- * rows stay in L1; the rows left over in blocks of 4, 2 and 1 (a batch-1 decode step is all
- * 1-row blocks), the columns left over the AVX2 path (the same sums). */
+/* How far ahead of the block in use the AVX-512 path pulls weight rows in: about 32 KiB. */
+static int prefetch_rows(int K) {
+    int r = (int)((32 * 1024) / ((size_t)K * sizeof(float))) / 6 * 6;
+    return r < 6 ? 6 : r;
+}
+
+/* Columns [n0, n1) for all rows: blocks of 6 weight rows (which stay in L1) met by every whole
+ * 8-row block of the input, then by the rows left over in blocks of 4, 2 and 1 (a batch-1 decode step is all 1-row
+ * blocks); the columns left over take the AVX2 path (the same sums). While a block is used,
+ * the block prefetch_rows ahead streams in from memory, spread evenly over its 8-row blocks,
+ * so the weights' memory traffic overlaps the arithmetic. */
 RLC_AVX512 static void rows_avx512(float *out, const float *x, const float *w, const float *bias, int M, int K,
                                    int N, int n0, int n1) {
-    int n = n0;
-    for (; n + 6 <= n1; n += 6) {
-        const float *pf = n + 12 <= n1 ? w + (size_t)(n + 6) * K : NULL;
-        int m = 0;
-        for (; m + 8 <= M; m += 8) block_8x6(out, x, w, bias, K, N, m, n, m == 0 ? pf : NULL);
+    int M8 = M & ~7, nb = n0 + (n1 - n0) / 6 * 6, ahead = prefetch_rows(K);
+    int lines = (int)((size_t)6 * K * sizeof(float) / 64), per = M8 ? (lines + M8 / 8 - 1) / (M8 / 8) : 0;
+    for (int n = n0; n < nb; n += 6) {
+        const char *pf = (const char *)(w + (size_t)(n + ahead) * K);
+        int left = n + ahead + 6 <= nb ? lines : 0, m = 0;
+        for (; m < M8; m += 8, left -= per, pf += (size_t)per * 64)
+            block_8x6(out, x, w, bias, K, N, m, n, pf, left < per ? (left > 0 ? left : 0) : per);
         if (m + 4 <= M) block_rx6(out, x, w, bias, K, N, m, n, 4), m += 4;
         if (m + 2 <= M) block_rx6(out, x, w, bias, K, N, m, n, 2), m += 2;
         if (m < M) block_rx6(out, x, w, bias, K, N, m, n, 1);
     }
-    if (n < n1) rows_avx2(out, x, w, bias, M, K, N, n, n1);
+    if (nb < n1) rows_avx2(out, x, w, bias, M, K, N, nb, n1);
 }
 #endif
 
