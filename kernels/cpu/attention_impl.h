@@ -63,6 +63,30 @@ static inline void AF(dot4s)(const float *a, size_t as, const float *b, size_t b
         out[h] = s;
     }
 }
+
+/* dot4s for eight pairs: eight chains side by side. */
+#define DOT8_ACC(i) a##i = _mm256_fmadd_ps(_mm256_loadu_ps(a + (i) * as + k), _mm256_loadu_ps(b + (i) * bs + k), a##i)
+static inline void AF(dot8s)(const float *a, size_t as, const float *b, size_t bs, int D, float *out) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    int D8 = D & ~7;
+    for (int k = 0; k < D8; k += 8) {
+        DOT8_ACC(0);
+        DOT8_ACC(1);
+        DOT8_ACC(2);
+        DOT8_ACC(3);
+        DOT8_ACC(4);
+        DOT8_ACC(5);
+        DOT8_ACC(6);
+        DOT8_ACC(7);
+    }
+    const __m256 acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+    for (int h = 0; h < 8; h++) {
+        float s = AF(hsum8)(acc[h]);
+        for (int i = D8; i < D; i++) s = fmaf(a[h * as + i], b[h * bs + i], s);
+        out[h] = s;
+    }
+}
+#undef DOT8_ACC
 #else
 static inline float AF(dot)(const float *a, const float *b, int D) {
     float l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -76,6 +100,10 @@ static inline float AF(dot)(const float *a, const float *b, int D) {
 
 static inline void AF(dot4s)(const float *a, size_t as, const float *b, size_t bs, int D, float *out) {
     for (int h = 0; h < 4; h++) out[h] = AF(dot)(a + h * as, b + h * bs, D);
+}
+
+static inline void AF(dot8s)(const float *a, size_t as, const float *b, size_t bs, int D, float *out) {
+    for (int h = 0; h < 8; h++) out[h] = AF(dot)(a + h * as, b + h * bs, D);
 }
 #endif
 
@@ -145,9 +173,13 @@ static inline void AF(pv_group)(float *o, size_t ldo, const float *p, size_t pca
     }
 }
 
-/* out[j] = mul · dot(a, rows + j·rs) for j < n, four rows at a time. */
+/* out[j] = mul · dot(a, rows + j·rs) for j < n, eight rows at a time (then four). */
 static inline void AF(dots)(const float *a, const float *rows, size_t rs, int n, int D, float mul, float *out) {
     int j = 0;
+    for (; j + 8 <= n; j += 8) {
+        AF(dot8s)(a, 0, rows + (size_t)j * rs, rs, D, out + j);
+        for (int i = 0; i < 8; i++) out[j + i] *= mul;
+    }
     for (; j + 4 <= n; j += 4) {
         AF(dot4s)(a, 0, rows + (size_t)j * rs, rs, D, out + j);
         for (int i = 0; i < 4; i++) out[j + i] *= mul;
@@ -186,6 +218,46 @@ static inline void AF(axpy_rows)(float *restrict y, const float *c, size_t cs, c
 #endif
     if (i0 < D)
         for (int r = 0; r < n; r++) AF(axpy)(y + i0, c[(size_t)r * cs], rows + (size_t)r * rs + i0, D - i0);
+}
+
+/* axpy_rows for two outputs over the same n rows at once (y1 from c1 and rows1, y2 from c2 and
+ * rows2, the coefficients cs apart in both): twice the chains side by side, each output
+ * summed as axpy_rows sums it. */
+static inline void AF(axpy_rows2)(float *restrict y1, const float *c1, const float *rows1, size_t rs1,
+                                  float *restrict y2, const float *c2, const float *rows2, size_t rs2, size_t cs,
+                                  int n, int D) {
+    int i0 = 0;
+#ifdef PV_W
+    for (; i0 + 4 * PV_W <= D; i0 += 4 * PV_W) {
+        PV_VEC a0 = PV_LOAD(y1 + i0), a1 = PV_LOAD(y1 + i0 + PV_W);
+        PV_VEC a2 = PV_LOAD(y1 + i0 + 2 * PV_W), a3 = PV_LOAD(y1 + i0 + 3 * PV_W);
+        PV_VEC b0 = PV_LOAD(y2 + i0), b1 = PV_LOAD(y2 + i0 + PV_W);
+        PV_VEC b2 = PV_LOAD(y2 + i0 + 2 * PV_W), b3 = PV_LOAD(y2 + i0 + 3 * PV_W);
+        for (int r = 0; r < n; r++) {
+            const float *x = rows1 + (size_t)r * rs1 + i0, *z = rows2 + (size_t)r * rs2 + i0;
+            PV_VEC cv = PV_SET1(c1[(size_t)r * cs]), dv = PV_SET1(c2[(size_t)r * cs]);
+            a0 = PV_FMA(cv, PV_LOAD(x), a0);
+            a1 = PV_FMA(cv, PV_LOAD(x + PV_W), a1);
+            a2 = PV_FMA(cv, PV_LOAD(x + 2 * PV_W), a2);
+            a3 = PV_FMA(cv, PV_LOAD(x + 3 * PV_W), a3);
+            b0 = PV_FMA(dv, PV_LOAD(z), b0);
+            b1 = PV_FMA(dv, PV_LOAD(z + PV_W), b1);
+            b2 = PV_FMA(dv, PV_LOAD(z + 2 * PV_W), b2);
+            b3 = PV_FMA(dv, PV_LOAD(z + 3 * PV_W), b3);
+        }
+        PV_STORE(y1 + i0, a0);
+        PV_STORE(y1 + i0 + PV_W, a1);
+        PV_STORE(y1 + i0 + 2 * PV_W, a2);
+        PV_STORE(y1 + i0 + 3 * PV_W, a3);
+        PV_STORE(y2 + i0, b0);
+        PV_STORE(y2 + i0 + PV_W, b1);
+        PV_STORE(y2 + i0 + 2 * PV_W, b2);
+        PV_STORE(y2 + i0 + 3 * PV_W, b3);
+    }
+#endif
+    if (i0 == D) return;
+    AF(axpy_rows)(y1 + i0, c1, cs, rows1 + i0, rs1, n, D - i0);
+    AF(axpy_rows)(y2 + i0, c2, cs, rows2 + i0, rs2, n, D - i0);
 }
 
 void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv, const int32_t *cu_seqlens, int nseq,
@@ -235,13 +307,36 @@ void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv
 /* Queries per block of the backward (each keeps a row of P and of scale·dS over its keys). */
 #define BWD_QB 32
 
-/* One query row of the backward: p[j] = P_tj and cs[j] = scale·dS_tj for its keys j0..t (rows of
- * kb / vb, ld apart), and dq = sum_j cs[j]·k_j. dc is scratch for the soft-cap slopes. */
-static void AF(bwd_query)(const float *q, const float *dor, float *dq, const float *kb, const float *vb, int ld,
-                          int j0, int t, int D, float scale, float softcap, float l, float *p, float *cs, float *dc) {
+/* The block's scores and dP by key: for keys j from the first the block sees, the queries
+ * i = t - tb that see j (qc, oc: their q and dO rows, contiguous) take pt[j·BWD_QB + i] =
+ * scale·(q·k_j) and ct[j·BWD_QB + i] = dO·v_j, eight or four queries against one key at a time
+ * (each sum is the dot above). */
+static void AF(bwd_scores)(const float *qc, const float *oc, const float *kb, const float *vb, int ld, int tb,
+                           int te, int window, int D, float scale, float *pt, float *ct) {
+    for (int j = AF(first_key)(tb, window); j < te; j++) {
+        const float *k = kb + (size_t)j * ld, *v = vb + (size_t)j * ld;
+        int i = j > tb ? j - tb : 0, ie = window > 0 && j + window < te ? j + window - tb : te - tb;
+        float *pj = pt + (size_t)j * BWD_QB, *cj = ct + (size_t)j * BWD_QB;
+        int i1 = i;
+        for (; i + 8 <= ie; i += 8) {
+            AF(dot8s)(qc + (size_t)i * D, (size_t)D, k, 0, D, pj + i);
+            AF(dot8s)(oc + (size_t)i * D, (size_t)D, v, 0, D, cj + i);
+        }
+        for (; i + 4 <= ie; i += 4) {
+            AF(dot4s)(qc + (size_t)i * D, (size_t)D, k, 0, D, pj + i);
+            AF(dot4s)(oc + (size_t)i * D, (size_t)D, v, 0, D, cj + i);
+        }
+        for (; i < ie; i++) pj[i] = AF(dot)(qc + (size_t)i * D, k, D), cj[i] = AF(dot)(oc + (size_t)i * D, v, D);
+        for (i = i1; i < ie; i++) pj[i] *= scale;
+    }
+}
+
+/* One query row of the backward from its scores p[j] and dP cs[j] (keys j0..t): P = exp(S - l)
+ * in p, scale·dS in cs, and dq = sum_j cs[j]·k_j (rows of kb, ld apart). dc is scratch for the
+ * soft-cap slopes. */
+static void AF(bwd_query)(float *dq, const float *kb, int ld, int j0, int t, int D, float scale, float softcap,
+                          float l, float *p, float *cs, float *dc) {
     int n = t - j0 + 1;
-    AF(dots)(q, kb + (size_t)j0 * ld, (size_t)ld, n, D, scale, p + j0);
-    AF(dots)(dor, vb + (size_t)j0 * ld, (size_t)ld, n, D, 1.0f, cs + j0); /* dP */
     if (softcap > 0) { /* the capped score, and d(score)/d(scale·dot) */
         cpu_vsoftcap(p + j0, p + j0, (size_t)n, softcap, 1.0f);
         for (int j = j0; j <= t; j++) dc[j] = cpu_softcap_slope(p[j], softcap);
@@ -276,12 +371,15 @@ void AF(attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const vo
     const size_t cap = max_seqlen > 0 ? (size_t)max_seqlen : 1, ldo = (size_t)Hq * D;
 #pragma omp parallel num_threads(CPU_THREADS(be))
     {
-        float *pb = malloc(cap * (2 * BWD_QB + 1) * sizeof *pb); /* P rows, scale·dS rows, slopes */
-        if (!pb) cpu_scratch_failed(be, "attention_bwd");
+        /* a query's P, scale·dS and slopes; the block's P and scale·dS by key (a key's terms
+         * over the block's queries side by side); the block's q and dO rows, contiguous */
+        float *pr = malloc((cap * (2 * BWD_QB + 3) + (size_t)2 * BWD_QB * D) * sizeof *pr);
+        if (!pr) cpu_scratch_failed(be, "attention_bwd");
 #pragma omp for schedule(dynamic, 1)
         for (int task = 0; task < nseq * Hk; task++) {
-            if (!pb) continue;
-            float *cb = pb + cap * BWD_QB, *dc = cb + cap * BWD_QB;
+            if (!pr) continue;
+            float *cr = pr + cap, *dc = cr + cap, *pt = dc + cap, *ct = pt + cap * BWD_QB, *qc = ct + cap * BWD_QB;
+            float *oc = qc + (size_t)BWD_QB * D;
             int s = task / Hk, g = task % Hk;
             int s0 = cu_seqlens[s], L = cu_seqlens[s + 1] - s0;
             const float *kb = x + (size_t)s0 * ld + (size_t)Hq * D + (size_t)g * D;
@@ -295,22 +393,32 @@ void AF(attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const vo
                 const float *qh = x + (size_t)s0 * ld + (size_t)h * D, *doh = dO + (size_t)s0 * ldo + (size_t)h * D;
                 for (int tb = 0; tb < L; tb += BWD_QB) {
                     int te = tb + BWD_QB < L ? tb + BWD_QB : L;
-                    for (int t = tb; t < te; t++)
-                        AF(bwd_query)(qh + (size_t)t * ld, doh + (size_t)t * ldo,
-                                      dx + (size_t)(s0 + t) * ld + (size_t)h * D, kb, vb, ld,
-                                      AF(first_key)(t, window), t, D, scale, softcap, lse[(size_t)(s0 + t) * Hq + h],
-                                      pb + (t - tb) * cap, cb + (t - tb) * cap, dc);
+                    for (int t = tb; t < te; t++) {
+                        memcpy(qc + (size_t)(t - tb) * D, qh + (size_t)t * ld, (size_t)D * sizeof(float));
+                        memcpy(oc + (size_t)(t - tb) * D, doh + (size_t)t * ldo, (size_t)D * sizeof(float));
+                    }
+                    AF(bwd_scores)(qc, oc, kb, vb, ld, tb, te, window, D, scale, pt, ct);
+                    for (int t = tb; t < te; t++) {
+                        int j0 = AF(first_key)(t, window), i = t - tb;
+                        for (int j = j0; j <= t; j++)
+                            pr[j] = pt[(size_t)j * BWD_QB + i], cr[j] = ct[(size_t)j * BWD_QB + i];
+                        AF(bwd_query)(dx + (size_t)(s0 + t) * ld + (size_t)h * D, kb, ld, j0, t, D, scale, softcap,
+                                      lse[(size_t)(s0 + t) * Hq + h], pr, cr, dc);
+                        for (int j = j0; j <= t; j++)
+                            pt[(size_t)j * BWD_QB + i] = pr[j], ct[(size_t)j * BWD_QB + i] = cr[j];
+                    }
                     for (int j = AF(first_key)(tb, window); j < te; j++) { /* queries ta..tz-1 see key j */
                         int ta = j > tb ? j : tb, tz = window > 0 && j + window < te ? j + window : te;
                         if (ta >= tz) continue;
-                        size_t r = (size_t)(ta - tb) * cap + (size_t)j;
-                        AF(axpy_rows)(dkb + (size_t)j * ld, cb + r, cap, qh + (size_t)ta * ld, (size_t)ld, tz - ta, D);
-                        AF(axpy_rows)(dvb + (size_t)j * ld, pb + r, cap, doh + (size_t)ta * ldo, ldo, tz - ta, D);
+                        size_t r = (size_t)j * BWD_QB + (size_t)(ta - tb);
+                        AF(axpy_rows2)(dkb + (size_t)j * ld, ct + r, qc + (size_t)(ta - tb) * D, (size_t)D,
+                                       dvb + (size_t)j * ld, pt + r, oc + (size_t)(ta - tb) * D, (size_t)D, 1, tz - ta,
+                                       D);
                     }
                 }
             }
         }
-        free(pb);
+        free(pr);
     }
 }
 
