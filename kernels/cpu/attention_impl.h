@@ -107,6 +107,26 @@ static inline void AF(dot8s)(const float *a, size_t as, const float *b, size_t b
 }
 #endif
 
+/* The largest of a[0..n), NaNs skipped (what `if (a[j] > m) m = a[j]` from -inf finds), eight
+ * lanes at a time: a maximum does not depend on the order it is taken in. */
+static inline float AF(rowmax)(const float *a, int n) {
+    float m = -INFINITY;
+    int j = 0;
+#if defined(__AVX2__)
+    if (n >= 8) {
+        __m256 v = _mm256_set1_ps(-INFINITY);
+        for (; j + 8 <= n; j += 8) v = _mm256_max_ps(_mm256_loadu_ps(a + j), v); /* a NaN in a keeps v */
+        float l[8];
+        _mm256_storeu_ps(l, v);
+        for (int i = 0; i < 8; i++)
+            if (l[i] > m) m = l[i];
+    }
+#endif
+    for (; j < n; j++)
+        if (a[j] > m) m = a[j];
+    return m;
+}
+
 static inline void AF(axpy)(float *restrict y, float a, const float *restrict x, int D) {
     for (int i = 0; i < D; i++) y[i] = fmaf(a, x[i], y[i]);
 }
@@ -284,11 +304,9 @@ void AF(attention_fwd)(rlc_backend_t *be, void *out, float *lse, const void *qkv
             const float *kb = x + (size_t)Hq * D + (size_t)g * D;
             const float *vb = x + (size_t)(Hq + Hk) * D + (size_t)g * D;
             int j0 = AF(first_key)(n - start[n], window), s0 = start[n] + j0, L = n - s0 + 1; /* keys s0..n */
-            float mx = -INFINITY;
             AF(dots)(q, kb + (size_t)s0 * ld, (size_t)ld, L, D, scale, sc);
             if (softcap > 0) cpu_vsoftcap(sc, sc, (size_t)L, softcap, 1.0f);
-            for (int j = 0; j < L; j++)
-                if (sc[j] > mx) mx = sc[j];
+            float mx = AF(rowmax)(sc, L);
             double sum = 0;
             cpu_vexpf(sc, sc, L, mx);
             for (int j = 0; j < L; j++) sum += sc[j];
@@ -478,9 +496,7 @@ void AF(paged_attention)(rlc_backend_t *be, void *out, const void *qkv, const vo
                 float *row = sc + (size_t)h * cap;
                 if (softcap > 0) { /* capped as the training forward caps its rows, then the max again */
                     cpu_vsoftcap(row + j0, row + j0, (size_t)(pos - j0 + 1), softcap, 1.0f);
-                    mx[h] = -INFINITY;
-                    for (int j = j0; j <= pos; j++)
-                        if (row[j] > mx[h]) mx[h] = row[j];
+                    mx[h] = AF(rowmax)(row + j0, pos - j0 + 1);
                 }
                 cpu_vexpf(row + j0, row + j0, pos - j0 + 1, mx[h]);
                 for (int j = j0; j <= pos; j++) sum += row[j];
