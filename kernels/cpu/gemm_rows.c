@@ -79,30 +79,35 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void block_rx3_
         }
 }
 
+/* How far ahead of the weight block in use (blk rows) the vector paths pull weight rows in:
+ * about 32 KiB, in whole blocks. The block that far ahead streams in from memory while the
+ * one in use meets every input-row block (its lines spread evenly over them), so the weights'
+ * memory traffic overlaps the arithmetic. */
+static int prefetch_rows(int K, int blk) {
+    int r = (int)((32 * 1024) / ((size_t)K * sizeof(float))) / blk * blk;
+    return r < blk ? blk : r;
+}
+
 /* Columns [n0, n1) for all rows: blocks of 3 weight rows × 4 input rows (12 accumulators)
  * while the three weight rows stay in L1; leftover rows in blocks of 2 and 1, leftover
  * columns one element at a time, all in the same order. */
 __attribute__((target("avx2,fma"))) static void rows_avx2(float *out, const float *x, const float *w, const float *bias,
                                                           int M, int K, int N, int n0, int n1) {
-    int K8 = K & ~7;
-    int n = n0;
+    int K8 = K & ~7, n = n0, nb = n0 + (n1 - n0) / 3 * 3, ahead = prefetch_rows(K, 3), M4 = M & ~3;
+    int lines = (int)((size_t)3 * K * sizeof(float) / 64), per = M4 ? (lines + M4 / 4 - 1) / (M4 / 4) : 0;
     for (; n + 3 <= n1; n += 3) {
         const float *w0 = w + (size_t)n * K, *w1 = w0 + K, *w2 = w1 + K;
-        int m = 0;
-        for (; m + 4 <= M; m += 4) {
+        const char *pf = (const char *)(w + (size_t)(n + ahead) * K);
+        int left = n + ahead + 3 <= nb ? lines : 0, m = 0;
+        for (; m + 4 <= M; m += 4, left -= per) {
             const float *x0 = x + (size_t)m * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
             __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
             __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
             __m256 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-            /* while the first rows use this weight block, pull the next one in from memory:
-             * the LM head streams tens of MiB of weights per step */
-            const float *pf = m == 0 && n + 6 <= n1 ? w2 + K : NULL;
+            /* this 4-row block's share of the weight block `ahead` rows on (prefetch_rows) */
+            int npf = left < per ? (left > 0 ? left : 0) : per, step = K8 ? (npf + K8 / 8 - 1) / (K8 / 8) : 0;
             for (int k = 0; k < K8; k += 8) {
-                if (pf && !(k & 15)) {
-                    _mm_prefetch((const char *)(pf + k), _MM_HINT_T0);
-                    _mm_prefetch((const char *)(pf + K + k), _MM_HINT_T0);
-                    _mm_prefetch((const char *)(pf + 2 * (size_t)K + k), _MM_HINT_T0);
-                }
+                for (int i = 0; i < step && npf > 0; i++, npf--, pf += 64) _mm_prefetch(pf, _MM_HINT_T1);
                 __m256 b0 = _mm256_loadu_ps(w0 + k), b1 = _mm256_loadu_ps(w1 + k), b2 = _mm256_loadu_ps(w2 + k);
                 __m256 v = _mm256_loadu_ps(x0 + k);
                 a00 = _mm256_fmadd_ps(v, b0, a00);
@@ -232,12 +237,6 @@ RLC_AVX512 static inline __attribute__((always_inline)) void block_rx6(float *ou
                      out + (size_t)(m + j) * N + n + 2 * p);
 }
 
-/* How far ahead of the block in use the AVX-512 path pulls weight rows in: about 32 KiB. */
-static int prefetch_rows(int K) {
-    int r = (int)((32 * 1024) / ((size_t)K * sizeof(float))) / 6 * 6;
-    return r < 6 ? 6 : r;
-}
-
 /* Columns [n0, n1) for all rows: blocks of 6 weight rows (which stay in L1) met by every whole
  * 8-row block of the input, then by the rows left over in blocks of 4, 2 and 1 (a batch-1 decode step is all 1-row
  * blocks); the columns left over take the AVX2 path (the same sums). While a block is used,
@@ -245,7 +244,7 @@ static int prefetch_rows(int K) {
  * so the weights' memory traffic overlaps the arithmetic. */
 RLC_AVX512 static void rows_avx512(float *out, const float *x, const float *w, const float *bias, int M, int K,
                                    int N, int n0, int n1) {
-    int M8 = M & ~7, nb = n0 + (n1 - n0) / 6 * 6, ahead = prefetch_rows(K);
+    int M8 = M & ~7, nb = n0 + (n1 - n0) / 6 * 6, ahead = prefetch_rows(K, 6);
     int lines = (int)((size_t)6 * K * sizeof(float) / 64), per = M8 ? (lines + M8 / 8 - 1) / (M8 / 8) : 0;
     for (int n = n0; n < nb; n += 6) {
         const char *pf = (const char *)(w + (size_t)(n + ahead) * K);
