@@ -97,8 +97,8 @@ __attribute__((target("avx2,fma"))) static void rows_avx2(float *out, const floa
     int lines = (int)((size_t)3 * K * sizeof(float) / 64), per = M4 ? (lines + M4 / 4 - 1) / (M4 / 4) : 0;
     for (; n + 3 <= n1; n += 3) {
         const float *w0 = w + (size_t)n * K, *w1 = w0 + K, *w2 = w1 + K;
-        const char *pf = (const char *)(w + (size_t)(n + ahead) * K);
         int left = n + ahead + 3 <= nb ? lines : 0, m = 0;
+        const char *pf = left ? (const char *)(w + (size_t)(n + ahead) * K) : NULL; /* none past the end */
         for (; m + 4 <= M; m += 4, left -= per) {
             const float *x0 = x + (size_t)m * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
             __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
@@ -238,19 +238,22 @@ RLC_AVX512 static inline __attribute__((always_inline)) void block_rx6(float *ou
 }
 
 /* Columns [n0, n1) for all rows: blocks of 6 weight rows (which stay in L1) met by every whole
- * 8-row block of the input, then by the rows left over in blocks of 4, 2 and 1 (a batch-1 decode step is all 1-row
- * blocks); the columns left over take the AVX2 path (the same sums). While a block is used,
- * the block prefetch_rows ahead streams in from memory, spread evenly over its 8-row blocks,
- * so the weights' memory traffic overlaps the arithmetic. */
+ * 8-row block of the input, then by the rows left over in blocks of 4, 2 and 1 (a batch-1
+ * decode step is all 1-row blocks); the columns left over take the AVX2 path (the same
+ * sums). While a block is used, the block prefetch_rows ahead streams in from memory, spread
+ * evenly over its 8-row blocks, so the weights' memory traffic overlaps the arithmetic. */
 RLC_AVX512 static void rows_avx512(float *out, const float *x, const float *w, const float *bias, int M, int K,
                                    int N, int n0, int n1) {
     int M8 = M & ~7, nb = n0 + (n1 - n0) / 6 * 6, ahead = prefetch_rows(K, 6);
     int lines = (int)((size_t)6 * K * sizeof(float) / 64), per = M8 ? (lines + M8 / 8 - 1) / (M8 / 8) : 0;
     for (int n = n0; n < nb; n += 6) {
-        const char *pf = (const char *)(w + (size_t)(n + ahead) * K);
         int left = n + ahead + 6 <= nb ? lines : 0, m = 0;
-        for (; m < M8; m += 8, left -= per, pf += (size_t)per * 64)
-            block_8x6(out, x, w, bias, K, N, m, n, pf, left < per ? (left > 0 ? left : 0) : per);
+        const char *pf = left ? (const char *)(w + (size_t)(n + ahead) * K) : NULL;
+        for (; m < M8; m += 8, left -= per) {
+            int np = left < per ? (left > 0 ? left : 0) : per;
+            block_8x6(out, x, w, bias, K, N, m, n, pf, np);
+            if (np) pf += (size_t)np * 64;
+        }
         if (m + 4 <= M) block_rx6(out, x, w, bias, K, N, m, n, 4), m += 4;
         if (m + 2 <= M) block_rx6(out, x, w, bias, K, N, m, n, 2), m += 2;
         if (m < M) block_rx6(out, x, w, bias, K, N, m, n, 1);
