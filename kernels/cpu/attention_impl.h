@@ -135,6 +135,12 @@ static inline void AF(axpy)(float *restrict y, float a, const float *restrict x,
  * window (backend.h), else 0. */
 static inline int AF(first_key)(int t, int window) { return window > 0 && t >= window ? t - window + 1 : 0; }
 
+/* Its dual: the queries ta <= t < tz of [tb, te) that see key j (none when ta >= tz). */
+static inline void AF(seen_by)(int j, int tb, int te, int window, int *ta, int *tz) {
+    *ta = j > tb ? j : tb;
+    *tz = window > 0 && j + window < te ? j + window : te;
+}
+
 /* o[h][0..D) = sum_{lo <= j < n} p[h][j] · v_j for the nh heads of a group (p rows pcap apart, v_j
  * at vrow(j)), each element summed over j in increasing order with fused multiply-adds,
  * from 0 — exactly what memset + an axpy per j computes — but in register tiles of up to 4
@@ -333,7 +339,9 @@ static void AF(bwd_scores)(const float *qc, const float *oc, const float *kb, co
                            int te, int window, int D, float scale, float *pt, float *ct) {
     for (int j = AF(first_key)(tb, window); j < te; j++) {
         const float *k = kb + (size_t)j * ld, *v = vb + (size_t)j * ld;
-        int i = j > tb ? j - tb : 0, ie = window > 0 && j + window < te ? j + window - tb : te - tb;
+        int ta, tz;
+        AF(seen_by)(j, tb, te, window, &ta, &tz);
+        int i = ta - tb, ie = tz - tb;
         float *pj = pt + (size_t)j * BWD_QB, *cj = ct + (size_t)j * BWD_QB;
         int i1 = i;
         for (; i + 8 <= ie; i += 8) {
@@ -425,8 +433,9 @@ void AF(attention_bwd)(rlc_backend_t *be, void *dqkv, const void *dout, const vo
                         for (int j = j0; j <= t; j++)
                             pt[(size_t)j * BWD_QB + i] = pr[j], ct[(size_t)j * BWD_QB + i] = cr[j];
                     }
-                    for (int j = AF(first_key)(tb, window); j < te; j++) { /* queries ta..tz-1 see key j */
-                        int ta = j > tb ? j : tb, tz = window > 0 && j + window < te ? j + window : te;
+                    for (int j = AF(first_key)(tb, window); j < te; j++) {
+                        int ta, tz;
+                        AF(seen_by)(j, tb, te, window, &ta, &tz);
                         if (ta >= tz) continue;
                         size_t r = (size_t)j * BWD_QB + (size_t)(ta - tb);
                         AF(axpy_rows2)(dkb + (size_t)j * ld, ct + r, qc + (size_t)(ta - tb) * D, (size_t)D,

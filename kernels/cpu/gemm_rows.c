@@ -88,6 +88,16 @@ static int prefetch_rows(int K, int blk) {
     return r < blk ? blk : r;
 }
 
+/* An input-row block's share of the `left` lines still to prefetch, at most per. */
+static inline int prefetch_share(int left, int per) { return left < per ? (left > 0 ? left : 0) : per; }
+
+/* Lines per eight-wide step of a block's dot products that spread its npf lines over the
+ * K8 / 8 steps; prefetch_some pulls that many of the lines still left from *pf into L2. */
+static inline int prefetch_step(int npf, int K8) { return K8 ? (npf + K8 / 8 - 1) / (K8 / 8) : 0; }
+static inline void prefetch_some(const char **pf, int *npf, int step) {
+    for (int i = 0; i < step && *npf > 0; i++, (*npf)--, *pf += 64) _mm_prefetch(*pf, _MM_HINT_T1);
+}
+
 /* Columns [n0, n1) for all rows: blocks of 3 weight rows × 4 input rows (12 accumulators)
  * while the three weight rows stay in L1; leftover rows in blocks of 2 and 1, leftover
  * columns one element at a time, all in the same order. */
@@ -105,9 +115,9 @@ __attribute__((target("avx2,fma"))) static void rows_avx2(float *out, const floa
             __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
             __m256 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
             /* this 4-row block's share of the weight block `ahead` rows on (prefetch_rows) */
-            int npf = left < per ? (left > 0 ? left : 0) : per, step = K8 ? (npf + K8 / 8 - 1) / (K8 / 8) : 0;
+            int npf = prefetch_share(left, per), step = prefetch_step(npf, K8);
             for (int k = 0; k < K8; k += 8) {
-                for (int i = 0; i < step && npf > 0; i++, npf--, pf += 64) _mm_prefetch(pf, _MM_HINT_T1);
+                prefetch_some(&pf, &npf, step);
                 __m256 b0 = _mm256_loadu_ps(w0 + k), b1 = _mm256_loadu_ps(w1 + k), b2 = _mm256_loadu_ps(w2 + k);
                 __m256 v = _mm256_loadu_ps(x0 + k);
                 a00 = _mm256_fmadd_ps(v, b0, a00);
@@ -183,13 +193,13 @@ RLC_AVX512 static inline void put_pair(__m512 acc, const float *xr, const float 
  * cache lines from pf (a share of a weight block further on) are pulled into L2 on the way. */
 RLC_AVX512 static void block_8x6(float *out, const float *x, const float *w, const float *bias, int K, int N, int m,
                                  int n, const char *pf, int npf) {
-    int K8 = K & ~7, per = K8 ? (npf + K8 / 8 - 1) / (K8 / 8) : 0;
+    int K8 = K & ~7, step = prefetch_step(npf, K8);
     const float *w0 = w + (size_t)n * K, *xm = x + (size_t)m * K;
     ZERO8(0);
     ZERO8(1);
     ZERO8(2);
     for (int k = 0; k < K8; k += 8) {
-        for (int i = 0; i < per && npf > 0; i++, npf--, pf += 64) _mm_prefetch(pf, _MM_HINT_T1);
+        prefetch_some(&pf, &npf, step);
         __m512 W0 = pair8(w0 + k, w0 + K + k), W1 = pair8(w0 + 2 * (size_t)K + k, w0 + 3 * (size_t)K + k);
         __m512 W2 = pair8(w0 + 4 * (size_t)K + k, w0 + 5 * (size_t)K + k), X;
         FMA3(0);
@@ -250,7 +260,7 @@ RLC_AVX512 static void rows_avx512(float *out, const float *x, const float *w, c
         int left = n + ahead + 6 <= nb ? lines : 0, m = 0;
         const char *pf = left ? (const char *)(w + (size_t)(n + ahead) * K) : NULL;
         for (; m < M8; m += 8, left -= per) {
-            int np = left < per ? (left > 0 ? left : 0) : per;
+            int np = prefetch_share(left, per);
             block_8x6(out, x, w, bias, K, N, m, n, pf, np);
             if (np) pf += (size_t)np * 64;
         }
